@@ -1,0 +1,66 @@
+# The two commands a newcomer needs:  make run  and  make test.
+# Both install what they need first (Debian packages, a virtualenv, npm packages).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the platform needs at run and test time, as command:package.
+DEBIAN_NEEDS := node:nodejs npm:npm
+STAMP_DEBIAN := $(VENV)/.debian-packages
+STAMP_PY := $(VENV)/.installed
+PY_SOURCES := setup.cfg pyproject.toml
+
+.PHONY: run test lint translations assets clean
+
+run: $(STAMP_PY) static/vendor
+	$(BIN)/mediation db upgrade
+	$(BIN)/mediation demo
+	$(BIN)/mediation run --no-migrate
+
+test: $(STAMP_PY) static/vendor
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_PY)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Each "command:package" pair: the Debian package is installed only when the command is
+# missing (a machine may have Node.js from elsewhere, for instance).
+$(STAMP_DEBIAN):
+	@missing=$$(for pair in $(DEBIAN_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || echo $$pkg; done); \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP_PY): $(STAMP_DEBIAN) $(PY_SOURCES)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+# Front-end packages come from the npm registry (package-lock.json), never from a CDN.
+static/vendor: package.json package-lock.json $(STAMP_DEBIAN)
+	npm ci --no-audit --no-fund --silent
+	rm -rf static/vendor && mkdir -p static/vendor/pico
+	cp node_modules/@picocss/pico/css/pico.min.css node_modules/@picocss/pico/LICENSE.md static/vendor/pico/
+	@touch static/vendor
+
+assets: static/vendor
+
+# Extract strings, merge them into the catalogs, compile: run after changing any text.
+translations: $(STAMP_PY)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --width 100 \
+	  -o mediation/translations/messages.pot mediation signaling agreements templates
+	$(BIN)/pybabel update -i mediation/translations/messages.pot -d mediation/translations \
+	  --no-location --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d mediation/translations --statistics
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor build dist *.egg-info

@@ -1,0 +1,1 @@
+"""Agreement documents: rendering, PAdES signing and verification (the agreements issue)."""

@@ -1,0 +1,120 @@
+"""The online dispute-mediation platform: ``create_app`` builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from .config import ENV_PREFIX, finalize, from_environment, select_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+def _asset_dir(name: str) -> Path:
+    """templates/ and static/ sit inside the installed package, or beside it in a checkout."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app.
+
+    ``config`` is a mode name (development, testing, production) or a mapping of settings
+    that override the mode (``ENV_NAME`` in it picks the mode); ``MEDIATION_*``
+    environment variables apply in between.
+    """
+    overrides = dict(config) if isinstance(config, Mapping) else {}
+    mode = config if isinstance(config, str) else overrides.get("ENV_NAME")
+    instance_path = overrides.pop("INSTANCE_PATH", None) or os.environ.get(
+        ENV_PREFIX + "INSTANCE_PATH"
+    )
+    app = Flask(
+        __name__,
+        template_folder=str(_asset_dir("templates")),
+        static_folder=str(_asset_dir("static")),
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_object(select_config(mode))
+    app.config.update(from_environment())
+    app.config.update(overrides)
+    finalize(app.config, Path(app.instance_path))
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .core.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PACKAGE_DIR / "translations"),
+    )
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    # With the Redis message queue, several web processes share Socket.IO rooms.
+    socketio.init_app(app, message_queue=app.config.get("REDIS_URL"))
+    from . import models  # noqa: F401  every table is known to the metadata and Alembic
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.blueprint import bp as accounts_bp
+    from .cases.blueprint import bp as cases_bp
+    from .core.views import bp as core_bp
+    from .core.views import render_error
+    from .court.blueprint import bp as court_bp
+    from .journal.blueprint import bp as journal_bp
+    from .notify.blueprint import bp as notify_bp
+
+    for blueprint in (core_bp, accounts_bp, cases_bp, journal_bp, notify_bp, court_bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, render_error)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from .accounts.labels import COURT_LEVEL_NAMES, ROLE_NAMES
+    from .cases.categories import category_name
+    from .cases.labels import SIDE_NAMES, STATUS_NAMES
+    from .core.i18n import html_lang
+    from .journal.labels import BREAK_REASONS
+
+    app.jinja_env.globals.update(
+        role_names=ROLE_NAMES,
+        court_levels=COURT_LEVEL_NAMES,
+        case_statuses=STATUS_NAMES,
+        sides=SIDE_NAMES,
+        category_name=category_name,
+        break_reasons=BREAK_REASONS,
+    )
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        locale = str(get_locale())
+        return {"current_locale": locale, "html_lang": html_lang(locale)}

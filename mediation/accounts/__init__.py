@@ -1,0 +1,1 @@
+"""Accounts: users, roles, login, one-time codes, identity checks, institutions, courts."""

@@ -1,0 +1,156 @@
+"""Forms of the accounts feature. Identity fields are checked by ``identity`` validators."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from .identity import IdentityError, validate_id_number, validate_phone
+
+REQUIRED = _l("This field is required.")
+
+
+class IdNumber:
+    """WTForms validator for a resident ID number (GB 11643 checksum)."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if field.data:
+            try:
+                validate_id_number(field.data)
+            except IdentityError as error:
+                raise ValidationError(str(error)) from None
+
+
+class Phone:
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if field.data:
+            try:
+                validate_phone(field.data, current_app.config["DEFAULT_PHONE_REGION"])
+            except IdentityError as error:
+                raise ValidationError(str(error)) from None
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(
+        _l("Phone number or e-mail"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Stay logged in on this device"))
+
+
+class RegisterForm(FlaskForm):
+    """A party opens an account to file a dispute (real-name, as mediation requires)."""
+
+    real_name = StringField(
+        _l("Real name"),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        render_kw={"autocomplete": "name"},
+    )
+    id_number = StringField(
+        _l("Resident ID number"),
+        validators=[DataRequired(REQUIRED), IdNumber()],
+        description=_l("18 characters; the last one may be X."),
+        render_kw={"autocomplete": "off", "inputmode": "text", "maxlength": 18},
+    )
+    phone = StringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(REQUIRED), Phone()],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    email = EmailField(
+        _l("E-mail (optional)"),
+        validators=[Optional(), Email(_l("This is not an e-mail address."))],
+        render_kw={"autocomplete": "email"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(min=8, message=_l("Use at least 8 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(
+        _l("Phone number or e-mail"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    identifier = StringField(
+        _l("Phone number or e-mail"), validators=[DataRequired(REQUIRED), Length(max=254)]
+    )
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(min=8, message=_l("Use at least 8 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class SendCodeForm(FlaskForm):
+    """A button only: CSRF-protected request to send a code."""
+
+
+class MediatorForm(FlaskForm):
+    """An institution administrator adds a mediator to the roster."""
+
+    real_name = StringField(_l("Real name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    id_number = StringField(
+        _l("Resident ID number"), validators=[DataRequired(REQUIRED), IdNumber()]
+    )
+    phone = StringField(_l("Mobile phone number"), validators=[DataRequired(REQUIRED), Phone()])
+    email = EmailField(
+        _l("E-mail (optional)"),
+        validators=[Optional(), Email(_l("This is not an e-mail address."))],
+    )
+    specialities = TextAreaField(_l("Specialities"), validators=[Length(max=2000)])
+    categories = SelectMultipleField(_l("Dispute categories accepted"), choices=[])
+    languages = StringField(
+        _l("Languages"),
+        description=_l("Separated by commas, e.g. Mandarin, Cantonese"),
+        validators=[Length(max=200)],
+    )
+    charges_fee = BooleanField(_l("Charges a fee"))
+    fee_note = StringField(_l("Fee basis"), validators=[Length(max=500)])

@@ -1,0 +1,19 @@
+"""What users see for the accounts feature's codes."""
+
+from flask_babel import lazy_gettext as _l
+
+from .models import CourtLevel, Role
+
+ROLE_NAMES = {
+    Role.party: _l("Party"),
+    Role.mediator: _l("Mediator"),
+    Role.institution_admin: _l("Institution administrator"),
+    Role.court_clerk: _l("Court clerk"),
+    Role.judge: _l("Judge"),
+    Role.platform_admin: _l("Platform administrator"),
+}
+
+COURT_LEVEL_NAMES = {
+    CourtLevel.basic: _l("Basic people's court"),
+    CourtLevel.intermediate: _l("Intermediate people's court"),
+}

@@ -1,0 +1,192 @@
+"""Users and their roles, mediation institutions, mediators' profiles, courts, one-time codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.core.db import UTCDateTime, utcnow
+from mediation.extensions import db
+
+from .identity import mask_id_number, mask_phone
+
+
+class Role(StrEnum):
+    party = "party"
+    mediator = "mediator"
+    institution_admin = "institution_admin"
+    court_clerk = "court_clerk"
+    judge = "judge"
+    platform_admin = "platform_admin"
+
+
+class CourtLevel(StrEnum):
+    basic = "basic"  # 基层人民法院
+    intermediate = "intermediate"  # 中级人民法院
+
+
+class CodePurpose(StrEnum):
+    password_reset = "password_reset"  # noqa: S105 - a purpose, not a password
+    invitation_login = "invitation_login"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    real_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
+    # 居民身份证号码, validated (GB 11643); shown masked except in legal documents.
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped when the password changes: every other logged-in session then ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    court_id: Mapped[int | None] = mapped_column(ForeignKey("courts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    institution: Mapped[Institution | None] = relationship(
+        foreign_keys=[institution_id], back_populates="staff"
+    )
+    court: Mapped[Court | None] = relationship(back_populates="staff")
+    mediator_profile: Mapped[MediatorProfile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(row.role) for row in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_version}"
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {sorted(self.roles)}>"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('party', 'mediator', 'institution_admin', 'court_clerk', 'judge', "
+            "'platform_admin')",
+            name="known_role",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class Institution(db.Model):
+    """A mediation institution (调解组织 / 人民调解委员会): it mediates and seals agreements."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    region_code: Mapped[str] = mapped_column(String(6))  # GB/T 2260 administrative division
+    address: Mapped[str] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # The person who keeps the institution's seal and applies it to agreements.
+    seal_holder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_institutions_seal_holder_id_users")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[list[User]] = relationship(
+        foreign_keys=[User.institution_id], back_populates="institution"
+    )
+    seal_holder: Mapped[User | None] = relationship(foreign_keys=[seal_holder_id])
+
+
+class MediatorProfile(db.Model):
+    """What a party sees when choosing a mediator (SPC online mediation rules art 5)."""
+
+    __tablename__ = "mediator_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    specialities: Mapped[str] = mapped_column(Text, default="")
+    # Codes of the dispute categories this mediator accepts.
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Art 5: the roster states whether a mediator charges, and on what basis.
+    charges_fee: Mapped[bool] = mapped_column(Boolean, default=False)
+    fee_note: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship(back_populates="mediator_profile")
+
+
+class Court(db.Model):
+    __tablename__ = "courts"
+    __table_args__ = (CheckConstraint("level IN ('basic', 'intermediate')", name="known_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    level: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(String(6))  # the division the court serves
+    address: Mapped[str] = mapped_column(String(300), default="")
+
+    staff: Mapped[list[User]] = relationship(back_populates="court")
+
+
+class OneTimeCode(db.Model):
+    """A short numeric code sent to a user's phone or e-mail; only its HMAC is kept."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_to: Mapped[str] = mapped_column(String(254))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(db.Model):
+    """A personal link that lets a party enter a case with a code sent to their phone."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,291 @@
+"""Account actions: create users, authenticate, one-time codes, password reset, invitations.
+
+Operations validate, change, and ``flush()``; the caller (a view or a CLI command)
+commits once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.notify import operations as notify
+
+from .identity import IdentityError, validate_id_number, validate_phone
+from .models import CodePurpose, Invitation, OneTimeCode, Role, User, UserRole
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+class FieldError(ValueError):
+    """A value the user typed cannot be accepted; ``field`` names the form field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise FieldError("password", _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_strength(password)
+    user.password_hash = _hasher.hash(password)
+    user.session_version = (user.session_version or 0) + 1
+
+
+def _check_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+# Verifying against a fixed hash when the account does not exist keeps the response
+# time the same, so timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def find_user(identifier: str) -> User | None:
+    """Look a user up by e-mail address or phone number."""
+    identifier = identifier.strip()
+    if "@" in identifier:
+        return db.session.scalar(select(User).where(func.lower(User.email) == identifier.lower()))
+    try:
+        phone = validate_phone(identifier, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone))
+
+
+def authenticate(identifier: str, password: str) -> User | None:
+    user = find_user(identifier)
+    if user is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    if not user.active or not _check_password(user, password):
+        return None
+    return user
+
+
+# -- creating users ----------------------------------------------------------------------
+
+
+def create_user(
+    *,
+    real_name: str,
+    roles: Iterable[Role],
+    phone: str | None = None,
+    email: str | None = None,
+    id_number: str | None = None,
+    password: str | None = None,
+    institution_id: int | None = None,
+    court_id: int | None = None,
+) -> User:
+    """Create an account after checking every identity field; raises ``FieldError``."""
+    real_name = real_name.strip()
+    if not real_name:
+        raise FieldError("real_name", _("Please enter the real name."))
+    if not phone and not email:
+        raise FieldError("phone", _("Enter a phone number or an e-mail address."))
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    try:
+        phone = validate_phone(phone, region) if phone else None
+    except IdentityError as error:
+        raise FieldError("phone", str(error)) from None
+    try:
+        id_number = validate_id_number(id_number) if id_number else None
+    except IdentityError as error:
+        raise FieldError("id_number", str(error)) from None
+    email = email.strip().lower() if email else None
+    _check_unique(phone=phone, email=email, id_number=id_number)
+    user = User(
+        real_name=real_name,
+        phone=phone,
+        email=email,
+        id_number=id_number,
+        institution_id=institution_id,
+        court_id=court_id,
+        role_rows=[UserRole(role=Role(role).value) for role in set(roles)],
+    )
+    if password:
+        set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+_UNIQUE_MESSAGES = {
+    "phone": _l("An account with this phone number exists already."),
+    "email": _l("An account with this e-mail address exists already."),
+    "id_number": _l("An account with this ID number exists already."),
+}
+
+
+def _check_unique(**values: str | None) -> None:
+    for field, value in values.items():
+        if value and db.session.scalar(select(User.id).where(getattr(User, field) == value)):
+            raise FieldError(field, str(_UNIQUE_MESSAGES[field]))
+
+
+# -- one-time codes ----------------------------------------------------------------------
+
+
+def _code_hash(user: User, purpose: CodePurpose, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{user.id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+_CODE_TEXT = {
+    CodePurpose.password_reset: _l(
+        "Your code to reset the password of the mediation platform is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+    CodePurpose.invitation_login: _l(
+        "Your code to enter your mediation case is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+}
+
+
+def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
+    """Create a six-digit code, queue it to the user's phone (or e-mail), return it."""
+    now = now or utcnow()
+    # Earlier codes of the same purpose stop working: only the newest message counts.
+    for old in db.session.scalars(
+        select(OneTimeCode).where(
+            OneTimeCode.user_id == user.id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.consumed_at.is_(None),
+        )
+    ):
+        old.consumed_at = now
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
+    sent_to = user.phone or user.email
+    if sent_to is None:
+        raise FieldError("identifier", _("This account has no phone number or e-mail address."))
+    db.session.add(
+        OneTimeCode(
+            user_id=user.id,
+            purpose=purpose,
+            code_hash=_code_hash(user, purpose, code),
+            sent_to=sent_to,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
+        if user.phone:
+            notify.queue_sms(user.phone, text)
+        else:
+            notify.queue_email(user.email, _("Your one-time code"), text)
+    db.session.flush()
+    return code
+
+
+def consume_code(
+    user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
+) -> bool:
+    """True once for the right, unexpired code; every wrong try counts against the code."""
+    now = now or utcnow()
+    record = db.session.scalar(
+        select(OneTimeCode)
+        .where(
+            OneTimeCode.user_id == user.id,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.consumed_at.is_(None),
+        )
+        .order_by(OneTimeCode.id.desc())
+    )
+    if record is None or record.expires_at <= now:
+        return False
+    if record.attempts >= current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"]:
+        return False
+    if not hmac.compare_digest(record.code_hash, _code_hash(user, purpose, code.strip())):
+        record.attempts += 1
+        db.session.flush()
+        return False
+    record.consumed_at = now
+    db.session.flush()
+    return True
+
+
+def reset_password(user: User, code: str, new_password: str) -> None:
+    check_password_strength(new_password)
+    if not consume_code(user, CodePurpose.password_reset, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    set_password(user, new_password)
+    db.session.flush()
+
+
+# -- invitations -------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_invitation(user: User, case_id: int | None, *, now: datetime | None = None) -> str:
+    """Create a personal entry link for ``user``; returns the secret token of the URL."""
+    if not user.phone:
+        raise FieldError("phone", _("An invitation needs the party's phone number."))
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        Invitation(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            case_id=case_id,
+            expires_at=now + timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | None:
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _token_hash(token))
+    )
+    if invitation is None or invitation.expires_at <= (now or utcnow()):
+        return None
+    if not invitation.user.active:
+        return None
+    return invitation
+
+
+def enter_by_invitation(invitation: Invitation, code: str) -> User:
+    """Check the code sent to the invited party's phone; the caller logs the user in."""
+    if not consume_code(invitation.user, CodePurpose.invitation_login, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    invitation.last_used_at = utcnow()
+    db.session.flush()
+    return invitation.user

@@ -1,0 +1,269 @@
+"""HTTP handlers of the accounts feature: parse, check access, call an operation, commit."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from mediation.cases.categories import DEFAULT_CATEGORIES
+from mediation.core.access import role_required
+from mediation.core.views import home_url_for, safe_next
+from mediation.extensions import db, limiter, login_manager
+
+from . import operations as ops
+from .forms import (
+    CodeForm,
+    ForgotPasswordForm,
+    LoginForm,
+    MediatorForm,
+    RegisterForm,
+    ResetPasswordForm,
+    SendCodeForm,
+)
+from .models import CodePurpose, Court, Institution, MediatorProfile, Role, User
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, version = session_id.partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None  # the password changed since this session logged in
+    return user
+
+
+def _identifier_key() -> str:
+    return "account:" + request.form.get("identifier", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    """Only attempts that did not log in (no redirect) count against the limit."""
+    return response.status_code != 302
+
+
+def _apply_field_error(form, error: ops.FieldError) -> None:
+    field = getattr(form, error.field, None)
+    if field is None:
+        flash(error.message, "error")
+    else:
+        field.errors = [*field.errors, error.message]
+
+
+# -- logging in and out ------------------------------------------------------------------
+
+
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_identifier_key,
+    deduct_when=_failed,
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = ops.authenticate(form.identifier.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()  # a rehashed password is kept
+            return redirect(safe_next(request.args.get("next")) or home_url_for(user))
+        form.password.errors = [_("The phone number, e-mail or password is wrong.")]
+    return render_template("accounts/login.html", form=form)
+
+
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("core.index"))
+
+
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.create_user(
+                real_name=form.real_name.data,
+                id_number=form.id_number.data,
+                phone=form.phone.data,
+                email=form.email.data or None,
+                password=form.password.data,
+                roles=[Role.party],
+            )
+        except ops.FieldError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Your account is ready."), "success")
+            return redirect(home_url_for(user))
+    return render_template("accounts/register.html", form=form)
+
+
+# -- password reset by one-time code -----------------------------------------------------
+
+
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"], key_func=_identifier_key
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = ops.find_user(form.identifier.data)
+        if user is not None and user.active:
+            ops.issue_code(user, CodePurpose.password_reset)
+            db.session.commit()
+        # The same answer whether or not the account exists: no account enumeration.
+        flash(_("If an account exists, a code has been sent to its phone or e-mail."), "info")
+        return redirect(url_for("accounts.reset_password", identifier=form.identifier.data))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_identifier_key,
+    deduct_when=_failed,
+)
+def reset_password():
+    form = ResetPasswordForm(identifier=request.args.get("identifier", ""))
+    if form.validate_on_submit():
+        user = ops.find_user(form.identifier.data)
+        try:
+            if user is None:
+                raise ops.FieldError(
+                    "code", _("The code is wrong or has expired. Ask for a new one.")
+                )
+            ops.reset_password(user, form.code.data, form.password.data)
+        except ops.FieldError as error:
+            db.session.commit()  # the failed attempt is counted
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed. Please log in."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+# -- entering a case through an invitation link ------------------------------------------
+
+
+def _invitation_or_404(token: str):
+    invitation = ops.find_invitation(token)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def join(token: str):
+    invitation = _invitation_or_404(token)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.enter_by_invitation(invitation, form.code.data)
+        except ops.FieldError as error:
+            db.session.commit()  # the failed attempt is counted
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            if invitation.case_id:
+                return redirect(url_for("cases.case_detail", case_id=invitation.case_id))
+            return redirect(home_url_for(user))
+    return render_template(
+        "accounts/join.html", invitation=invitation, form=form, send_form=SendCodeForm()
+    )
+
+
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: "join:" + (request.view_args or {}).get("token", ""),
+)
+def join_send_code(token: str):
+    invitation = _invitation_or_404(token)
+    if SendCodeForm().validate_on_submit():
+        ops.issue_code(invitation.user, CodePurpose.invitation_login)
+        db.session.commit()
+        flash(_("A code has been sent to %(phone)s.", phone=invitation.user.phone_masked), "info")
+    return redirect(url_for("accounts.join", token=token))
+
+
+# -- pages of a logged-in user -----------------------------------------------------------
+
+
+@login_required
+def account():
+    return render_template("accounts/account.html", user=current_user)
+
+
+@role_required(Role.institution_admin)
+def institution_home():
+    institution = current_user.institution
+    if institution is None:
+        abort(403)
+    mediators = db.session.scalars(
+        select(User)
+        .join(MediatorProfile)
+        .where(User.institution_id == institution.id)
+        .order_by(User.real_name)
+    ).all()
+    return render_template(
+        "accounts/institution.html", institution=institution, mediators=mediators
+    )
+
+
+@role_required(Role.institution_admin)
+def add_mediator():
+    institution = current_user.institution
+    if institution is None:
+        abort(403)
+    form = MediatorForm()
+    form.categories.choices = [(c.code, str(c.name)) for c in DEFAULT_CATEGORIES]
+    if form.validate_on_submit():
+        try:
+            user = ops.create_user(
+                real_name=form.real_name.data,
+                id_number=form.id_number.data,
+                phone=form.phone.data,
+                email=form.email.data or None,
+                roles=[Role.mediator],
+                institution_id=institution.id,
+            )
+        except ops.FieldError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
+            user.mediator_profile = MediatorProfile(
+                specialities=form.specialities.data or "",
+                categories=list(form.categories.data or []),
+                languages=[s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
+                charges_fee=form.charges_fee.data,
+                fee_note=form.fee_note.data or "",
+            )
+            # The new mediator sets a password with this code (the reset flow).
+            ops.issue_code(user, CodePurpose.password_reset)
+            db.session.commit()
+            flash(_("%(name)s was added to the roster.", name=user.real_name), "success")
+            return redirect(url_for("accounts.institution_home"))
+    return render_template("accounts/mediator_form.html", form=form, institution=institution)
+
+
+@role_required(Role.platform_admin)
+def admin_home():
+    users = db.session.scalars(select(User).order_by(User.id)).all()
+    institutions = db.session.scalars(select(Institution).order_by(Institution.name)).all()
+    courts = db.session.scalars(select(Court).order_by(Court.name)).all()
+    return render_template(
+        "accounts/admin.html", users=users, institutions=institutions, courts=courts
+    )

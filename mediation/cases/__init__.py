@@ -1,0 +1,1 @@
+"""Cases: a dispute from intake to the end; the caseload views."""

@@ -1,0 +1,61 @@
+"""Cases: one dispute on the platform, from intake to the end, and the parties to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.accounts.models import Institution, User
+from mediation.core.db import UTCDateTime, utcnow
+from mediation.extensions import db
+
+
+class CaseStatus(StrEnum):
+    intake = "intake"  # filed, waiting for the respondent and an institution
+    mediating = "mediating"
+    settled = "settled"  # an agreement was signed
+    terminated = "terminated"  # ended without agreement (SPC online mediation rules art 25)
+
+
+class Side(StrEnum):
+    applicant = "applicant"
+    respondent = "respondent"
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    category: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.intake)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship()
+    mediator: Mapped[User | None] = relationship()
+    parties: Mapped[list[CaseParty]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseParty.id"
+    )
+
+    def party_users(self, side: Side | None = None) -> list[User]:
+        return [p.user for p in self.parties if side is None or p.side == side]
+
+
+class CaseParty(db.Model):
+    __tablename__ = "case_parties"
+    __table_args__ = (CheckConstraint("side IN ('applicant', 'respondent')", name="known_side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    side: Mapped[str] = mapped_column(String(16))
+
+    case: Mapped[Case] = relationship(back_populates="parties")
+    user: Mapped[User] = relationship()

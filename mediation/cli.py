@@ -1,0 +1,115 @@
+"""The ``mediation`` command: run, worker, demo, journal checks, and Flask's own commands."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask_migrate import upgrade
+
+from .extensions import db, socketio
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """The online dispute-mediation platform."""
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+def register_commands(app: Flask) -> None:
+    """The platform's commands live on ``app.cli``, so ``FlaskCliRunner`` reaches them too."""
+    for command in (run_command, worker_command, demo_command, journal_group):
+        app.cli.add_command(command)
+
+
+@click.command("run")
+@click.option("--host", default=lambda: os.environ.get("MEDIATION_HOST", "127.0.0.1"))
+@click.option("--port", default=lambda: int(os.environ.get("MEDIATION_PORT", "5000")), type=int)
+@click.option("--migrate/--no-migrate", default=True, help="Apply pending migrations first.")
+@with_appcontext
+def run_command(host: str, port: int, migrate: bool) -> None:
+    """Serve the platform (web pages and Socket.IO) on HOST:PORT."""
+    app = current_app._get_current_object()
+    if migrate:
+        upgrade()
+    if app.config["EMBEDDED_WORKER"]:
+        from .notify.worker import start_thread
+
+        start_thread(app)
+    display_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Mediation platform running at http://{display_host}:{port}/ (Ctrl+C to stop)")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due and exit (for a timer).")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Deliver queued e-mail and SMS, retrying failures, until stopped."""
+    import threading
+
+    from .notify.worker import deliver_once, run_loop
+
+    app = current_app._get_current_object()
+    if once:
+        report = deliver_once(app)
+        click.echo(f"{report.sent} sent, {report.failed} failed")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo("Outbox worker running (Ctrl+C to stop)")
+    run_loop(app, stop)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create demo accounts, an institution, a court and a case; print every login."""
+    from .demo import seed
+
+    logins = seed()
+    db.session.commit()
+    click.echo("Demo data ready. Log in with any of these:")
+    width = max(len(login.role) for login in logins)
+    for login in logins:
+        click.echo(f"  {login.role:<{width}}  {login.identifier:<28} {login.secret}")
+
+
+@click.group("journal")
+def journal_group() -> None:
+    """The proceedings journal."""
+
+
+@journal_group.command("verify")
+@click.argument("case_number")
+@with_appcontext
+def journal_verify(case_number: str) -> None:
+    """Check the hash chain of CASE_NUMBER; exit 1 when it is broken."""
+    from sqlalchemy import select
+
+    from .cases.models import Case
+    from .journal.operations import verify_chain
+
+    case = db.session.scalar(select(Case).where(Case.number == case_number))
+    if case is None:
+        raise click.ClickException(f"no case {case_number}")
+    report = verify_chain(case.id)
+    if report.ok:
+        click.echo(f"{case_number}: chain intact, {report.entries} entries")
+        return
+    click.echo(f"{case_number}: chain broken at entry {report.broken_at}: {report.reason}")
+    sys.exit(1)

@@ -1,0 +1,187 @@
+"""Configuration classes, read from ``MEDIATION_*`` environment variables.
+
+``Config`` holds the embedded defaults (SQLite under ``instance/``, no broker, console
+delivery of e-mail and SMS). Every setting that matters when scaling out comes from the
+environment, so one code base runs a laptop demo and a multi-process deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+ENV_PREFIX = "MEDIATION_"
+DEFAULT_SECRET_PLACEHOLDER = "change-me"  # noqa: S105 - refused, never used
+
+
+class ConfigurationError(RuntimeError):
+    """The platform refuses to start with this configuration."""
+
+
+class Config:
+    """Embedded defaults shared by every mode; subclasses change what differs."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    SECRET_KEY: str | None = None
+    # None means "under the app's instance folder", resolved in finalize().
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+    # The address users reach the platform at, for links in text messages and e-mails.
+    BASE_URL = "http://127.0.0.1:5000"
+    STORAGE_DIR: str | None = None
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES: ClassVar[dict[str, str]] = {"zh_Hans_CN": "简体中文", "en": "English"}
+    DEFAULT_PHONE_REGION = "CN"
+
+    WTF_CSRF_TIME_LIMIT = 3600 * 8  # a long form filled in on a phone must not expire mid-way
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    # Login throttling (Flask-Limiter syntax), counted per client address and per account.
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
+    CODE_SEND_LIMIT = "3 per 10 minutes"
+    ONE_TIME_CODE_TTL_MINUTES = 10
+    ONE_TIME_CODE_MAX_ATTEMPTS = 5
+    INVITATION_TTL_DAYS = 30
+
+    # Outgoing messages: SMTP when a host is set, the console otherwise.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    MAIL_FROM = "noreply@mediation.localhost"
+    # "console", "http" (SMS_URL + SMS_TOKEN) or "package.module:Class".
+    SMS_GATEWAY = "console"
+    SMS_URL: str | None = None
+    SMS_TOKEN: str | None = None
+    OUTBOX_BATCH = 50
+    OUTBOX_POLL_SECONDS = 5
+    # Run the outbox worker as a thread of the web process (embedded defaults).
+    EMBEDDED_WORKER = True
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
+    EMBEDDED_WORKER = False
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    EMBEDDED_WORKER = False
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# MEDIATION_<name> -> (Flask config key, parser). Read when the app is created, not at
+# import, so one process can build apps with different environments (tests do).
+ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "BASE_URL": ("BASE_URL", str),
+    "STORAGE_DIR": ("STORAGE_DIR", str),
+    "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
+    "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
+    "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
+    "LOGIN_LIMIT_PER_ACCOUNT": ("LOGIN_LIMIT_PER_ACCOUNT", str),
+    "SMTP_HOST": ("SMTP_HOST", str),
+    "SMTP_PORT": ("SMTP_PORT", int),
+    "SMTP_USERNAME": ("SMTP_USERNAME", str),
+    "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "SMTP_STARTTLS": ("SMTP_STARTTLS", _bool),
+    "MAIL_FROM": ("MAIL_FROM", str),
+    "SMS_GATEWAY": ("SMS_GATEWAY", str),
+    "SMS_URL": ("SMS_URL", str),
+    "SMS_TOKEN": ("SMS_TOKEN", str),
+    "OUTBOX_POLL_SECONDS": ("OUTBOX_POLL_SECONDS", int),
+    "EMBEDDED_WORKER": ("EMBEDDED_WORKER", _bool),
+}
+
+
+def select_config(name: str | None = None) -> type[Config]:
+    """The config class named by ``name`` or ``MEDIATION_ENV`` (default: development)."""
+    name = name or os.environ.get(ENV_PREFIX + "ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}ENV must be one of {', '.join(CONFIGS)}, not {name!r}"
+        ) from None
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The settings given as ``MEDIATION_*`` environment variables, parsed."""
+    settings = {}
+    for name, (key, parse) in ENV_SETTINGS.items():
+        value = environ.get(ENV_PREFIX + name)
+        if value not in (None, ""):
+            settings[key] = parse(value)
+    return settings
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return the development secret key, generated once and kept in ``instance/``."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created with owner-only permissions: the key signs sessions and join links.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def finalize(config: dict[str, Any], instance_path: Path) -> None:
+    """Fill in the defaults that depend on the instance folder; refuse unsafe production."""
+    if config.get("ENV_NAME") == "production":
+        key = config.get("SECRET_KEY")
+        if not key or key == DEFAULT_SECRET_PLACEHOLDER or len(key) < 32:
+            raise ConfigurationError(
+                "Production mode needs MEDIATION_SECRET_KEY: a random value of at least "
+                "32 characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+    elif not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = load_secret_key(instance_path)
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        instance_path.mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'mediation.db'}"
+    config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
+    if not config.get("STORAGE_DIR"):
+        config["STORAGE_DIR"] = str(instance_path / "storage")
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):  # the scheme some hosting providers hand out
+        uri = "postgresql://" + uri.removeprefix("postgres://")
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    config["SQLALCHEMY_DATABASE_URI"] = uri

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: column types, access checks, i18n, health."""

@@ -1,0 +1,99 @@
+"""Pages that belong to no feature: home, language switch, health, error pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from mediation.accounts.models import Role
+from mediation.extensions import db
+
+bp = Blueprint("core", __name__)
+
+# Where each role starts after logging in; the first role a user holds wins.
+HOME_ENDPOINTS: tuple[tuple[Role, str], ...] = (
+    (Role.platform_admin, "accounts.admin_home"),
+    (Role.institution_admin, "accounts.institution_home"),
+    (Role.mediator, "cases.caseload"),
+    (Role.judge, "court.portal"),
+    (Role.court_clerk, "court.portal"),
+    (Role.party, "cases.my_cases"),
+)
+
+
+def home_url_for(user) -> str:
+    for role, endpoint in HOME_ENDPOINTS:
+        if user.has_role(role):
+            return url_for(endpoint)
+    return url_for("accounts.account")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site may be a redirect target (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    return render_template("core/index.html")
+
+
+@bp.post("/language")
+def set_language():
+    locale = request.form.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("core.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 when it does not (for load balancers)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.warning("health check: database unavailable: %s", error)
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+ERROR_MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    403: lambda: _("You do not have access to this page."),
+    404: lambda: _("This page does not exist."),
+    405: lambda: _("This action is not allowed here."),
+    429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
+    500: lambda: _("Something went wrong on our side. Please try again later."),
+}
+
+
+def render_error(error: HTTPException):
+    code = error.code or 500
+    if isinstance(error, CSRFError):
+        message = _(
+            "This form has expired or was not sent from this site. "
+            "Go back, reload the page and send it again."
+        )
+    else:
+        message = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])()
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": message}, code
+    return render_template("errors.html", code=code, message=message), code

@@ -1,0 +1,1 @@
+"""Court: the court portal of clerks and judges (judicial confirmation comes later)."""

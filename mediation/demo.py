@@ -1,0 +1,118 @@
+"""Demo data for the embedded defaults: one of each kind of user, and a case between two parties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from .accounts import operations as accounts
+from .accounts.identity import id_number_check_char
+from .accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
+from .cases import operations as cases
+from .extensions import db
+
+DEMO_PASSWORD = "mediation-demo"  # noqa: S105 - demo data, refused in production
+INSTITUTION_NAME = "玄武区锁金村街道人民调解委员会"
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    identifier: str
+    secret: str
+
+
+def _id_number(first17: str) -> str:
+    return first17 + id_number_check_char(first17)
+
+
+# (role, real name, phone, first 17 digits of the ID number)
+PEOPLE = (
+    (Role.platform_admin, "平台管理员", "13800000000", "32010219750101001"),
+    (Role.institution_admin, "周主任", "13800000001", "32010219700305002"),
+    (Role.mediator, "王调解", "13800000002", "32010219680712003"),
+    (Role.mediator, "李调解", "13800000003", "32010219820923004"),
+    (Role.court_clerk, "陈书记员", "13800000004", "32010219900215005"),
+    (Role.judge, "赵法官", "13800000005", "32010219780630006"),
+    (Role.party, "张三", "13800000006", "32010219850418007"),
+    (Role.party, "李四", "13800000007", "32010219880109008"),
+)
+
+
+def seed() -> list[Login]:
+    """Create the demo data once; later calls only list the logins again."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise RuntimeError("demo data is not for production")
+    institution = db.session.scalar(select(Institution).where(Institution.name == INSTITUTION_NAME))
+    if institution is None:
+        _create()
+    users = {user.phone: user for user in db.session.scalars(select(User))}
+    logins = []
+    for role, _name, phone, _ in PEOPLE:
+        user = users["+86" + phone]
+        logins.append(Login(role.value, phone, f"password: {DEMO_PASSWORD}"))
+        if role == Role.party and user.real_name == "李四":
+            token = accounts.create_invitation(user, case_id=_demo_case_id(user))
+            with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+                link = url_for("accounts.join", token=token, _external=True)
+            logins.append(Login("party (invitation)", link, "code: printed by the worker"))
+    return logins
+
+
+def _demo_case_id(user: User) -> int | None:
+    from .cases.models import CaseParty
+
+    return db.session.scalar(select(CaseParty.case_id).where(CaseParty.user_id == user.id))
+
+
+def _create() -> None:
+    institution = Institution(
+        name=INSTITUTION_NAME, region_code="320102", address="南京市玄武区锁金村街道锁金四村1号"
+    )
+    court = Court(
+        name="南京市玄武区人民法院",
+        level=CourtLevel.basic,
+        region_code="320102",
+        address="南京市玄武区北京东路41号",
+    )
+    db.session.add_all([institution, court])
+    db.session.flush()
+    made: dict[str, User] = {}
+    for role, name, phone, first17 in PEOPLE:
+        made[name] = accounts.create_user(
+            real_name=name,
+            phone=phone,
+            id_number=_id_number(first17),
+            password=DEMO_PASSWORD,
+            roles=[role],
+            institution_id=institution.id
+            if role in (Role.institution_admin, Role.mediator)
+            else None,
+            court_id=court.id if role in (Role.court_clerk, Role.judge) else None,
+        )
+    made["周主任"].email = "zhou@demo.mediation.localhost"
+    institution.seal_holder = made["周主任"]
+    made["王调解"].mediator_profile = MediatorProfile(
+        specialities="邻里纠纷、物业纠纷，从事人民调解工作二十年",
+        categories=["neighbourhood", "property_services", "adjacent_property"],
+        languages=["普通话", "南京话"],
+    )
+    made["李调解"].mediator_profile = MediatorProfile(
+        specialities="劳动争议、民间借贷；执业律师",
+        categories=["labour", "private_lending", "sale_contract"],
+        languages=["普通话", "English"],
+        charges_fee=True,
+        fee_note="按照《江苏省调解收费办法》收取，首次调解免费",
+    )
+    case = cases.open_case(
+        title="楼上漏水致楼下墙面受损",
+        category="neighbourhood",
+        facts="2026年10月起，申请人家卫生间顶部持续渗水，墙面发霉。申请人多次与楼上住户协商未果。",
+        applicants=[made["张三"]],
+        respondents=[made["李四"]],
+        by=made["张三"],
+    )
+    cases.assign(case, institution_id=institution.id, mediator=made["王调解"], by=made["周主任"])
+    db.session.flush()

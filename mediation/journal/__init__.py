@@ -1,0 +1,1 @@
+"""Journal: the tamper-evident, hash-chained record of everything that happens in a case."""

@@ -1,0 +1,44 @@
+"""The proceedings journal: per-case, append-only, hash-chained entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.core.db import UTCDateTime, utcnow
+from mediation.extensions import db
+
+GENESIS_HASH = "0" * 64
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal_entries"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 ... within the case
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHead(db.Model):
+    """The last entry of a case's chain.
+
+    A chain alone cannot show that its newest entries were cut off; the head records how
+    long the chain must be. Its row is also the lock that serialises appends to one case.
+    """
+
+    __tablename__ = "journal_heads"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

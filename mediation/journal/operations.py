@@ -1,0 +1,96 @@
+"""Append to a case's journal and verify its chain.
+
+Each entry's hash covers its case, position, actor, action, payload, time and the hash of
+the entry before it, so editing, deleting or reordering any entry breaks the chain at that
+point; the head row records the chain's length, so cutting off the newest entries shows too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from mediation.core.db import utcnow
+from mediation.extensions import db
+
+from .models import GENESIS_HASH, JournalEntry, JournalHead
+from .schemas import hashed_fields
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def compute_hash(entry: JournalEntry) -> str:
+    """SHA-256 of the canonical JSON of every field but the hash itself."""
+    return hashlib.sha256(canonical_json(hashed_fields(entry)).encode()).hexdigest()
+
+
+def append(
+    case_id: int, action: str, payload: dict[str, Any] | None = None, *, actor_id: int | None
+) -> JournalEntry:
+    """Add an entry at the end of the case's chain (flushes, does not commit)."""
+    payload = json.loads(canonical_json(payload or {}))  # what is hashed is what is stored
+    head = db.session.scalar(
+        select(JournalHead).where(JournalHead.case_id == case_id).with_for_update()
+    )
+    if head is None:
+        head = JournalHead(case_id=case_id, seq=0, hash=GENESIS_HASH)
+        db.session.add(head)
+    # Microseconds are kept: the value must hash the same after a round trip to the database.
+    created_at = utcnow()
+    entry = JournalEntry(
+        case_id=case_id,
+        seq=head.seq + 1,
+        actor_id=actor_id,
+        action=action,
+        payload=payload,
+        created_at=created_at,
+        prev_hash=head.hash,
+    )
+    entry.hash = compute_hash(entry)
+    head.seq, head.hash, head.updated_at = entry.seq, entry.hash, created_at
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+ENTRY_MISSING = "entry missing"
+LINK_BROKEN = "link to previous entry broken"
+ENTRY_ALTERED = "entry altered"
+HEAD_MISMATCH = "head does not match last entry"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    broken_at: int | None = None  # the position (seq) where the chain first breaks
+    reason: str = ""
+
+
+def verify_chain(case_id: int) -> ChainReport:
+    """Walk the case's journal in order and report the first entry that does not hold."""
+    entries = db.session.scalars(
+        select(JournalEntry).where(JournalEntry.case_id == case_id).order_by(JournalEntry.seq)
+    ).all()
+    prev_hash = GENESIS_HASH
+    for expected_seq, entry in enumerate(entries, start=1):
+        if entry.seq != expected_seq:
+            return ChainReport(False, len(entries), expected_seq, ENTRY_MISSING)
+        if entry.prev_hash != prev_hash:
+            return ChainReport(False, len(entries), expected_seq, LINK_BROKEN)
+        if compute_hash(entry) != entry.hash:
+            return ChainReport(False, len(entries), expected_seq, ENTRY_ALTERED)
+        prev_hash = entry.hash
+    head = db.session.get(JournalHead, case_id)
+    length = head.seq if head else 0
+    if length > len(entries):
+        return ChainReport(False, len(entries), len(entries) + 1, ENTRY_MISSING)
+    if head and head.hash != prev_hash:
+        return ChainReport(False, len(entries), len(entries), HEAD_MISMATCH)
+    return ChainReport(True, len(entries))

@@ -1,0 +1,47 @@
+"""HTTP handlers of the journal: a case's entries, as a page and as JSON."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from mediation.cases.models import Case
+from mediation.cases.operations import can_view
+from mediation.extensions import db
+
+from .models import JournalEntry
+from .operations import verify_chain
+from .schemas import entry_to_dict
+
+
+def _case_or_404(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view(current_user, case):
+        abort(404)
+    return case
+
+
+def _entries(case_id: int) -> list[JournalEntry]:
+    return db.session.scalars(
+        select(JournalEntry).where(JournalEntry.case_id == case_id).order_by(JournalEntry.seq)
+    ).all()
+
+
+@login_required
+def case_journal(case_id: int):
+    case = _case_or_404(case_id)
+    return render_template(
+        "journal/entries.html", case=case, entries=_entries(case.id), chain=verify_chain(case.id)
+    )
+
+
+@login_required
+def case_journal_json(case_id: int):
+    case = _case_or_404(case_id)
+    report = verify_chain(case.id)
+    return {
+        "case": case.number,
+        "chain": {"ok": report.ok, "entries": report.entries, "broken_at": report.broken_at},
+        "entries": [entry_to_dict(entry) for entry in _entries(case.id)],
+    }

@@ -1,0 +1,1 @@
+"""Notify: the outbox of e-mail and SMS messages, delivered with retry."""

@@ -1,0 +1,150 @@
+"""Delivery channels: SMTP or the console for e-mail, a pluggable gateway for SMS."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from .models import Channel, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """The message was not accepted; it stays queued and is tried again later."""
+
+
+class SmsGateway(Protocol):
+    def send_sms(self, phone: str, text: str) -> None:
+        """Hand one text to the provider; raise ``DeliveryError`` if it was not accepted."""
+
+
+class ConsoleSmsGateway:
+    """Development: print the text; the admin outbox page shows it too."""
+
+    def send_sms(self, phone: str, text: str) -> None:
+        print(f"[sms to {phone}] {text}", flush=True)
+
+
+class HttpSmsGateway:
+    """POSTs ``{"phone", "text"}`` as JSON with a bearer token to an HTTP endpoint.
+
+    Most SMS providers, or a small adapter in front of one, accept such a request; any
+    answer other than 2xx counts as not delivered.
+    """
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("the SMS gateway URL must be http:// or https://")
+        self.url = url
+        self.token = token
+        self.timeout = timeout
+
+    def send_sms(self, phone: str, text: str) -> None:
+        body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
+        request = urllib.request.Request(self.url, data=body, method="POST")  # noqa: S310
+        request.add_header("Content-Type", "application/json; charset=utf-8")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read()
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise DeliveryError(f"SMS gateway: {error}") from error
+
+
+class EmailSender(Protocol):
+    def send_email(self, message: EmailMessage) -> None: ...
+
+
+class ConsoleEmailSender:
+    def send_email(self, message: EmailMessage) -> None:
+        print(f"[e-mail to {message['To']}] {message['Subject']}\n{message.get_body()}", flush=True)
+
+
+class SmtpEmailSender:
+    def __init__(
+        self,
+        host: str,
+        port: int = 25,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.username, self.password, self.starttls = username, password, starttls
+
+    def send_email(self, message: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"SMTP: {error}") from error
+
+
+class Gateways:
+    """The configured e-mail sender and SMS gateway, chosen from the app config."""
+
+    def __init__(self, email: EmailSender, sms: SmsGateway, mail_from: str) -> None:
+        self.email = email
+        self.sms = sms
+        self.mail_from = mail_from
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Gateways:
+        if config.get("SMTP_HOST"):
+            email: EmailSender = SmtpEmailSender(
+                config["SMTP_HOST"],
+                config["SMTP_PORT"],
+                config.get("SMTP_USERNAME"),
+                config.get("SMTP_PASSWORD"),
+                config.get("SMTP_STARTTLS", False),
+            )
+        else:
+            email = ConsoleEmailSender()
+        return cls(email, _sms_gateway(config), config["MAIL_FROM"])
+
+    def send(self, message: OutboxMessage) -> None:
+        if message.channel == Channel.sms:
+            self.sms.send_sms(message.recipient, message.body)
+            return
+        mail = EmailMessage()
+        mail["From"] = self.mail_from
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail.set_content(message.body)
+        for attachment in message.attachments or []:
+            maintype, _, subtype = attachment["content_type"].partition("/")
+            mail.add_attachment(
+                base64.b64decode(attachment["data"]),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment["filename"],
+            )
+        self.email.send_email(mail)
+
+
+def _sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
+    name = config.get("SMS_GATEWAY", "console")
+    if name == "console":
+        return ConsoleSmsGateway()
+    if name == "http":
+        if not config.get("SMS_URL"):
+            raise ValueError("MEDIATION_SMS_GATEWAY=http needs MEDIATION_SMS_URL")
+        return HttpSmsGateway(config["SMS_URL"], config.get("SMS_TOKEN"))
+    module_name, _, class_name = name.partition(":")
+    gateway_class = getattr(importlib.import_module(module_name), class_name)
+    return gateway_class(config)

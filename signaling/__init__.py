@@ -1,0 +1,1 @@
+"""Flask-SocketIO namespaces of the video rooms (the rooms issue builds them)."""

@@ -1,0 +1,74 @@
+"""A party enters a case through an invitation link and a code sent to their phone."""
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import Invitation
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.notify.models import OutboxMessage
+from tests.conftest import csrf_token
+from tests.factories import make_case, make_user
+
+
+def invite(app):
+    with app.app_context():
+        applicant = make_user()
+        respondent = make_user(password=None)  # this party never chooses a password
+        case = make_case(applicant, respondent)
+        other_case = make_case(applicant, make_user())
+        token = accounts.create_invitation(respondent, case.id)
+        db.session.commit()
+        return token, case.id, other_case.id, respondent.phone
+
+
+def sent_code(app, phone: str) -> str:
+    with app.app_context():
+        message = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+        assert message.channel == "sms"
+        return re.search(r"\d{6}", message.body).group()
+
+
+def test_invitation_and_phone_code_open_the_case(app, client):
+    token, case_id, other_case_id, phone = invite(app)
+    page = client.get(f"/join/{token}").get_data(as_text=True)
+    assert "+86 139****" in page  # the phone, masked
+    client.post(f"/join/{token}/code", data={"csrf_token": csrf_token(client, f"/join/{token}")})
+    code = sent_code(app, phone)
+
+    response = client.post(
+        f"/join/{token}", data={"csrf_token": csrf_token(client, f"/join/{token}"), "code": code}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/{case_id}")
+    assert client.get(f"/cases/{case_id}").status_code == 200
+    assert client.get(f"/cases/{other_case_id}").status_code == 404
+
+
+def test_wrong_code_does_not_enter(app, client):
+    token, case_id, _, phone = invite(app)
+    client.post(f"/join/{token}/code", data={"csrf_token": csrf_token(client, f"/join/{token}")})
+    code = sent_code(app, phone)
+    wrong = "000000" if code != "000000" else "111111"
+    response = client.post(
+        f"/join/{token}", data={"csrf_token": csrf_token(client, f"/join/{token}"), "code": wrong}
+    )
+    assert "验证码错误或已过期" in response.get_data(as_text=True)
+    assert client.get(f"/cases/{case_id}").status_code == 302
+
+
+def test_expired_or_unknown_links_lead_nowhere(app, client):
+    token, *_ = invite(app)
+    assert client.get("/join/not-a-token").status_code == 404
+    with app.app_context():
+        invitation = db.session.scalar(select(Invitation))
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    assert client.get(f"/join/{token}").status_code == 404

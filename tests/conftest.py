@@ -1,0 +1,143 @@
+"""Fixtures: ``app`` on each database backend, ``client``, ``runner``, clean tables per test.
+
+Every test that uses ``app`` runs twice: on SQLite and on PostgreSQL. A missing PostgreSQL
+skips its half with the reason, except under CI=true, where it fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from mediation import create_app
+from mediation.extensions import db, limiter
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get(
+    "MEDIATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def require_service(name: str, error: Exception) -> None:
+    message = f"{name} is not reachable: {error}"
+    if CI:
+        pytest.fail(f"{message} (CI=true: every service must be running)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.Error as error:
+        require_service("PostgreSQL", error)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres_database(postgres_admin_url: str):
+    """A factory of empty PostgreSQL databases, all dropped at the end of the run."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"mediation_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return postgres_admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    return request.getfixturevalue("fresh_postgres_database")()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory) -> Flask:
+    """One app per backend, its schema built by the migrations (as in production)."""
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "SERVER_NAME": "mediation.test",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request) -> Iterator[None]:
+    """Empty every table after each test that used the app; reset rate limits."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                conn.execute(text("PRAGMA foreign_keys = OFF"))
+                for table in tables:
+                    conn.execute(text(f"DELETE FROM {table}"))
+                conn.execute(text("PRAGMA foreign_keys = ON"))
+        limiter.reset()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form on ``path``, as a browser would submit it."""
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in {path} ({page.status_code})"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict, *, form_page: str | None = None):
+    """Submit a form the way a browser does: load the page, then post with its token."""
+    token = csrf_token(client, form_page or path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def login(client: FlaskClient, identifier: str, password: str):
+    return post_form(client, "/login", {"identifier": identifier, "password": password})

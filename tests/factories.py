@@ -1,0 +1,70 @@
+"""Small factories for test data; each flushes, the test decides about commits."""
+
+from __future__ import annotations
+
+import itertools
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.identity import id_number_check_char
+from mediation.accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
+from mediation.cases import operations as cases
+from mediation.cases.models import Case
+from mediation.extensions import db
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+def valid_id_number(serial: int) -> str:
+    first17 = f"110105198001{serial % 28 + 1:02d}{serial % 1000:03d}"
+    return first17 + id_number_check_char(first17)
+
+
+def make_user(*roles: Role, password: str | None = PASSWORD, **fields) -> User:
+    n = next(_serial)
+    fields.setdefault("real_name", f"用户{n}")
+    fields.setdefault("phone", f"139{n:08d}")
+    fields.setdefault("id_number", valid_id_number(n))
+    return accounts.create_user(roles=roles or (Role.party,), password=password, **fields)
+
+
+def make_institution(**fields) -> Institution:
+    n = next(_serial)
+    fields.setdefault("name", f"第{n}人民调解委员会")
+    fields.setdefault("region_code", "320102")
+    fields.setdefault("address", "南京市玄武区")
+    institution = Institution(**fields)
+    db.session.add(institution)
+    db.session.flush()
+    return institution
+
+
+def make_court(**fields) -> Court:
+    n = next(_serial)
+    fields.setdefault("name", f"第{n}人民法院")
+    fields.setdefault("level", CourtLevel.basic)
+    fields.setdefault("region_code", "320102")
+    court = Court(**fields)
+    db.session.add(court)
+    db.session.flush()
+    return court
+
+
+def make_mediator(institution: Institution, **fields) -> User:
+    mediator = make_user(Role.mediator, institution_id=institution.id, **fields)
+    mediator.mediator_profile = MediatorProfile(categories=["neighbourhood"], languages=["普通话"])
+    db.session.flush()
+    return mediator
+
+
+def make_case(applicant: User, respondent: User, *, mediator: User | None = None) -> Case:
+    case = cases.open_case(
+        title="漏水纠纷",
+        category="neighbourhood",
+        applicants=[applicant],
+        respondents=[respondent],
+        by=applicant,
+    )
+    if mediator is not None:
+        cases.assign(case, institution_id=mediator.institution_id, mediator=mediator, by=mediator)
+    return case
