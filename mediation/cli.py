@@ -51,6 +51,8 @@ def run_command(host: str, port: int, migrate: bool) -> None:
         start_thread(app)
     display_host = f"[{host}]" if ":" in host else host
     click.echo(f"Mediation platform running at http://{display_host}:{port}/ (Ctrl+C to stop)")
+    # Flask's app.run() refuses to start inside its own CLI unless told this is deliberate.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
 
 
