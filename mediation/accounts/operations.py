@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from mediation.core.db import utcnow
 from mediation.extensions import db
+from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from .identity import IdentityError, validate_id_number, validate_phone
@@ -287,5 +288,12 @@ def enter_by_invitation(invitation: Invitation, code: str) -> User:
     if not consume_code(invitation.user, CodePurpose.invitation_login, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     invitation.last_used_at = utcnow()
+    if invitation.case_id is not None:
+        journal.append(
+            invitation.case_id,
+            "party.entered",
+            {"user_id": invitation.user_id, "via": "invitation"},
+            actor_id=invitation.user_id,
+        )
     db.session.flush()
     return invitation.user

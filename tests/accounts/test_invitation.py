@@ -50,6 +50,9 @@ def test_invitation_and_phone_code_open_the_case(app, client):
     assert response.headers["Location"].endswith(f"/cases/{case_id}")
     assert client.get(f"/cases/{case_id}").status_code == 200
     assert client.get(f"/cases/{other_case_id}").status_code == 404
+    entries = client.get(f"/cases/{case_id}/journal.json").json["entries"]
+    assert entries[-1]["action"] == "party.entered"
+    assert entries[-1]["payload"]["via"] == "invitation"
 
 
 def test_wrong_code_does_not_enter(app, client):

@@ -1,0 +1,29 @@
+"""Access is checked on every route: a visitor who is not logged in reaches only public pages."""
+
+import re
+
+# Pages anyone may open: entry points, the invitation path and the health check.
+PUBLIC = {
+    "/",
+    "/login",
+    "/register",
+    "/password/forgot",
+    "/password/reset",
+    "/join/<token>",
+    "/healthz",
+    "/static/<path:filename>",
+}
+
+
+def test_every_other_page_needs_a_login(app, client):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule in PUBLIC:
+            continue
+        url = re.sub(r"<int:\w+>", "1", rule.rule)
+        url = re.sub(r"<[^>]+>", "x", url)
+        response = client.get(url)
+        assert response.status_code == 302, (rule.rule, response.status_code)
+        assert "/login" in response.headers["Location"], rule.rule
+        checked += 1
+    assert checked >= 8
