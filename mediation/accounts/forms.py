@@ -54,8 +54,8 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Stay logged in on this device"))
 
 
-class RegisterForm(FlaskForm):
-    """A party opens an account to file a dispute (real-name, as mediation requires)."""
+class IdentityForm(FlaskForm):
+    """The real-name fields every account has (mediation is real-name)."""
 
     real_name = StringField(
         _l("Real name"),
@@ -78,6 +78,20 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Email(_l("This is not an e-mail address."))],
         render_kw={"autocomplete": "email"},
     )
+
+    def identity(self) -> dict[str, str | None]:
+        """The fields as ``operations.create_user`` takes them."""
+        return {
+            "real_name": self.real_name.data,
+            "id_number": self.id_number.data,
+            "phone": self.phone.data,
+            "email": self.email.data or None,
+        }
+
+
+class RegisterForm(IdentityForm):
+    """A party opens an account to file a dispute."""
+
     password = PasswordField(
         _l("Password"),
         validators=[
@@ -133,18 +147,9 @@ class SendCodeForm(FlaskForm):
     """A button only: CSRF-protected request to send a code."""
 
 
-class MediatorForm(FlaskForm):
+class MediatorForm(IdentityForm):
     """An institution administrator adds a mediator to the roster."""
 
-    real_name = StringField(_l("Real name"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    id_number = StringField(
-        _l("Resident ID number"), validators=[DataRequired(REQUIRED), IdNumber()]
-    )
-    phone = StringField(_l("Mobile phone number"), validators=[DataRequired(REQUIRED), Phone()])
-    email = EmailField(
-        _l("E-mail (optional)"),
-        validators=[Optional(), Email(_l("This is not an e-mail address."))],
-    )
     specialities = TextAreaField(_l("Specialities"), validators=[Length(max=2000)])
     categories = SelectMultipleField(_l("Dispute categories accepted"), choices=[])
     languages = StringField(

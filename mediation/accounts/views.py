@@ -90,12 +90,7 @@ def register():
     if form.validate_on_submit():
         try:
             user = ops.create_user(
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
-                phone=form.phone.data,
-                email=form.email.data or None,
-                password=form.password.data,
-                roles=[Role.party],
+                **form.identity(), password=form.password.data, roles=[Role.party]
             )
         except ops.FieldError as error:
             db.session.rollback()
@@ -233,12 +228,7 @@ def add_mediator():
     if form.validate_on_submit():
         try:
             user = ops.create_user(
-                real_name=form.real_name.data,
-                id_number=form.id_number.data,
-                phone=form.phone.data,
-                email=form.email.data or None,
-                roles=[Role.mediator],
-                institution_id=institution.id,
+                **form.identity(), roles=[Role.mediator], institution_id=institution.id
             )
         except ops.FieldError as error:
             db.session.rollback()
