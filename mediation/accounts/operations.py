@@ -205,9 +205,9 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
         if user.phone:
-            notify.queue_sms(user.phone, text)
+            notify.queue_sms(user.phone, text, sensitive=True)
         else:
-            notify.queue_email(user.email, _("Your one-time code"), text)
+            notify.queue_email(user.email, _("Your one-time code"), text, sensitive=True)
     db.session.flush()
     return code
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.core.db import UTCDateTime, utcnow
@@ -36,6 +36,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
+    # Holds a one-time code: never shown to administrators, emptied once delivered.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     # [{"filename", "content_type", "data" (base64)}], e.g. calendar invitations.
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(8), default=MessageStatus.queued)

@@ -1,9 +1,8 @@
-"""Queue messages and deliver what is due. Queueing flushes; delivery is done by the worker."""
+"""Queue messages, claim them for delivery, record each attempt. Everything here flushes;
+the worker (``worker.py``) is the edge that sends and commits."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -11,22 +10,27 @@ from sqlalchemy import or_, select, update
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
-from .gateways import DeliveryError, Gateways
 from .models import Channel, MessageStatus, OutboxMessage
 
 CLAIM_SECONDS = 120  # longer than one SMTP or gateway call may take
 MAX_BACKOFF = timedelta(hours=1)
 
 
-def queue_sms(phone: str, text: str) -> OutboxMessage:
-    message = OutboxMessage(channel=Channel.sms, recipient=phone, body=text)
+def queue_sms(phone: str, text: str, *, sensitive: bool = False) -> OutboxMessage:
+    """Queue a text message; ``sensitive`` ones (codes) are hidden and redacted once sent."""
+    message = OutboxMessage(channel=Channel.sms, recipient=phone, body=text, sensitive=sensitive)
     db.session.add(message)
     db.session.flush()
     return message
 
 
 def queue_email(
-    address: str, subject: str, body: str, attachments: list[dict] | None = None
+    address: str,
+    subject: str,
+    body: str,
+    attachments: list[dict] | None = None,
+    *,
+    sensitive: bool = False,
 ) -> OutboxMessage:
     message = OutboxMessage(
         channel=Channel.email,
@@ -34,6 +38,7 @@ def queue_email(
         subject=subject,
         body=body,
         attachments=attachments or [],
+        sensitive=sensitive,
     )
     db.session.add(message)
     db.session.flush()
@@ -45,69 +50,55 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF)
 
 
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
+REDACTED = "(one-time code removed after delivery)"
 
 
-def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
-    """Take up to ``limit`` due messages for this worker and commit the claim.
+def claim_next(now: datetime, token: str) -> OutboxMessage | None:
+    """Claim the oldest due message for the worker holding ``token`` (flushes).
 
-    The claim is a conditional UPDATE, so two workers never take the same message;
-    a claim that outlives its worker expires and the message becomes due again.
+    The claim is a conditional UPDATE, so two workers never hold the same message. Each
+    message gets a fresh lease just before it is sent, longer than any gateway's timeout;
+    a lease left by a dead worker expires and the message becomes due again.
     """
-    token = secrets.token_hex(8)
-    due = db.session.scalars(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == MessageStatus.queued,
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    claimed = []
-    for message_id in due:
-        result = db.session.execute(
-            update(OutboxMessage)
+    due = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
+    for _ in range(10):  # another worker may take the candidate between select and update
+        candidate = db.session.scalar(
+            select(OutboxMessage.id)
             .where(
-                OutboxMessage.id == message_id,
                 OutboxMessage.status == MessageStatus.queued,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                OutboxMessage.next_attempt_at <= now,
+                due,
             )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+        )
+        if candidate is None:
+            return None
+        taken = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == candidate, OutboxMessage.status == MessageStatus.queued, due)
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claim_token=token)
         )
-        if result.rowcount == 1:
-            claimed.append(message_id)
-    db.session.commit()
-    return [db.session.get(OutboxMessage, message_id) for message_id in claimed]
+        if taken.rowcount == 1:
+            return db.session.get(OutboxMessage, candidate, populate_existing=True)
+    return None
 
 
-def deliver_due(
-    gateways: Gateways, *, now: datetime | None = None, limit: int = 50
-) -> DeliveryReport:
-    """Send every due message once. This is an edge: it commits after each message."""
-    now = now or utcnow()
-    report = DeliveryReport()
-    for message in _claim(now, limit):
-        message.attempts += 1
-        try:
-            gateways.send(message)
-        except DeliveryError as error:
-            message.last_error = str(error)[:2000]
-            message.next_attempt_at = now + backoff(message.attempts)
-            report.failed += 1
-        else:
-            message.status = MessageStatus.sent
-            message.sent_at = utcnow()
-            message.last_error = ""
-            report.sent += 1
-        message.claimed_until = None
-        message.claim_token = None
-        db.session.commit()
-    return report
+def record_attempt(message: OutboxMessage, token: str, *, error: str | None, now: datetime) -> bool:
+    """Store the outcome of one attempt, if the claim is still this worker's (flushes)."""
+    attempts = message.attempts + 1
+    if error is None:
+        values = {"status": MessageStatus.sent, "sent_at": now, "last_error": ""}
+        if message.sensitive:
+            values["body"] = REDACTED  # the code has done its work; do not keep it
+    else:
+        values = {"last_error": error[:2000], "next_attempt_at": now + backoff(attempts)}
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
+        .values(attempts=attempts, claimed_until=None, claim_token=None, **values)
+    )
+    return result.rowcount == 1
 
 
 def retry_now(message: OutboxMessage) -> None:
