@@ -59,7 +59,7 @@ translations: $(STAMP_PY)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --width 100 \
 	  -o mediation/translations/messages.pot mediation signaling agreements templates
 	$(BIN)/pybabel update -i mediation/translations/messages.pot -d mediation/translations \
-	  --no-location --width 100 --ignore-obsolete
+	  --width 100 --ignore-obsolete
 	$(BIN)/pybabel compile -d mediation/translations --statistics
 
 clean:

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
@@ -22,6 +24,11 @@ def _asset_dir(name: str) -> Path:
     """templates/ and static/ sit inside the installed package, or beside it in a checkout."""
     installed = PACKAGE_DIR / name
     return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, url_map, fixed_digits: int = 0, min: int = 1, max: int = 2**31 - 1):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
 
 
 def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
@@ -48,6 +55,14 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     finalize(app.config, Path(app.instance_path))
 
+    # Ids in URLs stop at PostgreSQL's integer range: a larger one is a 404 there, as on
+    # SQLite, instead of a database error.
+    app.url_map.converters["int"] = DatabaseIdConverter
+    if app.config["PROXY_HOPS"]:
+        # Behind N reverse proxies the client's address (rate limits) and scheme come from
+        # their X-Forwarded-* headers; without proxies those headers are not trusted.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)

@@ -33,6 +33,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     REDIS_URL: str | None = None
+    # How many reverse proxies stand in front (0: none; trust no X-Forwarded-* header).
+    PROXY_HOPS = 0
     # The address users reach the platform at, for links in text messages and e-mails.
     BASE_URL = "http://127.0.0.1:5000"
     STORAGE_DIR: str | None = None
@@ -51,6 +53,7 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
     CODE_SEND_LIMIT = "3 per 10 minutes"
+    REGISTER_LIMIT = "10 per hour"
     ONE_TIME_CODE_TTL_MINUTES = 10
     ONE_TIME_CODE_MAX_ATTEMPTS = 5
     INVITATION_TTL_DAYS = 30
@@ -108,6 +111,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "REDIS_URL": ("REDIS_URL", str),
     "BASE_URL": ("BASE_URL", str),
+    "PROXY_HOPS": ("PROXY_HOPS", int),
     "STORAGE_DIR": ("STORAGE_DIR", str),
     "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
@@ -170,6 +174,12 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
             raise ConfigurationError(
                 "Production mode needs MEDIATION_SECRET_KEY: a random value of at least "
                 "32 characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if config.get("SMS_GATEWAY", "console") == "console" or not config.get("SMTP_HOST"):
+            raise ConfigurationError(
+                "Production mode needs real delivery: MEDIATION_SMS_GATEWAY (http or "
+                "package.module:Class) and MEDIATION_SMTP_HOST; the console would swallow "
+                "every code and notice."
             )
     elif not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = load_secret_key(instance_path)

@@ -26,7 +26,7 @@ _PROVINCES = frozenset(
         *(41, 42, 43, 44, 45, 46),  # centre and south
         *(50, 51, 52, 53, 54),  # south-west
         *(61, 62, 63, 64, 65),  # north-west
-        *(71, 81, 82),  # Taiwan, Hong Kong, Macao
+        *(71, 81, 82, 83),  # Taiwan, Hong Kong, Macao; 83: residence permits of Taiwan residents
     )
 )
 
@@ -62,14 +62,25 @@ def validate_id_number(value: str, *, today: date | None = None) -> str:
     return number
 
 
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
 def validate_phone(value: str, region: str = "CN") -> str:
-    """Return the phone number in E.164 form; mainland numbers may omit +86."""
+    """Return the mobile number in E.164 form; mainland numbers may omit +86.
+
+    Only mobile numbers: codes and notices go out by text message, and a landline would
+    leave them queued for ever.
+    """
     try:
         parsed = phonenumbers.parse(value.strip(), region)
     except phonenumbers.NumberParseException:
         raise IdentityError(_l("This is not a phone number.")) from None
     if not phonenumbers.is_valid_number(parsed):
         raise IdentityError(_l("This phone number does not exist; please check it."))
+    if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
+        raise IdentityError(_l("Please give a mobile number: codes are sent by text message."))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

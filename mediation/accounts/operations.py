@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -30,6 +30,9 @@ from .identity import IdentityError, validate_id_number, validate_phone
 from .models import CodePurpose, Invitation, OneTimeCode, Role, User, UserRole
 
 _hasher = PasswordHasher()
+# Verified against when there is no real hash to check, so that the response time does
+# not reveal which accounts exist or have a password.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -58,6 +61,9 @@ def set_password(user: User, password: str) -> None:
 
 def _check_password(user: User, password: str) -> bool:
     if not user.password_hash:
+        # As slow as a real check: timing must not tell which accounts have no password.
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
         return False
     try:
         _hasher.verify(user.password_hash, password)
@@ -68,9 +74,15 @@ def _check_password(user: User, password: str) -> bool:
     return True
 
 
-# Verifying against a fixed hash when the account does not exist keeps the response
-# time the same, so timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+def normalise_identifier(identifier: str) -> str:
+    """One spelling per account: e-mail lower-cased, phone numbers in E.164."""
+    identifier = identifier.strip()
+    if "@" in identifier:
+        return identifier.lower()
+    try:
+        return validate_phone(identifier, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError:
+        return identifier.lower()
 
 
 def find_user(identifier: str) -> User | None:
@@ -91,7 +103,7 @@ def authenticate(identifier: str, password: str) -> User | None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         return None
-    if not user.active or not _check_password(user, password):
+    if not _check_password(user, password) or not user.active:
         return None
     return user
 
@@ -215,28 +227,43 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
 def consume_code(
     user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
 ) -> bool:
-    """True once for the right, unexpired code; every wrong try counts against the code."""
+    """True once for the right, unexpired code; every try counts against the code.
+
+    The try is counted by a conditional UPDATE before the comparison, so parallel
+    guesses cannot share one count; using the code is conditional too, so it works once.
+    """
     now = now or utcnow()
-    record = db.session.scalar(
-        select(OneTimeCode)
+    record_id = db.session.scalar(
+        select(OneTimeCode.id)
         .where(
             OneTimeCode.user_id == user.id,
             OneTimeCode.purpose == purpose,
             OneTimeCode.consumed_at.is_(None),
+            OneTimeCode.expires_at > now,
         )
         .order_by(OneTimeCode.id.desc())
     )
-    if record is None or record.expires_at <= now:
+    if record_id is None:
         return False
-    if record.attempts >= current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"]:
+    counted = db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.id == record_id,
+            OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
+        )
+        .values(attempts=OneTimeCode.attempts + 1)
+        .returning(OneTimeCode.code_hash)
+    ).scalar()
+    if counted is None:
+        return False  # too many tries: only a new code helps
+    if not hmac.compare_digest(counted, _code_hash(user, purpose, code.strip())):
         return False
-    if not hmac.compare_digest(record.code_hash, _code_hash(user, purpose, code.strip())):
-        record.attempts += 1
-        db.session.flush()
-        return False
-    record.consumed_at = now
-    db.session.flush()
-    return True
+    used = db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.id == record_id, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    return used.rowcount == 1
 
 
 def reset_password(user: User, code: str, new_password: str) -> None:
@@ -254,10 +281,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_invitation(user: User, case_id: int | None, *, now: datetime | None = None) -> str:
-    """Create a personal entry link for ``user``; returns the secret token of the URL."""
+def _may_enter_by_invitation(user: User, case_id: int) -> bool:
+    """Only a party of that very case, holding no other role: staff log in with a password."""
+    from mediation.cases.models import CaseParty
+
+    if user.roles != {Role.party} or not user.active:
+        return False
+    return (
+        db.session.scalar(
+            select(CaseParty.id).where(CaseParty.case_id == case_id, CaseParty.user_id == user.id)
+        )
+        is not None
+    )
+
+
+def create_invitation(user: User, case_id: int, *, now: datetime | None = None) -> str:
+    """Create a personal entry link for a party of a case; returns the URL's secret token."""
     if not user.phone:
         raise FieldError("phone", _("An invitation needs the party's phone number."))
+    if not _may_enter_by_invitation(user, case_id):
+        raise ValueError("invitations are for the parties of the case only")
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -278,7 +321,7 @@ def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | 
     )
     if invitation is None or invitation.expires_at <= (now or utcnow()):
         return None
-    if not invitation.user.active:
+    if not _may_enter_by_invitation(invitation.user, invitation.case_id):
         return None
     return invitation
 
@@ -288,12 +331,11 @@ def enter_by_invitation(invitation: Invitation, code: str) -> User:
     if not consume_code(invitation.user, CodePurpose.invitation_login, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     invitation.last_used_at = utcnow()
-    if invitation.case_id is not None:
-        journal.append(
-            invitation.case_id,
-            "party.entered",
-            {"user_id": invitation.user_id, "via": "invitation"},
-            actor_id=invitation.user_id,
-        )
+    journal.append(
+        invitation.case_id,
+        "party.entered",
+        {"user_id": invitation.user_id, "via": "invitation"},
+        actor_id=invitation.user_id,
+    )
     db.session.flush()
     return invitation.user

@@ -37,7 +37,8 @@ def load_user(session_id: str) -> User | None:
 
 
 def _identifier_key() -> str:
-    return "account:" + request.form.get("identifier", "").strip().lower()
+    # Normalised, so "139...", "+86 139..." and "139-..." count against one account.
+    return "account:" + ops.normalise_identifier(request.form.get("identifier", ""))
 
 
 def _failed(response) -> bool:
@@ -85,6 +86,7 @@ def logout():
     return redirect(url_for("core.index"))
 
 
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
 def register():
     form = RegisterForm()
     if form.validate_on_submit():
@@ -124,6 +126,9 @@ def forgot_password():
 
 
 @limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_identifier_key,
@@ -159,6 +164,9 @@ def _invitation_or_404(token: str):
     return invitation
 
 
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
 def join(token: str):
     invitation = _invitation_or_404(token)
     form = CodeForm()
@@ -171,9 +179,7 @@ def join(token: str):
         else:
             db.session.commit()
             login_user(user)
-            if invitation.case_id:
-                return redirect(url_for("cases.case_detail", case_id=invitation.case_id))
-            return redirect(home_url_for(user))
+            return redirect(url_for("cases.case_detail", case_id=invitation.case_id))
     return render_template(
         "accounts/join.html", invitation=invitation, form=form, send_form=SendCodeForm()
     )

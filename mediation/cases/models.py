@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import Institution, User
@@ -59,3 +59,12 @@ class CaseParty(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="parties")
     user: Mapped[User] = relationship()
+
+
+class CaseNumberCounter(db.Model):
+    """The last case number given out in a year; incremented atomically."""
+
+    __tablename__ = "case_number_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

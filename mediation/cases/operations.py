@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import update
 
 from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
@@ -10,14 +13,23 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from .categories import BY_CODE
-from .models import Case, CaseParty, CaseStatus, Side
+from .models import Case, CaseNumberCounter, CaseParty, CaseStatus, Side
 
 
 def next_case_number() -> str:
-    """Numbers run per year: 2026-000001. The unique index catches a rare race."""
-    year = utcnow().year
-    count = db.session.scalar(select(func.count(Case.id)).where(Case.number.like(f"{year}-%")))
-    return f"{year}-{count + 1:06d}"
+    """Numbers run per local year: 2026-000001, never reused, even after a deletion."""
+    year = utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
+    if db.session.get(CaseNumberCounter, year) is None:
+        db.session.add(CaseNumberCounter(year=year, last=0))
+        db.session.flush()
+    # One atomic statement: concurrent filings each get their own number on both databases.
+    last = db.session.execute(
+        update(CaseNumberCounter)
+        .where(CaseNumberCounter.year == year)
+        .values(last=CaseNumberCounter.last + 1)
+        .returning(CaseNumberCounter.last)
+    ).scalar_one()
+    return f"{year}-{last:06d}"
 
 
 def open_case(

@@ -36,7 +36,10 @@ def append(
     """Add an entry at the end of the case's chain (flushes, does not commit)."""
     payload = json.loads(canonical_json(payload or {}))  # what is hashed is what is stored
     head = db.session.scalar(
-        select(JournalHead).where(JournalHead.case_id == case_id).with_for_update()
+        select(JournalHead)
+        .where(JournalHead.case_id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the locked row, not a stale copy
     )
     if head is None:
         head = JournalHead(case_id=case_id, seq=0, hash=GENESIS_HASH)
@@ -63,6 +66,7 @@ ENTRY_MISSING = "entry missing"
 LINK_BROKEN = "link to previous entry broken"
 ENTRY_ALTERED = "entry altered"
 HEAD_MISMATCH = "head does not match last entry"
+HEAD_MISSING = "head missing"
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,11 @@ def verify_chain(case_id: int) -> ChainReport:
             return ChainReport(False, len(entries), expected_seq, ENTRY_ALTERED)
         prev_hash = entry.hash
     head = db.session.get(JournalHead, case_id)
-    length = head.seq if head else 0
-    if length > len(entries):
+    if head is None:
+        # Every case's journal starts when the case is opened: no head means tampering.
+        return ChainReport(False, len(entries), len(entries) or 1, HEAD_MISSING)
+    if head.seq > len(entries):
         return ChainReport(False, len(entries), len(entries) + 1, ENTRY_MISSING)
-    if head and head.hash != prev_hash:
+    if head.hash != prev_hash:
         return ChainReport(False, len(entries), len(entries), HEAD_MISMATCH)
     return ChainReport(True, len(entries))

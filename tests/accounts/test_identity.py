@@ -60,6 +60,11 @@ def test_phone_numbers_are_normalised_to_e164():
             validate_phone(bad)
 
 
+def test_only_mobile_numbers_are_accepted():
+    with pytest.raises(IdentityError, match="手机号码"):
+        validate_phone("025 8330 0000")  # a Nanjing landline: a text message never arrives
+
+
 def test_masks_show_only_what_identifies_loosely():
     assert mask_id_number("32010219850418007X") == "3201**********007X"
     assert mask_phone("+8613800138000") == "+86 138****8000"

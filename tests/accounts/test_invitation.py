@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
@@ -75,3 +76,18 @@ def test_expired_or_unknown_links_lead_nowhere(app, client):
         invitation.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     assert client.get(f"/join/{token}").status_code == 404
+
+
+def test_invitations_are_only_for_the_parties_of_the_case(app_ctx):
+    from mediation.accounts.models import Role
+
+    applicant, respondent = make_user(), make_user()
+    case = make_case(applicant, respondent)
+    with pytest.raises(ValueError):
+        accounts.create_invitation(make_user(), case.id)  # not a party of this case
+    # A party who is also staff logs in with a password, never by a code alone.
+    staff = make_user(Role.party, Role.mediator)
+    staff_case = make_case(applicant, staff)
+    with pytest.raises(ValueError):
+        accounts.create_invitation(staff, staff_case.id)
+    assert accounts.create_invitation(respondent, case.id)

@@ -1,12 +1,13 @@
 """Password reset by a one-time code sent through the outbox."""
 
 import re
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
-from mediation.accounts.models import CodePurpose
+from mediation.accounts.models import CodePurpose, OneTimeCode, User
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
@@ -85,3 +86,37 @@ def test_unknown_accounts_get_the_same_answer(app, client):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(OutboxMessage)) is None
+
+
+def test_parallel_wrong_guesses_are_all_counted(app):
+    with app.app_context():
+        user = make_user()
+        code = accounts.issue_code(user, CodePurpose.password_reset)
+        db.session.commit()
+        user_id = user.id
+    wrong = "000000" if code != "000000" else "111111"
+    barrier, results, errors = threading.Barrier(8), [], []
+
+    def guess():
+        try:
+            with app.app_context():
+                from mediation.accounts.models import User
+
+                barrier.wait()
+                user = db.session.get(User, user_id)
+                results.append(accounts.consume_code(user, CodePurpose.password_reset, wrong))
+                db.session.commit()
+        except Exception as error:  # collected: a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and results == [False] * 8
+    with app.app_context():
+        record = db.session.scalar(select(OneTimeCode))
+        assert record.attempts == app.config["ONE_TIME_CODE_MAX_ATTEMPTS"]
+        user = db.session.get(User, user_id)
+        assert not accounts.consume_code(user, CodePurpose.password_reset, code)

@@ -25,3 +25,15 @@ def test_successful_logins_do_not_count(app):
     for _ in range(8):
         client = app.test_client()
         assert login(client, phone, PASSWORD).status_code == 302
+
+
+def test_other_spellings_of_the_same_phone_share_the_limit(app, client):
+    with app.app_context():
+        phone = make_user().phone  # +8613900000123
+        db.session.commit()
+    national = phone.removeprefix("+86")
+    spellings = [national, f"+86 {national}", f"{national[:3]}-{national[3:7]}-{national[7:]}"]
+    for attempt in range(5):
+        assert login(client, spellings[attempt % 3], "guess").status_code == 200
+    for spelling in spellings:
+        assert login(client, spelling, "guess").status_code == 429

@@ -15,8 +15,17 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
         create_app({"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path)})
 
 
+def test_production_refuses_console_delivery(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDIATION_SECRET_KEY", "k" * 48)
+    with pytest.raises(ConfigurationError, match="MEDIATION_SMS_GATEWAY"):
+        create_app({"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path)})
+
+
 def test_production_starts_with_an_explicit_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDIATION_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("MEDIATION_SMS_GATEWAY", "http")
+    monkeypatch.setenv("MEDIATION_SMS_URL", "https://sms.example/send")
+    monkeypatch.setenv("MEDIATION_SMTP_HOST", "smtp.example")
     app = create_app({"ENV_NAME": "production", "INSTANCE_PATH": str(tmp_path)})
     assert app.config["SECRET_KEY"] == "k" * 48
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -59,3 +68,19 @@ def test_defaults_are_chinese_and_shanghai_time(tmp_path):
 def test_unknown_mode_is_refused(tmp_path):
     with pytest.raises(ConfigurationError):
         create_app({"ENV_NAME": "staging", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_behind_a_proxy_the_client_address_comes_from_forwarded_for(tmp_path):
+    from flask import request
+
+    for hops, expected in ((0, "127.0.0.1"), (1, "203.0.113.7")):
+        app = create_app(
+            {"ENV_NAME": "testing", "INSTANCE_PATH": str(tmp_path), "PROXY_HOPS": hops}
+        )
+        app.add_url_rule("/_address", "address", lambda: request.remote_addr)
+        response = app.test_client().get("/_address", headers={"X-Forwarded-For": "203.0.113.7"})
+        assert response.get_data(as_text=True) == expected
+
+
+def test_ids_beyond_the_database_range_are_not_found(client):
+    assert client.get("/cases/99999999999").status_code == 404

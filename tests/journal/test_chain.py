@@ -100,3 +100,17 @@ def test_the_journal_page_shows_the_state_of_the_chain(app, case_id, client):
     assert "日志链在第4条处断裂" in page
     data = client.get(f"/cases/{case_id}/journal.json").json
     assert data["chain"] == {"ok": False, "entries": ENTRIES - 1, "broken_at": 4}
+
+
+@pytest.mark.parametrize("cut", [0, 1, ENTRIES])
+def test_removing_the_head_with_the_newest_entries_is_found(app_ctx, case_id, cut):
+    run("DELETE FROM journal_heads WHERE case_id = :c", c=case_id)
+    run("DELETE FROM journal_entries WHERE case_id = :c AND seq > :k", c=case_id, k=ENTRIES - cut)
+    report = journal.verify_chain(case_id)
+    assert not report.ok and report.reason == journal.HEAD_MISSING
+
+
+def test_cutting_off_the_newest_entries_is_found(app_ctx, case_id):
+    run("DELETE FROM journal_entries WHERE case_id = :c AND seq > 4", c=case_id)
+    report = journal.verify_chain(case_id)
+    assert (report.ok, report.broken_at, report.reason) == (False, 5, journal.ENTRY_MISSING)

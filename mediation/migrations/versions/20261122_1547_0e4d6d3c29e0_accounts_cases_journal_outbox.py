@@ -19,6 +19,12 @@ depends_on = None
 
 def upgrade():
     op.create_table(
+        "case_number_counters",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("year", name=op.f("pk_case_number_counters")),
+    )
+    op.create_table(
         "courts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -198,7 +204,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("last_used_at", sa.DateTime(), nullable=True),
@@ -281,3 +287,4 @@ def downgrade():
     op.drop_table("outbox_messages")
     op.drop_table("institutions")
     op.drop_table("courts")
+    op.drop_table("case_number_counters")
