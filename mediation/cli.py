@@ -31,7 +31,7 @@ main.add_command(routes_command)
 
 def register_commands(app: Flask) -> None:
     """The platform's commands live on ``app.cli``, so ``FlaskCliRunner`` reaches them too."""
-    for command in (run_command, worker_command, demo_command, journal_group):
+    for command in (run_command, worker_command, demo_command, journal_group, admin_command):
         app.cli.add_command(command)
 
 
@@ -115,3 +115,28 @@ def journal_verify(case_number: str) -> None:
         return
     click.echo(f"{case_number}: chain broken at entry {report.broken_at}: {report.reason}")
     sys.exit(1)
+
+
+@click.command("create-admin")
+@click.option("--name", "real_name", required=True, help="Real name.")
+@click.option("--phone", required=True, help="Mobile number (codes are sent to it).")
+@click.option("--email", default=None)
+@click.password_option(help="At least 8 characters.")
+@with_appcontext
+def admin_command(real_name: str, phone: str, email: str | None, password: str) -> None:
+    """Open the first platform administrator's account (for a new installation)."""
+    from .accounts.models import Role
+    from .accounts.operations import FieldError, create_user
+
+    try:
+        user = create_user(
+            real_name=real_name,
+            phone=phone,
+            email=email,
+            password=password,
+            roles=[Role.platform_admin],
+        )
+    except FieldError as error:
+        raise click.BadParameter(error.message, param_hint=error.field) from None
+    db.session.commit()
+    click.echo(f"Platform administrator {user.real_name} ({user.phone}) created.")

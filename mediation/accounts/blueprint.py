@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import views
+from . import admin_views, views
 
 bp = Blueprint("accounts", __name__)
 
@@ -15,6 +15,9 @@ bp.add_url_rule("/password/reset", view_func=views.reset_password, methods=_GET_
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=_GET_POST)
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])
 bp.add_url_rule("/account", view_func=views.account)
-bp.add_url_rule("/institution/", view_func=views.institution_home)
-bp.add_url_rule("/institution/mediators/new", view_func=views.add_mediator, methods=_GET_POST)
-bp.add_url_rule("/admin/", view_func=views.admin_home)
+bp.add_url_rule("/institution/", view_func=admin_views.institution_home)
+bp.add_url_rule("/institution/mediators/new", view_func=admin_views.add_mediator, methods=_GET_POST)
+bp.add_url_rule("/admin/", view_func=admin_views.admin_home)
+bp.add_url_rule("/admin/institutions/new", view_func=admin_views.new_institution, methods=_GET_POST)
+bp.add_url_rule("/admin/courts/new", view_func=admin_views.new_court, methods=_GET_POST)
+bp.add_url_rule("/admin/accounts/new", view_func=admin_views.new_staff, methods=_GET_POST)

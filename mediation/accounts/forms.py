@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -159,3 +160,36 @@ class MediatorForm(IdentityForm):
     )
     charges_fee = BooleanField(_l("Charges a fee"))
     fee_note = StringField(_l("Fee basis"), validators=[Length(max=500)])
+
+
+REGION_CODE = Regexp(r"^\d{6}$", message=_l("A region code has 6 digits (GB/T 2260)."))
+
+
+class InstitutionForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    region_code = StringField(
+        _l("Region code"),
+        validators=[DataRequired(REQUIRED), REGION_CODE],
+        description=_l("The 6-digit administrative division code, e.g. 320102"),
+        render_kw={"inputmode": "numeric", "maxlength": 6},
+    )
+    address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=300)])
+
+
+class CourtForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    level = SelectField(_l("Level"), choices=[], validators=[DataRequired(REQUIRED)])
+    region_code = StringField(
+        _l("Region served"),
+        validators=[DataRequired(REQUIRED), REGION_CODE],
+        render_kw={"inputmode": "numeric", "maxlength": 6},
+    )
+    address = StringField(_l("Address"), validators=[Length(max=300)])
+
+
+class StaffForm(IdentityForm):
+    """A platform administrator opens an account for staff of an institution or a court."""
+
+    role = SelectField(_l("Role"), choices=[], validators=[DataRequired(REQUIRED)])
+    institution_id = SelectField(_l("Institution"), choices=[], coerce=int, validate_choice=False)
+    court_id = SelectField(_l("Court"), choices=[], coerce=int, validate_choice=False)

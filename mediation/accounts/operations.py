@@ -12,6 +12,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,7 +28,18 @@ from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from .identity import IdentityError, validate_id_number, validate_phone
-from .models import CodePurpose, Invitation, OneTimeCode, Role, User, UserRole
+from .models import (
+    CodePurpose,
+    Court,
+    CourtLevel,
+    Institution,
+    Invitation,
+    MediatorProfile,
+    OneTimeCode,
+    Role,
+    User,
+    UserRole,
+)
 
 _hasher = PasswordHasher()
 # Verified against when there is no real hash to check, so that the response time does
@@ -166,6 +178,60 @@ def _check_unique(**values: str | None) -> None:
     for field, value in values.items():
         if value and db.session.scalar(select(User.id).where(getattr(User, field) == value)):
             raise FieldError(field, str(_UNIQUE_MESSAGES[field]))
+
+
+# -- organisations and staff -------------------------------------------------------------
+
+# Which organisation each staff role belongs to.
+INSTITUTION_ROLES = frozenset({Role.mediator, Role.institution_admin})
+COURT_ROLES = frozenset({Role.court_clerk, Role.judge})
+
+
+def create_institution(*, name: str, region_code: str, address: str) -> Institution:
+    if db.session.scalar(select(Institution.id).where(Institution.name == name.strip())):
+        raise FieldError("name", _("An institution with this name exists already."))
+    institution = Institution(name=name.strip(), region_code=region_code, address=address.strip())
+    db.session.add(institution)
+    db.session.flush()
+    return institution
+
+
+def create_court(*, name: str, level: CourtLevel, region_code: str, address: str = "") -> Court:
+    if db.session.scalar(select(Court.id).where(Court.name == name.strip())):
+        raise FieldError("name", _("A court with this name exists already."))
+    court = Court(
+        name=name.strip(), level=CourtLevel(level), region_code=region_code, address=address
+    )
+    db.session.add(court)
+    db.session.flush()
+    return court
+
+
+def create_staff(
+    *,
+    role: Role,
+    institution_id: int | None = None,
+    court_id: int | None = None,
+    profile: dict[str, Any] | None = None,
+    **identity: str | None,
+) -> User:
+    """Open a staff account; the person chooses a password with the code sent to them."""
+    role = Role(role)
+    if role in INSTITUTION_ROLES and not db.session.get(Institution, institution_id or 0):
+        raise FieldError("institution_id", _("Choose the institution this person works for."))
+    if role in COURT_ROLES and not db.session.get(Court, court_id or 0):
+        raise FieldError("court_id", _("Choose the court this person works for."))
+    user = create_user(
+        roles=[role],
+        institution_id=institution_id if role in INSTITUTION_ROLES else None,
+        court_id=court_id if role in COURT_ROLES else None,
+        **identity,
+    )
+    if role == Role.mediator:
+        # What parties see when they choose a mediator (SPC online mediation rules art 5).
+        user.mediator_profile = MediatorProfile(**(profile or {}))
+    issue_code(user, CodePurpose.password_reset)
+    return user
 
 
 # -- one-time codes ----------------------------------------------------------------------

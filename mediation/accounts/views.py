@@ -5,10 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from mediation.cases.categories import DEFAULT_CATEGORIES
-from mediation.core.access import role_required
 from mediation.core.views import home_url_for, safe_next
 from mediation.extensions import db, limiter, login_manager
 
@@ -17,12 +14,11 @@ from .forms import (
     CodeForm,
     ForgotPasswordForm,
     LoginForm,
-    MediatorForm,
     RegisterForm,
     ResetPasswordForm,
     SendCodeForm,
 )
-from .models import CodePurpose, Court, Institution, MediatorProfile, Role, User
+from .models import CodePurpose, Role, User
 
 
 @login_manager.user_loader
@@ -46,7 +42,8 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _apply_field_error(form, error: ops.FieldError) -> None:
+def apply_field_error(form, error: ops.FieldError) -> None:
+    """Show an operation's complaint next to the field it is about."""
     field = getattr(form, error.field, None)
     if field is None:
         flash(error.message, "error")
@@ -96,7 +93,7 @@ def register():
             )
         except ops.FieldError as error:
             db.session.rollback()
-            _apply_field_error(form, error)
+            apply_field_error(form, error)
         else:
             db.session.commit()
             login_user(user)
@@ -146,7 +143,7 @@ def reset_password():
             ops.reset_password(user, form.code.data, form.password.data)
         except ops.FieldError as error:
             db.session.commit()  # the failed attempt is counted
-            _apply_field_error(form, error)
+            apply_field_error(form, error)
         else:
             db.session.commit()
             flash(_("Your password has been changed. Please log in."), "success")
@@ -175,7 +172,7 @@ def join(token: str):
             user = ops.enter_by_invitation(invitation, form.code.data)
         except ops.FieldError as error:
             db.session.commit()  # the failed attempt is counted
-            _apply_field_error(form, error)
+            apply_field_error(form, error)
         else:
             db.session.commit()
             login_user(user)
@@ -206,60 +203,3 @@ def join_send_code(token: str):
 @login_required
 def account():
     return render_template("accounts/account.html", user=current_user)
-
-
-@role_required(Role.institution_admin)
-def institution_home():
-    institution = current_user.institution
-    if institution is None:
-        abort(403)
-    mediators = db.session.scalars(
-        select(User)
-        .join(MediatorProfile)
-        .where(User.institution_id == institution.id)
-        .order_by(User.real_name)
-    ).all()
-    return render_template(
-        "accounts/institution.html", institution=institution, mediators=mediators
-    )
-
-
-@role_required(Role.institution_admin)
-def add_mediator():
-    institution = current_user.institution
-    if institution is None:
-        abort(403)
-    form = MediatorForm()
-    form.categories.choices = [(c.code, str(c.name)) for c in DEFAULT_CATEGORIES]
-    if form.validate_on_submit():
-        try:
-            user = ops.create_user(
-                **form.identity(), roles=[Role.mediator], institution_id=institution.id
-            )
-        except ops.FieldError as error:
-            db.session.rollback()
-            _apply_field_error(form, error)
-        else:
-            user.mediator_profile = MediatorProfile(
-                specialities=form.specialities.data or "",
-                categories=list(form.categories.data or []),
-                languages=[s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
-                charges_fee=form.charges_fee.data,
-                fee_note=form.fee_note.data or "",
-            )
-            # The new mediator sets a password with this code (the reset flow).
-            ops.issue_code(user, CodePurpose.password_reset)
-            db.session.commit()
-            flash(_("%(name)s was added to the roster.", name=user.real_name), "success")
-            return redirect(url_for("accounts.institution_home"))
-    return render_template("accounts/mediator_form.html", form=form, institution=institution)
-
-
-@role_required(Role.platform_admin)
-def admin_home():
-    users = db.session.scalars(select(User).order_by(User.id)).all()
-    institutions = db.session.scalars(select(Institution).order_by(Institution.name)).all()
-    courts = db.session.scalars(select(Court).order_by(Court.name)).all()
-    return render_template(
-        "accounts/admin.html", users=users, institutions=institutions, courts=courts
-    )

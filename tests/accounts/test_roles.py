@@ -15,6 +15,9 @@ PAGES = {
     "/court/": {Role.court_clerk, Role.judge},
     "/admin/": {Role.platform_admin},
     "/admin/outbox/": {Role.platform_admin},
+    "/admin/institutions/new": {Role.platform_admin},
+    "/admin/courts/new": {Role.platform_admin},
+    "/admin/accounts/new": {Role.platform_admin},
 }
 HOME = {
     Role.party: "/cases/",

@@ -1,0 +1,93 @@
+"""The platform administrator creates institutions, courts and staff accounts."""
+
+from sqlalchemy import select
+
+from mediation.accounts.models import Court, Institution, Role, User
+from mediation.extensions import db
+from mediation.notify.models import OutboxMessage
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_user, valid_id_number
+
+
+def admin_client(app):
+    with app.app_context():
+        phone = make_user(Role.platform_admin).phone
+        db.session.commit()
+    client = app.test_client()
+    login(client, phone, PASSWORD)
+    return client
+
+
+def test_institution_court_and_judge_are_created(app):
+    client = admin_client(app)
+    institution = {
+        "name": "鼓楼区人民调解委员会",
+        "region_code": "320106",
+        "address": "南京市鼓楼区",
+    }
+    assert post_form(client, "/admin/institutions/new", institution).status_code == 302
+    court = {
+        "name": "南京市鼓楼区人民法院",
+        "level": "basic",
+        "region_code": "320106",
+        "address": "",
+    }
+    assert post_form(client, "/admin/courts/new", court).status_code == 302
+    with app.app_context():
+        court_id = db.session.scalar(select(Court.id))
+    judge = {
+        "real_name": "钱法官",
+        "id_number": valid_id_number(801),
+        "phone": "13722223333",
+        "email": "",
+        "role": "judge",
+        "institution_id": "0",
+        "court_id": str(court_id),
+    }
+    assert post_form(client, "/admin/accounts/new", judge).status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.real_name == "钱法官"))
+        assert user.roles == {Role.judge} and user.court_id == court_id
+        assert user.institution_id is None and user.password_hash is None
+        assert db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == user.phone))
+        assert db.session.scalar(select(Institution.region_code)) == "320106"
+
+
+def test_staff_needs_their_organisation_and_nothing_is_saved_without(app):
+    client = admin_client(app)
+    mediator = {
+        "real_name": "冯调解",
+        "id_number": valid_id_number(802),
+        "phone": "13722224444",
+        "email": "",
+        "role": "mediator",
+        "institution_id": "0",
+        "court_id": "0",
+    }
+    page = post_form(client, "/admin/accounts/new", mediator).get_data(as_text=True)
+    assert "请选择此人所在的调解机构" in page and 'value="冯调解"' in page
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.real_name == "冯调解")) is None
+
+
+def test_bad_region_code_is_explained(app):
+    client = admin_client(app)
+    page = post_form(
+        client, "/admin/institutions/new", {"name": "x", "region_code": "32", "address": "y"}
+    ).get_data(as_text=True)
+    assert "行政区划代码为6位数字" in page
+    with app.app_context():
+        assert db.session.scalar(select(Institution)) is None
+
+
+def test_the_first_administrator_is_created_from_the_command_line(app, runner):
+    result = runner.invoke(
+        args=["create-admin", "--name", "管理员", "--phone", "13700001234"],
+        input="a long password\na long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert login(app.test_client(), "13700001234", "a long password").status_code == 302
+    bad = runner.invoke(
+        args=["create-admin", "--name", "x", "--phone", "123"], input="a long password\n" * 2
+    )
+    assert bad.exit_code != 0
