@@ -54,9 +54,9 @@ def seed() -> list[Login]:
         user = users["+86" + phone]
         logins.append(Login(role.value, phone, f"password: {DEMO_PASSWORD}"))
         if role == Role.party and user.real_name == "李四":
-            token = accounts.create_invitation(user, case_id=_demo_case_id(user))
+            token = cases.create_invitation(user, case_id=_demo_case_id(user))
             with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-                link = url_for("accounts.join", token=token, _external=True)
+                link = url_for("cases.join", token=token, _external=True)
             logins.append(Login("party (invitation)", link, "code: printed by the worker"))
     return logins
 

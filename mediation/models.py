@@ -3,12 +3,11 @@
 from mediation.accounts.models import (  # noqa: F401
     Court,
     Institution,
-    Invitation,
     MediatorProfile,
     OneTimeCode,
     User,
     UserRole,
 )
-from mediation.cases.models import Case, CaseParty  # noqa: F401
+from mediation.cases.models import Case, CaseNumberCounter, CaseParty, Invitation  # noqa: F401
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401

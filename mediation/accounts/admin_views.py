@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from mediation.cases.categories import DEFAULT_CATEGORIES
 from mediation.core.access import role_required
+from mediation.core.forms import apply_field_error
 from mediation.extensions import db
 
 from . import operations as ops
 from .forms import CourtForm, InstitutionForm, MediatorForm, StaffForm
 from .labels import COURT_LEVEL_NAMES, ROLE_NAMES
 from .models import Court, Institution, MediatorProfile, Role, User
-from .views import apply_field_error
 
 # -- an institution administrator's roster -----------------------------------------------
 

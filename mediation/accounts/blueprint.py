@@ -7,13 +7,12 @@ from . import admin_views, views
 bp = Blueprint("accounts", __name__)
 
 _GET_POST = ["GET", "POST"]
+bp.add_url_rule("/home", view_func=views.home)
 bp.add_url_rule("/login", view_func=views.login, methods=_GET_POST)
 bp.add_url_rule("/logout", view_func=views.logout, methods=["POST"])
 bp.add_url_rule("/register", view_func=views.register, methods=_GET_POST)
 bp.add_url_rule("/password/forgot", view_func=views.forgot_password, methods=_GET_POST)
 bp.add_url_rule("/password/reset", view_func=views.reset_password, methods=_GET_POST)
-bp.add_url_rule("/join/<token>", view_func=views.join, methods=_GET_POST)
-bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])
 bp.add_url_rule("/account", view_func=views.account)
 bp.add_url_rule("/institution/", view_func=admin_views.institution_home)
 bp.add_url_rule("/institution/mediators/new", view_func=admin_views.add_mediator, methods=_GET_POST)

@@ -1,4 +1,4 @@
-"""Account actions: create users, authenticate, one-time codes, password reset, invitations.
+"""Account actions: create users, authenticate, one-time codes, password reset.
 
 Operations validate, change, and ``flush()``; the caller (a view or a CLI command)
 commits once.
@@ -23,8 +23,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
 from mediation.extensions import db
-from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from .identity import IdentityError, validate_id_number, validate_phone
@@ -33,7 +33,6 @@ from .models import (
     Court,
     CourtLevel,
     Institution,
-    Invitation,
     MediatorProfile,
     OneTimeCode,
     Role,
@@ -46,15 +45,6 @@ _hasher = PasswordHasher()
 # not reveal which accounts exist or have a password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD_LENGTH = 8
-
-
-class FieldError(ValueError):
-    """A value the user typed cannot be accepted; ``field`` names the form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -338,70 +328,3 @@ def reset_password(user: User, code: str, new_password: str) -> None:
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     set_password(user, new_password)
     db.session.flush()
-
-
-# -- invitations -------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _may_enter_by_invitation(user: User, case_id: int) -> bool:
-    """Only a party of that very case, holding no other role: staff log in with a password."""
-    from mediation.cases.models import CaseParty
-
-    if user.roles != {Role.party} or not user.active:
-        return False
-    return (
-        db.session.scalar(
-            select(CaseParty.id).where(CaseParty.case_id == case_id, CaseParty.user_id == user.id)
-        )
-        is not None
-    )
-
-
-def create_invitation(user: User, case_id: int, *, now: datetime | None = None) -> str:
-    """Create a personal entry link for a party of a case; returns the URL's secret token."""
-    if not user.phone:
-        raise FieldError("phone", _("An invitation needs the party's phone number."))
-    if not _may_enter_by_invitation(user, case_id):
-        raise ValueError("invitations are for the parties of the case only")
-    now = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        Invitation(
-            token_hash=_token_hash(token),
-            user_id=user.id,
-            case_id=case_id,
-            expires_at=now + timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
-        )
-    )
-    db.session.flush()
-    return token
-
-
-def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | None:
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == _token_hash(token))
-    )
-    if invitation is None or invitation.expires_at <= (now or utcnow()):
-        return None
-    if not _may_enter_by_invitation(invitation.user, invitation.case_id):
-        return None
-    return invitation
-
-
-def enter_by_invitation(invitation: Invitation, code: str) -> User:
-    """Check the code sent to the invited party's phone; the caller logs the user in."""
-    if not consume_code(invitation.user, CodePurpose.invitation_login, code):
-        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    invitation.last_used_at = utcnow()
-    journal.append(
-        invitation.case_id,
-        "party.entered",
-        {"user_id": invitation.user_id, "via": "invitation"},
-        actor_id=invitation.user_id,
-    )
-    db.session.flush()
-    return invitation.user

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from mediation.core.views import home_url_for, safe_next
+from mediation.core.forms import apply_field_error, failed_attempt
+from mediation.core.views import safe_next
 from mediation.extensions import db, limiter, login_manager
 
 from . import operations as ops
 from .forms import (
-    CodeForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
-    SendCodeForm,
 )
 from .models import CodePurpose, Role, User
+
+# Where each role starts after logging in; the first role a user holds wins.
+HOME_ENDPOINTS: tuple[tuple[Role, str], ...] = (
+    (Role.platform_admin, "accounts.admin_home"),
+    (Role.institution_admin, "accounts.institution_home"),
+    (Role.mediator, "cases.caseload"),
+    (Role.judge, "court.portal"),
+    (Role.court_clerk, "court.portal"),
+    (Role.party, "cases.my_cases"),
+)
+
+
+def home_url_for(user) -> str:
+    for role, endpoint in HOME_ENDPOINTS:
+        if user.has_role(role):
+            return url_for(endpoint)
+    return url_for("accounts.account")
+
+
+@login_required
+def home():
+    """Each role's starting page, for links that do not know who follows them."""
+    return redirect(home_url_for(current_user))
 
 
 @login_manager.user_loader
@@ -37,31 +59,19 @@ def _identifier_key() -> str:
     return "account:" + ops.normalise_identifier(request.form.get("identifier", ""))
 
 
-def _failed(response) -> bool:
-    """Only attempts that did not log in (no redirect) count against the limit."""
-    return response.status_code != 302
-
-
-def apply_field_error(form, error: ops.FieldError) -> None:
-    """Show an operation's complaint next to the field it is about."""
-    field = getattr(form, error.field, None)
-    if field is None:
-        flash(error.message, "error")
-    else:
-        field.errors = [*field.errors, error.message]
-
-
 # -- logging in and out ------------------------------------------------------------------
 
 
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_identifier_key,
-    deduct_when=_failed,
+    deduct_when=failed_attempt,
 )
 def login():
     if current_user.is_authenticated:
@@ -123,13 +133,15 @@ def forgot_password():
 
 
 @limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_identifier_key,
-    deduct_when=_failed,
+    deduct_when=failed_attempt,
 )
 def reset_password():
     form = ResetPasswordForm(identifier=request.args.get("identifier", ""))
@@ -149,52 +161,6 @@ def reset_password():
             flash(_("Your password has been changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
-
-
-# -- entering a case through an invitation link ------------------------------------------
-
-
-def _invitation_or_404(token: str):
-    invitation = ops.find_invitation(token)
-    if invitation is None:
-        abort(404)
-    return invitation
-
-
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
-)
-def join(token: str):
-    invitation = _invitation_or_404(token)
-    form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            user = ops.enter_by_invitation(invitation, form.code.data)
-        except ops.FieldError as error:
-            db.session.commit()  # the failed attempt is counted
-            apply_field_error(form, error)
-        else:
-            db.session.commit()
-            login_user(user)
-            return redirect(url_for("cases.case_detail", case_id=invitation.case_id))
-    return render_template(
-        "accounts/join.html", invitation=invitation, form=form, send_form=SendCodeForm()
-    )
-
-
-@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["CODE_SEND_LIMIT"],
-    methods=["POST"],
-    key_func=lambda: "join:" + (request.view_args or {}).get("token", ""),
-)
-def join_send_code(token: str):
-    invitation = _invitation_or_404(token)
-    if SendCodeForm().validate_on_submit():
-        ops.issue_code(invitation.user, CodePurpose.invitation_login)
-        db.session.commit()
-        flash(_("A code has been sent to %(phone)s.", phone=invitation.user.phone_masked), "info")
-    return redirect(url_for("accounts.join", token=token))
 
 
 # -- pages of a logged-in user -----------------------------------------------------------

@@ -1,16 +1,21 @@
-"""HTTP handlers of the cases feature."""
+"""HTTP handlers of the cases feature: lists, the case page, entering through an invitation."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
-from flask_login import current_user, login_required
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
-from mediation.accounts.models import Role
+from mediation.accounts import operations as accounts
+from mediation.accounts.forms import CodeForm, SendCodeForm
+from mediation.accounts.models import CodePurpose, Role
 from mediation.core.access import role_required
-from mediation.extensions import db
+from mediation.core.forms import apply_field_error, failed_attempt
+from mediation.extensions import db, limiter
 from mediation.journal.operations import verify_chain
 
+from . import operations as ops
 from .models import Case, CaseParty, CaseStatus
 from .operations import can_view
 
@@ -44,3 +49,51 @@ def case_detail(case_id: int):
     if case is None or not can_view(current_user, case):
         abort(404)  # the same answer for "not yours" and "not there"
     return render_template("cases/detail.html", case=case, chain=verify_chain(case.id))
+
+
+# -- entering a case through an invitation link ------------------------------------------
+
+
+def _invitation_or_404(token: str):
+    invitation = ops.find_invitation(token)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
+)
+def join(token: str):
+    invitation = _invitation_or_404(token)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.enter_by_invitation(invitation, form.code.data)
+        except accounts.FieldError as error:
+            db.session.commit()  # the failed attempt is counted
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(url_for("cases.case_detail", case_id=invitation.case_id))
+    return render_template(
+        "cases/join.html", invitation=invitation, form=form, send_form=SendCodeForm()
+    )
+
+
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: "join:" + (request.view_args or {}).get("token", ""),
+)
+def join_send_code(token: str):
+    invitation = _invitation_or_404(token)
+    if SendCodeForm().validate_on_submit():
+        accounts.issue_code(invitation.user, CodePurpose.invitation_login)
+        db.session.commit()
+        flash(_("A code has been sent to %(phone)s.", phone=invitation.user.phone_masked), "info")
+    return redirect(url_for("cases.join", token=token))

@@ -9,13 +9,12 @@ from typing import TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from mediation.accounts.models import Role
-
 F = TypeVar("F", bound=Callable)
 
 
-def role_required(*roles: Role) -> Callable[[F], F]:
-    """Log in first (redirect), then 403 unless the user holds one of ``roles``."""
+def role_required(*roles: str) -> Callable[[F], F]:
+    """Log in first (redirect), then 403 unless the user holds one of ``roles``
+    (``accounts.models.Role`` values)."""
 
     def decorator(view: F) -> F:
         @wraps(view)

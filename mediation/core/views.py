@@ -12,27 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from mediation.accounts.models import Role
 from mediation.extensions import db
 
 bp = Blueprint("core", __name__)
-
-# Where each role starts after logging in; the first role a user holds wins.
-HOME_ENDPOINTS: tuple[tuple[Role, str], ...] = (
-    (Role.platform_admin, "accounts.admin_home"),
-    (Role.institution_admin, "accounts.institution_home"),
-    (Role.mediator, "cases.caseload"),
-    (Role.judge, "court.portal"),
-    (Role.court_clerk, "court.portal"),
-    (Role.party, "cases.my_cases"),
-)
-
-
-def home_url_for(user) -> str:
-    for role, endpoint in HOME_ENDPOINTS:
-        if user.has_role(role):
-            return url_for(endpoint)
-    return url_for("accounts.account")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -48,7 +30,7 @@ def safe_next(target: str | None) -> str | None:
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(home_url_for(current_user))
+        return redirect(url_for("accounts.home"))
     return render_template("core/index.html")
 
 

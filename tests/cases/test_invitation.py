@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from mediation.accounts import operations as accounts
-from mediation.accounts.models import Invitation
+from mediation.cases import operations as cases
+from mediation.cases.models import Invitation
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
@@ -21,7 +21,7 @@ def invite(app):
         respondent = make_user(password=None)  # this party never chooses a password
         case = make_case(applicant, respondent)
         other_case = make_case(applicant, make_user())
-        token = accounts.create_invitation(respondent, case.id)
+        token = cases.create_invitation(respondent, case.id)
         db.session.commit()
         return token, case.id, other_case.id, respondent.phone
 
@@ -84,10 +84,10 @@ def test_invitations_are_only_for_the_parties_of_the_case(app_ctx):
     applicant, respondent = make_user(), make_user()
     case = make_case(applicant, respondent)
     with pytest.raises(ValueError):
-        accounts.create_invitation(make_user(), case.id)  # not a party of this case
+        cases.create_invitation(make_user(), case.id)  # not a party of this case
     # A party who is also staff logs in with a password, never by a code alone.
     staff = make_user(Role.party, Role.mediator)
     staff_case = make_case(applicant, staff)
     with pytest.raises(ValueError):
-        accounts.create_invitation(staff, staff_case.id)
-    assert accounts.create_invitation(respondent, case.id)
+        cases.create_invitation(staff, staff_case.id)
+    assert cases.create_invitation(respondent, case.id)
