@@ -8,6 +8,12 @@ from mediation.accounts.models import (  # noqa: F401
     User,
     UserRole,
 )
-from mediation.cases.models import Case, CaseNumberCounter, CaseParty, Invitation  # noqa: F401
+from mediation.cases.models import (  # noqa: F401
+    Case,
+    CaseNumberCounter,
+    CaseParty,
+    Category,
+    Invitation,
+)
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401

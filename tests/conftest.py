@@ -6,6 +6,8 @@ skips its half with the reason, except under CI=true, where it fails the run.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import uuid
@@ -18,9 +20,11 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from mediation import create_app
+from mediation import MIGRATIONS_DIR, create_app
+from mediation.cases.models import Category
 from mediation.extensions import db, limiter
 
+VERSIONS = MIGRATIONS_DIR / "versions"
 CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
     "MEDIATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -102,7 +106,19 @@ def _clean_database(request) -> Iterator[None]:
                 for table in tables:
                     conn.execute(text(f"DELETE FROM {table}"))
                 conn.execute(text("PRAGMA foreign_keys = ON"))
+            # Reference data the migrations wrote comes back for the next test.
+            conn.execute(Category.__table__.insert(), categories_migration().default_rows())
         limiter.reset()
+
+
+@functools.cache
+def categories_migration():
+    """The migration module that seeds the dispute categories."""
+    path = next(VERSIONS.glob("*_dispute_categories.py"))
+    spec = importlib.util.spec_from_file_location("categories_migration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

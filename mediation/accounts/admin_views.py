@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from mediation.cases.categories import DEFAULT_CATEGORIES
+from mediation.cases import categories
 from mediation.core.access import role_required
 from mediation.core.forms import apply_field_error
 from mediation.extensions import db
@@ -44,7 +44,7 @@ def institution_home():
 def add_mediator():
     institution = _own_institution()
     form = MediatorForm()
-    form.categories.choices = [(c.code, str(c.name)) for c in DEFAULT_CATEGORIES]
+    form.categories.choices = categories.choices()
     if form.validate_on_submit():
         profile = {
             "specialities": form.specialities.data or "",

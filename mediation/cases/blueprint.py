@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import views
+from . import admin_views, views
 
 bp = Blueprint("cases", __name__)
 
@@ -12,3 +12,11 @@ bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 # The personal link in a party's invitation, and the button that sends the code.
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=["GET", "POST"])
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])
+
+bp.add_url_rule("/admin/categories/", view_func=admin_views.category_list)
+bp.add_url_rule(
+    "/admin/categories/new", view_func=admin_views.category_edit, methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/admin/categories/<code>", view_func=admin_views.category_edit, methods=["GET", "POST"]
+)

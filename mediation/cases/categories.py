@@ -1,54 +1,74 @@
-"""The dispute categories a city platform supports.
+"""Dispute categories: a table the platform administrator edits, read by every feature.
 
 ``judicial_confirmation`` is False where a court cannot confirm an agreement: identity
 relations (marriage, adoption, parent-child) and confirming ownership of property or
-intellectual property (SPC CPL interpretation 2022 art 355).
+intellectual property (SPC CPL interpretation 2022 art 355). The defaults are written by the
+migration that creates the table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from flask import g
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
 
-from flask_babel import lazy_gettext as _l
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+
+from .models import Category
 
 
-@dataclass(frozen=True)
-class Category:
-    code: str
-    name: object  # a lazy translatable string
-    judicial_confirmation: bool = True
+def all_categories(*, active_only: bool = True) -> list[Category]:
+    query = select(Category).order_by(Category.position, Category.code)
+    if active_only:
+        query = query.where(Category.active.is_(True))
+    return list(db.session.scalars(query))
 
 
-DEFAULT_CATEGORIES: tuple[Category, ...] = (
-    Category("marriage_family", _l("Marriage and family"), judicial_confirmation=False),
-    Category("neighbourhood", _l("Neighbourhood")),
-    Category("labour", _l("Labour dispute")),
-    Category("property_services", _l("Property management services")),
-    Category("tenancy", _l("Housing tenancy")),
-    Category("sale_contract", _l("Sale contract")),
-    Category("private_lending", _l("Private lending")),
-    Category("traffic_accident", _l("Road traffic accident")),
-    Category("medical", _l("Medical dispute")),
-    Category("consumer", _l("Consumer rights")),
-    Category("land_requisition", _l("Land requisition and demolition")),
-    Category("land_contracting", _l("Rural land contracting")),
-    Category("damages", _l("Compensation for damage")),
-    Category("adjacent_property", _l("Adjacent property rights")),
-    Category("construction", _l("Construction project")),
-    Category("financial_loan", _l("Financial loan")),
-    Category("insurance", _l("Insurance")),
-    Category("intellectual_property", _l("Intellectual property")),
-    Category("e_commerce", _l("E-commerce")),
-    Category("service_contract", _l("Labour services contract")),
-    Category("partnership", _l("Partnership")),
-    Category("inheritance", _l("Inheritance")),
-    Category("homestead", _l("Rural homestead")),
-    Category("other", _l("Other")),
-)
-
-BY_CODE = {category.code: category for category in DEFAULT_CATEGORIES}
+def get_category(code: str) -> Category | None:
+    return db.session.get(Category, code)
 
 
 def category_name(code: str) -> str:
-    category = BY_CODE.get(code)
-    return str(category.name) if category else code
+    """The category's name in the viewer's language (one query per request)."""
+    names = g.get("category_names")
+    if names is None:
+        english = str(get_locale()).startswith("en")
+        names = {
+            c.code: c.name_en if english else c.name_zh for c in all_categories(active_only=False)
+        }
+        g.category_names = names
+    return names.get(code, code)
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(c.code, category_name(c.code)) for c in all_categories()]
+
+
+def save_category(
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    judicial_confirmation: bool,
+    active: bool = True,
+    new: bool = False,
+) -> Category:
+    """Create (``new``) or change a category; codes never change once cases use them."""
+    category = db.session.get(Category, code)
+    if new:
+        if category is not None:
+            raise FieldError("code", _("A category with this code exists already."))
+        position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0)))
+        category = Category(code=code, position=position + 1)
+        db.session.add(category)
+    elif category is None:
+        raise FieldError("code", _("There is no such category."))
+    category.name_zh = name_zh.strip()
+    category.name_en = name_en.strip()
+    category.judicial_confirmation = judicial_confirmation
+    category.active = active
+    db.session.flush()
+    g.pop("category_names", None)
+    return category

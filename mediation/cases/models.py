@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import Institution, User
@@ -25,12 +25,26 @@ class Side(StrEnum):
     respondent = "respondent"
 
 
+class Category(db.Model):
+    """A kind of dispute; see ``categories.py``."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # False where a court cannot confirm an agreement (SPC CPL interpretation art 355).
+    judicial_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Case(db.Model):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    category: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     title: Mapped[str] = mapped_column(String(200))
     facts: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.intake)

@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CodePurpose, Role, User
 from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from .categories import BY_CODE
+from .categories import get_category
 from .models import Case, CaseNumberCounter, CaseParty, CaseStatus, Invitation, Side
 
 
@@ -48,8 +49,9 @@ def open_case(
     facts: str = "",
     by: User,
 ) -> Case:
-    if category not in BY_CODE:
-        raise ValueError(f"unknown category {category!r}")
+    found = get_category(category)
+    if found is None or not found.active:
+        raise FieldError("category", _("Choose one of the dispute categories."))
     case = Case(number=next_case_number(), title=title, category=category, facts=facts)
     case.parties = [CaseParty(user=u, side=Side.applicant) for u in applicants] + [
         CaseParty(user=u, side=Side.respondent) for u in respondents
@@ -121,7 +123,7 @@ def _may_enter_by_invitation(user: User, case_id: int) -> bool:
 def create_invitation(user: User, case_id: int, *, now: datetime | None = None) -> str:
     """Create a personal entry link for a party of a case; returns the URL's secret token."""
     if not user.phone:
-        raise accounts.FieldError("phone", _("An invitation needs the party's phone number."))
+        raise FieldError("phone", _("An invitation needs the party's phone number."))
     if not _may_enter_by_invitation(user, case_id):
         raise ValueError("invitations are for the parties of the case only")
     now = now or utcnow()
@@ -152,7 +154,7 @@ def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | 
 def enter_by_invitation(invitation: Invitation, code: str) -> User:
     """Check the code sent to the invited party's phone; the caller logs the user in."""
     if not accounts.consume_code(invitation.user, CodePurpose.invitation_login, code):
-        raise accounts.FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     invitation.last_used_at = utcnow()
     journal.append(
         invitation.case_id,

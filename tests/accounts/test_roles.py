@@ -18,6 +18,8 @@ PAGES = {
     "/admin/institutions/new": {Role.platform_admin},
     "/admin/courts/new": {Role.platform_admin},
     "/admin/accounts/new": {Role.platform_admin},
+    "/admin/categories/": {Role.platform_admin},
+    "/admin/categories/new": {Role.platform_admin},
 }
 HOME = {
     Role.party: "/cases/",
