@@ -11,6 +11,8 @@ from .accounts import operations as accounts
 from .accounts.identity import id_number_check_char
 from .accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
 from .cases import operations as cases
+from .cases import workflow
+from .cases.states import Action
 from .extensions import db
 
 DEMO_PASSWORD = "mediation-demo"  # noqa: S105 - demo data, refused in production
@@ -114,5 +116,8 @@ def _create() -> None:
         respondents=[made["李四"]],
         by=made["张三"],
     )
+    workflow.transition(case, Action.submit, by=made["张三"])
     cases.assign(case, institution_id=institution.id, mediator=made["王调解"], by=made["周主任"])
+    workflow.transition(case, Action.accept, by=made["王调解"])
+    workflow.transition(case, Action.respondent_agrees, by=made["李四"])
     db.session.flush()

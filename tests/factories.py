@@ -8,7 +8,9 @@ from mediation.accounts import operations as accounts
 from mediation.accounts.identity import id_number_check_char
 from mediation.accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
 from mediation.cases import operations as cases
+from mediation.cases import workflow
 from mediation.cases.models import Case
+from mediation.cases.states import Action
 from mediation.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -57,7 +59,10 @@ def make_mediator(institution: Institution, **fields) -> User:
     return mediator
 
 
-def make_case(applicant: User, respondent: User, *, mediator: User | None = None) -> Case:
+def make_case(
+    applicant: User, respondent: User, *, mediator: User | None = None, submit: bool = True
+) -> Case:
+    """A filed case; with a mediator, also assigned and accepted (awaiting the respondent)."""
     case = cases.open_case(
         title="漏水纠纷",
         category="neighbourhood",
@@ -65,6 +70,9 @@ def make_case(applicant: User, respondent: User, *, mediator: User | None = None
         respondents=[respondent],
         by=applicant,
     )
+    if submit:
+        workflow.transition(case, Action.submit, by=applicant)
     if mediator is not None:
         cases.assign(case, institution_id=mediator.institution_id, mediator=mediator, by=mediator)
+        workflow.transition(case, Action.accept, by=mediator)
     return case

@@ -2,13 +2,49 @@
 
 from flask_babel import lazy_gettext as _l
 
-from .models import CaseStatus, Side
+from .models import Side
+from .states import Action, CaseStatus, TerminationReason
 
 STATUS_NAMES = {
-    CaseStatus.intake: _l("Intake"),
-    CaseStatus.mediating: _l("In mediation"),
-    CaseStatus.settled: _l("Settled"),
-    CaseStatus.terminated: _l("Terminated"),
+    CaseStatus.draft: _l("draft"),
+    CaseStatus.submitted: _l("waiting for acceptance"),
+    CaseStatus.declined: _l("declined, to be reassigned"),
+    CaseStatus.awaiting_respondent: _l("waiting for the respondent"),
+    CaseStatus.in_mediation: _l("in mediation"),
+    CaseStatus.agreement_drafted: _l("agreement drafted"),
+    CaseStatus.signed: _l("agreement signed"),
+    CaseStatus.confirmation_requested: _l("judicial confirmation requested"),
+    CaseStatus.confirmed: _l("judicially confirmed"),
+    CaseStatus.rejected: _l("judicial confirmation rejected"),
+    CaseStatus.terminated: _l("terminated"),
+}
+
+ACTION_NAMES = {
+    Action.submit: _l("submitted"),
+    Action.accept: _l("accepted"),
+    Action.decline: _l("declined"),
+    Action.reassign: _l("reassigned"),
+    Action.respondent_agrees: _l("agreed to by the respondent"),
+    Action.respondent_refuses: _l("refused by the respondent"),
+    Action.draft_agreement: _l("given a draft agreement"),
+    Action.revise_agreement: _l("taken back to mediation"),
+    Action.all_signed: _l("marked as signed"),
+    Action.request_confirmation: _l("sent for judicial confirmation"),
+    Action.confirm: _l("confirmed"),
+    Action.reject: _l("rejected"),
+    Action.terminate: _l("terminated"),
+}
+
+# SPC online mediation rules art 25.
+TERMINATION_REASONS = {
+    TerminationReason.agreement_reached: _l("the parties reached an agreement"),
+    TerminationReason.withdrawn: _l("the parties settled and the application was withdrawn"),
+    TerminationReason.unreachable: _l("a party could not be reached within the period"),
+    TerminationReason.party_unwilling: _l("a party clearly does not want to continue"),
+    TerminationReason.too_far_apart: _l("the positions are too far apart to agree"),
+    TerminationReason.deadline_expired: _l("the period ended without agreement to extend it"),
+    TerminationReason.refused_to_sign: _l("a party refused to sign the agreement"),
+    TerminationReason.other: _l("another reason made mediation impossible"),
 }
 
 SIDE_NAMES = {Side.applicant: _l("Applicant"), Side.respondent: _l("Respondent")}

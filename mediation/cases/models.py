@@ -12,12 +12,7 @@ from mediation.accounts.models import Institution, User
 from mediation.core.db import UTCDateTime, utcnow
 from mediation.extensions import db
 
-
-class CaseStatus(StrEnum):
-    intake = "intake"  # filed, waiting for the respondent and an institution
-    mediating = "mediating"
-    settled = "settled"  # an agreement was signed
-    terminated = "terminated"  # ended without agreement (SPC online mediation rules art 25)
+from .states import CaseStatus
 
 
 class Side(StrEnum):
@@ -47,10 +42,21 @@ class Case(db.Model):
     category: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     title: Mapped[str] = mapped_column(String(200))
     facts: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.intake)
+    status: Mapped[str] = mapped_column(String(32), default=CaseStatus.draft)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SPC online mediation rules art 12: the assigned side accepts by then or loses the case.
+    acceptance_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art 15: by then the respondent has answered, or the case ends as "unreachable".
+    respondent_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art 24: 30 days from the acceptance; later only with every party's consent.
+    mediation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    termination_reason: Mapped[str | None] = mapped_column(String(32))
 
     institution: Mapped[Institution | None] = relationship()
     mediator: Mapped[User | None] = relationship()
@@ -98,3 +104,18 @@ class Invitation(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class FailureRecord(db.Model):
+    """What the mediator records when mediation fails (SPC online mediation rules art 21)."""
+
+    __tablename__ = "failure_records"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    situation: Mapped[str] = mapped_column(Text, default="")  # the basic situation
+    reasons: Mapped[str] = mapped_column(Text, default="")  # why no agreement was reached
+    # Conduct of a party that raised the other side's costs of litigation.
+    cost_raising_conduct: Mapped[str] = mapped_column(Text, default="")
+    notes_for_court: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

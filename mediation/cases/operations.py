@@ -21,7 +21,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from .categories import get_category
-from .models import Case, CaseNumberCounter, CaseParty, CaseStatus, Invitation, Side
+from .models import Case, CaseNumberCounter, CaseParty, Invitation, Side
 
 
 def next_case_number() -> str:
@@ -75,8 +75,6 @@ def open_case(
 def assign(case: Case, *, institution_id: int, mediator: User | None, by: User) -> None:
     case.institution_id = institution_id
     case.mediator_id = mediator.id if mediator else None
-    if mediator is not None:
-        case.status = CaseStatus.mediating
     db.session.flush()
     journal.append(
         case.id,

@@ -16,10 +16,9 @@ from mediation.extensions import db, limiter
 from mediation.journal.operations import verify_chain
 
 from . import operations as ops
-from .models import Case, CaseParty, CaseStatus
+from .models import Case, CaseParty
 from .operations import can_view
-
-OPEN_STATUSES = (CaseStatus.intake, CaseStatus.mediating)
+from .states import OPEN_STATUSES
 
 
 @role_required(Role.party)

@@ -15,7 +15,7 @@ ENTRIES = 6  # "case.opened" plus five more
 @pytest.fixture
 def case_id(app):
     with app.app_context():
-        case = make_case(make_user(), make_user())
+        case = make_case(make_user(), make_user(), submit=False)
         for n in range(ENTRIES - 1):
             journal.append(
                 case.id, "note.added", {"n": n, "text": "双方同意继续调解"}, actor_id=None

@@ -1,0 +1,75 @@
+"""Statutory clocks: working days by the State Council's holiday calendar, and periods in days.
+
+Working days come from the chinese-calendar package (public holidays and the weekend days
+made into working days, 调休). A year it has no data for yet falls back to Monday-Friday
+and says so in the log: the State Council publishes each year's calendar in its last weeks.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+# SPC online mediation rules art 10 and art 12: assign, and accept, within 3 working days.
+ACCEPTANCE_WORKING_DAYS = 3
+# Art 15: the mediator helps to ask the respondent within 3 working days of accepting.
+RESPONDENT_WORKING_DAYS = 3
+# Art 24: 30 days of mediation before filing, counted from the acceptance.
+MEDIATION_DAYS = 30
+# CPL 2023 art 205: the joint application within 30 days of the agreement taking effect.
+CONFIRMATION_DAYS = 30
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        _warn_no_calendar(day.year)
+        return day.weekday() < 5
+
+
+@cache
+def _warn_no_calendar(year: int) -> None:
+    log.warning(
+        "chinese-calendar has no holidays for %d yet; counting Monday-Friday as working "
+        "days. Upgrade the package once the State Council has published the calendar.",
+        year,
+    )
+
+
+def _end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=zone).astimezone(UTC)
+
+
+def working_days_after(start: datetime, days: int, zone: ZoneInfo) -> datetime:
+    """The end of the ``days``-th working day after the local day of ``start``."""
+    day = start.astimezone(zone).date()
+    counted = 0
+    while counted < days:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            counted += 1
+    return _end_of_day(day, zone)
+
+
+def period_end(start: datetime, days: int, zone: ZoneInfo) -> datetime:
+    """The end of a period of ``days`` days beginning at ``start``.
+
+    Civil Code arts 201 and 203: the first day is not counted, and a period whose last day
+    is a public holiday ends on the first working day after it.
+    """
+    day = start.astimezone(zone).date() + timedelta(days=days)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return _end_of_day(day, zone)
+
+
+def remaining_days(due: datetime, now: datetime, zone: ZoneInfo) -> int:
+    """Whole local days left until ``due`` (0 on the last day, negative when overdue)."""
+    return (due.astimezone(zone).date() - now.astimezone(zone).date()).days

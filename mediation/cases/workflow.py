@@ -1,0 +1,154 @@
+"""Moving a case through its states: the one operation every edge calls (HTTP, socket, worker).
+
+It looks the step up in ``states.TRANSITIONS``, checks that the person may take it, sets the
+clocks the step starts, writes the journal and flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from mediation.accounts.models import Role, User
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import clocks
+from .labels import ACTION_NAMES, STATUS_NAMES
+from .models import Case, Side
+from .states import Action, Actor, TerminationReason, Transition, find
+
+# Reasons a party who filed may give for ending the case themselves (art 25 (2)).
+APPLICANT_REASONS = frozenset({TerminationReason.withdrawn})
+
+
+class TransitionError(Exception):
+    """The step cannot be taken; ``str(error)`` is the message for the user."""
+
+
+class NotPermittedError(TransitionError):
+    """The step exists, but not for this person."""
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def actors_for(user: User | None, case: Case) -> set[Actor]:
+    """How ``user`` relates to ``case`` (None is the platform itself)."""
+    if user is None:
+        return {Actor.system}
+    actors = set()
+    for party in case.parties:
+        if party.user_id == user.id:
+            actors.add(Actor.applicant if party.side == Side.applicant else Actor.respondent)
+    if case.mediator_id == user.id:
+        actors.add(Actor.mediator)
+    if (
+        user.has_role(Role.institution_admin)
+        and case.institution_id is not None
+        and user.institution_id == case.institution_id
+    ):
+        actors.add(Actor.institution)
+    # The court's own check of which court holds the application comes with that feature.
+    if user.has_role(Role.court_clerk, Role.judge):
+        actors.add(Actor.court)
+    return actors
+
+
+def transition(
+    case: Case,
+    action: Action,
+    *,
+    by: User | None,
+    reason: TerminationReason | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Transition:
+    """Take ``action`` on ``case``; raises ``TransitionError`` (or ``NotPermittedError``)."""
+    now = now or utcnow()
+    step = find(case.status, action)
+    if step is None:
+        raise TransitionError(
+            _(
+                "This case is %(status)s; it cannot be %(action)s now.",
+                status=STATUS_NAMES[case.status],
+                action=ACTION_NAMES[action],
+            )
+        )
+    acting_as = actors_for(by, case) & step.actors
+    if not acting_as:
+        raise NotPermittedError(_("You may not take this step in this case."))
+    _check(step, case, acting_as, reason, note, now)
+    source = case.status
+    case.status = step.target
+    _start_clocks(step, case, now)
+    if action in (Action.terminate, Action.respondent_refuses):
+        # The respondent's refusal ends mediation (People's Mediation Law art 17; art 25 (4)).
+        case.termination_reason = reason or TerminationReason.party_unwilling
+    db.session.flush()
+    journal.append(
+        case.id,
+        f"case.{action}",
+        {
+            "from": source,
+            "to": step.target,
+            "as": sorted(acting_as),
+            "reason": case.termination_reason if step.target == "terminated" else None,
+            "note": note,
+        },
+        actor_id=by.id if by else None,
+    )
+    return step
+
+
+def _check(
+    step: Transition,
+    case: Case,
+    acting_as: set[Actor],
+    reason: TerminationReason | None,
+    note: str,
+    now: datetime,
+) -> None:
+    if step.action == Action.terminate:
+        if reason is None or reason == TerminationReason.agreement_reached:
+            raise TransitionError(_("Give the reason why mediation ends."))
+        if acting_as == {Actor.applicant} and reason not in APPLICANT_REASONS:
+            raise NotPermittedError(_("A party can only withdraw the application."))
+    if step.action == Action.decline and not note.strip():
+        # Art 12: an institution or mediator declining writes down why.
+        raise TransitionError(_("Write down why the case is declined."))
+    if step.action == Action.request_confirmation and case.signed_at is not None:
+        deadline = clocks.period_end(case.signed_at, clocks.CONFIRMATION_DAYS, zone())
+        if now > deadline:
+            raise TransitionError(
+                _("The 30 days to apply for judicial confirmation have passed (CPL art 205).")
+            )
+
+
+def _start_clocks(step: Transition, case: Case, now: datetime) -> None:
+    action, local = step.action, zone()
+    if action in (Action.submit, Action.reassign):
+        case.submitted_at = case.submitted_at or now
+        case.acceptance_due_at = clocks.working_days_after(
+            now, clocks.ACCEPTANCE_WORKING_DAYS, local
+        )
+    elif action == Action.decline:
+        case.acceptance_due_at = None
+    elif action == Action.accept:
+        case.accepted_at = now
+        case.acceptance_due_at = None
+        case.respondent_due_at = clocks.working_days_after(
+            now, clocks.RESPONDENT_WORKING_DAYS, local
+        )
+        case.mediation_due_at = clocks.period_end(now, clocks.MEDIATION_DAYS, local)
+    elif action == Action.respondent_agrees:
+        case.respondent_due_at = None
+    elif action == Action.all_signed:
+        case.signed_at = now
+    if step.target in ("terminated", "confirmed", "rejected"):
+        case.closed_at = now
