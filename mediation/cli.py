@@ -46,7 +46,7 @@ def run_command(host: str, port: int, migrate: bool) -> None:
     if migrate:
         upgrade()
     if app.config["EMBEDDED_WORKER"]:
-        from .notify.worker import start_thread
+        from .worker import start_thread
 
         start_thread(app)
     display_host = f"[{host}]" if ":" in host else host
@@ -57,18 +57,18 @@ def run_command(host: str, port: int, migrate: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Deliver what is due and exit (for a timer).")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for a timer).")
 @with_appcontext
 def worker_command(once: bool) -> None:
-    """Deliver queued e-mail and SMS, retrying failures, until stopped."""
+    """Run the periodic jobs (deadlines, outbox delivery) until stopped."""
     import threading
 
-    from .notify.worker import deliver_once, run_loop
+    from .worker import run_loop, run_once
 
     app = current_app._get_current_object()
     if once:
-        report = deliver_once(app)
-        click.echo(f"{report.sent} sent, {report.failed} failed")
+        for line in run_once(app):
+            click.echo(line)
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from .accounts import operations as accounts
 from .accounts.identity import id_number_check_char
 from .accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
+from .cases import assignment, workflow
 from .cases import operations as cases
-from .cases import workflow
 from .cases.states import Action
 from .extensions import db
 
@@ -117,7 +117,9 @@ def _create() -> None:
         by=made["张三"],
     )
     workflow.transition(case, Action.submit, by=made["张三"])
-    cases.assign(case, institution_id=institution.id, mediator=made["王调解"], by=made["周主任"])
-    workflow.transition(case, Action.accept, by=made["王调解"])
+    assignment.assign(
+        case, institution=institution, mediator=made["王调解"], how="chosen", by=made["张三"]
+    )
+    assignment.accept(case, by=made["王调解"])
     workflow.transition(case, Action.respondent_agrees, by=made["李四"])
     db.session.flush()

@@ -10,9 +10,11 @@ from mediation.accounts.models import (  # noqa: F401
 )
 from mediation.cases.models import (  # noqa: F401
     Case,
+    CaseAssignment,
     CaseNumberCounter,
     CaseParty,
     Category,
+    FailureRecord,
     Invitation,
 )
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401

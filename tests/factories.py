@@ -7,8 +7,8 @@ import itertools
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import id_number_check_char
 from mediation.accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
+from mediation.cases import assignment, workflow
 from mediation.cases import operations as cases
-from mediation.cases import workflow
 from mediation.cases.models import Case
 from mediation.cases.states import Action
 from mediation.extensions import db
@@ -73,6 +73,8 @@ def make_case(
     if submit:
         workflow.transition(case, Action.submit, by=applicant)
     if mediator is not None:
-        cases.assign(case, institution_id=mediator.institution_id, mediator=mediator, by=mediator)
-        workflow.transition(case, Action.accept, by=mediator)
+        assignment.assign(
+            case, institution=mediator.institution, mediator=mediator, how="chosen", by=applicant
+        )
+        assignment.accept(case, by=mediator)
     return case

@@ -42,6 +42,8 @@ class Case(db.Model):
     category: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     title: Mapped[str] = mapped_column(String(200))
     facts: Mapped[str] = mapped_column(Text, default="")
+    # Where the dispute arose (GB/T 2260 division code): assignment prefers nearby mediators.
+    region_code: Mapped[str | None] = mapped_column(String(6))
     status: Mapped[str] = mapped_column(String(32), default=CaseStatus.draft)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -119,3 +121,25 @@ class FailureRecord(db.Model):
     notes_for_court: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseAssignment(db.Model):
+    """One giving of a case to an institution or mediator, and how it ended (art 12)."""
+
+    __tablename__ = "case_assignments"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('pending', 'accepted', 'declined', 'expired')", name="known_outcome"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    how: Mapped[str] = mapped_column(String(16))  # "chosen", "automatic" or "institution"
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -72,18 +72,6 @@ def open_case(
     return case
 
 
-def assign(case: Case, *, institution_id: int, mediator: User | None, by: User) -> None:
-    case.institution_id = institution_id
-    case.mediator_id = mediator.id if mediator else None
-    db.session.flush()
-    journal.append(
-        case.id,
-        "case.assigned",
-        {"institution_id": institution_id, "mediator_id": case.mediator_id},
-        actor_id=by.id,
-    )
-
-
 def can_view(user: User, case: Case) -> bool:
     """Parties of the case, its mediator, its institution's administrators, platform admins."""
     if user.has_role(Role.platform_admin):

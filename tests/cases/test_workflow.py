@@ -132,13 +132,14 @@ def test_only_the_right_people_take_each_step(people):
 
 def test_declining_needs_a_reason_and_leads_to_reassignment(people):
     case = make_case(people["applicant"], people["respondent"])
-    from mediation.cases import operations as cases
+    from mediation.cases import assignment
 
-    cases.assign(
+    assignment.assign(
         case,
-        institution_id=people["admin"].institution_id,
+        institution=people["mediator"].institution,
         mediator=people["mediator"],
-        by=people["admin"],
+        how="chosen",
+        by=people["applicant"],
     )
     with pytest.raises(workflow.TransitionError):
         workflow.transition(case, Action.decline, by=people["mediator"])

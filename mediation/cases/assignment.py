@@ -1,0 +1,238 @@
+"""Who mediates a case: the applicant's choice or an automatic pick, acceptance within three
+working days, and reassignment when declined or left unanswered (SPC online mediation rules
+arts 10 and 12)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.notify import operations as notify
+
+from . import clocks, workflow
+from .models import Case, CaseAssignment, Side
+from .states import OPEN_STATUSES, Action, CaseStatus
+
+
+class AssignmentOutcome:
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"  # not confirmed within the three working days
+
+
+def current(case: Case) -> CaseAssignment | None:
+    return db.session.scalar(
+        select(CaseAssignment)
+        .where(CaseAssignment.case_id == case.id)
+        .order_by(CaseAssignment.id.desc())
+    )
+
+
+def assign(
+    case: Case,
+    *,
+    institution: Institution,
+    mediator: User | None,
+    how: str,
+    by: User | None,
+    now: datetime | None = None,
+) -> CaseAssignment:
+    """Give the case to an institution (and a mediator); the clock of art 12 starts."""
+    now = now or utcnow()
+    case.institution = institution
+    case.mediator = mediator
+    db.session.flush()
+    assignment = CaseAssignment(
+        case_id=case.id,
+        institution_id=institution.id,
+        mediator_id=case.mediator_id,
+        how=how,
+        assigned_at=now,
+        due_at=clocks.working_days_after(now, clocks.ACCEPTANCE_WORKING_DAYS, workflow.zone()),
+        outcome=AssignmentOutcome.pending,
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "case.assigned",
+        {"institution_id": institution.id, "mediator_id": case.mediator_id, "how": how},
+        actor_id=by.id if by else None,
+    )
+    if mediator is not None and mediator.phone:
+        with force_locale(mediator.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            notify.queue_sms(
+                mediator.phone,
+                _(
+                    "Case %(number)s was assigned to you. Please accept or decline it within "
+                    "%(days)d working days.",
+                    number=case.number,
+                    days=clocks.ACCEPTANCE_WORKING_DAYS,
+                ),
+            )
+    return assignment
+
+
+def open_caseload() -> dict[int, int]:
+    """Open cases per mediator, for spreading new cases evenly."""
+    rows = db.session.execute(
+        select(Case.mediator_id, func.count(Case.id))
+        .where(Case.mediator_id.is_not(None), Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.mediator_id)
+    )
+    return dict(rows.all())
+
+
+def _region_score(institution_region: str, case_region: str | None) -> int:
+    """3: same county, 2: same city, 1: same province, 0: elsewhere (GB/T 2260 prefixes)."""
+    if not case_region:
+        return 0
+    for score, length in ((3, 6), (2, 4), (1, 2)):
+        if institution_region[:length] == case_region[:length]:
+            return score
+    return 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    mediator: User
+    institution: Institution
+
+
+def pick(case: Case) -> Candidate | None:
+    """The mediator who accepts the category, nearest to the dispute, with the fewest open
+    cases; never one who already declined or let this case expire."""
+    tried = set(
+        db.session.scalars(
+            select(CaseAssignment.mediator_id).where(
+                CaseAssignment.case_id == case.id,
+                CaseAssignment.outcome.in_([AssignmentOutcome.declined, AssignmentOutcome.expired]),
+            )
+        )
+    )
+    parties = {p.user_id for p in case.parties}
+    mediators = db.session.scalars(
+        select(User)
+        .join(MediatorProfile)
+        .join(UserRole)
+        .where(UserRole.role == Role.mediator, User.active.is_(True))
+        .where(User.institution_id.is_not(None))
+    ).all()
+    load = open_caseload()
+    candidates = [
+        m
+        for m in mediators
+        if case.category in (m.mediator_profile.categories or [])
+        and m.id not in tried
+        and m.id not in parties  # art 13: a party never mediates their own case
+    ]
+    if not candidates:
+        return None
+    best = min(
+        candidates,
+        key=lambda m: (
+            -_region_score(m.institution.region_code, case.region_code),
+            load.get(m.id, 0),
+            m.id,
+        ),
+    )
+    return Candidate(best, best.institution)
+
+
+def assign_automatically(case: Case, *, by: User | None, now: datetime | None = None) -> bool:
+    """Assign to the best candidate; False (and the case stays flagged) when there is none."""
+    candidate = pick(case)
+    if candidate is None:
+        journal.append(case.id, "case.no_mediator_available", {}, actor_id=by.id if by else None)
+        return False
+    assign(
+        case,
+        institution=candidate.institution,
+        mediator=candidate.mediator,
+        how="automatic",
+        by=by,
+        now=now,
+    )
+    return True
+
+
+def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
+    workflow.transition(case, Action.accept, by=by, now=now)
+    _close(case, AssignmentOutcome.accepted, "", now)
+
+
+def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -> None:
+    """Art 12: decline with a written reason; the case goes to the next candidate."""
+    workflow.transition(case, Action.decline, by=by, note=reason, now=now)
+    _close(case, AssignmentOutcome.declined, reason, now)
+    _reassign(case, now)
+
+
+def reassign_overdue(now: datetime | None = None) -> list[Case]:
+    """Cases whose assignment was not confirmed in time: flag, journal and reassign them."""
+    now = now or utcnow()
+    overdue = db.session.scalars(
+        select(Case).where(Case.status == CaseStatus.submitted, Case.acceptance_due_at < now)
+    ).all()
+    for case in overdue:
+        # Claim the case first: with several workers only one reassigns it.
+        claimed = db.session.execute(
+            update(Case)
+            .where(Case.id == case.id, Case.acceptance_due_at == case.acceptance_due_at)
+            .values(acceptance_due_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            continue
+        due_at = case.acceptance_due_at
+        db.session.refresh(case)
+        assignment = current(case)
+        journal.append(
+            case.id,
+            "case.acceptance_overdue",
+            {"mediator_id": case.mediator_id, "due_at": due_at.isoformat()},
+            actor_id=None,
+        )
+        if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
+            _close(case, AssignmentOutcome.expired, "", now)
+        _reassign(case, now)
+    return list(overdue)
+
+
+def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
+    assignment = current(case)
+    if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
+        assignment.outcome = outcome
+        assignment.reason = reason
+        assignment.decided_at = now or utcnow()
+        db.session.flush()
+
+
+def _reassign(case: Case, now: datetime | None) -> None:
+    if assign_automatically(case, by=None, now=now):
+        workflow.transition(case, Action.reassign, by=None, now=now)
+        _tell_applicants(case)
+
+
+def _tell_applicants(case: Case) -> None:
+    for party in case.parties:
+        if party.side == Side.applicant and party.user.phone:
+            with force_locale(party.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+                notify.queue_sms(
+                    party.user.phone,
+                    _(
+                        "Your case %(number)s has been given to another mediator, %(name)s.",
+                        number=case.number,
+                        name=case.mediator.real_name if case.mediator else "",
+                    ),
+                )

@@ -1,0 +1,63 @@
+"""The background worker: every periodic job of the platform, as a loop for ``mediation worker``
+or as a thread of ``mediation run`` on the embedded defaults."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask
+
+from .cases import assignment
+from .extensions import db
+from .notify.worker import deliver_once
+
+log = logging.getLogger(__name__)
+
+
+def deliver_outbox(app: Flask) -> str:
+    report = deliver_once(app)
+    return f"{report.sent} sent, {report.failed} failed"
+
+
+def reassign_overdue_cases(app: Flask) -> str:
+    """SPC online mediation rules art 12: unconfirmed after 3 working days -> reassign."""
+    with app.app_context():
+        try:
+            cases = assignment.reassign_overdue()
+            db.session.commit()
+            return f"{len(cases)} overdue cases reassigned"
+        finally:
+            db.session.remove()
+
+
+JOBS: tuple[Callable[[Flask], str], ...] = (reassign_overdue_cases, deliver_outbox)
+
+
+def run_once(app: Flask) -> list[str]:
+    """Run every job once; a failing job is logged and the others still run."""
+    results = []
+    for job in JOBS:
+        try:
+            results.append(job(app))
+        except Exception:  # a broken database or gateway must not stop the other jobs
+            log.exception("worker job %s failed", job.__name__)
+            results.append(f"{job.__name__} failed")
+    return results
+
+
+def run_loop(app: Flask, stop: threading.Event) -> None:
+    """Run the jobs every ``OUTBOX_POLL_SECONDS`` until ``stop`` is set."""
+    while not stop.is_set():
+        for line in run_once(app):
+            if not line.startswith("0 "):
+                log.info("worker: %s", line)
+        stop.wait(app.config["OUTBOX_POLL_SECONDS"])
+
+
+def start_thread(app: Flask) -> threading.Event:
+    """Run the loop in a daemon thread of this process; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=run_loop, args=(app, stop), name="worker", daemon=True).start()
+    return stop

@@ -1,0 +1,150 @@
+"""Assignment: the automatic pick, acceptance within 3 working days, reassignment."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from mediation.accounts.models import MediatorProfile
+from mediation.cases import assignment, workflow
+from mediation.cases.models import CaseAssignment
+from mediation.cases.states import Action, CaseStatus
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from mediation.notify.models import OutboxMessage
+from tests.factories import make_case, make_institution, make_mediator, make_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(month, day, hour=10):
+    return datetime(2026, month, day, hour, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def roster(app_ctx):
+    nanjing = make_institution(region_code="320102")
+    suzhou = make_institution(region_code="320505")
+    return {
+        "near": make_mediator(nanjing),
+        "near_busy": make_mediator(nanjing),
+        "far": make_mediator(suzhou),
+        "labour_only": make_mediator(nanjing),
+    }
+
+
+def filed_case(now=None):
+    case = make_case(make_user(), make_user(), submit=False)
+    case.region_code = "320102"
+    workflow.transition(case, Action.submit, by=case.parties[0].user, now=now)
+    return case
+
+
+def test_the_pick_prefers_category_then_nearness_then_the_lighter_load(roster):
+    roster["labour_only"].mediator_profile.categories = ["labour"]
+    for _ in range(2):
+        busy_case = filed_case()
+        assignment.assign(
+            busy_case,
+            institution=roster["near_busy"].institution,
+            mediator=roster["near_busy"],
+            how="chosen",
+            by=None,
+        )
+    near_load = filed_case()  # one case for "near": still lighter than "near_busy"
+    assignment.assign(
+        near_load,
+        institution=roster["near"].institution,
+        mediator=roster["near"],
+        how="chosen",
+        by=None,
+    )
+    case = filed_case()
+    assert assignment.pick(case).mediator == roster["near"]
+    case.region_code = "320505"
+    assert assignment.pick(case).mediator == roster["far"]
+
+
+def test_a_declined_case_goes_to_the_next_mediator_and_the_applicant_is_told(roster):
+    case = filed_case()
+    assert assignment.assign_automatically(case, by=None)
+    first = case.mediator
+    assignment.decline(case, by=first, reason="与申请人系亲属（第十三条）")
+    assert case.status == CaseStatus.submitted
+    assert case.mediator is not None and case.mediator != first
+    outcomes = db.session.scalars(
+        select(CaseAssignment.outcome)
+        .where(CaseAssignment.case_id == case.id)
+        .order_by(CaseAssignment.id)
+    ).all()
+    assert outcomes == ["declined", "pending"]
+    applicant_phone = case.parties[0].user.phone
+    texts = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == applicant_phone)
+    )
+    assert any(case.number in text for text in texts)
+
+
+def test_a_case_not_accepted_in_3_working_days_over_national_day_is_flagged_and_reassigned(roster):
+    case = filed_case(now=at(9, 30))
+    assignment.assign_automatically(case, by=None, now=at(9, 30))
+    first = case.mediator
+    # Due at the end of Saturday 10 October (1-7 October off, 8, 9 and 10 worked).
+    assert case.acceptance_due_at.astimezone(SHANGHAI).date().isoformat() == "2026-10-10"
+    assert assignment.reassign_overdue(now=at(10, 9)) == []
+    assert assignment.reassign_overdue(now=at(10, 11)) == [case]
+    assert case.mediator != first and case.status == CaseStatus.submitted
+    expired = db.session.scalar(
+        select(CaseAssignment).where(
+            CaseAssignment.case_id == case.id, CaseAssignment.mediator_id == first.id
+        )
+    )
+    assert expired.outcome == "expired"
+    actions = db.session.scalars(
+        select(JournalEntry.action)
+        .where(JournalEntry.case_id == case.id)
+        .order_by(JournalEntry.seq)
+    ).all()
+    assert actions[-3:] == ["case.acceptance_overdue", "case.assigned", "case.reassign"]
+    # The new mediator has 3 working days again: 12, 13, 14 October.
+    assert case.acceptance_due_at.astimezone(SHANGHAI).date().isoformat() == "2026-10-14"
+    assert assignment.reassign_overdue(now=at(10, 12)) == []  # flagged once, not twice
+
+
+def test_with_nobody_left_the_case_waits_flagged(roster):
+    for mediator in roster.values():
+        mediator.mediator_profile.categories = ["labour"]
+    solo = make_mediator(make_institution())
+    case = filed_case()
+    assignment.assign(case, institution=solo.institution, mediator=solo, how="chosen", by=None)
+    assignment.decline(case, by=solo, reason="案件过多")
+    assert case.status == CaseStatus.declined
+    last = db.session.scalar(
+        select(JournalEntry.action)
+        .where(JournalEntry.case_id == case.id)
+        .order_by(JournalEntry.seq.desc())
+    )
+    assert last == "case.no_mediator_available"
+
+
+def test_a_party_never_mediates_their_own_case(roster):
+    case = filed_case()
+    for mediator in roster.values():
+        mediator.mediator_profile.categories = ["labour"]
+    insider = make_mediator(make_institution())
+    from mediation.cases.models import CaseParty
+
+    case.parties.append(CaseParty(user=insider, side="respondent"))
+    db.session.flush()
+    assert assignment.pick(case) is None
+    assert isinstance(insider.mediator_profile, MediatorProfile)
+
+
+def test_the_worker_reassigns_overdue_cases(app, roster, runner):
+    case = filed_case(now=at(9, 30))
+    assignment.assign_automatically(case, by=None, now=at(9, 30))
+    db.session.commit()
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0
+    assert "1 overdue cases reassigned" in result.output
