@@ -44,6 +44,9 @@ class Config:
     LANGUAGES: ClassVar[dict[str, str]] = {"zh_Hans_CN": "简体中文", "en": "English"}
     DEFAULT_PHONE_REGION = "CN"
 
+    # argon2-cffi parameter profile (argon2.profiles): RFC 9106's low-memory choice.
+    ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
+
     WTF_CSRF_TIME_LIMIT = 3600 * 8  # a long form filled in on a phone must not expire mid-way
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -83,6 +86,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
+    ARGON2_PROFILE = "CHEAPEST"  # hashing speed is not what the tests are about
     EMBEDDED_WORKER = False
 
 

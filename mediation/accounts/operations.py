@@ -7,6 +7,7 @@ commits once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import secrets
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -40,10 +42,23 @@ from .models import (
     UserRole,
 )
 
-_hasher = PasswordHasher()
-# Verified against when there is no real hash to check, so that the response time does
-# not reveal which accounts exist or have a password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+@functools.cache
+def _hashers(profile: str) -> tuple[PasswordHasher, str]:
+    """The argon2 hasher of a parameter profile, and a hash of nothing to verify against
+    when there is no real hash, so that timing does not reveal which accounts exist."""
+    hasher = PasswordHasher.from_parameters(getattr(argon2.profiles, profile))
+    return hasher, hasher.hash(secrets.token_hex(16))
+
+
+def _hasher() -> PasswordHasher:
+    return _hashers(current_app.config["ARGON2_PROFILE"])[0]
+
+
+def _dummy_hash() -> str:
+    return _hashers(current_app.config["ARGON2_PROFILE"])[1]
+
+
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -57,7 +72,7 @@ def check_password_strength(password: str) -> None:
 
 def set_password(user: User, password: str) -> None:
     check_password_strength(password)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     user.session_version = (user.session_version or 0) + 1
 
 
@@ -65,14 +80,14 @@ def _check_password(user: User, password: str) -> bool:
     if not user.password_hash:
         # As slow as a real check: timing must not tell which accounts have no password.
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher().verify(_dummy_hash(), password)
         return False
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     return True
 
 
@@ -103,7 +118,7 @@ def authenticate(identifier: str, password: str) -> User | None:
     user = find_user(identifier)
     if user is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher().verify(_dummy_hash(), password)
         return None
     if not _check_password(user, password) or not user.active:
         return None

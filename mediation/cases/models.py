@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import Institution, User
@@ -36,6 +36,8 @@ class Category(db.Model):
 
 class Case(db.Model):
     __tablename__ = "cases"
+    # The caseload query: a mediator's cases by state.
+    __table_args__ = (Index("ix_cases_mediator_status", "mediator_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)

@@ -112,6 +112,8 @@ _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
 
 OPEN_STATUSES = frozenset(_OPEN)
 FINAL_STATUSES = frozenset({S.confirmed, S.rejected, S.terminated})
+# What a mediator still has on the desk: filed and not yet finished.
+ACTIVE_STATUSES = frozenset(set(CaseStatus) - FINAL_STATUSES - {S.draft})
 
 
 def find(source: str, action: str) -> Transition | None:

@@ -11,14 +11,17 @@ from mediation.accounts import operations as accounts
 from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose, Role
 from mediation.core.access import role_required
+from mediation.core.db import utcnow
 from mediation.core.forms import apply_field_error, failed_attempt
 from mediation.extensions import db, limiter
 from mediation.journal.operations import verify_chain
 
+from . import categories, clocks, workflow
 from . import operations as ops
+from .caseload import CaseloadFilter, caseload_for, is_overdue
 from .models import Case, CaseParty
 from .operations import can_view
-from .states import OPEN_STATUSES
+from .states import CaseStatus
 
 
 @role_required(Role.party)
@@ -34,12 +37,26 @@ def my_cases():
 
 @role_required(Role.mediator)
 def caseload():
-    cases = db.session.scalars(
-        select(Case)
-        .where(Case.mediator_id == current_user.id, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.created_at)
-    ).all()
-    return render_template("cases/caseload.html", cases=cases)
+    args = request.args
+    flt = CaseloadFilter(
+        status=args.get("status") if args.get("status") in set(CaseStatus) else None,
+        category=args.get("category") or None,
+        party=args.get("party", "")[:50],
+        due_within_days=args.get("due", type=int),
+        sort=args.get("sort", "deadline"),
+        page=args.get("page", 1, type=int),
+    )
+    result = caseload_for(current_user, flt)
+    return render_template(
+        "cases/caseload.html",
+        caseload=result,
+        flt=flt,
+        categories=categories.choices(),
+        now=utcnow(),
+        zone=workflow.zone(),
+        remaining_days=clocks.remaining_days,
+        is_overdue=is_overdue,
+    )
 
 
 @login_required
