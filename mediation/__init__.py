@@ -116,7 +116,13 @@ def register_template_helpers(app: Flask) -> None:
 
     from .accounts.labels import COURT_LEVEL_NAMES, ROLE_NAMES
     from .cases.categories import category_name
-    from .cases.labels import SIDE_NAMES, STATUS_NAMES
+    from .cases.labels import (
+        SIDE_NAMES,
+        STATUS_NAMES,
+        STEP_NAMES,
+        TERMINATION_REASONS,
+        journal_label,
+    )
     from .core.i18n import html_lang
     from .journal.labels import BREAK_REASONS
 
@@ -127,6 +133,9 @@ def register_template_helpers(app: Flask) -> None:
         sides=SIDE_NAMES,
         category_name=category_name,
         break_reasons=BREAK_REASONS,
+        step_names=STEP_NAMES,
+        termination_reasons=TERMINATION_REASONS,
+        journal_label=journal_label,
     )
 
     @app.context_processor

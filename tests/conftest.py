@@ -138,7 +138,7 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

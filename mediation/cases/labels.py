@@ -48,3 +48,29 @@ TERMINATION_REASONS = {
 }
 
 SIDE_NAMES = {Side.applicant: _l("Applicant"), Side.respondent: _l("Respondent")}
+
+# Buttons on the case page, in the words of the person pressing them.
+STEP_NAMES = {
+    Action.accept: _l("Accept the case"),
+    Action.decline: _l("Decline the case"),
+    Action.respondent_agrees: _l("I agree to mediation"),
+    Action.respondent_refuses: _l("I do not agree to mediation"),
+    Action.draft_agreement: _l("An agreement is drafted"),
+    Action.revise_agreement: _l("Back to mediation"),
+    Action.request_confirmation: _l("Apply for judicial confirmation"),
+    Action.terminate: _l("End mediation"),
+}
+
+# The journal's actions as the timeline shows them.
+JOURNAL_LABELS = {
+    "case.opened": _l("Case opened"),
+    "case.assigned": _l("Assigned to a mediator"),
+    "case.acceptance_overdue": _l("Not accepted within 3 working days"),
+    "case.no_mediator_available": _l("No mediator available; waiting for the institution"),
+    "party.entered": _l("A party entered through the invitation link"),
+    **{f"case.{action}": _l("Case %(what)s", what=name) for action, name in ACTION_NAMES.items()},
+}
+
+
+def journal_label(action: str) -> str:
+    return str(JOURNAL_LABELS.get(action, action))

@@ -20,8 +20,24 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
+from . import assignment, workflow
 from .categories import get_category
 from .models import Case, CaseNumberCounter, CaseParty, Invitation, Side
+from .states import Action, TerminationReason, actions_from
+
+# Steps people take from the case page; the others belong to the platform (all_signed),
+# to the court's own pages, or to the assignment operations.
+ASSIGNMENT_ACTIONS = frozenset({Action.accept, Action.decline})
+PERSONAL_ACTIONS = frozenset(
+    {
+        Action.respondent_agrees,
+        Action.respondent_refuses,
+        Action.draft_agreement,
+        Action.revise_agreement,
+        Action.request_confirmation,
+        Action.terminate,
+    }
+)
 
 
 def next_case_number() -> str:
@@ -70,6 +86,35 @@ def open_case(
         actor_id=by.id,
     )
     return case
+
+
+def take_step(
+    case: Case,
+    action: Action,
+    *,
+    by: User,
+    reason: TerminationReason | None = None,
+    note: str = "",
+) -> None:
+    """One step of the state machine as a person takes it from the case page."""
+    if action == Action.accept:
+        assignment.accept(case, by=by)
+    elif action == Action.decline:
+        assignment.decline(case, by=by, reason=note)
+    elif action in PERSONAL_ACTIONS:
+        workflow.transition(case, action, by=by, reason=reason, note=note)
+    else:
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+
+
+def available_steps(user: User, case: Case) -> list[Action]:
+    """The steps ``user`` may take on ``case`` now (what the case page offers)."""
+    acting = workflow.actors_for(user, case)
+    return [
+        step.action
+        for step in actions_from(case.status)
+        if step.actors & acting and step.action in PERSONAL_ACTIONS | ASSIGNMENT_ACTIONS
+    ]
 
 
 def can_view(user: User, case: Case) -> bool:

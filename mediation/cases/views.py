@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.forms import CodeForm, SendCodeForm
@@ -14,14 +16,16 @@ from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.core.forms import apply_field_error, failed_attempt
 from mediation.extensions import db, limiter
+from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
 from . import categories, clocks, workflow
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
+from .labels import STATUS_NAMES
 from .models import Case, CaseParty
 from .operations import can_view
-from .states import CaseStatus
+from .states import Action, CaseStatus, TerminationReason
 
 
 @role_required(Role.party)
@@ -64,7 +68,54 @@ def case_detail(case_id: int):
     case = db.session.get(Case, case_id)
     if case is None or not can_view(current_user, case):
         abort(404)  # the same answer for "not yours" and "not there"
-    return render_template("cases/detail.html", case=case, chain=verify_chain(case.id))
+    return render_template(
+        "cases/detail.html",
+        case=case,
+        chain=verify_chain(case.id),
+        steps=ops.available_steps(current_user, case),
+        timeline=timeline(case),
+        step_form=FlaskForm(),
+        reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
+    )
+
+
+def timeline(case: Case) -> list[JournalEntry]:
+    return list(
+        db.session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.case_id == case.id)
+            .order_by(JournalEntry.seq)
+            .options(joinedload(JournalEntry.actor))
+        )
+    )
+
+
+@login_required
+def take_step(case_id: int, action: str):
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view(current_user, case):
+        abort(404)
+    if action not in set(Action) or not FlaskForm().validate_on_submit():
+        abort(400)
+    reason = request.form.get("reason")
+    try:
+        ops.take_step(
+            case,
+            Action(action),
+            by=current_user,
+            reason=TerminationReason(reason) if reason in set(TerminationReason) else None,
+            note=request.form.get("note", "")[:2000],
+        )
+    except workflow.NotPermittedError:
+        db.session.rollback()
+        abort(403)
+    except workflow.TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
+    return redirect(url_for("cases.case_detail", case_id=case.id))
 
 
 # -- entering a case through an invitation link ------------------------------------------

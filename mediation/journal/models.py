@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.core.db import UTCDateTime, utcnow
 from mediation.extensions import db
+
+if TYPE_CHECKING:  # the journal sits below every feature; it names users only for reading
+    from mediation.accounts.models import User
 
 GENESIS_HASH = "0" * 64
 
@@ -27,6 +30,8 @@ class JournalEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship("User")
 
 
 class JournalHead(db.Model):

@@ -1,0 +1,85 @@
+"""People move a case on from its page; the page offers only their own steps."""
+
+import pytest
+
+from mediation.cases.models import Case
+from mediation.cases.states import CaseStatus
+from mediation.extensions import db
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_case, make_institution, make_mediator, make_user
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        mediator = make_mediator(make_institution())
+        applicant, respondent, stranger = make_user(), make_user(), make_user()
+        case = make_case(applicant, respondent, mediator=mediator)
+        db.session.commit()
+        return {
+            "case": case.id,
+            "mediator": mediator.phone,
+            "applicant": applicant.phone,
+            "respondent": respondent.phone,
+            "stranger": stranger.phone,
+        }
+
+
+def client_for(app, phone):
+    client = app.test_client()
+    login(client, phone, PASSWORD)
+    return client
+
+
+def status(app, case_id):
+    with app.app_context():
+        return db.session.get(Case, case_id).status
+
+
+def step(client, case_id, action, **data):
+    return post_form(
+        client, f"/cases/{case_id}/steps/{action}", data, form_page=f"/cases/{case_id}"
+    )
+
+
+def test_the_respondent_agrees_from_the_case_page(app, world):
+    respondent = client_for(app, world["respondent"])
+    page = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "我同意调解" in page and "我不同意调解" in page
+    assert "终结调解" not in page  # not the respondent's step
+    response = step(respondent, world["case"], "respondent_agrees")
+    assert response.status_code == 302
+    assert status(app, world["case"]) == CaseStatus.in_mediation
+    timeline = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "案件由被申请人同意" in timeline
+
+
+def test_the_mediator_ends_mediation_with_a_reason(app, world):
+    mediator = client_for(app, world["mediator"])
+    response = step(
+        mediator, world["case"], "terminate", reason="too_far_apart", note="双方差距过大"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.get(Case, world["case"])
+        assert (case.status, case.termination_reason) == ("terminated", "too_far_apart")
+
+
+def test_an_illegal_step_is_explained_and_nothing_changes(app, world):
+    mediator = client_for(app, world["mediator"])
+    step(mediator, world["case"], "draft_agreement")  # the respondent has not agreed yet
+    page = mediator.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "本案当前状态为“待被申请人同意”" in page
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+
+
+def test_steps_of_others_are_forbidden_and_strangers_see_nothing(app, world):
+    applicant = client_for(app, world["applicant"])
+    assert step(applicant, world["case"], "respondent_agrees").status_code == 403
+    stranger = client_for(app, world["stranger"])
+    # The stranger sends a valid token (from a page of their own) for someone else's case.
+    response = post_form(
+        stranger, f"/cases/{world['case']}/steps/respondent_refuses", {}, form_page="/account"
+    )
+    assert response.status_code == 404
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
