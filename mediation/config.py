@@ -44,6 +44,10 @@ class Config:
     LANGUAGES: ClassVar[dict[str, str]] = {"zh_Hans_CN": "简体中文", "en": "English"}
     DEFAULT_PHONE_REGION = "CN"
 
+    # Uploads: one evidence file, and a whole request (the rest is refused before any view).
+    MAX_EVIDENCE_BYTES = 20 * 2**20
+    MAX_CONTENT_LENGTH = 100 * 2**20
+
     # argon2-cffi parameter profile (argon2.profiles): RFC 9106's low-memory choice.
     ARGON2_PROFILE = "RFC_9106_LOW_MEMORY"
 

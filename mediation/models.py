@@ -14,6 +14,8 @@ from mediation.cases.models import (  # noqa: F401
     CaseNumberCounter,
     CaseParty,
     Category,
+    Claim,
+    Evidence,
     FailureRecord,
     Invitation,
 )

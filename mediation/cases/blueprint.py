@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import admin_views, views
+from . import admin_views, intake_views, views
 
 bp = Blueprint("cases", __name__)
 
@@ -20,4 +20,24 @@ bp.add_url_rule(
 )
 bp.add_url_rule(
     "/admin/categories/<code>", view_func=admin_views.category_edit, methods=["GET", "POST"]
+)
+
+# Filing a dispute, step by step (a draft is saved at every step).
+_GET_POST = ["GET", "POST"]
+bp.add_url_rule("/cases/new", view_func=intake_views.dispute, methods=_GET_POST)
+bp.add_url_rule(
+    "/cases/<int:case_id>/intake/dispute",
+    endpoint="intake_dispute",
+    view_func=intake_views.dispute,
+    methods=_GET_POST,
+)
+for _step in ("respondent", "evidence", "submit"):
+    bp.add_url_rule(
+        f"/cases/<int:case_id>/intake/{_step}",
+        endpoint=f"intake_{_step}",
+        view_func=getattr(intake_views, _step),
+        methods=_GET_POST,
+    )
+bp.add_url_rule(
+    "/cases/<int:case_id>/evidence/<int:evidence_id>", view_func=intake_views.evidence_file
 )

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from mediation.accounts.forms import REQUIRED
+from mediation.accounts.forms import REGION_CODE, REQUIRED, IdNumber, Phone
 
 
 class CategoryForm(FlaskForm):
@@ -34,3 +44,71 @@ class CategoryForm(FlaskForm):
         ),
     )
     active = BooleanField(_l("Offered to parties"), default=True)
+
+
+class ClaimForm(Form):
+    text = StringField(_l("What you ask for"), validators=[Length(max=500)])
+    amount = DecimalField(
+        _l("Amount in yuan (if any)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, message=_l("An amount cannot be negative."))],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class DisputeForm(FlaskForm):
+    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    title = StringField(
+        _l("The dispute in a few words"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("For example: water leaking from the flat above"),
+    )
+    facts = TextAreaField(
+        _l("What happened"), validators=[Length(max=10000)], render_kw={"rows": 6}
+    )
+    region_code = StringField(
+        _l("Where it happened (region code, optional)"),
+        validators=[Optional(), REGION_CODE],
+        render_kw={"inputmode": "numeric", "maxlength": 6},
+    )
+    claims = FieldList(FormField(ClaimForm), min_entries=3, max_entries=10)
+
+
+class RespondentForm(FlaskForm):
+    real_name = StringField(
+        _l("The other side's name"), validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    phone = StringField(
+        _l("The other side's mobile number"),
+        validators=[DataRequired(REQUIRED), Phone()],
+        render_kw={"inputmode": "tel"},
+    )
+    id_number = StringField(
+        _l("The other side's ID number (if you know it)"), validators=[Optional(), IdNumber()]
+    )
+
+
+class EvidenceForm(FlaskForm):
+    files = MultipleFileField(
+        _l("Photos or PDF documents"),
+        description=_l("Up to 20 MB each. You can add more later."),
+        render_kw={"accept": "image/*,application/pdf"},
+    )
+    shared = BooleanField(_l("The other side may see these files"))
+
+
+class SubmitForm(FlaskForm):
+    choice = SelectField(_l("Who mediates"), choices=[], validators=[DataRequired(REQUIRED)])
+    consent = BooleanField(
+        _l("I agree that this dispute is mediated online."),
+        description=_l("SPC online mediation rules art 4"),
+    )
+    service_address = TextAreaField(
+        _l("Address for documents"),
+        validators=[DataRequired(REQUIRED), Length(max=500)],
+        description=_l("Where documents of this mediation may be served on you."),
+        render_kw={"rows": 2},
+    )
+    service_confirmed = BooleanField(
+        _l("I confirm that documents may be served at this address, phone number and e-mail."),
+    )

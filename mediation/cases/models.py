@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import Institution, User
@@ -67,6 +77,10 @@ class Case(db.Model):
     parties: Mapped[list[CaseParty]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseParty.id"
     )
+    claims: Mapped[list[Claim]] = relationship(
+        cascade="all, delete-orphan", order_by="Claim.position"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.id")
 
     def party_users(self, side: Side | None = None) -> list[User]:
         return [p.user for p in self.parties if side is None or p.side == side]
@@ -80,6 +94,11 @@ class CaseParty(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     side: Mapped[str] = mapped_column(String(16))
+    # SPC online mediation rules art 4: consent to mediating online, given by this party.
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Arts 8 and 17: where documents may be served (送达地址确认书), confirmed by the party.
+    service_address: Mapped[str] = mapped_column(Text, default="")
+    service_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="parties")
     user: Mapped[User] = relationship()
@@ -145,3 +164,34 @@ class CaseAssignment(db.Model):
     outcome: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Claim(db.Model):
+    """What a party asks for (诉求), possibly with an amount in yuan."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Evidence(db.Model):
+    """An uploaded file; stored under its SHA-256, which the court package lists later."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Shared with the other side by the uploader; the mediator always sees it.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()

@@ -1,0 +1,227 @@
+"""Filing a dispute from home, step by step; every step is saved, so nothing typed is lost.
+
+1. the dispute (category, what happened, where, the claims) opens a draft case;
+2. the respondent (name and mobile number; a new one gets an account without password);
+3. evidence files, checked by their content and kept under their SHA-256;
+4. consent to online mediation (SPC online mediation rules art 4), the service address
+   (arts 8 and 17) and the choice of mediator (art 10), then the case is submitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import filetype
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.identity import IdentityError, validate_phone
+from mediation.accounts.models import Institution, Role, User
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.core.storage import storage
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import assignment, workflow
+from .categories import get_category
+from .models import Case, CaseParty, Claim, Evidence, Side
+from .operations import open_case
+from .states import Action, CaseStatus
+
+# What may be uploaded, recognised by content: photos, scans and PDF documents.
+EVIDENCE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "application/pdf": ".pdf",
+}
+MAX_CLAIMS = 10
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    text: str
+    amount: Decimal | None = None
+
+
+def _check_dispute(category: str, title: str, claims: list[ClaimInput]) -> None:
+    found = get_category(category)
+    if found is None or not found.active:
+        raise FieldError("category", _("Choose one of the dispute categories."))
+    if not title.strip():
+        raise FieldError("title", _("Say in a few words what the dispute is about."))
+    if not [c for c in claims if c.text.strip()]:
+        raise FieldError("claims", _("Say at least once what you ask for."))
+    for claim in claims:
+        if claim.amount is not None and claim.amount < 0:
+            raise FieldError("claims", _("An amount cannot be negative."))
+
+
+def save_dispute(
+    case: Case | None,
+    *,
+    applicant: User,
+    category: str,
+    title: str,
+    facts: str,
+    region_code: str | None,
+    claims: list[ClaimInput],
+) -> Case:
+    """Step 1: open the draft, or change it while it is still a draft."""
+    _check_dispute(category, title, claims)
+    if case is None:
+        case = open_case(
+            title=title.strip(),
+            category=category,
+            applicants=[applicant],
+            respondents=[],
+            facts=facts,
+            by=applicant,
+        )
+    elif case.status != CaseStatus.draft:
+        raise FieldError("title", _("This case has been submitted and can no longer be edited."))
+    case.title, case.category, case.facts = title.strip(), category, facts.strip()
+    case.region_code = region_code or None
+    case.claims = [
+        Claim(text=c.text.strip(), amount=c.amount, position=n)
+        for n, c in enumerate(c for c in claims[:MAX_CLAIMS] if c.text.strip())
+    ]
+    db.session.flush()
+    return case
+
+
+def set_respondent(
+    case: Case, *, by: User, real_name: str, phone: str, id_number: str | None = None
+) -> User:
+    """Step 2: who the other side is; they are invited once the case is accepted."""
+    _editable(case)
+    try:
+        phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError as error:
+        raise FieldError("phone", str(error)) from None
+    if phone == by.phone:
+        raise FieldError("phone", _("This is your own number; give the other side's."))
+    respondent = db.session.scalar(select(User).where(User.phone == phone))
+    if respondent is None:
+        respondent = accounts.create_user(
+            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
+        )
+    case.parties = [p for p in case.parties if p.side != Side.respondent]
+    case.parties.append(CaseParty(user=respondent, side=Side.respondent))
+    db.session.flush()
+    return respondent
+
+
+def add_evidence(case: Case, *, by: User, filename: str, data: bytes, shared: bool) -> Evidence:
+    """Store one file after checking what it really is and how large it is."""
+    limit = current_app.config["MAX_EVIDENCE_BYTES"]
+    if len(data) > limit:
+        raise FieldError(
+            "file",
+            _(
+                "%(name)s is too large: at most %(mb)d MB per file.",
+                name=filename,
+                mb=limit // 2**20,
+            ),
+        )
+    if not data:
+        raise FieldError("file", _("%(name)s is empty.", name=filename))
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in EVIDENCE_TYPES:
+        raise FieldError(
+            "file",
+            _(
+                "%(name)s cannot be uploaded: only photos (JPEG, PNG, WebP, HEIC) and PDF "
+                "documents are accepted.",
+                name=filename,
+            ),
+        )
+    digest = storage().put(data)
+    evidence = Evidence(
+        case_id=case.id,
+        uploaded_by_id=by.id,
+        filename=filename[:255] or f"evidence{EVIDENCE_TYPES[kind.mime]}",
+        content_type=kind.mime,
+        size=len(data),
+        sha256=digest,
+        shared=shared,
+    )
+    db.session.add(evidence)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "evidence.added",
+        {
+            "evidence_id": evidence.id,
+            "filename": evidence.filename,
+            "sha256": digest,
+            "size": evidence.size,
+        },
+        actor_id=by.id,
+    )
+    return evidence
+
+
+def submit(
+    case: Case,
+    *,
+    by: User,
+    consent: bool,
+    service_address: str,
+    service_confirmed: bool,
+    mediator_id: int | None = None,
+    institution_id: int | None = None,
+) -> None:
+    """Step 4: the applicant's consent and service address, the choice, and the submission."""
+    _editable(case)
+    if not case.party_users(Side.respondent):
+        raise FieldError("respondent", _("Say who the other side is first."))
+    if not consent:
+        # SPC online mediation rules art 4: online mediation needs the party's consent.
+        raise FieldError("consent", _("Online mediation needs your consent."))
+    if not service_address.strip() or not service_confirmed:
+        # Arts 8 and 17: the service address confirmation (送达地址确认书).
+        raise FieldError("service_address", _("Give and confirm the address for documents."))
+    now = utcnow()
+    applicant_row = next(p for p in case.parties if p.user_id == by.id)
+    applicant_row.consented_at = now
+    applicant_row.service_address = service_address.strip()
+    applicant_row.service_confirmed_at = now
+    journal.append(
+        case.id,
+        "party.consented",
+        {"user_id": by.id, "service_address": applicant_row.service_address},
+        actor_id=by.id,
+    )
+    workflow.transition(case, Action.submit, by=by, now=now)
+    _assign_as_chosen(case, by=by, mediator_id=mediator_id, institution_id=institution_id)
+
+
+def _assign_as_chosen(
+    case: Case, *, by: User, mediator_id: int | None, institution_id: int | None
+) -> None:
+    """Art 10: the parties' choice of mediator or institution, otherwise an automatic pick."""
+    if mediator_id:
+        mediator = db.session.get(User, mediator_id)
+        if mediator is None or not mediator.has_role(Role.mediator) or not mediator.institution:
+            raise FieldError("mediator_id", _("Choose a mediator from the list."))
+        assignment.assign(
+            case, institution=mediator.institution, mediator=mediator, how="chosen", by=by
+        )
+    elif institution_id:
+        institution = db.session.get(Institution, institution_id)
+        if institution is None:
+            raise FieldError("institution_id", _("Choose an institution from the list."))
+        assignment.assign(case, institution=institution, mediator=None, how="chosen", by=by)
+    else:
+        assignment.assign_automatically(case, by=by)
+
+
+def _editable(case: Case) -> None:
+    if case.status != CaseStatus.draft:
+        raise FieldError("title", _("This case has been submitted and can no longer be edited."))

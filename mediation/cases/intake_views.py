@@ -1,0 +1,202 @@
+"""HTTP handlers of filing a dispute (see ``intake.py``), and of reading evidence files."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
+from mediation.core.access import role_required
+from mediation.core.forms import FieldError, apply_field_error
+from mediation.core.storage import storage
+from mediation.extensions import db
+
+from . import categories, intake
+from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
+from .models import Case, Evidence, Side
+from .operations import can_view
+from .states import CaseStatus
+
+STEPS = ("dispute", "respondent", "evidence", "submit")
+
+
+def _draft_or_404(case_id: int) -> Case:
+    """Only the applicant of a case still in draft reaches its intake steps."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.status != CaseStatus.draft:
+        abort(404)
+    if not any(p.user_id == current_user.id and p.side == Side.applicant for p in case.parties):
+        abort(404)
+    return case
+
+
+def _page(step: str, form, case: Case | None, **extra):
+    return render_template(
+        f"cases/intake_{step}.html", form=form, case=case, steps=STEPS, step=step, **extra
+    )
+
+
+@role_required(Role.party)
+def dispute(case_id: int | None = None):
+    case = _draft_or_404(case_id) if case_id else None
+    form = DisputeForm(obj=case if request.method == "GET" else None)
+    form.category.choices = categories.choices()
+    if form.validate_on_submit():
+        claims = [
+            intake.ClaimInput(e.form.text.data or "", e.form.amount.data) for e in form.claims
+        ]
+        try:
+            case = intake.save_dispute(
+                case,
+                applicant=current_user,
+                category=form.category.data,
+                title=form.title.data,
+                facts=form.facts.data or "",
+                region_code=form.region_code.data or None,
+                claims=claims,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("cases.intake_respondent", case_id=case.id))
+    return _page("dispute", form, case)
+
+
+@role_required(Role.party)
+def respondent(case_id: int):
+    case = _draft_or_404(case_id)
+    current = case.party_users(Side.respondent)
+    form = RespondentForm(obj=current[0] if current and request.method == "GET" else None)
+    if current and request.method == "GET":
+        form.phone.data = current[0].phone
+        form.id_number.data = ""  # the other side's full ID number is never shown back
+    if form.validate_on_submit():
+        try:
+            intake.set_respondent(
+                case,
+                by=current_user,
+                real_name=form.real_name.data,
+                phone=form.phone.data,
+                id_number=form.id_number.data or None,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("cases.intake_evidence", case_id=case.id))
+    return _page("respondent", form, case)
+
+
+@role_required(Role.party)
+def evidence(case_id: int):
+    case = _draft_or_404(case_id)
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        stored = 0
+        for upload in request.files.getlist(form.files.name):
+            if not upload.filename:
+                continue
+            try:
+                intake.add_evidence(
+                    case,
+                    by=current_user,
+                    filename=upload.filename,
+                    data=upload.read(),
+                    shared=form.shared.data,
+                )
+            except FieldError as error:
+                form.files.errors = [*form.files.errors, error.message]
+            else:
+                stored += 1
+        db.session.commit()  # the files that were fine are kept
+        if stored and not form.files.errors:
+            flash(_("%(n)d file(s) added.", n=stored), "success")
+            return redirect(url_for("cases.intake_evidence", case_id=case.id))
+    return _page("evidence", form, case)
+
+
+def _choices(case: Case) -> list[tuple[str, str]]:
+    mediators = db.session.scalars(
+        select(User)
+        .join(MediatorProfile)
+        .join(UserRole)
+        .where(UserRole.role == Role.mediator, User.active.is_(True))
+        .order_by(User.real_name)
+    ).all()
+    institutions = db.session.scalars(select(Institution).order_by(Institution.name)).all()
+    return (
+        [("auto", _("Let the platform choose (the nearest available mediator)"))]
+        + [
+            (
+                f"mediator:{m.id}",
+                _(
+                    "Mediator %(name)s, %(institution)s",
+                    name=m.real_name,
+                    institution=m.institution.name,
+                ),
+            )
+            for m in mediators
+            if case.category in (m.mediator_profile.categories or []) and m.institution
+        ]
+        + [(f"institution:{i.id}", _("Institution: %(name)s", name=i.name)) for i in institutions]
+    )
+
+
+@role_required(Role.party)
+def submit(case_id: int):
+    case = _draft_or_404(case_id)
+    form = SubmitForm()
+    form.choice.choices = _choices(case)
+    if form.validate_on_submit():
+        kind, _sep, ident = form.choice.data.partition(":")
+        try:
+            intake.submit(
+                case,
+                by=current_user,
+                consent=form.consent.data,
+                service_address=form.service_address.data,
+                service_confirmed=form.service_confirmed.data,
+                mediator_id=int(ident) if kind == "mediator" else None,
+                institution_id=int(ident) if kind == "institution" else None,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Your application was submitted. The mediator will answer within "
+                    "3 working days."
+                ),
+                "success",
+            )
+            return redirect(url_for("cases.case_detail", case_id=case.id))
+    return _page("submit", form, case)
+
+
+@login_required
+def evidence_file(case_id: int, evidence_id: int):
+    """A party sees their own files and what the other side shared; staff see all."""
+    case = db.session.get(Case, case_id)
+    item = db.session.get(Evidence, evidence_id)
+    if case is None or item is None or item.case_id != case.id or not can_view(current_user, case):
+        abort(404)
+    is_party = any(p.user_id == current_user.id for p in case.parties)
+    if is_party and item.uploaded_by_id != current_user.id and not item.shared:
+        abort(404)
+    response = send_file(
+        storage().path(item.sha256),
+        mimetype=item.content_type,
+        download_name=item.filename,
+        as_attachment=request.args.get("download") == "1",
+        conditional=True,  # range requests, for large PDFs on weak networks
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,149 @@
+"""Filing a dispute from home: drafts, evidence checks, consent, submission, who sees what."""
+
+import hashlib
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from mediation.cases.models import Case, CaseAssignment, Evidence
+from mediation.cases.states import CaseStatus
+from mediation.extensions import db
+from tests.conftest import csrf_token, login, post_form
+from tests.factories import PASSWORD, make_institution, make_mediator, make_user
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+DISPUTE = {
+    "category": "neighbourhood",
+    "title": "楼上漏水",
+    "facts": "卫生间顶部渗水三个月。",
+    "region_code": "320102",
+    "claims-0-text": "赔偿墙面维修费",
+    "claims-0-amount": "3000",
+    "claims-1-text": "修好防水层",
+    "claims-1-amount": "",
+    "claims-2-text": "",
+    "claims-2-amount": "",
+}
+
+
+@pytest.fixture
+def applicant(app):
+    with app.app_context():
+        mediator = make_mediator(make_institution(region_code="320102"))
+        user = make_user(real_name="张三")
+        db.session.commit()
+        phone, mediator_id = user.phone, mediator.id
+    client = app.test_client()
+    login(client, phone, PASSWORD)
+    return client, mediator_id
+
+
+def upload(client, case_id, files, shared=False):
+    token = csrf_token(client, f"/cases/{case_id}/intake/evidence")
+    data = {"csrf_token": token, "files": [(io.BytesIO(d), name) for name, d in files]}
+    if shared:
+        data["shared"] = "y"
+    return client.post(
+        f"/cases/{case_id}/intake/evidence", data=data, content_type="multipart/form-data"
+    )
+
+
+def file_a_case(client) -> int:
+    response = post_form(client, "/cases/new", DISPUTE)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    case_id = int(
+        re.search(r"/cases/(\d+)/intake/respondent", response.headers["Location"]).group(1)
+    )
+    respondent = {"real_name": "李四", "phone": "13811112222", "id_number": ""}
+    assert post_form(client, f"/cases/{case_id}/intake/respondent", respondent).status_code == 302
+    return case_id
+
+
+def test_the_whole_intake_from_a_phone(app, applicant):
+    client, mediator_id = applicant
+    case_id = file_a_case(client)
+    assert upload(client, case_id, [("漏水.png", PNG), ("报价单.pdf", PDF)]).status_code == 302
+    submit = {
+        "choice": "auto",
+        "service_address": "南京市玄武区锁金四村5栋301",
+        "service_confirmed": "y",
+        "consent": "y",
+    }
+    response = post_form(client, f"/cases/{case_id}/intake/submit", submit)
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case.status == CaseStatus.submitted and case.acceptance_due_at
+        assert [(c.text, c.amount) for c in case.claims] == [
+            ("赔偿墙面维修费", 3000),
+            ("修好防水层", None),
+        ]
+        applicant_row = case.parties[0]
+        assert applicant_row.consented_at and applicant_row.service_confirmed_at
+        assert case.mediator_id == mediator_id  # the only mediator for neighbourhood disputes
+        assert db.session.scalar(select(CaseAssignment.how)) == "automatic"
+        stored = {e.filename: e.sha256 for e in case.evidence}
+        assert stored["漏水.png"] == hashlib.sha256(PNG).hexdigest()
+        evidence_id = case.evidence[0].id
+    preview = client.get(f"/cases/{case_id}/evidence/{evidence_id}")
+    assert preview.status_code == 200 and preview.data == PNG
+    assert preview.headers["Content-Type"] == "image/png"
+    # Submitted: the intake pages are closed.
+    assert client.get(f"/cases/{case_id}/intake/dispute").status_code == 404
+
+
+def test_a_validation_error_keeps_what_was_typed(app, applicant):
+    client, _ = applicant
+    missing_claim = {**DISPUTE, "claims-0-text": "", "claims-1-text": ""}
+    page = post_form(client, "/cases/new", missing_claim).get_data(as_text=True)
+    assert "请至少填写一项请求" in page
+    assert 'value="楼上漏水"' in page and "卫生间顶部渗水三个月。" in page
+    with app.app_context():
+        assert db.session.scalar(select(Case)) is None
+
+
+def test_too_large_or_forbidden_files_are_explained_and_the_rest_is_kept(
+    app, applicant, monkeypatch
+):
+    client, _ = applicant
+    case_id = file_a_case(client)
+    monkeypatch.setitem(app.config, "MAX_EVIDENCE_BYTES", 1024)
+    page = upload(
+        client,
+        case_id,
+        [("big.pdf", PDF + bytes(2048)), ("virus.pdf", b"MZ\x90\x00 not a pdf"), ("ok.png", PNG)],
+    ).get_data(as_text=True)
+    assert "big.pdf 太大：每个文件不超过" in page
+    assert "virus.pdf 无法上传" in page
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert [e.filename for e in case.evidence] == ["ok.png"]
+        assert case.title == "楼上漏水" and case.party_users()[1].real_name == "李四"
+
+
+def test_other_people_see_neither_the_draft_nor_unshared_files(app, applicant):
+    client, _ = applicant
+    case_id = file_a_case(client)
+    upload(client, case_id, [("private.pdf", PDF)])
+    upload(client, case_id, [("shared.png", PNG)], shared=True)
+    with app.app_context():
+        private, shared = db.session.scalars(select(Evidence.id).order_by(Evidence.id)).all()
+        stranger = make_user().phone
+        db.session.commit()
+    other = app.test_client()
+    login(other, stranger, PASSWORD)
+    for path in (
+        f"/cases/{case_id}/intake/dispute",
+        f"/cases/{case_id}/intake/evidence",
+        f"/cases/{case_id}",
+        f"/cases/{case_id}/journal.json",
+        f"/cases/{case_id}/evidence/{private}",
+        f"/cases/{case_id}/evidence/{shared}",
+    ):
+        response = other.get(path)
+        assert response.status_code == 404, path
+        assert b"private.pdf" not in response.data and b"\xe6\xa5\xbc" not in response.data
