@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .accounts import operations as accounts
 from .accounts.identity import id_number_check_char
 from .accounts.models import Court, CourtLevel, Institution, MediatorProfile, Role, User
-from .cases import assignment, workflow
+from .cases import assignment, invitations, workflow
 from .cases import operations as cases
 from .cases.states import Action
 from .extensions import db
@@ -56,7 +56,7 @@ def seed() -> list[Login]:
         user = users["+86" + phone]
         logins.append(Login(role.value, phone, f"password: {DEMO_PASSWORD}"))
         if role == Role.party and user.real_name == "李四":
-            token = cases.create_invitation(user, case_id=_demo_case_id(user))
+            token = invitations.create_invitation(user, case_id=_demo_case_id(user))
             with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
                 link = url_for("cases.join", token=token, _external=True)
             logins.append(Login("party (invitation)", link, "code: printed by the worker"))

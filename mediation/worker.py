@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from .cases import assignment
+from .cases import assignment, respondent
 from .extensions import db
 from .notify.worker import deliver_once
 
@@ -32,7 +32,23 @@ def reassign_overdue_cases(app: Flask) -> str:
             db.session.remove()
 
 
-JOBS: tuple[Callable[[Flask], str], ...] = (reassign_overdue_cases, deliver_outbox)
+def respondent_deadlines(app: Flask) -> str:
+    """SPC online mediation rules art 15: remind once, then end unanswered cases."""
+    with app.app_context():
+        try:
+            reminded, ended = respondent.remind_and_expire()
+            db.session.commit()
+            return f"{reminded} respondents reminded, {ended} unanswered cases ended"
+        finally:
+            db.session.remove()
+
+
+# Deadlines first: what they queue goes out in the same round.
+JOBS: tuple[Callable[[Flask], str], ...] = (
+    reassign_overdue_cases,
+    respondent_deadlines,
+    deliver_outbox,
+)
 
 
 def run_once(app: Flask) -> list[str]:

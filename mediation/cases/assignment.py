@@ -18,7 +18,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import clocks, workflow
+from . import clocks, respondent, workflow
 from .models import Case, CaseAssignment, Side
 from .states import OPEN_STATUSES, Action, CaseStatus
 
@@ -167,8 +167,10 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
 
 
 def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
+    """Accepting starts the art 24 period and asks the respondent (art 15)."""
     workflow.transition(case, Action.accept, by=by, now=now)
     _close(case, AssignmentOutcome.accepted, "", now)
+    respondent.invite(case, now=now)
 
 
 def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -> None:

@@ -10,6 +10,7 @@ bp.add_url_rule("/cases/", view_func=views.my_cases)
 bp.add_url_rule("/cases/caseload", view_func=views.caseload)
 bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 bp.add_url_rule("/cases/<int:case_id>/steps/<action>", view_func=views.take_step, methods=["POST"])
+bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=["POST"])
 # The personal link in a party's invitation, and the button that sends the code.
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=["GET", "POST"])
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])

@@ -97,8 +97,9 @@ class EvidenceForm(FlaskForm):
     shared = BooleanField(_l("The other side may see these files"))
 
 
-class SubmitForm(FlaskForm):
-    choice = SelectField(_l("Who mediates"), choices=[], validators=[DataRequired(REQUIRED)])
+class ConsentForm(FlaskForm):
+    """A party's consent to online mediation and service address (arts 4, 8 and 17)."""
+
     consent = BooleanField(
         _l("I agree that this dispute is mediated online."),
         description=_l("SPC online mediation rules art 4"),
@@ -112,3 +113,7 @@ class SubmitForm(FlaskForm):
     service_confirmed = BooleanField(
         _l("I confirm that documents may be served at this address, phone number and e-mail."),
     )
+
+
+class SubmitForm(ConsentForm):
+    choice = SelectField(_l("Who mediates"), choices=[], validators=[DataRequired(REQUIRED)])

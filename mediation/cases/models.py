@@ -66,6 +66,7 @@ class Case(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Art 15: by then the respondent has answered, or the case ends as "unreachable".
     respondent_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    respondent_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Art 24: 30 days from the acceptance; later only with every party's consent.
     mediation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

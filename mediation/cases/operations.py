@@ -4,17 +4,13 @@ Intake, the state machine and deadlines grow here (cases issue)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from mediation.accounts import operations as accounts
-from mediation.accounts.models import CodePurpose, Role, User
+from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
@@ -22,16 +18,16 @@ from mediation.journal import operations as journal
 
 from . import assignment, workflow
 from .categories import get_category
-from .models import Case, CaseNumberCounter, CaseParty, Invitation, Side
+from .models import Case, CaseNumberCounter, CaseParty, Side
 from .states import Action, TerminationReason, actions_from
 
 # Steps people take from the case page; the others belong to the platform (all_signed),
 # to the court's own pages, or to the assignment operations.
 ASSIGNMENT_ACTIONS = frozenset({Action.accept, Action.decline})
+# The respondent answers through ``respondent.answer`` (consent and service address).
+RESPONDENT_ACTIONS = frozenset({Action.respondent_agrees, Action.respondent_refuses})
 PERSONAL_ACTIONS = frozenset(
     {
-        Action.respondent_agrees,
-        Action.respondent_refuses,
         Action.draft_agreement,
         Action.revise_agreement,
         Action.request_confirmation,
@@ -113,7 +109,8 @@ def available_steps(user: User, case: Case) -> list[Action]:
     return [
         step.action
         for step in actions_from(case.status)
-        if step.actors & acting and step.action in PERSONAL_ACTIONS | ASSIGNMENT_ACTIONS
+        if step.actors & acting
+        and step.action in PERSONAL_ACTIONS | ASSIGNMENT_ACTIONS | RESPONDENT_ACTIONS
     ]
 
 
@@ -130,68 +127,3 @@ def can_view(user: User, case: Case) -> bool:
         and case.institution_id is not None
         and case.institution_id == user.institution_id
     )
-
-
-# -- invitations -------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _may_enter_by_invitation(user: User, case_id: int) -> bool:
-    """Only a party of that very case, holding no other role: staff log in with a password."""
-    if user.roles != {Role.party} or not user.active:
-        return False
-    return (
-        db.session.scalar(
-            select(CaseParty.id).where(CaseParty.case_id == case_id, CaseParty.user_id == user.id)
-        )
-        is not None
-    )
-
-
-def create_invitation(user: User, case_id: int, *, now: datetime | None = None) -> str:
-    """Create a personal entry link for a party of a case; returns the URL's secret token."""
-    if not user.phone:
-        raise FieldError("phone", _("An invitation needs the party's phone number."))
-    if not _may_enter_by_invitation(user, case_id):
-        raise ValueError("invitations are for the parties of the case only")
-    now = now or utcnow()
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        Invitation(
-            token_hash=_token_hash(token),
-            user_id=user.id,
-            case_id=case_id,
-            expires_at=now + timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
-        )
-    )
-    db.session.flush()
-    return token
-
-
-def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | None:
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.token_hash == _token_hash(token))
-    )
-    if invitation is None or invitation.expires_at <= (now or utcnow()):
-        return None
-    if not _may_enter_by_invitation(invitation.user, invitation.case_id):
-        return None
-    return invitation
-
-
-def enter_by_invitation(invitation: Invitation, code: str) -> User:
-    """Check the code sent to the invited party's phone; the caller logs the user in."""
-    if not accounts.consume_code(invitation.user, CodePurpose.invitation_login, code):
-        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    invitation.last_used_at = utcnow()
-    journal.append(
-        invitation.case_id,
-        "party.entered",
-        {"user_id": invitation.user_id, "via": "invitation"},
-        actor_id=invitation.user_id,
-    )
-    db.session.flush()
-    return invitation.user

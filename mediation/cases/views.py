@@ -14,14 +14,15 @@ from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose, Role
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
-from mediation.core.forms import apply_field_error, failed_attempt
+from mediation.core.forms import FieldError, apply_field_error, failed_attempt
 from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
-from . import categories, clocks, workflow
+from . import categories, clocks, invitations, respondent, workflow
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
+from .forms import ConsentForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty
 from .operations import can_view
@@ -75,6 +76,7 @@ def case_detail(case_id: int):
         steps=ops.available_steps(current_user, case),
         timeline=timeline(case),
         step_form=FlaskForm(),
+        answer_form=ConsentForm(),
         reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
     )
 
@@ -88,6 +90,39 @@ def timeline(case: Case) -> list[JournalEntry]:
             .options(joinedload(JournalEntry.actor))
         )
     )
+
+
+@login_required
+def answer(case_id: int):
+    """The respondent agrees (with consent and a service address) or refuses."""
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view(current_user, case):
+        abort(404)
+    form = ConsentForm()
+    if not form.validate_on_submit() and request.form.get("agree") == "1":
+        for error in [e for errors in form.errors.values() for e in errors]:
+            flash(error, "error")
+        return redirect(url_for("cases.case_detail", case_id=case.id))
+    try:
+        respondent.answer(
+            case,
+            by=current_user,
+            agree=request.form.get("agree") == "1",
+            consent=form.consent.data,
+            service_address=form.service_address.data or "",
+            service_confirmed=form.service_confirmed.data,
+            note=request.form.get("note", "")[:2000],
+        )
+    except workflow.NotPermittedError:
+        db.session.rollback()
+        abort(403)
+    except (workflow.TransitionError, FieldError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
+    return redirect(url_for("cases.case_detail", case_id=case.id))
 
 
 @login_required
@@ -122,7 +157,7 @@ def take_step(case_id: int, action: str):
 
 
 def _invitation_or_404(token: str):
-    invitation = ops.find_invitation(token)
+    invitation = invitations.find_invitation(token)
     if invitation is None:
         abort(404)
     return invitation
@@ -138,7 +173,7 @@ def join(token: str):
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            user = ops.enter_by_invitation(invitation, form.code.data)
+            user = invitations.enter_by_invitation(invitation, form.code.data)
         except accounts.FieldError as error:
             db.session.commit()  # the failed attempt is counted
             apply_field_error(form, error)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from mediation.cases import operations as cases
+from mediation.cases import invitations as cases
 from mediation.cases.models import Invitation
 from mediation.core.db import utcnow
 from mediation.extensions import db

@@ -47,7 +47,18 @@ def test_the_respondent_agrees_from_the_case_page(app, world):
     page = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
     assert "我同意调解" in page and "我不同意调解" in page
     assert "终结调解" not in page  # not the respondent's step
-    response = step(respondent, world["case"], "respondent_agrees")
+    answer = {"agree": "1", "service_address": "南京市鼓楼区1号", "service_confirmed": "y"}
+    # Without consent to online mediation (art 4) nothing happens.
+    post_form(
+        respondent, f"/cases/{world['case']}/answer", answer, form_page=f"/cases/{world['case']}"
+    )
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+    response = post_form(
+        respondent,
+        f"/cases/{world['case']}/answer",
+        {**answer, "consent": "y"},
+        form_page=f"/cases/{world['case']}",
+    )
     assert response.status_code == 302
     assert status(app, world["case"]) == CaseStatus.in_mediation
     timeline = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)

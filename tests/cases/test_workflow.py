@@ -62,6 +62,7 @@ def test_the_happy_path_to_judicial_confirmation(people):
         "case.submit",
         "case.assigned",
         "case.accept",
+        "respondent.invited",
         "case.respondent_agrees",
         "case.draft_agreement",
         "case.all_signed",

@@ -1,0 +1,170 @@
+"""The respondent's say: invited once the case is accepted, they agree (with consent and a
+service address) or refuse; unanswered, they are reminded once, then the case ends.
+
+SPC online mediation rules art 15 (ask the other side; unreachable or refusing ends it),
+art 25 (3) and (4), People's Mediation Law art 17 (a party's refusal means no mediation).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from sqlalchemy import select, update
+
+from mediation.accounts.models import Role, User
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.notify import operations as notify
+
+from . import invitations, workflow
+from .models import Case, Side
+from .states import Action, CaseStatus, TerminationReason
+
+REMIND_BEFORE = timedelta(days=1)
+
+INVITATION = _l(
+    "%(applicants)s asked for mediation of a dispute with you (case %(number)s). "
+    "Do you agree? Answer here: %(link)s"
+)
+REMINDER = _l(
+    "Reminder: %(applicants)s asked for mediation with you (case %(number)s). "
+    "Please answer by tomorrow: %(link)s"
+)
+REFUSED = _l(
+    "The other side does not agree to mediation; case %(number)s has ended. "
+    "You may still go to court."
+)
+AGREED = _l(
+    "The other side agreed to mediation of case %(number)s. The mediator will contact you "
+    "about a session."
+)
+UNANSWERED = _l(
+    "The other side did not answer in time; case %(number)s has ended. You may still go to court."
+)
+
+
+def _say(user: User, message: LazyString, **params: str) -> None:
+    """Queue a text message to ``user`` in their own language."""
+    if not user.phone:
+        return
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        notify.queue_sms(user.phone, str(message) % params)
+
+
+def _entry_link(user: User, case: Case, now: datetime) -> str:
+    if user.roles == {Role.party}:
+        token = invitations.create_invitation(user, case.id, now=now)
+        return f"{current_app.config['BASE_URL'].rstrip('/')}/join/{token}"
+    # Someone who also works on the platform logs in with their password.
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/cases/{case.id}"
+
+
+def invite(case: Case, *, now: datetime | None = None, reminder: bool = False) -> None:
+    """Ask every respondent whether they agree to mediation, with a personal link."""
+    now = now or utcnow()
+    applicants = "、".join(u.real_name for u in case.party_users(Side.applicant))
+    for user in case.party_users(Side.respondent):
+        link = _entry_link(user, case, now)
+        if reminder:
+            _say(user, REMINDER, applicants=applicants, number=case.number, link=link)
+        else:
+            _say(user, INVITATION, applicants=applicants, number=case.number, link=link)
+        journal.append(
+            case.id,
+            "respondent.reminded" if reminder else "respondent.invited",
+            {"user_id": user.id},
+            actor_id=None,
+        )
+
+
+def answer(
+    case: Case,
+    *,
+    by: User,
+    agree: bool,
+    consent: bool = False,
+    service_address: str = "",
+    service_confirmed: bool = False,
+    note: str = "",
+) -> None:
+    if not agree:
+        workflow.transition(case, Action.respondent_refuses, by=by, note=note)
+        _tell_applicants(case, refused=True)
+        return
+    if not consent:
+        raise FieldError("consent", _("Online mediation needs your consent."))
+    if not service_address.strip() or not service_confirmed:
+        raise FieldError("service_address", _("Give and confirm the address for documents."))
+    now = utcnow()
+    row = next((p for p in case.parties if p.user_id == by.id and p.side == Side.respondent), None)
+    if row is None:
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    row.consented_at = now
+    row.service_address = service_address.strip()
+    row.service_confirmed_at = now
+    journal.append(
+        case.id,
+        "party.consented",
+        {"user_id": by.id, "service_address": row.service_address},
+        actor_id=by.id,
+    )
+    workflow.transition(case, Action.respondent_agrees, by=by, now=now)
+    _tell_applicants(case, refused=False)
+
+
+def _tell_applicants(case: Case, *, refused: bool) -> None:
+    for user in case.party_users(Side.applicant):
+        if refused:
+            _say(user, REFUSED, number=case.number)
+        else:
+            _say(user, AGREED, number=case.number)
+
+
+def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
+    """The worker's job: remind once a day before the deadline; after it, end the case.
+
+    Each case is claimed with a conditional UPDATE first, so with several workers a
+    reminder goes out once and a case ends once.
+    """
+    now = now or utcnow()
+    waiting = select(Case).where(Case.status == CaseStatus.awaiting_respondent)
+    reminded = 0
+    for case in db.session.scalars(
+        waiting.where(
+            Case.respondent_reminded_at.is_(None),
+            Case.respondent_due_at <= now + REMIND_BEFORE,
+            Case.respondent_due_at > now,
+        )
+    ).all():
+        if _claim(case, Case.respondent_reminded_at.is_(None), respondent_reminded_at=now):
+            invite(case, now=now, reminder=True)
+            reminded += 1
+    ended = 0
+    for case in db.session.scalars(waiting.where(Case.respondent_due_at <= now)).all():
+        if _claim(case, Case.respondent_due_at == case.respondent_due_at, respondent_due_at=None):
+            db.session.refresh(case)
+            # Art 15: a respondent who cannot be reached ends online mediation (art 25 (3)).
+            workflow.transition(
+                case, Action.terminate, by=None, reason=TerminationReason.unreachable, now=now
+            )
+            for user in case.party_users(Side.applicant):
+                _say(user, UNANSWERED, number=case.number)
+            ended += 1
+    return reminded, ended
+
+
+def _claim(case: Case, condition, **values) -> bool:
+    result = db.session.execute(
+        update(Case)
+        .where(Case.id == case.id, condition)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
