@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
@@ -69,9 +71,18 @@ def case_detail(case_id: int):
     case = db.session.get(Case, case_id)
     if case is None or not can_view(current_user, case):
         abort(404)  # the same answer for "not yours" and "not there"
+    is_party = any(p.user_id == current_user.id for p in case.parties)
+    visible_evidence = [
+        e for e in case.evidence if not is_party or e.shared or e.uploaded_by_id == current_user.id
+    ]
     return render_template(
         "cases/detail.html",
         case=case,
+        evidence=visible_evidence,
+        clocks=case_clocks(case),
+        now=utcnow(),
+        zone=workflow.zone(),
+        remaining_days=clocks.remaining_days,
         chain=verify_chain(case.id),
         steps=ops.available_steps(current_user, case),
         timeline=timeline(case),
@@ -79,6 +90,24 @@ def case_detail(case_id: int):
         answer_form=ConsentForm(),
         reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
     )
+
+
+def case_clocks(case: Case) -> list[tuple[str, datetime]]:
+    """The running statutory clocks of a case, for countdowns on its page."""
+    running = [
+        (_("Acceptance due (3 working days, art 12)"), case.acceptance_due_at),
+        (_("The respondent answers by (art 15)"), case.respondent_due_at),
+    ]
+    if case.status in (CaseStatus.in_mediation, CaseStatus.agreement_drafted):
+        running.append((_("Mediation period ends (30 days, art 24)"), case.mediation_due_at))
+    if case.status == CaseStatus.signed and case.signed_at:
+        running.append(
+            (
+                _("Apply for judicial confirmation by (30 days, CPL art 205)"),
+                clocks.period_end(case.signed_at, clocks.CONFIRMATION_DAYS, workflow.zone()),
+            )
+        )
+    return [(label, due) for label, due in running if due is not None]
 
 
 def timeline(case: Case) -> list[JournalEntry]:

@@ -92,6 +92,8 @@ def test_the_whole_intake_from_a_phone(app, applicant):
     preview = client.get(f"/cases/{case_id}/evidence/{evidence_id}")
     assert preview.status_code == 200 and preview.data == PNG
     assert preview.headers["Content-Type"] == "image/png"
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "赔偿墙面维修费" in page and "3,000" in page and "受理期限（3个工作日" in page
     # Submitted: the intake pages are closed.
     assert client.get(f"/cases/{case_id}/intake/dispute").status_code == 404
 
