@@ -16,6 +16,7 @@ from mediation.cases.models import (  # noqa: F401
     Category,
     Claim,
     Evidence,
+    ExtensionRequest,
     FailureRecord,
     Invitation,
 )

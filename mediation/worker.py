@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from .cases import assignment, respondent
+from .cases import assignment, extension, respondent
 from .extensions import db
 from .notify.worker import deliver_once
 
@@ -32,13 +32,18 @@ def reassign_overdue_cases(app: Flask) -> str:
             db.session.remove()
 
 
-def respondent_deadlines(app: Flask) -> str:
-    """SPC online mediation rules art 15: remind once, then end unanswered cases."""
+def case_deadlines(app: Flask) -> str:
+    """Art 15: remind the respondent once, then end unanswered cases; art 24/25 (6): end
+    cases whose mediation period ran out without an agreed extension."""
     with app.app_context():
         try:
             reminded, ended = respondent.remind_and_expire()
+            expired = extension.end_expired()
             db.session.commit()
-            return f"{reminded} respondents reminded, {ended} unanswered cases ended"
+            return (
+                f"{reminded} respondents reminded, {ended} unanswered cases ended, "
+                f"{expired} cases past the mediation period ended"
+            )
         finally:
             db.session.remove()
 
@@ -46,7 +51,7 @@ def respondent_deadlines(app: Flask) -> str:
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
-    respondent_deadlines,
+    case_deadlines,
     deliver_outbox,
 )
 

@@ -11,6 +11,14 @@ bp.add_url_rule("/cases/caseload", view_func=views.caseload)
 bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 bp.add_url_rule("/cases/<int:case_id>/steps/<action>", view_func=views.take_step, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=["POST"])
+bp.add_url_rule(
+    "/cases/<int:case_id>/extension", view_func=views.propose_extension, methods=["POST"]
+)
+bp.add_url_rule(
+    "/cases/<int:case_id>/extension/consent",
+    view_func=views.consent_to_extension,
+    methods=["POST"],
+)
 # The personal link in a party's invitation, and the button that sends the code.
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=["GET", "POST"])
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])

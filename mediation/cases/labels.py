@@ -68,6 +68,13 @@ JOURNAL_LABELS = {
     "case.acceptance_overdue": _l("Not accepted within 3 working days"),
     "case.no_mediator_available": _l("No mediator available; waiting for the institution"),
     "party.entered": _l("A party entered through the invitation link"),
+    "party.consented": _l("A party consented to online mediation and gave a service address"),
+    "respondent.invited": _l("The respondent was asked by text message"),
+    "respondent.reminded": _l("The respondent was reminded"),
+    "evidence.added": _l("Evidence added"),
+    "extension.proposed": _l("Extension of the mediation period proposed"),
+    "extension.consented": _l("A party agreed to the extension"),
+    "extension.granted": _l("Mediation period extended"),
     **{f"case.{action}": _l("Case %(what)s", what=name) for action, name in ACTION_NAMES.items()},
 }
 

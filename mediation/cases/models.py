@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -196,3 +197,19 @@ class Evidence(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     uploaded_by: Mapped[User] = relationship()
+
+
+class ExtensionRequest(db.Model):
+    """A proposal to extend the 30-day mediation period; it takes effect only when every
+    party has consented (SPC online mediation rules art 24)."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    days: Mapped[int] = mapped_column(Integer)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Ids of the parties who consented; each consent is also a journal entry.
+    consented_by: Mapped[list[int]] = mapped_column(JSON, default=list)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,7 @@ from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
-from . import categories, clocks, invitations, respondent, workflow
+from . import categories, clocks, extension, invitations, respondent, workflow
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
 from .forms import ConsentForm
@@ -88,6 +88,7 @@ def case_detail(case_id: int):
         timeline=timeline(case),
         step_form=FlaskForm(),
         answer_form=ConsentForm(),
+        extension_request=extension.pending(case),
         reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
     )
 
@@ -132,16 +133,32 @@ def answer(case_id: int):
         for error in [e for errors in form.errors.values() for e in errors]:
             flash(error, "error")
         return redirect(url_for("cases.case_detail", case_id=case.id))
+    return _run(
+        case,
+        respondent.answer,
+        case,
+        by=current_user,
+        agree=request.form.get("agree") == "1",
+        consent=form.consent.data,
+        service_address=form.service_address.data or "",
+        service_confirmed=form.service_confirmed.data,
+        note=request.form.get("note", "")[:2000],
+    )
+
+
+def _case_for_post(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view(current_user, case):
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    return case
+
+
+def _run(case: Case, action, *args, **kwargs):
+    """Call an operation for ``case``; commit, or explain and roll back."""
     try:
-        respondent.answer(
-            case,
-            by=current_user,
-            agree=request.form.get("agree") == "1",
-            consent=form.consent.data,
-            service_address=form.service_address.data or "",
-            service_confirmed=form.service_confirmed.data,
-            note=request.form.get("note", "")[:2000],
-        )
+        action(*args, **kwargs)
     except workflow.NotPermittedError:
         db.session.rollback()
         abort(403)
@@ -155,31 +172,33 @@ def answer(case_id: int):
 
 
 @login_required
+def propose_extension(case_id: int):
+    case = _case_for_post(case_id)
+    days = request.form.get("days", type=int) or 0
+    return _run(case, extension.propose, case, by=current_user, days=days)
+
+
+@login_required
+def consent_to_extension(case_id: int):
+    case = _case_for_post(case_id)
+    return _run(case, extension.consent, case, by=current_user)
+
+
+@login_required
 def take_step(case_id: int, action: str):
-    case = db.session.get(Case, case_id)
-    if case is None or not can_view(current_user, case):
+    if action not in set(Action):
         abort(404)
-    if action not in set(Action) or not FlaskForm().validate_on_submit():
-        abort(400)
+    case = _case_for_post(case_id)
     reason = request.form.get("reason")
-    try:
-        ops.take_step(
-            case,
-            Action(action),
-            by=current_user,
-            reason=TerminationReason(reason) if reason in set(TerminationReason) else None,
-            note=request.form.get("note", "")[:2000],
-        )
-    except workflow.NotPermittedError:
-        db.session.rollback()
-        abort(403)
-    except workflow.TransitionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
-    return redirect(url_for("cases.case_detail", case_id=case.id))
+    return _run(
+        case,
+        ops.take_step,
+        case,
+        Action(action),
+        by=current_user,
+        reason=TerminationReason(reason) if reason in set(TerminationReason) else None,
+        note=request.form.get("note", "")[:2000],
+    )
 
 
 # -- entering a case through an invitation link ------------------------------------------

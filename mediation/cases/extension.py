@@ -1,0 +1,89 @@
+"""The 30-day mediation period and its extension with every party's consent (SPC online
+mediation rules art 24); a period that runs out unextended ends the case (art 25 (6))."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from mediation.accounts.models import User
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import clocks, workflow
+from .models import Case, ExtensionRequest
+from .states import Action, CaseStatus, TerminationReason
+
+MEDIATING = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
+MAX_EXTENSION_DAYS = 60
+
+
+def pending(case: Case) -> ExtensionRequest | None:
+    return db.session.scalar(
+        select(ExtensionRequest)
+        .where(ExtensionRequest.case_id == case.id, ExtensionRequest.granted_at.is_(None))
+        .order_by(ExtensionRequest.id.desc())
+    )
+
+
+def propose(case: Case, *, by: User, days: int) -> ExtensionRequest:
+    if case.status not in MEDIATING or case.mediator_id != by.id:
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise FieldError("days", _("Extend by 1 to %(n)d days.", n=MAX_EXTENSION_DAYS))
+    request = ExtensionRequest(case_id=case.id, proposed_by_id=by.id, days=days, consented_by=[])
+    db.session.add(request)
+    db.session.flush()
+    journal.append(case.id, "extension.proposed", {"days": days}, actor_id=by.id)
+    return request
+
+
+def consent(case: Case, *, by: User, now: datetime | None = None) -> bool:
+    """Record one party's consent; True when it was the last one and the period is extended."""
+    request = pending(case)
+    party_ids = {p.user_id for p in case.parties}
+    if request is None or by.id not in party_ids or case.status not in MEDIATING:
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if by.id not in request.consented_by:
+        request.consented_by = [*request.consented_by, by.id]
+        journal.append(case.id, "extension.consented", {"days": request.days}, actor_id=by.id)
+    if set(request.consented_by) != party_ids:
+        db.session.flush()
+        return False
+    now = now or utcnow()
+    request.granted_at = now
+    case.mediation_due_at = clocks.period_end(case.mediation_due_at, request.days, workflow.zone())
+    db.session.flush()
+    journal.append(
+        case.id,
+        "extension.granted",
+        {"days": request.days, "until": case.mediation_due_at.isoformat()},
+        actor_id=None,
+    )
+    return True
+
+
+def end_expired(now: datetime | None = None) -> int:
+    """The worker's job: a period over without an agreed extension ends the case."""
+    now = now or utcnow()
+    ended = 0
+    for case in db.session.scalars(
+        select(Case).where(Case.status.in_(MEDIATING), Case.mediation_due_at < now)
+    ).all():
+        # Claimed first, so that with several workers the case ends once.
+        claimed = db.session.execute(
+            update(Case)
+            .where(Case.id == case.id, Case.closed_at.is_(None), Case.status.in_(MEDIATING))
+            .values(closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            workflow.transition(
+                case, Action.terminate, by=None, reason=TerminationReason.deadline_expired, now=now
+            )
+            ended += 1
+    return ended
