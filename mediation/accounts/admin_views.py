@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from mediation.cases import categories
+from mediation.cases import assignment, categories, workflow
+from mediation.cases.models import Case
+from mediation.cases.states import OPEN_STATUSES
 from mediation.core.access import role_required
+from mediation.core.db import utcnow
 from mediation.core.forms import apply_field_error
 from mediation.extensions import db
 
@@ -35,9 +39,45 @@ def institution_home():
         .where(User.institution_id == institution.id)
         .order_by(User.real_name)
     ).all()
+    cases = db.session.scalars(
+        select(Case)
+        .where(Case.institution_id == institution.id, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.acceptance_due_at.is_(None), Case.acceptance_due_at, Case.id)
+    ).all()
     return render_template(
-        "accounts/institution.html", institution=institution, mediators=mediators
+        "accounts/institution.html",
+        institution=institution,
+        mediators=mediators,
+        load=assignment.open_caseload(),
+        cases=cases,
+        reassign_form=FlaskForm(),
+        now=utcnow(),
     )
+
+
+@role_required(Role.institution_admin)
+def reassign_case(case_id: int):
+    institution = _own_institution()
+    case = db.session.get(Case, case_id)
+    mediator = db.session.get(User, request.form.get("mediator_id", type=int) or 0)
+    if case is None or case.institution_id != institution.id or mediator is None:
+        abort(404)
+    if FlaskForm().validate_on_submit():
+        try:
+            assignment.reassign_by_institution(case, mediator=mediator, by=current_user)
+        except workflow.NotPermittedError:
+            db.session.rollback()
+            abort(403)
+        except workflow.TransitionError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                _("%(number)s now goes to %(name)s.", number=case.number, name=mediator.real_name),
+                "success",
+            )
+    return redirect(url_for("accounts.institution_home"))
 
 
 @role_required(Role.institution_admin)

@@ -16,6 +16,11 @@ bp.add_url_rule("/password/reset", view_func=views.reset_password, methods=_GET_
 bp.add_url_rule("/account", view_func=views.account)
 bp.add_url_rule("/institution/", view_func=admin_views.institution_home)
 bp.add_url_rule("/institution/mediators/new", view_func=admin_views.add_mediator, methods=_GET_POST)
+bp.add_url_rule(
+    "/institution/cases/<int:case_id>/reassign",
+    view_func=admin_views.reassign_case,
+    methods=["POST"],
+)
 bp.add_url_rule("/admin/", view_func=admin_views.admin_home)
 bp.add_url_rule("/admin/institutions/new", view_func=admin_views.new_institution, methods=_GET_POST)
 bp.add_url_rule("/admin/courts/new", view_func=admin_views.new_court, methods=_GET_POST)

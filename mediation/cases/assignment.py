@@ -238,3 +238,39 @@ def _tell_applicants(case: Case) -> None:
                         name=case.mediator.real_name if case.mediator else "",
                     ),
                 )
+
+
+def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
+    """An institution administrator gives one of its cases to another of its mediators:
+    before acceptance (the art 12 clock starts again) or later, on a party's request to
+    change mediator (art 14) or a disclosed conflict of interest (art 13)."""
+    if (
+        not by.has_role(Role.institution_admin)
+        or by.institution_id is None
+        or case.institution_id != by.institution_id
+        or mediator.institution_id != by.institution_id
+        or not mediator.has_role(Role.mediator)
+    ):
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if case.status not in OPEN_STATUSES:
+        raise workflow.TransitionError(_("This case can no longer be reassigned."))
+    if case.mediator_id == mediator.id:
+        return
+    previous = case.mediator_id
+    _close(case, AssignmentOutcome.declined, _("reassigned by the institution"), None)
+    new = assign(
+        case, institution=mediator.institution, mediator=mediator, how="institution", by=by
+    )
+    if case.status == CaseStatus.declined:
+        workflow.transition(case, Action.reassign, by=by)
+    elif case.status != CaseStatus.submitted:
+        # Already accepted: the institution's decision stands for the new mediator.
+        new.outcome = AssignmentOutcome.accepted
+        new.decided_at = utcnow()
+        journal.append(
+            case.id,
+            "case.mediator_changed",
+            {"from": previous, "to": mediator.id},
+            actor_id=by.id,
+        )
+    db.session.flush()
