@@ -23,6 +23,8 @@ bp.add_url_rule(
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=["GET", "POST"])
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])
 
+bp.add_url_rule("/statistics", view_func=admin_views.statistics_page)
+bp.add_url_rule("/statistics.csv", view_func=admin_views.statistics_csv)
 bp.add_url_rule("/admin/categories/", view_func=admin_views.category_list)
 bp.add_url_rule(
     "/admin/categories/new", view_func=admin_views.category_edit, methods=["GET", "POST"]

@@ -19,6 +19,8 @@ PAGES = {
     "/admin/courts/new": {Role.platform_admin},
     "/admin/accounts/new": {Role.platform_admin},
     "/admin/categories/": {Role.platform_admin},
+    "/statistics": {Role.platform_admin, Role.institution_admin},
+    "/statistics.csv": {Role.platform_admin, Role.institution_admin},
     "/admin/categories/new": {Role.platform_admin},
 }
 HOME = {
