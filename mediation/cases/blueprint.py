@@ -12,6 +12,9 @@ bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 bp.add_url_rule("/cases/<int:case_id>/steps/<action>", view_func=views.take_step, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=["POST"])
 bp.add_url_rule(
+    "/cases/<int:case_id>/failure-record", view_func=views.failure_record, methods=["POST"]
+)
+bp.add_url_rule(
     "/cases/<int:case_id>/extension", view_func=views.propose_extension, methods=["POST"]
 )
 bp.add_url_rule(

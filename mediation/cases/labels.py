@@ -72,6 +72,8 @@ JOURNAL_LABELS = {
     "respondent.invited": _l("The respondent was asked by text message"),
     "respondent.reminded": _l("The respondent was reminded"),
     "evidence.added": _l("Evidence added"),
+    "case.mediator_changed": _l("The mediator was changed"),
+    "failure.recorded": _l("The record of the failed mediation was written (art 21)"),
     "extension.proposed": _l("Extension of the mediation period proposed"),
     "extension.consented": _l("A party agreed to the extension"),
     "extension.granted": _l("Mediation period extended"),

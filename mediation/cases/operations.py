@@ -18,8 +18,8 @@ from mediation.journal import operations as journal
 
 from . import assignment, workflow
 from .categories import get_category
-from .models import Case, CaseNumberCounter, CaseParty, Side
-from .states import Action, TerminationReason, actions_from
+from .models import Case, CaseNumberCounter, CaseParty, FailureRecord, Side
+from .states import Action, CaseStatus, TerminationReason, actions_from
 
 # Steps people take from the case page; the others belong to the platform (all_signed),
 # to the court's own pages, or to the assignment operations.
@@ -101,6 +101,43 @@ def take_step(
         workflow.transition(case, action, by=by, reason=reason, note=note)
     else:
         raise workflow.NotPermittedError(_("You may not take this step in this case."))
+
+
+def record_failure(
+    case: Case,
+    *,
+    by: User,
+    situation: str,
+    reasons: str,
+    cost_raising_conduct: str = "",
+    notes_for_court: str = "",
+) -> FailureRecord:
+    """SPC online mediation rules art 21: what the mediator records when mediation fails —
+    the basic situation, why it failed, conduct that raised the other side's costs, and
+    anything the court should know — for the referral to online case filing."""
+    if case.mediator_id != by.id or case.status != CaseStatus.terminated:
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if not situation.strip() or not reasons.strip():
+        raise FieldError("situation", _("Describe the situation and why mediation failed."))
+    record = db.session.get(FailureRecord, case.id) or FailureRecord(case_id=case.id)
+    record.situation, record.reasons = situation.strip(), reasons.strip()
+    record.cost_raising_conduct = cost_raising_conduct.strip()
+    record.notes_for_court = notes_for_court.strip()
+    record.recorded_by_id, record.recorded_at = by.id, utcnow()
+    db.session.add(record)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "failure.recorded",
+        {
+            "situation": record.situation,
+            "reasons": record.reasons,
+            "cost_raising_conduct": record.cost_raising_conduct,
+            "notes_for_court": record.notes_for_court,
+        },
+        actor_id=by.id,
+    )
+    return record
 
 
 def available_steps(user: User, case: Case) -> list[Action]:

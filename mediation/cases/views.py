@@ -26,7 +26,7 @@ from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
-from .models import Case, CaseParty
+from .models import Case, CaseParty, FailureRecord
 from .operations import can_view
 from .states import Action, CaseStatus, TerminationReason
 
@@ -89,6 +89,7 @@ def case_detail(case_id: int):
         step_form=FlaskForm(),
         answer_form=ConsentForm(),
         extension_request=extension.pending(case),
+        failure=db.session.get(FailureRecord, case.id),
         reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
     )
 
@@ -182,6 +183,22 @@ def propose_extension(case_id: int):
 def consent_to_extension(case_id: int):
     case = _case_for_post(case_id)
     return _run(case, extension.consent, case, by=current_user)
+
+
+@login_required
+def failure_record(case_id: int):
+    case = _case_for_post(case_id)
+    form = request.form
+    return _run(
+        case,
+        ops.record_failure,
+        case,
+        by=current_user,
+        situation=form.get("situation", "")[:5000],
+        reasons=form.get("reasons", "")[:5000],
+        cost_raising_conduct=form.get("cost_raising_conduct", "")[:5000],
+        notes_for_court=form.get("notes_for_court", "")[:5000],
+    )
 
 
 @login_required

@@ -94,3 +94,23 @@ def test_steps_of_others_are_forbidden_and_strangers_see_nothing(app, world):
     )
     assert response.status_code == 404
     assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+
+
+def test_the_mediator_writes_the_art_21_record_of_a_failed_mediation(app, world):
+    mediator = client_for(app, world["mediator"])
+    step(mediator, world["case"], "terminate", reason="too_far_apart")
+    record = {
+        "situation": "双方就赔偿金额分歧较大",
+        "reasons": "被申请人只愿赔偿500元",
+        "cost_raising_conduct": "被申请人两次无故缺席",
+        "notes_for_court": "",
+    }
+    path = f"/cases/{world['case']}/failure-record"
+    assert post_form(mediator, path, record, form_page=f"/cases/{world['case']}").status_code == 302
+    page = client_for(app, world["applicant"]).get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "被申请人两次无故缺席" in page and "调解不成记录" in page
+    # Only the mediator writes it.
+    applicant = client_for(app, world["applicant"])
+    assert (
+        post_form(applicant, path, record, form_page=f"/cases/{world['case']}").status_code == 403
+    )
