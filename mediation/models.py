@@ -15,6 +15,7 @@ from mediation.cases.models import (  # noqa: F401
     CaseParty,
     Category,
     Claim,
+    ConflictDisclosure,
     Evidence,
     ExtensionRequest,
     FailureRecord,

@@ -15,6 +15,17 @@ bp.add_url_rule(
     "/cases/<int:case_id>/failure-record", view_func=views.failure_record, methods=["POST"]
 )
 bp.add_url_rule(
+    "/cases/<int:case_id>/disclosure", view_func=views.disclose_conflict, methods=["POST"]
+)
+bp.add_url_rule(
+    "/cases/<int:case_id>/disclosure/answer", view_func=views.answer_disclosure, methods=["POST"]
+)
+bp.add_url_rule(
+    "/cases/<int:case_id>/change-mediator",
+    view_func=views.request_mediator_change,
+    methods=["POST"],
+)
+bp.add_url_rule(
     "/cases/<int:case_id>/extension", view_func=views.propose_extension, methods=["POST"]
 )
 bp.add_url_rule(

@@ -213,3 +213,19 @@ class ExtensionRequest(db.Model):
     # Ids of the parties who consented; each consent is also a journal entry.
     consented_by: Mapped[list[int]] = mapped_column(JSON, default=list)
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConflictDisclosure(db.Model):
+    """A mediator's disclosure under SPC online mediation rules art 13, and the answers."""
+
+    __tablename__ = "conflict_disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Parties who, knowing it, agree that this mediator continues.
+    accepted_by: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Everyone accepted, or someone objected and the institution takes over.
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -21,7 +21,7 @@ from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
-from . import categories, clocks, extension, invitations, respondent, workflow
+from . import categories, clocks, conflicts, extension, invitations, respondent, workflow
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
 from .forms import ConsentForm
@@ -90,6 +90,7 @@ def case_detail(case_id: int):
         answer_form=ConsentForm(),
         extension_request=extension.pending(case),
         failure=db.session.get(FailureRecord, case.id),
+        disclosure=conflicts.open_disclosure(case),
         reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
     )
 
@@ -183,6 +184,38 @@ def propose_extension(case_id: int):
 def consent_to_extension(case_id: int):
     case = _case_for_post(case_id)
     return _run(case, extension.consent, case, by=current_user)
+
+
+@login_required
+def disclose_conflict(case_id: int):
+    case = _case_for_post(case_id)
+    return _run(
+        case, conflicts.disclose, case, by=current_user, text=request.form.get("text", "")[:2000]
+    )
+
+
+@login_required
+def answer_disclosure(case_id: int):
+    case = _case_for_post(case_id)
+    return _run(
+        case,
+        conflicts.answer_disclosure,
+        case,
+        by=current_user,
+        accept=request.form.get("accept") == "1",
+    )
+
+
+@login_required
+def request_mediator_change(case_id: int):
+    case = _case_for_post(case_id)
+    return _run(
+        case,
+        conflicts.request_change,
+        case,
+        by=current_user,
+        reason=request.form.get("reason", "")[:2000],
+    )
 
 
 @login_required
