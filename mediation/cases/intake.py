@@ -28,6 +28,7 @@ from mediation.journal import operations as journal
 
 from . import assignment, workflow
 from .categories import get_category
+from .consent import record_consent
 from .models import Case, CaseParty, Claim, Evidence, Side
 from .operations import open_case
 from .states import Action, CaseStatus
@@ -181,22 +182,15 @@ def submit(
     _editable(case)
     if not case.party_users(Side.respondent):
         raise FieldError("respondent", _("Say who the other side is first."))
-    if not consent:
-        # SPC online mediation rules art 4: online mediation needs the party's consent.
-        raise FieldError("consent", _("Online mediation needs your consent."))
-    if not service_address.strip() or not service_confirmed:
-        # Arts 8 and 17: the service address confirmation (送达地址确认书).
-        raise FieldError("service_address", _("Give and confirm the address for documents."))
     now = utcnow()
-    applicant_row = next(p for p in case.parties if p.user_id == by.id)
-    applicant_row.consented_at = now
-    applicant_row.service_address = service_address.strip()
-    applicant_row.service_confirmed_at = now
-    journal.append(
-        case.id,
-        "party.consented",
-        {"user_id": by.id, "service_address": applicant_row.service_address},
-        actor_id=by.id,
+    record_consent(
+        case,
+        by=by,
+        side=Side.applicant,
+        consent=consent,
+        service_address=service_address,
+        service_confirmed=service_confirmed,
+        now=now,
     )
     workflow.transition(case, Action.submit, by=by, now=now)
     _assign_as_chosen(case, by=by, mediator_id=mediator_id, institution_id=institution_id)

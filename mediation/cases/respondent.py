@@ -11,19 +11,18 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 
 from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
-from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from . import invitations, workflow
+from .consent import record_consent
 from .models import Case, Side
 from .states import Action, CaseStatus, TerminationReason
 
@@ -98,22 +97,15 @@ def answer(
         workflow.transition(case, Action.respondent_refuses, by=by, note=note)
         _tell_applicants(case, refused=True)
         return
-    if not consent:
-        raise FieldError("consent", _("Online mediation needs your consent."))
-    if not service_address.strip() or not service_confirmed:
-        raise FieldError("service_address", _("Give and confirm the address for documents."))
     now = utcnow()
-    row = next((p for p in case.parties if p.user_id == by.id and p.side == Side.respondent), None)
-    if row is None:
-        raise workflow.NotPermittedError(_("You may not take this step in this case."))
-    row.consented_at = now
-    row.service_address = service_address.strip()
-    row.service_confirmed_at = now
-    journal.append(
-        case.id,
-        "party.consented",
-        {"user_id": by.id, "service_address": row.service_address},
-        actor_id=by.id,
+    record_consent(
+        case,
+        by=by,
+        side=Side.respondent,
+        consent=consent,
+        service_address=service_address,
+        service_confirmed=service_confirmed,
+        now=now,
     )
     workflow.transition(case, Action.respondent_agrees, by=by, now=now)
     _tell_applicants(case, refused=False)
