@@ -83,6 +83,17 @@ def assign(
     return assignment
 
 
+def eligible_mediator(case: Case, user: User | None) -> bool:
+    """An active mediator of an institution who is not a party (art 13)."""
+    return (
+        user is not None
+        and user.active
+        and user.has_role(Role.mediator)
+        and user.institution_id is not None
+        and user.id not in {p.user_id for p in case.parties}
+    )
+
+
 def open_caseload() -> dict[int, int]:
     """Open cases per mediator, for spreading new cases evenly."""
     rows = db.session.execute(
@@ -120,7 +131,6 @@ def pick(case: Case) -> Candidate | None:
             )
         )
     )
-    parties = {p.user_id for p in case.parties}
     mediators = db.session.scalars(
         select(User)
         .join(MediatorProfile)
@@ -134,7 +144,7 @@ def pick(case: Case) -> Candidate | None:
         for m in mediators
         if case.category in (m.mediator_profile.categories or [])
         and m.id not in tried
-        and m.id not in parties  # art 13: a party never mediates their own case
+        and eligible_mediator(case, m)
     ]
     if not candidates:
         return None
@@ -249,7 +259,7 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
         or by.institution_id is None
         or case.institution_id != by.institution_id
         or mediator.institution_id != by.institution_id
-        or not mediator.has_role(Role.mediator)
+        or not eligible_mediator(case, mediator)
     ):
         raise workflow.NotPermittedError(_("You may not take this step in this case."))
     if case.status not in OPEN_STATUSES:

@@ -202,7 +202,7 @@ def _assign_as_chosen(
     """Art 10: the parties' choice of mediator or institution, otherwise an automatic pick."""
     if mediator_id:
         mediator = db.session.get(User, mediator_id)
-        if mediator is None or not mediator.has_role(Role.mediator) or not mediator.institution:
+        if not assignment.eligible_mediator(case, mediator):
             raise FieldError("mediator_id", _("Choose a mediator from the list."))
         assignment.assign(
             case, institution=mediator.institution, mediator=mediator, how="chosen", by=by

@@ -14,6 +14,7 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 
 from . import categories, intake
+from .assignment import eligible_mediator
 from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
 from .models import Case, Evidence, Side
 from .operations import can_view
@@ -69,11 +70,12 @@ def dispute(case_id: int | None = None):
 @role_required(Role.party)
 def respondent(case_id: int):
     case = _draft_or_404(case_id)
+    form = RespondentForm()
     current = case.party_users(Side.respondent)
-    form = RespondentForm(obj=current[0] if current and request.method == "GET" else None)
     if current and request.method == "GET":
+        # Only the number typed: an existing account's registered name is never shown,
+        # so the step cannot tell anyone who owns a number.
         form.phone.data = current[0].phone
-        form.id_number.data = ""  # the other side's full ID number is never shown back
     if form.validate_on_submit():
         try:
             intake.set_respondent(
@@ -141,7 +143,7 @@ def _choices(case: Case) -> list[tuple[str, str]]:
                 ),
             )
             for m in mediators
-            if case.category in (m.mediator_profile.categories or []) and m.institution
+            if case.category in (m.mediator_profile.categories or []) and eligible_mediator(case, m)
         ]
         + [(f"institution:{i.id}", _("Institution: %(name)s", name=i.name)) for i in institutions]
     )

@@ -152,7 +152,13 @@ def available_steps(user: User, case: Case) -> list[Action]:
 
 
 def can_view(user: User, case: Case) -> bool:
-    """Parties of the case, its mediator, its institution's administrators, platform admins."""
+    """Parties of the case, its mediator, its institution's administrators, platform admins.
+
+    A draft belongs to the applicant alone: the respondent named in it, like everyone
+    else, learns of the case only once it is submitted.
+    """
+    if case.status == CaseStatus.draft:
+        return any(p.user_id == user.id and p.side == Side.applicant for p in case.parties)
     if user.has_role(Role.platform_admin):
         return True
     if any(p.user_id == user.id for p in case.parties):

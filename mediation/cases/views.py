@@ -26,7 +26,7 @@ from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
-from .models import Case, CaseParty, FailureRecord
+from .models import Case, CaseParty, FailureRecord, Side
 from .operations import can_view
 from .states import Action, CaseStatus, TerminationReason
 
@@ -37,6 +37,8 @@ def my_cases():
         select(Case)
         .join(CaseParty)
         .where(CaseParty.user_id == current_user.id)
+        # Drafts are listed to the applicant only (see can_view).
+        .where((Case.status != CaseStatus.draft) | (CaseParty.side == Side.applicant))
         .order_by(Case.created_at.desc())
     ).all()
     return render_template("cases/my_cases.html", cases=cases)

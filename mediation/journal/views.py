@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from mediation.cases.models import Case
 from mediation.cases.operations import can_view
+from mediation.cases.privacy import redactor
 from mediation.extensions import db
 
 from .models import JournalEntry
@@ -28,11 +29,18 @@ def _entries(case_id: int) -> list[JournalEntry]:
     ).all()
 
 
+def _visible(case: Case) -> list[tuple[JournalEntry, dict]]:
+    """Each entry with its payload as the viewer may see it (a party does not see the other
+    side's unshared evidence or address); the chain is verified on the full entries."""
+    redact = redactor(case, current_user)
+    return [(e, redact(e.action, e.payload, e.actor_id)) for e in _entries(case.id)]
+
+
 @login_required
 def case_journal(case_id: int):
     case = _case_or_404(case_id)
     return render_template(
-        "journal/entries.html", case=case, entries=_entries(case.id), chain=verify_chain(case.id)
+        "journal/entries.html", case=case, entries=_visible(case), chain=verify_chain(case.id)
     )
 
 
@@ -43,5 +51,5 @@ def case_journal_json(case_id: int):
     return {
         "case": case.number,
         "chain": {"ok": report.ok, "entries": report.entries, "broken_at": report.broken_at},
-        "entries": [entry_to_dict(entry) for entry in _entries(case.id)],
+        "entries": [{**entry_to_dict(e), "payload": payload} for e, payload in _visible(case)],
     }

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import re
 
 import pytest
@@ -149,3 +150,37 @@ def test_other_people_see_neither_the_draft_nor_unshared_files(app, applicant):
         response = other.get(path)
         assert response.status_code == 404, path
         assert b"private.pdf" not in response.data and b"\xe6\xa5\xbc" not in response.data
+
+
+def test_the_respondent_sees_neither_the_draft_nor_unshared_files_nor_the_address(app, applicant):
+    client, _ = applicant
+    case_id = file_a_case(client)
+    upload(client, case_id, [("secret-medical-report.pdf", PDF)])
+    upload(client, case_id, [("shared.png", PNG)], shared=True)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        other_side = case.party_users()[1]
+        from mediation.accounts import operations as accounts
+
+        accounts.set_password(other_side, PASSWORD)
+        db.session.commit()
+        phone = other_side.phone
+    respondent = app.test_client()
+    login(respondent, phone, PASSWORD)
+    assert respondent.get(f"/cases/{case_id}").status_code == 404  # still a draft
+    assert f"/cases/{case_id}" not in respondent.get("/cases/").get_data(as_text=True)
+    submit = {
+        "choice": "auto",
+        "service_address": "南京市秘密地址8号",
+        "service_confirmed": "y",
+        "consent": "y",
+    }
+    post_form(client, f"/cases/{case_id}/intake/submit", submit)
+    journal = json.dumps(respondent.get(f"/cases/{case_id}/journal.json").json, ensure_ascii=False)
+    page = respondent.get(f"/cases/{case_id}/journal").get_data(as_text=True)
+    for text in (journal, page):
+        assert "secret-medical-report" not in text and "南京市秘密地址8号" not in text
+        assert "shared.png" in text
+    # The applicant's own view is complete.
+    own = json.dumps(client.get(f"/cases/{case_id}/journal.json").json, ensure_ascii=False)
+    assert "南京市秘密地址8号" in own and "secret-medical-report" in own
