@@ -22,7 +22,8 @@ from .models import Case, CaseNumberCounter, CaseParty, FailureRecord, Side
 from .states import Action, CaseStatus, TerminationReason, actions_from
 
 # Steps people take from the case page; the others belong to the platform (all_signed),
-# to the court's own pages, or to the assignment operations.
+# to the assignment operations, or to the judicial-confirmation feature (the joint
+# application of CPL art 205 and the court's ruling).
 ASSIGNMENT_ACTIONS = frozenset({Action.accept, Action.decline})
 # The respondent answers through ``respondent.answer`` (consent and service address).
 RESPONDENT_ACTIONS = frozenset({Action.respondent_agrees, Action.respondent_refuses})
@@ -30,7 +31,6 @@ PERSONAL_ACTIONS = frozenset(
     {
         Action.draft_agreement,
         Action.revise_agreement,
-        Action.request_confirmation,
         Action.terminate,
     }
 )

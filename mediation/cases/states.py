@@ -82,6 +82,9 @@ S, A, W = CaseStatus, Action, Actor
 _STAFF = (W.mediator, W.institution)
 # Before the agreement takes effect mediation can end; afterwards only the court decides.
 _OPEN = (S.submitted, S.declined, S.awaiting_respondent, S.in_mediation, S.agreement_drafted)
+# Once accepted, mediation runs and may end; before that, staff accept or decline (art 12)
+# and only the applicant can withdraw.
+_ACCEPTED = (S.awaiting_respondent, S.in_mediation, S.agreement_drafted)
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t(S.draft, A.submit, S.submitted, W.applicant),
@@ -102,9 +105,23 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.signed, A.request_confirmation, S.confirmation_requested, W.applicant, W.respondent),
     _t(S.confirmation_requested, A.confirm, S.confirmed, W.court),
     _t(S.confirmation_requested, A.reject, S.rejected, W.court),
+    # Art 25; People's Mediation Law art 23: either party may stop mediation.
     *(
-        _t(source, A.terminate, S.terminated, W.applicant, W.mediator, W.institution, W.system)
-        for source in _OPEN
+        _t(source, A.terminate, S.terminated, W.applicant, W.system)
+        for source in (S.submitted, S.declined)
+    ),
+    *(
+        _t(
+            source,
+            A.terminate,
+            S.terminated,
+            W.applicant,
+            W.respondent,
+            W.mediator,
+            W.institution,
+            W.system,
+        )
+        for source in _ACCEPTED
     ),
 )
 

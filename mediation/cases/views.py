@@ -93,7 +93,7 @@ def case_detail(case_id: int):
         extension_request=extension.pending(case),
         failure=db.session.get(FailureRecord, case.id),
         disclosure=conflicts.open_disclosure(case),
-        reasons=[r for r in TerminationReason if r != TerminationReason.agreement_reached],
+        reasons=workflow.termination_reasons(current_user, case),
     )
 
 

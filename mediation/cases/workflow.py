@@ -18,12 +18,17 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from . import clocks
+from .categories import get_category
 from .labels import ACTION_NAMES, STATUS_NAMES
 from .models import Case, Side
 from .states import Action, Actor, TerminationReason, Transition, find
 
-# Reasons a party who filed may give for ending the case themselves (art 25 (2)).
-APPLICANT_REASONS = frozenset({TerminationReason.withdrawn})
+# Reasons a party may give for ending the case themselves: the applicant withdraws (art 25
+# (2)); either party may say they do not want to go on (art 25 (4), PML art 23).
+PARTY_REASONS = {
+    Actor.applicant: frozenset({TerminationReason.withdrawn, TerminationReason.party_unwilling}),
+    Actor.respondent: frozenset({TerminationReason.party_unwilling}),
+}
 
 
 class TransitionError(Exception):
@@ -58,6 +63,15 @@ def actors_for(user: User | None, case: Case) -> set[Actor]:
     if user.has_role(Role.court_clerk, Role.judge):
         actors.add(Actor.court)
     return actors
+
+
+def termination_reasons(user: User, case: Case) -> list[TerminationReason]:
+    """The art 25 reasons ``user`` may give for ending ``case``."""
+    acting = actors_for(user, case)
+    if acting - set(PARTY_REASONS):
+        return [r for r in TerminationReason if r != TerminationReason.agreement_reached]
+    allowed = set().union(*(PARTY_REASONS[a] for a in acting if a in PARTY_REASONS))
+    return [r for r in TerminationReason if r in allowed]
 
 
 def transition(
@@ -117,8 +131,21 @@ def _check(
     if step.action == Action.terminate:
         if reason is None or reason == TerminationReason.agreement_reached:
             raise TransitionError(_("Give the reason why mediation ends."))
-        if acting_as == {Actor.applicant} and reason not in APPLICANT_REASONS:
-            raise NotPermittedError(_("A party can only withdraw the application."))
+        staff = acting_as - set(PARTY_REASONS)
+        allowed = set().union(*(PARTY_REASONS[a] for a in acting_as if a in PARTY_REASONS))
+        if not staff and reason not in allowed:
+            raise NotPermittedError(
+                _("A party can withdraw the application or say they do not want to go on.")
+            )
+    if step.action == Action.accept and case.mediator_id is None:
+        raise TransitionError(_("Choose the mediator before accepting the case."))
+    if step.action == Action.request_confirmation:
+        category = get_category(case.category)
+        if category is not None and not category.judicial_confirmation:
+            # SPC CPL interpretation art 355: identity relations, ownership confirmation.
+            raise TransitionError(
+                _("Agreements in this kind of dispute cannot be judicially confirmed.")
+            )
     if step.action == Action.decline and not note.strip():
         # Art 12: an institution or mediator declining writes down why.
         raise TransitionError(_("Write down why the case is declined."))

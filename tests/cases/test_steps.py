@@ -46,7 +46,9 @@ def test_the_respondent_agrees_from_the_case_page(app, world):
     respondent = client_for(app, world["respondent"])
     page = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
     assert "我同意调解" in page and "我不同意调解" in page
-    assert "终结调解" not in page  # not the respondent's step
+    # Either party may stop mediation, giving only a party's reason (art 25 (4)).
+    assert "终结调解" in page and "当事人一方明确表示不愿意继续调解" in page
+    assert "当事人分歧较大" not in page
     answer = {"agree": "1", "service_address": "南京市鼓楼区1号", "service_confirmed": "y"}
     # Without consent to online mediation (art 4) nothing happens.
     post_form(

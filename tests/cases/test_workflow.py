@@ -172,3 +172,50 @@ def test_every_state_but_the_final_ones_has_a_way_out():
         CaseStatus.rejected,
         CaseStatus.terminated,
     }
+
+
+def test_before_acceptance_staff_accept_or_decline_but_do_not_end_the_case(people):
+    case = make_case(people["applicant"], people["respondent"])
+    from mediation.cases import assignment
+
+    assignment.assign(
+        case,
+        institution=people["mediator"].institution,
+        mediator=people["mediator"],
+        how="chosen",
+        by=people["applicant"],
+    )
+    with pytest.raises(workflow.NotPermittedError):
+        workflow.transition(
+            case, Action.terminate, by=people["mediator"], reason=TerminationReason.other
+        )
+    workflow.transition(
+        case, Action.terminate, by=people["applicant"], reason=TerminationReason.withdrawn
+    )
+    assert case.status == CaseStatus.terminated
+
+
+def test_the_respondent_may_stop_mediation_but_only_for_a_partys_reason(people):
+    case = accepted_case(people)
+    workflow.transition(case, Action.respondent_agrees, by=people["respondent"])
+    with pytest.raises(workflow.NotPermittedError):
+        workflow.transition(
+            case,
+            Action.terminate,
+            by=people["respondent"],
+            reason=TerminationReason.deadline_expired,
+        )
+    workflow.transition(
+        case, Action.terminate, by=people["respondent"], reason=TerminationReason.party_unwilling
+    )
+    assert case.termination_reason == TerminationReason.party_unwilling
+
+
+def test_identity_relations_cannot_go_to_judicial_confirmation(people):
+    case = accepted_case(people)
+    case.category = "identity_relations"
+    workflow.transition(case, Action.respondent_agrees, by=people["respondent"])
+    workflow.transition(case, Action.draft_agreement, by=people["mediator"])
+    workflow.transition(case, Action.all_signed, by=None)
+    with pytest.raises(workflow.TransitionError, match="不能申请司法确认"):
+        workflow.transition(case, Action.request_confirmation, by=people["applicant"])
