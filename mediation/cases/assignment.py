@@ -201,7 +201,7 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
         claimed = db.session.execute(
             update(Case)
             .where(Case.id == case.id, Case.acceptance_due_at == case.acceptance_due_at)
-            .values(acceptance_due_at=None)
+            .values(acceptance_due_at=None, version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:

@@ -78,10 +78,11 @@ def end_expired(now: datetime | None = None) -> int:
         claimed = db.session.execute(
             update(Case)
             .where(Case.id == case.id, Case.closed_at.is_(None), Case.status.in_(MEDIATING))
-            .values(closed_at=now)
+            .values(closed_at=now, version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:
+            db.session.refresh(case)
             workflow.transition(
                 case, Action.terminate, by=None, reason=TerminationReason.deadline_expired, now=now
             )

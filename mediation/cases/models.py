@@ -73,6 +73,11 @@ class Case(db.Model):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     termination_reason: Mapped[str | None] = mapped_column(String(32))
+    # Optimistic locking: a change made from a stale copy (a party's page against the
+    # worker, two people at once) fails instead of silently undoing the other.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own form
 
     institution: Mapped[Institution | None] = relationship()
     mediator: Mapped[User | None] = relationship()

@@ -136,6 +136,7 @@ def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
         )
     ).all():
         if _claim(case, Case.respondent_reminded_at.is_(None), respondent_reminded_at=now):
+            db.session.refresh(case)
             invite(case, now=now, reminder=True)
             reminded += 1
     ended = 0
@@ -156,7 +157,7 @@ def _claim(case: Case, condition, **values) -> bool:
     result = db.session.execute(
         update(Case)
         .where(Case.id == case.id, condition)
-        .values(**values)
+        .values(**values, version=Case.version + 1)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

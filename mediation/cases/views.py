@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.forms import CodeForm, SendCodeForm
@@ -169,6 +170,15 @@ def _run(case: Case, action, *args, **kwargs):
     except (workflow.TransitionError, FieldError) as error:
         db.session.rollback()
         flash(str(error), "error")
+    except StaleDataError:
+        db.session.rollback()
+        flash(
+            _(
+                "Someone else changed this case at the same time. Here it is as it is now; "
+                "please try again."
+            ),
+            "error",
+        )
     else:
         db.session.commit()
         flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
