@@ -184,41 +184,53 @@ def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
 
 
 def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -> None:
-    """Art 12: decline with a written reason; the case goes to the next candidate."""
+    """Art 12: decline with a written reason; the case goes to the next candidate, or the
+    worker looks again after the next working day."""
     workflow.transition(case, Action.decline, by=by, note=reason, now=now)
     _close(case, AssignmentOutcome.declined, reason, now)
-    _reassign(case, now)
+    if not _reassign(case, now):
+        case.acceptance_due_at = clocks.working_days_after(now or utcnow(), 1, workflow.zone())
+        db.session.flush()
 
 
 def reassign_overdue(now: datetime | None = None) -> list[Case]:
-    """Cases whose assignment was not confirmed in time: flag, journal and reassign them."""
+    """Cases whose assignment was not confirmed in time, or that are waiting for a mediator
+    after a decline: flag, journal and reassign them. Returns the cases reassigned."""
     now = now or utcnow()
-    overdue = db.session.scalars(
-        select(Case).where(Case.status == CaseStatus.submitted, Case.acceptance_due_at < now)
+    due = db.session.scalars(
+        select(Case).where(
+            Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
+            Case.acceptance_due_at < now,
+        )
     ).all()
-    for case in overdue:
-        # Claim the case first: with several workers only one reassigns it.
+    reassigned = []
+    for case in due:
+        # Claimed first (the version moves on): with several workers only one acts.
         claimed = db.session.execute(
             update(Case)
-            .where(Case.id == case.id, Case.acceptance_due_at == case.acceptance_due_at)
-            .values(acceptance_due_at=None, version=Case.version + 1)
+            .where(Case.id == case.id, Case.version == case.version)
+            .values(version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:
             continue
-        due_at = case.acceptance_due_at
         db.session.refresh(case)
         assignment = current(case)
-        journal.append(
-            case.id,
-            "case.acceptance_overdue",
-            {"mediator_id": case.mediator_id, "due_at": due_at.isoformat()},
-            actor_id=None,
-        )
         if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
+            journal.append(
+                case.id,
+                "case.acceptance_overdue",
+                {"mediator_id": case.mediator_id, "due_at": assignment.due_at.isoformat()},
+                actor_id=None,
+            )
             _close(case, AssignmentOutcome.expired, "", now)
-        _reassign(case, now)
-    return list(overdue)
+        if _reassign(case, now):
+            reassigned.append(case)
+        else:
+            # Nobody free now: look again after the next working day, not never.
+            case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
+            db.session.flush()
+    return reassigned
 
 
 def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
@@ -230,10 +242,12 @@ def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
         db.session.flush()
 
 
-def _reassign(case: Case, now: datetime | None) -> None:
-    if assign_automatically(case, by=None, now=now):
-        workflow.transition(case, Action.reassign, by=None, now=now)
-        _tell_applicants(case)
+def _reassign(case: Case, now: datetime | None) -> bool:
+    if not assign_automatically(case, by=None, now=now):
+        return False
+    workflow.transition(case, Action.reassign, by=None, now=now)
+    _tell_applicants(case)
+    return True
 
 
 def _tell_applicants(case: Case) -> None:
@@ -271,6 +285,9 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
     new = assign(
         case, institution=mediator.institution, mediator=mediator, how="institution", by=by
     )
+    if case.status in (CaseStatus.submitted, CaseStatus.declined):
+        # A new mediator has the full three working days (art 12).
+        case.acceptance_due_at = new.due_at
     if case.status == CaseStatus.declined:
         workflow.transition(case, Action.reassign, by=by)
     elif case.status != CaseStatus.submitted:

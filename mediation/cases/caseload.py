@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import selectinload
 
 from mediation.accounts.models import User
@@ -17,7 +18,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from .models import Case, CaseParty
-from .states import ACTIVE_STATUSES
+from .states import ACTIVE_STATUSES, CaseStatus
 
 SORTS = ("deadline", "filed", "number")
 PAGE_SIZE = 50
@@ -41,9 +42,16 @@ class Caseload:
 
 
 def next_deadline():
-    """The earliest running clock of a case, as a SQL expression (NULL when none runs)."""
-    # The clock that matters depends on the state; only one of them runs at a time.
-    return func.coalesce(Case.acceptance_due_at, Case.respondent_due_at, Case.mediation_due_at)
+    """The clock that runs in the case's state, as a SQL expression (NULL when none runs)."""
+    return sql_case(
+        (Case.status.in_([CaseStatus.submitted, CaseStatus.declined]), Case.acceptance_due_at),
+        (Case.status == CaseStatus.awaiting_respondent, Case.respondent_due_at),
+        (
+            Case.status.in_([CaseStatus.in_mediation, CaseStatus.agreement_drafted]),
+            Case.mediation_due_at,
+        ),
+        else_=None,
+    )
 
 
 def _filtered(query: Select, flt: CaseloadFilter, now: datetime) -> Select:
@@ -52,12 +60,13 @@ def _filtered(query: Select, flt: CaseloadFilter, now: datetime) -> Select:
     if flt.category:
         query = query.where(Case.category == flt.category)
     if flt.party.strip():
-        pattern = f"%{flt.party.strip()}%"
+        # Escaped, and case-insensitive on both databases (Latin names of foreign parties).
+        text = flt.party.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
             Case.id.in_(
                 select(CaseParty.case_id)
                 .join(User, User.id == CaseParty.user_id)
-                .where(User.real_name.like(pattern))
+                .where(User.real_name.ilike(f"%{text}%", escape="\\"))
             )
         )
     if flt.due_within_days is not None:
@@ -93,6 +102,17 @@ def caseload_for(mediator: User, flt: CaseloadFilter, *, now: datetime | None = 
     return Caseload(list(cases), total, counts)
 
 
+def running_deadline(case: Case) -> datetime | None:
+    """The same choice as ``next_deadline``, for a loaded case."""
+    if case.status in (CaseStatus.submitted, CaseStatus.declined):
+        return case.acceptance_due_at
+    if case.status == CaseStatus.awaiting_respondent:
+        return case.respondent_due_at
+    if case.status in (CaseStatus.in_mediation, CaseStatus.agreement_drafted):
+        return case.mediation_due_at
+    return None
+
+
 def is_overdue(case: Case, now: datetime | None = None) -> bool:
-    due = case.acceptance_due_at or case.respondent_due_at or case.mediation_due_at
+    due = running_deadline(case)
     return due is not None and due < (now or utcnow())

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
@@ -39,9 +41,9 @@ PERSONAL_ACTIONS = frozenset(
 def next_case_number() -> str:
     """Numbers run per local year: 2026-000001, never reused, even after a deletion."""
     year = utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).year
-    if db.session.get(CaseNumberCounter, year) is None:
-        db.session.add(CaseNumberCounter(year=year, last=0))
-        db.session.flush()
+    # The year's first filings may race to create its counter: the loser's insert is a no-op.
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(CaseNumberCounter).values(year=year, last=0).on_conflict_do_nothing())
     # One atomic statement: concurrent filings each get their own number on both databases.
     last = db.session.execute(
         update(CaseNumberCounter)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
@@ -26,7 +26,8 @@ from .consent import record_consent
 from .models import Case, Side
 from .states import Action, CaseStatus, TerminationReason
 
-REMIND_BEFORE = timedelta(days=1)
+# The reminder goes out once a full day before the deadline, so "answer by" is still ahead.
+REMIND_BEFORE = timedelta(days=2)
 
 INVITATION = _l(
     "%(applicants)s asked for mediation of a dispute with you (case %(number)s). "
@@ -34,7 +35,7 @@ INVITATION = _l(
 )
 REMINDER = _l(
     "Reminder: %(applicants)s asked for mediation with you (case %(number)s). "
-    "Please answer by tomorrow: %(link)s"
+    "Please answer by %(date)s: %(link)s"
 )
 REFUSED = _l(
     "The other side does not agree to mediation; case %(number)s has ended. "
@@ -72,7 +73,14 @@ def invite(case: Case, *, now: datetime | None = None, reminder: bool = False) -
     for user in case.party_users(Side.respondent):
         link = _entry_link(user, case, now)
         if reminder:
-            _say(user, REMINDER, applicants=applicants, number=case.number, link=link)
+            _say(
+                user,
+                REMINDER,
+                applicants=applicants,
+                number=case.number,
+                link=link,
+                date=format_date(case.respondent_due_at.astimezone(workflow.zone()), "short"),
+            )
         else:
             _say(user, INVITATION, applicants=applicants, number=case.number, link=link)
         journal.append(

@@ -24,7 +24,7 @@ from mediation.journal.operations import verify_chain
 
 from . import categories, clocks, conflicts, extension, invitations, respondent, workflow
 from . import operations as ops
-from .caseload import CaseloadFilter, caseload_for, is_overdue
+from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
@@ -66,6 +66,7 @@ def caseload():
         zone=workflow.zone(),
         remaining_days=clocks.remaining_days,
         is_overdue=is_overdue,
+        running_deadline=running_deadline,
     )
 
 

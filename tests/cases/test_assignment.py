@@ -1,12 +1,12 @@
 """Assignment: the automatic pick, acceptance within 3 working days, reassignment."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from mediation.accounts.models import MediatorProfile
+from mediation.accounts.models import MediatorProfile, Role
 from mediation.cases import assignment, workflow
 from mediation.cases.models import CaseAssignment
 from mediation.cases.states import Action, CaseStatus
@@ -148,3 +148,32 @@ def test_the_worker_reassigns_overdue_cases(app, roster, runner):
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0
     assert "1 overdue cases reassigned" in result.output
+
+
+def test_a_case_nobody_could_take_is_tried_again_later(roster):
+    for mediator in roster.values():
+        mediator.mediator_profile.categories = ["labour"]
+    case = filed_case(now=at(9, 30))
+    assert not assignment.assign_automatically(case, by=None, now=at(9, 30))
+    assert assignment.reassign_overdue(now=at(10, 11)) == []  # still nobody
+    assert case.acceptance_due_at > at(10, 11)  # looked at again later, not dropped
+    roster["near"].mediator_profile.categories = ["neighbourhood"]
+    later = case.acceptance_due_at + timedelta(minutes=1)
+    assert assignment.reassign_overdue(now=later) == [case]
+    assert case.mediator == roster["near"]
+
+
+def test_the_institution_gives_the_new_mediator_a_fresh_deadline(roster):
+    case = filed_case(now=at(9, 30))
+    assignment.assign(
+        case,
+        institution=roster["near"].institution,
+        mediator=roster["near"],
+        how="chosen",
+        by=None,
+        now=at(9, 30),
+    )
+    admin = make_user(Role.institution_admin, institution_id=roster["near"].institution_id)
+    assignment.reassign_by_institution(case, mediator=roster["near_busy"], by=admin)
+    latest = assignment.current(case)
+    assert case.acceptance_due_at == latest.due_at and latest.mediator_id == roster["near_busy"].id

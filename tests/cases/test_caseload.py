@@ -71,3 +71,19 @@ def test_the_page_highlights_overdue_cases(app, desk):
     assert cases[2].number in page and cases[1].number not in page
     filtered = client.get("/cases/caseload?party=王大").get_data(as_text=True)
     assert cases[4].number in filtered and cases[2].number not in filtered
+
+
+def test_a_signed_case_is_not_overdue_on_its_old_mediation_clock(desk):
+    mediator, cases = desk
+    case = cases[0]  # in mediation
+    workflow.transition(case, Action.draft_agreement, by=mediator)
+    workflow.transition(case, Action.all_signed, by=None)
+    case.mediation_due_at = utcnow() - timedelta(days=1)  # the old clock, no longer running
+    db.session.commit()
+    overdue = caseload_for(mediator, CaseloadFilter(due_within_days=0))
+    assert case.number not in numbers(overdue)
+
+
+def test_a_percent_sign_in_the_name_filter_matches_nothing_special(desk):
+    mediator, _ = desk
+    assert caseload_for(mediator, CaseloadFilter(party="%")).total == 0

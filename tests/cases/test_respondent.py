@@ -1,6 +1,7 @@
 """The respondent is invited on acceptance, reminded once, and an unanswered case ends."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -68,10 +69,13 @@ def test_agreeing_needs_consent_and_a_service_address(case):
 def test_one_reminder_then_the_unanswered_case_ends_as_unreachable(case):
     other_side, applicant = case.party_users()[1], case.party_users()[0]
     due = case.respondent_due_at
-    assert respondent.remind_and_expire(now=due - timedelta(days=2)) == (0, 0)
-    assert respondent.remind_and_expire(now=due - timedelta(hours=12)) == (1, 0)
+    assert respondent.remind_and_expire(now=due - timedelta(days=3)) == (0, 0)
+    assert respondent.remind_and_expire(now=due - timedelta(hours=36)) == (1, 0)
     assert respondent.remind_and_expire(now=due - timedelta(hours=6)) == (0, 0)  # once only
     assert len(texts_to(other_side)) == 2  # the invitation and one reminder
+    reminder = texts_to(other_side)[-1]
+    local_due = due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{local_due.month}/{local_due.day}" in reminder  # the actual date, not "tomorrow"
     assert respondent.remind_and_expire(now=due + timedelta(minutes=1)) == (0, 1)
     assert (case.status, case.termination_reason) == (
         CaseStatus.terminated,
