@@ -75,6 +75,12 @@ def case_detail(case_id: int):
     case = db.session.get(Case, case_id)
     if case is None or not can_view(current_user, case):
         abort(404)  # the same answer for "not yours" and "not there"
+    return render_case(case)
+
+
+def render_case(case: Case, entered: dict | None = None):
+    """The case page; ``entered`` holds what the user typed into a form that failed, so
+    that it is shown again instead of lost."""
     is_party = any(p.user_id == current_user.id for p in case.parties)
     visible_evidence = [
         e for e in case.evidence if not is_party or e.shared or e.uploaded_by_id == current_user.id
@@ -96,6 +102,7 @@ def case_detail(case_id: int):
         failure=db.session.get(FailureRecord, case.id),
         disclosure=conflicts.open_disclosure(case),
         reasons=workflow.termination_reasons(current_user, case),
+        entered=entered or {},
     )
 
 
@@ -171,6 +178,8 @@ def _run(case: Case, action, *args, **kwargs):
     except (workflow.TransitionError, FieldError) as error:
         db.session.rollback()
         flash(str(error), "error")
+        # Shown again with everything typed (a long art 21 record must not be lost).
+        return render_case(case, entered=request.form.to_dict()), 422
     except StaleDataError:
         db.session.rollback()
         flash(

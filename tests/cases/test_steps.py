@@ -80,9 +80,9 @@ def test_the_mediator_ends_mediation_with_a_reason(app, world):
 
 def test_an_illegal_step_is_explained_and_nothing_changes(app, world):
     mediator = client_for(app, world["mediator"])
-    step(mediator, world["case"], "draft_agreement")  # the respondent has not agreed yet
-    page = mediator.get(f"/cases/{world['case']}").get_data(as_text=True)
-    assert "本案当前状态为“待被申请人同意”" in page
+    response = step(mediator, world["case"], "draft_agreement")  # no answer from the respondent
+    assert response.status_code == 422
+    assert "本案当前状态为“待被申请人同意”" in response.get_data(as_text=True)
     assert status(app, world["case"]) == CaseStatus.awaiting_respondent
 
 
@@ -116,3 +116,19 @@ def test_the_mediator_writes_the_art_21_record_of_a_failed_mediation(app, world)
     assert (
         post_form(applicant, path, record, form_page=f"/cases/{world['case']}").status_code == 403
     )
+
+
+def test_a_failed_form_on_the_case_page_keeps_what_was_typed(app, world):
+    mediator = client_for(app, world["mediator"])
+    step(mediator, world["case"], "terminate", reason="too_far_apart")
+    record = {
+        "situation": "很长的调解情况说明……",
+        "reasons": "",
+        "cost_raising_conduct": "多次缺席",
+    }
+    path = f"/cases/{world['case']}/failure-record"
+    response = post_form(mediator, path, record, form_page=f"/cases/{world['case']}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "请写明调解基本情况和调解不成的原因" in page
+    assert "很长的调解情况说明……" in page and "多次缺席" in page
