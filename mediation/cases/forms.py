@@ -72,6 +72,18 @@ class DisputeForm(FlaskForm):
         render_kw={"inputmode": "numeric", "maxlength": 6},
     )
     claims = FieldList(FormField(ClaimForm), min_entries=3, max_entries=10)
+    as_agent = BooleanField(
+        _l("I file for someone else, as their agent (with a power of attorney)")
+    )
+    principal_name = StringField(_l("The party's name"), validators=[Length(max=100)])
+    principal_phone = StringField(
+        _l("The party's mobile number"),
+        validators=[Optional(), Phone()],
+        render_kw={"inputmode": "tel"},
+    )
+    principal_id_number = StringField(
+        _l("The party's ID number"), validators=[Optional(), IdNumber()]
+    )
 
 
 class RespondentForm(FlaskForm):
@@ -95,6 +107,7 @@ class EvidenceForm(FlaskForm):
         render_kw={"accept": "image/*,application/pdf"},
     )
     shared = BooleanField(_l("The other side may see these files"))
+    power_of_attorney = BooleanField(_l("These files are the power of attorney"))
 
 
 class ConsentForm(FlaskForm):

@@ -96,6 +96,36 @@ def save_dispute(
     return case
 
 
+def set_principal(
+    case: Case, *, agent: User, real_name: str, phone: str, id_number: str | None
+) -> User:
+    """The person filing is an agent (委托代理人) for the applicant named here; a power of
+    attorney must be among the evidence before the case can be submitted."""
+    _editable(case)
+    try:
+        phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError as error:
+        raise FieldError("principal_phone", str(error)) from None
+    if phone == agent.phone:
+        raise FieldError("principal_phone", _("This is your own number; give the party's."))
+    principal = db.session.scalar(select(User).where(User.phone == phone))
+    if principal is None:
+        try:
+            principal = accounts.create_user(
+                real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
+            )
+        except FieldError as error:
+            raise FieldError(f"principal_{error.field}", error.message) from None
+    case.parties = [
+        p for p in case.parties if not (p.side == Side.applicant and p.user_id != agent.id)
+    ]
+    own = next(p for p in case.parties if p.user_id == agent.id)
+    own.is_agent, own.represents = True, principal
+    case.parties.insert(0, CaseParty(user=principal, side=Side.applicant))
+    db.session.flush()
+    return principal
+
+
 def set_respondent(
     case: Case, *, by: User, real_name: str, phone: str, id_number: str | None = None
 ) -> User:
@@ -118,7 +148,15 @@ def set_respondent(
     return respondent
 
 
-def add_evidence(case: Case, *, by: User, filename: str, data: bytes, shared: bool) -> Evidence:
+def add_evidence(
+    case: Case,
+    *,
+    by: User,
+    filename: str,
+    data: bytes,
+    shared: bool,
+    kind: str = "evidence",
+) -> Evidence:
     """Store one file after checking what it really is and how large it is."""
     limit = current_app.config["MAX_EVIDENCE_BYTES"]
     if len(data) > limit:
@@ -132,8 +170,8 @@ def add_evidence(case: Case, *, by: User, filename: str, data: bytes, shared: bo
         )
     if not data:
         raise FieldError("file", _("%(name)s is empty.", name=filename))
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in EVIDENCE_TYPES:
+    guessed = filetype.guess(data)
+    if guessed is None or guessed.mime not in EVIDENCE_TYPES:
         raise FieldError(
             "file",
             _(
@@ -146,11 +184,12 @@ def add_evidence(case: Case, *, by: User, filename: str, data: bytes, shared: bo
     evidence = Evidence(
         case_id=case.id,
         uploaded_by_id=by.id,
-        filename=filename[:255] or f"evidence{EVIDENCE_TYPES[kind.mime]}",
-        content_type=kind.mime,
+        filename=filename[:255] or f"evidence{EVIDENCE_TYPES[guessed.mime]}",
+        content_type=guessed.mime,
         size=len(data),
         sha256=digest,
         shared=shared,
+        kind=kind if kind in ("evidence", "power_of_attorney") else "evidence",
     )
     db.session.add(evidence)
     db.session.flush()
@@ -182,6 +221,12 @@ def submit(
     _editable(case)
     if not case.party_users(Side.respondent):
         raise FieldError("respondent", _("Say who the other side is first."))
+    if any(p.is_agent for p in case.parties) and not any(
+        e.kind == "power_of_attorney" for e in case.evidence
+    ):
+        raise FieldError(
+            "consent", _("Upload the power of attorney signed by the party you act for.")
+        )
     now = utcnow()
     record_consent(
         case,

@@ -28,6 +28,7 @@ def _draft_or_404(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None or case.status != CaseStatus.draft:
         abort(404)
+    # The applicant who filed, or their agent, edits the draft.
     if not any(p.user_id == current_user.id and p.side == Side.applicant for p in case.parties):
         abort(404)
     return case
@@ -58,6 +59,19 @@ def dispute(case_id: int | None = None):
                 region_code=form.region_code.data or None,
                 claims=claims,
             )
+            if form.as_agent.data:
+                if not form.principal_name.data or not form.principal_phone.data:
+                    raise FieldError(
+                        "principal_name",
+                        _("Give the name and mobile number of the party you act for."),
+                    )
+                intake.set_principal(
+                    case,
+                    agent=current_user,
+                    real_name=form.principal_name.data,
+                    phone=form.principal_phone.data,
+                    id_number=form.principal_id_number.data or None,
+                )
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
@@ -110,6 +124,7 @@ def evidence(case_id: int):
                     filename=upload.filename,
                     data=upload.read(),
                     shared=form.shared.data,
+                    kind="power_of_attorney" if form.power_of_attorney.data else "evidence",
                 )
             except FieldError as error:
                 form.files.errors = [*form.files.errors, error.message]

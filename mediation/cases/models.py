@@ -16,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,6 +102,10 @@ class CaseParty(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     side: Mapped[str] = mapped_column(String(16))
+    # An agent (委托代理人) acts for the party ``represents_id`` on the same side and needs
+    # a power of attorney (授权委托书) among the evidence.
+    is_agent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    represents_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # SPC online mediation rules art 4: consent to mediating online, given by this party.
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Arts 8 and 17: where documents may be served (送达地址确认书), confirmed by the party.
@@ -108,7 +113,8 @@ class CaseParty(db.Model):
     service_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="parties")
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    represents: Mapped[User | None] = relationship(foreign_keys=[represents_id])
 
 
 class CaseNumberCounter(db.Model):
@@ -199,6 +205,8 @@ class Evidence(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     # Shared with the other side by the uploader; the mediator always sees it.
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "evidence", or "power_of_attorney" for an agent's written authority.
+    kind: Mapped[str] = mapped_column(String(24), default="evidence", server_default="evidence")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     uploaded_by: Mapped[User] = relationship()

@@ -184,3 +184,51 @@ def test_the_respondent_sees_neither_the_draft_nor_unshared_files_nor_the_addres
     # The applicant's own view is complete.
     own = json.dumps(client.get(f"/cases/{case_id}/journal.json").json, ensure_ascii=False)
     assert "南京市秘密地址8号" in own and "secret-medical-report" in own
+
+
+def test_an_agent_files_for_a_party_with_a_power_of_attorney(app, applicant):
+    client, _ = applicant
+    as_agent = {
+        **DISPUTE,
+        "as_agent": "y",
+        "principal_name": "张老伯",
+        "principal_phone": "13822223333",
+        "principal_id_number": "",
+    }
+    response = post_form(client, "/cases/new", as_agent)
+    case_id = int(re.search(r"/cases/(\d+)/", response.headers["Location"]).group(1))
+    respondent = {"real_name": "李四", "phone": "13811112222", "id_number": ""}
+    post_form(client, f"/cases/{case_id}/intake/respondent", respondent)
+    submit = {
+        "choice": "auto",
+        "service_address": "南京市玄武区",
+        "service_confirmed": "y",
+        "consent": "y",
+    }
+    page = post_form(client, f"/cases/{case_id}/intake/submit", submit).get_data(as_text=True)
+    assert "请上传当事人签署的授权委托书" in page
+    token = csrf_token(client, f"/cases/{case_id}/intake/evidence")
+    poa = client.post(
+        f"/cases/{case_id}/intake/evidence",
+        content_type="multipart/form-data",
+        data={
+            "csrf_token": token,
+            "power_of_attorney": "y",
+            "files": [(io.BytesIO(PDF), "授权委托书.pdf")],
+        },
+    )
+    assert poa.status_code == 302, re.findall(
+        r"field-error[^>]*>([^<]*)", poa.get_data(as_text=True)
+    )
+    final = post_form(client, f"/cases/{case_id}/intake/submit", submit)
+    assert final.status_code == 302, re.findall(
+        r"(?:field-error|flash-error)[^>]*>([^<]*)", final.get_data(as_text=True)
+    )
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        rows = {p.user.real_name: p for p in case.parties}
+        assert rows["张三"].is_agent and rows["张三"].represents.real_name == "张老伯"
+        assert not rows["张老伯"].is_agent and rows["张老伯"].side == "applicant"
+        assert [e.kind for e in case.evidence] == ["power_of_attorney"]
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "代理人" in page and "张老伯" in page
