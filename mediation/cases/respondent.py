@@ -29,6 +29,7 @@ from .states import Action, CaseStatus, TerminationReason
 # The reminder goes out once a full day before the deadline, so "answer by" is still ahead.
 REMIND_BEFORE = timedelta(days=2)
 
+SUBJECT = _l("Online mediation: case %(number)s")
 INVITATION = _l(
     "%(applicants)s asked for mediation of a dispute with you (case %(number)s). "
     "Do you agree? Answer here: %(link)s"
@@ -51,11 +52,14 @@ UNANSWERED = _l(
 
 
 def _say(user: User, message: LazyString, **params: str) -> None:
-    """Queue a text message to ``user`` in their own language."""
-    if not user.phone:
-        return
+    """Queue a text message to ``user`` in their own language, and an e-mail when they
+    gave an address (some parties read e-mail more easily than an SMS link)."""
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        notify.queue_sms(user.phone, str(message) % params)
+        text = str(message) % params
+        if user.phone:
+            notify.queue_sms(user.phone, text)
+        if user.email:
+            notify.queue_email(user.email, str(SUBJECT) % params, text)
 
 
 def _entry_link(user: User, case: Case, now: datetime) -> str:

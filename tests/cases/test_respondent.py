@@ -83,3 +83,13 @@ def test_one_reminder_then_the_unanswered_case_ends_as_unreachable(case):
     )
     assert any("未在期限内答复" in t for t in texts_to(applicant))
     assert respondent.remind_and_expire(now=due + timedelta(days=1)) == (0, 0)
+
+
+def test_a_respondent_with_an_e_mail_address_is_also_invited_by_e_mail(app_ctx):
+    mediator = make_mediator(make_institution())
+    other_side = make_user(email="lisi@example.cn")
+    case = make_case(make_user(), other_side, mediator=mediator)
+    mail = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipient == "lisi@example.cn")
+    )
+    assert mail.channel == "email" and case.number in mail.subject and "/join/" in mail.body
