@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from .cases import assignment, extension, respondent
+from .cases import assignment, extension, reminders, respondent
 from .extensions import db
 from .notify.worker import deliver_once
 
@@ -39,10 +39,12 @@ def case_deadlines(app: Flask) -> str:
         try:
             reminded, ended = respondent.remind_and_expire()
             expired = extension.end_expired()
+            warned = reminders.send_due()
             db.session.commit()
             return (
                 f"{reminded} respondents reminded, {ended} unanswered cases ended, "
-                f"{expired} cases past the mediation period ended"
+                f"{expired} cases past the mediation period ended, "
+                f"{warned} deadline reminders sent"
             )
         finally:
             db.session.remove()

@@ -51,6 +51,7 @@ def assign(
     now = now or utcnow()
     case.institution = institution
     case.mediator = mediator
+    case.acceptance_reminded_at = None  # the new mediator is reminded in turn
     db.session.flush()
     assignment = CaseAssignment(
         case_id=case.id,

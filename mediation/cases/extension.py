@@ -57,6 +57,7 @@ def consent(case: Case, *, by: User, now: datetime | None = None) -> bool:
     now = now or utcnow()
     request.granted_at = now
     case.mediation_due_at = clocks.period_end(case.mediation_due_at, request.days, workflow.zone())
+    case.mediation_reminded_at = None  # reminded again before the new end
     db.session.flush()
     journal.append(
         case.id,

@@ -69,6 +69,9 @@ class Case(db.Model):
     # Art 15: by then the respondent has answered, or the case ends as "unreachable".
     respondent_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     respondent_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the reminders before the art 12 and art 24 deadlines went out (once each).
+    acceptance_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mediation_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Art 24: 30 days from the acceptance; later only with every party's consent.
     mediation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
