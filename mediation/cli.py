@@ -31,7 +31,14 @@ main.add_command(routes_command)
 
 def register_commands(app: Flask) -> None:
     """The platform's commands live on ``app.cli``, so ``FlaskCliRunner`` reaches them too."""
-    for command in (run_command, worker_command, demo_command, journal_group, admin_command):
+    for command in (
+        run_command,
+        worker_command,
+        demo_command,
+        journal_group,
+        admin_command,
+        cases_group,
+    ):
         app.cli.add_command(command)
 
 
@@ -140,3 +147,19 @@ def admin_command(real_name: str, phone: str, email: str | None, password: str) 
         raise click.BadParameter(error.message, param_hint=error.field) from None
     db.session.commit()
     click.echo(f"Platform administrator {user.real_name} ({user.phone}) created.")
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """Cases and their statutory clocks."""
+
+
+@cases_group.command("recompute-deadlines")
+@with_appcontext
+def recompute_deadlines_command() -> None:
+    """Compute every open case's deadline again; run after upgrading chinese-calendar."""
+    from .cases.extension import recompute_deadlines
+
+    changed = recompute_deadlines()
+    db.session.commit()
+    click.echo(f"{changed} cases got new deadlines")

@@ -73,3 +73,24 @@ def period_end(start: datetime, days: int, zone: ZoneInfo) -> datetime:
 def remaining_days(due: datetime, now: datetime, zone: ZoneInfo) -> int:
     """Whole local days left until ``due`` (0 on the last day, negative when overdue)."""
     return (due.astimezone(zone).date() - now.astimezone(zone).date()).days
+
+
+def recompute(case, *, assigned_at: datetime | None, extensions: list[int], zone: ZoneInfo) -> None:
+    """Compute the running clock of ``case`` again from the facts it started from.
+
+    Deadlines are stored when a step is taken; one that crossed into a year the calendar
+    package did not yet know was counted Monday-Friday. Run after upgrading the package
+    (``mediation cases recompute-deadlines``) so that every open case follows the published
+    holidays.
+    """
+    if case.status in ("submitted", "declined") and assigned_at is not None:
+        case.acceptance_due_at = working_days_after(assigned_at, ACCEPTANCE_WORKING_DAYS, zone)
+    elif case.status == "awaiting_respondent" and case.accepted_at is not None:
+        case.respondent_due_at = working_days_after(case.accepted_at, RESPONDENT_WORKING_DAYS, zone)
+    if case.status in ("in_mediation", "agreement_drafted", "awaiting_respondent") and (
+        case.accepted_at is not None
+    ):
+        due = period_end(case.accepted_at, MEDIATION_DAYS, zone)
+        for days in extensions:  # granted extensions, in the order they were granted
+            due = period_end(due, days, zone)
+        case.mediation_due_at = due

@@ -14,9 +14,9 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import clocks, workflow
+from . import assignment, clocks, workflow
 from .models import Case, ExtensionRequest
-from .states import Action, CaseStatus, TerminationReason
+from .states import OPEN_STATUSES, Action, CaseStatus, TerminationReason
 
 MEDIATING = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
 MAX_EXTENSION_DAYS = 60
@@ -89,3 +89,27 @@ def end_expired(now: datetime | None = None) -> int:
             )
             ended += 1
     return ended
+
+
+def recompute_deadlines() -> int:
+    """Every open case's running clock, computed again (after a calendar upgrade)."""
+    changed = 0
+    for case in db.session.scalars(select(Case).where(Case.status.in_(OPEN_STATUSES))).all():
+        before = (case.acceptance_due_at, case.respondent_due_at, case.mediation_due_at)
+        current = assignment.current(case)
+        granted = db.session.scalars(
+            select(ExtensionRequest.days)
+            .where(ExtensionRequest.case_id == case.id, ExtensionRequest.granted_at.is_not(None))
+            .order_by(ExtensionRequest.granted_at)
+        ).all()
+        clocks.recompute(
+            case,
+            assigned_at=current.assigned_at if current else None,
+            extensions=list(granted),
+            zone=workflow.zone(),
+        )
+        if (case.acceptance_due_at, case.respondent_due_at, case.mediation_due_at) != before:
+            changed += 1
+            journal.append(case.id, "deadlines.recomputed", {}, actor_id=None)
+    db.session.flush()
+    return changed

@@ -81,6 +81,7 @@ JOURNAL_LABELS = {
     "extension.proposed": _l("Extension of the mediation period proposed"),
     "extension.consented": _l("A party agreed to the extension"),
     "extension.granted": _l("Mediation period extended"),
+    "deadlines.recomputed": _l("Deadlines recomputed on the updated holiday calendar"),
     "reminder.acceptance": _l("The mediator was reminded to accept or decline"),
     "reminder.mediation_period": _l("Everyone was reminded that the mediation period ends soon"),
     **{f"case.{action}": _l("Case %(what)s", what=name) for action, name in ACTION_NAMES.items()},

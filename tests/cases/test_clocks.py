@@ -6,7 +6,7 @@ Spring Festival off 15-23 February, Saturdays 14 and 28 February worked; Nationa
 """
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mediation.cases import clocks
@@ -68,3 +68,27 @@ def test_remaining_days_count_local_days():
     due = clocks.period_end(local(2026, 11, 2), 30, SHANGHAI)  # 2 December
     assert clocks.remaining_days(due, local(2026, 11, 22), SHANGHAI) == 10
     assert clocks.remaining_days(due, local(2026, 12, 3), SHANGHAI) == -1
+
+
+def test_open_cases_get_their_deadlines_again_after_a_calendar_upgrade(app, monkeypatch):
+    """A deadline counted Monday-Friday (no calendar yet) follows the holidays once known."""
+    from mediation.cases import extension
+    from mediation.extensions import db
+    from tests.factories import make_case, make_institution, make_mediator, make_user
+
+    with app.app_context():
+        case = make_case(make_user(), make_user(), mediator=make_mediator(make_institution()))
+        db.session.commit()
+        before = case.respondent_due_at
+        assert extension.recompute_deadlines() == 0  # nothing changed in the calendar
+        # The "upgraded" calendar makes every day of the old window a public holiday.
+        original = clocks.is_working_day
+        holidays = {before.astimezone(SHANGHAI).date() - timedelta(days=n) for n in range(7)}
+        monkeypatch.setattr(clocks, "is_working_day", lambda d: d not in holidays and original(d))
+        assert extension.recompute_deadlines() == 1
+        assert case.respondent_due_at > before
+
+
+def test_the_command_reports_the_recomputed_cases(runner):
+    result = runner.invoke(args=["cases", "recompute-deadlines"])
+    assert result.exit_code == 0 and "0 cases got new deadlines" in result.output
