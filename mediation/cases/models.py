@@ -229,6 +229,10 @@ class ExtensionRequest(db.Model):
     # Ids of the parties who consented; each consent is also a journal entry.
     consented_by: Mapped[list[int]] = mapped_column(JSON, default=list)
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two parties consenting at once must not lose one consent: optimistic locking.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own form
 
 
 class ConflictDisclosure(db.Model):
@@ -245,3 +249,6 @@ class ConflictDisclosure(db.Model):
     accepted_by: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Everyone accepted, or someone objected and the institution takes over.
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own form
