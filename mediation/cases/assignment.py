@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
@@ -21,6 +20,11 @@ from mediation.notify import operations as notify
 from . import clocks, respondent, workflow
 from .models import Case, CaseAssignment, Side
 from .states import OPEN_STATUSES, Action, CaseStatus
+
+ASSIGNED = _l(
+    "Case %(number)s was assigned to you. Please accept or decline it within %(days)d working days."
+)
+REASSIGNED = _l("Your case %(number)s has been given to another mediator, %(name)s.")
 
 
 class AssignmentOutcome:
@@ -70,17 +74,8 @@ def assign(
         {"institution_id": institution.id, "mediator_id": case.mediator_id, "how": how},
         actor_id=by.id if by else None,
     )
-    if mediator is not None and mediator.phone:
-        with force_locale(mediator.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            notify.queue_sms(
-                mediator.phone,
-                _(
-                    "Case %(number)s was assigned to you. Please accept or decline it within "
-                    "%(days)d working days.",
-                    number=case.number,
-                    days=clocks.ACCEPTANCE_WORKING_DAYS,
-                ),
-            )
+    if mediator is not None:
+        notify.tell(mediator, ASSIGNED, number=case.number, days=clocks.ACCEPTANCE_WORKING_DAYS)
     return assignment
 
 
@@ -252,17 +247,9 @@ def _reassign(case: Case, now: datetime | None) -> bool:
 
 
 def _tell_applicants(case: Case) -> None:
-    for party in case.parties:
-        if party.side == Side.applicant and party.user.phone:
-            with force_locale(party.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                notify.queue_sms(
-                    party.user.phone,
-                    _(
-                        "Your case %(number)s has been given to another mediator, %(name)s.",
-                        number=case.number,
-                        name=case.mediator.real_name if case.mediator else "",
-                    ),
-                )
+    name = case.mediator.real_name if case.mediator else ""
+    for user in case.party_users(Side.applicant):
+        notify.tell(user, REASSIGNED, number=case.number, name=name)
 
 
 def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:

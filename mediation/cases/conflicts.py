@@ -4,8 +4,6 @@ the case from its page; the parties' answers are journaled."""
 
 from __future__ import annotations
 
-from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -33,11 +31,7 @@ def _tell_institution(case: Case, what) -> None:
         .where(UserRole.role == Role.institution_admin, User.institution_id == case.institution_id)
     ).all()
     for admin in admins:
-        if admin.phone:
-            with force_locale(admin.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-                notify.queue_sms(
-                    admin.phone, str(TO_INSTITUTION) % {"number": case.number, "what": str(what)}
-                )
+        notify.tell(admin, TO_INSTITUTION, number=case.number, what=what)
 
 
 def open_disclosure(case: Case) -> ConflictDisclosure | None:

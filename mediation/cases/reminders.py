@@ -6,18 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app
-from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from mediation.accounts.models import User
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import workflow
 from .models import Case
 from .states import CaseStatus
 
@@ -32,13 +28,6 @@ PERIOD_ENDS = _l(
     "The mediation period of case %(number)s ends on %(date)s. It can be extended only if "
     "every party agrees; otherwise mediation ends then."
 )
-
-
-def _text(user: User, message, case: Case, due: datetime) -> None:
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        params = {"number": case.number, "date": format_date(due.astimezone(workflow.zone()))}
-        if user.phone:
-            notify.queue_sms(user.phone, str(message) % params)
 
 
 def _claim(case: Case, column, now: datetime) -> bool:
@@ -67,7 +56,7 @@ def send_due(now: datetime | None = None) -> int:
         )
     ).all():
         if _claim(case, Case.acceptance_reminded_at, now):
-            _text(case.mediator, ACCEPT_SOON, case, case.acceptance_due_at)
+            notify.tell(case.mediator, ACCEPT_SOON, number=case.number, date=case.acceptance_due_at)
             journal.append(case.id, "reminder.acceptance", {}, actor_id=None)
             sent += 1
     for case in db.session.scalars(
@@ -81,7 +70,7 @@ def send_due(now: datetime | None = None) -> int:
         if _claim(case, Case.mediation_reminded_at, now):
             for user in [case.mediator, *case.party_users()]:
                 if user is not None:
-                    _text(user, PERIOD_ENDS, case, case.mediation_due_at)
+                    notify.tell(user, PERIOD_ENDS, number=case.number, date=case.mediation_due_at)
             journal.append(case.id, "reminder.mediation_period", {}, actor_id=None)
             sent += 1
     return sent

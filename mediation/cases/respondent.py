@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
@@ -51,15 +50,10 @@ UNANSWERED = _l(
 )
 
 
-def _say(user: User, message: LazyString, **params: str) -> None:
-    """Queue a text message to ``user`` in their own language, and an e-mail when they
-    gave an address (some parties read e-mail more easily than an SMS link)."""
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        text = str(message) % params
-        if user.phone:
-            notify.queue_sms(user.phone, text)
-        if user.email:
-            notify.queue_email(user.email, str(SUBJECT) % params, text)
+def _say(user: User, message: LazyString, **params: object) -> None:
+    """A text message, and an e-mail when they gave an address (some parties read e-mail
+    more easily than a link in an SMS)."""
+    notify.tell(user, message, subject=SUBJECT, **params)
 
 
 def _entry_link(user: User, case: Case, now: datetime) -> str:
@@ -83,7 +77,7 @@ def invite(case: Case, *, now: datetime | None = None, reminder: bool = False) -
                 applicants=applicants,
                 number=case.number,
                 link=link,
-                date=format_date(case.respondent_due_at.astimezone(workflow.zone()), "short"),
+                date=case.respondent_due_at,
             )
         else:
             _say(user, INVITATION, applicants=applicants, number=case.number, link=link)

@@ -4,7 +4,11 @@ the worker (``worker.py``) is the edge that sends and commits."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale, format_date
+from flask_babel.speaklater import LazyString
 from sqlalchemy import or_, select, update
 
 from mediation.core.db import utcnow
@@ -22,6 +26,28 @@ def queue_sms(phone: str, text: str, *, sensitive: bool = False) -> OutboxMessag
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def tell(
+    user: Any, message: LazyString, *, subject: LazyString | None = None, **params: Any
+) -> None:
+    """Queue ``message % params`` to ``user`` in their own language: by text message, and
+    by e-mail too when a ``subject`` is given and they have an address. Datetimes among the
+    params are written as dates of the platform's time zone."""
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        values = {
+            key: format_date(value, "short")
+            if isinstance(value, datetime)
+            else str(value)
+            if isinstance(value, LazyString)
+            else value
+            for key, value in params.items()
+        }
+        text = str(message) % values
+        if user.phone:
+            queue_sms(user.phone, text)
+        if subject is not None and user.email:
+            queue_email(user.email, str(subject) % values, text)
 
 
 def queue_email(
