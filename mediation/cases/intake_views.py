@@ -17,7 +17,8 @@ from . import categories, intake
 from .assignment import eligible_mediator
 from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
 from .models import Case, Evidence, Side
-from .operations import can_view
+from .operations import viewable_case
+from .privacy import may_see_evidence
 from .states import CaseStatus
 
 STEPS = ("dispute", "respondent", "evidence", "submit")
@@ -200,12 +201,11 @@ def submit(case_id: int):
 @login_required
 def evidence_file(case_id: int, evidence_id: int):
     """A party sees their own files and what the other side shared; staff see all."""
-    case = db.session.get(Case, case_id)
+    case = viewable_case(case_id, current_user)
     item = db.session.get(Evidence, evidence_id)
-    if case is None or item is None or item.case_id != case.id or not can_view(current_user, case):
+    if case is None or item is None or item.case_id != case.id:
         abort(404)
-    is_party = any(p.user_id == current_user.id for p in case.parties)
-    if is_party and item.uploaded_by_id != current_user.id and not item.shared:
+    if not may_see_evidence(item, current_user, case):
         abort(404)
     response = send_file(
         storage().path(item.sha256),

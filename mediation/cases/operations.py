@@ -153,6 +153,12 @@ def available_steps(user: User, case: Case) -> list[Action]:
     ]
 
 
+def viewable_case(case_id: int, user: User) -> Case | None:
+    """The case, if ``user`` may see it; None otherwise (edges answer 404 for both)."""
+    case = db.session.get(Case, case_id)
+    return case if case is not None and can_view(user, case) else None
+
+
 def can_view(user: User, case: Case) -> bool:
     """Parties of the case, its mediator, its institution's administrators, platform admins.
 

@@ -1,18 +1,24 @@
-"""What one party may not see of the other side's entries in a case's journal: evidence that
-was not shared with them, and the other side's address for documents."""
+"""What one party may not see of the other side's: evidence that was not shared with them
+(files and journal entries), and the other side's address for documents."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from mediation.accounts.models import User
-from mediation.extensions import db
 
 from .models import Case, Evidence
 
 HIDDEN = "—"
+
+
+def is_party(user: User, case: Case) -> bool:
+    return any(p.user_id == user.id for p in case.parties)
+
+
+def may_see_evidence(item: Evidence, viewer: User, case: Case) -> bool:
+    """A party sees their own files and what the other side shared; staff see all."""
+    return not is_party(viewer, case) or item.shared or item.uploaded_by_id == viewer.id
 
 
 def redactor(case: Case, viewer: User):
@@ -22,17 +28,9 @@ def redactor(case: Case, viewer: User):
     other side's without unshared evidence or service addresses. The entry hashes stay
     as they are, so the chain can still be checked by the platform.
     """
-    if not any(p.user_id == viewer.id for p in case.parties):
+    if not is_party(viewer, case):
         return lambda action, payload, actor_id: payload
-    private = set(
-        db.session.scalars(
-            select(Evidence.id).where(
-                Evidence.case_id == case.id,
-                Evidence.shared.is_(False),
-                Evidence.uploaded_by_id != viewer.id,
-            )
-        )
-    )
+    private = {e.id for e in case.evidence if not may_see_evidence(e, viewer, case)}
 
     def redact(action: str, payload: dict[str, Any], actor_id: int | None) -> dict[str, Any]:
         if action == "evidence.added" and payload.get("evidence_id") in private:

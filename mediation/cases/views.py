@@ -28,7 +28,7 @@ from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
-from .operations import can_view
+from .privacy import may_see_evidence
 from .states import Action, CaseStatus, TerminationReason
 
 
@@ -72,19 +72,14 @@ def caseload():
 
 @login_required
 def case_detail(case_id: int):
-    case = db.session.get(Case, case_id)
-    if case is None or not can_view(current_user, case):
-        abort(404)  # the same answer for "not yours" and "not there"
+    case = ops.viewable_case(case_id, current_user) or abort(404)  # not yours = not there
     return render_case(case)
 
 
 def render_case(case: Case, entered: dict | None = None):
     """The case page; ``entered`` holds what the user typed into a form that failed, so
     that it is shown again instead of lost."""
-    is_party = any(p.user_id == current_user.id for p in case.parties)
-    visible_evidence = [
-        e for e in case.evidence if not is_party or e.shared or e.uploaded_by_id == current_user.id
-    ]
+    visible_evidence = [e for e in case.evidence if may_see_evidence(e, current_user, case)]
     return render_template(
         "cases/detail.html",
         case=case,
@@ -138,9 +133,7 @@ def timeline(case: Case) -> list[JournalEntry]:
 @login_required
 def answer(case_id: int):
     """The respondent agrees (with consent and a service address) or refuses."""
-    case = db.session.get(Case, case_id)
-    if case is None or not can_view(current_user, case):
-        abort(404)
+    case = ops.viewable_case(case_id, current_user) or abort(404)
     form = ConsentForm()
     if not form.validate_on_submit() and request.form.get("agree") == "1":
         for error in [e for errors in form.errors.values() for e in errors]:
@@ -160,9 +153,7 @@ def answer(case_id: int):
 
 
 def _case_for_post(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None or not can_view(current_user, case):
-        abort(404)
+    case = ops.viewable_case(case_id, current_user) or abort(404)
     if not FlaskForm().validate_on_submit():
         abort(400)
     return case

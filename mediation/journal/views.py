@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from mediation.cases.models import Case
-from mediation.cases.operations import can_view
+from mediation.cases.operations import viewable_case
 from mediation.cases.privacy import redactor
 from mediation.extensions import db
 
@@ -17,10 +17,7 @@ from .schemas import entry_to_dict
 
 
 def _case_or_404(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None or not can_view(current_user, case):
-        abort(404)
-    return case
+    return viewable_case(case_id, current_user) or abort(404)
 
 
 def _entries(case_id: int) -> list[JournalEntry]:
