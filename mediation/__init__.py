@@ -71,7 +71,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from .core.i18n import select_locale
+    from .core.i18n import select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
@@ -79,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
+        timezone_selector=select_timezone,
         default_translation_directories=str(PACKAGE_DIR / "translations"),
     )
     limiter.init_app(app)
@@ -93,6 +94,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.blueprint import bp as accounts_bp
+    from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
     from .core.views import bp as core_bp
     from .core.views import render_error
@@ -100,7 +102,15 @@ def register_blueprints(app: Flask) -> None:
     from .journal.blueprint import bp as journal_bp
     from .notify.blueprint import bp as notify_bp
 
-    for blueprint in (core_bp, accounts_bp, cases_bp, journal_bp, notify_bp, court_bp):
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        cases_bp,
+        booking_bp,
+        journal_bp,
+        notify_bp,
+        court_bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)
 
@@ -123,7 +133,7 @@ def register_template_helpers(app: Flask) -> None:
         TERMINATION_REASONS,
         journal_label,
     )
-    from .core.i18n import html_lang
+    from .core.i18n import html_lang, localtime
     from .journal.labels import BREAK_REASONS
 
     app.jinja_env.globals.update(
@@ -137,6 +147,7 @@ def register_template_helpers(app: Flask) -> None:
         termination_reasons=TERMINATION_REASONS,
         journal_label=journal_label,
     )
+    app.jinja_env.filters["localtime"] = localtime
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -203,3 +203,9 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        # One writer at a time: a writer waits for the lock (up to 30 s) instead of failing
+        # at once, e.g. when the worker thread and a page write together.
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -8,6 +8,13 @@ from mediation.accounts.models import (  # noqa: F401
     User,
     UserRole,
 )
+from mediation.booking.models import (  # noqa: F401
+    AvailabilityException,
+    AvailabilityRule,
+    BookingSettings,
+    MediationSession,
+    SessionParticipant,
+)
 from mediation.cases.models import (  # noqa: F401
     Case,
     CaseAssignment,

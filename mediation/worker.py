@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from .booking import operations as booking
+from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
 from .extensions import db
 from .notify.worker import deliver_once
@@ -50,10 +52,24 @@ def case_deadlines(app: Flask) -> str:
             db.session.remove()
 
 
+def sessions(app: Flask) -> str:
+    """Reminders 24 h and 1 h before each session; offered times nobody agreed on, and
+    sessions of ended cases, are cancelled."""
+    with app.app_context():
+        try:
+            cancelled = booking.end_stale()
+            reminded = session_reminders.send_due()
+            db.session.commit()
+            return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
     case_deadlines,
+    sessions,
     deliver_outbox,
 )
 

@@ -78,3 +78,37 @@ def make_case(
         )
         assignment.accept(case, by=mediator)
     return case
+
+
+def make_mediating_case(mediator: User | None = None) -> Case:
+    """A case both sides agreed to mediate (in mediation), with its mediator."""
+    from mediation.cases import respondent
+
+    mediator = mediator or make_mediator(make_institution())
+    case = make_case(make_user(), make_user(), mediator=mediator)
+    respondent.answer(
+        case,
+        by=case.party_users()[1],
+        agree=True,
+        consent=True,
+        service_address="南京市玄武区",
+        service_confirmed=True,
+    )
+    return case
+
+
+def add_weekly_hours(mediator: User, *days: int, starts: str = "09:00", ends: str = "17:00"):
+    """Opening hours on the given weekdays (0 = Monday), in the mediator's zone."""
+    from datetime import time
+
+    from mediation.booking import availability
+
+    for day in days or range(5):
+        availability.add_rule(
+            mediator.id,
+            day,
+            time.fromisoformat(starts),
+            time.fromisoformat(ends),
+            reception=False,
+            place="",
+        )

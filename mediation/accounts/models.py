@@ -45,6 +45,8 @@ class User(UserMixin, db.Model):
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(16))
+    # IANA zone the user sees times in; None: the platform's (Asia/Shanghai).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped when the password changes: every other logged-in session then ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)

@@ -34,6 +34,21 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
+def is_public_holiday(day: date) -> bool:
+    """A State Council public holiday (not merely a weekend)."""
+    try:
+        holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        _warn_no_calendar(day.year)
+        return False
+    return holiday and name is not None
+
+
+def is_makeup_working_day(day: date) -> bool:
+    """A Saturday or Sunday made into a working day (调休)."""
+    return day.weekday() >= 5 and is_working_day(day)
+
+
 @cache
 def _warn_no_calendar(year: int) -> None:
     log.warning(

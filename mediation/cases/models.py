@@ -114,6 +114,8 @@ class CaseParty(db.Model):
     # Arts 8 and 17: where documents may be served (送达地址确认书), confirmed by the party.
     service_address: Mapped[str] = mapped_column(Text, default="")
     service_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art 16: this party agrees that the mediator may hear each side at a separate time.
+    separate_sessions_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="parties")
     user: Mapped[User] = relationship(foreign_keys=[user_id])

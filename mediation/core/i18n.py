@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
@@ -25,3 +27,33 @@ def select_locale() -> str:
 def html_lang(locale: str) -> str:
     """The BCP 47 tag for <html lang>: zh_Hans_CN -> zh-Hans-CN."""
     return locale.replace("_", "-")
+
+
+def user_zone(user) -> ZoneInfo:
+    """The zone ``user`` reads times in: their own choice, else the platform's."""
+    name = getattr(user, "time_zone", None) or current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def select_timezone() -> str:
+    """Flask-Babel's time zone for formatting: the logged-in viewer's, else the platform's."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return user_zone(current_user).key
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def localtime(value, zone: ZoneInfo | None = None, format: str = "medium") -> str:
+    """A UTC instant as the viewer (or ``zone``) reads it, in the current language; the
+    zone's name is added when it is not the platform's own, so nobody is misled."""
+    from babel.dates import format_datetime
+    from flask_babel import get_locale
+
+    zone = zone or ZoneInfo(select_timezone())
+    text = format_datetime(value, format, tzinfo=zone, locale=get_locale())
+    named = format in ("short", "medium", "long", "full")
+    if named and zone.key != current_app.config["BABEL_DEFAULT_TIMEZONE"]:
+        text += f" ({zone.key})"
+    return text

@@ -133,6 +133,8 @@ class Gateways:
                 maintype=maintype,
                 subtype=subtype,
                 filename=attachment["filename"],
+                # e.g. text/calendar; method=REQUEST, which mail programs need for iTIP
+                params=attachment.get("params") or None,
             )
         self.email.send_email(mail)
 

@@ -11,6 +11,12 @@ PUBLIC = {
     "/password/reset",
     "/join/<token>",
     "/healthz",
+    # Personal join links and the mediator's calendar feed: the secret in the URL is the key
+    # (tests/booking/test_join_links.py); the device check's network test.
+    "/s/<token>",
+    "/s/<token>/check",
+    "/booking/feed/<token>.ics",
+    "/booking/ping",
     "/static/<path:filename>",
 }
 

@@ -1,0 +1,56 @@
+"""URL rules of the booking feature."""
+
+from flask import Blueprint
+
+from . import join_views, views
+from .calendar import next_of_cases, of_case
+from .forms import WEEKDAYS
+from .views import session_statuses
+
+bp = Blueprint("booking", __name__)
+
+_GET_POST = ["GET", "POST"]
+# The mediator's side.
+bp.add_url_rule("/booking/availability", view_func=views.availability_page)
+bp.add_url_rule("/booking/availability/settings", view_func=views.save_settings, methods=["POST"])
+bp.add_url_rule("/booking/availability/rules", view_func=views.add_rule, methods=["POST"])
+bp.add_url_rule("/booking/availability/exceptions", view_func=views.add_exception, methods=["POST"])
+bp.add_url_rule(
+    "/booking/availability/<kind>/<int:entry_id>/delete",
+    view_func=views.remove_entry,
+    methods=["POST"],
+)
+bp.add_url_rule("/booking/calendar", view_func=views.week_calendar)
+bp.add_url_rule("/booking/feed/renew", view_func=views.renew_feed, methods=["POST"])
+bp.add_url_rule("/booking/feed/<token>.ics", view_func=views.feed)
+bp.add_url_rule("/cases/<int:case_id>/sessions/new", view_func=views.new_session, methods=_GET_POST)
+bp.add_url_rule(
+    "/sessions/<int:session_id>/reschedule", view_func=views.reschedule, methods=_GET_POST
+)
+bp.add_url_rule("/sessions/<int:session_id>/cancel", view_func=views.cancel, methods=["POST"])
+
+# The participants' side; /s/<token> is the personal link sent by SMS, so it is short.
+bp.add_url_rule("/sessions/", view_func=join_views.my_sessions)
+bp.add_url_rule("/sessions/<int:session_id>.ics", view_func=join_views.session_ics)
+bp.add_url_rule("/sessions/<int:session_id>/room", view_func=join_views.room)
+bp.add_url_rule(
+    "/cases/<int:case_id>/separate-sessions",
+    view_func=join_views.separate_sessions,
+    methods=["POST"],
+)
+bp.add_url_rule("/s/<token>", view_func=join_views.join)
+bp.add_url_rule("/s/<token>/choose", view_func=join_views.choose, methods=["POST"])
+bp.add_url_rule("/s/<token>/check", view_func=join_views.device_check)
+bp.add_url_rule("/s/<token>/enter", view_func=join_views.enter, methods=["POST"])
+bp.add_url_rule("/booking/ping", view_func=join_views.ping, methods=_GET_POST)
+
+
+@bp.app_context_processor
+def booking_helpers() -> dict:
+    """For the case page and the caseload, which belong to the cases feature."""
+    return {
+        "case_sessions": of_case,
+        "next_sessions": next_of_cases,
+        "session_statuses": session_statuses,
+        "weekday_names": dict(WEEKDAYS),
+    }

@@ -1,0 +1,134 @@
+"""Forms of the booking feature."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from mediation.accounts.forms import REQUIRED
+
+WEEKDAYS = [
+    (0, _l("Monday")),
+    (1, _l("Tuesday")),
+    (2, _l("Wednesday")),
+    (3, _l("Thursday")),
+    (4, _l("Friday")),
+    (5, _l("Saturday")),
+    (6, _l("Sunday")),
+]
+# The zones a user of a Chinese platform most likely needs; any IANA name is accepted.
+COMMON_ZONES = [
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SettingsForm(FlaskForm):
+    time_zone = StringField(
+        _l("Time zone"),
+        validators=[DataRequired(REQUIRED), Length(max=64)],
+        description=_l("Your hours are in this zone, e.g. Asia/Shanghai."),
+    )
+    session_minutes = IntegerField(
+        _l("Usual length of a session (minutes)"),
+        validators=[DataRequired(REQUIRED), NumberRange(15, 480)],
+    )
+    buffer_minutes = IntegerField(
+        _l("Free time after each session (minutes)"),
+        validators=[Optional(), NumberRange(0, 240)],
+        default=0,
+    )
+    min_notice_hours = IntegerField(
+        _l("Minimum notice (hours)"),
+        validators=[Optional(), NumberRange(0, 24 * 14)],
+        default=0,
+        description=_l("Parties need time to arrange to be free and to test their device."),
+    )
+    max_sessions_per_day = IntegerField(
+        _l("Most sessions in one day"), validators=[DataRequired(REQUIRED), NumberRange(1, 20)]
+    )
+    holidays_off = BooleanField(_l("Public holidays are off"))
+
+
+class RuleForm(FlaskForm):
+    weekday = SelectField(_l("Day"), choices=WEEKDAYS, coerce=int)
+    starts = TimeField(_l("From"), validators=[DataRequired(REQUIRED)])
+    ends = TimeField(_l("Until"), validators=[DataRequired(REQUIRED)])
+    reception = BooleanField(
+        _l("Public reception hours"),
+        description=_l("Listed publicly, like a reception day at the office (接待日)."),
+    )
+    place = StringField(_l("Place (for reception hours)"), validators=[Length(max=200)])
+
+
+class ExceptionForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired(REQUIRED)])
+    available = RadioField(
+        _l("On that date"),
+        choices=[("0", _l("I am away")), ("1", _l("I am available (extra hours)"))],
+        default="0",
+    )
+    starts = TimeField(_l("From"), validators=[Optional()])
+    ends = TimeField(
+        _l("Until"),
+        validators=[Optional()],
+        description=_l("Leave both empty to be away the whole day."),
+    )
+    note = StringField(_l("Note"), validators=[Length(max=200)])
+
+
+class BookForm(FlaskForm):
+    times = CheckboxesField(
+        _l("Times"),
+        description=_l("One time to book it, or 2 to 6 times for the parties to choose from."),
+    )
+    minutes = IntegerField(_l("Length (minutes)"), validators=[Optional(), NumberRange(15, 480)])
+    side = SelectField(_l("Who takes part"))
+    at_site = CheckboxesField(
+        _l("Joins from the institution's office"),
+        description=_l("For a party without a phone or computer (art 16)."),
+    )
+    note = TextAreaField(_l("Note for the participants"), validators=[Length(max=1000)])
+
+
+class RescheduleForm(FlaskForm):
+    start = RadioField(_l("New time"), validators=[DataRequired(REQUIRED)])
+    reason = StringField(
+        _l("Reason (everyone is told)"), validators=[DataRequired(REQUIRED), Length(max=500)]
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(
+        _l("Reason (everyone is told)"), validators=[DataRequired(REQUIRED), Length(max=500)]
+    )
+
+
+class ChooseForm(FlaskForm):
+    chosen = CheckboxesField(_l("The times I can attend"), coerce=int)

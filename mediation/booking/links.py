@@ -1,0 +1,77 @@
+"""Personal join links: signed, for one participant of one session, valid until shortly
+after the session ends, and dead once the session is cancelled or the link is renewed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from mediation.accounts.models import User
+from mediation.core.db import utcnow
+from mediation.extensions import db
+
+from .models import SessionParticipant, SessionStatus
+
+SALT = "mediation.booking.join"
+# The link works until this long after the end; the join button from this long before.
+AFTER_END = timedelta(minutes=30)
+BEFORE_START = timedelta(minutes=15)
+
+
+class Refusal(StrEnum):
+    invalid = "invalid"  # not a link we signed, or one replaced by a newer link
+    cancelled = "cancelled"
+    expired = "expired"
+    other_person = "other_person"  # someone else is logged in on this device
+
+
+@dataclass(frozen=True)
+class JoinCheck:
+    participant: SessionParticipant | None
+    refusal: Refusal | None = None
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def token_for(participant: SessionParticipant) -> str:
+    return _serializer().dumps([participant.id, participant.link_nonce])
+
+
+def url_for_participant(participant: SessionParticipant) -> str:
+    """The link as sent by SMS and e-mail (built from BASE_URL: workers have no request)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/s/{token_for(participant)}"
+
+
+def check(token: str, user: User | None, *, now: datetime | None = None) -> JoinCheck:
+    """Who the link is for, or why it cannot be used (by ``user``, if someone is logged in)."""
+    try:
+        participant_id, nonce = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return JoinCheck(None, Refusal.invalid)
+    participant = db.session.get(SessionParticipant, participant_id)
+    if participant is None or participant.link_nonce != nonce:
+        return JoinCheck(None, Refusal.invalid)
+    session = participant.session
+    if session.status == SessionStatus.cancelled:
+        return JoinCheck(participant, Refusal.cancelled)
+    if (now or utcnow()) > session.end_at + AFTER_END:
+        return JoinCheck(participant, Refusal.expired)
+    if user is not None and user.id != participant.user_id:
+        return JoinCheck(participant, Refusal.other_person)
+    return JoinCheck(participant)
+
+
+def open_now(participant: SessionParticipant, now: datetime | None = None) -> bool:
+    """Whether the join button is active: from shortly before the start to after the end."""
+    session = participant.session
+    now = now or utcnow()
+    return (
+        session.status == SessionStatus.scheduled
+        and session.start_at - BEFORE_START <= now <= session.end_at + AFTER_END
+    )

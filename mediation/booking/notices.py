@@ -1,0 +1,93 @@
+"""What participants are told about their sessions: a text message with their personal join
+link, and an e-mail with the same text and the .ics that puts the session in their calendar."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from mediation.core.i18n import localtime, user_zone
+from mediation.notify import operations as notify
+
+from . import ics, links
+from .models import JoinsFrom, MediationSession, SessionParticipant
+
+BOOKED = _l(
+    "Case %(number)s: a mediation session by video is booked for %(when)s. "
+    "Check your phone or computer beforehand and join here: %(link)s"
+)
+RESCHEDULED = _l(
+    "Case %(number)s: the mediation session has moved to %(when)s (%(reason)s). Join here: %(link)s"
+)
+CANCELLED = _l("Case %(number)s: the mediation session of %(when)s is cancelled (%(reason)s).")
+WITHDRAWN = _l("Case %(number)s: the times offered for a session are withdrawn (%(reason)s).")
+OFFERED = _l(
+    "Case %(number)s: the mediator offers times for a video session. Please choose the times "
+    "you can attend: %(link)s"
+)
+REMINDER = _l("Reminder: the mediation session of case %(number)s starts %(when)s. Join: %(link)s")
+AT_SITE = _l("Please come to %(place)s to join the session there.")
+SUBJECT = _l("Mediation session, case %(number)s")
+SUMMARY = _l("Mediation session, case %(number)s")
+
+
+def when(session: MediationSession, participant: SessionParticipant) -> str:
+    """The start in the participant's zone and language, e.g. 2026年11月24日 09:00:00."""
+    with force_locale(participant.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return localtime(session.start_at, user_zone(participant.user))
+
+
+def _site(session: MediationSession) -> str:
+    institution = session.case.institution
+    return institution.address if institution is not None else ""
+
+
+def tell(
+    session: MediationSession,
+    message: LazyString,
+    *,
+    reason: str | LazyString = "",
+    calendar: str | None = None,
+    participants: list[SessionParticipant] | None = None,
+) -> None:
+    """Queue ``message`` to every participant (or those given), with a calendar attachment
+    by e-mail: ``calendar`` is "REQUEST" (new or changed) or "CANCEL"."""
+    number = session.case.number
+    for participant in participants if participants is not None else session.participants:
+        user = participant.user
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            link = links.url_for_participant(participant)
+            text = str(message) % {
+                "number": number,
+                "when": when(session, participant),
+                "link": link,
+                "reason": str(reason),
+            }
+            at_site = participant.joins_from == JoinsFrom.site and _site(session)
+            if at_site:
+                text += " " + str(AT_SITE) % {"place": _site(session)}
+            if user.phone:
+                notify.queue_sms(user.phone, text)
+            if user.email:
+                attachments = []
+                if calendar is not None:
+                    ev = ics.event(
+                        session,
+                        summary=str(SUMMARY) % {"number": number},
+                        description=text,
+                        location=_site(session) if at_site else link,
+                    )
+                    data = ics.invitation(ev, cancel=calendar == "CANCEL")
+                    attachments.append(
+                        {
+                            "filename": "invite.ics",
+                            "content_type": "text/calendar",
+                            "params": {"method": calendar, "charset": "utf-8"},
+                            "data": base64.b64encode(data).decode(),
+                        }
+                    )
+                notify.queue_email(user.email, str(SUBJECT) % {"number": number}, text, attachments)

@@ -1,0 +1,424 @@
+"""Booking sessions: directly, or by offering times the parties choose from; rescheduling,
+cancelling, and the parties' consent to separate sessions (SPC online mediation rules
+art 16). Operations flush, never commit.
+
+Double booking is impossible because the database refuses overlapping live sessions of one
+mediator (see ``models.py``). Before inserting, each operation also takes the mediator's
+calendar lock (an UPDATE of their settings row) so that the daily limit, which no constraint
+expresses, is counted with nothing changing underneath; and so that the person booking gets
+the precise reason ("outside your hours", "the day is full") instead of a bare conflict.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from mediation.accounts.models import User
+from mediation.cases.models import Case, Side
+from mediation.cases.states import CaseStatus
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import notices, slots
+from .availability import settings_for
+from .models import (
+    BookingSettings,
+    JoinsFrom,
+    MediationSession,
+    SessionParticipant,
+    SessionStatus,
+)
+
+# Sessions are for cases in which both sides agreed to mediate (art 15).
+BOOKABLE = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
+MAX_OFFERED = 6
+CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
+NOT_AGREED = _l("no time was agreed before it began")
+CASE_ENDED = _l("the case has ended")
+
+UNAVAILABLE = {
+    "notice": _l("This time is too soon: the participants need more notice."),
+    "hours": _l("This time is outside the mediator's hours."),
+    "daily_limit": _l("The mediator already has the most sessions allowed on that day."),
+    "taken": _l("This time has just been taken. Please choose another."),
+}
+CHOSEN_ELSEWHERE = _l("another offered time was chosen")
+
+
+class SlotUnavailableError(FieldError):
+    def __init__(self, why: str) -> None:
+        super().__init__("start", str(UNAVAILABLE[why]))
+        self.why = why
+
+
+def lock_calendar(mediator_id: int) -> BookingSettings:
+    """Serialise the bookings of one mediator until the transaction ends (row lock on
+    PostgreSQL, the write lock on SQLite)."""
+    settings = settings_for(mediator_id)
+    db.session.execute(
+        update(BookingSettings)
+        .where(BookingSettings.mediator_id == mediator_id)
+        .values(version=BookingSettings.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return settings
+
+
+def _must_be_mediator(case: Case, by: User) -> None:
+    if case.mediator_id is None or case.mediator_id != by.id:
+        raise NotPermittedError(_("Only the case's mediator can arrange its sessions."))
+    if case.status not in BOOKABLE:
+        raise NotPermittedError(_("Sessions can be booked once both sides have agreed to mediate."))
+
+
+def _check_side(case: Case, side: str | None) -> None:
+    if side is None:
+        return
+    if side not in set(Side):
+        raise FieldError("side", _("Choose who takes part."))
+    # Art 16: separate times for each side only with the consent of every party.
+    if any(p.separate_sessions_at is None for p in case.parties):
+        raise FieldError("side", _("Separate sessions need the consent of every party (art 16)."))
+
+
+def _check_fits(
+    settings: BookingSettings,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    ignore: int | None = None,
+) -> None:
+    day = start.astimezone(ZoneInfo(settings.time_zone)).date()
+    rules = slots.load_rules(settings.mediator_id, day, day)
+    busy = slots.load_busy(settings.mediator_id, day, day, ignore=ignore)
+    why = slots.fits(rules, start, end, busy, now=now)
+    if why is not None:
+        raise SlotUnavailableError(why)
+
+
+def _flush_or_taken() -> None:
+    """Flush; the database's refusal of an overlapping session becomes a clear message."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        if "no_double_booking" in str(error.orig):
+            raise SlotUnavailableError("taken") from None
+        raise
+
+
+def _new_session(
+    case: Case,
+    settings: BookingSettings,
+    start: datetime,
+    minutes: int,
+    *,
+    by: User,
+    status: SessionStatus,
+    side: str | None,
+    at_site: Collection[int],
+    note: str,
+    offer_key: str | None = None,
+) -> MediationSession:
+    end = start + timedelta(minutes=minutes)
+    session = MediationSession(
+        case_id=case.id,
+        mediator_id=case.mediator_id,
+        start_at=start,
+        end_at=end,
+        busy_until=end + timedelta(minutes=settings.buffer_minutes),
+        local_day=start.astimezone(ZoneInfo(settings.time_zone)).date(),
+        status=status,
+        offer_key=offer_key,
+        side=side,
+        uid=f"{uuid.uuid4()}@online-mediation",
+        note=note.strip(),
+        created_by_id=by.id,
+    )
+    session.participants.append(SessionParticipant(user_id=case.mediator_id, role="mediator"))
+    for party in case.parties:
+        if side is not None and party.side != side:
+            continue
+        session.participants.append(
+            SessionParticipant(
+                user_id=party.user_id,
+                role="agent" if party.is_agent else "party",
+                joins_from=JoinsFrom.site if party.user_id in at_site else JoinsFrom.home,
+            )
+        )
+    db.session.add(session)
+    _flush_or_taken()
+    return session
+
+
+def _journal(session: MediationSession, kind: str, by: User | None, **extra) -> None:
+    journal.append(
+        session.case_id,
+        f"session.{kind}",
+        {
+            "session_id": session.id,
+            "start": session.start_at.isoformat(),
+            "end": session.end_at.isoformat(),
+            "side": session.side,
+            **extra,
+        },
+        actor_id=by.id if by else None,
+    )
+
+
+def book(
+    case: Case,
+    *,
+    by: User,
+    start: datetime,
+    minutes: int | None = None,
+    side: str | None = None,
+    at_site: Collection[int] = (),
+    note: str = "",
+    now: datetime | None = None,
+) -> MediationSession:
+    """Book a session at ``start``; everyone is invited at once."""
+    _must_be_mediator(case, by)
+    _check_side(case, side)
+    settings = lock_calendar(case.mediator_id)
+    minutes = minutes or settings.session_minutes
+    _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
+    session = _new_session(
+        case,
+        settings,
+        start,
+        minutes,
+        by=by,
+        status=SessionStatus.scheduled,
+        side=side,
+        at_site=at_site,
+        note=note,
+    )
+    _journal(session, "booked", by)
+    notices.tell(session, notices.BOOKED, calendar="REQUEST")
+    return session
+
+
+def offer(
+    case: Case,
+    *,
+    by: User,
+    starts: Sequence[datetime],
+    minutes: int | None = None,
+    side: str | None = None,
+    at_site: Collection[int] = (),
+    note: str = "",
+    now: datetime | None = None,
+) -> list[MediationSession]:
+    """Hold several times; the session is fixed at the first one every party can attend."""
+    _must_be_mediator(case, by)
+    _check_side(case, side)
+    if not 2 <= len(set(starts)) <= MAX_OFFERED:
+        raise FieldError("start", _("Offer 2 to %(n)d times.", n=MAX_OFFERED))
+    settings = lock_calendar(case.mediator_id)
+    minutes = minutes or settings.session_minutes
+    key = uuid.uuid4().hex
+    offered = []
+    for start in sorted(set(starts)):
+        _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
+        offered.append(
+            _new_session(
+                case,
+                settings,
+                start,
+                minutes,
+                by=by,
+                status=SessionStatus.offered,
+                side=side,
+                at_site=at_site,
+                note=note,
+                offer_key=key,
+            )
+        )
+    for session in offered:
+        _journal(session, "offered", by)
+    first = offered[0]
+    notices.tell(
+        first, notices.OFFERED, participants=[p for p in first.participants if p.role != "mediator"]
+    )
+    return offered
+
+
+def offered_with(session: MediationSession) -> list[MediationSession]:
+    """The times offered together with ``session`` that are still open, by start."""
+    if session.offer_key is None:
+        return [session] if session.status == SessionStatus.offered else []
+    return db.session.scalars(
+        select(MediationSession)
+        .where(
+            MediationSession.offer_key == session.offer_key,
+            MediationSession.status == SessionStatus.offered,
+        )
+        .order_by(MediationSession.start_at)
+    ).all()
+
+
+def choose(
+    user: User, offer_of: MediationSession, chosen: Collection[int], *, now: datetime | None = None
+) -> MediationSession | None:
+    """Record the offered times ``user`` can attend; returns the session once it is fixed
+    (the earliest time every party chose), else None."""
+    now = now or utcnow()
+    lock_calendar(offer_of.mediator_id)
+    open_times = offered_with(offer_of)
+    if not open_times:
+        raise NotPermittedError(_("These times are no longer open. A session may be fixed."))
+    if not set(chosen) <= {s.id for s in open_times}:
+        raise FieldError("chosen", _("Choose among the times offered."))
+    for session in open_times:
+        mine = next((p for p in session.participants if p.user_id == user.id), None)
+        if mine is None or mine.role == "mediator":
+            raise NotPermittedError(_("You may not take this step in this case."))
+        mine.confirmed_at = now if session.id in chosen else None
+    db.session.flush()
+    journal.append(
+        offer_of.case_id,
+        "session.times_chosen",
+        {"offer": offer_of.offer_key, "sessions": sorted(chosen)},
+        actor_id=user.id,
+    )
+    for session in open_times:
+        if all(p.confirmed_at for p in session.participants if p.role != "mediator"):
+            return _fix(session, open_times)
+    return None
+
+
+def _fix(session: MediationSession, open_times: list[MediationSession]) -> MediationSession:
+    for other in open_times:
+        if other is not session:
+            other.status = SessionStatus.cancelled
+            other.cancelled_at = utcnow()
+            other.cancel_reason = str(CHOSEN_ELSEWHERE)
+    session.status = SessionStatus.scheduled
+    session.sequence += 1
+    db.session.flush()
+    _journal(session, "fixed", None)
+    notices.tell(session, notices.BOOKED, calendar="REQUEST")
+    return session
+
+
+def _reason(reason: str | LazyString) -> str:
+    reason = str(reason).strip()
+    if not reason:
+        raise FieldError("reason", _("Please give the reason; everyone is told."))
+    return reason[:500]
+
+
+def reschedule(
+    session: MediationSession,
+    *,
+    by: User,
+    start: datetime,
+    reason: str,
+    minutes: int | None = None,
+    now: datetime | None = None,
+) -> MediationSession:
+    """Move a fixed session; calendars replace the event (same UID, higher SEQUENCE)."""
+    _must_be_mediator(session.case, by)
+    if session.status != SessionStatus.scheduled:
+        raise NotPermittedError(_("Only a fixed session can be moved."))
+    reason = _reason(reason)
+    settings = lock_calendar(session.mediator_id)
+    length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
+    _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
+    before = session.start_at
+    session.start_at = start
+    session.end_at = start + length
+    session.busy_until = session.end_at + timedelta(minutes=settings.buffer_minutes)
+    session.local_day = start.astimezone(ZoneInfo(settings.time_zone)).date()
+    session.sequence += 1
+    session.reminded_day_at = session.reminded_hour_at = None  # due again for the new time
+    _flush_or_taken()
+    _journal(session, "rescheduled", by, reason=reason, previous_start=before.isoformat())
+    notices.tell(session, notices.RESCHEDULED, reason=reason, calendar="REQUEST")
+    return session
+
+
+def cancel(
+    session: MediationSession,
+    *,
+    by: User | None,
+    reason: str | LazyString,
+    now: datetime | None = None,
+) -> None:
+    """Call a session off (or withdraw offered times); the slot is free again at once."""
+    if by is not None:
+        _must_be_mediator(session.case, by)
+    if session.status == SessionStatus.cancelled:
+        raise NotPermittedError(_("This session is already cancelled."))
+    told = reason  # a platform reason is told in each participant's language
+    reason = _reason(reason)
+    now = now or utcnow()
+    was_fixed = session.status == SessionStatus.scheduled
+    for each in [session] if was_fixed else offered_with(session):
+        each.status = SessionStatus.cancelled
+        each.cancelled_at = now
+        each.cancel_reason = reason
+        each.sequence += 1
+        _journal(each, "cancelled", by, reason=reason)
+    db.session.flush()
+    if was_fixed:
+        notices.tell(session, notices.CANCELLED, reason=told, calendar="CANCEL")
+    else:
+        notices.tell(session, notices.WITHDRAWN, reason=told)
+
+
+def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:
+    """A party's consent (or its withdrawal) to being heard at separate times (art 16)."""
+    party = next((p for p in case.parties if p.user_id == user.id), None)
+    if party is None or case.status not in BOOKABLE:
+        raise NotPermittedError(_("You may not take this step in this case."))
+    party.separate_sessions_at = utcnow() if consent else None
+    db.session.flush()
+    journal.append(
+        case.id,
+        "session.separate_consent" if consent else "session.separate_consent_withdrawn",
+        {},
+        actor_id=user.id,
+    )
+
+
+def end_stale(now: datetime | None = None) -> int:
+    """The worker's job: offered times nobody agreed on before they began, and sessions of
+    cases that have ended, are cancelled (the participants are told of the latter)."""
+    now = now or utcnow()
+    ended = 0
+    stale = db.session.scalars(
+        select(MediationSession).where(
+            MediationSession.status == SessionStatus.offered, MediationSession.start_at <= now
+        )
+    ).all()
+    for session in stale:
+        if session.status == SessionStatus.offered:  # a sibling's cancel may have taken it
+            cancel(session, by=None, reason=NOT_AGREED, now=now)
+            ended += 1
+    orphaned = db.session.scalars(
+        select(MediationSession)
+        .join(Case, Case.id == MediationSession.case_id)
+        .where(
+            MediationSession.status == SessionStatus.scheduled,
+            MediationSession.start_at > now,
+            Case.status.in_(CLOSED),
+        )
+    ).all()
+    for session in orphaned:
+        cancel(session, by=None, reason=CASE_ENDED, now=now)
+        ended += 1
+    return ended

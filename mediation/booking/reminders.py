@@ -1,0 +1,66 @@
+"""Reminders 24 hours and 1 hour before each session, sent exactly once.
+
+A reminder is claimed by a conditional UPDATE of the session (``reminded_… IS NULL``) in the
+same transaction that queues its messages: a second worker waits on the row and then finds
+it claimed; a worker that dies before committing leaves nothing claimed and nothing queued,
+so the next run sends it. Rescheduling clears the marks, so the new time is reminded too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute
+
+from mediation.core.db import utcnow
+from mediation.extensions import db
+
+from . import notices
+from .models import MediationSession, SessionStatus
+
+BEFORE = (
+    (MediationSession.reminded_day_at, timedelta(hours=24)),
+    (MediationSession.reminded_hour_at, timedelta(hours=1)),
+)
+
+
+def _claim(session_id: int, column: InstrumentedAttribute, now: datetime) -> bool:
+    result = db.session.execute(
+        update(MediationSession)
+        .where(
+            MediationSession.id == session_id,
+            MediationSession.status == SessionStatus.scheduled,
+            column.is_(None),
+        )
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def send_due(now: datetime | None = None) -> int:
+    """Queue the reminders that are due; returns how many sessions were reminded."""
+    now = now or utcnow()
+    sent = 0
+    for column, ahead in BEFORE:
+        due = db.session.scalars(
+            select(MediationSession.id).where(
+                MediationSession.status == SessionStatus.scheduled,
+                column.is_(None),
+                MediationSession.start_at > now,
+                MediationSession.start_at <= now + ahead,
+            )
+        ).all()
+        for session_id in due:
+            if not _claim(session_id, column, now):
+                continue
+            session = db.session.get(MediationSession, session_id, populate_existing=True)
+            if (
+                column is MediationSession.reminded_day_at
+                and session.start_at - now <= BEFORE[1][1]
+            ):
+                continue  # within the last hour only the one-hour reminder goes out
+            notices.tell(session, notices.REMINDER)
+            sent += 1
+    return sent

@@ -1,0 +1,268 @@
+"""Free slots: a mediator's weekly hours and date exceptions, minus public holidays, sessions
+already booked (with the buffer after each), the minimum notice and the daily limit.
+
+``compute`` is pure (rules and sessions in, slots out), so every edge case is testable
+without a database; ``free_slots`` loads what it needs for one mediator and one range.
+Local times are the mediator's; a local time that does not exist (a daylight-saving gap)
+offers no slot, and one that exists twice is taken at its first occurrence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from mediation.cases import clocks
+from mediation.extensions import db
+
+from .models import (
+    AvailabilityException,
+    AvailabilityRule,
+    BookingSettings,
+    MediationSession,
+    SessionStatus,
+)
+
+# Slots start on the hour and half hour of a window: easy to read out on the phone.
+STEP = timedelta(minutes=30)
+# On a weekend made into a working day (调休) the office keeps the hours of a Monday.
+MAKEUP_DAY_RULES = 0
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC
+    end: datetime
+    reception: bool = False
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A live session as the calendar sees it: from its start to its end plus buffer."""
+
+    start: datetime
+    busy_until: datetime
+    local_day: date
+
+
+@dataclass(frozen=True)
+class Window:
+    starts: time
+    ends: time
+    reception: bool = False
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything about a mediator that slot computation needs, detached from the session."""
+
+    zone: ZoneInfo
+    session_minutes: int = 60
+    buffer_minutes: int = 15
+    min_notice_hours: int = 24
+    max_sessions_per_day: int = 4
+    holidays_off: bool = True
+    weekly: Sequence[AvailabilityRule] = ()
+    exceptions: Sequence[AvailabilityException] = ()
+
+    @classmethod
+    def of(
+        cls,
+        settings: BookingSettings,
+        weekly: Sequence[AvailabilityRule],
+        exceptions: Sequence[AvailabilityException],
+    ) -> Rules:
+        return cls(
+            zone=ZoneInfo(settings.time_zone),
+            session_minutes=settings.session_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            min_notice_hours=settings.min_notice_hours,
+            max_sessions_per_day=settings.max_sessions_per_day,
+            holidays_off=settings.holidays_off,
+            weekly=weekly,
+            exceptions=exceptions,
+        )
+
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+def _subtract(windows: list[Window], starts: time, ends: time) -> list[Window]:
+    """The windows with the hours ``starts``-``ends`` (leave) taken out."""
+    result = []
+    for w in windows:
+        if ends <= w.starts or w.ends <= starts:
+            result.append(w)
+            continue
+        if w.starts < starts:
+            result.append(Window(w.starts, starts, w.reception, w.place))
+        if ends < w.ends:
+            result.append(Window(ends, w.ends, w.reception, w.place))
+    return result
+
+
+def day_windows(day: date, rules: Rules) -> list[Window]:
+    """The hours open for sessions on the mediator's local ``day``."""
+    if rules.holidays_off and clocks.is_public_holiday(day):
+        weekday = None
+    elif clocks.is_makeup_working_day(day):
+        weekday = MAKEUP_DAY_RULES
+    else:
+        weekday = day.weekday()
+    windows = [
+        Window(r.starts, r.ends, r.reception, r.place)
+        for r in rules.weekly
+        if weekday is not None and r.weekday == weekday
+    ]
+    for exc in rules.exceptions:
+        if exc.day != day:
+            continue
+        if exc.available:
+            windows.append(Window(exc.starts, exc.ends))
+        elif exc.starts is None:
+            windows = []  # leave for the whole day
+        else:
+            windows = _subtract(windows, exc.starts, exc.ends)
+    return sorted(windows, key=lambda w: w.starts)
+
+
+def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
+    """The instant of local ``day`` ``at``; None inside a daylight-saving gap."""
+    local = datetime.combine(day, at, tzinfo=zone)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return instant
+
+
+def conflicts(start: datetime, end: datetime, busy: Iterable[Busy], buffer: timedelta) -> bool:
+    """Whether a session from ``start`` to ``end`` (plus buffer) overlaps a booked one."""
+    return any(start < b.busy_until and b.start < end + buffer for b in busy)
+
+
+def compute(
+    rules: Rules,
+    first_day: date,
+    days: int,
+    busy: Sequence[Busy],
+    *,
+    now: datetime,
+    minutes: int | None = None,
+    reception_only: bool = False,
+) -> list[Slot]:
+    """Free slots on ``days`` local days from ``first_day``, in time order."""
+    length = timedelta(minutes=minutes or rules.session_minutes)
+    earliest = now + timedelta(hours=rules.min_notice_hours)
+    per_day = Counter(b.local_day for b in busy)
+    slots = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if per_day[day] >= rules.max_sessions_per_day:
+            continue
+        for window in day_windows(day, rules):
+            if reception_only and not window.reception:
+                continue
+            window_end = _to_utc(day, window.ends, rules.zone)
+            at = datetime.combine(day, window.starts)
+            while at.time() >= window.starts and at.date() == day:
+                start = _to_utc(day, at.time(), rules.zone)
+                at += STEP
+                if start is None:
+                    continue
+                end = start + length
+                if window_end is None or end > window_end:
+                    break
+                if start < earliest or conflicts(start, end, busy, rules.buffer):
+                    continue
+                slots.append(Slot(start, end, window.reception, window.place))
+    return slots
+
+
+def fits(
+    rules: Rules, start: datetime, end: datetime, busy: Sequence[Busy], *, now: datetime
+) -> str | None:
+    """Why a session cannot be booked from ``start`` to ``end``; None when it can.
+
+    Unlike ``compute`` any start inside the hours is accepted, not only the half hours.
+    """
+    local_start, local_end = start.astimezone(rules.zone), end.astimezone(rules.zone)
+    day = local_start.date()
+    if start < now + timedelta(hours=rules.min_notice_hours):
+        return "notice"
+    inside = local_end.date() == day and any(
+        w.starts <= local_start.time() and local_end.time() <= w.ends
+        for w in day_windows(day, rules)
+    )
+    if not inside:
+        return "hours"
+    if sum(1 for b in busy if b.local_day == day) >= rules.max_sessions_per_day:
+        return "daily_limit"
+    if conflicts(start, end, busy, rules.buffer):
+        return "taken"
+    return None
+
+
+def load_rules(mediator_id: int, first_day: date, last_day: date) -> Rules:
+    from .availability import settings_for  # the settings row is created on first use
+
+    settings = settings_for(mediator_id)
+    weekly = db.session.scalars(
+        select(AvailabilityRule)
+        .where(AvailabilityRule.mediator_id == mediator_id)
+        .order_by(AvailabilityRule.weekday, AvailabilityRule.starts)
+    ).all()
+    exceptions = db.session.scalars(
+        select(AvailabilityException).where(
+            AvailabilityException.mediator_id == mediator_id,
+            AvailabilityException.day.between(first_day, last_day),
+        )
+    ).all()
+    return Rules.of(settings, weekly, exceptions)
+
+
+def load_busy(
+    mediator_id: int, first_day: date, last_day: date, *, ignore: int | None = None
+) -> list[Busy]:
+    """The mediator's live sessions that touch the local days ``first_day``..``last_day``."""
+    # A local day in any zone lies within a day either side of the same UTC date; sessions
+    # are shorter than a day.
+    since = datetime.combine(first_day - timedelta(days=2), time(), tzinfo=UTC)
+    until = datetime.combine(last_day + timedelta(days=2), time(), tzinfo=UTC)
+    query = select(
+        MediationSession.start_at, MediationSession.busy_until, MediationSession.local_day
+    ).where(
+        MediationSession.mediator_id == mediator_id,
+        MediationSession.status != SessionStatus.cancelled,
+        MediationSession.start_at < until,
+        MediationSession.start_at >= since,
+    )
+    if ignore is not None:
+        query = query.where(MediationSession.id != ignore)
+    return [Busy(*row) for row in db.session.execute(query)]
+
+
+def free_slots(
+    mediator_id: int,
+    first_day: date,
+    days: int,
+    *,
+    now: datetime,
+    minutes: int | None = None,
+    ignore: int | None = None,
+    reception_only: bool = False,
+) -> list[Slot]:
+    """The mediator's free slots on ``days`` local days from ``first_day``."""
+    last_day = first_day + timedelta(days=days - 1)
+    rules = load_rules(mediator_id, first_day, last_day)
+    busy = load_busy(mediator_id, first_day, last_day, ignore=ignore)
+    return compute(
+        rules, first_day, days, busy, now=now, minutes=minutes, reception_only=reception_only
+    )

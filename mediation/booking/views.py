@@ -1,0 +1,320 @@
+"""HTTP handlers of the mediator's side of booking: availability, the week calendar, booking
+or offering times for a case, moving and cancelling sessions, the private calendar feed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from mediation.accounts.models import Role
+from mediation.cases.labels import SIDE_NAMES
+from mediation.cases.models import Case
+from mediation.cases.operations import viewable_case
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.access import role_required
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError, apply_field_error
+from mediation.extensions import db
+
+from . import availability, calendar, ics, slots
+from . import operations as booking
+from .forms import BookForm, CancelForm, ExceptionForm, RescheduleForm, RuleForm, SettingsForm
+from .models import (
+    AvailabilityException,
+    AvailabilityRule,
+    BookingSettings,
+    MediationSession,
+    SessionStatus,
+)
+
+SEARCH_DAYS = 14
+
+
+def _availability_page(**forms):
+    settings = availability.settings_for(current_user.id)
+    forms.setdefault("settings_form", SettingsForm(obj=settings, formdata=None))
+    forms.setdefault("rule_form", RuleForm(formdata=None))
+    forms.setdefault("exception_form", ExceptionForm(formdata=None))
+    rules = db.session.scalars(
+        select(AvailabilityRule)
+        .where(AvailabilityRule.mediator_id == current_user.id)
+        .order_by(AvailabilityRule.weekday, AvailabilityRule.starts)
+    ).all()
+    today = utcnow().astimezone(ZoneInfo(settings.time_zone)).date()
+    exceptions = db.session.scalars(
+        select(AvailabilityException)
+        .where(
+            AvailabilityException.mediator_id == current_user.id,
+            AvailabilityException.day >= today,
+        )
+        .order_by(AvailabilityException.day, AvailabilityException.starts)
+    ).all()
+    return render_template(
+        "booking/availability.html",
+        settings=settings,
+        rules=rules,
+        exceptions=exceptions,
+        delete_form=FlaskForm(),
+        feed_url=current_app.config["BASE_URL"].rstrip("/")
+        + url_for("booking.feed", token=settings.feed_token),
+        **forms,
+    )
+
+
+@role_required(Role.mediator)
+def availability_page():
+    return _availability_page()
+
+
+@role_required(Role.mediator)
+def save_settings():
+    form = SettingsForm()
+    settings = availability.settings_for(current_user.id)
+    if form.validate():
+        try:
+            availability.update_settings(
+                settings,
+                time_zone=form.time_zone.data.strip(),
+                session_minutes=form.session_minutes.data,
+                buffer_minutes=form.buffer_minutes.data or 0,
+                min_notice_hours=form.min_notice_hours.data or 0,
+                max_sessions_per_day=form.max_sessions_per_day.data,
+                holidays_off=form.holidays_off.data,
+            )
+        except FieldError as error:
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("booking.availability_page"))
+    return _availability_page(settings_form=form), 422
+
+
+@role_required(Role.mediator)
+def add_rule():
+    form = RuleForm()
+    if form.validate():
+        try:
+            availability.add_rule(
+                current_user.id,
+                form.weekday.data,
+                form.starts.data,
+                form.ends.data,
+                reception=form.reception.data,
+                place=form.place.data or "",
+            )
+        except FieldError as error:
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("booking.availability_page"))
+    return _availability_page(rule_form=form), 422
+
+
+@role_required(Role.mediator)
+def add_exception():
+    form = ExceptionForm()
+    if form.validate():
+        try:
+            availability.add_exception(
+                current_user.id,
+                form.day.data,
+                form.starts.data,
+                form.ends.data,
+                available=form.available.data == "1",
+                note=form.note.data or "",
+            )
+        except FieldError as error:
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("booking.availability_page"))
+    return _availability_page(exception_form=form), 422
+
+
+@role_required(Role.mediator)
+def remove_entry(kind: str, entry_id: int):
+    model = {"rules": AvailabilityRule, "exceptions": AvailabilityException}.get(kind)
+    if model is None or not FlaskForm().validate():
+        abort(400)
+    if not availability.remove(model, current_user.id, entry_id):
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("booking.availability_page"))
+
+
+@role_required(Role.mediator)
+def renew_feed():
+    if not FlaskForm().validate():
+        abort(400)
+    availability.renew_feed_token(availability.settings_for(current_user.id))
+    db.session.commit()
+    flash(_("Your calendar has a new address; the old one no longer works."), "success")
+    return redirect(url_for("booking.availability_page"))
+
+
+@role_required(Role.mediator)
+def week_calendar():
+    settings = availability.settings_for(current_user.id)
+    zone = ZoneInfo(settings.time_zone)
+    try:
+        shown = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        shown = utcnow().astimezone(zone).date()
+    week = calendar.week_of(current_user.id, shown, zone, now=utcnow())
+    db.session.commit()  # the settings row may have been created
+    return render_template("booking/calendar.html", week=week, zone=zone, settings=settings)
+
+
+def feed(token: str):
+    """The mediator's sessions as a calendar to subscribe to; the URL is the secret."""
+    settings = db.session.scalar(select(BookingSettings).where(BookingSettings.feed_token == token))
+    if settings is None:
+        abort(404)
+    events = [
+        ics.event(s, summary=calendar.feed_summary(s), description="", location="")
+        for s in calendar.feed_sessions(settings.mediator_id, now=utcnow())
+    ]
+    body = ics.feed(events, _("Mediation sessions"))
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private"})
+
+
+def _mediated_case(case_id: int) -> Case:
+    case = viewable_case(case_id, current_user)
+    if case is None or case.mediator_id != current_user.id:
+        abort(404)
+    return case
+
+
+def _slot_choices(mediator_id: int, zone: ZoneInfo, *, ignore: int | None = None):
+    today = utcnow().astimezone(zone).date()
+    free = slots.free_slots(mediator_id, today, SEARCH_DAYS, now=utcnow(), ignore=ignore)
+    return [(s.start.isoformat(), s) for s in free]
+
+
+def _parse_times(values: list[str]) -> list[datetime]:
+    try:
+        return [datetime.fromisoformat(v) for v in values if v]
+    except ValueError:
+        raise FieldError("times", _("Choose among the times shown.")) from None
+
+
+@role_required(Role.mediator)
+def new_session(case_id: int):
+    case = _mediated_case(case_id)
+    settings = availability.settings_for(case.mediator_id)
+    zone = ZoneInfo(settings.time_zone)
+    choices = _slot_choices(case.mediator_id, zone)
+    form = BookForm()
+    form.times.choices = [(value, value) for value, _slot in choices]
+    form.side.choices = [("", _("Everyone together")), *SIDE_NAMES.items()]
+    form.at_site.choices = [(str(p.user_id), p.user.real_name) for p in case.parties]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            try:
+                starts = _parse_times(form.times.data)
+                options = {
+                    "by": current_user,
+                    "minutes": form.minutes.data,
+                    "side": form.side.data or None,
+                    "at_site": {int(v) for v in form.at_site.data},
+                    "note": form.note.data or "",
+                }
+                if len(starts) == 1:
+                    booking.book(case, start=starts[0], **options)
+                    message = _("The session is booked and everyone is invited.")
+                else:
+                    booking.offer(case, starts=starts, **options)
+                    message = _(
+                        "The times are offered; the session is fixed when every party chose."
+                    )
+            except FieldError as error:
+                apply_field_error(form, error)
+            except NotPermittedError as error:
+                flash(str(error), "error")
+            else:
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for("cases.case_detail", case_id=case.id))
+        db.session.rollback()
+    return render_template(
+        "booking/new_session.html",
+        case=case,
+        form=form,
+        choices=dict(choices),
+        zone=zone,
+        separate_allowed=all(p.separate_sessions_at for p in case.parties),
+    ), status
+
+
+def _own_session(session_id: int) -> MediationSession:
+    session = db.session.get(MediationSession, session_id)
+    if session is None or session.mediator_id != current_user.id:
+        abort(404)
+    return session
+
+
+@role_required(Role.mediator)
+def reschedule(session_id: int):
+    session = _own_session(session_id)
+    zone = ZoneInfo(availability.settings_for(session.mediator_id).time_zone)
+    choices = _slot_choices(session.mediator_id, zone, ignore=session.id)
+    form = RescheduleForm()
+    form.start.choices = [(value, value) for value, _slot in choices]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate():
+            try:
+                booking.reschedule(
+                    session,
+                    by=current_user,
+                    start=_parse_times([form.start.data])[0],
+                    reason=form.reason.data,
+                )
+            except FieldError as error:
+                apply_field_error(form, error)
+            except NotPermittedError as error:
+                flash(str(error), "error")
+            else:
+                db.session.commit()
+                flash(_("The session is moved and everyone is told."), "success")
+                return redirect(url_for("cases.case_detail", case_id=session.case_id))
+        db.session.rollback()
+    return render_template(
+        "booking/reschedule.html", session=session, form=form, choices=dict(choices), zone=zone
+    ), status
+
+
+@role_required(Role.mediator)
+def cancel(session_id: int):
+    session = _own_session(session_id)
+    form = CancelForm()
+    if form.validate():
+        try:
+            booking.cancel(session, by=current_user, reason=form.reason.data)
+        except (FieldError, NotPermittedError) as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The session is cancelled and everyone is told."), "success")
+    else:
+        flash(_("Please give the reason; everyone is told."), "error")
+    return redirect(url_for("cases.case_detail", case_id=session.case_id))
+
+
+def session_statuses() -> dict[str, str]:
+    return {
+        SessionStatus.offered: _("Times offered"),
+        SessionStatus.scheduled: _("Booked"),
+        SessionStatus.cancelled: _("Cancelled"),
+    }

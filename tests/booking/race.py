@@ -1,0 +1,78 @@
+"""Attempts to book one slot at once, from threads of this or another process (the
+``book_from_threads`` function is what a second process runs)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from mediation import create_app
+from mediation.accounts.models import User
+from mediation.booking import operations as booking
+from mediation.cases.models import Case
+from mediation.extensions import db
+
+
+def race_app(database_url: str, instance_path: str):
+    """An app with a connection for every thread, so that the attempts are truly at once."""
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": instance_path,
+            "SERVER_NAME": "mediation.test",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 60, "max_overflow": 0},
+        }
+    )
+
+
+def attempt(app, case_id: int, start: datetime, now: datetime, go: threading.Barrier) -> str:
+    with app.app_context():
+        try:
+            go.wait(timeout=60)
+            case = db.session.get(Case, case_id)
+            mediator = db.session.get(User, case.mediator_id)
+            booking.book(case, by=mediator, start=start, now=now)
+            db.session.commit()
+            return "booked"
+        except booking.SlotUnavailableError:
+            db.session.rollback()
+            return "taken"
+        except Exception as error:  # reported to the test, which fails on anything else
+            db.session.rollback()
+            return repr(error)
+        finally:
+            db.session.remove()
+
+
+def book_from_threads(
+    database_url: str,
+    instance_path: str,
+    case_id: int,
+    start_iso: str,
+    now_iso: str,
+    threads: int,
+    ready=None,
+) -> list[str]:
+    """``threads`` attempts released together (after ``ready``, a cross-process barrier)."""
+    app = race_app(database_url, instance_path)
+    start, now = datetime.fromisoformat(start_iso), datetime.fromisoformat(now_iso)
+    go = threading.Barrier(threads)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        outcome = attempt(app, case_id, start, now, go)
+        with lock:
+            results.append(outcome)
+
+    if ready is not None:
+        ready.wait(timeout=60)
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    with app.app_context():
+        db.engine.dispose()  # PostgreSQL's connection slots are few
+    return results

@@ -1,0 +1,172 @@
+"""Booking, offering and choosing times, moving and cancelling, with notices and journal."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from mediation.booking import operations as booking
+from mediation.booking.models import JoinsFrom, MediationSession, SessionStatus
+from mediation.cases.models import Side
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from mediation.notify.models import OutboxMessage
+from tests.factories import add_weekly_hours, make_mediating_case, make_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # Friday morning in Shanghai
+
+
+def at(day: int, hhmm: str) -> datetime:
+    """A time in Shanghai on ``day`` November 2026."""
+    return datetime.combine(
+        date(2026, 11, day), time.fromisoformat(hhmm), tzinfo=SHANGHAI
+    ).astimezone(UTC)
+
+
+@pytest.fixture
+def case(app_ctx):
+    case = make_mediating_case()
+    add_weekly_hours(case.mediator)
+    return case
+
+
+def kinds(case) -> list[str]:
+    return db.session.scalars(
+        select(JournalEntry.action)
+        .where(JournalEntry.case_id == case.id)
+        .order_by(JournalEntry.seq)
+    ).all()
+
+
+def test_booking_invites_everyone_with_a_calendar_attachment(case):
+    applicant, respondent = case.party_users()
+    respondent.email = "respondent@example.org"
+    session = booking.book(
+        case, by=case.mediator, start=at(24, "09:00"), at_site={respondent.id}, now=NOW
+    )
+    assert session.status == SessionStatus.scheduled
+    assert {p.user_id for p in session.participants} == {
+        case.mediator_id,
+        applicant.id,
+        respondent.id,
+    }
+    assert {p.user_id: p.joins_from for p in session.participants}[respondent.id] == JoinsFrom.site
+    assert kinds(case)[-1] == "session.booked"
+    sms = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert {m.recipient for m in sms} >= {applicant.phone, respondent.phone}
+    to_respondent = next(m for m in sms if m.recipient == respondent.phone and "/s/" in m.body)
+    assert "2026年11月24日" in to_respondent.body and "/s/" in to_respondent.body
+    assert case.institution.address in to_respondent.body  # joins from the office
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()[
+        -1
+    ]
+    assert mail.recipient == "respondent@example.org"
+    assert mail.attachments[0]["params"]["method"] == "REQUEST"
+
+
+def test_only_the_cases_mediator_books_and_only_while_mediating(case):
+    with pytest.raises(NotPermittedError):
+        booking.book(case, by=case.party_users()[0], start=at(24, "09:00"), now=NOW)
+    other = make_mediating_case()
+    with pytest.raises(NotPermittedError):
+        booking.book(case, by=other.mediator, start=at(24, "09:00"), now=NOW)
+
+
+def test_a_time_outside_the_hours_or_already_taken_is_refused_with_the_reason(case):
+    with pytest.raises(FieldError, match="hours"):
+        booking.book(case, by=case.mediator, start=at(24, "18:00"), now=NOW)
+    booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    with pytest.raises(booking.SlotUnavailableError) as refused:
+        booking.book(case, by=case.mediator, start=at(24, "09:30"), now=NOW)
+    assert refused.value.why == "taken"
+
+
+def test_separate_sessions_need_every_partys_consent(case):
+    applicant, respondent = case.party_users()
+    with pytest.raises(FieldError, match="art 16"):
+        booking.book(case, by=case.mediator, start=at(24, "09:00"), side=Side.applicant, now=NOW)
+    booking.consent_to_separate_sessions(case, applicant, True)
+    booking.consent_to_separate_sessions(case, respondent, True)
+    session = booking.book(
+        case, by=case.mediator, start=at(24, "09:00"), side=Side.applicant, now=NOW
+    )
+    assert {p.user_id for p in session.participants} == {case.mediator_id, applicant.id}
+
+
+def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
+    applicant, respondent = case.party_users()
+    offered = booking.offer(
+        case, by=case.mediator, starts=[at(24, "09:00"), at(25, "10:00"), at(26, "14:00")], now=NOW
+    )
+    assert [s.status for s in offered] == [SessionStatus.offered] * 3
+    # The held times are busy: nobody else can take them meanwhile.
+    other = make_mediating_case(case.mediator)
+    with pytest.raises(booking.SlotUnavailableError):
+        booking.book(other, by=case.mediator, start=at(25, "10:00"), now=NOW)
+    assert booking.choose(applicant, offered[0], {offered[1].id, offered[2].id}) is None
+    fixed = booking.choose(respondent, offered[0], {offered[0].id, offered[2].id})
+    assert fixed is offered[2]
+    assert [s.status for s in offered] == [
+        SessionStatus.cancelled,
+        SessionStatus.cancelled,
+        SessionStatus.scheduled,
+    ]
+    assert kinds(case)[-1] == "session.fixed"
+    with pytest.raises(NotPermittedError):  # nothing left to choose
+        booking.choose(applicant, offered[0], {offered[0].id})
+
+
+def test_rescheduling_keeps_the_uid_raises_the_sequence_and_frees_the_old_time(case):
+    session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    uid, sequence = session.uid, session.sequence
+    with pytest.raises(FieldError, match="reason"):
+        booking.reschedule(session, by=case.mediator, start=at(25, "09:00"), reason=" ", now=NOW)
+    booking.reschedule(session, by=case.mediator, start=at(25, "09:00"), reason="病假", now=NOW)
+    assert (session.uid, session.sequence) == (uid, sequence + 1)
+    assert session.start_at == at(25, "09:00")
+    # The old time can be booked again; moving onto a taken time is refused.
+    other = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    with pytest.raises(booking.SlotUnavailableError):
+        booking.reschedule(other, by=case.mediator, start=at(25, "09:30"), reason="x", now=NOW)
+    assert kinds(case).count("session.rescheduled") == 1
+
+
+def test_cancelling_frees_the_slot_and_tells_everyone_with_the_reason(case):
+    session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    booking.cancel(session, by=case.mediator, reason="调解员回避", now=NOW)
+    assert session.status == SessionStatus.cancelled
+    texts = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.body.contains("调解员回避"))
+    ).all()
+    assert len(texts) == 3  # the mediator and both parties
+    booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+
+
+def test_the_worker_cancels_stale_offers_and_sessions_of_ended_cases(case):
+    from mediation.cases import workflow
+    from mediation.cases.states import Action, TerminationReason
+
+    offered = booking.offer(
+        case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
+    )
+    assert booking.end_stale(now=at(24, "09:01")) == 1
+    assert {s.status for s in offered} == {SessionStatus.cancelled}
+    session = booking.book(case, by=case.mediator, start=at(26, "09:00"), now=NOW)
+    workflow.transition(
+        case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
+    )
+    assert booking.end_stale(now=NOW) == 1
+    assert session.status == SessionStatus.cancelled
+
+
+def test_a_stranger_cannot_choose_times(case):
+    offered = booking.offer(
+        case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
+    )
+    with pytest.raises(NotPermittedError):
+        booking.choose(make_user(), offered[0], {offered[0].id})
+    assert db.session.get(MediationSession, offered[0].id).status == SessionStatus.offered
