@@ -11,22 +11,19 @@ page offers and prints the medians as a table.
 from __future__ import annotations
 
 import argparse
-import logging
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flask_migrate import upgrade
+from common import fresh_app, percentile
 from sqlalchemy import insert, select
 
-from mediation import create_app
 from mediation.accounts.models import Institution, MediatorProfile, User, UserRole
 from mediation.cases.caseload import CaseloadFilter, caseload_for
 from mediation.cases.models import Case, CaseParty
@@ -36,7 +33,6 @@ from mediation.extensions import db
 
 TARGET_MS = 100
 MINE, OTHERS, OTHER_MEDIATORS = 2_000, 10_000, 20
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 VARIANTS = {
     "active, by deadline": CaseloadFilter(),
@@ -104,49 +100,21 @@ def seed(rng: random.Random) -> User:
     return mediators[0]
 
 
-def measure(database_url: str, runs: int) -> list[tuple[str, float, float, int]]:
-    with tempfile.TemporaryDirectory() as instance:
-        app = create_app(
-            {
-                "ENV_NAME": "testing",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "INSTANCE_PATH": instance,
-            }
-        )
-        with app.app_context():
-            logging.disable(logging.INFO)  # Alembic's progress lines would break the table
-            upgrade()
-            logging.disable(logging.NOTSET)
-            mediator_id = seed(random.Random(2026)).id
-            rows = []
-            for name, flt in VARIANTS.items():
-                timings = []
-                for _ in range(runs):
-                    db.session.expunge_all()  # every run loads its rows afresh
-                    mediator = db.session.get(User, mediator_id)
-                    start = time.perf_counter()
-                    result = caseload_for(mediator, flt)
-                    timings.append((time.perf_counter() - start) * 1000)
-                timings.sort()
-                p95 = timings[max(0, round(0.95 * len(timings)) - 1)]
-                rows.append((name, statistics.median(timings), p95, result.total))
-            db.session.remove()
-            db.engine.dispose()
+def measure(backend: str, runs: int) -> list[tuple[str, float, float, int]]:
+    with fresh_app(backend):
+        mediator_id = seed(random.Random(2026)).id
+        rows = []
+        for name, flt in VARIANTS.items():
+            timings = []
+            for _ in range(runs):
+                db.session.expunge_all()  # every run loads its rows afresh
+                mediator = db.session.get(User, mediator_id)
+                start = time.perf_counter()
+                result = caseload_for(mediator, flt)
+                timings.append((time.perf_counter() - start) * 1000)
+            timings.sort()
+            rows.append((name, statistics.median(timings), percentile(timings, 0.95), result.total))
     return rows
-
-
-def postgres_database() -> tuple[str, callable]:
-    import psycopg
-
-    name = f"mediation_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def main() -> int:
@@ -161,15 +129,7 @@ def main() -> int:
     print(f"{'backend':<11} {'query':<22} {'median ms':>10} {'p95 ms':>8} {'rows':>6}  target")
     failed = False
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory() as folder:
-                rows = measure(f"sqlite:///{folder}/bench.db", args.runs)
-        else:
-            url, drop = postgres_database()
-            try:
-                rows = measure(url, args.runs)
-            finally:
-                drop()
+        rows = measure(backend, args.runs)
         for name, median, p95, total in rows:
             ok = median < TARGET_MS
             failed |= not ok

@@ -109,7 +109,7 @@ class BookForm(FlaskForm):
         description=_l("One time to book it, or 2 to 6 times for the parties to choose from."),
     )
     minutes = IntegerField(_l("Length (minutes)"), validators=[Optional(), NumberRange(15, 480)])
-    side = SelectField(_l("Who takes part"))
+    side = SelectField(_l("Who takes part"), default="")
     at_site = CheckboxesField(
         _l("Joins from the institution's office"),
         description=_l("For a party without a phone or computer (art 16)."),

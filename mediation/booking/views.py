@@ -198,11 +198,14 @@ def _slot_choices(mediator_id: int, zone: ZoneInfo, *, ignore: int | None = None
     return [(s.start.isoformat(), s) for s in free]
 
 
-def _parse_times(values: list[str]) -> list[datetime]:
+def _parse_times(values: list[str], field: str = "times") -> list[datetime]:
     try:
-        return [datetime.fromisoformat(v) for v in values if v]
+        times = [datetime.fromisoformat(v) for v in values if v]
     except ValueError:
-        raise FieldError("times", _("Choose among the times shown.")) from None
+        times = []
+    if not times or any(t.tzinfo is None for t in times):
+        raise FieldError(field, _("Choose among the times shown."))
+    return times
 
 
 @role_required(Role.mediator)
@@ -277,7 +280,7 @@ def reschedule(session_id: int):
                 booking.reschedule(
                     session,
                     by=current_user,
-                    start=_parse_times([form.start.data])[0],
+                    start=_parse_times([form.start.data], "start")[0],
                     reason=form.reason.data,
                 )
             except FieldError as error:

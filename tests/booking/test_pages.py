@@ -1,0 +1,167 @@
+"""The booking pages: a mediator's hours and calendar, booking from the case page, a party's
+sessions and choices; every page checks who asks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mediation.booking import operations as booking
+from mediation.booking.models import AvailabilityRule, MediationSession, SessionStatus
+from mediation.extensions import db
+from tests.booking.conftest import NOW, at
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case
+
+
+@pytest.fixture
+def people(app):
+    """A case in mediation; phone numbers to log in with, ids to look things up by."""
+    with app.app_context():
+        case = make_mediating_case()
+        add_weekly_hours(case.mediator)
+        applicant, respondent = case.party_users()
+        other = make_mediating_case()
+        made = {
+            "case_id": case.id,
+            "mediator_id": case.mediator_id,
+            "mediator": case.mediator.phone,
+            "applicant": applicant.phone,
+            "respondent": respondent.phone,
+            "other_mediator": other.mediator.phone,
+        }
+        db.session.commit()
+        db.session.remove()
+    return made
+
+
+def test_hours_are_added_and_a_wrong_entry_keeps_what_was_typed(app, client, people):
+    login(client, people["mediator"], PASSWORD)
+    bad = post_form(
+        client,
+        "/booking/availability/rules",
+        {"weekday": "4", "starts": "12:00", "ends": "09:00", "place": "三楼接待室"},
+        form_page="/booking/availability",
+    )
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "结束时间必须晚于开始时间" in text and "三楼接待室" in text
+    ok = post_form(
+        client,
+        "/booking/availability/rules",
+        {"weekday": "5", "starts": "09:00", "ends": "11:30", "reception": "y", "place": "三楼"},
+        form_page="/booking/availability",
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        rule = db.session.query(AvailabilityRule).filter_by(weekday=5, reception=True).one()
+        assert (rule.place, str(rule.ends)) == ("三楼", "11:30:00")
+
+
+def test_settings_refuse_an_unknown_zone_in_chinese_and_keep_the_rest(client, people):
+    login(client, people["mediator"], PASSWORD)
+    response = post_form(
+        client,
+        "/booking/availability/settings",
+        {
+            "time_zone": "Mars/Olympus",
+            "session_minutes": "90",
+            "buffer_minutes": "10",
+            "min_notice_hours": "12",
+            "max_sessions_per_day": "3",
+        },
+        form_page="/booking/availability",
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "未知的时区" in text and 'value="90"' in text and "Mars/Olympus" in text
+
+
+def test_leave_on_a_date_is_recorded(client, people):
+    login(client, people["mediator"], PASSWORD)
+    response = post_form(
+        client,
+        "/booking/availability/exceptions",
+        {"day": "2026-11-25", "available": "0", "note": "年休假"},
+        form_page="/booking/availability",
+    )
+    assert response.status_code == 302
+    assert "年休假" in client.get("/booking/availability").get_data(as_text=True)
+
+
+def test_the_mediator_books_from_the_case_page_and_sees_it_in_the_week(app, client, people):
+    login(client, people["mediator"], PASSWORD)
+    case_id = people["case_id"]
+    assert "预约调解" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    page = client.get(f"/cases/{case_id}/sessions/new")
+    times = re.findall(r'name="times" value="([^"]+)"', page.get_data(as_text=True))
+    assert len(times) > 10
+    empty = post_form(client, f"/cases/{case_id}/sessions/new", {"note": "请带好材料"})
+    assert empty.status_code == 422
+    assert "请在显示的时间中选择" in empty.get_data(as_text=True)
+    assert "请带好材料" in empty.get_data(as_text=True)
+    booked = post_form(client, f"/cases/{case_id}/sessions/new", {"times": times[0]})
+    assert booked.status_code == 302
+    with app.app_context():
+        session = db.session.query(MediationSession).one()
+        assert session.status == SessionStatus.scheduled
+        monday = session.local_day.isoformat()
+    week = client.get(f"/booking/calendar?week={monday}").get_data(as_text=True)
+    assert "2026-" in week and "已预约" in week
+    caseload = client.get("/cases/caseload").get_data(as_text=True)
+    assert "下次调解" in caseload
+
+
+def test_offered_times_are_chosen_through_the_personal_link(app, client, people):
+    from mediation.booking import links
+
+    with app.app_context():
+        from mediation.cases.models import Case
+
+        case = db.session.get(Case, people["case_id"])
+        offered = booking.offer(
+            case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
+        )
+        tokens = {
+            p.user.phone: links.token_for(p) for p in offered[0].participants if p.role == "party"
+        }
+        ids = [s.id for s in offered]
+        db.session.commit()
+    for phone in (people["applicant"], people["respondent"]):
+        path = f"/s/{tokens[phone]}"
+        assert "您可以在哪些时间参加" in client.get(path).get_data(as_text=True)
+        post_form(client, f"{path}/choose", {"chosen": str(ids[1])}, form_page=path)
+    with app.app_context():
+        statuses = [db.session.get(MediationSession, i).status for i in ids]
+    assert statuses == [SessionStatus.cancelled, SessionStatus.scheduled]
+
+
+def test_a_party_sees_my_sessions_and_consents_to_separate_sessions(app, client, people):
+    with app.app_context():
+        from mediation.cases.models import Case
+
+        case = db.session.get(Case, people["case_id"])
+        booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        db.session.commit()
+    login(client, people["applicant"], PASSWORD)
+    mine = client.get("/sessions/").get_data(as_text=True)
+    assert "2026年11月24日" in mine and "disabled" in mine
+    case_page = f"/cases/{people['case_id']}"
+    response = post_form(
+        client, f"{case_page}/separate-sessions", {"consent": "1"}, form_page=case_page
+    )
+    assert response.status_code == 302
+    assert "撤回我的同意" in client.get(case_page).get_data(as_text=True)
+
+
+def test_only_the_cases_mediator_reaches_its_booking_pages(client, people):
+    case_id = people["case_id"]
+    login(client, people["other_mediator"], PASSWORD)
+    assert client.get(f"/cases/{case_id}/sessions/new").status_code == 404
+    client.post("/logout", data={"csrf_token": "x"})
+    other = client.application.test_client()
+    login(other, people["applicant"], PASSWORD)
+    assert other.get(f"/cases/{case_id}/sessions/new").status_code == 403
+    assert other.get("/booking/availability").status_code == 403
+    assert other.get("/booking/calendar").status_code == 403
