@@ -60,7 +60,24 @@ def seed() -> list[Login]:
             with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
                 link = url_for("cases.join", token=token, _external=True)
             logins.append(Login("party (invitation)", link, "code: printed by the worker"))
+        if role == Role.party and user.real_name == "张三":
+            link = _session_link(user)
+            if link:
+                logins.append(Login("party (session link)", link, "no password needed"))
     return logins
+
+
+def _session_link(user: User) -> str | None:
+    from .booking import links
+    from .booking.models import MediationSession, SessionParticipant
+
+    participant = db.session.scalar(
+        select(SessionParticipant)
+        .join(MediationSession)
+        .where(SessionParticipant.user_id == user.id, MediationSession.status == "scheduled")
+        .order_by(MediationSession.start_at.desc())
+    )
+    return links.url_for_participant(participant) if participant else None
 
 
 def _demo_case_id(user: User) -> int | None:
@@ -123,3 +140,32 @@ def _create() -> None:
     assignment.accept(case, by=made["王调解"])
     workflow.transition(case, Action.respondent_agrees, by=made["李四"])
     db.session.flush()
+    _book_demo_session(case, made["王调解"])
+
+
+def _book_demo_session(case, mediator: User) -> None:
+    """王调解 keeps office hours and a Friday-morning reception; the case has a session at
+    the first free time."""
+    from datetime import time
+
+    from .booking import availability, slots
+    from .booking import operations as booking
+    from .core.db import utcnow
+
+    for weekday in range(5):
+        availability.add_rule(
+            mediator.id, weekday, time(14), time(17, 30), reception=False, place=""
+        )
+        reception = weekday == 4  # 两代表一委员 reception: every Friday morning
+        availability.add_rule(
+            mediator.id,
+            weekday,
+            time(9),
+            time(12),
+            reception=reception,
+            place="锁金村街道调解室" if reception else "",
+        )
+    now = utcnow()
+    free = slots.free_slots(mediator.id, now.date(), 14, now=now)
+    if free:
+        booking.book(case, by=mediator, start=free[0].start, now=now)
