@@ -16,6 +16,7 @@ from mediation.booking.models import (  # noqa: F401
     SessionParticipant,
 )
 from mediation.cases.models import (  # noqa: F401
+    CalendarState,
     Case,
     CaseAssignment,
     CaseNumberCounter,

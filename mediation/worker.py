@@ -39,6 +39,7 @@ def case_deadlines(app: Flask) -> str:
     cases whose mediation period ran out without an agreed extension."""
     with app.app_context():
         try:
+            recomputed = extension.recompute_when_calendar_grew()
             reminded, ended = respondent.remind_and_expire()
             expired = extension.end_expired()
             warned = reminders.send_due()
@@ -47,6 +48,7 @@ def case_deadlines(app: Flask) -> str:
                 f"{reminded} respondents reminded, {ended} unanswered cases ended, "
                 f"{expired} cases past the mediation period ended, "
                 f"{warned} deadline reminders sent"
+                + (f", {recomputed} deadlines recomputed for a new calendar" if recomputed else "")
             )
         finally:
             db.session.remove()

@@ -32,6 +32,7 @@ class AssignmentOutcome:
     accepted = "accepted"
     declined = "declined"
     expired = "expired"  # not confirmed within the three working days
+    withdrawn = "withdrawn"  # the institution gave the case to another mediator first
 
 
 def current(case: Case) -> CaseAssignment | None:
@@ -123,7 +124,13 @@ def pick(case: Case) -> Candidate | None:
         db.session.scalars(
             select(CaseAssignment.mediator_id).where(
                 CaseAssignment.case_id == case.id,
-                CaseAssignment.outcome.in_([AssignmentOutcome.declined, AssignmentOutcome.expired]),
+                CaseAssignment.outcome.in_(
+                    [
+                        AssignmentOutcome.declined,
+                        AssignmentOutcome.expired,
+                        AssignmentOutcome.withdrawn,
+                    ]
+                ),
             )
         )
     )
@@ -269,7 +276,7 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
     if case.mediator_id == mediator.id:
         return
     previous = case.mediator_id
-    _close(case, AssignmentOutcome.declined, _("reassigned by the institution"), None)
+    _close(case, AssignmentOutcome.withdrawn, _("reassigned by the institution"), None)
     new = assign(
         case, institution=mediator.institution, mediator=mediator, how="institution", by=by
     )

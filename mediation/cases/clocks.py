@@ -26,6 +26,11 @@ MEDIATION_DAYS = 30
 CONFIRMATION_DAYS = 30
 
 
+def known_until() -> int:
+    """The last year whose public holidays the installed calendar package knows."""
+    return max(chinese_calendar.holidays).year
+
+
 def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.models import User
 from mediation.core.db import utcnow
@@ -15,7 +16,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from . import assignment, clocks, workflow
-from .models import Case, ExtensionRequest
+from .models import CalendarState, Case, ExtensionRequest
 from .states import OPEN_STATUSES, Action, CaseStatus, TerminationReason
 
 MEDIATING = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
@@ -113,3 +114,24 @@ def recompute_deadlines() -> int:
             journal.append(case.id, "deadlines.recomputed", {}, actor_id=None)
     db.session.flush()
     return changed
+
+
+def recompute_when_calendar_grew() -> int | None:
+    """The worker's job: once the calendar package knows a new year's holidays (after an
+    upgrade), compute the open cases' deadlines again, once, whatever the number of workers.
+    Returns how many cases changed, or None when there was nothing to do."""
+    latest = clocks.known_until()
+    if db.session.get(CalendarState, 1) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(CalendarState(id=1, known_until=latest))
+        except IntegrityError:
+            return None  # another worker wrote it first
+        return recompute_deadlines()
+    claimed = db.session.execute(
+        update(CalendarState)
+        .where(CalendarState.id == 1, CalendarState.known_until < latest)
+        .values(known_until=latest)
+        .execution_options(synchronize_session=False)
+    )
+    return recompute_deadlines() if claimed.rowcount == 1 else None

@@ -122,6 +122,16 @@ class CaseParty(db.Model):
     represents: Mapped[User | None] = relationship(foreign_keys=[represents_id])
 
 
+class CalendarState(db.Model):
+    """The last year of public holidays the deadlines were computed with (one row): when the
+    calendar package learns a new year, the worker computes open cases' deadlines again."""
+
+    __tablename__ = "calendar_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    known_until: Mapped[int] = mapped_column(Integer)
+
+
 class CaseNumberCounter(db.Model):
     """The last case number given out in a year; incremented atomically."""
 
@@ -168,7 +178,8 @@ class CaseAssignment(db.Model):
     __tablename__ = "case_assignments"
     __table_args__ = (
         CheckConstraint(
-            "outcome IN ('pending', 'accepted', 'declined', 'expired')", name="known_outcome"
+            "outcome IN ('pending', 'accepted', 'declined', 'expired', 'withdrawn')",
+            name="known_outcome",
         ),
     )
 

@@ -92,3 +92,18 @@ def test_open_cases_get_their_deadlines_again_after_a_calendar_upgrade(app, monk
 def test_the_command_reports_the_recomputed_cases(runner):
     result = runner.invoke(args=["cases", "recompute-deadlines"])
     assert result.exit_code == 0 and "0 cases got new deadlines" in result.output
+
+
+def test_the_worker_recomputes_once_when_the_calendar_learns_a_new_year(app, monkeypatch):
+    from mediation.cases import extension
+    from mediation.extensions import db
+    from tests.factories import make_case, make_institution, make_mediator, make_user
+
+    with app.app_context():
+        make_case(make_user(), make_user(), mediator=make_mediator(make_institution()))
+        assert extension.recompute_when_calendar_grew() == 0  # first run: remembers the year
+        assert extension.recompute_when_calendar_grew() is None  # nothing new
+        monkeypatch.setattr(clocks, "known_until", lambda: 2027)  # the package was upgraded
+        assert extension.recompute_when_calendar_grew() == 0
+        assert extension.recompute_when_calendar_grew() is None  # once only
+        db.session.rollback()

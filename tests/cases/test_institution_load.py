@@ -59,7 +59,7 @@ def test_load_is_shown_and_cases_are_reassigned(app):
             .where(CaseAssignment.case_id == waiting.id)
             .order_by(CaseAssignment.id)
         ).all()
-        assert outcomes == ["declined", "pending"]
+        assert outcomes == ["withdrawn", "pending"]
         actions = db.session.scalars(
             select(JournalEntry.action).where(JournalEntry.case_id == accepted.id)
         ).all()
