@@ -36,9 +36,9 @@ SUMMARY = _l("Mediation session, case %(number)s")
 
 
 def when(session: MediationSession, participant: SessionParticipant) -> str:
-    """The start in the participant's zone and language, e.g. 2026年11月24日 09:00:00."""
+    """The start in the participant's zone and language, e.g. 2026年11月24日星期二 09:00."""
     with force_locale(participant.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return localtime(session.start_at, user_zone(participant.user))
+        return localtime(session.start_at, user_zone(participant.user), "when")
 
 
 def _site(session: MediationSession) -> str:

@@ -47,13 +47,22 @@ def select_timezone() -> str:
 
 def localtime(value, zone: ZoneInfo | None = None, format: str = "medium") -> str:
     """A UTC instant as the viewer (or ``zone``) reads it, in the current language; the
-    zone's name is added when it is not the platform's own, so nobody is misled."""
-    from babel.dates import format_datetime
+    zone's name is added when it is not the platform's own, so nobody is misled.
+
+    ``format`` is a Babel format or pattern, or "when": the full date with the weekday and
+    the time in hours and minutes, as an appointment is written (2026年11月24日星期二 09:00).
+    """
+    from babel.dates import format_date, format_datetime, format_time
     from flask_babel import get_locale
 
     zone = zone or ZoneInfo(select_timezone())
-    text = format_datetime(value, format, tzinfo=zone, locale=get_locale())
-    named = format in ("short", "medium", "long", "full")
+    locale = get_locale()
+    if format == "when":
+        local = value.astimezone(zone)
+        text = f"{format_date(local, 'full', locale=locale)} {format_time(local, 'short', locale=locale)}"
+    else:
+        text = format_datetime(value, format, tzinfo=zone, locale=locale)
+    named = format in ("when", "short", "medium", "long", "full")
     if named and zone.key != current_app.config["BABEL_DEFAULT_TIMEZONE"]:
         text += f" ({zone.key})"
     return text
