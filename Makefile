@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the platform needs at run and test time, as command:package.
-DEBIAN_NEEDS := node:nodejs npm:npm
+DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium
 STAMP_DEBIAN := $(VENV)/.debian-packages
 STAMP_PY := $(VENV)/.installed
 PY_SOURCES := setup.cfg pyproject.toml

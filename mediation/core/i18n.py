@@ -59,7 +59,8 @@ def localtime(value, zone: ZoneInfo | None = None, format: str = "medium") -> st
     locale = get_locale()
     if format == "when":
         local = value.astimezone(zone)
-        text = f"{format_date(local, 'full', locale=locale)} {format_time(local, 'short', locale=locale)}"
+        day = format_date(local, "full", locale=locale)
+        text = f"{day} {format_time(local, 'short', locale=locale)}"
     else:
         text = format_datetime(value, format, tzinfo=zone, locale=locale)
     named = format in ("when", "short", "medium", "long", "full")
