@@ -14,6 +14,7 @@ bp.add_url_rule("/register", view_func=views.register, methods=_GET_POST)
 bp.add_url_rule("/password/forgot", view_func=views.forgot_password, methods=_GET_POST)
 bp.add_url_rule("/password/reset", view_func=views.reset_password, methods=_GET_POST)
 bp.add_url_rule("/account", view_func=views.account)
+bp.add_url_rule("/account/time-zone", view_func=views.save_time_zone, methods=["POST"])
 bp.add_url_rule("/institution/", view_func=admin_views.institution_home)
 bp.add_url_rule("/institution/mediators/new", view_func=admin_views.add_mediator, methods=_GET_POST)
 bp.add_url_rule(

@@ -193,3 +193,28 @@ class StaffForm(IdentityForm):
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired(REQUIRED)])
     institution_id = SelectField(_l("Institution"), choices=[], coerce=int, validate_choice=False)
     court_id = SelectField(_l("Court"), choices=[], coerce=int, validate_choice=False)
+
+
+# The zones users of a Chinese platform most likely need; the first is the platform's.
+COMMON_ZONES = [
+    ("Asia/Shanghai", _l("Beijing time (mainland China)")),
+    ("Asia/Hong_Kong", _l("Hong Kong")),
+    ("Asia/Macau", _l("Macao")),
+    ("Asia/Taipei", _l("Taiwan")),
+    ("Asia/Tokyo", _l("Japan, Korea")),
+    ("Asia/Singapore", _l("Singapore, Malaysia")),
+    ("Asia/Dubai", _l("Gulf states")),
+    ("Europe/London", _l("United Kingdom")),
+    ("Europe/Berlin", _l("Central Europe")),
+    ("America/New_York", _l("US East Coast")),
+    ("America/Los_Angeles", _l("US West Coast")),
+    ("Australia/Sydney", _l("Australia (Sydney)")),
+]
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = SelectField(
+        _l("Show times in"),
+        choices=COMMON_ZONES,
+        description=_l("For example when you live abroad; sessions keep their time."),
+    )

@@ -343,3 +343,15 @@ def reset_password(user: User, code: str, new_password: str) -> None:
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     set_password(user, new_password)
     db.session.flush()
+
+
+def set_time_zone(user: User, name: str) -> None:
+    """The zone ``user`` reads times in (IANA name); times are stored in UTC regardless."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FieldError("time_zone", _("Unknown time zone.")) from None
+    user.time_zone = name
+    db.session.flush()

@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from mediation.core.forms import apply_field_error, failed_attempt
+from mediation.core.forms import FieldError, apply_field_error, failed_attempt
 from mediation.core.views import safe_next
 from mediation.extensions import db, limiter, login_manager
 
@@ -16,6 +16,7 @@ from .forms import (
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
+    TimeZoneForm,
 )
 from .models import CodePurpose, Role, User
 
@@ -168,4 +169,27 @@ def reset_password():
 
 @login_required
 def account():
-    return render_template("accounts/account.html", user=current_user)
+    form = TimeZoneForm(data={"time_zone": current_user.time_zone or _default_zone()})
+    if current_user.time_zone not in (None, *dict(form.time_zone.choices)):
+        form.time_zone.choices = [current_user.time_zone, *form.time_zone.choices]
+    return render_template("accounts/account.html", user=current_user, zone_form=form)
+
+
+def _default_zone() -> str:
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+@login_required
+def save_time_zone():
+    form = TimeZoneForm()
+    if form.validate():
+        try:
+            ops.set_time_zone(current_user, form.time_zone.data)
+        except FieldError as error:
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+    else:
+        flash(_("Unknown time zone."), "error")
+    return redirect(url_for("accounts.account"))

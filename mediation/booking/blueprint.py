@@ -21,6 +21,7 @@ bp.add_url_rule(
     methods=["POST"],
 )
 bp.add_url_rule("/booking/calendar", view_func=views.week_calendar)
+bp.add_url_rule("/reception", view_func=views.reception)
 bp.add_url_rule("/booking/feed/renew", view_func=views.renew_feed, methods=["POST"])
 bp.add_url_rule("/booking/feed/<token>.ics", view_func=views.feed)
 bp.add_url_rule("/cases/<int:case_id>/sessions/new", view_func=views.new_session, methods=_GET_POST)

@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from mediation.accounts.models import User
 from mediation.cases import clocks
 from mediation.extensions import db
 
 from . import slots
-from .models import MediationSession, SessionParticipant, SessionStatus
+from .models import AvailabilityRule, MediationSession, SessionParticipant, SessionStatus
 
 FEED_PAST = timedelta(days=90)
 
@@ -69,6 +70,34 @@ def week_of(mediator_id: int, shown: date, zone: ZoneInfo, *, now: datetime) -> 
     for slot in free:
         days[(slot.start.astimezone(zone).date() - monday).days].free.append(slot)
     return Week(monday, days)
+
+
+@dataclass(frozen=True)
+class Reception:
+    """One public reception time of a mediator on a date."""
+
+    mediator: User
+    day: date
+    window: slots.Window
+
+
+def reception_times(first_day: date, days: int) -> list[Reception]:
+    """Every mediator's public reception hours on the coming days (holidays and leave
+    taken out), by date, for the public reception page."""
+    mediator_ids = db.session.scalars(
+        select(AvailabilityRule.mediator_id).where(AvailabilityRule.reception.is_(True)).distinct()
+    ).all()
+    found = []
+    last_day = first_day + timedelta(days=days - 1)
+    for mediator_id in mediator_ids:
+        rules = slots.load_rules(mediator_id, first_day, last_day)
+        mediator = db.session.get(User, mediator_id)
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            for window in slots.day_windows(day, rules):
+                if window.reception:
+                    found.append(Reception(mediator, day, window))
+    return sorted(found, key=lambda r: (r.day, r.window.starts, r.mediator.real_name))
 
 
 def of_case(case_id: int) -> list[MediationSession]:

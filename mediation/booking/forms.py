@@ -29,19 +29,6 @@ WEEKDAYS = [
     (5, _l("Saturday")),
     (6, _l("Sunday")),
 ]
-# The zones a user of a Chinese platform most likely needs; any IANA name is accepted.
-COMMON_ZONES = [
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Taipei",
-    "Asia/Tokyo",
-    "Asia/Singapore",
-    "Europe/London",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-]
 
 
 class CheckboxesField(SelectMultipleField):

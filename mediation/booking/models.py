@@ -79,8 +79,8 @@ class AvailabilityRule(db.Model):
     """Weekly hours: every ``weekday`` (0 = Monday) from ``starts`` to ``ends``, local time.
 
     A ``reception`` rule is a public reception time (接待日, e.g. the 两代表一委员 "every
-    Friday morning"): it is listed publicly and the parties of the mediator's cases can
-    take a slot in it themselves.
+    Friday morning"): it is listed on the public reception page with its place, and its
+    slots are marked when the mediator books.
     """
 
     __tablename__ = "availability_rules"

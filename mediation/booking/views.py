@@ -172,6 +172,18 @@ def week_calendar():
     return render_template("booking/calendar.html", week=week, zone=zone, settings=settings)
 
 
+RECEPTION_DAYS = 14
+
+
+def reception():
+    """Public: when mediators receive the public (接待日), so anyone can come or call."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    today = utcnow().astimezone(zone).date()
+    return render_template(
+        "booking/reception.html", times=calendar.reception_times(today, RECEPTION_DAYS)
+    )
+
+
 def feed(token: str):
     """The mediator's sessions as a calendar to subscribe to; the URL is the secret."""
     settings = db.session.scalar(select(BookingSettings).where(BookingSettings.feed_token == token))

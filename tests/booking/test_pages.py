@@ -165,3 +165,18 @@ def test_only_the_cases_mediator_reaches_its_booking_pages(client, people):
     assert other.get(f"/cases/{case_id}/sessions/new").status_code == 403
     assert other.get("/booking/availability").status_code == 403
     assert other.get("/booking/calendar").status_code == 403
+
+
+def test_reception_hours_are_listed_publicly_with_their_place(app, client):
+    from datetime import time
+
+    from mediation.booking import availability
+
+    with app.app_context():
+        case = make_mediating_case()
+        availability.add_rule(
+            case.mediator_id, 4, time(9), time(12), reception=True, place="街道调解室"
+        )
+        db.session.commit()
+    page = client.get("/reception").get_data(as_text=True)
+    assert "街道调解室" in page and "09:00–12:00" in page and "星期五" in page

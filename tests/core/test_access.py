@@ -17,6 +17,7 @@ PUBLIC = {
     "/s/<token>/check",
     "/booking/feed/<token>.ics",
     "/booking/ping",
+    "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",
 }
 
