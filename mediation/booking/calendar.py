@@ -48,7 +48,8 @@ def week_of(mediator_id: int, shown: date, zone: ZoneInfo, *, now: datetime) -> 
     """Monday to Sunday around ``shown``: each day's live sessions and free slots."""
     monday = shown - timedelta(days=shown.weekday())
     since = datetime.combine(monday, time(), tzinfo=zone).astimezone(UTC)
-    until = since + timedelta(days=7)
+    # Not since + 7 days: a week with a daylight-saving change is 167 or 169 hours long.
+    until = datetime.combine(monday + timedelta(days=7), time(), tzinfo=zone).astimezone(UTC)
     sessions = db.session.scalars(
         select(MediationSession)
         .where(

@@ -16,6 +16,8 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -47,6 +49,8 @@ MAX_OFFERED = 6
 CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
 NOT_AGREED = _l("no time was agreed before it began")
 CASE_ENDED = _l("the case has ended")
+NEW_MEDIATOR = _l("the case has a new mediator, who will book again")
+CONSENT_WITHDRAWN = _l("a party withdrew consent to separate sessions (art 16)")
 
 UNAVAILABLE = {
     "notice": _l("This time is too soon: the participants need more notice."),
@@ -98,14 +102,21 @@ def _check_fits(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
     ignore: int | None = None,
+    offer_key: str | None = None,
 ) -> None:
     day = start.astimezone(ZoneInfo(settings.time_zone)).date()
     rules = slots.load_rules(settings.mediator_id, day, day)
     busy = slots.load_busy(settings.mediator_id, day, day, ignore=ignore)
-    why = slots.fits(rules, start, end, busy, now=now)
+    why = slots.fits(rules, start, end, busy, now=now, offer_key=offer_key)
     if why is not None:
         raise SlotUnavailableError(why)
+
+
+def _in_reception(settings: BookingSettings, start: datetime, end: datetime) -> bool:
+    day = start.astimezone(ZoneInfo(settings.time_zone)).date()
+    return slots.in_reception(slots.load_rules(settings.mediator_id, day, day), start, end)
 
 
 def _flush_or_taken() -> None:
@@ -144,6 +155,7 @@ def _new_session(
         offer_key=offer_key,
         side=side,
         uid=f"{uuid.uuid4()}@online-mediation",
+        reception=_in_reception(settings, start, end),
         note=note.strip(),
         created_by_id=by.id,
     )
@@ -232,7 +244,9 @@ def offer(
     key = uuid.uuid4().hex
     offered = []
     for start in sorted(set(starts)):
-        _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
+        _check_fits(
+            settings, start, start + timedelta(minutes=minutes), now or utcnow(), offer_key=key
+        )
         offered.append(
             _new_session(
                 case,
@@ -257,28 +271,35 @@ def offer(
 
 
 def offered_with(session: MediationSession) -> list[MediationSession]:
-    """The times offered together with ``session`` that are still open, by start."""
-    if session.offer_key is None:
-        return [session] if session.status == SessionStatus.offered else []
+    """The times offered together with ``session`` that are still open, by start, as the
+    database has them now (call with the calendar locked)."""
+    key = session.offer_key
+    query = select(MediationSession).where(MediationSession.status == SessionStatus.offered)
+    query = query.where(
+        MediationSession.offer_key == key if key else MediationSession.id == session.id
+    )
     return db.session.scalars(
-        select(MediationSession)
-        .where(
-            MediationSession.offer_key == session.offer_key,
-            MediationSession.status == SessionStatus.offered,
-        )
-        .order_by(MediationSession.start_at)
+        query.order_by(MediationSession.start_at).execution_options(populate_existing=True)
     ).all()
+
+
+def _locked(session: MediationSession) -> MediationSession:
+    """Lock the mediator's calendar, then read ``session`` again: whatever another request
+    or worker did to it before the lock is seen, and nothing changes it until the commit."""
+    lock_calendar(session.mediator_id)
+    db.session.refresh(session)
+    return session
 
 
 def choose(
     user: User, offer_of: MediationSession, chosen: Collection[int], *, now: datetime | None = None
 ) -> MediationSession | None:
     """Record the offered times ``user`` can attend; returns the session once it is fixed
-    (the earliest time every party chose), else None."""
+    (the earliest time still ahead that every party chose), else None."""
     now = now or utcnow()
-    lock_calendar(offer_of.mediator_id)
-    open_times = offered_with(offer_of)
-    if not open_times:
+    _locked(offer_of)
+    open_times = [s for s in offered_with(offer_of) if s.start_at > now]
+    if not open_times or offer_of.case.status not in BOOKABLE:
         raise NotPermittedError(_("These times are no longer open. A session may be fixed."))
     if not set(chosen) <= {s.id for s in open_times}:
         raise FieldError("chosen", _("Choose among the times offered."))
@@ -296,26 +317,33 @@ def choose(
     )
     for session in open_times:
         if all(p.confirmed_at for p in session.participants if p.role != "mediator"):
-            return _fix(session, open_times)
+            return _fix(session, offered_with(offer_of), now)
     return None
 
 
-def _fix(session: MediationSession, open_times: list[MediationSession]) -> MediationSession:
+def _fix(
+    session: MediationSession, open_times: list[MediationSession], now: datetime
+) -> MediationSession:
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        elsewhere = str(CHOSEN_ELSEWHERE)  # stored once, in the platform's language
     for other in open_times:
         if other is not session:
             other.status = SessionStatus.cancelled
-            other.cancelled_at = utcnow()
-            other.cancel_reason = str(CHOSEN_ELSEWHERE)
+            other.cancelled_at = now
+            other.cancel_reason = elsewhere
     session.status = SessionStatus.scheduled
     session.sequence += 1
-    db.session.flush()
+    _flush_or_taken()
     _journal(session, "fixed", None)
     notices.tell(session, notices.BOOKED, calendar="REQUEST")
     return session
 
 
 def _reason(reason: str | LazyString) -> str:
-    reason = str(reason).strip()
+    if isinstance(reason, LazyString):  # the platform's own reason: stored in its language
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            reason = str(reason)
+    reason = reason.strip()
     if not reason:
         raise FieldError("reason", _("Please give the reason; everyone is told."))
     return reason[:500]
@@ -331,11 +359,12 @@ def reschedule(
     now: datetime | None = None,
 ) -> MediationSession:
     """Move a fixed session; calendars replace the event (same UID, higher SEQUENCE)."""
+    reason = _reason(reason)
+    settings = lock_calendar(session.mediator_id)
+    db.session.refresh(session)
     _must_be_mediator(session.case, by)
     if session.status != SessionStatus.scheduled:
         raise NotPermittedError(_("Only a fixed session can be moved."))
-    reason = _reason(reason)
-    settings = lock_calendar(session.mediator_id)
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
     _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
     before = session.start_at
@@ -343,12 +372,23 @@ def reschedule(
     session.end_at = start + length
     session.busy_until = session.end_at + timedelta(minutes=settings.buffer_minutes)
     session.local_day = start.astimezone(ZoneInfo(settings.time_zone)).date()
+    session.reception = _in_reception(settings, start, session.end_at)
     session.sequence += 1
     session.reminded_day_at = session.reminded_hour_at = None  # due again for the new time
     _flush_or_taken()
     _journal(session, "rescheduled", by, reason=reason, previous_start=before.isoformat())
     notices.tell(session, notices.RESCHEDULED, reason=reason, calendar="REQUEST")
     return session
+
+
+def _cancel_rows(rows: list[MediationSession], by: User | None, reason: str, now: datetime) -> None:
+    for each in rows:
+        each.status = SessionStatus.cancelled
+        each.cancelled_at = now
+        each.cancel_reason = reason
+        each.sequence += 1
+        _journal(each, "cancelled", by, reason=reason)
+    db.session.flush()
 
 
 def cancel(
@@ -358,30 +398,27 @@ def cancel(
     reason: str | LazyString,
     now: datetime | None = None,
 ) -> None:
-    """Call a session off (or withdraw offered times); the slot is free again at once."""
+    """Call a session off (or withdraw all the times offered with it); the slot is free
+    again at once and everyone is told."""
+    told = reason  # a platform reason is told in each participant's language
+    reason = _reason(reason)
+    _locked(session)
     if by is not None:
         _must_be_mediator(session.case, by)
     if session.status == SessionStatus.cancelled:
         raise NotPermittedError(_("This session is already cancelled."))
-    told = reason  # a platform reason is told in each participant's language
-    reason = _reason(reason)
     now = now or utcnow()
-    was_fixed = session.status == SessionStatus.scheduled
-    for each in [session] if was_fixed else offered_with(session):
-        each.status = SessionStatus.cancelled
-        each.cancelled_at = now
-        each.cancel_reason = reason
-        each.sequence += 1
-        _journal(each, "cancelled", by, reason=reason)
-    db.session.flush()
-    if was_fixed:
+    if session.status == SessionStatus.scheduled:
+        _cancel_rows([session], by, reason, now)
         notices.tell(session, notices.CANCELLED, reason=told, calendar="CANCEL")
     else:
+        _cancel_rows(offered_with(session), by, reason, now)
         notices.tell(session, notices.WITHDRAWN, reason=told)
 
 
 def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:
-    """A party's consent (or its withdrawal) to being heard at separate times (art 16)."""
+    """A party's consent (or its withdrawal) to being heard at separate times (art 16).
+    Without every party's consent, separate sessions still to come are cancelled."""
     party = next((p for p in case.parties if p.user_id == user.id), None)
     if party is None or case.status not in BOOKABLE:
         raise NotPermittedError(_("You may not take this step in this case."))
@@ -393,32 +430,66 @@ def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:
         {},
         actor_id=user.id,
     )
+    if not consent:
+        for session in _live_of_case(case.id, since=utcnow()):
+            if session.side is not None and session.status != SessionStatus.cancelled:
+                cancel(session, by=None, reason=CONSENT_WITHDRAWN)
+
+
+def _live_of_case(case_id: int, *, since: datetime) -> list[MediationSession]:
+    return db.session.scalars(
+        select(MediationSession)
+        .where(
+            MediationSession.case_id == case_id,
+            MediationSession.status != SessionStatus.cancelled,
+            MediationSession.end_at > since,
+        )
+        .order_by(MediationSession.start_at)
+    ).all()
+
+
+def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
+    """The case has a new mediator (art 13, 14): sessions booked by the previous one are
+    cancelled, with notice, and their links die; the new mediator books again."""
+    cancelled = 0
+    for session in _live_of_case(case.id, since=now or utcnow()):
+        if session.mediator_id != case.mediator_id and session.status != SessionStatus.cancelled:
+            cancel(session, by=None, reason=NEW_MEDIATOR, now=now)
+            cancelled += 1
+    return cancelled
 
 
 def end_stale(now: datetime | None = None) -> int:
-    """The worker's job: offered times nobody agreed on before they began, and sessions of
-    cases that have ended, are cancelled (the participants are told of the latter)."""
+    """The worker's job: an offered time that began unchosen is dropped (the offer is
+    withdrawn, with notice, when none is left); sessions of ended cases are cancelled.
+    Each row is read again under the calendar lock, so two workers never act twice."""
     now = now or utcnow()
     ended = 0
     stale = db.session.scalars(
-        select(MediationSession).where(
+        select(MediationSession.id).where(
             MediationSession.status == SessionStatus.offered, MediationSession.start_at <= now
         )
     ).all()
-    for session in stale:
-        if session.status == SessionStatus.offered:  # a sibling's cancel may have taken it
-            cancel(session, by=None, reason=NOT_AGREED, now=now)
-            ended += 1
+    for session_id in stale:
+        session = _locked(db.session.get(MediationSession, session_id))
+        if session.status != SessionStatus.offered:
+            continue  # another worker, or a party's choice, came first
+        _cancel_rows([session], None, _reason(NOT_AGREED), now)
+        ended += 1
+        if not offered_with(session):
+            notices.tell(session, notices.WITHDRAWN, reason=NOT_AGREED)
     orphaned = db.session.scalars(
-        select(MediationSession)
+        select(MediationSession.id)
         .join(Case, Case.id == MediationSession.case_id)
         .where(
-            MediationSession.status == SessionStatus.scheduled,
-            MediationSession.start_at > now,
+            MediationSession.status != SessionStatus.cancelled,
+            MediationSession.end_at > now,
             Case.status.in_(CLOSED),
         )
     ).all()
-    for session in orphaned:
-        cancel(session, by=None, reason=CASE_ENDED, now=now)
-        ended += 1
+    for session_id in orphaned:
+        session = _locked(db.session.get(MediationSession, session_id))
+        if session.status != SessionStatus.cancelled:
+            cancel(session, by=None, reason=CASE_ENDED, now=now)
+            ended += 1
     return ended

@@ -25,13 +25,16 @@ BEFORE = (
 )
 
 
-def _claim(session_id: int, column: InstrumentedAttribute, now: datetime) -> bool:
+def _claim(session_id: int, column: InstrumentedAttribute, now: datetime, ahead: timedelta) -> bool:
+    # The window again: the session may have moved since it was selected.
     result = db.session.execute(
         update(MediationSession)
         .where(
             MediationSession.id == session_id,
             MediationSession.status == SessionStatus.scheduled,
             column.is_(None),
+            MediationSession.start_at > now,
+            MediationSession.start_at <= now + ahead,
         )
         .values({column.key: now})
         .execution_options(synchronize_session=False)
@@ -53,7 +56,7 @@ def send_due(now: datetime | None = None) -> int:
             )
         ).all()
         for session_id in due:
-            if not _claim(session_id, column, now):
+            if not _claim(session_id, column, now, ahead):
                 continue
             session = db.session.get(MediationSession, session_id, populate_existing=True)
             if (

@@ -9,7 +9,6 @@ offers no slot, and one that exists twice is taken at its first occurrence.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,11 +43,19 @@ class Slot:
 
 @dataclass(frozen=True)
 class Busy:
-    """A live session as the calendar sees it: from its start to its end plus buffer."""
+    """A live session as the calendar sees it: from its start to its end plus buffer.
+
+    ``key`` tells sessions apart for the daily limit: the times of one offer share it, as
+    only one of them will take place."""
 
     start: datetime
     busy_until: datetime
     local_day: date
+    key: str = ""
+
+
+def _sessions_on(busy: Iterable[Busy], day: date) -> set[str]:
+    return {b.key or f"{b.start.isoformat()}" for b in busy if b.local_day == day}
 
 
 @dataclass(frozen=True)
@@ -122,15 +129,12 @@ def day_windows(day: date, rules: Rules) -> list[Window]:
         for r in rules.weekly
         if weekday is not None and r.weekday == weekday
     ]
-    for exc in rules.exceptions:
-        if exc.day != day:
-            continue
-        if exc.available:
-            windows.append(Window(exc.starts, exc.ends))
-        elif exc.starts is None:
-            windows = []  # leave for the whole day
-        else:
-            windows = _subtract(windows, exc.starts, exc.ends)
+    todays = [exc for exc in rules.exceptions if exc.day == day]
+    # Extra hours first, leave after: leave wins, whatever order they were entered in.
+    windows += [Window(exc.starts, exc.ends) for exc in todays if exc.available]
+    for exc in (exc for exc in todays if not exc.available):
+        # Leave for the whole day, or for some hours.
+        windows = [] if exc.starts is None else _subtract(windows, exc.starts, exc.ends)
     return sorted(windows, key=lambda w: w.starts)
 
 
@@ -161,11 +165,10 @@ def compute(
     """Free slots on ``days`` local days from ``first_day``, in time order."""
     length = timedelta(minutes=minutes or rules.session_minutes)
     earliest = now + timedelta(hours=rules.min_notice_hours)
-    per_day = Counter(b.local_day for b in busy)
     slots = []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
-        if per_day[day] >= rules.max_sessions_per_day:
+        if len(_sessions_on(busy, day)) >= rules.max_sessions_per_day:
             continue
         for window in day_windows(day, rules):
             if reception_only and not window.reception:
@@ -187,7 +190,13 @@ def compute(
 
 
 def fits(
-    rules: Rules, start: datetime, end: datetime, busy: Sequence[Busy], *, now: datetime
+    rules: Rules,
+    start: datetime,
+    end: datetime,
+    busy: Sequence[Busy],
+    *,
+    now: datetime,
+    offer_key: str | None = None,
 ) -> str | None:
     """Why a session cannot be booked from ``start`` to ``end``; None when it can.
 
@@ -203,11 +212,21 @@ def fits(
     )
     if not inside:
         return "hours"
-    if sum(1 for b in busy if b.local_day == day) >= rules.max_sessions_per_day:
+    already = _sessions_on(busy, day)
+    if offer_key not in already and len(already) >= rules.max_sessions_per_day:
         return "daily_limit"
     if conflicts(start, end, busy, rules.buffer):
         return "taken"
     return None
+
+
+def in_reception(rules: Rules, start: datetime, end: datetime) -> bool:
+    """Whether the whole session lies in public reception hours."""
+    local_start, local_end = start.astimezone(rules.zone), end.astimezone(rules.zone)
+    return any(
+        w.reception and w.starts <= local_start.time() and local_end.time() <= w.ends
+        for w in day_windows(local_start.date(), rules)
+    )
 
 
 def load_rules(mediator_id: int, first_day: date, last_day: date) -> Rules:
@@ -237,7 +256,11 @@ def load_busy(
     since = datetime.combine(first_day - timedelta(days=2), time(), tzinfo=UTC)
     until = datetime.combine(last_day + timedelta(days=2), time(), tzinfo=UTC)
     query = select(
-        MediationSession.start_at, MediationSession.busy_until, MediationSession.local_day
+        MediationSession.start_at,
+        MediationSession.busy_until,
+        MediationSession.local_day,
+        MediationSession.offer_key,
+        MediationSession.id,
     ).where(
         MediationSession.mediator_id == mediator_id,
         MediationSession.status != SessionStatus.cancelled,
@@ -246,7 +269,10 @@ def load_busy(
     )
     if ignore is not None:
         query = query.where(MediationSession.id != ignore)
-    return [Busy(*row) for row in db.session.execute(query)]
+    return [
+        Busy(start, until, day, offer_key or f"#{id_}")
+        for start, until, day, offer_key, id_ in db.session.execute(query)
+    ]
 
 
 def free_slots(

@@ -163,10 +163,13 @@ def renew_feed():
 def week_calendar():
     settings = availability.settings_for(current_user.id)
     zone = ZoneInfo(settings.time_zone)
+    today = utcnow().astimezone(zone).date()
     try:
         shown = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
-        shown = utcnow().astimezone(zone).date()
+        shown = today
+    if abs((shown - today).days) > 3660:  # ten years either way: beyond is a typing error
+        shown = today
     week = calendar.week_of(current_user.id, shown, zone, now=utcnow())
     db.session.commit()  # the settings row may have been created
     return render_template("booking/calendar.html", week=week, zone=zone, settings=settings)

@@ -135,8 +135,16 @@ def test_the_worker_cancels_stale_offers_and_sessions_of_ended_cases(case):
     offered = booking.offer(
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
     )
+    # The first time began unchosen: only it goes; the second can still be chosen.
     assert booking.end_stale(now=at(24, "09:01")) == 1
-    assert {s.status for s in offered} == {SessionStatus.cancelled}
+    assert [s.status for s in offered] == [SessionStatus.cancelled, SessionStatus.offered]
+    assert booking.end_stale(now=at(24, "10:00")) == 0
+    assert booking.end_stale(now=at(25, "09:01")) == 1
+    assert offered[1].status == SessionStatus.cancelled
+    withdrawn = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.body.contains("撤回"))
+    ).all()
+    assert len(withdrawn) == 3  # everyone told once, when no time was left
     session = booking.book(case, by=case.mediator, start=at(26, "09:00"), now=NOW)
     workflow.transition(
         case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
