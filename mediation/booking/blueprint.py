@@ -2,9 +2,12 @@
 
 from flask import Blueprint
 
+from mediation.cases import signals
+
 from . import join_views, views
 from .calendar import next_of_cases, of_case
 from .forms import WEEKDAYS
+from .operations import cancel_for_new_mediator
 from .views import session_statuses
 
 bp = Blueprint("booking", __name__)
@@ -43,7 +46,14 @@ bp.add_url_rule("/s/<token>", view_func=join_views.join)
 bp.add_url_rule("/s/<token>/choose", view_func=join_views.choose, methods=["POST"])
 bp.add_url_rule("/s/<token>/check", view_func=join_views.device_check)
 bp.add_url_rule("/s/<token>/enter", view_func=join_views.enter, methods=["POST"])
-bp.add_url_rule("/booking/ping", view_func=join_views.ping, methods=_GET_POST)
+bp.add_url_rule("/s/<token>/code", view_func=join_views.send_code, methods=["POST"])
+bp.add_url_rule("/s/<token>/verify", view_func=join_views.verify, methods=["POST"])
+bp.add_url_rule("/s/<token>/ping", view_func=join_views.ping, methods=_GET_POST)
+
+
+@signals.mediator_changed.connect
+def _sessions_follow_the_mediator(case, previous: int | None = None) -> None:
+    cancel_for_new_mediator(case)
 
 
 @bp.app_context_processor

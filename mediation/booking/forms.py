@@ -36,6 +36,19 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class FreeTimesField(CheckboxesField):
+    """Times offered on the page. A time that was free when the page loaded may be gone
+    when it is sent: the booking operation, not the choice list, says so, clearly."""
+
+    def pre_validate(self, form) -> None:
+        pass
+
+
+class FreeTimeField(RadioField):
+    def pre_validate(self, form) -> None:
+        pass
+
+
 class SettingsForm(FlaskForm):
     time_zone = StringField(
         _l("Time zone"),
@@ -91,7 +104,7 @@ class ExceptionForm(FlaskForm):
 
 
 class BookForm(FlaskForm):
-    times = CheckboxesField(
+    times = FreeTimesField(
         _l("Times"),
         description=_l("One time to book it, or 2 to 6 times for the parties to choose from."),
     )
@@ -105,7 +118,7 @@ class BookForm(FlaskForm):
 
 
 class RescheduleForm(FlaskForm):
-    start = RadioField(_l("New time"), validators=[DataRequired(REQUIRED)])
+    start = FreeTimeField(_l("New time"), validators=[DataRequired(REQUIRED)])
     reason = StringField(
         _l("Reason (everyone is told)"), validators=[DataRequired(REQUIRED), Length(max=500)]
     )

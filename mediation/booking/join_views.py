@@ -4,7 +4,7 @@ party's consent to separate sessions, and a session's .ics."""
 
 from __future__ import annotations
 
-import base64
+from datetime import timedelta
 
 from flask import (
     Response,
@@ -14,13 +14,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 
+from mediation.accounts import operations as accounts
+from mediation.accounts.forms import CodeForm, SendCodeForm
+from mediation.accounts.models import CodePurpose
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError
@@ -33,8 +35,6 @@ from . import calendar, ics, links, notices
 from . import operations as booking
 from .forms import ChooseForm
 from .models import MediationSession, SessionParticipant, SessionStatus
-
-ROOM_PASSES = "room_passes"  # session key: {session id: participant id} from join links
 
 REFUSAL_STATUS = {
     links.Refusal.invalid: 404,
@@ -61,6 +61,12 @@ def _checked(token: str) -> SessionParticipant | Response:
     return Response(page, status=REFUSAL_STATUS[result.refusal])
 
 
+def _is_them(participant: SessionParticipant) -> bool:
+    """Whether the visitor has shown they are the participant: logged in as them (with a
+    password, or with the code sent to their phone from this page)."""
+    return current_user.is_authenticated and current_user.id == participant.user_id
+
+
 @limiter.limit("60 per minute")
 def join(token: str):
     participant = _checked(token)
@@ -80,18 +86,67 @@ def join(token: str):
         participant=participant,
         session=participant.session,
         token=token,
+        verified=_is_them(participant),
+        by_code=links.may_enter_by_code(participant.user),
+        code_form=CodeForm(),
+        send_form=SendCodeForm(),
         open_now=links.open_now(participant),
         offered=offered,
         form=form,
         zone=user_zone(participant.user),
-        when=notices.when,
+        starts_soon=participant.session.start_at - utcnow() < timedelta(hours=3),
     )
+
+
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: "session-link:" + (request.view_args or {}).get("token", ""),
+)
+def send_code(token: str):
+    """Send the participant's phone a code; entering it on the link's page is the proof
+    that the link is in the right hands (a forwarded link alone is not enough)."""
+    participant = _checked(token)
+    if isinstance(participant, Response):
+        return participant
+    if SendCodeForm().validate_on_submit() and links.may_enter_by_code(participant.user):
+        accounts.issue_code(participant.user, CodePurpose.invitation_login)
+        db.session.commit()
+        flash(_("A code has been sent to %(phone)s.", phone=participant.user.phone_masked), "info")
+    return redirect(url_for("booking.join", token=token))
+
+
+@limiter.limit("10 per minute", methods=["POST"])
+def verify(token: str):
+    participant = _checked(token)
+    if isinstance(participant, Response):
+        return participant
+    form = CodeForm()
+    if not links.may_enter_by_code(participant.user):
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            user = links.enter_by_code(participant, form.code.data.strip())
+        except FieldError as error:
+            db.session.commit()  # the failed attempt is counted
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(url_for("booking.join", token=token))
+    else:
+        flash(_("The code has 6 digits."), "error")
+    return redirect(url_for("booking.join", token=token))
 
 
 def choose(token: str):
     participant = _checked(token)
     if isinstance(participant, Response):
         return participant
+    if not _is_them(participant):
+        flash(_("Please confirm it is you with the code sent to your phone."), "error")
+        return redirect(url_for("booking.join", token=token))
     offered = booking.offered_with(participant.session)
     form = ChooseForm()
     form.chosen.choices = [(s.id, s.id) for s in offered]
@@ -121,44 +176,37 @@ def device_check(token: str):
 
 
 def enter(token: str):
-    """The join button: a pass for this one session, then the room."""
+    """The join button, for the participant the link is for."""
     participant = _checked(token)
     if isinstance(participant, Response):
         return participant
     if not FlaskForm().validate():
         abort(400)
+    if not _is_them(participant):
+        flash(_("Please confirm it is you with the code sent to your phone."), "error")
+        return redirect(url_for("booking.join", token=token))
     if not links.open_now(participant):
         flash(_("The room opens 15 minutes before the session starts."), "info")
         return redirect(url_for("booking.join", token=token))
-    passes = dict(session.get(ROOM_PASSES, {}))
-    passes[str(participant.session_id)] = participant.id
-    session[ROOM_PASSES] = passes
     return redirect(url_for("booking.room", session_id=participant.session_id))
 
 
 def room_participant(session_id: int) -> SessionParticipant | None:
-    """Who is entering the room of ``session_id``: the logged-in user if they take part, or
-    else the holder of a pass from their join link; only while the room is open. The rooms
-    feature authenticates its socket connections the same way."""
+    """The logged-in user's participation in ``session_id``, while its room is open. The
+    rooms feature authenticates its socket connections the same way."""
     meeting = db.session.get(MediationSession, session_id)
-    if meeting is None:
+    if meeting is None or not current_user.is_authenticated:
         return None
-    pass_id = session.get(ROOM_PASSES, {}).get(str(session_id))
     for participant in meeting.participants:
-        if current_user.is_authenticated:
-            mine = participant.user_id == current_user.id
-        else:
-            mine = participant.id == pass_id
-        if mine and links.open_now(participant):
+        if participant.user_id == current_user.id and links.open_now(participant):
             return participant
     return None
 
 
+@login_required
 def room(session_id: int):
     participant = room_participant(session_id)
     if participant is None:
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
         abort(403)
     return render_template(
         "booking/room.html", participant=participant, session=participant.session
@@ -200,6 +248,8 @@ def session_ics(session_id: int):
     meeting = db.session.get(MediationSession, session_id)
     if meeting is None or current_user.id not in {p.user_id for p in meeting.participants}:
         abort(404)
+    if meeting.status == SessionStatus.offered:
+        abort(404)  # not a fixed time: nothing to put in a calendar yet
     ev = ics.event(
         meeting,
         summary=calendar.feed_summary(meeting),
@@ -214,13 +264,21 @@ def session_ics(session_id: int):
     )
 
 
+PING_MAX_BYTES = 1_000_000
+
+
 @limiter.limit("30 per minute")
-def ping():
-    """The device check's network test: a payload to time downloads, uploads echoed back."""
+def ping(token: str):
+    """The device check's network test, for holders of a valid link: a payload to time
+    downloads, and uploads (at most 1 MB) counted and dropped."""
+    participant = _checked(token)
+    if isinstance(participant, Response):
+        return participant
     if request.method == "POST":
+        if (request.content_length or 0) > PING_MAX_BYTES:
+            abort(413)
         return {"received": len(request.get_data())}
-    size = min(request.args.get("bytes", 1, type=int), 2_000_000)
-    payload = base64.b64encode(b"\0" * (size * 3 // 4))[:size]
+    size = min(max(request.args.get("bytes", 1, type=int), 1), PING_MAX_BYTES)
     return Response(
-        payload, mimetype="application/octet-stream", headers={"Cache-Control": "no-store"}
+        b"0" * size, mimetype="application/octet-stream", headers={"Cache-Control": "no-store"}
     )

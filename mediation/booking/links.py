@@ -8,11 +8,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from mediation.accounts.models import User
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CodePurpose, Role, User
 from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
 from mediation.extensions import db
+from mediation.journal import operations as journal
 
 from .models import SessionParticipant, SessionStatus
 
@@ -75,3 +79,24 @@ def open_now(participant: SessionParticipant, now: datetime | None = None) -> bo
         session.status == SessionStatus.scheduled
         and session.start_at - BEFORE_START <= now <= session.end_at + AFTER_END
     )
+
+
+def may_enter_by_code(user: User) -> bool:
+    """Only a party holding no other role proves who they are by a code sent to their
+    phone; staff log in with their password."""
+    return user.active and user.roles == {Role.party} and bool(user.phone)
+
+
+def enter_by_code(participant: SessionParticipant, code: str) -> User:
+    """Check the code sent to the participant's phone; the caller logs the user in."""
+    if not may_enter_by_code(participant.user) or not accounts.consume_code(
+        participant.user, CodePurpose.invitation_login, code
+    ):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    journal.append(
+        participant.session.case_id,
+        "party.entered",
+        {"user_id": participant.user_id, "via": "session link"},
+        actor_id=participant.user_id,
+    )
+    return participant.user

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from mediation.accounts.models import Role
+from mediation.accounts.models import Role, User
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
@@ -190,7 +190,8 @@ def reception():
 def feed(token: str):
     """The mediator's sessions as a calendar to subscribe to; the URL is the secret."""
     settings = db.session.scalar(select(BookingSettings).where(BookingSettings.feed_token == token))
-    if settings is None:
+    owner = db.session.get(User, settings.mediator_id) if settings else None
+    if owner is None or not owner.active or not owner.has_role(Role.mediator):
         abort(404)
     events = [
         ics.event(s, summary=calendar.feed_summary(s), description="", location="")
@@ -255,6 +256,8 @@ def new_session(case_id: int):
                         "The times are offered; the session is fixed when every party chose."
                     )
             except FieldError as error:
+                if error.field == "start":  # the operation's name for the time chosen
+                    error = FieldError("times", error.message)
                 apply_field_error(form, error)
             except NotPermittedError as error:
                 flash(str(error), "error")

@@ -17,7 +17,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import clocks, respondent, workflow
+from . import clocks, respondent, signals, workflow
 from .models import Case, CaseAssignment, Side
 from .states import OPEN_STATUSES, Action, CaseStatus
 
@@ -296,3 +296,4 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
             actor_id=by.id,
         )
     db.session.flush()
+    signals.mediator_changed.send(case, previous=previous)

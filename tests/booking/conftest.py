@@ -1,6 +1,6 @@
 """Shared for booking tests: a case in mediation whose mediator keeps weekday hours."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,3 +23,25 @@ def case(app_ctx):
     case = make_mediating_case()
     add_weekly_hours(case.mediator)
     return case
+
+
+def _clear_week_ahead() -> date:
+    """The Monday of the first week at least a week ahead whose weekdays all are working
+    days, for tests that go through the real clock (pages, links, the browser)."""
+    from mediation.cases import clocks
+
+    today = datetime.now(SHANGHAI).date()
+    monday = today + timedelta(days=14 - today.weekday())
+    while not all(clocks.is_working_day(monday + timedelta(days=d)) for d in range(5)):
+        monday += timedelta(days=7)
+    return monday
+
+
+AHEAD = _clear_week_ahead()
+
+
+def ahead(weekday: int, hhmm: str) -> datetime:
+    """A time in Shanghai on ``weekday`` (0 = Monday) of the clear week ahead, as UTC."""
+    return datetime.combine(
+        AHEAD + timedelta(days=weekday), time.fromisoformat(hhmm), tzinfo=SHANGHAI
+    ).astimezone(UTC)

@@ -10,7 +10,7 @@ from mediation.booking import operations as booking
 from mediation.booking.models import BookingSettings
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
-from tests.booking.conftest import NOW, at
+from tests.booking.conftest import NOW, ahead, at
 from tests.conftest import login
 from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case
 
@@ -52,9 +52,9 @@ def test_booking_rescheduling_and_cancelling_replace_one_calendar_event(case):
 
 
 def test_the_mediators_feed_lists_sessions_and_dies_when_renewed(case, client):
-    booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
-    second = booking.book(case, by=case.mediator, start=at(26, "09:00"), now=NOW)
-    booking.cancel(second, by=case.mediator, reason="x", now=NOW)
+    booking.book(case, by=case.mediator, start=ahead(1, "09:00"))
+    second = booking.book(case, by=case.mediator, start=ahead(3, "09:00"))
+    booking.cancel(second, by=case.mediator, reason="x")
     token = db.session.get(BookingSettings, case.mediator_id).feed_token
     phone = case.mediator.phone
     db.session.commit()
@@ -77,7 +77,7 @@ def test_a_participant_downloads_the_sessions_ics(app, client):
     with app.app_context():
         case = make_mediating_case()
         add_weekly_hours(case.mediator)
-        session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        session = booking.book(case, by=case.mediator, start=ahead(1, "09:00"))
         applicant_phone, session_id, uid = case.party_users()[0].phone, session.id, session.uid
         db.session.commit()
     outsider = app.test_client()

@@ -1,24 +1,30 @@
-"""Personal join links: for one participant, until shortly after the end, never after a
-cancellation; each refusal is a page that says why."""
+"""Personal join links: for one participant, who proves it is them (logged in, or by the
+code sent to their phone); until shortly after the end; never after a cancellation. Each
+refusal is a page that says why."""
 
+from __future__ import annotations
+
+import re
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from sqlalchemy import select
 
 from mediation.booking import links
 from mediation.booking import operations as booking
-from mediation.core.db import utcnow
+from mediation.booking.models import MediationSession
 from mediation.extensions import db
+from mediation.notify.models import OutboxMessage
 from tests.booking.conftest import NOW, at
-from tests.conftest import login
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case
 
 
 @pytest.fixture
 def booked(app):
-    """A session next Tuesday; the tokens of the applicant and of the respondent. Made in
-    an app context of its own, so that requests in the test do not share its state."""
+    """A session on Tuesday 24 November; the tokens of the applicant and the respondent.
+    Made in an app context of its own, so that requests in the test share none of it."""
     with app.app_context():
         case = make_mediating_case()
         add_weekly_hours(case.mediator)
@@ -29,6 +35,7 @@ def booked(app):
         made = {
             "session_id": session.id,
             "applicant": links.token_for(parts[applicant.id]),
+            "applicant_phone": applicant.phone,
             "respondent": links.token_for(parts[respondent.id]),
             "respondent_phone": respondent.phone,
         }
@@ -41,28 +48,56 @@ def clock(moment):
     return mock.patch("mediation.booking.links.utcnow", return_value=moment)
 
 
-def test_the_link_shows_the_session_to_its_participant_without_a_login(client, booked):
+def prove_by_code(app, client, token: str, phone: str):
+    """What a party does with the link alone: ask for the code, type it in."""
+    path = f"/s/{token}"
+    post_form(client, f"{path}/code", {}, form_page=path)
+    with app.app_context():
+        body = db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    code = re.search(r"\d{6}", body).group()
+    return post_form(client, f"{path}/verify", {"code": code}, form_page=path)
+
+
+def test_the_link_shows_the_session_and_asks_for_the_code(client, booked):
     with clock(NOW):
         page = client.get(f"/s/{booked['applicant']}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "2026年11月24日" in text and "加入调解" in text
-    assert 'class="join" disabled' in text  # days before: the button is not active yet
+    assert "2026年11月24日" in text and "发送验证码" in text
+    assert "加入调解</button>" not in text  # not before they proved who they are
 
 
-def test_the_join_button_opens_shortly_before_the_start_and_lets_only_them_in(client, booked):
+def test_a_forwarded_link_alone_does_not_let_anyone_in(app, client, booked):
+    token = booked["applicant"]
     with clock(at(24, "08:50")):
-        page = client.get(f"/s/{booked['applicant']}")
-        assert 'class="join" disabled' not in page.get_data(as_text=True)
-        token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
-        entered = client.post(f"/s/{booked['applicant']}/enter", data={"csrf_token": token})
-        assert entered.status_code == 302
-        room = client.get(entered.headers["Location"])
-    assert room.status_code == 200
-    # Another browser without the pass is sent to log in; the pass is for this session only.
-    other = client.application.test_client()
+        entered = client.post(
+            f"/s/{token}/enter", data={"csrf_token": csrf_token(client, f"/s/{token}")}
+        )
+    assert entered.status_code == 302 and entered.headers["Location"].endswith(f"/s/{token}")
+    assert client.get(f"/sessions/{booked['session_id']}/room").status_code == 302  # log in
+
+
+def test_the_code_lets_the_party_in_when_the_room_opens(app, client, booked):
+    token = booked["applicant"]
+    assert prove_by_code(app, client, token, booked["applicant_phone"]).status_code == 302
+    with clock(NOW):  # days before: the button is there but not active
+        assert 'class="join" disabled' in client.get(f"/s/{token}").get_data(as_text=True)
     with clock(at(24, "08:50")):
-        assert other.get(f"/sessions/{booked['session_id']}/room").status_code == 302
+        page = client.get(f"/s/{token}").get_data(as_text=True)
+        assert 'class="join" disabled' not in page and "加入调解</button>" in page
+        entered = post_form(client, f"/s/{token}/enter", {}, form_page=f"/s/{token}")
+        assert entered.headers["Location"].endswith(f"/sessions/{booked['session_id']}/room")
+        assert client.get(entered.headers["Location"]).status_code == 200
+
+
+def test_a_wrong_code_is_refused_in_chinese(client, booked):
+    token = booked["applicant"]
+    post_form(client, f"/s/{token}/verify", {"code": "000000"}, form_page=f"/s/{token}")
+    assert "验证码错误或已过期" in client.get(f"/s/{token}").get_data(as_text=True)
 
 
 def test_a_link_is_refused_for_another_person_logged_in(client, booked):
@@ -71,8 +106,9 @@ def test_a_link_is_refused_for_another_person_logged_in(client, booked):
         page = client.get(f"/s/{booked['applicant']}")
     assert page.status_code == 403
     assert "发给另一个人" in page.get_data(as_text=True)
-    with clock(NOW):  # their own link works
-        assert client.get(f"/s/{booked['respondent']}").status_code == 200
+    with clock(NOW):  # their own link works, without a code: they are logged in
+        own = client.get(f"/s/{booked['respondent']}").get_data(as_text=True)
+    assert 'class="join" disabled' in own
 
 
 def test_a_link_is_refused_after_the_session_is_over(client, booked):
@@ -84,8 +120,6 @@ def test_a_link_is_refused_after_the_session_is_over(client, booked):
 
 def test_a_link_is_refused_after_cancellation_with_the_reason(app, client, booked):
     with app.app_context():
-        from mediation.booking.models import MediationSession
-
         session = db.session.get(MediationSession, booked["session_id"])
         booking.cancel(session, by=session.mediator, reason="当事人已和解")
         db.session.commit()
@@ -95,29 +129,24 @@ def test_a_link_is_refused_after_cancellation_with_the_reason(app, client, booke
     assert "已取消" in text and "当事人已和解" in text
 
 
-def test_a_forged_or_replaced_link_is_refused(app, client, booked):
+def test_a_forged_link_is_refused(client, booked):
     assert client.get("/s/not-a-token").status_code == 404
     token = booked["applicant"]
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(f"/s/{forged}").status_code == 404
-    with app.app_context():  # a new link replaces the old one
-        from mediation.booking.models import SessionParticipant
-
-        participant = db.session.get(SessionParticipant, links._serializer().loads(token)[0])
-        participant.link_nonce = "renewed"
-        db.session.commit()
-    assert client.get(f"/s/{token}").status_code == 404
 
 
-def test_the_device_check_is_reachable_from_the_link_before_the_day(client, booked):
+def test_the_device_check_and_its_network_test_need_a_valid_link(client, booked):
+    token = booked["applicant"]
     with clock(NOW):
-        page = client.get(f"/s/{booked['applicant']}/check")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    assert "device-check.js" in text and "摄像头" in text
-    assert client.get("/booking/ping?bytes=1000").content_length == 1000
-
-
-def test_utcnow_is_the_default_clock():
-    # The fixtures above freeze time; in use the links read the real clock.
-    assert links.utcnow is utcnow
+        page = client.get(f"/s/{token}/check")
+        assert page.status_code == 200
+        assert "device-check.js" in page.get_data(as_text=True)
+        assert client.get(f"/s/{token}/ping?bytes=1000").content_length == 1000
+        too_big = client.post(
+            f"/s/{token}/ping",
+            data=b"0" * 1_000_001,
+            headers={"X-CSRFToken": csrf_token(client, f"/s/{token}/check")},
+        )
+        assert too_big.status_code == 413
+    assert client.get("/s/forged/ping?bytes=1000").status_code == 404

@@ -12,7 +12,7 @@ from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
 from tests.booking.conftest import NOW, at
-from tests.factories import make_mediating_case, make_user
+from tests.factories import add_weekly_hours, make_mediating_case, make_user
 
 
 def kinds(case) -> list[str]:
@@ -89,8 +89,8 @@ def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
     other = make_mediating_case(case.mediator)
     with pytest.raises(booking.SlotUnavailableError):
         booking.book(other, by=case.mediator, start=at(25, "10:00"), now=NOW)
-    assert booking.choose(applicant, offered[0], {offered[1].id, offered[2].id}) is None
-    fixed = booking.choose(respondent, offered[0], {offered[0].id, offered[2].id})
+    assert booking.choose(applicant, offered[0], {offered[1].id, offered[2].id}, now=NOW) is None
+    fixed = booking.choose(respondent, offered[0], {offered[0].id, offered[2].id}, now=NOW)
     assert fixed is offered[2]
     assert [s.status for s in offered] == [
         SessionStatus.cancelled,
@@ -99,7 +99,7 @@ def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
     ]
     assert kinds(case)[-1] == "session.fixed"
     with pytest.raises(NotPermittedError):  # nothing left to choose
-        booking.choose(applicant, offered[0], {offered[0].id})
+        booking.choose(applicant, offered[0], {offered[0].id}, now=NOW)
 
 
 def test_rescheduling_keeps_the_uid_raises_the_sequence_and_frees_the_old_time(case):
@@ -158,5 +158,57 @@ def test_a_stranger_cannot_choose_times(case):
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
     )
     with pytest.raises(NotPermittedError):
-        booking.choose(make_user(), offered[0], {offered[0].id})
+        booking.choose(make_user(), offered[0], {offered[0].id}, now=NOW)
     assert db.session.get(MediationSession, offered[0].id).status == SessionStatus.offered
+
+
+def test_a_new_mediator_means_the_old_ones_sessions_are_cancelled(case):
+    from mediation.accounts.models import Role
+    from mediation.booking import links
+    from mediation.cases import assignment
+    from tests.factories import make_mediator
+
+    session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    old = next(p for p in session.participants if p.role == "mediator")
+    admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+    new = make_mediator(case.institution)
+    add_weekly_hours(new)
+    assignment.reassign_by_institution(case, mediator=new, by=admin)
+    assert session.status == SessionStatus.cancelled
+    assert links.check(links.token_for(old), None, now=NOW).refusal == links.Refusal.cancelled
+    assert booking.book(case, by=new, start=at(24, "09:00"), now=NOW).mediator_id == new.id
+
+
+def test_a_time_that_began_or_a_case_that_ended_cannot_be_chosen(case):
+    from mediation.cases import workflow
+    from mediation.cases.states import Action, TerminationReason
+
+    applicant, respondent = case.party_users()
+    offered = booking.offer(
+        case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
+    )
+    booking.choose(applicant, offered[0], {offered[0].id}, now=NOW)
+    with pytest.raises(FieldError):  # the first time has begun: it is no longer offered
+        booking.choose(respondent, offered[0], {offered[0].id}, now=at(24, "09:30"))
+    workflow.transition(
+        case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
+    )
+    with pytest.raises(NotPermittedError):
+        booking.choose(respondent, offered[0], {offered[1].id}, now=NOW)
+    assert {s.status for s in offered} == {SessionStatus.offered}  # the worker cancels them
+
+
+def test_withdrawing_consent_cancels_the_separate_sessions_to_come(app_ctx):
+    from tests.booking.conftest import ahead
+
+    case = make_mediating_case()
+    add_weekly_hours(case.mediator)
+    applicant, respondent = case.party_users()
+    for party in (applicant, respondent):
+        booking.consent_to_separate_sessions(case, party, True)
+    separate = booking.book(case, by=case.mediator, start=ahead(1, "09:00"), side=Side.applicant)
+    together = booking.book(case, by=case.mediator, start=ahead(2, "09:00"))
+    booking.consent_to_separate_sessions(case, respondent, False)
+    assert separate.status == SessionStatus.cancelled
+    assert together.status == SessionStatus.scheduled
+    assert "第十六条" in separate.cancel_reason

@@ -4,13 +4,14 @@ sessions and choices; every page checks who asks."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from mediation.booking import operations as booking
 from mediation.booking.models import AvailabilityRule, MediationSession, SessionStatus
 from mediation.extensions import db
-from tests.booking.conftest import NOW, at
+from tests.booking.conftest import AHEAD, ahead
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case
 
@@ -83,7 +84,7 @@ def test_leave_on_a_date_is_recorded(client, people):
     response = post_form(
         client,
         "/booking/availability/exceptions",
-        {"day": "2026-11-25", "available": "0", "note": "年休假"},
+        {"day": (AHEAD + timedelta(days=2)).isoformat(), "available": "0", "note": "年休假"},
         form_page="/booking/availability",
     )
     assert response.status_code == 302
@@ -121,7 +122,7 @@ def test_offered_times_are_chosen_through_the_personal_link(app, client, people)
 
         case = db.session.get(Case, people["case_id"])
         offered = booking.offer(
-            case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
+            case, by=case.mediator, starts=[ahead(1, "09:00"), ahead(2, "09:00")]
         )
         tokens = {
             p.user.phone: links.token_for(p) for p in offered[0].participants if p.role == "party"
@@ -129,9 +130,11 @@ def test_offered_times_are_chosen_through_the_personal_link(app, client, people)
         ids = [s.id for s in offered]
         db.session.commit()
     for phone in (people["applicant"], people["respondent"]):
+        party = app.test_client()
+        login(party, phone, PASSWORD)
         path = f"/s/{tokens[phone]}"
-        assert "您可以在哪些时间参加" in client.get(path).get_data(as_text=True)
-        post_form(client, f"{path}/choose", {"chosen": str(ids[1])}, form_page=path)
+        assert "您可以在哪些时间参加" in party.get(path).get_data(as_text=True)
+        post_form(party, f"{path}/choose", {"chosen": str(ids[1])}, form_page=path)
     with app.app_context():
         statuses = [db.session.get(MediationSession, i).status for i in ids]
     assert statuses == [SessionStatus.cancelled, SessionStatus.scheduled]
@@ -142,11 +145,12 @@ def test_a_party_sees_my_sessions_and_consents_to_separate_sessions(app, client,
         from mediation.cases.models import Case
 
         case = db.session.get(Case, people["case_id"])
-        booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        booking.book(case, by=case.mediator, start=ahead(1, "09:00"))
         db.session.commit()
     login(client, people["applicant"], PASSWORD)
     mine = client.get("/sessions/").get_data(as_text=True)
-    assert "2026年11月24日" in mine and "disabled" in mine
+    day = AHEAD + timedelta(days=1)
+    assert f"{day.year}年{day.month}月{day.day}日" in mine and "disabled" in mine
     case_page = f"/cases/{people['case_id']}"
     response = post_form(
         client, f"{case_page}/separate-sessions", {"consent": "1"}, form_page=case_page
@@ -180,3 +184,31 @@ def test_reception_hours_are_listed_publicly_with_their_place(app, client):
         db.session.commit()
     page = client.get("/reception").get_data(as_text=True)
     assert "街道调解室" in page and "09:00–12:00" in page and "星期五" in page
+
+
+def test_a_time_taken_since_the_page_loaded_is_explained_and_the_note_kept(app, client, people):
+    login(client, people["mediator"], PASSWORD)
+    case_id = people["case_id"]
+    page = client.get(f"/cases/{case_id}/sessions/new").get_data(as_text=True)
+    first = re.findall(r'name="times" value="([^"]+)"', page)[0]
+    with app.app_context():
+        from datetime import datetime
+
+        from mediation.cases.models import Case
+
+        case = db.session.get(Case, case_id)
+        booking.book(case, by=case.mediator, start=datetime.fromisoformat(first))
+        db.session.commit()
+    response = post_form(
+        client, f"/cases/{case_id}/sessions/new", {"times": first, "note": "请带好材料"}
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "该时间刚刚被占用" in text and "请带好材料" in text
+    assert "not a valid choice" not in text
+
+
+def test_a_week_far_away_or_malformed_shows_this_week(client, people):
+    login(client, people["mediator"], PASSWORD)
+    for week in ("0001-01-01", "9999-12-31", "next"):
+        assert client.get(f"/booking/calendar?week={week}").status_code == 200

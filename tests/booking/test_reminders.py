@@ -124,3 +124,22 @@ def test_two_worker_processes_send_each_reminder_once(app, tmp_path):
     with app.app_context():
         assert reminders_queued() == people
         assert db.session.scalar(select(MediationSession.reminded_day_at)) is not None
+
+
+def test_a_session_moved_while_the_worker_looks_gets_no_early_reminder(case, monkeypatch):
+    session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    real_claim = reminders._claim
+
+    def claim(session_id, column, now, ahead):
+        # The mediator moves the session between the worker's query and its claim.
+        if session.start_at == at(24, "09:00"):
+            booking.reschedule(
+                session, by=case.mediator, start=at(27, "09:00"), reason="改期", now=NOW
+            )
+        return real_claim(session_id, column, now, ahead)
+
+    monkeypatch.setattr(reminders, "_claim", claim)
+    assert reminders.send_due(now=at(23, "10:00")) == 0
+    monkeypatch.setattr(reminders, "_claim", real_claim)
+    assert session.reminded_day_at is None
+    assert reminders.send_due(now=at(26, "10:00")) == 1  # the day before the new time

@@ -156,3 +156,32 @@ def test_fits_names_the_reason_a_time_cannot_be_booked():
     two = [*busy, Busy(local(MONDAY, "15:00"), local(MONDAY, "16:00"), MONDAY)]
     start = local(MONDAY, "09:00")
     assert fits(r, start, start + timedelta(minutes=30), two, now=now) == "daily_limit"
+
+
+def test_leave_wins_over_extra_hours_whatever_the_order_they_were_entered():
+    saturday = date(2026, 11, 28)
+    extra = AvailabilityException(day=saturday, starts=time(9), ends=time(12), available=True)
+    away = AvailabilityException(day=saturday, starts=None, ends=None, available=False)
+    part = AvailabilityException(day=saturday, starts=time(9), ends=time(11), available=False)
+    for order in ([extra, away], [away, extra]):
+        assert compute(rules(exceptions=order), saturday, 1, [], now=LONG_AGO) == []
+    assert starts(compute(rules(exceptions=[part, extra]), saturday, 1, [], now=LONG_AGO)) == [
+        "11:00"
+    ]
+
+
+def test_the_times_of_one_offer_count_once_against_the_daily_limit():
+    tuesday = MONDAY + timedelta(days=1)
+    offered = [
+        Busy(local(tuesday, "09:00"), local(tuesday, "10:15"), tuesday, "offer-1"),
+        Busy(local(tuesday, "10:30"), local(tuesday, "11:45"), tuesday, "offer-1"),
+    ]
+    limited = rules(max_sessions_per_day=2, weekly=weekly(1, starts="09:00", ends="17:00"))
+    assert compute(limited, tuesday, 1, offered, now=LONG_AGO) != []  # one session, not two
+    start = local(tuesday, "14:00")
+    end = start + timedelta(hours=1)
+    assert fits(limited, start, end, offered, now=LONG_AGO) is None
+    booked = [*offered, Busy(local(tuesday, "12:00"), local(tuesday, "13:00"), tuesday, "#9")]
+    assert fits(limited, start, end, booked, now=LONG_AGO) == "daily_limit"
+    # A further time of the same offer is not a new session of the day.
+    assert fits(limited, start, end, booked, now=LONG_AGO, offer_key="offer-1") is None

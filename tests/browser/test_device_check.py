@@ -7,7 +7,7 @@ from __future__ import annotations
 from mediation.booking import links
 from mediation.booking import operations as booking
 from mediation.extensions import db
-from tests.booking.conftest import NOW, at
+from tests.booking.conftest import ahead
 from tests.factories import add_weekly_hours, make_mediating_case
 
 
@@ -15,7 +15,7 @@ def check_page(app) -> str:
     with app.app_context():
         case = make_mediating_case()
         add_weekly_hours(case.mediator)
-        session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        session = booking.book(case, by=case.mediator, start=ahead(1, "09:00"))
         party = next(p for p in session.participants if p.role == "party")
         token = links.token_for(party)
         db.session.commit()

@@ -16,7 +16,7 @@ PUBLIC = {
     "/s/<token>",
     "/s/<token>/check",
     "/booking/feed/<token>.ics",
-    "/booking/ping",
+    "/s/<token>/ping",
     "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",
 }

@@ -1,0 +1,9 @@
+"""Events of the cases feature that other features react to, without cases knowing them."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# Sent with the case as sender and ``previous`` (the former mediator's id), inside the
+# operation's transaction: receivers flush their changes and never commit.
+mediator_changed = _signals.signal("mediator-changed")
