@@ -32,6 +32,7 @@ bp.add_url_rule(
     "/sessions/<int:session_id>/reschedule", view_func=views.reschedule, methods=_GET_POST
 )
 bp.add_url_rule("/sessions/<int:session_id>/cancel", view_func=views.cancel, methods=["POST"])
+bp.add_url_rule("/sessions/<int:session_id>/resend", view_func=views.resend_links, methods=["POST"])
 
 # The participants' side; /s/<token> is the personal link sent by SMS, so it is short.
 bp.add_url_rule("/sessions/", view_func=join_views.my_sessions)

@@ -11,6 +11,7 @@ the precise reason ("outside your hours", "the day is full") instead of a bare c
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
@@ -414,6 +415,26 @@ def cancel(
     else:
         _cancel_rows(offered_with(session), by, reason, now)
         notices.tell(session, notices.WITHDRAWN, reason=told)
+
+
+def resend_links(session: MediationSession, *, by: User) -> None:
+    """New personal links for everyone but the mediator, sent again (a party lost the
+    message, or a link went to the wrong hands): the links sent before stop working."""
+    _locked(session)
+    _must_be_mediator(session.case, by)
+    if session.status != SessionStatus.scheduled:
+        raise NotPermittedError(_("Only a fixed session can be moved."))
+    for participant in session.participants:
+        if participant.role != "mediator":
+            participant.link_nonce = secrets.token_hex(8)
+    db.session.flush()
+    _journal(session, "links_renewed", by)
+    notices.tell(
+        session,
+        notices.BOOKED,
+        calendar="REQUEST",
+        participants=[p for p in session.participants if p.role != "mediator"],
+    )
 
 
 def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:

@@ -333,6 +333,22 @@ def cancel(session_id: int):
     return redirect(url_for("cases.case_detail", case_id=session.case_id))
 
 
+@role_required(Role.mediator)
+def resend_links(session_id: int):
+    session = _own_session(session_id)
+    if not FlaskForm().validate():
+        abort(400)
+    try:
+        booking.resend_links(session, by=current_user)
+    except NotPermittedError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("New links were sent; the earlier ones no longer work."), "success")
+    return redirect(url_for("cases.case_detail", case_id=session.case_id))
+
+
 def session_statuses() -> dict[str, str]:
     return {
         SessionStatus.offered: _("Times offered"),

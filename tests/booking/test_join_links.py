@@ -34,6 +34,7 @@ def booked(app):
         applicant, respondent = case.party_users()
         made = {
             "session_id": session.id,
+            "case_page": f"/cases/{case.id}",
             "applicant": links.token_for(parts[applicant.id]),
             "applicant_phone": applicant.phone,
             "respondent": links.token_for(parts[respondent.id]),
@@ -150,3 +151,25 @@ def test_the_device_check_and_its_network_test_need_a_valid_link(client, booked)
         )
         assert too_big.status_code == 413
     assert client.get("/s/forged/ping?bytes=1000").status_code == 404
+
+
+def test_links_sent_again_replace_the_earlier_ones(app, client, booked):
+    with app.app_context():
+        session = db.session.get(MediationSession, booked["session_id"])
+        mediator_phone = session.mediator.phone
+        db.session.remove()
+    login(client, mediator_phone, PASSWORD)
+    assert "重新发送链接" in client.get(booked["case_page"]).get_data(as_text=True)
+    response = post_form(
+        client, f"/sessions/{booked['session_id']}/resend", {}, form_page=booked["case_page"]
+    )
+    assert response.status_code == 302
+    assert client.get(f"/s/{booked['applicant']}").status_code == 404  # replaced
+    with app.app_context():
+        newest = db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == booked["applicant_phone"])
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    new_token = re.search(r"/s/(\S+)", newest).group(1)
+    assert client.application.test_client().get(f"/s/{new_token}").status_code == 200
