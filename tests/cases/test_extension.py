@@ -4,25 +4,15 @@ from datetime import timedelta
 
 import pytest
 
-from mediation.cases import extension, respondent, workflow
+from mediation.cases import extension, workflow
 from mediation.cases.states import CaseStatus, TerminationReason
 from tests.conftest import login, post_form
-from tests.factories import PASSWORD, make_case, make_institution, make_mediator, make_user
+from tests.factories import PASSWORD, make_mediating_case
 
 
 @pytest.fixture
 def case(app_ctx):
-    mediator = make_mediator(make_institution())
-    case = make_case(make_user(), make_user(), mediator=mediator)
-    respondent.answer(
-        case,
-        by=case.party_users()[1],
-        agree=True,
-        consent=True,
-        service_address="南京",
-        service_confirmed=True,
-    )
-    return case
+    return make_mediating_case()
 
 
 def test_the_period_is_extended_only_when_every_party_agrees(case):
