@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from .booking import operations as booking
+from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
 from .extensions import db
@@ -59,7 +59,7 @@ def sessions(app: Flask) -> str:
     sessions of ended cases, are cancelled."""
     with app.app_context():
         try:
-            cancelled = booking.end_stale()
+            cancelled = cleanup.end_stale()
             reminded = session_reminders.send_due()
             db.session.commit()
             return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"

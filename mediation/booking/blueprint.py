@@ -6,8 +6,8 @@ from mediation.cases import signals
 
 from . import join_views, views
 from .calendar import next_of_cases, of_case
+from .cleanup import cancel_for_new_mediator
 from .forms import WEEKDAYS
-from .operations import cancel_for_new_mediator
 from .views import session_statuses
 
 bp = Blueprint("booking", __name__)

@@ -31,7 +31,7 @@ from mediation.core.forms import FieldError
 from mediation.core.i18n import user_zone
 from mediation.extensions import db, limiter
 
-from . import calendar, ics, links, notices
+from . import calendar, ics, links, notices, offers
 from . import operations as booking
 from .forms import ChooseForm
 from .models import MediationSession, SessionParticipant, SessionStatus
@@ -154,7 +154,7 @@ def choose(token: str):
         flash(_("Choose among the times offered."), "error")
         return redirect(url_for("booking.join", token=token))
     try:
-        fixed = booking.choose(participant.user, participant.session, set(form.chosen.data))
+        fixed = offers.choose(participant.user, participant.session, set(form.chosen.data))
     except (FieldError, NotPermittedError) as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -224,53 +224,6 @@ def book(
     return session
 
 
-def offer(
-    case: Case,
-    *,
-    by: User,
-    starts: Sequence[datetime],
-    minutes: int | None = None,
-    side: str | None = None,
-    at_site: Collection[int] = (),
-    note: str = "",
-    now: datetime | None = None,
-) -> list[MediationSession]:
-    """Hold several times; the session is fixed at the first one every party can attend."""
-    _must_be_mediator(case, by)
-    _check_side(case, side)
-    if not 2 <= len(set(starts)) <= MAX_OFFERED:
-        raise FieldError("start", _("Offer 2 to %(n)d times.", n=MAX_OFFERED))
-    settings = lock_calendar(case.mediator_id)
-    minutes = minutes or settings.session_minutes
-    key = uuid.uuid4().hex
-    offered = []
-    for start in sorted(set(starts)):
-        _check_fits(
-            settings, start, start + timedelta(minutes=minutes), now or utcnow(), offer_key=key
-        )
-        offered.append(
-            _new_session(
-                case,
-                settings,
-                start,
-                minutes,
-                by=by,
-                status=SessionStatus.offered,
-                side=side,
-                at_site=at_site,
-                note=note,
-                offer_key=key,
-            )
-        )
-    for session in offered:
-        _journal(session, "offered", by)
-    first = offered[0]
-    notices.tell(
-        first, notices.OFFERED, participants=[p for p in first.participants if p.role != "mediator"]
-    )
-    return offered
-
-
 def offered_with(session: MediationSession) -> list[MediationSession]:
     """The times offered together with ``session`` that are still open, by start, as the
     database has them now (call with the calendar locked)."""
@@ -289,54 +242,6 @@ def _locked(session: MediationSession) -> MediationSession:
     or worker did to it before the lock is seen, and nothing changes it until the commit."""
     lock_calendar(session.mediator_id)
     db.session.refresh(session)
-    return session
-
-
-def choose(
-    user: User, offer_of: MediationSession, chosen: Collection[int], *, now: datetime | None = None
-) -> MediationSession | None:
-    """Record the offered times ``user`` can attend; returns the session once it is fixed
-    (the earliest time still ahead that every party chose), else None."""
-    now = now or utcnow()
-    _locked(offer_of)
-    open_times = [s for s in offered_with(offer_of) if s.start_at > now]
-    if not open_times or offer_of.case.status not in BOOKABLE:
-        raise NotPermittedError(_("These times are no longer open. A session may be fixed."))
-    if not set(chosen) <= {s.id for s in open_times}:
-        raise FieldError("chosen", _("Choose among the times offered."))
-    for session in open_times:
-        mine = next((p for p in session.participants if p.user_id == user.id), None)
-        if mine is None or mine.role == "mediator":
-            raise NotPermittedError(_("You may not take this step in this case."))
-        mine.confirmed_at = now if session.id in chosen else None
-    db.session.flush()
-    journal.append(
-        offer_of.case_id,
-        "session.times_chosen",
-        {"offer": offer_of.offer_key, "sessions": sorted(chosen)},
-        actor_id=user.id,
-    )
-    for session in open_times:
-        if all(p.confirmed_at for p in session.participants if p.role != "mediator"):
-            return _fix(session, offered_with(offer_of), now)
-    return None
-
-
-def _fix(
-    session: MediationSession, open_times: list[MediationSession], now: datetime
-) -> MediationSession:
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        elsewhere = str(CHOSEN_ELSEWHERE)  # stored once, in the platform's language
-    for other in open_times:
-        if other is not session:
-            other.status = SessionStatus.cancelled
-            other.cancelled_at = now
-            other.cancel_reason = elsewhere
-    session.status = SessionStatus.scheduled
-    session.sequence += 1
-    _flush_or_taken()
-    _journal(session, "fixed", None)
-    notices.tell(session, notices.BOOKED, calendar="REQUEST")
     return session
 
 
@@ -467,50 +372,3 @@ def _live_of_case(case_id: int, *, since: datetime) -> list[MediationSession]:
         )
         .order_by(MediationSession.start_at)
     ).all()
-
-
-def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
-    """The case has a new mediator (art 13, 14): sessions booked by the previous one are
-    cancelled, with notice, and their links die; the new mediator books again."""
-    cancelled = 0
-    for session in _live_of_case(case.id, since=now or utcnow()):
-        if session.mediator_id != case.mediator_id and session.status != SessionStatus.cancelled:
-            cancel(session, by=None, reason=NEW_MEDIATOR, now=now)
-            cancelled += 1
-    return cancelled
-
-
-def end_stale(now: datetime | None = None) -> int:
-    """The worker's job: an offered time that began unchosen is dropped (the offer is
-    withdrawn, with notice, when none is left); sessions of ended cases are cancelled.
-    Each row is read again under the calendar lock, so two workers never act twice."""
-    now = now or utcnow()
-    ended = 0
-    stale = db.session.scalars(
-        select(MediationSession.id).where(
-            MediationSession.status == SessionStatus.offered, MediationSession.start_at <= now
-        )
-    ).all()
-    for session_id in stale:
-        session = _locked(db.session.get(MediationSession, session_id))
-        if session.status != SessionStatus.offered:
-            continue  # another worker, or a party's choice, came first
-        _cancel_rows([session], None, _reason(NOT_AGREED), now)
-        ended += 1
-        if not offered_with(session):
-            notices.tell(session, notices.WITHDRAWN, reason=NOT_AGREED)
-    orphaned = db.session.scalars(
-        select(MediationSession.id)
-        .join(Case, Case.id == MediationSession.case_id)
-        .where(
-            MediationSession.status != SessionStatus.cancelled,
-            MediationSession.end_at > now,
-            Case.status.in_(CLOSED),
-        )
-    ).all()
-    for session_id in orphaned:
-        session = _locked(db.session.get(MediationSession, session_id))
-        if session.status != SessionStatus.cancelled:
-            cancel(session, by=None, reason=CASE_ENDED, now=now)
-            ended += 1
-    return ended

@@ -22,7 +22,7 @@ from mediation.core.db import utcnow
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db
 
-from . import availability, calendar, ics, slots
+from . import availability, calendar, ics, offers, slots
 from . import operations as booking
 from .forms import BookForm, CancelForm, ExceptionForm, RescheduleForm, RuleForm, SettingsForm
 from .models import (
@@ -251,7 +251,7 @@ def new_session(case_id: int):
                     booking.book(case, start=starts[0], **options)
                     message = _("The session is booked and everyone is invited.")
                 else:
-                    booking.offer(case, starts=starts, **options)
+                    offers.offer(case, starts=starts, **options)
                     message = _(
                         "The times are offered; the session is fixed when every party chose."
                     )

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import select
 
+from mediation.booking import cleanup, offers
 from mediation.booking import operations as booking
 from mediation.booking.models import JoinsFrom, MediationSession, SessionStatus
 from mediation.cases.models import Side
@@ -81,7 +82,7 @@ def test_separate_sessions_need_every_partys_consent(case):
 
 def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
     applicant, respondent = case.party_users()
-    offered = booking.offer(
+    offered = offers.offer(
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "10:00"), at(26, "14:00")], now=NOW
     )
     assert [s.status for s in offered] == [SessionStatus.offered] * 3
@@ -89,8 +90,8 @@ def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
     other = make_mediating_case(case.mediator)
     with pytest.raises(booking.SlotUnavailableError):
         booking.book(other, by=case.mediator, start=at(25, "10:00"), now=NOW)
-    assert booking.choose(applicant, offered[0], {offered[1].id, offered[2].id}, now=NOW) is None
-    fixed = booking.choose(respondent, offered[0], {offered[0].id, offered[2].id}, now=NOW)
+    assert offers.choose(applicant, offered[0], {offered[1].id, offered[2].id}, now=NOW) is None
+    fixed = offers.choose(respondent, offered[0], {offered[0].id, offered[2].id}, now=NOW)
     assert fixed is offered[2]
     assert [s.status for s in offered] == [
         SessionStatus.cancelled,
@@ -99,7 +100,7 @@ def test_offered_times_are_held_until_every_party_chose_the_same_one(case):
     ]
     assert kinds(case)[-1] == "session.fixed"
     with pytest.raises(NotPermittedError):  # nothing left to choose
-        booking.choose(applicant, offered[0], {offered[0].id}, now=NOW)
+        offers.choose(applicant, offered[0], {offered[0].id}, now=NOW)
 
 
 def test_rescheduling_keeps_the_uid_raises_the_sequence_and_frees_the_old_time(case):
@@ -132,14 +133,14 @@ def test_the_worker_cancels_stale_offers_and_sessions_of_ended_cases(case):
     from mediation.cases import workflow
     from mediation.cases.states import Action, TerminationReason
 
-    offered = booking.offer(
+    offered = offers.offer(
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
     )
     # The first time began unchosen: only it goes; the second can still be chosen.
-    assert booking.end_stale(now=at(24, "09:01")) == 1
+    assert cleanup.end_stale(now=at(24, "09:01")) == 1
     assert [s.status for s in offered] == [SessionStatus.cancelled, SessionStatus.offered]
-    assert booking.end_stale(now=at(24, "10:00")) == 0
-    assert booking.end_stale(now=at(25, "09:01")) == 1
+    assert cleanup.end_stale(now=at(24, "10:00")) == 0
+    assert cleanup.end_stale(now=at(25, "09:01")) == 1
     assert offered[1].status == SessionStatus.cancelled
     withdrawn = db.session.scalars(
         select(OutboxMessage.body).where(OutboxMessage.body.contains("撤回"))
@@ -149,16 +150,16 @@ def test_the_worker_cancels_stale_offers_and_sessions_of_ended_cases(case):
     workflow.transition(
         case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
     )
-    assert booking.end_stale(now=NOW) == 1
+    assert cleanup.end_stale(now=NOW) == 1
     assert session.status == SessionStatus.cancelled
 
 
 def test_a_stranger_cannot_choose_times(case):
-    offered = booking.offer(
+    offered = offers.offer(
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
     )
     with pytest.raises(NotPermittedError):
-        booking.choose(make_user(), offered[0], {offered[0].id}, now=NOW)
+        offers.choose(make_user(), offered[0], {offered[0].id}, now=NOW)
     assert db.session.get(MediationSession, offered[0].id).status == SessionStatus.offered
 
 
@@ -184,17 +185,17 @@ def test_a_time_that_began_or_a_case_that_ended_cannot_be_chosen(case):
     from mediation.cases.states import Action, TerminationReason
 
     applicant, respondent = case.party_users()
-    offered = booking.offer(
+    offered = offers.offer(
         case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
     )
-    booking.choose(applicant, offered[0], {offered[0].id}, now=NOW)
+    offers.choose(applicant, offered[0], {offered[0].id}, now=NOW)
     with pytest.raises(FieldError):  # the first time has begun: it is no longer offered
-        booking.choose(respondent, offered[0], {offered[0].id}, now=at(24, "09:30"))
+        offers.choose(respondent, offered[0], {offered[0].id}, now=at(24, "09:30"))
     workflow.transition(
         case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
     )
     with pytest.raises(NotPermittedError):
-        booking.choose(respondent, offered[0], {offered[1].id}, now=NOW)
+        offers.choose(respondent, offered[0], {offered[1].id}, now=NOW)
     assert {s.status for s in offered} == {SessionStatus.offered}  # the worker cancels them
 
 

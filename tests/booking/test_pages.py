@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from mediation.booking import offers
 from mediation.booking import operations as booking
 from mediation.booking.models import AvailabilityRule, MediationSession, SessionStatus
 from mediation.extensions import db
@@ -121,7 +122,7 @@ def test_offered_times_are_chosen_through_the_personal_link(app, client, people)
         from mediation.cases.models import Case
 
         case = db.session.get(Case, people["case_id"])
-        offered = booking.offer(
+        offered = offers.offer(
             case, by=case.mediator, starts=[ahead(1, "09:00"), ahead(2, "09:00")]
         )
         tokens = {

@@ -10,6 +10,7 @@ import time
 from sqlalchemy import func, select
 
 from mediation.accounts.models import User
+from mediation.booking import cleanup, offers
 from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession, SessionStatus
 from mediation.extensions import db
@@ -24,11 +25,11 @@ def offer_chosen_by_one(app) -> tuple[int, list[int], int]:
     with app.app_context():
         case = make_mediating_case()
         add_weekly_hours(case.mediator)
-        offered = booking.offer(
+        offered = offers.offer(
             case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW
         )
         applicant, respondent = case.party_users()
-        booking.choose(applicant, offered[0], {offered[0].id}, now=NOW)
+        offers.choose(applicant, offered[0], {offered[0].id}, now=NOW)
         db.session.commit()
         return case.id, [s.id for s in offered], respondent.id
 
@@ -62,7 +63,7 @@ def test_a_withdrawn_offer_stays_withdrawn_when_the_last_party_chooses_meanwhile
             user = db.session.get(User, respondent_id)
             session = db.session.get(MediationSession, ids[0])
             try:
-                booking.choose(user, session, {ids[0]}, now=NOW)
+                offers.choose(user, session, {ids[0]}, now=NOW)
                 db.session.commit()
                 outcome["party"] = "chose"
             except booking.NotPermittedError:
@@ -90,7 +91,7 @@ def test_two_workers_cancel_a_stale_offer_once(app, tmp_path):
         def run() -> None:
             with racing.app_context():
                 go.wait(10)
-                booking.end_stale(now=at(25, "10:00"))
+                cleanup.end_stale(now=at(25, "10:00"))
                 time.sleep(pause)
                 db.session.commit()
                 db.session.remove()
