@@ -88,7 +88,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     # With the Redis message queue, several web processes share Socket.IO rooms.
-    socketio.init_app(app, message_queue=app.config.get("REDIS_URL"))
+    socketio.init_app(
+        app,
+        message_queue=app.config.get("REDIS_URL"),
+        # Signaling messages are small; a larger packet closes the connection.
+        max_http_buffer_size=1_000_000,
+    )
+    from signaling.rooms import NAMESPACE, RoomNamespace
+
+    socketio.on_namespace(RoomNamespace(NAMESPACE))
     from . import models  # noqa: F401  every table is known to the metadata and Alembic
 
 

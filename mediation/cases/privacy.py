@@ -1,5 +1,6 @@
 """What one party may not see of the other side's: evidence that was not shared with them
-(files and journal entries), and the other side's address for documents."""
+(files and journal entries), the other side's address for documents, and what the other
+side said to the mediator in a caucus."""
 
 from __future__ import annotations
 
@@ -31,12 +32,19 @@ def redactor(case: Case, viewer: User):
     if not is_party(viewer, case):
         return lambda action, payload, actor_id: payload
     private = {e.id for e in case.evidence if not may_see_evidence(e, viewer, case)}
+    side = next(p.side for p in case.parties if p.user_id == viewer.id)
+    # What was said in the room where this party was not: the other side's caucus with
+    # the mediator, and the other side's own talk while waiting.
+    unheard = {f"caucus:{other}" for other in ("applicant", "respondent") if other != side}
+    unheard |= {f"waiting:{other}" for other in ("applicant", "respondent") if other != side}
 
     def redact(action: str, payload: dict[str, Any], actor_id: int | None) -> dict[str, Any]:
         if action == "evidence.added" and payload.get("evidence_id") in private:
             return {**payload, "filename": HIDDEN, "sha256": HIDDEN, "size": HIDDEN}
         if action == "party.consented" and payload.get("user_id") != viewer.id:
             return {**payload, "service_address": HIDDEN}
+        if action == "room.chat" and payload.get("scope") in unheard:
+            return {**payload, "text": HIDDEN}
         return payload
 
     return redact

@@ -1,0 +1,57 @@
+"""The media layout: who may exchange audio and video with whom, decided by the server.
+
+Pure functions of the room's members and its caucus. In the joint session every admitted
+participant who is present is in one group. In a caucus with side S, the mediator and S's
+members form the caucus; each other side waits in a group of its own (a party may still
+talk with their own agent). Media flows only within a group: the signaling server relays
+offers, answers and candidates only inside one, and tells each client whom to connect to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+JOINT = "joint"
+LOBBY = "lobby"
+
+
+@dataclass(frozen=True)
+class Seat:
+    participant_id: int
+    role: str  # mediator, party or agent
+    side: str | None
+    admitted: bool
+    present: bool
+
+
+def group_of(seat: Seat, caucus_side: str | None) -> str:
+    """The group ``seat`` is in: "lobby" (not admitted or away), "joint", "caucus:S" or
+    "waiting:S"."""
+    if not seat.present or not (seat.admitted or seat.role == "mediator"):
+        return LOBBY
+    if caucus_side is None:
+        return JOINT
+    if seat.role == "mediator" or seat.side == caucus_side:
+        return f"caucus:{caucus_side}"
+    return f"waiting:{seat.side}"
+
+
+def may_flow(a: Seat, b: Seat, caucus_side: str | None) -> bool:
+    if a.participant_id == b.participant_id:
+        return False
+    group = group_of(a, caucus_side)
+    return group != LOBBY and group == group_of(b, caucus_side)
+
+
+def peers_of(seat: Seat, seats: Iterable[Seat], caucus_side: str | None) -> list[int]:
+    """Whom ``seat`` exchanges media with, by participant id."""
+    return sorted(s.participant_id for s in seats if may_flow(seat, s, caucus_side))
+
+
+def chat_scopes(seat: Seat) -> set[str]:
+    """The chat scopes a participant may read: the joint chat, and the caucus and waiting
+    talk of their own side; the mediator reads every caucus they held."""
+    if seat.role == "mediator":
+        return {JOINT, "caucus:applicant", "caucus:respondent"}
+    return {JOINT, f"caucus:{seat.side}", f"waiting:{seat.side}"}

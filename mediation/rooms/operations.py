@@ -1,0 +1,281 @@
+"""What happens in a room: arriving and leaving, admission, identity confirmation, the
+sham-mediation warning, consent to recording, the caucus, chat, the end of the session.
+Operations flush and journal; the socket and HTTP edges commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from mediation.accounts.models import User
+from mediation.booking import links
+from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
+from mediation.cases.models import Side
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import layout
+from .models import ChatMessage, Room, RoomMember
+
+MAX_CHAT = 2000
+
+
+class RoomError(NotPermittedError):
+    """A step the room does not allow now; ``code`` names it for clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def participant_for(session_id: int, user: User | None) -> SessionParticipant | None:
+    """``user``'s place in the session, while its room is open (15 minutes before the start
+    until 30 minutes after the end, not cancelled)."""
+    if user is None or not user.is_authenticated:
+        return None
+    participant = db.session.scalar(
+        select(SessionParticipant).where(
+            SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id
+        )
+    )
+    if participant is None or not links.open_now(participant):
+        return None
+    return participant
+
+
+def room_of(session: MediationSession) -> Room:
+    room = db.session.get(Room, session.id)
+    if room is not None:
+        return room
+    try:
+        with db.session.begin_nested():  # two people may arrive at the same moment
+            room = Room(session_id=session.id)
+            db.session.add(room)
+    except IntegrityError:
+        room = db.session.get(Room, session.id, populate_existing=True)
+    return room
+
+
+def _side_of(participant: SessionParticipant) -> str | None:
+    if participant.role == "mediator":
+        return None
+    case = participant.session.case
+    return next((p.side for p in case.parties if p.user_id == participant.user_id), None)
+
+
+def bump_layout(room: Room) -> int:
+    """A new layout version, counted in the database so that every server process agrees."""
+    db.session.execute(
+        update(Room)
+        .where(Room.session_id == room.session_id)
+        .values(layout_version=Room.layout_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(room)
+    return room.layout_version
+
+
+def members(session_id: int) -> list[RoomMember]:
+    return db.session.scalars(
+        select(RoomMember)
+        .where(RoomMember.session_id == session_id)
+        .order_by(RoomMember.participant_id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def seat(member: RoomMember) -> layout.Seat:
+    return layout.Seat(
+        member.participant_id,
+        member.role,
+        member.side,
+        admitted=member.admitted_at is not None,
+        present=member.present,
+    )
+
+
+def _log(member: RoomMember, action: str, by: User | None = None, **payload) -> None:
+    journal.append(
+        member.participant.session.case_id,
+        f"room.{action}",
+        {"session_id": member.session_id, "participant_id": member.participant_id, **payload},
+        actor_id=by.id if by is not None else member.participant.user_id,
+    )
+
+
+def arrive(participant: SessionParticipant, sid: str) -> RoomMember:
+    """A connection of ``participant`` opened: they are present (again). Someone coming
+    back after a dropped connection keeps their place: admitted, joint or caucus."""
+    room = room_of(participant.session)
+    if room.ended_at is not None:
+        raise RoomError("ended", _("This session has ended."))
+    member = db.session.get(RoomMember, participant.id)
+    if member is None:
+        member = RoomMember(
+            participant_id=participant.id,
+            session_id=participant.session_id,
+            role=participant.role,
+            side=_side_of(participant),
+            # The mediator runs the room and needs no admission.
+            admitted_at=utcnow() if participant.role == "mediator" else None,
+        )
+        db.session.add(member)
+    member.sid = sid
+    db.session.flush()
+    _log(member, "arrived")
+    bump_layout(room)
+    return member
+
+
+def depart(member: RoomMember, sid: str) -> bool:
+    """A connection closed. Only the current one counts: a reload opens the new
+    connection before the old one is gone. True when the member is now away."""
+    if member.sid != sid:
+        return False
+    member.sid = None
+    db.session.flush()
+    _log(member, "left")
+    bump_layout(room_of(member.participant.session))
+    return True
+
+
+def _mediator_of(member: RoomMember, by: RoomMember) -> None:
+    if by.role != "mediator" or by.session_id != member.session_id:
+        raise RoomError("forbidden", _("Only the mediator can do this."))
+
+
+def admit(member: RoomMember, *, by: RoomMember) -> None:
+    _mediator_of(member, by)
+    if not member.present:
+        raise RoomError("absent", _("This person is not in the lobby."))
+    if member.admitted_at is None:
+        member.admitted_at = utcnow()
+        db.session.flush()
+        _log(member, "admitted", by.participant.user)
+        bump_layout(room_of(member.participant.session))
+
+
+def confirm_identity(member: RoomMember, *, by: RoomMember) -> None:
+    """The mediator compared the person on camera with the case record: name and ID
+    number (People's Mediation Law art 20 for agents and others who take part)."""
+    _mediator_of(member, by)
+    user = member.participant.user
+    member.identity_confirmed_at = utcnow()
+    db.session.flush()
+    _log(
+        member,
+        "identity_confirmed",
+        by.participant.user,
+        name=user.real_name,
+        id_number=user.id_number_masked,
+        role=member.role,
+    )
+
+
+def acknowledge_warning(member: RoomMember) -> None:
+    """SPC online mediation rules art 17: the party was told that a sham mediation to harm
+    others' rights is unlawful, and says so."""
+    if member.role == "mediator":
+        raise RoomError("forbidden", _("Only parties and agents acknowledge the warning."))
+    if member.warning_acknowledged_at is None:
+        member.warning_acknowledged_at = utcnow()
+        db.session.flush()
+        _log(member, "warning_acknowledged")
+
+
+def recording_consent(member: RoomMember, consent: bool) -> None:
+    """Whether this participant agrees that the session is recorded (asked of everyone;
+    the recording itself needs every party's consent)."""
+    member.recording_consent = consent
+    member.recording_consent_at = utcnow()
+    db.session.flush()
+    _log(member, "recording_consent", consent=consent)
+
+
+def start(room: Room, *, by: RoomMember) -> None:
+    """The mediator opens the session once every party present has been identified and has
+    acknowledged the warning."""
+    if by.role != "mediator":
+        raise RoomError("forbidden", _("Only the mediator can do this."))
+    waiting = [
+        m
+        for m in members(room.session_id)
+        if m.role != "mediator"
+        and m.admitted_at is not None
+        and (m.identity_confirmed_at is None or m.warning_acknowledged_at is None)
+    ]
+    if waiting:
+        raise RoomError(
+            "not_ready",
+            _("Confirm everyone's identity, and let every party acknowledge the warning first."),
+        )
+    if room.started_at is None:
+        room.started_at = utcnow()
+        db.session.flush()
+        _log(by, "started")
+
+
+def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
+    """Move into a private talk with one side (背靠背), or back to the joint session
+    (``side`` None). Returns the new layout version."""
+    if by.role != "mediator":
+        raise RoomError("forbidden", _("Only the mediator can do this."))
+    if side is not None and side not in set(Side):
+        raise RoomError("invalid", _("Choose a side."))
+    if room.caucus_side == side:
+        return room.layout_version
+    room.caucus_side = side
+    db.session.flush()
+    _log(by, "caucus" if side else "joint", side=side)
+    return bump_layout(room)
+
+
+def raise_hand(member: RoomMember, raised: bool) -> None:
+    member.hand_raised_at = utcnow() if raised else None
+    db.session.flush()
+
+
+def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
+    """A chat line, kept (and journaled) in the group the speaker is in."""
+    text = text.strip()
+    if not text or len(text) > MAX_CHAT:
+        raise RoomError("invalid", _("A message has 1 to %(n)d characters.", n=MAX_CHAT))
+    group = layout.group_of(seat(member), room.caucus_side)
+    if group == layout.LOBBY:
+        raise RoomError("forbidden", _("You can write once you have been admitted."))
+    message = ChatMessage(
+        session_id=member.session_id, participant_id=member.participant_id, scope=group, text=text
+    )
+    db.session.add(message)
+    db.session.flush()
+    _log(member, "chat", scope=group, text=text)
+    return message
+
+
+def history(member: RoomMember) -> list[ChatMessage]:
+    scopes = layout.chat_scopes(seat(member))
+    return db.session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.session_id == member.session_id, ChatMessage.scope.in_(scopes))
+        .order_by(ChatMessage.id)
+    ).all()
+
+
+def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
+    """The mediator ends the session: nobody exchanges media any more."""
+    if by.role != "mediator":
+        raise RoomError("forbidden", _("Only the mediator can do this."))
+    if room.ended_at is None:
+        room.ended_at = now or utcnow()
+        db.session.flush()
+        _log(by, "ended")
+        bump_layout(room)
+
+
+def is_live(room: Room) -> bool:
+    return room.ended_at is None and room.session.status == SessionStatus.scheduled

@@ -1,0 +1,294 @@
+"""The room namespace: a thin Socket.IO edge over ``mediation.rooms.operations``.
+
+A connection belongs to one booked session and one participant, checked on connect (the
+logged-in user, while the room is open). Every event is parsed, checked, handed to an
+operation, committed, and its effects sent to whom they concern: the layout to each member
+personally, the roster to everyone, chat to the group it was said in. WebRTC offers, answers
+and ICE candidates are relayed only between two members the current layout joins.
+See docs/signaling.md for every event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import Namespace, emit, join_room
+
+from mediation.extensions import db
+from mediation.rooms import layout
+from mediation.rooms import operations as rooms
+from mediation.rooms.models import Room, RoomMember
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/room"
+MAX_EVENT_BYTES = 64 * 1024  # an SDP offer with many candidates stays far below
+SIGNAL_KINDS = {"offer", "answer", "candidate", "restart"}
+
+
+class MalformedEventError(Exception):
+    """The event is malformed: wrong shape, wrong type, too large."""
+
+
+def _personal(participant_id: int) -> str:
+    return f"participant:{participant_id}"
+
+
+def _everyone(session_id: int) -> str:
+    return f"session:{session_id}"
+
+
+def _size_checked(data: Any) -> Any:
+    try:
+        size = len(json.dumps(data))
+    except (TypeError, ValueError):
+        raise MalformedEventError("not JSON") from None
+    if size > MAX_EVENT_BYTES:
+        raise MalformedEventError("too large")
+    return data
+
+
+def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: bool = False):
+    if not isinstance(data, dict):
+        raise MalformedEventError("an object is expected")
+    value = data.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise MalformedEventError(f"{name} is missing or of the wrong type")
+    return value
+
+
+def _error(code: str, message: str, event: str, **extra) -> None:
+    emit("error", {"code": code, "message": message, "event": event, **extra})
+
+
+def handler(event: str) -> Callable:
+    """Wrap a handler: the caller's member and room are loaded; a malformed event or a step
+    the room refuses becomes an ``error`` event to the caller. Handlers commit before they
+    tell others (Flask's request hooks do not run for socket events); the commit here
+    covers handlers that only relay."""
+
+    def decorator(function: Callable) -> Callable:
+        @wraps(function)
+        def wrapped(self, data: Any = None):
+            member = db.session.get(RoomMember, session.get("participant_id", -1))
+            if member is None or member.sid != request.sid:
+                _error("gone", _("Please join the session again."), event)
+                return
+            room = rooms.room_of(member.participant.session)
+            try:
+                function(self, member, room, _size_checked(data))
+                db.session.commit()
+            except MalformedEventError as problem:
+                db.session.rollback()
+                _error("invalid", _("The request is malformed: %(why)s", why=str(problem)), event)
+            except rooms.RoomError as refusal:
+                db.session.rollback()
+                _error(refusal.code, str(refusal), event)
+
+        return wrapped
+
+    return decorator
+
+
+def _member_dict(member: RoomMember) -> dict:
+    user = member.participant.user
+    return {
+        "id": member.participant_id,
+        "name": user.real_name,
+        "role": member.role,
+        "side": member.side,
+        "present": member.present,
+        "admitted": member.admitted_at is not None,
+        "identity_confirmed": member.identity_confirmed_at is not None,
+        "warning_acknowledged": member.warning_acknowledged_at is not None,
+        "recording_consent": member.recording_consent,
+        "hand_raised": member.hand_raised_at is not None,
+    }
+
+
+def layout_for(member: RoomMember, room: Room, seats: list[layout.Seat]) -> dict:
+    mine = next(s for s in seats if s.participant_id == member.participant_id)
+    group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
+    peers = layout.peers_of(mine, seats, room.caucus_side) if room.ended_at is None else []
+    return {
+        "version": room.layout_version,
+        "group": group,
+        "caucus": room.caucus_side,
+        "peers": peers,
+        # Whom to send to is whom to connect to: nothing goes outside one's group.
+        "send": {"audio": bool(peers), "video": bool(peers)},
+        "started": room.started_at is not None,
+        "ended": room.ended_at is not None,
+    }
+
+
+def broadcast_state(room: Room) -> None:
+    """Everyone's own layout, and the roster, after any change."""
+    everyone = rooms.members(room.session_id)
+    seats = [rooms.seat(m) for m in everyone]
+    for member in everyone:
+        if member.present:
+            emit(
+                "layout",
+                layout_for(member, room, seats),
+                to=_personal(member.participant_id),
+                namespace=NAMESPACE,
+            )
+    emit(
+        "roster",
+        {"members": [_member_dict(m) for m in everyone]},
+        to=_everyone(room.session_id),
+        namespace=NAMESPACE,
+    )
+
+
+def _chat_dict(message) -> dict:
+    return {
+        "id": message.id,
+        "from": message.participant_id,
+        "text": message.text,
+        "scope": message.scope,
+        "at": message.created_at.isoformat(),
+    }
+
+
+def _target(member: RoomMember, data: Any) -> RoomMember:
+    target = db.session.get(RoomMember, _field(data, "participant", int))
+    if target is None or target.session_id != member.session_id:
+        raise rooms.RoomError("unknown", _("There is no such participant in this session."))
+    return target
+
+
+class RoomNamespace(Namespace):
+    def on_connect(self, auth: Any = None) -> None:
+        try:
+            session_id = _field(auth, "session", int)
+        except MalformedEventError:
+            raise ConnectionRefusedError("unauthorized") from None
+        participant = rooms.participant_for(session_id, current_user)
+        if participant is None:
+            raise ConnectionRefusedError("unauthorized")
+        try:
+            member = rooms.arrive(participant, request.sid)
+            db.session.commit()
+        except rooms.RoomError as refusal:
+            db.session.rollback()
+            raise ConnectionRefusedError(refusal.code) from None
+        session["participant_id"] = participant.id
+        join_room(_personal(participant.id))
+        join_room(_everyone(session_id))
+        room = rooms.room_of(participant.session)
+        seats = [rooms.seat(m) for m in rooms.members(session_id)]
+        emit(
+            "welcome",
+            {
+                "you": _member_dict(member),
+                "session": session_id,
+                "layout": layout_for(member, room, seats),
+                "chat": [_chat_dict(m) for m in rooms.history(member)],
+            },
+        )
+        broadcast_state(room)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        member = db.session.get(RoomMember, session.get("participant_id", -1))
+        if member is not None and rooms.depart(member, request.sid):
+            db.session.commit()
+            broadcast_state(rooms.room_of(member.participant.session))
+
+    @handler("signal")
+    def on_signal(self, member: RoomMember, room: Room, data: Any) -> None:
+        """Relay one WebRTC message to one peer, if the current layout joins the two."""
+        to = _field(data, "to", int)
+        kind = _field(data, "kind", str)
+        version = _field(data, "version", int)
+        payload = _field(data, "payload", (dict, str), optional=True)
+        if kind not in SIGNAL_KINDS:
+            raise MalformedEventError("unknown kind")
+        everyone = {m.participant_id: m for m in rooms.members(room.session_id)}
+        seats = {pid: rooms.seat(m) for pid, m in everyone.items()}
+        if version != room.layout_version:
+            emit("layout", layout_for(member, room, list(seats.values())))  # the correction
+            raise rooms.RoomError("stale_layout", _("The room has changed. Connect again."))
+        if (
+            to not in seats
+            or room.ended_at is not None
+            or not layout.may_flow(seats[member.participant_id], seats[to], room.caucus_side)
+        ):
+            raise rooms.RoomError(
+                "forbidden_pair", _("You may not connect to this participant now.")
+            )
+        emit(
+            "signal",
+            {"from": member.participant_id, "kind": kind, "payload": payload, "version": version},
+            to=_personal(to),
+        )
+
+    @handler("admit")
+    def on_admit(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.admit(_target(member, data), by=member)
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("confirm_identity")
+    def on_confirm_identity(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.confirm_identity(_target(member, data), by=member)
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("acknowledge_warning")
+    def on_acknowledge_warning(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.acknowledge_warning(member)
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("recording_consent")
+    def on_recording_consent(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.recording_consent(member, _field(data, "consent", bool))
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("start")
+    def on_start(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.start(room, by=member)
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("caucus")
+    def on_caucus(self, member: RoomMember, room: Room, data: Any) -> None:
+        side = _field(data, "side", str, optional=True)
+        rooms.caucus(room, side, by=member)
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("raise_hand")
+    def on_raise_hand(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.raise_hand(member, _field(data, "raised", bool))
+        db.session.commit()
+        broadcast_state(room)
+
+    @handler("chat")
+    def on_chat(self, member: RoomMember, room: Room, data: Any) -> None:
+        message = rooms.say(member, room, _field(data, "text", str))
+        db.session.commit()
+        seats = [rooms.seat(m) for m in rooms.members(room.session_id)]
+        line = _chat_dict(message)
+        for other in seats:
+            if layout.group_of(other, room.caucus_side) == message.scope:
+                emit("chat", line, to=_personal(other.participant_id))
+
+    @handler("end")
+    def on_end(self, member: RoomMember, room: Room, data: Any) -> None:
+        rooms.end(room, by=member)
+        db.session.commit()
+        broadcast_state(room)
+        emit("ended", {}, to=_everyone(room.session_id))

@@ -1,0 +1,216 @@
+"""The room namespace: who may connect, admission and identity, the relay rules the layout
+decides, the caucus, chat scopes, reconnection, malformed events."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from mediation.booking.models import MediationSession
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+
+NS = "/room"
+
+
+def events(sock, name: str) -> list[dict]:
+    return [e["args"][0] for e in sock.get_received(NS) if e["name"] == name]
+
+
+def drain(*socks) -> None:
+    for sock in socks:
+        sock.get_received(NS)
+
+
+def last_layout(sock) -> dict:
+    received = sock.get_received(NS)
+    layouts = [e["args"][0] for e in received if e["name"] in ("layout", "welcome")]
+    last = layouts[-1]
+    return last.get("layout", last)
+
+
+def test_no_login_another_session_or_a_closed_room_is_refused(app, room, connect):
+    assert not connect("a", login_first=False).is_connected(NS)
+    assert not connect("a", session_id=room["session"] + 999).is_connected(NS)
+    with app.app_context():
+        session = db.session.get(MediationSession, room["session"])
+        session.status = "cancelled"
+        db.session.commit()
+    assert not connect("a").is_connected(NS)
+
+
+def test_parties_wait_in_the_lobby_until_admitted_then_media_flows(room, connect):
+    mediator = connect("mediator")
+    a = connect("a")
+    assert mediator.is_connected(NS) and a.is_connected(NS)
+    welcome = events(a, "welcome")[0]
+    assert welcome["layout"]["group"] == "lobby" and welcome["layout"]["peers"] == []
+    drain(mediator)
+    # Nothing may be relayed to or from the lobby.
+    a.emit(
+        "signal",
+        {
+            "to": room["ids"]["mediator"],
+            "kind": "offer",
+            "payload": {},
+            "version": welcome["layout"]["version"],
+        },
+        namespace=NS,
+    )
+    assert events(a, "error")[0]["code"] == "forbidden_pair"
+    assert events(mediator, "signal") == []
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    layout_a = last_layout(a)
+    assert layout_a["group"] == "joint" and layout_a["peers"] == [room["ids"]["mediator"]]
+    assert last_layout(mediator)["peers"] == [room["ids"]["a"]]
+    a.emit(
+        "signal",
+        {
+            "to": room["ids"]["mediator"],
+            "kind": "offer",
+            "payload": {"sdp": "v=0"},
+            "version": layout_a["version"],
+        },
+        namespace=NS,
+    )
+    relayed = events(mediator, "signal")
+    assert relayed == [
+        {
+            "from": room["ids"]["a"],
+            "kind": "offer",
+            "payload": {"sdp": "v=0"},
+            "version": layout_a["version"],
+        }
+    ]
+
+
+def test_an_old_layout_version_is_corrected(room, connect):
+    mediator = connect("mediator")
+    a = connect("a")
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    version = last_layout(a)["version"]
+    connect("b")  # someone arrives: the layout changes
+    drain(a)
+    a.emit(
+        "signal",
+        {"to": room["ids"]["mediator"], "kind": "offer", "payload": {}, "version": version},
+        namespace=NS,
+    )
+    received = a.get_received(NS)
+    assert [e["args"][0]["code"] for e in received if e["name"] == "error"] == ["stale_layout"]
+    corrected = [e["args"][0] for e in received if e["name"] == "layout"][-1]
+    assert corrected["version"] > version
+
+
+def test_a_caucus_keeps_the_other_side_out_of_media_and_chat(app, room, connect):
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    for who in ("a", "b"):
+        mediator.emit("admit", {"participant": room["ids"][who]}, namespace=NS)
+    drain(a, b)
+    mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
+    in_caucus, outside = last_layout(a), last_layout(b)
+    assert in_caucus["group"] == "caucus:applicant" and in_caucus["peers"] == [
+        room["ids"]["mediator"]
+    ]
+    assert outside["group"] == "waiting:respondent" and outside["peers"] == []
+    assert outside["caucus"] == "applicant"  # B's page shows that the mediator is with A
+    b.emit(
+        "signal",
+        {
+            "to": room["ids"]["mediator"],
+            "kind": "offer",
+            "payload": {},
+            "version": outside["version"],
+        },
+        namespace=NS,
+    )
+    assert events(b, "error")[0]["code"] == "forbidden_pair"
+    drain(a, b)
+    mediator.emit("chat", {"text": "您的底线是多少？"}, namespace=NS)
+    assert [m["text"] for m in events(a, "chat")] == ["您的底线是多少？"]
+    assert events(b, "chat") == []
+    mediator.emit("caucus", {"side": None}, namespace=NS)
+    assert last_layout(b)["peers"] == sorted([room["ids"]["mediator"], room["ids"]["a"]])
+    # The journal keeps the caucus talk, and hides it from the other side.
+    b_client = app.test_client()
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    login(b_client, room["phones"]["b"], PASSWORD)
+    as_b = b_client.get(f"/cases/{room['case']}/journal.json").get_json()
+    chats = [e for e in as_b["entries"] if e["action"] == "room.chat"]
+    assert chats and all(e["payload"]["text"] == "—" for e in chats)
+    mediator_client = app.test_client()
+    login(mediator_client, room["phones"]["mediator"], PASSWORD)
+    as_mediator = mediator_client.get(f"/cases/{room['case']}/journal.json").get_json()
+    assert any(e["payload"].get("text") == "您的底线是多少？" for e in as_mediator["entries"])
+
+
+def test_identity_and_the_warning_come_before_the_start(app, room, connect):
+    mediator, a = connect("mediator"), connect("a")
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    drain(mediator)
+    mediator.emit("start", {}, namespace=NS)
+    assert events(mediator, "error")[0]["code"] == "not_ready"
+    mediator.emit("confirm_identity", {"participant": room["ids"]["a"]}, namespace=NS)
+    a.emit("acknowledge_warning", {}, namespace=NS)
+    a.emit("recording_consent", {"consent": True}, namespace=NS)
+    a.emit("confirm_identity", {"participant": room["ids"]["a"]}, namespace=NS)  # not theirs
+    assert events(a, "error")[-1]["code"] == "forbidden"
+    drain(mediator)
+    mediator.emit("start", {}, namespace=NS)
+    assert events(mediator, "error") == []
+    with app.app_context():
+        actions = db.session.scalars(
+            select(JournalEntry.action).where(JournalEntry.case_id == room["case"])
+        ).all()
+    for action in (
+        "room.admitted",
+        "room.identity_confirmed",
+        "room.warning_acknowledged",
+        "room.recording_consent",
+        "room.started",
+    ):
+        assert action in actions
+
+
+def test_a_dropped_connection_comes_back_to_the_same_place(room, connect):
+    mediator, a, _ = connect("mediator"), connect("a"), connect("b")
+    for who in ("a", "b"):
+        mediator.emit("admit", {"participant": room["ids"][who]}, namespace=NS)
+    mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
+    a.disconnect(NS)
+    assert last_layout(mediator)["peers"] == []
+    again = connect("a")
+    assert events(again, "welcome")[0]["layout"]["group"] == "caucus:applicant"
+    assert last_layout(mediator)["peers"] == [room["ids"]["a"]]
+
+
+def test_malformed_and_oversized_events_get_an_error_and_no_exception(room, connect, caplog):
+    mediator = connect("mediator")
+    drain(mediator)
+    with caplog.at_level(logging.WARNING):
+        mediator.emit("signal", "not an object", namespace=NS)
+        mediator.emit("signal", {"to": "x", "kind": "offer", "version": 1}, namespace=NS)
+        mediator.emit("signal", {"to": 1, "kind": "shout", "version": 1}, namespace=NS)
+        mediator.emit("chat", {"text": "x" * 70_000}, namespace=NS)
+        mediator.emit("admit", {"participant": 99999}, namespace=NS)
+        mediator.emit("caucus", {"side": "everyone"}, namespace=NS)
+    codes = [e["code"] for e in events(mediator, "error")]
+    assert codes == ["invalid", "invalid", "invalid", "invalid", "unknown", "invalid"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert mediator.is_connected(NS)
+
+
+def test_the_mediator_ends_the_session_for_everyone(room, connect):
+    mediator, a = connect("mediator"), connect("a")
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    drain(a)
+    mediator.emit("end", {}, namespace=NS)
+    received = a.get_received(NS)
+    assert any(e["name"] == "ended" for e in received)
+    assert [e["args"][0] for e in received if e["name"] == "layout"][-1]["peers"] == []
+    a.emit("end", {}, namespace=NS)
+    assert events(a, "error")[0]["code"] == "forbidden"
+    assert not connect("b").is_connected(NS)  # an ended room takes nobody in
