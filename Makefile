@@ -48,8 +48,9 @@ $(STAMP_PY): $(STAMP_DEBIAN) $(PY_SOURCES)
 # Front-end packages come from the npm registry (package-lock.json), never from a CDN.
 static/vendor: package.json package-lock.json $(STAMP_DEBIAN)
 	npm ci --no-audit --no-fund --silent
-	rm -rf static/vendor && mkdir -p static/vendor/pico
+	rm -rf static/vendor && mkdir -p static/vendor/pico static/vendor/socket.io
 	cp node_modules/@picocss/pico/css/pico.min.css node_modules/@picocss/pico/LICENSE.md static/vendor/pico/
+	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/LICENSE static/vendor/socket.io/
 	@touch static/vendor
 
 assets: static/vendor

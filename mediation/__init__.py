@@ -109,12 +109,14 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import bp as court_bp
     from .journal.blueprint import bp as journal_bp
     from .notify.blueprint import bp as notify_bp
+    from .rooms.blueprint import bp as rooms_bp
 
     for blueprint in (
         core_bp,
         accounts_bp,
         cases_bp,
         booking_bp,
+        rooms_bp,
         journal_bp,
         notify_bp,
         court_bp,

@@ -78,6 +78,10 @@ class Config:
     SMS_TOKEN: str | None = None
     OUTBOX_BATCH = 50
     OUTBOX_POLL_SECONDS = 5
+    # WebRTC: none needed on one machine or a LAN; parties at home need STUN, often TURN.
+    ICE_STUN_URLS: ClassVar[list[str]] = []
+    ICE_TURN_URLS: ClassVar[list[str]] = []
+    TURN_SECRET: str | None = None
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
 
@@ -112,6 +116,10 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 # MEDIATION_<name> -> (Flask config key, parser). Read when the app is created, not at
 # import, so one process can build apps with different environments (tests do).
 ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -136,6 +144,9 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SMS_TOKEN": ("SMS_TOKEN", str),
     "OUTBOX_POLL_SECONDS": ("OUTBOX_POLL_SECONDS", int),
     "EMBEDDED_WORKER": ("EMBEDDED_WORKER", _bool),
+    "ICE_STUN_URLS": ("ICE_STUN_URLS", _list),
+    "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
+    "TURN_SECRET": ("TURN_SECRET", str),
 }
 
 

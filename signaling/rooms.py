@@ -104,6 +104,8 @@ def _member_dict(member: RoomMember) -> dict:
     return {
         "id": member.participant_id,
         "name": user.real_name,
+        # Masked: enough for the mediator to compare with the card shown on camera.
+        "id_number": user.id_number_masked if user.id_number else None,
         "role": member.role,
         "side": member.side,
         "present": member.present,
@@ -217,8 +219,10 @@ class RoomNamespace(Namespace):
         everyone = {m.participant_id: m for m in rooms.members(room.session_id)}
         seats = {pid: rooms.seat(m) for pid, m in everyone.items()}
         if version != room.layout_version:
-            emit("layout", layout_for(member, room, list(seats.values())))  # the correction
-            raise rooms.RoomError("stale_layout", _("The room has changed. Connect again."))
+            # Acting on an old layout: corrected with the current one. The message still
+            # goes through when the current layout joins the two (an arrival elsewhere in
+            # the room must not break a negotiation under way).
+            emit("layout", layout_for(member, room, list(seats.values())))
         if (
             to not in seats
             or room.ended_at is not None
@@ -229,7 +233,12 @@ class RoomNamespace(Namespace):
             )
         emit(
             "signal",
-            {"from": member.participant_id, "kind": kind, "payload": payload, "version": version},
+            {
+                "from": member.participant_id,
+                "kind": kind,
+                "payload": payload,
+                "version": room.layout_version,
+            },
             to=_personal(to),
         )
 

@@ -37,7 +37,6 @@ bp.add_url_rule("/sessions/<int:session_id>/resend", view_func=views.resend_link
 # The participants' side; /s/<token> is the personal link sent by SMS, so it is short.
 bp.add_url_rule("/sessions/", view_func=join_views.my_sessions)
 bp.add_url_rule("/sessions/<int:session_id>.ics", view_func=join_views.session_ics)
-bp.add_url_rule("/sessions/<int:session_id>/room", view_func=join_views.room)
 bp.add_url_rule(
     "/cases/<int:case_id>/separate-sessions",
     view_func=join_views.separate_sessions,

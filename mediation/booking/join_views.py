@@ -188,29 +188,7 @@ def enter(token: str):
     if not links.open_now(participant):
         flash(_("The room opens 15 minutes before the session starts."), "info")
         return redirect(url_for("booking.join", token=token))
-    return redirect(url_for("booking.room", session_id=participant.session_id))
-
-
-def room_participant(session_id: int) -> SessionParticipant | None:
-    """The logged-in user's participation in ``session_id``, while its room is open. The
-    rooms feature authenticates its socket connections the same way."""
-    meeting = db.session.get(MediationSession, session_id)
-    if meeting is None or not current_user.is_authenticated:
-        return None
-    for participant in meeting.participants:
-        if participant.user_id == current_user.id and links.open_now(participant):
-            return participant
-    return None
-
-
-@login_required
-def room(session_id: int):
-    participant = room_participant(session_id)
-    if participant is None:
-        abort(403)
-    return render_template(
-        "booking/room.html", participant=participant, session=participant.session
-    )
+    return redirect(url_for("rooms.room", session_id=participant.session_id))
 
 
 @login_required

@@ -13,8 +13,18 @@ from werkzeug.serving import make_server
 from tests.conftest import require_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Fake camera and microphone; --use-fake-ui-for-media-stream answers the permission prompt.
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--no-sandbox"]
+# Fake camera and microphone (--use-fake-ui-for-media-stream answers the permission prompt
+# where a test wants that); ICE on 127.0.0.1 only; nothing reaches out to the internet.
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-sandbox",
+]
 
 
 def pytest_collection_modifyitems(items) -> None:

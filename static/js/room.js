@@ -1,0 +1,317 @@
+// The video room: a mesh of RTCPeerConnections that follows the layout the server sends.
+// The server decides who may exchange media with whom ("layout": peers, group, caucus) and
+// relays offers, answers and candidates only inside a group; this client connects to the
+// peers it is given and closes every connection the layout no longer lists, so in a caucus
+// nothing is sent to the side outside it. Protocol: docs/signaling.md.
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("room-config").textContent);
+  var text = JSON.parse(document.getElementById("room-text").textContent);
+  var $ = function (id) { return document.getElementById(id); };
+
+  var socket = io("/room", { auth: { session: cfg.session }, transports: ["websocket"] });
+  var me = null;
+  var layout = { version: 0, peers: [], group: "lobby", caucus: null };
+  var roster = [];
+  var local = null;
+  var screen = null;
+  var peers = new Map(); // participant id -> {pc, offerer, pending candidates, tile}
+
+  // -- local media ------------------------------------------------------------------
+  function acquire() {
+    if (local) return Promise.resolve(local);
+    var video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { max: 15 } };
+    return navigator.mediaDevices.getUserMedia({ audio: true, video: video })
+      .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
+      .then(function (stream) {
+        local = stream;
+        $("self-video").srcObject = stream;
+        return stream;
+      })
+      .catch(function () {
+        notice(text.no_media);
+        local = new MediaStream();
+        return local;
+      });
+  }
+
+  // -- peer connections -------------------------------------------------------------
+  function send(to, kind, payload) {
+    socket.emit("signal", { to: to, kind: kind, payload: payload, version: layout.version });
+  }
+
+  function tile(id) {
+    var existing = $("tile-" + id);
+    if (existing) return existing;
+    var figure = document.createElement("figure");
+    figure.id = "tile-" + id;
+    figure.className = "tile";
+    figure.innerHTML = '<video autoplay playsinline></video><figcaption><span class="name"></span> <span class="quality"></span></figcaption>';
+    figure.querySelector(".name").textContent = nameOf(id);
+    $("tiles").appendChild(figure);
+    return figure;
+  }
+
+  function open(id, offerer) {
+    var pc = new RTCPeerConnection({ iceServers: cfg.iceServers });
+    var entry = { id: id, pc: pc, offerer: offerer, pending: [], restarting: false };
+    peers.set(id, entry);
+    local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
+    if (screen) replaceVideo(screen.getVideoTracks()[0]);
+    pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
+    pc.ontrack = function (e) { tile(id).querySelector("video").srcObject = e.streams[0]; };
+    pc.oniceconnectionstatechange = function () {
+      var state = pc.iceConnectionState;
+      if ((state === "disconnected" || state === "failed") && entry.offerer && !entry.restarting) {
+        entry.restarting = true; // ICE restart: a new offer on the same connection
+        setTimeout(function () { negotiate(entry, true); entry.restarting = false; }, 1000);
+      }
+    };
+    if (offerer) negotiate(entry, false);
+    return entry;
+  }
+
+  function negotiate(entry, iceRestart) {
+    if (!peers.has(entry.id)) return;
+    entry.pc.createOffer({ iceRestart: iceRestart })
+      .then(function (offer) { return entry.pc.setLocalDescription(offer); })
+      .then(function () { send(entry.id, "offer", entry.pc.localDescription.toJSON()); })
+      .catch(function (error) { console.warn("offer failed", error); });
+  }
+
+  function close(id) {
+    var entry = peers.get(id);
+    if (!entry) return;
+    entry.pc.close();
+    peers.delete(id);
+    var figure = $("tile-" + id);
+    if (figure) figure.remove();
+  }
+
+  function onSignal(message) {
+    var entry = peers.get(message.from);
+    // The server relays only between peers the layout joins: an offer may arrive before
+    // this client has read the layout that lists its sender.
+    if (!entry) {
+      if (message.kind !== "offer") return;
+      entry = open(message.from, false);
+    }
+    var pc = entry.pc;
+    if (message.kind === "offer") {
+      pc.setRemoteDescription(message.payload)
+        .then(function () { return flush(entry); })
+        .then(function () { return pc.createAnswer(); })
+        .then(function (answer) { return pc.setLocalDescription(answer); })
+        .then(function () { send(entry.id, "answer", pc.localDescription.toJSON()); })
+        .catch(function (error) { console.warn("answer failed", error); });
+    } else if (message.kind === "answer") {
+      pc.setRemoteDescription(message.payload).then(function () { return flush(entry); })
+        .catch(function (error) { console.warn("answer not applied", error); });
+    } else if (message.kind === "candidate") {
+      if (pc.remoteDescription) pc.addIceCandidate(message.payload).catch(function () {});
+      else entry.pending.push(message.payload);
+    }
+  }
+
+  function flush(entry) {
+    var waiting = entry.pending.splice(0);
+    return Promise.all(waiting.map(function (c) { return entry.pc.addIceCandidate(c).catch(function () {}); }));
+  }
+
+  function applyLayout(next) {
+    layout = next;
+    var wanted = new Set(next.peers);
+    Array.from(peers.keys()).forEach(function (id) { if (!wanted.has(id)) close(id); });
+    acquire().then(function () {
+      next.peers.forEach(function (id) {
+        if (!peers.has(id) && layout === next) open(id, me.id < id);
+      });
+    });
+    renderState();
+  }
+
+  // -- what the page shows ----------------------------------------------------------
+  function nameOf(id) {
+    var m = roster.find(function (x) { return x.id === id; });
+    return m ? m.name : "";
+  }
+
+  function notice(message) { $("notice").textContent = message; $("notice").hidden = !message; }
+
+  function renderState() {
+    var banner = "";
+    if (layout.ended) banner = text.ended;
+    else if (layout.group === "lobby") banner = text.lobby;
+    else if (layout.caucus && layout.group.indexOf("caucus") === 0) banner = text.in_caucus;
+    else if (layout.caucus) banner = text.other_caucus;
+    $("state").textContent = banner;
+    $("state").hidden = !banner;
+    document.body.dataset.group = layout.group;
+  }
+
+  function button(label, handler, cls) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    if (cls) b.className = cls;
+    b.addEventListener("click", handler);
+    return b;
+  }
+
+  function renderRoster() {
+    var list = $("roster");
+    list.textContent = "";
+    roster.forEach(function (m) {
+      var item = document.createElement("li");
+      item.dataset.participant = m.id;
+      var label = m.name + (m.role === "mediator" ? " · " + text.mediator : "") +
+        (m.id_number ? " · " + m.id_number : "") + (m.present ? "" : " · " + text.away) +
+        (m.hand_raised ? " ✋" : "") + (m.identity_confirmed ? " · " + text.identified : "");
+      item.appendChild(document.createTextNode(label + " "));
+      if (me && me.role === "mediator" && m.role !== "mediator") {
+        if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
+        if (m.admitted && !m.identity_confirmed) item.appendChild(button(text.confirm_identity, function () { socket.emit("confirm_identity", { participant: m.id }); }, "confirm-identity"));
+      }
+      list.appendChild(item);
+      var figure = $("tile-" + m.id);
+      if (figure) figure.querySelector(".name").textContent = m.name;
+    });
+    var mine = roster.find(function (x) { return me && x.id === me.id; });
+    if (mine && me.role !== "mediator") {
+      $("warning").hidden = mine.warning_acknowledged;
+      $("consent").hidden = mine.recording_consent !== null;
+    }
+  }
+
+  function addChat(line) {
+    var item = document.createElement("li");
+    var scope = line.scope === "joint" ? "" : " (" + text.private + ")";
+    item.textContent = nameOf(line.from) + scope + ": " + line.text;
+    $("chat-lines").appendChild(item);
+  }
+
+  // -- the controls -----------------------------------------------------------------
+  function toggle(kind, pressed) {
+    if (!local) return;
+    local.getTracks().forEach(function (t) { if (t.kind === kind) t.enabled = !pressed; });
+  }
+
+  function replaceVideo(track) {
+    peers.forEach(function (entry) {
+      entry.pc.getSenders().forEach(function (s) { if (s.track && s.track.kind === "video") s.replaceTrack(track); });
+    });
+  }
+
+  function wire() {
+    $("mute").addEventListener("click", function () {
+      var on = this.getAttribute("aria-pressed") !== "true";
+      this.setAttribute("aria-pressed", String(on));
+      toggle("audio", on);
+    });
+    $("camera").addEventListener("click", function () {
+      var on = this.getAttribute("aria-pressed") !== "true";
+      this.setAttribute("aria-pressed", String(on));
+      toggle("video", on);
+    });
+    $("hand").addEventListener("click", function () {
+      var on = this.getAttribute("aria-pressed") !== "true";
+      this.setAttribute("aria-pressed", String(on));
+      socket.emit("raise_hand", { raised: on });
+    });
+    $("leave").addEventListener("click", function () {
+      socket.disconnect();
+      peers.forEach(function (_, id) { close(id); });
+      window.location.href = $("leave").dataset.next;
+    });
+    $("chat-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var input = $("chat-text");
+      if (input.value.trim()) socket.emit("chat", { text: input.value });
+      input.value = "";
+    });
+    if (cfg.role !== "mediator") {
+      $("acknowledge").addEventListener("click", function () { socket.emit("acknowledge_warning", {}); });
+      $("consent-yes").addEventListener("click", function () { socket.emit("recording_consent", { consent: true }); });
+      $("consent-no").addEventListener("click", function () { socket.emit("recording_consent", { consent: false }); });
+      return;
+    }
+    $("start").addEventListener("click", function () { socket.emit("start", {}); });
+    $("caucus-applicant").addEventListener("click", function () { socket.emit("caucus", { side: "applicant" }); });
+    $("caucus-respondent").addEventListener("click", function () { socket.emit("caucus", { side: "respondent" }); });
+    $("joint").addEventListener("click", function () { socket.emit("caucus", { side: null }); });
+    $("end").addEventListener("click", function () { if (window.confirm(text.confirm_end)) socket.emit("end", {}); });
+    $("share").addEventListener("click", function () {
+      if (screen) { stopShare(); return; }
+      navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
+        screen = stream;
+        var track = stream.getVideoTracks()[0];
+        track.onended = stopShare;
+        replaceVideo(track);
+        $("share").setAttribute("aria-pressed", "true");
+      }).catch(function () {});
+    });
+  }
+
+  function stopShare() {
+    if (!screen) return;
+    screen.getTracks().forEach(function (t) { t.stop(); });
+    screen = null;
+    var camera = local && local.getVideoTracks()[0];
+    if (camera) replaceVideo(camera);
+    $("share").setAttribute("aria-pressed", "false");
+  }
+
+  // -- network quality per tile (and for tests: what is really received) --------------
+  function stats() {
+    var result = {};
+    return Promise.all(Array.from(peers.values()).map(function (entry) {
+      return entry.pc.getStats().then(function (report) {
+        var s = { framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0 };
+        report.forEach(function (r) {
+          if (r.type === "inbound-rtp" && r.kind === "video") { s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
+          if (r.type === "inbound-rtp" && r.kind === "audio") { s.audioLevel = Math.max(s.audioLevel, r.audioLevel || 0); s.audioBytes += r.bytesReceived || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
+          if (r.type === "candidate-pair" && r.state === "succeeded" && r.currentRoundTripTime !== undefined) s.rtt = r.currentRoundTripTime;
+        });
+        result[entry.id] = s;
+      });
+    })).then(function () { return result; });
+  }
+  window.roomStats = stats;
+
+  var previous = {};
+  setInterval(function () {
+    stats().then(function (now) {
+      Object.keys(now).forEach(function (id) {
+        var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
+        var figure = $("tile-" + id);
+        if (!figure) return;
+        var lossRate = s.received ? s.lost / (s.lost + s.received) : 0;
+        var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
+        // Video frames stopped but sound still comes: the call goes on as audio.
+        var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
+        figure.classList.toggle("audio-only", audioOnly);
+        figure.querySelector(".quality").textContent = audioOnly ? text.audio_only : label;
+      });
+      previous = now;
+    });
+  }, 3000);
+
+  // -- the socket -------------------------------------------------------------------
+  socket.on("welcome", function (w) {
+    me = w.you;
+    $("chat-lines").textContent = "";
+    w.chat.forEach(addChat);
+    // Reconnected: connections made before are renegotiated from the new layout.
+    Array.from(peers.keys()).forEach(close);
+    acquire().then(function () { applyLayout(w.layout); });
+  });
+  socket.on("layout", function (l) { if (l.version >= layout.version) applyLayout(l); });
+  socket.on("roster", function (r) { roster = r.members; renderRoster(); });
+  socket.on("signal", onSignal);
+  socket.on("chat", addChat);
+  socket.on("ended", function () { peers.forEach(function (_, id) { close(id); }); notice(text.ended); });
+  socket.on("error", function (e) { if (e.code !== "stale_layout") notice(e.message); });
+  socket.on("connect_error", function () { notice(text.cannot_connect); });
+  socket.on("connect", function () { notice(""); });
+  wire();
+})();

@@ -1,0 +1,109 @@
+"""The room in real browsers: three chromiums (mediator, applicant, respondent) with fake
+cameras and microphones. Media is checked through getStats: frames decoded rising and an
+audio level above zero, not only the page's state."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediation.extensions import db
+from tests.factories import PASSWORD, make_mediating_case
+from tests.signaling.conftest import open_session
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def session_in_progress(app):
+    with app.app_context():
+        case = make_mediating_case()
+        session = open_session(case)
+        db.session.commit()
+        applicant, respondent = case.party_users()
+        ids = {p.user_id: p.id for p in session.participants}
+        made = {
+            "session": session.id,
+            "phones": {
+                "mediator": case.mediator.phone,
+                "a": applicant.phone,
+                "b": respondent.phone,
+            },
+            "ids": {
+                "mediator": ids[case.mediator_id],
+                "a": ids[applicant.id],
+                "b": ids[respondent.id],
+            },
+        }
+        db.session.remove()
+    return made
+
+
+def enter(browser_factory, live_server: str, phone: str, session_id: int):
+    browser = browser_factory("--use-fake-ui-for-media-stream")
+    page = browser.new_context().new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=identifier]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{live_server}/sessions/{session_id}/room")
+    return page
+
+
+def receiving(page, peer_ids: list[int]) -> None:
+    """Wait until ``page`` decodes video frames, and hears sound, from every peer."""
+    page.wait_for_function(
+        """async (ids) => {
+            const first = await window.roomStats();
+            await new Promise(r => setTimeout(r, 700));
+            const then = await window.roomStats();
+            return ids.every(id => first[id] && then[id]
+                && then[id].framesDecoded > first[id].framesDecoded
+                && then[id].audioLevel > 0);
+        }""",
+        arg=peer_ids,
+        timeout=WAIT_MS,
+        polling=500,
+    )
+
+
+def peers_of(page) -> list[int]:
+    return sorted(
+        int(k) for k in page.evaluate("async () => Object.keys(await window.roomStats())")
+    )
+
+
+def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
+    live_server, browser_factory, session_in_progress
+):
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
+    for page in (a, b):
+        page.wait_for_selector("#state:not([hidden])", timeout=WAIT_MS)
+        assert "调解员" in page.inner_text("#state")  # waiting to be let in
+    for who in ("a", "b"):
+        mediator.click(f"#roster li[data-participant='{ids[who]}'] button.admit", timeout=WAIT_MS)
+        mediator.click(
+            f"#roster li[data-participant='{ids[who]}'] button.confirm-identity", timeout=WAIT_MS
+        )
+    for page in (a, b):
+        page.click("#acknowledge", timeout=WAIT_MS)
+        page.click("#consent-yes", timeout=WAIT_MS)
+    receiving(mediator, [ids["a"], ids["b"]])
+    receiving(a, [ids["mediator"], ids["b"]])
+    receiving(b, [ids["mediator"], ids["a"]])
+
+    mediator.click("#caucus-applicant")
+    b.wait_for_function("document.body.dataset.group === 'waiting:respondent'", timeout=WAIT_MS)
+    assert "另一方" in b.inner_text("#state")
+    b.wait_for_function("async () => Object.keys(await window.roomStats()).length === 0")
+    receiving(a, [ids["mediator"]])
+    receiving(mediator, [ids["a"]])
+    assert peers_of(a) == [ids["mediator"]]
+
+    mediator.click("#joint")
+    receiving(b, [ids["mediator"], ids["a"]])
+    receiving(a, [ids["mediator"], ids["b"]])
