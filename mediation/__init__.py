@@ -91,6 +91,7 @@ def register_extensions(app: Flask) -> None:
     socketio.init_app(
         app,
         message_queue=app.config.get("REDIS_URL"),
+        channel=app.config["SOCKETIO_CHANNEL"],
         # Signaling messages are small; a larger packet closes the connection.
         max_http_buffer_size=1_000_000,
     )

@@ -82,6 +82,8 @@ class Config:
     ICE_STUN_URLS: ClassVar[list[str]] = []
     ICE_TURN_URLS: ClassVar[list[str]] = []
     TURN_SECRET: str | None = None
+    # The Redis channel the web processes of one installation share (one per installation).
+    SOCKETIO_CHANNEL = "mediation-socketio"
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
 
@@ -147,6 +149,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_STUN_URLS": ("ICE_STUN_URLS", _list),
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
+    "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
 }
 
 

@@ -99,13 +99,13 @@ def handler(event: str) -> Callable:
     return decorator
 
 
-def _member_dict(member: RoomMember) -> dict:
+def _member_dict(member: RoomMember, *, for_mediator: bool = False) -> dict:
     user = member.participant.user
     return {
         "id": member.participant_id,
         "name": user.real_name,
-        # Masked: enough for the mediator to compare with the card shown on camera.
-        "id_number": user.id_number_masked if user.id_number else None,
+        # For the mediator only, masked: enough to compare with the card shown on camera.
+        "id_number": user.id_number_masked if for_mediator and user.id_number else None,
         "role": member.role,
         "side": member.side,
         "present": member.present,
@@ -138,19 +138,13 @@ def broadcast_state(room: Room) -> None:
     everyone = rooms.members(room.session_id)
     seats = [rooms.seat(m) for m in everyone]
     for member in everyone:
-        if member.present:
-            emit(
-                "layout",
-                layout_for(member, room, seats),
-                to=_personal(member.participant_id),
-                namespace=NAMESPACE,
-            )
-    emit(
-        "roster",
-        {"members": [_member_dict(m) for m in everyone]},
-        to=_everyone(room.session_id),
-        namespace=NAMESPACE,
-    )
+        if not member.present:
+            continue
+        to = _personal(member.participant_id)
+        emit("layout", layout_for(member, room, seats), to=to, namespace=NAMESPACE)
+        mediator = member.role == "mediator"
+        roster = [_member_dict(m, for_mediator=mediator) for m in everyone]
+        emit("roster", {"members": roster}, to=to, namespace=NAMESPACE)
 
 
 def _chat_dict(message) -> dict:
@@ -193,7 +187,7 @@ class RoomNamespace(Namespace):
         emit(
             "welcome",
             {
-                "you": _member_dict(member),
+                "you": _member_dict(member, for_mediator=member.role == "mediator"),
                 "session": session_id,
                 "layout": layout_for(member, room, seats),
                 "chat": [_chat_dict(m) for m in rooms.history(member)],

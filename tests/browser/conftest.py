@@ -3,12 +3,18 @@ loopback port. They run once, on SQLite: the browser is what they test, not the 
 
 from __future__ import annotations
 
+import os
 import shutil
-import threading
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import require_service
 
@@ -33,17 +39,66 @@ def pytest_collection_modifyitems(items) -> None:
             items.remove(item)
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port, in a thread, for one test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serve(
+    database_url: str,
+    instance: Path,
+    *,
+    redis_url: str | None = None,
+    channel: str | None = None,
+) -> Iterator[str]:
+    """``mediation run`` as users start it, in its own process, on a free loopback port;
+    stopped at the end. (Not a thread of the test process: the Socket.IO test client that
+    other tests use replaces parts of the server in this process.)"""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MEDIATION_ENV": "testing",
+        "MEDIATION_DATABASE_URL": database_url,
+        "MEDIATION_INSTANCE_PATH": str(instance),
+        "MEDIATION_HOST": "127.0.0.1",
+        "MEDIATION_PORT": str(port),
+    }
+    if redis_url:
+        env["MEDIATION_REDIS_URL"] = redis_url
+        # Pub/sub channels are global to a Redis server: one per test run.
+        env["MEDIATION_SOCKETIO_CHANNEL"] = f"{channel or 'test'}-{os.getpid()}"
+    command = [str(Path(sys.executable).parent / "mediation"), "run", "--no-migrate"]
+    log = (instance / f"server-{port}.log").open("w")  # a file: a full pipe would block it
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        for _ in range(100):  # up to 20 s
+            if process.poll() is not None:
+                raise RuntimeError(f"the server stopped: {Path(log.name).read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1):  # noqa: S310 - http://127.0.0.1
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the server did not start within 20 s")
+        yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def live_server(app, tmp_path) -> Iterator[str]:
+    with serve(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

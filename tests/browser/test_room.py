@@ -4,6 +4,8 @@ audio level above zero, not only the page's state."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from mediation.extensions import db
@@ -107,3 +109,71 @@ def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
     mediator.click("#joint")
     receiving(b, [ids["mediator"], ids["a"]])
     receiving(a, [ids["mediator"], ids["b"]])
+
+
+def test_a_party_who_reloads_is_back_with_media_within_five_seconds(
+    live_server, browser_factory, session_in_progress
+):
+    import time
+
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    receiving(a, [ids["mediator"]])
+    started = time.monotonic()
+    a.reload()
+    receiving(a, [ids["mediator"]])  # admitted still: no need to be let in again
+    receiving(mediator, [ids["a"]])
+    assert time.monotonic() - started < 5
+
+
+def test_the_room_fits_a_phone(live_server, browser_factory, session_in_progress, tmp_path):
+    s = session_in_progress
+    browser = browser_factory("--use-fake-ui-for-media-stream")
+    page = browser.new_context(viewport={"width": 375, "height": 812}).new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=identifier]", s["phones"]["a"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{live_server}/sessions/{s['session']}/room")
+    page.wait_for_selector("#state:not([hidden])", timeout=WAIT_MS)
+    # Nothing wider than the screen: no sideways scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.screenshot(path=str(tmp_path / "room-375.png"), full_page=True)
+    if os.environ.get("MEDIATION_SCREENSHOTS"):
+        page.screenshot(path=os.environ["MEDIATION_SCREENSHOTS"] + "/room-375.png", full_page=True)
+    assert (tmp_path / "room-375.png").stat().st_size > 0
+
+
+def test_two_server_processes_on_one_redis_carry_one_room(
+    app, browser_factory, session_in_progress, tmp_path
+):
+    """The mediator on one web process, the party on another: Socket.IO's Redis message
+    queue carries the room's events between them, and media flows."""
+    import redis
+
+    from tests.browser.conftest import serve
+    from tests.conftest import require_service
+
+    redis_url = os.environ.get("MEDIATION_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        require_service("Redis", error)
+    s = session_in_progress
+    ids = s["ids"]
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    with (
+        serve(database, tmp_path / "one", redis_url=redis_url, channel="room-test") as one,
+        serve(database, tmp_path / "two", redis_url=redis_url, channel="room-test") as two,
+    ):
+        mediator = enter(browser_factory, one, s["phones"]["mediator"], s["session"])
+        a = enter(browser_factory, two, s["phones"]["a"], s["session"])
+        mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+        receiving(mediator, [ids["a"]])
+        receiving(a, [ids["mediator"]])

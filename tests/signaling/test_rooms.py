@@ -224,3 +224,12 @@ def test_the_mediator_ends_the_session_for_everyone(room, connect):
     a.emit("end", {}, namespace=NS)
     assert events(a, "error")[0]["code"] == "forbidden"
     assert not connect("b").is_connected(NS)  # an ended room takes nobody in
+
+
+def test_only_the_mediator_sees_the_masked_id_numbers(room, connect):
+    mediator, a = connect("mediator"), connect("a")
+    roster_m = events(mediator, "roster")[-1]["members"]
+    roster_a = events(a, "roster")[-1]["members"]
+    party = next(m for m in roster_m if m["id"] == room["ids"]["a"])
+    assert "*" in party["id_number"]
+    assert all(m["id_number"] is None for m in roster_a)
