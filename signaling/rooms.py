@@ -83,7 +83,7 @@ def handler(event: str) -> Callable:
             if member is None or member.sid != request.sid:
                 _error("gone", _("Please join the session again."), event)
                 return
-            room = rooms.room_of(member.participant.session)
+            room = db.session.get(Room, member.session_id)  # made when they arrived
             try:
                 function(self, member, room, _size_checked(data))
                 db.session.commit()
@@ -210,8 +210,8 @@ class RoomNamespace(Namespace):
         payload = _field(data, "payload", (dict, str), optional=True)
         if kind not in SIGNAL_KINDS:
             raise MalformedEventError("unknown kind")
-        everyone = {m.participant_id: m for m in rooms.members(room.session_id)}
-        seats = {pid: rooms.seat(m) for pid, m in everyone.items()}
+        # The hot path (every ICE candidate): plain rows, no objects.
+        seats = {s.participant_id: s for s in rooms.seats(room.session_id)}
         if version != room.layout_version:
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in

@@ -89,6 +89,23 @@ def members(session_id: int) -> list[RoomMember]:
     ).all()
 
 
+def seats(session_id: int) -> list[layout.Seat]:
+    """Everyone's seat in the room, read in one query of plain rows."""
+    rows = db.session.execute(
+        select(
+            RoomMember.participant_id,
+            RoomMember.role,
+            RoomMember.side,
+            RoomMember.admitted_at.is_not(None),
+            RoomMember.sid.is_not(None),
+        ).where(RoomMember.session_id == session_id)
+    )
+    return [
+        layout.Seat(pid, role, side, admitted=bool(a), present=bool(p))
+        for pid, role, side, a, p in rows
+    ]
+
+
 def seat(member: RoomMember) -> layout.Seat:
     return layout.Seat(
         member.participant_id,

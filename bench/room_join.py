@@ -1,0 +1,133 @@
+"""Benchmark: from the mediator's "let in" to the first remote video frame (goal: under
+250 ms on loopback, with media already acquired in the lobby).
+
+Runs the platform as users do (``mediation run``, SQLite, one process) and two headless
+chromiums (Debian's, driven by Playwright) with fake cameras: a mediator and a party. For
+each run a fresh session is opened, the party waits in the lobby with camera and microphone
+already on, and the mediator admits them. Measured on the one clock of this machine:
+
+- party sees mediator: admission click -> first decoded video frame of the mediator on the
+  party's page;
+- mediator sees party: the same on the mediator's page.
+
+    .venv/bin/python bench/room_join.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fresh_app, percentile
+from playwright.sync_api import sync_playwright
+
+from mediation.extensions import db
+from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve
+from tests.factories import PASSWORD, make_mediating_case
+from tests.signaling.conftest import open_session
+
+GOAL_MS = 250
+# Notes the time a remote tile first has a decoded frame (polled every 2 ms).
+FIRST_FRAME = """
+window.firstFrameAt = null;
+const watch = setInterval(() => {
+  const video = document.querySelector('#tiles figure.tile:not(.self) video');
+  if (video && video.readyState >= 2 && video.videoWidth > 0) {
+    window.firstFrameAt = Date.now();
+    clearInterval(watch);
+  }
+}, 2);
+"""
+
+
+def seed_session() -> dict:
+    case = make_mediating_case()
+    session = open_session(case)
+    db.session.commit()
+    party = case.party_users()[0]
+    ids = {p.user_id: p.id for p in session.participants}
+    return {
+        "session": session.id,
+        "mediator": case.mediator.phone,
+        "party": party.phone,
+        "party_id": ids[party.id],
+    }
+
+
+def enter(browser, url: str, phone: str, session_id: int):
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/login")
+    page.fill("input[name=identifier]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+    page.add_init_script(FIRST_FRAME)
+    page.goto(f"{url}/sessions/{session_id}/room")
+    return page
+
+
+def one_run(browsers, url: str, seeded: dict) -> tuple[float, float]:
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"])
+    party = enter(browsers[1], url, seeded["party"], seeded["session"])
+    # Media acquired in the lobby: the party's own camera shows before admission.
+    party.wait_for_function("document.getElementById('self-video').videoWidth > 0")
+    button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
+    mediator.wait_for_selector(button)
+    clicked = mediator.evaluate(
+        f'() => {{ const t = Date.now(); document.querySelector("{button}").click(); return t; }}'
+    )
+    party.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
+    mediator.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
+    result = (
+        party.evaluate("window.firstFrameAt") - clicked,
+        mediator.evaluate("window.firstFrameAt") - clicked,
+    )
+    mediator.context.close()
+    party.context.close()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    party_ms, mediator_ms = [], []
+    with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
+        url_db = app.config["SQLALCHEMY_DATABASE_URI"]
+        sessions = [seed_session() for _ in range(args.runs)]
+        with serve(url_db, Path(instance)) as url, sync_playwright() as playwright:
+            browsers = [
+                playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=[*FAKE_MEDIA, "--use-fake-ui-for-media-stream"]
+                )
+                for _ in range(2)
+            ]
+            for seeded in sessions:
+                party, mediator = one_run(browsers, url, seeded)
+                party_ms.append(party)
+                mediator_ms.append(mediator)
+            for browser in browsers:
+                browser.close()
+    print(f"admission to first remote video frame, {args.runs} runs; goal under {GOAL_MS} ms\n")
+    print(f"{'who':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  goal")
+    failed = False
+    for name, values in (("party sees mediator", party_ms), ("mediator sees party", mediator_ms)):
+        values.sort()
+        median = statistics.median(values)
+        ok = median < GOAL_MS
+        failed |= not ok
+        print(
+            f"{name:<22} {median:>10.0f} {percentile(values, 0.95):>8.0f} {values[-1]:>8.0f}  "
+            f"{'met' if ok else 'MISSED'}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
