@@ -95,9 +95,10 @@ def register_extensions(app: Flask) -> None:
         # Signaling messages are small; a larger packet closes the connection.
         max_http_buffer_size=1_000_000,
     )
-    from signaling.rooms import NAMESPACE, RoomNamespace
+    from signaling.rooms import NAMESPACE, RoomNamespace, on_error
 
     socketio.on_namespace(RoomNamespace(NAMESPACE))
+    socketio.on_error(NAMESPACE)(on_error)
     from . import models  # noqa: F401  every table is known to the metadata and Alembic
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from flask import request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import Namespace, emit, join_room
+from flask_socketio import Namespace, disconnect, emit, join_room
 
 from mediation.extensions import db
 from mediation.rooms import layout
@@ -55,6 +55,9 @@ def _size_checked(data: Any) -> Any:
     return data
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database
+
+
 def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: bool = False):
     if not isinstance(data, dict):
         raise MalformedEventError("an object is expected")
@@ -63,6 +66,8 @@ def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: boo
         return None
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise MalformedEventError(f"{name} is missing or of the wrong type")
+    if kind is int and not 0 <= value <= MAX_ID:
+        raise MalformedEventError(f"{name} is out of range")
     return value
 
 
@@ -78,14 +83,22 @@ def handler(event: str) -> Callable:
 
     def decorator(function: Callable) -> Callable:
         @wraps(function)
-        def wrapped(self, data: Any = None):
+        def wrapped(self, *args: Any):
             member = db.session.get(RoomMember, session.get("participant_id", -1))
             if member is None or member.sid != request.sid:
                 _error("gone", _("Please join the session again."), event)
+                disconnect()
                 return
             room = db.session.get(Room, member.session_id)  # made when they arrived
+            if not rooms.still_welcome(member, room):
+                # Cancelled, ended, over, or the account closed since they connected.
+                _error("ended", _("This session has ended."), event)
+                disconnect()
+                return
             try:
-                function(self, member, room, _size_checked(data))
+                if len(args) > 1:
+                    raise MalformedEventError("one argument is expected")
+                function(self, member, room, _size_checked(args[0] if args else None))
                 db.session.commit()
             except MalformedEventError as problem:
                 db.session.rollback()
@@ -121,11 +134,16 @@ def layout_for(member: RoomMember, room: Room, seats: list[layout.Seat]) -> dict
     mine = next(s for s in seats if s.participant_id == member.participant_id)
     group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
     peers = layout.peers_of(mine, seats, room.caucus_side) if room.ended_at is None else []
+    epochs = {s.participant_id: s.epoch for s in seats}
     return {
         "version": room.layout_version,
         "group": group,
         "caucus": room.caucus_side,
         "peers": peers,
+        # A peer's connection count: a new number means they came back (a reload), and
+        # the media connection to them is made again.
+        "epochs": {str(p): epochs[p] for p in peers},
+        "cleared": mine.cleared,
         # Whom to send to is whom to connect to: nothing goes outside one's group.
         "send": {"audio": bool(peers), "video": bool(peers)},
         "started": room.started_at is not None,
@@ -136,7 +154,7 @@ def layout_for(member: RoomMember, room: Room, seats: list[layout.Seat]) -> dict
 def broadcast_state(room: Room) -> None:
     """Everyone's own layout, and the roster, after any change."""
     everyone = rooms.members(room.session_id)
-    seats = [rooms.seat(m) for m in everyone]
+    seats = rooms.seats(room.session_id)
     for member in everyone:
         if not member.present:
             continue
@@ -174,16 +192,18 @@ class RoomNamespace(Namespace):
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         try:
-            member = rooms.arrive(participant, request.sid)
+            member, replaced = rooms.arrive(participant, request.sid)
             db.session.commit()
         except rooms.RoomError as refusal:
             db.session.rollback()
             raise ConnectionRefusedError(refusal.code) from None
+        if replaced is not None:  # a reload or a second tab: the earlier one is closed
+            disconnect(replaced, namespace=NAMESPACE)
         session["participant_id"] = participant.id
         join_room(_personal(participant.id))
         join_room(_everyone(session_id))
         room = rooms.room_of(participant.session)
-        seats = [rooms.seat(m) for m in rooms.members(session_id)]
+        seats = rooms.seats(session_id)
         emit(
             "welcome",
             {
@@ -295,3 +315,13 @@ class RoomNamespace(Namespace):
         db.session.commit()
         broadcast_state(room)
         emit("ended", {}, to=_everyone(room.session_id))
+
+
+def on_error(error: Exception) -> None:
+    """Anything a handler did not expect: rolled back, logged for the developers, and the
+    client is told; the connection and the server go on."""
+    if isinstance(error, ConnectionRefusedError):
+        raise error  # a refused connection is an answer, not a failure
+    db.session.rollback()
+    log.exception("room event failed: %s", error)
+    emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})

@@ -5,6 +5,8 @@ participant who is present is in one group. In a caucus with side S, the mediato
 members form the caucus; each other side waits in a group of its own (a party may still
 talk with their own agent). Media flows only within a group: the signaling server relays
 offers, answers and candidates only inside one, and tells each client whom to connect to.
+Within a group, someone whose identity is not yet confirmed, or who has not acknowledged the
+warning against sham mediation, is connected to the mediator only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ class Seat:
     side: str | None
     admitted: bool
     present: bool
+    # Identity confirmed by the mediator and the art 17 warning acknowledged: until then a
+    # participant sees and hears the mediator only.
+    cleared: bool = True
+    # Which connection of the participant this is (see RoomMember.epoch).
+    epoch: int = 0
 
 
 def group_of(seat: Seat, caucus_side: str | None) -> str:
@@ -41,7 +48,11 @@ def may_flow(a: Seat, b: Seat, caucus_side: str | None) -> bool:
     if a.participant_id == b.participant_id:
         return False
     group = group_of(a, caucus_side)
-    return group != LOBBY and group == group_of(b, caucus_side)
+    if group == LOBBY or group != group_of(b, caucus_side):
+        return False
+    # SPC online mediation rules art 17: identities are checked, and the warning given,
+    # before the parties meet; the mediator needs to see each of them to do it.
+    return "mediator" in (a.role, b.role) or (a.cleared and b.cleared)
 
 
 def peers_of(seat: Seat, seats: Iterable[Seat], caucus_side: str | None) -> list[int]:

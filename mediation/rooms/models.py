@@ -51,6 +51,9 @@ class RoomMember(db.Model):
     side: Mapped[str | None] = mapped_column(String(16))  # None for the mediator
     # The Socket.IO connection now in use; None while away.
     sid: Mapped[str | None] = mapped_column(String(64))
+    # Counts the member's connections: peers rebuild their media connection to a member
+    # who came back (a reload), even when they never noticed the member was gone.
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # People's Mediation Law art 20 and the SPC online mediation rules: the mediator checks

@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from mediation.accounts.models import User
 from mediation.booking import links
@@ -68,6 +69,20 @@ def _side_of(participant: SessionParticipant) -> str | None:
     return next((p.side for p in case.parties if p.user_id == participant.user_id), None)
 
 
+def lock(room: Room) -> Room:
+    """Take the room's row lock first, in every operation that changes the room, so that
+    two operations never wait on each other's locks in opposite orders (on SQLite the
+    database's write lock does the same). Returns the room as it is now."""
+    db.session.execute(
+        update(Room)
+        .where(Room.session_id == room.session_id)
+        .values(layout_version=Room.layout_version)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(room)
+    return room
+
+
 def bump_layout(room: Room) -> int:
     """A new layout version, counted in the database so that every server process agrees."""
     db.session.execute(
@@ -85,8 +100,15 @@ def members(session_id: int) -> list[RoomMember]:
         select(RoomMember)
         .where(RoomMember.session_id == session_id)
         .order_by(RoomMember.participant_id)
+        .options(selectinload(RoomMember.participant).selectinload(SessionParticipant.user))
         .execution_options(populate_existing=True)
     ).all()
+
+
+def _cleared(role: str, identity_confirmed, warning_acknowledged) -> bool:
+    return role == "mediator" or (
+        identity_confirmed is not None and warning_acknowledged is not None
+    )
 
 
 def seats(session_id: int) -> list[layout.Seat]:
@@ -96,13 +118,24 @@ def seats(session_id: int) -> list[layout.Seat]:
             RoomMember.participant_id,
             RoomMember.role,
             RoomMember.side,
-            RoomMember.admitted_at.is_not(None),
-            RoomMember.sid.is_not(None),
+            RoomMember.admitted_at,
+            RoomMember.sid,
+            RoomMember.identity_confirmed_at,
+            RoomMember.warning_acknowledged_at,
+            RoomMember.epoch,
         ).where(RoomMember.session_id == session_id)
     )
     return [
-        layout.Seat(pid, role, side, admitted=bool(a), present=bool(p))
-        for pid, role, side, a, p in rows
+        layout.Seat(
+            pid,
+            role,
+            side,
+            admitted=admitted is not None,
+            present=sid is not None,
+            cleared=_cleared(role, identity, warned),
+            epoch=epoch,
+        )
+        for pid, role, side, admitted, sid, identity, warned, epoch in rows
     ]
 
 
@@ -113,6 +146,8 @@ def seat(member: RoomMember) -> layout.Seat:
         member.side,
         admitted=member.admitted_at is not None,
         present=member.present,
+        cleared=_cleared(member.role, member.identity_confirmed_at, member.warning_acknowledged_at),
+        epoch=member.epoch,
     )
 
 
@@ -125,13 +160,14 @@ def _log(member: RoomMember, action: str, by: User | None = None, **payload) -> 
     )
 
 
-def arrive(participant: SessionParticipant, sid: str) -> RoomMember:
-    """A connection of ``participant`` opened: they are present (again). Someone coming
-    back after a dropped connection keeps their place: admitted, joint or caucus."""
-    room = room_of(participant.session)
+def arrive(participant: SessionParticipant, sid: str) -> tuple[RoomMember, str | None]:
+    """A connection of ``participant`` opened: they are present (again), and keep their
+    place (admitted, joint or caucus). Returns the member and the connection this one
+    replaces, which the caller closes."""
+    room = lock(room_of(participant.session))
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
-    member = db.session.get(RoomMember, participant.id)
+    member = db.session.get(RoomMember, participant.id, populate_existing=True)
     if member is None:
         member = RoomMember(
             participant_id=participant.id,
@@ -140,24 +176,33 @@ def arrive(participant: SessionParticipant, sid: str) -> RoomMember:
             side=_side_of(participant),
             # The mediator runs the room and needs no admission.
             admitted_at=utcnow() if participant.role == "mediator" else None,
+            epoch=0,
         )
         db.session.add(member)
+    replaced = member.sid
     member.sid = sid
+    member.epoch = (member.epoch or 0) + 1
     db.session.flush()
     _log(member, "arrived")
     bump_layout(room)
-    return member
+    return member, replaced
 
 
 def depart(member: RoomMember, sid: str) -> bool:
     """A connection closed. Only the current one counts: a reload opens the new
     connection before the old one is gone. True when the member is now away."""
-    if member.sid != sid:
+    room = lock(room_of(member.participant.session))
+    gone = db.session.execute(
+        update(RoomMember)
+        .where(RoomMember.participant_id == member.participant_id, RoomMember.sid == sid)
+        .values(sid=None)
+        .execution_options(synchronize_session=False)
+    )
+    if gone.rowcount != 1:
         return False
-    member.sid = None
-    db.session.flush()
+    db.session.refresh(member)
     _log(member, "left")
-    bump_layout(room_of(member.participant.session))
+    bump_layout(room)
     return True
 
 
@@ -168,19 +213,23 @@ def _mediator_of(member: RoomMember, by: RoomMember) -> None:
 
 def admit(member: RoomMember, *, by: RoomMember) -> None:
     _mediator_of(member, by)
+    room = lock(room_of(member.participant.session))
     if not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
     if member.admitted_at is None:
         member.admitted_at = utcnow()
         db.session.flush()
         _log(member, "admitted", by.participant.user)
-        bump_layout(room_of(member.participant.session))
+        bump_layout(room)
 
 
 def confirm_identity(member: RoomMember, *, by: RoomMember) -> None:
     """The mediator compared the person on camera with the case record: name and ID
     number (People's Mediation Law art 20 for agents and others who take part)."""
     _mediator_of(member, by)
+    if member.role == "mediator" or member.admitted_at is None or not member.present:
+        raise RoomError("absent", _("This person is not in the lobby."))
+    room = lock(room_of(member.participant.session))
     user = member.participant.user
     member.identity_confirmed_at = utcnow()
     db.session.flush()
@@ -192,6 +241,7 @@ def confirm_identity(member: RoomMember, *, by: RoomMember) -> None:
         id_number=user.id_number_masked,
         role=member.role,
     )
+    bump_layout(room)  # cleared: now connected to the other participants too
 
 
 def acknowledge_warning(member: RoomMember) -> None:
@@ -200,9 +250,11 @@ def acknowledge_warning(member: RoomMember) -> None:
     if member.role == "mediator":
         raise RoomError("forbidden", _("Only parties and agents acknowledge the warning."))
     if member.warning_acknowledged_at is None:
+        room = lock(room_of(member.participant.session))
         member.warning_acknowledged_at = utcnow()
         db.session.flush()
         _log(member, "warning_acknowledged")
+        bump_layout(room)
 
 
 def recording_consent(member: RoomMember, consent: bool) -> None:
@@ -219,6 +271,7 @@ def start(room: Room, *, by: RoomMember) -> None:
     acknowledged the warning."""
     if by.role != "mediator":
         raise RoomError("forbidden", _("Only the mediator can do this."))
+    lock(room)
     waiting = [
         m
         for m in members(room.session_id)
@@ -244,6 +297,7 @@ def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
         raise RoomError("forbidden", _("Only the mediator can do this."))
     if side is not None and side not in set(Side):
         raise RoomError("invalid", _("Choose a side."))
+    lock(room)
     if room.caucus_side == side:
         return room.layout_version
     room.caucus_side = side
@@ -260,7 +314,7 @@ def raise_hand(member: RoomMember, raised: bool) -> None:
 def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
     """A chat line, kept (and journaled) in the group the speaker is in."""
     text = text.strip()
-    if not text or len(text) > MAX_CHAT:
+    if not text or len(text) > MAX_CHAT or "\x00" in text:
         raise RoomError("invalid", _("A message has 1 to %(n)d characters.", n=MAX_CHAT))
     group = layout.group_of(seat(member), room.caucus_side)
     if group == layout.LOBBY:
@@ -287,6 +341,7 @@ def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
     """The mediator ends the session: nobody exchanges media any more."""
     if by.role != "mediator":
         raise RoomError("forbidden", _("Only the mediator can do this."))
+    lock(room)
     if room.ended_at is None:
         room.ended_at = now or utcnow()
         db.session.flush()
@@ -294,5 +349,13 @@ def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
         bump_layout(room)
 
 
-def is_live(room: Room) -> bool:
-    return room.ended_at is None and room.session.status == SessionStatus.scheduled
+def still_welcome(member: RoomMember, room: Room) -> bool:
+    """Whether this member may still act in the room: the session is on (not ended, not
+    cancelled, within its hours) and their account is active. Checked on every event."""
+    participant = member.participant
+    return (
+        room.ended_at is None
+        and participant.user.active
+        and participant.session.status == SessionStatus.scheduled
+        and links.open_now(participant)
+    )

@@ -18,23 +18,29 @@
   var peers = new Map(); // participant id -> {pc, offerer, pending candidates, tile}
 
   // -- local media ------------------------------------------------------------------
+  var acquiring = null;
   function acquire() {
-    if (local) return Promise.resolve(local);
+    // One request for the camera, whoever asks first; later callers share it.
+    if (acquiring) return acquiring;
     // 24-30 frames a second: a keyframe comes soon after a connection opens; on a weak
     // network or a slow phone WebRTC lowers the rate and the resolution by itself.
     var video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
-    return navigator.mediaDevices.getUserMedia({ audio: true, video: video })
+    acquiring = navigator.mediaDevices.getUserMedia({ audio: true, video: video })
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
+      .catch(function () { notice(text.no_media); return new MediaStream(); })
       .then(function (stream) {
         local = stream;
         $("self-video").srcObject = stream;
         return stream;
-      })
-      .catch(function () {
-        notice(text.no_media);
-        local = new MediaStream();
-        return local;
       });
+    return acquiring;
+  }
+
+  // Everything that touches peer connections runs one after another, once the camera is
+  // ready: a layout and the offers that follow it are applied in the order they came.
+  var work = Promise.resolve();
+  function later(task) {
+    work = work.then(acquire).then(task).catch(function (error) { console.warn(error); });
   }
 
   // -- peer connections -------------------------------------------------------------
@@ -54,9 +60,9 @@
     return figure;
   }
 
-  function open(id, offerer) {
+  function open(id, offerer, epoch) {
     var pc = new RTCPeerConnection({ iceServers: cfg.iceServers });
-    var entry = { id: id, pc: pc, offerer: offerer, pending: [], restarting: false };
+    var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
     peers.set(id, entry);
     local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
     if (screen) replaceVideo(screen.getVideoTracks()[0]);
@@ -66,7 +72,10 @@
       var state = pc.iceConnectionState;
       if ((state === "disconnected" || state === "failed") && entry.offerer && !entry.restarting) {
         entry.restarting = true; // ICE restart: a new offer on the same connection
-        setTimeout(function () { negotiate(entry, true); entry.restarting = false; }, 1000);
+        setTimeout(function () {
+          if (peers.get(entry.id) === entry) negotiate(entry, true);
+          entry.restarting = false;
+        }, 1000);
       }
     };
     if (offerer) negotiate(entry, false);
@@ -74,7 +83,7 @@
   }
 
   function negotiate(entry, iceRestart) {
-    if (!peers.has(entry.id)) return;
+    if (peers.get(entry.id) !== entry) return;
     entry.pc.createOffer({ iceRestart: iceRestart })
       .then(function (offer) { return entry.pc.setLocalDescription(offer); })
       .then(function () { send(entry.id, "offer", entry.pc.localDescription.toJSON()); })
@@ -96,7 +105,7 @@
     // this client has read the layout that lists its sender.
     if (!entry) {
       if (message.kind !== "offer") return;
-      entry = open(message.from, false);
+      entry = open(message.from, false, (layout.epochs || {})[message.from]);
     }
     var pc = entry.pc;
     if (message.kind === "offer") {
@@ -121,15 +130,21 @@
   }
 
   function applyLayout(next) {
+    if (next.version < layout.version) return; // an older layout, overtaken
     layout = next;
-    var wanted = new Set(next.peers);
-    Array.from(peers.keys()).forEach(function (id) { if (!wanted.has(id)) close(id); });
-    acquire().then(function () {
+    renderState();
+    later(function () {
+      if (layout !== next) return; // a newer layout is queued behind this one
+      var wanted = new Set(next.peers);
+      var epochs = next.epochs || {};
+      peers.forEach(function (entry, id) {
+        // Gone from the layout, or came back on a new connection (a reload): start again.
+        if (!wanted.has(id) || (epochs[id] !== undefined && entry.epoch !== epochs[id])) close(id);
+      });
       next.peers.forEach(function (id) {
-        if (!peers.has(id) && layout === next) open(id, me.id < id);
+        if (!peers.has(id)) open(id, me.id < id, epochs[id]);
       });
     });
-    renderState();
   }
 
   // -- what the page shows ----------------------------------------------------------
@@ -303,16 +318,24 @@
     me = w.you;
     $("chat-lines").textContent = "";
     w.chat.forEach(addChat);
-    // Reconnected: connections made before are renegotiated from the new layout.
+    // A new connection: whatever was connected before is made again from its layout.
     Array.from(peers.keys()).forEach(close);
-    acquire().then(function () { applyLayout(w.layout); });
+    layout = { version: 0, peers: [], group: "lobby", caucus: null };
+    applyLayout(w.layout);
   });
-  socket.on("layout", function (l) { if (l.version >= layout.version) applyLayout(l); });
+  socket.on("layout", applyLayout);
   socket.on("roster", function (r) { roster = r.members; renderRoster(); });
-  socket.on("signal", onSignal);
+  socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", addChat);
   socket.on("ended", function () { peers.forEach(function (_, id) { close(id); }); notice(text.ended); });
-  socket.on("error", function (e) { if (e.code !== "stale_layout") notice(e.message); });
+  // "gone": this window was replaced by a newer one (a reload or another tab): it stays
+  // disconnected, or the two would take the place from each other in turn.
+  socket.on("error", function (e) { notice(e.message); });
+  // Without the server nobody tells this client about a caucus: stop sending until back.
+  socket.on("disconnect", function () {
+    Array.from(peers.keys()).forEach(close);
+    notice(text.cannot_connect);
+  });
   socket.on("connect_error", function () { notice(text.cannot_connect); });
   socket.on("connect", function () { notice(""); });
   wire();

@@ -23,6 +23,13 @@ def drain(*socks) -> None:
         sock.get_received(NS)
 
 
+def clear(mediator, sock, participant_id: int) -> None:
+    """Admit, confirm the identity of, and warn one party (art 17)."""
+    mediator.emit("admit", {"participant": participant_id}, namespace=NS)
+    mediator.emit("confirm_identity", {"participant": participant_id}, namespace=NS)
+    sock.emit("acknowledge_warning", {}, namespace=NS)
+
+
 def last_layout(sock) -> dict:
     received = sock.get_received(NS)
     layouts = [e["args"][0] for e in received if e["name"] in ("layout", "welcome")]
@@ -115,8 +122,8 @@ def test_an_old_layout_version_is_corrected_and_the_message_still_relayed(room, 
 
 def test_a_caucus_keeps_the_other_side_out_of_media_and_chat(app, room, connect):
     mediator, a, b = connect("mediator"), connect("a"), connect("b")
-    for who in ("a", "b"):
-        mediator.emit("admit", {"participant": room["ids"][who]}, namespace=NS)
+    clear(mediator, a, room["ids"]["a"])
+    clear(mediator, b, room["ids"]["b"])
     drain(a, b)
     mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
     in_caucus, outside = last_layout(a), last_layout(b)
@@ -221,9 +228,53 @@ def test_the_mediator_ends_the_session_for_everyone(room, connect):
     received = a.get_received(NS)
     assert any(e["name"] == "ended" for e in received)
     assert [e["args"][0] for e in received if e["name"] == "layout"][-1]["peers"] == []
-    a.emit("end", {}, namespace=NS)
-    assert events(a, "error")[0]["code"] == "forbidden"
+    a.emit("chat", {"text": "还在吗"}, namespace=NS)
+    assert not a.is_connected(NS)  # the next event finds the room closed: disconnected
     assert not connect("b").is_connected(NS)  # an ended room takes nobody in
+
+
+def test_a_cancelled_session_closes_connections_at_their_next_event(app, room, connect):
+    mediator = connect("mediator")
+    with app.app_context():
+        session = db.session.get(MediationSession, room["session"])
+        session.status = "cancelled"
+        db.session.commit()
+    mediator.emit("chat", {"text": "大家好"}, namespace=NS)
+    assert not mediator.is_connected(NS)
+
+
+def test_a_second_connection_replaces_the_first(room, connect):
+    mediator = connect("mediator")
+    first = connect("a")
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    second = connect("a")
+    assert not first.is_connected(NS) and second.is_connected(NS)
+    welcome = events(second, "welcome")[0]
+    assert welcome["layout"]["group"] == "joint"  # still admitted
+    assert last_layout(mediator)["epochs"][str(room["ids"]["a"])] == 2
+
+
+def test_parties_meet_each_other_only_once_identified_and_warned(room, connect):
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    for who in ("a", "b"):
+        mediator.emit("admit", {"participant": room["ids"][who]}, namespace=NS)
+    assert last_layout(a)["peers"] == [room["ids"]["mediator"]]  # the mediator only
+    for who, sock in (("a", a), ("b", b)):
+        mediator.emit("confirm_identity", {"participant": room["ids"][who]}, namespace=NS)
+        sock.emit("acknowledge_warning", {}, namespace=NS)
+    assert last_layout(a)["peers"] == sorted([room["ids"]["mediator"], room["ids"]["b"]])
+
+
+def test_events_with_odd_arguments_or_values_get_errors_not_exceptions(room, connect, caplog):
+    mediator = connect("mediator")
+    drain(mediator)
+    with caplog.at_level(logging.WARNING):
+        mediator.emit("chat", {"text": "a"}, {"extra": 1}, namespace=NS)
+        mediator.emit("chat", {"text": "nul\x00byte"}, namespace=NS)
+        mediator.emit("admit", {"participant": 2**40}, namespace=NS)
+        mediator.emit("admit", {"participant": -1}, namespace=NS)
+    assert [e["code"] for e in events(mediator, "error")] == ["invalid"] * 4
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_only_the_mediator_sees_the_masked_id_numbers(room, connect):

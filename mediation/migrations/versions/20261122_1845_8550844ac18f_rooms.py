@@ -68,6 +68,7 @@ def upgrade():
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("side", sa.String(length=16), nullable=True),
         sa.Column("sid", sa.String(length=64), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("arrived_at", sa.DateTime(), nullable=False),
         sa.Column("admitted_at", sa.DateTime(), nullable=True),
         sa.Column("identity_confirmed_at", sa.DateTime(), nullable=True),
