@@ -84,12 +84,12 @@ def handler(event: str) -> Callable:
     def decorator(function: Callable) -> Callable:
         @wraps(function)
         def wrapped(self, *args: Any):
-            member = db.session.get(RoomMember, session.get("participant_id", -1))
-            if member is None or member.sid != request.sid:
+            loaded = rooms.load(session.get("participant_id", -1))
+            if loaded is None or loaded[0].sid != request.sid:
                 _error("gone", _("Please join the session again."), event)
                 disconnect()
                 return
-            room = db.session.get(Room, member.session_id)  # made when they arrived
+            member, room = loaded
             if not rooms.still_welcome(member, room):
                 # Cancelled, ended, over, or the account closed since they connected.
                 _error("ended", _("This session has ended."), event)

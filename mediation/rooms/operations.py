@@ -9,7 +9,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.accounts.models import User
 from mediation.booking import links
@@ -347,6 +347,21 @@ def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
         db.session.flush()
         _log(by, "ended")
         bump_layout(room)
+
+
+def load(participant_id: int) -> tuple[RoomMember, Room] | None:
+    """A member with their room, participant, user and session, in one query: what every
+    socket event needs to check and act (the relay of ICE candidates is the hot path)."""
+    row = db.session.execute(
+        select(RoomMember, Room)
+        .join(Room, Room.session_id == RoomMember.session_id)
+        .where(RoomMember.participant_id == participant_id)
+        .options(
+            joinedload(RoomMember.participant).joinedload(SessionParticipant.user),
+            joinedload(RoomMember.participant).joinedload(SessionParticipant.session),
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def still_welcome(member: RoomMember, room: Room) -> bool:
