@@ -9,7 +9,9 @@ import time
 
 import pytest
 
+from mediation.booking import links
 from mediation.extensions import db
+from mediation.notify.models import OutboxMessage
 from tests.factories import PASSWORD, make_mediating_case
 from tests.signaling.conftest import open_session
 
@@ -24,7 +26,9 @@ def session_in_progress(app):
         db.session.commit()
         applicant, respondent = case.party_users()
         ids = {p.user_id: p.id for p in session.participants}
+        party_a = next(p for p in session.participants if p.user_id == applicant.id)
         made = {
+            "link_a": f"/s/{links.token_for(party_a)}",
             "session": session.id,
             "phones": {
                 "mediator": case.mediator.phone,
@@ -63,6 +67,30 @@ RECEIVING = """async (ids) => {
 }"""
 
 
+def enter_by_link(browser_factory, live_server: str, app, link: str, phone: str):
+    """What a party does with the text message: open the link, ask for the code, type it,
+    press "join"."""
+    import re
+
+    from sqlalchemy import select
+
+    browser = browser_factory("--use-fake-ui-for-media-stream")
+    page = browser.new_context().new_page()
+    page.goto(live_server + link)
+    page.click("form[action$='/code'] button")
+    with app.app_context():
+        body = db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    page.fill("input[name=code]", re.search(r"\d{6}", body).group())
+    page.click("form[action$='/verify'] button")
+    page.click("button.join", timeout=WAIT_MS)
+    page.wait_for_url(lambda url: url.endswith("/room"), timeout=WAIT_MS)
+    return page
+
+
 def receiving(page, peer_ids: list[int], within_ms: int = WAIT_MS) -> None:
     """Wait until ``page`` decodes video frames, and hears sound, from every peer.
 
@@ -96,12 +124,13 @@ def peers_of(page) -> list[int]:
 
 
 def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
-    live_server, browser_factory, session_in_progress
+    app, live_server, browser_factory, session_in_progress
 ):
     s = session_in_progress
     ids = s["ids"]
     mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
-    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    # The applicant comes from the text message's link, with the code sent to the phone.
+    a = enter_by_link(browser_factory, live_server, app, s["link_a"], s["phones"]["a"])
     b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
     for page in (a, b):
         page.wait_for_selector("#state:not([hidden])", timeout=WAIT_MS)

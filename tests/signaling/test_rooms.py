@@ -284,3 +284,15 @@ def test_only_the_mediator_sees_the_masked_id_numbers(room, connect):
     party = next(m for m in roster_m if m["id"] == room["ids"]["a"])
     assert "*" in party["id_number"]
     assert all(m["id_number"] is None for m in roster_a)
+
+
+def test_a_session_that_is_over_is_refused(app, room, connect):
+    from datetime import timedelta
+
+    with app.app_context():
+        session = db.session.get(MediationSession, room["session"])
+        session.start_at -= timedelta(hours=3)  # ended two hours ago: the link has expired
+        session.end_at -= timedelta(hours=3)
+        session.busy_until = session.end_at
+        db.session.commit()
+    assert not connect("a").is_connected(NS)
