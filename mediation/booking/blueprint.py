@@ -7,7 +7,7 @@ from mediation.cases import signals
 from . import join_views, views
 from .calendar import next_of_cases, of_case
 from .cleanup import cancel_for_new_mediator
-from .forms import WEEKDAYS
+from .forms import WEEKDAYS, GuestForm
 from .views import session_statuses
 
 bp = Blueprint("booking", __name__)
@@ -33,6 +33,7 @@ bp.add_url_rule(
 )
 bp.add_url_rule("/sessions/<int:session_id>/cancel", view_func=views.cancel, methods=["POST"])
 bp.add_url_rule("/sessions/<int:session_id>/resend", view_func=views.resend_links, methods=["POST"])
+bp.add_url_rule("/sessions/<int:session_id>/guests", view_func=views.invite_guest, methods=["POST"])
 
 # The participants' side; /s/<token> is the personal link sent by SMS, so it is short.
 bp.add_url_rule("/sessions/", view_func=join_views.my_sessions)
@@ -64,4 +65,5 @@ def booking_helpers() -> dict:
         "next_sessions": next_of_cases,
         "session_statuses": session_statuses,
         "weekday_names": dict(WEEKDAYS),
+        "guest_form": GuestForm,
     }

@@ -132,3 +132,31 @@ class CancelForm(FlaskForm):
 
 class ChooseForm(FlaskForm):
     chosen = CheckboxesField(_l("The times I can attend"), coerce=int)
+
+
+class GuestForm(FlaskForm):
+    """People's Mediation Law art 20: others the mediator invites to a session."""
+
+    real_name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    phone = StringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    id_number = StringField(_l("Resident ID number (if known)"), validators=[Length(max=18)])
+    relation = SelectField(
+        _l("Who they are"),
+        choices=[
+            ("relative", _l("A relative of a party")),
+            ("neighbour", _l("A neighbour of a party")),
+            ("colleague", _l("A colleague of a party")),
+            ("expert", _l("An expert")),
+            ("interpreter", _l("An interpreter")),
+            ("other", _l("Someone else a party brings")),
+        ],
+    )
+    side = SelectField(
+        _l("Comes with"),
+        choices=[("applicant", _l("the applicant")), ("respondent", _l("the respondent"))],
+        description=_l("Experts and interpreters come with no side."),
+    )

@@ -193,7 +193,12 @@ class SessionParticipant(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("mediation_sessions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # "mediator", "party" or "agent"
+    role: Mapped[str] = mapped_column(String(16))  # "mediator", "party", "agent" or "guest"
+    # A guest the mediator invited (People's Mediation Law art 20): a relative, neighbour
+    # or colleague of a party, who comes with that ``side``; or an expert or interpreter,
+    # who comes with no side.
+    relation: Mapped[str | None] = mapped_column(String(16))
+    side: Mapped[str | None] = mapped_column(String(16))
     joins_from: Mapped[str] = mapped_column(String(8), default=JoinsFrom.home)
     # For an offered time: when this party said they can come.
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

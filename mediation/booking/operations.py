@@ -25,7 +25,9 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from mediation.accounts.models import User
+from mediation.accounts import operations as accounts
+from mediation.accounts.identity import IdentityError, validate_phone
+from mediation.accounts.models import Role, User
 from mediation.cases.models import Case, Side
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -320,6 +322,53 @@ def cancel(
     else:
         _cancel_rows(offered_with(session), by, reason, now)
         notices.tell(session, notices.WITHDRAWN, reason=told)
+
+
+GUEST_RELATIONS = ("relative", "neighbour", "colleague", "expert", "interpreter", "other")
+# Who comes with no side: they are neutral, and wait alone while a side is in a caucus.
+NEUTRAL_RELATIONS = ("expert", "interpreter")
+
+
+def invite_guest(
+    session: MediationSession,
+    *,
+    by: User,
+    real_name: str,
+    phone: str,
+    relation: str,
+    side: str | None,
+    id_number: str | None = None,
+) -> SessionParticipant:
+    """People's Mediation Law art 20: the mediator may invite a party's relatives,
+    neighbours or colleagues, or people with special knowledge, to take part. They get their
+    own link, and their identity is confirmed on camera like everyone's."""
+    _locked(session)
+    _must_be_mediator(session.case, by)
+    if session.status != SessionStatus.scheduled:
+        raise NotPermittedError(_("Only a fixed session can be moved."))
+    if relation not in GUEST_RELATIONS:
+        raise FieldError("relation", _("Choose how the person is related to the dispute."))
+    if relation in NEUTRAL_RELATIONS:
+        side = None
+    elif side not in set(Side):
+        raise FieldError("side", _("Choose whose side the person comes with."))
+    try:
+        phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError as error:
+        raise FieldError("phone", str(error)) from None
+    guest = db.session.scalar(select(User).where(User.phone == phone))
+    if guest is None:
+        guest = accounts.create_user(
+            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
+        )
+    if any(p.user_id == guest.id for p in session.participants):
+        raise FieldError("phone", _("This person already takes part in the session."))
+    participant = SessionParticipant(user_id=guest.id, role="guest", relation=relation, side=side)
+    session.participants.append(participant)
+    db.session.flush()
+    _journal(session, "guest_invited", by, user_id=guest.id, relation=relation, guest_side=side)
+    notices.tell(session, notices.BOOKED, calendar="REQUEST", participants=[participant])
+    return participant
 
 
 def resend_links(session: MediationSession, *, by: User) -> None:

@@ -24,7 +24,15 @@ from mediation.extensions import db
 
 from . import availability, calendar, ics, offers, slots
 from . import operations as booking
-from .forms import BookForm, CancelForm, ExceptionForm, RescheduleForm, RuleForm, SettingsForm
+from .forms import (
+    BookForm,
+    CancelForm,
+    ExceptionForm,
+    GuestForm,
+    RescheduleForm,
+    RuleForm,
+    SettingsForm,
+)
 from .models import (
     AvailabilityException,
     AvailabilityRule,
@@ -331,6 +339,37 @@ def cancel(session_id: int):
     else:
         flash(_("Please give the reason; everyone is told."), "error")
     return redirect(url_for("cases.case_detail", case_id=session.case_id))
+
+
+@role_required(Role.mediator)
+def invite_guest(session_id: int):
+    session = _own_session(session_id)
+    form = GuestForm()
+    if form.validate():
+        try:
+            booking.invite_guest(
+                session,
+                by=current_user,
+                real_name=form.real_name.data,
+                phone=form.phone.data,
+                id_number=form.id_number.data or None,
+                relation=form.relation.data,
+                side=form.side.data,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        except NotPermittedError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The person was invited and has their own link."), "success")
+            return redirect(url_for("cases.case_detail", case_id=session.case_id))
+    # Shown again on the case page with what was typed and what is wrong with it.
+    from mediation.cases.views import render_case
+
+    return render_case(session.case, entered={"guest": form, "guest_session": session.id}), 422
 
 
 @role_required(Role.mediator)

@@ -65,6 +65,8 @@ def room_of(session: MediationSession) -> Room:
 def _side_of(participant: SessionParticipant) -> str | None:
     if participant.role == "mediator":
         return None
+    if participant.role == "guest":
+        return participant.side  # None for an expert or an interpreter
     case = participant.session.case
     return next((p.side for p in case.parties if p.user_id == participant.user_id), None)
 

@@ -213,3 +213,46 @@ def test_withdrawing_consent_cancels_the_separate_sessions_to_come(app_ctx):
     assert separate.status == SessionStatus.cancelled
     assert together.status == SessionStatus.scheduled
     assert "第十六条" in separate.cancel_reason
+
+
+def test_the_mediator_invites_a_relative_and_an_expert_art_20(case):
+    session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+    relative = booking.invite_guest(
+        session,
+        by=case.mediator,
+        real_name="张小明",
+        phone="13912345678",
+        relation="relative",
+        side=Side.applicant,
+    )
+    expert = booking.invite_guest(
+        session,
+        by=case.mediator,
+        real_name="李工程师",
+        phone="13912345679",
+        relation="expert",
+        side=Side.respondent,  # ignored: an expert comes with no side
+    )
+    assert (relative.role, relative.side, expert.side) == ("guest", "applicant", None)
+    assert db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == "+8613912345678")
+    )
+    with pytest.raises(FieldError):  # once is enough
+        booking.invite_guest(
+            session,
+            by=case.mediator,
+            real_name="张小明",
+            phone="13912345678",
+            relation="relative",
+            side=Side.applicant,
+        )
+    with pytest.raises(NotPermittedError):
+        booking.invite_guest(
+            session,
+            by=case.party_users()[0],
+            real_name="王五",
+            phone="13912345670",
+            relation="relative",
+            side=Side.applicant,
+        )
+    assert "session.guest_invited" in kinds(case)

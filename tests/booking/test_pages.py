@@ -213,3 +213,37 @@ def test_a_week_far_away_or_malformed_shows_this_week(client, people):
     login(client, people["mediator"], PASSWORD)
     for week in ("0001-01-01", "9999-12-31", "next"):
         assert client.get(f"/booking/calendar?week={week}").status_code == 200
+
+
+def test_a_guest_is_invited_from_the_case_page_and_a_mistake_keeps_the_form(app, client, people):
+    with app.app_context():
+        from mediation.cases.models import Case
+
+        case = db.session.get(Case, people["case_id"])
+        session_id = booking.book(case, by=case.mediator, start=ahead(1, "09:00")).id
+        db.session.commit()
+    login(client, people["mediator"], PASSWORD)
+    page = f"/cases/{people['case_id']}"
+    assert "邀请亲属、邻居或专业人员" in client.get(page).get_data(as_text=True)
+    bad = post_form(
+        client,
+        f"/sessions/{session_id}/guests",
+        {"real_name": "张小明", "phone": "12345", "relation": "relative", "side": "applicant"},
+        form_page=page,
+    )
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "张小明" in text and "12345" in text
+    good = post_form(
+        client,
+        f"/sessions/{session_id}/guests",
+        {
+            "real_name": "张小明",
+            "phone": "13912345678",
+            "relation": "relative",
+            "side": "applicant",
+        },
+        form_page=page,
+    )
+    assert good.status_code == 302
+    assert "张小明" in client.get(page).get_data(as_text=True)

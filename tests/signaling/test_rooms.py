@@ -296,3 +296,48 @@ def test_a_session_that_is_over_is_refused(app, room, connect):
         session.busy_until = session.end_at
         db.session.commit()
     assert not connect("a").is_connected(NS)
+
+
+def test_guests_are_identified_and_stay_with_their_side_in_a_caucus(app, room, connect):
+    from mediation.booking import operations as booking
+    from mediation.booking.models import SessionParticipant
+    from tests.factories import PASSWORD
+
+    with app.app_context():
+        session = db.session.get(MediationSession, room["session"])
+        relative = booking.invite_guest(
+            session,
+            by=session.mediator,
+            real_name="张小明",
+            phone="13912345678",
+            relation="relative",
+            side="applicant",
+        )
+        expert = booking.invite_guest(
+            session,
+            by=session.mediator,
+            real_name="李工程师",
+            phone="13912345679",
+            relation="expert",
+            side=None,
+        )
+        for guest in (relative, expert):
+            from mediation.accounts import operations as accounts
+
+            accounts.set_password(guest.user, PASSWORD)
+        db.session.commit()
+        room["phones"].update(rel="+8613912345678", exp="+8613912345679")
+        room["ids"].update(rel=relative.id, exp=expert.id)
+        assert db.session.get(SessionParticipant, relative.id).role == "guest"
+    mediator, a = connect("mediator"), connect("a")
+    rel, exp = connect("rel"), connect("exp")
+    for who, sock in (("a", a), ("rel", rel), ("exp", exp)):
+        clear(mediator, sock, room["ids"][who])
+    mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
+    assert last_layout(a)["peers"] == sorted([room["ids"]["mediator"], room["ids"]["rel"]])
+    assert last_layout(exp)["peers"] == []  # neutral: waits alone
+    with app.app_context():
+        confirmed = db.session.scalars(
+            select(JournalEntry.payload).where(JournalEntry.action == "room.identity_confirmed")
+        ).all()
+    assert {p["role"] for p in confirmed} == {"party", "guest"}

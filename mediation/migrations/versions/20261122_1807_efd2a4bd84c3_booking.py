@@ -196,6 +196,8 @@ def upgrade():
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("relation", sa.String(length=16), nullable=True),
+        sa.Column("side", sa.String(length=16), nullable=True),
         sa.Column("joins_from", sa.String(length=8), nullable=False),
         sa.Column("confirmed_at", sa.DateTime(), nullable=True),
         sa.Column("link_nonce", sa.String(length=32), nullable=False),
