@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from mediation.booking import operations as booking
 from mediation.booking import reminders
-from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.booking.models import MediationSession
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
@@ -55,26 +55,11 @@ def test_booked_within_the_hour_only_the_hour_reminder_goes_out(case):
 
 
 def _session_soon(app) -> int:
-    """A session starting in two hours, really (the workers read the clock). Written
-    directly: booking rules are not what these tests are about."""
+    """A session starting in two hours, really (the workers read the clock)."""
+    from tests.signaling.conftest import open_session
+
     with app.app_context():
-        case = make_mediating_case()
-        start = utcnow() + timedelta(hours=2)
-        session = MediationSession(
-            case_id=case.id,
-            mediator_id=case.mediator_id,
-            start_at=start,
-            end_at=start + timedelta(hours=1),
-            busy_until=start + timedelta(hours=1),
-            local_day=start.date(),
-            uid="soon@test",
-            participants=[
-                SessionParticipant(user_id=user.id, role=role)
-                for user, role in [(case.mediator, "mediator")]
-                + [(party, "party") for party in case.party_users()]
-            ],
-        )
-        db.session.add(session)
+        session = open_session(make_mediating_case(), start=utcnow() + timedelta(hours=2))
         db.session.commit()
         return len(session.participants)
 

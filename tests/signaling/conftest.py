@@ -13,10 +13,10 @@ from tests.conftest import login
 from tests.factories import PASSWORD, make_mediating_case
 
 
-def open_session(case, *, started_minutes_ago: int = 5) -> MediationSession:
-    """A session that began a few minutes ago (written directly: booking is tested
-    elsewhere, and its notice rules would not allow it)."""
-    start = utcnow() - timedelta(minutes=started_minutes_ago)
+def open_session(case, *, start=None) -> MediationSession:
+    """A session that began a few minutes ago, or at ``start`` (written directly: booking
+    is tested elsewhere, and its notice rules would not allow it)."""
+    start = start or utcnow() - timedelta(minutes=5)
     session = MediationSession(
         case_id=case.id,
         mediator_id=case.mediator_id,
