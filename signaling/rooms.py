@@ -231,7 +231,7 @@ class RoomNamespace(Namespace):
         if kind not in SIGNAL_KINDS:
             raise MalformedEventError("unknown kind")
         # The hot path (every ICE candidate): plain rows, no objects.
-        seats = {s.participant_id: s for s in rooms.seats(room.session_id)}
+        seats = {s.participant_id: s for s in rooms.seats_at(room.session_id, room.layout_version)}
         if version != room.layout_version:
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in

@@ -141,6 +141,26 @@ def seats(session_id: int) -> list[layout.Seat]:
     ]
 
 
+# Seats depend only on what bumps the layout version (arrival, departure, admission,
+# identity, warning, caucus, end), so a version's seats never change: each process keeps
+# the latest ones, and relaying a candidate costs no query beyond loading the sender. (The
+# seats are read after the version, so an entry is never older than its version, at most
+# newer by a change committed in between: never more permissive than the database.)
+_SEATS_CACHE: dict[tuple[int, int], list[layout.Seat]] = {}
+_SEATS_CACHE_SIZE = 512
+
+
+def seats_at(session_id: int, version: int) -> list[layout.Seat]:
+    key = (session_id, version)
+    cached = _SEATS_CACHE.get(key)
+    if cached is None:
+        cached = seats(session_id)
+        if len(_SEATS_CACHE) >= _SEATS_CACHE_SIZE:
+            _SEATS_CACHE.pop(next(iter(_SEATS_CACHE)), None)
+        _SEATS_CACHE[key] = cached
+    return cached
+
+
 def seat(member: RoomMember) -> layout.Seat:
     return layout.Seat(
         member.participant_id,
