@@ -19,7 +19,7 @@ from typing import Any
 from flask import request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import Namespace, disconnect, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
 
 from mediation.extensions import db
 from mediation.rooms import layout
@@ -127,6 +127,7 @@ def _member_dict(member: RoomMember, *, for_mediator: bool = False) -> dict:
         "warning_acknowledged": member.warning_acknowledged_at is not None,
         "recording_consent": member.recording_consent,
         "hand_raised": member.hand_raised_at is not None,
+        "epoch": member.epoch,
     }
 
 
@@ -231,7 +232,7 @@ class RoomNamespace(Namespace):
         if kind not in SIGNAL_KINDS:
             raise MalformedEventError("unknown kind")
         # The hot path (every ICE candidate): plain rows, no objects.
-        seats = {s.participant_id: s for s in rooms.seats_at(room.session_id, room.layout_version)}
+        seats = {s.participant_id: s for s in rooms.seats(room.session_id)}
         if version != room.layout_version:
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in
@@ -249,6 +250,8 @@ class RoomNamespace(Namespace):
             "signal",
             {
                 "from": member.participant_id,
+                # Which connection of the sender this comes from (see layout "epochs").
+                "epoch": member.epoch,
                 "kind": kind,
                 "payload": payload,
                 "version": room.layout_version,
@@ -264,7 +267,8 @@ class RoomNamespace(Namespace):
 
     @handler("confirm_identity")
     def on_confirm_identity(self, member: RoomMember, room: Room, data: Any) -> None:
-        rooms.confirm_identity(_target(member, data), by=member)
+        epoch = _field(data, "epoch", int, optional=True)
+        rooms.confirm_identity(_target(member, data), by=member, epoch=epoch)
         db.session.commit()
         broadcast_state(room)
 
@@ -324,4 +328,6 @@ def on_error(error: Exception) -> None:
         raise error  # a refused connection is an answer, not a failure
     db.session.rollback()
     log.exception("room event failed: %s", error)
+    if request.event and request.event.get("message") == "connect":
+        return False  # a connection that could not be set up is refused, not left half-made
     emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})

@@ -352,6 +352,9 @@ def invite_guest(
         side = None
     elif side not in set(Side):
         raise FieldError("side", _("Choose whose side the person comes with."))
+    elif session.side is not None and side != session.side:
+        # A separate session (art 16) is for one side: its guests come with that side.
+        raise FieldError("side", _("This session is for the other side only."))
     try:
         phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
     except IdentityError as error:
@@ -361,6 +364,11 @@ def invite_guest(
         guest = accounts.create_user(
             real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
         )
+    elif guest.real_name != real_name.strip():
+        # The number belongs to someone else: their name is not revealed.
+        raise FieldError("phone", _("This number belongs to a person with another name."))
+    if any(p.user_id == guest.id for p in session.case.parties):
+        raise FieldError("phone", _("This person is a party to the case, not a guest."))
     if any(p.user_id == guest.id for p in session.participants):
         raise FieldError("phone", _("This person already takes part in the session."))
     participant = SessionParticipant(user_id=guest.id, role="guest", relation=relation, side=side)

@@ -141,26 +141,6 @@ def seats(session_id: int) -> list[layout.Seat]:
     ]
 
 
-# Seats depend only on what bumps the layout version (arrival, departure, admission,
-# identity, warning, caucus, end), so a version's seats never change: each process keeps
-# the latest ones, and relaying a candidate costs no query beyond loading the sender. (The
-# seats are read after the version, so an entry is never older than its version, at most
-# newer by a change committed in between: never more permissive than the database.)
-_SEATS_CACHE: dict[tuple[int, int], list[layout.Seat]] = {}
-_SEATS_CACHE_SIZE = 512
-
-
-def seats_at(session_id: int, version: int) -> list[layout.Seat]:
-    key = (session_id, version)
-    cached = _SEATS_CACHE.get(key)
-    if cached is None:
-        cached = seats(session_id)
-        if len(_SEATS_CACHE) >= _SEATS_CACHE_SIZE:
-            _SEATS_CACHE.pop(next(iter(_SEATS_CACHE)), None)
-        _SEATS_CACHE[key] = cached
-    return cached
-
-
 def seat(member: RoomMember) -> layout.Seat:
     return layout.Seat(
         member.participant_id,
@@ -213,6 +193,8 @@ def arrive(participant: SessionParticipant, sid: str) -> tuple[RoomMember, str |
 def depart(member: RoomMember, sid: str) -> bool:
     """A connection closed. Only the current one counts: a reload opens the new
     connection before the old one is gone. True when the member is now away."""
+    if member.sid != sid:
+        return False  # a replaced connection (a reload): nothing to do, no lock taken
     room = lock(room_of(member.participant.session))
     gone = db.session.execute(
         update(RoomMember)
@@ -236,6 +218,7 @@ def _mediator_of(member: RoomMember, by: RoomMember) -> None:
 def admit(member: RoomMember, *, by: RoomMember) -> None:
     _mediator_of(member, by)
     room = lock(room_of(member.participant.session))
+    db.session.refresh(member)  # as it is now, under the lock
     if not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
     if member.admitted_at is None:
@@ -245,13 +228,17 @@ def admit(member: RoomMember, *, by: RoomMember) -> None:
         bump_layout(room)
 
 
-def confirm_identity(member: RoomMember, *, by: RoomMember) -> None:
+def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = None) -> None:
     """The mediator compared the person on camera with the case record: name and ID
     number (People's Mediation Law art 20 for agents and others who take part)."""
     _mediator_of(member, by)
+    room = lock(room_of(member.participant.session))
+    db.session.refresh(member)  # as it is now, under the lock
     if member.role == "mediator" or member.admitted_at is None or not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
-    room = lock(room_of(member.participant.session))
+    if epoch is not None and epoch != member.epoch:
+        # The person reconnected (perhaps from another device) since the mediator looked.
+        raise RoomError("changed", _("This person reconnected; please check again."))
     user = member.participant.user
     member.identity_confirmed_at = utcnow()
     db.session.flush()

@@ -25,6 +25,12 @@
     // 24-30 frames a second: a keyframe comes soon after a connection opens; on a weak
     // network or a slow phone WebRTC lowers the rate and the resolution by itself.
     var video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
+    if (!navigator.mediaDevices) { // not https, or a browser without WebRTC
+      notice(text.no_media);
+      local = new MediaStream();
+      acquiring = Promise.resolve(local);
+      return acquiring;
+    }
     acquiring = navigator.mediaDevices.getUserMedia({ audio: true, video: video })
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
       .catch(function () { notice(text.no_media); return new MediaStream(); })
@@ -45,6 +51,8 @@
 
   // -- peer connections -------------------------------------------------------------
   function send(to, kind, payload) {
+    // While disconnected nothing is queued: the new connection starts over from "welcome".
+    if (!socket.connected) return;
     socket.emit("signal", { to: to, kind: kind, payload: payload, version: layout.version });
   }
 
@@ -99,14 +107,32 @@
     if (figure) figure.remove();
   }
 
+  var early = new Map(); // candidates that came before their peer's offer
   function onSignal(message) {
     var entry = peers.get(message.from);
-    // The server relays only between peers the layout joins: an offer may arrive before
-    // this client has read the layout that lists its sender.
-    if (!entry) {
-      if (message.kind !== "offer") return;
-      entry = open(message.from, false, (layout.epochs || {})[message.from]);
+    if (entry && entry.epoch !== undefined && message.epoch < entry.epoch) return; // old
+    if (entry && entry.epoch !== undefined && message.epoch > entry.epoch && message.kind === "offer") {
+      close(message.from); // the peer came back on a new connection
+      entry = null;
     }
+    // The server relays only between peers the layout joins: an offer may arrive before
+    // this client has read the layout that lists its sender, candidates before the offer.
+    if (!entry) {
+      if (message.kind !== "offer") {
+        if (message.kind === "candidate") {
+          var held = early.get(message.from) || [];
+          held.push(message);
+          early.set(message.from, held);
+        }
+        return;
+      }
+      entry = open(message.from, false, message.epoch);
+      (early.get(message.from) || []).forEach(function (c) {
+        if (c.epoch === message.epoch) entry.pending.push(c.payload);
+      });
+      early.delete(message.from);
+    }
+    if (entry.epoch === undefined) entry.epoch = message.epoch;
     var pc = entry.pc;
     if (message.kind === "offer") {
       pc.setRemoteDescription(message.payload)
@@ -187,7 +213,7 @@
       item.appendChild(document.createTextNode(label + " "));
       if (me && me.role === "mediator" && m.role !== "mediator") {
         if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
-        if (m.admitted && !m.identity_confirmed) item.appendChild(button(text.confirm_identity, function () { socket.emit("confirm_identity", { participant: m.id }); }, "confirm-identity"));
+        if (m.admitted && !m.identity_confirmed) item.appendChild(button(text.confirm_identity, function () { socket.emit("confirm_identity", { participant: m.id, epoch: m.epoch }); }, "confirm-identity"));
       }
       list.appendChild(item);
       var figure = $("tile-" + m.id);
@@ -334,6 +360,8 @@
   // Without the server nobody tells this client about a caucus: stop sending until back.
   socket.on("disconnect", function () {
     Array.from(peers.keys()).forEach(close);
+    early.clear();
+    layout = { version: 0, peers: [], group: "lobby", caucus: null }; // queued work stops
     notice(text.cannot_connect);
   });
   socket.on("connect_error", function () { notice(text.cannot_connect); });

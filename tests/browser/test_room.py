@@ -72,19 +72,22 @@ def enter_by_link(browser_factory, live_server: str, app, link: str, phone: str)
     press "join"."""
     import re
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     browser = browser_factory("--use-fake-ui-for-media-stream")
     page = browser.new_context().new_page()
     page.goto(live_server + link)
+    with app.app_context():
+        before = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     page.click("form[action$='/code'] button")
+    page.wait_for_selector(".flash-info")  # "a code has been sent"
     with app.app_context():
         body = db.session.scalars(
-            select(OutboxMessage.body)
-            .where(OutboxMessage.recipient == phone)
-            .order_by(OutboxMessage.id.desc())
-        ).first()
-    page.fill("input[name=code]", re.search(r"\d{6}", body).group())
+            select(OutboxMessage.body).where(
+                OutboxMessage.recipient == phone, OutboxMessage.id > before
+            )
+        ).one()
+    page.fill("input[name=code]", re.search(r"(?<!\d)\d{6}(?!\d)", body).group())
     page.click("form[action$='/verify'] button")
     page.click("button.join", timeout=WAIT_MS)
     page.wait_for_url(lambda url: url.endswith("/room"), timeout=WAIT_MS)

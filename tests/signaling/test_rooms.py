@@ -84,6 +84,7 @@ def test_parties_wait_in_the_lobby_until_admitted_then_media_flows(room, connect
     relayed = events(mediator, "signal")
     assert relayed == [
         {
+            "epoch": 1,
             "from": room["ids"]["a"],
             "kind": "offer",
             "payload": {"sdp": "v=0"},
@@ -259,9 +260,13 @@ def test_parties_meet_each_other_only_once_identified_and_warned(room, connect):
     for who in ("a", "b"):
         mediator.emit("admit", {"participant": room["ids"][who]}, namespace=NS)
     assert last_layout(a)["peers"] == [room["ids"]["mediator"]]  # the mediator only
-    for who, sock in (("a", a), ("b", b)):
-        mediator.emit("confirm_identity", {"participant": room["ids"][who]}, namespace=NS)
-        sock.emit("acknowledge_warning", {}, namespace=NS)
+    # A identified and warned, B only identified: still apart (art 17 needs both steps).
+    mediator.emit("confirm_identity", {"participant": room["ids"]["a"]}, namespace=NS)
+    a.emit("acknowledge_warning", {}, namespace=NS)
+    mediator.emit("confirm_identity", {"participant": room["ids"]["b"]}, namespace=NS)
+    assert last_layout(a)["peers"] == [room["ids"]["mediator"]]
+    assert last_layout(b)["peers"] == [room["ids"]["mediator"]]
+    b.emit("acknowledge_warning", {}, namespace=NS)
     assert last_layout(a)["peers"] == sorted([room["ids"]["mediator"], room["ids"]["b"]])
 
 
@@ -321,23 +326,64 @@ def test_guests_are_identified_and_stay_with_their_side_in_a_caucus(app, room, c
             relation="expert",
             side=None,
         )
-        for guest in (relative, expert):
+        neighbour = booking.invite_guest(
+            session,
+            by=session.mediator,
+            real_name="赵邻居",
+            phone="13912345670",
+            relation="neighbour",
+            side="respondent",
+        )
+        for guest in (relative, expert, neighbour):
             from mediation.accounts import operations as accounts
 
             accounts.set_password(guest.user, PASSWORD)
         db.session.commit()
-        room["phones"].update(rel="+8613912345678", exp="+8613912345679")
-        room["ids"].update(rel=relative.id, exp=expert.id)
+        room["phones"].update(rel="+8613912345678", exp="+8613912345679", nb="+8613912345670")
+        room["ids"].update(rel=relative.id, exp=expert.id, nb=neighbour.id)
         assert db.session.get(SessionParticipant, relative.id).role == "guest"
-    mediator, a = connect("mediator"), connect("a")
-    rel, exp = connect("rel"), connect("exp")
-    for who, sock in (("a", a), ("rel", rel), ("exp", exp)):
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    rel, exp, nb = connect("rel"), connect("exp"), connect("nb")
+    for who, sock in (("a", a), ("b", b), ("rel", rel), ("exp", exp), ("nb", nb)):
         clear(mediator, sock, room["ids"][who])
     mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
     assert last_layout(a)["peers"] == sorted([room["ids"]["mediator"], room["ids"]["rel"]])
-    assert last_layout(exp)["peers"] == []  # neutral: waits alone
+    outside = last_layout(nb)
+    assert outside["group"] == "waiting:respondent"
+    assert outside["peers"] == [room["ids"]["b"]]  # with their own side only
+    expert_layout = last_layout(exp)
+    assert expert_layout["group"] == "waiting:None" and expert_layout["peers"] == []
     with app.app_context():
         confirmed = db.session.scalars(
             select(JournalEntry.payload).where(JournalEntry.action == "room.identity_confirmed")
         ).all()
     assert {p["role"] for p in confirmed} == {"party", "guest"}
+
+
+def test_a_party_of_the_case_cannot_be_invited_as_a_guest(app, room):
+    import pytest
+
+    from mediation.booking import operations as booking
+    from mediation.core.forms import FieldError
+
+    with app.app_context():
+        session = db.session.get(MediationSession, room["session"])
+        respondent = session.case.party_users()[1]
+        with pytest.raises(FieldError, match="当事人"):
+            booking.invite_guest(
+                session,
+                by=session.mediator,
+                real_name=respondent.real_name,
+                phone=respondent.phone,
+                relation="relative",
+                side="applicant",
+            )
+        with pytest.raises(FieldError):  # someone else's number, another name
+            booking.invite_guest(
+                session,
+                by=session.mediator,
+                real_name="冒名者",
+                phone=respondent.phone,
+                relation="relative",
+                side="applicant",
+            )
