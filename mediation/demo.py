@@ -63,7 +63,7 @@ def seed() -> list[Login]:
         if role == Role.party and user.real_name == "张三":
             link = _session_link(user)
             if link:
-                logins.append(Login("party (session link)", link, "no password needed"))
+                logins.append(Login("party (session link)", link, "code: printed by the worker"))
     return logins
 
 
