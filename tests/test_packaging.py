@@ -1,7 +1,9 @@
 """A plain `pip install .` carries the templates, static files, translations and migrations."""
 
+import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """Built from a copy of the checkout: setuptools would otherwise reuse ./build, where
+    files of packages setup.cfg no longer lists can linger."""
+    source = tmp_path_factory.mktemp("source") / "checkout"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "node_modules",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            "instance",
+            ".pytest_cache",
+            ".ruff_cache",
+        ),
+    )
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
@@ -24,7 +45,7 @@ def wheel(tmp_path_factory) -> Path:
             "-q",
             "-w",
             str(out),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -48,6 +69,10 @@ def test_the_wheel_holds_everything_the_app_reads(wheel):
     ):
         assert needed in names, needed
     assert any(n.startswith("mediation/migrations/versions/2026") for n in names)
+    # Every Python package of the checkout is in the wheel (setup.cfg lists them by hand).
+    for init in [*ROOT.glob("mediation/**/__init__.py"), *ROOT.glob("signaling/__init__.py")]:
+        module = init.relative_to(ROOT).as_posix()
+        assert module in names, f"{module} is missing: add its package to setup.cfg"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mediation = mediation.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -82,9 +107,12 @@ def test_the_installed_copy_serves_pages_in_chinese(wheel, tmp_path):
         "assert client.get('/static/vendor/pico/pico.min.css').status_code == 200\n"
         "print('ok')\n"
     )
+    # -S: no .pth files, so the editable install of the checkout cannot supply a module
+    # the wheel lacks; the dependencies come from site-packages on the path.
+    site_packages = sysconfig.get_paths()["purelib"]
     result = subprocess.run(
-        [sys.executable, "-c", script],
-        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        [sys.executable, "-S", "-c", script],
+        env={"PYTHONPATH": f"{target}:{site_packages}", "PATH": "/usr/bin:/bin"},
         cwd=tmp_path,  # not the checkout, whose mediation/ would be imported instead
         capture_output=True,
         text=True,
