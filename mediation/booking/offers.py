@@ -59,7 +59,7 @@ def offer(
     key = uuid.uuid4().hex
     offered = []
     for start in sorted(set(starts)):
-        _check_fits(
+        reception = _check_fits(
             settings, start, start + timedelta(minutes=minutes), now or utcnow(), offer_key=key
         )
         offered.append(
@@ -73,6 +73,7 @@ def offer(
                 side=side,
                 at_site=at_site,
                 note=note,
+                reception=reception,
                 offer_key=key,
             )
         )

@@ -108,18 +108,16 @@ def _check_fits(
     *,
     ignore: int | None = None,
     offer_key: str | None = None,
-) -> None:
+) -> bool:
+    """Refuse a time that cannot be booked, with the reason; else say whether it lies in
+    the mediator's public reception hours."""
     day = start.astimezone(ZoneInfo(settings.time_zone)).date()
     rules = slots.load_rules(settings.mediator_id, day, day)
     busy = slots.load_busy(settings.mediator_id, day, day, ignore=ignore)
     why = slots.fits(rules, start, end, busy, now=now, offer_key=offer_key)
     if why is not None:
         raise SlotUnavailableError(why)
-
-
-def _in_reception(settings: BookingSettings, start: datetime, end: datetime) -> bool:
-    day = start.astimezone(ZoneInfo(settings.time_zone)).date()
-    return slots.in_reception(slots.load_rules(settings.mediator_id, day, day), start, end)
+    return slots.in_reception(rules, start, end)
 
 
 def _flush_or_taken() -> None:
@@ -144,6 +142,7 @@ def _new_session(
     side: str | None,
     at_site: Collection[int],
     note: str,
+    reception: bool,
     offer_key: str | None = None,
 ) -> MediationSession:
     end = start + timedelta(minutes=minutes)
@@ -158,7 +157,7 @@ def _new_session(
         offer_key=offer_key,
         side=side,
         uid=f"{uuid.uuid4()}@online-mediation",
-        reception=_in_reception(settings, start, end),
+        reception=reception,
         note=note.strip(),
         created_by_id=by.id,
     )
@@ -209,7 +208,7 @@ def book(
     _check_side(case, side)
     settings = lock_calendar(case.mediator_id)
     minutes = minutes or settings.session_minutes
-    _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
+    reception = _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
     session = _new_session(
         case,
         settings,
@@ -220,6 +219,7 @@ def book(
         side=side,
         at_site=at_site,
         note=note,
+        reception=reception,
     )
     _journal(session, "booked", by)
     notices.tell(session, notices.BOOKED, calendar="REQUEST")
@@ -274,13 +274,13 @@ def reschedule(
     if session.status != SessionStatus.scheduled:
         raise NotPermittedError(_("Only a fixed session can be moved."))
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
-    _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
+    reception = _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
     before = session.start_at
     session.start_at = start
     session.end_at = start + length
     session.busy_until = session.end_at + timedelta(minutes=settings.buffer_minutes)
     session.local_day = start.astimezone(ZoneInfo(settings.time_zone)).date()
-    session.reception = _in_reception(settings, start, session.end_at)
+    session.reception = reception
     session.sequence += 1
     session.reminded_day_at = session.reminded_hour_at = None  # due again for the new time
     _flush_or_taken()

@@ -1,5 +1,7 @@
 """Booking, offering and choosing times, moving and cancelling, with notices and journal."""
 
+from datetime import time
+
 import pytest
 from sqlalchemy import select
 
@@ -256,3 +258,19 @@ def test_the_mediator_invites_a_relative_and_an_expert_art_20(case):
             side=Side.applicant,
         )
     assert "session.guest_invited" in kinds(case)
+
+
+def test_a_session_in_public_reception_hours_is_marked_so(app_ctx):
+    from mediation.booking import availability
+
+    case = make_mediating_case()
+    availability.add_rule(case.mediator_id, 4, time(9), time(12), reception=True, place="调解室")
+    availability.add_rule(case.mediator_id, 4, time(14), time(17), reception=False, place="")
+    # Friday 27 November 2026.
+    inside = booking.book(case, by=case.mediator, start=at(27, "09:00"), now=NOW)
+    outside = booking.book(case, by=case.mediator, start=at(27, "14:00"), now=NOW)
+    assert (inside.reception, outside.reception) == (True, False)
+    booking.reschedule(
+        outside, by=case.mediator, start=at(27, "10:30"), reason="改到接待时间", now=NOW
+    )
+    assert outside.reception is True
