@@ -179,6 +179,17 @@ _UNIQUE_MESSAGES = {
 }
 
 
+def party_with_phone(phone: str, *, real_name: str, id_number: str | None = None) -> User:
+    """The account that holds ``phone`` (already validated), or a new party account in that
+    name: people named in a dispute or invited to a session need no sign-up of their own."""
+    user = db.session.scalar(select(User).where(User.phone == phone))
+    if user is None:
+        user = create_user(
+            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
+        )
+    return user
+
+
 def _check_unique(**values: str | None) -> None:
     for field, value in values.items():
         if value and db.session.scalar(select(User.id).where(getattr(User, field) == value)):

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
-from mediation.accounts.models import Role, User
+from mediation.accounts.models import User
 from mediation.cases.models import Case, Side
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -359,12 +359,8 @@ def invite_guest(
         phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
     except IdentityError as error:
         raise FieldError("phone", str(error)) from None
-    guest = db.session.scalar(select(User).where(User.phone == phone))
-    if guest is None:
-        guest = accounts.create_user(
-            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
-        )
-    elif guest.real_name != real_name.strip():
+    guest = accounts.party_with_phone(phone, real_name=real_name, id_number=id_number)
+    if guest.real_name != real_name.strip():
         # The number belongs to someone else: their name is not revealed.
         raise FieldError("phone", _("This number belongs to a person with another name."))
     if any(p.user_id == guest.id for p in session.case.parties):

@@ -15,11 +15,10 @@ from decimal import Decimal
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
-from mediation.accounts.models import Institution, Role, User
+from mediation.accounts.models import Institution, User
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.core.storage import storage
@@ -108,14 +107,10 @@ def set_principal(
         raise FieldError("principal_phone", str(error)) from None
     if phone == agent.phone:
         raise FieldError("principal_phone", _("This is your own number; give the party's."))
-    principal = db.session.scalar(select(User).where(User.phone == phone))
-    if principal is None:
-        try:
-            principal = accounts.create_user(
-                real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
-            )
-        except FieldError as error:
-            raise FieldError(f"principal_{error.field}", error.message) from None
+    try:
+        principal = accounts.party_with_phone(phone, real_name=real_name, id_number=id_number)
+    except FieldError as error:
+        raise FieldError(f"principal_{error.field}", error.message) from None
     case.parties = [
         p for p in case.parties if not (p.side == Side.applicant and p.user_id != agent.id)
     ]
@@ -137,11 +132,7 @@ def set_respondent(
         raise FieldError("phone", str(error)) from None
     if phone == by.phone:
         raise FieldError("phone", _("This is your own number; give the other side's."))
-    respondent = db.session.scalar(select(User).where(User.phone == phone))
-    if respondent is None:
-        respondent = accounts.create_user(
-            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
-        )
+    respondent = accounts.party_with_phone(phone, real_name=real_name, id_number=id_number)
     case.parties = [p for p in case.parties if p.side != Side.respondent]
     case.parties.append(CaseParty(user=respondent, side=Side.respondent))
     db.session.flush()
