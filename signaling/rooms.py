@@ -75,11 +75,12 @@ def _error(code: str, message: str, event: str, **extra) -> None:
     emit("error", {"code": code, "message": message, "event": event, **extra})
 
 
-def handler(event: str) -> Callable:
-    """Wrap a handler: the caller's member and room are loaded; a malformed event or a step
-    the room refuses becomes an ``error`` event to the caller. Handlers commit before they
-    tell others (Flask's request hooks do not run for socket events); the commit here
-    covers handlers that only relay."""
+def handler(event: str, *, changes_room: bool = False) -> Callable:
+    """Wrap a handler: the caller's member and room are loaded and checked; a malformed
+    event or a step the room refuses becomes an ``error`` event to the caller. The change is
+    committed here, once (Flask's request hooks do not run for socket events), before anyone
+    is told: with ``changes_room`` everyone gets the new state, and a callable the handler
+    returns runs after the commit."""
 
     def decorator(function: Callable) -> Callable:
         @wraps(function)
@@ -98,14 +99,20 @@ def handler(event: str) -> Callable:
             try:
                 if len(args) > 1:
                     raise MalformedEventError("one argument is expected")
-                function(self, member, room, _size_checked(args[0] if args else None))
+                after = function(self, member, room, _size_checked(args[0] if args else None))
                 db.session.commit()
             except MalformedEventError as problem:
                 db.session.rollback()
                 _error("invalid", _("The request is malformed: %(why)s", why=str(problem)), event)
+                return
             except rooms.RoomError as refusal:
                 db.session.rollback()
                 _error(refusal.code, str(refusal), event)
+                return
+            if changes_room:
+                broadcast_state(room)
+            if callable(after):
+                after()
 
         return wrapped
 
@@ -259,66 +266,51 @@ class RoomNamespace(Namespace):
             to=_personal(to),
         )
 
-    @handler("admit")
+    @handler("admit", changes_room=True)
     def on_admit(self, member: RoomMember, room: Room, data: Any) -> None:
         rooms.admit(_target(member, data), by=member)
-        db.session.commit()
-        broadcast_state(room)
 
-    @handler("confirm_identity")
+    @handler("confirm_identity", changes_room=True)
     def on_confirm_identity(self, member: RoomMember, room: Room, data: Any) -> None:
         epoch = _field(data, "epoch", int, optional=True)
         rooms.confirm_identity(_target(member, data), by=member, epoch=epoch)
-        db.session.commit()
-        broadcast_state(room)
 
-    @handler("acknowledge_warning")
+    @handler("acknowledge_warning", changes_room=True)
     def on_acknowledge_warning(self, member: RoomMember, room: Room, data: Any) -> None:
         rooms.acknowledge_warning(member)
-        db.session.commit()
-        broadcast_state(room)
 
-    @handler("recording_consent")
+    @handler("recording_consent", changes_room=True)
     def on_recording_consent(self, member: RoomMember, room: Room, data: Any) -> None:
         rooms.recording_consent(member, _field(data, "consent", bool))
-        db.session.commit()
-        broadcast_state(room)
 
-    @handler("start")
+    @handler("start", changes_room=True)
     def on_start(self, member: RoomMember, room: Room, data: Any) -> None:
         rooms.start(room, by=member)
-        db.session.commit()
-        broadcast_state(room)
 
-    @handler("caucus")
+    @handler("caucus", changes_room=True)
     def on_caucus(self, member: RoomMember, room: Room, data: Any) -> None:
-        side = _field(data, "side", str, optional=True)
-        rooms.caucus(room, side, by=member)
-        db.session.commit()
-        broadcast_state(room)
+        rooms.caucus(room, _field(data, "side", str, optional=True), by=member)
 
-    @handler("raise_hand")
+    @handler("raise_hand", changes_room=True)
     def on_raise_hand(self, member: RoomMember, room: Room, data: Any) -> None:
         rooms.raise_hand(member, _field(data, "raised", bool))
-        db.session.commit()
-        broadcast_state(room)
 
     @handler("chat")
-    def on_chat(self, member: RoomMember, room: Room, data: Any) -> None:
+    def on_chat(self, member: RoomMember, room: Room, data: Any) -> Callable:
         message = rooms.say(member, room, _field(data, "text", str))
-        db.session.commit()
-        seats = [rooms.seat(m) for m in rooms.members(room.session_id)]
         line = _chat_dict(message)
-        for other in seats:
-            if layout.group_of(other, room.caucus_side) == message.scope:
-                emit("chat", line, to=_personal(other.participant_id))
 
-    @handler("end")
-    def on_end(self, member: RoomMember, room: Room, data: Any) -> None:
+        def tell_the_group() -> None:
+            for other in rooms.seats(room.session_id):
+                if layout.group_of(other, room.caucus_side) == message.scope:
+                    emit("chat", line, to=_personal(other.participant_id))
+
+        return tell_the_group
+
+    @handler("end", changes_room=True)
+    def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
-        db.session.commit()
-        broadcast_state(room)
-        emit("ended", {}, to=_everyone(room.session_id))
+        return lambda: emit("ended", {}, to=_everyone(room.session_id))
 
 
 def on_error(error: Exception) -> None:

@@ -6,7 +6,6 @@ from flask import abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from mediation.core.i18n import user_zone
-from mediation.extensions import db
 
 from . import ice
 from . import operations as rooms
@@ -17,7 +16,6 @@ def room(session_id: int):
     participant = rooms.participant_for(session_id, current_user)
     if participant is None:
         abort(403)
-    db.session.commit()
     return render_template(
         "rooms/room.html",
         participant=participant,
