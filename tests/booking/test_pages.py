@@ -247,3 +247,25 @@ def test_a_guest_is_invited_from_the_case_page_and_a_mistake_keeps_the_form(app,
     )
     assert good.status_code == 302
     assert "张小明" in client.get(page).get_data(as_text=True)
+
+
+def test_times_are_shown_in_the_viewers_own_zone(app, client, people):
+    from zoneinfo import ZoneInfo
+
+    from mediation.accounts.models import User
+
+    start = ahead(1, "09:00")
+    with app.app_context():
+        from mediation.cases.models import Case
+
+        case = db.session.get(Case, people["case_id"])
+        booking.book(case, by=case.mediator, start=start)
+        db.session.scalar(
+            db.select(User).where(User.phone == people["applicant"])
+        ).time_zone = "Europe/London"
+        db.session.commit()
+    login(client, people["applicant"], PASSWORD)
+    mine = client.get("/sessions/").get_data(as_text=True)
+    in_london = start.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M")
+    assert f"{in_london} (Europe/London)" in mine
+    assert in_london != "09:00"  # the same instant, not the same clock time
