@@ -128,3 +128,26 @@ def test_a_session_moved_while_the_worker_looks_gets_no_early_reminder(case, mon
     monkeypatch.setattr(reminders, "_claim", real_claim)
     assert session.reminded_day_at is None
     assert reminders.send_due(now=at(26, "10:00")) == 1  # the day before the new time
+
+
+def test_the_worker_thread_of_the_run_command_sends_them(app):
+    """What ``mediation run`` starts on the embedded defaults: the same jobs, in a thread."""
+    import time
+
+    from mediation.worker import start_thread
+
+    people = _session_soon(app)
+    stop = start_thread(app)
+    try:
+        for _ in range(100):  # up to 10 s
+            with app.app_context():
+                if reminders_queued() == people:
+                    break
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in threading.enumerate():
+            if thread.name == "worker":
+                thread.join(timeout=10)  # its round ends before the tables are emptied
+    with app.app_context():
+        assert reminders_queued() == people
