@@ -90,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     # With the Redis message queue, several web processes share Socket.IO rooms.
     socketio.init_app(
         app,
+        async_mode=_async_mode(),
         message_queue=app.config.get("REDIS_URL"),
         channel=app.config["SOCKETIO_CHANNEL"],
         # Signaling messages are small; a larger packet closes the connection.
@@ -100,6 +101,16 @@ def register_extensions(app: Flask) -> None:
     socketio.on_namespace(RoomNamespace(NAMESPACE))
     socketio.on_error(NAMESPACE)(on_error)
     from . import models  # noqa: F401  every table is known to the metadata and Alembic
+
+
+def _async_mode() -> str:
+    """gevent in the web process (signaling/server.py patched the standard library first),
+    threads everywhere else: a worker, the CLI, tests. Flask-SocketIO would pick gevent
+    merely because it is installed, and gevent without patching blocks."""
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    return "gevent" if monkey is not None and monkey.is_module_patched("socket") else "threading"
 
 
 def register_blueprints(app: Flask) -> None:

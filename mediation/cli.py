@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from flask_migrate import upgrade
 
-from .extensions import db, socketio
+from .extensions import db
 
 
 def _create_app() -> Flask:
@@ -49,18 +49,13 @@ def register_commands(app: Flask) -> None:
 @with_appcontext
 def run_command(host: str, port: int, migrate: bool) -> None:
     """Serve the platform (web pages and Socket.IO) on HOST:PORT."""
-    app = current_app._get_current_object()
     if migrate:
         upgrade()
-    if app.config["EMBEDDED_WORKER"]:
-        from .worker import start_thread
-
-        start_thread(app)
-    display_host = f"[{host}]" if ":" in host else host
-    click.echo(f"Mediation platform running at http://{display_host}:{port}/ (Ctrl+C to stop)")
-    # Flask's app.run() refuses to start inside its own CLI unless told this is deliberate.
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+    # The server runs on gevent, which must patch the standard library before anything is
+    # imported: a fresh interpreter in this process's place (same pid, same signals).
+    sys.stdout.flush()
+    command = [sys.executable, "-m", "signaling.server", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, command)  # noqa: S606 - this interpreter, fixed arguments
 
 
 @click.command("worker")

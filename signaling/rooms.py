@@ -75,27 +75,36 @@ def _error(code: str, message: str, event: str, **extra) -> None:
     emit("error", {"code": code, "message": message, "event": event, **extra})
 
 
-def handler(event: str, *, changes_room: bool = False) -> Callable:
+def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> Callable:
     """Wrap a handler: the caller's member and room are loaded and checked; a malformed
     event or a step the room refuses becomes an ``error`` event to the caller. The change is
     committed here, once (Flask's request hooks do not run for socket events), before anyone
     is told: with ``changes_room`` everyone gets the new state, and a callable the handler
-    returns runs after the commit."""
+    returns runs after the commit. A ``relay`` handler changes nothing and gets the room as
+    a ``rooms.Snapshot`` of plain rows instead of the member and room objects."""
 
     def decorator(function: Callable) -> Callable:
         @wraps(function)
         def wrapped(self, *args: Any):
-            loaded = rooms.load(session.get("participant_id", -1))
-            if loaded is None or loaded[0].sid != request.sid:
+            participant_id = session.get("participant_id", -1)
+            if relay:
+                view = rooms.snapshot(participant_id)
+                loaded = (participant_id, view) if view is not None else None
+                sid, welcome = (view.sender_sid, view.welcome) if view else (None, False)
+            else:
+                loaded = rooms.load(participant_id)
+                sid = loaded[0].sid if loaded else None
+                welcome = loaded is not None and rooms.still_welcome(*loaded)
+            if loaded is None or sid != request.sid:
                 _error("gone", _("Please join the session again."), event)
                 disconnect()
                 return
-            member, room = loaded
-            if not rooms.still_welcome(member, room):
+            if not welcome:
                 # Cancelled, ended, over, or the account closed since they connected.
                 _error("ended", _("This session has ended."), event)
                 disconnect()
                 return
+            member, room = loaded
             try:
                 if len(args) > 1:
                     raise MalformedEventError("one argument is expected")
@@ -138,8 +147,9 @@ def _member_dict(member: RoomMember, *, for_mediator: bool = False) -> dict:
     }
 
 
-def layout_for(member: RoomMember, room: Room, seats: list[layout.Seat]) -> dict:
-    mine = next(s for s in seats if s.participant_id == member.participant_id)
+def layout_for(participant_id: int, room: Room | rooms.Snapshot, seats: list[layout.Seat]) -> dict:
+    """What ``participant_id`` connects to and sends, under the room's current layout."""
+    mine = next(s for s in seats if s.participant_id == participant_id)
     group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
     peers = layout.peers_of(mine, seats, room.caucus_side) if room.ended_at is None else []
     epochs = {s.participant_id: s.epoch for s in seats}
@@ -167,7 +177,7 @@ def broadcast_state(room: Room) -> None:
         if not member.present:
             continue
         to = _personal(member.participant_id)
-        emit("layout", layout_for(member, room, seats), to=to, namespace=NAMESPACE)
+        emit("layout", layout_for(member.participant_id, room, seats), to=to, namespace=NAMESPACE)
         mediator = member.role == "mediator"
         roster = [_member_dict(m, for_mediator=mediator) for m in everyone]
         emit("roster", {"members": roster}, to=to, namespace=NAMESPACE)
@@ -194,13 +204,14 @@ class RoomNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         try:
             session_id = _field(auth, "session", int)
+            epoch = _field(auth, "epoch", int, optional=True)
         except MalformedEventError:
             raise ConnectionRefusedError("unauthorized") from None
         participant = rooms.participant_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         try:
-            member, replaced = rooms.arrive(participant, request.sid)
+            member, replaced = rooms.arrive(participant, request.sid, resume_epoch=epoch)
             db.session.commit()
         except rooms.RoomError as refusal:
             db.session.rollback()
@@ -217,7 +228,7 @@ class RoomNamespace(Namespace):
             {
                 "you": _member_dict(member, for_mediator=member.role == "mediator"),
                 "session": session_id,
-                "layout": layout_for(member, room, seats),
+                "layout": layout_for(member.participant_id, room, seats),
                 "chat": [_chat_dict(m) for m in rooms.history(member)],
             },
         )
@@ -229,8 +240,8 @@ class RoomNamespace(Namespace):
             db.session.commit()
             broadcast_state(rooms.room_of(member.participant.session))
 
-    @handler("signal")
-    def on_signal(self, member: RoomMember, room: Room, data: Any) -> None:
+    @handler("signal", relay=True)
+    def on_signal(self, sender: int, room: rooms.Snapshot, data: Any) -> None:
         """Relay one WebRTC message to one peer, if the current layout joins the two."""
         to = _field(data, "to", int)
         kind = _field(data, "kind", str)
@@ -238,17 +249,16 @@ class RoomNamespace(Namespace):
         payload = _field(data, "payload", (dict, str), optional=True)
         if kind not in SIGNAL_KINDS:
             raise MalformedEventError("unknown kind")
-        # The hot path (every ICE candidate): plain rows, no objects.
-        seats = {s.participant_id: s for s in rooms.seats(room.session_id)}
+        seats = room.seats
         if version != room.layout_version:
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in
             # the room must not break a negotiation under way).
-            emit("layout", layout_for(member, room, list(seats.values())))
+            emit("layout", layout_for(sender, room, list(seats.values())))
         if (
             to not in seats
             or room.ended_at is not None
-            or not layout.may_flow(seats[member.participant_id], seats[to], room.caucus_side)
+            or not layout.may_flow(seats[sender], seats[to], room.caucus_side)
         ):
             raise rooms.RoomError(
                 "forbidden_pair", _("You may not connect to this participant now.")
@@ -256,9 +266,9 @@ class RoomNamespace(Namespace):
         emit(
             "signal",
             {
-                "from": member.participant_id,
+                "from": sender,
                 # Which connection of the sender this comes from (see layout "epochs").
-                "epoch": member.epoch,
+                "epoch": room.sender_epoch,
                 "kind": kind,
                 "payload": payload,
                 "version": room.layout_version,

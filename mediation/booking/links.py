@@ -74,10 +74,16 @@ def check(token: str, user: User | None, *, now: datetime | None = None) -> Join
 def open_now(participant: SessionParticipant, now: datetime | None = None) -> bool:
     """Whether the join button is active: from shortly before the start to after the end."""
     session = participant.session
+    return window_open(session.status, session.start_at, session.end_at, now)
+
+
+def window_open(
+    status: SessionStatus, start_at: datetime, end_at: datetime, now: datetime | None = None
+) -> bool:
+    """``open_now`` from the session's plain values (the room's hot path reads no objects)."""
     now = now or utcnow()
     return (
-        session.status == SessionStatus.scheduled
-        and session.start_at - BEFORE_START <= now <= session.end_at + AFTER_END
+        status == SessionStatus.scheduled and start_at - BEFORE_START <= now <= end_at + AFTER_END
     )
 
 

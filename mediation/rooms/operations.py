@@ -4,16 +4,18 @@ Operations flush and journal; the socket and HTTP edges commit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from mediation.accounts.models import User
 from mediation.booking import links
-from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
+from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases.models import Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
@@ -115,30 +117,34 @@ def _cleared(role: str, identity_confirmed, warning_acknowledged) -> bool:
 
 def seats(session_id: int) -> list[layout.Seat]:
     """Everyone's seat in the room, read in one query of plain rows."""
-    rows = db.session.execute(
-        select(
-            RoomMember.participant_id,
-            RoomMember.role,
-            RoomMember.side,
-            RoomMember.admitted_at,
-            RoomMember.sid,
-            RoomMember.identity_confirmed_at,
-            RoomMember.warning_acknowledged_at,
-            RoomMember.epoch,
-        ).where(RoomMember.session_id == session_id)
+    rows = db.session.execute(select(*_seat_columns()).where(RoomMember.session_id == session_id))
+    return [_seat(row) for row in rows]
+
+
+def _seat_columns() -> tuple:
+    return (
+        RoomMember.participant_id,
+        RoomMember.role,
+        RoomMember.side,
+        RoomMember.admitted_at,
+        RoomMember.sid,
+        RoomMember.identity_confirmed_at,
+        RoomMember.warning_acknowledged_at,
+        RoomMember.epoch,
     )
-    return [
-        layout.Seat(
-            pid,
-            role,
-            side,
-            admitted=admitted is not None,
-            present=sid is not None,
-            cleared=_cleared(role, identity, warned),
-            epoch=epoch,
-        )
-        for pid, role, side, admitted, sid, identity, warned, epoch in rows
-    ]
+
+
+def _seat(row) -> layout.Seat:
+    """A seat from a row of ``_seat_columns()``."""
+    return layout.Seat(
+        row.participant_id,
+        row.role,
+        row.side,
+        admitted=row.admitted_at is not None,
+        present=row.sid is not None,
+        cleared=_cleared(row.role, row.identity_confirmed_at, row.warning_acknowledged_at),
+        epoch=row.epoch,
+    )
 
 
 def seat(member: RoomMember) -> layout.Seat:
@@ -162,10 +168,17 @@ def _log(member: RoomMember, action: str, by: User | None = None, **payload) -> 
     )
 
 
-def arrive(participant: SessionParticipant, sid: str) -> tuple[RoomMember, str | None]:
+def arrive(
+    participant: SessionParticipant, sid: str, *, resume_epoch: int | None = None
+) -> tuple[RoomMember, str | None]:
     """A connection of ``participant`` opened: they are present (again), and keep their
     place (admitted, joint or caucus). Returns the member and the connection this one
-    replaces, which the caller closes."""
+    replaces, which the caller closes.
+
+    ``resume_epoch`` is the epoch the client had before (a page reconnecting after a
+    network drop): if the server still counts that connection present, the epoch stays and
+    everyone's media connections to this page go on. A reload, another tab, or a return
+    after the server saw the page leave is a new epoch, which peers connect to afresh."""
     room = lock(room_of(participant.session))
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
@@ -183,7 +196,8 @@ def arrive(participant: SessionParticipant, sid: str) -> tuple[RoomMember, str |
         db.session.add(member)
     replaced = member.sid
     member.sid = sid
-    member.epoch = (member.epoch or 0) + 1
+    if resume_epoch is None or replaced is None or resume_epoch != member.epoch:
+        member.epoch = (member.epoch or 0) + 1
     db.session.flush()
     _log(member, "arrived")
     bump_layout(room)
@@ -377,9 +391,76 @@ def still_welcome(member: RoomMember, room: Room) -> bool:
     """Whether this member may still act in the room: the session is on (not ended, not
     cancelled, within its hours) and their account is active. Checked on every event."""
     participant = member.participant
+    session = participant.session
+    return _welcome(
+        room.ended_at, participant.user.active, session.status, session.start_at, session.end_at
+    )
+
+
+def _welcome(ended_at, active: bool, status, start_at, end_at) -> bool:
+    return ended_at is None and active and links.window_open(status, start_at, end_at)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A room as one member's relayed message needs it: the layout and whether the sender
+    may still act, read in one query of plain rows (every ICE candidate passes here)."""
+
+    session_id: int
+    layout_version: int
+    caucus_side: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    seats: dict[int, layout.Seat]
+    sender_sid: str | None
+    sender_epoch: int
+    welcome: bool
+
+
+@cache
+def _snapshot_query() -> Select:
+    # Built once: composing a statement of this size costs more than running it.
+    sender = aliased(RoomMember)
     return (
-        room.ended_at is None
-        and participant.user.active
-        and participant.session.status == SessionStatus.scheduled
-        and links.open_now(participant)
+        select(
+            *_seat_columns(),
+            Room.session_id,
+            Room.layout_version,
+            Room.caucus_side,
+            Room.started_at,
+            Room.ended_at,
+            MediationSession.status,
+            MediationSession.start_at,
+            MediationSession.end_at,
+            User.active,
+        )
+        .join(Room, Room.session_id == RoomMember.session_id)
+        .join(MediationSession, MediationSession.id == RoomMember.session_id)
+        .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+        .join(User, User.id == SessionParticipant.user_id)
+        .where(
+            RoomMember.session_id
+            == select(sender.session_id)
+            .where(sender.participant_id == bindparam("participant_id"))
+            .scalar_subquery()
+        )
+    )
+
+
+def snapshot(participant_id: int) -> Snapshot | None:
+    """The room of ``participant_id`` now, or None if they never arrived."""
+    rows = db.session.execute(_snapshot_query(), {"participant_id": participant_id}).all()
+    mine = next((r for r in rows if r.participant_id == participant_id), None)
+    if mine is None:
+        return None
+    return Snapshot(
+        session_id=mine.session_id,
+        layout_version=mine.layout_version,
+        caucus_side=mine.caucus_side,
+        started_at=mine.started_at,
+        ended_at=mine.ended_at,
+        seats={r.participant_id: _seat(r) for r in rows},
+        sender_sid=mine.sid,
+        sender_epoch=mine.epoch,
+        welcome=_welcome(mine.ended_at, mine.active, mine.status, mine.start_at, mine.end_at),
     )

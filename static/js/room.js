@@ -9,7 +9,13 @@
   var text = JSON.parse(document.getElementById("room-text").textContent);
   var $ = function (id) { return document.getElementById(id); };
 
-  var socket = io("/room", { auth: { session: cfg.session }, transports: ["websocket"] });
+  // On every (re)connection the client says which connection of this page it was (its
+  // epoch): while the server still counts it present, it keeps its place and its epoch, and
+  // the media connections go on; otherwise everyone connects to it afresh.
+  var socket = io("/room", {
+    auth: function (cb) { cb({ session: cfg.session, epoch: me ? me.epoch : null }); },
+    transports: ["websocket"],
+  });
   var me = null;
   var layout = { version: 0, peers: [], group: "lobby", caucus: null };
   var roster = [];
@@ -73,16 +79,22 @@
     var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
     peers.set(id, entry);
     local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
+    if (offerer) {
+      // No camera (none, or refused): still ask for the peer's video, and sound likewise.
+      ["audio", "video"].forEach(function (kind) {
+        var have = local.getTracks().some(function (t) { return t.kind === kind; });
+        if (!have) pc.addTransceiver(kind, { direction: "recvonly" });
+      });
+    }
     if (screen) replaceVideo(screen.getVideoTracks()[0]);
     pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
     pc.ontrack = function (e) { tile(id).querySelector("video").srcObject = e.streams[0]; };
     pc.oniceconnectionstatechange = function () {
-      var state = pc.iceConnectionState;
-      if ((state === "disconnected" || state === "failed") && entry.offerer && !entry.restarting) {
-        entry.restarting = true; // ICE restart: a new offer on the same connection
+      if (broken(entry) && !entry.restarting) {
+        entry.restarting = true;
         setTimeout(function () {
-          if (peers.get(entry.id) === entry) negotiate(entry, true);
           entry.restarting = false;
+          if (peers.get(entry.id) === entry && broken(entry)) restart(entry);
         }, 1000);
       }
     };
@@ -96,6 +108,18 @@
       .then(function (offer) { return entry.pc.setLocalDescription(offer); })
       .then(function () { send(entry.id, "offer", entry.pc.localDescription.toJSON()); })
       .catch(function (error) { console.warn("offer failed", error); });
+  }
+
+  function broken(entry) {
+    var state = entry.pc.iceConnectionState;
+    return state === "disconnected" || state === "failed";
+  }
+
+  // ICE restart (a network change, a dropped Wi-Fi): the offerer makes a new offer on the
+  // same connection; the answerer asks the offerer for one.
+  function restart(entry) {
+    if (entry.offerer) negotiate(entry, true);
+    else send(entry.id, "restart", null);
   }
 
   function close(id) {
@@ -144,6 +168,8 @@
     } else if (message.kind === "answer") {
       pc.setRemoteDescription(message.payload).then(function () { return flush(entry); })
         .catch(function (error) { console.warn("answer not applied", error); });
+    } else if (message.kind === "restart") {
+      if (entry.offerer) negotiate(entry, true);
     } else if (message.kind === "candidate") {
       if (pc.remoteDescription) pc.addIceCandidate(message.payload).catch(function () {});
       else entry.pending.push(message.payload);
@@ -311,7 +337,10 @@
       return entry.pc.getStats().then(function (report) {
         var s = { framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0 };
         report.forEach(function (r) {
-          if (r.type === "inbound-rtp" && r.kind === "video") { s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
+          if (r.type === "inbound-rtp" && r.kind === "video") {
+            s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0;
+            s.frameWidth = r.frameWidth; s.frameHeight = r.frameHeight;
+          }
           if (r.type === "inbound-rtp" && r.kind === "audio") { s.audioLevel = Math.max(s.audioLevel, r.audioLevel || 0); s.audioBytes += r.bytesReceived || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
           if (r.type === "candidate-pair" && r.state === "succeeded" && r.currentRoundTripTime !== undefined) s.rtt = r.currentRoundTripTime;
         });
@@ -341,13 +370,20 @@
 
   // -- the socket -------------------------------------------------------------------
   socket.on("welcome", function (w) {
+    var resumed = me !== null && w.you.epoch === me.epoch;
     me = w.you;
     $("chat-lines").textContent = "";
     w.chat.forEach(addChat);
-    // A new connection: whatever was connected before is made again from its layout.
-    Array.from(peers.keys()).forEach(close);
-    layout = { version: 0, peers: [], group: "lobby", caucus: null };
+    if (!resumed) {
+      // A new place (first arrival, or the server saw this page leave): everything is
+      // made again from the layout.
+      Array.from(peers.keys()).forEach(close);
+      early.clear();
+      layout = { version: 0, peers: [], group: "lobby", caucus: null };
+    }
     applyLayout(w.layout);
+    // Connections that broke while the signaling was away are restarted now.
+    later(function () { peers.forEach(function (entry) { if (broken(entry)) restart(entry); }); });
   });
   socket.on("layout", applyLayout);
   socket.on("roster", function (r) { roster = r.members; renderRoster(); });
@@ -357,11 +393,12 @@
   // "gone": this window was replaced by a newer one (a reload or another tab): it stays
   // disconnected, or the two would take the place from each other in turn.
   socket.on("error", function (e) { notice(e.message); });
-  // Without the server nobody tells this client about a caucus: stop sending until back.
-  socket.on("disconnect", function () {
-    Array.from(peers.keys()).forEach(close);
-    early.clear();
-    layout = { version: 0, peers: [], group: "lobby", caucus: null }; // queued work stops
+  // The media connections outlive a signaling drop: while this page is away nobody can
+  // change its layout without the other end of each connection closing it (the senders'
+  // clients enforce a caucus), and a call should survive a weak network.
+  socket.on("disconnect", function (reason) {
+    // Sent away by the server (the session ended, or this window was replaced): stop.
+    if (reason === "io server disconnect") Array.from(peers.keys()).forEach(close);
     notice(text.cannot_connect);
   });
   socket.on("connect_error", function () { notice(text.cannot_connect); });

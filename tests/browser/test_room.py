@@ -7,123 +7,15 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
-
-from mediation.booking import links
-from mediation.extensions import db
-from mediation.notify.models import OutboxMessage
-from tests.factories import PASSWORD, make_mediating_case
-from tests.signaling.conftest import open_session
-
-WAIT_MS = 20_000
-
-
-@pytest.fixture
-def session_in_progress(app):
-    with app.app_context():
-        case = make_mediating_case()
-        session = open_session(case)
-        db.session.commit()
-        applicant, respondent = case.party_users()
-        ids = {p.user_id: p.id for p in session.participants}
-        party_a = next(p for p in session.participants if p.user_id == applicant.id)
-        made = {
-            "link_a": f"/s/{links.token_for(party_a)}",
-            "session": session.id,
-            "phones": {
-                "mediator": case.mediator.phone,
-                "a": applicant.phone,
-                "b": respondent.phone,
-            },
-            "ids": {
-                "mediator": ids[case.mediator_id],
-                "a": ids[applicant.id],
-                "b": ids[respondent.id],
-            },
-        }
-        db.session.remove()
-    return made
-
-
-def enter(browser_factory, live_server: str, phone: str, session_id: int):
-    browser = browser_factory("--use-fake-ui-for-media-stream")
-    page = browser.new_context().new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=identifier]", phone)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-    page.goto(f"{live_server}/sessions/{session_id}/room")
-    return page
-
-
-RECEIVING = """async (ids) => {
-    const first = await window.roomStats();
-    await new Promise(r => setTimeout(r, 500));
-    const then = await window.roomStats();
-    return ids.every(id => first[id] && then[id]
-        && then[id].framesDecoded > first[id].framesDecoded
-        && then[id].audioLevel > 0);
-}"""
-
-
-def enter_by_link(browser_factory, live_server: str, app, link: str, phone: str):
-    """What a party does with the text message: open the link, ask for the code, type it,
-    press "join"."""
-    import re
-
-    from sqlalchemy import func, select
-
-    browser = browser_factory("--use-fake-ui-for-media-stream")
-    page = browser.new_context().new_page()
-    page.goto(live_server + link)
-    with app.app_context():
-        before = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
-    page.click("form[action$='/code'] button")
-    page.wait_for_selector(".flash-info")  # "a code has been sent"
-    with app.app_context():
-        body = db.session.scalars(
-            select(OutboxMessage.body).where(
-                OutboxMessage.recipient == phone, OutboxMessage.id > before
-            )
-        ).one()
-    page.fill("input[name=code]", re.search(r"(?<!\d)\d{6}(?!\d)", body).group())
-    page.click("form[action$='/verify'] button")
-    page.click("button.join", timeout=WAIT_MS)
-    page.wait_for_url(lambda url: url.endswith("/room"), timeout=WAIT_MS)
-    return page
-
-
-def receiving(page, peer_ids: list[int], within_ms: int = WAIT_MS) -> None:
-    """Wait until ``page`` decodes video frames, and hears sound, from every peer.
-
-    Polled from here with ``evaluate``, which awaits the page's promise (a promise given to
-    ``wait_for_function`` would count as true at once)."""
-    deadline = time.monotonic() + within_ms / 1000
-    while time.monotonic() < deadline:
-        if page.evaluate(RECEIVING, peer_ids):
-            return
-    raise AssertionError(f"no media from {peer_ids}: {page.evaluate('window.roomStats()')}")
-
-
-def silent_from(page, peer_ids: list[int]) -> bool:
-    """Nothing at all is decoded from these peers now (no connection, or frozen counters)."""
-    return page.evaluate(
-        """async (ids) => {
-            const first = await window.roomStats();
-            await new Promise(r => setTimeout(r, 1000));
-            const then = await window.roomStats();
-            return ids.every(id => !then[id] || (first[id]
-                && then[id].framesDecoded === first[id].framesDecoded));
-        }""",
-        peer_ids,
-    )
-
-
-def peers_of(page) -> list[int]:
-    return sorted(
-        int(k) for k in page.evaluate("async () => Object.keys(await window.roomStats())")
-    )
+from tests.browser.conftest import (
+    WAIT_MS,
+    enter,
+    enter_by_link,
+    peers_of,
+    receiving,
+    silent_from,
+)
+from tests.factories import PASSWORD
 
 
 def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(

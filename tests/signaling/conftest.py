@@ -63,14 +63,20 @@ def connect(app, room):
     """connect("a") -> a Socket.IO test client logged in as that person, in the room."""
     made = []
 
-    def connect(who: str, *, session_id: int | None = None, login_first: bool = True):
+    def connect(
+        who: str,
+        *,
+        session_id: int | None = None,
+        login_first: bool = True,
+        epoch: int | None = None,
+    ):
         client = app.test_client()
         if login_first:
             login(client, room["phones"][who], PASSWORD)
         sock = socketio.test_client(
             app,
             namespace="/room",
-            auth={"session": session_id or room["session"]},
+            auth={"session": session_id or room["session"], "epoch": epoch},
             flask_test_client=client,
         )
         made.append(sock)

@@ -205,6 +205,24 @@ def test_a_dropped_connection_comes_back_to_the_same_place(room, connect):
     assert last_layout(mediator)["peers"] == [room["ids"]["a"]]
 
 
+def test_a_page_back_before_the_server_saw_it_leave_keeps_its_media(room, connect):
+    mediator, first = connect("mediator"), connect("a")
+    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    epoch = events(first, "welcome")[0]["you"]["epoch"]
+    # The network dropped and came back; the server still counts the old connection.
+    again = connect("a", epoch=epoch)
+    assert not first.is_connected(NS)
+    assert events(again, "welcome")[0]["you"]["epoch"] == epoch
+    assert last_layout(mediator)["epochs"][str(room["ids"]["a"])] == epoch  # peers go on
+    # Once the server has seen the page leave, its return is a new connection for everyone.
+    again.disconnect(NS)
+    back = connect("a", epoch=epoch)
+    assert events(back, "welcome")[0]["you"]["epoch"] == epoch + 1
+    # A claim of someone else's epoch changes nothing but one's own place.
+    other = connect("a", epoch=999)
+    assert events(other, "welcome")[0]["you"]["epoch"] == epoch + 2
+
+
 def test_malformed_and_oversized_events_get_an_error_and_no_exception(room, connect, caplog):
     mediator = connect("mediator")
     drain(mediator)

@@ -1,0 +1,258 @@
+"""Benchmark: how many room connections one signaling process holds while relaying WebRTC
+messages with p99 under 50 ms and nothing lost, side by side with a minimal Node socket.io
+relay from the npm registry, in the same run (goal: at least 5,000 clients and at least half
+of Node's relay rate).
+
+The platform runs as users run it (``mediation run``: gevent, one process, SQLite unless
+``--backend postgresql``). Rooms of four (mediator, two parties, a relative), everyone
+admitted and identified, so every pair may exchange media. The load generator
+(bench/node/load.js, the official socket.io-client) logs everyone in with a session cookie,
+opens all connections, then relays ~500-byte "signal" messages to a room mate at rising
+rates (each for ``--seconds``); the relay rate of a run is the highest rate whose p99 stayed
+under 50 ms with no message lost. The Node relay gets the same clients and messages but
+checks nothing (no login, no layout): the difference is the price of those checks.
+
+    .venv/bin/python bench/signaling_capacity.py                  # 1,000 and 5,000 clients, 3 runs
+    .venv/bin/python bench/signaling_capacity.py --clients 200 --runs 1   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import fresh_app
+
+from mediation.booking.models import SessionParticipant
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.rooms.models import Room, RoomMember
+from tests.browser.conftest import free_port, serve
+from tests.factories import make_institution, make_mediating_case, make_mediator, make_user
+from tests.signaling.conftest import open_session
+
+BUDGET_MS = 50
+GOAL_CLIENTS = 5000
+RATES = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000]
+ROOM_SIZE = 4
+
+
+def seed_rooms(app, count: int) -> list[dict]:
+    """``count`` rooms in progress, everyone already admitted and cleared; one load-generator
+    client per participant, paired with a room mate."""
+    institution = make_institution()
+    clients: list[dict] = []
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    now = utcnow()
+    for _ in range(count):
+        case = make_mediating_case(make_mediator(institution))
+        session = open_session(case)
+        session.participants.append(
+            SessionParticipant(user_id=make_user().id, role="guest", side="applicant")
+        )
+        db.session.flush()
+        db.session.add(Room(session_id=session.id, started_at=now - timedelta(minutes=1)))
+        for p in session.participants:
+            db.session.add(
+                RoomMember(
+                    participant_id=p.id,
+                    session_id=session.id,
+                    role=p.role,
+                    side=None if p.role == "mediator" else (p.side or _side(case, p)),
+                    admitted_at=now,
+                    identity_confirmed_at=now,
+                    warning_acknowledged_at=now,
+                    epoch=0,
+                )
+            )
+        members = list(session.participants)
+        for i, p in enumerate(members):
+            peer = members[(i + 1) % len(members)]
+            cookie = serializer.dumps({"_user_id": p.user.get_id(), "_fresh": True})
+            clients.append(
+                {
+                    "auth": {"session": session.id},
+                    "cookie": f"{cookie_name}={cookie}",
+                    "id": p.id,
+                    "peer": peer.id,
+                }
+            )
+        db.session.commit()
+    return clients
+
+
+def _side(case, participant: SessionParticipant) -> str:
+    applicant, _ = case.party_users()
+    return "applicant" if participant.user_id == applicant.id else "respondent"
+
+
+def load(url: str, clients: list[dict], seconds: float, folder: str) -> dict:
+    config = Path(folder) / f"load-{time.monotonic_ns()}.json"
+    config.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "clients": clients,
+                "rates": RATES,
+                "seconds": seconds,
+                "budgetMs": BUDGET_MS,
+                "concurrency": 50,
+            }
+        )
+    )
+    done = subprocess.run(
+        ["node", str(ROOT / "bench/node/load.js"), str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class NodeRelay:
+    def __init__(self, folder: str) -> None:
+        self.port = free_port()
+        self.log = open(Path(folder) / "node-relay.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            ["node", str(ROOT / "bench/node/relay.js"), str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NODE_PATH": str(ROOT / "node_modules")},
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(self.url, timeout=1):  # noqa: S310 - loopback
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the Node relay did not start")
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *_) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
+def best_rate(result: dict) -> tuple[float, float | None]:
+    """The highest rate that held (p99 under budget, nothing lost) and its p99."""
+    good = [
+        s
+        for s in result["steps"]
+        if s["lost"] == 0 and s["p99"] is not None and s["p99"] <= BUDGET_MS
+    ]
+    return (good[-1]["rate"], good[-1]["p99"]) if good else (0, None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="1000,5000", help="comma-separated client counts")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per rate step")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    levels = [int(n) for n in args.clients.split(",")]
+    rooms = -(-max(levels) // ROOM_SIZE)
+
+    rows = []
+    with fresh_app(args.backend) as app, tempfile.TemporaryDirectory() as folder:
+        started = time.monotonic()
+        clients = seed_rooms(app, rooms)
+        print(f"seeded {rooms} rooms in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        for level in levels:
+            chosen = clients[:level]
+            node_clients = [{**c, "auth": {"participant": c["id"]}, "cookie": None} for c in chosen]
+            results: dict[str, list[dict]] = {"python": [], "node": []}
+            for run in range(args.runs):
+                # Alternate the order, so neither always runs on a warmer machine.
+                order = ["python", "node"] if run % 2 == 0 else ["node", "python"]
+                for which in order:
+                    if which == "python":
+                        with serve(url, Path(app.instance_path)) as server:
+                            results["python"].append(load(server, chosen, args.seconds, folder))
+                    else:
+                        with NodeRelay(folder) as relay:
+                            results["node"].append(load(relay, node_clients, args.seconds, folder))
+                    last = results[which][-1]
+                    print(
+                        f"  {level} clients, {which}, run {run + 1}: {summary(last)}",
+                        file=sys.stderr,
+                    )
+            for which in ("python", "node"):
+                runs = results[which]
+                rates = [best_rate(r) for r in runs]
+                p99s = [p for _, p in rates if p is not None]
+                rows.append(
+                    {
+                        "server": "platform (gevent)"
+                        if which == "python"
+                        else "Node socket.io relay",
+                        "clients": level,
+                        "connected": statistics.median(r["connected"] for r in runs),
+                        "connect_s": statistics.median(r["connectSeconds"] for r in runs),
+                        "rate": statistics.median(rate for rate, _ in rates),
+                        "p99": statistics.median(p99s) if p99s else None,
+                    }
+                )
+
+    print(
+        f"\nSignaling relay capacity: rooms of {ROOM_SIZE}, ~500-byte messages, "
+        f"medians of {args.runs} runs, {args.seconds:.0f} s per rate step ({args.backend})\n"
+    )
+    header = f"relay msg/s (p99 < {BUDGET_MS} ms, 0 lost)"
+    print(f"| {'server':<22} | clients | connected | connect s | {header} | p99 ms |")
+    print(f"|{'-' * 24}|---------|-----------|-----------|{'-' * (len(header) + 2)}|--------|")
+    for r in rows:
+        p99 = f"{r['p99']:.1f}" if r["p99"] is not None else "-"
+        print(
+            f"| {r['server']:<22} | {r['clients']:>7} | {r['connected']:>9.0f} "
+            f"| {r['connect_s']:>9.1f} | {r['rate']:>{len(header)}.0f} | {p99:>6} |"
+        )
+    return verdict(rows, max(levels))
+
+
+def verdict(rows: list[dict], level: int) -> int:
+    python = next(r for r in rows if r["clients"] == level and r["server"].startswith("platform"))
+    node = next(r for r in rows if r["clients"] == level and r["server"].startswith("Node"))
+    share = python["rate"] / node["rate"] if node["rate"] else 0
+    print(
+        f"\nAt {level} clients the platform held {python['connected']:.0f} connections and "
+        f"relayed {share:.0%} of Node's rate (goal: {GOAL_CLIENTS} connections, 50%)."
+    )
+    met = level >= GOAL_CLIENTS and python["connected"] >= GOAL_CLIENTS and share >= 0.5
+    print("goal met" if met else "GOAL MISSED")
+    return 0 if met else 1
+
+
+def summary(result: dict) -> str:
+    rate, p99 = best_rate(result)
+    last = result["steps"][-1] if result["steps"] else {}
+    return (
+        f"{result['connected']}/{result['clients']} connected in {result['connectSeconds']:.1f} s; "
+        f"held {rate} msg/s (p99 {p99 if p99 is None else round(p99, 1)} ms); stopped at "
+        f"{last.get('rate')} msg/s: p99 {last.get('p99') and round(last['p99'], 1)} ms, "
+        f"{last.get('lost')} lost; errors {result['errors']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
