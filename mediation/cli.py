@@ -34,6 +34,7 @@ def register_commands(app: Flask) -> None:
     for command in (
         run_command,
         worker_command,
+        recorder_command,
         demo_command,
         journal_group,
         admin_command,
@@ -77,6 +78,41 @@ def worker_command(once: bool) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo("Outbox worker running (Ctrl+C to stop)")
     run_loop(app, stop)
+
+
+@click.command("recorder")
+@click.option(
+    "--url", default=None, help="Where the rooms are (default: RECORDER_URL or BASE_URL)."
+)
+@click.option("--parent", type=int, default=None, help="Stop when this process is gone.")
+@with_appcontext
+def recorder_command(url: str | None, parent: int | None) -> None:
+    """Record rooms whose participants agreed (asyncio, aiortc), until stopped."""
+    import asyncio
+
+    from .recording.recorder import main as record
+
+    app = current_app._get_current_object()
+    url = url or app.config["RECORDER_URL"] or app.config["BASE_URL"]
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        watching = [_stop_without(parent, stop)] if parent is not None else []
+        await asyncio.gather(record(app, url, stop), *watching)
+
+    click.echo(f"Recorder running for {url} (Ctrl+C to stop)")
+    asyncio.run(run())
+
+
+async def _stop_without(parent: int, stop) -> None:
+    import asyncio
+
+    while os.getppid() == parent and not stop.is_set():
+        await asyncio.sleep(1)
+    stop.set()
 
 
 @click.command("demo")
@@ -158,3 +194,7 @@ def recompute_deadlines_command() -> None:
     changed = recompute_deadlines()
     db.session.commit()
     click.echo(f"{changed} cases got new deadlines")
+
+
+if __name__ == "__main__":  # python -m mediation.cli: how the web process starts its recorder
+    main()

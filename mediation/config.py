@@ -86,6 +86,14 @@ class Config:
     SOCKETIO_CHANNEL = "mediation-socketio"
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
+    # Start a recorder process beside the web process (embedded defaults); at scale run
+    # `mediation recorder` on any machines. It reaches the rooms at RECORDER_URL (default:
+    # the web process it was started by, or BASE_URL).
+    EMBEDDED_RECORDER = True
+    RECORDER_URL: str | None = None
+    RECORDER_MAX_ROOMS = 4
+    # Offer loopback ICE candidates too: for browsers on the recorder's own machine.
+    RECORDER_LOOPBACK = True
 
 
 class DevelopmentConfig(Config):
@@ -98,6 +106,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
     ARGON2_PROFILE = "CHEAPEST"  # hashing speed is not what the tests are about
     EMBEDDED_WORKER = False
+    EMBEDDED_RECORDER = False  # tests start and stop recorders themselves
 
 
 class ProductionConfig(Config):
@@ -105,6 +114,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     EMBEDDED_WORKER = False
+    EMBEDDED_RECORDER = False
+    RECORDER_LOOPBACK = False
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -150,6 +161,10 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
+    "EMBEDDED_RECORDER": ("EMBEDDED_RECORDER", _bool),
+    "RECORDER_URL": ("RECORDER_URL", str),
+    "RECORDER_MAX_ROOMS": ("RECORDER_MAX_ROOMS", int),
+    "RECORDER_LOOPBACK": ("RECORDER_LOOPBACK", _bool),
 }
 
 

@@ -31,4 +31,5 @@ from mediation.cases.models import (  # noqa: F401
 )
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401
+from mediation.recording.models import Recording, RecordingLease  # noqa: F401
 from mediation.rooms.models import ChatMessage, Room, RoomMember  # noqa: F401

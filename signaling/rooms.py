@@ -22,6 +22,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
 
 from mediation.extensions import db
+from mediation.recording import operations as recording
 from mediation.rooms import layout
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
@@ -43,6 +44,10 @@ def _personal(participant_id: int) -> str:
 
 def _everyone(session_id: int) -> str:
     return f"session:{session_id}"
+
+
+def _recorder(session_id: int) -> str:
+    return f"recorder:{session_id}"
 
 
 def _size_checked(data: Any) -> Any:
@@ -88,7 +93,12 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
         def wrapped(self, *args: Any):
             participant_id = session.get("participant_id", -1)
             if relay:
-                view = rooms.snapshot(participant_id)
+                recording = session.get("recorder_session")
+                if recording is not None:  # the recorder: it only relays its own signals
+                    participant_id = layout.RECORDER
+                    view = rooms.recorder_snapshot(recording)
+                else:
+                    view = rooms.snapshot(participant_id)
                 loaded = (participant_id, view) if view is not None else None
                 sid, welcome = (view.sender_sid, view.welcome) if view else (None, False)
             else:
@@ -164,6 +174,10 @@ def layout_for(participant_id: int, room: Room | rooms.Snapshot, seats: list[lay
         "cleared": mine.cleared,
         # Whom to send to is whom to connect to: nothing goes outside one's group.
         "send": {"audio": bool(peers), "video": bool(peers)},
+        # Whether the recorder receives this participant now (show it), and whether the
+        # institution records caucuses (shown to everyone before one begins).
+        "recording": layout.RECORDER in peers,
+        "caucus_recorded": room.record_caucus,
         "started": room.started_at is not None,
         "ended": room.ended_at is not None,
     }
@@ -181,6 +195,9 @@ def broadcast_state(room: Room) -> None:
         mediator = member.role == "mediator"
         roster = [_member_dict(m, for_mediator=mediator) for m in everyone]
         emit("roster", {"members": roster}, to=to, namespace=NAMESPACE)
+    if room.recorder_sid is not None:
+        recorder_layout = layout_for(layout.RECORDER, room, seats)
+        emit("layout", recorder_layout, to=_recorder(room.session_id), namespace=NAMESPACE)
 
 
 def _chat_dict(message) -> dict:
@@ -202,6 +219,9 @@ def _target(member: RoomMember, data: Any) -> RoomMember:
 
 class RoomNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
+        if isinstance(auth, dict) and "recorder" in auth:
+            self._connect_recorder(auth)
+            return
         try:
             session_id = _field(auth, "session", int)
             epoch = _field(auth, "epoch", int, optional=True)
@@ -234,7 +254,48 @@ class RoomNamespace(Namespace):
         )
         broadcast_state(room)
 
+    def _connect_recorder(self, auth: dict) -> None:
+        """The recorder worker holding the session's lease joins as a hidden peer that
+        only receives; it proves the lease with a token signed by the platform's key."""
+        try:
+            session_id = _field(auth, "session", int)
+            token = _field(auth, "recorder", str)
+        except MalformedEventError:
+            raise ConnectionRefusedError("unauthorized") from None
+        room = db.session.get(Room, session_id)
+        if room is None or not recording.may_connect(token, session_id):
+            raise ConnectionRefusedError("unauthorized")
+        try:
+            replaced = rooms.recorder_arrive(room, request.sid)
+            db.session.commit()
+        except rooms.RoomError as refusal:
+            db.session.rollback()
+            raise ConnectionRefusedError(refusal.code) from None
+        if replaced is not None:
+            disconnect(replaced, namespace=NAMESPACE)
+        session["recorder_session"] = session_id
+        join_room(_recorder(session_id))
+        join_room(_everyone(session_id))
+        seats = rooms.seats(session_id)
+        emit(
+            "welcome",
+            {
+                "you": {"id": layout.RECORDER, "role": "recorder", "epoch": room.recorder_epoch},
+                "session": session_id,
+                "layout": layout_for(layout.RECORDER, room, seats),
+                "chat": [],
+            },
+        )
+        broadcast_state(room)
+
     def on_disconnect(self, reason: Any = None) -> None:
+        recorded = session.get("recorder_session")
+        if recorded is not None:
+            room = db.session.get(Room, recorded)
+            if room is not None and rooms.recorder_depart(room, request.sid):
+                db.session.commit()
+                broadcast_state(room)
+            return
         member = db.session.get(RoomMember, session.get("participant_id", -1))
         if member is not None and rooms.depart(member, request.sid):
             db.session.commit()
@@ -273,7 +334,7 @@ class RoomNamespace(Namespace):
                 "payload": payload,
                 "version": room.layout_version,
             },
-            to=_personal(to),
+            to=_recorder(room.session_id) if to == layout.RECORDER else _personal(to),
         )
 
     @handler("admit", changes_room=True)

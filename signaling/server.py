@@ -32,6 +32,24 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(5_000, 10, 100)
 
 
+def display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def start_recorder(url: str) -> None:
+    """The embedded defaults' recorder: a child process (asyncio and aiortc never run in
+    this one), stopped with the server."""
+    import atexit
+    import subprocess
+    import sys
+
+    parent = str(os.getpid())
+    recorder = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "mediation.cli", "recorder", "--url", url, "--parent", parent]
+    )
+    atexit.register(recorder.terminate)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mediation run")
     parser.add_argument("--host", default=os.environ.get("MEDIATION_HOST", "127.0.0.1"))
@@ -49,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         from mediation.worker import start_thread
 
         start_thread(app)  # a greenlet here: its sleeps and I/O yield to the server
-    display_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Mediation platform running at http://{display_host}:{args.port}/ (Ctrl+C to stop)")
+    if app.config["EMBEDDED_RECORDER"]:
+        start_recorder(f"http://{display_host(args.host)}:{args.port}")
+    print(f"Mediation platform running at http://{display_host(args.host)}:{args.port}/")
     print(f"Server: gevent, Socket.IO async mode {socketio.async_mode}", flush=True)
     tune_garbage_collector()
     socketio.run(app, host=args.host, port=args.port, log_output=False)

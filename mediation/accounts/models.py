@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.core.db import UTCDateTime, utcnow
@@ -122,6 +122,9 @@ class Institution(db.Model):
     seal_holder_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, name="fk_institutions_seal_holder_id_users")
     )
+    # Whether a caucus (背靠背) is recorded when the parties consented to recording; off by
+    # default, and shown to everyone in the room.
+    record_caucus: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     staff: Mapped[list[User]] = relationship(

@@ -7,6 +7,10 @@ talk with their own agent). Media flows only within a group: the signaling serve
 offers, answers and candidates only inside one, and tells each client whom to connect to.
 Within a group, someone whose identity is not yet confirmed, or who has not acknowledged the
 warning against sham mediation, is connected to the mediator only.
+
+The recorder is one more seat (id ``RECORDER``), hidden and receive-only: it is in the
+joint session, and in a caucus only where the institution records caucuses, and present
+only while the session has started and everyone in it has agreed to be recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 JOINT = "joint"
 LOBBY = "lobby"
+RECORDER = 0  # the recorder's id in layouts (participants' ids start at 1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class Seat:
     cleared: bool = True
     # Which connection of the participant this is (see RoomMember.epoch).
     epoch: int = 0
+    # Their answer to recording: True, False, or None (not asked yet).
+    consent: bool | None = None
 
 
 def group_of(seat: Seat, caucus_side: str | None) -> str:
@@ -39,7 +46,7 @@ def group_of(seat: Seat, caucus_side: str | None) -> str:
         return LOBBY
     if caucus_side is None:
         return JOINT
-    if seat.role == "mediator" or seat.side == caucus_side:
+    if seat.role in ("mediator", "recorder") or seat.side == caucus_side:
         return f"caucus:{caucus_side}"
     return f"waiting:{seat.side}"
 
@@ -66,3 +73,31 @@ def chat_scopes(seat: Seat) -> set[str]:
     if seat.role == "mediator":
         return {JOINT, "caucus:applicant", "caucus:respondent"}
     return {JOINT, f"caucus:{seat.side}", f"waiting:{seat.side}"}
+
+
+def recording_on(seats: Iterable[Seat], *, started: bool, ended: bool) -> bool:
+    """Whether the session may be recorded now: it has started, and everyone taking part
+    (all admitted and present but the mediator) has agreed. SPC online mediation rules
+    art 22: audio-video recording needs the parties' explicit consent; one "no", or a consent
+    withdrawn, stops it for everyone."""
+    taking_part = [
+        s for s in seats if s.present and s.admitted and s.role not in ("mediator", "recorder")
+    ]
+    return (
+        started and not ended and bool(taking_part) and all(s.consent is True for s in taking_part)
+    )
+
+
+def recorder_seat(
+    *, connected: bool, epoch: int, caucus_side: str | None, record_caucus: bool, on: bool
+) -> Seat:
+    """The recorder's seat: admitted to a caucus only where the institution records them,
+    present only while connected and ``recording_on``."""
+    return Seat(
+        RECORDER,
+        "recorder",
+        None,
+        admitted=caucus_side is None or record_caucus,
+        present=connected and on,
+        epoch=epoch,
+    )

@@ -33,8 +33,17 @@ class Room(db.Model):
     caucus_side: Mapped[str | None] = mapped_column(String(16))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The recorder's connection (a hidden peer that only receives), and which one it is.
+    recorder_sid: Mapped[str | None] = mapped_column(String(64))
+    recorder_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     session: Mapped[MediationSession] = relationship()
+
+    @property
+    def record_caucus(self) -> bool:
+        """The institution's setting: whether a caucus is recorded too."""
+        institution = self.session.case.institution
+        return bool(institution is not None and institution.record_caucus)
 
 
 class RoomMember(db.Model):

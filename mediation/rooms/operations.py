@@ -13,10 +13,10 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from mediation.accounts.models import User
+from mediation.accounts.models import Institution, User
 from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant
-from mediation.cases.models import Side
+from mediation.cases.models import Case, Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -116,9 +116,42 @@ def _cleared(role: str, identity_confirmed, warning_acknowledged) -> bool:
 
 
 def seats(session_id: int) -> list[layout.Seat]:
-    """Everyone's seat in the room, read in one query of plain rows."""
+    """Everyone's seat in the room, the recorder's included, read as plain rows."""
     rows = db.session.execute(select(*_seat_columns()).where(RoomMember.session_id == session_id))
-    return [_seat(row) for row in rows]
+    found = [_seat(row) for row in rows]
+    room = db.session.execute(
+        select(*_recorder_columns())
+        .select_from(Room)
+        .where(Room.session_id == session_id)
+        .join(MediationSession, MediationSession.id == Room.session_id)
+        .join(Case, Case.id == MediationSession.case_id)
+        .outerjoin(Institution, Institution.id == Case.institution_id)
+    ).one_or_none()
+    return found if room is None else [*found, _recorder(room, found)]
+
+
+def _recorder_columns() -> tuple:
+    return (
+        Room.recorder_sid,
+        Room.recorder_epoch,
+        Room.caucus_side,
+        Room.started_at,
+        Room.ended_at,
+        Institution.record_caucus,
+    )
+
+
+def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
+    """The recorder's seat from a row of ``_recorder_columns()``."""
+    return layout.recorder_seat(
+        connected=row.recorder_sid is not None,
+        epoch=row.recorder_epoch,
+        caucus_side=row.caucus_side,
+        record_caucus=bool(row.record_caucus),
+        on=layout.recording_on(
+            member_seats, started=row.started_at is not None, ended=row.ended_at is not None
+        ),
+    )
 
 
 def _seat_columns() -> tuple:
@@ -131,6 +164,7 @@ def _seat_columns() -> tuple:
         RoomMember.identity_confirmed_at,
         RoomMember.warning_acknowledged_at,
         RoomMember.epoch,
+        RoomMember.recording_consent,
     )
 
 
@@ -144,6 +178,7 @@ def _seat(row) -> layout.Seat:
         present=row.sid is not None,
         cleared=_cleared(row.role, row.identity_confirmed_at, row.warning_acknowledged_at),
         epoch=row.epoch,
+        consent=row.recording_consent,
     )
 
 
@@ -202,6 +237,36 @@ def arrive(
     _log(member, "arrived")
     bump_layout(room)
     return member, replaced
+
+
+def recorder_arrive(room: Room, sid: str) -> str | None:
+    """The recorder worker that holds the session's lease connected (the caller checked
+    the lease): it takes the recorder's seat with a new epoch. Returns the connection it
+    replaces (a worker taking over from a dead one)."""
+    room = lock(room)
+    if room.ended_at is not None:
+        raise RoomError("ended", _("This session has ended."))
+    replaced = room.recorder_sid
+    room.recorder_sid = sid
+    room.recorder_epoch = (room.recorder_epoch or 0) + 1
+    db.session.flush()
+    bump_layout(room)
+    return replaced
+
+
+def recorder_depart(room: Room, sid: str) -> bool:
+    """The recorder's connection closed; True if it was the current one."""
+    lock(room)
+    gone = db.session.execute(
+        update(Room)
+        .where(Room.session_id == room.session_id, Room.recorder_sid == sid)
+        .values(recorder_sid=None)
+        .execution_options(synchronize_session=False)
+    )
+    if gone.rowcount != 1:
+        return False
+    bump_layout(room)
+    return True
 
 
 def depart(member: RoomMember, sid: str) -> bool:
@@ -283,10 +348,12 @@ def acknowledge_warning(member: RoomMember) -> None:
 def recording_consent(member: RoomMember, consent: bool) -> None:
     """Whether this participant agrees that the session is recorded (asked of everyone;
     the recording itself needs every party's consent)."""
+    room = lock(room_of(member.participant.session))
     member.recording_consent = consent
     member.recording_consent_at = utcnow()
     db.session.flush()
     _log(member, "recording_consent", consent=consent)
+    bump_layout(room)  # the recorder may start or stop receiving
 
 
 def start(room: Room, *, by: RoomMember) -> None:
@@ -311,6 +378,7 @@ def start(room: Room, *, by: RoomMember) -> None:
         room.started_at = utcnow()
         db.session.flush()
         _log(by, "started")
+        bump_layout(room)  # recording, where everyone agreed, begins with the session
 
 
 def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
@@ -325,7 +393,11 @@ def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
         return room.layout_version
     room.caucus_side = side
     db.session.flush()
-    _log(by, "caucus" if side else "joint", side=side)
+    if side:
+        # Whether the caucus is recorded is the institution's setting, journaled each time.
+        _log(by, "caucus", side=side, recorded=room.record_caucus)
+    else:
+        _log(by, "joint", side=None)
     return bump_layout(room)
 
 
@@ -403,12 +475,14 @@ def _welcome(ended_at, active: bool, status, start_at, end_at) -> bool:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A room as one member's relayed message needs it: the layout and whether the sender
-    may still act, read in one query of plain rows (every ICE candidate passes here)."""
+    """A room as one relayed message needs it: the layout and whether the sender (a member,
+    or the recorder) may still act, read in one query of plain rows (every ICE candidate
+    passes here)."""
 
     session_id: int
     layout_version: int
     caucus_side: str | None
+    record_caucus: bool
     started_at: datetime | None
     ended_at: datetime | None
     seats: dict[int, layout.Seat]
@@ -418,17 +492,23 @@ class Snapshot:
 
 
 @cache
-def _snapshot_query() -> Select:
+def _snapshot_query(by_session: bool) -> Select:
     # Built once: composing a statement of this size costs more than running it.
-    sender = aliased(RoomMember)
+    if by_session:
+        session_id = bindparam("session_id")
+    else:
+        sender = aliased(RoomMember)
+        session_id = (
+            select(sender.session_id)
+            .where(sender.participant_id == bindparam("participant_id"))
+            .scalar_subquery()
+        )
     return (
         select(
             *_seat_columns(),
+            *_recorder_columns(),
             Room.session_id,
             Room.layout_version,
-            Room.caucus_side,
-            Room.started_at,
-            Room.ended_at,
             MediationSession.status,
             MediationSession.start_at,
             MediationSession.end_at,
@@ -438,29 +518,46 @@ def _snapshot_query() -> Select:
         .join(MediationSession, MediationSession.id == RoomMember.session_id)
         .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
         .join(User, User.id == SessionParticipant.user_id)
-        .where(
-            RoomMember.session_id
-            == select(sender.session_id)
-            .where(sender.participant_id == bindparam("participant_id"))
-            .scalar_subquery()
-        )
+        .join(Case, Case.id == MediationSession.case_id)
+        .outerjoin(Institution, Institution.id == Case.institution_id)
+        .where(RoomMember.session_id == session_id)
     )
 
 
 def snapshot(participant_id: int) -> Snapshot | None:
     """The room of ``participant_id`` now, or None if they never arrived."""
-    rows = db.session.execute(_snapshot_query(), {"participant_id": participant_id}).all()
+    rows = db.session.execute(_snapshot_query(False), {"participant_id": participant_id}).all()
     mine = next((r for r in rows if r.participant_id == participant_id), None)
     if mine is None:
         return None
+    welcome = _welcome(mine.ended_at, mine.active, mine.status, mine.start_at, mine.end_at)
+    return _snapshot(rows, mine.sid, mine.epoch, welcome)
+
+
+def recorder_snapshot(session_id: int) -> Snapshot | None:
+    """The room as the recorder, the sender of a relayed message, sees it."""
+    rows = db.session.execute(_snapshot_query(True), {"session_id": session_id}).all()
+    if not rows:
+        return None
+    room = rows[0]
+    welcome = _welcome(room.ended_at, True, room.status, room.start_at, room.end_at)
+    return _snapshot(rows, room.recorder_sid, room.recorder_epoch, welcome)
+
+
+def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) -> Snapshot:
+    room = rows[0]
+    member_seats = [_seat(r) for r in rows]
+    seats = {s.participant_id: s for s in member_seats}
+    seats[layout.RECORDER] = _recorder(room, member_seats)
     return Snapshot(
-        session_id=mine.session_id,
-        layout_version=mine.layout_version,
-        caucus_side=mine.caucus_side,
-        started_at=mine.started_at,
-        ended_at=mine.ended_at,
-        seats={r.participant_id: _seat(r) for r in rows},
-        sender_sid=mine.sid,
-        sender_epoch=mine.epoch,
-        welcome=_welcome(mine.ended_at, mine.active, mine.status, mine.start_at, mine.end_at),
+        session_id=room.session_id,
+        layout_version=room.layout_version,
+        caucus_side=room.caucus_side,
+        record_caucus=bool(room.record_caucus),
+        started_at=room.started_at,
+        ended_at=room.ended_at,
+        seats=seats,
+        sender_sid=sender_sid,
+        sender_epoch=sender_epoch,
+        welcome=welcome,
     )

@@ -22,6 +22,11 @@
   var local = null;
   var screen = null;
   var peers = new Map(); // participant id -> {pc, offerer, pending candidates, tile}
+  // The recorder: a hidden peer that only receives (it sends the offer). It is sent a
+  // smaller picture than the people in the room: it keeps what it gets, and the phone's
+  // upload is precious.
+  var RECORDER = 0;
+  var FOR_RECORDER = { scaleResolutionDownBy: 2, maxFramerate: 15, maxBitrate: 300000 };
 
   // -- local media ------------------------------------------------------------------
   var acquiring = null;
@@ -164,6 +169,7 @@
         .then(function () { return pc.createAnswer(); })
         .then(function (answer) { return pc.setLocalDescription(answer); })
         .then(function () { send(entry.id, "answer", pc.localDescription.toJSON()); })
+        .then(function () { if (entry.id === RECORDER) return reduceFor(pc); })
         .catch(function (error) { console.warn("answer failed", error); });
     } else if (message.kind === "answer") {
       pc.setRemoteDescription(message.payload).then(function () { return flush(entry); })
@@ -174,6 +180,15 @@
       if (pc.remoteDescription) pc.addIceCandidate(message.payload).catch(function () {});
       else entry.pending.push(message.payload);
     }
+  }
+
+  function reduceFor(pc) {
+    return Promise.all(pc.getSenders().map(function (sender) {
+      if (!sender.track || sender.track.kind !== "video") return null;
+      var parameters = sender.getParameters();
+      (parameters.encodings || []).forEach(function (e) { Object.assign(e, FOR_RECORDER); });
+      return sender.setParameters(parameters).catch(function () {});
+    }));
   }
 
   function flush(entry) {
@@ -215,6 +230,9 @@
     else if (layout.caucus) banner = text.other_caucus;
     $("state").textContent = banner;
     $("state").hidden = !banner;
+    $("recording").hidden = !layout.recording;
+    $("caucus-recording").textContent = layout.caucus_recorded ? text.caucus_recorded : text.caucus_not_recorded;
+    $("caucus-recording").hidden = !layout.started;
     document.body.dataset.group = layout.group;
   }
 
@@ -333,7 +351,8 @@
   // -- network quality per tile (and for tests: what is really received) --------------
   function stats() {
     var result = {};
-    return Promise.all(Array.from(peers.values()).map(function (entry) {
+    var people = Array.from(peers.values()).filter(function (entry) { return entry.id !== RECORDER; });
+    return Promise.all(people.map(function (entry) {
       return entry.pc.getStats().then(function (report) {
         var s = { framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0 };
         report.forEach(function (r) {

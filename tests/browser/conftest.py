@@ -100,6 +100,31 @@ def serve(
         log.close()
 
 
+@contextmanager
+def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess.Popen]:
+    """``mediation recorder`` for the server at ``url``, in its own process."""
+    env = {
+        **os.environ,
+        "MEDIATION_ENV": "testing",
+        "MEDIATION_DATABASE_URL": database_url,
+        "MEDIATION_INSTANCE_PATH": str(instance),
+    }
+    command = [str(Path(sys.executable).parent / "mediation"), "recorder", "--url", url]
+    log = (instance / f"recorder-{time.monotonic_ns()}.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture
 def live_server(app, tmp_path) -> Iterator[str]:
     with serve(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as url:
@@ -256,3 +281,21 @@ def peers_of(page) -> list[int]:
     return sorted(
         int(k) for k in page.evaluate("async () => Object.keys(await window.roomStats())")
     )
+
+
+def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(True, True)):
+    """Mediator, applicant and respondent in the room: both parties let in, identified,
+    warned, and asked about recording (``consents`` for a and b). Returns the three pages."""
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
+    for who in ("a", "b"):
+        mediator.click(f"#roster li[data-participant='{ids[who]}'] button.admit", timeout=WAIT_MS)
+        mediator.click(
+            f"#roster li[data-participant='{ids[who]}'] button.confirm-identity", timeout=WAIT_MS
+        )
+    for page, consent in zip((a, b), consents, strict=True):
+        page.click("#acknowledge", timeout=WAIT_MS)
+        page.click("#consent-yes" if consent else "#consent-no", timeout=WAIT_MS)
+    return mediator, a, b

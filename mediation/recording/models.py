@@ -1,0 +1,53 @@
+"""Who records which room (a lease), and the files recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.booking.models import SessionParticipant
+from mediation.core.db import UTCDateTime, utcnow
+from mediation.extensions import db
+
+
+class RecordingLease(db.Model):
+    """The one recorder worker recording a session's room, until ``expires_at``: the holder
+    renews it every second or two; when it dies, another worker takes the room over."""
+
+    __tablename__ = "recording_leases"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("mediation_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recording(db.Model):
+    """One file: one participant's audio and video from one stretch of recording. A new
+    stretch (consent given again, a caucus, another worker taking over) is a new part."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_session", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("mediation_sessions.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("session_participants.id", ondelete="CASCADE")
+    )
+    # Path under STORAGE_DIR; the file is WebM (VP8 and Opus as the browser sent them).
+    path: Mapped[str] = mapped_column(String(300), unique=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the file is closed, by its writer or by the worker that took the room over.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # "recording", "finished", or "interrupted" (its worker died; closed by another).
+    status: Mapped[str] = mapped_column(String(16), default="recording")
+
+    participant: Mapped[SessionParticipant] = relationship()

@@ -1,0 +1,230 @@
+"""Recording operations: the lease that lets exactly one recorder worker record a room, the
+files it writes (opened, finished, hashed, journaled), and their verification.
+
+A worker claims a room by a conditional write on ``recording_leases`` and renews the lease
+every second; a lease that has not been renewed for ``LEASE_SECONDS`` may be taken by another
+worker, which also closes the files the dead one left open. Files are WebM written as they
+arrive, so a file cut off by a crash stays playable up to its last cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.rooms.models import Room
+
+from .models import Recording, RecordingLease
+
+# A recorder renews its leases every second; after this long without renewal another worker
+# takes the room over (the issue's bound: recording continues within 5 s).
+LEASE_SECONDS = 3
+TOKEN_SECONDS = 60
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="recorder")
+
+
+def token_for(holder: str, session_id: int) -> str:
+    """What the recorder shows the signaling server to join a room it holds."""
+    return _serializer().dumps([holder, session_id])
+
+
+def may_connect(token: str, session_id: int, now: datetime | None = None) -> bool:
+    """A valid, fresh token for this session whose holder holds the lease now."""
+    try:
+        holder, signed_for = _serializer().loads(token, max_age=TOKEN_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return False
+    return signed_for == session_id and holds(session_id, holder, now)
+
+
+def holds(session_id: int, holder: str, now: datetime | None = None) -> bool:
+    lease = db.session.get(RecordingLease, session_id, populate_existing=True)
+    return lease is not None and lease.holder == holder and lease.expires_at > (now or utcnow())
+
+
+def rooms_to_record(now: datetime | None = None) -> list[int]:
+    """Sessions whose room has started and not ended, within their hours, that no live
+    worker holds: a worker may claim them."""
+    now = now or utcnow()
+    return db.session.scalars(
+        select(Room.session_id)
+        .join(MediationSession, MediationSession.id == Room.session_id)
+        .outerjoin(RecordingLease, RecordingLease.session_id == Room.session_id)
+        .where(
+            Room.started_at.is_not(None),
+            Room.ended_at.is_(None),
+            MediationSession.status == SessionStatus.scheduled,
+            MediationSession.end_at > now - timedelta(minutes=30),
+            or_(RecordingLease.session_id.is_(None), RecordingLease.expires_at <= now),
+        )
+        .order_by(Room.session_id)
+    ).all()
+
+
+def still_recordable(session_id: int) -> bool:
+    room = db.session.get(Room, session_id, populate_existing=True)
+    return room is not None and room.started_at is not None and room.ended_at is None
+
+
+def claim(session_id: int, holder: str, now: datetime | None = None) -> bool:
+    """Take the room's lease if nobody holds it, or its holder stopped renewing."""
+    now = now or utcnow()
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    taken = db.session.execute(
+        update(RecordingLease)
+        .where(
+            RecordingLease.session_id == session_id,
+            or_(RecordingLease.expires_at <= now, RecordingLease.holder == holder),
+        )
+        .values(holder=holder, expires_at=expires, taken_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount == 1:
+        return True
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                RecordingLease(
+                    session_id=session_id, holder=holder, expires_at=expires, taken_at=now
+                )
+            )
+    except IntegrityError:
+        return False  # another worker holds it
+    return True
+
+
+def renew(session_id: int, holder: str, now: datetime | None = None) -> bool:
+    """Extend our lease; False if it was lost (we were too slow, another worker took it)."""
+    now = now or utcnow()
+    kept = db.session.execute(
+        update(RecordingLease)
+        .where(
+            RecordingLease.session_id == session_id,
+            RecordingLease.holder == holder,
+            RecordingLease.expires_at > now,
+        )
+        .values(expires_at=now + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    return kept.rowcount == 1
+
+
+def release(session_id: int, holder: str) -> None:
+    db.session.execute(
+        delete(RecordingLease).where(
+            RecordingLease.session_id == session_id, RecordingLease.holder == holder
+        )
+    )
+
+
+def path_for(session_id: int, participant_id: int, started: datetime) -> str:
+    """Where a new file goes, under STORAGE_DIR."""
+    return f"recordings/{session_id}/{participant_id}-{started:%Y%m%dT%H%M%S%f}.webm"
+
+
+def absolute(recording: Recording) -> Path:
+    return Path(current_app.config["STORAGE_DIR"]) / recording.path
+
+
+def open_file(session_id: int, participant_id: int, holder: str) -> Recording:
+    started = utcnow()
+    recording = Recording(
+        session_id=session_id,
+        participant_id=participant_id,
+        path=path_for(session_id, participant_id, started),
+        holder=holder,
+        started_at=started,
+    )
+    db.session.add(recording)
+    db.session.flush()
+    absolute(recording).parent.mkdir(parents=True, exist_ok=True)
+    return recording
+
+
+def finish_file(
+    recording: Recording, *, duration: float | None, status: str = "finished"
+) -> Recording:
+    """Close a file's record: its SHA-256, size, duration and time span are stored and
+    journaled (the hashes later go into the court package)."""
+    path = absolute(recording)
+    recording.ended_at = utcnow()
+    recording.status = status
+    recording.duration_seconds = duration
+    if path.exists():
+        recording.size = path.stat().st_size
+        recording.sha256 = sha256_of(path)
+    db.session.flush()
+    participant = db.session.get(SessionParticipant, recording.participant_id)
+    journal.append(
+        participant.session.case_id,
+        "recording.finished",
+        {
+            "recording_id": recording.id,
+            "session_id": recording.session_id,
+            "participant_id": recording.participant_id,
+            "sha256": recording.sha256,
+            "size": recording.size,
+            "duration_seconds": duration,
+            "started_at": recording.started_at.isoformat(),
+            "ended_at": recording.ended_at.isoformat(),
+            "status": status,
+        },
+        actor_id=None,  # the platform's recorder
+    )
+    return recording
+
+
+def left_open(session_id: int, holder: str) -> list[Recording]:
+    """Files of the session that another (dead) worker left open."""
+    return db.session.scalars(
+        select(Recording).where(
+            Recording.session_id == session_id,
+            Recording.status == "recording",
+            Recording.holder != holder,
+        )
+    ).all()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def of_case(case_id: int) -> list[Recording]:
+    return db.session.scalars(
+        select(Recording)
+        .join(MediationSession, MediationSession.id == Recording.session_id)
+        .where(MediationSession.case_id == case_id)
+        .order_by(Recording.started_at, Recording.id)
+    ).all()
+
+
+def verify(case_id: int) -> list[tuple[Recording, str]]:
+    """Hash every finished file of the case again; each difference is reported as
+    (recording, "missing" | "changed")."""
+    problems = []
+    for recording in of_case(case_id):
+        if recording.sha256 is None:
+            continue  # still being written
+        path = absolute(recording)
+        if not path.exists():
+            problems.append((recording, "missing"))
+        elif sha256_of(path) != recording.sha256:
+            problems.append((recording, "changed"))
+    return problems

@@ -1,0 +1,268 @@
+"""The recorder worker (``mediation recorder``): asyncio, aiortc and python-socketio's
+AsyncClient, in a process of its own, never inside the Flask-SocketIO web process.
+
+Every second it renews the leases of the rooms it records and claims rooms nobody holds
+(started, not ended), up to ``RECORDER_MAX_ROOMS``. For each room it connects to the room
+namespace like a browser, as the hidden peer ``RECORDER``: it offers every peer its layout
+lists a receive-only connection (VP8 and Opus) and writes each participant's frames into a
+file of their own. The server's layout decides whom it receives: nobody before everyone has
+agreed, nobody once someone withdraws, a caucus only where the institution records them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+from flask import Flask
+
+from mediation.extensions import db
+
+from . import operations as recording
+from .models import Recording
+from .passthrough import install
+from .writer import WebmWriter
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+
+
+class Worker:
+    def __init__(self, app: Flask, url: str, *, max_rooms: int) -> None:
+        self.app = app
+        self.url = url.rstrip("/")
+        self.max_rooms = max_rooms
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.rooms: dict[int, RoomRecording] = {}
+
+    async def db(self, function: Callable, *args: Any) -> Any:
+        """Run a database operation in a thread, in the app's context, and commit."""
+
+        def call():
+            with self.app.app_context():
+                try:
+                    result = function(*args)
+                    db.session.commit()
+                    return result
+                finally:
+                    db.session.remove()
+
+        return await asyncio.to_thread(call)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("recorder %s records rooms of %s", self.holder, self.url)
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:  # a failed tick is logged; the next one tries again
+                log.exception("recorder tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+        for room in list(self.rooms.values()):
+            await room.stop()
+            await self.db(recording.release, room.session_id, self.holder)
+
+    async def tick(self) -> None:
+        for session_id, room in list(self.rooms.items()):
+            kept = await self.db(self._renew, session_id)
+            if not kept or room.finished:
+                del self.rooms[session_id]
+                await room.stop()
+                if kept:
+                    await self.db(recording.release, session_id, self.holder)
+        if len(self.rooms) >= self.max_rooms:
+            return
+        for session_id in await self.db(recording.rooms_to_record):
+            if len(self.rooms) >= self.max_rooms:
+                break
+            if session_id in self.rooms or not await self.db(self._claim, session_id):
+                continue
+            room = RoomRecording(self, session_id)
+            self.rooms[session_id] = room
+            await room.start()
+
+    def _renew(self, session_id: int) -> bool:
+        return recording.renew(session_id, self.holder) and recording.still_recordable(session_id)
+
+    def _claim(self, session_id: int) -> bool:
+        if not recording.claim(session_id, self.holder):
+            return False
+        # Files a dead worker left open are closed as they are (playable to their last
+        # cluster), marked interrupted.
+        for left in recording.left_open(session_id, self.holder):
+            recording.finish_file(left, duration=None, status="interrupted")
+        return True
+
+    def token(self, session_id: int) -> str:
+        with self.app.app_context():
+            return recording.token_for(self.holder, session_id)
+
+
+class RoomRecording:
+    """One room: a Socket.IO connection and a receive-only peer connection per participant."""
+
+    def __init__(self, worker: Worker, session_id: int) -> None:
+        self.worker = worker
+        self.session_id = session_id
+        self.version = 0
+        self.epoch = None
+        self.peers: dict[int, Peer] = {}
+        self.finished = False
+        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
+        self.sio.on("welcome", self.on_welcome, namespace="/room")
+        self.sio.on("layout", self.on_layout, namespace="/room")
+        self.sio.on("signal", self.on_signal, namespace="/room")
+        self.sio.on("ended", self.on_ended, namespace="/room")
+        self.sio.on("error", self.on_error, namespace="/room")
+
+    async def start(self) -> None:
+        def auth() -> dict:  # a fresh token for every (re)connection
+            return {"session": self.session_id, "recorder": self.worker.token(self.session_id)}
+
+        try:
+            await self.sio.connect(
+                self.worker.url, namespaces=["/room"], transports=["websocket"], auth=auth
+            )
+        except socketio.exceptions.ConnectionError as error:
+            log.warning("room %s: cannot connect: %s", self.session_id, error)
+            self.finished = True
+
+    async def stop(self) -> None:
+        for peer_id in list(self.peers):
+            await self.close(peer_id)
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+    async def on_welcome(self, welcome: dict) -> None:
+        await self.on_layout(welcome["layout"])
+
+    async def on_layout(self, layout: dict) -> None:
+        if layout["version"] < self.version:
+            return
+        self.version = layout["version"]
+        if layout.get("ended"):
+            self.finished = True
+        epochs = layout.get("epochs", {})
+        wanted = set(layout["peers"])
+        for peer_id, peer in list(self.peers.items()):
+            if peer_id not in wanted or epochs.get(str(peer_id)) != peer.epoch:
+                await self.close(peer_id)
+        for peer_id in wanted - set(self.peers):
+            self.peers[peer_id] = peer = Peer(self, peer_id, epochs.get(str(peer_id)))
+            await peer.offer()
+
+    async def on_signal(self, message: dict) -> None:
+        peer = self.peers.get(message["from"])
+        if peer is None or message.get("epoch") != peer.epoch:
+            return
+        await peer.signal(message["kind"], message.get("payload"))
+
+    async def on_ended(self, _data: Any = None) -> None:
+        self.finished = True
+        for peer_id in list(self.peers):
+            await self.close(peer_id)
+
+    async def on_error(self, error: dict) -> None:
+        log.info("room %s: %s", self.session_id, error)
+
+    async def close(self, peer_id: int) -> None:
+        peer = self.peers.pop(peer_id, None)
+        if peer is not None:
+            await peer.close()
+
+    async def send(self, to: int, kind: str, payload: Any) -> None:
+        message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
+        await self.sio.emit("signal", message, namespace="/room")
+
+
+class Peer:
+    """The recorder's receive-only connection to one participant, and their file."""
+
+    def __init__(self, room: RoomRecording, participant_id: int, epoch: int | None) -> None:
+        self.room = room
+        self.participant_id = participant_id
+        self.epoch = epoch
+        self.pc = RTCPeerConnection()
+        self.writer: WebmWriter | None = None
+        self.file_id: int | None = None
+        self.readers: list[asyncio.Task] = []
+        self.pc.on("track", self.on_track)
+
+    async def offer(self) -> None:
+        worker = self.room.worker
+        self.file_id, path = await worker.db(
+            _open, self.room.session_id, self.participant_id, worker.holder
+        )
+        self.writer = WebmWriter(path)
+        for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(
+                [
+                    c
+                    for c in RTCRtpSender.getCapabilities(kind).codecs
+                    if c.mimeType.lower() in (codec, f"{kind}/rtx")
+                ]
+            )
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        description = self.pc.localDescription
+        await self.room.send(
+            self.participant_id, "offer", {"type": description.type, "sdp": description.sdp}
+        )
+
+    async def signal(self, kind: str, payload: Any) -> None:
+        if kind == "answer" and isinstance(payload, dict):
+            if self.pc.signalingState != "have-local-offer":
+                return  # an answer to an offer already answered
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=payload["sdp"], type=payload["type"])
+            )
+        elif kind == "candidate" and isinstance(payload, dict) and payload.get("candidate"):
+            candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
+            candidate.sdpMid = payload.get("sdpMid")
+            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            await self.pc.addIceCandidate(candidate)
+
+    def on_track(self, track) -> None:
+        self.readers.append(asyncio.ensure_future(self._read(track)))
+
+    async def _read(self, track) -> None:
+        add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                add(frame.data, frame.timestamp, time.monotonic())
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for reader in self.readers:
+            reader.cancel()
+        if self.writer is not None and self.file_id is not None:
+            started = self.writer.started
+            duration = self.writer.close()
+            await self.room.worker.db(_finish, self.file_id, duration if started else 0.0)
+
+
+def _open(session_id: int, participant_id: int, holder: str) -> tuple[int, Path]:
+    file = recording.open_file(session_id, participant_id, holder)
+    return file.id, recording.absolute(file)
+
+
+def _finish(recording_id: int, duration: float) -> None:
+    recording.finish_file(db.session.get(Recording, recording_id), duration=duration)
+
+
+async def main(app: Flask, url: str, stop: asyncio.Event) -> None:
+    install(loopback=app.config["RECORDER_LOOPBACK"])
+    await Worker(app, url, max_rooms=app.config["RECORDER_MAX_ROOMS"]).run(stop)
