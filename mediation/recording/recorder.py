@@ -120,7 +120,15 @@ class RoomRecording:
         self.epoch = None
         self.peers: dict[int, Peer] = {}
         self.finished = False
+        # python-socketio runs each event in a task of its own: one at a time here, in the
+        # order they came (a candidate must not overtake the answer before it).
+        self.turn = asyncio.Lock()
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
+        # The server's "welcome" may come before the namespace counts as connected here;
+        # nothing is sent until it does.
+        self.connected = asyncio.Event()
+        self.sio.on("connect", self.connected.set, namespace="/room")
+        self.sio.on("disconnect", self.connected.clear, namespace="/room")
         self.sio.on("welcome", self.on_welcome, namespace="/room")
         self.sio.on("layout", self.on_layout, namespace="/room")
         self.sio.on("signal", self.on_signal, namespace="/room")
@@ -149,6 +157,10 @@ class RoomRecording:
         await self.on_layout(welcome["layout"])
 
     async def on_layout(self, layout: dict) -> None:
+        async with self.turn:
+            await self._apply(layout)
+
+    async def _apply(self, layout: dict) -> None:
         if layout["version"] < self.version:
             return
         self.version = layout["version"]
@@ -164,15 +176,17 @@ class RoomRecording:
             await peer.offer()
 
     async def on_signal(self, message: dict) -> None:
-        peer = self.peers.get(message["from"])
-        if peer is None or message.get("epoch") != peer.epoch:
-            return
-        await peer.signal(message["kind"], message.get("payload"))
+        async with self.turn:
+            peer = self.peers.get(message["from"])
+            if peer is None or message.get("epoch") != peer.epoch:
+                return
+            await peer.signal(message["kind"], message.get("payload"))
 
     async def on_ended(self, _data: Any = None) -> None:
         self.finished = True
-        for peer_id in list(self.peers):
-            await self.close(peer_id)
+        async with self.turn:
+            for peer_id in list(self.peers):
+                await self.close(peer_id)
 
     async def on_error(self, error: dict) -> None:
         log.info("room %s: %s", self.session_id, error)
@@ -184,6 +198,7 @@ class RoomRecording:
 
     async def send(self, to: int, kind: str, payload: Any) -> None:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
+        await asyncio.wait_for(self.connected.wait(), timeout=10)
         await self.sio.emit("signal", message, namespace="/room")
 
 
@@ -198,6 +213,7 @@ class Peer:
         self.writer: WebmWriter | None = None
         self.file_id: int | None = None
         self.readers: list[asyncio.Task] = []
+        self.early: list = []  # candidates that came before the answer
         self.pc.on("track", self.on_track)
 
     async def offer(self) -> None:
@@ -228,11 +244,17 @@ class Peer:
             await self.pc.setRemoteDescription(
                 RTCSessionDescription(sdp=payload["sdp"], type=payload["type"])
             )
+            for candidate in self.early:
+                await self.pc.addIceCandidate(candidate)
+            self.early.clear()
         elif kind == "candidate" and isinstance(payload, dict) and payload.get("candidate"):
             candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            await self.pc.addIceCandidate(candidate)
+            if self.pc.remoteDescription is None:
+                self.early.append(candidate)
+            else:
+                await self.pc.addIceCandidate(candidate)
 
     def on_track(self, track) -> None:
         self.readers.append(asyncio.ensure_future(self._read(track)))

@@ -40,7 +40,9 @@ FAKE_MEDIA = [
 
 def pytest_collection_modifyitems(items) -> None:
     for item in list(items):
-        if "tests/browser/" in str(item.path).replace("\\", "/") and "[postgresql]" in item.name:
+        params = getattr(item, "callspec", None)
+        database = params.params.get("database_url") if params else None
+        if "tests/browser/" in str(item.path).replace("\\", "/") and database == "postgresql":
             items.remove(item)
 
 

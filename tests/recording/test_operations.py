@@ -1,0 +1,90 @@
+"""The recorder's lease, its files' records, and verification."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from mediation.recording import operations as recording
+from mediation.rooms.models import Room
+from tests.factories import make_mediating_case
+from tests.signaling.conftest import open_session
+
+
+def started_session(*, ended: bool = False):
+    case = make_mediating_case()
+    session = open_session(case)
+    db.session.add(
+        Room(session_id=session.id, started_at=utcnow(), ended_at=utcnow() if ended else None)
+    )
+    db.session.flush()
+    return case, session
+
+
+def test_one_worker_holds_a_room_until_it_stops_renewing(app_ctx):
+    _, session = started_session()
+    now = utcnow()
+    assert recording.rooms_to_record(now) == [session.id]
+    assert recording.claim(session.id, "a", now)
+    assert not recording.claim(session.id, "b", now)
+    assert recording.rooms_to_record(now) == []
+    assert recording.renew(session.id, "a", now + timedelta(seconds=2))
+    # "a" died: three seconds without renewal and "b" takes the room over.
+    later = now + timedelta(seconds=2 + recording.LEASE_SECONDS)
+    assert recording.rooms_to_record(later) == [session.id]
+    assert recording.claim(session.id, "b", later)
+    assert not recording.renew(session.id, "a", later)
+    assert recording.holds(session.id, "b", later) and not recording.holds(session.id, "a", later)
+
+
+def test_ended_or_not_started_rooms_are_not_recorded(app_ctx):
+    started_session(ended=True)
+    case = make_mediating_case()
+    waiting = open_session(case)
+    db.session.add(Room(session_id=waiting.id))
+    db.session.flush()
+    assert recording.rooms_to_record() == []
+
+
+def test_a_token_is_good_for_its_session_and_its_holder_only(app_ctx):
+    _, session = started_session()
+    token = recording.token_for("a", session.id)
+    assert not recording.may_connect(token, session.id)  # no lease yet
+    recording.claim(session.id, "a")
+    assert recording.may_connect(token, session.id)
+    assert not recording.may_connect(token, session.id + 1)
+    assert not recording.may_connect(token + "x", session.id)
+    assert not recording.may_connect(recording.token_for("b", session.id), session.id)
+
+
+def test_a_finished_file_is_hashed_and_journaled_and_verify_finds_a_changed_byte(app_ctx):
+    case, session = started_session()
+    participant = session.participants[0]
+    file = recording.open_file(session.id, participant.id, "a")
+    path = recording.absolute(file)
+    path.write_bytes(b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 40)
+    recording.finish_file(file, duration=12.5)
+    assert file.sha256 == recording.sha256_of(path) and file.size == path.stat().st_size
+    entry = db.session.query(JournalEntry).filter_by(action="recording.finished").one()
+    assert entry.case_id == case.id and entry.payload["sha256"] == file.sha256
+    assert recording.verify(case.id) == []
+
+    data = bytearray(path.read_bytes())
+    data[1000] ^= 0x01  # one bit of one byte
+    path.write_bytes(bytes(data))
+    assert recording.verify(case.id) == [(file, "changed")]
+    path.unlink()
+    assert recording.verify(case.id) == [(file, "missing")]
+
+
+def test_files_a_dead_worker_left_open_are_found_by_the_next_one(app_ctx):
+    _, session = started_session()
+    participant = session.participants[1]
+    left = recording.open_file(session.id, participant.id, "dead")
+    mine = recording.open_file(session.id, participant.id, "alive")
+    assert recording.left_open(session.id, "alive") == [left]
+    recording.finish_file(left, duration=None, status="interrupted")
+    assert recording.left_open(session.id, "alive") == []
+    assert mine.status == "recording"
