@@ -52,6 +52,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _environment(database_url: str, instance: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MEDIATION_ENV": "testing",
+        "MEDIATION_DATABASE_URL": database_url,
+        "MEDIATION_INSTANCE_PATH": str(instance),
+        "MEDIATION_HOST": "127.0.0.1",
+    }
+
+
 @contextmanager
 def serve(
     database_url: str,
@@ -64,14 +74,7 @@ def serve(
     stopped at the end. (Not a thread of the test process: the Socket.IO test client that
     other tests use replaces parts of the server in this process.)"""
     port = free_port()
-    env = {
-        **os.environ,
-        "MEDIATION_ENV": "testing",
-        "MEDIATION_DATABASE_URL": database_url,
-        "MEDIATION_INSTANCE_PATH": str(instance),
-        "MEDIATION_HOST": "127.0.0.1",
-        "MEDIATION_PORT": str(port),
-    }
+    env = {**_environment(database_url, instance), "MEDIATION_PORT": str(port)}
     if redis_url:
         env["MEDIATION_REDIS_URL"] = redis_url
         # Pub/sub channels are global to a Redis server: one per test run.
@@ -93,37 +96,32 @@ def serve(
             raise RuntimeError("the server did not start within 20 s")
         yield url
     finally:
+        stop(process)
+        log.close()
+
+
+def stop(process: subprocess.Popen, within: float = 15) -> None:
+    """SIGTERM, and SIGKILL if it has not stopped ``within`` seconds."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=within)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-        log.close()
 
 
 @contextmanager
 def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess.Popen]:
     """``mediation recorder`` for the server at ``url``, in its own process."""
-    env = {
-        **os.environ,
-        "MEDIATION_ENV": "testing",
-        "MEDIATION_DATABASE_URL": database_url,
-        "MEDIATION_INSTANCE_PATH": str(instance),
-    }
+    env = _environment(database_url, instance)
     command = [str(Path(sys.executable).parent / "mediation"), "recorder", "--url", url]
     log = (instance / f"recorder-{time.monotonic_ns()}.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
         log.close()
 
 
