@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import bp as court_bp
     from .journal.blueprint import bp as journal_bp
     from .notify.blueprint import bp as notify_bp
+    from .recording.blueprint import bp as recording_bp
     from .rooms.blueprint import bp as rooms_bp
 
     for blueprint in (
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         cases_bp,
         booking_bp,
         rooms_bp,
+        recording_bp,
         journal_bp,
         notify_bp,
         court_bp,

@@ -21,7 +21,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
 
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
 from mediation.extensions import db
+from mediation.minutes import operations as minutes
+from mediation.minutes.models import SECTIONS
 from mediation.recording import operations as recording
 from mediation.rooms import layout
 from mediation.rooms import operations as rooms
@@ -210,6 +214,13 @@ def _chat_dict(message) -> dict:
     }
 
 
+def _minutes_dict(session_id: int) -> dict | None:
+    found = minutes.of_session(session_id)
+    if found is None:
+        return None
+    return {name: getattr(found, name) for name in SECTIONS} | {"version": found.version}
+
+
 def _target(member: RoomMember, data: Any) -> RoomMember:
     target = db.session.get(RoomMember, _field(data, "participant", int))
     if target is None or target.session_id != member.session_id:
@@ -250,6 +261,8 @@ class RoomNamespace(Namespace):
                 "session": session_id,
                 "layout": layout_for(member.participant_id, room, seats),
                 "chat": [_chat_dict(m) for m in rooms.history(member)],
+                # The minutes so far, for the mediator who writes them (after a reload too).
+                "minutes": _minutes_dict(session_id) if member.role == "mediator" else None,
             },
         )
         broadcast_state(room)
@@ -377,6 +390,21 @@ class RoomNamespace(Namespace):
                     emit("chat", line, to=_personal(other.participant_id))
 
         return tell_the_group
+
+    @handler("minutes")
+    def on_minutes(self, member: RoomMember, room: Room, data: Any) -> Callable:
+        """The mediator saves the minutes (every part sent is replaced)."""
+        if not isinstance(data, dict):
+            raise MalformedEventError("an object is expected")
+        participant = member.participant
+        try:
+            saved = minutes.save(participant.session, data, by=participant.user)
+        except FieldError as problem:
+            raise rooms.RoomError("invalid", str(problem)) from None
+        except NotPermittedError as refusal:
+            raise rooms.RoomError("forbidden", str(refusal)) from None
+        version = saved.version
+        return lambda: emit("minutes_saved", {"version": version})
 
     @handler("end", changes_room=True)
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:

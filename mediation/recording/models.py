@@ -14,7 +14,7 @@ from mediation.extensions import db
 
 class RecordingLease(db.Model):
     """The one recorder worker recording a session's room, until ``expires_at``: the holder
-    renews it every second or two; when it dies, another worker takes the room over."""
+    renews it twice a second; when it dies, another worker takes the room over."""
 
     __tablename__ = "recording_leases"
 
@@ -49,5 +49,7 @@ class Recording(db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64))
     # "recording", "finished", or "interrupted" (its worker died; closed by another).
     status: Mapped[str] = mapped_column(String(16), default="recording")
+    # "joint", or "caucus:applicant" / "caucus:respondent": a caucus is private to its side.
+    scope: Mapped[str] = mapped_column(String(32), default="joint")
 
     participant: Mapped[SessionParticipant] = relationship()

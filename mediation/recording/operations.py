@@ -2,7 +2,7 @@
 files it writes (opened, finished, hashed, journaled), and their verification.
 
 A worker claims a room by a conditional write on ``recording_leases`` and renews the lease
-every second; a lease that has not been renewed for ``LEASE_SECONDS`` may be taken by another
+twice a second; a lease that has not been renewed for ``LEASE_SECONDS`` may be taken by another
 worker, which also closes the files the dead one left open. Files are WebM written as they
 arrive, so a file cut off by a crash stays playable up to its last cluster.
 """
@@ -18,7 +18,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from mediation.accounts.models import User
 from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
+from mediation.cases.models import Case
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -26,9 +28,9 @@ from mediation.rooms.models import Room
 
 from .models import Recording, RecordingLease
 
-# A recorder renews its leases every second; after this long without renewal another worker
+# A recorder renews its leases twice a second; after this long without renewal another worker
 # takes the room over (the issue's bound: recording continues within 5 s).
-LEASE_SECONDS = 3
+LEASE_SECONDS = 2
 TOKEN_SECONDS = 60
 
 
@@ -139,7 +141,7 @@ def absolute(recording: Recording) -> Path:
     return Path(current_app.config["STORAGE_DIR"]) / recording.path
 
 
-def open_file(session_id: int, participant_id: int, holder: str) -> Recording:
+def open_file(session_id: int, participant_id: int, holder: str, scope: str = "joint") -> Recording:
     started = utcnow()
     recording = Recording(
         session_id=session_id,
@@ -147,6 +149,7 @@ def open_file(session_id: int, participant_id: int, holder: str) -> Recording:
         path=path_for(session_id, participant_id, started),
         holder=holder,
         started_at=started,
+        scope=scope,
     )
     db.session.add(recording)
     db.session.flush()
@@ -213,6 +216,27 @@ def of_case(case_id: int) -> list[Recording]:
         .where(MediationSession.case_id == case_id)
         .order_by(Recording.started_at, Recording.id)
     ).all()
+
+
+def playable(recording_id: int, user: User) -> Recording | None:
+    """The recording, if ``user`` may play it: the case's mediator, and its parties (agents
+    included); a caucus only for its own side. None otherwise (the edge answers 404)."""
+    found = db.session.get(Recording, recording_id)
+    if found is None or not found.sha256:
+        return None
+    case = found.participant.session.case
+    if user.id == case.mediator_id:
+        return found
+    sides = {p.side for p in case.parties if p.user_id == user.id}
+    if not sides:
+        return None
+    return (
+        found if found.scope == "joint" or found.scope in {f"caucus:{s}" for s in sides} else None
+    )
+
+
+def playable_of_case(case: Case, user: User) -> list[Recording]:
+    return [r for r in of_case(case.id) if playable(r.id, user) is not None]
 
 
 def verify(case_id: int) -> list[tuple[Recording, str]]:

@@ -1,7 +1,7 @@
 """The recorder worker (``mediation recorder``): asyncio, aiortc and python-socketio's
 AsyncClient, in a process of its own, never inside the Flask-SocketIO web process.
 
-Every second it renews the leases of the rooms it records and claims rooms nobody holds
+Twice a second it renews the leases of the rooms it records and claims rooms nobody holds
 (started, not ended), up to ``RECORDER_MAX_ROOMS``. For each room it connects to the room
 namespace like a browser, as the hidden peer ``RECORDER``: it offers every peer its layout
 lists a receive-only connection (VP8 and Opus) and writes each participant's frames into a
@@ -36,7 +36,7 @@ from .passthrough import install
 from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
-TICK_SECONDS = 1.0
+TICK_SECONDS = 0.5
 
 
 class Worker:
@@ -117,7 +117,7 @@ class RoomRecording:
         self.worker = worker
         self.session_id = session_id
         self.version = 0
-        self.epoch = None
+        self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
         self.peers: dict[int, Peer] = {}
         self.finished = False
         # python-socketio runs each event in a task of its own: one at a time here, in the
@@ -166,6 +166,11 @@ class RoomRecording:
         self.version = layout["version"]
         if layout.get("ended"):
             self.finished = True
+        if layout["group"] != self.scope:
+            # Joint session and caucus go into separate files: a caucus is its side's only.
+            for peer_id in list(self.peers):
+                await self.close(peer_id)
+            self.scope = layout["group"]
         epochs = layout.get("epochs", {})
         wanted = set(layout["peers"])
         for peer_id, peer in list(self.peers.items()):
@@ -219,7 +224,7 @@ class Peer:
     async def offer(self) -> None:
         worker = self.room.worker
         self.file_id, path = await worker.db(
-            _open, self.room.session_id, self.participant_id, worker.holder
+            _open, self.room.session_id, self.participant_id, worker.holder, self.room.scope
         )
         self.writer = WebmWriter(path)
         for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
@@ -276,8 +281,8 @@ class Peer:
             await self.room.worker.db(_finish, self.file_id, duration if started else 0.0)
 
 
-def _open(session_id: int, participant_id: int, holder: str) -> tuple[int, Path]:
-    file = recording.open_file(session_id, participant_id, holder)
+def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
+    file = recording.open_file(session_id, participant_id, holder, scope)
     return file.id, recording.absolute(file)
 
 

@@ -36,6 +36,8 @@ class Room(db.Model):
     # The recorder's connection (a hidden peer that only receives), and which one it is.
     recorder_sid: Mapped[str | None] = mapped_column(String(64))
     recorder_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When someone first said no to recording: from then on the minutes are the record.
+    consent_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     session: Mapped[MediationSession] = relationship()
 

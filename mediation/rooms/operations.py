@@ -21,6 +21,7 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.minutes import operations as minutes
 
 from . import layout
 from .models import ChatMessage, Room, RoomMember
@@ -351,6 +352,8 @@ def recording_consent(member: RoomMember, consent: bool) -> None:
     room = lock(room_of(member.participant.session))
     member.recording_consent = consent
     member.recording_consent_at = utcnow()
+    if not consent and room.consent_refused_at is None:
+        room.consent_refused_at = member.recording_consent_at
     db.session.flush()
     _log(member, "recording_consent", consent=consent)
     bump_layout(room)  # the recorder may start or stop receiving
@@ -432,11 +435,33 @@ def history(member: RoomMember) -> list[ChatMessage]:
     ).all()
 
 
+def recorded_throughout(room: Room) -> bool:
+    """Whether everyone let in agreed to recording and nobody ever said no: only then may
+    the recording stand in for the written minutes (SPC online mediation rules art 22)."""
+    return room.consent_refused_at is None and all(
+        m.recording_consent is True
+        for m in members(room.session_id)
+        if m.role != "mediator" and m.admitted_at is not None
+    )
+
+
 def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
     """The mediator ends the session: nobody exchanges media any more."""
     if by.role != "mediator":
         raise RoomError("forbidden", _("Only the mediator can do this."))
     lock(room)
+    if (
+        room.ended_at is None
+        and not recorded_throughout(room)
+        and not minutes.written(room.session_id)
+    ):
+        raise RoomError(
+            "minutes_required",
+            _(
+                "Not everyone agreed to recording, so the minutes are the record: "
+                "write them before ending the session."
+            ),
+        )
     if room.ended_at is None:
         room.ended_at = now or utcnow()
         db.session.flush()

@@ -326,7 +326,12 @@
     $("caucus-applicant").addEventListener("click", function () { socket.emit("caucus", { side: "applicant" }); });
     $("caucus-respondent").addEventListener("click", function () { socket.emit("caucus", { side: "respondent" }); });
     $("joint").addEventListener("click", function () { socket.emit("caucus", { side: null }); });
-    $("end").addEventListener("click", function () { if (window.confirm(text.confirm_end)) socket.emit("end", {}); });
+    $("end").addEventListener("click", function () {
+      if (!window.confirm(text.confirm_end)) return;
+      if (minutesTimer) { clearTimeout(minutesTimer); minutesTimer = null; saveMinutes(); }
+      socket.emit("end", {});
+    });
+    wireMinutes();
     $("share").addEventListener("click", function () {
       if (screen) { stopShare(); return; }
       navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
@@ -337,6 +342,24 @@
         $("share").setAttribute("aria-pressed", "true");
       }).catch(function () {});
     });
+  }
+
+  // The minutes: saved a moment after the mediator stops typing.
+  var minutesTimer = null;
+  function saveMinutes() {
+    var fields = {};
+    document.querySelectorAll("#minutes textarea").forEach(function (t) { fields[t.name] = t.value; });
+    socket.emit("minutes", fields);
+  }
+  function wireMinutes() {
+    document.querySelectorAll("#minutes textarea").forEach(function (t) {
+      t.addEventListener("input", function () {
+        $("minutes-status").textContent = "…";
+        clearTimeout(minutesTimer);
+        minutesTimer = setTimeout(saveMinutes, 1200);
+      });
+    });
+    socket.on("minutes_saved", function (m) { $("minutes-status").textContent = text.minutes_saved + " · v" + m.version; });
   }
 
   function stopShare() {
@@ -391,6 +414,9 @@
   socket.on("welcome", function (w) {
     var resumed = me !== null && w.you.epoch === me.epoch;
     me = w.you;
+    if (w.minutes) {
+      document.querySelectorAll("#minutes textarea").forEach(function (t) { if (!t.value) t.value = w.minutes[t.name] || ""; });
+    }
     $("chat-lines").textContent = "";
     w.chat.forEach(addChat);
     if (!resumed) {

@@ -57,3 +57,66 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
         assert abs(found["duration"] - recorded) <= 1.0, (found, recorded)
         assert found["video_frames"] > seconds * 5  # at least 5 pictures a second
         assert file.sha256 == recording.sha256_of(path)
+
+
+def test_a_killed_recorder_is_replaced_within_five_seconds_and_its_files_play(
+    app, live_server, browser_factory, session_in_progress, tmp_path
+):
+    import os
+    import signal
+
+    s = session_in_progress
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    with recorder(database, tmp_path, live_server) as first:
+        mediator, a, b = three_in_the_room(browser_factory, live_server, s)
+        mediator.click("#start", timeout=WAIT_MS)
+        for page in (mediator, a, b):
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        with recorder(database, tmp_path, live_server):  # a second worker, idle so far
+            mediator.wait_for_timeout(4000)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+            mediator.wait_for_timeout(8000)
+            mediator.on("dialog", lambda dialog: dialog.accept())
+            mediator.click("#end")
+            files = finished_files(app, s["session"], 6, tmp_path / "storage")
+    assert len(files) == 6
+    for participant_id in s["ids"].values():
+        before, after = sorted(
+            ((f, path) for f, path in files if f.participant_id == participant_id),
+            key=lambda pair: pair[0].started_at,
+        )
+        assert before[0].status == "interrupted" and after[0].status == "finished"
+        played = probe(before[1])  # cut off by the kill, and still playable
+        assert played["codecs"] == ["opus", "vp8"] and played["duration"] >= 2
+        resumed = probe(after[1])
+        assert resumed["codecs"] == ["opus", "vp8"] and resumed["duration"] >= 5
+        cut = before[0].started_at.timestamp() + played["duration"]
+        back = after[0].started_at.timestamp() + resumed["start"]
+        assert back - cut <= 5, (cut, back)
+
+
+def test_when_a_party_says_no_nothing_is_recorded_and_the_minutes_are_required(
+    app, live_server, browser_factory, session_in_progress, tmp_path
+):
+    s = session_in_progress
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+        mediator, a, b = three_in_the_room(browser_factory, live_server, s, consents=(True, False))
+        mediator.click("#start", timeout=WAIT_MS)
+        mediator.wait_for_timeout(3000)  # a recorder would have joined by now
+        assert all(page.is_hidden("#recording") for page in (mediator, a, b))
+        mediator.on("dialog", lambda dialog: dialog.accept())
+        mediator.click("#end")
+        mediator.wait_for_selector("#notice:not([hidden])", timeout=WAIT_MS)
+        assert "笔录" in mediator.inner_text("#notice")  # the minutes first
+        mediator.click("#minutes summary")
+        mediator.fill("#minutes-facts", "双方确认押金3000元尚未退还")
+        mediator.wait_for_function(
+            "document.getElementById('minutes-status').textContent.includes('v1')",
+            timeout=WAIT_MS,
+        )
+        mediator.click("#end")
+        a.wait_for_function("document.body.textContent.includes('已结束')", timeout=WAIT_MS)
+    with app.app_context():
+        assert db.session.scalars(select(Recording)).all() == []
+        db.session.remove()

@@ -45,16 +45,18 @@ def opus_frames(seconds: float) -> list[bytes]:
 
 
 def probe(path) -> dict:
-    """What PyAV finds in a file: its streams' codecs, its duration (from the last packet
-    of any stream), and how many video frames decode."""
+    """What PyAV finds in a file: its streams' codecs, where its first packet is and its
+    duration (to the end of the last packet), and how many video frames decode."""
     with av.open(str(path)) as container:
         codecs = sorted(s.codec_context.name for s in container.streams)
-        end = 0.0
+        start, end = None, 0.0
         decoded = 0
         for packet in container.demux():
             if packet.pts is None:
                 continue
+            at = float(packet.pts * packet.time_base)
+            start = at if start is None else min(start, at)
             end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
             if packet.stream.type == "video":
                 decoded += len(packet.decode())
-    return {"codecs": codecs, "duration": end, "video_frames": decoded}
+    return {"codecs": codecs, "start": start, "duration": end, "video_frames": decoded}

@@ -30,9 +30,9 @@ def test_one_worker_holds_a_room_until_it_stops_renewing(app_ctx):
     assert recording.claim(session.id, "a", now)
     assert not recording.claim(session.id, "b", now)
     assert recording.rooms_to_record(now) == []
-    assert recording.renew(session.id, "a", now + timedelta(seconds=2))
-    # "a" died: three seconds without renewal and "b" takes the room over.
-    later = now + timedelta(seconds=2 + recording.LEASE_SECONDS)
+    assert recording.renew(session.id, "a", now + timedelta(seconds=1))
+    # "a" died: LEASE_SECONDS without renewal and "b" takes the room over.
+    later = now + timedelta(seconds=1 + recording.LEASE_SECONDS)
     assert recording.rooms_to_record(later) == [session.id]
     assert recording.claim(session.id, "b", later)
     assert not recording.renew(session.id, "a", later)

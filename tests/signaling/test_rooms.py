@@ -243,6 +243,7 @@ def test_the_mediator_ends_the_session_for_everyone(room, connect):
     mediator, a = connect("mediator"), connect("a")
     mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
     drain(a)
+    mediator.emit("minutes", {"facts": "双方确认租赁合同于2025年3月签订"}, namespace=NS)
     mediator.emit("end", {}, namespace=NS)
     received = a.get_received(NS)
     assert any(e["name"] == "ended" for e in received)
@@ -405,3 +406,32 @@ def test_a_party_of_the_case_cannot_be_invited_as_a_guest(app, room):
                 relation="relative",
                 side="applicant",
             )
+
+
+def test_without_everyone_s_consent_the_session_ends_only_with_minutes(room, connect):
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    for who, sock in (("a", a), ("b", b)):
+        clear(mediator, sock, room["ids"][who])
+    a.emit("recording_consent", {"consent": True}, namespace=NS)
+    b.emit("recording_consent", {"consent": False}, namespace=NS)
+    b.emit("recording_consent", {"consent": True}, namespace=NS)  # once refused, still owed
+    mediator.emit("start", {}, namespace=NS)
+    drain(mediator)
+    mediator.emit("end", {}, namespace=NS)
+    assert events(mediator, "error")[-1]["code"] == "minutes_required"
+    a.emit("minutes", {"facts": "我说了算"}, namespace=NS)
+    assert events(a, "error")[-1]["code"] == "forbidden"
+    mediator.emit("minutes", {"facts": "双方确认房屋于2026年10月交还"}, namespace=NS)
+    assert events(mediator, "minutes_saved") == [{"version": 1}]
+    mediator.emit("end", {}, namespace=NS)
+    assert any(e["name"] == "ended" for e in a.get_received(NS))
+
+
+def test_a_session_everyone_agreed_to_record_ends_without_minutes(room, connect):
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    for who, sock in (("a", a), ("b", b)):
+        clear(mediator, sock, room["ids"][who])
+        sock.emit("recording_consent", {"consent": True}, namespace=NS)
+    mediator.emit("start", {}, namespace=NS)
+    mediator.emit("end", {}, namespace=NS)
+    assert any(e["name"] == "ended" for e in a.get_received(NS))

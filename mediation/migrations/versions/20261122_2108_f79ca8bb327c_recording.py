@@ -46,6 +46,7 @@ def upgrade():
         sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("scope", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
             ["session_participants.id"],
@@ -74,10 +75,12 @@ def upgrade():
         batch_op.add_column(
             sa.Column("recorder_epoch", sa.Integer(), server_default="0", nullable=False)
         )
+        batch_op.add_column(sa.Column("consent_refused_at", sa.DateTime(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.drop_column("consent_refused_at")
         batch_op.drop_column("recorder_epoch")
         batch_op.drop_column("recorder_sid")
 

@@ -1,0 +1,56 @@
+"""Writing the minutes. Operations flush and journal; the edges commit."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from mediation.accounts.models import User
+from mediation.booking.models import MediationSession
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from .models import SECTIONS, Minutes
+
+MAX_SECTION = 20_000
+
+
+def of_session(session_id: int) -> Minutes | None:
+    return db.session.get(Minutes, session_id)
+
+
+def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minutes:
+    """The mediator records the minutes (every save is a new version, journaled with the
+    text as saved, so nothing said is lost by a later edit)."""
+    if by.id != session.mediator_id:
+        raise NotPermittedError(_("Only the mediator writes the minutes."))
+    unknown = set(fields) - set(SECTIONS)
+    if unknown:
+        raise FieldError(sorted(unknown)[0], _("Unknown part of the minutes."))
+    for name, text in fields.items():
+        if not isinstance(text, str) or len(text) > MAX_SECTION:
+            raise FieldError(name, _("At most %(n)d characters.", n=MAX_SECTION))
+    minutes = of_session(session.id)
+    if minutes is None:
+        minutes = Minutes(session_id=session.id, version=0)
+        db.session.add(minutes)
+    for name, text in fields.items():
+        setattr(minutes, name, text.strip())
+    minutes.version = (minutes.version or 0) + 1
+    minutes.updated_at = utcnow()
+    minutes.updated_by_id = by.id
+    db.session.flush()
+    journal.append(
+        session.case_id,
+        "minutes.saved",
+        {"session_id": session.id, "version": minutes.version, **fields},
+        actor_id=by.id,
+    )
+    return minutes
+
+
+def written(session_id: int) -> bool:
+    minutes = of_session(session_id)
+    return minutes is not None and minutes.written()

@@ -1,0 +1,10 @@
+"""URL rules of the recording feature."""
+
+from flask import Blueprint
+
+from . import views
+
+bp = Blueprint("recording", __name__)
+
+bp.add_url_rule("/cases/<int:case_id>/recordings", view_func=views.case_recordings)
+bp.add_url_rule("/recordings/<int:recording_id>.webm", view_func=views.recording_file)

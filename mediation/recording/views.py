@@ -1,0 +1,35 @@
+"""HTTP handlers of recording: a case's recordings, and each file with seeking (HTTP range
+requests). Access is checked on every request, each byte range included."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, send_file
+from flask_login import current_user, login_required
+
+from mediation.cases import operations as cases
+
+from . import operations as recording
+
+
+@login_required
+def case_recordings(case_id: int):
+    case = cases.viewable_case(case_id, current_user)
+    if case is None:
+        abort(404)
+    return render_template(
+        "recording/case.html",
+        case=case,
+        recordings=recording.playable_of_case(case, current_user),
+    )
+
+
+@login_required
+def recording_file(recording_id: int):
+    found = recording.playable(recording_id, current_user)
+    if found is None:
+        abort(404)
+    path = recording.absolute(found)
+    if not path.exists():
+        abort(404)
+    # conditional=True: Range requests get 206 with the bytes asked for.
+    return send_file(path, mimetype="video/webm", conditional=True, max_age=0)
