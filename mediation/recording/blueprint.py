@@ -8,3 +8,4 @@ bp = Blueprint("recording", __name__)
 
 bp.add_url_rule("/cases/<int:case_id>/recordings", view_func=views.case_recordings)
 bp.add_url_rule("/recordings/<int:recording_id>.webm", view_func=views.recording_file)
+bp.add_url_rule("/institution/recording", view_func=views.caucus_setting, methods=["POST"])

@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from mediation.accounts.models import User
+from mediation.accounts.models import Institution, User
 from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
 from mediation.cases.models import Case
 from mediation.core.db import utcnow
@@ -237,6 +237,13 @@ def playable(recording_id: int, user: User) -> Recording | None:
 
 def playable_of_case(case: Case, user: User) -> list[Recording]:
     return [r for r in of_case(case.id) if playable(r.id, user) is not None]
+
+
+def set_caucus_recording(institution: Institution, record: bool) -> None:
+    """The institution's choice whether caucuses are recorded (off by default; each caucus
+    journals the choice that applied)."""
+    institution.record_caucus = record
+    db.session.flush()
 
 
 def verify(case_id: int) -> list[tuple[Recording, str]]:

@@ -3,10 +3,15 @@ requests). Access is checked on every request, each byte range included."""
 
 from __future__ import annotations
 
-from flask import abort, render_template, send_file
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
+from mediation.accounts.models import Role
 from mediation.cases import operations as cases
+from mediation.core.access import role_required
+from mediation.extensions import db
 
 from . import operations as recording
 
@@ -33,3 +38,20 @@ def recording_file(recording_id: int):
         abort(404)
     # conditional=True: Range requests get 206 with the bytes asked for.
     return send_file(path, mimetype="video/webm", conditional=True, max_age=0)
+
+
+@role_required(Role.institution_admin)
+def caucus_setting():
+    institution = current_user.institution
+    if institution is None:
+        abort(403)
+    if FlaskForm().validate_on_submit():
+        recording.set_caucus_recording(institution, request.form.get("record_caucus") == "1")
+        db.session.commit()
+        flash(
+            _("Caucuses are recorded from now on.")
+            if institution.record_caucus
+            else _("Caucuses are not recorded from now on."),
+            "success",
+        )
+    return redirect(url_for("accounts.institution_home"))

@@ -395,6 +395,9 @@ def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
     if room.caucus_side == side:
         return room.layout_version
     room.caucus_side = side
+    # The recorder starts new connections (and files) for the new group: a new epoch tells
+    # the browsers to drop their old connection to it.
+    room.recorder_epoch = (room.recorder_epoch or 0) + 1
     db.session.flush()
     if side:
         # Whether the caucus is recorded is the institution's setting, journaled each time.

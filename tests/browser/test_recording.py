@@ -120,3 +120,47 @@ def test_when_a_party_says_no_nothing_is_recorded_and_the_minutes_are_required(
     with app.app_context():
         assert db.session.scalars(select(Recording)).all() == []
         db.session.remove()
+
+
+@pytest.mark.parametrize("record_caucus", [False, True])
+def test_a_caucus_is_recorded_only_where_the_institution_says_so(
+    app, live_server, browser_factory, session_in_progress, tmp_path, record_caucus
+):
+    from mediation.booking.models import MediationSession
+
+    s = session_in_progress
+    ids = s["ids"]
+    with app.app_context():
+        db.session.get(
+            MediationSession, s["session"]
+        ).case.institution.record_caucus = record_caucus
+        db.session.commit()
+        db.session.remove()
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+        mediator, a, b = three_in_the_room(browser_factory, live_server, s)
+        mediator.click("#start", timeout=WAIT_MS)
+        for page in (mediator, a, b):
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        mediator.wait_for_timeout(2000)
+        mediator.click("#caucus-applicant")
+        b.wait_for_function("document.body.dataset.group === 'waiting:respondent'")
+        assert b.is_hidden("#recording")  # nothing of the waiting side is recorded
+        shown = "#recording:not([hidden])" if record_caucus else "#recording[hidden]"
+        a.wait_for_selector(shown, state="attached", timeout=WAIT_MS)
+        mediator.wait_for_timeout(3000)
+        mediator.click("#joint")
+        b.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        mediator.wait_for_timeout(2000)
+        mediator.on("dialog", lambda dialog: dialog.accept())
+        mediator.click("#end")
+        files = finished_files(app, s["session"], 8 if record_caucus else 6, tmp_path / "storage")
+    caucus = sorted((f.participant_id, f.scope) for f, _ in files if f.scope != "joint")
+    if record_caucus:
+        assert caucus == sorted((i, "caucus:applicant") for i in (ids["mediator"], ids["a"]))
+        for file, path in files:
+            if file.scope != "joint":
+                found = probe(path)
+                assert found["codecs"] == ["opus", "vp8"] and found["duration"] >= 2
+    else:
+        assert caucus == []
+    assert len(files) == (8 if record_caucus else 6)

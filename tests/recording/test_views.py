@@ -67,3 +67,26 @@ def test_a_recorded_caucus_is_for_its_own_side_only(app, client):
     client = app.test_client()
     login(client, made["applicant"], PASSWORD)
     assert client.get(url).status_code == 200
+
+
+def test_an_institution_administrator_chooses_whether_caucuses_are_recorded(app, client):
+    from mediation.accounts.models import Institution, Role
+    from tests.conftest import post_form
+    from tests.factories import make_institution, make_user
+
+    with app.app_context():
+        institution = make_institution()
+        admin = make_user(Role.institution_admin, institution_id=institution.id)
+        db.session.commit()
+        phone, institution_id = admin.phone, institution.id
+        db.session.remove()
+    login(client, phone, PASSWORD)
+    assert "record_caucus" in client.get("/institution/").get_data(as_text=True)
+    post_form(client, "/institution/recording", {"record_caucus": "1"}, form_page="/institution/")
+    with app.app_context():
+        assert db.session.get(Institution, institution_id).record_caucus is True
+        db.session.remove()
+    post_form(client, "/institution/recording", {}, form_page="/institution/")
+    with app.app_context():
+        assert db.session.get(Institution, institution_id).record_caucus is False
+        db.session.remove()
