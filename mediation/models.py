@@ -32,5 +32,5 @@ from mediation.cases.models import (  # noqa: F401
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
 from mediation.minutes.models import Minutes  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401
-from mediation.recording.models import Recording, RecordingLease  # noqa: F401
+from mediation.recording.models import Composition, Recording, RecordingLease  # noqa: F401
 from mediation.rooms.models import ChatMessage, Room, RoomMember  # noqa: F401

@@ -53,3 +53,20 @@ class Recording(db.Model):
     scope: Mapped[str] = mapped_column(String(32), default="joint")
 
     participant: Mapped[SessionParticipant] = relationship()
+
+
+class Composition(db.Model):
+    """The review video of a session: everyone side by side, sound mixed (made once, after
+    the session, by whichever worker claims it first)."""
+
+    __tablename__ = "compositions"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("mediation_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="composing")  # or finished, failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))

@@ -26,7 +26,8 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.rooms.models import Room
 
-from .models import Recording, RecordingLease
+from . import compose
+from .models import Composition, Recording, RecordingLease
 
 # A recorder renews its leases twice a second; after this long without renewal another worker
 # takes the room over (the issue's bound: recording continues within 5 s).
@@ -235,8 +236,89 @@ def playable(recording_id: int, user: User) -> Recording | None:
     )
 
 
+def review_videos(case: Case, user: User) -> list[Composition]:
+    """The case's review videos, for its mediator and parties (joint sessions only)."""
+    if user.id != case.mediator_id and not any(p.user_id == user.id for p in case.parties):
+        return []
+    return db.session.scalars(
+        select(Composition)
+        .join(MediationSession, MediationSession.id == Composition.session_id)
+        .where(MediationSession.case_id == case.id, Composition.status == "finished")
+        .order_by(Composition.session_id)
+    ).all()
+
+
 def playable_of_case(case: Case, user: User) -> list[Recording]:
     return [r for r in of_case(case.id) if playable(r.id, user) is not None]
+
+
+def to_compose(now: datetime | None = None) -> list[int]:
+    """Ended sessions whose files are all closed and that have no review video yet."""
+    open_files = select(Recording.session_id).where(Recording.status == "recording")
+    return db.session.scalars(
+        select(Room.session_id)
+        .join(Recording, Recording.session_id == Room.session_id)
+        .outerjoin(Composition, Composition.session_id == Room.session_id)
+        .where(
+            Room.ended_at.is_not(None),
+            Composition.session_id.is_(None),
+            Room.session_id.not_in(open_files),
+        )
+        .distinct()
+        .order_by(Room.session_id)
+    ).all()
+
+
+def claim_composition(session_id: int) -> Composition | None:
+    """Take the session's review video to make; None if another worker has it."""
+    composition = Composition(
+        session_id=session_id, path=f"recordings/{session_id}/review.mp4", status="composing"
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(composition)
+    except IntegrityError:
+        return None
+    return composition
+
+
+def compose_session(composition: Composition) -> Composition:
+    """Make the review video from the session's joint-session files (a caucus stays its
+    side's only), store its hash and journal it."""
+    session = db.session.get(MediationSession, composition.session_id)
+    files = [r for r in of_case(session.case_id) if r.session_id == session.id]
+    joint = [r for r in files if r.scope == "joint" and r.sha256]
+    start = min((r.started_at for r in joint), default=None)
+    tracks: dict[int, list[compose.Part]] = {}
+    for r in joint:
+        offset = (r.started_at - start).total_seconds()
+        tracks.setdefault(r.participant_id, []).append(compose.Part(absolute(r), offset))
+    end = max(
+        ((r.started_at - start).total_seconds() + (r.duration_seconds or 0) for r in joint),
+        default=0.0,
+    )
+    path = Path(current_app.config["STORAGE_DIR"]) / composition.path
+    if not tracks or end <= 0:
+        composition.status = "failed"
+        db.session.flush()
+        return composition
+    composition.duration_seconds = compose.compose(list(tracks.values()), path, end)
+    composition.size = path.stat().st_size
+    composition.sha256 = sha256_of(path)
+    composition.status = "finished"
+    db.session.flush()
+    journal.append(
+        session.case_id,
+        "recording.composed",
+        {
+            "session_id": session.id,
+            "sha256": composition.sha256,
+            "duration_seconds": composition.duration_seconds,
+            "from": sorted(r.id for r in joint),
+        },
+        actor_id=None,
+    )
+    return composition
 
 
 def set_caucus_recording(institution: Institution, record: bool) -> None:

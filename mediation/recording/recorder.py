@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -46,6 +47,7 @@ class Worker:
         self.max_rooms = max_rooms
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rooms: dict[int, RoomRecording] = {}
+        self.composer: asyncio.subprocess.Process | None = None
 
     async def db(self, function: Callable, *args: Any) -> Any:
         """Run a database operation in a thread, in the app's context, and commit."""
@@ -82,6 +84,7 @@ class Worker:
                 await room.stop()
                 if kept:
                     await self.db(recording.release, session_id, self.holder)
+                await self.compose_later()
         if len(self.rooms) >= self.max_rooms:
             return
         for session_id in await self.db(recording.rooms_to_record):
@@ -92,6 +95,15 @@ class Worker:
             room = RoomRecording(self, session_id)
             self.rooms[session_id] = room
             await room.start()
+
+    async def compose_later(self) -> None:
+        """Review videos are made by ``mediation recording compose`` in a process of its
+        own, at low priority: encoding must not slow down the rooms being recorded."""
+        if self.composer is not None and self.composer.returncode is None:
+            return  # one at a time; it takes every session that is due
+        self.composer = await asyncio.create_subprocess_exec(
+            "nice", sys.executable, "-m", "mediation.cli", "recording", "compose"
+        )
 
     def _renew(self, session_id: int) -> bool:
         return recording.renew(session_id, self.holder) and recording.still_recordable(session_id)

@@ -3,12 +3,24 @@ requests). Access is checked on every request, each byte range included."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from mediation.accounts.models import Role
+from mediation.booking.models import MediationSession
 from mediation.cases import operations as cases
 from mediation.core.access import role_required
 from mediation.extensions import db
@@ -25,7 +37,26 @@ def case_recordings(case_id: int):
         "recording/case.html",
         case=case,
         recordings=recording.playable_of_case(case, current_user),
+        reviews=recording.review_videos(case, current_user),
     )
+
+
+@login_required
+def review_file(session_id: int):
+    session = db.session.get(MediationSession, session_id)
+    case = cases.viewable_case(session.case_id, current_user) if session else None
+    found = (
+        next(
+            (c for c in recording.review_videos(case, current_user) if c.session_id == session_id),
+            None,
+        )
+        if case
+        else None
+    )
+    if found is None:
+        abort(404)
+    path = Path(current_app.config["STORAGE_DIR"]) / found.path
+    return send_file(path, mimetype="video/mp4", conditional=True, max_age=0)
 
 
 @login_required

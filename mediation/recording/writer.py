@@ -95,6 +95,8 @@ class WebmWriter:
 
     def close(self) -> float:
         """Finish the file (cues, duration); returns its duration in seconds."""
+        if self.container is None and self._held:
+            self._open(None)  # sound only, shorter than the wait for a picture
         if self.container is not None:
             self.container.close()
             self.container = None
