@@ -55,7 +55,9 @@ def cpu_seconds(pid: int) -> float:
 def kept(path: Path, seconds: float) -> float:
     """The share the file holds of the ``seconds`` its stream was recorded, counted from its
     first frame (media begins a moment after the connection is offered): its length, and
-    its sound packets (one per 20 ms)."""
+    its sound packets (one per 20 ms). A stream that never reached the file keeps 0."""
+    if not path.exists():
+        return 0.0
     with av.open(str(path)) as container:
         audio, start, end = 0, None, 0.0
         for packet in container.demux():
