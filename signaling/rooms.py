@@ -397,6 +397,7 @@ class RoomNamespace(Namespace):
         if not isinstance(data, dict):
             raise MalformedEventError("an object is expected")
         participant = member.participant
+        rooms.lock(room)  # one save at a time, and never beside an "end"
         try:
             saved = minutes.save(participant.session, data, by=participant.user)
         except FieldError as problem:

@@ -13,12 +13,14 @@ import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import av
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.models import Institution, User
+from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
 from mediation.cases.models import Case
 from mediation.core.db import utcnow
@@ -78,8 +80,13 @@ def rooms_to_record(now: datetime | None = None) -> list[int]:
 
 
 def still_recordable(session_id: int) -> bool:
+    """The room started and has not ended, and the session is on (not cancelled, within its
+    hours): a room nobody ended stops being recorded when its time is up."""
     room = db.session.get(Room, session_id, populate_existing=True)
-    return room is not None and room.started_at is not None and room.ended_at is None
+    if room is None or room.started_at is None or room.ended_at is not None:
+        return False
+    session = room.session
+    return links.window_open(session.status, session.start_at, session.end_at)
 
 
 def claim(session_id: int, holder: str, now: datetime | None = None) -> bool:
@@ -110,15 +117,12 @@ def claim(session_id: int, holder: str, now: datetime | None = None) -> bool:
 
 
 def renew(session_id: int, holder: str, now: datetime | None = None) -> bool:
-    """Extend our lease; False if it was lost (we were too slow, another worker took it)."""
+    """Extend our lease; False if another worker took it over (a late renewal is still
+    ours as long as nobody did)."""
     now = now or utcnow()
     kept = db.session.execute(
         update(RecordingLease)
-        .where(
-            RecordingLease.session_id == session_id,
-            RecordingLease.holder == holder,
-            RecordingLease.expires_at > now,
-        )
+        .where(RecordingLease.session_id == session_id, RecordingLease.holder == holder)
         .values(expires_at=now + timedelta(seconds=LEASE_SECONDS))
         .execution_options(synchronize_session=False)
     )
@@ -159,13 +163,26 @@ def open_file(session_id: int, participant_id: int, holder: str, scope: str = "j
 
 
 def finish_file(
-    recording: Recording, *, duration: float | None, status: str = "finished"
+    recording: Recording,
+    *,
+    duration: float | None,
+    status: str = "finished",
+    by: str | None = None,
 ) -> Recording:
-    """Close a file's record: its SHA-256, size, duration and time span are stored and
-    journaled (the hashes later go into the court package)."""
+    """Close a file's record, once: its SHA-256, size, duration and time span are stored and
+    journaled (the hashes later go into the court package). ``by``: only if that worker
+    still holds the file (a worker that was taken over leaves it to the one that did)."""
+    closing = update(Recording).where(Recording.id == recording.id, Recording.status == "recording")
+    if by is not None:
+        closing = closing.where(Recording.holder == by)
+    closed = db.session.execute(
+        closing.values(status=status).execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:
+        return recording  # closed already
+    db.session.refresh(recording)
     path = absolute(recording)
     recording.ended_at = utcnow()
-    recording.status = status
     recording.duration_seconds = duration
     if path.exists():
         recording.size = path.stat().st_size
@@ -191,15 +208,46 @@ def finish_file(
     return recording
 
 
-def left_open(session_id: int, holder: str) -> list[Recording]:
-    """Files of the session that another (dead) worker left open."""
+def left_open(holder: str, now: datetime | None = None) -> list[Recording]:
+    """Files still open whose writer no longer holds its room (it died, or was taken
+    over), whatever became of the room since."""
+    now = now or utcnow()
+    live = select(RecordingLease.session_id).where(
+        RecordingLease.session_id == Recording.session_id,
+        RecordingLease.holder == Recording.holder,
+        RecordingLease.expires_at > now,
+    )
     return db.session.scalars(
         select(Recording).where(
-            Recording.session_id == session_id,
-            Recording.status == "recording",
-            Recording.holder != holder,
+            Recording.status == "recording", Recording.holder != holder, ~live.exists()
         )
     ).all()
+
+
+def close_orphans(holder: str, now: datetime | None = None) -> int:
+    """Close what dead workers left open, as it is (playable to its last cluster), marked
+    interrupted, with the length the file really has."""
+    orphans = left_open(holder, now)
+    for left in orphans:
+        finish_file(left, duration=playable_seconds(absolute(left)), status="interrupted")
+    return len(orphans)
+
+
+def playable_seconds(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    try:
+        with av.open(str(path)) as container:
+            return max(
+                (
+                    float((p.pts + (p.duration or 0)) * p.time_base)
+                    for p in container.demux()
+                    if p.pts is not None
+                ),
+                default=0.0,
+            )
+    except av.error.FFmpegError:
+        return None
 
 
 def sha256_of(path: Path) -> str:
@@ -330,11 +378,12 @@ def set_caucus_recording(institution: Institution, record: bool) -> None:
 
 def verify(case_id: int) -> list[tuple[Recording, str]]:
     """Hash every finished file of the case again; each difference is reported as
-    (recording, "missing" | "changed")."""
+    (recording, "missing" | "changed" | "unfinished")."""
     problems = []
     for recording in of_case(case_id):
         if recording.sha256 is None:
-            continue  # still being written
+            problems.append((recording, "unfinished"))  # still written, or never closed
+            continue
         path = absolute(recording)
         if not path.exists():
             problems.append((recording, "missing"))

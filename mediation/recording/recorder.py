@@ -24,12 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import socketio
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from flask import Flask
 
 from mediation.extensions import db
+from mediation.rooms.ice import servers as ice_servers
+from mediation.rooms.layout import RECORDER
 
 from . import operations as recording
 from .models import Recording
@@ -47,6 +55,10 @@ class Worker:
         self.max_rooms = max_rooms
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rooms: dict[int, RoomRecording] = {}
+        self.ice = [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in ice_servers(app.config, RECORDER)
+        ]
         self.composer: asyncio.subprocess.Process | None = None
 
     async def db(self, function: Callable, *args: Any) -> Any:
@@ -77,6 +89,7 @@ class Worker:
             await self.db(recording.release, room.session_id, self.holder)
 
     async def tick(self) -> None:
+        await self.db(recording.close_orphans, self.holder)
         for session_id, room in list(self.rooms.items()):
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
@@ -109,13 +122,7 @@ class Worker:
         return recording.renew(session_id, self.holder) and recording.still_recordable(session_id)
 
     def _claim(self, session_id: int) -> bool:
-        if not recording.claim(session_id, self.holder):
-            return False
-        # Files a dead worker left open are closed as they are (playable to their last
-        # cluster), marked interrupted.
-        for left in recording.left_open(session_id, self.holder):
-            recording.finish_file(left, duration=None, status="interrupted")
-        return True
+        return recording.claim(session_id, self.holder)
 
     def token(self, session_id: int) -> str:
         with self.app.app_context():
@@ -129,6 +136,7 @@ class RoomRecording:
         self.worker = worker
         self.session_id = session_id
         self.version = 0
+        self.epoch: int | None = None  # this connection's, as the server counts them
         self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
         self.peers: dict[int, Peer] = {}
         self.finished = False
@@ -140,7 +148,7 @@ class RoomRecording:
         # nothing is sent until it does.
         self.connected = asyncio.Event()
         self.sio.on("connect", self.connected.set, namespace="/room")
-        self.sio.on("disconnect", self.connected.clear, namespace="/room")
+        self.sio.on("disconnect", self.on_disconnect, namespace="/room")
         self.sio.on("welcome", self.on_welcome, namespace="/room")
         self.sio.on("layout", self.on_layout, namespace="/room")
         self.sio.on("signal", self.on_signal, namespace="/room")
@@ -160,13 +168,29 @@ class RoomRecording:
             self.finished = True
 
     async def stop(self) -> None:
-        for peer_id in list(self.peers):
-            await self.close(peer_id)
-        if self.sio.connected:
-            await self.sio.disconnect()
+        await self._close_all()
+        await self.sio.shutdown()  # also stops a reconnection under way
 
     async def on_welcome(self, welcome: dict) -> None:
-        await self.on_layout(welcome["layout"])
+        async with self.turn:
+            if welcome["you"]["epoch"] != self.epoch:
+                # A new connection (ours dropped and came back): browsers dropped theirs
+                # to the old one and wait for new offers.
+                self.epoch = welcome["you"]["epoch"]
+                await self._close_all()
+                self.version = 0
+            await self._apply(welcome["layout"])
+
+    async def on_disconnect(self, reason: Any = None) -> None:
+        self.connected.clear()
+        if reason == self.sio.reason.SERVER_DISCONNECT:
+            self.finished = True  # sent away (the session is over, or another worker came)
+
+    async def _close_all(self) -> None:
+        for peer in self.peers.values():
+            peer.accepting = False  # nothing more goes into the files, from now on
+        for peer_id in list(self.peers):
+            await self.close(peer_id)
 
     async def on_layout(self, layout: dict) -> None:
         async with self.turn:
@@ -180,8 +204,7 @@ class RoomRecording:
             self.finished = True
         if layout["group"] != self.scope:
             # Joint session and caucus go into separate files: a caucus is its side's only.
-            for peer_id in list(self.peers):
-                await self.close(peer_id)
+            await self._close_all()
             self.scope = layout["group"]
         epochs = layout.get("epochs", {})
         wanted = set(layout["peers"])
@@ -226,7 +249,9 @@ class Peer:
         self.room = room
         self.participant_id = participant_id
         self.epoch = epoch
-        self.pc = RTCPeerConnection()
+        # The platform's STUN/TURN servers, never aiortc's default public STUN server.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=room.worker.ice))
+        self.accepting = True
         self.writer: WebmWriter | None = None
         self.file_id: int | None = None
         self.readers: list[asyncio.Task] = []
@@ -279,18 +304,18 @@ class Peer:
     async def _read(self, track) -> None:
         add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
         with contextlib.suppress(MediaStreamError):
-            while True:
+            while self.accepting:
                 frame = await track.recv()
-                add(frame.data, frame.timestamp, time.monotonic())
+                if self.accepting:
+                    add(frame.data, frame.timestamp, time.monotonic())
 
     async def close(self) -> None:
         await self.pc.close()
         for reader in self.readers:
             reader.cancel()
         if self.writer is not None and self.file_id is not None:
-            started = self.writer.started
             duration = self.writer.close()
-            await self.room.worker.db(_finish, self.file_id, duration if started else 0.0)
+            await self.room.worker.db(_finish, self.file_id, duration, self.room.worker.holder)
 
 
 def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
@@ -298,8 +323,8 @@ def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tupl
     return file.id, recording.absolute(file)
 
 
-def _finish(recording_id: int, duration: float) -> None:
-    recording.finish_file(db.session.get(Recording, recording_id), duration=duration)
+def _finish(recording_id: int, duration: float, holder: str) -> None:
+    recording.finish_file(db.session.get(Recording, recording_id), duration=duration, by=holder)
 
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:

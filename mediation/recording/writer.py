@@ -109,7 +109,13 @@ class WebmWriter:
             mode="w",
             format="webm",
             # A cluster a second: what a crash can cost. Written through at once.
-            options={"cluster_time_limit": "1000", "flush_packets": "1"},
+            options={
+                "cluster_time_limit": "1000",
+                "flush_packets": "1",
+                # Do not hold packets back waiting for a paused stream (a camera turned
+                # off): what is written is what a crash keeps (microseconds).
+                "max_interleave_delta": "500000",
+            },
         )
         if size is not None:
             # Encoder contexts only describe the streams: nothing is encoded.

@@ -80,11 +80,15 @@ def recording_on(seats: Iterable[Seat], *, started: bool, ended: bool) -> bool:
     (all admitted and present but the mediator) has agreed. SPC online mediation rules
     art 22: audio-video recording needs the parties' explicit consent; one "no", or a consent
     withdrawn, stops it for everyone."""
-    taking_part = [
-        s for s in seats if s.present and s.admitted and s.role not in ("mediator", "recorder")
-    ]
+    people = [s for s in seats if s.admitted and s.role not in ("mediator", "recorder")]
+    taking_part = [s for s in people if s.present]
     return (
-        started and not ended and bool(taking_part) and all(s.consent is True for s in taking_part)
+        started
+        and not ended
+        and bool(taking_part)
+        and all(s.consent is True for s in taking_part)
+        # A "no" holds while its speaker is away too.
+        and not any(s.consent is False for s in people)
     )
 
 

@@ -38,12 +38,18 @@ class Room(db.Model):
     recorder_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When someone first said no to recording: from then on the minutes are the record.
     consent_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The institution's caucus setting as it was when the current caucus began (what the
+    # room was told and the journal says), None outside a caucus.
+    caucus_recorded: Mapped[bool | None] = mapped_column(Boolean)
 
     session: Mapped[MediationSession] = relationship()
 
     @property
     def record_caucus(self) -> bool:
-        """The institution's setting: whether a caucus is recorded too."""
+        """Whether a caucus is recorded: in one, as it was when it began; otherwise the
+        institution's setting now."""
+        if self.caucus_side is not None and self.caucus_recorded is not None:
+            return self.caucus_recorded
         institution = self.session.case.institution
         return bool(institution is not None and institution.record_caucus)
 

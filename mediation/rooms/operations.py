@@ -22,6 +22,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
+from mediation.recording.models import Recording
 
 from . import layout
 from .models import ChatMessage, Room, RoomMember
@@ -138,8 +139,15 @@ def _recorder_columns() -> tuple:
         Room.caucus_side,
         Room.started_at,
         Room.ended_at,
+        Room.caucus_recorded,
         Institution.record_caucus,
     )
+
+
+def _record_caucus(row) -> bool:
+    if row.caucus_side is not None and row.caucus_recorded is not None:
+        return row.caucus_recorded
+    return bool(row.record_caucus)
 
 
 def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
@@ -148,7 +156,7 @@ def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
         connected=row.recorder_sid is not None,
         epoch=row.recorder_epoch,
         caucus_side=row.caucus_side,
-        record_caucus=bool(row.record_caucus),
+        record_caucus=_record_caucus(row),
         on=layout.recording_on(
             member_seats, started=row.started_at is not None, ended=row.ended_at is not None
         ),
@@ -395,6 +403,7 @@ def caucus(room: Room, side: str | None, *, by: RoomMember) -> int:
     if room.caucus_side == side:
         return room.layout_version
     room.caucus_side = side
+    room.caucus_recorded = room.record_caucus if side else None
     # The recorder starts new connections (and files) for the new group: a new epoch tells
     # the browsers to drop their old connection to it.
     room.recorder_epoch = (room.recorder_epoch or 0) + 1
@@ -441,10 +450,19 @@ def history(member: RoomMember) -> list[ChatMessage]:
 def recorded_throughout(room: Room) -> bool:
     """Whether everyone let in agreed to recording and nobody ever said no: only then may
     the recording stand in for the written minutes (SPC online mediation rules art 22)."""
-    return room.consent_refused_at is None and all(
-        m.recording_consent is True
-        for m in members(room.session_id)
-        if m.role != "mediator" and m.admitted_at is not None
+    taking_part = [m for m in members(room.session_id) if m.admitted_at is not None]
+    recorded = set(
+        db.session.scalars(
+            select(Recording.participant_id).where(
+                Recording.session_id == room.session_id, Recording.scope == "joint"
+            )
+        )
+    )
+    return (
+        room.consent_refused_at is None
+        and all(m.recording_consent is True for m in taking_part if m.role != "mediator")
+        # ...and a recorder really recorded everyone (one may not be running at all).
+        and all(m.participant_id in recorded for m in taking_part)
     )
 
 
@@ -581,7 +599,7 @@ def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) ->
         session_id=room.session_id,
         layout_version=room.layout_version,
         caucus_side=room.caucus_side,
-        record_caucus=bool(room.record_caucus),
+        record_caucus=_record_caucus(room),
         started_at=room.started_at,
         ended_at=room.ended_at,
         seats=seats,

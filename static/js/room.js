@@ -328,8 +328,12 @@
     $("joint").addEventListener("click", function () { socket.emit("caucus", { side: null }); });
     $("end").addEventListener("click", function () {
       if (!window.confirm(text.confirm_end)) return;
-      if (minutesTimer) { clearTimeout(minutesTimer); minutesTimer = null; saveMinutes(); }
-      socket.emit("end", {});
+      if (!minutesTimer) { socket.emit("end", {}); return; }
+      // Typed but not yet saved: save, and end once the server has it (events are handled
+      // concurrently on the server, so "end" must not overtake the save).
+      clearTimeout(minutesTimer);
+      socket.once("minutes_saved", function () { socket.emit("end", {}); });
+      saveMinutes();
     });
     wireMinutes();
     $("share").addEventListener("click", function () {
@@ -347,6 +351,7 @@
   // The minutes: saved a moment after the mediator stops typing.
   var minutesTimer = null;
   function saveMinutes() {
+    minutesTimer = null;
     var fields = {};
     document.querySelectorAll("#minutes textarea").forEach(function (t) { fields[t.name] = t.value; });
     socket.emit("minutes", fields);
@@ -359,7 +364,9 @@
         minutesTimer = setTimeout(saveMinutes, 1200);
       });
     });
-    socket.on("minutes_saved", function (m) { $("minutes-status").textContent = text.minutes_saved + " · v" + m.version; });
+    socket.on("minutes_saved", function (m) {
+      if (!minutesTimer) $("minutes-status").textContent = text.minutes_saved + " · v" + m.version;
+    });
   }
 
   function stopShare() {

@@ -79,12 +79,25 @@ def test_a_finished_file_is_hashed_and_journaled_and_verify_finds_a_changed_byte
     assert recording.verify(case.id) == [(file, "missing")]
 
 
-def test_files_a_dead_worker_left_open_are_found_by_the_next_one(app_ctx):
-    _, session = started_session()
+def test_files_a_dead_worker_left_open_are_closed_by_the_next_one(app_ctx):
+    from tests.recording.media import opus_frames
+
+    case, session = started_session()
     participant = session.participants[1]
-    left = recording.open_file(session.id, participant.id, "dead")
+    recording.claim(session.id, "alive")
+    left = recording.open_file(session.id, participant.id, "dead")  # its lease is gone
     mine = recording.open_file(session.id, participant.id, "alive")
-    assert recording.left_open(session.id, "alive") == [left]
-    recording.finish_file(left, duration=None, status="interrupted")
-    assert recording.left_open(session.id, "alive") == []
-    assert mine.status == "recording"
+    assert recording.left_open("alive") == [left]
+    from mediation.recording.writer import WebmWriter
+
+    writer = WebmWriter(recording.absolute(left), opened=0.0)
+    for i, frame in enumerate(opus_frames(4)):
+        writer.add_audio(frame, i * 960, arrived=i * 0.02)
+    writer.close()
+    assert recording.close_orphans("alive") == 1
+    assert left.status == "interrupted" and left.sha256 and abs(left.duration_seconds - 4) < 0.1
+    assert recording.left_open("alive") == [] and mine.status == "recording"
+    # A late close by the dead worker changes nothing: a file is closed once.
+    recording.finish_file(left, duration=1.0, by="dead")
+    assert left.status == "interrupted" and abs(left.duration_seconds - 4) < 0.1
+    assert recording.verify(case.id) == [(mine, "unfinished")]

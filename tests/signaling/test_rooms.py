@@ -427,11 +427,20 @@ def test_without_everyone_s_consent_the_session_ends_only_with_minutes(room, con
     assert any(e["name"] == "ended" for e in a.get_received(NS))
 
 
-def test_a_session_everyone_agreed_to_record_ends_without_minutes(room, connect):
+def test_a_session_recorded_with_everyone_s_consent_ends_without_minutes(app, room, connect):
+    from mediation.recording import operations as recording
+
     mediator, a, b = connect("mediator"), connect("a"), connect("b")
     for who, sock in (("a", a), ("b", b)):
         clear(mediator, sock, room["ids"][who])
         sock.emit("recording_consent", {"consent": True}, namespace=NS)
     mediator.emit("start", {}, namespace=NS)
+    drain(mediator)
+    mediator.emit("end", {}, namespace=NS)  # everyone agreed, but no recorder came
+    assert events(mediator, "error")[-1]["code"] == "minutes_required"
+    with app.app_context():
+        for participant_id in room["ids"].values():
+            recording.open_file(room["session"], participant_id, "worker")
+        db.session.commit()
     mediator.emit("end", {}, namespace=NS)
     assert any(e["name"] == "ended" for e in a.get_received(NS))

@@ -76,10 +76,12 @@ def upgrade():
             sa.Column("recorder_epoch", sa.Integer(), server_default="0", nullable=False)
         )
         batch_op.add_column(sa.Column("consent_refused_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("caucus_recorded", sa.Boolean(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.drop_column("caucus_recorded")
         batch_op.drop_column("consent_refused_at")
         batch_op.drop_column("recorder_epoch")
         batch_op.drop_column("recorder_sid")
