@@ -235,14 +235,14 @@ class RoomNamespace(Namespace):
             return
         try:
             session_id = _field(auth, "session", int)
-            epoch = _field(auth, "epoch", int, optional=True)
+            resume = _field(auth, "resume", str, optional=True)
         except MalformedEventError:
             raise ConnectionRefusedError("unauthorized") from None
         participant = rooms.participant_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         try:
-            member, replaced = rooms.arrive(participant, request.sid, resume_epoch=epoch)
+            member, replaced = rooms.arrive(participant, request.sid, resume=resume)
             db.session.commit()
         except rooms.RoomError as refusal:
             db.session.rollback()
@@ -257,7 +257,9 @@ class RoomNamespace(Namespace):
         emit(
             "welcome",
             {
-                "you": _member_dict(member, for_mediator=member.role == "mediator"),
+                "you": _member_dict(member, for_mediator=member.role == "mediator")
+                # For this page only: sent back when it reconnects (see rooms.arrive).
+                | {"resume": rooms.resume_token(member)},
                 "session": session_id,
                 "layout": layout_for(member.participant_id, room, seats),
                 "chat": [_chat_dict(m) for m in rooms.history(member)],

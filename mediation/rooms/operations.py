@@ -4,10 +4,13 @@ Operations flush and journal; the socket and HTTP edges commit."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -212,17 +215,26 @@ def _log(member: RoomMember, action: str, by: User | None = None, **payload) -> 
     )
 
 
+def resume_token(member: RoomMember) -> str:
+    """What proves that a reconnecting page held this member's current connection: an HMAC
+    of the participant, the epoch and that connection's id, told only to that page (the
+    epoch alone is public: it is in everyone's roster)."""
+    message = f"{member.participant_id}:{member.epoch}:{member.sid}".encode()
+    return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
 def arrive(
-    participant: SessionParticipant, sid: str, *, resume_epoch: int | None = None
+    participant: SessionParticipant, sid: str, *, resume: str | None = None
 ) -> tuple[RoomMember, str | None]:
     """A connection of ``participant`` opened: they are present (again), and keep their
     place (admitted, joint or caucus). Returns the member and the connection this one
     replaces, which the caller closes.
 
-    ``resume_epoch`` is the epoch the client had before (a page reconnecting after a
+    ``resume`` is the ``resume_token`` the page was given (a page reconnecting after a
     network drop): if the server still counts that connection present, the epoch stays and
-    everyone's media connections to this page go on. A reload, another tab, or a return
-    after the server saw the page leave is a new epoch, which peers connect to afresh."""
+    everyone's media connections to this page go on. A reload, another tab or device, or a
+    return after the server saw the page leave is a new epoch, which peers connect to
+    afresh (and whose identity the mediator confirms again)."""
     room = lock(room_of(participant.session))
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
@@ -238,9 +250,14 @@ def arrive(
             epoch=0,
         )
         db.session.add(member)
+    resumed = (
+        resume is not None
+        and member.sid is not None
+        and hmac.compare_digest(resume, resume_token(member))
+    )
     replaced = member.sid
     member.sid = sid
-    if resume_epoch is None or replaced is None or resume_epoch != member.epoch:
+    if not resumed:
         member.epoch = (member.epoch or 0) + 1
     db.session.flush()
     _log(member, "arrived")

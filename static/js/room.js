@@ -9,11 +9,11 @@
   var text = JSON.parse(document.getElementById("room-text").textContent);
   var $ = function (id) { return document.getElementById(id); };
 
-  // On every (re)connection the client says which connection of this page it was (its
-  // epoch): while the server still counts it present, it keeps its place and its epoch, and
-  // the media connections go on; otherwise everyone connects to it afresh.
+  // On every (re)connection the client proves which connection of this page it was (the
+  // resume token of its last welcome): while the server still counts it present, it keeps
+  // its epoch and the media connections go on; otherwise everyone connects to it afresh.
   var socket = io("/room", {
-    auth: function (cb) { cb({ session: cfg.session, epoch: me ? me.epoch : null }); },
+    auth: function (cb) { cb({ session: cfg.session, resume: me ? me.resume : null }); },
     transports: ["websocket"],
   });
   var me = null;

@@ -68,7 +68,7 @@ def connect(app, room):
         *,
         session_id: int | None = None,
         login_first: bool = True,
-        epoch: int | None = None,
+        resume: str | None = None,
     ):
         client = app.test_client()
         if login_first:
@@ -76,7 +76,7 @@ def connect(app, room):
         sock = socketio.test_client(
             app,
             namespace="/room",
-            auth={"session": session_id or room["session"], "epoch": epoch},
+            auth={"session": session_id or room["session"], "resume": resume},
             flask_test_client=client,
         )
         made.append(sock)

@@ -209,18 +209,20 @@ def test_a_page_back_before_the_server_saw_it_leave_keeps_its_media(room, connec
     mediator, first = connect("mediator"), connect("a")
     mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
     epoch = events(first, "welcome")[0]["you"]["epoch"]
-    # The network dropped and came back; the server still counts the old connection.
-    again = connect("a", epoch=epoch)
-    assert not first.is_connected(NS)
-    assert events(again, "welcome")[0]["you"]["epoch"] == epoch
-    assert last_layout(mediator)["epochs"][str(room["ids"]["a"])] == epoch  # peers go on
+    # Another device that knows the public epoch cannot take the page's place as it is.
+    other = connect("a", resume="0" * 64)
+    welcome = events(other, "welcome")[0]["you"]
+    assert welcome["epoch"] == epoch + 1
+    # The page itself, back after a network drop the server did not notice, keeps its epoch.
+    again = connect("a", resume=welcome["resume"])
+    assert not other.is_connected(NS)
+    resumed = events(again, "welcome")[0]["you"]
+    assert resumed["epoch"] == epoch + 1
+    assert last_layout(mediator)["epochs"][str(room["ids"]["a"])] == epoch + 1  # peers go on
     # Once the server has seen the page leave, its return is a new connection for everyone.
     again.disconnect(NS)
-    back = connect("a", epoch=epoch)
-    assert events(back, "welcome")[0]["you"]["epoch"] == epoch + 1
-    # A claim of someone else's epoch changes nothing but one's own place.
-    other = connect("a", epoch=999)
-    assert events(other, "welcome")[0]["you"]["epoch"] == epoch + 2
+    back = connect("a", resume=resumed["resume"])
+    assert events(back, "welcome")[0]["you"]["epoch"] == epoch + 2
 
 
 def test_malformed_and_oversized_events_get_an_error_and_no_exception(room, connect, caplog):
