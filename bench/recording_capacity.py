@@ -37,9 +37,10 @@ from playwright.sync_api import sync_playwright
 from signaling_capacity import ROOM_SIZE, seed_rooms
 from sqlalchemy import select, update
 
+from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.recording.models import Recording
-from mediation.rooms.models import RoomMember
+from mediation.rooms.models import Room, RoomMember
 from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, recorder, serve
 
 GOAL_STREAMS = 16
@@ -73,6 +74,7 @@ def kept(path: Path, seconds: float) -> float:
 
 def run(app, url: str, browser, clients: list[dict], seconds: float, folder: Path) -> dict:
     sessions = sorted({c["auth"]["session"] for c in clients})
+    set_rooms(app, sessions, started_at=utcnow())  # only this run's rooms are to record
     pages = []
     for client in clients:
         context = browser.new_context()
@@ -98,6 +100,8 @@ def run(app, url: str, browser, clients: list[dict], seconds: float, folder: Pat
             if client["id"] == client.get("mediator"):
                 page.evaluate("window.bench.end()")
         files = wait_for_files(app, sessions, len(clients))
+    # Whatever happened, these rooms are over: none may hold the next run's recorder.
+    set_rooms(app, sessions, ended_at=utcnow())
     for _, page in pages:
         page.context.close()
     storage = folder / "storage"
@@ -105,6 +109,12 @@ def run(app, url: str, browser, clients: list[dict], seconds: float, folder: Pat
     recorded = {f.participant_id for f in files if f.size}
     ratios += [0.0] * sum(1 for c in clients if c["id"] not in recorded)
     return {"streams": len(clients), "kept": min(ratios), "cpu": cpu}
+
+
+def set_rooms(app, sessions: list[int], **values) -> None:
+    with app.app_context():
+        db.session.execute(update(Room).where(Room.session_id.in_(sessions)).values(**values))
+        db.session.commit()
 
 
 def wait_for_files(app, sessions: list[int], count: int) -> list[Recording]:
@@ -141,6 +151,7 @@ def main() -> int:
         for c in clients:
             c["mediator"] = mediators[c["auth"]["session"]]
         db.session.execute(update(RoomMember).values(recording_consent=True))
+        db.session.execute(update(Room).values(started_at=None))  # each run starts its own
         db.session.commit()
         with (
             serve(app.config["SQLALCHEMY_DATABASE_URI"], Path(folder)) as url,

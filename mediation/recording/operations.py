@@ -168,6 +168,7 @@ def finish_file(
     duration: float | None,
     status: str = "finished",
     by: str | None = None,
+    ended_at: datetime | None = None,
 ) -> Recording:
     """Close a file's record, once: its SHA-256, size, duration and time span are stored and
     journaled (the hashes later go into the court package). ``by``: only if that worker
@@ -182,7 +183,7 @@ def finish_file(
         return recording  # closed already
     db.session.refresh(recording)
     path = absolute(recording)
-    recording.ended_at = utcnow()
+    recording.ended_at = ended_at or utcnow()  # when the writer closed it, if known
     recording.duration_seconds = duration
     if path.exists():
         recording.size = path.stat().st_size

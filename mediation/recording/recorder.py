@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from flask import Flask
 
+from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.rooms.ice import servers as ice_servers
 from mediation.rooms.layout import RECORDER
@@ -188,7 +190,7 @@ class RoomRecording:
 
     async def _close_all(self) -> None:
         for peer in self.peers.values():
-            peer.accepting = False  # nothing more goes into the files, from now on
+            peer.stop_writing()  # all at once: the closes below take a while each
         for peer_id in list(self.peers):
             await self.close(peer_id)
 
@@ -252,6 +254,7 @@ class Peer:
         # The platform's STUN/TURN servers, never aiortc's default public STUN server.
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=room.worker.ice))
         self.accepting = True
+        self.stopped_at: datetime | None = None
         self.writer: WebmWriter | None = None
         self.file_id: int | None = None
         self.readers: list[asyncio.Task] = []
@@ -309,13 +312,22 @@ class Peer:
                 if self.accepting:
                     add(frame.data, frame.timestamp, time.monotonic())
 
+    def stop_writing(self) -> None:
+        """Nothing more goes into the file; its recorded stretch ends now."""
+        if self.accepting:
+            self.accepting = False
+            self.stopped_at = utcnow()
+
     async def close(self) -> None:
+        self.stop_writing()
         await self.pc.close()
         for reader in self.readers:
             reader.cancel()
         if self.writer is not None and self.file_id is not None:
             duration = self.writer.close()
-            await self.room.worker.db(_finish, self.file_id, duration, self.room.worker.holder)
+            await self.room.worker.db(
+                _finish, self.file_id, duration, self.room.worker.holder, self.stopped_at
+            )
 
 
 def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
@@ -323,8 +335,10 @@ def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tupl
     return file.id, recording.absolute(file)
 
 
-def _finish(recording_id: int, duration: float, holder: str) -> None:
-    recording.finish_file(db.session.get(Recording, recording_id), duration=duration, by=holder)
+def _finish(recording_id: int, duration: float, holder: str, closed: datetime) -> None:
+    recording.finish_file(
+        db.session.get(Recording, recording_id), duration=duration, by=holder, ended_at=closed
+    )
 
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:
