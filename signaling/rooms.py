@@ -27,7 +27,7 @@ from mediation.extensions import db
 from mediation.minutes import operations as minutes
 from mediation.minutes.models import SECTIONS
 from mediation.recording import operations as recording
-from mediation.rooms import layout
+from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 
@@ -90,7 +90,7 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
     committed here, once (Flask's request hooks do not run for socket events), before anyone
     is told: with ``changes_room`` everyone gets the new state, and a callable the handler
     returns runs after the commit. A ``relay`` handler changes nothing and gets the room as
-    a ``rooms.Snapshot`` of plain rows instead of the member and room objects."""
+    a ``state.Snapshot`` of plain rows instead of the member and room objects."""
 
     def decorator(function: Callable) -> Callable:
         @wraps(function)
@@ -100,15 +100,15 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
                 recording = session.get("recorder_session")
                 if recording is not None:  # the recorder: it only relays its own signals
                     participant_id = layout.RECORDER
-                    view = rooms.recorder_snapshot(recording)
+                    view = state.recorder_snapshot(recording)
                 else:
-                    view = rooms.snapshot(participant_id)
+                    view = state.snapshot(participant_id)
                 loaded = (participant_id, view) if view is not None else None
                 sid, welcome = (view.sender_sid, view.welcome) if view else (None, False)
             else:
-                loaded = rooms.load(participant_id)
+                loaded = state.load(participant_id)
                 sid = loaded[0].sid if loaded else None
-                welcome = loaded is not None and rooms.still_welcome(*loaded)
+                welcome = loaded is not None and state.still_welcome(*loaded)
             if loaded is None or sid != request.sid:
                 _error("gone", _("Please join the session again."), event)
                 disconnect()
@@ -161,7 +161,7 @@ def _member_dict(member: RoomMember, *, for_mediator: bool = False) -> dict:
     }
 
 
-def layout_for(participant_id: int, room: Room | rooms.Snapshot, seats: list[layout.Seat]) -> dict:
+def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[layout.Seat]) -> dict:
     """What ``participant_id`` connects to and sends, under the room's current layout."""
     mine = next(s for s in seats if s.participant_id == participant_id)
     group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
@@ -189,8 +189,8 @@ def layout_for(participant_id: int, room: Room | rooms.Snapshot, seats: list[lay
 
 def broadcast_state(room: Room) -> None:
     """Everyone's own layout, and the roster, after any change."""
-    everyone = rooms.members(room.session_id)
-    seats = rooms.seats(room.session_id)
+    everyone = state.members(room.session_id)
+    seats = state.seats(room.session_id)
     for member in everyone:
         if not member.present:
             continue
@@ -253,7 +253,7 @@ class RoomNamespace(Namespace):
         join_room(_personal(participant.id))
         join_room(_everyone(session_id))
         room = rooms.room_of(participant.session)
-        seats = rooms.seats(session_id)
+        seats = state.seats(session_id)
         emit(
             "welcome",
             {
@@ -291,7 +291,7 @@ class RoomNamespace(Namespace):
         session["recorder_session"] = session_id
         join_room(_recorder(session_id))
         join_room(_everyone(session_id))
-        seats = rooms.seats(session_id)
+        seats = state.seats(session_id)
         emit(
             "welcome",
             {
@@ -317,7 +317,7 @@ class RoomNamespace(Namespace):
             broadcast_state(rooms.room_of(member.participant.session))
 
     @handler("signal", relay=True)
-    def on_signal(self, sender: int, room: rooms.Snapshot, data: Any) -> None:
+    def on_signal(self, sender: int, room: state.Snapshot, data: Any) -> None:
         """Relay one WebRTC message to one peer, if the current layout joins the two."""
         to = _field(data, "to", int)
         kind = _field(data, "kind", str)
@@ -387,7 +387,7 @@ class RoomNamespace(Namespace):
         line = _chat_dict(message)
 
         def tell_the_group() -> None:
-            for other in rooms.seats(room.session_id):
+            for other in state.seats(room.session_id):
                 if layout.group_of(other, room.caucus_side) == message.scope:
                     emit("chat", line, to=_personal(other.participant_id))
 

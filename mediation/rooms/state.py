@@ -1,0 +1,242 @@
+"""Reading a room: its members, everyone's seat in the layout (the recorder's included),
+and the snapshot every relayed signaling message is checked against. Plain reads, no
+changes; ``operations`` changes rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from mediation.accounts.models import Institution, User
+from mediation.booking import links
+from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases.models import Case
+from mediation.extensions import db
+
+from . import layout
+from .models import Room, RoomMember
+
+
+def members(session_id: int) -> list[RoomMember]:
+    return db.session.scalars(
+        select(RoomMember)
+        .where(RoomMember.session_id == session_id)
+        .order_by(RoomMember.participant_id)
+        .options(selectinload(RoomMember.participant).selectinload(SessionParticipant.user))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def _cleared(role: str, identity_confirmed, warning_acknowledged) -> bool:
+    return role == "mediator" or (
+        identity_confirmed is not None and warning_acknowledged is not None
+    )
+
+
+def seats(session_id: int) -> list[layout.Seat]:
+    """Everyone's seat in the room, the recorder's included, read as plain rows."""
+    rows = db.session.execute(select(*_seat_columns()).where(RoomMember.session_id == session_id))
+    found = [_seat(row) for row in rows]
+    room = db.session.execute(
+        select(*_recorder_columns())
+        .select_from(Room)
+        .where(Room.session_id == session_id)
+        .join(MediationSession, MediationSession.id == Room.session_id)
+        .join(Case, Case.id == MediationSession.case_id)
+        .outerjoin(Institution, Institution.id == Case.institution_id)
+    ).one_or_none()
+    return found if room is None else [*found, _recorder(room, found)]
+
+
+def _recorder_columns() -> tuple:
+    return (
+        Room.recorder_sid,
+        Room.recorder_epoch,
+        Room.caucus_side,
+        Room.started_at,
+        Room.ended_at,
+        Room.caucus_recorded,
+        Institution.record_caucus,
+    )
+
+
+def _record_caucus(row) -> bool:
+    if row.caucus_side is not None and row.caucus_recorded is not None:
+        return row.caucus_recorded
+    return bool(row.record_caucus)
+
+
+def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
+    """The recorder's seat from a row of ``_recorder_columns()``."""
+    return layout.recorder_seat(
+        connected=row.recorder_sid is not None,
+        epoch=row.recorder_epoch,
+        caucus_side=row.caucus_side,
+        record_caucus=_record_caucus(row),
+        on=layout.recording_on(
+            member_seats, started=row.started_at is not None, ended=row.ended_at is not None
+        ),
+    )
+
+
+def _seat_columns() -> tuple:
+    return (
+        RoomMember.participant_id,
+        RoomMember.role,
+        RoomMember.side,
+        RoomMember.admitted_at,
+        RoomMember.sid,
+        RoomMember.identity_confirmed_at,
+        RoomMember.warning_acknowledged_at,
+        RoomMember.epoch,
+        RoomMember.recording_consent,
+    )
+
+
+def _seat(row) -> layout.Seat:
+    """A seat from a row of ``_seat_columns()``."""
+    return layout.Seat(
+        row.participant_id,
+        row.role,
+        row.side,
+        admitted=row.admitted_at is not None,
+        present=row.sid is not None,
+        cleared=_cleared(row.role, row.identity_confirmed_at, row.warning_acknowledged_at),
+        epoch=row.epoch,
+        consent=row.recording_consent,
+    )
+
+
+def seat(member: RoomMember) -> layout.Seat:
+    return layout.Seat(
+        member.participant_id,
+        member.role,
+        member.side,
+        admitted=member.admitted_at is not None,
+        present=member.present,
+        cleared=_cleared(member.role, member.identity_confirmed_at, member.warning_acknowledged_at),
+        epoch=member.epoch,
+    )
+
+
+def load(participant_id: int) -> tuple[RoomMember, Room] | None:
+    """A member with their room, participant, user and session, in one query: what every
+    socket event needs to check and act (the relay of ICE candidates is the hot path)."""
+    row = db.session.execute(
+        select(RoomMember, Room)
+        .join(Room, Room.session_id == RoomMember.session_id)
+        .where(RoomMember.participant_id == participant_id)
+        .options(
+            joinedload(RoomMember.participant).joinedload(SessionParticipant.user),
+            joinedload(RoomMember.participant).joinedload(SessionParticipant.session),
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def still_welcome(member: RoomMember, room: Room) -> bool:
+    """Whether this member may still act in the room: the session is on (not ended, not
+    cancelled, within its hours) and their account is active. Checked on every event."""
+    participant = member.participant
+    session = participant.session
+    return _welcome(
+        room.ended_at, participant.user.active, session.status, session.start_at, session.end_at
+    )
+
+
+def _welcome(ended_at, active: bool, status, start_at, end_at) -> bool:
+    return ended_at is None and active and links.window_open(status, start_at, end_at)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A room as one relayed message needs it: the layout and whether the sender (a member,
+    or the recorder) may still act, read in one query of plain rows (every ICE candidate
+    passes here)."""
+
+    session_id: int
+    layout_version: int
+    caucus_side: str | None
+    record_caucus: bool
+    started_at: datetime | None
+    ended_at: datetime | None
+    seats: dict[int, layout.Seat]
+    sender_sid: str | None
+    sender_epoch: int
+    welcome: bool
+
+
+@cache
+def _snapshot_query(by_session: bool) -> Select:
+    # Built once: composing a statement of this size costs more than running it.
+    if by_session:
+        session_id = bindparam("session_id")
+    else:
+        sender = aliased(RoomMember)
+        session_id = (
+            select(sender.session_id)
+            .where(sender.participant_id == bindparam("participant_id"))
+            .scalar_subquery()
+        )
+    return (
+        select(
+            *_seat_columns(),
+            *_recorder_columns(),
+            Room.session_id,
+            Room.layout_version,
+            MediationSession.status,
+            MediationSession.start_at,
+            MediationSession.end_at,
+            User.active,
+        )
+        .join(Room, Room.session_id == RoomMember.session_id)
+        .join(MediationSession, MediationSession.id == RoomMember.session_id)
+        .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+        .join(User, User.id == SessionParticipant.user_id)
+        .join(Case, Case.id == MediationSession.case_id)
+        .outerjoin(Institution, Institution.id == Case.institution_id)
+        .where(RoomMember.session_id == session_id)
+    )
+
+
+def snapshot(participant_id: int) -> Snapshot | None:
+    """The room of ``participant_id`` now, or None if they never arrived."""
+    rows = db.session.execute(_snapshot_query(False), {"participant_id": participant_id}).all()
+    mine = next((r for r in rows if r.participant_id == participant_id), None)
+    if mine is None:
+        return None
+    welcome = _welcome(mine.ended_at, mine.active, mine.status, mine.start_at, mine.end_at)
+    return _snapshot(rows, mine.sid, mine.epoch, welcome)
+
+
+def recorder_snapshot(session_id: int) -> Snapshot | None:
+    """The room as the recorder, the sender of a relayed message, sees it."""
+    rows = db.session.execute(_snapshot_query(True), {"session_id": session_id}).all()
+    if not rows:
+        return None
+    room = rows[0]
+    welcome = _welcome(room.ended_at, True, room.status, room.start_at, room.end_at)
+    return _snapshot(rows, room.recorder_sid, room.recorder_epoch, welcome)
+
+
+def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) -> Snapshot:
+    room = rows[0]
+    member_seats = [_seat(r) for r in rows]
+    seats = {s.participant_id: s for s in member_seats}
+    seats[layout.RECORDER] = _recorder(room, member_seats)
+    return Snapshot(
+        session_id=room.session_id,
+        layout_version=room.layout_version,
+        caucus_side=room.caucus_side,
+        record_caucus=_record_caucus(room),
+        started_at=room.started_at,
+        ended_at=room.ended_at,
+        seats=seats,
+        sender_sid=sender_sid,
+        sender_epoch=sender_epoch,
+        welcome=welcome,
+    )
