@@ -31,7 +31,11 @@ class Recording(db.Model):
     stretch (consent given again, a caucus, another worker taking over) is a new part."""
 
     __tablename__ = "recordings"
-    __table_args__ = (Index("ix_recordings_session", "session_id"),)
+    __table_args__ = (
+        Index("ix_recordings_session", "session_id"),
+        # Every recorder looks for files left open twice a second.
+        Index("ix_recordings_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("mediation_sessions.id", ondelete="CASCADE"))

@@ -64,6 +64,7 @@ def upgrade():
     )
     with op.batch_alter_table("recordings", schema=None) as batch_op:
         batch_op.create_index("ix_recordings_session", ["session_id"], unique=False)
+        batch_op.create_index("ix_recordings_status", ["status"], unique=False)
 
     with op.batch_alter_table("institutions", schema=None) as batch_op:
         batch_op.add_column(
@@ -90,6 +91,7 @@ def downgrade():
         batch_op.drop_column("record_caucus")
 
     with op.batch_alter_table("recordings", schema=None) as batch_op:
+        batch_op.drop_index("ix_recordings_status")
         batch_op.drop_index("ix_recordings_session")
 
     op.drop_table("recordings")
