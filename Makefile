@@ -5,7 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the platform needs at run and test time, as command:package.
-DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium
+DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium pdfsig:poppler-utils
+# Debian packages without a command of their own, checked with dpkg: WeasyPrint's Pango and
+# HarfBuzz (without the subsetter a 3-page CJK PDF takes seconds) and the CJK fonts it embeds.
+DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 STAMP_DEBIAN := $(VENV)/.debian-packages
 STAMP_PY := $(VENV)/.installed
 PY_SOURCES := setup.cfg pyproject.toml
@@ -30,7 +33,9 @@ lint: $(STAMP_PY)
 # missing (a machine may have Node.js from elsewhere, for instance).
 $(STAMP_DEBIAN):
 	@missing=$$(for pair in $(DEBIAN_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
-	  command -v $$cmd >/dev/null 2>&1 || echo $$pkg; done); \
+	  command -v $$cmd >/dev/null 2>&1 || echo $$pkg; done; \
+	  for pkg in $(DEBIAN_LIBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || echo $$pkg; done); \
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \

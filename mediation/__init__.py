@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from .core.views import render_error
     from .court.blueprint import bp as court_bp
     from .journal.blueprint import bp as journal_bp
+    from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
     from .recording.blueprint import bp as recording_bp
     from .rooms.blueprint import bp as rooms_bp
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         booking_bp,
         rooms_bp,
         recording_bp,
+        minutes_bp,
         journal_bp,
         notify_bp,
         court_bp,

@@ -32,6 +32,8 @@ class CourtLevel(StrEnum):
 class CodePurpose(StrEnum):
     password_reset = "password_reset"  # noqa: S105 - a purpose, not a password
     invitation_login = "invitation_login"
+    # a party confirms the minutes of a session (SPC online mediation rules art 22)
+    minutes_confirmation = "minutes_confirmation"
 
 
 class User(UserMixin, db.Model):

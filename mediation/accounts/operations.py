@@ -267,6 +267,12 @@ _CODE_TEXT = {
         "Your code to enter your mediation case is %(code)s. "
         "It is valid for %(minutes)d minutes. Do not tell it to anyone."
     ),
+    # The text says what the code does: entering it is the act of confirming.
+    CodePurpose.minutes_confirmation: _l(
+        "Your code to confirm the minutes of your mediation session is %(code)s. "
+        "Entering it confirms the minutes as you have read them. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
 }
 
 

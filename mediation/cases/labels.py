@@ -104,6 +104,12 @@ JOURNAL_LABELS = {
     "room.joint": _l("Back to the joint session"),
     "room.chat": _l("Chat message"),
     "room.ended": _l("The mediator ended the session"),
+    "minutes.saved": _l("The minutes were saved"),
+    "minutes.review_opened": _l("The minutes were sent to the parties for review"),
+    "minutes.confirmed": _l("A party confirmed the minutes"),
+    "minutes.finalised": _l("The minutes PDF was made and kept"),
+    "recording.finished": _l("A recording was finished and its hash kept"),
+    "recording.composed": _l("The side-by-side review video was made"),
     **{f"case.{action}": _l("Case %(what)s", what=name) for action, name in ACTION_NAMES.items()},
 }
 

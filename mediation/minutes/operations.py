@@ -12,6 +12,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
+from . import review
 from .models import SECTIONS, Minutes
 
 MAX_SECTION = 20_000
@@ -23,16 +24,19 @@ def of_session(session_id: int) -> Minutes | None:
 
 def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minutes:
     """The mediator records the minutes (every save is a new version, journaled with the
-    text as saved, so nothing said is lost by a later edit)."""
+    text as saved, so nothing said is lost by a later edit). A change during the parties'
+    review sends the new version for review again: confirmations were of other words."""
     if by.id != session.mediator_id:
         raise NotPermittedError(_("Only the mediator writes the minutes."))
+    minutes = of_session(session.id)
+    if minutes is not None and minutes.finalised_at is not None:
+        raise NotPermittedError(_("The minutes are final: the review has ended."))
     unknown = set(fields) - set(SECTIONS)
     if unknown:
         raise FieldError(sorted(unknown)[0], _("Unknown part of the minutes."))
     for name, text in fields.items():
         if not isinstance(text, str) or len(text) > MAX_SECTION:
             raise FieldError(name, _("At most %(n)d characters.", n=MAX_SECTION))
-    minutes = of_session(session.id)
     if minutes is None:
         minutes = Minutes(session_id=session.id, version=0)
         db.session.add(minutes)
@@ -48,7 +52,16 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
         {"session_id": session.id, "version": minutes.version, **fields},
         actor_id=by.id,
     )
+    if minutes.review_version is not None:
+        review.open_review(session, minutes, by=by)
     return minutes
+
+
+def session_ended(session: MediationSession) -> None:
+    """Ending a session sends minutes already written to the parties for review."""
+    minutes = of_session(session.id)
+    if minutes is not None and minutes.written() and minutes.review_version is None:
+        review.open_review(session, minutes, by=None)
 
 
 def written(session_id: int) -> bool:

@@ -400,4 +400,5 @@ def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
         room.ended_at = now or utcnow()
         db.session.flush()
         _log(by, "ended")
+        minutes.session_ended(room.session)
         bump_layout(room)

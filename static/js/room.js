@@ -225,6 +225,7 @@
   function renderState() {
     var banner = "";
     if (layout.ended) banner = text.ended;
+    $("minutes-next").hidden = !layout.ended;
     else if (layout.group === "lobby") banner = text.lobby;
     else if (layout.caucus && layout.group.indexOf("caucus") === 0) banner = text.in_caucus;
     else if (layout.caucus) banner = text.other_caucus;
@@ -441,7 +442,11 @@
   socket.on("roster", function (r) { roster = r.members; renderRoster(); });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", addChat);
-  socket.on("ended", function () { peers.forEach(function (_, id) { close(id); }); notice(text.ended); });
+  socket.on("ended", function () {
+    peers.forEach(function (_, id) { close(id); });
+    notice(text.ended);
+    $("minutes-next").hidden = false;
+  });
   // "gone": this window was replaced by a newer one (a reload or another tab): it stays
   // disconnected, or the two would take the place from each other in turn.
   socket.on("error", function (e) { notice(e.message); });

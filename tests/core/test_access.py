@@ -17,6 +17,9 @@ PUBLIC = {
     "/s/<token>/check",
     "/booking/feed/<token>.ics",
     "/s/<token>/ping",
+    # The minutes' review link: it shows nothing before a code sent to the phone
+    # (tests/minutes/test_views.py).
+    "/m/<token>",
     "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",
 }

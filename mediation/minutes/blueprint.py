@@ -1,0 +1,19 @@
+"""URL rules of the minutes feature."""
+
+from flask import Blueprint
+
+from . import views
+
+bp = Blueprint("minutes", __name__)
+
+_GET_POST = ["GET", "POST"]
+bp.add_url_rule("/sessions/<int:session_id>/minutes", view_func=views.page, methods=_GET_POST)
+bp.add_url_rule(
+    "/sessions/<int:session_id>/minutes/review", view_func=views.answer, methods=["POST"]
+)
+bp.add_url_rule(
+    "/sessions/<int:session_id>/minutes/send", view_func=views.send_for_review, methods=["POST"]
+)
+bp.add_url_rule("/sessions/<int:session_id>/minutes/close", view_func=views.close, methods=["POST"])
+bp.add_url_rule("/sessions/<int:session_id>/minutes.pdf", view_func=views.document)
+bp.add_url_rule("/m/<token>", view_func=views.personal_link, methods=_GET_POST)

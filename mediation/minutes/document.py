@@ -1,0 +1,56 @@
+"""The minutes PDF: what the template needs, gathered from the case, the room's own
+record of who attended, the recordings' hashes and the parties' reviews."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from agreements.render import render_pdf
+from mediation.booking.models import MediationSession
+from mediation.cases.labels import SIDE_NAMES
+from mediation.core.db import utcnow
+from mediation.core.i18n import localtime
+from mediation.extensions import db
+from mediation.recording.models import Recording
+from mediation.rooms.models import Room, RoomMember
+
+from .models import SECTIONS, Minutes
+from .review import disputes_by_passage, passages
+
+
+def render(session: MediationSession, minutes: Minutes) -> bytes:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+    def at(value):
+        return localtime(value, zone, "yyyy-MM-dd HH:mm:ss") if value else ""
+
+    room = db.session.get(Room, session.id)
+    attended = db.session.scalars(
+        select(RoomMember)
+        .where(RoomMember.session_id == session.id, RoomMember.admitted_at.is_not(None))
+        .order_by(RoomMember.admitted_at)
+    ).all()
+    recordings = db.session.scalars(
+        select(Recording)
+        .where(Recording.session_id == session.id, Recording.sha256.is_not(None))
+        .order_by(Recording.started_at)
+    ).all()
+    numbered = passages(minutes)
+    return render_pdf(
+        "minutes.html",
+        case=session.case,
+        session=session,
+        minutes=minutes,
+        sections=[(name, [p for p in numbered if p.section == name]) for name in SECTIONS],
+        disputes=disputes_by_passage(minutes),
+        attended=attended,
+        recordings=recordings,
+        reviews=minutes.reviews,
+        side_names=SIDE_NAMES,
+        room=room,
+        at=at,
+        made_at=at(utcnow()),
+    )

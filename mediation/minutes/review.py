@@ -1,0 +1,276 @@
+"""The parties' review of the minutes, and the minutes PDF kept with the case.
+
+SPC online mediation rules art 22: the mediator keeps a synchronous electronic record and
+the undisputed facts are confirmed in writing. Here every party (and agent) who attended
+reads the version the mediator sends, marks the passages they dispute with a note, and
+confirms with a one-time code sent to their phone. Disputed passages stay in the minutes,
+marked, with who disputes them and why; nothing is dropped. Once everyone has answered, or
+the mediator closes the review, the minutes PDF is made, hashed and journaled
+(People's Mediation Law art 27: the institution keeps the mediation's records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CodePurpose, User
+from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.notify import operations as notify
+from mediation.rooms.models import Room, RoomMember
+
+from .models import SECTIONS, Minutes, MinutesReview
+
+MAX_NOTE = 2_000
+LINK_SALT = "minutes-review"
+
+REVIEW_ASKED = _l(
+    "Case %(number)s: the minutes of your mediation session are ready. Please read them, "
+    "mark anything you disagree with, and confirm them here: %(link)s"
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One paragraph of one part of the minutes, numbered as printed: "2.3"."""
+
+    number: str
+    section: str
+    text: str
+
+
+def passages(minutes: Minutes) -> list[Passage]:
+    """The minutes cut into numbered passages, one per non-empty line, so that a party
+    can dispute exactly the sentence they disagree with."""
+    found = []
+    for index, name in enumerate(SECTIONS, start=1):
+        lines = [line.strip() for line in getattr(minutes, name).splitlines() if line.strip()]
+        found += [Passage(f"{index}.{n}", name, line) for n, line in enumerate(lines, start=1)]
+    return found
+
+
+def reviewers(session: MediationSession) -> list[SessionParticipant]:
+    """The parties and agents who attended: admitted into the room. When nobody was
+    admitted (the minutes of a session held on site, say), every party and agent invited."""
+    invited = [p for p in session.participants if p.role in ("party", "agent")]
+    attended = set(
+        db.session.scalars(
+            select(RoomMember.participant_id).where(
+                RoomMember.session_id == session.id, RoomMember.admitted_at.is_not(None)
+            )
+        )
+    )
+    return [p for p in invited if p.id in attended] or invited
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
+
+
+def link_for(participant: SessionParticipant) -> str:
+    """The personal link sent by SMS (built from BASE_URL: no request is needed)."""
+    token = _serializer().dumps([participant.id, participant.link_nonce])
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/m/{token}"
+
+
+def participant_of_link(token: str) -> SessionParticipant | None:
+    try:
+        participant_id, nonce = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    participant = db.session.get(SessionParticipant, participant_id)
+    if participant is None or participant.link_nonce != nonce:
+        return None
+    return participant
+
+
+def _ended(session: MediationSession) -> bool:
+    room = db.session.get(Room, session.id)
+    return room is not None and room.ended_at is not None
+
+
+def open_review(session: MediationSession, minutes: Minutes, *, by: User | None) -> None:
+    """Send the current version to everyone who reviews it; earlier answers are void
+    (they were about other words). ``by`` is None when ending the session opened it."""
+    if minutes.finalised_at is not None:
+        raise NotPermittedError(_("The minutes are final: the review has ended."))
+    if not minutes.written():
+        raise FieldError("facts", _("Write the minutes before sending them for review."))
+    if not _ended(session):
+        raise NotPermittedError(_("The minutes are reviewed once the session has ended."))
+    minutes.review_version = minutes.version
+    minutes.review_opened_at = utcnow()
+    people = reviewers(session)
+    asked = {p.user_id for p in people}
+    for gone in [r for r in minutes.reviews if r.user_id not in asked]:
+        minutes.reviews.remove(gone)
+    earlier = {r.user_id: r for r in minutes.reviews}
+    for participant in people:
+        answer = earlier.get(participant.user_id)
+        if answer is None:
+            answer = MinutesReview(user_id=participant.user_id)
+            minutes.reviews.append(answer)
+        # Answers to an earlier version are void (the journal keeps them).
+        answer.version = minutes.version
+        answer.confirmed_at = answer.unanswered_at = None
+        answer.disputes = []
+        notify.tell(
+            participant.user, REVIEW_ASKED, number=session.case.number, link=link_for(participant)
+        )
+    db.session.flush()
+    journal.append(
+        session.case_id,
+        "minutes.review_opened",
+        {
+            "session_id": session.id,
+            "version": minutes.version,
+            "reviewers": [p.user_id for p in people],
+        },
+        actor_id=by.id if by else session.mediator_id,
+    )
+
+
+def review_of(minutes: Minutes, user: User) -> MinutesReview | None:
+    """``user``'s review of the version under review, if they are asked for one."""
+    if minutes.review_version is None:
+        return None
+    return next(
+        (r for r in minutes.reviews if r.user_id == user.id and r.version == minutes.version),
+        None,
+    )
+
+
+def _open_review_of(minutes: Minutes, user: User) -> MinutesReview:
+    review = review_of(minutes, user)
+    if review is None or minutes.finalised_at is not None:
+        raise NotPermittedError(_("These minutes are not waiting for your confirmation."))
+    if review.answered:
+        raise NotPermittedError(_("You have already confirmed these minutes."))
+    return review
+
+
+def send_code(minutes: Minutes, user: User) -> None:
+    _open_review_of(minutes, user)
+    accounts.issue_code(user, CodePurpose.minutes_confirmation)
+
+
+def check_disputes(minutes: Minutes, disputes: dict[str, str]) -> list[dict[str, str]]:
+    """The disputed passages as stored, in the minutes' order; each needs its reason."""
+    numbers = [p.number for p in passages(minutes)]
+    unknown = set(disputes) - set(numbers)
+    if unknown:
+        raise FieldError("disputes", _("The minutes have no passage %(n)s.", n=min(unknown)))
+    checked = []
+    for number in numbers:
+        if number not in disputes:
+            continue
+        note = (disputes[number] or "").strip()
+        if not note:
+            raise FieldError(f"note-{number}", _("Say what is wrong with passage %(n)s.", n=number))
+        if len(note) > MAX_NOTE:
+            raise FieldError(f"note-{number}", _("At most %(n)d characters.", n=MAX_NOTE))
+        checked.append({"passage": number, "note": note})
+    return checked
+
+
+def confirm(
+    session: MediationSession, minutes: Minutes, user: User, disputes: dict[str, str], code: str
+) -> MinutesReview:
+    """``user`` confirms the minutes as read, disputing the passages in ``disputes``
+    (passage number -> why). The code sent to their phone is the confirmation."""
+    review = _open_review_of(minutes, user)
+    checked = check_disputes(minutes, disputes)
+    if not accounts.consume_code(user, CodePurpose.minutes_confirmation, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    review.confirmed_at = utcnow()
+    review.disputes = checked
+    db.session.flush()
+    journal.append(
+        session.case_id,
+        "minutes.confirmed",
+        {
+            "session_id": session.id,
+            "version": minutes.version,
+            "user_id": user.id,
+            "disputes": checked,
+            "via": "one-time code",
+        },
+        actor_id=user.id,
+    )
+    if all(r.answered for r in minutes.reviews):
+        finalise(session, minutes, by=None)
+    return review
+
+
+def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> None:
+    """The mediator ends the review without waiting for everyone: whoever has not
+    answered is shown in the PDF as not having confirmed."""
+    if by.id != session.mediator_id:
+        raise NotPermittedError(_("Only the mediator can do this."))
+    if minutes.review_version is None or minutes.finalised_at is not None:
+        raise NotPermittedError(_("The minutes are not under review."))
+    now = utcnow()
+    for review in minutes.reviews:
+        if not review.answered:
+            review.unanswered_at = now
+    finalise(session, minutes, by=by)
+
+
+def document_path(session: MediationSession, minutes: Minutes) -> str:
+    return f"minutes/{session.case_id}/session-{session.id}-v{minutes.version}.pdf"
+
+
+def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) -> None:
+    """Make the minutes PDF, keep it with the case, journal its SHA-256."""
+    from . import document  # WeasyPrint is loaded only when a PDF is made
+
+    pdf = document.render(session, minutes)
+    relative = document_path(session, minutes)
+    path = Path(current_app.config["STORAGE_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    minutes.finalised_at = utcnow()
+    minutes.document_path = relative
+    minutes.document_sha256 = hashlib.sha256(pdf).hexdigest()
+    db.session.flush()
+    journal.append(
+        session.case_id,
+        "minutes.finalised",
+        {
+            "session_id": session.id,
+            "version": minutes.version,
+            "sha256": minutes.document_sha256,
+            "confirmed_by": [r.user_id for r in minutes.reviews if r.answered],
+            "unanswered": [r.user_id for r in minutes.reviews if not r.answered],
+            "disputes": sum(len(r.disputes) for r in minutes.reviews),
+        },
+        actor_id=by.id if by else None,
+    )
+
+
+def disputes_by_passage(minutes: Minutes) -> dict[str, list[tuple[User, str]]]:
+    """passage number -> [(who, why)] for the version under review."""
+    found: dict[str, list[tuple[User, str]]] = {}
+    for review in minutes.reviews:
+        for dispute in review.disputes or []:
+            found.setdefault(dispute["passage"], []).append((review.user, dispute["note"]))
+    return found
+
+
+def document_file(minutes: Minutes) -> Path | None:
+    if minutes.document_path is None:
+        return None
+    return Path(current_app.config["STORAGE_DIR"]) / minutes.document_path

@@ -1,0 +1,245 @@
+"""HTTP handlers of the minutes: the mediator edits and sends them for review, each party
+reads, disputes passages and confirms with a code, anyone of the case downloads the PDF.
+Access is checked on every request; whatever a party typed survives a wrong code."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.forms import CodeForm, SendCodeForm
+from mediation.accounts.models import CodePurpose
+from mediation.booking import links
+from mediation.booking.models import MediationSession
+from mediation.cases.operations import can_view
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError, apply_field_error
+from mediation.extensions import db, limiter
+from mediation.journal import operations as journal
+
+from . import operations, review
+from .forms import SECTION_LABELS, ActionForm, MinutesForm, ReviewForm
+from .models import SECTIONS, Minutes
+
+
+def _session(session_id: int) -> MediationSession:
+    """The session, if the viewer may see its case (404 otherwise, for both)."""
+    session = db.session.get(MediationSession, session_id)
+    if session is None or not can_view(current_user, session.case):
+        abort(404)
+    return session
+
+
+def _disputes_sent() -> dict[str, str]:
+    return {
+        key.removeprefix("dispute-"): request.form.get(f"note-{key.removeprefix('dispute-')}", "")
+        for key in request.form
+        if key.startswith("dispute-")
+    }
+
+
+def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
+    is_mediator = current_user.id == session.mediator_id
+    mine = review.review_of(minutes, current_user) if minutes else None
+    if is_mediator and "edit_form" not in forms:
+        forms["edit_form"] = MinutesForm(obj=minutes) if minutes else MinutesForm()
+    return render_template(
+        "minutes/page.html",
+        session=session,
+        case=session.case,
+        minutes=minutes,
+        is_mediator=is_mediator,
+        mine=mine,
+        passages=review.passages(minutes) if minutes else [],
+        disputes=review.disputes_by_passage(minutes) if minutes else {},
+        labels=SECTION_LABELS,
+        sections=SECTIONS,
+        review_form=forms.pop("review_form", None) or ReviewForm(),
+        sent=forms.pop("sent", {}),
+        action_form=ActionForm(),
+        **forms,
+    )
+
+
+@login_required
+def page(session_id: int):
+    session = _session(session_id)
+    minutes = operations.of_session(session.id)
+    if request.method == "GET":
+        return _render(session, minutes)
+    # POST: the mediator saves (and perhaps sends) the text.
+    if current_user.id != session.mediator_id:
+        abort(403)
+    form = MinutesForm()
+    if not form.validate_on_submit():
+        return _render(session, minutes, edit_form=form), 422
+    try:
+        minutes = operations.save(
+            session, {name: getattr(form, name).data or "" for name in SECTIONS}, by=current_user
+        )
+        if request.form.get("send") and minutes.review_version is None:
+            review.open_review(session, minutes, by=current_user)
+    except FieldError as error:
+        db.session.rollback()
+        apply_field_error(form, error)
+        return _render(session, operations.of_session(session.id), edit_form=form), 422
+    except NotPermittedError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _render(session, operations.of_session(session.id), edit_form=form), 409
+    db.session.commit()
+    flash(
+        _("Sent to the parties for review.")
+        if minutes.review_version == minutes.version
+        else _("The minutes are saved."),
+        "success",
+    )
+    return redirect(url_for("minutes.page", session_id=session.id))
+
+
+def _mediator_acts(session_id: int, act, done: str):
+    """A button of the mediator's: ``act(session, minutes)``, then back to the page."""
+    session = _session(session_id)
+    minutes = operations.of_session(session.id)
+    if current_user.id != session.mediator_id or minutes is None:
+        abort(403)
+    if ActionForm().validate_on_submit():
+        try:
+            act(session, minutes)
+        except (FieldError, NotPermittedError) as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    return redirect(url_for("minutes.page", session_id=session.id))
+
+
+@login_required
+def send_for_review(session_id: int):
+    return _mediator_acts(
+        session_id,
+        lambda session, minutes: review.open_review(session, minutes, by=current_user),
+        _("Sent to the parties for review."),
+    )
+
+
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "code",
+)
+@login_required
+def answer(session_id: int):
+    """A party asks for a code, or confirms with it (the same form, so nothing typed is
+    lost between the two)."""
+    session = _session(session_id)
+    minutes = operations.of_session(session.id)
+    if minutes is None or review.review_of(minutes, current_user) is None:
+        abort(403)
+    form = ReviewForm()
+    sent = _disputes_sent()
+    if not form.validate_on_submit():
+        return _render(session, minutes, review_form=form, sent=sent), 422
+    try:
+        if request.form.get("action") == "code":
+            review.check_disputes(minutes, sent)  # say now what the code cannot fix later
+            review.send_code(minutes, current_user)
+            db.session.commit()
+            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
+            return _render(session, minutes, review_form=form, sent=sent)
+        review.confirm(session, minutes, current_user, sent, (form.code.data or "").strip())
+    except FieldError as error:
+        db.session.commit()  # a wrong code counts as a try
+        apply_field_error(form, error)
+        return _render(session, minutes, review_form=form, sent=sent), 422
+    except NotPermittedError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("minutes.page", session_id=session.id))
+    db.session.commit()
+    flash(_("Thank you: your confirmation is recorded."), "success")
+    return redirect(url_for("minutes.page", session_id=session.id))
+
+
+@login_required
+def close(session_id: int):
+    return _mediator_acts(
+        session_id,
+        lambda session, minutes: review.close_review(session, minutes, by=current_user),
+        _("The review is closed and the minutes PDF is made."),
+    )
+
+
+@login_required
+def document(session_id: int):
+    session = _session(session_id)
+    minutes = operations.of_session(session.id)
+    path = review.document_file(minutes) if minutes else None
+    if path is None or not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=f"minutes-{session.case.number}-{session.id}.pdf",
+        max_age=0,
+    )
+
+
+@limiter.limit("30 per minute", methods=["POST"])
+def personal_link(token: str):
+    """The link sent by SMS: whoever is logged in as the person goes on to the minutes;
+    anyone else proves it is them with a code sent to their phone."""
+    participant = review.participant_of_link(token)
+    if participant is None:
+        abort(404)
+    target = url_for("minutes.page", session_id=participant.session_id)
+    if current_user.is_authenticated and current_user.id == participant.user_id:
+        return redirect(target)
+    if current_user.is_authenticated or not links.may_enter_by_code(participant.user):
+        # Staff and anyone with a password log in as usual, then come back here.
+        return redirect(url_for("accounts.login", next=target))
+    code_form = CodeForm()
+    if request.method == "POST":
+        if request.form.get("action") == "send" and SendCodeForm().validate_on_submit():
+            accounts.issue_code(participant.user, CodePurpose.invitation_login)
+            db.session.commit()
+            flash(
+                _("A code has been sent to %(phone)s.", phone=participant.user.phone_masked),
+                "info",
+            )
+        elif code_form.validate_on_submit():
+            if accounts.consume_code(
+                participant.user, CodePurpose.invitation_login, code_form.code.data.strip()
+            ):
+                journal.append(
+                    participant.session.case_id,
+                    "party.entered",
+                    {"user_id": participant.user_id, "via": "minutes link"},
+                    actor_id=participant.user_id,
+                )
+                db.session.commit()
+                login_user(participant.user)
+                return redirect(target)
+            db.session.commit()  # the failed try is counted
+            code_form.code.errors = [_("The code is wrong or has expired. Ask for a new one.")]
+    page_html = render_template(
+        "minutes/link.html",
+        participant=participant,
+        case=participant.session.case,
+        code_form=code_form,
+        send_form=SendCodeForm(),
+    )
+    return Response(page_html, status=200 if not code_form.errors else 422)

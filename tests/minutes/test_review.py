@@ -1,0 +1,170 @@
+"""The parties' review of the minutes (SPC online mediation rules art 22): each confirms
+with a code, disputed passages are kept and marked, and the final PDF is kept with its
+hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
+from mediation.minutes import operations as minutes
+from mediation.minutes import review
+from tests.factories import make_mediating_case
+
+from .conftest import ended_session, last_code_to, messages_to
+
+
+def pdf_text(path) -> str:
+    """The PDF's text as poppler reads it (layout kept, so page footers stay apart)."""
+    return subprocess.run(
+        [shutil.which("pdftotext"), "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_ending_the_session_sends_the_minutes_to_everyone_who_attended(app_ctx):
+    case = make_mediating_case()
+    applicant, respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    assert written.review_version == written.version
+    assert sorted(r.user_id for r in written.reviews) == sorted([applicant.id, respondent.id])
+    for party in (applicant, respondent):
+        (asked,) = [m for m in messages_to(party.phone) if "/m/" in m]
+        assert case.number in asked
+        token = asked.rsplit("/m/", 1)[1].split()[0]
+        assert review.participant_of_link(token).user_id == party.id
+    assert review.participant_of_link("forged") is None
+
+
+def test_a_party_confirms_with_a_code_and_disputes_a_passage_with_a_reason(app_ctx):
+    case = make_mediating_case()
+    _applicant, respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    numbers = [p.number for p in review.passages(written)]
+    assert numbers[:4] == ["1.1", "2.1", "2.2", "3.1"]  # one passage per line
+
+    review.send_code(written, respondent)
+    code = last_code_to(respondent.phone)
+    with pytest.raises(FieldError) as no_reason:
+        review.confirm(session, written, respondent, {"2.2": "  "}, code)
+    assert no_reason.value.field == "note-2.2"
+    with pytest.raises(FieldError) as unknown:
+        review.confirm(session, written, respondent, {"9.9": "x"}, code)
+    assert unknown.value.field == "disputes"
+    with pytest.raises(FieldError) as wrong:
+        review.confirm(session, written, respondent, {}, "000000" if code != "000000" else "1")
+    assert wrong.value.field == "code"
+    assert review.review_of(written, respondent).confirmed_at is None
+
+    review.confirm(session, written, respondent, {"2.2": "从未约定还款日期"}, code)
+    mine = review.review_of(written, respondent)
+    assert mine.confirmed_at and mine.disputes == [{"passage": "2.2", "note": "从未约定还款日期"}]
+    with pytest.raises(NotPermittedError):
+        review.send_code(written, respondent)  # answered once
+    with pytest.raises(NotPermittedError):
+        review.send_code(written, case.mediator)  # not a reviewer
+    assert written.finalised_at is None  # the applicant has not answered yet
+
+
+def test_when_everyone_answered_the_pdf_is_kept_with_disputes_marked(app_ctx, app):
+    case = make_mediating_case()
+    applicant, respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    for party, disputes in ((respondent, {"2.2": "从未约定还款日期"}), (applicant, {})):
+        review.send_code(written, party)
+        review.confirm(session, written, party, disputes, last_code_to(party.phone))
+
+    assert written.finalised_at is not None
+    path = review.document_file(written)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == written.document_sha256
+    text = pdf_text(path)
+    for expected in (
+        case.number,
+        "约定于十月一日前归还",
+        "双方确认已还款二千元",
+        "从未约定还款日期",
+    ):
+        assert expected in text
+    assert respondent.real_name in text
+    pages = text.count("\f")
+    assert pages >= 1 and text.count(case.number) >= pages + 1  # on every page, and in the table
+    assert re.search(rf"\b1\s*/\s*{pages}\b", text)  # page x of y
+    fonts = subprocess.run(
+        [shutil.which("pdffonts"), str(path)], capture_output=True, text=True
+    ).stdout
+    assert "CJK" in fonts and all(
+        line.split()[-5] == "yes" for line in fonts.splitlines()[2:]
+    )  # every font embedded
+    (entry,) = db.session.query(JournalEntry).filter_by(action="minutes.finalised").all()
+    assert entry.payload["sha256"] == written.document_sha256
+    assert entry.payload["disputes"] == 1
+    assert journal.verify_chain(case.id).ok
+    with pytest.raises(NotPermittedError):
+        minutes.save(session, {"facts": "改动"}, by=case.mediator)  # final is final
+
+
+def test_a_change_during_the_review_asks_everyone_again(app_ctx):
+    case = make_mediating_case()
+    applicant, _respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    review.send_code(written, applicant)
+    review.confirm(session, written, applicant, {}, last_code_to(applicant.phone))
+    asked_before = len([m for m in messages_to(applicant.phone) if "/m/" in m])
+
+    minutes.save(session, {"facts": "双方确认曾有借款关系。"}, by=case.mediator)
+    assert written.review_version == written.version == 2
+    assert all(r.confirmed_at is None and r.version == 2 for r in written.reviews)
+    assert len([m for m in messages_to(applicant.phone) if "/m/" in m]) == asked_before + 1
+
+
+def test_the_mediator_may_close_the_review_and_silence_is_shown(app_ctx):
+    case = make_mediating_case()
+    applicant, _respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    with pytest.raises(NotPermittedError):
+        review.close_review(session, written, by=applicant)
+    review.close_review(session, written, by=case.mediator)
+    assert written.finalised_at and all(r.unanswered_at for r in written.reviews)
+    assert "未确认" in pdf_text(review.document_file(written)) or "not confirm" in pdf_text(
+        review.document_file(written)
+    )
+
+
+def test_minutes_are_not_sent_while_empty_or_before_the_end(app_ctx):
+    case = make_mediating_case()
+    session = ended_session(case, written=False)
+    assert minutes.of_session(session.id) is None  # nothing to review
+    saved = minutes.save(session, {"attendees": "张某"}, by=case.mediator)
+    with pytest.raises(FieldError):
+        review.open_review(session, saved, by=case.mediator)  # attendees alone are no record
+    running = make_mediating_case()
+    from tests.signaling.conftest import open_session
+
+    live = open_session(running)
+    saved = minutes.save(live, {"facts": "x"}, by=running.mediator)
+    with pytest.raises(NotPermittedError):
+        review.open_review(live, saved, by=running.mediator)
+
+
+def test_only_those_admitted_review_unless_nobody_was(app_ctx):
+    case = make_mediating_case()
+    session = ended_session(case, admitted=False)
+    invited = {p.user_id for p in session.participants if p.role == "party"}
+    assert {r.user_id for r in minutes.of_session(session.id).reviews} == invited

@@ -1,0 +1,105 @@
+"""The minutes pages: a party reaches them from the text message, disputes a passage and
+confirms with a code without losing what they typed; access is checked on every page."""
+
+from __future__ import annotations
+
+import re
+
+from mediation.extensions import db
+from mediation.minutes import operations as minutes
+from mediation.minutes import review
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_mediating_case
+
+from .conftest import TEXT, ended_session, last_code_to, messages_to
+
+
+def review_link(phone: str) -> str:
+    (asked,) = [m for m in messages_to(phone) if "/m/" in m]
+    return "/m/" + asked.rsplit("/m/", 1)[1].split()[0]
+
+
+def test_a_party_from_the_text_message_disputes_and_confirms(app, client):
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case)
+        respondent = case.party_users()[1]
+        db.session.commit()
+        link, phone, session_id = review_link(respondent.phone), respondent.phone, session.id
+
+    first = client.get(link)
+    assert first.status_code == 200 and "漏水" not in first.get_data(as_text=True)  # nothing yet
+    post_form(client, link, {"action": "send"})
+    with app.app_context():
+        code = last_code_to(phone)
+    entered = post_form(client, link, {"action": "verify", "code": code})
+    assert entered.status_code == 302 and entered.location.endswith(
+        f"/sessions/{session_id}/minutes"
+    )
+
+    page = f"/sessions/{session_id}/minutes"
+    shown = client.get(page).get_data(as_text=True)
+    assert "约定于十月一日前归还" in shown and 'name="dispute-2.2"' in shown
+    answer = f"{page}/review"
+    typed = {"dispute-2.2": "1", "note-2.2": "从未约定还款日期"}
+    asked = post_form(client, answer, {**typed, "action": "code"}, form_page=page)
+    assert asked.status_code == 200 and "从未约定还款日期" in asked.get_data(as_text=True)
+    with app.app_context():
+        code = last_code_to(phone)
+    wrong = post_form(
+        client,
+        answer,
+        {**typed, "action": "confirm", "code": "000000" if code != "000000" else "111111"},
+        form_page=page,
+    )
+    body = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "从未约定还款日期" in body  # what they typed is kept
+    assert re.search(r'name="dispute-2.2"[^>]*checked', body)
+    done = post_form(client, answer, {**typed, "action": "confirm", "code": code}, form_page=page)
+    assert done.status_code == 302
+    with app.app_context():
+        mine = review.review_of(minutes.of_session(session_id), respondent)
+        assert mine.confirmed_at and mine.disputes[0]["note"] == "从未约定还款日期"
+
+
+def test_strangers_get_nothing_and_the_case_gets_the_pdf(app, client):
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case)
+        review.close_review(session, minutes.of_session(session.id), by=case.mediator)
+        stranger = make_mediating_case().party_users()[0]
+        applicant = case.party_users()[0]
+        db.session.commit()
+        session_id, stranger_phone, applicant_phone = session.id, stranger.phone, applicant.phone
+
+    login(client, stranger_phone, PASSWORD)
+    for path in (f"/sessions/{session_id}/minutes", f"/sessions/{session_id}/minutes.pdf"):
+        assert client.get(path).status_code == 404
+    assert client.post(f"/sessions/{session_id}/minutes/review").status_code in (400, 404)
+
+    other = app.test_client()
+    login(other, applicant_phone, PASSWORD)
+    pdf = other.get(f"/sessions/{session_id}/minutes.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF-")
+    # A party cannot write the minutes.
+    assert other.post(f"/sessions/{session_id}/minutes/close").status_code in (400, 403)
+
+
+def test_the_mediator_writes_after_the_session_and_sends_them(app, client):
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case, written=False)
+        db.session.commit()
+        session_id, mediator = session.id, case.mediator.phone
+
+    login(client, mediator, PASSWORD)
+    page = f"/sessions/{session_id}/minutes"
+    too_long = post_form(client, page, {**TEXT, "facts": "长" * 20_001, "send": "1"})
+    assert too_long.status_code == 422
+    assert TEXT["proposals"] in too_long.get_data(as_text=True)  # nothing typed is lost
+    sent = post_form(client, page, {**TEXT, "send": "1"})
+    assert sent.status_code == 302
+    with app.app_context():
+        written = minutes.of_session(session_id)
+        assert written.review_version == 1 and len(written.reviews) == 2
