@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the platform needs at run and test time, as command:package.
-DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium pdfsig:poppler-utils
+DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium pdfsig:poppler-utils certutil:libnss3-tools
 # Debian packages without a command of their own, checked with dpkg: WeasyPrint's Pango and
 # HarfBuzz (without the subsetter a 3-page CJK PDF takes seconds) and the CJK fonts it embeds.
 DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
@@ -53,9 +53,10 @@ $(STAMP_PY): $(STAMP_DEBIAN) $(PY_SOURCES)
 # Front-end packages come from the npm registry (package-lock.json), never from a CDN.
 static/vendor: package.json package-lock.json $(STAMP_DEBIAN)
 	npm ci --no-audit --no-fund --silent
-	rm -rf static/vendor && mkdir -p static/vendor/pico static/vendor/socket.io
+	rm -rf static/vendor && mkdir -p static/vendor/pico static/vendor/socket.io static/vendor/signature_pad
 	cp node_modules/@picocss/pico/css/pico.min.css node_modules/@picocss/pico/LICENSE.md static/vendor/pico/
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/LICENSE static/vendor/socket.io/
+	cp node_modules/signature_pad/dist/signature_pad.umd.min.js node_modules/signature_pad/LICENSE static/vendor/signature_pad/
 	@touch static/vendor
 
 assets: static/vendor

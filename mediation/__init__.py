@@ -115,6 +115,7 @@ def _async_mode() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.blueprint import bp as accounts_bp
+    from .agreements.blueprint import bp as agreements_bp
     from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
     from .core.views import bp as core_bp
@@ -134,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
         rooms_bp,
         recording_bp,
         minutes_bp,
+        agreements_bp,
         journal_bp,
         notify_bp,
         court_bp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -38,6 +39,7 @@ def register_commands(app: Flask) -> None:
         demo_command,
         journal_group,
         recording_group,
+        agreement_group,
         admin_command,
         cases_group,
     ):
@@ -128,6 +130,12 @@ def demo_command() -> None:
     width = max(len(login.role) for login in logins)
     for login in logins:
         click.echo(f"  {login.role:<{width}}  {login.identifier:<28} {login.secret}")
+    from .demo import signed_agreement_file
+
+    signed = signed_agreement_file()
+    if signed:
+        click.echo(f"A signed agreement (4 signatures): {signed}")
+        click.echo(f"  check it with: mediation agreement verify {signed}")
 
 
 @click.group("journal")
@@ -154,6 +162,31 @@ def journal_verify(case_number: str) -> None:
         return
     click.echo(f"{case_number}: chain broken at entry {report.broken_at}: {report.reason}")
     sys.exit(1)
+
+
+@click.group("agreement")
+def agreement_group() -> None:
+    """Signed agreements."""
+
+
+@agreement_group.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def agreement_verify(file: Path) -> None:
+    """Check every signature of FILE; exit 0 only when all are intact, timestamped and
+    chain to the platform's root (or a configured one)."""
+    from agreements.verify import summarize
+
+    from .agreements import verification
+
+    report, found = verification.check(file.read_bytes())
+    click.echo(summarize(report))
+    if found is not None:
+        stage = "final, in force" if found.final else f"after signature {found.signatures}"
+        click.echo(f"matches case {found.agreement.case.number} ({stage})")
+    else:
+        click.echo("not a document the platform keeps for any case")
+    sys.exit(0 if report.ok else 1)
 
 
 @click.group("recording")

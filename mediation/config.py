@@ -95,6 +95,17 @@ class Config:
     # Offer loopback ICE candidates too: for browsers on the recorder's own machine.
     RECORDER_LOOPBACK = True
 
+    # Electronic signatures: the platform's own CA (root and issuing CA) and timestamp
+    # authority live in PKI_DIR (default instance/pki); the root's key is encrypted with
+    # PKI_ROOT_PASSPHRASE when one is set. TSA_URL points at an external RFC 3161 timestamp
+    # authority instead of the built-in one; PKI_TRUST_ROOTS (PEM files) adds roots of an
+    # external CA that verification accepts besides the platform's.
+    PKI_DIR: str | None = None
+    PKI_NAME = "Online Mediation Platform"
+    PKI_ROOT_PASSPHRASE: str | None = None
+    TSA_URL: str | None = None
+    PKI_TRUST_ROOTS: ClassVar[list[str]] = []
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -165,6 +176,11 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECORDER_URL": ("RECORDER_URL", str),
     "RECORDER_MAX_ROOMS": ("RECORDER_MAX_ROOMS", int),
     "RECORDER_LOOPBACK": ("RECORDER_LOOPBACK", _bool),
+    "PKI_DIR": ("PKI_DIR", str),
+    "PKI_NAME": ("PKI_NAME", str),
+    "PKI_ROOT_PASSPHRASE": ("PKI_ROOT_PASSPHRASE", str),
+    "TSA_URL": ("TSA_URL", str),
+    "PKI_TRUST_ROOTS": ("PKI_TRUST_ROOTS", _list),
 }
 
 
@@ -226,6 +242,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     if not config.get("STORAGE_DIR"):
         config["STORAGE_DIR"] = str(instance_path / "storage")
+    if not config.get("PKI_DIR"):
+        config["PKI_DIR"] = str(instance_path / "pki")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme some hosting providers hand out
         uri = "postgresql://" + uri.removeprefix("postgres://")

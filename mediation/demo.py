@@ -141,6 +141,96 @@ def _create() -> None:
     workflow.transition(case, Action.respondent_agrees, by=made["李四"])
     db.session.flush()
     _book_demo_session(case, made["王调解"])
+    _signed_agreement(made, institution)
+
+
+SIGNED_CASE_TITLE = "民间借贷：借款五千元未还"
+
+
+def _signed_agreement(made: dict[str, User], institution: Institution) -> None:
+    """A second case whose agreement everyone has signed: two PAdES signatures of the
+    parties, the mediator's, and the institution's seal."""
+    from datetime import timedelta
+
+    from .accounts.models import CodePurpose
+    from .agreements import operations as agreements
+    from .agreements import signing
+    from .core.db import utcnow
+
+    applicant, respondent, mediator = made["张三"], made["李四"], made["王调解"]
+    case = cases.open_case(
+        title=SIGNED_CASE_TITLE,
+        category="private_lending",
+        facts="2026年3月，被申请人向申请人借款人民币五千元，约定三个月内归还，至今未还。",
+        applicants=[applicant],
+        respondents=[respondent],
+        by=applicant,
+    )
+    workflow.transition(case, Action.submit, by=applicant)
+    assignment.assign(case, institution=institution, mediator=mediator, how="chosen", by=applicant)
+    assignment.accept(case, by=mediator)
+    workflow.transition(case, Action.respondent_agrees, by=respondent)
+    for party in case.parties:
+        party.service_address = "南京市玄武区锁金村街道锁金四村"
+    agreement = agreements.start(case, by=mediator)
+    due = (utcnow() + timedelta(days=30)).date().isoformat()
+    agreements.save(
+        agreement,
+        {
+            "facts": "2026年3月，被申请人向申请人借款人民币五千元，约定三个月内归还，至今未还。",
+            "issues": [{"issue": "借款本金的归还", "responsibility": "被申请人应归还全部借款"}],
+            "obligations": [
+                {
+                    "obligor": respondent.id,
+                    "obligee": applicant.id,
+                    "kind": "pay",
+                    "action": "向申请人归还借款",
+                    "amount": "5000",
+                    "due": due,
+                    "method": "银行转账",
+                    "place": "",
+                }
+            ],
+            "performance": "被申请人以银行转账方式一次性归还。",
+            "default_terms": "被申请人逾期未还的，申请人可申请强制执行。",
+        },
+        by=mediator,
+    )
+    signing.open_round(agreement, by=mediator)
+    drawing = _demo_drawing()
+    for user in (applicant, respondent, mediator, made["周主任"]):
+        code = accounts.issue_code(user, CodePurpose.agreement_signature)
+        signing.sign(
+            agreement,
+            user,
+            code=code,
+            shown_sha256=agreement.document_sha256,
+            drawing=None if user is made["周主任"] else drawing,
+        )
+
+
+def _demo_drawing() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (300, 110), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(12, 80), (70, 25), (130, 90), (200, 30), (285, 70)], "black", 5)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def signed_agreement_file() -> str | None:
+    """Where the demo's signed agreement is, for the person who ran ``mediation demo``."""
+    from .agreements import operations as agreements
+    from .agreements import signing
+    from .cases.models import Case
+
+    case = db.session.scalar(select(Case).where(Case.title == SIGNED_CASE_TITLE))
+    agreement = agreements.of_case(case) if case else None
+    path = signing.document_path_of(agreement) if agreement else None
+    return str(path) if path else None
 
 
 def _book_demo_session(case, mediator: User) -> None:

@@ -8,6 +8,12 @@ from mediation.accounts.models import (  # noqa: F401
     User,
     UserRole,
 )
+from mediation.agreements.models import (  # noqa: F401
+    Agreement,
+    AgreementComment,
+    AgreementVersion,
+    Signature,
+)
 from mediation.booking.models import (  # noqa: F401
     AvailabilityException,
     AvailabilityRule,
@@ -30,7 +36,7 @@ from mediation.cases.models import (  # noqa: F401
     Invitation,
 )
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
-from mediation.minutes.models import Minutes  # noqa: F401
+from mediation.minutes.models import Minutes, MinutesReview  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401
 from mediation.recording.models import Composition, Recording, RecordingLease  # noqa: F401
 from mediation.rooms.models import ChatMessage, Room, RoomMember  # noqa: F401

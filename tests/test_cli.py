@@ -17,10 +17,12 @@ def test_demo_seeds_every_role_once_and_prints_working_logins(app, runner):
     with app.app_context():
         users = db.session.scalars(select(User)).all()
         assert {role for user in users for role in user.roles} == set(Role)
-        assert db.session.scalar(select(func.count(Case.id))) == 1
-        case = db.session.scalar(select(Case))
-        assert case.mediator is not None and len(case.parties) == 2
-        assert verify_chain(case.id).ok
+        assert db.session.scalar(select(func.count(Case.id))) == 2
+        for case in db.session.scalars(select(Case)):
+            assert case.mediator is not None and len(case.parties) == 2
+            assert verify_chain(case.id).ok
+        signed = db.session.scalar(select(Case).where(Case.status == "signed"))
+        assert signed is not None and signed.signed_at is not None
     for role in Role:
         assert role.value in result.output
     assert "/join/" in result.output
@@ -28,6 +30,13 @@ def test_demo_seeds_every_role_once_and_prints_working_logins(app, runner):
         line.split()[1] for line in result.output.splitlines() if line.strip().startswith("judge")
     )
     assert login(app.test_client(), phone, "mediation-demo").headers["Location"].endswith("/court/")
+    # The signed agreement it points at verifies (every signature, the platform's root).
+    path = next(
+        line.split()[-1] for line in result.output.splitlines() if "A signed agreement" in line
+    )
+    checked = runner.invoke(args=["agreement", "verify", path])
+    assert checked.exit_code == 0, checked.output
+    assert "VALID: 4 signature(s)" in checked.output
 
 
 def test_worker_once_delivers_what_is_due(app, runner):

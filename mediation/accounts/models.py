@@ -34,6 +34,9 @@ class CodePurpose(StrEnum):
     invitation_login = "invitation_login"
     # a party confirms the minutes of a session (SPC online mediation rules art 22)
     minutes_confirmation = "minutes_confirmation"
+    # a signer re-authenticates before their electronic signature (Electronic Signature
+    # Law art 13: the signing data are under the signer's sole control when signing)
+    agreement_signature = "agreement_signature"
 
 
 class User(UserMixin, db.Model):

@@ -273,6 +273,11 @@ _CODE_TEXT = {
         "Entering it confirms the minutes as you have read them. "
         "It is valid for %(minutes)d minutes. Do not tell it to anyone."
     ),
+    CodePurpose.agreement_signature: _l(
+        "Your code to sign the mediation agreement is %(code)s. Entering it signs the "
+        "agreement electronically, as you have read it. It is valid for %(minutes)d minutes. "
+        "Do not tell it to anyone."
+    ),
 }
 
 

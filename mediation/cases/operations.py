@@ -29,13 +29,8 @@ from .states import Action, CaseStatus, TerminationReason, actions_from
 ASSIGNMENT_ACTIONS = frozenset({Action.accept, Action.decline})
 # The respondent answers through ``respondent.answer`` (consent and service address).
 RESPONDENT_ACTIONS = frozenset({Action.respondent_agrees, Action.respondent_refuses})
-PERSONAL_ACTIONS = frozenset(
-    {
-        Action.draft_agreement,
-        Action.revise_agreement,
-        Action.terminate,
-    }
-)
+# The agreement is drafted on its own page (mediation/agreements), which takes that step.
+PERSONAL_ACTIONS = frozenset({Action.revise_agreement, Action.terminate})
 
 
 def next_case_number() -> str:

@@ -60,3 +60,13 @@ def test_a_document_that_names_a_host_or_a_file_fetches_nothing(local_server):
     pdf = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher()).write_pdf()
     assert pdf.startswith(b"%PDF-")
     assert hits == []
+
+
+def test_text_in_a_page_margin_is_a_css_string_that_cannot_break_out():
+    from agreements.render import css_string
+
+    quoted = str(css_string('验证 "}</style><script>'))
+    inner = quoted[1:-1]
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert not set('"}<>;') & set(inner)
+    assert "\\9a8c " in inner  # 验 as a CSS escape

@@ -80,7 +80,7 @@ def test_the_mediator_ends_mediation_with_a_reason(app, world):
 
 def test_an_illegal_step_is_explained_and_nothing_changes(app, world):
     mediator = client_for(app, world["mediator"])
-    response = step(mediator, world["case"], "draft_agreement")  # no answer from the respondent
+    response = step(mediator, world["case"], "revise_agreement")  # no agreement drafted
     assert response.status_code == 422
     assert "本案当前状态为“待被申请人同意”" in response.get_data(as_text=True)
     assert status(app, world["case"]) == CaseStatus.awaiting_respondent

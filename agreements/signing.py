@@ -1,0 +1,224 @@
+"""PAdES signing of agreement PDFs: one B-T signature per signer, as incremental updates.
+
+Coordinates: a field ``box`` is ``(x1, y1, x2, y2)`` in PDF points (1/72 inch) on the
+page's user space, origin at the bottom-left corner; A4 is 595 x 842 points. Pages are
+0-based, negative values count from the end (-1 is the last page).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TypeAlias
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from PIL import Image, ImageDraw, ImageFont
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign import fields, signers
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
+
+from agreements.pki import Authority, SignerCredential
+
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+CJK_FONT_INDEX = 2  # "Noto Sans CJK SC" inside the collection
+# Stamp times are shown in China Standard Time (no DST); the authoritative time is the
+# timestamp token, this is only the picture.
+STAMP_TZ = timezone(timedelta(hours=8), "UTC+8")
+_PX_PER_PT = 4  # raster resolution of the appearance image (288 dpi)
+
+Box: TypeAlias = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """An empty signature field to pre-create: name, page (0-based) and box in points."""
+
+    name: str
+    page: int
+    box: Box
+
+
+def add_signature_fields(pdf: bytes, specs: Sequence[FieldSpec]) -> bytes:
+    """Add empty visible signature fields (one per expected signer) as an incremental update.
+
+    Do this before the first signature: adding fields later is tolerated by validators
+    (form filling) but is a change the earlier signers did not see.
+    """
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for spec in specs:
+        fields.append_signature_field(
+            writer, SigFieldSpec(spec.name, on_page=spec.page, box=_int_box(spec.box))
+        )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def signature_fields(pdf: bytes) -> dict[str, bool]:
+    """Signature field names in document order, mapped to whether they are signed."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    return {name: value is not None for name, value, _ in fields.enumerate_sig_fields(reader)}
+
+
+def sign_pdf(
+    pdf: bytes,
+    *,
+    signer_credential: SignerCredential,
+    authority: Authority,
+    field_name: str,
+    box: Box | None = None,
+    page: int = 0,
+    appearance_png: bytes | None = None,
+    reason: str,
+    location: str,
+    timestamper: TimeStamper,
+) -> bytes:
+    """Add one PAdES B-T signature (ETSI.CAdES.detached + signature timestamp).
+
+    Signs into the empty field ``field_name`` if the document has it (``box`` must then be
+    None), otherwise creates that field on ``page``: visible at ``box``, or invisible when
+    ``box`` is None. The signature is an incremental update, so earlier signatures keep
+    their byte ranges and stay valid.
+
+    The credential is destroyed afterwards, whatever the outcome: each key signs once.
+    """
+    try:
+        _check_credential(signer_credential, authority)
+        reader = PdfFileReader(io.BytesIO(pdf))
+        existing = list(fields.enumerate_sig_fields(reader, with_name=field_name))
+        if existing:
+            _, value, field_ref = existing[0]
+            if value is not None:
+                raise SigningError(f"Signature field {field_name!r} is already signed")
+            if box is not None:
+                raise ValueError(f"Field {field_name!r} exists; its box cannot be changed")
+            rect = _field_rect(field_ref.get_object())
+            new_field = None
+        else:
+            rect = box
+            new_field = SigFieldSpec(field_name, on_page=page, box=_int_box(box) if box else None)
+        stamp = _stamp_style(signer_credential, appearance_png, rect) if rect else None
+        meta = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+        )
+        pdf_signer = signers.PdfSigner(
+            meta,
+            signer_credential.signer(),
+            timestamper=timestamper,
+            stamp_style=stamp,
+            new_field_spec=new_field,
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        return pdf_signer.sign_pdf(writer, existing_fields_only=bool(existing)).getvalue()
+    finally:
+        # Electronic Signature Law art 13(1)-(2): the key exists for this one act only.
+        signer_credential.destroy()
+
+
+def _check_credential(credential: SignerCredential, authority: Authority) -> None:
+    if credential.destroyed:
+        raise SigningError("The signing credential has been destroyed")
+    now = datetime.now(UTC)
+    if credential.not_after <= now:
+        raise SigningError("The signer certificate has expired; issue a new one")
+    cert = x509.load_der_x509_certificate(credential.certificate.dump())
+    issuing = x509.load_der_x509_certificate(authority.issuing.dump())
+    try:
+        cert.verify_directly_issued_by(issuing)
+    except (ValueError, TypeError, InvalidSignature) as e:
+        # Such a signature would never validate against the platform's trust root.
+        raise SigningError("The signer certificate is not from this authority") from e
+
+
+def _int_box(box: Box) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = (round(v) for v in box)
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"Box {box} must be (x1, y1, x2, y2) with x1 < x2 and y1 < y2")
+    return x1, y1, x2, y2
+
+
+def _field_rect(field: dict) -> Box | None:
+    widget = field if "/Rect" in field else field.get("/Kids", [None])[0]
+    if widget is None:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in widget.get_object()["/Rect"])
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None  # invisible field
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _subject(credential: SignerCredential) -> tuple[str, str]:
+    subject = credential.certificate.subject.native
+    return subject.get("common_name", ""), subject.get("title", "")
+
+
+def _stamp_style(
+    credential: SignerCredential, appearance_png: bytes | None, rect: Box
+) -> BaseStampStyle:
+    """Drawn signature above a caption with name, role and time.
+
+    pyHanko's own text stamps need uharfbuzz for non-Latin fonts, which is not installed,
+    so the caption is rasterised with Pillow instead; the certificate, not the picture,
+    is what identifies the signer.
+    """
+    name, role = _subject(credential)
+    when = datetime.now(STAMP_TZ).strftime("%Y-%m-%d %H:%M UTC+8")
+    if not CJK_FONT.exists():
+        who = name if name.isascii() else "Signed"  # the built-in PDF fonts are Latin-only
+        text = f"{who} ({role})\n{when}".replace("%", "%%")  # the style %-formats the text
+        return TextStampStyle(
+            stamp_text=text, border_width=0, text_box_style=TextBoxStyle(font_size=7)
+        )
+    width = max(1, round((rect[2] - rect[0]) * _PX_PER_PT))
+    height = max(1, round((rect[3] - rect[1]) * _PX_PER_PT))
+    image = _appearance_image(appearance_png, f"{name}（{role}）", when, (width, height))
+    return StaticStampStyle(
+        background=PdfImage(image),
+        border_width=0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins.uniform(0),
+            inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT,
+        ),
+    )
+
+
+def _appearance_image(
+    png: bytes | None, caption: str, when: str, size: tuple[int, int]
+) -> Image.Image:
+    width, height = size
+    canvas = Image.new("RGBA", size, (255, 255, 255, 0))
+    line_h = max(8, height // 6 if png else height // 3)
+    caption_h = 2 * line_h
+    size_px = int(line_h * 0.75)
+    font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
+    widest = max(font.getlength(caption), font.getlength(when))
+    if widest > width - 8:  # long names shrink rather than being cut off
+        size_px = max(6, int(size_px * (width - 8) / widest))
+        font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
+    draw = ImageDraw.Draw(canvas)
+    # With a drawing the caption sits at the bottom; alone it is centred.
+    top = height - caption_h if png else (height - caption_h) // 2
+    for i, line in enumerate((caption, when)):
+        draw.text((4, top + i * line_h), line, font=font, fill=(0, 0, 0, 255))
+    if png:
+        drawn = Image.open(io.BytesIO(png)).convert("RGBA")
+        drawn.thumbnail((width, max(1, top)))
+        canvas.alpha_composite(drawn, ((width - drawn.width) // 2, (top - drawn.height) // 2))
+    return canvas

@@ -1,0 +1,169 @@
+"""RFC 3161 timestamps: the platform's built-in TSA, or an external one.
+
+Every agreement signature carries a signature timestamp (PAdES B-T), which proves the
+signature existed while the signer's ten-minute certificate was valid; verification checks
+the certificate at that moment rather than "now" (see :mod:`agreements.verify`).
+
+The built-in TSA answers in-process (:func:`timestamper_for`) and, through :func:`respond`,
+over HTTP: the web app can expose it with ``Content-Type: application/timestamp-reply`` so
+that any RFC 3161 client can use it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from asn1crypto import cms, core, tsp, x509
+from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps.common_utils import get_nonce
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from agreements.pki import Authority, private_key_info
+
+log = logging.getLogger(__name__)
+
+QUERY_CONTENT_TYPE = "application/timestamp-query"
+REPLY_CONTENT_TYPE = "application/timestamp-reply"
+
+# The TSA policy under which tokens are issued; a UUID-based OID (X.667), since the
+# platform has no OID arc of its own. Changing it invalidates nothing, but keep it stable.
+POLICY_OID = "2.25.79927907753975388526235515612352929128"
+# SHA-1 imprints are refused: a collision would let one timestamp vouch for another document.
+ACCEPTED_DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64, "sha3_256": 32, "sha3_512": 64}
+
+
+class TimestampRejectedError(ValueError):
+    """A request the TSA refuses; ``failure`` is an RFC 3161 PKIFailureInfo bit name."""
+
+    def __init__(self, failure: str, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+class PlatformTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process TSA with the platform's policy, UTC time and request checks.
+
+    pyHanko ships this class "for testing"; what it lacks for production use (a policy of
+    our own, accuracy, honouring certReq, rejecting bad requests) is added here. The
+    cryptography (RSA PKCS#1 v1.5 over the signed attributes) is pyHanko's.
+    """
+
+    def __init__(self, authority: Authority) -> None:
+        super().__init__(
+            tsa_cert=authority.tsa,
+            tsa_key=private_key_info(authority.tsa_key),
+            certs_to_embed=SimpleCertificateStore.from_certs(authority.chain),
+        )
+
+    def _build_tst_info(
+        self, message_imprint: tsp.MessageImprint, dt: datetime, req: tsp.TimeStampReq
+    ) -> tsp.TSTInfo:
+        args = {
+            "version": "v1",
+            "policy": POLICY_OID,
+            "message_imprint": message_imprint,
+            # 63 random bits: unique without a counter shared between app workers.
+            "serial_number": get_nonce(),
+            "gen_time": dt,
+            "accuracy": {"seconds": 1},
+            "tsa": x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
+        }
+        if req["nonce"].native is not None:
+            args["nonce"] = req["nonce"]
+        return tsp.TSTInfo(args)
+
+    def check(self, req: tsp.TimeStampReq) -> None:
+        """Raise :class:`TimestampRejectedError` for a request this TSA must not answer."""
+        if req["version"].native != "v1":
+            raise TimestampRejectedError("bad_request", "unsupported version")
+        imprint = req["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"].native
+        if algorithm not in ACCEPTED_DIGESTS:
+            raise TimestampRejectedError("bad_alg", f"digest {algorithm} not accepted")
+        if len(imprint["hashed_message"].native) != ACCEPTED_DIGESTS[algorithm]:
+            raise TimestampRejectedError("bad_data_format", "imprint length does not match digest")
+        policy = req["req_policy"].native
+        if policy is not None and policy != POLICY_OID:
+            raise TimestampRejectedError("unaccepted_policy", f"policy {policy} not offered")
+        if req["extensions"].native:
+            raise TimestampRejectedError("unaccepted_extension", "extensions are not supported")
+
+    def request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        self.check(req)
+        dt = self.fixed_dt or datetime.now(UTC)
+        algorithm = req["message_imprint"]["hash_algorithm"]["algorithm"].native
+        tst_info_der = self._build_tst_info(req["message_imprint"], dt, req).dump()
+        signature, signed_attrs = self._sign_tst_info(tst_info_der, algorithm, dt)
+        signed_data = self._build_signed_data(tst_info_der, algorithm, signature, signed_attrs)
+        if not req["cert_req"].native:
+            # RFC 3161 2.4.1: without certReq the certificates field must be absent.
+            del signed_data["certificates"]
+        token = cms.ContentInfo(
+            {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
+        )
+        return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+
+
+def timestamper_for(
+    authority: Authority,
+    *,
+    url: str | None = None,
+    timeout: float = 5,
+    auth: tuple[str, str] | None = None,
+) -> TimeStamper:
+    """The configured timestamper: the built-in TSA, or the RFC 3161 service at ``url``.
+
+    An external TSA's certificate must chain to a root the verifier trusts (pass it as
+    ``timestamp_trust_roots`` to :func:`agreements.verify.verify_pdf`).
+    """
+    if url:
+        return HTTPTimeStamper(url, timeout=timeout, auth=auth)
+    return PlatformTimeStamper(authority)
+
+
+class _RejectionResp(core.Sequence):
+    # asn1crypto's TimeStampResp marks timeStampToken mandatory, but RFC 3161 2.4.2 says a
+    # rejection carries none; this is the same SEQUENCE without it.
+    _fields: ClassVar = [("status", tsp.PKIStatusInfo)]
+
+
+def _rejection(failure: str, text: str) -> _RejectionResp:
+    status = {
+        "status": "rejection",
+        "status_string": [text],
+        "fail_info": tsp.PKIFailureInfo({failure}),
+    }
+    return _RejectionResp({"status": status})
+
+
+def respond(request_der: bytes, *, authority: Authority) -> bytes:
+    """Answer a DER ``TimeStampReq`` with a DER ``TimeStampResp`` from the built-in TSA.
+
+    Never raises for bad input: RFC 3161 wants a rejection response (HTTP 200) instead.
+    """
+    try:
+        req = tsp.TimeStampReq.load(request_der, strict=True)
+        req.native  # noqa: B018 -- parses every field now, so bad DER is caught here
+        response = PlatformTimeStamper(authority).request_tsa_response(req)
+    except TimestampRejectedError as e:
+        return _rejection(e.failure, str(e)).dump()
+    except (ValueError, TypeError, KeyError) as e:
+        log.info("Malformed timestamp request: %s", e)
+        return _rejection("bad_data_format", "malformed request").dump()
+    except Exception:
+        log.exception("Timestamp authority failure")
+        return _rejection("system_failure", "internal error").dump()
+    return response.dump()
+
+
+__all__ = [
+    "POLICY_OID",
+    "QUERY_CONTENT_TYPE",
+    "REPLY_CONTENT_TYPE",
+    "PlatformTimeStamper",
+    "TimestampRejectedError",
+    "respond",
+    "timestamper_for",
+]

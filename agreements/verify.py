@@ -1,0 +1,325 @@
+"""Verification of signed agreements: integrity, trust, timestamps and later changes.
+
+Electronic Signature Law art 13(3)-(4) makes a signature reliable only if any change to it,
+or to the document, after signing can be detected. :attr:`Report.ok` is therefore strict:
+every signature must be intact, chain to a trusted root at its timestamped signing time,
+carry a valid timestamp, and be followed only by further signatures; and the last one must
+cover every byte of the file, so even bytes appended after it make the report fail.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from asn1crypto import cms, parser, tsp, x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
+
+# Signing, adding signature fields and LTV data (DSS, document timestamps) only.
+_ALLOWED_AFTER = ModificationLevel.FORM_FILLING
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """Outcome for one signature (or document timestamp), in signing order."""
+
+    field_name: str
+    kind: str  # "signature" or "document timestamp"
+    signer: str | None  # certificate subject CN
+    role: str | None  # certificate subject title
+    document_ref: str | None  # certificate subject OU
+    signing_time: datetime | None  # from the timestamp token, not the signer's clock
+    intact: bool  # signed bytes unchanged and the cryptographic signature verifies
+    trusted: bool  # certificate chains to a trust root, checked at signing_time
+    timestamped: bool  # timestamp token intact and from a trusted TSA
+    coverage: str  # "entire file", "entire revision" or a sign of tampering
+    signed_up_to: int  # byte offset where the signed revision ends
+    changes_after: str | None  # pyHanko ModificationLevel of later revisions
+    only_signatures_after: bool
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.intact
+            and self.trusted
+            and self.timestamped
+            and self.only_signatures_after
+            and not self.problems
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """All signatures of a document plus problems found at document level."""
+
+    signatures: tuple[SignatureCheck, ...]
+    file_size: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return (
+            bool(self.signatures)
+            and not self.problems
+            and all(s.ok for s in self.signatures)
+            and self.signatures[-1].coverage == "entire file"
+        )
+
+
+def _context(roots: list[x509.Certificate], moment: datetime | None = None) -> ValidationContext:
+    # Revocation: the platform CA publishes no CRL or OCSP and its certificates point to
+    # none, so there is nothing to consult; "require" would reject every signature, and
+    # "soft-fail" is the honest setting. Revocation is not what makes the signer's key
+    # trustworthy here: each certificate lives ten minutes and its key is destroyed after
+    # one signature (art 13(1)-(2)), leaving no window in which revoking it would matter.
+    # The cost: a stolen issuing-CA or TSA key cannot be revoked, only replaced (a new
+    # root, re-distributed), so those keys need the protection a CRL would otherwise buy.
+    # allow_fetching=False keeps verification off the network (deterministic, no leaks);
+    # it also means an external TSA's own CRL/OCSP is not consulted.
+    return ValidationContext(
+        trust_roots=roots,
+        moment=moment,
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+
+
+def verify_pdf(
+    pdf: bytes,
+    *,
+    trust_roots: list[x509.Certificate],
+    timestamp_trust_roots: list[x509.Certificate] | None = None,
+    at: datetime | None = None,
+) -> Report:
+    """Verify every signature in ``pdf``; never raises for a malformed or tampered file.
+
+    ``timestamp_trust_roots`` defaults to ``trust_roots`` (the built-in TSA); add an
+    external TSA's root there when one is configured. ``at`` validates as of another
+    moment than now (an audit, or a test of what a verifier will see next year).
+    """
+    ts_roots = timestamp_trust_roots if timestamp_trust_roots is not None else trust_roots
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        embedded = reader.embedded_signatures
+        filled = {name for name, value, _ in enumerate_sig_fields(reader) if value is not None}
+    except Exception as e:  # a file the reader chokes on is simply not a valid document
+        return Report((), len(pdf), (f"unreadable PDF: {type(e).__name__}: {e}",))
+    if not embedded:
+        return Report((), len(pdf), ("no signatures",))
+    checks = tuple(
+        _check(sig, pdf, trust_roots, ts_roots, filled, at, last=sig is embedded[-1])
+        for sig in embedded
+    )
+    problems = ()
+    if checks[-1].coverage != "entire file":
+        uncovered = len(pdf) - checks[-1].signed_up_to
+        problems = (
+            f"{uncovered} bytes after the last signature are not signed"
+            if uncovered > 0
+            else "the last signature does not cover the whole file",
+        )
+    return Report(checks, len(pdf), problems)
+
+
+def _check(
+    sig: EmbeddedPdfSignature,
+    pdf: bytes,
+    roots: list[x509.Certificate],
+    ts_roots: list[x509.Certificate],
+    signature_fields: set[str],
+    at: datetime | None,
+    *,
+    last: bool,
+) -> SignatureCheck:
+    base = {"field_name": sig.field_name, "signed_up_to": _signed_end(sig)}
+    try:
+        problems = _container_problems(sig, pdf, last=last)
+        if sig.sig_object_type == "/DocTimeStamp":
+            status = validate_pdf_timestamp(sig, validation_context=_context(ts_roots, at))
+            kind, signing_time = "document timestamp", status.timestamp
+            timestamped = status.intact and status.valid and status.trusted
+            paths = [status.validation_path]
+        else:
+            # Point-in-time validation: the certificate lives minutes, so it is checked at
+            # the moment the timestamp proves the signature existed. The timestamp itself is
+            # checked now (or at `at`), against ts_roots; if it is bad, `timestamped` is false.
+            status = validate_pdf_signature(
+                sig,
+                signer_validation_context=_context(roots, _claimed_time(sig.signer_info) or at),
+                ts_validation_context=_context(ts_roots, at),
+            )
+            kind = "signature"
+            tst = status.timestamp_validity
+            timestamped = tst is not None and tst.intact and tst.valid and tst.trusted
+            signing_time = tst.timestamp if tst is not None else None
+            paths = [status.validation_path, tst.validation_path if tst else None]
+        if status.trusted and timestamped:
+            problems += _unsigned_part_problems(sig.signed_data, paths)
+    except Exception as e:  # whatever breaks validation means "not valid"
+        return SignatureCheck(
+            **base,
+            kind="signature",
+            signer=None,
+            role=None,
+            document_ref=None,
+            signing_time=None,
+            intact=False,
+            trusted=False,
+            timestamped=False,
+            coverage="unknown",
+            changes_after=None,
+            only_signatures_after=False,
+            problems=(f"cannot be validated: {type(e).__name__}: {e}",),
+        )
+    subject = status.signing_cert.subject.native
+    level = status.modification_level
+    diff = status.diff_result
+    only_signatures = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and isinstance(diff, DiffResult)
+        and level is not None
+        and level <= _ALLOWED_AFTER
+        and bool(status.docmdp_ok)
+        # FORM_FILLING would also allow filling in other kinds of fields; only
+        # signature fields may change after a signature.
+        and diff.changed_form_fields <= signature_fields
+    )
+    if not only_signatures and isinstance(diff, Exception):
+        problems.append(f"later change not allowed: {diff}")
+    return SignatureCheck(
+        **base,
+        kind=kind,
+        signer=subject.get("common_name"),
+        role=subject.get("title"),
+        document_ref=subject.get("organizational_unit_name"),
+        signing_time=signing_time,
+        intact=status.intact and status.valid,
+        trusted=status.trusted,
+        timestamped=timestamped,
+        coverage=status.coverage.name.lower().replace("_", " "),
+        changes_after=level.name if level is not None else None,
+        only_signatures_after=only_signatures,
+        problems=tuple(problems),
+    )
+
+
+def _signed_end(sig: EmbeddedPdfSignature) -> int:
+    try:
+        start, length = sig.byte_range[2], sig.byte_range[3]
+        return int(start) + int(length)
+    except (IndexError, TypeError, ValueError):
+        return 0
+
+
+def _claimed_time(signer_info: cms.SignerInfo) -> datetime | None:
+    """genTime of the signature timestamp, unverified: only used as the validation moment."""
+    for attr in signer_info["unsigned_attrs"] or ():
+        if attr["type"].native == "signature_time_stamp_token":
+            info = attr["values"][0]["content"]["encap_content_info"]["content"].parsed
+            return info["gen_time"].native if isinstance(info, tsp.TSTInfo) else None
+    return None
+
+
+def _container_problems(sig: EmbeddedPdfSignature, pdf: bytes, *, last: bool) -> list[str]:
+    """Bytes in /Contents that no digest covers must still be exactly what was written.
+
+    The last signature's container is outside every byte range, and DER parsers ignore what
+    follows the structure; without this check a changed padding byte, or a hex digit
+    switched to upper case, would go unnoticed.
+    """
+    contents: bytes = sig.pkcs7_content
+    _, _, _, header, body, trailer = parser.parse(contents)
+    der = contents[: len(header) + len(body) + len(trailer)]
+    problems = []
+    if contents[len(der) :].strip(b"\0"):
+        problems.append("signature container has data after its end")
+    # A length byte can grow into the zero padding and parsers shrug; only a re-encoding
+    # shows it. Earlier containers are inside later byte ranges, so only the last needs it.
+    if last and cms.ContentInfo.load(der).dump(force=True) != der:
+        problems.append("signature container is not in DER as written")
+    gap = pdf[int(sig.byte_range[1]) : int(sig.byte_range[2])]
+    hex_text = contents.hex().encode()
+    if gap not in (b"<" + hex_text + b">", b"<" + hex_text.upper() + b">"):
+        problems.append("signature container is not encoded as written")
+    return problems
+
+
+def _unsigned_part_problems(
+    signed_data: cms.SignedData, paths: list[ValidationPath | None]
+) -> list[str]:
+    """Parts of the container that no signature covers and validators skip.
+
+    Every carried certificate must be one a validated path used: a changed byte in, say, a
+    spare copy of the root would otherwise pass unseen (art 13(3): changes to the signature
+    must show), and so would one in the redundant version and algorithm fields.
+    """
+    used = {c.dump() for p in paths if p is not None for c in p.iter_certs(include_root=True)}
+    carried = list(signed_data["certificates"] or ())
+    problems = _structure_problems(signed_data)
+    for attr in signed_data["signer_infos"][0]["unsigned_attrs"] or ():
+        if attr["type"].native == "signature_time_stamp_token":
+            token = attr["values"][0]
+            if token["content_type"].native != "signed_data":
+                problems.append("timestamp token is not SignedData")
+            carried += list(token["content"]["certificates"] or ())
+            problems += _structure_problems(token["content"])
+    if unused := [c for c in carried if c.chosen.dump() not in used]:
+        problems.append(f"{len(unused)} embedded certificate(s) are not part of a validated chain")
+    # The unused-bits octet of a certificate's signature BIT STRING is outside what the
+    # certificate signs, and verifiers ignore it; X.509 signatures leave it zero.
+    if any(c.chosen["signature_value"].contents[:1] != b"\0" for c in carried):
+        problems.append("an embedded certificate's signature is not encoded as issued")
+    return problems
+
+
+def _structure_problems(signed_data: cms.SignedData) -> list[str]:
+    """Fields no signature covers and validators skip must hold their RFC 5652 values."""
+    infos = list(signed_data["signer_infos"])
+    problems = []
+    for info in infos:
+        sid_kind = info["sid"].name
+        if info["version"].native != ("v1" if sid_kind == "issuer_and_serial_number" else "v3"):
+            problems.append("SignerInfo version does not match its signer identifier")
+    # RFC 5652 5.1, ignoring the attribute-certificate cases (v4, v5) no signer here uses.
+    plain = signed_data["encap_content_info"]["content_type"].native == "data"
+    v3 = not plain or any(i["version"].native == "v3" for i in infos)
+    if signed_data["version"].native != ("v3" if v3 else "v1"):
+        problems.append("SignedData version is not the one RFC 5652 prescribes")
+    declared = sorted(d.dump() for d in signed_data["digest_algorithms"])
+    if declared != sorted({i["digest_algorithm"].dump() for i in infos}):
+        problems.append("declared digest algorithms differ from those used")
+    return problems
+
+
+def summarize(report: Report) -> str:
+    """Human-readable, one line per signature, for the CLI and logs."""
+    lines = [
+        f"{'VALID' if report.ok else 'NOT VALID'}: {len(report.signatures)} signature(s), "
+        f"{report.file_size} bytes"
+    ]
+    lines += [f"  problem: {p}" for p in report.problems]
+    for i, s in enumerate(report.signatures, 1):
+        when = (
+            s.signing_time.astimezone(UTC).isoformat(timespec="seconds") if s.signing_time else "?"
+        )
+        verdict = "ok" if s.ok else "FAILED"
+        lines.append(
+            f"{i}. [{verdict}] {s.field_name}: {s.signer or '?'} ({s.role or s.kind}) at {when}; "
+            f"intact={_yn(s.intact)} trusted={_yn(s.trusted)} timestamp={_yn(s.timestamped)} "
+            f"coverage={s.coverage} later={s.changes_after or '-'}"
+        )
+        lines += [f"     problem: {p}" for p in s.problems]
+    return "\n".join(lines)
+
+
+def _yn(flag: bool) -> str:
+    return "yes" if flag else "NO"

@@ -1,0 +1,19 @@
+"""URL rules of the agreement feature."""
+
+from flask import Blueprint
+
+from . import verify_views, views
+
+bp = Blueprint("agreements", __name__)
+
+_POST = ["POST"]
+bp.add_url_rule("/cases/<int:case_id>/agreement", view_func=views.page)
+bp.add_url_rule("/cases/<int:case_id>/agreement/start", view_func=views.start, methods=_POST)
+bp.add_url_rule("/cases/<int:case_id>/agreement/save", view_func=views.save, methods=_POST)
+bp.add_url_rule("/cases/<int:case_id>/agreement/preview", view_func=views.preview, methods=_POST)
+bp.add_url_rule("/cases/<int:case_id>/agreement/comment", view_func=views.comment, methods=_POST)
+bp.add_url_rule("/cases/<int:case_id>/agreement.pdf", view_func=views.document)
+bp.add_url_rule(
+    "/cases/<int:case_id>/agreement/sign", view_func=views.sign, methods=["GET", "POST"]
+)
+bp.add_url_rule("/verify", view_func=verify_views.verify, methods=["GET", "POST"])

@@ -1,0 +1,155 @@
+"""Drafting the agreement: start from the category's text, save versions (each checked,
+each kept), the parties' comments. Operations flush and journal; the edges commit."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from mediation.accounts.models import User
+from mediation.cases import workflow
+from mediation.cases.models import Case
+from mediation.cases.states import Action, CaseStatus
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import checks, draft
+from .models import Agreement, AgreementComment, AgreementStatus, AgreementVersion
+
+MAX_COMMENT = 2_000
+# Letters and digits nobody confuses when reading them off paper (no 0/O, 1/I/L).
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def of_case(case: Case) -> Agreement | None:
+    return db.session.scalar(select(Agreement).where(Agreement.case_id == case.id))
+
+
+def by_short_code(code: str) -> Agreement | None:
+    return db.session.scalar(
+        select(Agreement).where(Agreement.short_code == code.strip().upper().replace("-", ""))
+    )
+
+
+def _new_short_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def _mediator_only(case: Case, by: User) -> None:
+    if by.id != case.mediator_id:
+        raise NotPermittedError(_("Only the case's mediator drafts the agreement."))
+
+
+def start(case: Case, *, by: User) -> Agreement:
+    """The mediator starts the draft from the category's text and the claims, or takes up
+    the existing one again after going back to mediation; the case moves to "agreement
+    drafted"."""
+    _mediator_only(case, by)
+    agreement = of_case(case)
+    if agreement is not None and agreement.status in (
+        AgreementStatus.effective,
+        AgreementStatus.refused,
+    ):
+        raise NotPermittedError(_("This case has an agreement already."))
+    if case.status == CaseStatus.in_mediation:
+        workflow.transition(case, Action.draft_agreement, by=by)
+    elif case.status != CaseStatus.agreement_drafted:
+        raise NotPermittedError(_("An agreement is drafted while the case is in mediation."))
+    if agreement is not None:
+        if agreement.status == AgreementStatus.signing:
+            from . import signing
+
+            signing.void_round(agreement, by=by, reason="back to mediation")
+        return agreement
+    agreement = Agreement(case_id=case.id, short_code=_new_short_code(), version=0, round=0)
+    db.session.add(agreement)
+    db.session.flush()
+    _add_version(agreement, case, draft.starting_draft(case), by=by)
+    return agreement
+
+
+def _add_version(agreement: Agreement, case: Case, content: dict, *, by: User) -> AgreementVersion:
+    concerns = checks.check(case, content)
+    agreement.version += 1
+    version = AgreementVersion(
+        number=agreement.version,
+        content=content,
+        warnings=[c.as_dict() for c in concerns],
+        created_by_id=by.id,
+    )
+    agreement.versions.append(version)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "agreement.saved",
+        {
+            "version": version.number,
+            "content": content,
+            # The check's findings are part of the record (they block confirmation later).
+            "warnings": [c.code for c in concerns],
+        },
+        actor_id=by.id,
+    )
+    return version
+
+
+def save(agreement: Agreement, data: dict, *, by: User) -> AgreementVersion:
+    """A new version of the draft. Once signing has begun, any change voids every
+    signature of the round: the signers signed other words."""
+    case = agreement.case
+    _mediator_only(case, by)
+    if agreement.status in (AgreementStatus.effective, AgreementStatus.refused):
+        raise NotPermittedError(_("The agreement can no longer be changed."))
+    content = draft.read(case, data)
+    if agreement.current is not None and agreement.current.content == content:
+        return agreement.current  # nothing changed: no new version, nothing voided
+    if agreement.status == AgreementStatus.signing:
+        from . import signing
+
+        signing.void_round(agreement, by=by, reason="edited")
+    return _add_version(agreement, case, content, by=by)
+
+
+def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
+    """A party (or the mediator) remarks on the current version."""
+    case = agreement.case
+    if by.id != case.mediator_id and not any(p.user_id == by.id for p in case.parties):
+        raise NotPermittedError(_("Only the parties and the mediator comment on the draft."))
+    if agreement.status != AgreementStatus.drafting:
+        raise NotPermittedError(_("Comments are taken while the agreement is a draft."))
+    text = (text or "").strip()
+    if not text:
+        raise FieldError("text", _("Write your comment."))
+    if len(text) > MAX_COMMENT:
+        raise FieldError("text", _("At most %(n)d characters.", n=MAX_COMMENT))
+    remark = AgreementComment(
+        agreement_id=agreement.id, version=agreement.version, user_id=by.id, text=text
+    )
+    db.session.add(remark)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "agreement.commented",
+        {"version": agreement.version, "text": text},
+        actor_id=by.id,
+    )
+    return remark
+
+
+def comments(agreement: Agreement) -> list[AgreementComment]:
+    return list(
+        db.session.scalars(
+            select(AgreementComment)
+            .where(AgreementComment.agreement_id == agreement.id)
+            .order_by(AgreementComment.id)
+        )
+    )
+
+
+def confirmable(agreement: Agreement) -> bool:
+    """No concern on the version in force: a court could accept the application."""
+    return agreement.current is not None and not agreement.current.warnings

@@ -1,0 +1,379 @@
+"""The signing round: the fixed document, each signer in turn, the agreement's effect.
+
+Order: every party (or the agent acting for them), then the mediator, and last the
+institution's seal (People's Mediation Law art 29). Each signer re-authenticates with a
+one-time code, sees the exact document they sign (its SHA-256 travels with the form and
+must still be the current one), and signs with a certificate issued to them for this
+document alone, whose key exists only for that signature (Electronic Signature Law art 13).
+The agreement takes effect with the last signature (SPC online mediation rules art 19).
+A party may refuse to sign, which ends mediation (art 25 (7)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import segno
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from agreements import pki, tsa
+from agreements.render import render_pdf_with_boxes
+from agreements.seal import seal_png
+from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CodePurpose, Role, User
+from mediation.cases import workflow
+from mediation.cases.labels import SIDE_NAMES
+from mediation.cases.models import Case, Side
+from mediation.cases.states import Action, CaseStatus, TerminationReason
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from .models import Agreement, AgreementStatus, Signature, SignerRole
+
+MAX_DRAWING_BYTES = 512 * 1024
+ROLE_NAMES = {
+    SignerRole.party: _l("party"),
+    SignerRole.mediator: _l("mediator"),
+    SignerRole.institution: _l("institution"),
+}
+MAX_REFUSAL = 2_000
+
+
+# -- the platform's CA and TSA ---------------------------------------------------------------
+
+
+def authority() -> pki.Authority:
+    """The platform CA, created on first use in PKI_DIR (one per installation)."""
+    found = current_app.extensions.get("agreements.authority")
+    if found is None:
+        passphrase = current_app.config.get("PKI_ROOT_PASSPHRASE")
+        found = pki.ensure_authority(
+            Path(current_app.config["PKI_DIR"]),
+            name=current_app.config["PKI_NAME"],
+            passphrase=passphrase.encode() if passphrase else None,
+        )
+        current_app.extensions["agreements.authority"] = found
+    return found
+
+
+def timestamper():
+    return tsa.timestamper_for(authority(), url=current_app.config.get("TSA_URL"))
+
+
+def verify_url() -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/verify"
+
+
+# -- the round ---------------------------------------------------------------------------------
+
+
+def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
+    """(role, user id, label) in signing order. A party with an agent signs through the
+    agent (the power of attorney is with the case)."""
+    agents = {p.represents_id: p for p in case.parties if p.is_agent}
+    order = []
+    for side in (Side.applicant, Side.respondent):
+        for party in (p for p in case.parties if p.side == side and not p.is_agent):
+            agent = agents.get(party.user_id)
+            label = f"{SIDE_NAMES[side]}：{party.user.real_name}"
+            if agent is not None:
+                label += _(" (signed by the agent %(name)s)", name=agent.user.real_name)
+            order.append((SignerRole.party, (agent or party).user_id, label))
+    order.append((SignerRole.mediator, case.mediator_id, _("Mediator")))
+    institution = case.institution.name if case.institution else ""
+    order.append(
+        (SignerRole.institution, None, _("Institution (seal): %(name)s", name=institution))
+    )
+    return order
+
+
+def _store(agreement: Agreement, pdf: bytes, name: str) -> None:
+    relative = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}.pdf"
+    path = Path(current_app.config["STORAGE_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    agreement.document_path = relative
+    agreement.document_sha256 = hashlib.sha256(pdf).hexdigest()
+
+
+def document_path_of(agreement: Agreement) -> Path | None:
+    if agreement.document_path is None:
+        return None
+    return Path(current_app.config["STORAGE_DIR"]) / agreement.document_path
+
+
+def document_bytes(agreement: Agreement) -> bytes | None:
+    path = document_path_of(agreement)
+    return path.read_bytes() if path else None
+
+
+def document_context(agreement: Agreement, content: dict, positions: list[int]) -> dict:
+    """What the agreement template needs, for the PDF and for the editor's preview."""
+    case = agreement.case
+    url = f"{verify_url()}?code={agreement.short_code}"
+    labels = {n: label for n, (_role, _user, label) in enumerate(signers_of(case), start=1)}
+    return {
+        "case": case,
+        "content": content,
+        "parties": [p for p in case.parties if not p.is_agent],
+        "agents": {
+            p.represents_id: [a for a in case.parties if a.represents_id == p.represents_id]
+            for p in case.parties
+            if p.is_agent
+        },
+        "names": {p.user_id: p.user.real_name for p in case.parties},
+        "side_names": SIDE_NAMES,
+        "signers": [{"position": n, "label": labels[n]} for n in positions],
+        "short_code": agreement.short_code,
+        "verify_url": verify_url(),
+        "qr": segno.make(url, error="m").svg_data_uri(),
+        "version": agreement.version,
+        "round": agreement.round,
+    }
+
+
+def render(agreement: Agreement, signers: list[Signature]) -> bytes:
+    """The unsigned document with one empty signature field on each signature block."""
+    context = document_context(agreement, agreement.current.content, [s.position for s in signers])
+    pdf, boxes = render_pdf_with_boxes("agreement.html", **context)
+    specs = [FieldSpec(s.field_name, *boxes[f"sig-{s.position}"]) for s in signers]
+    return add_signature_fields(pdf, specs)
+
+
+def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
+    """The mediator fixes the current version: the document is made and signing starts."""
+    case = agreement.case
+    if by.id != case.mediator_id:
+        raise NotPermittedError(_("Only the case's mediator drafts the agreement."))
+    if agreement.status != AgreementStatus.drafting or case.status != CaseStatus.agreement_drafted:
+        raise NotPermittedError(_("Signing can start only from a draft."))
+    agreement.round += 1
+    signers = []
+    for position, (role, user_id, _label) in enumerate(signers_of(case), start=1):
+        signature = Signature(
+            round=agreement.round,
+            position=position,
+            role=role,
+            user_id=user_id,
+            field_name=f"Signature{position}",
+        )
+        agreement.signatures.append(signature)
+        signers.append(signature)
+    _store(agreement, render(agreement, signers), "0")
+    agreement.status = AgreementStatus.signing
+    db.session.flush()
+    journal.append(
+        case.id,
+        "agreement.signing_opened",
+        {
+            "round": agreement.round,
+            "version": agreement.version,
+            "sha256": agreement.document_sha256,
+            "signers": [[s.role, s.user_id] for s in signers],
+        },
+        actor_id=by.id,
+    )
+    return signers
+
+
+def next_signature(agreement: Agreement) -> Signature | None:
+    # A case sent back to mediation from its page signs nothing until the draft is fixed again.
+    if (
+        agreement.status != AgreementStatus.signing
+        or agreement.case.status != CaseStatus.agreement_drafted
+    ):
+        return None
+    return next(
+        (s for s in agreement.round_signatures() if s.signed_at is None and s.voided_at is None),
+        None,
+    )
+
+
+def may_sign(signature: Signature, user: User, case: Case) -> bool:
+    """Whose turn ``signature`` is: its signer; for the seal, the institution's seal holder
+    (any of its administrators when it has named none)."""
+    if signature.role == SignerRole.institution:
+        institution = case.institution
+        if institution is None or user.institution_id != institution.id:
+            return False
+        if institution.seal_holder_id is not None:
+            return user.id == institution.seal_holder_id
+        return user.has_role(Role.institution_admin)
+    return signature.user_id == user.id
+
+
+def _turn_of(agreement: Agreement, user: User) -> Signature:
+    signature = next_signature(agreement)
+    if signature is None or not may_sign(signature, user, agreement.case):
+        raise NotPermittedError(_("It is not your turn to sign this agreement."))
+    return signature
+
+
+def send_code(agreement: Agreement, user: User) -> None:
+    _turn_of(agreement, user)
+    accounts.issue_code(user, CodePurpose.agreement_signature)
+
+
+def _drawing(png: bytes | None, required: bool) -> bytes | None:
+    """The drawn signature, checked to be a small PNG image (it is stamped as it is)."""
+    if not png:
+        if required:
+            raise FieldError("drawing", _("Draw your signature in the box."))
+        return None
+    if len(png) > MAX_DRAWING_BYTES:
+        raise FieldError("drawing", _("The drawing is too large."))
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            if image.format != "PNG" or not (
+                20 <= image.width <= 4000 and 20 <= image.height <= 4000
+            ):
+                raise FieldError("drawing", _("Draw your signature in the box."))
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        raise FieldError("drawing", _("Draw your signature in the box.")) from None
+    return png
+
+
+def sign(
+    agreement: Agreement, user: User, *, code: str, shown_sha256: str, drawing: bytes | None
+) -> Signature:
+    """``user`` signs the document they were shown, in their turn."""
+    case = agreement.case
+    signature = _turn_of(agreement, user)
+    if shown_sha256 != agreement.document_sha256:
+        raise FieldError(
+            "document",
+            _("The document has changed since you opened it. Please read it again before signing."),
+        )
+    is_seal = signature.role == SignerRole.institution
+    drawing = _drawing(drawing, required=not is_seal)
+    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the document's language
+        reason = _("Signed as %(role)s of the mediation agreement", role=ROLE_NAMES[signature.role])
+        if is_seal:
+            name = case.institution.name
+            drawing = seal_png(name, _("Mediation seal"))
+        else:
+            name = user.real_name
+    credential = pki.issue_signer(
+        authority(),
+        common_name=name,
+        role=str(signature.role),
+        document_ref=f"{case.number} {agreement.short_code} r{agreement.round}",
+        signer_id=f"user-{user.id}",
+    )
+    certificate = credential.certificate
+    before = document_bytes(agreement)
+    signed = sign_pdf(
+        before,
+        signer_credential=credential,
+        authority=authority(),
+        field_name=signature.field_name,
+        appearance_png=drawing,
+        reason=reason,
+        location=case.institution.name if case.institution else "",
+        timestamper=timestamper(),
+    )
+    _store(agreement, signed, str(signature.position))
+    now = utcnow()
+    signature.signed_at = now
+    signature.signed_by_id = user.id
+    signature.certificate_serial = format(certificate.serial_number, "x")
+    signature.certificate_subject = certificate.subject.human_friendly
+    signature.signed_document_sha256 = shown_sha256
+    signature.result_sha256 = agreement.document_sha256
+    db.session.flush()
+    journal.append(
+        case.id,
+        "agreement.signed",
+        {
+            "round": agreement.round,
+            "position": signature.position,
+            "role": signature.role,
+            "user_id": user.id,
+            "certificate_serial": signature.certificate_serial,
+            "certificate_subject": signature.certificate_subject,
+            "document_before": shown_sha256,
+            "document_after": agreement.document_sha256,
+            "via": "one-time code",
+        },
+        actor_id=user.id,
+    )
+    if next_signature(agreement) is None:
+        _takes_effect(agreement, now)
+    return signature
+
+
+def _takes_effect(agreement: Agreement, now) -> None:
+    agreement.status = AgreementStatus.effective
+    agreement.effective_at = now
+    workflow.transition(agreement.case, Action.all_signed, by=None, now=now)
+    journal.append(
+        agreement.case_id,
+        "agreement.effective",
+        {"round": agreement.round, "sha256": agreement.document_sha256},
+        actor_id=None,
+    )
+
+
+def refuse(agreement: Agreement, user: User, reason: str) -> None:
+    """A party refuses to sign: mediation ends (SPC online mediation rules art 25 (7))."""
+    signature = next(
+        (
+            s
+            for s in agreement.round_signatures()
+            if s.role == SignerRole.party and s.user_id == user.id and s.signed_at is None
+        ),
+        None,
+    )
+    if agreement.status != AgreementStatus.signing or signature is None:
+        raise NotPermittedError(_("You have nothing to sign in this agreement."))
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REFUSAL:
+        raise FieldError("reason", _("At most %(n)d characters.", n=MAX_REFUSAL))
+    agreement.status = AgreementStatus.refused
+    agreement.refused_at = utcnow()
+    agreement.refused_by_id = user.id
+    db.session.flush()
+    journal.append(
+        agreement.case_id,
+        "agreement.refused",
+        {"round": agreement.round, "user_id": user.id, "reason": reason},
+        actor_id=user.id,
+    )
+    # The platform ends the case on the party's act (journaled above with who and why):
+    # refusing to sign is not one of the reasons a party picks from the case page.
+    workflow.transition(
+        agreement.case,
+        Action.terminate,
+        by=None,
+        reason=TerminationReason.refused_to_sign,
+        note=reason or str(_("refused to sign the agreement")),
+    )
+
+
+def void_round(agreement: Agreement, *, by: User, reason: str) -> None:
+    """Every signature of the round stops counting; the draft is open again."""
+    now = utcnow()
+    signed = [s.position for s in agreement.round_signatures() if s.signed_at is not None]
+    for signature in agreement.round_signatures():
+        signature.voided_at = now
+    agreement.status = AgreementStatus.drafting
+    db.session.flush()
+    journal.append(
+        agreement.case_id,
+        "agreement.signatures_voided",
+        {"round": agreement.round, "signed": signed, "reason": reason},
+        actor_id=by.id,
+    )

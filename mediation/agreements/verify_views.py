@@ -1,0 +1,45 @@
+"""The public verification page: anyone may upload a PDF or enter the short code printed
+on it, and see who signed when, whether the file is intact, whether the certificates chain
+to the platform's root, and whether it is the document the platform keeps for the case."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from mediation.extensions import limiter
+
+from . import verification
+
+MAX_UPLOAD = 20 * 2**20
+
+
+@limiter.limit("30 per minute", methods=["POST"])
+def verify():
+    code = (request.values.get("code") or "").strip()
+    report = found = agreement = None
+    error = None
+    if request.method == "POST" and "file" in request.files:
+        data = request.files["file"].read(MAX_UPLOAD + 1)
+        if not data:
+            error = _("Choose the PDF file to check.")
+        elif len(data) > MAX_UPLOAD:
+            error = _("The file is too large.")
+        else:
+            report, found = verification.check(data)
+            agreement = found.agreement if found else None
+    elif code:
+        checked = verification.check_code(code)
+        if checked is None:
+            error = _("No agreement has this code. Check the letters and digits.")
+        else:
+            agreement, report = checked
+    status = 200 if error is None else 404 if code else 422
+    return render_template(
+        "agreements/verify.html",
+        code=code,
+        report=report,
+        found=found,
+        agreement=agreement,
+        error=error,
+    ), status

@@ -1,0 +1,253 @@
+"""HTTP handlers of the agreement: the mediator's editor with a live preview, the parties'
+comments, the document, and the signing page. Access is checked on every request, and
+whatever was typed survives a refusal."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from agreements.render import TEMPLATES, render_html
+from mediation.cases.models import Case
+from mediation.cases.operations import viewable_case
+from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.forms import FieldError
+from mediation.extensions import db, limiter
+
+from . import draft, signing
+from . import operations as agreements
+from .forms import ActionForm, CommentForm, SignForm, draft_from_form, drawing_from_data_url
+from .models import Agreement
+
+EXTRA_ROWS = 2  # empty rows offered below the filled ones, for forms without JavaScript
+
+
+def _case(case_id: int) -> Case:
+    return viewable_case(case_id, current_user) or abort(404)
+
+
+def _agreement(case: Case) -> Agreement:
+    return agreements.of_case(case) or abort(404)
+
+
+def _mediator_posts(case_id: int) -> tuple[Case, Agreement]:
+    """The case and its agreement, for a form only the case's mediator may send."""
+    case = _case(case_id)
+    agreement = _agreement(case)
+    if current_user.id != case.mediator_id:
+        abort(403)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return case, agreement
+
+
+def _page(case: Case, agreement: Agreement | None, *, typed: dict | None = None, error=None):
+    content = typed or (agreement.current.content if agreement and agreement.current else {})
+    turn = signing.next_signature(agreement) if agreement else None
+    return render_template(
+        "agreements/page.html",
+        case=case,
+        agreement=agreement,
+        content=content,
+        obligations=list(content.get("obligations") or []) + [{}] * EXTRA_ROWS,
+        issues=list(content.get("issues") or []) + [{}] * EXTRA_ROWS,
+        parties=[p for p in case.parties if not p.is_agent],
+        is_mediator=current_user.id == case.mediator_id,
+        comments=agreements.comments(agreement) if agreement else [],
+        comment_form=CommentForm(),
+        action_form=ActionForm(),
+        turn=turn,
+        my_turn=turn is not None and signing.may_sign(turn, current_user, case),
+        error=error,
+        kinds=draft.KINDS,
+    )
+
+
+@login_required
+def page(case_id: int):
+    case = _case(case_id)
+    return _page(case, agreements.of_case(case))
+
+
+@login_required
+def start(case_id: int):
+    case = _case(case_id)
+    if ActionForm().validate_on_submit():
+        try:
+            agreements.start(case, by=current_user)
+        except (NotPermittedError, TransitionError) as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+    return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@login_required
+def save(case_id: int):
+    case, agreement = _mediator_posts(case_id)
+    typed = draft_from_form(request.form)
+    try:
+        version = agreements.save(agreement, typed, by=current_user)
+        if request.form.get("sign"):
+            signing.open_round(agreement, by=current_user)
+    except FieldError as error:
+        db.session.rollback()
+        return _page(case, agreement, typed=typed, error=error), 422
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _page(case, agreement, typed=typed), 409
+    db.session.commit()
+    if agreement.status == "signing":
+        flash(_("The document is fixed; the signers are asked in turn."), "success")
+    elif version.warnings:
+        flash(_("Saved, with points a court would object to: see below."), "warning")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@login_required
+def preview(case_id: int):
+    """The document as it would be printed, from the editor's unsaved fields."""
+    case, agreement = _mediator_posts(case_id)
+    try:
+        content = draft.read(case, draft_from_form(request.form))
+    except FieldError as error:
+        return Response(error.message, status=422, mimetype="text/plain")
+    context = signing.document_context(
+        agreement, content, list(range(1, len(signing.signers_of(case)) + 1))
+    )
+    html = render_html("agreement.html", **context)
+    # The preview is shown in a sandboxed frame: the stylesheet goes inline.
+    css = (TEMPLATES / "document.css").read_text()
+    html = html.replace(
+        '<link rel="stylesheet" href="asset:document.css">', f"<style>{css}</style>"
+    )
+    return Response(html, mimetype="text/html")
+
+
+@login_required
+def comment(case_id: int):
+    case = _case(case_id)
+    agreement = _agreement(case)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            agreements.comment(agreement, form.text.data or "", by=current_user)
+        except (FieldError, NotPermittedError) as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return _page(case, agreement), 422
+        db.session.commit()
+        flash(_("Your comment is added."), "success")
+    return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@login_required
+def document(case_id: int):
+    """The current document: unsigned, partly or fully signed."""
+    case = _case(case_id)
+    agreement = _agreement(case)
+    path = signing.document_path_of(agreement)
+    if path is None or not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=f"agreement-{case.number}.pdf",
+        max_age=0,
+        etag=agreement.document_sha256,
+    )
+
+
+def _sign_page(
+    case: Case,
+    agreement: Agreement,
+    form: SignForm,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+):
+    turn = signing.next_signature(agreement)
+    if turn is None or not signing.may_sign(turn, current_user, case):
+        return redirect(url_for("agreements.page", case_id=case.id))
+    if not form.shown.data:
+        form.shown.data = agreement.document_sha256
+    page = render_template(
+        "agreements/sign.html",
+        case=case,
+        agreement=agreement,
+        turn=turn,
+        form=form,
+        errors=errors or {},
+        is_seal=turn.role == "institution",
+        labels=dict(
+            (n, label) for n, (_r, _u, label) in enumerate(signing.signers_of(case), start=1)
+        ),
+    )
+    return Response(page, status=status)
+
+
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "code",
+)
+@login_required
+def sign(case_id: int):
+    """The signer's page: read the exact PDF, draw, get a code, sign (or refuse)."""
+    case = _case(case_id)
+    agreement = _agreement(case)
+    form = SignForm()
+    if request.method == "GET":
+        return _sign_page(case, agreement, SignForm(formdata=None))
+    if not form.validate_on_submit():
+        return _sign_page(case, agreement, form, 422)
+    action = request.form.get("action")
+    try:
+        if action == "code":
+            signing.send_code(agreement, current_user)
+            db.session.commit()
+            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
+            return _sign_page(case, agreement, form)
+        if action == "refuse":
+            signing.refuse(agreement, current_user, form.reason.data or "")
+            db.session.commit()
+            flash(_("Your refusal is recorded; the mediation has ended."), "info")
+            return redirect(url_for("agreements.page", case_id=case.id))
+        signing.sign(
+            agreement,
+            current_user,
+            code=(form.code.data or "").strip(),
+            shown_sha256=form.shown.data or "",
+            drawing=drawing_from_data_url(form.drawing.data),
+        )
+    except FieldError as error:
+        db.session.commit()  # a wrong code counts as a try
+        if error.field == "document":
+            form.shown.data = agreement.document_sha256  # show the current one now
+        return _sign_page(case, agreement, form, 422, {error.field: error.message})
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("agreements.page", case_id=case.id))
+    db.session.commit()
+    flash(
+        _("The agreement is signed by everyone and in force.")
+        if agreement.status == "effective"
+        else _("Your signature is added."),
+        "success",
+    )
+    return redirect(url_for("agreements.page", case_id=case.id))

@@ -1,0 +1,160 @@
+"""The agreement pages: the mediator's editor and preview, the parties' comments and
+signing page, the public verification page and the CLI."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.extensions import db
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD
+
+from .conftest import agreeing_case, complete_draft, drawing, last_code_to
+from .test_workflow import sign_in_turn
+
+
+def form_fields(content: dict) -> dict:
+    """The draft as the editor's form posts it."""
+    fields = {
+        "facts": content["facts"],
+        "performance": content["performance"],
+        "default_terms": content["default_terms"],
+        "copies": str(content["copies"]),
+    }
+    for n, item in enumerate(content["obligations"], start=1):
+        fields.update({f"obligations-{n}-{k}": str(v or "") for k, v in item.items()})
+    for n, item in enumerate(content["issues"], start=1):
+        fields.update({f"issues-{n}-{k}": v for k, v in item.items()})
+    return fields
+
+
+def test_the_mediator_drafts_with_a_preview_and_the_parties_comment(app, client):
+    with app.app_context():
+        case, _admin = agreeing_case()
+        db.session.commit()
+        case_id, mediator, applicant = case.id, case.mediator.phone, case.party_users()[0].phone
+        fields = form_fields(complete_draft(case))
+    page = f"/cases/{case_id}/agreement"
+    login(client, mediator, PASSWORD)
+    post_form(client, f"{page}/start", {}, form_page=page)
+    shown = client.get(page).get_data(as_text=True)
+    assert "obligations-1-amount" in shown and "flash-warning" in shown  # no date yet
+
+    preview = post_form(
+        client, f"{page}/preview", {**fields, "facts": "预览中的事实"}, form_page=page
+    )
+    assert preview.status_code == 200 and "预览中的事实" in preview.get_data(as_text=True)
+    bad = post_form(
+        client, f"{page}/save", {**fields, "obligations-1-amount": "五千"}, form_page=page
+    )
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and fields["facts"] in body  # nothing typed is lost
+    assert post_form(client, f"{page}/save", fields, form_page=page).status_code == 302
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        assert agreement.version == 2 and agreement.current.warnings == []
+
+    party = app.test_client()
+    login(party, applicant, PASSWORD)
+    assert post_form(party, f"{page}/save", fields, form_page=page).status_code == 403
+    assert post_form(party, f"{page}/preview", fields, form_page=page).status_code == 403
+    said = post_form(party, f"{page}/comment", {"text": "还款期限请延长"}, form_page=page)
+    assert said.status_code == 302
+    assert "还款期限请延长" in party.get(page).get_data(as_text=True)
+
+
+def test_a_party_signs_on_the_page_with_a_code_and_a_drawing(app, client):
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        stranger = agreeing_case()[0].party_users()[0]
+        db.session.commit()
+        case_id = case.id
+        applicant, respondent = (u.phone for u in case.party_users())
+        stranger_phone = stranger.phone
+    page = f"/cases/{case_id}/agreement/sign"
+
+    other = app.test_client()
+    login(other, stranger_phone, PASSWORD)
+    assert other.get(page).status_code == 404
+    login(client, respondent, PASSWORD)
+    assert client.get(page).status_code == 302  # not the respondent's turn yet
+
+    signer = app.test_client()
+    login(signer, applicant, PASSWORD)
+    shown = signer.get(page).get_data(as_text=True)
+    sha = re.search(r'name="shown"[^>]*value="([0-9a-f]{64})"', shown).group(1)
+    drawn = "data:image/png;base64," + base64.b64encode(drawing()).decode()
+    post_form(signer, page, {"action": "code", "shown": sha, "drawing": drawn})
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        code = last_code_to(db.session.query(User).filter_by(phone=applicant).one())
+    missing = post_form(signer, page, {"action": "sign", "shown": sha, "code": code})
+    assert missing.status_code == 422  # no drawing: refused before the code is used
+    done = post_form(signer, page, {"action": "sign", "shown": sha, "code": code, "drawing": drawn})
+    assert done.status_code == 302
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        (first, *_rest) = agreement.round_signatures()
+        assert first.signed_at and first.signed_document_sha256 == sha
+
+
+def signed_everywhere(app) -> tuple[int, str, bytes]:
+    with app.app_context():
+        case, admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        for user in (*case.party_users(), case.mediator, admin):
+            sign_in_turn(agreement, user)
+        db.session.commit()
+        return case.id, agreement.short_code, signing.document_bytes(agreement)
+
+
+def test_anyone_verifies_by_code_or_file_and_a_changed_byte_is_reported(app, client):
+    _case_id, code, pdf = signed_everywhere(app)
+    by_code = client.get(f"/verify?code={code}")
+    text = by_code.get_data(as_text=True)
+    assert (
+        by_code.status_code == 200
+        and "✔" in text
+        and text.count("chains to") + text.count("平台根证书") >= 4
+    )
+    assert client.get("/verify?code=NOSUCHCODE").status_code == 404
+
+    def upload(data: bytes):
+        return post_form(
+            client,
+            "/verify",
+            {"file": (io.BytesIO(data), "agreement.pdf")},
+            form_page="/verify",
+        )
+
+    good = upload(pdf).get_data(as_text=True)
+    assert "verification ok" in good
+    changed = bytearray(pdf)
+    changed[len(changed) // 3] ^= 0x01
+    bad = upload(bytes(changed)).get_data(as_text=True)
+    assert "verification failed" in bad
+
+
+def test_the_cli_exits_0_only_for_an_intact_document(app, runner, tmp_path):
+    _case_id, _code, pdf = signed_everywhere(app)
+    good = tmp_path / "good.pdf"
+    good.write_bytes(pdf)
+    result = runner.invoke(args=["agreement", "verify", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "VALID: 4 signature(s)" in result.output and "final, in force" in result.output
+    changed = bytearray(pdf)
+    changed[200] ^= 0x01
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(bytes(changed))
+    result = runner.invoke(args=["agreement", "verify", str(bad)])
+    assert result.exit_code == 1 and "NOT VALID" in result.output

@@ -1,0 +1,143 @@
+"""The agreement from the first draft to its effect: versions kept, the check's warnings,
+each signer in turn with a code, one PAdES signature each, the seal last."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from agreements.verify import verify_pdf
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.agreements.models import AgreementStatus
+from mediation.cases.states import CaseStatus, TerminationReason
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
+
+from .conftest import agreeing_case, complete_draft, drawing, last_code_to
+
+
+def sign_in_turn(agreement, user):
+    signing.send_code(agreement, user)
+    return signing.sign(
+        agreement,
+        user,
+        code=last_code_to(user),
+        shown_sha256=agreement.document_sha256,
+        drawing=drawing(),
+    )
+
+
+def test_drafts_are_versioned_and_checked(app_ctx):
+    case, _admin = agreeing_case()
+    agreement = agreements.start(case, by=case.mediator)
+    assert case.status == CaseStatus.agreement_drafted
+    first = agreement.current
+    assert first.number == 1 and first.content["obligations"]
+    assert "no_deadline" in {w["code"] for w in first.warnings}  # the template sets no date
+    assert not agreements.confirmable(agreement)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    assert agreement.version == 2 and agreement.current.warnings == []
+    assert agreements.confirmable(agreement)
+    assert [v.number for v in agreement.versions] == [1, 2]  # every version kept
+    assert agreements.save(agreement, complete_draft(case), by=case.mediator).number == 2
+    with pytest.raises(NotPermittedError):
+        agreements.save(agreement, complete_draft(case), by=case.party_users()[0])
+    with pytest.raises(FieldError) as bad:
+        agreements.save(
+            agreement,
+            {**complete_draft(case), "obligations": [{"obligor": 999999, "amount": "1"}]},
+            by=case.mediator,
+        )
+    assert bad.value.field == "obligations.1.obligor"
+
+
+def test_every_signer_signs_in_turn_and_the_pdf_validates(app_ctx):
+    case, admin = agreeing_case()
+    applicant, respondent = case.party_users()
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signers = signing.open_round(agreement, by=case.mediator)
+    assert [s.role for s in signers] == ["party", "party", "mediator", "institution"]
+
+    with pytest.raises(NotPermittedError):
+        signing.send_code(agreement, respondent)  # the applicant signs first
+    signing.send_code(agreement, applicant)
+    with pytest.raises(FieldError) as stale:
+        signing.sign(
+            agreement,
+            applicant,
+            code=last_code_to(applicant),
+            shown_sha256="0" * 64,
+            drawing=drawing(),
+        )
+    assert stale.value.field == "document"
+    with pytest.raises(FieldError) as not_drawn:
+        signing.sign(
+            agreement,
+            applicant,
+            code=last_code_to(applicant),
+            shown_sha256=agreement.document_sha256,
+            drawing=b"not a png",
+        )
+    assert not_drawn.value.field == "drawing"
+
+    for user in (applicant, respondent, case.mediator, admin):
+        sign_in_turn(agreement, user)
+    assert agreement.status == AgreementStatus.effective and agreement.effective_at
+    assert case.status == CaseStatus.signed and case.signed_at == agreement.effective_at
+
+    pdf = signing.document_bytes(agreement)
+    report = verify_pdf(pdf, trust_roots=signing.authority().trust_roots)
+    assert report.ok, report
+    assert [s.signer for s in report.signatures] == [
+        applicant.real_name,
+        respondent.real_name,
+        case.mediator.real_name,
+        case.institution.name,
+    ]
+    assert [s.role for s in report.signatures] == ["party", "party", "mediator", "institution"]
+    path = signing.document_path_of(agreement)
+    checked = subprocess.run(
+        [shutil.which("pdfsig"), "-nocert", str(path)], capture_output=True, text=True
+    ).stdout
+    assert checked.count("Signature is Valid.") == 4, checked
+    entries = db.session.query(JournalEntry).filter_by(action="agreement.signed").all()
+    assert [e.payload["document_after"] for e in entries][-1] == agreement.document_sha256
+    assert journal.verify_chain(case.id).ok
+
+
+def test_an_edit_after_a_signature_voids_the_round(app_ctx):
+    case, _admin = agreeing_case()
+    applicant, _respondent = case.party_users()
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    first_document = agreement.document_sha256
+    sign_in_turn(agreement, applicant)
+
+    agreements.save(agreement, complete_draft(case, days=60), by=case.mediator)
+    assert agreement.status == AgreementStatus.drafting
+    assert all(s.voided_at for s in agreement.round_signatures())
+    signing.open_round(agreement, by=case.mediator)
+    assert agreement.round == 2 and agreement.document_sha256 != first_document
+    assert signing.next_signature(agreement).user_id == applicant.id  # from the start
+
+
+def test_a_party_who_refuses_to_sign_ends_the_mediation(app_ctx):
+    case, _admin = agreeing_case()
+    _applicant, respondent = case.party_users()
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    with pytest.raises(NotPermittedError):
+        signing.refuse(agreement, case.mediator, "")
+    signing.refuse(agreement, respondent, "金额不对")
+    assert agreement.status == AgreementStatus.refused
+    assert case.status == CaseStatus.terminated
+    assert case.termination_reason == TerminationReason.refused_to_sign
