@@ -29,6 +29,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
 from agreements.pki import Authority, SignerCredential
+from agreements.tsa import PlatformTimeStamper
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FONT_INDEX = 2  # "Noto Sans CJK SC" inside the collection
@@ -38,6 +39,10 @@ STAMP_TZ = timezone(timedelta(hours=8), "UTC+8")
 _PX_PER_PT = 4  # raster resolution of the appearance image (288 dpi)
 
 Box: TypeAlias = tuple[float, float, float, float]
+
+
+# Hex digits reserved in /Contents for the CMS container (two per byte): 8 KiB of DER.
+RESERVED_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,13 @@ def sign_pdf(
             new_field_spec=new_field,
         )
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        return pdf_signer.sign_pdf(writer, existing_fields_only=bool(existing)).getvalue()
+        # With the built-in TSA the container's size is known (about 6 KiB of DER: the EC
+        # certificates, an RSA-3072 TSA token); reserving room saves pyHanko a rehearsal
+        # signature and timestamp. An external TSA's chain is measured each time.
+        reserved = RESERVED_BYTES if isinstance(timestamper, PlatformTimeStamper) else None
+        return pdf_signer.sign_pdf(
+            writer, existing_fields_only=bool(existing), bytes_reserved=reserved
+        ).getvalue()
     finally:
         # Electronic Signature Law art 13(1)-(2): the key exists for this one act only.
         signer_credential.destroy()

@@ -182,8 +182,7 @@ def agreement_verify(file: Path) -> None:
     report, found = verification.check(file.read_bytes())
     click.echo(summarize(report))
     if found is not None:
-        stage = "final, in force" if found.final else f"after signature {found.signatures}"
-        click.echo(f"matches case {found.agreement.case.number} ({stage})")
+        click.echo(f"matches case {found.agreement.case.number} ({found.stage})")
     else:
         click.echo("not a document the platform keeps for any case")
     sys.exit(0 if report.ok else 1)

@@ -281,10 +281,9 @@ _CODE_TEXT = {
 }
 
 
-def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
-    """Create a six-digit code, queue it to the user's phone (or e-mail), return it."""
+def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
+    """Unused codes of ``purpose`` stop working (what they would have confirmed changed)."""
     now = now or utcnow()
-    # Earlier codes of the same purpose stop working: only the newest message counts.
     for old in db.session.scalars(
         select(OneTimeCode).where(
             OneTimeCode.user_id == user.id,
@@ -293,6 +292,13 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
         )
     ):
         old.consumed_at = now
+
+
+def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
+    """Create a six-digit code, queue it to the user's phone (or e-mail), return it."""
+    now = now or utcnow()
+    # Earlier codes of the same purpose stop working: only the newest message counts.
+    retire_codes(user, purpose, now=now)
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
     sent_to = user.phone or user.email

@@ -2,7 +2,9 @@
 
 from flask import Blueprint
 
-from . import verify_views, views
+from mediation.cases import signals
+
+from . import signing, verify_views, views
 
 bp = Blueprint("agreements", __name__)
 
@@ -17,3 +19,8 @@ bp.add_url_rule(
     "/cases/<int:case_id>/agreement/sign", view_func=views.sign, methods=["GET", "POST"]
 )
 bp.add_url_rule("/verify", view_func=verify_views.verify, methods=["GET", "POST"])
+
+
+@signals.status_changed.connect
+def _signing_follows_the_case(case, source: str, action: str) -> None:
+    signing.case_moved(case, source=source, action=action)

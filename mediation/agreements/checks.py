@@ -2,8 +2,9 @@
 
 Run on every saved version. Its warnings are shown to the mediator and recorded with the
 version; they never stop anyone signing (an agreement binds the parties once signed,
-People's Mediation Law art 31), but they block a later application for judicial
-confirmation, which a court would have to refuse anyway.
+People's Mediation Law art 31). ``operations.confirmable`` reads them: the application for
+judicial confirmation (the court feature) is refused while the version in force has any,
+since a court would have to refuse it anyway.
 """
 
 from __future__ import annotations

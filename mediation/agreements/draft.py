@@ -49,10 +49,13 @@ def _amount(value: Any, field: str) -> str | None:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
         raise wrong from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= 0:
         raise wrong
+    # Before quantize, which fails on numbers with more digits than the context holds.
     if amount >= Decimal("1000000000000"):
         raise FieldError(field, _("The amount is too large."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise wrong
     return str(amount.quantize(Decimal("0.01")))
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class AgreementStatus(StrEnum):
     drafting = "drafting"  # the mediator writes; parties comment
     signing = "signing"  # the document is fixed; signers sign in turn
-    effective = "effective"  # everyone signed (SPC online mediation rules art 19)
+    effective = "effective"  # all signed and sealed (People's Mediation Law art 29)
     refused = "refused"  # a party refused to sign (art 25 (7))
 
 

@@ -100,16 +100,20 @@ def _add_version(agreement: Agreement, case: Case, content: dict, *, by: User) -
 def save(agreement: Agreement, data: dict, *, by: User) -> AgreementVersion:
     """A new version of the draft. Once signing has begun, any change voids every
     signature of the round: the signers signed other words."""
+    from . import signing
+
+    content = draft.read(agreement.case, data)  # the shape first: nothing to lock for
+    signing.lock(agreement)
     case = agreement.case
     _mediator_only(case, by)
-    if agreement.status in (AgreementStatus.effective, AgreementStatus.refused):
+    if (
+        agreement.status in (AgreementStatus.effective, AgreementStatus.refused)
+        or case.status != CaseStatus.agreement_drafted
+    ):
         raise NotPermittedError(_("The agreement can no longer be changed."))
-    content = draft.read(case, data)
     if agreement.current is not None and agreement.current.content == content:
         return agreement.current  # nothing changed: no new version, nothing voided
     if agreement.status == AgreementStatus.signing:
-        from . import signing
-
         signing.void_round(agreement, by=by, reason="edited")
     return _add_version(agreement, case, content, by=by)
 

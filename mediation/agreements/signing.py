@@ -5,7 +5,9 @@ institution's seal (People's Mediation Law art 29). Each signer re-authenticates
 one-time code, sees the exact document they sign (its SHA-256 travels with the form and
 must still be the current one), and signs with a certificate issued to them for this
 document alone, whose key exists only for that signature (Electronic Signature Law art 13).
-The agreement takes effect with the last signature (SPC online mediation rules art 19).
+The agreement takes effect with the last signature: People's Mediation Law art 29 makes
+it effective once the parties and the mediator have signed and the institution has sealed;
+SPC online mediation rules art 19 asks for the same electronic signatures and seal.
 A party may refuse to sign, which ends mediation (art 25 (7)).
 """
 
@@ -21,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import update
 
 from agreements import pki, tsa
 from agreements.render import render_pdf_with_boxes
@@ -77,6 +80,29 @@ def verify_url() -> str:
 # -- the round ---------------------------------------------------------------------------------
 
 
+def lock(agreement: Agreement) -> Agreement:
+    """Take the agreement's row lock before reading what an operation decides on, so two
+    signers, or a signer and an edit, never act on the same state (on SQLite the write lock
+    does the same). Everything is read again afterwards."""
+    db.session.flush()
+    db.session.execute(
+        update(Agreement)
+        .where(Agreement.id == agreement.id)
+        .values(round=Agreement.round)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return agreement
+
+
+def _fit(name: str, limit: int = 64) -> str:
+    """A certificate's common name holds at most 64 bytes of UTF-8 (RFC 5280 ub-common-name):
+    a longer name (an institution's, often) is cut at a character boundary."""
+    while len(name.encode()) > limit:
+        name = name[:-1]
+    return name
+
+
 def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
     """(role, user id, label) in signing order. A party with an agent signs through the
     agent (the power of attorney is with the case)."""
@@ -98,12 +124,15 @@ def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
 
 
 def _store(agreement: Agreement, pdf: bytes, name: str) -> None:
-    relative = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}.pdf"
+    """Keep every revision; the file is named by its hash too, so a request that lost a
+    race can never overwrite the document the record points at."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}-{digest[:16]}.pdf"
     path = Path(current_app.config["STORAGE_DIR"]) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pdf)
     agreement.document_path = relative
-    agreement.document_sha256 = hashlib.sha256(pdf).hexdigest()
+    agreement.document_sha256 = digest
 
 
 def document_path_of(agreement: Agreement) -> Path | None:
@@ -152,6 +181,7 @@ def render(agreement: Agreement, signers: list[Signature]) -> bytes:
 
 def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
     """The mediator fixes the current version: the document is made and signing starts."""
+    lock(agreement)
     case = agreement.case
     if by.id != case.mediator_id:
         raise NotPermittedError(_("Only the case's mediator drafts the agreement."))
@@ -204,11 +234,13 @@ def may_sign(signature: Signature, user: User, case: Case) -> bool:
     (any of its administrators when it has named none)."""
     if signature.role == SignerRole.institution:
         institution = case.institution
-        if institution is None or user.institution_id != institution.id:
+        if (
+            institution is None
+            or user.institution_id != institution.id
+            or not user.has_role(Role.institution_admin)  # who may open the case at all
+        ):
             return False
-        if institution.seal_holder_id is not None:
-            return user.id == institution.seal_holder_id
-        return user.has_role(Role.institution_admin)
+        return institution.seal_holder_id in (None, user.id)
     return signature.user_id == user.id
 
 
@@ -239,7 +271,7 @@ def _drawing(png: bytes | None, required: bool) -> bytes | None:
             ):
                 raise FieldError("drawing", _("Draw your signature in the box."))
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise FieldError("drawing", _("Draw your signature in the box.")) from None
     return png
 
@@ -248,6 +280,7 @@ def sign(
     agreement: Agreement, user: User, *, code: str, shown_sha256: str, drawing: bytes | None
 ) -> Signature:
     """``user`` signs the document they were shown, in their turn."""
+    lock(agreement)
     case = agreement.case
     signature = _turn_of(agreement, user)
     if shown_sha256 != agreement.document_sha256:
@@ -268,13 +301,16 @@ def sign(
             name = user.real_name
     credential = pki.issue_signer(
         authority(),
-        common_name=name,
+        common_name=_fit(name),
         role=str(signature.role),
         document_ref=f"{case.number} {agreement.short_code} r{agreement.round}",
         signer_id=f"user-{user.id}",
     )
     certificate = credential.certificate
     before = document_bytes(agreement)
+    if hashlib.sha256(before).hexdigest() != shown_sha256:
+        # The stored file is not the one on record: refuse rather than sign it.
+        raise NotPermittedError(_("The document on file does not match the record."))
     signed = sign_pdf(
         before,
         signer_credential=credential,
@@ -329,6 +365,7 @@ def _takes_effect(agreement: Agreement, now) -> None:
 
 def refuse(agreement: Agreement, user: User, reason: str) -> None:
     """A party refuses to sign: mediation ends (SPC online mediation rules art 25 (7))."""
+    lock(agreement)
     signature = next(
         (
             s
@@ -337,7 +374,11 @@ def refuse(agreement: Agreement, user: User, reason: str) -> None:
         ),
         None,
     )
-    if agreement.status != AgreementStatus.signing or signature is None:
+    if (
+        agreement.status != AgreementStatus.signing
+        or agreement.case.status != CaseStatus.agreement_drafted
+        or signature is None
+    ):
         raise NotPermittedError(_("You have nothing to sign in this agreement."))
     reason = (reason or "").strip()
     if len(reason) > MAX_REFUSAL:
@@ -363,17 +404,32 @@ def refuse(agreement: Agreement, user: User, reason: str) -> None:
     )
 
 
-def void_round(agreement: Agreement, *, by: User, reason: str) -> None:
+def void_round(agreement: Agreement, *, by: User | None, reason: str) -> None:
     """Every signature of the round stops counting; the draft is open again."""
     now = utcnow()
     signed = [s.position for s in agreement.round_signatures() if s.signed_at is not None]
     for signature in agreement.round_signatures():
         signature.voided_at = now
     agreement.status = AgreementStatus.drafting
+    # The round's files stay in storage (the journal holds their hashes), but none of them
+    # is "the document" any more: the next round makes a new one.
+    agreement.document_path = agreement.document_sha256 = None
     db.session.flush()
     journal.append(
         agreement.case_id,
         "agreement.signatures_voided",
         {"round": agreement.round, "signed": signed, "reason": reason},
-        actor_id=by.id,
+        actor_id=by.id if by else None,
     )
+
+
+def case_moved(case: Case, *, source: str, action: str) -> None:
+    """The case left "agreement drafted" from its own page (back to mediation, or ended):
+    signing stops, and what was signed so far no longer counts."""
+    if source != CaseStatus.agreement_drafted or case.status == CaseStatus.signed:
+        return
+    from .operations import of_case
+
+    agreement = of_case(case)
+    if agreement is not None and agreement.status == AgreementStatus.signing:
+        void_round(agreement, by=None, reason=f"case {action}")

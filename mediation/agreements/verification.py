@@ -26,6 +26,18 @@ class Match:
     agreement: Agreement
     signatures: int  # how many signatures the file carries in its round
     final: bool  # the agreement in force, with every signature
+    voided: bool  # a round that an edit or the case's end voided
+
+    @property
+    def stage(self) -> str:
+        """For the CLI and logs (the page words it in the reader's language)."""
+        if self.final:
+            return "final, in force"
+        if self.voided:
+            return f"VOIDED: signature {self.signatures} of a round that no longer counts"
+        if self.agreement.status == AgreementStatus.refused:
+            return f"after signature {self.signatures}; a party refused to sign: NOT in force"
+        return f"after signature {self.signatures}: signing not finished, NOT in force"
 
 
 def trust_roots() -> list[asn1_x509.Certificate]:
@@ -42,15 +54,15 @@ def trust_roots() -> list[asn1_x509.Certificate]:
 def match(pdf: bytes) -> Match | None:
     digest = hashlib.sha256(pdf).hexdigest()
     signature = db.session.scalar(select(Signature).where(Signature.result_sha256 == digest))
-    agreement = (
-        db.session.get(Agreement, signature.agreement_id)
-        if signature is not None
-        else db.session.scalar(select(Agreement).where(Agreement.document_sha256 == digest))
+    if signature is None:
+        return None  # unsigned drafts are not evidence of anything
+    agreement = db.session.get(Agreement, signature.agreement_id)
+    final = (
+        agreement.status == AgreementStatus.effective
+        and agreement.document_sha256 == digest
+        and signature.voided_at is None
     )
-    if agreement is None:
-        return None
-    final = agreement.status == AgreementStatus.effective and agreement.document_sha256 == digest
-    return Match(agreement, signature.position if signature else 0, final)
+    return Match(agreement, signature.position, final, signature.voided_at is not None)
 
 
 def check(pdf: bytes) -> tuple[Report, Match | None]:
@@ -62,6 +74,7 @@ def check_code(code: str) -> tuple[Agreement, Report] | None:
     from .operations import by_short_code
 
     agreement = by_short_code(code)
+    # A voided round leaves no document until the next round makes one.
     data = signing.document_bytes(agreement) if agreement else None
     if agreement is None or data is None:
         return None

@@ -14,7 +14,8 @@ from . import verification
 MAX_UPLOAD = 20 * 2**20
 
 
-@limiter.limit("30 per minute", methods=["POST"])
+# Each check validates every signature of a stored PDF: limited for lookups by code too.
+@limiter.limit("30 per minute")
 def verify():
     code = (request.values.get("code") or "").strip()
     report = found = agreement = None

@@ -7,3 +7,7 @@ _signals = Namespace()
 # Sent with the case as sender and ``previous`` (the former mediator's id), inside the
 # operation's transaction: receivers flush their changes and never commit.
 mediator_changed = _signals.signal("mediator-changed")
+
+# Sent with the case as sender, ``source`` (the former status) and ``action`` after every
+# transition, inside the transaction.
+status_changed = _signals.signal("status-changed")

@@ -17,7 +17,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import clocks
+from . import clocks, signals
 from .categories import get_category
 from .labels import ACTION_NAMES, STATUS_NAMES
 from .models import Case, Side
@@ -117,6 +117,7 @@ def transition(
         },
         actor_id=by.id if by else None,
     )
+    signals.status_changed.send(case, source=source, action=action)
     return step
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from .operations import MAX_SECTION
@@ -37,8 +37,10 @@ class MinutesForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    """A party's answer: the disputed passages come as dispute-N / note-N fields."""
+    """A party's answer: the disputed passages come as dispute-N / note-N fields, and the
+    version they read travels along (a code must not confirm words they never saw)."""
 
+    version = HiddenField()
     code = StringField(
         _l("Code from the text message"),
         [Optional(), Length(max=6)],

@@ -29,6 +29,8 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     if by.id != session.mediator_id:
         raise NotPermittedError(_("Only the mediator writes the minutes."))
     minutes = of_session(session.id)
+    if minutes is not None:
+        review.lock(minutes)
     if minutes is not None and minutes.finalised_at is not None:
         raise NotPermittedError(_("The minutes are final: the review has ended."))
     unknown = set(fields) - set(SECTIONS)
@@ -40,6 +42,8 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     if minutes is None:
         minutes = Minutes(session_id=session.id, version=0)
         db.session.add(minutes)
+    elif all(getattr(minutes, name) == (text or "").strip() for name, text in fields.items()):
+        return minutes  # nothing changed: no new version, and the review goes on
     for name, text in fields.items():
         setattr(minutes, name, text.strip())
     minutes.version = (minutes.version or 0) + 1

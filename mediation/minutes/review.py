@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CodePurpose, User
@@ -97,6 +97,20 @@ def participant_of_link(token: str) -> SessionParticipant | None:
     return participant
 
 
+def lock(minutes: Minutes) -> Minutes:
+    """Take the minutes' row lock before deciding anything (two parties confirming at once,
+    the mediator editing or closing meanwhile); everything is read again afterwards."""
+    db.session.flush()
+    db.session.execute(
+        update(Minutes)
+        .where(Minutes.session_id == minutes.session_id)
+        .values(version=Minutes.version)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return minutes
+
+
 def _ended(session: MediationSession) -> bool:
     room = db.session.get(Room, session.id)
     return room is not None and room.ended_at is not None
@@ -107,6 +121,8 @@ def open_review(session: MediationSession, minutes: Minutes, *, by: User | None)
     (they were about other words). ``by`` is None when ending the session opened it."""
     if minutes.finalised_at is not None:
         raise NotPermittedError(_("The minutes are final: the review has ended."))
+    if minutes.review_version == minutes.version:
+        return  # this version is under review already: answers given so far stand
     if not minutes.written():
         raise FieldError("facts", _("Write the minutes before sending them for review."))
     if not _ended(session):
@@ -127,6 +143,8 @@ def open_review(session: MediationSession, minutes: Minutes, *, by: User | None)
         answer.version = minutes.version
         answer.confirmed_at = answer.unanswered_at = None
         answer.disputes = []
+        # A code asked for to confirm the old words must not confirm the new ones.
+        accounts.retire_codes(participant.user, CodePurpose.minutes_confirmation)
         notify.tell(
             participant.user, REVIEW_ASKED, number=session.case.number, link=link_for(participant)
         )
@@ -187,11 +205,24 @@ def check_disputes(minutes: Minutes, disputes: dict[str, str]) -> list[dict[str,
 
 
 def confirm(
-    session: MediationSession, minutes: Minutes, user: User, disputes: dict[str, str], code: str
+    session: MediationSession,
+    minutes: Minutes,
+    user: User,
+    disputes: dict[str, str],
+    code: str,
+    *,
+    version: int | None = None,
 ) -> MinutesReview:
     """``user`` confirms the minutes as read, disputing the passages in ``disputes``
-    (passage number -> why). The code sent to their phone is the confirmation."""
+    (passage number -> why). The code sent to their phone is the confirmation; ``version``
+    is the version they read, which must still be the one under review."""
+    lock(minutes)
     review = _open_review_of(minutes, user)
+    if version is not None and version != minutes.version:
+        raise FieldError(
+            "version",
+            _("The mediator changed the minutes since you opened them. Please read them again."),
+        )
     checked = check_disputes(minutes, disputes)
     if not accounts.consume_code(user, CodePurpose.minutes_confirmation, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
@@ -210,7 +241,12 @@ def confirm(
         },
         actor_id=user.id,
     )
-    if all(r.answered for r in minutes.reviews):
+    waiting = db.session.scalar(
+        select(func.count(MinutesReview.id)).where(
+            MinutesReview.session_id == session.id, MinutesReview.confirmed_at.is_(None)
+        )
+    )
+    if not waiting:
         finalise(session, minutes, by=None)
     return review
 
@@ -220,6 +256,7 @@ def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> No
     answered is shown in the PDF as not having confirmed."""
     if by.id != session.mediator_id:
         raise NotPermittedError(_("Only the mediator can do this."))
+    lock(minutes)
     if minutes.review_version is None or minutes.finalised_at is not None:
         raise NotPermittedError(_("The minutes are not under review."))
     now = utcnow()
@@ -234,9 +271,11 @@ def document_path(session: MediationSession, minutes: Minutes) -> str:
 
 
 def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) -> None:
-    """Make the minutes PDF, keep it with the case, journal its SHA-256."""
+    """Make the minutes PDF, keep it with the case, journal its SHA-256 (once)."""
     from . import document  # WeasyPrint is loaded only when a PDF is made
 
+    if minutes.finalised_at is not None:
+        return
     pdf = document.render(session, minutes)
     relative = document_path(session, minutes)
     path = Path(current_app.config["STORAGE_DIR"]) / relative

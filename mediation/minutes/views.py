@@ -50,6 +50,12 @@ def _disputes_sent() -> dict[str, str]:
     }
 
 
+def _with_version(form: ReviewForm, minutes: Minutes | None) -> ReviewForm:
+    if not form.version.data and minutes is not None:
+        form.version.data = str(minutes.version)
+    return form
+
+
 def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
     is_mediator = current_user.id == session.mediator_id
     mine = review.review_of(minutes, current_user) if minutes else None
@@ -66,7 +72,7 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         disputes=review.disputes_by_passage(minutes) if minutes else {},
         labels=SECTION_LABELS,
         sections=SECTIONS,
-        review_form=forms.pop("review_form", None) or ReviewForm(),
+        review_form=_with_version(forms.pop("review_form", None) or ReviewForm(), minutes),
         sent=forms.pop("sent", {}),
         action_form=ActionForm(),
         **forms,
@@ -160,10 +166,22 @@ def answer(session_id: int):
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
             return _render(session, minutes, review_form=form, sent=sent)
-        review.confirm(session, minutes, current_user, sent, (form.code.data or "").strip())
+        read = form.version.data
+        review.confirm(
+            session,
+            minutes,
+            current_user,
+            sent,
+            (form.code.data or "").strip(),
+            version=int(read) if read and read.isdigit() else -1,
+        )
     except FieldError as error:
         db.session.commit()  # a wrong code counts as a try
-        apply_field_error(form, error)
+        if error.field == "version":
+            form.version.data = str(minutes.version)  # what they see now is the new version
+            flash(error.message, "error")
+        else:
+            apply_field_error(form, error)
         return _render(session, minutes, review_form=form, sent=sent), 422
     except NotPermittedError as error:
         db.session.rollback()
@@ -199,6 +217,11 @@ def document(session_id: int):
 
 
 @limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "send",
+)
 def personal_link(token: str):
     """The link sent by SMS: whoever is logged in as the person goes on to the minutes;
     anyone else proves it is them with a code sent to their phone."""

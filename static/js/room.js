@@ -224,8 +224,8 @@
 
   function renderState() {
     var banner = "";
-    if (layout.ended) banner = text.ended;
     $("minutes-next").hidden = !layout.ended;
+    if (layout.ended) banner = text.ended;
     else if (layout.group === "lobby") banner = text.lobby;
     else if (layout.caucus && layout.group.indexOf("caucus") === 0) banner = text.in_caucus;
     else if (layout.caucus) banner = text.other_caucus;

@@ -52,7 +52,8 @@ def test_the_mediator_drafts_with_a_preview_and_the_parties_comment(app, client)
         client, f"{page}/save", {**fields, "obligations-1-amount": "五千"}, form_page=page
     )
     body = bad.get_data(as_text=True)
-    assert bad.status_code == 422 and fields["facts"] in body  # nothing typed is lost
+    assert bad.status_code == 422 and fields["facts"] in body  # nothing typed is lost,
+    assert 'value="五千"' in body  # not even the amount that was refused
     assert post_form(client, f"{page}/save", fields, form_page=page).status_code == 302
     with app.app_context():
         agreement = agreements.of_case(db.session.get(type(case), case_id))
@@ -158,3 +159,25 @@ def test_the_cli_exits_0_only_for_an_intact_document(app, runner, tmp_path):
     bad.write_bytes(bytes(changed))
     result = runner.invoke(args=["agreement", "verify", str(bad)])
     assert result.exit_code == 1 and "NOT VALID" in result.output
+
+
+def test_a_file_of_a_voided_round_is_not_shown_as_in_force(app, client, runner, tmp_path):
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        sign_in_turn(agreement, case.party_users()[0])
+        partly = signing.document_bytes(agreement)
+        agreements.save(agreement, complete_draft(case, days=50), by=case.mediator)
+        db.session.commit()
+        code = agreement.short_code
+    path = tmp_path / "partly.pdf"
+    path.write_bytes(partly)
+    result = runner.invoke(args=["agreement", "verify", str(path)])
+    assert "VOIDED" in result.output  # the one signature is intact, but it no longer counts
+    page = post_form(
+        client, "/verify", {"file": (io.BytesIO(partly), "partly.pdf")}, form_page="/verify"
+    ).get_data(as_text=True)
+    assert "已作废" in page and "不具效力" in page
+    assert client.get(f"/verify?code={code}").status_code == 404  # no document until re-signed

@@ -141,3 +141,94 @@ def test_a_party_who_refuses_to_sign_ends_the_mediation(app_ctx):
     assert agreement.status == AgreementStatus.refused
     assert case.status == CaseStatus.terminated
     assert case.termination_reason == TerminationReason.refused_to_sign
+
+
+def test_a_signer_who_fails_the_code_cannot_sign(app_ctx, app):
+    case, _admin = agreeing_case()
+    applicant = case.party_users()[0]
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    before = agreement.document_sha256
+    signing.send_code(agreement, applicant)
+    code = last_code_to(applicant)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(app.config["ONE_TIME_CODE_MAX_ATTEMPTS"]):
+        with pytest.raises(FieldError) as refused:
+            signing.sign(agreement, applicant, code=wrong, shown_sha256=before, drawing=drawing())
+        assert refused.value.field == "code"
+    # Too many tries: even the right code no longer works; a new one is needed.
+    with pytest.raises(FieldError):
+        signing.sign(agreement, applicant, code=code, shown_sha256=before, drawing=drawing())
+    first = signing.next_signature(agreement)
+    assert first.user_id == applicant.id and first.signed_at is None
+    assert agreement.document_sha256 == before  # nothing was signed
+    with pytest.raises(FieldError):  # nor without asking for a code at all
+        signing.sign(
+            agreement, case.party_users()[0], code="", shown_sha256=before, drawing=drawing()
+        )
+
+
+def test_going_back_to_mediation_voids_the_round_and_signing_stops(app_ctx):
+    from mediation.cases import workflow
+    from mediation.cases.states import Action
+
+    case, _admin = agreeing_case()
+    applicant, respondent = case.party_users()
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    sign_in_turn(agreement, applicant)
+    workflow.transition(case, Action.revise_agreement, by=case.mediator)  # the case page's step
+    assert agreement.status == AgreementStatus.drafting and agreement.document_path is None
+    assert all(s.voided_at for s in agreement.round_signatures())
+    assert signing.next_signature(agreement) is None
+    with pytest.raises(NotPermittedError):
+        signing.refuse(agreement, respondent, "")
+    with pytest.raises(NotPermittedError):  # edits wait until the mediator drafts again
+        agreements.save(agreement, complete_draft(case, days=40), by=case.mediator)
+    agreements.start(case, by=case.mediator)  # takes the same agreement up again
+    assert agreements.of_case(case).id == agreement.id
+
+
+def test_a_long_institution_name_still_seals(app_ctx):
+    case, admin = agreeing_case()
+    case.institution.name = "上海市浦东新区人民调解委员会医疗纠纷人民调解工作室"  # 25 characters
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    for user in (*case.party_users(), case.mediator, admin):
+        sign_in_turn(agreement, user)
+    assert agreement.status == AgreementStatus.effective
+    seal = agreement.round_signatures()[-1]
+    assert seal.certificate_subject and "上海市浦东新区" in seal.certificate_subject
+
+
+def test_a_drawing_that_claims_to_be_huge_is_refused_cleanly(app_ctx):
+    import struct
+    import zlib
+
+    case, _admin = agreeing_case()
+    applicant = case.party_users()[0]
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    signing.send_code(agreement, applicant)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+    with pytest.raises(FieldError) as refused:
+        signing.sign(
+            agreement, applicant, code=last_code_to(applicant),
+            shown_sha256=agreement.document_sha256, drawing=bomb,
+        )  # fmt: skip
+    assert refused.value.field == "drawing"

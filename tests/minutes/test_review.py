@@ -20,7 +20,7 @@ from mediation.minutes import operations as minutes
 from mediation.minutes import review
 from tests.factories import make_mediating_case
 
-from .conftest import ended_session, last_code_to, messages_to
+from .conftest import TEXT, ended_session, last_code_to, messages_to
 
 
 def pdf_text(path) -> str:
@@ -168,3 +168,89 @@ def test_only_those_admitted_review_unless_nobody_was(app_ctx):
     session = ended_session(case, admitted=False)
     invited = {p.user_id for p in session.participants if p.role == "party"}
     assert {r.user_id for r in minutes.of_session(session.id).reviews} == invited
+
+
+def test_a_code_asked_for_an_older_version_confirms_nothing(app_ctx):
+    case = make_mediating_case()
+    applicant, _respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    review.send_code(written, applicant)
+    old_code = last_code_to(applicant.phone)
+    minutes.save(session, {"facts": "双方确认曾有借款关系。"}, by=case.mediator)  # version 2
+    with pytest.raises(FieldError) as stale:
+        review.confirm(session, written, applicant, {}, old_code, version=1)
+    assert stale.value.field == "version"
+    with pytest.raises(FieldError) as retired:  # even claiming to have read version 2
+        review.confirm(session, written, applicant, {}, old_code, version=2)
+    assert retired.value.field == "code"
+    assert review.review_of(written, applicant).confirmed_at is None
+
+
+def test_sending_the_same_version_again_keeps_the_answers(app_ctx):
+    case = make_mediating_case()
+    applicant, _respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    review.send_code(written, applicant)
+    review.confirm(session, written, applicant, {}, last_code_to(applicant.phone))
+    review.open_review(session, written, by=case.mediator)
+    minutes.save(session, dict(TEXT), by=case.mediator)  # the same words: no new version
+    assert written.version == 1 and review.review_of(written, applicant).confirmed_at
+
+
+def test_the_last_two_confirming_at_once_finalise_the_minutes(app, tmp_path):
+    import threading
+
+    from mediation.accounts.models import User
+    from mediation.booking.models import MediationSession
+    from tests.booking.race import race_app
+
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case)
+        written = minutes.of_session(session.id)
+        people = case.party_users()
+        codes = {}
+        for party in people:
+            review.send_code(written, party)
+            codes[party.id] = last_code_to(party.phone)
+        db.session.commit()
+        session_id = session.id
+    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    racing.config["STORAGE_DIR"] = app.config["STORAGE_DIR"]
+    go = threading.Barrier(2)
+    out = {}
+
+    def party(user_id: int):
+        def run() -> None:
+            with racing.app_context():
+                user = db.session.get(User, user_id)
+                meeting = db.session.get(MediationSession, session_id)
+                record = minutes.of_session(session_id)
+                go.wait(10)
+                try:
+                    review.confirm(meeting, record, user, {}, codes[user_id])
+                    db.session.commit()
+                    out[user_id] = "confirmed"
+                except Exception as error:  # the test fails on anything but success
+                    db.session.rollback()
+                    out[user_id] = repr(error)
+                finally:
+                    db.session.remove()
+
+        return run
+
+    threads = [threading.Thread(target=party(uid)) for uid in codes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with racing.app_context():
+        db.engine.dispose()
+    assert set(out.values()) == {"confirmed"}, out
+    with app.app_context():
+        record = minutes.of_session(session_id)
+        assert record.finalised_at is not None and review.document_file(record).exists()
+        finalised = db.session.query(JournalEntry).filter_by(action="minutes.finalised").count()
+        assert finalised == 1

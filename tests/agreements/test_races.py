@@ -1,0 +1,131 @@
+"""Two hands on one agreement at once: the seal is applied while the mediator edits, two
+administrators seal together. The agreement's row lock makes the later one see what the
+earlier did, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CodePurpose, Role, User
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.agreements.models import Agreement, AgreementStatus
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from tests.booking.race import race_app
+from tests.booking.test_races import run_together
+from tests.factories import make_user
+
+from .conftest import agreeing_case, complete_draft
+from .test_workflow import sign_in_turn
+
+
+def three_signed(app, *, admins: int = 1) -> tuple[int, list[int], str]:
+    """An agreement the parties and the mediator signed; only the seal is missing."""
+    with app.app_context():
+        case, admin = agreeing_case()
+        extra = [make_user(Role.institution_admin, institution_id=case.institution_id)
+                 for _ in range(admins - 1)]  # fmt: skip
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        for user in (*case.party_users(), case.mediator):
+            sign_in_turn(agreement, user)
+        codes = {}
+        for holder in (admin, *extra):
+            codes[holder.id] = accounts.issue_code(holder, CodePurpose.agreement_signature)
+        db.session.commit()
+        return agreement.id, codes, agreement.document_sha256
+
+
+def racing_app(app, tmp_path):
+    """A second app on the same database and the same CA, a connection per thread."""
+    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    racing.config.update(PKI_DIR=app.config["PKI_DIR"], STORAGE_DIR=app.config["STORAGE_DIR"])
+    return racing
+
+
+def seal(racing, agreement_id: int, user_id: int, code: str, shown: str, go, out: dict):
+    def run() -> None:
+        with racing.app_context():
+            agreement = db.session.get(Agreement, agreement_id)
+            user = db.session.get(User, user_id)
+            go()
+            try:
+                signing.sign(agreement, user, code=code, shown_sha256=shown, drawing=None)
+                db.session.commit()
+                out[user_id] = "sealed"
+            except (NotPermittedError, FieldError) as error:
+                db.session.rollback()
+                out[user_id] = f"refused: {error}"
+            except Exception as error:  # reported to the test, which fails on anything else
+                db.session.rollback()
+                out[user_id] = f"error: {error!r}"
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def test_the_seal_applied_while_the_mediator_edits_is_refused(app, tmp_path):
+    agreement_id, codes, shown = three_signed(app)
+    ((holder_id, code),) = codes.items()
+    racing = racing_app(app, tmp_path)
+    edited = threading.Event()
+    out: dict = {}
+
+    def mediator() -> None:
+        with racing.app_context():
+            agreement = db.session.get(Agreement, agreement_id)
+            mediator = agreement.case.mediator
+            agreements.save(agreement, complete_draft(agreement.case, days=45), by=mediator)
+            edited.set()
+            time.sleep(1)  # the seal arrives while the edit is not yet committed
+            db.session.commit()
+            db.session.remove()
+
+    run_together(mediator, seal(racing, agreement_id, holder_id, code, shown,
+                                lambda: edited.wait(10), out))  # fmt: skip
+    with racing.app_context():
+        db.engine.dispose()
+    assert out[holder_id].startswith("refused")
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert agreement.status == AgreementStatus.drafting and agreement.effective_at is None
+        assert agreement.case.status == "agreement_drafted"
+        assert all(s.voided_at for s in agreement.signatures)
+
+
+def test_two_administrators_seal_once(app, tmp_path):
+    agreement_id, codes, shown = three_signed(app, admins=2)
+    racing = racing_app(app, tmp_path)
+    go = threading.Barrier(2)
+    out: dict = {}
+    sealers = [
+        seal(racing, agreement_id, uid, code, shown, lambda: go.wait(10), out)
+        for uid, code in codes.items()
+    ]
+    run_together(*sealers)
+    with racing.app_context():
+        db.engine.dispose()
+    assert sorted(v.split(":")[0] for v in out.values()) == ["refused", "sealed"], out
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert agreement.status == AgreementStatus.effective
+        assert sum(1 for s in agreement.signatures if s.signed_at) == 4
+        effective = db.session.scalar(
+            select(func.count(JournalEntry.id)).where(JournalEntry.action == "agreement.effective")
+        )
+        assert effective == 1
+        assert signing.document_bytes(agreement) is not None
+        import hashlib
+
+        assert hashlib.sha256(signing.document_bytes(agreement)).hexdigest() == (
+            agreement.document_sha256
+        )
