@@ -28,6 +28,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
+from agreements._loop import outside_event_loop
 from agreements.pki import Authority, SignerCredential
 from agreements.tsa import PlatformTimeStamper
 
@@ -133,8 +134,11 @@ def sign_pdf(
         # certificates, an RSA-3072 TSA token); reserving room saves pyHanko a rehearsal
         # signature and timestamp. An external TSA's chain is measured each time.
         reserved = RESERVED_BYTES if isinstance(timestamper, PlatformTimeStamper) else None
-        return pdf_signer.sign_pdf(
-            writer, existing_fields_only=bool(existing), bytes_reserved=reserved
+        return outside_event_loop(
+            pdf_signer.sign_pdf,
+            writer,
+            existing_fields_only=bool(existing),
+            bytes_reserved=reserved,
         ).getvalue()
     finally:
         # Electronic Signature Law art 13(1)-(2): the key exists for this one act only.

@@ -23,6 +23,8 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
 
+from agreements._loop import outside_event_loop
+
 # Signing, adding signature fields and LTV data (DSS, document timestamps) only.
 _ALLOWED_AFTER = ModificationLevel.FORM_FILLING
 
@@ -115,9 +117,11 @@ def verify_pdf(
         return Report((), len(pdf), (f"unreadable PDF: {type(e).__name__}: {e}",))
     if not embedded:
         return Report((), len(pdf), ("no signatures",))
-    checks = tuple(
-        _check(sig, pdf, trust_roots, ts_roots, filled, at, last=sig is embedded[-1])
-        for sig in embedded
+    checks = outside_event_loop(
+        lambda: tuple(
+            _check(sig, pdf, trust_roots, ts_roots, filled, at, last=sig is embedded[-1])
+            for sig in embedded
+        )
     )
     problems = ()
     if checks[-1].coverage != "entire file":

@@ -106,6 +106,14 @@ def recorder_command(url: str | None, parent: int | None) -> None:
         watching = [_stop_without(parent, stop)] if parent is not None else []
         await asyncio.gather(record(app, url, stop), *watching)
 
+    import logging
+
+    # What it claims, joins and receives, for whoever runs it (and for failed tests' logs).
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("aioice", "aiortc", "socketio", "engineio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     click.echo(f"Recorder running for {url} (Ctrl+C to stop)")
     asyncio.run(run())
 

@@ -16,9 +16,13 @@ bp.add_url_rule("/cases/<int:case_id>/agreement/preview", view_func=views.previe
 bp.add_url_rule("/cases/<int:case_id>/agreement/comment", view_func=views.comment, methods=_POST)
 bp.add_url_rule("/cases/<int:case_id>/agreement.pdf", view_func=views.document)
 bp.add_url_rule(
+    "/cases/<int:case_id>/agreement/pages/<int:number>.png", view_func=views.page_picture
+)
+bp.add_url_rule(
     "/cases/<int:case_id>/agreement/sign", view_func=views.sign, methods=["GET", "POST"]
 )
 bp.add_url_rule("/verify", view_func=verify_views.verify, methods=["GET", "POST"])
+bp.add_url_rule("/a/<token>", view_func=views.personal_link, methods=["GET", "POST"])
 
 
 @signals.status_changed.connect

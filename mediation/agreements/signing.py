@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, UnidentifiedImageError
 from sqlalchemy import update
 
 from agreements import pki, tsa
@@ -30,6 +30,7 @@ from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts import operations as accounts
+from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, Role, User
 from mediation.cases import workflow
 from mediation.cases.labels import SIDE_NAMES
@@ -40,10 +41,20 @@ from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.notify import operations as notify
 
 from .models import Agreement, AgreementStatus, Signature, SignerRole
 
 MAX_DRAWING_BYTES = 512 * 1024
+LINK_SALT = "agreement-signing"
+SIGN_ASKED = _l(
+    "Case %(number)s: the mediation agreement is ready for your signature. Read it and sign "
+    "here: %(link)s"
+)
+IN_FORCE = _l(
+    "Case %(number)s: everyone has signed the mediation agreement; it is in force. Anyone can "
+    "check it at %(verify)s with the code %(code)s."
+)
 ROLE_NAMES = {
     SignerRole.party: _l("party"),
     SignerRole.mediator: _l("mediator"),
@@ -213,7 +224,43 @@ def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
         },
         actor_id=by.id,
     )
+    _ask_next(agreement)
     return signers
+
+
+def link_for(agreement: Agreement, user: User) -> str:
+    """The signer's personal link: it names them and this round."""
+    signed = personal_links.token(LINK_SALT, agreement.id, user.id, agreement.round)
+    return personal_links.url(f"/a/{signed}")
+
+
+def of_link(token: str) -> tuple[Agreement, User] | None:
+    found = personal_links.values(LINK_SALT, token)
+    if found is None or len(found) != 3:
+        return None
+    agreement, user = db.session.get(Agreement, found[0]), db.session.get(User, found[1])
+    if agreement is None or user is None or agreement.round != found[2]:
+        return None  # a voided round's link leads nowhere
+    return agreement, user
+
+
+def _ask_next(agreement: Agreement) -> None:
+    """Tell whoever signs next (the seal: its holder, or every administrator)."""
+    signature = next_signature(agreement)
+    if signature is None:
+        return
+    case = agreement.case
+    if signature.role == SignerRole.institution:
+        institution = case.institution
+        people = (
+            [institution.seal_holder]
+            if institution.seal_holder is not None
+            else [u for u in institution.staff if u.has_role(Role.institution_admin)]
+        )
+    else:
+        people = [signature.user]
+    for person in people:
+        notify.tell(person, SIGN_ASKED, number=case.number, link=link_for(agreement, person))
 
 
 def next_signature(agreement: Agreement) -> Signature | None:
@@ -271,9 +318,21 @@ def _drawing(png: bytes | None, required: bool) -> bytes | None:
             ):
                 raise FieldError("drawing", _("Draw your signature in the box."))
             image.verify()
+        with Image.open(io.BytesIO(png)) as image:
+            inked = _has_ink(image)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise FieldError("drawing", _("Draw your signature in the box.")) from None
+    if not inked:  # an empty pad is no signature
+        raise FieldError("drawing", _("Draw your signature in the box."))
     return png
+
+
+def _has_ink(image: Image.Image) -> bool:
+    """Some stroke shows: opaque and dark pixels (on a transparent or a white ground)."""
+    grey = image.convert("LA")
+    opaque = grey.getchannel("A").point(lambda v: 255 if v > 32 else 0)
+    dark = grey.getchannel("L").point(lambda v: 255 if v < 160 else 0)
+    return ImageChops.multiply(opaque, dark).getbbox() is not None
 
 
 def sign(
@@ -348,6 +407,8 @@ def sign(
     )
     if next_signature(agreement) is None:
         _takes_effect(agreement, now)
+    else:
+        _ask_next(agreement)
     return signature
 
 
@@ -361,6 +422,11 @@ def _takes_effect(agreement: Agreement, now) -> None:
         {"round": agreement.round, "sha256": agreement.document_sha256},
         actor_id=None,
     )
+    case = agreement.case
+    for person in {*(p.user for p in case.parties), case.mediator}:
+        notify.tell(
+            person, IN_FORCE, number=case.number, verify=verify_url(), code=agreement.short_code
+        )
 
 
 def refuse(agreement: Agreement, user: User, reason: str) -> None:

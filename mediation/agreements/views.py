@@ -18,7 +18,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from agreements import pages
 from agreements.render import TEMPLATES, render_html
+from mediation.accounts import personal_links
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
@@ -68,6 +70,9 @@ def _page(case: Case, agreement: Agreement | None, *, typed: dict | None = None,
         comment_form=CommentForm(),
         action_form=ActionForm(),
         turn=turn,
+        page_count=pages.count(signing.document_bytes(agreement))
+        if agreement and agreement.document_path
+        else 0,
         my_turn=turn is not None and signing.may_sign(turn, current_user, case),
         error=error,
         kinds=draft.KINDS,
@@ -173,6 +178,20 @@ def document(case_id: int):
     )
 
 
+@login_required
+def page_picture(case_id: int, number: int):
+    """A page of the current document as a picture (the same access as the PDF)."""
+    case = _case(case_id)
+    agreement = _agreement(case)
+    path = signing.document_path_of(agreement)
+    if path is None or not path.exists() or not 1 <= number <= 50:
+        abort(404)
+    if number > pages.count(path.read_bytes()):
+        abort(404)
+    picture = pages.picture(path, agreement.document_sha256, number, path.parent / "pages")
+    return send_file(picture, mimetype="image/png", max_age=3600)
+
+
 def _sign_page(
     case: Case,
     agreement: Agreement,
@@ -192,6 +211,7 @@ def _sign_page(
         turn=turn,
         form=form,
         errors=errors or {},
+        page_count=pages.count(signing.document_bytes(agreement)),
         is_seal=turn.role == "institution",
         labels=dict(
             (n, label) for n, (_r, _u, label) in enumerate(signing.signers_of(case), start=1)
@@ -251,3 +271,25 @@ def sign(case_id: int):
         "success",
     )
     return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "send",
+)
+def personal_link(token: str):
+    """The signer's link from the text message: on to the signing page, after a code for a
+    party who is not logged in."""
+    found = signing.of_link(token)
+    if found is None:
+        abort(404)
+    agreement, user = found
+    return personal_links.enter(
+        user,
+        case_id=agreement.case_id,
+        target=url_for("agreements.sign", case_id=agreement.case_id),
+        via="agreement link",
+        title=f"{_('Sign the agreement')} · {agreement.case.number}",
+    )

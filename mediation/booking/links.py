@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from mediation.accounts import operations as accounts
-from mediation.accounts.models import CodePurpose, Role, User
+from mediation.accounts import personal_links
+from mediation.accounts.models import CodePurpose, User
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
@@ -87,10 +88,7 @@ def window_open(
     )
 
 
-def may_enter_by_code(user: User) -> bool:
-    """Only a party holding no other role proves who they are by a code sent to their
-    phone; staff log in with their password."""
-    return user.active and user.roles == {Role.party} and bool(user.phone)
+may_enter_by_code = personal_links.may_enter_by_code
 
 
 def enter_by_code(participant: SessionParticipant, code: str) -> User:

@@ -18,10 +18,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 
 from mediation.accounts import operations as accounts
+from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, User
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases.workflow import NotPermittedError
@@ -76,23 +76,18 @@ def reviewers(session: MediationSession) -> list[SessionParticipant]:
     return [p for p in invited if p.id in attended] or invited
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT)
-
-
 def link_for(participant: SessionParticipant) -> str:
-    """The personal link sent by SMS (built from BASE_URL: no request is needed)."""
-    token = _serializer().dumps([participant.id, participant.link_nonce])
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/m/{token}"
+    """The personal link sent by SMS."""
+    signed = personal_links.token(LINK_SALT, participant.id, participant.link_nonce)
+    return personal_links.url(f"/m/{signed}")
 
 
 def participant_of_link(token: str) -> SessionParticipant | None:
-    try:
-        participant_id, nonce = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
+    found = personal_links.values(LINK_SALT, token)
+    if found is None or len(found) != 2:
         return None
-    participant = db.session.get(SessionParticipant, participant_id)
-    if participant is None or participant.link_nonce != nonce:
+    participant = db.session.get(SessionParticipant, found[0])
+    if participant is None or participant.link_nonce != found[1]:
         return None
     return participant
 

@@ -5,7 +5,6 @@ Access is checked on every request; whatever a party typed survives a wrong code
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -16,18 +15,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
-from mediation.accounts import operations as accounts
-from mediation.accounts.forms import CodeForm, SendCodeForm
-from mediation.accounts.models import CodePurpose
-from mediation.booking import links
+from mediation.accounts import personal_links
 from mediation.booking.models import MediationSession
 from mediation.cases.operations import can_view
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db, limiter
-from mediation.journal import operations as journal
 
 from . import operations, review
 from .forms import SECTION_LABELS, ActionForm, MinutesForm, ReviewForm
@@ -223,46 +218,14 @@ def document(session_id: int):
     exempt_when=lambda: request.form.get("action") != "send",
 )
 def personal_link(token: str):
-    """The link sent by SMS: whoever is logged in as the person goes on to the minutes;
-    anyone else proves it is them with a code sent to their phone."""
+    """The link sent by SMS: on to the minutes, after a code for a party not logged in."""
     participant = review.participant_of_link(token)
     if participant is None:
         abort(404)
-    target = url_for("minutes.page", session_id=participant.session_id)
-    if current_user.is_authenticated and current_user.id == participant.user_id:
-        return redirect(target)
-    if current_user.is_authenticated or not links.may_enter_by_code(participant.user):
-        # Staff and anyone with a password log in as usual, then come back here.
-        return redirect(url_for("accounts.login", next=target))
-    code_form = CodeForm()
-    if request.method == "POST":
-        if request.form.get("action") == "send" and SendCodeForm().validate_on_submit():
-            accounts.issue_code(participant.user, CodePurpose.invitation_login)
-            db.session.commit()
-            flash(
-                _("A code has been sent to %(phone)s.", phone=participant.user.phone_masked),
-                "info",
-            )
-        elif code_form.validate_on_submit():
-            if accounts.consume_code(
-                participant.user, CodePurpose.invitation_login, code_form.code.data.strip()
-            ):
-                journal.append(
-                    participant.session.case_id,
-                    "party.entered",
-                    {"user_id": participant.user_id, "via": "minutes link"},
-                    actor_id=participant.user_id,
-                )
-                db.session.commit()
-                login_user(participant.user)
-                return redirect(target)
-            db.session.commit()  # the failed try is counted
-            code_form.code.errors = [_("The code is wrong or has expired. Ask for a new one.")]
-    page_html = render_template(
-        "minutes/link.html",
-        participant=participant,
-        case=participant.session.case,
-        code_form=code_form,
-        send_form=SendCodeForm(),
+    return personal_links.enter(
+        participant.user,
+        case_id=participant.session.case_id,
+        target=url_for("minutes.page", session_id=participant.session_id),
+        via="minutes link",
+        title=f"{_('Minutes')} · {participant.session.case.number}",
     )
-    return Response(page_html, status=200 if not code_form.errors else 422)

@@ -107,6 +107,7 @@ class Worker:
                 break
             if session_id in self.rooms or not await self.db(self._claim, session_id):
                 continue
+            log.info("room %s: claimed", session_id)
             room = RoomRecording(self, session_id)
             self.rooms[session_id] = room
             await room.start()
@@ -174,6 +175,7 @@ class RoomRecording:
         await self.sio.shutdown()  # also stops a reconnection under way
 
     async def on_welcome(self, welcome: dict) -> None:
+        log.info("room %s: joined (epoch %s)", self.session_id, welcome["you"]["epoch"])
         async with self.turn:
             if welcome["you"]["epoch"] != self.epoch:
                 # A new connection (ours dropped and came back): browsers dropped theirs
@@ -202,6 +204,13 @@ class RoomRecording:
         if layout["version"] < self.version:
             return
         self.version = layout["version"]
+        log.info(
+            "room %s: layout %s, %s, peers %s",
+            self.session_id,
+            layout["version"],
+            layout["group"],
+            layout["peers"],
+        )
         if layout.get("ended"):
             self.finished = True
         if layout["group"] != self.scope:

@@ -181,3 +181,78 @@ def test_a_file_of_a_voided_round_is_not_shown_as_in_force(app, client, runner, 
     ).get_data(as_text=True)
     assert "已作废" in page and "不具效力" in page
     assert client.get(f"/verify?code={code}").status_code == 404  # no document until re-signed
+
+
+def messages_to(phone: str) -> list[str]:
+    from sqlalchemy import select
+
+    from mediation.notify.models import OutboxMessage
+
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def test_each_signer_is_asked_in_turn_by_a_personal_link(app, client):
+    with app.app_context():
+        case, admin = agreeing_case()
+        applicant, respondent = case.party_users()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        db.session.commit()
+        asked = [m for m in messages_to(applicant.phone) if "/a/" in m]
+        assert len(asked) == 1 and not [m for m in messages_to(respondent.phone) if "/a/" in m]
+        link = "/a/" + asked[0].rsplit("/a/", 1)[1].split()[0]
+        case_id, phone, admin_id, admin_phone = case.id, applicant.phone, admin.id, admin.phone
+    # The link alone shows nothing; the code sent to the phone lets the party in.
+    first = client.get(link)
+    assert first.status_code == 200 and "agreement/sign" not in first.get_data(as_text=True)
+    post_form(client, link, {"action": "send"})
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        code = last_code_to(db.session.query(User).filter_by(phone=phone).one())
+    entered = post_form(client, link, {"action": "verify", "code": code})
+    assert entered.status_code == 302
+    assert entered.location.endswith(f"/cases/{case_id}/agreement/sign")
+    assert client.get(f"/cases/{case_id}/agreement/sign").status_code == 200
+
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        case = agreement.case
+        for user in (*case.party_users(), case.mediator):
+            sign_in_turn(agreement, user)
+        db.session.commit()
+        holder_messages = [m for m in messages_to(admin_phone) if "/a/" in m]
+        assert len(holder_messages) == 1  # the seal's turn came last
+        in_force = [m for m in messages_to(phone) if agreement.short_code in m]
+        assert not in_force
+        sign_in_turn(agreement, db.session.get(User, admin_id))
+        db.session.commit()
+        assert [m for m in messages_to(phone) if agreement.short_code in m]  # told it holds
+    assert client.get("/a/forged").status_code == 404
+
+
+def test_the_pages_are_pictures_for_phones_with_the_pdfs_access(app, client):
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        stranger = agreeing_case()[0].party_users()[0]
+        db.session.commit()
+        case_id, phone, stranger_phone = case.id, case.party_users()[0].phone, stranger.phone
+    login(client, phone, PASSWORD)
+    shown = client.get(f"/cases/{case_id}/agreement/sign").get_data(as_text=True)
+    first = re.search(r'src="(/cases/\d+/agreement/pages/1\.png[^"]*)"', shown).group(1)
+    picture = client.get(first.replace("&amp;", "&"))
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+    assert client.get(f"/cases/{case_id}/agreement/pages/99.png").status_code == 404
+    other = app.test_client()
+    login(other, stranger_phone, PASSWORD)
+    assert other.get(f"/cases/{case_id}/agreement/pages/1.png").status_code == 404

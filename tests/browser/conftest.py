@@ -69,12 +69,13 @@ def serve(
     *,
     redis_url: str | None = None,
     channel: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """``mediation run`` as users start it, in its own process, on a free loopback port;
     stopped at the end. (Not a thread of the test process: the Socket.IO test client that
     other tests use replaces parts of the server in this process.)"""
     port = free_port()
-    env = {**_environment(database_url, instance), "MEDIATION_PORT": str(port)}
+    env = {**_environment(database_url, instance), "MEDIATION_PORT": str(port), **(settings or {})}
     if redis_url:
         env["MEDIATION_REDIS_URL"] = redis_url
         # Pub/sub channels are global to a Redis server: one per test run.
@@ -131,8 +132,11 @@ def live_server(app, tmp_path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance():
+    """Per module: Playwright's sync API keeps an asyncio loop running in this thread while
+    it is started, and code under test that uses asyncio.run (pyHanko signing) must run
+    in later modules as it runs in production, with no loop."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         yield playwright

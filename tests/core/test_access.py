@@ -20,6 +20,7 @@ PUBLIC = {
     # The minutes' review link: it shows nothing before a code sent to the phone
     # (tests/minutes/test_views.py).
     "/m/<token>",
+    "/a/<token>",  # an agreement's signing link: the same (tests/agreements/test_views.py)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
     "/reception",  # the public reception times (接待日)

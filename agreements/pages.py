@@ -1,0 +1,35 @@
+"""A PDF's pages as pictures, for reading on a phone: most phone browsers show no PDF inside
+a page. Poppler's pdftoppm draws them from the very file that is signed; each picture is
+kept beside it, named by the file's hash, so it is drawn once."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+RESOLUTION = 110  # dpi: an A4 page about 900 pixels wide, sharp on a phone
+
+
+def count(pdf: bytes) -> int:
+    return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
+
+
+def picture(pdf_path: Path, sha256: str, number: int, folder: Path) -> Path:
+    """Page ``number`` (from 1) of the PDF as a PNG, drawn on first use."""
+    out = folder / f"{sha256[:16]}-{number}.png"
+    if not out.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tool = shutil.which("pdftoppm")
+        if tool is None:
+            raise FileNotFoundError("pdftoppm (Debian poppler-utils)")
+        partial = out.with_suffix(".part")
+        command = [tool, "-r", str(RESOLUTION), "-f", str(number), "-l", str(number)]
+        command += ["-png", "-singlefile", str(pdf_path), str(partial)]
+        # Fixed arguments: a tool found on PATH, a number, and paths of our own storage.
+        subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
+        partial.with_suffix(".part.png").replace(out)  # whole pictures only, even in a race
+    return out

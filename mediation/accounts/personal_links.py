@@ -1,0 +1,78 @@
+"""Personal links sent by SMS (the minutes to confirm, an agreement to sign): a signed
+token naming the person and what they are asked to do. The link alone shows nothing: a
+party without a password proves it is them with a code sent to their phone, and is then
+logged in; anyone with a password logs in as usual."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import operations as accounts
+from .forms import CodeForm, SendCodeForm
+from .models import CodePurpose, Role, User
+
+
+def token(salt: str, *values: Any) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt).dumps(list(values))
+
+
+def values(salt: str, signed: str) -> list | None:
+    try:
+        found = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt).loads(signed)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return found if isinstance(found, list) else None
+
+
+def url(path: str) -> str:
+    """An address for a text message (built from BASE_URL: workers have no request)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}{path}"
+
+
+def may_enter_by_code(user: User) -> bool:
+    """Only a party holding no other role proves who they are by a code sent to their
+    phone; staff log in with their password."""
+    return user.active and user.roles == {Role.party} and bool(user.phone)
+
+
+def enter(user: User, *, case_id: int, target: str, via: str, title: str) -> Response:
+    """The page behind a personal link: on to ``target`` for the person themselves, the
+    code step for a party who is not logged in, the login page for everyone else."""
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(target)
+    if current_user.is_authenticated or not may_enter_by_code(user):
+        return redirect(url_for("accounts.login", next=target))
+    code_form = CodeForm()
+    if request.method == "POST":
+        if request.form.get("action") == "send" and SendCodeForm().validate_on_submit():
+            accounts.issue_code(user, CodePurpose.invitation_login)
+            db.session.commit()
+            flash(_("A code has been sent to %(phone)s.", phone=user.phone_masked), "info")
+        elif code_form.validate_on_submit():
+            if accounts.consume_code(
+                user, CodePurpose.invitation_login, code_form.code.data.strip()
+            ):
+                journal.append(
+                    case_id, "party.entered", {"user_id": user.id, "via": via}, actor_id=user.id
+                )
+                db.session.commit()
+                login_user(user)
+                return redirect(target)
+            db.session.commit()  # the failed try is counted
+            code_form.code.errors = [_("The code is wrong or has expired. Ask for a new one.")]
+    page = render_template(
+        "accounts/personal_link.html",
+        user=user,
+        title=title,
+        code_form=code_form,
+        send_form=SendCodeForm(),
+    )
+    return Response(page, status=422 if code_form.errors else 200)
