@@ -120,7 +120,9 @@ def register_blueprints(app: Flask) -> None:
     from .cases.blueprint import bp as cases_bp
     from .core.views import bp as core_bp
     from .core.views import render_error
+    from .court.api import api as court_api_bp
     from .court.blueprint import bp as court_bp
+    from .court.blueprint import parties as confirmation_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
@@ -139,6 +141,8 @@ def register_blueprints(app: Flask) -> None:
         journal_bp,
         notify_bp,
         court_bp,
+        court_api_bp,
+        confirmation_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

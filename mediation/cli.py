@@ -40,6 +40,7 @@ def register_commands(app: Flask) -> None:
         journal_group,
         recording_group,
         agreement_group,
+        court_group,
         admin_command,
         cases_group,
     ):
@@ -193,6 +194,64 @@ def agreement_verify(file: Path) -> None:
         click.echo(f"matches case {found.agreement.case.number} ({found.stage})")
     else:
         click.echo("not a document the platform keeps for any case")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.group("court")
+def court_group() -> None:
+    """Judicial confirmation: court API tokens, package verification."""
+
+
+@court_group.command("token")
+@click.argument("court_name")
+@click.option("--label", default="", help="What the token is for (shown to administrators).")
+@with_appcontext
+def court_token(court_name: str, label: str) -> None:
+    """Make a court API token for COURT_NAME; it is shown once."""
+    from sqlalchemy import select
+
+    from .accounts.models import Court
+    from .court.api import new_token
+
+    court = db.session.scalar(select(Court).where(Court.name == court_name))
+    if court is None:
+        raise click.ClickException(f"no court named {court_name}")
+    token = new_token(court, label)
+    db.session.commit()
+    click.echo(token)
+
+
+@court_group.command("verify")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A trusted root certificate (PEM or DER); default: this platform's root.",
+)
+@with_appcontext
+def court_verify(package: Path, roots: tuple[Path, ...]) -> None:
+    """Check PACKAGE offline: the signed manifest, every file's hash, the journal's chain and
+    the signatures of the agreement and the application; exit 0 only if all hold."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    from .agreements import verification
+    from .court import bundle
+    from .court import package as packages
+
+    trusted = []
+    for path in roots:
+        data = path.read_bytes()
+        trusted.append(
+            asn1_x509.Certificate.load(pem.unarmor(data)[2] if pem.detect(data) else data)
+        )
+    trusted = trusted or verification.trust_roots()
+    report = packages.verify(
+        package.read_bytes(), trust_roots=trusted, extra=bundle.all_checks(trusted)
+    )
+    click.echo(packages.summarize(report))
     sys.exit(0 if report.ok else 1)
 
 

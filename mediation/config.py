@@ -105,6 +105,9 @@ class Config:
     PKI_ROOT_PASSPHRASE: str | None = None
     TSA_URL: str | None = None
     PKI_TRUST_ROOTS: ClassVar[list[str]] = []
+    # Judicial confirmation: from this sum (yuan) agreed in total, the city's intermediate
+    # court is competent too (CPL art 205 (2); the provinces' thresholds differ).
+    INTERMEDIATE_COURT_FROM = 50_000_000
 
 
 class DevelopmentConfig(Config):
@@ -181,6 +184,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PKI_ROOT_PASSPHRASE": ("PKI_ROOT_PASSPHRASE", str),
     "TSA_URL": ("TSA_URL", str),
     "PKI_TRUST_ROOTS": ("PKI_TRUST_ROOTS", _list),
+    "INTERMEDIATE_COURT_FROM": ("INTERMEDIATE_COURT_FROM", int),
 }
 
 

@@ -35,6 +35,14 @@ from mediation.cases.models import (  # noqa: F401
     FailureRecord,
     Invitation,
 )
+from mediation.court.models import (  # noqa: F401
+    ApiToken,
+    Application,
+    ApplicationSignature,
+    CourtCaseCounter,
+    Material,
+    SupplementRequest,
+)
 from mediation.journal.models import JournalEntry, JournalHead  # noqa: F401
 from mediation.minutes.models import Minutes, MinutesReview  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401

@@ -106,7 +106,7 @@ def lock(agreement: Agreement) -> Agreement:
     return agreement
 
 
-def _fit(name: str, limit: int = 64) -> str:
+def fit_name(name: str, limit: int = 64) -> str:
     """A certificate's common name holds at most 64 bytes of UTF-8 (RFC 5280 ub-common-name):
     a longer name (an institution's, often) is cut at a character boundary."""
     while len(name.encode()) > limit:
@@ -303,7 +303,7 @@ def send_code(agreement: Agreement, user: User) -> None:
     accounts.issue_code(user, CodePurpose.agreement_signature)
 
 
-def _drawing(png: bytes | None, required: bool) -> bytes | None:
+def checked_drawing(png: bytes | None, required: bool) -> bytes | None:
     """The drawn signature, checked to be a small PNG image (it is stamped as it is)."""
     if not png:
         if required:
@@ -348,7 +348,7 @@ def sign(
             _("The document has changed since you opened it. Please read it again before signing."),
         )
     is_seal = signature.role == SignerRole.institution
-    drawing = _drawing(drawing, required=not is_seal)
+    drawing = checked_drawing(drawing, required=not is_seal)
     if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the document's language
@@ -360,7 +360,7 @@ def sign(
             name = user.real_name
     credential = pki.issue_signer(
         authority(),
-        common_name=_fit(name),
+        common_name=fit_name(name),
         role=str(signature.role),
         document_ref=f"{case.number} {agreement.short_code} r{agreement.round}",
         signer_id=f"user-{user.id}",

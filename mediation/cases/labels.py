@@ -32,6 +32,8 @@ ACTION_NAMES = {
     Action.request_confirmation: _l("sent for judicial confirmation"),
     Action.confirm: _l("confirmed"),
     Action.reject: _l("rejected"),
+    Action.withdraw_confirmation: _l("withdrawn from the court"),
+    Action.refuse_acceptance: _l("not accepted by the court"),
     Action.terminate: _l("terminated"),
 }
 

@@ -37,6 +37,8 @@ class Action(StrEnum):
     revise_agreement = "revise_agreement"
     all_signed = "all_signed"
     request_confirmation = "request_confirmation"
+    withdraw_confirmation = "withdraw_confirmation"
+    refuse_acceptance = "refuse_acceptance"
     confirm = "confirm"
     reject = "reject"
     terminate = "terminate"
@@ -105,6 +107,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.signed, A.request_confirmation, S.confirmation_requested, W.applicant, W.respondent),
     _t(S.confirmation_requested, A.confirm, S.confirmed, W.court),
     _t(S.confirmation_requested, A.reject, S.rejected, W.court),
+    # Withdrawn before the ruling, or not accepted (SPC provisions art 4): the agreement
+    # stays in force and may go to a competent court while the 30 days last.
+    _t(S.confirmation_requested, A.withdraw_confirmation, S.signed, W.applicant, W.respondent),
+    _t(S.confirmation_requested, A.refuse_acceptance, S.signed, W.court),
     # Art 25; People's Mediation Law art 23: either party may stop mediation.
     *(
         _t(source, A.terminate, S.terminated, W.applicant, W.system)

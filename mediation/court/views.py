@@ -1,18 +1,160 @@
-"""The court portal of clerks and judges."""
+"""The court portal of clerks and judges: the inbox with its clocks, an application's
+documents, and the court's steps. Every handler looks the application up under the
+viewer's own court, so another court's applications are not there (404)."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from io import BytesIO
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from mediation.accounts.models import Role
+from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.access import role_required
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+
+from . import application as applying
+from . import bundle, grounds
+from . import operations as court_ops
+from .models import Application
+
+
+def _court():
+    court = court_ops.court_of(current_user)
+    if court is None:
+        abort(403)  # court staff always belong to a court
+    return court
+
+
+def _application(application_id: int) -> Application:
+    return court_ops.application_of(_court(), application_id) or abort(404)
 
 
 @role_required(Role.court_clerk, Role.judge)
 def portal():
-    court = current_user.court
-    if court is None:
-        abort(403)  # court staff always belong to a court
-    # Judicial-confirmation applications arrive here with the court issue.
-    return render_template("court/portal.html", court=court, applications=[])
+    court = _court()
+    return render_template(
+        "court/portal.html", court=court, applications=court_ops.applications_of(court)
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def detail(application_id: int):
+    application = _application(application_id)
+    return render_template(
+        "court/application.html",
+        application=application,
+        case=application.case,
+        refusal_grounds=grounds.REFUSAL,
+        rejection_grounds=grounds.REJECTION,
+        form=FlaskForm(),
+        is_judge=current_user.has_role(Role.judge),
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def document(application_id: int, which: str):
+    application = _application(application_id)
+    paths = {
+        "application": applying.document_path(application),
+        "decision": court_ops.decision_file(application),
+    }
+    path = paths.get(which)
+    if path is None or not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype="application/pdf", download_name=f"{which}-{application.id}.pdf"
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def package(application_id: int):
+    application = _application(application_id)
+    data = bundle.build(application)
+    return send_file(
+        BytesIO(data),
+        mimetype="application/zip",
+        download_name=f"confirmation-{application.case.number}-{application.id}.zip",
+    )
+
+
+def _step(application_id: int, act, done: str):
+    application = _application(application_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        act(application)
+    except (FieldError, NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for("court.detail", application_id=application_id))
+
+
+def _days() -> int:
+    try:
+        return int(request.form.get("days", ""))
+    except ValueError:
+        return 0
+
+
+@role_required(Role.court_clerk, Role.judge)
+def accept(application_id: int):
+    return _step(
+        application_id,
+        lambda a: court_ops.accept(a, by=current_user),
+        _("Accepted; the parties are told."),
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def refuse(application_id: int):
+    return _step(
+        application_id,
+        lambda a: court_ops.refuse(
+            a, request.form.get("ground", ""), request.form.get("reasons", ""), by=current_user
+        ),
+        _("Not accepted; the parties are told why."),
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def materials(application_id: int):
+    return _step(
+        application_id,
+        lambda a: court_ops.request_materials(
+            a, request.form.get("text", ""), _days(), by=current_user
+        ),
+        _("The parties are asked for the materials."),
+    )
+
+
+@role_required(Role.judge)
+def extend(application_id: int):
+    return _step(
+        application_id,
+        lambda a: court_ops.extend(a, request.form.get("reasons", ""), by=current_user),
+        _("The time to rule is extended by 10 days."),
+    )
+
+
+@role_required(Role.judge)
+def rule(application_id: int):
+    confirmed = request.form.get("result") == "confirmed"
+    return _step(
+        application_id,
+        lambda a: court_ops.rule(
+            a,
+            confirmed,
+            request.form.get("ground") or None,
+            request.form.get("reasons", ""),
+            by=current_user,
+        ),
+        _("The ruling is made and sent to the parties."),
+    )

@@ -1,0 +1,202 @@
+"""The court API (/api/court/v1): a court's own system lists its applications, fetches one
+and its package, and posts acceptance and rulings. A bearer token, made by an administrator
+with `mediation court token COURT_NAME`, stands for one court and sees only its applications.
+The same operations as the portal run behind it; the OpenAPI document is openapi.py."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request, send_file
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from mediation.accounts.models import Court
+from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import csrf, db
+
+from . import bundle, grounds
+from . import operations as court_ops
+from .models import ApiToken, Application
+from .openapi import document
+
+api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
+csrf.exempt(api)  # no cookies here: every request carries its token
+
+
+def new_token(court: Court, label: str = "") -> str:
+    """A token for ``court``, shown once; only its SHA-256 is kept."""
+    token = "mct_" + secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(
+            court_id=court.id, token_hash=hashlib.sha256(token.encode()).hexdigest(), label=label
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def _error(status: int, code: str, message: str):
+    return jsonify({"error": code, "message": message}), status
+
+
+@api.before_request
+def _authenticate():
+    if request.endpoint == "court_api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return _error(401, "unauthorized", _("A court API token is needed."))
+    found = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hashlib.sha256(token.strip().encode()).hexdigest(),
+            ApiToken.revoked_at.is_(None),
+        )
+    )
+    if found is None:
+        return _error(401, "unauthorized", _("This token is not valid."))
+    found.last_used_at = utcnow()
+    db.session.commit()
+    g.court = found.court
+    return None
+
+
+def _summary(application: Application) -> dict[str, Any]:
+    case = application.case
+    return {
+        "id": application.id,
+        "case_number": case.number,
+        "court_case_number": application.court_case_number,
+        "status": application.status,
+        "submitted_at": _time(application.submitted_at),
+        "acceptance_due_at": _time(application.acceptance_due_at),
+        "ruling_due_at": _time(application.ruling_due_at),
+        "parties": [
+            {"name": p.user.real_name, "side": p.side, "agent": p.is_agent} for p in case.parties
+        ],
+    }
+
+
+def _time(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _detail(application: Application) -> dict[str, Any]:
+    return {
+        **_summary(application),
+        "institution": application.case.institution.name if application.case.institution else None,
+        "agreement_sha256": application.agreement.document_sha256,
+        "application_sha256": application.document_sha256,
+        "decision_sha256": application.decision_sha256,
+        "ground": application.ground,
+        "reasons": application.reasons,
+        "decided_at": _time(application.decided_at),
+        "materials": [
+            {"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in application.materials
+        ],
+    }
+
+
+def _application(application_id: int) -> Application | None:
+    return court_ops.application_of(g.court, application_id)
+
+
+@api.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@api.get("/applications")
+def list_applications():
+    return jsonify({"applications": [_summary(a) for a in court_ops.applications_of(g.court)]})
+
+
+@api.get("/applications/<int:application_id>")
+def get_application(application_id: int):
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    return jsonify(_detail(application))
+
+
+@api.get("/applications/<int:application_id>/package")
+def get_package(application_id: int):
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    return send_file(
+        BytesIO(bundle.build(application)),
+        mimetype="application/zip",
+        download_name=f"confirmation-{application.id}.zip",
+    )
+
+
+def _body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def _act(application_id: int, act):
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    body = _body()
+    if body is None:
+        return _error(400, "bad_request", _("Send a JSON object."))
+    try:
+        act(application, body)
+    except FieldError as error:
+        db.session.rollback()
+        return _error(422, "invalid", f"{error.field}: {error.message}")
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        return _error(409, "conflict", str(error))
+    db.session.commit()
+    return jsonify(_detail(application))
+
+
+def _text(body: dict, key: str) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise FieldError(key, _("Text expected."))
+    return value
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key)
+    if not isinstance(value, bool):
+        raise FieldError(key, _("true or false expected."))
+    return value
+
+
+@api.post("/applications/<int:application_id>/acceptance")
+def post_acceptance(application_id: int):
+    """{"accept": true} or {"accept": false, "ground": "...", "reasons": "..."}."""
+
+    def act(application: Application, body: dict) -> None:
+        if _flag(body, "accept"):
+            court_ops.accept(application, by=None)
+        else:
+            court_ops.refuse(application, _text(body, "ground"), _text(body, "reasons"), by=None)
+
+    return _act(application_id, act)
+
+
+@api.post("/applications/<int:application_id>/ruling")
+def post_ruling(application_id: int):
+    """{"confirmed": true} or {"confirmed": false, "ground": "...", "reasons": "..."}."""
+
+    def act(application: Application, body: dict) -> None:
+        confirmed = _flag(body, "confirmed")
+        ground = _text(body, "ground") or None
+        if ground is not None and ground not in grounds.REJECTION:
+            raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
+        court_ops.rule(application, confirmed, ground, _text(body, "reasons"), by=None)
+
+    return _act(application_id, act)

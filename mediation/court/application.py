@@ -1,0 +1,334 @@
+"""The parties' side of judicial confirmation: the competent courts, the 30-day window, the
+joint application signed by every party, its materials, and withdrawal.
+
+Civil Procedure Law 2023 art 205 and People's Mediation Law art 33: both parties apply
+jointly within 30 days of the agreement taking effect, to the court that invited the
+mediation or else a basic court where a party lives, the subject matter is, or the
+institution is; an intermediate court where the dispute belongs there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from agreements import pki
+from agreements.render import render_pdf_with_boxes
+from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CodePurpose, Court, CourtLevel, User
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing as agreement_signing
+from mediation.agreements.models import AgreementStatus
+from mediation.cases import clocks, workflow
+from mediation.cases.labels import SIDE_NAMES
+from mediation.cases.models import Case
+from mediation.cases.states import Action, CaseStatus
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
+
+
+def window_closes(case: Case) -> datetime | None:
+    """The end of the 30 days to apply (CPL art 205), from the agreement's effect."""
+    if case.signed_at is None:
+        return None
+    return clocks.period_end(case.signed_at, clocks.CONFIRMATION_DAYS, workflow.zone())
+
+
+def total_amount(content: dict) -> Decimal:
+    return sum(
+        (Decimal(o["amount"]) for o in content.get("obligations") or [] if o.get("amount")),
+        Decimal(0),
+    )
+
+
+def competent_courts(case: Case) -> list[Court]:
+    """Basic courts of the institution's or the dispute's district; the intermediate court
+    of that city too when the sums agreed reach its threshold (art 205 (2))."""
+    regions = {
+        code
+        for code in (case.region_code, case.institution.region_code if case.institution else None)
+        if code
+    }
+    basic = db.session.scalars(
+        select(Court)
+        .where(Court.level == CourtLevel.basic, Court.region_code.in_(regions))
+        .order_by(Court.name)
+    ).all()
+    agreement = agreements.of_case(case)
+    threshold = Decimal(current_app.config["INTERMEDIATE_COURT_FROM"])
+    found = list(basic)
+    if (
+        agreement is not None
+        and agreement.current
+        and total_amount(agreement.current.content) >= threshold
+    ):
+        cities = {code[:4] + "00" for code in regions}
+        found += db.session.scalars(
+            select(Court).where(
+                Court.level == CourtLevel.intermediate, Court.region_code.in_(cities)
+            )
+        ).all()
+    return found
+
+
+def open_application(case: Case) -> Application | None:
+    """The application being signed or with a court, if any."""
+    return db.session.scalar(
+        select(Application).where(
+            Application.case_id == case.id,
+            Application.status.in_([ApplicationStatus.signing, *OPEN]),
+        )
+    )
+
+
+def _party_of(case: Case, user: User) -> bool:
+    return any(p.user_id == user.id for p in case.parties)
+
+
+def lock(application: Application) -> Application:
+    db.session.flush()
+    db.session.execute(
+        update(Application)
+        .where(Application.id == application.id)
+        .values(status=Application.status)
+    )
+    db.session.expire_all()
+    return application
+
+
+def start(case: Case, court: Court, *, by: User, now: datetime | None = None) -> Application:
+    """A party starts the joint application to ``court``: the application document is made
+    and every party is asked to sign it."""
+    now = now or utcnow()
+    if not _party_of(case, by):
+        raise NotPermittedError(_("Only the parties apply for judicial confirmation."))
+    agreement = agreements.of_case(case)
+    if (
+        case.status != CaseStatus.signed
+        or agreement is None
+        or agreement.status != AgreementStatus.effective
+    ):
+        raise NotPermittedError(_("Only an agreement in force can be confirmed by a court."))
+    closes = window_closes(case)
+    if closes is not None and now > closes:
+        raise NotPermittedError(
+            _("The 30 days to apply for judicial confirmation have passed (CPL art 205).")
+        )
+    if not agreements.confirmable(agreement):
+        raise NotPermittedError(
+            _("A court would refuse this agreement as it stands: see the agreement's page.")
+        )
+    if court.id not in {c.id for c in competent_courts(case)}:
+        raise FieldError("court", _("Choose one of the competent courts."))
+    if open_application(case) is not None:
+        raise NotPermittedError(_("An application for this case is already under way."))
+    application = Application(
+        case_id=case.id, agreement_id=agreement.id, court_id=court.id, created_by_id=by.id
+    )
+    db.session.add(application)
+    db.session.flush()
+    signers = []
+    agents = {p.represents_id: p for p in case.parties if p.is_agent}
+    for position, party in enumerate((p for p in case.parties if not p.is_agent), start=1):
+        signer = agents.get(party.user_id) or party
+        signers.append(
+            ApplicationSignature(
+                position=position, user_id=signer.user_id, field_name=f"Applicant{position}"
+            )
+        )
+    application.signatures = signers
+    _render(application)
+    _attach_agreement(application)
+    journal.append(
+        case.id,
+        "confirmation.started",
+        {"application": application.id, "court": court.name, "sha256": application.document_sha256},
+        actor_id=by.id,
+    )
+    return application
+
+
+def _store(application: Application, pdf: bytes, name: str) -> None:
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"court/{application.case_id}/application-{application.id}-{name}-{digest[:16]}.pdf"
+    path = Path(current_app.config["STORAGE_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    application.document_path, application.document_sha256 = relative, digest
+
+
+def _render(application: Application) -> None:
+    case = application.case
+    agreement = application.agreement
+    pdf, boxes = render_pdf_with_boxes(
+        "application.html",
+        case=case,
+        court=application.court,
+        agreement=agreement,
+        content=agreement.current.content,
+        parties=[p for p in case.parties if not p.is_agent],
+        agents={p.represents_id: p for p in case.parties if p.is_agent},
+        side_names=SIDE_NAMES,
+        signers=application.signatures,
+    )
+    specs = [FieldSpec(s.field_name, *boxes[f"sig-{s.position}"]) for s in application.signatures]
+    _store(application, add_signature_fields(pdf, specs), "0")
+
+
+def _attach_agreement(application: Application) -> None:
+    """The signed agreement goes with the application as it is kept (art 3)."""
+    agreement = application.agreement
+    application.materials.append(
+        Material(
+            kind="agreement",
+            name="agreement.pdf",
+            path=agreement.document_path,
+            sha256=agreement.document_sha256,
+        )
+    )
+
+
+def document_path(application: Application) -> Path | None:
+    if application.document_path is None:
+        return None
+    return Path(current_app.config["STORAGE_DIR"]) / application.document_path
+
+
+def next_signature(application: Application) -> ApplicationSignature | None:
+    if application.status != ApplicationStatus.signing:
+        return None
+    return next((s for s in application.signatures if s.signed_at is None), None)
+
+
+def send_code(application: Application, user: User) -> None:
+    turn = next_signature(application)
+    if turn is None or turn.user_id != user.id:
+        raise NotPermittedError(_("It is not your turn to sign this application."))
+    accounts.issue_code(user, CodePurpose.agreement_signature)
+
+
+def sign(
+    application: Application,
+    user: User,
+    *,
+    code: str,
+    shown_sha256: str,
+    drawing: bytes | None,
+    now: datetime | None = None,
+) -> ApplicationSignature:
+    """A party signs the application in their turn; the last signature submits it."""
+    lock(application)
+    case = application.case
+    turn = next_signature(application)
+    if turn is None or turn.user_id != user.id:
+        raise NotPermittedError(_("It is not your turn to sign this application."))
+    if shown_sha256 != application.document_sha256:
+        raise FieldError(
+            "document",
+            _("The document has changed since you opened it. Please read it again before signing."),
+        )
+    drawing = agreement_signing.checked_drawing(drawing, required=True)
+    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    before = document_path(application).read_bytes()
+    credential = pki.issue_signer(
+        agreement_signing.authority(),
+        common_name=agreement_signing.fit_name(user.real_name),
+        role="applicant",
+        document_ref=f"{case.number} application {application.id}",
+        signer_id=f"user-{user.id}",
+    )
+    serial = format(credential.certificate.serial_number, "x")
+    signed = sign_pdf(
+        before,
+        signer_credential=credential,
+        authority=agreement_signing.authority(),
+        field_name=turn.field_name,
+        appearance_png=drawing,
+        reason="司法确认申请",
+        location=application.court.name,
+        timestamper=agreement_signing.timestamper(),
+    )
+    _store(application, signed, str(turn.position))
+    turn.signed_at = now or utcnow()
+    turn.certificate_serial = serial
+    turn.result_sha256 = application.document_sha256
+    db.session.flush()
+    journal.append(
+        case.id,
+        "confirmation.signed",
+        {
+            "application": application.id,
+            "position": turn.position,
+            "user_id": user.id,
+            "certificate_serial": serial,
+            "sha256": application.document_sha256,
+        },
+        actor_id=user.id,
+    )
+    if next_signature(application) is None:
+        _submit(application, user, turn.signed_at)
+    return turn
+
+
+def _submit(application: Application, by: User, now: datetime) -> None:
+    """Every party signed: the application is with the court, whose 3 days start."""
+    case = application.case
+    closes = window_closes(case)
+    if closes is not None and now > closes:
+        raise NotPermittedError(
+            _("The 30 days to apply for judicial confirmation have passed (CPL art 205).")
+        )
+    workflow.transition(case, Action.request_confirmation, by=by, now=now)
+    application.status = ApplicationStatus.submitted
+    application.submitted_at = now
+    # SPC provisions art 4: the court decides within 3 days whether to accept.
+    application.acceptance_due_at = clocks.period_end(now, 3, workflow.zone())
+    db.session.flush()
+    journal.append(
+        case.id,
+        "confirmation.submitted",
+        {
+            "application": application.id,
+            "court": application.court.name,
+            "sha256": application.document_sha256,
+        },
+        actor_id=by.id,
+    )
+    from . import notices
+
+    notices.to_court(application)
+
+
+def withdraw(application: Application, *, by: User, now: datetime | None = None) -> None:
+    """A party withdraws the application before the ruling; the agreement stays in force."""
+    lock(application)
+    case = application.case
+    if not _party_of(case, by):
+        raise NotPermittedError(_("Only the parties withdraw the application."))
+    if application.status not in (ApplicationStatus.signing, *OPEN):
+        raise NotPermittedError(_("The court has already decided."))
+    was_submitted = application.status in OPEN
+    application.status = ApplicationStatus.withdrawn
+    application.withdrawn_at = now or utcnow()
+    db.session.flush()
+    journal.append(
+        case.id, "confirmation.withdrawn", {"application": application.id}, actor_id=by.id
+    )
+    if was_submitted:
+        workflow.transition(case, Action.withdraw_confirmation, by=by, now=now)
+        from . import notices
+
+        notices.withdrawn(application)

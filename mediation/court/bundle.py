@@ -1,0 +1,130 @@
+"""What goes to the court: the files of one application gathered into the signed package
+(package.py), and the domain checks its verifier adds (the journal's chain)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from mediation.agreements import signing as agreement_signing
+from mediation.booking.models import MediationSession
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry, JournalHead
+from mediation.journal.schemas import chain_problem, entry_to_dict
+from mediation.minutes.models import Minutes
+from mediation.recording.models import Recording
+
+from . import package
+from .models import Application
+
+
+def _read(relative: str) -> bytes:
+    return (Path(current_app.config["STORAGE_DIR"]) / relative).read_bytes()
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+def files_of(application: Application) -> dict[str, bytes]:
+    """Every file of the package, by its name in the ZIP (SPC provisions art 3 materials)."""
+    case = application.case
+    files = {
+        "application.pdf": _read(application.document_path),
+        "agreement.pdf": _read(application.agreement.document_path),
+    }
+    for n, material in enumerate(application.materials, start=1):
+        if material.kind == "agreement":
+            continue  # agreement.pdf already
+        files[f"materials/{n:02d}-{material.kind}-{Path(material.name).name}"] = _read(
+            material.path
+        )
+    entries = db.session.scalars(
+        select(JournalEntry).where(JournalEntry.case_id == case.id).order_by(JournalEntry.seq)
+    ).all()
+    head = db.session.get(JournalHead, case.id)
+    files["journal.json"] = _json(
+        {
+            "case": case.number,
+            "entries": [entry_to_dict(e) for e in entries],
+            "head": {"seq": head.seq, "hash": head.hash} if head else None,
+        }
+    )
+    sessions = db.session.scalars(
+        select(MediationSession.id).where(MediationSession.case_id == case.id)
+    ).all()
+    recordings = db.session.scalars(
+        select(Recording).where(Recording.session_id.in_(sessions), Recording.sha256.is_not(None))
+    ).all()
+    files["recordings.json"] = _json(
+        [
+            {
+                "session": r.session_id,
+                "participant": r.participant.user.real_name,
+                "scope": r.scope,
+                "started_at": r.started_at.isoformat(),
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "duration_seconds": r.duration_seconds,
+                "sha256": r.sha256,
+            }
+            for r in recordings
+        ]
+    )
+    files["evidence.json"] = _json(
+        [{"id": e.id, "name": e.filename, "sha256": e.sha256} for e in case.evidence]
+    )
+    for minutes in db.session.scalars(
+        select(Minutes).where(Minutes.session_id.in_(sessions), Minutes.document_path.is_not(None))
+    ):
+        files[f"minutes/session-{minutes.session_id}.pdf"] = _read(minutes.document_path)
+    return files
+
+
+def build(application: Application) -> bytes:
+    authority = agreement_signing.authority()
+    return package.build(
+        files_of(application), authority=authority, timestamper=agreement_signing.timestamper()
+    )
+
+
+def journal_checks(files: dict[str, bytes]) -> list[str]:
+    """The package's journal holds together: each entry's hash and link, up to its head."""
+    try:
+        journal = json.loads(files["journal.json"])
+    except (KeyError, ValueError):
+        return ["journal.json is missing or unreadable"]
+    entries = journal.get("entries") or []
+    problem = chain_problem(entries)
+    if problem:
+        return [f"journal: {problem}"]
+    head = journal.get("head") or {}
+    if entries and (
+        head.get("seq") != entries[-1]["seq"] or head.get("hash") != entries[-1]["hash"]
+    ):
+        return ["journal: entries are missing at its end"]
+    return []
+
+
+def signature_checks(trust_roots) -> Callable[[dict[str, bytes]], list[str]]:
+    """The signed documents inside hold too: every signature intact and trusted."""
+    from agreements.verify import verify_pdf
+
+    def check(files: dict[str, bytes]) -> list[str]:
+        problems = []
+        for name in ("agreement.pdf", "application.pdf"):
+            if name not in files:
+                problems.append(f"{name} is missing")
+            elif not verify_pdf(files[name], trust_roots=trust_roots).ok:
+                problems.append(f"{name}: its signatures do not verify")
+        return problems
+
+    return check
+
+
+def all_checks(trust_roots):
+    signatures = signature_checks(trust_roots)
+    return lambda files: journal_checks(files) + signatures(files)

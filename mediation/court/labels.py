@@ -1,0 +1,17 @@
+"""The words users read for the states of an application."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from .models import ApplicationStatus
+
+STATUS_NAMES = {
+    ApplicationStatus.signing: _l("being signed by the parties"),
+    ApplicationStatus.submitted: _l("waiting for acceptance"),
+    ApplicationStatus.accepted: _l("accepted"),
+    ApplicationStatus.confirmed: _l("confirmed"),
+    ApplicationStatus.rejected: _l("not confirmed"),
+    ApplicationStatus.refused: _l("not accepted"),
+    ApplicationStatus.withdrawn: _l("withdrawn"),
+}

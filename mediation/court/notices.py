@@ -1,0 +1,51 @@
+"""What the parties and the court are told at each step of judicial confirmation."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from mediation.accounts.models import Role
+from mediation.notify import operations as notify
+
+from .models import Application
+
+TO_COURT = _l(
+    "A new application for judicial confirmation (case %(number)s) is waiting; decide within "
+    "3 days whether to accept it."
+)
+ACCEPTED = _l(
+    "Case %(case)s: %(court)s accepted your application for judicial confirmation as "
+    "%(number)s; it rules within 15 days."
+)
+REFUSED = _l(
+    "Case %(case)s: %(court)s did not accept your application for judicial confirmation: "
+    "%(ground)s. You may apply to a competent court within the 30 days."
+)
+MATERIALS = _l("Case %(case)s: %(court)s asks for more materials by %(due)s: %(text)s")
+CONFIRMED = _l(
+    "Case %(case)s: %(court)s confirmed your mediation agreement. If a party does not perform "
+    "it, the other may apply to the court for enforcement (CPL art 206)."
+)
+REJECTED = _l(
+    "Case %(case)s: %(court)s did not confirm your mediation agreement: %(ground)s. You may "
+    "change it by mediation again, or go to court (CPL art 206)."
+)
+WITHDRAWN = _l("Case %(number)s: the parties withdrew their application for judicial confirmation.")
+
+
+def to_court(application: Application) -> None:
+    for person in application.court.staff:
+        if person.active and person.has_role(Role.court_clerk, Role.judge):
+            notify.tell(person, TO_COURT, number=application.case.number)
+
+
+def to_parties(application: Application, message, **params) -> None:
+    case = application.case
+    for party in case.parties:
+        notify.tell(party.user, message, case=case.number, court=application.court.name, **params)
+
+
+def withdrawn(application: Application) -> None:
+    for person in application.court.staff:
+        if person.active and person.has_role(Role.court_clerk, Role.judge):
+            notify.tell(person, WITHDRAWN, number=application.case.number)

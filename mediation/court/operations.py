@@ -1,0 +1,285 @@
+"""The court's side of judicial confirmation: its inbox, acceptance or refusal within 3 days,
+requests for materials, the ruling within 15 days (+10), and the signed decision.
+
+SPC judicial confirmation provisions arts 4-5 and 7; Civil Procedure Law 2023 art 206;
+CPL interpretation 2022 arts 355 and 358. A court sees and acts on its own applications
+only: every function here takes the court, and a lookup under another court finds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from agreements import pki
+from agreements.render import render_pdf_with_boxes
+from agreements.seal import seal_png
+from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
+from mediation.accounts.models import Court, Role, User
+from mediation.agreements import signing as agreement_signing
+from mediation.cases import clocks, workflow
+from mediation.cases.labels import SIDE_NAMES
+from mediation.cases.states import Action, Actor
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import grounds, notices
+from .application import lock
+from .models import OPEN, Application, ApplicationStatus, CourtCaseCounter, SupplementRequest
+
+RULING_DAYS = 15  # SPC provisions art 5
+EXTENSION_DAYS = 10  # ... extendable once by 10 with the president's approval
+MAX_REASONS = 5_000
+
+
+def applications_of(court: Court) -> list[Application]:
+    """The court's inbox: what is open first, by the nearest deadline; then the rest."""
+    found = db.session.scalars(
+        select(Application)
+        .where(Application.court_id == court.id, Application.status != ApplicationStatus.signing)
+        .order_by(Application.submitted_at.desc())
+    ).all()
+    return sorted(
+        found,
+        key=lambda a: (
+            a.status not in OPEN,
+            a.ruling_due_at or a.acceptance_due_at or a.submitted_at,
+        ),
+    )
+
+
+def application_of(court: Court, application_id: int) -> Application | None:
+    """The application if it went to ``court``; None for another court's (404 alike)."""
+    found = db.session.get(Application, application_id)
+    if found is None or found.court_id != court.id or found.status == ApplicationStatus.signing:
+        return None
+    return found
+
+
+def court_of(user: User) -> Court | None:
+    if user.court_id is None or not user.has_role(Role.court_clerk, Role.judge):
+        return None
+    return user.court
+
+
+def _acting(application: Application, by: User | None, *, judge: bool = False) -> dict:
+    """Who acts: a member of the application's court (a judge for rulings), or the court's
+    own system through the API (``by`` None, after the token was checked)."""
+    if by is None:
+        return {"by": None, "acting_as": Actor.court}
+    if court_of(by) is None or by.court_id != application.court_id:
+        raise NotPermittedError(_("Only the court the application went to can act on it."))
+    if judge and not by.has_role(Role.judge):
+        raise NotPermittedError(_("Only a judge rules on an application."))
+    return {"by": by}
+
+
+def _next_number(court: Court, now: datetime) -> str:
+    """（2026）0102调确字第1号: the court's year, its division, the type, a serial number."""
+    year = now.astimezone(workflow.zone()).year
+    updated = db.session.execute(
+        update(CourtCaseCounter)
+        .where(CourtCaseCounter.court_id == court.id, CourtCaseCounter.year == year)
+        .values(last=CourtCaseCounter.last + 1)
+        .returning(CourtCaseCounter.last)
+    ).scalar()
+    if updated is None:
+        db.session.add(CourtCaseCounter(court_id=court.id, year=year, last=1))
+        db.session.flush()
+        updated = 1
+    return f"（{year}）{court.region_code[2:]}民特{court.id}调确字第{updated}号"
+
+
+def accept(application: Application, *, by: User | None, now: datetime | None = None) -> None:
+    """Accept within 3 days: a 调确字 number, and 15 days to rule (provisions arts 4-5)."""
+    lock(application)
+    acting = _acting(application, by)
+    if application.status != ApplicationStatus.submitted:
+        raise NotPermittedError(_("Only a new application can be accepted."))
+    now = now or utcnow()
+    application.status = ApplicationStatus.accepted
+    application.accepted_at = now
+    application.court_case_number = _next_number(application.court, now)
+    application.ruling_due_at = clocks.period_end(now, RULING_DAYS, workflow.zone())
+    db.session.flush()
+    _log(application, "confirmation.accepted", acting, number=application.court_case_number)
+    notices.to_parties(application, notices.ACCEPTED, number=application.court_case_number)
+
+
+def refuse(
+    application: Application, ground: str, reasons: str, *, by: User | None, now=None
+) -> None:
+    """Not accepted, on an art 4 / art 355 ground: the case goes back to "signed"."""
+    lock(application)
+    acting = _acting(application, by)
+    if application.status != ApplicationStatus.submitted:
+        raise NotPermittedError(_("Only a new application can be refused."))
+    if ground not in grounds.REFUSAL:
+        raise FieldError("ground", _("Choose the ground of the refusal."))
+    _decided(application, ApplicationStatus.refused, ground, reasons, by, now)
+    workflow.transition(application.case, Action.refuse_acceptance, now=now, **acting)
+    _log(application, "confirmation.refused", acting, ground=ground, reasons=application.reasons)
+    notices.to_parties(application, notices.REFUSED, ground=grounds.REFUSAL[ground])
+
+
+def request_materials(
+    application: Application, text: str, days: int, *, by: User | None, now=None
+) -> SupplementRequest:
+    """Ask the parties for more materials by a deadline."""
+    lock(application)
+    acting = _acting(application, by)
+    if application.status not in OPEN:
+        raise NotPermittedError(_("The court has already decided."))
+    text = (text or "").strip()
+    if not text or len(text) > MAX_REASONS:
+        raise FieldError("text", _("Say what the parties should provide."))
+    if not 1 <= days <= 30:
+        raise FieldError("days", _("Between 1 and 30 days."))
+    now = now or utcnow()
+    request = SupplementRequest(
+        text=text,
+        due_at=clocks.period_end(now, days, workflow.zone()),
+        requested_at=now,
+        requested_by_id=by.id if by else None,
+    )
+    application.requests.append(request)
+    db.session.flush()
+    _log(
+        application,
+        "confirmation.materials_requested",
+        acting,
+        text=text,
+        due=request.due_at.isoformat(),
+    )
+    notices.to_parties(application, notices.MATERIALS, text=text, due=request.due_at)
+    return request
+
+
+def extend(application: Application, reasons: str, *, by: User | None, now=None) -> None:
+    """Ten more days to rule, once (provisions art 5: with the president's approval)."""
+    lock(application)
+    acting = _acting(application, by, judge=True)
+    if application.status != ApplicationStatus.accepted or application.extended_at is not None:
+        raise NotPermittedError(_("The time to rule can be extended once, after acceptance."))
+    application.extended_at = now or utcnow()
+    application.ruling_due_at = application.ruling_due_at + timedelta(days=EXTENSION_DAYS)
+    db.session.flush()
+    _log(application, "confirmation.extended", acting, reasons=(reasons or "")[:MAX_REASONS])
+
+
+def rule(
+    application: Application,
+    confirmed: bool,
+    ground: str | None,
+    reasons: str,
+    *,
+    by: User | None,
+    now: datetime | None = None,
+) -> None:
+    """The ruling: the agreement confirmed (CPL art 206: enforceable) or not, on an art 7 /
+    art 358 ground; the court's signed decision is kept with the application."""
+    lock(application)
+    acting = _acting(application, by, judge=True)
+    if application.status != ApplicationStatus.accepted:
+        raise NotPermittedError(_("Only an accepted application is ruled on."))
+    if not confirmed and ground not in grounds.REJECTION:
+        raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
+    status = ApplicationStatus.confirmed if confirmed else ApplicationStatus.rejected
+    _decided(application, status, None if confirmed else ground, reasons, by, now)
+    _sign_decision(application)
+    workflow.transition(
+        application.case, Action.confirm if confirmed else Action.reject, now=now, **acting
+    )
+    _log(
+        application,
+        f"confirmation.{status}",
+        acting,
+        ground=application.ground,
+        reasons=application.reasons,
+        decision_sha256=application.decision_sha256,
+    )
+    notices.to_parties(
+        application,
+        notices.CONFIRMED if confirmed else notices.REJECTED,
+        ground=grounds.REJECTION.get(ground or "", ""),
+    )
+
+
+def _decided(application, status, ground, reasons, by, now) -> None:
+    if len(reasons or "") > MAX_REASONS:
+        raise FieldError("reasons", _("At most %(n)d characters.", n=MAX_REASONS))
+    application.status = status
+    application.ground = ground
+    application.reasons = (reasons or "").strip()
+    application.decided_at = now or utcnow()
+    application.decided_by_id = by.id if by else None
+    db.session.flush()
+
+
+def _log(application: Application, action: str, acting: dict, **payload) -> None:
+    by = acting.get("by")
+    journal.append(
+        application.case_id,
+        action,
+        {
+            "application": application.id,
+            "court": application.court.name,
+            "via": "portal" if by else "court API",
+            **payload,
+        },
+        actor_id=by.id if by else None,
+    )
+
+
+def _sign_decision(application: Application) -> None:
+    """The decision (确认决定书 or 驳回裁定书), signed with the court's seal."""
+    case = application.case
+    pdf, boxes = render_pdf_with_boxes(
+        "decision.html",
+        application=application,
+        case=case,
+        court=application.court,
+        content=application.agreement.current.content,
+        parties=[p for p in case.parties if not p.is_agent],
+        side_names=SIDE_NAMES,
+        ground=grounds.REJECTION.get(application.ground or ""),
+    )
+    pdf = add_signature_fields(pdf, [FieldSpec("Court", *boxes["sig-court"])])
+    credential = pki.issue_signer(
+        agreement_signing.authority(),
+        common_name=agreement_signing.fit_name(application.court.name),
+        role="court",
+        document_ref=application.court_case_number or f"application {application.id}",
+        signer_id=f"court-{application.court_id}",
+    )
+    signed = sign_pdf(
+        pdf,
+        signer_credential=credential,
+        authority=agreement_signing.authority(),
+        field_name="Court",
+        appearance_png=seal_png(application.court.name),
+        reason="司法确认",
+        location=application.court.name,
+        timestamper=agreement_signing.timestamper(),
+    )
+    digest = hashlib.sha256(signed).hexdigest()
+    relative = f"court/{case.id}/decision-{application.id}-{digest[:16]}.pdf"
+    path = Path(current_app.config["STORAGE_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(signed)
+    application.decision_path, application.decision_sha256 = relative, digest
+    db.session.flush()
+
+
+def decision_file(application: Application) -> Path | None:
+    if application.decision_path is None:
+        return None
+    return Path(current_app.config["STORAGE_DIR"]) / application.decision_path

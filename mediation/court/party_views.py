@@ -1,0 +1,157 @@
+"""The parties' pages of judicial confirmation: choose the court and apply within the 30
+days, sign the application in turn (a code, a drawing, the exact document), withdraw."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from agreements import pages
+from mediation.accounts.models import Court
+from mediation.agreements.forms import SignForm, drawing_from_data_url
+from mediation.cases.models import Case
+from mediation.cases.operations import viewable_case
+from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.forms import FieldError
+from mediation.extensions import db, limiter
+
+from . import application as applying
+from .models import Application
+
+
+def _case(case_id: int) -> Case:
+    return viewable_case(case_id, current_user) or abort(404)
+
+
+def _open(case: Case) -> Application:
+    return applying.open_application(case) or abort(404)
+
+
+@login_required
+def start(case_id: int):
+    case = _case(case_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    court = db.session.get(Court, request.form.get("court", type=int) or 0)
+    try:
+        if court is None:
+            raise FieldError("court", _("Choose one of the competent courts."))
+        applying.start(case, court, by=current_user)
+    except (FieldError, NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("agreements.page", case_id=case.id))
+    db.session.commit()
+    flash(_("The application is made; each party signs it in turn."), "success")
+    return redirect(url_for("confirmation.sign", case_id=case.id))
+
+
+@login_required
+def document(case_id: int):
+    application = _open(_case(case_id))
+    return send_file(
+        applying.document_path(application),
+        mimetype="application/pdf",
+        download_name=f"application-{application.case.number}.pdf",
+    )
+
+
+@login_required
+def page_picture(case_id: int, number: int):
+    application = _open(_case(case_id))
+    path = applying.document_path(application)
+    if not 1 <= number <= min(50, pages.count(path.read_bytes())):
+        abort(404)
+    picture = pages.picture(path, application.document_sha256, number, path.parent / "pages")
+    return send_file(picture, mimetype="image/png", max_age=3600)
+
+
+def _sign_page(application: Application, form: SignForm, status: int = 200, errors=None):
+    turn = applying.next_signature(application)
+    if turn is None or turn.user_id != current_user.id:
+        return redirect(url_for("agreements.page", case_id=application.case_id))
+    if not form.shown.data:
+        form.shown.data = application.document_sha256
+    page = render_template(
+        "court/sign.html",
+        application=application,
+        case=application.case,
+        form=form,
+        errors=errors or {},
+        page_count=pages.count(applying.document_path(application).read_bytes()),
+    )
+    return Response(page, status=status)
+
+
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: request.form.get("action") != "code",
+)
+@login_required
+def sign(case_id: int):
+    application = _open(_case(case_id))
+    if request.method == "GET":
+        return _sign_page(application, SignForm(formdata=None))
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _sign_page(application, form, 422)
+    try:
+        if request.form.get("action") == "code":
+            applying.send_code(application, current_user)
+            db.session.commit()
+            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
+            return _sign_page(application, form)
+        applying.sign(
+            application,
+            current_user,
+            code=(form.code.data or "").strip(),
+            shown_sha256=form.shown.data or "",
+            drawing=drawing_from_data_url(form.drawing.data),
+        )
+    except FieldError as error:
+        db.session.commit()  # a wrong code counts as a try
+        if error.field == "document":
+            form.shown.data = application.document_sha256
+        return _sign_page(application, form, 422, {error.field: error.message})
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("agreements.page", case_id=case_id))
+    db.session.commit()
+    flash(
+        _("Everyone has signed: the application is with the court.")
+        if application.status != "signing"
+        else _("Your signature is added."),
+        "success",
+    )
+    return redirect(url_for("agreements.page", case_id=case_id))
+
+
+@login_required
+def withdraw(case_id: int):
+    case = _case(case_id)
+    application = _open(case)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        applying.withdraw(application, by=current_user)
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The application is withdrawn."), "success")
+    return redirect(url_for("agreements.page", case_id=case.id))

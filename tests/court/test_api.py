@@ -1,0 +1,88 @@
+"""The court API: a token stands for one court; the full path to a ruling; the OpenAPI
+document validates and schemathesis finds no server error in it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from mediation.court import api as court_api
+from mediation.court.models import ApplicationStatus
+from mediation.extensions import db
+
+from .conftest import apply_jointly, in_force
+
+
+def submitted(app) -> dict:
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        ids = {
+            "application": application.id,
+            "token": court_api.new_token(world.court, "test"),
+            "other_token": court_api.new_token(world.other_court, "test"),
+            "case": world.case.id,
+        }
+        db.session.commit()
+        return ids
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_court_accepts_and_confirms_through_the_api(app, client):
+    ids = submitted(app)
+    auth = bearer(ids["token"])
+    listed = client.get("/api/court/v1/applications", headers=auth).get_json()
+    assert [a["id"] for a in listed["applications"]] == [ids["application"]]
+    path = f"/api/court/v1/applications/{ids['application']}"
+    assert client.get(path, headers=auth).get_json()["status"] == "submitted"
+    package = client.get(f"{path}/package", headers=auth)
+    assert package.status_code == 200 and package.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(package.data)).namelist()
+    assert {"agreement.pdf", "application.pdf", "journal.json", "manifest.json"} <= set(names)
+
+    accepted = client.post(f"{path}/acceptance", json={"accept": True}, headers=auth)
+    assert accepted.status_code == 200 and "调确字" in accepted.get_json()["court_case_number"]
+    again = client.post(f"{path}/acceptance", json={"accept": True}, headers=auth)
+    assert again.status_code == 409
+    bad = client.post(f"{path}/ruling", json={"confirmed": "yes"}, headers=auth)
+    assert bad.status_code == 422
+    ruled = client.post(f"{path}/ruling", json={"confirmed": True}, headers=auth)
+    assert ruled.status_code == 200
+    body = ruled.get_json()
+    assert body["status"] == ApplicationStatus.confirmed and body["decision_sha256"]
+    with app.app_context():
+        from mediation.cases.models import Case
+
+        assert db.session.get(Case, ids["case"]).status == "confirmed"
+
+
+def test_a_token_sees_only_its_own_court(app, client):
+    ids = submitted(app)
+    other = bearer(ids["other_token"])
+    assert client.get("/api/court/v1/applications", headers=other).get_json() == {
+        "applications": []
+    }
+    path = f"/api/court/v1/applications/{ids['application']}"
+    assert client.get(path, headers=other).status_code == 404
+    assert client.get(f"{path}/package", headers=other).status_code == 404
+    refused = client.post(f"{path}/acceptance", json={"accept": True}, headers=other)
+    assert refused.status_code == 404
+    assert client.get("/api/court/v1/applications").status_code == 401
+    assert client.get("/api/court/v1/applications", headers=bearer("mct_forged")).status_code == 401
+
+
+def test_the_openapi_document_validates(client):
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/court/v1/openapi.json").get_json()
+    validate(document)
+    assert set(document["paths"]) >= {
+        "/applications",
+        "/applications/{application_id}",
+        "/applications/{application_id}/package",
+        "/applications/{application_id}/acceptance",
+        "/applications/{application_id}/ruling",
+    }

@@ -1,0 +1,263 @@
+"""The court package: built, verified offline, and every kind of tampering reported."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+
+from agreements import pki
+from agreements.tsa import timestamper_for
+from mediation.court import package
+
+FILES = {
+    "agreement.pdf": b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n",
+    "materials/a.bin": bytes(range(255, -1, -1)) * 3,
+    "journal.json": json.dumps([{"seq": 1, "hash": "00" * 32}]).encode(),
+}
+CREATED = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory) -> pki.Authority:
+    return pki.ensure_authority(tmp_path_factory.mktemp("pki"), name="Test Platform")
+
+
+@pytest.fixture(scope="module")
+def other_authority(tmp_path_factory) -> pki.Authority:
+    return pki.ensure_authority(tmp_path_factory.mktemp("other-pki"), name="Other Platform")
+
+
+@pytest.fixture(scope="module")
+def built(authority) -> bytes:
+    return package.build(FILES, authority=authority, created=CREATED)
+
+
+def entries(zip_bytes: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def repack(zip_bytes: bytes, changes: dict[str, bytes | None]) -> bytes:
+    """The same ZIP with entries replaced or added (bytes) or dropped (None)."""
+    files = entries(zip_bytes)
+    for name, data in changes.items():
+        if data is None:
+            del files[name]
+        else:
+            files[name] = data
+    return write_zip(list(files.items()))
+
+
+def write_zip(items: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicates some tests add
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in items:
+                zf.writestr(name, data)
+    return out.getvalue()
+
+
+def check(zip_bytes: bytes, authority: pki.Authority, **kw) -> package.PackageReport:
+    return package.verify(zip_bytes, trust_roots=authority.trust_roots, **kw)
+
+
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def test_a_built_package_verifies(built, authority):
+    report = check(built, authority)
+    assert report.ok, package.summarize(report)
+    assert report.problems == ()
+    assert report.manifest_trusted
+    assert report.signer == "Test Platform package"
+    assert report.signed_at is not None
+    assert [f.name for f in report.files] == sorted(FILES)
+    assert all(f.ok and f.actual == f.expected for f in report.files)
+    assert package.summarize(report).splitlines()[0].startswith("VALID")
+
+
+def test_layout_and_manifest(built):
+    with zipfile.ZipFile(io.BytesIO(built)) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == ["manifest.json", "manifest.json.p7s", *sorted(FILES)]
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+    manifest = json.loads(entries(built)["manifest.json"])
+    assert manifest["format"] == "mediation-package/1"
+    assert manifest["created"] == "2026-11-23T09:30:00Z"
+    assert [f["name"] for f in manifest["files"]] == sorted(FILES)
+    assert all(f["size"] == len(FILES[f["name"]]) for f in manifest["files"])
+
+
+@pytest.mark.parametrize("name", [*FILES, "manifest.json"])
+def test_a_changed_byte_in_any_file_is_reported(built, authority, name):
+    original = entries(built)[name]
+    for at in (0, len(original) // 2, len(original) - 1):
+        report = check(repack(built, {name: flip(original, at)}), authority)
+        assert not report.ok
+        if name in FILES:
+            (bad,) = [f for f in report.files if not f.ok]
+            assert bad.name == name and bad.actual not in (None, bad.expected)
+            assert f"changed file: {name}" in report.problems[0]
+            assert report.manifest_trusted  # the manifest still holds, the file does not
+        else:
+            assert not report.manifest_trusted
+
+
+def test_changed_bytes_in_the_signature_are_reported(built, authority):
+    p7s = entries(built)["manifest.json.p7s"]
+    # Every 29th byte: certificates, signed attributes, signature, timestamp token.
+    for at in range(0, len(p7s), 29):
+        report = check(repack(built, {"manifest.json.p7s": flip(p7s, at)}), authority)
+        assert not report.ok and not report.manifest_trusted, at
+
+
+def test_a_damaged_zip_entry_is_reported(built, authority):
+    with zipfile.ZipFile(io.BytesIO(built)) as zf:
+        info = zf.getinfo("journal.json")
+    # Local header: 30 bytes, then name and extra field, then the compressed data.
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    report = check(flip(built, start + info.compress_size // 2), authority)
+    assert not report.ok
+    assert any("journal.json" in p for p in report.problems)
+
+
+def test_a_missing_file_is_reported(built, authority):
+    report = check(repack(built, {"materials/a.bin": None}), authority)
+    assert not report.ok
+    assert "missing file: materials/a.bin" in report.problems
+    (missing,) = [f for f in report.files if f.name == "materials/a.bin"]
+    assert missing.actual is None and not missing.ok
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "manifest.json.p7s"])
+def test_a_missing_manifest_or_signature_is_reported(built, authority, name):
+    report = check(repack(built, {name: None}), authority)
+    assert not report.ok and not report.manifest_trusted
+    assert f"missing file: {name}" in report.problems
+
+
+def test_an_unlisted_file_is_reported(built, authority):
+    report = check(repack(built, {"materials/extra.pdf": b"%PDF-1.7"}), authority)
+    assert not report.ok
+    assert report.problems == ("file not in the manifest: materials/extra.pdf",)
+
+
+def test_duplicate_and_traversal_entries_are_reported(built, authority):
+    items = list(entries(built).items())
+    report = check(write_zip([*items, ("journal.json", b"[]")]), authority)
+    assert not report.ok
+    assert "duplicate ZIP entry: journal.json" in report.problems
+    report = check(write_zip([*items, ("../evil.sh", b"#!/bin/sh")]), authority)
+    assert not report.ok
+    assert any("unsafe name" in p and "../evil.sh" in p for p in report.problems)
+
+
+def test_an_edited_manifest_with_the_old_signature_is_reported(built, authority):
+    manifest = json.loads(entries(built)["manifest.json"])
+    forged = b"forged journal"
+    manifest["files"][1]["sha256"] = hashlib.sha256(forged).hexdigest()
+    manifest["files"][1]["size"] = len(forged)
+    assert manifest["files"][1]["name"] == "journal.json"
+    edited = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    report = check(repack(built, {"manifest.json": edited, "journal.json": forged}), authority)
+    assert not report.ok and not report.manifest_trusted
+    assert "manifest signature does not match manifest.json" in report.problems
+    assert all(f.ok for f in report.files)  # consistent with the forged manifest, yet refused
+
+
+def test_a_package_signed_by_another_ca_is_reported(built, authority, other_authority):
+    forged = package.build({**FILES, "journal.json": b"[]"}, authority=other_authority)
+    report = check(forged, authority)
+    assert not report.ok and not report.manifest_trusted
+    assert report.signer == "Other Platform package"
+    assert any("not trusted" in p for p in report.problems)
+    # The same package is fine for whoever trusts the other CA.
+    assert check(forged, other_authority).ok
+
+
+def test_a_manifest_signed_with_a_party_certificate_is_reported(built, authority):
+    manifest = entries(built)["manifest.json"]
+    credential = pki.issue_signer(authority, common_name="张三", role="party", document_ref="D")
+    with credential:
+        p7s = package.sign_detached(manifest, credential, timestamper_for(authority))
+    report = check(repack(built, {"manifest.json.p7s": p7s}), authority)
+    assert not report.ok and not report.manifest_trusted
+    assert "manifest is not signed by the platform (role 'party')" in report.problems
+
+
+def test_a_garbage_signature_is_reported(built, authority):
+    report = check(repack(built, {"manifest.json.p7s": b"\x30\x03garbage"}), authority)
+    assert not report.ok and not report.manifest_trusted
+    assert any(p.startswith("manifest signature cannot be validated") for p in report.problems)
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip at all", b"PK\x03\x04" + b"\0" * 40])
+def test_non_zip_input_gives_a_report(authority, data):
+    report = check(data, authority)
+    assert not report.ok
+    assert report.problems[0].startswith("not a ZIP archive")
+    assert package.summarize(report).splitlines()[0].startswith("NOT VALID")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../agreement.pdf",
+        "materials/../../x",
+        "/etc/passwd",
+        "materials\\a.bin",
+        "materials//a.bin",
+        "./a",
+        "",
+        "manifest.json",
+        "Manifest.JSON.p7s",
+    ],
+)
+def test_build_refuses_unsafe_and_reserved_names(authority, name):
+    with pytest.raises(ValueError):
+        package.build({name: b"x"}, authority=authority)
+
+
+def test_build_refuses_colliding_names_and_naive_times(authority):
+    with pytest.raises(ValueError, match="collides"):
+        package.build({"a.pdf": b"1", "A.pdf": b"2"}, authority=authority)
+    with pytest.raises(ValueError, match="timezone"):
+        package.build(FILES, authority=authority, created=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_the_extra_hook_adds_problems(built, authority):
+    seen: dict[str, bytes] = {}
+
+    def journal_chain(files: dict[str, bytes]) -> list[str]:
+        seen.update(files)
+        return ["journal entry 1: hash chain broken"]
+
+    report = check(built, authority, extra=journal_chain)
+    assert seen == FILES
+    assert not report.ok and report.manifest_trusted
+    assert report.problems == ("journal entry 1: hash chain broken",)
+    assert check(built, authority, extra=lambda files: []).ok
+
+    def crashing(files: dict[str, bytes]) -> list[str]:
+        raise KeyError("journal.json")
+
+    report = check(built, authority, extra=crashing)
+    assert not report.ok and report.problems[0].startswith("package check failed: KeyError")
+
+
+def test_summary_lists_problems_and_files(built, authority):
+    report = check(repack(built, {"journal.json": b"[]"}), authority)
+    lines = package.summarize(report).splitlines()
+    assert lines[0].startswith("NOT VALID")
+    assert "  problem: changed file: journal.json" in "\n".join(lines)
+    assert sum(line.startswith("  [FAILED] journal.json") for line in lines) == 1
+    assert sum(line.startswith("  [ok] ") for line in lines) == 2

@@ -1,0 +1,130 @@
+"""The court portal and the parties' pages: applying from the agreement's page, the inbox
+and the steps of clerks and judges, and another court seeing nothing."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zipfile
+
+from mediation.cases.models import Case
+from mediation.court.models import Application
+from mediation.extensions import db
+from tests.agreements.conftest import drawing, last_code_to
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD
+
+from .conftest import apply_jointly, in_force
+
+
+def test_the_parties_apply_and_sign_on_their_pages(app, client):
+    with app.app_context():
+        world = in_force()
+        db.session.commit()
+        case_id, court_id = world.case.id, world.court.id
+        phones = [u.phone for u in world.case.party_users()]
+    page = f"/cases/{case_id}/agreement"
+    login(client, phones[0], PASSWORD)
+    shown = client.get(page).get_data(as_text=True)
+    assert f'name="court" value="{court_id}"' in shown  # the competent court to choose
+    started = post_form(
+        client, f"/cases/{case_id}/confirmation/start", {"court": court_id}, form_page=page
+    )
+    assert started.status_code == 302
+    drawn = "data:image/png;base64," + base64.b64encode(drawing()).decode()
+    for n, phone in enumerate(phones):
+        signer = client if n == 0 else app.test_client()
+        if n:
+            login(signer, phone, PASSWORD)
+        sign = f"/cases/{case_id}/confirmation/sign"
+        form = signer.get(sign).get_data(as_text=True)
+        sha = re.search(r'name="shown"[^>]*value="([0-9a-f]{64})"', form).group(1)
+        post_form(signer, sign, {"action": "code", "shown": sha, "drawing": drawn})
+        with app.app_context():
+            from mediation.accounts.models import User
+
+            code = last_code_to(db.session.query(User).filter_by(phone=phone).one())
+        done = post_form(
+            signer, sign, {"action": "sign", "shown": sha, "drawing": drawn, "code": code}
+        )
+        assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.get(Case, case_id).status == "confirmation_requested"
+
+
+def test_clerk_accepts_judge_rules_and_another_court_sees_nothing(app, client):
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        db.session.commit()
+        ids = {
+            "application": application.id,
+            "clerk": world.clerk.phone,
+            "judge": world.judge.phone,
+            "other": world.other_judge.phone,
+        }
+    detail = f"/court/applications/{ids['application']}"
+    other = app.test_client()
+    login(other, ids["other"], PASSWORD)
+    assert ids["application"] not in [
+        int(x)
+        for x in re.findall(
+            r"/court/applications/(\d+)", other.get("/court/").get_data(as_text=True)
+        )
+    ]
+    for path in (detail, f"{detail}/application.pdf", f"{detail}/package.zip"):
+        assert other.get(path).status_code == 404
+    assert post_form(other, f"{detail}/accept", {}, form_page="/court/").status_code == 404
+
+    login(client, ids["clerk"], PASSWORD)
+    assert f"/court/applications/{ids['application']}" in client.get("/court/").get_data(
+        as_text=True
+    )
+    package = client.get(f"{detail}/package.zip")
+    assert package.status_code == 200
+    assert "manifest.json.p7s" in zipfile.ZipFile(io.BytesIO(package.data)).namelist()
+    assert post_form(client, f"{detail}/accept", {}, form_page=detail).status_code == 302
+    assert (
+        post_form(client, f"{detail}/rule", {"result": "confirmed"}, form_page=detail).status_code
+        == 403
+    )
+
+    judge = app.test_client()
+    login(judge, ids["judge"], PASSWORD)
+    assert (
+        post_form(judge, f"{detail}/rule", {"result": "confirmed"}, form_page=detail).status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session.get(Application, ids["application"]).status == "confirmed"
+    decision = judge.get(f"{detail}/decision.pdf")
+    assert decision.status_code == 200 and decision.data.startswith(b"%PDF-")
+
+
+def test_the_cli_verifies_a_package_and_makes_tokens(app, runner, tmp_path):
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        db.session.commit()
+        from mediation.court import bundle
+
+        data = bundle.build(application)
+        court_name = world.court.name
+    good = tmp_path / "package.zip"
+    good.write_bytes(data)
+    result = runner.invoke(args=["court", "verify", str(good)])
+    assert result.exit_code == 0, result.output
+    # A changed journal entry, re-hashed into a manifest that is not re-signed: refused.
+    with zipfile.ZipFile(io.BytesIO(data)) as original:
+        files = {name: original.read(name) for name in original.namelist()}
+    files["journal.json"] = files["journal.json"].replace(b'"case.opened"', b'"case.closed"', 1)
+    bad = tmp_path / "changed.zip"
+    with zipfile.ZipFile(bad, "w") as changed:
+        for name, content in files.items():
+            changed.writestr(name, content)
+    result = runner.invoke(args=["court", "verify", str(bad)])
+    assert result.exit_code == 1 and "NOT VALID" in result.output
+    made = runner.invoke(args=["court", "token", court_name])
+    assert made.exit_code == 0 and made.output.startswith("mct_")
+    assert runner.invoke(args=["court", "token", "no such court"]).exit_code != 0
