@@ -173,6 +173,14 @@ def journal_verify(case_number: str) -> None:
     sys.exit(1)
 
 
+def _quiet_validators() -> None:
+    """pyHanko logs each failed check with a traceback; the report says it in a line."""
+    import logging
+
+    logging.getLogger("pyhanko").setLevel(logging.ERROR)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
+
+
 @click.group("agreement")
 def agreement_group() -> None:
     """Signed agreements."""
@@ -187,6 +195,8 @@ def agreement_verify(file: Path) -> None:
     from agreements.verify import summarize
 
     from .agreements import verification
+
+    _quiet_validators()
 
     report, found = verification.check(file.read_bytes())
     click.echo(summarize(report))
@@ -240,6 +250,8 @@ def court_verify(package: Path, roots: tuple[Path, ...]) -> None:
     from .agreements import verification
     from .court import bundle
     from .court import package as packages
+
+    _quiet_validators()
 
     trusted = []
     for path in roots:

@@ -14,6 +14,7 @@ bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=[
 bp.add_url_rule(
     "/cases/<int:case_id>/failure-record", view_func=views.failure_record, methods=["POST"]
 )
+bp.add_url_rule("/cases/<int:case_id>/referral.pdf", view_func=views.referral)
 bp.add_url_rule(
     "/cases/<int:case_id>/disclosure", view_func=views.disclose_conflict, methods=["POST"]
 )

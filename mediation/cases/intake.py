@@ -139,16 +139,9 @@ def set_respondent(
     return respondent
 
 
-def add_evidence(
-    case: Case,
-    *,
-    by: User,
-    filename: str,
-    data: bytes,
-    shared: bool,
-    kind: str = "evidence",
-) -> Evidence:
-    """Store one file after checking what it really is and how large it is."""
+def check_upload(filename: str, data: bytes) -> str:
+    """An uploaded document must be a photo or a PDF (by its content, not its name), not
+    empty, and within the size limit."""
     limit = current_app.config["MAX_EVIDENCE_BYTES"]
     if len(data) > limit:
         raise FieldError(
@@ -171,12 +164,26 @@ def add_evidence(
                 name=filename,
             ),
         )
+    return guessed.mime
+
+
+def add_evidence(
+    case: Case,
+    *,
+    by: User,
+    filename: str,
+    data: bytes,
+    shared: bool,
+    kind: str = "evidence",
+) -> Evidence:
+    """Store one file after checking what it really is and how large it is."""
+    mime = check_upload(filename, data)
     digest = storage().put(data)
     evidence = Evidence(
         case_id=case.id,
         uploaded_by_id=by.id,
-        filename=filename[:255] or f"evidence{EVIDENCE_TYPES[guessed.mime]}",
-        content_type=guessed.mime,
+        filename=filename[:255] or f"evidence{EVIDENCE_TYPES[mime]}",
+        content_type=mime,
         size=len(data),
         sha256=digest,
         shared=shared,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from io import BytesIO
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
@@ -244,6 +245,25 @@ def failure_record(case_id: int):
         reasons=form.get("reasons", "")[:5000],
         cost_raising_conduct=form.get("cost_raising_conduct", "")[:5000],
         notes_for_court=form.get("notes_for_court", "")[:5000],
+    )
+
+
+@login_required
+def referral(case_id: int):
+    """The art 21 record as a PDF, for the case's parties and mediator."""
+    from .referral import referral_pdf
+
+    case = ops.viewable_case(case_id, current_user) or abort(404)
+    if current_user.id != case.mediator_id and not any(
+        p.user_id == current_user.id for p in case.parties
+    ):
+        abort(403)
+    pdf = referral_pdf(case, by=current_user)
+    if pdf is None:
+        abort(404)
+    db.session.commit()  # the journal notes who took it
+    return send_file(
+        BytesIO(pdf), mimetype="application/pdf", download_name=f"referral-{case.number}.pdf"
     )
 
 

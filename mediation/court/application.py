@@ -332,3 +332,46 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
         from . import notices
 
         notices.withdrawn(application)
+
+
+UPLOADABLE = ("identity", "property", "service", "power_of_attorney", "supplement")
+
+
+def add_material(
+    application: Application, kind: str, filename: str, data: bytes, *, by: User
+) -> Material:
+    """A party adds a document for the court (SPC provisions art 3): identity proofs,
+    property-right proofs, a power of attorney, or what the court asked for."""
+    from mediation.cases.intake import check_upload
+    from mediation.core.storage import storage
+
+    lock(application)
+    case = application.case
+    if not _party_of(case, by):
+        raise NotPermittedError(_("Only the parties add materials to the application."))
+    if application.status not in (ApplicationStatus.signing, *OPEN):
+        raise NotPermittedError(_("The court has already decided."))
+    if kind not in UPLOADABLE:
+        raise FieldError("kind", _("Choose what the document is."))
+    check_upload(filename, data)
+    digest = storage().put(data)
+    request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
+    material = Material(
+        kind=kind,
+        name=Path(filename).name[:200] or "document",
+        path=f"{digest[:2]}/{digest}",
+        sha256=digest,
+        added_by_id=by.id,
+        request_id=request.id if request is not None and kind == "supplement" else None,
+    )
+    application.materials.append(material)
+    if material.request_id is not None:
+        request.answered_at = utcnow()
+    db.session.flush()
+    journal.append(
+        case.id,
+        "confirmation.material_added",
+        {"application": application.id, "kind": kind, "name": material.name, "sha256": digest},
+        actor_id=by.id,
+    )
+    return material

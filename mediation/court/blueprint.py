@@ -14,6 +14,9 @@ bp.add_url_rule(
     view_func=views.document,
 )
 bp.add_url_rule("/applications/<int:application_id>/package.zip", view_func=views.package)
+bp.add_url_rule(
+    "/applications/<int:application_id>/materials/<int:material_id>", view_func=views.material
+)
 for name in ("accept", "refuse", "materials", "extend", "rule"):
     bp.add_url_rule(
         f"/applications/<int:application_id>/{name}", view_func=getattr(views, name), methods=_POST
@@ -24,10 +27,11 @@ for name in ("accept", "refuse", "materials", "extend", "rule"):
 def court_helpers() -> dict:
     """For the agreement's page (agreements feature), which shows judicial confirmation."""
     from .application import competent_courts, next_signature, open_application, window_closes
-    from .labels import STATUS_NAMES
+    from .labels import MATERIAL_NAMES, STATUS_NAMES
 
     return {
         "application_statuses": STATUS_NAMES,
+        "material_kinds": MATERIAL_NAMES,
         "confirmation": lambda case: {
             "closes": window_closes(case),
             "courts": competent_courts(case) if case.status == "signed" else [],
@@ -42,5 +46,6 @@ parties = Blueprint("confirmation", __name__, url_prefix="/cases/<int:case_id>/c
 parties.add_url_rule("/start", view_func=party_views.start, methods=_POST)
 parties.add_url_rule("/sign", view_func=party_views.sign, methods=["GET", "POST"])
 parties.add_url_rule("/withdraw", view_func=party_views.withdraw, methods=_POST)
+parties.add_url_rule("/materials", view_func=party_views.add_material, methods=_POST)
 parties.add_url_rule("/application.pdf", view_func=party_views.document)
 parties.add_url_rule("/pages/<int:number>.png", view_func=party_views.page_picture)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import ApplicationStatus
+from .models import ApplicationStatus, MaterialKind
 
 STATUS_NAMES = {
     ApplicationStatus.signing: _l("being signed by the parties"),
@@ -14,4 +14,14 @@ STATUS_NAMES = {
     ApplicationStatus.rejected: _l("not confirmed"),
     ApplicationStatus.refused: _l("not accepted"),
     ApplicationStatus.withdrawn: _l("withdrawn"),
+}
+
+MATERIAL_NAMES = {
+    MaterialKind.identity: _l("identity proof"),
+    MaterialKind.agreement: _l("the signed agreement"),
+    MaterialKind.mediation_proof: _l("proof of mediation"),
+    MaterialKind.property: _l("property-right proof"),
+    MaterialKind.service: _l("service address"),
+    MaterialKind.power_of_attorney: _l("power of attorney"),
+    MaterialKind.supplement: _l("materials the court asked for"),
 }

@@ -172,8 +172,11 @@ def _sign_manifest(
         return sign_detached(manifest, credential, timestamper or timestamper_for(authority))
 
 
-def sign_detached(data: bytes, credential: pki.SignerCredential, timestamper: TimeStamper) -> bytes:
-    """DER of a detached CMS SignedData over ``data``, with a signature timestamp."""
+def sign_detached(
+    data: bytes, credential: pki.SignerCredential, timestamper: TimeStamper | None
+) -> bytes:
+    """DER of a detached CMS SignedData over ``data``, timestamped when ``timestamper`` is
+    given (:func:`verify` insists on a timestamp)."""
     signer = credential.signer()
     info = outside_event_loop(
         lambda: asyncio.run(

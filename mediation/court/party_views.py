@@ -155,3 +155,29 @@ def withdraw(case_id: int):
         db.session.commit()
         flash(_("The application is withdrawn."), "success")
     return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@login_required
+def add_material(case_id: int):
+    case = _case(case_id)
+    application = _open(case)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise FieldError("file", _("Choose the file to add."))
+        applying.add_material(
+            application,
+            request.form.get("kind", ""),
+            upload.filename,
+            upload.read(current_app.config["MAX_EVIDENCE_BYTES"] + 1),
+            by=current_user,
+        )
+    except (FieldError, NotPermittedError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The document is added to the application."), "success")
+    return redirect(url_for("agreements.page", case_id=case.id))

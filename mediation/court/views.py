@@ -5,8 +5,9 @@ viewer's own court, so another court's applications are not there (404)."""
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import Path
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,6 +17,7 @@ from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.access import role_required
 from mediation.core.forms import FieldError
 from mediation.extensions import db
+from mediation.recording import operations as recording
 
 from . import application as applying
 from . import bundle, grounds
@@ -53,6 +55,8 @@ def detail(application_id: int):
         rejection_grounds=grounds.REJECTION,
         form=FlaskForm(),
         is_judge=current_user.has_role(Role.judge),
+        recordings=recording.playable_of_case(application.case, current_user),
+        reviews=recording.review_videos(application.case, current_user),
     )
 
 
@@ -69,6 +73,15 @@ def document(application_id: int, which: str):
     return send_file(
         path, mimetype="application/pdf", download_name=f"{which}-{application.id}.pdf"
     )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def material(application_id: int, material_id: int):
+    application = _application(application_id)
+    found = next((m for m in application.materials if m.id == material_id), None)
+    if found is None:
+        abort(404)
+    return send_file(Path(current_app.config["STORAGE_DIR"]) / found.path, download_name=found.name)
 
 
 @role_required(Role.court_clerk, Role.judge)

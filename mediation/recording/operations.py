@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from mediation.accounts.models import Institution, User
+from mediation.accounts.models import Institution, Role, User
 from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
 from mediation.cases.models import Case
@@ -268,6 +268,25 @@ def of_case(case_id: int) -> list[Recording]:
     ).all()
 
 
+def court_reviews(case: Case, user: User) -> bool:
+    """``user`` works at a court the parties applied to for judicial confirmation (from
+    submission on, whatever it decided; not after a withdrawal)."""
+    from mediation.court.models import Application, ApplicationStatus
+
+    if user.court_id is None or not user.has_role(Role.court_clerk, Role.judge):
+        return False
+    return (
+        db.session.scalar(
+            select(Application.id).where(
+                Application.case_id == case.id,
+                Application.court_id == user.court_id,
+                Application.status.not_in([ApplicationStatus.signing, ApplicationStatus.withdrawn]),
+            )
+        )
+        is not None
+    )
+
+
 def playable(recording_id: int, user: User) -> Recording | None:
     """The recording, if ``user`` may play it: the case's mediator, and its parties (agents
     included); a caucus only for its own side. None otherwise (the edge answers 404)."""
@@ -277,6 +296,9 @@ def playable(recording_id: int, user: User) -> Recording | None:
     case = found.participant.session.case
     if user.id == case.mediator_id:
         return found
+    if court_reviews(case, user):
+        # The court examining an application sees the joint session, not a side's caucus.
+        return found if found.scope == "joint" else None
     sides = {p.side for p in case.parties if p.user_id == user.id}
     if not sides:
         return None
@@ -286,8 +308,13 @@ def playable(recording_id: int, user: User) -> Recording | None:
 
 
 def review_videos(case: Case, user: User) -> list[Composition]:
-    """The case's review videos, for its mediator and parties (joint sessions only)."""
-    if user.id != case.mediator_id and not any(p.user_id == user.id for p in case.parties):
+    """The case's review videos, for its mediator, its parties and a court examining an
+    application (joint sessions only)."""
+    if (
+        user.id != case.mediator_id
+        and not any(p.user_id == user.id for p in case.parties)
+        and not court_reviews(case, user)
+    ):
         return []
     return db.session.scalars(
         select(Composition)

@@ -44,7 +44,7 @@ def case_recordings(case_id: int):
 @login_required
 def review_file(session_id: int):
     session = db.session.get(MediationSession, session_id)
-    case = cases.viewable_case(session.case_id, current_user) if session else None
+    case = session.case if session else None  # review_videos checks who may see them
     found = (
         next(
             (c for c in recording.review_videos(case, current_user) if c.session_id == session_id),

@@ -128,3 +128,43 @@ def test_the_cli_verifies_a_package_and_makes_tokens(app, runner, tmp_path):
     made = runner.invoke(args=["court", "token", court_name])
     assert made.exit_code == 0 and made.output.startswith("mct_")
     assert runner.invoke(args=["court", "token", "no such court"]).exit_code != 0
+
+
+def test_a_party_adds_a_document_that_the_court_gets(app, client):
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        from mediation.court import operations as court_ops
+
+        court_ops.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
+        db.session.commit()
+        case_id, application_id = world.case.id, application.id
+        phone, clerk = world.case.party_users()[0].phone, world.clerk.phone
+    page = f"/cases/{case_id}/agreement"
+    login(client, phone, PASSWORD)
+    assert "请提供身份证复印件" in client.get(page).get_data(as_text=True)
+    add = f"/cases/{case_id}/confirmation/materials"
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    refused = post_form(
+        client,
+        add,
+        {"kind": "supplement", "file": (io.BytesIO(b"MZ\x90\x00"), "a.exe")},
+        form_page=page,
+    )
+    assert refused.status_code == 302
+    added = post_form(
+        client, add, {"kind": "supplement", "file": (io.BytesIO(pdf), "身份证.pdf")}, form_page=page
+    )
+    assert added.status_code == 302
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        assert [m.name for m in application.materials if m.kind == "supplement"] == ["身份证.pdf"]
+        assert application.requests[0].answered_at is not None
+    court = app.test_client()
+    login(court, clerk, PASSWORD)
+    package = zipfile.ZipFile(
+        io.BytesIO(court.get(f"/court/applications/{application_id}/package.zip").data)
+    )
+    assert any(
+        name.startswith("materials/") and name.endswith("身份证.pdf") for name in package.namelist()
+    )
