@@ -27,9 +27,9 @@ from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.forms import FieldError
 from mediation.extensions import db, limiter
 
-from . import draft, signing
+from . import draft, sign_flow, signing
 from . import operations as agreements
-from .forms import ActionForm, CommentForm, SignForm, draft_from_form, drawing_from_data_url
+from .forms import ActionForm, CommentForm, SignForm, draft_from_form
 from .models import Agreement
 
 EXTRA_ROWS = 2  # empty rows offered below the filled ones, for forms without JavaScript
@@ -230,47 +230,23 @@ def sign(case_id: int):
     """The signer's page: read the exact PDF, draw, get a code, sign (or refuse)."""
     case = _case(case_id)
     agreement = _agreement(case)
-    form = SignForm()
     if request.method == "GET":
         return _sign_page(case, agreement, SignForm(formdata=None))
-    if not form.validate_on_submit():
-        return _sign_page(case, agreement, form, 422)
-    action = request.form.get("action")
-    try:
-        if action == "code":
-            signing.send_code(agreement, current_user)
-            db.session.commit()
-            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
-            return _sign_page(case, agreement, form)
-        if action == "refuse":
-            signing.refuse(agreement, current_user, form.reason.data or "")
-            db.session.commit()
-            flash(_("Your refusal is recorded; the mediation has ended."), "info")
-            return redirect(url_for("agreements.page", case_id=case.id))
-        signing.sign(
-            agreement,
-            current_user,
-            code=(form.code.data or "").strip(),
-            shown_sha256=form.shown.data or "",
-            drawing=drawing_from_data_url(form.drawing.data),
-        )
-    except FieldError as error:
-        db.session.commit()  # a wrong code counts as a try
-        if error.field == "document":
-            form.shown.data = agreement.document_sha256  # show the current one now
-        return _sign_page(case, agreement, form, 422, {error.field: error.message})
-    except (NotPermittedError, TransitionError) as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("agreements.page", case_id=case.id))
-    db.session.commit()
-    flash(
-        _("The agreement is signed by everyone and in force.")
-        if agreement.status == "effective"
-        else _("Your signature is added."),
-        "success",
+    return sign_flow.answer(
+        SignForm(),
+        request.form.get("action"),
+        send_code=lambda: signing.send_code(agreement, current_user),
+        sign=lambda **given: signing.sign(agreement, current_user, **given),
+        refuse=lambda reason: signing.refuse(agreement, current_user, reason),
+        current_sha256=lambda: agreement.document_sha256,
+        page=lambda form, status, errors: _sign_page(case, agreement, form, status, errors),
+        back=url_for("agreements.page", case_id=case.id),
+        signed_message=lambda: (
+            _("The agreement is signed by everyone and in force.")
+            if agreement.status == "effective"
+            else _("Your signature is added.")
+        ),
     )
-    return redirect(url_for("agreements.page", case_id=case.id))
 
 
 @limiter.limit("30 per minute", methods=["POST"])

@@ -54,21 +54,22 @@ def total_amount(content: dict) -> Decimal:
 
 
 def competent_courts(case: Case) -> list[Court]:
-    """Basic courts of the institution's or the dispute's district; the intermediate court
-    of that city too when the sums agreed reach its threshold (art 205 (2))."""
-    regions = {
-        code
-        for code in (case.region_code, case.institution.region_code if case.institution else None)
-        if code
-    }
-    basic = db.session.scalars(
-        select(Court)
-        .where(Court.level == CourtLevel.basic, Court.region_code.in_(regions))
-        .order_by(Court.name)
-    ).all()
+    """Basic courts where a party lives, where the dispute is, or where the institution is;
+    the city's intermediate court too when the sums agreed reach its threshold (art 205 (2)).
+    A party's home is the division of their household registration (CPL interpretation
+    art 3), which the first six digits of the ID number name."""
+    homes = {p.user.id_number[:6] for p in case.parties if not p.is_agent and p.user.id_number}
+    places = {case.region_code, case.institution.region_code if case.institution else None}
+    regions = {code for code in homes | places if code}
+    found = list(
+        db.session.scalars(
+            select(Court)
+            .where(Court.level == CourtLevel.basic, Court.region_code.in_(regions))
+            .order_by(Court.name)
+        )
+    )
     agreement = agreements.of_case(case)
     threshold = Decimal(current_app.config["INTERMEDIATE_COURT_FROM"])
-    found = list(basic)
     if (
         agreement is not None
         and agreement.current
@@ -76,9 +77,9 @@ def competent_courts(case: Case) -> list[Court]:
     ):
         cities = {code[:4] + "00" for code in regions}
         found += db.session.scalars(
-            select(Court).where(
-                Court.level == CourtLevel.intermediate, Court.region_code.in_(cities)
-            )
+            select(Court)
+            .where(Court.level == CourtLevel.intermediate, Court.region_code.in_(cities))
+            .order_by(Court.name)
         ).all()
     return found
 
@@ -240,6 +241,11 @@ def sign(
             _("The document has changed since you opened it. Please read it again before signing."),
         )
     drawing = agreement_signing.checked_drawing(drawing, required=True)
+    last = all(s.signed_at for s in application.signatures if s is not turn)
+    if last and _needs_power_of_attorney(application):
+        raise NotPermittedError(
+            _("An agent signs for a party: add the power of attorney before the last signature.")
+        )
     if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     before = document_path(application).read_bytes()
@@ -281,6 +287,14 @@ def sign(
     if next_signature(application) is None:
         _submit(application, user, turn.signed_at)
     return turn
+
+
+def _needs_power_of_attorney(application: Application) -> bool:
+    """SPC provisions art 3: an agent who applies hands in the power of attorney."""
+    agents = {p.user_id for p in application.case.parties if p.is_agent}
+    signed_by_agent = any(s.user_id in agents for s in application.signatures)
+    has_one = any(m.kind == "power_of_attorney" for m in application.materials)
+    return signed_by_agent and not has_one
 
 
 def _submit(application: Application, by: User, now: datetime) -> None:

@@ -20,7 +20,8 @@ from flask_wtf import FlaskForm
 
 from agreements import pages
 from mediation.accounts.models import Court
-from mediation.agreements.forms import SignForm, drawing_from_data_url
+from mediation.agreements import sign_flow
+from mediation.agreements.forms import SignForm
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
@@ -105,39 +106,20 @@ def sign(case_id: int):
     application = _open(_case(case_id))
     if request.method == "GET":
         return _sign_page(application, SignForm(formdata=None))
-    form = SignForm()
-    if not form.validate_on_submit():
-        return _sign_page(application, form, 422)
-    try:
-        if request.form.get("action") == "code":
-            applying.send_code(application, current_user)
-            db.session.commit()
-            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
-            return _sign_page(application, form)
-        applying.sign(
-            application,
-            current_user,
-            code=(form.code.data or "").strip(),
-            shown_sha256=form.shown.data or "",
-            drawing=drawing_from_data_url(form.drawing.data),
-        )
-    except FieldError as error:
-        db.session.commit()  # a wrong code counts as a try
-        if error.field == "document":
-            form.shown.data = application.document_sha256
-        return _sign_page(application, form, 422, {error.field: error.message})
-    except (NotPermittedError, TransitionError) as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("agreements.page", case_id=case_id))
-    db.session.commit()
-    flash(
-        _("Everyone has signed: the application is with the court.")
-        if application.status != "signing"
-        else _("Your signature is added."),
-        "success",
+    return sign_flow.answer(
+        SignForm(),
+        request.form.get("action"),
+        send_code=lambda: applying.send_code(application, current_user),
+        sign=lambda **given: applying.sign(application, current_user, **given),
+        current_sha256=lambda: application.document_sha256,
+        page=lambda form, status, errors: _sign_page(application, form, status, errors),
+        back=url_for("agreements.page", case_id=case_id),
+        signed_message=lambda: (
+            _("Everyone has signed: the application is with the court.")
+            if application.status != "signing"
+            else _("Your signature is added.")
+        ),
     )
-    return redirect(url_for("agreements.page", case_id=case_id))
 
 
 @login_required

@@ -94,3 +94,57 @@ def test_a_rejection_names_its_ground(app_ctx):
     court_ops.rule(application, False, "unclear", "履行期限不明", by=world.judge)
     assert application.status == ApplicationStatus.rejected
     assert world.case.status == CaseStatus.rejected
+
+
+def test_a_court_where_a_party_lives_is_competent_and_one_elsewhere_is_not(app_ctx):
+    from mediation.accounts.models import CourtLevel
+    from tests.factories import make_court
+
+    world = in_force()
+    home = world.case.party_users()[0].id_number[:6]  # the household registration's division
+    court_at_home = make_court(region_code=home, level=CourtLevel.basic)
+    intermediate = make_court(region_code=home[:4] + "00", level=CourtLevel.intermediate)
+    competent = {c.id for c in applying.competent_courts(world.case)}
+    assert {world.court.id, court_at_home.id} <= competent
+    assert world.other_court.id not in competent
+    assert intermediate.id not in competent  # the sums agreed are far below its threshold
+
+
+def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ctx):
+    from mediation.cases.models import CaseParty
+    from mediation.extensions import db
+    from tests.agreements.conftest import drawing, last_code_to
+    from tests.factories import make_user
+
+    world = in_force()
+    applicant, respondent = world.case.party_users()
+    agent = make_user()
+    db.session.add(
+        CaseParty(
+            case_id=world.case.id,
+            user_id=agent.id,
+            side="respondent",
+            is_agent=True,
+            represents_id=respondent.id,
+        )
+    )
+    db.session.flush()
+    db.session.refresh(world.case)
+    application = applying.start(world.case, world.court, by=applicant)
+    assert [s.user_id for s in application.signatures] == [applicant.id, agent.id]
+    for signer in (applicant, agent):
+        applying.send_code(application, signer)
+        sign = lambda who=signer: applying.sign(  # noqa: E731
+            application,
+            who,
+            code=last_code_to(who),
+            shown_sha256=application.document_sha256,
+            drawing=drawing(),
+        )
+        if signer is agent:
+            with pytest.raises(NotPermittedError):
+                sign()
+            pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+            applying.add_material(application, "power_of_attorney", "委托书.pdf", pdf, by=agent)
+        sign()
+    assert application.status == ApplicationStatus.submitted

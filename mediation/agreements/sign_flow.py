@@ -1,0 +1,65 @@
+"""The signing form's round trip, shared by every document signed in turn (the agreement,
+the application for judicial confirmation): "send me the code" shows the page again with
+everything drawn and typed; "sign" signs; a refused code, drawing or stale document comes
+back next to its field; a step that is no longer possible goes back with a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response, flash, redirect
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+
+from .forms import SignForm, drawing_from_data_url
+
+# (form, status, errors by field) -> the signing page
+Page = Callable[[SignForm, int, dict[str, str]], Response]
+
+
+def answer(
+    form: SignForm,
+    action: str | None,
+    *,
+    send_code: Callable[[], None],
+    sign: Callable[..., object],
+    current_sha256: Callable[[], str | None],
+    page: Page,
+    back: str,
+    refuse: Callable[[str], None] | None = None,
+    signed_message: Callable[[], str],
+) -> Response:
+    if not form.validate_on_submit():
+        return page(form, 422, {})
+    try:
+        if action == "code":
+            send_code()
+            db.session.commit()
+            flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
+            return page(form, 200, {})
+        if action == "refuse" and refuse is not None:
+            refuse(form.reason.data or "")
+            db.session.commit()
+            flash(_("Your refusal is recorded; the mediation has ended."), "info")
+            return redirect(back)
+        sign(
+            code=(form.code.data or "").strip(),
+            shown_sha256=form.shown.data or "",
+            drawing=drawing_from_data_url(form.drawing.data),
+        )
+    except FieldError as error:
+        db.session.commit()  # a wrong code counts as a try
+        if error.field == "document":
+            form.shown.data = current_sha256()  # what they see now is the current one
+        return page(form, 422, {error.field: error.message})
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(signed_message(), "success")
+    return redirect(back)
