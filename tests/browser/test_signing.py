@@ -22,6 +22,12 @@ from tests.factories import PASSWORD
 
 from .conftest import WAIT_MS, serve
 
+INKED = (
+    "() => { const c = document.getElementById('signature-pad');"
+    " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+    ".some((v, i) => i % 4 === 3 && v > 0); }"
+)
+
 
 def test_a_party_draws_and_signs_on_a_phone(app, browser_factory, tmp_path):
     with app.app_context():
@@ -59,6 +65,9 @@ def sign_in_a_browser(browser_factory, live_server, case_id, phone, app, tmp_pat
     page.click("main form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
     page.goto(f"{live_server}/cases/{case_id}/agreement/sign")
+    # The pages' pictures hold their place while they load, so the pad does not move
+    # under the finger; the test waits for them anyway before it measures.
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=WAIT_MS)
     pad = page.locator("#signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
@@ -72,18 +81,14 @@ def sign_in_a_browser(browser_factory, live_server, case_id, phone, app, tmp_pat
             steps=3,
         )
     page.mouse.up()
+    page.wait_for_function(INKED, timeout=WAIT_MS)  # the strokes are on the pad
     page.click("button[name=action][value=code]")
     page.wait_for_selector("input[name=code]", timeout=WAIT_MS)
     drawn = page.locator("input[name=drawing]").input_value()
     assert drawn.startswith("data:image/png;base64,")  # kept across the reload
     ink = Image.open(io.BytesIO(base64.b64decode(drawn.split(",", 1)[1]))).getchannel("A")
     assert ink.getbbox() is not None  # the strokes, not an empty pad
-    page.wait_for_function(  # and shown on the pad again after the reload
-        "() => { const c = document.getElementById('signature-pad');"
-        " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
-        ".some((v, i) => i % 4 === 3 && v > 0); }",
-        timeout=WAIT_MS,
-    )
+    page.wait_for_function(INKED, timeout=WAIT_MS)  # and shown on the pad again after the reload
     page.screenshot(path=str(tmp_path / "sign-375.png"), full_page=True)
 
     with app.app_context():
