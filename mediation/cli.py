@@ -231,6 +231,25 @@ def court_token(court_name: str, label: str) -> None:
     click.echo(token)
 
 
+@court_group.command("revoke")
+@click.argument("court_name")
+@click.option("--label", default=None, help="Only the tokens made with this label.")
+@with_appcontext
+def court_revoke(court_name: str, label: str | None) -> None:
+    """Revoke COURT_NAME's API tokens (a leaked one stops working at once)."""
+    from sqlalchemy import select
+
+    from .accounts.models import Court
+    from .court.api import revoke_tokens
+
+    court = db.session.scalar(select(Court).where(Court.name == court_name))
+    if court is None:
+        raise click.ClickException(f"no court named {court_name}")
+    count = revoke_tokens(court, label)
+    db.session.commit()
+    click.echo(f"{count} token(s) revoked")
+
+
 @court_group.command("verify")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

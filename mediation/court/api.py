@@ -29,6 +29,22 @@ api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
 csrf.exempt(api)  # no cookies here: every request carries its token
 
 
+def revoke_tokens(court: Court, label: str | None = None) -> int:
+    """Revoke the court's tokens (those with ``label`` only, when given); how many."""
+    now = utcnow()
+    found = [
+        t
+        for t in db.session.scalars(
+            select(ApiToken).where(ApiToken.court_id == court.id, ApiToken.revoked_at.is_(None))
+        )
+        if label is None or t.label == label
+    ]
+    for token in found:
+        token.revoked_at = now
+    db.session.flush()
+    return len(found)
+
+
 def new_token(court: Court, label: str = "") -> str:
     """A token for ``court``, shown once; only its SHA-256 is kept."""
     token = "mct_" + secrets.token_urlsafe(32)
@@ -128,7 +144,7 @@ def get_application(application_id: int):
 @api.get("/applications/<int:application_id>/package")
 def get_package(application_id: int):
     application = _application(application_id)
-    if application is None:
+    if application is None or not court_ops.examines(application):
         return _error(404, "not_found", _("No such application at this court."))
     return send_file(
         BytesIO(bundle.build(application)),
@@ -181,6 +197,8 @@ def post_acceptance(application_id: int):
 
     def act(application: Application, body: dict) -> None:
         if _flag(body, "accept"):
+            if body.get("ground"):
+                raise FieldError("ground", _("An acceptance has no ground."))
             court_ops.accept(application, by=None)
         else:
             court_ops.refuse(application, _text(body, "ground"), _text(body, "reasons"), by=None)

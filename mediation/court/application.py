@@ -39,6 +39,12 @@ from mediation.journal import operations as journal
 from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
 
 
+def local_day(value: datetime) -> str:
+    """A date as documents write it, in the platform's time zone (not UTC's day)."""
+    local = value.astimezone(workflow.zone())
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
 def window_closes(case: Case) -> datetime | None:
     """The end of the 30 days to apply (CPL art 205), from the agreement's effect."""
     if case.signed_at is None:
@@ -57,7 +63,9 @@ def competent_courts(case: Case) -> list[Court]:
     """Basic courts where a party lives, where the dispute is, or where the institution is;
     the city's intermediate court too when the sums agreed reach its threshold (art 205 (2)).
     A party's home is the division of their household registration (CPL interpretation
-    art 3), which the first six digits of the ID number name."""
+    art 3); the platform knows it only from the first six digits of the ID number, which
+    name where the number was issued: usually, not always, the same place. The parties
+    choose, and a court that is not competent refuses acceptance (art 355 (2))."""
     homes = {p.user.id_number[:6] for p in case.parties if not p.is_agent and p.user.id_number}
     places = {case.region_code, case.institution.region_code if case.institution else None}
     regions = {code for code in homes | places if code}
@@ -94,6 +102,18 @@ def open_application(case: Case) -> Application | None:
     )
 
 
+def decided_application(case: Case) -> Application | None:
+    """The application a court ruled on (confirmed or not), if any."""
+    return db.session.scalar(
+        select(Application)
+        .where(
+            Application.case_id == case.id,
+            Application.status.in_([ApplicationStatus.confirmed, ApplicationStatus.rejected]),
+        )
+        .order_by(Application.id.desc())
+    )
+
+
 def _party_of(case: Case, user: User) -> bool:
     return any(p.user_id == user.id for p in case.parties)
 
@@ -115,6 +135,9 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
     now = now or utcnow()
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties apply for judicial confirmation."))
+    # Both parties may press "apply" at once: the case's row lock lets one application in.
+    db.session.execute(update(Case).where(Case.id == case.id).values(version=Case.version))
+    db.session.refresh(case)
     agreement = agreements.of_case(case)
     if (
         case.status != CaseStatus.signed
@@ -183,6 +206,7 @@ def _render(application: Application) -> None:
         agents={p.represents_id: p for p in case.parties if p.is_agent},
         side_names=SIDE_NAMES,
         signers=application.signatures,
+        day=local_day,
     )
     specs = [FieldSpec(s.field_name, *boxes[f"sig-{s.position}"]) for s in application.signatures]
     _store(application, add_signature_fields(pdf, specs), "0")
@@ -241,10 +265,10 @@ def sign(
             _("The document has changed since you opened it. Please read it again before signing."),
         )
     drawing = agreement_signing.checked_drawing(drawing, required=True)
-    last = all(s.signed_at for s in application.signatures if s is not turn)
-    if last and _needs_power_of_attorney(application):
-        raise NotPermittedError(
-            _("An agent signs for a party: add the power of attorney before the last signature.")
+    if _needs_power_of_attorney(application, user):
+        raise FieldError(
+            "power_of_attorney",
+            _("You sign as an agent: the party you act for adds the power of attorney first."),
         )
     if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
@@ -289,12 +313,22 @@ def sign(
     return turn
 
 
-def _needs_power_of_attorney(application: Application) -> bool:
-    """SPC provisions art 3: an agent who applies hands in the power of attorney."""
-    agents = {p.user_id for p in application.case.parties if p.is_agent}
-    signed_by_agent = any(s.user_id in agents for s in application.signatures)
-    has_one = any(m.kind == "power_of_attorney" for m in application.materials)
-    return signed_by_agent and not has_one
+def _needs_power_of_attorney(application: Application, signer: User) -> bool:
+    """SPC provisions art 3: an agent who applies hands in the power of attorney, given by
+    the party they act for (uploaded by that party)."""
+    principal = next(
+        (
+            p.represents_id
+            for p in application.case.parties
+            if p.is_agent and p.user_id == signer.id
+        ),
+        None,
+    )
+    if principal is None:
+        return False
+    return not any(
+        m.kind == "power_of_attorney" and m.added_by_id == principal for m in application.materials
+    )
 
 
 def _submit(application: Application, by: User, now: datetime) -> None:
@@ -348,6 +382,16 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
         notices.withdrawn(application)
 
 
+def clean_name(filename: str) -> str:
+    """A file name safe in the package: the last part of any path (/ or \\), no control
+    characters, NFC, at most 120 characters."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFC", filename).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().strip(".")
+    return name[:120] or "document"
+
+
 UPLOADABLE = ("identity", "property", "service", "power_of_attorney", "supplement")
 
 
@@ -372,7 +416,7 @@ def add_material(
     request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
     material = Material(
         kind=kind,
-        name=Path(filename).name[:200] or "document",
+        name=clean_name(filename),
         path=f"{digest[:2]}/{digest}",
         sha256=digest,
         added_by_id=by.id,

@@ -48,4 +48,5 @@ parties.add_url_rule("/sign", view_func=party_views.sign, methods=["GET", "POST"
 parties.add_url_rule("/withdraw", view_func=party_views.withdraw, methods=_POST)
 parties.add_url_rule("/materials", view_func=party_views.add_material, methods=_POST)
 parties.add_url_rule("/application.pdf", view_func=party_views.document)
+parties.add_url_rule("/decision.pdf", view_func=party_views.decision)
 parties.add_url_rule("/pages/<int:number>.png", view_func=party_views.page_picture)

@@ -40,9 +40,10 @@ def files_of(application: Application) -> dict[str, bytes]:
     for n, material in enumerate(application.materials, start=1):
         if material.kind == "agreement":
             continue  # agreement.pdf already
-        files[f"materials/{n:02d}-{material.kind}-{Path(material.name).name}"] = _read(
-            material.path
-        )
+        name = f"materials/{n:02d}-{material.kind}-{Path(material.name).name}"
+        if package.name_problem(name):  # a name from before names were cleaned at upload
+            name = f"materials/{n:02d}-{material.kind}"
+        files[name] = _read(material.path)
     entries = db.session.scalars(
         select(JournalEntry).where(JournalEntry.case_id == case.id).order_by(JournalEntry.seq)
     ).all()

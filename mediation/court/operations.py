@@ -9,12 +9,14 @@ only: every function here takes the court, and a lookup under another court find
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from agreements import pki
 from agreements.render import render_pdf_with_boxes
@@ -32,7 +34,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from . import grounds, notices
-from .application import lock
+from .application import local_day, lock
 from .models import OPEN, Application, ApplicationStatus, CourtCaseCounter, SupplementRequest
 
 RULING_DAYS = 15  # SPC provisions art 5
@@ -41,27 +43,32 @@ MAX_REASONS = 5_000
 
 
 def applications_of(court: Court) -> list[Application]:
-    """The court's inbox: what is open first, by the nearest deadline; then the rest."""
+    """The court's inbox: what reached it (submitted), open ones first by the nearest
+    deadline, then the rest, newest first."""
     found = db.session.scalars(
         select(Application)
-        .where(Application.court_id == court.id, Application.status != ApplicationStatus.signing)
+        .where(Application.court_id == court.id, Application.submitted_at.is_not(None))
         .order_by(Application.submitted_at.desc())
     ).all()
-    return sorted(
-        found,
-        key=lambda a: (
-            a.status not in OPEN,
-            a.ruling_due_at or a.acceptance_due_at or a.submitted_at,
-        ),
+    open_ones = sorted(
+        (a for a in found if a.status in OPEN),
+        key=lambda a: a.ruling_due_at or a.acceptance_due_at or a.submitted_at,
     )
+    return open_ones + [a for a in found if a.status not in OPEN]
 
 
 def application_of(court: Court, application_id: int) -> Application | None:
-    """The application if it went to ``court``; None for another court's (404 alike)."""
+    """The application if it reached ``court`` (it was submitted there); None for another
+    court's, or one still being signed (the edges answer 404 alike)."""
     found = db.session.get(Application, application_id)
-    if found is None or found.court_id != court.id or found.status == ApplicationStatus.signing:
+    if found is None or found.court_id != court.id or found.submitted_at is None:
         return None
     return found
+
+
+def examines(application: Application) -> bool:
+    """The court still has the file in hand: not after the parties withdrew it."""
+    return application.status != ApplicationStatus.withdrawn
 
 
 def court_of(user: User) -> Court | None:
@@ -83,19 +90,24 @@ def _acting(application: Application, by: User | None, *, judge: bool = False) -
 
 
 def _next_number(court: Court, now: datetime) -> str:
-    """（2026）0102调确字第1号: the court's year, its division, the type, a serial number."""
+    """（2026）0102民特调确字第1号: the year, the court's division, the kind, a serial number
+    of the court's year."""
     year = now.astimezone(workflow.zone()).year
-    updated = db.session.execute(
+    # The year's first acceptances may race to create the counter: the loser's insert is a
+    # no-op, and the one UPDATE below gives each its own number (as cases.next_case_number).
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(CourtCaseCounter)
+        .values(court_id=court.id, year=year, last=0)
+        .on_conflict_do_nothing()
+    )
+    last = db.session.execute(
         update(CourtCaseCounter)
         .where(CourtCaseCounter.court_id == court.id, CourtCaseCounter.year == year)
         .values(last=CourtCaseCounter.last + 1)
         .returning(CourtCaseCounter.last)
-    ).scalar()
-    if updated is None:
-        db.session.add(CourtCaseCounter(court_id=court.id, year=year, last=1))
-        db.session.flush()
-        updated = 1
-    return f"（{year}）{court.region_code[2:]}民特{court.id}调确字第{updated}号"
+    ).scalar_one()
+    return f"（{year}）{court.region_code[2:]}民特调确字第{last}号"
 
 
 def accept(application: Application, *, by: User | None, now: datetime | None = None) -> None:
@@ -167,10 +179,21 @@ def extend(application: Application, reasons: str, *, by: User | None, now=None)
     """Ten more days to rule, once (provisions art 5: with the president's approval)."""
     lock(application)
     acting = _acting(application, by, judge=True)
-    if application.status != ApplicationStatus.accepted or application.extended_at is not None:
-        raise NotPermittedError(_("The time to rule can be extended once, after acceptance."))
-    application.extended_at = now or utcnow()
-    application.ruling_due_at = application.ruling_due_at + timedelta(days=EXTENSION_DAYS)
+    now = now or utcnow()
+    if (
+        application.status != ApplicationStatus.accepted
+        or application.extended_at is not None
+        or now > application.ruling_due_at
+    ):
+        raise NotPermittedError(
+            _("The time to rule can be extended once, after acceptance and before it runs out.")
+        )
+    application.extended_at = now
+    # 15 + 10 days counted from acceptance, not 10 added to a date already moved past a
+    # holiday (Civil Code arts 201, 203).
+    application.ruling_due_at = clocks.period_end(
+        application.accepted_at, RULING_DAYS + EXTENSION_DAYS, workflow.zone()
+    )
     db.session.flush()
     _log(application, "confirmation.extended", acting, reasons=(reasons or "")[:MAX_REASONS])
 
@@ -192,6 +215,9 @@ def rule(
         raise NotPermittedError(_("Only an accepted application is ruled on."))
     if not confirmed and ground not in grounds.REJECTION:
         raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
+    if confirmed and ground:
+        # A ground with "confirmed" is a contradiction, not a confirmation.
+        raise FieldError("ground", _("A confirmation has no ground; choose one or the other."))
     status = ApplicationStatus.confirmed if confirmed else ApplicationStatus.rejected
     _decided(application, status, None if confirmed else ground, reasons, by, now)
     _sign_decision(application)
@@ -251,6 +277,12 @@ def _sign_decision(application: Application) -> None:
         parties=[p for p in case.parties if not p.is_agent],
         side_names=SIDE_NAMES,
         ground=grounds.REJECTION.get(application.ground or ""),
+        agreement=application.agreement,
+        names={p.user_id: p.user.real_name for p in case.parties},
+        judge=db.session.get(User, application.decided_by_id)
+        if application.decided_by_id
+        else None,
+        day=local_day,
     )
     pdf = add_signature_fields(pdf, [FieldSpec("Court", *boxes["sig-court"])])
     credential = pki.issue_signer(

@@ -45,7 +45,8 @@ def start(case_id: int):
     case = _case(case_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    court = db.session.get(Court, request.form.get("court", type=int) or 0)
+    chosen = request.form.get("court", type=int) or 0
+    court = db.session.get(Court, chosen) if 0 < chosen < 2**31 else None
     try:
         if court is None:
             raise FieldError("court", _("Choose one of the competent courts."))
@@ -163,3 +164,18 @@ def add_material(case_id: int):
         db.session.commit()
         flash(_("The document is added to the application."), "success")
     return redirect(url_for("agreements.page", case_id=case.id))
+
+
+@login_required
+def decision(case_id: int):
+    """The court's signed decision, for the case's parties (to seek enforcement with)."""
+    from mediation.court import operations as court_ops
+
+    case = _case(case_id)
+    if not any(p.user_id == current_user.id for p in case.parties):
+        abort(403)
+    decided = applying.decided_application(case)
+    path = court_ops.decision_file(decided) if decided else None
+    if path is None or not path.exists():
+        abort(404)
+    return send_file(path, mimetype="application/pdf", download_name=f"decision-{case.number}.pdf")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from io import BytesIO
 from pathlib import Path
 
+import filetype
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -44,25 +45,32 @@ def portal():
     )
 
 
+def _detail_context(application: Application) -> dict:
+    in_hand = court_ops.examines(application)
+    return {
+        "application": application,
+        "case": application.case,
+        "refusal_grounds": grounds.REFUSAL,
+        "rejection_grounds": grounds.REJECTION,
+        "form": FlaskForm(),
+        "is_judge": current_user.has_role(Role.judge),
+        "in_hand": in_hand,
+        "recordings": recording.playable_of_case(application.case, current_user) if in_hand else [],
+        "reviews": recording.review_videos(application.case, current_user) if in_hand else [],
+    }
+
+
 @role_required(Role.court_clerk, Role.judge)
 def detail(application_id: int):
     application = _application(application_id)
     return render_template(
-        "court/application.html",
-        application=application,
-        case=application.case,
-        refusal_grounds=grounds.REFUSAL,
-        rejection_grounds=grounds.REJECTION,
-        form=FlaskForm(),
-        is_judge=current_user.has_role(Role.judge),
-        recordings=recording.playable_of_case(application.case, current_user),
-        reviews=recording.review_videos(application.case, current_user),
+        "court/application.html", **_detail_context(application), entered={}, error=None
     )
 
 
 @role_required(Role.court_clerk, Role.judge)
 def document(application_id: int, which: str):
-    application = _application(application_id)
+    application = _in_hand(application_id)
     paths = {
         "application": applying.document_path(application),
         "decision": court_ops.decision_file(application),
@@ -75,18 +83,38 @@ def document(application_id: int, which: str):
     )
 
 
+def _in_hand(application_id: int) -> Application:
+    """The application's documents, while the court has the file (not after withdrawal)."""
+    application = _application(application_id)
+    if not court_ops.examines(application):
+        abort(404)
+    return application
+
+
 @role_required(Role.court_clerk, Role.judge)
 def material(application_id: int, material_id: int):
-    application = _application(application_id)
+    application = _in_hand(application_id)
     found = next((m for m in application.materials if m.id == material_id), None)
     if found is None:
         abort(404)
-    return send_file(Path(current_app.config["STORAGE_DIR"]) / found.path, download_name=found.name)
+    path = Path(current_app.config["STORAGE_DIR"]) / found.path
+    # What the party sent is served as the photo or PDF its content is (checked at upload),
+    # downloaded, never shown as a page of the portal (Content-Security-Policy: sandbox).
+    kind = filetype.guess(path.read_bytes()[:8192])
+    response = send_file(
+        path,
+        mimetype=kind.mime if kind else "application/octet-stream",
+        as_attachment=True,
+        download_name=found.name,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @role_required(Role.court_clerk, Role.judge)
 def package(application_id: int):
-    application = _application(application_id)
+    application = _in_hand(application_id)
     data = bundle.build(application)
     return send_file(
         BytesIO(data),
@@ -101,7 +129,14 @@ def _step(application_id: int, act, done: str):
         abort(400)
     try:
         act(application)
-    except (FieldError, NotPermittedError, TransitionError) as error:
+    except FieldError as error:
+        db.session.rollback()
+        # The page again, with what was typed and the complaint: reasons are not lost.
+        return render_template(
+            "court/application.html", **_detail_context(application), entered=request.form,
+            error=error,
+        ), 422  # fmt: skip
+    except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -159,15 +194,18 @@ def extend(application_id: int):
 
 @role_required(Role.judge)
 def rule(application_id: int):
-    confirmed = request.form.get("result") == "confirmed"
-    return _step(
-        application_id,
-        lambda a: court_ops.rule(
-            a,
+    result = request.form.get("result")
+    confirmed = result == "confirmed"
+
+    def act(application: Application) -> None:
+        if result not in ("confirmed", "rejected"):
+            raise FieldError("result", _("Choose whether the agreement is confirmed."))
+        court_ops.rule(
+            application,
             confirmed,
             request.form.get("ground") or None,
             request.form.get("reasons", ""),
             by=current_user,
-        ),
-        _("The ruling is made and sent to the parties."),
-    )
+        )
+
+    return _step(application_id, act, _("The ruling is made and sent to the parties."))

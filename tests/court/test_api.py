@@ -86,3 +86,15 @@ def test_the_openapi_document_validates(client):
         "/applications/{application_id}/acceptance",
         "/applications/{application_id}/ruling",
     }
+
+
+def test_a_revoked_token_stops_working(app, client, runner):
+    ids = submitted(app)
+    assert client.get("/api/court/v1/applications", headers=bearer(ids["token"])).status_code == 200
+    with app.app_context():
+        from mediation.court.models import Application
+
+        court_name = db.session.get(Application, ids["application"]).court.name
+    revoked = runner.invoke(args=["court", "revoke", court_name])
+    assert revoked.exit_code == 0 and "1 token(s) revoked" in revoked.output
+    assert client.get("/api/court/v1/applications", headers=bearer(ids["token"])).status_code == 401

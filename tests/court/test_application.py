@@ -10,6 +10,7 @@ import pytest
 
 from agreements.verify import verify_pdf
 from mediation.agreements import signing
+from mediation.cases import clocks, workflow
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
@@ -142,9 +143,57 @@ def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ct
             drawing=drawing(),
         )
         if signer is agent:
-            with pytest.raises(NotPermittedError):
-                sign()
             pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+            with pytest.raises(FieldError) as needed:
+                sign()
+            assert needed.value.field == "power_of_attorney"
+            # The agent's own upload is no power of attorney: the party gives it.
             applying.add_material(application, "power_of_attorney", "委托书.pdf", pdf, by=agent)
+            with pytest.raises(FieldError):
+                sign()
+            applying.add_material(
+                application, "power_of_attorney", "委托书.pdf", pdf, by=respondent
+            )
         sign()
     assert application.status == ApplicationStatus.submitted
+
+
+def test_a_confirmation_with_a_ground_is_refused_and_the_extension_counts_from_acceptance(app_ctx):
+    world = in_force()
+    application = apply_jointly(world)
+    court_ops.accept(application, by=world.clerk)
+    with pytest.raises(FieldError):
+        court_ops.rule(application, True, "mandatory_law", "违法", by=world.judge)
+    assert application.status == ApplicationStatus.accepted
+    court_ops.extend(application, "案情复杂", by=world.judge)
+    assert application.ruling_due_at == clocks.period_end(
+        application.accepted_at, 25, workflow.zone()
+    )
+    with pytest.raises(NotPermittedError):
+        court_ops.extend(application, "再延", by=world.judge)  # once
+
+
+def test_an_application_withdrawn_while_being_signed_never_reaches_the_court(app_ctx):
+    world = in_force()
+    applicant = world.case.party_users()[0]
+    application = applying.start(world.case, world.court, by=applicant)
+    applying.withdraw(application, by=applicant)
+    assert court_ops.applications_of(world.court) == []
+    assert court_ops.application_of(world.court, application.id) is None
+
+
+def test_the_ruling_names_the_agreement_and_the_judge_in_local_dates(app_ctx, tmp_path):
+    import shutil
+    import subprocess
+
+    world = in_force()
+    application = apply_jointly(world)
+    court_ops.accept(application, by=world.clerk)
+    court_ops.rule(application, True, None, "", by=world.judge)
+    path = court_ops.decision_file(application)
+    text = subprocess.run(
+        [shutil.which("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "民事裁定书" in text and application.agreement.short_code in text
+    assert world.judge.real_name in text and "调确字" in text
+    assert court_ops.local_day(application.decided_at) in text

@@ -168,3 +168,38 @@ def test_a_party_adds_a_document_that_the_court_gets(app, client):
     assert any(
         name.startswith("materials/") and name.endswith("身份证.pdf") for name in package.namelist()
     )
+
+
+def test_materials_download_as_attachments_and_odd_names_are_cleaned(app, client):
+    from mediation.court import application as applying
+
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        party = world.case.party_users()[0]
+        trick = b"%PDF-1.4\n<script>alert(1)</script>\n%%EOF\n"
+        material = applying.add_material(
+            application, "identity", "C:\\fakepath\\id\x07.html", trick, by=party
+        )
+        db.session.commit()
+        ids = (application.id, material.id, world.clerk.phone, material.name)
+    assert ids[3] == "id.html"
+    login(client, ids[2], PASSWORD)
+    served = client.get(f"/court/applications/{ids[0]}/materials/{ids[1]}")
+    assert served.status_code == 200 and served.mimetype == "application/pdf"
+    assert served.headers["Content-Disposition"].startswith("attachment")
+    assert served.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert client.get(f"/court/applications/{ids[0]}/package.zip").status_code == 200
+
+
+def test_a_court_id_out_of_range_is_a_clear_refusal(app, client):
+    with app.app_context():
+        world = in_force()
+        db.session.commit()
+        case_id, phone = world.case.id, world.case.party_users()[0].phone
+    page = f"/cases/{case_id}/agreement"
+    login(client, phone, PASSWORD)
+    answer = post_form(
+        client, f"/cases/{case_id}/confirmation/start", {"court": "9" * 20}, form_page=page
+    )
+    assert answer.status_code == 302  # back to the page with the message, not a 500
