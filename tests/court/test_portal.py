@@ -50,7 +50,34 @@ def test_the_parties_apply_and_sign_on_their_pages(app, client):
         )
         assert done.status_code == 302, done.get_data(as_text=True)[:500]
     with app.app_context():
-        assert db.session.get(Case, case_id).status == "confirmation_requested"
+        case = db.session.get(Case, case_id)
+        assert case.status == "confirmation_requested"
+        application = db.session.scalars(
+            db.select(Application).where(Application.case_id == case_id)
+        ).one()
+        clerk, judge = world_staff(application.court)
+    # ... and on through the court's portal to the ruling: the whole path by web pages.
+    detail = f"/court/applications/{application.id}"
+    court = app.test_client()
+    login(court, clerk, PASSWORD)
+    assert post_form(court, f"{detail}/accept", {}, form_page=detail).status_code == 302
+    ruling = app.test_client()
+    login(ruling, judge, PASSWORD)
+    assert (
+        post_form(ruling, f"{detail}/rule", {"result": "confirmed"}, form_page=detail).status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session.get(Case, case_id).status == "confirmed"
+    decision = client.get(f"/cases/{case_id}/confirmation/decision.pdf")  # the party's copy
+    assert decision.status_code == 200 and decision.data.startswith(b"%PDF-")
+
+
+def world_staff(court) -> tuple[str, str]:
+    from mediation.accounts.models import Role
+
+    staff = {role: u.phone for u in court.staff for role in u.roles}
+    return staff[Role.court_clerk], staff[Role.judge]
 
 
 def test_clerk_accepts_judge_rules_and_another_court_sees_nothing(app, client):
