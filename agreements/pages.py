@@ -18,8 +18,14 @@ def count(pdf: bytes) -> int:
     return int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"])
 
 
-def picture(pdf_path: Path, sha256: str, number: int, folder: Path) -> Path:
-    """Page ``number`` (from 1) of the PDF as a PNG, drawn on first use."""
+MAX_PAGES = 50
+
+
+def picture(pdf_path: Path, sha256: str, number: int, folder: Path) -> Path | None:
+    """Page ``number`` (from 1) of the PDF as a PNG, drawn on first use; None when the
+    document has no such page."""
+    if not 1 <= number <= MAX_PAGES or number > count(pdf_path.read_bytes()):
+        return None
     out = folder / f"{sha256[:16]}-{number}.png"
     if not out.exists():
         folder.mkdir(parents=True, exist_ok=True)
