@@ -18,6 +18,7 @@ from mediation.court import application as applying
 from mediation.court import operations as court_ops
 from mediation.court.models import ApplicationStatus
 from mediation.journal import operations as journal
+from tests.minutes.conftest import messages_to
 
 from .conftest import apply_jointly, in_force
 
@@ -44,6 +45,10 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
         court_ops.rule(application, True, None, "", by=world.clerk)  # a judge rules
     court_ops.rule(application, True, None, "", by=world.judge)
     assert application.status == ApplicationStatus.confirmed
+    for party in world.case.party_users():  # every step is told to the parties
+        told = " ".join(messages_to(party.phone))
+        assert application.court_case_number in told  # accepted, under this number
+        assert "第二百零六条" in told  # confirmed, and what enforcement needs (CPL art 206)
     assert world.case.status == CaseStatus.confirmed
     decision = court_ops.decision_file(application).read_bytes()
     checked = verify_pdf(decision, trust_roots=signing.authority().trust_roots)
