@@ -96,6 +96,10 @@ def register_extensions(app: Flask) -> None:
         # Signaling messages are small; a larger packet closes the connection.
         max_http_buffer_size=1_000_000,
     )
+    # Other web processes drop their readings of a room this one changes (rooms/cache.py).
+    from .rooms import cache as room_cache
+
+    room_cache.init_app(app)
     from signaling.rooms import NAMESPACE, RoomNamespace, on_error
 
     socketio.on_namespace(RoomNamespace(NAMESPACE))

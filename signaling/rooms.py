@@ -84,6 +84,12 @@ def _error(code: str, message: str, event: str, **extra) -> None:
     emit("error", {"code": code, "message": message, "event": event, **extra})
 
 
+def _known_version(args: tuple) -> int:
+    data = args[0] if len(args) == 1 else None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and 0 <= version <= MAX_ID else 0
+
+
 def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> Callable:
     """Wrap a handler: the caller's member and room are loaded and checked; a malformed
     event or a step the room refuses becomes an ``error`` event to the caller. The change is
@@ -97,12 +103,15 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
         def wrapped(self, *args: Any):
             participant_id = session.get("participant_id", -1)
             if relay:
+                # The layout version the sender acts on: a reading in memory older than it
+                # is not used.
+                known = _known_version(args)
                 recording = session.get("recorder_session")
                 if recording is not None:  # the recorder: it only relays its own signals
                     participant_id = layout.RECORDER
-                    view = state.recorder_snapshot(recording)
+                    view = state.recorder_snapshot(recording, at_least=known)
                 else:
-                    view = state.snapshot(participant_id)
+                    view = state.snapshot(participant_id, at_least=known)
                 loaded = (participant_id, view) if view is not None else None
                 sid, welcome = (view.sender_sid, view.welcome) if view else (None, False)
             else:

@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> None:
         from mediation.worker import start_thread
 
         start_thread(app)  # a greenlet here: its sleeps and I/O yield to the server
+    if app.config["REDIS_URL"]:
+        from mediation.rooms import cache
+
+        # Rooms changed by the other web processes: their readings here are dropped.
+        readings = app.extensions[cache.KEY]
+        url, channel = app.config["REDIS_URL"], app.config["SOCKETIO_CHANNEL"]
+        socketio.start_background_task(cache.listen, readings, url, channel)
     if app.config["EMBEDDED_RECORDER"]:
         start_recorder(f"http://{display_host(args.host)}:{args.port}")
     print(f"Mediation platform running at http://{display_host(args.host)}:{args.port}/")

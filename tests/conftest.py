@@ -23,6 +23,7 @@ from sqlalchemy import text
 from mediation import MIGRATIONS_DIR, create_app
 from mediation.cases.models import Category
 from mediation.extensions import db, limiter
+from mediation.rooms import cache as room_cache
 
 VERSIONS = MIGRATIONS_DIR / "versions"
 CI = os.environ.get("CI", "").lower() == "true"
@@ -109,6 +110,8 @@ def _clean_database(request) -> Iterator[None]:
             # Reference data the migrations wrote comes back for the next test.
             conn.execute(Category.__table__.insert(), categories_migration().default_rows())
         limiter.reset()
+    # The relay's readings of rooms: ids start again in the next test.
+    room_cache.init_app(app)
 
 
 @functools.cache

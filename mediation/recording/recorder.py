@@ -139,6 +139,9 @@ class RoomRecording:
         self.worker = worker
         self.session_id = session_id
         self.version = 0
+        # The newest layout received, on any connection: versions are the room's, counted in
+        # the database, so the highest is the truth whatever connection carried it.
+        self.newest: dict | None = None
         self.epoch: int | None = None  # this connection's, as the server counts them
         self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
         self.peers: dict[int, Peer] = {}
@@ -175,7 +178,12 @@ class RoomRecording:
         await self.sio.shutdown()  # also stops a reconnection under way
 
     async def on_welcome(self, welcome: dict) -> None:
-        log.info("room %s: joined (epoch %s)", self.session_id, welcome["you"]["epoch"])
+        log.info(
+            "room %s: joined (epoch %s, layout %s)",
+            self.session_id,
+            welcome["you"]["epoch"],
+            welcome["layout"]["version"],
+        )
         async with self.turn:
             if welcome["you"]["epoch"] != self.epoch:
                 # A new connection (ours dropped and came back): browsers dropped theirs
@@ -183,7 +191,9 @@ class RoomRecording:
                 self.epoch = welcome["you"]["epoch"]
                 await self._close_all()
                 self.version = 0
-            await self._apply(welcome["layout"])
+            # A layout sent by another server greenlet (or process) may overtake the
+            # welcome, which then describes an older state: the newer one stands.
+            await self._apply(self._newer(welcome["layout"]))
 
     async def on_disconnect(self, reason: Any = None) -> None:
         self.connected.clear()
@@ -198,7 +208,12 @@ class RoomRecording:
 
     async def on_layout(self, layout: dict) -> None:
         async with self.turn:
-            await self._apply(layout)
+            await self._apply(self._newer(layout))
+
+    def _newer(self, layout: dict) -> dict:
+        if self.newest is None or layout["version"] >= self.newest["version"]:
+            self.newest = layout
+        return self.newest
 
     async def _apply(self, layout: dict) -> None:
         if layout["version"] < self.version:

@@ -24,7 +24,7 @@ from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
 from mediation.recording.models import Recording
 
-from . import layout
+from . import cache, layout
 from .models import ChatMessage, Room, RoomMember
 from .state import members, seat
 
@@ -98,6 +98,7 @@ def bump_layout(room: Room) -> int:
         .values(layout_version=Room.layout_version + 1)
         .execution_options(synchronize_session=False)
     )
+    cache.changed(db.session, room.session_id)  # the relay's readings go once this commits
     db.session.refresh(room)
     return room.layout_version
 

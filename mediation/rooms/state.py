@@ -4,9 +4,9 @@ changes; ``operations`` changes rooms."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
+from functools import cache as memoized
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
@@ -17,7 +17,7 @@ from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases.models import Case
 from mediation.extensions import db
 
-from . import layout
+from . import cache, layout
 from .models import Room, RoomMember
 
 
@@ -170,7 +170,7 @@ class Snapshot:
     welcome: bool
 
 
-@cache
+@memoized
 def _snapshot_query(by_session: bool) -> Select:
     # Built once: composing a statement of this size costs more than running it.
     if by_session:
@@ -203,24 +203,72 @@ def _snapshot_query(by_session: bool) -> Select:
     )
 
 
-def snapshot(participant_id: int) -> Snapshot | None:
-    """The room of ``participant_id`` now, or None if they never arrived."""
-    rows = db.session.execute(_snapshot_query(False), {"participant_id": participant_id}).all()
-    mine = next((r for r in rows if r.participant_id == participant_id), None)
-    if mine is None:
+def snapshot(participant_id: int, *, at_least: int = 0) -> Snapshot | None:
+    """The room of ``participant_id`` now, or None if they never arrived. ``at_least``: a
+    layout version the caller knows of (an older reading in memory is not used)."""
+    found = _reading(participant_id=participant_id, at_least=at_least)
+    if found is not None and participant_id not in found.senders:
+        found = _reading(participant_id=participant_id, fresh=True)  # a newcomer
+    if found is None or participant_id not in found.senders:
         return None
-    welcome = _welcome(mine.ended_at, mine.active, mine.status, mine.start_at, mine.end_at)
-    return _snapshot(rows, mine.sid, mine.epoch, welcome)
+    sid, epoch, active = found.senders[participant_id]
+    return replace(found.room, sender_sid=sid, sender_epoch=epoch, welcome=found.welcome_of(active))
 
 
-def recorder_snapshot(session_id: int) -> Snapshot | None:
+def recorder_snapshot(session_id: int, *, at_least: int = 0) -> Snapshot | None:
     """The room as the recorder, the sender of a relayed message, sees it."""
-    rows = db.session.execute(_snapshot_query(True), {"session_id": session_id}).all()
+    found = _reading(session_id=session_id, at_least=at_least)
+    if found is None:
+        return None
+    sid, epoch = found.recorder
+    return replace(found.room, sender_sid=sid, sender_epoch=epoch, welcome=found.welcome_of(True))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A room as read once for the relay: its snapshot without a sender, and what each
+    possible sender needs (kept in ``cache.rooms``)."""
+
+    room: Snapshot
+    senders: dict[int, tuple[str | None, int, bool]]  # participant: sid, epoch, active
+    recorder: tuple[str | None, int]
+    window: tuple  # ended_at, the session's status, start_at, end_at
+
+    def welcome_of(self, active: bool) -> bool:
+        ended_at, status, start_at, end_at = self.window
+        return _welcome(ended_at, active, status, start_at, end_at)  # the hours, now
+
+
+def _reading(
+    *,
+    participant_id: int | None = None,
+    session_id: int | None = None,
+    at_least: int = 0,
+    fresh: bool = False,
+) -> _Reading | None:
+    if session_id is None:
+        session_id = cache.rooms().session_of(participant_id)
+    if session_id is not None and not fresh:
+        found = cache.rooms().get(session_id, at_least)
+        if found is not None:
+            return found
+    token = cache.rooms().token()
+    if session_id is not None:
+        rows = db.session.execute(_snapshot_query(True), {"session_id": session_id}).all()
+    else:
+        rows = db.session.execute(_snapshot_query(False), {"participant_id": participant_id})
+        rows = rows.all()
     if not rows:
         return None
-    room = rows[0]
-    welcome = _welcome(room.ended_at, True, room.status, room.start_at, room.end_at)
-    return _snapshot(rows, room.recorder_sid, room.recorder_epoch, welcome)
+    first = rows[0]
+    found = _Reading(
+        room=_snapshot(rows, None, 0, False),
+        senders={r.participant_id: (r.sid, r.epoch, r.active) for r in rows},
+        recorder=(first.recorder_sid, first.recorder_epoch),
+        window=(first.ended_at, first.status, first.start_at, first.end_at),
+    )
+    cache.rooms().put(first.session_id, found, first.layout_version, token, found.senders)
+    return found
 
 
 def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) -> Snapshot:

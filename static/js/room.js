@@ -196,7 +196,17 @@
     return Promise.all(waiting.map(function (c) { return entry.pc.addIceCandidate(c).catch(function () {}); }));
   }
 
+  // The newest layout received on any connection: versions are the room's, so the highest
+  // is the truth. A layout sent by another server process may overtake the "welcome",
+  // which then describes an older state.
+  var newest = null;
+  function newer(next) {
+    if (!newest || next.version >= newest.version) newest = next;
+    return newest;
+  }
+
   function applyLayout(next) {
+    next = newer(next);
     if (next.version < layout.version) return; // an older layout, overtaken
     layout = next;
     renderState();

@@ -289,7 +289,8 @@ def peers_of(page) -> list[int]:
 
 def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(True, True)):
     """Mediator, applicant and respondent in the room: both parties let in, identified,
-    warned, and asked about recording (``consents`` for a and b). Returns the three pages."""
+    warned, and asked about recording (``consents`` for a and b: True, False, or None for
+    no answer yet). Returns the three pages."""
     ids = s["ids"]
     mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
     a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
@@ -301,5 +302,10 @@ def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(T
         )
     for page, consent in zip((a, b), consents, strict=True):
         page.click("#acknowledge", timeout=WAIT_MS)
-        page.click("#consent-yes" if consent else "#consent-no", timeout=WAIT_MS)
+        # The warning closes when the server's answer comes, and the consent buttons move
+        # up then: a click aimed before that lands elsewhere.
+        page.wait_for_selector("#warning", state="hidden", timeout=WAIT_MS)
+        if consent is not None:  # None: not answered yet
+            page.click("#consent-yes" if consent else "#consent-no", timeout=WAIT_MS)
+            page.wait_for_selector("#consent", state="hidden", timeout=WAIT_MS)
     return mediator, a, b

@@ -37,6 +37,7 @@ def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
         )
     for page in (a, b):
         page.click("#acknowledge", timeout=WAIT_MS)
+        page.wait_for_selector("#warning", state="hidden", timeout=WAIT_MS)  # buttons move
         page.click("#consent-yes", timeout=WAIT_MS)
     receiving(mediator, [ids["a"], ids["b"]])
     receiving(a, [ids["mediator"], ids["b"]])

@@ -1,0 +1,189 @@
+"""Rooms as the relay checks them, kept in the web process's memory.
+
+Every relayed WebRTC message (most of them ICE candidates) is checked against its room's
+current layout (``state.Snapshot``). Reading the room from the database for each one cost
+a query on SQLite and four round trips on PostgreSQL (begin, pre-ping, select, commit), so
+each process keeps the last reading of each room, and drops it:
+
+- when a change to the room commits in this process: every change of the layout goes
+  through ``operations.bump_layout``, which marks the room (``changed``), and the mark is
+  acted on in the database session's ``after_commit``, before anyone is told;
+- when another process commits one: the room's id is published on Redis
+  (``MEDIATION_REDIS_URL``, the channel of Socket.IO's queue with ``-rooms``) and every web
+  process listens (``listen``);
+- when a message names a newer layout version than the reading (its sender saw a change
+  first);
+- after ``MAX_AGE`` in any case, so that what changes outside the room (a cancelled
+  session, a closed account) holds for relays within that time too; every other event
+  reads the database.
+
+A reading that began before a change and ends after it is not kept (``token``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = 1.0  # seconds
+MAX_ROOMS = 20_000  # readings kept before the old ones are swept
+_CHANGED = "mediation.rooms.changed"
+
+
+class RoomCache:
+    """Readings of rooms by session id, each with its layout version and time."""
+
+    def __init__(self, max_age: float = MAX_AGE) -> None:
+        self.max_age = max_age
+        self._rooms: dict[int, tuple[Any, int, float]] = {}
+        self._session_of: dict[int, int] = {}  # participant id -> session id: never changes
+        self._forgets = 0  # counts every forget; a reading's token is the count at its start
+        self._forgotten: dict[int, int] = {}  # session id -> the count at its last forget
+        self._floor = 0  # readings begun before this count are not kept
+
+    def session_of(self, participant_id: int) -> int | None:
+        return self._session_of.get(participant_id)
+
+    def get(self, session_id: int, at_least: int = 0) -> Any | None:
+        found = self._rooms.get(session_id)
+        if found is None:
+            return None
+        room, version, at = found
+        if version < at_least or time.monotonic() - at > self.max_age:
+            return None
+        return room
+
+    def token(self) -> tuple[int, float]:
+        """Taken before reading a room from the database, given back to ``put``."""
+        return self._forgets, time.monotonic()
+
+    def put(
+        self,
+        session_id: int,
+        room: Any,
+        version: int,
+        token: tuple[int, float],
+        participants: Iterable[int] = (),
+    ) -> None:
+        count, at = token
+        if count < self._floor or self._forgotten.get(session_id, -1) > count:
+            return  # the room changed while it was read: this reading may be the old one
+        if len(self._rooms) >= MAX_ROOMS:
+            self._sweep()
+        self._rooms[session_id] = (room, version, at)
+        for participant_id in participants:
+            self._session_of[participant_id] = session_id
+
+    def forget(self, session_id: int) -> None:
+        self._forgets += 1
+        self._forgotten[session_id] = self._forgets
+        self._rooms.pop(session_id, None)
+        if len(self._forgotten) > MAX_ROOMS:
+            self._forgotten.clear()
+            self._floor = self._forgets
+
+    def forget_all(self) -> None:
+        self._forgets += 1
+        self._floor = self._forgets
+        self._rooms.clear()
+        self._forgotten.clear()
+
+    def _sweep(self) -> None:
+        oldest = time.monotonic() - self.max_age
+        for session_id in [s for s, (_, _, at) in self._rooms.items() if at < oldest]:
+            del self._rooms[session_id]
+        if len(self._session_of) > 10 * MAX_ROOMS:
+            self._session_of.clear()
+
+
+KEY = "mediation.rooms.cache"
+
+
+def init_app(app: Flask) -> None:
+    """Each app (each web process, each test's app) keeps its own readings."""
+    app.extensions[KEY] = RoomCache()
+    app.extensions[KEY + ".publisher"] = Publisher(
+        app.config.get("REDIS_URL"), app.config["SOCKETIO_CHANNEL"]
+    )
+
+
+def rooms() -> RoomCache:
+    return current_app.extensions[KEY]
+
+
+def changed(session: Session, session_id: int) -> None:
+    """Mark a room changed in this database session: its readings are dropped everywhere
+    once the change commits (and never if it is rolled back)."""
+    session.info.setdefault(_CHANGED, set()).add(session_id)
+
+
+class Publisher:
+    """Tells the other web processes which rooms changed, over Redis."""
+
+    def __init__(self, url: str | None, channel: str) -> None:
+        self.url = url
+        self.channel = f"{channel}-rooms"
+        self._client = None
+        self._lock = threading.Lock()
+
+    def publish(self, session_ids: set[int]) -> None:
+        if not self.url:
+            return
+        try:
+            with self._lock:
+                if self._client is None:
+                    import redis
+
+                    self._client = redis.Redis.from_url(self.url)
+            self._client.publish(self.channel, json.dumps(sorted(session_ids)))
+        except Exception:  # the change is committed; the readings expire by themselves
+            log.exception("could not tell the other processes that rooms %s changed", session_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session_ids = session.info.pop(_CHANGED, None)
+    if session_ids and has_app_context() and KEY in current_app.extensions:
+        for session_id in session_ids:
+            rooms().forget(session_id)
+        current_app.extensions[KEY + ".publisher"].publish(session_ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def listen(
+    readings: RoomCache, url: str, channel: str, *, stop: threading.Event | None = None
+) -> None:
+    """Forget the rooms other processes changed, until ``stop`` (a web process's
+    background task). After a lost connection every reading is dropped: a message may have
+    been missed."""
+    import redis
+
+    while stop is None or not stop.is_set():
+        try:
+            pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(f"{channel}-rooms")
+            readings.forget_all()
+            while stop is None or not stop.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    for session_id in json.loads(message["data"]):
+                        readings.forget(int(session_id))
+            pubsub.close()
+        except Exception:
+            log.exception("listening for room changes failed; trying again")
+            readings.forget_all()
+            time.sleep(1)
