@@ -9,8 +9,10 @@ admitted and identified, so every pair may exchange media. The load generator
 (bench/node/load.js, the official socket.io-client) logs everyone in with a session cookie,
 opens all connections, then relays ~500-byte "signal" messages to a room mate at rising
 rates (each for ``--seconds``); the relay rate of a run is the highest rate whose p99 stayed
-under 50 ms with no message lost. The Node relay gets the same clients and messages but
-checks nothing (no login, no layout): the difference is the price of those checks.
+under 50 ms with no message lost. Two references get the same clients and messages but
+check nothing (no login, no layout): the Node relay, and the same relay on the platform's
+own stack (bench/flask_relay.py, Flask-SocketIO on gevent): the platform's distance from the
+second is the price of its checks, the second's distance from Node the price of the stack.
 
     .venv/bin/python bench/signaling_capacity.py                  # 1,000 and 5,000 clients, 3 runs
     .venv/bin/python bench/signaling_capacity.py --clients 200 --runs 1   # a quick look
@@ -47,6 +49,11 @@ from tests.signaling.conftest import open_session
 BUDGET_MS = 50
 GOAL_CLIENTS = 5000
 RATES = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000]
+SERVERS = {
+    "platform": "platform (gevent)",
+    "flask": "Flask-SocketIO relay",
+    "node": "Node socket.io relay",
+}
 ROOM_SIZE = 4
 
 
@@ -124,15 +131,26 @@ def load(url: str, clients: list[dict], seconds: float, folder: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-class NodeRelay:
-    def __init__(self, folder: str) -> None:
+class Relay:
+    """A reference relay that checks nothing: ``node`` (bench/node/relay.js) or ``flask``
+    (bench/flask_relay.py), on a free loopback port."""
+
+    def __init__(self, kind: str, folder: str) -> None:
         self.port = free_port()
-        self.log = open(Path(folder) / "node-relay.log", "w")  # noqa: SIM115
+        self.log = open(Path(folder) / f"{kind}-relay.log", "w")  # noqa: SIM115
+        if kind == "node":
+            command = ["node", str(ROOT / "bench/node/relay.js"), str(self.port)]
+        else:
+            command = [sys.executable, str(ROOT / "bench/flask_relay.py"), str(self.port)]
         self.process = subprocess.Popen(
-            ["node", str(ROOT / "bench/node/relay.js"), str(self.port)],
+            command,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "NODE_PATH": str(ROOT / "node_modules")},
+            env={
+                **os.environ,
+                "NODE_PATH": str(ROOT / "node_modules"),
+                "PYTHONPATH": str(ROOT),
+            },
         )
         self.url = f"http://127.0.0.1:{self.port}"
         for _ in range(100):
@@ -141,7 +159,7 @@ class NodeRelay:
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("the Node relay did not start")
+        raise RuntimeError(f"the {kind} relay did not start")
 
     def __enter__(self) -> str:
         return self.url
@@ -180,32 +198,30 @@ def main() -> int:
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         for level in levels:
             chosen = clients[:level]
-            node_clients = [{**c, "auth": {"participant": c["id"]}, "cookie": None} for c in chosen]
-            results: dict[str, list[dict]] = {"python": [], "node": []}
+            bare = [{**c, "auth": {"participant": c["id"]}, "cookie": None} for c in chosen]
+            results: dict[str, list[dict]] = {which: [] for which in SERVERS}
             for run in range(args.runs):
-                # Alternate the order, so neither always runs on a warmer machine.
-                order = ["python", "node"] if run % 2 == 0 else ["node", "python"]
+                # Rotate the order, so that none always runs on a warmer machine.
+                order = list(SERVERS)[run % 3 :] + list(SERVERS)[: run % 3]
                 for which in order:
-                    if which == "python":
+                    if which == "platform":
                         with serve(url, Path(app.instance_path)) as server:
-                            results["python"].append(load(server, chosen, args.seconds, folder))
+                            results[which].append(load(server, chosen, args.seconds, folder))
                     else:
-                        with NodeRelay(folder) as relay:
-                            results["node"].append(load(relay, node_clients, args.seconds, folder))
+                        with Relay(which, folder) as relay:
+                            results[which].append(load(relay, bare, args.seconds, folder))
                     last = results[which][-1]
                     print(
                         f"  {level} clients, {which}, run {run + 1}: {summary(last)}",
                         file=sys.stderr,
                     )
-            for which in ("python", "node"):
+            for which in SERVERS:
                 runs = results[which]
                 rates = [best_rate(r) for r in runs]
                 p99s = [p for _, p in rates if p is not None]
                 rows.append(
                     {
-                        "server": "platform (gevent)"
-                        if which == "python"
-                        else "Node socket.io relay",
+                        "server": SERVERS[which],
                         "clients": level,
                         "connected": statistics.median(r["connected"] for r in runs),
                         "connect_s": statistics.median(r["connectSeconds"] for r in runs),
@@ -231,12 +247,16 @@ def main() -> int:
 
 
 def verdict(rows: list[dict], level: int) -> int:
-    python = next(r for r in rows if r["clients"] == level and r["server"].startswith("platform"))
-    node = next(r for r in rows if r["clients"] == level and r["server"].startswith("Node"))
+    def row(which: str) -> dict:
+        return next(r for r in rows if r["clients"] == level and r["server"] == SERVERS[which])
+
+    python, flask, node = row("platform"), row("flask"), row("node")
     share = python["rate"] / node["rate"] if node["rate"] else 0
+    stack = flask["rate"] / node["rate"] if node["rate"] else 0
     print(
         f"\nAt {level} clients the platform held {python['connected']:.0f} connections and "
-        f"relayed {share:.0%} of Node's rate (goal: {GOAL_CLIENTS} connections, 50%)."
+        f"relayed {share:.0%} of Node's rate (goal: {GOAL_CLIENTS} connections, 50%); "
+        f"Flask-SocketIO relaying with no checks at all: {stack:.0%}."
     )
     met = level >= GOAL_CLIENTS and python["connected"] >= GOAL_CLIENTS and share >= 0.5
     print("goal met" if met else "GOAL MISSED")

@@ -49,6 +49,14 @@ def clock(moment):
     return mock.patch("mediation.booking.links.utcnow", return_value=moment)
 
 
+@pytest.fixture(autouse=True)
+def _days_before_the_session():
+    """The session is on a fixed date: every request is made days before it (NOW), unless
+    a test moves the clock itself."""
+    with clock(NOW):
+        yield
+
+
 def prove_by_code(app, client, token: str, phone: str):
     """What a party does with the link alone: ask for the code, type it in."""
     path = f"/s/{token}"

@@ -1,6 +1,7 @@
 """Booking, offering and choosing times, moving and cancelling, with notices and journal."""
 
 from datetime import time
+from unittest import mock
 
 import pytest
 from sqlalchemy import select
@@ -176,7 +177,8 @@ def test_a_new_mediator_means_the_old_ones_sessions_are_cancelled(case):
     admin = make_user(Role.institution_admin, institution_id=case.institution_id)
     new = make_mediator(case.institution)
     add_weekly_hours(new)
-    assignment.reassign_by_institution(case, mediator=new, by=admin)
+    with mock.patch("mediation.booking.cleanup.utcnow", return_value=NOW):  # a fixed date
+        assignment.reassign_by_institution(case, mediator=new, by=admin)
     assert session.status == SessionStatus.cancelled
     assert links.check(links.token_for(old), None, now=NOW).refusal == links.Refusal.cancelled
     assert booking.book(case, by=new, start=at(24, "09:00"), now=NOW).mediator_id == new.id

@@ -116,7 +116,7 @@ def test_a_killed_recorder_is_replaced_within_five_seconds_and_its_files_play(
             mediator.wait_for_timeout(4000)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
-            mediator.wait_for_timeout(8000)
+            mediator.wait_for_timeout(10000)  # the takeover, and 5 s of recording after it
             mediator.on("dialog", lambda dialog: dialog.accept())
             mediator.click("#end")
             files = finished_files(app, s["session"], 6, tmp_path / "storage")
