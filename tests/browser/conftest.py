@@ -119,11 +119,22 @@ def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess
     command = [str(Path(sys.executable).parent / "mediation"), "recorder", "--url", url]
     log = (instance / f"recorder-{time.monotonic_ns()}.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = Path(log.name)  # type: ignore[attr-defined]
     try:
         yield process
     finally:
         stop(process)
         log.close()
+
+
+def wait_until_ready(worker: subprocess.Popen, within: float = 60) -> None:
+    """Until a recorder process started by ``recorder`` looks for rooms (starting one takes
+    seconds on a loaded machine: aiortc, PyAV and the app are imported first)."""
+    deadline = time.monotonic() + within
+    while "records rooms of" not in worker.log_path.read_text():  # type: ignore[attr-defined]
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the recorder did not start: {worker.log_path.read_text()}")
+        time.sleep(0.2)
 
 
 @pytest.fixture

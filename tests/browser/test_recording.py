@@ -11,7 +11,8 @@ from sqlalchemy import select
 from mediation.extensions import db
 from mediation.recording import operations as recording
 from mediation.recording.models import Recording
-from tests.browser.conftest import WAIT_MS, recorder, three_in_the_room
+from mediation.rooms.models import Room
+from tests.browser.conftest import WAIT_MS, recorder, three_in_the_room, wait_until_ready
 from tests.recording.media import probe
 
 
@@ -59,15 +60,18 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
-        # Timed by the pages' own clock, not by this process's polling of three busy
-        # browsers: from the first indicator shown to the mediator's "end".
+        # Timed by the machine's clock, not by this process's polling of three busy
+        # browsers: from the first indicator shown (the pages' Date.now()) to the moment
+        # the server ended the session (the room's ended_at).
         began = min(page.evaluate("window.recordingShownAt") for page in (mediator, a, b))
         mediator.wait_for_timeout(seconds * 1000)
         mediator.on("dialog", lambda dialog: dialog.accept())
-        ended = mediator.evaluate("Date.now()")
         mediator.click("#end")
-        recorded = (ended - began) / 1000
         files = finished_files(app, s["session"], 3, tmp_path / "storage")
+    with app.app_context():
+        ended = db.session.get(Room, s["session"]).ended_at
+        db.session.remove()
+    recorded = ended.timestamp() - began / 1000
     assert sorted(f.participant_id for f, _ in files) == sorted(s["ids"].values())
     for file, path in files:
         found = probe(path)
@@ -112,8 +116,9 @@ def test_a_killed_recorder_is_replaced_within_five_seconds_and_its_files_play(
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
-        with recorder(database, tmp_path, live_server):  # a second worker, idle so far
-            mediator.wait_for_timeout(4000)
+        with recorder(database, tmp_path, live_server) as second:  # idle so far
+            wait_until_ready(second)
+            mediator.wait_for_timeout(2000)
             os.kill(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
             mediator.wait_for_timeout(10000)  # the takeover, and 5 s of recording after it
