@@ -11,11 +11,12 @@ each process keeps the last reading of each room, and drops it:
 - when another process commits one: the room's id is published on Redis
   (``MEDIATION_REDIS_URL``, the channel of Socket.IO's queue with ``-rooms``) and every web
   process listens (``listen``);
+- when what a relay also depends on changes outside the room: the session's status or
+  hours (a cancellation, a new time) or a participant's account (closed); the ORM's
+  attribute events mark those like layout changes;
 - when a message names a newer layout version than the reading (its sender saw a change
   first);
-- after ``MAX_AGE`` in any case, so that what changes outside the room (a cancelled
-  session, a closed account) holds for relays within that time too; every other event
-  reads the database.
+- after ``MAX_AGE`` in any case, as a backstop for a change made behind the ORM's back.
 
 A reading that began before a change and ends after it is not kept (``token``).
 """
@@ -31,11 +32,14 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+
+from mediation.accounts.models import User
+from mediation.booking.models import MediationSession
 
 log = logging.getLogger(__name__)
 
-MAX_AGE = 1.0  # seconds
+MAX_AGE = 30.0  # seconds
 MAX_ROOMS = 20_000  # readings kept before the old ones are swept
 _CHANGED = "mediation.rooms.changed"
 
@@ -121,10 +125,29 @@ def rooms() -> RoomCache:
     return current_app.extensions[KEY]
 
 
+EVERY_ROOM = 0  # in ``changed``: a change that may concern any room (an account)
+
+
 def changed(session: Session, session_id: int) -> None:
-    """Mark a room changed in this database session: its readings are dropped everywhere
-    once the change commits (and never if it is rolled back)."""
+    """Mark a room (or ``EVERY_ROOM``) changed in this database session: its readings are
+    dropped everywhere once the change commits (and never if it is rolled back)."""
     session.info.setdefault(_CHANGED, set()).add(session_id)
+
+
+@event.listens_for(MediationSession.status, "set")
+@event.listens_for(MediationSession.start_at, "set")
+@event.listens_for(MediationSession.end_at, "set")
+def _session_changed(target: MediationSession, value, previous, initiator) -> None:
+    session = object_session(target)
+    if session is not None and target.id is not None and value != previous:
+        changed(session, target.id)
+
+
+@event.listens_for(User.active, "set")
+def _account_changed(target: User, value, previous, initiator) -> None:
+    session = object_session(target)
+    if session is not None and target.id is not None and value != previous:
+        changed(session, EVERY_ROOM)
 
 
 class Publisher:
@@ -154,9 +177,16 @@ class Publisher:
 def _after_commit(session: Session) -> None:
     session_ids = session.info.pop(_CHANGED, None)
     if session_ids and has_app_context() and KEY in current_app.extensions:
-        for session_id in session_ids:
-            rooms().forget(session_id)
+        _forget(rooms(), session_ids)
         current_app.extensions[KEY + ".publisher"].publish(session_ids)
+
+
+def _forget(readings: RoomCache, session_ids: set[int]) -> None:
+    if EVERY_ROOM in session_ids:
+        readings.forget_all()
+        return
+    for session_id in session_ids:
+        readings.forget(session_id)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -180,8 +210,7 @@ def listen(
             while stop is None or not stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None:
-                    for session_id in json.loads(message["data"]):
-                        readings.forget(int(session_id))
+                    _forget(readings, {int(s) for s in json.loads(message["data"])})
             pubsub.close()
         except Exception:
             log.exception("listening for room changes failed; trying again")

@@ -84,3 +84,28 @@ def test_another_process_s_change_reaches_the_listener_through_redis():
         stop.set()
         listener.join(timeout=5)
     assert not listener.is_alive()
+
+
+def test_a_session_s_new_hours_drop_its_reading_and_a_closed_account_drops_all(app):
+    from datetime import timedelta
+
+    from mediation.accounts.models import User
+    from mediation.booking.models import MediationSession
+    from tests.factories import make_mediating_case
+    from tests.signaling.conftest import open_session
+
+    with app.app_context():
+        session = open_session(make_mediating_case())
+        db.session.commit()
+        readings = cache.rooms()
+        readings.put(session.id, "this room", 1, readings.token())
+        readings.put(session.id + 1, "another room", 1, readings.token())
+        db.session.get(MediationSession, session.id).start_at -= timedelta(minutes=30)
+        db.session.commit()
+        assert readings.get(session.id) is None
+        assert readings.get(session.id + 1) == "another room"
+        user = db.session.get(User, session.mediator_id)
+        user.active = False
+        db.session.commit()
+        assert readings.get(session.id + 1) is None  # any room may have them
+        db.session.remove()
