@@ -16,7 +16,13 @@ each process keeps the last reading of each room, and drops it:
   attribute events mark those like layout changes;
 - when a message names a newer layout version than the reading (its sender saw a change
   first);
-- after ``MAX_AGE`` in any case, as a backstop for a change made behind the ORM's back.
+- after ``MAX_AGE`` in any case, as a backstop for a change made behind the ORM's back,
+  or by a process that cannot publish (a worker without Redis).
+
+Across processes a change holds for relays once its message reaches the others' listeners
+(about a millisecond after the commit; before, a relay read from the database just before a
+commit was let through just the same). Without Redis, Socket.IO's queue is down too and
+nothing is relayed at all.
 
 A reading that began before a change and ends after it is not kept (``token``).
 """
@@ -39,7 +45,7 @@ from mediation.booking.models import MediationSession
 
 log = logging.getLogger(__name__)
 
-MAX_AGE = 30.0  # seconds
+MAX_AGE = 10.0  # seconds
 MAX_ROOMS = 20_000  # readings kept before the old ones are swept
 _CHANGED = "mediation.rooms.changed"
 
@@ -82,7 +88,7 @@ class RoomCache:
         count, at = token
         if count < self._floor or self._forgotten.get(session_id, -1) > count:
             return  # the room changed while it was read: this reading may be the old one
-        if len(self._rooms) >= MAX_ROOMS:
+        if len(self._rooms) >= MAX_ROOMS or len(self._session_of) >= 10 * MAX_ROOMS:
             self._sweep()
         self._rooms[session_id] = (room, version, at)
         for participant_id in participants:
@@ -106,7 +112,9 @@ class RoomCache:
         oldest = time.monotonic() - self.max_age
         for session_id in [s for s, (_, _, at) in self._rooms.items() if at < oldest]:
             del self._rooms[session_id]
-        if len(self._session_of) > 10 * MAX_ROOMS:
+        if len(self._rooms) >= MAX_ROOMS:
+            self._rooms.clear()  # that many rooms in one process: start again
+        if len(self._session_of) >= 10 * MAX_ROOMS:
             self._session_of.clear()
 
 
@@ -175,6 +183,8 @@ class Publisher:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is committed yet
     session_ids = session.info.pop(_CHANGED, None)
     if session_ids and has_app_context() and KEY in current_app.extensions:
         _forget(rooms(), session_ids)
@@ -191,7 +201,8 @@ def _forget(readings: RoomCache, session_ids: set[int]) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    if not session.in_nested_transaction():  # a savepoint's rollback keeps earlier marks
+        session.info.pop(_CHANGED, None)
 
 
 def listen(
@@ -204,12 +215,15 @@ def listen(
 
     while stop is None or not stop.is_set():
         try:
-            pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub = redis.Redis.from_url(url).pubsub()
             pubsub.subscribe(f"{channel}-rooms")
-            readings.forget_all()
             while stop is None or not stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
-                if message is not None:
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":  # listening from now: start afresh
+                    readings.forget_all()
+                elif message["type"] == "message":
                     _forget(readings, {int(s) for s in json.loads(message["data"])})
             pubsub.close()
         except Exception:

@@ -308,9 +308,14 @@ def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(T
     b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
     for who in ("a", "b"):
         mediator.click(f"#roster li[data-participant='{ids[who]}'] button.admit", timeout=WAIT_MS)
-        mediator.click(
-            f"#roster li[data-participant='{ids[who]}'] button.confirm-identity", timeout=WAIT_MS
-        )
+        confirm = f"#roster li[data-participant='{ids[who]}'] button.confirm-identity"
+        try:
+            mediator.click(confirm, timeout=WAIT_MS)
+        except Exception as error:  # say what the mediator's page says (a lost connection?)
+            raise AssertionError(
+                f"no identity step for {who}: notice {mediator.inner_text('#notice')!r}, "
+                f"roster {mediator.inner_text('#roster')!r}"
+            ) from error
     for page, consent in zip((a, b), consents, strict=True):
         page.click("#acknowledge", timeout=WAIT_MS)
         # The warning closes when the server's answer comes, and the consent buttons move

@@ -49,6 +49,23 @@ def test_a_change_drops_the_reading_when_it_commits_and_not_when_it_is_rolled_ba
         assert readings.get(7) is None
 
 
+def test_a_released_savepoint_is_not_yet_a_commit(app):
+    with app.app_context():
+        readings = cache.rooms()
+        readings.put(7, "room 7", 3, readings.token())
+        db.session.connection()
+        with db.session.begin_nested():
+            cache.changed(db.session, 7)
+        assert readings.get(7) == "room 7"  # a relay now still sees the committed room
+        try:
+            with db.session.begin_nested():
+                raise ValueError
+        except ValueError:
+            pass  # a savepoint rolled back keeps the marks made before it
+        db.session.commit()
+        assert readings.get(7) is None
+
+
 def test_another_process_s_change_reaches_the_listener_through_redis():
     import redis
 
