@@ -311,6 +311,9 @@ def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(T
         confirm = f"#roster li[data-participant='{ids[who]}'] button.confirm-identity"
         try:
             mediator.click(confirm, timeout=WAIT_MS)
+            # The roster is drawn again when the server answers, and the lines below move:
+            # a click aimed before that lands elsewhere.
+            mediator.wait_for_selector(confirm, state="detached", timeout=WAIT_MS)
         except Exception as error:  # say what the mediator's page says (a lost connection?)
             raise AssertionError(
                 f"no identity step for {who}: notice {mediator.inner_text('#notice')!r}, "

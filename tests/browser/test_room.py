@@ -32,9 +32,9 @@ def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
         assert "调解员" in page.inner_text("#state")  # waiting to be let in
     for who in ("a", "b"):
         mediator.click(f"#roster li[data-participant='{ids[who]}'] button.admit", timeout=WAIT_MS)
-        mediator.click(
-            f"#roster li[data-participant='{ids[who]}'] button.confirm-identity", timeout=WAIT_MS
-        )
+        confirm = f"#roster li[data-participant='{ids[who]}'] button.confirm-identity"
+        mediator.click(confirm, timeout=WAIT_MS)
+        mediator.wait_for_selector(confirm, state="detached", timeout=WAIT_MS)  # lines move
     for page in (a, b):
         page.click("#acknowledge", timeout=WAIT_MS)
         page.wait_for_selector("#warning", state="hidden", timeout=WAIT_MS)  # buttons move
