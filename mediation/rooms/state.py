@@ -262,7 +262,7 @@ def _reading(
         return None
     first = rows[0]
     found = _Reading(
-        room=_snapshot(rows, None, 0, False),
+        room=_snapshot(rows),
         senders={r.participant_id: (r.sid, r.epoch, r.active) for r in rows},
         recorder=(first.recorder_sid, first.recorder_epoch),
         window=(first.ended_at, first.status, first.start_at, first.end_at),
@@ -271,7 +271,9 @@ def _reading(
     return found
 
 
-def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) -> Snapshot:
+def _snapshot(rows) -> Snapshot:
+    """The room from rows of ``_snapshot_query``, without a sender (``snapshot`` and
+    ``recorder_snapshot`` name one)."""
     room = rows[0]
     member_seats = [_seat(r) for r in rows]
     seats = {s.participant_id: s for s in member_seats}
@@ -284,7 +286,7 @@ def _snapshot(rows, sender_sid: str | None, sender_epoch: int, welcome: bool) ->
         started_at=room.started_at,
         ended_at=room.ended_at,
         seats=seats,
-        sender_sid=sender_sid,
-        sender_epoch=sender_epoch,
-        welcome=welcome,
+        sender_sid=None,
+        sender_epoch=0,
+        welcome=False,
     )
