@@ -56,10 +56,17 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
 
-    # Login throttling (Flask-Limiter syntax), counted per client address and per account.
+    # Login throttling (Flask-Limiter syntax): failed tries per client address, per account
+    # from one address (so a stranger who knows the number cannot lock its owner out from
+    # elsewhere), and, more loosely, per account from anywhere.
     LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
-    CODE_SEND_LIMIT = "3 per 10 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE = "30 per hour"
+    # Codes: per recipient (in the database: one a minute, CODE_LIMIT_PER_RECIPIENT_HOUR an
+    # hour) and, loosely, per client address: an office or a carrier's NAT is many people.
+    CODE_INTERVAL_SECONDS = 60
+    CODE_LIMIT_PER_RECIPIENT_HOUR = 6
+    CODE_SEND_LIMIT = "30 per 10 minutes"
     REGISTER_LIMIT = "10 per hour"
     ONE_TIME_CODE_TTL_MINUTES = 10
     ONE_TIME_CODE_MAX_ATTEMPTS = 5
@@ -121,6 +128,9 @@ class TestingConfig(Config):
     ARGON2_PROFILE = "CHEAPEST"  # hashing speed is not what the tests are about
     EMBEDDED_WORKER = False
     EMBEDDED_RECORDER = False  # tests start and stop recorders themselves
+    # Tests ask for codes faster than people do; tests of the pacing set these back.
+    CODE_INTERVAL_SECONDS = 0
+    CODE_LIMIT_PER_RECIPIENT_HOUR = 1000
 
 
 class ProductionConfig(Config):
@@ -160,6 +170,10 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
     "LOGIN_LIMIT_PER_ACCOUNT": ("LOGIN_LIMIT_PER_ACCOUNT", str),
+    "LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE": ("LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE", str),
+    "CODE_INTERVAL_SECONDS": ("CODE_INTERVAL_SECONDS", int),
+    "CODE_LIMIT_PER_RECIPIENT_HOUR": ("CODE_LIMIT_PER_RECIPIENT_HOUR", int),
+    "CODE_SEND_LIMIT": ("CODE_SEND_LIMIT", str),
     "SMTP_HOST": ("SMTP_HOST", str),
     "SMTP_PORT": ("SMTP_PORT", int),
     "SMTP_USERNAME": ("SMTP_USERNAME", str),

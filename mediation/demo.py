@@ -110,6 +110,7 @@ def _create() -> None:
             if role in (Role.institution_admin, Role.mediator)
             else None,
             court_id=court.id if role in (Role.court_clerk, Role.judge) else None,
+            verified=True,  # demo people: their numbers count as proven
         )
     made["周主任"].email = "zhou@demo.mediation.localhost"
     institution.seal_holder = made["周主任"]

@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mediation import MIGRATIONS_DIR, create_app
 from mediation.cases.models import Category
@@ -160,3 +160,19 @@ def post_form(client: FlaskClient, path: str, data: dict, *, form_page: str | No
 
 def login(client: FlaskClient, identifier: str, password: str):
     return post_form(client, "/login", {"identifier": identifier, "password": password})
+
+
+def code_sent_to(app: Flask, recipient: str) -> str:
+    """The six digits of the newest message to ``recipient`` (an E.164 number or e-mail)."""
+    from mediation.notify.models import OutboxMessage
+
+    with app.app_context():
+        body = db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == recipient)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    assert body, f"nothing was sent to {recipient}"
+    found = re.search(r"\d{6}", body)
+    assert found, f"no code in the last message to {recipient}: {body}"
+    return found.group()

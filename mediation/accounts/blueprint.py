@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from . import admin_views, views
+from .codes import CodeTooSoonError
 
 bp = Blueprint("accounts", __name__)
 
@@ -10,7 +11,10 @@ _GET_POST = ["GET", "POST"]
 bp.add_url_rule("/home", view_func=views.home)
 bp.add_url_rule("/login", view_func=views.login, methods=_GET_POST)
 bp.add_url_rule("/logout", view_func=views.logout, methods=["POST"])
+bp.add_url_rule("/login/verify", view_func=views.verify_phone, methods=_GET_POST)
 bp.add_url_rule("/register", view_func=views.register, methods=_GET_POST)
+bp.add_url_rule("/register/confirm", view_func=views.register_confirm, methods=_GET_POST)
+bp.app_errorhandler(CodeTooSoonError)(views.code_too_soon)
 bp.add_url_rule("/password/forgot", view_func=views.forgot_password, methods=_GET_POST)
 bp.add_url_rule("/password/reset", view_func=views.reset_password, methods=_GET_POST)
 bp.add_url_rule("/account", view_func=views.account)

@@ -90,9 +90,30 @@ class IdentityForm(FlaskForm):
         }
 
 
-class RegisterForm(IdentityForm):
-    """A party opens an account to file a dispute."""
+CODE_FIELD = {
+    "validators": [
+        DataRequired(REQUIRED),
+        Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
+    ],
+    "render_kw": {"autocomplete": "one-time-code", "inputmode": "numeric"},
+}
 
+
+class RegisterPhoneForm(FlaskForm):
+    """Registration, step 1: the number a code is sent to before any account exists."""
+
+    phone = StringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(REQUIRED), Phone()],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+
+
+class RegisterForm(IdentityForm):
+    """Registration, step 2: the code sent to the number, then who the person is."""
+
+    phone = None  # proven in step 1, kept by the server
+    code = StringField(_l("Code sent to your phone"), **CODE_FIELD)
     password = PasswordField(
         _l("Password"),
         validators=[
@@ -101,6 +122,13 @@ class RegisterForm(IdentityForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def identity(self) -> dict[str, str | None]:
+        return {
+            "real_name": self.real_name.data,
+            "id_number": self.id_number.data,
+            "email": self.email.data or None,
+        }
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.core.db import UTCDateTime, utcnow
@@ -37,17 +48,48 @@ class CodePurpose(StrEnum):
     # a signer re-authenticates before their electronic signature (Electronic Signature
     # Law art 13: the signing data are under the signer's sole control when signing)
     agreement_signature = "agreement_signature"
+    # a phone number is proven before an account is opened on it
+    registration = "registration"
+    # a party confirms that the person filing in their name is their agent
+    agency_confirmation = "agency_confirmation"
+    # a correct password on an account whose phone was never proven
+    phone_verification = "phone_verification"
+
+
+# An ID number is only claimed until a mediator confirms it on camera; many accounts may
+# claim one (so claiming someone's number neither locks its owner out nor tells anyone it
+# is taken), but only one account may hold it confirmed.
+_CONFIRMED = text("id_confirmed_at IS NOT NULL")
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        Index(
+            "uq_users_confirmed_id_number",
+            "id_number",
+            unique=True,
+            sqlite_where=_CONFIRMED,
+            postgresql_where=_CONFIRMED,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     real_name: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
+    # When the holder proved they receive what is sent to ``phone`` (or to ``email`` for an
+    # account without a phone) by entering a code sent there. No session is ever opened for
+    # an account before that: whoever registered a number first proves nothing.
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 居民身份证号码, validated (GB 11643); shown masked except in legal documents.
-    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    # A mediator saw the person and their identity card on camera (SPC online mediation
+    # rules art 9); until then the number is what the person claimed.
+    id_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    id_confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, name="fk_users_id_confirmed_by_id_users")
+    )
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(16))
     # IANA zone the user sees times in; None: the platform's (Asia/Shanghai).
@@ -80,6 +122,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
         return self.active
+
+    @property
+    def is_verified(self) -> bool:
+        return self.phone_verified_at is not None
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
@@ -171,15 +217,20 @@ class Court(db.Model):
 
 
 class OneTimeCode(db.Model):
-    """A short numeric code sent to a user's phone or e-mail; only its HMAC is kept."""
+    """A short numeric code sent to a user's phone or e-mail; only its HMAC is kept.
+
+    A registration code goes to a phone number before any account exists: it has no user
+    and is found by ``sent_to``."""
 
     __tablename__ = "one_time_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(32))
     code_hash: Mapped[str] = mapped_column(String(64))
-    sent_to: Mapped[str] = mapped_column(String(254))
+    sent_to: Mapped[str] = mapped_column(String(254), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,27 +8,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import argon2.profiles
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
-from mediation.notify import operations as notify
 
+from .codes import (  # noqa: F401 - the codes' entry points, as callers know them
+    CodeTooSoonError,
+    consume_code,
+    issue_code,
+    next_code_at,
+    prove_contact,
+    retire_codes,
+)
 from .identity import IdentityError, validate_id_number, validate_phone
 from .models import (
     CodePurpose,
@@ -36,7 +40,6 @@ from .models import (
     CourtLevel,
     Institution,
     MediatorProfile,
-    OneTimeCode,
     Role,
     User,
     UserRole,
@@ -138,8 +141,13 @@ def create_user(
     password: str | None = None,
     institution_id: int | None = None,
     court_id: int | None = None,
+    verified: bool = False,
 ) -> User:
-    """Create an account after checking every identity field; raises ``FieldError``."""
+    """Create an account after checking every identity field; raises ``FieldError``.
+
+    ``verified``: the person proved they receive what is sent to the phone (or e-mail)
+    just now, or an operator at the server's console vouches for them. Otherwise the
+    account stays closed until a code sent there is entered."""
     real_name = real_name.strip()
     if not real_name:
         raise FieldError("real_name", _("Please enter the real name."))
@@ -155,7 +163,9 @@ def create_user(
     except IdentityError as error:
         raise FieldError("id_number", str(error)) from None
     email = email.strip().lower() if email else None
-    _check_unique(phone=phone, email=email, id_number=id_number)
+    # The ID number is only claimed: it is unique once a mediator confirmed it, so neither
+    # does a claim tell anyone that a number is taken nor lock its owner out.
+    _check_unique(phone=phone, email=email)
     user = User(
         real_name=real_name,
         phone=phone,
@@ -164,6 +174,7 @@ def create_user(
         institution_id=institution_id,
         court_id=court_id,
         role_rows=[UserRole(role=Role(role).value) for role in set(roles)],
+        phone_verified_at=utcnow() if verified else None,
     )
     if password:
         set_password(user, password)
@@ -175,19 +186,45 @@ def create_user(
 _UNIQUE_MESSAGES = {
     "phone": _l("An account with this phone number exists already."),
     "email": _l("An account with this e-mail address exists already."),
-    "id_number": _l("An account with this ID number exists already."),
 }
 
 
 def party_with_phone(phone: str, *, real_name: str, id_number: str | None = None) -> User:
     """The account that holds ``phone`` (already validated), or a new party account in that
-    name: people named in a dispute or invited to a session need no sign-up of their own."""
+    name: people named in a dispute or invited to a session need no sign-up of their own.
+
+    An existing account is the number's owner only once it proved the number; until then
+    nobody can log in to it (``load_user``), and whoever later proves the number with a
+    code sent there takes it over (``prove_contact``). The name given here is kept on the
+    case (``CaseParty.named_name``), never taken from the account to show the one who typed
+    the number."""
     user = db.session.scalar(select(User).where(User.phone == phone))
     if user is None:
         user = create_user(
             real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
         )
     return user
+
+
+def confirm_id_number(user: User, *, by: User, now: datetime | None = None) -> bool:
+    """A mediator saw the person and their identity card on camera: the ID number they
+    claimed is theirs (SPC online mediation rules art 9). False when there is no number to
+    confirm, or another account holds it confirmed already (then both claims need a
+    closer look, and nothing is decided here)."""
+    if not user.id_number or user.id_confirmed_at is not None:
+        return user.id_confirmed_at is not None
+    taken = db.session.scalar(
+        select(User.id).where(
+            User.id_number == user.id_number,
+            User.id_confirmed_at.is_not(None),
+            User.id != user.id,
+        )
+    )
+    if taken is not None:
+        return False
+    user.id_confirmed_at, user.id_confirmed_by_id = now or utcnow(), by.id
+    db.session.flush()
+    return True
 
 
 def _check_unique(**values: str | None) -> None:
@@ -250,119 +287,7 @@ def create_staff(
     return user
 
 
-# -- one-time codes ----------------------------------------------------------------------
-
-
-def _code_hash(user: User, purpose: CodePurpose, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{user.id}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-_CODE_TEXT = {
-    CodePurpose.password_reset: _l(
-        "Your code to reset the password of the mediation platform is %(code)s. "
-        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
-    ),
-    CodePurpose.invitation_login: _l(
-        "Your code to enter your mediation case is %(code)s. "
-        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
-    ),
-    # The text says what the code does: entering it is the act of confirming.
-    CodePurpose.minutes_confirmation: _l(
-        "Your code to confirm the minutes of your mediation session is %(code)s. "
-        "Entering it confirms the minutes as you have read them. "
-        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
-    ),
-    CodePurpose.agreement_signature: _l(
-        "Your code to sign the mediation agreement is %(code)s. Entering it signs the "
-        "agreement electronically, as you have read it. It is valid for %(minutes)d minutes. "
-        "Do not tell it to anyone."
-    ),
-}
-
-
-def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
-    """Unused codes of ``purpose`` stop working (what they would have confirmed changed)."""
-    now = now or utcnow()
-    for old in db.session.scalars(
-        select(OneTimeCode).where(
-            OneTimeCode.user_id == user.id,
-            OneTimeCode.purpose == purpose,
-            OneTimeCode.consumed_at.is_(None),
-        )
-    ):
-        old.consumed_at = now
-
-
-def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
-    """Create a six-digit code, queue it to the user's phone (or e-mail), return it."""
-    now = now or utcnow()
-    # Earlier codes of the same purpose stop working: only the newest message counts.
-    retire_codes(user, purpose, now=now)
-    code = f"{secrets.randbelow(10**6):06d}"
-    minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
-    sent_to = user.phone or user.email
-    if sent_to is None:
-        raise FieldError("identifier", _("This account has no phone number or e-mail address."))
-    db.session.add(
-        OneTimeCode(
-            user_id=user.id,
-            purpose=purpose,
-            code_hash=_code_hash(user, purpose, code),
-            sent_to=sent_to,
-            expires_at=now + timedelta(minutes=minutes),
-        )
-    )
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
-        if user.phone:
-            notify.queue_sms(user.phone, text, sensitive=True)
-        else:
-            notify.queue_email(user.email, _("Your one-time code"), text, sensitive=True)
-    db.session.flush()
-    return code
-
-
-def consume_code(
-    user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
-) -> bool:
-    """True once for the right, unexpired code; every try counts against the code.
-
-    The try is counted by a conditional UPDATE before the comparison, so parallel
-    guesses cannot share one count; using the code is conditional too, so it works once.
-    """
-    now = now or utcnow()
-    record_id = db.session.scalar(
-        select(OneTimeCode.id)
-        .where(
-            OneTimeCode.user_id == user.id,
-            OneTimeCode.purpose == purpose,
-            OneTimeCode.consumed_at.is_(None),
-            OneTimeCode.expires_at > now,
-        )
-        .order_by(OneTimeCode.id.desc())
-    )
-    if record_id is None:
-        return False
-    counted = db.session.execute(
-        update(OneTimeCode)
-        .where(
-            OneTimeCode.id == record_id,
-            OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
-        )
-        .values(attempts=OneTimeCode.attempts + 1)
-        .returning(OneTimeCode.code_hash)
-    ).scalar()
-    if counted is None:
-        return False  # too many tries: only a new code helps
-    if not hmac.compare_digest(counted, _code_hash(user, purpose, code.strip())):
-        return False
-    used = db.session.execute(
-        update(OneTimeCode)
-        .where(OneTimeCode.id == record_id, OneTimeCode.consumed_at.is_(None))
-        .values(consumed_at=now)
-    )
-    return used.rowcount == 1
+# -- one-time codes (codes.py) and registration (registration.py) ------------------------
 
 
 def reset_password(user: User, code: str, new_password: str) -> None:

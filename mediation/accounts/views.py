@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+import contextlib
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from mediation.core.forms import FieldError, apply_field_error, failed_attempt
@@ -11,13 +15,17 @@ from mediation.core.views import safe_next
 from mediation.extensions import db, limiter, login_manager
 
 from . import operations as ops
+from . import registration
 from .forms import (
+    CodeForm,
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
+    RegisterPhoneForm,
     ResetPasswordForm,
     TimeZoneForm,
 )
+from .identity import mask_phone
 from .models import CodePurpose, Role, User
 
 # Where each role starts after logging in; the first role a user holds wins.
@@ -51,13 +59,29 @@ def load_user(session_id: str) -> User | None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version):
-        return None  # the password changed since this session logged in
+        return None  # logged out, or the password changed, since this session began
+    if user.phone_verified_at is None:
+        return None  # nobody proved this number yet: no session is anyone's
     return user
 
 
 def _identifier_key() -> str:
     # Normalised, so "139...", "+86 139..." and "139-..." count against one account.
     return "account:" + ops.normalise_identifier(request.form.get("identifier", ""))
+
+
+def _phone_key() -> str:
+    return "phone:" + ops.normalise_identifier(request.form.get("phone", ""))
+
+
+def _locale() -> str | None:
+    return str(get_locale()) if get_locale() else None
+
+
+def _identifier_and_address_key() -> str:
+    # Failed logins lock an account for one address only: a stranger who knows the number
+    # cannot keep its owner out; the looser limit per account covers many addresses.
+    return f"{_identifier_key()}@{get_remote_address()}"
 
 
 # -- logging in and out ------------------------------------------------------------------
@@ -71,6 +95,12 @@ def _identifier_key() -> str:
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
+    key_func=_identifier_and_address_key,
+    deduct_when=failed_attempt,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE"],
+    methods=["POST"],
     key_func=_identifier_key,
     deduct_when=failed_attempt,
 )
@@ -80,6 +110,19 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = ops.authenticate(form.identifier.data, form.password.data)
+        if user is not None and user.phone_verified_at is None:
+            # The password is right but nobody proved the number: the code decides.
+            try:
+                ops.issue_code(user, CodePurpose.phone_verification)
+            except ops.CodeTooSoonError as error:
+                flash(error.message, "info")
+            db.session.commit()
+            session["verifying"] = {
+                "user": user.get_id(),
+                "remember": bool(form.remember.data),
+                "next": safe_next(request.args.get("next")),
+            }
+            return redirect(url_for("accounts.verify_phone"))
         if user is not None:
             login_user(user, remember=form.remember.data)
             db.session.commit()  # a rehashed password is kept
@@ -88,29 +131,104 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
+)
+def verify_phone():
+    """After a right password on an account whose number was never proven: the code sent
+    to the number, and only then a session."""
+    pending = session.get("verifying") or {}
+    user = load_pending(pending.get("user"))
+    if user is None:
+        return redirect(url_for("accounts.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if ops.consume_code(user, CodePurpose.phone_verification, form.code.data):
+            session.pop("verifying", None)
+            db.session.commit()
+            login_user(user, remember=pending.get("remember", False))
+            flash(_("Your phone number is confirmed."), "success")
+            return redirect(pending.get("next") or home_url_for(user))
+        db.session.commit()  # the failed try is counted
+        form.code.errors = [_("The code is wrong or has expired. Ask for a new one.")]
+    status = 422 if form.errors else 200
+    return render_template("accounts/verify_phone.html", form=form, user=user), status
+
+
+def load_pending(session_id: str | None) -> User | None:
+    """The account a login is confirming the number of (its password still the same)."""
+    user_id, _sep, version = (session_id or "").partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
 def logout():
+    """Logging out ends the session on the server too: a copied cookie or a "stay logged
+    in" token stops working, on every device (the account's sessions share one version)."""
+    if current_user.is_authenticated:
+        current_user.session_version = (current_user.session_version or 0) + 1
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("core.index"))
 
 
 @limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"], key_func=_phone_key)
 def register():
-    form = RegisterForm()
+    """Step 1: the phone number; a code goes to it (or, if it has an account, a note)."""
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = RegisterPhoneForm()
     if form.validate_on_submit():
         try:
-            user = ops.create_user(
-                **form.identity(), password=form.password.data, roles=[Role.party]
-            )
+            phone = registration.start_registration(form.phone.data, locale=_locale())
         except ops.FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
         else:
             db.session.commit()
+            session["registering"] = phone
+            # The same words whether or not the number has an account.
+            flash(_("A message has been sent to %(phone)s.", phone=mask_phone(phone)), "info")
+            return redirect(url_for("accounts.register_confirm"))
+    return render_template("accounts/register.html", form=form, step=1)
+
+
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
+)
+def register_confirm():
+    """Step 2: the code proves the number; then the account is opened (or taken over)."""
+    phone = session.get("registering")
+    if not phone:
+        return redirect(url_for("accounts.register"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.complete_registration(
+                phone, form.code.data, **form.identity(), password=form.password.data
+            )
+        except ops.FieldError as error:
+            db.session.commit()  # a failed try at the code is counted
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            session.pop("registering", None)
             login_user(user)
             flash(_("Your account is ready."), "success")
             return redirect(home_url_for(user))
-    return render_template("accounts/register.html", form=form)
+    status = 422 if form.errors else 200
+    page = render_template("accounts/register.html", form=form, step=2, phone=mask_phone(phone))
+    return page, status
 
 
 # -- password reset by one-time code -----------------------------------------------------
@@ -125,7 +243,9 @@ def forgot_password():
     if form.validate_on_submit():
         user = ops.find_user(form.identifier.data)
         if user is not None and user.active:
-            ops.issue_code(user, CodePurpose.password_reset)
+            # A code sent a moment ago still works; the answer stays the same.
+            with contextlib.suppress(ops.CodeTooSoonError):
+                ops.issue_code(user, CodePurpose.password_reset)
             db.session.commit()
         # The same answer whether or not the account exists: no account enumeration.
         flash(_("If an account exists, a code has been sent to its phone or e-mail."), "info")
@@ -193,3 +313,13 @@ def save_time_zone():
     else:
         flash(_("Unknown time zone."), "error")
     return redirect(url_for("accounts.account"))
+
+
+def code_too_soon(error: ops.CodeTooSoonError):
+    """Anywhere a code is asked for too soon: nothing is lost, the page says when the next
+    one can be asked for (not a bare 429)."""
+    db.session.rollback()
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": error.message, "retry_at": error.retry_at.isoformat()}, 429
+    flash(error.message, "error")
+    return redirect(request.url, code=303)

@@ -32,7 +32,7 @@ from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, Role, User
-from mediation.cases import workflow
+from mediation.cases import agency, workflow
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.models import Case, Side
 from mediation.cases.states import Action, CaseStatus, TerminationReason
@@ -295,6 +295,7 @@ def _turn_of(agreement: Agreement, user: User) -> Signature:
     signature = next_signature(agreement)
     if signature is None or not may_sign(signature, user, agreement.case):
         raise NotPermittedError(_("It is not your turn to sign this agreement."))
+    agency.check_may_act(agreement.case, user)  # an agent signs once the party agreed
     return signature
 
 

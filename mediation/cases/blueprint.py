@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import admin_views, intake_views, views
+from . import admin_views, agency_views, intake_views, views
 
 bp = Blueprint("cases", __name__)
 
@@ -32,6 +32,13 @@ bp.add_url_rule(
 bp.add_url_rule(
     "/cases/<int:case_id>/extension/consent",
     view_func=views.consent_to_extension,
+    methods=["POST"],
+)
+# Agency: the party's link to confirm or refuse an agent, the mediator's check on camera.
+bp.add_url_rule("/agency/<token>", view_func=agency_views.agency_link, methods=["GET", "POST"])
+bp.add_url_rule(
+    "/cases/<int:case_id>/agents/<int:party_id>/confirm",
+    view_func=agency_views.confirm_agent,
     methods=["POST"],
 )
 # The personal link in a party's invitation, and the button that sends the code.

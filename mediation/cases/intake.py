@@ -25,7 +25,7 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import assignment, workflow
+from . import agency, assignment, workflow
 from .categories import get_category
 from .consent import record_consent
 from .models import Case, CaseParty, Claim, Evidence, Side
@@ -116,7 +116,11 @@ def set_principal(
     ]
     own = next(p for p in case.parties if p.user_id == agent.id)
     own.is_agent, own.represents = True, principal
-    case.parties.insert(0, CaseParty(user=principal, side=Side.applicant))
+    # Named by the agent: the agency holds once the party confirms it (agency.py).
+    own.agency_confirmed_at = own.agency_confirmed_how = None
+    case.parties.insert(
+        0, CaseParty(user=principal, side=Side.applicant, named_name=real_name.strip())
+    )
     db.session.flush()
     return principal
 
@@ -134,7 +138,9 @@ def set_respondent(
         raise FieldError("phone", _("This is your own number; give the other side's."))
     respondent = accounts.party_with_phone(phone, real_name=real_name, id_number=id_number)
     case.parties = [p for p in case.parties if p.side != Side.respondent]
-    case.parties.append(CaseParty(user=respondent, side=Side.respondent))
+    case.parties.append(
+        CaseParty(user=respondent, side=Side.respondent, named_name=real_name.strip())
+    )
     db.session.flush()
     return respondent
 
@@ -237,6 +243,8 @@ def submit(
     )
     workflow.transition(case, Action.submit, by=by, now=now)
     _assign_as_chosen(case, by=by, mediator_id=mediator_id, institution_id=institution_id)
+    for agent in (p for p in case.parties if p.is_agent and p.agency_confirmed_at is None):
+        agency.ask_principal(case, agent)
 
 
 def _assign_as_chosen(

@@ -116,6 +116,15 @@ class CaseParty(db.Model):
     service_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Art 16: this party agrees that the mediator may hear each side at a separate time.
     separate_sessions_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The name under which whoever filed named this party. The account is found by the
+    # phone number; its own name is never shown to the filer (it would tell who owns a
+    # number) and a difference is shown to the mediator to resolve on camera.
+    named_name: Mapped[str | None] = mapped_column(String(100))
+    # For an agent: when the party they act for confirmed the agency, and how ("principal":
+    # by a code sent to the party's phone; "mediator": the mediator checked the power of
+    # attorney and the party on camera). Until then the agent cannot act in their name.
+    agency_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agency_confirmed_how: Mapped[str | None] = mapped_column(String(16))
 
     case: Mapped[Case] = relationship(back_populates="parties")
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -8,13 +8,37 @@ from typing import Any
 
 from mediation.accounts.models import User
 
-from .models import Case, Evidence
+from .models import Case, CaseParty, Evidence
 
 HIDDEN = "—"
 
 
 def is_party(user: User, case: Case) -> bool:
     return any(p.user_id == user.id for p in case.parties)
+
+
+def shown_identity(party: CaseParty, viewer: User) -> tuple[str, str | None]:
+    """The name and masked ID number under which ``viewer`` sees ``party``.
+
+    The account behind a phone number is not shown to whoever typed the number before its
+    holder took part in the case: the other parties see the name they were given (and no
+    ID number) until the party answered. The party themselves and staff see the account.
+    """
+    user = party.user
+    if party.user_id == viewer.id or not is_party(viewer, party.case):
+        return user.real_name, user.id_number_masked if user.id_number else None
+    if party.named_name is not None and party.consented_at is None:
+        return party.named_name, None
+    return user.real_name, user.id_number_masked if user.id_number else None
+
+
+def name_mismatch(party: CaseParty) -> str | None:
+    """For staff: the name a party was named by, when the account's own name differs (a
+    mistyped number, a changed name, or someone else's account): the mediator checks on
+    camera; nothing is decided by the platform."""
+    if party.named_name and party.named_name.strip() != party.user.real_name.strip():
+        return party.named_name
+    return None
 
 
 def may_see_evidence(item: Evidence, viewer: User, case: Case) -> bool:

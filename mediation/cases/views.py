@@ -29,7 +29,7 @@ from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
-from .privacy import may_see_evidence
+from .privacy import is_party, may_see_evidence, name_mismatch, shown_identity
 from .states import Action, CaseStatus, TerminationReason
 
 
@@ -99,6 +99,14 @@ def render_case(case: Case, entered: dict | None = None):
         disclosure=conflicts.open_disclosure(case),
         reasons=workflow.termination_reasons(current_user, case),
         entered=entered or {},
+        shown_identity=lambda party: shown_identity(party, current_user),
+        represented_name=lambda agent: next(
+            shown_identity(p, current_user)[0]
+            for p in case.parties
+            if p.user_id == agent.represents_id and not p.is_agent
+        ),
+        staff_view=not is_party(current_user, case),
+        name_mismatch=name_mismatch,
     )
 
 

@@ -49,8 +49,11 @@ def actors_for(user: User | None, case: Case) -> set[Actor]:
         return {Actor.system}
     actors = set()
     for party in case.parties:
-        if party.user_id == user.id:
-            actors.add(Actor.applicant if party.side == Side.applicant else Actor.respondent)
+        if party.user_id != user.id:
+            continue
+        if party.is_agent and party.agency_confirmed_at is None and case.status != "draft":
+            continue  # not yet confirmed by the party they say they act for (agency.py)
+        actors.add(Actor.applicant if party.side == Side.applicant else Actor.respondent)
     if case.mediator_id == user.id:
         actors.add(Actor.mediator)
     if (

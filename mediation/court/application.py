@@ -26,7 +26,7 @@ from mediation.accounts.models import CodePurpose, Court, CourtLevel, User
 from mediation.agreements import operations as agreements
 from mediation.agreements import signing as agreement_signing
 from mediation.agreements.models import AgreementStatus
-from mediation.cases import clocks, workflow
+from mediation.cases import agency, clocks, workflow
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.models import Case
 from mediation.cases.states import Action, CaseStatus
@@ -241,6 +241,7 @@ def send_code(application: Application, user: User) -> None:
     turn = next_signature(application)
     if turn is None or turn.user_id != user.id:
         raise NotPermittedError(_("It is not your turn to sign this application."))
+    agency.check_may_act(application.case, user)
     accounts.issue_code(user, CodePurpose.agreement_signature)
 
 
@@ -259,6 +260,7 @@ def sign(
     turn = next_signature(application)
     if turn is None or turn.user_id != user.id:
         raise NotPermittedError(_("It is not your turn to sign this application."))
+    agency.check_may_act(case, user)  # SPC provisions art 3: the party's own authority
     if shown_sha256 != application.document_sha256:
         raise FieldError(
             "document",

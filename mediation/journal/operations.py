@@ -17,6 +17,7 @@ from sqlalchemy import select
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
+from . import signals
 from .models import GENESIS_HASH, JournalEntry, JournalHead
 from .schemas import hashed_fields
 
@@ -59,6 +60,7 @@ def append(
     head.seq, head.hash, head.updated_at = entry.seq, entry.hash, created_at
     db.session.add(entry)
     db.session.flush()
+    signals.entry_added.send(case_id, action=action, payload=payload, actor_id=actor_id)
     return entry
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from mediation.cases.models import Case, CaseAssignment, Evidence
 from mediation.cases.states import CaseStatus
+from mediation.core.db import utcnow
 from mediation.extensions import db
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_institution, make_mediator, make_user
@@ -163,6 +164,7 @@ def test_the_respondent_sees_neither_the_draft_nor_unshared_files_nor_the_addres
         from mediation.accounts import operations as accounts
 
         accounts.set_password(other_side, PASSWORD)
+        other_side.phone_verified_at = utcnow()  # as if they had entered a code
         db.session.commit()
         phone = other_side.phone
     respondent = app.test_client()

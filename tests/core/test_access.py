@@ -7,6 +7,8 @@ PUBLIC = {
     "/",
     "/login",
     "/register",
+    "/register/confirm",  # without a number being registered, back to /register
+    "/login/verify",  # without a right password first, back to /login
     "/password/forgot",
     "/password/reset",
     "/join/<token>",

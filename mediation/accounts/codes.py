@@ -1,0 +1,241 @@
+"""One-time codes sent to a phone (or e-mail): to an account, or, to open one, to a number.
+
+Only a code's HMAC is kept. Entering a code sent to an account's own number proves that its
+holder receives what is sent there (``prove_contact``); nothing else does. Sending is
+limited per recipient in the database, so every process counts alike and people behind
+one address (an office, a carrier's NAT) do not use up each other's codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.notify import operations as notify
+
+from .models import CodePurpose, OneTimeCode, User
+
+
+def prove_contact(user: User, sent_to: str, purpose: CodePurpose, *, now: datetime) -> None:
+    """A code sent to ``sent_to`` was entered: if that is the account's own number (or
+    e-mail, for an account without a phone), its holder is proven.
+
+    A password set before the number was proven may be anyone's (the number could have
+    been registered by someone else first): it stops working, and so does every session,
+    unless the proof itself came with that password (a login) or sets a new one (a reset).
+    """
+    if user.phone_verified_at is not None or sent_to != (user.phone or user.email):
+        return
+    user.phone_verified_at = now
+    if user.password_hash and purpose not in (
+        CodePurpose.password_reset,
+        CodePurpose.phone_verification,
+    ):
+        user.password_hash = None
+        user.session_version = (user.session_version or 0) + 1
+
+
+class CodeTooSoonError(FieldError):
+    """A code was asked for again too soon; ``retry_at`` says when the next one may be."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        self.retry_at = retry_at
+        seconds = max(1, int((retry_at - utcnow()).total_seconds()) + 1)
+        if seconds < 120:
+            message = _(
+                "A code was sent a moment ago. You can ask for a new one in %(n)d seconds.",
+                n=seconds,
+            )
+        else:
+            message = _(
+                "Several codes were sent to this number. You can ask for a new one in "
+                "%(n)d minutes.",
+                n=(seconds + 59) // 60,
+            )
+        super().__init__("code", message)
+
+
+def _code_hash(subject: str, purpose: CodePurpose, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{subject}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _subject(user: User | None, sent_to: str) -> str:
+    # A user's codes are bound to the account, a registration code to the number.
+    return str(user.id) if user is not None else f"to:{sent_to}"
+
+
+_CODE_TEXT = {
+    CodePurpose.password_reset: _l(
+        "Your code to reset the password of the mediation platform is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+    CodePurpose.invitation_login: _l(
+        "Your code to enter your mediation case is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+    # The text says what the code does: entering it is the act of confirming.
+    CodePurpose.minutes_confirmation: _l(
+        "Your code to confirm the minutes of your mediation session is %(code)s. "
+        "Entering it confirms the minutes as you have read them. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+    CodePurpose.agreement_signature: _l(
+        "Your code to sign the mediation agreement is %(code)s. Entering it signs the "
+        "agreement electronically, as you have read it. It is valid for %(minutes)d minutes. "
+        "Do not tell it to anyone."
+    ),
+    CodePurpose.registration: _l(
+        "Your code to open an account on the mediation platform is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+    CodePurpose.agency_confirmation: _l(
+        "Your code to confirm who acts for you in your mediation case is %(code)s. Entering "
+        "it confirms that this person is your agent. It is valid for %(minutes)d minutes. "
+        "Do not tell it to anyone."
+    ),
+    CodePurpose.phone_verification: _l(
+        "Your code to confirm your phone number on the mediation platform is %(code)s. "
+        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
+    ),
+}
+
+
+def _unused(user: User | None, sent_to: str, purpose: CodePurpose):
+    query = select(OneTimeCode).where(
+        OneTimeCode.purpose == purpose, OneTimeCode.consumed_at.is_(None)
+    )
+    if user is not None:
+        return query.where(OneTimeCode.user_id == user.id)
+    return query.where(OneTimeCode.user_id.is_(None), OneTimeCode.sent_to == sent_to)
+
+
+def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
+    """Unused codes of ``purpose`` stop working (what they would have confirmed changed)."""
+    now = now or utcnow()
+    for old in db.session.scalars(_unused(user, "", purpose)):
+        old.consumed_at = now
+
+
+def next_code_at(sent_to: str, *, now: datetime | None = None) -> datetime | None:
+    """When another code may be sent to ``sent_to``, if not now.
+
+    Counted per recipient in the database (so every process sees the same count, and
+    people sharing an office's or a carrier's address do not use up each other's codes):
+    one a minute, and CODE_LIMIT_PER_RECIPIENT_HOUR in any hour."""
+    now = now or utcnow()
+    sent = db.session.scalars(
+        select(OneTimeCode.created_at)
+        .where(OneTimeCode.sent_to == sent_to, OneTimeCode.created_at > now - timedelta(hours=1))
+        .order_by(OneTimeCode.created_at.desc())
+    ).all()
+    gap = timedelta(seconds=current_app.config["CODE_INTERVAL_SECONDS"])
+    if sent and sent[0] + gap > now:
+        return sent[0] + gap
+    per_hour = current_app.config["CODE_LIMIT_PER_RECIPIENT_HOUR"]
+    if len(sent) >= per_hour:
+        return sent[per_hour - 1] + timedelta(hours=1)
+    return None
+
+
+def _send(
+    user: User | None, sent_to: str, purpose: CodePurpose, now: datetime, locale: str | None
+) -> str:
+    retry_at = next_code_at(sent_to, now=now)
+    if retry_at is not None:
+        raise CodeTooSoonError(retry_at)
+    # Earlier codes of the same purpose stop working: only the newest message counts.
+    for old in db.session.scalars(_unused(user, sent_to, purpose)):
+        old.consumed_at = now
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
+    db.session.add(
+        OneTimeCode(
+            user_id=user.id if user is not None else None,
+            purpose=purpose,
+            code_hash=_code_hash(_subject(user, sent_to), purpose, code),
+            sent_to=sent_to,
+            expires_at=now + timedelta(minutes=minutes),
+            created_at=now,
+        )
+    )
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
+        if "@" in sent_to:
+            notify.queue_email(sent_to, _("Your one-time code"), text, sensitive=True)
+        else:
+            notify.queue_sms(sent_to, text, sensitive=True)
+    db.session.flush()
+    return code
+
+
+def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
+    """Create a six-digit code, queue it to the user's phone (or e-mail), return it.
+
+    Raises ``CodeTooSoonError`` when the recipient was sent one too recently."""
+    sent_to = user.phone or user.email
+    if sent_to is None:
+        raise FieldError("identifier", _("This account has no phone number or e-mail address."))
+    return _send(user, sent_to, purpose, now or utcnow(), user.locale)
+
+
+def _consume(
+    user: User | None, sent_to: str, purpose: CodePurpose, code: str, now: datetime
+) -> bool:
+    """True once for the right, unexpired code; every try counts against the code.
+
+    The try is counted by a conditional UPDATE before the comparison, so parallel
+    guesses cannot share one count; using the code is conditional too, so it works once.
+    """
+    record_id = db.session.scalar(
+        _unused(user, sent_to, purpose)
+        .with_only_columns(OneTimeCode.id)
+        .where(OneTimeCode.expires_at > now)
+        .order_by(OneTimeCode.id.desc())
+    )
+    if record_id is None:
+        return False
+    counted = db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.id == record_id,
+            OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
+        )
+        .values(attempts=OneTimeCode.attempts + 1)
+        .returning(OneTimeCode.code_hash, OneTimeCode.sent_to)
+    ).first()
+    if counted is None:
+        return False  # too many tries: only a new code helps
+    expected = _code_hash(_subject(user, counted.sent_to), purpose, code.strip())
+    if not hmac.compare_digest(counted.code_hash, expected):
+        return False
+    used = db.session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.id == record_id, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    if used.rowcount != 1:
+        return False
+    if user is not None:
+        prove_contact(user, counted.sent_to, purpose, now=now)
+        db.session.flush()
+    return True
+
+
+def consume_code(
+    user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
+) -> bool:
+    """True once for the right, unexpired code of ``user``; see ``_consume``. Entering a
+    code sent to the account's own number proves the number (``prove_contact``)."""
+    return _consume(user, "", purpose, code, now or utcnow())

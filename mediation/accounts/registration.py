@@ -1,0 +1,122 @@
+"""Opening an account: the phone number is proven with a code before the account exists.
+
+Whoever registered a number first proves nothing: an account is only ever opened (or taken
+over) by the person who entered the code sent to that number, and the answers are the
+same whether or not the number has an account, so registering tells nobody who is here.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.notify import operations as notify
+
+from .codes import CodeTooSoonError, _consume, _send, next_code_at
+from .identity import IdentityError, validate_id_number, validate_phone
+from .models import CodePurpose, OneTimeCode, Role, User
+from .operations import _check_unique, check_password_strength, create_user, set_password
+
+
+def start_registration(phone: str, *, locale: str | None = None) -> str:
+    """Step 1: a code to the number, before any account exists (returns the number in E.164).
+
+    The answer is the same whether the number is free or not, so it tells nobody who is
+    registered: a number whose owner has an account gets a message saying so instead of a
+    code."""
+    try:
+        phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError as error:
+        raise FieldError("phone", str(error)) from None
+    owner = db.session.scalar(select(User).where(User.phone == phone))
+    now = utcnow()
+    if owner is not None and not _claimable(owner):
+        retry_at = next_code_at(phone, now=now)
+        if retry_at is not None:
+            raise CodeTooSoonError(retry_at)
+        # Counted like a code, so this message cannot be used to flood the owner either.
+        db.session.add(
+            OneTimeCode(
+                user_id=owner.id,
+                purpose=CodePurpose.registration,
+                code_hash="",
+                sent_to=phone,
+                expires_at=now,
+                consumed_at=now,
+                created_at=now,
+            )
+        )
+        with force_locale(owner.locale or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            notify.queue_sms(
+                phone,
+                _(
+                    "Someone asked to open an account on the mediation platform with this "
+                    "number, which has an account already. To get in, log in or reset your "
+                    "password. If it was not you, ignore this message."
+                ),
+            )
+        db.session.flush()
+        return phone
+    _send(None, phone, CodePurpose.registration, now, locale)
+    return phone
+
+
+def _claimable(user: User) -> bool:
+    """An account nobody proved yet, of a party only: whoever proves the number owns it.
+    (A staff account not yet taken up is its staff member's, who sets a password by the
+    code the administrator had sent.)"""
+    return user.phone_verified_at is None and user.roles <= {Role.party}
+
+
+def complete_registration(
+    phone: str,
+    code: str,
+    *,
+    real_name: str,
+    id_number: str | None,
+    email: str | None,
+    password: str,
+) -> User:
+    """Step 2: the code proves the number; the account is opened on it, or, when the
+    number was named in a case or registered before without proof, taken over: the
+    earlier password and sessions end, the name and ID number become the ones given here
+    (the ID number still only claimed until a mediator confirms it)."""
+    check_password_strength(password)
+    real_name = real_name.strip()
+    if not real_name:
+        raise FieldError("real_name", _("Please enter the real name."))
+    try:
+        id_number = validate_id_number(id_number) if id_number else None
+    except IdentityError as error:
+        raise FieldError("id_number", str(error)) from None
+    email = email.strip().lower() if email else None
+    now = utcnow()
+    if not _consume(None, phone, CodePurpose.registration, code, now):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    owner = db.session.scalar(select(User).where(User.phone == phone))
+    if owner is None:
+        return create_user(
+            real_name=real_name,
+            phone=phone,
+            email=email,
+            id_number=id_number,
+            password=password,
+            roles=[Role.party],
+            verified=True,
+        )
+    if not _claimable(owner):
+        # Proven by someone else since the code was sent.
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    if email and email != owner.email:
+        _check_unique(email=email)
+        owner.email = email
+    owner.real_name, owner.id_number = real_name, id_number
+    owner.phone_verified_at = now
+    set_password(owner, password)  # also ends every session opened before
+    db.session.flush()
+    return owner
