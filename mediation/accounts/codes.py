@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -51,7 +52,7 @@ class CodeTooSoonError(FieldError):
 
     def __init__(self, retry_at: datetime) -> None:
         self.retry_at = retry_at
-        seconds = max(1, int((retry_at - utcnow()).total_seconds()) + 1)
+        seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
         if seconds < 120:
             message = _(
                 "A code was sent a moment ago. You can ask for a new one in %(n)d seconds.",

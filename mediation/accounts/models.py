@@ -108,6 +108,9 @@ class User(UserMixin, db.Model):
         foreign_keys=[institution_id], back_populates="staff"
     )
     court: Mapped[Court | None] = relationship(back_populates="staff")
+    id_confirmed_by: Mapped[User | None] = relationship(
+        foreign_keys=[id_confirmed_by_id], remote_side=[id]
+    )
     mediator_profile: Mapped[MediatorProfile | None] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )

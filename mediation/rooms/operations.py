@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
 from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant
@@ -243,6 +244,11 @@ def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = 
         raise RoomError("changed", _("This person reconnected; please check again."))
     user = member.participant.user
     member.identity_confirmed_at = utcnow()
+    # The ID number the person claimed is now confirmed (or found held by another account,
+    # which the journal records for the mediator to resolve).
+    id_confirmed = accounts.confirm_id_number(
+        user, by=by.participant.user, now=member.identity_confirmed_at
+    )
     db.session.flush()
     _log(
         member,
@@ -250,6 +256,7 @@ def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = 
         by.participant.user,
         name=user.real_name,
         id_number=user.id_number_masked,
+        id_confirmed=id_confirmed,
         role=member.role,
     )
     bump_layout(room)  # cleared: now connected to the other participants too

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import select
 
+from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -191,6 +192,11 @@ def test_identity_and_the_warning_come_before_the_start(app, room, connect):
         "room.started",
     ):
         assert action in actions
+    with app.app_context():
+        # The ID number the applicant claimed is now confirmed, by the mediator, once.
+        applicant = db.session.scalar(select(User).where(User.phone == room["phones"]["a"]))
+        assert applicant.id_confirmed_at is not None
+        assert applicant.id_confirmed_by.phone == room["phones"]["mediator"]
 
 
 def test_a_dropped_connection_comes_back_to_the_same_place(room, connect):

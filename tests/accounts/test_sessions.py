@@ -1,0 +1,102 @@
+"""Sessions end on the server, failed logins lock one address out, not the owner, and codes
+are paced per recipient with the time of the next one shown (issue #15, items 7 and 8)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+from sqlalchemy import select
+
+from mediation.accounts.models import User
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_user
+
+
+def test_logout_ends_the_session_on_the_server(app, client):
+    with app.app_context():
+        user = make_user()
+        db.session.commit()
+        phone = user.phone
+    response = post_form(
+        client, "/login", {"identifier": phone, "password": PASSWORD, "remember": "y"}
+    )
+    assert response.status_code == 302
+    # Someone copied both cookies (the session and the "stay logged in" token).
+    copied = {key[2]: cookie.value for key, cookie in client._cookies.items()}
+    assert {"session", "remember_token"} <= set(copied)
+    token = post_form(client, "/logout", {}, form_page="/account")
+    assert token.status_code == 302
+    thief = app.test_client()
+    for key, value in copied.items():
+        thief.set_cookie(key, value)
+    assert thief.get("/account").status_code == 302  # to the login page
+    thief.delete_cookie("session")  # the remember token alone does not work either
+    assert thief.get("/account").status_code == 302
+
+
+def test_failed_logins_lock_one_address_not_the_owner(app):
+    with app.app_context():
+        user = make_user()
+        db.session.commit()
+        phone = user.phone
+    stranger = app.test_client()
+    stranger.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for _ in range(6):
+        login(stranger, phone, "wrong password")
+    assert login(stranger, phone, PASSWORD).status_code == 429
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert login(owner, phone, PASSWORD).status_code == 302
+
+
+def test_codes_are_paced_per_recipient_and_say_when_the_next_comes(app, client):
+    app.config.update(CODE_INTERVAL_SECONDS=60, CODE_LIMIT_PER_RECIPIENT_HOUR=6)
+    now = [utcnow()]
+    try:
+        # The codes' own clock, moved by hand: the test never waits and never depends on
+        # today's date.
+        with (
+            mock.patch("mediation.accounts.codes.utcnow", side_effect=lambda: now[0]),
+            mock.patch("mediation.accounts.registration.utcnow", side_effect=lambda: now[0]),
+        ):
+            first = post_form(client, "/register", {"phone": "13912340000"})
+            assert first.status_code == 302
+            now[0] += timedelta(seconds=20)
+            again = post_form(client, "/register", {"phone": "13912340000"})
+            page = again.get_data(as_text=True)
+            assert again.status_code == 200
+            assert "40秒后可再次获取" in page
+            # Others in the same office (one address) are not held up by it.
+            for n in range(1, 4):
+                other = post_form(client, "/register", {"phone": f"1391234000{n}"})
+                assert other.status_code == 302, n
+            now[0] += timedelta(seconds=41)
+            assert post_form(client, "/register", {"phone": "13912340000"}).status_code == 302
+    finally:
+        app.config.update(CODE_INTERVAL_SECONDS=0, CODE_LIMIT_PER_RECIPIENT_HOUR=1000)
+
+
+def test_a_code_asked_too_soon_on_any_page_is_explained_not_a_bare_429(app, client):
+    """The seal holder's case: a signing page's "send code" twice in a row."""
+    from mediation.accounts import operations as accounts
+    from mediation.accounts.models import CodePurpose
+
+    app.config.update(CODE_INTERVAL_SECONDS=60)
+    try:
+        with app.app_context():
+            user = make_user()
+            accounts.issue_code(user, CodePurpose.agreement_signature)
+            db.session.commit()
+            try:
+                accounts.issue_code(user, CodePurpose.agreement_signature)
+            except accounts.CodeTooSoonError as error:
+                assert error.retry_at > utcnow()
+                assert "秒后可再次获取" in error.message
+            else:
+                raise AssertionError("a second code within the minute was sent")
+            assert db.session.scalar(select(User.id).where(User.id == user.id))
+    finally:
+        app.config.update(CODE_INTERVAL_SECONDS=0)
