@@ -82,7 +82,11 @@ def _session(case, name: str, *, start, side: str | None = None) -> MediationSes
     return session
 
 
-def _ended_with_minutes(session: MediationSession) -> None:
+# What the applicant's side told the mediator alone (art 16): nobody else may read it.
+SIDE_SECRET = "申请人底线为两千元，仅对调解员说明"
+
+
+def _ended_with_minutes(session: MediationSession, text: dict[str, str]) -> None:
     """The room held and ended, everyone admitted; the minutes written and sent for review."""
     now = utcnow()
     db.session.add(Room(session_id=session.id, started_at=now, ended_at=now))
@@ -99,7 +103,7 @@ def _ended_with_minutes(session: MediationSession) -> None:
                 identity_confirmed_at=now,
             )
         )
-    minutes.save(session, MINUTES, by=case.mediator)
+    minutes.save(session, text, by=case.mediator)
     db.session.flush()
     minutes.session_ended(session)
 
@@ -154,8 +158,8 @@ def build_tenant(storage_dir: str) -> Tenant:
     )
     # The side session is tomorrow: minutes are for a session that took place, so its end is
     # recorded as for the joint one (the room's end is what opens the review).
-    for session in (joint, side):
-        _ended_with_minutes(session)
+    _ended_with_minutes(joint, MINUTES)
+    _ended_with_minutes(side, {**MINUTES, "applicant_statement": SIDE_SECRET})
     # The joint session's review is closed: its minutes PDF exists.
     review.close_review(joint, minutes.of_session(joint.id), by=mediator)
     joint_applicant = next(p for p in joint.participants if p.user_id == applicant.id)
