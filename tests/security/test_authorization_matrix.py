@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from mediation import create_app
 from mediation.accounts.models import Role
@@ -371,21 +370,22 @@ def snapshot(app: Flask) -> dict[str, object]:
                 f"FROM {_quoted(table.name)}) AS rows)"
                 for table in db.metadata.sorted_tables
             ]
-            row = conn.exec_driver_sql(f"SELECT {', '.join(digests)}").one()
-            return dict(zip((t.name for t in db.metadata.sorted_tables), row, strict=True))
-        return {
-            table.name: sorted(
-                map(
-                    repr,
-                    conn.execute(select(*(table.c[name] for name in _kept(table)))).all(),
-                )
-            )
-            for table in db.metadata.sorted_tables
-        }
+        else:
+            digests = [
+                f"(SELECT group_concat({_sqlite_row(table)}, '|') "
+                f"FROM (SELECT * FROM {_quoted(table.name)} ORDER BY rowid))"
+                for table in db.metadata.sorted_tables
+            ]
+        row = conn.exec_driver_sql(f"SELECT {', '.join(digests)}").one()
+        return dict(zip((t.name for t in db.metadata.sorted_tables), row, strict=True))
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _sqlite_row(table) -> str:
+    return " || ',' || ".join(f"quote({_quoted(name)})" for name in _kept(table))
 
 
 def _kept(table) -> list[str]:
