@@ -95,7 +95,12 @@ def _clean_database(request) -> Iterator[None]:
     yield
     if "app" not in request.fixturenames:
         return
-    app: Flask = request.getfixturevalue("app")
+    empty_database(request.getfixturevalue("app"))
+
+
+def empty_database(app: Flask) -> None:
+    """Every table emptied, the reference data back, rate limits and room readings reset
+    (also for module-scoped worlds, such as tests/security's authorization matrix)."""
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
