@@ -63,6 +63,8 @@ def confirm_agent(case_id: int, party_id: int):
     agent = db.session.get(CaseParty, party_id)
     if agent is None or agent.case_id != case.id or not agent.is_agent:
         abort(404)
+    if case.mediator_id != current_user.id:
+        abort(403)  # the party confirms from their own link
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:

@@ -130,6 +130,19 @@ MATRIX: dict[str, Entry] = {
     "cases.join_send_code": Entry(
         _token("invitation"), ANYONE, "capability: sends a code to the invitee's phone only"
     ),
+    "cases.agency_link": Entry(
+        _token("agency_link"),
+        frozenset({ANONYMOUS, "applicant"}),
+        "capability for a visitor (the code goes to the party the agent names); anyone logged "
+        "in as somebody else is sent to the login page",
+    ),
+    "cases.confirm_agent": Entry(
+        lambda t: {"case_id": t.ids["agency_case"], "party_id": t.ids["agent_party"]},
+        MEDIATOR,
+        "the case's mediator checked the power of attorney on camera (the party confirms "
+        "from their own link)",
+        destructive=True,
+    ),
     "cases.category_edit": Entry(
         lambda t: {"code": "neighbourhood"}, frozenset({PLATFORM}), "platform settings"
     ),

@@ -21,9 +21,10 @@ from mediation.agreements import operations as agreements
 from mediation.agreements import signing
 from mediation.booking import availability, links
 from mediation.booking.models import AvailabilityRule, MediationSession, SessionParticipant
-from mediation.cases import intake, invitations, workflow
+from mediation.cases import agency, intake, invitations, workflow
 from mediation.cases import operations as cases
 from mediation.cases import respondent as answering
+from mediation.cases.models import CaseParty
 from mediation.cases.states import Action, TerminationReason
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
@@ -37,7 +38,7 @@ from mediation.recording.models import Composition
 from mediation.rooms.models import Room, RoomMember
 from tests.agreements.conftest import drawing
 from tests.court.conftest import apply_jointly, in_force
-from tests.factories import make_case
+from tests.factories import make_case, make_user
 
 # The roles a tenant's people hold towards that tenant's objects.
 TENANT_ROLES = ("applicant", "respondent", "mediator", "admin", "clerk", "judge")
@@ -188,6 +189,14 @@ def build_tenant(storage_dir: str) -> Tenant:
     workflow.transition(failed, Action.terminate, by=mediator, reason=TerminationReason.other)
     cases.record_failure(failed, by=mediator, situation="双方分歧较大", reasons="无法达成一致")
 
+    # A case the applicant's agent acts in, not yet confirmed by the applicant.
+    agency_case = make_case(applicant, respondent, mediator=mediator)
+    agent = CaseParty(
+        user=make_user(real_name="代理人"), side="applicant", is_agent=True, represents=applicant
+    )
+    agency_case.parties.append(agent)
+    db.session.flush()
+
     rule = availability.add_rule(mediator.id, 0, time(9), time(12), reception=False, place="")
     settings = availability.settings_for(mediator.id)
     availability.renew_feed_token(settings)
@@ -210,6 +219,9 @@ def build_tenant(storage_dir: str) -> Tenant:
             "case_number": case.number,
             "draft": draft.id,
             "failed": failed.id,
+            "agency_case": agency_case.id,
+            "agent_party": agent.id,
+            "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
             "application": application.id,
             "material": material.id,
