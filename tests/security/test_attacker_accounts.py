@@ -81,6 +81,22 @@ def add_power_of_attorney(client, case_id):
     )
 
 
+def file_as_agent(client, principal_name: str) -> int:
+    """File a case "as agent" of whoever holds VICTIM's number, with any PDF as power of
+    attorney, and submit it."""
+    case_id = new_case(
+        client,
+        as_agent="y",
+        principal_name=principal_name,
+        principal_phone=VICTIM,
+        principal_id_number="",
+    )
+    name_respondent(client, case_id, "13811112222")
+    add_power_of_attorney(client, case_id)
+    assert post_form(client, f"/cases/{case_id}/intake/submit", SUBMIT).status_code == 302
+    return case_id
+
+
 def test_item_1_no_account_on_someone_elses_number(app, world):
     """Registering the victim's number first opens nothing; the case later filed against
     the victim stays out of the attacker's reach."""
@@ -137,16 +153,7 @@ def test_item_4_an_agent_nobody_confirmed_cannot_act(app, world):
     """Filing "as agent" for the victim: the victim is asked, the attacker can do nothing
     in the victim's name meanwhile, and a refusal puts the attacker out of the case."""
     attacker = logged_in(app, world["attacker"])
-    case_id = new_case(
-        attacker,
-        as_agent="y",
-        principal_name="受害人",
-        principal_phone=VICTIM,
-        principal_id_number="",
-    )
-    name_respondent(attacker, case_id, "13811112222")
-    add_power_of_attorney(attacker, case_id)
-    assert post_form(attacker, f"/cases/{case_id}/intake/submit", SUBMIT).status_code == 302
+    case_id = file_as_agent(attacker, "受害人")
     with app.app_context():
         asked = db.session.scalars(
             select(OutboxMessage.body).where(OutboxMessage.recipient == VICTIM_E164)
@@ -178,16 +185,7 @@ def test_item_4_an_agent_nobody_confirmed_cannot_act(app, world):
 
 def test_item_4_a_confirmed_agent_acts_and_the_party_is_told(app, world):
     attacker = logged_in(app, world["attacker"])  # here: a genuine agent
-    case_id = new_case(
-        attacker,
-        as_agent="y",
-        principal_name="老伯",
-        principal_phone=VICTIM,
-        principal_id_number="",
-    )
-    name_respondent(attacker, case_id, "13811112222")
-    add_power_of_attorney(attacker, case_id)
-    post_form(attacker, f"/cases/{case_id}/intake/submit", SUBMIT)
+    case_id = file_as_agent(attacker, "老伯")
     with app.app_context():
         link = db.session.scalars(
             select(OutboxMessage.body)
