@@ -141,10 +141,7 @@ def test_the_other_side_finds_nothing_of_a_session_held_with_one_side(app):
     _review_over_http(app, people, clients, session_id)
     with app.app_context():
         (file,) = recording.of_case(people["case"])
-        assert file.scope == "separate:applicant"
-        file_id = file.id
-        assert journal.verify_chain(people["case"]).ok
-        assert journal.sealed_problems(people["case"]) == []
+        file_id, file_scope = file.id, file.scope
         db.session.remove()
 
     case = people["case"]
@@ -180,6 +177,13 @@ def test_the_other_side_finds_nothing_of_a_session_held_with_one_side(app):
         link = review_link(people["applicant"])  # the applicant's link, in other hands
     assert other.get(link).status_code == 302  # not theirs: to the login page
     assert not leaks(body_of(other.get(link, follow_redirects=True)))
+
+    # The file is labelled as that side's, and the journal still proves everything.
+    assert file_scope == "separate:applicant"
+    with app.app_context():
+        assert journal.verify_chain(people["case"]).ok
+        assert journal.sealed_problems(people["case"]) == []
+        db.session.remove()
 
     # That side and the mediator find all of it.
     for who in ("applicant", "mediator"):
