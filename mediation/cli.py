@@ -160,17 +160,22 @@ def journal_verify(case_number: str) -> None:
     from sqlalchemy import select
 
     from .cases.models import Case
-    from .journal.operations import verify_chain
+    from .journal.operations import sealed_problems, verify_chain
 
     case = db.session.scalar(select(Case).where(Case.number == case_number))
     if case is None:
         raise click.ClickException(f"no case {case_number}")
     report = verify_chain(case.id)
-    if report.ok:
-        click.echo(f"{case_number}: chain intact, {report.entries} entries")
-        return
-    click.echo(f"{case_number}: chain broken at entry {report.broken_at}: {report.reason}")
-    sys.exit(1)
+    if not report.ok:
+        click.echo(f"{case_number}: chain broken at entry {report.broken_at}: {report.reason}")
+        sys.exit(1)
+    # One side's content is kept beside the chain, which holds its hash.
+    sealed = sealed_problems(case.id)
+    if sealed:
+        listed = ", ".join(str(seq) for seq in sealed)
+        click.echo(f"{case_number}: sealed content does not match entries {listed}")
+        sys.exit(1)
+    click.echo(f"{case_number}: chain intact, {report.entries} entries")
 
 
 def _quiet_validators() -> None:

@@ -180,6 +180,20 @@ class MediationSession(db.Model):
     def live(self) -> bool:
         return self.status != SessionStatus.cancelled
 
+    def hidden_from(self, user: User) -> bool:
+        """Whether ``user`` is a party (or agent) of the other side of a session held with
+        one side alone (SPC online mediation rules art 16). Everything produced in it —
+        chat, minutes, their review, recordings — is that side's and the mediator's: the
+        mediator hears each side apart precisely so that each may speak freely, and art 29
+        (4) forbids disclosing the mediation's course. The booking itself stays visible:
+        every party consented to separate sessions and may know that one took place.
+        Staff of the case (not parties) see everything by design; courts are handled by the
+        court feature."""
+        if self.side is None:
+            return False
+        sides = {p.side for p in self.case.parties if p.user_id == user.id}
+        return bool(sides) and self.side not in sides
+
 
 class SessionParticipant(db.Model):
     """Someone expected in a session: the mediator, a party or an agent."""

@@ -1,16 +1,35 @@
 """What one party may not see of the other side's: evidence that was not shared with them
-(files and journal entries), the other side's address for documents, and what the other
-side said to the mediator in a caucus."""
+(files and journal entries), the other side's address for documents, what the other
+side said to the mediator in a caucus, and everything of a session the mediator held with
+the other side alone (SPC online mediation rules art 16)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from mediation.accounts.models import User
 
-from .models import Case, CaseParty, Evidence
+from .models import Case, CaseParty, Evidence, Side
 
 HIDDEN = "—"
+
+# What a journal entry of a session says, as opposed to the fact that it happened: hidden
+# from the other side when the session was held with one side alone (art 16). Entries
+# written since such content is sealed (``journal.SealedContent``) carry none of it; this
+# covers entries written before.
+SESSION_CONTENT = {
+    "room.chat": ("text",),
+    "room.identity_confirmed": ("name", "id_number"),
+    "minutes.saved": (
+        "attendees",
+        "applicant_statement",
+        "respondent_statement",
+        "proposals",
+        "facts",
+    ),
+    "minutes.confirmed": ("disputes",),
+}
 
 
 def is_party(user: User, case: Case) -> bool:
@@ -46,23 +65,48 @@ def may_see_evidence(item: Evidence, viewer: User, case: Case) -> bool:
     return not is_party(viewer, case) or item.shared or item.uploaded_by_id == viewer.id
 
 
-def redactor(case: Case, viewer: User):
+def readable_sides(case: Case, viewer: User) -> set[str]:
+    """Whose sealed journal content ``viewer`` reads: a party their own side's, staff
+    every side's."""
+    sides = {p.side for p in case.parties if p.user_id == viewer.id}
+    return sides or set(Side)
+
+
+def one_side_sessions(payloads: Iterable[tuple[str, dict[str, Any]]]) -> dict[int, str]:
+    """session id -> side, for the sessions held with one side alone, as the journal's own
+    booking entries record them ((action, payload) pairs)."""
+    return {
+        payload["session_id"]: payload["side"]
+        for action, payload in payloads
+        if action.startswith("session.") and payload.get("side") and "session_id" in payload
+    }
+
+
+def redactor(case: Case, viewer: User, *, one_side: dict[int, str] | None = None):
     """A function that gives each journal payload as ``viewer`` may see it.
 
     Staff of the case see everything; a party sees their own entries in full and the
-    other side's without unshared evidence or service addresses. The entry hashes stay
-    as they are, so the chain can still be checked by the platform.
+    other side's without unshared evidence or service addresses, and nothing said or
+    written in a session the mediator held with the other side alone (``one_side``:
+    session id -> side). The entry hashes stay as they are, so the chain can still be
+    checked by the platform.
     """
     if not is_party(viewer, case):
         return lambda action, payload, actor_id: payload
     private = {e.id for e in case.evidence if not may_see_evidence(e, viewer, case)}
     side = next(p.side for p in case.parties if p.user_id == viewer.id)
+    elsewhere = {sid for sid, held_with in (one_side or {}).items() if held_with != side}
     # What was said in the room where this party was not: the other side's caucus with
     # the mediator, and the other side's own talk while waiting.
     unheard = {f"caucus:{other}" for other in ("applicant", "respondent") if other != side}
     unheard |= {f"waiting:{other}" for other in ("applicant", "respondent") if other != side}
 
     def redact(action: str, payload: dict[str, Any], actor_id: int | None) -> dict[str, Any]:
+        if payload.get("session_id") in elsewhere and action in SESSION_CONTENT:
+            return {
+                **payload,
+                **{key: HIDDEN for key in SESSION_CONTENT[action] if key in payload},
+            }
         if action == "evidence.added" and payload.get("evidence_id") in private:
             return {**payload, "filename": HIDDEN, "sha256": HIDDEN, "size": HIDDEN}
         if action == "party.consented" and payload.get("user_id") != viewer.id:

@@ -55,9 +55,14 @@ def files_of(application: Application) -> dict[str, bytes]:
             "head": {"seq": head.seq, "hash": head.hash} if head else None,
         }
     )
-    sessions = db.session.scalars(
-        select(MediationSession.id).where(MediationSession.case_id == case.id)
-    ).all()
+    sides = dict(
+        db.session.execute(
+            select(MediationSession.id, MediationSession.side).where(
+                MediationSession.case_id == case.id
+            )
+        ).all()
+    )
+    sessions = list(sides)
     recordings = db.session.scalars(
         select(Recording).where(Recording.session_id.in_(sessions), Recording.sha256.is_not(None))
     ).all()
@@ -78,10 +83,30 @@ def files_of(application: Application) -> dict[str, bytes]:
     files["evidence.json"] = _json(
         [{"id": e.id, "name": e.filename, "sha256": e.sha256} for e in case.evidence]
     )
+    # A session the mediator held with one side alone (SPC online mediation rules art 16)
+    # is that side's: what it said there may not be turned against it (art 18) and the
+    # mediator may not disclose the mediation's course (art 29 (4)). Its minutes stay out
+    # of the package; the court sees that it took place and the SHA-256 of its minutes
+    # (and, in recordings.json, of its recordings), and may ask the institution or the
+    # side for them (CPL interpretation art 356, SPC provisions art 6) and check what it is
+    # given against these hashes. The journal carries only hashes of such sessions' words.
+    withheld = []
     for minutes in db.session.scalars(
-        select(Minutes).where(Minutes.session_id.in_(sessions), Minutes.document_path.is_not(None))
+        select(Minutes)
+        .where(Minutes.session_id.in_(sessions), Minutes.document_path.is_not(None))
+        .order_by(Minutes.session_id)
     ):
+        if sides[minutes.session_id] is not None:
+            withheld.append(
+                {
+                    "session": minutes.session_id,
+                    "side": sides[minutes.session_id],
+                    "minutes_sha256": minutes.document_sha256,
+                }
+            )
+            continue
         files[f"minutes/session-{minutes.session_id}.pdf"] = _read(minutes.document_path)
+    files["withheld.json"] = _json(withheld)
     return files
 
 

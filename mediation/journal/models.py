@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.core.db import UTCDateTime, utcnow
@@ -47,3 +47,26 @@ class JournalHead(db.Model):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SealedContent(db.Model):
+    """What one journal entry says that only one side (and the case's staff) may read: the
+    chat of a caucus, and everything said and written in a session held with one side
+    alone (SPC online mediation rules art 16). The entry itself carries only
+    ``{"sealed": {"side": ..., "sha256": ...}}``, the SHA-256 of ``nonce`` and this content,
+    so the chain (which goes whole to a court, and whose entries every party may list)
+    proves the content without showing it; the random nonce keeps a short text (a sum, a
+    yes) from being guessed from its hash."""
+
+    __tablename__ = "journal_sealed"
+    __table_args__ = (
+        CheckConstraint("side IN ('applicant', 'respondent')", name="known_sealed_side"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    side: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -3,12 +3,17 @@
 Each entry's hash covers its case, position, actor, action, payload, time and the hash of
 the entry before it, so editing, deleting or reordering any entry breaks the chain at that
 point; the head row records the chain's length, so cutting off the newest entries shows too.
+
+An entry may seal part of what it records for one side (``sealed``): the entry keeps that
+content's salted SHA-256, the content itself lives in a ``SealedContent`` row that only that
+side and the case's staff read (see ``models.SealedContent``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +23,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import signals
-from .models import GENESIS_HASH, JournalEntry, JournalHead
+from .models import GENESIS_HASH, JournalEntry, JournalHead, SealedContent
 from .schemas import hashed_fields
 
 
@@ -31,11 +36,32 @@ def compute_hash(entry: JournalEntry) -> str:
     return hashlib.sha256(canonical_json(hashed_fields(entry)).encode()).hexdigest()
 
 
+def sealed_digest(nonce: str, content: dict[str, Any]) -> str:
+    return hashlib.sha256((nonce + canonical_json(content)).encode()).hexdigest()
+
+
 def append(
-    case_id: int, action: str, payload: dict[str, Any] | None = None, *, actor_id: int | None
+    case_id: int,
+    action: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    actor_id: int | None,
+    sealed: dict[str, Any] | None = None,
+    side: str | None = None,
 ) -> JournalEntry:
-    """Add an entry at the end of the case's chain (flushes, does not commit)."""
-    payload = json.loads(canonical_json(payload or {}))  # what is hashed is what is stored
+    """Add an entry at the end of the case's chain (flushes, does not commit).
+
+    ``sealed``: content only ``side`` (and the case's staff) may read; the entry records
+    its salted hash, the content is kept beside the chain."""
+    payload = dict(payload or {})
+    nonce = None
+    if sealed is not None:
+        if side is None:
+            raise ValueError("sealed content belongs to a side")
+        sealed = json.loads(canonical_json(sealed))
+        nonce = secrets.token_hex(16)
+        payload["sealed"] = {"side": side, "sha256": sealed_digest(nonce, sealed)}
+    payload = json.loads(canonical_json(payload))  # what is hashed is what is stored
     head = db.session.scalar(
         select(JournalHead)
         .where(JournalHead.case_id == case_id)
@@ -60,8 +86,45 @@ def append(
     head.seq, head.hash, head.updated_at = entry.seq, entry.hash, created_at
     db.session.add(entry)
     db.session.flush()
+    if sealed is not None:
+        db.session.add(
+            SealedContent(
+                entry_id=entry.id, case_id=case_id, side=side, nonce=nonce, content=sealed
+            )
+        )
+        db.session.flush()
     signals.entry_added.send(case_id, action=action, payload=payload, actor_id=actor_id)
     return entry
+
+
+def sealed_of(case_id: int) -> dict[int, SealedContent]:
+    """The sealed content of the case's entries, by entry id."""
+    return {
+        row.entry_id: row
+        for row in db.session.scalars(select(SealedContent).where(SealedContent.case_id == case_id))
+    }
+
+
+def sealed_problems(case_id: int) -> list[int]:
+    """The positions (seq) of entries whose sealed content is missing or does not match the
+    hash the chain holds: the content beside the chain is checked against it."""
+    kept = sealed_of(case_id)
+    problems = []
+    for entry in db.session.scalars(
+        select(JournalEntry).where(JournalEntry.case_id == case_id).order_by(JournalEntry.seq)
+    ):
+        seal = (entry.payload or {}).get("sealed")
+        row = kept.get(entry.id)
+        if seal is None and row is None:
+            continue
+        if (
+            seal is None
+            or row is None
+            or row.side != seal.get("side")
+            or sealed_digest(row.nonce, row.content) != seal.get("sha256")
+        ):
+            problems.append(entry.seq)
+    return problems
 
 
 ENTRY_MISSING = "entry missing"

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
-from mediation.cases.privacy import redactor
+from mediation.cases.privacy import HIDDEN, one_side_sessions, readable_sides, redactor
 from mediation.extensions import db
 
 from .models import JournalEntry
-from .operations import verify_chain
+from .operations import sealed_of, verify_chain
 from .schemas import entry_to_dict
 
 
@@ -28,9 +28,24 @@ def _entries(case_id: int) -> list[JournalEntry]:
 
 def _visible(case: Case) -> list[tuple[JournalEntry, dict]]:
     """Each entry with its payload as the viewer may see it (a party does not see the other
-    side's unshared evidence or address); the chain is verified on the full entries."""
-    redact = redactor(case, current_user)
-    return [(e, redact(e.action, e.payload, e.actor_id)) for e in _entries(case.id)]
+    side's unshared evidence or address, caucus, or session held with it alone); the chain
+    is verified on the full entries. Sealed content is shown beside its hash to those of
+    its side (and staff), as a dash to the other side."""
+    entries = _entries(case.id)
+    sealed = sealed_of(case.id)
+    redact = redactor(
+        case, current_user, one_side=one_side_sessions((e.action, e.payload) for e in entries)
+    )
+    readable = readable_sides(case, current_user)
+    shown = []
+    for entry in entries:
+        payload = redact(entry.action, entry.payload, entry.actor_id)
+        row = sealed.get(entry.id)
+        if row is not None:
+            content = row.content if row.side in readable else dict.fromkeys(row.content, HIDDEN)
+            payload = {**payload, **content}
+        shown.append((entry, payload))
+    return shown
 
 
 @login_required

@@ -50,11 +50,15 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     minutes.updated_at = utcnow()
     minutes.updated_by_id = by.id
     db.session.flush()
+    # A session held with one side alone (SPC online mediation rules art 16): its words
+    # are that side's, so the journal keeps their hash and the words are sealed for it.
     journal.append(
         session.case_id,
         "minutes.saved",
-        {"session_id": session.id, "version": minutes.version, **fields},
+        {"session_id": session.id, "version": minutes.version, **({} if session.side else fields)},
         actor_id=by.id,
+        sealed=dict(fields) if session.side else None,
+        side=session.side,
     )
     if minutes.review_version is not None:
         review.open_review(session, minutes, by=by)

@@ -231,10 +231,13 @@ def confirm(
             "session_id": session.id,
             "version": minutes.version,
             "user_id": user.id,
-            "disputes": checked,
+            **({} if session.side else {"disputes": checked}),
             "via": "one-time code",
         },
         actor_id=user.id,
+        # What a party disputes in the minutes of a session with one side is that side's.
+        sealed={"disputes": checked} if session.side else None,
+        side=session.side,
     )
     waiting = db.session.scalar(
         select(func.count(MinutesReview.id)).where(

@@ -30,9 +30,15 @@ from .models import SECTIONS, Minutes
 
 
 def _session(session_id: int) -> MediationSession:
-    """The session, if the viewer may see its case (404 otherwise, for both)."""
+    """The session, if the viewer may see its case and, for a session held with one side
+    alone (SPC online mediation rules art 16), is not of the other side (404 otherwise,
+    for all: the other side learns nothing of its minutes, not even whether they exist)."""
     session = db.session.get(MediationSession, session_id)
-    if session is None or not can_view(current_user, session.case):
+    if (
+        session is None
+        or not can_view(current_user, session.case)
+        or session.hidden_from(current_user)
+    ):
         abort(404)
     return session
 

@@ -11,6 +11,27 @@ from mediation.booking.models import SessionParticipant
 from mediation.core.db import UTCDateTime, utcnow
 from mediation.extensions import db
 
+JOINT = "joint"
+# SPC online mediation rules art 16: a session held with one side alone is recorded as that
+# side's ("separate:applicant"), never as "joint": only that side and the mediator play it.
+SEPARATE = "separate:"
+# A session's main group (not a caucus): the files its review video is made of.
+MAIN_SCOPES = (JOINT, f"{SEPARATE}applicant", f"{SEPARATE}respondent")
+
+
+def file_scope(group: str, session_side: str | None) -> str:
+    """The label a file recorded in ``group`` gets: the group, except that the main group
+    of a session with one side is that side's."""
+    if session_side is not None and group == JOINT:
+        return f"{SEPARATE}{session_side}"
+    return group
+
+
+def side_of_scope(scope: str) -> str | None:
+    """The side a file belongs to alone (a caucus, a session with one side), or None."""
+    kind, _, side = scope.partition(":")
+    return side if kind in ("caucus", "separate") and side else None
+
 
 class RecordingLease(db.Model):
     """The one recorder worker recording a session's room, until ``expires_at``: the holder
@@ -53,7 +74,8 @@ class Recording(db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64))
     # "recording", "finished", or "interrupted" (its worker died; closed by another).
     status: Mapped[str] = mapped_column(String(16), default="recording")
-    # "joint", or "caucus:applicant" / "caucus:respondent": a caucus is private to its side.
+    # "joint", "caucus:<side>" (a caucus), or "separate:<side>" (a session held with one
+    # side alone, art 16): the last two are private to their side.
     scope: Mapped[str] = mapped_column(String(32), default="joint")
 
     participant: Mapped[SessionParticipant] = relationship()

@@ -29,7 +29,7 @@ from mediation.journal import operations as journal
 from mediation.rooms.models import Room
 
 from . import compose
-from .models import Composition, Recording, RecordingLease
+from .models import MAIN_SCOPES, Composition, Recording, RecordingLease, file_scope, side_of_scope
 
 # A recorder renews its leases twice a second; after this long without renewal another worker
 # takes the room over (the issue's bound: recording continues within 5 s).
@@ -147,7 +147,11 @@ def absolute(recording: Recording) -> Path:
 
 
 def open_file(session_id: int, participant_id: int, holder: str, scope: str = "joint") -> Recording:
+    """A new file of ``participant_id``, recorded in the room's group ``scope`` (as the
+    recorder was told it), labelled with the side a session with one side belongs to."""
     started = utcnow()
+    session = db.session.get(MediationSession, session_id)
+    scope = file_scope(scope, session.side if session is not None else None)
     recording = Recording(
         session_id=session_id,
         participant_id=participant_id,
@@ -289,39 +293,47 @@ def court_reviews(case: Case, user: User) -> bool:
 
 def playable(recording_id: int, user: User) -> Recording | None:
     """The recording, if ``user`` may play it: the case's mediator, and its parties (agents
-    included); a caucus only for its own side. None otherwise (the edge answers 404)."""
+    included); a caucus, or a session held with one side alone (art 16), only for that
+    side. None otherwise (the edge answers 404)."""
     found = db.session.get(Recording, recording_id)
     if found is None or not found.sha256:
         return None
-    case = found.participant.session.case
+    session = found.participant.session
+    case = session.case
     if user.id == case.mediator_id:
         return found
+    # A file is one side's by its label, or by its session (whatever label it was given).
+    private = side_of_scope(found.scope) or session.side
     if court_reviews(case, user):
-        # The court examining an application sees the joint session, not a side's caucus.
-        return found if found.scope == "joint" else None
+        # The court examining an application sees the joint session, not a side's caucus
+        # nor a session with one side (see docs/security.md: one side's sessions).
+        return found if private is None else None
     sides = {p.side for p in case.parties if p.user_id == user.id}
     if not sides:
         return None
-    return (
-        found if found.scope == "joint" or found.scope in {f"caucus:{s}" for s in sides} else None
-    )
+    return found if private is None or private in sides else None
 
 
 def review_videos(case: Case, user: User) -> list[Composition]:
     """The case's review videos, for its mediator, its parties and a court examining an
-    application (joint sessions only)."""
-    if (
-        user.id != case.mediator_id
-        and not any(p.user_id == user.id for p in case.parties)
-        and not court_reviews(case, user)
-    ):
+    application: joint sessions for all of them, a session held with one side only for
+    that side and the mediator."""
+    court = court_reviews(case, user)
+    sides = {p.side for p in case.parties if p.user_id == user.id}
+    if user.id != case.mediator_id and not sides and not court:
         return []
-    return db.session.scalars(
+    query = (
         select(Composition)
         .join(MediationSession, MediationSession.id == Composition.session_id)
         .where(MediationSession.case_id == case.id, Composition.status == "finished")
         .order_by(Composition.session_id)
-    ).all()
+    )
+    if user.id != case.mediator_id:
+        allowed = MediationSession.side.is_(None)
+        if not court:
+            allowed = allowed | MediationSession.side.in_(sides)
+        query = query.where(allowed)
+    return db.session.scalars(query).all()
 
 
 def playable_of_case(case: Case, user: User) -> list[Recording]:
@@ -359,11 +371,12 @@ def claim_composition(session_id: int) -> Composition | None:
 
 
 def compose_session(composition: Composition) -> Composition:
-    """Make the review video from the session's joint-session files (a caucus stays its
-    side's only), store its hash and journal it."""
+    """Make the review video from the session's main-group files (a caucus stays its
+    side's only; a session with one side gives that side's review video), store its hash
+    and journal it."""
     session = db.session.get(MediationSession, composition.session_id)
     files = [r for r in of_case(session.case_id) if r.session_id == session.id]
-    joint = [r for r in files if r.scope == "joint" and r.sha256]
+    joint = [r for r in files if r.scope in MAIN_SCOPES and r.sha256]
     start = min((r.started_at for r in joint), default=None)
     tracks: dict[int, list[compose.Part]] = {}
     for r in joint:

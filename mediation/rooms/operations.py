@@ -23,7 +23,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
-from mediation.recording.models import Recording
+from mediation.recording.models import MAIN_SCOPES, Recording
 
 from . import cache, layout
 from .models import ChatMessage, Room, RoomMember
@@ -104,13 +104,34 @@ def bump_layout(room: Room) -> int:
     return room.layout_version
 
 
-def _log(member: RoomMember, action: str, by: User | None = None, **payload) -> None:
+def _log(
+    member: RoomMember,
+    action: str,
+    by: User | None = None,
+    *,
+    sealed: dict | None = None,
+    side: str | None = None,
+    **payload,
+) -> None:
     journal.append(
         member.participant.session.case_id,
         f"room.{action}",
         {"session_id": member.session_id, "participant_id": member.participant_id, **payload},
         actor_id=by.id if by is not None else member.participant.user_id,
+        sealed=sealed,
+        side=side,
     )
+
+
+def private_to(session: MediationSession, group: str) -> str | None:
+    """The side that alone may read what is said in ``group``: that of a session held with
+    one side (SPC online mediation rules art 16), whatever the group; in a joint session
+    the side of a caucus, or of the side waiting meanwhile. None: said before everyone."""
+    if session.side is not None:
+        return session.side
+    if group.startswith(("caucus:", "waiting:")):
+        return group.split(":", 1)[1]
+    return None
 
 
 def resume_token(member: RoomMember) -> str:
@@ -250,14 +271,18 @@ def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = 
         user, by=by.participant.user, now=member.identity_confirmed_at
     )
     db.session.flush()
+    who = {"name": user.real_name, "id_number": user.id_number_masked}
+    # Who came to a session held with one side (a relative, say) is that side's to know.
+    side = member.participant.session.side
     _log(
         member,
         "identity_confirmed",
         by.participant.user,
-        name=user.real_name,
-        id_number=user.id_number_masked,
         id_confirmed=id_confirmed,
         role=member.role,
+        **({} if side else who),
+        sealed=who if side else None,
+        side=side,
     )
     bump_layout(room)  # cleared: now connected to the other participants too
 
@@ -355,7 +380,13 @@ def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
     )
     db.session.add(message)
     db.session.flush()
-    _log(member, "chat", scope=group, text=text)
+    side = private_to(member.participant.session, group)
+    if side is None:
+        _log(member, "chat", scope=group, text=text)
+    else:
+        # The journal (which goes whole to a court) keeps the words' hash only; the words
+        # are that side's and the mediator's.
+        _log(member, "chat", scope=group, message_id=message.id, sealed={"text": text}, side=side)
     return message
 
 
@@ -375,7 +406,8 @@ def recorded_throughout(room: Room) -> bool:
     recorded = set(
         db.session.scalars(
             select(Recording.participant_id).where(
-                Recording.session_id == room.session_id, Recording.scope == "joint"
+                Recording.session_id == room.session_id,
+                Recording.scope.in_(MAIN_SCOPES),
             )
         )
     )
