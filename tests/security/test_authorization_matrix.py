@@ -523,18 +523,11 @@ def test_tokens_are_not_found_by_guessing_a_neighbour(matrix: Matrix):
 
 # -- a separate session of one side (SPC online mediation rules art 16) -------------------
 
-SIDE_LEAK = pytest.mark.xfail(
-    strict=True,
-    reason="issue #15 item 2: what one side's separate session produced is shown to the "
-    "whole case; remove this mark with that fix",
-)
-
-
 @pytest.mark.parametrize(
     ("who", "path"),
     [
-        pytest.param("respondent", "/sessions/{side}/minutes", marks=SIDE_LEAK),
-        pytest.param("respondent", "/sessions/{side}/review.mp4", marks=SIDE_LEAK),
+        ("respondent", "/sessions/{side}/minutes"),
+        ("respondent", "/sessions/{side}/review.mp4"),
         ("respondent", "/cases/{case}/journal.json"),
         ("respondent", "/cases/{case}/journal"),
         ("respondent", "/sessions/{side}.ics"),
