@@ -120,6 +120,7 @@ def test_a_court_where_a_party_lives_is_competent_and_one_elsewhere_is_not(app_c
 
 def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ctx):
     from mediation.cases.models import CaseParty
+    from mediation.core.db import utcnow
     from mediation.extensions import db
     from tests.agreements.conftest import drawing, last_code_to
     from tests.factories import make_user
@@ -134,6 +135,10 @@ def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ct
             side="respondent",
             is_agent=True,
             represents_id=respondent.id,
+            # The party confirmed the agency (cases/agency.py); the power of attorney is
+            # what the court needs besides (SPC provisions art 3).
+            agency_confirmed_at=utcnow(),
+            agency_confirmed_how="principal",
         )
     )
     db.session.flush()
@@ -204,3 +209,47 @@ def test_the_ruling_names_the_agreement_and_the_judge_in_local_dates(app_ctx, tm
     assert "民事裁定书" in text and application.agreement.short_code in text
     assert world.judge.real_name in text and "调确字" in text
     assert court_ops.local_day(application.decided_at) in text
+
+
+def test_an_agent_the_party_never_confirmed_cannot_sign_in_their_name(app_ctx):
+    """Issue #15 item 4: anyone can name a phone as their principal; until the party
+    confirms, the agent's turn to sign is refused (and no code is sent)."""
+    from mediation.cases.agency import AgencyError
+    from mediation.cases.models import CaseParty
+    from mediation.extensions import db
+    from tests.agreements.conftest import drawing, last_code_to
+    from tests.factories import make_user
+
+    world = in_force()
+    applicant, respondent = world.case.party_users()
+    agent = make_user()
+    db.session.add(
+        CaseParty(
+            case_id=world.case.id,
+            user_id=agent.id,
+            side="respondent",
+            is_agent=True,
+            represents_id=respondent.id,
+        )
+    )
+    db.session.flush()
+    db.session.refresh(world.case)
+    application = applying.start(world.case, world.court, by=applicant)
+    applying.send_code(application, applicant)
+    applying.sign(
+        application,
+        applicant,
+        code=last_code_to(applicant),
+        shown_sha256=application.document_sha256,
+        drawing=drawing(),
+    )
+    with pytest.raises(AgencyError):
+        applying.send_code(application, agent)
+    with pytest.raises(AgencyError):
+        applying.sign(
+            application,
+            agent,
+            code="123456",
+            shown_sha256=application.document_sha256,
+            drawing=drawing(),
+        )
