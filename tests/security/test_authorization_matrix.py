@@ -523,6 +523,7 @@ def test_tokens_are_not_found_by_guessing_a_neighbour(matrix: Matrix):
 
 # -- a separate session of one side (SPC online mediation rules art 16) -------------------
 
+
 @pytest.mark.parametrize(
     ("who", "path"),
     [
