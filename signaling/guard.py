@@ -18,6 +18,7 @@ log line at most, and those lines are throttled. No client of the platform sends
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -145,6 +146,16 @@ class _CheckedWebSocket:
         return getattr(self._ws, name)
 
 
+def _end_connection(environ: dict) -> None:
+    """End the TCP connection a WebSocket ran on, once it has ended. On gevent, simple-websocket
+    works on a duplicate of the socket, and gevent's server then read what the client sent
+    next as a new HTTP request, logging each as an invalid request line, in the client's
+    words. A reset connection is what gevent closes without a word (simple-websocket does
+    the same on Werkzeug and gunicorn)."""
+    if environ.get("SERVER_SOFTWARE", "").startswith("gevent"):
+        raise ConnectionResetError(errno.ECONNRESET, "the WebSocket has ended")
+
+
 class Guard:
     """Installed on the Socket.IO server by ``install``."""
 
@@ -163,10 +174,17 @@ class Guard:
         if websocket is not None:
             guard = self
 
-            def checked(handler: Callable, eio_server: Any) -> Any:
-                return websocket(
+            def checked(handler: Callable, eio_server: Any) -> Callable:
+                app = websocket(
                     lambda ws: handler(_CheckedWebSocket(ws, guard.refused_frame)), eio_server
                 )
+
+                def serve(environ: dict, start_response: Callable) -> Any:
+                    result = app(environ, start_response)
+                    _end_connection(environ)
+                    return result
+
+                return serve
 
             self.eio._async = {**self.eio._async, "websocket": checked}
 
@@ -178,6 +196,8 @@ class Guard:
         self.log.warning("Socket.IO: closed a connection: %s", why)
 
     def on_message(self, eio_sid: str, data: Any) -> Any:
+        if eio_sid not in self.server.environ:
+            return None  # a packet that was waiting when its connection was closed
         budget = self._budgets.get(eio_sid)
         if budget is None:
             budget = self._budgets[eio_sid] = Bucket(self.limit)
@@ -190,6 +210,8 @@ class Guard:
             self.eio.disconnect(eio_sid)
             return None
         try:
+            if not isinstance(data, str) or not data:  # an empty one is not even decoded
+                raise MalformedPacketError("binary or empty packet")
             return self._on_message(eio_sid, data)
         except MalformedPacketError as problem:
             self.log.warning(
