@@ -7,11 +7,13 @@ few numbers checked in about a microsecond on every event, kept where the connec
 second while anything is counted, too much for the relay's hot path.
 
 An event over its limit is refused with ``error`` ``rate_limited``; a client that goes on
-sending, as many refused events again as the limit allows, is disconnected (``flood``).
+sending regardless, as many refused events again as the limit allows, is disconnected
+(``flood``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Hashable
 
@@ -29,36 +31,40 @@ def parse_limit(text: str) -> RateLimitItem:
 
 
 class Bucket:
-    __slots__ = ("at", "capacity", "rate", "refused", "tokens")
+    __slots__ = ("at", "capacity", "rate", "strikes", "tokens")
 
     def __init__(self, limit: RateLimitItem) -> None:
         self.capacity = float(limit.amount)
         self.rate = limit.amount / limit.get_expiry()  # tokens per second
         self.tokens = self.capacity
+        # Refused events, counted down like the tokens: a client whose refused events come
+        # faster than the limit, after a whole limit's worth of them, is not a person.
+        self.strikes = self.capacity
         self.at = time.monotonic()
-        self.refused = 0  # refused in a row: the next success starts again
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        refill = max(0.0, now - self.at) * self.rate
+        self.tokens = min(self.capacity, self.tokens + refill)
+        self.strikes = min(self.capacity, self.strikes + refill)
         self.at = now
         if self.tokens >= 1:
             self.tokens -= 1
-            self.refused = 0
             return True
-        self.refused += 1
+        self.strikes -= 1
         return False
 
     @property
     def abused(self) -> bool:
-        """As many events refused in a row as the limit lets through: not a person."""
-        return self.refused >= self.capacity
+        return self.strikes < 0
 
     def retry_after(self) -> float:
-        return max(0.0, (1 - self.tokens) / self.rate)
+        """Seconds until the next event is let through, rounded up to a tenth."""
+        return math.ceil(max(0.0, (1 - self.tokens) / self.rate) * 10) / 10
 
     def full(self, now: float) -> bool:
-        return self.tokens + (now - self.at) * self.rate >= self.capacity
+        refill = (now - self.at) * self.rate
+        return min(self.tokens, self.strikes) + refill >= self.capacity
 
 
 class Buckets:

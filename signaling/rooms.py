@@ -16,14 +16,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
+from sqlalchemy import select
 
+from mediation.accounts.signals import sessions_ended
+from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
-from mediation.extensions import db
+from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
 from mediation.minutes.models import SECTIONS
 from mediation.recording import operations as recording
@@ -115,7 +118,7 @@ def _within_limits(event: str) -> bool:
         "rate_limited",
         _("Too many messages. Please wait a moment and try again."),
         event,
-        retry_after=round(bucket.retry_after(), 1),
+        retry_after=bucket.retry_after(),
     )
     return False
 
@@ -285,7 +288,7 @@ class RoomNamespace(Namespace):
 
     def on_unknown(self, *args: Any) -> None:
         if _within_limits("unknown"):
-            _error("invalid", _("The request is malformed: %(why)s", why="unknown event"), "")
+            _error("invalid", _("This request is not known."), "")
 
     def on_connect(self, auth: Any = None) -> None:
         if isinstance(auth, dict) and "recorder" in auth:
@@ -491,3 +494,24 @@ def on_error(error: Exception) -> None:
     if request.event and request.event.get("message") == "connect":
         return False  # a connection that could not be set up is refused, not left half-made
     emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
+
+
+@sessions_ended.connect
+def end_connections(user_id: int, **_: Any) -> None:
+    """A new password or a logout ends every session of the user, and with them their
+    connections to rooms (issue 15): an open connection would otherwise outlive the login
+    it was opened with. A connection held by another web process is closed there, through
+    Socket.IO's message queue (python-socketio publishes the disconnection on Redis)."""
+    if not has_app_context() or socketio.server is None:
+        return
+    with db.engine.connect() as connection:  # the committed session can run no SQL now
+        sids = connection.scalars(
+            select(RoomMember.sid)
+            .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+            .where(SessionParticipant.user_id == user_id, RoomMember.sid.is_not(None))
+        ).all()
+    # Their departures are written by ``on_disconnect`` in a database session of its own
+    # (one per app context): the one that just committed cannot write.
+    with current_app.app_context():
+        for sid in sids:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
