@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 import websocket
 
 from tests.browser.conftest import serve
@@ -313,6 +314,10 @@ def cookie_for(app, phone: str) -> str:
 
 def test_fuzzed_frames_and_packets_leave_no_traceback_and_rooms_go_on(app, room, tmp_path):  # noqa: F811
     database = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not database.startswith("sqlite"):
+        # Once is enough for the protocol's edge, and it takes its time; malformed events
+        # reach both databases in tests/signaling/test_rooms.py.
+        pytest.skip("the fuzz test runs on SQLite")
     instance = Path(app.instance_path)
     ids = room["ids"]
     # The party's limits are raised so that its events reach the handlers (the limits are
