@@ -87,6 +87,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
+    from signaling import guard
+    from signaling import limits as room_limits
+
     # With the Redis message queue, several web processes share Socket.IO rooms.
     socketio.init_app(
         app,
@@ -95,7 +98,15 @@ def register_extensions(app: Flask) -> None:
         channel=app.config["SOCKETIO_CHANNEL"],
         # Signaling messages are small; a larger packet closes the connection.
         max_http_buffer_size=1_000_000,
+        # Every client of the platform speaks WebSocket (docs/signaling.md); long-polling
+        # would only be one more way in for malformed payloads.
+        transports=["websocket"],
+        # Malformed frames and packets close their connection, without a traceback.
+        json=guard.SafeJSON,
+        serializer=guard.CheckedPacket,
     )
+    guard.install(socketio.server, app.config["SOCKET_LIMIT_PACKETS"])
+    room_limits.init_app(app)
     # Other web processes drop their readings of a room this one changes (rooms/cache.py).
     from .rooms import cache as room_cache
 

@@ -91,6 +91,18 @@ class Config:
     TURN_SECRET: str | None = None
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
+    # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,
+    # "Limits"): over a limit an event is refused with `error` `rate_limited`, and a client
+    # that keeps on is disconnected. WebRTC relays and every other event are counted per
+    # connection; chat, minutes and arrivals, which are journaled for good, per participant
+    # (a new connection does not start them again). Packets of any kind per connection,
+    # malformed or not, also count towards SOCKET_LIMIT_PACKETS: over it, the connection ends.
+    ROOM_LIMIT_SIGNAL = "300 per 10 seconds"  # a negotiation with six peers sends ~150
+    ROOM_LIMIT_CHAT = "20 per minute"
+    ROOM_LIMIT_MINUTES = "60 per minute"  # the page saves 1.2 s after typing stops
+    ROOM_LIMIT_EVENTS = "60 per minute"
+    ROOM_LIMIT_CONNECT = "20 per minute"
+    SOCKET_LIMIT_PACKETS = "1000 per 10 seconds"
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
     # Start a recorder process beside the web process (embedded defaults); at scale run
@@ -189,6 +201,12 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
+    "ROOM_LIMIT_SIGNAL": ("ROOM_LIMIT_SIGNAL", str),
+    "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),
+    "ROOM_LIMIT_MINUTES": ("ROOM_LIMIT_MINUTES", str),
+    "ROOM_LIMIT_EVENTS": ("ROOM_LIMIT_EVENTS", str),
+    "ROOM_LIMIT_CONNECT": ("ROOM_LIMIT_CONNECT", str),
+    "SOCKET_LIMIT_PACKETS": ("SOCKET_LIMIT_PACKETS", str),
     "EMBEDDED_RECORDER": ("EMBEDDED_RECORDER", _bool),
     "RECORDER_URL": ("RECORDER_URL", str),
     "RECORDER_MAX_ROOMS": ("RECORDER_MAX_ROOMS", int),

@@ -16,22 +16,29 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import request, session
+from flask import current_app, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
+from sqlalchemy import select
 
+from mediation.accounts.signals import sessions_ended
+from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
-from mediation.extensions import db
+from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
 from mediation.minutes.models import SECTIONS
 from mediation.recording import operations as recording
 from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
+from signaling import limits
+from signaling.guard import ThrottledLog
 
 log = logging.getLogger(__name__)
+# Floods are logged, one line now and then (a flood of log lines would be one more flood).
+flood_log = ThrottledLog()
 
 NAMESPACE = "/room"
 MAX_EVENT_BYTES = 64 * 1024  # an SDP offer with many candidates stays far below
@@ -56,8 +63,10 @@ def _recorder(session_id: int) -> str:
 
 def _size_checked(data: Any) -> Any:
     try:
-        size = len(json.dumps(data))
-    except (TypeError, ValueError):
+        # UTF-8 as on the wire; a lone surrogate ("\ud800", which JSON can carry) is no
+        # text and fails here, not in the database or a PDF later.
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError, RecursionError):
         raise MalformedEventError("not JSON") from None
     if size > MAX_EVENT_BYTES:
         raise MalformedEventError("too large")
@@ -84,6 +93,36 @@ def _error(code: str, message: str, event: str, **extra) -> None:
     emit("error", {"code": code, "message": message, "event": event, **extra})
 
 
+def _within_limits(event: str) -> bool:
+    """Count the event against its limit (signaling/limits.py); over it, refused, and a
+    client that keeps on regardless is disconnected. Checked before anything is read."""
+    room_limits = current_app.extensions[limits.KEY]
+    kind = event if event in ("signal", "chat", "minutes") else "events"
+    limit = room_limits.limits[kind]
+    participant_id = session.get("participant_id")
+    if kind in limits.PER_PARTICIPANT and participant_id is not None:
+        bucket = room_limits.participants.get((kind, participant_id), limit)
+    else:  # this connection's own, kept with it
+        mine = session.setdefault("rate_limits", {})
+        bucket = mine.get(kind) or mine.setdefault(kind, limits.Bucket(limit))
+    if bucket.take():
+        return True
+    if bucket.abused:
+        flood_log.warning(
+            "room: disconnected participant %s: over %s %s events", participant_id, limit, kind
+        )
+        _error("flood", _("Too many messages: the connection is closed."), event)
+        disconnect()
+        return False
+    _error(
+        "rate_limited",
+        _("Too many messages. Please wait a moment and try again."),
+        event,
+        retry_after=bucket.retry_after(),
+    )
+    return False
+
+
 def _known_version(args: tuple) -> int:
     data = args[0] if len(args) == 1 else None
     version = data.get("version") if isinstance(data, dict) else None
@@ -101,6 +140,8 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
     def decorator(function: Callable) -> Callable:
         @wraps(function)
         def wrapped(self, *args: Any):
+            if not _within_limits(event):
+                return
             participant_id = session.get("participant_id", -1)
             if relay:
                 # The layout version the sender acts on: a reading in memory older than it
@@ -238,6 +279,17 @@ def _target(member: RoomMember, data: Any) -> RoomMember:
 
 
 class RoomNamespace(Namespace):
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """An event without a handler is answered (and counted) by ``on_unknown``.
+        (Clients cannot send ``connect`` or ``disconnect``: signaling/guard.py.)"""
+        if event not in ("connect", "disconnect") and not hasattr(self, f"on_{event}"):
+            return super().trigger_event("unknown", *args)
+        return super().trigger_event(event, *args)
+
+    def on_unknown(self, *args: Any) -> None:
+        if _within_limits("unknown"):
+            _error("invalid", _("This request is not known."), "")
+
     def on_connect(self, auth: Any = None) -> None:
         if isinstance(auth, dict) and "recorder" in auth:
             self._connect_recorder(auth)
@@ -250,6 +302,14 @@ class RoomNamespace(Namespace):
         participant = rooms.participant_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
+        # Each arrival is journaled: reconnecting in a loop must not write without end.
+        room_limits = current_app.extensions[limits.KEY]
+        limit = room_limits.limits["connect"]
+        if not room_limits.participants.get(("connect", participant.id), limit).take():
+            flood_log.warning(
+                "room: refused participant %s: over %s arrivals", participant.id, limit
+            )
+            raise ConnectionRefusedError("rate_limited")
         try:
             member, replaced = rooms.arrive(participant, request.sid, resume=resume)
             db.session.commit()
@@ -434,3 +494,24 @@ def on_error(error: Exception) -> None:
     if request.event and request.event.get("message") == "connect":
         return False  # a connection that could not be set up is refused, not left half-made
     emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
+
+
+@sessions_ended.connect
+def end_connections(user_id: int, **_: Any) -> None:
+    """A new password or a logout ends every session of the user, and with them their
+    connections to rooms (issue 15): an open connection would otherwise outlive the login
+    it was opened with. A connection held by another web process is closed there, through
+    Socket.IO's message queue (python-socketio publishes the disconnection on Redis)."""
+    if not has_app_context() or socketio.server is None:
+        return
+    with db.engine.connect() as connection:  # the committed session can run no SQL now
+        sids = connection.scalars(
+            select(RoomMember.sid)
+            .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+            .where(SessionParticipant.user_id == user_id, RoomMember.sid.is_not(None))
+        ).all()
+    # Their departures are written by ``on_disconnect`` in a database session of its own
+    # (one per app context): the one that just committed cannot write.
+    with current_app.app_context():
+        for sid in sids:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)

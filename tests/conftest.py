@@ -24,6 +24,7 @@ from mediation import MIGRATIONS_DIR, create_app
 from mediation.cases.models import Category
 from mediation.extensions import db, limiter
 from mediation.rooms import cache as room_cache
+from signaling import limits as room_limits
 
 VERSIONS = MIGRATIONS_DIR / "versions"
 CI = os.environ.get("CI", "").lower() == "true"
@@ -117,6 +118,7 @@ def empty_database(app: Flask) -> None:
         limiter.reset()
     # The relay's readings of rooms: ids start again in the next test.
     room_cache.init_app(app)
+    room_limits.init_app(app)  # the participants' rate limits too
 
 
 @functools.cache
