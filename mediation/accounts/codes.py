@@ -234,6 +234,45 @@ def _consume(
     return True
 
 
+def send_to_number(
+    sent_to: str, purpose: CodePurpose, *, locale: str | None, now: datetime | None = None
+) -> str:
+    """A code to a number that has no account (yet): registration."""
+    return _send(None, sent_to, purpose, now or utcnow(), locale)
+
+
+def consume_for_number(
+    sent_to: str, purpose: CodePurpose, code: str, *, now: datetime | None = None
+) -> bool:
+    """The code sent to a number without an account, as ``consume_code`` checks one."""
+    return _consume(None, sent_to, purpose, code, now or utcnow())
+
+
+def send_note_instead(
+    user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None
+) -> None:
+    """A message without a code, where a stranger asked for one (a registration on a
+    number that has an account): paced and counted like a code, so it cannot be used to
+    flood the number's owner, and spent at once."""
+    now = now or utcnow()
+    retry_at = next_code_at(user.phone, now=now)
+    if retry_at is not None:
+        raise CodeTooSoonError(retry_at)
+    db.session.add(
+        OneTimeCode(
+            user_id=user.id,
+            purpose=purpose,
+            code_hash="",  # nothing can match it
+            sent_to=user.phone,
+            expires_at=now,
+            consumed_at=now,
+            created_at=now,
+        )
+    )
+    notify.queue_sms(user.phone, text)
+    db.session.flush()
+
+
 def consume_code(
     user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
 ) -> bool:

@@ -15,11 +15,10 @@ from sqlalchemy import select
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
-from mediation.notify import operations as notify
 
-from .codes import CodeTooSoonError, _consume, _send, next_code_at
+from . import codes
 from .identity import IdentityError, validate_id_number, validate_phone
-from .models import CodePurpose, OneTimeCode, Role, User
+from .models import CodePurpose, Role, User
 from .operations import _check_unique, check_password_strength, create_user, set_password
 
 
@@ -34,35 +33,19 @@ def start_registration(phone: str, *, locale: str | None = None) -> str:
     except IdentityError as error:
         raise FieldError("phone", str(error)) from None
     owner = db.session.scalar(select(User).where(User.phone == phone))
-    now = utcnow()
     if owner is not None and not _claimable(owner):
-        retry_at = next_code_at(phone, now=now)
-        if retry_at is not None:
-            raise CodeTooSoonError(retry_at)
-        # Counted like a code, so this message cannot be used to flood the owner either.
-        db.session.add(
-            OneTimeCode(
-                user_id=owner.id,
-                purpose=CodePurpose.registration,
-                code_hash="",
-                sent_to=phone,
-                expires_at=now,
-                consumed_at=now,
-                created_at=now,
-            )
-        )
         with force_locale(owner.locale or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            notify.queue_sms(
-                phone,
+            codes.send_note_instead(
+                owner,
+                CodePurpose.registration,
                 _(
                     "Someone asked to open an account on the mediation platform with this "
                     "number, which has an account already. To get in, log in or reset your "
                     "password. If it was not you, ignore this message."
                 ),
             )
-        db.session.flush()
         return phone
-    _send(None, phone, CodePurpose.registration, now, locale)
+    codes.send_to_number(phone, CodePurpose.registration, locale=locale)
     return phone
 
 
@@ -96,7 +79,7 @@ def complete_registration(
         raise FieldError("id_number", str(error)) from None
     email = email.strip().lower() if email else None
     now = utcnow()
-    if not _consume(None, phone, CodePurpose.registration, code, now):
+    if not codes.consume_for_number(phone, CodePurpose.registration, code, now=now):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     owner = db.session.scalar(select(User).where(User.phone == phone))
     if owner is None:
