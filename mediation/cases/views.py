@@ -46,6 +46,12 @@ def my_cases():
     return render_template("cases/my_cases.html", cases=cases)
 
 
+def _due_within(days: int | None) -> int | None:
+    """The deadline filter offers 0, 3 and 7 days; anything beyond a year (999999999 would
+    overflow the date it is added to) filters nothing, like a value that is no number."""
+    return days if days is not None and 0 <= days <= 366 else None
+
+
 @role_required(Role.mediator)
 def caseload():
     args = request.args
@@ -53,7 +59,7 @@ def caseload():
         status=args.get("status") if args.get("status") in set(CaseStatus) else None,
         category=args.get("category") or None,
         party=args.get("party", "")[:50],
-        due_within_days=args.get("due", type=int),
+        due_within_days=_due_within(args.get("due", type=int)),
         sort=args.get("sort", "deadline"),
         page=args.get("page", 1, type=int),
     )
