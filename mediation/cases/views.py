@@ -18,6 +18,7 @@ from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose, Role
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error, failed_attempt
 from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
@@ -269,7 +270,9 @@ def referral(case_id: int):
         abort(404)
     db.session.commit()  # the journal notes who took it
     return send_file(
-        BytesIO(pdf), mimetype="application/pdf", download_name=f"referral-{case.number}.pdf"
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        download_name=download_name("referral", case.number, mimetype="application/pdf"),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from mediation.accounts.models import Court
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.db import utcnow
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import csrf, db
 
@@ -163,7 +164,9 @@ def get_package(application_id: int):
     return send_file(
         BytesIO(bundle.build(application)),
         mimetype="application/zip",
-        download_name=f"confirmation-{application.id}.zip",
+        download_name=download_name(
+            "confirmation", application.case.number, application.id, mimetype="application/zip"
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from mediation.accounts.models import Role
 from mediation.booking import links
 from mediation.cases import intake
 from mediation.court import api as court_api
+from mediation.court import application as applying
 from mediation.extensions import db
 from tests.conftest import login
 from tests.court.conftest import apply_jointly, in_force
@@ -59,6 +60,13 @@ def build(app: Flask) -> World:
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
+        material = applying.add_material(
+            application,
+            "identity",
+            "身份证\u202egpj.exe.png",
+            png(),
+            by=world.case.party_users()[0],
+        )
         case = world.case
         applicant, respondent = case.party_users()
         mediating = make_mediating_case(mediator=case.mediator)
@@ -91,6 +99,7 @@ def build(app: Flask) -> World:
                 "application_id": [str(application.id)],
                 "session_id": [str(session.id)],
                 "evidence_id": [str(evidence.id)],
+                "material_id": [str(material.id)],
                 "token": [links.token_for(party_participant)],
                 "number": ["1"],
                 "which": ["application", "decision"],
@@ -100,6 +109,17 @@ def build(app: Flask) -> World:
             },
             api_token=api_token,
         )
+
+
+def real_paths(app: Flask, world: World, rule) -> list[str]:
+    """``rule`` built with the world's values: the first of each, then each other one."""
+    adapter = app.url_map.bind("mediation.test")
+    first = {arg: world.values.get(arg, ["1"])[0] for arg in rule.arguments}
+    paths = [adapter.build(rule.endpoint, first)]
+    for arg in rule.arguments:
+        for value in world.values.get(arg, [])[1:]:
+            paths.append(adapter.build(rule.endpoint, {**first, arg: value}))
+    return list(dict.fromkeys(paths))
 
 
 def client_for(app: Flask, world: World, role: str) -> FlaskClient:

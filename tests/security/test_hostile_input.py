@@ -24,6 +24,7 @@ from tests.security.hostile_world import (
     csrf_of,
     forms_on,
     png,
+    real_paths,
 )
 
 # Values no honest form sends. Lone surrogates cannot be form-encoded (werkzeug keeps such
@@ -110,10 +111,7 @@ def _paths(app, world: World, rule: Rule, rng: random.Random, *, hostile: bool) 
     """The rule built with real values, and (hostile) with a hostile value in each string part."""
     adapter = app.url_map.bind("mediation.test")
     real = {arg: world.values.get(arg, ["1"])[0] for arg in rule.arguments}
-    paths = [adapter.build(rule.endpoint, real, method=_methods(rule)[0])]
-    for arg in rule.arguments:
-        for value in world.values.get(arg, [])[1:]:
-            paths.append(adapter.build(rule.endpoint, {**real, arg: value}))
+    paths = real_paths(app, world, rule)
     if hostile:
         for arg, converter in rule._converters.items():
             if type(converter).__name__ in ("UnicodeConverter", "PathConverter"):
