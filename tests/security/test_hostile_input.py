@@ -9,6 +9,7 @@ A seeded generator: the same requests every run; a failure names the request to 
 from __future__ import annotations
 
 import io
+import logging
 import random
 import re
 from urllib.parse import urlencode
@@ -26,6 +27,8 @@ from tests.security.hostile_world import (
     png,
     real_paths,
 )
+from tests.signaling import conftest as signaling
+from tests.signaling.test_rooms import NS, drain, events
 
 # Values no honest form sends. Lone surrogates cannot be form-encoded (werkzeug keeps such
 # bytes percent-encoded), so they come as raw query strings and in JSON bodies below.
@@ -97,6 +100,8 @@ JSON_BODIES = [
     "[" * 50_000 + "]" * 50_000,
     '{"page": 100000000000000000000000}',
 ]
+# The room's fixtures: a session in progress, and Socket.IO clients in it.
+room, connect = signaling.room, signaling.connect
 UPLOADS = [b"", png(), b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n", b"\x00" * 64]
 UPLOAD_NAMES = ["\u202egpj.exe.png", "../../x.pdf", "a\x00b.png", "", "x" * 1000 + ".pdf"]
 # /logout would end the role's session halfway through its turn; its own tests cover it.
@@ -260,3 +265,21 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, seed):
     assert failures == [], "\n".join(failures)
     print(sent, len(reached), len(rules), sorted({r.endpoint for r in rules} - reached))
     assert sent > 1000 and len(reached) > 0.9 * len(rules), (sent, len(reached), len(rules))
+
+
+def test_lone_surrogates_in_room_chat_and_minutes_get_an_error_event(room, connect, caplog):
+    """The room speaks JSON over Socket.IO: "\\ud800" decodes to a lone surrogate, which
+    neither the database nor the journal can encode. The operations refuse it (and NUL) with
+    an error event, as any invalid text; the room goes on (issue #15)."""
+    mediator = connect("mediator")
+    drain(mediator)
+    with caplog.at_level(logging.WARNING):
+        mediator.emit("chat", {"text": "底线\ud800"}, namespace=NS)
+        mediator.emit("chat", {"text": "a\x00b"}, namespace=NS)
+        mediator.emit("minutes", {"facts": "\udfff双方确认"}, namespace=NS)
+        mediator.emit("minutes", {"facts": "a\x00b"}, namespace=NS)
+    assert [e["code"] for e in events(mediator, "error")] == ["invalid"] * 4
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert mediator.is_connected(NS)
+    mediator.emit("chat", {"text": "大家好"}, namespace=NS)
+    assert [m["text"] for m in events(mediator, "chat")] == ["大家好"]
