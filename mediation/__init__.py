@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
+from .core import hardening
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -64,6 +65,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    hardening.init_app(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_commands(app)

@@ -24,6 +24,7 @@ from mediation.accounts import personal_links
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import db, limiter
 
@@ -172,7 +173,7 @@ def document(case_id: int):
     return send_file(
         path,
         mimetype="application/pdf",
-        download_name=f"agreement-{case.number}.pdf",
+        download_name=download_name("agreement", case.number, mimetype="application/pdf"),
         max_age=0,
         etag=agreement.document_sha256,
     )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
 from mediation.core.access import role_required
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.core.storage import storage
 from mediation.extensions import db
@@ -210,7 +211,7 @@ def evidence_file(case_id: int, evidence_id: int):
     response = send_file(
         storage().path(item.sha256),
         mimetype=item.content_type,
-        download_name=item.filename,
+        download_name=download_name(item.kind, case.number, item.id, mimetype=item.content_type),
         as_attachment=request.args.get("download") == "1",
         conditional=True,  # range requests, for large PDFs on weak networks
     )

@@ -117,7 +117,14 @@ def to_csv(data: Figures, headings: dict[str, str]) -> str:
     rows = [*data.mediators]
     for m in rows:
         writer.writerow(
-            [m.name, m.cases, m.settled, m.ended, _pct(m.success_rate), _num(m.median_days)]
+            [
+                spreadsheet_text(m.name),
+                m.cases,
+                m.settled,
+                m.ended,
+                _pct(m.success_rate),
+                _num(m.median_days),
+            ]
         )
     writer.writerow(
         [
@@ -130,6 +137,19 @@ def to_csv(data: Figures, headings: dict[str, str]) -> str:
         ]
     )
     return out.getvalue()
+
+
+# A cell a spreadsheet would read as a formula (OWASP "CSV Injection": = + - @, and tab and
+# carriage return, which some programs skip before looking; the full-width forms a Chinese
+# input method types, which some spreadsheets normalise).
+_FORMULA_START = tuple("=+-@\t\r\n＝＋－＠")
+
+
+def spreadsheet_text(value: str) -> str:
+    """Text a person typed (a mediator's name), as a cell Excel or WPS shows and never runs:
+    a leading apostrophe makes a formula plain text. Numbers are written as numbers and need
+    none."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 def _pct(value: float | None) -> str:

@@ -18,6 +18,7 @@ from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose, Role
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error, failed_attempt
 from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
@@ -46,6 +47,12 @@ def my_cases():
     return render_template("cases/my_cases.html", cases=cases)
 
 
+def _due_within(days: int | None) -> int | None:
+    """The deadline filter offers 0, 3 and 7 days; anything beyond a year (999999999 would
+    overflow the date it is added to) filters nothing, like a value that is no number."""
+    return days if days is not None and 0 <= days <= 366 else None
+
+
 @role_required(Role.mediator)
 def caseload():
     args = request.args
@@ -53,7 +60,7 @@ def caseload():
         status=args.get("status") if args.get("status") in set(CaseStatus) else None,
         category=args.get("category") or None,
         party=args.get("party", "")[:50],
-        due_within_days=args.get("due", type=int),
+        due_within_days=_due_within(args.get("due", type=int)),
         sort=args.get("sort", "deadline"),
         page=args.get("page", 1, type=int),
     )
@@ -271,7 +278,9 @@ def referral(case_id: int):
         abort(404)
     db.session.commit()  # the journal notes who took it
     return send_file(
-        BytesIO(pdf), mimetype="application/pdf", download_name=f"referral-{case.number}.pdf"
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        download_name=download_name("referral", case.number, mimetype="application/pdf"),
     )
 
 

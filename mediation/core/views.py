@@ -14,6 +14,8 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.extensions import db
 
+from .hardening import MalformedJson, UnusableText
+
 bp = Blueprint("core", __name__)
 
 
@@ -59,9 +61,11 @@ def healthz():
 
 ERROR_MESSAGES = {
     400: lambda: _("The request could not be understood."),
+    401: lambda: _("You need to sign in for this."),
     403: lambda: _("You do not have access to this page."),
     404: lambda: _("This page does not exist."),
     405: lambda: _("This action is not allowed here."),
+    413: lambda: _("What you sent is too large."),
     429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
     500: lambda: _("Something went wrong on our side. Please try again later."),
 }
@@ -74,8 +78,22 @@ def render_error(error: HTTPException):
             "This form has expired or was not sent from this site. "
             "Go back, reload the page and send it again."
         )
+    elif isinstance(error, UnusableText):
+        message = _(
+            "What you sent contains characters that cannot be stored (a NUL character or "
+            "broken Unicode). Remove them and send it again."
+        )
+    elif isinstance(error, MalformedJson):
+        message = _("The JSON sent is nested too deeply to be read.")
     else:
         message = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])()
+    # The exception's own headers stay: Allow on a 405 (RFC 9110 section 15.5.6),
+    # WWW-Authenticate on a 401, Retry-After, Content-Range on a 416.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if request.path.startswith("/api/"):
+        # The court API answers in JSON whatever went wrong, in its own error shape.
+        slug = (error.name or "error").lower().replace(" ", "_")
+        return {"error": slug, "message": message}, code, headers
     if request.accept_mimetypes.best == "application/json":
-        return {"error": message}, code
-    return render_template("errors.html", code=code, message=message), code
+        return {"error": message}, code, headers
+    return render_template("errors.html", code=code, message=message), code, headers

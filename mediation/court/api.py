@@ -17,6 +17,7 @@ from sqlalchemy import select
 from mediation.accounts.models import Court
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.db import utcnow
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import csrf, db
 
@@ -26,6 +27,7 @@ from .models import ApiToken, Application
 from .openapi import document
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
+REALM = "court-api"
 csrf.exempt(api)  # no cookies here: every request carries its token
 
 
@@ -58,7 +60,20 @@ def new_token(court: Court, label: str = "") -> str:
 
 
 def _error(status: int, code: str, message: str):
-    return jsonify({"error": code, "message": message}), status
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def _unauthorized(message: str, *, invalid_token: bool = False):
+    """A 401 says how to authenticate (RFC 9110 section 11.6.1; bearer tokens: RFC 6750
+    section 3): no token at all names only the scheme, a wrong one says so."""
+    response = _error(401, "unauthorized", message)
+    challenge = f'Bearer realm="{REALM}"'
+    if invalid_token:
+        challenge += ', error="invalid_token"'
+    response.headers["WWW-Authenticate"] = challenge
+    return response
 
 
 @api.before_request
@@ -68,7 +83,7 @@ def _authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return _error(401, "unauthorized", _("A court API token is needed."))
+        return _unauthorized(_("A court API token is needed."))
     found = db.session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hashlib.sha256(token.strip().encode()).hexdigest(),
@@ -76,7 +91,7 @@ def _authenticate():
         )
     )
     if found is None:
-        return _error(401, "unauthorized", _("This token is not valid."))
+        return _unauthorized(_("This token is not valid."), invalid_token=True)
     found.last_used_at = utcnow()
     db.session.commit()
     g.court = found.court
@@ -149,7 +164,9 @@ def get_package(application_id: int):
     return send_file(
         BytesIO(bundle.build(application)),
         mimetype="application/zip",
-        download_name=f"confirmation-{application.id}.zip",
+        download_name=download_name(
+            "confirmation", application.case.number, application.id, mimetype="application/zip"
+        ),
     )
 
 
@@ -178,10 +195,28 @@ def _act(application_id: int, act):
 
 
 def _text(body: dict, key: str) -> str:
+    """A text field; absent is empty, anything but a string is refused, and no longer than
+    the reasons a court may give (the OpenAPI document says the same)."""
     value = body.get(key, "")
     if not isinstance(value, str):
         raise FieldError(key, _("Text expected."))
+    if len(value) > court_ops.MAX_REASONS:
+        raise FieldError(key, _("At most %(n)d characters.", n=court_ops.MAX_REASONS))
     return value
+
+
+def _no_ground(body: dict) -> None:
+    """Acceptance and confirmation carry no ground: absent, null or empty only."""
+    if body.get("ground", "") not in (None, ""):
+        raise FieldError("ground", _("A confirmation has no ground; choose one or the other."))
+
+
+def _only(body: dict, *keys: str) -> None:
+    """A field the API does not know is refused, not ignored: a misspelt "ground" must not
+    pass as a decision without one."""
+    for key in body:
+        if key not in keys:
+            raise FieldError(key, _("Unknown field."))
 
 
 def _flag(body: dict, key: str) -> bool:
@@ -196,12 +231,14 @@ def post_acceptance(application_id: int):
     """{"accept": true} or {"accept": false, "ground": "...", "reasons": "..."}."""
 
     def act(application: Application, body: dict) -> None:
+        _only(body, "accept", "ground", "reasons")
+        reasons = _text(body, "reasons")
         if _flag(body, "accept"):
-            if body.get("ground"):
+            if body.get("ground", "") not in (None, ""):
                 raise FieldError("ground", _("An acceptance has no ground."))
             court_ops.accept(application, by=None)
         else:
-            court_ops.refuse(application, _text(body, "ground"), _text(body, "reasons"), by=None)
+            court_ops.refuse(application, _text(body, "ground"), reasons, by=None)
 
     return _act(application_id, act)
 
@@ -211,10 +248,15 @@ def post_ruling(application_id: int):
     """{"confirmed": true} or {"confirmed": false, "ground": "...", "reasons": "..."}."""
 
     def act(application: Application, body: dict) -> None:
-        confirmed = _flag(body, "confirmed")
-        ground = _text(body, "ground") or None
-        if ground is not None and ground not in grounds.REJECTION:
+        _only(body, "confirmed", "ground", "reasons")
+        reasons = _text(body, "reasons")
+        if _flag(body, "confirmed"):
+            _no_ground(body)
+            court_ops.rule(application, True, None, reasons, by=None)
+            return
+        ground = _text(body, "ground")
+        if ground not in grounds.REJECTION:
             raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
-        court_ops.rule(application, confirmed, ground, _text(body, "reasons"), by=None)
+        court_ops.rule(application, False, ground, reasons, by=None)
 
     return _act(application_id, act)

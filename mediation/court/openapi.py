@@ -6,9 +6,13 @@ from typing import Any
 
 from . import grounds
 from .models import ApplicationStatus
+from .operations import MAX_REASONS
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 ERROR = {"$ref": "#/components/schemas/Error"}
+# No NUL (PostgreSQL cannot store it); a lone surrogate (JSON "\\ud800") is refused as well,
+# but regex dialects cannot name one, and no UTF-8 client can send it by accident.
+STORABLE_TEXT = "^[^\\u0000]*$"
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -35,6 +39,39 @@ def _id_parameter() -> list[dict]:
             "schema": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
         }
     ]
+
+
+def _decision(flag: str, ground_names: dict) -> dict:
+    """Yes without a ground, or no with one of the legal grounds; reasons optional either way;
+    nothing else (a misspelt field is refused rather than ignored).
+    The API checks exactly this (api.py), so a body the schema allows is never refused as
+    invalid and one it forbids never passes."""
+    # Text is stored: no NUL and no lone surrogate (the platform refuses both with a 400).
+    reasons = {"type": "string", "maxLength": MAX_REASONS, "pattern": STORABLE_TEXT}
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [flag],
+                "properties": {
+                    flag: {"const": True},
+                    "ground": {"type": ["string", "null"], "maxLength": 0},
+                    "reasons": reasons,
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [flag, "ground"],
+                "properties": {
+                    flag: {"const": False},
+                    "ground": {"type": "string", "enum": list(ground_names)},
+                    "reasons": reasons,
+                },
+            },
+        ]
+    }
 
 
 def document() -> dict[str, Any]:
@@ -178,15 +215,7 @@ def document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["accept"],
-                                    "properties": {
-                                        "accept": {"type": "boolean"},
-                                        "ground": {"type": "string", "enum": list(grounds.REFUSAL)},
-                                        "reasons": {"type": "string", "maxLength": 5000},
-                                    },
-                                }
+                                "schema": _decision("accept", grounds.REFUSAL),
                             }
                         },
                     },
@@ -205,18 +234,7 @@ def document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["confirmed"],
-                                    "properties": {
-                                        "confirmed": {"type": "boolean"},
-                                        "ground": {
-                                            "type": "string",
-                                            "enum": list(grounds.REJECTION),
-                                        },
-                                        "reasons": {"type": "string", "maxLength": 5000},
-                                    },
-                                }
+                                "schema": _decision("confirmed", grounds.REJECTION),
                             }
                         },
                     },

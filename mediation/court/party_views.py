@@ -25,6 +25,7 @@ from mediation.agreements.forms import SignForm
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import db, limiter
 
@@ -66,7 +67,9 @@ def document(case_id: int):
     return send_file(
         applying.document_path(application),
         mimetype="application/pdf",
-        download_name=f"application-{application.case.number}.pdf",
+        download_name=download_name(
+            "application", application.case.number, mimetype="application/pdf"
+        ),
     )
 
 
@@ -178,4 +181,8 @@ def decision(case_id: int):
     path = court_ops.decision_file(decided) if decided else None
     if path is None or not path.exists():
         abort(404)
-    return send_file(path, mimetype="application/pdf", download_name=f"decision-{case.number}.pdf")
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=download_name("decision", case.number, mimetype="application/pdf"),
+    )

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from mediation.accounts.models import Role
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.access import role_required
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.recording import operations as recording
@@ -79,7 +80,11 @@ def document(application_id: int, which: str):
     if path is None or not path.exists():
         abort(404)
     return send_file(
-        path, mimetype="application/pdf", download_name=f"{which}-{application.id}.pdf"
+        path,
+        mimetype="application/pdf",
+        download_name=download_name(
+            which, application.case.number, application.id, mimetype="application/pdf"
+        ),
     )
 
 
@@ -101,11 +106,16 @@ def material(application_id: int, material_id: int):
     # What the party sent is served as the photo or PDF its content is (checked at upload),
     # downloaded, never shown as a page of the portal (Content-Security-Policy: sandbox).
     kind = filetype.guess(path.read_bytes()[:8192])
+    mimetype = kind.mime if kind else "application/octet-stream"
     response = send_file(
         path,
-        mimetype=kind.mime if kind else "application/octet-stream",
+        mimetype=mimetype,
         as_attachment=True,
-        download_name=found.name,
+        # The party's file name (kept for the portal's list and the package) is not the
+        # name the court's computer saves it under.
+        download_name=download_name(
+            found.kind, application.case.number, found.id, mimetype=mimetype
+        ),
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -119,7 +129,9 @@ def package(application_id: int):
     return send_file(
         BytesIO(data),
         mimetype="application/zip",
-        download_name=f"confirmation-{application.case.number}-{application.id}.zip",
+        download_name=download_name(
+            "confirmation", application.case.number, application.id, mimetype="application/zip"
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from mediation.booking.models import MediationSession
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.hardening import unstorable
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
@@ -39,6 +40,8 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     for name, text in fields.items():
         if not isinstance(text, str) or len(text) > MAX_SECTION:
             raise FieldError(name, _("At most %(n)d characters.", n=MAX_SECTION))
+        if unstorable(text):  # NUL, or a lone surrogate (the room sends JSON)
+            raise FieldError(name, _("This text contains characters that cannot be stored."))
     if minutes is None:
         minutes = Minutes(session_id=session.id, version=0)
         db.session.add(minutes)

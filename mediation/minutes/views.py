@@ -21,6 +21,7 @@ from mediation.accounts import personal_links
 from mediation.booking.models import MediationSession
 from mediation.cases.operations import can_view
 from mediation.cases.workflow import NotPermittedError
+from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db, limiter
 
@@ -212,7 +213,9 @@ def document(session_id: int):
     return send_file(
         path,
         mimetype="application/pdf",
-        download_name=f"minutes-{session.case.number}-{session.id}.pdf",
+        download_name=download_name(
+            "minutes", session.case.number, session.id, mimetype="application/pdf"
+        ),
         max_age=0,
     )
 

@@ -23,6 +23,7 @@ from mediation.accounts.models import Role
 from mediation.booking.models import MediationSession
 from mediation.cases import operations as cases
 from mediation.core.access import role_required
+from mediation.core.downloads import download_name
 from mediation.extensions import db
 
 from . import operations as recording
@@ -56,7 +57,13 @@ def review_file(session_id: int):
     if found is None:
         abort(404)
     path = Path(current_app.config["STORAGE_DIR"]) / found.path
-    return send_file(path, mimetype="video/mp4", conditional=True, max_age=0)
+    return send_file(
+        path,
+        mimetype="video/mp4",
+        conditional=True,
+        max_age=0,
+        download_name=download_name("review", case.number, session_id, mimetype="video/mp4"),
+    )
 
 
 @login_required
@@ -68,7 +75,15 @@ def recording_file(recording_id: int):
     if not path.exists():
         abort(404)
     # conditional=True: Range requests get 206 with the bytes asked for.
-    return send_file(path, mimetype="video/webm", conditional=True, max_age=0)
+    return send_file(
+        path,
+        mimetype="video/webm",
+        conditional=True,
+        max_age=0,
+        download_name=download_name(
+            "recording", found.participant.session.case.number, found.id, mimetype="video/webm"
+        ),
+    )
 
 
 @role_required(Role.institution_admin)

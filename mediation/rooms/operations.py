@@ -20,6 +20,7 @@ from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases.models import Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
+from mediation.core.hardening import unstorable
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
@@ -370,8 +371,10 @@ def raise_hand(member: RoomMember, raised: bool) -> None:
 def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
     """A chat line, kept (and journaled) in the group the speaker is in."""
     text = text.strip()
-    if not text or len(text) > MAX_CHAT or "\x00" in text:
+    if not text or len(text) > MAX_CHAT:
         raise RoomError("invalid", _("A message has 1 to %(n)d characters.", n=MAX_CHAT))
+    if unstorable(text):  # NUL, or a lone surrogate a JSON "\ud800" decodes to
+        raise RoomError("invalid", _("This text contains characters that cannot be stored."))
     group = layout.group_of(seat(member), room.caucus_side)
     if group == layout.LOBBY:
         raise RoomError("forbidden", _("You can write once you have been admitted."))

@@ -98,3 +98,47 @@ def test_a_revoked_token_stops_working(app, client, runner):
     revoked = runner.invoke(args=["court", "revoke", court_name])
     assert revoked.exit_code == 0 and "1 token(s) revoked" in revoked.output
     assert client.get("/api/court/v1/applications", headers=bearer(ids["token"])).status_code == 401
+
+
+def test_errors_outside_the_routes_are_json_with_their_headers(app, client):
+    """404 and 405 that no view answers, and a 401, speak the API's JSON (issue #15)."""
+    ids = submitted(app)
+    auth = bearer(ids["token"])
+    for path in ("/api/court/v1/nothing-here", "/api/court/v1/applications/0"):
+        missing = client.get(path, headers=auth)
+        assert missing.status_code == 404 and missing.is_json
+        assert missing.get_json()["error"] == "not_found"
+    wrong = client.delete("/api/court/v1/applications", headers=auth)
+    assert wrong.status_code == 405 and wrong.is_json
+    assert set(wrong.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    bare = client.get("/api/court/v1/applications")
+    assert bare.status_code == 401 and bare.headers["WWW-Authenticate"].startswith("Bearer ")
+    forged = client.get("/api/court/v1/applications", headers=bearer("mct_forged"))
+    assert 'error="invalid_token"' in forged.headers["WWW-Authenticate"]
+
+
+def test_hostile_json_is_refused_with_a_json_400(app, client):
+    """A lone surrogate or a NUL cannot be stored (PostgreSQL, the journal, the PDF): 400,
+    not a traceback; a body nested past the decoder's depth too (issue #15)."""
+    ids = submitted(app)
+    auth = {**bearer(ids["token"]), "Content-Type": "application/json"}
+    path = f"/api/court/v1/applications/{ids['application']}/acceptance"
+    for body in (
+        '{"accept": false, "ground": "not_court_matter", "reasons": "\\ud800"}',
+        '{"accept": false, "ground": "not_court_matter", "reasons": "a\\u0000b"}',
+        '{"accept": true, "\\udfff": 1}',
+        "[" * 100_000 + "]" * 100_000,
+    ):
+        refused = client.post(path, data=body, headers=auth)
+        assert refused.status_code == 400, body[:60]
+        assert refused.is_json and refused.get_json()["error"] == "bad_request"
+    assert client.get(path.rsplit("/", 1)[0], headers=auth).get_json()["status"] == "submitted"
+
+
+def test_a_misspelt_field_is_refused_not_ignored(app, client):
+    ids = submitted(app)
+    path = f"/api/court/v1/applications/{ids['application']}/acceptance"
+    refused = client.post(
+        path, json={"accept": False, "grond": "not_court_matter"}, headers=bearer(ids["token"])
+    )
+    assert refused.status_code == 422 and "grond" in refused.get_json()["message"]

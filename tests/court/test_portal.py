@@ -215,7 +215,10 @@ def test_materials_download_as_attachments_and_odd_names_are_cleaned(app, client
     served = client.get(f"/court/applications/{ids[0]}/materials/{ids[1]}")
     assert served.status_code == 200 and served.mimetype == "application/pdf"
     assert served.headers["Content-Disposition"].startswith("attachment")
-    assert served.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    # Saved under the record's name with the type its content is, not the party's "id.html".
+    assert served.headers["Content-Disposition"].endswith(f"-{ids[1]}.pdf")
+    policy = served.headers["Content-Security-Policy"]
+    assert policy == "default-src 'none'; sandbox; frame-ancestors 'none'"
     assert client.get(f"/court/applications/{ids[0]}/package.zip").status_code == 200
 
 
