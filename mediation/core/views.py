@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -12,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from mediation.extensions import db
+from mediation.extensions import db, limiter
 
 from .hardening import MalformedJson, UnusableText
 
@@ -71,6 +73,14 @@ ERROR_MESSAGES = {
 }
 
 
+def _retry_after() -> int | None:
+    """Seconds until the rate limit this request hit lets the next one through."""
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
 def render_error(error: HTTPException):
     code = error.code or 500
     if isinstance(error, CSRFError):
@@ -85,6 +95,15 @@ def render_error(error: HTTPException):
         )
     elif isinstance(error, MalformedJson):
         message = _("The JSON sent is nested too deeply to be read.")
+    elif code == 429 and (wait := _retry_after()) is not None:
+        # Say when, not "a few minutes": a seal holder behind an office's address must know
+        # whether to wait or to call (issue #15 item 8).
+        if wait < 120:
+            message = _("Too many attempts. You can try again in %(n)d seconds.", n=wait)
+        else:
+            message = _(
+                "Too many attempts. You can try again in %(n)d minutes.", n=(wait + 59) // 60
+            )
     else:
         message = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500])()
     # The exception's own headers stay: Allow on a 405 (RFC 9110 section 15.5.6),
