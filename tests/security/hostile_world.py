@@ -20,7 +20,8 @@ from PIL import Image
 
 from mediation.accounts.models import Role
 from mediation.booking import links
-from mediation.cases import intake
+from mediation.cases import agency, intake
+from mediation.cases.models import CaseParty
 from mediation.court import api as court_api
 from mediation.court import application as applying
 from mediation.extensions import db
@@ -83,6 +84,13 @@ def build(app: Flask) -> World:
         platform = make_user(Role.platform_admin)
         party_participant = next(p for p in session.participants if p.role == "party")
         api_token = court_api.new_token(world.court, "hostile input")
+        # An agent the mediating case's applicant has not confirmed yet (cases/agency.py).
+        agent = CaseParty(
+            user=make_user(), side="applicant", is_agent=True, represents=mediating.party_users()[0]
+        )
+        mediating.parties.append(agent)
+        db.session.flush()
+        agency_token = agency.link_for(agent).rsplit("/", 1)[1]
         db.session.commit()
         return World(
             phones={
@@ -100,7 +108,8 @@ def build(app: Flask) -> World:
                 "session_id": [str(session.id)],
                 "evidence_id": [str(evidence.id)],
                 "material_id": [str(material.id)],
-                "token": [links.token_for(party_participant)],
+                "token": [links.token_for(party_participant), agency_token],
+                "party_id": [str(agent.id)],
                 "number": ["1"],
                 "which": ["application", "decision"],
                 "kind": ["rule", "exception"],
