@@ -61,7 +61,7 @@ class Config:
     # elsewhere), and, more loosely, per account from anywhere.
     LOGIN_LIMIT_PER_ADDRESS = "20 per 10 minutes"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 10 minutes"
-    LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE = "30 per hour"
+    LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE = "100 per hour"  # above what one address may try (30)
     # Codes: per recipient (in the database: one a minute, CODE_LIMIT_PER_RECIPIENT_HOUR an
     # hour) and, loosely, per client address: an office or a carrier's NAT is many people.
     CODE_INTERVAL_SECONDS = 60

@@ -40,3 +40,47 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades(empty_database, tm
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
+
+
+def test_only_staff_numbers_count_as_proven_after_the_upgrade(empty_database, tmp_path):
+    """Issue #15 item 1: a code that was merely replaced was marked used too, so old codes
+    prove nothing; a squatter who pressed "forgot password" twice stays unproven."""
+    from sqlalchemy import text
+
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        upgrade(revision="f4574bde336e")
+        with db.engine.begin() as conn:
+            for user_id, role in ((1, "party"), (2, "mediator")):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, real_name, phone, password_hash, active, "
+                        "session_version, created_at) VALUES (:id, '某人', :phone, 'x', "
+                        "true, 1, '2026-11-30 08:00:00')"
+                    ),
+                    {"id": user_id, "phone": f"+861390000000{user_id}"},
+                )
+                conn.execute(
+                    text("INSERT INTO user_roles (user_id, role) VALUES (:id, :role)"),
+                    {"id": user_id, "role": role},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO one_time_codes (user_id, purpose, code_hash, sent_to, "
+                        "attempts, expires_at, consumed_at, created_at) VALUES (:id, "
+                        "'password_reset', 'h', :phone, 0, '2026-11-30 08:10:00', "
+                        "'2026-11-30 08:01:00', '2026-11-30 08:00:00')"
+                    ),
+                    {"id": user_id, "phone": f"+861390000000{user_id}"},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            proven = dict(conn.execute(text("SELECT id, phone_verified_at FROM users")).all())
+        assert proven[1] is None
+        assert proven[2] is not None

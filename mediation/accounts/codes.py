@@ -45,6 +45,8 @@ def prove_contact(user: User, sent_to: str, purpose: CodePurpose, *, now: dateti
     ):
         user.password_hash = None
         user.session_version = (user.session_version or 0) + 1
+        if user.phone:
+            user.email = None  # set by the same unproven hand: it would get the notices
 
 
 class CodeTooSoonError(FieldError):
@@ -129,16 +131,24 @@ def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = Non
         old.consumed_at = now
 
 
-def next_code_at(sent_to: str, *, now: datetime | None = None) -> datetime | None:
-    """When another code may be sent to ``sent_to``, if not now.
+def next_code_at(
+    sent_to: str, purpose: CodePurpose, *, now: datetime | None = None
+) -> datetime | None:
+    """When another code for ``purpose`` may be sent to ``sent_to``, if not now.
 
-    Counted per recipient in the database (so every process sees the same count, and
-    people sharing an office's or a carrier's address do not use up each other's codes):
-    one a minute, and CODE_LIMIT_PER_RECIPIENT_HOUR in any hour."""
+    Counted per recipient and purpose in the database (so every process sees the same
+    count, and people sharing an office's or a carrier's address do not use up each other's
+    codes): one a minute, and CODE_LIMIT_PER_RECIPIENT_HOUR in any hour. Per purpose, so a
+    stranger who asks for password resets neither blocks the owner's signature or minutes
+    codes, nor learns from a refusal elsewhere that the number has an account."""
     now = now or utcnow()
     sent = db.session.scalars(
         select(OneTimeCode.created_at)
-        .where(OneTimeCode.sent_to == sent_to, OneTimeCode.created_at > now - timedelta(hours=1))
+        .where(
+            OneTimeCode.sent_to == sent_to,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.created_at > now - timedelta(hours=1),
+        )
         .order_by(OneTimeCode.created_at.desc())
     ).all()
     gap = timedelta(seconds=current_app.config["CODE_INTERVAL_SECONDS"])
@@ -153,7 +163,7 @@ def next_code_at(sent_to: str, *, now: datetime | None = None) -> datetime | Non
 def _send(
     user: User | None, sent_to: str, purpose: CodePurpose, now: datetime, locale: str | None
 ) -> str:
-    retry_at = next_code_at(sent_to, now=now)
+    retry_at = next_code_at(sent_to, purpose, now=now)
     if retry_at is not None:
         raise CodeTooSoonError(retry_at)
     # Earlier codes of the same purpose stop working: only the newest message counts.
@@ -248,14 +258,12 @@ def consume_for_number(
     return _consume(None, sent_to, purpose, code, now or utcnow())
 
 
-def send_note_instead(
-    user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None
-) -> None:
-    """A message without a code, where a stranger asked for one (a registration on a
-    number that has an account): paced and counted like a code, so it cannot be used to
-    flood the number's owner, and spent at once."""
+def send_note(user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None) -> None:
+    """A message without a code that a stranger can cause (a registration on a number that
+    has an account, a filing "as agent" naming the number): paced and counted like a code
+    of ``purpose``, so it cannot be used to flood the number's owner."""
     now = now or utcnow()
-    retry_at = next_code_at(user.phone, now=now)
+    retry_at = next_code_at(user.phone, purpose, now=now)
     if retry_at is not None:
         raise CodeTooSoonError(retry_at)
     db.session.add(

@@ -198,10 +198,18 @@ def party_with_phone(phone: str, *, real_name: str, id_number: str | None = None
     code sent there takes it over (``prove_contact``). The name given here is kept on the
     case (``CaseParty.named_name``), never taken from the account to show the one who typed
     the number."""
+    # What was typed is checked first, the same whether or not the number has an account,
+    # so a refusal never tells that it has one.
+    if not real_name.strip():
+        raise FieldError("real_name", _("Please enter the real name."))
+    try:
+        id_number = validate_id_number(id_number) if id_number else None
+    except IdentityError as error:
+        raise FieldError("id_number", str(error)) from None
     user = db.session.scalar(select(User).where(User.phone == phone))
     if user is None:
         user = create_user(
-            real_name=real_name, phone=phone, id_number=id_number or None, roles=[Role.party]
+            real_name=real_name, phone=phone, id_number=id_number, roles=[Role.party]
         )
     return user
 

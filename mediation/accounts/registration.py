@@ -35,7 +35,7 @@ def start_registration(phone: str, *, locale: str | None = None) -> str:
     owner = db.session.scalar(select(User).where(User.phone == phone))
     if owner is not None and not _claimable(owner):
         with force_locale(owner.locale or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            codes.send_note_instead(
+            codes.send_note(
                 owner,
                 CodePurpose.registration,
                 _(
@@ -95,9 +95,13 @@ def complete_registration(
     if not _claimable(owner):
         # Proven by someone else since the code was sent.
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    # Nothing of whoever held the number before stays: not their e-mail (it would get the
+    # owner's notices), nor their settings or a confirmation of their ID number.
     if email and email != owner.email:
         _check_unique(email=email)
-        owner.email = email
+    owner.email, owner.locale, owner.time_zone = email, None, None
+    if owner.id_number != id_number:
+        owner.id_confirmed_at = owner.id_confirmed_by_id = None
     owner.real_name, owner.id_number = real_name, id_number
     owner.phone_verified_at = now
     set_password(owner, password)  # also ends every session opened before

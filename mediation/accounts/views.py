@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -261,10 +262,18 @@ def forgot_password():
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
+    key_func=_identifier_and_address_key,
+    deduct_when=failed_attempt,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE"],
+    methods=["POST"],
     key_func=_identifier_key,
     deduct_when=failed_attempt,
 )
 def reset_password():
+    # Locked per address like the login: the reset is how an owner gets back in, so a
+    # stranger's wrong codes must not keep them out (each code also allows 5 tries only).
     form = ResetPasswordForm(identifier=request.args.get("identifier", ""))
     if form.validate_on_submit():
         user = ops.find_user(form.identifier.data)
@@ -322,4 +331,9 @@ def code_too_soon(error: ops.CodeTooSoonError):
     if request.accept_mimetypes.best == "application/json":
         return {"error": error.message, "retry_at": error.retry_at.isoformat()}, 429
     flash(error.message, "error")
-    return redirect(request.url, code=303)
+    # Back to the page the button was on (a POST-only address would answer 405).
+    referrer = urlsplit(request.referrer or "")
+    back = None
+    if referrer.netloc == request.host:
+        back = safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+    return redirect(back or url_for("accounts.home"), code=303)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from mediation.accounts.models import User
-from mediation.cases import workflow
+from mediation.cases import agency, workflow
 from mediation.cases.models import Case
 from mediation.cases.states import Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -123,6 +123,7 @@ def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
     case = agreement.case
     if by.id != case.mediator_id and not any(p.user_id == by.id for p in case.parties):
         raise NotPermittedError(_("Only the parties and the mediator comment on the draft."))
+    agency.check_may_act(case, by)
     if agreement.status != AgreementStatus.drafting:
         raise NotPermittedError(_("Comments are taken while the agreement is a draft."))
     text = (text or "").strip()

@@ -432,6 +432,7 @@ def _takes_effect(agreement: Agreement, now) -> None:
 
 def refuse(agreement: Agreement, user: User, reason: str) -> None:
     """A party refuses to sign: mediation ends (SPC online mediation rules art 25 (7))."""
+    agency.check_may_act(agreement.case, user)  # a refusal too is the party's own act
     lock(agreement)
     signature = next(
         (

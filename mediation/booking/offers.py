@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from mediation.accounts.models import User
+from mediation.cases import agency
 from mediation.cases.models import Case
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
@@ -92,6 +93,7 @@ def choose(
     """Record the offered times ``user`` can attend; returns the session once it is fixed
     (the earliest time still ahead that every party chose), else None."""
     now = now or utcnow()
+    agency.check_may_act(offer_of.case, user)
     _locked(offer_of)
     open_times = [s for s in offered_with(offer_of) if s.start_at > now]
     if not open_times or offer_of.case.status not in BOOKABLE:

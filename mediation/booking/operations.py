@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import User
+from mediation.cases import agency
 from mediation.cases.models import Case, Side
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -398,6 +399,7 @@ def resend_links(session: MediationSession, *, by: User) -> None:
 def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:
     """A party's consent (or its withdrawal) to being heard at separate times (art 16).
     Without every party's consent, separate sessions still to come are cancelled."""
+    agency.check_may_act(case, user)
     party = next((p for p in case.parties if p.user_id == user.id), None)
     if party is None or case.status not in BOOKABLE:
         raise NotPermittedError(_("You may not take this step in this case."))

@@ -13,6 +13,7 @@ The party is told of every step the agent takes in their name.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from flask import current_app, url_for
@@ -20,8 +21,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from mediation.accounts import personal_links
-from mediation.accounts.models import User
+from mediation.accounts import codes, personal_links
+from mediation.accounts.models import CodePurpose, User
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -113,16 +114,17 @@ def ask_principal(case: Case, agent: CaseParty) -> None:
     if principal is None or not principal.user.phone:
         return
     with force_locale(principal.user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        notify.queue_sms(
-            principal.user.phone,
-            _(
-                "%(agent)s has applied for mediation in your name as your agent (case "
-                "%(number)s). Please confirm or refuse this agent: %(link)s",
-                agent=agent.user.real_name,
-                number=case.number,
-                link=link_for(agent),
-            ),
+        text = _(
+            "%(agent)s has applied for mediation in your name as your agent (case "
+            "%(number)s). Please confirm or refuse this agent: %(link)s",
+            agent=agent.user.real_name,
+            number=case.number,
+            link=link_for(agent),
         )
+    # Paced like a code: filings "as agent" naming one number cannot flood its owner. A
+    # filing within the pace is not lost: the mediator sees the agency unconfirmed.
+    with contextlib.suppress(codes.CodeTooSoonError):
+        codes.send_note(principal.user, CodePurpose.agency_confirmation, text)
 
 
 def confirm(agent: CaseParty, *, by: User, now: datetime | None = None) -> None:

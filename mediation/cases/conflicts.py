@@ -14,7 +14,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import workflow
+from . import agency, workflow
 from .models import Case, ConflictDisclosure
 from .states import OPEN_STATUSES
 
@@ -61,6 +61,7 @@ def answer_disclosure(case: Case, *, by: User, accept: bool) -> None:
     disclosure = open_disclosure(case)
     if disclosure is None or by.id not in {p.user_id for p in case.parties}:
         raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    agency.check_may_act(case, by)
     journal.append(
         case.id, "conflict.accepted" if accept else "conflict.objected", {}, actor_id=by.id
     )
@@ -78,6 +79,7 @@ def request_change(case: Case, *, by: User, reason: str) -> None:
     """Art 14: a party may ask for another mediator during mediation."""
     if by.id not in {p.user_id for p in case.parties} or case.status not in OPEN_STATUSES:
         raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    agency.check_may_act(case, by)
     if not reason.strip():
         raise FieldError("reason", _("Say why you want another mediator."))
     journal.append(case.id, "mediator.change_requested", {"reason": reason.strip()}, actor_id=by.id)

@@ -15,7 +15,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import assignment, clocks, workflow
+from . import agency, assignment, clocks, workflow
 from .models import CalendarState, Case, ExtensionRequest
 from .states import OPEN_STATUSES, Action, CaseStatus, TerminationReason
 
@@ -45,6 +45,7 @@ def propose(case: Case, *, by: User, days: int) -> ExtensionRequest:
 
 def consent(case: Case, *, by: User, now: datetime | None = None) -> bool:
     """Record one party's consent; True when it was the last one and the period is extended."""
+    agency.check_may_act(case, by)
     request = pending(case)
     party_ids = {p.user_id for p in case.parties}
     if request is None or by.id not in party_ids or case.status not in MEDIATING:

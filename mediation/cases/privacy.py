@@ -51,6 +51,13 @@ def shown_identity(party: CaseParty, viewer: User) -> tuple[str, str | None]:
     return user.real_name, user.id_number_masked if user.id_number else None
 
 
+def actor_name(case: Case, actor: User, viewer: User) -> str:
+    """Who did something, as ``viewer`` may know them: a party under the name they were
+    named by until they answered (entering by their link is not answering)."""
+    party = next((p for p in case.parties if p.user_id == actor.id), None)
+    return shown_identity(party, viewer)[0] if party is not None else actor.real_name
+
+
 def name_mismatch(party: CaseParty) -> str | None:
     """For staff: the name a party was named by, when the account's own name differs (a
     mistyped number, a changed name, or someone else's account): the mediator checks on

@@ -30,7 +30,7 @@ from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
 from .forms import ConsentForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
-from .privacy import is_party, may_see_evidence, name_mismatch, shown_identity
+from .privacy import actor_name, is_party, may_see_evidence, name_mismatch, shown_identity
 from .states import Action, CaseStatus, TerminationReason
 
 
@@ -107,6 +107,7 @@ def render_case(case: Case, entered: dict | None = None):
         reasons=workflow.termination_reasons(current_user, case),
         entered=entered or {},
         shown_identity=lambda party: shown_identity(party, current_user),
+        actor_name=lambda actor: actor_name(case, actor, current_user),
         represented_name=lambda agent: next(
             shown_identity(p, current_user)[0]
             for p in case.parties

@@ -135,6 +135,7 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
     now = now or utcnow()
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties apply for judicial confirmation."))
+    agency.check_may_act(case, by)
     # Both parties may press "apply" at once: the case's row lock lets one application in.
     db.session.execute(update(Case).where(Case.id == case.id).values(version=Case.version))
     db.session.refresh(case)
@@ -368,6 +369,7 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
     case = application.case
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties withdraw the application."))
+    agency.check_may_act(case, by)
     if application.status not in (ApplicationStatus.signing, *OPEN):
         raise NotPermittedError(_("The court has already decided."))
     was_submitted = application.status in OPEN
@@ -409,6 +411,7 @@ def add_material(
     case = application.case
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties add materials to the application."))
+    agency.check_may_act(case, by)
     if application.status not in (ApplicationStatus.signing, *OPEN):
         raise NotPermittedError(_("The court has already decided."))
     if kind not in UPLOADABLE:

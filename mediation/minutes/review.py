@@ -24,6 +24,7 @@ from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, User
 from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases import agency
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -211,6 +212,7 @@ def confirm(
     """``user`` confirms the minutes as read, disputing the passages in ``disputes``
     (passage number -> why). The code sent to their phone is the confirmation; ``version``
     is the version they read, which must still be the one under review."""
+    agency.check_may_act(session.case, user)
     lock(minutes)
     review = _open_review_of(minutes, user)
     if version is not None and version != minutes.version:

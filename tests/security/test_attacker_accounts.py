@@ -211,3 +211,46 @@ def test_item_4_a_confirmed_agent_acts_and_the_party_is_told(app, world):
             .order_by(OutboxMessage.id.desc())
         ).first()
     assert "代理人" in told and "坏人" in told
+
+
+def test_item_3_no_other_door_tells_whose_a_number_is(app, world):
+    """The reviewer's oracles: a blank name with the number typed, a reset followed by a
+    registration, and the timeline once the named person entered by their link."""
+    judge_phone = world["judge"][0]
+    attacker = logged_in(app, world["attacker"])
+    app.config.update(CODE_INTERVAL_SECONDS=60)
+    try:
+        answers = []
+        for number in (judge_phone, "13855550000"):  # taken, free
+            blank = post_form(
+                attacker,
+                "/cases/new",
+                {**DISPUTE, "as_agent": "y", "principal_name": " ", "principal_phone": number},
+            )
+            stranger = app.test_client()
+            post_form(stranger, "/password/forgot", {"identifier": number})
+            registered = post_form(stranger, "/register", {"phone": number})
+            answers.append((blank.status_code, registered.status_code))
+        assert answers[0] == answers[1], answers
+    finally:
+        app.config.update(CODE_INTERVAL_SECONDS=0)
+
+
+def test_item_3_the_timeline_names_a_party_as_named_until_they_answer(app, world):
+    applicant = logged_in(app, world["applicant"])
+    case_id = new_case(applicant)
+    judge_phone, judge_name, _ = world["judge"]
+    with app.app_context():
+        # The number is someone's with a real account; they enter by their link.
+        owner = db.session.scalar(select(User).where(User.phone == judge_phone))
+        owner_id = owner.id
+    name_respondent(applicant, case_id, judge_phone, name="对方")
+    post_form(applicant, f"/cases/{case_id}/intake/submit", SUBMIT)
+    with app.app_context():
+        from mediation.journal import operations as journal
+
+        journal.append(case_id, "party.entered", {"user_id": owner_id}, actor_id=owner_id)
+        db.session.commit()
+    page = applicant.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert judge_name not in page
+    assert "对方" in page

@@ -62,16 +62,14 @@ def upgrade():
         batch_op.add_column(sa.Column("agency_confirmed_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("agency_confirmed_how", sa.String(length=16), nullable=True))
 
-    # Who already proved their number: everyone who ever used a code sent to it (staff set
-    # their first password that way; invited parties entered with one). Accounts that only
-    # ever typed a password must prove the number at their next login.
+    # Who already proved their number cannot be told from old codes: a code replaced by a
+    # newer one was marked used too. Staff accounts were opened by an administrator (or at
+    # the server's console), so their numbers count as proven; everyone else proves theirs
+    # with a code at their next login (a squatter cannot).
     op.execute(
         """
-        UPDATE users SET phone_verified_at = (
-            SELECT MIN(c.consumed_at) FROM one_time_codes c
-            WHERE c.user_id = users.id AND c.consumed_at IS NOT NULL
-              AND (c.sent_to = users.phone OR c.sent_to = users.email)
-        )
+        UPDATE users SET phone_verified_at = created_at
+        WHERE id IN (SELECT user_id FROM user_roles WHERE role <> 'party')
         """
     )
 

@@ -1,0 +1,64 @@
+"""An agent nobody confirmed takes no step in the party's name, whichever the door: a
+refusal to sign, minutes, an extension, a mediator change, separate sessions, the court
+(issue #15 item 4); once the party confirms, the agent acts and the party is told."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.booking import operations as booking
+from mediation.cases import agency, conflicts, extension
+from mediation.cases.agency import AgencyError
+from mediation.cases.models import CaseParty
+from mediation.extensions import db
+from tests.agreements.conftest import agreeing_case, complete_draft
+from tests.factories import make_user
+
+
+def with_agent(case) -> tuple[CaseParty, object]:
+    """An agent of the respondent, named by someone, not confirmed by the respondent."""
+    respondent = case.party_users()[1]
+    agent = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+    case.parties.append(agent)
+    db.session.flush()
+    return agent, agent.user
+
+
+def test_an_unconfirmed_agent_can_neither_refuse_nor_ask_nor_consent(app_ctx):
+    case, _admin = agreeing_case()
+    draft = complete_draft(case)
+    row, agent = with_agent(case)
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, draft, by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    attempts = [
+        lambda: signing.refuse(agreement, agent, "不同意"),
+        lambda: agreements.comment(agreement, "我代表当事人不同意", by=agent),
+        lambda: extension.consent(case, by=agent),
+        lambda: conflicts.request_change(case, by=agent, reason="不信任"),
+        lambda: booking.consent_to_separate_sessions(case, agent, False),
+    ]
+    for attempt in attempts:
+        with pytest.raises(AgencyError):
+            attempt()
+    assert case.status == "agreement_drafted"
+    # Confirmed by the mediator on camera: now the agent acts for the party.
+    agency.confirm(row, by=case.mediator)
+    conflicts.request_change(case, by=agent, reason="当事人要求更换调解员")
+
+
+def test_the_party_is_told_of_each_step_in_their_name(app_ctx):
+    from sqlalchemy import select
+
+    from mediation.notify.models import OutboxMessage
+
+    case, _admin = agreeing_case()
+    row, agent = with_agent(case)
+    agency.confirm(row, by=case.mediator)
+    conflicts.request_change(case, by=agent, reason="当事人要求更换调解员")
+    told = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == case.party_users()[1].phone)
+    ).all()
+    assert any(agent.real_name in body for body in told)
