@@ -17,6 +17,7 @@ from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
 from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases import agency
 from mediation.cases.models import Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
@@ -158,6 +159,18 @@ def arrive(
     room = lock(room_of(participant.session))
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
+    if participant.role == "agent" and agency.is_unconfirmed_agent(
+        participant.session.case, participant.user
+    ):
+        # Taking part for a party is acting in their name (cases/agency.py): not before the
+        # party confirmed, or the mediator checked with the party on camera.
+        raise RoomError(
+            "agency",
+            _(
+                "The party you act for has not confirmed you as their agent yet. They can "
+                "confirm it from the message sent to their phone, or join themselves."
+            ),
+        )
     member = db.session.get(RoomMember, participant.id, populate_existing=True)
     if member is None:
         member = RoomMember(

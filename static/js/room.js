@@ -468,7 +468,15 @@
     if (reason === "io server disconnect") Array.from(peers.keys()).forEach(close);
     notice(text.cannot_connect);
   });
-  socket.on("connect_error", function () { notice(text.cannot_connect); });
+  socket.on("connect_error", function (error) {
+    // An agent the party has not confirmed is refused for good: say why, stop retrying.
+    if (error && error.message === "agency") {
+      notice(text.agency);
+      socket.disconnect();
+      return;
+    }
+    notice(text.cannot_connect);
+  });
   socket.on("connect", function () { notice(""); });
   wire();
 })();

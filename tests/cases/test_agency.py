@@ -62,3 +62,24 @@ def test_the_party_is_told_of_each_step_in_their_name(app_ctx):
         select(OutboxMessage.body).where(OutboxMessage.recipient == case.party_users()[1].phone)
     ).all()
     assert any(agent.real_name in body for body in told)
+
+
+def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
+    """Taking part for a party is acting in their name: the room refuses the agent until
+    the party (or the mediator, on camera) confirmed."""
+    from mediation.booking.models import SessionParticipant
+    from mediation.rooms import operations as rooms
+    from tests.signaling.conftest import open_session
+
+    case, _admin = agreeing_case()
+    session = open_session(case)
+    row, agent = with_agent(case)
+    seat = SessionParticipant(user_id=agent.id, role="agent")
+    session.participants.append(seat)
+    db.session.flush()
+    with pytest.raises(rooms.RoomError) as refused:
+        rooms.arrive(seat, "sid-agent")
+    assert refused.value.code == "agency"
+    agency.confirm(row, by=case.mediator)
+    member, _replaced = rooms.arrive(seat, "sid-agent")
+    assert member.role == "agent"
