@@ -74,9 +74,10 @@ def _code_hash(subject: str, purpose: CodePurpose, code: str) -> str:
     return hmac.new(key, f"{purpose}:{subject}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _subject(user: User | None, sent_to: str) -> str:
-    # A user's codes are bound to the account, a registration code to the number.
-    return str(user.id) if user is not None else f"to:{sent_to}"
+def _subject(user: User | None, sent_to: str, bound_to: str | None = None) -> str:
+    # A user's codes are bound to the account, a registration code to the number and the
+    # browser that asked for it.
+    return str(user.id) if user is not None else f"to:{sent_to}:{bound_to}"
 
 
 _CODE_TEXT = {
@@ -115,13 +116,19 @@ _CODE_TEXT = {
 }
 
 
-def _unused(user: User | None, sent_to: str, purpose: CodePurpose):
+def _unused(user: User | None, sent_to: str, purpose: CodePurpose, bound_to: str | None = None):
     query = select(OneTimeCode).where(
         OneTimeCode.purpose == purpose, OneTimeCode.consumed_at.is_(None)
     )
     if user is not None:
         return query.where(OneTimeCode.user_id == user.id)
-    return query.where(OneTimeCode.user_id.is_(None), OneTimeCode.sent_to == sent_to)
+    # A code to a number is the browser's that asked for it: another browser asking for
+    # one, or guessing, neither retires nor spends it.
+    return query.where(
+        OneTimeCode.user_id.is_(None),
+        OneTimeCode.sent_to == sent_to,
+        OneTimeCode.bound_to == bound_to,
+    )
 
 
 def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
@@ -161,13 +168,18 @@ def next_code_at(
 
 
 def _send(
-    user: User | None, sent_to: str, purpose: CodePurpose, now: datetime, locale: str | None
+    user: User | None,
+    sent_to: str,
+    purpose: CodePurpose,
+    now: datetime,
+    locale: str | None,
+    bound_to: str | None = None,
 ) -> str:
     retry_at = next_code_at(sent_to, purpose, now=now)
     if retry_at is not None:
         raise CodeTooSoonError(retry_at)
     # Earlier codes of the same purpose stop working: only the newest message counts.
-    for old in db.session.scalars(_unused(user, sent_to, purpose)):
+    for old in db.session.scalars(_unused(user, sent_to, purpose, bound_to)):
         old.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
@@ -175,8 +187,9 @@ def _send(
         OneTimeCode(
             user_id=user.id if user is not None else None,
             purpose=purpose,
-            code_hash=_code_hash(_subject(user, sent_to), purpose, code),
+            code_hash=_code_hash(_subject(user, sent_to, bound_to), purpose, code),
             sent_to=sent_to,
+            bound_to=bound_to,
             expires_at=now + timedelta(minutes=minutes),
             created_at=now,
         )
@@ -202,7 +215,12 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
 
 
 def _consume(
-    user: User | None, sent_to: str, purpose: CodePurpose, code: str, now: datetime
+    user: User | None,
+    sent_to: str,
+    purpose: CodePurpose,
+    code: str,
+    now: datetime,
+    bound_to: str | None = None,
 ) -> bool:
     """True once for the right, unexpired code; every try counts against the code.
 
@@ -210,7 +228,7 @@ def _consume(
     guesses cannot share one count; using the code is conditional too, so it works once.
     """
     record_id = db.session.scalar(
-        _unused(user, sent_to, purpose)
+        _unused(user, sent_to, purpose, bound_to)
         .with_only_columns(OneTimeCode.id)
         .where(OneTimeCode.expires_at > now)
         .order_by(OneTimeCode.id.desc())
@@ -228,7 +246,7 @@ def _consume(
     ).first()
     if counted is None:
         return False  # too many tries: only a new code helps
-    expected = _code_hash(_subject(user, counted.sent_to), purpose, code.strip())
+    expected = _code_hash(_subject(user, counted.sent_to, bound_to), purpose, code.strip())
     if not hmac.compare_digest(counted.code_hash, expected):
         return False
     used = db.session.execute(
@@ -244,18 +262,30 @@ def _consume(
     return True
 
 
+def browser_key(nonce: str) -> str:
+    """What binds a code to the browser that asked for it (a secret kept in its session)."""
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
 def send_to_number(
-    sent_to: str, purpose: CodePurpose, *, locale: str | None, now: datetime | None = None
+    sent_to: str,
+    purpose: CodePurpose,
+    *,
+    browser: str,
+    locale: str | None,
+    now: datetime | None = None,
 ) -> str:
-    """A code to a number that has no account (yet): registration."""
-    return _send(None, sent_to, purpose, now or utcnow(), locale)
+    """A code to a number that has no account (yet), for the browser whose session holds
+    ``browser``: registration."""
+    return _send(None, sent_to, purpose, now or utcnow(), locale, browser_key(browser))
 
 
 def consume_for_number(
-    sent_to: str, purpose: CodePurpose, code: str, *, now: datetime | None = None
+    sent_to: str, purpose: CodePurpose, code: str, *, browser: str, now: datetime | None = None
 ) -> bool:
-    """The code sent to a number without an account, as ``consume_code`` checks one."""
-    return _consume(None, sent_to, purpose, code, now or utcnow())
+    """The code sent to a number without an account, as ``consume_code`` checks one; only
+    from the browser that asked for it."""
+    return _consume(None, sent_to, purpose, code, now or utcnow(), browser_key(browser))
 
 
 def send_note(user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None) -> None:

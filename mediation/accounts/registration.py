@@ -22,7 +22,7 @@ from .models import CodePurpose, Role, User
 from .operations import _check_unique, check_password_strength, create_user, set_password
 
 
-def start_registration(phone: str, *, locale: str | None = None) -> str:
+def start_registration(phone: str, *, browser: str, locale: str | None = None) -> str:
     """Step 1: a code to the number, before any account exists (returns the number in E.164).
 
     The answer is the same whether the number is free or not, so it tells nobody who is
@@ -45,7 +45,7 @@ def start_registration(phone: str, *, locale: str | None = None) -> str:
                 ),
             )
         return phone
-    codes.send_to_number(phone, CodePurpose.registration, locale=locale)
+    codes.send_to_number(phone, CodePurpose.registration, browser=browser, locale=locale)
     return phone
 
 
@@ -64,6 +64,7 @@ def complete_registration(
     id_number: str | None,
     email: str | None,
     password: str,
+    browser: str,
 ) -> User:
     """Step 2: the code proves the number; the account is opened on it, or, when the
     number was named in a case or registered before without proof, taken over: the
@@ -79,7 +80,9 @@ def complete_registration(
         raise FieldError("id_number", str(error)) from None
     email = email.strip().lower() if email else None
     now = utcnow()
-    if not codes.consume_for_number(phone, CodePurpose.registration, code, now=now):
+    if not codes.consume_for_number(
+        phone, CodePurpose.registration, code, browser=browser, now=now
+    ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     owner = db.session.scalar(select(User).where(User.phone == phone))
     if owner is None:

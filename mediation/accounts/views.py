@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -189,13 +190,20 @@ def register():
     form = RegisterPhoneForm()
     if form.validate_on_submit():
         try:
-            phone = registration.start_registration(form.phone.data, locale=_locale())
+            # A secret of this browser's session: the code works here only (codes.py).
+            previous = session.get("registering")
+            browser = (previous.get("browser") if isinstance(previous, dict) else None) or (
+                secrets.token_urlsafe(16)
+            )
+            phone = registration.start_registration(
+                form.phone.data, browser=browser, locale=_locale()
+            )
         except ops.FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
         else:
             db.session.commit()
-            session["registering"] = phone
+            session["registering"] = {"phone": phone, "browser": browser}
             # The same words whether or not the number has an account.
             flash(_("A message has been sent to %(phone)s.", phone=mask_phone(phone)), "info")
             return redirect(url_for("accounts.register_confirm"))
@@ -209,14 +217,19 @@ def register():
 )
 def register_confirm():
     """Step 2: the code proves the number; then the account is opened (or taken over)."""
-    phone = session.get("registering")
+    registering = session.get("registering")
+    phone = registering.get("phone") if isinstance(registering, dict) else None
     if not phone:
         return redirect(url_for("accounts.register"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
             user = registration.complete_registration(
-                phone, form.code.data, **form.identity(), password=form.password.data
+                phone,
+                form.code.data,
+                **form.identity(),
+                password=form.password.data,
+                browser=registering["browser"],
             )
         except ops.FieldError as error:
             db.session.commit()  # a failed try at the code is counted

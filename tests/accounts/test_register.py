@@ -155,3 +155,17 @@ def test_a_right_password_on_an_unproven_number_needs_the_code(app, client):
         user = db.session.scalar(select(User).where(User.phone == PHONE))
         assert user.phone_verified_at is not None
         assert user.password_hash  # the person who knew it also holds the phone
+
+
+def test_another_browser_can_neither_spend_nor_retire_the_owner_s_code(app, client):
+    """The reviewer's finding: a registration code is the browser's that asked for it."""
+    start(client)
+    right = code_sent_to(app, PHONE)
+    attacker = app.test_client()
+    app.config.update(CODE_INTERVAL_SECONDS=0)
+    start(attacker)  # asks too: the owner's code stays valid
+    for guess in ("000000", "111111", "222222", "333333", "444444", "555555"):
+        finish(attacker, guess)
+    assert finish(attacker, right).status_code == 422  # the owner's code, the wrong browser
+    assert finish(client, right).status_code == 302
+    assert users(app) == 1

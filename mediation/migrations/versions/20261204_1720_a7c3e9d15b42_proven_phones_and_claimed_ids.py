@@ -56,6 +56,7 @@ def upgrade():
     with op.batch_alter_table("one_time_codes", schema=None) as batch_op:
         batch_op.alter_column("user_id", existing_type=sa.Integer(), nullable=True)
         batch_op.create_index(batch_op.f("ix_one_time_codes_sent_to"), ["sent_to"], unique=False)
+        batch_op.add_column(sa.Column("bound_to", sa.String(length=64), nullable=True))
 
     with op.batch_alter_table("case_parties", schema=None) as batch_op:
         batch_op.add_column(sa.Column("named_name", sa.String(length=100), nullable=True))
@@ -82,6 +83,7 @@ def downgrade():
 
     op.execute("DELETE FROM one_time_codes WHERE user_id IS NULL")
     with op.batch_alter_table("one_time_codes", schema=None) as batch_op:
+        batch_op.drop_column("bound_to")
         batch_op.drop_index(batch_op.f("ix_one_time_codes_sent_to"))
         batch_op.alter_column("user_id", existing_type=sa.Integer(), nullable=False)
 
