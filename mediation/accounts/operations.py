@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -230,8 +231,13 @@ def confirm_id_number(user: User, *, by: User, now: datetime | None = None) -> b
     )
     if taken is not None:
         return False
-    user.id_confirmed_at, user.id_confirmed_by_id = now or utcnow(), by.id
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two mediators at once: the index decides
+            user.id_confirmed_at, user.id_confirmed_by_id = now or utcnow(), by.id
+            db.session.flush()
+    except IntegrityError:
+        db.session.refresh(user)
+        return False
     return True
 
 

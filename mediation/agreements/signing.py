@@ -288,7 +288,9 @@ def may_sign(signature: Signature, user: User, case: Case) -> bool:
         ):
             return False
         return institution.seal_holder_id in (None, user.id)
-    return signature.user_id == user.id
+    # Still in the case: an agent the party refused after the round began signs nothing.
+    in_case = user.id == case.mediator_id or any(p.user_id == user.id for p in case.parties)
+    return signature.user_id == user.id and in_case
 
 
 def _turn_of(agreement: Agreement, user: User) -> Signature:

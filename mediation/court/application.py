@@ -240,7 +240,7 @@ def next_signature(application: Application) -> ApplicationSignature | None:
 
 def send_code(application: Application, user: User) -> None:
     turn = next_signature(application)
-    if turn is None or turn.user_id != user.id:
+    if turn is None or turn.user_id != user.id or not _party_of(application.case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(application.case, user)
     accounts.issue_code(user, CodePurpose.agreement_signature)
@@ -259,7 +259,7 @@ def sign(
     lock(application)
     case = application.case
     turn = next_signature(application)
-    if turn is None or turn.user_id != user.id:
+    if turn is None or turn.user_id != user.id or not _party_of(case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(case, user)  # SPC provisions art 3: the party's own authority
     if shown_sha256 != application.document_sha256:

@@ -83,3 +83,25 @@ def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
     agency.confirm(row, by=case.mediator)
     member, _replaced = rooms.arrive(seat, "sid-agent")
     assert member.role == "agent"
+
+
+def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
+    """The reviewer's finding: the round was opened with the agent as the party's signer;
+    the party then refuses the agent, who must not sign in their name."""
+    from mediation.cases.workflow import NotPermittedError
+
+    case, _admin = agreeing_case()
+    draft = complete_draft(case)
+    applicant = case.party_users()[0]
+    row = CaseParty(user=make_user(), side="applicant", is_agent=True, represents=applicant)
+    case.parties.append(row)
+    db.session.flush()
+    agency.confirm(row, by=case.mediator)
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, draft, by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    agent = row.user
+    assert signing.next_signature(agreement).user_id == agent.id
+    agency.refuse(row, by=applicant)
+    with pytest.raises(NotPermittedError):
+        signing.send_code(agreement, agent)
