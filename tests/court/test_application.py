@@ -118,14 +118,13 @@ def test_a_court_where_a_party_lives_is_competent_and_one_elsewhere_is_not(app_c
     assert intermediate.id not in competent  # the sums agreed are far below its threshold
 
 
-def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ctx):
+def respondent_with_agent(world, *, confirmed: bool):
+    """The applicant, the respondent and an agent acting for the respondent."""
     from mediation.cases.models import CaseParty
     from mediation.core.db import utcnow
     from mediation.extensions import db
-    from tests.agreements.conftest import drawing, last_code_to
     from tests.factories import make_user
 
-    world = in_force()
     applicant, respondent = world.case.party_users()
     agent = make_user()
     db.session.add(
@@ -135,14 +134,22 @@ def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ct
             side="respondent",
             is_agent=True,
             represents_id=respondent.id,
-            # The party confirmed the agency (cases/agency.py); the power of attorney is
-            # what the court needs besides (SPC provisions art 3).
-            agency_confirmed_at=utcnow(),
-            agency_confirmed_how="principal",
+            agency_confirmed_at=utcnow() if confirmed else None,
+            agency_confirmed_how="principal" if confirmed else None,
         )
     )
     db.session.flush()
     db.session.refresh(world.case)
+    return applicant, respondent, agent
+
+
+def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ctx):
+    from tests.agreements.conftest import drawing, last_code_to
+
+    world = in_force()
+    # The party confirmed the agency (cases/agency.py); the power of attorney is what the
+    # court needs besides (SPC provisions art 3).
+    applicant, respondent, agent = respondent_with_agent(world, confirmed=True)
     application = applying.start(world.case, world.court, by=applicant)
     assert [s.user_id for s in application.signatures] == [applicant.id, agent.id]
     for signer in (applicant, agent):
@@ -215,25 +222,10 @@ def test_an_agent_the_party_never_confirmed_cannot_sign_in_their_name(app_ctx):
     """Issue #15 item 4: anyone can name a phone as their principal; until the party
     confirms, the agent's turn to sign is refused (and no code is sent)."""
     from mediation.cases.agency import AgencyError
-    from mediation.cases.models import CaseParty
-    from mediation.extensions import db
     from tests.agreements.conftest import drawing, last_code_to
-    from tests.factories import make_user
 
     world = in_force()
-    applicant, respondent = world.case.party_users()
-    agent = make_user()
-    db.session.add(
-        CaseParty(
-            case_id=world.case.id,
-            user_id=agent.id,
-            side="respondent",
-            is_agent=True,
-            represents_id=respondent.id,
-        )
-    )
-    db.session.flush()
-    db.session.refresh(world.case)
+    applicant, _respondent, agent = respondent_with_agent(world, confirmed=False)
     application = applying.start(world.case, world.court, by=applicant)
     applying.send_code(application, applicant)
     applying.sign(
