@@ -114,6 +114,10 @@ def forbid_framing(response: Response) -> Response:
     """No page of the platform may be shown inside another site's (or its own) frame; a
     view's own Content-Security-Policy (the sandbox of uploaded files) is kept and extended."""
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # Personal links carry their secret in the path: it must not leave with a click to
+    # another site. And nothing the platform serves is to be re-typed by the browser.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     policy = response.headers.get("Content-Security-Policy")
     if not policy:
         response.headers["Content-Security-Policy"] = FRAME_ANCESTORS

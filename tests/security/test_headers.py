@@ -13,6 +13,8 @@ FRAME_ANCESTORS = "frame-ancestors 'none'"
 
 def _assert_unframeable(response, what: str) -> None:
     assert response.headers.get("X-Frame-Options") == "DENY", what
+    assert response.headers.get("Referrer-Policy") == "same-origin", what
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", what
     policy = response.headers.get("Content-Security-Policy", "")
     assert FRAME_ANCESTORS in [p.strip() for p in policy.split(";")], (what, policy)
 
