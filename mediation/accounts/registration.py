@@ -50,10 +50,10 @@ def start_registration(phone: str, *, browser: str, locale: str | None = None) -
 
 
 def _claimable(user: User) -> bool:
-    """An account nobody proved yet, of a party only: whoever proves the number owns it.
-    (A staff account not yet taken up is its staff member's, who sets a password by the
-    code the administrator had sent.)"""
-    return user.phone_verified_at is None and user.roles <= {Role.party}
+    """An open account nobody proved yet, of a party only: whoever proves the number owns
+    it. A closed one stays closed; a staff account not yet taken up is its staff member's,
+    who sets a password by the code the administrator had sent."""
+    return user.active and user.phone_verified_at is None and user.roles <= {Role.party}
 
 
 def complete_registration(

@@ -169,3 +169,15 @@ def test_another_browser_can_neither_spend_nor_retire_the_owner_s_code(app, clie
     assert finish(attacker, right).status_code == 422  # the owner's code, the wrong browser
     assert finish(client, right).status_code == 302
     assert users(app) == 1
+
+
+def test_a_closed_account_is_not_taken_over_by_registering(app, client):
+    with app.app_context():
+        closed = make_user(phone="13912345678", real_name="已注销", verified=False)
+        closed.active = False
+        db.session.commit()
+    start(client)
+    assert finish(client, "123456").status_code == 422  # no code was sent: nothing to enter
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.phone == PHONE))
+        assert user.real_name == "已注销" and not user.active
