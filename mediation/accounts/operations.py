@@ -166,7 +166,7 @@ def create_user(
     email = email.strip().lower() if email else None
     # The ID number is only claimed: it is unique once a mediator confirmed it, so neither
     # does a claim tell anyone that a number is taken nor lock its owner out.
-    _check_unique(phone=phone, email=email)
+    check_unique(phone=phone, email=email)
     user = User(
         real_name=real_name,
         phone=phone,
@@ -241,7 +241,7 @@ def confirm_id_number(user: User, *, by: User, now: datetime | None = None) -> b
     return True
 
 
-def _check_unique(**values: str | None) -> None:
+def check_unique(**values: str | None) -> None:
     for field, value in values.items():
         if value and db.session.scalar(select(User.id).where(getattr(User, field) == value)):
             raise FieldError(field, str(_UNIQUE_MESSAGES[field]))

@@ -19,7 +19,7 @@ from mediation.extensions import db
 from . import codes
 from .identity import IdentityError, validate_id_number, validate_phone
 from .models import CodePurpose, Role, User
-from .operations import _check_unique, check_password_strength, create_user, set_password
+from .operations import check_password_strength, check_unique, create_user, set_password
 
 
 def start_registration(phone: str, *, browser: str, locale: str | None = None) -> str:
@@ -101,7 +101,7 @@ def complete_registration(
     # Nothing of whoever held the number before stays: not their e-mail (it would get the
     # owner's notices), nor their settings or a confirmation of their ID number.
     if email and email != owner.email:
-        _check_unique(email=email)
+        check_unique(email=email)
     owner.email, owner.locale, owner.time_zone = email, None, None
     if owner.id_number != id_number:
         owner.id_confirmed_at = owner.id_confirmed_by_id = None

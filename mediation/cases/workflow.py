@@ -21,7 +21,7 @@ from . import clocks, signals
 from .categories import get_category
 from .labels import ACTION_NAMES, STATUS_NAMES
 from .models import Case, Side
-from .states import Action, Actor, TerminationReason, Transition, find
+from .states import Action, Actor, CaseStatus, TerminationReason, Transition, find
 
 # Reasons a party may give for ending the case themselves: the applicant withdraws (art 25
 # (2)); either party may say they do not want to go on (art 25 (4), PML art 23).
@@ -51,7 +51,7 @@ def actors_for(user: User | None, case: Case) -> set[Actor]:
     for party in case.parties:
         if party.user_id != user.id:
             continue
-        if party.is_agent and party.agency_confirmed_at is None and case.status != "draft":
+        if party.is_agent and party.agency_confirmed_at is None and case.status != CaseStatus.draft:
             continue  # not yet confirmed by the party they say they act for (agency.py)
         actors.add(Actor.applicant if party.side == Side.applicant else Actor.respondent)
     if case.mediator_id == user.id:
