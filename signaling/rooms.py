@@ -248,7 +248,14 @@ def broadcast_state(room: Room) -> None:
         emit("layout", layout_for(member.participant_id, room, seats), to=to, namespace=NAMESPACE)
         mediator = member.role == "mediator"
         roster = [_member_dict(m, for_mediator=mediator) for m in everyone]
-        emit("roster", {"members": roster}, to=to, namespace=NAMESPACE)
+        # Versioned like the layout: two broadcasts from concurrent arrivals can reach a page
+        # in either order, and the older one must not hide the newer arrival.
+        emit(
+            "roster",
+            {"members": roster, "version": room.layout_version},
+            to=to,
+            namespace=NAMESPACE,
+        )
     if room.recorder_sid is not None:
         recorder_layout = layout_for(layout.RECORDER, room, seats)
         emit("layout", recorder_layout, to=_recorder(room.session_id), namespace=NAMESPACE)

@@ -449,7 +449,15 @@
     later(function () { peers.forEach(function (entry) { if (broken(entry)) restart(entry); }); });
   });
   socket.on("layout", applyLayout);
-  socket.on("roster", function (r) { roster = r.members; renderRoster(); });
+  // A roster older than one already shown is a broadcast overtaken on the way: dropped
+  // (an equal version is a hand raised or lowered, which does not change the layout).
+  var rosterVersion = 0;
+  socket.on("roster", function (r) {
+    if (r.version < rosterVersion) return;
+    rosterVersion = r.version;
+    roster = r.members;
+    renderRoster();
+  });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", addChat);
   socket.on("ended", function () {

@@ -307,16 +307,18 @@ def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(T
     a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
     b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
     for who in ("a", "b"):
-        mediator.click(f"#roster li[data-participant='{ids[who]}'] button.admit", timeout=WAIT_MS)
-        confirm = f"#roster li[data-participant='{ids[who]}'] button.confirm-identity"
+        line = f"#roster li[data-participant='{ids[who]}']"
+        confirm = f"{line} button.confirm-identity"
         try:
+            mediator.click(f"{line} button.admit", timeout=WAIT_MS)
             mediator.click(confirm, timeout=WAIT_MS)
             # The roster is drawn again when the server answers, and the lines below move:
             # a click aimed before that lands elsewhere.
             mediator.wait_for_selector(confirm, state="detached", timeout=WAIT_MS)
         except Exception as error:  # say what the mediator's page says (a lost connection?)
             raise AssertionError(
-                f"no identity step for {who}: notice {mediator.inner_text('#notice')!r}, "
+                f"no admission or identity step for {who}: "
+                f"notice {mediator.inner_text('#notice')!r}, "
                 f"roster {mediator.inner_text('#roster')!r}"
             ) from error
     for page, consent in zip((a, b), consents, strict=True):

@@ -48,3 +48,73 @@ def snap(tmp_path):
             page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     return snap
+
+
+@pytest.fixture
+def staff_page(browser_factory):
+    """A page on a 1366×768 laptop, as mediators, clerks and administrators have."""
+    browser = browser_factory()
+    return browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# What axe-core reports as a barrier for someone (WCAG 2.1 A and AA); "moderate" and "minor"
+# findings are advice.
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now. The script is
+    evaluated through the debugging protocol, so the page's CSP does not stop it."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+            });
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' '))}));
+        }"""
+    )
+    return [v for v in result if v["impact"] in AXE_BLOCKING]
+
+
+FIRST_SCREEN = """(el) => {
+    const r = el.getBoundingClientRect();
+    const inside = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0
+        && r.bottom <= window.innerHeight && r.right <= window.innerWidth;
+    if (!inside) return {inside, rect: [r.left, r.top, r.right, r.bottom],
+                         screen: [window.innerWidth, window.innerHeight]};
+    // Not hidden under something else (a dialog, a pinned bar).
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return {inside, covered: !(hit && (el === hit || el.contains(hit) || hit.contains(el))),
+            by: hit ? hit.outerHTML.slice(0, 120) : null};
+}"""
+
+
+def in_first_screen(page, target) -> None:
+    """Assert that ``target`` (a locator or a selector) is visible on the first screen of the
+    page: at the top of the page, without scrolling, and not covered by anything."""
+    locator = page.locator(target) if isinstance(target, str) else target
+    locator.first.wait_for(state="visible", timeout=20_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    where = locator.first.evaluate(FIRST_SCREEN)
+    assert where["inside"] and not where.get("covered"), (
+        f"{target} is not in the first screen of {page.url}: {where}"
+    )
+
+
+@pytest.fixture
+def step(snap):
+    """step(page, target, name): one step of a walk. The next thing the person must do
+    (``target``) is visible in the first screen, a screenshot is saved as ``name``, and
+    axe-core finds no serious or critical barrier on the page."""
+
+    def step(page, target, name: str) -> None:
+        in_first_screen(page, target)
+        snap(page, name)
+        violations = axe_violations(page)
+        assert not violations, f"axe-core on {page.url} ({name}): {violations}"
+
+    return step

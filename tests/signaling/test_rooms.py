@@ -469,3 +469,15 @@ def test_a_session_recorded_with_everyone_s_consent_ends_without_minutes(app, ro
         db.session.commit()
     mediator.emit("end", {}, namespace=NS)
     assert any(e["name"] == "ended" for e in a.get_received(NS))
+
+
+def test_rosters_carry_the_layout_version_they_were_drawn_at(room, connect):
+    """Concurrent arrivals broadcast rosters that can reach a page in either order; the
+    version lets the page keep the newest (a stale one hid a waiting party for good)."""
+    mediator = connect("mediator")
+    connect("a")
+    connect("b")
+    received = mediator.get_received(NS)
+    versions = [e["args"][0]["version"] for e in received if e["name"] == "roster"]
+    layouts = [e["args"][0]["version"] for e in received if e["name"] == "layout"]
+    assert versions == sorted(versions) and versions[-1] == layouts[-1]
