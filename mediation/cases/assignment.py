@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -404,13 +405,10 @@ def queue_managers(case: Case) -> list[User]:
     return admins
 
 
-def queue(
-    case: Case, *, by: User | None, now: datetime | None = None, how: str = "queue"
-) -> None:
+def queue(case: Case, *, by: User | None, now: datetime | None = None, how: str = "queue") -> None:
     """Put a case nobody was picked for into the assignment queue and tell those who act on
     it, once: the institution it already has (chosen by the applicant, or whose mediator
     declined), else the nearest one by region, else the platform."""
-    from flask import current_app
 
     if case.mediator_id is not None and case.status == CaseStatus.submitted:
         # Its mediator let the art 12 period pass: nobody holds it any longer.
@@ -478,6 +476,19 @@ def queued_cases(user: User) -> list[Case]:
             return []
         query = query.where(Case.institution_id == user.institution_id)
     return list(db.session.scalars(query))
+
+
+def mediators_of(institution_id: int | None) -> list[User]:
+    """The active mediators of an institution."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.mediator, User.active.is_(True))
+            .where(User.institution_id == institution_id)
+            .order_by(User.real_name, User.id)
+        )
+    )
 
 
 def mediators_for(user: User, case: Case) -> list[User]:
