@@ -62,7 +62,7 @@ def test_asking_for_another_mediator_when_there_is_none_says_so(case):
     """Art 14: a request nobody can grant is refused with the reason, not silently filed."""
     case.other_mediator.active = False
     db.session.flush()
-    with pytest.raises(FieldError, match="no other mediator"):
+    with pytest.raises(FieldError, match="没有其他可以承办"):
         conflicts.request_change(case, by=case.party_users()[0], reason="调解员偏向对方")
     assert "mediator.change_requested" not in actions(case)
     assert not admin_texts(case)
@@ -71,7 +71,7 @@ def test_asking_for_another_mediator_when_there_is_none_says_so(case):
 def test_asking_for_another_mediator_before_there_is_one_says_so(case):
     case.mediator = None
     db.session.flush()
-    with pytest.raises(FieldError, match="no mediator yet"):
+    with pytest.raises(FieldError, match="尚未分派调解员"):
         conflicts.request_change(case, by=case.party_users()[0], reason="想换人")
 
 
