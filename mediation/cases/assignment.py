@@ -68,6 +68,7 @@ def assign(
     how: str,
     by: User | None,
     now: datetime | None = None,
+    event: str = "case.assigned",
 ) -> CaseAssignment:
     """Give the case to an institution (and a mediator); the clock of art 12 starts."""
     now = now or utcnow()
@@ -88,7 +89,7 @@ def assign(
     db.session.flush()
     journal.append(
         case.id,
-        "case.assigned",
+        event,
         {"institution_id": institution.id, "mediator_id": case.mediator_id, "how": how},
         actor_id=by.id if by else None,
     )
@@ -184,7 +185,8 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
     queue at once (``queue``) and False is returned."""
     candidate = pick(case)
     if candidate is None:
-        journal.append(case.id, "case.no_mediator_available", {}, actor_id=by.id if by else None)
+        # The platform's finding, whoever's step led to it.
+        journal.append(case.id, "case.no_mediator_available", {}, actor_id=None)
         queue(case, by=by, now=now)
         return False
     assign(
@@ -427,15 +429,19 @@ def queue(case: Case, *, by: User | None, now: datetime | None = None, how: str 
     if institution is not None:
         case.institution = institution
         _close(case, AssignmentOutcome.withdrawn, "", now)
-        assign(case, institution=institution, mediator=None, how=how, by=by, now=now)
+        # The platform routes it (no one chose this institution but an applicant's choice).
+        assign(
+            case,
+            institution=institution,
+            mediator=None,
+            how=how,
+            by=by if how == "chosen" else None,
+            now=now,
+            event="case.queued",
+        )
     else:
         db.session.flush()
-    journal.append(
-        case.id,
-        "case.queued",
-        {"institution_id": institution.id if institution else None},
-        actor_id=by.id if by else None,
-    )
+        journal.append(case.id, "case.queued", {"institution_id": None}, actor_id=None)
     if case.status == CaseStatus.submitted:
         # Art 10: designated within three working days of the application.
         case.acceptance_due_at = clocks.working_days_after(
