@@ -521,7 +521,9 @@ def give(case: Case, *, mediator: User, by: User, now: datetime | None = None) -
         raise workflow.TransitionError(_("This case is no longer waiting for a mediator."))
     now = now or utcnow()
     _close(case, AssignmentOutcome.withdrawn, "", now)
-    new = assign(case, institution=mediator.institution, mediator=mediator, how="queue", by=by)
+    new = assign(
+        case, institution=mediator.institution, mediator=mediator, how="queue", by=by, now=now
+    )
     if case.status == CaseStatus.declined:
         workflow.transition(case, Action.reassign, by=None, now=now)
     case.acceptance_due_at = new.due_at

@@ -207,3 +207,25 @@ def test_the_queue_is_for_its_institution_and_the_platform_only(app):
     with app.app_context():
         assert db.session.get(Case, case_id).mediator_id == people["mediator"][1]
     assert f"/cases/{case_id}" not in own.get("/cases/queue").get_data(as_text=True)
+
+
+def test_a_mediator_who_lets_the_period_pass_sends_the_case_back_to_the_queue(world):
+    """Art 12 second paragraph: unconfirmed in time, the case is given again; with nobody
+    else to pick it waits in the queue (not with the silent mediator), and the institution
+    is told again."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    filed = datetime(2026, 3, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
+    case = make_case(make_user(), make_user(), submit=False)
+    case.category, case.region_code = "tenancy", "320000"
+    workflow.transition(case, Action.submit, by=case.parties[0].user, now=filed)
+    assignment.assign_automatically(case, by=None, now=filed)
+    assignment.give(case, mediator=world["nanjing_mediator"], by=world["nanjing_admin"], now=filed)
+    told = len(texts_to(world["nanjing_admin"]))
+    later = case.acceptance_due_at + timedelta(minutes=1)
+    assert assignment.reassign_overdue(now=later) == []
+    assert assignment.in_queue(case) and case.mediator_id is None
+    assert case.institution_id == world["nanjing"].id
+    assert len(texts_to(world["nanjing_admin"])) == told + 1
+    assert case.acceptance_due_at > later  # looked at again, not dropped
