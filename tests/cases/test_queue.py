@@ -229,3 +229,13 @@ def test_a_mediator_who_lets_the_period_pass_sends_the_case_back_to_the_queue(wo
     assert case.institution_id == world["nanjing"].id
     assert len(texts_to(world["nanjing_admin"])) == told + 1
     assert case.acceptance_due_at > later  # looked at again, not dropped
+
+
+def test_the_case_page_offers_no_acceptance_before_there_is_a_mediator(world):
+    from mediation.cases.operations import available_steps
+
+    case = tenancy_case()
+    assignment.assign_automatically(case, by=None)
+    assert Action.accept not in available_steps(world["nanjing_admin"], case)
+    assignment.give(case, mediator=world["nanjing_mediator"], by=world["nanjing_admin"])
+    assert Action.accept in available_steps(world["nanjing_mediator"], case)
