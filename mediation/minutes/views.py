@@ -72,6 +72,7 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         mine=mine,
         passages=review.passages(minutes) if minutes else [],
         disputes=review.disputes_by_passage(minutes) if minutes else {},
+        to_decide=is_mediator and review.awaits_mediator(minutes),
         labels=SECTION_LABELS,
         sections=SECTIONS,
         review_form=_with_version(forms.pop("review_form", None) or ReviewForm(), minutes),
@@ -190,7 +191,16 @@ def answer(session_id: int):
         flash(str(error), "error")
         return redirect(url_for("minutes.page", session_id=session.id))
     db.session.commit()
-    flash(_("Thank you: your confirmation is recorded."), "success")
+    if sent:
+        flash(
+            _(
+                "Thank you: your confirmation and your objection are recorded. The mediator "
+                "is told and decides whether to amend the minutes."
+            ),
+            "success",
+        )
+    else:
+        flash(_("Thank you: your confirmation is recorded."), "success")
     return redirect(url_for("minutes.page", session_id=session.id))
 
 
@@ -199,7 +209,7 @@ def close(session_id: int):
     return _mediator_acts(
         session_id,
         lambda session, minutes: review.close_review(session, minutes, by=current_user),
-        _("The review is closed and the minutes PDF is made."),
+        _("The review is closed and the minutes PDF is made, with every objection marked."),
     )
 
 
