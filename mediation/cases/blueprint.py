@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import admin_views, agency_views, intake_views, views
+from . import admin_views, agency_views, intake_views, notices, views  # noqa: F401 (receivers)
 
 bp = Blueprint("cases", __name__)
 

@@ -17,6 +17,7 @@ def _minutes_helpers() -> dict:
         )
     }
 
+
 _GET_POST = ["GET", "POST"]
 bp.add_url_rule("/sessions/<int:session_id>/minutes", view_func=views.page, methods=_GET_POST)
 bp.add_url_rule(
