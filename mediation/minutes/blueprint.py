@@ -14,7 +14,8 @@ def _minutes_helpers() -> dict:
     return {
         "minutes_disputed": lambda session_id: review.awaits_mediator(
             operations.of_session(session_id)
-        )
+        ),
+        "minutes_to_decide": review.to_decide,
     }
 
 

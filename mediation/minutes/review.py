@@ -279,6 +279,21 @@ def has_disputes(minutes: Minutes) -> bool:
     return any(r.disputes for r in minutes.reviews if r.version == minutes.version)
 
 
+def to_decide(case_id: int) -> list[MediationSession]:
+    """The sessions of a case whose minutes wait for the mediator's decision on a dispute."""
+    under_review = db.session.scalars(
+        select(Minutes)
+        .join(MediationSession, MediationSession.id == Minutes.session_id)
+        .where(
+            MediationSession.case_id == case_id,
+            Minutes.finalised_at.is_(None),
+            Minutes.review_version == Minutes.version,
+        )
+        .order_by(MediationSession.start_at)
+    ).all()
+    return [db.session.get(MediationSession, m.session_id) for m in under_review if has_disputes(m)]
+
+
 def awaits_mediator(minutes: Minutes | None) -> bool:
     """Under review, disputed, and not final: the mediator has to decide."""
     return (

@@ -77,6 +77,7 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         sections=SECTIONS,
         review_form=_with_version(forms.pop("review_form", None) or ReviewForm(), minutes),
         sent=forms.pop("sent", {}),
+        code_sent=forms.pop("code_sent", False),
         action_form=ActionForm(),
         **forms,
     )
@@ -168,7 +169,7 @@ def answer(session_id: int):
             review.send_code(minutes, current_user)
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
-            return _render(session, minutes, review_form=form, sent=sent)
+            return _render(session, minutes, review_form=form, sent=sent, code_sent=True)
         read = form.version.data
         review.confirm(
             session,
@@ -185,7 +186,8 @@ def answer(session_id: int):
             flash(error.message, "error")
         else:
             apply_field_error(form, error)
-        return _render(session, minutes, review_form=form, sent=sent), 422
+        code_sent = error.field == "code"
+        return _render(session, minutes, review_form=form, sent=sent, code_sent=code_sent), 422
     except NotPermittedError as error:
         db.session.rollback()
         flash(str(error), "error")
