@@ -460,7 +460,7 @@ TABLE: tuple[Notice, ...] = (
         "court staff",
         "sms",
         "court/notices.py",
-        "CPL interpretation art 355: the court decides in 3 days",
+        "the court decides within 3 days whether to accept it",
     ),
     N(
         "court",
@@ -523,6 +523,9 @@ def as_markdown() -> str:
         "*SMS + e-mail*: a text message, and an e-mail too when the person gave an address "
         "(booking e-mails carry the calendar invitation). Codes are removed from the outbox "
         "once delivered.",
+        "",
+        "*art N*: the SPC's rules on online mediation (人民法院在线调解规则); *PML*: the "
+        "People's Mediation Law; *CPL*: the Civil Procedure Law.",
     ]
     for stage in STAGES:
         lines += [
