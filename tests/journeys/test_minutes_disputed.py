@@ -75,7 +75,7 @@ def test_a_party_disputes_the_minutes_and_the_mediator_decides(
     party.goto(live_server + path_of(re.search(r"https?://\S+", asked).group(), "/m/"))
     step(party, party.get_by_role("button", name="发送验证码"), "d01-party-link")
     party.get_by_role("button", name="发送验证码").click()
-    party.wait_for_load_state()
+    party.get_by_text("验证码已发送").wait_for()
     party.fill("#code", code_in(texts_to(app, ids["respondent"])[-1]))
     party.get_by_role("button", name="确认").click()
     party.wait_for_url(f"**/sessions/{ids['session']}/minutes")
@@ -86,7 +86,7 @@ def test_a_party_disputes_the_minutes_and_the_mediator_decides(
     passage.check()
     party.fill(f"textarea[name='note-{DISPUTED}']", REASON)
     party.get_by_role("button", name="发送验证码").click()
-    party.wait_for_load_state()
+    party.get_by_text("验证码已发送").wait_for()
     # With the code on its way, what is left to do is at the top of the page.
     confirm = party.get_by_role("button", name="确认调解笔录")
     step(party, party.locator("#code"), "d03-party-code")
