@@ -27,10 +27,6 @@ ASSIGNED = _l(
 )
 REASSIGNED = _l("Your case %(number)s has been given to another mediator, %(name)s.")
 # Art 12: the applicant learns at once that a mediator took the case and what comes next.
-ACCEPTED_BY_MEDIATOR = _l(
-    "Mediator %(name)s accepted your case %(number)s. The other side is now asked whether "
-    "they agree to mediation; you will be told of the answer."
-)
 # A case no mediator takes goes to the people who can give it to one (arts 10 and 12).
 QUEUE_SUBJECT = _l("Case %(number)s needs a mediator")
 QUEUED = _l(
@@ -202,14 +198,12 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
 
 def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
     """Accepting starts the art 24 period and asks the respondent (art 15); the applicant
-    is told who accepted."""
+    is told who accepted (by cases.notices, on the status change)."""
     if case.mediator is None:
         # An institution accepts through one of its mediators: somebody must mediate.
         raise workflow.TransitionError(_("Give the case to a mediator first."))
     workflow.transition(case, Action.accept, by=by, now=now)
     _close(case, AssignmentOutcome.accepted, "", now)
-    for user in case.party_users(Side.applicant):
-        notify.tell(user, ACCEPTED_BY_MEDIATOR, name=case.mediator.real_name, number=case.number)
     respondent.invite(case, now=now)
 
 

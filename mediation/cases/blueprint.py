@@ -2,7 +2,14 @@
 
 from flask import Blueprint
 
-from . import admin_views, agency_views, intake_views, queue_views, views
+from . import (  # noqa: F401 (notices: signal receivers)
+    admin_views,
+    agency_views,
+    intake_views,
+    notices,
+    queue_views,
+    views,
+)
 
 bp = Blueprint("cases", __name__)
 

@@ -97,7 +97,7 @@ def test_giving_a_queued_case_tells_the_mediator_and_the_applicant(world):
     assignment.accept(case, by=mediator)
     assert case.status == CaseStatus.awaiting_respondent
     accepted = texts_to(applicant)[told:]
-    assert len(accepted) == 1 and mediator.real_name in accepted[0] and "接受" in accepted[0]
+    assert len(accepted) == 1 and mediator.real_name in accepted[0] and "受理" in accepted[0]
 
 
 def test_an_institution_gives_only_its_cases_to_its_mediators(world):
