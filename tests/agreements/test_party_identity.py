@@ -61,7 +61,7 @@ def test_an_agreement_in_force_reaches_the_court_once_the_identity_is_confirmed(
 
 def test_the_agreement_states_sex_ethnicity_birth_date_and_id_number(app_ctx):
     case, _admin = agreeing_case()
-    applicant, other = case.party_users()
+    other = case.party_users()[1]
     other.ethnicity = "10"
     agreement = agreements.start(case, by=case.mediator)
     content = complete_draft(case)
