@@ -17,8 +17,14 @@ from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CourtLevel, Role, User
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.cases.models import Case
+from mediation.court.application import open_application
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
+from tests.agreements.conftest import complete_draft
+from tests.agreements.test_workflow import sign_in_turn
 from tests.browser.conftest import serve
 from tests.factories import (
     PASSWORD,
@@ -159,3 +165,102 @@ def walk(app, made, live_server, browser_factory, step, snap):
     with app.app_context():
         him = db.session.scalar(select(User).where(User.phone == "+86" + RESPONDENT))
         assert him.id_confirmed_at is not None and him.ethnicity == "03"
+
+    # -- 4. set up with operations: the agreement, drafted and signed by everyone ---------
+    # (the session and signing in the browser are walks (c) and (e) of issue #16)
+    with app.app_context():
+        case = db.session.get(Case, made["case"])
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        assert agreements.concerns(agreement) == []  # his identity is there, confirmed
+        signing.open_round(agreement, by=case.mediator)
+        for signer in (*case.party_users(), case.mediator, db.session.get(User, made["admin"])):
+            sign_in_turn(agreement, signer)
+        db.session.commit()
+        assert agreements.confirmable(agreement)
+
+    # -- 5. the applicant applies to the competent court and signs, on his phone ----------
+    applicant = browser.new_context(**PHONE).new_page()
+    log_in(applicant, live_server, made["applicant"])
+    case_link = applicant.get_by_role("link", name=re.compile("漏水纠纷|" + made["number"]))
+    step(applicant, case_link, "b10-applicant-my-cases")
+    case_link.first.click()
+    applicant.wait_for_url(re.compile(r".*/cases/\d+$"))
+    to_agreement = applicant.get_by_role("button", name="申请司法确认")
+    step(applicant, to_agreement, "b11-applicant-case-in-force")
+    to_agreement.click()
+    apply = applicant.get_by_role("button", name="申请司法确认")
+    step(applicant, apply, "b12-applicant-choose-court")
+    assert "南京市玄武区人民法院" in applicant.content()
+    apply.click()
+    applicant.wait_for_url(re.compile(r".*/confirmation/sign$"))
+    sign_application(app, applicant, made["applicant"], step, snap, "b13-applicant")
+
+    # -- 6. the respondent signs too, entering again by the link in his text message ------
+    phone.goto(link_in(invitation, live_server))
+    send = phone.get_by_role("button", name="发送验证码")
+    step(phone, send, "b16-respondent-link-again")
+    send.click()
+    phone.fill("#code", code_in(last_text_to(app, "+86" + RESPONDENT)))
+    phone.get_by_role("button", name="进入", exact=True).click()
+    phone.wait_for_url(re.compile(r".*/cases/\d+$"))
+    to_sign = phone.get_by_role("button", name="阅读并签署司法确认申请书")
+    step(phone, to_sign, "b17-respondent-asked-to-sign")
+    to_sign.click()
+    phone.wait_for_url(re.compile(r".*/confirmation/sign$"))
+    sign_application(app, phone, "+86" + RESPONDENT, step, snap, "b18-respondent")
+    assert "已提交法院" in phone.content() or "法院" in phone.content()
+
+    # -- 7. the court clerk accepts it, on a laptop ----------------------------------------
+    clerk = browser.new_context(**LAPTOP).new_page()
+    log_in(clerk, live_server, made["clerk"])
+    waiting = clerk.get_by_role("link", name=made["number"])
+    step(clerk, waiting, "b21-clerk-inbox")
+    waiting.click()
+    accept = clerk.get_by_role("button", name="受理", exact=True)
+    step(clerk, accept, "b22-clerk-application")
+    accept.click()
+    clerk.wait_for_load_state()
+    snap(clerk, "b23-clerk-accepted")
+    with app.app_context():
+        case = db.session.get(Case, made["case"])
+        assert case.status == "confirmation_requested"
+        application = open_application(case)
+        assert application.status == "accepted" and application.court_case_number
+    # The parties are told, on their phones.
+    assert application.court_case_number in last_text_to(app, "+86" + RESPONDENT)
+
+
+INKED = (
+    "() => { const c = document.getElementById('signature-pad');"
+    " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+    ".some((v, i) => i % 4 === 3 && v > 0); }"
+)
+
+
+def sign_application(app, page, phone: str, step, snap, name: str) -> None:
+    """Read, draw, ask for the code, sign: the application's signing form."""
+    # What to do first is to read the document, which the page says at its top.
+    step(page, page.get_by_text("请阅读下方完整文本", exact=False), f"{name}-sign-page")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    pad = page.locator("#signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for n in range(1, 16):
+        page.mouse.move(
+            box["x"] + 20 + n * (box["width"] - 40) / 15,
+            box["y"] + box["height"] * (0.3 if n % 2 else 0.7),
+            steps=3,
+        )
+    page.mouse.up()
+    page.wait_for_function(INKED)
+    page.click("button[name=action][value=code]")
+    page.wait_for_selector("input[name=code]")
+    page.wait_for_function(INKED)  # the drawing is kept across the reload
+    page.fill("input[name=code]", code_in(last_text_to(app, phone)))
+    snap(page, f"{name}-code")
+    page.click("button[name=action][value=sign]")
+    page.wait_for_url(re.compile(r".*/agreement$"))
+    snap(page, f"{name}-signed")
