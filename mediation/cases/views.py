@@ -97,6 +97,9 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
     """The case page; ``entered`` holds what the user typed into a form that failed, so
     that it is shown again instead of lost."""
     visible_evidence = [e for e in case.evidence if may_see_evidence(e, current_user, case)]
+    answer_form = answer_form or AnswerForm(data={"ethnicity": current_user.ethnicity})
+    # Agreeing needs an ID number (SPC online mediation rules art 8) unless one is on record.
+    answer_form.id_number.flags.required = not current_user.id_number
     return render_template(
         "cases/detail.html",
         case=case,
@@ -109,7 +112,7 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         steps=ops.available_steps(current_user, case),
         timeline=timeline(case),
         step_form=FlaskForm(),
-        answer_form=answer_form or AnswerForm(data={"ethnicity": current_user.ethnicity}),
+        answer_form=answer_form,
         identity_form=MediatorIdentityForm(),
         extension_request=extension.pending(case),
         failure=db.session.get(FailureRecord, case.id),
