@@ -72,6 +72,8 @@ JOURNAL_LABELS = {
     "case.queued": _l("Waiting to be given to a mediator"),
     "party.entered": _l("A party entered through the invitation link"),
     "party.consented": _l("A party consented to online mediation and gave a service address"),
+    "party.identity_recorded": _l("A party's identity details were recorded"),
+    "party.identity_confirmed": _l("The mediator confirmed a party's ID number on camera"),
     "respondent.invited": _l("The respondent was asked by text message"),
     "respondent.reminded": _l("The respondent was reminded"),
     "evidence.added": _l("Evidence added"),
