@@ -130,6 +130,10 @@ class CancelForm(FlaskForm):
     )
 
 
+class StartNowForm(FlaskForm):
+    parties_agreed = BooleanField(_l("The parties agreed to start now"))
+
+
 class ChooseForm(FlaskForm):
     chosen = CheckboxesField(_l("The times I can attend"), coerce=int)
 

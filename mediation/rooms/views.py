@@ -6,9 +6,11 @@ from flask import abort, current_app, render_template
 from flask_login import current_user, login_required
 
 from mediation.core.i18n import user_zone
+from mediation.extensions import db
 
 from . import ice
 from . import operations as rooms
+from .models import Room
 
 
 @login_required
@@ -28,3 +30,9 @@ def room(session_id: int):
             "iceServers": ice.servers(current_app.config, participant.id),
         },
     )
+
+
+def room_ended(session_id: int) -> bool:
+    """Whether the mediator has ended the session's room (nobody is to enter it again)."""
+    room = db.session.get(Room, session_id)
+    return room is not None and room.ended_at is not None
