@@ -131,7 +131,10 @@ class CancelForm(FlaskForm):
 
 
 class StartNowForm(FlaskForm):
-    parties_agreed = BooleanField(_l("The parties agreed to start now"))
+    # Ticked, the browser sends "y"; anything that reads as "no" is no.
+    parties_agreed = BooleanField(
+        _l("The parties agreed to start now"), false_values=("", "0", "n", "no", "false", "off")
+    )
 
 
 class ChooseForm(FlaskForm):

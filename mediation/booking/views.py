@@ -291,9 +291,8 @@ def start_now(case_id: int):
     takes the mediator into the room (see ``operations.start_now``)."""
     case = _mediated_case(case_id)
     form = StartNowForm()
-    if not form.validate():  # the CSRF token: a stale page or a forged request
-        flash(_("The page had expired. Please try again."), "error")
-        return redirect(url_for("cases.case_detail", case_id=case.id))
+    if not form.validate():  # the CSRF token (CSRFProtect refuses a bad one before this)
+        abort(400)
     try:
         session = booking.start_now(
             case, by=current_user, parties_agreed=bool(form.parties_agreed.data)
