@@ -204,16 +204,17 @@ def test_mediator_starts_now_and_everyone_goes_through_the_room(
     # The respondent, on a phone, logs in and finds the room on the case's page.
     b = device(browser_factory, PHONE, touch=True)
     log_in(b, step, live_server, world["respondent"], "respondent")
-    my_cases = b.get_by_role("link", name=world["case"]).first
-    if not my_cases.count():  # not the list of cases: go there from the menu
-        b.get_by_role("link", name="我的案件").first.click()
-    step(b, my_cases, "respondent-03-my-cases")
-    my_cases.click()
+    menu = b.get_by_role("navigation", name="主导航").get_by_role("link", name="我的案件")
+    step(b, menu, "respondent-03-menu")
+    menu.click()
+    case_link = b.get_by_role("link", name=world["case"])
+    step(b, case_link, "respondent-04-my-cases")
+    case_link.click()
     enter_room = b.get_by_role("button", name="进入调解室")
-    step(b, enter_room, "respondent-04-case")
+    step(b, enter_room, "respondent-05-case")
     enter_room.click()
     b.wait_for_url(lambda url: url.endswith(session_path), timeout=WAIT_MS)
-    step(b, "#state", "respondent-05-lobby")
+    step(b, "#state", "respondent-06-lobby")
 
     # The mediator lets each in and confirms who they are on camera.
     ids = {
