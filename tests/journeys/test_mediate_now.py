@@ -67,7 +67,10 @@ def begin_session(mediator) -> None:
     """Everyone identified and warned: the proceedings (and recording, where everyone
     agreed) begin."""
     begin_button(mediator).click(timeout=WAIT_MS)
-    mediator.wait_for_selector("#caucus-recording:not([hidden])", timeout=WAIT_MS)
+    # The room says whether caucuses are recorded once the session has begun.
+    mediator.wait_for_function(
+        "() => !document.getElementById('caucus-recording').hidden", timeout=WAIT_MS
+    )
 
 
 def caucus_button(mediator, side: str):
@@ -84,13 +87,15 @@ def group_is(page, group: str) -> None:
 
 
 def open_minutes(mediator):
-    """The minutes' fold-out; returns what to press to open it."""
-    return mediator.locator("#minutes summary")
+    """What opens the minutes: a tab of the room's side panel, or (the room before its
+    phone-first layout) a fold-out."""
+    tab = mediator.locator("#tab-minutes")
+    return tab if tab.count() else mediator.locator("#minutes summary")
 
 
 def write_minutes(mediator, fields: dict[str, str]) -> None:
     """Type the minutes (SPC online mediation rules art 22) and wait until they are saved."""
-    if not mediator.locator("#minutes").evaluate("(d) => d.open"):
+    if not mediator.locator("#minutes-attendees").is_visible():
         open_minutes(mediator).click()
     for name, value in fields.items():
         mediator.fill(f"#minutes-{name}", value)
@@ -250,7 +255,9 @@ def test_mediator_starts_now_and_everyone_goes_through_the_room(
         caucus_button(mediator, side).click()
         group_is(waiting, f"waiting:{other}")  # the other side waits on its own
         step(waiting, "#state", f"waiting-13-while-caucus-{side}")
-        assert "另一方" in waiting.inner_text("#state")
+        assert "单独沟通" in waiting.inner_text(
+            "#state"
+        )  # told the mediator is with the other side
         step(alone, "#state", f"alone-14-caucus-{side}")
         step(mediator, back_to_everyone_button(mediator), f"mediator-15-back-{side}")
         back_to_everyone_button(mediator).click()
