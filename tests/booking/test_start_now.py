@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from mediation.booking import availability, reminders, slots
+from mediation.booking import availability, offers, reminders, slots
 from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession, SessionStatus
 from mediation.cases.models import Case
@@ -171,6 +171,23 @@ def test_moved_to_within_the_hour_no_reminder_on_top(case):
     assert reminders.send_due(now=NOW + timedelta(minutes=1)) == 0
     after = texts(before)
     assert sorted(after.values()) == [1, 1, 1], after  # the notice of the move only
+
+
+def test_an_offer_fixed_within_the_hour_sends_no_reminder_on_top(case):
+    availability.settings_for(case.mediator_id).min_notice_hours = 0
+    applicant, respondent = case.party_users()
+    offered = offers.offer(
+        case,
+        by=case.mediator,
+        starts=[NOW + timedelta(minutes=50), NOW + timedelta(hours=3)],
+        now=NOW,
+    )
+    offers.choose(applicant, offered[0], {offered[0].id}, now=NOW + timedelta(minutes=10))
+    before = last_message()
+    fixed = offers.choose(respondent, offered[0], {offered[0].id}, now=NOW + timedelta(minutes=10))
+    assert fixed is not None and fixed.id == offered[0].id
+    assert reminders.send_due(now=NOW + timedelta(minutes=12)) == 0
+    assert sorted(texts(before).values()) == [1, 1, 1]  # "the session is fixed", once each
 
 
 # -- default notice and the end of the day ----------------------------------------------
