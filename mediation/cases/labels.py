@@ -109,6 +109,7 @@ JOURNAL_LABELS = {
     "reminder.acceptance": _l("The mediator was reminded to accept or decline"),
     "reminder.mediation_period": _l("Everyone was reminded that the mediation period ends soon"),
     "session.booked": _l("A session was booked"),
+    "session.started_now": _l("The mediator started a session at once, as the parties agreed"),
     "session.offered": _l("Times for a session were offered"),
     "session.times_chosen": _l("A party chose the times they can attend"),
     "session.fixed": _l("The session time was fixed"),
