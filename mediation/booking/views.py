@@ -34,6 +34,7 @@ from .forms import (
     SettingsForm,
 )
 from .models import (
+    ENDED,
     AvailabilityException,
     AvailabilityRule,
     BookingSettings,
@@ -393,4 +394,5 @@ def session_statuses() -> dict[str, str]:
         SessionStatus.offered: _("Times offered"),
         SessionStatus.scheduled: _("Booked"),
         SessionStatus.cancelled: _("Cancelled"),
+        ENDED: _("Ended"),
     }
