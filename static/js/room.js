@@ -257,7 +257,7 @@
     if (!m) return "";
     var role = m.role === "mediator" ? text.mediator
       : m.side ? text[(m.role === "agent" ? "agent_" : "") + m.side] : "";
-    return m.name + (role ? " · " + role : "") + (m.hand_raised ? " ✋" : "");
+    return m.name + (role ? " · " + role : "") + (m.hand_raised ? " · " + text.hand : "");
   }
 
   function notice(message) { $("notice").textContent = message; $("notice").hidden = !message; }
@@ -376,7 +376,7 @@
       item.dataset.participant = m.id;
       var label = m.name + (m.role === "mediator" ? " · " + text.mediator : "") +
         (m.id_number ? " · " + m.id_number : "") + (m.present ? "" : " · " + text.away) +
-        (m.hand_raised ? " ✋" : "") + (m.identity_confirmed ? " · " + text.identified : "");
+        (m.hand_raised ? " · " + text.hand : "") + (m.identity_confirmed ? " · " + text.identified : "");
       item.appendChild(document.createTextNode(label + " "));
       if (me && me.role === "mediator" && m.role !== "mediator") item.appendChild(progress(m));
       if (me && me.role === "mediator" && m.role !== "mediator" && !over) {

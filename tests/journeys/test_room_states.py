@@ -95,7 +95,7 @@ PARTY_CONTROLS = ("mute", "camera", "hand", "leave")
 
 
 def test_every_state_of_the_room_on_a_phone_and_a_laptop(
-    app, live_server, browser_factory, session_in_progress, step
+    app, live_server, browser_factory, session_in_progress, step, snap
 ):
     s = session_in_progress
     ids = s["ids"]
@@ -254,7 +254,7 @@ def test_every_state_of_the_room_on_a_phone_and_a_laptop(
     # -- the respondent raises a hand ---------------------------------------------------
     b.click("#hand")
     mediator.wait_for_function(
-        f"""() => document.querySelector("{line("b")}").textContent.includes('✋')""",
+        f"""() => document.querySelector("{line("b")}").textContent.includes('已举手')""",
         timeout=WAIT_MS,
     )
 
@@ -295,7 +295,7 @@ def test_every_state_of_the_room_on_a_phone_and_a_laptop(
         assert page.is_hidden("#self-video")
         in_first_screen(page, "#minutes-next a[role=button]")
     # The hand went down with the end.
-    assert "✋" not in mediator.inner_text("#roster")
+    assert "已举手" not in mediator.inner_text("#roster")
     step(mediator, "#minutes-next a[role=button]", "17-mediator-ended-1366")
     step(a, "#minutes-next a[role=button]", "18-applicant-ended-375")
 
@@ -313,11 +313,11 @@ def test_every_state_of_the_room_on_a_phone_and_a_laptop(
     mediator.click("#minutes-next a:not([role])")
     mediator.wait_for_url("**/sessions/", timeout=WAIT_MS)
     mediator.click("header a[href$='/caseload']")
-    mediator.locator("main a[href*='/cases/']").first.click()
+    mediator.locator("main td a[href*='/cases/']").first.click()
     sessions = mediator.locator("section.sessions li").first
     sessions.wait_for(timeout=WAIT_MS)
     text = sessions.inner_text()
     assert "已结束" in text and "已预约" not in text, text
     assert sessions.get_by_text("改期").count() == 0
     assert sessions.locator("summary", has_text="取消").count() == 0
-    step(mediator, sessions, "20-mediator-case-session-ended-1366")
+    snap(mediator, "20-mediator-case-session-ended-1366")
