@@ -756,5 +756,4 @@
   wire();
   showTab("people");
   if (cfg.ended) finish();
-  else acquire(); // the camera at once: in the lobby you see yourself while you wait
 })();
