@@ -590,6 +590,8 @@
       saveMinutes();
     });
     wireMinutes();
+    // Phones cannot share their screen: no button that cannot work.
+    $("share").hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
     $("share").addEventListener("click", function () {
       if (screen) { stopShare(); return; }
       navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
