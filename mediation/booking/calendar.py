@@ -156,6 +156,7 @@ def next_of_cases(case_ids: Iterable[int], *, now: datetime) -> dict[int, dateti
         .where(
             MediationSession.case_id.in_(ids),
             MediationSession.status == SessionStatus.scheduled,
+            MediationSession.ended_at.is_(None),
             MediationSession.end_at > now,
         )
         .group_by(MediationSession.case_id)

@@ -62,13 +62,14 @@ def end_stale(now: datetime | None = None) -> int:
         .join(Case, Case.id == MediationSession.case_id)
         .where(
             MediationSession.status != SessionStatus.cancelled,
+            MediationSession.ended_at.is_(None),  # one that took place stays as it was
             MediationSession.end_at > now,
             Case.status.in_(CLOSED),
         )
     ).all()
     for session_id in orphaned:
         session = _locked(db.session.get(MediationSession, session_id))
-        if session.status != SessionStatus.cancelled:
+        if session.status != SessionStatus.cancelled and session.ended_at is None:
             cancel(session, by=None, reason=CASE_ENDED, now=now)
             ended += 1
     return ended

@@ -65,7 +65,8 @@ def check(token: str, user: User | None, *, now: datetime | None = None) -> Join
     session = participant.session
     if session.status == SessionStatus.cancelled:
         return JoinCheck(participant, Refusal.cancelled)
-    if (now or utcnow()) > session.end_at + AFTER_END:
+    # Over: past its hours, or ended by the mediator in the room.
+    if session.ended_at is not None or (now or utcnow()) > session.end_at + AFTER_END:
         return JoinCheck(participant, Refusal.expired)
     if user is not None and user.id != participant.user_id:
         return JoinCheck(participant, Refusal.other_person)

@@ -43,6 +43,10 @@ class SessionStatus(StrEnum):
     cancelled = "cancelled"  # called off, or an offered time nobody chose (frees the slot)
 
 
+# Not a booking status: what a session that took place is shown as (``shown_status``).
+ENDED = "ended"
+
+
 class JoinsFrom(StrEnum):
     home = "home"
     # A party without a phone or computer joins from the institution's office (art 16).
@@ -173,6 +177,9 @@ class MediationSession(db.Model):
     # When the reminders before the session went out (once each; cleared on reschedule).
     reminded_day_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_hour_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the mediator ended the session in the room: it took place, and is no longer
+    # moved, cancelled or joined (its status stays "scheduled": what was booked).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship()
     mediator: Mapped[User] = relationship(foreign_keys=[mediator_id])
@@ -183,6 +190,12 @@ class MediationSession(db.Model):
     @property
     def live(self) -> bool:
         return self.status != SessionStatus.cancelled
+
+    @property
+    def shown_status(self) -> str:
+        """What the session's pages say it is: "ended" once the mediator ended it in the
+        room, otherwise its booking status."""
+        return ENDED if self.ended_at is not None else self.status
 
     def hidden_from(self, user: User) -> bool:
         """Whether ``user`` is a party (or agent) of the other side of a session held with

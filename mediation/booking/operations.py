@@ -328,6 +328,21 @@ def _locked(session: MediationSession) -> MediationSession:
     return session
 
 
+def _not_held(session: MediationSession) -> None:
+    """A session that took place (ended in its room) is a record now: not moved,
+    cancelled, re-sent or joined by more people."""
+    if session.ended_at is not None:
+        raise NotPermittedError(_("This session has already taken place."))
+
+
+def session_ended(session: MediationSession, *, at: datetime) -> None:
+    """The mediator ended the session in its room (the rooms feature journals it as
+    ``room.ended``): it took place, and its pages say so from now on."""
+    if session.ended_at is None:
+        session.ended_at = at
+        db.session.flush()
+
+
 def _reason(reason: str | LazyString) -> str:
     if isinstance(reason, LazyString):  # the platform's own reason: stored in its language
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -354,6 +369,7 @@ def reschedule(
     _must_be_mediator(session.case, by)
     if session.status != SessionStatus.scheduled:
         raise NotPermittedError(_("Only a fixed session can be moved."))
+    _not_held(session)
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
     reception = _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
     before = session.start_at
@@ -397,6 +413,7 @@ def cancel(
         _must_be_mediator(session.case, by)
     if session.status == SessionStatus.cancelled:
         raise NotPermittedError(_("This session is already cancelled."))
+    _not_held(session)
     now = now or utcnow()
     if session.status == SessionStatus.scheduled:
         _cancel_rows([session], by, reason, now)
@@ -428,6 +445,7 @@ def invite_guest(
     _must_be_mediator(session.case, by)
     if session.status != SessionStatus.scheduled:
         raise NotPermittedError(_("Only a fixed session can be moved."))
+    _not_held(session)
     if relation not in GUEST_RELATIONS:
         raise FieldError("relation", _("Choose how the person is related to the dispute."))
     if relation in NEUTRAL_RELATIONS:
@@ -464,6 +482,7 @@ def resend_links(session: MediationSession, *, by: User) -> None:
     _must_be_mediator(session.case, by)
     if session.status != SessionStatus.scheduled:
         raise NotPermittedError(_("Only a fixed session can be moved."))
+    _not_held(session)
     for participant in session.participants:
         if participant.role != "mediator":
             participant.link_nonce = secrets.token_hex(8)
@@ -504,6 +523,7 @@ def _live_of_case(case_id: int, *, since: datetime) -> list[MediationSession]:
         .where(
             MediationSession.case_id == case_id,
             MediationSession.status != SessionStatus.cancelled,
+            MediationSession.ended_at.is_(None),
             MediationSession.end_at > since,
         )
         .order_by(MediationSession.start_at)

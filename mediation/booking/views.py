@@ -35,6 +35,7 @@ from .forms import (
     StartNowForm,
 )
 from .models import (
+    ENDED,
     AvailabilityException,
     AvailabilityRule,
     BookingSettings,
@@ -415,4 +416,5 @@ def session_statuses() -> dict[str, str]:
         SessionStatus.offered: _("Times offered"),
         SessionStatus.scheduled: _("Booked"),
         SessionStatus.cancelled: _("Cancelled"),
+        ENDED: _("Ended"),
     }

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
 from mediation.booking import links
+from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases import agency
 from mediation.cases.models import Side
@@ -54,6 +55,21 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
         )
     )
     if participant is None or not links.open_now(participant):
+        return None
+    return participant
+
+
+def participant_after_end(session_id: int, user: User | None) -> SessionParticipant | None:
+    """``user``'s place in a session the mediator has ended: its room page still opens,
+    to say so and lead to the minutes (whenever it is opened again), but nobody connects."""
+    if user is None or not user.is_authenticated:
+        return None
+    participant = db.session.scalar(
+        select(SessionParticipant).where(
+            SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id
+        )
+    )
+    if participant is None or participant.session.ended_at is None:
         return None
     return participant
 
@@ -474,7 +490,15 @@ def end(room: Room, *, by: RoomMember, now: datetime | None = None) -> None:
         )
     if room.ended_at is None:
         room.ended_at = now or utcnow()
+        # Nobody waits for the floor in a session that is over.
+        db.session.execute(
+            update(RoomMember)
+            .where(RoomMember.session_id == room.session_id)
+            .values(hand_raised_at=None)
+            .execution_options(synchronize_session=False)
+        )
         db.session.flush()
         _log(by, "ended")
+        booking.session_ended(room.session, at=room.ended_at)
         minutes.session_ended(room.session)
         bump_layout(room)

@@ -15,6 +15,8 @@
   var socket = io("/room", {
     auth: function (cb) { cb({ session: cfg.session, resume: me ? me.resume : null }); },
     transports: ["websocket"],
+    // A session already ended: the page says so, and nothing connects.
+    autoConnect: !cfg.ended,
   });
   var me = null;
   var layout = { version: 0, peers: [], group: "lobby", caucus: null };
@@ -33,6 +35,7 @@
   function acquire() {
     // One request for the camera, whoever asks first; later callers share it.
     if (acquiring) return acquiring;
+    if (over) return Promise.resolve(new MediaStream());
     // 24-30 frames a second: a keyframe comes soon after a connection opens; on a weak
     // network or a slow phone WebRTC lowers the rate and the resolution by itself.
     var video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
@@ -46,6 +49,8 @@
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })
       .catch(function () { notice(text.no_media); return new MediaStream(); })
       .then(function (stream) {
+        // The camera came after the end (the permission prompt was slow): off at once.
+        if (over) { stopTracks(stream); return new MediaStream(); }
         local = stream;
         $("self-video").srcObject = stream;
         return stream;
@@ -57,7 +62,12 @@
   // ready: a layout and the offers that follow it are applied in the order they came.
   var work = Promise.resolve();
   function later(task) {
-    work = work.then(acquire).then(task).catch(function (error) { console.warn(error); });
+    work = work.then(function () { if (!over) return acquire().then(task); })
+      .catch(function (error) { console.warn(error); });
+  }
+
+  function stopTracks(stream) {
+    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
   }
 
   // -- peer connections -------------------------------------------------------------
@@ -74,8 +84,9 @@
     figure.id = "tile-" + id;
     figure.className = "tile";
     figure.innerHTML = '<video autoplay playsinline></video><figcaption><span class="name"></span> <span class="quality"></span></figcaption>';
-    figure.querySelector(".name").textContent = nameOf(id);
+    figure.querySelector(".name").textContent = captionOf(id);
     $("tiles").appendChild(figure);
+    arrange();
     return figure;
   }
 
@@ -92,6 +103,7 @@
       });
     }
     if (screen) replaceVideo(screen.getVideoTracks()[0]);
+    if (id !== RECORDER) tile(id); // named at once; the picture follows
     pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
     pc.ontrack = function (e) { tile(id).querySelector("video").srcObject = e.streams[0]; };
     pc.oniceconnectionstatechange = function () {
@@ -134,6 +146,7 @@
     peers.delete(id);
     var figure = $("tile-" + id);
     if (figure) figure.remove();
+    arrange();
   }
 
   var early = new Map(); // candidates that came before their peer's offer
@@ -206,9 +219,11 @@
   }
 
   function applyLayout(next) {
+    if (over) return;
     next = newer(next);
     if (next.version < layout.version) return; // an older layout, overtaken
     layout = next;
+    if (layout.ended) { finish(); return; }
     renderState();
     later(function () {
       if (layout !== next) return; // a newer layout is queued behind this one
@@ -225,26 +240,105 @@
   }
 
   // -- what the page shows ----------------------------------------------------------
+  var mediatorView = cfg.role === "mediator";
+
+  function memberOf(id) {
+    return roster.find(function (x) { return x.id === id; });
+  }
+
   function nameOf(id) {
-    var m = roster.find(function (x) { return x.id === id; });
+    var m = memberOf(id);
     return m ? m.name : "";
+  }
+
+  // "Name · mediator", "Name · Applicant", "Name · Applicant agent": who is on a tile.
+  function captionOf(id) {
+    var m = memberOf(id);
+    if (!m) return "";
+    var role = m.role === "mediator" ? text.mediator
+      : m.side ? text[(m.role === "agent" ? "agent_" : "") + m.side] : "";
+    return m.name + (role ? " · " + role : "") + (m.hand_raised ? " · " + text.hand : "");
   }
 
   function notice(message) { $("notice").textContent = message; $("notice").hidden = !message; }
 
+  function names(members) {
+    return members.map(function (m) { return m.name; }).join("、");
+  }
+
+  // What the room says to this person now, and how (a caucus and the end look different).
+  function stateNow() {
+    if (layout.ended) return { text: mediatorView ? text.ended_mediator : text.ended, kind: "over" };
+    if (!me) return { text: "" };
+    if (layout.caucus) {
+      if (mediatorView) return { text: text["caucus_" + layout.caucus], kind: "caucus" };
+      if (layout.group === "caucus:" + layout.caucus) return { text: text.in_caucus, kind: "caucus" };
+      if (layout.group !== "lobby") return { text: text.other_caucus, kind: "caucus" };
+    }
+    if (layout.group === "lobby") return { text: mediatorView ? "" : text.lobby };
+    var others = roster.filter(function (m) { return m.role !== "mediator" && m.id !== me.id && m.present; });
+    if (mediatorView) {
+      var lobby = others.filter(function (m) { return !m.admitted; });
+      if (lobby.length) return { text: text.in_lobby.replace("{names}", names(lobby)) };
+      var unchecked = others.filter(function (m) { return !m.identity_confirmed; });
+      if (unchecked.length) return { text: text.check_identity.replace("{names}", names(unchecked)) };
+      var unwarned = others.filter(function (m) { return !m.warning_acknowledged; });
+      if (unwarned.length) return { text: text.check_warning.replace("{names}", names(unwarned)) };
+      if (!others.length) return { text: text.waiting_parties };
+      return { text: layout.started ? "" : text.ready };
+    }
+    var mine = memberOf(me.id);
+    var mediator = roster.find(function (m) { return m.role === "mediator"; });
+    if (mediator && !mediator.present) return { text: text.mediator_away };
+    if (mine && !mine.identity_confirmed) return { text: text.identity_check };
+    if (mine && !mine.warning_acknowledged) return { text: "" }; // the warning itself shows
+    if (mine && mine.side) {
+      var otherSide = others.some(function (m) {
+        return m.side && m.side !== mine.side && m.admitted && m.identity_confirmed && m.warning_acknowledged;
+      });
+      if (!otherSide) return { text: text.waiting_other };
+    }
+    return { text: layout.started ? "" : text.starting };
+  }
+
   function renderState() {
-    var banner = "";
-    $("minutes-next").hidden = !layout.ended;
-    if (layout.ended) banner = text.ended;
-    else if (layout.group === "lobby") banner = text.lobby;
-    else if (layout.caucus && layout.group.indexOf("caucus") === 0) banner = text.in_caucus;
-    else if (layout.caucus) banner = text.other_caucus;
-    $("state").textContent = banner;
-    $("state").hidden = !banner;
+    var now = stateNow();
+    var banner = $("state");
+    if (banner.textContent !== now.text) banner.textContent = now.text;
+    banner.hidden = !now.text;
+    banner.className = "room-state" + (now.kind ? " " + now.kind : "");
     $("recording").hidden = !layout.recording;
     $("caucus-recording").textContent = layout.caucus_recorded ? text.caucus_recorded : text.caucus_not_recorded;
     $("caucus-recording").hidden = !layout.started;
     document.body.dataset.group = layout.group;
+    if (mediatorView) {
+      // Only what can be done now: begin once; talk alone with a side, or come back.
+      $("start").hidden = !!layout.started;
+      $("caucus-applicant").hidden = layout.caucus === "applicant";
+      $("caucus-respondent").hidden = layout.caucus === "respondent";
+      $("joint").hidden = !layout.caucus;
+    }
+  }
+
+  // The videos: the person speaking, else the mediator (for a party), is the largest.
+  var featured = null;
+  var speaker = null;
+  function arrange() {
+    var tiles = Array.from($("tiles").children);
+    var ids = tiles.map(function (f) { return Number(f.id.slice(5)); });
+    var mediator = roster.find(function (m) { return m.role === "mediator"; });
+    var pick = ids.indexOf(speaker) >= 0 ? speaker
+      : ids.indexOf(featured) >= 0 ? featured
+      : mediator && ids.indexOf(mediator.id) >= 0 ? mediator.id
+      : ids.length ? ids[0] : null;
+    featured = pick;
+    tiles.forEach(function (f, i) {
+      f.classList.toggle("featured", ids[i] === pick);
+      f.style.order = ids[i] === pick ? "-1" : "0";
+    });
+    $("tiles").classList.toggle("many", tiles.length > 1);
+    $("tiles").style.setProperty("--others", String(Math.max(1, tiles.length - 1)));
+    $("stage").classList.toggle("alone", tiles.length === 0 && !over);
   }
 
   function button(label, handler, cls) {
@@ -310,6 +404,24 @@
     return entry;
   }
 
+  // For the mediator, under each party's name: the art 17 warning and the recording answer.
+  function progress(m) {
+    var line = document.createElement("span");
+    line.className = "progress";
+    var parts = [];
+    if (!m.admitted) parts.push([text.in_the_lobby, true]);
+    parts.push(m.warning_acknowledged ? [text.warned, false] : [text.not_warned, true]);
+    parts.push(m.recording_consent === true ? [text.consent_yes, false]
+      : m.recording_consent === false ? [text.consent_no, true] : [text.consent_none, true]);
+    parts.forEach(function (part, i) {
+      var span = document.createElement("span");
+      span.textContent = (i ? " · " : "") + part[0];
+      if (part[1]) span.className = "pending";
+      line.appendChild(span);
+    });
+    return line;
+  }
+
   function renderRoster() {
     var list = $("roster");
     // Whatever the mediator is typing keeps its focus through the update.
@@ -320,9 +432,10 @@
       item.dataset.participant = m.id;
       var label = m.name + (m.role === "mediator" ? " · " + text.mediator : "") +
         (m.id_number ? " · " + m.id_number : "") + (m.present ? "" : " · " + text.away) +
-        (m.hand_raised ? " ✋" : "") + (m.identity_confirmed ? " · " + text.identified : "");
+        (m.hand_raised ? " · " + text.hand : "") + (m.identity_confirmed ? " · " + text.identified : "");
       item.appendChild(document.createTextNode(label + " "));
-      if (me && me.role === "mediator" && m.role !== "mediator") {
+      if (me && me.role === "mediator" && m.role !== "mediator") item.appendChild(progress(m));
+      if (me && me.role === "mediator" && m.role !== "mediator" && !over) {
         if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
         if (m.admitted && !m.identity_confirmed && cfg.identity) {
           var step = identityForm(m);
@@ -337,21 +450,150 @@
       }
       list.appendChild(item);
       var figure = $("tile-" + m.id);
-      if (figure) figure.querySelector(".name").textContent = m.name;
+      if (figure) figure.querySelector(".name").textContent = captionOf(m.id);
     });
     if (typing && document.body.contains(typing)) typing.focus();
     var mine = roster.find(function (x) { return me && x.id === me.id; });
     if (mine && me.role !== "mediator") {
-      $("warning").hidden = mine.warning_acknowledged;
-      $("consent").hidden = mine.recording_consent !== null;
+      // One step at a time: the warning (art 17), then the question about recording.
+      $("warning").hidden = over || mine.warning_acknowledged;
+      $("consent").hidden = over || !mine.warning_acknowledged || mine.recording_consent !== null;
+      $("hand").setAttribute("aria-pressed", String(!!mine.hand_raised));
+    }
+    if (mediatorView) {
+      // Someone waits for the mediator (to be let in, or checked): counted on the tab.
+      var waiting = roster.filter(function (m) { return m.role !== "mediator" && m.present && (!m.admitted || !m.identity_confirmed); }).length;
+      badge("people", waiting);
+    }
+    renderState();
+    arrange();
+  }
+
+  // -- the panel: participants, chat, minutes ---------------------------------------
+  var unread = 0;
+  function badge(tab, count) {
+    document.querySelectorAll('#tab-' + tab + ' .badge, .panel-toggle[data-tab="' + tab + '"] .badge').forEach(function (b) {
+      b.textContent = count ? String(count) : "";
+      b.hidden = !count;
+    });
+  }
+
+  function panelOpen() {
+    // Beside the videos on a laptop (always open), below them on a phone when asked.
+    return $("room").classList.contains("panel-open") || window.matchMedia("(min-width: 60rem)").matches;
+  }
+
+  function showTab(name, open) {
+    document.querySelectorAll('#panel [role="tab"]').forEach(function (tab) {
+      var on = tab.id === "tab-" + name;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(tab.getAttribute("aria-controls")).hidden = !on;
+    });
+    if (open !== undefined) $("room").classList.toggle("panel-open", open);
+    document.querySelectorAll(".panel-toggle").forEach(function (t) {
+      t.setAttribute("aria-expanded", String($("room").classList.contains("panel-open") && t.dataset.tab === name));
+    });
+    if (name === "chat" && panelOpen()) {
+      unread = 0;
+      badge("chat", 0);
+      var lines = $("chat-lines");
+      lines.scrollTop = lines.scrollHeight;
     }
   }
 
-  function addChat(line) {
+  function currentTab() {
+    var on = document.querySelector('#panel [role="tab"][aria-selected="true"]');
+    return on ? on.id.slice(4) : "people";
+  }
+
+  function wirePanel() {
+    document.querySelectorAll(".panel-toggle").forEach(function (toggle) {
+      toggle.addEventListener("click", function () {
+        var same = $("room").classList.contains("panel-open") && currentTab() === toggle.dataset.tab;
+        showTab(toggle.dataset.tab, !same);
+      });
+    });
+    document.querySelectorAll('#panel [role="tab"]').forEach(function (tab) {
+      tab.addEventListener("click", function () { showTab(tab.id.slice(4)); });
+      tab.addEventListener("keydown", function (e) {
+        // Arrow keys move between tabs (WAI-ARIA tabs pattern).
+        if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+        var tabs = Array.from(document.querySelectorAll('#panel [role="tab"]')).filter(function (t) { return !t.hidden; });
+        var next = tabs[(tabs.indexOf(tab) + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+        showTab(next.id.slice(4));
+        next.focus();
+      });
+    });
+    $("panel-close").addEventListener("click", function () { showTab(currentTab(), false); });
+  }
+
+  var clock = null;
+  function timeOf(at) {
+    if (!at) return "";
+    try {
+      clock = clock || new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+        { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: cfg.zone });
+      return clock.format(new Date(at));
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function addChat(line, fresh) {
     var item = document.createElement("li");
-    var scope = line.scope === "joint" ? "" : " (" + text.private + ")";
-    item.textContent = nameOf(line.from) + scope + ": " + line.text;
-    $("chat-lines").appendChild(item);
+    var meta = document.createElement("span");
+    meta.className = "chat-meta";
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = nameOf(line.from) + (line.scope === "joint" ? "" : " (" + text.private + ")");
+    meta.appendChild(who);
+    var when = document.createElement("time");
+    when.dateTime = line.at || "";
+    when.textContent = timeOf(line.at);
+    meta.appendChild(when);
+    var words = document.createElement("span");
+    words.className = "chat-text";
+    words.textContent = line.text;
+    item.appendChild(meta);
+    item.appendChild(words);
+    var lines = $("chat-lines");
+    lines.appendChild(item);
+    lines.scrollTop = lines.scrollHeight;
+    if (fresh && !(panelOpen() && currentTab() === "chat")) badge("chat", ++unread);
+  }
+
+  // -- the end: every camera and microphone off, every connection closed, once ------------
+  var over = false;
+  var statsTimer = null;
+  function finish(message) {
+    if (over) return;
+    over = true;
+    clearInterval(statsTimer);
+    Array.from(peers.keys()).forEach(close);
+    early.clear();
+    if (screen) { stopTracks(screen); screen = null; }
+    stopTracks(local);
+    $("self-video").srcObject = null;
+    socket.disconnect();
+    layout = Object.assign({}, layout, { ended: true, recording: false, peers: [] });
+    notice("");
+    $("controls").hidden = true;
+    $("minutes-next").hidden = false;
+    $("chat-form").hidden = true;
+    if (mediatorView) {
+      $("tab-minutes").hidden = true;
+      if (currentTab() === "minutes") showTab("people");
+    } else {
+      $("warning").hidden = true;
+      $("consent").hidden = true;
+    }
+    $("stage").classList.remove("alone");
+    $("self-video").closest(".tile").hidden = true;
+    // Hands go down with the end (the server lowers them too; its roster may not come).
+    roster.forEach(function (m) { m.hand_raised = false; });
+    renderRoster();
+    if (message) $("state").textContent = message;
   }
 
   // -- the controls -----------------------------------------------------------------
@@ -377,11 +619,6 @@
       this.setAttribute("aria-pressed", String(on));
       toggle("video", on);
     });
-    $("hand").addEventListener("click", function () {
-      var on = this.getAttribute("aria-pressed") !== "true";
-      this.setAttribute("aria-pressed", String(on));
-      socket.emit("raise_hand", { raised: on });
-    });
     $("leave").addEventListener("click", function () {
       socket.disconnect();
       peers.forEach(function (_, id) { close(id); });
@@ -393,7 +630,13 @@
       if (input.value.trim()) socket.emit("chat", { text: input.value });
       input.value = "";
     });
+    wirePanel();
     if (cfg.role !== "mediator") {
+      $("hand").addEventListener("click", function () {
+        var on = this.getAttribute("aria-pressed") !== "true";
+        this.setAttribute("aria-pressed", String(on));
+        socket.emit("raise_hand", { raised: on });
+      });
       $("acknowledge").addEventListener("click", function () { socket.emit("acknowledge_warning", {}); });
       $("consent-yes").addEventListener("click", function () { socket.emit("recording_consent", { consent: true }); });
       $("consent-no").addEventListener("click", function () { socket.emit("recording_consent", { consent: false }); });
@@ -413,6 +656,8 @@
       saveMinutes();
     });
     wireMinutes();
+    // Phones cannot share their screen: no button that cannot work.
+    $("share").hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
     $("share").addEventListener("click", function () {
       if (screen) { stopShare(); return; }
       navigator.mediaDevices.getDisplayMedia({ video: true }).then(function (stream) {
@@ -476,9 +721,30 @@
   }
   window.roomStats = stats;
 
+  // The person speaking is shown largest once they are clearly the loudest twice running
+  // (a cough does not move the pictures about).
+  var loudest = null;
+  function followSpeaker(now) {
+    var levels = Object.keys(now).map(function (id) { return [Number(id), now[id].audioLevel || 0]; })
+      .sort(function (x, y) { return y[1] - x[1]; });
+    var top = levels[0];
+    var clear = top && top[1] > 0.05 && (levels.length < 2 || top[1] > 2 * levels[1][1]);
+    var candidate = clear ? top[0] : null;
+    if (candidate !== null && candidate === loudest && candidate !== speaker) {
+      speaker = candidate;
+      arrange();
+    }
+    loudest = candidate;
+    document.querySelectorAll("#tiles .tile").forEach(function (f) {
+      f.classList.toggle("speaking", clear && f.id === "tile-" + top[0]);
+    });
+  }
+
   var previous = {};
-  setInterval(function () {
+  statsTimer = setInterval(function () {
     stats().then(function (now) {
+      if (over) return;
+      followSpeaker(now);
       Object.keys(now).forEach(function (id) {
         var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
         var figure = $("tile-" + id);
@@ -502,7 +768,7 @@
       document.querySelectorAll("#minutes textarea").forEach(function (t) { if (!t.value) t.value = w.minutes[t.name] || ""; });
     }
     $("chat-lines").textContent = "";
-    w.chat.forEach(addChat);
+    w.chat.forEach(function (line) { addChat(line, false); });
     if (!resumed) {
       // A new place (first arrival, or the server saw this page leave): everything is
       // made again from the layout.
@@ -525,19 +791,21 @@
     renderRoster();
   });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
-  socket.on("chat", addChat);
-  socket.on("ended", function () {
-    peers.forEach(function (_, id) { close(id); });
-    notice(text.ended);
-    $("minutes-next").hidden = false;
-  });
+  socket.on("chat", function (line) { addChat(line, true); });
+  // The mediator ended the session (the layout that says so may come first: once only).
+  socket.on("ended", function () { finish(); });
   // "gone": this window was replaced by a newer one (a reload or another tab): it stays
-  // disconnected, or the two would take the place from each other in turn.
-  socket.on("error", function (e) { notice(e.message); });
+  // disconnected, or the two would take the place from each other in turn. "ended": the
+  // session is over for this page (ended, cancelled, past its hours): media stops too.
+  socket.on("error", function (e) {
+    if (e.code === "ended") finish(e.message);
+    else notice(e.message);
+  });
   // The media connections outlive a signaling drop: while this page is away nobody can
   // change its layout without the other end of each connection closing it (the senders'
   // clients enforce a caucus), and a call should survive a weak network.
   socket.on("disconnect", function (reason) {
+    if (over) return; // the end, said already
     // Sent away by the server (the session ended, or this window was replaced): stop.
     if (reason === "io server disconnect") Array.from(peers.keys()).forEach(close);
     notice(text.cannot_connect);
@@ -549,8 +817,11 @@
       socket.disconnect();
       return;
     }
+    if (error && error.message === "ended") { finish(); return; } // ended before it opened
     notice(text.cannot_connect);
   });
   socket.on("connect", function () { notice(""); });
   wire();
+  showTab("people");
+  if (cfg.ended) finish();
 })();

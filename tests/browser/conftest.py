@@ -218,11 +218,16 @@ def enter(
     *,
     fake_ui: bool = True,
     permissions: list[str] | None = None,
+    context_options: dict | None = None,
+    init_script: str | None = None,
 ):
     """Log in and open the room. Without ``fake_ui`` the browser grants only
-    ``permissions`` (a prompt for anything else is refused)."""
+    ``permissions`` (a prompt for anything else is refused). ``context_options`` (a
+    viewport, touch) shape the browser's window; ``init_script`` runs in every page first."""
     browser = browser_factory("--use-fake-ui-for-media-stream") if fake_ui else browser_factory()
-    context = browser.new_context()
+    context = browser.new_context(**(context_options or {}))
+    if init_script:
+        context.add_init_script(init_script)
     if permissions:
         context.grant_permissions(permissions, origin=live_server)
     page = context.new_page()

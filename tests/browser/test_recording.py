@@ -154,7 +154,7 @@ def test_when_a_party_says_no_nothing_is_recorded_and_the_minutes_are_required(
         mediator.click("#end")
         mediator.wait_for_selector("#notice:not([hidden])", timeout=WAIT_MS)
         assert "笔录" in mediator.inner_text("#notice")  # the minutes first
-        mediator.click("#minutes summary")
+        mediator.click("#tab-minutes")  # the minutes are a tab of the panel beside the videos
         mediator.fill("#minutes-facts", "双方确认押金3000元尚未退还")
         mediator.wait_for_function(
             "document.getElementById('minutes-status').textContent.includes('v1')",

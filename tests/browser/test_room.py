@@ -45,7 +45,7 @@ def test_three_join_pass_the_lobby_and_identity_and_talk_then_caucus(
 
     mediator.click("#caucus-applicant")
     b.wait_for_function("document.body.dataset.group === 'waiting:respondent'", timeout=WAIT_MS)
-    assert "另一方" in b.inner_text("#state")
+    assert "调解员正在与对方单独沟通" in b.inner_text("#state")
     assert silent_from(b, [ids["mediator"], ids["a"]])
     receiving(a, [ids["mediator"]])
     receiving(mediator, [ids["a"]])
