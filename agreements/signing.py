@@ -86,6 +86,7 @@ def sign_pdf(
     box: Box | None = None,
     page: int = 0,
     appearance_png: bytes | None = None,
+    role_label: str | None = None,
     reason: str,
     location: str,
     timestamper: TimeStamper,
@@ -95,7 +96,8 @@ def sign_pdf(
     Signs into the empty field ``field_name`` if the document has it (``box`` must then be
     None), otherwise creates that field on ``page``: visible at ``box``, or invisible when
     ``box`` is None. The signature is an incremental update, so earlier signatures keep
-    their byte ranges and stay valid.
+    their byte ranges and stay valid. ``role_label`` is the role as the stamp's caption
+    writes it, in the document's language (the certificate keeps the role's code).
 
     The credential is destroyed afterwards, whatever the outcome: each key signs once.
     """
@@ -114,7 +116,7 @@ def sign_pdf(
         else:
             rect = box
             new_field = SigFieldSpec(field_name, on_page=page, box=_int_box(box) if box else None)
-        stamp = _stamp_style(signer_credential, appearance_png, rect) if rect else None
+        stamp = _stamp_style(signer_credential, appearance_png, rect, role_label) if rect else None
         meta = signers.PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm="sha256",
@@ -183,7 +185,10 @@ def _subject(credential: SignerCredential) -> tuple[str, str]:
 
 
 def _stamp_style(
-    credential: SignerCredential, appearance_png: bytes | None, rect: Box
+    credential: SignerCredential,
+    appearance_png: bytes | None,
+    rect: Box,
+    role_label: str | None = None,
 ) -> BaseStampStyle:
     """Drawn signature above a caption with name, role and time.
 
@@ -192,6 +197,7 @@ def _stamp_style(
     is what identifies the signer.
     """
     name, role = _subject(credential)
+    role = role_label or role
     when = datetime.now(STAMP_TZ).strftime("%Y-%m-%d %H:%M UTC+8")
     if not CJK_FONT.exists():
         who = name if name.isascii() else "Signed"  # the built-in PDF fonts are Latin-only
