@@ -220,12 +220,28 @@ def _stamp_style(
     )
 
 
+def _caption_line(height: int, drawn: bool) -> int:
+    return max(8, height // 6 if drawn else height // 3)
+
+
+def drawing_area(size: tuple[int, int], drawing: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where a drawing of ``drawing`` pixels goes in an appearance image of ``size``:
+    (left, top, right, bottom). The whole drawing, its proportions kept, centred above the
+    two caption lines, never enlarged: a signature is shown as drawn, not cut to fit."""
+    width, height = size
+    room = max(1, height - 2 * _caption_line(height, True))
+    scale = min(width / drawing[0], room / drawing[1], 1)
+    w, h = max(1, round(drawing[0] * scale)), max(1, round(drawing[1] * scale))
+    left, top = (width - w) // 2, (room - h) // 2
+    return left, top, left + w, top + h
+
+
 def _appearance_image(
     png: bytes | None, caption: str, when: str, size: tuple[int, int]
 ) -> Image.Image:
     width, height = size
     canvas = Image.new("RGBA", size, (255, 255, 255, 0))
-    line_h = max(8, height // 6 if png else height // 3)
+    line_h = _caption_line(height, bool(png))
     caption_h = 2 * line_h
     size_px = int(line_h * 0.75)
     font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
@@ -240,6 +256,8 @@ def _appearance_image(
         draw.text((4, top + i * line_h), line, font=font, fill=(0, 0, 0, 255))
     if png:
         drawn = Image.open(io.BytesIO(png)).convert("RGBA")
-        drawn.thumbnail((width, max(1, top)))
-        canvas.alpha_composite(drawn, ((width - drawn.width) // 2, (top - drawn.height) // 2))
+        left, upper, right, lower = drawing_area(size, drawn.size)
+        if (right - left, lower - upper) != drawn.size:
+            drawn = drawn.resize((right - left, lower - upper), Image.Resampling.LANCZOS)
+        canvas.alpha_composite(drawn, (left, upper))
     return canvas
