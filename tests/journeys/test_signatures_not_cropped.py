@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.browser.conftest import serve
 
 from .signing_steps import (
+    INK_BOX,
     LAPTOP,
     PHONE,
     WAIT_MS,
@@ -54,7 +55,7 @@ def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> 
     if drawn is not None:
         # The drawing is back on the pad after the page came again: the same strokes in
         # the same place, at this screen's ratio.
-        page.wait_for_function("() => document.getElementById('signature-pad').width > 0")
+        page.wait_for_function(f"() => ({INK_BOX})() !== null", timeout=WAIT_MS)
         again = ink_on_pad(page)
         assert same_box(again["box"], drawn["box"], 0.02), (drawn, again)
     code.fill(code_in(last_text_to(app, phone, "签署调解协议")))
