@@ -150,6 +150,7 @@ def draft_and_open_signing(page, step, snap, live_server: str, world: World, pre
     facts.fill("张三与李四系楼上楼下邻居。2026年10月起，李四家卫生间水管渗漏，致张三家天花板受损。")
     due = (utcnow() + timedelta(days=30)).date().isoformat()
     page.fill("input[name=obligations-1-due]", due)
+    page.fill("input[name=obligations-1-action]", "向张三支付天花板维修费")
     page.fill("input[name=obligations-1-amount]", "3500")
     page.select_option("select[name=obligations-1-kind]", "pay")
     page.fill("input[name=obligations-1-method]", "银行转账")
