@@ -145,6 +145,7 @@ def draft_and_open_signing(page, step, snap, live_server: str, world: World, pre
     start.click()
     facts = page.locator("textarea[name=facts]")
     facts.wait_for(timeout=WAIT_MS)
+    step(page, facts, f"{prefix}-04-editor")
     # The starting text is neutral: the applicant's own story is not in it, a hint is.
     assert "【请填写" in facts.input_value()
     facts.fill("张三与李四系楼上楼下邻居。2026年10月起，李四家卫生间水管渗漏，致张三家天花板受损。")
@@ -157,6 +158,7 @@ def draft_and_open_signing(page, step, snap, live_server: str, world: World, pre
     ask = page.get_by_role("button", name="保存并请各方签署")
     ask.click()
     page.wait_for_selector(".flash-success", timeout=WAIT_MS)
+    snap(page, f"{prefix}-05-signing-opened")
 
 
 # -- drawing -----------------------------------------------------------------------------
