@@ -143,6 +143,12 @@ MATRIX: dict[str, Entry] = {
         "from their own link)",
         destructive=True,
     ),
+    "cases.party_identity": Entry(
+        lambda t: {**_case(t), "party_id": t.ids["respondent_party"]},
+        MEDIATOR,
+        "the case's mediator enters or confirms a party's identity from the card on camera "
+        "(the party gives their own on /account)",
+    ),
     "cases.category_edit": Entry(
         lambda t: {"code": "neighbourhood"}, frozenset({PLATFORM}), "platform settings"
     ),
@@ -153,6 +159,12 @@ MATRIX: dict[str, Entry] = {
         _case,
         frozenset({"admin"}),
         "the administrators of the case's institution",
+        form=lambda t: {"mediator_id": t.ids["mediator_id"]},
+    ),
+    "cases.give_case": Entry(
+        _case,
+        frozenset({"admin", PLATFORM}),
+        "the assignment queue: the case's institution's administrators, or the platform's",
         form=lambda t: {"mediator_id": t.ids["mediator_id"]},
     ),
     # -- agreements ------------------------------------------------------------------------
