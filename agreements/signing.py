@@ -86,6 +86,7 @@ def sign_pdf(
     box: Box | None = None,
     page: int = 0,
     appearance_png: bytes | None = None,
+    role_label: str | None = None,
     reason: str,
     location: str,
     timestamper: TimeStamper,
@@ -95,7 +96,8 @@ def sign_pdf(
     Signs into the empty field ``field_name`` if the document has it (``box`` must then be
     None), otherwise creates that field on ``page``: visible at ``box``, or invisible when
     ``box`` is None. The signature is an incremental update, so earlier signatures keep
-    their byte ranges and stay valid.
+    their byte ranges and stay valid. ``role_label`` is the role as the stamp's caption
+    writes it, in the document's language (the certificate keeps the role's code).
 
     The credential is destroyed afterwards, whatever the outcome: each key signs once.
     """
@@ -114,7 +116,7 @@ def sign_pdf(
         else:
             rect = box
             new_field = SigFieldSpec(field_name, on_page=page, box=_int_box(box) if box else None)
-        stamp = _stamp_style(signer_credential, appearance_png, rect) if rect else None
+        stamp = _stamp_style(signer_credential, appearance_png, rect, role_label) if rect else None
         meta = signers.PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm="sha256",
@@ -183,7 +185,10 @@ def _subject(credential: SignerCredential) -> tuple[str, str]:
 
 
 def _stamp_style(
-    credential: SignerCredential, appearance_png: bytes | None, rect: Box
+    credential: SignerCredential,
+    appearance_png: bytes | None,
+    rect: Box,
+    role_label: str | None = None,
 ) -> BaseStampStyle:
     """Drawn signature above a caption with name, role and time.
 
@@ -192,6 +197,7 @@ def _stamp_style(
     is what identifies the signer.
     """
     name, role = _subject(credential)
+    role = role_label or role
     when = datetime.now(STAMP_TZ).strftime("%Y-%m-%d %H:%M UTC+8")
     if not CJK_FONT.exists():
         who = name if name.isascii() else "Signed"  # the built-in PDF fonts are Latin-only
@@ -214,12 +220,28 @@ def _stamp_style(
     )
 
 
+def _caption_line(height: int, drawn: bool) -> int:
+    return max(8, height // 6 if drawn else height // 3)
+
+
+def drawing_area(size: tuple[int, int], drawing: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where a drawing of ``drawing`` pixels goes in an appearance image of ``size``:
+    (left, top, right, bottom). The whole drawing, its proportions kept, centred above the
+    two caption lines, never enlarged: a signature is shown as drawn, not cut to fit."""
+    width, height = size
+    room = max(1, height - 2 * _caption_line(height, True))
+    scale = min(width / drawing[0], room / drawing[1], 1)
+    w, h = max(1, round(drawing[0] * scale)), max(1, round(drawing[1] * scale))
+    left, top = (width - w) // 2, (room - h) // 2
+    return left, top, left + w, top + h
+
+
 def _appearance_image(
     png: bytes | None, caption: str, when: str, size: tuple[int, int]
 ) -> Image.Image:
     width, height = size
     canvas = Image.new("RGBA", size, (255, 255, 255, 0))
-    line_h = max(8, height // 6 if png else height // 3)
+    line_h = _caption_line(height, bool(png))
     caption_h = 2 * line_h
     size_px = int(line_h * 0.75)
     font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
@@ -234,6 +256,8 @@ def _appearance_image(
         draw.text((4, top + i * line_h), line, font=font, fill=(0, 0, 0, 255))
     if png:
         drawn = Image.open(io.BytesIO(png)).convert("RGBA")
-        drawn.thumbnail((width, max(1, top)))
-        canvas.alpha_composite(drawn, ((width - drawn.width) // 2, (top - drawn.height) // 2))
+        left, upper, right, lower = drawing_area(size, drawn.size)
+        if (right - left, lower - upper) != drawn.size:
+            drawn = drawn.resize((right - left, lower - upper), Image.Resampling.LANCZOS)
+        canvas.alpha_composite(drawn, (left, upper))
     return canvas

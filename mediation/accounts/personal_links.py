@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from mediation.extensions import db
@@ -48,7 +48,25 @@ def enter(user: User, *, case_id: int, target: str, via: str, title: str) -> Res
     code step for a party who is not logged in, the login page for everyone else."""
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(target)
-    if current_user.is_authenticated or not may_enter_by_code(user):
+    if current_user.is_authenticated:
+        # Someone else is logged in on this device: people who sign together at the
+        # mediation office, one after another, pass one tablet or computer round. This
+        # person's own step starts once the other one is logged out here (in this browser
+        # only: their sessions on their own devices go on).
+        switching = request.method == "POST" and request.form.get("action") == "switch"
+        if switching and SendCodeForm().validate_on_submit():
+            logout_user()
+            return redirect(request.path)
+        # Nothing of the link's case or person is shown to whoever is logged in here.
+        page = render_template(
+            "accounts/personal_link.html",
+            user=None,
+            title=_("A personal link"),
+            other=current_user,
+            send_form=SendCodeForm(),
+        )
+        return Response(page, status=403)  # not for the person logged in: only the way out
+    if not may_enter_by_code(user):
         return redirect(url_for("accounts.login", next=target))
     code_form = CodeForm()
     if request.method == "POST":

@@ -20,6 +20,8 @@ from mediation.cases.models import Case, Side
 from mediation.cases.workflow import zone
 from mediation.core.db import utcnow
 
+from .draft import TO_FILL
+
 
 @dataclass(frozen=True)
 class Concern:
@@ -43,6 +45,7 @@ MESSAGES = {
         "intellectual property."
     ),
     # SPC provisions art 7 (5); CPL interpretation art 358 (5): content unclear.
+    "unfilled": _l("The draft still has a passage to fill in (marked 【请填写…】)."),
     "no_obligations": _l("The agreement sets no obligation: its content is unclear."),
     "no_obligor": _l("Obligation %(n)d does not say who must perform it."),
     "no_amount": _l("Obligation %(n)d is a payment without an amount."),
@@ -82,6 +85,11 @@ def check(case: Case, content: dict, *, today: date | None = None) -> list[Conce
         found.append(_warn("ownership", "ownership"))
     found += party_concerns(case)
     obligations = content.get("obligations") or []
+    # The starting text's hints left in place: the content is not yet the parties' terms.
+    texts = [content.get(k) or "" for k in ("facts", "performance", "default_terms")]
+    texts += [item.get("action") or "" for item in obligations]
+    if any(TO_FILL in text for text in texts):
+        found.append(_warn("unfilled", "facts"))
     if not obligations:
         found.append(_warn("no_obligations", "obligations"))
     for n, item in enumerate(obligations, start=1):

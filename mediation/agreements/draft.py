@@ -145,49 +145,62 @@ def default_copies(case: Case) -> int:
     return len([p for p in case.parties if not p.is_agent]) + 1
 
 
-# Starting texts per category; {applicant} and {respondent} are the parties' names.
+# Starting texts per category; {applicant} and {respondent} are the parties' names. They are
+# written from neither side: who filed says nothing of who is the landlord, the lender or
+# the employer, and the facts are the mediator's to state (People's Mediation Law art 28-29:
+# the agreement records the facts the mediation established, not one side's story). Where a
+# duty depends on the relationship, the text names the role (承租人, 出租人), not a party.
+# What the mediator must replace; checks.py warns while any is left.
+TO_FILL = "【请填写"
 _DEFAULT_TERMS = (
-    "如{respondent}未按本协议约定的期限和方式履行义务，{applicant}可就未履行部分"
-    "依法申请人民法院强制执行（经司法确认后），并可要求{respondent}承担因此产生的合理费用。"
+    "任何一方未按本协议约定的期限和方式履行义务的，对方可就未履行部分依法申请人民法院"
+    "强制执行（经司法确认后），并可要求未履行的一方承担因此产生的合理费用。"
 )
 STARTING_TEXT: dict[str, dict[str, str]] = {
     "private_lending": {
-        "facts": "{applicant}与{respondent}之间存在借贷关系，{applicant}出借款项，"
-        "{respondent}未按约定归还。",
-        "action": "向{applicant}归还借款",
-        "performance": "{respondent}以银行转账方式向{applicant}指定账户支付。",
+        "facts": "{applicant}与{respondent}之间存在民间借贷关系，双方就借款的归还发生纠纷。"
+        "经调解查明：【请填写：借款的时间、金额、约定的还款期限及已归还的情况】。",
+        "action": "归还借款",
+        "performance": "借款人以银行转账方式向出借人指定账户支付。",
     },
     "tenancy": {
-        "facts": "{applicant}与{respondent}之间存在房屋租赁关系，"
-        "双方就租金、押金及房屋交还发生争议。",
-        "action": "向{applicant}支付所欠租金并交还房屋",
-        "performance": "{respondent}以银行转账方式支付，并于约定日期前交还房屋钥匙。",
+        "facts": "{applicant}与{respondent}之间存在房屋租赁关系，双方就租金、押金及房屋交还"
+        "发生纠纷。经调解查明：【请填写：租赁的房屋、租期、租金和押金的数额及支付情况】。",
+        "action": "结清租金并交还房屋",
+        # The tenant returns the premises and the keys; the landlord returns the deposit.
+        "performance": "承租人于约定日期前腾空房屋并向出租人交还房屋及钥匙；出租人在房屋"
+        "交还并经双方查验后，以银行转账方式向承租人退还押金（扣除双方确认的费用）。",
     },
     "neighbourhood": {
-        "facts": "{applicant}与{respondent}系邻居，因日常生活发生纠纷。",
+        "facts": "{applicant}与{respondent}系邻居，双方因相邻关系发生纠纷。"
+        "经调解查明：【请填写：纠纷的起因、经过及造成的影响】。",
         "action": "停止侵害并恢复原状",
         "performance": "{respondent}于约定日期前自行完成，{applicant}予以配合。",
     },
     "traffic_accident": {
-        "facts": "{applicant}与{respondent}之间发生道路交通事故，造成{applicant}人身或财产损失。",
-        "action": "向{applicant}赔偿各项损失",
-        "performance": "{respondent}以银行转账方式一次性支付。",
+        "facts": "{applicant}与{respondent}之间发生道路交通事故，双方就事故造成的损失赔偿"
+        "发生纠纷。经调解查明：【请填写：事故的时间、地点、责任认定及损失情况】。",
+        "action": "赔偿各项损失",
+        "performance": "赔偿义务人以银行转账方式一次性支付。",
     },
     "labour": {
-        "facts": "{applicant}为{respondent}提供劳动，双方就劳动报酬及相关费用发生争议。",
-        "action": "向{applicant}支付拖欠的劳动报酬",
-        "performance": "{respondent}以银行转账方式向{applicant}工资账户支付。",
+        "facts": "{applicant}与{respondent}之间存在劳动（劳务）关系，双方就劳动报酬及相关"
+        "费用发生纠纷。经调解查明：【请填写：用工期间、约定的报酬及拖欠情况】。",
+        "action": "支付拖欠的劳动报酬",
+        "performance": "用人单位（用工方）以银行转账方式向劳动者工资账户支付。",
     },
 }
 _GENERIC = {
-    "facts": "{applicant}与{respondent}之间发生纠纷，经人民调解委员会调解，双方自愿达成如下协议。",
-    "action": "向{applicant}履行以下义务",
-    "performance": "{respondent}按本协议约定的期限和方式履行。",
+    "facts": "{applicant}与{respondent}之间发生纠纷。经调解查明：【请填写：纠纷的主要事实】。",
+    "action": "履行以下义务",
+    "performance": "各方按本协议约定的期限和方式履行。",
 }
 
 
 def starting_draft(case: Case) -> dict[str, Any]:
-    """A first draft from the case: its category's text, the claims as obligations."""
+    """A first draft from the case: its category's text, the claims as obligations. The
+    applicant's own account (``case.facts``, often in the first person) stays out of it:
+    the mediator writes the facts as established."""
     applicants = [p for p in case.parties if p.side == Side.applicant and not p.is_agent]
     respondents = [p for p in case.parties if p.side == Side.respondent and not p.is_agent]
     names = {
@@ -199,7 +212,7 @@ def starting_draft(case: Case) -> dict[str, Any]:
     obligee = applicants[0].user_id if applicants else None
     claims = list(case.claims) or [None]
     return {
-        "facts": text["facts"] + (f"\n{case.facts}" if case.facts else ""),
+        "facts": text["facts"],
         "issues": [],
         "obligations": [
             {

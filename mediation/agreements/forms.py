@@ -18,6 +18,9 @@ OBLIGATION_FIELDS = ("obligor", "obligee", "kind", "action", "amount", "due", "m
 ISSUE_FIELDS = ("issue", "responsibility")
 _ROW = re.compile(r"^(issues|obligations)-(\d{1,2})-(\w+)$")
 MAX_DRAWING_DATA_URL = 800 * 1024
+# The pad's strokes (signature_pad's point groups as JSON), only shown back to the signer
+# when the page comes again, so the drawing is redrawn rather than a picture rescaled.
+MAX_STROKES = 300 * 1024
 
 
 def draft_from_form(form: MultiDict) -> dict[str, Any]:
@@ -72,6 +75,7 @@ class CommentForm(FlaskForm):
 class SignForm(FlaskForm):
     shown = HiddenField()
     drawing = HiddenField()
+    strokes = HiddenField(filters=[lambda v: v if v and len(v) <= MAX_STROKES else ""])
     code = StringField(
         _l("Code from the text message"),
         [Optional(), Length(max=6)],

@@ -53,13 +53,38 @@ SIGN_ASKED = _l(
 )
 IN_FORCE = _l(
     "Case %(number)s: everyone has signed the mediation agreement; it is in force. Anyone can "
-    "check it at %(verify)s with the code %(code)s."
+    "check it at %(verify)s with its document check code %(code)s."
 )
 ROLE_NAMES = {
     SignerRole.party: _l("party"),
     SignerRole.mediator: _l("mediator"),
     SignerRole.institution: _l("institution"),
 }
+# The role a certificate names (its subject's title: a code, the same in every language),
+# as the signature's stamp and the verification page write it. Other platforms' or
+# courts' certificates may name any title: those are shown as they are.
+CERTIFICATE_ROLES = {
+    "party": _l("Party"),
+    "mediator": _l("Mediator"),
+    "institution": _l("Mediation institution"),
+    "applicant": _l("Applicant for judicial confirmation"),
+    "court": _l("People's court"),
+    "platform": _l("Mediation platform"),
+}
+
+
+def role_label(role: str | None) -> str:
+    """A certificate's role in the reader's language (the document's, when signing)."""
+    found = CERTIFICATE_ROLES.get(role or "")
+    return str(found) if found is not None else (role or "")
+
+
+def stamp_role(role: str) -> str:
+    """The role under a signature's picture: in the document's language, not the signer's."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return role_label(role)
+
+
 MAX_REFUSAL = 2_000
 
 
@@ -379,6 +404,7 @@ def sign(
         authority=authority(),
         field_name=signature.field_name,
         appearance_png=drawing,
+        role_label=stamp_role(str(signature.role)),
         reason=reason,
         location=case.institution.name if case.institution else "",
         timestamper=timestamper(),

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from mediation.extensions import limiter
 
-from . import verification
+from . import signing, verification
 
 MAX_UPLOAD = 20 * 2**20
+KIND_NAMES = {"signature": _l("signature"), "document timestamp": _l("document timestamp")}
 
 
 # Each check validates every signature of a stored PDF: limited for lookups by code too.
@@ -32,7 +34,7 @@ def verify():
     elif code:
         checked = verification.check_code(code)
         if checked is None:
-            error = _("No agreement has this code. Check the letters and digits.")
+            error = _("No agreement has this document check code. Check the letters and digits.")
         else:
             agreement, report = checked
     status = 200 if error is None else 404 if code else 422
@@ -43,4 +45,6 @@ def verify():
         found=found,
         agreement=agreement,
         error=error,
+        role_label=signing.role_label,
+        kind_names=KIND_NAMES,
     ), status

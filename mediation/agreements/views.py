@@ -222,9 +222,21 @@ def _sign_page(
     return Response(page, status=status)
 
 
+def _signer_key() -> str:
+    return f"signer:{current_user.get_id()}"
+
+
+def _link_key() -> str:
+    return f"link:{request.path}"
+
+
+# Counted per signer, not per address: people who sign together at the mediation office
+# share one address, one after another, and each code goes to the signer's own phone,
+# which the database paces per recipient (accounts/codes.py).
 @limiter.limit(
     lambda: current_app.config["CODE_SEND_LIMIT"],
     methods=["POST"],
+    key_func=_signer_key,
     exempt_when=lambda: request.form.get("action") != "code",
 )
 @login_required
@@ -251,10 +263,11 @@ def sign(case_id: int):
     )
 
 
-@limiter.limit("30 per minute", methods=["POST"])
+@limiter.limit("30 per minute", methods=["POST"], key_func=_link_key)
 @limiter.limit(
     lambda: current_app.config["CODE_SEND_LIMIT"],
     methods=["POST"],
+    key_func=_link_key,  # the code goes to the link's own person only
     exempt_when=lambda: request.form.get("action") != "send",
 )
 def personal_link(token: str):

@@ -290,6 +290,7 @@ def sign(
         authority=agreement_signing.authority(),
         field_name=turn.field_name,
         appearance_png=drawing,
+        role_label=agreement_signing.stamp_role("applicant"),
         reason="司法确认申请",
         location=application.court.name,
         timestamper=agreement_signing.timestamper(),

@@ -298,6 +298,7 @@ def _sign_decision(application: Application) -> None:
         authority=agreement_signing.authority(),
         field_name="Court",
         appearance_png=seal_png(application.court.name),
+        role_label=agreement_signing.stamp_role("court"),
         reason="司法确认",
         location=application.court.name,
         timestamper=agreement_signing.timestamper(),

@@ -182,7 +182,7 @@ MATRIX: dict[str, Entry] = {
         _token("agreement_link"),
         frozenset({ANONYMOUS, "applicant"}),
         "capability for a visitor (the code goes to the signer); anyone logged in as "
-        "somebody else is sent to the login page",
+        "somebody else is refused, offered only to log out on that device",
     ),
     # -- judicial confirmation, the parties' side ------------------------------------------
     "confirmation.start": Entry(_case, why="can_view; parties apply", **CASE_STEP),
