@@ -183,7 +183,16 @@ def register_template_helpers(app: Flask) -> None:
         TERMINATION_REASONS,
         journal_label,
     )
-    from .core.i18n import html_lang, localtime
+    from .core.i18n import (
+        date_filter,
+        datetime_filter,
+        format_clock,
+        format_day,
+        format_when,
+        html_lang,
+        localtime,
+        zone_name,
+    )
     from .journal.labels import BREAK_REASONS
 
     app.jinja_env.globals.update(
@@ -198,6 +207,16 @@ def register_template_helpers(app: Flask) -> None:
         journal_label=journal_label,
     )
     app.jinja_env.filters["localtime"] = localtime
+    # One way of writing days and times (core.i18n): |day, |when, |clock, zone_name(); the
+    # Flask-Babel filters some pages still use write named formats the same way.
+    app.jinja_env.filters.update(
+        day=format_day,
+        when=format_when,
+        clock=format_clock,
+        datetimeformat=datetime_filter,
+        dateformat=date_filter,
+    )
+    app.jinja_env.globals["zone_name"] = zone_name
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
