@@ -193,6 +193,7 @@ def register_template_helpers(app: Flask) -> None:
         localtime,
         zone_name,
     )
+    from .core.views import text_large
     from .journal.labels import BREAK_REASONS
 
     app.jinja_env.globals.update(
@@ -221,4 +222,8 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
         locale = str(get_locale())
-        return {"current_locale": locale, "html_lang": html_lang(locale)}
+        return {
+            "current_locale": locale,
+            "html_lang": html_lang(locale),
+            "text_large": text_large(),
+        }
