@@ -53,12 +53,18 @@ def select_timezone() -> str:
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
-def format_day(day: date | datetime, zone: ZoneInfo | None = None) -> str:
+def format_day(day: date | datetime | str, zone: ZoneInfo | None = None) -> str:
     """A calendar day as people write it: 2026年12月7日（周一）. An instant is first taken
-    to ``zone`` (the viewer's, by default)."""
+    to ``zone`` (the viewer's, by default); a string is an ISO date (an agreement's
+    deadline as its draft keeps it)."""
     from babel.dates import format_date
     from flask_babel import get_locale
 
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day.strip())
+        except ValueError:
+            return day  # not a date: shown as it was written
     if isinstance(day, datetime):
         day = day.astimezone(zone or ZoneInfo(select_timezone())).date()
     locale = get_locale()
