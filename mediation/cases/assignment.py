@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -17,7 +18,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import clocks, respondent, signals, workflow
+from . import categories, clocks, respondent, signals, workflow
 from .models import Case, CaseAssignment, Side
 from .states import OPEN_STATUSES, Action, CaseStatus
 
@@ -25,6 +26,18 @@ ASSIGNED = _l(
     "Case %(number)s was assigned to you. Please accept or decline it within %(days)d working days."
 )
 REASSIGNED = _l("Your case %(number)s has been given to another mediator, %(name)s.")
+# Art 12: the applicant learns at once that a mediator took the case and what comes next.
+# A case no mediator takes goes to the people who can give it to one (arts 10 and 12).
+QUEUE_SUBJECT = _l("Case %(number)s needs a mediator")
+QUEUED = _l(
+    "Case %(number)s (%(category)s) has no mediator: none takes this kind of dispute or is "
+    "free. Please give it to a mediator within %(days)d working days (list of cases waiting "
+    "for a mediator: %(link)s)."
+)
+GIVEN = _l(
+    "Your case %(number)s has been given to mediator %(name)s, who will answer within "
+    "%(days)d working days."
+)
 
 
 class AssignmentOutcome:
@@ -51,6 +64,7 @@ def assign(
     how: str,
     by: User | None,
     now: datetime | None = None,
+    event: str = "case.assigned",
 ) -> CaseAssignment:
     """Give the case to an institution (and a mediator); the clock of art 12 starts."""
     now = now or utcnow()
@@ -71,7 +85,7 @@ def assign(
     db.session.flush()
     journal.append(
         case.id,
-        "case.assigned",
+        event,
         {"institution_id": institution.id, "mediator_id": case.mediator_id, "how": how},
         actor_id=by.id if by else None,
     )
@@ -163,10 +177,13 @@ def pick(case: Case) -> Candidate | None:
 
 
 def assign_automatically(case: Case, *, by: User | None, now: datetime | None = None) -> bool:
-    """Assign to the best candidate; False (and the case stays flagged) when there is none."""
+    """Assign to the best candidate; when there is none, the case goes to the assignment
+    queue at once (``queue``) and False is returned."""
     candidate = pick(case)
     if candidate is None:
-        journal.append(case.id, "case.no_mediator_available", {}, actor_id=by.id if by else None)
+        # The platform's finding, whoever's step led to it.
+        journal.append(case.id, "case.no_mediator_available", {}, actor_id=None)
+        queue(case, by=by, now=now)
         return False
     assign(
         case,
@@ -180,7 +197,11 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
 
 
 def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
-    """Accepting starts the art 24 period and asks the respondent (art 15)."""
+    """Accepting starts the art 24 period and asks the respondent (art 15); the applicant
+    is told who accepted (by cases.notices, on the status change)."""
+    if case.mediator is None:
+        # An institution accepts through one of its mediators: somebody must mediate.
+        raise workflow.TransitionError(_("Give the case to a mediator first."))
     workflow.transition(case, Action.accept, by=by, now=now)
     _close(case, AssignmentOutcome.accepted, "", now)
     respondent.invite(case, now=now)
@@ -297,3 +318,216 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
         )
     db.session.flush()
     signals.mediator_changed.send(case, previous=previous)
+
+
+# -- the assignment queue ------------------------------------------------------------------
+#
+# SPC online mediation rules art 10: where the parties leave the choice to the platform, a
+# mediator is designated within three working days; art 12: the institution or mediator
+# confirms within three working days, and a case declined or left unconfirmed is given
+# again. A case the automatic pick cannot place therefore never waits for a deadline: it
+# goes at once to the institution of its region (or, when none fits, to the platform's
+# administrators), whose administrators are told and give it to any of their mediators.
+
+
+def in_queue(case: Case) -> bool:
+    """Filed and waiting for somebody to give it to a mediator."""
+    return case.status == CaseStatus.declined or (
+        case.status == CaseStatus.submitted and case.mediator_id is None
+    )
+
+
+def _queue_condition():
+    return (Case.status == CaseStatus.declined) | (
+        (Case.status == CaseStatus.submitted) & Case.mediator_id.is_(None)
+    )
+
+
+def _has_mediators(institution: Institution) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count(User.id))
+            .join(UserRole)
+            .where(
+                UserRole.role == Role.mediator,
+                User.active.is_(True),
+                User.institution_id == institution.id,
+            )
+        )
+        > 0
+    )
+
+
+def nearest_institution(case: Case) -> Institution | None:
+    """The institution of the dispute's county, else its city, else its province, that has
+    mediators; None when no institution is near (the platform's administrators decide)."""
+    best: tuple[int, int] | None = None
+    found = None
+    for institution in db.session.scalars(select(Institution).order_by(Institution.id)):
+        score = _region_score(institution.region_code or "", case.region_code)
+        if score == 0 or not _has_mediators(institution):
+            continue
+        if best is None or score > best[0]:
+            best, found = (score, institution.id), institution
+    return found
+
+
+def queue_managers(case: Case) -> list[User]:
+    """Who gives a queued case to a mediator: its institution's administrators, or the
+    platform's when it has no institution (or that institution has no administrator)."""
+    admins: list[User] = []
+    if case.institution_id is not None:
+        admins = list(
+            db.session.scalars(
+                select(User)
+                .join(UserRole)
+                .where(
+                    UserRole.role == Role.institution_admin,
+                    User.institution_id == case.institution_id,
+                    User.active.is_(True),
+                )
+                .order_by(User.id)
+            )
+        )
+    if not admins:
+        admins = list(
+            db.session.scalars(
+                select(User)
+                .join(UserRole)
+                .where(UserRole.role == Role.platform_admin, User.active.is_(True))
+                .order_by(User.id)
+            )
+        )
+    return admins
+
+
+def queue(case: Case, *, by: User | None, now: datetime | None = None, how: str = "queue") -> None:
+    """Put a case nobody was picked for into the assignment queue and tell those who act on
+    it, once: the institution it already has (chosen by the applicant, or whose mediator
+    declined), else the nearest one by region, else the platform."""
+
+    if case.mediator_id is not None and case.status == CaseStatus.submitted:
+        # Its mediator let the art 12 period pass: nobody holds it any longer.
+        case.mediator = None
+    already = db.session.scalar(
+        select(func.count())
+        .select_from(CaseAssignment)
+        .where(CaseAssignment.case_id == case.id)
+        .where(CaseAssignment.how == "queue", CaseAssignment.mediator_id.is_(None))
+        .where(CaseAssignment.outcome == AssignmentOutcome.pending)
+    )
+    if already:
+        return  # queued and told before: the worker's later look changes nothing
+    institution = case.institution or nearest_institution(case)
+    now = now or utcnow()
+    if institution is not None:
+        case.institution = institution
+        _close(case, AssignmentOutcome.withdrawn, "", now)
+        # The platform routes it (no one chose this institution but an applicant's choice).
+        assign(
+            case,
+            institution=institution,
+            mediator=None,
+            how=how,
+            by=by if how == "chosen" else None,
+            now=now,
+            event="case.queued",
+        )
+    else:
+        db.session.flush()
+        journal.append(case.id, "case.queued", {"institution_id": None}, actor_id=None)
+    if case.status == CaseStatus.submitted:
+        # Art 10: designated within three working days of the application.
+        case.acceptance_due_at = clocks.working_days_after(
+            now, clocks.ACCEPTANCE_WORKING_DAYS, workflow.zone()
+        )
+    db.session.flush()
+    link = current_app.config["BASE_URL"].rstrip("/") + "/cases/queue"
+    category = categories.get_category(case.category)
+    default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    for admin in queue_managers(case):
+        english = (admin.locale or default_locale).startswith("en")
+        notify.tell(
+            admin,
+            QUEUED,
+            subject=QUEUE_SUBJECT,
+            number=case.number,
+            category=category.name_en if english else category.name_zh,
+            days=clocks.ACCEPTANCE_WORKING_DAYS,
+            link=link,
+        )
+
+
+def may_manage_queue(user: User, case: Case | None = None) -> bool:
+    """Platform administrators act on every queued case; an institution's administrators
+    on those of their institution."""
+    if user.has_role(Role.platform_admin):
+        return True
+    if not user.has_role(Role.institution_admin) or user.institution_id is None:
+        return False
+    return case is None or case.institution_id == user.institution_id
+
+
+def queued_cases(user: User) -> list[Case]:
+    """The cases waiting for a mediator that ``user`` may give to one, oldest first."""
+    query = select(Case).where(_queue_condition()).order_by(Case.submitted_at, Case.id)
+    if not user.has_role(Role.platform_admin):
+        if not may_manage_queue(user):
+            return []
+        query = query.where(Case.institution_id == user.institution_id)
+    return list(db.session.scalars(query))
+
+
+def mediators_of(institution_id: int | None) -> list[User]:
+    """The active mediators of an institution."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.mediator, User.active.is_(True))
+            .where(User.institution_id == institution_id)
+            .order_by(User.real_name, User.id)
+        )
+    )
+
+
+def mediators_for(user: User, case: Case) -> list[User]:
+    """Whom ``user`` may give ``case`` to: any active mediator of their institution (whatever
+    the categories they listed), or of any institution for the platform's administrators."""
+    query = (
+        select(User)
+        .join(UserRole)
+        .where(UserRole.role == Role.mediator, User.active.is_(True))
+        .where(User.institution_id.is_not(None))
+        .order_by(User.real_name, User.id)
+    )
+    if not user.has_role(Role.platform_admin):
+        query = query.where(User.institution_id == user.institution_id)
+    return [m for m in db.session.scalars(query) if eligible_mediator(case, m)]
+
+
+def give(case: Case, *, mediator: User, by: User, now: datetime | None = None) -> CaseAssignment:
+    """An administrator gives a queued case to a mediator, who has three working days to
+    accept it (art 12); the applicant is told who it is."""
+    if not may_manage_queue(by, case) or mediator not in mediators_for(by, case):
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if not in_queue(case):
+        raise workflow.TransitionError(_("This case is no longer waiting for a mediator."))
+    now = now or utcnow()
+    _close(case, AssignmentOutcome.withdrawn, "", now)
+    new = assign(
+        case, institution=mediator.institution, mediator=mediator, how="queue", by=by, now=now
+    )
+    if case.status == CaseStatus.declined:
+        workflow.transition(case, Action.reassign, by=None, now=now)
+    case.acceptance_due_at = new.due_at
+    db.session.flush()
+    for user in case.party_users(Side.applicant):
+        notify.tell(
+            user,
+            GIVEN,
+            number=case.number,
+            name=mediator.real_name,
+            days=clocks.ACCEPTANCE_WORKING_DAYS,
+        )
+    return new

@@ -2,12 +2,22 @@
 
 from flask import Blueprint
 
-from . import admin_views, agency_views, intake_views, views
+from . import (  # noqa: F401 (notices: signal receivers)
+    admin_views,
+    agency_views,
+    intake_views,
+    notices,
+    queue_views,
+    views,
+)
 
 bp = Blueprint("cases", __name__)
 
 bp.add_url_rule("/cases/", view_func=views.my_cases)
 bp.add_url_rule("/cases/caseload", view_func=views.caseload)
+# Cases waiting for a mediator, for the administrators who give them to one (arts 10, 12).
+bp.add_url_rule("/cases/queue", view_func=queue_views.assignment_queue)
+bp.add_url_rule("/cases/<int:case_id>/give", view_func=queue_views.give_case, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 bp.add_url_rule("/cases/<int:case_id>/steps/<action>", view_func=views.take_step, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=["POST"])

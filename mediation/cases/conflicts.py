@@ -14,7 +14,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import agency, workflow
+from . import agency, assignment, workflow
 from .models import Case, ConflictDisclosure
 from .states import OPEN_STATUSES
 
@@ -82,5 +82,29 @@ def request_change(case: Case, *, by: User, reason: str) -> None:
     agency.check_may_act(case, by)
     if not reason.strip():
         raise FieldError("reason", _("Say why you want another mediator."))
+    # Say so plainly rather than accept a request nobody can grant.
+    if case.mediator_id is None or assignment.in_queue(case):
+        raise FieldError(
+            "reason",
+            _(
+                "Your case has no mediator yet: it is waiting to be given to one. You will be "
+                "told by text message who it is, and may then ask for another one."
+            ),
+        )
+    others = [
+        m
+        for m in assignment.mediators_of(case.institution_id)
+        if m.id != case.mediator_id and assignment.eligible_mediator(case, m)
+    ]
+    if not others:
+        raise FieldError(
+            "reason",
+            _(
+                "%(institution)s has no other mediator who could take your case, so your "
+                "request cannot be granted. You may continue with this mediator, or end the "
+                "mediation (art 25) and go to court.",
+                institution=case.institution.name if case.institution else "",
+            ),
+        )
     journal.append(case.id, "mediator.change_requested", {"reason": reason.strip()}, actor_id=by.id)
     _tell_institution(case, CHANGE_ASKED)

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from mediation.accounts.forms import REGION_CODE, REQUIRED, IdNumber, Phone
+from mediation.accounts.forms import REQUIRED, IdNumber, Phone
 
 
 class CategoryForm(FlaskForm):
@@ -66,10 +66,12 @@ class DisputeForm(FlaskForm):
     facts = TextAreaField(
         _l("What happened"), validators=[Length(max=10000)], render_kw={"rows": 6}
     )
-    region_code = StringField(
-        _l("Where it happened (region code, optional)"),
-        validators=[Optional(), REGION_CODE],
-        render_kw={"inputmode": "numeric", "maxlength": 6},
+    # Chosen by name (regions.py): a party is never asked for a division code.
+    region_code = SelectField(
+        _l("Where it happened (province)"),
+        choices=[],
+        validators=[Optional()],
+        description=_l("Helps to find a mediator near you."),
     )
     claims = FieldList(FormField(ClaimForm), min_entries=3, max_entries=10)
     as_agent = BooleanField(

@@ -262,7 +262,9 @@ def _assign_as_chosen(
         institution = db.session.get(Institution, institution_id)
         if institution is None:
             raise FieldError("institution_id", _("Choose an institution from the list."))
-        assignment.assign(case, institution=institution, mediator=None, how="chosen", by=by)
+        # The institution chosen gives the case to one of its mediators (art 10).
+        case.institution = institution
+        assignment.queue(case, by=by, how="chosen")
     else:
         assignment.assign_automatically(case, by=by)
 

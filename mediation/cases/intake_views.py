@@ -14,8 +14,9 @@ from mediation.core.forms import FieldError, apply_field_error
 from mediation.core.storage import storage
 from mediation.extensions import db
 
-from . import categories, intake
+from . import categories, intake, regions
 from .assignment import eligible_mediator
+from .clocks import ACCEPTANCE_WORKING_DAYS
 from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
 from .models import Case, Evidence, Side
 from .operations import viewable_case
@@ -47,6 +48,9 @@ def dispute(case_id: int | None = None):
     case = _draft_or_404(case_id) if case_id else None
     form = DisputeForm(obj=case if request.method == "GET" else None)
     form.category.choices = categories.choices()
+    form.region_code.choices = regions.choices()
+    if request.method == "GET" and case is not None:
+        form.region_code.data = regions.province_code(case.region_code)
     if form.validate_on_submit():
         claims = [
             intake.ClaimInput(e.form.text.data or "", e.form.amount.data) for e in form.claims
@@ -166,6 +170,33 @@ def _choices(case: Case) -> list[tuple[str, str]]:
     )
 
 
+def _submitted_message(case: Case) -> str:
+    """What happens next, as it really is (SPC online mediation rules arts 10 and 12)."""
+    days = ACCEPTANCE_WORKING_DAYS
+    if case.mediator is not None:
+        return _(
+            "Your application was submitted. Mediator %(name)s will say within %(days)d "
+            "working days whether they accept it; you will be told by text message.",
+            name=case.mediator.real_name,
+            days=days,
+        )
+    if case.institution is not None:
+        return _(
+            "Your application was submitted. No mediator could be picked for it "
+            "automatically, so %(institution)s will give it to one of its mediators; you will "
+            "be told by text message who it is and when they accept (usually within "
+            "%(days)d working days).",
+            institution=case.institution.name,
+            days=days,
+        )
+    return _(
+        "Your application was submitted. No mediator could be picked for it automatically, "
+        "so the platform's administrators will give it to a mediator; you will be told by "
+        "text message who it is and when they accept (usually within %(days)d working days).",
+        days=days,
+    )
+
+
 @role_required(Role.party)
 def submit(case_id: int):
     case = _draft_or_404(case_id)
@@ -188,15 +219,9 @@ def submit(case_id: int):
             apply_field_error(form, error)
         else:
             db.session.commit()
-            flash(
-                _(
-                    "Your application was submitted. The mediator will answer within "
-                    "3 working days."
-                ),
-                "success",
-            )
+            flash(_submitted_message(case), "success")
             return redirect(url_for("cases.case_detail", case_id=case.id))
-    return _page("submit", form, case)
+    return _page("submit", form, case, region_name=regions.name)
 
 
 @login_required

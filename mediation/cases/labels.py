@@ -69,6 +69,7 @@ JOURNAL_LABELS = {
     "case.assigned": _l("Assigned to a mediator"),
     "case.acceptance_overdue": _l("Not accepted within 3 working days"),
     "case.no_mediator_available": _l("No mediator available; waiting for the institution"),
+    "case.queued": _l("Waiting to be given to a mediator"),
     "party.entered": _l("A party entered through the invitation link"),
     "party.consented": _l("A party consented to online mediation and gave a service address"),
     "respondent.invited": _l("The respondent was asked by text message"),

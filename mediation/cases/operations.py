@@ -145,6 +145,8 @@ def available_steps(user: User, case: Case) -> list[Action]:
         for step in actions_from(case.status)
         if step.actors & acting
         and step.action in PERSONAL_ACTIONS | ASSIGNMENT_ACTIONS | RESPONDENT_ACTIONS
+        # Accepted through a mediator only: a queued case is first given to one.
+        and not (step.action == Action.accept and case.mediator_id is None)
     ]
 
 

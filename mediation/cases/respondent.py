@@ -48,6 +48,9 @@ AGREED = _l(
 UNANSWERED = _l(
     "The other side did not answer in time; case %(number)s has ended. You may still go to court."
 )
+TO_MEDIATOR_UNANSWERED = _l(
+    "Case %(number)s: the respondent did not answer in time; the case has ended."
+)
 
 
 def _say(user: User, message: LazyString, **params: object) -> None:
@@ -155,6 +158,9 @@ def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
             )
             for user in case.party_users(Side.applicant):
                 _say(user, UNANSWERED, number=case.number)
+            if case.mediator is not None:
+                # Ended by the clock, with nobody on the case page to see it.
+                notify.tell(case.mediator, TO_MEDIATOR_UNANSWERED, number=case.number)
             ended += 1
     return reminded, ended
 

@@ -24,7 +24,16 @@ from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
-from . import categories, clocks, conflicts, extension, invitations, respondent, workflow
+from . import (
+    assignment,
+    categories,
+    clocks,
+    conflicts,
+    extension,
+    invitations,
+    respondent,
+    workflow,
+)
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
 from .forms import ConsentForm
@@ -117,6 +126,8 @@ def render_case(case: Case, entered: dict | None = None):
         ),
         staff_view=not is_party(current_user, case),
         name_mismatch=name_mismatch,
+        waiting_for_mediator=assignment.in_queue(case),
+        may_give=assignment.in_queue(case) and assignment.may_manage_queue(current_user, case),
     )
 
 

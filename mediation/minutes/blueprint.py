@@ -2,9 +2,22 @@
 
 from flask import Blueprint
 
-from . import views
+from . import operations, review, views
 
 bp = Blueprint("minutes", __name__)
+
+
+@bp.app_context_processor
+def _minutes_helpers() -> dict:
+    # The case page (a lower feature's template) asks whether a session's minutes wait for
+    # the mediator's decision on a dispute, without the booking feature knowing minutes.
+    return {
+        "minutes_disputed": lambda session_id: review.awaits_mediator(
+            operations.of_session(session_id)
+        ),
+        "minutes_to_decide": review.to_decide,
+    }
+
 
 _GET_POST = ["GET", "POST"]
 bp.add_url_rule("/sessions/<int:session_id>/minutes", view_func=views.page, methods=_GET_POST)

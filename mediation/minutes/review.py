@@ -4,9 +4,11 @@ SPC online mediation rules art 22: the mediator keeps a synchronous electronic r
 the undisputed facts are confirmed in writing. Here every party (and agent) who attended
 reads the version the mediator sends, marks the passages they dispute with a note, and
 confirms with a one-time code sent to their phone. Disputed passages stay in the minutes,
-marked, with who disputes them and why; nothing is dropped. Once everyone has answered, or
-the mediator closes the review, the minutes PDF is made, hashed and journaled
-(People's Mediation Law art 27: the institution keeps the mediation's records).
+marked, with who disputes them and why; nothing is dropped. A dispute is told to the
+mediator at once, and the mediator decides: amend the minutes (the new version goes to the
+parties again) or make them final with the objection marked. Once everyone has answered
+without dispute, or the mediator closes the review, the minutes PDF is made, hashed and
+journaled (People's Mediation Law art 27: the institution keeps the mediation's records).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ LINK_SALT = "minutes-review"
 REVIEW_ASKED = _l(
     "Case %(number)s: the minutes of your mediation session are ready. Please read them, "
     "mark anything you disagree with, and confirm them here: %(link)s"
+)
+DISPUTED = _l(
+    "Case %(number)s: %(name)s disputes passages %(passages)s of the minutes. Please read the "
+    "objection and decide: amend the minutes, or make them final with it marked: %(link)s"
 )
 
 
@@ -241,14 +247,61 @@ def confirm(
         sealed={"disputes": checked} if session.side else None,
         side=session.side,
     )
-    waiting = db.session.scalar(
-        select(func.count(MinutesReview.id)).where(
-            MinutesReview.session_id == session.id, MinutesReview.confirmed_at.is_(None)
+    mediator = session.case.mediator
+    if checked and mediator is not None:
+        # Art 22: only undisputed facts are confirmed; what a party disputes is the
+        # mediator's to weigh, so they are told now rather than find it in a final PDF.
+        notify.tell(
+            mediator,
+            DISPUTED,
+            number=session.case.number,
+            name=user.real_name,
+            passages="、".join(d["passage"] for d in checked),
+            link=personal_links.url(f"/sessions/{session.id}/minutes"),
         )
-    )
-    if not waiting:
+    if not awaiting_answers(minutes) and not has_disputes(minutes):
         finalise(session, minutes, by=None)
     return review
+
+
+def awaiting_answers(minutes: Minutes) -> int:
+    """How many reviewers of the version under review have not answered yet."""
+    return db.session.scalar(
+        select(func.count(MinutesReview.id)).where(
+            MinutesReview.session_id == minutes.session_id, MinutesReview.confirmed_at.is_(None)
+        )
+    )
+
+
+def has_disputes(minutes: Minutes) -> bool:
+    """Whether a party disputes a passage of the version under review: such minutes are
+    never made final without the mediator's decision."""
+    return any(r.disputes for r in minutes.reviews if r.version == minutes.version)
+
+
+def to_decide(case_id: int) -> list[MediationSession]:
+    """The sessions of a case whose minutes wait for the mediator's decision on a dispute."""
+    under_review = db.session.scalars(
+        select(Minutes)
+        .join(MediationSession, MediationSession.id == Minutes.session_id)
+        .where(
+            MediationSession.case_id == case_id,
+            Minutes.finalised_at.is_(None),
+            Minutes.review_version == Minutes.version,
+        )
+        .order_by(MediationSession.start_at)
+    ).all()
+    return [db.session.get(MediationSession, m.session_id) for m in under_review if has_disputes(m)]
+
+
+def awaits_mediator(minutes: Minutes | None) -> bool:
+    """Under review, disputed, and not final: the mediator has to decide."""
+    return (
+        minutes is not None
+        and minutes.finalised_at is None
+        and minutes.review_version == minutes.version
+        and has_disputes(minutes)
+    )
 
 
 def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> None:

@@ -72,10 +72,12 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         mine=mine,
         passages=review.passages(minutes) if minutes else [],
         disputes=review.disputes_by_passage(minutes) if minutes else {},
+        to_decide=is_mediator and review.awaits_mediator(minutes),
         labels=SECTION_LABELS,
         sections=SECTIONS,
         review_form=_with_version(forms.pop("review_form", None) or ReviewForm(), minutes),
         sent=forms.pop("sent", {}),
+        code_sent=forms.pop("code_sent", False),
         action_form=ActionForm(),
         **forms,
     )
@@ -167,7 +169,7 @@ def answer(session_id: int):
             review.send_code(minutes, current_user)
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
-            return _render(session, minutes, review_form=form, sent=sent)
+            return _render(session, minutes, review_form=form, sent=sent, code_sent=True)
         read = form.version.data
         review.confirm(
             session,
@@ -184,13 +186,23 @@ def answer(session_id: int):
             flash(error.message, "error")
         else:
             apply_field_error(form, error)
-        return _render(session, minutes, review_form=form, sent=sent), 422
+        code_sent = error.field == "code"
+        return _render(session, minutes, review_form=form, sent=sent, code_sent=code_sent), 422
     except NotPermittedError as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("minutes.page", session_id=session.id))
     db.session.commit()
-    flash(_("Thank you: your confirmation is recorded."), "success")
+    if sent:
+        flash(
+            _(
+                "Thank you: your confirmation and your objection are recorded. The mediator "
+                "is told and decides whether to amend the minutes."
+            ),
+            "success",
+        )
+    else:
+        flash(_("Thank you: your confirmation is recorded."), "success")
     return redirect(url_for("minutes.page", session_id=session.id))
 
 
@@ -199,7 +211,7 @@ def close(session_id: int):
     return _mediator_acts(
         session_id,
         lambda session, minutes: review.close_review(session, minutes, by=current_user),
-        _("The review is closed and the minutes PDF is made."),
+        _("The review is closed and the minutes PDF is made, with every objection marked."),
     )
 
 

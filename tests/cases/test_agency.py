@@ -14,7 +14,7 @@ from mediation.cases.agency import AgencyError
 from mediation.cases.models import CaseParty
 from mediation.extensions import db
 from tests.agreements.conftest import agreeing_case, complete_draft
-from tests.factories import make_user
+from tests.factories import make_mediator, make_user
 
 
 def with_agent(case) -> tuple[CaseParty, object]:
@@ -46,6 +46,7 @@ def test_an_unconfirmed_agent_can_neither_refuse_nor_ask_nor_consent(app_ctx):
     assert case.status == "agreement_drafted"
     # Confirmed by the mediator on camera: now the agent acts for the party.
     agency.confirm(row, by=case.mediator)
+    make_mediator(case.institution)  # somebody the case could be given to instead
     conflicts.request_change(case, by=agent, reason="当事人要求更换调解员")
 
 
@@ -57,6 +58,7 @@ def test_the_party_is_told_of_each_step_in_their_name(app_ctx):
     case, _admin = agreeing_case()
     row, agent = with_agent(case)
     agency.confirm(row, by=case.mediator)
+    make_mediator(case.institution)  # somebody the case could be given to instead
     conflicts.request_change(case, by=agent, reason="当事人要求更换调解员")
     told = db.session.scalars(
         select(OutboxMessage.body).where(OutboxMessage.recipient == case.party_users()[1].phone)

@@ -120,12 +120,14 @@ def test_with_nobody_left_the_case_waits_flagged(roster):
     assignment.assign(case, institution=solo.institution, mediator=solo, how="chosen", by=None)
     assignment.decline(case, by=solo, reason="案件过多")
     assert case.status == CaseStatus.declined
-    last = db.session.scalar(
+    actions = db.session.scalars(
         select(JournalEntry.action)
         .where(JournalEntry.case_id == case.id)
         .order_by(JournalEntry.seq.desc())
-    )
-    assert last == "case.no_mediator_available"
+    ).all()
+    # Flagged, and at once in the queue of the institution whose mediator declined.
+    assert actions[0] == "case.queued" and "case.no_mediator_available" in actions[:3]
+    assert assignment.in_queue(case) and case.institution_id == solo.institution_id
 
 
 def test_a_party_never_mediates_their_own_case(roster):

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from mediation.accounts.models import Role
 from mediation.cases import conflicts, workflow
+from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
@@ -15,6 +16,7 @@ from tests.factories import make_case, make_institution, make_mediator, make_use
 def case(app_ctx):
     institution = make_institution()
     case = make_case(make_user(), make_user(), mediator=make_mediator(institution))
+    case.other_mediator = make_mediator(institution)  # whom the institution could choose
     case.admin = make_user(Role.institution_admin, institution_id=institution.id)
     return case
 
@@ -54,6 +56,23 @@ def test_a_party_asks_for_another_mediator(case):
     conflicts.request_change(case, by=case.party_users()[0], reason="调解员偏向对方")
     assert actions(case)[-1] == "mediator.change_requested"
     assert any("另行指定" in text or "更换" in text for text in admin_texts(case))
+
+
+def test_asking_for_another_mediator_when_there_is_none_says_so(case):
+    """Art 14: a request nobody can grant is refused with the reason, not silently filed."""
+    case.other_mediator.active = False
+    db.session.flush()
+    with pytest.raises(FieldError, match="没有其他可以承办"):
+        conflicts.request_change(case, by=case.party_users()[0], reason="调解员偏向对方")
+    assert "mediator.change_requested" not in actions(case)
+    assert not admin_texts(case)
+
+
+def test_asking_for_another_mediator_before_there_is_one_says_so(case):
+    case.mediator = None
+    db.session.flush()
+    with pytest.raises(FieldError, match="尚未分派调解员"):
+        conflicts.request_change(case, by=case.party_users()[0], reason="想换人")
 
 
 def test_only_the_mediator_discloses(case):

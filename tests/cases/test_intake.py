@@ -22,7 +22,7 @@ DISPUTE = {
     "category": "neighbourhood",
     "title": "楼上漏水",
     "facts": "卫生间顶部渗水三个月。",
-    "region_code": "320102",
+    "region_code": "320000",  # 江苏省, chosen by name
     "claims-0-text": "赔偿墙面维修费",
     "claims-0-amount": "3000",
     "claims-1-text": "修好防水层",

@@ -68,7 +68,7 @@ def test_larger_text_from_the_header_on_every_page_and_remembered(
     with app.app_context():
         case = make_mediating_case()
         phone = case.party_users()[0].phone.removeprefix("+86")
-        case_id, number = case.id, case.number
+        case_id, title = case.id, case.title
         db.session.commit()
     page = phone_page
     page.goto(live_server)
@@ -92,7 +92,7 @@ def test_larger_text_from_the_header_on_every_page_and_remembered(
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="登录").last.click()
     page.wait_for_url("**/cases/")
-    case_link = page.get_by_role("link", name=number).first
+    case_link = page.get_by_role("link", name=title).first
     check_page(page, step, case_link, "04-my-cases-large", large=True)
 
     case_link.click()

@@ -79,7 +79,7 @@ def test_a_party_confirms_with_a_code_and_disputes_a_passage_with_a_reason(app_c
     assert written.finalised_at is None  # the applicant has not answered yet
 
 
-def test_when_everyone_answered_the_pdf_is_kept_with_disputes_marked(app_ctx, app):
+def test_a_dispute_is_told_to_the_mediator_who_decides_and_the_pdf_marks_it(app_ctx, app):
     case = make_mediating_case()
     applicant, respondent = case.party_users()
     session = ended_session(case)
@@ -88,7 +88,15 @@ def test_when_everyone_answered_the_pdf_is_kept_with_disputes_marked(app_ctx, ap
         review.send_code(written, party)
         review.confirm(session, written, party, disputes, last_code_to(party.phone))
 
-    assert written.finalised_at is not None
+    # Everyone answered, but a passage is disputed: nothing is made final behind the
+    # mediator's back; they are told, and decide.
+    assert written.finalised_at is None and review.awaits_mediator(written)
+    (told,) = [m for m in messages_to(case.mediator.phone) if "2.2" in m]
+    assert case.number in told and respondent.real_name in told
+    assert f"/sessions/{session.id}/minutes" in told
+    review.close_review(session, written, by=case.mediator)
+
+    assert written.finalised_at is not None and not review.awaits_mediator(written)
     path = review.document_file(written)
     data = path.read_bytes()
     assert data.startswith(b"%PDF-") and hashlib.sha256(data).hexdigest() == written.document_sha256

@@ -24,7 +24,7 @@ DISPUTE = {
     "category": "neighbourhood",
     "title": "楼上漏水",
     "facts": "卫生间顶部渗水三个月，申请人底线是三千元。",
-    "region_code": "320102",
+    "region_code": "320000",
     "claims-0-text": "赔偿墙面维修费",
     "claims-0-amount": "3000",
 }

@@ -155,6 +155,12 @@ MATRIX: dict[str, Entry] = {
         "the administrators of the case's institution",
         form=lambda t: {"mediator_id": t.ids["mediator_id"]},
     ),
+    "cases.give_case": Entry(
+        _case,
+        frozenset({"admin", PLATFORM}),
+        "the assignment queue: the case's institution's administrators, or the platform's",
+        form=lambda t: {"mediator_id": t.ids["mediator_id"]},
+    ),
     # -- agreements ------------------------------------------------------------------------
     "agreements.page": Entry(_case, CASE, "can_view"),
     "agreements.document": Entry(_case, CASE, "can_view"),

@@ -130,7 +130,10 @@ def _review_over_http(app, people: dict, clients: dict, session_id: int) -> None
     done = post_form(
         applicant, f"{page}/review", {**typed, "action": "confirm", "code": code}, form_page=page
     )
-    assert done.status_code == 302  # the only reviewer confirmed: the PDF is made
+    assert done.status_code == 302  # the only reviewer confirmed, disputing a passage
+    # A disputed passage is the mediator's to decide (art 22): they make the minutes final.
+    closed = post_form(clients["mediator"], f"{page}/close", {}, form_page=page)
+    assert closed.status_code == 302
 
 
 def test_the_other_side_finds_nothing_of_a_session_held_with_one_side(app):

@@ -1,0 +1,70 @@
+"""Where a dispute arose, chosen by name: the provincial-level divisions of GB/T 2260.
+
+A party is never asked for a division code. The case keeps the code of the province
+(``320000``), enough for the automatic pick and the assignment queue to prefer mediators and
+institutions of the same province (assignment._region_score compares code prefixes).
+"""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+# GB/T 2260 two-digit province codes, with the Chinese and English names.
+PROVINCES: tuple[tuple[str, str, str], ...] = (
+    ("11", "北京市", "Beijing"),
+    ("12", "天津市", "Tianjin"),
+    ("13", "河北省", "Hebei"),
+    ("14", "山西省", "Shanxi"),
+    ("15", "内蒙古自治区", "Inner Mongolia"),
+    ("21", "辽宁省", "Liaoning"),
+    ("22", "吉林省", "Jilin"),
+    ("23", "黑龙江省", "Heilongjiang"),
+    ("31", "上海市", "Shanghai"),
+    ("32", "江苏省", "Jiangsu"),
+    ("33", "浙江省", "Zhejiang"),
+    ("34", "安徽省", "Anhui"),
+    ("35", "福建省", "Fujian"),
+    ("36", "江西省", "Jiangxi"),
+    ("37", "山东省", "Shandong"),
+    ("41", "河南省", "Henan"),
+    ("42", "湖北省", "Hubei"),
+    ("43", "湖南省", "Hunan"),
+    ("44", "广东省", "Guangdong"),
+    ("45", "广西壮族自治区", "Guangxi"),
+    ("46", "海南省", "Hainan"),
+    ("50", "重庆市", "Chongqing"),
+    ("51", "四川省", "Sichuan"),
+    ("52", "贵州省", "Guizhou"),
+    ("53", "云南省", "Yunnan"),
+    ("54", "西藏自治区", "Tibet"),
+    ("61", "陕西省", "Shaanxi"),
+    ("62", "甘肃省", "Gansu"),
+    ("63", "青海省", "Qinghai"),
+    ("64", "宁夏回族自治区", "Ningxia"),
+    ("65", "新疆维吾尔自治区", "Xinjiang"),
+    ("71", "台湾省", "Taiwan"),
+    ("81", "香港特别行政区", "Hong Kong"),
+    ("82", "澳门特别行政区", "Macao"),
+)
+
+
+def province_code(region_code: str | None) -> str:
+    """The province's six-digit code for any code within it ("" for none)."""
+    return f"{region_code[:2]}0000" if region_code else ""
+
+
+def choices() -> list[tuple[str, str]]:
+    english = str(get_locale()).startswith("en")
+    return [("", _("Not sure / choose later"))] + [
+        (f"{code}0000", en if english else zh) for code, zh, en in PROVINCES
+    ]
+
+
+def name(region_code: str | None) -> str:
+    """The province's name, in the viewer's language."""
+    english = str(get_locale()).startswith("en")
+    for code, zh, en in PROVINCES:
+        if region_code and region_code[:2] == code:
+            return en if english else zh
+    return ""
