@@ -174,7 +174,8 @@ def register_commands(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from .accounts.labels import COURT_LEVEL_NAMES, ROLE_NAMES
+    from .accounts.forms import ethnicity_choices
+    from .accounts.labels import COURT_LEVEL_NAMES, ROLE_NAMES, SEX_NAMES, ethnicity_label
     from .cases.categories import category_name
     from .cases.labels import (
         SIDE_NAMES,
@@ -206,6 +207,9 @@ def register_template_helpers(app: Flask) -> None:
         step_names=STEP_NAMES,
         termination_reasons=TERMINATION_REASONS,
         journal_label=journal_label,
+        sex_names=SEX_NAMES,
+        ethnicity_label=ethnicity_label,
+        ethnicity_choices=ethnicity_choices,
     )
     app.jinja_env.filters["localtime"] = localtime
     # One way of writing days and times (core.i18n): |day, |when, |clock, zone_name(); the

@@ -127,6 +127,9 @@ class Config:
     # Judicial confirmation: from this sum (yuan) agreed in total, the city's intermediate
     # court is competent too (CPL art 205 (2); the provinces' thresholds differ).
     INTERMEDIATE_COURT_FROM = 50_000_000
+    # A new mediator's minimum notice for booking (hours; each mediator may change theirs):
+    # short enough to book later the same day.
+    BOOKING_MIN_NOTICE_HOURS = 2
 
 
 class DevelopmentConfig(Config):
@@ -217,6 +220,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "TSA_URL": ("TSA_URL", str),
     "PKI_TRUST_ROOTS": ("PKI_TRUST_ROOTS", _list),
     "INTERMEDIATE_COURT_FROM": ("INTERMEDIATE_COURT_FROM", int),
+    "BOOKING_MIN_NOTICE_HOURS": ("BOOKING_MIN_NOTICE_HOURS", int),
 }
 
 

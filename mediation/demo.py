@@ -154,6 +154,7 @@ def _signed_agreement(made: dict[str, User], institution: Institution) -> None:
     from datetime import timedelta
 
     from .accounts.models import CodePurpose
+    from .accounts.operations import confirm_id_number
     from .agreements import operations as agreements
     from .agreements import signing
     from .core.db import utcnow
@@ -173,6 +174,8 @@ def _signed_agreement(made: dict[str, User], institution: Institution) -> None:
     workflow.transition(case, Action.respondent_agrees, by=respondent)
     for party in case.parties:
         party.service_address = "南京市玄武区锁金村街道锁金四村"
+        # Seen with their identity cards in the session (SPC online mediation rules art 17).
+        confirm_id_number(party.user, by=mediator)
     agreement = agreements.start(case, by=mediator)
     due = (utcnow() + timedelta(days=30)).date().isoformat()
     agreements.save(

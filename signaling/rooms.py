@@ -199,6 +199,10 @@ def _member_dict(member: RoomMember, *, for_mediator: bool = False) -> dict:
         "name": user.real_name,
         # For the mediator only, masked: enough to compare with the card shown on camera.
         "id_number": user.id_number_masked if for_mediator and user.id_number else None,
+        # For the mediator: whether that number is confirmed (on camera, here or before),
+        # and the ethnicity on record, for the identity step.
+        "id_confirmed": user.id_confirmed_at is not None if for_mediator else None,
+        "ethnicity": user.ethnicity if for_mediator else None,
         "role": member.role,
         "side": member.side,
         "present": member.present,
@@ -435,7 +439,19 @@ class RoomNamespace(Namespace):
     @handler("confirm_identity", changes_room=True)
     def on_confirm_identity(self, member: RoomMember, room: Room, data: Any) -> None:
         epoch = _field(data, "epoch", int, optional=True)
-        rooms.confirm_identity(_target(member, data), by=member, epoch=epoch)
+        # Typed by the mediator from the card on camera when the person has no number on
+        # record or a wrong one (checked by the operation: GB 11643, the 56 ethnicities).
+        id_number = _field(data, "id_number", str, optional=True)
+        ethnicity = _field(data, "ethnicity", str, optional=True)
+        if len(id_number or "") > 40 or len(ethnicity or "") > 8:
+            raise MalformedEventError("id_number or ethnicity is too long")
+        rooms.confirm_identity(
+            _target(member, data),
+            by=member,
+            epoch=epoch,
+            id_number=id_number,
+            ethnicity=ethnicity,
+        )
 
     @handler("acknowledge_warning", changes_room=True)
     def on_acknowledge_warning(self, member: RoomMember, room: Room, data: Any) -> None:

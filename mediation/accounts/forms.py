@@ -16,7 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from .identity import IdentityError, validate_id_number, validate_phone
+from .identity import (
+    ETHNICITIES,
+    IdentityError,
+    ethnicity_name,
+    validate_id_number,
+    validate_phone,
+)
 
 REQUIRED = _l("This field is required.")
 
@@ -39,6 +45,35 @@ class Phone:
                 validate_phone(field.data, current_app.config["DEFAULT_PHONE_REGION"])
             except IdentityError as error:
                 raise ValidationError(str(error)) from None
+
+
+def ethnicity_choices() -> list[tuple[str, str]]:
+    """The 56 nationalities, named in the page's language, after an empty choice."""
+    from flask_babel import get_locale
+
+    english = str(get_locale() or "").startswith("en")
+    return [("", "—")] + [
+        (code, ethnicity_name(code, english=english)) for code, _zh, _en in ETHNICITIES
+    ]
+
+
+class OwnIdentityForm(FlaskForm):
+    """A person's ID number and ethnicity, while no mediator has confirmed them yet."""
+
+    id_number = StringField(
+        _l("Resident ID number"),
+        validators=[Length(max=40), IdNumber()],
+        description=_l(
+            "18 characters; the last one may be X. Your sex and date of birth are read from "
+            "it. The mediator compares it with your identity card on video."
+        ),
+        render_kw={"autocomplete": "off", "inputmode": "text", "maxlength": 18},
+    )
+    ethnicity = SelectField(_l("Ethnicity"), choices=[], validate_choice=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ethnicity.choices = ethnicity_choices()
 
 
 class LoginForm(FlaskForm):

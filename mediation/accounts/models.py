@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mediation.core.db import UTCDateTime, utcnow
 from mediation.extensions import db
 
-from .identity import mask_id_number, mask_phone
+from .identity import birth_date_of, ethnicity_name, mask_id_number, mask_phone, sex_of
 
 
 class Role(StrEnum):
@@ -90,6 +90,10 @@ class User(UserMixin, db.Model):
     id_confirmed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", use_alter=True, name="fk_users_id_confirmed_by_id_users")
     )
+    # 民族, a code of GB/T 3304 (identity.ETHNICITIES), as the identity card gives it; the
+    # agreement states it with the party's sex and date of birth (People's Mediation Law
+    # art 29 (1): the parties' basic information), which the ID number itself carries.
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(16))
     # IANA zone the user sees times in; None: the platform's (Asia/Shanghai).
@@ -136,6 +140,19 @@ class User(UserMixin, db.Model):
     @property
     def id_number_masked(self) -> str:
         return mask_id_number(self.id_number)
+
+    @property
+    def sex(self) -> str | None:
+        """ "male" or "female", read from the ID number (GB 11643); None without one."""
+        return sex_of(self.id_number) if self.id_number else None
+
+    @property
+    def birth_date(self) -> date | None:
+        return birth_date_of(self.id_number) if self.id_number else None
+
+    @property
+    def ethnicity_name(self) -> str:
+        return ethnicity_name(self.ethnicity)
 
     @property
     def phone_masked(self) -> str:

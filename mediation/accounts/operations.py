@@ -34,7 +34,7 @@ from .codes import (  # noqa: F401 - the codes' entry points, as callers know th
     prove_contact,
     retire_codes,
 )
-from .identity import IdentityError, validate_id_number, validate_phone
+from .identity import IdentityError, validate_ethnicity, validate_id_number, validate_phone
 from .models import (
     CodePurpose,
     Court,
@@ -215,9 +215,56 @@ def party_with_phone(phone: str, *, real_name: str, id_number: str | None = None
     return user
 
 
+def set_identity(
+    user: User, *, id_number: str | None, ethnicity: str | None, vouched: bool = False
+) -> bool:
+    """Record the ID number (and ethnicity) ``user`` claims; True when anything changed.
+
+    Only a claim: a mediator confirms it on camera later (``confirm_id_number``). Once
+    confirmed, the number is fixed: nobody changes it here, neither the person (who could
+    otherwise swap a confirmed number for another) nor a mediator; only an ethnicity that
+    was never given may still be added, by the mediator who sees the card (``vouched``).
+    Who may call this for whom is the caller's rule (the person themselves, or the
+    mediator of one of their cases: ``cases.identity``). An empty ``id_number`` keeps the
+    number on record. Raises ``FieldError``."""
+    try:
+        number = validate_id_number(id_number) if (id_number or "").strip() else None
+    except IdentityError as error:
+        raise FieldError("id_number", str(error)) from None
+    try:
+        code = validate_ethnicity(ethnicity)
+    except IdentityError as error:
+        raise FieldError("ethnicity", str(error)) from None
+    changed = False
+    if user.id_confirmed_at is not None:
+        if number is not None and number != user.id_number:
+            raise FieldError(
+                "id_number",
+                _("This ID number was confirmed on camera and can no longer be changed here."),
+            )
+        if code is not None and code != user.ethnicity:
+            if user.ethnicity is not None or not vouched:
+                raise FieldError(
+                    "ethnicity",
+                    _("This identity was confirmed on camera and can no longer be changed here."),
+                )
+            user.ethnicity, changed = code, True
+    else:
+        if number is not None and number != user.id_number:
+            # Not checked against other accounts: a claim tells nobody whether the number
+            # is held elsewhere (docs/security.md); confirmation is where it is decided.
+            user.id_number, changed = number, True
+        if code is not None and code != user.ethnicity:
+            user.ethnicity, changed = code, True
+    if user.id_number is None:
+        raise FieldError("id_number", _("Please enter the resident ID number."))
+    db.session.flush()
+    return changed
+
+
 def confirm_id_number(user: User, *, by: User, now: datetime | None = None) -> bool:
     """A mediator saw the person and their identity card on camera: the ID number they
-    claimed is theirs (SPC online mediation rules art 9). False when there is no number to
+    claimed is theirs (SPC online mediation rules art 17). False when there is no number to
     confirm, or another account holds it confirmed already (then both claims need a
     closer look, and nothing is decided here)."""
     if not user.id_number or user.id_confirmed_at is not None:

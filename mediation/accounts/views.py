@@ -6,7 +6,7 @@ import contextlib
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -22,6 +22,7 @@ from .forms import (
     CodeForm,
     ForgotPasswordForm,
     LoginForm,
+    OwnIdentityForm,
     RegisterForm,
     RegisterPhoneForm,
     ResetPasswordForm,
@@ -314,7 +315,39 @@ def account():
     form = TimeZoneForm(data={"time_zone": current_user.time_zone or _default_zone()})
     if current_user.time_zone not in (None, *dict(form.time_zone.choices)):
         form.time_zone.choices = [current_user.time_zone, *form.time_zone.choices]
-    return render_template("accounts/account.html", user=current_user, zone_form=form)
+    return render_template(
+        "accounts/account.html",
+        user=current_user,
+        zone_form=form,
+        identity_form=OwnIdentityForm(data={"ethnicity": current_user.ethnicity}),
+    )
+
+
+@login_required
+def save_identity():
+    """A person gives or corrects their own ID number and ethnicity, until a mediator has
+    confirmed them on camera (then they are fixed: ``ops.set_identity``)."""
+    form = OwnIdentityForm()
+    if form.validate_on_submit():
+        try:
+            ops.set_identity(
+                current_user,
+                id_number=form.id_number.data or None,
+                ethnicity=form.ethnicity.data or None,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("accounts.account"))
+    elif "csrf_token" in form.errors:
+        abort(400)
+    zone_form = TimeZoneForm(data={"time_zone": current_user.time_zone or _default_zone()})
+    return render_template(
+        "accounts/account.html", user=current_user, zone_form=zone_form, identity_form=form
+    ), 422
 
 
 def _default_zone() -> str:

@@ -54,7 +54,17 @@ MESSAGES = {
     "party_incomplete": _l(
         "%(name)s has no ID number or service address on record; the agreement needs both."
     ),
+    # SPC online mediation rules art 17: the mediator verifies each party's identity
+    # before mediating; until then the number is only what the person claimed.
+    "identity_unconfirmed": _l(
+        "%(name)s's ID number has not been confirmed by the mediator on camera."
+    ),
 }
+
+# Concerns about the parties' record rather than the document's words: they are read
+# afresh whenever shown or relied on (``operations.concerns``), so that entering or
+# confirming an identity after a version was saved, even once it is in force, ends them.
+PARTY_CODES = frozenset({"party_missing", "party_incomplete", "identity_unconfirmed"})
 
 
 def _warn(code: str, where: str = "", **params) -> Concern:
@@ -70,13 +80,7 @@ def check(case: Case, content: dict, *, today: date | None = None) -> list[Conce
         found.append(_warn("category", "category"))
     if content.get("ownership"):
         found.append(_warn("ownership", "ownership"))
-    principals = [p for p in case.parties if not p.is_agent]
-    for side in (Side.applicant, Side.respondent):
-        if not any(p.side == side for p in principals):
-            found.append(_warn("party_missing", "parties", side=SIDE_NAMES[side]))
-    for party in principals:
-        if not party.user.id_number or not party.service_address.strip():
-            found.append(_warn("party_incomplete", "parties", name=party.user.real_name))
+    found += party_concerns(case)
     obligations = content.get("obligations") or []
     if not obligations:
         found.append(_warn("no_obligations", "obligations"))
@@ -93,4 +97,20 @@ def check(case: Case, content: dict, *, today: date | None = None) -> list[Conce
             found.append(_warn("no_deadline", f"{where}.due", n=n))
         elif date.fromisoformat(due) < today:
             found.append(_warn("deadline_past", f"{where}.due", n=n))
+    return found
+
+
+def party_concerns(case: Case) -> list[Concern]:
+    """What a court would miss about the parties themselves (People's Mediation Law art 29
+    (1); SPC judicial confirmation provisions art 3; CPL interpretation art 354)."""
+    found: list[Concern] = []
+    principals = [p for p in case.parties if not p.is_agent]
+    for side in (Side.applicant, Side.respondent):
+        if not any(p.side == side for p in principals):
+            found.append(_warn("party_missing", "parties", side=SIDE_NAMES[side]))
+    for party in principals:
+        if not party.user.id_number or not (party.service_address or "").strip():
+            found.append(_warn("party_incomplete", "parties", name=party.user.real_name))
+        elif party.user.id_confirmed_at is None:
+            found.append(_warn("identity_unconfirmed", "parties", name=party.user.real_name))
     return found

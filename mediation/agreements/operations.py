@@ -155,6 +155,17 @@ def comments(agreement: Agreement) -> list[AgreementComment]:
     )
 
 
+def concerns(agreement: Agreement) -> list[dict]:
+    """The check's concerns on the current version as they stand now: those about the
+    document's words as saved with it, those about the parties read afresh (an identity
+    entered or confirmed since, even after the agreement took effect, ends its concern:
+    the application and the package carry the identity as it is then)."""
+    if agreement.current is None:
+        return []
+    saved = [w for w in agreement.current.warnings if w["code"] not in checks.PARTY_CODES]
+    return [c.as_dict() for c in checks.party_concerns(agreement.case)] + saved
+
+
 def confirmable(agreement: Agreement) -> bool:
     """No concern on the version in force: a court could accept the application."""
-    return agreement.current is not None and not agreement.current.warnings
+    return agreement.current is not None and not concerns(agreement)

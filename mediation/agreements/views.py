@@ -77,6 +77,7 @@ def _page(case: Case, agreement: Agreement | None, *, typed: dict | None = None,
         my_turn=turn is not None and signing.may_sign(turn, current_user, case),
         error=error,
         kinds=draft.KINDS,
+        concerns=agreements.concerns(agreement) if agreement else [],
     )
 
 

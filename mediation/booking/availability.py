@@ -24,7 +24,9 @@ def settings_for(mediator_id: int) -> BookingSettings:
     try:
         with db.session.begin_nested():  # another request may create it at the same moment
             settings = BookingSettings(
-                mediator_id=mediator_id, time_zone=current_app.config["BABEL_DEFAULT_TIMEZONE"]
+                mediator_id=mediator_id,
+                time_zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+                min_notice_hours=current_app.config["BOOKING_MIN_NOTICE_HOURS"],
             )
             db.session.add(settings)
     except IntegrityError:

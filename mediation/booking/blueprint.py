@@ -4,10 +4,10 @@ from flask import Blueprint
 
 from mediation.cases import signals
 
-from . import join_views, views
-from .calendar import next_of_cases, of_case
+from . import join_views, links, views
+from .calendar import next_of_cases, of_case, open_to
 from .cleanup import cancel_for_new_mediator
-from .forms import WEEKDAYS, GuestForm
+from .forms import WEEKDAYS, GuestForm, StartNowForm
 from .views import session_statuses
 
 bp = Blueprint("booking", __name__)
@@ -28,6 +28,7 @@ bp.add_url_rule("/reception", view_func=views.reception)
 bp.add_url_rule("/booking/feed/renew", view_func=views.renew_feed, methods=["POST"])
 bp.add_url_rule("/booking/feed/<token>.ics", view_func=views.feed)
 bp.add_url_rule("/cases/<int:case_id>/sessions/new", view_func=views.new_session, methods=_GET_POST)
+bp.add_url_rule("/cases/<int:case_id>/sessions/now", view_func=views.start_now, methods=["POST"])
 bp.add_url_rule(
     "/sessions/<int:session_id>/reschedule", view_func=views.reschedule, methods=_GET_POST
 )
@@ -66,4 +67,7 @@ def booking_helpers() -> dict:
         "session_statuses": session_statuses,
         "weekday_names": dict(WEEKDAYS),
         "guest_form": GuestForm,
+        "open_sessions_for": open_to,
+        "session_open_now": lambda s: links.window_open(s.status, s.start_at, s.end_at),
+        "start_now_form": StartNowForm,
     }

@@ -14,9 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from mediation.accounts.models import User
 from mediation.cases import clocks
+from mediation.core.db import utcnow
 from mediation.extensions import db
 
-from . import slots
+from . import links, slots
 from .models import AvailabilityRule, MediationSession, SessionParticipant, SessionStatus
 
 FEED_PAST = timedelta(days=90)
@@ -107,6 +108,28 @@ def of_case(case_id: int) -> list[MediationSession]:
         .where(MediationSession.case_id == case_id)
         .order_by(MediationSession.start_at)
     ).all()
+
+
+def open_to(case_id: int, user: User, *, now: datetime | None = None) -> list[MediationSession]:
+    """The case's sessions whose room ``user`` may enter at ``now``: they take part, and it
+    is from shortly before the start to shortly after the end (for the "enter the room"
+    button). Whether the mediator already ended it is the room's to say."""
+    now = now or utcnow()
+    return [
+        s
+        for s in db.session.scalars(
+            select(MediationSession)
+            .join(SessionParticipant)
+            .where(
+                MediationSession.case_id == case_id,
+                MediationSession.status == SessionStatus.scheduled,
+                MediationSession.end_at > now - links.AFTER_END,
+                SessionParticipant.user_id == user.id,
+            )
+            .order_by(MediationSession.start_at)
+        )
+        if links.window_open(s.status, s.start_at, s.end_at, now)
+    ]
 
 
 def of_user(user_id: int, *, now: datetime) -> list[SessionParticipant]:

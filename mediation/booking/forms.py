@@ -142,6 +142,13 @@ class CancelForm(FlaskForm):
     )
 
 
+class StartNowForm(FlaskForm):
+    # Ticked, the browser sends "y"; anything that reads as "no" is no.
+    parties_agreed = BooleanField(
+        _l("The parties agreed to start now"), false_values=("", "0", "n", "no", "false", "off")
+    )
+
+
 class ChooseForm(FlaskForm):
     chosen = CheckboxesField(_l("The times I can attend"), coerce=int)
 

@@ -66,7 +66,11 @@ class BookingSettings(db.Model):
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     session_minutes: Mapped[int] = mapped_column(Integer, default=60)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=15)
-    min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # Enough to arrange to be free and test a device, and still book later the same day;
+    # new mediators start with the installation's BOOKING_MIN_NOTICE_HOURS. No rule sets a
+    # notice period: the People's Mediation Law asks for mediation "in good time" (art 21),
+    # and a session can also start at once when the parties agree (operations.start_now).
+    min_notice_hours: Mapped[int] = mapped_column(Integer, default=2)
     max_sessions_per_day: Mapped[int] = mapped_column(Integer, default=4)
     # State Council public holidays are off unless an exception opens hours on that day.
     holidays_off: Mapped[bool] = mapped_column(Boolean, default=True)

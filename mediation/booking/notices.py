@@ -20,6 +20,10 @@ BOOKED = _l(
     "Case %(number)s: a mediation session by video is booked for %(when)s. "
     "Check your phone or computer beforehand and join here: %(link)s"
 )
+STARTED_NOW = _l(
+    "Case %(number)s: as agreed with you, the mediator is starting a mediation session by video "
+    "now. Join here: %(link)s"
+)
 RESCHEDULED = _l(
     "Case %(number)s: the mediation session has moved to %(when)s (%(reason)s). Join here: %(link)s"
 )

@@ -21,7 +21,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import notices
+from . import notices, reminders
 from .models import MediationSession, SessionStatus
 from .operations import (
     BOOKABLE,
@@ -131,6 +131,7 @@ def _fix(
     session.status = SessionStatus.scheduled
     session.sequence += 1
     _flush_or_taken()
+    reminders.covered_by_notice(session, now)
     _journal(session, "fixed", None)
     notices.tell(session, notices.BOOKED, calendar="REQUEST")
     return session

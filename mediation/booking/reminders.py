@@ -4,6 +4,10 @@ A reminder is claimed by a conditional UPDATE of the session (``reminded_… IS 
 same transaction that queues its messages: a second worker waits on the row and then finds
 it claimed; a worker that dies before committing leaves nothing claimed and nothing queued,
 so the next run sends it. Rescheduling clears the marks, so the new time is reminded too.
+
+A session booked (or moved, or fixed) within a reminder's lead time has that reminder marked
+sent at once: the booking's own message has just told everyone, and a reminder on top of it
+would reach every phone at the same moment (issue #16: "six texts" for three people).
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ BEFORE = (
     (MediationSession.reminded_day_at, timedelta(hours=24)),
     (MediationSession.reminded_hour_at, timedelta(hours=1)),
 )
+
+
+def covered_by_notice(session: MediationSession, now: datetime) -> None:
+    """Mark as sent the reminders whose lead time has already begun at ``now``, when
+    everyone is being told of the session (booked, moved, fixed or started now)."""
+    for column, ahead in BEFORE:
+        if session.start_at - now <= ahead:
+            setattr(session, column.key, now)
 
 
 def _claim(session_id: int, column: InstrumentedAttribute, now: datetime, ahead: timedelta) -> bool:

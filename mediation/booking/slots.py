@@ -31,6 +31,9 @@ from .models import (
 STEP = timedelta(minutes=30)
 # On a weekend made into a working day (调休) the office keeps the hours of a Monday.
 MAKEUP_DAY_RULES = 0
+# Hours are typed as times of day, and 24:00 is not one: hours "until 23:59" run to the end of
+# the day, so that a session from 23:00 to midnight fits in them.
+END_OF_DAY = time(23, 59)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Rules:
     zone: ZoneInfo
     session_minutes: int = 60
     buffer_minutes: int = 15
-    min_notice_hours: int = 24
+    min_notice_hours: int = 2
     max_sessions_per_day: int = 4
     holidays_off: bool = True
     weekly: Sequence[AvailabilityRule] = ()
@@ -138,6 +141,21 @@ def day_windows(day: date, rules: Rules) -> list[Window]:
     return sorted(windows, key=lambda w: w.starts)
 
 
+def window_end(day: date, window: Window) -> datetime:
+    """The local (naive) end of ``window`` on ``day``: midnight after it for hours that run
+    until 23:59 (see ``END_OF_DAY``)."""
+    if window.ends >= END_OF_DAY:
+        return datetime.combine(day + timedelta(days=1), time())
+    return datetime.combine(day, window.ends)
+
+
+def _inside(day: date, window: Window, local_start: datetime, local_end: datetime) -> bool:
+    """Whether local (naive) ``local_start``-``local_end`` lies within ``window`` on ``day``."""
+    return datetime.combine(day, window.starts) <= local_start and local_end <= window_end(
+        day, window
+    )
+
+
 def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     """The instant of local ``day`` ``at``; None inside a daylight-saving gap."""
     local = datetime.combine(day, at, tzinfo=zone)
@@ -173,7 +191,8 @@ def compute(
         for window in day_windows(day, rules):
             if reception_only and not window.reception:
                 continue
-            window_end = _to_utc(day, window.ends, rules.zone)
+            ends = window_end(day, window)
+            window_ends = _to_utc(ends.date(), ends.time(), rules.zone)
             at = datetime.combine(day, window.starts)
             while at.time() >= window.starts and at.date() == day:
                 start = _to_utc(day, at.time(), rules.zone)
@@ -181,7 +200,7 @@ def compute(
                 if start is None:
                     continue
                 end = start + length
-                if window_end is None or end > window_end:
+                if window_ends is None or end > window_ends:
                     break
                 if start < earliest or conflicts(start, end, busy, rules.buffer):
                     continue
@@ -202,15 +221,12 @@ def fits(
 
     Unlike ``compute`` any start inside the hours is accepted, not only the half hours.
     """
-    local_start, local_end = start.astimezone(rules.zone), end.astimezone(rules.zone)
+    local_start = start.astimezone(rules.zone).replace(tzinfo=None)
+    local_end = end.astimezone(rules.zone).replace(tzinfo=None)
     day = local_start.date()
     if start < now + timedelta(hours=rules.min_notice_hours):
         return "notice"
-    inside = local_end.date() == day and any(
-        w.starts <= local_start.time() and local_end.time() <= w.ends
-        for w in day_windows(day, rules)
-    )
-    if not inside:
+    if not any(_inside(day, w, local_start, local_end) for w in day_windows(day, rules)):
         return "hours"
     already = _sessions_on(busy, day)
     if offer_key not in already and len(already) >= rules.max_sessions_per_day:
@@ -222,10 +238,11 @@ def fits(
 
 def in_reception(rules: Rules, start: datetime, end: datetime) -> bool:
     """Whether the whole session lies in public reception hours."""
-    local_start, local_end = start.astimezone(rules.zone), end.astimezone(rules.zone)
+    local_start = start.astimezone(rules.zone).replace(tzinfo=None)
+    local_end = end.astimezone(rules.zone).replace(tzinfo=None)
+    day = local_start.date()
     return any(
-        w.reception and w.starts <= local_start.time() and local_end.time() <= w.ends
-        for w in day_windows(local_start.date(), rules)
+        w.reception and _inside(day, w, local_start, local_end) for w in day_windows(day, rules)
     )
 
 

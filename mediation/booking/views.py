@@ -32,6 +32,7 @@ from .forms import (
     RescheduleForm,
     RuleForm,
     SettingsForm,
+    StartNowForm,
 )
 from .models import (
     AvailabilityException,
@@ -282,6 +283,27 @@ def new_session(case_id: int):
         zone=zone,
         separate_allowed=all(p.separate_sessions_at for p in case.parties),
     ), status
+
+
+@role_required(Role.mediator)
+def start_now(case_id: int):
+    """立即调解: one press creates a session starting now, texts the parties their links and
+    takes the mediator into the room (see ``operations.start_now``)."""
+    case = _mediated_case(case_id)
+    form = StartNowForm()
+    if not form.validate():  # the CSRF token (CSRFProtect refuses a bad one before this)
+        abort(400)
+    try:
+        session = booking.start_now(
+            case, by=current_user, parties_agreed=bool(form.parties_agreed.data)
+        )
+    except (FieldError, NotPermittedError) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("cases.case_detail", case_id=case.id))
+    db.session.commit()
+    flash(_("The session has started and the parties were sent their links."), "success")
+    return redirect(url_for("rooms.room", session_id=session.id))
 
 
 def _own_session(session_id: int) -> MediationSession:

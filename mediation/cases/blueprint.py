@@ -51,6 +51,12 @@ bp.add_url_rule(
     view_func=agency_views.confirm_agent,
     methods=["POST"],
 )
+# The mediator enters or confirms a party's identity (the party's own: /account).
+bp.add_url_rule(
+    "/cases/<int:case_id>/parties/<int:party_id>/identity",
+    view_func=views.party_identity,
+    methods=["POST"],
+)
 # The personal link in a party's invitation, and the button that sends the code.
 bp.add_url_rule("/join/<token>", view_func=views.join, methods=["GET", "POST"])
 bp.add_url_rule("/join/<token>/code", view_func=views.join_send_code, methods=["POST"])

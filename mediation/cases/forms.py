@@ -17,7 +17,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from mediation.accounts.forms import REQUIRED, IdNumber, Phone
+from mediation.accounts.forms import (
+    REQUIRED,
+    IdNumber,
+    OwnIdentityForm,
+    Phone,
+    ethnicity_choices,
+)
 
 
 class CategoryForm(FlaskForm):
@@ -128,6 +134,38 @@ class ConsentForm(FlaskForm):
     service_confirmed = BooleanField(
         _l("I confirm that documents may be served at this address, phone number and e-mail."),
     )
+
+
+class AnswerForm(ConsentForm):
+    """The respondent agrees: consent, service address, and their identity (SPC online
+    mediation rules art 8)."""
+
+    id_number = OwnIdentityForm.id_number
+    ethnicity = OwnIdentityForm.ethnicity
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ethnicity.choices = ethnicity_choices()
+
+
+class MediatorIdentityForm(FlaskForm):
+    """The case's mediator enters or corrects a party's identity from the card shown on
+    camera, and confirms it (SPC online mediation rules art 17)."""
+
+    id_number = StringField(
+        _l("Resident ID number"),
+        validators=[Length(max=40), IdNumber()],
+        description=_l("As on the identity card; leave empty to keep the number on record."),
+        render_kw={"autocomplete": "off", "inputmode": "text", "maxlength": 18},
+    )
+    ethnicity = OwnIdentityForm.ethnicity
+    confirm = BooleanField(
+        _l("I compared this person and their identity card on camera: the identity is theirs.")
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ethnicity.choices = ethnicity_choices()
 
 
 class SubmitForm(ConsentForm):

@@ -118,6 +118,8 @@ def redactor(case: Case, viewer: User, *, one_side: dict[int, str] | None = None
             return {**payload, "filename": HIDDEN, "sha256": HIDDEN, "size": HIDDEN}
         if action == "party.consented" and payload.get("user_id") != viewer.id:
             return {**payload, "service_address": HIDDEN}
+        if action.startswith("party.identity_") and payload.get("user_id") != viewer.id:
+            return {**payload, **{k: HIDDEN for k in ("id_number", "ethnicity") if k in payload}}
         if action == "room.chat" and payload.get("scope") in unheard:
             return {**payload, "text": HIDDEN}
         return payload

@@ -20,7 +20,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import invitations, workflow
+from . import identity, invitations, workflow
 from .consent import record_consent
 from .models import Case, Side
 from .states import Action, CaseStatus, TerminationReason
@@ -101,7 +101,12 @@ def answer(
     service_address: str = "",
     service_confirmed: bool = False,
     note: str = "",
+    id_number: str | None = None,
+    ethnicity: str | None = None,
 ) -> None:
+    """The respondent's answer. Agreeing, they give their consent, an address for
+    documents and their identity (SPC online mediation rules art 8): an ID number unless
+    they have one on record (then ``id_number`` corrects it while it is not confirmed)."""
     if not agree:
         workflow.transition(case, Action.respondent_refuses, by=by, note=note)
         _tell_applicants(case, refused=True)
@@ -116,6 +121,7 @@ def answer(
         service_confirmed=service_confirmed,
         now=now,
     )
+    identity.record_own(case, by=by, id_number=id_number, ethnicity=ethnicity)
     workflow.transition(case, Action.respondent_agrees, by=by, now=now)
     _tell_applicants(case, refused=False)
 

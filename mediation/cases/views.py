@@ -30,13 +30,14 @@ from . import (
     clocks,
     conflicts,
     extension,
+    identity,
     invitations,
     respondent,
     workflow,
 )
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
-from .forms import ConsentForm
+from .forms import AnswerForm, MediatorIdentityForm
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
 from .privacy import actor_name, is_party, may_see_evidence, name_mismatch, shown_identity
@@ -94,10 +95,13 @@ def case_detail(case_id: int):
     return render_case(case)
 
 
-def render_case(case: Case, entered: dict | None = None):
+def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm | None = None):
     """The case page; ``entered`` holds what the user typed into a form that failed, so
     that it is shown again instead of lost."""
     visible_evidence = [e for e in case.evidence if may_see_evidence(e, current_user, case)]
+    answer_form = answer_form or AnswerForm(data={"ethnicity": current_user.ethnicity})
+    # Agreeing needs an ID number (SPC online mediation rules art 8) unless one is on record.
+    answer_form.id_number.flags.required = not current_user.id_number
     return render_template(
         "cases/detail.html",
         case=case,
@@ -110,7 +114,8 @@ def render_case(case: Case, entered: dict | None = None):
         steps=ops.available_steps(current_user, case),
         timeline=timeline(case),
         step_form=FlaskForm(),
-        answer_form=ConsentForm(),
+        answer_form=answer_form,
+        identity_form=MediatorIdentityForm(),
         extension_request=extension.pending(case),
         failure=db.session.get(FailureRecord, case.id),
         disclosure=conflicts.open_disclosure(case),
@@ -164,11 +169,12 @@ def timeline(case: Case) -> list[JournalEntry]:
 def answer(case_id: int):
     """The respondent agrees (with consent and a service address) or refuses."""
     case = ops.viewable_case(case_id, current_user) or abort(404)
-    form = ConsentForm()
+    form = AnswerForm()
     if not form.validate_on_submit() and request.form.get("agree") == "1":
         for error in [e for errors in form.errors.values() for e in errors]:
             flash(error, "error")
-        return redirect(url_for("cases.case_detail", case_id=case.id))
+        # Shown again with what was typed and each error beside its field.
+        return render_case(case, answer_form=form), 422
     return _run(
         case,
         respondent.answer,
@@ -179,6 +185,8 @@ def answer(case_id: int):
         service_address=form.service_address.data or "",
         service_confirmed=form.service_confirmed.data,
         note=request.form.get("note", "")[:2000],
+        id_number=form.id_number.data or None,
+        ethnicity=form.ethnicity.data or None,
     )
 
 
@@ -361,3 +369,44 @@ def join_send_code(token: str):
         db.session.commit()
         flash(_("A code has been sent to %(phone)s.", phone=invitation.user.phone_masked), "info")
     return redirect(url_for("cases.join", token=token))
+
+
+@login_required
+def party_identity(case_id: int, party_id: int):
+    """The case's mediator enters, corrects or confirms a party's identity (card shown on
+    camera, SPC online mediation rules art 17)."""
+    case = ops.viewable_case(case_id, current_user) or abort(404)
+    party = db.session.get(CaseParty, party_id)
+    if party is None or party.case_id != case.id:
+        abort(404)
+    if case.mediator_id != current_user.id:
+        abort(403)  # a party gives their own identity on their account page
+    form = MediatorIdentityForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        for error in [e for errors in form.errors.values() for e in errors]:
+            flash(error, "error")
+        return render_case(case, entered={"identity_party": party.id}), 422
+    try:
+        confirmed = identity.record_by_mediator(
+            case,
+            party.user,
+            by=current_user,
+            id_number=form.id_number.data or None,
+            ethnicity=form.ethnicity.data or None,
+            confirm=form.confirm.data,
+        )
+    except workflow.NotPermittedError:
+        db.session.rollback()
+        abort(403)
+    except FieldError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return render_case(case, entered={"identity_party": party.id}), 422
+    db.session.commit()
+    flash(
+        _("The identity is confirmed.") if confirmed else _("The identity is recorded."),
+        "success",
+    )
+    return redirect(url_for("cases.case_detail", case_id=case.id))

@@ -266,6 +266,24 @@ TABLE: tuple[Notice, ...] = (
     ),
     N(
         "booking",
+        "session started now",
+        "invitees",
+        "both",
+        "booking/operations.py",
+        "立即调解, as the parties agreed: one message each with the join link; no reminder "
+        "follows, and the mediator, who started it, goes to the room",
+    ),
+    N(
+        "booking",
+        "session booked less than an hour ahead",
+        "participants",
+        "both",
+        "booking/operations.py",
+        "the booking's own message only: the reminders it comes within are not sent on top "
+        "(issue #16: six texts at once)",
+    ),
+    N(
+        "booking",
         "times offered",
         "invitees",
         "both",

@@ -21,6 +21,7 @@ from mediation.cases import agency
 from mediation.cases.models import Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
 from mediation.core.hardening import unstorable
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -266,9 +267,20 @@ def admit(member: RoomMember, *, by: RoomMember) -> None:
         bump_layout(room)
 
 
-def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = None) -> None:
+def confirm_identity(
+    member: RoomMember,
+    *,
+    by: RoomMember,
+    epoch: int | None = None,
+    id_number: str | None = None,
+    ethnicity: str | None = None,
+) -> None:
     """The mediator compared the person on camera with the case record: name and ID
-    number (People's Mediation Law art 20 for agents and others who take part)."""
+    number (SPC online mediation rules art 17; People's Mediation Law art 20 for agents
+    and others who take part). A person with no number on record (an invited respondent
+    who has not given one), or a wrong one, gets the number on the card the mediator types
+    (``id_number``, with ``ethnicity``) before it is confirmed; a number confirmed already
+    is not changed (``accounts.set_identity``)."""
     _mediator_of(member, by)
     room = lock(room_of(member.participant.session))
     db.session.refresh(member)  # as it is now, under the lock
@@ -278,6 +290,12 @@ def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = 
         # The person reconnected (perhaps from another device) since the mediator looked.
         raise RoomError("changed", _("This person reconnected; please check again."))
     user = member.participant.user
+    entered = bool((id_number or "").strip() or (ethnicity or "").strip())
+    if entered:
+        try:
+            accounts.set_identity(user, id_number=id_number, ethnicity=ethnicity, vouched=True)
+        except FieldError as problem:
+            raise RoomError("invalid", problem.message) from None
     member.identity_confirmed_at = utcnow()
     # The ID number the person claimed is now confirmed (or found held by another account,
     # which the journal records for the mediator to resolve).
@@ -293,6 +311,8 @@ def confirm_identity(member: RoomMember, *, by: RoomMember, epoch: int | None = 
         "identity_confirmed",
         by.participant.user,
         id_confirmed=id_confirmed,
+        # The mediator typed or corrected the number (or ethnicity) from the card.
+        entered_by_mediator=entered,
         role=member.role,
         **({} if side else who),
         sealed=who if side else None,

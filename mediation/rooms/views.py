@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from mediation.accounts.forms import ethnicity_choices
 from mediation.core.i18n import user_zone
+from mediation.extensions import db
 
 from . import ice
 from . import operations as rooms
+from .models import Room
 
 
 @login_required
@@ -26,5 +30,28 @@ def room(session_id: int):
             "me": participant.id,
             "role": participant.role,
             "iceServers": ice.servers(current_app.config, participant.id),
+            "identity": _identity_step() if participant.role == "mediator" else None,
         },
     )
+
+
+def _identity_step() -> dict:
+    """What the mediator's identity step in the roster needs: the 56 ethnicities and its
+    words (kept here, beside the list, rather than in the page's text block)."""
+    return {
+        "ethnicities": [list(choice) for choice in ethnicity_choices()[1:]],
+        "text": {
+            "id_number": _("ID number on the card"),
+            "ethnicity": _("Ethnicity"),
+            "none": _("None on record: type the number on the identity card."),
+            "keep": _("Leave empty to keep the number on record, or type the one on the card."),
+            "confirmed": _("This ID number was confirmed on camera before."),
+            "not_confirmed": _("ID number not confirmed: another account holds it"),
+        },
+    }
+
+
+def room_ended(session_id: int) -> bool:
+    """Whether the mediator has ended the session's room (nobody is to enter it again)."""
+    room = db.session.get(Room, session_id)
+    return room is not None and room.ended_at is not None

@@ -256,8 +256,64 @@
     return b;
   }
 
+  // The mediator's identity step: a number and ethnicity typed from the card shown on
+  // camera (when the person has none on record, or a wrong one), then "confirm". One form
+  // per person, kept across roster updates so that nothing typed is lost.
+  var identityForms = new Map();
+  function identityForm(m) {
+    var entry = identityForms.get(m.id);
+    if (entry) return entry;
+    var t = cfg.identity.text;
+    var form = document.createElement("form");
+    form.className = "identity-step";
+    form.noValidate = true;
+    var uid = "identity-" + m.id;
+    var numberLabel = document.createElement("label");
+    numberLabel.htmlFor = uid + "-number";
+    numberLabel.textContent = t.id_number;
+    var number = document.createElement("input");
+    number.id = uid + "-number";
+    number.name = "id_number";
+    number.autocomplete = "off";
+    number.maxLength = 18;
+    number.setAttribute("aria-describedby", uid + "-hint");
+    var hint = document.createElement("small");
+    hint.id = uid + "-hint";
+    var ethnicityLabel = document.createElement("label");
+    ethnicityLabel.htmlFor = uid + "-ethnicity";
+    ethnicityLabel.textContent = t.ethnicity;
+    var ethnicity = document.createElement("select");
+    ethnicity.id = uid + "-ethnicity";
+    ethnicity.name = "ethnicity";
+    [["", "—"]].concat(cfg.identity.ethnicities).forEach(function (pair) {
+      var option = document.createElement("option");
+      option.value = pair[0];
+      option.textContent = pair[1];
+      ethnicity.appendChild(option);
+    });
+    ethnicity.value = m.ethnicity || "";
+    var submit = document.createElement("button");
+    submit.type = "submit";
+    submit.className = "confirm-identity";
+    submit.textContent = text.confirm_identity;
+    form.append(numberLabel, number, hint, ethnicityLabel, ethnicity, submit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var current = roster.find(function (x) { return x.id === m.id; }) || m;
+      var message = { participant: m.id, epoch: current.epoch };
+      if (number.value.trim()) message.id_number = number.value.trim();
+      if (ethnicity.value) message.ethnicity = ethnicity.value;
+      socket.emit("confirm_identity", message);
+    });
+    entry = { form: form, hint: hint, number: number };
+    identityForms.set(m.id, entry);
+    return entry;
+  }
+
   function renderRoster() {
     var list = $("roster");
+    // Whatever the mediator is typing keeps its focus through the update.
+    var typing = document.activeElement && list.contains(document.activeElement) ? document.activeElement : null;
     list.textContent = "";
     roster.forEach(function (m) {
       var item = document.createElement("li");
@@ -268,12 +324,22 @@
       item.appendChild(document.createTextNode(label + " "));
       if (me && me.role === "mediator" && m.role !== "mediator") {
         if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
-        if (m.admitted && !m.identity_confirmed) item.appendChild(button(text.confirm_identity, function () { socket.emit("confirm_identity", { participant: m.id, epoch: m.epoch }); }, "confirm-identity"));
+        if (m.admitted && !m.identity_confirmed && cfg.identity) {
+          var step = identityForm(m);
+          step.hint.textContent = m.id_confirmed ? cfg.identity.text.confirmed : m.id_number ? cfg.identity.text.keep : cfg.identity.text.none;
+          step.number.required = !m.id_number;
+          step.number.disabled = !!m.id_confirmed;
+          item.appendChild(step.form);
+        } else if (m.admitted && m.identity_confirmed && m.id_number && !m.id_confirmed && cfg.identity) {
+          // Confirmed here, but the number is held confirmed by another account.
+          item.appendChild(document.createTextNode(" · " + cfg.identity.text.not_confirmed));
+        }
       }
       list.appendChild(item);
       var figure = $("tile-" + m.id);
       if (figure) figure.querySelector(".name").textContent = m.name;
     });
+    if (typing && document.body.contains(typing)) typing.focus();
     var mine = roster.find(function (x) { return me && x.id === me.id; });
     if (mine && me.role !== "mediator") {
       $("warning").hidden = mine.warning_acknowledged;

@@ -1,5 +1,5 @@
-"""A case ready for its agreement: in mediation, both parties with an ID number and a
-service address, an institution administrator who seals."""
+"""A case ready for its agreement: in mediation, both parties with an ID number the
+mediator confirmed and a service address, an institution administrator who seals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from mediation.accounts import operations as accounts
 from mediation.accounts.models import Role
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -21,6 +22,8 @@ def agreeing_case():
     case = make_mediating_case()
     for party in case.parties:
         party.service_address = party.service_address or "南京市鼓楼区中山路1号"
+        # The mediator saw each party's identity card on camera (SPC rules art 17).
+        accounts.confirm_id_number(party.user, by=case.mediator)
     admin = make_user(Role.institution_admin, institution_id=case.institution_id)
     db.session.flush()
     return case, admin

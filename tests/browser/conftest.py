@@ -62,7 +62,7 @@ def _environment(database_url: str, instance: Path) -> dict[str, str]:
     }
 
 
-START_WITHIN = 90  # seconds
+START_WITHIN = 120  # seconds
 
 
 @contextmanager

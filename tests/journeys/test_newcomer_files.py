@@ -173,7 +173,7 @@ def test_a_newcomer_files_and_a_mediator_works_on_it(
 
     # -- the applicant: told by text message, and sees it on the phone ------------------------
     last = texts_to(app, "+86" + NEWCOMER)[-1]
-    assert "王调解" in last and "接受" in last, last
+    assert "王调解" in last and "受理" in last, last
     my_cases = page.get_by_role("link", name="我的案件")
     page.goto(live_server)  # the home page again, then only links
     step(page, my_cases, "19-applicant-home")

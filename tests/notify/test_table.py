@@ -23,7 +23,7 @@ from mediation.accounts import operations as accounts
 from mediation.accounts.models import CodePurpose, Role
 from mediation.agreements import operations as agreements
 from mediation.agreements import signing
-from mediation.booking import cleanup, offers
+from mediation.booking import availability, cleanup, offers
 from mediation.booking import operations as booking
 from mediation.booking import reminders as session_reminders
 from mediation.cases import assignment, conflicts, intake, respondent, workflow
@@ -389,6 +389,29 @@ def _book():
     case = _bookable()
     people = {"participants": everyone(case)}
     return lambda: booking.book(case, by=case.mediator, start=ahead(1, "10:00")), people
+
+
+@scenario("session started now")
+def _started_now():
+    case = _bookable()
+    act = lambda: booking.start_now(case, by=case.mediator, parties_agreed=True)  # noqa: E731
+    return act, {"invitees": parties_of(case)}
+
+
+@scenario("session booked less than an hour ahead")
+def _booked_soon():
+    """Booked 30 minutes ahead, and the reminder worker running until the start: the
+    booking's message only, once to each person."""
+    case = _bookable()
+    availability.settings_for(case.mediator_id).min_notice_hours = 0
+    start = ahead(1, "10:00")
+
+    def act():
+        booking.book(case, by=case.mediator, start=start, now=start - timedelta(minutes=30))
+        for minutes in range(30, 0, -5):
+            session_reminders.send_due(now=start - timedelta(minutes=minutes))
+
+    return act, {"participants": everyone(case)}
 
 
 @scenario("times offered")

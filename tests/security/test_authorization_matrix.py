@@ -143,6 +143,12 @@ MATRIX: dict[str, Entry] = {
         "from their own link)",
         destructive=True,
     ),
+    "cases.party_identity": Entry(
+        lambda t: {**_case(t), "party_id": t.ids["respondent_party"]},
+        MEDIATOR,
+        "the case's mediator enters or confirms a party's identity from the card on camera "
+        "(the party gives their own on /account)",
+    ),
     "cases.category_edit": Entry(
         lambda t: {"code": "neighbourhood"}, frozenset({PLATFORM}), "platform settings"
     ),
@@ -216,6 +222,12 @@ MATRIX: dict[str, Entry] = {
     # -- sessions --------------------------------------------------------------------------
     "booking.separate_sessions": Entry(_case, why="art 16 consent, can_view", **CASE_STEP),
     "booking.new_session": Entry(_case, MEDIATOR, "the case's mediator books"),
+    "booking.start_now": Entry(
+        _case,
+        MEDIATOR,
+        "the case's mediator starts a session at once (the empty form: the parties' "
+        "agreement is missing, nothing starts)",
+    ),
     "booking.feed": Entry(_token("feed"), ANYONE, "capability: the feed URL is the secret"),
     "booking.remove_entry": Entry(
         lambda t: {"kind": "rules", "entry_id": t.ids["rule"]}, MEDIATOR, "the mediator's own"

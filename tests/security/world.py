@@ -221,6 +221,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "failed": failed.id,
             "agency_case": agency_case.id,
             "agent_party": agent.id,
+            "respondent_party": next(p.id for p in case.parties if p.side == "respondent"),
             "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
             "application": application.id,

@@ -1,0 +1,266 @@
+"""Walk (b) of issue #16: the invited respondent opens the link in his text message,
+agrees to mediation and gives his identity on a phone; the mediator confirms it; and both
+parties reach a court's acceptance of their joint application for judicial confirmation.
+
+Set up with operations, not the pages (their own walks are issue #16's other parts):
+the world (institution, mediator, court, clerk, the applicant's filed and accepted case);
+the applicant's own ID number is confirmed as at an earlier session; and the agreement is
+drafted and signed by everyone (the video session and signing in the browser are walks
+(c) and (e)). Everything else is done with the buttons the pages show.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.models import CourtLevel, Role, User
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
+from mediation.cases.models import Case
+from mediation.court.application import open_application
+from mediation.extensions import db
+from mediation.notify.models import OutboxMessage
+from tests.agreements.conftest import complete_draft
+from tests.agreements.test_workflow import sign_in_turn
+from tests.browser.conftest import serve
+from tests.factories import (
+    PASSWORD,
+    make_case,
+    make_court,
+    make_institution,
+    make_mediator,
+    make_user,
+    valid_id_number,
+)
+
+RESPONDENT = "13877770375"
+RESPONDENT_ID = valid_id_number(375)
+PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True}
+LAPTOP = {"viewport": {"width": 1366, "height": 768}}
+
+
+def last_text_to(app, phone: str) -> str:
+    with app.app_context():
+        return db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+
+
+def code_in(text: str) -> str:
+    return re.search(r"\d{6}", text).group()
+
+
+def link_in(text: str, live_server: str) -> str:
+    """The link of a text message, on the server under test."""
+    path = re.search(r"https?://[^/\s]+(/\S+)", text).group(1)
+    return live_server + path
+
+
+def world(app) -> dict:
+    with app.app_context():
+        institution = make_institution(region_code="320102")
+        mediator = make_mediator(institution, real_name="王调解")
+        admin = make_user(Role.institution_admin, institution_id=institution.id, real_name="赵主任")
+        court = make_court(
+            name="南京市玄武区人民法院", level=CourtLevel.basic, region_code="320102"
+        )
+        clerk = make_user(Role.court_clerk, court_id=court.id, real_name="陈书记员")
+        applicant = make_user(real_name="张三")
+        accounts.confirm_id_number(applicant, by=mediator)  # seen at an earlier session
+        # Named by the applicant with a phone number only: no account, no ID number.
+        respondent = accounts.party_with_phone("+86" + RESPONDENT, real_name="李四")
+        case = make_case(applicant, respondent, mediator=mediator)  # accepted: he is invited
+        for party in case.parties:
+            if party.side == "applicant":
+                party.service_address = "南京市玄武区中山路1号"
+        db.session.commit()
+        return {
+            "case": case.id,
+            "number": case.number,
+            "mediator": mediator.phone,
+            "admin": admin.id,
+            "clerk": clerk.phone,
+            "applicant": applicant.phone,
+        }
+
+
+def log_in(page, live_server: str, phone: str) -> None:
+    page.goto(live_server)
+    page.get_by_role("link", name="登录").first.click()
+    page.fill("input[name=identifier]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_the_invited_respondent_reaches_the_courts_acceptance(
+    app, browser_factory, step, snap, tmp_path
+):
+    made = world(app)
+    shared = {
+        "MEDIATION_STORAGE_DIR": app.config["STORAGE_DIR"],
+        "MEDIATION_PKI_DIR": app.config["PKI_DIR"],
+    }
+    with serve(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, settings=shared) as live_server:
+        walk(app, made, live_server, browser_factory, step, snap)
+
+
+def walk(app, made, live_server, browser_factory, step, snap):
+    browser = browser_factory()
+    # -- 1. the respondent's phone: the link in his text message --------------------------
+    phone = browser.new_context(**PHONE).new_page()
+    invitation = last_text_to(app, "+86" + RESPONDENT)
+    assert made["number"] in invitation
+    phone.goto(link_in(invitation, live_server))
+    send = phone.get_by_role("button", name="发送验证码")
+    step(phone, send, "b01-invitation-link")
+    send.click()
+    phone.fill("#code", code_in(last_text_to(app, "+86" + RESPONDENT)))
+    enter = phone.get_by_role("button", name="进入", exact=True)
+    step(phone, enter, "b02-code-entered")
+    enter.click()
+    phone.wait_for_url(re.compile(r".*/cases/\d+$"))
+    # -- 2. he agrees, with an address for documents and his identity ---------------------
+    address = phone.locator("#service_address")
+    step(phone, address, "b03-asked-to-answer")
+    address.fill("南京市玄武区北京东路41号")
+    phone.check("#service_confirmed")
+    phone.check("#consent")
+    phone.fill("#id_number", RESPONDENT_ID)
+    phone.select_option("#ethnicity", label="回族")
+    agree = phone.get_by_role("button", name="我同意调解")
+    agree.scroll_into_view_if_needed()
+    snap(phone, "b04-answer-filled")
+    agree.click()
+    phone.wait_for_url(re.compile(r".*/cases/\d+$"))
+    snap(phone, "b05-answered")
+    with app.app_context():
+        him = db.session.scalar(select(User).where(User.phone == "+86" + RESPONDENT))
+        assert him.id_number == RESPONDENT_ID and him.ethnicity == "03"
+        assert him.id_confirmed_at is None  # a claim until the mediator sees the card
+
+    # -- 3. the mediator confirms his identity from the card shown on camera --------------
+    staff = browser.new_context(**LAPTOP).new_page()
+    log_in(staff, live_server, made["mediator"])
+    case_link = staff.get_by_role("link", name=made["number"])
+    step(staff, case_link, "b06-mediator-caseload")
+    case_link.click()
+    staff.wait_for_url(re.compile(r".*/cases/\d+$"))
+    him = staff.locator("li", has_text="李四")
+    open_step = him.locator("summary")
+    step(staff, open_step, "b07-mediator-case-page")
+    open_step.click()
+    him.get_by_role("switch").check()
+    save = him.get_by_role("button", name="保存身份信息")
+    step(staff, save, "b08-identity-step")
+    save.click()
+    staff.wait_for_url(re.compile(r".*/cases/\d+$"))
+    assert "身份已核实" in staff.content()
+    snap(staff, "b09-identity-confirmed")
+    with app.app_context():
+        him = db.session.scalar(select(User).where(User.phone == "+86" + RESPONDENT))
+        assert him.id_confirmed_at is not None and him.ethnicity == "03"
+
+    # -- 4. set up with operations: the agreement, drafted and signed by everyone ---------
+    # (the session and signing in the browser are walks (c) and (e) of issue #16)
+    with app.app_context():
+        case = db.session.get(Case, made["case"])
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        assert agreements.concerns(agreement) == []  # his identity is there, confirmed
+        signing.open_round(agreement, by=case.mediator)
+        for signer in (*case.party_users(), case.mediator, db.session.get(User, made["admin"])):
+            sign_in_turn(agreement, signer)
+        db.session.commit()
+        assert agreements.confirmable(agreement)
+
+    # -- 5. the applicant applies to the competent court and signs, on his phone ----------
+    applicant = browser.new_context(**PHONE).new_page()
+    log_in(applicant, live_server, made["applicant"])
+    case_link = applicant.get_by_role("link", name=re.compile("漏水纠纷|" + made["number"]))
+    step(applicant, case_link, "b10-applicant-my-cases")
+    case_link.first.click()
+    applicant.wait_for_url(re.compile(r".*/cases/\d+$"))
+    to_agreement = applicant.get_by_role("button", name="申请司法确认")
+    step(applicant, to_agreement, "b11-applicant-case-in-force")
+    to_agreement.click()
+    apply = applicant.get_by_role("button", name="申请司法确认")
+    step(applicant, apply, "b12-applicant-choose-court")
+    assert "南京市玄武区人民法院" in applicant.content()
+    apply.click()
+    applicant.wait_for_url(re.compile(r".*/confirmation/sign$"))
+    sign_application(app, applicant, made["applicant"], step, snap, "b13-applicant")
+
+    # -- 6. the respondent signs too, entering again by the link in his text message ------
+    phone.goto(link_in(invitation, live_server))
+    send = phone.get_by_role("button", name="发送验证码")
+    step(phone, send, "b16-respondent-link-again")
+    send.click()
+    phone.fill("#code", code_in(last_text_to(app, "+86" + RESPONDENT)))
+    phone.get_by_role("button", name="进入", exact=True).click()
+    phone.wait_for_url(re.compile(r".*/cases/\d+$"))
+    to_sign = phone.get_by_role("button", name="阅读并签署司法确认申请书")
+    step(phone, to_sign, "b17-respondent-asked-to-sign")
+    to_sign.click()
+    phone.wait_for_url(re.compile(r".*/confirmation/sign$"))
+    sign_application(app, phone, "+86" + RESPONDENT, step, snap, "b18-respondent")
+    assert "已提交法院" in phone.content() or "法院" in phone.content()
+
+    # -- 7. the court clerk accepts it, on a laptop ----------------------------------------
+    clerk = browser.new_context(**LAPTOP).new_page()
+    log_in(clerk, live_server, made["clerk"])
+    waiting = clerk.get_by_role("link", name=made["number"])
+    step(clerk, waiting, "b21-clerk-inbox")
+    waiting.click()
+    accept = clerk.get_by_role("button", name="受理", exact=True)
+    step(clerk, accept, "b22-clerk-application")
+    accept.click()
+    clerk.wait_for_load_state()
+    snap(clerk, "b23-clerk-accepted")
+    with app.app_context():
+        case = db.session.get(Case, made["case"])
+        assert case.status == "confirmation_requested"
+        application = open_application(case)
+        assert application.status == "accepted" and application.court_case_number
+    # The parties are told, on their phones.
+    assert application.court_case_number in last_text_to(app, "+86" + RESPONDENT)
+
+
+INKED = (
+    "() => { const c = document.getElementById('signature-pad');"
+    " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+    ".some((v, i) => i % 4 === 3 && v > 0); }"
+)
+
+
+def sign_application(app, page, phone: str, step, snap, name: str) -> None:
+    """Read, draw, ask for the code, sign: the application's signing form."""
+    # What to do first is to read the document, which the page says at its top.
+    step(page, page.get_by_text("请阅读下方完整文本", exact=False), f"{name}-sign-page")
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    pad = page.locator("#signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for n in range(1, 16):
+        page.mouse.move(
+            box["x"] + 20 + n * (box["width"] - 40) / 15,
+            box["y"] + box["height"] * (0.3 if n % 2 else 0.7),
+            steps=3,
+        )
+    page.mouse.up()
+    page.wait_for_function(INKED)
+    page.click("button[name=action][value=code]")
+    page.wait_for_selector("input[name=code]")
+    page.wait_for_function(INKED)  # the drawing is kept across the reload
+    page.fill("input[name=code]", code_in(last_text_to(app, phone)))
+    snap(page, f"{name}-code")
+    page.click("button[name=action][value=sign]")
+    page.wait_for_url(re.compile(r".*/agreement$"))
+    snap(page, f"{name}-signed")
