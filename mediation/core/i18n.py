@@ -145,6 +145,7 @@ def date_filter(value, format: str = "medium") -> str:
 
     if value is None:
         return ""
-    if format in NAMED_FORMATS:
+    # "long" is a day without its weekday (2026年12月7日): a date of birth, a document's date.
+    if format in NAMED_FORMATS and format != "long":
         return format_day(value)
     return format_date(value, format, locale=get_locale())

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 
-from mediation.core.i18n import format_day, format_when, localtime, zone_name
+from mediation.core.i18n import date_filter, format_day, format_when, localtime, zone_name
 from tests.conftest import csrf_token
 
 # Monday 7 December 2026, 09:30 in Beijing.
@@ -24,6 +24,8 @@ def test_a_day_and_a_time_are_written_one_way_in_chinese(app_ctx):
             assert localtime(INSTANT, None, name) == "2026年12月7日（周一）09:30"
         # The day is the reader's: 23:30 UTC on Sunday is Monday in Beijing.
         assert format_day(datetime(2026, 12, 6, 23, 30, tzinfo=UTC)) == "2026年12月7日（周一）"
+        # A date of birth has no weekday.
+        assert date_filter(date(1980, 1, 20), "long") == "1980年1月20日"
 
 
 def test_another_zone_is_named_in_words(app_ctx):
