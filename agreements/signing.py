@@ -198,15 +198,18 @@ def _stamp_style(
     """
     name, role = _subject(credential)
     role = role_label or role
-    when = datetime.now(STAMP_TZ).strftime("%Y-%m-%d %H:%M UTC+8")
+    now = datetime.now(STAMP_TZ)
     if not CJK_FONT.exists():
         who = name if name.isascii() else "Signed"  # the built-in PDF fonts are Latin-only
+        when = now.strftime("%Y-%m-%d %H:%M UTC+8")
         text = f"{who} ({role})\n{when}".replace("%", "%%")  # the style %-formats the text
         return TextStampStyle(
             stamp_text=text, border_width=0, text_box_style=TextBoxStyle(font_size=7)
         )
     width = max(1, round((rect[2] - rect[0]) * _PX_PER_PT))
     height = max(1, round((rect[3] - rect[1]) * _PX_PER_PT))
+    # Written as the rest of the document writes times (no English in a Chinese PDF).
+    when = f"{now.year}年{now.month}月{now.day}日 {now:%H:%M}（北京时间）"
     image = _appearance_image(appearance_png, f"{name}（{role}）", when, (width, height))
     return StaticStampStyle(
         background=PdfImage(image),

@@ -184,7 +184,17 @@ def register_template_helpers(app: Flask) -> None:
         TERMINATION_REASONS,
         journal_label,
     )
-    from .core.i18n import html_lang, localtime
+    from .core.i18n import (
+        date_filter,
+        datetime_filter,
+        format_clock,
+        format_day,
+        format_when,
+        html_lang,
+        localtime,
+        zone_name,
+    )
+    from .core.views import text_large
     from .journal.labels import BREAK_REASONS
 
     app.jinja_env.globals.update(
@@ -202,8 +212,22 @@ def register_template_helpers(app: Flask) -> None:
         ethnicity_choices=ethnicity_choices,
     )
     app.jinja_env.filters["localtime"] = localtime
+    # One way of writing days and times (core.i18n): |day, |when, |clock, zone_name(); the
+    # Flask-Babel filters some pages still use write named formats the same way.
+    app.jinja_env.filters.update(
+        day=format_day,
+        when=format_when,
+        clock=format_clock,
+        datetimeformat=datetime_filter,
+        dateformat=date_filter,
+    )
+    app.jinja_env.globals["zone_name"] = zone_name
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:
         locale = str(get_locale())
-        return {"current_locale": locale, "html_lang": html_lang(locale)}
+        return {
+            "current_locale": locale,
+            "html_lang": html_lang(locale),
+            "text_large": text_large(),
+        }

@@ -18,7 +18,8 @@ from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from mediation.accounts.forms import REQUIRED
+from mediation.accounts.forms import COMMON_ZONES, REQUIRED
+from mediation.core.i18n import zone_name
 
 WEEKDAYS = [
     (0, _l("Monday")),
@@ -50,11 +51,22 @@ class FreeTimeField(RadioField):
 
 
 class SettingsForm(FlaskForm):
-    time_zone = StringField(
+    # Named as people name zones (北京时间), not by their IANA code; any zone the platform
+    # knows is accepted (availability.check_zone), a stored one outside the list is offered.
+    time_zone = SelectField(
         _l("Time zone"),
+        choices=COMMON_ZONES,
         validators=[DataRequired(REQUIRED), Length(max=64)],
-        description=_l("Your hours are in this zone, e.g. Asia/Shanghai."),
+        validate_choice=False,
+        description=_l("Your weekly hours are in this time zone."),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        chosen = self.time_zone.data
+        if chosen and chosen not in dict(COMMON_ZONES):
+            self.time_zone.choices = [*COMMON_ZONES, (chosen, zone_name(chosen))]
+
     session_minutes = IntegerField(
         _l("Usual length of a session (minutes)"),
         validators=[DataRequired(REQUIRED), NumberRange(15, 480)],

@@ -28,7 +28,7 @@ from mediation.accounts.forms import (
 
 class CategoryForm(FlaskForm):
     code = StringField(
-        _l("Code"),
+        _l("Category code"),
         validators=[
             DataRequired(REQUIRED),
             Regexp(r"^[a-z][a-z0-9_]{1,39}$", message=_l("Lower-case letters, digits and _.")),

@@ -9,9 +9,11 @@ import hashlib
 from agreements.render import render_pdf
 from mediation.accounts.models import User
 from mediation.core.db import utcnow
+from mediation.core.i18n import format_when
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
+from . import workflow
 from .labels import SIDE_NAMES, TERMINATION_REASONS
 from .models import Case, FailureRecord
 
@@ -28,7 +30,7 @@ def referral_pdf(case: Case, *, by: User) -> bytes | None:
         parties=[p for p in case.parties if not p.is_agent],
         side_names=SIDE_NAMES,
         reason=TERMINATION_REASONS.get(case.termination_reason or ""),
-        made_at=utcnow(),
+        made_at=format_when(utcnow(), workflow.zone()),
     )
     journal.append(
         case.id,

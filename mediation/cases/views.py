@@ -42,6 +42,7 @@ from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
 from .privacy import actor_name, is_party, may_see_evidence, name_mismatch, shown_identity
 from .states import Action, CaseStatus, TerminationReason
+from .timeline import who_did
 
 
 @role_required(Role.party)
@@ -122,6 +123,7 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         entered=entered or {},
         shown_identity=lambda party: shown_identity(party, current_user),
         actor_name=lambda actor: actor_name(case, actor, current_user),
+        who_did=lambda actor: who_did(case, actor, current_user),
         represented_name=lambda agent: next(
             shown_identity(p, current_user)[0]
             for p in case.parties

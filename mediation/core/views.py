@@ -6,7 +6,16 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -47,6 +56,37 @@ def set_language():
             current_user.locale = locale
             db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("core.index"))
+
+
+# Larger text for older readers (适老化, issue #16): a cookie of its own, not the session,
+# so that it outlives a logout and is the same for everyone using that phone; read when
+# the page is made (core.i18n.text_large), so the page never flickers from one size to
+# the other.
+TEXT_SIZE_COOKIE = "text_size"
+TEXT_SIZE_DAYS = 400  # browsers keep a cookie at most about this long
+
+
+@bp.post("/text-size")
+def set_text_size():
+    response = redirect(safe_next(request.form.get("next")) or url_for("core.index"))
+    if request.form.get("size") == "large":
+        response.set_cookie(
+            TEXT_SIZE_COOKIE,
+            "large",
+            max_age=TEXT_SIZE_DAYS * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    else:
+        response.delete_cookie(TEXT_SIZE_COOKIE)
+    return response
+
+
+def text_large() -> bool:
+    """Whether the page is made in larger text (a page rendered outside a request, for an
+    e-mail, is not)."""
+    return has_request_context() and request.cookies.get(TEXT_SIZE_COOKIE) == "large"
 
 
 @bp.get("/healthz")

@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
-from mediation.cases.privacy import HIDDEN, one_side_sessions, readable_sides, redactor
+from mediation.cases.privacy import (
+    HIDDEN,
+    is_party,
+    one_side_sessions,
+    readable_sides,
+    redactor,
+)
+from mediation.cases.timeline import lines
 from mediation.extensions import db
 
 from .models import JournalEntry
@@ -51,8 +58,15 @@ def _visible(case: Case) -> list[tuple[JournalEntry, dict]]:
 @login_required
 def case_journal(case_id: int):
     case = _case_or_404(case_id)
+    # Everyone reads one line per entry in words; staff also see each entry's number and
+    # hash and may download the entries as data (the JSON below), parties never see data.
     return render_template(
-        "journal/entries.html", case=case, entries=_visible(case), chain=verify_chain(case.id)
+        "journal/entries.html",
+        case=case,
+        lines=lines(case, _visible(case), current_user),
+        hashes={e.seq: e.hash for e in _entries(case.id)},
+        staff_view=not is_party(current_user, case),
+        chain=verify_chain(case.id),
     )
 
 

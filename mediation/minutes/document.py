@@ -12,7 +12,7 @@ from agreements.render import render_pdf
 from mediation.booking.models import MediationSession
 from mediation.cases.labels import SIDE_NAMES
 from mediation.core.db import utcnow
-from mediation.core.i18n import localtime
+from mediation.core.i18n import format_day
 from mediation.extensions import db
 from mediation.recording.models import Recording
 from mediation.rooms.models import Room, RoomMember
@@ -25,7 +25,11 @@ def render(session: MediationSession, minutes: Minutes) -> bytes:
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
     def at(value):
-        return localtime(value, zone, "yyyy-MM-dd HH:mm:ss") if value else ""
+        # The day as everywhere (core.i18n.format_day), the time to the second: the record
+        # of who was there when.
+        if not value:
+            return ""
+        return f"{format_day(value, zone)}{value.astimezone(zone):%H:%M:%S}"
 
     room = db.session.get(Room, session.id)
     attended = db.session.scalars(

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
 from sqlalchemy import or_, select, update
 
 from mediation.core.db import utcnow
+from mediation.core.i18n import format_day, user_zone
 from mediation.extensions import db
 
 from .models import Channel, MessageStatus, OutboxMessage
@@ -33,10 +34,11 @@ def tell(
 ) -> None:
     """Queue ``message % params`` to ``user`` in their own language: by text message, and
     by e-mail too when a ``subject`` is given and they have an address. Datetimes among the
-    params are written as dates of the platform's time zone."""
+    params are written as days the one way (core.i18n.format_day), in the recipient's
+    time zone."""
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         values = {
-            key: format_date(value, "short")
+            key: format_day(value, user_zone(user))
             if isinstance(value, datetime)
             else str(value)
             if isinstance(value, LazyString)

@@ -75,7 +75,8 @@ def test_one_reminder_then_the_unanswered_case_ends_as_unreachable(case):
     assert len(texts_to(other_side)) == 2  # the invitation and one reminder
     reminder = texts_to(other_side)[-1]
     local_due = due.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert f"{local_due.month}/{local_due.day}" in reminder  # the actual date, not "tomorrow"
+    # The actual date, not "tomorrow", written as every day is (core.i18n.format_day).
+    assert f"{local_due.year}年{local_due.month}月{local_due.day}日" in reminder
     assert respondent.remind_and_expire(now=due + timedelta(minutes=1)) == (0, 1)
     assert (case.status, case.termination_reason) == (
         CaseStatus.terminated,

@@ -92,7 +92,13 @@ def test_the_views_show_the_words_to_their_side_and_staff_only(app, made):
     assert _chat_payload(app, made["mediator"], made["case"])["text"] == WORDS
     client = app.test_client()
     login(client, made["respondent"], PASSWORD)
-    assert WORDS not in client.get(f"/cases/{made['case']}/journal").get_data(as_text=True)
+    # (The page's own words include 同意 — "待被申请人同意" —, so the chat line is read.)
+    page = client.get(f"/cases/{made['case']}/journal").get_data(as_text=True)
+    assert f'<span class="prewrap">{WORDS}</span>' not in page
+    mediator = app.test_client()
+    login(mediator, made["mediator"], PASSWORD)
+    page = mediator.get(f"/cases/{made['case']}/journal").get_data(as_text=True)
+    assert f'<span class="prewrap">{WORDS}</span>' in page
 
 
 def test_entries_written_before_sealing_are_redacted_for_the_other_side(app):
