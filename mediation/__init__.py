@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from .core.views import render_error
     from .court.api import api as court_api_bp
     from .court.blueprint import bp as court_bp
+    from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
@@ -160,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
         court_bp,
         court_api_bp,
         confirmation_bp,
+        confirmation_links_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

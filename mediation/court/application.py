@@ -22,6 +22,7 @@ from agreements import pki
 from agreements.render import render_pdf_with_boxes
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts import operations as accounts
+from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, Court, CourtLevel, User
 from mediation.agreements import operations as agreements
 from mediation.agreements import signing as agreement_signing
@@ -36,7 +37,10 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
+from . import notices
 from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
+
+LINK_SALT = "confirmation-sign"
 
 
 def local_day(value: datetime) -> str:
@@ -182,7 +186,37 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
         {"application": application.id, "court": court.name, "sha256": application.document_sha256},
         actor_id=by.id,
     )
+    _ask_next(application, by)
     return application
+
+
+def link_for(application: Application, user: User) -> str:
+    """A signer's personal link to the application: it names them and the application."""
+    signed = personal_links.token(LINK_SALT, application.id, user.id)
+    return personal_links.url(f"/j/{signed}")
+
+
+def of_link(token: str) -> tuple[Application, User] | None:
+    """The application and signer a link names; the signing page itself says whether it is
+    their turn (or that the application has moved on)."""
+    found = personal_links.values(LINK_SALT, token)
+    if found is None or len(found) != 2 or not all(isinstance(v, int) for v in found):
+        return None
+    application, user = db.session.get(Application, found[0]), db.session.get(User, found[1])
+    if application is None or user is None:
+        return None
+    if user.id not in {s.user_id for s in application.signatures}:
+        return None
+    return application, user
+
+
+def _ask_next(application: Application, by: User) -> None:
+    """Whoever signs next is told, unless it is the person who has just acted (they are on
+    the page already)."""
+    turn = next_signature(application)
+    if turn is not None and turn.user_id != by.id:
+        person = db.session.get(User, turn.user_id)
+        notices.ask_to_sign(application, person, link_for(application, person))
 
 
 def _store(application: Application, pdf: bytes, name: str) -> None:
@@ -314,6 +348,8 @@ def sign(
     )
     if next_signature(application) is None:
         _submit(application, user, turn.signed_at)
+    else:
+        _ask_next(application, user)
     return turn
 
 
@@ -359,8 +395,6 @@ def _submit(application: Application, by: User, now: datetime) -> None:
         },
         actor_id=by.id,
     )
-    from . import notices
-
     notices.to_court(application)
 
 
@@ -382,8 +416,6 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
     )
     if was_submitted:
         workflow.transition(case, Action.withdraw_confirmation, by=by, now=now)
-        from . import notices
-
         notices.withdrawn(application)
 
 

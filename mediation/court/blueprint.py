@@ -50,3 +50,7 @@ parties.add_url_rule("/materials", view_func=party_views.add_material, methods=_
 parties.add_url_rule("/application.pdf", view_func=party_views.document)
 parties.add_url_rule("/decision.pdf", view_func=party_views.decision)
 parties.add_url_rule("/pages/<int:number>.png", view_func=party_views.page_picture)
+
+# A signer's personal link from the text message (no case in the address: the token says it).
+links = Blueprint("confirmation_links", __name__)
+links.add_url_rule("/j/<token>", view_func=party_views.personal_link, methods=["GET", "POST"])

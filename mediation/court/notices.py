@@ -30,7 +30,23 @@ REJECTED = _l(
     "Case %(case)s: %(court)s did not confirm your mediation agreement: %(ground)s. You may "
     "change it by mediation again, or go to court (CPL art 206)."
 )
+SIGN_ASKED = _l(
+    "Case %(number)s: an application to %(court)s for judicial confirmation of your mediation "
+    "agreement awaits your signature. Read and sign it: %(link)s"
+)
 WITHDRAWN = _l("Case %(number)s: the parties withdrew their application for judicial confirmation.")
+
+
+def ask_to_sign(application: Application, person, link: str) -> None:
+    """The joint application (SPC provisions on judicial confirmation art 2) is signed by
+    every party in turn: whoever is next is told, with their own link."""
+    notify.tell(
+        person,
+        SIGN_ASKED,
+        number=application.case.number,
+        court=application.court.name,
+        link=link,
+    )
 
 
 def to_court(application: Application) -> None:

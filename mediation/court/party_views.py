@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from agreements import pages
+from mediation.accounts import personal_links
 from mediation.accounts.models import Court
 from mediation.agreements import sign_flow
 from mediation.agreements.forms import SignForm
@@ -100,9 +101,20 @@ def _sign_page(application: Application, form: SignForm, status: int = 200, erro
     return Response(page, status=status)
 
 
+def _signer_key() -> str:
+    # Per signer, not per address: parties who sign together at the mediation office share
+    # one address; each code goes to the signer's own phone, paced per recipient.
+    return f"confirmation-signer:{current_user.get_id()}"
+
+
+def _link_key() -> str:
+    return f"link:{request.path}"
+
+
 @limiter.limit(
     lambda: current_app.config["CODE_SEND_LIMIT"],
     methods=["POST"],
+    key_func=_signer_key,
     exempt_when=lambda: request.form.get("action") != "code",
 )
 @login_required
@@ -185,4 +197,27 @@ def decision(case_id: int):
         path,
         mimetype="application/pdf",
         download_name=download_name("decision", case.number, mimetype="application/pdf"),
+    )
+
+
+@limiter.limit("30 per minute", methods=["POST"], key_func=_link_key)
+@limiter.limit(
+    lambda: current_app.config["CODE_SEND_LIMIT"],
+    methods=["POST"],
+    key_func=_link_key,  # the code goes to the link's own person only
+    exempt_when=lambda: request.form.get("action") != "send",
+)
+def personal_link(token: str):
+    """The signer's link from the text message: on to the application's signing page, after
+    a code for a party who is not logged in (one invited by text message has no password)."""
+    found = applying.of_link(token)
+    if found is None:
+        abort(404)
+    application, user = found
+    return personal_links.enter(
+        user,
+        case_id=application.case_id,
+        target=url_for("confirmation.sign", case_id=application.case_id),
+        via="application link",
+        title=f"{_('Sign the application for judicial confirmation')} · {application.case.number}",
     )

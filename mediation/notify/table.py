@@ -483,6 +483,15 @@ TABLE: tuple[Notice, ...] = (
     # The court application (SPC provisions on judicial confirmation).
     N(
         "court",
+        "joint application: another party is to sign",
+        "next signer",
+        "sms",
+        "court/application.py",
+        "SPC provisions on judicial confirmation art 2: both parties apply together; whoever "
+        "signs next gets their own link",
+    ),
+    N(
+        "court",
         "joint application signed by every party",
         "court staff",
         "sms",

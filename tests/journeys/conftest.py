@@ -115,7 +115,11 @@ def step(snap):
     axe-core finds no serious or critical barrier on the page."""
 
     def step(page, target, name: str) -> None:
-        in_first_screen(page, target)
+        try:
+            in_first_screen(page, target)
+        except AssertionError:
+            snap(page, f"{name}-FAILED")  # what the person saw instead
+            raise
         snap(page, name)
         violations = axe_violations(page)
         assert not violations, f"axe-core on {page.url} ({name}): {violations}"

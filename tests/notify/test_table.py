@@ -660,6 +660,27 @@ def _court_people(world) -> Who:
     return {"parties": parties_of(world.case), "court staff": [world.clerk, world.judge]}
 
 
+@scenario("joint application: another party is to sign")
+def _application_next_signer():
+    """The applicant starts and signs; the respondent, who may have no password, is told
+    with his own link (walk (b) of issue #16 had him come back by his old invitation)."""
+    world = _court_world()
+    applicant, other = world.case.party_users()
+    application = applying.start(world.case, world.court, by=applicant)
+    applying.send_code(application, applicant)
+
+    def act():
+        applying.sign(
+            application,
+            applicant,
+            code=last_code_to(applicant),
+            shown_sha256=application.document_sha256,
+            drawing=drawing(),
+        )
+
+    return act, {"next signer": [other]}
+
+
 @scenario("joint application signed by every party")
 def _applied():
     world = _court_world()

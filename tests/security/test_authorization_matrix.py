@@ -185,6 +185,12 @@ MATRIX: dict[str, Entry] = {
         "somebody else is refused, offered only to log out on that device",
     ),
     # -- judicial confirmation, the parties' side ------------------------------------------
+    "confirmation_links.personal_link": Entry(
+        _token("application_link"),
+        frozenset({ANONYMOUS, "applicant"}),
+        "capability for a visitor (the code goes to the signer); anyone logged in as "
+        "somebody else is refused, offered only to log out on that device",
+    ),
     "confirmation.start": Entry(_case, why="can_view; parties apply", **CASE_STEP),
     "confirmation.sign": Entry(_case, CASE, "can_view; the signer's turn is checked after"),
     "confirmation.withdraw": Entry(

@@ -240,6 +240,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "minutes_link": _token(review.link_for(joint_applicant)),
             "side_minutes_link": _token(review.link_for(side_applicant)),
             "agreement_link": _token(signing.link_for(agreements.of_case(case), applicant)),
+            "application_link": _token(applying.link_for(application, applicant)),
             "invitation": invitations.create_invitation(respondent, case.id),
             "api_token": court_api.new_token(world.court, "matrix"),
         },
