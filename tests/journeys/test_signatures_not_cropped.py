@@ -26,7 +26,6 @@ from .signing_steps import (
     last_text_to,
     link_in,
     log_in,
-    look,
     make_world,
     new_page,
     open_case,
@@ -117,8 +116,7 @@ def test_every_signature_is_whole_in_the_signed_pdf(app, browser_factory, step, 
         log_in(party, step, world.applicant["phone"], "e-20-login")
         open_case(party, world.case_id)
         agreement = party.locator(f"main a[href$='/cases/{world.case_id}/agreement']")
-        agreement.first.scroll_into_view_if_needed()
-        look(party, snap, "e-21-case")  # the case page: see draft_and_open_signing
+        step(party, agreement.first, "e-21-case")
         agreement.first.click()
         download = party.get_by_role("button", name="下载文本（PDF）").or_(
             party.get_by_role("link", name="下载文本（PDF）")
