@@ -31,8 +31,12 @@ bp = Blueprint("core", __name__)
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site may be a redirect target (no open redirects)."""
+    """Only a path on this site may be a redirect target (no open redirects). Browsers read
+    a backslash as a slash and drop tabs and newlines from addresses, so a path with a
+    backslash or a control character could leave the site: it is refused."""
     if not target:
+        return None
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

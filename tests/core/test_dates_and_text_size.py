@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask_babel import force_locale
 
 from mediation.core.i18n import date_filter, format_day, format_when, localtime, zone_name
@@ -62,14 +63,29 @@ def test_larger_text_is_chosen_in_the_header_and_remembered(client):
     assert 'class="text-large"' not in client.get("/login").get_data(as_text=True)
 
 
-def test_the_text_size_switch_does_not_redirect_off_site(client):
+@pytest.mark.parametrize(
+    "target",
+    # Browsers read a backslash as a slash and drop tabs and newlines from an address.
+    [
+        "//evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "https://evil.example",
+    ],
+)
+def test_the_text_size_switch_does_not_redirect_off_site(client, target):
     response = client.post(
         "/text-size",
-        data={
-            "csrf_token": csrf_token(client, "/login"),
-            "size": "large",
-            "next": "//evil.example/",
-        },
+        data={"csrf_token": csrf_token(client, "/login"), "size": "large", "next": target},
     )
     assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/\t/evil.example"])
+def test_safe_next_refuses_what_a_browser_would_take_off_site(target):
+    from mediation.core.views import safe_next
+
+    assert safe_next(target) is None
+    assert safe_next("/cases/1?tab=a") == "/cases/1?tab=a"
