@@ -340,6 +340,12 @@ def session_ended(session: MediationSession, *, at: datetime) -> None:
     ``room.ended``): it took place, and its pages say so from now on."""
     if session.ended_at is None:
         session.ended_at = at
+        if at < session.end_at:
+            # Ended early: what the calendar holds is the time it really took, so the
+            # mediator may begin again (a session ended by mistake) or take the next one.
+            # The booked buffer after it is for sessions that run their length.
+            session.end_at = max(at, session.start_at + timedelta(minutes=1))
+            session.busy_until = session.end_at
         db.session.flush()
 
 

@@ -8,11 +8,9 @@ from flask_login import current_user, login_required
 
 from mediation.accounts.forms import ethnicity_choices
 from mediation.core.i18n import user_zone
-from mediation.extensions import db
 
 from . import ice
 from . import operations as rooms
-from .models import Room
 
 
 @login_required
@@ -58,9 +56,3 @@ def _identity_step() -> dict:
             "not_confirmed": _("ID number not confirmed: another account holds it"),
         },
     }
-
-
-def room_ended(session_id: int) -> bool:
-    """Whether the mediator has ended the session's room (nobody is to enter it again)."""
-    room = db.session.get(Room, session_id)
-    return room is not None and room.ended_at is not None

@@ -127,6 +127,18 @@ def test_start_now_twice_or_over_another_session_is_refused(case):
         booking.start_now(other, by=case.mediator, parties_agreed=True, now=later)
 
 
+def test_a_session_ended_early_frees_the_calendar_for_a_new_start(case):
+    """Ended after ten minutes (by mistake, or a lost connection): starting again is not
+    refused for the rest of the booked hour and its buffer."""
+    first = booking.start_now(case, by=case.mediator, parties_agreed=True, now=NOW)
+    booking.session_ended(first, at=NOW + timedelta(minutes=10))
+    assert first.end_at == NOW + timedelta(minutes=10) == first.busy_until
+    again = booking.start_now(
+        case, by=case.mediator, parties_agreed=True, now=NOW + timedelta(minutes=11)
+    )
+    assert again.id != first.id and again.start_at == NOW + timedelta(minutes=11)
+
+
 def test_open_session_of_finds_the_session_whose_room_is_open(case):
     assert booking.open_session_of(case, NOW) is None
     session = booking.start_now(case, by=case.mediator, parties_agreed=True, now=NOW)
@@ -333,7 +345,10 @@ def test_parties_see_enter_the_room_and_cannot_start_now(app, client, world):
     assert client.get(room).status_code == 200
     # Once the mediator ended the session, the button goes.
     with app.app_context():
-        db.session.add(Room(session_id=session.id, ended_at=utcnow()))
+        ended = utcnow()
+        db.session.add(Room(session_id=session.id, ended_at=ended))
+        # What the room's end does to the session (rooms.operations.end).
+        booking.session_ended(db.session.get(MediationSession, session.id), at=ended)
         db.session.commit()
     assert f'href="{room}"' not in client.get(case_page).get_data(as_text=True)
 
