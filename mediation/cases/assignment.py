@@ -16,6 +16,7 @@ from mediation.accounts.models import Institution, MediatorProfile, Role, User, 
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
 from . import categories, clocks, respondent, signals, workflow
@@ -239,6 +240,16 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
         if claimed.rowcount != 1:
             continue
         db.session.refresh(case)
+        if _waiting_in_queue(case):
+            # Queued, and those who give it to a mediator were told then (``queue``): from
+            # here only a mediator who has become free takes it; otherwise it goes on
+            # waiting, with no new notice to them and no "overdue" line for the parties.
+            if _pick_from_queue(case, now):
+                reassigned.append(case)
+            else:
+                case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
+                db.session.flush()
+            continue
         assignment = current(case)
         if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
             journal.append(
@@ -264,6 +275,40 @@ def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
         assignment.reason = reason
         assignment.decided_at = now or utcnow()
         db.session.flush()
+
+
+def _waiting_in_queue(case: Case) -> bool:
+    """Nobody holds the case and the last word on who should is that it was queued."""
+    if case.mediator_id is not None or not in_queue(case):
+        return False
+    last = db.session.scalar(
+        select(JournalEntry.action)
+        .where(
+            JournalEntry.case_id == case.id,
+            JournalEntry.action.in_(("case.queued", "case.assigned")),
+        )
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    )
+    return last == "case.queued"
+
+
+def _pick_from_queue(case: Case, now: datetime) -> bool:
+    candidate = pick(case)
+    if candidate is None:
+        return False
+    _close(case, AssignmentOutcome.withdrawn, "", now)  # the queue's own row, if any
+    assign(
+        case,
+        institution=candidate.institution,
+        mediator=candidate.mediator,
+        how="automatic",
+        by=None,
+        now=now,
+    )
+    workflow.transition(case, Action.reassign, by=None, now=now)
+    _tell_applicants(case)
+    return True
 
 
 def _reassign(case: Case, now: datetime | None) -> bool:

@@ -239,3 +239,39 @@ def test_the_case_page_offers_no_acceptance_before_there_is_a_mediator(world):
     assert Action.accept not in available_steps(world["nanjing_admin"], case)
     assignment.give(case, mediator=world["nanjing_mediator"], by=world["nanjing_admin"])
     assert Action.accept in available_steps(world["nanjing_mediator"], case)
+
+
+@pytest.mark.parametrize("region", ["320000", "440000"])  # an institution's queue; the platform's
+def test_a_queued_case_past_its_date_tells_nobody_again_until_a_mediator_is_free(world, region):
+    """The worker's daily look at a queued case neither tells its managers again nor writes
+    "acceptance overdue" for the parties to read; a mediator who has become free takes it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from mediation.journal.models import JournalEntry
+
+    filed = datetime(2026, 3, 2, 10, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
+    case = make_case(make_user(), make_user(), submit=False)
+    case.category, case.region_code = "tenancy", region
+    workflow.transition(case, Action.submit, by=case.parties[0].user, now=filed)
+    assignment.assign_automatically(case, by=None, now=filed)
+    managers = [world["nanjing_admin"] if region == "320000" else world["platform_admin"]]
+    told = [len(texts_to(m)) for m in managers]
+    assert told == [1]
+    later = case.acceptance_due_at
+    for _ in range(3):  # three more days, the worker looking each one
+        later += timedelta(days=1)
+        assert assignment.reassign_overdue(now=later) == []
+    assert [len(texts_to(m)) for m in managers] == told
+    actions = db.session.scalars(
+        select(JournalEntry.action).where(JournalEntry.case_id == case.id)
+    ).all()
+    assert "case.acceptance_overdue" not in actions and actions.count("case.queued") == 1
+    assert assignment.in_queue(case)
+    # A mediator who takes tenancy disputes joins the institution: the next look gives it.
+    newcomer = make_mediator(world["nanjing"])
+    newcomer.mediator_profile.categories = ["tenancy"]
+    db.session.flush()
+    later = case.acceptance_due_at + timedelta(minutes=1)
+    assert assignment.reassign_overdue(now=later) == [case]
+    assert case.mediator_id == newcomer.id and not assignment.in_queue(case)
