@@ -23,6 +23,7 @@ from mediation.core.forms import FieldError
 from mediation.journal import operations as journal
 
 from .models import Case
+from .states import ACTIVE_STATUSES
 from .workflow import NotPermittedError
 
 
@@ -67,6 +68,9 @@ def record_by_mediator(
     Returns whether the number is confirmed now."""
     if by.id != case.mediator_id:
         raise NotPermittedError(_("Only the case's mediator confirms a party's identity."))
+    if case.status not in ACTIVE_STATUSES:
+        # A finished case's mediator no longer sees anyone on camera for it (art 17).
+        raise NotPermittedError(_("You may not take this step in this case."))
     if not any(p.user_id == user.id for p in case.parties):
         raise NotPermittedError(_("This person is not a party of this case."))
     if accounts.set_identity(user, id_number=id_number, ethnicity=ethnicity, vouched=True):

@@ -178,8 +178,11 @@ def test_the_other_side_finds_nothing_of_a_session_held_with_one_side(app):
         assert f"/recordings/{file_id}.webm" not in body
     with app.app_context():
         link = review_link(people["applicant"])  # the applicant's link, in other hands
-    assert other.get(link).status_code == 302  # not theirs: to the login page
-    assert not leaks(body_of(other.get(link, follow_redirects=True)))
+    # Not theirs: a page that only offers to log out on this device (people who sign
+    # together pass one tablet round), naming nothing of the link's case or person.
+    refused = other.get(link)
+    assert refused.status_code == 403
+    assert not leaks(body_of(refused)) and f"/sessions/{session_id}" not in body_of(refused)
 
     # The file is labelled as that side's, and the journal still proves everything.
     assert file_scope == "separate:applicant"
