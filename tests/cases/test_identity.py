@@ -102,6 +102,24 @@ def test_only_the_cases_mediator_enters_and_confirms_a_partys_identity(app_ctx):
         )
 
 
+def test_a_finished_cases_identities_are_not_confirmed_from_it(app_ctx):
+    from mediation.cases.states import CaseStatus
+
+    case = invited_case()
+    _applicant, other = case.party_users()
+    case.status = CaseStatus.terminated  # ended: nobody is seen on camera for it any more
+    with pytest.raises(NotPermittedError):
+        identity.record_by_mediator(
+            case,
+            other,
+            by=case.mediator,
+            id_number=valid_id_number(8),
+            ethnicity="01",
+            confirm=True,
+        )
+    assert other.id_confirmed_at is None
+
+
 def test_a_number_held_confirmed_by_another_account_is_not_confirmed_twice(app_ctx):
     case = invited_case()
     other = case.party_users()[1]
