@@ -12,12 +12,30 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from mediation.extensions import db
+from mediation.extensions import db, limiter
 from mediation.journal import operations as journal
 
 from . import operations as accounts
 from .forms import CodeForm, SendCodeForm
 from .models import CodePurpose, Role, User
+
+
+def _link_key() -> str:
+    return f"link:{request.path}"
+
+
+def limited(view):
+    """The limits of a personal link's page, counted per link (its own address), not per
+    the visitor's address: people who sign together at an office share one. Its posts, and
+    the codes it sends (only ever to the link's own person, whose phone the database paces
+    per recipient too)."""
+    view = limiter.limit(
+        lambda: current_app.config["CODE_SEND_LIMIT"],
+        methods=["POST"],
+        key_func=_link_key,
+        exempt_when=lambda: request.form.get("action") != "send",
+    )(view)
+    return limiter.limit("30 per minute", methods=["POST"], key_func=_link_key)(view)
 
 
 def token(salt: str, *values: Any) -> str:

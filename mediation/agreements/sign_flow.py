@@ -7,15 +7,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, flash, redirect
+from flask import Response, current_app, flash, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.forms import FieldError
-from mediation.extensions import db
+from mediation.extensions import db, limiter
 
 from .forms import SignForm, drawing_from_data_url
+
+
+def _signer_key() -> str:
+    return f"signer:{current_user.get_id()}"
+
+
+def code_limit(action: str):
+    """Codes asked for on a signing page (the form's ``action``), counted per signer, not
+    per address: people who sign together at the mediation office share one address, one
+    after another, and each code goes to the signer's own phone, which the database paces
+    per recipient (accounts/codes.py)."""
+    return limiter.limit(
+        lambda: current_app.config["CODE_SEND_LIMIT"],
+        methods=["POST"],
+        key_func=_signer_key,
+        exempt_when=lambda: request.form.get("action") != action,
+    )
+
 
 # (form, status, errors by field) -> the signing page
 Page = Callable[[SignForm, int, dict[str, str]], Response]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
-from mediation.extensions import db, limiter
+from mediation.extensions import db
 
 from . import draft, sign_flow, signing
 from . import operations as agreements
@@ -222,23 +221,7 @@ def _sign_page(
     return Response(page, status=status)
 
 
-def _signer_key() -> str:
-    return f"signer:{current_user.get_id()}"
-
-
-def _link_key() -> str:
-    return f"link:{request.path}"
-
-
-# Counted per signer, not per address: people who sign together at the mediation office
-# share one address, one after another, and each code goes to the signer's own phone,
-# which the database paces per recipient (accounts/codes.py).
-@limiter.limit(
-    lambda: current_app.config["CODE_SEND_LIMIT"],
-    methods=["POST"],
-    key_func=_signer_key,
-    exempt_when=lambda: request.form.get("action") != "code",
-)
+@sign_flow.code_limit("code")
 @login_required
 def sign(case_id: int):
     """The signer's page: read the exact PDF, draw, get a code, sign (or refuse)."""
@@ -263,13 +246,7 @@ def sign(case_id: int):
     )
 
 
-@limiter.limit("30 per minute", methods=["POST"], key_func=_link_key)
-@limiter.limit(
-    lambda: current_app.config["CODE_SEND_LIMIT"],
-    methods=["POST"],
-    key_func=_link_key,  # the code goes to the link's own person only
-    exempt_when=lambda: request.form.get("action") != "send",
-)
+@personal_links.limited
 def personal_link(token: str):
     """The signer's link from the text message: on to the signing page, after a code for a
     party who is not logged in."""

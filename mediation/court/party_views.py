@@ -28,7 +28,7 @@ from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
-from mediation.extensions import db, limiter
+from mediation.extensions import db
 
 from . import application as applying
 from .models import Application
@@ -101,22 +101,7 @@ def _sign_page(application: Application, form: SignForm, status: int = 200, erro
     return Response(page, status=status)
 
 
-def _signer_key() -> str:
-    # Per signer, not per address: parties who sign together at the mediation office share
-    # one address; each code goes to the signer's own phone, paced per recipient.
-    return f"confirmation-signer:{current_user.get_id()}"
-
-
-def _link_key() -> str:
-    return f"link:{request.path}"
-
-
-@limiter.limit(
-    lambda: current_app.config["CODE_SEND_LIMIT"],
-    methods=["POST"],
-    key_func=_signer_key,
-    exempt_when=lambda: request.form.get("action") != "code",
-)
+@sign_flow.code_limit("code")
 @login_required
 def sign(case_id: int):
     application = _open(_case(case_id))
@@ -200,13 +185,7 @@ def decision(case_id: int):
     )
 
 
-@limiter.limit("30 per minute", methods=["POST"], key_func=_link_key)
-@limiter.limit(
-    lambda: current_app.config["CODE_SEND_LIMIT"],
-    methods=["POST"],
-    key_func=_link_key,  # the code goes to the link's own person only
-    exempt_when=lambda: request.form.get("action") != "send",
-)
+@personal_links.limited
 def personal_link(token: str):
     """The signer's link from the text message: on to the application's signing page, after
     a code for a party who is not logged in (one invited by text message has no password)."""
