@@ -6,11 +6,15 @@ each side, and the end.
 
 The room is being restyled (issue #16, phone-first room): its controls are found by the
 stable ids and roster attributes only, through the small helpers below, so that a new
-layout needs changes there and nowhere else."""
+layout needs changes there and nowhere else.
+
+The session is walked by ``walk_session``, which walk (d) (test_minutes_disputed.py)
+continues from the ended room."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -142,9 +146,20 @@ def log_in(page, step, live_server: str, phone: str, name: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def test_mediator_starts_now_and_everyone_goes_through_the_room(
-    app, live_server, browser_factory, step
-):
+@dataclass
+class Session:
+    """Where walk (c) leaves everyone: the session ended, each on the room's last screen."""
+
+    world: dict  # the case's pattern and everyone's phone number
+    mediator: object  # the mediator's page (1366×768)
+    applicant: object  # 王建国's page (375×667), entered from the text message
+    respondent: object  # 李秀英's page (375×667), logged in
+    path: str  # the room's path, /sessions/<id>/room
+
+
+def walk_session(app, live_server, browser_factory, step) -> Session:
+    """Walk (c) from the mediator's login to the end of the session, the minutes written in
+    the room; returns the three pages, each on the ended room."""
     with app.app_context():
         case = make_mediating_case()
         applicant, respondent = case.party_users()
@@ -152,6 +167,8 @@ def test_mediator_starts_now_and_everyone_goes_through_the_room(
         world = {
             # A case is listed by its number (the caseload) or its title (a party's cards).
             "case": re.compile(f"^({re.escape(case.number)}|{re.escape(case.title)})$"),
+            "number": case.number,
+            "title": case.title,
             "mediator": case.mediator.phone,
             "applicant": applicant.phone,
             "respondent": respondent.phone,
@@ -282,3 +299,12 @@ def test_mediator_starts_now_and_everyone_goes_through_the_room(
     for name, page in (("mediator", mediator), ("applicant", a), ("respondent", b)):
         page.wait_for_selector("#minutes-next:not([hidden])", timeout=WAIT_MS)
         step(page, "#minutes-next a", f"{name}-18-ended")
+    return Session(world, mediator, a, b, session_path)
+
+
+def test_mediator_starts_now_and_everyone_goes_through_the_room(
+    app, live_server, browser_factory, step
+):
+    ended = walk_session(app, live_server, browser_factory, step)
+    for page in (ended.mediator, ended.applicant, ended.respondent):
+        assert page.url.endswith(ended.path)
