@@ -53,12 +53,13 @@ def test_a_party_disputes_the_minutes_and_the_mediator_decides(
     step(party, party.locator("input[name='dispute-1.1']"), "d01-party-minutes")
     assert "同意维修，对金额有异议。" in party.locator("main").inner_text()
 
-    # They tick the passage they dispute, say why, and ask for the code (at the foot of
-    # the minutes, where they end reading: not on the first screen, so a picture, no step).
+    # They tick the passage they dispute, say why, and ask for the code (kept at the foot
+    # of the screen while they read).
     passage.check()
     party.fill(f"textarea[name='note-{DISPUTED}']", REASON)
-    snap(party, "d02-party-disputes")
-    party.get_by_role("button", name="发送验证码").click()
+    send = party.get_by_role("button", name="发送验证码")
+    step(party, send, "d02-party-disputes")
+    send.click()
     party.get_by_text("验证码已发送").wait_for(timeout=WAIT_MS)
     # With the code on its way, what is left to do is at the top of the page.
     confirm = party.get_by_role("button", name="确认调解笔录")
