@@ -169,6 +169,8 @@ def enter_from_text(page, app, step, live_server: str, phone: str, name: str) ->
 def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> dict | None:
     """On the signing page: read, draw (unless sealing), ask for the code, type it, sign.
     Returns the pad's ink box as drawn (None for the seal)."""
+    # The pages' pictures are rendered on demand: the screenshot shows them, not a gap.
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=WAIT_MS)
     step(page, "#document-heading", f"{name}-1-read")
     drawn = None
     if touch is not None:

@@ -178,6 +178,7 @@ def walk(app, made, live_server, browser_factory, step, snap):
     matches = first.get_by_role("switch")
     step(staff, matches, "b09b-applicant-identity-step")
     matches.check()
+    first.get_by_label("民族").select_option(label="汉族")  # from the card, like his
     first.get_by_role("button", name="保存身份信息").click()
     staff.wait_for_url(re.compile(r".*/cases/\d+$"))
     snap(staff, "b09c-both-confirmed")
@@ -185,7 +186,7 @@ def walk(app, made, live_server, browser_factory, step, snap):
         him = db.session.scalar(select(User).where(User.phone == "+86" + RESPONDENT))
         assert him.id_confirmed_at is not None and him.ethnicity == "03"
         applicant = db.session.scalar(select(User).where(User.phone == made["applicant"]))
-        assert applicant.id_confirmed_at is not None
+        assert applicant.id_confirmed_at is not None and applicant.ethnicity == "01"
         db.session.remove()
 
     # -- 4. the mediator drafts the agreement and asks everyone to sign -------------------
