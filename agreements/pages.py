@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -32,10 +33,13 @@ def picture(pdf_path: Path, sha256: str, number: int, folder: Path) -> Path | No
         tool = shutil.which("pdftoppm")
         if tool is None:
             raise FileNotFoundError("pdftoppm (Debian poppler-utils)")
-        partial = out.with_suffix(".part")
+        # A name of this drawing's own: two readers opening a newly signed document at
+        # once both draw the page, and with one shared name the second found its file
+        # already moved away (a broken picture on the signer's phone).
+        partial = folder / f".{out.stem}.{uuid.uuid4().hex}"
         command = [tool, "-r", str(RESOLUTION), "-f", str(number), "-l", str(number)]
         command += ["-png", "-singlefile", str(pdf_path), str(partial)]
         # Fixed arguments: a tool found on PATH, a number, and paths of our own storage.
         subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
-        partial.with_suffix(".part.png").replace(out)  # whole pictures only, even in a race
+        Path(f"{partial}.png").replace(out)  # whole pictures only, even in a race
     return out

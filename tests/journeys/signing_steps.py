@@ -123,6 +123,12 @@ def draft_and_open_signing(page, step, snap, live_server: str, world: World, pre
     page.get_by_role("link", name="登录").first.click()
     log_in(page, step, world.mediator["phone"], f"{prefix}-01-mediator-login")
     open_case(page, world.case_id)
+    draft_from_case_page(page, step, snap, prefix)
+
+
+def draft_from_case_page(page, step, snap, prefix: str) -> None:
+    """The mediator, on the case page: draft the agreement from the starting text (the
+    button in the top panel), write the facts and an obligation, and ask everyone to sign."""
     draft = page.get_by_role("button", name="起草调解协议").or_(
         page.get_by_role("link", name="起草调解协议")
     )
@@ -147,6 +153,43 @@ def draft_and_open_signing(page, step, snap, live_server: str, world: World, pre
     ask.click()
     page.wait_for_selector(".flash-success", timeout=WAIT_MS)
     snap(page, f"{prefix}-05-signing-opened")
+
+
+def enter_from_text(page, app, step, live_server: str, phone: str, name: str) -> None:
+    """A party opens the link in the text message and proves it is them with a code."""
+    page.goto(live_server + link_in(last_text_to(app, phone, "/a/")))
+    send = page.get_by_role("button", name="发送验证码")
+    step(page, send, f"{name}-0-link")
+    send.click()
+    page.fill("input[name=code]", code_in(last_text_to(app, phone, "进入调解案件")))
+    page.get_by_role("button", name="确认").click()
+    page.wait_for_url(re.compile(r"/agreement/sign$"), timeout=WAIT_MS)
+
+
+def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> dict | None:
+    """On the signing page: read, draw (unless sealing), ask for the code, type it, sign.
+    Returns the pad's ink box as drawn (None for the seal)."""
+    # The pages' pictures are rendered on demand: the screenshot shows them, not a gap.
+    page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=WAIT_MS)
+    step(page, "#document-heading", f"{name}-1-read")
+    drawn = None
+    if touch is not None:
+        draw(page, touch=touch)
+        drawn = ink_on_pad(page)
+        assert drawn["ratio"] == 2
+    page.get_by_role("button", name="发送验证码").click()
+    code = page.locator("input[name=code]")
+    step(page, code, f"{name}-2-code")
+    if drawn is not None:
+        # The drawing is back on the pad after the page came again: the same strokes in
+        # the same place, at this screen's ratio.
+        page.wait_for_function(f"() => ({INK_BOX})() !== null", timeout=WAIT_MS)
+        again = ink_on_pad(page)
+        assert same_box(again["box"], drawn["box"], 0.02), (drawn, again)
+    code.fill(code_in(last_text_to(app, phone, "签署调解协议")))
+    page.get_by_role("button", name="用此验证码签署").click()
+    page.wait_for_selector(".flash-success", timeout=WAIT_MS)
+    return drawn
 
 
 # -- drawing -----------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 agrees to mediation and gives his identity on a phone; the mediator confirms it; and both
 parties reach a court's acceptance of their joint application for judicial confirmation.
 
-Set up with operations, not the pages (their own walks are issue #16's other parts):
-the world (institution, mediator, court, clerk, the applicant's filed and accepted case);
-the applicant's own ID number is confirmed as at an earlier session; and the agreement is
-drafted and signed by everyone (the video session and signing in the browser are walks
-(c) and (e)). Everything else is done with the buttons the pages show.
+Set up with operations, not the pages (their own walks are issue #16's other parts): the
+world (institution, mediator, its administrator, court, clerk, the applicant's filed and
+accepted case). The video session itself is walk (c): the mediator confirms both parties'
+identity cards as seen on camera, drafts the agreement and asks everyone to sign, and each
+signs from the link in their text message. Everything is done with the buttons the pages
+show.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from sqlalchemy import select
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CourtLevel, Role, User
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
+from mediation.agreements.models import Agreement
 from mediation.cases.models import Case
 from mediation.court.application import open_application
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
-from tests.agreements.conftest import complete_draft
-from tests.agreements.test_workflow import sign_in_turn
 from tests.browser.conftest import serve
 from tests.factories import (
     PASSWORD,
@@ -36,10 +35,13 @@ from tests.factories import (
     valid_id_number,
 )
 
+from . import signing_steps
+
 RESPONDENT = "13877770375"
 RESPONDENT_ID = valid_id_number(375)
-PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1366, "height": 768}}
+# Phones and laptops at twice the density, as most are (and as the signing helpers expect).
+PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True, "device_scale_factor": 2}
+LAPTOP = {"viewport": {"width": 1366, "height": 768}, "device_scale_factor": 2}
 
 
 def last_text_to(app, phone: str) -> str:
@@ -70,8 +72,7 @@ def world(app) -> dict:
             name="南京市玄武区人民法院", level=CourtLevel.basic, region_code="320102"
         )
         clerk = make_user(Role.court_clerk, court_id=court.id, real_name="陈书记员")
-        applicant = make_user(real_name="张三")
-        accounts.confirm_id_number(applicant, by=mediator)  # seen at an earlier session
+        applicant = make_user(real_name="张三")  # his ID number given, not yet confirmed
         # Named by the applicant with a phone number only: no account, no ID number.
         respondent = accounts.party_with_phone("+86" + RESPONDENT, real_name="李四")
         case = make_case(applicant, respondent, mediator=mediator)  # accepted: he is invited
@@ -83,10 +84,15 @@ def world(app) -> dict:
             "case": case.id,
             "number": case.number,
             "mediator": mediator.phone,
-            "admin": admin.id,
+            "admin": admin.phone,
             "clerk": clerk.phone,
             "applicant": applicant.phone,
         }
+
+
+def signing_link(app, live_server: str, phone: str) -> str:
+    """The personal link to the agreement's signing page in the person's text message."""
+    return live_server + signing_steps.link_in(signing_steps.last_text_to(app, phone, "/a/"))
 
 
 def log_in(page, live_server: str, phone: str) -> None:
@@ -144,7 +150,7 @@ def walk(app, made, live_server, browser_factory, step, snap):
         assert him.id_number == RESPONDENT_ID and him.ethnicity == "03"
         assert him.id_confirmed_at is None  # a claim until the mediator sees the card
 
-    # -- 3. the mediator confirms his identity from the card shown on camera --------------
+    # -- 3. the mediator confirms both parties' identity from the cards shown on camera ----
     staff = browser.new_context(**LAPTOP).new_page()
     log_in(staff, live_server, made["mediator"])
     case_link = staff.get_by_role("link", name=made["number"])
@@ -164,22 +170,65 @@ def walk(app, made, live_server, browser_factory, step, snap):
     staff.wait_for_url(re.compile(r".*/cases/\d+$"))
     assert "身份已核实" in staff.content()
     snap(staff, "b09-identity-confirmed")
+    # The applicant's card, the same way: his ID number is on record, a claim until seen.
+    first = staff.locator("li", has_text="张三").filter(has=staff.locator("summary"))
+    open_step = first.locator("summary")
+    step(staff, open_step, "b09a-applicant-identity")
+    open_step.click()
+    matches = first.get_by_role("switch")
+    step(staff, matches, "b09b-applicant-identity-step")
+    matches.check()
+    first.get_by_label("民族").select_option(label="汉族")  # from the card, like his
+    first.get_by_role("button", name="保存身份信息").click()
+    staff.wait_for_url(re.compile(r".*/cases/\d+$"))
+    snap(staff, "b09c-both-confirmed")
     with app.app_context():
         him = db.session.scalar(select(User).where(User.phone == "+86" + RESPONDENT))
         assert him.id_confirmed_at is not None and him.ethnicity == "03"
+        applicant = db.session.scalar(select(User).where(User.phone == made["applicant"]))
+        assert applicant.id_confirmed_at is not None and applicant.ethnicity == "01"
+        db.session.remove()
 
-    # -- 4. set up with operations: the agreement, drafted and signed by everyone ---------
-    # (the session and signing in the browser are walks (c) and (e) of issue #16)
+    # -- 4. the mediator drafts the agreement and asks everyone to sign -------------------
+    # (from the case page's top panel, as at the end of a session)
+    signing_steps.draft_from_case_page(staff, step, snap, "b-agr")
     with app.app_context():
         case = db.session.get(Case, made["case"])
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        assert agreements.concerns(agreement) == []  # his identity is there, confirmed
-        signing.open_round(agreement, by=case.mediator)
-        for signer in (*case.party_users(), case.mediator, db.session.get(User, made["admin"])):
-            sign_in_turn(agreement, signer)
-        db.session.commit()
+        agreement = db.session.scalar(select(Agreement).where(Agreement.case_id == case.id))
+        assert agreements.concerns(agreement) == []  # both identities there, confirmed
+        db.session.remove()
+    # The applicant, on his phone, from the link in his text message.
+    signer = browser.new_context(**PHONE).new_page()
+    signing_steps.enter_from_text(signer, app, step, live_server, made["applicant"], "b-agr-1")
+    signing_steps.sign_here(signer, app, step, made["applicant"], "b-agr-1", touch=True)
+    # The respondent: his phone is still logged in since he answered, the link goes straight
+    # to the signing page.
+    phone.goto(
+        live_server
+        + signing_steps.link_in(signing_steps.last_text_to(app, "+86" + RESPONDENT, "/a/"))
+    )
+    phone.wait_for_url(re.compile(r"/agreement/sign$"), timeout=signing_steps.WAIT_MS)
+    signing_steps.sign_here(phone, app, step, "+86" + RESPONDENT, "b-agr-2", touch=True)
+    # The mediator, from the text too, on the laptop where they are logged in.
+    staff.goto(
+        live_server
+        + signing_steps.link_in(signing_steps.last_text_to(app, made["mediator"], "/a/"))
+    )
+    staff.wait_for_url(re.compile(r"/agreement/sign$"), timeout=signing_steps.WAIT_MS)
+    signing_steps.sign_here(staff, app, step, made["mediator"], "b-agr-3", touch=False)
+    # The institution's administrator seals (People's Mediation Law art 29: the seal).
+    admin = browser.new_context(**LAPTOP).new_page()
+    admin.goto(
+        live_server + signing_steps.link_in(signing_steps.last_text_to(app, made["admin"], "/a/"))
+    )
+    step(admin, "main form button[type=submit]", "b-agr-4-0-login")
+    signing_steps.log_in(admin, lambda *a: None, made["admin"], "")
+    admin.wait_for_url(re.compile(r"/agreement/sign$"), timeout=signing_steps.WAIT_MS)
+    signing_steps.sign_here(admin, app, step, made["admin"], "b-agr-4", touch=None)
+    with app.app_context():
+        agreement = db.session.scalar(select(Agreement).where(Agreement.case_id == made["case"]))
         assert agreements.confirmable(agreement)
+        db.session.remove()
 
     # -- 5. the applicant applies to the competent court and signs, on his phone ----------
     applicant = browser.new_context(**PHONE).new_page()

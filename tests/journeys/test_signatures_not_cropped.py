@@ -13,14 +13,13 @@ from pathlib import Path
 from tests.browser.conftest import serve
 
 from .signing_steps import (
-    INK_BOX,
     LAPTOP,
     PHONE,
     WAIT_MS,
-    code_in,
     draft_and_open_signing,
     draw,
     drawn_part,
+    enter_from_text,
     ink_box,
     ink_on_pad,
     last_text_to,
@@ -31,47 +30,13 @@ from .signing_steps import (
     open_case,
     pdfsig,
     same_box,
+    sign_here,
     signature_pictures,
 )
 
 # Where the strokes are, as a fraction of the drawing's width and height: the pen's width
 # and resampling move an edge by a pixel or two of a picture about 200 pixels high.
 TOLERANCE = 0.04
-
-
-def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> dict | None:
-    """On the signing page: read, draw (unless sealing), ask for the code, type it, sign.
-    Returns the pad's ink box as drawn (None for the seal)."""
-    step(page, "#document-heading", f"{name}-1-read")
-    drawn = None
-    if touch is not None:
-        draw(page, touch=touch)
-        drawn = ink_on_pad(page)
-        assert drawn["ratio"] == 2
-    page.get_by_role("button", name="发送验证码").click()
-    code = page.locator("input[name=code]")
-    step(page, code, f"{name}-2-code")
-    if drawn is not None:
-        # The drawing is back on the pad after the page came again: the same strokes in
-        # the same place, at this screen's ratio.
-        page.wait_for_function(f"() => ({INK_BOX})() !== null", timeout=WAIT_MS)
-        again = ink_on_pad(page)
-        assert same_box(again["box"], drawn["box"], 0.02), (drawn, again)
-    code.fill(code_in(last_text_to(app, phone, "签署调解协议")))
-    page.get_by_role("button", name="用此验证码签署").click()
-    page.wait_for_selector(".flash-success", timeout=WAIT_MS)
-    return drawn
-
-
-def enter_from_text(page, app, step, live_server: str, phone: str, name: str) -> None:
-    """A party opens the link in the text message and proves it is them with a code."""
-    page.goto(live_server + link_in(last_text_to(app, phone, "/a/")))
-    send = page.get_by_role("button", name="发送验证码")
-    step(page, send, f"{name}-0-link")
-    send.click()
-    page.fill("input[name=code]", code_in(last_text_to(app, phone, "进入调解案件")))
-    page.get_by_role("button", name="确认").click()
-    page.wait_for_url(re.compile(r"/agreement/sign$"), timeout=WAIT_MS)
 
 
 def test_every_signature_is_whole_in_the_signed_pdf(app, browser_factory, step, snap, tmp_path):
