@@ -23,6 +23,7 @@ PUBLIC = {
     # (tests/minutes/test_views.py).
     "/m/<token>",
     "/a/<token>",  # an agreement's signing link: the same (tests/agreements/test_views.py)
+    "/j/<token>",  # a signer's link to the joint court application: the same (the matrix)
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
