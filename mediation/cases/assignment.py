@@ -186,6 +186,13 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
         journal.append(case.id, "case.no_mediator_available", {}, actor_id=None)
         queue(case, by=by, now=now)
         return False
+    _assign_candidate(case, candidate, by=by, now=now)
+    return True
+
+
+def _assign_candidate(
+    case: Case, candidate: Candidate, *, by: User | None, now: datetime | None
+) -> None:
     assign(
         case,
         institution=candidate.institution,
@@ -194,7 +201,6 @@ def assign_automatically(case: Case, *, by: User | None, now: datetime | None = 
         by=by,
         now=now,
     )
-    return True
 
 
 def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
@@ -298,14 +304,7 @@ def _pick_from_queue(case: Case, now: datetime) -> bool:
     if candidate is None:
         return False
     _close(case, AssignmentOutcome.withdrawn, "", now)  # the queue's own row, if any
-    assign(
-        case,
-        institution=candidate.institution,
-        mediator=candidate.mediator,
-        how="automatic",
-        by=None,
-        now=now,
-    )
+    _assign_candidate(case, candidate, by=None, now=now)
     workflow.transition(case, Action.reassign, by=None, now=now)
     _tell_applicants(case)
     return True
