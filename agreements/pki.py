@@ -5,7 +5,17 @@ Layout of the directory passed to :func:`ensure_authority` (the app uses ``insta
     root.crt.pem     root.key.pem     self-signed; key only creates/renews the issuing CA
     issuing.crt.pem  issuing.key.pem  online CA issuing signer and TSA certificates
     tsa.crt.pem      tsa.key.pem      RFC 3161 TSA certificate (EKU timeStamping, critical)
-    retired/                          certificates and keys replaced by a renewal
+    root.crl                          the root's CRL (DER) for the issuing CA, signed when the
+                                      issuing CA is issued and valid as long as that CA
+    issuing.crl                       the issuing CA's latest CRL (DER), re-signed every hour
+    retired/                          certificates and keys replaced by a renewal, and the
+                                      final CRL of each retired issuing CA
+
+Every certificate below the root names where its issuer's CRL is published (CRL
+distribution point, ``<crl_base>/root.crl`` or ``<crl_base>/issuing.crl``), so that a
+validator years later finds, or finds embedded, proof that nothing was revoked
+(ETSI EN 319 102-1 5.2.6; the platform's signatures embed these CRLs, see
+:mod:`agreements.signing`).
 
 Keys are written with mode 0600; the root key is encrypted when a passphrase is given. The
 root key is never loaded into :class:`Authority`: it is read only while the issuing CA is
@@ -27,12 +37,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeAlias
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import Signer
@@ -41,12 +54,25 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 log = logging.getLogger(__name__)
 
 ROOT_LIFETIME = timedelta(days=20 * 365)
-ISSUING_LIFETIME = timedelta(days=5 * 365)
+# Ten years: pyHanko's AdES validation (0.38) cannot rescue a chain whose *intermediate*
+# certificate has expired (only an expired end-entity certificate goes on to past
+# validation), so a document must be checked before its issuing CA expires; ten years keeps
+# every document verifiable for at least that long after signing, five years and more
+# after the CA's renewal (RENEW_BEFORE applies to the CA too).
+ISSUING_LIFETIME = timedelta(days=10 * 365)
 TSA_LIFETIME = timedelta(days=2 * 365)
 # Renew early so that a signer or TSA certificate never outlives the CA that issued it.
 RENEW_BEFORE = timedelta(days=90)
 # Tolerates small clock differences between the app servers and a validator.
 BACKDATE = timedelta(minutes=1)
+# CRLs are re-signed when older than CRL_REFRESH. Their nextUpdate is shortly (CRL_MARGIN)
+# before the certificates they cover expire: a document's newest archive timestamp must be
+# checkable offline until its next renewal, years later, with the CRLs embedded beside it
+# (a CRL due in a week would leave a verifier without network unable to judge it after a
+# week); see _issue_tsa for the margin. The price is that a revocation reaches only
+# verifiers who fetch the CRL anew; see _crl for why the platform can live with that.
+CRL_REFRESH = timedelta(hours=1)
+CRL_MARGIN = timedelta(days=2)
 
 _FILES = ("root", "issuing", "tsa")
 # RFC 5280 requires PrintableString for serialNumber; refuse anything it cannot carry.
@@ -65,6 +91,8 @@ class Authority:
     issuing_key: ec.EllipticCurvePrivateKey = field(repr=False)
     tsa: asn1_x509.Certificate
     tsa_key: rsa.RSAPrivateKey = field(repr=False)
+    # Where the CRLs are published (e.g. https://host/pki); None: certificates name none.
+    crl_base: str | None = None
 
     @property
     def trust_roots(self) -> list[asn1_x509.Certificate]:
@@ -161,6 +189,8 @@ def _build(
     lifetime: timedelta,
     ca: bool,
     path_length: int | None = None,
+    crl_url: str | None = None,
+    serial: int | None = None,
 ) -> x509.CertificateBuilder:
     now = datetime.now(UTC)
     end = now + lifetime
@@ -172,7 +202,7 @@ def _build(
         .subject_name(subject)
         .issuer_name(issuer.subject if issuer else subject)
         .public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
@@ -184,12 +214,109 @@ def _build(
     else:
         ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    if crl_url:
+        # RFC 5280 4.2.1.13: where the issuer's CRL covering this certificate is found.
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=None,
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return builder.add_extension(aki, critical=False)
 
 
-def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
+def _crl_url(base: str | None, stem: str) -> str | None:
+    return f"{base.rstrip('/')}/{stem}.crl" if base else None
+
+
+def _sign(
+    builder: x509.CertificateBuilder
+    | x509.CertificateRevocationListBuilder
+    | ocsp.OCSPResponseBuilder,
+    key: PrivateKey,
+) -> x509.Certificate | x509.CertificateRevocationList | ocsp.OCSPResponse:
     algorithm = hashes.SHA384() if isinstance(key, ec.EllipticCurvePrivateKey) else hashes.SHA256()
     return builder.sign(key, algorithm)
+
+
+def _crl(
+    issuer: x509.Certificate,
+    key: PrivateKey,
+    *,
+    next_update: datetime,
+    scope: str | None = None,
+) -> x509.CertificateRevocationList:
+    """An empty CRL of ``issuer``, for the certificates naming ``scope`` as their CRL
+    distribution point (all it issued when None): the platform has revoked nothing.
+
+    Signer certificates live minutes and their keys sign once (see :class:`SignerCredential`),
+    so there is nothing to revoke them for; the CRLs let a validator prove, at any later
+    time, that the CA and TSA certificates were not revoked when they were used. A
+    compromised issuing CA or TSA key is answered by a new issuing CA, not a CRL entry.
+    """
+    now = datetime.now(UTC)
+    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(now - BACKDATE)
+        .next_update(max(next_update, now))
+        # RFC 5280 5.2.1 and 5.2.3: authority key identifier and CRL number are required.
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
+        .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
+    )
+    if scope:
+        # RFC 5280 5.2.5: a partition of the issuer's certificates, critical.
+        idp = x509.IssuingDistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(scope)],
+            relative_name=None,
+            only_contains_user_certs=False,
+            only_contains_ca_certs=False,
+            only_some_reasons=None,
+            indirect_crl=False,
+            only_contains_attribute_certs=False,
+        )
+        builder = builder.add_extension(idp, critical=True)
+    crl = _sign(builder, key)
+    assert isinstance(crl, x509.CertificateRevocationList)
+    return crl
+
+
+def _ocsp(
+    cert: x509.Certificate, issuer: x509.Certificate, key: PrivateKey, *, next_update: datetime
+) -> asn1_ocsp.OCSPResponse:
+    """A "good" OCSP response for ``cert``, signed by its issuer itself (RFC 6960 4.2.2.2).
+
+    The platform runs no OCSP responder: these responses are made to be embedded. They give
+    each end-entity certificate revocation data of its own, current until just before it
+    expires, which is what a validator years later needs (see _issue_tsa); pyHanko's past
+    validation of an expired end-entity certificate looks for OCSP responses in particular.
+    """
+    now = datetime.now(UTC)
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=cert,
+            issuer=issuer,
+            algorithm=hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.GOOD,
+            this_update=now - BACKDATE,
+            next_update=max(next_update, now),
+            revocation_time=None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer)
+    )
+    response = _sign(builder, key)
+    assert isinstance(response, ocsp.OCSPResponse)
+    return asn1_ocsp.OCSPResponse.load(response.public_bytes(serialization.Encoding.DER))
+
+
+def _write_crl(path: Path, crl: x509.CertificateRevocationList) -> None:
+    _write(path, crl.public_bytes(serialization.Encoding.DER), 0o644)
 
 
 @contextlib.contextmanager
@@ -219,11 +346,19 @@ def _retire(directory: Path, stem: str) -> None:
 # --- the authority -------------------------------------------------------------------------
 
 
-def ensure_authority(directory: Path, *, name: str, passphrase: bytes | None = None) -> Authority:
+def ensure_authority(
+    directory: Path,
+    *,
+    name: str,
+    passphrase: bytes | None = None,
+    crl_base: str | None = None,
+) -> Authority:
     """Create whatever part of the CA is missing or due for renewal, then load it.
 
     Idempotent. ``passphrase`` encrypts a new root key and decrypts an existing one; it is
-    needed only when the issuing CA has to be created or renewed.
+    needed only when the issuing CA (or the root's CRL) has to be created or renewed.
+    ``crl_base`` is the URL under which :func:`crl_files` are published; certificates
+    issued from now on name it.
     """
     directory = Path(directory)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -257,12 +392,14 @@ def ensure_authority(directory: Path, *, name: str, passphrase: bytes | None = N
                 else:
                     raise FileNotFoundError(f"{root_key_path} is needed to issue the issuing CA")
             else:
-                _issue_issuing_ca(directory, root, root_key_path, name, passphrase)
+                _issue_issuing_ca(directory, root, root_key_path, name, passphrase, crl_base)
+        elif _root_crl_due(directory, root) and root_key_path.exists():
+            _issue_root_crl(directory, root, root_key_path, passphrase)
         issuing = x509.load_pem_x509_certificate(issuing_crt.read_bytes())
 
         if _needs_issue(directory / "tsa.crt.pem", issuing):
-            _issue_tsa(directory, issuing, name)
-    return load_authority(directory)
+            _issue_tsa(directory, issuing, name, crl_base)
+    return load_authority(directory, crl_base=crl_base)
 
 
 def _expired(path: Path, margin: timedelta = timedelta(0)) -> bool:
@@ -281,48 +418,133 @@ def _needs_issue(path: Path, issuer: x509.Certificate) -> bool:
     return _expired(path, RENEW_BEFORE)
 
 
+def _root_crl_due(directory: Path, root: x509.Certificate) -> bool:
+    path = directory / "root.crl"
+    if not path.exists():
+        return True
+    crl = x509.load_der_x509_crl(path.read_bytes())
+    if not crl.is_signature_valid(root.public_key()):
+        return True  # left over from another root
+    next_update = crl.next_update_utc
+    return next_update is None or next_update - RENEW_BEFORE <= datetime.now(UTC)
+
+
+def _issue_root_crl(
+    directory: Path, root: x509.Certificate, root_key_path: Path, passphrase: bytes | None
+) -> None:
+    """Re-sign the root's CRL while the root key is at hand; if it is encrypted and no
+    passphrase was given, say so and carry on with the CRL there is."""
+    try:
+        root_key = serialization.load_pem_private_key(root_key_path.read_bytes(), passphrase)
+    except (TypeError, ValueError):
+        log.warning("The root's CRL is due for renewal; give the root key's passphrase")
+        return
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+    issuing = x509.load_pem_x509_certificate((directory / "issuing.crt.pem").read_bytes())
+    _write_root_crl(directory, root, root_key, issuing)
+
+
+def _write_root_crl(
+    directory: Path, root: x509.Certificate, root_key: PrivateKey, issuing: x509.Certificate
+) -> None:
+    # The root key may be offline for years: its CRL is valid as long as the issuing CA it
+    # covers, so validators always find a current one (RFC 5280 5.1.2.5 lets nextUpdate be
+    # as far ahead as the issuer commits to).
+    _write_crl(
+        directory / "root.crl",
+        _crl(root, root_key, next_update=issuing.not_valid_after_utc - CRL_MARGIN),
+    )
+
+
 def _issue_issuing_ca(
     directory: Path,
     root: x509.Certificate,
     root_key_path: Path,
     name: str,
     passphrase: bytes | None,
+    crl_base: str | None = None,
 ) -> None:
     root_key = serialization.load_pem_private_key(root_key_path.read_bytes(), passphrase)
     assert isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
     key = ec.generate_private_key(ec.SECP384R1())
     builder = _build(
-        _name(o=name, cn=f"{name} Issuing CA"),
+        # Each generation has a name of its own: validators find a CRL's issuer, and a
+        # certificate's, by name first, and one name for two keys sends them down the
+        # wrong (often expired) path when old timestamps are checked years later.
+        _name(o=name, cn=f"{name} Issuing CA", serial=datetime.now(UTC).strftime("G%Y%m%d%H%M%S")),
         key.public_key(),
         issuer=root,
         lifetime=ISSUING_LIFETIME,
         ca=True,
         path_length=0,
+        crl_url=_crl_url(crl_base, "root"),
     )
     cert = _sign(builder, root_key)
+    assert isinstance(cert, x509.Certificate)
+    _write_root_crl(directory, root, root_key, cert)
     del root_key  # the root key's only job is done
     _retire(directory, "issuing")
     _retire(directory, "tsa")  # a TSA certificate must not outlive its issuer
     _write_key(directory / "issuing.key.pem", key)
     _write_cert(directory / "issuing.crt.pem", cert)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(directory / "issuing.crl")  # the old CA's
 
 
-def _issue_tsa(directory: Path, issuing: x509.Certificate, name: str) -> None:
+def _issue_tsa(
+    directory: Path, issuing: x509.Certificate, name: str, crl_base: str | None = None
+) -> None:
     issuing_key = _load_key(directory / "issuing.key.pem")
     # pyHanko's in-process timestamper signs with RSA PKCS#1 v1.5 only.
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    serial = x509.random_serial_number()
+    # Each TSA certificate has a CRL of its own (a partition of the issuing CA's, RFC 5280
+    # 5.2.5) that stays current until shortly before the certificate expires. A document's
+    # newest archive timestamp can so be checked offline until it is renewed; and years
+    # later, a validator checking an older timestamp (ETSI EN 319 102-1 5.6.2.1, past
+    # certificate validation) slides its control time back to the end of that CRL, a moment
+    # when the TSA certificate was still valid. One CRL for all TSA certificates would have
+    # the newest one decide, and the control time would land after an old one expired.
+    crl_url = _crl_url(crl_base, _tsa_stem(serial))
     builder = _build(
         _name(o=name, cn=f"{name} Timestamp Authority"),
         key.public_key(),
         issuer=issuing,
         lifetime=TSA_LIFETIME,
         ca=False,
+        crl_url=crl_url,
+        serial=serial,
         # RFC 3161 2.3: the TSA certificate has exactly one EKU, timeStamping, marked critical.
     ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     cert = _sign(builder, issuing_key)
+    assert isinstance(cert, x509.Certificate)
     _retire(directory, "tsa")
     _write_key(directory / "tsa.key.pem", key)
     _write_cert(directory / "tsa.crt.pem", cert)
+    _write_tsa_crl(directory, cert, issuing, issuing_key, crl_base)
+
+
+def _tsa_stem(serial: int) -> str:
+    return f"tsa-{serial:x}"
+
+
+def _write_tsa_crl(
+    directory: Path,
+    tsa: x509.Certificate,
+    issuing: x509.Certificate,
+    issuing_key: PrivateKey,
+    crl_base: str | None,
+) -> None:
+    stem = _tsa_stem(tsa.serial_number)
+    crl = _crl(
+        issuing,
+        issuing_key,
+        next_update=tsa.not_valid_after_utc - CRL_MARGIN,
+        scope=_crl_url(crl_base, stem),
+    )
+    _write_crl(directory / f"{stem}.crl", crl)
+    response = _ocsp(tsa, issuing, issuing_key, next_update=tsa.not_valid_after_utc - CRL_MARGIN)
+    _write(directory / f"{stem}.ocsp", response.dump(), 0o644)
 
 
 def _load_key(path: Path) -> PrivateKey:
@@ -331,7 +553,7 @@ def _load_key(path: Path) -> PrivateKey:
     return key
 
 
-def load_authority(directory: Path) -> Authority:
+def load_authority(directory: Path, *, crl_base: str | None = None) -> Authority:
     """Load an existing CA without creating anything (the root key is not read)."""
     directory = Path(directory)
     certs = {
@@ -356,7 +578,93 @@ def load_authority(directory: Path) -> Authority:
         issuing_key=issuing_key,
         tsa=to_asn1(certs["tsa"]),
         tsa_key=tsa_key,
+        crl_base=crl_base,
     )
+
+
+# --- revocation lists ----------------------------------------------------------------------
+
+
+def crl_files(authority: Authority) -> dict[str, bytes]:
+    """The CRLs to publish under :attr:`Authority.crl_base`, by file name (DER).
+
+    ``issuing.crl`` (the issuing CA's, for signer certificates) and the current TSA
+    certificate's are re-signed when older than :data:`CRL_REFRESH`; ``root.crl`` (for the
+    issuing CA) only when the root key is at hand (:func:`ensure_authority`). Both the issuing
+    CA's and the root's CRLs run until shortly before the CA they are for expires, for the
+    same reason as the TSA's (see :func:`_issue_tsa`): a validator without network years
+    later still finds them current.
+    """
+    directory = authority.directory
+    issuing = _to_crypto(authority.issuing)
+    tsa = _to_crypto(authority.tsa)
+    tsa_path = directory / f"{_tsa_stem(tsa.serial_number)}.crl"
+    with _locked(directory):
+        if _crl_due(directory / "issuing.crl", issuing):
+            scope = _crl_url(authority.crl_base, "issuing")
+            crl = _crl(
+                issuing,
+                authority.issuing_key,
+                next_update=issuing.not_valid_after_utc - CRL_MARGIN,
+                scope=scope,
+            )
+            _write_crl(directory / "issuing.crl", crl)
+        if _crl_due(tsa_path, issuing):
+            _write_tsa_crl(directory, tsa, issuing, authority.issuing_key, authority.crl_base)
+        names = ["root.crl", "issuing.crl", *sorted(p.name for p in directory.glob("tsa-*.crl"))]
+        return {n: (directory / n).read_bytes() for n in names if (directory / n).exists()}
+
+
+def _crl_due(path: Path, issuer: x509.Certificate) -> bool:
+    if not path.exists():
+        return True
+    crl = x509.load_der_x509_crl(path.read_bytes())
+    now = datetime.now(UTC)
+    return (
+        crl.issuer != issuer.subject
+        or not crl.is_signature_valid(issuer.public_key())
+        or crl.last_update_utc + BACKDATE + CRL_REFRESH <= now
+        or crl.last_update_utc > now  # a clock that went back
+    )
+
+
+def validation_crls(authority: Authority) -> list[asn1_crl.CertificateList]:
+    """The current CRLs a validator needs for every chain this authority's signatures and
+    timestamps use, including those of TSA certificates already replaced (they signed the
+    older archive timestamps a renewal must prove)."""
+    now = datetime.now(UTC)
+    found = []
+    for data in crl_files(authority).values():
+        crl = asn1_crl.CertificateList.load(data)
+        next_update = crl["tbs_cert_list"]["next_update"].native
+        if next_update is not None and next_update > now:
+            found.append(crl)
+    return found
+
+
+def validation_ocsps(authority: Authority) -> list[asn1_ocsp.OCSPResponse]:
+    """The current OCSP responses of the TSA certificates (see _ocsp)."""
+    crl_files(authority)  # re-signs the current TSA's when due
+    found = []
+    now = datetime.now(UTC)
+    for path in sorted(authority.directory.glob("tsa-*.ocsp")):
+        response = asn1_ocsp.OCSPResponse.load(path.read_bytes())
+        single = response.basic_ocsp_response["tbs_response_data"]["responses"][0]
+        if single["next_update"].native > now:
+            found.append(response)
+    return found
+
+
+def retired_certificates(authority: Authority) -> list[asn1_x509.Certificate]:
+    """Certificates of retired issuing CAs and TSAs, for validating older timestamps."""
+    retired = authority.directory / "retired"
+    if not retired.is_dir():
+        return []
+    return [
+        to_asn1(x509.load_pem_x509_certificate(p.read_bytes()))
+        for p in sorted(retired.glob("*.crt.pem"))
+        if p.name.startswith(("issuing-", "tsa-"))
+    ]
 
 
 # --- per-signature credentials -------------------------------------------------------------
@@ -382,10 +690,15 @@ class SignerCredential:
         certificate: asn1_x509.Certificate,
         private_key: ec.EllipticCurvePrivateKey,
         chain: list[asn1_x509.Certificate],
+        crls: list[asn1_crl.CertificateList] | None = None,
+        ocsps: list[asn1_ocsp.OCSPResponse] | None = None,
     ) -> None:
         self.certificate = certificate
         self._private_key: ec.EllipticCurvePrivateKey | None = private_key
         self.cert_registry = SimpleCertificateStore.from_certs([certificate, *chain])
+        # This certificate's own revocation data (see issue_signer), to embed with it.
+        self.crls = list(crls or [])
+        self.ocsps = list(ocsps or [])
 
     @property
     def destroyed(self) -> bool:
@@ -458,14 +771,44 @@ def issue_signer(
         raise ValueError("signer_id must be a PrintableString (letters, digits, ' ()+,-./:=?)")
     key = ec.generate_private_key(ec.SECP256R1())
     issuing = _to_crypto(authority.issuing)
+    serial = x509.random_serial_number()
+    # A CRL partition of its own, as a TSA certificate has (see _issue_tsa), and for the
+    # same reason: years later the validator's control time must slide back to before this
+    # ten-minute certificate expired, which a CRL shared with later signers would prevent.
+    scope = _crl_url(authority.crl_base, signer_stem(serial))
     builder = _build(
         _name(ou=document_ref, title=role, serial=signer_id or "", cn=common_name),
         key.public_key(),
         issuer=issuing,
         lifetime=valid_for,
         ca=False,
+        crl_url=scope,
+        serial=serial,
     )
     # No extendedKeyUsage: NSS (pdfsig, Firefox) and Acrobat accept a signer certificate
     # without one, whereas a "wrong" EKU makes them reject it.
     cert = _sign(builder, authority.issuing_key)
-    return SignerCredential(to_asn1(cert), key, authority.chain)
+    assert isinstance(cert, x509.Certificate)
+    horizon = cert.not_valid_after_utc - BACKDATE
+    crl = signer_crl(authority, serial, next_update=horizon)
+    response = _ocsp(cert, issuing, authority.issuing_key, next_update=horizon)
+    return SignerCredential(to_asn1(cert), key, authority.chain, crls=[crl], ocsps=[response])
+
+
+def signer_stem(serial: int) -> str:
+    return f"signer-{serial:x}"
+
+
+def signer_crl(
+    authority: Authority, serial: int, *, next_update: datetime | None = None
+) -> asn1_crl.CertificateList:
+    """The (empty) CRL of one signer certificate's partition: embedded when it signs, and
+    what ``<crl_base>/signer-<serial>.crl`` serves afterwards (nothing is ever revoked)."""
+    issuing = _to_crypto(authority.issuing)
+    crl = _crl(
+        issuing,
+        authority.issuing_key,
+        next_update=next_update or datetime.now(UTC) + CRL_REFRESH,
+        scope=_crl_url(authority.crl_base, signer_stem(serial)),
+    )
+    return asn1_crl.CertificateList.load(crl.public_bytes(serialization.Encoding.DER))
