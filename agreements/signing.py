@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeAlias
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from PIL import Image, ImageDraw, ImageFont
@@ -28,6 +29,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
+from agreements import archive
 from agreements._loop import outside_event_loop
 from agreements.pki import Authority, SignerCredential
 from agreements.tsa import PlatformTimeStamper
@@ -72,9 +74,14 @@ def add_signature_fields(pdf: bytes, specs: Sequence[FieldSpec]) -> bytes:
 
 
 def signature_fields(pdf: bytes) -> dict[str, bool]:
-    """Signature field names in document order, mapped to whether they are signed."""
+    """Signature field names in document order, mapped to whether they are signed; the
+    document timestamps' fields (B-LTA, see :func:`sign_pdf`) are not signers' fields."""
     reader = PdfFileReader(io.BytesIO(pdf))
-    return {name: value is not None for name, value, _ in fields.enumerate_sig_fields(reader)}
+    return {
+        name: value is not None
+        for name, value, _ in fields.enumerate_sig_fields(reader)
+        if value is None or value.get_object().get("/Type") != "/DocTimeStamp"
+    }
 
 
 def sign_pdf(
@@ -90,8 +97,16 @@ def sign_pdf(
     reason: str,
     location: str,
     timestamper: TimeStamper,
+    external_tsa_roots: list[asn1_x509.Certificate] | None = None,
 ) -> bytes:
-    """Add one PAdES B-T signature (ETSI.CAdES.detached + signature timestamp).
+    """Add one PAdES B-LTA signature: ETSI.CAdES.detached with a signature timestamp, the
+    validation data of every chain involved in the DSS, and a document timestamp after it.
+
+    Each signing act closes with its own document timestamp, so that every revision a
+    party downloads (after the first signature, the second...) validates long-term on its
+    own, not only the final one; the cost is one more timestamp per signature (see
+    bench/agreement_signing.py). With an external TSA, give its roots as
+    ``external_tsa_roots``: its revocation data is then fetched over the network.
 
     Signs into the empty field ``field_name`` if the document has it (``box`` must then be
     None), otherwise creates that field on ``page``: visible at ``box``, or invisible when
@@ -117,12 +132,22 @@ def sign_pdf(
             rect = box
             new_field = SigFieldSpec(field_name, on_page=page, box=_int_box(box) if box else None)
         stamp = _stamp_style(signer_credential, appearance_png, rect, role_label) if rect else None
+        context = archive.validation_context(
+            authority,
+            credential=signer_credential,
+            extra_roots=external_tsa_roots,
+            allow_fetching=external_tsa_roots is not None,
+        )
         meta = signers.PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm="sha256",
             subfilter=SigSeedSubFilter.PADES,
             reason=reason,
             location=location,
+            embed_validation_info=True,
+            use_pades_lta=True,
+            validation_context=context,
+            dss_settings=archive.DSS_SETTINGS,
         )
         pdf_signer = signers.PdfSigner(
             meta,

@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -77,22 +78,27 @@ class Report:
         )
 
 
-def _context(roots: list[x509.Certificate], moment: datetime | None = None) -> ValidationContext:
-    # Revocation: the platform CA publishes no CRL or OCSP and its certificates point to
-    # none, so there is nothing to consult; "require" would reject every signature, and
-    # "soft-fail" is the honest setting. Revocation is not what makes the signer's key
-    # trustworthy here: each certificate lives ten minutes and its key is destroyed after
-    # one signature (art 13(1)-(2)), leaving no window in which revoking it would matter.
-    # The cost: a stolen issuing-CA or TSA key cannot be revoked, only replaced (a new
-    # root, re-distributed), so those keys need the protection a CRL would otherwise buy.
-    # allow_fetching=False keeps verification off the network (deterministic, no leaks);
-    # it also means an external TSA's own CRL/OCSP is not consulted.
-    return ValidationContext(
-        trust_roots=roots,
-        moment=moment,
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-    )
+def _context(
+    roots: list[x509.Certificate],
+    moment: datetime | None = None,
+    dss: DocumentSecurityStore | None = None,
+) -> ValidationContext:
+    # Revocation: documents signed since B-LTA carry, in their DSS, a CRL or OCSP response
+    # for every certificate of every chain (agreements.archive); they are used when present
+    # and a revoked certificate fails. "soft-fail" keeps documents signed before then (no
+    # validation data) verifiable: their signer certificates lived ten minutes and their
+    # keys signed once (art 13(1)-(2)), leaving no window in which revoking them mattered.
+    # allow_fetching=False keeps verification off the network (deterministic, no leaks):
+    # what a court checks is what the file carries.
+    kwargs = {
+        "trust_roots": roots,
+        "moment": moment,
+        "allow_fetching": False,
+        "revocation_mode": "soft-fail",
+    }
+    if dss is not None:
+        return dss.as_validation_context(kwargs)
+    return ValidationContext(**kwargs)
 
 
 def verify_pdf(
@@ -113,14 +119,25 @@ def verify_pdf(
         reader = PdfFileReader(io.BytesIO(pdf))
         embedded = reader.embedded_signatures
         filled = {name for name, value, _ in enumerate_sig_fields(reader) if value is not None}
+        dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+        proofs = _proof_times(embedded)
     except Exception as e:  # a file the reader chokes on is simply not a valid document
         return Report((), len(pdf), (f"unreadable PDF: {type(e).__name__}: {e}",))
     if not embedded:
         return Report((), len(pdf), ("no signatures",))
     checks = outside_event_loop(
         lambda: tuple(
-            _check(sig, pdf, trust_roots, ts_roots, filled, at, last=sig is embedded[-1])
-            for sig in embedded
+            _check(
+                sig,
+                pdf,
+                trust_roots,
+                ts_roots,
+                filled,
+                proofs[i] or at,
+                dss,
+                last=sig is embedded[-1],
+            )
+            for i, sig in enumerate(embedded)
         )
     )
     problems = ()
@@ -134,6 +151,30 @@ def verify_pdf(
     return Report(checks, len(pdf), problems)
 
 
+def _proof_times(embedded: list[EmbeddedPdfSignature]) -> list[datetime | None]:
+    """For each signature, the time of the first document timestamp after it, if any.
+
+    That timestamp proves the signature, its timestamp and the validation data before it
+    existed then (ETSI EN 319 102-1 5.6.2.4, proof of existence); so the signature's
+    timestamp (or, for a document timestamp, the timestamp itself) is checked as of that
+    moment, while its TSA certificate was valid, and the newest one as of the moment of
+    verification. Each later timestamp is in turn checked the same way, so the chain holds
+    only if every link does (Report.ok requires every entry to pass).
+    """
+    times: list[datetime | None] = [None] * len(embedded)
+    following: datetime | None = None
+    for i in range(len(embedded) - 1, -1, -1):
+        times[i] = following
+        if embedded[i].sig_object_type == "/DocTimeStamp":
+            following = _token_time(embedded[i].signed_data)
+    return times
+
+
+def _token_time(signed_data: cms.SignedData) -> datetime | None:
+    info = signed_data["encap_content_info"]["content"].parsed
+    return info["gen_time"].native if isinstance(info, tsp.TSTInfo) else None
+
+
 def _check(
     sig: EmbeddedPdfSignature,
     pdf: bytes,
@@ -141,14 +182,16 @@ def _check(
     ts_roots: list[x509.Certificate],
     signature_fields: set[str],
     at: datetime | None,
+    dss: DocumentSecurityStore | None,
     *,
     last: bool,
 ) -> SignatureCheck:
+    """``at``: when the signature's timestamp is checked (see :func:`_proof_times`)."""
     base = {"field_name": sig.field_name, "signed_up_to": _signed_end(sig)}
     try:
         problems = _container_problems(sig, pdf, last=last)
         if sig.sig_object_type == "/DocTimeStamp":
-            status = validate_pdf_timestamp(sig, validation_context=_context(ts_roots, at))
+            status = validate_pdf_timestamp(sig, validation_context=_context(ts_roots, at, dss))
             kind, signing_time = "document timestamp", status.timestamp
             timestamped = status.intact and status.valid and status.trusted
             paths = [status.validation_path]
@@ -158,8 +201,10 @@ def _check(
             # checked now (or at `at`), against ts_roots; if it is bad, `timestamped` is false.
             status = validate_pdf_signature(
                 sig,
-                signer_validation_context=_context(roots, _claimed_time(sig.signer_info) or at),
-                ts_validation_context=_context(ts_roots, at),
+                signer_validation_context=_context(
+                    roots, _claimed_time(sig.signer_info) or at, dss
+                ),
+                ts_validation_context=_context(ts_roots, at, dss),
             )
             kind = "signature"
             tst = status.timestamp_validity
@@ -192,7 +237,8 @@ def _check(
         and isinstance(diff, DiffResult)
         and level is not None
         and level <= _ALLOWED_AFTER
-        and bool(status.docmdp_ok)
+        # DocMDP does not apply to a document timestamp (pyHanko leaves it unset).
+        and (bool(status.docmdp_ok) or (kind == "document timestamp" and status.docmdp_ok is None))
         # FORM_FILLING would also allow filling in other kinds of fields; only
         # signature fields may change after a signature.
         and diff.changed_form_fields <= signature_fields
@@ -306,9 +352,10 @@ def _structure_problems(signed_data: cms.SignedData) -> list[str]:
 
 def summarize(report: Report) -> str:
     """Human-readable, one line per signature, for the CLI and logs."""
+    stamps = sum(1 for s in report.signatures if s.kind == "document timestamp")
     lines = [
-        f"{'VALID' if report.ok else 'NOT VALID'}: {len(report.signatures)} signature(s), "
-        f"{report.file_size} bytes"
+        f"{'VALID' if report.ok else 'NOT VALID'}: {len(report.signatures) - stamps} "
+        f"signature(s), {stamps} document timestamp(s), {report.file_size} bytes"
     ]
     lines += [f"  problem: {p}" for p in report.problems]
     for i, s in enumerate(report.signatures, 1):

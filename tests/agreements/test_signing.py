@@ -93,7 +93,7 @@ def test_each_signature_is_an_incremental_update(signed):
 
 def test_pyhanko_finds_all_four_intact_trusted_and_timestamped(signed, authority):
     reader = PdfFileReader(io.BytesIO(signed[-1]))
-    sigs = reader.embedded_signatures
+    sigs = reader.embedded_regular_signatures
     assert [s.field_name for s in sigs] == ["party-1", "party-2", "mediator", "seal"]
     for sig in sigs:
         context = ValidationContext(trust_roots=authority.trust_roots, allow_fetching=False)
@@ -105,9 +105,21 @@ def test_pyhanko_finds_all_four_intact_trusted_and_timestamped(signed, authority
         assert sig.sig_object["/Location"] == "北京"
 
 
+def test_each_signing_act_is_b_lta(signed):
+    # ETSI EN 319 142-1 B-LTA: validation data in the DSS, then a document timestamp, after
+    # every signature, so that each revision a party downloads stands on its own.
+    for pdf in signed[1:]:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        assert reader.embedded_signatures[-1].sig_object_type == "/DocTimeStamp"
+        dss = reader.root["/DSS"]
+        assert len(dss["/CRLs"]) >= 3 and len(dss["/OCSPs"]) >= 2 and len(dss["/Certs"]) >= 4
+    kinds = [s.sig_object_type for s in PdfFileReader(io.BytesIO(signed[-1])).embedded_signatures]
+    assert kinds == ["/Sig", "/DocTimeStamp"] * 4
+
+
 def test_signer_names_are_in_the_certificates(signed):
     reader = PdfFileReader(io.BytesIO(signed[-1]))
-    subjects = [s.signer_cert.subject.native for s in reader.embedded_signatures]
+    subjects = [s.signer_cert.subject.native for s in reader.embedded_regular_signatures]
     assert [(s["common_name"], s["title"]) for s in subjects] == [
         ("张三", "party"),
         ("李四", "party"),

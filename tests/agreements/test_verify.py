@@ -43,7 +43,12 @@ def agreement() -> bytes:
     return weasyprint.HTML(string=html).write_pdf()
 
 
-def sign(pdf: bytes, authority: pki.Authority, steps=SIGNERS) -> bytes:
+def signatures(report: verify.Report) -> list[verify.SignatureCheck]:
+    """The signers' entries (each signing act also adds a closing document timestamp)."""
+    return [s for s in report.signatures if s.kind == "signature"]
+
+
+def sign(pdf: bytes, authority: pki.Authority, steps=SIGNERS, **kwargs) -> bytes:
     for name, role, field, box in steps:
         credential = pki.issue_signer(authority, common_name=name, role=role, document_ref="A-1")
         pdf = signing.sign_pdf(
@@ -57,6 +62,7 @@ def sign(pdf: bytes, authority: pki.Authority, steps=SIGNERS) -> bytes:
             reason="同意",
             location="北京",
             timestamper=tsa.timestamper_for(authority),
+            **kwargs,
         )
     return pdf
 
@@ -68,7 +74,15 @@ def signed(agreement, authority) -> bytes:
 
 @pytest.fixture(scope="module")
 def last_signature(signed):
-    return PdfFileReader(io.BytesIO(signed)).embedded_signatures[-1]
+    return PdfFileReader(io.BytesIO(signed)).embedded_regular_signatures[-1]
+
+
+@pytest.fixture(scope="module")
+def closing_timestamp(signed):
+    # B-LTA: a document timestamp closes the file after every signature.
+    last = PdfFileReader(io.BytesIO(signed)).embedded_signatures[-1]
+    assert last.sig_object_type == "/DocTimeStamp"
+    return last
 
 
 def pdfsig(pdf: bytes, tmp_path, *args: str) -> str:
@@ -81,15 +95,18 @@ def pdfsig(pdf: bytes, tmp_path, *args: str) -> str:
 def test_a_properly_signed_agreement_is_valid(signed, authority):
     report = verify.verify_pdf(signed, trust_roots=authority.trust_roots)
     assert report.ok, verify.summarize(report)
-    assert [(s.signer, s.role, s.field_name) for s in report.signatures] == [
+    assert [(s.signer, s.role, s.field_name) for s in signatures(report)] == [
         (name, role, field) for name, role, field, _ in SIGNERS
     ]
+    kinds = [s.kind for s in report.signatures]
+    assert kinds == ["signature", "document timestamp"] * 4
     for check in report.signatures:
         assert check.intact and check.trusted and check.timestamped and check.ok
-        assert check.document_ref == "A-1"
+        if check.kind == "signature":
+            assert check.document_ref == "A-1"
         assert abs(check.signing_time - datetime.now(UTC)) < timedelta(minutes=2)
         assert check.only_signatures_after
-    assert [s.coverage for s in report.signatures] == ["entire revision"] * 3 + ["entire file"]
+    assert [s.coverage for s in report.signatures] == ["entire revision"] * 7 + ["entire file"]
     assert report.signatures[0].changes_after == "FORM_FILLING"
     times = [s.signing_time for s in report.signatures]
     assert times == sorted(times)
@@ -97,7 +114,7 @@ def test_a_properly_signed_agreement_is_valid(signed, authority):
 
 def test_the_summary_reads_well(signed, authority):
     text = verify.summarize(verify.verify_pdf(signed, trust_roots=authority.trust_roots))
-    assert text.startswith("VALID: 4 signature(s)")
+    assert text.startswith("VALID: 4 signature(s), 4 document timestamp(s)")
     assert "张三 (party)" in text and "北京市某某人民调解委员会 (institution)" in text
 
 
@@ -113,7 +130,9 @@ def test_not_valid_once_the_tsa_certificate_itself_expired(signed, authority):
     later = datetime.now(UTC) + timedelta(days=30 * 365)
     report = verify.verify_pdf(signed, trust_roots=authority.trust_roots, at=later)
     assert not report.ok
-    assert not any(s.timestamped for s in report.signatures)
+    # Each signature's timestamp is judged when the next document timestamp proves it
+    # existed; the newest document timestamp has nothing after it and fails.
+    assert not report.signatures[-1].timestamped
 
 
 def test_a_foreign_ca_is_not_trusted(signed, agreement, authority, foreign):
@@ -122,12 +141,13 @@ def test_a_foreign_ca_is_not_trusted(signed, agreement, authority, foreign):
     assert not any(s.trusted or s.timestamped for s in report.signatures)
     assert all(s.intact for s in report.signatures)
 
-    # One party signs with a certificate from the look-alike CA.
+    # One party signs with a certificate from the look-alike CA (which, to sign B-LTA over
+    # our document timestamp, must be told to trust our root).
     mixed = sign(agreement, authority, SIGNERS[:1])
-    mixed = sign(mixed, foreign, SIGNERS[1:2])
+    mixed = sign(mixed, foreign, SIGNERS[1:2], external_tsa_roots=authority.trust_roots)
     report = verify.verify_pdf(mixed, trust_roots=authority.trust_roots)
     assert not report.ok
-    assert [s.trusted for s in report.signatures] == [True, False]
+    assert [s.trusted for s in report.signatures] == [True, True, False, False]
     assert "trusted=NO" in verify.summarize(report)
 
 
@@ -153,14 +173,24 @@ def der_offset_of(sig, part: bytes) -> int:
     return offset
 
 
-def tampered_versions(signed: bytes, sig) -> dict[str, bytes]:
+def tampered_versions(signed: bytes, sig, closing=None) -> dict[str, bytes]:
+    versions = _tampered(signed, sig)
+    if closing is not None:
+        versions |= {f"{k} (closing timestamp)": v for k, v in _tampered(signed, closing).items()}
+    return versions
+
+
+def _tampered(signed: bytes, sig) -> dict[str, bytes]:
     signer_info = sig.signer_info
     in_container = {
         "signature value": der_offset_of(sig, signer_info["signature"].native) + 5,
         "embedded certificate": der_offset_of(sig, sig.signed_data["certificates"][0].dump()) + 40,
-        "timestamp token": der_offset_of(sig, signer_info["unsigned_attrs"].dump()) + 300,
         "container padding": len(sig.signed_data.dump()) + 100,
     }
+    if signer_info["unsigned_attrs"].native:
+        in_container["timestamp token"] = (
+            der_offset_of(sig, signer_info["unsigned_attrs"].dump()) + 300
+        )
     in_file = {
         "page content (signed by all)": 2000,
         "middle of the file": len(signed) // 2,
@@ -180,8 +210,10 @@ def tampered_versions(signed: bytes, sig) -> dict[str, bytes]:
     return versions
 
 
-def test_any_changed_byte_makes_the_report_fail(signed, last_signature, authority):
-    for name, pdf in tampered_versions(signed, last_signature).items():
+def test_any_changed_byte_makes_the_report_fail(
+    signed, last_signature, closing_timestamp, authority
+):
+    for name, pdf in tampered_versions(signed, last_signature, closing_timestamp).items():
         assert len(pdf) >= len(signed)
         assert pdf != signed
         report = verify.verify_pdf(pdf, trust_roots=authority.trust_roots)
@@ -198,7 +230,7 @@ def test_later_unsigned_changes_to_the_content_are_reported(agreement, authority
     three = sign(out.getvalue(), authority, SIGNERS[2:3])
     report = verify.verify_pdf(three, trust_roots=authority.trust_roots)
     assert not report.ok
-    first, second, mediator = report.signatures
+    first, second, mediator = signatures(report)
     assert first.intact and first.trusted and not first.only_signatures_after
     assert second.changes_after == "OTHER" and not second.ok
     assert mediator.ok  # the mediator signed what they saw
@@ -211,10 +243,10 @@ def test_a_closing_document_timestamp_counts_as_covering_the_file(signed, author
     stamped = stamper.timestamp_pdf(writer, "sha256").getvalue()
     report = verify.verify_pdf(stamped, trust_roots=authority.trust_roots)
     assert report.ok, verify.summarize(report)
-    assert len(report.signatures) == 5
+    assert len(report.signatures) == 9
     closing = report.signatures[-1]
     assert closing.kind == "document timestamp" and closing.coverage == "entire file"
-    assert report.signatures[-2].changes_after in {"LTA_UPDATES", "FORM_FILLING"}
+    assert report.signatures[-2].changes_after == "LTA_UPDATES"
 
 
 def test_garbage_and_unsigned_files_are_reports_not_exceptions(agreement, authority):

@@ -1,0 +1,144 @@
+"""Long-term validation data: what every platform signature embeds, and archive renewal.
+
+Every signature the platform makes is PAdES B-LTA (ETSI EN 319 142-1 6.2.1; for the court
+package's CMS see :mod:`mediation.court.package`): at signing, the certificates, CRLs and
+OCSP responses of every chain involved (signer, TSA, issuing CA, root) go into the
+document's DSS, and a document timestamp closes the file. A verifier years later needs
+nothing but the file and the root: the chain of document timestamps proves that each piece
+of validation data existed while it was current.
+
+A document timestamp is worth as long as its TSA certificate. :func:`renew_pdf` adds the
+validation data of the newest one and a fresh document timestamp over everything; the
+worker calls it for stored documents before the TSA certificate expires (see
+:func:`due_for_renewal` and mediation/archive.py).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from asn1crypto import cms, tsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import PdfTimeStamper
+from pyhanko.sign.signers.pdf_signer import DSSContentSettings, TimestampDSSContentSettings
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation import validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator import ValidationContext
+
+from agreements import pki
+from agreements._loop import outside_event_loop
+
+# The validation data goes into the revision of the document timestamp that follows, before
+# it is taken: the timestamp then covers every byte, its own validation data included, and
+# nothing unsigned trails the file (agreements.verify insists on that). Without VRI entries,
+# which PAdES no longer needs.
+_TS_DSS = TimestampDSSContentSettings(include_vri=False, update_before_ts=True)
+DSS_SETTINGS = DSSContentSettings(include_vri=False, next_ts_settings=_TS_DSS)
+
+
+def validation_context(
+    authority: pki.Authority,
+    *,
+    credential: pki.SignerCredential | None = None,
+    extra_roots: list[asn1_x509.Certificate] | None = None,
+    allow_fetching: bool = False,
+) -> ValidationContext:
+    """The platform's own validation data, current now: what a signature embeds.
+
+    Revocation is "hard-fail": every certificate the platform issued names its CRL, and
+    signing fails rather than produce a document whose validation data is incomplete.
+    ``allow_fetching`` is for an external TSA whose CRLs or OCSP responses the platform
+    cannot make itself (its root then goes in ``extra_roots``).
+    """
+    return ValidationContext(
+        trust_roots=[*authority.trust_roots, *(extra_roots or [])],
+        other_certs=[*authority.chain, *pki.retired_certificates(authority)],
+        crls=[*pki.validation_crls(authority), *(credential.crls if credential else [])],
+        ocsps=[*pki.validation_ocsps(authority), *(credential.ocsps if credential else [])],
+        allow_fetching=allow_fetching,
+        revocation_mode="hard-fail",
+    )
+
+
+def last_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """When the certificate of the file's newest document timestamp expires (None: the file
+    has no document timestamp, e.g. signed before B-LTA)."""
+    reader = PdfFileReader(io.BytesIO(pdf))
+    stamps = reader.embedded_timestamp_signatures
+    if not stamps:
+        return None
+    return token_signer_expiry(stamps[-1].signed_data)
+
+
+def token_signer_expiry(signed_data: cms.SignedData) -> datetime | None:
+    """notAfter of the certificate that signed a timestamp token (or any SignedData)."""
+    sid = signed_data["signer_infos"][0]["sid"]
+    for choice in signed_data["certificates"] or ():
+        cert = choice.chosen
+        if not isinstance(cert, asn1_x509.Certificate):
+            continue
+        if sid.name == "issuer_and_serial_number":
+            match = (
+                cert.issuer == sid.chosen["issuer"]
+                and cert.serial_number == sid.chosen["serial_number"].native
+            )
+        else:
+            match = cert.key_identifier == sid.chosen.native
+        if match:
+            return cert["tbs_certificate"]["validity"]["not_after"].native
+    return None
+
+
+def due_for_renewal(expiry: datetime | None, authority: pki.Authority, now: datetime) -> bool:
+    """A file is renewed once its newest timestamp's certificate is within RENEW_BEFORE of
+    expiring, and only with a TSA certificate that outlives it (ensure_authority renews the
+    TSA certificate on the same schedule, so the new one is in place by then)."""
+    if expiry is None:
+        return False
+    current = authority.tsa["tbs_certificate"]["validity"]["not_after"].native
+    return expiry - pki.RENEW_BEFORE <= now and current > expiry
+
+
+def renew_pdf(
+    pdf: bytes, authority: pki.Authority, timestamper: TimeStamper, *, md: str = "sha256"
+) -> bytes:
+    """Add the newest document timestamp's validation data and a new document timestamp
+    over the whole file, in one incremental update: every signature stays as it is.
+
+    pyHanko's ``update_archival_timestamp_chain`` does the same but writes the new
+    timestamp's own validation data after it, unsigned until the next renewal; here it goes
+    in before (see DSS_SETTINGS), so the file always ends with a timestamp.
+    """
+    reader = PdfFileReader(io.BytesIO(pdf))
+    context = validation_context(authority)
+    stamps = reader.embedded_timestamp_signatures
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+
+    def run() -> bytes:
+        if stamps:
+            status = validate_pdf_timestamp(stamps[-1], validation_context=context)
+            if not status.bottom_line:
+                raise ValueError("the newest document timestamp does not validate")
+            DocumentSecurityStore.supply_dss_in_writer(
+                writer,
+                stamps[-1].pkcs7_content,
+                paths=(status.validation_path,),
+                validation_context=context,
+            )
+        out = PdfTimeStamper(timestamper).timestamp_pdf(
+            writer, md, validation_context=context, in_place=True, dss_settings=_TS_DSS
+        )
+        return out.getvalue()
+
+    return outside_event_loop(run)
+
+
+def timestamp_time(token: cms.ContentInfo) -> datetime:
+    """genTime of an RFC 3161 token (unverified)."""
+    info = token["content"]["encap_content_info"]["content"].parsed
+    assert isinstance(info, tsp.TSTInfo)
+    return info["gen_time"].native
