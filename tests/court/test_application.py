@@ -34,7 +34,10 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
         applying.document_path(application).read_bytes(),
         trust_roots=signing.authority().trust_roots,
     )
-    assert report.ok and len(report.signatures) == 2  # one PAdES signature per party
+    # one PAdES signature per party, each closed by a document timestamp (B-LTA)
+    assert (
+        report.ok and [s.kind for s in report.signatures] == ["signature", "document timestamp"] * 2
+    )
 
     assert court_ops.applications_of(world.court) == [application]
     court_ops.accept(application, by=world.clerk)
