@@ -4,7 +4,7 @@ from flask import Blueprint
 
 from mediation.cases import signals
 
-from . import signing, verify_views, views
+from . import pki_views, signing, verify_views, views
 
 bp = Blueprint("agreements", __name__)
 
@@ -23,6 +23,7 @@ bp.add_url_rule(
 )
 bp.add_url_rule("/verify", view_func=verify_views.verify, methods=["GET", "POST"])
 bp.add_url_rule("/a/<token>", view_func=views.personal_link, methods=["GET", "POST"])
+bp.add_url_rule("/pki/<name>", view_func=pki_views.crl)
 
 
 @signals.status_changed.connect

@@ -100,9 +100,15 @@ def authority() -> pki.Authority:
             Path(current_app.config["PKI_DIR"]),
             name=current_app.config["PKI_NAME"],
             passphrase=passphrase.encode() if passphrase else None,
+            crl_base=crl_base(),
         )
         current_app.extensions["agreements.authority"] = found
     return found
+
+
+def crl_base() -> str:
+    """Where the CA's CRLs are published (mediation/agreements/pki_views.py)."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/pki"
 
 
 def timestamper():

@@ -27,6 +27,7 @@ PUBLIC = {
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
+    "/pki/<name>",  # the CA's CRLs, named in its certificates (tests/agreements/test_crl_views.py)
     "/api/court/v1/openapi.json",  # the court API's description
     "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",

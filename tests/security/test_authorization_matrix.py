@@ -295,6 +295,7 @@ MATRIX: dict[str, Entry] = {
 # URL rules with a parameter that name no object of a tenant.
 EXEMPT = {
     "static": "public files of the application (CSS, JavaScript, fonts): nobody's data",
+    "agreements.crl": "the CA's public CRLs (tests/agreements/test_crl_views.py): nobody's data",
 }
 
 REFUSED = {401, 403, 404, 410}
