@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask
 
+from . import archive
 from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
@@ -67,12 +69,30 @@ def sessions(app: Flask) -> str:
             db.session.remove()
 
 
+def archive_timestamps(app: Flask) -> str:
+    """Renew the archive timestamps of stored signed PDFs before their TSA certificate
+    expires (mediation/archive.py); a day between scans is plenty for a 90-day margin."""
+    due = app.extensions.get("archive.next_scan")
+    now = time.monotonic()
+    if due is not None and now < due:
+        return "0 archive timestamps renewed (next scan later)"
+    app.extensions["archive.next_scan"] = now + app.config.get("ARCHIVE_SCAN_SECONDS", 86400)
+    with app.app_context():
+        try:
+            renewed = archive.renew_due()
+            db.session.commit()
+            return f"{renewed} archive timestamps renewed"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
     case_deadlines,
     sessions,
     deliver_outbox,
+    archive_timestamps,
 )
 
 

@@ -91,6 +91,7 @@ JOURNAL_LABELS = {
     "agreement.signatures_voided": _l("The signatures given so far were voided"),
     "agreement.refused": _l("A party refused to sign the agreement"),
     "agreement.effective": _l("The agreement took effect"),
+    "archive.renewed": _l("A signed document's archive timestamp was renewed"),
     "confirmation.started": _l("An application for judicial confirmation was made"),
     "confirmation.signed": _l("A party signed the application"),
     "confirmation.submitted": _l("The application went to the court"),

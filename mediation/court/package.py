@@ -6,6 +6,17 @@ file's SHA-256 and size, and ``manifest.json.p7s``, a detached CMS signature ove
 manifest bytes with an RFC 3161 signature timestamp. :func:`verify` checks all of it
 offline against the platform's root, so a court needs nothing but the ZIP and that root.
 
+Long-term validation, CAdES-style: the SignedData carries every certificate of the signer's
+and the timestamp's chains and, in its ``crls`` field, a current CRL for each of them (the
+signer certificate's own partition, the TSA's, the issuing CA's, the root's). pyHanko 0.38
+cannot make a CAdES-A archive-time-stamp-v3 attribute (ETSI EN 319 122-1 5.5.3), so the
+archive timestamp is the documented alternative: ``manifest.json.p7s.1.tsr``, an RFC 3161
+token (DER TimeStampToken) over the signature file, which any ``openssl ts -verify`` can
+check. It is renewed as a chain (:func:`renew`): token N covers the signature file followed
+by tokens 1..N-1, so each proves the earlier ones existed while their TSA certificate was
+valid. The signature's own timestamp is checked as of token 1, token N as of token N+1 and
+the newest one as of now.
+
 No Flask or database here: the CLI and the web app wrap it.
 """
 
@@ -22,10 +33,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import cms, x509
+from asn1crypto import cms, crl, tsp, x509
+from cryptography import x509 as crypto_x509
 from pyhanko.sign.timestamps import TimeStamper
-from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
-from pyhanko.sign.validation.status import StandardCMSSignatureStatus
+from pyhanko.sign.validation.generic_cms import (
+    async_validate_detached_cms,
+    validate_tst_signed_data,
+)
+from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
+from pyhanko_certvalidator.path import ValidationPath
 
 from agreements import pki
 from agreements._loop import outside_event_loop
@@ -40,6 +56,8 @@ FORMAT = "mediation-package/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.p7s"
 RESERVED = frozenset({MANIFEST, SIGNATURE})
+_ARCHIVE = re.compile(r"manifest\.json\.p7s\.([1-9][0-9]{0,3})\.tsr")
+_MAX_TOKEN = 64 * 1024
 ROLE = "platform"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -116,7 +134,7 @@ def build(
         if problem := name_problem(name):
             raise ValueError(f"{name!r}: {problem}")
         key = _collision_key(name)
-        if key in {_collision_key(r) for r in RESERVED}:
+        if key in {_collision_key(r) for r in RESERVED} or _ARCHIVE.fullmatch(key):
             raise ValueError(f"{name!r} is reserved for the package itself")
         if key in seen:
             raise ValueError(f"{name!r} collides with {seen[key]!r}")
@@ -137,14 +155,22 @@ def build(
         ],
     }
     manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    timestamper = timestamper or timestamper_for(authority)
     signature = _sign_manifest(manifest_bytes, authority, timestamper)
+    token = _archive_token(signature, timestamper)
+    entries = [(MANIFEST, manifest_bytes), (SIGNATURE, signature), (archive_name(1), token)]
+    return _zip(entries + [(n, files[n]) for n in names], created)
 
+
+def archive_name(number: int) -> str:
+    return f"{SIGNATURE}.{number}.tsr"
+
+
+def _zip(entries: list[tuple[str, bytes]], created: datetime) -> bytes:
     out = io.BytesIO()
     stamp = max(created.timetuple()[:6], _ZIP_EPOCH)
     with zipfile.ZipFile(out, "w") as zf:
-        for name, data in [(MANIFEST, manifest_bytes), (SIGNATURE, signature)] + [
-            (n, files[n]) for n in names
-        ]:
+        for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -152,14 +178,44 @@ def build(
     return out.getvalue()
 
 
+def _archive_token(data: bytes, timestamper: TimeStamper) -> bytes:
+    """An RFC 3161 token (DER ContentInfo) over ``data``."""
+    digest = hashlib.sha256(data).digest()
+    token = outside_event_loop(lambda: asyncio.run(timestamper.async_timestamp(digest, "sha256")))
+    return token.dump()
+
+
+def renew(
+    package: bytes, *, authority: pki.Authority, timestamper: TimeStamper | None = None
+) -> bytes:
+    """The same package with one more archive timestamp, over the signature file and every
+    earlier token (renew before the newest token's TSA certificate expires; see
+    agreements.archive.due_for_renewal). Raises ValueError for a ZIP that is not a package."""
+    zf = zipfile.ZipFile(io.BytesIO(package))
+    names = [i.filename for i in zf.infolist()]
+    if MANIFEST not in names or SIGNATURE not in names:
+        raise ValueError("not a package")
+    tokens = _archive_entries(names)
+    chained = zf.read(SIGNATURE) + b"".join(zf.read(archive_name(n)) for n in tokens)
+    token = _archive_token(chained, timestamper or timestamper_for(authority))
+    entries = [(n, zf.read(n)) for n in names]
+    created = datetime(*zf.getinfo(MANIFEST).date_time, tzinfo=UTC)
+    last = 1 + names.index(archive_name(tokens[-1])) if tokens else 2
+    entries.insert(last, (archive_name(len(tokens) + 1), token))
+    return _zip(entries, created)
+
+
+def _archive_entries(names: list[str]) -> list[int]:
+    """Numbers of the archive tokens present, sorted."""
+    return sorted(int(m.group(1)) for n in names if (m := _ARCHIVE.fullmatch(n)))
+
+
 def _document_ref(manifest: bytes) -> str:
     # The one-off certificate names the manifest it was issued for.
     return f"manifest {hashlib.sha256(manifest).hexdigest()[:32]}"
 
 
-def _sign_manifest(
-    manifest: bytes, authority: pki.Authority, timestamper: TimeStamper | None
-) -> bytes:
+def _sign_manifest(manifest: bytes, authority: pki.Authority, timestamper: TimeStamper) -> bytes:
     name = authority.root.subject.native.get("organization_name", "Platform")
     credential = pki.issue_signer(
         authority,
@@ -169,7 +225,17 @@ def _sign_manifest(
         signer_id="package",
     )
     with credential:
-        return sign_detached(manifest, credential, timestamper or timestamper_for(authority))
+        signature = sign_detached(manifest, credential, timestamper)
+    return with_revocation_data(signature, [*pki.validation_crls(authority), *credential.crls])
+
+
+def with_revocation_data(p7s: bytes, crls: list[crl.CertificateList]) -> bytes:
+    """The SignedData with ``crls`` in its (unsigned) crls field, CAdES-style: what a
+    verifier years later needs to see that no certificate of the chains was revoked."""
+    info = cms.ContentInfo.load(p7s)
+    signed_data = info["content"]
+    signed_data["crls"] = [cms.RevocationInfoChoice(name="crl", value=c) for c in crls]
+    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump(force=True)
 
 
 def sign_detached(
@@ -228,10 +294,18 @@ def verify(
 
     manifest = _read(zf, by_name.get(MANIFEST), _MAX_MANIFEST, problems, MANIFEST)
     p7s = _read(zf, by_name.get(SIGNATURE), _MAX_SIGNATURE, problems, SIGNATURE)
+    ts_roots = timestamp_trust_roots or trust_roots
+    numbers = _archive_entries(list(by_name))
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"archive timestamps are not numbered 1 to {len(numbers)}")
+    tokens = [
+        _read(zf, by_name[archive_name(n)], _MAX_TOKEN, problems, archive_name(n)) for n in numbers
+    ]
     signer, signed_at, trusted = None, None, False
     if manifest is not None and p7s is not None:
+        proven_at = _check_archive_chain(p7s, tokens, ts_roots, problems)
         signer, signed_at, trusted = _check_signature(
-            manifest, p7s, trust_roots, timestamp_trust_roots or trust_roots, problems
+            manifest, p7s, trust_roots, ts_roots, problems, proven_at
         )
 
     listed = _parse_manifest(manifest, problems) if manifest is not None else []
@@ -256,7 +330,7 @@ def verify(
         contents[name] = data
     names_listed = {name for name, _, _ in listed}
     for name in by_name:
-        if name not in names_listed and name not in RESERVED:
+        if name not in names_listed and name not in RESERVED and not _ARCHIVE.fullmatch(name):
             problems.append(f"file not in the manifest: {name}")
 
     if extra is not None and listed:
@@ -319,14 +393,79 @@ def _parse_manifest(manifest: bytes, problems: list[str]) -> list[tuple[str, str
     return listed
 
 
+def _check_archive_chain(
+    p7s: bytes,
+    tokens: list[bytes | None],
+    ts_roots: list[x509.Certificate],
+    problems: list[str],
+) -> datetime | None:
+    """Check the archive timestamps; returns when the first one proves the signature file
+    existed (None without a valid chain: the signature's timestamp is then checked now).
+
+    Token N must cover the signature file and tokens 1..N-1, be intact and from a trusted
+    TSA as of token N+1's time (the newest: as of now); any break fails the package."""
+    if not tokens:
+        return None
+    times: list[datetime | None] = []
+    infos = []
+    for number, token in enumerate(tokens, 1):
+        try:
+            if token is None:
+                raise ValueError("unreadable")
+            info = cms.ContentInfo.load(token, strict=True)
+            if info.dump(force=True) != token:
+                raise ValueError("not in DER as written")
+            times.append(_claimed_time_of(info["content"]))
+            infos.append(info)
+        except Exception as e:
+            problems.append(f"archive timestamp {number} cannot be read: {e}")
+            return None
+    covered = p7s
+    for number, (info, token) in enumerate(zip(infos, tokens, strict=True), 1):
+        moment = times[number] if number < len(times) else None
+        digest = hashlib.sha256(covered).digest()
+        signed_data = info["content"]
+        try:
+            status = TimestampSignatureStatus(
+                **outside_event_loop(
+                    lambda sd=signed_data, m=moment, d=digest: asyncio.run(
+                        validate_tst_signed_data(sd, _context(ts_roots, m), lambda _alg: d)
+                    )
+                )
+            )
+        except Exception as e:
+            problems.append(f"archive timestamp {number} cannot be validated: {e}")
+            return None
+        if not (status.intact and status.valid and status.trusted):
+            problems.append(f"archive timestamp {number} is not valid or not trusted")
+            return None
+        problems += [
+            f"archive timestamp {number}: {p}"
+            for p in _unsigned_part_problems(signed_data, [status.validation_path])
+        ]
+        covered += token or b""
+    return times[0]
+
+
+def _claimed_time_of(signed_data: cms.SignedData) -> datetime:
+    content = signed_data["encap_content_info"]["content"].parsed
+    if not isinstance(content, tsp.TSTInfo):
+        raise ValueError("not a timestamp token")
+    return content["gen_time"].native
+
+
 def _check_signature(
     manifest: bytes,
     p7s: bytes,
     roots: list[x509.Certificate],
     ts_roots: list[x509.Certificate],
     problems: list[str],
+    proven_at: datetime | None = None,
 ) -> tuple[str | None, datetime | None, bool]:
-    """(signer CN, timestamped signing time, trusted); adds what is wrong to ``problems``."""
+    """(signer CN, timestamped signing time, trusted); adds what is wrong to ``problems``.
+
+    ``proven_at``: when the archive timestamps prove the signature existed; its own
+    timestamp is checked as of then (as of now without one)."""
     before = len(problems)
     try:
         info = cms.ContentInfo.load(p7s, strict=True)
@@ -354,7 +493,7 @@ def _check_signature(
                     manifest,
                     signed_data,
                     signer_validation_context=_context(roots, claimed),
-                    ts_validation_context=_context(ts_roots),
+                    ts_validation_context=_context(ts_roots, proven_at),
                 )
             )
         )
@@ -387,12 +526,35 @@ def _judge(
     if subject.get("organizational_unit_name") != _document_ref(manifest):
         problems.append("manifest signer certificate was issued for another manifest")
     if status.bottom_line and timestamp_ok:
-        problems += _unsigned_part_problems(
-            signed_data, [status.validation_path, tst.validation_path if tst else None]
-        )
+        paths = [status.validation_path, tst.validation_path if tst else None]
+        problems += _unsigned_part_problems(signed_data, paths)
+        problems += _revocation_data_problems(signed_data, paths)
     trusted = status.bottom_line and len(problems) == before
     signed_at = tst.timestamp if tst is not None and timestamp_ok else None
     return subject.get("common_name"), signed_at, trusted
+
+
+def _revocation_data_problems(
+    signed_data: cms.SignedData, paths: list[ValidationPath | None]
+) -> list[str]:
+    """The crls field is outside what the signature covers: every CRL in it must be one
+    that a certificate of a validated chain signed, so nothing can be slipped in."""
+    issuers = [c for p in paths if p is not None for c in p.iter_certs(include_root=True)]
+    problems = []
+    for choice in signed_data["crls"] or ():
+        if choice.name != "crl":
+            problems.append("manifest signature carries revocation data other than CRLs")
+            continue
+        found = crypto_x509.load_der_x509_crl(choice.chosen.dump())
+        if not any(
+            crypto_x509.load_der_x509_certificate(c.dump()).subject == found.issuer
+            and found.is_signature_valid(
+                crypto_x509.load_der_x509_certificate(c.dump()).public_key()
+            )
+            for c in issuers
+        ):
+            problems.append("manifest signature carries a CRL no validated chain vouches for")
+    return problems
 
 
 def summarize(report: PackageReport) -> str:

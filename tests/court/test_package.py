@@ -89,7 +89,12 @@ def test_layout_and_manifest(built):
     with zipfile.ZipFile(io.BytesIO(built)) as zf:
         infos = zf.infolist()
     names = [i.filename for i in infos]
-    assert names == ["manifest.json", "manifest.json.p7s", *sorted(FILES)]
+    assert names == [
+        "manifest.json",
+        "manifest.json.p7s",
+        "manifest.json.p7s.1.tsr",  # the archive timestamp over the signature
+        *sorted(FILES),
+    ]
     assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
     manifest = json.loads(entries(built)["manifest.json"])
     assert manifest["format"] == "mediation-package/1"
@@ -209,7 +214,11 @@ def test_a_manifest_signature_without_timestamp_is_reported(built, authority):
         p7s = package.sign_detached(manifest, credential, None)
     report = check(repack(built, {"manifest.json.p7s": p7s}), authority)
     assert not report.ok and not report.manifest_trusted
-    assert report.problems == ("manifest signature needs one timestamp and nothing else: []",)
+    assert report.problems == (
+        # the archive timestamp was over the original signature file
+        "archive timestamp 1 is not valid or not trusted",
+        "manifest signature needs one timestamp and nothing else: []",
+    )
 
 
 def test_a_garbage_signature_is_reported(built, authority):
