@@ -121,7 +121,7 @@ def renew_pdf(
     def run() -> bytes:
         if stamps:
             status = validate_pdf_timestamp(stamps[-1], validation_context=context)
-            if not status.bottom_line:
+            if not (status.intact and status.valid and status.trusted):
                 raise ValueError("the newest document timestamp does not validate")
             DocumentSecurityStore.supply_dss_in_writer(
                 writer,

@@ -43,7 +43,7 @@ from pyhanko.sign.validation.generic_cms import (
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator.path import ValidationPath
 
-from agreements import pki
+from agreements import archive, pki
 from agreements._loop import outside_event_loop
 from agreements.tsa import timestamper_for
 
@@ -203,6 +203,17 @@ def renew(
     last = 1 + names.index(archive_name(tokens[-1])) if tokens else 2
     entries.insert(last, (archive_name(len(tokens) + 1), token))
     return _zip(entries, created)
+
+
+def archive_expiry(package: bytes) -> datetime | None:
+    """When the certificate of the package's newest archive timestamp expires (None: the
+    package has none); renew before then."""
+    zf = zipfile.ZipFile(io.BytesIO(package))
+    tokens = _archive_entries([i.filename for i in zf.infolist()])
+    if not tokens:
+        return None
+    token = cms.ContentInfo.load(zf.read(archive_name(tokens[-1])))
+    return archive.token_signer_expiry(token["content"])
 
 
 def _archive_entries(names: list[str]) -> list[int]:
