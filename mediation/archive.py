@@ -66,16 +66,16 @@ def renew_due(now: datetime | None = None) -> int:
     renewed = 0
     storage = Path(current_app.config["STORAGE_DIR"])
     for stored in _stored_documents():
-        # The row lock first, then the path: a signature given meanwhile is not lost.
+        if not _due(storage, stored.path(), authority, now):
+            continue
+        # The row lock, then the path and the file again: a signature given meanwhile is
+        # not lost, and a document renewed meanwhile is not renewed twice.
         stored.lock()
         path = stored.path()
-        if path is None or not (storage / path).exists():
+        if not _due(storage, path, authority, now):
             continue
         pdf = (storage / path).read_bytes()
         try:
-            expiry = archive.last_timestamp_expiry(pdf)
-            if not archive.due_for_renewal(expiry, authority, now):
-                continue
             new = archive.renew_pdf(pdf, authority, timestamper)
         except Exception:  # one bad file must not stop the others
             log.exception("archive renewal of a %s of case %s failed", stored.kind, stored.case_id)
@@ -94,6 +94,17 @@ def renew_due(now: datetime | None = None) -> int:
         renewed += 1
     db.session.flush()
     return renewed
+
+
+def _due(storage: Path, path: str | None, authority: pki.Authority, now: datetime) -> bool:
+    if path is None or not (storage / path).exists():
+        return False
+    try:
+        expiry = archive.last_timestamp_expiry((storage / path).read_bytes())
+    except Exception:  # an unreadable file is reported by verification, not renewed
+        log.exception("cannot read the timestamps of %s", path)
+        return False
+    return archive.due_for_renewal(expiry, authority, now)
 
 
 def _stored_documents() -> list[_Stored]:

@@ -4,6 +4,7 @@ timestamps, and whether the file is one the platform itself produced for a case.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,17 +53,36 @@ def trust_roots() -> list[asn1_x509.Certificate]:
 
 
 def match(pdf: bytes) -> Match | None:
-    digest = hashlib.sha256(pdf).hexdigest()
-    signature = db.session.scalar(select(Signature).where(Signature.result_sha256 == digest))
-    if signature is None:
+    """The signing act this file is the result of. A file whose archive timestamps were
+    renewed later (mediation/archive.py) is that result plus incremental updates: it is
+    matched by the revision it starts with (that the updates are only validation data and
+    timestamps is for the verification report to say)."""
+    digests = _revision_digests(pdf)
+    found = db.session.scalars(
+        select(Signature).where(Signature.result_sha256.in_(list(digests)))
+    ).all()
+    if not found:
         return None  # unsigned drafts are not evidence of anything
+    signature = max(found, key=lambda s: digests[s.result_sha256])
     agreement = db.session.get(Agreement, signature.agreement_id)
+    last = max(agreement.round_signatures(), key=lambda s: s.position, default=None)
     final = (
         agreement.status == AgreementStatus.effective
-        and agreement.document_sha256 == digest
         and signature.voided_at is None
+        and last is not None
+        and last.id == signature.id
     )
     return Match(agreement, signature.position, final, signature.voided_at is not None)
+
+
+def _revision_digests(pdf: bytes) -> dict[str, int]:
+    """SHA-256 of the whole file and of every prefix ending a revision (%%EOF), mapped to
+    the prefix's length."""
+    ends = {len(pdf)}
+    for found in re.finditer(rb"%%EOF(\r\n|\r|\n)?", pdf):
+        ends.add(found.end())
+        ends.add(found.start() + 5)
+    return {hashlib.sha256(pdf[:end]).hexdigest(): end for end in ends}
 
 
 def check(pdf: bytes) -> tuple[Report, Match | None]:
