@@ -23,7 +23,11 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers import PdfTimeStamper
-from pyhanko.sign.signers.pdf_signer import DSSContentSettings, TimestampDSSContentSettings
+from pyhanko.sign.signers.pdf_signer import (
+    DSSContentSettings,
+    SigDSSPlacementPreference,
+    TimestampDSSContentSettings,
+)
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -31,13 +35,23 @@ from pyhanko_certvalidator import ValidationContext
 
 from agreements import pki
 from agreements._loop import outside_event_loop
+from agreements.tsa import PlatformTimeStamper
 
 # The validation data goes into the revision of the document timestamp that follows, before
 # it is taken: the timestamp then covers every byte, its own validation data included, and
 # nothing unsigned trails the file (agreements.verify insists on that). Without VRI entries,
 # which PAdES no longer needs.
 _TS_DSS = TimestampDSSContentSettings(include_vri=False, update_before_ts=True)
-DSS_SETTINGS = DSSContentSettings(include_vri=False, next_ts_settings=_TS_DSS)
+# A signature's validation data goes into its own revision (covered by it); the document
+# timestamp is then added as a step of its own (close_with_timestamp) rather than through
+# pyHanko's PAdES-LTA signing option, which re-reads and re-validates every earlier
+# timestamp of the file on each signature: their data is already in the DSS.
+DSS_SETTINGS = DSSContentSettings(
+    include_vri=False, placement=SigDSSPlacementPreference.TOGETHER_WITH_SIGNATURE
+)
+# Room for a document timestamp's token from the built-in TSA (about 3.5 KiB of DER: an
+# RSA-3072 signature and three certificates); saves pyHanko a rehearsal timestamp.
+TIMESTAMP_RESERVED = 8 * 1024
 
 
 def validation_context(
@@ -129,12 +143,35 @@ def renew_pdf(
                 paths=(status.validation_path,),
                 validation_context=context,
             )
-        out = PdfTimeStamper(timestamper).timestamp_pdf(
-            writer, md, validation_context=context, in_place=True, dss_settings=_TS_DSS
-        )
-        return out.getvalue()
+        return _timestamp(writer, timestamper, context, md)
 
     return outside_event_loop(run)
+
+
+def close_with_timestamp(
+    pdf: bytes, timestamper: TimeStamper, context: ValidationContext, *, md: str = "sha256"
+) -> bytes:
+    """A document timestamp over the whole file, its TSA's validation data in the DSS."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    return outside_event_loop(_timestamp, writer, timestamper, context, md)
+
+
+def _timestamp(
+    writer: IncrementalPdfFileWriter,
+    timestamper: TimeStamper,
+    context: ValidationContext,
+    md: str,
+) -> bytes:
+    reserved = TIMESTAMP_RESERVED if isinstance(timestamper, PlatformTimeStamper) else None
+    out = PdfTimeStamper(timestamper).timestamp_pdf(
+        writer,
+        md,
+        validation_context=context,
+        in_place=True,
+        dss_settings=_TS_DSS,
+        bytes_reserved=reserved,
+    )
+    return out.getvalue()
 
 
 def timestamp_time(token: cms.ContentInfo) -> datetime:

@@ -6,14 +6,18 @@ Layout of the directory passed to :func:`ensure_authority` (the app uses ``insta
     issuing.crt.pem  issuing.key.pem  online CA issuing signer and TSA certificates
     tsa.crt.pem      tsa.key.pem      RFC 3161 TSA certificate (EKU timeStamping, critical)
     root.crl                          the root's CRL (DER) for the issuing CA, signed when the
-                                      issuing CA is issued and valid as long as that CA
-    issuing.crl                       the issuing CA's latest CRL (DER), re-signed every hour
-    retired/                          certificates and keys replaced by a renewal, and the
-                                      final CRL of each retired issuing CA
+                                      issuing CA is issued (root key at hand), valid until
+                                      shortly before that CA expires
+    issuing.crl                       the issuing CA's CRL, re-signed every CRL_REFRESH
+    tsa-<serial>.crl  tsa-<serial>.ocsp  one CRL partition and one OCSP response per TSA
+                                      certificate, current until shortly before it expires
+    retired/                          certificates and keys replaced by a renewal
 
-Every certificate below the root names where its issuer's CRL is published (CRL
-distribution point, ``<crl_base>/root.crl`` or ``<crl_base>/issuing.crl``), so that a
-validator years later finds, or finds embedded, proof that nothing was revoked
+Every certificate below the root names where its CRL is published (CRL distribution point
+under ``crl_base``: ``root.crl`` for the issuing CA, ``tsa-<serial>.crl`` for a TSA
+certificate, ``signer-<serial>.crl`` for a signer certificate, whose partition CRL is made
+when it is issued and served on request), so that a validator years later finds, embedded
+in the document, proof that nothing was revoked while it was used
 (ETSI EN 319 102-1 5.2.6; the platform's signatures embed these CRLs, see
 :mod:`agreements.signing`).
 

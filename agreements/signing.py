@@ -32,7 +32,7 @@ from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 from agreements import archive
 from agreements._loop import outside_event_loop
 from agreements.pki import Authority, SignerCredential
-from agreements.tsa import PlatformTimeStamper
+from agreements.tsa import ExternalTimeStamper, PlatformTimeStamper
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FONT_INDEX = 2  # "Noto Sans CJK SC" inside the collection
@@ -132,6 +132,8 @@ def sign_pdf(
             rect = box
             new_field = SigFieldSpec(field_name, on_page=page, box=_int_box(box) if box else None)
         stamp = _stamp_style(signer_credential, appearance_png, rect, role_label) if rect else None
+        if external_tsa_roots is None and isinstance(timestamper, ExternalTimeStamper):
+            external_tsa_roots = timestamper.trust_roots
         context = archive.validation_context(
             authority,
             credential=signer_credential,
@@ -145,7 +147,6 @@ def sign_pdf(
             reason=reason,
             location=location,
             embed_validation_info=True,
-            use_pades_lta=True,
             validation_context=context,
             dss_settings=archive.DSS_SETTINGS,
         )
@@ -161,12 +162,14 @@ def sign_pdf(
         # certificates, an RSA-3072 TSA token); reserving room saves pyHanko a rehearsal
         # signature and timestamp. An external TSA's chain is measured each time.
         reserved = RESERVED_BYTES if isinstance(timestamper, PlatformTimeStamper) else None
-        return outside_event_loop(
+        signed = outside_event_loop(
             pdf_signer.sign_pdf,
             writer,
             existing_fields_only=bool(existing),
             bytes_reserved=reserved,
         ).getvalue()
+        # B-LTA: a document timestamp closes each signing act (see above).
+        return archive.close_with_timestamp(signed, timestamper, context)
     finally:
         # Electronic Signature Law art 13(1)-(2): the key exists for this one act only.
         signer_credential.destroy()

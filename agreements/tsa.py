@@ -1,8 +1,9 @@
 """RFC 3161 timestamps: the platform's built-in TSA, or an external one.
 
-Every agreement signature carries a signature timestamp (PAdES B-T), which proves the
-signature existed while the signer's ten-minute certificate was valid; verification checks
-the certificate at that moment rather than "now" (see :mod:`agreements.verify`).
+Every agreement signature carries a signature timestamp, which proves the signature existed
+while the signer's ten-minute certificate was valid, and a document timestamp closes each
+signing act (PAdES B-LTA, see :mod:`agreements.archive`); verification checks each
+certificate at the moment a timestamp proves (see :mod:`agreements.verify`).
 
 The built-in TSA answers in-process (:func:`timestamper_for`) and, through :func:`respond`,
 over HTTP: the web app can expose it with ``Content-Type: application/timestamp-reply`` so
@@ -102,6 +103,14 @@ class PlatformTimeStamper(DummyTimeStamper):
             args["nonce"] = req["nonce"]
         return tsp.TSTInfo(args)
 
+    async def _ensure_dummy(self) -> None:
+        """pyHanko takes a rehearsal timestamp to learn the TSA's certificates before it
+        gathers their validation data (B-LTA); this TSA knows its certificate, so the
+        rehearsal (an RSA-3072 signature per signing act) is skipped. Sizes are reserved
+        by the callers, so no dummy response is needed for estimating either."""
+        if not self._certs:
+            self._certs[self.tsa_cert.issuer_serial] = self.tsa_cert
+
     def check(self, req: tsp.TimeStampReq) -> None:
         """Raise :class:`TimestampRejectedError` for a request this TSA must not answer."""
         if req["version"].native != "v1":
@@ -134,20 +143,32 @@ class PlatformTimeStamper(DummyTimeStamper):
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
 
 
+class ExternalTimeStamper(HTTPTimeStamper):
+    """An RFC 3161 service elsewhere, with the roots its certificate chains to: signing
+    B-LTA gathers the validation data of its chain (over the network: the platform cannot
+    make that TSA's CRLs), which needs them."""
+
+    def __init__(self, url: str, *, trust_roots: list[x509.Certificate], **kwargs) -> None:
+        super().__init__(url, **kwargs)
+        self.trust_roots = list(trust_roots)
+
+
 def timestamper_for(
     authority: Authority,
     *,
     url: str | None = None,
     timeout: float = 5,
     auth: tuple[str, str] | None = None,
+    trust_roots: list[x509.Certificate] | None = None,
 ) -> TimeStamper:
     """The configured timestamper: the built-in TSA, or the RFC 3161 service at ``url``.
 
-    An external TSA's certificate must chain to a root the verifier trusts (pass it as
-    ``timestamp_trust_roots`` to :func:`agreements.verify.verify_pdf`).
+    An external TSA's certificate must chain to one of ``trust_roots``, and a verifier must
+    trust it too (pass it as ``timestamp_trust_roots`` to
+    :func:`agreements.verify.verify_pdf`).
     """
     if url:
-        return HTTPTimeStamper(url, timeout=timeout, auth=auth)
+        return ExternalTimeStamper(url, trust_roots=trust_roots or [], timeout=timeout, auth=auth)
     return PlatformTimeStamper(authority)
 
 
@@ -190,6 +211,7 @@ __all__ = [
     "POLICY_OID",
     "QUERY_CONTENT_TYPE",
     "REPLY_CONTENT_TYPE",
+    "ExternalTimeStamper",
     "PlatformTimeStamper",
     "TimestampRejectedError",
     "respond",

@@ -5,6 +5,12 @@ or to the document, after signing can be detected. :attr:`Report.ok` is therefor
 every signature must be intact, chain to a trusted root at its timestamped signing time,
 carry a valid timestamp, and be followed only by further signatures; and the last one must
 cover every byte of the file, so even bytes appended after it make the report fail.
+
+Long-term: the platform's documents are PAdES B-LTA (agreements/archive.py). Each signature's
+timestamp, and each document timestamp, is checked as of the first document timestamp that
+follows it, and the newest as of the moment of verification (``at``), with only the
+certificates, CRLs and OCSP responses the file's DSS carries and the trust roots given: a
+renewed document verifies years after every certificate in it expired, offline.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Each run uses a fresh case (made before the clock starts) and times what the pla
 once the mediator asks everyone to sign: rendering the document with its signature fields
 (WeasyPrint, CJK fonts subset and embedded, PDF/A-2b), then each signature in turn (the
 applicant, the respondent, the mediator, the institution's seal): the one-time code checked,
-a key and certificate made for that signer, a PAdES B-T signature with a timestamp from the
+a key and certificate made for that signer, a PAdES B-LTA signature (signature timestamp,
+validation data in the DSS, a closing document timestamp) from the
 built-in TSA, the new revision stored and journaled. Sending the codes is not timed (it is
 the signer's own step, minutes apart). A first run warms fonts and the CA up and is left out.
 

@@ -112,7 +112,13 @@ def crl_base() -> str:
 
 
 def timestamper():
-    return tsa.timestamper_for(authority(), url=current_app.config.get("TSA_URL"))
+    url = current_app.config.get("TSA_URL")
+    if not url:
+        return tsa.timestamper_for(authority())
+    # An external TSA's chain ends at one of the configured extra roots.
+    from .verification import extra_roots
+
+    return tsa.timestamper_for(authority(), url=url, trust_roots=extra_roots())
 
 
 def verify_url() -> str:

@@ -43,7 +43,12 @@ class Match:
 
 def trust_roots() -> list[asn1_x509.Certificate]:
     """The platform's root, and any external CA's roots configured (PEM files)."""
-    roots = list(signing.authority().trust_roots)
+    return [*signing.authority().trust_roots, *extra_roots()]
+
+
+def extra_roots() -> list[asn1_x509.Certificate]:
+    """The roots configured in PKI_TRUST_ROOTS (PEM or DER files): an external TSA's."""
+    roots = []
     for name in current_app.config.get("PKI_TRUST_ROOTS") or []:
         data = Path(name).read_bytes()
         if pem.detect(data):
