@@ -295,3 +295,40 @@ def test_works_while_an_event_loop_runs(authority):
         return check(package.build(FILES, authority=authority), authority)
 
     assert asyncio.run(inside()).ok
+
+
+def test_the_signature_carries_crls_and_nothing_foreign_may_join_them(
+    built, authority, other_authority
+):
+    from asn1crypto import cms
+
+    p7s = entries(built)["manifest.json.p7s"]
+    signed_data = cms.ContentInfo.load(p7s)["content"]
+    assert len(signed_data["crls"]) >= 3  # the signer's, the TSA's, the issuing CA's, the root's
+    foreign = pki.validation_crls(other_authority)[0]
+    slipped = package.with_revocation_data(p7s, [*(c.chosen for c in signed_data["crls"]), foreign])
+    report = check(repack(built, {"manifest.json.p7s": slipped}), authority)
+    assert not report.ok
+    assert "manifest signature carries a CRL no validated chain vouches for" in report.problems
+
+
+def test_the_archive_timestamp_is_renewed_as_a_chain(built, authority):
+    renewed = package.renew(package.renew(built, authority=authority), authority=authority)
+    names = list(entries(renewed))
+    assert [n for n in names if n.endswith(".tsr")] == [
+        "manifest.json.p7s.1.tsr",
+        "manifest.json.p7s.2.tsr",
+        "manifest.json.p7s.3.tsr",
+    ]
+    assert check(renewed, authority).ok
+    # A link taken out, or one that no longer covers what came before it, breaks the chain.
+    gap = repack(renewed, {"manifest.json.p7s.2.tsr": None})
+    assert "archive timestamps are not numbered 1 to 2" in check(gap, authority).problems
+    swapped = repack(
+        renewed,
+        {
+            "manifest.json.p7s.2.tsr": entries(renewed)["manifest.json.p7s.3.tsr"],
+            "manifest.json.p7s.3.tsr": entries(renewed)["manifest.json.p7s.2.tsr"],
+        },
+    )
+    assert not check(swapped, authority).ok
