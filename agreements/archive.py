@@ -149,9 +149,10 @@ def renew_pdf(
 
 
 def close_with_timestamp(
-    pdf: bytes, timestamper: TimeStamper, context: ValidationContext, *, md: str = "sha256"
+    pdf: bytes, timestamper: TimeStamper, context: ValidationContext | None, *, md: str = "sha256"
 ) -> bytes:
-    """A document timestamp over the whole file, its TSA's validation data in the DSS."""
+    """A document timestamp over the whole file, its TSA's validation data in the DSS
+    (gathered with ``context``; None when the DSS already has it)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     return outside_event_loop(_timestamp, writer, timestamper, context, md)
 
@@ -159,7 +160,7 @@ def close_with_timestamp(
 def _timestamp(
     writer: IncrementalPdfFileWriter,
     timestamper: TimeStamper,
-    context: ValidationContext,
+    context: ValidationContext | None,
     md: str,
 ) -> bytes:
     reserved = TIMESTAMP_RESERVED if isinstance(timestamper, PlatformTimeStamper) else None

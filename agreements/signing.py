@@ -168,8 +168,11 @@ def sign_pdf(
             existing_fields_only=bool(existing),
             bytes_reserved=reserved,
         ).getvalue()
-        # B-LTA: a document timestamp closes each signing act (see above).
-        return archive.close_with_timestamp(signed, timestamper, context)
+        # B-LTA: a document timestamp closes each signing act (see above). The built-in TSA
+        # also made the signature's timestamp, so its chain's validation data is already in
+        # the DSS; an external one's is gathered again.
+        builtin = isinstance(timestamper, PlatformTimeStamper)
+        return archive.close_with_timestamp(signed, timestamper, None if builtin else context)
     finally:
         # Electronic Signature Law art 13(1)-(2): the key exists for this one act only.
         signer_credential.destroy()
