@@ -10,6 +10,10 @@ validation data in the DSS, a closing document timestamp) from the
 built-in TSA, the new revision stored and journaled. Sending the codes is not timed (it is
 the signer's own step, minutes apart). A first run warms fonts and the CA up and is left out.
 
+B-LTA against the former B-T (same machine, back to back, 2 busy cores): the four
+signatures took about 460 ms against 340 ms (median), some 30 ms per signature for the
+closing document timestamp and the validation data.
+
     .venv/bin/python bench/agreement_signing.py              # 15 runs on SQLite
     .venv/bin/python bench/agreement_signing.py --runs 30 --backend postgresql
 """

@@ -10,6 +10,7 @@ five years after signing, offline (the CRL URLs point at a port nothing listens 
 import io
 import shutil
 import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 FIVE_YEARS = datetime(2032, 3, 1, 9, 0, tzinfo=UTC)
 MONTHLY = [T0 + timedelta(days=30 * n) for n in range(1, 61)]
 CRL_BASE = "http://127.0.0.1:9/pki"  # the discard port: any fetch fails at once
-PYHANKO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "pyhanko"
+PYHANKO = Path(sys.executable).parent / "pyhanko"  # pyhanko-cli, from the [test] extra
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(t) for t in ("faketime", "openssl", "pdfsig", "certutil")),
