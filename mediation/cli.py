@@ -56,11 +56,24 @@ def run_command(host: str, port: int, migrate: bool) -> None:
     """Serve the platform (web pages and Socket.IO) on HOST:PORT."""
     if migrate:
         upgrade()
+    if current_app.config["ENV_NAME"] == "production":
+        _check_authority()  # no root yet: say how to make one, before serving anyone
     # The server runs on gevent, which must patch the standard library before anything is
     # imported: a fresh interpreter in this process's place (same pid, same signals).
     sys.stdout.flush()
     command = [sys.executable, "-m", "signaling.server", "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)  # noqa: S606 - this interpreter, fixed arguments
+
+
+def _check_authority() -> None:
+    from agreements import keys
+
+    from .agreements import signing
+
+    try:
+        signing.authority()
+    except (FileNotFoundError, keys.TokenError) as e:
+        raise click.ClickException(str(e)) from None
 
 
 @click.command("worker")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -110,6 +111,9 @@ def test_production_never_makes_a_root_and_says_how_to(tmp_path, monkeypatch):
     app = production_app(tmp_path, monkeypatch)
     with app.app_context(), pytest.raises(pki.RootMissingError, match="pki init-root"):
         signing.authority()
+    # `mediation run` stops before serving, with the same advice.
+    started = app.test_cli_runner().invoke(args=["run", "--no-migrate"])
+    assert started.exit_code == 1 and "mediation pki issue-ca" in started.output
     assert not list((tmp_path / "instance" / "pki").glob("*.pem"))
 
 
@@ -183,6 +187,26 @@ def test_token_signs_certificates_and_crls_with_keys_it_never_gives_out(tmp_path
     # Loading again finds the same keys by their certificates.
     again = pki.load_authority(tmp_path / "pki", token=token)
     assert again.issuing_key.key_id == authority.issuing_key.key_id
+
+
+def test_a_seal_keeps_its_key_through_renewals(tmp_path, token_config):
+    config = replace(token_config, issuing_label="renew-issuing", tsa_label="renew-tsa")
+    authority = pki.ensure_authority(tmp_path / "pki", name="Seal Test", token=keys.Token(config))
+
+    def seal(name):
+        with pki.long_lived_signer(
+            authority, label="seal-renewal", common_name=name, role="institution",
+            signer_id="institution-7",
+        ) as credential:  # fmt: skip
+            return credential.certificate
+
+    first, again, renamed = seal("甲调委会"), seal("甲调委会"), seal("乙调委会")
+    assert again.sha256 == first.sha256  # kept while valid
+    assert renamed.sha256 != first.sha256  # a new name, a new certificate...
+    assert renamed.public_key.dump() == first.public_key.dump()  # ...for the same key
+    assert renamed.subject.native["common_name"] == "乙调委会"
+    lifetime = renamed.not_valid_after - renamed.not_valid_before
+    assert lifetime > timedelta(days=300)
 
 
 def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
