@@ -506,15 +506,17 @@ def issue_ca(
 
 
 def unencrypted_root_key(directory: Path) -> Path | None:
-    """``root.key.pem`` in ``directory`` when it is readable without a passphrase."""
-    path = Path(directory) / "root.key.pem"
-    if not path.exists():
-        return None
-    try:
-        serialization.load_pem_private_key(path.read_bytes(), None)
-    except TypeError:  # "Password was not given but private key is encrypted"
-        return None
-    return path
+    """A root key in ``directory`` (current or retired) readable without a passphrase."""
+    directory = Path(directory)
+    for path in [directory / "root.key.pem", *directory.glob("retired/root-*.key.pem")]:
+        if not path.exists():
+            continue
+        try:
+            serialization.load_pem_private_key(path.read_bytes(), None)
+        except TypeError:  # "Password was not given but private key is encrypted"
+            continue
+        return path
+    return None
 
 
 # --- per-signature credentials -------------------------------------------------------------
