@@ -210,7 +210,9 @@ def _build(
     return builder.add_extension(aki, critical=False)
 
 
-def _sign(builder, key: SigningKey):
+def _sign(
+    builder: keys.Builder, key: SigningKey
+) -> x509.Certificate | x509.CertificateRevocationList:
     """Sign a certificate or CRL builder with a software key or a key in the token."""
     is_ec = isinstance(key.public_key(), ec.EllipticCurvePublicKey)
     algorithm = hashes.SHA384() if is_ec else hashes.SHA256()
