@@ -290,6 +290,7 @@ def _sign_decision(application: Application) -> None:
         judge=db.session.get(User, application.decided_by_id)
         if application.decided_by_id
         else None,
+        clerk=application.clerk,
         day=local_day,
     )
     pdf = add_signature_fields(pdf, [FieldSpec("Court", *boxes["sig-court"])])
