@@ -193,7 +193,8 @@ def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
             if agent is not None:
                 label += _(" (signed by the agent %(name)s)", name=agent.user.real_name)
             order.append((SignerRole.party, (agent or party).user_id, label))
-    order.append((SignerRole.mediator, case.mediator_id, _("Mediator")))
+    mediator = case.mediator.real_name if case.mediator else ""
+    order.append((SignerRole.mediator, case.mediator_id, f"{_('Mediator')}：{mediator}"))
     institution = case.institution.name if case.institution else ""
     order.append(
         (SignerRole.institution, None, _("Institution (seal): %(name)s", name=institution))
@@ -246,6 +247,9 @@ def document_context(agreement: Agreement, content: dict, positions: list[int]) 
         "qr": segno.make(url, error="m").svg_data_uri(),
         "version": agreement.version,
         "round": agreement.round,
+        # The agreement's date line: the day its text was fixed for signing, in the
+        # platform's zone (People's Mediation Law art 29: it takes effect when signed).
+        "made_on": utcnow().astimezone(workflow.zone()).date(),
     }
 
 
