@@ -139,7 +139,8 @@ def render_pdf_with_boxes(
     id -> (page index, box in PDF points), so signature fields go exactly on the signature
     blocks the template drew."""
     html = render_html(template, **context)
-    document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher()).render()
+    source = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher())
+    document = source.render(pdf_variant=PDF_VARIANT)
     boxes: dict[str, tuple[int, Box]] = {}
     for index, page in enumerate(document.pages):
         height = page.height * PX_TO_PT
@@ -149,6 +150,7 @@ def render_pdf_with_boxes(
                     index,
                     (x0 * PX_TO_PT, height - y1 * PX_TO_PT, x1 * PX_TO_PT, height - y0 * PX_TO_PT),
                 )
+    # The metadata WeasyPrint read from the HTML (title, author), written the archival way.
     document.metadata.__class__ = ArchivalMetadata
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     return pdf, boxes
