@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from agreements import pki
 from tests.agreements.test_verify import flip
 
 from .offline import make_court_files
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "verification.md"
 PLACEHOLDER = "<PUBLISHED FINGERPRINT>"
-TOOLS = ("openssl", "pdfsig", "certutil", "unzip", "sha256sum", "python3")
+TOOLS = ("openssl", "pdfsig", "certutil", "unzip", "sha256sum", "python3", "faketime")
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +38,19 @@ def script() -> str:
     return "\n".join(blocks)
 
 
-def run_steps(folder: Path, fingerprint: str) -> subprocess.CompletedProcess:
+def run_steps(
+    folder: Path, fingerprint: str, *, later: str | None = None
+) -> subprocess.CompletedProcess:
+    """The page's steps in ``folder``; ``later`` ("+30d") runs them with the clock moved on
+    (libfaketime: every tool of the script sees that date)."""
     for tool in TOOLS:
         assert shutil.which(tool), f"{tool} is installed by `make` (Debian packages)"
     venv = str(Path(sys.executable).parent)  # pyhanko (pyhanko-cli) and mediation
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIATION_", "FLASK_"))}
     env.update(PATH=f"{venv}:{env['PATH']}", HOME=str(folder), LANG="C.UTF-8", TZ="UTC")
+    clock = [shutil.which("faketime"), "-f", later] if later else []
     return subprocess.run(
-        [shutil.which("bash"), "-c", script().replace(PLACEHOLDER, fingerprint)],
+        [*clock, shutil.which("bash"), "-c", script().replace(PLACEHOLDER, fingerprint)],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -67,8 +73,11 @@ def published(files) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, 64, 2))
 
 
-def test_every_step_of_the_page_passes_for_what_the_platform_signed(files, tmp_path):
-    done = run_steps(court_folder(tmp_path, files), published(files))
+@pytest.mark.parametrize("later", [None, "+30d"], ids=["on the day", "a month later"])
+def test_every_step_of_the_page_passes_for_what_the_platform_signed(files, tmp_path, later):
+    # A month later every signer's ten-minute certificate has long expired: the steps check
+    # each one at the time its timestamp proves.
+    done = run_steps(court_folder(tmp_path, files), published(files), later=later)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.rstrip().endswith("ALL CHECKS PASSED")
     for step in (
@@ -105,3 +114,10 @@ def test_the_steps_stop_for_a_changed_byte_file_or_root(files, tmp_path):
         assert "ALL CHECKS PASSED" not in done.stdout
     other = run_steps(court_folder(tmp_path / "other", files), "AB" * 32)
     assert other.returncode != 0 and "NOT VALID: root.pem is not the published root" in other.stderr
+    # Another root of the same name, with its own fingerprint "published": nothing chains.
+    foreign = pki.ensure_authority(tmp_path / "foreign-ca", name="Online Mediation Platform")
+    folder = court_folder(tmp_path / "foreign", files)
+    shutil.copy(tmp_path / "foreign-ca" / "root.crt.pem", folder / "root.pem")
+    digest = hashlib.sha256(foreign.root.dump()).hexdigest()
+    done = run_steps(folder, digest)
+    assert done.returncode != 0 and "NOT VALID: a certificate does not chain" in done.stderr
