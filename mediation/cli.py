@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -221,10 +222,10 @@ def _trust_options(command):
     )(command)
 
 
+@dataclass(frozen=True)
 class _Trust:
-    def __init__(self, roots: list, *, platform: bool) -> None:
-        self.roots = roots
-        self.platform = platform
+    roots: list  # asn1crypto certificates
+    platform: bool  # the platform's own root (inside an installed platform)
 
     def describe(self) -> str:
         from agreements.anchors import fingerprint

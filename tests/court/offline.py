@@ -3,6 +3,7 @@ platform's: a fresh environment to run commands in (tests of verification anywhe
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -74,6 +75,44 @@ def make_court_files(app: Flask) -> Iterator[CourtFiles]:
         shutil.rmtree(folder)
 
 
+NOBODY = 65534
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return path.lstat().st_uid
+    except OSError:  # gone meanwhile (another test's file)
+        return None
+
+
+@functools.cache
+def _nobody_prefix() -> tuple[str, ...]:
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv is in util-linux"
+    return (setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--")
+
+
+@functools.cache
+def _as_nobody() -> tuple[str, ...]:
+    """As root: run as `nobody`, when `nobody` can reach this checkout (a checkout under a
+    private folder such as /root cannot be; then as root, and the folders' contents are
+    still compared before and after)."""
+    if os.geteuid() != 0:
+        return ()
+    probe = [*_nobody_prefix(), sys.executable, "-c", "import mediation.cli"]
+    env = {"PATH": os.environ["PATH"], "HOME": "/"}
+    reachable = subprocess.run(probe, env=env, cwd="/", capture_output=True, check=False)
+    return _nobody_prefix() if reachable.returncode == 0 else ()
+
+
+def _nobodys() -> frozenset[Path]:
+    """What `nobody` owns in the folders anyone may write to (when commands run as it)."""
+    if os.geteuid() != 0:
+        return frozenset()
+    shared = [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm") if Path(p).is_dir()]  # noqa: S108
+    return frozenset(p for folder in shared for p in folder.iterdir() if _owner(p) == NOBODY)
+
+
 @dataclass(frozen=True)
 class Machine:
     """A court's machine: an empty working folder and a HOME that nobody may write to, no
@@ -83,24 +122,22 @@ class Machine:
     home: Path
     cwd: Path
     env: dict[str, str]
+    nobodys_before: frozenset[Path]
 
-    def run(self, *command: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-        prefix = []
-        if os.geteuid() == 0:
-            setpriv = shutil.which("setpriv")
-            assert setpriv, "setpriv is in util-linux"
-            prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    def run(self, *command: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [*prefix, *command],
+            [*_as_nobody(), *command],
             cwd=self.cwd,
             env=self.env,
-            input=stdin,
             capture_output=True,
             check=False,
         )
 
     def written(self) -> list[Path]:
-        return sorted(p for folder in (self.home, self.cwd) for p in folder.rglob("*"))
+        """What appeared in HOME or the working folder, and (run as `nobody`) whatever
+        `nobody` owns in the folders anyone may write to."""
+        found = [p for folder in (self.home, self.cwd) for p in folder.rglob("*")]
+        return sorted([*found, *(_nobodys() - self.nobodys_before)])
 
 
 @contextmanager
@@ -118,7 +155,7 @@ def fresh_machine() -> Iterator[Machine]:
     }
     env.update(HOME=str(home), PWD=str(cwd), LANG="C.UTF-8")
     try:
-        yield Machine(home, cwd, env)
+        yield Machine(home, cwd, env, _nobodys())
     finally:
         for folder in (home, cwd):
             folder.chmod(0o755)
