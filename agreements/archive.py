@@ -71,8 +71,8 @@ def validation_context(
     return ValidationContext(
         trust_roots=[*authority.trust_roots, *(extra_roots or [])],
         other_certs=[*authority.chain, *pki.retired_certificates(authority)],
-        crls=[*pki.validation_crls(authority), *(credential.crls if credential else [])],
-        ocsps=[*pki.validation_ocsps(authority), *(credential.ocsps if credential else [])],
+        crls=[*pki.validation_crls(authority), *getattr(credential, "crls", [])],
+        ocsps=[*pki.validation_ocsps(authority), *getattr(credential, "ocsps", [])],
         allow_fetching=allow_fetching,
         revocation_mode="hard-fail",
     )

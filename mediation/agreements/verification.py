@@ -42,8 +42,13 @@ class Match:
 
 
 def trust_roots() -> list[asn1_x509.Certificate]:
-    """The platform's root, and any external CA's roots configured (PEM files)."""
-    return [*signing.authority().trust_roots, *extra_roots()]
+    """The platform's root, and any external CA's roots configured (PEM files).
+
+    Read, never created: before the platform has signed anything it has no root, and
+    nothing can verify against it.
+    """
+    root = signing.platform_root()
+    return ([root] if root is not None else []) + extra_roots()
 
 
 def extra_roots() -> list[asn1_x509.Certificate]:

@@ -43,7 +43,7 @@ from pyhanko.sign.validation.generic_cms import (
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator.path import ValidationPath
 
-from agreements import archive, pki
+from agreements import archive, keys, pki
 from agreements._loop import outside_event_loop
 from agreements.tsa import timestamper_for
 
@@ -228,16 +228,28 @@ def _document_ref(manifest: bytes) -> str:
 
 def _sign_manifest(manifest: bytes, authority: pki.Authority, timestamper: TimeStamper) -> bytes:
     name = authority.root.subject.native.get("organization_name", "Platform")
-    credential = pki.issue_signer(
-        authority,
-        common_name=f"{name[:55]} package",  # CN holds at most 64 characters
-        role=ROLE,
-        document_ref=_document_ref(manifest),
-        signer_id="package",
-    )
+    credential: pki.SignerCredential | keys.TokenCredential
+    if authority.token is not None:
+        # The package signer's long-lived key in the token (agreements/keys.py).
+        credential = pki.long_lived_signer(
+            authority,
+            label=authority.token.config.package_label,
+            common_name=f"{name[:55]} package",
+            role=ROLE,
+            signer_id="package",
+        )
+    else:
+        credential = pki.issue_signer(
+            authority,
+            common_name=f"{name[:55]} package",  # CN holds at most 64 characters
+            role=ROLE,
+            document_ref=_document_ref(manifest),
+            signer_id="package",
+        )
     with credential:
         signature = sign_detached(manifest, credential, timestamper)
-    return with_revocation_data(signature, [*pki.validation_crls(authority), *credential.crls])
+    own = getattr(credential, "crls", [])  # a one-off certificate's own CRL partition
+    return with_revocation_data(signature, [*pki.validation_crls(authority), *own])
 
 
 def with_revocation_data(p7s: bytes, crls: list[crl.CertificateList]) -> bytes:
@@ -250,7 +262,9 @@ def with_revocation_data(p7s: bytes, crls: list[crl.CertificateList]) -> bytes:
 
 
 def sign_detached(
-    data: bytes, credential: pki.SignerCredential, timestamper: TimeStamper | None
+    data: bytes,
+    credential: pki.SignerCredential | keys.TokenCredential,
+    timestamper: TimeStamper | None,
 ) -> bytes:
     """DER of a detached CMS SignedData over ``data``, timestamped when ``timestamper`` is
     given (:func:`verify` insists on a timestamp)."""
@@ -534,7 +548,10 @@ def _judge(
         problems.append("manifest signature timestamp is not valid")
     if subject.get("title") != ROLE:
         problems.append(f"manifest is not signed by the platform (role {subject.get('title')!r})")
-    if subject.get("organizational_unit_name") != _document_ref(manifest):
+    # A one-off certificate names the manifest it was issued for; the long-lived package
+    # signer's (its key in a PKCS#11 token, agreements/keys.py) names none.
+    named = subject.get("organizational_unit_name")
+    if named is not None and named != _document_ref(manifest):
         problems.append("manifest signer certificate was issued for another manifest")
     if status.bottom_line and timestamp_ok:
         paths = [status.validation_path, tst.validation_path if tst else None]

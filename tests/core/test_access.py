@@ -28,6 +28,9 @@ PUBLIC = {
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
     "/pki/<name>",  # the CA's CRLs, named in its certificates (tests/agreements/test_crl_views.py)
+    # The platform's root and its fingerprint, for courts (tests/agreements/test_views.py).
+    "/verify/root",
+    "/verify/root.pem",
     "/api/court/v1/openapi.json",  # the court API's description
     "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",
