@@ -1,7 +1,9 @@
 """The court API (/api/court/v1): a court's own system lists its applications, fetches one
 and its package, and posts acceptance and rulings. A bearer token, made by an administrator
 with `mediation court token COURT_NAME`, stands for one court and sees only its applications.
-The same operations as the portal run behind it; the OpenAPI document is openapi.py."""
+The same operations as the portal run behind it; the OpenAPI document is openapi.py.
+A court with its own key fetches the decision prepared by a ruling, signs it on its own
+system and posts it back (keys.py checks it before the ruling is made)."""
 
 from __future__ import annotations
 

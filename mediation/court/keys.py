@@ -222,7 +222,7 @@ def check_signed(prepared: bytes, signed: bytes, court: Court) -> None:
         raise FieldError(
             "decision", _("The signature has no timestamp from a trusted timestamp authority.")
         )
-    if not report.ok:
+    if not report.ok and not _validation_data_after(report, reader, signed):
         raise FieldError(
             "decision",
             _(
@@ -282,6 +282,19 @@ def _only_the_signature_added(reader: PdfFileReader, base: int) -> None:
         or not diff.changed_form_fields <= {FIELD, *timestamps}
     ):
         raise FieldError("decision", _("The file changes the decision besides signing it."))
+
+
+def _validation_data_after(report, reader: PdfFileReader, signed: bytes) -> bool:
+    """A PAdES B-LT file: the court's tool added validation data (DSS) after its signature
+    and no document timestamp, so the last signature does not cover the file's end. That is
+    allowed when every signature holds and what follows is whole revisions, which
+    _only_the_signature_added reviewed (validation data only), up to the file's last byte."""
+    if not report.signatures or not all(s.ok for s in report.signatures):
+        return False
+    last = reader.xrefs.total_revisions - 1
+    tail = signed[reader.xrefs.get_xref_container_info(last).end_location :]
+    # Only the trailer, startxref and %%EOF after the last cross-reference data.
+    return len(tail) < 4096 and tail.count(b"%%EOF") == 1 and tail.rstrip().endswith(b"%%EOF")
 
 
 def _embedded(reader: PdfFileReader) -> list:

@@ -252,6 +252,12 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "rule",
                     "summary": "Confirm the agreement, or not on an art 7 / art 358 ground",
+                    "description": (
+                        "For a court with its own root certificates configured, this prepares "
+                        "the decision: the application stays accepted with "
+                        "awaiting_court_signature true until the court's signed decision is "
+                        "posted to ruling/signed-decision. Deciding again replaces the draft."
+                    ),
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -246,13 +246,12 @@ def rule(
     if earlier is not None:
         earlier.superseded_at = now  # a file signed over the earlier draft no longer fits
     ruling = _prepare(application, confirmed, None if confirmed else ground, reasons, by, now)
+    # The draft's content is not journaled (the parties read the journal): the ruling is
+    # not made until signed, and the judge may still change it. Its hash binds it.
     _log(
         application,
         "confirmation.ruling_prepared",
         acting,
-        confirmed=confirmed,
-        ground=ruling.ground,
-        reasons=ruling.reasons,
         prepared_sha256=ruling.document_sha256,
         replaces=earlier.id if earlier else None,
     )

@@ -25,6 +25,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from agreements import pki
@@ -127,7 +128,12 @@ def court_pki(court_name: str, *, signer_name: str | None = None, root=None) -> 
 
 
 def court_signs(
-    made: CourtPKI, pdf: bytes, *, field: str = "Court", timestamp: bool = True
+    made: CourtPKI,
+    pdf: bytes,
+    *,
+    field: str = "Court",
+    timestamp: bool = True,
+    validation_data: bool = False,
 ) -> bytes:
     """What the court's own tool does: a PAdES signature in the field, with a timestamp."""
     root = pki.to_asn1(made.root)
@@ -146,7 +152,16 @@ def court_signs(
         else None
     )
     meta = signers.PdfSignatureMetadata(
-        field_name=field, md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        field_name=field,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        # PAdES B-LT: validation data (DSS) in a revision after the signature.
+        embed_validation_info=validation_data,
+        validation_context=ValidationContext(
+            trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail"
+        )
+        if validation_data
+        else None,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     pdf_signer = signers.PdfSigner(meta, signer, timestamper=stamper)
@@ -270,6 +285,9 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
     # Nothing lost: the decision still awaits the court's signature, and the good one works.
     assert application.status == ApplicationStatus.accepted
     assert court_ops.awaiting_signature(application).reasons == "履行期限不明"
+    # A court's tool that adds validation data after its signature (PAdES B-LT) is fine.
+    good = court_signs(made, prepared, validation_data=True)
+    assert signature_fields(good) == {"Court": True}
     court_ops.signed_ruling(application, good, by=judge)
     assert application.status == ApplicationStatus.rejected
     assert application.reasons == "履行期限不明" and world.case.status == CaseStatus.rejected
