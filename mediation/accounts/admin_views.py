@@ -207,6 +207,7 @@ def court_roots(court_id: int):
         roots=keys.roots_of(court),
         mode=keys.mode(court),
         fingerprint=keys.fingerprint,
+        display_name=keys.display_name,
         error=error,
     ), 422 if error else 200  # fmt: skip
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import gettext as _
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -121,9 +122,7 @@ def parse_roots(data: bytes, *, now: datetime | None = None) -> list[x509.Certif
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:
-        raise FieldError(
-            "roots", _("This is not a certificate in PEM form (-----BEGIN CERTIFICATE-----).")
-        ) from None
+        raise FieldError("roots", _("This is not a certificate in PEM form.")) from None
     if len(certs) > MAX_ROOTS:
         raise FieldError("roots", _("At most %(n)d certificates.", n=MAX_ROOTS))
     platform = {c.dump() for c in verification.trust_roots()}
@@ -132,8 +131,17 @@ def parse_roots(data: bytes, *, now: datetime | None = None) -> list[x509.Certif
     return certs
 
 
+def display_name(cert: x509.Certificate) -> str:
+    """The certificate's common name (organisation, else the whole subject)."""
+    for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+        found = cert.subject.get_attributes_for_oid(oid)
+        if found:
+            return str(found[0].value)
+    return cert.subject.rfc4514_string()
+
+
 def _check_root(cert: x509.Certificate, now: datetime, platform: set[bytes]) -> None:
-    name = cert.subject.rfc4514_string()
+    name = display_name(cert)
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
