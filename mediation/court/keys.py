@@ -319,8 +319,8 @@ def _names_court(reader: PdfFileReader, court: Court) -> bool:
         if sig.field_name != FIELD or sig.sig_object_type == "/DocTimeStamp":
             continue
         subject = sig.signer_cert.subject.native
-        names = [subject.get("common_name") or "", subject.get("organization_name") or ""]
-        return any(court.name in str(n) for n in names)
+        # Exactly: a name that merely contains this court's (a branch's) is another court.
+        return court.name in (subject.get("common_name"), subject.get("organization_name"))
     return False
 
 

@@ -246,6 +246,10 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
         world.court.name, signer_name=world.other_court.name, root=(made.root, made.root_key)
     )
     assert world.court.name in refused(application, court_signs(shared, prepared), judge)
+    branch = court_pki(
+        world.court.name, signer_name=world.court.name + "分院", root=(made.root, made.root_key)
+    )
+    assert world.court.name in refused(application, court_signs(branch, prepared), judge)
     # The text changed: another rendering, or the first revision touched.
     changed = prepared.replace(b"/Producer", b"/Producex", 1)
     assert changed != prepared
