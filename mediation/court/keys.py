@@ -16,6 +16,8 @@ certificate and stamp that say "for demonstration only".
 from __future__ import annotations
 
 import io
+import re
+import zlib
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -54,6 +56,9 @@ MAX_ROOTS = 10
 # A signed decision is the prepared one (a few hundred KiB) plus a signature, validation
 # data and timestamps; far more is not a signed decision.
 MAX_SIGNED_BYTES = 10 * 2**20
+# What the added revisions' streams may unpack to, together: a signature, validation data
+# and timestamps are far less; a few KiB of zeros compressed can claim gigabytes.
+MAX_UNPACKED_BYTES = 32 * 2**20
 # Revisions a signing tool may add: the signature, validation data (DSS), document
 # timestamps and their renewals. Each is diffed and validated, so the count is bounded.
 MAX_ADDED_REVISIONS = 8
@@ -195,6 +200,8 @@ def check_signed(prepared: bytes, signed: bytes, court: Court) -> None:
         raise FieldError("decision", _("The file is not signed."))
     if len(signed) < len(prepared) or not signed.startswith(prepared):
         raise FieldError("decision", _not_the_decision())
+    if not _unpacks_within(signed[len(prepared) :], MAX_UNPACKED_BYTES):
+        raise FieldError("decision", _("The file is too large when unpacked."))
     reader = _reader(signed)
     base = _prepared_revision(prepared, reader)
     _only_the_signature_added(reader, base)
@@ -245,6 +252,29 @@ def _not_the_decision() -> str:
         "This is not the decision prepared for this ruling, or its text was changed. Download "
         "the decision again, sign it without changing it, and upload the signed file."
     )
+
+
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+
+
+def _unpacks_within(added: bytes, limit: int) -> bool:
+    """The Flate streams of what the court's tool added unpack to at most ``limit`` bytes,
+    found before the PDF reader decodes any (it would unpack a bomb whole). Each is unpacked
+    only up to what is left of the limit; what is not Flate is left to the reader."""
+    total = 0
+    for match in _STREAM.finditer(added):
+        end = added.find(b"endstream", match.end())
+        if end < 0:
+            break
+        try:
+            total += len(
+                zlib.decompressobj().decompress(added[match.end() : end], limit + 1 - total)
+            )
+        except zlib.error:
+            continue
+        if total > limit:
+            return False
+    return True
 
 
 def _reader(signed: bytes) -> PdfFileReader:

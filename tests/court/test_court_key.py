@@ -12,6 +12,7 @@ language and the decision stays awaiting the signature.
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -276,6 +277,11 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
     # Signed in another field than the court's (its own is left empty).
     elsewhere = refused(application, court_signs(made, prepared, field="Other"), judge)
     assert "签章栏" in elsewhere or "签名之外" in elsewhere
+    # A compression bomb in an added stream: refused before the reader unpacks it.
+    bomb = zlib.compress(b"\0" * (keys.MAX_UNPACKED_BYTES * 2), 9)
+    added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(bomb)
+    bombed = prepared + added + bomb + b"\nendstream\nendobj\n"
+    assert "解压" in refused(application, bombed, judge)
     # Many revisions before the signature.
     many = prepared
     for _ in range(keys.MAX_ADDED_REVISIONS + 1):
