@@ -312,6 +312,15 @@ def test_only_the_courts_judge_submits_and_a_redrafted_decision_needs_a_new_sign
             court_ops.signed_ruling(application, first, by=someone)
     court_ops.rule(application, False, "unclear", "重新裁定", by=world.judge)
     assert "早先" in refused(application, first, world.judge)
+    # The court's good signature over another application's decision does not fit this one.
+    other_world = in_force()
+    other = apply_jointly(other_world)
+    other_world.court.region_code = "320211"  # its own series of case numbers
+    keys.set_roots(other_world.court, made.pem())
+    court_ops.accept(other, by=other_world.clerk)
+    court_ops.rule(other, True, None, "", by=other_world.judge)
+    elsewhere = court_signs(made, prepared_of(other))
+    assert "文本" in refused(application, elsewhere, world.judge)
     court_ops.signed_ruling(application, court_signs(made, prepared_of(application)), by=None)
     assert application.status == ApplicationStatus.rejected
 
@@ -328,6 +337,7 @@ def test_in_production_a_court_without_its_own_root_cannot_rule(app, app_ctx):
     finally:
         app.config["ENV_NAME"] = "testing"
     assert application.status == ApplicationStatus.accepted
+    assert court_ops.awaiting_signature(application) is None  # nothing half-made
 
 
 def test_the_built_in_seal_says_it_is_for_demonstration_only(app_ctx):
