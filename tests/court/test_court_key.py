@@ -526,3 +526,21 @@ def test_the_admin_sets_the_courts_root(app, client):
         db.session.commit()
     login(judge, judge_phone, PASSWORD)
     assert judge.get(page).status_code == 403
+
+
+def test_in_production_the_judge_is_told_the_courts_certificate_is_missing(app, client):
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        court_ops.accept(application, by=world.clerk)
+        db.session.commit()
+        detail, phone = f"/court/applications/{application.id}", world.judge.phone
+    login(client, phone, PASSWORD)
+    app.config["ENV_NAME"] = "production"
+    try:
+        page = client.get(detail).get_data(as_text=True)
+    finally:
+        app.config["ENV_NAME"] = "testing"
+    assert "尚未配置本法院自己的证书" in page and 'name="result"' not in page
+    page = client.get(detail).get_data(as_text=True)  # development: the built-in seal, said so
+    assert "仅供演示" in page and 'name="result"' in page
