@@ -1,8 +1,8 @@
 """court_own_key: a court's own trust roots, and rulings awaiting the court's signature
 
 Revision ID: c4e1f7a2b9d0
-Revises: db869020254d
-Create Date: 2026-12-04 23:00:00+00:00
+Revises: 7c2e4f9a1b3d
+Create Date: 2026-12-04 23:20:00+00:00
 
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "c4e1f7a2b9d0"
-down_revision = "db869020254d"
+down_revision = "7c2e4f9a1b3d"
 branch_labels = None
 depends_on = None
 
