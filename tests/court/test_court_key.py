@@ -252,7 +252,7 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
     )
     assert world.court.name in refused(application, court_signs(branch, prepared), judge)
     # The text changed: another rendering, or the first revision touched.
-    changed = prepared.replace(b"/Producer", b"/Producex", 1)
+    changed = prepared[:10] + bytes([prepared[10] ^ 1]) + prepared[11:]  # the binary comment
     assert changed != prepared
     assert "文本" in refused(application, court_signs(made, changed), judge)
     # A change slipped in before the court's signature (the signature itself is good).
