@@ -41,6 +41,7 @@ from mediation.court import operations as court_ops
 from mediation.court.models import Application, ApplicationStatus
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from tests.agreements import softhsm
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_user
 
@@ -544,3 +545,47 @@ def test_in_production_the_judge_is_told_the_courts_certificate_is_missing(app, 
     assert "尚未配置本法院自己的证书" in page and 'name="result"' not in page
     page = client.get(detail).get_data(as_text=True)  # development: the built-in seal, said so
     assert "仅供演示" in page and 'name="result"' in page
+
+
+@pytest.mark.skipif(bool(softhsm.available()), reason=softhsm.available() or "")
+def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory):
+    """The court's key in a PKCS#11 token the court holds (SoftHSM2 standing in): its
+    signing tool signs the prepared decision there, and the platform accepts it."""
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    from agreements import keys as token_keys
+
+    world, made, application = accepted_with_own_root()
+    court_ops.rule(application, True, None, "", by=world.judge)
+    token = token_keys.Token(softhsm.token(tmp_path_factory.mktemp("softhsm")))
+    key = token.generate(f"court-{application.id}-{datetime.now(UTC).timestamp()}")
+    start = datetime.now(UTC) - timedelta(days=1)
+    name = world.court.name
+    cert = _cert(_name(name, name), key, made.root.subject, made.root_key, ca=False, start=start,
+                 days=730)  # fmt: skip
+    root = pki.to_asn1(made.root)
+    with token.session() as session:
+        signer = PKCS11Signer(
+            session,
+            key_id=key.key_id,
+            signing_cert=pki.to_asn1(cert),
+            ca_chain=[root],
+            use_raw_mechanism=True,
+            embed_roots=True,
+        )
+        stamper = DummyTimeStamper(
+            tsa_cert=pki.to_asn1(made.tsa),
+            tsa_key=pki.private_key_info(made.tsa_key),
+            certs_to_embed=SimpleCertificateStore.from_certs([root]),
+        )
+        meta = signers.PdfSignatureMetadata(
+            field_name="Court", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(prepared_of(application)))
+        signed = (
+            signers.PdfSigner(meta, signer, timestamper=stamper)
+            .sign_pdf(writer, existing_fields_only=True)
+            .getvalue()
+        )
+    court_ops.signed_ruling(application, signed, by=world.judge)
+    assert application.status == ApplicationStatus.confirmed
