@@ -409,6 +409,14 @@ def _load_key(path: Path) -> PrivateKey:
     return key
 
 
+def load_root(directory: Path) -> asn1_x509.Certificate | None:
+    """The root certificate in ``directory``, or None: reads, never creates (verifiers)."""
+    path = Path(directory) / "root.crt.pem"
+    if not path.is_file():
+        return None
+    return to_asn1(x509.load_pem_x509_certificate(path.read_bytes()))
+
+
 def _online_key(
     directory: Path, stem: str, cert: x509.Certificate, token: keys.Token | None
 ) -> SigningKey:

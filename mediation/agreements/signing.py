@@ -134,6 +134,18 @@ def authority() -> pki.Authority:
     return found
 
 
+def platform_root():
+    """The platform's root certificate (asn1crypto), or None before the CA exists.
+
+    Only reads: verifying must never create a CA, or a verifier would end up trusting
+    keys it just made instead of the ones that signed (see :mod:`agreements.anchors`).
+    """
+    found = current_app.extensions.get("agreements.authority")
+    if found is not None:
+        return found.root
+    return pki.load_root(Path(current_app.config["PKI_DIR"]))
+
+
 def seal_credential(institution) -> keys.TokenCredential | None:
     """The institution's long-lived seal (its key in the token, see agreements/keys.py), or
     None without a token: the seal is then a one-off key like every other signature."""
