@@ -14,6 +14,7 @@ from mediation.cases.states import OPEN_STATUSES
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.core.forms import apply_field_error
+from mediation.court import keys
 from mediation.extensions import db
 
 from . import operations as ops
@@ -171,6 +172,44 @@ def new_court():
     return render_template(
         "accounts/form_page.html", form=form, title=_("New court"), submit=_("Create")
     )
+
+
+@role_required(Role.platform_admin)
+def court_roots(court_id: int):
+    """The court's own trust roots: the rulings it signs are checked against them
+    (mediation/court/keys.py). Uploading replaces them; removing returns the court to the
+    built-in demonstration seal outside production, and to no ruling in production."""
+    court = db.session.get(Court, court_id) or abort(404)
+    form = FlaskForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("action") == "remove":
+            keys.clear_roots(court)
+            db.session.commit()
+            flash(_("The court's root certificates were removed."), "success")
+            return redirect(url_for("accounts.court_roots", court_id=court.id))
+        upload = request.files.get("roots")
+        try:
+            keys.set_roots(court, upload.stream.read(keys.MAX_ROOTS_BYTES + 1) if upload else b"")
+        except ops.FieldError as problem:
+            db.session.rollback()
+            error = problem.message
+        else:
+            db.session.commit()
+            flash(_("The court's root certificates are saved."), "success")
+            return redirect(url_for("accounts.court_roots", court_id=court.id))
+    return render_template(
+        "accounts/court_roots.html",
+        court=court,
+        form=form,
+        roots=keys.roots_of(court),
+        mode=keys.mode(court),
+        fingerprint=keys.fingerprint,
+        display_name=keys.display_name,
+        error=error,
+    ), 422 if error else 200  # fmt: skip
 
 
 @role_required(Role.platform_admin)

@@ -30,4 +30,7 @@ bp.add_url_rule(
 bp.add_url_rule("/admin/", view_func=admin_views.admin_home)
 bp.add_url_rule("/admin/institutions/new", view_func=admin_views.new_institution, methods=_GET_POST)
 bp.add_url_rule("/admin/courts/new", view_func=admin_views.new_court, methods=_GET_POST)
+bp.add_url_rule(
+    "/admin/courts/<int:court_id>/roots", view_func=admin_views.court_roots, methods=_GET_POST
+)
 bp.add_url_rule("/admin/accounts/new", view_func=admin_views.new_staff, methods=_GET_POST)

@@ -232,6 +232,9 @@ class Court(db.Model):
     level: Mapped[str] = mapped_column(String(16))
     region_code: Mapped[str] = mapped_column(String(6))  # the division the court serves
     address: Mapped[str] = mapped_column(String(300), default="")
+    # The court's own trust roots (PEM, one or more CA certificates) set by the platform
+    # administrator: rulings are accepted only when signed under them (mediation/court/keys.py).
+    trust_roots_pem: Mapped[str | None] = mapped_column(Text)
 
     staff: Mapped[list[User]] = relationship(back_populates="court")
 

@@ -69,6 +69,8 @@ CERTIFICATE_ROLES = {
     "institution": _l("Mediation institution"),
     "applicant": _l("Applicant for judicial confirmation"),
     "court": _l("People's court"),
+    # The built-in court seal of development and the demo (mediation/court/keys.py).
+    "court-demo": _l("People's court (for demonstration only)"),
     "platform": _l("Mediation platform"),
 }
 

@@ -99,6 +99,7 @@ JOURNAL_LABELS = {
     "confirmation.refused": _l("The court did not accept the application"),
     "confirmation.materials_requested": _l("The court asked for more materials"),
     "confirmation.extended": _l("The court extended the time to rule"),
+    "confirmation.ruling_prepared": _l("The court prepared its decision for its signature"),
     "confirmation.confirmed": _l("The court confirmed the agreement"),
     "confirmation.rejected": _l("The court did not confirm the agreement"),
     "confirmation.withdrawn": _l("The parties withdrew the application"),

@@ -1,7 +1,9 @@
 """The court API (/api/court/v1): a court's own system lists its applications, fetches one
 and its package, and posts acceptance and rulings. A bearer token, made by an administrator
 with `mediation court token COURT_NAME`, stands for one court and sees only its applications.
-The same operations as the portal run behind it; the OpenAPI document is openapi.py."""
+The same operations as the portal run behind it; the OpenAPI document is openapi.py.
+A court with its own key fetches the decision prepared by a ruling, signs it on its own
+system and posts it back (keys.py checks it before the ruling is made)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import csrf, db
 
-from . import bundle, grounds
+from . import bundle, grounds, keys
 from . import operations as court_ops
 from .models import ApiToken, Application
 from .openapi import document
@@ -108,6 +110,7 @@ def _summary(application: Application) -> dict[str, Any]:
         "submitted_at": _time(application.submitted_at),
         "acceptance_due_at": _time(application.acceptance_due_at),
         "ruling_due_at": _time(application.ruling_due_at),
+        "awaiting_court_signature": court_ops.awaiting_signature(application) is not None,
         "parties": [
             {"name": p.user.real_name, "side": p.side, "agent": p.is_agent} for p in case.parties
         ],
@@ -128,9 +131,24 @@ def _detail(application: Application) -> dict[str, Any]:
         "ground": application.ground,
         "reasons": application.reasons,
         "decided_at": _time(application.decided_at),
+        "prepared_ruling": _prepared(application),
         "materials": [
             {"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in application.materials
         ],
+    }
+
+
+def _prepared(application: Application) -> dict[str, Any] | None:
+    """The ruling decided but awaiting the court's signature (keys.py), if any."""
+    ruling = court_ops.awaiting_signature(application)
+    if ruling is None:
+        return None
+    return {
+        "confirmed": ruling.confirmed,
+        "ground": ruling.ground,
+        "reasons": ruling.reasons,
+        "decided_at": _time(ruling.decided_at),
+        "unsigned_decision_sha256": ruling.document_sha256,
     }
 
 
@@ -260,3 +278,47 @@ def post_ruling(application_id: int):
         court_ops.rule(application, False, ground, reasons, by=None)
 
     return _act(application_id, act)
+
+
+# -- the court signs the decision with its own key (keys.py) ---------------------------------
+
+
+@api.get("/applications/<int:application_id>/ruling/unsigned-decision")
+def get_unsigned_decision(application_id: int):
+    """The decision prepared for the court's signature: sign it in its field "Court"."""
+    application = _application(application_id)
+    path = court_ops.prepared_file(application) if application else None
+    if path is None or not path.exists():
+        return _error(404, "not_found", _("No decision is waiting for the court's signature."))
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=download_name(
+            "unsigned-decision", application.case.number, application.id, mimetype="application/pdf"
+        ),
+    )
+
+
+@api.post("/applications/<int:application_id>/ruling/signed-decision")
+def post_signed_decision(application_id: int):
+    """The signed decision as the request body (application/pdf): checked against the
+    prepared decision and the court's roots; the ruling is made if it passes."""
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    if request.mimetype != "application/pdf":
+        return _error(415, "unsupported_media_type", _("Send the signed PDF (application/pdf)."))
+    if (request.content_length or 0) > keys.MAX_SIGNED_BYTES:
+        return _error(413, "too_large", _("The file is too large: at most %(n)d MB.",
+                                           n=keys.MAX_SIGNED_BYTES >> 20))  # fmt: skip
+    data = request.stream.read(keys.MAX_SIGNED_BYTES + 1)
+    try:
+        court_ops.signed_ruling(application, data, by=None)
+    except FieldError as error:
+        db.session.rollback()
+        return _error(422, "invalid", error.message)
+    except (NotPermittedError, TransitionError) as error:
+        db.session.rollback()
+        return _error(409, "conflict", str(error))
+    db.session.commit()
+    return jsonify(_detail(application))

@@ -10,14 +10,14 @@ _POST = ["POST"]
 bp.add_url_rule("/", view_func=views.portal)
 bp.add_url_rule("/applications/<int:application_id>", view_func=views.detail)
 bp.add_url_rule(
-    "/applications/<int:application_id>/<any(application, decision):which>.pdf",
+    "/applications/<int:application_id>/<any(application, decision, unsigned_decision):which>.pdf",
     view_func=views.document,
 )
 bp.add_url_rule("/applications/<int:application_id>/package.zip", view_func=views.package)
 bp.add_url_rule(
     "/applications/<int:application_id>/materials/<int:material_id>", view_func=views.material
 )
-for name in ("accept", "refuse", "materials", "extend", "rule"):
+for name in ("accept", "refuse", "materials", "extend", "rule", "signed"):
     bp.add_url_rule(
         f"/applications/<int:application_id>/{name}", view_func=getattr(views, name), methods=_POST
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.core.db import UTCDateTime, utcnow
@@ -146,6 +146,34 @@ class SupplementRequest(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Ruling(db.Model):
+    """A ruling as the judge decided it, and the decision prepared for the court to sign.
+
+    A court with its own key signs the decision outside the platform: until its signed file
+    comes back and passes the checks of keys.py, the ruling is "awaiting the court's
+    signature" and the application stays accepted, its clock running (SPC provisions art 5).
+    Deciding again supersedes the earlier draft; a file signed over it no longer counts.
+    """
+
+    __tablename__ = "court_rulings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("confirmation_applications.id", ondelete="CASCADE"), index=True
+    )
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    ground: Mapped[str | None] = mapped_column(String(40))
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The unsigned decision, with its empty signature field: the signed file must begin
+    # with exactly these bytes.
+    document_path: Mapped[str] = mapped_column(String(300))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CourtCaseCounter(db.Model):

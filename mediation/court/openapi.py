@@ -25,6 +25,8 @@ def _errors(*codes: int) -> dict:
         401: "no valid token",
         404: "no such application at this court",
         409: "the step is not possible in the application's state",
+        413: "the file is too large",
+        415: "the body is not a PDF",
         422: "a field is invalid",
     }
     return {str(code): _json(ERROR, words[code]) for code in codes}
@@ -86,6 +88,7 @@ def document() -> dict[str, Any]:
             "submitted_at": NULLABLE_TIME,
             "acceptance_due_at": NULLABLE_TIME,
             "ruling_due_at": NULLABLE_TIME,
+            "awaiting_court_signature": {"type": "boolean"},
             "parties": {
                 "type": "array",
                 "items": {
@@ -112,6 +115,25 @@ def document() -> dict[str, Any]:
                     "ground": {"type": ["string", "null"]},
                     "reasons": {"type": "string"},
                     "decided_at": NULLABLE_TIME,
+                    "prepared_ruling": {
+                        "description": (
+                            "The ruling decided but awaiting the court's signature: the court "
+                            "signs the unsigned decision with its own key and posts it back."
+                        ),
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "confirmed": {"type": "boolean"},
+                                    "ground": {"type": ["string", "null"]},
+                                    "reasons": {"type": "string"},
+                                    "decided_at": NULLABLE_TIME,
+                                    "unsigned_decision_sha256": {"type": "string"},
+                                },
+                            },
+                        ],
+                    },
                     "materials": {
                         "type": "array",
                         "items": {
@@ -230,6 +252,12 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "rule",
                     "summary": "Confirm the agreement, or not on an art 7 / art 358 ground",
+                    "description": (
+                        "For a court with its own root certificates configured, this prepares "
+                        "the decision: the application stays accepted with "
+                        "awaiting_court_signature true until the court's signed decision is "
+                        "posted to ruling/signed-decision. Deciding again replaces the draft."
+                    ),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -241,6 +269,47 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Application"}, "ruled"),
                         **_errors(400, 401, 404, 409, 422),
+                    },
+                },
+            },
+            "/applications/{application_id}/ruling/unsigned-decision": {
+                "parameters": _id_parameter(),
+                "get": {
+                    "operationId": "getUnsignedDecision",
+                    "summary": (
+                        "The decision prepared for the court's signature (sign it in its "
+                        "field 'Court', with a timestamp, changing nothing else)"
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "the unsigned decision",
+                            "content": {
+                                "application/pdf": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        **_errors(401, 404),
+                    },
+                },
+            },
+            "/applications/{application_id}/ruling/signed-decision": {
+                "parameters": _id_parameter(),
+                "post": {
+                    "operationId": "postSignedDecision",
+                    "summary": (
+                        "The decision signed with the court's certificate (under the court's "
+                        "configured roots): checked, then the ruling is made"
+                    ),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/Application"}, "ruled"),
+                        **_errors(401, 404, 409, 413, 415, 422),
                     },
                 },
             },

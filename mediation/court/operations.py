@@ -1,5 +1,6 @@
 """The court's side of judicial confirmation: its inbox, acceptance or refusal within 3 days,
-requests for materials, the ruling within 15 days (+10), and the signed decision.
+requests for materials, the ruling within 15 days (+10), and the decision the court signs
+with its own key (keys.py): prepared here, signed by the court, checked, then the ruling.
 
 SPC judicial confirmation provisions arts 4-5 and 7; Civil Procedure Law 2023 art 206;
 CPL interpretation 2022 arts 355 and 358. A court sees and acts on its own applications
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,9 +35,16 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import grounds, notices
+from . import grounds, keys, notices
 from .application import local_day, lock
-from .models import OPEN, Application, ApplicationStatus, CourtCaseCounter, SupplementRequest
+from .models import (
+    OPEN,
+    Application,
+    ApplicationStatus,
+    CourtCaseCounter,
+    Ruling,
+    SupplementRequest,
+)
 
 RULING_DAYS = 15  # SPC provisions art 5
 EXTENSION_DAYS = 10  # ... extendable once by 10 with the president's approval
@@ -214,9 +223,12 @@ def rule(
     *,
     by: User | None,
     now: datetime | None = None,
-) -> None:
-    """The ruling: the agreement confirmed (CPL art 206: enforceable) or not, on an art 7 /
-    art 358 ground; the court's signed decision is kept with the application."""
+) -> Ruling:
+    """The judge's ruling: the agreement confirmed (CPL art 206: enforceable) or not, on an
+    art 7 / art 358 ground. The decision is prepared for the court's signature; the ruling
+    is made when the court's signed decision is accepted (signed_ruling). Only outside
+    production, for a court without its own roots, the built-in seal marked "for
+    demonstration only" signs it at once."""
     lock(application)
     acting = _acting(application, by, judge=True)
     if application.status != ApplicationStatus.accepted:
@@ -226,9 +238,115 @@ def rule(
     if confirmed and ground:
         # A ground with "confirmed" is a contradiction, not a confirmation.
         raise FieldError("ground", _("A confirmation has no ground; choose one or the other."))
+    if len(reasons or "") > MAX_REASONS:
+        raise FieldError("reasons", _("At most %(n)d characters.", n=MAX_REASONS))
+    signing = keys.mode(application.court)
+    if signing == keys.Mode.unavailable:
+        raise NotPermittedError(
+            _(
+                "The court's own certificate is not configured on the platform, so the "
+                "ruling cannot be signed. Ask the platform administrator to add the court's "
+                "root certificate."
+            )
+        )
+    now = now or utcnow()
+    earlier = awaiting_signature(application)
+    if earlier is not None:
+        earlier.superseded_at = now  # a file signed over the earlier draft no longer fits
+    ruling = _prepare(application, confirmed, None if confirmed else ground, reasons, by, now)
+    # The draft's content is not journaled (the parties read the journal): the ruling is
+    # not made until signed, and the judge may still change it. Its hash binds it.
+    _log(
+        application,
+        "confirmation.ruling_prepared",
+        acting,
+        prepared_sha256=ruling.document_sha256,
+        replaces=earlier.id if earlier else None,
+    )
+    if signing == keys.Mode.demonstration:
+        _record(application, ruling, _demonstration_seal(application, ruling), acting, now)
+    return ruling
+
+
+def signed_ruling(
+    application: Application, signed: bytes, *, by: User | None, now: datetime | None = None
+) -> None:
+    """The court's signed decision: checked against the prepared one and the court's roots
+    (keys.check_signed), then the ruling is made. A refusal changes nothing: the prepared
+    decision stays, awaiting a good signature."""
+    lock(application)
+    acting = _acting(application, by, judge=True)
+    if application.status != ApplicationStatus.accepted:
+        raise NotPermittedError(_("Only an accepted application is ruled on."))
+    ruling = awaiting_signature(application)
+    if ruling is None:
+        raise NotPermittedError(_("No decision is waiting for the court's signature."))
+    if keys.mode(application.court) != keys.Mode.own:
+        raise NotPermittedError(_("The court's own certificate is not configured."))
+    prepared = (_storage() / ruling.document_path).read_bytes()
+    try:
+        keys.check_signed(prepared, signed, application.court)
+    except FieldError:
+        if any(signed.startswith(_prepared_bytes(r)) for r in _drafts(application, ruling)):
+            raise FieldError(
+                "decision",
+                _(
+                    "This file is signed over an earlier draft of the decision; sign the "
+                    "current one."
+                ),
+            ) from None
+        raise
+    _record(application, ruling, signed, acting, now or utcnow())
+
+
+def awaiting_signature(application: Application) -> Ruling | None:
+    """The prepared ruling the court has not signed yet, if any."""
+    if application.status != ApplicationStatus.accepted:
+        return None
+    return db.session.scalar(
+        select(Ruling)
+        .where(
+            Ruling.application_id == application.id,
+            Ruling.superseded_at.is_(None),
+            Ruling.signed_at.is_(None),
+        )
+        .order_by(Ruling.id.desc())
+        .limit(1)
+    )
+
+
+def prepared_file(application: Application) -> Path | None:
+    ruling = awaiting_signature(application)
+    return _storage() / ruling.document_path if ruling else None
+
+
+def _drafts(application: Application, current: Ruling) -> list[Ruling]:
+    return list(
+        db.session.scalars(
+            select(Ruling).where(Ruling.application_id == application.id, Ruling.id != current.id)
+        )
+    )
+
+
+def _prepared_bytes(ruling: Ruling) -> bytes:
+    path = _storage() / ruling.document_path
+    return path.read_bytes() if path.exists() else b"\0"
+
+
+def _record(
+    application: Application, ruling: Ruling, signed: bytes, acting: dict, now: datetime
+) -> None:
+    """The ruling is made: the signed decision kept, the case moved, the parties told."""
+    confirmed = ruling.confirmed
     status = ApplicationStatus.confirmed if confirmed else ApplicationStatus.rejected
-    _decided(application, status, None if confirmed else ground, reasons, by, now)
-    _sign_decision(application)
+    application.status = status
+    application.ground = ruling.ground
+    application.reasons = ruling.reasons
+    # The day the judge decided is the day the decision names.
+    application.decided_at = ruling.decided_at
+    application.decided_by_id = ruling.decided_by_id
+    ruling.signed_at = now
+    _store_decision(application, signed)
     workflow.transition(
         application.case, Action.confirm if confirmed else Action.reject, now=now, **acting
     )
@@ -239,11 +357,12 @@ def rule(
         ground=application.ground,
         reasons=application.reasons,
         decision_sha256=application.decision_sha256,
+        signed_by=keys.subject_of(signed),
     )
     notices.to_parties(
         application,
         notices.CONFIRMED if confirmed else notices.REJECTED,
-        ground=grounds.REJECTION.get(ground or "", ""),
+        ground=grounds.REJECTION.get(application.ground or "", ""),
     )
 
 
@@ -273,55 +392,106 @@ def _log(application: Application, action: str, acting: dict, **payload) -> None
     )
 
 
-def _sign_decision(application: Application) -> None:
-    """The decision (确认决定书 or 驳回裁定书), signed with the court's seal."""
+class _AsDecided:
+    """The application as the decision reads it: with the judge's ruling, which is not the
+    application's until the court has signed."""
+
+    def __init__(self, application: Application, ruling: Ruling) -> None:
+        self._application = application
+        self.status = (
+            ApplicationStatus.confirmed if ruling.confirmed else ApplicationStatus.rejected
+        )
+        self.ground = ruling.ground
+        self.reasons = ruling.reasons
+        self.decided_at = ruling.decided_at
+        self.decided_by_id = ruling.decided_by_id
+
+    def __getattr__(self, name: str):
+        return getattr(self._application, name)
+
+
+def _prepare(application, confirmed, ground, reasons, by, now) -> Ruling:
+    """The decision (确认决定书 or 驳回裁定书) with the court's empty signature field."""
+    ruling = Ruling(
+        application_id=application.id,
+        confirmed=confirmed,
+        ground=ground,
+        reasons=(reasons or "").strip(),
+        decided_at=now,
+        decided_by_id=by.id if by else None,
+    )
     case = application.case
     pdf, boxes = render_pdf_with_boxes(
         "decision.html",
-        application=application,
+        application=_AsDecided(application, ruling),
         case=case,
         court=application.court,
         content=application.agreement.current.content,
         parties=[p for p in case.parties if not p.is_agent],
         side_names=SIDE_NAMES,
-        ground=grounds.REJECTION.get(application.ground or ""),
+        ground=grounds.REJECTION.get(ruling.ground or ""),
         agreement=application.agreement,
         names={p.user_id: p.user.real_name for p in case.parties},
-        judge=db.session.get(User, application.decided_by_id)
-        if application.decided_by_id
-        else None,
+        judge=by,
         clerk=application.clerk,
         day=local_day,
     )
-    pdf = add_signature_fields(pdf, [FieldSpec("Court", *boxes["sig-court"])])
+    pdf = add_signature_fields(pdf, [FieldSpec(keys.FIELD, *boxes["sig-court"])])
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"court/{case.id}/prepared-{application.id}-{digest[:16]}.pdf"
+    path = _storage() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pdf)
+    ruling.document_path, ruling.document_sha256 = relative, digest
+    db.session.add(ruling)
+    db.session.flush()
+    return ruling
+
+
+DEMONSTRATION_ROLE = "court-demo"  # the certificate's title: not a court's seal
+
+
+def _demonstration_seal(application: Application, ruling: Ruling) -> bytes:
+    """Development and the demo only (keys.Mode.demonstration): a seal the platform mints,
+    which no court would accept, so its certificate (title "court-demo") and its stamp say
+    "for demonstration only"."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        caption = _("for demonstration only")
     credential = pki.issue_signer(
         agreement_signing.authority(),
         common_name=agreement_signing.fit_name(application.court.name),
-        role="court",
+        role=DEMONSTRATION_ROLE,
         document_ref=application.court_case_number or f"application {application.id}",
         signer_id=f"court-{application.court_id}",
     )
-    signed = sign_pdf(
-        pdf,
+    return sign_pdf(
+        _prepared_bytes(ruling),
         signer_credential=credential,
         authority=agreement_signing.authority(),
-        field_name="Court",
-        appearance_png=seal_png(application.court.name),
-        role_label=agreement_signing.stamp_role("court"),
+        field_name=keys.FIELD,
+        appearance_png=seal_png(application.court.name, caption),
+        role_label=agreement_signing.stamp_role(DEMONSTRATION_ROLE),
         reason="司法确认",
         location=application.court.name,
         timestamper=agreement_signing.timestamper(),
     )
+
+
+def _store_decision(application: Application, signed: bytes) -> None:
     digest = hashlib.sha256(signed).hexdigest()
-    relative = f"court/{case.id}/decision-{application.id}-{digest[:16]}.pdf"
-    path = Path(current_app.config["STORAGE_DIR"]) / relative
+    relative = f"court/{application.case_id}/decision-{application.id}-{digest[:16]}.pdf"
+    path = _storage() / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(signed)
     application.decision_path, application.decision_sha256 = relative, digest
     db.session.flush()
 
 
+def _storage() -> Path:
+    return Path(current_app.config["STORAGE_DIR"])
+
+
 def decision_file(application: Application) -> Path | None:
     if application.decision_path is None:
         return None
-    return Path(current_app.config["STORAGE_DIR"]) / application.decision_path
+    return _storage() / application.decision_path

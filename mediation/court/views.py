@@ -22,7 +22,7 @@ from mediation.extensions import db
 from mediation.recording import operations as recording
 
 from . import application as applying
-from . import bundle, grounds
+from . import bundle, grounds, keys
 from . import operations as court_ops
 from .models import Application
 
@@ -41,8 +41,12 @@ def _application(application_id: int) -> Application:
 @role_required(Role.court_clerk, Role.judge)
 def portal():
     court = _court()
+    applications = court_ops.applications_of(court)
     return render_template(
-        "court/portal.html", court=court, applications=court_ops.applications_of(court)
+        "court/portal.html",
+        court=court,
+        applications=applications,
+        awaiting={a.id for a in applications if court_ops.awaiting_signature(a)},
     )
 
 
@@ -56,6 +60,8 @@ def _detail_context(application: Application) -> dict:
         "form": FlaskForm(),
         "is_judge": current_user.has_role(Role.judge),
         "in_hand": in_hand,
+        "signing_mode": keys.mode(application.court),
+        "awaiting": court_ops.awaiting_signature(application),
         "recordings": recording.playable_of_case(application.case, current_user) if in_hand else [],
         "reviews": recording.review_videos(application.case, current_user) if in_hand else [],
     }
@@ -75,6 +81,8 @@ def document(application_id: int, which: str):
     paths = {
         "application": applying.document_path(application),
         "decision": court_ops.decision_file(application),
+        # The decision prepared for the court's signature, to sign with its own tool.
+        "unsigned_decision": court_ops.prepared_file(application),
     }
     path = paths.get(which)
     if path is None or not path.exists():
@@ -135,7 +143,7 @@ def package(application_id: int):
     )
 
 
-def _step(application_id: int, act, done: str):
+def _step(application_id: int, act, done):
     application = _application(application_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
@@ -153,7 +161,7 @@ def _step(application_id: int, act, done: str):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(done, "success")
+        flash(done() if callable(done) else done, "success")
     return redirect(url_for("court.detail", application_id=application_id))
 
 
@@ -220,4 +228,23 @@ def rule(application_id: int):
             by=current_user,
         )
 
-    return _step(application_id, act, _("The ruling is made and sent to the parties."))
+    def done() -> str:
+        if court_ops.awaiting_signature(_application(application_id)) is not None:
+            return _("The decision is prepared. Download it, sign it with the court's key and "
+                     "upload the signed file.")  # fmt: skip
+        return _("The ruling is made and sent to the parties.")
+
+    return _step(application_id, act, done)
+
+
+@role_required(Role.judge)
+def signed(application_id: int):
+    """The decision the court signed with its own key (keys.py), uploaded by a judge."""
+
+    def act(application: Application) -> None:
+        upload = request.files.get("decision")
+        data = upload.stream.read(keys.MAX_SIGNED_BYTES + 1) if upload else b""
+        court_ops.signed_ruling(application, data, by=current_user)
+
+    return _step(application_id, act, _("The signed decision is accepted; the ruling is made "
+                                         "and sent to the parties."))  # fmt: skip

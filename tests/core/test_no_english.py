@@ -43,6 +43,7 @@ ALLOWED = {
     "PDF",  # the file format, printed so on every download button in China
     "SHA",  # SHA-256, the name of the hash algorithm a court checks files with
     "MB",  # a unit (the largest file one may upload)
+    "PEM",  # the certificate file format an administrator is asked for (a court's root)
     "Chrome",  # browsers, by their product names, in the device check's help
     "Safari",
 }

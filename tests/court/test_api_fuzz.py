@@ -22,6 +22,9 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from .test_api import submitted  # noqa: E402
 
+# The signed decision is posted as the PDF itself: bytes, sent as they are.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
+
 
 @pytest.fixture
 def served(app):

@@ -1,0 +1,591 @@
+"""The court signs its ruling with its own key (issue 17, build 4).
+
+A court's own PKI is made here with cryptography (a root, the court's signing certificate and
+a timestamp authority under it): not the platform's pki. The judge decides, the platform
+prepares the decision, the court signs it with pyHanko's SimpleSigner outside the platform,
+and the signed file is uploaded through the portal or posted through the API. Only a file
+that is the prepared decision, signed once in its field under THIS court's root, naming the
+court, with a trusted timestamp, makes the ruling; anything else is refused in the user's
+language and the decision stays awaiting the signature.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from agreements import pki
+from agreements.signing import sign_pdf, signature_fields
+from agreements.verify import verify_pdf
+from mediation.agreements import signing
+from mediation.cases.states import CaseStatus
+from mediation.cases.workflow import NotPermittedError
+from mediation.core.forms import FieldError
+from mediation.court import keys
+from mediation.court import operations as court_ops
+from mediation.court.models import Application, ApplicationStatus
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from tests.agreements import softhsm
+from tests.conftest import csrf_token, login, post_form
+from tests.factories import PASSWORD, make_user
+
+from .conftest import apply_jointly, in_force
+
+
+@dataclass
+class CourtPKI:
+    root: x509.Certificate
+    signer: x509.Certificate
+    signer_key: ec.EllipticCurvePrivateKey
+    tsa: x509.Certificate
+    tsa_key: rsa.RSAPrivateKey
+
+    def pem(self) -> bytes:
+        return self.root.public_bytes(serialization.Encoding.PEM)
+
+
+def _name(cn: str, o: str | None = None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if o:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o))
+    return x509.Name(attrs)
+
+
+def _cert(subject, key, issuer, issuer_key, *, ca, start, days, eku=None):
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=not ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def court_pki(court_name: str, *, signer_name: str | None = None, root=None) -> CourtPKI:
+    """A court's own CA: root, signing certificate naming the court, TSA. ``root`` reuses
+    another PKI's root (a province's courts sharing one)."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    if root is None:
+        root_key = ec.generate_private_key(ec.SECP256R1())
+        root_name = _name(f"{court_name} 根证书", court_name)
+        root_cert = _cert(root_name, root_key, root_name, root_key, ca=True, start=start, days=3650)
+    else:
+        root_cert, root_key = root
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = signer_name or court_name
+    signer = _cert(
+        _name(name, name), key, root_cert.subject, root_key, ca=False, start=start, days=730
+    )
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA
+    tsa = _cert(
+        _name(f"{court_name} 时间戳"),
+        tsa_key,
+        root_cert.subject,
+        root_key,
+        ca=False,
+        start=start,
+        days=730,
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+    )
+    made = CourtPKI(root_cert, signer, key, tsa, tsa_key)
+    made.root_key = root_key
+    return made
+
+
+def court_signs(
+    made: CourtPKI,
+    pdf: bytes,
+    *,
+    field: str = "Court",
+    timestamp: bool = True,
+    validation_data: bool = False,
+) -> bytes:
+    """What the court's own tool does: a PAdES signature in the field, with a timestamp."""
+    root = pki.to_asn1(made.root)
+    signer = signers.SimpleSigner(
+        signing_cert=pki.to_asn1(made.signer),
+        signing_key=pki.private_key_info(made.signer_key),
+        cert_registry=SimpleCertificateStore.from_certs([root]),
+    )
+    stamper = (
+        DummyTimeStamper(
+            tsa_cert=pki.to_asn1(made.tsa),
+            tsa_key=pki.private_key_info(made.tsa_key),
+            certs_to_embed=SimpleCertificateStore.from_certs([root]),
+        )
+        if timestamp
+        else None
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=field,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        # PAdES B-LT: validation data (DSS) in a revision after the signature.
+        embed_validation_info=validation_data,
+        validation_context=ValidationContext(
+            trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail"
+        )
+        if validation_data
+        else None,
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    pdf_signer = signers.PdfSigner(meta, signer, timestamper=stamper)
+    return pdf_signer.sign_pdf(writer, existing_fields_only=field == "Court").getvalue()
+
+
+def accepted_with_own_root():
+    world = in_force()
+    made = court_pki(world.court.name)
+    keys.set_roots(world.court, made.pem())
+    application = apply_jointly(world)
+    court_ops.accept(application, by=world.clerk)
+    return world, made, application
+
+
+def prepared_of(application) -> bytes:
+    return court_ops.prepared_file(application).read_bytes()
+
+
+def refused(application, data: bytes, by) -> str:
+    with pytest.raises(FieldError) as caught:
+        court_ops.signed_ruling(application, data, by=by)
+    return caught.value.message
+
+
+# -- the operations -----------------------------------------------------------------------
+
+
+def test_a_ruling_signed_with_the_courts_own_key_is_accepted(app_ctx):
+    world, made, application = accepted_with_own_root()
+    ruling = court_ops.rule(application, True, None, "协议内容合法，予以确认", by=world.judge)
+    # Decided, not yet ruled: awaiting the court's signature, the clock running.
+    assert application.status == ApplicationStatus.accepted
+    assert world.case.status == CaseStatus.confirmation_requested
+    assert court_ops.awaiting_signature(application) is ruling
+    assert application.decision_path is None
+    prepared = prepared_of(application)
+    assert signature_fields(prepared) == {keys.FIELD: False}  # its empty signature field
+
+    signed = court_signs(made, prepared)
+    court_ops.signed_ruling(application, signed, by=world.judge)
+    assert application.status == ApplicationStatus.confirmed
+    assert world.case.status == CaseStatus.confirmed
+    assert court_ops.awaiting_signature(application) is None
+    kept = court_ops.decision_file(application).read_bytes()
+    assert kept == signed
+    report = verify_pdf(kept, trust_roots=[pki.to_asn1(made.root)])
+    assert report.ok and report.signatures[0].signer == world.court.name
+    # The platform's root does not vouch for it: the court's key is the court's.
+    assert not verify_pdf(kept, trust_roots=signing.authority().trust_roots).ok
+    assert journal.verify_chain(world.case.id).ok
+    # A replay of the same file after the ruling changes nothing.
+    with pytest.raises(NotPermittedError):
+        court_ops.signed_ruling(application, signed, by=world.judge)
+
+
+def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ctx):
+    world, made, application = accepted_with_own_root()
+    court_ops.rule(application, False, "unclear", "履行期限不明", by=world.judge)
+    prepared = prepared_of(application)
+    judge = world.judge
+
+    # The platform's root: a seal the platform minted for the court.
+    credential = pki.issue_signer(
+        signing.authority(), common_name=world.court.name, role="court", document_ref="x"
+    )
+    by_platform = sign_pdf(
+        prepared,
+        signer_credential=credential,
+        authority=signing.authority(),
+        field_name="Court",
+        reason="司法确认",
+        location=world.court.name,
+        timestamper=signing.timestamper(),
+    )
+    assert "根证书" in refused(application, by_platform, judge)
+    # Another court's root, even with a certificate in this court's name.
+    impostor = court_pki(world.court.name)
+    assert "根证书" in refused(application, court_signs(impostor, prepared), judge)
+    # The same root (shared by a province's courts) but a certificate of another court.
+    shared = court_pki(
+        world.court.name, signer_name=world.other_court.name, root=(made.root, made.root_key)
+    )
+    assert world.court.name in refused(application, court_signs(shared, prepared), judge)
+    branch = court_pki(
+        world.court.name, signer_name=world.court.name + "分院", root=(made.root, made.root_key)
+    )
+    assert world.court.name in refused(application, court_signs(branch, prepared), judge)
+    # The text changed: another rendering, or the first revision touched.
+    changed = prepared[:10] + bytes([prepared[10] ^ 1]) + prepared[11:]  # the binary comment
+    assert changed != prepared
+    assert "文本" in refused(application, court_signs(made, changed), judge)
+    # A change slipped in before the court's signature (the signature itself is good).
+    writer = IncrementalPdfFileWriter(io.BytesIO(prepared))
+    page = writer.root["/Pages"]["/Kids"][0]
+    overlay = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 24 Tf 100 700 Td (FORGED) Tj ET")
+    )
+    writer.add_stream_to_page(0, overlay)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    assert "签名之外" in refused(application, court_signs(made, out.getvalue()), judge)
+    # Unsigned, garbage, oversize, no timestamp, bytes added after the signature.
+    assert "未签名" in refused(application, prepared, judge)
+    assert "文本" in refused(application, b"%PDF-1.7 garbage", judge)
+    assert refused(application, b"", judge)
+    assert "过大" in refused(application, prepared + b"\0" * keys.MAX_SIGNED_BYTES, judge)
+    assert "时间戳" in refused(application, court_signs(made, prepared, timestamp=False), judge)
+    good = court_signs(made, prepared)
+    assert refused(application, good + b"\n% appended\n", judge)
+    # Signed in another field than the court's (its own is left empty).
+    elsewhere = refused(application, court_signs(made, prepared, field="Other"), judge)
+    assert "签章栏" in elsewhere or "签名之外" in elsewhere
+    # A compression bomb in an added stream: refused before the reader unpacks it.
+    bomb = zlib.compress(b"\0" * (keys.MAX_UNPACKED_BYTES * 2), 9)
+    added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(bomb)
+    bombed = prepared + added + bomb + b"\nendstream\nendobj\n"
+    assert "解压" in refused(application, bombed, judge)
+    # Many revisions before the signature.
+    many = prepared
+    for _ in range(keys.MAX_ADDED_REVISIONS + 1):
+        w = IncrementalPdfFileWriter(io.BytesIO(many))
+        w.update_root()
+        buffer = io.BytesIO()
+        w.write(buffer)
+        many = buffer.getvalue()
+    assert refused(application, court_signs(made, many), judge)
+
+    # Nothing lost: the decision still awaits the court's signature, and the good one works.
+    assert application.status == ApplicationStatus.accepted
+    assert court_ops.awaiting_signature(application).reasons == "履行期限不明"
+    # A court's tool that adds validation data after its signature (PAdES B-LT) is fine.
+    good = court_signs(made, prepared, validation_data=True)
+    assert signature_fields(good) == {"Court": True}
+    court_ops.signed_ruling(application, good, by=judge)
+    assert application.status == ApplicationStatus.rejected
+    assert application.reasons == "履行期限不明" and world.case.status == CaseStatus.rejected
+
+
+def test_only_the_courts_judge_submits_and_a_redrafted_decision_needs_a_new_signature(app_ctx):
+    world, made, application = accepted_with_own_root()
+    court_ops.rule(application, True, None, "", by=world.judge)
+    first = court_signs(made, prepared_of(application))
+    for someone in (world.clerk, world.other_judge, world.case.party_users()[0]):
+        with pytest.raises(NotPermittedError):
+            court_ops.signed_ruling(application, first, by=someone)
+    court_ops.rule(application, False, "unclear", "重新裁定", by=world.judge)
+    assert "早先" in refused(application, first, world.judge)
+    # The court's good signature over another application's decision does not fit this one.
+    other_world = in_force()
+    other = apply_jointly(other_world)
+    other_world.court.region_code = "320211"  # its own series of case numbers
+    keys.set_roots(other_world.court, made.pem())
+    court_ops.accept(other, by=other_world.clerk)
+    court_ops.rule(other, True, None, "", by=other_world.judge)
+    elsewhere = court_signs(made, prepared_of(other))
+    assert "文本" in refused(application, elsewhere, world.judge)
+    court_ops.signed_ruling(application, court_signs(made, prepared_of(application)), by=None)
+    assert application.status == ApplicationStatus.rejected
+
+
+def test_in_production_a_court_without_its_own_root_cannot_rule(app, app_ctx):
+    world = in_force()
+    application = apply_jointly(world)
+    court_ops.accept(application, by=world.clerk)
+    app.config["ENV_NAME"] = "production"
+    try:
+        with pytest.raises(NotPermittedError) as caught:
+            court_ops.rule(application, True, None, "", by=world.judge)
+        assert "根证书" in str(caught.value)
+    finally:
+        app.config["ENV_NAME"] = "testing"
+    assert application.status == ApplicationStatus.accepted
+    assert court_ops.awaiting_signature(application) is None  # nothing half-made
+
+
+def test_the_built_in_seal_says_it_is_for_demonstration_only(app_ctx):
+    world = in_force()
+    application = apply_jointly(world)
+    court_ops.accept(application, by=world.clerk)
+    court_ops.rule(application, True, None, "", by=world.judge)
+    assert application.status == ApplicationStatus.confirmed
+    decision = court_ops.decision_file(application).read_bytes()
+    report = verify_pdf(decision, trust_roots=signing.authority().trust_roots)
+    assert report.signatures[0].role == court_ops.DEMONSTRATION_ROLE
+    assert str(signing.stamp_role(court_ops.DEMONSTRATION_ROLE)).endswith("（仅供演示）")
+
+
+# -- the court's roots, set by the platform administrator ---------------------------------
+
+
+def test_the_courts_roots_are_checked_when_configured(app_ctx):
+    world = in_force()
+    made = court_pki(world.court.name)
+    court = world.court
+    for bad, words in (
+        (b"", "PEM"),
+        (b"not a certificate", "PEM"),
+        (made.signer.public_bytes(serialization.Encoding.PEM), "证书颁发机构"),
+        (pki.private_key_info(made.signer_key).dump(), "PEM"),
+        (
+            made.signer_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            "私钥",
+        ),
+        (signing.authority().root.dump(), "PEM"),
+    ):
+        with pytest.raises(FieldError) as caught:
+            keys.set_roots(court, bad)
+        assert words in caught.value.message, caught.value.message
+    platform_pem = pki._to_crypto(signing.authority().root).public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(FieldError) as caught:
+        keys.set_roots(court, platform_pem)
+    assert "平台" in caught.value.message
+    with pytest.raises(FieldError) as caught:
+        keys.set_roots(court, made.pem(), now=made.root.not_valid_after_utc + timedelta(days=1))
+    assert "过期" in caught.value.message
+    assert court.trust_roots_pem is None
+    keys.set_roots(court, made.pem())
+    assert keys.roots_of(court) == [made.root] and keys.mode(court) == keys.Mode.own
+
+
+# -- the portal and the API ---------------------------------------------------------------
+
+
+def _accepted_in_db(app) -> dict:
+    with app.app_context():
+        from mediation.court import api as court_api
+
+        world, made, application = accepted_with_own_root()
+        ids = {
+            "application": application.id,
+            "case": world.case.id,
+            "judge": world.judge.phone,
+            "clerk": world.clerk.phone,
+            "other_judge": world.other_judge.phone,
+            "party": world.case.party_users()[0].phone,
+            "token": court_api.new_token(world.court, "test"),
+            "other_token": court_api.new_token(world.other_court, "test"),
+            "made": made,
+        }
+        db.session.commit()
+        return ids
+
+
+def _upload(client, path: str, data: bytes, form_page: str):
+    token = csrf_token(client, form_page)
+    return client.post(
+        path,
+        data={"csrf_token": token, "decision": (io.BytesIO(data), "signed.pdf")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_judge_downloads_signs_and_uploads_through_the_portal(app, client):
+    ids = _accepted_in_db(app)
+    detail = f"/court/applications/{ids['application']}"
+    login(client, ids["judge"], PASSWORD)
+    page = client.get(detail).get_data(as_text=True)
+    assert "准备裁定书供签名" in page  # the button says what happens: prepared, not ruled
+    done = post_form(
+        client, f"{detail}/rule", {"result": "confirmed", "reasons": "予以确认"}, form_page=detail
+    )
+    assert done.status_code == 302
+    page = client.get(detail).get_data(as_text=True)
+    assert "等待法院签名" in page and "unsigned_decision.pdf" in page and 'name="decision"' in page
+    listed = client.get("/court/").get_data(as_text=True)
+    assert "等待法院签名" in listed
+    unsigned = client.get(f"{detail}/unsigned_decision.pdf")
+    assert unsigned.status_code == 200 and unsigned.mimetype == "application/pdf"
+
+    # Others cannot upload: a clerk, another court's judge, a party.
+    signed = court_signs(ids["made"], unsigned.data)
+    for who, status in (("clerk", 403), ("other_judge", 404), ("party", 403)):
+        other = app.test_client()
+        login(other, ids[who], PASSWORD)
+        form_page = detail if who == "clerk" else "/account"
+        answer = _upload(other, f"{detail}/signed", signed, form_page)
+        assert answer.status_code == status, who
+
+    bad = _upload(client, f"{detail}/signed", b"%PDF-1.7 nonsense", detail)
+    assert bad.status_code == 422 and "文本" in bad.get_data(as_text=True)
+    good = _upload(client, f"{detail}/signed", signed, detail)
+    assert good.status_code == 302
+    with app.app_context():
+        application = db.session.get(Application, ids["application"])
+        assert application.status == ApplicationStatus.confirmed
+        assert application.case.status == CaseStatus.confirmed
+        assert court_ops.decision_file(application).read_bytes() == signed
+    assert client.get(f"{detail}/decision.pdf").data == signed
+
+
+def test_the_courts_system_signs_through_the_api(app, client):
+    ids = _accepted_in_db(app)
+    auth = {"Authorization": f"Bearer {ids['token']}"}
+    path = f"/api/court/v1/applications/{ids['application']}"
+    assert client.get(f"{path}/ruling/unsigned-decision", headers=auth).status_code == 404
+    ruled = client.post(f"{path}/ruling", json={"confirmed": True}, headers=auth)
+    body = ruled.get_json()
+    assert ruled.status_code == 200 and body["status"] == "accepted"
+    assert body["awaiting_court_signature"] and body["prepared_ruling"]["confirmed"] is True
+    unsigned = client.get(f"{path}/ruling/unsigned-decision", headers=auth)
+    assert unsigned.status_code == 200 and unsigned.mimetype == "application/pdf"
+    other = {"Authorization": f"Bearer {ids['other_token']}"}
+    assert client.get(f"{path}/ruling/unsigned-decision", headers=other).status_code == 404
+
+    signed = court_signs(ids["made"], unsigned.data)
+    post = f"{path}/ruling/signed-decision"
+    pdf = {"Content-Type": "application/pdf"}
+    assert client.post(post, data=signed, headers={**other, **pdf}).status_code == 404
+    assert client.post(post, data=signed, headers=auth).status_code == 415
+    wrong = client.post(post, data=unsigned.data, headers={**auth, **pdf})
+    assert wrong.status_code == 422 and wrong.get_json()["error"] == "invalid"
+    huge = client.post(post, data=b"%PDF" + b"0" * keys.MAX_SIGNED_BYTES, headers={**auth, **pdf})
+    assert huge.status_code == 413
+    accepted = client.post(post, data=signed, headers={**auth, **pdf})
+    assert accepted.status_code == 200, accepted.get_json()
+    body = accepted.get_json()
+    assert body["status"] == "confirmed" and body["prepared_ruling"] is None
+    assert not body["awaiting_court_signature"] and body["decision_sha256"]
+    assert client.post(post, data=signed, headers={**auth, **pdf}).status_code == 409  # replay
+
+
+def test_the_admin_sets_the_courts_root(app, client):
+    with app.app_context():
+        from mediation.accounts.models import Role
+
+        world = in_force()
+        admin = make_user(Role.platform_admin)
+        db.session.commit()
+        court_id, name, phone = world.court.id, world.court.name, admin.phone
+    made = court_pki(name)
+    page = f"/admin/courts/{court_id}/roots"
+    login(client, phone, PASSWORD)
+    assert "演示" in client.get(page).get_data(as_text=True)
+    token = csrf_token(client, page)
+    leaf = made.signer.public_bytes(serialization.Encoding.PEM)
+    bad = client.post(
+        page,
+        data={"csrf_token": token, "roots": (io.BytesIO(leaf), "court.pem")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "证书颁发机构" in bad.get_data(as_text=True)
+    good = client.post(
+        page,
+        data={"csrf_token": token, "roots": (io.BytesIO(made.pem()), "court.pem")},
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 302
+    shown = client.get(page).get_data(as_text=True)
+    assert keys.fingerprint(made.root) in shown
+    judge = app.test_client()
+    with app.app_context():
+        from mediation.accounts.models import Role
+
+        judge_phone = make_user(Role.judge, court_id=court_id).phone
+        db.session.commit()
+    login(judge, judge_phone, PASSWORD)
+    assert judge.get(page).status_code == 403
+
+
+def test_in_production_the_judge_is_told_the_courts_certificate_is_missing(app, client):
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        court_ops.accept(application, by=world.clerk)
+        db.session.commit()
+        detail, phone = f"/court/applications/{application.id}", world.judge.phone
+    login(client, phone, PASSWORD)
+    app.config["ENV_NAME"] = "production"
+    try:
+        page = client.get(detail).get_data(as_text=True)
+    finally:
+        app.config["ENV_NAME"] = "testing"
+    assert "尚未配置本法院自己的证书" in page and 'name="result"' not in page
+    page = client.get(detail).get_data(as_text=True)  # development: the built-in seal, said so
+    assert "仅供演示" in page and 'name="result"' in page
+
+
+@pytest.mark.skipif(bool(softhsm.available()), reason=softhsm.available() or "")
+def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory):
+    """The court's key in a PKCS#11 token the court holds (SoftHSM2 standing in): its
+    signing tool signs the prepared decision there, and the platform accepts it."""
+    from pyhanko.sign.pkcs11 import PKCS11Signer
+
+    from agreements import keys as token_keys
+
+    world, made, application = accepted_with_own_root()
+    court_ops.rule(application, True, None, "", by=world.judge)
+    token = token_keys.Token(softhsm.token(tmp_path_factory.mktemp("softhsm")))
+    key = token.generate(f"court-{application.id}-{datetime.now(UTC).timestamp()}")
+    start = datetime.now(UTC) - timedelta(days=1)
+    name = world.court.name
+    cert = _cert(_name(name, name), key, made.root.subject, made.root_key, ca=False, start=start,
+                 days=730)  # fmt: skip
+    root = pki.to_asn1(made.root)
+    with token.session() as session:
+        signer = PKCS11Signer(
+            session,
+            key_id=key.key_id,
+            signing_cert=pki.to_asn1(cert),
+            ca_chain=[root],
+            use_raw_mechanism=True,
+            embed_roots=True,
+        )
+        stamper = DummyTimeStamper(
+            tsa_cert=pki.to_asn1(made.tsa),
+            tsa_key=pki.private_key_info(made.tsa_key),
+            certs_to_embed=SimpleCertificateStore.from_certs([root]),
+        )
+        meta = signers.PdfSignatureMetadata(
+            field_name="Court", md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(prepared_of(application)))
+        signed = (
+            signers.PdfSigner(meta, signer, timestamper=stamper)
+            .sign_pdf(writer, existing_fields_only=True)
+            .getvalue()
+        )
+    court_ops.signed_ruling(application, signed, by=world.judge)
+    assert application.status == ApplicationStatus.confirmed
