@@ -25,12 +25,18 @@ from .test_api import submitted  # noqa: E402
 
 @pytest.fixture
 def served(app):
+    # Schemathesis sends hundreds of requests, a good part without the token (401): the
+    # rate limits (tests/court/test_api_attacks.py) would soon answer everything with 429.
+    # The package keeps its own limit, so that 429 answers are checked against the document.
+    kept = {key: app.config[key] for key in ("COURT_API_LIMIT", "COURT_API_FAILURE_LIMIT")}
+    app.config.update(COURT_API_LIMIT="100000 per minute", COURT_API_FAILURE_LIMIT="100000/minute")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
     server.shutdown()
     thread.join()
+    app.config.update(kept)
 
 
 def test_schemathesis_with_every_check_reports_nothing(app, served):
