@@ -32,12 +32,13 @@ from mediation.extensions import csrf, db, limiter
 
 from . import bundle, grounds
 from . import operations as court_ops
-from .models import ApiToken, Application, SupplementRequest
+from .models import ApiToken, Application, ApplicationStatus, SupplementRequest
 from .openapi import MAX_BODY, NOT_BLANK, document
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
 REALM = "court-api"
 csrf.exempt(api)  # no cookies here: every request carries its token
+CLOSED_WITHOUT_RULING = (ApplicationStatus.refused, ApplicationStatus.withdrawn)
 # When a token was last used is bookkeeping for the administrator, not worth a write on
 # every request of a busy court system.
 LAST_USED_STEP = timedelta(minutes=1)
@@ -345,6 +346,12 @@ def get_decision(application_id: int):
     if application is None:
         return _error(404, "not_found", _("No such application at this court."))
     path = court_ops.decision_file(application)
+    if path is None and application.status in CLOSED_WITHOUT_RULING:
+        return _error(
+            409,
+            "no_ruling",
+            _("There is no ruling: the application was not accepted, or it was withdrawn."),
+        )
     if path is None:
         return _error(
             409, "not_ruled", _("The court has not ruled yet; the decision is here once it has.")

@@ -423,7 +423,11 @@ def _new_paths() -> dict:
                         401,
                         404,
                         409,
-                        conflicts={"not_ruled": "the court has not ruled yet"},
+                        conflicts={
+                            "not_ruled": "the court has not ruled yet",
+                            "no_ruling": "there will be none: the application was refused "
+                            "or withdrawn",
+                        },
                     ),
                 },
             },

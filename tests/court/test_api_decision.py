@@ -74,6 +74,14 @@ def test_the_decision_is_409_until_the_ruling_then_the_signed_pdf(app, client):
     assert again.status_code == 304 and again.data == b""
 
 
+def test_a_refused_application_has_no_ruling_to_fetch(app, client):
+    ids = submitted(app)
+    refusal = {"accept": False, "ground": "not_court_matter", "reasons": "不属于法院受理范围"}
+    assert client.post(f"{base(ids)}/acceptance", json=refusal, **auth(ids)).status_code == 200
+    none = client.get(f"{base(ids)}/decision", **auth(ids))
+    assert none.status_code == 409 and none.get_json()["error"] == "no_ruling"
+
+
 def test_the_package_after_the_ruling_carries_it_and_names_the_application(app, client):
     ids = submitted(app)
     before = zipfile.ZipFile(io.BytesIO(client.get(f"{base(ids)}/package", **auth(ids)).data))
@@ -196,6 +204,8 @@ def test_no_request_for_materials_after_a_withdrawal(app, client):
     path = f"{base(ids)}/material-requests"
     refused = client.post(path, json={"text": "请提供", "days": 5}, **auth(ids))
     assert refused.status_code == 409 and refused.get_json()["error"] == "withdrawn"
+    none = client.get(f"{base(ids)}/decision", **auth(ids))
+    assert none.status_code == 409 and none.get_json()["error"] == "no_ruling"
 
 
 # -- the one extension ----------------------------------------------------------------------
