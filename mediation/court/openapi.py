@@ -28,6 +28,31 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+# An accepted application whose time to rule was extended (what POST .../extension answers).
+APPLICATION_EXAMPLE = {
+    "id": 12,
+    "case_number": "2026-000042",
+    "court_case_number": "（2026）苏0102民特3号",
+    "status": "accepted",
+    "submitted_at": "2026-12-01T02:00:00+00:00",
+    "acceptance_due_at": "2026-12-04T15:59:59+00:00",
+    "ruling_due_at": "2026-12-29T15:59:59+00:00",
+    "parties": [
+        {"name": "张三", "side": "applicant", "agent": False},
+        {"name": "李四", "side": "respondent", "agent": False},
+    ],
+    "institution": "玄武区人民调解委员会",
+    "agreement_sha256": "3c" * 32,
+    "application_sha256": "a1" * 32,
+    "decision_sha256": None,
+    "ground": None,
+    "reasons": "",
+    "decided_at": None,
+    "extended_at": "2026-12-10T03:00:00+00:00",
+    "materials": [{"kind": "identity", "name": "身份证.pdf", "sha256": "9f" * 32}],
+}
+
+
 def _example(code: str, message: str) -> dict:
     return {"error": code, "message": message}
 
@@ -259,7 +284,8 @@ def document() -> dict[str, Any]:
                     },
                 },
             },
-        ]
+        ],
+        "example": APPLICATION_EXAMPLE,
     }
     secured = [{"courtToken": []}]
     return {

@@ -100,13 +100,17 @@ def test_the_package_after_the_ruling_carries_it_and_names_the_application(app, 
         assert manifest["case"] == {"number": number}
 
     client.post(f"{base(ids)}/acceptance", json={"accept": True}, **auth(ids))
-    client.post(f"{base(ids)}/ruling", json={"confirmed": True}, **auth(ids))
+    ruled = client.post(f"{base(ids)}/ruling", json={"confirmed": True}, **auth(ids))
     decision = client.get(f"{base(ids)}/decision", **auth(ids)).data
     after = zipfile.ZipFile(io.BytesIO(client.get(f"{base(ids)}/package", **auth(ids)).data))
     assert after.read("decision.pdf") == decision
     manifest = json.loads(after.read("manifest.json"))
-    assert manifest["application"]["status"] == "confirmed"
-    assert "调确字" in manifest["application"]["court_case_number"]
+    assert manifest["application"] == {
+        "id": ids["application"],
+        "court_case_number": ruled.get_json()["court_case_number"],
+        "status": "confirmed",
+    }
+    assert manifest["application"]["court_case_number"]
     listed = {f["name"]: f["sha256"] for f in manifest["files"]}
     assert listed["decision.pdf"] == hashlib.sha256(decision).hexdigest()
     # A new package, signed anew: its own manifest signature, and it holds as a whole.
