@@ -11,6 +11,17 @@ Keys are written with mode 0600; the root key is encrypted when a passphrase is 
 root key is never loaded into :class:`Authority`: it is read only while the issuing CA is
 created or renewed, so that in production it can live offline (remove ``root.key.pem`` after
 setup, restore it to renew).
+
+Production (see :func:`issue_ca` and ``mediation pki``): the root is made on a machine of
+its own (``mediation pki init-root DIR``: certificate and passphrase-encrypted key), and the
+platform receives only ``root.crt.pem`` and an issuing CA made with the root key by
+``mediation pki issue-ca``; it never creates a root itself (``create_root=False``) and
+refuses to start while an unencrypted root key lies in its directory
+(:func:`unencrypted_root_key`). Development and the demo create everything on first use.
+
+With a PKCS#11 token (:mod:`agreements.keys`) the issuing CA, TSA, seal and package-signing
+keys are in the token and no ``*.key.pem`` but the (offline) root's exists; certificates
+stay here, long-lived signers' under ``signers/``.
 """
 
 from __future__ import annotations
@@ -38,6 +49,8 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from agreements import keys
+
 log = logging.getLogger(__name__)
 
 ROOT_LIFETIME = timedelta(days=20 * 365)
@@ -53,6 +66,14 @@ _FILES = ("root", "issuing", "tsa")
 _PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")
 
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+# What signs certificates, CRLs and timestamps: a key in a file, or one in the token.
+SigningKey: TypeAlias = PrivateKey | keys.TokenKey
+# Long-lived signers (seal, package signer) whose key is in the token.
+LONG_LIVED_LIFETIME = timedelta(days=365)
+
+
+class RootMissingError(FileNotFoundError):
+    """No root certificate where one is needed, and creating one here is not allowed."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +83,11 @@ class Authority:
     directory: Path
     root: asn1_x509.Certificate
     issuing: asn1_x509.Certificate
-    issuing_key: ec.EllipticCurvePrivateKey = field(repr=False)
+    issuing_key: ec.EllipticCurvePrivateKey | keys.TokenKey = field(repr=False)
     tsa: asn1_x509.Certificate
-    tsa_key: rsa.RSAPrivateKey = field(repr=False)
+    tsa_key: rsa.RSAPrivateKey | keys.TokenKey = field(repr=False)
+    # The PKCS#11 token holding the online keys, when one is configured.
+    token: keys.Token | None = field(default=None, repr=False)
 
     @property
     def trust_roots(self) -> list[asn1_x509.Certificate]:
@@ -187,8 +210,14 @@ def _build(
     return builder.add_extension(aki, critical=False)
 
 
-def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
-    algorithm = hashes.SHA384() if isinstance(key, ec.EllipticCurvePrivateKey) else hashes.SHA256()
+def _sign(
+    builder: keys.Builder, key: SigningKey
+) -> x509.Certificate | x509.CertificateRevocationList:
+    """Sign a certificate or CRL builder with a software key or a key in the token."""
+    is_ec = isinstance(key.public_key(), ec.EllipticCurvePublicKey)
+    algorithm = hashes.SHA384() if is_ec else hashes.SHA256()
+    if isinstance(key, keys.TokenKey):
+        return keys.sign_builder(builder, key, algorithm)
     return builder.sign(key, algorithm)
 
 
@@ -219,30 +248,42 @@ def _retire(directory: Path, stem: str) -> None:
 # --- the authority -------------------------------------------------------------------------
 
 
-def ensure_authority(directory: Path, *, name: str, passphrase: bytes | None = None) -> Authority:
+def _new_root(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = _name(o=name, cn=f"{name} Root CA")
+    builder = _build(
+        subject, key.public_key(), issuer=None, lifetime=ROOT_LIFETIME, ca=True, path_length=1
+    )
+    return key, _sign(builder, key)
+
+
+def ensure_authority(
+    directory: Path,
+    *,
+    name: str,
+    passphrase: bytes | None = None,
+    token: keys.Token | None = None,
+    create_root: bool = True,
+) -> Authority:
     """Create whatever part of the CA is missing or due for renewal, then load it.
 
     Idempotent. ``passphrase`` encrypts a new root key and decrypts an existing one; it is
-    needed only when the issuing CA has to be created or renewed.
+    needed only when the issuing CA has to be created or renewed. ``token`` keeps the
+    issuing CA's and the TSA's keys in a PKCS#11 token. Without ``create_root`` (production)
+    a missing root is an error telling the operator how to make one offline.
     """
     directory = Path(directory)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _locked(directory):
         root_crt, root_key_path = directory / "root.crt.pem", directory / "root.key.pem"
         if not root_crt.exists():
-            key = ec.generate_private_key(ec.SECP384R1())
-            subject = _name(o=name, cn=f"{name} Root CA")
-            cert = _sign(
-                _build(
-                    subject,
-                    key.public_key(),
-                    issuer=None,
-                    lifetime=ROOT_LIFETIME,
-                    ca=True,
-                    path_length=1,
-                ),
-                key,
-            )
+            if not create_root:
+                raise RootMissingError(
+                    f"No root CA in {directory}. Create it offline with `mediation pki "
+                    "init-root DIR` on a separate machine, then run `mediation pki issue-ca "
+                    "DIR` here; the platform never creates its root in production."
+                )
+            key, cert = _new_root(name)
             _write_key(root_key_path, key, passphrase)
             _write_cert(root_crt, cert)
             _retire(directory, "issuing")  # anything left over belongs to another root
@@ -250,19 +291,37 @@ def ensure_authority(directory: Path, *, name: str, passphrase: bytes | None = N
         root = x509.load_pem_x509_certificate(root_crt.read_bytes())
 
         issuing_crt = directory / "issuing.crt.pem"
-        if _needs_issue(issuing_crt, root):
+        if _needs_issue(issuing_crt, root) or _key_missing(directory, "issuing", token):
             if not root_key_path.exists():
                 if issuing_crt.exists() and not _expired(issuing_crt):
-                    log.warning("The issuing CA is due for renewal; restore root.key.pem")
+                    log.warning("The issuing CA is due for renewal; run `mediation pki issue-ca`")
                 else:
-                    raise FileNotFoundError(f"{root_key_path} is needed to issue the issuing CA")
+                    raise FileNotFoundError(
+                        f"No usable issuing CA in {directory}: run `mediation pki issue-ca "
+                        "ROOT_DIR` with the offline root"
+                    )
             else:
-                _issue_issuing_ca(directory, root, root_key_path, name, passphrase)
+                root_key = serialization.load_pem_private_key(
+                    root_key_path.read_bytes(), passphrase
+                )
+                assert isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+                _issue_issuing_ca(directory, root, root_key, name, token)
+                del root_key  # the root key's only job is done
         issuing = x509.load_pem_x509_certificate(issuing_crt.read_bytes())
 
-        if _needs_issue(directory / "tsa.crt.pem", issuing):
-            _issue_tsa(directory, issuing, name)
-    return load_authority(directory)
+        if _needs_issue(directory / "tsa.crt.pem", issuing) or _key_missing(
+            directory, "tsa", token
+        ):
+            _issue_tsa(directory, issuing, name, token)
+    return load_authority(directory, token=token)
+
+
+def _key_missing(directory: Path, stem: str, token: keys.Token | None) -> bool:
+    """With a token, the certificate's key is not in it (e.g. the keys were files before)."""
+    cert_path = directory / f"{stem}.crt.pem"
+    if token is None or not cert_path.exists():
+        return False
+    return token.key_for(x509.load_pem_x509_certificate(cert_path.read_bytes())) is None
 
 
 def _expired(path: Path, margin: timedelta = timedelta(0)) -> bool:
@@ -281,16 +340,28 @@ def _needs_issue(path: Path, issuer: x509.Certificate) -> bool:
     return _expired(path, RENEW_BEFORE)
 
 
+def _new_key(
+    directory: Path, stem: str, token: keys.Token | None, label: str, *, rsa_bits: int | None
+) -> tuple[SigningKey, Path | None]:
+    """A key for a CA or TSA: in the token when there is one, else to be written to a file."""
+    if token is not None:
+        return token.generate(label, rsa_bits=rsa_bits), None
+    if rsa_bits:
+        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits), (
+            directory / f"{stem}.key.pem"
+        )
+    return ec.generate_private_key(ec.SECP384R1()), directory / f"{stem}.key.pem"
+
+
 def _issue_issuing_ca(
     directory: Path,
     root: x509.Certificate,
-    root_key_path: Path,
+    root_key: PrivateKey,
     name: str,
-    passphrase: bytes | None,
-) -> None:
-    root_key = serialization.load_pem_private_key(root_key_path.read_bytes(), passphrase)
-    assert isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
-    key = ec.generate_private_key(ec.SECP384R1())
+    token: keys.Token | None = None,
+) -> x509.Certificate:
+    label = token.config.issuing_label if token else ""
+    key, key_path = _new_key(directory, "issuing", token, label, rsa_bits=None)
     builder = _build(
         _name(o=name, cn=f"{name} Issuing CA"),
         key.public_key(),
@@ -300,17 +371,22 @@ def _issue_issuing_ca(
         path_length=0,
     )
     cert = _sign(builder, root_key)
-    del root_key  # the root key's only job is done
     _retire(directory, "issuing")
     _retire(directory, "tsa")  # a TSA certificate must not outlive its issuer
-    _write_key(directory / "issuing.key.pem", key)
+    if key_path is not None:
+        assert not isinstance(key, keys.TokenKey)
+        _write_key(key_path, key)
     _write_cert(directory / "issuing.crt.pem", cert)
+    return cert
 
 
-def _issue_tsa(directory: Path, issuing: x509.Certificate, name: str) -> None:
-    issuing_key = _load_key(directory / "issuing.key.pem")
+def _issue_tsa(
+    directory: Path, issuing: x509.Certificate, name: str, token: keys.Token | None = None
+) -> None:
+    issuing_key = _online_key(directory, "issuing", issuing, token)
     # pyHanko's in-process timestamper signs with RSA PKCS#1 v1.5 only.
-    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    label = token.config.tsa_label if token else ""
+    key, key_path = _new_key(directory, "tsa", token, label, rsa_bits=3072)
     builder = _build(
         _name(o=name, cn=f"{name} Timestamp Authority"),
         key.public_key(),
@@ -321,7 +397,9 @@ def _issue_tsa(directory: Path, issuing: x509.Certificate, name: str) -> None:
     ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     cert = _sign(builder, issuing_key)
     _retire(directory, "tsa")
-    _write_key(directory / "tsa.key.pem", key)
+    if key_path is not None:
+        assert not isinstance(key, keys.TokenKey)
+        _write_key(key_path, key)
     _write_cert(directory / "tsa.crt.pem", cert)
 
 
@@ -331,24 +409,45 @@ def _load_key(path: Path) -> PrivateKey:
     return key
 
 
-def load_authority(directory: Path) -> Authority:
+def load_root(directory: Path) -> asn1_x509.Certificate | None:
+    """The root certificate in ``directory``, or None: reads, never creates (verifiers)."""
+    path = Path(directory) / "root.crt.pem"
+    if not path.is_file():
+        return None
+    return to_asn1(x509.load_pem_x509_certificate(path.read_bytes()))
+
+
+def _online_key(
+    directory: Path, stem: str, cert: x509.Certificate, token: keys.Token | None
+) -> SigningKey:
+    """The key of an online certificate: from the token when there is one, else its file."""
+    if token is None:
+        key: SigningKey = _load_key(directory / f"{stem}.key.pem")
+    else:
+        found = token.key_for(cert)
+        if found is None:
+            raise keys.TokenError(f"the key of {stem}.crt.pem is not in the token")
+        key = found
+    # A mismatched file (e.g. restored from another backup) would produce signatures that
+    # no validator accepts; fail loudly here instead.
+    if key.public_key() != cert.public_key():
+        raise ValueError(f"{stem}.key.pem does not match {stem}.crt.pem")
+    return key
+
+
+def load_authority(directory: Path, *, token: keys.Token | None = None) -> Authority:
     """Load an existing CA without creating anything (the root key is not read)."""
     directory = Path(directory)
     certs = {
         stem: x509.load_pem_x509_certificate((directory / f"{stem}.crt.pem").read_bytes())
         for stem in _FILES
     }
-    # A mismatched file (e.g. restored from another backup) would produce signatures that
-    # no validator accepts; fail loudly here instead.
     certs["issuing"].verify_directly_issued_by(certs["root"])
     certs["tsa"].verify_directly_issued_by(certs["issuing"])
-    issuing_key = _load_key(directory / "issuing.key.pem")
-    tsa_key = _load_key(directory / "tsa.key.pem")
-    for stem, key in (("issuing", issuing_key), ("tsa", tsa_key)):
-        if key.public_key() != certs[stem].public_key():
-            raise ValueError(f"{stem}.key.pem does not match {stem}.crt.pem")
-    assert isinstance(issuing_key, ec.EllipticCurvePrivateKey)
-    assert isinstance(tsa_key, rsa.RSAPrivateKey)
+    issuing_key = _online_key(directory, "issuing", certs["issuing"], token)
+    tsa_key = _online_key(directory, "tsa", certs["tsa"], token)
+    assert isinstance(issuing_key, ec.EllipticCurvePrivateKey | keys.TokenKey)
+    assert isinstance(tsa_key, rsa.RSAPrivateKey | keys.TokenKey)
     return Authority(
         directory=directory,
         root=to_asn1(certs["root"]),
@@ -356,7 +455,78 @@ def load_authority(directory: Path) -> Authority:
         issuing_key=issuing_key,
         tsa=to_asn1(certs["tsa"]),
         tsa_key=tsa_key,
+        token=token,
     )
+
+
+# --- the offline root ------------------------------------------------------------------------
+
+
+def init_root(directory: Path, *, name: str, passphrase: bytes) -> x509.Certificate:
+    """Make the root CA on an offline machine: ``root.crt.pem`` and ``root.key.pem``, the
+    key encrypted with ``passphrase``. Refuses to overwrite an existing root."""
+    if not passphrase:
+        raise ValueError("the root key must be encrypted: give a passphrase")
+    directory = Path(directory)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if (directory / "root.crt.pem").exists() or (directory / "root.key.pem").exists():
+        raise FileExistsError(f"{directory} already holds a root; it is never overwritten")
+    key, cert = _new_root(name)
+    _write_key(directory / "root.key.pem", key, passphrase)
+    _write_cert(directory / "root.crt.pem", cert)
+    return cert
+
+
+def issue_ca(
+    directory: Path,
+    *,
+    root_dir: Path,
+    passphrase: bytes,
+    name: str,
+    token: keys.Token | None = None,
+) -> Authority:
+    """Issue (or renew) the online issuing CA with the offline root in ``root_dir``.
+
+    The root's certificate is copied into ``directory``, its key never: it is read, used
+    once, and dropped. The issuing CA's key goes to the token when there is one. A root
+    different from the one in ``directory`` replaces it (the old one goes to ``retired/``).
+    """
+    directory = Path(directory)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root_pem = (Path(root_dir) / "root.crt.pem").read_bytes()
+    root = x509.load_pem_x509_certificate(root_pem)
+    root_key = serialization.load_pem_private_key(
+        (Path(root_dir) / "root.key.pem").read_bytes(), passphrase
+    )
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+    if root_key.public_key() != root.public_key():
+        raise ValueError("root.key.pem does not belong to root.crt.pem")
+    with _locked(directory):
+        current = directory / "root.crt.pem"
+        if current.exists() and current.read_bytes() != root_pem:
+            _retire(directory, "root")
+        if not current.exists():
+            _write_cert(current, root)
+        issuing = _issue_issuing_ca(directory, root, root_key, name, token)
+        # HOOK(crl): the root's CRL (revoking nothing, or the replaced issuing CA) is made
+        # here, while the root key is at hand: ``_sign(crl_builder, root_key)``.
+        del root_key
+        _issue_tsa(directory, issuing, name, token)
+    return load_authority(directory, token=token)
+
+
+def unencrypted_root_key(directory: Path) -> Path | None:
+    """A root key in ``directory`` (current or retired) readable without a passphrase."""
+    directory = Path(directory)
+    for path in [directory / "root.key.pem", *directory.glob("retired/root-*.key.pem")]:
+        if not path.exists():
+            continue
+        try:
+            serialization.load_pem_private_key(path.read_bytes(), None)
+        except TypeError:  # "Password was not given but private key is encrypted"
+            continue
+        return path
+    return None
 
 
 # --- per-signature credentials -------------------------------------------------------------
@@ -469,3 +639,40 @@ def issue_signer(
     # without one, whereas a "wrong" EKU makes them reject it.
     cert = _sign(builder, authority.issuing_key)
     return SignerCredential(to_asn1(cert), key, authority.chain)
+
+
+# --- long-lived signers in the token (seal, package signer) ---------------------------------
+
+
+def long_lived_signer(
+    authority: Authority, *, label: str, common_name: str, role: str, signer_id: str
+) -> keys.TokenCredential:
+    """The credential of a key that stays in the token, with a certificate from the issuing
+    CA (``signers/<label>.crt.pem``), issued when missing, expiring, from a previous issuing
+    CA, or naming someone else (an institution renamed). The key is made once and kept
+    through renewals: it is the institution's seal, not a one-off.
+
+    Subject: CN = ``common_name``, title = ``role``, serialNumber = ``signer_id``.
+    """
+    token = authority.token
+    if token is None:
+        raise ValueError("long-lived signers need a PKCS#11 token")
+    if not _PRINTABLE.fullmatch(signer_id):
+        raise ValueError("signer_id must be a PrintableString (letters, digits, ' ()+,-./:=?)")
+    subject = _name(title=role, serial=signer_id, cn=common_name)
+    folder = authority.directory / "signers"
+    path = folder / f"{label}.crt.pem"
+    issuing = _to_crypto(authority.issuing)
+    with _locked(authority.directory):
+        cert = x509.load_pem_x509_certificate(path.read_bytes()) if path.exists() else None
+        key = token.key_for(cert) if cert is not None else None
+        if cert is None or key is None or cert.subject != subject or _needs_issue(path, issuing):
+            if key is None:
+                key = token.generate(label)
+            builder = _build(
+                subject, key.public_key(), issuer=issuing, lifetime=LONG_LIVED_LIFETIME, ca=False
+            )
+            cert = _sign(builder, authority.issuing_key)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            _write_cert(path, cert)
+    return keys.TokenCredential(to_asn1(cert), key, authority.chain)

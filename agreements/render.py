@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import cn2an
 from flask import current_app
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from weasyprint import HTML
+from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,12 +59,32 @@ class DocumentFetcher(URLFetcher):
 
 
 def _environment() -> Environment:
-    """The app's Jinja environment (filters, ``_()``) reading the document templates."""
+    """The app's Jinja environment (filters, ``_()``) reading the document templates, with
+    the documents' own ways of writing sums and dates."""
     env = current_app.extensions.get("documents.jinja")
     if env is None:
         env = current_app.jinja_env.overlay(loader=FileSystemLoader(TEMPLATES))
+        env.filters.update(capitals=amount_in_capitals, signing_date=signing_date)
         current_app.extensions["documents.jinja"] = env
     return env
+
+
+def amount_in_capitals(amount: str | Decimal) -> str:
+    """A sum of yuan in Chinese capitals (大写), as agreements and rulings write a sum beside
+    its figures so that neither can be altered alone: 3500.00 -> 叁仟伍佰元整."""
+    return cn2an.an2cn(str(Decimal(str(amount)).quantize(Decimal("0.01"))), "rmb")
+
+
+def signing_date(value: datetime | date) -> str:
+    """The date a court signs a ruling with, in Chinese numerals: 二〇二六年十二月四日 (the
+    SPC's rules for civil judgment documents, 2016: the date under a ruling is written in
+    Chinese characters, the dates in its text in figures). An instant is taken to the
+    platform's zone first, so a ruling made at 07:00 in Beijing is not dated the day before."""
+    if isinstance(value, datetime):
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        value = value.astimezone(zone).date()
+    year = "".join("〇一二三四五六七八九"[int(d)] for d in str(value.year))
+    return f"{year}年{cn2an.an2cn(value.month)}月{cn2an.an2cn(value.day)}日"
 
 
 def css_string(value: str) -> Markup:
@@ -83,8 +109,26 @@ Box = tuple[float, float, float, float]
 PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
 
 
+# PDF/A-4 (ISO 19005-4), the archival form of PDF 2.0, not PDF/A-2b (PDF 1.7): the
+# documents are signed with ECDSA P-256 keys, which ISO 32002 defines for PDF 2.0, so pyHanko
+# declares /Version 2.0 in the catalog of a 1.7 file at the first signature, and the file
+# contradicts its own header and its PDF/A-2 claim (issue #17). A 2.0 file needs no such
+# declaration. PDF/A-4 also keeps no Info dictionary (metadata live in XMP only), so the
+# Producer that pyHanko writes at every incremental update cannot disagree with another.
+PDF_VARIANT = "pdf/a-4u"
+
+
+class ArchivalMetadata(DocumentMetadata):
+    """WeasyPrint's XMP for PDF/A-4 without its conformance letter: ISO 19005-4 knows
+    "E" and "F" only (plain PDF/A-4 has none); pdfaid:part 4 and pdfaid:rev 2020 stay."""
+
+    def generate_rdf_metadata(self, variant, version, conformance):
+        xml = super().generate_rdf_metadata(variant, version, conformance)
+        return re.sub(rb'\s+pdfaid:conformance="U"', b"", xml)
+
+
 def render_pdf(template: str, **context: Any) -> bytes:
-    """The document as an A4 PDF/A-2b with its fonts embedded (subsets)."""
+    """The document as an A4 PDF/A-4 with its fonts embedded (subsets)."""
     return render_pdf_with_boxes(template, **context)[0]
 
 
@@ -95,7 +139,8 @@ def render_pdf_with_boxes(
     id -> (page index, box in PDF points), so signature fields go exactly on the signature
     blocks the template drew."""
     html = render_html(template, **context)
-    document = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher()).render()
+    source = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher())
+    document = source.render(pdf_variant=PDF_VARIANT)
     boxes: dict[str, tuple[int, Box]] = {}
     for index, page in enumerate(document.pages):
         height = page.height * PX_TO_PT
@@ -105,5 +150,7 @@ def render_pdf_with_boxes(
                     index,
                     (x0 * PX_TO_PT, height - y1 * PX_TO_PT, x1 * PX_TO_PT, height - y0 * PX_TO_PT),
                 )
-    pdf = document.write_pdf(pdf_variant="pdf/a-2b")
+    # The metadata WeasyPrint read from the HTML (title, author), written the archival way.
+    document.metadata.__class__ = ArchivalMetadata
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     return pdf, boxes

@@ -17,14 +17,14 @@ from typing import ClassVar
 
 from asn1crypto import cms, core, tsp, x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pyhanko.sign import general
 from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import get_nonce
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from agreements.pki import Authority, private_key_info
+from agreements.keys import sign_data
+from agreements.pki import Authority
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ class PlatformTimeStamper(DummyTimeStamper):
     def __init__(self, authority: Authority) -> None:
         super().__init__(
             tsa_cert=authority.tsa,
-            tsa_key=private_key_info(authority.tsa_key),
+            # Unused: _sign_tst_info signs with self._key, which may be in a PKCS#11 token.
+            tsa_key=None,
             certs_to_embed=SimpleCertificateStore.from_certs(authority.chain),
         )
         self._key = authority.tsa_key
@@ -80,9 +81,8 @@ class PlatformTimeStamper(DummyTimeStamper):
                 simple_cms_attribute("message_digest", digest.finalize()),
             ]
         )
-        signature = self._key.sign(
-            signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
-        )
+        # RSA PKCS#1 v1.5, as pyHanko's _build_signed_data declares it.
+        signature = sign_data(self._key, signed_attrs.dump(), md_algorithm)
         return signature, signed_attrs
 
     def _build_tst_info(

@@ -48,7 +48,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         __name__,
         template_folder=str(_asset_dir("templates")),
         static_folder=str(_asset_dir("static")),
-        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_path=_instance_path(instance_path),
         instance_relative_config=True,
     )
     app.config.from_object(select_config(mode))
@@ -70,6 +70,25 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def _instance_path(configured: str | None) -> str | None:
+    return str(Path(configured).resolve()) if configured else None
+
+
+def installed_pki_dir() -> Path:
+    """The PKI_DIR ``create_app()`` would use, found without building the app.
+
+    Building it makes the instance folder and, in development, a secret key there: a
+    command that only looks for the platform's CA (verification on a court's machine)
+    must write nothing, so it asks here first.
+    """
+    configured = os.environ.get(ENV_PREFIX + "PKI_DIR")
+    if configured:
+        return Path(configured)
+    # A bare Flask object finds the instance folder exactly as create_app's does.
+    instance = os.environ.get(ENV_PREFIX + "INSTANCE_PATH")
+    return Path(Flask(__name__, instance_path=_instance_path(instance)).instance_path) / "pki"
 
 
 def register_extensions(app: Flask) -> None:

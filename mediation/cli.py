@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -41,6 +43,7 @@ def register_commands(app: Flask) -> None:
         recording_group,
         agreement_group,
         court_group,
+        pki_group,
         admin_command,
         cases_group,
     ):
@@ -56,11 +59,24 @@ def run_command(host: str, port: int, migrate: bool) -> None:
     """Serve the platform (web pages and Socket.IO) on HOST:PORT."""
     if migrate:
         upgrade()
+    if current_app.config["ENV_NAME"] == "production":
+        _check_authority()  # no root yet: say how to make one, before serving anyone
     # The server runs on gevent, which must patch the standard library before anything is
     # imported: a fresh interpreter in this process's place (same pid, same signals).
     sys.stdout.flush()
     command = [sys.executable, "-m", "signaling.server", "--host", host, "--port", str(port)]
     os.execv(sys.executable, command)  # noqa: S606 - this interpreter, fixed arguments
+
+
+def _check_authority() -> None:
+    from agreements import keys
+
+    from .agreements import signing
+
+    try:
+        signing.authority()
+    except (FileNotFoundError, keys.TokenError) as e:
+        raise click.ClickException(str(e)) from None
 
 
 @click.command("worker")
@@ -186,6 +202,113 @@ def _quiet_validators() -> None:
     logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
 
 
+# -- verification anywhere --------------------------------------------------------------------
+#
+# A court checks an agreement or a package on its own machine: no instance, no database, no
+# network. Trust comes from the root it is given (--root) or from the root whose published
+# fingerprint it is given (--root-sha256, see agreements.anchors); inside an installed
+# platform that already has its CA, from the platform's root. Never from a CA made on the
+# spot: the check would then trust keys that signed nothing and call a genuine file false.
+
+NO_ANCHOR = (
+    "No trusted root: give the platform's root certificate with --root FILE (PEM or DER), "
+    "or its published SHA-256 fingerprint with --root-sha256 HEX."
+)
+
+
+def _trust_options(command):
+    command = click.option(
+        "--root-sha256",
+        "fingerprints",
+        multiple=True,
+        metavar="HEX",
+        help="Trust the root certificate embedded in the file whose SHA-256 fingerprint is "
+        "this one (as `mediation pki fingerprint` or the platform's page publishes it).",
+    )(command)
+    return click.option(
+        "--root",
+        "roots",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="A trusted root certificate (PEM or DER); repeat for several. Without --root or "
+        "--root-sha256: this platform's root, when run inside an installed platform.",
+    )(command)
+
+
+@dataclass(frozen=True)
+class _Trust:
+    roots: list  # asn1crypto certificates
+    platform: bool  # the platform's own root (inside an installed platform)
+
+    def describe(self) -> str:
+        from agreements.anchors import fingerprint
+
+        source = "this platform's root" if self.platform else "given root"
+        return "\n".join(
+            f"{source}: {root.subject.human_friendly} SHA-256 {fingerprint(root)}"
+            for root in self.roots
+        )
+
+
+def _trust(roots: tuple[Path, ...], fingerprints: tuple[str, ...], embedded, name: str) -> _Trust:
+    """The roots to verify against; exits 2 with one line when there are none."""
+    from agreements import anchors
+
+    try:
+        trusted = [
+            cert
+            for path in roots
+            for cert in anchors.load_certificates(path.read_bytes(), source=str(path))
+        ]
+        if fingerprints:
+            wanted = {anchors.parse_fingerprint(f) for f in fingerprints}
+            found = anchors.pick(embedded(), wanted)
+            if len(found) < len(wanted):
+                raise anchors.AnchorError(
+                    f"{name} carries no certificate with the SHA-256 fingerprint given; "
+                    "check the fingerprint, or give the root itself with --root FILE."
+                )
+            trusted += found
+    except anchors.AnchorError as error:
+        _refuse(str(error))
+    if trusted:
+        return _Trust(trusted, platform=False)
+    if _platform_app() is not None:
+        from .agreements import verification
+
+        trusted = verification.trust_roots()
+        if trusted:
+            return _Trust(trusted, platform=True)
+    _refuse(NO_ANCHOR)
+
+
+def _refuse(line: str) -> NoReturn:
+    click.echo(line, err=True)
+    sys.exit(2)
+
+
+def _platform_app() -> Flask | None:
+    """The installed platform this command runs in, with an app context; None when there
+    is none (a court's machine), found without creating its instance folder or keys."""
+    from flask.cli import ScriptInfo
+
+    from . import installed_pki_dir
+
+    if current_app:
+        return current_app._get_current_object()
+    ctx = click.get_current_context()
+    info = ctx.find_object(ScriptInfo)
+    if info is None:
+        return None
+    # The `mediation` command builds its app only where that app's CA already exists; an
+    # app handed in (FlaskCliRunner, --app) is the caller's choice and is used as it is.
+    if info.create_app is _create_app and not (installed_pki_dir() / "root.crt.pem").is_file():
+        return None
+    app = info.load_app()
+    ctx.with_resource(app.app_context())
+    return app
+
+
 @click.group("agreement")
 def agreement_group() -> None:
     """Signed agreements."""
@@ -193,23 +316,38 @@ def agreement_group() -> None:
 
 @agreement_group.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-def agreement_verify(file: Path) -> None:
+@_trust_options
+def agreement_verify(file: Path, roots: tuple[Path, ...], fingerprints: tuple[str, ...]) -> None:
     """Check every signature of FILE; exit 0 only when all are intact, timestamped and
-    chain to the platform's root (or a configured one)."""
-    from agreements.verify import summarize
+    chain to a trusted root, 1 when not, 2 when no root is given."""
+    from agreements import anchors
+    from agreements.verify import summarize, verify_pdf
+
+    _quiet_validators()
+    data = file.read_bytes()
+    trust = _trust(roots, fingerprints, lambda: anchors.in_pdf(data), file.name)
+    report = verify_pdf(data, trust_roots=trust.roots)
+    click.echo(summarize(report))
+    click.echo(trust.describe())
+    if trust.platform:
+        click.echo(_case_of(data))
+    sys.exit(0 if report.ok else 1)
+
+
+def _case_of(pdf: bytes) -> str:
+    """Which case the platform keeps this file for (when verifying inside the platform)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
     from .agreements import verification
 
-    _quiet_validators()
-
-    report, found = verification.check(file.read_bytes())
-    click.echo(summarize(report))
-    if found is not None:
-        click.echo(f"matches case {found.agreement.case.number} ({found.stage})")
-    else:
-        click.echo("not a document the platform keeps for any case")
-    sys.exit(0 if report.ok else 1)
+    try:
+        found = verification.match(pdf)
+    except SQLAlchemyError as error:  # an instance without its database: say so, go on
+        db.session.rollback()
+        return f"case records not available here ({type(error).__name__})"
+    if found is None:
+        return "not a document the platform keeps for any case"
+    return f"matches case {found.agreement.case.number} ({found.stage})"
 
 
 @click.group("court")
@@ -257,38 +395,156 @@ def court_revoke(court_name: str, label: str | None) -> None:
 
 @court_group.command("verify")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--root",
-    "roots",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A trusted root certificate (PEM or DER); default: this platform's root.",
-)
-@with_appcontext
-def court_verify(package: Path, roots: tuple[Path, ...]) -> None:
+@_trust_options
+def court_verify(package: Path, roots: tuple[Path, ...], fingerprints: tuple[str, ...]) -> None:
     """Check PACKAGE offline: the signed manifest, every file's hash, the journal's chain and
-    the signatures of the agreement and the application; exit 0 only if all hold."""
-    from asn1crypto import pem
-    from asn1crypto import x509 as asn1_x509
-
-    from .agreements import verification
+    the signatures of the agreement and the application; exit 0 only if all hold, 1 when
+    not, 2 when no root is given."""
     from .court import bundle
     from .court import package as packages
 
     _quiet_validators()
-
-    trusted = []
-    for path in roots:
-        data = path.read_bytes()
-        trusted.append(
-            asn1_x509.Certificate.load(pem.unarmor(data)[2] if pem.detect(data) else data)
-        )
-    trusted = trusted or verification.trust_roots()
-    report = packages.verify(
-        package.read_bytes(), trust_roots=trusted, extra=bundle.all_checks(trusted)
-    )
+    data = package.read_bytes()
+    trust = _trust(roots, fingerprints, lambda: bundle.embedded_certificates(data), package.name)
+    report = packages.verify(data, trust_roots=trust.roots, extra=bundle.all_checks(trust.roots))
     click.echo(packages.summarize(report))
+    click.echo(trust.describe())
     sys.exit(0 if report.ok else 1)
+
+
+@click.group("pki")
+def pki_group() -> None:
+    """The platform's certificate authority: the offline root, the issuing CA, and the
+    root's publication for courts to trust."""
+
+
+@pki_group.command("fingerprint")
+@with_appcontext
+def pki_fingerprint() -> None:
+    """Print the SHA-256 fingerprint of the platform's root certificate (what a court
+    passes to `verify --root-sha256`, and compares with `openssl x509 -fingerprint -sha256`)."""
+    from agreements.anchors import fingerprint
+
+    click.echo(fingerprint(_platform_root()))
+
+
+@pki_group.command("export-root")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.option("--der", is_flag=True, help="DER instead of PEM.")
+@with_appcontext
+def pki_export_root(file: str, der: bool) -> None:
+    """Write the platform's root certificate to FILE (`-`: standard output), to publish it."""
+    from asn1crypto import pem
+
+    root = _platform_root()
+    data = root.dump() if der else pem.armor("CERTIFICATE", root.dump())
+    with click.open_file(file, "wb") as out:
+        out.write(data)
+
+
+def _platform_root():
+    from .agreements import signing
+
+    root = signing.platform_root()
+    if root is None:
+        raise click.ClickException(
+            f"no root certificate in {current_app.config['PKI_DIR']} yet: see "
+            "`mediation pki init-root` and `mediation pki issue-ca`"
+        )
+    return root
+
+
+# On main itself (app.cli too, for FlaskCliRunner): `pki init-root` runs on an offline
+# machine with no instance.
+main.add_command(pki_group)
+
+
+def _fingerprint(cert) -> str:
+    """SHA-256 of the DER certificate, as `openssl x509 -fingerprint -sha256` prints it."""
+    from cryptography.hazmat.primitives import hashes
+
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def _passphrase(path: Path | None, *, confirm: bool) -> bytes:
+    if path is not None:
+        return path.read_text().splitlines()[0].encode()
+    return click.prompt(
+        "Root key passphrase", hide_input=True, confirmation_prompt=confirm
+    ).encode()
+
+
+@pki_group.command("init-root")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--name",
+    default=lambda: os.environ.get("MEDIATION_PKI_NAME", "Online Mediation Platform"),
+    help="The organisation the root names (the platform's PKI_NAME).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the passphrase from this file instead of asking.",
+)
+def pki_init_root(directory: Path, name: str, passphrase_file: Path | None) -> None:
+    """On a separate, offline machine: make the root CA in DIRECTORY (root.crt.pem, and
+    root.key.pem encrypted with a passphrase) and print its fingerprint to publish."""
+    from agreements import pki
+
+    passphrase = _passphrase(passphrase_file, confirm=True)
+    if len(passphrase) < 12:
+        raise click.ClickException("the passphrase needs at least 12 characters")
+    try:
+        cert = pki.init_root(directory, name=name, passphrase=passphrase)
+    except FileExistsError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Root CA: {cert.subject.rfc4514_string()}")
+    click.echo(f"  valid until {cert.not_valid_after_utc:%Y-%m-%d}")
+    click.echo(f"  SHA-256 fingerprint: {_fingerprint(cert)}")
+    click.echo(
+        f"Keep {directory / 'root.key.pem'} offline. Bring only the directory's copy to the "
+        f"platform for `mediation pki issue-ca {directory}`, and take it away again."
+    )
+
+
+@pki_group.command("issue-ca")
+@click.argument("root_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the root key's passphrase from this file instead of asking.",
+)
+@with_appcontext
+def pki_issue_ca(root_dir: Path, passphrase_file: Path | None) -> None:
+    """Issue (or renew) the platform's issuing CA and TSA with the offline root in ROOT_DIR
+    (root.crt.pem and its encrypted root.key.pem); their keys go to the PKCS#11 token when
+    one is configured. The root key is used once and not copied."""
+    from cryptography import x509
+
+    from agreements import keys, pki
+
+    from .agreements import signing
+
+    config = current_app.config
+    try:
+        authority = pki.issue_ca(
+            Path(config["PKI_DIR"]),
+            root_dir=root_dir,
+            passphrase=_passphrase(passphrase_file, confirm=False),
+            name=config["PKI_NAME"],
+            token=signing.token(),
+        )
+    except (ValueError, TypeError) as e:  # a wrong passphrase, a key of another root
+        raise click.ClickException(f"cannot use the root in {root_dir}: {e}") from None
+    except (FileNotFoundError, keys.TokenError) as e:
+        raise click.ClickException(str(e)) from None
+    current_app.extensions["agreements.authority"] = authority
+    where = "in the PKCS#11 token" if authority.token else f"in {config['PKI_DIR']}"
+    for label, cert in (("Root CA", authority.root), ("Issuing CA", authority.issuing)):
+        crypto = x509.load_der_x509_certificate(cert.dump())
+        click.echo(f"{label}: {crypto.subject.rfc4514_string()}")
+        click.echo(f"  SHA-256 fingerprint: {_fingerprint(crypto)}")
+    click.echo(f"The issuing CA's and the TSA's keys are {where}.")
 
 
 @click.group("recording")
@@ -380,6 +636,13 @@ def recompute_deadlines_command() -> None:
     changed = recompute_deadlines()
     db.session.commit()
     click.echo(f"{changed} cases got new deadlines")
+
+
+# Verifying and reading the root work without building the app (which makes an instance
+# folder): these groups sit on the command itself, so it does not load the app to find them;
+# their commands that need it load it (with_appcontext). They stay on app.cli as well.
+for _group in (agreement_group, court_group):
+    main.add_command(_group)
 
 
 if __name__ == "__main__":  # python -m mediation.cli: how the web process starts its recorder

@@ -127,6 +127,21 @@ class Config:
     PKI_DIR: str | None = None
     PKI_NAME = "Online Mediation Platform"
     PKI_ROOT_PASSPHRASE: str | None = None
+    # Development and the demo create the root on first use; production never does (the
+    # root is made offline: `mediation pki init-root`, then `mediation pki issue-ca`).
+    PKI_CREATE_ROOT = True
+    # Keys in a PKCS#11 token (agreements/keys.py): the module (.so), the token by label or
+    # slot number, its user PIN (or a file holding it), and the keys' labels. Unset: the
+    # issuing CA's and TSA's keys are files in PKI_DIR and seals are one-off keys.
+    PKCS11_MODULE: str | None = None
+    PKCS11_TOKEN_LABEL: str | None = None
+    PKCS11_SLOT: int | None = None
+    PKCS11_PIN: str | None = None
+    PKCS11_PIN_FILE: str | None = None
+    PKCS11_ISSUING_KEY_LABEL = "issuing-ca"
+    PKCS11_TSA_KEY_LABEL = "tsa"
+    PKCS11_PACKAGE_KEY_LABEL = "package-signer"
+    PKCS11_SEAL_KEY_PREFIX = "seal-"
     TSA_URL: str | None = None
     PKI_TRUST_ROOTS: ClassVar[list[str]] = []
     # Judicial confirmation: from this sum (yuan) agreed in total, the city's intermediate
@@ -155,6 +170,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    PKI_CREATE_ROOT = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     EMBEDDED_WORKER = False
@@ -226,6 +242,15 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PKI_NAME": ("PKI_NAME", str),
     "PKI_ROOT_PASSPHRASE": ("PKI_ROOT_PASSPHRASE", str),
     "TSA_URL": ("TSA_URL", str),
+    "PKCS11_MODULE": ("PKCS11_MODULE", str),
+    "PKCS11_TOKEN_LABEL": ("PKCS11_TOKEN_LABEL", str),
+    "PKCS11_SLOT": ("PKCS11_SLOT", int),
+    "PKCS11_PIN": ("PKCS11_PIN", str),
+    "PKCS11_PIN_FILE": ("PKCS11_PIN_FILE", str),
+    "PKCS11_ISSUING_KEY_LABEL": ("PKCS11_ISSUING_KEY_LABEL", str),
+    "PKCS11_TSA_KEY_LABEL": ("PKCS11_TSA_KEY_LABEL", str),
+    "PKCS11_PACKAGE_KEY_LABEL": ("PKCS11_PACKAGE_KEY_LABEL", str),
+    "PKCS11_SEAL_KEY_PREFIX": ("PKCS11_SEAL_KEY_PREFIX", str),
     "PKI_TRUST_ROOTS": ("PKI_TRUST_ROOTS", _list),
     "INTERMEDIATE_COURT_FROM": ("INTERMEDIATE_COURT_FROM", int),
     "BOOKING_MIN_NOTICE_HOURS": ("BOOKING_MIN_NOTICE_HOURS", int),
@@ -292,6 +317,7 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         config["STORAGE_DIR"] = str(instance_path / "storage")
     if not config.get("PKI_DIR"):
         config["PKI_DIR"] = str(instance_path / "pki")
+    _check_keys(config)
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme some hosting providers hand out
         uri = "postgresql://" + uri.removeprefix("postgres://")
@@ -304,3 +330,30 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _check_keys(config: dict[str, Any]) -> None:
+    """Refuse key settings that cannot work, and, in production, a root key left on disk
+    unencrypted: whoever reads that file could issue certificates the courts trust."""
+    if config.get("PKCS11_MODULE"):
+        if not (config.get("PKCS11_TOKEN_LABEL") or config.get("PKCS11_SLOT") is not None):
+            raise ConfigurationError(
+                "MEDIATION_PKCS11_MODULE needs MEDIATION_PKCS11_TOKEN_LABEL or "
+                "MEDIATION_PKCS11_SLOT."
+            )
+        if not (config.get("PKCS11_PIN") or config.get("PKCS11_PIN_FILE")):
+            raise ConfigurationError(
+                "MEDIATION_PKCS11_MODULE needs the token's user PIN: MEDIATION_PKCS11_PIN or "
+                "MEDIATION_PKCS11_PIN_FILE."
+            )
+    if config.get("ENV_NAME") != "production":
+        return
+    from agreements.pki import unencrypted_root_key
+
+    found = unencrypted_root_key(Path(config["PKI_DIR"]))
+    if found is not None:
+        raise ConfigurationError(
+            f"{found} is an unencrypted root key. In production the root key stays offline: "
+            "move it to the offline machine (encrypted: `mediation pki init-root`), and issue "
+            "the online CA with `mediation pki issue-ca`."
+        )

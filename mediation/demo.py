@@ -196,7 +196,7 @@ def _signed_agreement(made: dict[str, User], institution: Institution) -> None:
                 }
             ],
             "performance": "被申请人以银行转账方式一次性归还。",
-            "default_terms": "被申请人逾期未还的，申请人可申请强制执行。",
+            "default_terms": "被申请人逾期未还的，经人民法院司法确认后，申请人可以申请强制执行。",
         },
         by=mediator,
     )

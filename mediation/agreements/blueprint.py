@@ -22,6 +22,8 @@ bp.add_url_rule(
     "/cases/<int:case_id>/agreement/sign", view_func=views.sign, methods=["GET", "POST"]
 )
 bp.add_url_rule("/verify", view_func=verify_views.verify, methods=["GET", "POST"])
+bp.add_url_rule("/verify/root", view_func=verify_views.root)
+bp.add_url_rule("/verify/root.pem", view_func=verify_views.root_pem)
 bp.add_url_rule("/a/<token>", view_func=views.personal_link, methods=["GET", "POST"])
 
 

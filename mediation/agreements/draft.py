@@ -152,9 +152,13 @@ def default_copies(case: Case) -> int:
 # duty depends on the relationship, the text names the role (承租人, 出租人), not a party.
 # What the mediator must replace; checks.py warns while any is left.
 TO_FILL = "【请填写"
+# Enforcement follows only a court's confirmation (People's Mediation Law art 33; CPL art
+# 206); before it, the other party's remedy is an action (art 32). The default clause says
+# so, rather than promising enforcement outright.
 _DEFAULT_TERMS = (
-    "任何一方未按本协议约定的期限和方式履行义务的，对方可就未履行部分依法申请人民法院"
-    "强制执行（经司法确认后），并可要求未履行的一方承担因此产生的合理费用。"
+    "任何一方未按本协议约定的期限和方式履行义务的，应当承担对方因此产生的合理费用。"
+    "本协议经人民法院司法确认后，一方拒绝履行或者未全部履行的，对方可以就未履行部分"
+    "向人民法院申请强制执行；未经司法确认的，对方可以就履行发生的争议向人民法院提起诉讼。"
 )
 STARTING_TEXT: dict[str, dict[str, str]] = {
     "private_lending": {

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageChops, UnidentifiedImageError
 from sqlalchemy import update
 
-from agreements import pki, tsa
+from agreements import keys, pki, tsa
 from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
@@ -91,8 +91,33 @@ MAX_REFUSAL = 2_000
 # -- the platform's CA and TSA ---------------------------------------------------------------
 
 
+def token() -> keys.Token | None:
+    """The PKCS#11 token holding the platform's keys, when MEDIATION_PKCS11_MODULE is set."""
+    config = current_app.config
+    if not config.get("PKCS11_MODULE"):
+        return None
+    found = current_app.extensions.get("agreements.token")
+    if found is None:
+        pin = keys.read_pin(config.get("PKCS11_PIN"), config.get("PKCS11_PIN_FILE"))
+        found = keys.Token(
+            keys.TokenConfig(
+                module=config["PKCS11_MODULE"],
+                pin=pin or "",
+                token_label=config.get("PKCS11_TOKEN_LABEL"),
+                slot=config.get("PKCS11_SLOT"),
+                issuing_label=config["PKCS11_ISSUING_KEY_LABEL"],
+                tsa_label=config["PKCS11_TSA_KEY_LABEL"],
+                package_label=config["PKCS11_PACKAGE_KEY_LABEL"],
+                seal_prefix=config["PKCS11_SEAL_KEY_PREFIX"],
+            )
+        )
+        current_app.extensions["agreements.token"] = found
+    return found
+
+
 def authority() -> pki.Authority:
-    """The platform CA, created on first use in PKI_DIR (one per installation)."""
+    """The platform CA in PKI_DIR (one per installation): created on first use in
+    development; in production made offline (`mediation pki init-root`, `issue-ca`)."""
     found = current_app.extensions.get("agreements.authority")
     if found is None:
         passphrase = current_app.config.get("PKI_ROOT_PASSPHRASE")
@@ -100,9 +125,38 @@ def authority() -> pki.Authority:
             Path(current_app.config["PKI_DIR"]),
             name=current_app.config["PKI_NAME"],
             passphrase=passphrase.encode() if passphrase else None,
+            token=token(),
+            create_root=current_app.config["PKI_CREATE_ROOT"],
         )
         current_app.extensions["agreements.authority"] = found
     return found
+
+
+def platform_root():
+    """The platform's root certificate (asn1crypto), or None before the CA exists.
+
+    Only reads: verifying must never create a CA, or a verifier would end up trusting
+    keys it just made instead of the ones that signed (see :mod:`agreements.anchors`).
+    """
+    found = current_app.extensions.get("agreements.authority")
+    if found is not None:
+        return found.root
+    return pki.load_root(Path(current_app.config["PKI_DIR"]))
+
+
+def seal_credential(institution) -> keys.TokenCredential | None:
+    """The institution's long-lived seal (its key in the token, see agreements/keys.py), or
+    None without a token: the seal is then a one-off key like every other signature."""
+    found = authority()
+    if found.token is None:
+        return None
+    return pki.long_lived_signer(
+        found,
+        label=f"{found.token.config.seal_prefix}{institution.id}",
+        common_name=fit_name(institution.name),
+        role=str(SignerRole.institution),
+        signer_id=f"institution-{institution.id}",
+    )
 
 
 def timestamper():
@@ -151,7 +205,8 @@ def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
             if agent is not None:
                 label += _(" (signed by the agent %(name)s)", name=agent.user.real_name)
             order.append((SignerRole.party, (agent or party).user_id, label))
-    order.append((SignerRole.mediator, case.mediator_id, _("Mediator")))
+    mediator = case.mediator.real_name if case.mediator else ""
+    order.append((SignerRole.mediator, case.mediator_id, f"{_('Mediator')}：{mediator}"))
     institution = case.institution.name if case.institution else ""
     order.append(
         (SignerRole.institution, None, _("Institution (seal): %(name)s", name=institution))
@@ -204,6 +259,9 @@ def document_context(agreement: Agreement, content: dict, positions: list[int]) 
         "qr": segno.make(url, error="m").svg_data_uri(),
         "version": agreement.version,
         "round": agreement.round,
+        # The agreement's date line: the day its text was fixed for signing, in the
+        # platform's zone (People's Mediation Law art 29: it takes effect when signed).
+        "made_on": utcnow().astimezone(workflow.zone()).date(),
     }
 
 
@@ -386,7 +444,7 @@ def sign(
             drawing = seal_png(name, _("Mediation seal"))
         else:
             name = user.real_name
-    credential = pki.issue_signer(
+    credential = (seal_credential(case.institution) if is_seal else None) or pki.issue_signer(
         authority(),
         common_name=fit_name(name),
         role=str(signature.role),

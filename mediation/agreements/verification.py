@@ -41,8 +41,13 @@ class Match:
 
 
 def trust_roots() -> list[asn1_x509.Certificate]:
-    """The platform's root, and any external CA's roots configured (PEM files)."""
-    roots = list(signing.authority().trust_roots)
+    """The platform's root, and any external CA's roots configured (PEM files).
+
+    Read, never created: before the platform has signed anything it has no root, and
+    nothing can verify against it.
+    """
+    root = signing.platform_root()
+    roots = [root] if root is not None else []
     for name in current_app.config.get("PKI_TRUST_ROOTS") or []:
         data = Path(name).read_bytes()
         if pem.detect(data):

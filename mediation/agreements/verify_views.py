@@ -4,7 +4,10 @@ to the platform's root, and whether it is the document the platform keeps for th
 
 from __future__ import annotations
 
-from flask import render_template, request
+import hashlib
+
+from asn1crypto import pem
+from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -48,3 +51,33 @@ def verify():
         role_label=signing.role_label,
         kind_names=KIND_NAMES,
     ), status
+
+
+def root():
+    """The platform's root certificate and its SHA-256 fingerprint, for a court to trust
+    (docs/verification.md): what it checks offline is only as good as this anchor."""
+    found = _root_or_404()
+    validity = found["tbs_certificate"]["validity"]
+    return render_template(
+        "agreements/verify_root.html",
+        fingerprint=hashlib.sha256(found.dump()).hexdigest(),
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+    )
+
+
+def root_pem():
+    data = pem.armor("CERTIFICATE", _root_or_404().dump())
+    return Response(
+        data,
+        mimetype="application/x-pem-file",
+        headers={"Content-Disposition": "attachment; filename=root.pem"},
+    )
+
+
+def _root_or_404():
+    # Read only: a page must not make the CA (it is made when the platform first signs).
+    found = signing.platform_root()
+    if found is None:
+        abort(404)
+    return found

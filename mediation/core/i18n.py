@@ -148,4 +148,9 @@ def date_filter(value, format: str = "medium") -> str:
     # "long" is a day without its weekday (2026年12月7日): a date of birth, a document's date.
     if format in NAMED_FORMATS and format != "long":
         return format_day(value)
+    if isinstance(value, str):  # an ISO date, as an agreement's draft keeps its deadlines
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            return value  # not a date: shown as it was written
     return format_date(value, format, locale=get_locale())

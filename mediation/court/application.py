@@ -241,6 +241,7 @@ def _render(application: Application) -> None:
         agents={p.represents_id: p for p in case.parties if p.is_agent},
         side_names=SIDE_NAMES,
         signers=application.signatures,
+        made_on=application.created_at,
         day=local_day,
     )
     specs = [FieldSpec(s.field_name, *boxes[f"sig-{s.position}"]) for s in application.signatures]

@@ -10,7 +10,9 @@ made, and its manifest's ``application.status`` and ``created`` say which state 
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,6 +152,25 @@ def build(application: Application) -> bytes:
         timestamper=agreement_signing.timestamper(),
         about=about(application),
     )
+
+
+def embedded_certificates(data: bytes) -> list:
+    """Certificates the package carries (manifest signature, signed PDFs): where a verifier
+    given only the root's published fingerprint finds that root (agreements.anchors)."""
+    from agreements import anchors
+
+    found: list = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if package.SIGNATURE in names:
+                found += anchors.in_cms(zf.read(package.SIGNATURE))
+            for name in ("agreement.pdf", "application.pdf"):
+                if name in names:
+                    found += anchors.in_pdf(zf.read(name))
+    except Exception:  # whatever zipfile refuses is not a package: verify() says why
+        return []
+    return found
 
 
 def journal_checks(files: dict[str, bytes]) -> list[str]:

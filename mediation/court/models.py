@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class ApplicationStatus(StrEnum):
     signing = "signing"  # the application is drafted; the parties sign it in turn
     submitted = "submitted"  # with the court, which decides within 3 days (SPC provisions art 4)
-    accepted = "accepted"  # 调确字 number given; ruling within 15 days (+10) (art 5)
+    accepted = "accepted"  # a 民特 case number given; ruling within 15 days (+10) (art 5)
     confirmed = "confirmed"  # the agreement is valid and enforceable (CPL art 206)
     rejected = "rejected"  # not confirmed, with an art 7 / CPL interpretation art 358 ground
     refused = "refused"  # not accepted, with an art 4 / art 355 ground
@@ -55,6 +55,10 @@ class Application(db.Model):
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The court clerk (书记员) who handles the application: the one who accepted it. The
+    # ruling names them under the judge (Civil Procedure Law: 裁定书由审判人员、书记员署名);
+    # None when a judge or the court's system accepted it.
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The art 4 / art 7 ground (a code of grounds.py) and the court's own words.
     ground: Mapped[str | None] = mapped_column(String(40))
     reasons: Mapped[str] = mapped_column(Text, default="")
@@ -66,6 +70,7 @@ class Application(db.Model):
     case: Mapped[Case] = relationship()
     agreement: Mapped[Agreement] = relationship()
     court: Mapped[Court] = relationship()
+    clerk: Mapped[User | None] = relationship(foreign_keys=[clerk_id])
     signatures: Mapped[list[ApplicationSignature]] = relationship(
         order_by="ApplicationSignature.position", cascade="all, delete-orphan"
     )
@@ -144,7 +149,7 @@ class SupplementRequest(db.Model):
 
 
 class CourtCaseCounter(db.Model):
-    """The next 调确字 number of one court in one year."""
+    """The last 民特 case number of one court in one year."""
 
     __tablename__ = "court_case_counters"
 

@@ -22,9 +22,9 @@ from agreements import pki
 from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
-from mediation.accounts.models import Court, Role, User
+from mediation.accounts.models import Court, CourtLevel, Role, User
 from mediation.agreements import signing as agreement_signing
-from mediation.cases import clocks, workflow
+from mediation.cases import clocks, regions, workflow
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.states import Action, Actor
 from mediation.cases.workflow import NotPermittedError
@@ -100,8 +100,11 @@ def _acting(application: Application, by: User | None, *, judge: bool = False) -
 
 
 def _next_number(court: Court, now: datetime) -> str:
-    """（2026）0102民特调确字第1号: the year, the court's division, the kind, a serial number
-    of the court's year."""
+    """（2026）苏0102民特1号: the year of acceptance, the court's code (the province's
+    character and the court's division: 0102 for a basic court, 01 for an intermediate one),
+    民特 for a special-procedure civil case, and a serial number of the court's year, without
+    leading zeros (SPC provisions on case numbers, 2015, arts 2-6, and the standard of
+    case types: judicial confirmation is 民特; the old 调确字 is no longer used)."""
     year = now.astimezone(workflow.zone()).year
     # The year's first acceptances may race to create the counter: the loser's insert is a
     # no-op, and the one UPDATE below gives each its own number (as cases.next_case_number).
@@ -117,11 +120,15 @@ def _next_number(court: Court, now: datetime) -> str:
         .values(last=CourtCaseCounter.last + 1)
         .returning(CourtCaseCounter.last)
     ).scalar_one()
-    return f"（{year}）{court.region_code[2:]}民特调确字第{last}号"
+    province = regions.COURT_PROVINCE_CHARACTERS.get(court.region_code[:2], "")
+    division = (
+        court.region_code[2:4] if court.level == CourtLevel.intermediate else court.region_code[2:]
+    )
+    return f"（{year}）{province}{division}民特{last}号"
 
 
 def accept(application: Application, *, by: User | None, now: datetime | None = None) -> None:
-    """Accept within 3 days: a 调确字 number, and 15 days to rule (provisions arts 4-5)."""
+    """Accept within 3 days: a case number, and 15 days to rule (provisions arts 4-5)."""
     lock(application)
     acting = _acting(application, by)
     if application.status != ApplicationStatus.submitted:
@@ -130,6 +137,7 @@ def accept(application: Application, *, by: User | None, now: datetime | None = 
     application.status = ApplicationStatus.accepted
     application.accepted_at = now
     application.court_case_number = _next_number(application.court, now)
+    application.clerk_id = by.id if by is not None and by.has_role(Role.court_clerk) else None
     application.ruling_due_at = clocks.period_end(now, RULING_DAYS, workflow.zone())
     db.session.flush()
     _log(application, "confirmation.accepted", acting, number=application.court_case_number)
@@ -304,6 +312,7 @@ def _sign_decision(application: Application) -> None:
         judge=db.session.get(User, application.decided_by_id)
         if application.decided_by_id
         else None,
+        clerk=application.clerk,
         day=local_day,
     )
     pdf = add_signature_fields(pdf, [FieldSpec("Court", *boxes["sig-court"])])

@@ -28,7 +28,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 
-from agreements import pki
+from agreements import keys, pki
 from agreements._loop import outside_event_loop
 from agreements.tsa import timestamper_for
 
@@ -195,19 +195,32 @@ def _sign_manifest(
     manifest: bytes, authority: pki.Authority, timestamper: TimeStamper | None
 ) -> bytes:
     name = authority.root.subject.native.get("organization_name", "Platform")
-    credential = pki.issue_signer(
-        authority,
-        common_name=f"{name[:55]} package",  # CN holds at most 64 characters
-        role=ROLE,
-        document_ref=_document_ref(manifest),
-        signer_id="package",
-    )
+    credential: pki.SignerCredential | keys.TokenCredential
+    if authority.token is not None:
+        # The package signer's long-lived key in the token (agreements/keys.py).
+        credential = pki.long_lived_signer(
+            authority,
+            label=authority.token.config.package_label,
+            common_name=f"{name[:55]} package",
+            role=ROLE,
+            signer_id="package",
+        )
+    else:
+        credential = pki.issue_signer(
+            authority,
+            common_name=f"{name[:55]} package",  # CN holds at most 64 characters
+            role=ROLE,
+            document_ref=_document_ref(manifest),
+            signer_id="package",
+        )
     with credential:
         return sign_detached(manifest, credential, timestamper or timestamper_for(authority))
 
 
 def sign_detached(
-    data: bytes, credential: pki.SignerCredential, timestamper: TimeStamper | None
+    data: bytes,
+    credential: pki.SignerCredential | keys.TokenCredential,
+    timestamper: TimeStamper | None,
 ) -> bytes:
     """DER of a detached CMS SignedData over ``data``, timestamped when ``timestamper`` is
     given (:func:`verify` insists on a timestamp)."""
@@ -426,7 +439,10 @@ def _judge(
         problems.append("manifest signature timestamp is not valid")
     if subject.get("title") != ROLE:
         problems.append(f"manifest is not signed by the platform (role {subject.get('title')!r})")
-    if subject.get("organizational_unit_name") != _document_ref(manifest):
+    # A one-off certificate names the manifest it was issued for; the long-lived package
+    # signer's (its key in a PKCS#11 token, agreements/keys.py) names none.
+    named = subject.get("organizational_unit_name")
+    if named is not None and named != _document_ref(manifest):
         problems.append("manifest signer certificate was issued for another manifest")
     if status.bottom_line and timestamp_ok:
         problems += _unsigned_part_problems(

@@ -48,7 +48,7 @@ def complete_draft(case, *, days: int = 30) -> dict:
             }
         ],
         "performance": "被申请人一次性支付。",
-        "default_terms": "逾期未付的，申请人可申请强制执行。",
+        "default_terms": "被申请人逾期未付的，经人民法院司法确认后，申请人可以申请强制执行。",
         "copies": 3,
     }
 

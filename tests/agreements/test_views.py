@@ -256,3 +256,33 @@ def test_the_pages_are_pictures_for_phones_with_the_pdfs_access(app, client):
     other = app.test_client()
     login(other, stranger_phone, PASSWORD)
     assert other.get(f"/cases/{case_id}/agreement/pages/1.png").status_code == 404
+
+
+def test_the_root_page_publishes_the_platform_root_and_its_fingerprint(app, client, tmp_path):
+    import hashlib
+
+    from asn1crypto import pem
+
+    from mediation import create_app
+
+    with app.app_context():
+        root = signing.authority().root.dump()
+    page = client.get("/verify/root")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "平台根证书" in text
+    assert hashlib.sha256(root).hexdigest() in text
+    download = client.get("/verify/root.pem")
+    assert download.status_code == 200 and download.data == pem.armor("CERTIFICATE", root)
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert "/verify/root" in client.get("/verify").get_data(as_text=True)
+    # An installation that has signed nothing has no root to show, and makes none for it.
+    fresh = create_app(
+        {
+            "ENV_NAME": "testing",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}",
+        }
+    ).test_client()
+    assert fresh.get("/verify/root").status_code == 404
+    assert fresh.get("/verify/root.pem").status_code == 404
+    assert not (tmp_path / "instance" / "pki").exists()

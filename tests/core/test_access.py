@@ -27,6 +27,9 @@ PUBLIC = {
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
+    # The platform's root and its fingerprint, for courts (tests/agreements/test_views.py).
+    "/verify/root",
+    "/verify/root.pem",
     "/api/court/v1/openapi.json",  # the court API's description
     "/reception",  # the public reception times (接待日)
     "/static/<path:filename>",

@@ -4,6 +4,7 @@ document validates and schemathesis finds no server error in it."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from mediation.court import api as court_api
@@ -44,7 +45,9 @@ def test_the_court_accepts_and_confirms_through_the_api(app, client):
     assert {"agreement.pdf", "application.pdf", "journal.json", "manifest.json"} <= set(names)
 
     accepted = client.post(f"{path}/acceptance", json={"accept": True}, headers=auth)
-    assert accepted.status_code == 200 and "调确字" in accepted.get_json()["court_case_number"]
+    assert accepted.status_code == 200
+    # The current form, with the province's character (SPC provisions on case numbers).
+    assert re.fullmatch(r"（\d{4}）苏0102民特\d+号", accepted.get_json()["court_case_number"])
     again = client.post(f"{path}/acceptance", json={"accept": True}, headers=auth)
     assert again.status_code == 409
     bad = client.post(f"{path}/ruling", json={"confirmed": "yes"}, headers=auth)

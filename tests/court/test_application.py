@@ -4,6 +4,7 @@ seeing another's applications."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -39,7 +40,9 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
     assert court_ops.applications_of(world.court) == [application]
     court_ops.accept(application, by=world.clerk)
     assert application.status == ApplicationStatus.accepted
-    assert "调确字" in application.court_case_number
+    # The current form: the province's character, the court's division, 民特 (SPC provisions
+    # on case numbers); the court's first case of the year.
+    assert re.fullmatch(r"（\d{4}）苏0102民特1号", application.court_case_number)
     assert application.ruling_due_at - application.accepted_at >= timedelta(days=15)
     with pytest.raises(NotPermittedError):
         court_ops.rule(application, True, None, "", by=world.clerk)  # a judge rules
@@ -214,7 +217,7 @@ def test_the_ruling_names_the_agreement_and_the_judge_in_local_dates(app_ctx, tm
         [shutil.which("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "民事裁定书" in text and application.agreement.short_code in text
-    assert world.judge.real_name in text and "调确字" in text
+    assert world.judge.real_name in text and application.court_case_number in text
     assert court_ops.local_day(application.decided_at) in text
 
 
