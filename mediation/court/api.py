@@ -1,19 +1,28 @@
-"""The court API (/api/court/v1): a court's own system lists its applications, fetches one
-and its package, and posts acceptance and rulings. A bearer token, made by an administrator
-with `mediation court token COURT_NAME`, stands for one court and sees only its applications.
+"""The court API (/api/court/v1): a court's own system lists its applications, fetches one,
+its package and the signed decision, and posts acceptance, requests for materials, the one
+extension and rulings. A bearer token, made by an administrator with
+`mediation court token COURT_NAME`, stands for one court and sees only its applications.
 The same operations as the portal run behind it; the OpenAPI document is openapi.py.
 A court with its own key fetches the decision prepared by a ruling, signs it on its own
-system and posts it back (keys.py checks it before the ruling is made)."""
+system and posts it back (keys.py checks it before the ruling is made).
+
+Rate limits (config COURT_API_*): every token has its budget, the costly package its own,
+and an address that presents wrong tokens is stopped after a few (flask-limiter)."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import secrets
+import time
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, abort, current_app, g, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from mediation.accounts.models import Court
@@ -21,16 +30,66 @@ from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.db import utcnow
 from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
-from mediation.extensions import csrf, db
+from mediation.extensions import csrf, db, limiter
 
 from . import bundle, grounds, keys
 from . import operations as court_ops
-from .models import ApiToken, Application
-from .openapi import document
+from .models import ApiToken, Application, ApplicationStatus, SupplementRequest
+from .openapi import MAX_BODY, NOT_BLANK, document
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
 REALM = "court-api"
 csrf.exempt(api)  # no cookies here: every request carries its token
+CLOSED_WITHOUT_RULING = (ApplicationStatus.refused, ApplicationStatus.withdrawn)
+# When a token was last used is bookkeeping for the administrator, not worth a write on
+# every request of a busy court system.
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def _token_key() -> str:
+    """A request's rate-limit key: its token (hashed; a court's systems may share an
+    address with others), or its address when it has none."""
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "court-api-token:" + hashlib.sha256(token.strip().encode()).hexdigest()
+    return "court-api-address:" + get_remote_address()
+
+
+# Every request counts against its token; answers 401 count against the address as well,
+# so that trying tokens (each a new key above) stops after a few. One count each for the
+# whole API (shared limits; a plain one would count each endpoint apart).
+limiter.shared_limit(
+    lambda: current_app.config["COURT_API_LIMIT"], scope="court-api", key_func=_token_key
+)(api)
+limiter.shared_limit(
+    lambda: current_app.config["COURT_API_FAILURE_LIMIT"],
+    scope="court-api-401",
+    key_func=get_remote_address,
+    deduct_when=lambda response: response.status_code == 401,
+)(api)
+
+
+@api.url_value_preprocessor
+def _small_bodies(_endpoint, _values) -> None:
+    """The API's bodies are small JSON objects: a larger one is refused (413) before it is
+    read. Set here because URL preprocessors run before every before_request function, and
+    the app's own (core/hardening.py) read the JSON body. The one exception is the court's
+    signed decision, a PDF (keys.py bounds it)."""
+    signed_pdf = _endpoint == "court_api.post_signed_decision"
+    request.max_content_length = keys.MAX_SIGNED_BYTES if signed_pdf else MAX_BODY
+
+
+@api.errorhandler(429)
+def _too_many(exceeded):
+    """When the next request is let through, in the body and in Retry-After (RFC 6585
+    section 4): a court's system waits rather than retries at once."""
+    current = limiter.current_limit
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    response = _error(
+        429, "too_many_requests", _("Too many requests. Try again in %(n)d seconds.", n=wait)
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def revoke_tokens(court: Court, label: str | None = None) -> int:
@@ -94,8 +153,10 @@ def _authenticate():
     )
     if found is None:
         return _unauthorized(_("This token is not valid."), invalid_token=True)
-    found.last_used_at = utcnow()
-    db.session.commit()
+    now = utcnow()
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_STEP:
+        found.last_used_at = now
+        db.session.commit()
     g.court = found.court
     return None
 
@@ -132,6 +193,7 @@ def _detail(application: Application) -> dict[str, Any]:
         "reasons": application.reasons,
         "decided_at": _time(application.decided_at),
         "prepared_ruling": _prepared(application),
+        "extended_at": _time(application.extended_at),
         "materials": [
             {"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in application.materials
         ],
@@ -175,6 +237,11 @@ def get_application(application_id: int):
 
 
 @api.get("/applications/<int:application_id>/package")
+@limiter.limit(
+    lambda: current_app.config["COURT_API_PACKAGE_LIMIT"],
+    key_func=_token_key,
+    override_defaults=False,  # and the blueprint's limits as well
+)
 def get_package(application_id: int):
     application = _application(application_id)
     if application is None or not court_ops.examines(application):
@@ -193,7 +260,9 @@ def _body() -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _act(application_id: int, act):
+def _act(application_id: int, act, *, status: int = 200):
+    """Run ``act(application, body)`` and commit; its answer is what ``act`` returns after
+    the commit (a callable giving a JSON body and its headers), or the application."""
     application = _application(application_id)
     if application is None:
         return _error(404, "not_found", _("No such application at this court."))
@@ -201,15 +270,22 @@ def _act(application_id: int, act):
     if body is None:
         return _error(400, "bad_request", _("Send a JSON object."))
     try:
-        act(application, body)
+        answer = act(application, body)
     except FieldError as error:
         db.session.rollback()
         return _error(422, "invalid", f"{error.field}: {error.message}")
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
-        return _error(409, "conflict", str(error))
+        # A rule of the application's state names itself (operations.StepRefusedError).
+        return _error(409, getattr(error, "code", "conflict"), str(error))
     db.session.commit()
-    return jsonify(_detail(application))
+    if answer is None:
+        return jsonify(_detail(application))
+    payload, headers = answer()
+    response = jsonify(payload)
+    response.status_code = status
+    response.headers.update(headers)
+    return response
 
 
 def _text(body: dict, key: str) -> str:
@@ -309,7 +385,7 @@ def post_signed_decision(application_id: int):
     if request.mimetype != "application/pdf":
         return _error(415, "unsupported_media_type", _("Send the signed PDF (application/pdf)."))
     if (request.content_length or 0) > keys.MAX_SIGNED_BYTES:
-        return _error(413, "too_large", _("The file is too large: at most %(n)d MB.",
+        return _error(413, "request_entity_too_large", _("The file is too large: at most %(n)d MB.",
                                            n=keys.MAX_SIGNED_BYTES >> 20))  # fmt: skip
     data = request.stream.read(keys.MAX_SIGNED_BYTES + 1)
     try:
@@ -322,3 +398,143 @@ def post_signed_decision(application_id: int):
         return _error(409, "conflict", str(error))
     db.session.commit()
     return jsonify(_detail(application))
+
+
+# --- the decision, requests for materials, the extension ----------------------------------
+
+
+@api.get("/applications/<int:application_id>/decision")
+def get_decision(application_id: int):
+    """The court's signed decision (SPC provisions art 8), once it has ruled."""
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    path = court_ops.decision_file(application)
+    if path is None and application.status in CLOSED_WITHOUT_RULING:
+        return _error(
+            409,
+            "no_ruling",
+            _("There is no ruling: the application was not accepted, or it was withdrawn."),
+        )
+    if path is None:
+        return _error(
+            409, "not_ruled", _("The court has not ruled yet; the decision is here once it has.")
+        )
+    if not path.exists():
+        current_app.logger.error("decision of application %s missing: %s", application.id, path)
+        abort(500)
+    return send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=download_name(
+            "decision", application.case.number, application.id, mimetype="application/pdf"
+        ),
+        # The ETag is the decision's SHA-256, as the application's decision_sha256 says.
+        etag=application.decision_sha256,
+        max_age=0,
+    )
+
+
+def _required_text(body: dict, key: str) -> str:
+    """Text that must say something: present, a string, not only blanks (openapi.NOT_BLANK,
+    the same characters str.strip() removes), within the length the document gives."""
+    value = _text(body, key)
+    if not re.search(NOT_BLANK, value):
+        raise FieldError(key, _("Required."))
+    return value
+
+
+def _whole_number(body: dict, key: str, low: int, high: int) -> int:
+    """An integer (5.0 is one to JSON Schema; true is not), from ``low`` to ``high``."""
+    value = body.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not low <= value <= high:
+        raise FieldError(key, _("A whole number from %(low)d to %(high)d.", low=low, high=high))
+    return value
+
+
+def _material_request(request_: SupplementRequest, application: Application) -> dict:
+    """One request for materials: what was asked, by when, and what the parties sent."""
+    names = bundle.material_names(application)
+    if request_.answered_at is not None:
+        state = "answered"
+    elif utcnow() > request_.due_at:
+        state = "overdue"
+    else:
+        state = "open"
+    return {
+        "id": request_.id,
+        "text": request_.text,
+        "requested_at": _time(request_.requested_at),
+        "due_at": _time(request_.due_at),
+        "answered_at": _time(request_.answered_at),
+        "state": state,
+        "answers": [
+            {
+                "id": m.id,
+                "name": m.name,
+                "sha256": m.sha256,
+                "added_at": _time(m.added_at),
+                "package_name": names.get(m.id),
+            }
+            for m in application.materials
+            if m.request_id == request_.id
+        ],
+    }
+
+
+# One rule for both methods: with a rule each, werkzeug answers an id out of range with 405
+# (the other rule's method) instead of 404.
+@api.route("/applications/<int:application_id>/material-requests", methods=["GET", "POST"])
+def material_requests(application_id: int):
+    if request.method == "POST":
+        return _ask_for_materials(application_id)
+    application = _application(application_id)
+    if application is None:
+        return _error(404, "not_found", _("No such application at this court."))
+    return jsonify({"requests": [_material_request(r, application) for r in application.requests]})
+
+
+@api.get("/applications/<int:application_id>/material-requests/<int:request_id>")
+def get_material_request(application_id: int, request_id: int):
+    application = _application(application_id)
+    found = application and next((r for r in application.requests if r.id == request_id), None)
+    if found is None:
+        return _error(404, "not_found", _("No such request for materials."))
+    return jsonify(_material_request(found, application))
+
+
+def _ask_for_materials(application_id: int):
+    """{"text": "what the parties are to provide", "days": 1-30} (CPL interpretation art
+    356: 限期补充). Each post is a new request, and each is sent to the parties."""
+
+    def act(application: Application, body: dict):
+        _only(body, "text", "days")
+        text = _required_text(body, "text")
+        days = _whole_number(body, "days", *court_ops.MATERIALS_DAYS)
+        made = court_ops.request_materials(application, text, days, by=None)
+
+        def answer():
+            location = url_for(
+                "court_api.get_material_request",
+                application_id=application.id,
+                request_id=made.id,
+            )
+            return _material_request(made, application), {"Location": location}
+
+        return answer
+
+    return _act(application_id, act, status=201)
+
+
+@api.post("/applications/<int:application_id>/extension")
+def post_extension(application_id: int):
+    """{"reasons": "..."}: ten more days to rule, once (SPC provisions art 5). Repeating it
+    changes nothing: the second answer is 409 already_extended."""
+
+    def act(application: Application, body: dict) -> None:
+        _only(body, "reasons")
+        court_ops.extend(application, _required_text(body, "reasons"), by=None)
+
+    return _act(application_id, act)

@@ -1,5 +1,12 @@
 """What goes to the court: the files of one application gathered into the signed package
-(package.py), and the domain checks its verifier adds (the journal's chain)."""
+(package.py), and the domain checks its verifier adds (the journal's chain).
+
+A package is a snapshot, built and signed when it is downloaded: its manifest names the
+case, the court and the application as they stand then (status, the court's case number
+once accepted) and carries its own creation time and timestamped signature. After the
+ruling the next download is a new package with the court's signed decision (decision.pdf)
+in it, signed anew; a package downloaded earlier stays valid for what it held when it was
+made, and its manifest's ``application.status`` and ``created`` say which state that was."""
 
 from __future__ import annotations
 
@@ -32,20 +39,32 @@ def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def files_of(application: Application) -> dict[str, bytes]:
-    """Every file of the package, by its name in the ZIP (SPC provisions art 3 materials)."""
-    case = application.case
-    files = {
-        "application.pdf": _read(application.document_path),
-        "agreement.pdf": _read(application.agreement.document_path),
-    }
+def material_names(application: Application) -> dict[int, str]:
+    """Each material's name in the package, by its id (the agreement is agreement.pdf)."""
+    names = {}
     for n, material in enumerate(application.materials, start=1):
         if material.kind == "agreement":
             continue  # agreement.pdf already
         name = f"materials/{n:02d}-{material.kind}-{Path(material.name).name}"
         if package.name_problem(name):  # a name from before names were cleaned at upload
             name = f"materials/{n:02d}-{material.kind}"
-        files[name] = _read(material.path)
+        names[material.id] = name
+    return names
+
+
+def files_of(application: Application) -> dict[str, bytes]:
+    """Every file of the package, by its name in the ZIP (SPC provisions art 3 materials),
+    and after the ruling the court's signed decision (SPC provisions art 8)."""
+    case = application.case
+    files = {
+        "application.pdf": _read(application.document_path),
+        "agreement.pdf": _read(application.agreement.document_path),
+    }
+    if application.decision_path is not None:
+        files["decision.pdf"] = _read(application.decision_path)
+    paths = {m.id: m.path for m in application.materials}
+    for material_id, name in material_names(application).items():
+        files[name] = _read(paths[material_id])
     entries = db.session.scalars(
         select(JournalEntry).where(JournalEntry.case_id == case.id).order_by(JournalEntry.seq)
     ).all()
@@ -112,10 +131,26 @@ def files_of(application: Application) -> dict[str, bytes]:
     return files
 
 
+def about(application: Application) -> dict:
+    """What the package is for, as its manifest names it (mediation-package/2)."""
+    return {
+        "case": {"number": application.case.number},
+        "court": {"id": application.court.id, "name": application.court.name},
+        "application": {
+            "id": application.id,
+            "court_case_number": application.court_case_number,
+            "status": str(application.status),
+        },
+    }
+
+
 def build(application: Application) -> bytes:
     authority = agreement_signing.authority()
     return package.build(
-        files_of(application), authority=authority, timestamper=agreement_signing.timestamper()
+        files_of(application),
+        authority=authority,
+        timestamper=agreement_signing.timestamper(),
+        about=about(application),
     )
 
 
@@ -157,7 +192,10 @@ def journal_checks(files: dict[str, bytes]) -> list[str]:
 
 
 def signature_checks(trust_roots) -> Callable[[dict[str, bytes]], list[str]]:
-    """The signed documents inside hold too: every signature intact and trusted."""
+    """The signed documents inside hold too: every signature intact and trusted. The
+    decision is the court's own, signed under the court's root rather than the platform's
+    (issue #17 item 4): the court checks it with its own tools; here the manifest's
+    signature covers its bytes as it left the court."""
     from agreements.verify import verify_pdf
 
     def check(files: dict[str, bytes]) -> list[str]:

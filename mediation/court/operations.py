@@ -49,6 +49,16 @@ from .models import (
 RULING_DAYS = 15  # SPC provisions art 5
 EXTENSION_DAYS = 10  # ... extendable once by 10 with the president's approval
 MAX_REASONS = 5_000
+MATERIALS_DAYS = (1, 30)  # the period a request for materials may give, in days
+
+
+class StepRefusedError(NotPermittedError):
+    """A step the application's state does not allow now; ``code`` says which rule (the
+    court API's error code), the message says it to people (the portal)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def applications_of(court: Court) -> list[Application]:
@@ -162,15 +172,18 @@ def refuse(
 def request_materials(
     application: Application, text: str, days: int, *, by: User | None, now=None
 ) -> SupplementRequest:
-    """Ask the parties for more materials by a deadline."""
+    """Ask the parties for more materials by a deadline (SPC provisions art 6: the court may
+    ask them to complete their statements or proofs; CPL interpretation art 356)."""
     lock(application)
     acting = _acting(application, by)
+    if application.status == ApplicationStatus.withdrawn:
+        raise StepRefusedError("withdrawn", _("The parties withdrew the application."))
     if application.status not in OPEN:
-        raise NotPermittedError(_("The court has already decided."))
+        raise StepRefusedError("decided", _("The court has already decided."))
     text = (text or "").strip()
     if not text or len(text) > MAX_REASONS:
         raise FieldError("text", _("Say what the parties should provide."))
-    if not 1 <= days <= 30:
+    if not MATERIALS_DAYS[0] <= days <= MATERIALS_DAYS[1]:
         raise FieldError("days", _("Between 1 and 30 days."))
     now = now or utcnow()
     request = SupplementRequest(
@@ -193,18 +206,27 @@ def request_materials(
 
 
 def extend(application: Application, reasons: str, *, by: User | None, now=None) -> None:
-    """Ten more days to rule, once (provisions art 5: with the president's approval)."""
+    """Ten more days to rule, once, for special circumstances with the president's approval
+    (SPC provisions art 5): the reasons are required and go to the journal. A second
+    extension, or one after the time ran out, is refused, and the deadline stays."""
     lock(application)
     acting = _acting(application, by, judge=True)
     now = now or utcnow()
-    if (
-        application.status != ApplicationStatus.accepted
-        or application.extended_at is not None
-        or now > application.ruling_due_at
-    ):
-        raise NotPermittedError(
-            _("The time to rule can be extended once, after acceptance and before it runs out.")
+    if application.status != ApplicationStatus.accepted:
+        raise StepRefusedError(
+            "not_accepted", _("Only the time to rule on an accepted application is extended.")
         )
+    if application.extended_at is not None:
+        raise StepRefusedError("already_extended", _("The time to rule was already extended once."))
+    if now > application.ruling_due_at:
+        raise StepRefusedError(
+            "time_ran_out", _("The time to rule has run out; it can no longer be extended.")
+        )
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise FieldError("reasons", _("Give the reasons for extending the time to rule."))
+    if len(reasons) > MAX_REASONS:
+        raise FieldError("reasons", _("At most %(n)d characters.", n=MAX_REASONS))
     application.extended_at = now
     # 15 + 10 days counted from acceptance, not 10 added to a date already moved past a
     # holiday (Civil Code arts 201, 203).
@@ -212,7 +234,7 @@ def extend(application: Application, reasons: str, *, by: User | None, now=None)
         application.accepted_at, RULING_DAYS + EXTENSION_DAYS, workflow.zone()
     )
     db.session.flush()
-    _log(application, "confirmation.extended", acting, reasons=(reasons or "")[:MAX_REASONS])
+    _log(application, "confirmation.extended", acting, reasons=reasons)
 
 
 def rule(

@@ -2,7 +2,8 @@
 
 The caller gathers the files (signed agreement, signed application, materials, the journal
 as JSON, hashes of recordings and evidence); :func:`build` adds ``manifest.json`` with every
-file's SHA-256 and size, and ``manifest.json.p7s``, a detached CMS signature over the exact
+file's SHA-256 and size and what the package is for (case, court, application), and
+``manifest.json.p7s``, a detached CMS signature over the exact
 manifest bytes with an RFC 3161 signature timestamp. :func:`verify` checks all of it
 offline against the platform's root, so a court needs nothing but the ZIP and that root.
 
@@ -52,7 +53,16 @@ from agreements.tsa import timestamper_for
 # one policy for everything the platform signs.
 from agreements.verify import _claimed_time, _context, _unsigned_part_problems
 
-FORMAT = "mediation-package/1"
+# /2 names the case, the court and the application (issue #17); /1 did not. Courts keep
+# packages of /1, so verify() reads both; build() writes /1 only when told nothing to name.
+FORMAT = "mediation-package/2"
+FORMAT_1 = "mediation-package/1"
+# What a /2 manifest names, and the type of each field (None: may be null).
+ABOUT: dict[str, dict[str, tuple[type, ...]]] = {
+    "case": {"number": (str,)},
+    "court": {"id": (int,), "name": (str,)},
+    "application": {"id": (int,), "court_case_number": (str, type(None)), "status": (str,)},
+}
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.p7s"
 RESERVED = frozenset({MANIFEST, SIGNATURE})
@@ -85,6 +95,7 @@ class PackageReport:
     signer: str | None  # CN of the manifest signature's certificate
     signed_at: datetime | None  # from a valid signature timestamp only
     manifest_trusted: bool
+    about: dict | None = None  # case, court and application the manifest names (/2)
 
     @property
     def ok(self) -> bool:
@@ -122,13 +133,19 @@ def build(
     authority: pki.Authority,
     timestamper: TimeStamper | None = None,
     created: datetime | None = None,
+    about: dict | None = None,
 ) -> bytes:
     """The package ZIP: ``files``, ``manifest.json`` and its detached signature.
 
-    Raises ValueError for an unsafe, reserved or colliding name, or a naive ``created``.
+    ``about`` names the case, court and application (the shape of :data:`ABOUT`); with it
+    the manifest is mediation-package/2, without it /1.
+    Raises ValueError for an unsafe, reserved or colliding name, a naive ``created``, or an
+    ``about`` of another shape.
     """
     if not files:
         raise ValueError("a package needs at least one file")
+    if about is not None and (problem := about_problem(about)):
+        raise ValueError(problem)
     seen: dict[str, str] = {}
     for name in files:
         if problem := name_problem(name):
@@ -147,8 +164,9 @@ def build(
 
     names = sorted(files)
     manifest = {
-        "format": FORMAT,
+        "format": FORMAT if about is not None else FORMAT_1,
         "created": created.isoformat().replace("+00:00", "Z"),
+        **({name: about[name] for name in ABOUT} if about is not None else {}),
         "files": [
             {"name": n, "sha256": hashlib.sha256(files[n]).hexdigest(), "size": len(files[n])}
             for n in names
@@ -219,6 +237,22 @@ def archive_expiry(package: bytes) -> datetime | None:
 def _archive_entries(names: list[str]) -> list[int]:
     """Numbers of the archive tokens present, sorted."""
     return sorted(int(m.group(1)) for n in names if (m := _ARCHIVE.fullmatch(n)))
+
+
+def about_problem(about: object) -> str | None:
+    """What is wrong with the names of a /2 manifest (None: they have :data:`ABOUT`'s shape;
+    a field more is wrong too, so that the signed names mean one thing only)."""
+    if not isinstance(about, dict):
+        return "case, court and application are not named"
+    for part, fields in ABOUT.items():
+        value = about.get(part)
+        if not isinstance(value, dict) or set(value) != set(fields):
+            return f"{part} is not named with {', '.join(fields)}"
+        for field, types in fields.items():
+            # bool is an int to Python, not to a reader of the JSON.
+            if type(value[field]) not in types:
+                return f"{part}.{field} has the wrong type"
+    return None
 
 
 def _document_ref(manifest: bytes) -> str:
@@ -333,7 +367,7 @@ def verify(
             manifest, p7s, trust_roots, ts_roots, problems, proven_at
         )
 
-    listed = _parse_manifest(manifest, problems) if manifest is not None else []
+    listed, about = _parse_manifest(manifest, problems) if manifest is not None else ([], None)
     checks: list[FileCheck] = []
     contents: dict[str, bytes] = {}
     for name, expected, size in listed:
@@ -363,7 +397,7 @@ def verify(
             problems += [str(p) for p in extra(contents)]
         except Exception as e:  # a crashing domain check is a failed one
             problems.append(f"package check failed: {type(e).__name__}: {e}")
-    return PackageReport(tuple(problems), tuple(checks), signer, signed_at, trusted)
+    return PackageReport(tuple(problems), tuple(checks), signer, signed_at, trusted, about)
 
 
 def _read(
@@ -383,19 +417,27 @@ def _read(
         return None
 
 
-def _parse_manifest(manifest: bytes, problems: list[str]) -> list[tuple[str, str, int]]:
-    """(name, sha256, size) of every listed file; problems for anything malformed."""
+def _parse_manifest(
+    manifest: bytes, problems: list[str]
+) -> tuple[list[tuple[str, str, int]], dict | None]:
+    """(name, sha256, size) of every listed file, and the names of a /2 manifest; problems
+    for anything malformed."""
+    about = None
     try:
         doc = json.loads(manifest.decode("utf-8"))
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ValueError(f"format is not {FORMAT}")
+        if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_1):
+            raise ValueError(f"format is not {FORMAT} (or {FORMAT_1})")
         datetime.fromisoformat(doc["created"])
         entries = doc["files"]
         if not isinstance(entries, list):
             raise ValueError("files is not a list")
+        if doc["format"] == FORMAT:
+            about = {part: doc.get(part) for part in ABOUT}
+            if problem := about_problem(about):
+                raise ValueError(problem)
     except Exception as e:
         problems.append(f"manifest is not readable: {type(e).__name__}: {e}")
-        return []
+        return [], None
     listed: list[tuple[str, str, int]] = []
     seen: set[str] = set()
     for entry in entries:
@@ -415,7 +457,7 @@ def _parse_manifest(manifest: bytes, problems: list[str]) -> list[tuple[str, str
         else:
             seen.add(name)
             listed.append((name, sha, size))
-    return listed
+    return listed, about
 
 
 def _check_archive_chain(
@@ -594,6 +636,13 @@ def summarize(report: PackageReport) -> str:
         f"{'VALID' if report.ok else 'NOT VALID'}: {len(report.files)} file(s); manifest signed "
         f"by {report.signer or '?'} at {when}, trusted={'yes' if report.manifest_trusted else 'NO'}"
     ]
+    if report.about:
+        case, court, application = (report.about[part] for part in ABOUT)
+        lines.append(
+            f"  case {case['number']}; court {court['name']} (id {court['id']}); application "
+            f"{application['id']} ({application['status']}, court case number "
+            f"{application['court_case_number'] or 'none yet'})"
+        )
     lines += [f"  problem: {p}" for p in report.problems]
     for f in report.files:
         lines.append(f"  [{'ok' if f.ok else 'FAILED'}] {f.name} sha256={f.actual or 'missing'}")

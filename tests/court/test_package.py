@@ -332,3 +332,84 @@ def test_the_archive_timestamp_is_renewed_as_a_chain(built, authority):
         },
     )
     assert not check(swapped, authority).ok
+
+
+# -- what the package is for: mediation-package/2 (issue #17) ------------------------------
+
+ABOUT = {
+    "case": {"number": "（2026）调字第0042号"},
+    "court": {"id": 7, "name": "南京市玄武区人民法院"},
+    "application": {"id": 12, "court_case_number": None, "status": "submitted"},
+}
+
+
+def resign(authority: pki.Authority, zip_bytes: bytes, manifest: dict) -> bytes:
+    """The package with ``manifest`` in place of its own, signed as the platform signs (the
+    manifest's signature and its first archive timestamp)."""
+    data = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()
+    stamper = timestamper_for(authority)
+    p7s = package._sign_manifest(data, authority, stamper)
+    return repack(
+        zip_bytes,
+        {
+            "manifest.json": data,
+            "manifest.json.p7s": p7s,
+            package.archive_name(1): package._archive_token(p7s, stamper),
+        },
+    )
+
+
+def test_a_package_names_its_case_court_and_application(authority):
+    built = package.build(FILES, authority=authority, created=CREATED, about=ABOUT)
+    manifest = json.loads(entries(built)["manifest.json"])
+    assert manifest["format"] == "mediation-package/2"
+    assert [k for k in manifest] == ["format", "created", "case", "court", "application", "files"]
+    assert {k: manifest[k] for k in ABOUT} == ABOUT
+    report = check(built, authority)
+    assert report.ok, package.summarize(report)
+    assert report.about == ABOUT
+    line = package.summarize(report).splitlines()[1]
+    assert line == (
+        "  case （2026）调字第0042号; court 南京市玄武区人民法院 (id 7); application 12 "
+        "(submitted, court case number none yet)"
+    )
+
+
+def test_a_package_of_format_1_still_verifies(built, authority):
+    """Courts keep packages made before the names were added: they stay readable."""
+    assert json.loads(entries(built)["manifest.json"])["format"] == "mediation-package/1"
+    report = check(built, authority)
+    assert report.ok and report.about is None
+
+
+@pytest.mark.parametrize(
+    "about",
+    [
+        {"case": ABOUT["case"], "court": ABOUT["court"]},
+        {**ABOUT, "court": {"id": 7}},
+        {**ABOUT, "court": {"id": "7", "name": "法院"}},
+        {**ABOUT, "court": {"id": True, "name": "法院"}},
+        {**ABOUT, "application": {**ABOUT["application"], "status": None}},
+        {**ABOUT, "application": {**ABOUT["application"], "judge": "王"}},
+        {**ABOUT, "case": "（2026）调字第0042号"},
+        ["case", "court", "application"],
+    ],
+)
+def test_names_of_another_shape_are_refused_and_reported(authority, built, about):
+    with pytest.raises(ValueError):
+        package.build(FILES, authority=authority, about=about)
+    manifest = json.loads(entries(built)["manifest.json"])
+    manifest["format"] = "mediation-package/2"
+    if isinstance(about, dict):
+        manifest.update(about)
+    report = check(resign(authority, built, manifest), authority)
+    assert report.manifest_trusted and not report.ok  # signed, yet not a /2 manifest
+    assert report.problems[0].startswith("manifest is not readable")
+
+
+def test_an_unknown_format_is_reported(authority, built):
+    manifest = json.loads(entries(built)["manifest.json"])
+    for fmt in ("mediation-package/3", None, 2):
+        manifest["format"] = fmt
+        report = check(resign(authority, built, manifest), authority)
+        assert not report.ok and "format is not mediation-package/2" in report.problems[0]

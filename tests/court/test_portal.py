@@ -233,3 +233,30 @@ def test_a_court_id_out_of_range_is_a_clear_refusal(app, client):
         client, f"/cases/{case_id}/confirmation/start", {"court": "9" * 20}, form_page=page
     )
     assert answer.status_code == 302  # back to the page with the message, not a 500
+
+
+def test_the_portal_s_extension_needs_reasons_and_happens_once(app, client):
+    """SPC provisions art 5: special circumstances, the president's approval; the reasons
+    go to the journal, and a second extension is refused."""
+    from mediation.court import operations as court_ops
+
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        court_ops.accept(application, by=world.clerk)
+        db.session.commit()
+        application_id, judge, due = application.id, world.judge.phone, application.ruling_due_at
+    login(client, judge, PASSWORD)
+    page = f"/court/applications/{application_id}"
+    blank = post_form(client, f"{page}/extend", {"reasons": " \u3000"}, form_page=page)
+    assert blank.status_code == 422
+    assert "请说明延长审查期限的理由" in blank.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Application, application_id).ruling_due_at == due
+    done = post_form(client, f"{page}/extend", {"reasons": "案情复杂"}, form_page=page)
+    assert done.status_code == 302
+    again = post_form(client, f"{page}/extend", {"reasons": "再延"}, form_page=page)
+    assert again.status_code == 302
+    assert "审查期限已经延长过一次" in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Application, application_id).ruling_due_at > due

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ from mediation.cases import agency, intake
 from mediation.cases.models import CaseParty
 from mediation.court import api as court_api
 from mediation.court import application as applying
+from mediation.court import operations as court_ops
 from mediation.extensions import db
 from tests.conftest import login
 from tests.court.conftest import apply_jointly, in_force
@@ -84,6 +85,12 @@ def build(app: Flask) -> World:
         platform = make_user(Role.platform_admin)
         party_participant = next(p for p in session.participants if p.role == "party")
         api_token = court_api.new_token(world.court, "hostile input")
+        # The court asked for materials; and it ruled on a second case, so that a decision
+        # and a package with it are there to be reached (court API, portal, parties).
+        material_request = court_ops.request_materials(application, "请提供房产证", 5, by=None)
+        ruled = apply_jointly(replace(in_force(), court=world.court))
+        court_ops.accept(ruled, by=world.clerk)
+        court_ops.rule(ruled, True, None, "协议合法有效", by=world.judge)
         # An agent the mediating case's applicant has not confirmed yet (cases/agency.py).
         agent = CaseParty(
             user=make_user(), side="applicant", is_agent=True, represents=mediating.party_users()[0]
@@ -104,10 +111,11 @@ def build(app: Flask) -> World:
             },
             values={
                 "case_id": [str(case.id), str(mediating.id), str(draft.id)],
-                "application_id": [str(application.id)],
+                "application_id": [str(application.id), str(ruled.id)],
                 "session_id": [str(session.id)],
                 "evidence_id": [str(evidence.id)],
                 "material_id": [str(material.id)],
+                "request_id": [str(material_request.id)],
                 "token": [links.token_for(party_participant), agency_token],
                 "party_id": [str(agent.id)],
                 "number": ["1"],

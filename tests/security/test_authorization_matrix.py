@@ -244,6 +244,19 @@ MATRIX: dict[str, Entry] = {
         frozenset({PLATFORM}),
         "the platform administrator sets a court's trust roots",
     ),
+    "court_api.get_decision": Entry(
+        _application,
+        frozenset({API}),
+        "the court's token (nothing is ruled in this world: the court's token gets 409 "
+        "not_ruled, everyone else 401 or 404)",
+    ),
+    "court_api.material_requests": Entry(_application, frozenset({API}), "the court's token"),
+    "court_api.get_material_request": Entry(
+        lambda t: {**_application(t), "request_id": t.ids["material_request"]},
+        frozenset({API}),
+        "the court's token",
+    ),
+    "court_api.post_extension": Entry(_application, frozenset({API}), "the court's token"),
     # -- sessions --------------------------------------------------------------------------
     "booking.separate_sessions": Entry(_case, why="art 16 consent, can_view", **CASE_STEP),
     "booking.new_session": Entry(_case, MEDIATOR, "the case's mediator books"),

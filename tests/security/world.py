@@ -29,6 +29,7 @@ from mediation.cases.states import Action, TerminationReason
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
+from mediation.court import operations as court_ops
 from mediation.extensions import db
 from mediation.minutes import operations as minutes
 from mediation.minutes import review
@@ -143,6 +144,7 @@ def build_tenant(storage_dir: str) -> Tenant:
     )
     application = apply_jointly(world)
     material = applying.add_material(application, "identity", "身份证.pdf", PDF, by=applicant)
+    material_request = court_ops.request_materials(application, "请提供房产证", 5, by=world.clerk)
     # A file the applicant did not share: the other side must not get it either.
     evidence = intake.add_evidence(
         case, by=applicant, filename="收据.png", data=drawing(), shared=False
@@ -226,6 +228,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "evidence": evidence.id,
             "application": application.id,
             "material": material.id,
+            "material_request": material_request.id,
             "joint": joint.id,
             "side": side.id,
             "upcoming": upcoming.id,
