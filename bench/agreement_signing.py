@@ -3,7 +3,7 @@
 
 Each run uses a fresh case (made before the clock starts) and times what the platform does
 once the mediator asks everyone to sign: rendering the document with its signature fields
-(WeasyPrint, CJK fonts subset and embedded, PDF/A-2b), then each signature in turn (the
+(WeasyPrint, CJK fonts subset and embedded, PDF/A-4), then each signature in turn (the
 applicant, the respondent, the mediator, the institution's seal): the one-time code checked,
 a key and certificate made for that signer, a PAdES B-LTA signature (signature timestamp,
 validation data in the DSS, a closing document timestamp) from the
