@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import cms, parser, tsp, x509
+from cryptography import x509 as crypto_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -84,7 +85,7 @@ class Report:
         )
 
 
-def _context(
+def context(
     roots: list[x509.Certificate],
     moment: datetime | None = None,
     dss: DocumentSecurityStore | None = None,
@@ -197,7 +198,7 @@ def _check(
     try:
         problems = _container_problems(sig, pdf, last=last)
         if sig.sig_object_type == "/DocTimeStamp":
-            status = validate_pdf_timestamp(sig, validation_context=_context(ts_roots, at, dss))
+            status = validate_pdf_timestamp(sig, validation_context=context(ts_roots, at, dss))
             kind, signing_time = "document timestamp", status.timestamp
             timestamped = status.intact and status.valid and status.trusted
             paths = [status.validation_path]
@@ -207,10 +208,8 @@ def _check(
             # checked now (or at `at`), against ts_roots; if it is bad, `timestamped` is false.
             status = validate_pdf_signature(
                 sig,
-                signer_validation_context=_context(
-                    roots, _claimed_time(sig.signer_info) or at, dss
-                ),
-                ts_validation_context=_context(ts_roots, at, dss),
+                signer_validation_context=context(roots, claimed_time(sig.signer_info) or at, dss),
+                ts_validation_context=context(ts_roots, at, dss),
             )
             kind = "signature"
             tst = status.timestamp_validity
@@ -218,7 +217,8 @@ def _check(
             signing_time = tst.timestamp if tst is not None else None
             paths = [status.validation_path, tst.validation_path if tst else None]
         if status.trusted and timestamped:
-            problems += _unsigned_part_problems(sig.signed_data, paths)
+            problems += unsigned_part_problems(sig.signed_data, paths)
+            problems += revocation_data_problems(sig.signed_data, paths)
     except Exception as e:  # whatever breaks validation means "not valid"
         return SignatureCheck(
             **base,
@@ -276,7 +276,7 @@ def _signed_end(sig: EmbeddedPdfSignature) -> int:
         return 0
 
 
-def _claimed_time(signer_info: cms.SignerInfo) -> datetime | None:
+def claimed_time(signer_info: cms.SignerInfo) -> datetime | None:
     """genTime of the signature timestamp, unverified: only used as the validation moment."""
     for attr in signer_info["unsigned_attrs"] or ():
         if attr["type"].native == "signature_time_stamp_token":
@@ -309,7 +309,7 @@ def _container_problems(sig: EmbeddedPdfSignature, pdf: bytes, *, last: bool) ->
     return problems
 
 
-def _unsigned_part_problems(
+def unsigned_part_problems(
     signed_data: cms.SignedData, paths: list[ValidationPath | None]
 ) -> list[str]:
     """Parts of the container that no signature covers and validators skip.
@@ -321,19 +321,79 @@ def _unsigned_part_problems(
     used = {c.dump() for p in paths if p is not None for c in p.iter_certs(include_root=True)}
     carried = list(signed_data["certificates"] or ())
     problems = _structure_problems(signed_data)
-    for attr in signed_data["signer_infos"][0]["unsigned_attrs"] or ():
-        if attr["type"].native == "signature_time_stamp_token":
-            token = attr["values"][0]
-            if token["content_type"].native != "signed_data":
-                problems.append("timestamp token is not SignedData")
-            carried += list(token["content"]["certificates"] or ())
-            problems += _structure_problems(token["content"])
+    problems += _unsigned_attribute_problems(signed_data)
+    for token in _timestamp_tokens(signed_data):
+        if token["content_type"].native != "signed_data":
+            problems.append("timestamp token is not SignedData")
+        carried += list(token["content"]["certificates"] or ())
+        problems += _structure_problems(token["content"])
+        problems += _unsigned_attribute_problems(token["content"])
     if unused := [c for c in carried if c.chosen.dump() not in used]:
         problems.append(f"{len(unused)} embedded certificate(s) are not part of a validated chain")
     # The unused-bits octet of a certificate's signature BIT STRING is outside what the
     # certificate signs, and verifiers ignore it; X.509 signatures leave it zero.
     if any(c.chosen["signature_value"].contents[:1] != b"\0" for c in carried):
         problems.append("an embedded certificate's signature is not encoded as issued")
+    return problems
+
+
+def _timestamp_tokens(signed_data: cms.SignedData) -> list[cms.ContentInfo]:
+    return [
+        value
+        for attr in signed_data["signer_infos"][0]["unsigned_attrs"] or ()
+        if attr["type"].native == "signature_time_stamp_token"
+        for value in attr["values"]
+    ]
+
+
+def _unsigned_attribute_problems(signed_data: cms.SignedData) -> list[str]:
+    """Unsigned attributes are outside what the signature covers and validators skip those
+    they do not know: a signature may carry its one timestamp token, a timestamp token
+    (document or archive timestamp, or the signature's own) nothing (art 13(3))."""
+    infos = list(signed_data["signer_infos"])
+    is_token = signed_data["encap_content_info"]["content_type"].native == "tst_info"
+    allowed = [] if is_token else ["signature_time_stamp_token"]
+    problems = []
+    for info in infos:
+        attrs = list(info["unsigned_attrs"] or ())
+        kinds = [a["type"].native for a in attrs]
+        if any(k not in allowed for k in kinds) or len(kinds) > 1:
+            problems.append(f"container carries unsigned attributes it may not: {kinds}")
+        elif any(len(a["values"]) != 1 for a in attrs):
+            problems.append("a timestamp attribute does not hold exactly one token")
+    return problems
+
+
+def revocation_data_problems(
+    signed_data: cms.SignedData, paths: list[ValidationPath | None]
+) -> list[str]:
+    """The crls fields of the container and of the timestamp tokens in it are outside what
+    any signature covers: every CRL there must be one that a certificate of a validated
+    chain signed, so nothing can be slipped in (art 13(3)). Other revocation formats (OCSP
+    responses, RFC 5940) are refused: the platform carries OCSP responses in a PDF's DSS,
+    and a package's crls field holds CRLs only."""
+    issuers = [
+        crypto_x509.load_der_x509_certificate(c.dump())
+        for p in paths
+        if p is not None
+        for c in p.iter_certs(include_root=True)
+    ]
+    containers = [signed_data] + [t["content"] for t in _timestamp_tokens(signed_data)]
+    problems = []
+    for choice in (c for sd in containers for c in sd["crls"] or ()):
+        if choice.name != "crl":
+            problems.append("container carries revocation data other than CRLs")
+            continue
+        try:
+            found = crypto_x509.load_der_x509_crl(choice.chosen.dump())
+            vouched = any(
+                c.subject == found.issuer and found.is_signature_valid(c.public_key())
+                for c in issuers
+            )
+        except (ValueError, TypeError):  # unreadable, or a key type it cannot check
+            vouched = False
+        if not vouched:
+            problems.append("container carries a CRL no validated chain vouches for")
     return problems
 
 

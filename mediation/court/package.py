@@ -35,14 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import cms, crl, tsp, x509
-from cryptography import x509 as crypto_x509
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation.generic_cms import (
     async_validate_detached_cms,
     validate_tst_signed_data,
 )
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
-from pyhanko_certvalidator.path import ValidationPath
 
 from agreements import archive, keys, pki
 from agreements._loop import outside_event_loop
@@ -51,7 +49,12 @@ from agreements.tsa import timestamper_for
 # The trust policy (no revocation data, no network), the validation moment of a short-lived
 # certificate and the checks of unsigned CMS parts are those of agreement verification:
 # one policy for everything the platform signs.
-from agreements.verify import _claimed_time, _context, _unsigned_part_problems
+from agreements.verify import (
+    claimed_time,
+    context,
+    revocation_data_problems,
+    unsigned_part_problems,
+)
 
 # /2 names the case, the court and the application (issue #17); /1 did not. Courts keep
 # packages of /1, so verify() reads both; build() writes /1 only when told nothing to name.
@@ -368,6 +371,11 @@ def verify(
         )
 
     listed, about = _parse_manifest(manifest, problems) if manifest is not None else ([], None)
+    # Every /2 package is built with an archive timestamp (a /1 may predate them): one
+    # without is a package whose tokens were removed, and the signature's own timestamp
+    # alone would then be checked as of now only.
+    if about is not None and not numbers:
+        problems.append("archive timestamp missing from a mediation-package/2 package")
     checks: list[FileCheck] = []
     contents: dict[str, bytes] = {}
     for name, expected, size in listed:
@@ -496,7 +504,7 @@ def _check_archive_chain(
             status = TimestampSignatureStatus(
                 **outside_event_loop(
                     lambda sd=signed_data, m=moment, d=digest: asyncio.run(
-                        validate_tst_signed_data(sd, _context(ts_roots, m), lambda _alg: d)
+                        validate_tst_signed_data(sd, context(ts_roots, m), lambda _alg: d)
                     )
                 )
             )
@@ -506,9 +514,13 @@ def _check_archive_chain(
         if not (status.intact and status.valid and status.trusted):
             problems.append(f"archive timestamp {number} is not valid or not trusted")
             return None
+        # The newest token is outside every later hash: its unsigned parts (certificates,
+        # CRLs, attributes) are checked like a signature's, as are the older ones.
+        paths = [status.validation_path]
         problems += [
             f"archive timestamp {number}: {p}"
-            for p in _unsigned_part_problems(signed_data, [status.validation_path])
+            for p in unsigned_part_problems(signed_data, paths)
+            + revocation_data_problems(signed_data, paths)
         ]
         covered += token or b""
     return times[0]
@@ -553,14 +565,14 @@ def _check_signature(
         if unsigned != ["signature_time_stamp_token"]:
             problems.append(f"manifest signature needs one timestamp and nothing else: {unsigned}")
         # The certificate lives minutes: check it when the timestamp says it signed.
-        claimed = _claimed_time(signer_info)
+        claimed = claimed_time(signer_info)
         status = outside_event_loop(
             lambda: asyncio.run(
                 async_validate_detached_cms(
                     manifest,
                     signed_data,
-                    signer_validation_context=_context(roots, claimed),
-                    ts_validation_context=_context(ts_roots, proven_at),
+                    signer_validation_context=context(roots, claimed),
+                    ts_validation_context=context(ts_roots, proven_at),
                 )
             )
         )
@@ -597,34 +609,11 @@ def _judge(
         problems.append("manifest signer certificate was issued for another manifest")
     if status.bottom_line and timestamp_ok:
         paths = [status.validation_path, tst.validation_path if tst else None]
-        problems += _unsigned_part_problems(signed_data, paths)
-        problems += _revocation_data_problems(signed_data, paths)
+        problems += unsigned_part_problems(signed_data, paths)
+        problems += revocation_data_problems(signed_data, paths)
     trusted = status.bottom_line and len(problems) == before
     signed_at = tst.timestamp if tst is not None and timestamp_ok else None
     return subject.get("common_name"), signed_at, trusted
-
-
-def _revocation_data_problems(
-    signed_data: cms.SignedData, paths: list[ValidationPath | None]
-) -> list[str]:
-    """The crls field is outside what the signature covers: every CRL in it must be one
-    that a certificate of a validated chain signed, so nothing can be slipped in."""
-    issuers = [c for p in paths if p is not None for c in p.iter_certs(include_root=True)]
-    problems = []
-    for choice in signed_data["crls"] or ():
-        if choice.name != "crl":
-            problems.append("manifest signature carries revocation data other than CRLs")
-            continue
-        found = crypto_x509.load_der_x509_crl(choice.chosen.dump())
-        if not any(
-            crypto_x509.load_der_x509_certificate(c.dump()).subject == found.issuer
-            and found.is_signature_valid(
-                crypto_x509.load_der_x509_certificate(c.dump()).public_key()
-            )
-            for c in issuers
-        ):
-            problems.append("manifest signature carries a CRL no validated chain vouches for")
-    return problems
 
 
 def summarize(report: PackageReport) -> str:

@@ -290,3 +290,63 @@ def test_pdfsig_trusts_the_chain_given_our_root(signed, authority, tmp_path):
     out = pdfsig(signed, tmp_path, "-nssdir", f"sql:{nssdb}")
     assert out.count("Signature is Valid.") == 4, out
     assert out.count("Certificate is Trusted.") == 4, out
+
+
+# -- the closing document timestamp's container is outside every byte range ----------------
+
+
+def replace_closing_container(pdf: bytes, closing, signed_data) -> bytes:
+    """``pdf`` with the closing timestamp's SignedData re-encoded, padded to its length and
+    written in the same hex case: only the container differs."""
+    from asn1crypto import cms
+
+    contents = closing.pkcs7_content
+    der = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump(force=True)
+    assert len(der) <= len(contents)
+    start, end = int(closing.byte_range[1]), int(closing.byte_range[2])
+    hexed = (der + b"\0" * (len(contents) - len(der))).hex().encode()
+    if any(c in pdf[start:end] for c in b"ABCDEF"):
+        hexed = hexed.upper()
+    return pdf[:start] + b"<" + hexed + b">" + pdf[end:]
+
+
+def test_a_foreign_crl_in_the_closing_timestamp_is_reported(
+    signed, closing_timestamp, authority, foreign
+):
+    from asn1crypto import cms
+
+    signed_data = closing_timestamp.signed_data.copy()
+    crl = pki.validation_crls(foreign)[0]  # same names as ours, another key
+    signed_data["crls"] = [cms.RevocationInfoChoice(name="crl", value=crl)]
+    report = verify.verify_pdf(
+        replace_closing_container(signed, closing_timestamp, signed_data),
+        trust_roots=authority.trust_roots,
+    )
+    assert not report.ok
+    assert "container carries a CRL no validated chain vouches for" in (
+        report.signatures[-1].problems
+    )
+
+
+def test_an_extra_unsigned_attribute_on_the_closing_timestamp_is_reported(
+    signed, closing_timestamp, authority
+):
+    from asn1crypto import cms
+
+    signed_data = closing_timestamp.signed_data.copy()
+    signed_data["signer_infos"][0]["unsigned_attrs"] = [
+        cms.CMSAttribute(
+            {
+                "type": "signing_time",
+                "values": [
+                    cms.Time(name="utc_time", value=datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
+                ],
+            }
+        )
+    ]
+    report = verify.verify_pdf(
+        replace_closing_container(signed, closing_timestamp, signed_data),
+        trust_roots=authority.trust_roots,
+    )
+    assert not report.ok
+    assert any("unsigned attributes it may not" in p for p in report.signatures[-1].problems)

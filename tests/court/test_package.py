@@ -309,7 +309,7 @@ def test_the_signature_carries_crls_and_nothing_foreign_may_join_them(
     slipped = package.with_revocation_data(p7s, [*(c.chosen for c in signed_data["crls"]), foreign])
     report = check(repack(built, {"manifest.json.p7s": slipped}), authority)
     assert not report.ok
-    assert "manifest signature carries a CRL no validated chain vouches for" in report.problems
+    assert "container carries a CRL no validated chain vouches for" in report.problems
 
 
 def test_the_archive_timestamp_is_renewed_as_a_chain(built, authority):
@@ -413,3 +413,56 @@ def test_an_unknown_format_is_reported(authority, built):
         manifest["format"] = fmt
         report = check(resign(authority, built, manifest), authority)
         assert not report.ok and "format is not mediation-package/2" in report.problems[0]
+
+
+# -- the newest archive token is outside every hash: its unsigned parts must be as made ------
+
+
+def _with_newest_token(zip_bytes: bytes, change) -> bytes:
+    """The package with ``change`` applied to its newest archive token's SignedData."""
+    from asn1crypto import cms
+
+    name = package.archive_name(max(package._archive_entries(list(entries(zip_bytes)))))
+    signed_data = cms.ContentInfo.load(entries(zip_bytes)[name])["content"]
+    change(signed_data)
+    info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+    return repack(zip_bytes, {name: info.dump(force=True)})
+
+
+def test_a_foreign_crl_in_the_newest_archive_token_is_reported(built, authority, other_authority):
+    from asn1crypto import cms
+
+    foreign = pki.validation_crls(other_authority)[0]
+
+    def slip(signed_data):
+        signed_data["crls"] = [cms.RevocationInfoChoice(name="crl", value=foreign)]
+
+    report = check(_with_newest_token(built, slip), authority)
+    assert not report.ok
+    assert (
+        "archive timestamp 1: container carries a CRL no validated chain vouches for"
+        in report.problems
+    )
+
+
+def test_an_unsigned_attribute_in_the_newest_archive_token_is_reported(built, authority):
+    from asn1crypto import cms
+
+    def add(signed_data):
+        signed_data["signer_infos"][0]["unsigned_attrs"] = [
+            cms.CMSAttribute(
+                {"type": "signing_time", "values": [cms.Time(name="utc_time", value=CREATED)]}
+            )
+        ]
+
+    report = check(_with_newest_token(built, add), authority)
+    assert not report.ok
+    assert any("unsigned attributes it may not" in p for p in report.problems)
+
+
+def test_a_format_2_package_without_archive_timestamps_is_reported(authority):
+    built = package.build(FILES, authority=authority, created=CREATED, about=ABOUT)
+    stripped = repack(built, {n: None for n in entries(built) if n.endswith(".tsr")})
+    report = check(stripped, authority)
+    assert not report.ok
+    assert "archive timestamp missing from a mediation-package/2 package" in report.problems
