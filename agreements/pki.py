@@ -1059,6 +1059,9 @@ def published_signer_crl(authority: Authority, serial: int) -> bytes | None:
         return None
     issuing = _to_crypto(authority.issuing)
     with _locked(authority.directory):
+        recorded = x509.load_der_x509_crl(path.read_bytes())
+        if not recorded.is_signature_valid(issuing.public_key()):
+            return None  # issued by a retired issuing CA: not this one's to answer for
         if _crl_due(path, issuing):
             _write(path, signer_crl(authority, serial).dump(), 0o644)
         return path.read_bytes()
