@@ -11,13 +11,16 @@ Layout of the directory passed to :func:`ensure_authority` (the app uses ``insta
     issuing.crl                       the issuing CA's CRL, re-signed every CRL_REFRESH
     tsa-<serial>.crl  tsa-<serial>.ocsp  one CRL partition and one OCSP response per TSA
                                       certificate, current until shortly before it expires
+    signer-crls/signer-<serial>.crl   one CRL partition per signer certificate issued: the
+                                      record that the serial was issued, re-signed when
+                                      served and older than CRL_REFRESH
     retired/                          certificates and keys replaced by a renewal
 
 Every certificate below the root names where its CRL is published (CRL distribution point
 under ``crl_base``: ``root.crl`` for the issuing CA, ``tsa-<serial>.crl`` for a TSA
 certificate, ``signer-<serial>.crl`` for a signer certificate, whose partition CRL is made
-when it is issued and served on request), so that a validator years later finds, embedded
-in the document, proof that nothing was revoked while it was used
+when it is issued and served on request, for issued serials only), so that a validator
+years later finds, embedded in the document, proof that nothing was revoked while it was used
 (ETSI EN 319 102-1 5.2.6; the platform's signatures embed these CRLs, see
 :mod:`agreements.signing`).
 
@@ -98,6 +101,9 @@ _PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]+")
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 # What signs certificates, CRLs and timestamps: a key in a file, or one in the token.
 SigningKey: TypeAlias = PrivateKey | keys.TokenKey
+# Where issue_signer records each signer certificate's partition CRL (see
+# published_signer_crl).
+SIGNER_CRLS = "signer-crls"
 # Long-lived signers (seal, package signer) whose key is in the token.
 LONG_LIVED_LIFETIME = timedelta(days=365)
 
@@ -841,6 +847,7 @@ def _crl_due(path: Path, issuer: x509.Certificate) -> bool:
         or not crl.is_signature_valid(issuer.public_key())
         or crl.last_update_utc + BACKDATE + CRL_REFRESH <= now
         or crl.last_update_utc > now  # a clock that went back
+        or (crl.next_update_utc is not None and crl.next_update_utc <= now)
     )
 
 
@@ -1007,6 +1014,11 @@ def issue_signer(
     assert isinstance(cert, x509.Certificate)
     horizon = cert.not_valid_after_utc - BACKDATE
     crl = signer_crl(authority, serial, next_update=horizon)
+    # The record that this serial was issued (the CRL, no key nor certificate): what
+    # published_signer_crl serves, so that nobody can have the CA sign for made-up serials.
+    folder = authority.directory / SIGNER_CRLS
+    folder.mkdir(mode=0o755, exist_ok=True)
+    _write(folder / f"{signer_stem(serial)}.crl", crl.dump(), 0o644)
     response = _ocsp(cert, issuing, authority.issuing_key, next_update=horizon)
     return SignerCredential(to_asn1(cert), key, authority.chain, crls=[crl], ocsps=[response])
 
@@ -1028,6 +1040,31 @@ def signer_crl(
         scope=_crl_url(authority.crl_base, signer_stem(serial)),
     )
     return asn1_crl.CertificateList.load(crl.public_bytes(serialization.Encoding.DER))
+
+
+def published_signer_crl(authority: Authority, serial: int) -> bytes | None:
+    """What ``<crl_base>/signer-<serial>.crl`` serves (DER), or None for a serial this CA
+    never issued a signer certificate under.
+
+    Only serials recorded by :func:`issue_signer` (``signer-crls/``) are answered, and
+    their CRL is re-signed only when older than :data:`CRL_REFRESH` or past its nextUpdate,
+    as ``issuing.crl`` is: a request, anonymous and public, never makes the issuing CA (a
+    token operation when a token is configured) sign for a made-up serial, nor sign the
+    same partition twice in one period. Certificates issued before these records existed
+    get no answer here; their signatures embed the CRL made when they were issued, which
+    is what a validator years later uses (see :mod:`agreements.signing`).
+    """
+    path = authority.directory / SIGNER_CRLS / f"{signer_stem(serial)}.crl"
+    if not path.is_file():
+        return None
+    issuing = _to_crypto(authority.issuing)
+    with _locked(authority.directory):
+        recorded = x509.load_der_x509_crl(path.read_bytes())
+        if not recorded.is_signature_valid(issuing.public_key()):
+            return None  # issued by a retired issuing CA: not this one's to answer for
+        if _crl_due(path, issuing):
+            _write(path, signer_crl(authority, serial).dump(), 0o644)
+        return path.read_bytes()
 
 
 # --- long-lived signers in the token (seal, package signer) ---------------------------------

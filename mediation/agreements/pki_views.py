@@ -17,7 +17,8 @@ CONTENT_TYPE = "application/pkix-crl"
 _SIGNER = re.compile(r"signer-([0-9a-f]{1,40})\.crl")
 
 
-# Signing a signer partition's CRL costs a signature of the issuing CA: limited.
+# A signer partition's CRL may need a signature of the issuing CA (once per CRL_REFRESH and
+# issued serial, see agreements.pki.published_signer_crl): limited all the same.
 @limiter.limit("120 per minute")
 def crl(name: str) -> Response:
     authority = signing.authority()
@@ -25,9 +26,11 @@ def crl(name: str) -> Response:
     if name in files:
         data = files[name]
     elif match := _SIGNER.fullmatch(name):
-        # One partition per signer certificate (see agreements.pki.issue_signer): nothing
-        # in it is ever revoked, so its CRL is made when asked for.
-        data = pki.signer_crl(authority, int(match.group(1), 16)).dump()
+        # One partition per signer certificate (see agreements.pki.issue_signer); a serial
+        # the CA never issued has none.
+        data = pki.published_signer_crl(authority, int(match.group(1), 16))
+        if data is None:
+            abort(404)
     else:
         abort(404)
     response = Response(data, content_type=CONTENT_TYPE)

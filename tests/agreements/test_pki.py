@@ -125,6 +125,19 @@ def test_issuing_ca_is_renewed_with_the_root_key_and_old_files_retired(tmp_path,
     assert f"issuing-{serial}.key.pem" in retired
 
 
+def test_only_the_current_issuing_cas_signer_serials_get_a_published_crl(tmp_path, monkeypatch):
+    first = pki.ensure_authority(tmp_path, name="Renewal", passphrase=PASSPHRASE)
+    credential = pki.issue_signer(first, common_name="A", role="party", document_ref="D")
+    serial = credential.certificate.serial_number
+    published = pki.published_signer_crl(first, serial)
+    assert published == credential.crls[0].dump()  # the one made at issuance, not signed again
+    assert pki.published_signer_crl(first, serial + 1) is None
+    monkeypatch.setattr(pki, "RENEW_BEFORE", timedelta(days=100 * 365))
+    renewed = pki.ensure_authority(tmp_path, name="Renewal", passphrase=PASSPHRASE)
+    # The new issuing CA does not sign for a certificate of the one it replaced.
+    assert pki.published_signer_crl(renewed, serial) is None
+
+
 def test_without_the_root_key_an_existing_issuing_ca_still_loads(tmp_path, monkeypatch):
     first = pki.ensure_authority(tmp_path, name="Offline", passphrase=PASSPHRASE)
     (tmp_path / "root.key.pem").unlink()  # the root key went offline
