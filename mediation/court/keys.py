@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import gettext as _
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
@@ -200,8 +201,7 @@ def check_signed(prepared: bytes, signed: bytes, court: Court) -> None:
         raise FieldError("decision", _("The file is not signed."))
     if len(signed) < len(prepared) or not signed.startswith(prepared):
         raise FieldError("decision", _not_the_decision())
-    if not _unpacks_within(signed[len(prepared) :], MAX_UNPACKED_BYTES):
-        raise FieldError("decision", _("The file is too large when unpacked."))
+    _check_streams(signed[len(prepared) :], MAX_UNPACKED_BYTES)
     reader = _reader(signed)
     base = _prepared_revision(prepared, reader)
     _only_the_signature_added(reader, base)
@@ -255,26 +255,68 @@ def _not_the_decision() -> str:
 
 
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
+_FLATE = generic.NameObject("/FlateDecode")
 
 
-def _unpacks_within(added: bytes, limit: int) -> bool:
-    """The Flate streams of what the court's tool added unpack to at most ``limit`` bytes,
-    found before the PDF reader decodes any (it would unpack a bomb whole). Each is unpacked
-    only up to what is left of the limit; what is not Flate is left to the reader."""
+def _check_streams(added: bytes, limit: int) -> None:
+    """Raise FieldError("decision") unless every stream of what the court's tool added is
+    stored plain or under one /FlateDecode, and all unpack to at most ``limit`` bytes.
+
+    Checked before the PDF reader decodes any (it would unpack a bomb whole, and decode a
+    chain of filters -- Flate over Flate, hex over Flate -- where one layer here looks
+    small). A signing tool writes its signature, timestamp and validation data plain or
+    with one Flate; anything else is refused rather than decoded."""
     total = 0
-    for match in _STREAM.finditer(added):
+    position = 0
+    while match := _STREAM.search(added, position):
         end = added.find(b"endstream", match.end())
         if end < 0:
             break
-        try:
-            total += len(
-                zlib.decompressobj().decompress(added[match.end() : end], limit + 1 - total)
+        filters = _filters(added, position, match.start())
+        if filters not in ([], [_FLATE]):
+            raise FieldError(
+                "decision",
+                _("The file contains data packed in a way that cannot be checked."),
             )
-        except zlib.error:
-            continue
+        if filters:
+            try:
+                total += len(
+                    zlib.decompressobj().decompress(added[match.end() : end], limit + 1 - total)
+                )
+            except zlib.error:
+                raise FieldError("decision", _("The file is not a readable PDF.")) from None
+        else:
+            total += end - match.end()
         if total > limit:
-            return False
-    return True
+            raise FieldError("decision", _("The file is too large when unpacked."))
+        position = end + len(b"endstream")
+
+
+def _filters(added: bytes, start: int, keyword: int) -> list | None:
+    """The /Filter list of the stream whose keyword is at ``keyword``, read by pyHanko from
+    the dictionary after its ``N G obj`` header; None when that is not a plain dictionary
+    with a direct filter (a reference would need the reader this check runs before)."""
+    headers = list(_OBJ.finditer(added, start, keyword))
+    if not headers:
+        return None
+    text = added[headers[-1].end() : keyword].strip()
+    try:
+        dictionary = generic.DictionaryObject.read_from_stream(
+            io.BytesIO(text), generic.Reference(0, 0, None)
+        )
+    except Exception:  # whatever pyHanko cannot read as a dictionary is not checked, so refused
+        return None
+    found = dictionary.raw_get("/Filter") if "/Filter" in dictionary else None
+    if found is None:
+        return []
+    if isinstance(found, generic.NameObject):
+        return [found]
+    if isinstance(found, generic.ArrayObject) and all(
+        isinstance(f, generic.NameObject) for f in found
+    ):
+        return list(found)
+    return None
 
 
 def _reader(signed: bytes) -> PdfFileReader:

@@ -283,6 +283,18 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
     added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(bomb)
     bombed = prepared + added + bomb + b"\nendstream\nendobj\n"
     assert "解压" in refused(application, bombed, judge)
+    # A chain of filters where one Flate layer looks small: 200 MiB of zeros packed twice,
+    # and hex over Flate. Refused before any is decoded.
+    twice = zlib.compress(zlib.compress(b"\0" * (200 << 20), 9), 9)
+    for filters, data in (
+        (b"[/FlateDecode /FlateDecode]", twice),
+        (b"[/ASCIIHexDecode /FlateDecode]", bomb.hex().encode() + b">"),
+        (b"[/F#6CateDecode /FlateDecode]", twice),
+        (b"7 0 R", twice),
+    ):
+        added = b"99 0 obj\n<</Length %d/Filter %s>>stream\n" % (len(data), filters)
+        chained = prepared + added + data + b"\nendstream\nendobj\n"
+        assert "无法检查" in refused(application, chained, judge)
     # Many revisions before the signature.
     many = prepared
     for _ in range(keys.MAX_ADDED_REVISIONS + 1):
