@@ -20,9 +20,11 @@ import re
 import zlib
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from flask import current_app
@@ -131,10 +133,43 @@ def parse_roots(data: bytes, *, now: datetime | None = None) -> list[x509.Certif
         raise FieldError("roots", _("This is not a certificate in PEM form.")) from None
     if len(certs) > MAX_ROOTS:
         raise FieldError("roots", _("At most %(n)d certificates.", n=MAX_ROOTS))
-    platform = {c.dump() for c in verification.trust_roots()}
+    platform = _platform_certificates()
     for cert in certs:
-        _check_root(cert, now, platform)
+        _check_not_platforms(cert, platform)
+        _check_root(cert, now)
     return certs
+
+
+def _platform_certificates() -> list[x509.Certificate]:
+    """Every certificate the platform holds (or held) a key under: its root and the
+    configured external roots, its issuing CA (online key) and TSA, and the retired ones.
+
+    Read from PKI_DIR, never created. Issue #17 item 4: the court's signature must come
+    from a key only the court holds, so nothing the platform could sign with is a court root.
+    """
+    found = [x509.load_der_x509_certificate(c.dump()) for c in verification.trust_roots()]
+    directory = Path(current_app.config["PKI_DIR"])
+    for path in sorted([*directory.glob("*.crt.pem"), *directory.glob("retired/*.crt.pem")]):
+        found.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+    return found
+
+
+def _check_not_platforms(cert: x509.Certificate, platform: list[x509.Certificate]) -> None:
+    for own in platform:
+        if cert == own or cert.public_key() == own.public_key():
+            raise FieldError("roots", _("This is the platform's own certificate, not the court's."))
+        try:
+            cert.verify_directly_issued_by(own)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        # The platform could mint such a CA again, and with it the court's certificate.
+        raise FieldError(
+            "roots",
+            _(
+                "%(name)s was issued by the platform. The court's root must be the court's own.",
+                name=display_name(cert),
+            ),
+        )
 
 
 def display_name(cert: x509.Certificate) -> str:
@@ -146,7 +181,7 @@ def display_name(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
 
-def _check_root(cert: x509.Certificate, now: datetime, platform: set[bytes]) -> None:
+def _check_root(cert: x509.Certificate, now: datetime) -> None:
     name = display_name(cert)
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -164,9 +199,6 @@ def _check_root(cert: x509.Certificate, now: datetime, platform: set[bytes]) -> 
         raise FieldError("roots", _("%(name)s may not issue certificates.", name=name))
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise FieldError("roots", _("%(name)s is expired or not yet valid.", name=name))
-    if to_asn1(cert).dump() in platform:
-        # A root the platform holds keys under is the platform's, not the court's.
-        raise FieldError("roots", _("This is the platform's own certificate, not the court's."))
 
 
 def set_roots(court: Court, data: bytes, *, now: datetime | None = None) -> list[x509.Certificate]:

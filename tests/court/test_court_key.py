@@ -394,6 +394,56 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
     with pytest.raises(FieldError) as caught:
         keys.set_roots(court, platform_pem)
     assert "平台" in caught.value.message
+    # Nothing the platform holds a key under, nor a CA it issued, is a court's root: the
+    # platform could mint the court's certificate with it (issue #17 item 4).
+    authority = signing.authority()
+    issuing = pki._to_crypto(authority.issuing)
+    start = datetime.now(UTC) - timedelta(days=1)
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    minted = _cert(
+        _name("冒名法院根证书"),
+        other_key,
+        issuing.subject,
+        authority.issuing_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    same_key = _cert(
+        _name("同一密钥"),
+        authority.issuing_key,
+        made.root.subject,
+        made.root_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    retired_key = ec.generate_private_key(ec.SECP256R1())
+    retired = _cert(
+        _name("已退役签发机构"),
+        retired_key,
+        _name("已退役签发机构"),
+        retired_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    retired_path = authority.directory / "retired" / "issuing-4711.crt.pem"
+    retired_path.parent.mkdir(mode=0o700, exist_ok=True)
+    retired_path.write_bytes(retired.public_bytes(serialization.Encoding.PEM))
+    try:
+        for cert, words in (
+            (issuing, "平台"),
+            (pki._to_crypto(authority.tsa), "平台"),
+            (retired, "平台"),
+            (minted, "平台签发"),
+            (same_key, "平台"),
+        ):
+            with pytest.raises(FieldError) as caught:
+                keys.set_roots(court, cert.public_bytes(serialization.Encoding.PEM) + made.pem())
+            assert words in caught.value.message, caught.value.message
+    finally:
+        retired_path.unlink()
     with pytest.raises(FieldError) as caught:
         keys.set_roots(court, made.pem(), now=made.root.not_valid_after_utc + timedelta(days=1))
     assert "过期" in caught.value.message
