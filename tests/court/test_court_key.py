@@ -543,6 +543,7 @@ def test_the_courts_system_signs_through_the_api(app, client):
     assert client.post(post, data=signed, headers=auth).status_code == 415
     wrong = client.post(post, data=unsigned.data, headers={**auth, **pdf})
     assert wrong.status_code == 422 and wrong.get_json()["error"] == "invalid"
+    assert wrong.get_json()["message"].startswith("decision: ")  # the field, as elsewhere
     huge = client.post(post, data=b"%PDF" + b"0" * keys.MAX_SIGNED_BYTES, headers={**auth, **pdf})
     assert huge.status_code == 413
     accepted = client.post(post, data=signed, headers={**auth, **pdf})
@@ -550,7 +551,8 @@ def test_the_courts_system_signs_through_the_api(app, client):
     body = accepted.get_json()
     assert body["status"] == "confirmed" and body["prepared_ruling"] is None
     assert not body["awaiting_court_signature"] and body["decision_sha256"]
-    assert client.post(post, data=signed, headers={**auth, **pdf}).status_code == 409  # replay
+    replay = client.post(post, data=signed, headers={**auth, **pdf})
+    assert replay.status_code == 409 and replay.get_json()["error"] == "not_accepted"
 
 
 def test_the_admin_sets_the_courts_root(app, client):
