@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import gettext as _
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import skip_over_whitespace
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
@@ -286,7 +287,9 @@ def _not_the_decision() -> str:
     )
 
 
-_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+# Every "stream" keyword pyHanko's reader could take (it allows spaces, comments or no end
+# of line around it), and then some: each is checked or the file refused.
+_STREAM = re.compile(rb"(?<!end)stream")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _FLATE = generic.NameObject("/FlateDecode")
 
@@ -302,24 +305,29 @@ def _check_streams(added: bytes, limit: int) -> None:
     total = 0
     position = 0
     while match := _STREAM.search(added, position):
-        end = added.find(b"endstream", match.end())
-        if end < 0:
-            break
         filters = _filters(added, position, match.start())
         if filters not in ([], [_FLATE]):
             raise FieldError(
                 "decision",
                 _("The file contains data packed in a way that cannot be checked."),
             )
+        # Where the reader starts the data: after the spaces and one end of line.
+        data = io.BytesIO(added)
+        data.seek(match.end())
+        skip_over_whitespace(data, stop_after_eol=True, error_on_end_of_stream=False)
+        start = data.tell()
+        end = added.find(b"endstream", start)
+        if end < 0:
+            end = len(added)
         if filters:
+            # To the end of the added bytes, not the first "endstream": the reader takes
+            # the data's /Length, and a bomb may hold that word inside.
             try:
-                total += len(
-                    zlib.decompressobj().decompress(added[match.end() : end], limit + 1 - total)
-                )
+                total += len(zlib.decompressobj().decompress(added[start:], limit + 1 - total))
             except zlib.error:
                 raise FieldError("decision", _("The file is not a readable PDF.")) from None
         else:
-            total += end - match.end()
+            total += end - start
         if total > limit:
             raise FieldError("decision", _("The file is too large when unpacked."))
         position = end + len(b"endstream")
@@ -332,7 +340,9 @@ def _filters(added: bytes, start: int, keyword: int) -> list | None:
     headers = list(_OBJ.finditer(added, start, keyword))
     if not headers:
         return None
-    text = added[headers[-1].end() : keyword].strip()
+    # The dictionary, then a token that is not "stream" (so that pyHanko reads no data,
+    # and a comment before the keyword ends).
+    text = added[headers[-1].end() : keyword].lstrip() + b"\n0"
     try:
         dictionary = generic.DictionaryObject.read_from_stream(
             io.BytesIO(text), generic.Reference(0, 0, None)

@@ -295,6 +295,25 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
         added = b"99 0 obj\n<</Length %d/Filter %s>>stream\n" % (len(data), filters)
         chained = prepared + added + data + b"\nendstream\nendobj\n"
         assert "无法检查" in refused(application, chained, judge)
+    # The keyword as the reader also takes it (no end of line, a comment before it), and
+    # "endstream" inside the packed data: the whole stream is still unpacked.
+    for keyword in (b">>stream", b">> % note\nstream  \r\n"):
+        added = b"99 0 obj\n<</Length %d/Filter/FlateDecode%s" % (len(bomb), keyword)
+        assert "解压" in refused(application, prepared + added + bomb + b"endstream\n", judge)
+    # "endstream" stored as is (a stored deflate block), then the zeros packed.
+    stored, packed = (zlib.compressobj(level, zlib.DEFLATED, -15) for level in (0, 9))
+    zeros = b"\0" * (keys.MAX_UNPACKED_BYTES * 2)
+    early = (
+        b"\x78\x01"
+        + stored.compress(b"endstream")
+        + stored.flush(zlib.Z_SYNC_FLUSH)
+        + packed.compress(zeros)
+        + packed.flush()
+        + zlib.adler32(b"endstream" + zeros).to_bytes(4, "big")
+    )
+    assert b"endstream" in early and len(zlib.decompress(early)) > keys.MAX_UNPACKED_BYTES
+    added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(early)
+    assert "解压" in refused(application, prepared + added + early + b"\nendstream\n", judge)
     # Many revisions before the signature.
     many = prepared
     for _ in range(keys.MAX_ADDED_REVISIONS + 1):
