@@ -69,9 +69,11 @@ class Config:
     CODE_SEND_LIMIT = "30 per 10 minutes"
     REGISTER_LIMIT = "10 per hour"
     # The court API (court/api.py): per token, per token for the package (each one is built
-    # and signed when asked for), and answers 401 per client address (trying tokens).
+    # and signed when asked for) and for the signed decision (each one parsed and
+    # validated), and answers 401 per client address (trying tokens).
     COURT_API_LIMIT = "600 per minute"
     COURT_API_PACKAGE_LIMIT = "20 per minute"
+    COURT_API_SIGNED_LIMIT = "10 per minute"
     COURT_API_FAILURE_LIMIT = "20 per 10 minutes"
     ONE_TIME_CODE_TTL_MINUTES = 10
     ONE_TIME_CODE_MAX_ATTEMPTS = 5
@@ -212,6 +214,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CODE_SEND_LIMIT": ("CODE_SEND_LIMIT", str),
     "COURT_API_LIMIT": ("COURT_API_LIMIT", str),
     "COURT_API_PACKAGE_LIMIT": ("COURT_API_PACKAGE_LIMIT", str),
+    "COURT_API_SIGNED_LIMIT": ("COURT_API_SIGNED_LIMIT", str),
     "COURT_API_FAILURE_LIMIT": ("COURT_API_FAILURE_LIMIT", str),
     "SMTP_HOST": ("SMTP_HOST", str),
     "SMTP_PORT": ("SMTP_PORT", int),

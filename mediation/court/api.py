@@ -376,6 +376,12 @@ def get_unsigned_decision(application_id: int):
 
 
 @api.post("/applications/<int:application_id>/ruling/signed-decision")
+@limiter.limit(
+    # Each upload (up to 10 MiB) is parsed and its signature validated: its own limit.
+    lambda: current_app.config["COURT_API_SIGNED_LIMIT"],
+    key_func=_token_key,
+    override_defaults=False,  # and the blueprint's limits as well
+)
 def post_signed_decision(application_id: int):
     """The signed decision as the request body (application/pdf): checked against the
     prepared decision and the court's roots; the ruling is made if it passes."""
@@ -392,10 +398,10 @@ def post_signed_decision(application_id: int):
         court_ops.signed_ruling(application, data, by=None)
     except FieldError as error:
         db.session.rollback()
-        return _error(422, "invalid", error.message)
+        return _error(422, "invalid", f"{error.field}: {error.message}")
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
-        return _error(409, "conflict", str(error))
+        return _error(409, getattr(error, "code", "conflict"), str(error))
     db.session.commit()
     return jsonify(_detail(application))
 

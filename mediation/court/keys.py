@@ -20,13 +20,17 @@ import re
 import zlib
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import gettext as _
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import skip_over_whitespace
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import (
     CatalogModificationRule,
@@ -130,10 +134,43 @@ def parse_roots(data: bytes, *, now: datetime | None = None) -> list[x509.Certif
         raise FieldError("roots", _("This is not a certificate in PEM form.")) from None
     if len(certs) > MAX_ROOTS:
         raise FieldError("roots", _("At most %(n)d certificates.", n=MAX_ROOTS))
-    platform = {c.dump() for c in verification.trust_roots()}
+    platform = _platform_certificates()
     for cert in certs:
-        _check_root(cert, now, platform)
+        _check_not_platforms(cert, platform)
+        _check_root(cert, now)
     return certs
+
+
+def _platform_certificates() -> list[x509.Certificate]:
+    """Every certificate the platform holds (or held) a key under: its root and the
+    configured external roots, its issuing CA (online key) and TSA, and the retired ones.
+
+    Read from PKI_DIR, never created. Issue #17 item 4: the court's signature must come
+    from a key only the court holds, so nothing the platform could sign with is a court root.
+    """
+    found = [x509.load_der_x509_certificate(c.dump()) for c in verification.trust_roots()]
+    directory = Path(current_app.config["PKI_DIR"])
+    for path in sorted([*directory.glob("*.crt.pem"), *directory.glob("retired/*.crt.pem")]):
+        found.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+    return found
+
+
+def _check_not_platforms(cert: x509.Certificate, platform: list[x509.Certificate]) -> None:
+    for own in platform:
+        if cert == own or cert.public_key() == own.public_key():
+            raise FieldError("roots", _("This is the platform's own certificate, not the court's."))
+        try:
+            cert.verify_directly_issued_by(own)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        # The platform could mint such a CA again, and with it the court's certificate.
+        raise FieldError(
+            "roots",
+            _(
+                "%(name)s was issued by the platform. The court's root must be the court's own.",
+                name=display_name(cert),
+            ),
+        )
 
 
 def display_name(cert: x509.Certificate) -> str:
@@ -145,7 +182,7 @@ def display_name(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
 
-def _check_root(cert: x509.Certificate, now: datetime, platform: set[bytes]) -> None:
+def _check_root(cert: x509.Certificate, now: datetime) -> None:
     name = display_name(cert)
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -163,9 +200,6 @@ def _check_root(cert: x509.Certificate, now: datetime, platform: set[bytes]) -> 
         raise FieldError("roots", _("%(name)s may not issue certificates.", name=name))
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise FieldError("roots", _("%(name)s is expired or not yet valid.", name=name))
-    if to_asn1(cert).dump() in platform:
-        # A root the platform holds keys under is the platform's, not the court's.
-        raise FieldError("roots", _("This is the platform's own certificate, not the court's."))
 
 
 def set_roots(court: Court, data: bytes, *, now: datetime | None = None) -> list[x509.Certificate]:
@@ -200,8 +234,7 @@ def check_signed(prepared: bytes, signed: bytes, court: Court) -> None:
         raise FieldError("decision", _("The file is not signed."))
     if len(signed) < len(prepared) or not signed.startswith(prepared):
         raise FieldError("decision", _not_the_decision())
-    if not _unpacks_within(signed[len(prepared) :], MAX_UNPACKED_BYTES):
-        raise FieldError("decision", _("The file is too large when unpacked."))
+    _check_streams(signed[len(prepared) :], MAX_UNPACKED_BYTES)
     reader = _reader(signed)
     base = _prepared_revision(prepared, reader)
     _only_the_signature_added(reader, base)
@@ -254,27 +287,78 @@ def _not_the_decision() -> str:
     )
 
 
-_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+# Every "stream" keyword pyHanko's reader could take (it allows spaces, comments or no end
+# of line around it), and then some: each is checked or the file refused.
+_STREAM = re.compile(rb"(?<!end)stream")
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
+_FLATE = generic.NameObject("/FlateDecode")
 
 
-def _unpacks_within(added: bytes, limit: int) -> bool:
-    """The Flate streams of what the court's tool added unpack to at most ``limit`` bytes,
-    found before the PDF reader decodes any (it would unpack a bomb whole). Each is unpacked
-    only up to what is left of the limit; what is not Flate is left to the reader."""
+def _check_streams(added: bytes, limit: int) -> None:
+    """Raise FieldError("decision") unless every stream of what the court's tool added is
+    stored plain or under one /FlateDecode, and all unpack to at most ``limit`` bytes.
+
+    Checked before the PDF reader decodes any (it would unpack a bomb whole, and decode a
+    chain of filters -- Flate over Flate, hex over Flate -- where one layer here looks
+    small). A signing tool writes its signature, timestamp and validation data plain or
+    with one Flate; anything else is refused rather than decoded."""
     total = 0
-    for match in _STREAM.finditer(added):
-        end = added.find(b"endstream", match.end())
-        if end < 0:
-            break
-        try:
-            total += len(
-                zlib.decompressobj().decompress(added[match.end() : end], limit + 1 - total)
+    position = 0
+    while match := _STREAM.search(added, position):
+        filters = _filters(added, position, match.start())
+        if filters not in ([], [_FLATE]):
+            raise FieldError(
+                "decision",
+                _("The file contains data packed in a way that cannot be checked."),
             )
-        except zlib.error:
-            continue
+        # Where the reader starts the data: after the spaces and one end of line.
+        data = io.BytesIO(added)
+        data.seek(match.end())
+        skip_over_whitespace(data, stop_after_eol=True, error_on_end_of_stream=False)
+        start = data.tell()
+        end = added.find(b"endstream", start)
+        if end < 0:
+            end = len(added)
+        if filters:
+            # To the end of the added bytes, not the first "endstream": the reader takes
+            # the data's /Length, and a bomb may hold that word inside.
+            try:
+                total += len(zlib.decompressobj().decompress(added[start:], limit + 1 - total))
+            except zlib.error:
+                raise FieldError("decision", _("The file is not a readable PDF.")) from None
+        else:
+            total += end - start
         if total > limit:
-            return False
-    return True
+            raise FieldError("decision", _("The file is too large when unpacked."))
+        position = end + len(b"endstream")
+
+
+def _filters(added: bytes, start: int, keyword: int) -> list | None:
+    """The /Filter list of the stream whose keyword is at ``keyword``, read by pyHanko from
+    the dictionary after its ``N G obj`` header; None when that is not a plain dictionary
+    with a direct filter (a reference would need the reader this check runs before)."""
+    headers = list(_OBJ.finditer(added, start, keyword))
+    if not headers:
+        return None
+    # The dictionary, then a token that is not "stream" (so that pyHanko reads no data,
+    # and a comment before the keyword ends).
+    text = added[headers[-1].end() : keyword].lstrip() + b"\n0"
+    try:
+        dictionary = generic.DictionaryObject.read_from_stream(
+            io.BytesIO(text), generic.Reference(0, 0, None)
+        )
+    except Exception:  # whatever pyHanko cannot read as a dictionary is not checked, so refused
+        return None
+    found = dictionary.raw_get("/Filter") if "/Filter" in dictionary else None
+    if found is None:
+        return []
+    if isinstance(found, generic.NameObject):
+        return [found]
+    if isinstance(found, generic.ArrayObject) and all(
+        isinstance(f, generic.NameObject) for f in found
+    ):
+        return list(found)
+    return None
 
 
 def _reader(signed: bytes) -> PdfFileReader:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import grounds
+from .keys import MAX_SIGNED_BYTES
 from .models import ApplicationStatus
 from .operations import MATERIALS_DAYS, MAX_REASONS
 
@@ -48,6 +49,8 @@ APPLICATION_EXAMPLE = {
     "ground": None,
     "reasons": "",
     "decided_at": None,
+    "awaiting_court_signature": False,
+    "prepared_ruling": None,
     "extended_at": "2026-12-10T03:00:00+00:00",
     "materials": [{"kind": "identity", "name": "身份证.pdf", "sha256": "9f" * 32}],
 }
@@ -273,6 +276,10 @@ def document() -> dict[str, Any]:
                     "ground": {"type": ["string", "null"]},
                     "reasons": {"type": "string"},
                     "decided_at": NULLABLE_TIME,
+                    "awaiting_court_signature": {
+                        "type": "boolean",
+                        "description": "a decision awaits the court's signature",
+                    },
                     "prepared_ruling": {
                         "description": (
                             "The ruling decided but awaiting the court's signature: the court "
@@ -468,13 +475,30 @@ def document() -> dict[str, Any]:
                     ),
                     "requestBody": {
                         "required": True,
+                        "description": (
+                            f"the signed PDF, at most {MAX_SIGNED_BYTES >> 20} MiB "
+                            f"({MAX_SIGNED_BYTES} bytes; 413 above)"
+                        ),
                         "content": {
                             "application/pdf": {"schema": {"type": "string", "format": "binary"}}
                         },
                     },
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Application"}, "ruled"),
-                        **_errors(401, 404, 409, 413, 415, 422),
+                        **_errors(
+                            401,
+                            404,
+                            409,
+                            413,
+                            415,
+                            422,
+                            conflicts={
+                                "not_accepted": "only an accepted application is ruled on",
+                                "not_prepared": "no decision awaits the court's signature",
+                                "no_court_root": "the court's own root certificate is not "
+                                "configured on the platform",
+                            },
+                        ),
                     },
                 },
             },

@@ -299,12 +299,14 @@ def signed_ruling(
     lock(application)
     acting = _acting(application, by, judge=True)
     if application.status != ApplicationStatus.accepted:
-        raise NotPermittedError(_("Only an accepted application is ruled on."))
+        raise StepRefusedError("not_accepted", _("Only an accepted application is ruled on."))
     ruling = awaiting_signature(application)
     if ruling is None:
-        raise NotPermittedError(_("No decision is waiting for the court's signature."))
+        raise StepRefusedError(
+            "not_prepared", _("No decision is waiting for the court's signature.")
+        )
     if keys.mode(application.court) != keys.Mode.own:
-        raise NotPermittedError(_("The court's own certificate is not configured."))
+        raise StepRefusedError("no_court_root", _("The court's own certificate is not configured."))
     prepared = (_storage() / ruling.document_path).read_bytes()
     try:
         keys.check_signed(prepared, signed, application.court)

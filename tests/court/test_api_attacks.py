@@ -64,6 +64,23 @@ def test_the_package_has_its_own_tighter_limit(app, client, limits):
     assert client.get(base(ids), headers=bearer(ids["token"])).status_code == 200
 
 
+def test_the_signed_decision_has_its_own_limit(app, client, limits):
+    """Each upload (up to 10 MiB) is parsed and validated: a tighter limit, per token, and
+    the refusals name their rule as every other step's do."""
+    ids = submitted(app)
+    path = f"{base(ids)}/ruling/signed-decision"
+    pdf = {**bearer(ids["token"]), "Content-Type": "application/pdf"}
+    allowed = limits["COURT_API_SIGNED_LIMIT"]
+    assert allowed < limits["COURT_API_PACKAGE_LIMIT"]
+    for n in range(allowed):
+        refused = client.post(path, data=b"%PDF-1.7 not signed", headers=pdf)
+        assert refused.status_code == 409, n
+        assert refused.get_json()["error"] == "not_accepted"
+    assert client.post(path, data=b"%PDF-1.7 not signed", headers=pdf).status_code == 429
+    assert client.get(base(ids), headers=bearer(ids["token"])).status_code == 200
+    assert status_of(app, ids)[0] == "submitted"
+
+
 def test_trying_tokens_stops_after_a_few(app, client, limits):
     ids = submitted(app)
     allowed = limits["COURT_API_FAILURE_LIMIT"]

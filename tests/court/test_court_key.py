@@ -283,6 +283,37 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
     added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(bomb)
     bombed = prepared + added + bomb + b"\nendstream\nendobj\n"
     assert "解压" in refused(application, bombed, judge)
+    # A chain of filters where one Flate layer looks small: 200 MiB of zeros packed twice,
+    # and hex over Flate. Refused before any is decoded.
+    twice = zlib.compress(zlib.compress(b"\0" * (200 << 20), 9), 9)
+    for filters, data in (
+        (b"[/FlateDecode /FlateDecode]", twice),
+        (b"[/ASCIIHexDecode /FlateDecode]", bomb.hex().encode() + b">"),
+        (b"[/F#6CateDecode /FlateDecode]", twice),
+        (b"7 0 R", twice),
+    ):
+        added = b"99 0 obj\n<</Length %d/Filter %s>>stream\n" % (len(data), filters)
+        chained = prepared + added + data + b"\nendstream\nendobj\n"
+        assert "无法检查" in refused(application, chained, judge)
+    # The keyword as the reader also takes it (no end of line, a comment before it), and
+    # "endstream" inside the packed data: the whole stream is still unpacked.
+    for keyword in (b">>stream", b">> % note\nstream  \r\n"):
+        added = b"99 0 obj\n<</Length %d/Filter/FlateDecode%s" % (len(bomb), keyword)
+        assert "解压" in refused(application, prepared + added + bomb + b"endstream\n", judge)
+    # "endstream" stored as is (a stored deflate block), then the zeros packed.
+    stored, packed = (zlib.compressobj(level, zlib.DEFLATED, -15) for level in (0, 9))
+    zeros = b"\0" * (keys.MAX_UNPACKED_BYTES * 2)
+    early = (
+        b"\x78\x01"
+        + stored.compress(b"endstream")
+        + stored.flush(zlib.Z_SYNC_FLUSH)
+        + packed.compress(zeros)
+        + packed.flush()
+        + zlib.adler32(b"endstream" + zeros).to_bytes(4, "big")
+    )
+    assert b"endstream" in early and len(zlib.decompress(early)) > keys.MAX_UNPACKED_BYTES
+    added = b"99 0 obj\n<</Length %d/Filter/FlateDecode>>stream\n" % len(early)
+    assert "解压" in refused(application, prepared + added + early + b"\nendstream\n", judge)
     # Many revisions before the signature.
     many = prepared
     for _ in range(keys.MAX_ADDED_REVISIONS + 1):
@@ -382,6 +413,56 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
     with pytest.raises(FieldError) as caught:
         keys.set_roots(court, platform_pem)
     assert "平台" in caught.value.message
+    # Nothing the platform holds a key under, nor a CA it issued, is a court's root: the
+    # platform could mint the court's certificate with it (issue #17 item 4).
+    authority = signing.authority()
+    issuing = pki._to_crypto(authority.issuing)
+    start = datetime.now(UTC) - timedelta(days=1)
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    minted = _cert(
+        _name("冒名法院根证书"),
+        other_key,
+        issuing.subject,
+        authority.issuing_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    same_key = _cert(
+        _name("同一密钥"),
+        authority.issuing_key,
+        made.root.subject,
+        made.root_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    retired_key = ec.generate_private_key(ec.SECP256R1())
+    retired = _cert(
+        _name("已退役签发机构"),
+        retired_key,
+        _name("已退役签发机构"),
+        retired_key,
+        ca=True,
+        start=start,
+        days=365,
+    )
+    retired_path = authority.directory / "retired" / "issuing-4711.crt.pem"
+    retired_path.parent.mkdir(mode=0o700, exist_ok=True)
+    retired_path.write_bytes(retired.public_bytes(serialization.Encoding.PEM))
+    try:
+        for cert, words in (
+            (issuing, "平台"),
+            (pki._to_crypto(authority.tsa), "平台"),
+            (retired, "平台"),
+            (minted, "平台签发"),
+            (same_key, "平台"),
+        ):
+            with pytest.raises(FieldError) as caught:
+                keys.set_roots(court, cert.public_bytes(serialization.Encoding.PEM) + made.pem())
+            assert words in caught.value.message, caught.value.message
+    finally:
+        retired_path.unlink()
     with pytest.raises(FieldError) as caught:
         keys.set_roots(court, made.pem(), now=made.root.not_valid_after_utc + timedelta(days=1))
     assert "过期" in caught.value.message
@@ -481,6 +562,7 @@ def test_the_courts_system_signs_through_the_api(app, client):
     assert client.post(post, data=signed, headers=auth).status_code == 415
     wrong = client.post(post, data=unsigned.data, headers={**auth, **pdf})
     assert wrong.status_code == 422 and wrong.get_json()["error"] == "invalid"
+    assert wrong.get_json()["message"].startswith("decision: ")  # the field, as elsewhere
     huge = client.post(post, data=b"%PDF" + b"0" * keys.MAX_SIGNED_BYTES, headers={**auth, **pdf})
     assert huge.status_code == 413
     accepted = client.post(post, data=signed, headers={**auth, **pdf})
@@ -488,7 +570,8 @@ def test_the_courts_system_signs_through_the_api(app, client):
     body = accepted.get_json()
     assert body["status"] == "confirmed" and body["prepared_ruling"] is None
     assert not body["awaiting_court_signature"] and body["decision_sha256"]
-    assert client.post(post, data=signed, headers={**auth, **pdf}).status_code == 409  # replay
+    replay = client.post(post, data=signed, headers={**auth, **pdf})
+    assert replay.status_code == 409 and replay.get_json()["error"] == "not_accepted"
 
 
 def test_the_admin_sets_the_courts_root(app, client):
