@@ -273,7 +273,8 @@ def signature_pictures(pdf: bytes) -> dict[str, Image.Image]:
     reader = PdfFileReader(io.BytesIO(pdf))
     found = {}
     for name, value, ref in fields.enumerate_sig_fields(reader):
-        if value is None:
+        # Document timestamps (B-LTA) are invisible and have no picture.
+        if value is None or value.get_object().get("/Type") == "/DocTimeStamp":
             continue
         field = ref.get_object()
         widget = field if "/AP" in field else field["/Kids"][0].get_object()
