@@ -154,6 +154,7 @@ def register_blueprints(app: Flask) -> None:
     from .agreements.blueprint import bp as agreements_bp
     from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
+    from .consultation.blueprint import bp as consultation_bp
     from .core.views import bp as core_bp
     from .core.views import render_error
     from .court.api import api as court_api_bp
@@ -183,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
         confirmation_bp,
         confirmation_links_bp,
         evaluation_bp,
+        consultation_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

@@ -14,6 +14,7 @@ from . import archive
 from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
+from .consultation import operations as consultation
 from .extensions import db
 from .notify.worker import deliver_once
 
@@ -86,11 +87,24 @@ def archive_timestamps(app: Flask) -> str:
             db.session.remove()
 
 
+def late_questions(app: Flask) -> str:
+    """Consultations not answered in the stated time: the region's administrators and the
+    expert pool are told, once (mediation/consultation)."""
+    with app.app_context():
+        try:
+            escalated = consultation.escalate_late()
+            db.session.commit()
+            return f"{escalated} late questions escalated"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
     case_deadlines,
     sessions,
+    late_questions,
     deliver_outbox,
     archive_timestamps,
 )

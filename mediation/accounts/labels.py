@@ -11,6 +11,7 @@ ROLE_NAMES = {
     Role.court_clerk: _l("Court clerk"),
     Role.judge: _l("Judge"),
     Role.platform_admin: _l("Platform administrator"),
+    Role.expert: _l("Consultation expert"),
 }
 
 COURT_LEVEL_NAMES = {

@@ -33,6 +33,8 @@ class Role(StrEnum):
     court_clerk = "court_clerk"
     judge = "judge"
     platform_admin = "platform_admin"
+    # answers consultations (lawyers, mediators, 两代表一委员 volunteers): mediation/consultation
+    expert = "expert"
 
 
 class CourtLevel(StrEnum):
@@ -167,7 +169,7 @@ class UserRole(db.Model):
     __table_args__ = (
         CheckConstraint(
             "role IN ('party', 'mediator', 'institution_admin', 'court_clerk', 'judge', "
-            "'platform_admin')",
+            "'platform_admin', 'expert')",
             name="known_role",
         ),
     )

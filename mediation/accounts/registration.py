@@ -110,3 +110,31 @@ def complete_registration(
     set_password(owner, password)  # also ends every session opened before
     db.session.flush()
     return owner
+
+
+def open_by_code(phone: str, code: str, *, real_name: str, browser: str) -> User:
+    """The code sent by ``start_registration`` proves the number, and an account without a
+    password is opened on it (or an unproven party account taken over), for a person who
+    only wants to ask a question (mediation/consultation); a password can be chosen later
+    with "forgot password". The same checks as ``complete_registration``."""
+    real_name = real_name.strip()
+    if not real_name:
+        raise FieldError("real_name", _("Please enter the real name."))
+    now = utcnow()
+    if not codes.consume_for_number(
+        phone, CodePurpose.registration, code, browser=browser, now=now
+    ):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    owner = db.session.scalar(select(User).where(User.phone == phone))
+    if owner is None:
+        return create_user(real_name=real_name, phone=phone, roles=[Role.party], verified=True)
+    if not _claimable(owner):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    # As in complete_registration: nothing of whoever held the number before stays.
+    owner.email, owner.locale, owner.time_zone = None, None, None
+    owner.id_number = owner.id_confirmed_at = owner.id_confirmed_by_id = None
+    owner.real_name, owner.phone_verified_at = real_name, now
+    owner.password_hash = None
+    owner.session_version = (owner.session_version or 0) + 1
+    db.session.flush()
+    return owner

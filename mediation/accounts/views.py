@@ -38,6 +38,7 @@ HOME_ENDPOINTS: tuple[tuple[Role, str], ...] = (
     (Role.mediator, "cases.caseload"),
     (Role.judge, "court.portal"),
     (Role.court_clerk, "court.portal"),
+    (Role.expert, "consultation.queue"),
     (Role.party, "cases.my_cases"),
 )
 

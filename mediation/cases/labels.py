@@ -66,6 +66,11 @@ STEP_NAMES = {
 # The journal's actions as the timeline shows them.
 JOURNAL_LABELS = {
     "case.opened": _l("Case opened"),
+    # A consultation turned into this case (mediation/consultation): what happened before.
+    "consultation.asked": _l("Question asked in a consultation"),
+    "consultation.answered": _l("Question answered by an expert"),
+    "consultation.escalated": _l("Question not answered in time: administrators told"),
+    "consultation.converted": _l("Consultation turned into this case"),
     "case.assigned": _l("Assigned to a mediator"),
     "case.acceptance_overdue": _l("Not accepted within 3 working days"),
     "case.no_mediator_available": _l("No mediator available; waiting for the institution"),

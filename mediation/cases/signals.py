@@ -11,3 +11,8 @@ mediator_changed = _signals.signal("mediator-changed")
 # Sent with the case as sender, ``source`` (the former status) and ``action`` after every
 # transition, inside the transaction.
 status_changed = _signals.signal("status-changed")
+
+# Sent by ``statistics.figures`` with the institution id (or None for the whole platform)
+# as sender: a higher feature (consultation) answers with a dict of named counts, which
+# the statistics page shows beside the cases'.
+figures_asked = _signals.signal("figures-asked")

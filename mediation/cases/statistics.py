@@ -14,6 +14,7 @@ from sqlalchemy import select
 from mediation.accounts.models import User
 from mediation.extensions import db
 
+from . import signals
 from .categories import category_name
 from .models import Case
 from .states import CaseStatus
@@ -56,6 +57,8 @@ class Figures:
     ended: int
     median_days: float | None
     mediators: list[MediatorFigures]
+    # Counts of other features by name (signals.figures_asked), e.g. consultations.
+    others: dict[str, int] = field(default_factory=dict)
 
     @property
     def success_rate(self) -> float | None:
@@ -96,6 +99,11 @@ def figures(institution_id: int | None = None) -> Figures:
         ended=by_status.get(CaseStatus.terminated, 0),
         median_days=statistics.median(days) if days else None,
         mediators=sorted(per_mediator.values(), key=lambda m: -m.cases),
+        others={
+            name: count
+            for _receiver, counts in signals.figures_asked.send(institution_id)
+            for name, count in (counts or {}).items()
+        },
     )
 
 

@@ -39,11 +39,23 @@ AUDIENCES = {
     "next signer": "whoever signs next (a party, an agent or the mediator)",
     "seal holder": "the institution's seal holder, or else every administrator",
     "court staff": "the active clerks and judges of the court applied to",
+    "asker": "the person who asked the question",
+    "experts": "the experts of the question's pool (its province and category)",
+    "region admins": "the administrators of the province's institutions, and the platform's",
     "nobody": "nobody",
 }
 
 CHANNELS = ("sms", "both", "email", "none")
-STAGES = ("account", "case", "booking", "room", "minutes", "agreement", "court")
+STAGES = (
+    "account",
+    "consultation",
+    "case",
+    "booking",
+    "room",
+    "minutes",
+    "agreement",
+    "court",
+)
 
 
 @dataclass(frozen=True)
@@ -531,6 +543,47 @@ TABLE: tuple[Notice, ...] = (
         "sms",
         "court/notices.py",
         "the court stops its examination",
+    ),
+    # Consultation: a question to the region's experts, answered in writing in a stated time.
+    N(
+        "consultation",
+        "question asked",
+        "experts",
+        "sms",
+        "consultation/notices.py",
+        "with the time the answer is due",
+    ),
+    N(
+        "consultation",
+        "question answered",
+        "asker",
+        "sms",
+        "consultation/notices.py",
+        "the answer itself is read after logging in",
+    ),
+    N(
+        "consultation",
+        "question not answered in time",
+        "region admins",
+        "sms",
+        "consultation/notices.py",
+        "once, by the worker, when the stated time has passed",
+    ),
+    N(
+        "consultation",
+        "question not answered in time",
+        "experts",
+        "sms",
+        "consultation/notices.py",
+        "the other experts of the pool may answer it",
+    ),
+    N(
+        "consultation",
+        "question turned into a case",
+        "nobody",
+        "none",
+        "consultation/operations.py",
+        "the asker took the step; the draft is theirs until they submit it",
     ),
 )
 del N

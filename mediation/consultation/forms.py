@@ -1,0 +1,105 @@
+"""Forms of the consultation feature (choices are filled by the views)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length
+
+from mediation.accounts.forms import CODE_FIELD, REQUIRED, IdentityForm
+
+from .models import ExpertKind
+from .operations import MAX_ANSWER, MAX_FILES, MAX_SUBJECT, MAX_TEXT
+
+
+class AskForm(FlaskForm):
+    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    region_code = SelectField(
+        _l("Province where it happened"),
+        choices=[],
+        validators=[DataRequired(REQUIRED)],
+        description=_l("Your question goes to the experts of this province."),
+    )
+    subject = StringField(
+        _l("Your question in a few words"),
+        validators=[DataRequired(REQUIRED), Length(max=MAX_SUBJECT)],
+    )
+    text = TextAreaField(
+        _l("What happened, and what you want to know"),
+        validators=[DataRequired(REQUIRED), Length(max=MAX_TEXT)],
+        render_kw={"rows": 8},
+    )
+    files = MultipleFileField(
+        _l("Photos or PDF documents (optional)"),
+        description=_l("At most %(n)d files, up to 20 MB each.", n=MAX_FILES),
+        render_kw={"accept": "image/*,application/pdf"},
+    )
+
+
+class StartForm(FlaskForm):
+    """A person without an account: the number a code is sent to."""
+
+    phone = StringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(REQUIRED), Length(max=30)],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+
+
+class ConfirmForm(FlaskForm):
+    code = StringField(_l("Code sent to your phone"), **CODE_FIELD)
+    real_name = StringField(
+        _l("Real name"),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        render_kw={"autocomplete": "name"},
+    )
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(
+        _l("Your answer"),
+        validators=[DataRequired(REQUIRED), Length(max=MAX_ANSWER)],
+        render_kw={"rows": 10},
+    )
+
+
+KIND_NAMES = {
+    ExpertKind.lawyer: _l("Lawyer"),
+    ExpertKind.mediator: _l("Mediator"),
+    ExpertKind.deputy: _l("Deputy, CPPCC member or people's juror (volunteer)"),
+}
+
+
+class ExpertForm(IdentityForm):
+    """An administrator adds an expert (an existing account on the number becomes one)."""
+
+    kind = SelectField(
+        _l("Kind of expert"),
+        choices=[(str(k), v) for k, v in KIND_NAMES.items()],
+        validators=[DataRequired(REQUIRED)],
+    )
+    region_code = SelectField(
+        _l("Province answered for"), choices=[], validators=[DataRequired(REQUIRED)]
+    )
+    categories = SelectMultipleField(
+        _l("Dispute categories answered"),
+        choices=[],
+        description=_l("None chosen: every category."),
+    )
+    languages = StringField(
+        _l("Languages"),
+        description=_l("Separated by commas, e.g. Mandarin, Cantonese"),
+        validators=[Length(max=200)],
+    )
+    hours = StringField(
+        _l("Hours"),
+        description=_l("When the expert answers, e.g. working days 9:00-17:00"),
+        validators=[Length(max=200)],
+    )

@@ -1,0 +1,44 @@
+"""Who is told what about a question (rows of mediation/notify/table.py, stage
+"consultation"): the pool when it is asked, the asker when it is answered, the region's
+administrators and the pool when it is late."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from mediation.accounts.models import User
+from mediation.notify import operations as notify
+
+from .models import Question
+
+ASKED = _l(
+    "A new question is waiting for an expert of your region on the mediation platform: "
+    "\u201c%(what)s\u201d. Please answer by %(due)s."
+)
+ANSWERED = _l(
+    "Your question \u201c%(what)s\u201d has been answered. Log in to the mediation platform "
+    "to read the answer."
+)
+LATE = _l(
+    "The question \u201c%(what)s\u201d asked on the mediation platform was not answered by "
+    "%(due)s. Please see that an expert answers it."
+)
+
+
+def _short(subject: str) -> str:
+    return subject if len(subject) <= 30 else subject[:29] + "\u2026"
+
+
+def asked(question: Question, experts: list[User]) -> None:
+    for expert in experts:
+        notify.tell(expert, ASKED, what=_short(question.subject), due=question.due_at)
+
+
+def answered(question: Question) -> None:
+    # Only the subject the asker wrote: the answer itself is read after logging in.
+    notify.tell(question.asker, ANSWERED, what=_short(question.subject))
+
+
+def late(question: Question, admins: list[User], experts: list[User]) -> None:
+    for person in [*admins, *experts]:
+        notify.tell(person, LATE, what=_short(question.subject), due=question.due_at)

@@ -1,0 +1,373 @@
+"""Asking, routing, answering, escalating and filing a question.
+
+A question goes to the expert pool of its region: the experts whose profile names that
+province and the question's category (an empty list of categories: every one). It is
+answered in writing within ``ANSWER_WORKING_DAYS`` working days (State Council calendar,
+cases.clocks); the worker tells the region's administrators and the pool when it is late.
+Everything here flushes; the request edge (or the worker) commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from mediation.accounts.models import Institution, Role, User, UserRole
+from mediation.cases import categories, regions
+from mediation.cases import signals as case_signals
+from mediation.cases.clocks import working_days_after
+from mediation.cases.intake import EVIDENCE_TYPES, add_evidence, check_upload
+from mediation.cases.models import Case
+from mediation.cases.operations import open_case
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.core.storage import storage
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import notices
+from .models import Attachment, ExpertKind, ExpertProfile, Question, QuestionStatus
+
+ANSWER_WORKING_DAYS = 2  # the answer time stated to the asker
+MAX_FILES = 5
+MAX_SUBJECT = 200
+MAX_TEXT = 5000
+MAX_ANSWER = 10000
+
+
+class NotAllowedError(Exception):
+    """The step is not this person's to take (the view answers 403 or 404)."""
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _province(code: str | None) -> str:
+    return regions.province_code(code) if code else ""
+
+
+# -- experts ----------------------------------------------------------------------------
+
+
+def make_expert(
+    user: User,
+    *,
+    kind: str,
+    region_code: str,
+    categories_: list[str],
+    languages: list[str],
+    hours: str,
+) -> ExpertProfile:
+    """Give ``user`` the expert role and profile (or change the profile)."""
+    if kind not in set(ExpertKind):
+        raise FieldError("kind", _("Choose what kind of expert this is."))
+    if _province(region_code) not in {code for code, _name in regions.choices() if code}:
+        raise FieldError("region_code", _("Choose the province the expert answers for."))
+    known = {code for code, _name in categories.choices()}
+    if not set(categories_) <= known:
+        raise FieldError("categories", _("Choose one of the dispute categories."))
+    if not user.has_role(Role.expert):
+        user.role_rows.append(UserRole(role=Role.expert))
+    profile = db.session.get(ExpertProfile, user.id) or ExpertProfile(user_id=user.id)
+    profile.kind, profile.region_code = kind, _province(region_code)
+    profile.categories, profile.languages = list(categories_), list(languages)
+    profile.hours = hours.strip()[:200]
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+def pool(question: Question) -> list[User]:
+    """The active experts of the question's region who answer its category."""
+    profiles = db.session.scalars(
+        select(ExpertProfile)
+        .join(User, User.id == ExpertProfile.user_id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            ExpertProfile.region_code == question.region_code,
+            UserRole.role == Role.expert,
+            User.active.is_(True),
+        )
+        .order_by(ExpertProfile.user_id)
+    ).all()
+    return [p.user for p in profiles if not p.categories or question.category in p.categories]
+
+
+def in_pool(user: User, question: Question) -> bool:
+    if not user.has_role(Role.expert):
+        return False
+    profile = db.session.get(ExpertProfile, user.id)
+    return (
+        profile is not None
+        and profile.region_code == question.region_code
+        and (not profile.categories or question.category in profile.categories)
+    )
+
+
+def region_admins(region_code: str) -> list[User]:
+    """The administrators of the region's institutions, and the platform's."""
+    institutions = [
+        i.id
+        for i in db.session.scalars(select(Institution))
+        if _province(i.region_code) == region_code
+    ]
+    users = db.session.scalars(
+        select(User)
+        .join(UserRole)
+        .where(
+            User.active.is_(True),
+            UserRole.role.in_([Role.platform_admin, Role.institution_admin]),
+        )
+        .order_by(User.id)
+    ).unique()
+    return [
+        u
+        for u in users
+        if u.has_role(Role.platform_admin)
+        or (u.has_role(Role.institution_admin) and u.institution_id in institutions)
+    ]
+
+
+def can_view(user: User, question: Question) -> bool:
+    """The asker, the experts of its pool, the region's administrators; nobody else."""
+    if not user.is_authenticated:
+        return False
+    if question.asker_id == user.id or user.has_role(Role.platform_admin):
+        return True
+    institution = user.institution if user.has_role(Role.institution_admin) else None
+    if institution is not None and _province(institution.region_code) == question.region_code:
+        return True
+    return question.expert_id == user.id or in_pool(user, question)
+
+
+def queue(expert: User) -> list[Question]:
+    """The questions waiting in the expert's pool, and those they took, oldest first."""
+    profile = db.session.get(ExpertProfile, expert.id)
+    if profile is None or not expert.has_role(Role.expert):
+        return []
+    found = db.session.scalars(
+        select(Question)
+        .where(
+            Question.region_code == profile.region_code,
+            Question.status != QuestionStatus.answered,
+        )
+        .order_by(Question.due_at, Question.id)
+    ).all()
+    return [
+        q
+        for q in found
+        if (q.status == QuestionStatus.open or q.expert_id == expert.id)
+        and (not profile.categories or q.category in profile.categories)
+    ]
+
+
+# -- the asker ------------------------------------------------------------------------
+
+
+def ask(
+    asker: User,
+    *,
+    category: str,
+    region_code: str,
+    subject: str,
+    text: str,
+    files: list[tuple[str, bytes]] = (),
+    now: datetime | None = None,
+) -> Question:
+    """A question with its files; the pool is told, and the answer is due in
+    ``ANSWER_WORKING_DAYS`` working days."""
+    found = categories.get_category(category)
+    if found is None or not found.active:
+        raise FieldError("category", _("Choose one of the dispute categories."))
+    region_code = _province(region_code)
+    if region_code not in {code for code, _name in regions.choices() if code}:
+        raise FieldError("region_code", _("Choose the province where the dispute arose."))
+    subject, text = subject.strip(), text.strip()
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise FieldError("subject", _("Say in a few words what your question is about."))
+    if not text:
+        raise FieldError("text", _("Please write your question."))
+    if len(text) > MAX_TEXT:
+        raise FieldError(
+            "text", _("The question is too long: at most %(n)d characters.", n=MAX_TEXT)
+        )
+    files = [(name, data) for name, data in files if name or data]
+    if len(files) > MAX_FILES:
+        raise FieldError("files", _("At most %(n)d files.", n=MAX_FILES))
+    checked = [(name, data, check_upload(name, data)) for name, data in files]
+    now = now or utcnow()
+    question = Question(
+        asker_id=asker.id,
+        category=category,
+        region_code=region_code,
+        subject=subject,
+        text=text,
+        status=QuestionStatus.open,
+        due_at=working_days_after(now, ANSWER_WORKING_DAYS, _zone()),
+        created_at=now,
+    )
+    for name, data, mime in checked:
+        question.attachments.append(
+            Attachment(
+                filename=name[:255] or f"file{EVIDENCE_TYPES[mime]}",
+                content_type=mime,
+                size=len(data),
+                sha256=storage().put(data),
+            )
+        )
+    db.session.add(question)
+    db.session.flush()
+    notices.asked(question, pool(question))
+    return question
+
+
+def my_questions(asker: User) -> list[Question]:
+    return list(
+        db.session.scalars(
+            select(Question).where(Question.asker_id == asker.id).order_by(Question.id.desc())
+        )
+    )
+
+
+# -- the expert -----------------------------------------------------------------------
+
+
+def take(question: Question, expert: User, *, now: datetime | None = None) -> None:
+    """The expert answers this one: the others of the pool see it is being answered."""
+    if not in_pool(expert, question):
+        raise NotAllowedError
+    if question.status == QuestionStatus.answered:
+        raise FieldError("answer", _("This question has been answered."))
+    if question.status == QuestionStatus.taken and question.expert_id != expert.id:
+        raise FieldError("answer", _("Another expert is answering this question."))
+    question.status, question.expert_id = QuestionStatus.taken, expert.id
+    question.taken_at = now or utcnow()
+    db.session.flush()
+
+
+def answer(question: Question, expert: User, text: str, *, now: datetime | None = None) -> None:
+    """The written answer; the asker is told by text message."""
+    text = text.strip()
+    if not text:
+        raise FieldError("answer", _("Please write the answer."))
+    if len(text) > MAX_ANSWER:
+        raise FieldError(
+            "answer", _("The answer is too long: at most %(n)d characters.", n=MAX_ANSWER)
+        )
+    if question.status != QuestionStatus.taken or question.expert_id != expert.id:
+        take(question, expert, now=now)
+    question.answer, question.answered_at = text, now or utcnow()
+    question.status = QuestionStatus.answered
+    db.session.flush()
+    notices.answered(question)
+
+
+# -- the worker -----------------------------------------------------------------------
+
+
+def escalate_late(now: datetime | None = None) -> int:
+    """Unanswered questions past their stated time: the region's administrators and the
+    pool are told, once; the escalation is recorded on the question."""
+    now = now or utcnow()
+    late = db.session.scalars(
+        select(Question)
+        .where(
+            Question.status != QuestionStatus.answered,
+            Question.due_at < now,
+            Question.escalated_at.is_(None),
+        )
+        .order_by(Question.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for question in late:
+        admins = region_admins(question.region_code)
+        experts = [u for u in pool(question) if u not in admins]
+        notices.late(question, admins, experts)
+        question.escalated_at, question.escalated_to = now, len(admins) + len(experts)
+    db.session.flush()
+    return len(late)
+
+
+# -- a case from a question -----------------------------------------------------------
+
+
+def to_case(question: Question, by: User) -> Case:
+    """A draft case of the asker, carrying the question's text and files; the question's
+    steps go into the case's journal. Once only: asked again, the same case."""
+    if by.id != question.asker_id:
+        raise NotAllowedError
+    if question.case_id is not None:
+        return db.session.get(Case, question.case_id)
+    case = open_case(
+        title=question.subject,
+        category=question.category,
+        applicants=[by],
+        respondents=[],
+        facts=question.text,
+        by=by,
+    )
+    case.region_code = question.region_code
+    db.session.flush()
+    steps = [("consultation.asked", question.created_at, by.id, {"question_id": question.id})]
+    if question.answered_at is not None:
+        steps.append(("consultation.answered", question.answered_at, question.expert_id, {}))
+    if question.escalated_at is not None:
+        steps.append(("consultation.escalated", question.escalated_at, None, {}))
+    for action, at, actor, payload in sorted(steps, key=lambda s: s[1]):
+        journal.append(case.id, action, {**payload, "at": at.isoformat()}, actor_id=actor)
+    for item in question.attachments:
+        add_evidence(
+            case,
+            by=by,
+            filename=item.filename,
+            data=storage().read(item.sha256),
+            shared=False,
+        )
+    question.case_id, question.converted_at = case.id, utcnow()
+    journal.append(case.id, "consultation.converted", {"question_id": question.id}, actor_id=by.id)
+    return case
+
+
+# -- figures --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    asked: int
+    answered: int
+    late: int
+    converted: int
+
+
+def figures(institution_id: int | None = None, *, now: datetime | None = None) -> Figures:
+    """Questions of the whole platform, or of the institution's province."""
+    now = now or utcnow()
+    query = select(Question)
+    if institution_id is not None:
+        institution = db.session.get(Institution, institution_id)
+        query = query.where(Question.region_code == _province(institution.region_code))
+    rows = db.session.scalars(query).all()
+    return Figures(
+        asked=len(rows),
+        answered=sum(q.answered_at is not None for q in rows),
+        late=sum((q.answered_at or now) > q.due_at for q in rows),
+        converted=sum(q.case_id is not None for q in rows),
+    )
+
+
+@case_signals.figures_asked.connect
+def _counts(institution_id: int | None) -> dict[str, int]:
+    """The statistics page's consultation figures (cases.statistics asks by signal)."""
+    found = figures(institution_id)
+    return {
+        "consultations": found.asked,
+        "consultations_answered": found.answered,
+        "consultations_late": found.late,
+        "consultations_converted": found.converted,
+    }

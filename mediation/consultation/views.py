@@ -1,0 +1,306 @@
+"""Pages of the consultation feature: thin handlers; the rules are in operations.py."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts import registration
+from mediation.accounts.identity import mask_phone
+from mediation.accounts.models import CodePurpose, Role, User
+from mediation.cases import categories, regions
+from mediation.core.access import role_required
+from mediation.core.downloads import download_name
+from mediation.core.forms import FieldError, apply_field_error, failed_attempt
+from mediation.core.storage import storage
+from mediation.extensions import db, limiter
+
+from . import operations as ops
+from .forms import KIND_NAMES, AnswerForm, AskForm, ConfirmForm, ExpertForm, StartForm
+from .models import Attachment, ExpertProfile, Question, QuestionStatus
+
+
+def _question_or_404(question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or not ops.can_view(current_user, question):
+        abort(404)  # never says whether someone else's question exists
+    return question
+
+
+def _province_choices() -> list[tuple[str, str]]:
+    return [(code, name) for code, name in regions.choices() if code]
+
+
+# -- the asker ------------------------------------------------------------------------
+
+
+def index():
+    """What consultation is; a logged-in person's own questions."""
+    mine = ops.my_questions(current_user) if current_user.is_authenticated else []
+    return render_template("consultation/index.html", questions=mine, days=ops.ANSWER_WORKING_DAYS)
+
+
+@limiter.limit(lambda: current_app.config["CONSULTATION_ASK_LIMIT"], methods=["POST"])
+def ask():
+    if not current_user.is_authenticated:
+        return redirect(url_for("consultation.start"))
+    form = AskForm()
+    form.category.choices = categories.choices()
+    form.region_code.choices = _province_choices()
+    if form.validate_on_submit():
+        files = [
+            (upload.filename or "", upload.read())
+            for upload in request.files.getlist(form.files.name)
+            if upload.filename
+        ]
+        try:
+            question = ops.ask(
+                current_user,
+                category=form.category.data,
+                region_code=form.region_code.data,
+                subject=form.subject.data,
+                text=form.text.data,
+                files=files,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your question has been sent to the experts."), "success")
+            return redirect(url_for("consultation.question", question_id=question.id))
+    status = 422 if form.errors else 200
+    page = render_template("consultation/ask.html", form=form, days=ops.ANSWER_WORKING_DAYS)
+    return page, status
+
+
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
+def start():
+    """No account yet: the number is proven by a code, as registration proves it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("consultation.ask"))
+    form = StartForm()
+    if form.validate_on_submit():
+        previous = session.get("consulting")
+        browser = (previous.get("browser") if isinstance(previous, dict) else None) or (
+            secrets.token_urlsafe(16)
+        )
+        try:
+            locale = str(get_locale()) if get_locale() else None
+            phone = registration.start_registration(form.phone.data, browser=browser, locale=locale)
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            session["consulting"] = {"phone": phone, "browser": browser}
+            flash(_("A message has been sent to %(phone)s.", phone=mask_phone(phone)), "info")
+            return redirect(url_for("consultation.confirm"))
+    return render_template("consultation/start.html", form=form, step=1)
+
+
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=failed_attempt,
+)
+def confirm():
+    consulting = session.get("consulting")
+    phone = consulting.get("phone") if isinstance(consulting, dict) else None
+    if not phone:
+        return redirect(url_for("consultation.start"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            user = registration.open_by_code(
+                phone,
+                form.code.data.strip(),
+                real_name=form.real_name.data,
+                browser=consulting["browser"],
+            )
+        except FieldError as error:
+            db.session.commit()  # a failed try at the code is counted
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            session.pop("consulting", None)
+            login_user(user)
+            return redirect(url_for("consultation.ask"))
+    status = 422 if form.errors else 200
+    page = render_template("consultation/start.html", form=form, step=2, phone=mask_phone(phone))
+    return page, status
+
+
+@login_required
+def question(question_id: int):
+    item = _question_or_404(question_id)
+    expert_here = ops.in_pool(current_user, item)
+    return render_template(
+        "consultation/question.html",
+        question=item,
+        asker=item.asker_id == current_user.id,
+        expert_here=expert_here,
+        mine_to_answer=expert_here
+        and item.status != QuestionStatus.answered
+        and item.expert_id in (None, current_user.id),
+        answer_form=AnswerForm(),
+        form=FlaskForm(),
+        category=categories.category_name(item.category),
+        region=regions.name(item.region_code),
+    )
+
+
+@login_required
+def attachment(question_id: int, attachment_id: int):
+    item = _question_or_404(question_id)
+    file = db.session.get(Attachment, attachment_id)
+    if file is None or file.question_id != item.id:
+        abort(404)
+    response = current_app.response_class(storage().read(file.sha256), mimetype=file.content_type)
+    name = download_name("consultation", str(item.id), file.id, mimetype=file.content_type)
+    kind = "attachment" if request.args.get("download") == "1" else "inline"
+    response.headers["Content-Disposition"] = f'{kind}; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+def to_case(question_id: int):
+    item = _question_or_404(question_id)
+    if item.asker_id != current_user.id:
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    case = ops.to_case(item, current_user)
+    db.session.commit()
+    flash(_("A draft case was made from your question. Check it and complete it."), "success")
+    return redirect(url_for("cases.intake_dispute", case_id=case.id))
+
+
+# -- the expert -----------------------------------------------------------------------
+
+
+@role_required(Role.expert)
+def queue():
+    return render_template("consultation/queue.html", questions=ops.queue(current_user))
+
+
+@login_required
+def take(question_id: int):
+    item = _question_or_404(question_id)
+    if not ops.in_pool(current_user, item):
+        abort(403)
+    if FlaskForm().validate_on_submit():
+        try:
+            ops.take(item, current_user)
+        except FieldError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+    return redirect(url_for("consultation.question", question_id=item.id))
+
+
+@login_required
+def answer(question_id: int):
+    item = _question_or_404(question_id)
+    if not ops.in_pool(current_user, item):
+        abort(403)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            ops.answer(item, current_user, form.answer.data)
+        except FieldError as error:
+            db.session.rollback()
+            form.answer.errors = [error.message]
+        else:
+            db.session.commit()
+            flash(_("Your answer was sent; the person who asked is told."), "success")
+            return redirect(url_for("consultation.question", question_id=item.id))
+    page = render_template(
+        "consultation/question.html",
+        question=item,
+        asker=False,
+        expert_here=True,
+        mine_to_answer=True,
+        answer_form=form,
+        form=FlaskForm(),
+        category=categories.category_name(item.category),
+        region=regions.name(item.region_code),
+    )
+    return page, 422
+
+
+# -- administrators -------------------------------------------------------------------
+
+
+@role_required(Role.platform_admin, Role.institution_admin)
+def experts():
+    profiles = db.session.scalars(
+        select(ExpertProfile).order_by(ExpertProfile.region_code, ExpertProfile.user_id)
+    ).all()
+    own = _admin_province()
+    shown = [p for p in profiles if own is None or p.region_code == own]
+    return render_template(
+        "consultation/experts.html", profiles=shown, kinds=KIND_NAMES, region_name=regions.name
+    )
+
+
+def _admin_province() -> str | None:
+    """None for a platform administrator; else the province of their institution."""
+    if current_user.has_role(Role.platform_admin):
+        return None
+    if current_user.institution is None:
+        abort(403)
+    return regions.province_code(current_user.institution.region_code)
+
+
+@role_required(Role.platform_admin, Role.institution_admin)
+def new_expert():
+    own = _admin_province()
+    form = ExpertForm()
+    form.region_code.choices = [c for c in _province_choices() if own is None or c[0] == own]
+    form.categories.choices = categories.choices()
+    if form.validate_on_submit():
+        identity = form.identity()
+        try:
+            user = db.session.scalar(
+                select(User).where(User.phone == accounts.normalise_identifier(identity["phone"]))
+            )
+            if user is None:
+                user = accounts.create_user(roles=[], **identity)
+                accounts.issue_code(user, CodePurpose.password_reset)
+            ops.make_expert(
+                user,
+                kind=form.kind.data,
+                region_code=form.region_code.data,
+                categories_=list(form.categories.data or []),
+                languages=[s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
+                hours=form.hours.data or "",
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s now answers consultations.", name=user.real_name), "success")
+            return redirect(url_for("consultation.experts"))
+    return render_template(
+        "accounts/form_page.html",
+        form=form,
+        title=_("Add an expert"),
+        intro=_(
+            "A new expert receives a code by text message to choose a password; an account "
+            "that already exists on the number becomes an expert as well."
+        ),
+        submit=_("Add the expert"),
+    )
