@@ -200,7 +200,10 @@ def ask(
     files = [(name, data) for name, data in files if name or data]
     if len(files) > MAX_FILES:
         raise FieldError("files", _("At most %(n)d files.", n=MAX_FILES))
-    checked = [(name, data, check_upload(name, data)) for name, data in files]
+    try:
+        checked = [(name, data, check_upload(name, data)) for name, data in files]
+    except FieldError as error:
+        raise FieldError("files", error.message) from None
     now = now or utcnow()
     question = Question(
         asker_id=asker.id,
