@@ -112,6 +112,73 @@ def _registration():
     return lambda: registration.start_registration(owner.phone, browser="test"), {"owner": [owner]}
 
 
+# -- consultation ---------------------------------------------------------------------------
+
+
+def _expert(region: str = "320000"):
+    from mediation.consultation import operations as consultation
+
+    user = make_user(Role.expert)
+    consultation.make_expert(
+        user, kind="lawyer", region_code=region, categories_=[], languages=[], hours=""
+    )
+    return mailable(user)[0]
+
+
+def _question(asker=None):
+    from mediation.consultation import operations as consultation
+
+    asker = asker or mailable(make_user())[0]
+    return consultation.ask(
+        asker, category="neighbourhood", region_code="320000", subject="漏水", text="楼上漏水"
+    )
+
+
+@scenario("question asked")
+def _asked():
+
+    experts = [_expert(), _expert()]
+    _expert("330000")  # another province's pool is not told
+    asker = mailable(make_user())[0]
+    return lambda: _question(asker), {"experts": experts}
+
+
+@scenario("question answered")
+def _answered():
+    from mediation.consultation import operations as consultation
+
+    expert, question = _expert(), _question()
+    return lambda: consultation.answer(question, expert, "可以申请调解。"), {
+        "asker": [question.asker]
+    }
+
+
+@scenario("question not answered in time")
+def _late():
+    from mediation.consultation import operations as consultation
+
+    expert, question = _expert(), _question()
+    institution = make_institution(region_code="320102")
+    admins = mailable(
+        make_user(Role.institution_admin, institution_id=institution.id),
+        make_user(Role.platform_admin),
+    )
+    make_user(Role.institution_admin, institution_id=make_institution(region_code="330102").id)
+    later = question.due_at + timedelta(seconds=1)
+    return lambda: consultation.escalate_late(now=later), {
+        "region admins": list(admins),
+        "experts": [expert],
+    }
+
+
+@scenario("question turned into a case")
+def _turned():
+    from mediation.consultation import operations as consultation
+
+    question = _question()
+    return lambda: consultation.to_case(question, question.asker), {}
+
+
 # -- cases ----------------------------------------------------------------------------------
 
 

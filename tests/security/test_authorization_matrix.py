@@ -84,12 +84,20 @@ def _token(name):
     return lambda t: {"token": t.ids[name]}
 
 
+def _question(t):
+    return {"question_id": t.ids["question"]}
+
+
 def _application(t):
     return {"application_id": t.ids["application"]}
 
 
 MEDIATOR = frozenset({"mediator"})
 CASE_STEP = {"allowed": CASE, "business_403": True}
+# A consultation question (tests/security/world.py): its asker (the applicant), the experts
+# of its pool (the tenant's mediator is one), the platform; the tenant's institution is in
+# another province, so its administrators are not among them.
+ASKED = frozenset({"applicant", "mediator", PLATFORM})
 
 MATRIX: dict[str, Entry] = {
     # -- cases -----------------------------------------------------------------------------
@@ -308,6 +316,25 @@ MATRIX: dict[str, Entry] = {
         frozenset({ANONYMOUS, "applicant"}),
         "capability for a visitor (the code goes to the attendee); anyone logged in as "
         "somebody else is sent to the login page",
+    ),
+    # -- consultation ----------------------------------------------------------------------
+    "consultation.question": Entry(
+        _question, ASKED, "the asker, the experts of its pool, the region's administrators"
+    ),
+    "consultation.attachment": Entry(
+        lambda t: {**_question(t), "attachment_id": t.ids["question_file"]},
+        ASKED,
+        "as the question",
+    ),
+    "consultation.take": Entry(_question, MEDIATOR, "an expert of the pool (the mediator is one)"),
+    "consultation.answer": Entry(
+        _question, MEDIATOR, "an expert of the pool (the mediator is one)"
+    ),
+    "consultation.to_case": Entry(
+        _question,
+        frozenset({"applicant"}),
+        "the asker alone turns their question into their case",
+        destructive=True,
     ),
     # -- journal and recordings ------------------------------------------------------------
     "journal.case_journal": Entry(_case, CASE, "can_view (redacted for a party)"),

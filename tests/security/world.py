@@ -10,6 +10,7 @@ verified phone, say) is made there once.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from mediation.cases import operations as cases
 from mediation.cases import respondent as answering
 from mediation.cases.models import CaseParty
 from mediation.cases.states import Action, TerminationReason
+from mediation.consultation import operations as consultation
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
@@ -40,6 +42,10 @@ from mediation.rooms.models import Room, RoomMember
 from tests.agreements.conftest import drawing
 from tests.court.conftest import apply_jointly, in_force
 from tests.factories import make_case, make_user
+
+# Each tenant's consultation pool is its own province (none is the institutions' Jiangsu,
+# so no tenant's administrators reach a question): a and b alternate.
+_PROVINCES = itertools.cycle(("110000", "310000"))
 
 # The roles a tenant's people hold towards that tenant's objects.
 TENANT_ROLES = ("applicant", "respondent", "mediator", "admin", "clerk", "judge")
@@ -199,6 +205,20 @@ def build_tenant(storage_dir: str) -> Tenant:
     agency_case.parties.append(agent)
     db.session.flush()
 
+    # A question of the applicant's, in the pool the tenant's mediator answers as an expert.
+    province = next(_PROVINCES)
+    consultation.make_expert(
+        mediator, kind="mediator", region_code=province, categories_=[], languages=[], hours=""
+    )
+    question = consultation.ask(
+        applicant,
+        category="neighbourhood",
+        region_code=province,
+        subject="漏水",
+        text="楼上漏水怎么办",
+        files=[("照片.png", drawing())],
+    )
+
     rule = availability.add_rule(mediator.id, 0, time(9), time(12), reception=False, place="")
     settings = availability.settings_for(mediator.id)
     availability.renew_feed_token(settings)
@@ -226,6 +246,8 @@ def build_tenant(storage_dir: str) -> Tenant:
             "respondent_party": next(p.id for p in case.parties if p.side == "respondent"),
             "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
+            "question": question.id,
+            "question_file": question.attachments[0].id,
             "application": application.id,
             "material": material.id,
             "material_request": material_request.id,
