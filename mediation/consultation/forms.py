@@ -66,7 +66,7 @@ class AnswerForm(FlaskForm):
     answer = TextAreaField(
         _l("Your answer"),
         validators=[DataRequired(REQUIRED), Length(max=MAX_ANSWER)],
-        render_kw={"rows": 10},
+        render_kw={"rows": 7},
     )
 
 
