@@ -180,7 +180,12 @@ def to_case(question_id: int):
         abort(403)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    case = ops.to_case(item, current_user)
+    try:
+        case = ops.to_case(item, current_user)
+    except FieldError as error:  # the category was withdrawn since the question was asked
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("consultation.question", question_id=item.id))
     db.session.commit()
     flash(_("A draft case was made from your question. Check it and complete it."), "success")
     return redirect(url_for("cases.intake_dispute", case_id=case.id))

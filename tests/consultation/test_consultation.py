@@ -5,13 +5,14 @@ with one action. Runs on SQLite and PostgreSQL (the ``app`` fixture's databases)
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from mediation import worker
-from mediation.accounts.models import Role
+from mediation.accounts.models import Role, User
 from mediation.cases import statistics
 from mediation.cases.clocks import working_days_after
 from mediation.cases.models import Evidence
@@ -23,7 +24,7 @@ from mediation.notify.models import OutboxMessage
 from tests.agreements.conftest import drawing
 from tests.conftest import csrf_token, login, post_form
 from tests.core.test_no_english import english_words, visible_text
-from tests.factories import PASSWORD, make_institution, make_user
+from tests.factories import PASSWORD, make_institution, make_user, valid_id_number
 
 JIANGSU, ZHEJIANG = "320000", "330000"
 # A Friday in the past (so that "late" does not depend on today): two working days later
@@ -230,3 +231,36 @@ def test_hostile_questions_are_refused_with_a_reason_and_asking_is_rate_limited(
     assert statuses == [302, 429, 429]
     with app.app_context():
         assert db.session.scalar(select(db.func.count(Question.id))) == 1
+
+
+def test_an_administrator_adds_an_expert_to_the_province_s_pool(app, client):
+    with app.app_context():
+        institution = make_institution(region_code="320102")
+        admin = make_user(Role.institution_admin, institution_id=institution.id)
+        mediator = make_user(Role.mediator, institution_id=institution.id)
+        phone, mediator_phone = admin.phone, mediator.phone
+        db.session.commit()
+    assert login(client, phone, PASSWORD).status_code == 302
+    assert "咨询专家" in client.get("/institution/").get_data(as_text=True)
+    form = client.get("/consultation/experts/new").get_data(as_text=True)
+    assert 'value="330000"' not in form  # another province is not theirs to staff
+    new = {"kind": "lawyer", "region_code": JIANGSU, "hours": "工作日", "languages": "普通话"}
+    for who in (
+        {"phone": "13877770051", "real_name": "赵律师", "id_number": valid_id_number(9051)},
+        {
+            "phone": mediator_phone,
+            "real_name": "调解员",
+            "id_number": valid_id_number(9052),
+        },
+    ):
+        response = post_form(client, "/consultation/experts/new", {**new, **who})
+        problems = re.findall(r'id="([^"]+)-error" class="field-error"', response.text)
+        assert response.status_code == 302, problems
+    listed = client.get("/consultation/experts").get_data(as_text=True)
+    assert "赵律师" in listed and "律师" in listed
+    with app.app_context():
+        both = db.session.scalars(
+            select(User).where(User.phone.in_(["+8613877770051", mediator_phone]))
+        ).all()
+        assert all(u.has_role(Role.expert) for u in both) and len(both) == 2
+        assert any(u.has_role(Role.mediator) for u in both)  # kept the mediator's role
