@@ -17,6 +17,7 @@ from tests.journeys.test_mediate_now import log_in
 from tests.journeys.test_register_and_agency import code_in, last_text_to
 
 ASKER = "13877770041"
+ANSWER = "这属于相邻关系纠纷。可以先书面要求楼上维修，也可以申请人民调解，调解免费。"
 
 
 def test_ask_on_a_phone_answered_by_an_expert_turned_into_a_case(
@@ -79,7 +80,7 @@ def test_ask_on_a_phone_answered_by_an_expert_turned_into_a_case(
     take = desk.get_by_role("button", name="由我来答复")
     step(desk, take, "e04-question")
     take.click()
-    desk.fill("#answer", "这属于相邻关系纠纷。可以先书面要求楼上维修，也可以申请人民调解，调解免费。")
+    desk.fill("#answer", ANSWER)
     send_answer = desk.get_by_role("button", name="发送答复")
     step(desk, send_answer, "e05-answer")
     send_answer.click()
