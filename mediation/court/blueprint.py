@@ -35,6 +35,7 @@ def court_helpers() -> dict:
     from .labels import MATERIAL_NAMES, STATUS_NAMES
 
     return {
+        "delegation_of": delegation.of_case,
         "application_statuses": STATUS_NAMES,
         "material_kinds": MATERIAL_NAMES,
         "confirmation": lambda case: {
