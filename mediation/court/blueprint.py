@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import delegation, delegation_views, party_views, views  # noqa: F401 - its receiver
+from . import delegation, delegation_views, party_views, views
 
 bp = Blueprint("court", __name__, url_prefix="/court")
 
