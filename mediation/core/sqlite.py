@@ -48,8 +48,10 @@ def is_busy(error: BaseException) -> bool:
     if isinstance(original, DatabaseBusy):
         return True
     code = getattr(original, "sqlite_errorcode", None)
-    return isinstance(original, sqlite3.OperationalError) and code is not None and (
-        code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    return (
+        isinstance(original, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED))
     )
 
 

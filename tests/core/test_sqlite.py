@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,10 +26,13 @@ from mediation.rooms.models import ChatMessage
 from tests.browser.conftest import serve
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
-from tests.signaling.conftest import connect, room  # noqa: F401  fixtures of the room tests
+from tests.signaling import conftest as room_fixtures
 from tests.signaling.test_processes import Participant
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+# The room tests' fixtures: a session in progress, and Socket.IO clients in it.
+room, connect = room_fixtures.room, room_fixtures.connect
 
 HOLD_SECONDS = 10
 STALL = 2.0  # seconds: far above any answer, far below the lock
@@ -51,7 +53,7 @@ def write_lock(database: str, seconds: float) -> Iterator[subprocess.Popen]:
     """Another process (the sqlite3 module, as any tool would) holding the write lock for
     ``seconds``; yields once the lock is held."""
     path = database.removeprefix("sqlite:///")
-    holder = subprocess.Popen(  # noqa: S603 - this interpreter, fixed code
+    holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, path, str(seconds)], stdout=subprocess.PIPE, text=True
     )
     try:
