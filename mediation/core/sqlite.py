@@ -12,6 +12,11 @@ which the request edge answers with "busy, please retry" (core/views.py).
 
 WAL mode lets readers go on while one writer writes, so only writers ever wait.
 
+Measured (``SELECT 1``, this 2-core machine under load, Dec 2026): a plain pysqlite statement
+5 us, through this retrying cursor 9 us, handed to gevent's threadpool (the other way to keep
+the C library's waits off the hub) 172 us; so the waiting happens here rather than every
+statement going to a thread.
+
 Retrying one statement is safe: pysqlite opens a transaction just before the first
 data-changing statement (reads before it run outside any transaction), so the statement
 that waits for the write lock holds no older snapshot. Should one ever hold one
