@@ -178,3 +178,24 @@ def test_a_relay_only_session_goes_through_coturn_from_the_lobby_to_its_recordin
         time.sleep(0.3)
     for name in ("coturn", "nginx", "redis", "worker", "recorder"):
         assert top.processes[name].poll() is None, top.describe()
+
+
+def test_nginx_serves_static_files_itself_and_refuses_an_upload_over_the_limit(deployed):
+    import http.client
+    import ssl
+
+    context = ssl._create_unverified_context()  # noqa: S323 - the test's self-signed cert
+    port = int(deployed.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    connection.request("GET", "/static/js/room.js")
+    answer = connection.getresponse()
+    assert answer.status == 200 and b"RTCPeerConnection" in answer.read()
+    # nginx's own header (common.conf): the file did not come from a web process.
+    assert answer.getheader("Cache-Control") == "public"
+    # The headers alone: nginx answers 413 before any byte of the body comes.
+    connection.putrequest("POST", "/cases/new")
+    connection.putheader("Content-Length", str(101 * 2**20))
+    connection.putheader("Content-Type", "application/octet-stream")
+    connection.endheaders()
+    assert connection.getresponse().status == 413
+    connection.close()
