@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -156,7 +157,7 @@ def register_blueprints(app: Flask) -> None:
     from .cases.blueprint import bp as cases_bp
     from .consultation.blueprint import bp as consultation_bp
     from .core.views import bp as core_bp
-    from .core.views import render_error
+    from .core.views import database_busy, render_error
     from .court.api import api as court_api_bp
     from .court.blueprint import bp as court_bp
     from .court.blueprint import links as confirmation_links_bp
@@ -188,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, database_busy)
 
 
 def register_commands(app: Flask) -> None:

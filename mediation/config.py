@@ -38,6 +38,9 @@ class Config:
     # The address users reach the platform at, for links in text messages and e-mails.
     BASE_URL = "http://127.0.0.1:5000"
     STORAGE_DIR: str | None = None
+    # SQLite only: how long a write waits for another writer's lock before the user is asked
+    # to try again (core/sqlite.py); the server answers other requests meanwhile.
+    SQLITE_BUSY_SECONDS = 15.0
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -97,6 +100,10 @@ class Config:
     ICE_STUN_URLS: ClassVar[list[str]] = []
     ICE_TURN_URLS: ClassVar[list[str]] = []
     TURN_SECRET: str | None = None
+    # "relay": every media path goes through TURN (browsers and the recorder gather relay
+    # candidates only). For proving a TURN deployment, or networks that must not expose
+    # addresses; "all" (the default) lets ICE pick the direct path where there is one.
+    ICE_TRANSPORT_POLICY = "all"
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
     # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,
@@ -205,6 +212,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "BASE_URL": ("BASE_URL", str),
     "PROXY_HOPS": ("PROXY_HOPS", int),
     "STORAGE_DIR": ("STORAGE_DIR", str),
+    "SQLITE_BUSY_SECONDS": ("SQLITE_BUSY_SECONDS", float),
     "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
@@ -231,6 +239,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_STUN_URLS": ("ICE_STUN_URLS", _list),
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
+    "ICE_TRANSPORT_POLICY": ("ICE_TRANSPORT_POLICY", str),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
     "ROOM_LIMIT_SIGNAL": ("ROOM_LIMIT_SIGNAL", str),
     "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),
@@ -322,6 +331,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if not config.get("PKI_DIR"):
         config["PKI_DIR"] = str(instance_path / "pki")
     _check_keys(config)
+    if config.get("ICE_TRANSPORT_POLICY", "all") not in ("all", "relay"):
+        raise ConfigurationError("MEDIATION_ICE_TRANSPORT_POLICY must be all or relay.")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme some hosting providers hand out
         uri = "postgresql://" + uri.removeprefix("postgres://")
@@ -329,11 +340,13 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     config["SQLALCHEMY_DATABASE_URI"] = uri
     if uri.startswith("sqlite"):
-        # One writer at a time: a writer waits for the lock (up to 30 s) instead of failing
-        # at once, e.g. when the worker thread and a page write together.
-        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        # One writer at a time: a writer waits for the lock, up to SQLITE_BUSY_SECONDS, in
+        # Python, where the web process's other greenlets go on meanwhile (core/sqlite.py).
+        from .core.sqlite import engine_options
+
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}, config["SQLITE_BUSY_SECONDS"]
+        )
 
 
 def _check_keys(config: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """consultation: questions to the region's expert pool, experts' profiles, the expert role
 
 Revision ID: b8d2f6a4c1e3
-Revises: c4e1f7a2b9d0
-Create Date: 2026-12-05 02:50:00+00:00
+Revises: e5a9c3d1f7b2
+Create Date: 2026-12-05 03:10:00+00:00
 
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "b8d2f6a4c1e3"
-down_revision = "c4e1f7a2b9d0"
+down_revision = "e5a9c3d1f7b2"
 branch_labels = None
 depends_on = None
 
