@@ -13,6 +13,7 @@ from .accounts.models import Court, CourtLevel, Institution, MediatorProfile, Ro
 from .cases import assignment, invitations, workflow
 from .cases import operations as cases
 from .cases.states import Action
+from .consultation.models import ExpertProfile
 from .extensions import db
 
 DEMO_PASSWORD = "mediation-demo"  # noqa: S105 - demo data, refused in production
@@ -40,6 +41,7 @@ PEOPLE = (
     (Role.judge, "赵法官", "13800000005", "32010219780630006"),
     (Role.party, "张三", "13800000006", "32010219850418007"),
     (Role.party, "李四", "13800000007", "32010219880109008"),
+    (Role.expert, "孙律师", "13800000008", "32010219760520009"),
 )
 
 
@@ -125,6 +127,17 @@ def _create() -> None:
         languages=["普通话", "English"],
         charges_fee=True,
         fee_note="按照《江苏省调解收费办法》收取，首次调解免费",
+    )
+    # A lawyer answering consultations of Jiangsu (mediation/consultation).
+    db.session.add(
+        ExpertProfile(
+            user_id=made["孙律师"].id,
+            kind="lawyer",
+            categories=[],
+            languages=["普通话"],
+            hours="工作日 9:00-17:00",
+            region_code="320000",
+        )
     )
     case = cases.open_case(
         title="楼上漏水致楼下墙面受损",

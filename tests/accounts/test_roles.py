@@ -22,6 +22,8 @@ PAGES = {
     "/statistics": {Role.platform_admin, Role.institution_admin},
     "/statistics.csv": {Role.platform_admin, Role.institution_admin},
     "/admin/categories/new": {Role.platform_admin},
+    "/consultation/queue": {Role.expert},
+    "/consultation/experts": {Role.platform_admin, Role.institution_admin},
 }
 HOME = {
     Role.party: "/cases/",
@@ -30,6 +32,7 @@ HOME = {
     Role.court_clerk: "/court/",
     Role.judge: "/court/",
     Role.platform_admin: "/admin/",
+    Role.expert: "/consultation/queue",
 }
 
 
