@@ -98,6 +98,25 @@ def build(app: Flask) -> World:
         mediating.parties.append(agent)
         db.session.flush()
         agency_token = agency.link_for(agent).rsplit("/", 1)[1]
+        # A consultation question of the applicant's, in the pool the mediator answers in.
+        from mediation.consultation import operations as consultation
+
+        consultation.make_expert(
+            case.mediator,
+            kind="mediator",
+            region_code="320000",
+            categories_=[],
+            languages=[],
+            hours="",
+        )
+        question = consultation.ask(
+            applicant,
+            category="neighbourhood",
+            region_code="320000",
+            subject="漏水",
+            text="楼上漏水",
+            files=[("\u202egpj.exe.png", png())],
+        )
         db.session.commit()
         return World(
             phones={
@@ -118,6 +137,8 @@ def build(app: Flask) -> World:
                 "request_id": [str(material_request.id)],
                 "token": [links.token_for(party_participant), agency_token],
                 "party_id": [str(agent.id)],
+                "question_id": [str(question.id)],
+                "attachment_id": [str(question.attachments[0].id)],
                 "number": ["1"],
                 "which": ["application", "decision"],
                 "kind": ["rule", "exception"],
