@@ -96,3 +96,23 @@ def test_s3_is_configured_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDIATION_STORAGE_URL", "ftp://files")
     with pytest.raises(StorageError, match="s3://bucket/prefix"):
         create_app({"ENV_NAME": "testing", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_storage_check_probes_the_configured_backend(storage_backend, runner):
+    result = runner.invoke(args=["storage", "check"])
+    assert result.exit_code == 0, result.output
+    assert "write, ranged read and delete work" in result.output
+    expected = "LocalStorage" if storage_backend == "local" else "S3Storage(s3://test-"
+    assert expected in result.output
+
+
+def test_storage_check_fails_clearly_without_a_bucket(app, runner, s3_server):
+    from tests.storage_backends import s3_settings
+
+    saved = {k: app.config.get(k) for k in s3_settings(s3_server, "x")}
+    app.config.update(s3_settings(s3_server, "no-such-bucket"))
+    try:
+        result = runner.invoke(args=["storage", "check"])
+    finally:
+        app.config.update(saved)
+    assert result.exit_code == 1 and "NoSuchBucket" in result.output
