@@ -112,6 +112,10 @@ class Config:
     ICE_STUN_URLS: ClassVar[list[str]] = []
     ICE_TURN_URLS: ClassVar[list[str]] = []
     TURN_SECRET: str | None = None
+    # "relay": every media path goes through TURN (browsers and the recorder gather relay
+    # candidates only). For proving a TURN deployment, or networks that must not expose
+    # addresses; "all" (the default) lets ICE pick the direct path where there is one.
+    ICE_TRANSPORT_POLICY = "all"
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
     # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,
@@ -254,6 +258,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_STUN_URLS": ("ICE_STUN_URLS", _list),
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
+    "ICE_TRANSPORT_POLICY": ("ICE_TRANSPORT_POLICY", str),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
     "ROOM_LIMIT_SIGNAL": ("ROOM_LIMIT_SIGNAL", str),
     "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),
@@ -347,6 +352,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     if not config.get("PKI_DIR"):
         config["PKI_DIR"] = str(instance_path / "pki")
     _check_keys(config)
+    if config.get("ICE_TRANSPORT_POLICY", "all") not in ("all", "relay"):
+        raise ConfigurationError("MEDIATION_ICE_TRANSPORT_POLICY must be all or relay.")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme some hosting providers hand out
         uri = "postgresql://" + uri.removeprefix("postgres://")
