@@ -50,6 +50,8 @@ from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
+# With object storage, files whose upload failed wait in SPOOL_DIR; retried this often.
+UPLOAD_RETRY_TICKS = 120
 
 
 class Worker:
@@ -57,6 +59,7 @@ class Worker:
         self.app = app
         self.url = url.rstrip("/")
         self.max_rooms = max_rooms
+        self.ticks = 0
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rooms: dict[int, RoomRecording] = {}
         # "relay": the recorder reaches the browsers through TURN as they reach it.
@@ -100,6 +103,9 @@ class Worker:
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
+        self.ticks += 1
+        if self.ticks % UPLOAD_RETRY_TICKS == 1:  # at start, then about once a minute
+            await self.db(recording.upload_spooled)
         for session_id, room in list(self.rooms.items()):
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
