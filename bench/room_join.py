@@ -52,9 +52,13 @@ const Native = window.RTCPeerConnection;
 window.RTCPeerConnection = function (config) {
   const pc = new Native(config);
   mark('pc created');
-  for (const name of ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription']) {
+  const steps = ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription'];
+  for (const name of steps) {
     const original = pc[name].bind(pc);
-    pc[name] = (...args) => { mark(name); return original(...args).then((r) => { mark(name + ' done'); return r; }); };
+    pc[name] = (...args) => {
+      mark(name);
+      return original(...args).then((r) => { mark(name + ' done'); return r; });
+    };
   }
   pc.addEventListener('icecandidate', (e) => { if (e.candidate) mark('candidate'); });
   pc.addEventListener('iceconnectionstatechange', () => mark('ice ' + pc.iceConnectionState));
