@@ -21,7 +21,7 @@ from flask import current_app, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from mediation.accounts.identity import mask_id_number
 from mediation.accounts.signals import sessions_ended
@@ -247,7 +247,9 @@ def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[lay
 def broadcast_state(room: Room | int, found: state.View | None = None) -> None:
     """Everyone's own layout, and the roster, after any change: as the change committed
     (read under the room's lock just before, ``state.committed``), else read now."""
-    session_id = room if isinstance(room, int) else room.session_id
+    # The key as the identity map holds it: reading the attribute of a room the commit
+    # expired would load it again.
+    session_id = room if isinstance(room, int) else inspect(room).identity[0]
     found = found or state.committed(session_id) or state.view(session_id)
     if found is not None:
         _send_state(found)
