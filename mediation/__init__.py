@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -155,11 +156,12 @@ def register_blueprints(app: Flask) -> None:
     from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
     from .core.views import bp as core_bp
-    from .core.views import render_error
+    from .core.views import database_busy, render_error
     from .court.api import api as court_api_bp
     from .court.blueprint import bp as court_bp
     from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
+    from .evaluation.blueprint import bp as evaluation_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
@@ -181,9 +183,11 @@ def register_blueprints(app: Flask) -> None:
         court_api_bp,
         confirmation_bp,
         confirmation_links_bp,
+        evaluation_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, database_busy)
 
 
 def register_commands(app: Flask) -> None:

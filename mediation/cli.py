@@ -46,6 +46,8 @@ def register_commands(app: Flask) -> None:
         pki_group,
         admin_command,
         cases_group,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
 
@@ -636,6 +638,44 @@ def recompute_deadlines_command() -> None:
     changed = recompute_deadlines()
     db.session.commit()
     click.echo(f"{changed} cases got new deadlines")
+
+
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(directory: Path) -> None:
+    """Back up the database, stored files and PKI directory into the new DIRECTORY
+    (docs/backup.md); safe while the platform runs."""
+    from .backup import BackupError, backup
+
+    try:
+        done = backup(current_app._get_current_object(), directory)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Backup in {done.directory}: {done.dialect} database (revision {done.revision}), "
+        f"{done.files} files, {done.size} bytes, each SHA-256 in manifest.json"
+    )
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an instance that holds data.")
+@with_appcontext
+def restore_command(directory: Path, force: bool) -> None:
+    """Restore the backup in DIRECTORY into this instance, after checking every file's
+    SHA-256; an instance that holds data is replaced only with --force."""
+    from .backup import BackupError, restore
+
+    try:
+        done = restore(current_app._get_current_object(), directory, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Restored {done.files} files from {done.directory} ({done.dialect} database at "
+        f"revision {done.revision}). Start the platform: `mediation run` applies any newer "
+        "migrations."
+    )
 
 
 # Verifying and reading the root work without building the app (which makes an instance

@@ -38,6 +38,9 @@ class Config:
     # The address users reach the platform at, for links in text messages and e-mails.
     BASE_URL = "http://127.0.0.1:5000"
     STORAGE_DIR: str | None = None
+    # SQLite only: how long a write waits for another writer's lock before the user is asked
+    # to try again (core/sqlite.py); the server answers other requests meanwhile.
+    SQLITE_BUSY_SECONDS = 15.0
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -207,6 +210,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "BASE_URL": ("BASE_URL", str),
     "PROXY_HOPS": ("PROXY_HOPS", int),
     "STORAGE_DIR": ("STORAGE_DIR", str),
+    "SQLITE_BUSY_SECONDS": ("SQLITE_BUSY_SECONDS", float),
     "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
     "LOGIN_LIMIT_PER_ADDRESS": ("LOGIN_LIMIT_PER_ADDRESS", str),
@@ -332,11 +336,13 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     config["SQLALCHEMY_DATABASE_URI"] = uri
     if uri.startswith("sqlite"):
-        # One writer at a time: a writer waits for the lock (up to 30 s) instead of failing
-        # at once, e.g. when the worker thread and a page write together.
-        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+        # One writer at a time: a writer waits for the lock, up to SQLITE_BUSY_SECONDS, in
+        # Python, where the web process's other greenlets go on meanwhile (core/sqlite.py).
+        from .core.sqlite import engine_options
+
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}, config["SQLITE_BUSY_SECONDS"]
+        )
 
 
 def _check_keys(config: dict[str, Any]) -> None:
