@@ -1,5 +1,5 @@
 """Benchmark: from the mediator's "let in" to the first remote video frame (goal: under
-250 ms on loopback, with media already acquired in the lobby).
+130 ms on loopback on a quiet machine, issue 18; media acquired in the lobby).
 
 Runs the platform as users do (``mediation run``, SQLite, one process) and two headless
 chromiums (Debian's, driven by Playwright) with fake cameras: a mediator and a party. For
@@ -32,7 +32,7 @@ from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve
 from tests.factories import PASSWORD, make_mediating_case
 from tests.signaling.conftest import open_session
 
-GOAL_MS = 250
+GOAL_MS = 130  # issue 18, on a quiet machine (under 200 ms on a busy one)
 # Notes the time a remote tile first has a decoded frame (polled every 2 ms).
 FIRST_FRAME = """
 window.firstFrameAt = null;
