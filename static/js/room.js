@@ -93,7 +93,12 @@
   // A peer connection with the camera and microphone on it, its ICE candidates gathered
   // from the start (the pool): made when the layout asks for it, or in the lobby (warm).
   function build(id, offerer, epoch) {
-    var pc = new RTCPeerConnection({ iceServers: cfg.iceServers, iceCandidatePoolSize: 1 });
+    var pc = new RTCPeerConnection({
+      iceServers: cfg.iceServers,
+      // "relay" (MEDIATION_ICE_TRANSPORT_POLICY): media only through the TURN server.
+      iceTransportPolicy: cfg.iceTransportPolicy || "all",
+      iceCandidatePoolSize: 1,
+    });
     var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
     local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
     if (offerer) {

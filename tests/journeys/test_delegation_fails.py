@@ -11,9 +11,7 @@ the pages show; parties on 375 px phones."""
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
 from mediation.accounts.models import CourtLevel, Role
 from mediation.court import api as court_api
@@ -21,6 +19,7 @@ from mediation.extensions import db
 from tests.core.test_no_english import pdf_text
 from tests.factories import make_court, make_institution, make_mediator, make_user
 
+from . import delegation_steps
 from .test_newcomer_files import WAIT, code_in, log_in, texts_to
 
 APPLICANT, RESPONDENT = "13877772001", "13877772002"
@@ -49,25 +48,18 @@ def world(app) -> dict:
 
 
 def delegate(live_server: str, made: dict) -> dict:
-    """The court's own system posts the dispute."""
-    body = {
-        "reference": REFERENCE,
-        "category": "neighbourhood",
-        "title": "楼上漏水致损",
-        "facts": "楼上卫生间漏水，浸坏楼下吊顶。",
-        "applicants": [{"name": "李建国", "phone": APPLICANT, "address": "南京市玄武区1号"}],
-        "respondents": [{"name": "王小明", "phone": RESPONDENT}],
-        "claims": [{"text": "赔偿修复费用", "amount": "8000.00"}],
-        "institution_id": made["institution"],
-    }
-    request = urllib.request.Request(  # noqa: S310 - the loopback server under test
-        f"{live_server}/api/court/v1/delegations",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {made['token']}", "Content-Type": "application/json"},
+    return delegation_steps.delegate(
+        live_server,
+        made["token"],
+        reference=REFERENCE,
+        category="neighbourhood",
+        title="楼上漏水致损",
+        facts="楼上卫生间漏水，浸坏楼下吊顶。",
+        applicants=[{"name": "李建国", "phone": APPLICANT, "address": "南京市玄武区1号"}],
+        respondents=[{"name": "王小明", "phone": RESPONDENT}],
+        claims=[{"text": "赔偿修复费用", "amount": "8000.00"}],
+        institution_id=made["institution"],
     )
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-        assert answer.status == 201
-        return json.load(answer)
 
 
 def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
@@ -96,33 +88,18 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     assert "南京市玄武区人民法院" in delegated.inner_text()
     assert applicant.evaluate("document.documentElement.scrollWidth") <= 375
 
-    # -- the institution's administrator gives it to a mediator ------------------------------
-    admin = browser.new_context(**LAPTOP).new_page()
-    log_in(admin, live_server, made["admin"], step, "d04-admin")
-    queue = admin.get_by_role("link", name="待分派案件")
-    step(admin, queue, "d05-admin-menu")
-    queue.click()
-    card = admin.locator(".queue-case", has_text=number)
-    card.wait_for(timeout=WAIT)
-    card.locator("select[name=mediator_id]").select_option(value=str(made["mediator_id"]))
-    give = card.get_by_role("button", name="分派给该调解员")
-    step(admin, give, "d06-queue")
-    give.click()
-    admin.locator(".flash").first.wait_for(timeout=WAIT)
-
-    # -- the mediator accepts ------------------------------------------------------------------
-    desk = browser.new_context(**LAPTOP).new_page()
-    log_in(desk, live_server, made["mediator"], step, "d07-mediator")
-    case_link = desk.get_by_role("link", name=number)
-    if not case_link.count():
-        desk.get_by_role("link", name="我的办案").first.click()
-    step(desk, case_link, "d08-caseload")
-    case_link.click()
-    accept = desk.get_by_role("button", name="受理案件")
-    step(desk, accept, "d09-to-accept")
+    # -- the institution's administrator gives it to a mediator, who accepts ----------------
+    desk = delegation_steps.give_and_accept(
+        browser,
+        live_server,
+        number,
+        admin=made["admin"],
+        mediator=made["mediator"],
+        mediator_id=made["mediator_id"],
+        step=step,
+        name="d04",
+    )
     assert REFERENCE in desk.locator("#delegated-by").inner_text()
-    accept.click()
-    desk.locator(".flash").first.wait_for(timeout=WAIT)
 
     # -- the respondent refuses, on his phone --------------------------------------------------
     asked = texts_to(app, "+86" + RESPONDENT)[-1]
