@@ -130,6 +130,9 @@ class Config:
     ROOM_LIMIT_EVENTS = "60 per minute"
     ROOM_LIMIT_CONNECT = "20 per minute"
     SOCKET_LIMIT_PACKETS = "1000 per 10 seconds"
+    # Arrivals and departures in one room within this many seconds are told to its members
+    # together (signaling/rooms.py, Announcer); 0 tells each at once.
+    ROOM_BROADCAST_TICK = 0.05
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
     # Start a recorder process beside the web process (embedded defaults); at scale run
@@ -265,6 +268,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ROOM_LIMIT_MINUTES": ("ROOM_LIMIT_MINUTES", str),
     "ROOM_LIMIT_EVENTS": ("ROOM_LIMIT_EVENTS", str),
     "ROOM_LIMIT_CONNECT": ("ROOM_LIMIT_CONNECT", str),
+    "ROOM_BROADCAST_TICK": ("ROOM_BROADCAST_TICK", float),
     "SOCKET_LIMIT_PACKETS": ("SOCKET_LIMIT_PACKETS", str),
     "EMBEDDED_RECORDER": ("EMBEDDED_RECORDER", _bool),
     "RECORDER_URL": ("RECORDER_URL", str),

@@ -83,6 +83,9 @@ def app(database_url: str, tmp_path_factory) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
             "SERVER_NAME": "mediation.test",
+            # The Socket.IO test client reads what was sent at once: each arrival is told
+            # at once (tests of the tick set it).
+            "ROOM_BROADCAST_TICK": 0,
         }
     )
     with app.app_context():
