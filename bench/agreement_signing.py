@@ -131,15 +131,19 @@ def seed(n: int):
     return agreement, [applicant, respondent, mediator, holder]
 
 
-def one_run(n: int, drawing: bytes) -> tuple[dict[str, float], int]:
+def one_run(n: int, drawing: bytes) -> tuple[dict[str, tuple[float, float]], int]:
+    """(wall, CPU) seconds of each step, and the document's page count."""
     agreement, signers = seed(n)
     timings = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     signing.open_round(agreement, by=signers[2])
-    timings["render + signature fields"] = time.perf_counter() - started
+    timings["render + signature fields"] = (
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+    )
     for label, user in zip(("applicant", "respondent", "mediator", "seal"), signers, strict=True):
         code = accounts.issue_code(user, CodePurpose.agreement_signature)  # not timed
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         signing.sign(
             agreement,
             user,
@@ -147,13 +151,13 @@ def one_run(n: int, drawing: bytes) -> tuple[dict[str, float], int]:
             shown_sha256=agreement.document_sha256,
             drawing=None if label == "seal" else drawing,
         )
-        timings[f"signature: {label}"] = time.perf_counter() - began
+        timings[f"signature: {label}"] = (time.perf_counter() - began, time.process_time() - cpu)
     pages = PdfFileReader(io.BytesIO(signing.document_bytes(agreement))).root["/Pages"]["/Count"]
     db.session.commit()
     return timings, pages
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
@@ -162,27 +166,33 @@ def main() -> None:
     with fresh_app(args.backend):
         one_run(0, drawing)  # warm-up: fonts, the CA's keys, imports
         results: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
         for n in range(1, args.runs + 1):
             timings, pages = one_run(n, drawing)
-            timings["total"] = sum(timings.values())  # the codes' sending is not in it
-            for key, value in timings.items():
-                results.setdefault(key, []).append(value * 1000)
+            # The codes' sending is not in the total.
+            timings["total"] = tuple(sum(t[i] for t in timings.values()) for i in (0, 1))
+            for key, (wall, used) in timings.items():
+                results.setdefault(key, []).append(wall * 1000)
+                cpu.setdefault(key, []).append(used * 1000)
     print(
         f"\nAgreement of {pages} pages, 2 parties, 4 signatures; {args.runs} runs on {args.backend}"
     )
-    print(f"{'step':<28} {'median ms':>10} {'p90 ms':>8} {'min ms':>8}")
+    print(f"{'step':<28} {'median ms':>10} {'p90 ms':>8} {'min ms':>8} {'CPU ms':>8}")
     for key, values in results.items():
         ordered = sorted(values)
         print(
             f"{key:<28} {statistics.median(ordered):>10.1f} "
-            f"{percentile(ordered, 0.9):>8.1f} {ordered[0]:>8.1f}"
+            f"{percentile(ordered, 0.9):>8.1f} {ordered[0]:>8.1f} "
+            f"{statistics.median(cpu[key]):>8.1f}"
         )
     median = statistics.median(results["total"])
     verdict = "met" if median < GOAL_MS else "MISSED"
     print(
         f"\ngoal: render + all signatures under {GOAL_MS} ms (median): {median:.0f} ms, {verdict}"
+        f" (CPU {statistics.median(cpu['total']):.0f} ms)"
     )
+    return 0 if median < GOAL_MS else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
