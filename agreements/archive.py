@@ -68,11 +68,12 @@ def validation_context(
     ``allow_fetching`` is for an external TSA whose CRLs or OCSP responses the platform
     cannot make itself (its root then goes in ``extra_roots``).
     """
+    files = pki.crl_files(authority)  # re-signs what is due, once for both below
     return ValidationContext(
         trust_roots=[*authority.trust_roots, *(extra_roots or [])],
         other_certs=[*authority.chain, *pki.retired_certificates(authority)],
-        crls=[*pki.validation_crls(authority), *getattr(credential, "crls", [])],
-        ocsps=[*pki.validation_ocsps(authority), *getattr(credential, "ocsps", [])],
+        crls=[*pki.validation_crls(authority, files), *getattr(credential, "crls", [])],
+        ocsps=[*pki.validation_ocsps(authority, fresh=True), *getattr(credential, "ocsps", [])],
         allow_fetching=allow_fetching,
         revocation_mode="hard-fail",
     )
