@@ -273,7 +273,7 @@ def drawing_area(size: tuple[int, int], drawing: tuple[int, int]) -> tuple[int, 
 
 @lru_cache(maxsize=32)
 def _caption_font(size_px: int) -> ImageFont.FreeTypeFont:
-    # Loaded once per size: opening the 19 MB collection each time costs more than drawing.
+    # Loaded once per size, not at every signature (the collection is a 19 MB file).
     return ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
 
 
