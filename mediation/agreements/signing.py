@@ -294,7 +294,10 @@ def document_context(agreement: Agreement, content: dict, positions: list[int]) 
         "signers": [{"position": n, "label": labels[n]} for n in positions],
         "short_code": agreement.short_code,
         "verify_url": verify_url(),
-        "qr": segno.make(url, error="m").svg_data_uri(),
+        # A picture of one pixel per module, drawn with hard edges (document.css): the
+        # same code as a vector drawing, but embedded once instead of drawn on every page,
+        # which cost about a tenth of the render (bench/agreement_signing.py).
+        "qr": segno.make(url, error="m").png_data_uri(scale=1),
         "version": agreement.version,
         "round": agreement.round,
         # The agreement's date line: the day its text was fixed for signing, in the
