@@ -327,7 +327,7 @@ def rule(app, made, live_server, browser_factory, step, snap):
     judge.get_by_role("textbox", name="理由").first.fill(
         "调解协议系双方自愿达成，内容不违反法律规定。"
     )
-    decide = judge.get_by_role("button", name="作出决定")
+    decide = judge.get_by_role("button", name="作出决定", exact=True)
     # The link brought the form to the top of the screen: the button is right there.
     assert decide.evaluate("b => b.getBoundingClientRect().bottom <= window.innerHeight")
     snap(judge, "b26-judge-rules")
