@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
 from sqlalchemy import select
 
 from mediation.accounts.signals import sessions_ended
@@ -34,6 +34,7 @@ from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
+from signaling.delivery import send, send_to_all
 from signaling.guard import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: boo
 
 
 def _error(code: str, message: str, event: str, **extra) -> None:
-    emit("error", {"code": code, "message": message, "event": event, **extra})
+    send("error", {"code": code, "message": message, "event": event, **extra})
 
 
 def _within_limits(event: str) -> bool:
@@ -249,20 +250,15 @@ def broadcast_state(room: Room) -> None:
         if not member.present:
             continue
         to = _personal(member.participant_id)
-        emit("layout", layout_for(member.participant_id, room, seats), to=to, namespace=NAMESPACE)
+        send("layout", layout_for(member.participant_id, room, seats), to=to)
         mediator = member.role == "mediator"
         roster = [_member_dict(m, for_mediator=mediator) for m in everyone]
         # Versioned like the layout: two broadcasts from concurrent arrivals can reach a page
         # in either order, and the older one must not hide the newer arrival.
-        emit(
-            "roster",
-            {"members": roster, "version": room.layout_version},
-            to=to,
-            namespace=NAMESPACE,
-        )
+        send("roster", {"members": roster, "version": room.layout_version}, to=to)
     if room.recorder_sid is not None:
         recorder_layout = layout_for(layout.RECORDER, room, seats)
-        emit("layout", recorder_layout, to=_recorder(room.session_id), namespace=NAMESPACE)
+        send("layout", recorder_layout, to=_recorder(room.session_id))
 
 
 def _chat_dict(message) -> dict:
@@ -334,7 +330,7 @@ class RoomNamespace(Namespace):
         join_room(_everyone(session_id))
         room = rooms.room_of(participant.session)
         seats = state.seats(session_id)
-        emit(
+        send(
             "welcome",
             {
                 "you": _member_dict(member, for_mediator=member.role == "mediator")
@@ -372,7 +368,7 @@ class RoomNamespace(Namespace):
         join_room(_recorder(session_id))
         join_room(_everyone(session_id))
         seats = state.seats(session_id)
-        emit(
+        send(
             "welcome",
             {
                 "you": {"id": layout.RECORDER, "role": "recorder", "epoch": room.recorder_epoch},
@@ -410,7 +406,7 @@ class RoomNamespace(Namespace):
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in
             # the room must not break a negotiation under way).
-            emit("layout", layout_for(sender, room, list(seats.values())))
+            send("layout", layout_for(sender, room, list(seats.values())))
         if (
             to not in seats
             or room.ended_at is not None
@@ -419,7 +415,7 @@ class RoomNamespace(Namespace):
             raise rooms.RoomError(
                 "forbidden_pair", _("You may not connect to this participant now.")
             )
-        emit(
+        send(
             "signal",
             {
                 "from": sender,
@@ -481,7 +477,7 @@ class RoomNamespace(Namespace):
         def tell_the_group() -> None:
             for other in state.seats(room.session_id):
                 if layout.group_of(other, room.caucus_side) == message.scope:
-                    emit("chat", line, to=_personal(other.participant_id))
+                    send("chat", line, to=_personal(other.participant_id))
 
         return tell_the_group
 
@@ -499,12 +495,12 @@ class RoomNamespace(Namespace):
         except NotPermittedError as refusal:
             raise rooms.RoomError("forbidden", str(refusal)) from None
         version = saved.version
-        return lambda: emit("minutes_saved", {"version": version})
+        return lambda: send("minutes_saved", {"version": version})
 
     @handler("end", changes_room=True)
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
-        return lambda: emit("ended", {}, to=_everyone(room.session_id))
+        return lambda: send_to_all("ended", {}, to=_everyone(room.session_id))
 
 
 def on_error(error: Exception) -> None:
@@ -516,7 +512,7 @@ def on_error(error: Exception) -> None:
     log.exception("room event failed: %s", error)
     if request.event and request.event.get("message") == "connect":
         return False  # a connection that could not be set up is refused, not left half-made
-    emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
+    send("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
 
 
 @sessions_ended.connect
