@@ -32,12 +32,15 @@ from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import csrf, db, limiter
 
-from . import bundle, grounds, keys
+from . import bundle, delegation_openapi, grounds, keys
 from . import operations as court_ops
+from .delegation_api import bp as delegations_bp
 from .models import ApiToken, Application, ApplicationStatus, SupplementRequest
 from .openapi import MAX_BODY, NOT_BLANK, document
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
+# Disputes the court delegates before filing: same token, limits and body bound.
+api.register_blueprint(delegations_bp)
 REALM = "court-api"
 csrf.exempt(api)  # no cookies here: every request carries its token
 CLOSED_WITHOUT_RULING = (ApplicationStatus.refused, ApplicationStatus.withdrawn)
@@ -220,7 +223,7 @@ def _application(application_id: int) -> Application | None:
 
 @api.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    return jsonify(document(**delegation_openapi.parts()))
 
 
 @api.get("/applications")

@@ -37,7 +37,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import notices
+from . import delegation, notices
 from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
 
 LINK_SALT = "confirmation-sign"
@@ -70,6 +70,8 @@ def competent_courts(case: Case) -> list[Court]:
     art 3); the platform knows it only from the first six digits of the ID number, which
     name where the number was issued: usually, not always, the same place. The parties
     choose, and a court that is not competent refuses acceptance (art 355 (2))."""
+    # The court that delegated the mediation comes first (CPL art 205 (1)).
+    delegated = delegation.delegating_court(case)
     homes = {p.user.id_number[:6] for p in case.parties if not p.is_agent and p.user.id_number}
     places = {case.region_code, case.institution.region_code if case.institution else None}
     regions = {code for code in homes | places if code}
@@ -93,6 +95,8 @@ def competent_courts(case: Case) -> list[Court]:
             .where(Court.level == CourtLevel.intermediate, Court.region_code.in_(cities))
             .order_by(Court.name)
         ).all()
+    if delegated is not None:
+        found = [delegated, *(c for c in found if c.id != delegated.id)]
     return found
 
 
