@@ -14,6 +14,7 @@ from . import archive
 from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
+from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
 from .notify.worker import deliver_once
@@ -106,8 +107,11 @@ def run_once(app: Flask) -> list[str]:
     for job in JOBS:
         try:
             results.append(job(app))
-        except Exception:  # a broken database or gateway must not stop the other jobs
-            log.exception("worker job %s failed", job.__name__)
+        except Exception as error:  # a broken database or gateway must not stop the others
+            if is_busy(error):  # SQLite locked by a writer for long: the next round redoes it
+                log.warning("worker job %s: database busy, next round", job.__name__)
+            else:
+                log.exception("worker job %s failed", job.__name__)
             results.append(f"{job.__name__} failed")
     return results
 

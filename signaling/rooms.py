@@ -26,6 +26,7 @@ from mediation.accounts.signals import sessions_ended
 from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
+from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
 from mediation.minutes.models import SECTIONS
@@ -509,9 +510,17 @@ def on_error(error: Exception) -> None:
     if isinstance(error, ConnectionRefusedError):
         raise error  # a refused connection is an answer, not a failure
     db.session.rollback()
-    log.exception("room event failed: %s", error)
+    busy = is_busy(error)
+    if busy:  # another writer held SQLite's lock too long (core/sqlite.py): nothing written
+        log.warning("room event: database busy")
+    else:
+        log.exception("room event failed: %s", error)
     if request.event and request.event.get("message") == "connect":
         return False  # a connection that could not be set up is refused, not left half-made
+    if busy:
+        message = _("The platform is busy. Please try again in a moment.")
+        send("error", {"code": "busy", "message": message})
+        return None
     send("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
 
 

@@ -183,3 +183,7 @@ def code_sent_to(app: Flask, recipient: str) -> str:
     found = re.search(r"\d{6}", body)
     assert found, f"no code in the last message to {recipient}: {body}"
     return found.group()
+
+
+# The local folder and S3 (moto's server), for the tests that ask for storage_backend.
+from tests.storage_backends import s3_server, storage_backend  # noqa: E402, F401

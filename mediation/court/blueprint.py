@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import delegation, delegation_views, party_views, views  # noqa: F401 - its receiver
+from . import delegation, delegation_views, party_views, views
 
 bp = Blueprint("court", __name__, url_prefix="/court")
 
@@ -35,6 +35,7 @@ def court_helpers() -> dict:
     from .labels import MATERIAL_NAMES, STATUS_NAMES
 
     return {
+        "delegation_of": delegation.of_case,
         "application_statuses": STATUS_NAMES,
         "material_kinds": MATERIAL_NAMES,
         "confirmation": lambda case: {

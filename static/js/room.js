@@ -94,7 +94,11 @@
   }
 
   function open(id, offerer, epoch) {
-    var pc = new RTCPeerConnection({ iceServers: cfg.iceServers });
+    var pc = new RTCPeerConnection({
+      iceServers: cfg.iceServers,
+      // "relay" (MEDIATION_ICE_TRANSPORT_POLICY): media only through the TURN server.
+      iceTransportPolicy: cfg.iceTransportPolicy || "all",
+    });
     var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
     peers.set(id, entry);
     local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
