@@ -20,7 +20,7 @@ from typing import Any
 from flask import current_app, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
 from sqlalchemy import inspect, select
 
 from mediation.accounts.identity import mask_id_number
@@ -37,6 +37,7 @@ from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
+from signaling.delivery import send, send_to_all
 from signaling.guard import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: boo
 
 
 def _error(code: str, message: str, event: str, **extra) -> None:
-    emit("error", {"code": code, "message": message, "event": event, **extra})
+    send("error", {"code": code, "message": message, "event": event, **extra})
 
 
 def _within_limits(event: str) -> bool:
@@ -274,11 +275,11 @@ def _send_state(found: state.View) -> None:
                 "version": room.layout_version,
             }
         layout_now = layout_for(member.participant_id, room, seats)
-        socketio.emit("layout", layout_now, to=to, namespace=NAMESPACE)
-        socketio.emit("roster", rosters[mediator], to=to, namespace=NAMESPACE)
+        send("layout", layout_now, to=to)
+        send("roster", rosters[mediator], to=to)
     if found.reading.recorder[0] is not None:  # the recorder is connected
         recorder_layout = layout_for(layout.RECORDER, room, seats)
-        socketio.emit("layout", recorder_layout, to=_recorder(room.session_id), namespace=NAMESPACE)
+        send("layout", recorder_layout, to=_recorder(room.session_id))
 
 
 class Announcer:
@@ -415,7 +416,7 @@ class RoomNamespace(Namespace):
         join_room(_everyone(session_id))
         found = state.committed(session_id) or state.view(session_id)
         you = next(m for m in found.members if m.participant_id == participant_id)
-        emit(
+        send(
             "welcome",
             {
                 # "resume" for this page only: sent back when it reconnects (rooms.arrive).
@@ -457,7 +458,7 @@ class RoomNamespace(Namespace):
         else:
             epoch = found.reading.recorder[1]
             recorder_layout = layout_for(layout.RECORDER, found.room, found.seats)
-        emit(
+        send(
             "welcome",
             {
                 "you": {"id": layout.RECORDER, "role": "recorder", "epoch": epoch},
@@ -498,7 +499,7 @@ class RoomNamespace(Namespace):
             # Acting on an old layout: corrected with the current one. The message still
             # goes through when the current layout joins the two (an arrival elsewhere in
             # the room must not break a negotiation under way).
-            emit("layout", layout_for(sender, room, list(seats.values())))
+            send("layout", layout_for(sender, room, list(seats.values())))
         if (
             to not in seats
             or room.ended_at is not None
@@ -507,7 +508,7 @@ class RoomNamespace(Namespace):
             raise rooms.RoomError(
                 "forbidden_pair", _("You may not connect to this participant now.")
             )
-        emit(
+        send(
             "signal",
             {
                 "from": sender,
@@ -569,7 +570,7 @@ class RoomNamespace(Namespace):
         def tell_the_group() -> None:
             for other in state.seats(room.session_id):
                 if layout.group_of(other, room.caucus_side) == message.scope:
-                    emit("chat", line, to=_personal(other.participant_id))
+                    send("chat", line, to=_personal(other.participant_id))
 
         return tell_the_group
 
@@ -587,12 +588,12 @@ class RoomNamespace(Namespace):
         except NotPermittedError as refusal:
             raise rooms.RoomError("forbidden", str(refusal)) from None
         version = saved.version
-        return lambda: emit("minutes_saved", {"version": version})
+        return lambda: send("minutes_saved", {"version": version})
 
     @handler("end", changes_room=True)
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
-        return lambda: emit("ended", {}, to=_everyone(room.session_id))
+        return lambda: send_to_all("ended", {}, to=_everyone(room.session_id))
 
 
 def on_error(error: Exception) -> None:
@@ -610,9 +611,9 @@ def on_error(error: Exception) -> None:
         return False  # a connection that could not be set up is refused, not left half-made
     if busy:
         message = _("The platform is busy. Please try again in a moment.")
-        emit("error", {"code": "busy", "message": message})
+        send("error", {"code": "busy", "message": message})
         return None
-    emit("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
+    send("error", {"code": "internal", "message": _("Something went wrong. Please try again.")})
 
 
 @sessions_ended.connect

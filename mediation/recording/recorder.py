@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -52,6 +53,16 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 # With object storage, files whose upload failed wait in SPOOL_DIR; retried this often.
 UPLOAD_RETRY_TICKS = 120
+
+
+def pinned_url(url: str, session_id: int) -> str:
+    """The server's URL with ``?session=``: nginx hashes it to pick the web process, the one
+    the room's people are on (deploy/nginx/, ``hash $arg_session consistent``). The server
+    reads the session from the connection's auth, never from this."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query)
+    query = [(k, v) for k, v in query if k != "session"] + [("session", str(session_id))]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 class Worker:
@@ -180,8 +191,13 @@ class RoomRecording:
             return {"session": self.session_id, "recorder": self.worker.token(self.session_id)}
 
         try:
+            # The session in the URL: nginx sends every connection of one session to the
+            # same web process (docs/scaling.md), where the relays skip Redis.
             await self.sio.connect(
-                self.worker.url, namespaces=["/room"], transports=["websocket"], auth=auth
+                pinned_url(self.worker.url, self.session_id),
+                namespaces=["/room"],
+                transports=["websocket"],
+                auth=auth,
             )
         except socketio.exceptions.ConnectionError as error:
             log.warning("room %s: cannot connect: %s", self.session_id, error)

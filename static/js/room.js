@@ -14,6 +14,9 @@
   // its epoch and the media connections go on; otherwise everyone connects to it afresh.
   var socket = io("/room", {
     auth: function (cb) { cb({ session: cfg.session, resume: me ? me.resume : null }); },
+    // In the URL, for nginx only: every connection of one session lands on one web process
+    // (hash $arg_session; docs/scaling.md). The server trusts the auth above, not this.
+    query: { session: String(cfg.session) },
     transports: ["websocket"],
     // A session already ended: the page says so, and nothing connects.
     autoConnect: !cfg.ended,
