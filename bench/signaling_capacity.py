@@ -31,12 +31,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -181,6 +184,24 @@ class Relay:
         self.log.close()
 
 
+@contextmanager
+def profiled(pid: int, folder: str | None, name: str) -> Iterator[None]:
+    """py-spy sampling ``pid`` meanwhile (collapsed stacks, for a flame graph or a count)."""
+    if folder is None:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = ROOT / ".venv/bin/py-spy"
+    output = Path(folder) / f"platform-{name}.txt"
+    command = [str(spy), "record", "-p", str(pid), "-o", str(output), "-f", "raw", "-r", "200"]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+
+
 def server_pid(url: str) -> int:
     """The process of ``mediation run`` serving ``url`` (it execs ``signaling.server``)."""
     port = url.rsplit(":", 1)[1]
@@ -218,6 +239,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per rate step")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--only", choices=list(SERVERS), action="append", help="these servers")
+    parser.add_argument(
+        "--profile", metavar="FOLDER", help="py-spy record the platform into FOLDER (collapsed)"
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
     rooms = -(-max(levels) // ROOM_SIZE)
@@ -235,11 +260,13 @@ def main() -> int:
             for run in range(args.runs):
                 # Rotate the order, so that none always runs on a warmer machine.
                 order = list(SERVERS)[run % 3 :] + list(SERVERS)[: run % 3]
-                for which in order:
+                for which in [w for w in order if not args.only or w in args.only]:
                     if which == "platform":
                         with serve(url, Path(app.instance_path)) as server:
                             pid = server_pid(server)
-                            results[which].append(load(server, chosen, args.seconds, folder, pid))
+                            with profiled(pid, args.profile, f"{level}-{run + 1}"):
+                                result = load(server, chosen, args.seconds, folder, pid)
+                            results[which].append(result)
                     else:
                         with Relay(which, folder) as (relay, pid):
                             results[which].append(load(relay, bare, args.seconds, folder, pid))
@@ -249,7 +276,7 @@ def main() -> int:
                         file=sys.stderr,
                     )
             common = common_rate(results)
-            for which in SERVERS:
+            for which in [w for w in SERVERS if results[w]]:
                 runs = results[which]
                 rates = [best_rate(r) for r in runs]
                 p99s = [p for _, p in rates if p is not None]
@@ -294,6 +321,8 @@ def main() -> int:
             f"| {r['rate']:>{len(header)}.0f} | {p99:>6} | {at:>{len(cpu)}} "
             f"| {', '.join(r['extensions'])} |"
         )
+    if args.only:
+        return 0  # a partial run has no verdict
     return verdict(rows, max(levels))
 
 
