@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -241,7 +242,12 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--only", choices=list(SERVERS), action="append", help="these servers")
     parser.add_argument(
-        "--profile", metavar="FOLDER", help="py-spy record the platform into FOLDER (collapsed)"
+        "--profile",
+        metavar="FOLDER",
+        help="py-spy record the platform into FOLDER (collapsed stacks), with its log",
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="for the platform"
     )
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
@@ -262,11 +268,16 @@ def main() -> int:
                 order = list(SERVERS)[run % 3 :] + list(SERVERS)[: run % 3]
                 for which in [w for w in order if not args.only or w in args.only]:
                     if which == "platform":
-                        with serve(url, Path(app.instance_path)) as server:
+                        settings = dict(e.split("=", 1) for e in args.env)
+                        with serve(url, Path(app.instance_path), settings=settings) as server:
                             pid = server_pid(server)
                             with profiled(pid, args.profile, f"{level}-{run + 1}"):
                                 result = load(server, chosen, args.seconds, folder, pid)
                             results[which].append(result)
+                        if args.profile:
+                            port = server.rsplit(":", 1)[1]
+                            log = Path(app.instance_path) / f"server-{port}.log"
+                            shutil.copy(log, Path(args.profile) / f"platform-{level}-{run + 1}.log")
                     else:
                         with Relay(which, folder) as (relay, pid):
                             results[which].append(load(relay, bare, args.seconds, folder, pid))
