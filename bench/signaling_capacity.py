@@ -246,6 +246,7 @@ def main() -> int:
         metavar="FOLDER",
         help="py-spy record the platform into FOLDER (collapsed stacks), with its log",
     )
+    parser.add_argument("--logs", metavar="FOLDER", help="keep the platform's logs in FOLDER")
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="for the platform"
     )
@@ -274,10 +275,12 @@ def main() -> int:
                             with profiled(pid, args.profile, f"{level}-{run + 1}"):
                                 result = load(server, chosen, args.seconds, folder, pid)
                             results[which].append(result)
-                        if args.profile:
+                        if args.profile or args.logs:
                             port = server.rsplit(":", 1)[1]
                             log = Path(app.instance_path) / f"server-{port}.log"
-                            shutil.copy(log, Path(args.profile) / f"platform-{level}-{run + 1}.log")
+                            keep = Path(args.profile or args.logs)
+                            keep.mkdir(parents=True, exist_ok=True)
+                            shutil.copy(log, keep / f"platform-{level}-{run + 1}.log")
                     else:
                         with Relay(which, folder) as (relay, pid):
                             results[which].append(load(relay, bare, args.seconds, folder, pid))
