@@ -164,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import bp as court_bp
     from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
+    from .evaluation.blueprint import bp as evaluation_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
@@ -185,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
         court_api_bp,
         confirmation_bp,
         confirmation_links_bp,
+        evaluation_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)
