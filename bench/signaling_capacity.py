@@ -192,7 +192,7 @@ def profiled(pid: int, folder: str | None, name: str) -> Iterator[None]:
         yield
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    spy = ROOT / ".venv/bin/py-spy"
+    spy = Path(sys.executable).parent / "py-spy"
     output = Path(folder) / f"platform-{name}.txt"
     command = [str(spy), "record", "-p", str(pid), "-o", str(output), "-f", "raw", "-r", "200"]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
