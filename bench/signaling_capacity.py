@@ -168,12 +168,16 @@ class Relay:
             },
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(100):
+        # A deadline, not a count of tries: on a loaded machine Python with gevent and Flask
+        # can take a minute to start.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(self.url, timeout=1):  # noqa: S310 - loopback
                     return
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
+        self.process.kill()
         raise RuntimeError(f"the {kind} relay did not start")
 
     def __enter__(self) -> tuple[str, int]:
