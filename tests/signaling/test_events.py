@@ -17,9 +17,7 @@ def events(sock, name: str) -> list[dict]:
     return [e["args"][0] for e in sock.get_received(NS) if e["name"] == name]
 
 
-def test_later_events_reuse_the_connections_session_without_reading_the_cookie(
-    app, room, connect
-):
+def test_later_events_reuse_the_connections_session_without_reading_the_cookie(app, room, connect):
     mediator = connect("mediator")
     a = connect("a")
     mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
