@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Debian packages the platform needs at run and test time, as command:package.
 DEBIAN_NEEDS := node:nodejs npm:npm chromium:chromium pdfsig:poppler-utils certutil:libnss3-tools \
   openssl:openssl unzip:unzip faketime:faketime \
-  softhsm2-util:softhsm2
+  softhsm2-util:softhsm2 pg_dump:postgresql-client turnserver:coturn nginx:nginx
 # Debian packages without a command of their own, checked with dpkg: WeasyPrint's Pango and
 # HarfBuzz (without the subsetter a 3-page CJK PDF takes seconds) and the CJK fonts it embeds.
 DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk

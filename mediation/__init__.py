@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
-from .core import hardening
+from .core import hardening, storage
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -65,6 +66,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    storage.init_app(app)  # the folder, or S3-compatible object storage (STORAGE_URL)
     hardening.init_app(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -159,7 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
     from .core.views import bp as core_bp
-    from .core.views import render_error
+    from .core.views import database_busy, render_error
     from .court.api import api as court_api_bp
     from .court.blueprint import bp as court_bp
     from .court.blueprint import links as confirmation_links_bp
@@ -190,6 +192,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, database_busy)
 
 
 def register_commands(app: Flask) -> None:

@@ -14,6 +14,8 @@ from . import archive
 from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
+from .core.sqlite import is_busy
+from .court import delegation
 from .extensions import db
 from .notify.worker import deliver_once
 
@@ -38,17 +40,20 @@ def reassign_overdue_cases(app: Flask) -> str:
 
 def case_deadlines(app: Flask) -> str:
     """Art 15: remind the respondent once, then end unanswered cases; art 24/25 (6): end
-    cases whose mediation period ran out without an agreed extension."""
+    cases whose mediation period ran out without an agreed extension, and return delegated
+    disputes whose court's deadline passed."""
     with app.app_context():
         try:
             recomputed = extension.recompute_when_calendar_grew()
             reminded, ended = respondent.remind_and_expire()
             expired = extension.end_expired()
+            returned = delegation.return_expired()
             warned = reminders.send_due()
             db.session.commit()
             return (
                 f"{reminded} respondents reminded, {ended} unanswered cases ended, "
                 f"{expired} cases past the mediation period ended, "
+                f"{returned} delegations returned to their courts, "
                 f"{warned} deadline reminders sent"
                 + (f", {recomputed} deadlines recomputed for a new calendar" if recomputed else "")
             )
@@ -102,8 +107,11 @@ def run_once(app: Flask) -> list[str]:
     for job in JOBS:
         try:
             results.append(job(app))
-        except Exception:  # a broken database or gateway must not stop the other jobs
-            log.exception("worker job %s failed", job.__name__)
+        except Exception as error:  # a broken database or gateway must not stop the others
+            if is_busy(error):  # SQLite locked by a writer for long: the next round redoes it
+                log.warning("worker job %s: database busy, next round", job.__name__)
+            else:
+                log.exception("worker job %s failed", job.__name__)
             results.append(f"{job.__name__} failed")
     return results
 

@@ -25,7 +25,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _may_enter_by_invitation(user: User, case_id: int) -> bool:
+def may_enter_by_invitation(user: User, case_id: int) -> bool:
     """Only a party of that very case, holding no other role: staff log in with a password."""
     if user.roles != {Role.party} or not user.active:
         return False
@@ -41,7 +41,7 @@ def create_invitation(user: User, case_id: int, *, now: datetime | None = None) 
     """Create a personal entry link for a party of a case; returns the URL's secret token."""
     if not user.phone:
         raise FieldError("phone", _("An invitation needs the party's phone number."))
-    if not _may_enter_by_invitation(user, case_id):
+    if not may_enter_by_invitation(user, case_id):
         raise ValueError("invitations are for the parties of the case only")
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
@@ -63,7 +63,7 @@ def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | 
     )
     if invitation is None or invitation.expires_at <= (now or utcnow()):
         return None
-    if not _may_enter_by_invitation(invitation.user, invitation.case_id):
+    if not may_enter_by_invitation(invitation.user, invitation.case_id):
         return None
     return invitation
 

@@ -92,6 +92,8 @@ JOURNAL_LABELS = {
     "agreement.refused": _l("A party refused to sign the agreement"),
     "agreement.effective": _l("The agreement took effect"),
     "archive.renewed": _l("A signed document's archive timestamp was renewed"),
+    "delegation.received": _l("A court delegated the dispute to mediation before filing"),
+    "delegation.result": _l("The result went back to the delegating court"),
     "confirmation.started": _l("An application for judicial confirmation was made"),
     "confirmation.signed": _l("A party signed the application"),
     "confirmation.submitted": _l("The application went to the court"),

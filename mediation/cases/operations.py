@@ -56,8 +56,9 @@ def open_case(
     applicants: list[User],
     respondents: list[User],
     facts: str = "",
-    by: User,
+    by: User | None,
 ) -> Case:
+    """A new case in draft; ``by`` is None when a court delegates it (court/delegation.py)."""
     found = get_category(category)
     if found is None or not found.active:
         raise FieldError("category", _("Choose one of the dispute categories."))
@@ -76,7 +77,7 @@ def open_case(
             "applicants": [u.id for u in applicants],
             "respondents": [u.id for u in respondents],
         },
-        actor_id=by.id,
+        actor_id=by.id if by else None,
     )
     return case
 

@@ -18,8 +18,9 @@ from .labels import SIDE_NAMES, TERMINATION_REASONS
 from .models import Case, FailureRecord
 
 
-def referral_pdf(case: Case, *, by: User) -> bytes | None:
-    """The record as a PDF, for a party or the mediator; None when none was recorded."""
+def referral_pdf(case: Case, *, by: User | None, court_id: int | None = None) -> bytes | None:
+    """The record as a PDF, for a party or the mediator, or (``by`` None) for the court that
+    delegated the dispute; None when none was recorded."""
     record = db.session.get(FailureRecord, case.id)
     if record is None:
         return None
@@ -35,7 +36,7 @@ def referral_pdf(case: Case, *, by: User) -> bytes | None:
     journal.append(
         case.id,
         "failure.referral_issued",
-        {"sha256": hashlib.sha256(pdf).hexdigest()},
-        actor_id=by.id,
+        {"sha256": hashlib.sha256(pdf).hexdigest(), "court_id": court_id},
+        actor_id=by.id if by else None,
     )
     return pdf

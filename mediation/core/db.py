@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
+from .sqlite import prepare
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -38,9 +40,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys unless asked, per connection; PostgreSQL always checks."""
+def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys and WAL for each SQLite connection (core/sqlite.py); PostgreSQL always
+    checks foreign keys and lets readers and writers work side by side."""
     if isinstance(dbapi_connection, sqlite3.Connection):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
+        prepare(dbapi_connection)

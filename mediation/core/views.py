@@ -20,12 +20,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from mediation.extensions import db, limiter
 
 from .hardening import MalformedJson, UnusableText
+from .sqlite import is_busy
+from .storage import CorruptObjectError
 
 bp = Blueprint("core", __name__)
 
@@ -114,7 +116,19 @@ ERROR_MESSAGES = {
     413: lambda: _("What you sent is too large."),
     429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
     500: lambda: _("Something went wrong on our side. Please try again later."),
+    503: lambda: _("The platform is busy. Please try again in a moment."),
 }
+BUSY_RETRY_AFTER = 5  # seconds
+
+
+def database_busy(error: OperationalError):
+    """A write that waited for another writer's lock longer than the platform waits
+    (SQLite, core/sqlite.py): nothing was written; the user is asked to send it again."""
+    if not is_busy(error):
+        raise error  # a database that is down is a 500, logged as such
+    db.session.rollback()
+    current_app.logger.warning("database busy: %s %s", request.method, request.path)
+    return render_error(ServiceUnavailable(retry_after=BUSY_RETRY_AFTER))
 
 
 def _retry_after() -> int | None:
@@ -136,6 +150,12 @@ def render_error(error: HTTPException):
         message = _(
             "What you sent contains characters that cannot be stored (a NUL character or "
             "broken Unicode). Remove them and send it again."
+        )
+    elif isinstance(error, CorruptObjectError):
+        # Logged where it was found; the user learns it is not their doing (issue #19).
+        message = _(
+            "This file is damaged in storage and cannot be shown. The problem has "
+            "been recorded; please contact the mediation centre."
         )
     elif isinstance(error, MalformedJson):
         message = _("The JSON sent is nested too deeply to be read.")

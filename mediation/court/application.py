@@ -34,10 +34,11 @@ from mediation.cases.states import Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import notices
+from . import delegation, notices
 from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
 
 LINK_SALT = "confirmation-sign"
@@ -70,6 +71,8 @@ def competent_courts(case: Case) -> list[Court]:
     art 3); the platform knows it only from the first six digits of the ID number, which
     name where the number was issued: usually, not always, the same place. The parties
     choose, and a court that is not competent refuses acceptance (art 355 (2))."""
+    # The court that delegated the mediation comes first (CPL art 205 (1)).
+    delegated = delegation.delegating_court(case)
     homes = {p.user.id_number[:6] for p in case.parties if not p.is_agent and p.user.id_number}
     places = {case.region_code, case.institution.region_code if case.institution else None}
     regions = {code for code in homes | places if code}
@@ -93,6 +96,8 @@ def competent_courts(case: Case) -> list[Court]:
             .where(Court.level == CourtLevel.intermediate, Court.region_code.in_(cities))
             .order_by(Court.name)
         ).all()
+    if delegated is not None:
+        found = [delegated, *(c for c in found if c.id != delegated.id)]
     return found
 
 
@@ -222,9 +227,7 @@ def _ask_next(application: Application, by: User) -> None:
 def _store(application: Application, pdf: bytes, name: str) -> None:
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"court/{application.case_id}/application-{application.id}-{name}-{digest[:16]}.pdf"
-    path = Path(current_app.config["STORAGE_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    storage().put(relative, pdf)
     application.document_path, application.document_sha256 = relative, digest
 
 
@@ -262,9 +265,17 @@ def _attach_agreement(application: Application) -> None:
 
 
 def document_path(application: Application) -> Path | None:
+    """The file itself when the storage is a local folder (tests, tools), else None."""
     if application.document_path is None:
         return None
-    return Path(current_app.config["STORAGE_DIR"]) / application.document_path
+    return storage().local_path(application.document_path)
+
+
+def document_bytes(application: Application) -> bytes | None:
+    """The current document, checked against the hash the record keeps."""
+    if application.document_path is None:
+        return None
+    return storage().get(application.document_path, application.document_sha256)
 
 
 def next_signature(application: Application) -> ApplicationSignature | None:
@@ -310,7 +321,7 @@ def sign(
         )
     if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    before = document_path(application).read_bytes()
+    before = document_bytes(application)
     credential = pki.issue_signer(
         agreement_signing.authority(),
         common_name=agreement_signing.fit_name(user.real_name),
@@ -439,7 +450,6 @@ def add_material(
     """A party adds a document for the court (SPC provisions art 3): identity proofs,
     property-right proofs, a power of attorney, or what the court asked for."""
     from mediation.cases.intake import check_upload
-    from mediation.core.storage import storage
 
     lock(application)
     case = application.case
@@ -451,7 +461,7 @@ def add_material(
     if kind not in UPLOADABLE:
         raise FieldError("kind", _("Choose what the document is."))
     check_upload(filename, data)
-    digest = storage().put(data)
+    digest = storage().put_content(data)
     request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
     material = Material(
         kind=kind,

@@ -2,12 +2,17 @@
 
 from flask import Blueprint
 
-from . import party_views, views
+from . import delegation, delegation_views, party_views, views
 
 bp = Blueprint("court", __name__, url_prefix="/court")
 
 _POST = ["POST"]
 bp.add_url_rule("/", view_func=views.portal)
+bp.add_url_rule("/delegations", view_func=delegation_views.delegations, methods=["GET", "POST"])
+bp.add_url_rule(
+    "/delegations/<int:delegation_id>/failure-record.pdf",
+    view_func=delegation_views.failure_record,
+)
 bp.add_url_rule("/applications/<int:application_id>", view_func=views.detail)
 bp.add_url_rule(
     "/applications/<int:application_id>/<any(application, decision, unsigned_decision):which>.pdf",
@@ -30,6 +35,7 @@ def court_helpers() -> dict:
     from .labels import MATERIAL_NAMES, STATUS_NAMES
 
     return {
+        "delegation_of": delegation.of_case,
         "application_statuses": STATUS_NAMES,
         "material_kinds": MATERIAL_NAMES,
         "confirmation": lambda case: {

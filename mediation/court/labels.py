@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from .models import ApplicationStatus, MaterialKind
+from .models import ApplicationStatus, DelegationStatus, MaterialKind
 
 STATUS_NAMES = {
     ApplicationStatus.signing: _l("being signed by the parties"),
@@ -24,4 +24,11 @@ MATERIAL_NAMES = {
     MaterialKind.service: _l("service address"),
     MaterialKind.power_of_attorney: _l("power of attorney"),
     MaterialKind.supplement: _l("materials the court asked for"),
+}
+
+DELEGATION_STATUS_NAMES = {
+    DelegationStatus.mediating: _l("in mediation"),
+    DelegationStatus.agreement: _l("agreement reached"),
+    DelegationStatus.failed: _l("mediation failed"),
+    DelegationStatus.returned: _l("returned: the period ran out"),
 }

@@ -200,3 +200,33 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     court: Mapped[Court] = relationship()
+
+
+class DelegationStatus(StrEnum):
+    mediating = "mediating"  # the case is in the platform's normal flow
+    agreement = "agreement"  # an agreement took effect: the parties may apply to this court
+    failed = "failed"  # mediation ended without agreement: the art 21 record goes back
+    returned = "returned"  # the court's deadline passed: the dispute goes back to the court
+
+
+class Delegation(db.Model):
+    """A dispute a court sent to mediation before filing it (诉前委派调解; CPL art 125, SPC
+    online mediation rules arts 11-15, 24). The case runs the normal flow; this row keeps
+    the court's side: its own reference, its deadline and what went back."""
+
+    __tablename__ = "court_delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    court_id: Mapped[int] = mapped_column(ForeignKey("courts.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    # The court's own number for the pre-filing matter, e.g. （2026）苏0102民诉前调1号.
+    reference: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(16), default=DelegationStatus.mediating)
+    delegated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    court: Mapped[Court] = relationship()
+    case: Mapped[Case] = relationship()
+
+    __table_args__ = (UniqueConstraint("court_id", "reference"),)

@@ -72,14 +72,16 @@ EXAMPLES = {
 }
 
 
-def _errors(*codes: int, conflicts: dict[str, str] | None = None) -> dict:
+def _errors(
+    *codes: int, conflicts: dict[str, str] | None = None, thing: str = "application"
+) -> dict:
     """The error answers of an operation, each with its shape and an example; ``conflicts``
     names the codes a 409 carries (its ``error``) and what each means. Every operation may
     be answered 429 (api.py's rate limits), with Retry-After."""
     words = {
         400: "the body is not a JSON object",
         401: "no valid token (WWW-Authenticate says how to give one)",
-        404: "no such application at this court",
+        404: f"no such {thing} at this court",
         409: "the step is not possible in the application's state",
         413: f"the body is too large (JSON: more than {MAX_BODY} bytes; a PDF: see the operation)",
         415: "the body is not a PDF",
@@ -89,6 +91,10 @@ def _errors(*codes: int, conflicts: dict[str, str] | None = None) -> dict:
     for code in codes:
         response = _json(ERROR, words[code])
         response["content"]["application/json"]["example"] = EXAMPLES[code]
+        if code == 404:
+            response["content"]["application/json"]["example"] = _example(
+                "not_found", f"No such {thing} at this court."
+            )
         if code == 409 and conflicts:
             response["description"] += ": " + "; ".join(
                 f"`{name}` {meaning}" for name, meaning in conflicts.items()
@@ -237,7 +243,8 @@ def _decision(flag: str, ground_names: dict) -> dict:
     }
 
 
-def document() -> dict[str, Any]:
+def document(extra_paths: dict | None = None, extra_schemas: dict | None = None) -> dict[str, Any]:
+    """The API's document; ``extra_*``: what nested parts of the API add (api.py)."""
     summary = {
         "type": "object",
         "required": ["id", "case_number", "status", "parties"],
@@ -343,6 +350,7 @@ def document() -> dict[str, Any]:
                 "ApplicationSummary": summary,
                 "Application": detail,
                 **_material_request_schemas(),
+                **(extra_schemas or {}),
             },
         },
         "security": secured,
@@ -400,6 +408,7 @@ def document() -> dict[str, Any]:
                 },
             },
             **_new_paths(),
+            **(extra_paths or {}),
             "/applications/{application_id}/acceptance": {
                 "parameters": _id_parameter(),
                 "post": {

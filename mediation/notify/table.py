@@ -480,6 +480,16 @@ TABLE: tuple[Notice, ...] = (
         "art 25 (7): the case ends; the others find the refusal on the case page "
         "(not yet told by message)",
     ),
+    # A court's delegated dispute (SPC online mediation rules arts 11-15; CPL art 125).
+    N(
+        "court",
+        "court delegates a dispute",
+        "applicants",
+        "both",
+        "court/delegation.py",
+        "the applicant agreed at the court; they follow the case by their own link, and the "
+        "respondent is asked once the case is accepted (art 15)",
+    ),
     # The court application (SPC provisions on judicial confirmation).
     N(
         "court",

@@ -28,6 +28,7 @@ import socketio
 from aiortc import (
     RTCConfiguration,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -39,6 +40,7 @@ from flask import Flask
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.rooms.ice import servers as ice_servers
+from mediation.rooms.ice import transport_policy
 from mediation.rooms.layout import RECORDER
 
 from . import operations as recording
@@ -48,6 +50,8 @@ from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
+# With object storage, files whose upload failed wait in SPOOL_DIR; retried this often.
+UPLOAD_RETRY_TICKS = 120
 
 
 class Worker:
@@ -55,13 +59,20 @@ class Worker:
         self.app = app
         self.url = url.rstrip("/")
         self.max_rooms = max_rooms
+        self.ticks = 0
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rooms: dict[int, RoomRecording] = {}
-        self.ice = [
-            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-            for s in ice_servers(app.config, RECORDER)
-        ]
+        # "relay": the recorder reaches the browsers through TURN as they reach it.
+        self.ice_policy = RTCIceTransportPolicy(transport_policy(app.config))
         self.composer: asyncio.subprocess.Process | None = None
+
+    def ice(self) -> list[RTCIceServer]:
+        """The ICE servers, with TURN credentials made now: they expire (6 h), and a
+        recorder runs for weeks."""
+        return [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in ice_servers(self.app.config, RECORDER)
+        ]
 
     async def db(self, function: Callable, *args: Any) -> Any:
         """Run a database operation in a thread, in the app's context, and commit."""
@@ -92,6 +103,9 @@ class Worker:
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
+        self.ticks += 1
+        if self.ticks % UPLOAD_RETRY_TICKS == 1:  # at start, then about once a minute
+            await self.db(recording.upload_spooled)
         for session_id, room in list(self.rooms.items()):
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
@@ -276,7 +290,11 @@ class Peer:
         self.participant_id = participant_id
         self.epoch = epoch
         # The platform's STUN/TURN servers, never aiortc's default public STUN server.
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=room.worker.ice))
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=room.worker.ice(), iceTransportPolicy=room.worker.ice_policy
+            )
+        )
         self.accepting = True
         self.stopped_at: datetime | None = None
         self.writer: WebmWriter | None = None

@@ -30,3 +30,9 @@ def servers(config: Mapping[str, Any], participant_id: int, *, now: float | None
             {"urls": turn, "username": username, "credential": base64.b64encode(digest).decode()}
         )
     return result
+
+
+def transport_policy(config: Mapping[str, Any]) -> str:
+    """``iceTransportPolicy``: "relay" sends every media path through TURN (the recorder's
+    too); "all" lets ICE choose."""
+    return "relay" if config.get("ICE_TRANSPORT_POLICY") == "relay" else "all"

@@ -37,6 +37,7 @@ def room(session_id: int):
             # Chat lines are stamped in the reader's zone.
             "zone": zone.key,
             "iceServers": [] if ended else ice.servers(current_app.config, participant.id),
+            "iceTransportPolicy": ice.transport_policy(current_app.config),
             "identity": _identity_step() if participant.role == "mediator" else None,
         },
     )

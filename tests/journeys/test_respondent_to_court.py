@@ -1,10 +1,14 @@
-"""Walk (b) of issue #16: the invited respondent opens the link in his text message,
-agrees to mediation and gives his identity on a phone; the mediator confirms it; and both
-parties reach a court's acceptance of their joint application for judicial confirmation.
+"""Walk (b) of issue #16, starting as issue #20's court-delegated dispute: the court's
+system delegates the dispute through the court API, the institution's administrator gives
+it to a mediator, who accepts; the invited respondent opens the link in his text message,
+agrees to mediation and gives his identity on a phone; the mediator confirms it; both
+parties apply jointly to the delegating court (CPL art 205 (1)), whose clerk accepts and
+whose judge confirms the agreement; the court's system reads the delegation back as ended
+in an agreement.
 
 Set up with operations, not the pages (their own walks are issue #16's other parts): the
-world (institution, mediator, its administrator, court, clerk, the applicant's filed and
-accepted case). The video session itself is walk (c): the mediator confirms both parties'
+world (institution, mediator, its administrator, court, clerk, judge, the applicant's
+account). The video session itself is walk (c): the mediator confirms both parties'
 identity cards as seen on camera, drafts the agreement and asks everyone to sign, and each
 signs from the link in their text message. Everything is done with the buttons the pages
 show.
@@ -16,18 +20,17 @@ import re
 
 from sqlalchemy import select
 
-from mediation.accounts import operations as accounts
 from mediation.accounts.models import CourtLevel, Role, User
 from mediation.agreements import operations as agreements
 from mediation.agreements.models import Agreement
 from mediation.cases.models import Case
+from mediation.court import api as court_api
 from mediation.court.application import open_application
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
 from tests.browser.conftest import serve
 from tests.factories import (
     PASSWORD,
-    make_case,
     make_court,
     make_institution,
     make_mediator,
@@ -35,7 +38,7 @@ from tests.factories import (
     valid_id_number,
 )
 
-from . import signing_steps
+from . import delegation_steps, signing_steps
 
 RESPONDENT = "13877770375"
 RESPONDENT_ID = valid_id_number(375)
@@ -72,22 +75,50 @@ def world(app) -> dict:
             name="南京市玄武区人民法院", level=CourtLevel.basic, region_code="320102"
         )
         clerk = make_user(Role.court_clerk, court_id=court.id, real_name="陈书记员")
+        judge = make_user(Role.judge, court_id=court.id, real_name="周法官")
         applicant = make_user(real_name="张三")  # his ID number given, not yet confirmed
-        # Named by the applicant with a phone number only: no account, no ID number.
-        respondent = accounts.party_with_phone("+86" + RESPONDENT, real_name="李四")
-        case = make_case(applicant, respondent, mediator=mediator)  # accepted: he is invited
-        for party in case.parties:
-            if party.side == "applicant":
-                party.service_address = "南京市玄武区中山路1号"
+        token = court_api.new_token(court, "walk")
         db.session.commit()
         return {
-            "case": case.id,
-            "number": case.number,
+            "token": token,
+            "institution": institution.id,
             "mediator": mediator.phone,
+            "mediator_id": mediator.id,
             "admin": admin.phone,
             "clerk": clerk.phone,
+            "judge": judge.phone,
             "applicant": applicant.phone,
         }
+
+
+def delegated(app, made: dict, live_server: str, browser, step) -> None:
+    """The court's system delegates; the case is given to the mediator, who accepts it."""
+    delegation = delegation_steps.delegate(
+        live_server,
+        made["token"],
+        reference="（2026）苏0102民诉前调3号",
+        category="neighbourhood",
+        title="漏水纠纷",
+        applicants=[
+            {"name": "张三", "phone": made["applicant"][3:], "address": "南京市玄武区中山路1号"}
+        ],
+        respondents=[{"name": "李四", "phone": RESPONDENT}],
+        institution_id=made["institution"],
+    )
+    made["delegation"], made["number"] = delegation["id"], delegation["case_number"]
+    with app.app_context():
+        made["case"] = db.session.scalar(select(Case.id).where(Case.number == made["number"]))
+    desk = delegation_steps.give_and_accept(
+        browser,
+        live_server,
+        made["number"],
+        admin=made["admin"],
+        mediator=made["mediator"],
+        mediator_id=made["mediator_id"],
+        step=step,
+        name="b00",
+    )
+    desk.context.close()
 
 
 def signing_link(app, live_server: str, phone: str) -> str:
@@ -113,7 +144,9 @@ def test_the_invited_respondent_reaches_the_courts_acceptance(
         "MEDIATION_PKI_DIR": app.config["PKI_DIR"],
     }
     with serve(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, settings=shared) as live_server:
+        delegated(app, made, live_server, browser_factory(), step)
         walk(app, made, live_server, browser_factory, step, snap)
+        rule(app, made, live_server, browser_factory, step, snap)
 
 
 def walk(app, made, live_server, browser_factory, step, snap):
@@ -274,6 +307,37 @@ def walk(app, made, live_server, browser_factory, step, snap):
         assert application.status == "accepted" and application.court_case_number
     # The parties are told, on their phones.
     assert application.court_case_number in last_text_to(app, "+86" + RESPONDENT)
+
+
+def rule(app, made, live_server, browser_factory, step, snap):
+    """The judge confirms; the court's system reads the delegation back."""
+    judge = browser_factory().new_context(**LAPTOP).new_page()
+    log_in(judge, live_server, made["judge"])
+    with app.app_context():
+        application = open_application(db.session.get(Case, made["case"]))
+        number = application.court_case_number
+        db.session.remove()
+    waiting = judge.get_by_role("link", name=number)
+    step(judge, waiting, "b24-judge-inbox")
+    waiting.click()
+    examine = judge.get_by_role("button", name="审查并作出决定")
+    step(judge, examine, "b25-judge-application")
+    examine.click()
+    judge.get_by_label("确认协议有效").check()
+    judge.get_by_role("textbox", name="理由").first.fill(
+        "调解协议系双方自愿达成，内容不违反法律规定。"
+    )
+    decide = judge.get_by_role("button", name="作出决定")
+    # The link brought the form to the top of the screen: the button is right there.
+    assert decide.evaluate("b => b.getBoundingClientRect().bottom <= window.innerHeight")
+    snap(judge, "b26-judge-rules")
+    decide.click()
+    judge.wait_for_load_state()
+    snap(judge, "b27-confirmed")
+    with app.app_context():
+        assert db.session.get(Case, made["case"]).status == "confirmed"
+    back = delegation_steps.read(live_server, made["token"], made["delegation"])
+    assert back["status"] == "agreement" and back["case_status"] == "confirmed", back
 
 
 INKED = (

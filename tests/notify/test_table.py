@@ -28,10 +28,11 @@ from mediation.booking import operations as booking
 from mediation.booking import reminders as session_reminders
 from mediation.cases import assignment, conflicts, intake, respondent, workflow
 from mediation.cases import reminders as case_reminders
-from mediation.cases.models import CaseParty
+from mediation.cases.models import CaseParty, Side
 from mediation.cases.states import Action, TerminationReason
 from mediation.core.db import utcnow
 from mediation.court import application as applying
+from mediation.court import delegation
 from mediation.court import operations as court
 from mediation.extensions import db
 from mediation.minutes import operations as minutes_ops
@@ -44,6 +45,7 @@ from tests.court.conftest import apply_jointly, in_force
 from tests.factories import (
     add_weekly_hours,
     make_case,
+    make_court,
     make_institution,
     make_mediating_case,
     make_mediator,
@@ -749,6 +751,33 @@ def _withdrawn_application():
     world, application = _submitted()
     act = lambda: applying.withdraw(application, by=world.case.party_users()[0])  # noqa: E731
     return act, _court_people(world)
+
+
+@scenario("court delegates a dispute", "case needs assigning")
+def _delegated():
+    court, institution = make_court(), make_institution()
+    admin = make_user(Role.institution_admin, institution_id=institution.id)
+    mailable(admin)
+    data = delegation.DelegationInput(
+        reference="（2026）苏0102民诉前调9号",
+        category="neighbourhood",
+        title="楼上漏水",
+        applicants=[delegation.PartyInput("李建国", "13911116666")],
+        respondents=[delegation.PartyInput("王小明", "13911117777")],
+        institution_id=institution.id,
+    )
+    made: list = []
+
+    def act():
+        made.append(delegation.delegate(court, data))
+
+    class Applicants(list):
+        """Known once the act made their accounts."""
+
+        def __iter__(self):
+            return iter(made[0].case.party_users(Side.applicant))
+
+    return act, {"applicants": Applicants(), "institution admins": [admin]}
 
 
 # -- the walk -------------------------------------------------------------------------------

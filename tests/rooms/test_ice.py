@@ -23,3 +23,14 @@ def test_turn_credentials_expire_and_verify_with_the_shared_secret():
 def test_no_turn_without_a_secret_and_nothing_by_default():
     assert ice.servers({"ICE_TURN_URLS": ["turn:x"]}, 1) == []
     assert ice.servers({}, 1) == []
+
+
+def test_relay_only_is_a_setting_and_nothing_else_is_accepted(tmp_path):
+    import pytest
+
+    from mediation.config import ConfigurationError, finalize
+
+    assert ice.transport_policy({}) == "all"
+    assert ice.transport_policy({"ICE_TRANSPORT_POLICY": "relay"}) == "relay"
+    with pytest.raises(ConfigurationError, match="all or relay"):
+        finalize({"SECRET_KEY": "x" * 40, "ICE_TRANSPORT_POLICY": "direct"}, tmp_path)

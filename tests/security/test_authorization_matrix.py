@@ -257,6 +257,19 @@ MATRIX: dict[str, Entry] = {
         "the court's token",
     ),
     "court_api.post_extension": Entry(_application, frozenset({API}), "the court's token"),
+    "court.failure_record": Entry(
+        lambda t: {"delegation_id": t.ids["delegation"]},
+        COURT,
+        "the delegating court's staff (still mediating: told so, back to the list)",
+    ),
+    "court_api.delegations.get_delegation": Entry(
+        lambda t: {"delegation_id": t.ids["delegation"]}, frozenset({API}), "the court's token"
+    ),
+    "court_api.delegations.get_failure_record": Entry(
+        lambda t: {"delegation_id": t.ids["delegation"]},
+        frozenset({API}),
+        "the court's token (the delegation is still mediating: 409 after access)",
+    ),
     # -- sessions --------------------------------------------------------------------------
     "booking.separate_sessions": Entry(_case, why="art 16 consent, can_view", **CASE_STEP),
     "booking.new_session": Entry(_case, MEDIATOR, "the case's mediator books"),

@@ -29,6 +29,7 @@ from mediation.cases.states import Action, TerminationReason
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
+from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
 from mediation.minutes import operations as minutes
@@ -199,6 +200,18 @@ def build_tenant(storage_dir: str) -> Tenant:
     agency_case.parties.append(agent)
     db.session.flush()
 
+    # A dispute the court delegated before filing (court/delegation.py), still mediating.
+    delegated = delegating.delegate(
+        world.court,
+        delegating.DelegationInput(
+            reference=f"（2026）苏0102民诉前调{case.id}号",
+            category="neighbourhood",
+            title="漏水",
+            applicants=[delegating.PartyInput("委派申请人", make_user().phone)],
+            respondents=[delegating.PartyInput("委派被申请人", make_user().phone)],
+        ),
+    )
+
     rule = availability.add_rule(mediator.id, 0, time(9), time(12), reception=False, place="")
     settings = availability.settings_for(mediator.id)
     availability.renew_feed_token(settings)
@@ -238,6 +251,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "message": message.id,
             "mediator_id": mediator.id,
             "court_id": world.court.id,
+            "delegation": delegated.id,
             "feed": settings.feed_token,
             "session_link": links.token_for(upcoming_applicant),
             "minutes_link": _token(review.link_for(joint_applicant)),

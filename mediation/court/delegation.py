@@ -1,0 +1,273 @@
+"""Court-delegated mediation (诉前委派调解): a court sends a dispute to mediation before
+filing it, and takes the result back by itself.
+
+CPL (2023) art 125: a suitable dispute brought to court is mediated first unless a party
+refuses. The court asked the plaintiff, who agreed and gave an address for documents; the
+case therefore starts filed, with the applicant's consent recorded as given to the court,
+and runs the platform's normal flow from acceptance (SPC online mediation rules art 12:
+the institution accepts within 3 working days; art 15: the respondent is asked).
+
+What goes back (SPC online mediation rules arts 24, 25, 21):
+- an agreement in force: the parties apply for judicial confirmation to the court that
+  delegated (CPL art 205 (1), ``application.competent_courts`` puts it first);
+- mediation ended without agreement: the mediator's art 21 record, ready for online filing;
+- the court's deadline (30 days by default, art 24) passed first: the case ends
+  (art 25 (6)) and the dispute is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from mediation.accounts import operations as accounts
+from mediation.accounts.identity import IdentityError, validate_phone
+from mediation.accounts.models import Court, Institution
+from mediation.cases import assignment, invitations, signals, workflow
+from mediation.cases import operations as cases
+from mediation.cases.models import Case, Claim, Side
+from mediation.cases.states import Action, Actor, CaseStatus, TerminationReason
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+from mediation.notify import operations as notify
+
+from .models import Delegation, DelegationStatus
+
+# SPC online mediation rules art 24: mediation before filing lasts 30 days. A court may set
+# a shorter period, or a longer one the parties agreed to; never beyond what is sensible
+# for a pre-filing matter.
+DEFAULT_DAYS = 30
+MAX_DAYS = 90
+
+SUBJECT = _l("Online mediation: case %(number)s")
+TO_APPLICANT = _l(
+    "%(court)s has sent your dispute (%(reference)s) to online mediation as case "
+    "%(number)s. Follow it and meet the mediator here: %(link)s"
+)
+
+SETTLED = frozenset({CaseStatus.signed})
+
+
+@dataclass(frozen=True)
+class PartyInput:
+    real_name: str
+    phone: str
+    id_number: str | None = None
+    # The address for documents the party gave the court (SPC online mediation rules art 8).
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    text: str
+    amount: Decimal | None = None
+
+
+@dataclass
+class DelegationInput:
+    reference: str
+    category: str
+    title: str
+    facts: str = ""
+    applicants: list[PartyInput] = field(default_factory=list)
+    respondents: list[PartyInput] = field(default_factory=list)
+    claims: list[ClaimInput] = field(default_factory=list)
+    days: int = DEFAULT_DAYS
+    institution_id: int | None = None
+
+
+def _check(court: Court, data: DelegationInput) -> None:
+    reference = data.reference.strip()
+    if not reference or len(reference) > 60:
+        raise FieldError("reference", _("Give the court's reference, at most 60 characters."))
+    taken = db.session.scalar(
+        select(Delegation.id).where(
+            Delegation.court_id == court.id, Delegation.reference == reference
+        )
+    )
+    if taken is not None:
+        raise FieldError(
+            "reference", _("This court already delegated a dispute with this reference.")
+        )
+    if not data.title.strip() or len(data.title) > 200:
+        raise FieldError("title", _("Describe the dispute in at most 200 characters."))
+    if not data.applicants or not data.respondents:
+        raise FieldError("parties", _("Name at least one applicant and one respondent."))
+    if len(data.applicants) + len(data.respondents) > 20:
+        raise FieldError("parties", _("At most 20 parties."))
+    if not 1 <= data.days <= MAX_DAYS:
+        raise FieldError("days", _("The period is 1 to %(max)s days.", max=MAX_DAYS))
+    for claim in data.claims:
+        if not claim.text.strip() or len(claim.text) > 500:
+            raise FieldError("claims", _("Each claim needs a text of at most 500 characters."))
+        if claim.amount is not None and not Decimal(0) <= claim.amount < Decimal(10) ** 12:
+            raise FieldError("claims", _("An amount cannot be negative."))
+
+
+def _party(data: PartyInput, field_name: str):
+    try:
+        phone = validate_phone(data.phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except IdentityError as error:
+        raise FieldError(field_name, str(error)) from None
+    try:
+        return accounts.party_with_phone(phone, real_name=data.real_name, id_number=data.id_number)
+    except FieldError as error:
+        raise FieldError(field_name, error.message) from None
+
+
+def delegate(court: Court, data: DelegationInput, *, now: datetime | None = None) -> Delegation:
+    """Open the case for a dispute ``court`` delegates, file it and have it assigned."""
+    now = now or utcnow()
+    _check(court, data)
+    institution = None
+    if data.institution_id is not None:
+        institution = db.session.get(Institution, data.institution_id)
+        if institution is None:
+            raise FieldError("institution_id", _("Choose an institution from the list."))
+    applicants = [_party(p, "applicants") for p in data.applicants]
+    respondents = [_party(p, "respondents") for p in data.respondents]
+    if len({u.id for u in applicants + respondents}) < len(applicants) + len(respondents):
+        raise FieldError("parties", _("The same person cannot be named twice."))
+    case = cases.open_case(
+        title=data.title.strip(),
+        category=data.category,
+        applicants=applicants,
+        respondents=respondents,
+        facts=data.facts.strip(),
+        by=None,
+    )
+    for row, given in zip(case.parties, [*data.applicants, *data.respondents], strict=True):
+        row.named_name = given.real_name.strip()
+        if row.side == Side.applicant:
+            # Consent and address were given to the court (CPL art 125); recorded as such.
+            row.consented_at = now
+            row.service_address = given.address.strip()
+            row.service_confirmed_at = now if given.address.strip() else None
+    case.claims = [
+        Claim(text=c.text.strip(), amount=c.amount, position=n) for n, c in enumerate(data.claims)
+    ]
+    case.region_code = court.region_code
+    delegation = Delegation(
+        court=court,
+        case=case,
+        reference=data.reference.strip(),
+        delegated_at=now,
+        deadline_at=now + timedelta(days=data.days),
+    )
+    db.session.add(delegation)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "delegation.received",
+        {
+            "court_id": court.id,
+            "reference": delegation.reference,
+            "deadline": delegation.deadline_at.isoformat(),
+            "consent_given_to_court": [u.id for u in applicants],
+        },
+        actor_id=None,
+    )
+    workflow.transition(case, Action.submit, by=None, acting_as=Actor.court, now=now)
+    if institution is not None:
+        # The court chose the institution (SPC online mediation rules art 11): it gives the
+        # case to one of its mediators.
+        case.institution = institution
+        assignment.queue(case, by=None, now=now, how="chosen")
+    else:
+        assignment.assign_automatically(case, by=None, now=now)
+    _tell_applicants(delegation, now)
+    return delegation
+
+
+def _tell_applicants(delegation: Delegation, now: datetime) -> None:
+    case = delegation.case
+    base = current_app.config["BASE_URL"].rstrip("/")
+    for user in case.party_users(Side.applicant):
+        if invitations.may_enter_by_invitation(user, case.id):
+            link = f"{base}/join/{invitations.create_invitation(user, case.id, now=now)}"
+        else:
+            link = f"{base}/cases/{case.id}"
+        notify.tell(
+            user,
+            TO_APPLICANT,
+            subject=SUBJECT,
+            court=delegation.court.name,
+            reference=delegation.reference,
+            number=case.number,
+            link=link,
+        )
+
+
+def of_case(case: Case) -> Delegation | None:
+    return db.session.scalar(select(Delegation).where(Delegation.case_id == case.id))
+
+
+def _end(delegation: Delegation, status: DelegationStatus, now: datetime) -> None:
+    delegation.status, delegation.ended_at = status, now
+    journal.append(
+        delegation.case_id,
+        "delegation.result",
+        {"court_id": delegation.court_id, "reference": delegation.reference, "result": status},
+        actor_id=None,
+    )
+
+
+@signals.status_changed.connect
+def _result(case: Case, *, source: str, action: str, **_: object) -> None:
+    """The result goes back by itself when the case reaches it."""
+    if case.status not in (CaseStatus.signed, CaseStatus.terminated):
+        return
+    delegation = of_case(case)
+    if delegation is None or delegation.status != DelegationStatus.mediating:
+        return
+    if case.status == CaseStatus.signed:
+        _end(delegation, DelegationStatus.agreement, utcnow())
+    elif case.termination_reason != TerminationReason.deadline_expired or (
+        delegation.deadline_at > utcnow()
+    ):
+        _end(delegation, DelegationStatus.failed, utcnow())
+
+
+def return_expired(now: datetime | None = None) -> int:
+    """The worker's job: a delegation whose deadline passed without an agreement in force
+    ends its case (SPC online mediation rules art 25 (6)) and goes back to the court."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Delegation)
+        .where(Delegation.status == DelegationStatus.mediating, Delegation.deadline_at <= now)
+        .order_by(Delegation.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for delegation in due:
+        case = delegation.case
+        if case.status in SETTLED:
+            _end(delegation, DelegationStatus.agreement, now)
+            continue
+        _end(delegation, DelegationStatus.returned, now)
+        if case.status not in (CaseStatus.terminated, *_LATER):
+            workflow.transition(
+                case,
+                Action.terminate,
+                by=None,
+                acting_as=Actor.system,
+                reason=TerminationReason.deadline_expired,
+                now=now,
+            )
+    db.session.flush()
+    return len(due)
+
+
+_LATER = (CaseStatus.confirmation_requested, CaseStatus.confirmed, CaseStatus.rejected)
+
+
+def delegating_court(case: Case) -> Court | None:
+    delegation = of_case(case)
+    return delegation.court if delegation is not None else None

@@ -1,0 +1,165 @@
+"""The court portal's delegations: clerks and judges delegate a dispute before filing it,
+follow each, and download the art 21 record of a failed one (court/delegation.py)."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from mediation.accounts.forms import REQUIRED, Phone
+from mediation.accounts.models import Institution, Role
+from mediation.cases import categories
+from mediation.cases.referral import referral_pdf
+from mediation.core.access import role_required
+from mediation.core.downloads import download_name
+from mediation.core.forms import FieldError, apply_field_error
+from mediation.extensions import db
+
+from . import delegation
+from . import operations as court_ops
+from .labels import DELEGATION_STATUS_NAMES
+from .models import Delegation, DelegationStatus
+
+
+class DelegationForm(FlaskForm):
+    """One applicant and one respondent; the court API takes several of each."""
+
+    reference = StringField(
+        _l("The court's reference"),
+        validators=[DataRequired(REQUIRED), Length(max=60)],
+        description=_l("For example: (2026) Su 0102 Min Su Qian Tiao No. 1"),
+    )
+    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    title = StringField(
+        _l("The dispute in a few words"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    facts = TextAreaField(_l("What happened"), validators=[Length(max=10000)])
+    applicant_name = StringField(
+        _l("Applicant's name"), validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    applicant_phone = StringField(
+        _l("Applicant's mobile number"), validators=[DataRequired(REQUIRED), Phone()]
+    )
+    applicant_address = StringField(
+        _l("Applicant's address for documents"), validators=[Length(max=300)]
+    )
+    respondent_name = StringField(
+        _l("Respondent's name"), validators=[DataRequired(REQUIRED), Length(max=100)]
+    )
+    respondent_phone = StringField(
+        _l("Respondent's mobile number"), validators=[DataRequired(REQUIRED), Phone()]
+    )
+    claim = StringField(_l("What the applicant asks for"), validators=[Length(max=500)])
+    amount = DecimalField(
+        _l("Amount in yuan (if any)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=10**11)],
+        render_kw={"inputmode": "decimal"},
+    )
+    days = IntegerField(
+        _l("Mediation period in days"),
+        default=delegation.DEFAULT_DAYS,
+        validators=[DataRequired(REQUIRED), NumberRange(min=1, max=delegation.MAX_DAYS)],
+        description=_l(
+            "30 days unless the parties agreed otherwise (SPC online mediation rules art 24)."
+        ),
+    )
+    institution_id = SelectField(_l("Institution"), choices=[], coerce=int)
+
+
+def _court():
+    return court_ops.court_of(current_user) or abort(403)
+
+
+def _form() -> DelegationForm:
+    form = DelegationForm()
+    form.category.choices = categories.choices()
+    institutions = db.session.scalars(select(Institution).order_by(Institution.name))
+    form.institution_id.choices = [(0, _("Assign automatically"))] + [
+        (i.id, i.name) for i in institutions
+    ]
+    return form
+
+
+def _input(form: DelegationForm) -> delegation.DelegationInput:
+    claims = []
+    if (form.claim.data or "").strip():
+        claims.append(delegation.ClaimInput(form.claim.data, form.amount.data))
+    return delegation.DelegationInput(
+        reference=form.reference.data,
+        category=form.category.data,
+        title=form.title.data,
+        facts=form.facts.data or "",
+        applicants=[
+            delegation.PartyInput(
+                form.applicant_name.data,
+                form.applicant_phone.data,
+                address=form.applicant_address.data or "",
+            )
+        ],
+        respondents=[delegation.PartyInput(form.respondent_name.data, form.respondent_phone.data)],
+        claims=claims,
+        days=form.days.data,
+        institution_id=form.institution_id.data or None,
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def delegations():
+    court = _court()
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            delegation.delegate(court, _input(form))
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("court.delegations"))
+    found = db.session.scalars(
+        select(Delegation).where(Delegation.court_id == court.id).order_by(Delegation.id.desc())
+    ).all()
+    return render_template(
+        "court/delegations.html",
+        court=court,
+        form=form,
+        delegations=found,
+        statuses=DELEGATION_STATUS_NAMES,
+        failed=DelegationStatus.failed,
+    )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def failure_record(delegation_id: int):
+    court = _court()
+    found = db.session.scalar(
+        select(Delegation).where(Delegation.id == delegation_id, Delegation.court_id == court.id)
+    )
+    if found is None:
+        abort(404)
+    pdf = (
+        referral_pdf(found.case, by=current_user)
+        if found.status == DelegationStatus.failed
+        else None
+    )
+    if pdf is None:
+        flash(_("There is no failure record for this delegation yet."), "error")
+        return redirect(url_for("court.delegations"))
+    db.session.commit()
+    return send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name(
+            "referral", found.case.number, found.id, mimetype="application/pdf"
+        ),
+    )

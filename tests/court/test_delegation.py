@@ -1,0 +1,165 @@
+"""Court-delegated mediation (诉前委派调解, issue #20 item 3): a court's dispute enters the
+normal flow filed and assigned, and the result goes back by itself — an agreement to be
+confirmed by that court, a failure, or a return when the court's deadline passes. On both
+databases (the app fixture)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from mediation.accounts.models import Role
+from mediation.cases import assignment, respondent, workflow
+from mediation.cases.models import Side
+from mediation.cases.states import Action, CaseStatus, TerminationReason
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.court import application, delegation
+from mediation.court.models import DelegationStatus
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from mediation.notify.models import OutboxMessage
+from tests.factories import make_court, make_institution, make_mediator, make_user, valid_id_number
+
+
+def dispute(reference="（2026）苏0102民诉前调1号", **fields):
+    return delegation.DelegationInput(
+        reference=reference,
+        category="neighbourhood",
+        title="楼上漏水致损",
+        facts="楼上卫生间漏水，浸坏楼下吊顶。",
+        applicants=[delegation.PartyInput("李建国", "13911112222", address="南京市玄武区1号")],
+        respondents=[delegation.PartyInput("王小明", "13933334444")],
+        claims=[delegation.ClaimInput("赔偿修复费用", Decimal("8000"))],
+        **fields,
+    )
+
+
+@pytest.fixture
+def world(app_ctx):
+    court = make_court(name="南京市玄武区人民法院")
+    institution = make_institution()
+    mediator = make_mediator(institution)
+    return court, institution, mediator
+
+
+def test_a_delegated_dispute_is_filed_assigned_and_the_applicant_told(world):
+    court, institution, _ = world
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    case = made.case
+    assert case.status == CaseStatus.submitted and case.institution_id == institution.id
+    assert case.region_code == court.region_code and case.claims[0].amount == Decimal("8000")
+    assert made.status == DelegationStatus.mediating
+    assert made.deadline_at - made.delegated_at == timedelta(days=30)  # SPC rules art 24
+    applicant = next(p for p in case.parties if p.side == Side.applicant)
+    assert applicant.consented_at is not None and applicant.service_address == "南京市玄武区1号"
+    assert applicant.named_name == "李建国"
+    text = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == "+8613911112222")
+    )
+    assert "南京市玄武区人民法院" in text and "/join/" in text and case.number in text
+    kinds = list(
+        db.session.scalars(
+            select(JournalEntry.action)
+            .where(JournalEntry.case_id == case.id)
+            .order_by(JournalEntry.seq)
+        )
+    )
+    assert kinds[:3] == ["case.opened", "delegation.received", "case.submit"]
+
+
+def test_hostile_or_wrong_input_is_refused_with_the_field_named(world):
+    court, _, _ = world
+    delegation.delegate(court, dispute())
+    for data, field in (
+        (dispute(), "reference"),  # the same reference twice
+        (dispute(reference=""), "reference"),
+        (dispute(reference="x" * 61), "reference"),
+        (dispute(reference="新", days=0), "days"),
+        (dispute(reference="新", days=91), "days"),
+        (dispute(reference="新", institution_id=10**6), "institution_id"),
+    ):
+        with pytest.raises(FieldError) as raised:
+            delegation.delegate(court, data)
+        assert raised.value.field == field
+    bad_phone = dispute(reference="新")
+    bad_phone.respondents = [delegation.PartyInput("王小明", "12345")]
+    with pytest.raises(FieldError) as raised:
+        delegation.delegate(court, bad_phone)
+    assert raised.value.field == "respondents"
+    same = dispute(reference="新")
+    same.respondents = [delegation.PartyInput("李建国", "13911112222")]
+    with pytest.raises(FieldError):
+        delegation.delegate(court, same)
+
+
+def give(case, mediator):
+    """The institution's administrator gives the queued case to its mediator."""
+    admin = make_user(Role.institution_admin, institution_id=mediator.institution_id)
+    assignment.give(case, mediator=mediator, by=admin)
+
+
+def _accept_and_mediate(case, mediator):
+    give(case, mediator)
+    assignment.accept(case, by=mediator)
+    respondent.answer(
+        case,
+        by=case.party_users(Side.respondent)[0],
+        agree=True,
+        consent=True,
+        service_address="南京市玄武区2号",
+        service_confirmed=True,
+        id_number=valid_id_number(77),
+    )
+
+
+def test_an_agreement_goes_to_the_delegating_court(world):
+    court, institution, mediator = world
+    elsewhere = make_court(name="苏州市姑苏区人民法院", region_code="320508")
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    case = made.case
+    _accept_and_mediate(case, mediator)
+    workflow.transition(case, Action.draft_agreement, by=mediator)
+    workflow.transition(case, Action.all_signed, by=None)
+    assert made.status == DelegationStatus.agreement and made.ended_at is not None
+    # CPL art 205 (1): the court that delegated comes first, whatever else is competent.
+    courts = application.competent_courts(case)
+    assert courts[0].id == court.id and elsewhere not in courts
+    # Once ended, the deadline no longer matters.
+    assert delegation.return_expired(utcnow() + timedelta(days=31)) == 0
+
+
+def test_a_refusal_is_a_failure_the_court_learns_of(world):
+    court, institution, mediator = world
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    case = made.case
+    give(case, mediator)
+    assignment.accept(case, by=mediator)
+    respondent.answer(case, by=case.party_users(Side.respondent)[0], agree=False)
+    assert case.status == CaseStatus.terminated and made.status == DelegationStatus.failed
+
+
+def test_the_courts_deadline_returns_the_dispute(world):
+    court, institution, mediator = world
+    made = delegation.delegate(court, dispute(days=10, institution_id=institution.id))
+    settled = delegation.delegate(court, dispute(reference="二号", days=10))
+    case = made.case
+    _accept_and_mediate(case, mediator)
+    assert delegation.return_expired(utcnow() + timedelta(days=9)) == 0
+    # An agreement in force when the deadline passes is not undone.
+    settled.case.status = CaseStatus.signed
+    assert delegation.return_expired(utcnow() + timedelta(days=10, seconds=1)) == 2
+    assert made.status == DelegationStatus.returned
+    assert case.status == CaseStatus.terminated
+    assert case.termination_reason == TerminationReason.deadline_expired  # art 25 (6)
+    assert settled.status == DelegationStatus.agreement
+    # Idempotent: the worker's next round finds nothing.
+    assert delegation.return_expired(utcnow() + timedelta(days=20)) == 0
+
+
+def test_an_existing_verified_account_is_used_not_duplicated(world):
+    court, _, _ = world
+    owner = make_user(phone="+8613911112222", real_name="李建国")
+    made = delegation.delegate(court, dispute())
+    assert made.case.party_users(Side.applicant)[0].id == owner.id

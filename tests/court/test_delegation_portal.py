@@ -1,0 +1,66 @@
+"""The court portal's delegations: a clerk delegates from the form, follows the dispute,
+and takes back the failure record; another court's staff see none of it."""
+
+from sqlalchemy import select
+
+from mediation.accounts.models import Role
+from mediation.court.models import Delegation
+from mediation.extensions import db
+from tests.conftest import csrf_token, login
+from tests.factories import PASSWORD, make_court, make_institution, make_user
+
+FORM = {
+    "reference": "（2026）苏0102民诉前调8号",
+    "category": "neighbourhood",
+    "title": "楼上漏水致损",
+    "facts": "楼上卫生间漏水。",
+    "applicant_name": "李建国",
+    "applicant_phone": "13911112222",
+    "applicant_address": "南京市玄武区1号",
+    "respondent_name": "王小明",
+    "respondent_phone": "13933334444",
+    "claim": "赔偿修复费用",
+    "amount": "8000",
+    "days": "30",
+}
+
+
+def staff(app):
+    with app.app_context():
+        court, other = make_court(), make_court(name="另一人民法院")
+        institution = make_institution()
+        clerk = make_user(Role.court_clerk, court_id=court.id).phone
+        stranger = make_user(Role.court_clerk, court_id=other.id).phone
+        db.session.commit()
+        return clerk, stranger, institution.id
+
+
+def test_a_clerk_delegates_from_the_portal(app, client):
+    clerk, stranger, institution_id = staff(app)
+    login(client, clerk, PASSWORD)
+    assert "委派调解" in client.get("/court/").get_data(as_text=True)
+    token = csrf_token(client, "/court/delegations")
+    bad = client.post(
+        "/court/delegations", data={**FORM, "respondent_phone": "123", "csrf_token": token}
+    )
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and 'aria-invalid="true"' in page and "李建国" in page
+    done = client.post(
+        "/court/delegations",
+        data={**FORM, "institution_id": str(institution_id), "csrf_token": token},
+    )
+    assert done.status_code == 302
+    page = client.get("/court/delegations").get_data(as_text=True)
+    assert "（2026）苏0102民诉前调8号" in page and "调解中" in page
+    with app.app_context():
+        made = db.session.scalar(select(Delegation))
+        assert made.case.institution_id == institution_id
+        delegation_id = made.id
+    # Still mediating: no record yet, said so.
+    early = client.get(f"/court/delegations/{delegation_id}/failure-record.pdf")
+    assert early.status_code == 302
+    # Another court's clerk sees neither the list entry nor the record.
+    other = app.test_client()
+    login(other, stranger, PASSWORD)
+    assert "民诉前调8号" not in other.get("/court/delegations").get_data(as_text=True)
+    assert other.get(f"/court/delegations/{delegation_id}/failure-record.pdf").status_code == 404
