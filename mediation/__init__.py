@@ -127,6 +127,10 @@ def register_extensions(app: Flask) -> None:
         # Malformed frames and packets close their connection, without a traceback.
         json=guard.SafeJSON,
         serializer=guard.CheckedPacket,
+        # Each connection's events are handled in turn by the greenlet reading it, in the
+        # order sent (an offer before its ICE candidates), with no greenlet spawned per
+        # event (issue 18). A slow event delays only its own connection's next ones.
+        async_handlers=False,
     )
     guard.install(socketio.server, app.config["SOCKET_LIMIT_PACKETS"])
     room_limits.init_app(app)
