@@ -851,13 +851,16 @@ def _crl_due(path: Path, issuer: x509.Certificate) -> bool:
     )
 
 
-def validation_crls(authority: Authority) -> list[asn1_crl.CertificateList]:
+def validation_crls(
+    authority: Authority, files: dict[str, bytes] | None = None
+) -> list[asn1_crl.CertificateList]:
     """The current CRLs a validator needs for every chain this authority's signatures and
     timestamps use, including those of TSA certificates already replaced (they signed the
-    older archive timestamps a renewal must prove)."""
+    older archive timestamps a renewal must prove). ``files``: what :func:`crl_files` just
+    returned, so as not to check them again."""
     now = datetime.now(UTC)
     found = []
-    for data in crl_files(authority).values():
+    for data in (files if files is not None else crl_files(authority)).values():
         crl = asn1_crl.CertificateList.load(data)
         next_update = crl["tbs_cert_list"]["next_update"].native
         if next_update is not None and next_update > now:
@@ -865,9 +868,11 @@ def validation_crls(authority: Authority) -> list[asn1_crl.CertificateList]:
     return found
 
 
-def validation_ocsps(authority: Authority) -> list[asn1_ocsp.OCSPResponse]:
-    """The current OCSP responses of the TSA certificates (see _ocsp)."""
-    crl_files(authority)  # re-signs the current TSA's when due
+def validation_ocsps(authority: Authority, *, fresh: bool = False) -> list[asn1_ocsp.OCSPResponse]:
+    """The current OCSP responses of the TSA certificates (see _ocsp). ``fresh``: the caller
+    has just called :func:`crl_files`, which re-signs the current TSA's when due."""
+    if not fresh:
+        crl_files(authority)
     found = []
     now = datetime.now(UTC)
     for path in sorted(authority.directory.glob("tsa-*.ocsp")):

@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -127,6 +128,14 @@ class ArchivalMetadata(DocumentMetadata):
         return re.sub(rb'\s+pdfaid:conformance="U"', b"", xml)
 
 
+# Font configurations ready for the next render. Making one loads Fontconfig's settings, and
+# a fresh one loads every font face again (the CJK collections are 20-27 MB each): reusing
+# them saves about a tenth of a render (bench/agreement_signing.py). Each render takes one
+# for itself (Pango's font maps are not thread-safe) and puts it back; the documents use
+# system fonts only (no @font-face), so a configuration carries nothing from one to the next.
+_FONT_CONFIGS: list[FontConfiguration] = []
+
+
 def render_pdf(template: str, **context: Any) -> bytes:
     """The document as an A4 PDF/A-4 with its fonts embedded (subsets)."""
     return render_pdf_with_boxes(template, **context)[0]
@@ -140,7 +149,17 @@ def render_pdf_with_boxes(
     blocks the template drew."""
     html = render_html(template, **context)
     source = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher())
-    document = source.render(pdf_variant=PDF_VARIANT)
+    try:
+        font_config = _FONT_CONFIGS.pop()
+    except IndexError:
+        font_config = FontConfiguration()
+    try:
+        document = source.render(pdf_variant=PDF_VARIANT, font_config=font_config)
+        # The metadata WeasyPrint read from the HTML (title, author), written the archival way.
+        document.metadata.__class__ = ArchivalMetadata
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+    finally:
+        _FONT_CONFIGS.append(font_config)
     boxes: dict[str, tuple[int, Box]] = {}
     for index, page in enumerate(document.pages):
         height = page.height * PX_TO_PT
@@ -150,7 +169,4 @@ def render_pdf_with_boxes(
                     index,
                     (x0 * PX_TO_PT, height - y1 * PX_TO_PT, x1 * PX_TO_PT, height - y0 * PX_TO_PT),
                 )
-    # The metadata WeasyPrint read from the HTML (title, author), written the archival way.
-    document.metadata.__class__ = ArchivalMetadata
-    pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     return pdf, boxes

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import math
-from functools import cache
+from functools import cache, lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,8 +29,12 @@ def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
     draw.polygon(points, fill=RED)
 
 
+@lru_cache(maxsize=64)
 def seal_png(name: str, caption: str = "") -> bytes:
-    """A PNG of the seal, transparent outside the ink, ``SIZE`` pixels square."""
+    """A PNG of the seal, transparent outside the ink, ``SIZE`` pixels square.
+
+    The same for the same name and caption, so it is drawn once per process and not at every
+    seal signature (bench/agreement_signing.py); bytes cannot be changed by a caller."""
     image = Image.new("RGBA", (SIZE, SIZE), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)
     c = SIZE / 2

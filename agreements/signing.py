@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeAlias
 
@@ -118,8 +119,9 @@ def sign_pdf(
     """
     try:
         _check_credential(signer_credential, authority)
-        reader = PdfFileReader(io.BytesIO(pdf))
-        existing = list(fields.enumerate_sig_fields(reader, with_name=field_name))
+        # The file is parsed once: the writer's reader finds the field too.
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        existing = list(fields.enumerate_sig_fields(writer.prev, with_name=field_name))
         if existing:
             _, value, field_ref = existing[0]
             if value is not None:
@@ -157,7 +159,6 @@ def sign_pdf(
             stamp_style=stamp,
             new_field_spec=new_field,
         )
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         # With the built-in TSA the container's size is known (about 6 KiB of DER: the EC
         # certificates, an RSA-3072 TSA token); reserving room saves pyHanko a rehearsal
         # signature and timestamp. An external TSA's chain is measured each time.
@@ -270,6 +271,12 @@ def drawing_area(size: tuple[int, int], drawing: tuple[int, int]) -> tuple[int, 
     return left, top, left + w, top + h
 
 
+@lru_cache(maxsize=32)
+def _caption_font(size_px: int) -> ImageFont.FreeTypeFont:
+    # Loaded once per size, not at every signature (the collection is a 19 MB file).
+    return ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
+
+
 def _appearance_image(
     png: bytes | None, caption: str, when: str, size: tuple[int, int]
 ) -> Image.Image:
@@ -278,11 +285,11 @@ def _appearance_image(
     line_h = _caption_line(height, bool(png))
     caption_h = 2 * line_h
     size_px = int(line_h * 0.75)
-    font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
+    font = _caption_font(size_px)
     widest = max(font.getlength(caption), font.getlength(when))
     if widest > width - 8:  # long names shrink rather than being cut off
         size_px = max(6, int(size_px * (width - 8) / widest))
-        font = ImageFont.truetype(str(CJK_FONT), size_px, index=CJK_FONT_INDEX)
+        font = _caption_font(size_px)
     draw = ImageDraw.Draw(canvas)
     # With a drawing the caption sits at the bottom; alone it is centred.
     top = height - caption_h if png else (height - caption_h) // 2

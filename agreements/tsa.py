@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import ClassVar
+from functools import lru_cache
+from typing import ClassVar, NamedTuple
 
-from asn1crypto import cms, core, tsp, x509
+from asn1crypto import algos, cms, core, tsp, x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.sign import general
 from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
@@ -76,15 +77,49 @@ class PlatformTimeStamper(DummyTimeStamper):
             [
                 simple_cms_attribute("content_type", "tst_info"),
                 simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-                simple_cms_attribute(
-                    "signing_certificate", general.as_signing_certificate(self.tsa_cert)
-                ),
+                cms.CMSAttribute.load(_static_parts(self.tsa_cert.dump()).signing_certificate),
                 simple_cms_attribute("message_digest", digest.finalize()),
             ]
         )
         # RSA PKCS#1 v1.5, as pyHanko's _build_signed_data declares it.
         signature = sign_data(self._key, signed_attrs.dump(), md_algorithm)
         return signature, signed_attrs
+
+    def _build_signed_data(
+        self,
+        tst_info_data: bytes,
+        md_algorithm: str,
+        signature: bytes,
+        signed_attrs: cms.CMSAttributes,
+    ) -> dict:
+        """pyHanko's SignedData, with the parts that are the same in every token (signer
+        identifier, certificates) taken from their DER (see :func:`_static_parts`)."""
+        static = _static_parts(self.tsa_cert.dump(), tuple(c.dump() for c in self.certs_to_embed))
+        digest_algorithm = algos.DigestAlgorithm({"algorithm": md_algorithm})
+        signer_info = cms.SignerInfo(
+            {
+                "version": "v1",
+                "sid": cms.SignerIdentifier.load(static.sid),
+                "digest_algorithm": digest_algorithm,
+                "signature_algorithm": algos.SignedDigestAlgorithm(
+                    {"algorithm": "rsassa_pkcs1v15"}
+                ),
+                "signed_attrs": signed_attrs,
+                "signature": signature,
+            }
+        )
+        return {
+            "version": "v3",  # for the EncapsulatedContentInfo
+            "digest_algorithms": cms.DigestAlgorithms((digest_algorithm,)),
+            "encap_content_info": cms.EncapsulatedContentInfo(
+                {
+                    "content_type": cms.ContentType("tst_info"),
+                    "content": cms.ParsableOctetString(tst_info_data),
+                }
+            ),
+            "certificates": cms.CertificateSet.load(static.certificates),
+            "signer_infos": [signer_info],
+        }
 
     def _build_tst_info(
         self, message_imprint: tsp.MessageImprint, dt: datetime, req: tsp.TimeStampReq
@@ -141,6 +176,37 @@ class PlatformTimeStamper(DummyTimeStamper):
             {"content_type": "signed_data", "content": cms.SignedData(signed_data)}
         )
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+
+
+class _StaticParts(NamedTuple):
+    signing_certificate: bytes  # the ESS signing-certificate attribute (RFC 2634 5.4)
+    sid: bytes  # the SignerIdentifier: issuer and serial number
+    certificates: bytes  # the CertificateSet: the TSA's certificate and its chain
+
+
+@lru_cache(maxsize=8)
+def _static_parts(tsa_cert: bytes, chain: tuple[bytes, ...] = ()) -> _StaticParts:
+    """What every token of one TSA certificate repeats, as DER. Re-encoding these
+    asn1crypto structures for each token (their names' SET OFs are sorted again) cost
+    several times the RSA signature itself; DER loaded back is written out as it is."""
+    cert = x509.Certificate.load(tsa_cert)
+    sid = cms.SignerIdentifier(
+        {
+            "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                {"issuer": cert.issuer, "serial_number": cert.serial_number}
+            )
+        }
+    )
+    certs = {cert, *(x509.Certificate.load(c) for c in chain)}
+    return _StaticParts(
+        signing_certificate=simple_cms_attribute(
+            "signing_certificate", general.as_signing_certificate(cert)
+        ).dump(),
+        sid=sid.dump(),
+        certificates=cms.CertificateSet(
+            [cms.CertificateChoices({"certificate": c}) for c in certs]
+        ).dump(),
+    )
 
 
 class ExternalTimeStamper(HTTPTimeStamper):

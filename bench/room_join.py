@@ -1,5 +1,5 @@
 """Benchmark: from the mediator's "let in" to the first remote video frame (goal: under
-250 ms on loopback, with media already acquired in the lobby).
+130 ms on loopback on a quiet machine, issue 18; media acquired in the lobby).
 
 Runs the platform as users do (``mediation run``, SQLite, one process) and two headless
 chromiums (Debian's, driven by Playwright) with fake cameras: a mediator and a party. For
@@ -32,7 +32,7 @@ from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve
 from tests.factories import PASSWORD, make_mediating_case
 from tests.signaling.conftest import open_session
 
-GOAL_MS = 250
+GOAL_MS = 130  # issue 18, on a quiet machine (under 200 ms on a busy one)
 # Notes the time a remote tile first has a decoded frame (polled every 2 ms).
 FIRST_FRAME = """
 window.firstFrameAt = null;
@@ -43,6 +43,47 @@ const watch = setInterval(() => {
     clearInterval(watch);
   }
 }, 2);
+"""
+# With --timeline: when each step of the first media connection happened, on each page.
+TIMELINE = """
+window.timeline = [];
+const mark = (what) => window.timeline.push([what, Date.now()]);
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = function (config) {
+  const pc = new Native(config);
+  mark('pc created');
+  const steps = ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription'];
+  for (const name of steps) {
+    const original = pc[name].bind(pc);
+    pc[name] = (...args) => {
+      mark(name);
+      return original(...args).then((r) => { mark(name + ' done'); return r; });
+    };
+  }
+  pc.addEventListener('icecandidate', (e) => { if (e.candidate) mark('candidate'); });
+  pc.addEventListener('iceconnectionstatechange', () => mark('ice ' + pc.iceConnectionState));
+  pc.addEventListener('connectionstatechange', () => mark('pc ' + pc.connectionState));
+  pc.addEventListener('track', (e) => mark('track ' + e.track.kind));
+  return pc;
+};
+window.RTCPeerConnection.prototype = Native.prototype;
+let realIo = null;
+Object.defineProperty(window, 'io', {
+  configurable: true,
+  get: () => realIo,
+  set: (io) => {
+    realIo = Object.assign((...args) => {
+      const socket = io(...args);
+      socket.onAny((event, data) => mark('got ' + (event === 'signal' ? data.kind : event)));
+      const emit = socket.emit.bind(socket);
+      socket.emit = (event, data, ...rest) => {
+        mark('sent ' + (event === 'signal' ? data.kind : event));
+        return emit(event, data, ...rest);
+      };
+      return socket;
+    }, io);
+  },
+});
 """
 
 
@@ -60,7 +101,7 @@ def seed_session() -> dict:
     }
 
 
-def enter(browser, url: str, phone: str, session_id: int):
+def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False):
     page = browser.new_context().new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=identifier]", phone)
@@ -68,13 +109,15 @@ def enter(browser, url: str, phone: str, session_id: int):
     page.click("main form button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)
     page.add_init_script(FIRST_FRAME)
+    if timeline:
+        page.add_init_script(TIMELINE)
     page.goto(f"{url}/sessions/{session_id}/room")
     return page
 
 
-def one_run(browsers, url: str, seeded: dict) -> tuple[float, float]:
-    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"])
-    party = enter(browsers[1], url, seeded["party"], seeded["session"])
+def one_run(browsers, url: str, seeded: dict, timeline: bool = False) -> tuple[float, float]:
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], timeline)
+    party = enter(browsers[1], url, seeded["party"], seeded["session"], timeline)
     # Media acquired in the lobby: the party's own camera shows before admission.
     party.wait_for_function("document.getElementById('self-video').videoWidth > 0")
     button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
@@ -88,6 +131,14 @@ def one_run(browsers, url: str, seeded: dict) -> tuple[float, float]:
         party.evaluate("window.firstFrameAt") - clicked,
         mediator.evaluate("window.firstFrameAt") - clicked,
     )
+    if timeline:
+        for name, page in (("mediator", mediator), ("party", party)):
+            steps = page.evaluate("window.timeline")
+            # What came before the click (the lobby) is summed up in one number.
+            before = [what for what, at in steps if at < clicked]
+            after = [f"{what} {at - clicked:+d}" for what, at in steps if at >= clicked]
+            print(f"  {name}: ({len(before)} steps before) " + ", ".join(after))
+        print(f"  first frames: party {result[0]:.0f}, mediator {result[1]:.0f}")
     mediator.context.close()
     party.context.close()
     return result
@@ -96,6 +147,9 @@ def one_run(browsers, url: str, seeded: dict) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--timeline", action="store_true", help="print when each WebRTC step happened"
+    )
     args = parser.parse_args()
     party_ms, mediator_ms = [], []
     with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
@@ -109,7 +163,7 @@ def main() -> int:
                 for _ in range(2)
             ]
             for seeded in sessions:
-                party, mediator = one_run(browsers, url, seeded)
+                party, mediator = one_run(browsers, url, seeded, args.timeline)
                 party_ms.append(party)
                 mediator_ms.append(mediator)
             for browser in browsers:

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
-from .core import hardening
+from .core import hardening, storage
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -66,6 +66,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    storage.init_app(app)  # the folder, or S3-compatible object storage (STORAGE_URL)
     hardening.init_app(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -126,6 +127,10 @@ def register_extensions(app: Flask) -> None:
         # Malformed frames and packets close their connection, without a traceback.
         json=guard.SafeJSON,
         serializer=guard.CheckedPacket,
+        # Each connection's events are handled in turn by the greenlet reading it, in the
+        # order sent (an offer before its ICE candidates), with no greenlet spawned per
+        # event (issue 18). A slow event delays only its own connection's next ones.
+        async_handlers=False,
     )
     guard.install(socketio.server, app.config["SOCKET_LIMIT_PACKETS"])
     room_limits.init_app(app)

@@ -32,6 +32,7 @@ from agreements import archive, pki
 
 from .agreements import signing
 from .agreements.models import Agreement
+from .core.storage import storage
 from .court import application as court_application
 from .court.models import Application
 from .extensions import db
@@ -48,6 +49,7 @@ class _Stored:
     kind: str  # agreement, application, ruling
     lock: Callable[[], object]
     path: Callable[[], str | None]  # the record's path, read after lock()
+    sha256: Callable[[], str | None]  # and its hash, checked on reading the file
     replace: Callable[[str, str], None]  # (relative path, sha256)
 
 
@@ -64,17 +66,16 @@ def renew_due(now: datetime | None = None) -> int:
     authority = refresh_authority()
     timestamper = signing.timestamper()
     renewed = 0
-    storage = Path(current_app.config["STORAGE_DIR"])
     for stored in _stored_documents():
-        if not _due(storage, stored.path(), authority, now):
+        if not _due(stored.path(), stored.sha256(), authority, now):
             continue
         # The row lock, then the path and the file again: a signature given meanwhile is
         # not lost, and a document renewed meanwhile is not renewed twice.
         stored.lock()
         path = stored.path()
-        if not _due(storage, path, authority, now):
+        if not _due(path, stored.sha256(), authority, now):
             continue
-        pdf = (storage / path).read_bytes()
+        pdf = storage().get(path, stored.sha256())
         try:
             new = archive.renew_pdf(pdf, authority, timestamper)
         except Exception:  # one bad file must not stop the others
@@ -83,7 +84,7 @@ def renew_due(now: datetime | None = None) -> int:
         before = hashlib.sha256(pdf).hexdigest()
         digest = hashlib.sha256(new).hexdigest()
         relative = str(Path(path).with_name(f"{Path(path).stem}-a{digest[:16]}.pdf"))
-        (storage / relative).write_bytes(new)
+        storage().put(relative, new)
         stored.replace(relative, digest)
         journal.append(
             stored.case_id,
@@ -96,12 +97,12 @@ def renew_due(now: datetime | None = None) -> int:
     return renewed
 
 
-def _due(storage: Path, path: str | None, authority: pki.Authority, now: datetime) -> bool:
-    if path is None or not (storage / path).exists():
+def _due(path: str | None, sha256: str | None, authority: pki.Authority, now: datetime) -> bool:
+    if path is None or not storage().exists(path):
         return False
     try:
-        expiry = archive.last_timestamp_expiry((storage / path).read_bytes())
-    except Exception:  # an unreadable file is reported by verification, not renewed
+        expiry = archive.last_timestamp_expiry(storage().get(path, sha256))
+    except Exception:  # an unreadable (or damaged) file is reported, not renewed
         log.exception("cannot read the timestamps of %s", path)
         return False
     return archive.due_for_renewal(expiry, authority, now)
@@ -122,6 +123,7 @@ def _stored_documents() -> list[_Stored]:
                 "agreement",
                 lambda a=agreement: signing.lock(a),
                 lambda a=agreement: a.document_path,
+                lambda a=agreement: a.document_sha256,
                 replace,
             )
         )
@@ -137,6 +139,7 @@ def _stored_documents() -> list[_Stored]:
                     "application",
                     lambda a=application: court_application.lock(a),
                     lambda a=application: a.document_path,
+                    lambda a=application: a.document_sha256,
                     replace_application,
                 )
             )
@@ -151,6 +154,7 @@ def _stored_documents() -> list[_Stored]:
                     "ruling",
                     lambda a=application: court_application.lock(a),
                     lambda a=application: a.decision_path,
+                    lambda a=application: a.decision_sha256,
                     replace_decision,
                 )
             )

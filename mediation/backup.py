@@ -33,6 +33,7 @@ from flask import Flask
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
+from .core.storage import CorruptObjectError, LocalStorage, Storage, from_config
 from .extensions import db
 
 FORMAT = 1
@@ -94,7 +95,7 @@ def backup(app: Flask, target: Path) -> Summary:
             else:
                 raise BackupError(f"no backup for a {dialect} database")
         config = app.config
-        _copy_tree(Path(config["STORAGE_DIR"]), partial / STORAGE)
+        _copy_storage(from_config(config), partial / STORAGE)
         _copy_tree(Path(config["PKI_DIR"]), partial / PKI)
         secret = Path(app.instance_path) / SECRET_KEY_FILE
         if secret.is_file():
@@ -143,6 +144,20 @@ def _copy_tree(source: Path, target: Path) -> None:
             (target / relative).mkdir(parents=True, exist_ok=True)
         elif path.is_file():
             shutil.copy2(path, target / relative)
+
+
+def _copy_storage(storage: Storage, target: Path) -> None:
+    """The stored files, from the folder or from object storage (core/storage.py), into
+    the backup under their keys: a backup restores into either backend."""
+    if isinstance(storage, LocalStorage):
+        _copy_tree(storage.root, target)
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for key in sorted(storage.iter_keys()):
+        destination = target / key
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with destination.open("wb") as handle:
+            storage.fetch(key, handle)
 
 
 # -- checking a backup ----------------------------------------------------------------------
@@ -195,7 +210,7 @@ def restore(app: Flask, source: Path, *, force: bool = False) -> Summary:
     manifest = read_manifest(source)
     dialect = manifest["database"]["dialect"]
     config = app.config
-    storage, pki = Path(config["STORAGE_DIR"]), Path(config["PKI_DIR"])
+    storage, pki = from_config(config), Path(config["PKI_DIR"])
     with app.app_context():
         here = db.engine.dialect.name
         if here != dialect:
@@ -217,7 +232,10 @@ def restore(app: Flask, source: Path, *, force: bool = False) -> Summary:
         else:
             _load_postgresql(database, clean=bool(used))
         db.engine.dispose()
-    _replace_tree(source / STORAGE, storage, manifest["files"], STORAGE)
+    if isinstance(storage, LocalStorage):
+        _replace_tree(source / STORAGE, storage.root, manifest["files"], STORAGE)
+    else:
+        _replace_objects(source / STORAGE, storage, manifest["files"])
     _replace_tree(source / PKI, pki, manifest["files"], PKI)
     secret = source / SECRET_KEY_FILE
     if secret.is_file():
@@ -237,7 +255,7 @@ def restore(app: Flask, source: Path, *, force: bool = False) -> Summary:
     )
 
 
-def _in_use(storage: Path, pki: Path) -> str:
+def _in_use(storage: Storage, pki: Path) -> str:
     """What makes this instance not empty, or "" when it is."""
     tables = set(inspect(db.engine).get_table_names())
     for table in DATA_TABLES:
@@ -245,9 +263,13 @@ def _in_use(storage: Path, pki: Path) -> str:
             db.session.rollback()
             return f"its database has {table}"
     db.session.rollback()
-    for directory in (storage, pki):
-        if directory.is_dir() and any(directory.iterdir()):
-            return f"{directory} holds files"
+    if isinstance(storage, LocalStorage):
+        if storage.root.is_dir() and any(storage.root.iterdir()):
+            return f"{storage.root} holds files"
+    elif next(storage.iter_keys(), None) is not None:
+        return f"{storage!r} holds files"
+    if pki.is_dir() and any(pki.iterdir()):
+        return f"{pki} holds files"
     return ""
 
 
@@ -288,6 +310,26 @@ def _replace_tree(copy: Path, target: Path, files: dict[str, Any], prefix: str) 
                 f"{destination} differs from the backup after copying: "
                 "check the disk, then restore again with --force."
             )
+
+
+def _replace_objects(copy: Path, storage: Storage, files: dict[str, Any]) -> None:
+    """Object storage becomes the backup's copy: every object the backup lacks removed,
+    every file uploaded and read back against the manifest."""
+    prefix = STORAGE + "/"
+    keys = {name.removeprefix(prefix) for name in files if name.startswith(prefix)}
+    for key in list(storage.iter_keys()):
+        if key not in keys:
+            storage.delete(key)
+    for key in sorted(keys):
+        expected = files[prefix + key]
+        storage.put_file(key, copy / key)
+        try:
+            storage.get(key, expected["sha256"])
+        except CorruptObjectError:
+            raise BackupError(
+                f"{key} differs from the backup after uploading: check the object "
+                "storage, then restore again with --force."
+            ) from None
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def register_commands(app: Flask) -> None:
         pki_group,
         admin_command,
         cases_group,
+        storage_group,
         backup_command,
         restore_command,
     ):
@@ -638,6 +639,38 @@ def recompute_deadlines_command() -> None:
     changed = recompute_deadlines()
     db.session.commit()
     click.echo(f"{changed} cases got new deadlines")
+
+
+@click.group("storage")
+def storage_group() -> None:
+    """The files' storage: the local folder or S3-compatible object storage."""
+
+
+@storage_group.command("check")
+@with_appcontext
+def storage_check_command() -> None:
+    """Write, read by range and delete a probe file: exit 0 when the storage this process
+    is configured with works (run it on every machine after setting MEDIATION_STORAGE_URL)."""
+    import secrets
+
+    from .core.storage import storage
+
+    backend = storage()
+    key = f"probe/{secrets.token_hex(8)}"
+    data = secrets.token_bytes(64)
+    try:
+        backend.put(key, data)
+        with backend.open_range(key, 8, 16) as part:
+            ranged = part.read()
+        intact = backend.get(key) == data and ranged == data[8:16] and backend.size(key) == 64
+        backend.delete(key)
+    except Exception as error:  # the message is the answer: unreachable, denied, no bucket
+        click.echo(f"{backend!r}: {error}", err=True)
+        sys.exit(1)
+    if not intact or backend.exists(key):
+        click.echo(f"{backend!r}: the probe did not come back intact", err=True)
+        sys.exit(1)
+    click.echo(f"{backend!r}: write, ranged read and delete work")
 
 
 @click.command("backup")

@@ -37,7 +37,20 @@ class Config:
     PROXY_HOPS = 0
     # The address users reach the platform at, for links in text messages and e-mails.
     BASE_URL = "http://127.0.0.1:5000"
+    # Files (evidence, recordings, PDFs, packages): the folder STORAGE_DIR (default
+    # instance/storage), or, with STORAGE_URL=s3://bucket/prefix, an S3-compatible object
+    # store that every machine of the installation shares (mediation/core/storage.py).
     STORAGE_DIR: str | None = None
+    STORAGE_URL: str | None = None
+    S3_ENDPOINT_URL: str | None = None
+    S3_ACCESS_KEY_ID: str | None = None
+    S3_SECRET_ACCESS_KEY: str | None = None
+    S3_REGION: str | None = None
+    # "path" (MinIO, Ceph, moto) or "virtual" (Alibaba OSS and Tencent COS require it).
+    S3_ADDRESSING_STYLE = "path"
+    # With object storage, where a recorder keeps the files it is writing (default
+    # instance/spool); each is uploaded when it closes.
+    SPOOL_DIR: str | None = None
     # SQLite only: how long a write waits for another writer's lock before the user is asked
     # to try again (core/sqlite.py); the server answers other requests meanwhile.
     SQLITE_BUSY_SECONDS = 15.0
@@ -118,6 +131,9 @@ class Config:
     ROOM_LIMIT_EVENTS = "60 per minute"
     ROOM_LIMIT_CONNECT = "20 per minute"
     SOCKET_LIMIT_PACKETS = "1000 per 10 seconds"
+    # Arrivals and departures in one room within this many seconds are told to its members
+    # together (signaling/rooms.py, Announcer); 0 tells each at once.
+    ROOM_BROADCAST_TICK = 0.05
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True
     # Start a recorder process beside the web process (embedded defaults); at scale run
@@ -212,6 +228,13 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "BASE_URL": ("BASE_URL", str),
     "PROXY_HOPS": ("PROXY_HOPS", int),
     "STORAGE_DIR": ("STORAGE_DIR", str),
+    "STORAGE_URL": ("STORAGE_URL", str),
+    "S3_ENDPOINT_URL": ("S3_ENDPOINT_URL", str),
+    "S3_ACCESS_KEY_ID": ("S3_ACCESS_KEY_ID", str),
+    "S3_SECRET_ACCESS_KEY": ("S3_SECRET_ACCESS_KEY", str),
+    "S3_REGION": ("S3_REGION", str),
+    "S3_ADDRESSING_STYLE": ("S3_ADDRESSING_STYLE", str),
+    "SPOOL_DIR": ("SPOOL_DIR", str),
     "SQLITE_BUSY_SECONDS": ("SQLITE_BUSY_SECONDS", float),
     "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
@@ -246,6 +269,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ROOM_LIMIT_MINUTES": ("ROOM_LIMIT_MINUTES", str),
     "ROOM_LIMIT_EVENTS": ("ROOM_LIMIT_EVENTS", str),
     "ROOM_LIMIT_CONNECT": ("ROOM_LIMIT_CONNECT", str),
+    "ROOM_BROADCAST_TICK": ("ROOM_BROADCAST_TICK", float),
     "SOCKET_LIMIT_PACKETS": ("SOCKET_LIMIT_PACKETS", str),
     "EMBEDDED_RECORDER": ("EMBEDDED_RECORDER", _bool),
     "RECORDER_URL": ("RECORDER_URL", str),
@@ -328,6 +352,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     if not config.get("STORAGE_DIR"):
         config["STORAGE_DIR"] = str(instance_path / "storage")
+    if not config.get("SPOOL_DIR"):
+        config["SPOOL_DIR"] = str(instance_path / "spool")
     if not config.get("PKI_DIR"):
         config["PKI_DIR"] = str(instance_path / "pki")
     _check_keys(config)

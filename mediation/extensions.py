@@ -7,11 +7,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from signaling.events import LeanSocketIO
 
 # Named constraints make Alembic migrations identical on SQLite and PostgreSQL
 # (batch mode on SQLite needs names to alter or drop a constraint).
@@ -34,4 +35,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-socketio = SocketIO()
+socketio = LeanSocketIO()  # Flask-SocketIO, its events' request contexts made cheaply

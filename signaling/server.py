@@ -17,6 +17,7 @@ import argparse  # noqa: E402  (after patching, on purpose)
 import gc  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import time  # noqa: E402
 
 
 def tune_garbage_collector() -> None:
@@ -30,6 +31,34 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(5_000, 10, 100)
+
+
+class CollectorWatch:
+    """How long the garbage collector pauses the process, per generation: logged every
+    ``every`` seconds while it collects, when ``MEDIATION_GC_WATCH`` is set (for tuning with
+    bench/signaling_capacity.py; the settings above were chosen with it)."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._started = 0.0
+        self._since = time.monotonic()
+        self._pauses: list[list[float]] = [[], [], []]
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._started = now
+            return
+        self._pauses[info["generation"]].append(now - self._started)
+        if time.monotonic() - self._since >= self.every:
+            self._since = time.monotonic()
+            summary = "; ".join(
+                f"gen{g}: {len(p)} x, {1000 * sum(p):.0f} ms, max {1000 * max(p, default=0):.1f} ms"
+                for g, p in enumerate(self._pauses)
+            )
+            logging.getLogger(__name__).info("garbage collector: %s", summary)
+            self._pauses = [[], [], []]
 
 
 def display_host(host: str) -> str:
@@ -79,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Mediation platform running at http://{display_host(args.host)}:{args.port}/")
     print(f"Server: gevent, Socket.IO async mode {socketio.async_mode}", flush=True)
     tune_garbage_collector()
+    if os.environ.get("MEDIATION_GC_WATCH"):
+        CollectorWatch()
     socketio.run(app, host=args.host, port=args.port, log_output=False)
 
 

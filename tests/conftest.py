@@ -83,6 +83,9 @@ def app(database_url: str, tmp_path_factory) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
             "SERVER_NAME": "mediation.test",
+            # The Socket.IO test client reads what was sent at once: each arrival is told
+            # at once (tests of the tick set it).
+            "ROOM_BROADCAST_TICK": 0,
         }
     )
     with app.app_context():
@@ -183,3 +186,7 @@ def code_sent_to(app: Flask, recipient: str) -> str:
     found = re.search(r"\d{6}", body)
     assert found, f"no code in the last message to {recipient}: {body}"
     return found.group()
+
+
+# The local folder and S3 (moto's server), for the tests that ask for storage_backend.
+from tests.storage_backends import s3_server, storage_backend  # noqa: E402, F401

@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageChops, UnidentifiedImageError
 from sqlalchemy import update
 
-from agreements import keys, pki, tsa
+from agreements import keys, pages, pki, tsa
 from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
@@ -39,6 +39,7 @@ from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
@@ -233,22 +234,45 @@ def _store(agreement: Agreement, pdf: bytes, name: str) -> None:
     race can never overwrite the document the record points at."""
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}-{digest[:16]}.pdf"
-    path = Path(current_app.config["STORAGE_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    storage().put(relative, pdf)
     agreement.document_path = relative
     agreement.document_sha256 = digest
 
 
 def document_path_of(agreement: Agreement) -> Path | None:
+    """The file itself when the storage is a local folder (tests, tools), else None."""
     if agreement.document_path is None:
         return None
-    return Path(current_app.config["STORAGE_DIR"]) / agreement.document_path
+    return storage().local_path(agreement.document_path)
 
 
 def document_bytes(agreement: Agreement) -> bytes | None:
-    path = document_path_of(agreement)
-    return path.read_bytes() if path else None
+    """The current document, checked against the hash the record keeps (a damaged file is
+    refused, never signed on or sent to a court)."""
+    if agreement.document_path is None:
+        return None
+    return storage().get(agreement.document_path, agreement.document_sha256)
+
+
+def page_picture(key: str, sha256: str, number: int) -> Path | None:
+    """Page ``number`` of a stored PDF as a PNG (agreements/pages.py), drawn once per
+    document hash: beside the PDF in a local folder (as always), under SPOOL_DIR when the
+    files are in object storage. The PDF is checked against ``sha256`` before drawing."""
+    backend = storage()
+    local = backend.local_path(key)
+    folder = (
+        local.parent / "pages"
+        if local is not None
+        else Path(current_app.config["SPOOL_DIR"]) / "pages" / Path(key).parent
+    )
+    cached = folder / f"{sha256[:16]}-{number}.png"
+    if cached.exists():
+        return cached
+    try:
+        with backend.as_local_file(key, sha256) as path:
+            return pages.picture(path, sha256, number, folder)
+    except FileNotFoundError:
+        return None
 
 
 def document_context(agreement: Agreement, content: dict, positions: list[int]) -> dict:
@@ -270,7 +294,10 @@ def document_context(agreement: Agreement, content: dict, positions: list[int]) 
         "signers": [{"position": n, "label": labels[n]} for n in positions],
         "short_code": agreement.short_code,
         "verify_url": verify_url(),
-        "qr": segno.make(url, error="m").svg_data_uri(),
+        # A picture of one pixel per module, drawn with hard edges (document.css): the
+        # same code as a vector drawing, but embedded once instead of drawn on every page,
+        # which cost about a tenth of the render (bench/agreement_signing.py).
+        "qr": segno.make(url, error="m").png_data_uri(scale=1),
         "version": agreement.version,
         "round": agreement.round,
         # The agreement's date line: the day its text was fixed for signing, in the

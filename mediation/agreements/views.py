@@ -23,7 +23,7 @@ from mediation.accounts import personal_links
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 
@@ -167,15 +167,13 @@ def document(case_id: int):
     """The current document: unsigned, partly or fully signed."""
     case = _case(case_id)
     agreement = _agreement(case)
-    path = signing.document_path_of(agreement)
-    if path is None or not path.exists():
+    if agreement.document_path is None:
         abort(404)
-    return send_file(
-        path,
+    return send_stored(
+        agreement.document_path,
+        sha256=agreement.document_sha256,
         mimetype="application/pdf",
         download_name=download_name("agreement", case.number, mimetype="application/pdf"),
-        max_age=0,
-        etag=agreement.document_sha256,
     )
 
 
@@ -184,10 +182,9 @@ def page_picture(case_id: int, number: int):
     """A page of the current document as a picture (the same access as the PDF)."""
     case = _case(case_id)
     agreement = _agreement(case)
-    path = signing.document_path_of(agreement)
-    if path is None or not path.exists():
+    if agreement.document_path is None:
         abort(404)
-    picture = pages.picture(path, agreement.document_sha256, number, path.parent / "pages")
+    picture = signing.page_picture(agreement.document_path, agreement.document_sha256, number)
     if picture is None:
         abort(404)
     return send_file(picture, mimetype="image/png", max_age=3600)

@@ -184,7 +184,7 @@ def add_evidence(
 ) -> Evidence:
     """Store one file after checking what it really is and how large it is."""
     mime = check_upload(filename, data)
-    digest = storage().put(data)
+    digest = storage().put_content(data)
     evidence = Evidence(
         case_id=case.id,
         uploaded_by_id=by.id,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
 from mediation.core.access import role_required
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error
-from mediation.core.storage import storage
+from mediation.core.storage import content_key
 from mediation.extensions import db
 
 from . import categories, intake, regions
@@ -233,13 +233,15 @@ def evidence_file(case_id: int, evidence_id: int):
         abort(404)
     if not may_see_evidence(item, current_user, case):
         abort(404)
-    response = send_file(
-        storage().path(item.sha256),
+    response = send_stored(
+        content_key(item.sha256),
+        sha256=item.sha256,
+        size=item.size,
         mimetype=item.content_type,
         download_name=download_name(item.kind, case.number, item.id, mimetype=item.content_type),
         as_attachment=request.args.get("download") == "1",
-        conditional=True,  # range requests, for large PDFs on weak networks
-    )
+        max_age=None,
+    )  # range requests too, for large PDFs on weak networks
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -27,6 +27,7 @@ from mediation.extensions import db, limiter
 
 from .hardening import MalformedJson, UnusableText
 from .sqlite import is_busy
+from .storage import CorruptObjectError
 
 bp = Blueprint("core", __name__)
 
@@ -149,6 +150,12 @@ def render_error(error: HTTPException):
         message = _(
             "What you sent contains characters that cannot be stored (a NUL character or "
             "broken Unicode). Remove them and send it again."
+        )
+    elif isinstance(error, CorruptObjectError):
+        # Logged where it was found; the user learns it is not their doing (issue #19).
+        message = _(
+            "This file is damaged in storage and cannot be shown. The problem has "
+            "been recorded; please contact the mediation centre."
         )
     elif isinstance(error, MalformedJson):
         message = _("The JSON sent is nested too deeply to be read.")

@@ -28,8 +28,9 @@ from sqlalchemy import select
 from mediation.accounts.models import Court
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.db import utcnow
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import csrf, db, limiter
 
 from . import bundle, delegation_openapi, grounds, keys
@@ -366,11 +367,12 @@ def post_ruling(application_id: int):
 def get_unsigned_decision(application_id: int):
     """The decision prepared for the court's signature: sign it in its field "Court"."""
     application = _application(application_id)
-    path = court_ops.prepared_file(application) if application else None
-    if path is None or not path.exists():
+    stored = court_ops.prepared_document(application) if application else None
+    if stored is None or not storage().exists(stored[0]):
         return _error(404, "not_found", _("No decision is waiting for the court's signature."))
-    return send_file(
-        path,
+    return send_stored(
+        stored[0],
+        sha256=stored[1],
         mimetype="application/pdf",
         download_name=download_name(
             "unsigned-decision", application.case.number, application.id, mimetype="application/pdf"
@@ -418,29 +420,30 @@ def get_decision(application_id: int):
     application = _application(application_id)
     if application is None:
         return _error(404, "not_found", _("No such application at this court."))
-    path = court_ops.decision_file(application)
-    if path is None and application.status in CLOSED_WITHOUT_RULING:
+    stored = court_ops.decision_document(application)
+    if stored is None and application.status in CLOSED_WITHOUT_RULING:
         return _error(
             409,
             "no_ruling",
             _("There is no ruling: the application was not accepted, or it was withdrawn."),
         )
-    if path is None:
+    if stored is None:
         return _error(
             409, "not_ruled", _("The court has not ruled yet; the decision is here once it has.")
         )
-    if not path.exists():
-        current_app.logger.error("decision of application %s missing: %s", application.id, path)
+    if not storage().exists(stored[0]):
+        current_app.logger.error(
+            "decision of application %s missing: %s", application.id, stored[0]
+        )
         abort(500)
-    return send_file(
-        path,
+    # The ETag is the decision's SHA-256, as the application's decision_sha256 says.
+    return send_stored(
+        stored[0],
+        sha256=stored[1],
         mimetype="application/pdf",
         download_name=download_name(
             "decision", application.case.number, application.id, mimetype="application/pdf"
         ),
-        # The ETag is the decision's SHA-256, as the application's decision_sha256 says.
-        etag=application.decision_sha256,
-        max_age=0,
     )
 
 

@@ -34,6 +34,7 @@ from mediation.cases.states import Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
@@ -226,9 +227,7 @@ def _ask_next(application: Application, by: User) -> None:
 def _store(application: Application, pdf: bytes, name: str) -> None:
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"court/{application.case_id}/application-{application.id}-{name}-{digest[:16]}.pdf"
-    path = Path(current_app.config["STORAGE_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    storage().put(relative, pdf)
     application.document_path, application.document_sha256 = relative, digest
 
 
@@ -266,9 +265,17 @@ def _attach_agreement(application: Application) -> None:
 
 
 def document_path(application: Application) -> Path | None:
+    """The file itself when the storage is a local folder (tests, tools), else None."""
     if application.document_path is None:
         return None
-    return Path(current_app.config["STORAGE_DIR"]) / application.document_path
+    return storage().local_path(application.document_path)
+
+
+def document_bytes(application: Application) -> bytes | None:
+    """The current document, checked against the hash the record keeps."""
+    if application.document_path is None:
+        return None
+    return storage().get(application.document_path, application.document_sha256)
 
 
 def next_signature(application: Application) -> ApplicationSignature | None:
@@ -314,7 +321,7 @@ def sign(
         )
     if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    before = document_path(application).read_bytes()
+    before = document_bytes(application)
     credential = pki.issue_signer(
         agreement_signing.authority(),
         common_name=agreement_signing.fit_name(user.real_name),
@@ -443,7 +450,6 @@ def add_material(
     """A party adds a document for the court (SPC provisions art 3): identity proofs,
     property-right proofs, a power of attorney, or what the court asked for."""
     from mediation.cases.intake import check_upload
-    from mediation.core.storage import storage
 
     lock(application)
     case = application.case
@@ -455,7 +461,7 @@ def add_material(
     if kind not in UPLOADABLE:
         raise FieldError("kind", _("Choose what the document is."))
     check_upload(filename, data)
-    digest = storage().put(data)
+    digest = storage().put_content(data)
     request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
     material = Material(
         kind=kind,

@@ -16,11 +16,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from mediation.agreements import signing as agreement_signing
 from mediation.booking.models import MediationSession
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry, JournalHead
 from mediation.journal.schemas import chain_problem, entry_to_dict
@@ -31,8 +31,10 @@ from . import package
 from .models import Application
 
 
-def _read(relative: str) -> bytes:
-    return (Path(current_app.config["STORAGE_DIR"]) / relative).read_bytes()
+def _read(relative: str, sha256: str | None = None) -> bytes:
+    """A stored file for the package, refused if it is not the one its record hashed: the
+    court must never receive a damaged file as the one that was signed or uploaded."""
+    return storage().get(relative, sha256)
 
 
 def _json(value) -> bytes:
@@ -57,14 +59,16 @@ def files_of(application: Application) -> dict[str, bytes]:
     and after the ruling the court's signed decision (SPC provisions art 8)."""
     case = application.case
     files = {
-        "application.pdf": _read(application.document_path),
-        "agreement.pdf": _read(application.agreement.document_path),
+        "application.pdf": _read(application.document_path, application.document_sha256),
+        "agreement.pdf": _read(
+            application.agreement.document_path, application.agreement.document_sha256
+        ),
     }
     if application.decision_path is not None:
-        files["decision.pdf"] = _read(application.decision_path)
-    paths = {m.id: m.path for m in application.materials}
+        files["decision.pdf"] = _read(application.decision_path, application.decision_sha256)
+    stored = {m.id: (m.path, m.sha256) for m in application.materials}
     for material_id, name in material_names(application).items():
-        files[name] = _read(paths[material_id])
+        files[name] = _read(*stored[material_id])
     entries = db.session.scalars(
         select(JournalEntry).where(JournalEntry.case_id == case.id).order_by(JournalEntry.seq)
     ).all()
@@ -126,7 +130,9 @@ def files_of(application: Application) -> dict[str, bytes]:
                 }
             )
             continue
-        files[f"minutes/session-{minutes.session_id}.pdf"] = _read(minutes.document_path)
+        files[f"minutes/session-{minutes.session_id}.pdf"] = _read(
+            minutes.document_path, minutes.document_sha256
+        )
     files["withheld.json"] = _json(withheld)
     return files
 

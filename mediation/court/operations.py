@@ -32,6 +32,7 @@ from mediation.cases.states import Action, Actor
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
@@ -307,7 +308,7 @@ def signed_ruling(
         )
     if keys.mode(application.court) != keys.Mode.own:
         raise StepRefusedError("no_court_root", _("The court's own certificate is not configured."))
-    prepared = (_storage() / ruling.document_path).read_bytes()
+    prepared = storage().get(ruling.document_path, ruling.document_sha256)
     try:
         keys.check_signed(prepared, signed, application.court)
     except FieldError:
@@ -340,8 +341,15 @@ def awaiting_signature(application: Application) -> Ruling | None:
 
 
 def prepared_file(application: Application) -> Path | None:
+    """The prepared decision's file when the storage is a local folder (tests, tools)."""
+    stored = prepared_document(application)
+    return storage().local_path(stored[0]) if stored else None
+
+
+def prepared_document(application: Application) -> tuple[str, str] | None:
+    """The prepared decision's storage key and SHA-256, if one awaits the signature."""
     ruling = awaiting_signature(application)
-    return _storage() / ruling.document_path if ruling else None
+    return (ruling.document_path, ruling.document_sha256) if ruling else None
 
 
 def _drafts(application: Application, current: Ruling) -> list[Ruling]:
@@ -353,8 +361,10 @@ def _drafts(application: Application, current: Ruling) -> list[Ruling]:
 
 
 def _prepared_bytes(ruling: Ruling) -> bytes:
-    path = _storage() / ruling.document_path
-    return path.read_bytes() if path.exists() else b"\0"
+    try:
+        return storage().get(ruling.document_path, ruling.document_sha256)
+    except FileNotFoundError:
+        return b"\0"
 
 
 def _record(
@@ -463,9 +473,7 @@ def _prepare(application, confirmed, ground, reasons, by, now) -> Ruling:
     pdf = add_signature_fields(pdf, [FieldSpec(keys.FIELD, *boxes["sig-court"])])
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"court/{case.id}/prepared-{application.id}-{digest[:16]}.pdf"
-    path = _storage() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    storage().put(relative, pdf)
     ruling.document_path, ruling.document_sha256 = relative, digest
     db.session.add(ruling)
     db.session.flush()
@@ -504,18 +512,20 @@ def _demonstration_seal(application: Application, ruling: Ruling) -> bytes:
 def _store_decision(application: Application, signed: bytes) -> None:
     digest = hashlib.sha256(signed).hexdigest()
     relative = f"court/{application.case_id}/decision-{application.id}-{digest[:16]}.pdf"
-    path = _storage() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(signed)
+    storage().put(relative, signed)
     application.decision_path, application.decision_sha256 = relative, digest
     db.session.flush()
 
 
-def _storage() -> Path:
-    return Path(current_app.config["STORAGE_DIR"])
-
-
 def decision_file(application: Application) -> Path | None:
+    """The signed decision's file when the storage is a local folder (tests, tools)."""
     if application.decision_path is None:
         return None
-    return _storage() / application.decision_path
+    return storage().local_path(application.decision_path)
+
+
+def decision_document(application: Application) -> tuple[str, str] | None:
+    """The signed decision's storage key and SHA-256, once the court has ruled."""
+    if application.decision_path is None:
+        return None
+    return application.decision_path, application.decision_sha256

@@ -22,11 +22,12 @@ from agreements import pages
 from mediation.accounts import personal_links
 from mediation.accounts.models import Court
 from mediation.agreements import sign_flow
+from mediation.agreements import signing as agreement_signing
 from mediation.agreements.forms import SignForm
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 
@@ -65,8 +66,9 @@ def start(case_id: int):
 @login_required
 def document(case_id: int):
     application = _open(_case(case_id))
-    return send_file(
-        applying.document_path(application),
+    return send_stored(
+        application.document_path,
+        sha256=application.document_sha256,
         mimetype="application/pdf",
         download_name=download_name(
             "application", application.case.number, mimetype="application/pdf"
@@ -77,8 +79,9 @@ def document(case_id: int):
 @login_required
 def page_picture(case_id: int, number: int):
     application = _open(_case(case_id))
-    path = applying.document_path(application)
-    picture = pages.picture(path, application.document_sha256, number, path.parent / "pages")
+    picture = agreement_signing.page_picture(
+        application.document_path, application.document_sha256, number
+    )
     if picture is None:
         abort(404)
     return send_file(picture, mimetype="image/png", max_age=3600)
@@ -96,7 +99,7 @@ def _sign_page(application: Application, form: SignForm, status: int = 200, erro
         case=application.case,
         form=form,
         errors=errors or {},
-        page_count=pages.count(applying.document_path(application).read_bytes()),
+        page_count=pages.count(applying.document_bytes(application)),
     )
     return Response(page, status=status)
 
@@ -169,17 +172,16 @@ def add_material(case_id: int):
 @login_required
 def decision(case_id: int):
     """The court's signed decision, for the case's parties (to seek enforcement with)."""
-    from mediation.court import operations as court_ops
 
     case = _case(case_id)
     if not any(p.user_id == current_user.id for p in case.parties):
         abort(403)
     decided = applying.decided_application(case)
-    path = court_ops.decision_file(decided) if decided else None
-    if path is None or not path.exists():
+    if decided is None or decided.decision_path is None:
         abort(404)
-    return send_file(
-        path,
+    return send_stored(
+        decided.decision_path,
+        sha256=decided.decision_sha256,
         mimetype="application/pdf",
         download_name=download_name("decision", case.number, mimetype="application/pdf"),
     )

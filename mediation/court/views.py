@@ -5,10 +5,9 @@ viewer's own court, so another court's applications are not there (404)."""
 from __future__ import annotations
 
 from io import BytesIO
-from pathlib import Path
 
 import filetype
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,12 +15,12 @@ from flask_wtf import FlaskForm
 from mediation.accounts.models import Role
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.access import role_required
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.recording import operations as recording
 
-from . import application as applying
 from . import bundle, grounds, keys
 from . import operations as court_ops
 from .models import Application
@@ -78,17 +77,19 @@ def detail(application_id: int):
 @role_required(Role.court_clerk, Role.judge)
 def document(application_id: int, which: str):
     application = _in_hand(application_id)
-    paths = {
-        "application": applying.document_path(application),
-        "decision": court_ops.decision_file(application),
+    stored = {
+        "application": (application.document_path, application.document_sha256)
+        if application.document_path
+        else None,
+        "decision": court_ops.decision_document(application),
         # The decision prepared for the court's signature, to sign with its own tool.
-        "unsigned_decision": court_ops.prepared_file(application),
-    }
-    path = paths.get(which)
-    if path is None or not path.exists():
+        "unsigned_decision": court_ops.prepared_document(application),
+    }.get(which)
+    if stored is None or not storage().exists(stored[0]):
         abort(404)
-    return send_file(
-        path,
+    return send_stored(
+        stored[0],
+        sha256=stored[1],
         mimetype="application/pdf",
         download_name=download_name(
             which, application.case.number, application.id, mimetype="application/pdf"
@@ -110,13 +111,17 @@ def material(application_id: int, material_id: int):
     found = next((m for m in application.materials if m.id == material_id), None)
     if found is None:
         abort(404)
-    path = Path(current_app.config["STORAGE_DIR"]) / found.path
     # What the party sent is served as the photo or PDF its content is (checked at upload),
     # downloaded, never shown as a page of the portal (Content-Security-Policy: sandbox).
-    kind = filetype.guess(path.read_bytes()[:8192])
+    try:
+        with storage().open_range(found.path, 0, 8192) as head:
+            kind = filetype.guess(head.read())
+    except FileNotFoundError:
+        abort(404)
     mimetype = kind.mime if kind else "application/octet-stream"
-    response = send_file(
-        path,
+    response = send_stored(
+        found.path,
+        sha256=found.sha256,
         mimetype=mimetype,
         as_attachment=True,
         # The party's file name (kept for the portal's list and the package) is not the

@@ -17,7 +17,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -30,6 +29,7 @@ from mediation.cases import agency
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
@@ -331,9 +331,7 @@ def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) ->
         return
     pdf = document.render(session, minutes)
     relative = document_path(session, minutes)
-    path = Path(current_app.config["STORAGE_DIR"]) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
+    storage().put(relative, pdf)
     minutes.finalised_at = utcnow()
     minutes.document_path = relative
     minutes.document_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -363,6 +361,7 @@ def disputes_by_passage(minutes: Minutes) -> dict[str, list[tuple[User, str]]]:
 
 
 def document_file(minutes: Minutes) -> Path | None:
+    """The PDF's file when the storage is a local folder (tests, tools), else None."""
     if minutes.document_path is None:
         return None
-    return Path(current_app.config["STORAGE_DIR"]) / minutes.document_path
+    return storage().local_path(minutes.document_path)

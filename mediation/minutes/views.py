@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from mediation.accounts import personal_links
 from mediation.booking.models import MediationSession
 from mediation.cases.operations import can_view
 from mediation.cases.workflow import NotPermittedError
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db, limiter
 
@@ -219,16 +218,15 @@ def close(session_id: int):
 def document(session_id: int):
     session = _session(session_id)
     minutes = operations.of_session(session.id)
-    path = review.document_file(minutes) if minutes else None
-    if path is None or not path.exists():
+    if minutes is None or minutes.document_path is None:
         abort(404)
-    return send_file(
-        path,
+    return send_stored(
+        minutes.document_path,
+        sha256=minutes.document_sha256,
         mimetype="application/pdf",
         download_name=download_name(
             "minutes", session.case.number, session.id, mimetype="application/pdf"
         ),
-        max_age=0,
     )
 
 

@@ -10,6 +10,8 @@ arrive, so a file cut off by a crash stays playable up to its last cluster.
 from __future__ import annotations
 
 import hashlib
+import logging
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,12 +26,15 @@ from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant, SessionStatus
 from mediation.cases.models import Case
 from mediation.core.db import utcnow
+from mediation.core.storage import LocalStorage, sha256_of, spool_dir, storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.rooms.models import Room
 
 from . import compose
 from .models import MAIN_SCOPES, Composition, Recording, RecordingLease, file_scope, side_of_scope
+
+log = logging.getLogger(__name__)
 
 # A recorder renews its leases twice a second; after this long without renewal another worker
 # takes the room over (the issue's bound: recording continues within 5 s).
@@ -143,7 +148,44 @@ def path_for(session_id: int, participant_id: int, started: datetime) -> str:
 
 
 def absolute(recording: Recording) -> Path:
-    return Path(current_app.config["STORAGE_DIR"]) / recording.path
+    """Where the recorder writes the file: in the storage folder itself when it is local
+    (as always), else in the local SPOOL_DIR until the file closes (finish_file uploads)."""
+    return spool_dir() / recording.path
+
+
+def _keep(key: str, path: Path) -> None:
+    """Put a closed file into object storage and drop the local copy; on a local folder
+    the file is already where it belongs. A failed upload keeps the copy for
+    upload_spooled() (the recorder retries on its next start and round)."""
+    if isinstance(storage(), LocalStorage) or not path.exists():
+        return
+    try:
+        storage().put_file(key, path)
+    except Exception:
+        log.exception("upload of %s failed; kept in %s for a retry", key, path)
+        return
+    path.unlink(missing_ok=True)
+
+
+def upload_spooled() -> int:
+    """Upload the closed files a failed upload left in SPOOL_DIR; returns how many."""
+    if isinstance(storage(), LocalStorage):
+        return 0
+    root = spool_dir()
+    done = 0
+    for path in sorted((root / "recordings").glob("*/*")):
+        key = path.relative_to(root).as_posix()
+        closed = db.session.scalar(
+            select(Recording.id).where(Recording.path == key, Recording.status != "recording")
+        ) or db.session.scalar(
+            select(Composition.session_id).where(
+                Composition.path == key, Composition.status == "finished"
+            )
+        )
+        if closed is not None:
+            _keep(key, path)
+            done += not path.exists()
+    return done
 
 
 def open_file(session_id: int, participant_id: int, holder: str, scope: str = "joint") -> Recording:
@@ -192,6 +234,7 @@ def finish_file(
     if path.exists():
         recording.size = path.stat().st_size
         recording.sha256 = sha256_of(path)
+        _keep(recording.path, path)
     db.session.flush()
     participant = db.session.get(SessionParticipant, recording.participant_id)
     journal.append(
@@ -253,14 +296,6 @@ def playable_seconds(path: Path) -> float | None:
             )
     except av.error.FFmpegError:
         return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def of_case(case_id: int) -> list[Recording]:
@@ -378,23 +413,28 @@ def compose_session(composition: Composition) -> Composition:
     files = [r for r in of_case(session.case_id) if r.session_id == session.id]
     joint = [r for r in files if r.scope in MAIN_SCOPES and r.sha256]
     start = min((r.started_at for r in joint), default=None)
-    tracks: dict[int, list[compose.Part]] = {}
-    for r in joint:
-        offset = (r.started_at - start).total_seconds()
-        tracks.setdefault(r.participant_id, []).append(compose.Part(absolute(r), offset))
     end = max(
         ((r.started_at - start).total_seconds() + (r.duration_seconds or 0) for r in joint),
         default=0.0,
     )
-    path = Path(current_app.config["STORAGE_DIR"]) / composition.path
-    if not tracks or end <= 0:
+    path = spool_dir() / composition.path
+    if not joint or end <= 0:
         composition.status = "failed"
         db.session.flush()
         return composition
-    composition.duration_seconds = compose.compose(list(tracks.values()), path, end)
+    with ExitStack() as files:
+        tracks: dict[int, list[compose.Part]] = {}
+        for r in joint:
+            # Each part checked against its hash: a damaged file is refused, not composed.
+            local = files.enter_context(storage().as_local_file(r.path, r.sha256))
+            offset = (r.started_at - start).total_seconds()
+            tracks.setdefault(r.participant_id, []).append(compose.Part(local, offset))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        composition.duration_seconds = compose.compose(list(tracks.values()), path, end)
     composition.size = path.stat().st_size
     composition.sha256 = sha256_of(path)
     composition.status = "finished"
+    _keep(composition.path, path)
     db.session.flush()
     journal.append(
         session.case_id,
@@ -425,9 +465,14 @@ def verify(case_id: int) -> list[tuple[Recording, str]]:
         if recording.sha256 is None:
             problems.append((recording, "unfinished"))  # still written, or never closed
             continue
-        path = absolute(recording)
-        if not path.exists():
+        try:
+            with storage().open_range(recording.path) as stream:
+                digest = hashlib.sha256()
+                for block in iter(lambda s=stream: s.read(1 << 20), b""):
+                    digest.update(block)
+        except FileNotFoundError:
             problems.append((recording, "missing"))
-        elif sha256_of(path) != recording.sha256:
+            continue
+        if digest.hexdigest() != recording.sha256:
             problems.append((recording, "changed"))
     return problems

@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -50,6 +51,18 @@ from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
+# With object storage, files whose upload failed wait in SPOOL_DIR; retried this often.
+UPLOAD_RETRY_TICKS = 120
+
+
+def pinned_url(url: str, session_id: int) -> str:
+    """The server's URL with ``?session=``: nginx hashes it to pick the web process, the one
+    the room's people are on (deploy/nginx/, ``hash $arg_session consistent``). The server
+    reads the session from the connection's auth, never from this."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query)
+    query = [(k, v) for k, v in query if k != "session"] + [("session", str(session_id))]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 class Worker:
@@ -57,6 +70,7 @@ class Worker:
         self.app = app
         self.url = url.rstrip("/")
         self.max_rooms = max_rooms
+        self.ticks = 0
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.rooms: dict[int, RoomRecording] = {}
         # "relay": the recorder reaches the browsers through TURN as they reach it.
@@ -100,6 +114,9 @@ class Worker:
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
+        self.ticks += 1
+        if self.ticks % UPLOAD_RETRY_TICKS == 1:  # at start, then about once a minute
+            await self.db(recording.upload_spooled)
         for session_id, room in list(self.rooms.items()):
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
@@ -174,8 +191,13 @@ class RoomRecording:
             return {"session": self.session_id, "recorder": self.worker.token(self.session_id)}
 
         try:
+            # The session in the URL: nginx sends every connection of one session to the
+            # same web process (docs/scaling.md), where the relays skip Redis.
             await self.sio.connect(
-                self.worker.url, namespaces=["/room"], transports=["websocket"], auth=auth
+                pinned_url(self.worker.url, self.session_id),
+                namespaces=["/room"],
+                transports=["websocket"],
+                auth=auth,
             )
         except socketio.exceptions.ConnectionError as error:
             log.warning("room %s: cannot connect: %s", self.session_id, error)

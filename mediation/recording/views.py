@@ -3,16 +3,12 @@ requests). Access is checked on every request, each byte range included."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,7 +19,7 @@ from mediation.accounts.models import Role
 from mediation.booking.models import MediationSession
 from mediation.cases import operations as cases
 from mediation.core.access import role_required
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.extensions import db
 
 from . import operations as recording
@@ -56,12 +52,11 @@ def review_file(session_id: int):
     )
     if found is None:
         abort(404)
-    path = Path(current_app.config["STORAGE_DIR"]) / found.path
-    return send_file(
-        path,
+    return send_stored(
+        found.path,
+        sha256=found.sha256,
+        size=found.size,
         mimetype="video/mp4",
-        conditional=True,
-        max_age=0,
         download_name=download_name("review", case.number, session_id, mimetype="video/mp4"),
     )
 
@@ -71,15 +66,13 @@ def recording_file(recording_id: int):
     found = recording.playable(recording_id, current_user)
     if found is None:
         abort(404)
-    path = recording.absolute(found)
-    if not path.exists():
-        abort(404)
-    # conditional=True: Range requests get 206 with the bytes asked for.
-    return send_file(
-        path,
+    # Range requests get 206 with the bytes asked for (the player seeks), proxied from
+    # object storage after the access check above.
+    return send_stored(
+        found.path,
+        sha256=found.sha256,
+        size=found.size,
         mimetype="video/webm",
-        conditional=True,
-        max_age=0,
         download_name=download_name(
             "recording", found.participant.session.case.number, found.id, mimetype="video/webm"
         ),

@@ -25,6 +25,12 @@ commit was let through just the same). Without Redis, Socket.IO's queue is down 
 nothing is relayed at all.
 
 A reading that began before a change and ends after it is not kept (``token``).
+
+A change made under the room's lock is read once more before it commits (``state.wanted``):
+that reading is what commits, and it takes the place of the dropped one at the commit
+(``prime``), unless anything else dropped the room meanwhile. The arrival or admission that
+made it sends it to everyone, and the first relays after it (the offers it starts) find it
+here: no database round trip between a "let in" and the first offer.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class RoomCache:
         self._session_of: dict[int, int] = {}  # participant id -> session id: never changes
         self._forgets = 0  # counts every forget; a reading's token is the count at its start
         self._forgotten: dict[int, int] = {}  # session id -> the count at its last forget
+        self._times: dict[int, int] = {}  # session id -> how often it was forgotten
         self._floor = 0  # readings begun before this count are not kept
 
     def session_of(self, participant_id: int) -> int | None:
@@ -94,12 +101,33 @@ class RoomCache:
         for participant_id in participants:
             self._session_of[participant_id] = session_id
 
+    def own_token(self, session_id: int) -> tuple[int, float, int]:
+        """Taken before a room is read inside the transaction that changes it (``prime``)."""
+        return self._forgets, time.monotonic(), self._times.get(session_id, 0)
+
+    def prime(
+        self,
+        session_id: int,
+        room: Any,
+        version: int,
+        token: tuple[int, float, int],
+        participants: Iterable[int] = (),
+    ) -> None:
+        """Keep a reading made under the room's lock just before its change committed: kept
+        if the only forget of the room since ``own_token`` was that commit's own."""
+        count, at, times = token
+        if count < self._floor or self._times.get(session_id, 0) != times + 1:
+            return
+        self.put(session_id, room, version, (self._forgets, at), participants)
+
     def forget(self, session_id: int) -> None:
         self._forgets += 1
         self._forgotten[session_id] = self._forgets
+        self._times[session_id] = self._times.get(session_id, 0) + 1
         self._rooms.pop(session_id, None)
         if len(self._forgotten) > MAX_ROOMS:
             self._forgotten.clear()
+            self._times.clear()
             self._floor = self._forgets
 
     def forget_all(self) -> None:
@@ -107,6 +135,7 @@ class RoomCache:
         self._floor = self._forgets
         self._rooms.clear()
         self._forgotten.clear()
+        self._times.clear()
 
     def _sweep(self) -> None:
         oldest = time.monotonic() - self.max_age
@@ -134,6 +163,7 @@ def rooms() -> RoomCache:
 
 
 EVERY_ROOM = 0  # in ``changed``: a change that may concern any room (an account)
+PRIMED = "mediation.rooms.primed"  # session id -> (reading, version, own_token), by state.py
 
 
 def changed(session: Session, session_id: int) -> None:
@@ -186,8 +216,12 @@ def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: nothing is committed yet
     session_ids = session.info.pop(_CHANGED, None)
+    primed = session.info.pop(PRIMED, None)
     if session_ids and has_app_context() and KEY in current_app.extensions:
         _forget(rooms(), session_ids)
+        # Before publishing (which waits on the network, and lets other work run).
+        for session_id, (reading, version, token) in (primed or {}).items():
+            rooms().prime(session_id, reading, version, token, reading.senders)
         current_app.extensions[KEY + ".publisher"].publish(session_ids)
 
 
@@ -203,6 +237,7 @@ def _forget(readings: RoomCache, session_ids: set[int]) -> None:
 def _after_rollback(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint's rollback keeps earlier marks
         session.info.pop(_CHANGED, None)
+        session.info.pop(PRIMED, None)
 
 
 def listen(

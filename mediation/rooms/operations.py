@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
@@ -19,7 +20,7 @@ from mediation.booking import links
 from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases import agency
-from mediation.cases.models import Side
+from mediation.cases.models import CaseParty, Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -29,7 +30,7 @@ from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
 from mediation.recording.models import MAIN_SCOPES, Recording
 
-from . import cache, layout
+from . import cache, layout, state
 from .models import ChatMessage, Room, RoomMember
 from .state import members, seat
 
@@ -50,9 +51,10 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
     if user is None or not user.is_authenticated:
         return None
     participant = db.session.scalar(
-        select(SessionParticipant).where(
-            SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id
-        )
+        select(SessionParticipant)
+        .where(SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id)
+        # Every arrival reads the session next (its hours, then its case): one statement.
+        .options(joinedload(SessionParticipant.session))
     )
     if participant is None or not links.open_now(participant):
         return None
@@ -92,34 +94,46 @@ def _side_of(participant: SessionParticipant) -> str | None:
         return None
     if participant.role == "guest":
         return participant.side  # None for an expert or an interpreter
-    case = participant.session.case
-    return next((p.side for p in case.parties if p.user_id == participant.user_id), None)
+    # The side alone, not the case and all its parties: this runs on first arrivals.
+    return db.session.scalar(
+        select(CaseParty.side)
+        .where(
+            CaseParty.case_id == participant.session.case_id,
+            CaseParty.user_id == participant.user_id,
+        )
+        .order_by(CaseParty.id)
+        .limit(1)
+    )
+
+
+def _update(session_id: int, step: int) -> Room | None:
+    """The room's row updated (its layout version plus ``step``, which takes its lock) and
+    read back in the same statement."""
+    return db.session.scalars(
+        update(Room)
+        .where(Room.session_id == session_id)
+        .values(layout_version=Room.layout_version + step)
+        .returning(Room)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
 def lock(room: Room) -> Room:
     """Take the room's row lock first, in every operation that changes the room, so that
     two operations never wait on each other's locks in opposite orders (on SQLite the
     database's write lock does the same). Returns the room as it is now."""
-    db.session.execute(
-        update(Room)
-        .where(Room.session_id == room.session_id)
-        .values(layout_version=Room.layout_version)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(room)
-    return room
+    return _update(room.session_id, 0)
+
+
+def _changed(session_id: int) -> None:
+    cache.changed(db.session, session_id)  # the relay's readings go once this commits
+    state.wanted(db.session, session_id)  # read again, under the lock, before it commits
 
 
 def bump_layout(room: Room) -> int:
     """A new layout version, counted in the database so that every server process agrees."""
-    db.session.execute(
-        update(Room)
-        .where(Room.session_id == room.session_id)
-        .values(layout_version=Room.layout_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    cache.changed(db.session, room.session_id)  # the relay's readings go once this commits
-    db.session.refresh(room)
+    room = _update(room.session_id, 1)
+    _changed(room.session_id)
     return room.layout_version
 
 
@@ -173,7 +187,8 @@ def arrive(
     everyone's media connections to this page go on. A reload, another tab or device, or a
     return after the server saw the page leave is a new epoch, which peers connect to
     afresh (and whose identity the mediator confirms again)."""
-    room = lock(room_of(participant.session))
+    # Locked and given its new layout version in one statement (made on the first arrival).
+    room = _update(participant.session_id, 1) or _update(room_of(participant.session).session_id, 1)
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
     if participant.role == "agent" and agency.is_unconfirmed_agent(
@@ -211,7 +226,7 @@ def arrive(
         member.epoch = (member.epoch or 0) + 1
     db.session.flush()
     _log(member, "arrived")
-    bump_layout(room)
+    _changed(room.session_id)  # the version was counted with the lock, above
     return member, replaced
 
 
@@ -250,7 +265,7 @@ def depart(member: RoomMember, sid: str) -> bool:
     connection before the old one is gone. True when the member is now away."""
     if member.sid != sid:
         return False  # a replaced connection (a reload): nothing to do, no lock taken
-    room = lock(room_of(member.participant.session))
+    room = _update(member.session_id, 0)  # a member's room exists: locked
     gone = db.session.execute(
         update(RoomMember)
         .where(RoomMember.participant_id == member.participant_id, RoomMember.sid == sid)
@@ -272,7 +287,7 @@ def _mediator_of(member: RoomMember, by: RoomMember) -> None:
 
 def admit(member: RoomMember, *, by: RoomMember) -> None:
     _mediator_of(member, by)
-    room = lock(room_of(member.participant.session))
+    room = _update(member.session_id, 0)  # a member's room exists: locked
     db.session.refresh(member)  # as it is now, under the lock
     if not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
@@ -298,7 +313,7 @@ def confirm_identity(
     (``id_number``, with ``ethnicity``) before it is confirmed; a number confirmed already
     is not changed (``accounts.set_identity``)."""
     _mediator_of(member, by)
-    room = lock(room_of(member.participant.session))
+    room = _update(member.session_id, 0)  # a member's room exists: locked
     db.session.refresh(member)  # as it is now, under the lock
     if member.role == "mediator" or member.admitted_at is None or not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
@@ -343,7 +358,7 @@ def acknowledge_warning(member: RoomMember) -> None:
     if member.role == "mediator":
         raise RoomError("forbidden", _("Only parties and agents acknowledge the warning."))
     if member.warning_acknowledged_at is None:
-        room = lock(room_of(member.participant.session))
+        room = _update(member.session_id, 0)  # a member's room exists: locked
         member.warning_acknowledged_at = utcnow()
         db.session.flush()
         _log(member, "warning_acknowledged")
@@ -353,7 +368,7 @@ def acknowledge_warning(member: RoomMember) -> None:
 def recording_consent(member: RoomMember, consent: bool) -> None:
     """Whether this participant agrees that the session is recorded (asked of everyone;
     the recording itself needs every party's consent)."""
-    room = lock(room_of(member.participant.session))
+    room = _update(member.session_id, 0)  # a member's room exists: locked
     member.recording_consent = consent
     member.recording_consent_at = utcnow()
     if not consent and room.consent_refused_at is None:

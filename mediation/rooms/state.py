@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache as memoized
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from flask import current_app, has_app_context
+from sqlalchemy import Select, bindparam, event, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from mediation.accounts.models import Institution, User
 from mediation.booking import links
@@ -260,15 +261,19 @@ def _reading(
         rows = rows.all()
     if not rows:
         return None
+    found = _reading_of(rows)
+    cache.rooms().put(rows[0].session_id, found, rows[0].layout_version, token, found.senders)
+    return found
+
+
+def _reading_of(rows) -> _Reading:
     first = rows[0]
-    found = _Reading(
+    return _Reading(
         room=_snapshot(rows),
         senders={r.participant_id: (r.sid, r.epoch, r.active) for r in rows},
         recorder=(first.recorder_sid, first.recorder_epoch),
         window=(first.ended_at, first.status, first.start_at, first.end_at),
     )
-    cache.rooms().put(first.session_id, found, first.layout_version, token, found.senders)
-    return found
 
 
 def _snapshot(rows) -> Snapshot:
@@ -290,3 +295,129 @@ def _snapshot(rows) -> Snapshot:
         sender_epoch=0,
         welcome=False,
     )
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member as the roster shows them (``signaling.rooms`` turns it into the event)."""
+
+    participant_id: int
+    name: str
+    id_number: str | None  # as on record: masked for the mediator's roster only
+    id_confirmed: bool
+    ethnicity: str | None
+    role: str
+    side: str | None
+    present: bool
+    admitted: bool
+    identity_confirmed: bool
+    warning_acknowledged: bool
+    recording_consent: bool | None
+    hand_raised: bool
+    epoch: int
+
+
+@dataclass(frozen=True)
+class View:
+    """A room as an arrival, a departure or a change tells it to everyone: the layout's
+    inputs (``room``) and the roster, from one query of plain rows."""
+
+    room: Snapshot
+    members: list[Member]
+    reading: _Reading  # the same, as the relay keeps it
+
+    @property
+    def seats(self) -> list[layout.Seat]:
+        return list(self.room.seats.values())
+
+
+@memoized
+def _view_query() -> Select:
+    # The relay's query and the roster's columns: one statement for everything an arrival
+    # or a change sends (composed once, like the relay's).
+    return (
+        _snapshot_query(True)
+        .add_columns(
+            User.real_name,
+            User.id_number,
+            User.id_confirmed_at,
+            User.ethnicity,
+            RoomMember.hand_raised_at,
+        )
+        .order_by(RoomMember.participant_id)
+    )
+
+
+def view(session_id: int) -> View | None:
+    """The room of ``session_id`` with its roster, or None while nobody ever arrived. Read
+    inside the transaction that changed the room (under its lock), it is what commits."""
+    rows = db.session.execute(_view_query(), {"session_id": session_id}).all()
+    if not rows:
+        return None
+    reading = _reading_of(rows)
+    return View(
+        room=reading.room,
+        reading=reading,
+        members=[
+            Member(
+                participant_id=r.participant_id,
+                name=r.real_name,
+                id_number=r.id_number,
+                id_confirmed=r.id_confirmed_at is not None,
+                ethnicity=r.ethnicity,
+                role=r.role,
+                side=r.side,
+                present=r.sid is not None,
+                admitted=r.admitted_at is not None,
+                identity_confirmed=r.identity_confirmed_at is not None,
+                warning_acknowledged=r.warning_acknowledged_at is not None,
+                recording_consent=r.recording_consent,
+                hand_raised=r.hand_raised_at is not None,
+                epoch=r.epoch,
+            )
+            for r in rows
+        ],
+    )
+
+
+_WANTED = "mediation.rooms.wanted"
+_VIEWS = "mediation.rooms.views"
+
+
+def wanted(session: Session, session_id: int) -> None:
+    """The room changed under its lock in this transaction: read it once more just before
+    the commit (``_read_before_commit``), for whoever tells everyone (``committed``) and
+    for the relay's readings (``cache.prime``)."""
+    session.info.setdefault(_WANTED, set()).add(session_id)
+
+
+def committed(session_id: int) -> View | None:
+    """The room as the last commit of this database session left it, if that commit
+    changed it under its lock (read then); None otherwise. Taken once."""
+    return db.session.info.get(_VIEWS, {}).pop(session_id, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _read_before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    # Only the last commit's readings are ever used: a later change (a hand raised, which
+    # takes no lock) is read afresh.
+    views = session.info[_VIEWS] = {}
+    session_ids = session.info.pop(_WANTED, None)
+    if not session_ids or not has_app_context() or cache.KEY not in current_app.extensions:
+        return
+    primed = session.info.setdefault(cache.PRIMED, {})
+    for session_id in sorted(session_ids):
+        token = cache.rooms().own_token(session_id)
+        found = view(session_id)
+        if found is not None:
+            views[session_id] = found
+            primed[session_id] = (found.reading, found.room.layout_version, token)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_readings(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_WANTED, None)
+        session.info.pop(_VIEWS, None)

@@ -14,6 +14,9 @@
   // its epoch and the media connections go on; otherwise everyone connects to it afresh.
   var socket = io("/room", {
     auth: function (cb) { cb({ session: cfg.session, resume: me ? me.resume : null }); },
+    // In the URL, for nginx only: every connection of one session lands on one web process
+    // (hash $arg_session; docs/scaling.md). The server trusts the auth above, not this.
+    query: { session: String(cfg.session) },
     transports: ["websocket"],
     // A session already ended: the page says so, and nothing connects.
     autoConnect: !cfg.ended,
@@ -90,14 +93,16 @@
     return figure;
   }
 
-  function open(id, offerer, epoch) {
+  // A peer connection with the camera and microphone on it, its ICE candidates gathered
+  // from the start (the pool): made when the layout asks for it, or in the lobby (warm).
+  function build(id, offerer, epoch) {
     var pc = new RTCPeerConnection({
       iceServers: cfg.iceServers,
       // "relay" (MEDIATION_ICE_TRANSPORT_POLICY): media only through the TURN server.
       iceTransportPolicy: cfg.iceTransportPolicy || "all",
+      iceCandidatePoolSize: 1,
     });
     var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
-    peers.set(id, entry);
     local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
     if (offerer) {
       // No camera (none, or refused): still ask for the peer's video, and sound likewise.
@@ -106,6 +111,15 @@
         if (!have) pc.addTransceiver(kind, { direction: "recvonly" });
       });
     }
+    return entry;
+  }
+
+  function open(id, offerer, epoch) {
+    var entry = takeWarm(id, offerer, epoch);
+    var ready = !!entry; // made in the lobby: its offer (if it sends one) is made already
+    entry = entry || build(id, offerer, epoch);
+    var pc = entry.pc;
+    peers.set(id, entry);
     if (screen) replaceVideo(screen.getVideoTracks()[0]);
     if (id !== RECORDER) tile(id); // named at once; the picture follows
     pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
@@ -119,8 +133,69 @@
         }, 1000);
       }
     };
-    if (offerer) negotiate(entry, false);
+    if (ready && offerer) {
+      // The offer made in the lobby, with every candidate gathered since in it: one
+      // message to the peer instead of an offer and a dozen candidates.
+      send(id, "offer", pc.localDescription.toJSON());
+    } else if (offerer) {
+      negotiate(entry, false);
+    }
     return entry;
+  }
+
+  // -- warm connections: made while waiting in the lobby ------------------------------
+  // Whom this page connects to when someone is let in is known before: a party waiting
+  // connects to the mediator, the mediator to each person waiting. Their connections are
+  // made while they wait (the camera on, the offer made by whoever sends it, ICE gathered),
+  // kept aside (nothing is sent: the server relays nothing to the lobby), and taken up by
+  // the layout that joins the two. Admission then costs one offer and its answer.
+  var warm = new Map(); // participant id -> an entry made ahead, not yet in use
+  var MAX_WARM = 4;
+
+  function likelyPeers() {
+    if (!me || over) return [];
+    return roster.filter(function (m) {
+      if (m.id === me.id || !m.present || peers.has(m.id)) return false;
+      if (mediatorView) return !m.admitted; // waiting to be let in
+      return layout.group === "lobby" && m.role === "mediator";
+    }).slice(0, MAX_WARM);
+  }
+
+  function warmUp() {
+    var likely = likelyPeers();
+    var wanted = new Map(likely.map(function (m) { return [m.id, m]; }));
+    warm.forEach(function (entry, id) {
+      var m = wanted.get(id);
+      if (!m || m.epoch !== entry.epoch) { entry.pc.close(); warm.delete(id); }
+    });
+    likely.forEach(function (m) {
+      if (warm.has(m.id) || !local) return;
+      var entry = build(m.id, me.id < m.id, m.epoch);
+      warm.set(m.id, entry);
+      if (!entry.offerer) return; // the pool gathers; the answer waits for the offer
+      entry.pc.createOffer()
+        .then(function (offer) { return entry.pc.setLocalDescription(offer); })
+        .catch(function (error) { console.warn("warm offer failed", error); entry.failed = true; });
+    });
+  }
+
+  // A warm connection for this peer, if it fits: the same connection of theirs (epoch),
+  // the same role, and (for an offerer) its offer made.
+  function takeWarm(id, offerer, epoch) {
+    var entry = warm.get(id);
+    if (!entry) return null;
+    warm.delete(id);
+    var fits = entry.offerer === offerer && !entry.failed && entry.pc.signalingState !== "closed" &&
+      (epoch === undefined || entry.epoch === epoch) &&
+      (!offerer || entry.pc.signalingState === "have-local-offer");
+    if (!fits) { entry.pc.close(); return null; }
+    entry.epoch = epoch;
+    return entry;
+  }
+
+  function coolDown() {
+    warm.forEach(function (entry) { entry.pc.close(); });
+    warm.clear();
   }
 
   function negotiate(entry, iceRestart) {
@@ -575,6 +650,7 @@
     over = true;
     clearInterval(statsTimer);
     Array.from(peers.keys()).forEach(close);
+    coolDown();
     early.clear();
     if (screen) { stopTracks(screen); screen = null; }
     stopTracks(local);
@@ -778,6 +854,7 @@
       // made again from the layout.
       Array.from(peers.keys()).forEach(close);
       early.clear();
+      coolDown();
       layout = { version: 0, peers: [], group: "lobby", caucus: null };
     }
     applyLayout(w.layout);
@@ -793,6 +870,7 @@
     rosterVersion = r.version;
     roster = r.members;
     renderRoster();
+    later(warmUp);
   });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", function (line) { addChat(line, true); });

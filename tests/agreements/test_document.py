@@ -69,3 +69,18 @@ def test_the_cli_reports_any_changed_byte_and_any_update_after_the_seal(app, run
         result = runner.invoke(args=["agreement", "verify", str(path)])
         assert result.exit_code == 1, f"{name}: {result.output}"
         assert "NOT VALID" in result.output
+
+
+def test_the_verification_qr_code_is_one_sharp_picture_on_every_page(app, tmp_path):
+    _case_id, _code, pdf = signed_everywhere(app)
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(pdf)
+    # page num type width height color comp bpc enc interp object ID ...
+    rows = [line.split() for line in run("pdfimages", "-list", str(path)).splitlines()[2:]]
+    squares = [row for row in rows if row[2] == "image" and row[3] == row[4]]
+    pages = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"]
+    assert sorted(int(row[0]) for row in squares) == list(range(1, pages + 1)), rows
+    assert len({(row[10], row[11]) for row in squares}) == 1  # one object, shown on each page
+    # Not smoothed: a QR code must stay sharp, and PDF/A forbids /Interpolate true.
+    assert all(row[9] == "no" for row in squares), rows
+    assert b"/Interpolate true" not in pdf

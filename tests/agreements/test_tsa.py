@@ -130,3 +130,32 @@ def test_a_standard_rfc3161_client_can_use_it_over_http(authority, tsa_server):
     )
     report = verify.verify_pdf(signed, trust_roots=authority.trust_roots)
     assert report.ok, verify.summarize(report)
+
+
+def test_tokens_are_what_pyhankos_own_construction_makes(authority):
+    """The parts encoded once per TSA certificate (tsa._static_parts) give the same bytes as
+    pyHanko building the SignedData and signed attributes afresh."""
+    from pyhanko.sign import general
+    from pyhanko.sign.general import simple_cms_attribute
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    stamper = tsa.PlatformTimeStamper(authority)
+    when = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    req = tsp.TimeStampReq.load(request(hashlib.sha256(b"x").digest()))
+    info = stamper._build_tst_info(req["message_imprint"], when, req).dump()
+    for _ in range(2):  # the second time from the cache
+        signature, attrs = stamper._sign_tst_info(info, "sha256", when)
+        ours = cms.SignedData(stamper._build_signed_data(info, "sha256", signature, attrs))
+        theirs = DummyTimeStamper._build_signed_data(stamper, info, "sha256", signature, attrs)
+        assert ours.dump() == cms.SignedData(theirs).dump()
+        expected = cms.CMSAttributes(
+            [
+                simple_cms_attribute("content_type", "tst_info"),
+                simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(when)})),
+                simple_cms_attribute(
+                    "signing_certificate", general.as_signing_certificate(stamper.tsa_cert)
+                ),
+                attrs[3],  # the message digest
+            ]
+        )
+        assert attrs.dump() == expected.dump()

@@ -320,15 +320,20 @@ def rule(app, made, live_server, browser_factory, step, snap):
     waiting = judge.get_by_role("link", name=number)
     step(judge, waiting, "b24-judge-inbox")
     waiting.click()
+    examine = judge.get_by_role("button", name="审查并作出决定")
+    step(judge, examine, "b25-judge-application")
+    examine.click()
     judge.get_by_label("确认协议有效").check()
     judge.get_by_role("textbox", name="理由").first.fill(
         "调解协议系双方自愿达成，内容不违反法律规定。"
     )
-    decide = judge.get_by_role("button", name="作出决定")
-    step(judge, decide, "b25-judge-rules")
+    decide = judge.get_by_role("button", name="作出决定", exact=True)
+    # The link brought the form to the top of the screen: the button is right there.
+    assert decide.evaluate("b => b.getBoundingClientRect().bottom <= window.innerHeight")
+    snap(judge, "b26-judge-rules")
     decide.click()
     judge.wait_for_load_state()
-    snap(judge, "b26-confirmed")
+    snap(judge, "b27-confirmed")
     with app.app_context():
         assert db.session.get(Case, made["case"]).status == "confirmed"
     back = delegation_steps.read(live_server, made["token"], made["delegation"])

@@ -107,3 +107,92 @@ def test_a_caucus_started_on_one_process_stops_relays_at_once_on_the_other(
         finally:
             mediator.client.disconnect()
             a.client.disconnect()
+
+
+class Published:
+    """Every message published on a Redis channel, read by a thread of the test."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        import json
+        import threading
+
+        import redis
+
+        self.messages: list[dict] = []
+        self._pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(channel)
+        self._stop = threading.Event()
+
+        def read() -> None:
+            while not self._stop.is_set():
+                message = self._pubsub.get_message(timeout=0.1)
+                if message is not None:
+                    self.messages.append(json.loads(message["data"]))
+
+        self._thread = threading.Thread(target=read, daemon=True)
+        self._thread.start()
+
+    def signals(self, payload: dict) -> list[dict]:
+        return [
+            m
+            for m in self.messages
+            if m.get("method") == "emit"
+            and m.get("event") == "signal"
+            and m["data"][0]["payload"] == payload
+        ]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+
+
+def test_a_relay_to_a_connection_in_the_same_process_does_not_go_through_redis(
+    app, room, redis_url
+):
+    """Pinned (the session's connections on one process), a relay is sent directly; the one
+    member who landed elsewhere (pinning failed) is still reached, through the queue."""
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    instance = Path(app.instance_path)
+    ids = room["ids"]
+    published = Published(redis_url, f"pinned-test-{os.getpid()}")  # serve()'s channel name
+    with (
+        serve(database, instance, redis_url=redis_url, channel="pinned-test") as one,
+        serve(database, instance, redis_url=redis_url, channel="pinned-test") as two,
+    ):
+        mediator = Participant(app, one, room, "mediator")
+        a = Participant(app, one, room, "a")
+        b = Participant(app, two, room, "b")
+        try:
+            for who, client in (("a", a), ("b", b)):
+                mediator.emit("admit", {"participant": ids[who]})
+                mediator.emit("confirm_identity", {"participant": ids[who]})
+                client.emit("acknowledge_warning", {})
+            for who, client in (("a", a), ("b", b)):
+                joined = client.layout(lambda layout: ids["mediator"] in layout["peers"])
+                payload = {"from": who}
+                signal = {"to": ids["mediator"], "kind": "candidate", "payload": payload}
+                client.emit("signal", signal | {"version": joined["version"]})
+                mediator.wait_for(
+                    lambda name, data, p=payload: name == "signal" and data["payload"] == p
+                )
+            # The mediator's answer to B crosses back the same way.
+            to_b = mediator.layout(lambda layout: ids["b"] in layout["peers"])
+            mediator.emit(
+                "signal",
+                {
+                    "to": ids["b"],
+                    "kind": "answer",
+                    "payload": {"to": "b"},
+                    "version": to_b["version"],
+                },
+            )
+            b.wait_for(lambda name, data: name == "signal" and data["payload"] == {"to": "b"})
+            time.sleep(0.3)  # the thread reading Redis has seen everything published
+            assert published.signals({"from": "a"}) == []
+            assert len(published.signals({"from": "b"})) == 1
+            assert len(published.signals({"to": "b"})) == 1
+        finally:
+            published.close()
+            for client in (mediator, a, b):
+                client.client.disconnect()

@@ -1,0 +1,138 @@
+"""Cheap joins (issue 18): what one arrival costs the server in SQL statements, arrivals
+told to the room once per tick, and no database read between a let-in and the first offer.
+Counts, not times (the times are bench/room_join.py's)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from mediation.extensions import db, socketio
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+NS = "/room"
+# What one arrival reads and writes: the user of the login cookie (and their roles), their
+# place in the session (with the session), the room locked and counted, the member (on a
+# first arrival also their side, and the new row), the journal entry (3), the chat so far,
+# and the room as everyone is told it (1).
+MOST_STATEMENTS_PER_ARRIVAL = 12
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """The SQL statements this process runs meanwhile."""
+    run: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        run.append(statement)
+
+    def committed(conn) -> None:
+        run.append("COMMIT")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", committed)
+    try:
+        yield run
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "commit", committed)
+
+
+def logged_in(app, room, who: str):
+    client = app.test_client()
+    login(client, room["phones"][who], PASSWORD)
+    return client
+
+
+def arrive(app, room, client):
+    return socketio.test_client(
+        app, namespace=NS, auth={"session": room["session"]}, flask_test_client=client
+    )
+
+
+def received(sock, name: str) -> list[dict]:
+    return [e["args"][0] for e in sock.get_received(NS) if e["name"] == name]
+
+
+def test_an_arrival_runs_a_few_statements_whatever_the_room(app, room):
+    clients = {who: logged_in(app, room, who) for who in ("mediator", "a", "b")}
+    socks, counts = [], []
+    for who in ("mediator", "a", "b"):
+        with statements(app) as run:
+            socks.append(arrive(app, room, clients[who]))
+        assert socks[-1].is_connected(NS)
+        counts.append(len([s for s in run if s != "COMMIT"]))
+    # The first arrival also makes the room (4) and reads the mediator's minutes (1).
+    assert counts[0] <= MOST_STATEMENTS_PER_ARRIVAL + 5
+    assert counts[1] <= MOST_STATEMENTS_PER_ARRIVAL
+    # The third arrival costs what the second did: nothing grows with who is there.
+    assert counts[2] == counts[1]
+    socks[2].disconnect(NS)
+    with statements(app) as run:  # a return (a reload) is no dearer than a first arrival
+        socks[2] = arrive(app, room, clients["b"])
+    assert len([s for s in run if s != "COMMIT"]) <= counts[2]
+    for sock in socks:
+        sock.disconnect(NS)
+
+
+def test_no_database_read_between_a_let_in_and_the_first_offer(app, room):
+    mediator = arrive(app, room, logged_in(app, room, "mediator"))
+    a = arrive(app, room, logged_in(app, room, "a"))
+    mediator.get_received(NS)
+    with statements(app) as run:
+        mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
+    # The room is read once more under its lock before the commit, and that reading is
+    # what everyone is told: nothing is read after the commit.
+    assert run[-1] == "COMMIT", run
+    layout = received(mediator, "layout")[-1]
+    assert layout["peers"] == [room["ids"]["a"]]
+    with statements(app) as run:
+        mediator.emit(
+            "signal",
+            {
+                "to": room["ids"]["a"],
+                "kind": "offer",
+                "payload": {"sdp": "v=0"},
+                "version": layout["version"],
+            },
+            namespace=NS,
+        )
+    assert [s for s in run if s.lstrip().upper().startswith("SELECT")] == []
+    assert [m["kind"] for m in received(a, "signal")] == ["offer"]
+    mediator.disconnect(NS)
+    a.disconnect(NS)
+
+
+def test_arrivals_within_a_tick_are_told_together(app, room, monkeypatch):
+    """The first arrival in a quiet room is told at once; those within the tick after it
+    wait for its end and are told together, each member with their own layout."""
+    monkeypatch.setitem(app.config, "ROOM_BROADCAST_TICK", 3.0)
+    clients = {who: logged_in(app, room, who) for who in ("mediator", "a", "b")}
+    mediator = arrive(app, room, clients["mediator"])
+    assert received(mediator, "welcome")
+    a = arrive(app, room, clients["a"])
+    b = arrive(app, room, clients["b"])
+    assert received(mediator, "roster") == []  # not yet: at the tick's end
+    rosters: list[dict] = []
+    deadline = time.monotonic() + 30
+    while not rosters and time.monotonic() < deadline:
+        time.sleep(0.05)
+        rosters = received(mediator, "roster")
+    assert len(rosters) == 1, "both arrivals told in one roster"
+    present = {m["id"] for m in rosters[0]["members"] if m["present"]}
+    assert present == set(room["ids"].values())
+    # Everyone has their own layout at the newest version (the newcomers had theirs in
+    # their welcome, and get it again).
+    for sock in (a, b):
+        layouts = received(sock, "layout")
+        assert layouts and layouts[-1]["version"] == rosters[0]["version"]
+        assert layouts[-1]["group"] == "lobby"
+    app.config["ROOM_BROADCAST_TICK"] = 0  # the departures told at once: nothing left due
+    for sock in (mediator, a, b):
+        sock.disconnect(NS)
