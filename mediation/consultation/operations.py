@@ -26,7 +26,7 @@ from mediation.cases.models import Case
 from mediation.cases.operations import open_case
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
-from mediation.core.storage import storage
+from mediation.core.storage import content_key, storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
@@ -221,7 +221,7 @@ def ask(
                 filename=name[:255] or f"file{EVIDENCE_TYPES[mime]}",
                 content_type=mime,
                 size=len(data),
-                sha256=storage().put(data),
+                sha256=storage().put_content(data),
             )
         )
     db.session.add(question)
@@ -329,7 +329,7 @@ def to_case(question: Question, by: User) -> Case:
             case,
             by=by,
             filename=item.filename,
-            data=storage().read(item.sha256),
+            data=storage().get(content_key(item.sha256), item.sha256),
             shared=False,
         )
     question.case_id, question.converted_at = case.id, utcnow()

@@ -17,9 +17,9 @@ from mediation.accounts.identity import mask_phone
 from mediation.accounts.models import CodePurpose, Role, User
 from mediation.cases import categories, regions
 from mediation.core.access import role_required
-from mediation.core.downloads import download_name
+from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error, failed_attempt
-from mediation.core.storage import storage
+from mediation.core.storage import content_key
 from mediation.extensions import db, limiter
 
 from . import operations as ops
@@ -164,10 +164,16 @@ def attachment(question_id: int, attachment_id: int):
     file = db.session.get(Attachment, attachment_id)
     if file is None or file.question_id != item.id:
         abort(404)
-    response = current_app.response_class(storage().read(file.sha256), mimetype=file.content_type)
-    name = download_name("consultation", str(item.id), file.id, mimetype=file.content_type)
-    kind = "attachment" if request.args.get("download") == "1" else "inline"
-    response.headers["Content-Disposition"] = f'{kind}; filename="{name}"'
+    response = send_stored(
+        content_key(file.sha256),
+        mimetype=file.content_type,
+        download_name=download_name(
+            "consultation", str(item.id), file.id, mimetype=file.content_type
+        ),
+        sha256=file.sha256,
+        size=file.size,
+        as_attachment=request.args.get("download") == "1",
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
