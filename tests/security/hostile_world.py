@@ -20,10 +20,12 @@ from PIL import Image
 
 from mediation.accounts.models import Role
 from mediation.booking import links
-from mediation.cases import agency, intake
-from mediation.cases.models import CaseParty
+from mediation.cases import agency, intake, workflow
+from mediation.cases.models import CaseParty, FailureRecord
+from mediation.cases.states import Action, Actor, TerminationReason
 from mediation.court import api as court_api
 from mediation.court import application as applying
+from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
 from tests.conftest import login
@@ -117,6 +119,27 @@ def build(app: Flask) -> World:
             text="楼上漏水",
             files=[("\u202egpj.exe.png", png())],
         )
+        # A dispute the court delegated, ended without agreement, with the art 21 record.
+        delegated = delegating.delegate(
+            world.court,
+            delegating.DelegationInput(
+                reference="（2026）苏0102民诉前调7号",
+                category="neighbourhood",
+                title="漏水",
+                applicants=[delegating.PartyInput("委派申请人", make_user().phone)],
+                respondents=[delegating.PartyInput("委派被申请人", make_user().phone)],
+            ),
+        )
+        workflow.transition(
+            delegated.case,
+            Action.terminate,
+            by=None,
+            acting_as=Actor.system,
+            reason=TerminationReason.other,
+        )
+        db.session.add(
+            FailureRecord(case_id=delegated.case_id, situation="未能调解", reasons="分歧大")
+        )
         db.session.commit()
         return World(
             phones={
@@ -138,6 +161,7 @@ def build(app: Flask) -> World:
                 "token": [links.token_for(party_participant), agency_token],
                 "party_id": [str(agent.id)],
                 "question_id": [str(question.id)],
+                "delegation_id": [str(delegated.id)],
                 "attachment_id": [str(question.attachments[0].id)],
                 "number": ["1"],
                 "which": ["application", "decision"],
