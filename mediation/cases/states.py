@@ -89,8 +89,8 @@ _OPEN = (S.submitted, S.declined, S.awaiting_respondent, S.in_mediation, S.agree
 _ACCEPTED = (S.awaiting_respondent, S.in_mediation, S.agreement_drafted)
 
 TRANSITIONS: tuple[Transition, ...] = (
-    # A court files a dispute it delegates (court/delegation.py; CPL art 125).
-    _t(S.draft, A.submit, S.submitted, W.applicant, W.court),
+    # The platform files a dispute a court delegates (court/delegation.py; CPL art 125).
+    _t(S.draft, A.submit, S.submitted, W.applicant, W.system),
     # Art 12: accept within 3 working days, or decline with a reason.
     _t(S.submitted, A.accept, S.awaiting_respondent, *_STAFF),
     _t(S.submitted, A.decline, S.declined, *_STAFF),

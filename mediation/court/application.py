@@ -71,8 +71,11 @@ def competent_courts(case: Case) -> list[Court]:
     art 3); the platform knows it only from the first six digits of the ID number, which
     name where the number was issued: usually, not always, the same place. The parties
     choose, and a court that is not competent refuses acceptance (art 355 (2))."""
-    # The court that delegated the mediation comes first (CPL art 205 (1)).
+    # A court that invited the mediation is the one to apply to, and the only one (CPL art
+    # 205 (1)): another would refuse acceptance (art 355 (2)) and cost the parties days.
     delegated = delegation.delegating_court(case)
+    if delegated is not None:
+        return [delegated]
     homes = {p.user.id_number[:6] for p in case.parties if not p.is_agent and p.user.id_number}
     places = {case.region_code, case.institution.region_code if case.institution else None}
     regions = {code for code in homes | places if code}
@@ -96,8 +99,6 @@ def competent_courts(case: Case) -> list[Court]:
             .where(Court.level == CourtLevel.intermediate, Court.region_code.in_(cities))
             .order_by(Court.name)
         ).all()
-    if delegated is not None:
-        found = [delegated, *(c for c in found if c.id != delegated.id)]
     return found
 
 

@@ -18,18 +18,18 @@ What goes back (SPC online mediation rules arts 24, 25, 21):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import Court, Institution
-from mediation.cases import assignment, invitations, signals, workflow
+from mediation.cases import assignment, clocks, invitations, signals, workflow
 from mediation.cases import operations as cases
 from mediation.cases.models import Case, Claim, Side
 from mediation.cases.states import Action, Actor, CaseStatus, TerminationReason
@@ -160,7 +160,8 @@ def delegate(court: Court, data: DelegationInput, *, now: datetime | None = None
         case=case,
         reference=data.reference.strip(),
         delegated_at=now,
-        deadline_at=now + timedelta(days=data.days),
+        # Civil Code arts 201, 203: to the end of the last day, a working day.
+        deadline_at=clocks.period_end(now, data.days, workflow.zone()),
     )
     db.session.add(delegation)
     db.session.flush()
@@ -175,7 +176,7 @@ def delegate(court: Court, data: DelegationInput, *, now: datetime | None = None
         },
         actor_id=None,
     )
-    workflow.transition(case, Action.submit, by=None, acting_as=Actor.court, now=now)
+    workflow.transition(case, Action.submit, by=None, now=now)  # the platform files it
     if institution is not None:
         # The court chose the institution (SPC online mediation rules art 11): it gives the
         # case to one of its mediators.
@@ -210,14 +211,23 @@ def of_case(case: Case) -> Delegation | None:
     return db.session.scalar(select(Delegation).where(Delegation.case_id == case.id))
 
 
-def _end(delegation: Delegation, status: DelegationStatus, now: datetime) -> None:
-    delegation.status, delegation.ended_at = status, now
+def _end(delegation: Delegation, status: DelegationStatus, now: datetime) -> bool:
+    """End a delegation still mediating; False when another worker or step ended it first
+    (a conditional update: SQLite has no row locks to skip)."""
+    claimed = db.session.execute(
+        update(Delegation)
+        .where(Delegation.id == delegation.id, Delegation.status == DelegationStatus.mediating)
+        .values(status=status, ended_at=now)
+    ).rowcount
+    if claimed != 1:
+        return False
     journal.append(
         delegation.case_id,
         "delegation.result",
         {"court_id": delegation.court_id, "reference": delegation.reference, "result": status},
         actor_id=None,
     )
+    return True
 
 
 @signals.status_changed.connect
@@ -246,13 +256,15 @@ def return_expired(now: datetime | None = None) -> int:
         .order_by(Delegation.id)
         .with_for_update(skip_locked=True)
     ).all()
+    ended = 0
     for delegation in due:
         case = delegation.case
-        if case.status in SETTLED:
-            _end(delegation, DelegationStatus.agreement, now)
+        settled = case.status in SETTLED
+        status = DelegationStatus.agreement if settled else DelegationStatus.returned
+        if not _end(delegation, status, now):
             continue
-        _end(delegation, DelegationStatus.returned, now)
-        if case.status not in (CaseStatus.terminated, *_LATER):
+        ended += 1
+        if not settled and case.status not in (CaseStatus.terminated, *_LATER):
             workflow.transition(
                 case,
                 Action.terminate,
@@ -262,7 +274,7 @@ def return_expired(now: datetime | None = None) -> int:
                 now=now,
             )
     db.session.flush()
-    return len(due)
+    return ended
 
 
 _LATER = (CaseStatus.confirmation_requested, CaseStatus.confirmed, CaseStatus.rejected)
@@ -271,3 +283,19 @@ _LATER = (CaseStatus.confirmation_requested, CaseStatus.confirmed, CaseStatus.re
 def delegating_court(case: Case) -> Court | None:
     delegation = of_case(case)
     return delegation.court if delegation is not None else None
+
+
+@signals.figures_asked.connect
+def _counts(institution_id: int | None) -> dict[str, int]:
+    """The statistics page's delegation figures (cases.statistics asks by signal): how many
+    disputes courts delegated, by what became of them, for one institution or all."""
+    query = select(Delegation.status, func.count()).group_by(Delegation.status)
+    if institution_id is not None:
+        query = query.join(Case, Case.id == Delegation.case_id).where(
+            Case.institution_id == institution_id
+        )
+    found = dict(db.session.execute(query).all())
+    return {
+        "delegations": sum(found.values()),
+        **{f"delegations_{status.value}": found.get(status, 0) for status in DelegationStatus},
+    }

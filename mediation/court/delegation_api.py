@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.models import Institution
 from mediation.cases.models import FailureRecord
@@ -211,10 +212,16 @@ def post_delegation():
         if conflict is not None:
             return _error(409, *conflict)
         made = delegation.delegate(g.court, data)
+        db.session.commit()
     except FieldError as error:
         db.session.rollback()
         return _error(422, "invalid", f"{error.field}: {error.message}")
-    db.session.commit()
+    except IntegrityError:
+        # The same reference posted twice at once: the unique constraint decided.
+        db.session.rollback()
+        return _error(
+            409, "reference_taken", _("This court already delegated a dispute with this reference.")
+        )
     response = jsonify(as_json(made))
     response.status_code = 201
     response.headers["Location"] = f"{request.base_url.rstrip('/')}/{made.id}"

@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from mediation.accounts.models import Role
-from mediation.cases import assignment, respondent, workflow
+from mediation.cases import assignment, clocks, respondent, workflow
 from mediation.cases.models import Side
 from mediation.cases.states import Action, CaseStatus, TerminationReason
-from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.court import application, delegation
 from mediation.court.models import DelegationStatus
@@ -51,7 +50,8 @@ def test_a_delegated_dispute_is_filed_assigned_and_the_applicant_told(world):
     assert case.status == CaseStatus.submitted and case.institution_id == institution.id
     assert case.region_code == court.region_code and case.claims[0].amount == Decimal("8000")
     assert made.status == DelegationStatus.mediating
-    assert made.deadline_at - made.delegated_at == timedelta(days=30)  # SPC rules art 24
+    # SPC rules art 24: 30 days, to the end of the last day (Civil Code arts 201, 203).
+    assert made.deadline_at == clocks.period_end(made.delegated_at, 30, workflow.zone())
     applicant = next(p for p in case.parties if p.side == Side.applicant)
     assert applicant.consented_at is not None and applicant.service_address == "南京市玄武区1号"
     assert applicant.named_name == "李建国"
@@ -123,11 +123,11 @@ def test_an_agreement_goes_to_the_delegating_court(world):
     workflow.transition(case, Action.draft_agreement, by=mediator)
     workflow.transition(case, Action.all_signed, by=None)
     assert made.status == DelegationStatus.agreement and made.ended_at is not None
-    # CPL art 205 (1): the court that delegated comes first, whatever else is competent.
-    courts = application.competent_courts(case)
-    assert courts[0].id == court.id and elsewhere not in courts
+    # CPL art 205 (1): the court that delegated, and only it, whatever else would be.
+    assert application.competent_courts(case) == [court]
+    assert elsewhere.region_code != court.region_code
     # Once ended, the deadline no longer matters.
-    assert delegation.return_expired(utcnow() + timedelta(days=31)) == 0
+    assert delegation.return_expired(made.deadline_at + timedelta(days=1)) == 0
 
 
 def test_a_refusal_is_a_failure_the_court_learns_of(world):
@@ -146,16 +146,20 @@ def test_the_courts_deadline_returns_the_dispute(world):
     settled = delegation.delegate(court, dispute(reference="二号", days=10))
     case = made.case
     _accept_and_mediate(case, mediator)
-    assert delegation.return_expired(utcnow() + timedelta(days=9)) == 0
+    assert delegation.return_expired(made.deadline_at - timedelta(seconds=1)) == 0
     # An agreement in force when the deadline passes is not undone.
     settled.case.status = CaseStatus.signed
-    assert delegation.return_expired(utcnow() + timedelta(days=10, seconds=1)) == 2
+    later = max(made.deadline_at, settled.deadline_at) + timedelta(seconds=1)
+    assert delegation.return_expired(later) == 2
     assert made.status == DelegationStatus.returned
     assert case.status == CaseStatus.terminated
     assert case.termination_reason == TerminationReason.deadline_expired  # art 25 (6)
     assert settled.status == DelegationStatus.agreement
-    # Idempotent: the worker's next round finds nothing.
-    assert delegation.return_expired(utcnow() + timedelta(days=20)) == 0
+    # Idempotent: the worker's next round finds nothing, and a second worker that read the
+    # rows before the first one ended them ends nothing twice.
+    assert delegation.return_expired(later + timedelta(days=10)) == 0
+    assert not delegation._end(made, DelegationStatus.failed, later)
+    assert made.status == DelegationStatus.returned
 
 
 def test_an_existing_verified_account_is_used_not_duplicated(world):

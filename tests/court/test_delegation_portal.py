@@ -64,3 +64,21 @@ def test_a_clerk_delegates_from_the_portal(app, client):
     login(other, stranger, PASSWORD)
     assert "民诉前调8号" not in other.get("/court/delegations").get_data(as_text=True)
     assert other.get(f"/court/delegations/{delegation_id}/failure-record.pdf").status_code == 404
+
+
+def test_delegations_show_in_the_statistics(app, client):
+    with app.app_context():
+        from mediation.court import delegation
+
+        from .test_delegation import dispute
+
+        court, institution = make_court(), make_institution()
+        delegation.delegate(court, dispute(institution_id=institution.id))
+        admin = make_user(Role.institution_admin, institution_id=institution.id).phone
+        platform = make_user(Role.platform_admin).phone
+        db.session.commit()
+    for who in (admin, platform):
+        viewer = app.test_client()
+        login(viewer, who, PASSWORD)
+        page = viewer.get("/statistics").get_data(as_text=True)
+        assert "法院委派" in page and "立案前委派的纠纷" in page, who
