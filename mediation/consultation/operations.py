@@ -63,8 +63,25 @@ def make_expert(
     categories_: list[str],
     languages: list[str],
     hours: str,
+    admin_province: str | None = None,
 ) -> ExpertProfile:
-    """Give ``user`` the expert role and profile (or change the profile)."""
+    """Give ``user`` the expert role and profile (or change the profile).
+
+    ``admin_province``: the province of the institution administrator doing it (None for a
+    platform administrator), who may not take over another province's expert. An account
+    somebody opened by naming the number, never proven by its owner, is not made an expert:
+    its owner could no longer claim it by registering (registration.py)."""
+    existing = db.session.get(ExpertProfile, user.id)
+    if admin_province is not None and existing and existing.region_code != admin_province:
+        raise FieldError(
+            "phone",
+            _("This expert answers for another province; ask the platform's administrators."),
+        )
+    if user.id is not None and user.roles == {Role.party} and not user.is_verified:
+        raise FieldError(
+            "phone",
+            _("Nobody has proven this number yet: ask its owner to register first, then add them."),
+        )
     if kind not in set(ExpertKind):
         raise FieldError("kind", _("Choose what kind of expert this is."))
     if _province(region_code) not in {code for code, _name in regions.choices() if code}:
@@ -74,7 +91,7 @@ def make_expert(
         raise FieldError("categories", _("Choose one of the dispute categories."))
     if not user.has_role(Role.expert):
         user.role_rows.append(UserRole(role=Role.expert))
-    profile = db.session.get(ExpertProfile, user.id) or ExpertProfile(user_id=user.id)
+    profile = existing or ExpertProfile(user_id=user.id)
     profile.kind, profile.region_code = kind, _province(region_code)
     profile.categories, profile.languages = list(categories_), list(languages)
     profile.hours = hours.strip()[:200]

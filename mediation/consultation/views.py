@@ -297,6 +297,7 @@ def new_expert():
                 categories_=list(form.categories.data or []),
                 languages=[s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
                 hours=form.hours.data or "",
+                admin_province=own,
             )
         except FieldError as error:
             db.session.rollback()

@@ -9,15 +9,18 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from mediation import worker
+from mediation.accounts import operations as accounts
 from mediation.accounts.models import Role, User
 from mediation.cases import statistics
 from mediation.cases.clocks import working_days_after
 from mediation.cases.models import Evidence
 from mediation.consultation import operations as ops
 from mediation.consultation.models import Question
+from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
@@ -264,3 +267,29 @@ def test_an_administrator_adds_an_expert_to_the_province_s_pool(app, client):
         ).all()
         assert all(u.has_role(Role.expert) for u in both) and len(both) == 2
         assert any(u.has_role(Role.mediator) for u in both)  # kept the mediator's role
+
+
+def test_an_expert_of_another_province_or_an_unproven_number_is_not_taken_over(app_ctx):
+    shanghai = make_user(Role.mediator)
+    ops.make_expert(
+        shanghai, kind="lawyer", region_code="310000", categories_=[], languages=[], hours=""
+    )
+    # A Jiangsu institution's administrator may not move Shanghai's expert.
+    with pytest.raises(FieldError) as refused:
+        ops.make_expert(
+            shanghai,
+            kind="lawyer",
+            region_code="320000",
+            categories_=[],
+            languages=[],
+            hours="",
+            admin_province="320000",
+        )
+    assert refused.value.field == "phone"
+    # A number somebody named in a dispute, never proven by its owner.
+    named = accounts.party_with_phone("+8613877779911", real_name="某人")
+    with pytest.raises(FieldError):
+        ops.make_expert(
+            named, kind="lawyer", region_code="320000", categories_=[], languages=[], hours=""
+        )
+    assert not named.has_role(Role.expert)
