@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from mediation.accounts.models import Institution, Role, User, UserRole
 from mediation.cases import categories, regions
@@ -266,9 +266,22 @@ def take(question: Question, expert: User, *, now: datetime | None = None) -> No
         raise FieldError("answer", _("This question has been answered."))
     if question.status == QuestionStatus.taken and question.expert_id != expert.id:
         raise FieldError("answer", _("Another expert is answering this question."))
-    question.status, question.expert_id = QuestionStatus.taken, expert.id
-    question.taken_at = now or utcnow()
-    db.session.flush()
+    # Claimed only if still open or already this expert's: two experts taking it at once
+    # (each read it open) get one winner, on SQLite too (no row locks there).
+    claimed = db.session.execute(
+        update(Question)
+        .where(
+            Question.id == question.id,
+            or_(
+                Question.status == QuestionStatus.open,
+                (Question.status == QuestionStatus.taken) & (Question.expert_id == expert.id),
+            ),
+        )
+        .values(status=QuestionStatus.taken, expert_id=expert.id, taken_at=now or utcnow())
+    ).rowcount
+    if claimed != 1:
+        db.session.refresh(question)
+        raise FieldError("answer", _("Another expert is answering this question."))
 
 
 def answer(question: Question, expert: User, text: str, *, now: datetime | None = None) -> None:

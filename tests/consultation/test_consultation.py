@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mediation import worker
 from mediation.accounts import operations as accounts
@@ -75,6 +76,11 @@ def test_a_question_goes_to_its_pool_and_the_answer_to_the_asker(app_ctx):
 
     ops.take(question, lawyer)
     assert ops.queue(everything) == []  # taken: not waiting for the others any more
+    # Another expert who read it open a moment earlier does not take it over.
+    set_committed_value(question, "status", "open")
+    with pytest.raises(FieldError):
+        ops.take(question, everything)
+    assert question.status == "taken" and question.expert_id == lawyer.id
     ops.answer(question, lawyer, "可以先找物业协调，再申请人民调解。")
     assert question.status == "answered"
     assert "已有回复" in _sms_to(asker)[-1]
