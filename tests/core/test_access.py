@@ -33,6 +33,13 @@ PUBLIC = {
     "/verify/root.pem",
     "/api/court/v1/openapi.json",  # the court API's description
     "/reception",  # the public reception times (接待日)
+    "/evaluation",  # court fees and time limits, before filing (tests/evaluation)
+    # Consultation: what it is, and asking after proving a phone by a code, as registration
+    # does (an anonymous visitor's "ask" goes to that start; tests/consultation).
+    "/consultation/",
+    "/consultation/ask",
+    "/consultation/start",
+    "/consultation/start/confirm",
     "/static/<path:filename>",
 }
 
