@@ -147,6 +147,9 @@ def _integer(body: dict, key: str, default: int | None) -> int | None:
     value = body.get(key, default)
     if value is None:
         return None
+    # JSON has one number type: 30.0 is the whole number 30 (JSON Schema's "integer").
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**31:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(key, _("A whole number expected."))
     return value

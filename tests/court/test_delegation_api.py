@@ -109,6 +109,7 @@ def test_hostile_bodies_are_refused_and_nothing_is_stored(app, client):
         (changed(days=True), 422, "days"),
         (changed(days=0), 422, "days"),
         (changed(days="30"), 422, "days"),
+        (changed(days=30.5), 422, "days"),
         (changed(applicants=[]), 422, "applicants"),
         (changed(applicants=[{"name": "李", "phone": "12345"}]), 422, "applicants"),
         (changed(applicants=[{"name": "李", "phone": "13911112222", "x": 1}]), 422, "applicants"),
@@ -125,7 +126,8 @@ def test_hostile_bodies_are_refused_and_nothing_is_stored(app, client):
         assert word in answer.get_json()["error"] + answer.get_json()["message"]
     with app.app_context():
         assert db.session.query(Delegation).count() == 0
-    assert client.post(BASE, json=BODY, headers=headers).status_code == 201
+    # 30.0 is the whole number 30 in JSON.
+    assert client.post(BASE, json={**BODY, "days": 30.0}, headers=headers).status_code == 201
     again = client.post(BASE, json=BODY, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"] == "reference_taken"
     # The same reference from another court is that court's own.
