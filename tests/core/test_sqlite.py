@@ -86,8 +86,10 @@ def test_a_write_lock_held_for_10_s_stalls_no_request(app, room):
         relays: list[float] = []
         try:
             with write_lock(database, HOLD_SECONDS) as holder:
-                # Said while the lock is held: its write waits, the server does not.
-                a.emit("chat", {"text": "锁住时说的话"})
+                # Said while the lock is held: its write waits, the server does not. (Said
+                # by the mediator: a connection's own events run in order, so its later
+                # events would wait behind its write; everyone else's do not.)
+                mediator.emit("chat", {"text": "锁住时说的话"})
                 n = 0
                 while holder.poll() is None:
                     started = time.monotonic()
@@ -104,7 +106,7 @@ def test_a_write_lock_held_for_10_s_stalls_no_request(app, room):
                     )
                     relays.append(time.monotonic() - started)
                     time.sleep(0.05)
-            said = mediator.wait_for(lambda name, data: name == "chat", within=30)
+            said = a.wait_for(lambda name, data: name == "chat", within=30)
         finally:
             mediator.client.disconnect()
             a.client.disconnect()
