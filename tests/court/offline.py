@@ -153,7 +153,14 @@ def fresh_machine() -> Iterator[Machine]:
         for name, value in os.environ.items()
         if not name.startswith(("MEDIATION_", "FLASK_")) and name not in ("HOME", "PWD")
     }
-    env.update(HOME=str(home), PWD=str(cwd), LANG="C.UTF-8")
+    # A desktop's own cache folder, which a court's machine has: Fontconfig, when a library
+    # loads it, writes its cache there instead of printing "No writable cache directories"
+    # on the command's one line of stderr (seen on a loaded CI run). Not the platform's
+    # files: what the command writes in HOME or the working folder is still checked.
+    cache = base / "cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    env.update(HOME=str(home), PWD=str(cwd), LANG="C.UTF-8", XDG_CACHE_HOME=str(cache))
     try:
         yield Machine(home, cwd, env, _nobodys())
     finally:
