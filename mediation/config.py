@@ -117,6 +117,11 @@ class Config:
     # candidates only). For proving a TURN deployment, or networks that must not expose
     # addresses; "all" (the default) lets ICE pick the direct path where there is one.
     ICE_TRANSPORT_POLICY = "all"
+    # Warm connections (static/js/room.js): peer connections made in the lobby, so that
+    # admission costs one offer and its answer. Off until a lost negotiation seen with them
+    # on a loaded machine (1 run in 3 of tests/browser/test_room.py beside CPU burners) is
+    # understood (issue #18).
+    ROOM_WARM_CONNECTIONS = False
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
     # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,
@@ -263,6 +268,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
     "ICE_TRANSPORT_POLICY": ("ICE_TRANSPORT_POLICY", str),
+    "ROOM_WARM_CONNECTIONS": ("ROOM_WARM_CONNECTIONS", _bool),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
     "ROOM_LIMIT_SIGNAL": ("ROOM_LIMIT_SIGNAL", str),
     "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),

@@ -153,7 +153,8 @@
   var MAX_WARM = 4;
 
   function likelyPeers() {
-    if (!me || over) return [];
+    // Off unless MEDIATION_ROOM_WARM_CONNECTIONS: a negotiation was lost with them under load.
+    if (!cfg.warmConnections || !me || over) return [];
     return roster.filter(function (m) {
       if (m.id === me.id || !m.present || peers.has(m.id)) return false;
       if (mediatorView) return !m.admitted; // waiting to be let in
