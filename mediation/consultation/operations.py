@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import case as when
+from sqlalchemy import func, literal, or_, select, update
 
 from mediation.accounts.models import Institution, Role, User, UserRole
 from mediation.cases import categories, regions
@@ -381,17 +382,25 @@ class Figures:
 def figures(institution_id: int | None = None, *, now: datetime | None = None) -> Figures:
     """Questions of the whole platform, or of the institution's province."""
     now = now or utcnow()
-    query = select(Question)
+
+    # One aggregate query: the page must not load every question of a province.
+    def count(condition):
+        return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+    query = select(
+        func.count(Question.id),
+        count(Question.answered_at.is_not(None)),
+        count(
+            func.coalesce(Question.answered_at, literal(now, Question.due_at.type))
+            > Question.due_at
+        ),
+        count(Question.case_id.is_not(None)),
+    )
     if institution_id is not None:
         institution = db.session.get(Institution, institution_id)
         query = query.where(Question.region_code == _province(institution.region_code))
-    rows = db.session.scalars(query).all()
-    return Figures(
-        asked=len(rows),
-        answered=sum(q.answered_at is not None for q in rows),
-        late=sum((q.answered_at or now) > q.due_at for q in rows),
-        converted=sum(q.case_id is not None for q in rows),
-    )
+    asked, answered, late, converted = db.session.execute(query).one()
+    return Figures(asked=asked, answered=answered, late=late, converted=converted)
 
 
 @case_signals.figures_asked.connect
