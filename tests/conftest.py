@@ -110,7 +110,7 @@ def empty_database(app: Flask) -> None:
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                _empty_postgres(conn, tables)
             else:
                 conn.execute(text("PRAGMA foreign_keys = OFF"))
                 for table in tables:
@@ -122,6 +122,27 @@ def empty_database(app: Flask) -> None:
     # The relay's readings of rooms: ids start again in the next test.
     room_cache.init_app(app)
     room_limits.init_app(app)  # the participants' rate limits too
+
+
+def _empty_postgres(conn, tables: list[str]) -> None:
+    """Only the tables a test wrote to, and the sequences it drew from. A TRUNCATE of all
+    of them gave each table new files on every test: most of a PostgreSQL test's time."""
+    probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+    written = set(conn.execute(text(probe)).scalars())
+    # Foreign keys are not checked while emptying (the session acts as a replica): every
+    # table that held rows is emptied here, in whatever order.
+    conn.execute(text("SET LOCAL session_replication_role = replica"))
+    for table in tables:
+        if table in written:
+            conn.execute(text(f"DELETE FROM {table}"))
+    drawn = conn.execute(
+        text(
+            "SELECT sequencename FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
+    ).scalars()
+    for sequence in drawn:
+        conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
 
 
 @functools.cache

@@ -236,8 +236,18 @@ def enter(
     page.fill("input[name=password]", PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
-    page.goto(f"{live_server}/sessions/{session_id}/room")
+    response = page.goto(f"{live_server}/sessions/{session_id}/room")
+    assert response.ok, f"the room answered {response.status}: {what_the_page_says(page)}"
     return page
+
+
+def what_the_page_says(page) -> str:
+    """The address and the first words of a page, read at once (for a failure message)."""
+    try:
+        text = page.locator("body").inner_text(timeout=2_000)
+    except Exception as error:  # a page gone or hanging: say so
+        text = f"<unreadable: {type(error).__name__}>"
+    return f"{page.url} {' '.join(text.split())[:400]!r}"
 
 
 RECEIVING = """async (ids) => {
@@ -328,9 +338,9 @@ def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(T
             mediator.wait_for_selector(confirm, state="detached", timeout=WAIT_MS)
         except Exception as error:  # say what the mediator's page says (a lost connection?)
             raise AssertionError(
-                f"no admission or identity step for {who}: "
-                f"notice {mediator.inner_text('#notice')!r}, "
-                f"roster {mediator.inner_text('#roster')!r}"
+                f"no admission or identity step for {who}: the mediator's page says "
+                f"{what_the_page_says(mediator)}; {who}'s page says "
+                f"{what_the_page_says(a if who == 'a' else b)}"
             ) from error
     for page, consent in zip((a, b), consents, strict=True):
         page.click("#acknowledge", timeout=WAIT_MS)

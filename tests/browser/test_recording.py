@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -47,7 +48,12 @@ NOTE_WHEN_RECORDING_SHOWN = """() => {
 }"""
 
 
-@pytest.mark.parametrize("run", range(10))  # ten times: a race would show
+# A race would show in repeated runs: 4 in every run of the suite, 10 beside a CPU burner
+# before a change to the room or the recorder lands (README, "Tests").
+RUNS = int(os.environ.get("MEDIATION_TEST_RECORDING_RUNS", "4"))
+
+
+@pytest.mark.parametrize("run", range(RUNS))
 def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
     app, live_server, browser_factory, session_in_progress, tmp_path, run
 ):

@@ -43,6 +43,10 @@ def served(app):
 
 
 def test_schemathesis_with_every_check_reports_nothing(app, served):
+    # A court's system talks to a production deployment: PostgreSQL. What the API does on
+    # either database (conflicts, limits, states) has its own tests on both.
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("the API's document is walked once, on PostgreSQL as in production")
     ids = submitted(app)
     config = SchemathesisConfig.from_dict(
         {
