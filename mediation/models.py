@@ -36,6 +36,7 @@ from mediation.cases.models import (  # noqa: F401
     Invitation,
 )
 from mediation.consultation.models import Attachment, ExpertProfile, Question  # noqa: F401
+from mediation.reception.models import ReceptionBooking  # noqa: F401
 from mediation.court.models import (  # noqa: F401
     ApiToken,
     Application,
