@@ -187,9 +187,7 @@ def _hosted(booking: ReceptionBooking, by: User) -> None:
         raise FieldError("notes", _("The party cancelled this talk."))
 
 
-def record(
-    booking: ReceptionBooking, by: User, notes: str, *, now: datetime | None = None
-) -> None:
+def record(booking: ReceptionBooking, by: User, notes: str, *, now: datetime | None = None) -> None:
     """The host's record of the talk (People's Mediation Law art 27: the mediator records
     the mediation). The host may record a talk early: a party sometimes comes before the
     time booked, and the host, not the clock, knows that the talk took place."""
@@ -198,7 +196,9 @@ def record(
     if not notes:
         raise FieldError("notes", _("Write down what was said and advised."))
     if len(notes) > MAX_NOTES:
-        raise FieldError("notes", _("The record is too long: at most %(n)d characters.", n=MAX_NOTES))
+        raise FieldError(
+            "notes", _("The record is too long: at most %(n)d characters.", n=MAX_NOTES)
+        )
     booking.notes, booking.recorded_at = notes, now or utcnow()
     booking.status = BookingStatus.held
     if booking.outcome is None:

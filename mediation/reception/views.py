@@ -176,7 +176,9 @@ def record(booking_id: int):
         else:
             db.session.commit()
             if action == "case":
-                flash(_("Case %(number)s was drafted for the party.", number=case.number), "success")
+                flash(
+                    _("Case %(number)s was drafted for the party.", number=case.number), "success"
+                )
             elif action == "answer":
                 flash(_("The talk is kept as the party's consultation answer."), "success")
             else:
