@@ -5,7 +5,6 @@ consultation answer; access on every route. Both databases (the ``app`` fixture)
 from __future__ import annotations
 
 import contextlib
-
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
