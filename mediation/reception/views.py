@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,11 +16,22 @@ from mediation.booking import slots
 from mediation.cases import categories
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.i18n import format_day
 from mediation.extensions import db, limiter
 
 from . import operations as ops
 from .forms import BookForm, RecordForm
 from .models import BookingStatus, ReceptionBooking
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A free slot as the booking form lists it, grouped by the host's local day."""
+
+    value: str
+    iso_day: str
+    day: str
+    slot: slots.Slot
 
 
 def _zone() -> ZoneInfo:
@@ -53,7 +65,15 @@ def book(host_id: int):
     now = utcnow()
     zone = slots.load_rules(host.id, now.date(), now.date()).zone
     today = now.astimezone(zone).date()
-    choices = {s.start.isoformat(): s for s in ops.free_slots(host.id, today, now=now)}
+    choices = {
+        s.start.isoformat(): Choice(
+            s.start.isoformat(),
+            s.start.astimezone(zone).date().isoformat(),
+            format_day(s.start, zone),
+            s,
+        )
+        for s in ops.free_slots(host.id, today, now=now)
+    }
     form = BookForm()
     slot_error = None
     if form.validate_on_submit():
