@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from mediation.accounts.models import User
 from mediation.booking import slots
 from mediation.booking.models import AvailabilityRule
+from mediation.booking.operations import lock_calendar
 from mediation.cases import regions
 from mediation.cases.models import Case
 from mediation.cases.operations import open_case
@@ -82,9 +83,10 @@ def book(
 ) -> ReceptionBooking:
     """The slot at ``start`` for ``booker``, or a FieldError saying why not.
 
-    Two people booking one slot at once: the insert is conditional (no live booking of the
-    slot) and the partial unique index settles the race the condition cannot see, so one
-    wins and the other is told the slot was just taken."""
+    Two people booking one slot at once: the host's calendar is locked, the insert is
+    conditional (no live booking of the slot), and the partial unique index refuses what
+    any other writer might slip past both; one wins, the other is told the slot was just
+    taken."""
     now = now or utcnow()
     if not booker.is_verified:
         raise FieldError("slot", _("Prove your phone number by a code before booking."))
@@ -93,6 +95,9 @@ def book(
         raise FieldError("subject", _("Say in a few words what you want to talk about."))
     if not host.active or not is_host(host.id):
         raise NotAllowedError
+    # One host's bookings one after another (and after their case sessions' bookings): the
+    # row lock on PostgreSQL, the write lock taken before reading on SQLite.
+    lock_calendar(host.id)
     zone = slots.load_rules(host.id, now.date(), now.date()).zone
     day = start.astimezone(zone).date()
     slot = next((s for s in free_slots(host.id, day, now=now) if s.start == start), None)

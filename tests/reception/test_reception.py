@@ -8,6 +8,7 @@ import contextlib
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,13 @@ NOW = datetime(2025, 12, 1, 1, 0, tzinfo=UTC)
 AT_9 = datetime(2025, 12, 4, 1, 0, tzinfo=UTC)  # Thursday 09:00 in Shanghai
 
 
+@pytest.fixture
+def english(app_ctx):
+    """The rules' messages as written in the source (the catalog is the merger's)."""
+    with force_locale("en"):
+        yield app_ctx
+
+
 def _host(weekdays=(3,), starts=time(9), ends=time(11)):
     """A mediator whose Thursdays 9-11 are public reception (社区律师接待日)."""
     host = make_mediator(make_institution(region_code="420102"), real_name="陈调解员")
@@ -46,7 +54,7 @@ def _sms_to(user) -> list[str]:
     )
 
 
-def test_slots_come_from_the_reception_hours_and_are_booked_once(app_ctx):
+def test_slots_come_from_the_reception_hours_and_are_booked_once(english):
     host, party, other = _host(), make_user(), make_user()
     free = ops.free_slots(host.id, NOW.date(), now=NOW)
     # Thursday 9-11 in half-hour talks; Tuesday's private hours are not offered.
@@ -64,7 +72,7 @@ def test_slots_come_from_the_reception_hours_and_are_booked_once(app_ctx):
         ops.book(other, host, AT_9 + timedelta(minutes=7), "我也要", now=NOW)
 
 
-def test_two_people_booking_one_slot_at_once_get_one_winner(app_ctx, monkeypatch):
+def test_two_people_booking_one_slot_at_once_get_one_winner(english, monkeypatch):
     host, first, second = _host(), make_user(), make_user()
     slot = ops.free_slots(host.id, NOW.date(), now=NOW)[0]
     ops.book(first, host, slot.start, "邻里纠纷", now=NOW)
@@ -82,7 +90,7 @@ def test_two_people_booking_one_slot_at_once_get_one_winner(app_ctx, monkeypatch
     assert db.session.scalar(select(func.count(ReceptionBooking.id))) == 2
 
 
-def test_one_person_cannot_hold_many_slots(app_ctx):
+def test_one_person_cannot_hold_many_slots(english):
     hosts = [_host(weekdays=range(7), starts=time(8), ends=time(20)) for _ in range(2)]
     flooder = make_user()
     tries = [(h, s) for h in hosts for s in ops.free_slots(h.id, NOW.date(), now=NOW)]
@@ -99,7 +107,7 @@ def test_one_person_cannot_hold_many_slots(app_ctx):
     ops.book(flooder, host, slot.start, "再约", now=NOW)
 
 
-def test_only_the_booker_cancels_and_only_before_the_start(app_ctx):
+def test_only_the_booker_cancels_and_only_before_the_start(english):
     host, party = _host(), make_user()
     booking = ops.book(party, host, AT_9, "房屋租赁", now=NOW)
     with pytest.raises(ops.NotAllowedError):
@@ -113,7 +121,7 @@ def test_only_the_booker_cancels_and_only_before_the_start(app_ctx):
         ops.record(booking, host, "未到", now=AT_9)
 
 
-def test_the_host_records_the_talk_and_files_a_case_for_the_party(app_ctx):
+def test_the_host_records_the_talk_and_files_a_case_for_the_party(english):
     host, party = _host(), make_user()
     booking = ops.book(party, host, AT_9, "公司拖欠三个月工资", now=NOW)
     with pytest.raises(ops.NotAllowedError):
@@ -139,7 +147,7 @@ def test_the_host_records_the_talk_and_files_a_case_for_the_party(app_ctx):
     assert db.session.scalar(select(func.count(Case.id))) == 1
 
 
-def test_the_host_keeps_the_talk_as_the_party_s_consultation_answer(app_ctx):
+def test_the_host_keeps_the_talk_as_the_party_s_consultation_answer(english):
     host, party = _host(), make_user()
     booking = ops.book(party, host, AT_9, "楼上漏水", now=NOW)
     ops.record(booking, host, "先书面通知楼上维修，再申请调解。", now=AT_9)
