@@ -95,6 +95,8 @@ def book(
         raise FieldError("subject", _("Say in a few words what you want to talk about."))
     if not host.active or not is_host(host.id):
         raise NotAllowedError
+    if host.id == booker.id:
+        raise FieldError("slot", _("You cannot book a talk with yourself."))
     # One host's bookings one after another (and after their case sessions' bookings): the
     # row lock on PostgreSQL, the write lock taken before reading on SQLite.
     lock_calendar(host.id)

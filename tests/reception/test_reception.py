@@ -68,6 +68,8 @@ def test_slots_come_from_the_reception_hours_and_are_booked_once(english):
     assert AT_9 not in {s.start for s in ops.free_slots(host.id, NOW.date(), now=NOW)}
     with pytest.raises(FieldError, match="no longer free"):
         ops.book(other, host, AT_9, "我也要", now=NOW)
+    with pytest.raises(FieldError, match="yourself"):
+        ops.book(host, host, AT_9 + timedelta(minutes=30), "自己", now=NOW)
     with pytest.raises(FieldError, match="no longer free"):  # not a slot at all
         ops.book(other, host, AT_9 + timedelta(minutes=7), "我也要", now=NOW)
 
