@@ -171,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
+    from .reception.blueprint import bp as reception_bp
     from .recording.blueprint import bp as recording_bp
     from .rooms.blueprint import bp as rooms_bp
 
@@ -191,6 +192,7 @@ def register_blueprints(app: Flask) -> None:
         confirmation_links_bp,
         evaluation_bp,
         consultation_bp,
+        reception_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

@@ -85,6 +85,7 @@ class Config:
     CODE_SEND_LIMIT = "30 per 10 minutes"
     REGISTER_LIMIT = "10 per hour"
     CONSULTATION_ASK_LIMIT = "10 per hour"  # questions one address may ask
+    RECEPTION_BOOK_LIMIT = "20 per hour"  # reception bookings one address may try
     # The court API (court/api.py): per token, per token for the package (each one is built
     # and signed when asked for) and for the signed decision (each one parsed and
     # validated), and answers 401 per client address (trying tokens).

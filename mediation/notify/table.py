@@ -42,6 +42,7 @@ AUDIENCES = {
     "asker": "the person who asked the question",
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
+    "booker": "the person who booked the reception talk",
     "nobody": "nobody",
 }
 
@@ -49,6 +50,7 @@ CHANNELS = ("sms", "both", "email", "none")
 STAGES = (
     "account",
     "consultation",
+    "reception",
     "case",
     "booking",
     "room",
@@ -594,6 +596,39 @@ TABLE: tuple[Notice, ...] = (
         "none",
         "consultation/operations.py",
         "the asker took the step; the draft is theirs until they submit it",
+    ),
+    # Reception days: a talk booked in a host's public reception hours (reception/).
+    N(
+        "reception",
+        "reception talk booked",
+        "booker",
+        "sms",
+        "reception/notices.py",
+        "with the day, time and place",
+    ),
+    N(
+        "reception",
+        "reception talk cancelled",
+        "nobody",
+        "none",
+        "reception/operations.py",
+        "the booker took the step; the host's reception list shows it",
+    ),
+    N(
+        "reception",
+        "reception talk turned into a case",
+        "booker",
+        "sms",
+        "reception/notices.py",
+        "the draft is the party's to check and submit (PML art 17: the party applies)",
+    ),
+    N(
+        "reception",
+        "reception talk kept as a consultation answer",
+        "booker",
+        "sms",
+        "consultation/notices.py",
+        "as a written answer: read after logging in",
     ),
 )
 del N

@@ -181,6 +181,65 @@ def _turned():
     return lambda: consultation.to_case(question, question.asker), {}
 
 
+# -- reception -------------------------------------------------------------------------------
+
+
+def _talk():
+    from datetime import UTC, datetime, time
+
+    from mediation.booking.availability import add_rule
+    from mediation.reception import operations as reception
+
+    now = datetime(2025, 12, 1, 1, 0, tzinfo=UTC)  # a Monday; Thursday is reception day
+    host = make_mediator(make_institution(region_code="420102"))
+    add_rule(host.id, 3, time(9), time(11), reception=True, place="社区服务中心")
+    booker = mailable(make_user())[0]
+    start = reception.free_slots(host.id, now.date(), now=now)[0].start
+    return host, booker, start, now
+
+
+@scenario("reception talk booked")
+def _talk_booked():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    return lambda: reception.book(booker, host, start, "欠薪", now=now), {"booker": [booker]}
+
+
+def _held():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    booking = reception.book(booker, host, start, "欠薪", now=now)
+    reception.record(booking, host, "欠薪三个月。", now=start)
+    return host, booker, booking
+
+
+@scenario("reception talk cancelled")
+def _talk_cancelled():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    booking = reception.book(booker, host, start, "欠薪", now=now)
+    return lambda: reception.cancel(booking, booker, now=now), {}
+
+
+@scenario("reception talk turned into a case")
+def _talk_to_case():
+    from mediation.reception import operations as reception
+
+    host, booker, booking = _held()
+    return lambda: reception.to_case(booking, host, "labour"), {"booker": [booker]}
+
+
+@scenario("reception talk kept as a consultation answer")
+def _talk_to_answer():
+    from mediation.reception import operations as reception
+
+    host, booker, booking = _held()
+    return lambda: reception.to_answer(booking, host, "labour"), {"booker": [booker]}
+
+
 # -- cases ----------------------------------------------------------------------------------
 
 
