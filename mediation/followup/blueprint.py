@@ -5,16 +5,17 @@ from flask_login import current_user
 
 from . import operations as ops
 from . import views
-from .forms import KIND_NAMES, RESULT_NAMES, STATUS_NAMES, ConfirmForm, FollowUpForm, prefix
+from .forms import KIND_NAMES, RESULT_NAMES, STATUS_NAMES
 
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
 bp.add_url_rule("/missed", view_func=views.missed)
+_GET_POST = ["GET", "POST"]
 bp.add_url_rule(
-    "/obligations/<int:obligation_id>/confirm", view_func=views.confirm, methods=["POST"]
+    "/obligations/<int:obligation_id>/confirm", view_func=views.confirm, methods=_GET_POST
 )
 bp.add_url_rule(
-    "/obligations/<int:obligation_id>/follow-ups", view_func=views.follow_up, methods=["POST"]
+    "/obligations/<int:obligation_id>/follow-ups", view_func=views.follow_up, methods=_GET_POST
 )
 
 
@@ -26,13 +27,22 @@ def performance(case) -> dict | None:
     obligations = ops.of_case(case)
     if not obligations:
         return None
+    day = ops.today()
+    is_mediator = case.mediator_id == current_user.id
     return {
         "obligations": obligations,
+        # The next step, at the top of the case page: what is past its date.
+        "to_confirm": [
+            o
+            for o in obligations
+            if ops.may_confirm(current_user, o) and (o.status != "pending" or o.due_on <= day)
+        ],
+        "to_follow_up": [
+            o for o in obligations if is_mediator and o.status == "missed" and not o.follow_ups
+        ],
         "may_confirm": lambda o: ops.may_confirm(current_user, o),
-        "may_follow_up": case.mediator_id == current_user.id,
+        "may_follow_up": is_mediator,
         "enforcement": ops.enforcement_open(case, obligations),
-        "confirm_form": lambda o: ConfirmForm(prefix=prefix(o.id), formdata=None),
-        "follow_up_form": lambda o: FollowUpForm(prefix=prefix(o.id), formdata=None),
     }
 
 

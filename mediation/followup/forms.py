@@ -1,5 +1,4 @@
-"""Forms of the follow-up feature: the obligee's confirmation and the mediator's 回访记录.
-Several obligations share the case page, so each form takes the obligation's prefix."""
+"""Forms of the follow-up feature: the obligee's confirmation and the mediator's 回访记录."""
 
 from __future__ import annotations
 
@@ -26,10 +25,6 @@ STATUS_NAMES = {
     "partly": _l("Performed in part"),
     "missed": _l("Date missed"),
 }
-
-
-def prefix(obligation_id: int) -> str:
-    return f"o{obligation_id}"
 
 
 class ConfirmForm(FlaskForm):

@@ -32,8 +32,10 @@ def _short(text: str) -> str:
     return text if len(text) <= 30 else text[:29] + "\u2026"
 
 
-def _link(case: Case) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/cases/{case.id}#performance"
+def _link(obligation: Obligation, action: str) -> str:
+    """The obligation's page for ``action`` (confirm, follow-ups); it asks to log in."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return f"{base}/followup/obligations/{obligation.id}/{action}"
 
 
 def _day(obligation: Obligation) -> LazyString:
@@ -56,12 +58,14 @@ def reminder(obligation: Obligation) -> None:
 
 def missed(obligation: Obligation) -> None:
     case = db.session.get(Case, obligation.case_id)
-    what, due, link = _short(obligation.description), _day(obligation), _link(case)
+    what, due = _short(obligation.description), _day(obligation)
     if case.mediator is not None:
+        link = _link(obligation, "follow-ups")
         notify.tell(
             case.mediator, MISSED_MEDIATOR, number=case.number, what=what, due=due, link=link
         )
     if obligation.obligee is not None:
+        link = _link(obligation, "confirm")
         notify.tell(
             obligation.obligee.user,
             MISSED_OBLIGEE,

@@ -1,6 +1,6 @@
-"""Pages of the follow-up feature: thin handlers; the rules are in operations.py. The
-forms live on the case page (templates/followup/_case_performance.html) and come back to
-it; a refused value is said there in a flash message."""
+"""Pages of the follow-up feature: thin handlers; the rules are in operations.py. Each
+action has its own short page (the obligation, then the form), reached from the case
+page's next step, the performance section, the mediator's list or the obligee's text."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from flask_login import current_user, login_required
 from mediation.accounts.models import Role
 from mediation.cases.models import Case
 from mediation.core.access import role_required
-from mediation.core.forms import FieldError
+from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db
 
 from . import operations as ops
-from .forms import KIND_NAMES, RESULT_NAMES, STATUS_NAMES, ConfirmForm, FollowUpForm, prefix
+from .forms import ConfirmForm, FollowUpForm
 from .models import Obligation
 
 
@@ -31,31 +31,25 @@ def _back(case: Case):
     return redirect(url_for("cases.case_detail", case_id=case.id) + "#performance")
 
 
-def _refused(form) -> None:
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-
-
 @login_required
 def confirm(obligation_id: int):
     """The obligee says the obligation was performed, in full or in part."""
     obligation, case = _obligation_or_404(obligation_id)
     if not ops.may_confirm(current_user, obligation):
         abort(403)
-    form = ConfirmForm(prefix=prefix(obligation.id))
-    if not form.validate_on_submit():
-        _refused(form)
-        return _back(case)
-    try:
-        ops.confirm(obligation, current_user, full=form.how.data == "full", note=form.note.data)
-    except FieldError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back(case)
-    db.session.commit()
-    flash(_("Thank you: the performance is recorded."), "success")
-    return _back(case)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            ops.confirm(obligation, current_user, full=form.how.data == "full", note=form.note.data)
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Thank you: the performance is recorded."), "success")
+            return _back(case)
+    page = render_template("followup/confirm.html", form=form, obligation=obligation, case=case)
+    return page, 422 if form.errors else 200
 
 
 @login_required
@@ -64,34 +58,28 @@ def follow_up(obligation_id: int):
     obligation, case = _obligation_or_404(obligation_id)
     if not ops.may_follow_up(current_user, obligation):
         abort(403)
-    form = FollowUpForm(prefix=prefix(obligation.id))
-    if not form.validate_on_submit():
-        _refused(form)
-        return _back(case)
-    try:
-        ops.record(
-            obligation,
-            current_user,
-            kind=form.kind.data,
-            result=form.result.data,
-            outcome=form.outcome.data,
-        )
-    except FieldError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back(case)
-    db.session.commit()
-    flash(_("The follow-up is recorded."), "success")
-    return _back(case)
+    form = FollowUpForm()
+    if form.validate_on_submit():
+        try:
+            ops.record(
+                obligation,
+                current_user,
+                kind=form.kind.data,
+                result=form.result.data,
+                outcome=form.outcome.data,
+            )
+        except FieldError as error:
+            db.session.rollback()
+            apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The follow-up is recorded."), "success")
+            return _back(case)
+    page = render_template("followup/record.html", form=form, obligation=obligation, case=case)
+    return page, 422 if form.errors else 200
 
 
 @role_required(Role.mediator)
 def missed():
     """The mediator's obligations whose date passed unperformed: whom to follow up."""
-    return render_template(
-        "followup/missed.html",
-        obligations=ops.missed_for(current_user),
-        status_names=STATUS_NAMES,
-        kind_names=KIND_NAMES,
-        result_names=RESULT_NAMES,
-    )
+    return render_template("followup/missed.html", obligations=ops.missed_for(current_user))

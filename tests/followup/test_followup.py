@@ -5,7 +5,6 @@ and PostgreSQL (the ``app`` fixture's databases)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -79,7 +78,7 @@ def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
     assert obligation.status == ObligationStatus.missed and obligation.missed_noticed_at
     assert len(_sms_to(case.mediator, mark)) == 1
     [to_obligee] = _sms_to(obligation.obligee.user, mark)
-    assert f"/cases/{case.id}#performance" in to_obligee
+    assert to_obligee.endswith(f"/followup/obligations/{obligation.id}/confirm")
     assert ops.missed_for(case.mediator) == [obligation]
     ops.record(obligation, case.mediator, kind="call", result="will_perform", outcome="答应下周付")
     ops.confirm(obligation, obligation.obligee.user, full=False, note="已收到1500元")
@@ -135,15 +134,9 @@ def test_the_performance_rate_counts_obligations_due_and_kept_on_time(app_ctx):
 # -- the pages ---------------------------------------------------------------------------
 
 
-_CSRF = re.compile(r'name="[^"]*csrf_token"[^>]*?value="([^"]+)"')
-
-
-def _post(client, case_id: int, path: str, data: dict, prefix: str):
-    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
-    token = _CSRF.search(page).group(1)
-    return client.post(
-        path, data={f"{prefix}-{k}": v for k, v in data.items()} | {f"{prefix}-csrf_token": token}
-    )
+def _post(client, path: str, data: dict):
+    """Post as a browser does, with the token of a page the person can open (their home)."""
+    return client.post(path, data=data | {"csrf_token": csrf_token(client, "/account")})
 
 
 @pytest.fixture
@@ -186,58 +179,48 @@ def test_the_case_page_shows_performance_to_its_parties_and_mediator_only(app, w
     page = _as(app, world["admin"]).get(case_path).get_data(as_text=True)
     assert 'id="performance"' not in page  # the institution's admin sees the case, not this
     missed = _as(app, world["mediator"]).get("/followup/missed").get_data(as_text=True)
-    assert f"/cases/{world['case']}#obligation-1" in missed
+    assert f"/followup/obligations/{world['obligation']}/follow-ups" in missed
     assert _as(app, world["applicant"]).get("/followup/missed").status_code == 403
 
 
 def test_who_may_confirm_and_record_over_http(app, world):
-    o, case = world["obligation"], world["case"]
+    o = world["obligation"]
     confirm, record = f"/followup/obligations/{o}/confirm", f"/followup/obligations/{o}/follow-ups"
-    prefix = f"o{o}"
+    note = {"kind": "call", "result": "other", "outcome": "x"}
     anonymous = app.test_client()
-    token = csrf_token(anonymous, "/login")
-    answer = anonymous.post(confirm, data={"csrf_token": token, f"{prefix}-how": "full"})
+    answer = anonymous.post(confirm, data={"csrf_token": csrf_token(anonymous, "/login")})
     assert answer.status_code == 302 and "/login" in answer.location
-    other = _as(app, world["other_mediator"])
-    answer = _post(other, world["other_case"], confirm, {"how": "full"}, prefix)
-    assert answer.status_code == 404  # never says whether another case's obligation exists
-    answer = _post(
-        other,
-        world["other_case"],
-        record,
-        {"kind": "call", "result": "other", "outcome": "x"},
-        prefix,
-    )
-    assert answer.status_code == 404
-    respondent = _as(app, world["respondent"])
-    answer = _post(respondent, case, confirm, {"how": "full"}, prefix)
-    assert answer.status_code == 403
-    answer = _post(
-        respondent, case, record, {"kind": "call", "result": "other", "outcome": "x"}, prefix
-    )
-    assert answer.status_code == 403
+    other = _as(app, world["other_mediator"])  # another case's mediator
+    assert other.get(confirm).status_code == other.get(record).status_code == 404
+    assert _post(other, record, note).status_code == 404
+    respondent = _as(app, world["respondent"])  # a party, but not the obligee
+    assert _post(respondent, confirm, {"how": "full"}).status_code == 403
+    assert _post(respondent, record, note).status_code == 403
     mediator = _as(app, world["mediator"])
-    assert _post(mediator, case, confirm, {"how": "full"}, prefix).status_code == 403
+    assert _post(mediator, confirm, {"how": "full"}).status_code == 403
     hostile = "<script>alert(1)</script>"
-    answer = _post(
-        mediator, case, record, {"kind": "visit", "result": "refuses", "outcome": hostile}, prefix
-    )
+    answer = _post(mediator, record, {"kind": "visit", "result": "refuses", "outcome": hostile})
     assert answer.status_code == 302 and answer.location.endswith("#performance")
-    huge = _post(
-        mediator, case, record, {"kind": "visit", "result": "x", "outcome": "长" * 5000}, prefix
-    )
-    assert huge.status_code == 302
-    page = mediator.get(f"/cases/{case}").get_data(as_text=True)
+    for wrong in (
+        {"kind": "visit", "result": "x", "outcome": "y"},
+        {"kind": "visit", "result": "other", "outcome": "长" * 5000},
+        {"kind": "visit", "result": "other", "outcome": "  "},
+    ):
+        answer = _post(mediator, record, wrong)
+        assert answer.status_code == 422 and 'class="field-error"' in answer.get_data(as_text=True)
+    page = mediator.get(f"/cases/{world['case']}").get_data(as_text=True)
     assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     applicant = _as(app, world["applicant"])
-    answer = _post(applicant, case, confirm, {"how": "part", "note": ""}, prefix)
-    assert answer.status_code == 302  # refused with a message on the case page
+    answer = _post(applicant, confirm, {"how": "part", "note": ""})
+    assert answer.status_code == 422  # part: say what was received
+    assert _post(applicant, confirm, {"how": "all of it"}).status_code == 422
     with app.app_context():
         assert db.session.scalar(select(func.count(FollowUp.id))) == 1
         assert db.session.get(Obligation, o).status == "missed"
-    assert _post(applicant, case, confirm, {"how": "full"}, prefix).status_code == 302
+    assert _post(applicant, confirm, {"how": "full"}).status_code == 302
     with app.app_context():
         assert db.session.get(Obligation, o).status == "performed"
+    assert applicant.get(confirm).status_code == 403  # nothing left to confirm
 
 
 def test_enforcement_is_suggested_when_a_confirmed_agreement_is_not_performed(app, world):
