@@ -234,7 +234,7 @@ def _claim(obligation_id: int, column, condition) -> bool:
 def remind_due(now: datetime | None = None) -> int:
     """The obligor is reminded once, ``FOLLOWUP_REMIND_DAYS`` days before the date."""
     day = today(now)
-    ahead = day + timedelta(days=current_app.config.get("FOLLOWUP_REMIND_DAYS", 3))
+    ahead = day + timedelta(days=current_app.config["FOLLOWUP_REMIND_DAYS"])
     due = db.session.scalars(
         select(Obligation).where(
             Obligation.status == ObligationStatus.pending,

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from mediation import worker
 from mediation.accounts.models import Role
 from mediation.agreements.models import Agreement
 from mediation.cases import statistics
@@ -85,6 +86,14 @@ def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
     assert obligation.status == ObligationStatus.partly
     ops.confirm(obligation, obligation.obligee.user, full=True)
     assert obligation.status == ObligationStatus.performed and ops.missed_for(case.mediator) == []
+
+
+def test_the_worker_job_reminds_and_notices_each_once(app):
+    with app.app_context():
+        tracked(days=2)
+        db.session.commit()
+    assert worker.performance(app) == "1 obligors reminded, 0 missed obligations noticed"
+    assert worker.performance(app) == "0 obligors reminded, 0 missed obligations noticed"
 
 
 def test_a_missed_obligation_claimed_by_another_worker_is_not_told_twice(app_ctx):
