@@ -168,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
     from .evaluation.blueprint import bp as evaluation_bp
+    from .followup.blueprint import bp as followup_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
@@ -193,6 +194,7 @@ def register_blueprints(app: Flask) -> None:
         evaluation_bp,
         consultation_bp,
         reception_bp,
+        followup_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

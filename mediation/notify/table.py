@@ -40,6 +40,8 @@ AUDIENCES = {
     "seal holder": "the institution's seal holder, or else every administrator",
     "court staff": "the active clerks and judges of the court applied to",
     "asker": "the person who asked the question",
+    "obligor": "the party who owes an obligation of the agreement",
+    "obligee": "the party an obligation of the agreement is owed to",
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
     "booker": "the person who booked the reception talk",
@@ -57,6 +59,7 @@ STAGES = (
     "minutes",
     "agreement",
     "court",
+    "followup",
 )
 
 
@@ -629,6 +632,39 @@ TABLE: tuple[Notice, ...] = (
         "sms",
         "consultation/notices.py",
         "as a written answer: read after logging in",
+    ),
+    # Follow-up: the agreement's obligations watched until performed (PML art 31).
+    N(
+        "followup",
+        "obligation due soon",
+        "obligor",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, a few days before the date (PML art 31: urge performance)",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "mediator",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, the day after the date; the mediator follows it up",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "obligee",
+        "sms",
+        "followup/notices.py",
+        "with the link to confirm it if it was in fact performed",
+    ),
+    N(
+        "followup",
+        "performance confirmed or follow-up recorded",
+        "nobody",
+        "none",
+        "followup/operations.py",
+        "shown on the case page to its parties and mediator",
     ),
 )
 del N

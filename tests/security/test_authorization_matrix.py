@@ -361,6 +361,15 @@ MATRIX: dict[str, Entry] = {
         _talk, frozenset({"applicant"}), "the booker alone calls it off", destructive=True
     ),
     "reception.record": Entry(_talk, MEDIATOR, "the host alone records the talk"),
+    # -- follow-up of performance -----------------------------------------------------------
+    "followup.confirm": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]},
+        frozenset({"applicant"}),
+        "the obligee of this obligation alone (the applicant is owed the payment)",
+    ),
+    "followup.follow_up": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]}, MEDIATOR, "the case's mediator"
+    ),
     # -- journal and recordings ------------------------------------------------------------
     "journal.case_journal": Entry(_case, CASE, "can_view (redacted for a party)"),
     "journal.case_journal_json": Entry(_case, CASE, "can_view (redacted for a party)"),

@@ -1,7 +1,7 @@
 """reception: talks booked in a host's public reception hours
 
 Revision ID: c4e7a1f9d2b6
-Revises: b8d2f6a4c1e3
+Revises: a7f3c9e2d5b1
 Create Date: 2026-12-05 06:00:00+00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "c4e7a1f9d2b6"
-down_revision = "b8d2f6a4c1e3"
+down_revision = "a7f3c9e2d5b1"
 branch_labels = None
 depends_on = None
 
