@@ -27,6 +27,7 @@ from mediation.accounts.identity import mask_id_number
 from mediation.accounts.signals import sessions_ended
 from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import is_unreachable
 from mediation.core.forms import FieldError
 from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
@@ -611,9 +612,11 @@ def on_error(error: Exception) -> None:
     if isinstance(error, ConnectionRefusedError):
         raise error  # a refused connection is an answer, not a failure
     db.session.rollback()
-    busy = is_busy(error)
-    if busy:  # another writer held SQLite's lock too long (core/sqlite.py): nothing written
-        log.warning("room event: database busy")
+    # Another writer held SQLite's lock too long (core/sqlite.py), or the database is away
+    # for a moment (restarted): nothing was written; the client is asked to send it again.
+    busy = is_busy(error) or is_unreachable(error)
+    if busy:
+        log.warning("room event: database busy or unreachable: %s", error)
     else:
         log.exception("room event failed: %s", error)
     if request.event and request.event.get("message") == "connect":

@@ -20,17 +20,26 @@ import hashlib
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections import Counter
+from contextlib import ExitStack
 from datetime import timedelta
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import av
+import pytest
+import socketio
 from aiortc.mediastreams import MediaStreamError
 from sqlalchemy import func, select
 
+from mediation import create_app
+from mediation.accounts.models import User
 from mediation.cases.models import Case
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -45,8 +54,9 @@ from mediation.recording import recorder
 from mediation.recording.models import Recording
 from mediation.recording.writer import WebmWriter
 from mediation.rooms import operations as rooms
-from mediation.rooms.models import Room
+from mediation.rooms.models import ChatMessage, Room
 from tests.conftest import require_service
+from tests.deploy import topology
 from tests.factories import make_mediating_case
 from tests.recording.media import probe
 from tests.signaling.conftest import open_session
@@ -304,3 +314,283 @@ def test_a_full_disk_stops_the_recording_cleanly_and_the_minutes_become_the_reco
         ]  # fmt: skip
         assert not rooms.recorded_throughout(db.session.get(Room, session_id))
         db.session.remove()
+
+
+# -- the topology: PostgreSQL and Redis restarted, a web process killed -----------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    missing = topology.missing_packages()
+    if missing:
+        require_service(
+            f"the Debian packages {', '.join(missing)}", FileNotFoundError(" ".join(missing))
+        )
+    with ExitStack() as stack:
+        yield topology.start(stack, tmp_path_factory.mktemp("faults"))
+
+
+@pytest.fixture(scope="module")
+def deployed_app(deployed):
+    """The test's view of the installation's database and storage, with its secret key (to
+    sign the participants' login cookies)."""
+    env = {}
+    for name in ("common", "web"):
+        env.update(topology.read_env_file(deployed.tmp / f"{name}.env"))
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": deployed.database_url,
+            "INSTANCE_PATH": str(deployed.tmp / "test-instance"),
+            "SECRET_KEY": env["MEDIATION_SECRET_KEY"],
+            "STORAGE_DIR": str(deployed.storage),
+        }
+    )
+
+
+class Client:
+    """A participant's Socket.IO connection through nginx, as room.js makes it: it
+    reconnects by itself with the resume token of its last welcome, and keeps every event."""
+
+    def __init__(self, app, top, room: dict, who: str) -> None:
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.phone == room["phones"][who]))
+            cookie = app.session_interface.get_signing_serializer(app).dumps(
+                {"_user_id": user.get_id(), "_fresh": True}
+            )
+            db.session.remove()
+        self.cookie = f"{app.config['SESSION_COOKIE_NAME']}={cookie}"
+        self.events: list[tuple[str, dict]] = []
+        self.resume = None
+        self.client = socketio.Client(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, ssl_verify=False
+        )
+        self.client.on("*", self._event, namespace=NS)
+        # The session in the URL: nginx sends a session's connections to one web process.
+        self.client.connect(
+            f"{top.url}/?session={room['session']}",
+            namespaces=[NS],
+            transports=["websocket"],
+            auth=lambda: {"session": room["session"], "resume": self.resume},
+            headers={"Cookie": self.cookie},
+            wait_timeout=30,
+        )
+
+    def _event(self, name: str, data) -> None:
+        if name == "welcome":
+            self.resume = data["you"]["resume"]
+        self.events.append((name, data))
+
+    def wait_for(self, test, within: float = 30, after: int = 0) -> dict:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = [data for name, data in self.events[after:] if test(name, data)]
+            if found:
+                return found[-1]
+            time.sleep(0.02)
+        raise AssertionError(f"not received; got {[name for name, _ in self.events]}")
+
+    def layout(self, test=lambda layout: True, after: int = 0) -> dict:
+        def matches(name, data):
+            layout = data.get("layout", data) if name in ("welcome", "layout") else None
+            return layout is not None and test(layout)
+
+        found = self.wait_for(matches, after=after)
+        return found.get("layout", found)
+
+    def emit(self, event: str, data: dict) -> None:
+        self.client.emit(event, data, namespace=NS)
+
+
+NS = "/room"
+
+
+def three_in_a_room(app, top) -> tuple[dict, dict[str, Client]]:
+    """A new case's session with the mediator and both parties admitted and talking."""
+    with app.app_context():
+        case = make_mediating_case()
+        session = open_session(case)
+        db.session.commit()
+        applicant, respondent = case.party_users()
+        ids = {p.user_id: p.id for p in session.participants}
+        room = {
+            "session": session.id,
+            "case": case.id,
+            "phones": {"mediator": case.mediator.phone, "a": applicant.phone,
+                       "b": respondent.phone},
+            "ids": {"mediator": ids[case.mediator_id], "a": ids[applicant.id],
+                    "b": ids[respondent.id]},
+        }  # fmt: skip
+        db.session.remove()
+    clients = {who: Client(app, top, room, who) for who in ("mediator", "a", "b")}
+    ids = room["ids"]
+    for who in ("a", "b"):
+        clients["mediator"].emit("admit", {"participant": ids[who]})
+        clients["mediator"].emit("confirm_identity", {"participant": ids[who]})
+        clients[who].emit("acknowledge_warning", {})
+    for who in ("a", "b"):
+        clients[who].layout(lambda layout: ids["mediator"] in layout["peers"])
+        relayed(clients, ids, who, "mediator", f"before {who}")
+    return room, clients
+
+
+def relayed(clients, ids, sender: str, to: str, payload, after: int = 0) -> None:
+    """``sender`` sends ``to`` an ICE candidate as media negotiation does; it arrives."""
+    version = clients[sender].layout(lambda layout: ids[to] in layout["peers"], after=after)
+    message = {"to": ids[to], "kind": "candidate", "payload": {"n": payload}}
+    clients[sender].emit("signal", message | {"version": version["version"]})
+    clients[to].wait_for(
+        lambda name, data: name == "signal" and data["payload"] == {"n": payload}, after=after
+    )
+
+
+def record_of(app, top, case_ids) -> dict:
+    """What must survive: cases, journal entries (and their chains), chat lines, files
+    stored and their hashes."""
+    with app.app_context():
+        found = counts_everywhere(case_ids)
+        db.session.remove()
+    found["files"] = {
+        str(p.relative_to(top.storage)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(top.storage.rglob("*"))
+        if p.is_file()
+    }
+    return found
+
+
+def counts_everywhere(case_ids) -> dict:
+    return {
+        "cases": db.session.scalar(select(func.count()).select_from(Case)),
+        "journal": db.session.scalar(select(func.count()).select_from(JournalEntry)),
+        "chat": db.session.scalar(select(func.count()).select_from(ChatMessage)),
+        "chains": {case_id: journal.verify_chain(case_id).ok for case_id in case_ids},
+    }
+
+
+def pg_ctl(top, action: str) -> None:
+    data = top.logs["postgres"].parent / "data"
+    command = [topology.postgres_bin() / "pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast"]
+    if action == "start":
+        command += ["-l", top.logs["postgres"]]
+    subprocess.run([*command, action], check=True, capture_output=True, **topology._as_postgres())
+
+
+def https_get(top, path: str, cookie: str = "") -> tuple[int, str, str | None]:
+    context = ssl._create_unverified_context()  # noqa: S323 - the test's self-signed cert
+    headers = {"Cookie": cookie} if cookie else {}
+    request = urllib.request.Request(f"{top.url}{path}", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:  # noqa: S310
+            return answer.status, answer.read().decode(), None
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), error.headers.get("Retry-After")
+
+
+def test_postgresql_and_redis_restarted_during_a_session_lose_nothing(deployed, deployed_app):
+    top, app = deployed, deployed_app
+    room, clients = three_in_a_room(app, top)
+    ids = room["ids"]
+    try:
+        clients["a"].emit("chat", {"text": "before the restart"})
+        clients["b"].wait_for(lambda n, d: n == "chat" and d["text"] == "before the restart")
+        before = record_of(app, top, [room["case"]])
+
+        # PostgreSQL stops: a page and a room event are answered "try again", not an error.
+        pg_ctl(top, "stop")
+        status, page, retry = https_get(top, "/healthz")
+        assert status == 503
+        # The mediator's list of cases (their login is read from the database).
+        status, page, retry = https_get(top, "/cases/", clients["mediator"].cookie)
+        assert status == 503 and retry is not None, (status, page[:500])
+        assert "平台正忙，请稍后重试。" in page  # "The platform is busy. Please try again..."
+        mark = len(clients["a"].events)
+        clients["a"].emit("chat", {"text": "while the database is away"})
+        refused = clients["a"].wait_for(lambda n, d: n == "error", after=mark)
+        assert refused["code"] == "busy", refused
+        pg_ctl(top, "start")
+        # Sent again, it goes; the first attempt wrote nothing.
+        clients["a"].emit("chat", {"text": "while the database is away"})
+        clients["b"].wait_for(lambda n, d: n == "chat" and d["text"].startswith("while"))
+        assert https_get(top, "/healthz")[0] == 200
+
+        # Redis goes away and comes back on its port: the room goes on, relays included.
+        redis_env = topology.read_env_file(top.tmp / "common.env")
+        redis_port = int(redis_env["MEDIATION_REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+        old = top.processes.pop("redis")
+        old.terminate()
+        old.wait(timeout=15)
+        topology.spawn(
+            ExitStack(), top, "redis",
+            [topology._which("redis-server"), "--port", redis_port, "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", top.tmp],
+        )  # fmt: skip
+        relayed(clients, ids, "b", "mediator", "after redis")
+        clients["mediator"].emit("chat", {"text": "after redis"})
+        clients["a"].wait_for(lambda n, d: n == "chat" and d["text"] == "after redis")
+        after = record_of(app, top, [room["case"]])
+
+        # Nothing lost, nothing half-written: the same cases and files with the same hashes,
+        # the journal longer by exactly the two lines said after (each line journaled once),
+        # every chain whole.
+        assert after["cases"] == before["cases"] and after["files"] == before["files"]
+        assert after["chat"] == before["chat"] + 2
+        with app.app_context():
+            said = db.session.scalars(
+                select(ChatMessage.text).where(ChatMessage.session_id == room["session"])
+            ).all()
+            db.session.remove()
+        assert sorted(said) == sorted(
+            ["before the restart", "while the database is away", "after redis"]
+        )
+        assert after["journal"] > before["journal"]
+        assert all(after["chains"].values()), after["chains"]
+        for name in ("nginx", "worker", "recorder", "coturn", *(f"web-{p}" for p in top.web_ports)):
+            assert top.processes[name].poll() is None, top.describe()
+    finally:
+        for client in clients.values():
+            client.client.disconnect()
+
+
+def connections_to(port: int) -> int:
+    listed = subprocess.run(
+        [shutil.which("ss") or "/usr/bin/ss", "-Htn", "state", "established",
+         f"( dport = :{port} )"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return len([line for line in listed.splitlines() if line.strip()])
+
+
+def test_a_web_process_killed_mid_session_its_people_come_back_through_the_other(
+    deployed, deployed_app
+):
+    top, app = deployed, deployed_app
+    room, clients = three_in_a_room(app, top)
+    ids = room["ids"]
+    try:
+        before = record_of(app, top, [room["case"]])
+        # The session's connections are on one process (nginx pins them): that one dies.
+        holding = max(top.web_ports, key=connections_to)
+        other = next(p for p in top.web_ports if p != holding)
+        assert connections_to(holding) >= 3 > connections_to(other)
+        marks = {who: len(c.events) for who, c in clients.items()}
+        killed = time.monotonic()
+        top.processes[f"web-{holding}"].kill()  # kill -9
+        # Everyone is welcomed again, on the other process, still in the room, and the
+        # relays that carry media negotiation work again.
+        for who, client in clients.items():
+            client.wait_for(lambda n, d: n == "welcome", after=marks[who])
+        for who in ("a", "b"):
+            clients[who].layout(lambda layout: ids["mediator"] in layout["peers"],
+                                after=marks[who])  # fmt: skip
+            relayed(clients, ids, who, "mediator", f"after {who}", after=marks[who])
+        back = time.monotonic() - killed
+        assert connections_to(other) >= 3
+        after = record_of(app, top, [room["case"]])
+        assert (after["cases"], after["chat"], after["files"]) == (
+            before["cases"], before["chat"], before["files"]
+        )  # fmt: skip
+        assert after["journal"] >= before["journal"] and all(after["chains"].values())
+        assert back < 5, f"the room came back after {back:.1f} s"
+    finally:
+        for client in clients.values():
+            client.client.disconnect()
