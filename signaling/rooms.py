@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, has_app_context, request, session
+from flask import current_app, g, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
@@ -614,7 +614,12 @@ def on_error(error: Exception) -> None:
     db.session.rollback()
     # Another writer held SQLite's lock too long (core/sqlite.py), or the database is away
     # for a moment (restarted): nothing was written; the client is asked to send it again.
-    busy = is_busy(error) or is_unreachable(error)
+    unreachable = is_unreachable(error)
+    busy = is_busy(error) or unreachable
+    if unreachable:
+        # The message below is said without the database: the user is not read again for
+        # their language (flask_login's per-request user), or it would fail the same way.
+        g._login_user = current_app.login_manager.anonymous_user()
     if busy:
         log.warning("room event: database busy or unreachable: %s", error)
     else:

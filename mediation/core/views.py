@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -129,6 +130,9 @@ def database_busy(error: OperationalError):
     if is_unreachable(error):
         db.session.rollback()
         current_app.logger.warning("database unreachable: %s %s", request.method, request.path)
+        # The page is drawn without the database: whoever is signed in is not read again
+        # (flask_login's per-request user), or the error page would fail the same way.
+        g._login_user = current_app.login_manager.anonymous_user()
         return render_error(ServiceUnavailable(retry_after=BUSY_RETRY_AFTER))
     if not is_busy(error):
         raise error  # any other database error is a 500, logged as such

@@ -37,6 +37,7 @@ import pytest
 import socketio
 from aiortc.mediastreams import MediaStreamError
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from mediation import create_app
 from mediation.accounts.models import User
@@ -470,7 +471,7 @@ def counts_everywhere(case_ids) -> dict:
 def pg_ctl(top, action: str) -> None:
     data = top.logs["postgres"].parent / "data"
     command = [topology.postgres_bin() / "pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast"]
-    if action == "start":
+    if action in ("start", "restart"):  # the log to its file, never to the test's pipe
         command += ["-l", top.logs["postgres"]]
     subprocess.run([*command, action], check=True, capture_output=True, **topology._as_postgres())
 
@@ -594,3 +595,93 @@ def test_a_web_process_killed_mid_session_its_people_come_back_through_the_other
     finally:
         for client in clients.values():
             client.client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def signing_app(deployed):
+    """The installation's configuration as the web processes have it (keys in the token)."""
+    env = {}
+    for name in ("common", "web"):
+        env.update(topology.read_env_file(deployed.tmp / f"{name}.env"))
+    os.environ["SOFTHSM2_CONF"] = env.get(
+        "SOFTHSM2_CONF", str(deployed.tmp / "softhsm" / "softhsm2.conf")
+    )
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": deployed.database_url,
+            "INSTANCE_PATH": str(deployed.tmp / "signing-instance"),
+            "STORAGE_DIR": str(deployed.storage),
+            "PKI_DIR": str(deployed.tmp / "pki"),
+            "PKCS11_MODULE": topology.SOFTHSM_MODULE,
+            "PKCS11_PIN_FILE": str(deployed.tmp / "pkcs11-pin"),
+        }
+    )
+
+
+def test_postgresql_restarted_while_a_party_signs_writes_nothing_half(deployed, signing_app):
+    from mediation.agreements import operations as agreements
+    from mediation.agreements import signing
+    from mediation.agreements.models import Agreement, Signature
+    from mediation.core.db import is_unreachable
+    from tests.agreements.conftest import agreeing_case, complete_draft, drawing, last_code_to
+
+    top, app = deployed, signing_app
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        agreements.save(agreement, complete_draft(case), by=case.mediator)
+        signing.open_round(agreement, by=case.mediator)
+        applicant = case.party_users()[0]
+        signing.send_code(agreement, applicant)
+        db.session.commit()
+        case_id, agreement_id, user_id = case.id, agreement.id, applicant.id
+        shown, code = agreement.document_sha256, last_code_to(applicant)
+        db.session.remove()
+    before = record_of(app, top, [case_id])
+
+    # The party signs; the database restarts before the signature is committed.
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        user = db.session.get(User, user_id)
+        signing.sign(agreement, user, code=code, shown_sha256=shown, drawing=drawing())
+        pg_ctl(top, "restart")
+        with pytest.raises(OperationalError) as lost:
+            db.session.commit()
+        assert is_unreachable(lost.value)  # what the page answers with "try again" (503)
+        db.session.rollback()
+        db.session.remove()
+
+    # Nothing half-written: no signature, the document the record points at unchanged, the
+    # code not spent, the journal as it was and whole; the files stored before untouched
+    # (the signed copy of the lost attempt is a file no record points at).
+    middle = record_of(app, top, [case_id])
+    assert {k: middle[k] for k in ("cases", "journal", "chat", "chains")} == {
+        k: before[k] for k in ("cases", "journal", "chat", "chains")
+    }
+    assert all(middle["files"].get(k) == v for k, v in before["files"].items())
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert agreement.document_sha256 == shown
+        assert db.session.scalar(
+            select(func.count()).select_from(Signature).where(
+                Signature.agreement_id == agreement_id, Signature.signed_at.is_not(None)
+            )
+        ) == 0  # fmt: skip
+        # Sent again with the same code: signed, once.
+        user = db.session.get(User, user_id)
+        signing.sign(agreement, user, code=code, shown_sha256=shown, drawing=drawing())
+        db.session.commit()
+        signed = db.session.scalars(
+            select(JournalEntry).where(
+                JournalEntry.case_id == case_id, JournalEntry.action == "agreement.signed"
+            )
+        ).all()
+        assert len(signed) == 1 and signed[0].payload["document_before"] == shown
+        after_sha, after_path = agreement.document_sha256, agreement.document_path
+        db.session.remove()
+    after = record_of(app, top, [case_id])
+    assert after["journal"] > before["journal"]
+    assert all(after["chains"].values()) and after["cases"] == before["cases"]
+    assert after["files"][after_path] == after_sha  # the record's document, hash intact
+    assert all(after["files"].get(k) == v for k, v in before["files"].items())
