@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -473,6 +474,13 @@ def pg_ctl(top, action: str) -> None:
     command = [topology.postgres_bin() / "pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast"]
     if action in ("start", "restart"):  # the log to its file, never to the test's pipe
         command += ["-l", top.logs["postgres"]]
+    if action == "stop":
+        # The server's own options (port, socket folder), for the start that follows.
+        words = shlex.split((data / "postmaster.opts").read_text())[1:]
+        at = words.index("-D")
+        top.pg_options = shlex.join(words[:at] + words[at + 2 :])
+    if action == "start":
+        command += ["-o", top.pg_options]
     subprocess.run([*command, action], check=True, capture_output=True, **topology._as_postgres())
 
 
@@ -615,6 +623,7 @@ def signing_app(deployed):
             "PKI_DIR": str(deployed.tmp / "pki"),
             "PKCS11_MODULE": topology.SOFTHSM_MODULE,
             "PKCS11_PIN_FILE": str(deployed.tmp / "pkcs11-pin"),
+            "PKCS11_TOKEN_LABEL": env.get("MEDIATION_PKCS11_TOKEN_LABEL", "mediation"),
         }
     )
 
