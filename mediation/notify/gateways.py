@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import json
 import logging
 import smtplib
@@ -135,7 +136,10 @@ class Gateways:
 
     def send(self, message: OutboxMessage) -> None:
         if message.channel == Channel.sms:
-            self.sms.send_sms(message.recipient, message.body, key=delivery_key(message))
+            if _takes_key(self.sms):
+                self.sms.send_sms(message.recipient, message.body, key=delivery_key(message))
+            else:  # a gateway written before keys: it may send a retried message twice
+                self.sms.send_sms(message.recipient, message.body)
             return
         mail = EmailMessage()
         mail["From"] = self.mail_from
@@ -157,6 +161,11 @@ class Gateways:
                 params=attachment.get("params") or None,
             )
         self.email.send_email(mail)
+
+
+def _takes_key(gateway: SmsGateway) -> bool:
+    parameters = inspect.signature(gateway.send_sms).parameters
+    return "key" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def _sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

@@ -387,7 +387,8 @@ class Peer:
                         if error.errno != errno.ENOSPC:
                             raise
                         await self.disk_full()
-                        return
+                        while True:  # read on, unwritten: unread frames queue in memory
+                            await track.recv()
 
     def stop_writing(self) -> None:
         """Nothing more goes into the file; its recorded stretch ends now."""

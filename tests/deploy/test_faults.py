@@ -401,6 +401,12 @@ class Client:
         return found.get("layout", found)
 
     def emit(self, event: str, data: dict) -> None:
+        # Back after a drop, the welcome may come before the client counts the namespace
+        # as connected again (python-socketio): as room.js, send once it does.
+        deadline = time.monotonic() + 30
+        while NS not in self.client.namespaces:
+            assert time.monotonic() < deadline, "not connected again"
+            time.sleep(0.02)
         self.client.emit(event, data, namespace=NS)
 
 
