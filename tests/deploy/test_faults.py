@@ -5,12 +5,22 @@ lose, counted before and after.
   connections, then answers 503, then loses one answer after taking the message; the
   outbox's clock is pinned and moved on through the hour. Every message waits, goes once
   the gateway is back, and reaches its phone exactly once.
-- The recorder's disk full: a recorder writing into a 2 MB tmpfs; the file stops cleanly
-  (playable up to where the disk ran out, its hash journaled), the stop is journaled as
-  ``recording.stopped_disk_full`` and the minutes say the written record takes over.
+- The recorder's disk full: the recorder's own reading and writing path (``Peer``) writing
+  into a 1 MB tmpfs mounted on the session's folder (root); the file stops cleanly
+  (playable up to where the disk ran out, hashed, status ``disk_full``), the stop is
+  journaled as ``recording.stopped_disk_full``, the mediator is told (the recorder's
+  ``recording_gap`` event) and the recording no longer stands for the minutes.
+- The topology of deploy/ (tests/deploy/topology.py: nginx, two web processes, worker,
+  recorder, coturn, and PostgreSQL and Redis instances of its own on free ports, never the
+  machine's): PostgreSQL stopped during a three-person session (a page is a 503 "try
+  again", a room event the "busy" error; sent again, kept once), Redis restarted (relays and
+  chat go on); PostgreSQL restarted between a party's signature and its commit (nothing
+  written, the code still good, signed once when sent again); ``kill -9`` of the web
+  process holding a session (python-socketio clients through nginx, with room.js's resume
+  token, are welcomed back on the other process and relay again within 5 s).
 
-Tests that need the Debian packages of the deployment are skipped without them (failing
-under CI=true), as tests/deploy/test_topology.py is.
+The topology's tests need the Debian packages of the deployment and are skipped without
+them (failing under CI=true), as tests/deploy/test_topology.py is.
 """
 
 from __future__ import annotations
