@@ -339,7 +339,9 @@ def deployed(tmp_path_factory):
             f"the Debian packages {', '.join(missing)}", FileNotFoundError(" ".join(missing))
         )
     with ExitStack() as stack:
-        yield topology.start(stack, tmp_path_factory.mktemp("faults"))
+        top = topology.start(stack, tmp_path_factory.mktemp("faults"))
+        top.stack = stack  # what a test starts again is stopped with the rest
+        yield top
 
 
 @pytest.fixture(scope="module")
@@ -545,7 +547,7 @@ def test_postgresql_and_redis_restarted_during_a_session_lose_nothing(deployed, 
         old.terminate()
         old.wait(timeout=15)
         topology.spawn(
-            ExitStack(), top, "redis",
+            top.stack, top, "redis",
             [topology._which("redis-server"), "--port", redis_port, "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", top.tmp],
         )  # fmt: skip
