@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -292,6 +293,18 @@ class RoomRecording:
         if peer is not None:
             await peer.close()
 
+    async def tell_disk_full(self, participant_id: int) -> None:
+        """Tell the mediator, through the server, that a file stopped (the journal has it
+        whatever becomes of this message). The event is the one the recorder reports every
+        stream it does not record with (``recording_gap``), reason ``disk_full``."""
+        if not self.connected.is_set():
+            return
+        message = {"participant": participant_id, "reason": "disk_full", "state": "started"}
+        try:
+            await self.sio.emit("recording_gap", message, namespace="/room")
+        except socketio.exceptions.SocketIOError:
+            log.info("room %s: could not tell the mediator of a full disk", self.session_id)
+
     async def send(self, to: int, kind: str, payload: Any) -> None:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
         await asyncio.wait_for(self.connected.wait(), timeout=10)
@@ -368,7 +381,14 @@ class Peer:
             while self.accepting:
                 frame = await track.recv()
                 if self.accepting:
-                    add(frame.data, frame.timestamp, time.monotonic())
+                    try:
+                        add(frame.data, frame.timestamp, time.monotonic())
+                    except OSError as error:
+                        if error.errno != errno.ENOSPC:
+                            raise
+                        await self.disk_full()
+                        while True:  # read on, unwritten: unread frames queue in memory
+                            await track.recv()
 
     def stop_writing(self) -> None:
         """Nothing more goes into the file; its recorded stretch ends now."""
@@ -376,16 +396,30 @@ class Peer:
             self.accepting = False
             self.stopped_at = utcnow()
 
+    async def disk_full(self) -> None:
+        """The recorder's disk is full: this file stops here, as it is (playable to its last
+        cluster), hashed and journaled at once as ``recording.stopped_disk_full``; the
+        mediator is told. The written minutes are then the record of the session (SPC online
+        mediation rules art 22: the recording is incomplete)."""
+        self.stop_writing()
+        log.error("room %s: disk full, recording of %s stopped", self.room.session_id,
+                  self.participant_id)  # fmt: skip
+        await self._finish(recording.DISK_FULL_STATUS)
+        await self.room.tell_disk_full(self.participant_id)
+
+    async def _finish(self, status: str) -> None:
+        if self.writer is not None and self.file_id is not None:
+            file_id, self.file_id = self.file_id, None  # closed once, whoever comes first
+            duration = self.writer.close()
+            worker = self.room.worker
+            await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
+
     async def close(self) -> None:
         self.stop_writing()
         await self.pc.close()
         for reader in self.readers:
             reader.cancel()
-        if self.writer is not None and self.file_id is not None:
-            duration = self.writer.close()
-            await self.room.worker.db(
-                _finish, self.file_id, duration, self.room.worker.holder, self.stopped_at
-            )
+        await self._finish("finished")
 
 
 def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
@@ -393,10 +427,14 @@ def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tupl
     return file.id, recording.absolute(file)
 
 
-def _finish(recording_id: int, duration: float, holder: str, closed: datetime) -> None:
-    recording.finish_file(
-        db.session.get(Recording, recording_id), duration=duration, by=holder, ended_at=closed
-    )
+def _finish(
+    recording_id: int, duration: float, holder: str, closed: datetime, status: str = "finished"
+) -> None:
+    file = db.session.get(Recording, recording_id)
+    if status == recording.DISK_FULL_STATUS:
+        recording.stopped_disk_full(file, duration=duration, by=holder, ended_at=closed)
+    else:
+        recording.finish_file(file, duration=duration, by=holder, ended_at=closed)
 
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:

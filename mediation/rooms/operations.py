@@ -483,6 +483,12 @@ def recorded_throughout(room: Room) -> bool:
         and all(m.recording_consent is True for m in taking_part if m.role != "mediator")
         # ...and a recorder really recorded everyone (one may not be running at all).
         and all(m.participant_id in recorded for m in taking_part)
+        # ...and no file stopped early because the recorder's disk was full.
+        and not db.session.scalar(
+            select(Recording.id)
+            .where(Recording.session_id == room.session_id, Recording.status == "disk_full")
+            .limit(1)
+        )
     )
 
 
