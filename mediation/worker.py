@@ -18,6 +18,7 @@ from .consultation import operations as consultation
 from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
+from .governance import warnings as governance
 from .notify.worker import deliver_once
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,25 @@ def late_questions(app: Flask) -> str:
             db.session.remove()
 
 
+def governance_warnings(app: Flask) -> str:
+    """Early warnings for region staff: surges in a street, a respondent in many cases
+    (mediation/governance/warnings.py); each raised once per window."""
+    with app.app_context():
+        try:
+            raised = governance.raise_due()
+            db.session.commit()
+            return f"{raised} early warnings raised"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
     case_deadlines,
     sessions,
     late_questions,
+    governance_warnings,
     deliver_outbox,
     archive_timestamps,
 )
