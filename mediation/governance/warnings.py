@@ -195,7 +195,11 @@ def respondents(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
         if _already("respondent", key, since):
             continue
         area = _common_area(sorted(entry["cases"].values()))
-        label = entry["names"].most_common(1)[0][0] if entry["names"] else ""
+        # An organisation's name is what staff act on; a person's is not theirs to read.
+        named = [
+            n for n, _count in entry["names"].most_common() if is_organisation(normalised_name(n))
+        ]
+        label = named[0] if named else ""
         raised.append(
             _store("respondent", key, area, since, now, entry["cases"], label=label[:200])
         )
