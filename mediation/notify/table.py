@@ -42,6 +42,7 @@ AUDIENCES = {
     "asker": "the person who asked the question",
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
+    "region staff": "region staff (governance) whose division holds one of the cases",
     "nobody": "nobody",
 }
 
@@ -55,6 +56,7 @@ STAGES = (
     "minutes",
     "agreement",
     "court",
+    "governance",
 )
 
 
@@ -594,6 +596,15 @@ TABLE: tuple[Notice, ...] = (
         "none",
         "consultation/operations.py",
         "the asker took the step; the draft is theirs until they submit it",
+    ),
+    # Governance: early warnings for the staff of the regions holding the cases.
+    N(
+        "governance",
+        "early warning raised",
+        "region staff",
+        "sms",
+        "governance/notices.py",
+        "once per window, by the worker; no party is named, the list is read after logging in",
     ),
 )
 del N
