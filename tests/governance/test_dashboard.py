@@ -6,11 +6,20 @@ from __future__ import annotations
 import io
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
-from mediation.accounts.models import Role
+from mediation.accounts.models import Role, User
 from mediation.extensions import db
-from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_case, make_institution, make_mediator, make_user
+from tests.accounts.test_admin import admin_client
+from tests.conftest import csrf_token, login, post_form
+from tests.factories import (
+    PASSWORD,
+    make_case,
+    make_institution,
+    make_mediator,
+    make_user,
+    valid_id_number,
+)
 
 STREET = "320102001"
 
@@ -50,3 +59,25 @@ def test_figures_are_those_of_the_own_region_only(app_ctx, client):
     cells = [c for row in book.active.iter_rows() for c in row if c.value]
     assert all(c.data_type != "f" for c in cells)
     assert any(c.value == 2 for c in cells)
+
+
+def test_the_platform_administrator_grants_the_role_with_a_division(app):
+    client = admin_client(app)
+    person = {
+        "real_name": "周科长",
+        "id_number": valid_id_number(803),
+        "phone": "13722225555",
+        "email": "",
+        "role": "governance",
+        "institution_id": "0",
+        "court_id": "0",
+        "area_code": "",
+    }
+    assert post_form(client, "/admin/accounts/new", person).status_code == 200  # no division
+    assert (
+        post_form(client, "/admin/accounts/new", person | {"area_code": "320100"}).status_code
+        == 302
+    )
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.real_name == "周科长"))
+        assert user.roles == {Role.governance} and user.area_code == "3201"
