@@ -5,7 +5,7 @@ warning the case numbers, categories, dates and institutions, never what a case 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, render_template, request
@@ -41,7 +41,7 @@ def _scope() -> tuple[str, datetime, datetime, int | None]:
     calendar year in Beijing time, or the last twelve months."""
     own = _own_area()
     area = request.args.get("area", "").strip() or own
-    if not (area.isdigit() and divisions.level(area) and area.startswith(own)):
+    if not (area.isascii() and area.isdigit() and divisions.level(area) and area.startswith(own)):
         flash(_("You can only see your own region and the divisions within it."), "error")
         area = own
     now = utcnow()
@@ -51,11 +51,7 @@ def _scope() -> tuple[str, datetime, datetime, int | None]:
         flash(_("Choose one of the years offered."), "error")
         year = None
     if year is None:
-        since = (
-            now.replace(year=now.year - 1)
-            if not (now.month == 2 and now.day == 29)
-            else (now.replace(year=now.year - 1, day=28))
-        )
+        since = now - timedelta(days=365)
         return area, since, now, None
     since = datetime(year, 1, 1, tzinfo=BEIJING).astimezone(UTC)
     until = datetime(year + 1, 1, 1, tzinfo=BEIJING).astimezone(UTC)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from mediation import worker
 from mediation.accounts.models import Role
 from mediation.cases.models import CaseParty
 from mediation.extensions import db
@@ -103,3 +104,8 @@ def test_people_sharing_a_name_are_not_one_respondent(app_ctx):
     named = db.session.scalars(select(CaseParty.named_name)).all()
     assert len(named) >= 7
     assert warnings.raise_due(NOW) == 0
+
+
+def test_the_worker_runs_the_rules(app):
+    assert worker.governance_warnings in worker.JOBS
+    assert worker.governance_warnings(app) == "0 early warnings raised"
