@@ -33,13 +33,13 @@ def test_region_staff_open_the_overview_and_download_the_csv(
     step(page, overview, "g03-menu")
     overview.click()
     page.wait_for_url("**/governance/")
-    assert page.get_by_role("img", name="按纠纷类型").is_visible()
+    assert page.get_by_role("img", name="各类纠纷案件数").is_visible()
     assert axe_violations(page) == []
     district = page.get_by_role("link", name="区划 320102")
     step(page, district, "g04-overview")
     district.click()
     page.wait_for_url("**area=320102**")
-    download = page.get_by_role("link", name="下载表格（CSV）")
+    download = page.get_by_role("link", name="下载统计表格")
     step(page, download, "g05-district")
     with page.expect_download() as waiting:
         download.click()
