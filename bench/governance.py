@@ -10,7 +10,8 @@ fresh database that is dropped at the end (bench/common.py), so it runs in a few
     .venv/bin/python bench/governance.py --cases 100000 --runs 5
 
 Streets: 12 cities x 10 districts x 25 streets of province 32 (3,000 nine-digit codes).
-Statuses, categories and filing times are spread by arithmetic on the row number; one
+Statuses, categories and filing times are spread by arithmetic on the row number; every
+agreement reached has one obligation (performed, in part, missed or pending); one
 street gets a surge and one employer is named in many cases, so that the warning job finds
 something to raise.
 """
@@ -108,6 +109,20 @@ def seed(cases: int) -> float:
                   FROM generate_series(1::bigint, {cases}) g) x""",
         f"""INSERT INTO case_parties (case_id, user_id, side, service_address, is_agent)
             SELECT id, 1 + (id * 7) % {respondents}, 'respondent', '', false FROM cases""",
+        # Every agreement reached has one obligation (People's Mediation Law art 31), due
+        # 30 days after filing: performed, in part, missed, or still pending by its age.
+        """INSERT INTO agreements (case_id, status, version, round, short_code, created_at)
+            SELECT id, 'effective', 1, 1, 'A' || id, created_at FROM cases
+            WHERE status IN ('signed', 'confirmation_requested', 'confirmed', 'rejected')""",
+        """INSERT INTO obligations (case_id, agreement_id, position, description, status,
+               due_on, created_at)
+            SELECT case_id, id, 0, '', CASE
+                     WHEN created_at > now() - interval '30 days' THEN 'pending'
+                     WHEN id % 10 < 7 THEN 'performed'
+                     WHEN id % 10 < 8 THEN 'partly'
+                     ELSE 'missed' END,
+                   (created_at + interval '30 days')::date, created_at
+            FROM agreements""",
     ]
     for sql in statements:
         db.session.execute(text(sql))
