@@ -4,12 +4,15 @@ only, other roles are refused, and the exports keep typed text from running as a
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from mediation.accounts.models import Role, User
+from mediation.core.db import utcnow
 from mediation.extensions import db
+from mediation.governance import warnings
 from tests.accounts.test_admin import admin_client
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import (
@@ -81,3 +84,23 @@ def test_the_platform_administrator_grants_the_role_with_a_division(app):
     with app.app_context():
         user = db.session.scalar(select(User).where(User.real_name == "周科长"))
         assert user.roles == {Role.governance} and user.area_code == "3201"
+
+
+def test_a_warning_lists_its_cases_in_the_region_without_their_contents(app_ctx, client):
+    now = utcnow()
+    cases = []
+    for hours in range(6):
+        case = make_case(make_user(), make_user())
+        case.area_code, case.created_at = STREET, now - timedelta(hours=hours)
+        cases.append(case)
+    staff, elsewhere = region_staff("320102"), region_staff("3301")
+    assert warnings.raise_due(now) == 1
+    db.session.commit()
+
+    login(client, staff.phone, PASSWORD)
+    page = client.get("/governance/warnings").get_data(as_text=True)
+    assert all(case.number in page for case in cases)
+    assert "漏水纠纷" not in page  # the title a party wrote: the case's contents
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+    login(client, elsewhere.phone, PASSWORD)
+    assert cases[0].number not in client.get("/governance/warnings").get_data(as_text=True)
