@@ -168,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
     from .evaluation.blueprint import bp as evaluation_bp
+    from .followup.blueprint import bp as followup_bp
     from .governance.blueprint import bp as governance_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
@@ -192,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
         confirmation_links_bp,
         evaluation_bp,
         consultation_bp,
+        followup_bp,
         governance_bp,
     ):
         app.register_blueprint(blueprint)

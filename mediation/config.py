@@ -85,6 +85,8 @@ class Config:
     CODE_SEND_LIMIT = "30 per 10 minutes"
     REGISTER_LIMIT = "10 per hour"
     CONSULTATION_ASK_LIMIT = "10 per hour"  # questions one address may ask
+    # Follow-up (followup/): the obligor is reminded this many days before an obligation's date.
+    FOLLOWUP_REMIND_DAYS = 3
     # The court API (court/api.py): per token, per token for the package (each one is built
     # and signed when asked for) and for the signed decision (each one parsed and
     # validated), and answers 401 per client address (trying tokens).

@@ -96,6 +96,8 @@ JOURNAL_LABELS = {
     "agreement.signatures_voided": _l("The signatures given so far were voided"),
     "agreement.refused": _l("A party refused to sign the agreement"),
     "agreement.effective": _l("The agreement took effect"),
+    "followup.performance_confirmed": _l("The obligee confirmed performance of an obligation"),
+    "followup.recorded": _l("The mediator recorded a follow-up on performance"),
     "archive.renewed": _l("A signed document's archive timestamp was renewed"),
     "delegation.received": _l("A court delegated the dispute to mediation before filing"),
     "delegation.result": _l("The result went back to the delegating court"),

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.accounts.models import User
-from mediation.cases.models import CaseParty
+from mediation.cases.models import Case, CaseParty
 from mediation.core.db import UTCDateTime, utcnow
 from mediation.extensions import db
 
@@ -78,6 +78,7 @@ class Obligation(db.Model):
     missed_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    case: Mapped[Case] = relationship()
     obligor: Mapped[CaseParty | None] = relationship(foreign_keys=[obligor_party_id])
     obligee: Mapped[CaseParty | None] = relationship(foreign_keys=[obligee_party_id])
     follow_ups: Mapped[list[FollowUp]] = relationship(

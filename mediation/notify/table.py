@@ -40,6 +40,8 @@ AUDIENCES = {
     "seal holder": "the institution's seal holder, or else every administrator",
     "court staff": "the active clerks and judges of the court applied to",
     "asker": "the person who asked the question",
+    "obligor": "the party who owes an obligation of the agreement",
+    "obligee": "the party an obligation of the agreement is owed to",
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
     "region staff": "region staff (governance) whose division holds one of the cases",
@@ -56,6 +58,7 @@ STAGES = (
     "minutes",
     "agreement",
     "court",
+    "followup",
     "governance",
 )
 
@@ -596,6 +599,39 @@ TABLE: tuple[Notice, ...] = (
         "none",
         "consultation/operations.py",
         "the asker took the step; the draft is theirs until they submit it",
+    ),
+    # Follow-up: the agreement's obligations watched until performed (PML art 31).
+    N(
+        "followup",
+        "obligation due soon",
+        "obligor",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, a few days before the date (PML art 31: urge performance)",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "mediator",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, the day after the date; the mediator follows it up",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "obligee",
+        "sms",
+        "followup/notices.py",
+        "with the link to confirm it if it was in fact performed",
+    ),
+    N(
+        "followup",
+        "performance confirmed or follow-up recorded",
+        "nobody",
+        "none",
+        "followup/operations.py",
+        "shown on the case page to its parties and mediator",
     ),
     # Governance: early warnings for the staff of the regions holding the cases.
     N(

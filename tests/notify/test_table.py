@@ -875,6 +875,46 @@ def new_messages() -> list[OutboxMessage]:
     )
 
 
+# -- follow-up ------------------------------------------------------------------------------
+
+
+def _tracked(days: int = 30):
+    from tests.followup.conftest import tracked
+
+    case, obligation = tracked(days)
+    mailable(*everyone(case))
+    return case, obligation
+
+
+@scenario("obligation due soon")
+def _due_soon():
+    from mediation.followup import operations as followup
+
+    _case, obligation = _tracked(days=2)
+    return followup.remind_due, {"obligor": [obligation.obligor.user]}
+
+
+@scenario("obligation date missed")
+def _date_missed():
+    from mediation.followup import operations as followup
+    from tests.followup.conftest import after_the_date
+
+    case, obligation = _tracked()
+    later = after_the_date(obligation)
+    return lambda: followup.mark_missed(now=later), {
+        "mediator": [case.mediator],
+        "obligee": [obligation.obligee.user],
+    }
+
+
+@scenario("performance confirmed or follow-up recorded")
+def _performance_confirmed():
+    from mediation.followup import operations as followup
+
+    _case, obligation = _tracked()
+    return lambda: followup.confirm(obligation, obligation.obligee.user, full=True), {}
+
+
 def expected(events: list[str], who: Who) -> Counter:
     wanted: Counter = Counter()
     for event in events:

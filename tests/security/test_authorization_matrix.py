@@ -349,6 +349,15 @@ MATRIX: dict[str, Entry] = {
         "the asker alone turns their question into their case",
         destructive=True,
     ),
+    # -- follow-up of performance -----------------------------------------------------------
+    "followup.confirm": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]},
+        frozenset({"applicant"}),
+        "the obligee of this obligation alone (the applicant is owed the payment)",
+    ),
+    "followup.follow_up": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]}, MEDIATOR, "the case's mediator"
+    ),
     # -- journal and recordings ------------------------------------------------------------
     "journal.case_journal": Entry(_case, CASE, "can_view (redacted for a party)"),
     "journal.case_journal_json": Entry(_case, CASE, "can_view (redacted for a party)"),

@@ -34,6 +34,7 @@ from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
+from mediation.followup import operations as followup
 from mediation.minutes import operations as minutes
 from mediation.minutes import review
 from mediation.notify.models import OutboxMessage
@@ -260,6 +261,8 @@ def build_tenant(storage_dir: str) -> Tenant:
             "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
             "question": question.id,
+            # The agreement's payment, tracked since it took effect (the applicant is owed).
+            "obligation": followup.of_case(case)[0].id,
             "question_file": question.attachments[0].id,
             "application": application.id,
             "material": material.id,
