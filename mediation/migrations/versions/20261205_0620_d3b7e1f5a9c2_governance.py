@@ -42,7 +42,21 @@ def upgrade():
             unique=False,
             postgresql_ops={"area_code": "varchar_pattern_ops"},
         )
-        batch_op.create_index("ix_cases_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_cases_created_at",
+            ["created_at"],
+            unique=False,
+            postgresql_include=[
+                "id",
+                "area_code",
+                "category",
+                "status",
+                "institution_id",
+                "termination_reason",
+                "mediation_due_at",
+                "acceptance_due_at",
+            ],
+        )
     # What is known already: the province of each case and the institution's division.
     op.execute(
         "UPDATE institutions SET area_code = CASE "
