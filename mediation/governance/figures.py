@@ -128,5 +128,5 @@ def region_figures(
             )
         ).where(where)
     )
-    data.performance = performance.performed_and_due(where, now)
+    data.performance = performance.performed_and_due(where, since, now)
     return data

@@ -16,9 +16,15 @@ from mediation.followup.models import Obligation, ObligationStatus
 BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
 
 
-def performed_and_due(where: ColumnElement[bool], now: datetime) -> tuple[int, int]:
-    """(performed in full, due) for the obligations of the cases ``where`` selects."""
+def performed_and_due(
+    where: ColumnElement[bool], since: datetime, now: datetime
+) -> tuple[int, int]:
+    """(performed in full, due) for the obligations of the cases ``where`` selects (filed
+    since ``since``). An agreement comes after the filing, so its obligations fall due after
+    ``since`` too: saying so lets PostgreSQL read only the period's obligations from
+    ix_obligations_status_due instead of all of them."""
     today = now.astimezone(BEIJING).date()
+    first = since.astimezone(BEIJING).date()
     performed, due = db.session.execute(
         select(
             func.coalesce(
@@ -28,6 +34,11 @@ def performed_and_due(where: ColumnElement[bool], now: datetime) -> tuple[int, i
         )
         .select_from(Obligation)
         .join(Case, Case.id == Obligation.case_id)
-        .where(where, Obligation.due_on <= today)
+        .where(
+            where,
+            Obligation.status.in_([s.value for s in ObligationStatus]),
+            Obligation.due_on >= first,
+            Obligation.due_on <= today,
+        )
     ).one()
     return performed, due
