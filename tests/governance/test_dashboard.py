@@ -13,6 +13,7 @@ from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.governance import warnings
+from mediation.governance.figures import region_figures
 from tests.accounts.test_admin import admin_client
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import (
@@ -104,3 +105,19 @@ def test_a_warning_lists_its_cases_in_the_region_without_their_contents(app_ctx,
     client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
     login(client, elsewhere.phone, PASSWORD)
     assert cases[0].number not in client.get("/governance/warnings").get_data(as_text=True)
+
+
+def test_the_performance_rate_counts_obligations_due_in_the_region(app_ctx):
+    from tests.followup.conftest import tracked
+
+    now = utcnow()
+    yesterday = (now - timedelta(days=1)).date()
+    rows = []
+    for area, status in ((STREET, "performed"), (STREET, "missed"), ("330102001", "missed")):
+        case, obligation = tracked()
+        case.area_code, obligation.status, obligation.due_on = area, status, yesterday
+        rows.append(obligation)
+    tracked()[0].area_code = STREET  # not yet due: not counted
+    db.session.flush()
+    data = region_figures("3201", now - timedelta(days=365), now + timedelta(seconds=1), now)
+    assert data.performance == (1, 2) and data.performance_rate == 0.5
