@@ -169,6 +169,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import parties as confirmation_bp
     from .evaluation.blueprint import bp as evaluation_bp
     from .followup.blueprint import bp as followup_bp
+    from .governance.blueprint import bp as governance_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
@@ -195,6 +196,7 @@ def register_blueprints(app: Flask) -> None:
         consultation_bp,
         reception_bp,
         followup_bp,
+        governance_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

@@ -45,6 +45,7 @@ from mediation.court.models import (  # noqa: F401
     SupplementRequest,
 )
 from mediation.followup.models import FollowUp, Obligation  # noqa: F401
+from mediation.governance.models import EarlyWarning, WarningCase  # noqa: F401
 from mediation.journal.models import JournalEntry, JournalHead, SealedContent  # noqa: F401
 from mediation.minutes.models import Minutes, MinutesReview  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401

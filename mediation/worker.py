@@ -19,6 +19,7 @@ from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
 from .followup import operations as followup
+from .governance import warnings as governance
 from .notify.worker import deliver_once
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,18 @@ def performance(app: Flask) -> str:
             db.session.remove()
 
 
+def governance_warnings(app: Flask) -> str:
+    """Early warnings for region staff: surges in a street, a respondent in many cases
+    (mediation/governance/warnings.py); each raised once per window."""
+    with app.app_context():
+        try:
+            raised = governance.raise_due()
+            db.session.commit()
+            return f"{raised} early warnings raised"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
@@ -125,6 +138,7 @@ JOBS: tuple[Callable[[Flask], str], ...] = (
     sessions,
     late_questions,
     performance,
+    governance_warnings,
     deliver_outbox,
     archive_timestamps,
 )

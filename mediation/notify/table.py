@@ -45,6 +45,7 @@ AUDIENCES = {
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
     "booker": "the person who booked the reception talk",
+    "region staff": "region staff (governance) whose division holds one of the cases",
     "nobody": "nobody",
 }
 
@@ -60,6 +61,7 @@ STAGES = (
     "agreement",
     "court",
     "followup",
+    "governance",
 )
 
 
@@ -665,6 +667,15 @@ TABLE: tuple[Notice, ...] = (
         "none",
         "followup/operations.py",
         "shown on the case page to its parties and mediator",
+    ),
+    # Governance: early warnings for the staff of the regions holding the cases.
+    N(
+        "governance",
+        "early warning raised",
+        "region staff",
+        "sms",
+        "governance/notices.py",
+        "once per window, by the worker; no party is named, the list is read after logging in",
     ),
 )
 del N

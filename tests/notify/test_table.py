@@ -173,6 +173,20 @@ def _late():
     }
 
 
+@scenario("early warning raised")
+def _warning():
+    from mediation.governance import warnings
+
+    staff, elsewhere = make_user(Role.governance), make_user(Role.governance)
+    staff.area_code, elsewhere.area_code = "3201", "3301"
+    now = utcnow()
+    for hours in range(6):  # more than five of one category in one street this week
+        case = make_case(make_user(), make_user())
+        case.area_code, case.created_at = "320102001", now - timedelta(hours=hours)
+    db.session.flush()
+    return lambda: warnings.raise_due(now), {"region staff": [staff]}
+
+
 @scenario("question turned into a case")
 def _turned():
     from mediation.consultation import operations as consultation
