@@ -19,6 +19,7 @@ from sqlalchemy import select
 from mediation.cases import clocks
 from mediation.extensions import db
 
+from . import signals
 from .models import (
     AvailabilityException,
     AvailabilityRule,
@@ -55,10 +56,13 @@ class Busy:
     busy_until: datetime
     local_day: date
     key: str = ""
+    # False for what is not a session (a reception talk): it takes its time, but does not
+    # count towards the mediator's sessions a day.
+    counts: bool = True
 
 
 def _sessions_on(busy: Iterable[Busy], day: date) -> set[str]:
-    return {b.key or f"{b.start.isoformat()}" for b in busy if b.local_day == day}
+    return {b.key or f"{b.start.isoformat()}" for b in busy if b.counts and b.local_day == day}
 
 
 @dataclass(frozen=True)
@@ -265,9 +269,15 @@ def load_rules(mediator_id: int, first_day: date, last_day: date) -> Rules:
 
 
 def load_busy(
-    mediator_id: int, first_day: date, last_day: date, *, ignore: int | None = None
+    mediator_id: int,
+    first_day: date,
+    last_day: date,
+    *,
+    ignore: int | None = None,
+    others: bool = True,
 ) -> list[Busy]:
-    """The mediator's live sessions that touch the local days ``first_day``..``last_day``."""
+    """The mediator's live sessions that touch the local days ``first_day``..``last_day``,
+    and (``others``) what other features promised of their time then (signals.busy_asked)."""
     # A local day in any zone lies within a day either side of the same UTC date; sessions
     # are shorter than a day.
     since = datetime.combine(first_day - timedelta(days=2), time(), tzinfo=UTC)
@@ -286,10 +296,14 @@ def load_busy(
     )
     if ignore is not None:
         query = query.where(MediationSession.id != ignore)
-    return [
+    busy = [
         Busy(start, until, day, offer_key or f"#{id_}")
         for start, until, day, offer_key, id_ in db.session.execute(query)
     ]
+    if others:
+        for _receiver, promised in signals.busy_asked.send(mediator_id, since=since, until=until):
+            busy.extend(promised)
+    return busy
 
 
 def free_slots(
@@ -305,7 +319,9 @@ def free_slots(
     """The mediator's free slots on ``days`` local days from ``first_day``."""
     last_day = first_day + timedelta(days=days - 1)
     rules = load_rules(mediator_id, first_day, last_day)
-    busy = load_busy(mediator_id, first_day, last_day, ignore=ignore)
+    # A reception slot is searched among reception talks by reception itself (without the
+    # buffer sessions keep between them: talks follow one another).
+    busy = load_busy(mediator_id, first_day, last_day, ignore=ignore, others=not reception_only)
     return compute(
         rules, first_day, days, busy, now=now, minutes=minutes, reception_only=reception_only
     )

@@ -13,13 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import exists, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mediation.accounts.models import User
 from mediation.booking import slots
 from mediation.booking.models import AvailabilityRule
 from mediation.booking.operations import lock_calendar
+from mediation.booking.signals import busy_asked
 from mediation.cases import regions
 from mediation.cases.models import Case
 from mediation.cases.operations import open_case
@@ -62,20 +63,34 @@ def _live():
 
 
 def free_slots(host_id: int, first_day: date, *, now: datetime) -> list[slots.Slot]:
-    """The host's free reception slots on ``BOOK_DAYS`` days from ``first_day``."""
+    """The host's free reception slots on ``BOOK_DAYS`` days from ``first_day``: none that
+    overlaps a live talk (the host may have moved their hours since it was booked)."""
     found = slots.free_slots(
         host_id, first_day, BOOK_DAYS, now=now, minutes=TALK_MINUTES, reception_only=True
     )
-    taken = set(
-        db.session.scalars(
-            select(ReceptionBooking.start_at).where(
-                ReceptionBooking.host_id == host_id,
-                _live(),
-                ReceptionBooking.start_at >= now,
-            )
+    talks = db.session.execute(
+        select(ReceptionBooking.start_at, ReceptionBooking.end_at).where(
+            ReceptionBooking.host_id == host_id, _live(), ReceptionBooking.end_at > now
+        )
+    ).all()
+    return [s for s in found if not any(s.start < end and start < s.end for start, end in talks)]
+
+
+@busy_asked.connect
+def _talks_take_time(host_id: int, since: datetime, until: datetime) -> list[slots.Busy]:
+    """No case session is booked over a talk already promised (booking asks)."""
+    rows = db.session.execute(
+        select(ReceptionBooking.id, ReceptionBooking.start_at, ReceptionBooking.end_at).where(
+            ReceptionBooking.host_id == host_id,
+            _live(),
+            ReceptionBooking.start_at < until,
+            ReceptionBooking.end_at > since,
         )
     )
-    return [s for s in found if s.start not in taken]
+    return [
+        slots.Busy(start, end, start.date(), f"reception#{id_}", counts=False)
+        for id_, start, end in rows
+    ]
 
 
 def book(
@@ -99,6 +114,10 @@ def book(
         raise FieldError("slot", _("You cannot book a talk with yourself."))
     # One host's bookings one after another (and after their case sessions' bookings): the
     # row lock on PostgreSQL, the write lock taken before reading on SQLite.
+    # A time the pages never offer (years away, or before the calendar begins) is refused
+    # before any date arithmetic on it.
+    if not now - timedelta(days=1) <= start.astimezone(UTC) <= now + timedelta(days=BOOK_DAYS + 1):
+        raise FieldError("slot", _("This time is no longer free. Please choose another."))
     lock_calendar(host.id)
     zone = slots.load_rules(host.id, now.date(), now.date()).zone
     day = start.astimezone(zone).date()
@@ -123,7 +142,9 @@ def book(
         "booker_id": booker.id,
         "start_at": slot.start,
         "end_at": slot.end,
-        "place": slot.place or (host.institution.address if host.institution else ""),
+        # The column holds what a reception rule's place holds; an institution's address
+        # may be longer.
+        "place": (slot.place or (host.institution.address if host.institution else ""))[:200],
         "subject": subject,
         "status": BookingStatus.booked,
         "notes": "",
@@ -225,6 +246,29 @@ def _not_yet_turned(booking: ReceptionBooking) -> None:
         raise FieldError("notes", _("This talk has already been taken further."))
 
 
+def _claim(booking: ReceptionBooking, outcome: Outcome) -> None:
+    """The talk taken further once: the outcome is claimed by a conditional UPDATE, so of a
+    double click (or a case and an answer at once) one request goes on and the other is
+    refused, and the edge rolls back what it had made."""
+    claimed = db.session.execute(
+        update(ReceptionBooking)
+        .where(
+            ReceptionBooking.id == booking.id,
+            ReceptionBooking.case_id.is_(None),
+            ReceptionBooking.question_id.is_(None),
+            or_(
+                ReceptionBooking.outcome.is_(None),
+                ReceptionBooking.outcome.not_in([Outcome.case, Outcome.answer]),
+            ),
+        )
+        .values(outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise FieldError("notes", _("This talk has already been taken further."))
+    booking.outcome = outcome
+
+
 def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
     """Escalation: a draft case with the booker as applicant, carrying the subject and the
     host's record as its facts; the booker completes and submits it (art 17: the party
@@ -249,7 +293,8 @@ def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
         {"booking_id": booking.id, "at": booking.start_at.isoformat()},
         actor_id=by.id,
     )
-    booking.case_id, booking.outcome = case.id, Outcome.case
+    _claim(booking, Outcome.case)
+    booking.case_id = case.id
     db.session.flush()
     notices.case_opened(booking)
     return case
@@ -270,5 +315,6 @@ def to_answer(booking: ReceptionBooking, by: User, category: str) -> None:
         answer_text=booking.notes,
         now=booking.recorded_at,
     )
-    booking.question_id, booking.outcome = question.id, Outcome.answer
+    _claim(booking, Outcome.answer)
+    booking.question_id = question.id
     db.session.flush()

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from mediation.accounts.models import User
+from mediation.accounts.models import Role, User
 from mediation.booking import slots
 from mediation.cases import categories
 from mediation.core.db import utcnow
@@ -82,7 +82,7 @@ def book(host_id: int):
             if start.tzinfo is None:
                 raise ValueError
             booking = ops.book(current_user, host, start, form.subject.data, now=now)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a time, or one past the calendar
             slot_error = _("Choose a time.")
         except FieldError as error:
             db.session.rollback()
@@ -164,8 +164,13 @@ def day_list():
     zone = _zone()
     today = utcnow().astimezone(zone).date()
     bookings = ops.day_list(current_user, today, zone)
-    # A host who since gave up their reception hours still sees the talks booked.
-    if not bookings and not ops.is_host(current_user.id):
+    # A host who since gave up their reception hours still sees the talks booked; any
+    # mediator (the link is theirs) sees an empty list rather than an error.
+    if (
+        not bookings
+        and not ops.is_host(current_user.id)
+        and not current_user.has_role(Role.mediator)
+    ):
         abort(404)
     return render_template(
         "reception/day_list.html",

@@ -163,6 +163,34 @@ def test_the_host_keeps_the_talk_as_the_party_s_consultation_answer(english):
     assert len(_sms_to(party)) == 2  # booked, answered
 
 
+def test_no_case_session_is_offered_over_a_talk_and_no_talk_over_another(english):
+    from mediation.booking import slots
+
+    host, party = _host(), make_user()
+    ops.book(party, host, AT_9, "邻里纠纷", now=NOW)
+    talk = (AT_9, AT_9 + timedelta(minutes=ops.TALK_MINUTES))
+    # The mediator's case sessions may lie in reception hours, but not over a talk; and
+    # the talk is no session (the daily limit of sessions does not count it).
+    sessions = slots.free_slots(host.id, NOW.date(), 14, now=NOW, minutes=60)
+    assert sessions and not [s for s in sessions if s.start < talk[1] and talk[0] < s.end]
+    assert any(s.start >= talk[1] and s.start.date() == AT_9.date() for s in sessions)
+    # Hours moved since a talk was booked (at 10:10 here): no slot overlaps it.
+    odd = AT_9 + timedelta(minutes=70)
+    row = {"host_id": host.id, "booker_id": make_user().id, "subject": "旧的预约"}
+    db.session.add(ReceptionBooking(start_at=odd, end_at=odd + timedelta(minutes=30), **row))
+    db.session.flush()
+    free = ops.free_slots(host.id, NOW.date(), now=NOW)
+    assert not [s for s in free if s.start < odd + timedelta(minutes=30) and odd < s.end]
+
+
+def test_an_institution_s_long_address_is_no_reason_to_fail(english):
+    host = make_mediator(make_institution(address="湖北省武汉市" * 40))  # 240 characters
+    add_rule(host.id, 3, time(9), time(11), reception=True, place="")
+    booking = ops.book(make_user(), host, AT_9, "物业纠纷", now=NOW)
+    db.session.flush()
+    assert booking.place == ("湖北省武汉市" * 40)[:200]
+
+
 def _free_now(app, host_id):
     with app.app_context():
         return ops.free_slots(host_id, utcnow().date(), now=utcnow())[0].start.isoformat()
@@ -189,6 +217,9 @@ def test_every_route_checks_who_asks(app, client):
         ({"slot": slot, "subject": "字" * 201}, "200"),
         ({"slot": "not a time", "subject": "问题"}, "slot-error"),
         ({"slot": "2025-12-04T09:00:00", "subject": "问题"}, "slot-error"),
+        # Past the calendar either way, with an offset: no date arithmetic may overflow.
+        ({"slot": "0001-01-01T00:00:00+08:00", "subject": "问题"}, "slot-error"),
+        ({"slot": "9999-12-31T12:00:00+08:00", "subject": "问题"}, "slot-error"),
         ({"subject": "问题"}, "slot-error"),
     ]
     for data, message in hostile:
