@@ -47,6 +47,7 @@ from mediation.rooms.layout import RECORDER
 from . import operations as recording
 from .models import Recording
 from .passthrough import install
+from .watch import LagProbe, Watch, check_peer
 from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Worker:
         # "relay": the recorder reaches the browsers through TURN as they reach it.
         self.ice_policy = RTCIceTransportPolicy(transport_policy(app.config))
         self.composer: asyncio.subprocess.Process | None = None
+        self.lag = LagProbe()
 
     def ice(self) -> list[RTCIceServer]:
         """The ICE servers, with TURN credentials made now: they expire (6 h), and a
@@ -101,6 +103,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("recorder %s records rooms of %s", self.holder, self.url)
+        self.lag.start()
         while not stop.is_set():
             try:
                 await self.tick()
@@ -111,9 +114,24 @@ class Worker:
         for room in list(self.rooms.values()):
             await room.stop()
             await self.db(recording.release, room.session_id, self.holder)
+        await self.lag.stop()
+
+    async def watch(self) -> None:
+        """Report what is not being recorded: the loop late (every room), a stream silent."""
+        late = self.lag.read() > self.app.config["RECORDER_LAG_LIMIT"]
+        for room in list(self.rooms.values()):
+            if room.finished:
+                continue
+            if late and room.peers:
+                await room.overload.begin("overloaded")
+            elif not late:
+                await room.overload.end()
+            for peer in list(room.peers.values()):
+                await check_peer(peer, self.app.config)
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
+        await self.watch()
         self.ticks += 1
         if self.ticks % UPLOAD_RETRY_TICKS == 1:  # at start, then about once a minute
             await self.db(recording.upload_spooled)
@@ -170,6 +188,7 @@ class RoomRecording:
         self.epoch: int | None = None  # this connection's, as the server counts them
         self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
         self.peers: dict[int, Peer] = {}
+        self.overload = Watch(self, None)
         self.finished = False
         # python-socketio runs each event in a task of its own: one at a time here, in the
         # order they came (a candidate must not overtake the answer before it).
@@ -205,6 +224,7 @@ class RoomRecording:
 
     async def stop(self) -> None:
         await self._close_all()
+        await self.overload.end()
         await self.sio.shutdown()  # also stops a reconnection under way
 
     async def on_welcome(self, welcome: dict) -> None:
@@ -292,6 +312,21 @@ class RoomRecording:
         if peer is not None:
             await peer.close()
 
+    async def tell(
+        self, participant_id: int | None, reason: str, state: str, seconds: float | None
+    ) -> None:
+        """Tell the mediator, through the server, that a stream is (or was) not recorded;
+        the journal has it whatever becomes of this message."""
+        if not self.connected.is_set():
+            return
+        message = {"participant": participant_id, "reason": reason, "state": state}
+        if seconds is not None:
+            message["seconds"] = round(seconds, 1)
+        try:
+            await self.sio.emit("recording_gap", message, namespace="/room")
+        except socketio.exceptions.SocketIOError:
+            log.info("room %s: could not tell the mediator of a gap", self.session_id)
+
     async def send(self, to: int, kind: str, payload: Any) -> None:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
         await asyncio.wait_for(self.connected.wait(), timeout=10)
@@ -317,6 +352,9 @@ class Peer:
         self.file_id: int | None = None
         self.readers: list[asyncio.Task] = []
         self.early: list = []  # candidates that came before the answer
+        self.offered_at = time.monotonic()
+        self.last_frame: float | None = None  # when the last frame of either kind came
+        self.watch = Watch(room, participant_id)
         self.pc.on("track", self.on_track)
 
     async def offer(self) -> None:
@@ -368,7 +406,8 @@ class Peer:
             while self.accepting:
                 frame = await track.recv()
                 if self.accepting:
-                    add(frame.data, frame.timestamp, time.monotonic())
+                    self.last_frame = time.monotonic()
+                    add(frame.data, frame.timestamp, self.last_frame)
 
     def stop_writing(self) -> None:
         """Nothing more goes into the file; its recorded stretch ends now."""
@@ -378,6 +417,10 @@ class Peer:
 
     async def close(self) -> None:
         self.stop_writing()
+        try:
+            await self.watch.end()  # a gap lasts at most until its file closes
+        except Exception:  # the file must still be closed and hashed below
+            log.exception("room %s: the end of a gap was not journaled", self.room.session_id)
         await self.pc.close()
         for reader in self.readers:
             reader.cancel()
