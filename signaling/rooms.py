@@ -502,7 +502,7 @@ class RoomNamespace(Namespace):
         if not _within_limits("recording_gap"):
             return
         if session_id is None:  # only the recorder reports what it records
-            _error("forbidden", _("You may not do this."), "recording_gap")
+            _error("forbidden", _("This request is not known."), "recording_gap")
             return
         try:
             notice = recording_notice(session_id, _size_checked(data))
