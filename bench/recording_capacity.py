@@ -53,23 +53,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def kept(path: Path, seconds: float) -> float:
-    """The share the file holds of the ``seconds`` its stream was recorded, counted from its
+def measure(path: Path, seconds: float) -> dict:
+    """What the file holds of the ``seconds`` its stream was recorded, counted from its
     first frame (media begins a moment after the connection is offered): its length, and
-    its sound packets (one per 20 ms). A stream that never reached the file keeps 0."""
+    its sound packets (one per 20 ms); ``kept`` is the smaller share. Also where sound is
+    missing: the longest hole between two sound packets, and the time from the file's last
+    packet to the moment the recorder stopped writing it (packets still on their way). A
+    stream that never reached the file keeps 0."""
     if not path.exists():
-        return 0.0
+        return {"kept": 0.0, "length": 0.0, "sound": 0.0, "hole": seconds, "tail": seconds}
     with av.open(str(path)) as container:
-        audio, start, end = 0, None, 0.0
+        audio, start, end, last, hole = 0, None, 0.0, None, 0.0
         for packet in container.demux():
             if packet.pts is None:
                 continue
             at = float(packet.pts * packet.time_base)
             start = at if start is None else min(start, at)
             end = max(end, at + float((packet.duration or 0) * packet.time_base))
-            audio += packet.stream.type == "audio"
+            if packet.stream.type == "audio":
+                audio += 1
+                hole = max(hole, at - last - 0.02) if last is not None else hole
+                last = at
     span = seconds - (start or 0.0)
-    return min((end - (start or 0.0)) / span, audio * 0.02 / span)
+    length, sound = (end - (start or 0.0)) / span, audio * 0.02 / span
+    return {
+        "kept": min(length, sound),
+        "length": length,
+        "sound": sound,
+        "hole": hole,
+        "tail": seconds - end,
+    }
 
 
 def run(app, url: str, clients: list[dict], seconds: float, folder: Path) -> dict:
@@ -92,12 +105,32 @@ def run(app, url: str, clients: list[dict], seconds: float, folder: Path) -> dic
         files = wait_for_files(app, sessions, len(clients))
     senders.close()
     storage = folder / "storage"
-    ratios = [kept(storage / f.path, (f.ended_at - f.started_at).total_seconds()) for f in files]
+    measured = [
+        measure(storage / f.path, (f.ended_at - f.started_at).total_seconds()) for f in files
+    ]
     recorded = {f.participant_id for f in files if f.size}
+    ratios = [m["kept"] for m in measured]
     ratios += [0.0] * sum(1 for c in clients if c["id"] not in recorded)
+    if measured:
+        worst = min(measured, key=lambda m: m["kept"])
+        print(
+            "    worst stream: length {length:.2%}, sound packets {sound:.2%}, longest sound "
+            "hole {hole:.2f} s, last packet {tail:.2f} s before the file closed".format(**worst),
+            file=sys.stderr,
+        )
     with app.app_context():
-        reported = sum(len(gaps.of_session(s)) for s in sessions)
+        found = [g for s in sessions for g in gaps.of_session(s)]
         db.session.remove()
+    reported = len(found)
+    if found:  # what the recorder said, and when (seconds after the first stream's file)
+        first = min(f.started_at for f in files) if files else None
+        for g in found:
+            since = (g.began - first).total_seconds() if first else 0.0
+            print(
+                f"    gap: participant {g.participant_id}, {g.reason}, at +{since:.1f} s, "
+                f"{g.seconds} s",
+                file=sys.stderr,
+            )
     return {
         "streams": len(clients),
         "kept": min(ratios),

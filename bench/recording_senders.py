@@ -150,7 +150,17 @@ class Senders:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     async def _start(self) -> None:
-        await asyncio.gather(*(s.start() for s in self.senders))
+        # One after another, as people arrive (32 WebSocket handshakes at once on a busy
+        # machine failed with "Unexpected connection error"), each tried a few times.
+        for sender in self.senders:
+            for attempt in range(5):
+                try:
+                    await sender.start()
+                    break
+                except socketio.exceptions.ConnectionError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(1)
 
     def connected(self) -> int:
         return sum(s.connected for s in self.senders)
