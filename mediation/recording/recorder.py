@@ -17,38 +17,27 @@ import logging
 import os
 import socket
 import sys
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import socketio
 from aiortc import (
-    RTCConfiguration,
     RTCIceServer,
     RTCIceTransportPolicy,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
 from flask import Flask
 
-from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.rooms.ice import servers as ice_servers
 from mediation.rooms.ice import transport_policy
 from mediation.rooms.layout import RECORDER
 
 from . import operations as recording
-from .models import Recording
 from .passthrough import install
+from .peer import Peer
 from .watch import LagProbe, Watch, check_peer
-from .writer import WebmWriter
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
@@ -78,6 +67,7 @@ class Worker:
         self.ice_policy = RTCIceTransportPolicy(transport_policy(app.config))
         self.composer: asyncio.subprocess.Process | None = None
         self.lag = LagProbe()
+        self.retiring: set[asyncio.Future] = set()  # rooms being stopped
 
     def ice(self) -> list[RTCIceServer]:
         """The ICE servers, with TURN credentials made now: they expire (6 h), and a
@@ -114,6 +104,8 @@ class Worker:
         for room in list(self.rooms.values()):
             await room.stop()
             await self.db(recording.release, room.session_id, self.holder)
+        if self.retiring:
+            await asyncio.wait(list(self.retiring))
         await self.lag.stop()
 
     async def watch(self) -> None:
@@ -139,10 +131,11 @@ class Worker:
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
                 del self.rooms[session_id]
-                await room.stop()
-                if kept:
-                    await self.db(recording.release, session_id, self.holder)
-                await self.compose_later()
+                # Beside the ticks: its files take a moment to drain and close, and the
+                # other rooms' leases must be renewed meanwhile.
+                retiring = asyncio.ensure_future(self._retire(room, kept))
+                self.retiring.add(retiring)
+                retiring.add_done_callback(self.retiring.discard)
         if len(self.rooms) >= self.max_rooms:
             return
         for session_id in await self.db(recording.rooms_to_record):
@@ -163,6 +156,15 @@ class Worker:
         self.composer = await asyncio.create_subprocess_exec(
             "nice", sys.executable, "-m", "mediation.cli", "recording", "compose"
         )
+
+    async def _retire(self, room: RoomRecording, kept: bool) -> None:
+        try:
+            await room.stop()
+            if kept:
+                await self.db(recording.release, room.session_id, self.holder)
+            await self.compose_later()
+        except Exception:  # logged; what is left open is closed as an orphan later
+            log.exception("room %s: stopping failed", room.session_id)
 
     def _renew(self, session_id: int) -> bool:
         return recording.renew(session_id, self.holder) and recording.still_recordable(session_id)
@@ -331,115 +333,6 @@ class RoomRecording:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
         await asyncio.wait_for(self.connected.wait(), timeout=10)
         await self.sio.emit("signal", message, namespace="/room")
-
-
-class Peer:
-    """The recorder's receive-only connection to one participant, and their file."""
-
-    def __init__(self, room: RoomRecording, participant_id: int, epoch: int | None) -> None:
-        self.room = room
-        self.participant_id = participant_id
-        self.epoch = epoch
-        # The platform's STUN/TURN servers, never aiortc's default public STUN server.
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(
-                iceServers=room.worker.ice(), iceTransportPolicy=room.worker.ice_policy
-            )
-        )
-        self.accepting = True
-        self.stopped_at: datetime | None = None
-        self.writer: WebmWriter | None = None
-        self.file_id: int | None = None
-        self.readers: list[asyncio.Task] = []
-        self.early: list = []  # candidates that came before the answer
-        self.offered_at = time.monotonic()
-        self.last_frame: float | None = None  # when the last frame of either kind came
-        self.watch = Watch(room, participant_id)
-        self.pc.on("track", self.on_track)
-
-    async def offer(self) -> None:
-        worker = self.room.worker
-        self.file_id, path = await worker.db(
-            _open, self.room.session_id, self.participant_id, worker.holder, self.room.scope
-        )
-        self.writer = WebmWriter(path)
-        for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
-            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(
-                [
-                    c
-                    for c in RTCRtpSender.getCapabilities(kind).codecs
-                    if c.mimeType.lower() in (codec, f"{kind}/rtx")
-                ]
-            )
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        description = self.pc.localDescription
-        await self.room.send(
-            self.participant_id, "offer", {"type": description.type, "sdp": description.sdp}
-        )
-
-    async def signal(self, kind: str, payload: Any) -> None:
-        if kind == "answer" and isinstance(payload, dict):
-            if self.pc.signalingState != "have-local-offer":
-                return  # an answer to an offer already answered
-            await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=payload["sdp"], type=payload["type"])
-            )
-            for candidate in self.early:
-                await self.pc.addIceCandidate(candidate)
-            self.early.clear()
-        elif kind == "candidate" and isinstance(payload, dict) and payload.get("candidate"):
-            candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
-            candidate.sdpMid = payload.get("sdpMid")
-            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            if self.pc.remoteDescription is None:
-                self.early.append(candidate)
-            else:
-                await self.pc.addIceCandidate(candidate)
-
-    def on_track(self, track) -> None:
-        self.readers.append(asyncio.ensure_future(self._read(track)))
-
-    async def _read(self, track) -> None:
-        add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
-        with contextlib.suppress(MediaStreamError):
-            while self.accepting:
-                frame = await track.recv()
-                if self.accepting:
-                    self.last_frame = time.monotonic()
-                    add(frame.data, frame.timestamp, self.last_frame)
-
-    def stop_writing(self) -> None:
-        """Nothing more goes into the file; its recorded stretch ends now."""
-        if self.accepting:
-            self.accepting = False
-            self.stopped_at = utcnow()
-
-    async def close(self) -> None:
-        self.stop_writing()
-        try:
-            await self.watch.end()  # a gap lasts at most until its file closes
-        except Exception:  # the file must still be closed and hashed below
-            log.exception("room %s: the end of a gap was not journaled", self.room.session_id)
-        await self.pc.close()
-        for reader in self.readers:
-            reader.cancel()
-        if self.writer is not None and self.file_id is not None:
-            duration = self.writer.close()
-            await self.room.worker.db(
-                _finish, self.file_id, duration, self.room.worker.holder, self.stopped_at
-            )
-
-
-def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
-    file = recording.open_file(session_id, participant_id, holder, scope)
-    return file.id, recording.absolute(file)
-
-
-def _finish(recording_id: int, duration: float, holder: str, closed: datetime) -> None:
-    recording.finish_file(
-        db.session.get(Recording, recording_id), duration=duration, by=holder, ended_at=closed
-    )
 
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:

@@ -67,18 +67,28 @@ class Watch:
         )
 
 
-def stream_state(offered: float, last_frame: float | None, config: dict, now: float) -> str:
-    """ "ok", or why the stream is not being recorded now."""
+def stream_state(
+    offered: float, last_frame: float | None, behind: float, config: dict, now: float
+) -> str:
+    """What is wrong with the stream now ("ok": nothing). ``behind``: how much later than
+    its own clock says the newest frame arrived, beyond the first frame's delay (a recorder
+    behind real time drops what does not fit in its sockets' buffers)."""
     if last_frame is None:
         return "no_media" if now - offered > config["RECORDER_MEDIA_WITHIN"] else "ok"
-    return "stalled" if now - last_frame > config["RECORDER_STALL_SECONDS"] else "ok"
+    if now - last_frame > config["RECORDER_STALL_SECONDS"]:
+        return "stalled"
+    return "overloaded" if behind > 2 * config["RECORDER_LAG_LIMIT"] else "ok"
 
 
 async def check_peer(peer: Any, config: dict) -> None:
     """Called on every tick of the worker for each stream it records."""
-    if not peer.accepting:
+    if not peer.accepting or peer.stopped_at is not None:
         return
-    state = stream_state(peer.offered_at, peer.last_frame, config, time.monotonic())
+    writer = peer.writer
+    behind = 0.0
+    if writer is not None and writer.started and peer.last_frame is not None:
+        behind = peer.last_frame - writer.opened - writer.end
+    state = stream_state(peer.offered_at, peer.last_frame, behind, config, time.monotonic())
     if state == "ok":
         await peer.watch.end()
     else:
