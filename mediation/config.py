@@ -156,7 +156,9 @@ class Config:
     # event loop late by more than RECORDER_LAG_LIMIT seconds (overloaded).
     RECORDER_MEDIA_WITHIN = 10.0
     RECORDER_STALL_SECONDS = 3.0
-    RECORDER_LAG_LIMIT = 1.0
+    # A socket's receive buffer holds about a second or two of a stream: a loop later than
+    # this is losing packets.
+    RECORDER_LAG_LIMIT = 1.5
 
     # Electronic signatures: the platform's own CA (root and issuing CA) and timestamp
     # authority live in PKI_DIR (default instance/pki); the root's key is encrypted with

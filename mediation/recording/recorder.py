@@ -114,7 +114,8 @@ class Worker:
         for room in list(self.rooms.values()):
             if room.finished:
                 continue
-            if late and room.peers:
+            # Only where media flows: a loop busy setting up a room loses nothing yet.
+            if late and any(p.last_frame is not None for p in room.peers.values()):
                 await room.overload.begin("overloaded")
             elif not late:
                 await room.overload.end()
