@@ -20,7 +20,15 @@ streams take about a fifth of a core, so the benchmark measures the recorder. Af
 Why a stream kept 0% at 20 streams with browsers (issue 19), measured: the old benchmark
 held every participant in one headless chromium, each page sending its fake camera (an
 encoder per page) on the same 2 cores as the recorder, the server and six other engineers'
-work. SEE_BROWSER_FINDING
+work. Run again at 20 streams (twice, with the recorder's new reports) it lost the same
+thing both times: all four streams of the last room (participants 17 to 20). The recorder
+was not the cause: it claimed and joined all five rooms within a second, sent every offer
+(the server relayed them, no error), its loop was not behind, and it used 30% of a core;
+those four pages never answered their offers (still unconnected after 60 s, while the
+machine's load average was 15 to 20). The loss was the benchmark's browsers starving, and
+it was silent because nothing watched for a stream that never arrives. Now the recorder
+reports each such stream after ``MEDIATION_RECORDER_MEDIA_WITHIN`` (10 s): those runs
+journaled four "no_media" gaps, and the mediator's page said so.
 
 With aiortc senders on the same busy machine (load average 8 to 10 on 2 cores, other work
 beside it) three runs of 20 s gave, as medians: 16 streams 99.32% kept with the recorder at
