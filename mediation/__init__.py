@@ -168,9 +168,12 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import links as confirmation_links_bp
     from .court.blueprint import parties as confirmation_bp
     from .evaluation.blueprint import bp as evaluation_bp
+    from .followup.blueprint import bp as followup_bp
+    from .governance.blueprint import bp as governance_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
     from .notify.blueprint import bp as notify_bp
+    from .reception.blueprint import bp as reception_bp
     from .recording.blueprint import bp as recording_bp
     from .rooms.blueprint import bp as rooms_bp
 
@@ -191,6 +194,9 @@ def register_blueprints(app: Flask) -> None:
         confirmation_links_bp,
         evaluation_bp,
         consultation_bp,
+        reception_bp,
+        followup_bp,
+        governance_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, render_error)

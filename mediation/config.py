@@ -85,6 +85,9 @@ class Config:
     CODE_SEND_LIMIT = "30 per 10 minutes"
     REGISTER_LIMIT = "10 per hour"
     CONSULTATION_ASK_LIMIT = "10 per hour"  # questions one address may ask
+    RECEPTION_BOOK_LIMIT = "20 per hour"  # reception bookings one address may try
+    # Follow-up (followup/): the obligor is reminded this many days before an obligation's date.
+    FOLLOWUP_REMIND_DAYS = 3
     # The court API (court/api.py): per token, per token for the package (each one is built
     # and signed when asked for) and for the signed decision (each one parsed and
     # validated), and answers 401 per client address (trying tokens).
@@ -191,6 +194,13 @@ class Config:
     # A new mediator's minimum notice for booking (hours; each mediator may change theirs):
     # short enough to book later the same day.
     BOOKING_MIN_NOTICE_HOURS = 2
+    # Early warnings for region staff (mediation/governance/warnings.py): more than this many
+    # cases of one category in one street within the window (群体性纠纷), or one respondent
+    # named in more than this many cases within the window, across institutions.
+    GOVERNANCE_SURGE_CASES = 5
+    GOVERNANCE_SURGE_DAYS = 7
+    GOVERNANCE_RESPONDENT_CASES = 5
+    GOVERNANCE_RESPONDENT_DAYS = 30
 
 
 class DevelopmentConfig(Config):
@@ -310,6 +320,10 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PKI_TRUST_ROOTS": ("PKI_TRUST_ROOTS", _list),
     "INTERMEDIATE_COURT_FROM": ("INTERMEDIATE_COURT_FROM", int),
     "BOOKING_MIN_NOTICE_HOURS": ("BOOKING_MIN_NOTICE_HOURS", int),
+    "GOVERNANCE_SURGE_CASES": ("GOVERNANCE_SURGE_CASES", int),
+    "GOVERNANCE_SURGE_DAYS": ("GOVERNANCE_SURGE_DAYS", int),
+    "GOVERNANCE_RESPONDENT_CASES": ("GOVERNANCE_RESPONDENT_CASES", int),
+    "GOVERNANCE_RESPONDENT_DAYS": ("GOVERNANCE_RESPONDENT_DAYS", int),
 }
 
 

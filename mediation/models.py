@@ -44,8 +44,11 @@ from mediation.court.models import (  # noqa: F401
     Material,
     SupplementRequest,
 )
+from mediation.followup.models import FollowUp, Obligation  # noqa: F401
+from mediation.governance.models import EarlyWarning, WarningCase  # noqa: F401
 from mediation.journal.models import JournalEntry, JournalHead, SealedContent  # noqa: F401
 from mediation.minutes.models import Minutes, MinutesReview  # noqa: F401
 from mediation.notify.models import OutboxMessage  # noqa: F401
+from mediation.reception.models import ReceptionBooking  # noqa: F401
 from mediation.recording.models import Composition, Recording, RecordingLease  # noqa: F401
 from mediation.rooms.models import ChatMessage, Room, RoomMember  # noqa: F401

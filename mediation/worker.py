@@ -18,6 +18,8 @@ from .consultation import operations as consultation
 from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
+from .followup import operations as followup
+from .governance import warnings as governance
 from .notify.worker import deliver_once
 
 log = logging.getLogger(__name__)
@@ -104,12 +106,39 @@ def late_questions(app: Flask) -> str:
             db.session.remove()
 
 
+def performance(app: Flask) -> str:
+    """People's Mediation Law art 31: obligors reminded before their date; dates passed
+    without confirmation marked missed and told to the mediator, once each."""
+    with app.app_context():
+        try:
+            reminded = followup.remind_due()
+            missed = followup.mark_missed()
+            db.session.commit()
+            return f"{reminded} obligors reminded, {missed} missed obligations noticed"
+        finally:
+            db.session.remove()
+
+
+def governance_warnings(app: Flask) -> str:
+    """Early warnings for region staff: surges in a street, a respondent in many cases
+    (mediation/governance/warnings.py); each raised once per window."""
+    with app.app_context():
+        try:
+            raised = governance.raise_due()
+            db.session.commit()
+            return f"{raised} early warnings raised"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
     case_deadlines,
     sessions,
     late_questions,
+    performance,
+    governance_warnings,
     deliver_outbox,
     archive_timestamps,
 )

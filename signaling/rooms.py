@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, has_app_context, request, session
+from flask import current_app, g, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
@@ -27,6 +27,7 @@ from mediation.accounts.identity import mask_id_number
 from mediation.accounts.signals import sessions_ended
 from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import is_unreachable
 from mediation.core.forms import FieldError
 from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
@@ -649,9 +650,16 @@ def on_error(error: Exception) -> None:
     if isinstance(error, ConnectionRefusedError):
         raise error  # a refused connection is an answer, not a failure
     db.session.rollback()
-    busy = is_busy(error)
-    if busy:  # another writer held SQLite's lock too long (core/sqlite.py): nothing written
-        log.warning("room event: database busy")
+    # Another writer held SQLite's lock too long (core/sqlite.py), or the database is away
+    # for a moment (restarted): nothing was written; the client is asked to send it again.
+    unreachable = is_unreachable(error)
+    busy = is_busy(error) or unreachable
+    if unreachable:
+        # The message below is said without the database: the user is not read again for
+        # their language (flask_login's per-request user), or it would fail the same way.
+        g._login_user = current_app.login_manager.anonymous_user()
+    if busy:
+        log.warning("room event: database busy or unreachable: %s", error)
     else:
         log.exception("room event failed: %s", error)
     if request.event and request.event.get("message") == "connect":

@@ -136,7 +136,10 @@ def new_institution():
     if form.validate_on_submit():
         try:
             ops.create_institution(
-                name=form.name.data, region_code=form.region_code.data, address=form.address.data
+                name=form.name.data,
+                region_code=form.region_code.data,
+                address=form.address.data,
+                street_code=form.street_code.data or None,
             )
         except ops.FieldError as error:
             db.session.rollback()
@@ -229,6 +232,7 @@ def new_staff():
                 role=Role(form.role.data),
                 institution_id=form.institution_id.data or None,
                 court_id=form.court_id.data or None,
+                area_code=form.area_code.data or None,
                 **form.identity(),
             )
         except ops.FieldError as error:

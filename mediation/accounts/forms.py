@@ -236,6 +236,14 @@ class InstitutionForm(FlaskForm):
         description=_l("The 6-digit administrative division code, e.g. 320102"),
         render_kw={"inputmode": "numeric", "maxlength": 6},
     )
+    street_code = StringField(
+        _l("Street or township code"),
+        validators=[Optional(), Regexp(r"^\d{9}$", message=_l("A street code has 9 digits."))],
+        description=_l(
+            "For a township's or street's mediation station: the 9-digit code (GB/T 10114)"
+        ),
+        render_kw={"inputmode": "numeric", "maxlength": 9},
+    )
     address = StringField(_l("Address"), validators=[DataRequired(REQUIRED), Length(max=300)])
 
 
@@ -256,6 +264,12 @@ class StaffForm(IdentityForm):
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired(REQUIRED)])
     institution_id = SelectField(_l("Institution"), choices=[], coerce=int, validate_choice=False)
     court_id = SelectField(_l("Court"), choices=[], coerce=int, validate_choice=False)
+    area_code = StringField(
+        _l("Region watched"),
+        validators=[Optional(), Regexp(r"^(\d{6}|\d{9})$", message=_l("Enter 6 or 9 digits."))],
+        description=_l("For region staff: the division code, e.g. 320000, 320100 or 320102001"),
+        render_kw={"inputmode": "numeric", "maxlength": 9},
+    )
 
 
 # The zones users of a Chinese platform most likely need; the first is the platform's.

@@ -12,6 +12,7 @@ ROLE_NAMES = {
     Role.judge: _l("Judge"),
     Role.platform_admin: _l("Platform administrator"),
     Role.expert: _l("Consultation expert"),
+    Role.governance: _l("Region staff (governance)"),
 }
 
 COURT_LEVEL_NAMES = {

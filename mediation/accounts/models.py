@@ -35,6 +35,8 @@ class Role(StrEnum):
     platform_admin = "platform_admin"
     # answers consultations (lawyers, mediators, 两代表一委员 volunteers): mediation/consultation
     expert = "expert"
+    # region staff (社会治理): a division's aggregates and warnings, no case: governance/
+    governance = "governance"
 
 
 class CourtLevel(StrEnum):
@@ -104,6 +106,9 @@ class User(UserMixin, db.Model):
     # Bumped when the password changes: every other logged-in session then ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    # For region staff (Role.governance): the division they watch, as a code prefix
+    # ("32", "3201", "320102", "320102001"; mediation/governance/areas.py).
+    area_code: Mapped[str | None] = mapped_column(String(12))
     court_id: Mapped[int | None] = mapped_column(ForeignKey("courts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -169,7 +174,7 @@ class UserRole(db.Model):
     __table_args__ = (
         CheckConstraint(
             "role IN ('party', 'mediator', 'institution_admin', 'court_clerk', 'judge', "
-            "'platform_admin', 'expert')",
+            "'platform_admin', 'expert', 'governance')",
             name="known_role",
         ),
     )
@@ -189,6 +194,9 @@ class Institution(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     region_code: Mapped[str] = mapped_column(String(6))  # GB/T 2260 administrative division
+    # Where it sits, down to the street (9 digits) for a township's mediation station:
+    # the cases it accepts are counted there (mediation/governance/areas.py).
+    area_code: Mapped[str | None] = mapped_column(String(12))
     address: Mapped[str] = mapped_column(String(300))
     phone: Mapped[str | None] = mapped_column(String(20))
     # The person who keeps the institution's seal and applies it to agreements.

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from mediation.core import divisions
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
@@ -301,10 +302,19 @@ INSTITUTION_ROLES = frozenset({Role.mediator, Role.institution_admin})
 COURT_ROLES = frozenset({Role.court_clerk, Role.judge})
 
 
-def create_institution(*, name: str, region_code: str, address: str) -> Institution:
+def create_institution(
+    *, name: str, region_code: str, address: str, street_code: str | None = None
+) -> Institution:
     if db.session.scalar(select(Institution.id).where(Institution.name == name.strip())):
         raise FieldError("name", _("An institution with this name exists already."))
-    institution = Institution(name=name.strip(), region_code=region_code, address=address.strip())
+    if street_code and not street_code.startswith(region_code):
+        raise FieldError("street_code", _("The street must lie in the region served."))
+    institution = Institution(
+        name=name.strip(),
+        region_code=region_code,
+        address=address.strip(),
+        area_code=divisions.prefix(street_code) or divisions.prefix(region_code) or None,
+    )
     db.session.add(institution)
     db.session.flush()
     return institution
@@ -327,10 +337,14 @@ def create_staff(
     institution_id: int | None = None,
     court_id: int | None = None,
     profile: dict[str, Any] | None = None,
+    area_code: str | None = None,
     **identity: str | None,
 ) -> User:
     """Open a staff account; the person chooses a password with the code sent to them."""
     role = Role(role)
+    area = divisions.prefix(area_code)
+    if role == Role.governance and not area:
+        raise FieldError("area_code", _("Enter the code of the region this person watches."))
     if role in INSTITUTION_ROLES and not db.session.get(Institution, institution_id or 0):
         raise FieldError("institution_id", _("Choose the institution this person works for."))
     if role in COURT_ROLES and not db.session.get(Court, court_id or 0):
@@ -341,6 +355,8 @@ def create_staff(
         court_id=court_id if role in COURT_ROLES else None,
         **identity,
     )
+    if role == Role.governance:
+        user.area_code = area
     if role == Role.mediator:
         # What parties see when they choose a mediator (SPC online mediation rules art 5).
         user.mediator_profile = MediatorProfile(**(profile or {}))

@@ -39,6 +39,7 @@ HOME_ENDPOINTS: tuple[tuple[Role, str], ...] = (
     (Role.judge, "court.portal"),
     (Role.court_clerk, "court.portal"),
     (Role.expert, "consultation.queue"),
+    (Role.governance, "governance.dashboard"),
     (Role.party, "cases.my_cases"),
 )
 

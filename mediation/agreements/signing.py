@@ -44,6 +44,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
+from . import signals
 from .models import Agreement, AgreementStatus, Signature, SignerRole
 
 MAX_DRAWING_BYTES = 512 * 1024
@@ -550,6 +551,7 @@ def _takes_effect(agreement: Agreement, now) -> None:
         {"round": agreement.round, "sha256": agreement.document_sha256},
         actor_id=None,
     )
+    signals.agreement_effective.send(agreement)
     case = agreement.case
     for person in {*(p.user for p in case.parties), case.mediator}:
         notify.tell(

@@ -302,6 +302,46 @@ def answer(question: Question, expert: User, text: str, *, now: datetime | None 
     notices.answered(question)
 
 
+def answered_in_person(
+    asker: User,
+    expert: User,
+    *,
+    category: str,
+    region_code: str,
+    subject: str,
+    text: str,
+    answer_text: str,
+    now: datetime | None = None,
+) -> Question:
+    """A question asked and answered face to face (a reception talk, reception/): kept as
+    an answered consultation of the asker, who is told, as a written answer is."""
+    found = categories.get_category(category)
+    if found is None or not found.active:
+        raise FieldError("category", _("Choose one of the dispute categories."))
+    answer_text = answer_text.strip()
+    if not answer_text:
+        raise FieldError("answer", _("Please write the answer."))
+    now = now or utcnow()
+    question = Question(
+        asker_id=asker.id,
+        category=category,
+        region_code=_province(region_code),
+        subject=subject.strip()[:MAX_SUBJECT],
+        text=text.strip()[:MAX_TEXT] or subject,
+        status=QuestionStatus.answered,
+        due_at=now,
+        expert_id=expert.id,
+        taken_at=now,
+        answer=answer_text[:MAX_ANSWER],
+        answered_at=now,
+        created_at=now,
+    )
+    db.session.add(question)
+    db.session.flush()
+    notices.answered(question)
+    return question
+
+
 # -- the worker -----------------------------------------------------------------------
 
 

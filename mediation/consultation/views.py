@@ -20,6 +20,7 @@ from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error, failed_attempt
 from mediation.core.storage import content_key
+from mediation.core.views import safe_next
 from mediation.extensions import db, limiter
 
 from . import operations as ops
@@ -85,8 +86,10 @@ def ask():
 @limiter.limit(lambda: current_app.config["CODE_SEND_LIMIT"], methods=["POST"])
 def start():
     """No account yet: the number is proven by a code, as registration proves it."""
+    # Reception booking sends people here too, to come back once the number is proven.
+    after = safe_next(request.args.get("next")) or url_for("consultation.ask")
     if current_user.is_authenticated:
-        return redirect(url_for("consultation.ask"))
+        return redirect(after)
     form = StartForm()
     if form.validate_on_submit():
         previous = session.get("consulting")
@@ -101,7 +104,7 @@ def start():
             apply_field_error(form, error)
         else:
             db.session.commit()
-            session["consulting"] = {"phone": phone, "browser": browser}
+            session["consulting"] = {"phone": phone, "browser": browser, "next": after}
             flash(_("A message has been sent to %(phone)s.", phone=mask_phone(phone)), "info")
             return redirect(url_for("consultation.confirm"))
     return render_template("consultation/start.html", form=form, step=1)
@@ -133,7 +136,7 @@ def confirm():
             db.session.commit()
             session.pop("consulting", None)
             login_user(user)
-            return redirect(url_for("consultation.ask"))
+            return redirect(safe_next(consulting.get("next")) or url_for("consultation.ask"))
     status = 422 if form.errors else 200
     page = render_template("consultation/start.html", form=form, step=2, phone=mask_phone(phone))
     return page, status

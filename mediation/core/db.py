@@ -45,3 +45,23 @@ def _prepare_sqlite(dbapi_connection: Any, _record: Any) -> None:
     checks foreign keys and lets readers and writers work side by side."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         prepare(dbapi_connection)
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` is the database being away (restarted, failing over, unreachable)
+    rather than a fault of the request: the transaction it broke was rolled back by the
+    server, nothing of it was written, and the same request sent again a moment later
+    succeeds (the pool checks connections before use: ``pool_pre_ping``)."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    original = getattr(error, "orig", error)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installations
+        return False
+    if not isinstance(original, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the connection failed or broke; 08: connection exceptions; 57P01-03:
+    # the server is shutting down, crashed, or not yet accepting connections.
+    state = getattr(original, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P"))

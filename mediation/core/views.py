@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -25,6 +26,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from mediation.extensions import db, limiter
 
+from .db import is_unreachable
 from .hardening import MalformedJson, UnusableText
 from .sqlite import is_busy
 from .storage import CorruptObjectError
@@ -123,9 +125,17 @@ BUSY_RETRY_AFTER = 5  # seconds
 
 def database_busy(error: OperationalError):
     """A write that waited for another writer's lock longer than the platform waits
-    (SQLite, core/sqlite.py): nothing was written; the user is asked to send it again."""
+    (SQLite, core/sqlite.py), or a database that is away for a moment (PostgreSQL
+    restarted, failing over): nothing was written; the user is asked to send it again."""
+    if is_unreachable(error):
+        db.session.rollback()
+        current_app.logger.warning("database unreachable: %s %s", request.method, request.path)
+        # The page is drawn without the database: whoever is signed in is not read again
+        # (flask_login's per-request user), or the error page would fail the same way.
+        g._login_user = current_app.login_manager.anonymous_user()
+        return render_error(ServiceUnavailable(retry_after=BUSY_RETRY_AFTER))
     if not is_busy(error):
-        raise error  # a database that is down is a 500, logged as such
+        raise error  # any other database error is a 500, logged as such
     db.session.rollback()
     current_app.logger.warning("database busy: %s %s", request.method, request.path)
     return render_error(ServiceUnavailable(retry_after=BUSY_RETRY_AFTER))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import json
 import logging
 import smtplib
@@ -23,22 +24,30 @@ class DeliveryError(Exception):
 
 
 class SmsGateway(Protocol):
-    def send_sms(self, phone: str, text: str) -> None:
-        """Hand one text to the provider; raise ``DeliveryError`` if it was not accepted."""
+    def send_sms(self, phone: str, text: str, key: str) -> None:
+        """Hand one text to the provider; raise ``DeliveryError`` if it was not accepted.
+
+        ``key`` is the same on every attempt of one message: a provider that saw it already
+        must not send the text again (an answer lost after the provider took the message
+        makes the outbox try again)."""
 
 
 class ConsoleSmsGateway:
     """Development: print the text; the admin outbox page shows it too."""
 
-    def send_sms(self, phone: str, text: str) -> None:
+    def send_sms(self, phone: str, text: str, key: str = "") -> None:
         print(f"[sms to {phone}] {text}", flush=True)
 
 
 class HttpSmsGateway:
-    """POSTs ``{"phone", "text"}`` as JSON with a bearer token to an HTTP endpoint.
+    """POSTs ``{"phone", "text", "id"}`` as JSON with a bearer token to an HTTP endpoint,
+    ``id`` also as the ``Idempotency-Key`` header.
 
     Most SMS providers, or a small adapter in front of one, accept such a request; any
-    answer other than 2xx counts as not delivered.
+    answer other than 2xx counts as not delivered. The key is the outbox message's, the
+    same on every attempt: the outbox delivers at least once (an answer lost on the way
+    back is tried again), the provider's de-duplication by key makes it exactly once (most
+    providers take such a key: a caller's serial number or "out id").
     """
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
@@ -48,10 +57,12 @@ class HttpSmsGateway:
         self.token = token
         self.timeout = timeout
 
-    def send_sms(self, phone: str, text: str) -> None:
-        body = json.dumps({"phone": phone, "text": text}, ensure_ascii=False).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST")  # noqa: S310
+    def send_sms(self, phone: str, text: str, key: str = "") -> None:
+        body = json.dumps({"phone": phone, "text": text, "id": key}, ensure_ascii=False)
+        request = urllib.request.Request(self.url, data=body.encode(), method="POST")  # noqa: S310
         request.add_header("Content-Type", "application/json; charset=utf-8")
+        if key:
+            request.add_header("Idempotency-Key", key)
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
@@ -95,6 +106,12 @@ class SmtpEmailSender:
             raise DeliveryError(f"SMTP: {error}") from error
 
 
+def delivery_key(message: OutboxMessage) -> str:
+    """The same for every attempt of one message, different for every message (the id is
+    the outbox's, and the creation time tells two databases' message 1 apart)."""
+    return f"outbox-{message.id}-{message.created_at:%Y%m%d%H%M%S%f}"
+
+
 class Gateways:
     """The configured e-mail sender and SMS gateway, chosen from the app config."""
 
@@ -119,12 +136,19 @@ class Gateways:
 
     def send(self, message: OutboxMessage) -> None:
         if message.channel == Channel.sms:
-            self.sms.send_sms(message.recipient, message.body)
+            if _takes_key(self.sms):
+                self.sms.send_sms(message.recipient, message.body, key=delivery_key(message))
+            else:  # a gateway written before keys: it may send a retried message twice
+                self.sms.send_sms(message.recipient, message.body)
             return
         mail = EmailMessage()
         mail["From"] = self.mail_from
         mail["To"] = message.recipient
         mail["Subject"] = message.subject
+        # The same on every attempt: a mail server or program that has it already drops
+        # the copy an attempt whose answer was lost sends again.
+        domain = self.mail_from.rpartition("@")[2].strip("> ") or "mediation.invalid"
+        mail["Message-ID"] = f"<{delivery_key(message)}@{domain}>"
         mail.set_content(message.body)
         for attachment in message.attachments or []:
             maintype, _, subtype = attachment["content_type"].partition("/")
@@ -137,6 +161,11 @@ class Gateways:
                 params=attachment.get("params") or None,
             )
         self.email.send_email(mail)
+
+
+def _takes_key(gateway: SmsGateway) -> bool:
+    parameters = inspect.signature(gateway.send_sms).parameters
+    return "key" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
 
 
 def _sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

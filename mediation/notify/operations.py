@@ -129,6 +129,24 @@ def record_attempt(message: OutboxMessage, token: str, *, error: str | None, now
     return result.rowcount == 1
 
 
+def due_again(channel: str, now: datetime) -> int:
+    """A gateway took a message: it is back. Messages of its channel that were put off
+    after failed attempts are due now, not up to an hour later (backoff); returns how many
+    (flushes)."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == MessageStatus.queued,
+            OutboxMessage.attempts > 0,
+            OutboxMessage.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def retry_now(message: OutboxMessage) -> None:
     """Make a queued message due at once (an administrator's 'retry')."""
     if message.status == MessageStatus.queued:

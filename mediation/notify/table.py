@@ -40,8 +40,12 @@ AUDIENCES = {
     "seal holder": "the institution's seal holder, or else every administrator",
     "court staff": "the active clerks and judges of the court applied to",
     "asker": "the person who asked the question",
+    "obligor": "the party who owes an obligation of the agreement",
+    "obligee": "the party an obligation of the agreement is owed to",
     "experts": "the experts of the question's pool (its province and category)",
     "region admins": "the administrators of the province's institutions, and the platform's",
+    "booker": "the person who booked the reception talk",
+    "region staff": "region staff (governance) whose division holds one of the cases",
     "nobody": "nobody",
 }
 
@@ -49,12 +53,15 @@ CHANNELS = ("sms", "both", "email", "none")
 STAGES = (
     "account",
     "consultation",
+    "reception",
     "case",
     "booking",
     "room",
     "minutes",
     "agreement",
     "court",
+    "followup",
+    "governance",
 )
 
 
@@ -594,6 +601,81 @@ TABLE: tuple[Notice, ...] = (
         "none",
         "consultation/operations.py",
         "the asker took the step; the draft is theirs until they submit it",
+    ),
+    # Reception days: a talk booked in a host's public reception hours (reception/).
+    N(
+        "reception",
+        "reception talk booked",
+        "booker",
+        "sms",
+        "reception/notices.py",
+        "with the day, time and place",
+    ),
+    N(
+        "reception",
+        "reception talk cancelled",
+        "nobody",
+        "none",
+        "reception/operations.py",
+        "the booker took the step; the host's reception list shows it",
+    ),
+    N(
+        "reception",
+        "reception talk turned into a case",
+        "booker",
+        "sms",
+        "reception/notices.py",
+        "the draft is the party's to check and submit (PML art 17: the party applies)",
+    ),
+    N(
+        "reception",
+        "reception talk kept as a consultation answer",
+        "booker",
+        "sms",
+        "consultation/notices.py",
+        "as a written answer: read after logging in",
+    ),
+    # Follow-up: the agreement's obligations watched until performed (PML art 31).
+    N(
+        "followup",
+        "obligation due soon",
+        "obligor",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, a few days before the date (PML art 31: urge performance)",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "mediator",
+        "sms",
+        "followup/notices.py",
+        "once, by the worker, the day after the date; the mediator follows it up",
+    ),
+    N(
+        "followup",
+        "obligation date missed",
+        "obligee",
+        "sms",
+        "followup/notices.py",
+        "with the link to confirm it if it was in fact performed",
+    ),
+    N(
+        "followup",
+        "performance confirmed or follow-up recorded",
+        "nobody",
+        "none",
+        "followup/operations.py",
+        "shown on the case page to its parties and mediator",
+    ),
+    # Governance: early warnings for the staff of the regions holding the cases.
+    N(
+        "governance",
+        "early warning raised",
+        "region staff",
+        "sms",
+        "governance/notices.py",
+        "once per window, by the worker; no party is named, the list is read after logging in",
     ),
 )
 del N

@@ -33,6 +33,7 @@ def deliver_due(
     """
     token = secrets.token_hex(8)
     report = DeliveryReport()
+    back: set[str] = set()  # channels whose gateway took a message in this round
     for _ in range(limit):
         message = ops.claim_next(now or utcnow(), token)
         db.session.commit()  # the claim is visible to other workers before sending
@@ -48,6 +49,9 @@ def deliver_due(
             error = f"{type(failure).__name__}: {failure}"
         if not ops.record_attempt(message, token, error=error, now=now or utcnow()):
             log.warning("outbox message %s: claim expired while sending", message.id)
+        if error is None and message.channel not in back:
+            back.add(message.channel)  # once a round: what waited for the gateway goes now
+            ops.due_again(message.channel, now or utcnow())
         db.session.commit()
         if error is None:
             report.sent += 1

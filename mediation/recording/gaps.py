@@ -28,6 +28,8 @@ REASONS = {
     "no_media": _l("no sound or picture reached the recorder"),
     "stalled": _l("sound and picture stopped reaching the recorder"),
     "overloaded": _l("the recorder was overloaded and fell behind"),
+    # The recorder's disk ran out (recording.stopped_disk_full journals that file's stop).
+    "disk_full": _l("the recorder's disk was full"),
 }
 
 

@@ -256,6 +256,53 @@ def finish_file(
     return recording
 
 
+# A file the recorder stopped because its disk was full: kept as written, hashed.
+DISK_FULL_STATUS = "disk_full"
+DISK_FULL = "recording.stopped_disk_full"
+
+
+def stopped_disk_full(
+    recording: Recording, *, duration: float | None, by: str, ended_at: datetime
+) -> None:
+    """Close a file the full disk stopped (flushes): its record as any file's, with what was
+    written, and the stop journaled, so that the minutes say the recording is incomplete
+    and they are the record (SPC online mediation rules art 22)."""
+    path = absolute(recording)
+    # The file as the disk kept it, to its last whole cluster (the writer cannot end it).
+    written = playable_seconds(path) if path.exists() else None
+    finish_file(
+        recording,
+        duration=written if written is not None else duration,
+        status=DISK_FULL_STATUS,
+        by=by,
+        ended_at=ended_at,
+    )
+    if recording.status != DISK_FULL_STATUS:
+        return  # closed already, by another worker
+    journal.append(
+        recording.participant.session.case_id,
+        DISK_FULL,
+        {
+            "recording_id": recording.id,
+            "session_id": recording.session_id,
+            "participant_id": recording.participant_id,
+            "stopped_at": recording.ended_at.isoformat(),
+            "seconds_written": recording.duration_seconds,
+            "sha256": recording.sha256,
+        },
+        actor_id=None,  # the platform's recorder
+    )
+
+
+def disk_full_in(session_id: int) -> list[Recording]:
+    """The session's files a full disk stopped (for the minutes)."""
+    return db.session.scalars(
+        select(Recording)
+        .where(Recording.session_id == session_id, Recording.status == DISK_FULL_STATUS)
+        .order_by(Recording.ended_at)
+    ).all()
+
+
 def left_open(holder: str, now: datetime | None = None) -> list[Recording]:
     """Files still open whose writer no longer holds its room (it died, or was taken
     over), whatever became of the room since."""

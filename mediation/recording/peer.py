@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import time
 from datetime import datetime
@@ -112,7 +113,14 @@ class Peer:
                 if not self.accepting:
                     break
                 self.last_frame = time.monotonic()
-                add(frame.data, frame.timestamp, self.last_frame)
+                try:
+                    add(frame.data, frame.timestamp, self.last_frame)
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    await self.disk_full()
+                    while True:  # read on, unwritten: unread frames queue in memory
+                        await track.recv()
                 if self.stop_media is not None and self.writer.end >= self.stop_media:
                     self.accepting = False  # caught up with the end
 
@@ -132,6 +140,26 @@ class Peer:
             await asyncio.sleep(0.05)
         self.accepting = False
 
+    async def disk_full(self) -> None:
+        """The recorder's disk is full: this file stops here, as it is (playable to its last
+        cluster), hashed and journaled at once as ``recording.stopped_disk_full``; the
+        mediator is told. The written minutes are then the record of the session (SPC online
+        mediation rules art 22: the recording is incomplete)."""
+        self.stop_writing()
+        self.accepting = False  # nothing more can be written: no frames to wait for
+        log.error(
+            "room %s: disk full, recording of %s stopped", self.room.session_id, self.participant_id
+        )
+        await self._finish(recording.DISK_FULL_STATUS)
+        await self.room.tell_disk_full(self.participant_id)
+
+    async def _finish(self, status: str) -> None:
+        if self.writer is not None and self.file_id is not None:
+            file_id, self.file_id = self.file_id, None  # closed once, whoever comes first
+            duration = self.writer.close()
+            worker = self.room.worker
+            await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
+
     async def close(self) -> None:
         self.stop_writing()
         await self.drain()
@@ -142,11 +170,7 @@ class Peer:
         await self.pc.close()
         for reader in self.readers:
             reader.cancel()
-        if self.writer is not None and self.file_id is not None:
-            duration = self.writer.close()
-            await self.room.worker.db(
-                _finish, self.file_id, duration, self.room.worker.holder, self.stopped_at
-            )
+        await self._finish("finished")
 
 
 def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
@@ -154,7 +178,11 @@ def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tupl
     return file.id, recording.absolute(file)
 
 
-def _finish(recording_id: int, duration: float, holder: str, closed: datetime) -> None:
-    recording.finish_file(
-        db.session.get(Recording, recording_id), duration=duration, by=holder, ended_at=closed
-    )
+def _finish(
+    recording_id: int, duration: float, holder: str, closed: datetime, status: str = "finished"
+) -> None:
+    file = db.session.get(Recording, recording_id)
+    if status == recording.DISK_FULL_STATUS:
+        recording.stopped_disk_full(file, duration=duration, by=holder, ended_at=closed)
+    else:
+        recording.finish_file(file, duration=duration, by=holder, ended_at=closed)

@@ -36,7 +36,9 @@ from mediation.rooms.layout import RECORDER
 
 from . import operations as recording
 from .passthrough import install
-from .peer import Peer
+
+# Peer and the file helpers live in peer.py; reached here too (tests, tools).
+from .peer import Peer, _finish, _open  # noqa: F401
 from .watch import LagProbe, Watch, check_peer
 
 log = logging.getLogger(__name__)
@@ -329,6 +331,11 @@ class RoomRecording:
             await self.sio.emit("recording_gap", message, namespace="/room")
         except socketio.exceptions.SocketIOError:
             log.info("room %s: could not tell the mediator of a gap", self.session_id)
+
+    async def tell_disk_full(self, participant_id: int) -> None:
+        """A file stopped because the disk is full (peer.py, ``disk_full``): told as every
+        stream the recorder does not record, reason ``disk_full``."""
+        await self.tell(participant_id, "disk_full", "started", None)
 
     async def send(self, to: int, kind: str, payload: Any) -> None:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}

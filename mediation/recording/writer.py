@@ -11,6 +11,7 @@ second.
 
 from __future__ import annotations
 
+import errno
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -98,8 +99,13 @@ class WebmWriter:
         if self.container is None and self._held:
             self._open(None)  # sound only, shorter than the wait for a picture
         if self.container is not None:
-            self.container.close()
-            self.container = None
+            container, self.container = self.container, None
+            try:
+                container.close()
+            except OSError as error:  # e.g. the disk is full: the cues cannot be written
+                if error.errno != errno.ENOSPC:
+                    raise
+                # What was written stays, playable to its last cluster (written through).
         return self.end
 
     def _open(self, size: tuple[int, int] | None) -> None:

@@ -486,6 +486,12 @@ def recorded_throughout(room: Room) -> bool:
         and all(m.participant_id in recorded for m in taking_part)
         # ...and no stream went unrecorded for a while (recording/watch.py reports it).
         and not gaps.any_in(room.session_id)
+        # ...and no file stopped early because the recorder's disk was full.
+        and not db.session.scalar(
+            select(Recording.id)
+            .where(Recording.session_id == room.session_id, Recording.status == "disk_full")
+            .limit(1)
+        )
     )
 
 

@@ -24,6 +24,9 @@ PAGES = {
     "/admin/categories/new": {Role.platform_admin},
     "/consultation/queue": {Role.expert},
     "/consultation/experts": {Role.platform_admin, Role.institution_admin},
+    "/governance/": {Role.governance},
+    "/governance/warnings": {Role.governance},
+    "/governance/export.csv": {Role.governance},
 }
 HOME = {
     Role.party: "/cases/",
@@ -33,6 +36,7 @@ HOME = {
     Role.judge: "/court/",
     Role.platform_admin: "/admin/",
     Role.expert: "/consultation/queue",
+    Role.governance: "/governance/",
 }
 
 
@@ -52,7 +56,10 @@ def _people():
             extra["institution_id"] = institution.id
         if role in (Role.court_clerk, Role.judge):
             extra["court_id"] = court.id
-        users[role] = make_user(role, **extra).phone
+        user = make_user(role, **extra)
+        if role == Role.governance:
+            user.area_code = "32"  # region staff watch a division (mediation/governance)
+        users[role] = user.phone
     db.session.commit()
     return users
 

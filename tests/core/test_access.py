@@ -33,6 +33,9 @@ PUBLIC = {
     "/verify/root.pem",
     "/api/court/v1/openapi.json",  # the court API's description
     "/reception",  # the public reception times (接待日)
+    # A host's free reception times; booking sends a visitor to consultation's start to
+    # prove a phone first (tests/reception).
+    "/reception/hosts/<int:host_id>/book",
     "/evaluation",  # court fees and time limits, before filing (tests/evaluation)
     # Consultation: what it is, and asking after proving a phone by a code, as registration
     # does (an anonymous visitor's "ask" goes to that start; tests/consultation).

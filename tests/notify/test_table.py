@@ -173,12 +173,85 @@ def _late():
     }
 
 
+@scenario("early warning raised")
+def _warning():
+    from mediation.governance import warnings
+
+    staff, elsewhere = make_user(Role.governance), make_user(Role.governance)
+    staff.area_code, elsewhere.area_code = "3201", "3301"
+    now = utcnow()
+    for hours in range(6):  # more than five of one category in one street this week
+        case = make_case(make_user(), make_user())
+        case.area_code, case.created_at = "320102001", now - timedelta(hours=hours)
+    db.session.flush()
+    return lambda: warnings.raise_due(now), {"region staff": [staff]}
+
+
 @scenario("question turned into a case")
 def _turned():
     from mediation.consultation import operations as consultation
 
     question = _question()
     return lambda: consultation.to_case(question, question.asker), {}
+
+
+# -- reception -------------------------------------------------------------------------------
+
+
+def _talk():
+    from datetime import UTC, datetime, time
+
+    from mediation.booking.availability import add_rule
+    from mediation.reception import operations as reception
+
+    now = datetime(2025, 12, 1, 1, 0, tzinfo=UTC)  # a Monday; Thursday is reception day
+    host = make_mediator(make_institution(region_code="420102"))
+    add_rule(host.id, 3, time(9), time(11), reception=True, place="社区服务中心")
+    booker = mailable(make_user())[0]
+    start = reception.free_slots(host.id, now.date(), now=now)[0].start
+    return host, booker, start, now
+
+
+@scenario("reception talk booked")
+def _talk_booked():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    return lambda: reception.book(booker, host, start, "欠薪", now=now), {"booker": [booker]}
+
+
+def _held():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    booking = reception.book(booker, host, start, "欠薪", now=now)
+    reception.record(booking, host, "欠薪三个月。", now=start)
+    return host, booker, booking
+
+
+@scenario("reception talk cancelled")
+def _talk_cancelled():
+    from mediation.reception import operations as reception
+
+    host, booker, start, now = _talk()
+    booking = reception.book(booker, host, start, "欠薪", now=now)
+    return lambda: reception.cancel(booking, booker, now=now), {}
+
+
+@scenario("reception talk turned into a case")
+def _talk_to_case():
+    from mediation.reception import operations as reception
+
+    host, booker, booking = _held()
+    return lambda: reception.to_case(booking, host, "labour"), {"booker": [booker]}
+
+
+@scenario("reception talk kept as a consultation answer")
+def _talk_to_answer():
+    from mediation.reception import operations as reception
+
+    host, booker, booking = _held()
+    return lambda: reception.to_answer(booking, host, "labour"), {"booker": [booker]}
 
 
 # -- cases ----------------------------------------------------------------------------------
@@ -859,6 +932,46 @@ def new_messages() -> list[OutboxMessage]:
             select(OutboxMessage).where(OutboxMessage.id > _mark[0]).order_by(OutboxMessage.id)
         )
     )
+
+
+# -- follow-up ------------------------------------------------------------------------------
+
+
+def _tracked(days: int = 30):
+    from tests.followup.conftest import tracked
+
+    case, obligation = tracked(days)
+    mailable(*everyone(case))
+    return case, obligation
+
+
+@scenario("obligation due soon")
+def _due_soon():
+    from mediation.followup import operations as followup
+
+    _case, obligation = _tracked(days=2)
+    return followup.remind_due, {"obligor": [obligation.obligor.user]}
+
+
+@scenario("obligation date missed")
+def _date_missed():
+    from mediation.followup import operations as followup
+    from tests.followup.conftest import after_the_date
+
+    case, obligation = _tracked()
+    later = after_the_date(obligation)
+    return lambda: followup.mark_missed(now=later), {
+        "mediator": [case.mediator],
+        "obligee": [obligation.obligee.user],
+    }
+
+
+@scenario("performance confirmed or follow-up recorded")
+def _performance_confirmed():
+    from mediation.followup import operations as followup
+
+    _case, obligation = _tracked()
+    return lambda: followup.confirm(obligation, obligation.obligee.user, full=True), {}
 
 
 def expected(events: list[str], who: Who) -> Counter:

@@ -28,6 +28,7 @@ from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
+from mediation.followup import operations as followup
 from tests.conftest import login
 from tests.court.conftest import apply_jointly, in_force
 from tests.factories import PASSWORD, make_case, make_mediating_case, make_user
@@ -161,6 +162,7 @@ def build(app: Flask) -> World:
                 "token": [links.token_for(party_participant), agency_token],
                 "party_id": [str(agent.id)],
                 "question_id": [str(question.id)],
+                "obligation_id": [str(followup.of_case(case)[0].id)],
                 "delegation_id": [str(delegated.id)],
                 "attachment_id": [str(question.attachments[0].id)],
                 "number": ["1"],

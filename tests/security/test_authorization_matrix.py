@@ -88,6 +88,10 @@ def _question(t):
     return {"question_id": t.ids["question"]}
 
 
+def _talk(t):
+    return {"booking_id": t.ids["reception_booking"]}
+
+
 def _application(t):
     return {"application_id": t.ids["application"]}
 
@@ -349,6 +353,23 @@ MATRIX: dict[str, Entry] = {
         "the asker alone turns their question into their case",
         destructive=True,
     ),
+    # -- reception talks --------------------------------------------------------------------
+    "reception.booking": Entry(
+        _talk, frozenset({"applicant", "mediator"}), "the booker and the host of the talk only"
+    ),
+    "reception.cancel": Entry(
+        _talk, frozenset({"applicant"}), "the booker alone calls it off", destructive=True
+    ),
+    "reception.record": Entry(_talk, MEDIATOR, "the host alone records the talk"),
+    # -- follow-up of performance -----------------------------------------------------------
+    "followup.confirm": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]},
+        frozenset({"applicant"}),
+        "the obligee of this obligation alone (the applicant is owed the payment)",
+    ),
+    "followup.follow_up": Entry(
+        lambda t: {"obligation_id": t.ids["obligation"]}, MEDIATOR, "the case's mediator"
+    ),
     # -- journal and recordings ------------------------------------------------------------
     "journal.case_journal": Entry(_case, CASE, "can_view (redacted for a party)"),
     "journal.case_journal_json": Entry(_case, CASE, "can_view (redacted for a party)"),
@@ -371,6 +392,8 @@ NOTHING_YET = {"confirmation.decision", "court_api.get_unsigned_decision"}
 EXEMPT = {
     "static": "public files of the application (CSS, JavaScript, fonts): nobody's data",
     "agreements.crl": "the CA's public CRLs (tests/agreements/test_crl_views.py): nobody's data",
+    "reception.book": "a host's public booking page: anyone may book any host listed on the "
+    "public reception page (tests/reception/test_reception.py)",
 }
 
 REFUSED = {401, 403, 404, 410}

@@ -34,9 +34,11 @@ from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
+from mediation.followup import operations as followup
 from mediation.minutes import operations as minutes
 from mediation.minutes import review
 from mediation.notify.models import OutboxMessage
+from mediation.reception import operations as reception
 from mediation.recording import operations as recording
 from mediation.recording.models import Composition
 from mediation.rooms.models import Room, RoomMember
@@ -240,6 +242,12 @@ def build_tenant(storage_dir: str) -> Tenant:
         select(OutboxMessage).where(OutboxMessage.recipient == applicant.phone)
     ).first()
     assert db.session.get(AvailabilityRule, rule.id) is not None
+
+    # A reception talk the applicant booked with the mediator (reception/): Thursday
+    # afternoons are public reception; the slot follows the clock.
+    availability.add_rule(mediator.id, 3, time(14), time(17), reception=True, place="接待室")
+    slot = reception.free_slots(mediator.id, utcnow().date(), now=utcnow())[0]
+    talk = reception.book(applicant, mediator, slot.start, "邻里纠纷", now=utcnow())
     return Tenant(
         phones={
             "applicant": applicant.phone,
@@ -260,6 +268,8 @@ def build_tenant(storage_dir: str) -> Tenant:
             "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
             "question": question.id,
+            # The agreement's payment, tracked since it took effect (the applicant is owed).
+            "obligation": followup.of_case(case)[0].id,
             "question_file": question.attachments[0].id,
             "application": application.id,
             "material": material.id,
@@ -270,6 +280,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "recording": joint_recording,
             "caucus_recording": caucus_recording,
             "rule": rule.id,
+            "reception_booking": talk.id,
             "message": message.id,
             "mediator_id": mediator.id,
             "court_id": world.court.id,

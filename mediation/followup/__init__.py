@@ -1,0 +1,1 @@
+"""Follow-up of performance (回访) after a mediation agreement (People's Mediation Law art 31)."""

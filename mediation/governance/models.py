@@ -1,0 +1,49 @@
+"""Early warnings raised for a region, and the cases each one rests on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.core.db import UTCDateTime, utcnow
+from mediation.extensions import db
+
+
+class EarlyWarning(db.Model):
+    """One early warning: a surge of one category in one street (群体性纠纷), or one
+    respondent named in many cases. ``key`` names what it is about (the street and category,
+    or the respondent's key); a warning is raised once per key and window."""
+
+    __tablename__ = "governance_warnings"
+    __table_args__ = (
+        CheckConstraint("kind IN ('surge', 'respondent')", name="known_kind"),
+        UniqueConstraint("kind", "key", "window_start", name="uq_governance_warnings_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    # The street for a surge; for a respondent the narrowest division holding all its cases.
+    area_code: Mapped[str] = mapped_column(String(12), index=True)
+    category: Mapped[str | None] = mapped_column(String(40))
+    # What staff read for a respondent: the name as the filers gave it (no ID number).
+    label: Mapped[str] = mapped_column(String(200), default="")
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    case_count: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cases: Mapped[list[WarningCase]] = relationship(
+        cascade="all, delete-orphan", order_by="WarningCase.case_id"
+    )
+
+
+class WarningCase(db.Model):
+    __tablename__ = "governance_warning_cases"
+
+    warning_id: Mapped[int] = mapped_column(
+        ForeignKey("governance_warnings.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)

@@ -1,0 +1,33 @@
+"""Who is told of an early warning (rows of mediation/notify/table.py, stage "governance"):
+the staff of every region holding one of its cases. The message names no party: the list
+is read after logging in."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from mediation.accounts.models import User
+from mediation.notify import operations as notify
+
+from .models import EarlyWarning
+
+SURGE = _l(
+    "Early warning on the mediation platform: %(count)s cases of one kind in area %(area)s "
+    "since %(since)s. Log in to see the list."
+)
+RESPONDENT = _l(
+    "Early warning on the mediation platform: one respondent is named in %(count)s cases "
+    "since %(since)s. Log in to see the list."
+)
+
+
+def raised(warning: EarlyWarning, staff: list[User]) -> None:
+    message = SURGE if warning.kind == "surge" else RESPONDENT
+    for person in staff:
+        notify.tell(
+            person,
+            message,
+            count=warning.case_count,
+            area=warning.area_code,
+            since=warning.window_start,
+        )

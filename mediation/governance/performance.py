@@ -1,0 +1,44 @@
+"""Performance of agreements in force (People's Mediation Law art 31), from the follow-up
+feature's obligations: of those due by today, how many the obligee confirmed performed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from mediation.cases.models import Case
+from mediation.extensions import db
+from mediation.followup.models import Obligation, ObligationStatus
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
+
+
+def performed_and_due(
+    where: ColumnElement[bool], since: datetime, now: datetime
+) -> tuple[int, int]:
+    """(performed in full, due) for the obligations of the cases ``where`` selects (filed
+    since ``since``). An agreement comes after the filing, so its obligations fall due after
+    ``since`` too: saying so lets PostgreSQL read only the period's obligations from
+    ix_obligations_status_due instead of all of them."""
+    today = now.astimezone(BEIJING).date()
+    first = since.astimezone(BEIJING).date()
+    performed, due = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(case((Obligation.status == ObligationStatus.performed, 1), else_=0)), 0
+            ),
+            func.count(),
+        )
+        .select_from(Obligation)
+        .join(Case, Case.id == Obligation.case_id)
+        .where(
+            where,
+            Obligation.status.in_([s.value for s in ObligationStatus]),
+            Obligation.due_on >= first,
+            Obligation.due_on <= today,
+        )
+    ).one()
+    return performed, due

@@ -1,0 +1,274 @@
+"""Booking, cancelling and recording reception talks; a talk turned into a case or a
+consultation answer with one action.
+
+A host is anyone with public reception hours in booking's availability rules (a mediator,
+or a volunteer of the 两代表一委员 reception given such hours). Slots are booking's own
+(booking.slots, ``reception_only``), of ``TALK_MINUTES``, minus the talks already booked.
+Everything here flushes; the request edge commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, insert, literal, select
+from sqlalchemy.exc import IntegrityError
+
+from mediation.accounts.models import User
+from mediation.booking import slots
+from mediation.booking.models import AvailabilityRule
+from mediation.booking.operations import lock_calendar
+from mediation.cases import regions
+from mediation.cases.models import Case
+from mediation.cases.operations import open_case
+from mediation.consultation import operations as consultation
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.journal import operations as journal
+
+from . import notices
+from .models import BookingStatus, Outcome, ReceptionBooking
+
+TALK_MINUTES = 30  # a reception talk: a first hearing, not a mediation session
+BOOK_DAYS = 14  # as far ahead as the public reception page shows
+# Against one person holding many slots (a flood): so many talks to come at once, and one
+# a day with the same host. Cancelling frees the allowance.
+MAX_UPCOMING = 3
+MAX_SUBJECT = 200
+MAX_NOTES = 10000
+
+
+class NotAllowedError(Exception):
+    """The step is not this person's to take (the view answers 404)."""
+
+
+def is_host(user_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    AvailabilityRule.mediator_id == user_id, AvailabilityRule.reception.is_(True)
+                )
+            )
+        )
+    )
+
+
+def _live():
+    return ReceptionBooking.status != BookingStatus.cancelled
+
+
+def free_slots(host_id: int, first_day: date, *, now: datetime) -> list[slots.Slot]:
+    """The host's free reception slots on ``BOOK_DAYS`` days from ``first_day``."""
+    found = slots.free_slots(
+        host_id, first_day, BOOK_DAYS, now=now, minutes=TALK_MINUTES, reception_only=True
+    )
+    taken = set(
+        db.session.scalars(
+            select(ReceptionBooking.start_at).where(
+                ReceptionBooking.host_id == host_id,
+                _live(),
+                ReceptionBooking.start_at >= now,
+            )
+        )
+    )
+    return [s for s in found if s.start not in taken]
+
+
+def book(
+    booker: User, host: User, start: datetime, subject: str, *, now: datetime | None = None
+) -> ReceptionBooking:
+    """The slot at ``start`` for ``booker``, or a FieldError saying why not.
+
+    Two people booking one slot at once: the host's calendar is locked, the insert is
+    conditional (no live booking of the slot), and the partial unique index refuses what
+    any other writer might slip past both; one wins, the other is told the slot was just
+    taken."""
+    now = now or utcnow()
+    if not booker.is_verified:
+        raise FieldError("slot", _("Prove your phone number by a code before booking."))
+    subject = " ".join(subject.split())
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise FieldError("subject", _("Say in a few words what you want to talk about."))
+    if not host.active or not is_host(host.id):
+        raise NotAllowedError
+    if host.id == booker.id:
+        raise FieldError("slot", _("You cannot book a talk with yourself."))
+    # One host's bookings one after another (and after their case sessions' bookings): the
+    # row lock on PostgreSQL, the write lock taken before reading on SQLite.
+    lock_calendar(host.id)
+    zone = slots.load_rules(host.id, now.date(), now.date()).zone
+    day = start.astimezone(zone).date()
+    slot = next((s for s in free_slots(host.id, day, now=now) if s.start == start), None)
+    if slot is None:
+        raise FieldError("slot", _("This time is no longer free. Please choose another."))
+    mine = select(ReceptionBooking).where(
+        ReceptionBooking.booker_id == booker.id,
+        ReceptionBooking.status == BookingStatus.booked,
+        ReceptionBooking.end_at > now,
+    )
+    upcoming = db.session.scalars(mine).all()
+    if len(upcoming) >= MAX_UPCOMING:
+        raise FieldError(
+            "slot",
+            _("You already have %(n)d talks booked. Cancel one to book another.", n=MAX_UPCOMING),
+        )
+    if any(b.host_id == host.id and b.start_at.astimezone(zone).date() == day for b in upcoming):
+        raise FieldError("slot", _("You already have a talk with this host on that day."))
+    values = {
+        "host_id": host.id,
+        "booker_id": booker.id,
+        "start_at": slot.start,
+        "end_at": slot.end,
+        "place": slot.place or (host.institution.address if host.institution else ""),
+        "subject": subject,
+        "status": BookingStatus.booked,
+        "notes": "",
+        "created_at": now,
+    }
+    taken = exists().where(
+        ReceptionBooking.host_id == host.id, ReceptionBooking.start_at == slot.start, _live()
+    )
+    columns = list(values)
+    row = select(
+        *[literal(v, ReceptionBooking.__table__.c[k].type) for k, v in values.items()]
+    ).where(~taken)
+    try:
+        with db.session.begin_nested():
+            inserted = db.session.execute(
+                insert(ReceptionBooking).from_select(columns, row).returning(ReceptionBooking.id)
+            ).scalar()
+    except IntegrityError:
+        inserted = None
+    if inserted is None:
+        raise FieldError("slot", _("Someone has just booked this time. Please choose another."))
+    booking = db.session.get(ReceptionBooking, inserted)
+    notices.booked(booking, zone)
+    return booking
+
+
+def cancel(booking: ReceptionBooking, by: User, *, now: datetime | None = None) -> None:
+    """The booker calls the talk off before it starts; the slot is free again."""
+    if by.id != booking.booker_id:
+        raise NotAllowedError
+    now = now or utcnow()
+    if booking.status != BookingStatus.booked or booking.start_at <= now:
+        raise FieldError("booking", _("This talk can no longer be cancelled."))
+    booking.status, booking.cancelled_at = BookingStatus.cancelled, now
+    db.session.flush()
+
+
+def can_view(user: User, booking: ReceptionBooking) -> bool:
+    return user.is_authenticated and user.id in (booking.booker_id, booking.host_id)
+
+
+def mine(booker: User, *, now: datetime) -> list[ReceptionBooking]:
+    """The person's talks not long past, soonest first."""
+    return db.session.scalars(
+        select(ReceptionBooking)
+        .where(ReceptionBooking.booker_id == booker.id, ReceptionBooking.end_at > now - _WEEK)
+        .order_by(ReceptionBooking.start_at)
+    ).all()
+
+
+_WEEK = timedelta(days=7)
+
+
+def day_list(host: User, today: date, zone: ZoneInfo) -> list[ReceptionBooking]:
+    """The host's live talks from the start of their ``today`` on, in time order."""
+    since = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
+    return db.session.scalars(
+        select(ReceptionBooking)
+        .where(ReceptionBooking.host_id == host.id, _live(), ReceptionBooking.start_at >= since)
+        .order_by(ReceptionBooking.start_at)
+    ).all()
+
+
+def _hosted(booking: ReceptionBooking, by: User) -> None:
+    if by.id != booking.host_id:
+        raise NotAllowedError
+    if booking.status == BookingStatus.cancelled:
+        raise FieldError("notes", _("The party cancelled this talk."))
+
+
+def record(booking: ReceptionBooking, by: User, notes: str, *, now: datetime | None = None) -> None:
+    """The host's record of the talk (People's Mediation Law art 27: the mediator records
+    the mediation). The host may record a talk early: a party sometimes comes before the
+    time booked, and the host, not the clock, knows that the talk took place."""
+    _hosted(booking, by)
+    notes = notes.strip()
+    if not notes:
+        raise FieldError("notes", _("Write down what was said and advised."))
+    if len(notes) > MAX_NOTES:
+        raise FieldError(
+            "notes", _("The record is too long: at most %(n)d characters.", n=MAX_NOTES)
+        )
+    booking.notes, booking.recorded_at = notes, now or utcnow()
+    booking.status = BookingStatus.held
+    if booking.outcome is None:
+        booking.outcome = Outcome.advised
+    db.session.flush()
+
+
+def _region(host: User) -> str:
+    code = host.institution.region_code if host.institution else ""
+    if not regions.province_code(code):
+        raise FieldError("category", _("Your account belongs to no institution with a region."))
+    return code
+
+
+def _not_yet_turned(booking: ReceptionBooking) -> None:
+    if booking.case_id is not None or booking.question_id is not None:
+        raise FieldError("notes", _("This talk has already been taken further."))
+
+
+def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
+    """Escalation: a draft case with the booker as applicant, carrying the subject and the
+    host's record as its facts; the booker completes and submits it (art 17: the party
+    applies). Once only."""
+    _hosted(booking, by)
+    _not_yet_turned(booking)
+    if not booking.notes:
+        raise FieldError("notes", _("Write down what was said and advised."))
+    case = open_case(
+        title=booking.subject,
+        category=category,
+        applicants=[booking.booker],
+        respondents=[],
+        facts=booking.notes,
+        by=by,
+    )
+    case.region_code = _region(by)
+    db.session.flush()
+    journal.append(
+        case.id,
+        "reception.converted",
+        {"booking_id": booking.id, "at": booking.start_at.isoformat()},
+        actor_id=by.id,
+    )
+    booking.case_id, booking.outcome = case.id, Outcome.case
+    db.session.flush()
+    notices.case_opened(booking)
+    return case
+
+
+def to_answer(booking: ReceptionBooking, by: User, category: str) -> None:
+    """The host's record kept as the booker's consultation, answered (the booker is told
+    and reads it among their questions). Once only."""
+    _hosted(booking, by)
+    _not_yet_turned(booking)
+    question = consultation.answered_in_person(
+        booking.booker,
+        by,
+        category=category,
+        region_code=_region(by),
+        subject=booking.subject,
+        text=booking.subject,
+        answer_text=booking.notes,
+        now=booking.recorded_at,
+    )
+    booking.question_id, booking.outcome = question.id, Outcome.answer
+    db.session.flush()

@@ -1,0 +1,243 @@
+"""Follow-up of performance (issue #21, item 1; People's Mediation Law art 31): obligations
+tracked from the agreement in force, the obligor reminded once, a missed date noticed once,
+the obligee's confirmation, the mediator's 回访记录, the performance rate. Runs on SQLite
+and PostgreSQL (the ``app`` fixture's databases)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from mediation import worker
+from mediation.accounts.models import Role
+from mediation.agreements.models import Agreement
+from mediation.cases import statistics
+from mediation.cases.models import Case
+from mediation.cases.states import CaseStatus
+from mediation.core.db import utcnow
+from mediation.core.forms import FieldError
+from mediation.extensions import db
+from mediation.followup import operations as ops
+from mediation.followup.models import FollowUp, Obligation, ObligationStatus
+from mediation.notify.models import OutboxMessage
+from tests.conftest import csrf_token, login
+from tests.court.conftest import in_force
+from tests.factories import PASSWORD, make_mediating_case, make_user
+
+from .conftest import after_the_date, tracked
+
+
+def _mark() -> int:
+    """The newest message so far: the setting-up of a case sends texts of its own."""
+    return db.session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0)))
+
+
+def _sms_to(user, since: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.body).where(
+                OutboxMessage.recipient == user.phone, OutboxMessage.id > since
+            )
+        )
+    )
+
+
+def test_the_last_signature_turns_each_obligation_into_a_tracked_item(app_ctx):
+    made = in_force()  # every signer signs in turn; the seal makes it effective
+    [obligation] = ops.of_case(made.case)
+    applicant, respondent = made.case.party_users()
+    assert obligation.obligor.user == respondent and obligation.obligee.user == applicant
+    assert obligation.amount == Decimal("3500.00") and obligation.status == "pending"
+    assert obligation.due_on == (utcnow() + timedelta(days=30)).date()
+    assert "维修费" in obligation.description
+    # Once only, even if the signal came again.
+    assert ops.track(db.session.get(Agreement, obligation.agreement_id)) == []
+
+
+def test_the_obligor_is_reminded_once_before_the_date(app_ctx):
+    _case, obligation = tracked(days=2)
+    _later_case, later = tracked(days=20)
+    mark = _mark()
+    assert ops.remind_due() == 1
+    assert ops.remind_due() == 0  # a second worker round (or a second worker) sends nothing
+    [text] = _sms_to(obligation.obligor.user, mark)
+    assert obligation.obligor.user != obligation.obligee.user
+    assert "3500" not in text and "维修费" in text
+    assert later.reminded_at is None and _sms_to(later.obligor.user, mark) == []
+
+
+def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
+    case, obligation = tracked(days=5)
+    assert ops.mark_missed() == 0  # not yet
+    mark = _mark()
+    later = after_the_date(obligation)
+    assert ops.mark_missed(now=later) == 1
+    assert ops.mark_missed(now=later + timedelta(days=1)) == 0
+    assert obligation.status == ObligationStatus.missed and obligation.missed_noticed_at
+    assert len(_sms_to(case.mediator, mark)) == 1
+    [to_obligee] = _sms_to(obligation.obligee.user, mark)
+    assert to_obligee.endswith(f"/followup/obligations/{obligation.id}/confirm")
+    assert ops.missed_for(case.mediator) == [obligation]
+    ops.record(obligation, case.mediator, kind="call", result="will_perform", outcome="答应下周付")
+    ops.confirm(obligation, obligation.obligee.user, full=False, note="已收到1500元")
+    assert obligation.status == ObligationStatus.partly
+    ops.confirm(obligation, obligation.obligee.user, full=True)
+    assert obligation.status == ObligationStatus.performed and ops.missed_for(case.mediator) == []
+
+
+def test_the_worker_job_reminds_and_notices_each_once(app):
+    with app.app_context():
+        tracked(days=2)
+        db.session.commit()
+    assert worker.performance(app) == "1 obligors reminded, 0 missed obligations noticed"
+    assert worker.performance(app) == "0 obligors reminded, 0 missed obligations noticed"
+
+
+def test_a_missed_obligation_claimed_by_another_worker_is_not_told_twice(app_ctx):
+    """The conditional UPDATE: a row another worker already marked is skipped."""
+    case, obligation = tracked(days=1)
+    later = after_the_date(obligation)
+    obligation.missed_noticed_at = later  # as if the other worker committed first
+    db.session.flush()
+    mark = _mark()
+    assert ops.mark_missed(now=later) == 0 and _sms_to(case.mediator, mark) == []
+
+
+def test_only_the_obligee_confirms_and_only_the_mediator_records(app_ctx):
+    case, obligation = tracked()
+    applicant, respondent = case.party_users()
+    other_mediator = make_mediating_case().mediator
+    for someone in (respondent, case.mediator, other_mediator):
+        with pytest.raises(ops.NotAllowedError):
+            ops.confirm(obligation, someone, full=True)
+    for someone in (applicant, respondent, other_mediator):
+        with pytest.raises(ops.NotAllowedError):
+            ops.record(obligation, someone, kind="call", result="other", outcome="x")
+    with pytest.raises(FieldError):
+        ops.confirm(obligation, applicant, full=False, note="")  # part: say what came
+    with pytest.raises(FieldError):
+        ops.record(obligation, case.mediator, kind="letter", result="other", outcome="x")
+    with pytest.raises(FieldError):
+        ops.record(obligation, case.mediator, kind="visit", result="other", outcome="长" * 2001)
+    ops.confirm(obligation, applicant, full=True)
+    with pytest.raises(ops.NotAllowedError):  # performed: nothing left to confirm
+        ops.confirm(obligation, applicant, full=True)
+
+
+def test_the_performance_rate_counts_obligations_due_and_kept_on_time(app_ctx):
+    _a, kept = tracked(days=3)
+    _b, missed = tracked(days=3)
+    _c, not_yet = tracked(days=30)
+    ops.confirm(kept, kept.obligee.user, full=True)
+    later = after_the_date(kept, days=3)
+    assert ops.rate_counts(None, now=later) == (2, 1)
+    assert ops.rate_counts(kept.case.institution_id, now=later) == (1, 1)
+    # Today nothing is due yet: the statistics page shows no rate rather than 0 %.
+    assert statistics.figures().others["obligations_due"] == 0
+    assert not_yet.status == missed.status == "pending"
+
+
+# -- the pages ---------------------------------------------------------------------------
+
+
+def _post(client, path: str, data: dict):
+    """Post as a browser does, with the token of a page the person can open (their home)."""
+    return client.post(path, data=data | {"csrf_token": csrf_token(client, "/account")})
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        case, obligation = tracked(days=1)
+        ops.mark_missed(now=after_the_date(obligation))
+        applicant, respondent = case.party_users()
+        admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+        other = make_mediating_case()
+        made = {
+            "case": case.id,
+            "obligation": obligation.id,
+            "applicant": applicant.phone,
+            "respondent": respondent.phone,
+            "mediator": case.mediator.phone,
+            "admin": admin.phone,
+            "other_mediator": other.mediator.phone,
+            "other_case": other.id,
+        }
+        db.session.commit()
+    return made
+
+
+def _as(app, phone):
+    client = app.test_client()
+    assert login(client, phone, PASSWORD).status_code == 302
+    return client
+
+
+def test_the_case_page_shows_performance_to_its_parties_and_mediator_only(app, world):
+    case_path = f"/cases/{world['case']}"
+    for who in ("applicant", "respondent", "mediator"):
+        page = _as(app, world[who]).get(case_path).get_data(as_text=True)
+        assert 'id="performance"' in page, who
+    page = _as(app, world["applicant"]).get(case_path).get_data(as_text=True)
+    confirm = f"/followup/obligations/{world['obligation']}/confirm"
+    assert confirm in page
+    assert confirm not in _as(app, world["respondent"]).get(case_path).get_data(as_text=True)
+    page = _as(app, world["admin"]).get(case_path).get_data(as_text=True)
+    assert 'id="performance"' not in page  # the institution's admin sees the case, not this
+    missed = _as(app, world["mediator"]).get("/followup/missed").get_data(as_text=True)
+    assert f"/followup/obligations/{world['obligation']}/follow-ups" in missed
+    assert _as(app, world["applicant"]).get("/followup/missed").status_code == 403
+
+
+def test_who_may_confirm_and_record_over_http(app, world):
+    o = world["obligation"]
+    confirm, record = f"/followup/obligations/{o}/confirm", f"/followup/obligations/{o}/follow-ups"
+    note = {"kind": "call", "result": "other", "outcome": "x"}
+    anonymous = app.test_client()
+    answer = anonymous.post(confirm, data={"csrf_token": csrf_token(anonymous, "/login")})
+    assert answer.status_code == 302 and "/login" in answer.location
+    other = _as(app, world["other_mediator"])  # another case's mediator
+    assert other.get(confirm).status_code == other.get(record).status_code == 404
+    assert _post(other, record, note).status_code == 404
+    respondent = _as(app, world["respondent"])  # a party, but not the obligee
+    assert _post(respondent, confirm, {"how": "full"}).status_code == 403
+    assert _post(respondent, record, note).status_code == 403
+    mediator = _as(app, world["mediator"])
+    assert _post(mediator, confirm, {"how": "full"}).status_code == 403
+    hostile = "<script>alert(1)</script>"
+    answer = _post(mediator, record, {"kind": "visit", "result": "refuses", "outcome": hostile})
+    assert answer.status_code == 302 and answer.location.endswith("#performance")
+    for wrong in (
+        {"kind": "visit", "result": "x", "outcome": "y"},
+        {"kind": "visit", "result": "other", "outcome": "长" * 5000},
+        {"kind": "visit", "result": "other", "outcome": "  "},
+    ):
+        answer = _post(mediator, record, wrong)
+        assert answer.status_code == 422 and 'class="field-error"' in answer.get_data(as_text=True)
+    page = mediator.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert hostile not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    applicant = _as(app, world["applicant"])
+    answer = _post(applicant, confirm, {"how": "part", "note": ""})
+    assert answer.status_code == 422  # part: say what was received
+    assert _post(applicant, confirm, {"how": "all of it"}).status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(func.count(FollowUp.id))) == 1
+        assert db.session.get(Obligation, o).status == "missed"
+    assert _post(applicant, confirm, {"how": "full"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Obligation, o).status == "performed"
+    assert applicant.get(confirm).status_code == 403  # nothing left to confirm
+
+
+def test_enforcement_is_suggested_when_a_confirmed_agreement_is_not_performed(app, world):
+    """Civil Procedure Law art 206: only after the court confirmed the agreement."""
+    path = f"/cases/{world['case']}"
+    applicant = _as(app, world["applicant"])
+    assert 'class="next-step enforcement"' not in applicant.get(path).get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Case, world["case"]).status = CaseStatus.confirmed
+        db.session.commit()
+    assert 'class="next-step enforcement"' in applicant.get(path).get_data(as_text=True)
