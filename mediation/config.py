@@ -152,6 +152,16 @@ class Config:
     RECORDER_MAX_ROOMS = 4
     # Offer loopback ICE candidates too: for browsers on the recorder's own machine.
     RECORDER_LOOPBACK = True
+    # A stream the recorder should record but does not receive is reported to the mediator,
+    # journaled and named in the minutes (SPC online mediation rules art 22: the recording
+    # stands for the minutes only when complete): no media within RECORDER_MEDIA_WITHIN
+    # seconds of the offer, media stopped for RECORDER_STALL_SECONDS, or the recorder's own
+    # event loop late by more than RECORDER_LAG_LIMIT seconds (overloaded).
+    RECORDER_MEDIA_WITHIN = 10.0
+    RECORDER_STALL_SECONDS = 3.0
+    # A socket's receive buffer holds about a second or two of a stream: a loop later than
+    # this is losing packets.
+    RECORDER_LAG_LIMIT = 1.5
 
     # Electronic signatures: the platform's own CA (root and issuing CA) and timestamp
     # authority live in PKI_DIR (default instance/pki); the root's key is encrypted with
@@ -291,6 +301,9 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECORDER_URL": ("RECORDER_URL", str),
     "RECORDER_MAX_ROOMS": ("RECORDER_MAX_ROOMS", int),
     "RECORDER_LOOPBACK": ("RECORDER_LOOPBACK", _bool),
+    "RECORDER_MEDIA_WITHIN": ("RECORDER_MEDIA_WITHIN", float),
+    "RECORDER_STALL_SECONDS": ("RECORDER_STALL_SECONDS", float),
+    "RECORDER_LAG_LIMIT": ("RECORDER_LAG_LIMIT", float),
     "PKI_DIR": ("PKI_DIR", str),
     "PKI_NAME": ("PKI_NAME", str),
     "PKI_ROOT_PASSPHRASE": ("PKI_ROOT_PASSPHRASE", str),

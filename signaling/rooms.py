@@ -33,6 +33,7 @@ from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
 from mediation.minutes.models import SECTIONS
+from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
@@ -495,6 +496,27 @@ class RoomNamespace(Namespace):
                 db.session.commit()
                 announce(session_id, state.committed(session_id))
 
+    def on_recording_gap(self, data: Any = None) -> None:
+        """The recorder reports a stream it does not (or no longer) record: every mediator
+        in the room is told at once (the recorder has journaled it; the minutes list it)."""
+        session_id = session.get("recorder_session")
+        if not _within_limits("recording_gap"):
+            return
+        if session_id is None:  # only the recorder reports what it records
+            _error("forbidden", _("This request is not known."), "recording_gap")
+            return
+        try:
+            notice = recording_notice(session_id, _size_checked(data))
+        except MalformedEventError as problem:
+            _error("invalid", _("The request is malformed: %(why)s", why=str(problem)), "")
+            return
+        for mediator in db.session.scalars(
+            select(RoomMember.participant_id).where(
+                RoomMember.session_id == session_id, RoomMember.role == "mediator"
+            )
+        ).all():
+            send("recording_gap", notice, to=_personal(mediator))
+
     @handler("signal", relay=True)
     def on_signal(self, sender: int, room: state.Snapshot, data: Any) -> None:
         """Relay one WebRTC message to one peer, if the current layout joins the two."""
@@ -604,6 +626,22 @@ class RoomNamespace(Namespace):
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
         return lambda: send_to_all("ended", {}, to=_everyone(room.session_id))
+
+
+def recording_notice(session_id: int, data: Any) -> dict:
+    """What the mediator is shown of a gap the recorder reports (SPC online mediation rules
+    art 22: the minutes become the record where the recording is incomplete)."""
+    participant = _field(data, "participant", int, optional=True)
+    reason = _field(data, "reason", str)
+    state_ = _field(data, "state", str)
+    if reason not in gaps.REASONS or state_ not in ("started", "ended"):
+        raise MalformedEventError("unknown reason or state")
+    seconds = data.get("seconds")
+    if seconds is not None and not (
+        isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e7
+    ):
+        raise MalformedEventError("seconds is out of range")
+    return gaps.notice(session_id, participant, reason, state_, seconds)
 
 
 def on_error(error: Exception) -> None:

@@ -14,6 +14,7 @@ from mediation.cases.labels import SIDE_NAMES
 from mediation.core.db import utcnow
 from mediation.core.i18n import format_day
 from mediation.extensions import db
+from mediation.recording import gaps
 from mediation.recording.models import Recording
 from mediation.rooms.models import Room, RoomMember
 
@@ -52,6 +53,8 @@ def render(session: MediationSession, minutes: Minutes) -> bytes:
         disputes=disputes_by_passage(minutes),
         attended=attended,
         recordings=recordings,
+        gaps=gaps.of_session(session.id),
+        gap_names=gaps.names(session.id),
         reviews=minutes.reviews,
         side_names=SIDE_NAMES,
         room=room,

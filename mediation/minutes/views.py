@@ -23,6 +23,7 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db, limiter
+from mediation.recording import gaps
 
 from . import operations, review
 from .forms import SECTION_LABELS, ActionForm, MinutesForm, ReviewForm
@@ -78,6 +79,8 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         sent=forms.pop("sent", {}),
         code_sent=forms.pop("code_sent", False),
         action_form=ActionForm(),
+        gaps=gaps.of_session(session.id),
+        gap_names=gaps.names(session.id),
         **forms,
     )
 

@@ -13,42 +13,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import socket
 import sys
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import socketio
 from aiortc import (
-    RTCConfiguration,
     RTCIceServer,
     RTCIceTransportPolicy,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCSessionDescription,
 )
-from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
 from flask import Flask
 
-from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.rooms.ice import servers as ice_servers
 from mediation.rooms.ice import transport_policy
 from mediation.rooms.layout import RECORDER
 
 from . import operations as recording
-from .models import Recording
 from .passthrough import install
-from .writer import WebmWriter
+
+# Peer and the file helpers live in peer.py; reached here too (tests, tools).
+from .peer import Peer, _finish, _open  # noqa: F401
+from .watch import LagProbe, Watch, check_peer
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
@@ -77,6 +68,8 @@ class Worker:
         # "relay": the recorder reaches the browsers through TURN as they reach it.
         self.ice_policy = RTCIceTransportPolicy(transport_policy(app.config))
         self.composer: asyncio.subprocess.Process | None = None
+        self.lag = LagProbe()
+        self.retiring: set[asyncio.Future] = set()  # rooms being stopped
 
     def ice(self) -> list[RTCIceServer]:
         """The ICE servers, with TURN credentials made now: they expire (6 h), and a
@@ -102,6 +95,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("recorder %s records rooms of %s", self.holder, self.url)
+        self.lag.start()
         while not stop.is_set():
             try:
                 await self.tick()
@@ -112,9 +106,27 @@ class Worker:
         for room in list(self.rooms.values()):
             await room.stop()
             await self.db(recording.release, room.session_id, self.holder)
+        if self.retiring:
+            await asyncio.wait(list(self.retiring))
+        await self.lag.stop()
+
+    async def watch(self) -> None:
+        """Report what is not being recorded: the loop late (every room), a stream silent."""
+        late = self.lag.read() > self.app.config["RECORDER_LAG_LIMIT"]
+        for room in list(self.rooms.values()):
+            if room.finished:
+                continue
+            # Only where media flows: a loop busy setting up a room loses nothing yet.
+            if late and any(p.last_frame is not None for p in room.peers.values()):
+                await room.overload.begin("overloaded")
+            elif not late:
+                await room.overload.end()
+            for peer in list(room.peers.values()):
+                await check_peer(peer, self.app.config)
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
+        await self.watch()
         self.ticks += 1
         if self.ticks % UPLOAD_RETRY_TICKS == 1:  # at start, then about once a minute
             await self.db(recording.upload_spooled)
@@ -122,10 +134,11 @@ class Worker:
             kept = await self.db(self._renew, session_id)
             if not kept or room.finished:
                 del self.rooms[session_id]
-                await room.stop()
-                if kept:
-                    await self.db(recording.release, session_id, self.holder)
-                await self.compose_later()
+                # Beside the ticks: its files take a moment to drain and close, and the
+                # other rooms' leases must be renewed meanwhile.
+                retiring = asyncio.ensure_future(self._retire(room, kept))
+                self.retiring.add(retiring)
+                retiring.add_done_callback(self.retiring.discard)
         if len(self.rooms) >= self.max_rooms:
             return
         for session_id in await self.db(recording.rooms_to_record):
@@ -146,6 +159,15 @@ class Worker:
         self.composer = await asyncio.create_subprocess_exec(
             "nice", sys.executable, "-m", "mediation.cli", "recording", "compose"
         )
+
+    async def _retire(self, room: RoomRecording, kept: bool) -> None:
+        try:
+            await room.stop()
+            if kept:
+                await self.db(recording.release, room.session_id, self.holder)
+            await self.compose_later()
+        except Exception:  # logged; what is left open is closed as an orphan later
+            log.exception("room %s: stopping failed", room.session_id)
 
     def _renew(self, session_id: int) -> bool:
         return recording.renew(session_id, self.holder) and recording.still_recordable(session_id)
@@ -171,6 +193,7 @@ class RoomRecording:
         self.epoch: int | None = None  # this connection's, as the server counts them
         self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
         self.peers: dict[int, Peer] = {}
+        self.overload = Watch(self, None)
         self.finished = False
         # python-socketio runs each event in a task of its own: one at a time here, in the
         # order they came (a candidate must not overtake the answer before it).
@@ -206,6 +229,7 @@ class RoomRecording:
 
     async def stop(self) -> None:
         await self._close_all()
+        await self.overload.end()
         await self.sio.shutdown()  # also stops a reconnection under way
 
     async def on_welcome(self, welcome: dict) -> None:
@@ -293,148 +317,30 @@ class RoomRecording:
         if peer is not None:
             await peer.close()
 
-    async def tell_disk_full(self, participant_id: int) -> None:
-        """Tell the mediator, through the server, that a file stopped (the journal has it
-        whatever becomes of this message). The event is the one the recorder reports every
-        stream it does not record with (``recording_gap``), reason ``disk_full``."""
+    async def tell(
+        self, participant_id: int | None, reason: str, state: str, seconds: float | None
+    ) -> None:
+        """Tell the mediator, through the server, that a stream is (or was) not recorded;
+        the journal has it whatever becomes of this message."""
         if not self.connected.is_set():
             return
-        message = {"participant": participant_id, "reason": "disk_full", "state": "started"}
+        message = {"participant": participant_id, "reason": reason, "state": state}
+        if seconds is not None:
+            message["seconds"] = round(seconds, 1)
         try:
             await self.sio.emit("recording_gap", message, namespace="/room")
         except socketio.exceptions.SocketIOError:
-            log.info("room %s: could not tell the mediator of a full disk", self.session_id)
+            log.info("room %s: could not tell the mediator of a gap", self.session_id)
+
+    async def tell_disk_full(self, participant_id: int) -> None:
+        """A file stopped because the disk is full (peer.py, ``disk_full``): told as every
+        stream the recorder does not record, reason ``disk_full``."""
+        await self.tell(participant_id, "disk_full", "started", None)
 
     async def send(self, to: int, kind: str, payload: Any) -> None:
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
         await asyncio.wait_for(self.connected.wait(), timeout=10)
         await self.sio.emit("signal", message, namespace="/room")
-
-
-class Peer:
-    """The recorder's receive-only connection to one participant, and their file."""
-
-    def __init__(self, room: RoomRecording, participant_id: int, epoch: int | None) -> None:
-        self.room = room
-        self.participant_id = participant_id
-        self.epoch = epoch
-        # The platform's STUN/TURN servers, never aiortc's default public STUN server.
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(
-                iceServers=room.worker.ice(), iceTransportPolicy=room.worker.ice_policy
-            )
-        )
-        self.accepting = True
-        self.stopped_at: datetime | None = None
-        self.writer: WebmWriter | None = None
-        self.file_id: int | None = None
-        self.readers: list[asyncio.Task] = []
-        self.early: list = []  # candidates that came before the answer
-        self.pc.on("track", self.on_track)
-
-    async def offer(self) -> None:
-        worker = self.room.worker
-        self.file_id, path = await worker.db(
-            _open, self.room.session_id, self.participant_id, worker.holder, self.room.scope
-        )
-        self.writer = WebmWriter(path)
-        for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
-            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(
-                [
-                    c
-                    for c in RTCRtpSender.getCapabilities(kind).codecs
-                    if c.mimeType.lower() in (codec, f"{kind}/rtx")
-                ]
-            )
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        description = self.pc.localDescription
-        await self.room.send(
-            self.participant_id, "offer", {"type": description.type, "sdp": description.sdp}
-        )
-
-    async def signal(self, kind: str, payload: Any) -> None:
-        if kind == "answer" and isinstance(payload, dict):
-            if self.pc.signalingState != "have-local-offer":
-                return  # an answer to an offer already answered
-            await self.pc.setRemoteDescription(
-                RTCSessionDescription(sdp=payload["sdp"], type=payload["type"])
-            )
-            for candidate in self.early:
-                await self.pc.addIceCandidate(candidate)
-            self.early.clear()
-        elif kind == "candidate" and isinstance(payload, dict) and payload.get("candidate"):
-            candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
-            candidate.sdpMid = payload.get("sdpMid")
-            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            if self.pc.remoteDescription is None:
-                self.early.append(candidate)
-            else:
-                await self.pc.addIceCandidate(candidate)
-
-    def on_track(self, track) -> None:
-        self.readers.append(asyncio.ensure_future(self._read(track)))
-
-    async def _read(self, track) -> None:
-        add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
-        with contextlib.suppress(MediaStreamError):
-            while self.accepting:
-                frame = await track.recv()
-                if self.accepting:
-                    try:
-                        add(frame.data, frame.timestamp, time.monotonic())
-                    except OSError as error:
-                        if error.errno != errno.ENOSPC:
-                            raise
-                        await self.disk_full()
-                        while True:  # read on, unwritten: unread frames queue in memory
-                            await track.recv()
-
-    def stop_writing(self) -> None:
-        """Nothing more goes into the file; its recorded stretch ends now."""
-        if self.accepting:
-            self.accepting = False
-            self.stopped_at = utcnow()
-
-    async def disk_full(self) -> None:
-        """The recorder's disk is full: this file stops here, as it is (playable to its last
-        cluster), hashed and journaled at once as ``recording.stopped_disk_full``; the
-        mediator is told. The written minutes are then the record of the session (SPC online
-        mediation rules art 22: the recording is incomplete)."""
-        self.stop_writing()
-        log.error("room %s: disk full, recording of %s stopped", self.room.session_id,
-                  self.participant_id)  # fmt: skip
-        await self._finish(recording.DISK_FULL_STATUS)
-        await self.room.tell_disk_full(self.participant_id)
-
-    async def _finish(self, status: str) -> None:
-        if self.writer is not None and self.file_id is not None:
-            file_id, self.file_id = self.file_id, None  # closed once, whoever comes first
-            duration = self.writer.close()
-            worker = self.room.worker
-            await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
-
-    async def close(self) -> None:
-        self.stop_writing()
-        await self.pc.close()
-        for reader in self.readers:
-            reader.cancel()
-        await self._finish("finished")
-
-
-def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
-    file = recording.open_file(session_id, participant_id, holder, scope)
-    return file.id, recording.absolute(file)
-
-
-def _finish(
-    recording_id: int, duration: float, holder: str, closed: datetime, status: str = "finished"
-) -> None:
-    file = db.session.get(Recording, recording_id)
-    if status == recording.DISK_FULL_STATUS:
-        recording.stopped_disk_full(file, duration=duration, by=holder, ended_at=closed)
-    else:
-        recording.finish_file(file, duration=duration, by=holder, ended_at=closed)
 
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:

@@ -28,6 +28,7 @@ from mediation.core.hardening import unstorable
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
+from mediation.recording import gaps
 from mediation.recording.models import MAIN_SCOPES, Recording
 
 from . import cache, layout, state
@@ -483,6 +484,8 @@ def recorded_throughout(room: Room) -> bool:
         and all(m.recording_consent is True for m in taking_part if m.role != "mediator")
         # ...and a recorder really recorded everyone (one may not be running at all).
         and all(m.participant_id in recorded for m in taking_part)
+        # ...and no stream went unrecorded for a while (recording/watch.py reports it).
+        and not gaps.any_in(room.session_id)
         # ...and no file stopped early because the recorder's disk was full.
         and not db.session.scalar(
             select(Recording.id)

@@ -875,6 +875,9 @@
   });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", function (line) { addChat(line, true); });
+  // The recorder reports a stream it does not receive (or its own overload): the mediator
+  // sees it at once, and writes the minutes (the recording is not the whole record).
+  socket.on("recording_gap", function (g) { if (g && g.message) notice(g.message); });
   // The mediator ended the session (the layout that says so may come first: once only).
   socket.on("ended", function () { finish(); });
   // "gone": this window was replaced by a newer one (a reload or another tab): it stays

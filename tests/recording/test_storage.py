@@ -12,7 +12,7 @@ from mediation.core import storage as storages
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.recording import operations as recording
-from mediation.recording import recorder
+from mediation.recording import peer, recorder
 from mediation.recording.models import Composition, Recording
 from mediation.recording.writer import WebmWriter
 from mediation.rooms.models import Room
@@ -37,11 +37,11 @@ def test_the_recorder_writes_through_storage_and_the_files_play_by_ranges(
 
     async def record(participant_id: int) -> int:
         opened = (session_id, participant_id, worker.holder, "joint")
-        file_id, path = await worker.db(recorder._open, *opened)
+        file_id, path = await worker.db(peer._open, *opened)
         writer = WebmWriter(path, opened=0.0)
         feed(writer, 2)
         duration = writer.close()
-        await worker.db(recorder._finish, file_id, duration, worker.holder, utcnow())
+        await worker.db(peer._finish, file_id, duration, worker.holder, utcnow())
         return file_id
 
     ids = [asyncio.run(record(p)) for p in participants]

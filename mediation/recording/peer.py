@@ -1,0 +1,188 @@
+"""The recorder's receive-only connection to one participant, and their file (see
+recorder.py): VP8 and Opus as they came, written as they arrive; the stream watched for a
+gap (watch.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+
+from mediation.core.db import utcnow
+from mediation.extensions import db
+
+from . import operations as recording
+from .models import Recording
+from .watch import Watch
+from .writer import WebmWriter
+
+log = logging.getLogger(__name__)
+# A recorder behind real time (a busy machine) still has frames on their way when a stretch
+# ends: those sent before the end go into the file, waited for this long at most.
+DRAIN_SECONDS = 1.0
+
+
+class Peer:
+    """The recorder's receive-only connection to one participant (in ``room``, a
+    recorder.RoomRecording), and their file."""
+
+    def __init__(self, room: Any, participant_id: int, epoch: int | None) -> None:
+        self.room = room
+        self.participant_id = participant_id
+        self.epoch = epoch
+        # The platform's STUN/TURN servers, never aiortc's default public STUN server.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=room.worker.ice(), iceTransportPolicy=room.worker.ice_policy
+            )
+        )
+        self.accepting = True
+        self.stopped_at: datetime | None = None
+        self.stop_media: float | None = None  # the end, in the file's seconds, once known
+        self.writer: WebmWriter | None = None
+        self.file_id: int | None = None
+        self.readers: list[asyncio.Task] = []
+        self.early: list = []  # candidates that came before the answer
+        self.offered_at = time.monotonic()
+        self.last_frame: float | None = None  # when the last frame of either kind came
+        self.watch = Watch(room, participant_id)
+        self.pc.on("track", self.on_track)
+
+    async def offer(self) -> None:
+        worker = self.room.worker
+        self.file_id, path = await worker.db(
+            _open, self.room.session_id, self.participant_id, worker.holder, self.room.scope
+        )
+        self.writer = WebmWriter(path)
+        for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
+            transceiver = self.pc.addTransceiver(kind, direction="recvonly")
+            transceiver.setCodecPreferences(
+                [
+                    c
+                    for c in RTCRtpSender.getCapabilities(kind).codecs
+                    if c.mimeType.lower() in (codec, f"{kind}/rtx")
+                ]
+            )
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        description = self.pc.localDescription
+        await self.room.send(
+            self.participant_id, "offer", {"type": description.type, "sdp": description.sdp}
+        )
+
+    async def signal(self, kind: str, payload: Any) -> None:
+        if kind == "answer" and isinstance(payload, dict):
+            if self.pc.signalingState != "have-local-offer":
+                return  # an answer to an offer already answered
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=payload["sdp"], type=payload["type"])
+            )
+            for candidate in self.early:
+                await self.pc.addIceCandidate(candidate)
+            self.early.clear()
+        elif kind == "candidate" and isinstance(payload, dict) and payload.get("candidate"):
+            candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
+            candidate.sdpMid = payload.get("sdpMid")
+            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            if self.pc.remoteDescription is None:
+                self.early.append(candidate)
+            else:
+                await self.pc.addIceCandidate(candidate)
+
+    def on_track(self, track) -> None:
+        self.readers.append(asyncio.ensure_future(self._read(track)))
+
+    async def _read(self, track) -> None:
+        add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
+        with contextlib.suppress(MediaStreamError):
+            while self.accepting:
+                frame = await track.recv()
+                if not self.accepting:
+                    break
+                self.last_frame = time.monotonic()
+                try:
+                    add(frame.data, frame.timestamp, self.last_frame)
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    await self.disk_full()
+                    while True:  # read on, unwritten: unread frames queue in memory
+                        await track.recv()
+                if self.stop_media is not None and self.writer.end >= self.stop_media:
+                    self.accepting = False  # caught up with the end
+
+    def stop_writing(self) -> None:
+        """The recorded stretch ends now: nothing sent later goes into the file (what was
+        sent before and is still on its way does, see ``drain``)."""
+        if self.stopped_at is None:
+            self.stopped_at = utcnow()
+            if self.writer is None or not self.writer.started:
+                self.accepting = False
+            else:
+                self.stop_media = time.monotonic() - self.writer.opened
+
+    async def drain(self) -> None:
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while self.accepting and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self.accepting = False
+
+    async def disk_full(self) -> None:
+        """The recorder's disk is full: this file stops here, as it is (playable to its last
+        cluster), hashed and journaled at once as ``recording.stopped_disk_full``; the
+        mediator is told. The written minutes are then the record of the session (SPC online
+        mediation rules art 22: the recording is incomplete)."""
+        self.stop_writing()
+        self.accepting = False  # nothing more can be written: no frames to wait for
+        log.error(
+            "room %s: disk full, recording of %s stopped", self.room.session_id, self.participant_id
+        )
+        await self._finish(recording.DISK_FULL_STATUS)
+        await self.room.tell_disk_full(self.participant_id)
+
+    async def _finish(self, status: str) -> None:
+        if self.writer is not None and self.file_id is not None:
+            file_id, self.file_id = self.file_id, None  # closed once, whoever comes first
+            duration = self.writer.close()
+            worker = self.room.worker
+            await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
+
+    async def close(self) -> None:
+        self.stop_writing()
+        await self.drain()
+        try:
+            await self.watch.end()  # a gap lasts at most until its file closes
+        except Exception:  # the file must still be closed and hashed below
+            log.exception("room %s: the end of a gap was not journaled", self.room.session_id)
+        await self.pc.close()
+        for reader in self.readers:
+            reader.cancel()
+        await self._finish("finished")
+
+
+def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
+    file = recording.open_file(session_id, participant_id, holder, scope)
+    return file.id, recording.absolute(file)
+
+
+def _finish(
+    recording_id: int, duration: float, holder: str, closed: datetime, status: str = "finished"
+) -> None:
+    file = db.session.get(Recording, recording_id)
+    if status == recording.DISK_FULL_STATUS:
+        recording.stopped_disk_full(file, duration=duration, by=holder, ended_at=closed)
+    else:
+        recording.finish_file(file, duration=duration, by=holder, ended_at=closed)
