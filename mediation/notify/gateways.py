@@ -23,6 +23,17 @@ class DeliveryError(Exception):
     """The message was not accepted; it stays queued and is tried again later."""
 
 
+class GatewayUnavailable(DeliveryError):
+    """The provider could not be reached, timed out or answered 5xx: not this message's
+    fault. Once the provider takes a message again, the messages that waited for it this
+    way are due at once (worker.deliver_once); a message the provider refused for itself
+    (a 4xx: a bad number, a rejected text) keeps backing off."""
+
+
+# How the outbox's ``last_error`` marks a failure of the provider, not of the message.
+UNAVAILABLE = "[unavailable] "
+
+
 class SmsGateway(Protocol):
     def send_sms(self, phone: str, text: str, key: str) -> None:
         """Hand one text to the provider; raise ``DeliveryError`` if it was not accepted.
@@ -68,8 +79,12 @@ class HttpSmsGateway:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read()
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
+        except urllib.error.HTTPError as error:
+            if error.code >= 500:
+                raise GatewayUnavailable(f"SMS gateway: {error}") from error
             raise DeliveryError(f"SMS gateway: {error}") from error
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise GatewayUnavailable(f"SMS gateway: {error}") from error
 
 
 class EmailSender(Protocol):
@@ -102,7 +117,9 @@ class SmtpEmailSender:
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as error:
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
+            raise GatewayUnavailable(f"SMTP: {error}") from error
+        except smtplib.SMTPException as error:  # this message refused (its recipient, size)
             raise DeliveryError(f"SMTP: {error}") from error
 
 
@@ -164,8 +181,9 @@ class Gateways:
 
 
 def _takes_key(gateway: SmsGateway) -> bool:
-    parameters = inspect.signature(gateway.send_sms).parameters
-    return "key" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    """Only a gateway that names ``key`` gets it: one written before keys, with a catch-all
+    ``**kwargs`` it hands on to its own client, would fail on it."""
+    return "key" in inspect.signature(gateway.send_sms).parameters
 
 
 def _sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

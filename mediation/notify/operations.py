@@ -15,6 +15,7 @@ from mediation.core.db import utcnow
 from mediation.core.i18n import format_day, user_zone
 from mediation.extensions import db
 
+from .gateways import UNAVAILABLE
 from .models import Channel, MessageStatus, OutboxMessage
 
 CLAIM_SECONDS = 120  # longer than one SMTP or gateway call may take
@@ -131,8 +132,8 @@ def record_attempt(message: OutboxMessage, token: str, *, error: str | None, now
 
 def due_again(channel: str, now: datetime) -> int:
     """A gateway took a message: it is back. Messages of its channel that were put off
-    after failed attempts are due now, not up to an hour later (backoff); returns how many
-    (flushes)."""
+    because it was away are due now, not up to an hour later (backoff); those it refused
+    for themselves keep backing off. Returns how many (flushes)."""
     result = db.session.execute(
         update(OutboxMessage)
         .where(
@@ -140,6 +141,7 @@ def due_again(channel: str, now: datetime) -> int:
             OutboxMessage.status == MessageStatus.queued,
             OutboxMessage.attempts > 0,
             OutboxMessage.next_attempt_at > now,
+            OutboxMessage.last_error.startswith(UNAVAILABLE, autoescape=True),
         )
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)

@@ -13,7 +13,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import operations as ops
-from .gateways import DeliveryError, Gateways
+from .gateways import UNAVAILABLE, DeliveryError, Gateways, GatewayUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def deliver_due(
         try:
             gateways.send(message)
             error = None
+        except GatewayUnavailable as failure:
+            error = f"{UNAVAILABLE}{failure}"
         except DeliveryError as failure:
             error = str(failure)
         except Exception as failure:  # a bug in one message must not stall the queue
