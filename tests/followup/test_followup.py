@@ -241,3 +241,27 @@ def test_enforcement_is_suggested_when_a_confirmed_agreement_is_not_performed(ap
         db.session.get(Case, world["case"]).status = CaseStatus.confirmed
         db.session.commit()
     assert 'class="next-step enforcement"' in applicant.get(path).get_data(as_text=True)
+
+
+def test_an_obligation_without_a_date_does_not_break_the_case_page(app):
+    """agreements/draft.py may leave the date open ("due": None): nothing is past its date,
+    and no date is made up (format_day(None) would print today)."""
+    with app.app_context():
+        case, obligation = tracked()
+        obligation.due_on = None
+        applicant = case.party_users()[0]
+        ids = case.id, obligation.id, applicant.phone
+        db.session.commit()
+    case_id, obligation_id, phone = ids
+    obligee = _as(app, phone)
+    assert obligee.get(f"/cases/{case_id}").status_code == 200
+    assert (
+        _post(
+            obligee,
+            f"/followup/obligations/{obligation_id}/confirm",
+            {"how": "part", "note": "已收到1500元"},
+        ).status_code
+        == 302
+    )
+    page = obligee.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'class="next-step"' in page and "was due by" not in page
