@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from mediation.cases.models import Case
 from mediation.extensions import db
 from mediation.followup.models import Obligation, ObligationStatus
+from mediation.followup.operations import on_time
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
 
@@ -19,7 +20,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
 def performed_and_due(
     where: ColumnElement[bool], since: datetime, now: datetime
 ) -> tuple[int, int]:
-    """(performed in full, due) for the obligations of the cases ``where`` selects (filed
+    """(performed in full on time, due) for the obligations of the cases ``where`` selects (filed
     since ``since``). An agreement comes after the filing, so its obligations fall due after
     ``since`` too: saying so lets PostgreSQL read only the period's obligations from
     ix_obligations_status_due instead of all of them."""
@@ -27,9 +28,7 @@ def performed_and_due(
     first = since.astimezone(BEIJING).date()
     performed, due = db.session.execute(
         select(
-            func.coalesce(
-                func.sum(case((Obligation.status == ObligationStatus.performed, 1), else_=0)), 0
-            ),
+            func.coalesce(func.sum(case((on_time(now), 1), else_=0)), 0),
             func.count(),
         )
         .select_from(Obligation)
