@@ -1,5 +1,6 @@
 """Performance of agreements in force (People's Mediation Law art 31), from the follow-up
-feature's obligations: of those due by today, how many the obligee confirmed performed."""
+feature's obligations: of those whose date has passed, how many were performed in full on
+time (the same rule as the follow-up feature's own rate, followup.operations.on_time)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def performed_and_due(
             where,
             Obligation.status.in_([s.value for s in ObligationStatus]),
             Obligation.due_on >= first,
-            Obligation.due_on <= today,
+            # Due today is not yet late: performance may still come on time.
+            Obligation.due_on < today,
         )
     ).one()
     return performed, due
