@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask
 
@@ -106,13 +107,14 @@ def late_questions(app: Flask) -> str:
             db.session.remove()
 
 
-def performance(app: Flask) -> str:
+def performance(app: Flask, now: datetime | None = None) -> str:
     """People's Mediation Law art 31: obligors reminded before their date; dates passed
-    without confirmation marked missed and told to the mediator, once each."""
+    without confirmation marked missed and told to the mediator, once each (in the daytime:
+    ``now`` lets a test say when)."""
     with app.app_context():
         try:
-            reminded = followup.remind_due()
-            missed = followup.mark_missed()
+            reminded = followup.remind_due(now)
+            missed = followup.mark_missed(now)
             db.session.commit()
             return f"{reminded} obligors reminded, {missed} missed obligations noticed"
         finally:

@@ -99,6 +99,7 @@ JOURNAL_LABELS = {
     "agreement.effective": _l("The agreement took effect"),
     "followup.performance_confirmed": _l("The obligee confirmed performance of an obligation"),
     "followup.recorded": _l("The mediator recorded a follow-up on performance"),
+    "followup.performance_found": _l("The mediator found an obligation performed"),
     "archive.renewed": _l("A signed document's archive timestamp was renewed"),
     "delegation.received": _l("A court delegated the dispute to mediation before filing"),
     "delegation.result": _l("The result went back to the delegating court"),

@@ -35,7 +35,9 @@ def performance(case) -> dict | None:
         "to_confirm": [
             o
             for o in obligations
-            if ops.may_confirm(current_user, o) and (o.status != "pending" or o.due_on <= day)
+            if ops.may_confirm(current_user, o)
+            # An agreement may leave the date open (agreements/draft.py writes "due": None).
+            and (o.status != "pending" or (o.due_on is not None and o.due_on <= day))
         ],
         "to_follow_up": [
             o for o in obligations if is_mediator and o.status == "missed" and not o.follow_ups

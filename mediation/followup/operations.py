@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy import case as when
+from sqlalchemy.sql.elements import ColumnElement
 
 from mediation.accounts.models import User
 from mediation.agreements import signals as agreement_signals
@@ -36,16 +37,44 @@ MAX_NOTE = 500
 MAX_DESCRIPTION = 500
 # Still open to the obligee's confirmation: performance may come late (art 31 urges it).
 OPEN = (ObligationStatus.pending, ObligationStatus.missed, ObligationStatus.partly)
+# Not yet (fully) performed: the obligor is reminded and a passed date is noticed (art 31).
+OWED = (ObligationStatus.pending, ObligationStatus.partly)
+# No text message before this hour, local time: the worker sees the date change at midnight.
+FIRST_HOUR = 8
 
 
 class NotAllowedError(Exception):
     """The user has no part in this obligation (the view answers 404)."""
 
 
+def _local(now: datetime | None = None) -> datetime:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return (now or utcnow()).astimezone(zone)
+
+
 def today(now: datetime | None = None) -> date:
     """The calendar day in the platform's zone: a due date is a day in China, not in UTC."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return (now or utcnow()).astimezone(zone).date()
+    return _local(now).date()
+
+
+def _night(now: datetime | None) -> bool:
+    """Before FIRST_HOUR local time: reminders and notices wait for the morning."""
+    return _local(now).hour < FIRST_HOUR
+
+
+def on_time(now: datetime | None = None) -> ColumnElement[bool]:
+    """Performed in full by the end of the due date in the platform's zone. performed_at is
+    naive UTC and due_on a day in China: the cut-off is the next day's midnight there,
+    i.e. due_on plus (24 hours - the zone's offset) in UTC (16:00 UTC for Beijing time,
+    which has had no daylight saving since 1991). A confirmation at 00:30 the next morning
+    in China is late although its UTC date is still the due date."""
+    offset = _local(now).utcoffset() or timedelta(0)
+    seconds = int((timedelta(days=1) - offset).total_seconds())
+    if db.session.get_bind().dialect.name == "postgresql":
+        cut_off = Obligation.due_on + literal_column(f"interval '{seconds} seconds'")
+    else:  # SQLite keeps both as text: 'YYYY-MM-DD HH:MM:SS[.ffffff]' compares in order
+        cut_off = func.datetime(Obligation.due_on, f"+{seconds} seconds")
+    return and_(Obligation.status == ObligationStatus.performed, Obligation.performed_at < cut_off)
 
 
 # -- tracking ---------------------------------------------------------------------------
@@ -138,15 +167,26 @@ def may_follow_up(user: User, obligation: Obligation) -> bool:
     return user.is_authenticated and case is not None and case.mediator_id == user.id
 
 
-def failed(obligations: list[Obligation]) -> bool:
-    return any(o.status in (ObligationStatus.missed, ObligationStatus.partly) for o in obligations)
+def failed(obligations: list[Obligation], now: datetime | None = None) -> bool:
+    """Missed, or performed only in part once the date has passed: before the date, part
+    performance is just performance under way."""
+    day = today(now)
+
+    def _failed(o: Obligation) -> bool:
+        if o.status == ObligationStatus.partly:
+            return o.due_on is not None and o.due_on < day
+        return o.status == ObligationStatus.missed
+
+    return any(_failed(o) for o in obligations)
 
 
-def enforcement_open(case: Case, obligations: list[Obligation]) -> bool:
+def enforcement_open(
+    case: Case, obligations: list[Obligation], now: datetime | None = None
+) -> bool:
     """Civil Procedure Law art 206, People's Mediation Law art 33 para 2: after the court
     confirmed the agreement, a party may apply to it for enforcement when the other
     refuses to perform or performs only in part."""
-    return case.status == CaseStatus.confirmed and failed(obligations)
+    return case.status == CaseStatus.confirmed and failed(obligations, now)
 
 
 # -- the obligee and the mediator -------------------------------------------------------
@@ -195,6 +235,12 @@ def record(obligation: Obligation, user: User, *, kind: str, result: str, outcom
         outcome=outcome,
     )
     db.session.add(entry)
+    found = result == FollowUpResult.performed and obligation.status in OPEN
+    if found:
+        # Art 31: the committee's own finding counts, or an obligation with no obligee on
+        # the platform (or one who never logs in) would stay missed for ever.
+        obligation.status = ObligationStatus.performed
+        obligation.performed_at = utcnow()
     db.session.flush()
     journal.append(
         obligation.case_id,
@@ -202,16 +248,33 @@ def record(obligation: Obligation, user: User, *, kind: str, result: str, outcom
         {"obligation": obligation.position + 1, "kind": kind, "result": result},
         actor_id=user.id,
     )
+    if found:
+        journal.append(
+            obligation.case_id,
+            "followup.performance_found",
+            {"obligation": obligation.position + 1, "kind": kind},
+            actor_id=user.id,
+        )
     return entry
 
 
-def missed_for(mediator: User) -> list[Obligation]:
-    """The mediator's missed obligations, oldest date first: whom to call."""
+def missed_for(mediator: User, now: datetime | None = None) -> list[Obligation]:
+    """The mediator's obligations past their date and not performed in full (missed, or
+    performed only in part), oldest date first: whom to call."""
     return list(
         db.session.scalars(
             select(Obligation)
             .join(Case, Case.id == Obligation.case_id)
-            .where(Case.mediator_id == mediator.id, Obligation.status == ObligationStatus.missed)
+            .where(
+                Case.mediator_id == mediator.id,
+                or_(
+                    Obligation.status == ObligationStatus.missed,  # only ever after the date
+                    and_(
+                        Obligation.status == ObligationStatus.partly,
+                        Obligation.due_on < today(now),
+                    ),
+                ),
+            )
             .order_by(Obligation.due_on, Obligation.id)
         )
     )
@@ -231,20 +294,33 @@ def _claim(obligation_id: int, column, condition) -> bool:
     return done.rowcount == 1
 
 
+def _still_urged():
+    """The cases whose obligations are still urged: not after the court refused to confirm
+    the agreement (CPL art 205; People's Mediation Law art 33 para 2: the parties may then
+    change it or sue), when reminding them of it would mislead."""
+    return Case.status != CaseStatus.rejected
+
+
 def remind_due(now: datetime | None = None) -> int:
-    """The obligor is reminded once, ``FOLLOWUP_REMIND_DAYS`` days before the date."""
+    """The obligor is reminded once, ``FOLLOWUP_REMIND_DAYS`` days before the date; also of
+    the rest of an obligation performed only in part. Not at night."""
+    if _night(now):
+        return 0
     day = today(now)
     ahead = day + timedelta(days=current_app.config["FOLLOWUP_REMIND_DAYS"])
     due = db.session.scalars(
-        select(Obligation).where(
-            Obligation.status == ObligationStatus.pending,
+        select(Obligation)
+        .join(Case, Case.id == Obligation.case_id)
+        .where(
+            _still_urged(),
+            Obligation.status.in_(OWED),
             Obligation.reminded_at.is_(None),
             Obligation.due_on.between(day, ahead),
         )
     ).all()
     sent = 0
     for obligation in due:
-        if _claim(obligation.id, Obligation.reminded_at, Obligation.status == "pending"):
+        if _claim(obligation.id, Obligation.reminded_at, Obligation.status.in_(OWED)):
             db.session.refresh(obligation)
             notices.reminder(obligation)
             sent += 1
@@ -254,10 +330,17 @@ def remind_due(now: datetime | None = None) -> int:
 
 def mark_missed(now: datetime | None = None) -> int:
     """Past the date without the obligee's confirmation: missed; the mediator is told, and
-    the obligee is asked to confirm if it was in fact performed. Once per obligation."""
+    the obligee is asked to confirm if it was in fact performed. Once per obligation. An
+    obligation performed only in part is noticed the same way but stays "partly" (what
+    was received is on record). Not at night."""
+    if _night(now):
+        return 0
     late = db.session.scalars(
-        select(Obligation.id).where(
-            Obligation.status == ObligationStatus.pending,
+        select(Obligation.id)
+        .join(Case, Case.id == Obligation.case_id)
+        .where(
+            _still_urged(),
+            Obligation.status.in_(OWED),
             Obligation.missed_noticed_at.is_(None),
             Obligation.due_on < today(now),
         )
@@ -268,10 +351,16 @@ def mark_missed(now: datetime | None = None) -> int:
             update(Obligation)
             .where(
                 Obligation.id == obligation_id,
-                Obligation.status == ObligationStatus.pending,
+                Obligation.status.in_(OWED),
                 Obligation.missed_noticed_at.is_(None),
             )
-            .values(status=ObligationStatus.missed, missed_noticed_at=now or utcnow())
+            .values(
+                status=when(
+                    (Obligation.status == ObligationStatus.pending, ObligationStatus.missed),
+                    else_=Obligation.status,
+                ),
+                missed_noticed_at=now or utcnow(),
+            )
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:
@@ -288,11 +377,7 @@ def mark_missed(now: datetime | None = None) -> int:
 
 def rate_counts(institution_id: int | None, now: datetime | None = None) -> tuple[int, int]:
     """(obligations due, of them performed in full on time): the performance rate."""
-    performed_day = func.date(Obligation.performed_at)
-    on_time = and_(
-        Obligation.status == ObligationStatus.performed, performed_day <= Obligation.due_on
-    )
-    query = select(func.count(Obligation.id), func.count(when((on_time, 1)))).where(
+    query = select(func.count(Obligation.id), func.count(when((on_time(now), 1)))).where(
         Obligation.due_on < today(now)
     )
     if institution_id is not None:

@@ -1,5 +1,6 @@
 """Performance of agreements in force (People's Mediation Law art 31), from the follow-up
-feature's obligations: of those due by today, how many the obligee confirmed performed."""
+feature's obligations: of those whose date has passed, how many were performed in full on
+time (the same rule as the follow-up feature's own rate, followup.operations.on_time)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from mediation.cases.models import Case
 from mediation.extensions import db
 from mediation.followup.models import Obligation, ObligationStatus
+from mediation.followup.operations import on_time
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
 
@@ -19,7 +21,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")  # due dates are days in Beijing time
 def performed_and_due(
     where: ColumnElement[bool], since: datetime, now: datetime
 ) -> tuple[int, int]:
-    """(performed in full, due) for the obligations of the cases ``where`` selects (filed
+    """(performed in full on time, due) for the obligations of the cases ``where`` selects (filed
     since ``since``). An agreement comes after the filing, so its obligations fall due after
     ``since`` too: saying so lets PostgreSQL read only the period's obligations from
     ix_obligations_status_due instead of all of them."""
@@ -27,9 +29,7 @@ def performed_and_due(
     first = since.astimezone(BEIJING).date()
     performed, due = db.session.execute(
         select(
-            func.coalesce(
-                func.sum(case((Obligation.status == ObligationStatus.performed, 1), else_=0)), 0
-            ),
+            func.coalesce(func.sum(case((on_time(now), 1), else_=0)), 0),
             func.count(),
         )
         .select_from(Obligation)
@@ -38,7 +38,8 @@ def performed_and_due(
             where,
             Obligation.status.in_([s.value for s in ObligationStatus]),
             Obligation.due_on >= first,
-            Obligation.due_on <= today,
+            # Due today is not yet late: performance may still come on time.
+            Obligation.due_on < today,
         )
     ).one()
     return performed, due

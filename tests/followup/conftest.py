@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from mediation.agreements import operations as agreements
 from mediation.agreements.models import AgreementStatus
@@ -24,6 +25,20 @@ def tracked(days: int = 30):
     return case, obligation
 
 
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china(day: date, hour: int = 12, minute: int = 0) -> datetime:
+    """An instant on ``day`` in China, by default at noon: the worker sends nothing at night
+    (operations.FIRST_HOUR), so a test does not depend on the hour it runs at."""
+    return datetime.combine(day, time(hour, minute), tzinfo=CHINA)
+
+
+def this_noon() -> datetime:
+    """Noon in China on today's UTC date (the date ``tracked`` counts ``days`` from)."""
+    return china(utcnow().date())
+
+
 def after_the_date(obligation, days: int = 1):
-    """An instant ``days`` days after the obligation's date (in any zone)."""
-    return utcnow() + timedelta(days=(obligation.due_on - utcnow().date()).days + days + 1)
+    """Noon in China ``days`` days after the obligation's date."""
+    return china(obligation.due_on + timedelta(days=days))

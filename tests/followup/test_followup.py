@@ -22,12 +22,13 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.followup import operations as ops
 from mediation.followup.models import FollowUp, Obligation, ObligationStatus
+from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
 from tests.conftest import csrf_token, login
 from tests.court.conftest import in_force
 from tests.factories import PASSWORD, make_mediating_case, make_user
 
-from .conftest import after_the_date, tracked
+from .conftest import after_the_date, china, this_noon, tracked
 
 
 def _mark() -> int:
@@ -61,8 +62,9 @@ def test_the_obligor_is_reminded_once_before_the_date(app_ctx):
     _case, obligation = tracked(days=2)
     _later_case, later = tracked(days=20)
     mark = _mark()
-    assert ops.remind_due() == 1
-    assert ops.remind_due() == 0  # a second worker round (or a second worker) sends nothing
+    assert ops.remind_due(this_noon()) == 1
+    # A second worker round (or a second worker) sends nothing.
+    assert ops.remind_due(this_noon()) == 0
     [text] = _sms_to(obligation.obligor.user, mark)
     assert obligation.obligor.user != obligation.obligee.user
     assert "3500" not in text and "维修费" in text
@@ -71,7 +73,7 @@ def test_the_obligor_is_reminded_once_before_the_date(app_ctx):
 
 def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
     case, obligation = tracked(days=5)
-    assert ops.mark_missed() == 0  # not yet
+    assert ops.mark_missed(this_noon()) == 0  # not yet
     mark = _mark()
     later = after_the_date(obligation)
     assert ops.mark_missed(now=later) == 1
@@ -80,20 +82,22 @@ def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
     assert len(_sms_to(case.mediator, mark)) == 1
     [to_obligee] = _sms_to(obligation.obligee.user, mark)
     assert to_obligee.endswith(f"/followup/obligations/{obligation.id}/confirm")
-    assert ops.missed_for(case.mediator) == [obligation]
+    assert ops.missed_for(case.mediator, later) == [obligation]
     ops.record(obligation, case.mediator, kind="call", result="will_perform", outcome="答应下周付")
     ops.confirm(obligation, obligation.obligee.user, full=False, note="已收到1500元")
     assert obligation.status == ObligationStatus.partly
     ops.confirm(obligation, obligation.obligee.user, full=True)
-    assert obligation.status == ObligationStatus.performed and ops.missed_for(case.mediator) == []
+    assert obligation.status == ObligationStatus.performed
+    assert ops.missed_for(case.mediator, later) == []
 
 
 def test_the_worker_job_reminds_and_notices_each_once(app):
     with app.app_context():
         tracked(days=2)
         db.session.commit()
-    assert worker.performance(app) == "1 obligors reminded, 0 missed obligations noticed"
-    assert worker.performance(app) == "0 obligors reminded, 0 missed obligations noticed"
+    noon = this_noon()
+    assert worker.performance(app, noon) == "1 obligors reminded, 0 missed obligations noticed"
+    assert worker.performance(app, noon) == "0 obligors reminded, 0 missed obligations noticed"
 
 
 def test_a_missed_obligation_claimed_by_another_worker_is_not_told_twice(app_ctx):
@@ -138,6 +142,78 @@ def test_the_performance_rate_counts_obligations_due_and_kept_on_time(app_ctx):
     # Today nothing is due yet: the statistics page shows no rate rather than 0 %.
     assert statistics.figures().others["obligations_due"] == 0
     assert not_yet.status == missed.status == "pending"
+
+
+def test_part_performance_fails_only_after_the_date_and_is_still_urged(app_ctx):
+    """Art 31 urges what is still owed: an obligation performed in part is reminded before
+    its date, noticed once after it (staying "partly"), and listed to the mediator; only
+    then is it a failure to perform (art 33 para 2: enforcement)."""
+    case, obligation = tracked(days=2)
+    ops.confirm(obligation, obligation.obligee.user, full=False, note="已收到1500元")
+    assert not ops.failed([obligation], this_noon())  # part before the date: under way
+    mark = _mark()
+    assert ops.remind_due(this_noon()) == 1
+    assert len(_sms_to(obligation.obligor.user, mark)) == 1
+    assert ops.missed_for(case.mediator, this_noon()) == []
+    later = after_the_date(obligation)
+    assert ops.mark_missed(later) == 1 and ops.mark_missed(later) == 0
+    assert obligation.status == ObligationStatus.partly and obligation.missed_noticed_at
+    assert len(_sms_to(case.mediator, mark)) == 1
+    assert ops.failed([obligation], later)
+    assert ops.missed_for(case.mediator, later) == [obligation]
+
+
+def test_a_follow_up_finding_it_performed_closes_the_obligation(app_ctx):
+    """The obligee may never confirm (or not be on the platform): the mediator's finding
+    on a call or visit counts, and is journaled."""
+    case, obligation = tracked(days=1)
+    later = after_the_date(obligation)
+    ops.mark_missed(later)
+    ops.record(obligation, case.mediator, kind="visit", result="performed", outcome="已当面付清")
+    assert obligation.status == ObligationStatus.performed and obligation.performed_at
+    assert ops.missed_for(case.mediator, later) == []
+    events = db.session.scalars(
+        select(JournalEntry.action).where(JournalEntry.case_id == case.id)
+    ).all()
+    assert "followup.performance_found" in events
+
+
+def test_on_time_means_by_midnight_in_china(app_ctx):
+    """A confirmation at 00:30 the next morning in China (16:30 UTC on the due date) is
+    late; one at 23:59 on the due date is on time. The region's rate uses the same rule."""
+    from mediation.governance import performance
+
+    _a, kept = tracked(days=3)
+    _b, late = tracked(days=3)
+    for obligation, when in (
+        (kept, china(kept.due_on, 23, 59)),
+        (late, china(late.due_on + timedelta(days=1), 0, 30)),
+    ):
+        obligation.status, obligation.performed_at = ObligationStatus.performed, when
+    db.session.flush()
+    later = after_the_date(kept, days=3)
+    assert ops.rate_counts(None, now=later) == (2, 1)
+    everything = Case.id.in_([kept.case_id, late.case_id])
+    assert performance.performed_and_due(everything, utcnow() - timedelta(days=1), later) == (
+        1,
+        2,
+    )
+
+
+def test_no_text_at_night_and_none_after_the_court_refused(app_ctx):
+    """The worker sees the date change at midnight: reminders and notices wait for the
+    morning. After the court refused to confirm the agreement (CPL art 205), it is not
+    urged any more."""
+    _case, obligation = tracked(days=2)
+    refused, other = tracked(days=2)
+    refused.status = CaseStatus.rejected
+    db.session.flush()
+    night = china(utcnow().date(), 3)
+    assert ops.remind_due(night) == 0 and obligation.reminded_at is None
+    assert ops.remind_due(this_noon()) == 1 and other.reminded_at is None
+    later = after_the_date(obligation)
+    assert ops.mark_missed(later.replace(hour=7, minute=59)) == 0
+    assert ops.mark_missed(later.replace(hour=8)) == 1 and other.status == "pending"
 
 
 # -- the pages ---------------------------------------------------------------------------
@@ -241,3 +317,27 @@ def test_enforcement_is_suggested_when_a_confirmed_agreement_is_not_performed(ap
         db.session.get(Case, world["case"]).status = CaseStatus.confirmed
         db.session.commit()
     assert 'class="next-step enforcement"' in applicant.get(path).get_data(as_text=True)
+
+
+def test_an_obligation_without_a_date_does_not_break_the_case_page(app):
+    """agreements/draft.py may leave the date open ("due": None): nothing is past its date,
+    and no date is made up (format_day(None) would print today)."""
+    with app.app_context():
+        case, obligation = tracked()
+        obligation.due_on = None
+        applicant = case.party_users()[0]
+        ids = case.id, obligation.id, applicant.phone
+        db.session.commit()
+    case_id, obligation_id, phone = ids
+    obligee = _as(app, phone)
+    assert obligee.get(f"/cases/{case_id}").status_code == 200
+    assert (
+        _post(
+            obligee,
+            f"/followup/obligations/{obligation_id}/confirm",
+            {"how": "part", "note": "已收到1500元"},
+        ).status_code
+        == 302
+    )
+    page = obligee.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'class="next-step"' in page and "was due by" not in page

@@ -108,7 +108,7 @@ def test_a_warning_lists_its_cases_in_the_region_without_their_contents(app_ctx,
 
 
 def test_the_performance_rate_counts_obligations_due_in_the_region(app_ctx):
-    from tests.followup.conftest import tracked
+    from tests.followup.conftest import china, tracked
 
     now = utcnow()
     yesterday = (now - timedelta(days=1)).date()
@@ -117,6 +117,7 @@ def test_the_performance_rate_counts_obligations_due_in_the_region(app_ctx):
         case, obligation = tracked()
         case.area_code, obligation.status, obligation.due_on = area, status, yesterday
         rows.append(obligation)
+    rows[0].performed_at = china(yesterday, 20)  # on time: by midnight in China
     tracked()[0].area_code = STREET  # not yet due: not counted
     db.session.flush()
     data = region_figures("3201", now - timedelta(days=365), now + timedelta(seconds=1), now)

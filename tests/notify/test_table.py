@@ -948,9 +948,11 @@ def _tracked(days: int = 30):
 @scenario("obligation due soon")
 def _due_soon():
     from mediation.followup import operations as followup
+    from tests.followup.conftest import this_noon
 
     _case, obligation = _tracked(days=2)
-    return followup.remind_due, {"obligor": [obligation.obligor.user]}
+    # In the daytime: nothing is sent at night (followup.operations.FIRST_HOUR).
+    return lambda: followup.remind_due(this_noon()), {"obligor": [obligation.obligor.user]}
 
 
 @scenario("obligation date missed")
