@@ -61,7 +61,12 @@ def is_unreachable(error: BaseException) -> bool:
         return False
     if not isinstance(original, psycopg.OperationalError):
         return False
-    # No SQLSTATE: the connection failed or broke; 08: connection exceptions; 57P01-03:
-    # the server is shutting down, crashed, or not yet accepting connections.
+    # 08: connection exceptions; 57P01-03: the server is shutting down, crashed, or not yet
+    # accepting connections. No SQLSTATE at all is "unreachable" only where no statement
+    # was sent (connecting failed): psycopg also raises it for faults of the client's own
+    # making ("another command is already in progress", too many parameters), which are
+    # bugs to be logged as such, not "busy, try again".
     state = getattr(original, "sqlstate", None)
-    return state is None or state.startswith(("08", "57P"))
+    if state is None:
+        return getattr(error, "statement", None) is None
+    return state.startswith(("08", "57P"))

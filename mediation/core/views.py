@@ -129,7 +129,9 @@ def database_busy(error: OperationalError):
     restarted, failing over): nothing was written; the user is asked to send it again."""
     if is_unreachable(error):
         db.session.rollback()
-        current_app.logger.warning("database unreachable: %s %s", request.method, request.path)
+        current_app.logger.warning(
+            "database unreachable: %s %s: %s", request.method, request.path, error
+        )
         # The page is drawn without the database: whoever is signed in is not read again
         # (flask_login's per-request user), or the error page would fail the same way.
         g._login_user = current_app.login_manager.anonymous_user()

@@ -23,7 +23,7 @@ class DeliveryError(Exception):
     """The message was not accepted; it stays queued and is tried again later."""
 
 
-class GatewayUnavailable(DeliveryError):
+class GatewayUnavailableError(DeliveryError):
     """The provider could not be reached, timed out or answered 5xx: not this message's
     fault. Once the provider takes a message again, the messages that waited for it this
     way are due at once (worker.deliver_once); a message the provider refused for itself
@@ -81,10 +81,10 @@ class HttpSmsGateway:
                 response.read()
         except urllib.error.HTTPError as error:
             if error.code >= 500:
-                raise GatewayUnavailable(f"SMS gateway: {error}") from error
+                raise GatewayUnavailableError(f"SMS gateway: {error}") from error
             raise DeliveryError(f"SMS gateway: {error}") from error
         except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise GatewayUnavailable(f"SMS gateway: {error}") from error
+            raise GatewayUnavailableError(f"SMS gateway: {error}") from error
 
 
 class EmailSender(Protocol):
@@ -118,7 +118,7 @@ class SmtpEmailSender:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as error:
-            raise GatewayUnavailable(f"SMTP: {error}") from error
+            raise GatewayUnavailableError(f"SMTP: {error}") from error
         except smtplib.SMTPException as error:  # this message refused (its recipient, size)
             raise DeliveryError(f"SMTP: {error}") from error
 

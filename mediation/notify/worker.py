@@ -13,7 +13,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import operations as ops
-from .gateways import UNAVAILABLE, DeliveryError, Gateways, GatewayUnavailable
+from .gateways import UNAVAILABLE, DeliveryError, Gateways, GatewayUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def deliver_due(
         try:
             gateways.send(message)
             error = None
-        except GatewayUnavailable as failure:
+        except GatewayUnavailableError as failure:
             error = f"{UNAVAILABLE}{failure}"
         except DeliveryError as failure:
             error = str(failure)

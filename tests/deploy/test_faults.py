@@ -86,6 +86,7 @@ class SmsProvider:
         self.handed: list[dict] = []  # what went to phones
         self.busy = False
         self.lose_answer_of: int | None = None  # the request (counted from 1) whose answer is lost
+        self.refused: set[str] = set()  # numbers it answers 400 (a bad number, say)
         self.server: ThreadingHTTPServer | None = None
         self.port = 0
         self.up()
@@ -102,8 +103,8 @@ class SmsProvider:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 key = self.headers.get("Idempotency-Key")
                 provider.requests.append({**body, "key": key})
-                if provider.busy:
-                    self.send_response(503)
+                if provider.busy or body["phone"] in provider.refused:
+                    self.send_response(400 if body["phone"] in provider.refused else 503)
                     self.end_headers()
                     return
                 if key not in {m["key"] for m in provider.handed}:
@@ -187,6 +188,33 @@ def test_the_sms_gateway_down_for_an_hour_loses_no_message_and_sends_none_twice(
     tried = Counter(r["key"] for r in provider.requests[mark:])
     assert sorted(tried.values()) == [1] * (len(queued) - 1) + [2], tried
     assert all(m.body == outbox.REDACTED for m in after if m.sensitive)
+
+
+def test_a_message_the_provider_refuses_keeps_backing_off_when_it_is_back(app_ctx):
+    """Once the provider takes a message again, what waited for it goes at once; a message
+    it refused for itself (400) is not sent again every few seconds."""
+    provider = SmsProvider()
+    gateways = gateways_with(app_ctx, provider.url)
+    provider.busy, provider.refused = True, {"+8613800138009"}
+    start = utcnow()
+    waiting = outbox.queue_sms("+8613800138001", "【在线调解】您的案件已受理")
+    refused = outbox.queue_sms("+8613800138009", "【在线调解】您的案件已受理")
+    db.session.commit()
+    for minute in (0, 1, 3, 7):  # both fail four times: the next tries are 4 minutes off
+        deliver_due(gateways, now=start + timedelta(minutes=minute))
+    db.session.refresh(refused)
+    refused_at = refused.next_attempt_at
+    tries = [r["phone"] for r in provider.requests].count("+8613800138009")
+    provider.busy = False
+    outbox.queue_sms("+8613800138002", "【在线调解】对方已同意调解")
+    db.session.commit()
+    deliver_due(gateways, now=start + timedelta(minutes=8))  # the new one goes: it is back
+    db.session.refresh(waiting)
+    db.session.refresh(refused)
+    assert waiting.status == MessageStatus.sent  # waited for the provider: sent with it
+    assert refused.status == MessageStatus.queued and refused.next_attempt_at == refused_at
+    assert [r["phone"] for r in provider.requests].count("+8613800138009") == tries
+    provider.down()
 
 
 def gateways_with(app, url: str):
