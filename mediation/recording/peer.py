@@ -51,6 +51,7 @@ class Peer:
             )
         )
         self.accepting = True
+        self.discarding = False  # the disk is full: tracks are read and dropped
         self.stopped_at: datetime | None = None
         self.stop_media: float | None = None  # the end, in the file's seconds, once known
         self.writer: WebmWriter | None = None
@@ -108,10 +109,12 @@ class Peer:
     async def _read(self, track) -> None:
         add = self.writer.add_video if track.kind == "video" else self.writer.add_audio
         with contextlib.suppress(MediaStreamError):
-            while self.accepting:
+            # After a full disk every track is read on, unwritten (``discarding``): frames
+            # left unread would queue in memory for the rest of the session.
+            while self.accepting or self.discarding:
                 frame = await track.recv()
                 if not self.accepting:
-                    break
+                    continue
                 self.last_frame = time.monotonic()
                 try:
                     add(frame.data, frame.timestamp, self.last_frame)
@@ -119,8 +122,7 @@ class Peer:
                     if error.errno != errno.ENOSPC:
                         raise
                     await self.disk_full()
-                    while True:  # read on, unwritten: unread frames queue in memory
-                        await track.recv()
+                    continue
                 if self.stop_media is not None and self.writer.end >= self.stop_media:
                     self.accepting = False  # caught up with the end
 
@@ -146,6 +148,7 @@ class Peer:
         mediator is told. The written minutes are then the record of the session (SPC online
         mediation rules art 22: the recording is incomplete)."""
         self.stop_writing()
+        self.discarding = True
         self.accepting = False  # nothing more can be written: no frames to wait for
         log.error(
             "room %s: disk full, recording of %s stopped", self.room.session_id, self.participant_id
@@ -157,6 +160,8 @@ class Peer:
         if self.writer is not None and self.file_id is not None:
             file_id, self.file_id = self.file_id, None  # closed once, whoever comes first
             duration = self.writer.close()
+            if self.writer.disk_full:  # the disk filled while the file was being finished
+                status = recording.DISK_FULL_STATUS
             worker = self.room.worker
             await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
 

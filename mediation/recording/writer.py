@@ -60,6 +60,7 @@ class WebmWriter:
         self.container = None
         self.video = None
         self.audio = None
+        self.disk_full = False  # closing found the disk full: the file ends early
         self._held: list[tuple[bytes, int, float]] = []
         self._video_clock = _Clock(VIDEO_CLOCK)
         self._audio_clock = _Clock(AUDIO_CLOCK)
@@ -105,7 +106,9 @@ class WebmWriter:
             except OSError as error:  # e.g. the disk is full: the cues cannot be written
                 if error.errno != errno.ENOSPC:
                     raise
-                # What was written stays, playable to its last cluster (written through).
+                # What was written stays, playable to its last cluster (written through);
+                # the file is not whole, and is recorded so (``disk_full``).
+                self.disk_full = True
         return self.end
 
     def _open(self, size: tuple[int, int] | None) -> None:

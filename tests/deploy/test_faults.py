@@ -270,6 +270,26 @@ class Camera:
         return frame
 
 
+class AfterTheDiskFilled:
+    """A second track whose frames come only once the disk is full: the recorder must
+    read them all (and drop them), or aiortc's queue of them grows for the whole session."""
+
+    kind = "audio"
+
+    def __init__(self, peer, frames: int) -> None:
+        self.peer, self.left, self.sent = peer, frames, 0
+
+    async def recv(self):
+        while not self.peer.discarding:
+            await asyncio.sleep(0.01)
+        if self.sent >= self.left:
+            raise MediaStreamError
+        self.sent += 1
+        frame = type("Frame", (), {})()
+        frame.data, frame.timestamp = b"\xf8\xff\xfe", self.sent * 960
+        return frame
+
+
 def counts(case_id: int) -> dict:
     return {
         "cases": db.session.scalar(select(func.count()).select_from(Case)),
@@ -315,8 +335,12 @@ def test_a_full_disk_stops_the_recording_cleanly_and_the_minutes_become_the_reco
         try:
             peer.writer = WebmWriter(path)
             peer.on_track(Camera(noisy_vp8(30), seconds=20))  # ~8 MB for a 1 MB disk
-            await asyncio.gather(*peer.readers)  # the reader ends, it does not fail
+            sound = AfterTheDiskFilled(peer, frames=200)
+            peer.on_track(sound)
+            await asyncio.gather(*peer.readers)  # the readers end, they do not fail
             assert not peer.accepting
+            # The other track was read on to its end, unwritten: nothing piled up unread.
+            assert sound.sent == 200
             await peer.close()  # later, as the room ends: nothing is closed twice
             return path, path.read_bytes()
         finally:
