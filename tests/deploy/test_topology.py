@@ -307,6 +307,7 @@ def sign_the_agreement(top, app, world, browsers) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")},
     )  # fmt: skip
     assert check.returncode == 0, check.stdout + check.stderr
+    assert "VALID: 4 signature(s)" in check.stdout, check.stdout
     admin.context.close()
     mediator.context.close()
 
