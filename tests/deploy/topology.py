@@ -296,6 +296,8 @@ def start_s3(stack: ExitStack, top: Topology) -> dict[str, str]:
         "MEDIATION_S3_ACCESS_KEY_ID": S3_KEY_ID,
         "MEDIATION_S3_SECRET_ACCESS_KEY": S3_SECRET,
         "MEDIATION_S3_REGION": "us-east-1",
+        # The recorder's files while it writes them: here, not the example's /var/lib.
+        "MEDIATION_SPOOL_DIR": str(top.tmp / "spool"),
     }
 
 
@@ -367,12 +369,15 @@ def start(stack: ExitStack, tmp: Path, *, s3: bool = False) -> Topology:
         overrides.update(start_s3(stack, top))
     files = {}
     for name in ("common", "web", "worker", "recorder"):
-        example = read_env_file(DEPLOY / "env" / f"{name}.env.example", commented=s3)
-        given = {k: v for k, v in overrides.items() if k in example}
+        # The optional settings shown commented out are turned on only where given (S3).
+        example = read_env_file(DEPLOY / "env" / f"{name}.env.example")
+        optional = read_env_file(DEPLOY / "env" / f"{name}.env.example", commented=True)
+        given = {k: v for k, v in overrides.items() if k in optional}
         files[f"/etc/mediation/{name}.env"] = path = tmp / f"{name}.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in {**example, **given}.items()))
     every = {k for n in ("common", "web", "worker", "recorder")
-             for k in read_env_file(DEPLOY / "env" / f"{n}.env.example", commented=s3)}  # fmt: skip
+             for k in read_env_file(DEPLOY / "env" / f"{n}.env.example", commented=True)
+             }  # fmt: skip
     unknown = set(overrides) - every
     assert not unknown, f"deploy/env/*.env.example no longer name {unknown}"
 
