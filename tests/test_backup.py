@@ -1,10 +1,12 @@
 """``mediation backup`` / ``mediation restore`` (mediation/backup.py, docs/backup.md).
 
-A backup taken while a session's journal is being written restores into an empty instance
-(a new SQLite file, a new PostgreSQL database): the same cases, the journal entries up to
-the moment of the backup with every chain verifying, the same files with the same hashes,
-and every signed agreement's signatures verifying. A tampered or incomplete backup, and an
-instance that holds data, are refused.
+A backup taken while a session is in progress (its room open, the mediator's chat written
+line after line by a Socket.IO client in another thread) restores into an empty instance
+(a new SQLite file, a new PostgreSQL database): the same cases, the chat and journal as they
+were at one moment of the backup (at least everything committed before it began, every
+chat line with its journal entry), every chain verifying (`mediation journal verify`), the
+same files with the same hashes, and every signed agreement's signatures verifying.
+A tampered or incomplete backup, and an instance that holds data, are refused.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from mediation.agreements import signing, verification
 from mediation.agreements.models import Agreement
 from mediation.cases.models import Case
 from mediation.extensions import db
-from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
+from mediation.rooms.models import ChatMessage
+from signaling import limits
 from tests.court.conftest import in_force
-from tests.factories import make_mediating_case
-from tests.signaling.conftest import open_session
+from tests.signaling import conftest as signaling
+
+# A session whose room is open now, and Socket.IO clients of its participants.
+room, connect = signaling.room, signaling.connect
 
 
 def _files(root: Path) -> dict[str, str]:
@@ -49,6 +54,7 @@ def _state(app: Flask) -> dict:
                     select(JournalEntry.case_id, JournalEntry.seq, JournalEntry.hash)
                 ).all()
             ),
+            "chat": set(db.session.execute(select(ChatMessage.id, ChatMessage.text)).all()),
             "storage": _files(Path(app.config["STORAGE_DIR"])),
             "pki": _files(Path(app.config["PKI_DIR"])),
         }
@@ -56,26 +62,26 @@ def _state(app: Flask) -> dict:
     return state
 
 
-class JournalWriter(threading.Thread):
-    """The session's journal, written one committed entry after another until stopped."""
+class ChatWriter(threading.Thread):
+    """The mediator in the room, saying one line after another (each line committed with
+    its journal entry by the room's handler) until stopped."""
 
-    def __init__(self, app: Flask, case_id: int) -> None:
+    def __init__(self, sock) -> None:
         super().__init__(daemon=True)
-        self.app, self.case_id = app, case_id
+        self.sock = sock
         self.stop = threading.Event()
-        self.written = 0
+        self.said = 0
+        self.failed: BaseException | None = None
 
     def run(self) -> None:
-        with self.app.app_context():
-            try:
-                while not self.stop.is_set() and self.written < 10_000:
-                    journal.append(
-                        self.case_id, "chat", {"text": f"第{self.written}句"}, actor_id=None
-                    )
-                    db.session.commit()
-                    self.written += 1
-            finally:
-                db.session.remove()
+        try:
+            while not self.stop.is_set() and self.said < 5_000:
+                self.sock.emit("chat", {"text": f"第{self.said}句"}, namespace="/room")
+                self.said += 1
+                if self.said % 50 == 0:
+                    self.sock.get_received("/room")  # not kept: only the database counts
+        except BaseException as error:  # told to the test, not lost in the thread
+            self.failed = error
 
 
 @pytest.fixture
@@ -99,39 +105,55 @@ def empty_instance(app, tmp_path, request):
         db.engine.dispose()
 
 
-def test_a_backup_taken_during_a_session_restores_whole(app, empty_instance, tmp_path):
+def test_a_backup_taken_during_a_session_restores_whole(
+    app, room, connect, empty_instance, tmp_path
+):
     with app.app_context():
         world = in_force()  # a case with its agreement signed by everyone
-        talking = make_mediating_case()
-        open_session(talking)  # its room is open now
         db.session.commit()
-        case_id, signed_case = talking.id, world.case.id
-    before = _state(app)
-    writer = JournalWriter(app, case_id)
+        signed_case = world.case.id
+    # The chat's own limit (20 a minute) would stop the writer within a second.
+    app.extensions[limits.KEY] = limits.RoomLimits(
+        {**app.config, "ROOM_LIMIT_CHAT": "1000000/minute"}
+    )
+    mediator = connect("mediator")  # room["case"]'s session, open now
+    writer = ChatWriter(mediator)
     writer.start()
     try:
+        while writer.said < 5 and writer.is_alive():  # the talk is under way
+            writer.join(0.05)
+        before = _state(app)
         result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "backup")])
     finally:
         writer.stop.set()
         writer.join(timeout=60)
+    assert writer.failed is None, writer.failed
     assert result.exit_code == 0, result.output
-    assert writer.written > 0
     after = _state(app)
+    assert len(after["chat"]) > len(before["chat"]) >= 5  # written before and during it
 
     result = empty_instance.test_cli_runner().invoke(args=["restore", str(tmp_path / "backup")])
     assert result.exit_code == 0, result.output
     restored = _state(empty_instance)
 
     assert restored["cases"] == before["cases"] == after["cases"]
-    # The journal as it was at one moment during the writing: nothing half-written, every
-    # entry the very one the source holds.
+    # The chat and the journal as they were at one moment during the writing: nothing
+    # half-written, everything committed before the backup began, every row the very one
+    # the source holds.
     assert before["entries"] <= restored["entries"] <= after["entries"]
+    assert before["chat"] <= restored["chat"] <= after["chat"]
     assert restored["storage"] == after["storage"] and restored["storage"]
     assert restored["pki"] == after["pki"] and restored["pki"]
+    runner = empty_instance.test_cli_runner()
     with empty_instance.app_context():
-        for case in db.session.scalars(select(Case)):
-            report = journal.verify_chain(case.id)
-            assert report.ok, (case.number, report)
+        # Each chat line with its journal entry (they are committed together).
+        chat_entries = db.session.scalar(
+            select(func.count(JournalEntry.id)).where(
+                JournalEntry.case_id == room["case"], JournalEntry.action == "room.chat"
+            )
+        )
+        assert chat_entries == len(restored["chat"])
+        numbers = db.session.scalars(select(Case.number)).all()
         agreements = db.session.scalars(select(Agreement)).all()
         assert [a.case_id for a in agreements] == [signed_case]
         for agreement in agreements:
@@ -140,6 +162,9 @@ def test_a_backup_taken_during_a_session_restores_whole(app, empty_instance, tmp
             assert [s.kind for s in report.signatures].count("signature") == 4
             assert found is not None and found.final
         db.session.remove()
+    for number in numbers:
+        result = runner.invoke(args=["journal", "verify", number])
+        assert result.exit_code == 0 and "chain intact" in result.output, result.output
 
 
 def _backup(app: Flask, target: Path) -> Path:

@@ -69,11 +69,15 @@ def free_port() -> int:
 # -- the files of deploy/ -------------------------------------------------------------------
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=value lines as systemd's EnvironmentFile= reads them (comments, blank lines)."""
+def read_env_file(path: Path, *, commented: bool = False) -> dict[str, str]:
+    """KEY=value lines as systemd's EnvironmentFile= reads them (comments, blank lines);
+    with ``commented``, also the settings shown commented out (``#MEDIATION_X=``): the
+    optional ones an installation turns on, such as the S3 storage."""
     values = {}
     for line in path.read_text().splitlines():
         line = line.strip()
+        if commented and re.match(r"#MEDIATION_\w+=", line):
+            line = line[1:]
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
             values[key.strip()] = value.strip()
@@ -120,6 +124,7 @@ def replace_all(text: str, replacements: dict[str, str], source: str) -> str:
 class Topology:
     tmp: Path
     url: str = ""  # https://127.0.0.1:PORT, through nginx
+    s3: dict[str, str] = field(default_factory=dict)  # endpoint, bucket, keys (with s3=True)
     database_url: str = ""
     storage: Path = Path()
     turn_log: Path = Path()
@@ -265,7 +270,51 @@ def wait_for(url: str, process: subprocess.Popen | None, top: Topology) -> None:
     raise RuntimeError(f"{url} did not answer within {START_WITHIN} s:\n{top.describe()}")
 
 
-def start(stack: ExitStack, tmp: Path) -> Topology:
+S3_KEY_ID, S3_SECRET = "deploy-key", "deploy-secret"  # moto accepts any pair
+
+
+def start_s3(stack: ExitStack, top: Topology) -> dict[str, str]:
+    """The S3 server (moto's standalone server: the S3 API server installable here, see
+    docs/storage.md) on a loopback port, with an empty bucket for the installation."""
+    port = free_port()
+    spawn(stack, top, "s3", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", port])
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_WITHIN
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if top.processes["s3"].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the S3 server did not start:\n{top.describe()}") from None
+            time.sleep(0.2)
+    top.s3 = {"endpoint": endpoint, "bucket": "mediation", "prefix": "province"}
+    s3_client(top).create_bucket(Bucket=top.s3["bucket"])
+    return {
+        "MEDIATION_STORAGE_URL": f"s3://{top.s3['bucket']}/{top.s3['prefix']}",
+        "MEDIATION_S3_ENDPOINT_URL": endpoint,
+        "MEDIATION_S3_ACCESS_KEY_ID": S3_KEY_ID,
+        "MEDIATION_S3_SECRET_ACCESS_KEY": S3_SECRET,
+        "MEDIATION_S3_REGION": "us-east-1",
+        # The recorder's files while it writes them: here, not the example's /var/lib.
+        "MEDIATION_SPOOL_DIR": str(top.tmp / "spool"),
+    }
+
+
+def s3_client(top: Topology):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=top.s3["endpoint"],
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
+
+
+def start(stack: ExitStack, tmp: Path, *, s3: bool = False) -> Topology:
+    """The topology; with ``s3``, its files in the S3 server's bucket instead of a folder."""
     top = Topology(tmp=tmp)
     cert, key = _tls(tmp)
 
@@ -316,14 +365,19 @@ def start(stack: ExitStack, tmp: Path) -> Topology:
         "MEDIATION_ICE_TRANSPORT_POLICY": "relay",
         "MEDIATION_RECORDER_URL": f"http://127.0.0.1:{internal_port}",
     }
+    if s3:
+        overrides.update(start_s3(stack, top))
     files = {}
     for name in ("common", "web", "worker", "recorder"):
+        # The optional settings shown commented out are turned on only where given (S3).
         example = read_env_file(DEPLOY / "env" / f"{name}.env.example")
-        given = {k: v for k, v in overrides.items() if k in example}
+        optional = read_env_file(DEPLOY / "env" / f"{name}.env.example", commented=True)
+        given = {k: v for k, v in overrides.items() if k in optional}
         files[f"/etc/mediation/{name}.env"] = path = tmp / f"{name}.env"
         path.write_text("".join(f"{k}={v}\n" for k, v in {**example, **given}.items()))
     every = {k for n in ("common", "web", "worker", "recorder")
-             for k in read_env_file(DEPLOY / "env" / f"{n}.env.example")}  # fmt: skip
+             for k in read_env_file(DEPLOY / "env" / f"{n}.env.example", commented=True)
+             }  # fmt: skip
     unknown = set(overrides) - every
     assert not unknown, f"deploy/env/*.env.example no longer name {unknown}"
 
