@@ -11,7 +11,10 @@ before it grows (issue #21 item 3).
 
 The window is (now - days, now] of filing time. A warning is raised once per subject until
 its window has passed: a later run finds the stored warning whose window still overlaps and
-raises nothing (the unique (kind, key, window_start) guards a race of two workers).
+raises nothing. Two workers never run the rules at once (:func:`_serialise`): each worker's
+``now`` differs, so the unique (kind, key, window_start) alone would not catch the second.
+The job runs at most every GOVERNANCE_WARNING_EVERY seconds per worker process (:func:`due`):
+one run reads a province's month of cases.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 import unicodedata
 from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text, update
 
 from mediation.accounts.models import Role, User, UserRole
 from mediation.cases.models import Case, CaseParty, Side
@@ -224,8 +228,43 @@ def staff_for(warning: EarlyWarning) -> list[User]:
     return [u for u in staff if any(divisions.within(a, u.area_code or "") for a in areas)]
 
 
+# Any constant of this platform's own: the advisory lock the warning job holds on PostgreSQL.
+_JOB_LOCK = 0x676F7677  # "govw"
+
+# When each app last ran the job in this process (time.monotonic()).
+_last_run: dict[int, float] = {}
+
+
+def due(app) -> bool:
+    """Whether GOVERNANCE_WARNING_EVERY seconds have passed since this process last ran the
+    rules (the worker's round comes every OUTBOX_POLL_SECONDS, a run costs seconds)."""
+    last = _last_run.get(id(app))
+    return last is None or time.monotonic() - last >= app.config["GOVERNANCE_WARNING_EVERY"]
+
+
+def ran(app) -> None:
+    _last_run[id(app)] = time.monotonic()
+
+
+def _serialise() -> None:
+    """One run at a time across workers, held until the job's transaction ends, taken before
+    anything is read: PostgreSQL's advisory lock; on SQLite the write lock, which a write
+    takes (pysqlite opens the transaction at the first write, so no older snapshot is held)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _JOB_LOCK})
+    else:
+        db.session.execute(
+            update(EarlyWarning)
+            .where(EarlyWarning.id == -1)
+            .values(kind=EarlyWarning.kind)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def raise_due(now: datetime | None = None) -> int:
-    """Run both rules; each new warning is stored and told to its regions' staff."""
+    """Run both rules; each new warning is stored and told to its regions' staff. The
+    caller commits (which ends the lock)."""
+    _serialise()
     now = now or utcnow()
     config = current_app.config
     raised = surges(now, config["GOVERNANCE_SURGE_CASES"], config["GOVERNANCE_SURGE_DAYS"])

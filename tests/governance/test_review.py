@@ -1,0 +1,69 @@
+"""Review findings on the early warnings (issue #21): two workers at once, a respondent's key
+changing inside its window, generic organisation names, the throttle, what staff are told."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mediation import worker
+from mediation.extensions import db
+from mediation.governance import warnings
+from mediation.governance.models import EarlyWarning
+from mediation.notify.models import OutboxMessage
+from tests.governance.test_warnings import NOW, filed, region_staff
+
+
+def test_two_workers_at_once_raise_a_warning_once(app, monkeypatch):
+    with app.app_context():
+        staff = region_staff("3201")
+        for hour in range(6):
+            filed(NOW - timedelta(hours=hour))
+        db.session.commit()
+        phone = staff.phone
+    # Each worker has read what it decides on before either stores: without one run at a
+    # time both would raise the surge (their ``now`` differs, so no unique key collides).
+    both_read = threading.Barrier(2, timeout=1)
+    original = warnings.surges
+
+    def surges(*args):
+        found = original(*args)
+        # Broken when the other worker waits for this one's lock instead.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(warnings, "surges", surges)
+    errors = []
+
+    def run(now):
+        with app.app_context():
+            try:
+                warnings.raise_due(now)
+                db.session.commit()
+            except Exception as error:  # reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(NOW + timedelta(seconds=s),)) for s in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(EarlyWarning)) == 1
+        told = db.session.scalars(select(OutboxMessage.recipient)).all()
+        assert told.count(phone) == 1
+
+
+def test_the_job_runs_at_most_every_configured_seconds(app, monkeypatch):
+    monkeypatch.setattr(warnings, "_last_run", {})
+    assert worker.governance_warnings(app) == "0 early warnings raised"
+    assert worker.governance_warnings(app) == "early warnings not due"
+    monkeypatch.setitem(app.config, "GOVERNANCE_WARNING_EVERY", 0)
+    assert worker.governance_warnings(app) == "0 early warnings raised"
