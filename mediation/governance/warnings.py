@@ -38,7 +38,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import notices
-from .models import EarlyWarning, WarningCase
+from .models import EarlyWarning, WarningCase, WarningKey
 
 # Words that mark a name as an organisation's (企业, 单位): matching by name is safe only
 # for those; people are matched by account or ID number.
@@ -72,22 +72,28 @@ def _window(now: datetime, days: int):
     )
 
 
-def _already(kind: str, key: str, since: datetime) -> bool:
-    """A warning on this subject whose window still overlaps the one looked at now."""
+def _already(kind: str, keys: set[str], since: datetime) -> bool:
+    """A warning on this subject, under any of its keys, whose window still overlaps the one
+    looked at now (a respondent's chosen key changes as new cases join its group)."""
     return (
         db.session.scalar(
-            select(EarlyWarning.id).where(
-                EarlyWarning.kind == kind, EarlyWarning.key == key, EarlyWarning.window_end > since
+            select(EarlyWarning.id)
+            .join(WarningKey)
+            .where(
+                EarlyWarning.kind == kind,
+                WarningKey.key.in_(sorted({k[:128] for k in keys})),
+                EarlyWarning.window_end > since,
             )
+            .limit(1)
         )
         is not None
     )
 
 
-def _store(kind, key, area, since, now, case_ids, category=None, label="") -> EarlyWarning:
+def _store(kind, keys, area, since, now, case_ids, category=None, label="") -> EarlyWarning:
     warning = EarlyWarning(
         kind=kind,
-        key=key,
+        key=_subject_key(keys),
         area_code=area,
         category=category,
         label=label,
@@ -96,6 +102,7 @@ def _store(kind, key, area, since, now, case_ids, category=None, label="") -> Ea
         case_count=len(case_ids),
         raised_at=now,
         cases=[WarningCase(case_id=i) for i in sorted(case_ids)],
+        keys=[WarningKey(key=k) for k in sorted({k[:128] for k in keys})],
     )
     db.session.add(warning)
     return warning
@@ -112,13 +119,13 @@ def surges(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
     ).all()
     raised = []
     for area, category in found:
-        key = f"{area}:{category}"
-        if _already("surge", key, since):
+        keys = {f"{area}:{category}"}
+        if _already("surge", keys, since):
             continue
         ids = db.session.scalars(
             select(Case.id).where(window, Case.area_code == area, Case.category == category)
         ).all()
-        raised.append(_store("surge", key, area, since, now, ids, category=category))
+        raised.append(_store("surge", keys, area, since, now, ids, category=category))
     return raised
 
 
@@ -195,8 +202,7 @@ def respondents(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
     for entry in members.values():
         if len(entry["cases"]) <= limit:
             continue
-        key = _subject_key(entry["keys"])
-        if _already("respondent", key, since):
+        if _already("respondent", entry["keys"], since):
             continue
         area = _common_area(sorted(entry["cases"].values()))
         # An organisation's name is what staff act on; a person's is not theirs to read.
@@ -205,7 +211,7 @@ def respondents(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
         ]
         label = named[0] if named else ""
         raised.append(
-            _store("respondent", key, area, since, now, entry["cases"], label=label[:200])
+            _store("respondent", entry["keys"], area, since, now, entry["cases"], label=label[:200])
         )
     return raised
 

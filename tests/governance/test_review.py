@@ -14,6 +14,7 @@ from mediation.extensions import db
 from mediation.governance import warnings
 from mediation.governance.models import EarlyWarning
 from mediation.notify.models import OutboxMessage
+from tests.factories import make_user
 from tests.governance.test_warnings import NOW, filed, region_staff
 
 
@@ -67,3 +68,15 @@ def test_the_job_runs_at_most_every_configured_seconds(app, monkeypatch):
     assert worker.governance_warnings(app) == "early warnings not due"
     monkeypatch.setitem(app.config, "GOVERNANCE_WARNING_EVERY", 0)
     assert worker.governance_warnings(app) == "0 early warnings raised"
+
+
+def test_a_respondent_known_by_a_new_key_is_not_warned_again_in_its_window(app_ctx):
+    named = make_user(real_name="南京某某建筑有限公司", id_number=None, phone="13700000011")
+    for day in range(6):
+        filed(NOW - timedelta(days=day, hours=1), respondent=named, area=f"32010{day}001")
+    assert warnings.raise_due(NOW) == 1
+    # The company's own account, with its number, joins the group: its key would now be
+    # the number's, yet it is the respondent warned already.
+    own = make_user(real_name="南京某某建筑有限公司", phone="13700000012")
+    filed(NOW + timedelta(hours=1), respondent=own, area="320107001")
+    assert warnings.raise_due(NOW + timedelta(hours=2)) == 0

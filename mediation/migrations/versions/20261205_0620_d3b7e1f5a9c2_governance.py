@@ -105,9 +105,26 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("warning_id", "case_id", name=op.f("pk_governance_warning_cases")),
     )
+    op.create_table(
+        "governance_warning_keys",
+        sa.Column("warning_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["warning_id"],
+            ["governance_warnings.id"],
+            name=op.f("fk_governance_warning_keys_warning_id_governance_warnings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("warning_id", "key", name=op.f("pk_governance_warning_keys")),
+    )
+    with op.batch_alter_table("governance_warning_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_governance_warning_keys_key"), ["key"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("governance_warning_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_governance_warning_keys_key"))
+    op.drop_table("governance_warning_keys")
     op.drop_table("governance_warning_cases")
     with op.batch_alter_table("governance_warnings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_governance_warnings_area_code"))
