@@ -6,8 +6,9 @@ before it grows (issue #21 item 3).
 - respondent: one respondent (an employer, a developer) named in more than
   GOVERNANCE_RESPONDENT_CASES cases within GOVERNANCE_RESPONDENT_DAYS days, across
   institutions. The same respondent is recognised by its account, by the HMAC of its ID
-  number, or — for an organisation only — by its normalised name: two people called 张伟 are
-  not one respondent, two filings against “某某建筑有限公司” and “某某建筑 有限公司” are.
+  number, or — for an organisation only — by its normalised name within one city: two people
+  called 张伟 are not one respondent, two filings against “某某建筑有限公司” and “某某建筑 有限公司”
+  are; a name with nothing of its own (“物业公司”, “小区物业”) names no one in particular.
 
 The window is (now - days, now] of filing time. A warning is raised once per subject until
 its window has passed: a later run finds the stored warning whose window still overlaps and
@@ -46,6 +47,14 @@ ORGANISATION_WORDS = (
     "公司", "集团", "企业", "工厂", "厂", "合作社", "中心", "医院", "学校", "商行", "商店",
     "事务所", "物业", "银行", "酒店", "餐厅", "超市", "工作室", "协会", "委员会", "项目部",
 )  # fmt: skip
+# Words any organisation's name may hold: what is left without them must say which one.
+GENERIC_WORDS = tuple(
+    sorted(
+        {*ORGANISATION_WORDS, "有限", "责任", "股份", "小区", "管理", "服务", "分公司", "总公司"},
+        key=len,
+        reverse=True,
+    )
+)
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -57,6 +66,16 @@ def normalised_name(name: str | None) -> str:
 
 def is_organisation(name: str) -> bool:
     return len(name) >= 4 and any(word in name for word in ORGANISATION_WORDS)
+
+
+def distinctive(name: str) -> bool:
+    """An organisation's name with at least two characters of its own besides the generic
+    words: only such a name may join filings by name."""
+    if not is_organisation(name):
+        return False
+    for word in GENERIC_WORDS:
+        name = name.replace(word, "")
+    return len(name) >= 2
 
 
 def _id_key(id_number: str) -> str:
@@ -186,8 +205,8 @@ def respondents(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
         if id_number:
             keys.append(_id_key(id_number))
         for name in {normalised_name(named), normalised_name(real_name)}:
-            if is_organisation(name):
-                keys.append(f"name:{name}")
+            if distinctive(name):  # one city's: a chain's branches elsewhere are others
+                keys.append(f"name:{(area or '')[:4]}:{name}")
         groups.join(keys)
         per_row.append((keys, case_id, area or "", named or real_name))
     members: dict[str, dict] = {}

@@ -80,3 +80,14 @@ def test_a_respondent_known_by_a_new_key_is_not_warned_again_in_its_window(app_c
     own = make_user(real_name="南京某某建筑有限公司", phone="13700000012")
     filed(NOW + timedelta(hours=1), respondent=own, area="320107001")
     assert warnings.raise_due(NOW + timedelta(hours=2)) == 0
+
+
+def test_a_generic_name_or_another_city_joins_no_filings(app_ctx):
+    areas = ("320102001", "320105001", "320106001", "330102001", "330105001", "330106001")
+    for day, area in enumerate(areas):
+        # Three streets of Nanjing, three of Hangzhou: two generic names, one distinctive.
+        filed(NOW - timedelta(days=day), respondent=make_user(real_name="物业公司"), area=area)
+        filed(NOW - timedelta(days=day), respondent=make_user(real_name="小区物业"), area=area)
+        builder = make_user(real_name="某某建筑有限公司")
+        filed(NOW - timedelta(days=day), respondent=builder, area=area)
+    assert warnings.raise_due(NOW) == 0  # three each in Nanjing and Hangzhou
