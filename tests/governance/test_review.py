@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from mediation import worker
 from mediation.extensions import db
-from mediation.governance import warnings
+from mediation.governance import areas, warnings
 from mediation.governance.models import EarlyWarning
 from mediation.notify.models import OutboxMessage
-from tests.factories import make_user
+from tests.factories import make_institution, make_user
 from tests.governance.test_warnings import NOW, filed, region_staff
 
 
@@ -91,3 +91,15 @@ def test_a_generic_name_or_another_city_joins_no_filings(app_ctx):
         builder = make_user(real_name="某某建筑有限公司")
         filed(NOW - timedelta(days=day), respondent=builder, area=area)
     assert warnings.raise_due(NOW) == 0  # three each in Nanjing and Hangzhou
+
+
+def test_a_case_given_to_another_institution_moves_to_its_street(app_ctx):
+    first = make_institution(area_code="320102001")
+    second = make_institution(area_code="320105003")
+    elsewhere = make_institution(area_code="330102001")
+    case = filed(NOW, area=None)
+    case.region_code = "320000"
+    for institution, area in ((first, "320102001"), (second, "320105003"), (elsewhere, "32")):
+        case.institution = institution  # declined by the one before, given to this one
+        case.area_code = areas.finest_area(case)
+        assert case.area_code == area
