@@ -68,6 +68,15 @@ def upgrade():
         "UPDATE cases SET area_code = substr(region_code, 1, 2) "
         "WHERE region_code IS NOT NULL AND length(region_code) = 6"
     )
+    # The institution's division where it lies in the case's province (or the province is
+    # unknown), as mediation/governance/areas.py places new cases.
+    op.execute(
+        "UPDATE cases SET area_code = (SELECT i.area_code FROM institutions i "
+        "WHERE i.id = cases.institution_id) "
+        "WHERE EXISTS (SELECT 1 FROM institutions i WHERE i.id = cases.institution_id "
+        "AND i.area_code IS NOT NULL "
+        "AND (cases.area_code IS NULL OR substr(i.area_code, 1, 2) = cases.area_code))"
+    )
     op.create_table(
         "governance_warnings",
         sa.Column("id", sa.Integer(), nullable=False),
