@@ -235,22 +235,22 @@ def respondents(now: datetime, limit: int, days: int) -> list[EarlyWarning]:
     return raised
 
 
-def staff_for(warning: EarlyWarning) -> list[User]:
-    """Region staff whose region holds at least one of the warning's cases."""
-    areas = set(
-        db.session.scalars(
-            select(Case.area_code).where(
-                Case.id.in_([c.case_id for c in warning.cases]), Case.area_code.is_not(None)
-            )
+def staff_for(warning: EarlyWarning) -> list[tuple[User, int]]:
+    """Region staff whose region holds at least one of the warning's cases, each with the
+    number of those cases in their region (another region's cases are not theirs to know)."""
+    areas = db.session.scalars(
+        select(Case.area_code).where(
+            Case.id.in_([c.case_id for c in warning.cases]), Case.area_code.is_not(None)
         )
-    )
+    ).all()
     staff = db.session.scalars(
         select(User)
         .join(UserRole)
         .where(UserRole.role == Role.governance, User.active.is_(True), User.area_code != "")
         .order_by(User.id)
     ).all()
-    return [u for u in staff if any(divisions.within(a, u.area_code or "") for a in areas)]
+    told = [(u, sum(divisions.within(a, u.area_code or "") for a in areas)) for u in staff]
+    return [(u, count) for u, count in told if count]
 
 
 # Any constant of this platform's own: the advisory lock the warning job holds on PostgreSQL.

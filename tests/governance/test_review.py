@@ -7,14 +7,18 @@ import contextlib
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from mediation import worker
+from mediation.accounts.operations import create_institution
+from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.governance import areas, warnings
 from mediation.governance.models import EarlyWarning
 from mediation.notify.models import OutboxMessage
-from tests.factories import make_institution, make_user
+from tests.conftest import login
+from tests.factories import PASSWORD, make_institution, make_user
 from tests.governance.test_warnings import NOW, filed, region_staff
 
 
@@ -103,3 +107,31 @@ def test_a_case_given_to_another_institution_moves_to_its_street(app_ctx):
         case.institution = institution  # declined by the one before, given to this one
         case.area_code = areas.finest_area(case)
         assert case.area_code == area
+
+
+def test_staff_are_told_and_shown_the_count_of_their_own_region_s_cases(app_ctx, client):
+    nanjing, hangzhou = region_staff("3201"), region_staff("3301")
+    builder = make_user(real_name="某某建筑有限公司")
+    for day, area in enumerate(("320102001", "320105001", "320106001", "320107001")):
+        filed(NOW - timedelta(days=day), respondent=builder, area=area)
+    for day, area in enumerate(("330102001", "330105001")):
+        filed(NOW - timedelta(days=day), respondent=builder, area=area)
+    assert warnings.raise_due(NOW) == 1
+    warning = db.session.scalars(select(EarlyWarning)).one()
+    assert warnings.staff_for(warning) == [(nanjing, 4), (hangzhou, 2)]
+    db.session.commit()
+
+    login(client, hangzhou.phone, PASSWORD)
+    page = client.get("/governance/warnings").get_data(as_text=True)
+    assert "涉及2件纠纷" in page and "涉及6件" not in page
+
+
+def test_an_institution_serving_a_city_may_sit_in_one_of_its_streets(app_ctx):
+    institution = create_institution(
+        name="某街道人民调解委员会", region_code="320100", address="南京市", street_code="320102001"
+    )
+    assert institution.area_code == "320102001"
+    with pytest.raises(FieldError):
+        create_institution(
+            name="另一调解委员会", region_code="320100", address="南京市", street_code="330102001"
+        )
