@@ -201,6 +201,8 @@ class Config:
     GOVERNANCE_SURGE_DAYS = 7
     GOVERNANCE_RESPONDENT_CASES = 5
     GOVERNANCE_RESPONDENT_DAYS = 30
+    # The rules read a month of a province's cases (1.6-3 s): run at most this often.
+    GOVERNANCE_WARNING_EVERY = 600
 
 
 class DevelopmentConfig(Config):
@@ -324,6 +326,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "GOVERNANCE_SURGE_DAYS": ("GOVERNANCE_SURGE_DAYS", int),
     "GOVERNANCE_RESPONDENT_CASES": ("GOVERNANCE_RESPONDENT_CASES", int),
     "GOVERNANCE_RESPONDENT_DAYS": ("GOVERNANCE_RESPONDENT_DAYS", int),
+    "GOVERNANCE_WARNING_EVERY": ("GOVERNANCE_WARNING_EVERY", int),
 }
 
 

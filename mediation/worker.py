@@ -123,11 +123,15 @@ def performance(app: Flask, now: datetime | None = None) -> str:
 
 def governance_warnings(app: Flask) -> str:
     """Early warnings for region staff: surges in a street, a respondent in many cases
-    (mediation/governance/warnings.py); each raised once per window."""
+    (mediation/governance/warnings.py); each raised once per window, the rules run at most
+    every GOVERNANCE_WARNING_EVERY seconds."""
+    if not governance.due(app):
+        return "early warnings not due"
     with app.app_context():
         try:
             raised = governance.raise_due()
             db.session.commit()
+            governance.ran(app)
             return f"{raised} early warnings raised"
         finally:
             db.session.remove()

@@ -84,3 +84,57 @@ def test_only_staff_numbers_count_as_proven_after_the_upgrade(empty_database, tm
             proven = dict(conn.execute(text("SELECT id, phone_verified_at FROM users")).all())
         assert proven[1] is None
         assert proven[2] is not None
+
+
+def test_existing_cases_get_their_institution_s_division_within_their_province(
+    empty_database, tmp_path
+):
+    """Issue #21: a case accepted by a district's institution before the upgrade is counted
+    in that district, unless the institution is in another province."""
+    from sqlalchemy import text
+
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        upgrade(revision="c4e7a1f9d2b6")
+        with db.engine.begin() as conn:
+            for number, region in ((1, "320102"), (2, "330102")):
+                conn.execute(
+                    text(
+                        "INSERT INTO institutions (id, name, region_code, address, "
+                        "record_caucus, created_at) VALUES (:id, :name, :region, '某地', "
+                        "false, '2026-11-30 08:00:00')"
+                    ),
+                    {"id": number, "name": f"第{number}调解委员会", "region": region},
+                )
+            category = conn.execute(text("SELECT code FROM categories")).scalars().first()
+            for number, region, institution in (
+                (1, "320000", 1),
+                (2, "320000", 2),
+                (3, None, 1),
+                (4, "320000", None),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO cases (id, number, category, title, facts, region_code, "
+                        "status, institution_id, created_at, version) VALUES (:id, :number, "
+                        ":category, '纠纷', '', :region, 'accepted', :institution, "
+                        "'2026-11-30 08:00:00', 1)"
+                    ),
+                    {
+                        "id": number,
+                        "number": f"N{number}",
+                        "category": category,
+                        "region": region,
+                        "institution": institution,
+                    },
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            areas = dict(conn.execute(text("SELECT id, area_code FROM cases")).all())
+        assert areas == {1: "320102", 2: "32", 3: "320102", 4: "32"}

@@ -307,7 +307,8 @@ def create_institution(
 ) -> Institution:
     if db.session.scalar(select(Institution.id).where(Institution.name == name.strip())):
         raise FieldError("name", _("An institution with this name exists already."))
-    if street_code and not street_code.startswith(region_code):
+    # A street within the served division, whatever its level (320000 serves 320102001).
+    if street_code and not divisions.within(street_code, divisions.prefix(region_code)):
         raise FieldError("street_code", _("The street must lie in the region served."))
     institution = Institution(
         name=name.strip(),

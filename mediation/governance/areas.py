@@ -16,7 +16,9 @@ from mediation.core import divisions
 
 
 def finest_area(case: Case) -> str | None:
-    area = case.area_code or divisions.prefix(case.region_code)
+    # From the province each time: a case declined and given to another institution leaves
+    # the first one's street.
+    area = divisions.prefix(case.region_code)[:2] or (case.area_code or "")[:2]
     institution = case.institution
     if institution is not None:
         own = institution.area_code or divisions.prefix(institution.region_code)

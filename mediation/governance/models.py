@@ -38,6 +38,7 @@ class EarlyWarning(db.Model):
     cases: Mapped[list[WarningCase]] = relationship(
         cascade="all, delete-orphan", order_by="WarningCase.case_id"
     )
+    keys: Mapped[list[WarningKey]] = relationship(cascade="all, delete-orphan")
 
 
 class WarningCase(db.Model):
@@ -47,3 +48,15 @@ class WarningCase(db.Model):
         ForeignKey("governance_warnings.id", ondelete="CASCADE"), primary_key=True
     )
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+
+
+class WarningKey(db.Model):
+    """Every key the subject was known by when warned (a respondent's accounts, ID number,
+    name): a new case naming it under another key inside the window is the same subject."""
+
+    __tablename__ = "governance_warning_keys"
+
+    warning_id: Mapped[int] = mapped_column(
+        ForeignKey("governance_warnings.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)

@@ -21,13 +21,14 @@ RESPONDENT = _l(
 )
 
 
-def raised(warning: EarlyWarning, staff: list[User]) -> None:
+def raised(warning: EarlyWarning, staff: list[tuple[User, int]]) -> None:
+    """Each person with the number of the warning's cases in their own region."""
     message = SURGE if warning.kind == "surge" else RESPONDENT
-    for person in staff:
+    for person, count in staff:
         notify.tell(
             person,
             message,
-            count=warning.case_count,
+            count=count,
             area=warning.area_code,
             since=warning.window_start,
         )

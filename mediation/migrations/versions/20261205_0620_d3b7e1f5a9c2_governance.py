@@ -68,6 +68,15 @@ def upgrade():
         "UPDATE cases SET area_code = substr(region_code, 1, 2) "
         "WHERE region_code IS NOT NULL AND length(region_code) = 6"
     )
+    # The institution's division where it lies in the case's province (or the province is
+    # unknown), as mediation/governance/areas.py places new cases.
+    op.execute(
+        "UPDATE cases SET area_code = (SELECT i.area_code FROM institutions i "
+        "WHERE i.id = cases.institution_id) "
+        "WHERE EXISTS (SELECT 1 FROM institutions i WHERE i.id = cases.institution_id "
+        "AND i.area_code IS NOT NULL "
+        "AND (cases.area_code IS NULL OR substr(i.area_code, 1, 2) = cases.area_code))"
+    )
     op.create_table(
         "governance_warnings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -105,9 +114,26 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("warning_id", "case_id", name=op.f("pk_governance_warning_cases")),
     )
+    op.create_table(
+        "governance_warning_keys",
+        sa.Column("warning_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["warning_id"],
+            ["governance_warnings.id"],
+            name=op.f("fk_governance_warning_keys_warning_id_governance_warnings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("warning_id", "key", name=op.f("pk_governance_warning_keys")),
+    )
+    with op.batch_alter_table("governance_warning_keys", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_governance_warning_keys_key"), ["key"], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table("governance_warning_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_governance_warning_keys_key"))
+    op.drop_table("governance_warning_keys")
     op.drop_table("governance_warning_cases")
     with op.batch_alter_table("governance_warnings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_governance_warnings_area_code"))
