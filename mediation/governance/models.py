@@ -47,3 +47,32 @@ class WarningCase(db.Model):
         ForeignKey("governance_warnings.id", ondelete="CASCADE"), primary_key=True
     )
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+
+
+class MonthlyTally(db.Model):
+    """The region dashboard's counts for one district (or coarser known place) and one month
+    of filing in Beijing time, kept by the worker (mediation/governance/tallies.py): a
+    province's or a city's year is a few thousand of these rows instead of 200,000 cases.
+
+    ``kind`` names what is counted: ``category``, ``status``, ``institution`` (its id, ''
+    for none), ``missed`` (ended by a clock, value ''), ``due`` and ``performed`` (the
+    obligations of these cases by month due, value 'YYYY-MM'), and ``built`` (area '',
+    value '', 0): the month's rows are complete."""
+
+    __tablename__ = "governance_monthly"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+
+
+class DirtyMonth(db.Model):
+    """A month of filing whose tallies a change has made stale, written in the transaction
+    of the change: until the worker rebuilds it, the dashboard counts that month live."""
+
+    __tablename__ = "governance_dirty_months"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)

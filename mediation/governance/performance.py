@@ -3,10 +3,10 @@ feature's obligations: of those due by today, how many the obligee confirmed per
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediation.cases.models import Case
@@ -25,6 +25,14 @@ def performed_and_due(
     ix_obligations_status_due instead of all of them."""
     today = now.astimezone(BEIJING).date()
     first = since.astimezone(BEIJING).date()
+    return counted(where, [(first, today)])
+
+
+def counted(where: ColumnElement[bool], days: list[tuple[date, date]]) -> tuple[int, int]:
+    """(performed in full, due) for the obligations of the cases ``where`` selects that fall
+    due within one of the inclusive ranges ``days``."""
+    if not days:
+        return 0, 0
     performed, due = db.session.execute(
         select(
             func.coalesce(
@@ -37,8 +45,7 @@ def performed_and_due(
         .where(
             where,
             Obligation.status.in_([s.value for s in ObligationStatus]),
-            Obligation.due_on >= first,
-            Obligation.due_on <= today,
+            or_(*(and_(Obligation.due_on >= a, Obligation.due_on <= b) for a, b in days)),
         )
     ).one()
     return performed, due
