@@ -38,8 +38,9 @@ def region_overview(
         data = region_figures(area, since, until, now)
         data.children = child_areas(area, since, until)
         return data
-    usable = tallies.built_months() - tallies.dirty_months()
-    covered = [m for m in whole_months(since, until) if m in usable]
+    whole = whole_months(since, until)
+    usable = tallies.built_months(whole) - tallies.dirty_months() if whole else set()
+    covered = [m for m in whole if m in usable]
     return _assemble(area, since, until, now, covered)
 
 

@@ -124,8 +124,14 @@ def build_month(month: str) -> None:
     db.session.flush()
 
 
-def built_months() -> set[str]:
-    return set(db.session.scalars(select(MonthlyTally.month).where(MonthlyTally.kind == "built")))
+def built_months(months: list[str] | None = None) -> set[str]:
+    """The months whose tallies are complete (of ``months``: primary-key lookups)."""
+    query = select(MonthlyTally.month).where(
+        MonthlyTally.area_code == "", MonthlyTally.kind == "built"
+    )
+    if months is not None:
+        query = query.where(MonthlyTally.month.in_(months))
+    return set(db.session.scalars(query))
 
 
 def dirty_months() -> set[str]:
