@@ -83,24 +83,35 @@ def _assemble(area, since, until, now, covered: list[str]) -> RegionFigures:
 
     blocks = _ranges(covered)
     if covered:
-        child = func.substr(MonthlyTally.area_code, 1, length)
-        add(
-            db.session.execute(
-                select(
-                    child,
-                    MonthlyTally.month,
-                    MonthlyTally.kind,
-                    MonthlyTally.value,
-                    func.sum(MonthlyTally.cases),
-                )
-                .where(
-                    MonthlyTally.month.in_(covered),
-                    MonthlyTally.area_code.like(f"{area}%"),
-                    MonthlyTally.kind.in_(["category", "status", "institution", "missed"]),
-                )
-                .group_by(child, MonthlyTally.month, MonthlyTally.kind, MonthlyTally.value)
-            ).all()
-        )
+        # The area's own rows, and its children's counts by status (primary-key ranges).
+        for place, month, kind, value, n in db.session.execute(
+            select(
+                MonthlyTally.area_code,
+                MonthlyTally.month,
+                MonthlyTally.kind,
+                MonthlyTally.value,
+                MonthlyTally.cases,
+            ).where(
+                MonthlyTally.month.in_(covered),
+                or_(
+                    and_(
+                        MonthlyTally.area_code == area,
+                        MonthlyTally.kind.in_(["category", "status", "institution", "missed"]),
+                    ),
+                    and_(
+                        MonthlyTally.area_code.like(f"{area}%"),
+                        func.length(MonthlyTally.area_code) == length,
+                        MonthlyTally.kind == "status",
+                    ),
+                ),
+            )
+        ):
+            if place != area:
+                children[place] += n
+                continue
+            counts[kind, value] += n
+            if kind == "status":
+                months[month] += n
     live_child = func.substr(Case.area_code, 1, length)
     gaps = _gaps(since, until, blocks)
     for start, end in gaps:
@@ -177,7 +188,7 @@ def _performance(area, since, now, covered, blocks, gaps) -> tuple[int, int]:
             select(MonthlyTally.kind, func.sum(MonthlyTally.cases))
             .where(
                 MonthlyTally.month.in_(covered),
-                MonthlyTally.area_code.like(f"{area}%"),
+                MonthlyTally.area_code == area,
                 MonthlyTally.kind.in_(["due", "performed"]),
                 MonthlyTally.value >= low,
                 MonthlyTally.value < high,

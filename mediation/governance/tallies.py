@@ -46,6 +46,10 @@ from .months import month_of, month_range, next_month
 MISSED = ("unreachable", "deadline_expired")  # figures.MISSED_REASONS' values
 CASE_FIELDS = ("status", "category", "institution_id", "area_code", "termination_reason")
 OBLIGATION_FIELDS = ("status", "due_on", "case_id")
+# Every figure of each province and city; of each district only its count by status (the
+# "divisions within" of a city's page): a province's year is then a few hundred rows.
+ALL_KINDS = ("category", "status", "institution", "missed", "due")
+LEVELS = ((2, ALL_KINDS), (4, ALL_KINDS), (6, ("status",)))
 
 
 def _is_postgresql() -> bool:
@@ -65,7 +69,7 @@ def _due_month():
     return func.strftime("%Y-%m", Obligation.due_on)
 
 
-def case_tallies(where, area):
+def case_tallies(where, area, kinds=("category", "status", "institution", "missed")):
     """(area, month, kind, value, count) of the cases ``where`` selects, ``area`` being the
     place column to group by: one SELECT per kind, glued by UNION ALL."""
     month = case_month()
@@ -78,12 +82,15 @@ def case_tallies(where, area):
             .group_by(area, month, value)
         )
 
-    return [
-        part("category", Case.category),
-        part("status", Case.status),
-        part("institution", func.coalesce(cast(Case.institution_id, String), "")),
-        part("missed", literal(""), Case.termination_reason.in_(MISSED)),
-    ]
+    parts = {
+        "category": lambda: part("category", Case.category),
+        "status": lambda: part("status", Case.status),
+        "institution": lambda: part(
+            "institution", func.coalesce(cast(Case.institution_id, String), "")
+        ),
+        "missed": lambda: part("missed", literal(""), Case.termination_reason.in_(MISSED)),
+    }
+    return [parts[kind]() for kind in kinds if kind in parts]
 
 
 def _obligation_tallies(where, area):
@@ -114,12 +121,16 @@ def _obligation_tallies(where, area):
 def build_month(month: str) -> None:
     """Replace the month's tallies with those of the cases filed in it now."""
     start, end = month_range(month)
-    where = and_(Case.created_at >= start, Case.created_at < end)
-    area = func.substr(Case.area_code, 1, 6)
+    filed = and_(Case.created_at >= start, Case.created_at < end)
     db.session.execute(delete(MonthlyTally).where(MonthlyTally.month == month))
     columns = ["area_code", "month", "kind", "value", "cases"]
-    rows = union_all(*case_tallies(where, area), *_obligation_tallies(where, area))
-    db.session.execute(insert(MonthlyTally).from_select(columns, rows))
+    for length, kinds in LEVELS:
+        where = and_(filed, func.length(Case.area_code) >= length)
+        area = func.substr(Case.area_code, 1, length)
+        rows = case_tallies(where, area, kinds)
+        if "due" in kinds:
+            rows += _obligation_tallies(where, area)
+        db.session.execute(insert(MonthlyTally).from_select(columns, union_all(*rows)))
     db.session.add(MonthlyTally(month=month, area_code="", kind="built", value="", cases=0))
     db.session.flush()
 
