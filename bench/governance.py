@@ -48,9 +48,9 @@ def _label(statement: str) -> str:
     if "governance_dirty_months" in sql:
         return "dirty months"
     if "governance_monthly" in sql:
-        if "sum(" not in sql:
-            return "built months"
-        return "tallies: counts" if "substr(" in sql else "tallies: perf."
+        if "sum(" in sql:
+            return "tallies: perf."
+        return "tallies: counts" if "governance_monthly.cases" in sql else "built months"
     if "from institutions" in sql:
         return "institution names"
     if "obligations" in sql:
