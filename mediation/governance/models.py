@@ -52,7 +52,7 @@ class WarningCase(db.Model):
 class MonthlyTally(db.Model):
     """The region dashboard's counts for one province or city (and, by status only, one
     district) and one month of filing in Beijing time, kept by the worker
-    (mediation/governance/tallies.py): a province's year is a few hundred of these rows
+    (mediation/governance/tallies.py): a province's year is a few thousand of these rows
     instead of 200,000 cases.
 
     ``kind`` names what is counted: ``category``, ``status``, ``institution`` (its id, ''

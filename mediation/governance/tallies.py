@@ -47,7 +47,7 @@ MISSED = ("unreachable", "deadline_expired")  # figures.MISSED_REASONS' values
 CASE_FIELDS = ("status", "category", "institution_id", "area_code", "termination_reason")
 OBLIGATION_FIELDS = ("status", "due_on", "case_id")
 # Every figure of each province and city; of each district only its count by status (the
-# "divisions within" of a city's page): a province's year is then a few hundred rows.
+# "divisions within" of a city's page): a province's year is then a few thousand rows.
 ALL_KINDS = ("category", "status", "institution", "missed", "due")
 LEVELS = ((2, ALL_KINDS), (4, ALL_KINDS), (6, ("status",)))
 

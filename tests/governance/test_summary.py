@@ -130,3 +130,17 @@ def test_the_tallies_give_the_live_figures_before_and_after_a_change(app_ctx):
     tallies.rebuild(NOW)
     db.session.flush()
     _same_as_live()
+
+
+def test_the_worker_keeps_the_tallies_and_the_command_rebuilds_them(app):
+    from mediation import worker
+
+    assert worker.governance_tallies in worker.JOBS
+    with app.app_context():
+        _seed([make_institution().id])
+        db.session.commit()
+    assert "months of governance tallies rebuilt" in worker.governance_tallies(app)
+    result = app.test_cli_runner().invoke(args=["governance-rebuild"])
+    assert result.exit_code == 0 and "months of governance tallies rebuilt" in result.output
+    with app.app_context():
+        assert tallies.built_months() and not tallies.dirty_months()
