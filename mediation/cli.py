@@ -45,6 +45,7 @@ def register_commands(app: Flask) -> None:
         court_group,
         pki_group,
         admin_command,
+        governance_rebuild_command,
         cases_group,
         storage_group,
         backup_command,
@@ -623,6 +624,18 @@ def admin_command(real_name: str, phone: str, email: str | None, password: str) 
         raise click.BadParameter(error.message, param_hint=error.field) from None
     db.session.commit()
     click.echo(f"Platform administrator {user.real_name} ({user.phone}) created.")
+
+
+@click.command("governance-rebuild")
+@with_appcontext
+def governance_rebuild_command() -> None:
+    """Rebuild the governance dashboard's monthly tallies from the cases (after a restore
+    or a bulk change made outside the application)."""
+    from .governance import tallies
+
+    months = tallies.rebuild()
+    db.session.commit()
+    click.echo(f"{months} months of governance tallies rebuilt")
 
 
 @click.group("cases")

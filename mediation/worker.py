@@ -20,6 +20,7 @@ from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
 from .followup import operations as followup
+from .governance import tallies
 from .governance import warnings as governance
 from .notify.worker import deliver_once
 
@@ -137,6 +138,18 @@ def governance_warnings(app: Flask) -> str:
             db.session.remove()
 
 
+def governance_tallies(app: Flask) -> str:
+    """The region dashboard's monthly tallies: months changed since the last round and
+    months never built (mediation/governance/tallies.py)."""
+    with app.app_context():
+        try:
+            months = tallies.refresh()
+            db.session.commit()
+            return f"{months} months of governance tallies rebuilt"
+        finally:
+            db.session.remove()
+
+
 # Deadlines first: what they queue goes out in the same round.
 JOBS: tuple[Callable[[Flask], str], ...] = (
     reassign_overdue_cases,
@@ -145,6 +158,7 @@ JOBS: tuple[Callable[[Flask], str], ...] = (
     late_questions,
     performance,
     governance_warnings,
+    governance_tallies,
     deliver_outbox,
     archive_timestamps,
 )

@@ -40,6 +40,8 @@ class RegionFigures:
     clocks_missed: int = 0
     # (performed, due) over obligations due in the period; None: follow-up not available.
     performance: tuple[int, int] | None = None
+    # The divisions one level down with their counts (summary.region_overview fills it).
+    children: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def resolution_rate(self) -> float | None:

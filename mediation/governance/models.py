@@ -60,3 +60,33 @@ class WarningKey(db.Model):
         ForeignKey("governance_warnings.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class MonthlyTally(db.Model):
+    """The region dashboard's counts for one province or city (and, by status only, one
+    district) and one month of filing in Beijing time, kept by the worker
+    (mediation/governance/tallies.py): a province's year is a few thousand of these rows
+    instead of 200,000 cases.
+
+    ``kind`` names what is counted: ``category``, ``status``, ``institution`` (its id, ''
+    for none), ``missed`` (ended by a clock, value ''), ``due`` and ``performed`` (the
+    obligations of these cases by month due, value 'YYYY-MM'), and ``built`` (area '',
+    value '', 0): the month's rows are complete."""
+
+    __tablename__ = "governance_monthly"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+
+
+class DirtyMonth(db.Model):
+    """A month of filing whose tallies a change has made stale, written in the transaction
+    of the change: until the worker rebuilds it, the dashboard counts that month live."""
+
+    __tablename__ = "governance_dirty_months"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)

@@ -4,10 +4,10 @@ time (the same rule as the follow-up feature's own rate, followup.operations.on_
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from mediation.cases.models import Case
@@ -27,6 +27,15 @@ def performed_and_due(
     ix_obligations_status_due instead of all of them."""
     today = now.astimezone(BEIJING).date()
     first = since.astimezone(BEIJING).date()
+    # Due today is not yet late: performance may still come on time.
+    return counted(where, [(first, today - timedelta(days=1))])
+
+
+def counted(where: ColumnElement[bool], days: list[tuple[date, date]]) -> tuple[int, int]:
+    """(performed in full, due) for the obligations of the cases ``where`` selects that fall
+    due within one of the inclusive ranges ``days``."""
+    if not days:
+        return 0, 0
     performed, due = db.session.execute(
         select(
             func.coalesce(func.sum(case((on_time(now), 1), else_=0)), 0),
@@ -37,9 +46,7 @@ def performed_and_due(
         .where(
             where,
             Obligation.status.in_([s.value for s in ObligationStatus]),
-            Obligation.due_on >= first,
-            # Due today is not yet late: performance may still come on time.
-            Obligation.due_on < today,
+            or_(*(and_(Obligation.due_on >= a, Obligation.due_on <= b) for a, b in days)),
         )
     ).one()
     return performed, due

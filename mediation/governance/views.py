@@ -23,7 +23,8 @@ from . import (
     listing,
 )
 from .charts import bar_chart
-from .figures import RegionFigures, region_figures
+from .figures import RegionFigures
+from .summary import region_overview
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 YEARS_BACK = 5
@@ -70,7 +71,7 @@ def _labelled(data: RegionFigures) -> dict[str, list[tuple[str, int]]]:
 @role_required(Role.governance)
 def dashboard():
     area, since, until, year = _scope()
-    data = region_figures(area, since, until)
+    data = region_overview(area, since, until)
     rows = _labelled(data)
     titles = listing.section_titles()
     charts = {key: bar_chart(titles[key], rows[key], chart_id=f"chart-{key}") for key in rows}
@@ -85,7 +86,7 @@ def dashboard():
         own=_own_area(),
         year=year,
         years=list(range(this_year, this_year - YEARS_BACK, -1)),
-        children=listing.child_areas(area, since, until),
+        children=data.children,
         level=divisions.level(area),
         full_code=divisions.full_code,
     )
@@ -107,7 +108,7 @@ def _export_rows(data: RegionFigures) -> list[list]:
 @role_required(Role.governance)
 def export_csv():
     area, since, until, _year = _scope()
-    body = exports.to_csv(_export_rows(region_figures(area, since, until)))
+    body = exports.to_csv(_export_rows(region_overview(area, since, until)))
     return Response(
         body,
         mimetype="text/csv",
@@ -118,7 +119,7 @@ def export_csv():
 @role_required(Role.governance)
 def export_xlsx():
     area, since, until, _year = _scope()
-    body = exports.to_xlsx(_export_rows(region_figures(area, since, until)), area)
+    body = exports.to_xlsx(_export_rows(region_overview(area, since, until)), area)
     return Response(
         body,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
