@@ -38,7 +38,7 @@ def counted(where: ColumnElement[bool], days: list[tuple[date, date]]) -> tuple[
         return 0, 0
     performed, due = db.session.execute(
         select(
-            func.coalesce(func.sum(case((on_time(now), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((on_time(), 1), else_=0)), 0),
             func.count(),
         )
         .select_from(Obligation)
