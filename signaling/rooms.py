@@ -412,6 +412,7 @@ class RoomNamespace(Namespace):
             member, replaced = rooms.arrive(participant, request.sid, resume=resume)
             # Read before the commit: nothing is loaded again after it.
             mediator = member.role == "mediator"
+            who = rooms.attendee(member)
             resume_token = rooms.resume_token(member)
             chat = [_chat_dict(m) for m in rooms.history(member)]
             # The minutes so far, for the mediator who writes them (after a reload too).
@@ -423,6 +424,7 @@ class RoomNamespace(Namespace):
         if replaced is not None:  # a reload or a second tab: the earlier one is closed
             disconnect(replaced, namespace=NAMESPACE)
         session["participant_id"] = participant_id
+        session["attendee"] = who
         join_room(_personal(participant_id))
         join_room(_everyone(session_id))
         found = state.committed(session_id) or state.view(session_id)
@@ -489,12 +491,14 @@ class RoomNamespace(Namespace):
                 db.session.commit()
                 broadcast_state(recorded)
             return
-        member = db.session.get(RoomMember, session.get("participant_id", -1))
-        if member is not None:
-            session_id = member.session_id
-            if rooms.depart(member, request.sid):
-                db.session.commit()
-                announce(session_id, state.committed(session_id))
+        who = session.get("attendee")  # resolved when the connection opened
+        if who is None:
+            return  # refused at connect: never in the room
+        if rooms.depart(who, request.sid):
+            db.session.commit()
+            announce(who.session_id, state.committed(who.session_id))
+        else:
+            db.session.rollback()
 
     def on_recording_gap(self, data: Any = None) -> None:
         """The recorder reports a stream it does not (or no longer) record: every mediator

@@ -20,6 +20,10 @@ NS = "/room"
 # first arrival also their side, and the new row), the journal entry (3), the chat so far,
 # and the room as everyone is told it (1).
 MOST_STATEMENTS_PER_ARRIVAL = 12
+# A departure reads nothing about the member (resolved when the connection opened): the
+# room locked and counted, the connection cleared, the journal entry (3), and the room as
+# everyone is told it.
+MOST_STATEMENTS_PER_DEPARTURE = 6
 
 
 @contextmanager
@@ -73,7 +77,10 @@ def test_an_arrival_runs_a_few_statements_whatever_the_room(app, room):
     assert counts[1] <= MOST_STATEMENTS_PER_ARRIVAL
     # The third arrival costs what the second did: nothing grows with who is there.
     assert counts[2] == counts[1]
-    socks[2].disconnect(NS)
+    with statements(app) as run:
+        socks[2].disconnect(NS)
+    assert len([s for s in run if s != "COMMIT"]) <= MOST_STATEMENTS_PER_DEPARTURE
+    assert run.count("COMMIT") == 1
     with statements(app) as run:  # a return (a reload) is no dearer than a first arrival
         socks[2] = arrive(app, room, clients["b"])
     assert len([s for s in run if s != "COMMIT"]) <= counts[2]
