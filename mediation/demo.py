@@ -42,6 +42,7 @@ PEOPLE = (
     (Role.party, "张三", "13800000006", "32010219850418007"),
     (Role.party, "李四", "13800000007", "32010219880109008"),
     (Role.expert, "孙律师", "13800000008", "32010219760520009"),
+    (Role.governance, "刘主任", "13800000009", "32010219720811010"),
 )
 
 
@@ -114,6 +115,7 @@ def _create() -> None:
             court_id=court.id if role in (Role.court_clerk, Role.judge) else None,
             verified=True,  # demo people: their numbers count as proven
         )
+    made["刘主任"].area_code = "320102"  # the district's social-governance centre
     made["周主任"].email = "zhou@demo.mediation.localhost"
     institution.seal_holder = made["周主任"]
     made["王调解"].mediator_profile = MediatorProfile(
