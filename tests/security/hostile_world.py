@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field, replace
+from datetime import time
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -20,15 +21,18 @@ from PIL import Image
 
 from mediation.accounts.models import Role
 from mediation.booking import links
+from mediation.booking.availability import add_rule
 from mediation.cases import agency, intake, workflow
 from mediation.cases.models import CaseParty, FailureRecord
 from mediation.cases.states import Action, Actor, TerminationReason
+from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
 from mediation.followup import operations as followup
+from mediation.reception import operations as reception
 from tests.conftest import login
 from tests.court.conftest import apply_jointly, in_force
 from tests.factories import PASSWORD, make_case, make_mediating_case, make_user
@@ -43,6 +47,7 @@ ROLES = (
     "clerk",
     "judge",
     "platform_admin",
+    "governance",
 )
 
 
@@ -141,6 +146,15 @@ def build(app: Flask) -> World:
         db.session.add(
             FailureRecord(case_id=delegated.case_id, situation="未能调解", reasons="分歧大")
         )
+        # The mediator holds public reception hours every day, and the applicant booked a talk.
+        for weekday in range(7):
+            add_rule(case.mediator.id, weekday, time(8), time(20), reception=True, place="接待室")
+        now = utcnow()
+        slot = reception.free_slots(case.mediator.id, now.date(), now=now)[0]
+        talk = reception.book(applicant, case.mediator, slot.start, "咨询", now=now)
+        # A region's staff member watching the whole province.
+        watcher = make_user(Role.governance)
+        watcher.area_code = "32"
         db.session.commit()
         return World(
             phones={
@@ -151,6 +165,7 @@ def build(app: Flask) -> World:
                 "clerk": world.clerk.phone,
                 "judge": world.judge.phone,
                 "platform_admin": platform.phone,
+                "governance": watcher.phone,
             },
             values={
                 "case_id": [str(case.id), str(mediating.id), str(draft.id)],
@@ -164,6 +179,8 @@ def build(app: Flask) -> World:
                 "question_id": [str(question.id)],
                 "obligation_id": [str(followup.of_case(case)[0].id)],
                 "delegation_id": [str(delegated.id)],
+                "host_id": [str(case.mediator.id)],
+                "booking_id": [str(talk.id)],
                 "attachment_id": [str(question.attachments[0].id)],
                 "number": ["1"],
                 "which": ["application", "decision"],
