@@ -677,14 +677,23 @@ def test_a_web_process_killed_mid_session_its_people_come_back_through_the_other
 
 @pytest.fixture(scope="module")
 def signing_app(deployed):
-    """The installation's configuration as the web processes have it (keys in the token)."""
+    """The installation's configuration as the web processes have it (keys in the token).
+
+    SoftHSM reads its configuration when the module is initialised, once per process: a
+    test that used another token earlier in this process left it initialised with that
+    one's, so the module is initialised again here, and again afterwards."""
+    import pkcs11
+
     env = {}
     for name in ("common", "web"):
         env.update(topology.read_env_file(deployed.tmp / f"{name}.env"))
+    before = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = env.get(
         "SOFTHSM2_CONF", str(deployed.tmp / "softhsm" / "softhsm2.conf")
     )
-    return create_app(
+    module = pkcs11.lib(topology.SOFTHSM_MODULE)
+    module.reinitialize()
+    yield create_app(
         {
             "ENV_NAME": "testing",
             "SQLALCHEMY_DATABASE_URI": deployed.database_url,
@@ -696,6 +705,11 @@ def signing_app(deployed):
             "PKCS11_TOKEN_LABEL": env.get("MEDIATION_PKCS11_TOKEN_LABEL", "mediation"),
         }
     )
+    if before is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = before
+    module.reinitialize()
 
 
 def test_postgresql_restarted_while_a_party_signs_writes_nothing_half(deployed, signing_app):
