@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from flask import Flask
@@ -27,6 +28,17 @@ from .notify.worker import deliver_once
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _committed(app: Flask) -> Iterator[None]:
+    """One job's unit of work: the operations flush, the job (the edge) commits once."""
+    with app.app_context():
+        try:
+            yield
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
 def deliver_outbox(app: Flask) -> str:
     report = deliver_once(app)
     return f"{report.sent} sent, {report.failed} failed"
@@ -34,49 +46,37 @@ def deliver_outbox(app: Flask) -> str:
 
 def reassign_overdue_cases(app: Flask) -> str:
     """SPC online mediation rules art 12: unconfirmed after 3 working days -> reassign."""
-    with app.app_context():
-        try:
-            cases = assignment.reassign_overdue()
-            db.session.commit()
-            return f"{len(cases)} overdue cases reassigned"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        cases = assignment.reassign_overdue()
+    return f"{len(cases)} overdue cases reassigned"
 
 
 def case_deadlines(app: Flask) -> str:
     """Art 15: remind the respondent once, then end unanswered cases; art 24/25 (6): end
     cases whose mediation period ran out without an agreed extension, and return delegated
     disputes whose court's deadline passed."""
-    with app.app_context():
-        try:
-            recomputed = extension.recompute_when_calendar_grew()
-            reminded, ended = respondent.remind_and_expire()
-            expired = extension.end_expired()
-            returned = delegation.return_expired()
-            warned = reminders.send_due()
-            db.session.commit()
-            return (
-                f"{reminded} respondents reminded, {ended} unanswered cases ended, "
-                f"{expired} cases past the mediation period ended, "
-                f"{returned} delegations returned to their courts, "
-                f"{warned} deadline reminders sent"
-                + (f", {recomputed} deadlines recomputed for a new calendar" if recomputed else "")
-            )
-        finally:
-            db.session.remove()
+    with _committed(app):
+        recomputed = extension.recompute_when_calendar_grew()
+        reminded, ended = respondent.remind_and_expire()
+        expired = extension.end_expired()
+        returned = delegation.return_expired()
+        warned = reminders.send_due()
+    return (
+        f"{reminded} respondents reminded, {ended} unanswered cases ended, "
+        f"{expired} cases past the mediation period ended, "
+        f"{returned} delegations returned to their courts, "
+        f"{warned} deadline reminders sent"
+        + (f", {recomputed} deadlines recomputed for a new calendar" if recomputed else "")
+    )
 
 
 def sessions(app: Flask) -> str:
     """Reminders 24 h and 1 h before each session; offered times nobody agreed on, and
     sessions of ended cases, are cancelled."""
-    with app.app_context():
-        try:
-            cancelled = cleanup.end_stale()
-            reminded = session_reminders.send_due()
-            db.session.commit()
-            return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        cancelled = cleanup.end_stale()
+        reminded = session_reminders.send_due()
+    return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"
 
 
 def archive_timestamps(app: Flask) -> str:
@@ -87,39 +87,27 @@ def archive_timestamps(app: Flask) -> str:
     if due is not None and now < due:
         return "0 archive timestamps renewed (next scan later)"
     app.extensions["archive.next_scan"] = now + app.config.get("ARCHIVE_SCAN_SECONDS", 86400)
-    with app.app_context():
-        try:
-            renewed = archive.renew_due()
-            db.session.commit()
-            return f"{renewed} archive timestamps renewed"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        renewed = archive.renew_due()
+    return f"{renewed} archive timestamps renewed"
 
 
 def late_questions(app: Flask) -> str:
     """Consultations not answered in the stated time: the region's administrators and the
     expert pool are told, once (mediation/consultation)."""
-    with app.app_context():
-        try:
-            escalated = consultation.escalate_late()
-            db.session.commit()
-            return f"{escalated} late questions escalated"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        escalated = consultation.escalate_late()
+    return f"{escalated} late questions escalated"
 
 
 def performance(app: Flask, now: datetime | None = None) -> str:
     """People's Mediation Law art 31: obligors reminded before their date; dates passed
     without confirmation marked missed and told to the mediator, once each (in the daytime:
     ``now`` lets a test say when)."""
-    with app.app_context():
-        try:
-            reminded = followup.remind_due(now)
-            missed = followup.mark_missed(now)
-            db.session.commit()
-            return f"{reminded} obligors reminded, {missed} missed obligations noticed"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        reminded = followup.remind_due(now)
+        missed = followup.mark_missed(now)
+    return f"{reminded} obligors reminded, {missed} missed obligations noticed"
 
 
 def governance_warnings(app: Flask) -> str:
@@ -128,26 +116,18 @@ def governance_warnings(app: Flask) -> str:
     every GOVERNANCE_WARNING_EVERY seconds."""
     if not governance.due(app):
         return "early warnings not due"
-    with app.app_context():
-        try:
-            raised = governance.raise_due()
-            db.session.commit()
-            governance.ran(app)
-            return f"{raised} early warnings raised"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        raised = governance.raise_due()
+    governance.ran(app)  # only a run that committed counts
+    return f"{raised} early warnings raised"
 
 
 def governance_tallies(app: Flask) -> str:
     """The region dashboard's monthly tallies: months changed since the last round and
     months never built (mediation/governance/tallies.py)."""
-    with app.app_context():
-        try:
-            months = tallies.refresh()
-            db.session.commit()
-            return f"{months} months of governance tallies rebuilt"
-        finally:
-            db.session.remove()
+    with _committed(app):
+        months = tallies.refresh()
+    return f"{months} months of governance tallies rebuilt"
 
 
 # Deadlines first: what they queue goes out in the same round.
