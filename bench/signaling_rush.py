@@ -19,8 +19,14 @@ processes, a third one on the same Redis but without clients (``idle``) shows wh
 costs the others when it gets no connections: with rooms pinned, only what must cross
 processes (room changes, ~1 small message per change) reaches it.
 
+Two references get the same rooms and messages with no login, no database and no checks:
+the Node relay, and the same protocol on the platform's own stack (``flask``,
+bench/flask_rush_relay.py, Flask-SocketIO on gevent). The second is the stack's ceiling:
+the platform cannot come closer to Node than it does, whatever the platform does.
+
     .venv/bin/python bench/signaling_rush.py                 # 3 runs, PostgreSQL, Redis
     .venv/bin/python bench/signaling_rush.py --runs 1 --seconds 10   # a quick look
+    .venv/bin/python bench/signaling_rush.py --setups one,flask,node     # against the references
 """
 
 from __future__ import annotations
@@ -58,8 +64,11 @@ SETUPS = {
     "one": "platform, 1 process",
     "two": "platform, 2 pinned (nginx)",
     "idle": "platform, 2 pinned + 1 idle",
+    "flask": "bare Flask-SocketIO, same pattern",
     "node": "Node socket.io, same pattern",
 }
+# The two references get rooms without logins (bench/node/rush_relay.js, bench/flask_rush_relay.py).
+REFERENCES = ("flask", "node")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -207,14 +216,19 @@ def nginx(ports: list[int], folder: str):
 
 
 @contextmanager
-def node_relay(folder: str):
+def reference(setup: str, folder: str):
+    """A reference relay of the same pattern: the Node one, or the bare Flask-SocketIO one."""
     port = free_port()
-    log = open(Path(folder) / "rush-relay.log", "w")  # noqa: SIM115
+    log = open(Path(folder) / f"rush-{setup}.log", "w")  # noqa: SIM115
+    if setup == "node":
+        command = ["node", str(ROOT / "bench/node/rush_relay.js"), str(port)]
+    else:
+        command = [sys.executable, str(ROOT / "bench/flask_rush_relay.py"), str(port)]
     process = subprocess.Popen(
-        ["node", str(ROOT / "bench/node/rush_relay.js"), str(port)],
+        command,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "NODE_PATH": str(ROOT / "node_modules")},
+        env={**os.environ, "NODE_PATH": str(ROOT / "node_modules"), "PYTHONPATH": str(ROOT)},
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/", process)
@@ -266,8 +280,8 @@ def ladder(setup: str, app, args, folder: str) -> dict:
     instance = Path(app.instance_path)
     steps = []
     with ExitStack() as stack:
-        if setup == "node":
-            pid, port = stack.enter_context(node_relay(folder))
+        if setup in REFERENCES:
+            pid, port = stack.enter_context(reference(setup, folder))
             busy, idle, url, queue = [pid], [], f"http://127.0.0.1:{port}", None
         else:
             count = {"one": 1, "two": 2, "idle": 3}[setup]
@@ -282,12 +296,12 @@ def ladder(setup: str, app, args, folder: str) -> dict:
                 _, port = stack.enter_context(nginx(ports[:2], folder))
                 url = f"http://127.0.0.1:{port}"
         # Warm-up, not counted: the first requests prepare statements, caches and templates.
-        warm = node_rooms(1, 10**6) if setup == "node" else seed_rooms(app, 1)
+        warm = node_rooms(1, 10**6) if setup in REFERENCES else seed_rooms(app, 1)
         load(url, warm, 60, args, folder)
         first = 0
         for rate in RATES:
             count = max(2, round(rate * args.seconds / 60))
-            if setup == "node":
+            if setup in REFERENCES:
                 rooms = node_rooms(count, first)
                 first += count
             else:
@@ -347,6 +361,8 @@ def main() -> int:
     parser.add_argument("--setups", default=",".join(SETUPS), help="comma-separated")
     args = parser.parse_args()
     chosen = args.setups.split(",")
+    if unknown := [s for s in chosen if s not in SETUPS]:
+        parser.error(f"unknown setup {', '.join(unknown)}; choose from {', '.join(SETUPS)}")
     results: dict[str, list[dict]] = {s: [] for s in chosen}
     with fresh_app(args.backend) as app, tempfile.TemporaryDirectory() as folder:
         for run in range(args.runs):
@@ -424,6 +440,23 @@ def verdict(rows: dict) -> int:
         )
         met &= share >= 0.25
         checked = True
+    if {"flask", "node"} <= rows.keys():
+        # What the stack alone allows: no change to the platform can pass this ratio.
+        flask, node = rows["flask"], rows["node"]
+        share = flask["rate"] / node["rate"] if node["rate"] else 0
+        by_cpu = node["cpu_room"] / flask["cpu_room"] if flask["cpu_room"] else 0
+        print(
+            f"Bare Flask-SocketIO, no checks (the stack's ceiling): {share:.2f}x the Node "
+            f"relay's rate; by server CPU per room {by_cpu:.2f}x"
+        )
+    if {"one", "flask"} <= rows.keys():
+        one, flask = rows["one"], rows["flask"]
+        share = one["rate"] / flask["rate"] if flask["rate"] else 0
+        by_cpu = flask["cpu_room"] / one["cpu_room"] if one["cpu_room"] else 0
+        print(
+            f"One platform process: {share:.2f}x the bare Flask-SocketIO relay's rate; by "
+            f"server CPU per room {by_cpu:.2f}x (the price of its checks and records)"
+        )
     if not checked:
         print("nothing to compare: run more setups")
         return 1
