@@ -39,7 +39,7 @@ window.firstFrameAt = null;
 const watch = setInterval(() => {
   const video = document.querySelector('#tiles figure.tile:not(.self) video');
   if (video && video.readyState >= 2 && video.videoWidth > 0) {
-    window.firstFrameAt = Date.now();
+    window.firstFrameAt = performance.timeOrigin + performance.now();
     clearInterval(watch);
   }
 }, 2);
@@ -47,17 +47,24 @@ const watch = setInterval(() => {
 # With --timeline: when each step of the first media connection happened, on each page.
 TIMELINE = """
 window.timeline = [];
-const mark = (what) => window.timeline.push([what, Date.now()]);
+const mark = (what) => window.timeline.push([what, performance.timeOrigin + performance.now()]);
 const Native = window.RTCPeerConnection;
 window.RTCPeerConnection = function (config) {
   const pc = new Native(config);
   mark('pc created');
+  let dtls = null;
+  const watchDtls = () => {
+    const sender = pc.getSenders().find((s) => s.transport);
+    if (dtls || !sender) return;
+    dtls = sender.transport;
+    dtls.addEventListener('statechange', () => mark('dtls ' + dtls.state));
+  };
   const steps = ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription'];
   for (const name of steps) {
     const original = pc[name].bind(pc);
     pc[name] = (...args) => {
       mark(name);
-      return original(...args).then((r) => { mark(name + ' done'); return r; });
+      return original(...args).then((r) => { mark(name + ' done'); watchDtls(); return r; });
     };
   }
   pc.addEventListener('icecandidate', (e) => { if (e.candidate) mark('candidate'); });
@@ -115,15 +122,19 @@ def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False
     return page
 
 
-def one_run(browsers, url: str, seeded: dict, timeline: bool = False) -> tuple[float, float]:
-    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], timeline)
-    party = enter(browsers[1], url, seeded["party"], seeded["session"], timeline)
+def one_run(
+    browsers, url: str, seeded: dict, timeline: list | None = None
+) -> tuple[float, float]:
+    marks = timeline is not None
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], marks)
+    party = enter(browsers[1], url, seeded["party"], seeded["session"], marks)
     # Media acquired in the lobby: the party's own camera shows before admission.
     party.wait_for_function("document.getElementById('self-video').videoWidth > 0")
     button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
     mediator.wait_for_selector(button)
     clicked = mediator.evaluate(
-        f'() => {{ const t = Date.now(); document.querySelector("{button}").click(); return t; }}'
+        f"() => {{ const t = performance.timeOrigin + performance.now(); "
+        f'document.querySelector("{button}").click(); return t; }}'
     )
     party.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
     mediator.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
@@ -131,17 +142,39 @@ def one_run(browsers, url: str, seeded: dict, timeline: bool = False) -> tuple[f
         party.evaluate("window.firstFrameAt") - clicked,
         mediator.evaluate("window.firstFrameAt") - clicked,
     )
-    if timeline:
+    if timeline is not None:
+        run = {}
         for name, page in (("mediator", mediator), ("party", party)):
             steps = page.evaluate("window.timeline")
             # What came before the click (the lobby) is summed up in one number.
             before = [what for what, at in steps if at < clicked]
-            after = [f"{what} {at - clicked:+d}" for what, at in steps if at >= clicked]
-            print(f"  {name}: ({len(before)} steps before) " + ", ".join(after))
+            after = [(what, at - clicked) for what, at in steps if at >= clicked]
+            print(f"  {name}: ({len(before)} steps before) " + ", ".join(f"{w} {t:+.0f}" for w, t in after))
+            firsts: dict[str, float] = {}
+            for what, at in after:
+                firsts.setdefault(what, at)
+            firsts["first frame"] = result[0 if name == "party" else 1]
+            run[name] = firsts
         print(f"  first frames: party {result[0]:.0f}, mediator {result[1]:.0f}")
+        timeline.append(run)
     mediator.context.close()
     party.context.close()
     return result
+
+
+def print_timeline(runs: list[dict]) -> None:
+    """The median time of each step after the click, on each page, over the runs that had it
+    (the step's first occurrence in a run), in the order the steps came."""
+    for name in ("mediator", "party"):
+        steps: dict[str, list[float]] = {}
+        for run in runs:
+            for what, at in run[name].items():
+                steps.setdefault(what, []).append(at)
+        rows = sorted(steps.items(), key=lambda item: statistics.median(item[1]))
+        print(f"\n{name}: median ms after the click (runs that had the step)")
+        for what, values in rows:
+            print(f"  {statistics.median(values):7.1f}  {what} ({len(values)})")
+    print()
 
 
 def main() -> int:
@@ -152,6 +185,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     party_ms, mediator_ms = [], []
+    runs: list[dict] = []  # with --timeline: each run's first time of each step, per page
     with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
         url_db = app.config["SQLALCHEMY_DATABASE_URI"]
         sessions = [seed_session() for _ in range(args.runs)]
@@ -163,11 +197,13 @@ def main() -> int:
                 for _ in range(2)
             ]
             for seeded in sessions:
-                party, mediator = one_run(browsers, url, seeded, args.timeline)
+                party, mediator = one_run(browsers, url, seeded, runs if args.timeline else None)
                 party_ms.append(party)
                 mediator_ms.append(mediator)
             for browser in browsers:
                 browser.close()
+    if runs:
+        print_timeline(runs)
     print(f"admission to first remote video frame, {args.runs} runs; goal under {GOAL_MS} ms\n")
     print(f"{'who':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  goal")
     failed = False
