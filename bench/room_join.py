@@ -47,10 +47,12 @@ const watch = setInterval(() => {
 # With --timeline: when each step of the first media connection happened, on each page.
 TIMELINE = """
 window.timeline = [];
+window.peerConnections = [];
 const mark = (what) => window.timeline.push([what, performance.timeOrigin + performance.now()]);
 const Native = window.RTCPeerConnection;
 window.RTCPeerConnection = function (config) {
   const pc = new Native(config);
+  window.peerConnections.push(pc);
   mark('pc created');
   let dtls = null;
   const watchDtls = () => {
@@ -74,6 +76,27 @@ window.RTCPeerConnection = function (config) {
   return pc;
 };
 window.RTCPeerConnection.prototype = Native.prototype;
+// The first remote frame: when its last packet came, when it was captured (the sender's
+// clock mapped to this one, where the header extension is there), when it is shown.
+const frames = setInterval(() => {
+  const video = document.querySelector('#tiles figure.tile:not(.self) video');
+  if (!video || !video.requestVideoFrameCallback) return;
+  clearInterval(frames);
+  video.requestVideoFrameCallback((now, meta) => {
+    const origin = performance.timeOrigin;
+    if (meta.captureTime) window.timeline.push(['frame captured', origin + meta.captureTime]);
+    if (meta.receiveTime) window.timeline.push(['frame received', origin + meta.receiveTime]);
+    window.timeline.push(['frame callback', origin + now]);
+    for (const pc of window.peerConnections) {
+      pc.getStats().then((report) => report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video' && r.packetsReceived) {
+          window.firstVideo = {bytes: r.bytesReceived, packets: r.packetsReceived,
+            frames: r.framesReceived, width: r.frameWidth};
+        }
+      }));
+    }
+  });
+}, 2);
 let realIo = null;
 Object.defineProperty(window, 'io', {
   configurable: true,
@@ -122,9 +145,7 @@ def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False
     return page
 
 
-def one_run(
-    browsers, url: str, seeded: dict, timeline: list | None = None
-) -> tuple[float, float]:
+def one_run(browsers, url: str, seeded: dict, timeline: list | None = None) -> tuple[float, float]:
     marks = timeline is not None
     mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], marks)
     party = enter(browsers[1], url, seeded["party"], seeded["session"], marks)
@@ -149,13 +170,16 @@ def one_run(
             # What came before the click (the lobby) is summed up in one number.
             before = [what for what, at in steps if at < clicked]
             after = [(what, at - clicked) for what, at in steps if at >= clicked]
-            print(f"  {name}: ({len(before)} steps before) " + ", ".join(f"{w} {t:+.0f}" for w, t in after))
+            steps_after = ", ".join(f"{w} {t:+.0f}" for w, t in after)
+            print(f"  {name}: ({len(before)} steps before) {steps_after}")
             firsts: dict[str, float] = {}
             for what, at in after:
                 firsts.setdefault(what, at)
             firsts["first frame"] = result[0 if name == "party" else 1]
             run[name] = firsts
         print(f"  first frames: party {result[0]:.0f}, mediator {result[1]:.0f}")
+        for name, page in (("mediator", mediator), ("party", party)):
+            print(f"  {name}'s first video received: {page.evaluate('window.firstVideo')}")
         timeline.append(run)
     mediator.context.close()
     party.context.close()
@@ -174,6 +198,14 @@ def print_timeline(runs: list[dict]) -> None:
         print(f"\n{name}: median ms after the click (runs that had the step)")
         for what, values in rows:
             print(f"  {statistics.median(values):7.1f}  {what} ({len(values)})")
+        # The media's own share: connected (ICE and DTLS) to the first frame's last packet.
+        media = [
+            run[name]["frame received"] - run[name]["pc connected"]
+            for run in runs
+            if "frame received" in run[name] and "pc connected" in run[name]
+        ]
+        if media:
+            print(f"  {statistics.median(media):7.1f}  connected -> first frame received, per run")
     print()
 
 
