@@ -11,6 +11,28 @@ already on, and the mediator admits them. Measured on the one clock of this mach
 - mediator sees party: the same on the mediator's page.
 
     .venv/bin/python bench/room_join.py --runs 15
+    .venv/bin/python bench/room_join.py --runs 10 --timeline   # where the time goes
+
+Medians of ``--runs 15`` (ms, party sees mediator / mediator sees party). Main on the idle
+machine on 5 December 2026 (3 runs): 208/196, 225/214, 231/214. Main and this branch's warm
+connections with the offer sent behind the let-in, run back to back (alternating) on the
+shared 2-core machine at load 7.5-11, three pairs:
+
+| run | main | warm, offer behind the let-in |
+|---|---|---|
+| 1 | 245 / 228 | 217 / 214 |
+| 2 | 264 / 237 | 232 / 224 |
+| 3 | 230 / 191 | 207 / 186 |
+
+Where it goes (``--timeline``, medians of 10 runs at load ~9, ms after the click): the
+server handles the let-in and the mediator has the layout at 42-60 (CPU-starved: ~5-10 ms
+of Python on an idle core); on main the mediator then makes its connection and offer
+(+25 ms) and the party has it at 108, with the branch at 96 (the offer travels behind the
+let-in); the party's answer takes 17-28 (setRemoteDescription, createAnswer,
+setLocalDescription), the relay of the answer 15-30, the mediator applies it in ~10;
+ICE and DTLS are connected at 150-180; then 35-85 ms pass before the last packet of the
+first frame arrives (capture interval, encoder start, pacing; a start bitrate of
+800 kbit/s hinted in the SDP changed nothing measurable) and ~10 more before it is shown.
 """
 
 from __future__ import annotations
