@@ -11,6 +11,28 @@ already on, and the mediator admits them. Measured on the one clock of this mach
 - mediator sees party: the same on the mediator's page.
 
     .venv/bin/python bench/room_join.py --runs 15
+    .venv/bin/python bench/room_join.py --runs 10 --timeline   # where the time goes
+
+Medians of ``--runs 15`` (ms, party sees mediator / mediator sees party). Main on the idle
+machine on 5 December 2026 (3 runs): 208/196, 225/214, 231/214. Main and this branch's warm
+connections with the offer sent behind the let-in, run back to back (alternating) on the
+shared 2-core machine at load 7.5-11, three pairs:
+
+| run | main | warm, offer behind the let-in |
+|---|---|---|
+| 1 | 245 / 228 | 217 / 214 |
+| 2 | 264 / 237 | 232 / 224 |
+| 3 | 230 / 191 | 207 / 186 |
+
+Where it goes (``--timeline``, medians of 10 runs at load ~9, ms after the click): the
+server handles the let-in and the mediator has the layout at 42-60 (CPU-starved: ~5-10 ms
+of Python on an idle core); on main the mediator then makes its connection and offer
+(+25 ms) and the party has it at 108, with the branch at 96 (the offer travels behind the
+let-in); the party's answer takes 17-28 (setRemoteDescription, createAnswer,
+setLocalDescription), the relay of the answer 15-30, the mediator applies it in ~10;
+ICE and DTLS are connected at 150-180; then 35-85 ms pass before the last packet of the
+first frame arrives (capture interval, encoder start, pacing; a start bitrate of
+800 kbit/s hinted in the SDP changed nothing measurable) and ~10 more before it is shown.
 """
 
 from __future__ import annotations
@@ -39,7 +61,7 @@ window.firstFrameAt = null;
 const watch = setInterval(() => {
   const video = document.querySelector('#tiles figure.tile:not(.self) video');
   if (video && video.readyState >= 2 && video.videoWidth > 0) {
-    window.firstFrameAt = Date.now();
+    window.firstFrameAt = performance.timeOrigin + performance.now();
     clearInterval(watch);
   }
 }, 2);
@@ -47,17 +69,26 @@ const watch = setInterval(() => {
 # With --timeline: when each step of the first media connection happened, on each page.
 TIMELINE = """
 window.timeline = [];
-const mark = (what) => window.timeline.push([what, Date.now()]);
+window.peerConnections = [];
+const mark = (what) => window.timeline.push([what, performance.timeOrigin + performance.now()]);
 const Native = window.RTCPeerConnection;
 window.RTCPeerConnection = function (config) {
   const pc = new Native(config);
+  window.peerConnections.push(pc);
   mark('pc created');
+  let dtls = null;
+  const watchDtls = () => {
+    const sender = pc.getSenders().find((s) => s.transport);
+    if (dtls || !sender) return;
+    dtls = sender.transport;
+    dtls.addEventListener('statechange', () => mark('dtls ' + dtls.state));
+  };
   const steps = ['createOffer', 'createAnswer', 'setLocalDescription', 'setRemoteDescription'];
   for (const name of steps) {
     const original = pc[name].bind(pc);
     pc[name] = (...args) => {
       mark(name);
-      return original(...args).then((r) => { mark(name + ' done'); return r; });
+      return original(...args).then((r) => { mark(name + ' done'); watchDtls(); return r; });
     };
   }
   pc.addEventListener('icecandidate', (e) => { if (e.candidate) mark('candidate'); });
@@ -67,6 +98,27 @@ window.RTCPeerConnection = function (config) {
   return pc;
 };
 window.RTCPeerConnection.prototype = Native.prototype;
+// The first remote frame: when its last packet came, when it was captured (the sender's
+// clock mapped to this one, where the header extension is there), when it is shown.
+const frames = setInterval(() => {
+  const video = document.querySelector('#tiles figure.tile:not(.self) video');
+  if (!video || !video.requestVideoFrameCallback) return;
+  clearInterval(frames);
+  video.requestVideoFrameCallback((now, meta) => {
+    const origin = performance.timeOrigin;
+    if (meta.captureTime) window.timeline.push(['frame captured', origin + meta.captureTime]);
+    if (meta.receiveTime) window.timeline.push(['frame received', origin + meta.receiveTime]);
+    window.timeline.push(['frame callback', origin + now]);
+    for (const pc of window.peerConnections) {
+      pc.getStats().then((report) => report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video' && r.packetsReceived) {
+          window.firstVideo = {bytes: r.bytesReceived, packets: r.packetsReceived,
+            frames: r.framesReceived, width: r.frameWidth};
+        }
+      }));
+    }
+  });
+}, 2);
 let realIo = null;
 Object.defineProperty(window, 'io', {
   configurable: true,
@@ -115,15 +167,17 @@ def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False
     return page
 
 
-def one_run(browsers, url: str, seeded: dict, timeline: bool = False) -> tuple[float, float]:
-    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], timeline)
-    party = enter(browsers[1], url, seeded["party"], seeded["session"], timeline)
+def one_run(browsers, url: str, seeded: dict, timeline: list | None = None) -> tuple[float, float]:
+    marks = timeline is not None
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], marks)
+    party = enter(browsers[1], url, seeded["party"], seeded["session"], marks)
     # Media acquired in the lobby: the party's own camera shows before admission.
     party.wait_for_function("document.getElementById('self-video').videoWidth > 0")
     button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
     mediator.wait_for_selector(button)
     clicked = mediator.evaluate(
-        f'() => {{ const t = Date.now(); document.querySelector("{button}").click(); return t; }}'
+        f"() => {{ const t = performance.timeOrigin + performance.now(); "
+        f'document.querySelector("{button}").click(); return t; }}'
     )
     party.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
     mediator.wait_for_function("window.firstFrameAt !== null", timeout=10_000)
@@ -131,17 +185,50 @@ def one_run(browsers, url: str, seeded: dict, timeline: bool = False) -> tuple[f
         party.evaluate("window.firstFrameAt") - clicked,
         mediator.evaluate("window.firstFrameAt") - clicked,
     )
-    if timeline:
+    if timeline is not None:
+        run = {}
         for name, page in (("mediator", mediator), ("party", party)):
             steps = page.evaluate("window.timeline")
             # What came before the click (the lobby) is summed up in one number.
             before = [what for what, at in steps if at < clicked]
-            after = [f"{what} {at - clicked:+d}" for what, at in steps if at >= clicked]
-            print(f"  {name}: ({len(before)} steps before) " + ", ".join(after))
+            after = [(what, at - clicked) for what, at in steps if at >= clicked]
+            steps_after = ", ".join(f"{w} {t:+.0f}" for w, t in after)
+            print(f"  {name}: ({len(before)} steps before) {steps_after}")
+            firsts: dict[str, float] = {}
+            for what, at in after:
+                firsts.setdefault(what, at)
+            firsts["first frame"] = result[0 if name == "party" else 1]
+            run[name] = firsts
         print(f"  first frames: party {result[0]:.0f}, mediator {result[1]:.0f}")
+        for name, page in (("mediator", mediator), ("party", party)):
+            print(f"  {name}'s first video received: {page.evaluate('window.firstVideo')}")
+        timeline.append(run)
     mediator.context.close()
     party.context.close()
     return result
+
+
+def print_timeline(runs: list[dict]) -> None:
+    """The median time of each step after the click, on each page, over the runs that had it
+    (the step's first occurrence in a run), in the order the steps came."""
+    for name in ("mediator", "party"):
+        steps: dict[str, list[float]] = {}
+        for run in runs:
+            for what, at in run[name].items():
+                steps.setdefault(what, []).append(at)
+        rows = sorted(steps.items(), key=lambda item: statistics.median(item[1]))
+        print(f"\n{name}: median ms after the click (runs that had the step)")
+        for what, values in rows:
+            print(f"  {statistics.median(values):7.1f}  {what} ({len(values)})")
+        # The media's own share: connected (ICE and DTLS) to the first frame's last packet.
+        media = [
+            run[name]["frame received"] - run[name]["pc connected"]
+            for run in runs
+            if "frame received" in run[name] and "pc connected" in run[name]
+        ]
+        if media:
+            print(f"  {statistics.median(media):7.1f}  connected -> first frame received, per run")
+    print()
 
 
 def main() -> int:
@@ -152,6 +239,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     party_ms, mediator_ms = [], []
+    runs: list[dict] = []  # with --timeline: each run's first time of each step, per page
     with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
         url_db = app.config["SQLALCHEMY_DATABASE_URI"]
         sessions = [seed_session() for _ in range(args.runs)]
@@ -163,11 +251,13 @@ def main() -> int:
                 for _ in range(2)
             ]
             for seeded in sessions:
-                party, mediator = one_run(browsers, url, seeded, args.timeline)
+                party, mediator = one_run(browsers, url, seeded, runs if args.timeline else None)
                 party_ms.append(party)
                 mediator_ms.append(mediator)
             for browser in browsers:
                 browser.close()
+    if runs:
+        print_timeline(runs)
     print(f"admission to first remote video frame, {args.runs} runs; goal under {GOAL_MS} ms\n")
     print(f"{'who':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  goal")
     failed = False

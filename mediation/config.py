@@ -121,10 +121,9 @@ class Config:
     # addresses; "all" (the default) lets ICE pick the direct path where there is one.
     ICE_TRANSPORT_POLICY = "all"
     # Warm connections (static/js/room.js): peer connections made in the lobby, so that
-    # admission costs one offer and its answer. Off until a lost negotiation seen with them
-    # on a loaded machine (1 run in 3 of tests/browser/test_room.py beside CPU burners) is
-    # understood (issue #18).
-    ROOM_WARM_CONNECTIONS = False
+    # admission costs one offer (sent right behind the let-in) and its answer (issue 18:
+    # admission to first frame). "false" makes them when the layout asks, as before.
+    ROOM_WARM_CONNECTIONS = True
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
     # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,

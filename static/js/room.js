@@ -153,7 +153,7 @@
   var MAX_WARM = 4;
 
   function likelyPeers() {
-    // Off unless MEDIATION_ROOM_WARM_CONNECTIONS: a negotiation was lost with them under load.
+    // Off with MEDIATION_ROOM_WARM_CONNECTIONS=false.
     if (!cfg.warmConnections || !me || over) return [];
     return roster.filter(function (m) {
       if (m.id === me.id || !m.present || peers.has(m.id)) return false;
@@ -192,6 +192,39 @@
     if (!fits) { entry.pc.close(); return null; }
     entry.epoch = epoch;
     return entry;
+  }
+
+  // The let-in, and right behind it the offer made in the lobby: the server handles one
+  // connection's events in order (async_handlers off), so the offer is checked against the
+  // room with the admission committed, and reaches the party with their new layout instead
+  // of one round trip later (issue 18: admission to first frame). Only in the joint session
+  // (in a caucus the person let in may not be a peer of the mediator), and only with the
+  // offer made already; otherwise the layout brings the connection as usual.
+  function admit(m) {
+    socket.emit("admit", { participant: m.id });
+    later(function () {
+      var entry = warm.get(m.id);
+      if (peers.has(m.id) || layout.caucus || layout.group === "lobby" || !entry || !entry.offerer ||
+        entry.failed || entry.epoch !== m.epoch || entry.pc.signalingState !== "have-local-offer") return;
+      open(m.id, true, m.epoch).ahead = true;
+    });
+  }
+
+  // An entry opened with the let-in, before a layout lists its peer: kept while that person
+  // is still here on the same connection and no caucus began (their layout is on its way).
+  function waiting(id, entry) {
+    var m = memberOf(id);
+    return !!m && m.present && m.epoch === entry.epoch && !layout.caucus && layout.group !== "lobby";
+  }
+
+  // The let-in was refused (the person left meanwhile), or the offer that went with it:
+  // what was opened for it is closed.
+  function hasAhead() {
+    return Array.from(peers.values()).some(function (entry) { return entry.ahead; });
+  }
+
+  function notAhead() {
+    peers.forEach(function (entry, id) { if (entry.ahead) close(id); });
   }
 
   function coolDown() {
@@ -233,8 +266,9 @@
   function onSignal(message) {
     var entry = peers.get(message.from);
     if (entry && entry.epoch !== undefined && message.epoch < entry.epoch) return; // old
-    if (entry && entry.epoch !== undefined && message.epoch > entry.epoch && message.kind === "offer") {
-      close(message.from); // the peer came back on a new connection
+    if (entry && message.kind === "offer" && (
+      (entry.epoch !== undefined && message.epoch > entry.epoch) || otherConnection(entry, message.payload))) {
+      close(message.from); // the peer came back on a new connection, or made a new one
       entry = null;
     }
     // The server relays only between peers the layout joins: an offer may arrive before
@@ -275,6 +309,20 @@
     }
   }
 
+  // An offer from another peer connection than the one this one talks to (its DTLS
+  // certificate differs: an ICE restart keeps it): the peer closed theirs and made a new one
+  // (a let-in whose offer went ahead, then a layout that did not list it yet). Applied to
+  // the old connection it would fail, and the two would never connect.
+  function fingerprintOf(description) {
+    var found = /a=fingerprint:(\S+ \S+)/.exec((description && description.sdp) || "");
+    return found ? found[1] : null;
+  }
+
+  function otherConnection(entry, offer) {
+    var known = fingerprintOf(entry.pc.remoteDescription);
+    return known !== null && fingerprintOf(offer) !== null && known !== fingerprintOf(offer);
+  }
+
   function reduceFor(pc) {
     return Promise.all(pc.getSenders().map(function (sender) {
       if (!sender.track || sender.track.kind !== "video") return null;
@@ -310,6 +358,8 @@
       var wanted = new Set(next.peers);
       var epochs = next.epochs || {};
       peers.forEach(function (entry, id) {
+        if (wanted.has(id)) entry.ahead = false;
+        else if (entry.ahead && waiting(id, entry)) return; // offered with the let-in
         // Gone from the layout, or came back on a new connection (a reload): start again.
         if (!wanted.has(id) || (epochs[id] !== undefined && entry.epoch !== epochs[id])) close(id);
       });
@@ -516,7 +566,7 @@
       item.appendChild(document.createTextNode(label + " "));
       if (me && me.role === "mediator" && m.role !== "mediator") item.appendChild(progress(m));
       if (me && me.role === "mediator" && m.role !== "mediator" && !over) {
-        if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
+        if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { admit(m); }, "admit"));
         if (m.admitted && !m.identity_confirmed && cfg.identity) {
           var step = identityForm(m);
           step.hint.textContent = m.id_confirmed ? cfg.identity.text.confirmed : m.id_number ? cfg.identity.text.keep : cfg.identity.text.none;
@@ -885,7 +935,8 @@
   // session is over for this page (ended, cancelled, past its hours): media stops too.
   socket.on("error", function (e) {
     if (e.code === "ended") finish(e.message);
-    else notice(e.message);
+    else if (e.event === "signal" && e.code === "forbidden_pair" && hasAhead()) notAhead();
+    else { if (e.event === "admit") notAhead(); notice(e.message); }
   });
   // The media connections outlive a signaling drop: while this page is away nobody can
   // change its layout without the other end of each connection closing it (the senders'
