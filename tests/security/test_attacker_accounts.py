@@ -1,6 +1,7 @@
 """An attacker walks issue #15's items 1-4 over HTTP, as a stranger with a browser would,
 and finds nothing: no account on someone else's number, no case of theirs to read, no
-owner's name behind a number, no acting in someone's name they did not confirm."""
+owner's name behind a number, no acting in someone's name they did not confirm. Item 2 (a
+session held with one side) is walked over HTTP in test_one_side_sessions.py."""
 
 from __future__ import annotations
 
