@@ -1,6 +1,7 @@
 """An attacker walks issue #15's items 1-4 over HTTP, as a stranger with a browser would,
 and finds nothing: no account on someone else's number, no case of theirs to read, no
-owner's name behind a number, no acting in someone's name they did not confirm."""
+owner's name behind a number, no acting in someone's name they did not confirm. Item 2 (a
+session held with one side) is walked over HTTP in test_one_side_sessions.py."""
 
 from __future__ import annotations
 
@@ -254,3 +255,29 @@ def test_item_3_the_timeline_names_a_party_as_named_until_they_answer(app, world
     page = applicant.get(f"/cases/{case_id}").get_data(as_text=True)
     assert judge_name not in page
     assert "对方" in page
+
+
+def test_item_1_a_name_that_differs_from_the_account_is_shown_to_the_mediator(app, world):
+    """A case names a number whose account is in another name: the platform attaches the
+    number's account but decides nothing; the mediator is told of the difference, to check
+    on camera, and the applicant still sees only the name they typed."""
+    from mediation.cases import assignment
+
+    judge_phone, judge_name, _ = world["judge"]
+    applicant = logged_in(app, world["applicant"])
+    case_id = new_case(applicant)
+    assert name_respondent(applicant, case_id, judge_phone, name="赵六").status_code == 302
+    assert post_form(applicant, f"/cases/{case_id}/intake/submit", SUBMIT).status_code == 302
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        mediator = db.session.scalar(select(User).where(User.institution_id.is_not(None)))
+        if case.mediator_id is None:
+            assignment.assign(
+                case, institution=mediator.institution, mediator=mediator, how="chosen", by=None
+            )
+        mediator_phone = db.session.get(User, case.mediator_id).phone
+        db.session.commit()
+    shown = logged_in(app, mediator_phone).get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f"申请中填写的姓名为赵六，但该号码的账户登记姓名为{judge_name}" in shown
+    page = applicant.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "赵六" in page and judge_name not in page and "请在视频中核实" not in page

@@ -99,9 +99,10 @@ def _application(t):
 MEDIATOR = frozenset({"mediator"})
 CASE_STEP = {"allowed": CASE, "business_403": True}
 # A consultation question (tests/security/world.py): its asker (the applicant), the experts
-# of its pool (the tenant's mediator is one), the platform; the tenant's institution is in
-# another province, so its administrators are not among them.
-ASKED = frozenset({"applicant", "mediator", PLATFORM})
+# of its pool (the tenant's mediator and a lawyer), the platform; the tenant's institution is
+# in another province, so its administrators are not among them.
+EXPERTS = frozenset({"mediator", "expert"})
+ASKED = frozenset({"applicant", PLATFORM}) | EXPERTS
 
 MATRIX: dict[str, Entry] = {
     # -- cases -----------------------------------------------------------------------------
@@ -343,10 +344,8 @@ MATRIX: dict[str, Entry] = {
         ASKED,
         "as the question",
     ),
-    "consultation.take": Entry(_question, MEDIATOR, "an expert of the pool (the mediator is one)"),
-    "consultation.answer": Entry(
-        _question, MEDIATOR, "an expert of the pool (the mediator is one)"
-    ),
+    "consultation.take": Entry(_question, EXPERTS, "an expert of the pool"),
+    "consultation.answer": Entry(_question, EXPERTS, "an expert of the pool"),
     "consultation.to_case": Entry(
         _question,
         frozenset({"applicant"}),

@@ -294,3 +294,41 @@ def test_lone_surrogates_in_room_chat_and_minutes_get_an_error_event(room, conne
     assert mediator.is_connected(NS)
     mediator.emit("chat", {"text": "大家好"}, namespace=NS)
     assert [m["text"] for m in events(mediator, "chat")] == ["大家好"]
+
+
+def test_the_issue_s_own_examples_get_a_clear_answer(app):
+    """Issue #15, item 7, as reported: ``?page=10**20`` and ``due=999999999`` on the
+    caseload, ``mediator_id=10**20`` on a reassignment, and a NUL in the query. A number
+    past the database's range counts as no number (the first page, no deadline filter, no
+    such mediator: 404); text no database can store is a 400 that says so in the visitor's
+    language. None is a 500."""
+    from mediation.accounts.models import Role
+    from mediation.extensions import db
+    from tests.conftest import csrf_token, login
+    from tests.factories import PASSWORD, make_mediating_case, make_user
+
+    with app.app_context():
+        case = make_mediating_case()
+        admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+        db.session.commit()
+        mediator_phone, admin_phone, case_id = case.mediator.phone, admin.phone, case.id
+    mediator = app.test_client()
+    assert login(mediator, mediator_phone, PASSWORD).status_code == 302
+    for query in (f"page={10**20}", "due=999999999", f"page=-{10**20}&due={10**20}"):
+        answer = mediator.get(f"/cases/caseload?{query}")
+        assert answer.status_code == 200, (query, answer.status_code)
+    admin_client = app.test_client()
+    assert login(admin_client, admin_phone, PASSWORD).status_code == 302
+    token = csrf_token(admin_client, "/account")
+    reassigned = admin_client.post(
+        f"/institution/cases/{case_id}/reassign",
+        data={"csrf_token": token, "mediator_id": str(10**20)},
+    )
+    assert reassigned.status_code == 404
+    # (A surrogate's bytes in a URL, %ED%A0%80, are no UTF-8: werkzeug reads them as U+FFFD,
+    # which can be stored; a lone surrogate arrives only in JSON: the room and court API
+    # tests send it there.)
+    for query in ("page=%00", "q=a%00b"):
+        refused = mediator.get(f"/cases/caseload?{query}")
+        assert refused.status_code == 400, query
+        assert "无法保存的字符" in refused.get_data(as_text=True), query

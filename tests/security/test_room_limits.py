@@ -129,6 +129,21 @@ def test_a_password_reset_ends_the_user_s_room_connections(app, room, connect): 
     assert not connect("a").is_connected(NS)  # and the old login cannot come back
 
 
+def test_a_logout_on_another_device_ends_the_user_s_room_connections(app, room, connect):  # noqa: F811
+    """Issue #15, item 7: logging out ends the account's sessions everywhere, the open room
+    connection on another device included."""
+    from tests.conftest import login, post_form
+    from tests.factories import PASSWORD
+
+    mediator, a = connect("mediator"), connect("a")
+    assert a.is_connected(NS)
+    laptop = app.test_client()
+    assert login(laptop, room["phones"]["a"], PASSWORD).status_code == 302
+    assert post_form(laptop, "/logout", {}, form_page="/account").status_code == 302
+    assert not a.is_connected(NS)
+    assert mediator.is_connected(NS)
+
+
 @pytest.mark.parametrize(
     "frame",
     [

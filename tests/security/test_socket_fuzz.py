@@ -28,7 +28,10 @@ from tests.signaling.test_processes import Participant
 NS = "/room"
 SEED = 15
 # The party's events reach the database; the anonymous client's are refused before.
-FRAMES = {"anonymous": 7_700, "party": 2_500}
+FRAMES = {"anonymous": 10_000, "party": 2_500}
+# Of them, malformed or oversized frames and events with generated arguments (not the
+# pongs, stray acks and disconnects mixed in): issue #15 asks for 10,000 at least.
+HOSTILE_FRAMES = 10_000
 EVENTS = [
     "signal",
     "admit",
@@ -242,7 +245,7 @@ class Raw:
 def fuzz(url: str, rng: random.Random, frames: int, *, cookie=None, session_id=None) -> dict:
     """Send ``frames`` generated frames, opening a new connection whenever the server closed
     one; after a malformed frame, wait for the server to close (so it really handled each)."""
-    sent = reconnects = 0
+    sent = reconnects = hostile = 0
     began = time.monotonic()
     raw = None
     while sent < frames:
@@ -256,21 +259,26 @@ def fuzz(url: str, rng: random.Random, frames: int, *, cookie=None, session_id=N
         roll = rng.random()
         # Each malformed frame costs a new connection (and for the party an arrival).
         if roll < (0.015 if session_id else 0.06):
-            frame, closes = malformed_frame(rng), True
+            frame, closes, bad = malformed_frame(rng), True, True
         elif roll < (0.0158 if session_id else 0.0603):
-            frame, closes = "4" + "x" * 1_000_001, True  # over Engine.IO's 1 MB
+            frame, closes, bad = "4" + "x" * 1_000_001, True, True  # over Engine.IO's 1 MB
         elif session_id is not None:
-            frame, closes = event_frame(rng), False
+            frame, closes, bad = event_frame(rng), False, True
+        elif rng.random() < 0.8:
+            # Generated arguments to the room (which refused the connection) or elsewhere.
+            frame, closes, bad = event_frame(rng, rng.choice([NS, NS, "", "/nope"])), False, True
         else:
-            frame, closes = harmless_frame(rng, NS), False
+            frame, closes, bad = harmless_frame(rng, NS), False, False
         if raw.send(frame):
             sent += 1
+            hostile += bad
             if closes:
                 assert raw.closed.wait(30), f"still open after {frame[:80]!r}"
     raw.send(f"40{NS},")  # answered after everything before it: the server caught up
     raw.refused.wait(30)
     raw.close()
-    return {"sent": sent, "connections": reconnects, "seconds": time.monotonic() - began}
+    seconds = time.monotonic() - began
+    return {"sent": sent, "hostile": hostile, "connections": reconnects, "seconds": seconds}
 
 
 def http_probes(url: str, rng: random.Random, count: int) -> list[int]:
@@ -381,7 +389,7 @@ def test_fuzzed_frames_and_packets_leave_no_traceback_and_rooms_go_on(app, room,
         finally:
             mediator.client.disconnect()
             a.client.disconnect()
-    assert sum(r["sent"] for r in results.values()) >= 10_000, results
+    assert sum(r.get("hostile", 0) for r in results.values()) >= HOSTILE_FRAMES, results
     assert health.status == 200
     assert statuses and max(statuses) < 500, sorted(set(statuses))
     server_log = log_path.read_text()

@@ -51,7 +51,18 @@ from tests.factories import make_case, make_user
 _PROVINCES = itertools.cycle(("110000", "310000"))
 
 # The roles a tenant's people hold towards that tenant's objects.
-TENANT_ROLES = ("applicant", "respondent", "mediator", "admin", "clerk", "judge")
+# "expert": a lawyer answering consultations in the tenant's pool (not a mediator);
+# "governance": a region's staff member watching the tenant's province (aggregates, no case).
+TENANT_ROLES = (
+    "applicant",
+    "respondent",
+    "mediator",
+    "admin",
+    "clerk",
+    "judge",
+    "expert",
+    "governance",
+)
 MINUTES = {
     "attendees": "调解员王某，申请人张某，被申请人李某",
     "applicant_statement": "申请人称被申请人欠款五千元。",
@@ -213,6 +224,13 @@ def build_tenant(storage_dir: str) -> Tenant:
     consultation.make_expert(
         mediator, kind="mediator", region_code=province, categories_=[], languages=[], hours=""
     )
+    lawyer = make_user(real_name="律师")
+    consultation.make_expert(
+        lawyer, kind="lawyer", region_code=province, categories_=[], languages=[], hours=""
+    )
+    # A region's staff member of the institutions' own province (Jiangsu).
+    watcher = make_user(Role.governance, real_name="治理中心")
+    watcher.area_code = "32"
     question = consultation.ask(
         applicant,
         category="neighbourhood",
@@ -256,6 +274,8 @@ def build_tenant(storage_dir: str) -> Tenant:
             "admin": admin.phone,
             "clerk": world.clerk.phone,
             "judge": world.judge.phone,
+            "expert": lawyer.phone,
+            "governance": watcher.phone,
         },
         ids={
             "case": case.id,
