@@ -9,8 +9,10 @@ under /api/) instead of a database error and a traceback:
   of uploaded files, the URL's own parts or a JSON body; and a JSON body nested too deep to
   be read;
 - numbers beyond the database's integer range: ``request.args.get("page", type=int)`` and
-  ``request.form.get("mediator_id", type=int)`` return the default for them, as for any
-  other value that is no integer (URL ids are bounded by the ``int`` converter).
+  ``request.form.get("mediator_id", type=int)`` answer a 400 that says the number is too
+  large, instead of the database's overflow (issue #15 item 7); a value that is no integer
+  at all still reads as the default, as in Flask (URL ids are bounded by the ``int``
+  converter).
 
 Every response also forbids being framed (X-Frame-Options and CSP ``frame-ancestors``), so
 that another page cannot lay a logged-in page under its own buttons (clickjacking).
@@ -45,20 +47,31 @@ class MalformedJson(BadRequest):
     """The JSON body cannot be read (nested too deep)."""
 
 
+class NumberOutOfRange(BadRequest):
+    """A query or form number beyond the database's range; render_error words it for people."""
+
+
+def _bounded(value: int) -> int:
+    if not DB_INT_MIN <= value <= DB_INT_MAX:
+        raise NumberOutOfRange()
+    return value
+
+
 class BoundedParameters(ImmutableMultiDict):
     """Query and form values whose ``type=int`` reading stays within the database's range: a
-    larger number is treated as no number (the default), like ``"abc"`` already is."""
+    larger number is refused with a 400 (no page, id or count is that large), where the
+    database would overflow; ``"abc"`` still reads as the default."""
 
     def get(self, key, default=None, type=None):
         if type is not int:
             return super().get(key, default, type)
         value = super().get(key, None, int)
-        return value if value is not None and DB_INT_MIN <= value <= DB_INT_MAX else default
+        return default if value is None else _bounded(value)
 
     def getlist(self, key, type=None):
         values = super().getlist(key, type)
         if type is int:
-            values = [v for v in values if DB_INT_MIN <= v <= DB_INT_MAX]
+            values = [_bounded(v) for v in values]
         return values
 
 

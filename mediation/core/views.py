@@ -27,7 +27,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from mediation.extensions import db, limiter
 
 from .db import is_unreachable
-from .hardening import MalformedJson, UnusableText
+from .hardening import MalformedJson, NumberOutOfRange, UnusableText
 from .sqlite import is_busy
 from .storage import CorruptObjectError
 
@@ -171,6 +171,8 @@ def render_error(error: HTTPException):
         )
     elif isinstance(error, MalformedJson):
         message = _("The JSON sent is nested too deeply to be read.")
+    elif isinstance(error, NumberOutOfRange):
+        message = _("A number you sent is far too large. Correct it and send it again.")
     elif code == 429 and (wait := _retry_after()) is not None:
         # Say when, not "a few minutes": a seal holder behind an office's address must know
         # whether to wait or to call (issue #15 item 8).
