@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.pdf import stream as pdf_stream
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration, get_hb_object_data
@@ -227,6 +228,48 @@ def _subset_once(font, to_unicode, hinting) -> None:
 
 
 pdf_fonts.Font._harfbuzz_subset = _subset_once
+
+
+class _UnreadFile:
+    """A HarfBuzz face's whole font file, not copied out yet (see :class:`_FontReadLazily`)."""
+
+    __slots__ = ("face",)
+
+    def __init__(self, face) -> None:
+        self.face = face
+
+
+def _face_file(hb_object, ot_color=None, glyph=None):
+    """``get_hb_object_data`` as WeasyPrint's fonts module calls it: a whole face's file is
+    only read when it is used; a colour glyph is read at once."""
+    if ot_color is None and glyph is None:
+        return _UnreadFile(hb_object)
+    return get_hb_object_data(hb_object, ot_color, glyph)
+
+
+class _FontReadLazily(pdf_fonts.Font):
+    """WeasyPrint's embedded font, whose ``file_content`` is copied out of the face only
+    when something reads it. WeasyPrint copies each face's whole file (the CJK collections:
+    20-27 MB) for every font size drawn, four times per agreement, although a subset
+    (:func:`_subset_once`) reads the face, not the copy: the copies cost a twelfth of a
+    render. What reads it (a full font embedded, a variable or colour font, WeasyPrint's
+    own subsetting) gets the same bytes as before."""
+
+    @property
+    def file_content(self) -> bytes:
+        content = self.__dict__["_file_content"]
+        if isinstance(content, _UnreadFile):
+            content = self.__dict__["_file_content"] = get_hb_object_data(content.face)
+        return content
+
+    @file_content.setter
+    def file_content(self, content) -> None:
+        self.__dict__["_file_content"] = content
+
+
+if pdf_stream.Font is pdf_fonts.Font and pdf_fonts.get_hb_object_data is get_hb_object_data:
+    pdf_fonts.get_hb_object_data = _face_file
+    pdf_stream.Font = _FontReadLazily
 
 
 # Font configurations ready for the next render. Making one loads Fontconfig's settings, and

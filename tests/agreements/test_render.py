@@ -132,3 +132,24 @@ def test_fonts_subset_in_one_pass_embed_the_glyphs_weasyprint_would(monkeypatch)
     assert set(ours) == set(theirs) and len(ours) == 2  # regular and bold
     assert ours == theirs
     assert all(sum(bool(outline) for _, outline in g.values()) > 10 for g in ours.values())
+
+
+def test_a_font_embedded_whole_is_the_font_file():
+    """Fonts are copied out of HarfBuzz only when read (agreements.render): one embedded
+    whole (no subsetting) is still byte for byte the file."""
+    import io
+    from pathlib import Path
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from weasyprint.pdf import stream as pdf_stream
+
+    from agreements import render
+
+    assert pdf_stream.Font is render._FontReadLazily
+    path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    html = "<p style=\"font-family: 'DejaVu Sans'; font-weight: normal\">Agreement</p>"
+    pdf = HTML(string=html).write_pdf(full_fonts=True)
+    page = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0].get_object()
+    (font,) = page["/Resources"]["/Font"].values()
+    descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    assert descriptor.get_object()["/FontFile2"].get_object().data == path.read_bytes()
