@@ -51,10 +51,12 @@ Before/after the second round, both versions run at the same time on the shared 
     runs  load   render      applicant  respondent  mediator  seal        total
     12    7-8    281 -> 193  66 -> 67   68 -> 69    70 -> 72  100 -> 99   588 -> 500 (-15%)
     15    9-11   301 -> 188  75 -> 67   77 -> 70    80 -> 72  110 -> 98   645 -> 490 (-24%)
+    12    3-7    254 -> 169  65 -> 59   68 -> 62    67 -> 65   98 -> 90   552 -> 445 (-19%)
 
-The signatures did not change (their differences are the load's); the render lost 90-110 ms
-CPU. Scaled to the idle 601 ms that is about 460-510 ms: at the goal, not yet safely under
-it (no idle machine was to be had to measure it). What is left: layout (about 45% of the
+The signatures did not change (their differences are the load's); the render lost 85-115 ms
+CPU, a third. Scaled to the idle 601 ms that is 457-511 ms, about 485 ms: under the goal
+with little margin (no idle machine was to be had to measure it; alone at load 3 the new
+version used 434 ms CPU, 705 ms wall). What is left: layout (about 45% of the
 render: line breaking in Pango, collapsed table borders' colours converted by tinycss2 for
 each segment) and, in the signatures, pyHanko's asn1crypto encoding of the CMS and the
 timestamp tokens, its incremental writes (the XMP metadata is rewritten at each, as PDF/A
