@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -60,6 +61,23 @@ DSS_SETTINGS = DSSContentSettings(
 # Room for a document timestamp's token from the built-in TSA (about 3.5 KiB of DER: an
 # RSA-3072 signature and three certificates); saves pyHanko a rehearsal timestamp.
 TIMESTAMP_RESERVED = 8 * 1024
+
+
+class _OfflineByDesign(logging.Filter):
+    """Drops pyHanko's warning, at every signature, that validation data is embedded with
+    fetching not allowed ("this may give rise to unexpected results"): the platform makes
+    every CRL and OCSP response of its own chains itself and passes them in (see
+    :func:`validation_context`), and revocation checking is hard-fail, so anything missing
+    fails the signature with an error instead. Only that one message is dropped; with an
+    external TSA fetching is allowed and pyHanko says nothing."""
+
+    MESSAGE = "Validation/revocation info will be embedded, but fetching is not allowed"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.MESSAGE)
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 
 class _RememberedSignatures(DefaultSignatureValidator):

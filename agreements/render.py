@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+import zlib
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,13 +23,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import cn2an
+import pydyf
 from flask import current_app
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from weasyprint import HTML
+from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.pdf import stream as pdf_stream
 from weasyprint.pdf.metadata import DocumentMetadata
-from weasyprint.text.fonts import FontConfiguration
+from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
+from weasyprint.text.fonts import FontConfiguration, get_hb_object_data
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -128,6 +133,145 @@ class ArchivalMetadata(DocumentMetadata):
         return re.sub(rb'\s+pdfaid:conformance="U"', b"", xml)
 
 
+class _CompressedOnce:
+    """Mixed into the document's streams: each is compressed once, at zlib's default level.
+
+    pydyf compresses a stream each time its bytes are asked for, at level 9, and a PDF/A
+    file asks twice: once to write it, once more for the MD5 of every object that makes the
+    trailer's /ID (ISO 19005 requires the /ID). The two embedded CJK font subsets (about
+    1.5 MB before compression) were so compressed twice at level 9, a sixth of a render;
+    level 6 makes the file 0.2% larger (bench/agreement_signing.py). The same bytes serve
+    both times, as they did before: only how often they are computed changes."""
+
+    @property
+    def data(self):
+        if self._bytes is None:
+            stream = b"\n".join(pydyf._to_bytes(item) for item in self.stream)
+            extra = pydyf.Dictionary(self.extra.copy())
+            if self.compress:
+                extra["Filter"] = "/FlateDecode"
+                stream = zlib.compress(stream, 6)
+            extra["Length"] = len(stream)
+            self._bytes = b"\n".join((extra.data, b"stream", stream, b"endstream"))
+        return self._bytes
+
+
+_COMPRESSED_ONCE: dict[type, type] = {}
+
+
+def _compress_once(document, pdf: pydyf.PDF) -> None:
+    """WeasyPrint's finisher, run when the PDF's objects are complete, right before the file
+    is written: its streams (pydyf's and WeasyPrint's own, which keeps pydyf's ``data``)
+    become :class:`_CompressedOnce`."""
+    for obj in pdf.objects:
+        kind = type(obj)
+        if isinstance(obj, pydyf.Stream) and kind.data is pydyf.Stream.data:
+            if kind not in _COMPRESSED_ONCE:
+                _COMPRESSED_ONCE[kind] = type(kind.__name__, (_CompressedOnce, kind), {})
+            obj._bytes = None
+            obj.__class__ = _COMPRESSED_ONCE[kind]
+
+
+# Tables WeasyPrint leaves out of an embedded font (PDF text needs no layout tables).
+_DROPPED_TABLES = (
+    b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT",
+    b"SVG ",
+)  # fmt: skip
+_weasyprint_subset = pdf_fonts.Font._harfbuzz_subset
+
+
+def _subset_once(font, to_unicode, hinting) -> None:
+    """WeasyPrint's HarfBuzz subsetting of an embedded font, in one pass instead of two.
+
+    WeasyPrint subsets each face twice: first keeping the glyph ids, then once more keeping
+    every id up to the highest used, only to leave out the hints. The second pass reads the
+    first one's output, with every empty slot below the highest id (a CJK face's ideographs
+    sit at ids up to 65,000), and cost more than the first: the two took a fifth of an
+    agreement's render (two faces, bench/agreement_signing.py). One pass with the same glyph
+    set, the same dropped tables and the same flags, hints left out at once, embeds the same
+    glyphs at the same ids (tests/agreements/test_render.py compares the two). Should
+    WeasyPrint's internals differ from what this expects, its own method runs instead.
+    """
+    try:
+        flags = (
+            harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS
+            | harfbuzz_subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
+            | harfbuzz_subset.HB_SUBSET_FLAGS_DESUBROUTINIZE
+        )
+        if not hinting:
+            flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
+        if font.missing:
+            flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
+        source = font.hb_face
+    except AttributeError:
+        return _weasyprint_subset(font, to_unicode, hinting)
+    plan = ffi.gc(
+        harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
+    )
+    glyphs = harfbuzz_subset.hb_subset_input_glyph_set(plan)
+    ids = ffi.new(f"hb_codepoint_t[{len(to_unicode)}]", sorted(to_unicode))
+    harfbuzz.hb_set_add_sorted_array(glyphs, ids, len(to_unicode))
+    harfbuzz_subset.hb_subset_input_set_flags(plan, flags)
+    dropped = harfbuzz_subset.hb_subset_input_set(
+        plan, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG
+    )
+    tags = sorted(harfbuzz.hb_tag_from_string(name, -1) for name in _DROPPED_TABLES)
+    harfbuzz.hb_set_add_sorted_array(
+        dropped, ffi.new(f"hb_codepoint_t[{len(tags)}]", tags), len(tags)
+    )
+    face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(source, plan), harfbuzz.hb_face_destroy)
+    content = get_hb_object_data(face) if face else None
+    if not content:
+        return _weasyprint_subset(font, to_unicode, hinting)  # it warns and embeds it whole
+    font.file_content = content
+    return None
+
+
+pdf_fonts.Font._harfbuzz_subset = _subset_once
+
+
+class _UnreadFile:
+    """A HarfBuzz face's whole font file, not copied out yet (see :class:`_FontReadLazily`)."""
+
+    __slots__ = ("face",)
+
+    def __init__(self, face) -> None:
+        self.face = face
+
+
+def _face_file(hb_object, ot_color=None, glyph=None):
+    """``get_hb_object_data`` as WeasyPrint's fonts module calls it: a whole face's file is
+    only read when it is used; a colour glyph is read at once."""
+    if ot_color is None and glyph is None:
+        return _UnreadFile(hb_object)
+    return get_hb_object_data(hb_object, ot_color, glyph)
+
+
+class _FontReadLazily(pdf_fonts.Font):
+    """WeasyPrint's embedded font, whose ``file_content`` is copied out of the face only
+    when something reads it. WeasyPrint copies each face's whole file (the CJK collections:
+    20-27 MB) for every font size drawn, four times per agreement, although a subset
+    (:func:`_subset_once`) reads the face, not the copy: the copies cost a twelfth of a
+    render. What reads it (a full font embedded, a variable or colour font, WeasyPrint's
+    own subsetting) gets the same bytes as before."""
+
+    @property
+    def file_content(self) -> bytes:
+        content = self.__dict__["_file_content"]
+        if isinstance(content, _UnreadFile):
+            content = self.__dict__["_file_content"] = get_hb_object_data(content.face)
+        return content
+
+    @file_content.setter
+    def file_content(self, content) -> None:
+        self.__dict__["_file_content"] = content
+
+
+if pdf_stream.Font is pdf_fonts.Font and pdf_fonts.get_hb_object_data is get_hb_object_data:
+    pdf_fonts.get_hb_object_data = _face_file
+    pdf_stream.Font = _FontReadLazily
+
+
 # Font configurations ready for the next render. Making one loads Fontconfig's settings, and
 # a fresh one loads every font face again (the CJK collections are 20-27 MB each): reusing
 # them saves about a tenth of a render (bench/agreement_signing.py). Each render takes one
@@ -157,7 +301,7 @@ def render_pdf_with_boxes(
         document = source.render(pdf_variant=PDF_VARIANT, font_config=font_config)
         # The metadata WeasyPrint read from the HTML (title, author), written the archival way.
         document.metadata.__class__ = ArchivalMetadata
-        pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, finisher=_compress_once)
     finally:
         _FONT_CONFIGS.append(font_config)
     boxes: dict[str, tuple[int, Box]] = {}

@@ -13,38 +13,54 @@ Beside each wall-clock median the table gives the median CPU time of the process
 shared machine it moves much less with the other users' load, so compare versions by it,
 run side by side (two processes at once see the same load).
 
-What B-LTA costs: against the former B-T (same machine, back to back, 2 busy cores) the
-four signatures took about 460 ms against 340 ms (median), some 30 ms per signature. Measured
-inside each signature (median CPU ms per signature, 3 runs, 2026-12-05, machine at load
-~20, before -> after the changes below): the closing document timestamp (the file parsed
-again, the token, one more incremental update) 26 -> 18; gathering the validation data
-(pyHanko validates the signer's and the TSA's chains with their CRLs and OCSP responses
-before signing, to know what goes in the DSS) 26 -> 16; the validation context and writing
-the DSS 10 -> 7. LTA is so about a third of a signature: 62 of 182 ms CPU before, 40 of 138
-after (scaled to the idle figures, an estimate: about 25 and 17 ms of wall time).
+What B-LTA costs (2026-12-05, median CPU ms per signature, 6 runs, shared machine at load
+~9): the closing document timestamp (the file parsed again, the token, one more incremental
+update) 10; gathering the validation data (pyHanko validates the signer's chain with its CRLs
+and OCSP responses before signing, to know what goes in the DSS) about 6; the validation
+context and writing the DSS about 3. LTA is so about 19 of a party's 67 ms CPU (under 30%),
+some 75 ms of the four signatures. Earlier, against the former B-T (back to back, 2 busy
+cores): the four signatures took about 460 ms against 340 ms (median).
 
-Issue #17: on an idle machine (2026-12-05, 15 runs) this agreement took 615 ms: render
-286 ms, signatures 73-105 ms each. What was then made faster, without changing what is
-signed or embedded (every revision still B-LTA on its own, tests/agreements/test_long_term.py):
+Issue #17: on an idle machine (2026-12-05, 15 runs) this agreement took 601-615 ms: render
+286-290 ms, signatures 68-105 ms each. What was made faster, without changing what is signed
+or embedded (every revision still B-LTA on its own, tests/agreements/test_long_term.py):
 
-- render: WeasyPrint font configurations are reused (a fresh one loads the 20-27 MB CJK
-  collections again); the verification QR code is a one-pixel-per-module picture embedded
-  once instead of an SVG drawn on every page;
+- render, first round: WeasyPrint font configurations are reused (a fresh one loads the
+  20-27 MB CJK collections again); the verification QR code is a one-pixel-per-module
+  picture embedded once instead of an SVG drawn on every page;
+- render, second round (agreements/render.py, document.css): each embedded font is subset in
+  one HarfBuzz pass, not WeasyPrint's two (the second, over every empty glyph slot of a CJK
+  face, cost more than the first): the same glyphs for the same CIDs, tested against
+  WeasyPrint's own; a face's whole file (20-27 MB) is copied out of HarfBuzz only if read,
+  not once per font size drawn; each stream is compressed once at zlib's default level, not
+  twice at level 9 (PDF/A's /ID hashes every object again; the file grows 0.2%); tables are
+  laid out fixed, the columns where the automatic layout put them (pixel-identical pages),
+  without measuring every cell first. Render CPU -31 to -38%;
 - signatures: the built-in TSA encodes what every token repeats once per certificate
   (asn1crypto re-encoding it cost several times the RSA signature); signatures that verified
   once (the CA certificates, CRLs and OCSP responses, the same at every signing) are not
   verified again (24 of 32 P-384 checks of four signatures); the PDF is parsed once per
   signature, not twice; the CRL files are checked once per signature, not twice; the seal's
-  picture and the caption fonts are made once per process.
+  picture and the caption fonts are made once per process (the seal's per institution name:
+  here every run is a new institution, so the seal's row still draws it, about 10 ms, with
+  the case taking effect, about 10 ms more, what the seal costs over the others).
 
-Before/after, both versions run at the same time on the shared machine (load 20-30, wall
-times meaningless), 8 runs each, median CPU ms: render 463 -> 426, signatures
-116/121/139/180 -> 84/91/100/137, total 1031 -> 842 (-18%); an earlier back-to-back pair
-at load 12-19: 1412 -> 1084 (-23%). Scaled to the idle 615 ms that is about 470-500 ms:
-at the goal, not safely under it (no idle machine was to be had to measure it). What is
-left is mostly inside WeasyPrint: the CJK fonts are subset twice per face and compressed at
-zlib level 9 (together about a third of the render), and each font face's whole file
-(26 MB) is copied once per render; none of it can be changed from here without patching it.
+Before/after the second round, both versions run at the same time on the shared machine
+(main from git archive, the same venv), median CPU ms:
+
+    runs  load   render      applicant  respondent  mediator  seal        total
+    12    7-8    281 -> 193  66 -> 67   68 -> 69    70 -> 72  100 -> 99   588 -> 500 (-15%)
+    15    9-11   301 -> 188  75 -> 67   77 -> 70    80 -> 72  110 -> 98   645 -> 490 (-24%)
+    12    3-7    254 -> 169  65 -> 59   68 -> 62    67 -> 65   98 -> 90   552 -> 445 (-19%)
+
+The signatures did not change (their differences are the load's); the render lost 85-115 ms
+CPU, a third. Scaled to the idle 601 ms that is 457-511 ms, about 485 ms: under the goal
+with little margin (no idle machine was to be had to measure it; alone at load 3 the new
+version used 434 ms CPU, 705 ms wall). What is left: layout (about 45% of the
+render: line breaking in Pango, collapsed table borders' colours converted by tinycss2 for
+each segment) and, in the signatures, pyHanko's asn1crypto encoding of the CMS and the
+timestamp tokens, its incremental writes (the XMP metadata is rewritten at each, as PDF/A
+wants) and validation (above), spread thin: no one step is more than a sixth of a signature.
 
     .venv/bin/python bench/agreement_signing.py              # 15 runs on SQLite
     .venv/bin/python bench/agreement_signing.py --runs 30 --backend postgresql

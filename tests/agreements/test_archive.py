@@ -54,3 +54,17 @@ def test_it_keeps_a_bounded_number(monkeypatch):
         signature, key, algorithm = _signed(data)
         checker.validate_signature(signature, data, key, algorithm)
     assert len(checker._valid) <= 3
+
+
+def test_pyhankos_warning_that_nothing_is_fetched_is_dropped_and_only_that(caplog):
+    import logging
+
+    # agreements.archive (imported above) installs the filter.
+    log = logging.getLogger("pyhanko.sign.signers.pdf_signer")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        log.warning(
+            "Validation/revocation info will be embedded, but fetching is not allowed. "
+            "This may give rise to unexpected results."
+        )
+        log.warning("Some other warning")
+    assert [record.getMessage() for record in caplog.records] == ["Some other warning"]
