@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import render_template, request
 
 from mediation.cases import categories, regions
+from mediation.extensions import db
 
-from . import durations, fees, outcomes
+from . import counts, durations, fees, outcomes
 from .forms import EvaluationForm
 
 
@@ -20,6 +21,9 @@ def evaluate():
         similar = outcomes.similar(
             form.category.data, form.amount.data, form.region_code.data or None
         )
+        # Counted for the statistics page, without the amount or who asked (models.py).
+        counts.count(form.category.data, form.region_code.data or None)
+        db.session.commit()
     return render_template(
         "evaluation/index.html",
         form=form,
