@@ -106,3 +106,50 @@ def test_each_evaluation_counts_in_the_statistics_and_nothing_typed_is_kept(app,
     login(client, admin, PASSWORD)
     page = client.get("/statistics").get_data(as_text=True)
     assert 'id="evaluations"' in page
+
+
+def test_the_evaluated_claim_becomes_a_draft_case_with_the_fees_in_its_journal(app, client):
+    """Issue #20 item 4: the evaluation is a step of the case that follows it, in the journal
+    like the consultation's; the kind, province and amount are carried, not typed again."""
+    from sqlalchemy import select
+
+    from mediation.cases.models import Case
+    from mediation.extensions import db
+    from mediation.journal.models import JournalEntry
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_user
+
+    fields = {"category": "neighbourhood", "amount": "100000.00", "region_code": "320000"}
+    # Not logged in: the page offers the ordinary way in, and the step itself asks to log in.
+    assert "/evaluation/case" not in ask(client).get_data(as_text=True)
+    anonymous = client.post("/evaluation/case", data=fields)
+    assert anonymous.status_code == 400 or "/login" in anonymous.headers.get("Location", "")
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    login(client, phone, PASSWORD)
+    token = csrf_token(client, "/evaluation")
+    page = ask(client).get_data(as_text=True)
+    assert 'action="/evaluation/case"' in page
+    assert client.post("/evaluation/case", data=fields).status_code == 400  # no CSRF token
+    bad = client.post("/evaluation/case", data={**fields, "amount": "-1", "csrf_token": token})
+    assert bad.status_code == 302 and "/intake/" not in bad.headers["Location"]
+    done = client.post("/evaluation/case", data={**fields, "csrf_token": token})
+    assert done.status_code == 302 and "/intake/dispute" in done.headers["Location"]
+    draft = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'value="100000.00"' in draft and "邻里纠纷" in draft  # carried, not typed again
+    with app.app_context():
+        case = db.session.scalar(select(Case))
+        assert (case.status, case.category, case.region_code) == (
+            "draft",
+            "neighbourhood",
+            "320000",
+        )
+        assert [str(c.amount) for c in case.claims] == ["100000.00"]
+        entries = db.session.scalars(
+            select(JournalEntry).where(JournalEntry.case_id == case.id).order_by("seq")
+        ).all()
+        assert [e.action for e in entries] == ["case.opened", "evaluation.made"]
+        made = entries[1].payload
+        # 办法 art 13 (1): 50 + 90,000 × 2.5%; art 16: half under the summary procedure.
+        assert (made["ordinary"], made["summary"], made["mediation"]) == ("2300.00", "1150.00", "0")
