@@ -44,6 +44,7 @@ from mediation.court.models import (  # noqa: F401
     Material,
     SupplementRequest,
 )
+from mediation.evaluation.models import EvaluationCount  # noqa: F401
 from mediation.followup.models import FollowUp, Obligation  # noqa: F401
 from mediation.governance.models import EarlyWarning, WarningCase  # noqa: F401
 from mediation.journal.models import JournalEntry, JournalHead, SealedContent  # noqa: F401

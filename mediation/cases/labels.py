@@ -71,6 +71,7 @@ JOURNAL_LABELS = {
     "consultation.answered": _l("Question answered by an expert"),
     "consultation.escalated": _l("Question not answered in time: administrators told"),
     "consultation.converted": _l("Consultation turned into this case"),
+    "evaluation.made": _l("Court fees and time limits worked out before filing"),
     "reception.converted": _l("Reception talk turned into this case"),
     "case.assigned": _l("Assigned to a mediator"),
     "case.acceptance_overdue": _l("Not accepted within 3 working days"),

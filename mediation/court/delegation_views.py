@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from mediation.accounts.forms import REQUIRED, Phone
 from mediation.accounts.models import Institution, Role
 from mediation.cases import categories
+from mediation.cases.labels import STATUS_NAMES as CASE_STATUS_NAMES
 from mediation.cases.referral import referral_pdf
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name
@@ -134,6 +135,9 @@ def delegations():
         form=form,
         delegations=found,
         statuses=DELEGATION_STATUS_NAMES,
+        # Where the case stands in the platform's flow (accepted, the respondent asked,
+        # signed, confirmed...): the court follows its dispute, as the API's case_status.
+        case_statuses=CASE_STATUS_NAMES,
         failed=DelegationStatus.failed,
     )
 

@@ -267,6 +267,8 @@ def test_an_administrator_adds_an_expert_to_the_province_s_pool(app, client):
         assert response.status_code == 302, problems
     listed = client.get("/consultation/experts").get_data(as_text=True)
     assert "赵律师" in listed and "律师" in listed
+    # The profile as given: the languages the expert answers in, beside the hours.
+    assert "<td>普通话</td>" in listed and "<td>工作日</td>" in listed
     with app.app_context():
         both = db.session.scalars(
             select(User).where(User.phone.in_(["+8613877770051", mediator_phone]))

@@ -10,7 +10,9 @@ credentials (the `ignored_auth` check), which that client refuses."""
 
 from __future__ import annotations
 
+import re
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -56,12 +58,21 @@ def test_schemathesis_with_every_check_reports_nothing(app, served):
         }
     )
     schema = schemathesis.openapi.from_url(f"{served}/api/court/v1/openapi.json", config=config)
-    failures, errors, statuses, phases = [], [], [], {}
+    failures, errors, statuses, phases, answered = [], [], [], {}, []
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             recorder = event.recorder
             statuses += [
                 i.response.status_code for i in recorder.interactions.values() if i.response
+            ]
+            answered += [
+                (
+                    i.request.method,
+                    re.sub(r"/\d+", "/N", urlsplit(i.request.uri).path),
+                    i.response.status_code,
+                )
+                for i in recorder.interactions.values()
+                if i.response
             ]
             for case_id, checks in recorder.checks.items():
                 for check in checks:
@@ -83,3 +94,12 @@ def test_schemathesis_with_every_check_reports_nothing(app, served):
     assert len(statuses) >= 100 and {200, 201, 401, 404, 405, 409, 422} <= set(statuses), set(
         statuses
     )
+    # The delegations (issue #20) were walked too, each operation answered with success at
+    # least once: a dispute delegated, listed, read back, and a record asked for.
+    delegations = "/api/court/v1/delegations"
+    assert {
+        ("POST", delegations, 201),
+        ("GET", delegations, 200),
+        ("GET", f"{delegations}/N", 200),
+    } <= set(answered), sorted({a for a in answered if "delegations" in a[1]})
+    assert any(a[1] == f"{delegations}/N/failure-record" for a in answered)

@@ -3,7 +3,7 @@ normal flow filed and assigned, and the result goes back by itself — an agreem
 confirmed by that court, a failure, or a return when the court's deadline passes. On both
 databases (the app fixture)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from mediation.accounts.models import Role
 from mediation.cases import assignment, clocks, respondent, workflow
-from mediation.cases.models import Side
+from mediation.cases.models import Case, Side
 from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.core.forms import FieldError
 from mediation.court import application, delegation
-from mediation.court.models import DelegationStatus
+from mediation.court.models import Delegation, DelegationStatus
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
@@ -167,3 +167,31 @@ def test_an_existing_verified_account_is_used_not_duplicated(world):
     owner = make_user(phone="+8613911112222", real_name="李建国")
     made = delegation.delegate(court, dispute())
     assert made.case.party_users(Side.applicant)[0].id == owner.id
+
+
+def test_the_worker_returns_an_expired_delegation(world, app):
+    """The worker's deadline job (worker.case_deadlines) returns it, in its own transaction,
+    once: the court's period ran out in the past, whatever today is."""
+    from mediation import worker
+
+    court, institution, _ = world
+    delegated_at = datetime(2025, 12, 5, 2, 0, tzinfo=UTC)  # a Friday, long past
+    made = delegation.delegate(
+        court, dispute(days=10, institution_id=institution.id), now=delegated_at
+    )
+    made_id, case_id = made.id, made.case_id
+    db.session.commit()
+    assert "1 delegations returned to their courts" in worker.case_deadlines(app)
+    assert "0 delegations returned to their courts" in worker.case_deadlines(app)
+    db.session.expire_all()
+    returned = db.session.get(Delegation, made_id)
+    assert returned.status == DelegationStatus.returned and returned.ended_at is not None
+    case = db.session.get(Case, case_id)
+    assert (case.status, case.termination_reason) == (
+        CaseStatus.terminated,
+        TerminationReason.deadline_expired,  # SPC online mediation rules art 25 (6)
+    )
+    actions = db.session.scalars(
+        select(JournalEntry.action).where(JournalEntry.case_id == case_id)
+    ).all()
+    assert "delegation.result" in actions

@@ -52,6 +52,9 @@ def test_a_clerk_delegates_from_the_portal(app, client):
     assert done.status_code == 302
     page = client.get("/court/delegations").get_data(as_text=True)
     assert "（2026）苏0102民诉前调8号" in page and "调解中" in page
+    # The court sees where its case stands in the flow, not only that it is mediating: here
+    # the chosen institution has yet to accept it (SPC online mediation rules art 12).
+    assert "待受理" in page and '<th scope="col">案件</th>' in page
     with app.app_context():
         made = db.session.scalar(select(Delegation))
         assert made.case.institution_id == institution_id

@@ -56,3 +56,100 @@ def test_the_page_in_english(client):
     client.post("/language", data={"csrf_token": token, "locale": "en"})
     page = ask(client).get_data(as_text=True)
     assert "Fees for a claim of 100,000.00 yuan" in page and "Civil Procedure Law" in page
+
+
+def test_each_evaluation_counts_in_the_statistics_and_nothing_typed_is_kept(app, client):
+    """Issue #20 item 4: the evaluation shows in the statistics like the consultation and the
+    delegation; only a count per day, category and province is kept."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from mediation.accounts.models import Role
+    from mediation.cases import statistics
+    from mediation.evaluation import counts
+    from mediation.evaluation.models import EvaluationCount
+    from mediation.extensions import db
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_institution, make_user
+
+    ask(client)  # in Jiangsu
+    ask(client, region_code="", amount="5000")  # no province chosen
+    ask(client, amount="abc")  # refused: nothing worked out, nothing counted
+    with app.app_context():
+        jiangsu = make_institution(region_code="320102").id
+        zhejiang = make_institution(region_code="330102").id
+        admin = make_user(Role.platform_admin).phone
+        db.session.commit()
+        assert statistics.figures().others["evaluations"] == 2
+        assert statistics.figures(jiangsu).others["evaluations"] == 1
+        assert statistics.figures(zhejiang).others["evaluations"] == 0
+        assert {c.name for c in EvaluationCount.__table__.columns} == {
+            "day",
+            "category",
+            "region_code",
+            "evaluations",
+        }
+        # The same day (Beijing time), category and province: one row, counted on.
+        late_evening = datetime(2025, 12, 5, 15, 59, tzinfo=UTC)  # 23:59 in Beijing
+        for when in (late_evening, late_evening.replace(minute=30)):
+            counts.count("labour", "320102", now=when)
+        counts.count("labour", "320000", now=late_evening.replace(hour=16))  # the next day
+        db.session.commit()
+        rows = db.session.scalars(
+            select(EvaluationCount).where(EvaluationCount.category == "labour")
+        ).all()
+        assert sorted((r.day.isoformat(), r.region_code, r.evaluations) for r in rows) == [
+            ("2025-12-05", "320000", 2),
+            ("2025-12-06", "320000", 1),
+        ]
+    login(client, admin, PASSWORD)
+    page = client.get("/statistics").get_data(as_text=True)
+    assert 'id="evaluations"' in page
+
+
+def test_the_evaluated_claim_becomes_a_draft_case_with_the_fees_in_its_journal(app, client):
+    """Issue #20 item 4: the evaluation is a step of the case that follows it, in the journal
+    like the consultation's; the kind, province and amount are carried, not typed again."""
+    from sqlalchemy import select
+
+    from mediation.cases.models import Case
+    from mediation.extensions import db
+    from mediation.journal.models import JournalEntry
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_user
+
+    fields = {"category": "neighbourhood", "amount": "100000.00", "region_code": "320000"}
+    # Not logged in: the page offers the ordinary way in, and the step itself asks to log in.
+    assert "/evaluation/case" not in ask(client).get_data(as_text=True)
+    anonymous = client.post("/evaluation/case", data=fields)
+    assert anonymous.status_code == 400 or "/login" in anonymous.headers.get("Location", "")
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    login(client, phone, PASSWORD)
+    token = csrf_token(client, "/evaluation")
+    page = ask(client).get_data(as_text=True)
+    assert 'action="/evaluation/case"' in page
+    assert client.post("/evaluation/case", data=fields).status_code == 400  # no CSRF token
+    bad = client.post("/evaluation/case", data={**fields, "amount": "-1", "csrf_token": token})
+    assert bad.status_code == 302 and "/intake/" not in bad.headers["Location"]
+    done = client.post("/evaluation/case", data={**fields, "csrf_token": token})
+    assert done.status_code == 302 and "/intake/dispute" in done.headers["Location"]
+    draft = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'value="100000.00"' in draft and "邻里纠纷" in draft  # carried, not typed again
+    with app.app_context():
+        case = db.session.scalar(select(Case))
+        assert (case.status, case.category, case.region_code) == (
+            "draft",
+            "neighbourhood",
+            "320000",
+        )
+        assert [str(c.amount) for c in case.claims] == ["100000.00"]
+        entries = db.session.scalars(
+            select(JournalEntry).where(JournalEntry.case_id == case.id).order_by("seq")
+        ).all()
+        assert [e.action for e in entries] == ["case.opened", "evaluation.made"]
+        made = entries[1].payload
+        # 办法 art 13 (1): 50 + 90,000 × 2.5%; art 16: half under the summary procedure.
+        assert (made["ordinary"], made["summary"], made["mediation"]) == ("2300.00", "1150.00", "0")
