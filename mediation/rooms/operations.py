@@ -56,7 +56,10 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
     if user is None or not user.is_authenticated:
         return None
     participant = db.session.info.pop(_PRELOADED, None)  # read with the user: preload_login
-    if participant is None or (participant.session_id, participant.user_id) != (session_id, user.id):
+    if participant is None or (participant.session_id, participant.user_id) != (
+        session_id,
+        user.id,
+    ):
         participant = db.session.scalar(
             select(SessionParticipant)
             .where(
@@ -277,9 +280,7 @@ class Arrival(NamedTuple):
     chatted: bool = True
 
 
-def arrive(
-    participant: SessionParticipant, sid: str, *, resume: str | None = None
-) -> Arrival:
+def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = None) -> Arrival:
     """A connection of ``participant`` opened: they are present (again), and keep their
     place (admitted, joint or caucus). Returns the member and the connection this one
     replaces, which the caller closes.
