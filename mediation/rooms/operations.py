@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from mediation.accounts import operations as accounts
@@ -271,6 +272,9 @@ def resume_token(member: RoomMember) -> str:
     return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
+_MEMBERS = RoomMember.__table__
+
+
 class Arrival(NamedTuple):
     """What ``arrive`` did: the member, the connection this one replaces (the caller closes
     it), and whether anything was said in the room yet (if not, ``history`` reads nothing)."""
@@ -326,10 +330,20 @@ def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = No
         and hmac.compare_digest(resume, resume_token(member))
     )
     replaced = member.sid
-    member.sid = sid
-    if not resumed:
-        member.epoch = (member.epoch or 0) + 1
-    db.session.flush()
+    epoch = member.epoch if resumed else (member.epoch or 0) + 1
+    if member in db.session.new:  # a first arrival: the new row
+        member.sid, member.epoch = sid, epoch
+        db.session.flush()
+    else:
+        # One plain UPDATE, not the ORM's unit of work for one changed row (~0.5 ms of CPU
+        # an arrival, issue 18); the member object shows what was written.
+        db.session.execute(
+            update(_MEMBERS)
+            .where(_MEMBERS.c.participant_id == member.participant_id)
+            .values(sid=sid, epoch=epoch)
+        )
+        set_committed_value(member, "sid", sid)
+        set_committed_value(member, "epoch", epoch)
     _log(member, "arrived")
     _changed(room.session_id)  # the version was counted with the lock, above
     return Arrival(member, replaced, bool(room.chatted))
