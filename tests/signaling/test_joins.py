@@ -15,12 +15,12 @@ from tests.conftest import login
 from tests.factories import PASSWORD
 
 NS = "/room"
-# What one arrival reads and writes: the user of the login cookie with their place in the
-# session and the session (1), the room locked and counted, with whether anything was said
-# in it (1), the member read and updated (2; on a first arrival also their side, and the new
-# row), the journal entry (3), and the room as everyone is told it (1). The chat so far is
-# one more once something was said.
-MOST_STATEMENTS_PER_ARRIVAL = 8
+# What a member's first arrival reads and writes: the user of the login cookie with their
+# place in the session and the session (1), the room locked and counted, with whether
+# anything was said in it (1), the member read (1), their side and the new row (2; a
+# return updates the row: 1), the journal entry (3), and the room as everyone is told it
+# (1). The chat so far is one more once something was said.
+MOST_STATEMENTS_PER_ARRIVAL = 9
 # A departure reads nothing about the member (resolved when the connection opened): the
 # room locked and counted, the connection cleared, the journal entry (3), and the room as
 # everyone is told it.
