@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from mediation.extensions import db, socketio
+from mediation.rooms.models import ChatMessage
 from tests.conftest import login
 from tests.factories import PASSWORD
 
@@ -167,3 +168,28 @@ def test_an_offer_right_behind_the_let_in_reaches_the_person_let_in(app, room):
     assert [e for e in told if e["name"] == "layout"][-1]["args"][0]["peers"] == [room["ids"]["a"]]
     mediator.disconnect(NS)
     a.disconnect(NS)
+
+
+def test_the_chat_so_far_is_read_only_once_something_was_said(app, room):
+    """An arrival skips the chat history while nothing was said in the room (known from the
+    room's lock), and reads it once something was."""
+    mediator = logged_in(app, room, "mediator")
+    with statements(app) as run:
+        first = arrive(app, room, mediator)
+    assert received(first, "welcome")[0]["chat"] == []
+    assert not [s for s in run if "FROM chat_messages" in s and "EXISTS" not in s]
+    first.disconnect(NS)
+    with app.app_context():
+        db.session.add(
+            ChatMessage(
+                session_id=room["session"],
+                participant_id=room["ids"]["mediator"],
+                scope="joint",
+                text="Good morning",
+            )
+        )
+        db.session.commit()
+    again = arrive(app, room, mediator)
+    chat = received(again, "welcome")[0]["chat"]
+    assert [(m["text"], m["scope"]) for m in chat] == [("Good morning", "joint")]
+    again.disconnect(NS)
