@@ -396,6 +396,9 @@ class RoomNamespace(Namespace):
             resume = _field(auth, "resume", str, optional=True)
         except MalformedEventError:
             raise ConnectionRefusedError("unauthorized") from None
+        # The login's user and their place here in one statement; Flask-Login still checks
+        # the login (current_user, below) as on every request.
+        rooms.preload_login(session_id, session.get("_user_id"))
         participant = rooms.participant_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
@@ -409,12 +412,12 @@ class RoomNamespace(Namespace):
             raise ConnectionRefusedError("rate_limited")
         participant_id = participant.id
         try:
-            member, replaced = rooms.arrive(participant, request.sid, resume=resume)
+            member, replaced, chatted = rooms.arrive(participant, request.sid, resume=resume)
             # Read before the commit: nothing is loaded again after it.
             mediator = member.role == "mediator"
             who = rooms.attendee(member)
             resume_token = rooms.resume_token(member)
-            chat = [_chat_dict(m) for m in rooms.history(member)]
+            chat = [_chat_dict(m) for m in rooms.history(member, chatted=chatted)]
             # The minutes so far, for the mediator who writes them (after a reload too).
             minutes_so_far = _minutes_dict(session_id) if mediator else None
             db.session.commit()  # reads the room for everyone just before (state.committed)

@@ -8,12 +8,16 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache as memoized
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
@@ -52,15 +56,60 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
     until 30 minutes after the end, not cancelled)."""
     if user is None or not user.is_authenticated:
         return None
-    participant = db.session.scalar(
-        select(SessionParticipant)
-        .where(SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id)
-        # Every arrival reads the session next (its hours, then its case): one statement.
-        .options(joinedload(SessionParticipant.session))
-    )
+    participant = db.session.info.pop(_PRELOADED, None)  # read with the user: preload_login
+    if participant is None or (participant.session_id, participant.user_id) != (
+        session_id,
+        user.id,
+    ):
+        participant = db.session.scalar(
+            select(SessionParticipant)
+            .where(
+                SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id
+            )
+            # Every arrival reads the session next (its hours, then its case): one statement.
+            .options(joinedload(SessionParticipant.session))
+        )
     if participant is None or not links.open_now(participant):
         return None
     return participant
+
+
+def preload_login(session_id: int, login_id: object) -> None:
+    """Read the login's user together with their place in the session, in one statement,
+    before Flask-Login is asked who is logged in (a connect's hot path, issue 18): the
+    user is then in the database session's identity map, and the user loader
+    (``accounts.views.load_user``) finds it there and checks it (its session version, its
+    verified phone) without a statement of its own; ``participant_for`` finds the
+    participant without one either. Nothing is decided here: a login that is no user, or
+    no participant of this session, is read the usual way (and refused there). The user's
+    roles are not read (a room connection needs none; read if anything asks)."""
+    user_id, _, _version = login_id.partition(".") if isinstance(login_id, str) else ("", "", "")
+    if not user_id.isdigit() or int(user_id) > 2**31 - 1:
+        return
+    found = db.session.scalar(_preload_query(), {"session_id": session_id, "user_id": int(user_id)})
+    if found is not None:
+        db.session.info[_PRELOADED] = found
+
+
+_PRELOADED = "mediation.rooms.preloaded_participant"
+
+
+@memoized
+def _preload_query():
+    # Composed once: building an ORM statement with its loader options costs about as much
+    # as running it.
+    return (
+        select(SessionParticipant)
+        .join(User, User.id == SessionParticipant.user_id)
+        .where(
+            SessionParticipant.session_id == bindparam("session_id"),
+            SessionParticipant.user_id == bindparam("user_id"),
+        )
+        .options(
+            contains_eager(SessionParticipant.user).lazyload(User.role_rows),
+            joinedload(SessionParticipant.session),
+        )
+    )
 
 
 def participant_after_end(session_id: int, user: User | None) -> SessionParticipant | None:
@@ -118,6 +167,34 @@ def _update(session_id: int, step: int) -> Room | None:
         .returning(Room)
         .execution_options(synchronize_session=False, populate_existing=True)
     ).one_or_none()
+
+
+@memoized
+def _arrival_statement():
+    # Composed once. Plain columns, not a Room object: an arrival needs the room's end and
+    # whether anything was said in it yet, and the ORM's loading of the whole row cost more
+    # than the statement (issue 18).
+    table, chat, room = Room.__table__, ChatMessage.__table__, bindparam("room")
+    # The room's id as the parameter, not as a correlation: an UPDATE's columns are written
+    # unqualified on SQLite, where "session_id = session_id" would be the chat's own.
+    said = select(chat.c.id).where(chat.c.session_id == room).exists()
+    return (
+        update(table)
+        .where(table.c.session_id == room)
+        .values(layout_version=table.c.layout_version + 1)
+        .returning(table.c.session_id, table.c.ended_at, said.label("chatted"))
+    )
+
+
+def _arrival_update(session_id: int):
+    """The room locked and given its new layout version (as ``_update``), read back as a
+    plain row with whether any chat was said in it (read under the lock: the arrival's
+    chat history is then skipped when there is none). None if the room is not made yet."""
+    row = db.session.execute(_arrival_statement(), {"room": session_id}).one_or_none()
+    loaded = db.session.identity_map.get(identity_key(Room, session_id))
+    if loaded is not None:  # a Room this database session holds shows the new version
+        db.session.expire(loaded, ["layout_version"])
+    return row
 
 
 def lock(room: Room) -> Room:
@@ -195,9 +272,24 @@ def resume_token(member: RoomMember) -> str:
     return hmac.new(current_app.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def arrive(
-    participant: SessionParticipant, sid: str, *, resume: str | None = None
-) -> tuple[RoomMember, str | None]:
+_MEMBERS = RoomMember.__table__
+
+
+@memoized
+def _member_statement():
+    return update(_MEMBERS).where(_MEMBERS.c.participant_id == bindparam("member"))
+
+
+class Arrival(NamedTuple):
+    """What ``arrive`` did: the member, the connection this one replaces (the caller closes
+    it), and whether anything was said in the room yet (if not, ``history`` reads nothing)."""
+
+    member: RoomMember
+    replaced: str | None
+    chatted: bool = True
+
+
+def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = None) -> Arrival:
     """A connection of ``participant`` opened: they are present (again), and keep their
     place (admitted, joint or caucus). Returns the member and the connection this one
     replaces, which the caller closes.
@@ -208,7 +300,9 @@ def arrive(
     return after the server saw the page leave is a new epoch, which peers connect to
     afresh (and whose identity the mediator confirms again)."""
     # Locked and given its new layout version in one statement (made on the first arrival).
-    room = _update(participant.session_id, 1) or _update(room_of(participant.session).session_id, 1)
+    room = _arrival_update(participant.session_id)
+    if room is None:  # the first arrival ever: the room is made
+        room = _arrival_update(room_of(participant.session).session_id)
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
     if participant.role == "agent" and agency.is_unconfirmed_agent(
@@ -241,13 +335,21 @@ def arrive(
         and hmac.compare_digest(resume, resume_token(member))
     )
     replaced = member.sid
-    member.sid = sid
-    if not resumed:
-        member.epoch = (member.epoch or 0) + 1
-    db.session.flush()
+    epoch = member.epoch if resumed else (member.epoch or 0) + 1
+    if member in db.session.new:  # a first arrival: the new row
+        member.sid, member.epoch = sid, epoch
+        db.session.flush()
+    else:
+        # One plain UPDATE, not the ORM's unit of work for one changed row (~0.5 ms of CPU
+        # an arrival, issue 18); the member object shows what was written.
+        db.session.execute(
+            _member_statement(), {"member": member.participant_id, "sid": sid, "epoch": epoch}
+        )
+        set_committed_value(member, "sid", sid)
+        set_committed_value(member, "epoch", epoch)
     _log(member, "arrived")
     _changed(room.session_id)  # the version was counted with the lock, above
-    return member, replaced
+    return Arrival(member, replaced, bool(room.chatted))
 
 
 def recorder_arrive(room: Room, sid: str) -> str | None:
@@ -490,7 +592,11 @@ def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
     return message
 
 
-def history(member: RoomMember) -> list[ChatMessage]:
+def history(member: RoomMember, *, chatted: bool = True) -> list[ChatMessage]:
+    """The chat ``member`` may read; ``chatted`` False: nothing was said in the room yet
+    (``Arrival.chatted``, read under the room's lock), and nothing is read."""
+    if not chatted:
+        return []
     scopes = layout.chat_scopes(seat(member))
     return db.session.scalars(
         select(ChatMessage)

@@ -83,7 +83,7 @@ def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
         rooms.arrive(seat, "sid-agent")
     assert refused.value.code == "agency"
     agency.confirm(row, by=case.mediator)
-    member, _replaced = rooms.arrive(seat, "sid-agent")
+    member = rooms.arrive(seat, "sid-agent").member
     assert member.role == "agent"
 
 

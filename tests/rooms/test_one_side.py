@@ -18,7 +18,7 @@ from tests.signaling.conftest import open_session
 def _in_the_room(session):
     members = {}
     for n, participant in enumerate(session.participants):
-        member, _ = rooms.arrive(participant, f"sid-{session.id}-{n}")
+        member = rooms.arrive(participant, f"sid-{session.id}-{n}").member
         members[participant.role] = member
     rooms.admit(members["party"], by=members["mediator"])
     rooms.confirm_identity(members["party"], by=members["mediator"])
@@ -56,7 +56,7 @@ def test_a_caucus_is_sealed_and_the_joint_session_is_not(app_ctx):
     session = open_session(case)
     members = {}
     for n, participant in enumerate(session.participants):
-        member, _ = rooms.arrive(participant, f"sid-{n}")
+        member = rooms.arrive(participant, f"sid-{n}").member
         members[participant.user_id] = member
     mediator = members[case.mediator_id]
     applicant, respondent = (members[u.id] for u in case.party_users())

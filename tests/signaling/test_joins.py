@@ -11,15 +11,17 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from mediation.extensions import db, socketio
+from mediation.rooms.models import ChatMessage
 from tests.conftest import login
 from tests.factories import PASSWORD
 
 NS = "/room"
-# What one arrival reads and writes: the user of the login cookie (and their roles), their
-# place in the session (with the session), the room locked and counted, the member (on a
-# first arrival also their side, and the new row), the journal entry (3), the chat so far,
-# and the room as everyone is told it (1).
-MOST_STATEMENTS_PER_ARRIVAL = 12
+# What a member's first arrival reads and writes: the user of the login cookie with their
+# place in the session and the session (1), the room locked and counted, with whether
+# anything was said in it (1), the member read (1), their side and the new row (2; a
+# return updates the row: 1), the journal entry (3), and the room as everyone is told it
+# (1). The chat so far is one more once something was said.
+MOST_STATEMENTS_PER_ARRIVAL = 9
 # A departure reads nothing about the member (resolved when the connection opened): the
 # room locked and counted, the connection cleared, the journal entry (3), and the room as
 # everyone is told it.
@@ -72,8 +74,9 @@ def test_an_arrival_runs_a_few_statements_whatever_the_room(app, room):
             socks.append(arrive(app, room, clients[who]))
         assert socks[-1].is_connected(NS)
         counts.append(len([s for s in run if s != "COMMIT"]))
-    # The first arrival also makes the room (4) and reads the mediator's minutes (1).
-    assert counts[0] <= MOST_STATEMENTS_PER_ARRIVAL + 5
+    # The first arrival also makes the room (the lock finding none, then the room read and
+    # inserted in a savepoint) and reads the mediator's minutes.
+    assert counts[0] <= MOST_STATEMENTS_PER_ARRIVAL + 6
     assert counts[1] <= MOST_STATEMENTS_PER_ARRIVAL
     # The third arrival costs what the second did: nothing grows with who is there.
     assert counts[2] == counts[1]
@@ -165,3 +168,28 @@ def test_an_offer_right_behind_the_let_in_reaches_the_person_let_in(app, room):
     assert [e for e in told if e["name"] == "layout"][-1]["args"][0]["peers"] == [room["ids"]["a"]]
     mediator.disconnect(NS)
     a.disconnect(NS)
+
+
+def test_the_chat_so_far_is_read_only_once_something_was_said(app, room):
+    """An arrival skips the chat history while nothing was said in the room (known from the
+    room's lock), and reads it once something was."""
+    mediator = logged_in(app, room, "mediator")
+    with statements(app) as run:
+        first = arrive(app, room, mediator)
+    assert received(first, "welcome")[0]["chat"] == []
+    assert not [s for s in run if "FROM chat_messages" in s and "EXISTS" not in s]
+    first.disconnect(NS)
+    with app.app_context():
+        db.session.add(
+            ChatMessage(
+                session_id=room["session"],
+                participant_id=room["ids"]["mediator"],
+                scope="joint",
+                text="Good morning",
+            )
+        )
+        db.session.commit()
+    again = arrive(app, room, mediator)
+    chat = received(again, "welcome")[0]["chat"]
+    assert [(m["text"], m["scope"]) for m in chat] == [("Good morning", "joint")]
+    again.disconnect(NS)
