@@ -54,9 +54,13 @@ Before/after the second round, both versions run at the same time on the shared 
     12    3-7    254 -> 169  65 -> 59   68 -> 62    67 -> 65   98 -> 90   552 -> 445 (-19%)
 
 The signatures did not change (their differences are the load's); the render lost 85-115 ms
-CPU, a third. Scaled to the idle 601 ms that is 457-511 ms, about 485 ms: under the goal
-with little margin (no idle machine was to be had to measure it; alone at load 3 the new
-version used 434 ms CPU, 705 ms wall). What is left: layout (about 45% of the
+CPU, a third. Measured then on the quiet machine (2026-12-05 09:58, load ~1, three runs of
+15 on SQLite, one of 15 on PostgreSQL), median total:
+
+    SQLite       417, 415, 417 ms  (render 160, signatures 56 / 57 / 60 / 83)   goal met
+    PostgreSQL   459 ms            (render 166)                                 goal met
+
+What is left: layout (about 45% of the
 render: line breaking in Pango, collapsed table borders' colours converted by tinycss2 for
 each segment) and, in the signatures, pyHanko's asn1crypto encoding of the CMS and the
 timestamp tokens, its incremental writes (the XMP metadata is rewritten at each, as PDF/A
