@@ -167,8 +167,40 @@ def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False
     return page
 
 
-def one_run(browsers, url: str, seeded: dict, timeline: list | None = None) -> tuple[float, float]:
-    marks = timeline is not None
+# With --quality: what a page receives from its peer (inbound video: width, bytes, frames).
+RECEIVED = """() => Promise.all(window.peerConnections.map((pc) => pc.getStats()))
+.then((reports) => {
+  let got = null;
+  reports.forEach((report) => report.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video' && r.bytesReceived) {
+      got = {width: r.frameWidth, bytes: r.bytesReceived, frames: r.framesDecoded};
+    }
+  }));
+  return got;
+})"""
+
+
+def received(pages, seconds: float) -> list[dict]:
+    """Each page's picture ``seconds`` after its first frame, with the video bitrate of the
+    second before: the start must not cost the picture afterwards (issue 18)."""
+    pages[0].wait_for_timeout((seconds - 1) * 1000)
+    before = [page.evaluate(RECEIVED) for page in pages]
+    pages[0].wait_for_timeout(1000)
+    after = [page.evaluate(RECEIVED) for page in pages]
+    return [
+        {
+            "width": a["width"],
+            "kbps": (a["bytes"] - b["bytes"]) * 8 / 1000,
+            "fps": a["frames"] - b["frames"],
+        }
+        for b, a in zip(before, after, strict=True)
+    ]
+
+
+def one_run(
+    browsers, url: str, seeded: dict, timeline: list | None = None, quality: list | None = None
+) -> tuple[float, float]:
+    marks = timeline is not None or quality is not None
     mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], marks)
     party = enter(browsers[1], url, seeded["party"], seeded["session"], marks)
     # Media acquired in the lobby: the party's own camera shows before admission.
@@ -185,6 +217,8 @@ def one_run(browsers, url: str, seeded: dict, timeline: list | None = None) -> t
         party.evaluate("window.firstFrameAt") - clicked,
         mediator.evaluate("window.firstFrameAt") - clicked,
     )
+    if quality is not None:
+        quality.append({at: received([party, mediator], at) for at in (2, 5)})
     if timeline is not None:
         run = {}
         for name, page in (("mediator", mediator), ("party", party)):
@@ -237,7 +271,13 @@ def main() -> int:
     parser.add_argument(
         "--timeline", action="store_true", help="print when each WebRTC step happened"
     )
+    parser.add_argument(
+        "--quality",
+        action="store_true",
+        help="also print the picture each side receives 2 and 5 s after its first frame",
+    )
     args = parser.parse_args()
+    quality: list[dict] | None = [] if args.quality else None
     party_ms, mediator_ms = [], []
     runs: list[dict] = []  # with --timeline: each run's first time of each step, per page
     with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
@@ -251,13 +291,26 @@ def main() -> int:
                 for _ in range(2)
             ]
             for seeded in sessions:
-                party, mediator = one_run(browsers, url, seeded, runs if args.timeline else None)
+                party, mediator = one_run(
+                    browsers, url, seeded, runs if args.timeline else None, quality
+                )
                 party_ms.append(party)
                 mediator_ms.append(mediator)
             for browser in browsers:
                 browser.close()
     if runs:
         print_timeline(runs)
+    if quality:
+        for at in (2, 5):
+            for index, who in enumerate(("party receives", "mediator receives")):
+                rows = [run[at][index] for run in quality]
+                print(
+                    f"{at} s after the first frame, {who}: width "
+                    f"{statistics.median(r['width'] for r in rows):.0f}, "
+                    f"{statistics.median(r['kbps'] for r in rows):.0f} kbit/s, "
+                    f"{statistics.median(r['fps'] for r in rows):.0f} frames/s (medians)"
+                )
+        print()
     print(f"admission to first remote video frame, {args.runs} runs; goal under {GOAL_MS} ms\n")
     print(f"{'who':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  goal")
     failed = False
