@@ -291,7 +291,7 @@
     if (entry.epoch === undefined) entry.epoch = message.epoch;
     var pc = entry.pc;
     if (message.kind === "offer") {
-      pc.setRemoteDescription(entry.id === RECORDER ? message.payload : withStartBitrate(message.payload))
+      pc.setRemoteDescription(message.payload)
         .then(function () { return flush(entry); })
         .then(function () { return pc.createAnswer(); })
         .then(function (answer) { return pc.setLocalDescription(answer); })
@@ -299,7 +299,7 @@
         .then(function () { if (entry.id === RECORDER) return reduceFor(pc); })
         .catch(function (error) { console.warn("answer failed", error); });
     } else if (message.kind === "answer") {
-      pc.setRemoteDescription(withStartBitrate(message.payload)).then(function () { return flush(entry); })
+      pc.setRemoteDescription(message.payload).then(function () { return flush(entry); })
         .catch(function (error) { console.warn("answer not applied", error); });
     } else if (message.kind === "restart") {
       if (entry.offerer) negotiate(entry, true);
@@ -321,47 +321,6 @@
   function otherConnection(entry, offer) {
     var known = fingerprintOf(entry.pc.remoteDescription);
     return known !== null && fingerprintOf(offer) !== null && known !== fingerprintOf(offer);
-  }
-
-  // The first picture (issue 18). Chromium's bandwidth estimate starts at 300 kbit/s, and
-  // the sound takes its share of it: under 300 kbit/s for the video, its encoder drops the
-  // first frames of a picture larger than 320x240 and asks the camera for a smaller one,
-  // a frame interval lost each time before the first frame leaves, and the pacer sends
-  // that frame at 2.5 times the estimate. A sender takes its start from
-  // x-google-start-bitrate in the fmtp of its video codec in the description it applies as
-  // the remote one (an offer for the one answering, the answer for the one offering), so it
-  // is written into what comes from the peer. Only the start: from there the estimate
-  // follows the network as before (down within a second on a slower link).
-  var START_KBPS = 1000;
-  function withStartBitrate(description) {
-    if (!description || typeof description.sdp !== "string") return description;
-    var lines = description.sdp.split("\r\n");
-    // Per m-section: its video codecs' payload types, and those with an fmtp line.
-    var section = -1, video = false, codecs = [], fmtp = [];
-    lines.forEach(function (line) {
-      if (line.indexOf("m=") === 0) { section++; video = line.indexOf("m=video") === 0; codecs.push({}); fmtp.push({}); }
-      if (!video) return;
-      var codec = /^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)\//i.exec(line);
-      if (codec) codecs[section][codec[1]] = true;
-      var params = /^a=fmtp:(\d+) /.exec(line);
-      if (params) fmtp[section][params[1]] = true;
-    });
-    var param = "x-google-start-bitrate=" + START_KBPS;
-    var out = [];
-    section = -1;
-    lines.forEach(function (line) {
-      if (line.indexOf("m=") === 0) section++;
-      var mine = section >= 0 ? codecs[section] : {};
-      var rtpmap = /^a=rtpmap:(\d+) /.exec(line);
-      var params = /^a=fmtp:(\d+) /.exec(line);
-      if (params && mine[params[1]] && line.indexOf("x-google-start-bitrate") < 0) {
-        out.push(line + ";" + param);
-        return;
-      }
-      out.push(line);
-      if (rtpmap && mine[rtpmap[1]] && !fmtp[section][rtpmap[1]]) out.push("a=fmtp:" + rtpmap[1] + " " + param);
-    });
-    return { type: description.type, sdp: out.join("\r\n") };
   }
 
   function reduceFor(pc) {
