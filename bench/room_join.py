@@ -12,6 +12,11 @@ already on, and the mediator admits them. Measured on the one clock of this mach
 
     .venv/bin/python bench/room_join.py --runs 15
     .venv/bin/python bench/room_join.py --runs 10 --timeline   # where the time goes
+    MEDIATION_ROOM_WARM_CONNECTIONS=true .venv/bin/python bench/room_join.py --runs 15
+
+Warm connections (the second command) are off by default since 5 December 2026 (a lost
+negotiation beside CPU burners, docs/signaling.md); on the quiet machine that day, with
+them on, 3 runs of 15: 156/146, 163/148, 165/149 ms. The figures below are with them on.
 
 Medians of ``--runs 15`` (ms, party sees mediator / mediator sees party). Main on the idle
 machine on 5 December 2026 (3 runs): 208/196, 225/214, 231/214. Main and this branch's warm
