@@ -12,13 +12,10 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import sys  # after patching, on purpose
 
+import flask_stack  # bench/, beside this file
 from flask import Flask, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
-
-from signaling.guard import without_compression
-from signaling.server import tune_garbage_collector
 
 app = Flask(__name__)
 socketio = SocketIO(app, async_mode="gevent")  # Flask-SocketIO's defaults otherwise
@@ -56,19 +53,5 @@ class Relay(Namespace):
 socketio.on_namespace(Relay("/room"))
 
 
-def uncompressed(wsgi_app):
-    """The platform's WebSocket settings (signaling/guard.py): no per-message deflate, as
-    the Node relay (bench/node/relay.js) — the three servers of the benchmark negotiate the
-    same extensions (none)."""
-
-    def serve(environ, start_response):
-        without_compression(environ)
-        return wsgi_app(environ, start_response)
-
-    return serve
-
-
 if __name__ == "__main__":
-    tune_garbage_collector()
-    app.wsgi_app = uncompressed(app.wsgi_app)  # outside Flask-SocketIO's middleware
-    socketio.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_output=False)
+    flask_stack.run(app, socketio)
