@@ -410,6 +410,20 @@ def main() -> int:
     return verdict(rows)
 
 
+def against(rows: dict, setup: str, reference: str, who: str, whom: str, goal: str = "",
+            note: str = "") -> float:  # fmt: skip
+    """Print ``setup``'s rate as a share of ``reference``'s, and the same by CPU per room;
+    return the share (0 when either was not run)."""
+    if not {setup, reference} <= rows.keys():
+        return 0.0
+    mine, theirs = rows[setup], rows[reference]
+    share = mine["rate"] / theirs["rate"] if theirs["rate"] else 0
+    by_cpu = theirs["cpu_room"] / mine["cpu_room"] if mine["cpu_room"] else 0
+    goal = f" (goal: {goal})" if goal else ""
+    print(f"{who}: {share:.2f}x {whom}'s rate{goal}; by server CPU per room {by_cpu:.2f}x{note}")
+    return share
+
+
 def verdict(rows: dict) -> int:
     """The goals by the rate ladder; beside them the same ratios by CPU, steadier on a
     shared machine (two processes have two cores to share; per message, a process must not
@@ -431,32 +445,14 @@ def verdict(rows: dict) -> int:
             f"{rows['idle']['idle']:.1f} µs per message relayed by the others"
         )
     if {"one", "node"} <= rows.keys():
-        one, node = rows["one"], rows["node"]
-        share = one["rate"] / node["rate"] if node["rate"] else 0
-        by_cpu = node["cpu_room"] / one["cpu_room"] if one["cpu_room"] else 0
-        print(
-            f"One platform process: {share:.2f}x the Node relay's rate (goal: 0.25x); by server "
-            f"CPU per room {by_cpu:.2f}x"
-        )
+        share = against(rows, "one", "node", "One platform process", "the Node relay", "0.25x")
         met &= share >= 0.25
         checked = True
-    if {"flask", "node"} <= rows.keys():
-        # What the stack alone allows: no change to the platform can pass this ratio.
-        flask, node = rows["flask"], rows["node"]
-        share = flask["rate"] / node["rate"] if node["rate"] else 0
-        by_cpu = node["cpu_room"] / flask["cpu_room"] if flask["cpu_room"] else 0
-        print(
-            f"Bare Flask-SocketIO, no checks (the stack's ceiling): {share:.2f}x the Node "
-            f"relay's rate; by server CPU per room {by_cpu:.2f}x"
-        )
-    if {"one", "flask"} <= rows.keys():
-        one, flask = rows["one"], rows["flask"]
-        share = one["rate"] / flask["rate"] if flask["rate"] else 0
-        by_cpu = flask["cpu_room"] / one["cpu_room"] if one["cpu_room"] else 0
-        print(
-            f"One platform process: {share:.2f}x the bare Flask-SocketIO relay's rate; by "
-            f"server CPU per room {by_cpu:.2f}x (the price of its checks and records)"
-        )
+    # What the stack alone allows: no change to the platform can pass this ratio.
+    against(rows, "flask", "node", "Bare Flask-SocketIO, no checks (the stack's ceiling)",
+            "the Node relay")  # fmt: skip
+    against(rows, "one", "flask", "One platform process", "the bare Flask-SocketIO relay",
+            note=" (the price of its checks and records)")  # fmt: skip
     if not checked:
         print("nothing to compare: run more setups")
         return 1
