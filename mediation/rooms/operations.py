@@ -171,25 +171,26 @@ def _update(session_id: int, step: int) -> Room | None:
 
 @memoized
 def _arrival_statement():
-    # Composed once. Plain columns, not a Room object: an arrival needs the room's end and
-    # whether anything was said in it yet, and the ORM's loading of the whole row cost more
-    # than the statement (issue 18).
-    table, chat, room = Room.__table__, ChatMessage.__table__, bindparam("room")
-    # The room's id as the parameter, not as a correlation: an UPDATE's columns are written
-    # unqualified on SQLite, where "session_id = session_id" would be the chat's own.
-    said = select(chat.c.id).where(chat.c.session_id == room).exists()
+    # Composed once. Plain columns, not a Room object: an arrival needs the room's end, and
+    # the ORM's loading of the whole row cost more than the statement (issue 18).
+    table, room = Room.__table__, bindparam("room")
     return (
         update(table)
         .where(table.c.session_id == room)
         .values(layout_version=table.c.layout_version + 1)
-        .returning(table.c.session_id, table.c.ended_at, said.label("chatted"))
+        .returning(table.c.session_id, table.c.ended_at)
     )
+
+
+@memoized
+def _said_statement():
+    chat = ChatMessage.__table__
+    return select(select(chat.c.id).where(chat.c.session_id == bindparam("room")).exists())
 
 
 def _arrival_update(session_id: int):
     """The room locked and given its new layout version (as ``_update``), read back as a
-    plain row with whether any chat was said in it (read under the lock: the arrival's
-    chat history is then skipped when there is none). None if the room is not made yet."""
+    plain row. None if the room is not made yet."""
     row = db.session.execute(_arrival_statement(), {"room": session_id}).one_or_none()
     loaded = db.session.identity_map.get(identity_key(Room, session_id))
     if loaded is not None:  # a Room this database session holds shows the new version
@@ -349,7 +350,13 @@ def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = No
         set_committed_value(member, "epoch", epoch)
     _log(member, "arrived")
     _changed(room.session_id)  # the version was counted with the lock, above
-    return Arrival(member, replaced, bool(room.chatted))
+    # Whether anything was said yet, asked after the journal entry: ``say`` does not take
+    # the room's lock, but its journal entry takes the case's journal head, which ``_log``
+    # has just waited for; so a first line committed meanwhile is seen here (PostgreSQL's
+    # READ COMMITTED gives each statement a fresh snapshot; asked in the room's UPDATE
+    # above, it could miss that line, and the arriving person would never get it).
+    said = db.session.execute(_said_statement(), {"room": room.session_id}).scalar()
+    return Arrival(member, replaced, bool(said))
 
 
 def recorder_arrive(room: Room, sid: str) -> str | None:
@@ -594,7 +601,7 @@ def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
 
 def history(member: RoomMember, *, chatted: bool = True) -> list[ChatMessage]:
     """The chat ``member`` may read; ``chatted`` False: nothing was said in the room yet
-    (``Arrival.chatted``, read under the room's lock), and nothing is read."""
+    (``Arrival.chatted``, asked after the arrival's journal entry), and nothing is read."""
     if not chatted:
         return []
     scopes = layout.chat_scopes(seat(member))

@@ -4,10 +4,12 @@ Counts, not times (the times are bench/room_join.py's)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from mediation.extensions import db, socketio
@@ -17,11 +19,11 @@ from tests.factories import PASSWORD
 
 NS = "/room"
 # What a member's first arrival reads and writes: the user of the login cookie with their
-# place in the session and the session (1), the room locked and counted, with whether
-# anything was said in it (1), the member read (1), their side and the new row (2; a
-# return updates the row: 1), the journal entry (3), and the room as everyone is told it
-# (1). The chat so far is one more once something was said.
-MOST_STATEMENTS_PER_ARRIVAL = 9
+# place in the session and the session (1), the room locked and counted (1), the member
+# read (1), their side and the new row (2; a return updates the row: 1), the journal entry
+# (3), whether anything was said in the room (1), and the room as everyone is told it (1).
+# The chat so far is one more once something was said.
+MOST_STATEMENTS_PER_ARRIVAL = 10
 # A departure reads nothing about the member (resolved when the connection opened): the
 # room locked and counted, the connection cleared, the journal entry (3), and the room as
 # everyone is told it.
@@ -171,8 +173,8 @@ def test_an_offer_right_behind_the_let_in_reaches_the_person_let_in(app, room):
 
 
 def test_the_chat_so_far_is_read_only_once_something_was_said(app, room):
-    """An arrival skips the chat history while nothing was said in the room (known from the
-    room's lock), and reads it once something was."""
+    """An arrival skips the chat history while nothing was said in the room (asked after its
+    journal entry), and reads it once something was."""
     mediator = logged_in(app, room, "mediator")
     with statements(app) as run:
         first = arrive(app, room, mediator)
@@ -193,3 +195,69 @@ def test_the_chat_so_far_is_read_only_once_something_was_said(app, room):
     chat = received(again, "welcome")[0]["chat"]
     assert [(m["text"], m["scope"]) for m in chat] == [("Good morning", "joint")]
     again.disconnect(NS)
+
+
+def test_a_first_line_said_while_someone_arrives_reaches_them(app, room):
+    """PostgreSQL runs each statement on its own snapshot (READ COMMITTED): a first chat line
+    whose transaction is still open when a connection arrives, and commits while the arrival
+    waits for the case's journal, is in what the arrival hands the welcome. (Asked in the
+    room's UPDATE, before the wait, it was not, and that person never saw the line.)"""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's one writer at a time cannot interleave the two")
+    from sqlalchemy import select, text
+
+    from mediation.booking.models import SessionParticipant
+    from mediation.rooms import operations as rooms
+    from mediation.rooms.models import Room, RoomMember
+
+    with app.app_context():  # the mediator in the room, the applicant let in, both away
+        for who in ("mediator", "a"):
+            participant = db.session.get(SessionParticipant, room["ids"][who])
+            rooms.arrive(participant, f"sid-{who}")
+        db.session.commit()
+        speaker = db.session.get(RoomMember, room["ids"]["mediator"])
+        rooms.admit(db.session.get(RoomMember, room["ids"]["a"]), by=speaker)
+        db.session.commit()
+    said, arrived, outcome = threading.Event(), threading.Event(), {}
+
+    def speak() -> None:
+        with app.app_context():
+            member = db.session.get(RoomMember, room["ids"]["mediator"])
+            rooms.say(member, db.session.get(Room, room["session"]), "早上好")
+            said.set()  # said and journaled, not committed: the case's journal head is held
+            arrived.wait(30)
+            db.session.commit()
+
+    def arrive() -> None:
+        said.wait(30)
+        with app.app_context():
+            participant = db.session.get(SessionParticipant, room["ids"]["a"])
+            outcome["arrival"] = rooms.arrive(participant, "sid-a-again")
+            outcome["chat"] = [
+                m.text
+                for m in rooms.history(
+                    outcome["arrival"].member, chatted=outcome["arrival"].chatted
+                )
+            ]
+            db.session.commit()
+
+    threads = [threading.Thread(target=speak), threading.Thread(target=arrive)]
+    for thread in threads:
+        thread.start()
+    with app.app_context():  # the arrival waits on the journal's lock: let the line commit
+        waiting = (
+            select(text("count(*)"))
+            .select_from(text("pg_stat_activity"))
+            .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
+        )
+        for _ in range(300):
+            if db.session.scalar(waiting):
+                break
+            db.session.rollback()
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the arrival never waited for the chat line's journal entry")
+    arrived.set()
+    for thread in threads:
+        thread.join(30)
+    assert outcome["arrival"].chatted and outcome["chat"] == ["早上好"]
