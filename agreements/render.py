@@ -238,6 +238,15 @@ class _UnreadFile:
     def __init__(self, face) -> None:
         self.face = face
 
+    def __bool__(self) -> bool:
+        # WeasyPrint tests a subset's file before keeping it ("if file_content:"): an empty
+        # blob must stay falsy (it then warns and embeds the whole face), without copying.
+        blob = harfbuzz.hb_face_reference_blob(self.face)
+        try:
+            return harfbuzz.hb_blob_get_length(blob) > 0
+        finally:
+            harfbuzz.hb_blob_destroy(blob)
+
 
 def _face_file(hb_object, ot_color=None, glyph=None):
     """``get_hb_object_data`` as WeasyPrint's fonts module calls it: a whole face's file is
