@@ -49,7 +49,7 @@ def start(case_id: int):
     if not FlaskForm().validate_on_submit():
         abort(400)
     chosen = request.form.get("court", type=int) or 0
-    court = db.session.get(Court, chosen) if 0 < chosen < 2**31 else None
+    court = db.session.get(Court, chosen) if chosen > 0 else None  # (bounded by hardening)
     try:
         if court is None:
             raise FieldError("court", _("Choose one of the competent courts."))

@@ -232,7 +232,9 @@ def test_a_court_id_out_of_range_is_a_clear_refusal(app, client):
     answer = post_form(
         client, f"/cases/{case_id}/confirmation/start", {"court": "9" * 20}, form_page=page
     )
-    assert answer.status_code == 302  # back to the page with the message, not a 500
+    # A number no court can have: a 400 that says so in the visitor's language, not a 500.
+    assert answer.status_code == 400
+    assert "数字过大" in answer.get_data(as_text=True)
 
 
 def test_the_portal_s_extension_needs_reasons_and_happens_once(app, client):
