@@ -89,6 +89,7 @@ def target(room: Room, data) -> Member | None:
 
 
 @app.get("/")
+@app.get("/healthz")  # as the platform's, for nginx in front of two of these
 def index() -> str:
     return "ok"
 
