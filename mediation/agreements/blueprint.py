@@ -29,5 +29,5 @@ bp.add_url_rule("/pki/<name>", view_func=pki_views.crl)
 
 
 @signals.status_changed.connect
-def _signing_follows_the_case(case, source: str, action: str) -> None:
+def _signing_follows_the_case(case, source: str, action: str, **_: object) -> None:
     signing.case_moved(case, source=source, action=action)

@@ -8,8 +8,9 @@ _signals = Namespace()
 # operation's transaction: receivers flush their changes and never commit.
 mediator_changed = _signals.signal("mediator-changed")
 
-# Sent with the case as sender, ``source`` (the former status) and ``action`` after every
-# transition, inside the transaction.
+# Sent with the case as sender, ``source`` (the former status), ``action`` and ``by`` (the
+# user who took the step, None for the platform's own) after every transition, inside the
+# transaction.
 status_changed = _signals.signal("status-changed")
 
 # Sent by ``statistics.figures`` with the institution id (or None for the whole platform)

@@ -125,7 +125,7 @@ def transition(
         },
         actor_id=by.id if by else None,
     )
-    signals.status_changed.send(case, source=source, action=action)
+    signals.status_changed.send(case, source=source, action=action, by=by)
     return step
 
 

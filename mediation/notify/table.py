@@ -268,11 +268,34 @@ TABLE: tuple[Notice, ...] = (
     N(
         "case",
         "case ended by the mediator or a party",
-        "nobody",
-        "none",
-        "cases/workflow.py",
-        "the one who ends it gives the reason on the case page; the others find it there "
-        "(not yet told by message)",
+        "parties",
+        "both",
+        "cases/notices.py",
+        "art 25 with the reason; PML art 26: what they may still do. Not the one who ended it",
+    ),
+    N(
+        "case",
+        "case ended by the mediator or a party",
+        "mediator",
+        "sms",
+        "cases/notices.py",
+        "when a party ended it",
+    ),
+    N(
+        "case",
+        "mediation period over without an extension",
+        "parties",
+        "both",
+        "cases/notices.py",
+        "art 25 (6); PML art 26: what they may still do",
+    ),
+    N(
+        "case",
+        "mediation period over without an extension",
+        "mediator",
+        "sms",
+        "cases/notices.py",
+        "ended by the clock, with nobody on the page to see it",
     ),
     # Booking: every notice carries each person's own join link; e-mails carry the .ics.
     N(
@@ -493,11 +516,19 @@ TABLE: tuple[Notice, ...] = (
     N(
         "agreement",
         "party refuses to sign",
-        "nobody",
-        "none",
-        "agreements/signing.py",
-        "art 25 (7): the case ends; the others find the refusal on the case page "
-        "(not yet told by message)",
+        "parties",
+        "both",
+        "cases/notices.py",
+        "art 25 (7): the case ends; PML art 26: what they may still do (the one who refused "
+        "too)",
+    ),
+    N(
+        "agreement",
+        "party refuses to sign",
+        "mediator",
+        "sms",
+        "cases/notices.py",
+        "the case has ended",
     ),
     # A court's delegated dispute (SPC online mediation rules arts 11-15; CPL art 125).
     N(
@@ -508,6 +539,22 @@ TABLE: tuple[Notice, ...] = (
         "court/delegation.py",
         "the applicant agreed at the court; they follow the case by their own link, and the "
         "respondent is asked once the case is accepted (art 15)",
+    ),
+    N(
+        "court",
+        "delegated dispute's deadline passes without an agreement",
+        "parties",
+        "both",
+        "cases/notices.py",
+        "art 25 (6): mediation ends and the dispute goes back to the court; PML art 26",
+    ),
+    N(
+        "court",
+        "delegated dispute's deadline passes without an agreement",
+        "mediator",
+        "sms",
+        "cases/notices.py",
+        "ended by the clock",
     ),
     # The court application (SPC provisions on judicial confirmation).
     N(

@@ -11,7 +11,14 @@ from mediation.cases.states import TRANSITIONS, Action, CaseStatus, TerminationR
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
-from tests.factories import make_case, make_institution, make_mediator, make_user
+from mediation.notify.models import OutboxMessage
+from tests.factories import (
+    make_case,
+    make_institution,
+    make_mediating_case,
+    make_mediator,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -219,3 +226,27 @@ def test_identity_relations_cannot_go_to_judicial_confirmation(people):
     workflow.transition(case, Action.all_signed, by=None)
     with pytest.raises(workflow.TransitionError, match="不能申请司法确认"):
         workflow.transition(case, Action.request_confirmation, by=people["applicant"])
+
+
+def test_the_mediator_ending_it_tells_every_party_why_and_what_they_may_still_do(people):
+    """SPC online mediation rules art 25 (the reason) and People's Mediation Law art 26 (the
+    parties may still turn to arbitration, an administrative authority or a court); the
+    mediator who pressed the button is not told."""
+    case = make_mediating_case(people["mediator"])
+    first = db.session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0)))
+    workflow.transition(
+        case, Action.terminate, by=people["mediator"], reason=TerminationReason.too_far_apart
+    )
+    db.session.flush()
+    sent = dict(
+        db.session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.body).where(
+                OutboxMessage.id > first, OutboxMessage.channel == "sms"
+            )
+        ).all()
+    )
+    assert set(sent) == {u.phone for u in case.party_users()}
+    for body in sent.values():
+        assert case.number in body and "调解已终止" in body
+        assert "当事人分歧较大且难以达成调解协议" in body
+        assert "仲裁、行政、司法" in body

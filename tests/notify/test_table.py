@@ -26,7 +26,7 @@ from mediation.agreements import signing
 from mediation.booking import availability, cleanup, offers
 from mediation.booking import operations as booking
 from mediation.booking import reminders as session_reminders
-from mediation.cases import assignment, conflicts, intake, respondent, workflow
+from mediation.cases import assignment, conflicts, extension, intake, respondent, workflow
 from mediation.cases import reminders as case_reminders
 from mediation.cases.models import CaseParty, Side
 from mediation.cases.states import Action, TerminationReason
@@ -42,6 +42,7 @@ from mediation.notify.models import OutboxMessage
 from tests.agreements.conftest import agreeing_case, complete_draft, drawing, last_code_to
 from tests.booking.conftest import ahead
 from tests.court.conftest import apply_jointly, in_force
+from tests.court.test_delegation import _accept_and_mediate, dispute
 from tests.factories import (
     add_weekly_hours,
     make_case,
@@ -496,11 +497,24 @@ def _period_ends():
 
 @scenario("case ended by the mediator or a party")
 def _ended():
+    """The applicant withdraws: the others are told, the applicant saw it on the page."""
     case = mediating()
+    applicant = case.party_users(Side.applicant)[0]
     act = lambda: workflow.transition(  # noqa: E731
-        case, Action.terminate, by=case.mediator, reason=TerminationReason.party_unwilling
+        case, Action.terminate, by=applicant, reason=TerminationReason.withdrawn
     )
-    return act, {}
+    others = [u for u in parties_of(case) if u.id != applicant.id]
+    return act, {"parties": others, "mediator": [case.mediator]}
+
+
+@scenario("mediation period over without an extension")
+def _period_over():
+    case = mediating()
+    later = case.mediation_due_at + timedelta(seconds=1)
+    return lambda: extension.end_expired(now=later), {
+        "parties": parties_of(case),
+        "mediator": [case.mediator],
+    }
 
 
 # -- booking --------------------------------------------------------------------------------
@@ -786,7 +800,7 @@ def _refused():
     case, _admin, agreement = _drafted()
     signing.open_round(agreement, by=case.mediator)
     act = lambda: signing.refuse(agreement, case.party_users()[0], "不同意金额")  # noqa: E731
-    return act, {}
+    return act, {"parties": parties_of(case), "mediator": [case.mediator]}
 
 
 # -- the court ------------------------------------------------------------------------------
@@ -918,6 +932,20 @@ def _delegated():
             return iter(made[0].case.party_users(Side.applicant))
 
     return act, {"applicants": Applicants(), "institution admins": [admin]}
+
+
+@scenario("delegated dispute's deadline passes without an agreement")
+def _delegation_returned():
+    institution = make_institution()
+    mediator = make_mediator(institution)
+    made = delegation.delegate(make_court(), dispute(institution_id=institution.id))
+    _accept_and_mediate(made.case, mediator)
+    mailable(*everyone(made.case))
+    later = made.deadline_at + timedelta(seconds=1)
+    return lambda: delegation.return_expired(later), {
+        "parties": parties_of(made.case),
+        "mediator": [mediator],
+    }
 
 
 # -- the walk -------------------------------------------------------------------------------
