@@ -399,7 +399,7 @@ class RoomNamespace(Namespace):
         # The login's user and their place here in one statement; Flask-Login still checks
         # the login (current_user, below) as on every request.
         rooms.preload_login(session_id, session.get("_user_id"))
-        participant = rooms.participant_for(session_id, current_user)
+        participant = rooms.arriving_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         # Each arrival is journaled: reconnecting in a loop must not write without end.
