@@ -375,6 +375,15 @@ def _target(member: RoomMember, data: Any) -> RoomMember:
     return target
 
 
+def _login_read_plainly() -> bool:
+    """Whether the login in the session cookie may be checked without Flask-Login: unless
+    its "strong" session protection is on, Flask-Login takes the user its user loader
+    returns for the session's ``_user_id``, which ``rooms.arriving_by_login`` checks alike.
+    (With "strong" a login from another address or browser is logged out first.)"""
+    manager = current_app.login_manager
+    return current_app.config.get("SESSION_PROTECTION", manager.session_protection) != "strong"
+
+
 class RoomNamespace(Namespace):
     def trigger_event(self, event: str, *args: Any) -> Any:
         """An event without a handler is answered (and counted) by ``on_unknown``.
@@ -396,10 +405,13 @@ class RoomNamespace(Namespace):
             resume = _field(auth, "resume", str, optional=True)
         except MalformedEventError:
             raise ConnectionRefusedError("unauthorized") from None
-        # The login's user and their place here in one statement; Flask-Login still checks
-        # the login (current_user, below) as on every request.
-        rooms.preload_login(session_id, session.get("_user_id"))
-        participant = rooms.arriving_for(session_id, current_user)
+        # The login's user and their place here in one statement of plain columns, the login
+        # checked as the user loader checks it; else Flask-Login decides, as on every request.
+        participant = None
+        if _login_read_plainly():
+            participant = rooms.arriving_by_login(session_id, session.get("_user_id"))
+        if participant is None:
+            participant = rooms.arriving_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         # Each arrival is journaled: reconnecting in a loop must not write without end.

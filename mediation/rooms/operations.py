@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -92,41 +92,38 @@ class Arriving(NamedTuple):
 
 def arriving_for(session_id: int, user: User | None) -> Arriving | None:
     """``participant_for`` as plain values, for the room's connect: ``user``'s place in the
-    session while its room is open. Read with the login by ``preload_login`` when it could
-    be, else here in one statement."""
+    session while its room is open."""
     if user is None or not user.is_authenticated:
         return None
-    row = db.session.info.pop(_PRELOADED, None)
-    if row is None or (row.session_id, row.user_id) != (session_id, user.id):
-        row = db.session.execute(
-            _arriving_query(), {"session_id": session_id, "user_id": user.id}
-        ).one_or_none()
+    row = db.session.execute(
+        _arriving_query(), {"session_id": session_id, "user_id": user.id}
+    ).one_or_none()
+    return _arriving(row)
+
+
+def arriving_by_login(session_id: int, login_id: object) -> Arriving | None:
+    """``arriving_for`` the user the session cookie's login names, in one statement of plain
+    columns, checked as the user loader checks a login (``accounts.login_holds``: its
+    session version, the verified phone), without loading the user (a connect's hot path,
+    issue 18: loading the user object and asking Flask-Login cost more than the statement).
+    None when it does not find them so: the caller then asks Flask-Login, which decides as
+    on every request (and may also find a remember-me cookie)."""
+    login = accounts.login_of(login_id)
+    if login is None or login[0] > 2**31 - 1:
+        return None
+    user_id, version = login
+    row = db.session.execute(
+        _login_query(), {"session_id": session_id, "user_id": user_id}
+    ).one_or_none()
+    if row is None or not accounts.login_holds(version, row.session_version, row.phone_verified):
+        return None
+    return _arriving(row)
+
+
+def _arriving(row) -> Arriving | None:
     if row is None or not links.window_open(row.status, row.start_at, row.end_at):
         return None
     return Arriving(row.id, row.session_id, row.user_id, row.role, row.side, row.case_id)
-
-
-def preload_login(session_id: int, login_id: object) -> None:
-    """Read the login's user together with their place in the session, in one statement,
-    before Flask-Login is asked who is logged in (a connect's hot path, issue 18): the
-    user is then in the database session's identity map, and the user loader
-    (``accounts.views.load_user``) finds it there and checks it (its session version, its
-    verified phone) without a statement of its own; ``arriving_for`` finds the place
-    without one either (plain values: loading the participant and session objects cost
-    more than the statement). Nothing is decided here: a login that is no user, or no
-    participant of this session, is read the usual way (and refused there). The user's
-    roles are not read (a room connection needs none; read if anything asks)."""
-    user_id, _, _version = login_id.partition(".") if isinstance(login_id, str) else ("", "", "")
-    if not user_id.isdigit() or int(user_id) > 2**31 - 1:
-        return
-    found = db.session.execute(
-        _preload_query(), {"session_id": session_id, "user_id": int(user_id)}
-    ).one_or_none()
-    if found is not None:
-        db.session.info[_PRELOADED] = found
-
-
-_PRELOADED = "mediation.rooms.preloaded_participant"
 
 
 def _arriving_columns() -> tuple:
@@ -145,6 +142,7 @@ def _arriving_columns() -> tuple:
 
 @memoized
 def _arriving_query():
+    # Composed once: composing a statement costs about as much as running it.
     return (
         select(*_arriving_columns())
         .join(MediationSession, MediationSession.id == SessionParticipant.session_id)
@@ -156,15 +154,11 @@ def _arriving_query():
 
 
 @memoized
-def _preload_query():
-    # Composed once: building an ORM statement with its loader options costs about as much
-    # as running it. The user as the ORM loads it (Flask-Login's user loader checks that
-    # object), the rest as plain columns.
+def _login_query():
     return (
         _arriving_query()
-        .add_columns(User)
+        .add_columns(User.session_version, User.phone_verified_at.label("phone_verified"))
         .join(User, User.id == SessionParticipant.user_id)
-        .options(lazyload(User.role_rows))
     )
 
 
