@@ -32,7 +32,6 @@ from mediation.core.forms import FieldError
 from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
-from mediation.minutes.models import SECTIONS
 from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.rooms import layout, state
@@ -361,13 +360,6 @@ def _chat_dict(message) -> dict:
     }
 
 
-def _minutes_dict(session_id: int) -> dict | None:
-    found = minutes.of_session(session_id)
-    if found is None:
-        return None
-    return {name: getattr(found, name) for name in SECTIONS} | {"version": found.version}
-
-
 def _target(member: RoomMember, data: Any) -> RoomMember:
     target = db.session.get(RoomMember, _field(data, "participant", int))
     if target is None or target.session_id != member.session_id:
@@ -431,7 +423,7 @@ class RoomNamespace(Namespace):
             resume_token = rooms.resume_token(member)
             chat = [_chat_dict(m) for m in rooms.history(member, chatted=chatted)]
             # The minutes so far, for the mediator who writes them (after a reload too).
-            minutes_so_far = _minutes_dict(session_id) if mediator else None
+            minutes_so_far = minutes.text_of(session_id) if mediator else None
             db.session.commit()  # reads the room for everyone just before (state.committed)
         except rooms.RoomError as refusal:
             db.session.rollback()
