@@ -95,10 +95,8 @@ def arriving_for(session_id: int, user: User | None) -> Arriving | None:
     session while its room is open."""
     if user is None or not user.is_authenticated:
         return None
-    row = db.session.execute(
-        _arriving_query(), {"session_id": session_id, "user_id": user.id}
-    ).one_or_none()
-    return _arriving(row)
+    query, values = _arriving_query(), {"session_id": session_id, "user_id": user.id}
+    return _arriving(db.session.connection().execute(query, values).one_or_none())
 
 
 def arriving_by_login(session_id: int, login_id: object) -> Arriving | None:
@@ -112,9 +110,10 @@ def arriving_by_login(session_id: int, login_id: object) -> Arriving | None:
     if login is None or login[0] > 2**31 - 1:
         return None
     user_id, version = login
-    row = db.session.execute(
-        _login_query(), {"session_id": session_id, "user_id": user_id}
-    ).one_or_none()
+    # Plain columns on the session's connection: the ORM's execution of the statement cost
+    # as much again as running it (and there is nothing for it to load).
+    query, values = _login_query(), {"session_id": session_id, "user_id": user_id}
+    row = db.session.connection().execute(query, values).one_or_none()
     if row is None or not accounts.login_holds(version, row.session_version, row.phone_verified):
         return None
     return _arriving(row)
@@ -245,7 +244,11 @@ def _said_statement():
 def _arrival_update(session_id: int):
     """The room locked and given its new layout version (as ``_update``), read back as a
     plain row. None if the room is not made yet."""
-    row = db.session.execute(_arrival_statement(), {"room": session_id}).one_or_none()
+    db.session.flush()  # what the caller changed is written first (as the ORM's autoflush)
+    # On the session's connection: the ORM's execution of a plain statement cost as much
+    # again as the statement (issue 18), and here there is nothing for it to load.
+    connection = db.session.connection()
+    row = connection.execute(_arrival_statement(), {"room": session_id}).one_or_none()
     loaded = db.session.identity_map.get(identity_key(Room, session_id))
     if loaded is not None:  # a Room this database session holds shows the new version
         db.session.expire(loaded, ["layout_version"])
@@ -418,7 +421,7 @@ def arrive(
                 "confirm it from the message sent to their phone, or join themselves."
             ),
         )
-    db.session.flush()  # what the caller changed is written first (as the ORM's autoflush)
+    db.session.flush()  # an agent's objects, if read (as the ORM's autoflush)
     connection = db.session.connection()
     row = connection.execute(_member_query(), {"member": participant.id}).one_or_none()
     if row is None:  # a first arrival: the new row
