@@ -38,7 +38,7 @@ from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
-from signaling.delivery import send, send_to_all
+from signaling.delivery import send, send_each, send_to_all
 from signaling.guard import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -272,21 +272,21 @@ def _send_state(found: state.View) -> None:
     # Two rosters, whatever the room's size: the mediator's (with the masked ID numbers)
     # and everyone else's. Versioned like the layout: two broadcasts from concurrent
     # arrivals can reach a page in either order, and the older one must not hide the
-    # newer arrival.
-    rosters: dict[bool, dict] = {}
+    # newer arrival. Each roster is encoded once for all who get it (``send_each``); each
+    # member gets their own layout before it.
+    rosters: dict[bool, list[str]] = {}
     for member in found.members:
         if not member.present:
             continue
         to = _personal(member.participant_id)
-        mediator = member.role == "mediator"
-        if mediator not in rosters:
-            rosters[mediator] = {
-                "members": [_member_dict(m, for_mediator=mediator) for m in found.members],
-                "version": room.layout_version,
-            }
-        layout_now = layout_for(member.participant_id, room, seats)
-        send("layout", layout_now, to=to)
-        send("roster", rosters[mediator], to=to)
+        send("layout", layout_for(member.participant_id, room, seats), to=to)
+        rosters.setdefault(member.role == "mediator", []).append(to)
+    for mediator, addressees in rosters.items():
+        roster = {
+            "members": [_member_dict(m, for_mediator=mediator) for m in found.members],
+            "version": room.layout_version,
+        }
+        send_each("roster", roster, to=addressees)
     if found.reading.recorder[0] is not None:  # the recorder is connected
         recorder_layout = layout_for(layout.RECORDER, room, seats)
         send("layout", recorder_layout, to=_recorder(room.session_id))
