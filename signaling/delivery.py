@@ -56,6 +56,17 @@ def send(event: str, data: Any, *, to: str | None = None) -> None:
         emit(event, data, to=to, namespace=NAMESPACE, ignore_queue=here(to))
 
 
+def send_each(event: str, data: Any, *, to: list[str]) -> None:
+    """``send`` of the same message to several personal rooms: encoded once for all of them
+    (the roster, to every member but the mediator, on each arrival: issue 18)."""
+    local = [room for room in to if here(room)]
+    if local:
+        emit(event, data, to=local, namespace=NAMESPACE, ignore_queue=True)
+    elsewhere = [room for room in to if room not in local]
+    if elsewhere:
+        emit(event, data, to=elsewhere, namespace=NAMESPACE)
+
+
 def send_to_all(event: str, data: Any, *, to: str) -> None:
     """To every connection of a session, wherever it is (through the queue)."""
     emit(event, data, to=to, namespace=NAMESPACE)

@@ -32,14 +32,13 @@ from mediation.core.forms import FieldError
 from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
-from mediation.minutes.models import SECTIONS
 from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.rooms import layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
-from signaling.delivery import send, send_to_all
+from signaling.delivery import send, send_each, send_to_all
 from signaling.guard import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -273,21 +272,21 @@ def _send_state(found: state.View) -> None:
     # Two rosters, whatever the room's size: the mediator's (with the masked ID numbers)
     # and everyone else's. Versioned like the layout: two broadcasts from concurrent
     # arrivals can reach a page in either order, and the older one must not hide the
-    # newer arrival.
-    rosters: dict[bool, dict] = {}
+    # newer arrival. Each roster is encoded once for all who get it (``send_each``); each
+    # member gets their own layout before it.
+    rosters: dict[bool, list[str]] = {}
     for member in found.members:
         if not member.present:
             continue
         to = _personal(member.participant_id)
-        mediator = member.role == "mediator"
-        if mediator not in rosters:
-            rosters[mediator] = {
-                "members": [_member_dict(m, for_mediator=mediator) for m in found.members],
-                "version": room.layout_version,
-            }
-        layout_now = layout_for(member.participant_id, room, seats)
-        send("layout", layout_now, to=to)
-        send("roster", rosters[mediator], to=to)
+        send("layout", layout_for(member.participant_id, room, seats), to=to)
+        rosters.setdefault(member.role == "mediator", []).append(to)
+    for mediator, addressees in rosters.items():
+        roster = {
+            "members": [_member_dict(m, for_mediator=mediator) for m in found.members],
+            "version": room.layout_version,
+        }
+        send_each("roster", roster, to=addressees)
     if found.reading.recorder[0] is not None:  # the recorder is connected
         recorder_layout = layout_for(layout.RECORDER, room, seats)
         send("layout", recorder_layout, to=_recorder(room.session_id))
@@ -361,18 +360,20 @@ def _chat_dict(message) -> dict:
     }
 
 
-def _minutes_dict(session_id: int) -> dict | None:
-    found = minutes.of_session(session_id)
-    if found is None:
-        return None
-    return {name: getattr(found, name) for name in SECTIONS} | {"version": found.version}
-
-
 def _target(member: RoomMember, data: Any) -> RoomMember:
     target = db.session.get(RoomMember, _field(data, "participant", int))
     if target is None or target.session_id != member.session_id:
         raise rooms.RoomError("unknown", _("There is no such participant in this session."))
     return target
+
+
+def _login_read_plainly() -> bool:
+    """Whether the login in the session cookie may be checked without Flask-Login: unless
+    its "strong" session protection is on, Flask-Login takes the user its user loader
+    returns for the session's ``_user_id``, which ``rooms.arriving_by_login`` checks alike.
+    (With "strong" a login from another address or browser is logged out first.)"""
+    manager = current_app.login_manager
+    return current_app.config.get("SESSION_PROTECTION", manager.session_protection) != "strong"
 
 
 class RoomNamespace(Namespace):
@@ -396,10 +397,13 @@ class RoomNamespace(Namespace):
             resume = _field(auth, "resume", str, optional=True)
         except MalformedEventError:
             raise ConnectionRefusedError("unauthorized") from None
-        # The login's user and their place here in one statement; Flask-Login still checks
-        # the login (current_user, below) as on every request.
-        rooms.preload_login(session_id, session.get("_user_id"))
-        participant = rooms.participant_for(session_id, current_user)
+        # The login's user and their place here in one statement of plain columns, the login
+        # checked as the user loader checks it; else Flask-Login decides, as on every request.
+        participant = None
+        if _login_read_plainly():
+            participant = rooms.arriving_by_login(session_id, session.get("_user_id"))
+        if participant is None:
+            participant = rooms.arriving_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         # Each arrival is journaled: reconnecting in a loop must not write without end.
@@ -419,7 +423,7 @@ class RoomNamespace(Namespace):
             resume_token = rooms.resume_token(member)
             chat = [_chat_dict(m) for m in rooms.history(member, chatted=chatted)]
             # The minutes so far, for the mediator who writes them (after a reload too).
-            minutes_so_far = _minutes_dict(session_id) if mediator else None
+            minutes_so_far = minutes.text_of(session_id) if mediator else None
             db.session.commit()  # reads the room for everyone just before (state.committed)
         except rooms.RoomError as refusal:
             db.session.rollback()

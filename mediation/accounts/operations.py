@@ -96,6 +96,23 @@ def _check_password(user: User, password: str) -> bool:
     return True
 
 
+def login_of(login_id: object) -> tuple[int, int] | None:
+    """The user and session version a login names (Flask-Login's ``_user_id`` in the session
+    cookie, "id.version"), or None if it names none."""
+    user_id, _, version = login_id.partition(".") if isinstance(login_id, str) else ("", "", "")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    return int(user_id), int(version)
+
+
+def login_holds(version: int, session_version: int, phone_verified_at: datetime | None) -> bool:
+    """Whether a login of session ``version`` still stands for its user (the user loader's
+    check, also made from plain columns by a room's connect): not logged out, nor the
+    password changed, since it began (either moves the user's session version on), and the
+    phone number proved (no session is anyone's before)."""
+    return session_version == version and phone_verified_at is not None
+
+
 def normalise_identifier(identifier: str) -> str:
     """One spelling per account: e-mail lower-cased, phone numbers in E.164."""
     identifier = identifier.strip()

@@ -59,14 +59,13 @@ def home():
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, version = session_id.partition(".")
-    if not user_id.isdigit() or not version.isdigit():
+    login = ops.login_of(session_id)
+    if login is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
+    user_id, version = login
+    user = db.session.get(User, user_id)
+    if user is None or not ops.login_holds(version, user.session_version, user.phone_verified_at):
         return None  # logged out, or the password changed, since this session began
-    if user.phone_verified_at is None:
-        return None  # nobody proved this number yet: no session is anyone's
     return user
 
 

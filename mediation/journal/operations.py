@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache as memoized
 from typing import Any, NamedTuple
 
@@ -34,7 +35,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def compute_hash(entry: JournalEntry) -> str:
+def compute_hash(entry: JournalEntry | Appended) -> str:
     """SHA-256 of the canonical JSON of every field but the hash itself."""
     return hashlib.sha256(canonical_json(hashed_fields(entry)).encode()).hexdigest()
 
@@ -56,7 +57,7 @@ def append(
     actor_id: int | None,
     sealed: dict[str, Any] | None = None,
     side: str | None = None,
-) -> JournalEntry:
+) -> Appended:
     """Add an entry at the end of the case's chain (writes in the transaction, does not
     commit).
 
@@ -65,8 +66,8 @@ def append(
 
     Three plain statements (the head read under its lock, the entry inserted, the head
     moved on), not the ORM's unit of work, which cost about 1 ms a call (issue 18: every
-    arrival and departure in a room is journaled). The entry returned is not in the
-    database session: it is what was written, with its id."""
+    arrival and departure in a room is journaled). The entry returned is no ORM object
+    (building one cost more than hashing it): it is what was written, with its id."""
     payload = dict(payload or {})
     nonce = None
     if sealed is not None:
@@ -83,18 +84,9 @@ def append(
     seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
     # Microseconds are kept: the value must hash the same after a round trip to the database.
     created_at = utcnow()
-    entry = JournalEntry(
-        case_id=case_id,
-        seq=seq + 1,
-        actor_id=actor_id,
-        action=action,
-        payload=payload,
-        created_at=created_at,
-        prev_hash=prev_hash,
-    )
-    entry.hash = compute_hash(entry)
-    fields = {c: getattr(entry, c) for c in _ENTRY_COLUMNS}
-    entry.id = connection.execute(statements.entry, fields).scalar_one()
+    entry = Appended(case_id, seq + 1, actor_id, action, payload, created_at, prev_hash)
+    entry = entry._replace(hash=compute_hash(entry))
+    entry = entry._replace(id=connection.execute(statements.entry, entry.row()).scalar_one())
     moved = {"seq": entry.seq, "hash": entry.hash, "updated_at": created_at}
     if head is None:
         connection.execute(insert(_HEADS), {"case_id": case_id, **moved})
@@ -134,16 +126,24 @@ def _statements() -> _Statements:
     )
 
 
-_ENTRY_COLUMNS = (
-    "case_id",
-    "seq",
-    "actor_id",
-    "action",
-    "payload",
-    "created_at",
-    "prev_hash",
-    "hash",
-)
+class Appended(NamedTuple):
+    """A journal entry as ``append`` wrote it (its fields as ``JournalEntry`` names them)."""
+
+    case_id: int
+    seq: int
+    actor_id: int | None
+    action: str
+    payload: dict[str, Any]
+    created_at: datetime
+    prev_hash: str
+    hash: str = ""
+    id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The ``journal_entries`` row to insert."""
+        row = self._asdict()
+        del row["id"]
+        return row
 
 
 def _keep_loaded_head(case_id: int, moved: dict[str, Any]) -> None:

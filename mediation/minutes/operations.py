@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache as memoized
+from typing import Any
+
 from flask_babel import gettext as _
+from sqlalchemy import bindparam, select
 
 from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
@@ -21,6 +25,21 @@ MAX_SECTION = 20_000
 
 def of_session(session_id: int) -> Minutes | None:
     return db.session.get(Minutes, session_id)
+
+
+def text_of(session_id: int) -> dict[str, Any] | None:
+    """The minutes' sections and version as plain values (what the mediator's room shows on
+    each connect: issue 18, cheap joins, loads no object), or None before the first save."""
+    db.session.flush()  # as the ORM's autoflush
+    row = db.session.connection().execute(_text_query(), {"session": session_id}).one_or_none()
+    return None if row is None else row._asdict()
+
+
+@memoized
+def _text_query():
+    table = Minutes.__table__
+    columns = [table.c[name] for name in (*SECTIONS, "version")]
+    return select(*columns).where(table.c.session_id == bindparam("session"))
 
 
 def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minutes:

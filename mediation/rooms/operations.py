@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache as memoized
 from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -25,7 +25,7 @@ from mediation.booking import links
 from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases import agency
-from mediation.cases.models import CaseParty, Side
+from mediation.cases.models import Case, CaseParty, Side
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -56,59 +56,108 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
     until 30 minutes after the end, not cancelled)."""
     if user is None or not user.is_authenticated:
         return None
-    participant = db.session.info.pop(_PRELOADED, None)  # read with the user: preload_login
-    if participant is None or (participant.session_id, participant.user_id) != (
-        session_id,
-        user.id,
-    ):
-        participant = db.session.scalar(
-            select(SessionParticipant)
-            .where(
-                SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id
-            )
-            # Every arrival reads the session next (its hours, then its case): one statement.
-            .options(joinedload(SessionParticipant.session))
-        )
+    participant = db.session.scalar(
+        select(SessionParticipant)
+        .where(SessionParticipant.session_id == session_id, SessionParticipant.user_id == user.id)
+        # Every arrival reads the session next (its hours, then its case): one statement.
+        .options(joinedload(SessionParticipant.session))
+    )
     if participant is None or not links.open_now(participant):
         return None
     return participant
 
 
-def preload_login(session_id: int, login_id: object) -> None:
-    """Read the login's user together with their place in the session, in one statement,
-    before Flask-Login is asked who is logged in (a connect's hot path, issue 18): the
-    user is then in the database session's identity map, and the user loader
-    (``accounts.views.load_user``) finds it there and checks it (its session version, its
-    verified phone) without a statement of its own; ``participant_for`` finds the
-    participant without one either. Nothing is decided here: a login that is no user, or
-    no participant of this session, is read the usual way (and refused there). The user's
-    roles are not read (a room connection needs none; read if anything asks)."""
-    user_id, _, _version = login_id.partition(".") if isinstance(login_id, str) else ("", "", "")
-    if not user_id.isdigit() or int(user_id) > 2**31 - 1:
-        return
-    found = db.session.scalar(_preload_query(), {"session_id": session_id, "user_id": int(user_id)})
-    if found is not None:
-        db.session.info[_PRELOADED] = found
+class Arriving(NamedTuple):
+    """Who is arriving in a room, as plain values (a connect's hot path loads no participant
+    or session object: issue 18, cheap joins)."""
+
+    id: int  # the participant's
+    session_id: int
+    user_id: int
+    role: str
+    side: str | None  # a guest's, as booked
+    case_id: int
+
+    @classmethod
+    def of(cls, participant: SessionParticipant) -> Arriving:
+        return cls(
+            participant.id,
+            participant.session_id,
+            participant.user_id,
+            participant.role,
+            participant.side,
+            participant.session.case_id,
+        )
 
 
-_PRELOADED = "mediation.rooms.preloaded_participant"
+def arriving_for(session_id: int, user: User | None) -> Arriving | None:
+    """``participant_for`` as plain values, for the room's connect: ``user``'s place in the
+    session while its room is open."""
+    if user is None or not user.is_authenticated:
+        return None
+    query, values = _arriving_query(), {"session_id": session_id, "user_id": user.id}
+    return _arriving(db.session.connection().execute(query, values).one_or_none())
+
+
+def arriving_by_login(session_id: int, login_id: object) -> Arriving | None:
+    """``arriving_for`` the user the session cookie's login names, in one statement of plain
+    columns, checked as the user loader checks a login (``accounts.login_holds``: its
+    session version, the verified phone), without loading the user (a connect's hot path,
+    issue 18: loading the user object and asking Flask-Login cost more than the statement).
+    None when it does not find them so: the caller then asks Flask-Login, which decides as
+    on every request (and may also find a remember-me cookie)."""
+    login = accounts.login_of(login_id)
+    if login is None or login[0] > 2**31 - 1:
+        return None
+    user_id, version = login
+    # Plain columns on the session's connection: the ORM's execution of the statement cost
+    # as much again as running it (and there is nothing for it to load).
+    query, values = _login_query(), {"session_id": session_id, "user_id": user_id}
+    row = db.session.connection().execute(query, values).one_or_none()
+    if row is None or not accounts.login_holds(version, row.session_version, row.phone_verified):
+        return None
+    return _arriving(row)
+
+
+def _arriving(row) -> Arriving | None:
+    if row is None or not links.window_open(row.status, row.start_at, row.end_at):
+        return None
+    return Arriving(row.id, row.session_id, row.user_id, row.role, row.side, row.case_id)
+
+
+def _arriving_columns() -> tuple:
+    return (
+        SessionParticipant.id,
+        SessionParticipant.session_id,
+        SessionParticipant.user_id,
+        SessionParticipant.role,
+        SessionParticipant.side,
+        MediationSession.case_id,
+        MediationSession.status,
+        MediationSession.start_at,
+        MediationSession.end_at,
+    )
 
 
 @memoized
-def _preload_query():
-    # Composed once: building an ORM statement with its loader options costs about as much
-    # as running it.
+def _arriving_query():
+    # Composed once: composing a statement costs about as much as running it.
     return (
-        select(SessionParticipant)
-        .join(User, User.id == SessionParticipant.user_id)
+        select(*_arriving_columns())
+        .join(MediationSession, MediationSession.id == SessionParticipant.session_id)
         .where(
             SessionParticipant.session_id == bindparam("session_id"),
             SessionParticipant.user_id == bindparam("user_id"),
         )
-        .options(
-            contains_eager(SessionParticipant.user).lazyload(User.role_rows),
-            joinedload(SessionParticipant.session),
-        )
+    )
+
+
+@memoized
+def _login_query():
+    return (
+        _arriving_query()
+        .add_columns(User.session_version, User.phone_verified_at.label("phone_verified"))
+        .join(User, User.id == SessionParticipant.user_id)
     )
 
 
@@ -128,19 +177,23 @@ def participant_after_end(session_id: int, user: User | None) -> SessionParticip
 
 
 def room_of(session: MediationSession) -> Room:
-    room = db.session.get(Room, session.id)
+    return _room(session.id)
+
+
+def _room(session_id: int) -> Room:
+    room = db.session.get(Room, session_id)
     if room is not None:
         return room
     try:
         with db.session.begin_nested():  # two people may arrive at the same moment
-            room = Room(session_id=session.id)
+            room = Room(session_id=session_id)
             db.session.add(room)
     except IntegrityError:
-        room = db.session.get(Room, session.id, populate_existing=True)
+        room = db.session.get(Room, session_id, populate_existing=True)
     return room
 
 
-def _side_of(participant: SessionParticipant) -> str | None:
+def _side_of(participant: Arriving) -> str | None:
     if participant.role == "mediator":
         return None
     if participant.role == "guest":
@@ -149,7 +202,7 @@ def _side_of(participant: SessionParticipant) -> str | None:
     return db.session.scalar(
         select(CaseParty.side)
         .where(
-            CaseParty.case_id == participant.session.case_id,
+            CaseParty.case_id == participant.case_id,
             CaseParty.user_id == participant.user_id,
         )
         .order_by(CaseParty.id)
@@ -191,7 +244,11 @@ def _said_statement():
 def _arrival_update(session_id: int):
     """The room locked and given its new layout version (as ``_update``), read back as a
     plain row. None if the room is not made yet."""
-    row = db.session.execute(_arrival_statement(), {"room": session_id}).one_or_none()
+    db.session.flush()  # what the caller changed is written first (as the ORM's autoflush)
+    # On the session's connection: the ORM's execution of a plain statement cost as much
+    # again as the statement (issue 18), and here there is nothing for it to load.
+    connection = db.session.connection()
+    row = connection.execute(_arrival_statement(), {"room": session_id}).one_or_none()
     loaded = db.session.identity_map.get(identity_key(Room, session_id))
     if loaded is not None:  # a Room this database session holds shows the new version
         db.session.expire(loaded, ["layout_version"])
@@ -247,11 +304,8 @@ class Attendee:
     user_id: int
 
 
-def attendee(member: RoomMember) -> Attendee:
-    participant = member.participant
-    return Attendee(
-        member.participant_id, member.session_id, participant.session.case_id, participant.user_id
-    )
+def attendee(member: Arrived) -> Attendee:
+    return Attendee(member.participant_id, member.session_id, member.case_id, member.user_id)
 
 
 def private_to(session: MediationSession, group: str) -> str | None:
@@ -265,7 +319,7 @@ def private_to(session: MediationSession, group: str) -> str | None:
     return None
 
 
-def resume_token(member: RoomMember) -> str:
+def resume_token(member: RoomMember | Arrived) -> str:
     """What proves that a reconnecting page held this member's current connection: an HMAC
     of the participant, the epoch and that connection's id, told only to that page (the
     epoch alone is public: it is in everyone's roster)."""
@@ -281,16 +335,58 @@ def _member_statement():
     return update(_MEMBERS).where(_MEMBERS.c.participant_id == bindparam("member"))
 
 
+def _member_columns() -> tuple:
+    m = _MEMBERS.c
+    return (
+        m.role,
+        m.side,
+        m.sid,
+        m.epoch,
+        m.admitted_at,
+        m.identity_confirmed_at,
+        m.warning_acknowledged_at,
+    )
+
+
+@memoized
+def _member_query():
+    return select(*_member_columns()).where(_MEMBERS.c.participant_id == bindparam("member"))
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A member as their arrival left them, in plain values (``arrive`` loads no member
+    object: issue 18, cheap joins). The mediator's operations take the ``RoomMember``."""
+
+    participant_id: int
+    session_id: int
+    case_id: int
+    user_id: int
+    role: str
+    side: str | None
+    sid: str | None
+    epoch: int
+    admitted_at: datetime | None
+    identity_confirmed_at: datetime | None
+    warning_acknowledged_at: datetime | None
+
+    @property
+    def present(self) -> bool:
+        return self.sid is not None
+
+
 class Arrival(NamedTuple):
     """What ``arrive`` did: the member, the connection this one replaces (the caller closes
     it), and whether anything was said in the room yet (if not, ``history`` reads nothing)."""
 
-    member: RoomMember
+    member: Arrived
     replaced: str | None
     chatted: bool = True
 
 
-def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = None) -> Arrival:
+def arrive(
+    participant: Arriving | SessionParticipant, sid: str, *, resume: str | None = None
+) -> Arrival:
     """A connection of ``participant`` opened: they are present (again), and keep their
     place (admitted, joint or caucus). Returns the member and the connection this one
     replaces, which the caller closes.
@@ -299,15 +395,22 @@ def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = No
     network drop): if the server still counts that connection present, the epoch stays and
     everyone's media connections to this page go on. A reload, another tab or device, or a
     return after the server saw the page leave is a new epoch, which peers connect to
-    afresh (and whose identity the mediator confirms again)."""
+    afresh (and whose identity the mediator confirms again).
+
+    Plain statements and rows throughout, no ORM object loaded or flushed (issue 18: their
+    loading was a third of a connect's CPU): the room locked and counted (1), the member
+    read (1) and written (1; a first arrival: their side and the new row, 2), the journal
+    entry (3), whether anything was said (1)."""
+    if isinstance(participant, SessionParticipant):
+        participant = Arriving.of(participant)
     # Locked and given its new layout version in one statement (made on the first arrival).
     room = _arrival_update(participant.session_id)
     if room is None:  # the first arrival ever: the room is made
-        room = _arrival_update(room_of(participant.session).session_id)
+        room = _arrival_update(_room(participant.session_id).session_id)
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
     if participant.role == "agent" and agency.is_unconfirmed_agent(
-        participant.session.case, participant.user
+        db.session.get(Case, participant.case_id), db.session.get(User, participant.user_id)
     ):
         # Taking part for a party is acting in their name (cases/agency.py): not before the
         # party confirmed, or the mediator checked with the party on camera.
@@ -318,18 +421,23 @@ def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = No
                 "confirm it from the message sent to their phone, or join themselves."
             ),
         )
-    member = db.session.get(RoomMember, participant.id, populate_existing=True)
-    if member is None:
-        member = RoomMember(
-            participant_id=participant.id,
-            session_id=participant.session_id,
+    db.session.flush()  # an agent's objects, if read (as the ORM's autoflush)
+    connection = db.session.connection()
+    row = connection.execute(_member_query(), {"member": participant.id}).one_or_none()
+    if row is None:  # a first arrival: the new row
+        row = _Joining(
             role=participant.role,
             side=_side_of(participant),
+            sid=None,
+            epoch=0,
             # The mediator runs the room and needs no admission.
             admitted_at=utcnow() if participant.role == "mediator" else None,
-            epoch=0,
+            identity_confirmed_at=None,
+            warning_acknowledged_at=None,
         )
-        db.session.add(member)
+    member = Arrived(
+        participant.id, participant.session_id, participant.case_id, participant.user_id, *row
+    )
     resumed = (
         resume is not None
         and member.sid is not None
@@ -337,26 +445,55 @@ def arrive(participant: SessionParticipant, sid: str, *, resume: str | None = No
     )
     replaced = member.sid
     epoch = member.epoch if resumed else (member.epoch or 0) + 1
-    if member in db.session.new:  # a first arrival: the new row
-        member.sid, member.epoch = sid, epoch
-        db.session.flush()
+    member = replace(member, sid=sid, epoch=epoch)
+    if isinstance(row, _Joining):
+        connection.execute(
+            insert(_MEMBERS),
+            {
+                "participant_id": member.participant_id,
+                "session_id": member.session_id,
+                "role": member.role,
+                "side": member.side,
+                "admitted_at": member.admitted_at,
+                "sid": sid,
+                "epoch": epoch,
+            },
+        )
     else:
-        # One plain UPDATE, not the ORM's unit of work for one changed row (~0.5 ms of CPU
-        # an arrival, issue 18); the member object shows what was written.
-        db.session.execute(
+        connection.execute(
             _member_statement(), {"member": member.participant_id, "sid": sid, "epoch": epoch}
         )
-        set_committed_value(member, "sid", sid)
-        set_committed_value(member, "epoch", epoch)
-    _log(member, "arrived")
+        loaded = db.session.identity_map.get(identity_key(RoomMember, member.participant_id))
+        if loaded is not None:  # a RoomMember this database session holds shows the change
+            set_committed_value(loaded, "sid", sid)
+            set_committed_value(loaded, "epoch", epoch)
+    journal.append(
+        participant.case_id,
+        "room.arrived",
+        {"session_id": member.session_id, "participant_id": member.participant_id},
+        actor_id=participant.user_id,
+    )
     _changed(room.session_id)  # the version was counted with the lock, above
     # Whether anything was said yet, asked after the journal entry: ``say`` does not take
-    # the room's lock, but its journal entry takes the case's journal head, which ``_log``
-    # has just waited for; so a first line committed meanwhile is seen here (PostgreSQL's
-    # READ COMMITTED gives each statement a fresh snapshot; asked in the room's UPDATE
-    # above, it could miss that line, and the arriving person would never get it).
-    said = db.session.execute(_said_statement(), {"room": room.session_id}).scalar()
+    # the room's lock, but its journal entry takes the case's journal head, which the entry
+    # above has just waited for; so a first line committed meanwhile is seen here
+    # (PostgreSQL's READ COMMITTED gives each statement a fresh snapshot; asked in the
+    # room's UPDATE above, it could miss that line, and the arriving person would never
+    # get it).
+    said = connection.execute(_said_statement(), {"room": room.session_id}).scalar()
     return Arrival(member, replaced, bool(said))
+
+
+class _Joining(NamedTuple):
+    """A member's row before their first arrival writes it (as ``_member_columns``)."""
+
+    role: str
+    side: str | None
+    sid: str | None
+    epoch: int
+    admitted_at: datetime | None
+    identity_confirmed_at: datetime | None
+    warning_acknowledged_at: datetime | None
 
 
 def recorder_arrive(room: Room, sid: str) -> str | None:
@@ -599,7 +736,7 @@ def say(member: RoomMember, room: Room, text: str) -> ChatMessage:
     return message
 
 
-def history(member: RoomMember, *, chatted: bool = True) -> list[ChatMessage]:
+def history(member: RoomMember | Arrived, *, chatted: bool = True) -> list[ChatMessage]:
     """The chat ``member`` may read; ``chatted`` False: nothing was said in the room yet
     (``Arrival.chatted``, asked after the arrival's journal entry), and nothing is read."""
     if not chatted:

@@ -10,6 +10,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry, SealedContent
 from mediation.rooms import operations as rooms
+from mediation.rooms.models import RoomMember
 from tests.factories import make_mediating_case
 from tests.one_side import SECRET_CHAT, book_one_side
 from tests.signaling.conftest import open_session
@@ -18,8 +19,8 @@ from tests.signaling.conftest import open_session
 def _in_the_room(session):
     members = {}
     for n, participant in enumerate(session.participants):
-        member = rooms.arrive(participant, f"sid-{session.id}-{n}").member
-        members[participant.role] = member
+        rooms.arrive(participant, f"sid-{session.id}-{n}")
+        members[participant.role] = db.session.get(RoomMember, participant.id)
     rooms.admit(members["party"], by=members["mediator"])
     rooms.confirm_identity(members["party"], by=members["mediator"])
     return members, rooms.room_of(session)
@@ -56,8 +57,8 @@ def test_a_caucus_is_sealed_and_the_joint_session_is_not(app_ctx):
     session = open_session(case)
     members = {}
     for n, participant in enumerate(session.participants):
-        member = rooms.arrive(participant, f"sid-{n}").member
-        members[participant.user_id] = member
+        rooms.arrive(participant, f"sid-{n}")
+        members[participant.user_id] = db.session.get(RoomMember, participant.id)
     mediator = members[case.mediator_id]
     applicant, respondent = (members[u.id] for u in case.party_users())
     for party in (applicant, respondent):

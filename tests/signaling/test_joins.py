@@ -261,3 +261,39 @@ def test_a_first_line_said_while_someone_arrives_reaches_them(app, room):
     for thread in threads:
         thread.join(30)
     assert outcome["arrival"].chatted and outcome["chat"] == ["早上好"]
+
+
+def test_the_login_read_with_the_arrival_is_checked_as_flask_login_checks_it(app, room):
+    """A connect reads the login with the person's place in one statement of plain columns
+    (``rooms.arriving_by_login``): refused where the user loader refuses (a phone not
+    proved), and Flask-Login still decides when that reading finds nobody (a "stay logged
+    in" token without the session's login)."""
+    from sqlalchemy import select
+
+    from mediation.accounts.models import User
+    from tests.conftest import post_form
+
+    phone = room["phones"]["a"]
+    client = app.test_client()
+    form = {"identifier": phone, "password": PASSWORD, "remember": "y"}
+    assert post_form(client, "/login", form).status_code == 302
+    cookies = {key[2]: (key[0], cookie.value) for key, cookie in client._cookies.items()}
+    assert {"session", "remember_token"} <= set(cookies)
+    token_only = app.test_client()
+    domain, value = cookies["remember_token"]
+    token_only.set_cookie("remember_token", value, domain=domain)
+    sock = arrive(app, room, token_only)
+    assert sock.is_connected(NS)
+    sock.disconnect(NS)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.phone == phone))
+        user_id, verified = user.id, user.phone_verified_at
+        user.phone_verified_at = None
+        db.session.commit()
+    assert not arrive(app, room, client).is_connected(NS)
+    with app.app_context():
+        db.session.get(User, user_id).phone_verified_at = verified
+        db.session.commit()
+    again = arrive(app, room, client)
+    assert again.is_connected(NS)
+    again.disconnect(NS)
