@@ -100,17 +100,21 @@ def login_of(login_id: object) -> tuple[int, int] | None:
     """The user and session version a login names (Flask-Login's ``_user_id`` in the session
     cookie, "id.version"), or None if it names none."""
     user_id, _, version = login_id.partition(".") if isinstance(login_id, str) else ("", "", "")
-    if not user_id.isdigit() or not version.isdigit():
+    # ASCII digits only: str.isdigit also takes "²", which int() refuses.
+    if not all(part.isascii() and part.isdecimal() for part in (user_id, version)):
         return None
     return int(user_id), int(version)
 
 
-def login_holds(version: int, session_version: int, phone_verified_at: datetime | None) -> bool:
+def login_holds(
+    version: int, session_version: int, phone_verified_at: datetime | None, active: bool
+) -> bool:
     """Whether a login of session ``version`` still stands for its user (the user loader's
     check, also made from plain columns by a room's connect): not logged out, nor the
-    password changed, since it began (either moves the user's session version on), and the
-    phone number proved (no session is anyone's before)."""
-    return session_version == version and phone_verified_at is not None
+    password changed, since it began (either moves the user's session version on), the
+    phone number proved (no session is anyone's before), and the account not closed (a
+    closed account's sessions end with it, not at their next login)."""
+    return session_version == version and phone_verified_at is not None and active
 
 
 def normalise_identifier(identifier: str) -> str:

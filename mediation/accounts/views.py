@@ -64,7 +64,9 @@ def load_user(session_id: str) -> User | None:
         return None
     user_id, version = login
     user = db.session.get(User, user_id)
-    if user is None or not ops.login_holds(version, user.session_version, user.phone_verified_at):
+    if user is None or not ops.login_holds(
+        version, user.session_version, user.phone_verified_at, user.active
+    ):
         return None  # logged out, or the password changed, since this session began
     return user
 

@@ -519,8 +519,7 @@ TABLE: tuple[Notice, ...] = (
         "parties",
         "both",
         "cases/notices.py",
-        "art 25 (7): the case ends; PML art 26: what they may still do (the one who refused "
-        "too)",
+        "art 25 (7): the case ends; PML art 26: what they may still do (the one who refused too)",
     ),
     N(
         "agreement",

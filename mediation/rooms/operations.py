@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from mediation.accounts import operations as accounts
@@ -114,7 +113,9 @@ def arriving_by_login(session_id: int, login_id: object) -> Arriving | None:
     # as much again as running it (and there is nothing for it to load).
     query, values = _login_query(), {"session_id": session_id, "user_id": user_id}
     row = db.session.connection().execute(query, values).one_or_none()
-    if row is None or not accounts.login_holds(version, row.session_version, row.phone_verified):
+    if row is None or not accounts.login_holds(
+        version, row.session_version, row.phone_verified, row.active
+    ):
         return None
     return _arriving(row)
 
@@ -156,7 +157,9 @@ def _arriving_query():
 def _login_query():
     return (
         _arriving_query()
-        .add_columns(User.session_version, User.phone_verified_at.label("phone_verified"))
+        .add_columns(
+            User.session_version, User.phone_verified_at.label("phone_verified"), User.active
+        )
         .join(User, User.id == SessionParticipant.user_id)
     )
 
@@ -464,9 +467,8 @@ def arrive(
             _member_statement(), {"member": member.participant_id, "sid": sid, "epoch": epoch}
         )
         loaded = db.session.identity_map.get(identity_key(RoomMember, member.participant_id))
-        if loaded is not None:  # a RoomMember this database session holds shows the change
-            set_committed_value(loaded, "sid", sid)
-            set_committed_value(loaded, "epoch", epoch)
+        if loaded is not None:  # a RoomMember this database session holds is read again
+            db.session.expire(loaded)
     journal.append(
         participant.case_id,
         "room.arrived",

@@ -297,3 +297,30 @@ def test_the_login_read_with_the_arrival_is_checked_as_flask_login_checks_it(app
     again = arrive(app, room, client)
     assert again.is_connected(NS)
     again.disconnect(NS)
+
+
+def test_a_login_ended_or_an_account_closed_cannot_connect_on_the_plain_path(app, room):
+    """The same login refused on the connect's plain reading once it no longer holds: the
+    user's session version moved on (a logout elsewhere, a new password), or the account
+    was closed."""
+    from sqlalchemy import select, update
+
+    from mediation.accounts.models import User
+    from tests.conftest import post_form
+
+    phone = room["phones"]["a"]
+    client = app.test_client()
+    form = {"identifier": phone, "password": PASSWORD}
+    assert post_form(client, "/login", form).status_code == 302
+    first = arrive(app, room, client)
+    assert first.is_connected(NS)
+    first.disconnect(NS)
+    for change in ({"active": False}, {"session_version": User.session_version + 1}):
+        with app.app_context():
+            user_id = db.session.scalar(select(User.id).where(User.phone == phone))
+            db.session.execute(update(User).where(User.id == user_id).values(**change))
+            db.session.commit()
+        assert not arrive(app, room, client).is_connected(NS)
+        with app.app_context():
+            db.session.execute(update(User).where(User.id == user_id).values(active=True))
+            db.session.commit()
