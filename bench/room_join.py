@@ -135,6 +135,27 @@ window.RTCPeerConnection = function (config) {
   return pc;
 };
 window.RTCPeerConnection.prototype = Native.prototype;
+// The camera put on a connection made without media (the lobby link), and the first camera
+// frame shown on the page after it (the next frame the encoder can take).
+const replaceTrack = RTCRtpSender.prototype.replaceTrack;
+let trackOn = false;
+RTCRtpSender.prototype.replaceTrack = function (track) {
+  if (!track || track.kind !== 'video') return replaceTrack.call(this, track);
+  mark('video track put on');
+  return replaceTrack.call(this, track).then((r) => {
+    mark('video track on'); trackOn = true; return r;
+  });
+};
+const cameraFrames = () => {
+  const self = document.getElementById('self-video');
+  if (!self || !self.requestVideoFrameCallback) { setTimeout(cameraFrames, 20); return; }
+  const next = () => self.requestVideoFrameCallback(() => {
+    if (trackOn) { mark('camera frame after the track is on'); return; }
+    next();
+  });
+  next();
+};
+document.addEventListener('DOMContentLoaded', cameraFrames);
 // The first remote frame: when its last packet came, when it was captured (the sender's
 // clock mapped to this one, where the header extension is there), when it is shown.
 const frames = setInterval(() => {

@@ -792,7 +792,11 @@
     var people = Array.from(peers.values()).filter(function (entry) { return entry.id !== RECORDER; });
     return Promise.all(people.map(function (entry) {
       return entry.pc.getStats().then(function (report) {
-        var s = { framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0 };
+        // "media": whether the layout lets media flow on it (false: a lobby link).
+        var s = {
+          framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0,
+          media: entry.media, connected: entry.pc.connectionState === "connected",
+        };
         report.forEach(function (r) {
           if (r.type === "inbound-rtp" && r.kind === "video") {
             s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0;
