@@ -112,23 +112,30 @@
       media: false, stream: null,
     };
     if (offerer) {
-      // Sound and picture both ways, whatever this page has (no camera: still the peer's);
-      // the tracks come with attach().
+      // Sound and picture from the peer, whatever this page has; sent back where this page
+      // has them (no camera: the peer's page must not wait for a picture that never comes
+      // before it plays the sound). The tracks themselves come with attach().
       ["audio", "video"].forEach(function (kind) {
-        pc.addTransceiver(kind, { direction: "sendrecv", streams: [local] });
+        pc.addTransceiver(kind, { direction: have(kind) ? "sendrecv" : "recvonly", streams: [local] });
       });
     }
     return entry;
   }
 
-  // The answering side: the transceivers the offer made send too (they would only receive),
-  // in the page's stream (the other side shows sound and picture together).
+  // The answering side: the transceivers the offer made send too (they would only receive)
+  // where this page has that kind of media, in the page's stream (the other side shows
+  // sound and picture together).
   function sendBack(entry) {
     entry.pc.getTransceivers().forEach(function (t) {
       if (t.direction !== "recvonly" || t.currentDirection === "stopped") return;
+      if (!have(t.receiver.track.kind)) return;
       t.direction = "sendrecv";
       if (t.sender.setStreams) t.sender.setStreams(local);
     });
+  }
+
+  function have(kind) {
+    return local.getTracks().some(function (t) { return t.kind === kind; });
   }
 
   function trackOf(kind) {
