@@ -93,13 +93,17 @@
     return figure;
   }
 
-  // Every peer connection is made without media, and the camera and microphone are put on
-  // it (RTCRtpSender.replaceTrack: no new negotiation) only while the layout lists the other
-  // as a peer. A person waiting in the lobby and the mediator make theirs while the person
-  // waits ("links" in the layout: the server relays their signaling, nothing else), so at
-  // the let-in the connection is up (ICE and DTLS done, the transport writable) and the
-  // first picture goes with the next camera frame (issue 18: admission to first frame).
-  // Nothing from a link is shown, and nothing is sent on it before the let-in.
+  // A connection to a peer has the camera and microphone on it from the start. A person
+  // waiting in the lobby and the mediator make theirs while the person waits ("links" in
+  // the layout: the server relays their signaling, nothing else), without media: it sends
+  // and receives sound and picture but no track is on its senders until the let-in, which
+  // puts them on (RTCRtpSender.replaceTrack: no new negotiation). So at the let-in the
+  // connection is up (ICE and DTLS done) and the picture goes with the next camera frame
+  // (issue 18: admission to first frame). Nothing received on a link is shown.
+  function isPeer(id) {
+    return layout.peers.indexOf(id) >= 0 && layout.group !== "lobby";
+  }
+
   function build(id, offerer, epoch) {
     var pc = new RTCPeerConnection({
       iceServers: cfg.iceServers,
@@ -107,15 +111,18 @@
       iceTransportPolicy: cfg.iceTransportPolicy || "all",
       iceCandidatePoolSize: 1,
     });
+    var linked = !isPeer(id);
     var entry = {
       id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false,
-      media: false, stream: null,
+      linked: linked, media: !linked, stream: null,
     };
+    if (!linked) local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
     if (offerer) {
       // Sound and picture from the peer, whatever this page has; sent back where this page
       // has them (no camera: the peer's page must not wait for a picture that never comes
-      // before it plays the sound). The tracks themselves come with attach().
+      // before it plays the sound). On a link the tracks themselves come with attach().
       ["audio", "video"].forEach(function (kind) {
+        if (have(kind) && !linked) return; // addTrack made it
         pc.addTransceiver(kind, { direction: have(kind) ? "sendrecv" : "recvonly", streams: [local] });
       });
     }
@@ -126,6 +133,7 @@
   // where this page has that kind of media, in the page's stream (the other side shows
   // sound and picture together).
   function sendBack(entry) {
+    if (!entry.linked) return;
     entry.pc.getTransceivers().forEach(function (t) {
       if (t.direction !== "recvonly" || t.currentDirection === "stopped") return;
       if (!have(t.receiver.track.kind)) return;
@@ -143,12 +151,14 @@
     return local.getTracks().find(function (t) { return t.kind === kind; }) || null;
   }
 
-  // The camera and microphone on the connection while the layout lists the other as a peer
-  // and says to send them; none otherwise.
+  // On a link, the camera and microphone while the layout lists the other as a peer and
+  // says to send them; none otherwise. (A connection made to a peer has them from the
+  // start, and is closed when the other is no longer one.)
   function attach(entry) {
-    var on = layout.peers.indexOf(entry.id) >= 0 && layout.group !== "lobby";
-    entry.media = on;
+    var on = isPeer(entry.id);
     if (on) show(entry);
+    if (!entry.linked) return Promise.resolve();
+    entry.media = on;
     return Promise.all(entry.pc.getTransceivers().map(function (t) {
       if (t.currentDirection === "stopped" || t.direction === "stopped") return null;
       var kind = t.receiver.track.kind;
@@ -169,6 +179,10 @@
     var entry = build(id, offerer, epoch);
     var pc = entry.pc;
     peers.set(id, entry);
+    if (entry.media) {
+      if (screen) replaceVideo(screen.getVideoTracks()[0]);
+      show(entry); // named at once; the picture follows
+    }
     pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
     pc.ontrack = function (e) {
       if (!entry.stream) entry.stream = e.streams[0] || new MediaStream();
