@@ -33,6 +33,10 @@ drops it while its bitrate is allocated: one frame interval, 50 ms with the fake
 20 frames a second); it is received 15-25 ms after that. Putting the camera on the link in
 the lobby with its encoding off (``setParameters`` ``active: false``), and turning the
 encoding on at the let-in, was slower (162 / 192 ms, one run of 6 at load ~4): kept out.
+Making every connection that way (tracks put on after the answer's transceivers exist, not
+only on links) lost the recorder's new connections after a caucus began or ended, beside
+two CPU burners (3 failed runs of the recorded caucus test in 5; none of main's 3 beside them): a
+connection made to someone already a peer has its tracks from the start, as before.
 
 Before the lobby link: warm connections (the connection made in the lobby, nothing sent,
 the offer behind the let-in; a setting, off by default) gave 156/146, 163/148, 165/149 on
