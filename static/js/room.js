@@ -340,17 +340,8 @@
           (epochs[id] !== undefined && entry.epoch !== epochs[id])) close(id);
       });
       wanted.forEach(function (id) {
-        var entry = peers.get(id);
-        // A link not up when the let-in comes (still negotiating, or broken): its offerer
-        // makes the connection again, as without a link (the other side sees another
-        // connection's offer and follows, see otherConnection).
-        if (entry && entry.linked && !entry.media && entry.offerer && media.has(id) &&
-          entry.pc.connectionState !== "connected") {
-          close(id);
-          entry = null;
-        }
-        if (!entry) open(id, me.id < id, epochs[id]);
-        else attach(entry); // a link made in the lobby: the let-in puts media on it
+        if (!peers.has(id)) open(id, me.id < id, epochs[id]);
+        else attach(peers.get(id)); // a link made in the lobby: the let-in puts media on it
       });
     });
   }
