@@ -93,6 +93,20 @@ def end(
     )
 
 
+def missed(
+    session_id: int,
+    participant_id: int,
+    reason: str,
+    key: str,
+    began: datetime,
+    ended: datetime,
+) -> None:
+    """Journal a gap known only once it was over: a stretch that closed with nothing received,
+    sooner than the watch calls a silent stream a gap (``RECORDER_MEDIA_WITHIN``)."""
+    begin(session_id, participant_id, reason, key, began)
+    end(session_id, participant_id, reason, key, began, ended)
+
+
 def _entries(session_id: int) -> list[JournalEntry]:
     session = db.session.get(MediationSession, session_id)
     if session is None:

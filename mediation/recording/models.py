@@ -67,12 +67,15 @@ class Recording(db.Model):
     path: Mapped[str] = mapped_column(String(300), unique=True)
     holder: Mapped[str] = mapped_column(String(120))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the recorder wrote the file's first frame (None: nothing yet, or never).
+    written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the file is closed, by its writer or by the worker that took the room over.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    # "recording", "finished", or "interrupted" (its worker died; closed by another).
+    # "recording", "finished", "interrupted" (its worker died; closed by another),
+    # "disk_full", or "empty" (nothing reached the recorder: no file, a gap journaled).
     status: Mapped[str] = mapped_column(String(16), default="recording")
     # "joint", "caucus:<side>" (a caucus), or "separate:<side>" (a session held with one
     # side alone, art 16): the last two are private to their side.

@@ -208,6 +208,21 @@ def open_file(session_id: int, participant_id: int, holder: str, scope: str = "j
     return recording
 
 
+def mark_written(recording_id: int, at: datetime) -> None:
+    """The recorder wrote the file's first frame: from then on it is someone's recording
+    (``rooms.recorded_throughout`` counts only such files)."""
+    db.session.execute(
+        update(Recording)
+        .where(Recording.id == recording_id, Recording.written_at.is_(None))
+        .values(written_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# A file closed with nothing in it: the stream never reached the recorder.
+EMPTY_STATUS = "empty"
+
+
 def finish_file(
     recording: Recording,
     *,
@@ -219,6 +234,11 @@ def finish_file(
     """Close a file's record, once: its SHA-256, size, duration and time span are stored and
     journaled (the hashes later go into the court package). ``by``: only if that worker
     still holds the file (a worker that was taken over leaves it to the one that did)."""
+    path = absolute(recording)
+    if status == "finished" and not path.exists():
+        # Nothing reached the recorder, so nothing was written: no file, and the gap is
+        # journaled (peer.py). Not "finished": there is nothing to hash, play or check.
+        status, duration = EMPTY_STATUS, None
     closing = update(Recording).where(Recording.id == recording.id, Recording.status == "recording")
     if by is not None:
         closing = closing.where(Recording.holder == by)
@@ -228,7 +248,6 @@ def finish_file(
     if closed.rowcount != 1:
         return recording  # closed already
     db.session.refresh(recording)
-    path = absolute(recording)
     recording.ended_at = ended_at or utcnow()  # when the writer closed it, if known
     recording.duration_seconds = duration
     if path.exists():
@@ -509,6 +528,8 @@ def verify(case_id: int) -> list[tuple[Recording, str]]:
     (recording, "missing" | "changed" | "unfinished")."""
     problems = []
     for recording in of_case(case_id):
+        if recording.status == EMPTY_STATUS:
+            continue  # never written: nothing to check (its gap is in the journal)
         if recording.sha256 is None:
             problems.append((recording, "unfinished"))  # still written, or never closed
             continue

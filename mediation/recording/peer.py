@@ -56,9 +56,11 @@ class Peer:
         self.stop_media: float | None = None  # the end, in the file's seconds, once known
         self.writer: WebmWriter | None = None
         self.file_id: int | None = None
+        self.marked = False  # the file's first frame is on record (``mark_written``)
         self.readers: list[asyncio.Task] = []
         self.early: list = []  # candidates that came before the answer
         self.offered_at = time.monotonic()
+        self.offered_wall = utcnow()  # the same moment, for the journal
         self.last_frame: float | None = None  # when the last frame of either kind came
         self.watch = Watch(room, participant_id)
         self.pc.on("track", self.on_track)
@@ -123,6 +125,9 @@ class Peer:
                         raise
                     await self.disk_full()
                     continue
+                if self.file_id is not None and not self.marked and self.writer.started:
+                    self.marked = True  # the file has its first frame: say so, once
+                    await self.room.worker.db(recording.mark_written, self.file_id, utcnow())
                 if self.stop_media is not None and self.writer.end >= self.stop_media:
                     self.accepting = False  # caught up with the end
 
@@ -168,8 +173,14 @@ class Peer:
     async def close(self) -> None:
         self.stop_writing()
         await self.drain()
+        # Nothing reached the recorder in this stretch, and it ended before the watch would
+        # call that a gap: the whole stretch is one, or the recording would seem to stand for
+        # the minutes without a second of this person in it (SPC online mediation rules art 22).
+        unrecorded = self.last_frame is None and not self.watch.open and not self.discarding
         try:
             await self.watch.end()  # a gap lasts at most until its file closes
+            if unrecorded:
+                await self.watch.missed("no_media", self.offered_wall, self.stopped_at)
         except Exception:  # the file must still be closed and hashed below
             log.exception("room %s: the end of a gap was not journaled", self.room.session_id)
         await self.pc.close()

@@ -66,6 +66,20 @@ class Watch:
             self.participant_id, self.reason, "ended", (ended - began).total_seconds()
         )
 
+    async def missed(self, reason: str, began: datetime, ended: datetime) -> None:
+        """A gap that is over already (see ``gaps.missed``): journaled and told at once."""
+        worker = self.room.worker
+        await worker.db(
+            gaps.missed,
+            self.room.session_id,
+            self.participant_id,
+            reason,
+            uuid.uuid4().hex,
+            began,
+            ended,
+        )
+        await self.room.tell(self.participant_id, reason, "ended", (ended - began).total_seconds())
+
 
 def stream_state(
     offered: float, last_frame: float | None, behind: float, config: dict, now: float

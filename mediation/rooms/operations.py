@@ -755,19 +755,21 @@ def recorded_throughout(room: Room) -> bool:
     """Whether everyone let in agreed to recording and nobody ever said no: only then may
     the recording stand in for the written minutes (SPC online mediation rules art 22)."""
     taking_part = [m for m in members(room.session_id) if m.admitted_at is not None]
-    recorded = set(
-        db.session.scalars(
-            select(Recording.participant_id).where(
-                Recording.session_id == room.session_id,
-                Recording.scope.in_(MAIN_SCOPES),
-            )
+    files = db.session.execute(
+        select(Recording.participant_id, Recording.written_at).where(
+            Recording.session_id == room.session_id,
+            Recording.scope.in_(MAIN_SCOPES),
         )
-    )
+    ).all()
+    recorded = {participant for participant, written in files if written is not None}
     return (
         room.consent_refused_at is None
         and all(m.recording_consent is True for m in taking_part if m.role != "mediator")
         # ...and a recorder really recorded everyone (one may not be running at all).
         and all(m.participant_id in recorded for m in taking_part)
+        # ...and every file it opened has something in it: one without a frame is a stretch
+        # it has not received (yet), however sure the indicator on the page looks.
+        and all(written is not None for _, written in files)
         # ...and no stream went unrecorded for a while (recording/watch.py reports it).
         and not gaps.any_in(room.session_id)
         # ...and no file stopped early because the recorder's disk was full.

@@ -35,6 +35,17 @@ def finished_files(
         time.sleep(0.3)
 
 
+def written(storage, session_id: int, count: int) -> None:
+    """Until ``count`` of the session's files have something in them. The indicator shows when
+    the recorder is let in; its first picture comes after the connection is made, which on a
+    busy machine can take seconds: a stretch is timed from then."""
+    folder = storage / "recordings" / str(session_id)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while sum(1 for f in folder.glob("*.webm") if f.stat().st_size) < count:
+        assert time.monotonic() < deadline, sorted(folder.glob("*"))
+        time.sleep(0.2)
+
+
 # Run in a page before the session starts: the wall-clock time (ms) the recording indicator
 # first shows, as window.recordingShownAt.
 NOTE_WHEN_RECORDING_SHOWN = """() => {
@@ -192,19 +203,23 @@ def test_a_caucus_is_recorded_only_where_the_institution_says_so(
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        storage = tmp_path / "storage"
+        written(storage, s["session"], 3)
         mediator.wait_for_timeout(2000)
         mediator.click("#caucus-applicant")
         b.wait_for_function("document.body.dataset.group === 'waiting:respondent'")
         assert b.is_hidden("#recording")  # nothing of the waiting side is recorded
         shown = "#recording:not([hidden])" if record_caucus else "#recording[hidden]"
         a.wait_for_selector(shown, state="attached", timeout=WAIT_MS)
+        written(storage, s["session"], 5 if record_caucus else 3)
         mediator.wait_for_timeout(3000)
         mediator.click("#joint")
         b.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        written(storage, s["session"], 8 if record_caucus else 6)
         mediator.wait_for_timeout(2000)
         mediator.on("dialog", lambda dialog: dialog.accept())
         mediator.click("#end")
-        files = finished_files(app, s["session"], 8 if record_caucus else 6, tmp_path / "storage")
+        files = finished_files(app, s["session"], 8 if record_caucus else 6, storage)
     caucus = sorted((f.participant_id, f.scope) for f, _ in files if f.scope != "joint")
     if record_caucus:
         assert caucus == sorted((i, "caucus:applicant") for i in (ids["mediator"], ids["a"]))

@@ -14,12 +14,15 @@ import threading
 import time
 
 import socketio
+from sqlalchemy import select
 
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.minutes import document
 from mediation.minutes import operations as minutes
 from mediation.recording import gaps
+from mediation.recording import operations as recording
+from mediation.recording.models import Recording
 from mediation.rooms.models import Room, RoomMember
 from tests.browser.conftest import recorder
 from tests.conftest import login
@@ -140,3 +143,87 @@ def test_a_stream_the_recorder_never_receives_is_told_to_the_mediator_and_in_the
     page = client.get(f"/sessions/{s['session']}/minutes").get_data(as_text=True)
     assert 'id="recording-gaps"' in page and why in page
     assert all(name in page for name in names.values())
+
+
+def _silent_clients(s: dict, url: str, told: list, refused: threading.Event) -> list:
+    """Everyone connected, nobody answering the recorder's offers; the mediator's client
+    keeps what it is told (``told``) and sets ``refused`` on an error."""
+    clients = []
+    for role, cookie in s["cookies"].values():
+        client = socketio.Client()
+        if role == "mediator":
+            client.on("recording_gap", told.append, namespace="/room")
+
+            def on_error(error):
+                told.append({"error": error})
+                refused.set()
+
+            client.on("error", on_error, namespace="/room")
+            clients.insert(0, client)
+        else:
+            clients.append(client)
+        client.connect(
+            url,
+            headers={"Cookie": cookie},
+            auth={"session": s["session"]},
+            namespaces=["/room"],
+            transports=["websocket"],
+        )
+    return clients
+
+
+def test_a_stretch_that_ends_before_any_media_came_is_a_gap_and_its_files_are_empty(
+    app, live_server, tmp_path
+):
+    """Sooner than the watch calls a silent stream a gap (RECORDER_MEDIA_WITHIN, 10 s), the
+    session ends: the files the recorder opened were never written. They cannot stand for
+    the minutes, and once closed they are "empty" and each stretch is a journaled gap."""
+    s = _seat_everyone(app)
+    told: list[dict] = []
+    refused = threading.Event()
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as process:
+        clients = _silent_clients(s, live_server, told, refused)
+        deadline = time.monotonic() + 60
+        while True:  # the recorder has opened everyone's file (its offers are out)
+            with app.app_context():
+                opened = db.session.scalars(
+                    select(Recording.participant_id).where(Recording.session_id == s["session"])
+                ).all()
+                db.session.remove()
+            if set(opened) >= set(s["cookies"]):
+                break
+            assert time.monotonic() < deadline, process.log_path.read_text()
+            time.sleep(0.2)
+        # Files opened, nothing in them: the recording stands for nobody yet (art 22).
+        clients[0].emit("end", {}, namespace="/room")
+        assert refused.wait(20), told
+        assert told[-1]["error"]["code"] == "minutes_required", told
+        with app.app_context():
+            room = db.session.get(Room, s["session"])
+            room.ended_at = utcnow()  # ended: the recorder closes the files
+            db.session.commit()
+            db.session.remove()
+        deadline = time.monotonic() + 30
+        while True:
+            with app.app_context():
+                files = db.session.scalars(
+                    select(Recording).where(Recording.session_id == s["session"])
+                ).all()
+                found = gaps.of_session(s["session"])
+                db.session.remove()
+            if all(f.status != "recording" for f in files) and len(found) >= len(files):
+                break
+            assert time.monotonic() < deadline, process.log_path.read_text()
+            time.sleep(0.3)
+        for client in clients:
+            client.disconnect()
+    assert {f.status for f in files} == {recording.EMPTY_STATUS}
+    assert all(f.sha256 is None and f.written_at is None for f in files)
+    # One gap per stretch, from the offer to the end, shorter than the watch's 10 s.
+    assert sorted(g.participant_id for g in found) == sorted(f.participant_id for f in files)
+    assert {g.reason for g in found} == {"no_media"}
+    assert all(g.seconds is not None and g.seconds < 10 for g in found), found
+    with app.app_context():
+        assert not any(recording.absolute(f).exists() for f in files)  # nothing was written
+        assert recording.verify(db.session.get(Room, s["session"]).session.case_id) == []
+        db.session.remove()

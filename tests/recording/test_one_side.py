@@ -79,6 +79,7 @@ def test_they_are_the_session_s_record_and_its_review_video_stays_with_the_side(
         )
         file = recording.open_file(session.id, participant.id, "w", "joint")
         recording.absolute(file).write_bytes(CONTENT)
+        recording.mark_written(file.id, now)
         recording.finish_file(file, duration=3.0)
     db.session.flush()
     # Recorded throughout: the recording may stand for the minutes (art 22).

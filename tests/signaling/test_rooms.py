@@ -464,8 +464,23 @@ def test_a_session_recorded_with_everyone_s_consent_ends_without_minutes(app, ro
     mediator.emit("end", {}, namespace=NS)  # everyone agreed, but no recorder came
     assert events(mediator, "error")[-1]["code"] == "minutes_required"
     with app.app_context():
-        for participant_id in room["ids"].values():
-            recording.open_file(room["session"], participant_id, "worker")
+        files = [
+            recording.open_file(room["session"], participant_id, "worker").id
+            for participant_id in room["ids"].values()
+        ]
+        db.session.commit()
+    # A recorder came and opened everyone's file, but nothing has reached it yet: the
+    # recording does not yet stand for anyone (art 22).
+    mediator.emit("end", {}, namespace=NS)
+    assert events(mediator, "error")[-1]["code"] == "minutes_required"
+    with app.app_context():
+        for file_id in files[:-1]:
+            recording.mark_written(file_id, utcnow())
+        db.session.commit()
+    mediator.emit("end", {}, namespace=NS)  # one file still without a frame
+    assert events(mediator, "error")[-1]["code"] == "minutes_required"
+    with app.app_context():
+        recording.mark_written(files[-1], utcnow())
         db.session.commit()
     mediator.emit("end", {}, namespace=NS)
     assert any(e["name"] == "ended" for e in a.get_received(NS))
