@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         # Rooms changed by the other web processes: their readings here are dropped.
         readings = app.extensions[cache.KEY]
         url, channel = app.config["REDIS_URL"], app.config["SOCKETIO_CHANNEL"]
-        socketio.start_background_task(cache.listen, readings, url, channel)
+        origin = app.extensions[cache.KEY + ".publisher"].origin  # its own: passed over
+        socketio.start_background_task(cache.listen, readings, url, channel, origin=origin)
     if app.config["EMBEDDED_RECORDER"]:
         start_recorder(f"http://{display_host(args.host)}:{args.port}")
     print(f"Mediation platform running at http://{display_host(args.host)}:{args.port}/")

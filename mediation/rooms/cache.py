@@ -10,7 +10,7 @@ each process keeps the last reading of each room, and drops it:
   acted on in the database session's ``after_commit``, before anyone is told;
 - when another process commits one: the room's id is published on Redis
   (``MEDIATION_REDIS_URL``, the channel of Socket.IO's queue with ``-rooms``) and every web
-  process listens (``listen``);
+  process listens (``listen``), passing over its own messages (it acted at the commit);
 - when what a relay also depends on changes outside the room: the session's status or
   hours (a cancellation, a new time) or a participant's account (closed); the ORM's
   attribute events mark those like layout changes;
@@ -39,6 +39,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -194,6 +195,9 @@ class Publisher:
     def __init__(self, url: str | None, channel: str) -> None:
         self.url = url
         self.channel = f"{channel}-rooms"
+        # This process's messages come back to its own listener, which must not drop what
+        # the commit has just primed (the reading the first offers after a let-in find).
+        self.origin = uuid.uuid4().hex
         self._client = None
         self._lock = threading.Lock()
 
@@ -206,7 +210,8 @@ class Publisher:
                     import redis
 
                     self._client = redis.Redis.from_url(self.url)
-            self._client.publish(self.channel, json.dumps(sorted(session_ids)))
+            message = {"from": self.origin, "rooms": sorted(session_ids)}
+            self._client.publish(self.channel, json.dumps(message))
         except Exception:  # the change is committed; the readings expire by themselves
             log.exception("could not tell the other processes that rooms %s changed", session_ids)
 
@@ -241,11 +246,17 @@ def _after_rollback(session: Session) -> None:
 
 
 def listen(
-    readings: RoomCache, url: str, channel: str, *, stop: threading.Event | None = None
+    readings: RoomCache,
+    url: str,
+    channel: str,
+    *,
+    stop: threading.Event | None = None,
+    origin: str | None = None,
 ) -> None:
     """Forget the rooms other processes changed, until ``stop`` (a web process's
-    background task). After a lost connection every reading is dropped: a message may have
-    been missed."""
+    background task); ``origin``: this process's ``Publisher.origin``, whose changes were
+    acted on at their commit. After a lost connection every reading is dropped: a message
+    may have been missed."""
     import redis
 
     while stop is None or not stop.is_set():
@@ -259,7 +270,11 @@ def listen(
                 if message["type"] == "subscribe":  # listening from now: start afresh
                     readings.forget_all()
                 elif message["type"] == "message":
-                    _forget(readings, {int(s) for s in json.loads(message["data"])})
+                    data = json.loads(message["data"])
+                    if isinstance(data, list):  # from a process of an earlier release
+                        data = {"rooms": data}
+                    if origin is None or data.get("from") != origin:
+                        _forget(readings, {int(s) for s in data["rooms"]})
             pubsub.close()
         except Exception:
             log.exception("listening for room changes failed; trying again")

@@ -78,9 +78,13 @@ def test_another_process_s_change_reaches_the_listener_through_redis():
         require_service("Redis", error)
     channel = f"cache-test-{os.getpid()}"
     readings = RoomCache(max_age=60)
+    own = Publisher(url, channel)  # this process's: its changes were acted on at the commit
     stop = threading.Event()
     listener = threading.Thread(
-        target=cache.listen, args=(readings, url, channel), kwargs={"stop": stop}, daemon=True
+        target=cache.listen,
+        args=(readings, url, channel),
+        kwargs={"stop": stop, "origin": own.origin},
+        daemon=True,
     )
     listener.start()
     try:
@@ -90,13 +94,22 @@ def test_another_process_s_change_reaches_the_listener_through_redis():
         # The listener drops everything once subscribed: wait until it has, then fill again.
         while readings.get(7) is not None and time.monotonic() < deadline:
             time.sleep(0.02)
-        readings.put(7, "room 7", 3, readings.token())
-        readings.put(8, "room 8", 3, readings.token())
+        for room in (7, 8, 9):
+            readings.put(room, f"room {room}", 3, readings.token())
+        # Published in this order and read in it: once 7 is dropped, 8's own message before
+        # it has been read, and passed over (the reading its commit primed stays).
+        own.publish({8})
         Publisher(url, channel).publish({7})
         while readings.get(7) is not None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert readings.get(7) is None
-        assert readings.get(8) == "room 8"  # another room is untouched
+        assert readings.get(8) == "room 8"
+        assert readings.get(9) == "room 9"  # another room is untouched
+        # A process of the previous release publishes a bare list: understood.
+        redis.Redis.from_url(url).publish(f"{channel}-rooms", "[9]")
+        while readings.get(9) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert readings.get(9) is None and readings.get(8) == "room 8"
     finally:
         stop.set()
         listener.join(timeout=5)
