@@ -33,6 +33,7 @@ scale on this machine: the most the platform's two could show here.
     .venv/bin/python bench/signaling_rush.py --runs 1 --seconds 10   # a quick look
     .venv/bin/python bench/signaling_rush.py --setups one,flask,node     # against the references
     .venv/bin/python bench/signaling_rush.py --setups one,two,flask,flask2  # scaling out
+    .venv/bin/python bench/signaling_rush.py --setups one,oneq,two    # what Redis alone costs
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ MIN_STEPS = 3
 RATES = [4, 8, 15, 30, 60, 120, 180, 240, 360, 480, 720, 960, 1440, 1920, 2880, 3840]
 SETUPS = {
     "one": "platform, 1 process",
+    "oneq": "platform, 1 process on Redis",
     "two": "platform, 2 pinned (nginx)",
     "idle": "platform, 2 pinned + 1 idle",
     "flask": "bare Flask-SocketIO, same pattern",
@@ -332,13 +334,13 @@ def ladder(setup: str, app, args, folder: str) -> dict:
             pid, port = stack.enter_context(reference(setup, folder))
             busy, idle, url, queue = [pid], [], f"http://127.0.0.1:{port}", None
         else:
-            count = {"one": 1, "two": 2, "idle": 3}[setup]
-            redis = args.redis if count > 1 else None
+            count = {"one": 1, "oneq": 1, "two": 2, "idle": 3}[setup]
+            redis = args.redis if setup != "one" else None
             pids, ports, queue = stack.enter_context(
                 platform(database, instance, folder, count, redis)
             )
             busy, idle = pids[:2], pids[2:]
-            if setup == "one":
+            if count == 1:
                 url = f"http://127.0.0.1:{ports[0]}"
             else:
                 master, port = stack.enter_context(nginx(ports[:2], folder))
@@ -465,7 +467,7 @@ def main() -> int:
         }
         idle = f"{row['idle']:.1f}" if setup == "idle" else "-"
         p99 = "-" if row["p99"] is None else f"{row['p99']:.0f}"
-        redis = f"{row['redis']:.1f}" if setup in ("two", "idle") else "-"
+        redis = f"{row['redis']:.1f}" if setup in ("oneq", "two", "idle") else "-"
         print(
             f"| {SETUPS[setup]} | {row['rate']:.0f} {row['rates']} | {p99} | {row['us']:.0f} "
             f"| {row['cpu_room']:.0f} | {row['per_core']:.0f} | {row['setup_room']:.0f} "
@@ -511,6 +513,12 @@ def verdict(rows: dict) -> int:
         )
         met &= scale >= 1.6
         checked = True
+    if {"one", "oneq"} <= rows.keys():
+        # What the message queue alone costs a process, without a second one beside it.
+        print(
+            f"One process on Redis: server CPU per room {rows['oneq']['cpu_room']:.0f} ms "
+            f"against {rows['one']['cpu_room']:.0f} ms without"
+        )
     if {"flask", "flask2"} <= rows.keys():
         bare = rows["flask2"]["rate"] / rows["flask"]["rate"] if rows["flask"]["rate"] else 0
         print(
