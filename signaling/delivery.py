@@ -15,7 +15,7 @@ processes still goes through the queue:
   here can tell that none is elsewhere, and it is rare.
 
 A personal room holds one connection (a reload or a second tab replaces the earlier one,
-``rooms.arrive``). While a replaced connection is being closed on another process, the
+``arrival.arrive``). While a replaced connection is being closed on another process, the
 disconnection is published on the queue before anything announcing the new one, and each
 process acts on the queue's messages in order: a message sent after that announcement finds
 the personal room empty there and goes through the queue to the new connection.

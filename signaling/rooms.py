@@ -1,4 +1,5 @@
-"""The room namespace: a thin Socket.IO edge over ``mediation.rooms.operations``.
+"""The room namespace: a thin Socket.IO edge over ``mediation.rooms.arrival`` (a member's
+connect and disconnect) and ``mediation.rooms.operations`` (everything else).
 
 A connection belongs to one booked session and one participant, checked on connect (the
 logged-in user, while the room is open). Every event is parsed, checked, handed to an
@@ -34,7 +35,7 @@ from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
 from mediation.recording import gaps
 from mediation.recording import operations as recording
-from mediation.rooms import layout, state
+from mediation.rooms import arrival, layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
@@ -370,7 +371,7 @@ def _target(member: RoomMember, data: Any) -> RoomMember:
 def _login_read_plainly() -> bool:
     """Whether the login in the session cookie may be checked without Flask-Login: unless
     its "strong" session protection is on, Flask-Login takes the user its user loader
-    returns for the session's ``_user_id``, which ``rooms.arriving_by_login`` checks alike.
+    returns for the session's ``_user_id``, which ``arrival.arriving_by_login`` checks alike.
     (With "strong" a login from another address or browser is logged out first.)"""
     manager = current_app.login_manager
     return current_app.config.get("SESSION_PROTECTION", manager.session_protection) != "strong"
@@ -401,9 +402,9 @@ class RoomNamespace(Namespace):
         # checked as the user loader checks it; else Flask-Login decides, as on every request.
         participant = None
         if _login_read_plainly():
-            participant = rooms.arriving_by_login(session_id, session.get("_user_id"))
+            participant = arrival.arriving_by_login(session_id, session.get("_user_id"))
         if participant is None:
-            participant = rooms.arriving_for(session_id, current_user)
+            participant = arrival.arriving_for(session_id, current_user)
         if participant is None:
             raise ConnectionRefusedError("unauthorized")
         # Each arrival is journaled: reconnecting in a loop must not write without end.
@@ -416,12 +417,12 @@ class RoomNamespace(Namespace):
             raise ConnectionRefusedError("rate_limited")
         participant_id = participant.id
         try:
-            member, replaced, chatted = rooms.arrive(participant, request.sid, resume=resume)
+            member, replaced, chatted = arrival.arrive(participant, request.sid, resume=resume)
             # Read before the commit: nothing is loaded again after it.
             mediator = member.role == "mediator"
-            who = rooms.attendee(member)
-            resume_token = rooms.resume_token(member)
-            chat = [_chat_dict(m) for m in rooms.history(member, chatted=chatted)]
+            who = arrival.attendee(member)
+            resume_token = arrival.resume_token(member)
+            chat = [_chat_dict(m) for m in arrival.history(member, chatted=chatted)]
             # The minutes so far, for the mediator who writes them (after a reload too).
             minutes_so_far = minutes.text_of(session_id) if mediator else None
             db.session.commit()  # reads the room for everyone just before (state.committed)
@@ -439,7 +440,7 @@ class RoomNamespace(Namespace):
         send(
             "welcome",
             {
-                # "resume" for this page only: sent back when it reconnects (rooms.arrive).
+                # "resume" for this page only: sent back when it reconnects (arrival.arrive).
                 "you": _member_dict(you, for_mediator=mediator) | {"resume": resume_token},
                 "session": session_id,
                 "layout": layout_for(participant_id, found.room, found.seats),
@@ -501,7 +502,7 @@ class RoomNamespace(Namespace):
         who = session.get("attendee")  # resolved when the connection opened
         if who is None:
             return  # refused at connect: never in the room
-        if rooms.depart(who, request.sid):
+        if arrival.depart(who, request.sid):
             db.session.commit()
             announce(who.session_id, state.committed(who.session_id))
         else:

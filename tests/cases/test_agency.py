@@ -70,6 +70,7 @@ def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
     """Taking part for a party is acting in their name: the room refuses the agent until
     the party (or the mediator, on camera) confirmed."""
     from mediation.booking.models import SessionParticipant
+    from mediation.rooms import arrival
     from mediation.rooms import operations as rooms
     from tests.signaling.conftest import open_session
 
@@ -80,10 +81,10 @@ def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
     session.participants.append(seat)
     db.session.flush()
     with pytest.raises(rooms.RoomError) as refused:
-        rooms.arrive(seat, "sid-agent")
+        arrival.arrive(seat, "sid-agent")
     assert refused.value.code == "agency"
     agency.confirm(row, by=case.mediator)
-    member = rooms.arrive(seat, "sid-agent").member
+    member = arrival.arrive(seat, "sid-agent").member
     assert member.role == "agent"
 
 

@@ -677,12 +677,12 @@ def _case_ended_with_session():
 
 @scenario("someone enters, is admitted, raises a hand, a caucus starts")
 def _room():
-    from mediation.rooms import operations as rooms
+    from mediation.rooms import arrival
 
     case = mediating()
     session = open_session(case)
     seat = next(p for p in session.participants if p.role == "party")
-    return lambda: rooms.arrive(seat, "sid-table"), {}
+    return lambda: arrival.arrive(seat, "sid-table"), {}
 
 
 @scenario("session ended")

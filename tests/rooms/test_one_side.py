@@ -9,6 +9,7 @@ from mediation.cases.models import Side
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry, SealedContent
+from mediation.rooms import arrival
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import RoomMember
 from tests.factories import make_mediating_case
@@ -19,7 +20,7 @@ from tests.signaling.conftest import open_session
 def _in_the_room(session):
     members = {}
     for n, participant in enumerate(session.participants):
-        rooms.arrive(participant, f"sid-{session.id}-{n}")
+        arrival.arrive(participant, f"sid-{session.id}-{n}")
         members[participant.role] = db.session.get(RoomMember, participant.id)
     rooms.admit(members["party"], by=members["mediator"])
     rooms.confirm_identity(members["party"], by=members["mediator"])
@@ -57,7 +58,7 @@ def test_a_caucus_is_sealed_and_the_joint_session_is_not(app_ctx):
     session = open_session(case)
     members = {}
     for n, participant in enumerate(session.participants):
-        rooms.arrive(participant, f"sid-{n}")
+        arrival.arrive(participant, f"sid-{n}")
         members[participant.user_id] = db.session.get(RoomMember, participant.id)
     mediator = members[case.mediator_id]
     applicant, respondent = (members[u.id] for u in case.party_users())

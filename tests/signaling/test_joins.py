@@ -207,13 +207,14 @@ def test_a_first_line_said_while_someone_arrives_reaches_them(app, room):
     from sqlalchemy import select, text
 
     from mediation.booking.models import SessionParticipant
+    from mediation.rooms import arrival
     from mediation.rooms import operations as rooms
     from mediation.rooms.models import Room, RoomMember
 
     with app.app_context():  # the mediator in the room, the applicant let in, both away
         for who in ("mediator", "a"):
             participant = db.session.get(SessionParticipant, room["ids"][who])
-            rooms.arrive(participant, f"sid-{who}")
+            arrival.arrive(participant, f"sid-{who}")
         db.session.commit()
         speaker = db.session.get(RoomMember, room["ids"]["mediator"])
         rooms.admit(db.session.get(RoomMember, room["ids"]["a"]), by=speaker)
@@ -232,10 +233,10 @@ def test_a_first_line_said_while_someone_arrives_reaches_them(app, room):
         said.wait(30)
         with app.app_context():
             participant = db.session.get(SessionParticipant, room["ids"]["a"])
-            outcome["arrival"] = rooms.arrive(participant, "sid-a-again")
+            outcome["arrival"] = arrival.arrive(participant, "sid-a-again")
             outcome["chat"] = [
                 m.text
-                for m in rooms.history(
+                for m in arrival.history(
                     outcome["arrival"].member, chatted=outcome["arrival"].chatted
                 )
             ]
@@ -265,7 +266,7 @@ def test_a_first_line_said_while_someone_arrives_reaches_them(app, room):
 
 def test_the_login_read_with_the_arrival_is_checked_as_flask_login_checks_it(app, room):
     """A connect reads the login with the person's place in one statement of plain columns
-    (``rooms.arriving_by_login``): refused where the user loader refuses (a phone not
+    (``arrival.arriving_by_login``): refused where the user loader refuses (a phone not
     proved), and Flask-Login still decides when that reading finds nobody (a "stay logged
     in" token without the session's login)."""
     from sqlalchemy import select
