@@ -224,6 +224,7 @@ class Arrived:
     session_id: int
     case_id: int
     user_id: int
+    # The member's row, as ``_member_columns`` reads it (in that order).
     role: str
     side: str | None
     sid: str | None
@@ -286,8 +287,10 @@ def arrive(
     db.session.flush()  # an agent's objects, if read (as the ORM's autoflush)
     connection = db.session.connection()
     row = connection.execute(_member_query(), {"member": participant.id}).one_or_none()
-    if row is None:  # a first arrival: the new row
-        row = _Joining(
+    ids = (participant.id, participant.session_id, participant.case_id, participant.user_id)
+    if row is None:  # a first arrival: the new row, written below
+        member = Arrived(
+            *ids,
             role=participant.role,
             side=_side_of(participant),
             sid=None,
@@ -297,9 +300,8 @@ def arrive(
             identity_confirmed_at=None,
             warning_acknowledged_at=None,
         )
-    member = Arrived(
-        participant.id, participant.session_id, participant.case_id, participant.user_id, *row
-    )
+    else:
+        member = Arrived(*ids, *row)
     resumed = (
         resume is not None
         and member.sid is not None
@@ -308,7 +310,7 @@ def arrive(
     replaced = member.sid
     epoch = member.epoch if resumed else (member.epoch or 0) + 1
     member = replace(member, sid=sid, epoch=epoch)
-    if isinstance(row, _Joining):
+    if row is None:
         connection.execute(
             insert(_MEMBERS),
             {
@@ -343,18 +345,6 @@ def arrive(
     # get it).
     said = connection.execute(_said_statement(), {"room": room.session_id}).scalar()
     return Arrival(member, replaced, bool(said))
-
-
-class _Joining(NamedTuple):
-    """A member's row before their first arrival writes it (as ``_member_columns``)."""
-
-    role: str
-    side: str | None
-    sid: str | None
-    epoch: int
-    admitted_at: datetime | None
-    identity_confirmed_at: datetime | None
-    warning_acknowledged_at: datetime | None
 
 
 @dataclass(frozen=True)
