@@ -12,11 +12,35 @@ already on, and the mediator admits them. Measured on the one clock of this mach
 
     .venv/bin/python bench/room_join.py --runs 15
     .venv/bin/python bench/room_join.py --runs 10 --timeline   # where the time goes
-    MEDIATION_ROOM_WARM_CONNECTIONS=true .venv/bin/python bench/room_join.py --runs 15
 
-Warm connections (the second command) are off by default since 5 December 2026 (a lost
-negotiation beside CPU burners, docs/signaling.md); on the quiet machine that day, with
-them on, 3 runs of 15: 156/146, 163/148, 165/149 ms. The figures below are with them on.
+Since 5 December 2026 the person waiting and the mediator make their peer connection in the
+lobby, without media (the lobby link, docs/signaling.md), and the let-in only puts the
+camera and microphone on it (``replaceTrack``). Medians of ``--runs 15`` (ms, party sees
+mediator / mediator sees party), main before it and the lobby link run back to back,
+alternating, on the shared 2-core machine at load 4.7-9.2 (other helpers' tests):
+
+| run | main (made at the let-in) | lobby link |
+|---|---|---|
+| 1 | 217 / 206 | 139 / 142 |
+| 2 | 259 / 248 | 144 / 166 |
+| 3 | 222 / 213 | 129 / 126 |
+
+Its timeline (``--timeline``, 10 runs at load 6-7, ms after the click; the getStats
+readings of the sender's side lag): the mediator has the layout at 21 and its camera on the
+link at 32, the party at 38 and 46; the next camera frame comes 15-40 ms later, and the first
+frame sent is the one after it (Chromium's encoder is made on a track's first frame and
+drops it while its bitrate is allocated: one frame interval, 50 ms with the fake camera's
+20 frames a second); it is received 15-25 ms after that. Putting the camera on the link in
+the lobby with its encoding off (``setParameters`` ``active: false``), and turning the
+encoding on at the let-in, was slower (162 / 192 ms, one run of 6 at load ~4): kept out.
+Making every connection that way (tracks put on after the answer's transceivers exist, not
+only on links) lost the recorder's new connections after a caucus began or ended, beside
+two CPU burners (3 failed runs of the recorded caucus test in 5; none of main's 3 beside them): a
+connection made to someone already a peer has its tracks from the start, as before.
+
+Before the lobby link: warm connections (the connection made in the lobby, nothing sent,
+the offer behind the let-in; a setting, off by default) gave 156/146, 163/148, 165/149 on
+the quiet machine; the notes below are from then.
 
 Medians of ``--runs 15`` (ms, party sees mediator / mediator sees party). Main on the idle
 machine on 5 December 2026 (3 runs): 208/196, 225/214, 231/214. Main and this branch's warm
@@ -135,6 +159,27 @@ window.RTCPeerConnection = function (config) {
   return pc;
 };
 window.RTCPeerConnection.prototype = Native.prototype;
+// The camera put on a connection made without media (the lobby link), and the first camera
+// frame shown on the page after it (the next frame the encoder can take).
+const replaceTrack = RTCRtpSender.prototype.replaceTrack;
+let trackOn = false;
+RTCRtpSender.prototype.replaceTrack = function (track) {
+  if (!track || track.kind !== 'video') return replaceTrack.call(this, track);
+  mark('video track put on');
+  return replaceTrack.call(this, track).then((r) => {
+    mark('video track on'); trackOn = true; return r;
+  });
+};
+const cameraFrames = () => {
+  const self = document.getElementById('self-video');
+  if (!self || !self.requestVideoFrameCallback) { setTimeout(cameraFrames, 20); return; }
+  const next = () => self.requestVideoFrameCallback(() => {
+    if (trackOn) { mark('camera frame after the track is on'); return; }
+    next();
+  });
+  next();
+};
+document.addEventListener('DOMContentLoaded', cameraFrames);
 // The first remote frame: when its last packet came, when it was captured (the sender's
 // clock mapped to this one, where the header extension is there), when it is shown.
 const frames = setInterval(() => {

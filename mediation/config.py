@@ -120,12 +120,6 @@ class Config:
     # candidates only). For proving a TURN deployment, or networks that must not expose
     # addresses; "all" (the default) lets ICE pick the direct path where there is one.
     ICE_TRANSPORT_POLICY = "all"
-    # Warm connections (static/js/room.js): peer connections made in the lobby, so that
-    # admission costs one offer (sent right behind the let-in) and its answer (issue 18:
-    # admission to first frame). Off by default: beside two CPU burners the caucus recording
-    # test lost a negotiation with them on (1 of 2 runs) and none with them off (2 of 2);
-    # until that is understood, connections are made when the layout asks.
-    ROOM_WARM_CONNECTIONS = False
     # The Redis channel the web processes of one installation share (one per installation).
     SOCKETIO_CHANNEL = "mediation-socketio"
     # How often the room's events may come (Flask-Limiter syntax; docs/signaling.md,
@@ -135,6 +129,9 @@ class Config:
     # (a new connection does not start them again). Packets of any kind per connection,
     # malformed or not, also count towards SOCKET_LIMIT_PACKETS: over it, the connection ends.
     ROOM_LIMIT_SIGNAL = "300 per 10 seconds"  # a negotiation with six peers sends ~150
+    # What a person in the lobby sends the mediator over the lobby link (layout.may_link),
+    # per participant: making it is an offer or answer and ~5-15 candidates.
+    ROOM_LIMIT_LOBBY_SIGNAL = "120 per minute"
     ROOM_LIMIT_CHAT = "20 per minute"
     ROOM_LIMIT_MINUTES = "60 per minute"  # the page saves 1.2 s after typing stops
     ROOM_LIMIT_EVENTS = "60 per minute"
@@ -291,9 +288,9 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ICE_TURN_URLS": ("ICE_TURN_URLS", _list),
     "TURN_SECRET": ("TURN_SECRET", str),
     "ICE_TRANSPORT_POLICY": ("ICE_TRANSPORT_POLICY", str),
-    "ROOM_WARM_CONNECTIONS": ("ROOM_WARM_CONNECTIONS", _bool),
     "SOCKETIO_CHANNEL": ("SOCKETIO_CHANNEL", str),
     "ROOM_LIMIT_SIGNAL": ("ROOM_LIMIT_SIGNAL", str),
+    "ROOM_LIMIT_LOBBY_SIGNAL": ("ROOM_LIMIT_LOBBY_SIGNAL", str),
     "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),
     "ROOM_LIMIT_MINUTES": ("ROOM_LIMIT_MINUTES", str),
     "ROOM_LIMIT_EVENTS": ("ROOM_LIMIT_EVENTS", str),

@@ -98,9 +98,10 @@ class Buckets:
 
 
 KEY = "signaling.limits"
-KINDS = ("signal", "chat", "minutes", "events", "connect")
-# Journaled kinds: counted per participant, so that reconnecting does not start them again.
-PER_PARTICIPANT = frozenset({"chat", "minutes", "connect"})
+KINDS = ("signal", "lobby_signal", "chat", "minutes", "events", "connect")
+# Journaled kinds, and what a person in the lobby sends the mediator: counted per
+# participant, so that reconnecting does not start them again.
+PER_PARTICIPANT = frozenset({"chat", "minutes", "connect", "lobby_signal"})
 
 
 class RoomLimits:

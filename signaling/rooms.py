@@ -99,11 +99,11 @@ def _error(code: str, message: str, event: str, **extra) -> None:
     send("error", {"code": code, "message": message, "event": event, **extra})
 
 
-def _within_limits(event: str) -> bool:
+def _within_limits(event: str, kind: str | None = None) -> bool:
     """Count the event against its limit (signaling/limits.py); over it, refused, and a
     client that keeps on regardless is disconnected. Checked before anything is read."""
     room_limits = current_app.extensions[limits.KEY]
-    kind = event if event in ("signal", "chat", "minutes") else "events"
+    kind = kind or (event if event in ("signal", "chat", "minutes") else "events")
     limit = room_limits.limits[kind]
     participant_id = session.get("participant_id")
     if kind in limits.PER_PARTICIPANT and participant_id is not None:
@@ -236,15 +236,20 @@ def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[lay
     mine = next(s for s in seats if s.participant_id == participant_id)
     group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
     peers = layout.peers_of(mine, seats, room.caucus_side) if room.ended_at is None else []
+    # Connections made ready without media while someone waits in the lobby (a waiting
+    # person's to the mediator, the mediator's to each person waiting): the let-in only
+    # puts the camera and microphone on them (layout.may_link; issue 18).
+    links = layout.links_of(mine, seats) if room.ended_at is None else []
     epochs = {s.participant_id: s.epoch for s in seats}
     return {
         "version": room.layout_version,
         "group": group,
         "caucus": room.caucus_side,
         "peers": peers,
+        "links": links,
         # A peer's connection count: a new number means they came back (a reload), and
         # the media connection to them is made again.
-        "epochs": {str(p): epochs[p] for p in peers},
+        "epochs": {str(p): epochs[p] for p in peers + links},
         "cleared": mine.cleared,
         # Whom to send to is whom to connect to: nothing goes outside one's group.
         "send": {"audio": bool(peers), "video": bool(peers)},
@@ -547,11 +552,18 @@ class RoomNamespace(Namespace):
         if (
             to not in seats
             or room.ended_at is not None
-            or not layout.may_flow(seats[sender], seats[to], room.caucus_side)
+            or not layout.may_signal(seats[sender], seats[to], room.caucus_side)
         ):
             raise rooms.RoomError(
                 "forbidden_pair", _("You may not connect to this participant now.")
             )
+        # A person not yet let in signals the mediator on a budget of their own, counted
+        # per participant (reconnecting does not refill it): a page in the lobby sends a
+        # few dozen messages to make its link, and a flood of offers from the lobby must
+        # not keep the mediator's browser making connection after connection.
+        lobby = layout.may_link(seats[sender], seats[to]) and seats[sender].role != "mediator"
+        if lobby and not _within_limits("signal", "lobby_signal"):
+            return
         send(
             "signal",
             {

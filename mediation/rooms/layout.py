@@ -8,6 +8,12 @@ offers, answers and candidates only inside one, and tells each client whom to co
 Within a group, someone whose identity is not yet confirmed, or who has not acknowledged the
 warning against sham mediation, is connected to the mediator only.
 
+Besides the media, a *lobby link* (``may_link``): a person waiting in the lobby and a
+mediator present may make their peer connection while the person waits (offer, answer, ICE,
+DTLS), with no camera or microphone on it, so that the let-in only puts the media on a
+connection that is ready (issue 18: admission to first frame). Only that pair: never two
+parties, never the recorder, and a link carries media only once ``may_flow`` joins the two.
+
 The recorder is one more seat (id ``RECORDER``), hidden and receive-only: it is in the
 joint session, and in a caucus only where the institution records caucuses, and present
 only while the session has started and everyone in it has agreed to be recorded.
@@ -65,6 +71,34 @@ def may_flow(a: Seat, b: Seat, caucus_side: str | None) -> bool:
 def peers_of(seat: Seat, seats: Iterable[Seat], caucus_side: str | None) -> list[int]:
     """Whom ``seat`` exchanges media with, by participant id."""
     return sorted(s.participant_id for s in seats if may_flow(seat, s, caucus_side))
+
+
+def _waiting(seat: Seat) -> bool:
+    """A person in the lobby: here, not yet let in (the mediator is never "let in", and the
+    recorder is no person)."""
+    return seat.present and not seat.admitted and seat.role not in ("mediator", "recorder")
+
+
+def _hosting(seat: Seat) -> bool:
+    return seat.present and seat.role == "mediator"
+
+
+def may_link(a: Seat, b: Seat) -> bool:
+    """Whether ``a`` and ``b`` may make a peer connection without media: exactly a person
+    waiting in the lobby and a mediator of the session who is here. Only the signaling of
+    that connection is relayed (the mediator's ICE candidates reach the person waiting);
+    clients put no camera or microphone on it until ``may_flow`` joins the two."""
+    return (_waiting(a) and _hosting(b)) or (_waiting(b) and _hosting(a))
+
+
+def links_of(seat: Seat, seats: Iterable[Seat]) -> list[int]:
+    """With whom ``seat`` keeps a connection ready, without media (``may_link``)."""
+    return sorted(s.participant_id for s in seats if may_link(seat, s))
+
+
+def may_signal(a: Seat, b: Seat, caucus_side: str | None) -> bool:
+    """Whether the server relays offers, answers and candidates between the two."""
+    return may_flow(a, b, caucus_side) or may_link(a, b)
 
 
 def chat_scopes(seat: Seat) -> set[str]:

@@ -38,7 +38,6 @@ def room(session_id: int):
             "zone": zone.key,
             "iceServers": [] if ended else ice.servers(current_app.config, participant.id),
             "iceTransportPolicy": ice.transport_policy(current_app.config),
-            "warmConnections": bool(current_app.config["ROOM_WARM_CONNECTIONS"]),
             "identity": _identity_step() if participant.role == "mediator" else None,
         },
     )

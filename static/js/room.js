@@ -93,8 +93,17 @@
     return figure;
   }
 
-  // A peer connection with the camera and microphone on it, its ICE candidates gathered
-  // from the start (the pool): made when the layout asks for it, or in the lobby (warm).
+  // A connection to a peer has the camera and microphone on it from the start. A person
+  // waiting in the lobby and the mediator make theirs while the person waits ("links" in
+  // the layout: the server relays their signaling, nothing else), without media: it sends
+  // and receives sound and picture but no track is on its senders until the let-in, which
+  // puts them on (RTCRtpSender.replaceTrack: no new negotiation). So at the let-in the
+  // connection is up (ICE and DTLS done) and the picture goes with the next camera frame
+  // (issue 18: admission to first frame). Nothing received on a link is shown.
+  function isPeer(id) {
+    return layout.peers.indexOf(id) >= 0 && layout.group !== "lobby";
+  }
+
   function build(id, offerer, epoch) {
     var pc = new RTCPeerConnection({
       iceServers: cfg.iceServers,
@@ -102,28 +111,84 @@
       iceTransportPolicy: cfg.iceTransportPolicy || "all",
       iceCandidatePoolSize: 1,
     });
-    var entry = { id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false };
-    local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
+    var linked = !isPeer(id);
+    var entry = {
+      id: id, pc: pc, offerer: offerer, epoch: epoch, pending: [], restarting: false,
+      linked: linked, media: !linked, stream: null,
+    };
+    if (!linked) local.getTracks().forEach(function (track) { pc.addTrack(track, local); });
     if (offerer) {
-      // No camera (none, or refused): still ask for the peer's video, and sound likewise.
+      // Sound and picture from the peer, whatever this page has; sent back where this page
+      // has them (no camera: the peer's page must not wait for a picture that never comes
+      // before it plays the sound). On a link the tracks themselves come with attach().
       ["audio", "video"].forEach(function (kind) {
-        var have = local.getTracks().some(function (t) { return t.kind === kind; });
-        if (!have) pc.addTransceiver(kind, { direction: "recvonly" });
+        if (have(kind) && !linked) return; // addTrack made it
+        pc.addTransceiver(kind, { direction: have(kind) ? "sendrecv" : "recvonly", streams: [local] });
       });
     }
     return entry;
   }
 
+  // The answering side: the transceivers the offer made send too (they would only receive)
+  // where this page has that kind of media, in the page's stream (the other side shows
+  // sound and picture together).
+  function sendBack(entry) {
+    if (!entry.linked) return;
+    entry.pc.getTransceivers().forEach(function (t) {
+      if (t.direction !== "recvonly" || t.currentDirection === "stopped") return;
+      if (!have(t.receiver.track.kind)) return;
+      t.direction = "sendrecv";
+      if (t.sender.setStreams) t.sender.setStreams(local);
+    });
+  }
+
+  function have(kind) {
+    return local.getTracks().some(function (t) { return t.kind === kind; });
+  }
+
+  function trackOf(kind) {
+    if (kind === "video" && screen) return screen.getVideoTracks()[0];
+    return local.getTracks().find(function (t) { return t.kind === kind; }) || null;
+  }
+
+  // On a link, the camera and microphone while the layout lists the other as a peer and
+  // says to send them; none otherwise. (A connection made to a peer has them from the
+  // start, and is closed when the other is no longer one.)
+  function attach(entry) {
+    var on = isPeer(entry.id);
+    if (on) show(entry);
+    if (!entry.linked) return Promise.resolve();
+    entry.media = on;
+    return Promise.all(entry.pc.getTransceivers().map(function (t) {
+      if (t.currentDirection === "stopped" || t.direction === "stopped") return null;
+      var kind = t.receiver.track.kind;
+      var track = on && !(layout.send && layout.send[kind] === false) ? trackOf(kind) : null;
+      if (t.sender.track === track) return null;
+      return t.sender.replaceTrack(track).catch(function (error) { console.warn("track not put on", error); });
+    }));
+  }
+
+  // The peer's tile, with what they send (named at once; the picture follows).
+  function show(entry) {
+    if (entry.id === RECORDER || peers.get(entry.id) !== entry) return;
+    var video = tile(entry.id).querySelector("video");
+    if (entry.stream && video.srcObject !== entry.stream) video.srcObject = entry.stream;
+  }
+
   function open(id, offerer, epoch) {
-    var entry = takeWarm(id, offerer, epoch);
-    var ready = !!entry; // made in the lobby: its offer (if it sends one) is made already
-    entry = entry || build(id, offerer, epoch);
+    var entry = build(id, offerer, epoch);
     var pc = entry.pc;
     peers.set(id, entry);
-    if (screen) replaceVideo(screen.getVideoTracks()[0]);
-    if (id !== RECORDER) tile(id); // named at once; the picture follows
+    if (entry.media) {
+      if (screen) replaceVideo(screen.getVideoTracks()[0]);
+      show(entry); // named at once; the picture follows
+    }
     pc.onicecandidate = function (e) { if (e.candidate) send(id, "candidate", e.candidate.toJSON()); };
-    pc.ontrack = function (e) { tile(id).querySelector("video").srcObject = e.streams[0]; };
+    pc.ontrack = function (e) {
+      if (!entry.stream) entry.stream = e.streams[0] || new MediaStream();
+      if (entry.stream.getTracks().indexOf(e.track) < 0) entry.stream.addTrack(e.track);
+      if (entry.media) show(entry);
+    };
     pc.oniceconnectionstatechange = function () {
       if (broken(entry) && !entry.restarting) {
         entry.restarting = true;
@@ -133,103 +198,11 @@
         }, 1000);
       }
     };
-    if (ready && offerer) {
-      // The offer made in the lobby, with every candidate gathered since in it: one
-      // message to the peer instead of an offer and a dozen candidates.
-      send(id, "offer", pc.localDescription.toJSON());
-    } else if (offerer) {
+    if (offerer) {
+      attach(entry);
       negotiate(entry, false);
     }
     return entry;
-  }
-
-  // -- warm connections: made while waiting in the lobby ------------------------------
-  // Whom this page connects to when someone is let in is known before: a party waiting
-  // connects to the mediator, the mediator to each person waiting. Their connections are
-  // made while they wait (the camera on, the offer made by whoever sends it, ICE gathered),
-  // kept aside (nothing is sent: the server relays nothing to the lobby), and taken up by
-  // the layout that joins the two. Admission then costs one offer and its answer.
-  var warm = new Map(); // participant id -> an entry made ahead, not yet in use
-  var MAX_WARM = 4;
-
-  function likelyPeers() {
-    // Off with MEDIATION_ROOM_WARM_CONNECTIONS=false.
-    if (!cfg.warmConnections || !me || over) return [];
-    return roster.filter(function (m) {
-      if (m.id === me.id || !m.present || peers.has(m.id)) return false;
-      if (mediatorView) return !m.admitted; // waiting to be let in
-      return layout.group === "lobby" && m.role === "mediator";
-    }).slice(0, MAX_WARM);
-  }
-
-  function warmUp() {
-    var likely = likelyPeers();
-    var wanted = new Map(likely.map(function (m) { return [m.id, m]; }));
-    warm.forEach(function (entry, id) {
-      var m = wanted.get(id);
-      if (!m || m.epoch !== entry.epoch) { entry.pc.close(); warm.delete(id); }
-    });
-    likely.forEach(function (m) {
-      if (warm.has(m.id) || !local) return;
-      var entry = build(m.id, me.id < m.id, m.epoch);
-      warm.set(m.id, entry);
-      if (!entry.offerer) return; // the pool gathers; the answer waits for the offer
-      entry.pc.createOffer()
-        .then(function (offer) { return entry.pc.setLocalDescription(offer); })
-        .catch(function (error) { console.warn("warm offer failed", error); entry.failed = true; });
-    });
-  }
-
-  // A warm connection for this peer, if it fits: the same connection of theirs (epoch),
-  // the same role, and (for an offerer) its offer made.
-  function takeWarm(id, offerer, epoch) {
-    var entry = warm.get(id);
-    if (!entry) return null;
-    warm.delete(id);
-    var fits = entry.offerer === offerer && !entry.failed && entry.pc.signalingState !== "closed" &&
-      (epoch === undefined || entry.epoch === epoch) &&
-      (!offerer || entry.pc.signalingState === "have-local-offer");
-    if (!fits) { entry.pc.close(); return null; }
-    entry.epoch = epoch;
-    return entry;
-  }
-
-  // The let-in, and right behind it the offer made in the lobby: the server handles one
-  // connection's events in order (async_handlers off), so the offer is checked against the
-  // room with the admission committed, and reaches the party with their new layout instead
-  // of one round trip later (issue 18: admission to first frame). Only in the joint session
-  // (in a caucus the person let in may not be a peer of the mediator), and only with the
-  // offer made already; otherwise the layout brings the connection as usual.
-  function admit(m) {
-    socket.emit("admit", { participant: m.id });
-    later(function () {
-      var entry = warm.get(m.id);
-      if (peers.has(m.id) || layout.caucus || layout.group === "lobby" || !entry || !entry.offerer ||
-        entry.failed || entry.epoch !== m.epoch || entry.pc.signalingState !== "have-local-offer") return;
-      open(m.id, true, m.epoch).ahead = true;
-    });
-  }
-
-  // An entry opened with the let-in, before a layout lists its peer: kept while that person
-  // is still here on the same connection and no caucus began (their layout is on its way).
-  function waiting(id, entry) {
-    var m = memberOf(id);
-    return !!m && m.present && m.epoch === entry.epoch && !layout.caucus && layout.group !== "lobby";
-  }
-
-  // The let-in was refused (the person left meanwhile), or the offer that went with it:
-  // what was opened for it is closed.
-  function hasAhead() {
-    return Array.from(peers.values()).some(function (entry) { return entry.ahead; });
-  }
-
-  function notAhead() {
-    peers.forEach(function (entry, id) { if (entry.ahead) close(id); });
-  }
-
-  function coolDown() {
-    warm.forEach(function (entry) { entry.pc.close(); });
-    warm.clear();
   }
 
   function negotiate(entry, iceRestart) {
@@ -292,7 +265,8 @@
     var pc = entry.pc;
     if (message.kind === "offer") {
       pc.setRemoteDescription(message.payload)
-        .then(function () { return flush(entry); })
+        .then(function () { sendBack(entry); return flush(entry); })
+        .then(function () { return attach(entry); })
         .then(function () { return pc.createAnswer(); })
         .then(function (answer) { return pc.setLocalDescription(answer); })
         .then(function () { send(entry.id, "answer", pc.localDescription.toJSON()); })
@@ -311,8 +285,9 @@
 
   // An offer from another peer connection than the one this one talks to (its DTLS
   // certificate differs: an ICE restart keeps it): the peer closed theirs and made a new one
-  // (a let-in whose offer went ahead, then a layout that did not list it yet). Applied to
-  // the old connection it would fail, and the two would never connect.
+  // (it read a layout that closed the connection before this page did: a caucus begun and
+  // ended quickly). Applied to the old connection it would fail, and the two would never
+  // connect.
   function fingerprintOf(description) {
     var found = /a=fingerprint:(\S+ \S+)/.exec((description && description.sdp) || "");
     return found ? found[1] : null;
@@ -355,16 +330,18 @@
     renderState();
     later(function () {
       if (layout !== next) return; // a newer layout is queued behind this one
-      var wanted = new Set(next.peers);
+      var media = new Set(next.peers);
+      var wanted = new Set(next.peers.concat(next.links || []));
       var epochs = next.epochs || {};
       peers.forEach(function (entry, id) {
-        if (wanted.has(id)) entry.ahead = false;
-        else if (entry.ahead && waiting(id, entry)) return; // offered with the let-in
-        // Gone from the layout, or came back on a new connection (a reload): start again.
-        if (!wanted.has(id) || (epochs[id] !== undefined && entry.epoch !== epochs[id])) close(id);
+        // Gone from the layout, no longer a peer after media flowed (a caucus: closed, not
+        // just muted), or back on a new connection (a reload): start again.
+        if (!wanted.has(id) || (entry.media && !media.has(id)) ||
+          (epochs[id] !== undefined && entry.epoch !== epochs[id])) close(id);
       });
-      next.peers.forEach(function (id) {
+      wanted.forEach(function (id) {
         if (!peers.has(id)) open(id, me.id < id, epochs[id]);
+        else attach(peers.get(id)); // a link made in the lobby: the let-in puts media on it
       });
     });
   }
@@ -566,7 +543,7 @@
       item.appendChild(document.createTextNode(label + " "));
       if (me && me.role === "mediator" && m.role !== "mediator") item.appendChild(progress(m));
       if (me && me.role === "mediator" && m.role !== "mediator" && !over) {
-        if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { admit(m); }, "admit"));
+        if (m.present && !m.admitted) item.appendChild(button(text.admit, function () { socket.emit("admit", { participant: m.id }); }, "admit"));
         if (m.admitted && !m.identity_confirmed && cfg.identity) {
           var step = identityForm(m);
           step.hint.textContent = m.id_confirmed ? cfg.identity.text.confirmed : m.id_number ? cfg.identity.text.keep : cfg.identity.text.none;
@@ -701,7 +678,6 @@
     over = true;
     clearInterval(statsTimer);
     Array.from(peers.keys()).forEach(close);
-    coolDown();
     early.clear();
     if (screen) { stopTracks(screen); screen = null; }
     stopTracks(local);
@@ -837,7 +813,11 @@
     var people = Array.from(peers.values()).filter(function (entry) { return entry.id !== RECORDER; });
     return Promise.all(people.map(function (entry) {
       return entry.pc.getStats().then(function (report) {
-        var s = { framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0 };
+        // "media": whether the layout lets media flow on it (false: a lobby link).
+        var s = {
+          framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0,
+          media: entry.media, connected: entry.pc.connectionState === "connected",
+        };
         report.forEach(function (r) {
           if (r.type === "inbound-rtp" && r.kind === "video") {
             s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0;
@@ -905,7 +885,6 @@
       // made again from the layout.
       Array.from(peers.keys()).forEach(close);
       early.clear();
-      coolDown();
       layout = { version: 0, peers: [], group: "lobby", caucus: null };
     }
     applyLayout(w.layout);
@@ -921,7 +900,6 @@
     rosterVersion = r.version;
     roster = r.members;
     renderRoster();
-    later(warmUp);
   });
   socket.on("signal", function (m) { later(function () { onSignal(m); }); });
   socket.on("chat", function (line) { addChat(line, true); });
@@ -935,8 +913,9 @@
   // session is over for this page (ended, cancelled, past its hours): media stops too.
   socket.on("error", function (e) {
     if (e.code === "ended") finish(e.message);
-    else if (e.event === "signal" && e.code === "forbidden_pair" && hasAhead()) notAhead();
-    else { if (e.event === "admit") notAhead(); notice(e.message); }
+    // A signal that crossed a layout change (a caucus, a let-in, a departure): the layout
+    // that follows closes that connection; nothing to tell the person.
+    else if (!(e.event === "signal" && e.code === "forbidden_pair")) notice(e.message);
   });
   // The media connections outlive a signaling drop: while this page is away nobody can
   // change its layout without the other end of each connection closing it (the senders'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import WAIT_MS, enter, receiving
+from tests.browser.conftest import WAIT_MS, enter, peers_of, receiving, silent_from
 
 VIDEO_SIZE = """async (peer) => {
     const pc = await window.roomStats();
@@ -81,3 +81,83 @@ def test_the_mediator_shows_their_screen_and_goes_back_to_the_camera(
     while a.evaluate(VIDEO_SIZE, ids["mediator"]) != camera:
         assert time.monotonic() < deadline, "the party does not see the camera again"
         a.wait_for_timeout(200)
+
+
+# Both ends of each lobby link connected (ICE and DTLS), and how much came over it.
+LINKS = """async (ids) => {
+    const stats = await window.roomStats();
+    return ids.map((id) => stats[id] ? {
+        connected: stats[id].connected, media: stats[id].media,
+        frames: stats[id].framesDecoded, packets: stats[id].received,
+        audio: stats[id].audioBytes,
+    } : null);
+}"""
+
+
+def linked(page, peer_ids: list[int]) -> list[dict]:
+    """Wait until ``page`` has its lobby link to each peer connected; what came over them."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        links = page.evaluate(LINKS, peer_ids)
+        if all(link and link["connected"] for link in links):
+            return links
+        assert time.monotonic() < deadline, f"no lobby link to {peer_ids}: {links}"
+        page.wait_for_timeout(200)
+
+
+def nothing_over(page, peer_ids: list[int]) -> None:
+    """Connected without media: not one packet of sound or picture, no frame, no tile."""
+    page.wait_for_timeout(1500)  # time enough for frames to come, were any sent
+    for link in linked(page, peer_ids):
+        assert link == {"connected": True, "media": False, "frames": 0, "packets": 0, "audio": 0}
+    for peer in peer_ids:
+        assert page.query_selector(f"#tile-{peer}") is None
+
+
+def test_waiting_in_the_lobby_the_connection_is_made_without_media(
+    live_server, browser_factory, session_in_progress
+):
+    """The person waiting and the mediator connect while they wait (the lobby link); not a
+    frame or a sound goes either way over it until the let-in, and then both do."""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    a.wait_for_function("document.getElementById('self-video').videoWidth > 0")  # camera on
+    nothing_over(a, [ids["mediator"]])
+    nothing_over(mediator, [ids["a"]])
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    receiving(a, [ids["mediator"]])
+    receiving(mediator, [ids["a"]])
+
+
+def test_a_caucus_held_while_someone_waits_stays_private(
+    live_server, browser_factory, session_in_progress
+):
+    """The mediator with the respondent in a caucus; the applicant arrives and waits: their
+    link to the mediator carries nothing, and once let in they wait outside the caucus,
+    receiving nothing from either, until the joint session."""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
+    mediator.click(f"#roster li[data-participant='{ids['b']}'] button.admit", timeout=WAIT_MS)
+    confirm = f"#roster li[data-participant='{ids['b']}'] button.confirm-identity"
+    mediator.click(confirm, timeout=WAIT_MS)
+    b.click("#acknowledge", timeout=WAIT_MS)
+    mediator.click("#caucus-respondent")
+    b.wait_for_function("document.body.dataset.group === 'caucus:respondent'", timeout=WAIT_MS)
+    receiving(b, [ids["mediator"]])
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    a.wait_for_function("document.getElementById('self-video').videoWidth > 0")
+    nothing_over(a, [ids["mediator"]])
+    nothing_over(mediator, [ids["a"]])
+    assert peers_of(a) == [ids["mediator"]]  # the link, and nobody else
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    a.wait_for_function("document.body.dataset.group === 'waiting:applicant'", timeout=WAIT_MS)
+    assert silent_from(a, [ids["mediator"], ids["b"]])
+    assert silent_from(mediator, [ids["a"]]) and silent_from(b, [ids["a"]])
+    receiving(mediator, [ids["b"]])
+    mediator.click("#joint")  # A, not identified yet, meets the mediator only (art 17)
+    receiving(a, [ids["mediator"]])
+    receiving(mediator, [ids["a"], ids["b"]])

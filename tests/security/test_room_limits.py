@@ -183,3 +183,25 @@ def test_what_clients_send_decodes():
     assert guard.SafeJSON.loads('["[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]')  # in a string
     with pytest.raises(ValueError, match="nested"):
         guard.SafeJSON.loads("[" + nested + "]")
+
+
+def test_a_flood_of_offers_from_the_lobby_stops_at_its_budget(app, room, connect, monkeypatch):  # noqa: F811
+    """A person waiting may signal the mediator (the lobby link), on a budget of their own
+    that a new connection does not refill: 10,000 offers reach the mediator as that many
+    at most, whatever the reconnections."""
+    mediator, a = connect("mediator"), connect("a")
+    drain(mediator, a)
+    monkeypatch.setattr(limits.time, "monotonic", lambda: 1_000.0)
+    offer = {"to": room["ids"]["mediator"], "kind": "offer", "payload": "x", "version": 0}
+    budget = limits.parse_limit(app.config["ROOM_LIMIT_LOBBY_SIGNAL"]).amount
+    sent = 0
+    while sent < 10_000:
+        if not a.is_connected(NS):
+            a = connect("a")
+            if not a.is_connected(NS):
+                break  # over the arrivals' limit too
+        a.emit("signal", offer, namespace=NS)
+        sent += 1
+    relayed = [e for e in mediator.get_received(NS) if e["name"] == "signal"]
+    assert len(relayed) == budget
+    assert sent < 10_000

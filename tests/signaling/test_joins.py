@@ -150,28 +150,6 @@ def test_arrivals_within_a_tick_are_told_together(app, room, monkeypatch):
         sock.disconnect(NS)
 
 
-def test_an_offer_right_behind_the_let_in_reaches_the_person_let_in(app, room):
-    """The mediator's client sends its lobby offer behind ``admit`` on the same connection,
-    still with the layout version it had: the server handles the two in order, so the offer
-    is checked with the admission committed and relayed. Before any let-in it is refused."""
-    mediator = arrive(app, room, logged_in(app, room, "mediator"))
-    a = arrive(app, room, logged_in(app, room, "a"))
-    lobby = received(mediator, "layout")[-1]["version"]
-    offer = {"to": room["ids"]["a"], "kind": "offer", "payload": {"sdp": "v=0"}}
-    mediator.emit("signal", {**offer, "version": lobby}, namespace=NS)
-    assert [e["code"] for e in received(mediator, "error")] == ["forbidden_pair"]
-    assert received(a, "signal") == []
-    mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
-    mediator.emit("signal", {**offer, "version": lobby}, namespace=NS)
-    assert [m["kind"] for m in received(a, "signal")] == ["offer"]
-    told = mediator.get_received(NS)
-    assert [e for e in told if e["name"] == "error"] == []
-    # The layout the server corrects the stale version with lists the person let in.
-    assert [e for e in told if e["name"] == "layout"][-1]["args"][0]["peers"] == [room["ids"]["a"]]
-    mediator.disconnect(NS)
-    a.disconnect(NS)
-
-
 def test_the_chat_so_far_is_read_only_once_something_was_said(app, room):
     """An arrival skips the chat history while nothing was said in the room (asked after its
     journal entry), and reads it once something was."""

@@ -105,3 +105,29 @@ def test_a_caucus_is_not_recorded_unless_the_institution_says_so(app, room, conn
     mediator.emit("caucus", {"side": "applicant"}, namespace=NS)
     assert last_layout(recorder)["peers"] == sorted([ids["mediator"], ids["a"]])
     assert last_layout(a)["caucus_recorded"] is True
+
+
+def test_a_person_waiting_in_the_lobby_signals_the_mediator_only(app, room, connect):
+    """A session recorded with A's consent; B arrives late and waits: B's lobby link goes
+    to the mediator, never to the recorder or to A, and the recorder cannot reach B."""
+    ids = room["ids"]
+    mediator, a = connect("mediator"), connect("a")
+    clear(mediator, a, ids["a"])
+    a.emit("recording_consent", {"consent": True}, namespace=NS)
+    mediator.emit("start", {}, namespace=NS)
+    recorder = connect_recorder(app, room)
+    assert last_layout(recorder)["peers"] == sorted([ids["mediator"], ids["a"]])
+    b = connect("b")
+    waiting = last_layout(b)
+    assert waiting["peers"] == [] and waiting["links"] == [ids["mediator"]]
+    assert last_layout(recorder)["links"] == [] and last_layout(a)["links"] == []
+    events(mediator, "signal")
+    for to in (RECORDER, ids["a"], ids["mediator"]):
+        b.emit("signal", {"to": to, "kind": "offer", "payload": "x", "version": 0}, namespace=NS)
+    assert [e["code"] for e in events(b, "error")] == ["forbidden_pair"] * 2
+    assert [m["from"] for m in events(mediator, "signal")] == [ids["b"]]
+    assert events(recorder, "signal") == [] and events(a, "signal") == []
+    offer = {"to": ids["b"], "kind": "offer", "payload": "x", "version": 0}
+    recorder.emit("signal", offer, namespace=NS)
+    assert events(recorder, "error")[-1]["code"] == "forbidden_pair"
+    assert events(b, "signal") == []

@@ -55,23 +55,14 @@ def test_parties_wait_in_the_lobby_until_admitted_then_media_flows(room, connect
     assert mediator.is_connected(NS) and a.is_connected(NS)
     welcome = events(a, "welcome")[0]
     assert welcome["layout"]["group"] == "lobby" and welcome["layout"]["peers"] == []
-    drain(mediator)
-    # Nothing may be relayed to or from the lobby.
-    a.emit(
-        "signal",
-        {
-            "to": room["ids"]["mediator"],
-            "kind": "offer",
-            "payload": {},
-            "version": welcome["layout"]["version"],
-        },
-        namespace=NS,
-    )
-    assert events(a, "error")[0]["code"] == "forbidden_pair"
-    assert events(mediator, "signal") == []
+    # No media from or to the lobby; only the connection to the mediator made ready.
+    assert welcome["layout"]["links"] == [room["ids"]["mediator"]]
+    waiting = last_layout(mediator)
+    assert waiting["peers"] == [] and waiting["links"] == [room["ids"]["a"]]
     mediator.emit("admit", {"participant": room["ids"]["a"]}, namespace=NS)
     layout_a = last_layout(a)
     assert layout_a["group"] == "joint" and layout_a["peers"] == [room["ids"]["mediator"]]
+    assert layout_a["links"] == []
     assert last_layout(mediator)["peers"] == [room["ids"]["a"]]
     a.emit(
         "signal",
@@ -93,6 +84,71 @@ def test_parties_wait_in_the_lobby_until_admitted_then_media_flows(room, connect
             "version": layout_a["version"],
         }
     ]
+
+
+def signal(sock, to: int, version: int, kind: str = "offer") -> None:
+    data = {"to": to, "kind": kind, "payload": {"sdp": "v=0"}, "version": version}
+    sock.emit("signal", data, namespace=NS)
+
+
+def test_only_a_person_waiting_and_the_mediator_signal_across_the_lobby(room, connect):
+    """The lobby link: a person waiting and the mediator may make their connection (its
+    signaling only: no media, layout "peers" stays empty), never two parties."""
+    ids = room["ids"]
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    assert last_layout(mediator)["links"] == [ids["a"], ids["b"]]
+    version = last_layout(a)["version"]
+    drain(mediator, a, b)
+    signal(a, ids["mediator"], version)
+    signal(mediator, ids["a"], version, "candidate")
+    assert [(m["from"], m["kind"]) for m in events(mediator, "signal")] == [(ids["a"], "offer")]
+    assert [(m["from"], m["kind"]) for m in events(a, "signal")] == [(ids["mediator"], "candidate")]
+    signal(a, ids["b"], version)  # two people waiting
+    assert events(a, "error")[0]["code"] == "forbidden_pair"
+    mediator.emit("admit", {"participant": ids["b"]}, namespace=NS)
+    let_in = last_layout(b)
+    assert let_in["links"] == [] and last_layout(a)["links"] == [ids["mediator"]]
+    drain(mediator, a, b)
+    signal(a, ids["b"], let_in["version"])  # waiting -> a party let in
+    signal(b, ids["a"], let_in["version"])  # and back
+    assert [e["code"] for e in events(a, "error") + events(b, "error")] == ["forbidden_pair"] * 2
+    assert events(a, "signal") == [] and events(b, "signal") == []
+
+
+def test_a_caucus_while_someone_waits_keeps_the_link_and_nothing_else(room, connect):
+    """The mediator in a caucus with B's side; A (the other side) waits in the lobby: their
+    link stays (no media on it), and ends when A is let in to wait outside the caucus."""
+    ids = room["ids"]
+    mediator, a, b = connect("mediator"), connect("a"), connect("b")
+    clear(mediator, b, ids["b"])
+    mediator.emit("caucus", {"side": "respondent"}, namespace=NS)
+    outside = last_layout(a)
+    assert outside["peers"] == [] and outside["links"] == [ids["mediator"]]
+    held = last_layout(mediator)
+    assert held["peers"] == [ids["b"]] and held["links"] == [ids["a"]]
+    drain(mediator, a, b)
+    signal(a, ids["mediator"], outside["version"])
+    assert [m["from"] for m in events(mediator, "signal")] == [ids["a"]]
+    mediator.emit("admit", {"participant": ids["a"]}, namespace=NS)
+    let_in = last_layout(a)
+    assert let_in["group"] == "waiting:applicant"
+    assert let_in["peers"] == [] and let_in["links"] == []
+    assert last_layout(mediator)["links"] == []
+    drain(mediator, a)
+    signal(a, ids["mediator"], let_in["version"])
+    assert events(a, "error")[0]["code"] == "forbidden_pair"
+    assert events(mediator, "signal") == []
+
+
+def test_leaving_the_lobby_ends_the_link(room, connect):
+    ids = room["ids"]
+    mediator, a = connect("mediator"), connect("a")
+    version = last_layout(a)["version"]
+    a.disconnect(NS)
+    assert last_layout(mediator)["links"] == []
+    drain(mediator)
+    signal(mediator, ids["a"], version, "candidate")
+    assert events(mediator, "error")[0]["code"] == "forbidden_pair"
 
 
 def test_an_old_layout_version_is_corrected_and_the_message_still_relayed(room, connect):
