@@ -191,7 +191,7 @@ def test_a_flood_of_offers_from_the_lobby_stops_at_its_budget(app, room, connect
     at most, whatever the reconnections."""
     mediator, a = connect("mediator"), connect("a")
     drain(mediator, a)
-    monkeypatch.setattr(limits.time, "monotonic", lambda: 1_000.0)
+    monkeypatch.setattr(limits, "clock", lambda: 1_000.0)
     offer = {"to": room["ids"]["mediator"], "kind": "offer", "payload": "x", "version": 0}
     budget = limits.parse_limit(app.config["ROOM_LIMIT_LOBBY_SIGNAL"]).amount
     sent = 0
