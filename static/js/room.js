@@ -937,6 +937,14 @@
     notice(text.cannot_connect);
   });
   socket.on("connect", function () { notice(""); });
+  // The browser says a network is back: try at once, not when Socket.IO's backoff says (a
+  // try made while still offline failed, and the next waits 1-5 s more: most of the time
+  // a dropped party took to be back, bench/room_recover.py). Only while Socket.IO is still
+  // trying ("active"): a window replaced by a newer one, or an agent refused, stays away.
+  window.addEventListener("online", function () {
+    if (over || socket.connected || !socket.active) return;
+    socket.disconnect().connect(); // the pending try is dropped; auth (resume) is sent again
+  });
   wire();
   showTab("people");
   if (cfg.ended) finish();
