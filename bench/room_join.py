@@ -82,6 +82,8 @@ import argparse
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -235,18 +237,40 @@ def seed_session() -> dict:
     }
 
 
-def enter(browser, url: str, phone: str, session_id: int, timeline: bool = False):
+def enter(browser, url: str, phone: str, session_id: int, scripts: tuple[str, ...] = ()):
+    """A person logs in with the page's form and opens the room, ``scripts`` run first in
+    every page they load."""
     page = browser.new_context().new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=identifier]", phone)
     page.fill("input[name=password]", PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(lambda u: "/login" not in u)
-    page.add_init_script(FIRST_FRAME)
-    if timeline:
-        page.add_init_script(TIMELINE)
+    for script in scripts:
+        page.add_init_script(script)
     page.goto(f"{url}/sessions/{session_id}/room")
     return page
+
+
+@contextmanager
+def chromium_rooms(runs: int, media: list[str]) -> Iterator[tuple[str, list[dict], list]]:
+    """A platform on SQLite with ``runs`` sessions seeded, and two Chromium browsers with
+    fake cameras: (url, sessions, browsers)."""
+    with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
+        url_db = app.config["SQLALCHEMY_DATABASE_URI"]
+        sessions = [seed_session() for _ in range(runs)]
+        with serve(url_db, Path(instance)) as url, sync_playwright() as playwright:
+            browsers = [
+                playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=[*media, "--use-fake-ui-for-media-stream"]
+                )
+                for _ in range(2)
+            ]
+            try:
+                yield url, sessions, browsers
+            finally:
+                for browser in browsers:
+                    browser.close()
 
 
 # With --quality: what a page receives from its peer (inbound video: width, bytes, frames).
@@ -283,8 +307,9 @@ def one_run(
     browsers, url: str, seeded: dict, timeline: list | None = None, quality: list | None = None
 ) -> tuple[float, float]:
     marks = timeline is not None or quality is not None
-    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], marks)
-    party = enter(browsers[1], url, seeded["party"], seeded["session"], marks)
+    scripts = (FIRST_FRAME, TIMELINE) if marks else (FIRST_FRAME,)
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], scripts)
+    party = enter(browsers[1], url, seeded["party"], seeded["session"], scripts)
     # Media acquired in the lobby: the party's own camera shows before admission.
     party.wait_for_function("document.getElementById('self-video').videoWidth > 0")
     button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
@@ -371,24 +396,13 @@ def main() -> int:
     quality: list[dict] | None = [] if args.quality else None
     party_ms, mediator_ms = [], []
     runs: list[dict] = []  # with --timeline: each run's first time of each step, per page
-    with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
-        url_db = app.config["SQLALCHEMY_DATABASE_URI"]
-        sessions = [seed_session() for _ in range(args.runs)]
-        with serve(url_db, Path(instance)) as url, sync_playwright() as playwright:
-            browsers = [
-                playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=[*media, "--use-fake-ui-for-media-stream"]
-                )
-                for _ in range(2)
-            ]
-            for seeded in sessions:
-                party, mediator = one_run(
-                    browsers, url, seeded, runs if args.timeline else None, quality
-                )
-                party_ms.append(party)
-                mediator_ms.append(mediator)
-            for browser in browsers:
-                browser.close()
+    with chromium_rooms(args.runs, media) as (url, sessions, browsers):
+        for seeded in sessions:
+            party, mediator = one_run(
+                browsers, url, seeded, runs if args.timeline else None, quality
+            )
+            party_ms.append(party)
+            mediator_ms.append(mediator)
     if runs:
         print_timeline(runs)
     if quality:

@@ -34,19 +34,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_app
-from playwright.sync_api import sync_playwright
-from room_join import seed_session
+from room_join import chromium_rooms, enter
 
-from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve
-from tests.factories import PASSWORD
+from tests.browser.conftest import FAKE_MEDIA
 
 GOAL_MS = 5000  # what the room's browser test once asserted (a timed assertion: moved here)
 WAIT_MS = 30_000  # a run that takes longer is reported as not recovered
@@ -139,18 +135,6 @@ window.recovery = () => {
 """
 
 
-def enter(browser, url: str, phone: str, session_id: int):
-    page = browser.new_context().new_page()
-    page.goto(f"{url}/login")
-    page.fill("input[name=identifier]", phone)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
-    page.add_init_script(WATCH)
-    page.goto(f"{url}/sessions/{session_id}/room")
-    return page
-
-
 def receiving_since(page, since: float, deadline: float) -> tuple[float, int] | None:
     """When ``page``'s connection in use began receiving after ``since`` (ms, this
     machine's clock) and its index; that connection still open a second later (one the
@@ -168,8 +152,8 @@ def receiving_since(page, since: float, deadline: float) -> tuple[float, int] | 
 
 
 def one_run(browsers, url: str, seeded: dict, offline_ms: int, steps: bool = False) -> dict:
-    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"])
-    party = enter(browsers[1], url, seeded["party"], seeded["session"])
+    mediator = enter(browsers[0], url, seeded["mediator"], seeded["session"], (WATCH,))
+    party = enter(browsers[1], url, seeded["party"], seeded["session"], (WATCH,))
     button = f"#roster li[data-participant='{seeded['party_id']}'] button.admit"
     mediator.click(button, timeout=WAIT_MS)
     # In the call: each receives the other (since = 0: any time counts).
@@ -227,23 +211,12 @@ def main() -> int:
     )
     args = parser.parse_args()
     results: list[dict] = []
-    with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as instance:
-        url_db = app.config["SQLALCHEMY_DATABASE_URI"]
-        sessions = [seed_session() for _ in range(args.runs)]
-        with serve(url_db, Path(instance)) as url, sync_playwright() as playwright:
-            browsers = [
-                playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=[*FAKE_MEDIA, "--use-fake-ui-for-media-stream"]
-                )
-                for _ in range(2)
-            ]
-            for seeded in sessions:
-                result = one_run(browsers, url, seeded, args.offline_ms, args.steps)
-                results.append(result)
-                if args.each:
-                    print("  " + ", ".join(f"{k} {fmt(v)}" for k, v in result.items()))
-            for browser in browsers:
-                browser.close()
+    with chromium_rooms(args.runs, FAKE_MEDIA) as (url, sessions, browsers):
+        for seeded in sessions:
+            result = one_run(browsers, url, seeded, args.offline_ms, args.steps)
+            results.append(result)
+            if args.each:
+                print("  " + ", ".join(f"{k} {fmt(v)}" for k, v in result.items()))
     resumed = sum(r["resumed"] for r in results)
     remade = sum(r["remade"] > 0 for r in results)
     print(
