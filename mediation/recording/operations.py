@@ -251,6 +251,9 @@ def finish_file(
     recording.ended_at = ended_at or utcnow()  # when the writer closed it, if known
     recording.duration_seconds = duration
     if path.exists():
+        # Written by its close at the latest (sound shorter than the wait for a picture is
+        # written only then): a closed file with something in it counts as written.
+        recording.written_at = recording.written_at or recording.ended_at
         recording.size = path.stat().st_size
         recording.sha256 = sha256_of(path)
         _keep(recording.path, path)

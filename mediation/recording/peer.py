@@ -173,10 +173,16 @@ class Peer:
     async def close(self) -> None:
         self.stop_writing()
         await self.drain()
-        # Nothing reached the recorder in this stretch, and it ended before the watch would
-        # call that a gap: the whole stretch is one, or the recording would seem to stand for
-        # the minutes without a second of this person in it (SPC online mediation rules art 22).
-        unrecorded = self.last_frame is None and not self.watch.open and not self.discarding
+        # Nothing of this stretch can be written (nothing came, or only pictures before a
+        # first key frame), and it ended before the watch would call that a gap: the whole
+        # stretch is one, or the recording would seem to stand for the minutes without a
+        # second of this person in it (SPC online mediation rules art 22).
+        unrecorded = (
+            self.writer is not None
+            and self.writer.empty
+            and not self.watch.open
+            and not self.discarding
+        )
         try:
             await self.watch.end()  # a gap lasts at most until its file closes
             if unrecorded:

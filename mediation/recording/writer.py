@@ -71,6 +71,12 @@ class WebmWriter:
     def started(self) -> bool:
         return self.container is not None
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to write, even at ``close``: no file has begun and no sound is held (the
+        pictures before a first key frame are not kept)."""
+        return self.container is None and not self._held
+
     def add_video(self, data: bytes, rtp: int, arrived: float | None = None) -> None:
         arrived = time.monotonic() if arrived is None else arrived
         if self.container is None:

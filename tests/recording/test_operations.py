@@ -67,6 +67,7 @@ def test_a_finished_file_is_hashed_and_journaled_and_verify_finds_a_changed_byte
     path.write_bytes(b"\x1a\x45\xdf\xa3" + bytes(range(256)) * 40)
     recording.finish_file(file, duration=12.5)
     assert file.sha256 == recording.sha256_of(path) and file.size == path.stat().st_size
+    assert file.status == "finished" and file.written_at == file.ended_at  # written, at last
     entry = db.session.query(JournalEntry).filter_by(action="recording.finished").one()
     assert entry.case_id == case.id and entry.payload["sha256"] == file.sha256
     assert recording.verify(case.id) == []
@@ -77,6 +78,17 @@ def test_a_finished_file_is_hashed_and_journaled_and_verify_finds_a_changed_byte
     assert recording.verify(case.id) == [(file, "changed")]
     path.unlink()
     assert recording.verify(case.id) == [(file, "missing")]
+
+
+def test_a_file_closed_with_nothing_in_it_is_empty_and_verify_passes_over_it(app_ctx):
+    case, session = started_session()
+    file = recording.open_file(session.id, session.participants[0].id, "a")
+    recording.finish_file(file, duration=0.0)  # the writer never began: no file
+    assert file.status == recording.EMPTY_STATUS
+    assert file.sha256 is None and file.written_at is None and file.duration_seconds is None
+    entry = db.session.query(JournalEntry).filter_by(action="recording.finished").one()
+    assert entry.payload["status"] == recording.EMPTY_STATUS
+    assert recording.verify(case.id) == []
 
 
 def test_files_a_dead_worker_left_open_are_closed_by_the_next_one(app_ctx):

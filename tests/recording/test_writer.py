@@ -46,9 +46,17 @@ def test_pictures_before_the_first_key_frame_are_dropped(tmp_path):
     assert vp8_key_frame_size(frames[1]) is None
     writer = WebmWriter(tmp_path / "a.webm", opened=0.0)
     writer.add_video(frames[1], 6000, arrived=0.1)
-    assert not writer.started
+    assert not writer.started and writer.empty  # closed now, it would write nothing
     writer.add_video(frames[0], 0, arrived=0.2)
-    assert writer.started
+    assert writer.started and not writer.empty
+
+
+def test_sound_shorter_than_the_wait_for_a_picture_is_written_at_close(tmp_path):
+    writer = WebmWriter(tmp_path / "a.webm", opened=0.0)
+    writer.add_audio(opus_frames(1)[0], 0, arrived=0.1)
+    assert not writer.started and not writer.empty
+    writer.close()
+    assert probe(tmp_path / "a.webm")["codecs"] == ["opus"]
 
 
 def test_a_killed_writer_leaves_a_playable_file_missing_about_a_second(tmp_path):
