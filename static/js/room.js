@@ -69,6 +69,11 @@
       .catch(function (error) { console.warn(error); });
   }
 
+  // What the connections do, for a failure's report (the console's "verbose" level).
+  function trace() {
+    console.debug.apply(console, ["room:"].concat(Array.prototype.slice.call(arguments)));
+  }
+
   function stopTracks(stream) {
     if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
   }
@@ -77,6 +82,7 @@
   function send(to, kind, payload) {
     // While disconnected nothing is queued: the new connection starts over from "welcome".
     if (!socket.connected) return;
+    trace("send", kind, "to", to, "v" + layout.version, kind === "candidate" ? payload.candidate : "");
     socket.emit("signal", { to: to, kind: kind, payload: payload, version: layout.version });
   }
 
@@ -109,7 +115,11 @@
       iceServers: cfg.iceServers,
       // "relay" (MEDIATION_ICE_TRANSPORT_POLICY): media only through the TURN server.
       iceTransportPolicy: cfg.iceTransportPolicy || "all",
-      iceCandidatePoolSize: 1,
+      // No candidate pool (iceCandidatePoolSize): with one, Chromium now and then never
+      // finished gathering on a new connection, which then never came up (7 runs in 53 of
+      // tests/browser/test_room.py's three-party test beside a CPU burner; none in 34
+      // without). The watchdog below brings such a connection up again as well.
+      // The lobby link already has ICE done by the let-in.
     });
     var linked = !isPeer(id);
     var entry = {
@@ -175,7 +185,8 @@
     if (entry.stream && video.srcObject !== entry.stream) video.srcObject = entry.stream;
   }
 
-  function open(id, offerer, epoch) {
+  function open(id, offerer, epoch, wait) {
+    trace("open", id, offerer ? "offering" : "answering", "epoch", epoch);
     var entry = build(id, offerer, epoch);
     var pc = entry.pc;
     peers.set(id, entry);
@@ -189,12 +200,15 @@
       if (entry.stream.getTracks().indexOf(e.track) < 0) entry.stream.addTrack(e.track);
       if (entry.media) show(entry);
     };
+    pc.onicegatheringstatechange = function () { trace("gathering", id, pc.iceGatheringState); };
+    pc.onconnectionstatechange = function () { if (pc.connectionState === "connected") entry.up = true; };
     pc.oniceconnectionstatechange = function () {
+      trace("ice", id, pc.iceConnectionState);
       if (broken(entry) && !entry.restarting) {
         entry.restarting = true;
         setTimeout(function () {
           entry.restarting = false;
-          if (peers.get(entry.id) === entry && broken(entry)) restart(entry);
+          later(function () { if (peers.get(entry.id) === entry && broken(entry)) restart(entry); });
         }, 1000);
       }
     };
@@ -202,8 +216,32 @@
       attach(entry);
       negotiate(entry, false);
     }
+    // The recorder watches its own. The answerer waits longer: the offerer acts first.
+    if (id !== RECORDER) watch(entry, wait || (offerer ? CONNECT_WITHIN : 1.5 * CONNECT_WITHIN));
     return entry;
   }
+
+  // A connection not up within CONNECT_WITHIN is made again (restart: a new connection if
+  // it never came up, an ICE restart if it did): a candidate or an offer lost on the way,
+  // or a browser that stalled gathering, would otherwise leave two people without each
+  // other's picture for good (a connection that never had a candidate pair stays "new"
+  // and never "fails"). The wait doubles each time: slow networks get the time they need.
+  var CONNECT_WITHIN = 8000;
+  function watch(entry, wait) {
+    entry.wait = wait;
+    entry.watchdog = setTimeout(function () {
+      if (over || peers.get(entry.id) !== entry) return;
+      if (entry.pc.connectionState === "connected") { watch(entry, CONNECT_WITHIN); return; }
+      // Offline, nothing would reach the other page; coming back restarts.
+      if (socket.connected) {
+        trace("not connected within", wait, "ms:", entry.id, entry.pc.connectionState);
+        later(function () { if (peers.get(entry.id) === entry) restart(entry); });
+      }
+      watch(entry, longer(wait)); // stops once the entry is closed (renewed)
+    }, wait);
+  }
+
+  function longer(wait) { return Math.min(2 * wait, 60000); }
 
   function negotiate(entry, iceRestart) {
     if (peers.get(entry.id) !== entry) return;
@@ -219,15 +257,27 @@
   }
 
   // ICE restart (a network change, a dropped Wi-Fi): the offerer makes a new offer on the
-  // same connection; the answerer asks the offerer for one.
+  // same connection; the answerer asks the offerer for one. A connection that never came
+  // up is made anew instead (renew): its ICE agent may be what is stuck.
   function restart(entry) {
-    if (entry.offerer) negotiate(entry, true);
-    else send(entry.id, "restart", null);
+    if (!entry.offerer) send(entry.id, "restart", null);
+    else if (entry.up) negotiate(entry, true);
+    else renew(entry);
+  }
+
+  // A new RTCPeerConnection in place of one that never came up; the other page takes its
+  // offer (another DTLS fingerprint) as a new connection too (otherConnection).
+  function renew(entry) {
+    trace("renew", entry.id);
+    close(entry.id);
+    open(entry.id, true, entry.epoch, longer(entry.wait || CONNECT_WITHIN));
   }
 
   function close(id) {
     var entry = peers.get(id);
     if (!entry) return;
+    trace("close", id);
+    clearTimeout(entry.watchdog);
     entry.pc.close();
     peers.delete(id);
     var figure = $("tile-" + id);
@@ -238,6 +288,7 @@
   var early = new Map(); // candidates that came before their peer's offer
   function onSignal(message) {
     var entry = peers.get(message.from);
+    trace("got", message.kind, "from", message.from, "epoch", message.epoch, entry ? "known" : "new");
     if (entry && entry.epoch !== undefined && message.epoch < entry.epoch) return; // old
     if (entry && message.kind === "offer" && (
       (entry.epoch !== undefined && message.epoch > entry.epoch) || otherConnection(entry, message.payload))) {
@@ -276,7 +327,9 @@
       pc.setRemoteDescription(message.payload).then(function () { return flush(entry); })
         .catch(function (error) { console.warn("answer not applied", error); });
     } else if (message.kind === "restart") {
-      if (entry.offerer) negotiate(entry, true);
+      // One offer at a time: an offer still waiting for its answer (this page restarted
+      // too) answers the request; a second would cross the first one's answer.
+      if (entry.offerer && pc.signalingState === "stable") restart(entry);
     } else if (message.kind === "candidate") {
       if (pc.remoteDescription) pc.addIceCandidate(message.payload).catch(function () {});
       else entry.pending.push(message.payload);
@@ -330,6 +383,7 @@
     renderState();
     later(function () {
       if (layout !== next) return; // a newer layout is queued behind this one
+      trace("layout", "v" + next.version, next.group, "peers", next.peers, "links", next.links, JSON.stringify(next.epochs));
       var media = new Set(next.peers);
       var wanted = new Set(next.peers.concat(next.links || []));
       var epochs = next.epochs || {};
@@ -817,6 +871,9 @@
         var s = {
           framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0,
           media: entry.media, connected: entry.pc.connectionState === "connected",
+          // For a failure's report: how far the connection got.
+          signaling: entry.pc.signalingState, ice: entry.pc.iceConnectionState,
+          gathering: entry.pc.iceGatheringState,
         };
         report.forEach(function (r) {
           if (r.type === "inbound-rtp" && r.kind === "video") {
@@ -912,6 +969,7 @@
   // disconnected, or the two would take the place from each other in turn. "ended": the
   // session is over for this page (ended, cancelled, past its hours): media stops too.
   socket.on("error", function (e) {
+    console.warn("refused:", e.event, e.code);
     if (e.code === "ended") finish(e.message);
     // A signal that crossed a layout change (a caucus, a let-in, a departure): the layout
     // that follows closes that connection; nothing to tell the person.

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,6 +175,10 @@ def browser_factory(playwright_instance):
         return browser
 
     yield launch
+    # Shown by pytest for a failed test only: what each page said, in the order it said it.
+    for page, said in list(_CONSOLE.items()):
+        print(f"--- console of {page.url}:", *said, sep="\n  ")
+    _CONSOLE.clear()
     for browser in launched:
         browser.close()
 
@@ -231,6 +236,7 @@ def enter(
     if permissions:
         context.grant_permissions(permissions, origin=live_server)
     page = context.new_page()
+    listen_to_console(page)
     page.goto(f"{live_server}/login")
     page.fill("input[name=identifier]", phone)
     page.fill("input[name=password]", PASSWORD)
@@ -239,6 +245,27 @@ def enter(
     response = page.goto(f"{live_server}/sessions/{session_id}/room")
     assert response.ok, f"the room answered {response.status}: {what_the_page_says(page)}"
     return page
+
+
+_CONSOLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def listen_to_console(page) -> None:
+    """Keep what the page's console said last, for a failure's report (a connection that
+    never comes up says why only there)."""
+    kept = _CONSOLE.setdefault(page, [])
+    started = time.monotonic()
+
+    def heard(message) -> None:
+        kept.append(f"{time.monotonic() - started:7.3f} {message.type}: {message.text}"[:300])
+        del kept[:-300]
+
+    page.on("console", heard)
+
+
+def console_of(page) -> list[str]:
+    """The page's warnings and errors."""
+    return [line for line in _CONSOLE.get(page, []) if " debug: " not in line][-20:]
 
 
 def what_the_page_says(page) -> str:
@@ -269,6 +296,7 @@ def enter_by_link(browser_factory, live_server: str, app, link: str, phone: str)
 
     browser = browser_factory("--use-fake-ui-for-media-stream")
     page = browser.new_context().new_page()
+    listen_to_console(page)
     page.goto(live_server + link)
     with app.app_context():
         before = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
@@ -296,7 +324,10 @@ def receiving(page, peer_ids: list[int], within_ms: int = WAIT_MS) -> None:
     while time.monotonic() < deadline:
         if page.evaluate(RECEIVING, peer_ids):
             return
-    raise AssertionError(f"no media from {peer_ids}: {page.evaluate('window.roomStats()')}")
+    raise AssertionError(
+        f"no media from {peer_ids}: {page.evaluate('window.roomStats()')}; "
+        f"console: {console_of(page)}"
+    )
 
 
 def silent_from(page, peer_ids: list[int]) -> bool:

@@ -41,6 +41,64 @@ def test_a_party_whose_network_drops_is_back_with_media(
     receiving(mediator, [ids["a"]])
 
 
+# Every candidate of a page's first connection to each peer is lost on the way (kept back
+# from the platform); those of a later gathering (an ICE restart: new credentials) go.
+LOSE_FIRST_CANDIDATES = """
+let realIo = null;
+const first = {};  // peer -> the credentials whose candidates are lost
+window.candidatesLost = 0;
+Object.defineProperty(window, 'io', {
+  configurable: true,
+  get: () => realIo,
+  set: (io) => {
+    realIo = Object.assign((...args) => {
+      const socket = io(...args);
+      const emit = socket.emit.bind(socket);
+      socket.emit = (event, data, ...rest) => {
+        if (event === 'signal' && data.kind === 'candidate') {
+          const ufrag = data.payload.usernameFragment;
+          if (!(data.to in first)) first[data.to] = ufrag;
+          if (first[data.to] === ufrag) { window.candidatesLost += 1; return socket; }
+        }
+        return emit(event, data, ...rest);
+      };
+      return socket;
+    }, io);
+  },
+});
+"""
+
+
+def test_a_connection_whose_candidates_are_lost_comes_up_by_itself(
+    live_server, browser_factory, session_in_progress
+):
+    """Neither side's ICE candidates of the first connection arrive (a message lost on a
+    weak network, a browser that stalls gathering): the connection never starts checking,
+    and would never fail either. The page makes it again (an ICE restart) and the two see
+    and hear each other. The restart waits 8 s: given more time here."""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(
+        browser_factory,
+        live_server,
+        s["phones"]["mediator"],
+        s["session"],
+        init_script=LOSE_FIRST_CANDIDATES,
+    )
+    a = enter(
+        browser_factory,
+        live_server,
+        s["phones"]["a"],
+        s["session"],
+        init_script=LOSE_FIRST_CANDIDATES,
+    )
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    receiving(a, [ids["mediator"]], within_ms=WAIT_MS + 20_000)
+    receiving(mediator, [ids["a"]])
+    assert a.evaluate("window.candidatesLost") > 0
+    assert mediator.evaluate("window.candidatesLost") > 0
+
+
 def test_without_a_camera_the_call_goes_on_as_audio(
     live_server, browser_factory, session_in_progress
 ):
