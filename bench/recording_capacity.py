@@ -167,6 +167,21 @@ def run(app, url: str, clients: list[dict], seconds: float, folder: Path) -> dic
     }
 
 
+def seed_recorded_rooms(app, count: int) -> list[dict]:
+    """``count`` rooms of four whose everyone agreed to be recorded, none started yet (each
+    run starts its own); each client knows its room's mediator."""
+    clients = seed_rooms(app, count)
+    mediators: dict[int, int] = {}
+    for c in clients:  # the first of each room's clients is its mediator (seed order)
+        mediators.setdefault(c["auth"]["session"], c["id"])
+    for c in clients:
+        c["mediator"] = mediators[c["auth"]["session"]]
+    db.session.execute(update(RoomMember).values(recording_consent=True))
+    db.session.execute(update(Room).values(started_at=None))
+    db.session.commit()
+    return clients
+
+
 def set_rooms(app, sessions: list[int], **values) -> None:
     with app.app_context():
         db.session.execute(update(Room).where(Room.session_id.in_(sessions)).values(**values))
@@ -200,15 +215,7 @@ def main() -> int:
 
     rows = []
     with fresh_app("sqlite") as app, tempfile.TemporaryDirectory() as folder:
-        clients = seed_rooms(app, rooms_needed)
-        mediators = {}
-        for c in clients:  # the first of each room's clients is its mediator (seed order)
-            mediators.setdefault(c["auth"]["session"], c["id"])
-        for c in clients:
-            c["mediator"] = mediators[c["auth"]["session"]]
-        db.session.execute(update(RoomMember).values(recording_consent=True))
-        db.session.execute(update(Room).values(started_at=None))  # each run starts its own
-        db.session.commit()
+        clients = seed_recorded_rooms(app, rooms_needed)
         with serve(app.config["SQLALCHEMY_DATABASE_URI"], Path(folder)) as url:
             offset = 0
             for level in levels:

@@ -93,7 +93,7 @@ from common import fresh_app, percentile
 from playwright.sync_api import sync_playwright
 
 from mediation.extensions import db
-from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve
+from tests.browser.conftest import CHROMIUM, FAKE_MEDIA, serve, socket_hook
 from tests.factories import PASSWORD, make_mediating_case
 from tests.signaling.conftest import open_session
 
@@ -203,24 +203,14 @@ const frames = setInterval(() => {
     }
   });
 }, 2);
-let realIo = null;
-Object.defineProperty(window, 'io', {
-  configurable: true,
-  get: () => realIo,
-  set: (io) => {
-    realIo = Object.assign((...args) => {
-      const socket = io(...args);
-      socket.onAny((event, data) => mark('got ' + (event === 'signal' ? data.kind : event)));
-      const emit = socket.emit.bind(socket);
-      socket.emit = (event, data, ...rest) => {
-        mark('sent ' + (event === 'signal' ? data.kind : event));
-        return emit(event, data, ...rest);
-      };
-      return socket;
-    }, io);
-  },
-});
-"""
+""" + socket_hook("""(socket) => {
+  socket.onAny((event, data) => mark('got ' + (event === 'signal' ? data.kind : event)));
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, data, ...rest) => {
+    mark('sent ' + (event === 'signal' ? data.kind : event));
+    return emit(event, data, ...rest);
+  };
+}""")
 
 
 def seed_session() -> dict:

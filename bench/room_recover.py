@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from room_join import chromium_rooms, enter
 
-from tests.browser.conftest import FAKE_MEDIA
+from tests.browser.conftest import FAKE_MEDIA, socket_hook
 
 GOAL_MS = 5000  # what the room's browser test once asserted (a timed assertion: moved here)
 WAIT_MS = 30_000  # a run that takes longer is reported as not recovered
@@ -55,7 +55,8 @@ WAIT_MS = 30_000  # a run that takes longer is reported as not recovered
 # connection the first moment it decodes new frames and sound after ``window.since``: two
 # readings of its getStats one after the other, both later than ``since``, the second with
 # more video frames decoded and more audio bytes than the first.
-WATCH = """
+WATCH = (
+    """
 window.connections = [];
 window.welcomes = [];
 window.since = Infinity;
@@ -101,29 +102,22 @@ window.RTCPeerConnection = function (config) {
   return pc;
 };
 window.RTCPeerConnection.prototype = Native.prototype;
-let realIo = null;
-Object.defineProperty(window, 'io', {
-  configurable: true,
-  get: () => realIo,
-  set: (io) => {
-    realIo = Object.assign((...args) => {
-      const socket = io(...args);
-      socket.on('welcome', (w) => window.welcomes.push([now(), w.you.epoch]));
-      socket.on('connect', () => mark('connect'));
-      socket.on('disconnect', () => mark('disconnect'));
-      socket.onAny((event, data) => mark('got ' + (event === 'signal'
-        ? `${data.kind} e${data.epoch}` : event === 'layout'
-        ? `layout v${data.version} peers ${data.peers} links ${data.links || ''}`
-        : event === 'error' ? `error ${data.code} ${data.event}` : event)));
-      const emit = socket.emit.bind(socket);
-      socket.emit = (event, data, ...rest) => {
-        mark('sent ' + (event === 'signal' ? data.kind : event));
-        return emit(event, data, ...rest);
-      };
-      return socket;
-    }, io);
-  },
-});
+"""
+    + socket_hook("""(socket) => {
+  socket.on('welcome', (w) => window.welcomes.push([now(), w.you.epoch]));
+  socket.on('connect', () => mark('connect'));
+  socket.on('disconnect', () => mark('disconnect'));
+  socket.onAny((event, data) => mark('got ' + (event === 'signal'
+    ? `${data.kind} e${data.epoch}` : event === 'layout'
+    ? `layout v${data.version} peers ${data.peers} links ${data.links || ''}`
+    : event === 'error' ? `error ${data.code} ${data.event}` : event)));
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, data, ...rest) => {
+    mark('sent ' + (event === 'signal' ? data.kind : event));
+    return emit(event, data, ...rest);
+  };
+}""")
+    + """
 // The connection in use (the last one made that is still open) and when it began receiving
 // after ``since``; how many connections were made after ``since``.
 window.recovery = () => {
@@ -137,6 +131,7 @@ window.recovery = () => {
   };
 };
 """
+)
 
 
 def receiving_since(page, since: float, deadline: float) -> tuple[float, int] | None:

@@ -247,6 +247,28 @@ def enter(
     return page
 
 
+_SOCKET_HOOK = """
+(() => {
+  const onSocket = ON_SOCKET;
+  let realIo = null;
+  Object.defineProperty(window, 'io', {
+    configurable: true,
+    get: () => realIo,
+    set: (io) => {
+      realIo = Object.assign((...args) => { const s = io(...args); onSocket(s); return s; }, io);
+    },
+  });
+})();
+"""
+
+
+def socket_hook(on_socket: str) -> str:
+    """An init script that gives every Socket.IO socket the page opens to ``on_socket`` (a
+    JavaScript function of the socket) before the page uses it: the page's ``io``, set by
+    the vendored client script, is wrapped as it is set."""
+    return _SOCKET_HOOK.replace("ON_SOCKET", on_socket)
+
+
 _CONSOLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 

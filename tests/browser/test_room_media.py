@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import WAIT_MS, enter, peers_of, receiving, silent_from
+from tests.browser.conftest import (
+    WAIT_MS,
+    enter,
+    peers_of,
+    receiving,
+    silent_from,
+    socket_hook,
+)
 
 VIDEO_SIZE = """async (peer) => {
     const pc = await window.roomStats();
@@ -43,30 +50,19 @@ def test_a_party_whose_network_drops_is_back_with_media(
 
 # Every candidate of a page's first connection to each peer is lost on the way (kept back
 # from the platform); those of a later gathering (an ICE restart: new credentials) go.
-LOSE_FIRST_CANDIDATES = """
-let realIo = null;
-const first = {};  // peer -> the credentials whose candidates are lost
-window.candidatesLost = 0;
-Object.defineProperty(window, 'io', {
-  configurable: true,
-  get: () => realIo,
-  set: (io) => {
-    realIo = Object.assign((...args) => {
-      const socket = io(...args);
-      const emit = socket.emit.bind(socket);
-      socket.emit = (event, data, ...rest) => {
-        if (event === 'signal' && data.kind === 'candidate') {
-          const ufrag = data.payload.usernameFragment;
-          if (!(data.to in first)) first[data.to] = ufrag;
-          if (first[data.to] === ufrag) { window.candidatesLost += 1; return socket; }
-        }
-        return emit(event, data, ...rest);
-      };
-      return socket;
-    }, io);
-  },
-});
-"""
+LOSE_FIRST_CANDIDATES = socket_hook("""(socket) => {
+  const first = {};  // peer -> the credentials whose candidates are lost
+  window.candidatesLost = 0;
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, data, ...rest) => {
+    if (event === 'signal' && data.kind === 'candidate') {
+      const ufrag = data.payload.usernameFragment;
+      if (!(data.to in first)) first[data.to] = ufrag;
+      if (first[data.to] === ufrag) { window.candidatesLost += 1; return socket; }
+    }
+    return emit(event, data, ...rest);
+  };
+}""")
 
 
 def test_a_connection_whose_candidates_are_lost_comes_up_by_itself(
