@@ -30,6 +30,8 @@ REASONS = {
     "overloaded": _l("the recorder was overloaded and fell behind"),
     # The recorder's disk ran out (recording.stopped_disk_full journals that file's stop).
     "disk_full": _l("the recorder's disk was full"),
+    # The recorder stopped (a crash, a lost machine) and another took the room over.
+    "interrupted": _l("the recorder stopped and another took over"),
 }
 
 

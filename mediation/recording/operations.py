@@ -31,7 +31,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.rooms.models import Room
 
-from . import compose
+from . import compose, gaps
 from .models import MAIN_SCOPES, Composition, Recording, RecordingLease, file_scope, side_of_scope
 
 log = logging.getLogger(__name__)
@@ -343,10 +343,24 @@ def left_open(holder: str, now: datetime | None = None) -> list[Recording]:
 
 def close_orphans(holder: str, now: datetime | None = None) -> int:
     """Close what dead workers left open, as it is (playable to its last cluster), marked
-    interrupted, with the length the file really has."""
+    interrupted, with the length the file really has. From the file's end until now its
+    participant went unrecorded: journaled as a gap, so the recording no longer stands in
+    for the minutes (SPC online mediation rules art 22; ``rooms.recorded_throughout``).
+    The new file begins a moment after ``now``, when this worker's connection is up."""
+    now = now or utcnow()
     orphans = left_open(holder, now)
     for left in orphans:
-        finish_file(left, duration=playable_seconds(absolute(left)), status="interrupted")
+        playable = playable_seconds(absolute(left))
+        finish_file(left, duration=playable, status="interrupted")
+        if left.status != "interrupted":
+            continue  # another worker closed it first, and journaled the gap
+        room = db.session.get(Room, left.session_id)
+        began = left.started_at + timedelta(seconds=playable or 0.0)
+        ended = min(now, room.ended_at) if room is not None and room.ended_at else now
+        if ended > began:
+            gaps.missed(
+                left.session_id, left.participant_id, "interrupted", f"file-{left.id}", began, ended
+            )
     return len(orphans)
 
 

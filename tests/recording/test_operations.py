@@ -7,6 +7,7 @@ from datetime import timedelta
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
+from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.rooms.models import Room
 from tests.factories import make_mediating_case
@@ -80,6 +81,18 @@ def test_a_finished_file_is_hashed_and_journaled_and_verify_finds_a_changed_byte
     assert recording.verify(case.id) == [(file, "missing")]
 
 
+def test_a_dead_worker_s_file_in_a_room_that_has_ended_is_a_gap_until_the_end(app_ctx):
+    _, session = started_session()
+    participant = session.participants[0]
+    left = recording.open_file(session.id, participant.id, "dead")  # nothing written
+    room = db.session.get(Room, session.id)
+    room.ended_at = left.started_at + timedelta(seconds=3)
+    assert recording.close_orphans("alive", now=left.started_at + timedelta(seconds=30)) == 1
+    assert left.status == "interrupted"
+    (gap,) = gaps.of_session(session.id)
+    assert gap.began == left.started_at and abs(gap.seconds - 3) < 0.2
+
+
 def test_a_file_closed_with_nothing_in_it_is_empty_and_verify_passes_over_it(app_ctx):
     case, session = started_session()
     file = recording.open_file(session.id, session.participants[0].id, "a")
@@ -106,9 +119,18 @@ def test_files_a_dead_worker_left_open_are_closed_by_the_next_one(app_ctx):
     for i, frame in enumerate(opus_frames(4)):
         writer.add_audio(frame, i * 960, arrived=i * 0.02)
     writer.close()
-    assert recording.close_orphans("alive") == 1
+    taken_over = left.started_at + timedelta(seconds=10)
+    assert recording.close_orphans("alive", now=taken_over) == 1
     assert left.status == "interrupted" and left.sha256 and abs(left.duration_seconds - 4) < 0.1
     assert recording.left_open("alive") == [] and mine.status == "recording"
+    # From the file's last sound to the takeover the participant went unrecorded: a gap,
+    # so the recording no longer stands in for the minutes (art 22).
+    (gap,) = gaps.of_session(session.id)
+    assert (gap.participant_id, gap.reason) == (participant.id, "interrupted")
+    assert abs((gap.began - left.started_at).total_seconds() - 4) < 0.1
+    assert abs(gap.seconds - 6) < 0.2
+    assert recording.close_orphans("alive", now=taken_over) == 0
+    assert len(gaps.of_session(session.id)) == 1
     # A late close by the dead worker changes nothing: a file is closed once.
     recording.finish_file(left, duration=1.0, by="dead")
     assert left.status == "interrupted" and abs(left.duration_seconds - 4) < 0.1
