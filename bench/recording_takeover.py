@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import av
 from common import fresh_app
 from recording_capacity import seed_recorded_rooms, set_rooms
 from recording_senders import Senders
@@ -46,6 +45,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.recording.models import Recording
 from tests.browser.conftest import recorder, serve, wait_until_ready
+from tests.recording.media import probe
 
 GOAL_SECONDS = 5.0
 WITHIN = 60.0  # seconds allowed for each step before the run counts as failed
@@ -67,21 +67,6 @@ def until(condition, what: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"not within {WITHIN:.0f} s: {what}")
         time.sleep(0.2)
-
-
-def packets(path: Path) -> tuple[float, float]:
-    """The first and the last packet's time in a file, in seconds from its start."""
-    first, last = None, 0.0
-    with av.open(str(path)) as container:
-        for packet in container.demux():
-            if packet.pts is None:
-                continue
-            at = float(packet.pts * packet.time_base)
-            first = at if first is None else min(first, at)
-            last = max(last, at + float((packet.duration or 0) * packet.time_base))
-    if first is None:
-        raise RuntimeError(f"{path} holds no packet")
-    return first, last
 
 
 def run(app, url: str, clients: list[dict], folder: Path) -> float:
@@ -131,8 +116,9 @@ def run(app, url: str, clients: list[dict], folder: Path) -> float:
             (f for f in files_of(app, session_id) if f.participant_id == participant),
             key=lambda f: f.started_at,
         )[-2:]
-        cut = before.started_at.timestamp() + packets(storage / before.path)[1]
-        back = after.started_at.timestamp() + packets(storage / after.path)[0]
+        # probe: where a file's first packet is, and where its last one ends.
+        cut = before.started_at.timestamp() + probe(storage / before.path)["duration"]
+        back = after.started_at.timestamp() + probe(storage / after.path)["start"]
         lost.append(back - cut)
         print(
             f"    participant {participant}: {before.status} then {after.status}, "
