@@ -13,7 +13,7 @@ from mediation.cases.models import Case
 from mediation.cases.states import OPEN_STATUSES
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
-from mediation.core.forms import apply_field_error
+from mediation.core.forms import apply_field_error, listed
 from mediation.court import keys
 from mediation.extensions import db
 
@@ -90,7 +90,7 @@ def add_mediator():
         profile = {
             "specialities": form.specialities.data or "",
             "categories": list(form.categories.data or []),
-            "languages": [s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
+            "languages": listed(form.languages.data),
             "charges_fee": form.charges_fee.data,
             "fee_note": form.fee_note.data or "",
         }

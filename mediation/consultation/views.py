@@ -18,7 +18,7 @@ from mediation.accounts.models import CodePurpose, Role, User
 from mediation.cases import categories, regions
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
-from mediation.core.forms import FieldError, apply_field_error, failed_attempt
+from mediation.core.forms import FieldError, apply_field_error, failed_attempt, listed
 from mediation.core.storage import content_key
 from mediation.core.views import safe_next
 from mediation.extensions import db, limiter
@@ -298,7 +298,7 @@ def new_expert():
                 kind=form.kind.data,
                 region_code=form.region_code.data,
                 categories_=list(form.categories.data or []),
-                languages=[s.strip() for s in (form.languages.data or "").split(",") if s.strip()],
+                languages=listed(form.languages.data),
                 hours=form.hours.data or "",
                 admin_province=own,
             )

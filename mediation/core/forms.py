@@ -3,6 +3,8 @@ field, shown next to that field, and the rule that only failed attempts count ag
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, flash
 from flask_wtf import FlaskForm
 
@@ -28,3 +30,12 @@ def apply_field_error(form: FlaskForm, error: FieldError) -> None:
 def failed_attempt(response: Response) -> bool:
     """For rate limits: a redirect means success, so only other answers are counted."""
     return response.status_code != 302
+
+
+# A list typed into one field: Chinese users separate with "，" or "、", others with ",".
+_SEPARATORS = re.compile(r"[,，、;；]")
+
+
+def listed(text: str | None) -> list[str]:
+    """The items of a list typed into one field ("普通话、粤语", "Mandarin, Cantonese")."""
+    return [item.strip() for item in _SEPARATORS.split(text or "") if item.strip()]

@@ -174,7 +174,7 @@ def notice(
     else:
         message = _(
             "Not recorded for %(seconds)s seconds: %(name)s (%(why)s).",
-            seconds=f"{seconds or 0:.0f}",
+            seconds=format(seconds or 0, ".0f"),
             name=who or _("everyone"),
             why=why,
         )

@@ -25,7 +25,8 @@ FORM = {
     "phone": "13711112222",
     "specialities": "婚姻家庭",
     "categories": ["marriage_family", "inheritance"],
-    "languages": "普通话, 闽南话",
+    # As a Chinese administrator types a list: the enumeration comma (顿号) and the wide one.
+    "languages": "普通话、闽南话，客家话",
     "charges_fee": "",
     "fee_note": "",
 }
@@ -39,13 +40,14 @@ def test_a_mediator_is_added_with_a_profile_and_a_code(app):
         mediator = db.session.scalar(select(User).where(User.real_name == "孙调解"))
         assert mediator.roles == {Role.mediator}
         assert mediator.mediator_profile.categories == ["marriage_family", "inheritance"]
-        assert mediator.mediator_profile.languages == ["普通话", "闽南话"]
+        assert mediator.mediator_profile.languages == ["普通话", "闽南话", "客家话"]
         assert mediator.password_hash is None
         sms = db.session.scalar(
             select(OutboxMessage).where(OutboxMessage.recipient == "+8613711112222")
         )
         assert "重置密码的验证码" in sms.body
-    assert "孙调解" in client.get("/institution/").get_data(as_text=True)
+    roster = client.get("/institution/").get_data(as_text=True)
+    assert "孙调解" in roster and "普通话、闽南话、客家话" in roster
 
 
 def test_a_bad_id_number_saves_nothing_and_keeps_the_form(app):
