@@ -255,6 +255,8 @@ def main() -> int:
         "--env", action="append", default=[], metavar="NAME=VALUE", help="for the platform"
     )
     args = parser.parse_args()
+    if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
+        parser.error("--profile needs py-spy beside this Python: pip install py-spy")
     levels = [int(n) for n in args.clients.split(",")]
     rooms = -(-max(levels) // ROOM_SIZE)
 
