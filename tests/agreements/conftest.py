@@ -29,6 +29,18 @@ def agreeing_case():
     return case, admin
 
 
+def out_for_signing(case, draft: dict | None = None):
+    """The mediator writes the agreement (``complete_draft`` unless given) and puts it out
+    for signing: the round's signers are asked in turn."""
+    from mediation.agreements import operations as agreements
+    from mediation.agreements import signing
+
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, draft or complete_draft(case), by=case.mediator)
+    signing.open_round(agreement, by=case.mediator)
+    return agreement
+
+
 def complete_draft(case, *, days: int = 30) -> dict:
     """A draft a court could confirm: every obligation with a party, an amount and a date."""
     applicant, respondent = case.party_users()

@@ -20,10 +20,9 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from agreements.render import amount_in_capitals, signing_date
 from mediation.agreements import draft, signing
-from mediation.agreements import operations as agreements
 from tests.core.test_no_english import english_words
 
-from .conftest import agreeing_case, complete_draft
+from .conftest import agreeing_case, out_for_signing
 from .test_workflow import sign_in_turn
 
 ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?!\d)")
@@ -46,9 +45,7 @@ def pdf_text(data: bytes, *, layout: bool = False) -> str:
 def signed_agreement():
     """A case whose agreement every party, the mediator and the institution signed."""
     case, admin = agreeing_case()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     for user in (*case.party_users(), case.mediator, admin):
         sign_in_turn(agreement, user)
     return case, agreement

@@ -19,7 +19,6 @@ from cryptography.x509.oid import NameOID
 from agreements import keys, pki
 from agreements.verify import verify_pdf
 from mediation import create_app
-from mediation.agreements import operations as agreements
 from mediation.agreements import signing
 from mediation.agreements.models import AgreementStatus
 from mediation.cli import main
@@ -27,7 +26,7 @@ from mediation.config import ConfigurationError
 from mediation.court import package as packages
 
 from . import softhsm
-from .conftest import agreeing_case, complete_draft
+from .conftest import agreeing_case, out_for_signing
 from .test_workflow import sign_in_turn
 
 PASSPHRASE = "a long passphrase for the root"
@@ -234,9 +233,7 @@ def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
 
     case, admin = agreeing_case()
     applicant, respondent = case.party_users()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     for user in (applicant, respondent, case.mediator, admin):
         sign_in_turn(agreement, user)
     assert agreement.status == AgreementStatus.effective

@@ -22,7 +22,7 @@ from tests.booking.race import race_app
 from tests.booking.test_races import run_together
 from tests.factories import make_user
 
-from .conftest import agreeing_case, complete_draft
+from .conftest import agreeing_case, complete_draft, out_for_signing
 from .test_workflow import sign_in_turn
 
 
@@ -32,9 +32,7 @@ def three_signed(app, *, admins: int = 1) -> tuple[int, list[int], str]:
         case, admin = agreeing_case()
         extra = [make_user(Role.institution_admin, institution_id=case.institution_id)
                  for _ in range(admins - 1)]  # fmt: skip
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         for user in (*case.party_users(), case.mediator):
             sign_in_turn(agreement, user)
         codes = {}

@@ -13,7 +13,7 @@ from mediation.extensions import db
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD
 
-from .conftest import agreeing_case, complete_draft, drawing, last_code_to
+from .conftest import agreeing_case, complete_draft, drawing, last_code_to, out_for_signing
 from .test_workflow import sign_in_turn
 
 
@@ -71,9 +71,7 @@ def test_the_mediator_drafts_with_a_preview_and_the_parties_comment(app, client)
 def test_a_party_signs_on_the_page_with_a_code_and_a_drawing(app, client):
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         stranger = agreeing_case()[0].party_users()[0]
         db.session.commit()
         case_id = case.id
@@ -110,9 +108,7 @@ def test_a_party_signs_on_the_page_with_a_code_and_a_drawing(app, client):
 def signed_everywhere(app) -> tuple[int, str, bytes]:
     with app.app_context():
         case, admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         for user in (*case.party_users(), case.mediator, admin):
             sign_in_turn(agreement, user)
         db.session.commit()
@@ -164,9 +160,7 @@ def test_the_cli_exits_0_only_for_an_intact_document(app, runner, tmp_path):
 def test_a_file_of_a_voided_round_is_not_shown_as_in_force(app, client, runner, tmp_path):
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         sign_in_turn(agreement, case.party_users()[0])
         partly = signing.document_bytes(agreement)
         agreements.save(agreement, complete_draft(case, days=50), by=case.mediator)
@@ -201,9 +195,7 @@ def test_each_signer_is_asked_in_turn_by_a_personal_link(app, client):
     with app.app_context():
         case, admin = agreeing_case()
         applicant, respondent = case.party_users()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         db.session.commit()
         asked = [m for m in messages_to(applicant.phone) if "/a/" in m]
         assert len(asked) == 1 and not [m for m in messages_to(respondent.phone) if "/a/" in m]
@@ -241,9 +233,7 @@ def test_each_signer_is_asked_in_turn_by_a_personal_link(app, client):
 def test_the_pages_are_pictures_for_phones_with_the_pdfs_access(app, client):
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        out_for_signing(case)
         stranger = agreeing_case()[0].party_users()[0]
         db.session.commit()
         case_id, phone, stranger_phone = case.id, case.party_users()[0].phone, stranger.phone
@@ -298,9 +288,7 @@ def test_signers_in_one_office_each_get_their_code(app):
     try:
         with app.app_context():
             case, _admin = agreeing_case()
-            agreement = agreements.start(case, by=case.mediator)
-            agreements.save(agreement, complete_draft(case), by=case.mediator)
-            signing.open_round(agreement, by=case.mediator)
+            agreement = out_for_signing(case)
             db.session.commit()
             case_id = case.id
             signers = [u.phone for u in (*case.party_users(), case.mediator)]

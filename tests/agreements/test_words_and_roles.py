@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 
-from mediation.agreements import checks, draft, signing
-from mediation.agreements import operations as agreements
+from mediation.agreements import checks, draft
 from mediation.extensions import db
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD
 
-from .conftest import agreeing_case, complete_draft, last_code_to
+from .conftest import agreeing_case, complete_draft, last_code_to, out_for_signing
 from .test_views import messages_to
 from .test_workflow import sign_in_turn
 
@@ -49,9 +48,7 @@ def test_no_starting_text_names_a_party_for_a_duty_that_belongs_to_a_role(app):
 def test_verify_names_roles_and_the_check_code_in_chinese_on_a_phone(app, client):
     with app.app_context():
         case, admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         for user in (*case.party_users(), case.mediator, admin):
             sign_in_turn(agreement, user)
         db.session.commit()
@@ -69,9 +66,7 @@ def test_verify_names_roles_and_the_check_code_in_chinese_on_a_phone(app, client
 def test_a_signing_link_where_someone_else_is_logged_in_offers_to_log_them_out(app, client):
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        out_for_signing(case)
         db.session.commit()
         applicant, respondent = case.party_users()
         link = "/a/" + messages_to(applicant.phone)[-1].rsplit("/a/", 1)[1].split()[0]

@@ -19,7 +19,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
 
-from .conftest import agreeing_case, complete_draft, drawing, last_code_to
+from .conftest import agreeing_case, complete_draft, drawing, last_code_to, out_for_signing
 
 
 def sign_in_turn(agreement, user):
@@ -116,9 +116,7 @@ def test_every_signer_signs_in_turn_and_the_pdf_validates(app_ctx):
 def test_an_edit_after_a_signature_voids_the_round(app_ctx):
     case, _admin = agreeing_case()
     applicant, _respondent = case.party_users()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     first_document = agreement.document_sha256
     sign_in_turn(agreement, applicant)
 
@@ -133,9 +131,7 @@ def test_an_edit_after_a_signature_voids_the_round(app_ctx):
 def test_a_party_who_refuses_to_sign_ends_the_mediation(app_ctx):
     case, _admin = agreeing_case()
     _applicant, respondent = case.party_users()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     with pytest.raises(NotPermittedError):
         signing.refuse(agreement, case.mediator, "")
     signing.refuse(agreement, respondent, "金额不对")
@@ -147,9 +143,7 @@ def test_a_party_who_refuses_to_sign_ends_the_mediation(app_ctx):
 def test_a_signer_who_fails_the_code_cannot_sign(app_ctx, app):
     case, _admin = agreeing_case()
     applicant = case.party_users()[0]
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     before = agreement.document_sha256
     signing.send_code(agreement, applicant)
     code = last_code_to(applicant)
@@ -176,9 +170,7 @@ def test_going_back_to_mediation_voids_the_round_and_signing_stops(app_ctx):
 
     case, _admin = agreeing_case()
     applicant, respondent = case.party_users()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     sign_in_turn(agreement, applicant)
     workflow.transition(case, Action.revise_agreement, by=case.mediator)  # the case page's step
     assert agreement.status == AgreementStatus.drafting and agreement.document_path is None
@@ -195,9 +187,7 @@ def test_going_back_to_mediation_voids_the_round_and_signing_stops(app_ctx):
 def test_a_long_institution_name_still_seals(app_ctx):
     case, admin = agreeing_case()
     case.institution.name = "上海市浦东新区人民调解委员会医疗纠纷人民调解工作室"  # 25 characters
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     for user in (*case.party_users(), case.mediator, admin):
         sign_in_turn(agreement, user)
     assert agreement.status == AgreementStatus.effective
@@ -211,9 +201,7 @@ def test_a_drawing_that_claims_to_be_huge_is_refused_cleanly(app_ctx):
 
     case, _admin = agreeing_case()
     applicant = case.party_users()[0]
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     signing.send_code(agreement, applicant)
 
     def chunk(kind: bytes, data: bytes) -> bytes:

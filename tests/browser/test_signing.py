@@ -17,7 +17,7 @@ from mediation.agreements import signing
 from mediation.cases.models import Case
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
-from tests.agreements.conftest import agreeing_case, complete_draft
+from tests.agreements.conftest import agreeing_case, out_for_signing
 from tests.factories import PASSWORD
 
 from .conftest import WAIT_MS, serve
@@ -32,9 +32,7 @@ INKED = (
 def test_a_party_draws_and_signs_on_a_phone(app, browser_factory, tmp_path):
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         db.session.commit()
         case_id, phone = case.id, case.party_users()[0].phone
 

@@ -13,7 +13,7 @@ from mediation.cases import agency, conflicts, extension
 from mediation.cases.agency import AgencyError
 from mediation.cases.models import CaseParty
 from mediation.extensions import db
-from tests.agreements.conftest import agreeing_case, complete_draft
+from tests.agreements.conftest import agreeing_case, complete_draft, out_for_signing
 from tests.factories import make_mediator, make_user
 
 
@@ -30,9 +30,7 @@ def test_an_unconfirmed_agent_can_neither_refuse_nor_ask_nor_consent(app_ctx):
     case, _admin = agreeing_case()
     draft = complete_draft(case)
     row, agent = with_agent(case)
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, draft, by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case, draft)
     attempts = [
         lambda: signing.refuse(agreement, agent, "不同意"),
         lambda: agreements.comment(agreement, "我代表当事人不同意", by=agent),
@@ -100,9 +98,7 @@ def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
     case.parties.append(row)
     db.session.flush()
     agency.confirm(row, by=case.mediator)
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, draft, by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case, draft)
     agent = row.user
     assert signing.next_signature(agreement).user_id == agent.id
     agency.refuse(row, by=applicant)

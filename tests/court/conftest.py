@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediation.accounts.models import CourtLevel, Role
-from mediation.agreements import operations as agreements
-from mediation.agreements import signing
 from mediation.court import application as applying
 from mediation.extensions import db
-from tests.agreements.conftest import agreeing_case, complete_draft, last_code_to
+from tests.agreements.conftest import agreeing_case, last_code_to, out_for_signing
 from tests.agreements.test_workflow import sign_in_turn
 from tests.factories import make_court, make_user
 
@@ -27,9 +25,7 @@ class World:
 
 def in_force() -> World:
     case, admin = agreeing_case()
-    agreement = agreements.start(case, by=case.mediator)
-    agreements.save(agreement, complete_draft(case), by=case.mediator)
-    signing.open_round(agreement, by=case.mediator)
+    agreement = out_for_signing(case)
     for user in (*case.party_users(), case.mediator, admin):
         sign_in_turn(agreement, user)
     court = make_court(region_code=case.institution.region_code, level=CourtLevel.basic)

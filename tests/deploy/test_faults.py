@@ -713,18 +713,15 @@ def signing_app(deployed):
 
 
 def test_postgresql_restarted_while_a_party_signs_writes_nothing_half(deployed, signing_app):
-    from mediation.agreements import operations as agreements
     from mediation.agreements import signing
     from mediation.agreements.models import Agreement, Signature
     from mediation.core.db import is_unreachable
-    from tests.agreements.conftest import agreeing_case, complete_draft, drawing, last_code_to
+    from tests.agreements.conftest import agreeing_case, drawing, last_code_to, out_for_signing
 
     top, app = deployed, signing_app
     with app.app_context():
         case, _admin = agreeing_case()
-        agreement = agreements.start(case, by=case.mediator)
-        agreements.save(agreement, complete_draft(case), by=case.mediator)
-        signing.open_round(agreement, by=case.mediator)
+        agreement = out_for_signing(case)
         applicant = case.party_users()[0]
         signing.send_code(agreement, applicant)
         db.session.commit()
