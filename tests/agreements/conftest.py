@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import Role
+from mediation.agreements import operations as agreements
+from mediation.agreements import signing
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
@@ -32,9 +34,6 @@ def agreeing_case():
 def out_for_signing(case, draft: dict | None = None):
     """The mediator writes the agreement (``complete_draft`` unless given) and puts it out
     for signing: the round's signers are asked in turn."""
-    from mediation.agreements import operations as agreements
-    from mediation.agreements import signing
-
     agreement = agreements.start(case, by=case.mediator)
     agreements.save(agreement, draft or complete_draft(case), by=case.mediator)
     signing.open_round(agreement, by=case.mediator)
