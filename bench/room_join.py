@@ -13,6 +13,11 @@ already on, and the mediator admits them. Measured on the one clock of this mach
     .venv/bin/python bench/room_join.py --runs 15
     .venv/bin/python bench/room_join.py --runs 10 --timeline   # where the time goes
 
+After each run, the same two browsers make the same connection with no server between
+them (``bench/join_floor.py``): the floor of that moment. The report gives its median and
+the median of what the platform added to it, run by run: on a shared machine the floor
+itself moves by tens of milliseconds from one hour to the next (``--no-floor`` skips it).
+
 Since 5 December 2026 the person waiting and the mediator make their peer connection in the
 lobby, without media (the lobby link, docs/signaling.md), and the let-in only puts the
 camera and microphone on it (``replaceTrack``). Medians of ``--runs 15`` (ms, party sees
@@ -90,6 +95,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import fresh_app, percentile
+from join_floor import floor_run
 from playwright.sync_api import sync_playwright
 
 from mediation.extensions import db
@@ -378,6 +384,12 @@ def main() -> int:
         type=int,
         help="frames a second of the fake camera (Chromium's default is 20; cameras give 30)",
     )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor: the same WebRTC steps between the two browsers, no server "
+        "(bench/join_floor.py), run after each platform run",
+    )
     args = parser.parse_args()
     media = list(FAKE_MEDIA)
     if args.camera_fps:
@@ -385,6 +397,7 @@ def main() -> int:
         media.append(f"--use-fake-device-for-media-stream=fps={args.camera_fps}")
     quality: list[dict] | None = [] if args.quality else None
     party_ms, mediator_ms = [], []
+    floors: list[tuple[float, float]] = []  # (party, mediator), after each platform run
     runs: list[dict] = []  # with --timeline: each run's first time of each step, per page
     with chromium_rooms(args.runs, media) as (url, sessions, browsers):
         for seeded in sessions:
@@ -393,6 +406,8 @@ def main() -> int:
             )
             party_ms.append(party)
             mediator_ms.append(mediator)
+            if not args.no_floor:
+                floors.append(floor_run(browsers, url))
     if runs:
         print_timeline(runs)
     if quality:
@@ -410,7 +425,7 @@ def main() -> int:
     print(f"{'who':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  goal")
     failed = False
     for name, values in (("party sees mediator", party_ms), ("mediator sees party", mediator_ms)):
-        values.sort()
+        values = sorted(values)
         median = statistics.median(values)
         ok = median < GOAL_MS
         failed |= not ok
@@ -418,7 +433,26 @@ def main() -> int:
             f"{name:<22} {median:>10.0f} {percentile(values, 0.95):>8.0f} {values[-1]:>8.0f}  "
             f"{'met' if ok else 'MISSED'}"
         )
+    if floors:
+        print_floor(party_ms, mediator_ms, floors)
     return 1 if failed else 0
+
+
+def print_floor(party_ms: list, mediator_ms: list, floors: list[tuple[float, float]]) -> None:
+    """The floor of the same moments (bench/join_floor.py), and what the platform adds to
+    it: the median of each run's platform time minus the floor run right after it."""
+    runs = len(floors)
+    print(f"\nthe floor, no server (bench/join_floor.py), {runs} runs, each after one above\n")
+    print(f"{'who':<22} {'floor median':>13} {'p95 ms':>8}  {'platform - floor, median':>25}")
+    for index, (name, values) in enumerate(
+        (("party sees mediator", party_ms), ("mediator sees party", mediator_ms))
+    ):
+        floor = sorted(f[index] for f in floors)
+        added = [v - f[index] for v, f in zip(values, floors, strict=True)]
+        print(
+            f"{name:<22} {statistics.median(floor):>13.0f} {percentile(floor, 0.95):>8.0f}  "
+            f"{statistics.median(added):>25.0f}"
+        )
 
 
 if __name__ == "__main__":
