@@ -16,20 +16,21 @@ What the token holds, when ``MEDIATION_PKCS11_MODULE`` is set (see :mod:`agreeme
 - the package signer's key (label ``package-signer``): signs court packages' manifests.
 
 A seal cannot yet be revoked. Its certificate names no CRL distribution point and no OCSP
-responder, every CRL the issuing CA signs is empty (``agreements.pki._crl``), and nothing
-records a revoked serial; so when a seal key is, or may be, compromised (Electronic
-Signature Law art 15: tell the parties concerned and stop using it), a validator has no way
-to learn it and the certificate stays valid until it expires (``LONG_LIVED_LIFETIME``, a
-year) or its issuing CA does. Missing for ``mediation pki revoke-seal INSTITUTION``: (1) a
-record of revoked serials in the PKI directory (serial, revocation time, reason
-keyCompromise); (2) a CRL partition for seal certificates (e.g. ``seals.crl``), named in
-their CRL distribution point, whose entries come from that record, re-signed at once on a
-revocation; (3) embedding that partition with every seal signature and checking that
-pyHanko's past validation (tests/agreements/test_long_term.py) still accepts seals made
-before the revocation time; (4) the command itself, which records the serial, removes
-``signers/seal-<id>.crt.pem`` and the key from the token, so that the next seal gets a new
-key. Until then: remove the certificate and the key by hand (a new key is made on the next
-seal) and tell relying courts the old certificate's serial out of band.
+responder, every CRL the issuing CA signs is empty
+(``agreements.pki.certificates.empty_crl``), and nothing records a revoked serial; so when a
+seal key is, or may be, compromised (Electronic Signature Law art 15: tell the parties
+concerned and stop using it), a validator has no way to learn it and the certificate stays
+valid until it expires (``LONG_LIVED_LIFETIME``, a year) or its issuing CA does. Missing for
+``mediation pki revoke-seal INSTITUTION``: (1) a record of revoked serials in the PKI
+directory (serial, revocation time, reason keyCompromise); (2) a CRL partition for seal
+certificates (e.g. ``seals.crl``), named in their CRL distribution point, whose entries come
+from that record, re-signed at once on a revocation; (3) embedding that partition with every
+seal signature and checking that pyHanko's past validation
+(tests/agreements/test_long_term.py) still accepts seals made before the revocation time;
+(4) the command itself, which records the serial, removes ``signers/seal-<id>.crt.pem`` and
+the key from the token, so that the next seal gets a new key. Until then: remove the
+certificate and the key by hand (a new key is made on the next seal) and tell relying courts
+the old certificate's serial out of band.
 
 The root key is never in the token nor on the platform: it is made offline
 (``mediation pki init-root``) and used once per issuing CA (``mediation pki issue-ca``).

@@ -70,7 +70,8 @@ def test_the_wheel_holds_everything_the_app_reads(wheel):
         assert needed in names, needed
     assert any(n.startswith("mediation/migrations/versions/2026") for n in names)
     # Every Python package of the checkout is in the wheel (setup.cfg lists them by hand).
-    for init in [*ROOT.glob("mediation/**/__init__.py"), *ROOT.glob("signaling/__init__.py")]:
+    packages = ("mediation/**/__init__.py", "signaling/**/__init__.py", "agreements/**/__init__.py")
+    for init in [path for pattern in packages for path in ROOT.glob(pattern)]:
         module = init.relative_to(ROOT).as_posix()
         assert module in names, f"{module} is missing: add its package to setup.cfg"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

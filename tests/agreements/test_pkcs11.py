@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from agreements import keys, pki
 from agreements.verify import verify_pdf
 from mediation import create_app
-from mediation.agreements import signing
+from mediation.agreements import credentials, signing
 from mediation.agreements.models import AgreementStatus
 from mediation.cli import main
 from mediation.config import ConfigurationError
@@ -109,7 +109,7 @@ def production_app(tmp_path, monkeypatch, **config):
 def test_production_never_makes_a_root_and_says_how_to(tmp_path, monkeypatch):
     app = production_app(tmp_path, monkeypatch)
     with app.app_context(), pytest.raises(pki.RootMissingError, match="pki init-root"):
-        signing.authority()
+        credentials.authority()
     # `mediation run` stops before serving, with the same advice.
     started = app.test_cli_runner().invoke(args=["run", "--no-migrate"])
     assert started.exit_code == 1 and "mediation pki issue-ca" in started.output
@@ -150,7 +150,7 @@ def test_production_setup_offline_root_then_issue_ca(tmp_path, monkeypatch, pass
     assert (pki_dir / "root.crt.pem").read_bytes() == (offline / "root.crt.pem").read_bytes()
     assert root.fingerprint(hashes.SHA256()).hex(":").upper() in result.output
     with app.app_context():
-        authority = signing.authority()
+        authority = credentials.authority()
         assert authority.root.sha256 == pki.to_asn1(root).sha256
         credential = pki.issue_signer(authority, common_name="A", role="party", document_ref="D")
         credential.destroy()
@@ -166,9 +166,9 @@ def test_token_signs_certificates_and_crls_with_keys_it_never_gives_out(tmp_path
     issuing = x509.load_der_x509_certificate(authority.issuing.dump())
     tsa = x509.load_der_x509_certificate(authority.tsa.dump())
     tsa.verify_directly_issued_by(issuing)  # signed in the token
-    # A CRL builder goes through the same _sign (the issuing CA's CRLs).
+    # A CRL builder goes through the same sign (the issuing CA's CRLs).
     now = issuing.not_valid_before_utc
-    crl = pki._sign(
+    crl = pki.certificates.sign(
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuing.subject)
         .last_update(now)
@@ -238,7 +238,7 @@ def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
         sign_in_turn(agreement, user)
     assert agreement.status == AgreementStatus.effective
 
-    authority = signing.authority()
+    authority = credentials.authority()
     assert isinstance(authority.issuing_key, keys.TokenKey)
     report = verify_pdf(signing.document_bytes(agreement), trust_roots=authority.trust_roots)
     assert report.ok, report
@@ -252,7 +252,7 @@ def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
     assert checked.count("Signature is Valid.") == 4, checked
 
     # The seal is the institution's long-lived key in the token, the same for every agreement.
-    seal = signing.seal_credential(case.institution)
+    seal = credentials.seal_credential(case.institution)
     seal.destroy()
     sealed_with = pki.to_asn1(
         x509.load_pem_x509_certificate(
@@ -269,7 +269,7 @@ def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
     zipped = packages.build(
         {"agreement.pdf": signing.document_bytes(agreement)},
         authority=authority,
-        timestamper=signing.timestamper(),
+        timestamper=credentials.timestamper(),
     )
     checked_package = packages.verify(zipped, trust_roots=authority.trust_roots)
     assert checked_package.ok, checked_package

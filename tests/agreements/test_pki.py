@@ -114,7 +114,7 @@ def test_signer_id_must_fit_a_printable_string(authority):
 
 def test_issuing_ca_is_renewed_with_the_root_key_and_old_files_retired(tmp_path, monkeypatch):
     first = pki.ensure_authority(tmp_path, name="Renewal", passphrase=PASSPHRASE)
-    monkeypatch.setattr(pki, "RENEW_BEFORE", timedelta(days=100 * 365))
+    monkeypatch.setattr(pki.authority, "RENEW_BEFORE", timedelta(days=100 * 365))
     renewed = pki.ensure_authority(tmp_path, name="Renewal", passphrase=PASSPHRASE)
     assert renewed.root.sha256 == first.root.sha256
     assert renewed.issuing.sha256 != first.issuing.sha256
@@ -132,7 +132,7 @@ def test_only_the_current_issuing_cas_signer_serials_get_a_published_crl(tmp_pat
     published = pki.published_signer_crl(first, serial)
     assert published == credential.crls[0].dump()  # the one made at issuance, not signed again
     assert pki.published_signer_crl(first, serial + 1) is None
-    monkeypatch.setattr(pki, "RENEW_BEFORE", timedelta(days=100 * 365))
+    monkeypatch.setattr(pki.authority, "RENEW_BEFORE", timedelta(days=100 * 365))
     renewed = pki.ensure_authority(tmp_path, name="Renewal", passphrase=PASSPHRASE)
     # The new issuing CA does not sign for a certificate of the one it replaced.
     assert pki.published_signer_crl(renewed, serial) is None
@@ -141,7 +141,7 @@ def test_only_the_current_issuing_cas_signer_serials_get_a_published_crl(tmp_pat
 def test_without_the_root_key_an_existing_issuing_ca_still_loads(tmp_path, monkeypatch):
     first = pki.ensure_authority(tmp_path, name="Offline", passphrase=PASSPHRASE)
     (tmp_path / "root.key.pem").unlink()  # the root key went offline
-    monkeypatch.setattr(pki, "RENEW_BEFORE", timedelta(days=100 * 365))
+    monkeypatch.setattr(pki.authority, "RENEW_BEFORE", timedelta(days=100 * 365))
     again = pki.ensure_authority(tmp_path, name="Offline")
     assert again.issuing.sha256 == first.issuing.sha256
 

@@ -32,7 +32,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from agreements import pki
 from agreements.signing import sign_pdf, signature_fields
 from agreements.verify import verify_pdf
-from mediation.agreements import signing
+from mediation.agreements import credentials, signing
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
@@ -213,7 +213,7 @@ def test_a_ruling_signed_with_the_courts_own_key_is_accepted(app_ctx):
     report = verify_pdf(kept, trust_roots=[pki.to_asn1(made.root)])
     assert report.ok and report.signatures[0].signer == world.court.name
     # The platform's root does not vouch for it: the court's key is the court's.
-    assert not verify_pdf(kept, trust_roots=signing.authority().trust_roots).ok
+    assert not verify_pdf(kept, trust_roots=credentials.authority().trust_roots).ok
     assert journal.verify_chain(world.case.id).ok
     # A replay of the same file after the ruling changes nothing.
     with pytest.raises(NotPermittedError):
@@ -228,16 +228,16 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
 
     # The platform's root: a seal the platform minted for the court.
     credential = pki.issue_signer(
-        signing.authority(), common_name=world.court.name, role="court", document_ref="x"
+        credentials.authority(), common_name=world.court.name, role="court", document_ref="x"
     )
     by_platform = sign_pdf(
         prepared,
         signer_credential=credential,
-        authority=signing.authority(),
+        authority=credentials.authority(),
         field_name="Court",
         reason="司法确认",
         location=world.court.name,
-        timestamper=signing.timestamper(),
+        timestamper=credentials.timestamper(),
     )
     assert "根证书" in refused(application, by_platform, judge)
     # Another court's root, even with a certificate in this court's name.
@@ -379,7 +379,7 @@ def test_the_built_in_seal_says_it_is_for_demonstration_only(app_ctx):
     court_ops.rule(application, True, None, "", by=world.judge)
     assert application.status == ApplicationStatus.confirmed
     decision = court_ops.decision_file(application).read_bytes()
-    report = verify_pdf(decision, trust_roots=signing.authority().trust_roots)
+    report = verify_pdf(decision, trust_roots=credentials.authority().trust_roots)
     assert report.signatures[0].role == court_ops.DEMONSTRATION_ROLE
     assert str(signing.stamp_role(court_ops.DEMONSTRATION_ROLE)).endswith("（仅供演示）")
 
@@ -404,19 +404,20 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
             ),
             "私钥",
         ),
-        (signing.authority().root.dump(), "PEM"),
+        (credentials.authority().root.dump(), "PEM"),
     ):
         with pytest.raises(FieldError) as caught:
             keys.set_roots(court, bad)
         assert words in caught.value.message, caught.value.message
-    platform_pem = pki._to_crypto(signing.authority().root).public_bytes(serialization.Encoding.PEM)
+    platform_root = pki.certificates.to_crypto(credentials.authority().root)
+    platform_pem = platform_root.public_bytes(serialization.Encoding.PEM)
     with pytest.raises(FieldError) as caught:
         keys.set_roots(court, platform_pem)
     assert "平台" in caught.value.message
     # Nothing the platform holds a key under, nor a CA it issued, is a court's root: the
     # platform could mint the court's certificate with it (issue #17 item 4).
-    authority = signing.authority()
-    issuing = pki._to_crypto(authority.issuing)
+    authority = credentials.authority()
+    issuing = pki.certificates.to_crypto(authority.issuing)
     start = datetime.now(UTC) - timedelta(days=1)
     other_key = ec.generate_private_key(ec.SECP256R1())
     minted = _cert(
@@ -453,7 +454,7 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
     try:
         for cert, words in (
             (issuing, "平台"),
-            (pki._to_crypto(authority.tsa), "平台"),
+            (pki.certificates.to_crypto(authority.tsa), "平台"),
             (retired, "平台"),
             (minted, "平台签发"),
             (same_key, "平台"),
