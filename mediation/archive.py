@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from agreements import archive, pki
 
-from .agreements import signing
+from .agreements import credentials, signing
 from .agreements.models import Agreement
 from .core.storage import storage
 from .court import application as court_application
@@ -57,14 +57,14 @@ def refresh_authority() -> pki.Authority:
     """Load the CA anew, renewing its TSA (or issuing CA) certificate when due, and make
     it the one the app signs with from now on."""
     current_app.extensions.pop("agreements.authority", None)
-    return signing.authority()
+    return credentials.authority()
 
 
 def renew_due(now: datetime | None = None) -> int:
     """Renew every stored document that is due; returns how many were renewed."""
     now = now or datetime.now(UTC)
     authority = refresh_authority()
-    timestamper = signing.timestamper()
+    timestamper = credentials.timestamper()
     renewed = 0
     for stored in _stored_documents():
         if not _due(stored.path(), stored.sha256(), authority, now):

@@ -75,10 +75,10 @@ def run_command(host: str, port: int, migrate: bool) -> None:
 def _check_authority() -> None:
     from agreements import keys
 
-    from .agreements import signing
+    from .agreements import credentials
 
     try:
-        signing.authority()
+        credentials.authority()
     except (FileNotFoundError, keys.TokenError) as e:
         raise click.ClickException(str(e)) from None
 
@@ -278,9 +278,9 @@ def _trust(roots: tuple[Path, ...], fingerprints: tuple[str, ...], embedded, nam
     if trusted:
         return _Trust(trusted, platform=False)
     if _platform_app() is not None:
-        from .agreements import verification
+        from .agreements import credentials
 
-        trusted = verification.trust_roots()
+        trusted = credentials.trust_roots()
         if trusted:
             return _Trust(trusted, platform=True)
     _refuse(NO_ANCHOR)
@@ -447,9 +447,9 @@ def pki_export_root(file: str, der: bool) -> None:
 
 
 def _platform_root():
-    from .agreements import signing
+    from .agreements import credentials
 
-    root = signing.platform_root()
+    root = credentials.platform_root()
     if root is None:
         raise click.ClickException(
             f"no root certificate in {current_app.config['PKI_DIR']} yet: see "
@@ -527,7 +527,7 @@ def pki_issue_ca(root_dir: Path, passphrase_file: Path | None) -> None:
 
     from agreements import keys, pki
 
-    from .agreements import signing
+    from .agreements import credentials
 
     config = current_app.config
     try:
@@ -536,7 +536,7 @@ def pki_issue_ca(root_dir: Path, passphrase_file: Path | None) -> None:
             root_dir=root_dir,
             passphrase=_passphrase(passphrase_file, confirm=False),
             name=config["PKI_NAME"],
-            token=signing.token(),
+            token=credentials.token(),
         )
     except (ValueError, TypeError) as e:  # a wrong passphrase, a key of another root
         raise click.ClickException(f"cannot use the root in {root_dir}: {e}") from None

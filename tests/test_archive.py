@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from agreements.verify import verify_pdf
 from mediation import archive, worker
-from mediation.agreements import signing, verification
+from mediation.agreements import credentials, signing, verification
 from mediation.court import application as applying
 from mediation.court import operations as court_ops
 from mediation.extensions import db
@@ -48,7 +48,7 @@ def test_documents_are_renewed_before_the_tsa_certificate_expires_and_only_then(
     final = signing.document_bytes(application.agreement)
 
     assert archive.renew_due() == 0  # nothing is due yet
-    tsa_expiry = signing.authority().tsa["tbs_certificate"]["validity"]["not_after"].native
+    tsa_expiry = credentials.authority().tsa["tbs_certificate"]["validity"]["not_after"].native
     later = tsa_expiry - timedelta(days=60)  # inside the 90 days before expiry
     with time_machine.travel(later, tick=False):
         renewed = archive.renew_due()
@@ -57,7 +57,7 @@ def test_documents_are_renewed_before_the_tsa_certificate_expires_and_only_then(
         after = stored(application)
         for kind in before:
             assert after[kind][1] != before[kind][1], kind
-        roots = signing.authority().trust_roots
+        roots = credentials.authority().trust_roots
         for path in (
             signing.document_path_of(application.agreement),
             applying.document_path(application),

@@ -55,10 +55,10 @@ def test_pki_fingerprint_and_export_root_publish_the_platform_root(app, runner, 
     import subprocess
 
     from agreements.anchors import fingerprint
-    from mediation.agreements import signing
+    from mediation.agreements import credentials
 
     with app.app_context():
-        root = signing.authority().root
+        root = credentials.authority().root
     printed = runner.invoke(args=["pki", "fingerprint"])
     assert printed.exit_code == 0 and printed.output.strip() == fingerprint(root)
     for args, name in (([], "root.pem"), (["--der"], "root.der")):

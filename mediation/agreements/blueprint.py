@@ -4,7 +4,7 @@ from flask import Blueprint
 
 from mediation.cases import signals
 
-from . import pki_views, signing, verify_views, views
+from . import operations, pki_views, verify_views, views
 
 bp = Blueprint("agreements", __name__)
 
@@ -30,4 +30,4 @@ bp.add_url_rule("/pki/<name>", view_func=pki_views.crl)
 
 @signals.status_changed.connect
 def _signing_follows_the_case(case, source: str, action: str, **_: object) -> None:
-    signing.case_moved(case, source=source, action=action)
+    operations.case_moved(case, source=source, action=action)

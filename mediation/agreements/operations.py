@@ -17,7 +17,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import checks, draft
+from . import checks, draft, signing
 from .models import Agreement, AgreementComment, AgreementStatus, AgreementVersion
 
 MAX_COMMENT = 2_000
@@ -61,8 +61,6 @@ def start(case: Case, *, by: User) -> Agreement:
         raise NotPermittedError(_("An agreement is drafted while the case is in mediation."))
     if agreement is not None:
         if agreement.status == AgreementStatus.signing:
-            from . import signing
-
             signing.void_round(agreement, by=by, reason="back to mediation")
         return agreement
     agreement = Agreement(case_id=case.id, short_code=_new_short_code(), version=0, round=0)
@@ -100,8 +98,6 @@ def _add_version(agreement: Agreement, case: Case, content: dict, *, by: User) -
 def save(agreement: Agreement, data: dict, *, by: User) -> AgreementVersion:
     """A new version of the draft. Once signing has begun, any change voids every
     signature of the round: the signers signed other words."""
-    from . import signing
-
     content = draft.read(agreement.case, data)  # the shape first: nothing to lock for
     signing.lock(agreement)
     case = agreement.case
@@ -169,3 +165,13 @@ def concerns(agreement: Agreement) -> list[dict]:
 def confirmable(agreement: Agreement) -> bool:
     """No concern on the version in force: a court could accept the application."""
     return agreement.current is not None and not concerns(agreement)
+
+
+def case_moved(case: Case, *, source: str, action: str) -> None:
+    """The case left "agreement drafted" from its own page (back to mediation, or ended):
+    signing stops, and what was signed so far no longer counts."""
+    if source != CaseStatus.agreement_drafted or case.status == CaseStatus.signed:
+        return
+    agreement = of_case(case)
+    if agreement is not None and agreement.status == AgreementStatus.signing:
+        signing.void_round(agreement, by=None, reason=f"case {action}")

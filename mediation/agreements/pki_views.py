@@ -11,7 +11,7 @@ from flask import Response, abort
 from agreements import pki
 from mediation.extensions import limiter
 
-from . import signing
+from . import credentials
 
 CONTENT_TYPE = "application/pkix-crl"
 _SIGNER = re.compile(r"signer-([0-9a-f]{1,40})\.crl")
@@ -21,7 +21,7 @@ _SIGNER = re.compile(r"signer-([0-9a-f]{1,40})\.crl")
 # issued serial, see agreements.pki.published_signer_crl): limited all the same.
 @limiter.limit("120 per minute")
 def crl(name: str) -> Response:
-    authority = signing.authority()
+    authority = credentials.authority()
     files = pki.crl_files(authority)
     if name in files:
         data = files[name]

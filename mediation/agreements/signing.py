@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageChops, UnidentifiedImageError
 from sqlalchemy import update
 
-from agreements import keys, pages, pki, tsa
+from agreements import pages, pki
 from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
@@ -44,7 +44,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import signals
+from . import credentials, signals
 from .models import Agreement, AgreementStatus, Signature, SignerRole
 
 MAX_DRAWING_BYTES = 512 * 1024
@@ -92,93 +92,6 @@ def stamp_role(role: str) -> str:
 MAX_REFUSAL = 2_000
 
 
-# -- the platform's CA and TSA ---------------------------------------------------------------
-
-
-def token() -> keys.Token | None:
-    """The PKCS#11 token holding the platform's keys, when MEDIATION_PKCS11_MODULE is set."""
-    config = current_app.config
-    if not config.get("PKCS11_MODULE"):
-        return None
-    found = current_app.extensions.get("agreements.token")
-    if found is None:
-        pin = keys.read_pin(config.get("PKCS11_PIN"), config.get("PKCS11_PIN_FILE"))
-        found = keys.Token(
-            keys.TokenConfig(
-                module=config["PKCS11_MODULE"],
-                pin=pin or "",
-                token_label=config.get("PKCS11_TOKEN_LABEL"),
-                slot=config.get("PKCS11_SLOT"),
-                issuing_label=config["PKCS11_ISSUING_KEY_LABEL"],
-                tsa_label=config["PKCS11_TSA_KEY_LABEL"],
-                package_label=config["PKCS11_PACKAGE_KEY_LABEL"],
-                seal_prefix=config["PKCS11_SEAL_KEY_PREFIX"],
-            )
-        )
-        current_app.extensions["agreements.token"] = found
-    return found
-
-
-def authority() -> pki.Authority:
-    """The platform CA in PKI_DIR (one per installation): created on first use in
-    development; in production made offline (`mediation pki init-root`, `issue-ca`)."""
-    found = current_app.extensions.get("agreements.authority")
-    if found is None:
-        passphrase = current_app.config.get("PKI_ROOT_PASSPHRASE")
-        found = pki.ensure_authority(
-            Path(current_app.config["PKI_DIR"]),
-            name=current_app.config["PKI_NAME"],
-            passphrase=passphrase.encode() if passphrase else None,
-            token=token(),
-            create_root=current_app.config["PKI_CREATE_ROOT"],
-            crl_base=crl_base(),
-        )
-        current_app.extensions["agreements.authority"] = found
-    return found
-
-
-def crl_base() -> str:
-    """Where the CA's CRLs are published (mediation/agreements/pki_views.py)."""
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/pki"
-
-
-def platform_root():
-    """The platform's root certificate (asn1crypto), or None before the CA exists.
-
-    Only reads: verifying must never create a CA, or a verifier would end up trusting
-    keys it just made instead of the ones that signed (see :mod:`agreements.anchors`).
-    """
-    found = current_app.extensions.get("agreements.authority")
-    if found is not None:
-        return found.root
-    return pki.load_root(Path(current_app.config["PKI_DIR"]))
-
-
-def seal_credential(institution) -> keys.TokenCredential | None:
-    """The institution's long-lived seal (its key in the token, see agreements/keys.py), or
-    None without a token: the seal is then a one-off key like every other signature."""
-    found = authority()
-    if found.token is None:
-        return None
-    return pki.long_lived_signer(
-        found,
-        label=f"{found.token.config.seal_prefix}{institution.id}",
-        common_name=fit_name(institution.name),
-        role=str(SignerRole.institution),
-        signer_id=f"institution-{institution.id}",
-    )
-
-
-def timestamper():
-    url = current_app.config.get("TSA_URL")
-    if not url:
-        return tsa.timestamper_for(authority())
-    # An external TSA's chain ends at one of the configured extra roots.
-    from .verification import extra_roots
-
-    return tsa.timestamper_for(authority(), url=url, trust_roots=extra_roots())
-
-
 def verify_url() -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/verify"
 
@@ -199,14 +112,6 @@ def lock(agreement: Agreement) -> Agreement:
     )
     db.session.expire_all()
     return agreement
-
-
-def fit_name(name: str, limit: int = 64) -> str:
-    """A certificate's common name holds at most 64 bytes of UTF-8 (RFC 5280 ub-common-name):
-    a longer name (an institution's, often) is cut at a character boundary."""
-    while len(name.encode()) > limit:
-        name = name[:-1]
-    return name
 
 
 def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
@@ -486,9 +391,10 @@ def sign(
             drawing = seal_png(name, _("Mediation seal"))
         else:
             name = user.real_name
-    credential = (seal_credential(case.institution) if is_seal else None) or pki.issue_signer(
-        authority(),
-        common_name=fit_name(name),
+    seal = credentials.seal_credential(case.institution) if is_seal else None
+    credential = seal or pki.issue_signer(
+        credentials.authority(),
+        common_name=credentials.fit_name(name),
         role=str(signature.role),
         document_ref=f"{case.number} {agreement.short_code} r{agreement.round}",
         signer_id=f"user-{user.id}",
@@ -501,13 +407,13 @@ def sign(
     signed = sign_pdf(
         before,
         signer_credential=credential,
-        authority=authority(),
+        authority=credentials.authority(),
         field_name=signature.field_name,
         appearance_png=drawing,
         role_label=stamp_role(str(signature.role)),
         reason=reason,
         location=case.institution.name if case.institution else "",
-        timestamper=timestamper(),
+        timestamper=credentials.timestamper(),
     )
     _store(agreement, signed, str(signature.position))
     now = utcnow()
@@ -618,15 +524,3 @@ def void_round(agreement: Agreement, *, by: User | None, reason: str) -> None:
         {"round": agreement.round, "signed": signed, "reason": reason},
         actor_id=by.id if by else None,
     )
-
-
-def case_moved(case: Case, *, source: str, action: str) -> None:
-    """The case left "agreement drafted" from its own page (back to mediation, or ended):
-    signing stops, and what was signed so far no longer counts."""
-    if source != CaseStatus.agreement_drafted or case.status == CaseStatus.signed:
-        return
-    from .operations import of_case
-
-    agreement = of_case(case)
-    if agreement is not None and agreement.status == AgreementStatus.signing:
-        void_round(agreement, by=None, reason=f"case {action}")

@@ -6,18 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from asn1crypto import pem
-from asn1crypto import x509 as asn1_x509
-from flask import current_app
 from sqlalchemy import select
 
 from agreements.verify import Report, verify_pdf
 from mediation.extensions import db
 
-from . import signing
+from . import credentials, signing
 from .models import Agreement, AgreementStatus, Signature
+from .operations import by_short_code
 
 
 @dataclass(frozen=True)
@@ -39,27 +36,6 @@ class Match:
         if self.agreement.status == AgreementStatus.refused:
             return f"after signature {self.signatures}; a party refused to sign: NOT in force"
         return f"after signature {self.signatures}: signing not finished, NOT in force"
-
-
-def trust_roots() -> list[asn1_x509.Certificate]:
-    """The platform's root, and any external CA's roots configured (PEM files).
-
-    Read, never created: before the platform has signed anything it has no root, and
-    nothing can verify against it.
-    """
-    root = signing.platform_root()
-    return ([root] if root is not None else []) + extra_roots()
-
-
-def extra_roots() -> list[asn1_x509.Certificate]:
-    """The roots configured in PKI_TRUST_ROOTS (PEM or DER files): an external TSA's."""
-    roots = []
-    for name in current_app.config.get("PKI_TRUST_ROOTS") or []:
-        data = Path(name).read_bytes()
-        if pem.detect(data):
-            data = pem.unarmor(data)[2]
-        roots.append(asn1_x509.Certificate.load(data))
-    return roots
 
 
 def match(pdf: bytes) -> Match | None:
@@ -96,16 +72,14 @@ def _revision_digests(pdf: bytes) -> dict[str, int]:
 
 
 def check(pdf: bytes) -> tuple[Report, Match | None]:
-    return verify_pdf(pdf, trust_roots=trust_roots()), match(pdf)
+    return verify_pdf(pdf, trust_roots=credentials.trust_roots()), match(pdf)
 
 
 def check_code(code: str) -> tuple[Agreement, Report] | None:
     """The agreement with this short code, and its current document's report."""
-    from .operations import by_short_code
-
     agreement = by_short_code(code)
     # A voided round leaves no document until the next round makes one.
     data = signing.document_bytes(agreement) if agreement else None
     if agreement is None or data is None:
         return None
-    return agreement, verify_pdf(data, trust_roots=trust_roots())
+    return agreement, verify_pdf(data, trust_roots=credentials.trust_roots())

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from mediation.extensions import limiter
 
-from . import signing, verification
+from . import credentials, signing, verification
 
 MAX_UPLOAD = 20 * 2**20
 KIND_NAMES = {"signature": _l("signature"), "document timestamp": _l("document timestamp")}
@@ -77,7 +77,7 @@ def root_pem():
 
 def _root_or_404():
     # Read only: a page must not make the CA (it is made when the platform first signs).
-    found = signing.platform_root()
+    found = credentials.platform_root()
     if found is None:
         abort(404)
     return found

@@ -24,6 +24,7 @@ from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, Court, CourtLevel, User
+from mediation.agreements import credentials as agreement_credentials
 from mediation.agreements import operations as agreements
 from mediation.agreements import signing as agreement_signing
 from mediation.agreements.models import AgreementStatus
@@ -324,8 +325,8 @@ def sign(
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     before = document_bytes(application)
     credential = pki.issue_signer(
-        agreement_signing.authority(),
-        common_name=agreement_signing.fit_name(user.real_name),
+        agreement_credentials.authority(),
+        common_name=agreement_credentials.fit_name(user.real_name),
         role="applicant",
         document_ref=f"{case.number} application {application.id}",
         signer_id=f"user-{user.id}",
@@ -334,13 +335,13 @@ def sign(
     signed = sign_pdf(
         before,
         signer_credential=credential,
-        authority=agreement_signing.authority(),
+        authority=agreement_credentials.authority(),
         field_name=turn.field_name,
         appearance_png=drawing,
         role_label=agreement_signing.stamp_role("applicant"),
         reason="司法确认申请",
         location=application.court.name,
-        timestamper=agreement_signing.timestamper(),
+        timestamper=agreement_credentials.timestamper(),
     )
     _store(application, signed, str(turn.position))
     turn.signed_at = now or utcnow()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mediation.agreements import signing as agreement_signing
+from mediation.agreements import credentials as agreement_credentials
 from mediation.booking.models import MediationSession
 from mediation.core.storage import storage
 from mediation.extensions import db
@@ -151,11 +151,11 @@ def about(application: Application) -> dict:
 
 
 def build(application: Application) -> bytes:
-    authority = agreement_signing.authority()
+    authority = agreement_credentials.authority()
     return package.build(
         files_of(application),
         authority=authority,
-        timestamper=agreement_signing.timestamper(),
+        timestamper=agreement_credentials.timestamper(),
         about=about(application),
     )
 

@@ -51,7 +51,7 @@ from pyhanko.sign.diff_analysis.constants import ACROFORM_EXEMPT_STRICT_COMPARIS
 from agreements.pki import to_asn1
 from agreements.verify import verify_pdf
 from mediation.accounts.models import Court
-from mediation.agreements import verification
+from mediation.agreements import credentials
 from mediation.core.forms import FieldError
 
 FIELD = "Court"  # the decision's signature field (decision.html's #sig-court)
@@ -148,7 +148,7 @@ def _platform_certificates() -> list[x509.Certificate]:
     Read from PKI_DIR, never created. Issue #17 item 4: the court's signature must come
     from a key only the court holds, so nothing the platform could sign with is a court root.
     """
-    found = [x509.load_der_x509_certificate(c.dump()) for c in verification.trust_roots()]
+    found = [x509.load_der_x509_certificate(c.dump()) for c in credentials.trust_roots()]
     directory = Path(current_app.config["PKI_DIR"])
     for path in sorted([*directory.glob("*.crt.pem"), *directory.glob("retired/*.crt.pem")]):
         found.extend(x509.load_pem_x509_certificates(path.read_bytes()))
@@ -243,7 +243,7 @@ def check_signed(prepared: bytes, signed: bytes, court: Court) -> None:
         trust_roots=[to_asn1(c) for c in roots_of(court)],
         # The signature's timestamp may come from the court's TSA (under its roots) or
         # from one the platform trusts.
-        timestamp_trust_roots=[to_asn1(c) for c in roots_of(court)] + verification.trust_roots(),
+        timestamp_trust_roots=[to_asn1(c) for c in roots_of(court)] + credentials.trust_roots(),
     )
     signatures = [s for s in report.signatures if s.kind == "signature"]
     if not signatures:

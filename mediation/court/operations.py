@@ -25,6 +25,7 @@ from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts.models import Court, CourtLevel, Role, User
+from mediation.agreements import credentials as agreement_credentials
 from mediation.agreements import signing as agreement_signing
 from mediation.cases import clocks, regions, workflow
 from mediation.cases.labels import SIDE_NAMES
@@ -490,8 +491,8 @@ def _demonstration_seal(application: Application, ruling: Ruling) -> bytes:
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         caption = _("for demonstration only")
     credential = pki.issue_signer(
-        agreement_signing.authority(),
-        common_name=agreement_signing.fit_name(application.court.name),
+        agreement_credentials.authority(),
+        common_name=agreement_credentials.fit_name(application.court.name),
         role=DEMONSTRATION_ROLE,
         document_ref=application.court_case_number or f"application {application.id}",
         signer_id=f"court-{application.court_id}",
@@ -499,13 +500,13 @@ def _demonstration_seal(application: Application, ruling: Ruling) -> bytes:
     return sign_pdf(
         _prepared_bytes(ruling),
         signer_credential=credential,
-        authority=agreement_signing.authority(),
+        authority=agreement_credentials.authority(),
         field_name=keys.FIELD,
         appearance_png=seal_png(application.court.name, caption),
         role_label=agreement_signing.stamp_role(DEMONSTRATION_ROLE),
         reason="司法确认",
         location=application.court.name,
-        timestamper=agreement_signing.timestamper(),
+        timestamper=agreement_credentials.timestamper(),
     )
 
 

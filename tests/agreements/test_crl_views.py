@@ -6,14 +6,14 @@ import time_machine
 from cryptography import x509
 
 from agreements import pki
-from mediation.agreements import signing
+from mediation.agreements import credentials
 
 
 def test_the_crls_the_certificates_name_are_served(app, client):
     with app.app_context():
-        authority = signing.authority()
+        authority = credentials.authority()
         credential = pki.issue_signer(authority, common_name="A", role="party", document_ref="D")
-        base = signing.crl_base()
+        base = credentials.crl_base()
     cert = x509.load_der_x509_certificate(credential.certificate.dump())
     issuing = x509.load_der_x509_certificate(authority.issuing.dump())
     root = x509.load_der_x509_certificate(authority.root.dump())
@@ -36,7 +36,7 @@ def test_the_crls_the_certificates_name_are_served(app, client):
 
 def _issued(app):
     with app.app_context():
-        authority = signing.authority()
+        authority = credentials.authority()
         credential = pki.issue_signer(authority, common_name="A", role="party", document_ref="D")
     cert = x509.load_der_x509_certificate(credential.certificate.dump())
     issuing = x509.load_der_x509_certificate(authority.issuing.dump())

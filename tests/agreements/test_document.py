@@ -12,7 +12,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from mediation.agreements import signing
+from mediation.agreements import credentials
 
 from .test_verify import tampered_versions
 from .test_views import signed_everywhere
@@ -43,7 +43,7 @@ def test_poppler_trusts_every_signature_given_the_platform_root(app, tmp_path):
     nssdb = tmp_path / "nssdb"
     nssdb.mkdir()
     with app.app_context():
-        root = signing.authority().root.dump()
+        root = credentials.authority().root.dump()
     (tmp_path / "root.der").write_bytes(root)
     run("certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password")
     run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "platform root", "-t", "C,C,C",

@@ -7,8 +7,8 @@ import base64
 import io
 import re
 
+from mediation.agreements import credentials, signing
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
 from mediation.extensions import db
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD
@@ -256,7 +256,7 @@ def test_the_root_page_publishes_the_platform_root_and_its_fingerprint(app, clie
     from mediation import create_app
 
     with app.app_context():
-        root = signing.authority().root.dump()
+        root = credentials.authority().root.dump()
     page = client.get("/verify/root")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "平台根证书" in text

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from agreements.verify import verify_pdf
+from mediation.agreements import credentials, signing
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
 from mediation.agreements.models import AgreementStatus
 from mediation.cases.states import CaseStatus, TerminationReason
 from mediation.cases.workflow import NotPermittedError
@@ -93,7 +93,7 @@ def test_every_signer_signs_in_turn_and_the_pdf_validates(app_ctx):
     assert case.status == CaseStatus.signed and case.signed_at == agreement.effective_at
 
     pdf = signing.document_bytes(agreement)
-    report = verify_pdf(pdf, trust_roots=signing.authority().trust_roots)
+    report = verify_pdf(pdf, trust_roots=credentials.authority().trust_roots)
     assert report.ok, report
     signed = [s for s in report.signatures if s.kind == "signature"]  # B-LTA: and timestamps
     assert [s.signer for s in signed] == [

@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from agreements.verify import verify_pdf
+from mediation.agreements import credentials, signing
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
 from mediation.cases.models import Case
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
@@ -48,7 +48,7 @@ def test_a_party_draws_and_signs_on_a_phone(app, browser_factory, tmp_path):
         first = agreement.round_signatures()[0]
         assert first.signed_at is not None
         report = verify_pdf(
-            signing.document_bytes(agreement), trust_roots=signing.authority().trust_roots
+            signing.document_bytes(agreement), trust_roots=credentials.authority().trust_roots
         )
         # the signature and the document timestamp closing it (B-LTA)
         assert [s.kind for s in report.signatures] == ["signature", "document timestamp"]

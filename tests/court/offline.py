@@ -18,7 +18,7 @@ import pytest
 from asn1crypto import pem
 from flask import Flask
 
-from mediation.agreements import signing
+from mediation.agreements import credentials, signing
 from mediation.extensions import db
 
 from .conftest import apply_jointly, in_force
@@ -51,7 +51,7 @@ def make_court_files(app: Flask) -> Iterator[CourtFiles]:
 
         package = bundle.build(application)
         agreement = signing.document_bytes(application.agreement)
-        root = signing.platform_root().dump()
+        root = credentials.platform_root().dump()
     folder = Path(tempfile.mkdtemp(prefix="court-files-"))
     folder.chmod(0o755)
     files = CourtFiles(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
-from mediation.agreements import signing as agreement_signing
+from mediation.agreements import credentials as agreement_credentials
 from mediation.cases import clocks, workflow
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
@@ -116,7 +116,7 @@ def test_the_package_after_the_ruling_carries_it_and_names_the_application(app, 
     # A new package, signed anew: its own manifest signature, and it holds as a whole.
     assert after.read("manifest.json.p7s") != before.read("manifest.json.p7s")
     with app.app_context():
-        roots = agreement_signing.authority().trust_roots
+        roots = agreement_credentials.authority().trust_roots
         data = client.get(f"{base(ids)}/package", **auth(ids)).data
         report = package.verify(data, trust_roots=roots, extra=bundle.all_checks(roots))
         assert report.ok, package.summarize(report)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from agreements.verify import verify_pdf
-from mediation.agreements import signing
+from mediation.agreements import credentials
 from mediation.cases import clocks, workflow
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -33,7 +33,7 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
     assert application.acceptance_due_at > application.submitted_at
     report = verify_pdf(
         applying.document_path(application).read_bytes(),
-        trust_roots=signing.authority().trust_roots,
+        trust_roots=credentials.authority().trust_roots,
     )
     # one PAdES signature per party, each closed by a document timestamp (B-LTA)
     assert (
@@ -57,7 +57,7 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
         assert "第二百零六条" in told  # confirmed, and what enforcement needs (CPL art 206)
     assert world.case.status == CaseStatus.confirmed
     decision = court_ops.decision_file(application).read_bytes()
-    checked = verify_pdf(decision, trust_roots=signing.authority().trust_roots)
+    checked = verify_pdf(decision, trust_roots=credentials.authority().trust_roots)
     assert checked.ok and checked.signatures[0].signer == world.court.name
     assert journal.verify_chain(world.case.id).ok
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from mediation.agreements import signing
+from mediation.agreements import credentials, signing
 from mediation.core import storage as storages
 from mediation.core.storage import CorruptObjectError
 from mediation.court import bundle
@@ -40,7 +40,7 @@ def test_signed_pdfs_and_the_package_go_through_the_storage(app, client, storage
         for key, digest in stored.items():
             assert backend.get(key, digest)[:5] == b"%PDF-"
         built = bundle.build(application)
-        roots = signing.authority().trust_roots
+        roots = credentials.authority().trust_roots
         report = packages.verify(built, trust_roots=roots, extra=bundle.all_checks(roots))
         assert report.ok, packages.summarize(report)
         with zipfile.ZipFile(io.BytesIO(built)) as zf:
