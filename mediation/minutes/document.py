@@ -19,7 +19,7 @@ from mediation.recording.models import Recording
 from mediation.rooms.models import Room, RoomMember
 
 from .models import SECTIONS, Minutes
-from .review import disputes_by_passage, passages
+from .passages import disputes_by_passage, passages
 
 
 def render(session: MediationSession, minutes: Minutes) -> bytes:

@@ -14,7 +14,6 @@ journaled (People's Mediation Law art 27: the institution keeps the mediation's 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -35,7 +34,8 @@ from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 from mediation.rooms.models import Room, RoomMember
 
-from .models import SECTIONS, Minutes, MinutesReview
+from .models import Minutes, MinutesReview
+from .passages import passages
 
 MAX_NOTE = 2_000
 LINK_SALT = "minutes-review"
@@ -48,25 +48,6 @@ DISPUTED = _l(
     "Case %(number)s: %(name)s disputes passages %(passages)s of the minutes. Please read the "
     "objection and decide: amend the minutes, or make them final with it marked: %(link)s"
 )
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One paragraph of one part of the minutes, numbered as printed: "2.3"."""
-
-    number: str
-    section: str
-    text: str
-
-
-def passages(minutes: Minutes) -> list[Passage]:
-    """The minutes cut into numbered passages, one per non-empty line, so that a party
-    can dispute exactly the sentence they disagree with."""
-    found = []
-    for index, name in enumerate(SECTIONS, start=1):
-        lines = [line.strip() for line in getattr(minutes, name).splitlines() if line.strip()]
-        found += [Passage(f"{index}.{n}", name, line) for n, line in enumerate(lines, start=1)]
-    return found
 
 
 def reviewers(session: MediationSession) -> list[SessionParticipant]:
@@ -349,15 +330,6 @@ def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) ->
         },
         actor_id=by.id if by else None,
     )
-
-
-def disputes_by_passage(minutes: Minutes) -> dict[str, list[tuple[User, str]]]:
-    """passage number -> [(who, why)] for the version under review."""
-    found: dict[str, list[tuple[User, str]]] = {}
-    for review in minutes.reviews:
-        for dispute in review.disputes or []:
-            found.setdefault(dispute["passage"], []).append((review.user, dispute["note"]))
-    return found
 
 
 def document_file(minutes: Minutes) -> Path | None:

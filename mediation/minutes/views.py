@@ -25,7 +25,7 @@ from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db, limiter
 from mediation.recording import gaps
 
-from . import operations, review
+from . import operations, passages, review
 from .forms import SECTION_LABELS, ActionForm, MinutesForm, ReviewForm
 from .models import SECTIONS, Minutes
 
@@ -70,8 +70,8 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         minutes=minutes,
         is_mediator=is_mediator,
         mine=mine,
-        passages=review.passages(minutes) if minutes else [],
-        disputes=review.disputes_by_passage(minutes) if minutes else {},
+        passages=passages.passages(minutes) if minutes else [],
+        disputes=passages.disputes_by_passage(minutes) if minutes else {},
         to_decide=is_mediator and review.awaits_mediator(minutes),
         labels=SECTION_LABELS,
         sections=SECTIONS,

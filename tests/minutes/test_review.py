@@ -17,7 +17,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
 from mediation.minutes import operations as minutes
-from mediation.minutes import review
+from mediation.minutes import passages, review
 from tests.factories import make_mediating_case
 
 from .conftest import TEXT, ended_session, last_code_to, messages_to
@@ -53,7 +53,7 @@ def test_a_party_confirms_with_a_code_and_disputes_a_passage_with_a_reason(app_c
     _applicant, respondent = case.party_users()
     session = ended_session(case)
     written = minutes.of_session(session.id)
-    numbers = [p.number for p in review.passages(written)]
+    numbers = [p.number for p in passages.passages(written)]
     assert numbers[:4] == ["1.1", "2.1", "2.2", "3.1"]  # one passage per line
 
     review.send_code(written, respondent)
