@@ -122,3 +122,12 @@ def test_larger_text_from_the_header_on_every_page_and_remembered(
     check_page(
         again, step, again.get_by_role("button", name="大字"), "09-back-to-standard", large=False
     )
+    # At the standard size a party's header is two rows on the phone: the brand beside the
+    # reading tools, then the links (the tools used to wrap onto a third row of their own).
+    brand, tools, links = (
+        again.locator(f".site-header {selector}").bounding_box()
+        for selector in (".brand", ".site-tools", ".site-links")
+    )
+    assert tools["y"] < brand["y"] + brand["height"] and brand["y"] < tools["y"] + tools["height"]
+    assert links["y"] >= brand["y"] + brand["height"] - 1
+    assert links["y"] + links["height"] - brand["y"] < 160, (brand, links)
