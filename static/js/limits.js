@@ -1,0 +1,47 @@
+// How much of a text box's limit is used, shown under it, and a clear word when a paste is
+// longer than what is left: the browser's maxlength cuts such a paste without a sign, and a
+// person who pasted a long account of their dispute would not see that its end was lost.
+// The words come in the page's language from #text-limits (templates/base.html); without
+// this script the boxes still keep to their limits.
+(function () {
+  "use strict";
+  var source = document.getElementById("text-limits");
+  if (!source) return;
+  var words = JSON.parse(source.textContent);
+
+  function say(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  }
+
+  function watch(box) {
+    var max = box.maxLength;
+    if (!(max > 0)) return;
+    var counter = document.createElement("small");
+    counter.className = "text-counter";
+    counter.id = (box.id || box.name) + "-counter";
+    var warning = document.createElement("small");
+    warning.className = "field-error text-cut";
+    warning.setAttribute("role", "alert");
+    warning.hidden = true;
+    box.after(counter, warning);
+    box.setAttribute(
+      "aria-describedby", ((box.getAttribute("aria-describedby") || "") + " " + counter.id).trim()
+    );
+    function count() {
+      counter.textContent = say(words.count, { n: box.value.length, max: max });
+    }
+    box.addEventListener("input", count);
+    box.addEventListener("paste", function (event) {
+      var pasted = (event.clipboardData || window.clipboardData).getData("text");
+      var kept = box.value.length - (box.selectionEnd - box.selectionStart);
+      var over = kept + pasted.length > max;
+      warning.hidden = !over;
+      warning.textContent = over ? say(words.cut, { max: max }) : "";
+      // Under a tall box the word can be below the screen: brought up once the paste is in.
+      if (over) setTimeout(function () { warning.scrollIntoView({ block: "nearest" }); }, 0);
+    });
+    count();
+  }
+
+  document.querySelectorAll("textarea[maxlength]").forEach(watch);
+})();
