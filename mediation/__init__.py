@@ -161,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from .booking.blueprint import bp as booking_bp
     from .cases.blueprint import bp as cases_bp
     from .consultation.blueprint import bp as consultation_bp
+    from .consultation.blueprint import links as consultation_links_bp
     from .core.views import bp as core_bp
     from .core.views import database_busy, render_error
     from .court.api import api as court_api_bp
@@ -194,6 +195,7 @@ def register_blueprints(app: Flask) -> None:
         confirmation_links_bp,
         evaluation_bp,
         consultation_bp,
+        consultation_links_bp,
         reception_bp,
         followup_bp,
         governance_bp,

@@ -61,9 +61,11 @@ def may_enter_by_code(user: User) -> bool:
     return user.active and user.roles == {Role.party} and bool(user.phone)
 
 
-def enter(user: User, *, case_id: int, target: str, via: str, title: str) -> Response:
+def enter(user: User, *, case_id: int | None, target: str, via: str, title: str) -> Response:
     """The page behind a personal link: on to ``target`` for the person themselves, the
-    code step for a party who is not logged in, the login page for everyone else."""
+    code step for a party who is not logged in, the login page for everyone else.
+    ``case_id``: the case whose journal records the entry (None: a link of no case, such
+    as a consultation's answer)."""
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(target)
     if current_user.is_authenticated:
@@ -96,9 +98,13 @@ def enter(user: User, *, case_id: int, target: str, via: str, title: str) -> Res
             if accounts.consume_code(
                 user, CodePurpose.invitation_login, code_form.code.data.strip()
             ):
-                journal.append(
-                    case_id, "party.entered", {"user_id": user.id, "via": via}, actor_id=user.id
-                )
+                if case_id is not None:
+                    journal.append(
+                        case_id,
+                        "party.entered",
+                        {"user_id": user.id, "via": via},
+                        actor_id=user.id,
+                    )
                 db.session.commit()
                 login_user(user)
                 return redirect(target)

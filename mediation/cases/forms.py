@@ -63,7 +63,11 @@ class ClaimForm(Form):
 
 
 class DisputeForm(FlaskForm):
-    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    category = SelectField(
+        _l("Kind of dispute"),
+        choices=[],
+        validators=[DataRequired(_l("Choose one of the dispute categories."))],
+    )
     title = StringField(
         _l("The dispute in a few words"),
         validators=[DataRequired(REQUIRED), Length(max=200)],

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
-from mediation.core.forms import FieldError, apply_field_error
+from mediation.core.forms import FieldError, apply_field_error, with_prompt
 from mediation.core.storage import content_key
 from mediation.extensions import db
 
@@ -47,7 +47,7 @@ def _page(step: str, form, case: Case | None, **extra):
 def dispute(case_id: int | None = None):
     case = _draft_or_404(case_id) if case_id else None
     form = DisputeForm(obj=case if request.method == "GET" else None)
-    form.category.choices = categories.choices()
+    form.category.choices = with_prompt(categories.choices())
     form.region_code.choices = regions.choices()
     if request.method == "GET" and case is not None:
         form.region_code.data = regions.province_code(case.region_code)

@@ -1,8 +1,9 @@
 """URL rules of the consultation feature."""
 
 from flask import Blueprint
+from flask_login import current_user
 
-from . import views
+from . import operations, views
 
 bp = Blueprint("consultation", __name__, url_prefix="/consultation")
 
@@ -19,3 +20,18 @@ bp.add_url_rule("/<int:question_id>/take", view_func=views.take, methods=["POST"
 bp.add_url_rule("/<int:question_id>/answer", view_func=views.answer, methods=["POST"])
 bp.add_url_rule("/<int:question_id>/case", view_func=views.to_case, methods=["POST"])
 bp.add_url_rule("/<int:question_id>/files/<int:attachment_id>", view_func=views.attachment)
+
+# The asker's personal link from the text message (short: the token says which question).
+links = Blueprint("consultation_links", __name__)
+links.add_url_rule("/q/<token>", view_func=views.personal_link, methods=_GET_POST)
+
+
+@bp.app_context_processor
+def menu() -> dict:
+    """For the site menu (base.html): whether the person has asked questions, read only
+    when the menu asks (a party's pages)."""
+    return {
+        "has_questions": lambda: (
+            current_user.is_authenticated and operations.has_questions(current_user)
+        )
+    }

@@ -20,11 +20,17 @@ from .operations import MAX_ANSWER, MAX_FILES, MAX_SUBJECT, MAX_TEXT
 
 
 class AskForm(FlaskForm):
-    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    # Both start on "please choose" (views.ask): a question sent to the wrong province's
+    # experts because nobody changed the first choice goes unanswered by the right ones.
+    category = SelectField(
+        _l("Kind of dispute"),
+        choices=[],
+        validators=[DataRequired(_l("Choose one of the dispute categories."))],
+    )
     region_code = SelectField(
         _l("Province where it happened"),
         choices=[],
-        validators=[DataRequired(REQUIRED)],
+        validators=[DataRequired(_l("Choose the province where the dispute arose."))],
         description=_l("Your question goes to the experts of this province."),
     )
     subject = StringField(
@@ -86,7 +92,9 @@ class ExpertForm(IdentityForm):
         validators=[DataRequired(REQUIRED)],
     )
     region_code = SelectField(
-        _l("Province answered for"), choices=[], validators=[DataRequired(REQUIRED)]
+        _l("Province answered for"),
+        choices=[],
+        validators=[DataRequired(_l("Choose the province the expert answers for."))],
     )
     categories = SelectMultipleField(
         _l("Dispute categories answered"),

@@ -9,16 +9,14 @@ from flask_babel import lazy_gettext as _l
 from mediation.accounts.models import User
 from mediation.notify import operations as notify
 
+from .links import answer_link, expert_link
 from .models import Question
 
 ASKED = _l(
     "A new question is waiting for an expert of your region on the mediation platform: "
-    "\u201c%(what)s\u201d. Please answer by %(due)s."
+    "\u201c%(what)s\u201d. Please answer by %(due)s: %(link)s"
 )
-ANSWERED = _l(
-    "Your question \u201c%(what)s\u201d has been answered. Log in to the mediation platform "
-    "to read the answer."
-)
+ANSWERED = _l("Your question \u201c%(what)s\u201d has been answered. Read it here: %(link)s")
 LATE = _l(
     "The question \u201c%(what)s\u201d asked on the mediation platform was not answered by "
     "%(due)s. Please see that an expert answers it."
@@ -31,12 +29,19 @@ def _short(subject: str) -> str:
 
 def asked(question: Question, experts: list[User]) -> None:
     for expert in experts:
-        notify.tell(expert, ASKED, what=_short(question.subject), due=question.due_at)
+        notify.tell(
+            expert,
+            ASKED,
+            what=_short(question.subject),
+            due=question.due_at,
+            link=expert_link(question),
+        )
 
 
 def answered(question: Question) -> None:
-    # Only the subject the asker wrote: the answer itself is read after logging in.
-    notify.tell(question.asker, ANSWERED, what=_short(question.subject))
+    # Only the subject the asker wrote: the answer itself is read behind the personal link
+    # (a code to the asker's phone, or their password).
+    notify.tell(question.asker, ANSWERED, what=_short(question.subject), link=answer_link(question))
 
 
 def late(question: Question, admins: list[User], experts: list[User]) -> None:

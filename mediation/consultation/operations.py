@@ -23,7 +23,7 @@ from mediation.cases import categories, regions
 from mediation.cases import signals as case_signals
 from mediation.cases.clocks import working_days_after
 from mediation.cases.intake import EVIDENCE_TYPES, add_evidence, check_upload
-from mediation.cases.models import Case
+from mediation.cases.models import Case, CaseParty
 from mediation.cases.operations import open_case
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -35,6 +35,7 @@ from . import notices
 from .models import Attachment, ExpertKind, ExpertProfile, Question, QuestionStatus
 
 ANSWER_WORKING_DAYS = 2  # the answer time stated to the asker
+ANSWERED_PER_PAGE = 20  # an expert's answered questions, one page at a time
 MAX_FILES = 5
 MAX_SUBJECT = 200
 MAX_TEXT = 5000
@@ -185,6 +186,22 @@ def queue(expert: User) -> list[Question]:
     ]
 
 
+def answered_by(
+    expert: User, *, page: int = 1, per_page: int | None = None
+) -> tuple[list[Question], bool]:
+    """A page of the questions ``expert`` answered, the latest answer first, and whether
+    there are earlier ones. Only their own answers: can_view decides the rest."""
+    per_page = per_page or ANSWERED_PER_PAGE
+    found = db.session.scalars(
+        select(Question)
+        .where(Question.expert_id == expert.id, Question.status == QuestionStatus.answered)
+        .order_by(Question.answered_at.desc(), Question.id.desc())
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page + 1)
+    ).all()
+    return list(found[:per_page]), len(found) > per_page
+
+
 # -- the asker ------------------------------------------------------------------------
 
 
@@ -246,6 +263,32 @@ def ask(
     db.session.flush()
     notices.asked(question, pool(question))
     return question
+
+
+def known_province(user: User) -> str:
+    """The province the platform already knows for ``user``, to preselect on the form: that
+    of their latest question, else of their latest case that names one; "" if none."""
+    latest = db.session.scalar(
+        select(Question.region_code)
+        .where(Question.asker_id == user.id)
+        .order_by(Question.id.desc())
+        .limit(1)
+    )
+    if not latest:
+        latest = db.session.scalar(
+            select(Case.region_code)
+            .join(CaseParty, CaseParty.case_id == Case.id)
+            .where(CaseParty.user_id == user.id, Case.region_code.is_not(None))
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+    return _province(latest)
+
+
+def has_questions(user: User) -> bool:
+    """Whether ``user`` asked anything (the menu then offers their questions)."""
+    first = select(Question.id).where(Question.asker_id == user.id).limit(1)
+    return db.session.scalar(first) is not None
 
 
 def my_questions(asker: User) -> list[Question]:

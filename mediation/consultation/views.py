@@ -12,17 +12,24 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
-from mediation.accounts import registration
+from mediation.accounts import personal_links, registration
 from mediation.accounts.identity import mask_phone
 from mediation.accounts.models import CodePurpose, Role, User
 from mediation.cases import categories, regions
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
-from mediation.core.forms import FieldError, apply_field_error, failed_attempt, listed
+from mediation.core.forms import (
+    FieldError,
+    apply_field_error,
+    failed_attempt,
+    listed,
+    with_prompt,
+)
 from mediation.core.storage import content_key
 from mediation.core.views import safe_next
 from mediation.extensions import db, limiter
 
+from . import links
 from . import operations as ops
 from .forms import KIND_NAMES, AnswerForm, AskForm, ConfirmForm, ExpertForm, StartForm
 from .models import Attachment, ExpertProfile, Question, QuestionStatus
@@ -53,8 +60,11 @@ def ask():
     if not current_user.is_authenticated:
         return redirect(url_for("consultation.start"))
     form = AskForm()
-    form.category.choices = categories.choices()
-    form.region_code.choices = _province_choices()
+    # Nothing is chosen for the person but the province the platform knows is theirs.
+    form.category.choices = with_prompt(categories.choices())
+    form.region_code.choices = with_prompt(_province_choices())
+    if request.method == "GET":
+        form.region_code.data = ops.known_province(current_user)
     if form.validate_on_submit():
         files = [
             (upload.filename or "", upload.read())
@@ -161,6 +171,23 @@ def question(question_id: int):
     )
 
 
+@personal_links.limited
+def personal_link(token: str):
+    """The asker's link from the "answered" text message: on to the question and its
+    answer, after a code to their phone for someone who is not logged in (a person who
+    asked without choosing a password has none)."""
+    item = links.question_of_link(token)
+    if item is None:
+        abort(404)
+    return personal_links.enter(
+        item.asker,
+        case_id=None,
+        target=url_for("consultation.question", question_id=item.id),
+        via="consultation link",
+        title=_("The answer to your question"),
+    )
+
+
 @login_required
 def attachment(question_id: int, attachment_id: int):
     item = _question_or_404(question_id)
@@ -205,7 +232,18 @@ def to_case(question_id: int):
 
 @role_required(Role.expert)
 def queue():
-    return render_template("consultation/queue.html", questions=ops.queue(current_user))
+    """The questions waiting in the expert's pool, then a page of those they answered."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    answered, earlier = ops.answered_by(current_user, page=page)
+    return render_template(
+        "consultation/queue.html",
+        questions=ops.queue(current_user),
+        answered=answered,
+        page=page,
+        earlier=earlier,
+        category_name=categories.category_name,
+        region_name=regions.name,
+    )
 
 
 @login_required
@@ -282,7 +320,10 @@ def _admin_province() -> str | None:
 def new_expert():
     own = _admin_province()
     form = ExpertForm()
-    form.region_code.choices = [c for c in _province_choices() if own is None or c[0] == own]
+    provinces = [c for c in _province_choices() if own is None or c[0] == own]
+    # A platform administrator chooses among all (none preselected); an institution's
+    # administrator has only their own province.
+    form.region_code.choices = with_prompt(provinces) if len(provinces) > 1 else provinces
     form.categories.choices = categories.choices()
     if form.validate_on_submit():
         identity = form.identity()

@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 
 from flask import Response, flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+
+# The empty first choice of a select the person must choose in themselves ("请选择…").
+PLEASE_CHOOSE = _l("Please choose…")
 
 
 class FieldError(ValueError):
@@ -16,6 +20,13 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def with_prompt(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A select's choices after an empty "please choose" one: nothing is chosen for the
+    person (the first province or category would be), and a required select left so is
+    flagged beside it."""
+    return [("", PLEASE_CHOOSE), *choices]
 
 
 def apply_field_error(form: FlaskForm, error: FieldError) -> None:

@@ -21,7 +21,7 @@ from mediation.cases.labels import STATUS_NAMES as CASE_STATUS_NAMES
 from mediation.cases.referral import referral_pdf
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name
-from mediation.core.forms import FieldError, apply_field_error
+from mediation.core.forms import FieldError, apply_field_error, with_prompt
 from mediation.extensions import db
 
 from . import delegation
@@ -38,7 +38,11 @@ class DelegationForm(FlaskForm):
         validators=[DataRequired(REQUIRED), Length(max=60)],
         description=_l("For example: (2026) Su 0102 Min Su Qian Tiao No. 1"),
     )
-    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    category = SelectField(
+        _l("Kind of dispute"),
+        choices=[],
+        validators=[DataRequired(_l("Choose one of the dispute categories."))],
+    )
     title = StringField(
         _l("The dispute in a few words"), validators=[DataRequired(REQUIRED), Length(max=200)]
     )
@@ -82,7 +86,7 @@ def _court():
 
 def _form() -> DelegationForm:
     form = DelegationForm()
-    form.category.choices = categories.choices()
+    form.category.choices = with_prompt(categories.choices())
     institutions = db.session.scalars(select(Institution).order_by(Institution.name))
     form.institution_id.choices = [(0, _("Assign automatically"))] + [
         (i.id, i.name) for i in institutions

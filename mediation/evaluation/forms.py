@@ -9,8 +9,6 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField
 from wtforms.validators import DataRequired, NumberRange
 
-from mediation.accounts.forms import REQUIRED
-
 # Ten billion yuan: larger claims exist, but not among the people this page is for, and a
 # bound keeps hostile input from reaching Decimal arithmetic with thousands of digits.
 MAX_AMOUNT = Decimal(10_000_000_000)
@@ -22,7 +20,11 @@ class EvaluationForm(FlaskForm):
     class Meta:
         csrf = False
 
-    category = SelectField(_l("Kind of dispute"), choices=[], validators=[DataRequired(REQUIRED)])
+    category = SelectField(
+        _l("Kind of dispute"),
+        choices=[],
+        validators=[DataRequired(_l("Choose one of the dispute categories."))],
+    )
     amount = DecimalField(
         _l("How much you claim, in yuan"),
         places=2,

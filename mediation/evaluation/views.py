@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from mediation.cases import categories, regions
-from mediation.core.forms import FieldError
+from mediation.core.forms import FieldError, with_prompt
 from mediation.extensions import db
 
 from . import counts, durations, fees, operations, outcomes
@@ -17,7 +17,7 @@ from .forms import EvaluationForm
 
 def _form(data) -> EvaluationForm:
     form = EvaluationForm(data)
-    form.category.choices = categories.choices()
+    form.category.choices = with_prompt(categories.choices())
     form.region_code.choices = regions.choices()
     return form
 

@@ -614,7 +614,7 @@ TABLE: tuple[Notice, ...] = (
         "experts",
         "sms",
         "consultation/notices.py",
-        "with the time the answer is due",
+        "with the time the answer is due and a link to the question",
     ),
     N(
         "consultation",
@@ -622,7 +622,7 @@ TABLE: tuple[Notice, ...] = (
         "asker",
         "sms",
         "consultation/notices.py",
-        "the answer itself is read after logging in",
+        "the answer itself is read behind the asker's personal link",
     ),
     N(
         "consultation",
@@ -679,7 +679,7 @@ TABLE: tuple[Notice, ...] = (
         "booker",
         "sms",
         "consultation/notices.py",
-        "as a written answer: read after logging in",
+        "as a written answer: read behind the asker's personal link",
     ),
     # Follow-up: the agreement's obligations watched until performed (PML art 31).
     N(

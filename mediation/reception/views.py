@@ -15,7 +15,7 @@ from mediation.accounts.models import Role, User
 from mediation.booking import slots
 from mediation.cases import categories
 from mediation.core.db import utcnow
-from mediation.core.forms import FieldError
+from mediation.core.forms import FieldError, with_prompt
 from mediation.core.i18n import format_day
 from mediation.extensions import db, limiter
 
@@ -119,7 +119,7 @@ def booking(booking_id: int):
     hosting = item.host_id == current_user.id
     form = RecordForm(notes=item.notes) if hosting else None
     if form is not None:
-        form.category.choices = categories.choices()
+        form.category.choices = with_prompt(categories.choices())
     return _booking_page(item, form)
 
 
@@ -187,7 +187,7 @@ def record(booking_id: int):
     if item.host_id != current_user.id:
         abort(404)
     form = RecordForm()
-    form.category.choices = categories.choices()
+    form.category.choices = with_prompt(categories.choices())
     action = request.form.get("action", "save")
     if form.validate_on_submit():
         try:

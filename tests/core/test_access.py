@@ -25,6 +25,7 @@ PUBLIC = {
     "/a/<token>",  # an agreement's signing link: the same (tests/agreements/test_views.py)
     "/j/<token>",  # a signer's link to the joint court application: the same (the matrix)
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
+    "/q/<token>",  # the asker's link to a consultation's answer: the same (tests/consultation)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
     "/pki/<name>",  # the CA's CRLs, named in its certificates (tests/agreements/test_crl_views.py)

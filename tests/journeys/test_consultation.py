@@ -58,9 +58,16 @@ def test_ask_on_a_phone_answered_by_an_expert_turned_into_a_case(
     step(page, go_on, "q04-code")
     go_on.click()
     page.wait_for_url("**/consultation/ask")
+    # Nothing is chosen for the asker: sent as it is, both choices are asked for.
+    assert page.locator("#category option:checked").inner_text() == "请选择…"
+    assert page.locator("#region_code option:checked").inner_text() == "请选择…"
     step(page, "#category", "q05-ask-form")
-    page.select_option("#category", "neighbourhood")
-    page.select_option("#region_code", "320000")
+    page.get_by_role("button", name="提交咨询").click()
+    step(page, "#category-error", "q05b-ask-nothing-chosen")
+    assert page.locator("#category-error").inner_text() == "请选择一种纠纷类型。"
+    assert page.locator("#region_code-error").inner_text() == "请选择纠纷发生的省份。"
+    page.get_by_label("纠纷类型").select_option(label="邻里纠纷")
+    page.get_by_label("纠纷发生的省份").select_option(label="江苏省")
     page.fill("#subject", "楼上漏水，物业不管怎么办")
     page.fill("#text", "楼上卫生间漏水三个月，我家天花板发霉。物业说不归他们管。")
     page.set_input_files("#files", str(photo))
@@ -85,10 +92,29 @@ def test_ask_on_a_phone_answered_by_an_expert_turned_into_a_case(
     step(desk, send_answer, "e05-answer")
     send_answer.click()
     step(desk, desk.get_by_text("答复已发送").first, "e06-answered")
-    assert "已有回复" in last_text_to(app, ASKER)
+    answered_text = last_text_to(app, ASKER)
+    assert "已有回复" in answered_text and "/q/" in answered_text
 
-    # The asker reads the answer and turns the question into a case.
-    page.reload()
+    # The expert finds the answered question again from the menu.
+    mine = desk.get_by_role("link", name="咨询答复", exact=True)
+    step(desk, mine, "e07-menu")
+    mine.click()
+    again = desk.locator("#answered").get_by_role("link", name="楼上漏水，物业不管怎么办")
+    step(desk, again, "e08-answered-list")
+    again.click()
+    desk.locator("#answer").wait_for()
+    assert "这属于相邻关系纠纷" in desk.locator("#answer").inner_text()
+    snap(desk, "e09-answer-again")
+
+    # The asker comes back another day: from the menu to their question and its answer.
+    page.goto(live_server)
+    my_questions = page.get_by_role("link", name="我的咨询", exact=True)
+    step(page, my_questions, "q07b-menu")
+    my_questions.click()
+    mine = page.get_by_role("link", name="楼上漏水，物业不管怎么办")
+    mine.scroll_into_view_if_needed()
+    snap(page, "q07c-my-questions")
+    mine.click()
     read = page.get_by_role("link", name="查看专家答复")
     step(page, read, "q08-answered")
     read.click()

@@ -344,6 +344,12 @@ MATRIX: dict[str, Entry] = {
         ASKED,
         "as the question",
     ),
+    "consultation_links.personal_link": Entry(
+        _token("question_link"),
+        frozenset({ANONYMOUS, "applicant"}),
+        "capability for a visitor (the code goes to the asker); anyone logged in as "
+        "somebody else is refused, offered only to log out on that device",
+    ),
     "consultation.take": Entry(_question, EXPERTS, "an expert of the pool"),
     "consultation.answer": Entry(_question, EXPERTS, "an expert of the pool"),
     "consultation.to_case": Entry(

@@ -27,6 +27,7 @@ from mediation.cases import operations as cases
 from mediation.cases import respondent as answering
 from mediation.cases.models import CaseParty
 from mediation.cases.states import Action, TerminationReason
+from mediation.consultation import links as consultation_links
 from mediation.consultation import operations as consultation
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
@@ -311,6 +312,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "side_minutes_link": _token(review.link_for(side_applicant)),
             "agreement_link": _token(signing.link_for(agreements.of_case(case), applicant)),
             "application_link": _token(applying.link_for(application, applicant)),
+            "question_link": _token(consultation_links.answer_link(question)),
             "invitation": invitations.create_invitation(respondent, case.id),
             "api_token": court_api.new_token(world.court, "matrix"),
         },

@@ -1,0 +1,199 @@
+"""Consultation pages found again: the form chooses nothing for the asker, the expert finds
+the questions they answered, the asker gets back to the answer from the text message and
+the menu. Runs on SQLite and PostgreSQL (the ``app`` fixture's databases)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mediation.accounts.models import Role
+from mediation.consultation import operations as ops
+from mediation.consultation.models import Question
+from mediation.extensions import db
+from mediation.journal.models import JournalEntry
+from tests.conftest import code_sent_to, csrf_token, login, post_form
+from tests.consultation.test_consultation import FRIDAY, JIANGSU, ZHEJIANG, _ask, _expert, _sms_to
+from tests.core.test_no_english import english_words, visible_text
+from tests.factories import PASSWORD, make_case, make_institution, make_user
+
+CHOOSE = 'value="">请选择…</option>'
+
+
+def _logged_in(app, phone):
+    client = app.test_client()
+    assert login(client, phone, PASSWORD).status_code == 302
+    return client
+
+
+def _selected(page: str, field: str) -> str:
+    """The value a browser shows chosen in the select ``field`` of ``page``: the option
+    marked selected, else the first."""
+    select_ = re.search(rf'<select[^>]*id="{field}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    found = re.search(r'<option selected value="([^"]*)"', select_)
+    return (found or re.search(r'<option[^>]* value="([^"]*)"', select_)).group(1)
+
+
+def test_the_form_chooses_neither_province_nor_category_and_says_what_is_missing(app):
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    client = _logged_in(app, phone)
+    form = client.get("/consultation/ask").get_data(as_text=True)
+    assert _selected(form, "category") == _selected(form, "region_code") == ""
+    assert form.count(CHOOSE) == 2 and english_words(visible_text(form)) == {}
+
+    sent = post_form(
+        client, "/consultation/ask", {"subject": "漏水", "text": "楼上漏水", "category": ""}
+    )
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 422
+    errors = dict(re.findall(r'id="([^"]+)-error" class="field-error">([^<]*)<', page))
+    assert errors == {
+        "category": "请选择一种纠纷类型。",
+        "region_code": "请选择纠纷发生的省份。",
+    }
+    # In English, in the asker's language.
+    token = csrf_token(client, "/consultation/ask")
+    client.post("/language", data={"csrf_token": token, "locale": "en"})
+    page = post_form(client, "/consultation/ask", {"subject": "Leak", "text": "?"}).text
+    assert "Please choose…" in page and "Choose the province where the dispute arose." in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) == 0
+
+
+def test_the_province_the_platform_knows_is_preselected(app):
+    with app.app_context():
+        asker, party = make_user(), make_user()
+        _ask(asker, region_code=ZHEJIANG)
+        case = make_case(party, make_user())
+        case.region_code = "320102"  # a district of Jiangsu
+        phones = asker.phone, party.phone
+        db.session.commit()
+    for phone, province in zip(phones, (ZHEJIANG, JIANGSU), strict=True):
+        form = _logged_in(app, phone).get("/consultation/ask").get_data(as_text=True)
+        assert _selected(form, "region_code") == province
+        assert _selected(form, "category") == ""  # the kind is chosen every time
+
+
+def test_other_forms_with_the_category_start_on_please_choose(app, client):
+    with app.app_context():
+        party_phone = make_user().phone
+        platform_phone = make_user(Role.platform_admin).phone
+        institution = make_institution(region_code="320102")
+        admin_phone = make_user(Role.institution_admin, institution_id=institution.id).phone
+        db.session.commit()
+    evaluation = client.get("/evaluation").get_data(as_text=True)
+    assert _selected(evaluation, "category") == ""
+    refused = client.get("/evaluation", query_string={"amount": "100", "category": ""}).text
+    assert "请选择一种纠纷类型。" in refused and 'id="result"' not in refused
+    intake = _logged_in(app, party_phone).get("/cases/new").get_data(as_text=True)
+    assert _selected(intake, "category") == ""
+    # A platform administrator chooses an expert's province; an institution's has one.
+    experts = _logged_in(app, platform_phone).get("/consultation/experts/new").text
+    assert _selected(experts, "region_code") == ""
+    own = _logged_in(app, admin_phone).get("/consultation/experts/new").text
+    assert CHOOSE not in own and 'value="320000"' in own
+
+
+def test_the_expert_finds_the_questions_they_answered_newest_first(app, monkeypatch):
+    with app.app_context():
+        asker = make_user()
+        expert, colleague, far = _expert(), _expert(cats=()), _expert(region=ZHEJIANG)
+        waiting = _ask(asker, subject="还在等的问题")
+        first, second = _ask(asker, subject="先答的问题"), _ask(asker, subject="后答的问题")
+        ops.answer(first, expert, "答复一", now=FRIDAY + timedelta(hours=1))
+        ops.answer(second, expert, "答复二", now=FRIDAY + timedelta(hours=2))
+        by_colleague = _ask(asker, subject="同事答的问题")
+        ops.answer(by_colleague, colleague, "同事的答复", now=FRIDAY + timedelta(hours=3))
+        ids = {q.subject: q.id for q in (waiting, first, second, by_colleague)}
+        phones = expert.phone, colleague.phone, far.phone, asker.phone
+        db.session.commit()
+    client = _logged_in(app, phones[0])
+    page = client.get("/consultation/queue").get_data(as_text=True)
+    assert english_words(visible_text(page)) == {}
+    waiting_part, answered_part = page.split('id="answered-heading"')
+    assert "还在等的问题" in waiting_part and "先答的问题" not in waiting_part
+    # Category, province and the time asked, in China time (10:00 on that Friday).
+    assert "邻里纠纷" in waiting_part and "江苏省" in waiting_part
+    assert "2025年12月5日（周五）10:00" in waiting_part
+    links = re.findall(r'href="/consultation/(\d+)#answer">([^<]+)<', answered_part)
+    assert links == [(str(ids["后答的问题"]), "后答的问题"), (str(ids["先答的问题"]), "先答的问题")]
+    assert "同事答的问题" not in answered_part  # only their own answers are listed
+    answer = client.get(f"/consultation/{ids['先答的问题']}").get_data(as_text=True)
+    assert "答复一" in answer and "发送答复" not in answer
+
+    # A page at a time.
+    monkeypatch.setattr(ops, "ANSWERED_PER_PAGE", 1)
+    one = client.get("/consultation/queue").get_data(as_text=True)
+    assert "后答的问题" in one and "先答的问题" not in one and "较早的答复" in one
+    two = client.get("/consultation/queue?page=2").get_data(as_text=True)
+    assert "先答的问题" in two and "后答的问题" not in two and "较新的答复" in two
+
+    # The rule of who reads a question is unchanged: the experts of its pool (the colleague
+    # lists none of the expert's answers but may read them), nobody of another province.
+    colleague_page = _logged_in(app, phones[1]).get("/consultation/queue").text
+    assert "先答的问题" not in colleague_page and "同事答的问题" in colleague_page
+    far_client = _logged_in(app, phones[2])
+    assert far_client.get(f"/consultation/{ids['先答的问题']}").status_code == 404
+    assert "先答的问题" not in far_client.get("/consultation/queue").text
+    # The page is the experts': a party is refused.
+    assert _logged_in(app, phones[3]).get("/consultation/queue").status_code == 403
+
+
+def test_text_messages_link_to_the_question_and_the_asker_gets_in_by_code(app, client):
+    with app.app_context():
+        asker, stranger = make_user(), make_user()
+        expert = _expert()
+        question = _ask(asker)
+        (asked,) = _sms_to(expert)
+        ops.answer(question, expert, "可以申请人民调解。")
+        answered = _sms_to(asker)[-1]
+        qid, phones = question.id, (asker.phone, stranger.phone)
+        db.session.commit()
+    base = app.config["BASE_URL"].rstrip("/")
+    assert f"{base}/consultation/{qid}" in asked and "新的咨询" in asked
+    link = re.search(rf"{re.escape(base)}(/q/\S+)$", answered).group(1)
+    assert "已有回复" in answered and len(answered) < 120  # short: one text message or two
+
+    # Somebody else logged in on this device gets nothing of the question.
+    other = _logged_in(app, phones[1]).get(link)
+    assert other.status_code == 403 and "漏水" not in other.get_data(as_text=True)
+    assert client.get(link[:-3] + "abc").status_code == 404  # a forged token
+
+    first = client.get(link)
+    assert first.status_code == 200 and "楼上" not in first.get_data(as_text=True)
+    post_form(client, link, {"action": "send"})
+    code = code_sent_to(app, phones[0])
+    entered = post_form(client, link, {"action": "verify", "code": code})
+    assert entered.status_code == 302 and entered.location.endswith(f"/consultation/{qid}")
+    assert "可以申请人民调解。" in client.get(f"/consultation/{qid}").get_data(as_text=True)
+    with app.app_context():  # no case: nothing to write in a case's journal
+        assert db.session.scalar(select(func.count(JournalEntry.id))) == 0
+
+
+def test_a_party_who_asked_finds_their_questions_in_the_menu(app):
+    with app.app_context():
+        asker, party, expert = make_user(), make_user(), _expert()
+        _ask(asker)
+        phones = asker.phone, party.phone, expert.phone
+        db.session.commit()
+    menu = re.compile(r'<a href="/consultation/#my-questions">我的咨询</a>')
+    home = _logged_in(app, phones[0]).get("/cases/").get_data(as_text=True)
+    assert menu.search(home)
+    assert not menu.search(_logged_in(app, phones[1]).get("/cases/").text)
+    expert_home = _logged_in(app, phones[2]).get("/consultation/queue").text
+    assert '<a href="/consultation/queue">咨询答复</a>' in expert_home
+
+
+def test_the_asker_s_list_has_no_ascii_punctuation_in_chinese(app):
+    with app.app_context():
+        asker = make_user()
+        _ask(asker)
+        phone = asker.phone
+        db.session.commit()
+    page = _logged_in(app, phone).get("/consultation/").get_data(as_text=True)
+    item = re.search(r"<li><a href=\"/consultation/\d+\">.*?</li>", page, re.S).group(0)
+    assert "等待专家答复，2025年12月9日（周二）前答复" in item and "," not in item
