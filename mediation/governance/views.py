@@ -18,7 +18,7 @@ from mediation.core.access import role_required
 from mediation.core.db import utcnow
 
 from . import (
-    areas,  # noqa: F401 - places cases as they move (status_changed)
+    areas,  # noqa: F401 - places cases as they move (status_changed, place_changed)
     exports,
     listing,
 )
