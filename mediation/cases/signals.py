@@ -1,6 +1,12 @@
 """Events of the cases feature that other features react to, without cases knowing them."""
 
+from __future__ import annotations
+
 from blinker import Namespace
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from .models import Case
 
 _signals = Namespace()
 
@@ -13,7 +19,35 @@ mediator_changed = _signals.signal("mediator-changed")
 # transaction.
 status_changed = _signals.signal("status-changed")
 
+# Sent with the case as sender from the flush that writes a change of what tells where the
+# case belongs: its institution (chosen by an applicant or a court, assigned, transferred,
+# declined) or its ``region_code``; however the change was made, before any later read
+# sees the case. Receivers may set the case's own columns (they are written by the same
+# flush); they neither flush nor commit.
+place_changed = _signals.signal("place-changed")
+
 # Sent by ``statistics.figures`` with the institution id (or None for the whole platform)
 # as sender: a higher feature (consultation) answers with a dict of named counts, which
 # the statistics page shows beside the cases'.
 figures_asked = _signals.signal("figures-asked")
+
+PLACE_FIELDS = ("institution", "institution_id", "region_code")
+
+
+def _differs(case: Case, name: str) -> bool:
+    """Whether the flush writes another value (a value never loaded counts as None: setting
+    None on a case without an institution moves nothing)."""
+    history = inspect(case).attrs[name].history
+    return history.has_changes() and list(history.added) != (list(history.deleted) or [None])
+
+
+@event.listens_for(Session, "before_flush")
+def _place_changed(session: Session, _context, _instances) -> None:
+    # Only cases already stored: ``open_case`` stores a draft, which the submit step places.
+    moved = [
+        obj
+        for obj in session.dirty
+        if isinstance(obj, Case) and any(_differs(obj, name) for name in PLACE_FIELDS)
+    ]
+    for case in moved:
+        place_changed.send(case)

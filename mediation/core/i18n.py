@@ -73,6 +73,22 @@ def format_day(day: date | datetime | str, zone: ZoneInfo | None = None) -> str:
     return format_date(day, "EEE d MMM y", locale=locale)
 
 
+def format_month(month: str) -> str:
+    """A calendar month named 'YYYY-MM' (as the region figures count them) as people write
+    it: 2026年12月 in Chinese, "Dec 2026" in English."""
+    from babel.dates import format_date
+    from flask_babel import get_locale
+
+    try:
+        day = date(int(month[:4]), int(month[5:7]), 1)
+    except (ValueError, IndexError):
+        return month  # not a month: shown as it was written
+    locale = get_locale()
+    if locale is not None and locale.language == "zh":
+        return f"{day.year}年{day.month}月"
+    return format_date(day, "MMM y", locale=locale)
+
+
 def format_clock(value: datetime | time, zone: ZoneInfo | None = None) -> str:
     """The time of day on a 24-hour clock: 09:30."""
     if isinstance(value, datetime):

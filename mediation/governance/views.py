@@ -16,9 +16,10 @@ from mediation.accounts.models import Role
 from mediation.core import divisions
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
+from mediation.core.i18n import format_month
 
 from . import (
-    areas,  # noqa: F401 - places cases as they move (status_changed)
+    areas,  # noqa: F401 - places cases as they move (status_changed, place_changed)
     exports,
     listing,
 )
@@ -64,7 +65,7 @@ def _labelled(data: RegionFigures) -> dict[str, list[tuple[str, int]]]:
         "category": listing.category_rows(data.by_category),
         "status": listing.status_rows(data.by_status),
         "institution": [(name or _("Not yet accepted"), n) for name, n in data.by_institution],
-        "month": data.by_month,
+        "month": [(format_month(month), n) for month, n in data.by_month],
     }
 
 
@@ -89,6 +90,7 @@ def dashboard():
         children=data.children,
         level=divisions.level(area),
         full_code=divisions.full_code,
+        division_name=divisions.name,
     )
 
 
@@ -130,4 +132,9 @@ def export_xlsx():
 @role_required(Role.governance)
 def warnings():
     own = _own_area()
-    return render_template("governance/warnings.html", warnings=listing.warnings_in(own))
+    return render_template(
+        "governance/warnings.html",
+        warnings=listing.warnings_in(own),
+        full_code=divisions.full_code,
+        division_name=divisions.name,
+    )

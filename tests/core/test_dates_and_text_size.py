@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask_babel import force_locale
 
-from mediation.core.i18n import date_filter, format_day, format_when, localtime, zone_name
+from mediation.core.i18n import (
+    date_filter,
+    format_day,
+    format_month,
+    format_when,
+    localtime,
+    zone_name,
+)
 from tests.conftest import csrf_token
 
 # Monday 7 December 2026, 09:30 in Beijing.
@@ -42,6 +49,15 @@ def test_english_keeps_its_own_order(app_ctx):
         assert format_day(date(2026, 12, 7)) == "Mon 7 Dec 2026"
         assert format_when(INSTANT) == "Mon 7 Dec 2026 09:30"
         assert zone_name("Asia/Shanghai") == "Beijing time"
+
+
+def test_a_month_is_written_as_people_write_it(app_ctx):
+    with app_ctx.test_request_context():
+        assert format_month("2026-12") == "2026年12月"
+        assert format_month("2027-01") == "2027年1月"
+        assert format_month("not a month") == "not a month"
+    with app_ctx.test_request_context(), force_locale("en"):
+        assert format_month("2026-12") == "Dec 2026"
 
 
 def test_larger_text_is_chosen_in_the_header_and_remembered(client):

@@ -4,8 +4,10 @@ only, other roles are refused, and the exports keep typed text from running as a
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
+from flask_babel import refresh
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -14,6 +16,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.governance import warnings
 from mediation.governance.figures import region_figures
+from mediation.governance.months import BEIJING
 from tests.accounts.test_admin import admin_client
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import (
@@ -122,3 +125,31 @@ def test_the_performance_rate_counts_obligations_due_in_the_region(app_ctx):
     db.session.flush()
     data = region_figures("3201", now - timedelta(days=365), now + timedelta(seconds=1), now)
     assert data.performance == (1, 2) and data.performance_rate == 0.5
+
+
+def test_the_dashboard_names_divisions_and_months_and_shows_long_names_in_full(app_ctx, client):
+    station = make_institution(name="玄武区锁金村街道人民调解委员会", area_code="320102")
+    make_case(make_user(), make_user(), mediator=make_mediator(station))
+    staff = region_staff("3201")
+    db.session.commit()
+
+    login(client, staff.phone, PASSWORD)
+    page = client.get("/governance/").get_data(as_text=True)
+    assert '<strong title="区划代码320100">江苏省南京市</strong>' in page
+    link = re.search(
+        r'<a href="[^"]*area=320102[^"]*" title="区划代码320102">玄武区</a>（1件）', page
+    )
+    assert link, "the district by its name, its code on hover, its count in Chinese brackets"
+    assert "区划 " not in page and "320102 " not in page
+    month = f"{utcnow().astimezone(BEIJING).year}年{utcnow().astimezone(BEIJING).month}月"
+    assert f'<th scope="row">{month}</th>' in page
+    assert not re.search(r">\d{4}-\d{2}<", page)  # no month as a code
+    assert "\u2026" not in page  # no name cut short
+    assert "玄武区锁金村街道</tspan>" in page and ">人民调解委员会</tspan>" in page
+
+    client.post("/language", data={"csrf_token": csrf_token(client, "/account"), "locale": "en"})
+    refresh()  # the test keeps one app context: Flask-Babel cached the language on it
+    english = client.get("/governance/").get_data(as_text=True)
+    assert '<strong title="Division code 320100">Nanjing, Jiangsu</strong>' in english
+    assert ">Xuanwu District</a> (1 case)" in english
+    assert re.search(r'<th scope="row">[A-Z][a-z]{2} \d{4}</th>', english)
