@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mediation.accounts.forms import REQUIRED, Phone
 from mediation.accounts.models import Institution, Role
@@ -68,7 +68,8 @@ class DelegationForm(FlaskForm):
     days = IntegerField(
         _l("Mediation period in days"),
         default=delegation.DEFAULT_DAYS,
-        validators=[DataRequired(REQUIRED), NumberRange(min=1, max=delegation.MAX_DAYS)],
+        # InputRequired, not DataRequired: 0 is a number typed in, which the range answers.
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, max=delegation.MAX_DAYS)],
         description=_l(
             "30 days unless the parties agreed otherwise (SPC online mediation rules art 24)."
         ),

@@ -69,6 +69,24 @@ def test_a_clerk_delegates_from_the_portal(app, client):
     assert other.get(f"/court/delegations/{delegation_id}/failure-record.pdf").status_code == 404
 
 
+def test_a_period_of_0_days_is_answered_by_the_range_not_as_missing(app, client):
+    """0 typed in the period is a number: the answer is "1 to 90", not "this field is
+    required" (DataRequired took 0 for an empty field; InputRequired does not)."""
+    clerk, _stranger, _institution_id = staff(app)
+    login(client, clerk, PASSWORD)
+    token = csrf_token(client, "/court/delegations")
+    for days in ("0", "91"):
+        page = client.post(
+            "/court/delegations", data={**FORM, "days": days, "csrf_token": token}
+        ).get_data(as_text=True)
+        assert "1 到 90" in page and 'aria-invalid="true"' in page, days
+        assert "此项为必填项" not in page, days
+    empty = client.post("/court/delegations", data={**FORM, "days": "", "csrf_token": token})
+    assert "此项为必填项" in empty.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Delegation)) is None
+
+
 def test_delegations_show_in_the_statistics(app, client):
     with app.app_context():
         from mediation.court import delegation
