@@ -15,7 +15,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields import DateField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mediation.accounts.forms import COMMON_ZONES, REQUIRED
@@ -69,7 +69,9 @@ class SettingsForm(FlaskForm):
 
     session_minutes = IntegerField(
         _l("Usual length of a session (minutes)"),
-        validators=[DataRequired(REQUIRED), NumberRange(15, 480)],
+        # InputRequired: a 0 typed in is answered by the range, not "required" (DataRequired
+        # takes the number 0 for an empty field).
+        validators=[InputRequired(REQUIRED), NumberRange(15, 480)],
     )
     buffer_minutes = IntegerField(
         _l("Free time after each session (minutes)"),
@@ -83,7 +85,7 @@ class SettingsForm(FlaskForm):
         description=_l("Parties need time to arrange to be free and to test their device."),
     )
     max_sessions_per_day = IntegerField(
-        _l("Most sessions in one day"), validators=[DataRequired(REQUIRED), NumberRange(1, 20)]
+        _l("Most sessions in one day"), validators=[InputRequired(REQUIRED), NumberRange(1, 20)]
     )
     holidays_off = BooleanField(_l("Public holidays are off"))
 

@@ -35,6 +35,18 @@ QUEUED = _l(
     "free. Please give it to a mediator within %(days)d working days (list of cases waiting "
     "for a mediator: %(link)s)."
 )
+# The institution was chosen, by the applicant (art 10) or by the court that delegated the
+# dispute (art 11): its administrators are told so, not that matching failed.
+QUEUED_CHOSEN = _l(
+    "The applicant chose %(institution)s to mediate case %(number)s (%(category)s). Please "
+    "give it to one of its mediators within %(days)d working days (list of cases waiting "
+    "for a mediator: %(link)s)."
+)
+QUEUED_DELEGATED = _l(
+    "%(court)s delegated case %(number)s (%(category)s) to %(institution)s for mediation "
+    "before filing; the court's reference is %(reference)s. Please give it to one of its "
+    "mediators within %(days)d working days (list of cases waiting for a mediator: %(link)s)."
+)
 GIVEN = _l(
     "Your case %(number)s has been given to mediator %(name)s, who will answer within "
     "%(days)d working days."
@@ -445,10 +457,29 @@ def queue_managers(case: Case) -> list[User]:
     return admins
 
 
-def queue(case: Case, *, by: User | None, now: datetime | None = None, how: str = "queue") -> None:
+@dataclass(frozen=True)
+class DelegatedBy:
+    """The court that delegated the dispute and chose its institution (art 11); given by
+    court/delegation.py, which this feature cannot import."""
+
+    court: str
+    reference: str
+
+
+def queue(
+    case: Case,
+    *,
+    by: User | None,
+    now: datetime | None = None,
+    how: str = "queue",
+    delegated_by: DelegatedBy | None = None,
+) -> None:
     """Put a case nobody was picked for into the assignment queue and tell those who act on
-    it, once: the institution it already has (chosen by the applicant, or whose mediator
-    declined), else the nearest one by region, else the platform."""
+    it, once: the institution it already has (chosen by the applicant or a delegating
+    court, or whose mediator declined), else the nearest one by region, else the platform.
+
+    ``how`` "chosen": the institution was chosen (arts 10, 11), and the notice says who
+    chose it (``delegated_by`` for a court) instead of "no mediator could be picked"."""
 
     if case.mediator_id is not None and case.status == CaseStatus.submitted:
         # Its mediator let the art 12 period pass: nobody holds it any longer.
@@ -489,17 +520,43 @@ def queue(case: Case, *, by: User | None, now: datetime | None = None, how: str 
     link = current_app.config["BASE_URL"].rstrip("/") + "/cases/queue"
     category = categories.get_category(case.category)
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    message, named = QUEUED, {}
+    if how == "chosen" and case.institution is not None:
+        named = {"institution": case.institution.name}
+        message = QUEUED_CHOSEN
+        if delegated_by is not None:
+            message = QUEUED_DELEGATED
+            named |= {"court": delegated_by.court, "reference": delegated_by.reference}
     for admin in queue_managers(case):
         english = (admin.locale or default_locale).startswith("en")
         notify.tell(
             admin,
-            QUEUED,
+            message,
             subject=QUEUE_SUBJECT,
             number=case.number,
             category=category.name_en if english else category.name_zh,
             days=clocks.ACCEPTANCE_WORKING_DAYS,
             link=link,
+            **named,
         )
+
+
+def waiting_because(case: Case) -> str:
+    """Why a case in the queue waits, as its page and the queue say it: "declined" (its
+    mediator declined, art 12), "chosen" (the applicant or a delegating court chose its
+    institution, arts 10 and 11, which gives it to one of its mediators) or "unmatched" (no
+    mediator could be picked automatically)."""
+    if case.status == CaseStatus.declined:
+        return "declined"
+    last = current(case)
+    if (
+        last is not None
+        and last.how == "chosen"
+        and last.mediator_id is None
+        and last.outcome == AssignmentOutcome.pending
+    ):
+        return "chosen"
+    return "unmatched"
 
 
 def may_manage_queue(user: User, case: Case | None = None) -> bool:

@@ -15,7 +15,7 @@ from mediation.core.storage import content_key
 from mediation.extensions import db
 
 from . import categories, intake, regions
-from .assignment import eligible_mediator
+from .assignment import eligible_mediator, waiting_because
 from .clocks import ACCEPTANCE_WORKING_DAYS
 from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
 from .models import Case, Evidence, Side
@@ -178,6 +178,14 @@ def _submitted_message(case: Case) -> str:
             "Your application was submitted. Mediator %(name)s will say within %(days)d "
             "working days whether they accept it; you will be told by text message.",
             name=case.mediator.real_name,
+            days=days,
+        )
+    if case.institution is not None and waiting_because(case) == "chosen":
+        return _(
+            "Your application was submitted to %(institution)s, which you chose: it will give "
+            "it to one of its mediators; you will be told by text message who it is and when "
+            "they accept (usually within %(days)d working days).",
+            institution=case.institution.name,
             days=days,
         )
     if case.institution is not None:

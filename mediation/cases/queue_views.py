@@ -28,6 +28,7 @@ def assignment_queue():
         cases=cases,
         mediators={case.id: assignment.mediators_for(current_user, case) for case in cases},
         load=assignment.open_caseload(),
+        why={case.id: assignment.waiting_because(case) for case in cases},
         form=FlaskForm(),
         now=utcnow(),
     )

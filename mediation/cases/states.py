@@ -117,6 +117,19 @@ TRANSITIONS: tuple[Transition, ...] = (
         _t(source, A.terminate, S.terminated, W.applicant, W.system)
         for source in (S.submitted, S.declined)
     ),
+    # A respondent who has not yet agreed is not in mediation: they answer yes or no (PML
+    # art 17, SPC online mediation rules art 15), and their no ends it (respondent_refuses,
+    # above). Ending mediation (art 25; PML art 23 (2) "要求终止调解") is theirs once they
+    # agreed; before that it would be a second, less clear way of saying no.
+    _t(
+        S.awaiting_respondent,
+        A.terminate,
+        S.terminated,
+        W.applicant,
+        W.mediator,
+        W.institution,
+        W.system,
+    ),
     *(
         _t(
             source,
@@ -128,7 +141,7 @@ TRANSITIONS: tuple[Transition, ...] = (
             W.institution,
             W.system,
         )
-        for source in _ACCEPTED
+        for source in (S.in_mediation, S.agreement_drafted)
     ),
 )
 

@@ -312,6 +312,15 @@ def take_step(case_id: int, action: str):
         abort(404)
     case = _case_for_post(case_id)
     reason = request.form.get("reason")
+    if (
+        action == Action.terminate
+        and request.form.get("confirm") != "1"
+        and Action.terminate in ops.available_steps(current_user, case)
+    ):
+        # Ending cannot be undone: the person ticks "I confirm" on the page (no script);
+        # one who may not end it at all is refused as before (403), not asked to tick.
+        flash(_("Tick the box to confirm that mediation ends."), "error")
+        return render_case(case, entered=request.form.to_dict()), 422
     return _run(
         case,
         ops.take_step,

@@ -48,9 +48,11 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 90
 
 SUBJECT = _l("Online mediation: case %(number)s")
+# The court's reference is shown as the clerk typed it, never wrapped in brackets: a
+# reference has its own, "（2026）苏0102民诉前调1号", which a wrapping doubled.
 TO_APPLICANT = _l(
-    "%(court)s has sent your dispute (%(reference)s) to online mediation as case "
-    "%(number)s. Follow it and meet the mediator here: %(link)s"
+    "%(court)s has sent your dispute to online mediation as case %(number)s; the court's "
+    "reference is %(reference)s. Follow it and meet the mediator here: %(link)s"
 )
 
 SETTLED = frozenset({CaseStatus.signed})
@@ -181,7 +183,13 @@ def delegate(court: Court, data: DelegationInput, *, now: datetime | None = None
         # The court chose the institution (SPC online mediation rules art 11): it gives the
         # case to one of its mediators.
         case.institution = institution
-        assignment.queue(case, by=None, now=now, how="chosen")
+        assignment.queue(
+            case,
+            by=None,
+            now=now,
+            how="chosen",
+            delegated_by=assignment.DelegatedBy(court.name, delegation.reference),
+        )
     else:
         assignment.assign_automatically(case, by=None, now=now)
     _tell_applicants(delegation, now)

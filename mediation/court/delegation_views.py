@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mediation.accounts.forms import REQUIRED, Phone
 from mediation.accounts.models import Institution, Role
@@ -72,7 +72,8 @@ class DelegationForm(FlaskForm):
     days = IntegerField(
         _l("Mediation period in days"),
         default=delegation.DEFAULT_DAYS,
-        validators=[DataRequired(REQUIRED), NumberRange(min=1, max=delegation.MAX_DAYS)],
+        # InputRequired, not DataRequired: 0 is a number typed in, which the range answers.
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, max=delegation.MAX_DAYS)],
         description=_l(
             "30 days unless the parties agreed otherwise (SPC online mediation rules art 24)."
         ),
@@ -117,18 +118,39 @@ def _input(form: DelegationForm) -> delegation.DelegationInput:
     )
 
 
+def _done(made: Delegation) -> str:
+    """What the clerk just did, said once the page reloads with a blank form: the court's
+    reference, the platform's case number, and who mediates it (chosen by the court, SPC
+    online mediation rules art 11, or picked by the platform)."""
+    case = made.case
+    if case.institution is not None:
+        return _(
+            "Delegated: the dispute %(reference)s is case %(number)s, mediated by %(institution)s.",
+            reference=made.reference,
+            number=case.number,
+            institution=case.institution.name,
+        )
+    return _(
+        "Delegated: the dispute %(reference)s is case %(number)s; the platform's "
+        "administrators will choose the institution that mediates it.",
+        reference=made.reference,
+        number=case.number,
+    )
+
+
 @role_required(Role.court_clerk, Role.judge)
 def delegations():
     court = _court()
     form = _form()
     if form.validate_on_submit():
         try:
-            delegation.delegate(court, _input(form))
+            made = delegation.delegate(court, _input(form))
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
         else:
             db.session.commit()
+            flash(_done(made), "success")
             return redirect(url_for("court.delegations"))
     found = db.session.scalars(
         select(Delegation).where(Delegation.court_id == court.id).order_by(Delegation.id.desc())

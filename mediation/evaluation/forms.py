@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 # Ten billion yuan: larger claims exist, but not among the people this page is for, and a
 # bound keeps hostile input from reaching Decimal arithmetic with thousands of digits.
@@ -29,7 +29,9 @@ class EvaluationForm(FlaskForm):
         _l("How much you claim, in yuan"),
         places=2,
         validators=[
-            DataRequired(_l("Enter the amount you claim, for example 20000.")),
+            # InputRequired: an amount of 0 is answered by the range (DataRequired takes the
+            # number 0 for an empty field and asks for an amount that was given).
+            InputRequired(_l("Enter the amount you claim, for example 20000.")),
             NumberRange(
                 min=Decimal("0.01"),
                 max=MAX_AMOUNT,

@@ -127,6 +127,16 @@ TABLE: tuple[Notice, ...] = (
     ),
     N(
         "case",
+        "case filed with the institution chosen",
+        "institution admins",
+        "both",
+        "cases/assignment.py",
+        "the applicant (SPC online mediation rules art 10) or the delegating court (art 11) "
+        "chose the institution, whose administrators give the case to one of its mediators "
+        "(art 12); the notice says who chose it",
+    ),
+    N(
+        "case",
         "case needs assigning, no institution fits",
         "platform admins",
         "both",

@@ -80,6 +80,28 @@ def test_settings_refuse_an_unknown_zone_in_chinese_and_keep_the_rest(client, pe
     assert "未知的时区" in text and 'value="90"' in text and "Mars/Olympus" in text
 
 
+def test_settings_answer_a_0_with_the_range_not_as_missing(client, people):
+    """0 typed in is a number: the ranges answer (15 to 480, 1 to 20), not "this field is
+    required" (DataRequired took 0 for an empty field; InputRequired does not)."""
+    login(client, people["mediator"], PASSWORD)
+    response = post_form(
+        client,
+        "/booking/availability/settings",
+        {
+            "time_zone": "Asia/Shanghai",
+            "session_minutes": "0",
+            "buffer_minutes": "0",
+            "min_notice_hours": "0",
+            "max_sessions_per_day": "0",
+        },
+        form_page="/booking/availability",
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "15 到 480" in text and "1 到 20" in text
+    assert "此项为必填项" not in text
+
+
 def test_leave_on_a_date_is_recorded(client, people):
     login(client, people["mediator"], PASSWORD)
     response = post_form(

@@ -65,6 +65,28 @@ def file_a_case(client) -> int:
     return case_id
 
 
+def test_an_applicant_who_chose_an_institution_is_told_so(app, applicant):
+    """Art 10: the institution the applicant chose gives the case to one of its mediators;
+    the applicant is not told that no mediator could be picked automatically."""
+    client, _mediator_id = applicant
+    with app.app_context():
+        institution = make_institution(name="鼓楼区人民调解委员会")
+        db.session.commit()
+        institution_id = institution.id
+    case_id = file_a_case(client)
+    submit = {
+        "choice": f"institution:{institution_id}",
+        "service_address": "南京市玄武区锁金四村5栋301",
+        "service_confirmed": "y",
+        "consent": "y",
+    }
+    response = post_form(client, f"/cases/{case_id}/intake/submit", submit)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "您的申请已提交给您选择的鼓楼区人民调解委员会，由该机构为您指定调解员" in page, page
+    assert "未能自动匹配" not in page
+
+
 def test_the_whole_intake_from_a_phone(app, applicant):
     client, mediator_id = applicant
     case_id = file_a_case(client)

@@ -4,6 +4,8 @@ to a mediator (SPC online mediation rules arts 10 and 12)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -67,6 +69,51 @@ def test_a_case_nobody_takes_goes_to_its_regions_institution_at_once(world):
     assert texts_to(world["beijing_admin"]) == [] and texts_to(world["platform_admin"]) == []
     # Art 10: somebody gives it to a mediator within three working days.
     assert case.acceptance_due_at is not None
+
+
+def test_the_institution_the_applicant_chose_is_told_so_not_that_matching_failed(world):
+    """Art 10: the applicant chose the institution; its administrators are not told that no
+    mediator takes this kind of dispute."""
+    case = tenancy_case()
+    case.institution = world["beijing"]
+    assignment.queue(case, by=case.parties[0].user, how="chosen")
+    (text,) = texts_to(world["beijing_admin"])
+    assert f"申请人选择由{world['beijing'].name}调解案件{case.number}（房屋租赁）" in text, text
+    assert "尚无调解员" not in text and "/cases/queue" in text
+    assert assignment.waiting_because(case) == "chosen"
+    assert texts_to(world["nanjing_admin"]) == []
+
+
+def test_each_queued_case_says_why_it_waits(app):
+    """The queue's page gives each case its own reason: chosen by the applicant, or no
+    mediator could be picked, or the mediator declined; never "matching failed" for all."""
+    with app.app_context():
+        institution = make_institution(region_code="320102")
+        make_mediator(institution)  # takes neighbourhood disputes only
+        admin = make_user(Role.institution_admin, institution_id=institution.id)
+        chosen = tenancy_case()
+        chosen.institution = institution
+        assignment.queue(chosen, by=chosen.parties[0].user, how="chosen")
+        unmatched = tenancy_case()
+        assignment.assign_automatically(unmatched, by=None)
+        declined = make_case(make_user(), make_user(), submit=False)
+        workflow.transition(declined, Action.submit, by=declined.parties[0].user)
+        assignment.assign_automatically(declined, by=None)
+        assignment.decline(declined, by=declined.mediator, reason="回避")
+        db.session.commit()
+        ids = chosen.id, unmatched.id, declined.id
+        name, phone = institution.name, admin.phone
+    page = _client(app, phone).get("/cases/queue").get_data(as_text=True)
+    why = {
+        case_id: re.search(rf'id="case-{case_id}".*?class="why-waiting">(.*?)</dd>', page, re.S)
+        .group(1)
+        .strip()
+        for case_id in ids
+    }
+    assert why[ids[0]] == f"申请人选择了{name}。", why
+    assert why[ids[1]].startswith("未能自动匹配调解员"), why
+    assert why[ids[2]] == "调解员已不予接受。", why
+    assert "以下案件未能自动匹配调解员" not in page
 
 
 def test_with_no_institution_near_the_platform_decides(world):

@@ -1,5 +1,7 @@
 """People move a case on from its page; the page offers only their own steps."""
 
+import re
+
 import pytest
 
 from mediation.cases.models import Case
@@ -46,9 +48,10 @@ def test_the_respondent_agrees_from_the_case_page(app, world):
     respondent = client_for(app, world["respondent"])
     page = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
     assert "我同意调解" in page and "我不同意调解" in page
-    # Either party may stop mediation, giving only a party's reason (art 25 (4)).
-    assert "终结调解" in page and "当事人一方明确表示不愿意继续调解" in page
-    assert "当事人分歧较大" not in page
+    # Before agreeing, yes or no only (PML art 17, SPC rules art 15): no second way to say
+    # no, and no form that ends mediation in one tap.
+    for gone in ("终结调解", "调解终结的原因", "steps/terminate"):
+        assert gone not in page, (gone, re.findall(f".{{60}}{gone}.{{60}}", page))
     answer = {"agree": "1", "service_address": "南京市鼓楼区1号", "service_confirmed": "y"}
     # Without consent to online mediation (art 4) nothing happens.
     post_form(
@@ -65,12 +68,54 @@ def test_the_respondent_agrees_from_the_case_page(app, world):
     assert status(app, world["case"]) == CaseStatus.in_mediation
     timeline = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
     assert "案件由被申请人同意" in timeline
+    # Now in mediation, they may end it, giving only a party's reason (art 25 (4)).
+    assert "终结调解" in timeline and "当事人一方明确表示不愿意继续调解" in timeline
+    assert "当事人分歧较大" not in timeline
+
+
+def termination_form(page: str) -> str:
+    return re.search(r'<form[^>]*/steps/terminate".*?</form>', page, re.S).group()
+
+
+def test_ending_mediation_has_no_reason_chosen_and_asks_for_confirmation(app, world):
+    """Ending cannot be undone: the reason starts empty ("请选择", required) and a box
+    "我确认终结调解" must be ticked; without it nothing changes (no script involved)."""
+    mediator = client_for(app, world["mediator"])
+    form = termination_form(mediator.get(f"/cases/{world['case']}").get_data(as_text=True))
+    first = re.search(r"<select[^>]*required[^>]*>\s*(<option[^>]*>[^<]*</option>)", form)
+    assert first and 'value=""' in first.group(1) and "请选择" in first.group(1), form
+    assert "selected" not in form.replace('value="" selected', "")
+    assert re.search(r'<input type="checkbox"[^>]*name="confirm"[^>]*required', form), form
+    assert "我确认终结调解" in form
+    # Not ticked: explained, what was typed kept, nothing ended.
+    response = step(
+        mediator, world["case"], "terminate", reason="too_far_apart", note="双方差距过大"
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "请勾选" in page and "双方差距过大" in page
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+    # No reason chosen: refused too.
+    response = step(mediator, world["case"], "terminate", reason="", confirm="1")
+    assert response.status_code == 422
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+
+
+def test_a_respondent_who_has_not_agreed_cannot_end_mediation_by_the_back_door(app, world):
+    respondent = client_for(app, world["respondent"])
+    response = step(respondent, world["case"], "terminate", reason="party_unwilling", confirm="1")
+    assert response.status_code == 403
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
 
 
 def test_the_mediator_ends_mediation_with_a_reason(app, world):
     mediator = client_for(app, world["mediator"])
     response = step(
-        mediator, world["case"], "terminate", reason="too_far_apart", note="双方差距过大"
+        mediator,
+        world["case"],
+        "terminate",
+        reason="too_far_apart",
+        note="双方差距过大",
+        confirm="1",
     )
     assert response.status_code == 302
     with app.app_context():
@@ -100,7 +145,7 @@ def test_steps_of_others_are_forbidden_and_strangers_see_nothing(app, world):
 
 def test_the_mediator_writes_the_art_21_record_of_a_failed_mediation(app, world):
     mediator = client_for(app, world["mediator"])
-    step(mediator, world["case"], "terminate", reason="too_far_apart")
+    step(mediator, world["case"], "terminate", reason="too_far_apart", confirm="1")
     record = {
         "situation": "双方就赔偿金额分歧较大",
         "reasons": "被申请人只愿赔偿500元",
@@ -120,7 +165,7 @@ def test_the_mediator_writes_the_art_21_record_of_a_failed_mediation(app, world)
 
 def test_a_failed_form_on_the_case_page_keeps_what_was_typed(app, world):
     mediator = client_for(app, world["mediator"])
-    step(mediator, world["case"], "terminate", reason="too_far_apart")
+    step(mediator, world["case"], "terminate", reason="too_far_apart", confirm="1")
     record = {
         "situation": "很长的调解情况说明……",
         "reasons": "",

@@ -202,6 +202,33 @@ def test_before_acceptance_staff_accept_or_decline_but_do_not_end_the_case(peopl
     assert case.status == CaseStatus.terminated
 
 
+def test_a_respondent_who_has_not_agreed_answers_yes_or_no_and_ends_nothing_else(people):
+    """PML art 17 and SPC online mediation rules art 15: the respondent asked answers; a no
+    ends it (respondent_refuses). Ending mediation as such (art 25, PML art 23 (2)) is for
+    one who is in it: not offered, and refused, before they agreed. The others may still
+    end it: the applicant withdraws, the mediator records that a party cannot be reached."""
+    from mediation.cases import operations as ops
+
+    case = accepted_case(people)
+    assert ops.available_steps(people["respondent"], case) == [
+        Action.respondent_agrees,
+        Action.respondent_refuses,
+    ]
+    with pytest.raises(workflow.NotPermittedError):
+        workflow.transition(
+            case,
+            Action.terminate,
+            by=people["respondent"],
+            reason=TerminationReason.party_unwilling,
+        )
+    assert case.status == CaseStatus.awaiting_respondent
+    assert Action.terminate in ops.available_steps(people["applicant"], case)
+    assert Action.terminate in ops.available_steps(people["mediator"], case)
+    # Once they agreed, ending is theirs too.
+    workflow.transition(case, Action.respondent_agrees, by=people["respondent"])
+    assert ops.available_steps(people["respondent"], case) == [Action.terminate]
+
+
 def test_the_respondent_may_stop_mediation_but_only_for_a_partys_reason(people):
     case = accepted_case(people)
     workflow.transition(case, Action.respondent_agrees, by=people["respondent"])

@@ -69,6 +69,39 @@ def test_a_delegated_dispute_is_filed_assigned_and_the_applicant_told(world):
     assert kinds[:3] == ["case.opened", "delegation.received", "case.submit"]
 
 
+@pytest.mark.parametrize(
+    "reference", ["（2026）苏0102民诉前调1号", "(2026)苏0102民诉前调1号", "2026苏0102民诉前调1号"]
+)
+def test_the_applicants_text_shows_the_courts_reference_once_as_typed(world, reference):
+    """A reference has its own brackets: the message never wraps it in more (it read
+    "（（2026）苏0102民诉前调1号）")."""
+    court, institution, _ = world
+    delegation.delegate(court, dispute(reference=reference, institution_id=institution.id))
+    text = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == "+8613911112222")
+    )
+    assert text.count(reference) == 1 and f"法院案号{reference}。" in text, text
+    assert "（（" not in text and "）（" not in text and "号）" not in text, text
+
+
+def test_the_institution_the_court_chose_is_told_so_not_that_matching_failed(world):
+    """SPC online mediation rules art 11: the court chose the institution; its
+    administrators learn who chose it and give it to one of its mediators (art 12)."""
+    court, institution, _ = world
+    admin = make_user(Role.institution_admin, institution_id=institution.id)
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    (text,) = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == admin.phone)
+    )
+    assert (
+        f"南京市玄武区人民法院已将案件{made.case.number}（邻里纠纷）委派{institution.name}"
+        "进行诉前调解，法院案号（2026）苏0102民诉前调1号。" in text
+    ), text
+    assert "尚无调解员" not in text and "没有调解员受理" not in text
+    assert "/cases/queue" in text
+    assert assignment.waiting_because(made.case) == "chosen"
+
+
 def test_hostile_or_wrong_input_is_refused_with_the_field_named(world):
     court, _, _ = world
     delegation.delegate(court, dispute())

@@ -51,6 +51,14 @@ def test_a_clerk_delegates_from_the_portal(app, client):
     )
     assert done.status_code == 302
     page = client.get("/court/delegations").get_data(as_text=True)
+    # Said what was done: the reference, the case and who mediates it.
+    with app.app_context():
+        case = db.session.scalar(select(Delegation)).case
+        number, institution = case.number, case.institution.name
+    assert (
+        f"已委派调解：法院案号（2026）苏0102民诉前调8号，案件编号{number}，由{institution}调解。"
+        in page
+    ), page
     assert "（2026）苏0102民诉前调8号" in page and "调解中" in page
     # The court sees where its case stands in the flow, not only that it is mediating: here
     # the chosen institution has yet to accept it (SPC online mediation rules art 12).
@@ -67,6 +75,40 @@ def test_a_clerk_delegates_from_the_portal(app, client):
     login(other, stranger, PASSWORD)
     assert "民诉前调8号" not in other.get("/court/delegations").get_data(as_text=True)
     assert other.get(f"/court/delegations/{delegation_id}/failure-record.pdf").status_code == 404
+
+
+def test_a_delegation_left_to_the_platform_says_who_chooses(app, client):
+    """No institution chosen and none can take it: the clerk is told the platform's
+    administrators choose one (no institution is named that does not mediate it)."""
+    clerk, _stranger, _institution_id = staff(app)
+    login(client, clerk, PASSWORD)
+    token = csrf_token(client, "/court/delegations")
+    done = client.post(
+        "/court/delegations", data={**FORM, "institution_id": "0", "csrf_token": token}
+    )
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        number = db.session.scalar(select(Delegation)).case.number
+    assert f"案件编号{number}，由平台管理员指定调解机构。" in page, page
+
+
+def test_a_period_of_0_days_is_answered_by_the_range_not_as_missing(app, client):
+    """0 typed in the period is a number: the answer is "1 to 90", not "this field is
+    required" (DataRequired took 0 for an empty field; InputRequired does not)."""
+    clerk, _stranger, _institution_id = staff(app)
+    login(client, clerk, PASSWORD)
+    token = csrf_token(client, "/court/delegations")
+    for days in ("0", "91"):
+        page = client.post(
+            "/court/delegations", data={**FORM, "days": days, "csrf_token": token}
+        ).get_data(as_text=True)
+        assert "1 到 90" in page and 'aria-invalid="true"' in page, days
+        assert "此项为必填项" not in page, days
+    empty = client.post("/court/delegations", data={**FORM, "days": "", "csrf_token": token})
+    assert "此项为必填项" in empty.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Delegation)) is None
 
 
 def test_delegations_show_in_the_statistics(app, client):

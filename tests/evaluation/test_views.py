@@ -51,6 +51,14 @@ def test_bad_input_is_explained_and_kept(client):
     assert 'aria-invalid="true"' in page and 'id="result"' not in page
 
 
+def test_an_amount_of_zero_is_answered_by_the_range_not_as_missing(client):
+    """0 is an amount typed in: the answer is the range, not "enter the amount you claim"
+    (DataRequired took the number 0 for an empty field; InputRequired does not)."""
+    page = ask(client, amount="0").get_data(as_text=True)
+    assert "请填写0.01元到100亿元之间的金额" in page and 'aria-invalid="true"' in page
+    assert "请填写您要求的金额" not in page and 'id="result"' not in page
+
+
 def test_the_page_in_english(client):
     token = csrf_token(client, "/evaluation")
     client.post("/language", data={"csrf_token": token, "locale": "en"})

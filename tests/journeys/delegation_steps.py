@@ -33,9 +33,12 @@ def read(live_server: str, token: str, delegation_id: int) -> dict:
         return json.load(answer)
 
 
-def give_and_accept(browser, live_server, number, *, admin, mediator, mediator_id, step, name):
+def give_and_accept(
+    browser, live_server, number, *, admin, mediator, mediator_id, step, name, why=None
+):
     """The administrator gives the queued case to the mediator, who accepts it; returns the
-    mediator's page, on the case."""
+    mediator's page, on the case. ``why``: text the queue must give as the reason the case
+    waits (for a delegated case: the court chose the institution)."""
     page = browser.new_context(**LAPTOP).new_page()
     log_in(page, live_server, admin, step, f"{name}-admin")
     queue = page.get_by_role("link", name="待分派案件")
@@ -43,6 +46,10 @@ def give_and_accept(browser, live_server, number, *, admin, mediator, mediator_i
     queue.click()
     card = page.locator(".queue-case", has_text=number)
     card.wait_for(timeout=WAIT)
+    if why is not None:
+        reason = card.locator(".why-waiting").inner_text()
+        assert why in reason and "未能自动匹配" not in reason, reason
+        assert "未能自动匹配" not in page.locator("main").inner_text()
     choose = card.locator("select[name=mediator_id]")
     step(page, choose, f"{name}-queue")
     choose.select_option(value=str(mediator_id))

@@ -73,6 +73,10 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     # -- the applicant: told by text, follows it on his phone --------------------------------
     told = texts_to(app, "+86" + APPLICANT)[-1]
     assert "南京市玄武区人民法院" in told and REFERENCE in told, told
+    assert told.count(REFERENCE) == 1 and "（（" not in told, told  # bracketed once
+    # The institution's administrator learns that the court chose it (art 11).
+    queued = texts_to(app, made["admin"])[0]
+    assert "南京市玄武区人民法院已将案件" in queued and "尚无调解员" not in queued, queued
     applicant = browser.new_context(**PHONE).new_page()
     applicant.goto(live_server + re.search(r"https?://[^/\s]+(/\S+)", told).group(1))
     send = applicant.get_by_role("button", name="发送验证码")
@@ -87,6 +91,15 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     snap(applicant, "d03-applicant-case")
     assert "南京市玄武区人民法院" in delegated.inner_text()
     assert applicant.evaluate("document.documentElement.scrollWidth") <= 375
+    # He may withdraw (art 25 (2)), but nothing is chosen for him and it asks to confirm.
+    reason = applicant.locator("#reason-terminate")
+    reason.scroll_into_view_if_needed()
+    snap(applicant, "d03b-applicant-may-withdraw")
+    assert reason.input_value() == "" and "请选择" in reason.locator("option").first.inner_text()
+    assert applicant.locator("#confirm-terminate").get_attribute("required") is not None
+    applicant.get_by_role("button", name="终结调解").click()  # not ticked: the page says no
+    assert applicant.locator("#reason-terminate").evaluate("el => !el.validity.valid")
+    assert "/steps/" not in applicant.url
 
     # -- the institution's administrator gives it to a mediator, who accepts ----------------
     desk = delegation_steps.give_and_accept(
@@ -98,6 +111,7 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
         mediator_id=made["mediator_id"],
         step=step,
         name="d04",
+        why="南京市玄武区人民法院委派并选定玄武区人民调解委员会调解",
     )
     assert REFERENCE in desk.locator("#delegated-by").inner_text()
 
@@ -111,6 +125,11 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     phone.get_by_role("button", name="进入", exact=True).click()
     phone.wait_for_url(re.compile(r".*/cases/\d+$"), timeout=WAIT)
     refuse = phone.get_by_role("button", name="我不同意调解")
+    # Yes or no only: no second form that ends mediation in one tap (PML art 17, art 15).
+    assert phone.get_by_role("button", name="我同意调解").count() == 1
+    assert phone.get_by_role("button", name="终结调解").count() == 0
+    assert phone.locator("#reason-terminate").count() == 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.fill("#refuse-note", "不同意调解，直接起诉。")
     refuse.scroll_into_view_if_needed()
     snap(phone, "d10-respondent-refuses")
@@ -144,3 +163,29 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     download.value.save_as(path)
     text = pdf_text(path.read_bytes(), tmp_path)
     assert number in text and "被申请人拒绝调解" in text, text
+
+    # -- the clerk delegates the next dispute from the portal's form --------------------------
+    clerk.fill("#reference", "（2026）苏0102民诉前调22号")
+    clerk.select_option("#category", "neighbourhood")
+    clerk.fill("#title", "邻居装修噪音")
+    clerk.fill("#applicant_name", "赵一")
+    clerk.fill("#applicant_phone", "13877772003")
+    clerk.fill("#respondent_name", "钱二")
+    clerk.fill("#respondent_phone", "13877772004")
+    clerk.fill("#days", "0")
+    clerk.select_option("#institution_id", str(made["institution"]))
+    clerk.get_by_role("button", name="委派调解").click()
+    days = clerk.locator("#days")
+    days.wait_for(timeout=WAIT)
+    days.scroll_into_view_if_needed()
+    snap(clerk, "d17-clerk-days-0")
+    form = clerk.locator("main").inner_text()
+    assert "1 到 90" in form and "此项为必填项" not in form, form
+    days.fill("30")
+    clerk.get_by_role("button", name="委派调解").click()
+    done = clerk.locator(".flash-success")
+    done.wait_for(timeout=WAIT)
+    snap(clerk, "d18-clerk-delegated")
+    said = done.inner_text()
+    assert "已委派调解：法院案号（2026）苏0102民诉前调22号" in said, said
+    assert "由玄武区人民调解委员会调解" in said, said

@@ -325,6 +325,22 @@ def _needs_assigning():
     }
 
 
+@scenario("case filed with the institution chosen")
+def _institution_chosen():
+    """The applicant chose an institution (art 10): its admins are told, nobody else."""
+    institution = make_institution(region_code="320102")
+    make_mediator(institution)
+    admin = make_user(Role.institution_admin, institution_id=institution.id)
+    platform = make_user(Role.platform_admin)
+    applicant, other = make_user(), make_user()
+    mailable(admin, platform, applicant, other)
+    case = make_case(applicant, other)
+    case.institution = institution
+    return lambda: assignment.queue(case, by=applicant, how="chosen"), {
+        "institution admins": [admin]
+    }
+
+
 @scenario("case needs assigning, no institution fits")
 def _needs_assigning_by_the_platform():
     """No institution of the region has mediators: the platform's administrators are told."""
@@ -907,7 +923,7 @@ def _withdrawn_application():
     return act, _court_people(world)
 
 
-@scenario("court delegates a dispute", "case needs assigning")
+@scenario("court delegates a dispute", "case filed with the institution chosen")
 def _delegated():
     court, institution = make_court(), make_institution()
     admin = make_user(Role.institution_admin, institution_id=institution.id)

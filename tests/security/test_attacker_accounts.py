@@ -165,7 +165,7 @@ def test_item_4_an_agent_nobody_confirmed_cannot_act(app, world):
     token = csrf_token(attacker, f"/cases/{case_id}")
     attacker.post(
         f"/cases/{case_id}/steps/terminate",
-        data={"csrf_token": token, "reason": "party_unwilling"},
+        data={"csrf_token": token, "reason": "party_unwilling", "confirm": "1"},
     )
     with app.app_context():
         assert db.session.get(Case, case_id).status == "submitted"
@@ -205,7 +205,7 @@ def test_item_4_a_confirmed_agent_acts_and_the_party_is_told(app, world):
         before = db.session.scalar(select(func.max(OutboxMessage.id)))
     attacker.post(
         f"/cases/{case_id}/steps/terminate",
-        data={"csrf_token": token, "reason": "party_unwilling"},
+        data={"csrf_token": token, "reason": "party_unwilling", "confirm": "1"},
     )
     with app.app_context():
         assert db.session.get(Case, case_id).status == "terminated"
