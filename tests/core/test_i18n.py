@@ -1,5 +1,6 @@
 """Chinese by default, English on request; every user-visible string is translated."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,20 @@ def test_the_compiled_catalog_matches_the_source(tmp_path):
     with (CATALOG / "messages.mo").open("rb") as handle:
         compiled = {_plain(m.id): _plain(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source, "run `make translations` to compile the catalog"
+
+
+def test_chinese_translations_punctuate_in_chinese():
+    """A translation punctuates with the full-width marks (：，（）；？！) where they touch
+    Chinese text: "申请人: 李四" or "(剩余3天)" is a slip a reader sees on every page that uses
+    it. Placeholders and URLs are set aside; times and numbers keep their ASCII marks."""
+    from tests.core.test_no_english import ascii_punctuation
+
+    with (CATALOG / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    slips = {}
+    for message in catalog:
+        for text in message.string if isinstance(message.string, tuple) else [message.string]:
+            found = ascii_punctuation(re.sub(r"%\(\w+\)[sd]|\{\w+\}", "", text or ""))
+            if message.id and found:
+                slips[str(message.id)] = found
+    assert not slips, slips

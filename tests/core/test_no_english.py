@@ -58,6 +58,12 @@ NOT_WORDS = re.compile(
 )
 # A word: two or more Latin letters, not part of a code with digits (hashes, case numbers).
 WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{2,}(?![A-Za-z0-9_])")
+# ASCII punctuation against Chinese text ("申请人: 李四", "劳动争议, 民间借贷", "(剩余3天)"):
+# a Chinese page punctuates with the full-width marks (：，（）；). Times (10:00), numbers
+# (1,000) and Latin text keep theirs: only a mark touching a Chinese character (or one space
+# from it) counts.
+HAN = "\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f"
+ASCII_PUNCTUATION = re.compile(rf"[{HAN}] ?[:,;?!()]|[:,;?!()] ?[{HAN}]")
 # Raw JSON: an object's key, or a \uXXXX escape.
 RAW_JSON = re.compile(r'\{\s*"[^"]+"\s*:|\\u[0-9a-fA-F]{4}')
 SHOWN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
@@ -99,6 +105,16 @@ def english_words(text: str) -> dict[str, str]:
         if match.group() not in ALLOWED and match.group() not in found:
             around = text[max(0, match.start() - 30) : match.end() + 30]
             found[match.group()] = " ".join(around.split())
+    return found
+
+
+def ascii_punctuation(text: str) -> list[str]:
+    """Each distinct place where an ASCII mark touches Chinese text, with its surroundings."""
+    found: list[str] = []
+    for match in ASCII_PUNCTUATION.finditer(NOT_WORDS.sub(" ", text)):
+        around = " ".join(match.string[max(0, match.start() - 12) : match.end() + 12].split())
+        if around not in found:
+            found.append(around)
     return found
 
 
@@ -204,6 +220,9 @@ def test_every_page_and_document_is_in_chinese(world: World, tmp_path):
                 words = english_words(text)
                 if words:
                     problems.append(f"{where}: {words}")
+                marks = ascii_punctuation(text)
+                if marks:
+                    problems.append(f"{where}: ASCII punctuation in Chinese {marks}")
                 if who[1] in PARTIES | {ANONYMOUS} and RAW_JSON.search(text):
                     problems.append(f"{where}: raw JSON {RAW_JSON.search(text).group()!r}")
             elif (
@@ -214,9 +233,13 @@ def test_every_page_and_document_is_in_chinese(world: World, tmp_path):
                 continue
             elif kind == "application/pdf":
                 seen_documents.add((endpoint, tenant))
-                words = english_words(pdf_text(response.data, tmp_path))
+                text = pdf_text(response.data, tmp_path)
+                words = english_words(text)
                 if words:
                     problems.append(f"{where}: {words}")
+                marks = ascii_punctuation(text)
+                if marks:
+                    problems.append(f"{where}: ASCII punctuation in Chinese {marks}")
             elif kind == "application/zip":
                 seen_documents.add((endpoint, tenant))
                 with zipfile.ZipFile(io.BytesIO(response.data)) as package:
