@@ -125,6 +125,10 @@ def build(app: Flask) -> World:
             text="楼上漏水",
             files=[("\u202egpj.exe.png", png())],
         )
+        # The asker's personal link to the question and its answer (its SMS carries it).
+        from mediation.consultation import links as consultation_links
+
+        answer_token = consultation_links.answer_link(question).rsplit("/", 1)[1]
         # A dispute the court delegated, ended without agreement, with the art 21 record.
         delegated = delegating.delegate(
             world.court,
@@ -174,7 +178,7 @@ def build(app: Flask) -> World:
                 "evidence_id": [str(evidence.id)],
                 "material_id": [str(material.id)],
                 "request_id": [str(material_request.id)],
-                "token": [links.token_for(party_participant), agency_token],
+                "token": [links.token_for(party_participant), agency_token, answer_token],
                 "party_id": [str(agent.id)],
                 "question_id": [str(question.id)],
                 "obligation_id": [str(followup.of_case(case)[0].id)],

@@ -233,6 +233,12 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, seed, no_rate_l
         (r for r in app.url_map.iter_rules() if r.endpoint not in SKIPPED), key=lambda r: r.rule
     )
     clients = {role: client_for(app, world, role) for role in ROLES}
+    # What differs between the databases is how each takes a value the views pass on
+    # (numbers past its range, NUL, dates past its calendar): ALWAYS, with the other fields
+    # as a browser sends them (mixed). The views' own refusals of the other hostile values,
+    # and of forms wholly hostile, do not depend on the database: on SQLite only, so that
+    # the suite keeps its time (the PostgreSQL run was the suite's slowest test).
+    everything = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     failures: list[str] = []
     sent = 0
     reached: set[str] = set()
@@ -245,7 +251,7 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, seed, no_rate_l
                     # Every hostile value where the role has a page or a form; a sample of
                     # them where it is refused anyway.
                     deep = path in pages if method == "GET" else bool(targets)
-                    others = rng.sample(HOSTILE[len(ALWAYS) :], SAMPLED)
+                    others = rng.sample(HOSTILE[len(ALWAYS) :], SAMPLED) if everything else []
                     values = [*ALWAYS, *others] if deep else rng.sample(HOSTILE, 1)
                     attempts = [(f"{path}?{rng.choice(RAW_QUERIES)}", {})]
                     for hostile in values:
@@ -253,7 +259,7 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, seed, no_rate_l
                             gets = [f for f in forms.get(path, []) if f.method == "GET"]
                             attempts.append((f"{path}?{_query(gets, hostile)}", {}))
                             continue
-                        for mixed in (False, True) if deep else (True,):
+                        for mixed in (False, True) if deep and everything else (True,):
                             data = _form_data(rng, targets, token, hostile, mixed=mixed)
                             attempts.append((path, {"data": data}))
                     if method != "GET":
