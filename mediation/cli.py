@@ -629,13 +629,15 @@ def admin_command(real_name: str, phone: str, email: str | None, password: str) 
 @click.command("governance-rebuild")
 @with_appcontext
 def governance_rebuild_command() -> None:
-    """Rebuild the governance dashboard's monthly tallies from the cases (after a restore
-    or a bulk change made outside the application)."""
-    from .governance import tallies
+    """Place every case in its area again, then rebuild the governance dashboard's monthly
+    tallies from the cases (after an upgrade, a restore or a bulk change made outside the
+    application)."""
+    from .governance import areas, tallies
 
+    moved = areas.place_all()
     months = tallies.rebuild()
     db.session.commit()
-    click.echo(f"{months} months of governance tallies rebuilt")
+    click.echo(f"{moved} cases placed anew; {months} months of governance tallies rebuilt")
 
 
 @click.group("cases")

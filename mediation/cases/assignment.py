@@ -35,8 +35,8 @@ QUEUED = _l(
     "free. Please give it to a mediator within %(days)d working days (list of cases waiting "
     "for a mediator: %(link)s)."
 )
-# The institution was chosen, by the applicant (art 10) or by the court that delegated the
-# dispute (art 11): its administrators are told so, not that matching failed.
+# The institution was chosen, by the applicant or by the court that delegated the dispute
+# (art 10): its administrators are told so, not that matching failed.
 QUEUED_CHOSEN = _l(
     "The applicant chose %(institution)s to mediate case %(number)s (%(category)s). Please "
     "give it to one of its mediators within %(days)d working days (list of cases waiting "
@@ -459,7 +459,7 @@ def queue_managers(case: Case) -> list[User]:
 
 @dataclass(frozen=True)
 class DelegatedBy:
-    """The court that delegated the dispute and chose its institution (art 11); given by
+    """The court that delegated the dispute and chose its institution (art 10); given by
     court/delegation.py, which this feature cannot import."""
 
     court: str

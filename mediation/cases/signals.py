@@ -21,9 +21,10 @@ status_changed = _signals.signal("status-changed")
 
 # Sent with the case as sender from the flush that writes a change of what tells where the
 # case belongs: its institution (chosen by an applicant or a court, assigned, transferred,
-# declined) or its ``region_code``; however the change was made, before any later read
-# sees the case. Receivers may set the case's own columns (they are written by the same
-# flush); they neither flush nor commit.
+# declined) or its ``region_code``, set on the case's attributes (a Core ``update()`` of
+# these columns does not send it: none is made), before any later read sees the case.
+# Receivers may set the case's own columns (they are written by the same flush); they
+# neither flush nor commit.
 place_changed = _signals.signal("place-changed")
 
 # Sent by ``statistics.figures`` with the institution id (or None for the whole platform)
@@ -34,20 +35,18 @@ figures_asked = _signals.signal("figures-asked")
 PLACE_FIELDS = ("institution", "institution_id", "region_code")
 
 
-def _differs(case: Case, name: str) -> bool:
-    """Whether the flush writes another value (a value never loaded counts as None: setting
-    None on a case without an institution moves nothing)."""
-    history = inspect(case).attrs[name].history
-    return history.has_changes() and list(history.added) != (list(history.deleted) or [None])
+def _changes_place(case: Case) -> bool:
+    """Whether the flush writes any of the place's fields. Any change counts, even one back
+    to the value already stored (a value never loaded has no old value to compare with, so
+    comparing would miss a change to None); placing again is idempotent."""
+    attributes = inspect(case).attrs
+    return any(attributes[name].history.has_changes() for name in PLACE_FIELDS)
 
 
 @event.listens_for(Session, "before_flush")
 def _place_changed(session: Session, _context, _instances) -> None:
-    # Only cases already stored: ``open_case`` stores a draft, which the submit step places.
-    moved = [
-        obj
-        for obj in session.dirty
-        if isinstance(obj, Case) and any(_differs(obj, name) for name in PLACE_FIELDS)
-    ]
+    # Only cases already stored: every case is made a draft (``open_case``), and the submit
+    # step places it.
+    moved = [obj for obj in session.dirty if isinstance(obj, Case) and _changes_place(obj)]
     for case in moved:
         place_changed.send(case)

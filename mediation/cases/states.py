@@ -84,9 +84,6 @@ S, A, W = CaseStatus, Action, Actor
 _STAFF = (W.mediator, W.institution)
 # Before the agreement takes effect mediation can end; afterwards only the court decides.
 _OPEN = (S.submitted, S.declined, S.awaiting_respondent, S.in_mediation, S.agreement_drafted)
-# Once accepted, mediation runs and may end; before that, staff accept or decline (art 12)
-# and only the applicant can withdraw.
-_ACCEPTED = (S.awaiting_respondent, S.in_mediation, S.agreement_drafted)
 
 TRANSITIONS: tuple[Transition, ...] = (
     # The platform files a dispute a court delegates (court/delegation.py; CPL art 125).

@@ -20,8 +20,10 @@ from .operations import MAX_ANSWER, MAX_FILES, MAX_SUBJECT, MAX_TEXT
 
 
 class AskForm(FlaskForm):
-    # Both start on "please choose" (views.ask): a question sent to the wrong province's
-    # experts because nobody changed the first choice goes unanswered by the right ones.
+    # Both offer an empty "please choose" first and are required (views.ask), the province
+    # preselected only where the asker's earlier question or case tells it: a question
+    # sent to the wrong province's experts because nobody changed a first choice would go
+    # unanswered by the right ones.
     category = SelectField(
         _l("Kind of dispute"),
         choices=[],

@@ -121,7 +121,7 @@ def _input(form: DelegationForm) -> delegation.DelegationInput:
 def _done(made: Delegation) -> str:
     """What the clerk just did, said once the page reloads with a blank form: the court's
     reference, the platform's case number, and who mediates it (chosen by the court, SPC
-    online mediation rules art 11, or picked by the platform)."""
+    online mediation rules art 10, or picked by the platform)."""
     case = made.case
     if case.institution is not None:
         return _(

@@ -8,15 +8,16 @@ institution's keeps the province: the dispute arose there, not where it is media
 The existing ``region_code`` (six digits, the province) is left as it was for assignment.
 
 The case is placed as soon as its institution is known, however it came to have one: an
-applicant's or a court's choice (SPC online mediation rules art 11), the automatic pick, a
+applicant's or a court's choice (SPC online mediation rules art 10), the automatic pick, a
 transfer or a decline; not only when a mediator accepts. Until then its region's staff
 would neither count it nor be told of a warning resting on it (People's Mediation Law
-art 5: the grassroots government guides the people's mediation committees of its area).
+art 5: the judicial administration of each government at county level and above guides the
+people's mediation of its area).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from mediation.accounts.models import Institution
 from mediation.cases import signals
@@ -27,15 +28,16 @@ from mediation.extensions import db
 
 
 def _institution(case: Case) -> Institution | None:
-    """The case's institution as the pending flush will write it: a bare change of
-    ``institution_id`` leaves a relationship loaded before it pointing at the former one."""
+    """The case's institution as the database will have it: an institution set as an
+    object is written by the pending flush; otherwise the one ``institution_id`` names,
+    looked up by it (a relationship loaded before a bare change of the id would still point
+    at the former institution, even after that change was flushed)."""
     state = inspect(case)
-    if (
-        state.attrs.institution_id.history.has_changes()
-        and not state.attrs.institution.history.has_changes()
-    ):
-        return db.session.get(Institution, case.institution_id) if case.institution_id else None
-    return case.institution
+    if state.attrs.institution.history.has_changes():
+        return case.institution
+    if case.institution_id is None:
+        return None
+    return (state.session or db.session).get(Institution, case.institution_id)
 
 
 def finest_area(case: Case) -> str | None:
@@ -50,11 +52,33 @@ def finest_area(case: Case) -> str | None:
     return area or None
 
 
-def place(case: Case) -> None:
-    """Set the case's area; the caller's flush writes it (and marks the monthly tallies)."""
+def place(case: Case) -> bool:
+    """Set the case's area; the caller's flush writes it (and marks the monthly tallies).
+    True when it moved."""
     area = finest_area(case)
     if area != case.area_code:
         case.area_code = area
+        return True
+    return False
+
+
+def place_all(batch: int = 500) -> int:
+    """Place every submitted case with an institution again (``mediation governance-rebuild``):
+    cases stored before they were placed as soon as they had one (6 December 2026) stayed at
+    their province until their next change. Flushes each batch; returns how many moved."""
+    moved = 0
+    query = (
+        select(Case)
+        .where(Case.institution_id.is_not(None), Case.status != CaseStatus.draft)
+        .order_by(Case.id)
+        .execution_options(yield_per=batch)
+    )
+    for number, case in enumerate(db.session.scalars(query), start=1):
+        moved += place(case)
+        if number % batch == 0:
+            db.session.flush()
+    db.session.flush()
+    return moved
 
 
 @signals.status_changed.connect

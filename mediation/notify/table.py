@@ -131,7 +131,7 @@ TABLE: tuple[Notice, ...] = (
         "institution admins",
         "both",
         "cases/assignment.py",
-        "the applicant (SPC online mediation rules art 10) or the delegating court (art 11) "
+        "the applicant or the delegating court (SPC online mediation rules art 10) "
         "chose the institution, whose administrators give the case to one of its mediators "
         "(art 12); the notice says who chose it",
     ),

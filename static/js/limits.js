@@ -13,12 +13,13 @@
     return template.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
   }
 
-  function watch(box) {
+  function watch(box, index) {
     var max = box.maxLength;
     if (!(max > 0)) return;
     var counter = document.createElement("small");
     counter.className = "text-counter";
-    counter.id = (box.id || box.name) + "-counter";
+    // Unique even where two boxes share a name (a judge's page has two "reasons").
+    counter.id = (box.id || "text-box-" + index) + "-counter";
     var warning = document.createElement("small");
     warning.className = "field-error text-cut";
     warning.setAttribute("role", "alert");
@@ -29,8 +30,12 @@
     );
     function count() {
       counter.textContent = say(words.count, { n: box.value.length, max: max });
+      if (box.value.length < max) warning.hidden = true;
     }
     box.addEventListener("input", count);
+    // A page's own script may fill the box (the room's minutes): counted again when used.
+    box.addEventListener("focus", count);
+    box.addEventListener("change", count);
     box.addEventListener("paste", function (event) {
       var pasted = (event.clipboardData || window.clipboardData).getData("text");
       var kept = box.value.length - (box.selectionEnd - box.selectionStart);

@@ -118,6 +118,41 @@ def test_a_case_is_placed_whenever_its_institution_changes(app_ctx):
     assert _area(case) == "32"
 
 
+def test_a_bare_change_of_the_institution_holds_through_later_steps(app_ctx):
+    """A later step in the same transaction places the case again: it must read the
+    institution the id names, not the relationship loaded before the id changed."""
+    first = make_institution(area_code="320102001")
+    second = make_institution(area_code="320105003")
+    case = make_case(make_user(), make_user())
+    assignment.assign(case, institution=first, mediator=None, how="chosen", by=None)
+    assert case.institution is first
+    case.institution_id = second.id
+    db.session.flush()
+    assert _area(case) == "320105003"
+    from mediation.governance import areas
+
+    areas.place(case)  # what a later step's status_changed does
+    db.session.flush()
+    assert _area(case) == "320105003"
+
+
+def test_an_institution_cleared_on_a_case_read_afresh_moves_it_back(app_ctx):
+    """Set to None on a case whose institution was never read: no old value is known, and
+    the change must still count."""
+    station = make_institution(area_code="320102001")
+    case = make_case(make_user(), make_user())
+    case.region_code = "320000"
+    assignment.assign(case, institution=station, mediator=None, how="chosen", by=None)
+    db.session.commit()
+    case_id = case.id
+    db.session.expunge_all()
+    fresh = db.session.get(Case, case_id)
+    assert fresh.area_code == "320102001"
+    fresh.institution = None
+    db.session.flush()
+    assert _area(fresh) == "32"
+
+
 def test_a_draft_is_placed_only_when_submitted(app_ctx):
     station = make_institution(area_code="320102001")
     case = make_case(make_user(), make_user(), submit=False)
@@ -157,3 +192,22 @@ def test_the_tallies_stay_exact_when_a_case_is_placed_without_a_step(app_ctx):
     db.session.flush()
     assert not tallies.dirty_months()
     same()
+
+
+def test_the_rebuild_command_places_cases_stored_before_placing_on_change(app):
+    """A case given an institution before 6 December stayed at its province until its next
+    change: ``mediation governance-rebuild`` places it at once (and the tallies follow)."""
+    with app.app_context():
+        station = make_institution(area_code="320102001")
+        case = make_case(make_user(), make_user())
+        assignment.assign(case, institution=station, mediator=None, how="chosen", by=None)
+        db.session.flush()
+        # As stored by the earlier code: at the province's level.
+        db.session.execute(Case.__table__.update().where(Case.id == case.id).values(area_code="32"))
+        db.session.commit()
+        case_id = case.id
+    result = app.test_cli_runner().invoke(args=["governance-rebuild"])
+    assert result.exit_code == 0 and "1 cases placed anew" in result.output, result.output
+    with app.app_context():
+        assert db.session.get(Case, case_id).area_code == "320102001"
+        assert tallies.built_months() and not tallies.dirty_months()

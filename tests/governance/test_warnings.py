@@ -31,7 +31,8 @@ def region_staff(area: str):
 def filed(at, *, area=STREET, category="neighbourhood", respondent=None, institution=None):
     case = make_case(make_user(), respondent or make_user())
     case.area_code, case.category, case.created_at = area, category, at
-    case.institution_id = institution.id if institution else None
+    if institution is not None:  # (setting it, even to None, places the case again)
+        case.institution_id = institution.id
     db.session.flush()
     return case
 
