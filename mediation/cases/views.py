@@ -170,17 +170,27 @@ def answer(case_id: int):
     """The respondent agrees (with consent and a service address) or refuses."""
     case = ops.viewable_case(case_id, current_user) or abort(404)
     form = AnswerForm()
-    if not form.validate_on_submit() and request.form.get("agree") == "1":
+    agree = request.form.get("agree") == "1"
+    if not form.validate_on_submit() and agree:
         for error in [e for errors in form.errors.values() for e in errors]:
             flash(error, "error")
         # Shown again with what was typed and each error beside its field.
         return render_case(case, answer_form=form), 422
+    if (
+        not agree
+        and request.form.get("confirm") != "1"
+        and Action.respondent_refuses in ops.available_steps(current_user, case)
+    ):
+        # A refusal ends mediation at once and cannot be undone (People's Mediation Law art
+        # 17): the person ticks "I confirm" on the page (no script), as for ending it.
+        flash(_("Tick the box to confirm that you do not agree to mediation."), "error")
+        return render_case(case, entered=request.form.to_dict()), 422
     return _run(
         case,
         respondent.answer,
         case,
         by=current_user,
-        agree=request.form.get("agree") == "1",
+        agree=agree,
         consent=form.consent.data,
         service_address=form.service_address.data or "",
         service_confirmed=form.service_confirmed.data,

@@ -100,6 +100,23 @@ def test_ending_mediation_has_no_reason_chosen_and_asks_for_confirmation(app, wo
     assert status(app, world["case"]) == CaseStatus.awaiting_respondent
 
 
+def test_refusing_mediation_asks_for_confirmation(app, world):
+    """A refusal ends mediation at once (PML art 17) and cannot be undone: the box "我确认
+    不同意调解" must be ticked; without it nothing changes and the reason typed is kept."""
+    respondent = client_for(app, world["respondent"])
+    page = respondent.get(f"/cases/{world['case']}").get_data(as_text=True)
+    checkbox = r'<input type="checkbox" id="confirm-refusal" name="confirm"[^>]*required'
+    assert re.search(checkbox, page)
+    answer = f"/cases/{world['case']}/answer"
+    refused = {"agree": "0", "note": "不想调解"}
+    response = post_form(respondent, answer, refused, form_page=f"/cases/{world['case']}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "请勾选" in page and "不想调解" in page
+    assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+    post_form(respondent, answer, {**refused, "confirm": "1"}, form_page=f"/cases/{world['case']}")
+    assert status(app, world["case"]) == CaseStatus.terminated
+
+
 def test_a_respondent_who_has_not_agreed_cannot_end_mediation_by_the_back_door(app, world):
     respondent = client_for(app, world["respondent"])
     response = step(respondent, world["case"], "terminate", reason="party_unwilling", confirm="1")

@@ -131,6 +131,8 @@ def test_a_delegated_dispute_fails_and_the_court_takes_back_the_record(
     assert phone.locator("#reason-terminate").count() == 0
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.fill("#refuse-note", "不同意调解，直接起诉。")
+    # A refusal ends mediation at once: ticked first, not a stray tap.
+    phone.get_by_label("我确认不同意调解，调解随即终结，不可撤销。").check()
     refuse.scroll_into_view_if_needed()
     snap(phone, "d10-respondent-refuses")
     refuse.click()
