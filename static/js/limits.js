@@ -20,17 +20,20 @@
     counter.className = "text-counter";
     // Unique even where two boxes share a name (a judge's page has two "reasons").
     counter.id = (box.id || "text-box-" + index) + "-counter";
-    var warning = document.createElement("small");
-    warning.className = "field-error text-cut";
-    warning.setAttribute("role", "alert");
-    warning.hidden = true;
-    box.after(counter, warning);
+    box.after(counter);
     box.setAttribute(
       "aria-describedby", ((box.getAttribute("aria-describedby") || "") + " " + counter.id).trim()
     );
+    // Made when a paste is cut, and gone once the text fits: no empty error stays on the
+    // page for tools (or tests) that look for the page's errors.
+    var warning = null;
+    function drop() {
+      if (warning) warning.remove();
+      warning = null;
+    }
     function count() {
       counter.textContent = say(words.count, { n: box.value.length, max: max });
-      if (box.value.length < max) warning.hidden = true;
+      if (box.value.length < max) drop();
     }
     box.addEventListener("input", count);
     // A page's own script may fill the box (the room's minutes): counted again when used.
@@ -39,11 +42,19 @@
     box.addEventListener("paste", function (event) {
       var pasted = (event.clipboardData || window.clipboardData).getData("text");
       var kept = box.value.length - (box.selectionEnd - box.selectionStart);
-      var over = kept + pasted.length > max;
-      warning.hidden = !over;
-      warning.textContent = over ? say(words.cut, { max: max }) : "";
+      if (kept + pasted.length <= max) {
+        drop();
+        return;
+      }
+      if (!warning) {
+        warning = document.createElement("small");
+        warning.className = "field-error text-cut";
+        warning.setAttribute("role", "alert");
+        counter.after(warning);
+      }
+      warning.textContent = say(words.cut, { max: max });
       // Under a tall box the word can be below the screen: brought up once the paste is in.
-      if (over) setTimeout(function () { warning.scrollIntoView({ block: "nearest" }); }, 0);
+      setTimeout(function () { if (warning) warning.scrollIntoView({ block: "nearest" }); }, 0);
     });
     count();
   }
