@@ -544,7 +544,7 @@ def queue(
 def waiting_because(case: Case) -> str:
     """Why a case in the queue waits, as its page and the queue say it: "declined" (its
     mediator declined, art 12), "chosen" (the applicant or a delegating court chose its
-    institution, arts 10 and 11, which gives it to one of its mediators) or "unmatched" (no
+    institution, art 10, which gives it to one of its mediators) or "unmatched" (no
     mediator could be picked automatically)."""
     if case.status == CaseStatus.declined:
         return "declined"

@@ -180,7 +180,7 @@ def delegate(court: Court, data: DelegationInput, *, now: datetime | None = None
     )
     workflow.transition(case, Action.submit, by=None, now=now)  # the platform files it
     if institution is not None:
-        # The court chose the institution (SPC online mediation rules art 11): it gives the
+        # The court chose the institution (SPC online mediation rules art 10): it gives the
         # case to one of its mediators.
         case.institution = institution
         assignment.queue(

@@ -121,7 +121,7 @@ def _schemas() -> dict:
                     "type": ["integer", "null"],
                     "minimum": 1,
                     "maximum": 2_147_483_647,
-                    "description": "the institution the court chose (art 11); else assigned",
+                    "description": "the institution the court chose (art 10); else assigned",
                 },
             },
             "example": EXAMPLE_BODY,
