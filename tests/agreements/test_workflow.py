@@ -108,7 +108,12 @@ def test_every_signer_signs_in_turn_and_the_pdf_validates(app_ctx):
         [shutil.which("pdfsig"), "-nocert", str(path)], capture_output=True, text=True
     ).stdout
     assert checked.count("Signature is Valid.") == 4, checked
-    entries = db.session.query(JournalEntry).filter_by(action="agreement.signed").all()
+    entries = (
+        db.session.query(JournalEntry)
+        .filter_by(action="agreement.signed")
+        .order_by(JournalEntry.seq)  # no order is promised without it (PostgreSQL)
+        .all()
+    )
     assert [e.payload["document_after"] for e in entries][-1] == agreement.document_sha256
     assert journal.verify_chain(case.id).ok
 
