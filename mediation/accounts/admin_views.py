@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from mediation.cases import assignment, categories, workflow
+from mediation.cases import assignment, categories, matching, workflow
 from mediation.cases.models import Case
 from mediation.cases.states import OPEN_STATUSES
 from mediation.core.access import role_required
@@ -49,7 +49,7 @@ def institution_home():
         "accounts/institution.html",
         institution=institution,
         mediators=mediators,
-        load=assignment.open_caseload(),
+        load=matching.open_caseload(),
         cases=cases,
         reassign_form=FlaskForm(),
         now=utcnow(),

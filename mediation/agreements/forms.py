@@ -11,8 +11,10 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import Length, Optional
+
+from mediation.core.forms import TextAreaField
 
 OBLIGATION_FIELDS = ("obligor", "obligee", "kind", "action", "amount", "due", "method", "place")
 ISSUE_FIELDS = ("issue", "responsibility")
@@ -82,3 +84,6 @@ class SignForm(FlaskForm):
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
     reason = TextAreaField(_l("Why do you refuse to sign? (optional)"), [Length(max=2000)])
+    # Refusing ends the mediation (SPC online mediation rules art 25 (7)) and cannot be
+    # undone: ticked by the person, as for ending mediation or refusing it (cases/views.py).
+    confirm_refusal = BooleanField(_l("I confirm that I refuse to sign and that mediation ends."))

@@ -60,6 +60,9 @@ def answer(
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
             return page(form, 200, {})
         if action == "refuse" and refuse is not None:
+            if not form.confirm_refusal.data:  # the page again, the reason typed kept
+                message = _("Tick the box to confirm that you refuse to sign.")
+                return page(form, 422, {"confirm_refusal": message})
             refuse(form.reason.data or "")
             db.session.commit()
             flash(_("Your refusal is recorded; the mediation has ended."), "info")

@@ -12,14 +12,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
+from mediation.accounts.models import Institution, Role, User, UserRole
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
-from . import categories, clocks, respondent, signals, workflow
+from . import categories, clocks, matching, respondent, signals, workflow
+from .matching import (
+    AssignmentOutcome,
+    Candidate,
+    eligible_mediator,
+    nearest_institution,
+    pick,
+)
 from .models import Case, CaseAssignment, Side
 from .states import OPEN_STATUSES, Action, CaseStatus
 
@@ -47,18 +54,18 @@ QUEUED_DELEGATED = _l(
     "before filing; the court's reference is %(reference)s. Please give it to one of its "
     "mediators within %(days)d working days (list of cases waiting for a mediator: %(link)s)."
 )
+# Art 12 para 2: an institution that was chosen and did not accept in time; the choice is
+# the applicant's (or the delegating court's) to make again, not the platform's.
+CHOICE_LAPSED = _l(
+    "%(institution)s, chosen to mediate your case %(number)s, has not accepted it within "
+    '%(days)d working days. It stays with them. You may instead choose "End mediation" on '
+    "the case page and apply again, choosing another institution or mediator (SPC online "
+    "mediation rules art 12)."
+)
 GIVEN = _l(
     "Your case %(number)s has been given to mediator %(name)s, who will answer within "
     "%(days)d working days."
 )
-
-
-class AssignmentOutcome:
-    pending = "pending"
-    accepted = "accepted"
-    declined = "declined"
-    expired = "expired"  # not confirmed within the three working days
-    withdrawn = "withdrawn"  # the institution gave the case to another mediator first
 
 
 def current(case: Case) -> CaseAssignment | None:
@@ -105,88 +112,6 @@ def assign(
     if mediator is not None:
         notify.tell(mediator, ASSIGNED, number=case.number, days=clocks.ACCEPTANCE_WORKING_DAYS)
     return assignment
-
-
-def eligible_mediator(case: Case, user: User | None) -> bool:
-    """An active mediator of an institution who is not a party (art 13)."""
-    return (
-        user is not None
-        and user.active
-        and user.has_role(Role.mediator)
-        and user.institution_id is not None
-        and user.id not in {p.user_id for p in case.parties}
-    )
-
-
-def open_caseload() -> dict[int, int]:
-    """Open cases per mediator, for spreading new cases evenly."""
-    rows = db.session.execute(
-        select(Case.mediator_id, func.count(Case.id))
-        .where(Case.mediator_id.is_not(None), Case.status.in_(OPEN_STATUSES))
-        .group_by(Case.mediator_id)
-    )
-    return dict(rows.all())
-
-
-def _region_score(institution_region: str, case_region: str | None) -> int:
-    """3: same county, 2: same city, 1: same province, 0: elsewhere (GB/T 2260 prefixes)."""
-    if not case_region:
-        return 0
-    for score, length in ((3, 6), (2, 4), (1, 2)):
-        if institution_region[:length] == case_region[:length]:
-            return score
-    return 0
-
-
-@dataclass(frozen=True)
-class Candidate:
-    mediator: User
-    institution: Institution
-
-
-def pick(case: Case) -> Candidate | None:
-    """The mediator who accepts the category, nearest to the dispute, with the fewest open
-    cases; never one who already declined or let this case expire."""
-    tried = set(
-        db.session.scalars(
-            select(CaseAssignment.mediator_id).where(
-                CaseAssignment.case_id == case.id,
-                CaseAssignment.outcome.in_(
-                    [
-                        AssignmentOutcome.declined,
-                        AssignmentOutcome.expired,
-                        AssignmentOutcome.withdrawn,
-                    ]
-                ),
-            )
-        )
-    )
-    mediators = db.session.scalars(
-        select(User)
-        .join(MediatorProfile)
-        .join(UserRole)
-        .where(UserRole.role == Role.mediator, User.active.is_(True))
-        .where(User.institution_id.is_not(None))
-    ).all()
-    load = open_caseload()
-    candidates = [
-        m
-        for m in mediators
-        if case.category in (m.mediator_profile.categories or [])
-        and m.id not in tried
-        and eligible_mediator(case, m)
-    ]
-    if not candidates:
-        return None
-    best = min(
-        candidates,
-        key=lambda m: (
-            -_region_score(m.institution.region_code, case.region_code),
-            load.get(m.id, 0),
-            m.id,
-        ),
-    )
-    return Candidate(best, best.institution)
 
 
 def assign_automatically(case: Case, *, by: User | None, now: datetime | None = None) -> bool:
@@ -265,6 +190,7 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             if _pick_from_queue(case, now):
                 reassigned.append(case)
             else:
+                _tell_choice_lapsed(case)
                 case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
                 db.session.flush()
             continue
@@ -281,9 +207,36 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             reassigned.append(case)
         else:
             # Nobody free now: look again after the next working day, not never.
+            _tell_choice_lapsed(case)
             case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
             db.session.flush()
     return reassigned
+
+
+def _tell_choice_lapsed(case: Case) -> None:
+    """Art 12 para 2: the institution chosen for the case (``matching.chosen_institution_id``)
+    let its three working days pass; the applicants may choose again, which the platform does
+    not do for them. Told once; the case stays where it was chosen to be."""
+    if matching.chosen_institution_id(case) is None:
+        return
+    told = db.session.scalar(
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.case_id == case.id, JournalEntry.action == "case.choice_lapsed")
+    )
+    if told:
+        return
+    journal.append(
+        case.id, "case.choice_lapsed", {"institution_id": case.institution_id}, actor_id=None
+    )
+    for user in case.party_users(Side.applicant):
+        notify.tell(
+            user,
+            CHOICE_LAPSED,
+            number=case.number,
+            institution=case.institution.name,
+            days=clocks.ACCEPTANCE_WORKING_DAYS,
+        )
 
 
 def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
@@ -397,35 +350,6 @@ def _queue_condition():
     return (Case.status == CaseStatus.declined) | (
         (Case.status == CaseStatus.submitted) & Case.mediator_id.is_(None)
     )
-
-
-def _has_mediators(institution: Institution) -> bool:
-    return (
-        db.session.scalar(
-            select(func.count(User.id))
-            .join(UserRole)
-            .where(
-                UserRole.role == Role.mediator,
-                User.active.is_(True),
-                User.institution_id == institution.id,
-            )
-        )
-        > 0
-    )
-
-
-def nearest_institution(case: Case) -> Institution | None:
-    """The institution of the dispute's county, else its city, else its province, that has
-    mediators; None when no institution is near (the platform's administrators decide)."""
-    best: tuple[int, int] | None = None
-    found = None
-    for institution in db.session.scalars(select(Institution).order_by(Institution.id)):
-        score = _region_score(institution.region_code or "", case.region_code)
-        if score == 0 or not _has_mediators(institution):
-            continue
-        if best is None or score > best[0]:
-            best, found = (score, institution.id), institution
-    return found
 
 
 def queue_managers(case: Case) -> list[User]:

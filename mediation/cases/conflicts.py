@@ -14,7 +14,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import agency, assignment, workflow
+from . import agency, assignment, matching, workflow
 from .models import Case, ConflictDisclosure
 from .states import OPEN_STATUSES
 
@@ -94,7 +94,7 @@ def request_change(case: Case, *, by: User, reason: str) -> None:
     others = [
         m
         for m in assignment.mediators_of(case.institution_id)
-        if m.id != case.mediator_id and assignment.eligible_mediator(case, m)
+        if m.id != case.mediator_id and matching.eligible_mediator(case, m)
     ]
     if not others:
         raise FieldError(

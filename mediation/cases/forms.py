@@ -13,7 +13,6 @@ from wtforms import (
     FormField,
     SelectField,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -24,6 +23,7 @@ from mediation.accounts.forms import (
     Phone,
     ethnicity_choices,
 )
+from mediation.core.forms import TextAreaField
 
 
 class CategoryForm(FlaskForm):

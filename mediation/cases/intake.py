@@ -25,7 +25,7 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import agency, assignment, workflow
+from . import agency, assignment, matching, workflow
 from .categories import get_category
 from .consent import record_consent
 from .models import Case, CaseParty, Claim, Evidence, Side
@@ -253,7 +253,7 @@ def _assign_as_chosen(
     """Art 10: the parties' choice of mediator or institution, otherwise an automatic pick."""
     if mediator_id:
         mediator = db.session.get(User, mediator_id)
-        if not assignment.eligible_mediator(case, mediator):
+        if not matching.eligible_mediator(case, mediator):
             raise FieldError("mediator_id", _("Choose a mediator from the list."))
         assignment.assign(
             case, institution=mediator.institution, mediator=mediator, how="chosen", by=by

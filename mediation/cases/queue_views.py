@@ -14,7 +14,7 @@ from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
-from . import assignment, clocks, workflow
+from . import assignment, clocks, matching, workflow
 from .models import Case
 
 
@@ -27,7 +27,7 @@ def assignment_queue():
         "cases/queue.html",
         cases=cases,
         mediators={case.id: assignment.mediators_for(current_user, case) for case in cases},
-        load=assignment.open_caseload(),
+        load=matching.open_caseload(),
         why={case.id: assignment.waiting_because(case) for case in cases},
         form=FlaskForm(),
         now=utcnow(),

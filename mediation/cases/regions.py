@@ -2,7 +2,7 @@
 
 A party is never asked for a division code. The case keeps the code of the province
 (``320000``), enough for the automatic pick and the assignment queue to prefer mediators and
-institutions of the same province (assignment._region_score compares code prefixes).
+institutions of the same province (matching._region_score compares code prefixes).
 """
 
 from __future__ import annotations

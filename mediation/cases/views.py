@@ -137,11 +137,14 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
 
 
 def case_clocks(case: Case) -> list[tuple[str, datetime]]:
-    """The running statutory clocks of a case, for countdowns on its page."""
-    running = [
-        (_("Acceptance due (3 working days, art 12)"), case.acceptance_due_at),
-        (_("The respondent answers by (art 15)"), case.respondent_due_at),
-    ]
+    """The running statutory clocks of a case, for countdowns on its page: only those its
+    status still waits on (a respondent who refused has answered; an ended case waits on
+    nothing)."""
+    running = []
+    if case.status in (CaseStatus.submitted, CaseStatus.declined):
+        running.append((_("Acceptance due (3 working days, art 12)"), case.acceptance_due_at))
+    if case.status == CaseStatus.awaiting_respondent:
+        running.append((_("The respondent answers by (art 15)"), case.respondent_due_at))
     if case.status in (CaseStatus.in_mediation, CaseStatus.agreement_drafted):
         running.append((_("Mediation period ends (30 days, art 24)"), case.mediation_due_at))
     if case.status == CaseStatus.signed and case.signed_at:

@@ -182,8 +182,8 @@ def _start_clocks(step: Transition, case: Case, now: datetime) -> None:
             now, clocks.RESPONDENT_WORKING_DAYS, local
         )
         case.mediation_due_at = clocks.period_end(now, clocks.MEDIATION_DAYS, local)
-    elif action == Action.respondent_agrees:
-        case.respondent_due_at = None
+    elif action in (Action.respondent_agrees, Action.respondent_refuses):
+        case.respondent_due_at = None  # answered (art 15): no clock runs for the answer
     elif action == Action.all_signed:
         case.signed_at = now
     if step.target in ("terminated", "confirmed", "rejected"):

@@ -228,6 +228,15 @@ TABLE: tuple[Notice, ...] = (
     ),
     N(
         "case",
+        "institution chosen lets its days pass",
+        "applicants",
+        "sms",
+        "cases/assignment.py",
+        "art 12 para 2: the court or the parties choose again, not the platform; the case stays "
+        "with the institution chosen, and the applicants are told once how to choose again",
+    ),
+    N(
+        "case",
         "institution gives the case to another mediator",
         "new mediator",
         "sms",

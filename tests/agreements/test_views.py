@@ -105,6 +105,33 @@ def test_a_party_signs_on_the_page_with_a_code_and_a_drawing(app, client):
         assert first.signed_at and first.signed_document_sha256 == sha
 
 
+def test_refusing_to_sign_asks_for_a_tick_and_keeps_the_reason(app, client):
+    """Refusing ends the mediation (SPC online mediation rules art 25 (7)) and cannot be
+    undone: the box "我确认拒绝签署" must be ticked, as for ending or refusing mediation."""
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = out_for_signing(case)
+        db.session.commit()
+        case_id, agreement_id = case.id, agreement.id
+        applicant = case.party_users()[0].phone
+    page = f"/cases/{case_id}/agreement/sign"
+    login(client, applicant, PASSWORD)
+    shown = client.get(page).get_data(as_text=True)
+    assert 'name="confirm_refusal"' in shown and "我确认拒绝签署" in shown
+    refusal = {"action": "refuse", "reason": "赔偿金额太低"}
+    unticked = post_form(client, page, refusal)
+    body = unticked.get_data(as_text=True)
+    assert unticked.status_code == 422 and "请勾选" in body and "赔偿金额太低" in body
+    assert "<details open" in body  # the box and its message in sight, not folded away
+    with app.app_context():
+        assert db.session.get(type(agreement), agreement_id).status == "signing"
+    ticked = post_form(client, page, {**refusal, "confirm_refusal": "y"})
+    assert ticked.status_code == 302
+    with app.app_context():
+        assert db.session.get(type(agreement), agreement_id).status == "refused"
+        assert db.session.get(type(case), case_id).status == "terminated"
+
+
 def signed_everywhere(app) -> tuple[int, str, bytes]:
     with app.app_context():
         case, admin = agreeing_case()

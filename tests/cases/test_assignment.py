@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from mediation.accounts.models import MediatorProfile, Role
-from mediation.cases import assignment, workflow
+from mediation.cases import assignment, matching, workflow
 from mediation.cases.models import CaseAssignment
 from mediation.cases.states import Action, CaseStatus
 from mediation.extensions import db
@@ -61,9 +61,9 @@ def test_the_pick_prefers_category_then_nearness_then_the_lighter_load(roster):
         by=None,
     )
     case = filed_case()
-    assert assignment.pick(case).mediator == roster["near"]
+    assert matching.pick(case).mediator == roster["near"]
     case.region_code = "320505"
-    assert assignment.pick(case).mediator == roster["far"]
+    assert matching.pick(case).mediator == roster["far"]
 
 
 def test_a_declined_case_goes_to_the_next_mediator_and_the_applicant_is_told(roster):
@@ -139,7 +139,7 @@ def test_a_party_never_mediates_their_own_case(roster):
 
     case.parties.append(CaseParty(user=insider, side="respondent"))
     db.session.flush()
-    assert assignment.pick(case) is None
+    assert matching.pick(case) is None
     assert isinstance(insider.mediator_profile, MediatorProfile)
 
 
@@ -179,3 +179,58 @@ def test_the_institution_gives_the_new_mediator_a_fresh_deadline(roster):
     assignment.reassign_by_institution(case, mediator=roster["near_busy"], by=admin)
     latest = assignment.current(case)
     assert case.acceptance_due_at == latest.due_at and latest.mediator_id == roster["near_busy"].id
+
+
+def applicant_texts(case) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.recipient == case.parties[0].user.phone)
+        )
+    )
+
+
+def test_an_institution_chosen_keeps_the_case_and_the_applicant_may_choose_again(roster):
+    """SPC online mediation rules art 12 para 2: when the institution chosen (by the applicant
+    or a delegating court, art 10) lets its three working days pass, the court or the parties
+    may choose again; the platform does not give the case to a nearer institution itself."""
+    chosen = make_institution(region_code="320106")
+    make_mediator(chosen).mediator_profile.categories = ["labour"]  # none takes this kind
+    case = filed_case(now=at(9, 30))
+    case.institution = chosen
+    assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
+    # "near" (another institution, same city, free) would be the automatic pick.
+    assert assignment.reassign_overdue(now=at(10, 11)) == []
+    assert case.institution_id == chosen.id and case.mediator is None
+    assert assignment.in_queue(case)
+    lapsed = [t for t in applicant_texts(case) if "可以在案件页面选择“终结调解”后重新申请" in t]
+    assert len(lapsed) == 1 and chosen.name in lapsed[0] and case.number in lapsed[0]
+    # Looked at again a working day later: still theirs, and not told twice.
+    later = case.acceptance_due_at + timedelta(minutes=1)
+    assert assignment.reassign_overdue(now=later) == []
+    assert case.institution_id == chosen.id
+    assert len([t for t in applicant_texts(case) if "重新申请" in t]) == 1
+    # One of the chosen institution's own mediators who becomes free takes it.
+    own = make_mediator(chosen)
+    assert assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1)) == [case]
+    assert case.mediator == own
+
+
+def test_a_chosen_mediator_who_declines_is_followed_by_one_of_the_same_institution(roster):
+    chosen = make_institution(region_code="320505")  # Suzhou, the dispute is in Nanjing
+    declining, colleague = make_mediator(chosen), make_mediator(chosen)
+    case = filed_case()
+    assignment.assign(case, institution=chosen, mediator=declining, how="chosen", by=None)
+    assignment.decline(case, by=declining, reason="案件过多")
+    # Not "near" of the Nanjing institution, though nearer and as free.
+    assert case.mediator == colleague and case.institution_id == chosen.id
+
+
+def test_an_automatic_pick_that_lapses_may_go_to_another_institution(roster):
+    case = filed_case(now=at(9, 30))
+    assignment.assign_automatically(case, by=None, now=at(9, 30))
+    first = case.mediator
+    roster["near_busy"].mediator_profile.categories = ["labour"]
+    roster["labour_only"].mediator_profile.categories = ["labour"]
+    assert assignment.reassign_overdue(now=at(10, 11)) == [case]
+    assert case.mediator == roster["far"] and case.institution_id != first.institution_id
+    assert not [t for t in applicant_texts(case) if "重新申请" in t]

@@ -113,8 +113,15 @@ def test_refusing_mediation_asks_for_confirmation(app, world):
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "请勾选" in page and "不想调解" in page
     assert status(app, world["case"]) == CaseStatus.awaiting_respondent
+    assert "被申请人答复期限" in page  # the clock runs while the answer is awaited
     post_form(respondent, answer, {**refused, "confirm": "1"}, form_page=f"/cases/{world['case']}")
     assert status(app, world["case"]) == CaseStatus.terminated
+    # Answered: no answer deadline is shown any more, to anyone, nor kept.
+    for phone in (world["respondent"], world["applicant"], world["mediator"]):
+        page = client_for(app, phone).get(f"/cases/{world['case']}").get_data(as_text=True)
+        assert "被申请人答复期限" not in page
+    with app.app_context():
+        assert db.session.get(Case, world["case"]).respondent_due_at is None
 
 
 def test_a_respondent_who_has_not_agreed_cannot_end_mediation_by_the_back_door(app, world):

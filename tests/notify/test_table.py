@@ -436,6 +436,18 @@ def _declined():
     }
 
 
+@scenario("institution chosen lets its days pass")
+def _choice_lapsed():
+    institution = make_institution()  # none of its mediators is free for the case
+    applicant, other = make_user(), make_user()
+    mailable(applicant, other)
+    case = make_case(applicant, other)
+    case.institution = institution
+    assignment.queue(case, by=applicant, how="chosen")
+    when = case.acceptance_due_at + timedelta(minutes=1)
+    return lambda: assignment.reassign_overdue(now=when), {"applicants": [applicant]}
+
+
 @scenario("institution gives the case to another mediator")
 def _reassigned():
     case = mediating()

@@ -1,0 +1,157 @@
+"""Who may take a case and who should (SPC online mediation rules arts 10, 12 and 13): an
+active mediator who is not a party, the nearest that takes its kind with the fewest open
+cases, and only within the institution the applicant or a delegating court chose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
+from mediation.extensions import db
+
+from .models import Case, CaseAssignment
+from .states import OPEN_STATUSES
+
+
+class AssignmentOutcome:
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"  # not confirmed within the three working days
+    withdrawn = "withdrawn"  # the institution gave the case to another mediator first
+
+
+def eligible_mediator(case: Case, user: User | None) -> bool:
+    """An active mediator of an institution who is not a party (art 13)."""
+    return (
+        user is not None
+        and user.active
+        and user.has_role(Role.mediator)
+        and user.institution_id is not None
+        and user.id not in {p.user_id for p in case.parties}
+    )
+
+
+def open_caseload() -> dict[int, int]:
+    """Open cases per mediator, for spreading new cases evenly."""
+    rows = db.session.execute(
+        select(Case.mediator_id, func.count(Case.id))
+        .where(Case.mediator_id.is_not(None), Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.mediator_id)
+    )
+    return dict(rows.all())
+
+
+def _region_score(institution_region: str, case_region: str | None) -> int:
+    """3: same county, 2: same city, 1: same province, 0: elsewhere (GB/T 2260 prefixes)."""
+    if not case_region:
+        return 0
+    for score, length in ((3, 6), (2, 4), (1, 2)):
+        if institution_region[:length] == case_region[:length]:
+            return score
+    return 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    mediator: User
+    institution: Institution
+
+
+def chosen_institution_id(case: Case) -> int | None:
+    """The institution the applicant or a delegating court chose for ``case`` (art 10), while
+    the case is still with it. When it declines or lets three working days pass, the court or
+    the parties may choose again (art 12 para 2), not the platform: it looks for another
+    mediator of that institution only, and otherwise the institution's queue keeps the case."""
+    if case.institution_id is None:
+        return None
+    chosen = db.session.scalar(
+        select(func.count())
+        .select_from(CaseAssignment)
+        .where(
+            CaseAssignment.case_id == case.id,
+            CaseAssignment.how == "chosen",
+            CaseAssignment.institution_id == case.institution_id,
+        )
+    )
+    return case.institution_id if chosen else None
+
+
+def pick(case: Case) -> Candidate | None:
+    """The mediator who accepts the category, nearest to the dispute, with the fewest open
+    cases; never one who already declined or let this case expire; within the institution
+    chosen for the case, if one was (``chosen_institution_id``)."""
+    tried = set(
+        db.session.scalars(
+            select(CaseAssignment.mediator_id).where(
+                CaseAssignment.case_id == case.id,
+                CaseAssignment.outcome.in_(
+                    [
+                        AssignmentOutcome.declined,
+                        AssignmentOutcome.expired,
+                        AssignmentOutcome.withdrawn,
+                    ]
+                ),
+            )
+        )
+    )
+    chosen = chosen_institution_id(case)
+    mediators = db.session.scalars(
+        select(User)
+        .join(MediatorProfile)
+        .join(UserRole)
+        .where(UserRole.role == Role.mediator, User.active.is_(True))
+        .where(
+            User.institution_id.is_not(None) if chosen is None else User.institution_id == chosen
+        )
+    ).all()
+    load = open_caseload()
+    candidates = [
+        m
+        for m in mediators
+        if case.category in (m.mediator_profile.categories or [])
+        and m.id not in tried
+        and eligible_mediator(case, m)
+    ]
+    if not candidates:
+        return None
+    best = min(
+        candidates,
+        key=lambda m: (
+            -_region_score(m.institution.region_code, case.region_code),
+            load.get(m.id, 0),
+            m.id,
+        ),
+    )
+    return Candidate(best, best.institution)
+
+
+def _has_mediators(institution: Institution) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count(User.id))
+            .join(UserRole)
+            .where(
+                UserRole.role == Role.mediator,
+                User.active.is_(True),
+                User.institution_id == institution.id,
+            )
+        )
+        > 0
+    )
+
+
+def nearest_institution(case: Case) -> Institution | None:
+    """The institution of the dispute's county, else its city, else its province, that has
+    mediators; None when no institution is near (the platform's administrators decide)."""
+    best: tuple[int, int] | None = None
+    found = None
+    for institution in db.session.scalars(select(Institution).order_by(Institution.id)):
+        score = _region_score(institution.region_code or "", case.region_code)
+        if score == 0 or not _has_mediators(institution):
+            continue
+        if best is None or score > best[0]:
+            best, found = (score, institution.id), institution
+    return found
