@@ -12,10 +12,9 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
-
-from mediation.core.forms import TextAreaField
 
 from .identity import (
     ETHNICITIES,

@@ -11,10 +11,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-
-from mediation.core.forms import TextAreaField
 
 OBLIGATION_FIELDS = ("obligor", "obligee", "kind", "action", "amount", "due", "method", "place")
 ISSUE_FIELDS = ("issue", "responsibility")

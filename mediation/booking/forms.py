@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.fields import DateField
@@ -18,7 +19,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mediation.accounts.forms import COMMON_ZONES, REQUIRED
-from mediation.core.forms import TextAreaField
 from mediation.core.i18n import zone_name
 
 WEEKDAYS = [

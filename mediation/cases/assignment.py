@@ -54,12 +54,16 @@ QUEUED_DELEGATED = _l(
     "before filing; the court's reference is %(reference)s. Please give it to one of its "
     "mediators within %(days)d working days (list of cases waiting for a mediator: %(link)s)."
 )
-# Art 12 para 2: an institution that was chosen and did not accept in time; the choice is
-# the applicant's (or the delegating court's) to make again, not the platform's.
+# Art 12 para 2: the institution chosen declined the case or let its days pass; choosing
+# again is for the applicant (art 10: the parties), or for the court that delegated it.
 CHOICE_LAPSED = _l(
-    "%(institution)s, chosen to mediate your case %(number)s, has not accepted it within "
-    '%(days)d working days. It stays with them. You may instead choose "End mediation" on '
-    "the case page and apply again, choosing another institution or mediator (SPC online "
+    "%(institution)s, chosen to mediate your case %(number)s, has not taken it on. You may "
+    'wait, or choose "End mediation" on the case page and apply again, choosing another '
+    "institution or mediator (SPC online mediation rules art 12)."
+)
+CHOICE_LAPSED_DELEGATED = _l(
+    "%(institution)s, to which the court delegated your case %(number)s, has not taken it "
+    "on. You may ask the court to designate another institution or mediator (SPC online "
     "mediation rules art 12)."
 )
 GIVEN = _l(
@@ -153,9 +157,18 @@ def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
 
 def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -> None:
     """Art 12: decline with a written reason; the case goes to the next candidate, or the
-    worker looks again after the next working day."""
+    worker looks again after the next working day. An institution that was chosen and
+    declines as an institution (not its mediator) has refused the choice (art 12 para 2):
+    no one is picked; the case waits, with no clock, for the applicants or the court to
+    choose again, or for an administrator to give it to a mediator by hand."""
+    refused = matching.chosen_institution_id(case) is not None and by.id != case.mediator_id
     workflow.transition(case, Action.decline, by=by, note=reason, now=now)
     _close(case, AssignmentOutcome.declined, reason, now)
+    if refused:
+        case.acceptance_due_at = None
+        _tell_choice_lapsed(case)
+        db.session.flush()
+        return
     if not _reassign(case, now):
         case.acceptance_due_at = clocks.working_days_after(now or utcnow(), 1, workflow.zone())
         db.session.flush()
@@ -215,8 +228,9 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
 
 def _tell_choice_lapsed(case: Case) -> None:
     """Art 12 para 2: the institution chosen for the case (``matching.chosen_institution_id``)
-    let its three working days pass; the applicants may choose again, which the platform does
-    not do for them. Told once; the case stays where it was chosen to be."""
+    declined it or let its three working days pass; the applicants, or the court that
+    delegated the case, may choose again, which the platform does not do for them. Told
+    once; the case stays where it was chosen to be."""
     if matching.chosen_institution_id(case) is None:
         return
     told = db.session.scalar(
@@ -229,14 +243,14 @@ def _tell_choice_lapsed(case: Case) -> None:
     journal.append(
         case.id, "case.choice_lapsed", {"institution_id": case.institution_id}, actor_id=None
     )
+    delegated = db.session.scalar(
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.case_id == case.id, JournalEntry.action == "delegation.received")
+    )
+    message = CHOICE_LAPSED_DELEGATED if delegated else CHOICE_LAPSED
     for user in case.party_users(Side.applicant):
-        notify.tell(
-            user,
-            CHOICE_LAPSED,
-            number=case.number,
-            institution=case.institution.name,
-            days=clocks.ACCEPTANCE_WORKING_DAYS,
-        )
+        notify.tell(user, message, number=case.number, institution=case.institution.name)
 
 
 def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:

@@ -13,6 +13,7 @@ from wtforms import (
     FormField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -23,7 +24,6 @@ from mediation.accounts.forms import (
     Phone,
     ethnicity_choices,
 )
-from mediation.core.forms import TextAreaField
 
 
 class CategoryForm(FlaskForm):

@@ -77,6 +77,10 @@ JOURNAL_LABELS = {
     "case.acceptance_overdue": _l("Not accepted within 3 working days"),
     "case.no_mediator_available": _l("No mediator available; waiting for the institution"),
     "case.queued": _l("Waiting to be given to a mediator"),
+    "case.choice_lapsed": _l(
+        "The institution chosen has not taken the case on; the applicants were told they may "
+        "choose again (art 12)"
+    ),
     "party.entered": _l("A party entered through the invitation link"),
     "party.consented": _l("A party consented to online mediation and gave a service address"),
     "party.identity_recorded": _l("A party's identity details were recorded"),

@@ -26,7 +26,11 @@ from .states import Action, Actor, CaseStatus, TerminationReason, Transition, fi
 # Reasons a party may give for ending the case themselves: the applicant withdraws (art 25
 # (2)); either party may say they do not want to go on (art 25 (4), PML art 23).
 PARTY_REASONS = {
-    Actor.applicant: frozenset({TerminationReason.withdrawn, TerminationReason.party_unwilling}),
+    # "other" (art 25 (8)): e.g. the institution chosen did not take the case on, and the
+    # applicant ends this application to choose again (art 12 para 2).
+    Actor.applicant: frozenset(
+        {TerminationReason.withdrawn, TerminationReason.party_unwilling, TerminationReason.other}
+    ),
     Actor.respondent: frozenset({TerminationReason.party_unwilling}),
 }
 

@@ -9,11 +9,11 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length
 
 from mediation.accounts.forms import CODE_FIELD, REQUIRED, IdentityForm
-from mediation.core.forms import TextAreaField
 
 from .models import ExpertKind
 from .operations import MAX_ANSWER, MAX_FILES, MAX_SUBJECT, MAX_TEXT

@@ -8,22 +8,9 @@ import re
 from flask import Response, flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField as _TextAreaField
 
 # The empty first choice of a select the person must choose in themselves ("请选择…").
 PLEASE_CHOOSE = _l("Please choose…")
-
-
-class TextAreaField(_TextAreaField):
-    """A text box whose line breaks count as the browser counted them. A browser sends each
-    line break of a text box as CR LF (HTML, "form submission value"), while its
-    ``maxlength`` and the page's counter (static/js/limits.js) count it as one character:
-    without this a box the page showed as full would be refused by ``Length(max)``."""
-
-    def process_formdata(self, valuelist: list) -> None:
-        super().process_formdata(valuelist)
-        if self.data:
-            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class FieldError(ValueError):

@@ -60,7 +60,20 @@ def _bounded(value: int) -> int:
 class BoundedParameters(ImmutableMultiDict):
     """Query and form values whose ``type=int`` reading stays within the database's range: a
     larger number is refused with a 400 (no page, id or count is that large), where the
-    database would overflow; ``"abc"`` still reads as the default."""
+    database would overflow; ``"abc"`` still reads as the default.
+
+    Each line break is one character, as the person typed it: a browser sends a text box's
+    line breaks as CR LF (HTML, "form submission value"), while its ``maxlength`` and the
+    page's counter (static/js/limits.js) count one. Without this a box shown as full was
+    refused by a form's ``Length(max)``, or cut by a view's ``[:n]`` without a word."""
+
+    def __init__(self, mapping: Any = None) -> None:
+        if mapping is not None and not isinstance(mapping, dict):  # pairs, as parsed
+            mapping = [
+                (key, value.replace("\r\n", "\n") if isinstance(value, str) else value)
+                for key, value in mapping
+            ]
+        super().__init__(mapping)
 
     def get(self, key, default=None, type=None):
         if type is not int:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from mediation.accounts.forms import REQUIRED, Phone
@@ -21,7 +21,7 @@ from mediation.cases.labels import STATUS_NAMES as CASE_STATUS_NAMES
 from mediation.cases.referral import referral_pdf
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name
-from mediation.core.forms import FieldError, TextAreaField, apply_field_error, with_prompt
+from mediation.core.forms import FieldError, apply_field_error, with_prompt
 from mediation.extensions import db
 
 from . import delegation

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField
+from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from mediation.accounts.forms import REQUIRED
-from mediation.core.forms import TextAreaField
 
 from .models import FollowUpKind, FollowUpResult
 from .operations import MAX_NOTE, MAX_OUTCOME

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-
-from mediation.core.forms import TextAreaField
 
 from .operations import MAX_SECTION
 

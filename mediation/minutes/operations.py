@@ -64,7 +64,11 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     if minutes is None:
         minutes = Minutes(session_id=session.id, version=0)
         db.session.add(minutes)
-    elif all(getattr(minutes, name) == (text or "").strip() for name, text in fields.items()):
+    elif all(
+        # Saved from the form before its line breaks came as typed (CR LF then): the same.
+        (getattr(minutes, name) or "").replace("\r\n", "\n") == (text or "").strip()
+        for name, text in fields.items()
+    ):
         return minutes  # nothing changed: no new version, and the review goes on
     for name, text in fields.items():
         setattr(minutes, name, text.strip())

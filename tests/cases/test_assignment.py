@@ -9,7 +9,7 @@ from sqlalchemy import select
 from mediation.accounts.models import MediatorProfile, Role
 from mediation.cases import assignment, matching, workflow
 from mediation.cases.models import CaseAssignment
-from mediation.cases.states import Action, CaseStatus
+from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
@@ -202,7 +202,7 @@ def test_an_institution_chosen_keeps_the_case_and_the_applicant_may_choose_again
     assert assignment.reassign_overdue(now=at(10, 11)) == []
     assert case.institution_id == chosen.id and case.mediator is None
     assert assignment.in_queue(case)
-    lapsed = [t for t in applicant_texts(case) if "可以在案件页面选择“终结调解”后重新申请" in t]
+    lapsed = [t for t in applicant_texts(case) if "在案件页面选择“终结调解”后重新申请" in t]
     assert len(lapsed) == 1 and chosen.name in lapsed[0] and case.number in lapsed[0]
     # Looked at again a working day later: still theirs, and not told twice.
     later = case.acceptance_due_at + timedelta(minutes=1)
@@ -234,3 +234,41 @@ def test_an_automatic_pick_that_lapses_may_go_to_another_institution(roster):
     assert assignment.reassign_overdue(now=at(10, 11)) == [case]
     assert case.mediator == roster["far"] and case.institution_id != first.institution_id
     assert not [t for t in applicant_texts(case) if "重新申请" in t]
+
+
+def test_an_institution_chosen_that_declines_leaves_the_choice_to_the_applicant(roster):
+    """The institution itself (its administrator, not a mediator) declines a case it was
+    chosen for (art 12): nobody else is picked, no clock runs, and the applicants are told
+    at once that they may choose again."""
+    from mediation.accounts.models import Role
+
+    chosen = make_institution(region_code="320106")
+    make_mediator(chosen)  # free, and of this kind: not given the case either
+    admin = make_user(Role.institution_admin, institution_id=chosen.id)
+    case = filed_case(now=at(9, 30))
+    case.institution = chosen
+    assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
+    assignment.decline(case, by=admin, reason="不属于本会章程规定的调解范围", now=at(9, 30))
+    assert case.status == CaseStatus.declined and case.mediator is None
+    assert case.institution_id == chosen.id and case.acceptance_due_at is None
+    told = [t for t in applicant_texts(case) if "重新申请" in t]
+    assert len(told) == 1 and "未受理" in told[0]
+    assert assignment.reassign_overdue(now=at(10, 30)) == []  # the worker leaves it be
+    # The applicant may end it for that reason (art 25 (8)) and apply again.
+    workflow.transition(
+        case, Action.terminate, by=case.parties[0].user, reason=TerminationReason.other
+    )
+    assert case.status == CaseStatus.terminated
+
+
+def test_a_delegated_case_the_institution_did_not_take_points_to_the_court(app_ctx):
+    from mediation.court import delegation as delegating
+    from tests.court.test_delegation import dispute
+    from tests.factories import make_court
+
+    chosen = make_institution()
+    make_mediator(chosen).mediator_profile.categories = ["labour"]  # none free for it
+    case = delegating.delegate(make_court(), dispute(institution_id=chosen.id)).case
+    assert assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1)) == []
+    told = [t for t in applicant_texts(case) if "未受理" in t]
+    assert len(told) == 1 and "请求法院另行指定" in told[0] and "重新申请" not in told[0]

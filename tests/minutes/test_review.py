@@ -205,6 +205,12 @@ def test_sending_the_same_version_again_keeps_the_answers(app_ctx):
     review.open_review(session, written, by=case.mediator)
     minutes.save(session, dict(TEXT), by=case.mediator)  # the same words: no new version
     assert written.version == 1 and review.review_of(written, applicant).confirmed_at
+    # Saved from the form before line breaks came as typed, the words held CR LF: the same
+    # words sent now (LF) are still the same, not a new version that reopens the review.
+    written.facts = "第一行\r\n第二行"
+    db.session.flush()
+    minutes.save(session, {"facts": "第一行\n第二行"}, by=case.mediator)
+    assert written.version == 1 and review.review_of(written, applicant).confirmed_at
 
 
 def test_the_last_two_confirming_at_once_finalise_the_minutes(app, tmp_path):
