@@ -233,21 +233,21 @@ def _tell_choice_lapsed(case: Case) -> None:
     once; the case stays where it was chosen to be."""
     if matching.chosen_institution_id(case) is None:
         return
-    told = db.session.scalar(
-        select(func.count())
-        .select_from(JournalEntry)
-        .where(JournalEntry.case_id == case.id, JournalEntry.action == "case.choice_lapsed")
+    # Told before? And did a court delegate the case (whose applicants ask the court)?
+    journaled = set(
+        db.session.scalars(
+            select(JournalEntry.action).where(
+                JournalEntry.case_id == case.id,
+                JournalEntry.action.in_(("case.choice_lapsed", "delegation.received")),
+            )
+        )
     )
-    if told:
+    if "case.choice_lapsed" in journaled:
         return
     journal.append(
         case.id, "case.choice_lapsed", {"institution_id": case.institution_id}, actor_id=None
     )
-    delegated = db.session.scalar(
-        select(func.count())
-        .select_from(JournalEntry)
-        .where(JournalEntry.case_id == case.id, JournalEntry.action == "delegation.received")
-    )
+    delegated = "delegation.received" in journaled
     message = CHOICE_LAPSED_DELEGATED if delegated else CHOICE_LAPSED
     for user in case.party_users(Side.applicant):
         notify.tell(user, message, number=case.number, institution=case.institution.name)
