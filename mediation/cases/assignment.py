@@ -19,7 +19,7 @@ from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
-from . import categories, clocks, matching, respondent, signals, workflow
+from . import categories, clocks, lapse, matching, respondent, signals, workflow
 from .matching import (
     AssignmentOutcome,
     Candidate,
@@ -28,7 +28,7 @@ from .matching import (
     pick,
 )
 from .models import Case, CaseAssignment, Side
-from .states import OPEN_STATUSES, Action, CaseStatus
+from .states import OPEN_STATUSES, Action, Actor, CaseStatus
 
 ASSIGNED = _l(
     "Case %(number)s was assigned to you. Please accept or decline it within %(days)d working days."
@@ -54,17 +54,10 @@ QUEUED_DELEGATED = _l(
     "before filing; the court's reference is %(reference)s. Please give it to one of its "
     "mediators within %(days)d working days (list of cases waiting for a mediator: %(link)s)."
 )
-# Art 12 para 2: the institution chosen declined the case or let its days pass; choosing
-# again is for the applicant (art 10: the parties), or for the court that delegated it.
-CHOICE_LAPSED = _l(
-    "%(institution)s, chosen to mediate your case %(number)s, has not taken it on. You may "
-    'wait, or choose "End mediation" on the case page and apply again, choosing another '
-    "institution or mediator (SPC online mediation rules art 12)."
-)
-CHOICE_LAPSED_DELEGATED = _l(
-    "%(institution)s, to which the court delegated your case %(number)s, has not taken it "
-    "on. You may ask the court to designate another institution or mediator (SPC online "
-    "mediation rules art 12)."
+# Art 12 para 2: the court (or the applicants) chose again after a lapsed choice.
+CHOSEN_AGAIN = _l(
+    "Your case %(number)s went to %(institution)s, which will take it on or decline it "
+    "within %(days)d working days."
 )
 GIVEN = _l(
     "Your case %(number)s has been given to mediator %(name)s, who will answer within "
@@ -118,14 +111,17 @@ def assign(
     return assignment
 
 
-def assign_automatically(case: Case, *, by: User | None, now: datetime | None = None) -> bool:
+def assign_automatically(
+    case: Case, *, by: User | None, now: datetime | None = None, avoid: int | None = None
+) -> bool:
     """Assign to the best candidate; when there is none, the case goes to the assignment
-    queue at once (``queue``) and False is returned."""
-    candidate = pick(case)
+    queue at once (``queue``) and False is returned. ``avoid``: an institution that did not
+    take the case on when it was chosen, left out of both."""
+    candidate = pick(case, avoid=avoid)
     if candidate is None:
         # The platform's finding, whoever's step led to it.
         journal.append(case.id, "case.no_mediator_available", {}, actor_id=None)
-        queue(case, by=by, now=now)
+        queue(case, by=by, now=now, avoid=avoid)
         return False
     _assign_candidate(case, candidate, by=by, now=now)
     return True
@@ -166,7 +162,7 @@ def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -
     _close(case, AssignmentOutcome.declined, reason, now)
     if refused:
         case.acceptance_due_at = None
-        _tell_choice_lapsed(case)
+        lapse.tell(case)
         db.session.flush()
         return
     if not _reassign(case, now):
@@ -196,6 +192,9 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
         if claimed.rowcount != 1:
             continue
         db.session.refresh(case)
+        # Art 12 para 2: the institution chosen let its three working days pass; whoever
+        # chose may choose again (told once), while the platform still looks within it.
+        lapse.tell(case)
         if _waiting_in_queue(case):
             # Queued, and those who give it to a mediator were told then (``queue``): from
             # here only a mediator who has become free takes it; otherwise it goes on
@@ -203,7 +202,7 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             if _pick_from_queue(case, now):
                 reassigned.append(case)
             else:
-                _tell_choice_lapsed(case)
+                lapse.tell(case)
                 case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
                 db.session.flush()
             continue
@@ -220,37 +219,82 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             reassigned.append(case)
         else:
             # Nobody free now: look again after the next working day, not never.
-            _tell_choice_lapsed(case)
+            lapse.tell(case)
             case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
             db.session.flush()
     return reassigned
 
 
-def _tell_choice_lapsed(case: Case) -> None:
-    """Art 12 para 2: the institution chosen for the case (``matching.chosen_institution_id``)
-    declined it or let its three working days pass; the applicants, or the court that
-    delegated the case, may choose again, which the platform does not do for them. Told
-    once; the case stays where it was chosen to be."""
-    if matching.chosen_institution_id(case) is None:
-        return
-    # Told before? And did a court delegate the case (whose applicants ask the court)?
-    journaled = set(
-        db.session.scalars(
-            select(JournalEntry.action).where(
-                JournalEntry.case_id == case.id,
-                JournalEntry.action.in_(("case.choice_lapsed", "delegation.received")),
+def choose_again(
+    case: Case,
+    institution: Institution | None,
+    *,
+    by: User | None,
+    delegated_by: DelegatedBy | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Art 12 para 2: the institution chosen for ``case`` declined it or let its days pass
+    (``lapse.lapsed_at``), and whoever chose it chooses another, or leaves it to the
+    platform (``institution`` None), which then never gives it back to the one that lapsed.
+
+    Who chooses: with ``delegated_by``, the court that delegated the case (court/delegation.py
+    checked that ``by`` is its clerk or judge, or None for its own system); otherwise ``by``,
+    an applicant of a case they filed (``lapse.chooses_again``). The institution that let
+    the choice lapse no longer holds the case: its pending assignment is withdrawn, its
+    mediator (one picked from its queue meanwhile) let go. The new institution has its own
+    three working days (art 12 para 1)."""
+    now = now or utcnow()
+    court = delegated_by is not None
+    if (court and not lapse.delegated(case)) or (
+        not court and (by is None or not lapse.chooses_again(by, case))
+    ):
+        raise workflow.NotPermittedError(_("You may not take this step in this case."))
+    if lapse.lapsed_at(case) is None:
+        raise workflow.TransitionError(
+            _(
+                "Another institution can be chosen only after the one chosen declined the "
+                "case or did not take it on within 3 working days."
             )
         )
-    )
-    if "case.choice_lapsed" in journaled:
-        return
+    lapsed = case.institution_id
+    if institution is not None and institution.id == lapsed:
+        raise workflow.TransitionError(
+            _(
+                "%(institution)s has not taken this case on: choose another institution.",
+                institution=institution.name,
+            )
+        )
+    last = current(case)
     journal.append(
-        case.id, "case.choice_lapsed", {"institution_id": case.institution_id}, actor_id=None
+        case.id,
+        # Released: the earlier choice no longer binds the platform's pick (matching).
+        "case.chosen_again" if institution is not None else "case.choice_released",
+        {"from": lapsed, "to": institution.id if institution else None, "after": last and last.id},
+        actor_id=by.id if by is not None else None,
     )
-    delegated = "delegation.received" in journaled
-    message = CHOICE_LAPSED_DELEGATED if delegated else CHOICE_LAPSED
-    for user in case.party_users(Side.applicant):
-        notify.tell(user, message, number=case.number, institution=case.institution.name)
+    _close(case, AssignmentOutcome.withdrawn, "", now)
+    case.mediator = None
+    case.institution = institution
+    workflow.transition(
+        case,
+        Action.reassign,
+        by=None if court else by,
+        acting_as=Actor.court if court else None,
+        now=now,
+    )
+    if institution is not None:
+        queue(case, by=by, now=now, how="chosen", delegated_by=delegated_by)
+        for user in case.party_users(Side.applicant):
+            notify.tell(
+                user,
+                CHOSEN_AGAIN,
+                number=case.number,
+                institution=institution.name,
+                days=clocks.ACCEPTANCE_WORKING_DAYS,
+            )
+    elif assign_automatically(case, by=None, now=now, avoid=lapsed):
+        _tell_applicants(case)
+    db.session.flush()
 
 
 def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
@@ -411,6 +455,7 @@ def queue(
     now: datetime | None = None,
     how: str = "queue",
     delegated_by: DelegatedBy | None = None,
+    avoid: int | None = None,
 ) -> None:
     """Put a case nobody was picked for into the assignment queue and tell those who act on
     it, once: the institution it already has (chosen by the applicant or a delegating
@@ -431,7 +476,7 @@ def queue(
     )
     if already:
         return  # queued and told before: the worker's later look changes nothing
-    institution = case.institution or nearest_institution(case)
+    institution = case.institution or nearest_institution(case, avoid=avoid)
     now = now or utcnow()
     if institution is not None:
         case.institution = institution

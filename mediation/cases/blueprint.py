@@ -20,6 +20,7 @@ bp.add_url_rule("/cases/queue", view_func=queue_views.assignment_queue)
 bp.add_url_rule("/cases/<int:case_id>/give", view_func=queue_views.give_case, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>", view_func=views.case_detail)
 bp.add_url_rule("/cases/<int:case_id>/steps/<action>", view_func=views.take_step, methods=["POST"])
+bp.add_url_rule("/cases/<int:case_id>/choose-again", view_func=views.choose_again, methods=["POST"])
 bp.add_url_rule("/cases/<int:case_id>/answer", view_func=views.answer, methods=["POST"])
 bp.add_url_rule(
     "/cases/<int:case_id>/failure-record", view_func=views.failure_record, methods=["POST"]

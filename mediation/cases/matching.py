@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
 from mediation.extensions import db
+from mediation.journal.models import JournalEntry
 
 from .models import Case, CaseAssignment
 from .states import OPEN_STATUSES
@@ -67,6 +68,14 @@ def chosen_institution_id(case: Case) -> int | None:
     mediator of that institution only, and otherwise the institution's queue keeps the case."""
     if case.institution_id is None:
         return None
+    # A choice left to the platform after a lapse (``assignment.choose_again``) releases the
+    # earlier ones: only a choice made after it binds.
+    released = db.session.scalar(
+        select(JournalEntry.payload)
+        .where(JournalEntry.case_id == case.id, JournalEntry.action == "case.choice_released")
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    )
     chosen = db.session.scalar(
         select(func.count())
         .select_from(CaseAssignment)
@@ -74,15 +83,17 @@ def chosen_institution_id(case: Case) -> int | None:
             CaseAssignment.case_id == case.id,
             CaseAssignment.how == "chosen",
             CaseAssignment.institution_id == case.institution_id,
+            CaseAssignment.id > ((released or {}).get("after") or 0),
         )
     )
     return case.institution_id if chosen else None
 
 
-def pick(case: Case) -> Candidate | None:
+def pick(case: Case, *, avoid: int | None = None) -> Candidate | None:
     """The mediator who accepts the category, nearest to the dispute, with the fewest open
-    cases; never one who already declined or let this case expire; within the institution
-    chosen for the case, if one was (``chosen_institution_id``)."""
+    cases; never one who already declined or let this case expire, nor one of ``avoid`` (an
+    institution that did not take it on when chosen); within the institution chosen for
+    the case, if one was (``chosen_institution_id``)."""
     tried = set(
         db.session.scalars(
             select(CaseAssignment.mediator_id).where(
@@ -113,6 +124,7 @@ def pick(case: Case) -> Candidate | None:
         for m in mediators
         if case.category in (m.mediator_profile.categories or [])
         and m.id not in tried
+        and m.institution_id != avoid
         and eligible_mediator(case, m)
     ]
     if not candidates:
@@ -143,14 +155,15 @@ def _has_mediators(institution: Institution) -> bool:
     )
 
 
-def nearest_institution(case: Case) -> Institution | None:
+def nearest_institution(case: Case, *, avoid: int | None = None) -> Institution | None:
     """The institution of the dispute's county, else its city, else its province, that has
-    mediators; None when no institution is near (the platform's administrators decide)."""
+    mediators (not ``avoid``); None when no institution is near (the platform's
+    administrators decide)."""
     best: tuple[int, int] | None = None
     found = None
     for institution in db.session.scalars(select(Institution).order_by(Institution.id)):
         score = _region_score(institution.region_code or "", case.region_code)
-        if score == 0 or not _has_mediators(institution):
+        if score == 0 or institution.id == avoid or not _has_mediators(institution):
             continue
         if best is None or score > best[0]:
             best, found = (score, institution.id), institution

@@ -19,6 +19,13 @@ mediator_changed = _signals.signal("mediator-changed")
 # transaction.
 status_changed = _signals.signal("status-changed")
 
+# Sent with the case as sender, once, when the institution chosen for it (by an applicant or
+# a delegating court, art 10) declined it or let its three working days pass (SPC online
+# mediation rules art 12 para 2), inside the transaction: whoever chose may choose again,
+# and a higher feature that chose (court delegation) tells its chooser. Receivers flush
+# their changes and never commit.
+choice_lapsed = _signals.signal("choice-lapsed")
+
 # Sent with the case as sender from the flush that writes a change of what tells where the
 # case belongs: its institution (chosen by an applicant or a court, assigned, transferred,
 # declined) or its ``region_code``, set on the case's attributes (a Core ``update()`` of

@@ -91,9 +91,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Art 12: accept within 3 working days, or decline with a reason.
     _t(S.submitted, A.accept, S.awaiting_respondent, *_STAFF),
     _t(S.submitted, A.decline, S.declined, *_STAFF),
-    # Art 12, second paragraph: declined or not confirmed in time -> choose again.
-    _t(S.submitted, A.reassign, S.submitted, W.institution, W.system),
-    _t(S.declined, A.reassign, S.submitted, W.institution, W.system),
+    # Art 12, second paragraph: declined or not confirmed in time -> choose again; the
+    # applicant chooses another institution, or the court designates one for a dispute it
+    # delegated (assignment.choose_again).
+    _t(S.submitted, A.reassign, S.submitted, W.institution, W.system, W.applicant, W.court),
+    _t(S.declined, A.reassign, S.submitted, W.institution, W.system, W.applicant, W.court),
     # Art 15 / People's Mediation Law art 17: the respondent's consent is needed.
     _t(S.awaiting_respondent, A.respondent_agrees, S.in_mediation, W.respondent),
     _t(S.awaiting_respondent, A.respondent_refuses, S.terminated, W.respondent),

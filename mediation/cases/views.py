@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from io import BytesIO
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.forms import CodeForm, SendCodeForm
-from mediation.accounts.models import CodePurpose, Role
+from mediation.accounts.models import CodePurpose, Institution, Role
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.core.downloads import download_name
@@ -32,6 +33,7 @@ from . import (
     extension,
     identity,
     invitations,
+    lapse,
     respondent,
     workflow,
 )
@@ -102,6 +104,10 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
     answer_form = answer_form or AnswerForm(data={"ethnicity": current_user.ethnicity})
     # Agreeing needs an ID number (SPC online mediation rules art 8) unless one is on record.
     answer_form.id_number.flags.required = not current_user.id_number
+    # Art 12 para 2: the institution the applicant chose did not take the case on.
+    lapsed_at = lapse.lapsed_at(case)
+    if lapsed_at is not None and not lapse.chooses_again(current_user, case):
+        lapsed_at = None
     return render_template(
         "cases/detail.html",
         case=case,
@@ -133,6 +139,12 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         name_mismatch=name_mismatch,
         waiting_for_mediator=assignment.in_queue(case),
         may_give=assignment.in_queue(case) and assignment.may_manage_queue(current_user, case),
+        lapsed_at=lapsed_at,
+        institutions=(
+            db.session.scalars(select(Institution).order_by(Institution.name)).all()
+            if lapsed_at
+            else []
+        ),
     )
 
 
@@ -343,6 +355,20 @@ def take_step(case_id: int, action: str):
         reason=TerminationReason(reason) if reason in set(TerminationReason) else None,
         note=request.form.get("note", "")[:2000],
     )
+
+
+@login_required
+def choose_again(case_id: int):
+    """Art 12 para 2 ("当事人可以…选定"): the applicant chooses another institution, or
+    leaves it to the platform (0), once the one chosen did not take the case on."""
+    case = _case_for_post(case_id)
+    raw = request.form.get("institution_id", "")
+    number = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else None
+    institution = db.session.get(Institution, number) if number else None
+    if number is None or (number and institution is None):
+        flash(_("Choose an institution from the list."), "error")
+        return redirect(url_for("cases.case_detail", case_id=case.id, _anchor="choose-again"))
+    return _run(case, assignment.choose_again, case, institution, by=current_user)
 
 
 # -- entering a case through an invitation link ------------------------------------------

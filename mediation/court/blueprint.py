@@ -10,6 +10,11 @@ _POST = ["POST"]
 bp.add_url_rule("/", view_func=views.portal)
 bp.add_url_rule("/delegations", view_func=delegation_views.delegations, methods=["GET", "POST"])
 bp.add_url_rule(
+    "/delegations/<int:delegation_id>/designate",
+    view_func=delegation_views.designate,
+    methods=_POST,
+)
+bp.add_url_rule(
     "/delegations/<int:delegation_id>/failure-record.pdf",
     view_func=delegation_views.failure_record,
 )

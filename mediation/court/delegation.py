@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
-from mediation.accounts.models import Court, Institution
+from mediation.accounts.models import Court, Institution, Role, User
 from mediation.cases import assignment, clocks, invitations, signals, workflow
 from mediation.cases import operations as cases
 from mediation.cases.models import Case, Claim, Side
@@ -53,6 +53,14 @@ SUBJECT = _l("Online mediation: case %(number)s")
 TO_APPLICANT = _l(
     "%(court)s has sent your dispute to online mediation as case %(number)s; the court's "
     "reference is %(reference)s. Follow it and meet the mediator here: %(link)s"
+)
+
+# SPC online mediation rules art 12 para 2: the institution the court chose did not take the
+# dispute on; the court may designate another.
+CHOICE_LAPSED = _l(
+    "%(institution)s has not taken on the dispute %(reference)s (case %(number)s) that this "
+    "court delegated to it. You may designate another institution (SPC online mediation "
+    "rules art 12): %(link)s"
 )
 
 SETTLED = frozenset({CaseStatus.signed})
@@ -252,6 +260,72 @@ def _result(case: Case, *, source: str, action: str, **_: object) -> None:
         delegation.deadline_at > utcnow()
     ):
         _end(delegation, DelegationStatus.failed, utcnow())
+
+
+@signals.choice_lapsed.connect
+def _choice_lapsed(case: Case, **_: object) -> None:
+    """The institution the court chose declined the dispute or let its days pass (art 12
+    para 2): the court is told, and may designate another (``designate_again``)."""
+    delegation = of_case(case)
+    if delegation is None or delegation.status != DelegationStatus.mediating:
+        return
+    delegation.choice_lapsed_at = utcnow()
+    db.session.flush()
+    link = current_app.config["BASE_URL"].rstrip("/") + "/court/delegations"
+    for person in delegation.court.staff:
+        if person.active and person.has_role(Role.court_clerk, Role.judge):
+            notify.tell(
+                person,
+                CHOICE_LAPSED,
+                subject=SUBJECT,
+                institution=case.institution.name,
+                reference=delegation.reference,
+                number=case.number,
+                link=link,
+            )
+
+
+def may_designate_again(delegation: Delegation) -> bool:
+    """Whether the court may designate another institution now (art 12 para 2)."""
+    return (
+        delegation.status == DelegationStatus.mediating
+        and delegation.choice_lapsed_at is not None
+        and delegation.case.status in (CaseStatus.submitted, CaseStatus.declined)
+    )
+
+
+def designate_again(
+    delegation: Delegation,
+    institution_id: int | None,
+    *,
+    by: User | None,
+    now: datetime | None = None,
+) -> None:
+    """Art 12 para 2: the institution the court chose declined the dispute or did not take it
+    on within three working days; the court designates another, or leaves it to the
+    platform (``institution_id`` None). ``by`` is a clerk or judge of the delegating court
+    (the edges check which court), or None for the court's own system through the API."""
+    if not may_designate_again(delegation):
+        raise workflow.TransitionError(
+            _(
+                "Another institution can be designated only while the dispute is being "
+                "mediated and the one chosen declined it or did not take it on in time."
+            )
+        )
+    institution = None
+    if institution_id is not None:
+        institution = db.session.get(Institution, institution_id)
+        if institution is None:
+            raise FieldError("institution_id", _("Choose an institution from the list."))
+    assignment.choose_again(
+        delegation.case,
+        institution,
+        by=by,
+        delegated_by=assignment.DelegatedBy(delegation.court.name, delegation.reference),
+        now=now,
+    )
+    delegation.choice_lapsed_at = None
+    db.session.flush()
 
 
 def return_expired(now: datetime | None = None) -> int:

@@ -1,5 +1,6 @@
 """The court API's delegations (/api/court/v1/delegations): a court's system sends a dispute
-to mediation before filing it, follows it, and downloads the art 21 record when it fails.
+to mediation before filing it, follows it, designates another institution when the one it
+chose did not take the dispute on, and downloads the art 21 record when it fails.
 
 A blueprint nested in api.py's: that one authenticates the token (``g.court``), bounds the
 body and applies the rate limits; every delegation here is the token's court's own, and
@@ -18,10 +19,12 @@ from flask import Blueprint, g, jsonify, request, send_file
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.models import Institution
 from mediation.cases.models import FailureRecord
 from mediation.cases.referral import referral_pdf
+from mediation.cases.workflow import TransitionError
 from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError
 from mediation.extensions import csrf, db
@@ -74,6 +77,10 @@ def as_json(item: Delegation) -> dict[str, Any]:
         "delegated_at": _time(item.delegated_at),
         "deadline_at": _time(item.deadline_at),
         "ended_at": _time(item.ended_at),
+        # Art 12 para 2: set while the court may designate another institution.
+        "choice_lapsed_at": _time(item.choice_lapsed_at)
+        if delegation.may_designate_again(item)
+        else None,
         "failure_record": item.status == DelegationStatus.failed and record is not None,
         "parties": [
             {"name": p.named_name or p.user.real_name, "side": p.side} for p in case.parties
@@ -236,6 +243,52 @@ def get_delegation(delegation_id: int):
     found = _own(delegation_id)
     if found is None:
         return _error(404, "not_found", _("No such delegation at this court."))
+    return jsonify(as_json(found))
+
+
+@bp.post("/<int:delegation_id>/designation")
+def post_designation(delegation_id: int):
+    """Another institution for a dispute the chosen one declined or did not take on within
+    3 working days (SPC online mediation rules art 12 para 2); null leaves it to the
+    platform."""
+    found = _own(delegation_id)
+    if found is None:
+        return _error(404, "not_found", _("No such delegation at this court."))
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", _("Send a JSON object."))
+    try:
+        for key in body:
+            if key != "institution_id":
+                raise FieldError(key, _("Unknown field."))
+        if "institution_id" not in body:
+            raise FieldError("institution_id", _("This field is required."))
+        institution_id = _integer(body, "institution_id", None)
+        if institution_id is not None and not 1 <= institution_id <= 2_147_483_647:
+            raise FieldError("institution_id", _("Choose an institution from the list."))
+    except FieldError as error:
+        return _error(422, "invalid", f"{error.field}: {error.message}")
+    if not delegation.may_designate_again(found):
+        return _error(
+            409,
+            "not_lapsed",
+            _("The institution chosen has not declined the dispute or let its days pass."),
+        )
+    if institution_id is not None and db.session.get(Institution, institution_id) is None:
+        return _error(409, "unknown_institution", _("Choose an institution from the list."))
+    if institution_id == found.case.institution_id:
+        return _error(409, "same_institution", _("This institution has not taken the dispute on."))
+    try:
+        delegation.designate_again(found, institution_id, by=None)
+    except (FieldError, TransitionError, StaleDataError):
+        # Checked above; another request may have designated in between.
+        db.session.rollback()
+        return _error(
+            409,
+            "not_lapsed",
+            _("The institution chosen has not declined the dispute or let its days pass."),
+        )
+    db.session.commit()
     return jsonify(as_json(found))
 
 

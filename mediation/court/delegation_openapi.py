@@ -68,6 +68,7 @@ EXAMPLE = {
     "delegated_at": "2026-12-01T02:00:00+00:00",
     "deadline_at": "2026-12-31T02:00:00+00:00",
     "ended_at": None,
+    "choice_lapsed_at": None,
     "failure_record": False,
     "parties": [
         {"name": "李建国", "side": "applicant"},
@@ -148,6 +149,14 @@ def _schemas() -> dict:
                 "delegated_at": NULLABLE_TIME,
                 "deadline_at": NULLABLE_TIME,
                 "ended_at": NULLABLE_TIME,
+                "choice_lapsed_at": {
+                    **NULLABLE_TIME,
+                    "description": (
+                        "when the institution chosen declined the dispute or let its 3 "
+                        "working days pass (SPC online mediation rules art 12 para 2), while "
+                        "the court may designate another (POST .../designation); else null"
+                    ),
+                },
                 "failure_record": {"type": "boolean"},
                 "parties": {
                     "type": "array",
@@ -226,6 +235,46 @@ def _paths() -> dict:
                     **_errors(401, 404, thing="delegation"),
                 },
             },
+        },
+        "/delegations/{delegation_id}/designation": {
+            "parameters": ID_PARAMETER,
+            "post": _post(
+                "designateAgain",
+                "Designate another institution for a dispute the one chosen declined or did "
+                "not take on within 3 working days (SPC online mediation rules art 12 para 2); "
+                "null leaves the choice to the platform",
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["institution_id"],
+                    "properties": {
+                        "institution_id": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "maximum": 2_147_483_647,
+                        }
+                    },
+                },
+                {"institution_id": 3},
+                {
+                    "200": _json(REF, "designated"),
+                    **_errors(
+                        400,
+                        401,
+                        404,
+                        409,
+                        413,
+                        422,
+                        thing="delegation",
+                        conflicts={
+                            "not_lapsed": "the institution chosen has not declined the "
+                            "dispute or let its days pass, or the delegation has ended",
+                            "unknown_institution": "no institution has this id",
+                            "same_institution": "the institution that did not take it on",
+                        },
+                    ),
+                },
+            ),
         },
         "/delegations/{delegation_id}/failure-record": {
             "parameters": ID_PARAMETER,

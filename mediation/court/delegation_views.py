@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -19,6 +20,7 @@ from mediation.accounts.models import Institution, Role
 from mediation.cases import categories
 from mediation.cases.labels import STATUS_NAMES as CASE_STATUS_NAMES
 from mediation.cases.referral import referral_pdf
+from mediation.cases.workflow import TransitionError
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error, with_prompt
@@ -81,6 +83,13 @@ class DelegationForm(FlaskForm):
     institution_id = SelectField(_l("Institution"), choices=[], coerce=int)
 
 
+class DesignateForm(FlaskForm):
+    """Another institution for a delegated dispute the chosen one did not take on (SPC
+    online mediation rules art 12 para 2). Shown once per such row, each with its own id."""
+
+    institution_id = SelectField(_l("Designate instead"), choices=[], coerce=int)
+
+
 def _court():
     return court_ops.court_of(current_user) or abort(403)
 
@@ -88,11 +97,13 @@ def _court():
 def _form() -> DelegationForm:
     form = DelegationForm()
     form.category.choices = with_prompt(categories.choices())
-    institutions = db.session.scalars(select(Institution).order_by(Institution.name))
-    form.institution_id.choices = [(0, _("Assign automatically"))] + [
-        (i.id, i.name) for i in institutions
-    ]
+    form.institution_id.choices = _institution_choices()
     return form
+
+
+def _institution_choices() -> list[tuple[int, str]]:
+    institutions = db.session.scalars(select(Institution).order_by(Institution.name))
+    return [(0, _("Assign automatically"))] + [(i.id, i.name) for i in institutions]
 
 
 def _input(form: DelegationForm) -> delegation.DelegationInput:
@@ -165,7 +176,60 @@ def delegations():
         # signed, confirmed...): the court follows its dispute, as the API's case_status.
         case_statuses=CASE_STATUS_NAMES,
         failed=DelegationStatus.failed,
+        # Waiting for the court (art 12 para 2): shown first, each with its own form.
+        lapsed=[d for d in found if delegation.may_designate_again(d)],
+        designate_form=DesignateForm(formdata=None),
+        institutions=_institution_choices(),
     )
+
+
+@role_required(Role.court_clerk, Role.judge)
+def designate(delegation_id: int):
+    """Art 12 para 2: the clerk or judge designates another institution for a dispute the
+    chosen one did not take on, or leaves the choice to the platform."""
+    court = _court()
+    found = db.session.scalar(
+        select(Delegation).where(Delegation.id == delegation_id, Delegation.court_id == court.id)
+    )
+    if found is None:
+        abort(404)
+    form = DesignateForm()
+    form.institution_id.choices = _institution_choices()
+    if not form.validate_on_submit():
+        flash(_("Choose an institution from the list."), "error")
+        return redirect(url_for("court.delegations"))
+    try:
+        delegation.designate_again(found, form.institution_id.data or None, by=current_user)
+    except FieldError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    except TransitionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    except StaleDataError:
+        # Someone (another clerk, the worker, the institution) moved the case meanwhile.
+        db.session.rollback()
+        flash(_("The dispute changed meanwhile. Here it is as it is now."), "error")
+    else:
+        db.session.commit()
+        case = found.case
+        if case.institution is not None:
+            done = _(
+                "Designated: the dispute %(reference)s (case %(number)s) went to "
+                "%(institution)s, which accepts it or not within 3 working days.",
+                reference=found.reference,
+                number=case.number,
+                institution=case.institution.name,
+            )
+        else:
+            done = _(
+                "The dispute %(reference)s (case %(number)s) is left to the platform's "
+                "administrators, who give it to an institution.",
+                reference=found.reference,
+                number=case.number,
+            )
+        flash(done, "success")
+    return redirect(url_for("court.delegations", _anchor=f"delegation-{found.id}"))
 
 
 @role_required(Role.court_clerk, Role.judge)

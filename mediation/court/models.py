@@ -225,6 +225,10 @@ class Delegation(db.Model):
     delegated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the institution the court chose declined the case or let its three working days
+    # pass (SPC online mediation rules art 12 para 2): the court may designate another
+    # (``delegation.designate_again``), which clears it.
+    choice_lapsed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     court: Mapped[Court] = relationship()
     case: Mapped[Case] = relationship()

@@ -39,6 +39,7 @@ AUDIENCES = {
     "next signer": "whoever signs next (a party, an agent or the mediator)",
     "seal holder": "the institution's seal holder, or else every administrator",
     "court staff": "the active clerks and judges of the court applied to",
+    "delegating court": "the active clerks and judges of the court that delegated the dispute",
     "asker": "the person who asked the question",
     "obligor": "the party who owes an obligation of the agreement",
     "obligee": "the party an obligation of the agreement is owed to",
@@ -228,12 +229,62 @@ TABLE: tuple[Notice, ...] = (
     ),
     N(
         "case",
-        "institution chosen lets its days pass",
+        "institution chosen declines or lets its days pass",
+        "applicants",
+        "sms",
+        "cases/lapse.py",
+        "art 12 para 2: the court or the parties choose again, not the platform; the case stays "
+        "with the institution chosen, and the applicants are told once how to choose again",
+    ),
+    N(
+        "case",
+        "institution a court chose declines or lets its days pass",
+        "applicants",
+        "sms",
+        "cases/lapse.py",
+        "art 12 para 2: they may ask the court to designate another institution",
+    ),
+    N(
+        "case",
+        "institution a court chose declines or lets its days pass",
+        "delegating court",
+        "both",
+        "court/delegation.py",
+        "art 12 para 2: the court may designate another institution, from the portal's "
+        "delegations or the court API; told once for each institution it chose",
+    ),
+    N(
+        "case",
+        "applicant chooses another institution",
+        "institution admins",
+        "both",
+        "cases/assignment.py",
+        "the institution the applicant chose now (art 10), with its own 3 working days (art 12)",
+    ),
+    N(
+        "case",
+        "applicant chooses another institution",
         "applicants",
         "sms",
         "cases/assignment.py",
-        "art 12 para 2: the court or the parties choose again, not the platform; the case stays "
-        "with the institution chosen, and the applicants are told once how to choose again",
+        "every applicant: one chose for all (art 12 para 2)",
+    ),
+    N(
+        "case",
+        "court designates another institution",
+        "institution admins",
+        "both",
+        "cases/assignment.py",
+        "the new institution's administrators: the court chose it (art 10), and it has its own "
+        "3 working days (art 12)",
+    ),
+    N(
+        "case",
+        "court designates another institution",
+        "applicants",
+        "sms",
+        "cases/assignment.py",
+        "who mediates their case now, and within how long it answers (art 12)",
     ),
     N(
         "case",

@@ -202,13 +202,13 @@ def test_an_institution_chosen_keeps_the_case_and_the_applicant_may_choose_again
     assert assignment.reassign_overdue(now=at(10, 11)) == []
     assert case.institution_id == chosen.id and case.mediator is None
     assert assignment.in_queue(case)
-    lapsed = [t for t in applicant_texts(case) if "在案件页面选择“终结调解”后重新申请" in t]
+    lapsed = [t for t in applicant_texts(case) if "在案件页面另选调解组织" in t]
     assert len(lapsed) == 1 and chosen.name in lapsed[0] and case.number in lapsed[0]
     # Looked at again a working day later: still theirs, and not told twice.
     later = case.acceptance_due_at + timedelta(minutes=1)
     assert assignment.reassign_overdue(now=later) == []
     assert case.institution_id == chosen.id
-    assert len([t for t in applicant_texts(case) if "重新申请" in t]) == 1
+    assert len([t for t in applicant_texts(case) if "另选调解组织" in t]) == 1
     # One of the chosen institution's own mediators who becomes free takes it.
     own = make_mediator(chosen)
     assert assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1)) == [case]
@@ -233,7 +233,7 @@ def test_an_automatic_pick_that_lapses_may_go_to_another_institution(roster):
     roster["labour_only"].mediator_profile.categories = ["labour"]
     assert assignment.reassign_overdue(now=at(10, 11)) == [case]
     assert case.mediator == roster["far"] and case.institution_id != first.institution_id
-    assert not [t for t in applicant_texts(case) if "重新申请" in t]
+    assert not [t for t in applicant_texts(case) if "另选调解组织" in t]
 
 
 def test_an_institution_chosen_that_declines_leaves_the_choice_to_the_applicant(roster):
@@ -251,7 +251,7 @@ def test_an_institution_chosen_that_declines_leaves_the_choice_to_the_applicant(
     assignment.decline(case, by=admin, reason="不属于本会章程规定的调解范围", now=at(9, 30))
     assert case.status == CaseStatus.declined and case.mediator is None
     assert case.institution_id == chosen.id and case.acceptance_due_at is None
-    told = [t for t in applicant_texts(case) if "重新申请" in t]
+    told = [t for t in applicant_texts(case) if "另选调解组织" in t]
     assert len(told) == 1 and "未受理" in told[0]
     assert assignment.reassign_overdue(now=at(10, 30)) == []  # the worker leaves it be
     # The applicant may end it for that reason (art 25 (8)) and apply again.
@@ -271,4 +271,65 @@ def test_a_delegated_case_the_institution_did_not_take_points_to_the_court(app_c
     case = delegating.delegate(make_court(), dispute(institution_id=chosen.id)).case
     assert assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1)) == []
     told = [t for t in applicant_texts(case) if "未受理" in t]
-    assert len(told) == 1 and "请求法院另行指定" in told[0] and "重新申请" not in told[0]
+    assert len(told) == 1 and "请求法院另行指定" in told[0] and "另选调解组织" not in told[0]
+
+
+def test_the_applicant_chooses_another_institution_after_a_decline(roster):
+    """Art 12 para 2 ("当事人可以…选定"): the applicant who chose the institution chooses
+    another, which has its own three working days; the one that declined no longer holds
+    the case. Nobody else chooses for the applicant."""
+    chosen = make_institution(region_code="320106")
+    admin = make_user(Role.institution_admin, institution_id=chosen.id)
+    case = filed_case(now=at(9, 30))
+    applicant, respondent = case.parties[0].user, case.parties[1].user
+    case.institution = chosen
+    assignment.queue(case, by=applicant, now=at(9, 30), how="chosen")
+    other = make_institution(region_code="320102")
+    other_admin = make_user(Role.institution_admin, institution_id=other.id)
+    # Before any lapse, the institution has its three working days.
+    with pytest.raises(workflow.TransitionError):
+        assignment.choose_again(case, other, by=applicant, now=at(9, 30, 11))
+    assignment.decline(case, by=admin, reason="不属于本会章程规定的调解范围", now=at(9, 30, 12))
+    for stranger in (respondent, admin, make_user()):
+        with pytest.raises(workflow.NotPermittedError):
+            assignment.choose_again(case, other, by=stranger, now=at(9, 30, 13))
+    with pytest.raises(workflow.TransitionError):  # the one that declined
+        assignment.choose_again(case, chosen, by=applicant, now=at(9, 30, 13))
+    assignment.choose_again(case, other, by=applicant, now=at(9, 30, 14))
+    assert case.status == CaseStatus.submitted and case.institution_id == other.id
+    assert case.acceptance_due_at is not None and assignment.in_queue(case)
+    assert matching.chosen_institution_id(case) == other.id
+    texts = applicant_texts(case)
+    assert any(other.name in t and "个工作日内决定是否受理" in t for t in texts), texts
+    told = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == other_admin.phone)
+    ).all()
+    assert len(told) == 1 and "申请人选择由" in told[0], told
+
+
+def test_leaving_it_to_the_platform_picks_the_nearest_free_mediator(roster):
+    chosen = make_institution(region_code="320106")
+    case = filed_case(now=at(9, 30))
+    case.institution = chosen
+    assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
+    assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1))
+    assignment.choose_again(case, None, by=case.parties[0].user)
+    assert case.mediator == roster["near"] and case.status == CaseStatus.submitted
+    assert any("调解员" in t for t in applicant_texts(case))
+
+
+def test_leaving_it_to_the_platform_never_gives_it_back_to_the_institution_that_declined(
+    roster,
+):
+    """The institution that declined has the nearest free mediator of the case's kind: the
+    platform's pick, left to it after the decline, goes elsewhere, and the earlier choice no
+    longer binds later picks."""
+    refusing = roster["near"].institution  # Nanjing, the dispute's city
+    admin = make_user(Role.institution_admin, institution_id=refusing.id)
+    case = filed_case(now=at(9, 30))
+    case.institution = refusing
+    assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
+    assignment.decline(case, by=admin, reason="本会调解员均需回避", now=at(9, 30, 12))
+    assignment.choose_again(case, None, by=case.parties[0].user, now=at(9, 30, 13))
+    assert case.mediator == roster["far"] and case.institution_id != refusing.id
+    assert matching.chosen_institution_id(case) is None

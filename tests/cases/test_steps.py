@@ -201,3 +201,48 @@ def test_a_failed_form_on_the_case_page_keeps_what_was_typed(app, world):
     assert response.status_code == 422
     assert "请写明调解基本情况和调解不成的原因" in page
     assert "很长的调解情况说明……" in page and "多次缺席" in page
+
+
+def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace(app):
+    """Art 12 para 2 on the case page: after the chosen institution declined, the applicant
+    sees the choice; what is not an institution of the list is answered with a message, never
+    a server error, and the case stays where it was."""
+    from mediation.accounts.models import Role
+    from mediation.cases import assignment, workflow
+    from mediation.cases.states import Action
+    from tests.conftest import csrf_token
+
+    with app.app_context():
+        declining = make_institution()
+        admin = make_user(Role.institution_admin, institution_id=declining.id)
+        applicant, respondent = make_user(), make_user()
+        case = make_case(applicant, respondent, submit=False)
+        workflow.transition(case, Action.submit, by=applicant)
+        case.institution = declining
+        assignment.queue(case, by=applicant, how="chosen")
+        assignment.decline(case, by=admin, reason="不属于本会调解范围")
+        other = make_institution(name="另一调解委员会")
+        db.session.commit()
+        ids = {"case": case.id, "declining": declining.id, "other": other.id}
+        phones = {"applicant": applicant.phone, "respondent": respondent.phone}
+    url = f"/cases/{ids['case']}/choose-again"
+    mine = client_for(app, phones["applicant"])
+    assert "另选调解组织" in mine.get(f"/cases/{ids['case']}").get_data(as_text=True)
+    theirs = client_for(app, phones["respondent"])
+    assert "另选调解组织" not in theirs.get(f"/cases/{ids['case']}").get_data(as_text=True)
+    refused = theirs.post(
+        url,
+        data={"institution_id": str(ids["other"]), "csrf_token": csrf_token(theirs, "/cases/")},
+    )
+    assert refused.status_code == 403
+    token = csrf_token(mine, f"/cases/{ids['case']}")
+    for bad in ("", "abc", "²", "-1", "9" * 30, str(10**6), str(ids["declining"])):
+        answer = mine.post(url, data={"institution_id": bad, "csrf_token": token})
+        assert answer.status_code in (302, 422), (bad, answer.status_code)
+    with app.app_context():
+        assert db.session.get(Case, ids["case"]).institution_id == ids["declining"]
+    done = mine.post(url, data={"institution_id": str(ids["other"]), "csrf_token": token})
+    assert done.status_code == 302
+    with app.app_context():
+        moved = db.session.get(Case, ids["case"])
+        assert moved.institution_id == ids["other"] and moved.status == CaseStatus.submitted

@@ -228,3 +228,159 @@ def test_the_worker_returns_an_expired_delegation(world, app):
         select(JournalEntry.action).where(JournalEntry.case_id == case_id)
     ).all()
     assert "delegation.result" in actions
+
+
+# -- art 12 para 2: the institution the court chose does not take the dispute on ---------
+
+
+def _texts_to(user) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == user.phone)
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def test_the_court_is_told_when_its_institution_declines_and_designates_another(world):
+    """SPC online mediation rules art 12 para 2: "调解组织或者调解员不予接受…人民法院…可以重新
+    指定". The court learns of the decline at once, and the institution it designates next has
+    the case and its own three working days; the one that declined no longer holds it."""
+    court, declining, _ = world
+    clerk = make_user(Role.court_clerk, court_id=court.id)
+    judge = make_user(Role.judge, court_id=court.id)
+    make_user(Role.court_clerk, court_id=make_court(name="另一人民法院").id)
+    declining_admin = make_user(Role.institution_admin, institution_id=declining.id)
+    made = delegation.delegate(court, dispute(institution_id=declining.id))
+    case = made.case
+    assignment.decline(case, by=declining_admin, reason="不属于本会调解范围")
+    assert made.choice_lapsed_at is not None and delegation.may_designate_again(made)
+    for person in (clerk, judge):
+        (text,) = _texts_to(person)
+        assert declining.name in text and "（2026）苏0102民诉前调1号" in text, text
+        assert case.number in text and "/court/delegations" in text, text
+    chosen = make_institution()
+    chosen_admin = make_user(Role.institution_admin, institution_id=chosen.id)
+    delegation.designate_again(made, chosen.id, by=clerk)
+    assert case.institution_id == chosen.id and case.mediator is None
+    assert case.status == CaseStatus.submitted and case.acceptance_due_at is not None
+    assert made.choice_lapsed_at is None and not delegation.may_designate_again(made)
+    assert assignment.waiting_because(case) == "chosen"
+    (queued,) = _texts_to(chosen_admin)
+    assert "南京市玄武区人民法院" in queued and chosen.name in queued, queued
+    applicant = case.party_users(Side.applicant)[0]
+    assert any(chosen.name in t and case.number in t for t in _texts_to(applicant))
+    again = db.session.scalar(
+        select(JournalEntry).where(
+            JournalEntry.case_id == case.id, JournalEntry.action == "case.chosen_again"
+        )
+    )
+    assert again.actor_id == clerk.id and again.payload["to"] == chosen.id
+    # Only after a lapse: the new institution has its three days first.
+    with pytest.raises(workflow.TransitionError):
+        delegation.designate_again(made, None, by=clerk)
+
+
+def test_days_passing_tell_the_court_once_and_it_may_leave_the_choice_to_the_platform(world):
+    """Nobody of the chosen institution took the dispute on within 3 working days: the
+    court is told once, however often the worker looks again, and may let the platform pick."""
+    court, elsewhere, free = world  # ``free`` mediates for another institution
+    clerk = make_user(Role.court_clerk, court_id=court.id)
+    empty = make_institution()  # no mediators at all
+    made = delegation.delegate(court, dispute(institution_id=empty.id))
+    case = made.case
+    due = case.acceptance_due_at
+    assignment.reassign_overdue(now=due + timedelta(minutes=1))
+    assignment.reassign_overdue(now=due + timedelta(days=3))
+    assert len(_texts_to(clerk)) == 1 and made.choice_lapsed_at is not None
+    assert case.institution_id == empty.id  # the platform did not move it by itself
+    delegation.designate_again(made, None, by=None)  # the court's system, through the API
+    assert case.mediator == free and case.institution_id == elsewhere.id
+    reassigned = db.session.scalar(
+        select(JournalEntry).where(
+            JournalEntry.case_id == case.id, JournalEntry.action == "case.reassign"
+        )
+    )
+    assert reassigned.payload["as"] == ["court"]
+
+
+def test_a_second_lapse_tells_the_court_again(world):
+    court, first, _ = world
+    clerk = make_user(Role.court_clerk, court_id=court.id)
+    made = delegation.delegate(court, dispute(institution_id=first.id))
+    admin = make_user(Role.institution_admin, institution_id=first.id)
+    assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+    second = make_institution()
+    delegation.designate_again(made, second.id, by=clerk)
+    assignment.decline(
+        made.case,
+        by=make_user(Role.institution_admin, institution_id=second.id),
+        reason="本会调解员均需回避",
+    )
+    texts = _texts_to(clerk)
+    assert len(texts) == 2 and second.name in texts[1], texts
+    assert delegation.may_designate_again(made)
+
+
+def test_designating_again_refuses_what_art_12_does_not_allow(world):
+    court, first, _ = world
+    clerk = make_user(Role.court_clerk, court_id=court.id)
+    made = delegation.delegate(court, dispute(institution_id=first.id))
+    with pytest.raises(workflow.TransitionError):  # nothing lapsed yet
+        delegation.designate_again(made, make_institution().id, by=clerk)
+    admin = make_user(Role.institution_admin, institution_id=first.id)
+    assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+    with pytest.raises(workflow.TransitionError):  # the one that declined
+        delegation.designate_again(made, first.id, by=clerk)
+    with pytest.raises(FieldError) as raised:
+        delegation.designate_again(made, 10**6, by=clerk)
+    assert raised.value.field == "institution_id"
+    assert made.case.institution_id == first.id and delegation.may_designate_again(made)
+    # The applicant ended it meanwhile (art 25): nothing is left to designate.
+    workflow.transition(
+        made.case,
+        Action.terminate,
+        by=made.case.party_users(Side.applicant)[0],
+        reason=TerminationReason.withdrawn,
+    )
+    assert made.status == DelegationStatus.failed
+    with pytest.raises(workflow.TransitionError):
+        delegation.designate_again(made, make_institution().id, by=clerk)
+
+
+def test_days_passing_tell_the_court_even_while_the_institution_has_mediators(world):
+    """Art 12 para 2 ("超过规定期限未予确认的"): three working days without acceptance are a
+    lapse whether or not the institution has mediators; the platform may still give the case
+    to one of them, and the court may still designate another institution."""
+    court, institution, mediator = world  # the institution has a free mediator
+    clerk = make_user(Role.court_clerk, court_id=court.id)
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    case = made.case
+    assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1))
+    assert case.mediator == mediator and case.institution_id == institution.id
+    assert len(_texts_to(clerk)) == 1 and delegation.may_designate_again(made)
+    chosen = make_institution()
+    delegation.designate_again(made, chosen.id, by=clerk)
+    assert case.mediator is None and case.institution_id == chosen.id
+
+
+def test_a_clerk_who_is_a_party_cannot_choose_for_the_court(world):
+    """A clerk's account has a court role, but not the delegating court's: a clerk of another
+    court who is a party reaches the case page, yet only the delegating court designates
+    (``designate_again``, whose edges check the court); its applicants ask the court."""
+    from mediation.accounts.models import UserRole
+
+    court, first, _ = world
+    made = delegation.delegate(court, dispute(institution_id=first.id))
+    admin = make_user(Role.institution_admin, institution_id=first.id)
+    assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+    party = made.case.party_users(Side.respondent)[0]
+    party.court_id = make_court(name="另一人民法院").id
+    db.session.add(UserRole(user_id=party.id, role=Role.court_clerk))
+    db.session.flush()
+    db.session.refresh(party)
+    for who in (party, made.case.party_users(Side.applicant)[0]):
+        with pytest.raises(workflow.NotPermittedError):
+            assignment.choose_again(made.case, make_institution(), by=who)
+    assert made.case.institution_id == first.id and delegation.may_designate_again(made)

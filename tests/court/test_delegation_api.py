@@ -132,3 +132,54 @@ def test_hostile_bodies_are_refused_and_nothing_is_stored(app, client):
     assert again.status_code == 409 and again.get_json()["error"] == "reference_taken"
     # The same reference from another court is that court's own.
     assert client.post(BASE, json=BODY, headers=auth(ids["other"])).status_code == 201
+
+
+def test_the_court_designates_another_institution_after_a_decline(app, client):
+    """SPC online mediation rules art 12 para 2, through the API: the delegation says when
+    the institution chosen did not take the dispute on, and the court's system designates
+    another; every wrong request is refused and changes nothing."""
+    ids = courts(app)
+    made = client.post(
+        BASE,
+        json={**BODY, "institution_id": ids["institution"]},
+        headers=auth(ids["token"]),
+    ).get_json()
+    one = f"{BASE}/{made['id']}"
+    designation = f"{one}/designation"
+    with app.app_context():
+        another = make_institution(name="梁溪区人民调解委员会").id
+        db.session.commit()
+    assert made["choice_lapsed_at"] is None
+    # Before any lapse: the institution has its three working days.
+    early = client.post(designation, json={"institution_id": another}, headers=auth(ids["token"]))
+    assert early.status_code == 409 and early.get_json()["error"] == "not_lapsed"
+    with app.app_context():
+        case = db.session.get(Delegation, made["id"]).case
+        assignment.decline(case, by=db.session.get(User, ids["admin"]), reason="不属于调解范围")
+        db.session.commit()
+    lapsed = client.get(one, headers=auth(ids["token"])).get_json()
+    assert lapsed["choice_lapsed_at"] is not None and lapsed["case_status"] == "declined"
+    for body, status, code in (
+        ({"institution_id": another}, 404, "not_found"),  # another court's token below
+        ([another], 400, "bad_request"),
+        ({}, 422, "invalid"),
+        ({"institution_id": "2"}, 422, "invalid"),
+        ({"institution_id": True}, 422, "invalid"),
+        ({"institution_id": 0}, 422, "invalid"),
+        ({"institution_id": another, "why": "x"}, 422, "invalid"),
+        ({"institution_id": 10**6}, 409, "unknown_institution"),
+        ({"institution_id": ids["institution"]}, 409, "same_institution"),
+    ):
+        token = ids["other"] if status == 404 else ids["token"]
+        answer = client.post(designation, json=body, headers=auth(token))
+        assert answer.status_code == status and answer.get_json()["error"] == code, body
+    assert client.get(one, headers=auth(ids["token"])).get_json()["institution"] != (
+        "梁溪区人民调解委员会"
+    )
+    done = client.post(designation, json={"institution_id": another}, headers=auth(ids["token"]))
+    assert done.status_code == 200, done.get_json()
+    answer = done.get_json()
+    assert answer["institution"] == "梁溪区人民调解委员会" and answer["choice_lapsed_at"] is None
+    assert answer["case_status"] == "submitted"
+    twice = client.post(designation, json={"institution_id": None}, headers=auth(ids["token"]))
+    assert twice.status_code == 409 and twice.get_json()["error"] == "not_lapsed"

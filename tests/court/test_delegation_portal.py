@@ -3,7 +3,7 @@ and takes back the failure record; another court's staff see none of it."""
 
 from sqlalchemy import select
 
-from mediation.accounts.models import Role
+from mediation.accounts.models import Role, User
 from mediation.court.models import Delegation
 from mediation.extensions import db
 from tests.conftest import csrf_token, login
@@ -127,3 +127,55 @@ def test_delegations_show_in_the_statistics(app, client):
         login(viewer, who, PASSWORD)
         page = viewer.get("/statistics").get_data(as_text=True)
         assert "法院委派" in page and "立案前委派的纠纷" in page, who
+
+
+def test_a_clerk_designates_another_institution_after_a_decline(app, client):
+    """SPC online mediation rules art 12 para 2: the institution the court chose declined
+    the dispute; the portal shows it first, with the choice of another, and a clerk of
+    another court can neither see nor designate it."""
+    from mediation.cases import assignment
+    from mediation.court import delegation
+
+    from .test_delegation import dispute
+
+    clerk, stranger, institution_id = staff(app)
+    with app.app_context():
+        clerk_user = db.session.scalar(select(User).where(User.phone == clerk))
+        made = delegation.delegate(clerk_user.court, dispute(institution_id=institution_id))
+        admin = make_user(Role.institution_admin, institution_id=institution_id)
+        other_institution = make_institution(name="梁溪区人民调解委员会").id
+        assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+        db.session.commit()
+        delegation_id, number = made.id, made.case.number
+    login(client, clerk, PASSWORD)
+    page = client.get("/court/delegations").get_data(as_text=True)
+    assert "重新指定调解组织" in page and f'id="delegation-{delegation_id}"' in page
+    section = page[page.index('id="designate-heading"') : page.index("</section>")]
+    assert f'<option value="{institution_id}">' not in section  # not the one that declined
+    assert f'<option value="{other_institution}">' in section
+    url = f"/court/delegations/{delegation_id}/designate"
+    token = csrf_token(client, "/court/delegations")
+    # Another court's clerk: as if it did not exist; a post without the token: refused.
+    other = app.test_client()
+    login(other, stranger, PASSWORD)
+    other_token = csrf_token(other, "/court/delegations")
+    assert "重新指定调解组织" not in other.get("/court/delegations").get_data(as_text=True)
+    assert (
+        other.post(url, data={"institution_id": "0", "csrf_token": other_token}).status_code == 404
+    )
+    assert client.post(url, data={"institution_id": str(other_institution)}).status_code == 400
+    for bad in ("", "abc", str(10**6), str(institution_id)):
+        answer = client.post(url, data={"institution_id": bad, "csrf_token": token})
+        assert answer.status_code == 302, bad
+        assert "flash-error" in client.get(answer.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Delegation, delegation_id).case.institution_id == institution_id
+    done = client.post(url, data={"institution_id": str(other_institution), "csrf_token": token})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert (
+        f"已重新指定：纠纷（2026）苏0102民诉前调1号（案件{number}）已转由梁溪区人民调解委员会"
+        in page
+    )
+    assert "重新指定调解组织" not in page
+    with app.app_context():
+        assert db.session.get(Delegation, delegation_id).case.institution_id == other_institution

@@ -436,7 +436,7 @@ def _declined():
     }
 
 
-@scenario("institution chosen lets its days pass")
+@scenario("institution chosen declines or lets its days pass")
 def _choice_lapsed():
     institution = make_institution()  # none of its mediators is free for the case
     applicant, other = make_user(), make_user()
@@ -446,6 +446,52 @@ def _choice_lapsed():
     assignment.queue(case, by=applicant, how="chosen")
     when = case.acceptance_due_at + timedelta(minutes=1)
     return lambda: assignment.reassign_overdue(now=when), {"applicants": [applicant]}
+
+
+def _delegated_to_a_declining_institution():
+    court, institution = make_court(), make_institution()
+    staff = [
+        make_user(Role.court_clerk, court_id=court.id),
+        make_user(Role.judge, court_id=court.id),
+    ]
+    admin = make_user(Role.institution_admin, institution_id=institution.id)
+    made = delegation.delegate(court, dispute(institution_id=institution.id))
+    applicants = made.case.party_users(Side.applicant)
+    mailable(*staff, admin, *applicants)
+    return made, staff, admin, applicants
+
+
+@scenario("institution a court chose declines or lets its days pass")
+def _court_choice_declined():
+    made, staff, admin, applicants = _delegated_to_a_declining_institution()
+    act = lambda: assignment.decline(made.case, by=admin, reason="不属于本会调解范围")  # noqa: E731
+    return act, {"applicants": applicants, "delegating court": staff}
+
+
+@scenario("applicant chooses another institution")
+def _applicant_chooses_again():
+    declining, chosen = make_institution(), make_institution()
+    applicant, other = make_user(), make_user()
+    case = make_case(applicant, other)
+    case.institution = declining
+    assignment.queue(case, by=applicant, how="chosen")
+    refusing = make_user(Role.institution_admin, institution_id=declining.id)
+    assignment.decline(case, by=refusing, reason="不属于本会调解范围")
+    admins = [make_user(Role.institution_admin, institution_id=chosen.id)]
+    mailable(applicant, other, *admins)
+    act = lambda: assignment.choose_again(case, chosen, by=applicant)  # noqa: E731
+    return act, {"institution admins": admins, "applicants": [applicant]}
+
+
+@scenario("court designates another institution")
+def _court_designates_again():
+    made, staff, admin, applicants = _delegated_to_a_declining_institution()
+    assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+    chosen = make_institution()
+    admins = [make_user(Role.institution_admin, institution_id=chosen.id)]
+    mailable(*admins)
+    act = lambda: delegation.designate_again(made, chosen.id, by=staff[0])  # noqa: E731
+    return act, {"institution admins": admins, "applicants": applicants}
 
 
 @scenario("institution gives the case to another mediator")

@@ -174,6 +174,12 @@ MATRIX: dict[str, Entry] = {
         "the administrators of the case's institution",
         form=lambda t: {"mediator_id": t.ids["mediator_id"]},
     ),
+    "cases.choose_again": Entry(
+        _case,
+        why="art 12 para 2: the applicant chooses another institution (the operation "
+        "refuses everyone else, and before a lapse)",
+        **CASE_STEP,
+    ),
     "cases.give_case": Entry(
         _case,
         frozenset({"admin", PLATFORM}),
@@ -274,6 +280,17 @@ MATRIX: dict[str, Entry] = {
         lambda t: {"delegation_id": t.ids["delegation"]},
         COURT,
         "the delegating court's staff (still mediating: told so, back to the list)",
+    ),
+    "court.designate": Entry(
+        lambda t: {"delegation_id": t.ids["delegation"]},
+        COURT,
+        "the delegating court's staff (nothing lapsed: told so, back to the list)",
+        form=lambda t: {"institution_id": "0"},
+    ),
+    "court_api.delegations.post_designation": Entry(
+        lambda t: {"delegation_id": t.ids["delegation"]},
+        frozenset({API}),
+        "the court's token (nothing lapsed: 409 after access)",
     ),
     "court_api.delegations.get_delegation": Entry(
         lambda t: {"delegation_id": t.ids["delegation"]}, frozenset({API}), "the court's token"
