@@ -138,3 +138,61 @@ def test_existing_cases_get_their_institution_s_division_within_their_province(
         with db.engine.connect() as conn:
             areas = dict(conn.execute(text("SELECT id, area_code FROM cases")).all())
         assert areas == {1: "320102", 2: "32", 3: "320102", 4: "32"}
+
+
+def test_lapses_journaled_before_the_upgrade_let_the_court_designate_again(
+    empty_database, tmp_path
+):
+    """A delegated case whose chosen institution declined before the upgrade (journaled
+    ``case.choice_lapsed``) may be designated again after it; one accepted since may not."""
+    from sqlalchemy import text
+
+    app = create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": empty_database,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        upgrade(revision="a7d2e9c4b6f1")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO courts (id, name, level, region_code, address) "
+                    "VALUES (1, '某人民法院', 'basic', '320102', '')"
+                )
+            )
+            category = conn.execute(text("SELECT code FROM categories")).scalars().first()
+            for number, status in ((1, "declined"), (2, "awaiting_respondent")):
+                conn.execute(
+                    text(
+                        "INSERT INTO cases (id, number, category, title, facts, status, "
+                        "created_at, version) VALUES (:id, :number, :category, '纠纷', '', "
+                        ":status, '2026-11-30 08:00:00', 1)"
+                    ),
+                    {"id": number, "number": f"N{number}", "category": category, "status": status},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO court_delegations (id, court_id, case_id, reference, "
+                        "status, delegated_at, deadline_at) VALUES (:id, 1, :id, :reference, "
+                        "'mediating', '2026-11-30 08:00:00', '2026-12-30 08:00:00')"
+                    ),
+                    {"id": number, "reference": f"（2026）苏0102民诉前调{number}号"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO journal_entries (case_id, seq, action, payload, "
+                        "created_at, prev_hash, hash) VALUES (:id, 1, 'case.choice_lapsed', "
+                        "'{}', '2026-12-01 08:00:00', '', '')"
+                    ),
+                    {"id": number},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            lapsed = dict(
+                conn.execute(text("SELECT case_id, choice_lapsed_at FROM court_delegations")).all()
+            )
+        assert lapsed[1] is not None and str(lapsed[1]).startswith("2026-12-01 08:00")
+        assert lapsed[2] is None

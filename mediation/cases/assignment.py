@@ -28,7 +28,7 @@ from .matching import (
     pick,
 )
 from .models import Case, CaseAssignment, Side
-from .states import OPEN_STATUSES, Action, Actor, CaseStatus
+from .states import OPEN_STATUSES, Action, CaseStatus
 
 ASSIGNED = _l(
     "Case %(number)s was assigned to you. Please accept or decline it within %(days)d working days."
@@ -53,11 +53,6 @@ QUEUED_DELEGATED = _l(
     "%(court)s delegated case %(number)s (%(category)s) to %(institution)s for mediation "
     "before filing; the court's reference is %(reference)s. Please give it to one of its "
     "mediators within %(days)d working days (list of cases waiting for a mediator: %(link)s)."
-)
-# Art 12 para 2: the court (or the applicants) chose again after a lapsed choice.
-CHOSEN_AGAIN = _l(
-    "Your case %(number)s went to %(institution)s, which will take it on or decline it "
-    "within %(days)d working days."
 )
 GIVEN = _l(
     "Your case %(number)s has been given to mediator %(name)s, who will answer within "
@@ -147,7 +142,7 @@ def accept(case: Case, *, by: User, now: datetime | None = None) -> None:
         # An institution accepts through one of its mediators: somebody must mediate.
         raise workflow.TransitionError(_("Give the case to a mediator first."))
     workflow.transition(case, Action.accept, by=by, now=now)
-    _close(case, AssignmentOutcome.accepted, "", now)
+    close_pending(case, AssignmentOutcome.accepted, "", now)
     respondent.invite(case, now=now)
 
 
@@ -159,7 +154,7 @@ def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -
     choose again, or for an administrator to give it to a mediator by hand."""
     refused = matching.chosen_institution_id(case) is not None and by.id != case.mediator_id
     workflow.transition(case, Action.decline, by=by, note=reason, now=now)
-    _close(case, AssignmentOutcome.declined, reason, now)
+    close_pending(case, AssignmentOutcome.declined, reason, now)
     if refused:
         case.acceptance_due_at = None
         lapse.tell(case)
@@ -214,7 +209,7 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
                 {"mediator_id": case.mediator_id, "due_at": assignment.due_at.isoformat()},
                 actor_id=None,
             )
-            _close(case, AssignmentOutcome.expired, "", now)
+            close_pending(case, AssignmentOutcome.expired, "", now)
         if _reassign(case, now):
             reassigned.append(case)
         else:
@@ -225,79 +220,8 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
     return reassigned
 
 
-def choose_again(
-    case: Case,
-    institution: Institution | None,
-    *,
-    by: User | None,
-    delegated_by: DelegatedBy | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Art 12 para 2: the institution chosen for ``case`` declined it or let its days pass
-    (``lapse.lapsed_at``), and whoever chose it chooses another, or leaves it to the
-    platform (``institution`` None), which then never gives it back to the one that lapsed.
-
-    Who chooses: with ``delegated_by``, the court that delegated the case (court/delegation.py
-    checked that ``by`` is its clerk or judge, or None for its own system); otherwise ``by``,
-    an applicant of a case they filed (``lapse.chooses_again``). The institution that let
-    the choice lapse no longer holds the case: its pending assignment is withdrawn, its
-    mediator (one picked from its queue meanwhile) let go. The new institution has its own
-    three working days (art 12 para 1)."""
-    now = now or utcnow()
-    court = delegated_by is not None
-    if (court and not lapse.delegated(case)) or (
-        not court and (by is None or not lapse.chooses_again(by, case))
-    ):
-        raise workflow.NotPermittedError(_("You may not take this step in this case."))
-    if lapse.lapsed_at(case) is None:
-        raise workflow.TransitionError(
-            _(
-                "Another institution can be chosen only after the one chosen declined the "
-                "case or did not take it on within 3 working days."
-            )
-        )
-    lapsed = case.institution_id
-    if institution is not None and institution.id == lapsed:
-        raise workflow.TransitionError(
-            _(
-                "%(institution)s has not taken this case on: choose another institution.",
-                institution=institution.name,
-            )
-        )
-    last = current(case)
-    journal.append(
-        case.id,
-        # Released: the earlier choice no longer binds the platform's pick (matching).
-        "case.chosen_again" if institution is not None else "case.choice_released",
-        {"from": lapsed, "to": institution.id if institution else None, "after": last and last.id},
-        actor_id=by.id if by is not None else None,
-    )
-    _close(case, AssignmentOutcome.withdrawn, "", now)
-    case.mediator = None
-    case.institution = institution
-    workflow.transition(
-        case,
-        Action.reassign,
-        by=None if court else by,
-        acting_as=Actor.court if court else None,
-        now=now,
-    )
-    if institution is not None:
-        queue(case, by=by, now=now, how="chosen", delegated_by=delegated_by)
-        for user in case.party_users(Side.applicant):
-            notify.tell(
-                user,
-                CHOSEN_AGAIN,
-                number=case.number,
-                institution=institution.name,
-                days=clocks.ACCEPTANCE_WORKING_DAYS,
-            )
-    elif assign_automatically(case, by=None, now=now, avoid=lapsed):
-        _tell_applicants(case)
-    db.session.flush()
-
-
-def _close(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
+def close_pending(case: Case, outcome: str, reason: str, now: datetime | None) -> None:
+    """The case's pending assignment, if any, decided as ``outcome``."""
     assignment = current(case)
     if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
         assignment.outcome = outcome
@@ -326,10 +250,10 @@ def _pick_from_queue(case: Case, now: datetime) -> bool:
     candidate = pick(case)
     if candidate is None:
         return False
-    _close(case, AssignmentOutcome.withdrawn, "", now)  # the queue's own row, if any
+    close_pending(case, AssignmentOutcome.withdrawn, "", now)  # the queue's own row, if any
     _assign_candidate(case, candidate, by=None, now=now)
     workflow.transition(case, Action.reassign, by=None, now=now)
-    _tell_applicants(case)
+    tell_given(case)
     return True
 
 
@@ -337,11 +261,12 @@ def _reassign(case: Case, now: datetime | None) -> bool:
     if not assign_automatically(case, by=None, now=now):
         return False
     workflow.transition(case, Action.reassign, by=None, now=now)
-    _tell_applicants(case)
+    tell_given(case)
     return True
 
 
-def _tell_applicants(case: Case) -> None:
+def tell_given(case: Case) -> None:
+    """The applicants told which mediator now has their case (art 12)."""
     name = case.mediator.real_name if case.mediator else ""
     for user in case.party_users(Side.applicant):
         notify.tell(user, REASSIGNED, number=case.number, name=name)
@@ -364,7 +289,7 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
     if case.mediator_id == mediator.id:
         return
     previous = case.mediator_id
-    _close(case, AssignmentOutcome.withdrawn, _("reassigned by the institution"), None)
+    close_pending(case, AssignmentOutcome.withdrawn, _("reassigned by the institution"), None)
     new = assign(
         case, institution=mediator.institution, mediator=mediator, how="institution", by=by
     )
@@ -480,7 +405,7 @@ def queue(
     now = now or utcnow()
     if institution is not None:
         case.institution = institution
-        _close(case, AssignmentOutcome.withdrawn, "", now)
+        close_pending(case, AssignmentOutcome.withdrawn, "", now)
         # The platform routes it (no one chose this institution but an applicant's choice).
         assign(
             case,
@@ -598,7 +523,7 @@ def give(case: Case, *, mediator: User, by: User, now: datetime | None = None) -
     if not in_queue(case):
         raise workflow.TransitionError(_("This case is no longer waiting for a mediator."))
     now = now or utcnow()
-    _close(case, AssignmentOutcome.withdrawn, "", now)
+    close_pending(case, AssignmentOutcome.withdrawn, "", now)
     new = assign(
         case, institution=mediator.institution, mediator=mediator, how="queue", by=by, now=now
     )

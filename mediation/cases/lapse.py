@@ -2,7 +2,8 @@
 para 2): the applicant or a delegating court chose it (art 10); it declined the case or let
 its three working days pass. Choosing again is for whoever chose, not the platform: they
 are told once for each choice (``tell``), and ``cases.signals.choice_lapsed`` lets the
-court feature tell a delegating court. ``assignment`` finds the lapse and chooses again."""
+court feature tell a delegating court. ``assignment`` finds the lapse; ``rechoice`` chooses
+again."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ CHOICE_LAPSED_DELEGATED = _l(
 def tell(case: Case) -> None:
     """Art 12 para 2: the institution chosen for the case (``matching.chosen_institution_id``)
     declined it or let its three working days pass; the applicants, or the court that
-    delegated the case, may choose again (``assignment.choose_again``), which the platform
+    delegated the case, may choose again (``rechoice.choose_again``), which the platform
     does not do for them. Told once for each choice; the case stays where it was chosen."""
     if matching.chosen_institution_id(case) is None:
         return

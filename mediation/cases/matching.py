@@ -68,7 +68,7 @@ def chosen_institution_id(case: Case) -> int | None:
     mediator of that institution only, and otherwise the institution's queue keeps the case."""
     if case.institution_id is None:
         return None
-    # A choice left to the platform after a lapse (``assignment.choose_again``) releases the
+    # A choice left to the platform after a lapse (``rechoice.choose_again``) releases the
     # earlier ones: only a choice made after it binds.
     released = db.session.scalar(
         select(JournalEntry.payload)

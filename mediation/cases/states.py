@@ -93,7 +93,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.submitted, A.decline, S.declined, *_STAFF),
     # Art 12, second paragraph: declined or not confirmed in time -> choose again; the
     # applicant chooses another institution, or the court designates one for a dispute it
-    # delegated (assignment.choose_again).
+    # delegated (rechoice.choose_again).
     _t(S.submitted, A.reassign, S.submitted, W.institution, W.system, W.applicant, W.court),
     _t(S.declined, A.reassign, S.submitted, W.institution, W.system, W.applicant, W.court),
     # Art 15 / People's Mediation Law art 17: the respondent's consent is needed.

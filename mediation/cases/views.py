@@ -34,6 +34,7 @@ from . import (
     identity,
     invitations,
     lapse,
+    rechoice,
     respondent,
     workflow,
 )
@@ -368,7 +369,7 @@ def choose_again(case_id: int):
     if number is None or (number and institution is None):
         flash(_("Choose an institution from the list."), "error")
         return redirect(url_for("cases.case_detail", case_id=case.id, _anchor="choose-again"))
-    return _run(case, assignment.choose_again, case, institution, by=current_user)
+    return _run(case, rechoice.choose_again, case, institution, by=current_user)
 
 
 # -- entering a case through an invitation link ------------------------------------------

@@ -29,7 +29,7 @@ from sqlalchemy import func, select, update
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import Court, Institution, Role, User
-from mediation.cases import assignment, clocks, invitations, signals, workflow
+from mediation.cases import assignment, clocks, invitations, rechoice, signals, workflow
 from mediation.cases import operations as cases
 from mediation.cases.models import Case, Claim, Side
 from mediation.cases.states import Action, Actor, CaseStatus, TerminationReason
@@ -317,7 +317,7 @@ def designate_again(
         institution = db.session.get(Institution, institution_id)
         if institution is None:
             raise FieldError("institution_id", _("Choose an institution from the list."))
-    assignment.choose_again(
+    rechoice.choose_again(
         delegation.case,
         institution,
         by=by,

@@ -266,7 +266,7 @@ TABLE: tuple[Notice, ...] = (
         "applicant chooses another institution",
         "applicants",
         "sms",
-        "cases/assignment.py",
+        "cases/rechoice.py",
         "every applicant: one chose for all (art 12 para 2)",
     ),
     N(
@@ -283,7 +283,7 @@ TABLE: tuple[Notice, ...] = (
         "court designates another institution",
         "applicants",
         "sms",
-        "cases/assignment.py",
+        "cases/rechoice.py",
         "who mediates their case now, and within how long it answers (art 12)",
     ),
     N(

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from mediation.accounts.models import MediatorProfile, Role
-from mediation.cases import assignment, matching, workflow
+from mediation.cases import assignment, matching, rechoice, workflow
 from mediation.cases.models import CaseAssignment
 from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.extensions import db
@@ -288,14 +288,14 @@ def test_the_applicant_chooses_another_institution_after_a_decline(roster):
     other_admin = make_user(Role.institution_admin, institution_id=other.id)
     # Before any lapse, the institution has its three working days.
     with pytest.raises(workflow.TransitionError):
-        assignment.choose_again(case, other, by=applicant, now=at(9, 30, 11))
+        rechoice.choose_again(case, other, by=applicant, now=at(9, 30, 11))
     assignment.decline(case, by=admin, reason="不属于本会章程规定的调解范围", now=at(9, 30, 12))
     for stranger in (respondent, admin, make_user()):
         with pytest.raises(workflow.NotPermittedError):
-            assignment.choose_again(case, other, by=stranger, now=at(9, 30, 13))
+            rechoice.choose_again(case, other, by=stranger, now=at(9, 30, 13))
     with pytest.raises(workflow.TransitionError):  # the one that declined
-        assignment.choose_again(case, chosen, by=applicant, now=at(9, 30, 13))
-    assignment.choose_again(case, other, by=applicant, now=at(9, 30, 14))
+        rechoice.choose_again(case, chosen, by=applicant, now=at(9, 30, 13))
+    rechoice.choose_again(case, other, by=applicant, now=at(9, 30, 14))
     assert case.status == CaseStatus.submitted and case.institution_id == other.id
     assert case.acceptance_due_at is not None and assignment.in_queue(case)
     assert matching.chosen_institution_id(case) == other.id
@@ -313,7 +313,7 @@ def test_leaving_it_to_the_platform_picks_the_nearest_free_mediator(roster):
     case.institution = chosen
     assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
     assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1))
-    assignment.choose_again(case, None, by=case.parties[0].user)
+    rechoice.choose_again(case, None, by=case.parties[0].user)
     assert case.mediator == roster["near"] and case.status == CaseStatus.submitted
     assert any("调解员" in t for t in applicant_texts(case))
 
@@ -330,6 +330,6 @@ def test_leaving_it_to_the_platform_never_gives_it_back_to_the_institution_that_
     case.institution = refusing
     assignment.queue(case, by=case.parties[0].user, now=at(9, 30), how="chosen")
     assignment.decline(case, by=admin, reason="本会调解员均需回避", now=at(9, 30, 12))
-    assignment.choose_again(case, None, by=case.parties[0].user, now=at(9, 30, 13))
+    rechoice.choose_again(case, None, by=case.parties[0].user, now=at(9, 30, 13))
     assert case.mediator == roster["far"] and case.institution_id != refusing.id
     assert matching.chosen_institution_id(case) is None

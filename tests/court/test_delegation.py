@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from mediation.accounts.models import Role
-from mediation.cases import assignment, clocks, respondent, workflow
+from mediation.cases import assignment, clocks, rechoice, respondent, workflow
 from mediation.cases.models import Case, Side
 from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.core.forms import FieldError
@@ -382,5 +382,5 @@ def test_a_clerk_who_is_a_party_cannot_choose_for_the_court(world):
     db.session.refresh(party)
     for who in (party, made.case.party_users(Side.applicant)[0]):
         with pytest.raises(workflow.NotPermittedError):
-            assignment.choose_again(made.case, make_institution(), by=who)
+            rechoice.choose_again(made.case, make_institution(), by=who)
     assert made.case.institution_id == first.id and delegation.may_designate_again(made)

@@ -26,7 +26,15 @@ from mediation.agreements import signing
 from mediation.booking import availability, cleanup, offers
 from mediation.booking import operations as booking
 from mediation.booking import reminders as session_reminders
-from mediation.cases import assignment, conflicts, extension, intake, respondent, workflow
+from mediation.cases import (
+    assignment,
+    conflicts,
+    extension,
+    intake,
+    rechoice,
+    respondent,
+    workflow,
+)
 from mediation.cases import reminders as case_reminders
 from mediation.cases.models import CaseParty, Side
 from mediation.cases.states import Action, TerminationReason
@@ -479,7 +487,7 @@ def _applicant_chooses_again():
     assignment.decline(case, by=refusing, reason="不属于本会调解范围")
     admins = [make_user(Role.institution_admin, institution_id=chosen.id)]
     mailable(applicant, other, *admins)
-    act = lambda: assignment.choose_again(case, chosen, by=applicant)  # noqa: E731
+    act = lambda: rechoice.choose_again(case, chosen, by=applicant)  # noqa: E731
     return act, {"institution admins": admins, "applicants": [applicant]}
 
 
