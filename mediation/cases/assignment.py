@@ -197,7 +197,6 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             if _pick_from_queue(case, now):
                 reassigned.append(case)
             else:
-                lapse.tell(case)
                 case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
                 db.session.flush()
             continue
@@ -214,7 +213,6 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
             reassigned.append(case)
         else:
             # Nobody free now: look again after the next working day, not never.
-            lapse.tell(case)
             case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
             db.session.flush()
     return reassigned
