@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
-from mediation.accounts.models import Court, Institution, Role, User
+from mediation.accounts.models import Court, Institution, User
 from mediation.cases import assignment, clocks, invitations, rechoice, signals, workflow
 from mediation.cases import operations as cases
 from mediation.cases.models import Case, Claim, Side
@@ -39,6 +39,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
+from . import notices
 from .models import Delegation, DelegationStatus
 
 # SPC online mediation rules art 24: mediation before filing lasts 30 days. A court may set
@@ -272,17 +273,16 @@ def _choice_lapsed(case: Case, **_: object) -> None:
     delegation.choice_lapsed_at = utcnow()
     db.session.flush()
     link = current_app.config["BASE_URL"].rstrip("/") + "/court/delegations"
-    for person in delegation.court.staff:
-        if person.active and person.has_role(Role.court_clerk, Role.judge):
-            notify.tell(
-                person,
-                CHOICE_LAPSED,
-                subject=SUBJECT,
-                institution=case.institution.name,
-                reference=delegation.reference,
-                number=case.number,
-                link=link,
-            )
+    for person in notices.staff_told(delegation.court):
+        notify.tell(
+            person,
+            CHOICE_LAPSED,
+            subject=SUBJECT,
+            institution=case.institution.name,
+            reference=delegation.reference,
+            number=case.number,
+            link=link,
+        )
 
 
 def may_designate_again(delegation: Delegation) -> bool:

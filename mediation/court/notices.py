@@ -1,10 +1,11 @@
-"""What the parties and the court are told at each step of judicial confirmation."""
+"""What the parties and the court are told at each step of judicial confirmation, and who at
+a court is told (``staff_told``)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from mediation.accounts.models import Role
+from mediation.accounts.models import Court, Role, User
 from mediation.notify import operations as notify
 
 from .models import Application
@@ -49,10 +50,14 @@ def ask_to_sign(application: Application, person, link: str) -> None:
     )
 
 
+def staff_told(court: Court) -> list[User]:
+    """Who at ``court`` is told of what waits for it: its active clerks and judges."""
+    return [p for p in court.staff if p.active and p.has_role(Role.court_clerk, Role.judge)]
+
+
 def to_court(application: Application) -> None:
-    for person in application.court.staff:
-        if person.active and person.has_role(Role.court_clerk, Role.judge):
-            notify.tell(person, TO_COURT, number=application.case.number)
+    for person in staff_told(application.court):
+        notify.tell(person, TO_COURT, number=application.case.number)
 
 
 def to_parties(application: Application, message, **params) -> None:
@@ -62,6 +67,5 @@ def to_parties(application: Application, message, **params) -> None:
 
 
 def withdrawn(application: Application) -> None:
-    for person in application.court.staff:
-        if person.active and person.has_role(Role.court_clerk, Role.judge):
-            notify.tell(person, WITHDRAWN, number=application.case.number)
+    for person in staff_told(application.court):
+        notify.tell(person, WITHDRAWN, number=application.case.number)
