@@ -294,6 +294,22 @@ def may_designate_again(delegation: Delegation) -> bool:
     )
 
 
+def waiting_for_court(court: Court) -> int:
+    """How many of ``court``'s delegations wait for it to designate another institution (art
+    12 para 2): shown on the portal's first page."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Delegation)
+        .join(Case, Case.id == Delegation.case_id)
+        .where(
+            Delegation.court_id == court.id,
+            Delegation.status == DelegationStatus.mediating,
+            Delegation.choice_lapsed_at.is_not(None),
+            Case.status.in_((CaseStatus.submitted, CaseStatus.declined)),
+        )
+    )
+
+
 def designate_again(
     delegation: Delegation,
     institution_id: int | None,

@@ -21,7 +21,7 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.recording import operations as recording
 
-from . import bundle, grounds, keys
+from . import bundle, delegation, grounds, keys
 from . import operations as court_ops
 from .models import Application
 
@@ -46,6 +46,7 @@ def portal():
         court=court,
         applications=applications,
         awaiting={a.id for a in applications if court_ops.awaiting_signature(a)},
+        to_designate=delegation.waiting_for_court(court),
     )
 
 

@@ -112,7 +112,8 @@ def test_the_court_designates_another_institution_after_a_decline(
     assert to_clerk.endswith("/court/delegations"), to_clerk  # the link last, alone
     clerk = browser.new_context(**LAPTOP).new_page()
     log_in(clerk, live_server, made["clerk"], step, "g08-clerk")
-    to_delegations = clerk.get_by_role("link", name="委派调解")
+    # The portal's first page says what waits for the court.
+    to_delegations = clerk.get_by_role("link", name="有1件委派调解的纠纷待本院重新指定调解组织")
     step(clerk, to_delegations, "g09-clerk-portal")
     to_delegations.click()
     section = clerk.get_by_role("region", name="重新指定调解组织")
@@ -135,6 +136,9 @@ def test_the_court_designates_another_institution_after_a_decline(
     snap(clerk, "g11-clerk-designated")
     assert "已转由玄武区物业纠纷人民调解委员会" in done.inner_text()
     assert clerk.get_by_role("region", name="重新指定调解组织").count() == 0
+    clerk.get_by_role("link", name="法院工作台").first.click()
+    clerk.get_by_role("link", name="委派调解").wait_for(timeout=WAIT)
+    assert clerk.locator("#to-designate").count() == 0  # nothing waits any longer
 
     # -- the new institution gives it to a mediator, who accepts ------------------------------
     desk = delegation_steps.give_and_accept(
