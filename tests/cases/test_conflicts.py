@@ -22,8 +22,11 @@ def case(app_ctx):
 
 
 def actions(case):
+    # In the journal's order: without one, PostgreSQL may return the rows in any order.
     return db.session.scalars(
-        select(JournalEntry.action).where(JournalEntry.case_id == case.id)
+        select(JournalEntry.action)
+        .where(JournalEntry.case_id == case.id)
+        .order_by(JournalEntry.seq)
     ).all()
 
 
