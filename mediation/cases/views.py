@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from io import BytesIO
 
@@ -363,10 +362,10 @@ def choose_again(case_id: int):
     """Art 12 para 2 ("当事人可以…选定"): the applicant chooses another institution, or
     leaves it to the platform (0), once the one chosen did not take the case on."""
     case = _case_for_post(case_id)
-    raw = request.form.get("institution_id", "")
-    number = int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else None
+    # Bounded by the request itself (core/hardening): beyond the database's range is a 400.
+    number = request.form.get("institution_id", type=int)
     institution = db.session.get(Institution, number) if number else None
-    if number is None or (number and institution is None):
+    if number is None or (number != 0 and institution is None):
         flash(_("Choose an institution from the list."), "error")
         return redirect(url_for("cases.case_detail", case_id=case.id, _anchor="choose-again"))
     return _run(case, rechoice.choose_again, case, institution, by=current_user)
