@@ -151,15 +151,24 @@ def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -
     worker looks again after the next working day. An institution that was chosen and
     declines as an institution (not its mediator) has refused the choice (art 12 para 2):
     no one is picked; the case waits, with no clock, for the applicants or the court to
-    choose again, or for an administrator to give it to a mediator by hand."""
-    refused = matching.chosen_institution_id(case) is not None and by.id != case.mediator_id
+    choose again, or for an administrator to give it to a mediator by hand. A mediator the
+    applicant chose by name who declines lets the choice lapse too: the applicants are told
+    they may choose again (``lapse``), and meanwhile the platform looks for another mediator
+    of the same institution."""
+    choice = matching.last_choice(case)
+    refused = choice is not None and by.id != case.mediator_id
     workflow.transition(case, Action.decline, by=by, note=reason, now=now)
-    close_pending(case, AssignmentOutcome.declined, reason, now)
     if refused:
+        close_pending(case, AssignmentOutcome.declined, reason, now)
         case.acceptance_due_at = None
-        lapse.tell(case)
+        lapse.tell(case, refused=True)
         db.session.flush()
         return
+    if choice is not None and choice.mediator_id == by.id:
+        # The mediator the applicant chose by name declined: they may choose again, while
+        # the platform looks for another mediator of that institution.
+        lapse.tell(case)
+    close_pending(case, AssignmentOutcome.declined, reason, now)
     if not _reassign(case, now):
         case.acceptance_due_at = clocks.working_days_after(now or utcnow(), 1, workflow.zone())
         db.session.flush()
@@ -266,8 +275,13 @@ def _reassign(case: Case, now: datetime | None) -> bool:
 def tell_given(case: Case) -> None:
     """The applicants told which mediator now has their case (art 12)."""
     name = case.mediator.real_name if case.mediator else ""
+    tell_applicants(case, REASSIGNED, name=name)
+
+
+def tell_applicants(case: Case, message, **values) -> None:
+    """Every applicant of ``case`` (one chose for all) told ``message``."""
     for user in case.party_users(Side.applicant):
-        notify.tell(user, REASSIGNED, number=case.number, name=name)
+        notify.tell(user, message, number=case.number, **values)
 
 
 def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
@@ -529,12 +543,5 @@ def give(case: Case, *, mediator: User, by: User, now: datetime | None = None) -
         workflow.transition(case, Action.reassign, by=None, now=now)
     case.acceptance_due_at = new.due_at
     db.session.flush()
-    for user in case.party_users(Side.applicant):
-        notify.tell(
-            user,
-            GIVEN,
-            number=case.number,
-            name=mediator.real_name,
-            days=clocks.ACCEPTANCE_WORKING_DAYS,
-        )
+    tell_applicants(case, GIVEN, name=mediator.real_name, days=clocks.ACCEPTANCE_WORKING_DAYS)
     return new

@@ -174,3 +174,10 @@ class MediatorIdentityForm(FlaskForm):
 
 class SubmitForm(ConsentForm):
     choice = SelectField(_l("Who mediates"), choices=[], validators=[DataRequired(REQUIRED)])
+
+
+class ChooseAgainForm(FlaskForm):
+    """Art 12 para 2: who mediates now that the mediator or institution chosen did not take
+    the case on (the choices of ``intake_views.who_mediates``)."""
+
+    choice = SelectField(_l("Who mediates"), choices=[], validators=[DataRequired(REQUIRED)])

@@ -143,7 +143,13 @@ def evidence(case_id: int):
     return _page("evidence", form, case)
 
 
-def _choices(case: Case) -> list[tuple[str, str]]:
+def who_mediates(
+    case: Case, *, leave_out: set[int] = frozenset(), refused: int | None = None
+) -> list[tuple[str, str]]:
+    """Whom the applicant may choose to mediate ``case`` (art 10): the platform, a mediator
+    by name (one who takes its kind of dispute and may mediate it, art 13), or an
+    institution; when choosing again (art 12 para 2), without the mediators in
+    ``leave_out`` and the institution that ``refused``."""
     mediators = db.session.scalars(
         select(User)
         .join(MediatorProfile)
@@ -164,9 +170,15 @@ def _choices(case: Case) -> list[tuple[str, str]]:
                 ),
             )
             for m in mediators
-            if case.category in (m.mediator_profile.categories or []) and eligible_mediator(case, m)
+            if case.category in (m.mediator_profile.categories or [])
+            and m.id not in leave_out
+            and eligible_mediator(case, m)
         ]
-        + [(f"institution:{i.id}", _("Institution: %(name)s", name=i.name)) for i in institutions]
+        + [
+            (f"institution:{i.id}", _("Institution: %(name)s", name=i.name))
+            for i in institutions
+            if i.id != refused
+        ]
     )
 
 
@@ -209,7 +221,7 @@ def _submitted_message(case: Case) -> str:
 def submit(case_id: int):
     case = _draft_or_404(case_id)
     form = SubmitForm()
-    form.choice.choices = _choices(case)
+    form.choice.choices = who_mediates(case)
     if form.validate_on_submit():
         kind, _sep, ident = form.choice.data.partition(":")
         try:

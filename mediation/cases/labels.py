@@ -78,10 +78,10 @@ JOURNAL_LABELS = {
     "case.no_mediator_available": _l("No mediator available; waiting for the institution"),
     "case.queued": _l("Waiting to be given to a mediator"),
     "case.choice_lapsed": _l(
-        "The institution chosen has not taken the case on; whoever chose it was told they may "
-        "choose again (art 12)"
+        "The institution or mediator chosen has not taken the case on; whoever chose was told "
+        "they may choose again (art 12)"
     ),
-    "case.chosen_again": _l("Another institution was chosen (art 12)"),
+    "case.chosen_again": _l("Another institution or mediator was chosen (art 12)"),
     "case.choice_released": _l("The choice of institution was left to the platform (art 12)"),
     "party.entered": _l("A party entered through the invitation link"),
     "party.consented": _l("A party consented to online mediation and gave a service address"),

@@ -1,5 +1,6 @@
-"""A chosen institution that did not take the case on (SPC online mediation rules art 12
-para 2): the applicant or a delegating court chose it (art 10); it declined the case or let
+"""A choice that did not take the case on (SPC online mediation rules art 12 para 2: "调解
+组织或者调解员不予接受或者超过规定期限未予确认的"): the applicant or a delegating court chose
+an institution, or the applicant a mediator by name (art 10); it declined the case or let
 its three working days pass. Choosing again is for whoever chose, not the platform: they
 are told once for each choice (``tell``), and ``cases.signals.choice_lapsed`` lets the
 court feature tell a delegating court. ``assignment`` finds the lapse; ``rechoice`` chooses
@@ -8,6 +9,7 @@ again."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -27,6 +29,11 @@ CHOICE_LAPSED = _l(
     "%(institution)s, chosen to mediate your case %(number)s, has not taken it on. You may "
     "choose another institution on the case page, or wait (SPC online mediation rules art 12)."
 )
+CHOICE_LAPSED_MEDIATOR = _l(
+    "Mediator %(mediator)s, whom you chose to mediate your case %(number)s, has not taken it "
+    "on. You may choose another mediator or institution on the case page (SPC online "
+    "mediation rules art 12)."
+)
 CHOICE_LAPSED_DELEGATED = _l(
     "%(institution)s, to which the court delegated your case %(number)s, has not taken it "
     "on. You may ask the court to designate another institution (SPC online mediation rules "
@@ -34,32 +41,53 @@ CHOICE_LAPSED_DELEGATED = _l(
 )
 
 
-def tell(case: Case) -> None:
-    """Art 12 para 2: the institution chosen for the case (``matching.chosen_institution_id``)
-    declined it or let its three working days pass; the applicants, or the court that
-    delegated the case, may choose again (``rechoice.choose_again``), which the platform
-    does not do for them. Told once for each choice; the case stays where it was chosen."""
-    if matching.chosen_institution_id(case) is None:
+class Lapse(NamedTuple):
+    """A choice found not taken on (``lapsed``): when, and whose: the mediator chosen by
+    name, or else the institution."""
+
+    at: datetime
+    institution_id: int | None
+    mediator_id: int | None
+
+
+def tell(case: Case, *, refused: bool = False) -> None:
+    """Art 12 para 2: the choice that binds the case (``matching.last_choice``) declined it
+    or let its three working days pass: the mediator chosen by name, while they still hold
+    it, or else the institution chosen (``refused``: its administrator declined the case).
+    The applicants, or the court that delegated the case, may choose again
+    (``rechoice.choose_again``), which the platform does not do for them. Told once for each
+    choice."""
+    choice = matching.last_choice(case)
+    if choice is None or lapsed(case) is not None:
         return
-    if lapsed_at(case) is not None:
-        return
+    # The mediator chosen lapsed only while they still hold the case: once the institution
+    # gave it to another of its mediators, the one who lets it lapse is the institution.
+    named = choice.mediator_id is not None and choice.mediator_id == case.mediator_id
+    mediator = case.mediator if named and not refused else None
     journal.append(
-        case.id, "case.choice_lapsed", {"institution_id": case.institution_id}, actor_id=None
+        case.id,
+        "case.choice_lapsed",
+        {"institution_id": case.institution_id, "mediator_id": mediator and mediator.id},
+        actor_id=None,
     )
-    message = CHOICE_LAPSED_DELEGATED if delegated(case) else CHOICE_LAPSED
+    if delegated(case):
+        message, named = CHOICE_LAPSED_DELEGATED, {"institution": case.institution.name}
+    elif mediator is not None:
+        message, named = CHOICE_LAPSED_MEDIATOR, {"mediator": mediator.real_name}
+    else:
+        message, named = CHOICE_LAPSED, {"institution": case.institution.name}
     for user in case.party_users(Side.applicant):
-        notify.tell(user, message, number=case.number, institution=case.institution.name)
+        notify.tell(user, message, number=case.number, **named)
     signals.choice_lapsed.send(case)
 
 
-def lapsed_at(case: Case) -> datetime | None:
-    """When the institution last chosen for ``case`` was found to have declined it or let
-    its days pass (art 12 para 2), while the case still waits to be accepted; None when it
-    did not, or once the case was chosen again."""
+def lapsed(case: Case) -> Lapse | None:
+    """The last choice for ``case`` found not taken on (art 12 para 2), while the case still
+    waits to be accepted; None when there was none, or once the case was chosen again."""
     if case.status not in (CaseStatus.submitted, CaseStatus.declined):
         return None
     last = db.session.execute(
-        select(JournalEntry.action, JournalEntry.created_at)
+        select(JournalEntry.action, JournalEntry.created_at, JournalEntry.payload)
         .where(
             JournalEntry.case_id == case.id,
             JournalEntry.action.in_(
@@ -69,7 +97,16 @@ def lapsed_at(case: Case) -> datetime | None:
         .order_by(JournalEntry.seq.desc())
         .limit(1)
     ).first()
-    return last.created_at if last is not None and last.action == "case.choice_lapsed" else None
+    if last is None or last.action != "case.choice_lapsed":
+        return None
+    payload = last.payload or {}
+    return Lapse(last.created_at, payload.get("institution_id"), payload.get("mediator_id"))
+
+
+def lapsed_at(case: Case) -> datetime | None:
+    """When the choice last made for ``case`` was found not taken on (``lapsed``)."""
+    found = lapsed(case)
+    return found.at if found is not None else None
 
 
 def delegated(case: Case) -> bool:

@@ -66,6 +66,14 @@ def chosen_institution_id(case: Case) -> int | None:
     the case is still with it. When it declines or lets three working days pass, the court or
     the parties may choose again (art 12 para 2), not the platform: it looks for another
     mediator of that institution only, and otherwise the institution's queue keeps the case."""
+    return case.institution_id if last_choice(case) is not None else None
+
+
+def last_choice(case: Case) -> CaseAssignment | None:
+    """The assignment that records the choice binding ``case`` now (art 10): the latest made
+    by choice for the institution the case is with. Its ``mediator_id`` is the mediator the
+    applicant chose by name, None when an institution was chosen (its administrators give
+    the case to one of its mediators)."""
     if case.institution_id is None:
         return None
     # A choice left to the platform after a lapse (``rechoice.choose_again``) releases the
@@ -76,17 +84,36 @@ def chosen_institution_id(case: Case) -> int | None:
         .order_by(JournalEntry.seq.desc())
         .limit(1)
     )
-    chosen = db.session.scalar(
-        select(func.count())
-        .select_from(CaseAssignment)
+    return db.session.scalar(
+        select(CaseAssignment)
         .where(
             CaseAssignment.case_id == case.id,
             CaseAssignment.how == "chosen",
             CaseAssignment.institution_id == case.institution_id,
             CaseAssignment.id > ((released or {}).get("after") or 0),
         )
+        .order_by(CaseAssignment.id.desc())
+        .limit(1)
     )
-    return case.institution_id if chosen else None
+
+
+def tried_mediators(case: Case, *, withdrawn: bool = True) -> set[int]:
+    """The mediators who declined ``case`` or let it expire (art 12), and with ``withdrawn``
+    those it was taken from (by their institution, or by a choice made again): the platform
+    never gives it to any of them again; an applicant choosing again is not offered the
+    first two."""
+    outcomes = [AssignmentOutcome.declined, AssignmentOutcome.expired]
+    if withdrawn:
+        outcomes.append(AssignmentOutcome.withdrawn)
+    return set(
+        db.session.scalars(
+            select(CaseAssignment.mediator_id).where(
+                CaseAssignment.case_id == case.id,
+                CaseAssignment.mediator_id.is_not(None),
+                CaseAssignment.outcome.in_(outcomes),
+            )
+        )
+    )
 
 
 def pick(case: Case, *, avoid: int | None = None) -> Candidate | None:
@@ -94,20 +121,7 @@ def pick(case: Case, *, avoid: int | None = None) -> Candidate | None:
     cases; never one who already declined or let this case expire, nor one of ``avoid`` (an
     institution that did not take it on when chosen); within the institution chosen for
     the case, if one was (``chosen_institution_id``)."""
-    tried = set(
-        db.session.scalars(
-            select(CaseAssignment.mediator_id).where(
-                CaseAssignment.case_id == case.id,
-                CaseAssignment.outcome.in_(
-                    [
-                        AssignmentOutcome.declined,
-                        AssignmentOutcome.expired,
-                        AssignmentOutcome.withdrawn,
-                    ]
-                ),
-            )
-        )
-    )
+    tried = tried_mediators(case)
     chosen = chosen_institution_id(case)
     mediators = db.session.scalars(
         select(User)

@@ -15,11 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.forms import CodeForm, SendCodeForm
-from mediation.accounts.models import CodePurpose, Institution, Role
+from mediation.accounts.models import CodePurpose, Institution, Role, User
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.core.downloads import download_name
-from mediation.core.forms import FieldError, apply_field_error, failed_attempt
+from mediation.core.forms import FieldError, apply_field_error, failed_attempt, with_prompt
 from mediation.extensions import db, limiter
 from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
@@ -39,7 +39,8 @@ from . import (
 )
 from . import operations as ops
 from .caseload import CaseloadFilter, caseload_for, is_overdue, running_deadline
-from .forms import AnswerForm, MediatorIdentityForm
+from .forms import AnswerForm, ChooseAgainForm, MediatorIdentityForm
+from .intake_views import who_mediates
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
 from .privacy import actor_name, is_party, may_see_evidence, name_mismatch, shown_identity
@@ -104,10 +105,10 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
     answer_form = answer_form or AnswerForm(data={"ethnicity": current_user.ethnicity})
     # Agreeing needs an ID number (SPC online mediation rules art 8) unless one is on record.
     answer_form.id_number.flags.required = not current_user.id_number
-    # Art 12 para 2: the institution the applicant chose did not take the case on.
-    lapsed_at = lapse.lapsed_at(case)
-    if lapsed_at is not None and not lapse.chooses_again(current_user, case):
-        lapsed_at = None
+    # Art 12 para 2: the institution or mediator the applicant chose did not take it on.
+    lapsed = lapse.lapsed(case)
+    if lapsed is not None and not lapse.chooses_again(current_user, case):
+        lapsed = None
     return render_template(
         "cases/detail.html",
         case=case,
@@ -139,13 +140,20 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         name_mismatch=name_mismatch,
         waiting_for_mediator=assignment.in_queue(case),
         may_give=assignment.in_queue(case) and assignment.may_manage_queue(current_user, case),
-        lapsed_at=lapsed_at,
-        institutions=(
-            db.session.scalars(select(Institution).order_by(Institution.name)).all()
-            if lapsed_at
-            else []
-        ),
+        lapsed=lapsed,
+        lapsed_mediator=lapsed and lapsed.mediator_id and db.session.get(User, lapsed.mediator_id),
+        choose_again_form=choose_again_form(case, lapsed) if lapsed else None,
     )
+
+
+def choose_again_form(case: Case, lapsed: lapse.Lapse) -> ChooseAgainForm:
+    """Whom the applicant may choose now (art 12 para 2), nothing chosen for them."""
+    form = ChooseAgainForm()
+    out = rechoice.left_out(case, lapsed)
+    form.choice.choices = with_prompt(
+        who_mediates(case, leave_out=out.mediators, refused=out.institution)
+    )
+    return form
 
 
 def case_clocks(case: Case) -> list[tuple[str, datetime]]:
@@ -245,6 +253,11 @@ def _run(case: Case, action, *args, **kwargs):
         )
     else:
         db.session.commit()
+        if not ops.can_view(current_user, case):
+            # A mediator who declined a case given at once to another (art 12): its page is
+            # not theirs any more, and a "page not found" under "done" would say it failed.
+            flash(_("Done: the case is no longer with you."), "success")
+            return redirect(url_for("accounts.home"))
         flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
     return redirect(url_for("cases.case_detail", case_id=case.id))
 
@@ -359,16 +372,21 @@ def take_step(case_id: int, action: str):
 
 @login_required
 def choose_again(case_id: int):
-    """Art 12 para 2 ("当事人可以…选定"): the applicant chooses another institution, or
-    leaves it to the platform (0), once the one chosen did not take the case on."""
+    """Art 12 para 2 ("当事人可以…选定"): the applicant chooses another mediator or
+    institution, or leaves it to the platform, once the one chosen did not take it on."""
     case = _case_for_post(case_id)
-    # Bounded by the request itself (core/hardening): beyond the database's range is a 400.
-    number = request.form.get("institution_id", type=int)
-    institution = db.session.get(Institution, number) if number else None
-    if number is None or (number != 0 and institution is None):
-        flash(_("Choose an institution from the list."), "error")
+    lapsed = lapse.lapsed(case)
+    if lapsed is None or not lapse.chooses_again(current_user, case):
+        # Refused by the operation, with its reason (too early) or a 403 (not theirs).
+        return _run(case, rechoice.choose_again, case, None, by=current_user)
+    form = choose_again_form(case, lapsed)
+    if not form.validate():
+        flash(_("Choose a mediator or an institution from the list."), "error")
         return redirect(url_for("cases.case_detail", case_id=case.id, _anchor="choose-again"))
-    return _run(case, rechoice.choose_again, case, institution, by=current_user)
+    kind, _sep, ident = form.choice.data.partition(":")
+    mediator = db.session.get(User, int(ident)) if kind == "mediator" else None
+    institution = db.session.get(Institution, int(ident)) if kind == "institution" else None
+    return _run(case, rechoice.choose_again, case, institution, mediator=mediator, by=current_user)
 
 
 # -- entering a case through an invitation link ------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from mediation.accounts.models import MediatorProfile, Role
-from mediation.cases import assignment, matching, rechoice, workflow
+from mediation.cases import assignment, lapse, matching, rechoice, workflow
 from mediation.cases.models import CaseAssignment
 from mediation.cases.states import Action, CaseStatus, TerminationReason
 from mediation.extensions import db
@@ -216,13 +216,113 @@ def test_an_institution_chosen_keeps_the_case_and_the_applicant_may_choose_again
 
 
 def test_a_chosen_mediator_who_declines_is_followed_by_one_of_the_same_institution(roster):
+    """Art 12 para 2 ("调解员不予接受…当事人可以重新选定"): the applicants are told they may
+    choose again, naming the mediator they chose; meanwhile the platform gives the case to
+    another mediator of that institution."""
     chosen = make_institution(region_code="320505")  # Suzhou, the dispute is in Nanjing
     declining, colleague = make_mediator(chosen), make_mediator(chosen)
     case = filed_case()
-    assignment.assign(case, institution=chosen, mediator=declining, how="chosen", by=None)
+    assignment.assign(
+        case, institution=chosen, mediator=declining, how="chosen", by=case.parties[0].user
+    )
     assignment.decline(case, by=declining, reason="案件过多")
     # Not "near" of the Nanjing institution, though nearer and as free.
     assert case.mediator == colleague and case.institution_id == chosen.id
+    told = [t for t in applicant_texts(case) if "另选调解员" in t]
+    assert len(told) == 1 and declining.real_name in told[0], told
+    assert lapse.lapsed(case).mediator_id == declining.id
+    # The colleague lets the days pass too: the applicants are not told again.
+    assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1))
+    assert len([t for t in applicant_texts(case) if "另选调解员" in t]) == 1
+
+
+def test_a_chosen_mediator_who_lets_the_days_pass_lets_the_choice_lapse(roster):
+    chosen = make_institution(region_code="320505")
+    silent, colleague = make_mediator(chosen), make_mediator(chosen)
+    case = filed_case(now=at(9, 30))
+    assignment.assign(
+        case, institution=chosen, mediator=silent, how="chosen", by=None, now=at(9, 30)
+    )
+    assert assignment.reassign_overdue(now=at(10, 11)) == [case]
+    assert case.mediator == colleague
+    told = [t for t in applicant_texts(case) if "另选调解员" in t]
+    assert len(told) == 1 and silent.real_name in told[0], told
+
+
+def test_an_institution_that_declines_for_its_chosen_mediator_refuses_the_choice(roster):
+    """The administrator, not the mediator chosen, declines: the institution refused, and the
+    applicants are told so (not that the mediator did)."""
+    chosen = make_institution(region_code="320505")
+    named = make_mediator(chosen)
+    make_mediator(chosen)  # free: not given the case either
+    admin = make_user(Role.institution_admin, institution_id=chosen.id)
+    case = filed_case()
+    assignment.assign(case, institution=chosen, mediator=named, how="chosen", by=None)
+    assignment.decline(case, by=admin, reason="不属于本会调解范围")
+    assert case.status == CaseStatus.declined and case.acceptance_due_at is None
+    assert lapse.lapsed(case).mediator_id is None
+    told = [t for t in applicant_texts(case) if "未受理" in t]
+    assert len(told) == 1 and chosen.name in told[0] and named.real_name not in told[0]
+    with pytest.raises(workflow.TransitionError):  # the institution that refused
+        rechoice.choose_again(case, chosen, by=case.parties[0].user)
+
+
+def test_the_applicant_chooses_another_mediator_after_the_chosen_one_declines(roster):
+    """The applicant chooses a mediator by name again, as when filing (art 10): the one
+    the platform gave the case to meanwhile is told they need not answer; the new one has
+    three working days; the one who declined cannot be chosen again."""
+    chosen = make_institution(region_code="320505")
+    declining, colleague = make_mediator(chosen), make_mediator(chosen)
+    case = filed_case(now=at(9, 30))
+    applicant = case.parties[0].user
+    assignment.assign(
+        case, institution=chosen, mediator=declining, how="chosen", by=applicant, now=at(9, 30)
+    )
+    assignment.decline(case, by=declining, reason="案件过多", now=at(9, 30, 11))
+    assert case.mediator == colleague
+    with pytest.raises(workflow.TransitionError):
+        rechoice.choose_again(case, None, mediator=declining, by=applicant, now=at(9, 30, 12))
+    with pytest.raises(workflow.TransitionError):  # a party may not mediate (art 13)
+        rechoice.choose_again(
+            case, None, mediator=case.parties[1].user, by=applicant, now=at(9, 30, 12)
+        )
+    with pytest.raises(workflow.NotPermittedError):
+        rechoice.choose_again(
+            case, None, mediator=roster["far"], by=case.parties[1].user, now=at(9, 30, 12)
+        )
+    rechoice.choose_again(case, None, mediator=roster["far"], by=applicant, now=at(9, 30, 13))
+    assert case.mediator == roster["far"] and case.status == CaseStatus.submitted
+    assert case.institution_id == roster["far"].institution_id
+    assert matching.chosen_institution_id(case) == roster["far"].institution_id
+    assert matching.last_choice(case).mediator_id == roster["far"].id
+    assert case.acceptance_due_at > at(9, 30, 13) and lapse.lapsed(case) is None
+    withdrawn = db.session.scalars(
+        select(OutboxMessage.body).where(OutboxMessage.recipient == colleague.phone)
+    ).all()
+    assert any("无需答复" in t for t in withdrawn), withdrawn
+    assert not [
+        t
+        for t in db.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.recipient == declining.phone)
+        )
+        if "无需答复" in t
+    ]
+    assert any(roster["far"].real_name in t for t in applicant_texts(case))
+
+
+def test_after_a_mediator_declines_the_applicant_may_choose_their_institution(roster):
+    """The mediator declined, not the institution: choosing that institution itself is a new
+    choice, whose administrators give it to one of its mediators."""
+    chosen = make_institution(region_code="320505")
+    declining = make_mediator(chosen)
+    case = filed_case()
+    applicant = case.parties[0].user
+    assignment.assign(case, institution=chosen, mediator=declining, how="chosen", by=applicant)
+    assignment.decline(case, by=declining, reason="案件过多")  # nobody else there: queued
+    assert case.status == CaseStatus.declined and lapse.lapsed(case) is not None
+    rechoice.choose_again(case, chosen, by=applicant)
+    assert case.institution_id == chosen.id and case.mediator is None
+    assert assignment.in_queue(case) and case.status == CaseStatus.submitted
 
 
 def test_an_automatic_pick_that_lapses_may_go_to_another_institution(roster):

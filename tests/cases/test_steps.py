@@ -205,8 +205,9 @@ def test_a_failed_form_on_the_case_page_keeps_what_was_typed(app, world):
 
 def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace(app):
     """Art 12 para 2 on the case page: after the chosen institution declined, the applicant
-    sees the choice; what is not an institution of the list is answered with a message, never
-    a server error, and the case stays where it was."""
+    sees the choice; what is not a mediator or institution of the list (the one that declined,
+    a party, numbers beyond any id) is answered with a message, never a server error, and
+    the case stays where it was."""
     from mediation.accounts.models import Role
     from mediation.cases import assignment, workflow
     from mediation.cases.states import Action
@@ -223,28 +224,36 @@ def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace
         assignment.decline(case, by=admin, reason="不属于本会调解范围")
         other = make_institution(name="另一调解委员会")
         db.session.commit()
-        ids = {"case": case.id, "declining": declining.id, "other": other.id}
+        ids = {
+            "case": case.id,
+            "declining": declining.id,
+            "other": other.id,
+            "applicant": applicant.id,
+        }
         phones = {"applicant": applicant.phone, "respondent": respondent.phone}
     url = f"/cases/{ids['case']}/choose-again"
     mine = client_for(app, phones["applicant"])
-    assert "另选调解组织" in mine.get(f"/cases/{ids['case']}").get_data(as_text=True)
+    heading = "重新选定调解员或者调解组织"
+    assert heading in mine.get(f"/cases/{ids['case']}").get_data(as_text=True)
     theirs = client_for(app, phones["respondent"])
-    assert "另选调解组织" not in theirs.get(f"/cases/{ids['case']}").get_data(as_text=True)
+    assert heading not in theirs.get(f"/cases/{ids['case']}").get_data(as_text=True)
     refused = theirs.post(
         url,
-        data={"institution_id": str(ids["other"]), "csrf_token": csrf_token(theirs, "/cases/")},
+        data={"choice": f"institution:{ids['other']}", "csrf_token": csrf_token(theirs, "/cases/")},
     )
     assert refused.status_code == 403
     token = csrf_token(mine, f"/cases/{ids['case']}")
-    for bad in ("", "abc", "²", "-1", str(10**6), str(ids["declining"])):
-        answer = mine.post(url, data={"institution_id": bad, "csrf_token": token})
-        assert answer.status_code in (302, 422), (bad, answer.status_code)
-    # Beyond the database's range: the request's own 400 (core/hardening), with its message.
-    huge = mine.post(url, data={"institution_id": "9" * 30, "csrf_token": token})
-    assert huge.status_code == 400 and "Traceback" not in huge.get_data(as_text=True)
+    hostile = ("", "abc", "²", "-1", "institution:", "institution:²", "institution:-1")
+    hostile += (f"institution:{10**6}", "institution:" + "9" * 30, "mediator:" + "9" * 30)
+    hostile += (f"institution:{ids['declining']}", f"mediator:{ids['applicant']}", "auto:1")
+    for bad in hostile:
+        answer = mine.post(url, data={"choice": bad, "csrf_token": token})
+        assert answer.status_code == 302, (bad, answer.status_code)
+        page = mine.get(answer.headers["Location"]).get_data(as_text=True)
+        assert "请从列表中选择调解员或者调解组织" in page and "Traceback" not in page, bad
     with app.app_context():
         assert db.session.get(Case, ids["case"]).institution_id == ids["declining"]
-    done = mine.post(url, data={"institution_id": str(ids["other"]), "csrf_token": token})
+    done = mine.post(url, data={"choice": f"institution:{ids['other']}", "csrf_token": token})
     assert done.status_code == 302
     with app.app_context():
         moved = db.session.get(Case, ids["case"])

@@ -160,7 +160,7 @@ def test_the_court_designates_another_institution_after_a_decline(
     timeline = applicant.locator(".timeline")
     timeline.scroll_into_view_if_needed()
     snap(applicant, "g13-applicant-after")
-    assert "已另选调解组织" in timeline.inner_text()
+    assert "已重新选定或者指定调解组织" in timeline.inner_text()
     assert "玄武区物业纠纷人民调解委员会" in applicant.locator("main").inner_text()
     assert applicant.evaluate("document.documentElement.scrollWidth") <= 375
 

@@ -430,17 +430,50 @@ def _respondent_silent():
     }
 
 
-@scenario("mediator declines and another takes the case")
-def _declined():
+def _given(how: str):
+    """A case given to a mediator ``how`` ("automatic", or "chosen" by the applicant by
+    name), who has a free colleague."""
     institution = make_institution()
     first, second = make_mediator(institution), make_mediator(institution)
     applicant, other = make_user(), make_user()
     mailable(first, second, applicant, other)
     case = make_case(applicant, other)
-    assignment.assign(case, institution=institution, mediator=first, how="chosen", by=applicant)
+    assignment.assign(case, institution=institution, mediator=first, how=how, by=applicant)
+    return case, first, second, applicant
+
+
+@scenario("mediator declines and another takes the case")
+def _declined():
+    case, first, second, applicant = _given("automatic")
     return lambda: assignment.decline(case, by=first, reason="回避"), {
         "new mediator": [second],
         "applicants": [applicant],
+    }
+
+
+@scenario(
+    "mediator chosen by name declines or lets its days pass",
+    "mediator declines and another takes the case",
+)
+def _chosen_mediator_declined():
+    case, first, second, applicant = _given("chosen")
+    return lambda: assignment.decline(case, by=first, reason="回避"), {
+        "new mediator": [second],
+        "applicants": [applicant],
+    }
+
+
+@scenario("applicant chooses another mediator")
+def _applicant_chooses_a_mediator():
+    case, first, second, applicant = _given("chosen")
+    assignment.decline(case, by=first, reason="回避")  # the platform gave it to ``second``
+    chosen = make_mediator(make_institution())
+    mailable(chosen)
+    act = lambda: rechoice.choose_again(case, None, mediator=chosen, by=applicant)  # noqa: E731
+    return act, {
+        "new mediator": [chosen],
+        "applicants": [applicant],
+        "withdrawn mediator": [second],
     }
 
 
