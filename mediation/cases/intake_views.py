@@ -18,6 +18,7 @@ from . import categories, intake, regions
 from .assignment import eligible_mediator, waiting_because
 from .clocks import ACCEPTANCE_WORKING_DAYS
 from .forms import DisputeForm, EvidenceForm, RespondentForm, SubmitForm
+from .matching import takes_kind
 from .models import Case, Evidence, Side
 from .operations import viewable_case
 from .privacy import may_see_evidence
@@ -149,7 +150,7 @@ def who_mediates(
     """Whom the applicant may choose to mediate ``case`` (art 10): the platform, a mediator
     by name (one who takes its kind of dispute and may mediate it, art 13), or an
     institution; when choosing again (art 12 para 2), without the mediators in
-    ``leave_out`` and the institution that ``refused``."""
+    ``leave_out`` and the institution that ``refused`` (nor its mediators)."""
     mediators = db.session.scalars(
         select(User)
         .join(MediatorProfile)
@@ -170,8 +171,9 @@ def who_mediates(
                 ),
             )
             for m in mediators
-            if case.category in (m.mediator_profile.categories or [])
+            if takes_kind(case, m)
             and m.id not in leave_out
+            and m.institution_id != refused
             and eligible_mediator(case, m)
         ]
         + [

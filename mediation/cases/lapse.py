@@ -58,7 +58,10 @@ def tell(case: Case, *, refused: bool = False) -> None:
     (``rechoice.choose_again``), which the platform does not do for them. Told once for each
     choice."""
     choice = matching.last_choice(case)
-    if choice is None or lapsed(case) is not None:
+    found = lapsed(case) if choice is not None else None
+    if choice is None or (found is not None and not (refused and found.mediator_id)):
+        # Told already; but a mediator's lapse followed by the institution's refusal is a
+        # new one: the institution itself may not be chosen again now.
         return
     # The mediator chosen lapsed only while they still hold the case: once the institution
     # gave it to another of its mediators, the one who lets it lapse is the institution.

@@ -35,6 +35,12 @@ def eligible_mediator(case: Case, user: User | None) -> bool:
     )
 
 
+def takes_kind(case: Case, mediator: User) -> bool:
+    """Whether ``mediator`` listed the case's kind of dispute among those they mediate."""
+    profile = mediator.mediator_profile
+    return profile is not None and case.category in (profile.categories or [])
+
+
 def open_caseload() -> dict[int, int]:
     """Open cases per mediator, for spreading new cases evenly."""
     rows = db.session.execute(
@@ -136,7 +142,7 @@ def pick(case: Case, *, avoid: int | None = None) -> Candidate | None:
     candidates = [
         m
         for m in mediators
-        if case.category in (m.mediator_profile.categories or [])
+        if takes_kind(case, m)
         and m.id not in tried
         and m.institution_id != avoid
         and eligible_mediator(case, m)

@@ -20,7 +20,7 @@ from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from . import assignment, clocks, lapse, signals, workflow
-from .matching import AssignmentOutcome, eligible_mediator, tried_mediators
+from .matching import AssignmentOutcome, eligible_mediator, takes_kind, tried_mediators
 from .models import Case
 from .states import Action, Actor
 
@@ -142,13 +142,31 @@ def left_out(case: Case, lapsed: lapse.Lapse) -> LeftOut:
     return LeftOut(mediators, lapsed.institution_id if lapsed.mediator_id is None else None)
 
 
+def meanwhile(case: Case, lapsed: lapse.Lapse) -> User | None:
+    """The mediator given the case since the choice lapsed (by the platform or the
+    institution) who has yet to answer: the applicant may wait for them instead."""
+    last = assignment.current(case)
+    if (
+        last is None
+        or last.outcome != AssignmentOutcome.pending
+        or last.mediator_id is None
+        or last.mediator_id == lapsed.mediator_id
+    ):
+        return None
+    return db.session.get(User, last.mediator_id)
+
+
 def _check_choice(
     case: Case, lapsed: lapse.Lapse, institution: Institution | None, mediator: User | None
 ) -> None:
-    """The new choice is one that may take the case (art 13) and not one ``left_out``."""
+    """The new choice is one that may take the case (art 13) and its kind, and not one
+    ``left_out`` (nor a mediator of the institution that refused it)."""
     out = left_out(case, lapsed)
     if mediator is not None and (
-        mediator.id in out.mediators or not eligible_mediator(case, mediator)
+        mediator.id in out.mediators
+        or mediator.institution_id == out.institution
+        or not eligible_mediator(case, mediator)
+        or not takes_kind(case, mediator)
     ):
         raise workflow.TransitionError(
             _("Mediator %(name)s cannot take this case: choose another.", name=mediator.real_name)

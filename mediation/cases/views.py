@@ -142,6 +142,7 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         may_give=assignment.in_queue(case) and assignment.may_manage_queue(current_user, case),
         lapsed=lapsed,
         lapsed_mediator=lapsed and lapsed.mediator_id and db.session.get(User, lapsed.mediator_id),
+        meanwhile=lapsed and rechoice.meanwhile(case, lapsed),
         choose_again_form=choose_again_form(case, lapsed) if lapsed else None,
     )
 

@@ -314,6 +314,22 @@ TABLE: tuple[Notice, ...] = (
     ),
     N(
         "case",
+        "applicant chooses another institution",
+        "withdrawn mediator",
+        "sms",
+        "cases/rechoice.py",
+        "the mediator given the case meanwhile need not answer it any more (art 12 para 2)",
+    ),
+    N(
+        "case",
+        "court designates another institution",
+        "withdrawn mediator",
+        "sms",
+        "cases/rechoice.py",
+        "the mediator given the case meanwhile need not answer it any more (art 12 para 2)",
+    ),
+    N(
+        "case",
         "court designates another institution",
         "applicants",
         "sms",

@@ -433,3 +433,43 @@ def test_leaving_it_to_the_platform_never_gives_it_back_to_the_institution_that_
     rechoice.choose_again(case, None, by=case.parties[0].user, now=at(9, 30, 13))
     assert case.mediator == roster["far"] and case.institution_id != refusing.id
     assert matching.chosen_institution_id(case) is None
+
+
+def test_an_institution_that_refuses_after_its_chosen_mediator_declined_is_a_new_lapse(roster):
+    """The mediator chosen by name declined and a colleague was given the case; then the
+    institution's administrator declines it for the institution. That is a refusal of its
+    own (art 12 para 2): the applicants are told again, and neither the institution nor any
+    of its mediators is offered or taken when they choose again."""
+    chosen = make_institution(region_code="320505")
+    named, colleague = make_mediator(chosen), make_mediator(chosen)
+    admin = make_user(Role.institution_admin, institution_id=chosen.id)
+    case = filed_case()
+    applicant = case.parties[0].user
+    assignment.assign(case, institution=chosen, mediator=named, how="chosen", by=applicant)
+    assignment.decline(case, by=named, reason="回避")
+    assert case.mediator == colleague and rechoice.meanwhile(case, lapse.lapsed(case)) == colleague
+    assignment.decline(case, by=admin, reason="不属于本会调解范围")
+    found = lapse.lapsed(case)
+    assert found.mediator_id is None and found.institution_id == chosen.id
+    told = [t for t in applicant_texts(case) if "未受理" in t]
+    assert len(told) == 2 and chosen.name in told[1], told
+    assert rechoice.meanwhile(case, found) is None  # declined: nobody answers any more
+    out = rechoice.left_out(case, found)
+    assert out.institution == chosen.id and {named.id, colleague.id} <= out.mediators
+    for choice in ({"institution": chosen}, {"institution": None, "mediator": colleague}):
+        with pytest.raises(workflow.TransitionError):
+            rechoice.choose_again(case, by=applicant, **choice)
+    rechoice.choose_again(case, None, by=applicant)  # the platform: never back to it
+    assert case.mediator == roster["near"] and case.institution_id != chosen.id
+
+
+def test_choosing_a_mediator_again_needs_one_who_takes_the_kind(roster):
+    chosen = make_institution(region_code="320505")
+    declining = make_mediator(chosen)
+    case = filed_case()
+    applicant = case.parties[0].user
+    assignment.assign(case, institution=chosen, mediator=declining, how="chosen", by=applicant)
+    assignment.decline(case, by=declining, reason="案件过多")
+    roster["far"].mediator_profile.categories = ["labour"]
+    with pytest.raises(workflow.TransitionError):
+        rechoice.choose_again(case, None, mediator=roster["far"], by=applicant)

@@ -216,6 +216,7 @@ def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace
     with app.app_context():
         declining = make_institution()
         admin = make_user(Role.institution_admin, institution_id=declining.id)
+        its_mediator = make_mediator(declining)  # refused with its institution: not offered
         applicant, respondent = make_user(), make_user()
         case = make_case(applicant, respondent, submit=False)
         workflow.transition(case, Action.submit, by=applicant)
@@ -229,6 +230,7 @@ def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace
             "declining": declining.id,
             "other": other.id,
             "applicant": applicant.id,
+            "its_mediator": its_mediator.id,
         }
         phones = {"applicant": applicant.phone, "respondent": respondent.phone}
     url = f"/cases/{ids['case']}/choose-again"
@@ -246,6 +248,9 @@ def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace
     hostile = ("", "abc", "²", "-1", "institution:", "institution:²", "institution:-1")
     hostile += (f"institution:{10**6}", "institution:" + "9" * 30, "mediator:" + "9" * 30)
     hostile += (f"institution:{ids['declining']}", f"mediator:{ids['applicant']}", "auto:1")
+    hostile += (f"mediator:{ids['its_mediator']}",)
+    shown = mine.get(f"/cases/{ids['case']}").get_data(as_text=True)
+    assert f"mediator:{ids['its_mediator']}" not in shown
     for bad in hostile:
         answer = mine.post(url, data={"choice": bad, "csrf_token": token})
         assert answer.status_code == 302, (bad, answer.status_code)

@@ -509,30 +509,49 @@ def _court_choice_declined():
     return act, {"applicants": applicants, "delegating court": staff}
 
 
+def _colleague_waiting(case, institution):
+    """The institution chosen gave the case to one of its mediators, who let the days pass
+    (the choice lapses); the platform gave it to a colleague, who has yet to answer."""
+    admin = make_user(Role.institution_admin, institution_id=institution.id)
+    first, colleague = make_mediator(institution), make_mediator(institution)
+    assignment.give(case, mediator=first, by=admin)
+    assignment.reassign_overdue(now=case.acceptance_due_at + timedelta(minutes=1))
+    assert case.mediator == colleague
+    mailable(colleague)
+    return colleague
+
+
 @scenario("applicant chooses another institution")
 def _applicant_chooses_again():
-    declining, chosen = make_institution(), make_institution()
+    lapsing, chosen = make_institution(), make_institution()
     applicant, other = make_user(), make_user()
     case = make_case(applicant, other)
-    case.institution = declining
+    case.institution = lapsing
     assignment.queue(case, by=applicant, how="chosen")
-    refusing = make_user(Role.institution_admin, institution_id=declining.id)
-    assignment.decline(case, by=refusing, reason="不属于本会调解范围")
+    colleague = _colleague_waiting(case, lapsing)
     admins = [make_user(Role.institution_admin, institution_id=chosen.id)]
     mailable(applicant, other, *admins)
     act = lambda: rechoice.choose_again(case, chosen, by=applicant)  # noqa: E731
-    return act, {"institution admins": admins, "applicants": [applicant]}
+    return act, {
+        "institution admins": admins,
+        "applicants": [applicant],
+        "withdrawn mediator": [colleague],
+    }
 
 
 @scenario("court designates another institution")
 def _court_designates_again():
-    made, staff, admin, applicants = _delegated_to_a_declining_institution()
-    assignment.decline(made.case, by=admin, reason="不属于本会调解范围")
+    made, staff, _admin, applicants = _delegated_to_a_declining_institution()
+    colleague = _colleague_waiting(made.case, made.case.institution)
     chosen = make_institution()
     admins = [make_user(Role.institution_admin, institution_id=chosen.id)]
     mailable(*admins)
     act = lambda: delegation.designate_again(made, chosen.id, by=staff[0])  # noqa: E731
-    return act, {"institution admins": admins, "applicants": applicants}
+    return act, {
+        "institution admins": admins,
+        "applicants": applicants,
+        "withdrawn mediator": [colleague],
+    }
 
 
 @scenario("institution gives the case to another mediator")
