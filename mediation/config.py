@@ -138,7 +138,7 @@ class Config:
     ROOM_LIMIT_CONNECT = "20 per minute"
     SOCKET_LIMIT_PACKETS = "1000 per 10 seconds"
     # Arrivals and departures in one room within this many seconds are told to its members
-    # together (signaling/rooms.py, Announcer); 0 tells each at once.
+    # together (signaling/roster.py, Announcer); 0 tells each at once.
     ROOM_BROADCAST_TICK = 0.05
     # Run the outbox worker as a thread of the web process (embedded defaults).
     EMBEDDED_WORKER = True

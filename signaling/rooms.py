@@ -4,16 +4,15 @@ connect and disconnect) and ``mediation.rooms.operations`` (everything else).
 A connection belongs to one booked session and one participant, checked on connect (the
 logged-in user, while the room is open). Every event is parsed, checked, handed to an
 operation, committed, and its effects sent to whom they concern: the layout to each member
-personally, the roster to everyone, chat to the group it was said in. WebRTC offers, answers
-and ICE candidates are relayed only between two members the current layout joins.
-See docs/signaling.md for every event.
+personally, the roster to everyone (both made in signaling/roster.py), chat to the group it
+was said in. WebRTC offers, answers and ICE candidates are relayed only between two members
+the current layout joins. See docs/signaling.md for every event.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -22,9 +21,8 @@ from flask import current_app, g, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
-from mediation.accounts.identity import mask_id_number
 from mediation.accounts.signals import sessions_ended
 from mediation.booking.models import SessionParticipant
 from mediation.cases.workflow import NotPermittedError
@@ -39,8 +37,17 @@ from mediation.rooms import arrival, layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
-from signaling.delivery import send, send_each, send_to_all
+from signaling.delivery import send, send_to_all
 from signaling.guard import ThrottledLog
+from signaling.roster import (
+    announce,
+    broadcast_state,
+    everyone,
+    layout_for,
+    member_dict,
+    personal,
+    recorder_room,
+)
 
 log = logging.getLogger(__name__)
 # Floods are logged, one line now and then (a flood of log lines would be one more flood).
@@ -53,18 +60,6 @@ SIGNAL_KINDS = {"offer", "answer", "candidate", "restart"}
 
 class MalformedEventError(Exception):
     """The event is malformed: wrong shape, wrong type, too large."""
-
-
-def _personal(participant_id: int) -> str:
-    return f"participant:{participant_id}"
-
-
-def _everyone(session_id: int) -> str:
-    return f"session:{session_id}"
-
-
-def _recorder(session_id: int) -> str:
-    return f"recorder:{session_id}"
 
 
 def _size_checked(data: Any) -> Any:
@@ -207,155 +202,6 @@ def handler(event: str, *, changes_room: bool = False, relay: bool = False) -> C
     return decorator
 
 
-def _member_dict(member: state.Member, *, for_mediator: bool = False) -> dict:
-    return {
-        "id": member.participant_id,
-        "name": member.name,
-        # For the mediator only, masked: enough to compare with the card shown on camera.
-        "id_number": mask_id_number(member.id_number)
-        if for_mediator and member.id_number
-        else None,
-        # For the mediator: whether that number is confirmed (on camera, here or before),
-        # and the ethnicity on record, for the identity step.
-        "id_confirmed": member.id_confirmed if for_mediator else None,
-        "ethnicity": member.ethnicity if for_mediator else None,
-        "role": member.role,
-        "side": member.side,
-        "present": member.present,
-        "admitted": member.admitted,
-        "identity_confirmed": member.identity_confirmed,
-        "warning_acknowledged": member.warning_acknowledged,
-        "recording_consent": member.recording_consent,
-        "hand_raised": member.hand_raised,
-        "epoch": member.epoch,
-    }
-
-
-def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[layout.Seat]) -> dict:
-    """What ``participant_id`` connects to and sends, under the room's current layout."""
-    mine = next(s for s in seats if s.participant_id == participant_id)
-    group = layout.group_of(mine, room.caucus_side) if room.ended_at is None else layout.LOBBY
-    peers = layout.peers_of(mine, seats, room.caucus_side) if room.ended_at is None else []
-    # Connections made ready without media while someone waits in the lobby (a waiting
-    # person's to the mediator, the mediator's to each person waiting): the let-in only
-    # puts the camera and microphone on them (layout.may_link; issue 18).
-    links = layout.links_of(mine, seats) if room.ended_at is None else []
-    epochs = {s.participant_id: s.epoch for s in seats}
-    return {
-        "version": room.layout_version,
-        "group": group,
-        "caucus": room.caucus_side,
-        "peers": peers,
-        "links": links,
-        # A peer's connection count: a new number means they came back (a reload), and
-        # the media connection to them is made again.
-        "epochs": {str(p): epochs[p] for p in peers + links},
-        "cleared": mine.cleared,
-        # Whom to send to is whom to connect to: nothing goes outside one's group.
-        "send": {"audio": bool(peers), "video": bool(peers)},
-        # Whether the recorder receives this participant now (show it), and whether the
-        # institution records caucuses (shown to everyone before one begins).
-        "recording": layout.RECORDER in peers,
-        "caucus_recorded": room.record_caucus,
-        "started": room.started_at is not None,
-        "ended": room.ended_at is not None,
-    }
-
-
-def broadcast_state(room: Room | int, found: state.View | None = None) -> None:
-    """Everyone's own layout, and the roster, after any change: as the change committed
-    (read under the room's lock just before, ``state.committed``), else read now."""
-    # The key as the identity map holds it: reading the attribute of a room the commit
-    # expired would load it again.
-    session_id = room if isinstance(room, int) else inspect(room).identity[0]
-    found = found or state.committed(session_id) or state.view(session_id)
-    if found is not None:
-        _send_state(found)
-
-
-def _send_state(found: state.View) -> None:
-    room, seats = found.room, found.seats
-    # Two rosters, whatever the room's size: the mediator's (with the masked ID numbers)
-    # and everyone else's. Versioned like the layout: two broadcasts from concurrent
-    # arrivals can reach a page in either order, and the older one must not hide the
-    # newer arrival. Each roster is encoded once for all who get it (``send_each``); each
-    # member gets their own layout before it.
-    rosters: dict[bool, list[str]] = {}
-    for member in found.members:
-        if not member.present:
-            continue
-        to = _personal(member.participant_id)
-        send("layout", layout_for(member.participant_id, room, seats), to=to)
-        rosters.setdefault(member.role == "mediator", []).append(to)
-    for mediator, addressees in rosters.items():
-        roster = {
-            "members": [_member_dict(m, for_mediator=mediator) for m in found.members],
-            "version": room.layout_version,
-        }
-        send_each("roster", roster, to=addressees)
-    if found.reading.recorder[0] is not None:  # the recorder is connected
-        recorder_layout = layout_for(layout.RECORDER, room, seats)
-        send("layout", recorder_layout, to=_recorder(room.session_id))
-
-
-class Announcer:
-    """Arrivals and departures are told to the room at most once per ``ROOM_BROADCAST_TICK``
-    (seconds): at 9:00 the four members of a room arrive within a second, and each arrival
-    told at once would send everyone's layout and the roster four times over. The first
-    change in a quiet room is told at once (from what its commit read); later ones within
-    the tick wait for its end and are told together, read afresh then. Each member still
-    gets their own layout and roster, with the newest version; the newcomer has theirs in
-    its ``welcome`` already. Changes the mediator makes (admission, a caucus) are told at
-    once, not here."""
-
-    KEY = "signaling.rooms.announcer"
-    MAX_ROOMS = 10_000
-
-    def __init__(self) -> None:
-        self._due: set[int] = set()  # rooms whose broadcast waits for the tick's end
-        self._last: dict[int, float] = {}  # room -> when it was last told
-
-    def announce(self, session_id: int, found: state.View | None) -> None:
-        tick = current_app.config["ROOM_BROADCAST_TICK"]
-        if session_id in self._due:
-            return  # told at the tick's end, as it is then
-        now = time.monotonic()
-        wait = self._last.get(session_id, -tick) + tick - now
-        if tick <= 0 or (wait <= 0 and found is not None):
-            self._told(session_id, now)
-            _send_state(found)
-            return
-        self._due.add(session_id)
-        app = current_app._get_current_object()
-        socketio.start_background_task(self._later, app, session_id, max(wait, 0))
-
-    def _told(self, session_id: int, now: float) -> None:
-        if len(self._last) >= self.MAX_ROOMS:
-            self._last = {s: at for s, at in self._last.items() if now - at < 60}
-        self._last[session_id] = now
-
-    def _later(self, app: Any, session_id: int, wait: float) -> None:
-        socketio.sleep(wait)
-        with app.app_context():
-            # Not due any more before it is read: a change from now on is told again.
-            self._due.discard(session_id)
-            self._told(session_id, time.monotonic())
-            try:
-                found = state.view(session_id)
-                db.session.rollback()  # a read only: end its transaction
-                if found is not None:
-                    _send_state(found)
-            except Exception:
-                log.exception("room %s: telling its members the change failed", session_id)
-
-
-def announce(session_id: int, found: state.View | None) -> None:
-    announcer = current_app.extensions.get(Announcer.KEY)
-    if announcer is None:
-        announcer = current_app.extensions[Announcer.KEY] = Announcer()
-    announcer.announce(session_id, found)
-
-
 def _chat_dict(message) -> dict:
     return {
         "id": message.id,
@@ -438,15 +284,15 @@ class RoomNamespace(Namespace):
             disconnect(replaced, namespace=NAMESPACE)
         session["participant_id"] = participant_id
         session["attendee"] = who
-        join_room(_personal(participant_id))
-        join_room(_everyone(session_id))
+        join_room(personal(participant_id))
+        join_room(everyone(session_id))
         found = state.committed(session_id) or state.view(session_id)
         you = next(m for m in found.members if m.participant_id == participant_id)
         send(
             "welcome",
             {
                 # "resume" for this page only: sent back when it reconnects (arrival.arrive).
-                "you": _member_dict(you, for_mediator=mediator) | {"resume": resume_token},
+                "you": member_dict(you, for_mediator=mediator) | {"resume": resume_token},
                 "session": session_id,
                 "layout": layout_for(participant_id, found.room, found.seats),
                 "chat": chat,
@@ -475,8 +321,8 @@ class RoomNamespace(Namespace):
         if replaced is not None:
             disconnect(replaced, namespace=NAMESPACE)
         session["recorder_session"] = session_id
-        join_room(_recorder(session_id))
-        join_room(_everyone(session_id))
+        join_room(recorder_room(session_id))
+        join_room(everyone(session_id))
         found = state.committed(session_id) or state.view(session_id)
         if found is None:  # nobody in the room yet
             seats, epoch = state.seats(session_id), room.recorder_epoch
@@ -532,7 +378,7 @@ class RoomNamespace(Namespace):
                 RoomMember.session_id == session_id, RoomMember.role == "mediator"
             )
         ).all():
-            send("recording_gap", notice, to=_personal(mediator))
+            send("recording_gap", notice, to=personal(mediator))
 
     @handler("signal", relay=True)
     def on_signal(self, sender: int, room: state.Snapshot, data: Any) -> None:
@@ -574,7 +420,7 @@ class RoomNamespace(Namespace):
                 "payload": payload,
                 "version": room.layout_version,
             },
-            to=_recorder(room.session_id) if to == layout.RECORDER else _personal(to),
+            to=recorder_room(room.session_id) if to == layout.RECORDER else personal(to),
         )
 
     @handler("admit", changes_room=True)
@@ -626,7 +472,7 @@ class RoomNamespace(Namespace):
         def tell_the_group() -> None:
             for other in state.seats(room.session_id):
                 if layout.group_of(other, room.caucus_side) == message.scope:
-                    send("chat", line, to=_personal(other.participant_id))
+                    send("chat", line, to=personal(other.participant_id))
 
         return tell_the_group
 
@@ -649,7 +495,7 @@ class RoomNamespace(Namespace):
     @handler("end", changes_room=True)
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
-        return lambda: send_to_all("ended", {}, to=_everyone(room.session_id))
+        return lambda: send_to_all("ended", {}, to=everyone(room.session_id))
 
 
 def recording_notice(session_id: int, data: Any) -> dict:
