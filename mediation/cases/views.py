@@ -231,8 +231,9 @@ def _case_for_post(case_id: int) -> Case:
     return case
 
 
-def _run(case: Case, action, *args, **kwargs):
-    """Call an operation for ``case``; commit, or explain and roll back."""
+def _run(case: Case, action, *args, done: str | None = None, **kwargs):
+    """Call an operation for ``case``; commit, or explain and roll back. ``done``: what the
+    step did, said to whoever took it (by default, the case's new status)."""
     try:
         action(*args, **kwargs)
     except workflow.NotPermittedError:
@@ -245,6 +246,8 @@ def _run(case: Case, action, *args, **kwargs):
         return render_case(case, entered=request.form.to_dict()), 422
     except StaleDataError:
         db.session.rollback()
+        if not ops.can_view(current_user, case):
+            return _gone()  # the other change took the case from them
         flash(
             _(
                 "Someone else changed this case at the same time. Here it is as it is now; "
@@ -259,40 +262,76 @@ def _run(case: Case, action, *args, **kwargs):
             # not theirs any more, and a "page not found" under "done" would say it failed.
             flash(_("Done: the case is no longer with you."), "success")
             return redirect(url_for("accounts.home"))
-        flash(_("Done: the case is now %(status)s.", status=STATUS_NAMES[case.status]), "success")
+        status = STATUS_NAMES[case.status]
+        flash(done or _("Done: the case is now %(status)s.", status=status), "success")
     return redirect(url_for("cases.case_detail", case_id=case.id))
+
+
+def _gone():
+    flash(_("This case is no longer with you: someone else changed it meanwhile."), "error")
+    return redirect(url_for("accounts.home"))
 
 
 @login_required
 def propose_extension(case_id: int):
     case = _case_for_post(case_id)
     days = request.form.get("days", type=int) or 0
-    return _run(case, extension.propose, case, by=current_user, days=days)
+    return _run(
+        case,
+        extension.propose,
+        case,
+        by=current_user,
+        days=days,
+        done=_(
+            "Done: the longer period is proposed; it applies once every party consents (art 24)."
+        ),
+    )
 
 
 @login_required
 def consent_to_extension(case_id: int):
     case = _case_for_post(case_id)
-    return _run(case, extension.consent, case, by=current_user)
+    return _run(
+        case,
+        extension.consent,
+        case,
+        by=current_user,
+        done=_("Done: your consent to the longer period is recorded (art 24)."),
+    )
 
 
 @login_required
 def disclose_conflict(case_id: int):
     case = _case_for_post(case_id)
     return _run(
-        case, conflicts.disclose, case, by=current_user, text=request.form.get("text", "")[:2000]
+        case,
+        conflicts.disclose,
+        case,
+        by=current_user,
+        text=request.form.get("text", "")[:2000],
+        done=_(
+            "Done: the parties see your disclosure on the case page and your institution is "
+            "told; each party may accept you or ask for another mediator (art 13)."
+        ),
     )
 
 
 @login_required
 def answer_disclosure(case_id: int):
     case = _case_for_post(case_id)
+    accept = request.form.get("accept") == "1"
     return _run(
         case,
         conflicts.answer_disclosure,
         case,
         by=current_user,
-        accept=request.form.get("accept") == "1",
+        accept=accept,
+        done=_("Done: you accept this mediator (art 13).")
+        if accept
+        else _(
+            "Done: the institution is told that you object to this mediator; it decides "
+            "whether to give the case to another one (art 13)."
+        ),
     )
 
 
@@ -305,6 +344,10 @@ def request_mediator_change(case_id: int):
         case,
         by=current_user,
         reason=request.form.get("reason", "")[:2000],
+        done=_(
+            "Done: your request is sent to %(institution)s, which decides on it (art 14).",
+            institution=case.institution.name if case.institution else "",
+        ),
     )
 
 
@@ -321,6 +364,7 @@ def failure_record(case_id: int):
         reasons=form.get("reasons", "")[:5000],
         cost_raising_conduct=form.get("cost_raising_conduct", "")[:5000],
         notes_for_court=form.get("notes_for_court", "")[:5000],
+        done=_("Done: the record of the failed mediation is saved (art 21)."),
     )
 
 

@@ -209,7 +209,7 @@ def attachment(question_id: int, attachment_id: int):
     return response
 
 
-@login_required
+@role_required(Role.party)  # disputes are filed from a party's account (cases.intake_views)
 def to_case(question_id: int):
     item = _question_or_404(question_id)
     if item.asker_id != current_user.id:

@@ -23,6 +23,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.routing import RequestRedirect
 
 from mediation.extensions import db, limiter
 
@@ -45,7 +46,22 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    return target
+    return target if _opens(parts.path) else None
+
+
+def _opens(path: str) -> bool:
+    """Whether a browser sent to ``path`` gets a page: a form's address that takes only
+    POST (where a login interrupted a step, Flask-Login's "next") would answer 405."""
+    if not has_request_context():
+        return True
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path, method="GET")
+    except RequestRedirect:
+        return True  # the same page with its slash
+    except HTTPException:  # no such page, or not one to open
+        return False
+    return True
 
 
 @bp.get("/")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from mediation.accounts.models import Role
 from mediation.cases import categories, regions
+from mediation.core.access import role_required
 from mediation.core.forms import FieldError, with_prompt
 from mediation.extensions import db
 
@@ -43,7 +45,7 @@ def evaluate():
     )
 
 
-@login_required
+@role_required(Role.party)  # disputes are filed from a party's account (cases.intake_views)
 def to_case():
     """The evaluated claim becomes the person's draft case, with one button."""
     if not FlaskForm().validate_on_submit():

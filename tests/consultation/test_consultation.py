@@ -301,3 +301,20 @@ def test_an_expert_of_another_province_or_an_unproven_number_is_not_taken_over(a
             named, kind="lawyer", region_code="320000", categories_=[], languages=[], hours=""
         )
     assert not named.has_role(Role.expert)
+
+
+def test_an_asker_without_a_party_account_is_not_offered_a_case(app, client):
+    """Filing is for a party's account (cases.intake_views): an expert who asked a question
+    themselves is told so, not given a draft whose page then refuses them."""
+    with app.app_context():
+        asker = _expert(region=ZHEJIANG)  # not in the question's pool: an asker only
+        assert not asker.has_role(Role.party)
+        qid, phone = _ask(asker).id, asker.phone
+        db.session.commit()
+    assert login(client, phone, PASSWORD).status_code == 302
+    page = client.get(f"/consultation/{qid}").get_data(as_text=True)
+    assert f"/consultation/{qid}/case" not in page and "当事人本人的账号" in page
+    token = csrf_token(client, f"/consultation/{qid}")
+    assert client.post(f"/consultation/{qid}/case", data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert db.session.get(Question, qid).case_id is None

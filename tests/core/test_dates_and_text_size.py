@@ -105,3 +105,14 @@ def test_safe_next_refuses_what_a_browser_would_take_off_site(target):
 
     assert safe_next(target) is None
     assert safe_next("/cases/1?tab=a") == "/cases/1?tab=a"
+
+
+def test_safe_next_refuses_an_address_that_takes_only_post(app):
+    """A login that interrupted a step (Flask-Login's "next" is the form's address) must not
+    send the browser to GET a POST-only address: a 405 after logging in."""
+    from mediation.core.views import safe_next
+
+    with app.test_request_context("/login"):
+        assert safe_next("/cases/1/disclosure") is None
+        assert safe_next("/cases/1") == "/cases/1"
+        assert safe_next("/no/such/page") is None

@@ -161,3 +161,26 @@ def test_the_evaluated_claim_becomes_a_draft_case_with_the_fees_in_its_journal(a
         made = entries[1].payload
         # 办法 art 13 (1): 50 + 90,000 × 2.5%; art 16: half under the summary procedure.
         assert (made["ordinary"], made["summary"], made["mediation"]) == ("2300.00", "1150.00", "0")
+
+
+def test_a_staff_account_is_not_offered_a_draft_it_could_not_open(app, client):
+    """Filing is for a party's account (cases.intake_views): a mediator evaluating a claim is
+    told so, not given a draft whose page then refuses them."""
+    from sqlalchemy import func, select
+
+    from mediation.cases.models import Case
+    from mediation.extensions import db
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_institution, make_mediator
+
+    with app.app_context():
+        phone = make_mediator(make_institution()).phone
+        db.session.commit()
+    login(client, phone, PASSWORD)
+    page = ask(client).get_data(as_text=True)
+    assert 'action="/evaluation/case"' not in page and "当事人本人的账号" in page
+    fields = {"category": "neighbourhood", "amount": "100000.00", "region_code": "320000"}
+    token = csrf_token(client, "/evaluation")
+    assert client.post("/evaluation/case", data={**fields, "csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
