@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from agreements import pages
 from mediation.accounts import personal_links
@@ -32,6 +33,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 
 from . import application as applying
+from .labels import STATUS_NAMES
 from .models import Application
 
 
@@ -41,6 +43,22 @@ def _case(case_id: int) -> Case:
 
 def _open(case: Case) -> Application:
     return applying.open_application(case) or abort(404)
+
+
+def _moved_on(case: Case):
+    last = db.session.scalar(
+        select(Application).where(Application.case_id == case.id).order_by(Application.id.desc())
+    )
+    if last is None:
+        abort(404)
+    flash(
+        _(
+            "The application for judicial confirmation is %(status)s: there is nothing to sign.",
+            status=STATUS_NAMES[last.status],
+        ),
+        "info",
+    )
+    return redirect(url_for("agreements.page", case_id=case.id), code=303)
 
 
 @login_required
@@ -107,7 +125,12 @@ def _sign_page(application: Application, form: SignForm, status: int = 200, erro
 @sign_flow.code_limit("code")
 @login_required
 def sign(case_id: int):
-    application = _open(_case(case_id))
+    case = _case(case_id)
+    application = applying.open_application(case)
+    if application is None:
+        # A signing link read after the application was withdrawn (or a page left open):
+        # said so on the agreement's page, not "page not found".
+        return _moved_on(case)
     if request.method == "GET":
         return _sign_page(application, SignForm(formdata=None))
     return sign_flow.answer(

@@ -12,7 +12,7 @@ from mediation.cases.models import Case
 from mediation.court.models import Application
 from mediation.extensions import db
 from tests.agreements.conftest import drawing, last_code_to
-from tests.conftest import login, post_form
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD
 
 from .conftest import apply_jointly, in_force
@@ -262,3 +262,30 @@ def test_the_portal_s_extension_needs_reasons_and_happens_once(app, client):
     assert "审查期限已经延长过一次" in client.get(page).get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Application, application_id).ruling_due_at > due
+
+
+def test_a_signing_link_read_after_a_withdrawal_says_so(app, client):
+    """The respondent opens the text message's link after the applicant withdrew the
+    application: the agreement's page, saying there is nothing to sign (not "page not
+    found"); pressing "sign" on a page left open meanwhile says the same."""
+    from mediation.court import application as applying
+
+    with app.app_context():
+        world = in_force()
+        applicant, respondent = world.case.party_users()
+        application = applying.start(world.case, world.court, by=applicant)
+        link = applying.link_for(application, respondent)
+        applying.withdraw(application, by=applicant)
+        db.session.commit()
+        case_id, phone = world.case.id, respondent.phone
+    login(client, phone, PASSWORD)
+    path = "/" + link.split("/", 3)[3]
+    landed = client.get(path, follow_redirects=True)
+    page = landed.get_data(as_text=True)
+    assert landed.status_code == 200 and landed.request.path == f"/cases/{case_id}/agreement"
+    assert "已撤回" in page and "无需签名" in page, page
+    token = csrf_token(client, f"/cases/{case_id}/agreement")
+    pressed = client.post(
+        f"/cases/{case_id}/confirmation/sign", data={"action": "sign", "csrf_token": token}
+    )
+    assert pressed.status_code == 303 and pressed.location.endswith(f"/cases/{case_id}/agreement")
