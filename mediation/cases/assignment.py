@@ -284,6 +284,17 @@ def tell_applicants(case: Case, message, **values) -> None:
         notify.tell(user, message, number=case.number, **values)
 
 
+def was_given_to(case_id: int, user: User) -> bool:
+    """Whether the case was ever given to ``user`` as its mediator."""
+    return bool(
+        db.session.scalar(
+            select(CaseAssignment.id)
+            .where(CaseAssignment.case_id == case_id, CaseAssignment.mediator_id == user.id)
+            .limit(1)
+        )
+    )
+
+
 def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
     """An institution administrator gives one of its cases to another of its mediators:
     before acceptance (the art 12 clock starts again) or later, on a party's request to

@@ -4,6 +4,8 @@ the case from its page; the parties' answers are journaled."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -12,6 +14,7 @@ from mediation.accounts.models import Role, User, UserRole
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
 from . import agency, assignment, matching, workflow
@@ -108,3 +111,25 @@ def request_change(case: Case, *, by: User, reason: str) -> None:
         )
     journal.append(case.id, "mediator.change_requested", {"reason": reason.strip()}, actor_id=by.id)
     _tell_institution(case, CHANGE_ASKED)
+
+
+def change_asked_at(case: Case, user: User) -> datetime | None:
+    """When ``user`` asked for another mediator (art 14) while the case still has the same
+    one: the request waits for the institution. None once the mediator was changed."""
+    entries = select(JournalEntry.seq).where(JournalEntry.case_id == case.id)
+    changed = db.session.scalar(
+        entries.where(JournalEntry.action.in_(("case.mediator_changed", "case.assigned"))).order_by(
+            JournalEntry.seq.desc()
+        )
+    )
+    return db.session.scalar(
+        select(JournalEntry.created_at)
+        .where(
+            JournalEntry.case_id == case.id,
+            JournalEntry.action == "mediator.change_requested",
+            JournalEntry.actor_id == user.id,
+            JournalEntry.seq > (changed or 0),
+        )
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    )

@@ -94,8 +94,20 @@ def caseload():
 
 @login_required
 def case_detail(case_id: int):
-    case = ops.viewable_case(case_id, current_user) or abort(404)  # not yours = not there
-    return render_case(case)
+    return render_case(_viewable(case_id))
+
+
+def _viewable(case_id: int) -> Case:
+    """The case, if the user may see it; not theirs is not there (404), but a mediator it
+    was taken from (by their institution, art 14, or a new choice, art 12) is told so and
+    sent to their own first page."""
+    case = ops.viewable_case(case_id, current_user)
+    if case is None:
+        if assignment.was_given_to(case_id, current_user):
+            flash(_("This case is no longer with you: it was given to another mediator."), "info")
+            abort(redirect(url_for("accounts.home")))
+        abort(404)
+    return case
 
 
 def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm | None = None):
@@ -126,6 +138,7 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         extension_request=extension.pending(case),
         failure=db.session.get(FailureRecord, case.id),
         disclosure=conflicts.open_disclosure(case),
+        change_asked_at=conflicts.change_asked_at(case, current_user),
         reasons=workflow.termination_reasons(current_user, case),
         entered=entered or {},
         shown_identity=lambda party: shown_identity(party, current_user),
@@ -225,7 +238,7 @@ def answer(case_id: int):
 
 
 def _case_for_post(case_id: int) -> Case:
-    case = ops.viewable_case(case_id, current_user) or abort(404)
+    case = _viewable(case_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     return case

@@ -56,9 +56,18 @@ def test_an_objection_goes_to_the_institution(case):
 def test_a_party_asks_for_another_mediator(case):
     with pytest.raises(workflow.NotPermittedError):
         conflicts.request_change(case, by=make_user(), reason="x")
-    conflicts.request_change(case, by=case.party_users()[0], reason="调解员偏向对方")
+    asking, other = case.party_users()
+    assert conflicts.change_asked_at(case, asking) is None
+    conflicts.request_change(case, by=asking, reason="调解员偏向对方")
     assert actions(case)[-1] == "mediator.change_requested"
     assert any("另行指定" in text or "更换" in text for text in admin_texts(case))
+    # Their page says the request waits (not the form again); the other party's does not.
+    assert conflicts.change_asked_at(case, asking) is not None
+    assert conflicts.change_asked_at(case, other) is None
+    from mediation.cases import assignment
+
+    assignment.reassign_by_institution(case, mediator=case.other_mediator, by=case.admin)
+    assert conflicts.change_asked_at(case, asking) is None  # granted: nothing waits
 
 
 def test_asking_for_another_mediator_when_there_is_none_says_so(case):

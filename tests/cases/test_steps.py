@@ -7,7 +7,7 @@ import pytest
 from mediation.cases.models import Case
 from mediation.cases.states import CaseStatus
 from mediation.extensions import db
-from tests.conftest import login, post_form
+from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_case, make_institution, make_mediator, make_user
 
 
@@ -263,3 +263,56 @@ def test_choosing_again_from_the_case_page_refuses_hostile_input_without_a_trace
     with app.app_context():
         moved = db.session.get(Case, ids["case"])
         assert moved.institution_id == ids["other"] and moved.status == CaseStatus.submitted
+
+
+def test_a_mediator_the_case_was_taken_from_is_told_so_not_shown_page_not_found(app):
+    """Art 14: the institution gives the case to another of its mediators while the first
+    has its page open; their next button, or their next look, says what happened. Someone
+    who never had the case still finds nothing there."""
+    from mediation.accounts.models import Role, User
+    from mediation.cases import assignment
+
+    with app.app_context():
+        first = make_mediator(make_institution())
+        second = make_mediator(first.institution)
+        admin = make_user(Role.institution_admin, institution_id=first.institution_id)
+        case = make_case(make_user(), make_user(), mediator=first)
+        db.session.commit()
+        ids = {"case": case.id, "second": second.id, "admin": admin.id}
+        phones = {"first": first.phone, "stranger": make_mediator(first.institution).phone}
+        db.session.commit()
+    case_page = f"/cases/{ids['case']}"
+    mine = client_for(app, phones["first"])
+    token = csrf_token(mine, case_page)  # the page open on their screen
+    with app.app_context():
+        assignment.reassign_by_institution(
+            db.session.get(Case, ids["case"]),
+            mediator=db.session.get(User, ids["second"]),
+            by=db.session.get(User, ids["admin"]),
+        )
+        db.session.commit()
+    pressed = mine.post(f"{case_page}/steps/terminate", data={"confirm": "1", "csrf_token": token})
+    assert pressed.status_code == 302 and case_page not in pressed.headers["Location"]
+    home = mine.get(pressed.headers["Location"], follow_redirects=True)
+    assert home.status_code == 200 and "已交由其他调解员办理" in home.get_data(as_text=True)
+    assert mine.get(case_page).status_code == 302
+    assert client_for(app, phones["stranger"]).get(case_page).status_code == 404
+
+
+def test_a_party_who_asked_for_another_mediator_sees_the_request_wait(app):
+    """Art 14 from the case page: after "send the request" the page says it waits for the
+    institution, instead of offering the same form as if nothing had been sent."""
+    with app.app_context():
+        first = make_mediator(make_institution())
+        make_mediator(first.institution)  # someone the institution could choose
+        case = make_case(make_user(), make_user(), mediator=first)
+        db.session.commit()
+        case_page, phone = f"/cases/{case.id}", case.party_users()[0].phone
+    mine = client_for(app, phone)
+    action = f"{case_page}/change-mediator"
+    assert f'action="{action}"' in mine.get(case_page).get_data(as_text=True)
+    sent = post_form(mine, action, {"reason": "调解员偏向对方"}, form_page=case_page)
+    assert sent.status_code == 302
+    page = mine.get(case_page).get_data(as_text=True)
+    assert 'id="change-asked"' in page and f'action="{action}"' not in page
+    assert "申请更换调解员" in page
