@@ -74,13 +74,13 @@ def tell(case: Case, *, refused: bool = False) -> None:
         actor_id=None,
     )
     if delegated(case):
-        message, named = CHOICE_LAPSED_DELEGATED, {"institution": case.institution.name}
+        message, values = CHOICE_LAPSED_DELEGATED, {"institution": case.institution.name}
     elif mediator is not None:
-        message, named = CHOICE_LAPSED_MEDIATOR, {"mediator": mediator.real_name}
+        message, values = CHOICE_LAPSED_MEDIATOR, {"mediator": mediator.real_name}
     else:
-        message, named = CHOICE_LAPSED, {"institution": case.institution.name}
+        message, values = CHOICE_LAPSED, {"institution": case.institution.name}
     for user in case.party_users(Side.applicant):
-        notify.tell(user, message, number=case.number, **named)
+        notify.tell(user, message, number=case.number, **values)
     signals.choice_lapsed.send(case)
 
 
@@ -104,12 +104,6 @@ def lapsed(case: Case) -> Lapse | None:
         return None
     payload = last.payload or {}
     return Lapse(last.created_at, payload.get("institution_id"), payload.get("mediator_id"))
-
-
-def lapsed_at(case: Case) -> datetime | None:
-    """When the choice last made for ``case`` was found not taken on (``lapsed``)."""
-    found = lapsed(case)
-    return found.at if found is not None else None
 
 
 def delegated(case: Case) -> bool:

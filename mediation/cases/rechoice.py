@@ -65,8 +65,8 @@ def choose_again(
     if lapsed is None:
         raise workflow.TransitionError(
             _(
-                "Another institution can be chosen only after the one chosen declined the "
-                "case or did not take it on within 3 working days."
+                "Another mediator or institution can be chosen only after the one chosen "
+                "declined the case or did not take it on within 3 working days."
             )
         )
     _check_choice(case, lapsed, institution, mediator)
@@ -85,13 +85,7 @@ def choose_again(
         },
         actor_id=by.id if by is not None else None,
     )
-    # Who was waiting to answer: a mediator picked meanwhile, or the one chosen, whose days
-    # have passed; not one who declined (they answered already).
-    waiting = (
-        db.session.get(User, last.mediator_id)
-        if last and last.mediator_id and last.outcome == AssignmentOutcome.pending
-        else None
-    )
+    waiting = meanwhile(case, lapsed)  # told below that they need not answer
     assignment.close_pending(case, AssignmentOutcome.withdrawn, "", now)
     previous = case.mediator_id
     case.mediator = None
