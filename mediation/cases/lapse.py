@@ -43,11 +43,13 @@ CHOICE_LAPSED_DELEGATED = _l(
 
 class Lapse(NamedTuple):
     """A choice found not taken on (``lapsed``): when, and whose: the mediator chosen by
-    name, or else the institution."""
+    name, or else the institution; ``refused`` when the institution declined the case
+    (rather than letting its days pass), so that waiting for it is no use."""
 
     at: datetime
     institution_id: int | None
     mediator_id: int | None
+    refused: bool = False
 
 
 def tell(case: Case, *, refused: bool = False) -> None:
@@ -70,7 +72,11 @@ def tell(case: Case, *, refused: bool = False) -> None:
     journal.append(
         case.id,
         "case.choice_lapsed",
-        {"institution_id": case.institution_id, "mediator_id": mediator and mediator.id},
+        {
+            "institution_id": case.institution_id,
+            "mediator_id": mediator and mediator.id,
+            "refused": refused and mediator is None,
+        },
         actor_id=None,
     )
     if delegated(case):
@@ -103,7 +109,12 @@ def lapsed(case: Case) -> Lapse | None:
     if last is None or last.action != "case.choice_lapsed":
         return None
     payload = last.payload or {}
-    return Lapse(last.created_at, payload.get("institution_id"), payload.get("mediator_id"))
+    return Lapse(
+        last.created_at,
+        payload.get("institution_id"),
+        payload.get("mediator_id"),
+        payload.get("refused") is True,
+    )
 
 
 def delegated(case: Case) -> bool:

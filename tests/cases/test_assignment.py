@@ -202,6 +202,7 @@ def test_an_institution_chosen_keeps_the_case_and_the_applicant_may_choose_again
     assert assignment.reassign_overdue(now=at(10, 11)) == []
     assert case.institution_id == chosen.id and case.mediator is None
     assert assignment.in_queue(case)
+    assert not lapse.lapsed(case).refused  # its days passed: waiting may still help
     lapsed = [t for t in applicant_texts(case) if "在案件页面另选调解组织" in t]
     assert len(lapsed) == 1 and chosen.name in lapsed[0] and case.number in lapsed[0]
     # Looked at again a working day later: still theirs, and not told twice.
@@ -261,6 +262,7 @@ def test_an_institution_that_declines_for_its_chosen_mediator_refuses_the_choice
     assignment.decline(case, by=admin, reason="不属于本会调解范围")
     assert case.status == CaseStatus.declined and case.acceptance_due_at is None
     assert lapse.lapsed(case).mediator_id is None
+    assert lapse.lapsed(case).refused  # the case page does not suggest waiting for it
     told = [t for t in applicant_texts(case) if "未受理" in t]
     assert len(told) == 1 and chosen.name in told[0] and named.real_name not in told[0]
     with pytest.raises(workflow.TransitionError):  # the institution that refused

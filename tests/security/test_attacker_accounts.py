@@ -183,6 +183,14 @@ def test_item_4_an_agent_nobody_confirmed_cannot_act(app, world):
         rows = db.session.scalars(select(CaseParty).where(CaseParty.case_id == case_id)).all()
         assert all(not p.is_agent for p in rows)
     assert attacker.get(f"/cases/{case_id}").status_code == 404
+    # The link opened again (it stays in the text messages): said plainly, not "not found";
+    # and nothing of the case, to whoever holds it.
+    again = app.test_client().get(f"/{path}")
+    assert again.status_code == 410
+    assert "此链接已失效：此人已不再代理本案" in again.get_data(as_text=True)
+    assert "坏人" not in again.get_data(as_text=True)
+    # A link the platform never sent is still not found.
+    assert app.test_client().get(f"/{path[:-3]}xyz").status_code == 404
 
 
 def test_item_4_a_confirmed_agent_acts_and_the_party_is_told(app, world):
