@@ -14,6 +14,9 @@ DEBIAN_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-c
 STAMP_DEBIAN := $(VENV)/.debian-packages
 STAMP_PY := $(VENV)/.installed
 PY_SOURCES := setup.cfg pyproject.toml
+# The suite runs on every core, a test file's tests together on one worker (its module
+# fixtures, a whole deployment for some, are made once); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint translations assets clean
 
@@ -25,7 +28,7 @@ run: $(STAMP_PY) static/vendor
 test: $(STAMP_PY) static/vendor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP_PY)
 	$(BIN)/ruff check --fix .
