@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -53,6 +54,16 @@ def values(salt: str, signed: str) -> list | None:
 def url(path: str) -> str:
     """An address for a text message (built from BASE_URL: workers have no request)."""
     return f"{current_app.config['BASE_URL'].rstrip('/')}{path}"
+
+
+def gone(message: str) -> tuple[str, int]:
+    """The answer to a genuine link whose person no longer takes part in what it was sent
+    for (an agent the party refused, say): said plainly (410 Gone, not "not found"), before
+    any code is sent, and nothing of the case: whoever holds the link may not be them."""
+    return render_template("errors.html", code=410, message=message), 410
+
+
+NO_LONGER_IN_CASE = _l("This link no longer applies: you no longer take part in this case.")
 
 
 def may_enter_by_code(user: User) -> bool:

@@ -251,6 +251,8 @@ def personal_link(token: str):
     if found is None:
         abort(404)
     agreement, user = found
+    if viewable_case(agreement.case_id, user) is None:  # an agent the party refused, say
+        return personal_links.gone(str(personal_links.NO_LONGER_IN_CASE))
     return personal_links.enter(
         user,
         case_id=agreement.case_id,

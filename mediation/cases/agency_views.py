@@ -32,8 +32,9 @@ def agency_link(token: str):
         # A link the platform sent, whose agent has left the case since: refused by the
         # party (perhaps from this very link, opened again) or withdrawn. Said plainly, and
         # nothing of the case: whoever holds the link may not be the party.
-        message = _("This link no longer applies: this person no longer acts in the case.")
-        return render_template("errors.html", code=410, message=message), 410
+        return personal_links.gone(
+            _("This link no longer applies: this person no longer acts in the case.")
+        )
     case = agent.case
     if not (current_user.is_authenticated and current_user.id == principal.user_id):
         return personal_links.enter(

@@ -218,6 +218,8 @@ def personal_link(token: str):
     if found is None:
         abort(404)
     application, user = found
+    if viewable_case(application.case_id, user) is None:  # an agent the party refused, say
+        return personal_links.gone(str(personal_links.NO_LONGER_IN_CASE))
     return personal_links.enter(
         user,
         case_id=application.case_id,

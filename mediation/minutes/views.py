@@ -244,6 +244,8 @@ def personal_link(token: str):
     participant = review.participant_of_link(token)
     if participant is None:
         abort(404)
+    if not can_view(participant.user, participant.session.case):
+        return personal_links.gone(str(personal_links.NO_LONGER_IN_CASE))  # an agent refused
     return personal_links.enter(
         participant.user,
         case_id=participant.session.case_id,

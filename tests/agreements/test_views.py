@@ -344,3 +344,36 @@ def test_signers_in_one_office_each_get_their_code(app):
             assert sum(1 for s in agreement.round_signatures() if s.signed_at) == len(signers)
     finally:
         app.config.update(kept)
+
+
+def test_a_refused_agents_signing_link_says_it_no_longer_applies(app, client):
+    """The agent was asked to sign by text message; the party then refused them (art 4 of
+    the agency rules in cases/agency.py). Their link answers that it no longer applies,
+    before a code is sent and with nothing of the case, not 'page not found' after it."""
+    from mediation.cases import agency
+    from mediation.cases.models import CaseParty
+    from tests.factories import make_user
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        draft = complete_draft(case)
+        applicant = case.party_users()[0]
+        row = CaseParty(user=make_user(), side="applicant", is_agent=True, represents=applicant)
+        case.parties.append(row)
+        db.session.flush()
+        agency.confirm(row, by=case.mediator)
+        out_for_signing(case, draft)
+        agent_phone = row.user.phone
+        asked = [m for m in messages_to(agent_phone) if "/a/" in m]
+        assert asked, "the agent signs first for the applicant"
+        link = "/a/" + asked[-1].rsplit("/a/", 1)[1].split()[0]
+        agency.refuse(row, by=applicant)
+        db.session.commit()
+        number, sent = case.number, len(messages_to(agent_phone))
+    answer = client.get(link)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 410 and "此链接已失效：您已不再参与本案" in page
+    assert number not in page
+    assert post_form(client, link, {"action": "send"}, form_page="/").status_code == 410
+    with app.app_context():
+        assert len(messages_to(agent_phone)) == sent  # no code sent for nothing

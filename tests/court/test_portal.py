@@ -289,3 +289,31 @@ def test_a_signing_link_read_after_a_withdrawal_says_so(app, client):
         f"/cases/{case_id}/confirmation/sign", data={"action": "sign", "csrf_token": token}
     )
     assert pressed.status_code == 303 and pressed.location.endswith(f"/cases/{case_id}/agreement")
+
+
+def test_a_refused_agents_application_link_says_it_no_longer_applies(app, client):
+    """The agent who signs the application for the respondent is refused by them while the
+    round is open: their text message's link says it no longer applies, before any code,
+    with nothing of the case (not "page not found" after the code)."""
+    from mediation.cases import agency
+    from mediation.cases.models import CaseParty
+    from mediation.court import application as applying
+    from tests.factories import make_user
+
+    with app.app_context():
+        world = in_force()
+        applicant, respondent = world.case.party_users()
+        row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+        world.case.parties.append(row)
+        db.session.flush()
+        agency.confirm(row, by=world.case.mediator)
+        application = applying.start(world.case, world.court, by=applicant)
+        assert row.user_id in {s.user_id for s in application.signatures}
+        link = applying.link_for(application, row.user)
+        agency.refuse(row, by=respondent)
+        db.session.commit()
+        number = world.case.number
+    answer = client.get("/" + link.split("/", 3)[3])
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 410 and "此链接已失效：您已不再参与本案" in page
+    assert number not in page

@@ -113,3 +113,27 @@ def test_the_mediator_writes_after_the_session_and_sends_them(app, client):
     with app.app_context():
         written = minutes.of_session(session_id)
         assert written.review_version == 1 and len(written.reviews) == 2
+
+
+def test_a_refused_agents_minutes_link_says_it_no_longer_applies(app, client):
+    """An agent who came to the session is asked to review the minutes; the party then
+    refuses them. The link says so before any code, not 'page not found' after it."""
+    from mediation.cases import agency
+    from mediation.cases.models import CaseParty
+    from tests.factories import make_user
+
+    with app.app_context():
+        case = make_mediating_case()
+        respondent = case.party_users()[1]
+        row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+        case.parties.append(row)
+        db.session.flush()
+        agency.confirm(row, by=case.mediator)
+        ended_session(case)
+        link, number = review_link(row.user.phone), case.number
+        agency.refuse(row, by=respondent)
+        db.session.commit()
+    answer = client.get(link)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 410 and "此链接已失效：您已不再参与本案" in page
+    assert number not in page
