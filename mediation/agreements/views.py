@@ -22,6 +22,7 @@ from agreements.render import TEMPLATES, render_html
 from mediation.accounts import personal_links
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
+from mediation.cases.views import turn_away
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
@@ -36,7 +37,8 @@ EXTRA_ROWS = 2  # empty rows offered below the filled ones, for forms without Ja
 
 
 def _case(case_id: int) -> Case:
-    return viewable_case(case_id, current_user) or abort(404)
+    # A mediator the case was taken from (with a signing link of theirs, say) is told so.
+    return viewable_case(case_id, current_user) or turn_away(case_id)
 
 
 def _agreement(case: Case) -> Agreement:
