@@ -31,3 +31,8 @@ bp.add_url_rule("/pki/<name>", view_func=pki_views.crl)
 @signals.status_changed.connect
 def _signing_follows_the_case(case, source: str, action: str, **_: object) -> None:
     operations.case_moved(case, source=source, action=action)
+
+
+@signals.mediator_changed.connect
+def _signing_follows_the_mediator(case, previous: int | None = None, **_: object) -> None:
+    operations.mediator_changed(case)

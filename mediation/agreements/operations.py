@@ -175,3 +175,12 @@ def case_moved(case: Case, *, source: str, action: str) -> None:
     agreement = of_case(case)
     if agreement is not None and agreement.status == AgreementStatus.signing:
         signing.void_round(agreement, by=None, reason=f"case {action}")
+
+
+def mediator_changed(case: Case) -> None:
+    """The case was given to another mediator (SPC online mediation rules arts 13, 14): a
+    round out for signing names the former one and is voided; the new mediator fixes the
+    text again (signing.void_for_new_mediator)."""
+    agreement = of_case(case)
+    if agreement is not None:
+        signing.void_for_new_mediator(agreement)

@@ -57,6 +57,10 @@ IN_FORCE = _l(
     "Case %(number)s: everyone has signed the mediation agreement; it is in force. Anyone can "
     "check it at %(verify)s with its document check code %(code)s."
 )
+MEDIATOR_CHANGED = _l(
+    "Case %(number)s: the mediator has changed, so this round of signing the mediation "
+    "agreement is void. The new mediator will fix the agreement's text again."
+)
 ROLE_NAMES = {
     SignerRole.party: _l("party"),
     SignerRole.mediator: _l("mediator"),
@@ -274,21 +278,21 @@ def of_link(token: str) -> tuple[Agreement, User] | None:
     return agreement, user
 
 
+def _seal_people(case: Case) -> list[User]:
+    """Who is asked for the seal: its holder, or every administrator when none is named."""
+    institution = case.institution
+    if institution.seal_holder is not None:
+        return [institution.seal_holder]
+    return [u for u in institution.staff if u.has_role(Role.institution_admin)]
+
+
 def _ask_next(agreement: Agreement) -> None:
     """Tell whoever signs next (the seal: its holder, or every administrator)."""
     signature = next_signature(agreement)
     if signature is None:
         return
     case = agreement.case
-    if signature.role == SignerRole.institution:
-        institution = case.institution
-        people = (
-            [institution.seal_holder]
-            if institution.seal_holder is not None
-            else [u for u in institution.staff if u.has_role(Role.institution_admin)]
-        )
-    else:
-        people = [signature.user]
+    people = _seal_people(case) if signature.role == SignerRole.institution else [signature.user]
     for person in people:
         notify.tell(person, SIGN_ASKED, number=case.number, link=link_for(agreement, person))
 
@@ -524,3 +528,33 @@ def void_round(agreement: Agreement, *, by: User | None, reason: str) -> None:
         {"round": agreement.round, "signed": signed, "reason": reason},
         actor_id=by.id if by else None,
     )
+
+
+def void_for_new_mediator(agreement: Agreement) -> None:
+    """The case has a new mediator while its agreement is out for signing: the round is void.
+    The document names the mediator who signs it (People's Mediation Law art 29: the parties
+    and the people's mediator sign, the committee seals), and the one it names can no longer
+    open the case, so the round could never be finished. The new mediator fixes the text
+    again and a new round starts; an agreement in force is a record and stays as it is.
+    Whoever signed the round or was to sign it is told (the parties or agents still in the
+    case, the mediator it named, the seal's people once they were asked)."""
+    lock(agreement)
+    if (
+        agreement.status != AgreementStatus.signing
+        or agreement.case.status != CaseStatus.agreement_drafted
+    ):
+        return  # in force, refused, a draft, or already voided by the case's own step
+    case = agreement.case
+    turn = next_signature(agreement)
+    in_case = {p.user_id for p in case.parties}
+    told = [
+        s.user
+        for s in agreement.round_signatures()
+        if s.user is not None and (s.role == SignerRole.mediator or s.user_id in in_case)
+    ]
+    if turn is not None and turn.role == SignerRole.institution:
+        told += _seal_people(case)
+    void_round(agreement, by=None, reason="mediator changed")
+    for person in dict.fromkeys(told):  # each once, in signing order
+        if person.id != case.mediator_id:
+            notify.tell(person, MEDIATOR_CHANGED, number=case.number)

@@ -20,8 +20,10 @@ from flask_login import current_user, login_required
 from agreements import pages
 from agreements.render import TEMPLATES, render_html
 from mediation.accounts import personal_links
+from mediation.cases import assignment
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
+from mediation.cases.views import turn_away
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
@@ -36,7 +38,8 @@ EXTRA_ROWS = 2  # empty rows offered below the filled ones, for forms without Ja
 
 
 def _case(case_id: int) -> Case:
-    return viewable_case(case_id, current_user) or abort(404)
+    # A mediator the case was taken from (with a signing link of theirs, say) is told so.
+    return viewable_case(case_id, current_user) or turn_away(case_id)
 
 
 def _agreement(case: Case) -> Agreement:
@@ -251,7 +254,10 @@ def personal_link(token: str):
     if found is None:
         abort(404)
     agreement, user = found
-    if viewable_case(agreement.case_id, user) is None:  # an agent the party refused, say
+    # An agent the party refused, say, is told the link no longer applies; a mediator the
+    # case was taken from, once logged in, that the case went to another (``_case``).
+    gone = viewable_case(agreement.case_id, user) is None
+    if gone and not assignment.was_given_to(agreement.case_id, user):
         return personal_links.gone(str(personal_links.NO_LONGER_IN_CASE))
     return personal_links.enter(
         user,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from io import BytesIO
+from typing import NoReturn
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -103,11 +104,18 @@ def _viewable(case_id: int) -> Case:
     sent to their own first page."""
     case = ops.viewable_case(case_id, current_user)
     if case is None:
-        if assignment.was_given_to(case_id, current_user):
-            flash(_("This case is no longer with you: it was given to another mediator."), "info")
-            abort(redirect(url_for("accounts.home")))
-        abort(404)
+        turn_away(case_id)
     return case
+
+
+def turn_away(case_id: int) -> NoReturn:
+    """Refuse a page of a case the user may not see: 404, but a mediator the case was taken
+    from (art 12, 13, 14) is told so and sent to their own first page. For the pages of
+    the features above (the agreement, the minutes) as much as for the case page."""
+    if assignment.was_given_to(case_id, current_user):
+        flash(_("This case is no longer with you: it was given to another mediator."), "info")
+        abort(redirect(url_for("accounts.home")))
+    abort(404)
 
 
 def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm | None = None):

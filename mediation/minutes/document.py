@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from agreements.render import render_pdf
+from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
 from mediation.cases.labels import SIDE_NAMES
 from mediation.core.db import utcnow
@@ -22,7 +23,9 @@ from .models import SECTIONS, Minutes
 from .passages import disputes_by_passage, passages
 
 
-def render(session: MediationSession, minutes: Minutes) -> bytes:
+def render(session: MediationSession, minutes: Minutes, closed_by: User | None = None) -> bytes:
+    """The PDF. ``closed_by``: the mediator who closed the review (None when the last
+    answer made the minutes final)."""
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
     def at(value):
@@ -44,6 +47,16 @@ def render(session: MediationSession, minutes: Minutes) -> bytes:
         .order_by(Recording.started_at)
     ).all()
     numbered = passages(minutes)
+    # A mediator the case was given to after the session (SPC online mediation rules arts
+    # 13, 14) who amended the minutes or closed their review is named: the record says who
+    # decided, beside the mediator who held the session (People's Mediation Law art 27).
+    amended_by = (
+        db.session.get(User, minutes.updated_by_id)
+        if minutes.updated_by_id not in (None, session.mediator_id)
+        else None
+    )
+    if closed_by is not None and closed_by.id == session.mediator_id:
+        closed_by = None
     return render_pdf(
         "minutes.html",
         case=session.case,
@@ -60,4 +73,6 @@ def render(session: MediationSession, minutes: Minutes) -> bytes:
         room=room,
         at=at,
         made_at=at(utcnow()),
+        amended_by=amended_by,
+        closed_by=closed_by,
     )

@@ -45,8 +45,10 @@ def _text_query():
 def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minutes:
     """The mediator records the minutes (every save is a new version, journaled with the
     text as saved, so nothing said is lost by a later edit). A change during the parties'
-    review sends the new version for review again: confirmations were of other words."""
-    if by.id != session.mediator_id:
+    review sends the new version for review again: confirmations were of other words. The
+    case's mediator writes them, also after the case was given to them from the mediator
+    who held the session (``review.acts_as_mediator``)."""
+    if not review.acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator writes the minutes."))
     minutes = of_session(session.id)
     if minutes is not None:

@@ -64,6 +64,16 @@ def reviewers(session: MediationSession) -> list[SessionParticipant]:
     return [p for p in invited if p.id in attended] or invited
 
 
+def acts_as_mediator(session: MediationSession, user: User) -> bool:
+    """Whether ``user`` keeps the minutes of ``session``: the case's mediator now, who need
+    not be the one who held the session. A case given to another mediator (SPC online
+    mediation rules arts 13, 14) takes its minutes along: the new mediator decides what a
+    party disputes and closes the review (art 22: the mediator confirms the undisputed
+    facts; People's Mediation Law art 27: the mediator records the mediation), and the one
+    who held the session, no longer on the case, can no longer act on them."""
+    return user.id == session.case.mediator_id
+
+
 def link_for(participant: SessionParticipant) -> str:
     """The personal link sent by SMS."""
     signed = personal_links.token(LINK_SALT, participant.id, participant.link_nonce)
@@ -287,8 +297,9 @@ def awaits_mediator(minutes: Minutes | None) -> bool:
 
 def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> None:
     """The mediator ends the review without waiting for everyone: whoever has not
-    answered is shown in the PDF as not having confirmed."""
-    if by.id != session.mediator_id:
+    answered is shown in the PDF as not having confirmed. The case's mediator now decides,
+    also for a session a former mediator held (``acts_as_mediator``)."""
+    if not acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator can do this."))
     lock(minutes)
     if minutes.review_version is None or minutes.finalised_at is not None:
@@ -310,7 +321,7 @@ def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) ->
 
     if minutes.finalised_at is not None:
         return
-    pdf = document.render(session, minutes)
+    pdf = document.render(session, minutes, closed_by=by)
     relative = document_path(session, minutes)
     storage().put(relative, pdf)
     minutes.finalised_at = utcnow()

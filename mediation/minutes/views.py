@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from mediation.accounts import personal_links
 from mediation.booking.models import MediationSession
 from mediation.cases.operations import can_view
+from mediation.cases.views import turn_away
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError, apply_field_error
@@ -33,13 +34,14 @@ from .models import SECTIONS, Minutes
 def _session(session_id: int) -> MediationSession:
     """The session, if the viewer may see its case and, for a session held with one side
     alone (SPC online mediation rules art 16), is not of the other side (404 otherwise,
-    for all: the other side learns nothing of its minutes, not even whether they exist)."""
+    for all: the other side learns nothing of its minutes, not even whether they exist).
+    A mediator the case was taken from (the link of a party's dispute, say) is told so."""
     session = db.session.get(MediationSession, session_id)
-    if (
-        session is None
-        or not can_view(current_user, session.case)
-        or session.hidden_from(current_user)
-    ):
+    if session is None:
+        abort(404)
+    if not can_view(current_user, session.case):
+        turn_away(session.case_id)
+    if session.hidden_from(current_user):
         abort(404)
     return session
 
@@ -59,7 +61,8 @@ def _with_version(form: ReviewForm, minutes: Minutes | None) -> ReviewForm:
 
 
 def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
-    is_mediator = current_user.id == session.mediator_id
+    # The case's mediator now, who need not be the one who held the session.
+    is_mediator = review.acts_as_mediator(session, current_user)
     mine = review.review_of(minutes, current_user) if minutes else None
     if is_mediator and "edit_form" not in forms:
         forms["edit_form"] = MinutesForm(obj=minutes) if minutes else MinutesForm()
@@ -69,6 +72,7 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         case=session.case,
         minutes=minutes,
         is_mediator=is_mediator,
+        is_party=any(p.user_id == current_user.id for p in session.case.parties),
         mine=mine,
         passages=passages.passages(minutes) if minutes else [],
         disputes=passages.disputes_by_passage(minutes) if minutes else {},
@@ -92,7 +96,7 @@ def page(session_id: int):
     if request.method == "GET":
         return _render(session, minutes)
     # POST: the mediator saves (and perhaps sends) the text.
-    if current_user.id != session.mediator_id:
+    if not review.acts_as_mediator(session, current_user):
         abort(403)
     form = MinutesForm()
     if not form.validate_on_submit():
@@ -125,7 +129,7 @@ def _mediator_acts(session_id: int, act, done: str):
     """A button of the mediator's: ``act(session, minutes)``, then back to the page."""
     session = _session(session_id)
     minutes = operations.of_session(session.id)
-    if current_user.id != session.mediator_id or minutes is None:
+    if not review.acts_as_mediator(session, current_user) or minutes is None:
         abort(403)
     if ActionForm().validate_on_submit():
         try:

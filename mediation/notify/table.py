@@ -39,6 +39,8 @@ AUDIENCES = {
     "reviewers": "the parties and agents who attended the session",
     "next signer": "whoever signs next (a party, an agent or the mediator)",
     "seal holder": "the institution's seal holder, or else every administrator",
+    "round signers": "whoever signed the round or was to sign it: its parties and agents still "
+    "in the case, and the former mediator it named",
     "court staff": "the active clerks and judges of the court applied to",
     "delegating court": "the active clerks and judges of the court that delegated the dispute",
     "asker": "the person who asked the question",
@@ -632,6 +634,24 @@ TABLE: tuple[Notice, ...] = (
         "sms",
         "agreements/signing.py",
         "with the document's check code",
+    ),
+    N(
+        "agreement",
+        "mediator changed while the agreement is out for signing",
+        "round signers",
+        "sms",
+        "agreements/signing.py",
+        "PML art 29: the document names the mediator who signs it, so the round is void; the "
+        "new mediator fixes the text again and everyone signs anew. An agreement in force "
+        "stays as it is",
+    ),
+    N(
+        "agreement",
+        "mediator changed while the agreement waits for the seal",
+        "seal holder",
+        "sms",
+        "agreements/signing.py",
+        "they were asked to seal the void round",
     ),
     N(
         "agreement",

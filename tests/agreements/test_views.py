@@ -346,6 +346,80 @@ def test_signers_in_one_office_each_get_their_code(app):
         app.config.update(kept)
 
 
+def test_a_former_mediator_is_told_and_the_new_one_asks_everyone_to_sign_again(app, client):
+    """The institution gives the case to another mediator while the agreement waits for the
+    mediator's signature (art 14): the former mediator's page and their signing link say the
+    case is no longer theirs (not "page not found"); the new mediator fixes the text again
+    on the page and signs in the new round; a mediator of another case finds nothing."""
+    from mediation.accounts.models import Role, User
+    from mediation.cases import assignment
+    from mediation.cases.models import Case
+    from tests.factories import make_mediating_case, make_mediator, make_user
+
+    with app.app_context():
+        case, admin = agreeing_case()
+        agreement = out_for_signing(case)
+        for user in case.party_users():
+            sign_in_turn(agreement, user)
+        former = case.mediator
+        (asked,) = [m for m in messages_to(former.phone) if "/a/" in m]
+        link = "/a/" + asked.rsplit("/a/", 1)[1].split()[0]
+        new = make_mediator(case.institution)
+        reassigner = make_user(Role.institution_admin, institution_id=case.institution_id)
+        stranger = make_mediating_case().mediator
+        db.session.commit()
+        ids = {"case": case.id, "new": new.id, "admin": admin.id, "reassigner": reassigner.id}
+        phones = {"former": former.phone, "new": new.phone, "stranger": stranger.phone}
+        fields = form_fields(complete_draft(case))
+    page = f"/cases/{ids['case']}/agreement"
+    login(client, phones["former"], PASSWORD)
+    assert client.get(page).status_code == 200  # theirs, until the institution acts
+
+    with app.app_context():
+        assignment.reassign_by_institution(
+            db.session.get(Case, ids["case"]),
+            mediator=db.session.get(User, ids["new"]),
+            by=db.session.get(User, ids["reassigner"]),
+        )
+        db.session.commit()
+
+    for path in (page, f"{page}/sign"):
+        gone = client.get(path)
+        assert gone.status_code == 302 and page not in gone.headers["Location"], path
+    home = client.get(page, follow_redirects=True).get_data(as_text=True)
+    assert "已交由其他调解员办理" in home
+    # The signing link from their text message leads to the same message.
+    shown = client.get(link, follow_redirects=True).get_data(as_text=True)
+    assert "已交由其他调解员办理" in shown and "agreement/sign" not in shown
+
+    stranger = app.test_client()
+    login(stranger, phones["stranger"], PASSWORD)
+    assert stranger.get(page).status_code == 404
+
+    mediator = app.test_client()
+    login(mediator, phones["new"], PASSWORD)
+    draft = mediator.get(page).get_data(as_text=True)
+    assert 'name="sign"' in draft  # "Save and ask everyone to sign"
+    fixed = post_form(mediator, f"{page}/save", {**fields, "sign": "1"}, form_page=page)
+    assert fixed.status_code == 302
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(Case, ids["case"]))
+        assert agreement.round == 2 and agreement.status == "signing"
+        for user in agreement.case.party_users():
+            sign_in_turn(agreement, user)
+        db.session.commit()
+    turn = mediator.get(page).get_data(as_text=True)
+    assert f"/cases/{ids['case']}/agreement/sign" in turn  # "Read and sign"
+    assert mediator.get(f"{page}/sign").status_code == 200
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(Case, ids["case"]))
+        sign_in_turn(agreement, db.session.get(User, ids["new"]))
+        sign_in_turn(agreement, db.session.get(User, ids["admin"]))
+        db.session.commit()
+        assert agreement.status == "effective"
+    assert client.get(link).status_code == 404  # a voided round's link leads nowhere
+
+
 def test_a_refused_agents_signing_link_says_it_no_longer_applies(app, client):
     """The agent was asked to sign by text message; the party then refused them (art 4 of
     the agency rules in cases/agency.py). Their link answers that it no longer applies,

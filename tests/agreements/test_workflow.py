@@ -226,3 +226,130 @@ def test_a_drawing_that_claims_to_be_huge_is_refused_cleanly(app_ctx):
             shown_sha256=agreement.document_sha256, drawing=bomb,
         )  # fmt: skip
     assert refused.value.field == "drawing"
+
+
+def _outbox_after(mark: int) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from mediation.notify.models import OutboxMessage
+
+    rows = db.session.execute(
+        select(OutboxMessage.recipient, OutboxMessage.body)
+        .where(OutboxMessage.id > mark, OutboxMessage.channel == "sms")
+        .order_by(OutboxMessage.id)
+    )
+    return [(recipient, body) for recipient, body in rows]
+
+
+def _outbox_mark() -> int:
+    from sqlalchemy import func, select
+
+    from mediation.notify.models import OutboxMessage
+
+    return db.session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0)))
+
+
+def test_a_new_mediator_voids_the_round_and_the_next_round_takes_effect(app_ctx):
+    """The institution gives the case to another mediator while the agreement is out for
+    signing (art 14): the round names the former mediator, who can no longer open the case,
+    so it is voided and everyone in it is told; the new mediator fixes the text again and
+    the new round reaches its effect with the new mediator's signature (PML art 29)."""
+    from mediation.accounts.models import Role
+    from mediation.cases import assignment
+    from tests.factories import make_mediating_case, make_mediator, make_user
+
+    case, admin = agreeing_case()
+    applicant, respondent = case.party_users()
+    former = case.mediator
+    agreement = out_for_signing(case)
+    first_document = agreement.document_sha256
+    sign_in_turn(agreement, applicant)
+    new = make_mediator(case.institution)
+    mark = _outbox_mark()
+
+    assignment.reassign_by_institution(
+        case, mediator=new, by=make_user(Role.institution_admin, institution_id=case.institution_id)
+    )
+
+    assert case.mediator_id == new.id and case.status == CaseStatus.agreement_drafted
+    assert agreement.status == AgreementStatus.drafting and agreement.document_path is None
+    assert all(s.voided_at for s in agreement.round_signatures())
+    assert signing.next_signature(agreement) is None
+    (voided,) = db.session.query(JournalEntry).filter_by(action="agreement.signatures_voided")
+    assert voided.payload == {"round": 1, "signed": [1], "reason": "mediator changed"}
+    # Who signed or was to sign is told, in their language; nobody else about the round.
+    sent = _outbox_after(mark)
+    told = {phone for phone, body in sent if case.number in body and "本轮" in body}
+    assert told == {applicant.phone, respondent.phone, former.phone}
+    (text,) = {body for phone, body in sent if phone == applicant.phone and "本轮" in body}
+    assert "调解员已变更" in text and "新调解员将重新确定协议文本" in text
+    assert not [p for p, body in sent if p == admin.phone]  # the seal was never asked
+
+    # Nobody but the case's mediator now starts a round: not the former mediator, a
+    # party, or the mediator of another case.
+    stranger = make_mediating_case().mediator
+    for someone in (former, applicant, stranger):
+        with pytest.raises(NotPermittedError):
+            signing.open_round(agreement, by=someone)
+        with pytest.raises(NotPermittedError):
+            agreements.save(agreement, complete_draft(case, days=45), by=someone)
+
+    signers = signing.open_round(agreement, by=new)
+    assert agreement.round == 2 and agreement.document_sha256 != first_document
+    assert [(s.role, s.user_id) for s in signers][2] == ("mediator", new.id)
+    for user in (applicant, respondent):
+        sign_in_turn(agreement, user)
+    for someone in (former, applicant, stranger):  # the mediator's turn is the new one's
+        with pytest.raises(NotPermittedError):
+            signing.send_code(agreement, someone)
+    sign_in_turn(agreement, new)
+    sign_in_turn(agreement, admin)
+    assert agreement.status == AgreementStatus.effective
+    assert case.status == CaseStatus.signed
+
+    report = verify_pdf(
+        signing.document_bytes(agreement), trust_roots=credentials.authority().trust_roots
+    )
+    assert report.ok, report
+    names = [s.signer for s in report.signatures if s.kind == "signature"]
+    assert names == [
+        applicant.real_name,
+        respondent.real_name,
+        new.real_name,
+        case.institution.name,
+    ]
+    assert journal.verify_chain(case.id).ok
+
+
+def test_a_new_mediator_leaves_a_draft_and_an_agreement_in_force_as_they_are(app_ctx):
+    from mediation.accounts.models import Role
+    from mediation.cases import assignment, signals
+    from tests.factories import make_mediator, make_user
+
+    # A draft: nothing to void, nobody told; the new mediator goes on with it.
+    case, admin = agreeing_case()
+    agreement = agreements.start(case, by=case.mediator)
+    agreements.save(agreement, complete_draft(case), by=case.mediator)
+    new = make_mediator(case.institution)
+    mark = _outbox_mark()
+    assignment.reassign_by_institution(
+        case, mediator=new, by=make_user(Role.institution_admin, institution_id=case.institution_id)
+    )
+    assert agreement.status == AgreementStatus.drafting and agreement.version == 2
+    assert {phone for phone, _body in _outbox_after(mark)} == {new.phone}  # given the case
+    assert not db.session.query(JournalEntry).filter_by(action="agreement.signatures_voided").all()
+    signing.open_round(agreement, by=new)
+    assert agreement.round == 1
+
+    # In force: a record, never voided. A signed case is no longer reassigned (its status
+    # is not open), so the signal is sent as a later path would send it.
+    for user in (*case.party_users(), new, admin):
+        sign_in_turn(agreement, user)
+    assert agreement.status == AgreementStatus.effective
+    in_force = agreement.document_sha256
+    mark = _outbox_mark()
+    signals.mediator_changed.send(case, previous=new.id)
+    assert agreement.status == AgreementStatus.effective
+    assert agreement.document_sha256 == in_force and agreement.effective_at
+    assert not any(s.voided_at for s in agreement.round_signatures())
+    assert _outbox_after(mark) == []

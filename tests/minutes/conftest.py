@@ -6,11 +6,15 @@ import re
 
 from sqlalchemy import select
 
+from mediation.accounts.models import Role
+from mediation.booking import operations as booking
+from mediation.cases import assignment
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.minutes import operations as minutes
 from mediation.notify.models import OutboxMessage
 from mediation.rooms.models import Room, RoomMember
+from tests.factories import make_mediator, make_user
 from tests.signaling.conftest import open_session
 
 TEXT = {
@@ -45,6 +49,18 @@ def ended_session(case, *, admitted: bool = True, written: bool = True):
     db.session.flush()
     minutes.session_ended(session)
     return session
+
+
+def given_to_another(case, session):
+    """The session took place (as the room's end records it in the calendar, so the new
+    mediator's arrival does not cancel it), then the institution gives the case to another
+    of its mediators (SPC online mediation rules art 14). Returns the new mediator."""
+    booking.session_ended(session, at=utcnow())
+    new = make_mediator(case.institution)
+    admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+    assignment.reassign_by_institution(case, mediator=new, by=admin)
+    assert session.status != "cancelled" and case.mediator_id == new.id
+    return new
 
 
 def last_code_to(phone: str) -> str:

@@ -20,7 +20,7 @@ from mediation.minutes import operations as minutes
 from mediation.minutes import passages, review
 from tests.factories import make_mediating_case
 
-from .conftest import TEXT, ended_session, last_code_to, messages_to
+from .conftest import TEXT, ended_session, given_to_another, last_code_to, messages_to
 
 
 def pdf_text(path) -> str:
@@ -268,3 +268,70 @@ def test_the_last_two_confirming_at_once_finalise_the_minutes(app, tmp_path):
         assert record.finalised_at is not None and review.document_file(record).exists()
         finalised = db.session.query(JournalEntry).filter_by(action="minutes.finalised").count()
         assert finalised == 1
+
+
+def test_after_a_change_of_mediator_the_new_one_decides_the_dispute(app_ctx):
+    """The case is given to another mediator while the minutes are under review (art 14):
+    the party's dispute goes to the case's mediator now, who closes the review with the
+    objection marked (art 22); the PDF names who held the session and who closed it. The
+    mediator who held the session, a party and the mediator of another case cannot."""
+    case = make_mediating_case()
+    applicant, respondent = case.party_users()
+    former = case.mediator
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    review.send_code(written, applicant)
+    review.confirm(session, written, applicant, {}, last_code_to(applicant.phone))
+    new = given_to_another(case, session)
+
+    review.send_code(written, respondent)
+    review.confirm(
+        session, written, respondent, {"2.2": "从未约定还款日期"}, last_code_to(respondent.phone)
+    )
+    assert review.awaits_mediator(written) and written.finalised_at is None
+    # The dispute is told to the mediator who has to decide, not to the one who left.
+    assert [m for m in messages_to(new.phone) if "2.2" in m and case.number in m]
+    assert not [m for m in messages_to(former.phone) if "2.2" in m]
+
+    other_case = make_mediating_case()
+    for someone in (former, applicant, other_case.mediator):
+        assert not review.acts_as_mediator(session, someone)
+        with pytest.raises(NotPermittedError):
+            review.close_review(session, written, by=someone)
+        with pytest.raises(NotPermittedError):
+            minutes.save(session, {"facts": "改写"}, by=someone)
+    assert written.version == 1 and written.finalised_at is None
+
+    review.close_review(session, written, by=new)
+    assert written.finalised_at is not None and not review.awaits_mediator(written)
+    (closed,) = db.session.query(JournalEntry).filter_by(action="minutes.finalised").all()
+    assert closed.actor_id == new.id and closed.payload["disputes"] == 1
+    text = pdf_text(review.document_file(written))
+    assert former.real_name in text  # who held the session
+    assert "结束核对人" in text and f"{new.real_name}（本案变更后的调解员）" in text
+    assert "从未约定还款日期" in text
+    assert journal.verify_chain(case.id).ok
+
+
+def test_after_a_change_of_mediator_the_new_one_amends_and_the_parties_confirm(app_ctx):
+    """The new mediator may decide the other way: amend the disputed passage; the new
+    version goes to every party again and, confirmed without dispute, is final."""
+    case = make_mediating_case()
+    applicant, respondent = case.party_users()
+    session = ended_session(case)
+    written = minutes.of_session(session.id)
+    review.send_code(written, respondent)
+    review.confirm(
+        session, written, respondent, {"2.2": "从未约定还款日期"}, last_code_to(respondent.phone)
+    )
+    new = given_to_another(case, session)
+
+    minutes.save(session, {**TEXT, "applicant_statement": "申请人称被申请人欠款五千元。"}, by=new)
+    assert written.review_version == written.version == 2 and not review.awaits_mediator(written)
+    for party in (applicant, respondent):
+        review.send_code(written, party)
+        review.confirm(session, written, party, {}, last_code_to(party.phone))
+    assert written.finalised_at is not None  # the last answer made them final
+    text = pdf_text(review.document_file(written))
+    assert "笔录修改人" in text and f"{new.real_name}（本案变更后的调解员）" in text
+    assert "约定于十月一日前归还" not in text and "结束核对人" not in text

@@ -11,7 +11,7 @@ from mediation.minutes import review
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD, make_mediating_case
 
-from .conftest import TEXT, ended_session, last_code_to, messages_to
+from .conftest import TEXT, ended_session, given_to_another, last_code_to, messages_to
 
 
 def review_link(phone: str) -> str:
@@ -113,6 +113,84 @@ def test_the_mediator_writes_after_the_session_and_sends_them(app, client):
     with app.app_context():
         written = minutes.of_session(session_id)
         assert written.review_version == 1 and len(written.reviews) == 2
+
+
+def test_after_a_change_of_mediator_the_new_one_decides_on_the_page(app, client):
+    """A party disputed the minutes, then the case was given to another mediator (art 14):
+    the former mediator, from the link of the dispute's text message, is told the case is
+    no longer theirs (not "page not found") and can no longer close the review; the new
+    mediator sees the decision, never the parties' "not sent to you yet", and closes it;
+    the institution's administrator reads where the minutes stand, no party's text."""
+    from mediation.accounts.models import Role
+    from tests.factories import make_user
+
+    with app.app_context():
+        case = make_mediating_case()
+        applicant, respondent = case.party_users()
+        former = case.mediator
+        session = ended_session(case)
+        written = minutes.of_session(session.id)
+        review.send_code(written, respondent)
+        review.confirm(
+            session,
+            written,
+            respondent,
+            {"2.2": "从未约定还款日期"},
+            last_code_to(respondent.phone),
+        )
+        (told,) = [m for m in messages_to(former.phone) if "2.2" in m]
+        link = told.rsplit("http://", 1)[1].split("/", 1)[1].split()[0]
+        new = given_to_another(case, session)
+        admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+        stranger = make_mediating_case().mediator
+        db.session.commit()
+        session_id, case_id = session.id, case.id
+        phones = {
+            "former": former.phone,
+            "new": new.phone,
+            "applicant": applicant.phone,
+            "admin": admin.phone,
+            "stranger": stranger.phone,
+        }
+    page = f"/sessions/{session_id}/minutes"
+    assert f"/{link}" == page
+
+    login(client, phones["former"], PASSWORD)
+    gone = client.get(page)
+    assert gone.status_code == 302 and page not in gone.headers["Location"]
+    assert "已交由其他调解员办理" in client.get(page, follow_redirects=True).get_data(as_text=True)
+    closing = post_form(client, f"{page}/close", {}, form_page="/account")
+    assert closing.status_code == 302 and page not in closing.headers["Location"]
+
+    party = app.test_client()
+    login(party, phones["applicant"], PASSWORD)
+    assert post_form(party, f"{page}/close", {}, form_page="/account").status_code == 403
+    other = app.test_client()
+    login(other, phones["stranger"], PASSWORD)
+    assert other.get(page).status_code == 404
+    assert post_form(other, f"{page}/close", {}, form_page="/account").status_code == 404
+    with app.app_context():
+        assert minutes.of_session(session_id).finalised_at is None  # nobody of those closed it
+
+    staff = app.test_client()
+    login(staff, phones["admin"], PASSWORD)
+    seen = staff.get(page).get_data(as_text=True)
+    assert "调解笔录正在由当事人核对" in seen and "送您核对" not in seen
+    assert "minutes-decision" not in seen
+
+    mediator = app.test_client()
+    login(mediator, phones["new"], PASSWORD)
+    shown = mediator.get(page).get_data(as_text=True)
+    assert 'id="minutes-decision"' in shown and "从未约定还款日期" in shown
+    assert "送您核对" not in shown  # the parties' text is not the mediator's
+    case_page = mediator.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert page in case_page  # the case page leads the new mediator to the decision
+    assert mediator.post(f"{page}/close").status_code == 400  # a form without its token
+    decided = post_form(mediator, f"{page}/close", {}, form_page=page)
+    assert decided.status_code == 302 and decided.headers["Location"].endswith(page)
+    with app.app_context():
+        assert minutes.of_session(session_id).finalised_at is not None
+    assert "minutes.pdf" in mediator.get(page).get_data(as_text=True)
 
 
 def test_a_refused_agents_minutes_link_says_it_no_longer_applies(app, client):

@@ -937,6 +937,45 @@ def _refused():
     return act, {"parties": parties_of(case), "mediator": [case.mediator]}
 
 
+def _given_to_another(case, admin):
+    """The institution gives the case to another of its mediators (art 14)."""
+    other = make_mediator(case.institution)
+    mailable(other)
+    act = lambda: assignment.reassign_by_institution(case, mediator=other, by=admin)  # noqa: E731
+    return act, other
+
+
+@scenario(
+    "mediator changed while the agreement is out for signing",
+    "institution gives the case to another mediator",
+)
+def _round_void_for_a_new_mediator():
+    case, admin, agreement = _drafted()
+    signing.open_round(agreement, by=case.mediator)
+    first, second = case.party_users()
+    _sign(agreement, first)()  # one who signed, one who was to sign, and the mediator
+    act, other = _given_to_another(case, admin)
+    return act, {"round signers": [first, second, case.mediator], "new mediator": [other]}
+
+
+@scenario(
+    "mediator changed while the agreement waits for the seal",
+    "mediator changed while the agreement is out for signing",
+    "institution gives the case to another mediator",
+)
+def _seal_asked_for_a_void_round():
+    case, admin, agreement = _drafted()
+    signing.open_round(agreement, by=case.mediator)
+    for user in (*case.party_users(), case.mediator):
+        _sign(agreement, user)()
+    act, other = _given_to_another(case, admin)
+    return act, {
+        "seal holder": [admin],
+        "round signers": [*case.party_users(), case.mediator],
+        "new mediator": [other],
+    }
+
+
 # -- the court ------------------------------------------------------------------------------
 
 
