@@ -170,6 +170,7 @@ def register_blueprints(app: Flask) -> None:
     from .court.blueprint import parties as confirmation_bp
     from .evaluation.blueprint import bp as evaluation_bp
     from .followup.blueprint import bp as followup_bp
+    from .followup.blueprint import links as followup_links_bp
     from .governance.blueprint import bp as governance_bp
     from .journal.blueprint import bp as journal_bp
     from .minutes.blueprint import bp as minutes_bp
@@ -198,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
         consultation_links_bp,
         reception_bp,
         followup_bp,
+        followup_links_bp,
         governance_bp,
     ):
         app.register_blueprint(blueprint)

@@ -80,23 +80,7 @@ def enter(user: User, *, case_id: int | None, target: str, via: str, title: str)
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(target)
     if current_user.is_authenticated:
-        # Someone else is logged in on this device: people who sign together at the
-        # mediation office, one after another, pass one tablet or computer round. This
-        # person's own step starts once the other one is logged out here (in this browser
-        # only: their sessions on their own devices go on).
-        switching = request.method == "POST" and request.form.get("action") == "switch"
-        if switching and SendCodeForm().validate_on_submit():
-            logout_user()
-            return redirect(request.path)
-        # Nothing of the link's case or person is shown to whoever is logged in here.
-        page = render_template(
-            "accounts/personal_link.html",
-            user=None,
-            title=_("A personal link"),
-            other=current_user,
-            send_form=SendCodeForm(),
-        )
-        return Response(page, status=403)  # not for the person logged in: only the way out
+        return someone_else(request.path)
     if not may_enter_by_code(user):
         return redirect(url_for("accounts.login", next=target))
     code_form = CodeForm()
@@ -129,3 +113,24 @@ def enter(user: User, *, case_id: int | None, target: str, via: str, title: str)
         send_form=SendCodeForm(),
     )
     return Response(page, status=422 if code_form.errors else 200)
+
+
+def someone_else(link: str) -> Response:
+    """The answer to whoever is logged in on this device when it is not the person
+    ``link`` (a personal link's address) was sent to: people who sign together at the
+    mediation office, one after another, pass one tablet or computer round. The link's
+    own person goes on once the other one is logged out here (in this browser only: their
+    sessions on their own devices go on). Nothing of the link's case or person is shown."""
+    switching = request.method == "POST" and request.form.get("action") == "switch"
+    if switching and SendCodeForm().validate_on_submit():
+        logout_user()
+        return redirect(link)
+    page = render_template(
+        "accounts/personal_link.html",
+        user=None,
+        title=_("A personal link"),
+        other=current_user,
+        send_form=SendCodeForm(),
+        link=link,
+    )
+    return Response(page, status=403)  # not for the person logged in: only the way out

@@ -44,7 +44,8 @@ bp.add_url_rule(
     view_func=join_views.separate_sessions,
     methods=["POST"],
 )
-bp.add_url_rule("/s/<token>", view_func=join_views.join)
+# POST: someone else logged in on the device logs out there and goes on (personal_links).
+bp.add_url_rule("/s/<token>", view_func=join_views.join, methods=_GET_POST)
 bp.add_url_rule("/s/<token>/choose", view_func=join_views.choose, methods=["POST"])
 bp.add_url_rule("/s/<token>/check", view_func=join_views.device_check)
 bp.add_url_rule("/s/<token>/enter", view_func=join_views.enter, methods=["POST"])

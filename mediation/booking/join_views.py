@@ -21,6 +21,7 @@ from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 
 from mediation.accounts import operations as accounts
+from mediation.accounts import personal_links
 from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose
 from mediation.cases.models import Case
@@ -28,7 +29,7 @@ from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
-from mediation.core.i18n import user_zone
+from mediation.core.i18n import format_when, user_zone
 from mediation.extensions import db, limiter
 
 from . import calendar, ics, links, notices, offers
@@ -38,9 +39,9 @@ from .models import MediationSession, SessionParticipant, SessionStatus
 
 REFUSAL_STATUS = {
     links.Refusal.invalid: 404,
+    links.Refusal.chosen_elsewhere: 410,
     links.Refusal.cancelled: 410,
     links.Refusal.expired: 410,
-    links.Refusal.other_person: 403,
 }
 
 
@@ -52,10 +53,25 @@ def _checked(token: str) -> SessionParticipant | Response:
     result = links.check(token, _viewer())
     if result.refusal is None:
         return result.participant
+    if result.refusal == links.Refusal.other_person:
+        # As every personal link answers someone else logged in: only the way out.
+        return personal_links.someone_else(url_for("booking.join", token=token))
+    instead = result.instead
+    if instead is not None and _is_them(instead):
+        # Logged in as the person: on to their place in the session the parties fixed. A
+        # visitor who is not logged in is only told the time: the old link must not lead to
+        # the newest one, which the mediator may have sent again to shut out other hands.
+        when = format_when(instead.session.start_at, user_zone(instead.user))
+        flash(
+            _("Another of the times offered was chosen: the session is on %(when)s.", when=when),
+            "info",
+        )
+        return redirect(url_for("booking.join", token=links.token_for(instead)))
     page = render_template(
         "booking/link_refused.html",
         refusal=result.refusal,
         participant=result.participant,
+        instead=instead,
         zone=user_zone(result.participant.user) if result.participant else None,
     )
     return Response(page, status=REFUSAL_STATUS[result.refusal])
@@ -68,10 +84,14 @@ def _is_them(participant: SessionParticipant) -> bool:
 
 
 @limiter.limit("60 per minute")
+@personal_links.limited
 def join(token: str):
     participant = _checked(token)
     if isinstance(participant, Response):
         return participant
+    if request.method == "POST":
+        # Only someone else logged in here posts to the link (to log out and go on).
+        return redirect(url_for("booking.join", token=token))
     offered = booking.offered_with(participant.session)
     form = ChooseForm(formdata=None)
     form.chosen.choices = [(s.id, s.id) for s in offered]

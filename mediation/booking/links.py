@@ -10,6 +10,7 @@ from enum import StrEnum
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
@@ -19,7 +20,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from .models import SessionParticipant, SessionStatus
+from .models import MediationSession, SessionParticipant, SessionStatus
 
 SALT = "mediation.booking.join"
 # The link works until this long after the end; the join button from this long before.
@@ -29,15 +30,19 @@ BEFORE_START = timedelta(minutes=15)
 
 class Refusal(StrEnum):
     invalid = "invalid"  # not a link we signed, or one replaced by a newer link
+    other_person = "other_person"  # someone else is logged in on this device
+    # An offered time the parties did not choose: the session is at another of the times.
+    chosen_elsewhere = "chosen_elsewhere"
     cancelled = "cancelled"
     expired = "expired"
-    other_person = "other_person"  # someone else is logged in on this device
 
 
 @dataclass(frozen=True)
 class JoinCheck:
     participant: SessionParticipant | None
     refusal: Refusal | None = None
+    # For ``chosen_elsewhere``: the same person's place in the session that was fixed.
+    instead: SessionParticipant | None = None
 
 
 def _serializer() -> URLSafeSerializer:
@@ -62,15 +67,40 @@ def check(token: str, user: User | None, *, now: datetime | None = None) -> Join
     participant = db.session.get(SessionParticipant, participant_id)
     if participant is None or participant.link_nonce != nonce:
         return JoinCheck(None, Refusal.invalid)
+    # Whose link it is comes first: someone else logged in here learns nothing of the
+    # session, not even that it was cancelled, when, or why (the mediator's reason may be
+    # a party's illness).
+    if user is not None and user.id != participant.user_id:
+        return JoinCheck(participant, Refusal.other_person)
     session = participant.session
     if session.status == SessionStatus.cancelled:
+        fixed = fixed_instead(session)
+        if fixed is not None:
+            mine = next((p for p in fixed.participants if p.user_id == participant.user_id), None)
+            return JoinCheck(participant, Refusal.chosen_elsewhere, instead=mine)
         return JoinCheck(participant, Refusal.cancelled)
     # Over: past its hours, or ended by the mediator in the room.
     if session.ended_at is not None or (now or utcnow()) > session.end_at + AFTER_END:
         return JoinCheck(participant, Refusal.expired)
-    if user is not None and user.id != participant.user_id:
-        return JoinCheck(participant, Refusal.other_person)
     return JoinCheck(participant)
+
+
+def fixed_instead(session: MediationSession) -> MediationSession | None:
+    """The session fixed at another of the times offered with ``session`` (None when it
+    was not offered with others, or none of them is fixed). Only the parties' common choice
+    turns an offered time into a scheduled session (offers._fix), so a scheduled session
+    sharing the offer's key is the one they chose, moved or ended since perhaps; one the
+    mediator cancelled afterwards is not found, and the link says why this time was
+    dropped."""
+    if session.offer_key is None:
+        return None
+    return db.session.scalar(
+        select(MediationSession).where(
+            MediationSession.offer_key == session.offer_key,
+            MediationSession.id != session.id,
+            MediationSession.status == SessionStatus.scheduled,
+        )
+    )
 
 
 def open_now(participant: SessionParticipant, now: datetime | None = None) -> bool:

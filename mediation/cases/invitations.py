@@ -57,15 +57,30 @@ def create_invitation(user: User, case_id: int, *, now: datetime | None = None) 
     return token
 
 
-def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | None:
+def _issued(token: str) -> Invitation | None:
+    """The invitation the platform issued with this token, of a party who may still use
+    it, whether or not its time ran out."""
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token))
     )
-    if invitation is None or invitation.expires_at <= (now or utcnow()):
-        return None
-    if not may_enter_by_invitation(invitation.user, invitation.case_id):
+    if invitation is None or not may_enter_by_invitation(invitation.user, invitation.case_id):
         return None
     return invitation
+
+
+def find_invitation(token: str, *, now: datetime | None = None) -> Invitation | None:
+    invitation = _issued(token)
+    if invitation is None or invitation.expires_at <= (now or utcnow()):
+        return None
+    return invitation
+
+
+def expired(token: str, *, now: datetime | None = None) -> bool:
+    """Whether ``token`` is an invitation the platform sent whose INVITATION_TTL_DAYS ran
+    out: the party is told so, not that the page does not exist (they open the text days
+    later and wonder what they did wrong)."""
+    invitation = _issued(token)
+    return invitation is not None and invitation.expires_at <= (now or utcnow())
 
 
 def enter_by_invitation(invitation: Invitation, code: str) -> User:

@@ -6,7 +6,17 @@ from datetime import datetime
 from io import BytesIO
 from typing import NoReturn
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
@@ -461,6 +471,15 @@ def choose_again(case_id: int):
 def _invitation_or_404(token: str):
     invitation = invitations.find_invitation(token)
     if invitation is None:
+        if invitations.expired(token):
+            # Said plainly, with nothing of the case: whoever holds the link may not be
+            # the party. A token the platform never issued stays "not found".
+            message = _(
+                "This link has expired (valid for %(days)d days). Please use the link in "
+                "the latest message you received, or ask the mediator to send it again.",
+                days=current_app.config["INVITATION_TTL_DAYS"],
+            )
+            abort(Response(render_template("errors.html", code=410, message=message), 410))
         abort(404)
     return invitation
 

@@ -18,6 +18,10 @@ bp.add_url_rule(
     "/obligations/<int:obligation_id>/follow-ups", view_func=views.follow_up, methods=_GET_POST
 )
 
+# The obligee's personal link from the text message (short: the token says which obligation).
+links = Blueprint("followup_links", __name__)
+links.add_url_rule("/o/<token>", view_func=views.personal_link, methods=_GET_POST)
+
 
 def performance(case) -> dict | None:
     """What the case page shows of performance, to the case's parties and mediator only

@@ -12,6 +12,7 @@ from mediation.core.i18n import format_day
 from mediation.extensions import db
 from mediation.notify import operations as notify
 
+from . import links
 from .models import Obligation
 
 REMINDER = _l(
@@ -32,10 +33,10 @@ def _short(text: str) -> str:
     return text if len(text) <= 30 else text[:29] + "\u2026"
 
 
-def _link(obligation: Obligation, action: str) -> str:
-    """The obligation's page for ``action`` (confirm, follow-ups); it asks to log in."""
+def _mediator_link(obligation: Obligation) -> str:
+    """The obligation's follow-up page: the mediator logs in with their password."""
     base = current_app.config["BASE_URL"].rstrip("/")
-    return f"{base}/followup/obligations/{obligation.id}/{action}"
+    return f"{base}/followup/obligations/{obligation.id}/follow-ups"
 
 
 def _day(obligation: Obligation) -> LazyString:
@@ -60,14 +61,17 @@ def missed(obligation: Obligation) -> None:
     case = db.session.get(Case, obligation.case_id)
     what, due = _short(obligation.description), _day(obligation)
     if case.mediator is not None:
-        link = _link(obligation, "follow-ups")
+        link = _mediator_link(obligation)
         notify.tell(
             case.mediator, MISSED_MEDIATOR, number=case.number, what=what, due=due, link=link
         )
     if obligation.obligee is not None:
-        link = _link(obligation, "confirm")
+        # A personal link: the obligee may have entered the platform only by a code sent to
+        # their phone, and has no password to log in with.
+        obligee = obligation.obligee.user
+        link = links.link_for(obligation, obligee)
         notify.tell(
-            obligation.obligee.user,
+            obligee,
             MISSED_OBLIGEE,
             number=case.number,
             what=what,

@@ -162,6 +162,18 @@ def may_confirm(user: User, obligation: Obligation) -> bool:
     )
 
 
+def already_performed(user: User, obligation: Obligation) -> bool:
+    """The obligee of an obligation performed in full (confirmed by them, or found by the
+    mediator's follow-up): nothing is left for them to confirm."""
+    return (
+        user.is_authenticated
+        and obligation.obligee is not None
+        and obligation.obligee.user_id == user.id
+        and obligation.status == ObligationStatus.performed
+        and obligation.performed_at is not None
+    )
+
+
 def may_follow_up(user: User, obligation: Obligation) -> bool:
     case = db.session.get(Case, obligation.case_id)
     return user.is_authenticated and case is not None and case.mediator_id == user.id

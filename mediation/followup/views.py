@@ -8,12 +8,15 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from mediation.accounts import personal_links
 from mediation.accounts.models import Role
 from mediation.cases.models import Case
 from mediation.core.access import role_required
 from mediation.core.forms import FieldError, apply_field_error
+from mediation.core.i18n import format_day
 from mediation.extensions import db
 
+from . import links
 from . import operations as ops
 from .forms import ConfirmForm, FollowUpForm
 from .models import Obligation
@@ -35,6 +38,19 @@ def _back(case: Case):
 def confirm(obligation_id: int):
     """The obligee says the obligation was performed, in full or in part."""
     obligation, case = _obligation_or_404(obligation_id)
+    if ops.already_performed(current_user, obligation):
+        # The obligee back at the link of an old text message: nothing left to do, and
+        # the case page shows what was recorded.
+        day = format_day(obligation.performed_at)
+        flash(
+            _(
+                "This obligation was already confirmed as performed on %(day)s. There is "
+                "nothing more to do.",
+                day=day,
+            ),
+            "info",
+        )
+        return _back(case)
     if not ops.may_confirm(current_user, obligation):
         abort(403)
     form = ConfirmForm()
@@ -83,3 +99,21 @@ def follow_up(obligation_id: int):
 def missed():
     """The mediator's obligations whose date passed unperformed: whom to follow up."""
     return render_template("followup/missed.html", obligations=ops.missed_for(current_user))
+
+
+@personal_links.limited
+def personal_link(token: str):
+    """The obligee's link from the "date missed" text message: on to the confirmation,
+    after a code to their phone for a party who is not logged in (one invited by text
+    message has no password)."""
+    found = links.of_link(token)
+    if found is None:
+        abort(404)
+    obligation, user = found
+    return personal_links.enter(
+        user,
+        case_id=obligation.case_id,
+        target=url_for("followup.confirm", obligation_id=obligation.id),
+        via="obligation link",
+        title=f"{_('Confirm performance')} · {obligation.case.number}",
+    )

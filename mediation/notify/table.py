@@ -844,7 +844,8 @@ TABLE: tuple[Notice, ...] = (
         "obligee",
         "sms",
         "followup/notices.py",
-        "with the link to confirm it if it was in fact performed",
+        "with their personal link to confirm it if it was in fact performed (a code to "
+        "their phone when not logged in)",
     ),
     N(
         "followup",

@@ -18,7 +18,7 @@ from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
 from tests.booking.conftest import NOW, at
 from tests.conftest import csrf_token, login, post_form
-from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case
+from tests.factories import PASSWORD, add_weekly_hours, make_mediating_case, make_user
 
 
 @pytest.fixture
@@ -181,3 +181,120 @@ def test_links_sent_again_replace_the_earlier_ones(app, client, booked):
         ).first()
     new_token = re.search(r"/s/(\S+)", newest).group(1)
     assert client.application.test_client().get(f"/s/{new_token}").status_code == 200
+
+
+# -- whose link it is, decided before anything of the session is said --------------------
+
+
+def _stranger(app) -> str:
+    """Someone with an account and no part in the case: the phone they log in with."""
+    with app.app_context():
+        phone = make_user(real_name="路人").phone
+        db.session.commit()
+    return phone
+
+
+def _cancel(app, session_id: int, reason: str) -> None:
+    with app.app_context():
+        session = db.session.get(MediationSession, session_id)
+        booking.cancel(session, by=session.mediator, reason=reason, now=NOW)
+        db.session.commit()
+
+
+def test_a_cancelled_session_tells_a_stranger_nothing(app, client, booked):
+    """Someone else logged in gets what every personal link answers them (the way out),
+    not the session's time nor the mediator's reason; only the way out, which leads the
+    link's own person on."""
+    _cancel(app, booked["session_id"], "被申请人住院治疗")
+    path = f"/s/{booked['applicant']}"
+    login(client, _stranger(app), PASSWORD)
+    page = client.get(path)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "住院" not in text and "2026年11月24日" not in text and "已取消" not in text
+    assert "发给另一个人" in text and 'value="switch"' in text
+    # The same answer for a session still to come: the refusal does not tell them apart.
+    live = client.get(f"/s/{booked['respondent']}")
+    assert live.status_code == 403 and "2026年11月24日" not in live.get_data(as_text=True)
+    # "Log out and go on": on this device the link is then the link's own, as for anyone.
+    switched = post_form(client, path, {"action": "switch"})
+    assert switched.status_code == 302 and switched.headers["Location"].endswith(path)
+    after = client.get(path)
+    assert after.status_code == 410 and "住院" in after.get_data(as_text=True)
+
+
+def test_the_person_sees_the_cancelled_time_and_the_reason(client, booked, app):
+    _cancel(app, booked["session_id"], "被申请人住院治疗")
+    login(client, booked["applicant_phone"], PASSWORD)
+    page = client.get(f"/s/{booked['applicant']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 410
+    assert "2026年11月24日" in text and "原因：被申请人住院治疗" in text
+
+
+def test_an_ended_session_s_link_tells_a_stranger_nothing_either(app, client, booked):
+    login(client, _stranger(app), PASSWORD)
+    with clock(at(24, "10:00") + links.AFTER_END + timedelta(minutes=1)):
+        page = client.get(f"/s/{booked['applicant']}")
+    assert page.status_code == 403 and "已经结束" not in page.get_data(as_text=True)
+
+
+# -- an offered time the parties did not choose ------------------------------------------
+
+
+@pytest.fixture
+def chosen_second(app):
+    """Two times offered (24 and 25 November); both parties chose the second. The
+    applicant's links to the first (which lost) and to the session fixed."""
+    from mediation.booking import offers
+
+    with app.app_context():
+        case = make_mediating_case()
+        add_weekly_hours(case.mediator)
+        offered = offers.offer(
+            case, by=case.mediator, starts=[at(24, "09:00"), at(25, "10:00")], now=NOW
+        )
+        applicant, respondent = case.party_users()
+        for party in (applicant, respondent):
+            fixed = offers.choose(party, offered[0], {offered[1].id}, now=NOW)
+        assert fixed is offered[1]
+        db.session.commit()
+
+        def token_of(session):
+            return links.token_for(next(p for p in session.participants if p.user == applicant))
+
+        made = {
+            "lost": token_of(offered[0]),
+            "fixed": token_of(offered[1]),
+            "applicant_phone": applicant.phone,
+        }
+        db.session.remove()
+    return made
+
+
+def test_the_person_at_a_time_that_lost_is_sent_to_the_session_fixed(client, chosen_second):
+    login(client, chosen_second["applicant_phone"], PASSWORD)
+    answer = client.get(f"/s/{chosen_second['lost']}")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/s/{chosen_second['fixed']}")
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "调解时间已定为2026年11月25日" in page and "10:00" in page
+    assert "已取消" not in page
+
+
+def test_a_visitor_at_a_time_that_lost_is_told_the_time_fixed(client, chosen_second):
+    """Not logged in: told plainly when the session is, and to use the newest message (the
+    old link does not lead to the newest one, which may have been sent again since)."""
+    page = client.get(f"/s/{chosen_second['lost']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 410
+    assert "调解时间已定为2026年11月25日" in text and "请使用最新短信中的链接" in text
+    assert "已取消" not in text and chosen_second["fixed"] not in text
+
+
+def test_a_stranger_at_a_time_that_lost_learns_nothing(app, client, chosen_second):
+    login(client, _stranger(app), PASSWORD)
+    page = client.get(f"/s/{chosen_second['lost']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "2026年11月25日" not in text and chosen_second["fixed"] not in text

@@ -1,7 +1,8 @@
 """A party enters a case through an invitation link and a code sent to their phone."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from mediation.cases.models import Invitation
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, post_form
 from tests.factories import make_case, make_user
 
 
@@ -68,14 +69,14 @@ def test_wrong_code_does_not_enter(app, client):
     assert client.get(f"/cases/{case_id}").status_code == 302
 
 
-def test_expired_or_unknown_links_lead_nowhere(app, client):
+def test_unknown_links_lead_nowhere_and_expired_ones_say_so(app, client):
     token, *_ = invite(app)
     assert client.get("/join/not-a-token").status_code == 404
     with app.app_context():
         invitation = db.session.scalar(select(Invitation))
         invitation.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
-    assert client.get(f"/join/{token}").status_code == 404
+    assert client.get(f"/join/{token}").status_code == 410
 
 
 def test_invitations_are_only_for_the_parties_of_the_case(app_ctx):
@@ -111,3 +112,33 @@ def test_a_code_asked_again_too_soon_returns_to_the_page_that_asked(app, client)
         assert "秒后可再次获取" in client.get(f"/join/{token}").get_data(as_text=True)
     finally:
         app.config.update(CODE_INTERVAL_SECONDS=0)
+
+
+def test_an_expired_invitation_says_so_and_shows_nothing_of_the_case(app, client):
+    """Opened days later than INVITATION_TTL_DAYS: 410 saying what to do, not "page not
+    found"; a token the platform never issued is still not found. The clock is frozen: the
+    invitation is sent at a fixed instant and opened just before and just after its end."""
+    sent = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with app.app_context():
+        respondent = make_user(password=None)
+        case = make_case(make_user(), respondent)
+        token = cases.create_invitation(respondent, case.id, now=sent)
+        number, name = case.number, respondent.real_name
+        db.session.commit()
+    days = app.config["INVITATION_TTL_DAYS"]
+    end = sent + timedelta(days=days)
+    with mock.patch("mediation.cases.invitations.utcnow", return_value=end - timedelta(minutes=1)):
+        assert client.get(f"/join/{token}").status_code == 200
+    with mock.patch("mediation.cases.invitations.utcnow", return_value=end + timedelta(minutes=1)):
+        page = client.get(f"/join/{token}")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 410
+        assert (
+            f"此链接已过期（有效期{days}天）。请使用最新短信中的链接，或者联系调解员重新发送。"
+            in text
+        )
+        assert number not in text and name not in text and "+86 139****" not in text
+        # Nor may a code be sent from it.
+        asked = post_form(client, f"/join/{token}/code", {}, form_page="/login")
+        assert asked.status_code == 410
+        assert client.get("/join/never-issued").status_code == 404

@@ -26,6 +26,7 @@ PUBLIC = {
     "/j/<token>",  # a signer's link to the joint court application: the same (the matrix)
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
     "/q/<token>",  # the asker's link to a consultation's answer: the same (tests/consultation)
+    "/o/<token>",  # the obligee's link to confirm performance: the same (tests/followup)
     # Anyone holding an agreement may check it (tests/agreements/test_views.py).
     "/verify",
     "/pki/<name>",  # the CA's CRLs, named in its certificates (tests/agreements/test_crl_views.py)

@@ -5,13 +5,15 @@ and PostgreSQL (the ``app`` fixture's databases)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from mediation import worker
+from mediation.accounts import personal_links
 from mediation.accounts.models import Role
 from mediation.agreements.models import Agreement
 from mediation.cases import statistics
@@ -20,11 +22,12 @@ from mediation.cases.states import CaseStatus
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
+from mediation.followup import links
 from mediation.followup import operations as ops
 from mediation.followup.models import FollowUp, Obligation, ObligationStatus
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
-from tests.conftest import csrf_token, login
+from tests.conftest import code_sent_to, csrf_token, login, post_form
 from tests.court.conftest import in_force
 from tests.factories import PASSWORD, make_mediating_case, make_user
 
@@ -81,7 +84,7 @@ def test_a_missed_date_is_noticed_once_and_performance_may_still_come(app_ctx):
     assert obligation.status == ObligationStatus.missed and obligation.missed_noticed_at
     assert len(_sms_to(case.mediator, mark)) == 1
     [to_obligee] = _sms_to(obligation.obligee.user, mark)
-    assert to_obligee.endswith(f"/followup/obligations/{obligation.id}/confirm")
+    assert re.search(r"/o/[\w.-]+$", to_obligee)  # the obligee's personal link
     assert ops.missed_for(case.mediator, later) == [obligation]
     ops.record(obligation, case.mediator, kind="call", result="will_perform", outcome="答应下周付")
     ops.confirm(obligation, obligation.obligee.user, full=False, note="已收到1500元")
@@ -305,7 +308,9 @@ def test_who_may_confirm_and_record_over_http(app, world):
     assert _post(applicant, confirm, {"how": "full"}).status_code == 302
     with app.app_context():
         assert db.session.get(Obligation, o).status == "performed"
-    assert applicant.get(confirm).status_code == 403  # nothing left to confirm
+    again = applicant.get(confirm)  # nothing left to confirm: back to what was recorded
+    assert again.status_code == 302 and again.location.endswith("#performance")
+    assert _as(app, world["respondent"]).get(confirm).status_code == 403  # still not theirs
 
 
 def test_enforcement_is_suggested_when_a_confirmed_agreement_is_not_performed(app, world):
@@ -341,3 +346,88 @@ def test_an_obligation_without_a_date_does_not_break_the_case_page(app):
     )
     page = obligee.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'class="next-step"' in page and "was due by" not in page
+
+
+# -- the obligee's personal link in the "date missed" text ---------------------------------
+
+
+@pytest.fixture
+def by_text(app):
+    """A missed obligation whose obligee entered the platform only by codes sent to their
+    phone (no password), and the link their text message carries."""
+    with app.app_context():
+        case, obligation = tracked(days=1)
+        obligee = obligation.obligee.user
+        obligee.password_hash = None
+        mark = _mark()
+        ops.mark_missed(now=after_the_date(obligation))
+        [text] = _sms_to(obligee, mark)
+        made = {
+            "link": "/o/" + re.search(r"/o/(\S+)$", text).group(1),
+            "phone": obligee.phone,
+            "obligation": obligation.id,
+            "case": case.id,
+            "number": case.number,
+            "respondent": case.party_users()[1].phone,
+            "mediator": case.mediator.phone,
+        }
+        db.session.commit()
+    return made
+
+
+def _enter_by_code(app, client, made):
+    """What the obligee does with the link alone: ask for the code, type it in."""
+    assert post_form(client, made["link"], {"action": "send"}).status_code == 200
+    code = code_sent_to(app, made["phone"])
+    return post_form(client, made["link"], {"action": "verify", "code": code})
+
+
+def test_an_obligee_without_a_password_confirms_from_the_text(app, client, by_text):
+    page = client.get(by_text["link"])
+    assert page.status_code == 200 and "发送验证码" in page.get_data(as_text=True)
+    entered = _enter_by_code(app, client, by_text)
+    confirm = f"/followup/obligations/{by_text['obligation']}/confirm"
+    assert entered.status_code == 302 and entered.location.endswith(confirm)
+    done = post_form(client, confirm, {"how": "full"})
+    assert done.status_code == 302 and done.location.endswith("#performance")
+    with app.app_context():
+        assert db.session.get(Obligation, by_text["obligation"]).status == "performed"
+        entries = db.session.scalars(
+            select(JournalEntry.payload).where(JournalEntry.action == "party.entered")
+        ).all()
+    assert entries[-1]["via"] == "obligation link"
+
+
+def test_the_link_opened_again_after_confirming_says_there_is_nothing_to_do(app, client, by_text):
+    with app.app_context():
+        obligation = db.session.get(Obligation, by_text["obligation"])
+        ops.confirm(obligation, obligation.obligee.user, full=True)
+        obligation.performed_at = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # noon in China
+        db.session.commit()
+    entered = _enter_by_code(app, client, by_text)
+    answer = client.get(entered.location)
+    assert answer.status_code == 302
+    assert answer.location.endswith(f"/cases/{by_text['case']}#performance")
+    page = client.get(answer.location).get_data(as_text=True)
+    assert "该项义务已于2026年3月2日" in page and "无需再操作" in page
+    assert "无权访问" not in page
+
+
+def test_the_link_in_other_hands_shows_nothing_of_the_case(app, by_text):
+    """Someone else logged in (the other party, the mediator) is offered only to log out on
+    that device; a link the platform did not sign is not found."""
+    for phone in (by_text["respondent"], by_text["mediator"]):
+        other = app.test_client()
+        assert login(other, phone, PASSWORD).status_code == 302
+        page = other.get(by_text["link"])
+        text = page.get_data(as_text=True)
+        assert page.status_code == 403 and 'value="switch"' in text
+        assert by_text["number"] not in text and "维修费" not in text
+    forged = by_text["link"][:-3] + ("A" if by_text["link"][-3] != "A" else "B")
+    forged += by_text["link"][-2:]
+    assert app.test_client().get(forged).status_code == 404
+    assert app.test_client().get("/o/not-a-token").status_code == 404
+    with app.app_context():  # signed, but naming someone who is not owed the obligation
+        obligation = db.session.get(Obligation, by_text["obligation"])
+        signed = personal_links.token(links.LINK_SALT, obligation.id, obligation.obligor.user_id)
+    assert app.test_client().get(f"/o/{signed}").status_code == 404

@@ -31,6 +31,7 @@ from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
+from mediation.followup import links as followup_links
 from mediation.followup import operations as followup
 from mediation.reception import operations as reception
 from tests.conftest import login
@@ -129,6 +130,10 @@ def build(app: Flask) -> World:
         from mediation.consultation import links as consultation_links
 
         answer_token = consultation_links.answer_link(question).rsplit("/", 1)[1]
+        # The obligee's personal link to confirm the agreement's payment performed.
+        obligation = followup.of_case(case)[0]
+        obligation_token = followup_links.link_for(obligation, obligation.obligee.user)
+        obligation_token = obligation_token.rsplit("/", 1)[1]
         # A dispute the court delegated, ended without agreement, with the art 21 record.
         delegated = delegating.delegate(
             world.court,
@@ -178,10 +183,15 @@ def build(app: Flask) -> World:
                 "evidence_id": [str(evidence.id)],
                 "material_id": [str(material.id)],
                 "request_id": [str(material_request.id)],
-                "token": [links.token_for(party_participant), agency_token, answer_token],
+                "token": [
+                    links.token_for(party_participant),
+                    agency_token,
+                    answer_token,
+                    obligation_token,
+                ],
                 "party_id": [str(agent.id)],
                 "question_id": [str(question.id)],
-                "obligation_id": [str(followup.of_case(case)[0].id)],
+                "obligation_id": [str(obligation.id)],
                 "delegation_id": [str(delegated.id)],
                 "host_id": [str(case.mediator.id)],
                 "booking_id": [str(talk.id)],

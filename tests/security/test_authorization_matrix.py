@@ -318,7 +318,8 @@ MATRIX: dict[str, Entry] = {
             _token("session_link"),
             frozenset({ANONYMOUS, "applicant"}),
             "capability for a visitor (the time; entering needs the code); anyone logged "
-            "in as somebody else gets 403 (links.Refusal.other_person)",
+            "in as somebody else is refused before anything of the session, even a "
+            "cancelled one, offered only to log out on that device",
         )
         for name in ("join", "device_check", "choose", "send_code", "enter", "verify", "ping")
     },
@@ -388,6 +389,12 @@ MATRIX: dict[str, Entry] = {
         lambda t: {"obligation_id": t.ids["obligation"]},
         frozenset({"applicant"}),
         "the obligee of this obligation alone (the applicant is owed the payment)",
+    ),
+    "followup_links.personal_link": Entry(
+        _token("obligation_link"),
+        frozenset({ANONYMOUS, "applicant"}),
+        "capability for a visitor (the code goes to the obligee); anyone logged in as "
+        "somebody else is refused, offered only to log out on that device",
     ),
     "followup.follow_up": Entry(
         lambda t: {"obligation_id": t.ids["obligation"]}, MEDIATOR, "the case's mediator"
@@ -655,6 +662,7 @@ def test_tokens_are_not_found_by_guessing_a_neighbour(matrix: Matrix):
         ("session_link", "/s/{}"),
         ("minutes_link", "/m/{}"),
         ("agreement_link", "/a/{}"),
+        ("obligation_link", "/o/{}"),
         ("invitation", "/join/{}"),
         ("feed", "/booking/feed/{}.ics"),
     ):

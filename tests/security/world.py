@@ -35,6 +35,7 @@ from mediation.court import application as applying
 from mediation.court import delegation as delegating
 from mediation.court import operations as court_ops
 from mediation.extensions import db
+from mediation.followup import links as followup_links
 from mediation.followup import operations as followup
 from mediation.minutes import operations as minutes
 from mediation.minutes import review
@@ -267,6 +268,8 @@ def build_tenant(storage_dir: str) -> Tenant:
     availability.add_rule(mediator.id, 3, time(14), time(17), reception=True, place="接待室")
     slot = reception.free_slots(mediator.id, utcnow().date(), now=utcnow())[0]
     talk = reception.book(applicant, mediator, slot.start, "邻里纠纷", now=utcnow())
+    # The agreement's payment, tracked since it took effect (the applicant is owed).
+    obligation = followup.of_case(case)[0]
     return Tenant(
         phones={
             "applicant": applicant.phone,
@@ -289,8 +292,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "agency_link": _token(agency.link_for(agent)),
             "evidence": evidence.id,
             "question": question.id,
-            # The agreement's payment, tracked since it took effect (the applicant is owed).
-            "obligation": followup.of_case(case)[0].id,
+            "obligation": obligation.id,
             "question_file": question.attachments[0].id,
             "application": application.id,
             "material": material.id,
@@ -313,6 +315,7 @@ def build_tenant(storage_dir: str) -> Tenant:
             "agreement_link": _token(signing.link_for(agreements.of_case(case), applicant)),
             "application_link": _token(applying.link_for(application, applicant)),
             "question_link": _token(consultation_links.answer_link(question)),
+            "obligation_link": _token(followup_links.link_for(obligation, obligation.obligee.user)),
             "invitation": invitations.create_invitation(respondent, case.id),
             "api_token": court_api.new_token(world.court, "matrix"),
         },
