@@ -113,7 +113,10 @@ def register_extensions(app: Flask) -> None:
     from signaling import guard
     from signaling import limits as room_limits
 
-    # With the Redis message queue, several web processes share Socket.IO rooms.
+    # With the Redis message queue, several web processes share Socket.IO rooms. The
+    # extension is one object for every app this process builds (tests build many), and
+    # Flask-SocketIO keeps the queue it made for one app in its options for the next.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=_async_mode(),

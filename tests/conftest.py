@@ -94,6 +94,22 @@ def app(database_url: str, tmp_path_factory) -> Flask:
 
 
 @pytest.fixture(autouse=True)
+def _one_socketio_for_the_run() -> Iterator[None]:
+    """The SocketIO extension is one object, set up again by every ``create_app``: a test
+    that builds an app of its own (with a Redis message queue, say) would otherwise leave
+    its server to the tests after it in the same process, whose test clients refuse a
+    queue. Which tests follow which differs from run to run (the suite runs on several
+    workers), so each test gets back the extension as it found it."""
+    from mediation.extensions import socketio
+
+    before, options = dict(vars(socketio)), dict(socketio.server_options)
+    yield
+    if socketio.server is not before.get("server"):
+        vars(socketio).clear()
+        vars(socketio).update(before, server_options=options)
+
+
+@pytest.fixture(autouse=True)
 def _clean_database(request) -> Iterator[None]:
     """Empty every table after each test that used the app; reset rate limits."""
     yield

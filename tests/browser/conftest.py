@@ -134,7 +134,7 @@ def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess
         log.close()
 
 
-def wait_until_ready(worker: subprocess.Popen, within: float = 60) -> None:
+def wait_until_ready(worker: subprocess.Popen, within: float = 120) -> None:
     """Until a recorder process started by ``recorder`` looks for rooms (starting one takes
     seconds on a loaded machine: aiortc, PyAV and the app are imported first)."""
     deadline = time.monotonic() + within

@@ -71,7 +71,8 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
 ):
     s = session_in_progress
     seconds = 5
-    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)  # on a loaded machine it takes seconds
         mediator, a, b = three_in_the_room(browser_factory, live_server, s)
         for page in (mediator, a, b):
             page.evaluate(NOTE_WHEN_RECORDING_SHOWN)
@@ -103,7 +104,8 @@ def test_a_party_who_agrees_after_the_start_is_recorded_from_then_on(
     app, live_server, browser_factory, session_in_progress, tmp_path
 ):
     s = session_in_progress
-    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)  # on a loaded machine it takes seconds
         mediator, a, b = three_in_the_room(browser_factory, live_server, s, consents=(True, None))
         mediator.click("#start", timeout=WAIT_MS)
         mediator.wait_for_timeout(1500)  # the recorder claims the room, and waits
@@ -135,6 +137,7 @@ def test_a_killed_recorder_is_replaced_and_its_files_play(
     s = session_in_progress
     database = app.config["SQLALCHEMY_DATABASE_URI"]
     with recorder(database, tmp_path, live_server) as first:
+        wait_until_ready(first)  # on a loaded machine it takes seconds
         mediator, a, b = three_in_the_room(browser_factory, live_server, s)
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
@@ -179,7 +182,8 @@ def test_when_a_party_says_no_nothing_is_recorded_and_the_minutes_are_required(
     app, live_server, browser_factory, session_in_progress, tmp_path
 ):
     s = session_in_progress
-    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)  # on a loaded machine it takes seconds
         mediator, a, b = three_in_the_room(browser_factory, live_server, s, consents=(True, False))
         mediator.click("#start", timeout=WAIT_MS)
         mediator.wait_for_timeout(3000)  # a recorder would have joined by now
@@ -215,7 +219,8 @@ def test_a_caucus_is_recorded_only_where_the_institution_says_so(
         ).case.institution.record_caucus = record_caucus
         db.session.commit()
         db.session.remove()
-    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server):
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)  # on a loaded machine it takes seconds
         mediator, a, b = three_in_the_room(browser_factory, live_server, s)
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
