@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mediation.accounts.models import User
 from mediation.cases import agency, workflow
 from mediation.cases.models import Case
-from mediation.cases.states import Action, CaseStatus
+from mediation.cases.states import FINAL_STATUSES, Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.extensions import db
@@ -120,6 +120,10 @@ def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
     if by.id != case.mediator_id and not any(p.user_id == by.id for p in case.parties):
         raise NotPermittedError(_("Only the parties and the mediator comment on the draft."))
     agency.check_may_act(case, by)
+    if case.status in FINAL_STATUSES:
+        # Terminated (or ruled on) while a draft: nobody will sign it, and a remark would
+        # read as if the mediation went on.
+        raise NotPermittedError(_("The mediation of this case has ended: the draft is closed."))
     if agreement.status != AgreementStatus.drafting:
         raise NotPermittedError(_("Comments are taken while the agreement is a draft."))
     text = (text or "").strip()

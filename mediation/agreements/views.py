@@ -23,6 +23,7 @@ from mediation.accounts import personal_links
 from mediation.cases import assignment
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
+from mediation.cases.states import FINAL_STATUSES
 from mediation.cases.views import turn_away
 from mediation.cases.workflow import NotPermittedError, TransitionError
 from mediation.core.downloads import download_name, send_stored
@@ -71,6 +72,7 @@ def _page(case: Case, agreement: Agreement | None, *, typed: dict | None = None,
         is_mediator=current_user.id == case.mediator_id,
         comments=agreements.comments(agreement) if agreement else [],
         comment_form=CommentForm(),
+        case_over=case.status in FINAL_STATUSES,
         action_form=ActionForm(),
         turn=turn,
         page_count=pages.count(signing.document_bytes(agreement))

@@ -13,6 +13,7 @@ from mediation.extensions import db, limiter
 from . import agency
 from .models import CaseParty
 from .operations import viewable_case
+from .states import FINAL_STATUSES
 
 
 @limiter.limit("30 per minute", methods=["POST"])
@@ -60,7 +61,13 @@ def agency_link(token: str):
             abort(400)
         db.session.commit()
         return redirect(url_for("cases.case_detail", case_id=case.id))
-    return render_template("cases/agency.html", case=case, agent=agent, form=form)
+    return render_template(
+        "cases/agency.html",
+        case=case,
+        agent=agent,
+        form=form,
+        case_over=case.status in FINAL_STATUSES,
+    )
 
 
 @login_required

@@ -451,3 +451,35 @@ def test_a_refused_agents_signing_link_says_it_no_longer_applies(app, client):
     assert post_form(client, link, {"action": "send"}, form_page="/").status_code == 410
     with app.app_context():
         assert len(messages_to(agent_phone)) == sent  # no code sent for nothing
+
+
+def test_a_terminated_cases_draft_takes_no_more_comments(app, client):
+    """The mediator ended the mediation (art 33 of the People's Mediation Law) while the
+    agreement was a draft: the page says the draft is closed and offers no comment box; a
+    comment sent from a page left open is refused with that message, and nothing is kept."""
+    from mediation.cases import workflow
+    from mediation.cases.states import Action, TerminationReason
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreements.start(case, by=case.mediator)
+        workflow.transition(
+            case,
+            Action.terminate,
+            by=case.mediator,
+            reason=TerminationReason.too_far_apart,
+            note="差距过大",
+        )
+        db.session.commit()
+        case_id, applicant = case.id, case.party_users()[0].phone
+    page = f"/cases/{case_id}/agreement"
+    login(client, applicant, PASSWORD)
+    shown = client.get(page).get_data(as_text=True)
+    assert "本案调解已经结束，协议草稿不再修改或者签署" in shown and "/comment" not in shown
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', shown).group(1)
+    said = client.post(f"{page}/comment", data={"text": "还款期限请延长", "csrf_token": token})
+    assert said.status_code == 422
+    assert "本案调解已经结束" in said.get_data(as_text=True)
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        assert agreements.comments(agreement) == []

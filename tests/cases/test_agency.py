@@ -104,3 +104,37 @@ def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
     agency.refuse(row, by=applicant)
     with pytest.raises(NotPermittedError):
         signing.send_code(agreement, agent)
+
+
+def test_the_party_s_link_says_who_confirmed_the_agent_and_that_the_case_ended(app, client):
+    """The party opens the text message's link after the mediator confirmed the agent on
+    camera: it says the mediator did (not "you have confirmed"); once the mediation ended,
+    the page says that too."""
+    from mediation.cases import workflow
+    from mediation.cases.states import Action, TerminationReason
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_mediating_case
+
+    with app.app_context():
+        case = make_mediating_case()
+        row, _agent = with_agent(case)
+        agency.confirm(row, by=case.mediator)
+        db.session.commit()
+        path = "/" + agency.link_for(row).split("://", 1)[1].split("/", 1)[1]
+        phone, case_id = case.party_users()[1].phone, case.id
+    login(client, phone, PASSWORD)
+    page = client.get(path).get_data(as_text=True)
+    assert "调解员已核查此人的授权委托书" in page and "您已确认该代理人" not in page
+    assert "本案调解已经结束" not in page
+    with app.app_context():
+        case = db.session.get(type(row), row.id).case
+        workflow.transition(
+            case,
+            Action.terminate,
+            by=case.mediator,
+            reason=TerminationReason.too_far_apart,
+            note="差距过大",
+        )
+        db.session.commit()
+        assert case.id == case_id
+    assert "本案调解已经结束" in client.get(path).get_data(as_text=True)
