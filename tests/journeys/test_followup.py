@@ -1,17 +1,19 @@
 """Walk: an agreement's payment date passed unperformed (issue #21, item 1). The mediator,
 told by text, finds it among the follow-ups due and records a telephone 回访; the obligee,
-on a phone, confirms from the case page that the money came.
+on a phone, confirms from the text message's link, by a code, that the money came.
 
 Set up with operations: the agreement signed by everyone and in force (as the signing
 walks reach it), and the worker's round on the day after the date."""
 
 from __future__ import annotations
 
+import re
+
 from mediation.extensions import db
 from mediation.followup import operations as followup
 from tests.court.conftest import in_force
 from tests.followup.conftest import after_the_date
-from tests.journeys.signing_steps import last_text_to
+from tests.journeys.signing_steps import code_in, last_text_to
 from tests.journeys.test_mediate_now import log_in
 
 OUTCOME = "电话联系李四，称资金周转困难，承诺本周五前付清3500元。"
@@ -60,14 +62,20 @@ def test_a_missed_date_followed_up_by_the_mediator_and_confirmed_by_the_obligee(
     assert OUTCOME in desk.locator("#performance ul.follow-ups").inner_text()
     snap(desk, "m07-case-with-follow-up")
 
-    # The obligee, on a phone: the case, the next step at its top, the confirmation.
+    # The obligee, on a phone: the text message's link, a code (a party invited by text
+    # message has no password), the confirmation; the link opened again says it is done.
     page = phone_page
-    assert "如已履行，请在此确认" in last_text_to(app, made["applicant"], "履行期限")
-    log_in(page, step, live_server, made["applicant"], "a")
-    page.locator(f"main a[href$='/cases/{made['case']}']").first.click()
-    confirm_link = page.get_by_role("button", name="确认履行情况").first
-    step(page, confirm_link, "a03-case")
-    confirm_link.click()
+    missed = last_text_to(app, made["applicant"], "履行期限")
+    assert "如已履行，请在此确认" in missed
+    path = "/o/" + re.search(r"https?://\S+/o/(\S+)", missed).group(1)
+    page.goto(live_server + path)
+    send = page.get_by_role("button", name="发送验证码")
+    step(page, send, "a01-link")
+    send.click()
+    page.fill("#code", code_in(last_text_to(app, made["applicant"], "验证码")))
+    enter = page.get_by_role("button", name="确认")
+    step(page, enter, "a02-code")
+    enter.click()
     confirm = page.get_by_role("button", name="确认履行")
     page.get_by_label("已全部履行").check()
     step(page, confirm, "a04-confirm-form")
@@ -78,3 +86,7 @@ def test_a_missed_date_followed_up_by_the_mediator_and_confirmed_by_the_obligee(
     assert "已履行" in status.inner_text()
     snap(page, "a05-performed")
     assert page.get_by_role("button", name="确认履行情况").count() == 0
+    page.goto(live_server + path)  # the same text message, days later
+    page.get_by_text("您无需再操作").wait_for()
+    snap(page, "a06-link-again")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
