@@ -177,7 +177,10 @@ def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> 
         draw(page, touch=touch)
         drawn = ink_on_pad(page)
         assert drawn["ratio"] == 2
-    page.get_by_role("button", name="发送验证码").click()
+    # The code box is on the page before it comes again too: wait for the page that comes
+    # back, or the checks below may read the one going away (a loaded machine shows it).
+    with page.expect_navigation(timeout=WAIT_MS):
+        page.get_by_role("button", name="发送验证码").click()
     code = page.locator("input[name=code]")
     step(page, code, f"{name}-2-code")
     if drawn is not None:
@@ -203,6 +206,7 @@ STROKES = (
 
 INK_BOX = """() => {
     const c = document.getElementById('signature-pad');
+    if (c === null) return null;  // the page is still coming
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let x0 = c.width, y0 = c.height, x1 = -1, y1 = -1;
     for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
