@@ -56,11 +56,11 @@ def url(path: str) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}{path}"
 
 
-def gone(message: str) -> tuple[str, int]:
+def gone(message: str) -> Response:
     """The answer to a genuine link whose person no longer takes part in what it was sent
     for (an agent the party refused, say): said plainly (410 Gone, not "not found"), before
     any code is sent, and nothing of the case: whoever holds the link may not be them."""
-    return render_template("errors.html", code=410, message=message), 410
+    return Response(render_template("errors.html", code=410, message=message), status=410)
 
 
 NO_LONGER_IN_CASE = _l("This link no longer applies: you no longer take part in this case.")

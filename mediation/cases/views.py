@@ -6,17 +6,7 @@ from datetime import datetime
 from io import BytesIO
 from typing import NoReturn
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
@@ -25,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts import operations as accounts
+from mediation.accounts import personal_links
 from mediation.accounts.forms import CodeForm, SendCodeForm
 from mediation.accounts.models import CodePurpose, Institution, Role, User
 from mediation.core.access import role_required
@@ -479,7 +470,7 @@ def _invitation_or_404(token: str):
                 "the latest message you received, or ask the mediator to send it again.",
                 days=current_app.config["INVITATION_TTL_DAYS"],
             )
-            abort(Response(render_template("errors.html", code=410, message=message), 410))
+            abort(personal_links.gone(message))
         abort(404)
     return invitation
 
