@@ -51,6 +51,15 @@ def values(salt: str, signed: str) -> list | None:
     return found if isinstance(found, list) else None
 
 
+def ids(salt: str, signed: str, count: int = 2) -> list[int] | None:
+    """The ``count`` ids a link was signed with (a case and a person, say); None for a link
+    the platform did not sign, or one of another shape."""
+    found = values(salt, signed)
+    if found is None or len(found) != count or not all(type(v) is int for v in found):
+        return None
+    return found
+
+
 def url(path: str) -> str:
     """An address for a text message (built from BASE_URL: workers have no request)."""
     return f"{current_app.config['BASE_URL'].rstrip('/')}{path}"

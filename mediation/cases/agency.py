@@ -98,20 +98,13 @@ def link_for(agent: CaseParty) -> str:
     )
 
 
-def _link_values(token: str) -> list | None:
-    found = personal_links.values(SALT, token)
-    if not found or len(found) != 2 or not all(isinstance(v, int) for v in found):
-        return None
-    return found
-
-
 def is_genuine_link(token: str) -> bool:
     """Whether the platform sent this link (an agent named in it may have left since)."""
-    return _link_values(token) is not None
+    return personal_links.ids(SALT, token) is not None
 
 
 def of_link(token: str) -> CaseParty | None:
-    found = _link_values(token)
+    found = personal_links.ids(SALT, token)
     if found is None:
         return None
     row = db.session.get(CaseParty, found[1])

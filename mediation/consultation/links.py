@@ -19,8 +19,8 @@ def answer_link(question: Question) -> str:
 
 
 def question_of_link(token: str) -> Question | None:
-    found = personal_links.values(LINK_SALT, token)
-    if not found or len(found) != 2 or not all(isinstance(v, int) for v in found):
+    found = personal_links.ids(LINK_SALT, token)
+    if found is None:
         return None
     question = db.session.get(Question, found[0])
     return question if question is not None and question.asker_id == found[1] else None

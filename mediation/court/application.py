@@ -206,8 +206,8 @@ def link_for(application: Application, user: User) -> str:
 def of_link(token: str) -> tuple[Application, User] | None:
     """The application and signer a link names; the signing page itself says whether it is
     their turn (or that the application has moved on)."""
-    found = personal_links.values(LINK_SALT, token)
-    if found is None or len(found) != 2 or not all(isinstance(v, int) for v in found):
+    found = personal_links.ids(LINK_SALT, token)
+    if found is None:
         return None
     application, user = db.session.get(Application, found[0]), db.session.get(User, found[1])
     if application is None or user is None:

@@ -22,8 +22,8 @@ def link_for(obligation: Obligation, user: User) -> str:
 def of_link(token: str) -> tuple[Obligation, User] | None:
     """The obligation and the obligee a link names; None for a link the platform did not
     sign, or whose person is no longer the obligation's obligee."""
-    found = personal_links.values(LINK_SALT, token)
-    if found is None or len(found) != 2 or not all(type(v) is int for v in found):
+    found = personal_links.ids(LINK_SALT, token)
+    if found is None:
         return None
     obligation = db.session.get(Obligation, found[0])
     if obligation is None or obligation.obligee is None:
