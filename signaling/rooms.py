@@ -213,8 +213,8 @@ def _chat_dict(message) -> dict:
 
 
 def _target(member: RoomMember, data: Any) -> RoomMember:
-    target = db.session.get(RoomMember, _field(data, "participant", int))
-    if target is None or target.session_id != member.session_id:
+    target = state.member_in(member.session_id, _field(data, "participant", int))
+    if target is None:
         raise rooms.RoomError("unknown", _("There is no such participant in this session."))
     return target
 

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
@@ -104,6 +106,26 @@ def _update(session_id: int, step: int) -> Room | None:
     ).one_or_none()
 
 
+_ROOMS = Room.__table__
+
+
+def _count(session_id: int, step: int) -> int | None:
+    """The room's layout version plus ``step`` (which takes the row's lock), as plain SQL
+    that returns the new version alone: a change that needs nothing else of the room saves
+    the ORM's UPDATE … RETURNING of the whole room (~170 µs each, twice a change; issue 18).
+    A room loaded in this session is told its new version."""
+    version = db.session.execute(
+        update(_ROOMS)
+        .where(_ROOMS.c.session_id == session_id)
+        .values(layout_version=_ROOMS.c.layout_version + step)
+        .returning(_ROOMS.c.layout_version)
+    ).scalar_one_or_none()
+    loaded = db.session.identity_map.get(identity_key(Room, session_id))
+    if loaded is not None and version is not None:
+        set_committed_value(loaded, "layout_version", version)
+    return version
+
+
 def lock(room: Room) -> Room:
     """Take the room's row lock first, in every operation that changes the room, so that
     two operations never wait on each other's locks in opposite orders (on SQLite the
@@ -117,11 +139,12 @@ def room_changed(session_id: int) -> None:
     state.wanted(db.session, session_id)  # read again, under the lock, before it commits
 
 
-def bump_layout(room: Room) -> int:
+def bump_layout(room: Room | int) -> int:
     """A new layout version, counted in the database so that every server process agrees."""
-    room = _update(room.session_id, 1)
-    room_changed(room.session_id)
-    return room.layout_version
+    session_id = room if isinstance(room, int) else room.session_id
+    version = _count(session_id, 1)
+    room_changed(session_id)
+    return version
 
 
 def _log(
@@ -191,7 +214,7 @@ def _mediator_of(member: RoomMember, by: RoomMember) -> None:
 
 def admit(member: RoomMember, *, by: RoomMember) -> None:
     _mediator_of(member, by)
-    room = _update(member.session_id, 0)  # a member's room exists: locked
+    _count(member.session_id, 0)  # a member's room exists: locked
     db.session.refresh(member)  # as it is now, under the lock
     if not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
@@ -199,7 +222,7 @@ def admit(member: RoomMember, *, by: RoomMember) -> None:
         member.admitted_at = utcnow()
         db.session.flush()
         _log(member, "admitted", by.participant.user)
-        bump_layout(room)
+        bump_layout(member.session_id)
 
 
 def confirm_identity(
@@ -217,7 +240,7 @@ def confirm_identity(
     (``id_number``, with ``ethnicity``) before it is confirmed; a number confirmed already
     is not changed (``accounts.set_identity``)."""
     _mediator_of(member, by)
-    room = _update(member.session_id, 0)  # a member's room exists: locked
+    _count(member.session_id, 0)  # a member's room exists: locked
     db.session.refresh(member)  # as it is now, under the lock
     if member.role == "mediator" or member.admitted_at is None or not member.present:
         raise RoomError("absent", _("This person is not in the lobby."))
@@ -253,7 +276,7 @@ def confirm_identity(
         sealed=who if side else None,
         side=side,
     )
-    bump_layout(room)  # cleared: now connected to the other participants too
+    bump_layout(member.session_id)  # cleared: now connected to the other participants too
 
 
 def acknowledge_warning(member: RoomMember) -> None:
@@ -262,11 +285,11 @@ def acknowledge_warning(member: RoomMember) -> None:
     if member.role == "mediator":
         raise RoomError("forbidden", _("Only parties and agents acknowledge the warning."))
     if member.warning_acknowledged_at is None:
-        room = _update(member.session_id, 0)  # a member's room exists: locked
+        _count(member.session_id, 0)  # a member's room exists: locked
         member.warning_acknowledged_at = utcnow()
         db.session.flush()
         _log(member, "warning_acknowledged")
-        bump_layout(room)
+        bump_layout(member.session_id)
 
 
 def recording_consent(member: RoomMember, consent: bool) -> None:

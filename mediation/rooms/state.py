@@ -131,12 +131,28 @@ def load(participant_id: int) -> tuple[RoomMember, Room] | None:
         select(RoomMember, Room)
         .join(Room, Room.session_id == RoomMember.session_id)
         .where(RoomMember.participant_id == participant_id)
-        .options(
-            joinedload(RoomMember.participant).joinedload(SessionParticipant.user),
-            joinedload(RoomMember.participant).joinedload(SessionParticipant.session),
-        )
+        .options(*_MEMBER_WITH_PERSON)
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+# A member with their participant, user and session joined in. The user's roles (a
+# "selectin" relationship, one more statement for every user loaded) decide nothing in a
+# room: they are read only if asked for.
+_MEMBER_WITH_PERSON = (
+    joinedload(RoomMember.participant).joinedload(SessionParticipant.user).lazyload(User.role_rows),
+    joinedload(RoomMember.participant).joinedload(SessionParticipant.session),
+)
+
+
+def member_in(session_id: int, participant_id: int) -> RoomMember | None:
+    """Another member of the same room (whom the mediator admits or identifies), with their
+    participant, user and session, in one statement."""
+    return db.session.scalar(
+        select(RoomMember)
+        .where(RoomMember.participant_id == participant_id, RoomMember.session_id == session_id)
+        .options(*_MEMBER_WITH_PERSON)
+    )
 
 
 def still_welcome(member: RoomMember, room: Room) -> bool:
