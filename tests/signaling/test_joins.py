@@ -93,6 +93,32 @@ def test_an_arrival_runs_a_few_statements_whatever_the_room(app, room):
         sock.disconnect(NS)
 
 
+# A room change: the member acting (with their person and the room: 1), the member acted
+# on (with their person: 1), the room locked (1), that member read again under the lock (1),
+# the change (1), the journal entry (3), the layout counted (1), the room as everyone is told
+# it (1). Confirming an ID number on record confirms it under a savepoint (3 more). The
+# party's acknowledgement acts on themself (2 fewer).
+MOST_STATEMENTS_PER_CHANGE = {"admit": 10, "confirm_identity": 13, "acknowledge_warning": 8}
+
+
+def test_a_room_change_runs_a_few_statements(app, room):
+    mediator = arrive(app, room, logged_in(app, room, "mediator"))
+    a = arrive(app, room, logged_in(app, room, "a"))
+    target = {"participant": room["ids"]["a"]}
+    for name, sock, data in (
+        ("admit", mediator, target),
+        ("confirm_identity", mediator, target),
+        ("acknowledge_warning", a, {}),
+    ):
+        with statements(app) as run:
+            sock.emit(name, data, namespace=NS)
+        assert [e for e in sock.get_received(NS) if e["name"] == "error"] == []
+        assert len([s for s in run if s != "COMMIT"]) <= MOST_STATEMENTS_PER_CHANGE[name], run
+        assert run.count("COMMIT") == 1
+    mediator.disconnect(NS)
+    a.disconnect(NS)
+
+
 def test_no_database_read_between_a_let_in_and_the_first_offer(app, room):
     mediator = arrive(app, room, logged_in(app, room, "mediator"))
     a = arrive(app, room, logged_in(app, room, "a"))
