@@ -35,7 +35,7 @@ from mediation.accounts.models import CodePurpose, Role, User
 from mediation.cases import agency, workflow
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.models import Case, Side
-from mediation.cases.states import Action, CaseStatus, TerminationReason
+from mediation.cases.states import FINAL_STATUSES, Action, CaseStatus, TerminationReason
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -327,8 +327,29 @@ def may_sign(signature: Signature, user: User, case: Case) -> bool:
     return signature.user_id == user.id and in_case
 
 
+def no_longer_signed(agreement: Agreement) -> str | None:
+    """Why nothing is signed in ``agreement`` any more, for a signer whose page was open
+    while that happened; None while a round is out for signing."""
+    if agreement.status == AgreementStatus.effective:
+        return _("Everyone has signed: the agreement is in force. There is nothing left to sign.")
+    if agreement.case.status in FINAL_STATUSES:
+        return _("The mediation of this case has ended: nothing is signed any more.")
+    if agreement.status == AgreementStatus.drafting or (
+        agreement.case.status != CaseStatus.agreement_drafted
+    ):
+        # The round was voided (back to mediation, a new mediator): what was signed in it
+        # no longer counts, and the text may change before anyone signs again.
+        return _(
+            "The signing was called off: the mediator is changing the agreement. Nothing was "
+            "signed; you will be asked to sign again once the text is fixed."
+        )
+    return None
+
+
 def _turn_of(agreement: Agreement, user: User) -> Signature:
     signature = next_signature(agreement)
+    if signature is None and (why := no_longer_signed(agreement)) is not None:
+        raise NotPermittedError(why)
     if signature is None or not may_sign(signature, user, agreement.case):
         raise NotPermittedError(_("It is not your turn to sign this agreement."))
     agency.check_may_act(agreement.case, user)  # an agent signs once the party agreed
@@ -486,7 +507,8 @@ def refuse(agreement: Agreement, user: User, reason: str) -> None:
         or agreement.case.status != CaseStatus.agreement_drafted
         or signature is None
     ):
-        raise NotPermittedError(_("You have nothing to sign in this agreement."))
+        why = no_longer_signed(agreement)
+        raise NotPermittedError(why or _("You have nothing to sign in this agreement."))
     reason = (reason or "").strip()
     if len(reason) > MAX_REFUSAL:
         raise FieldError("reason", _("At most %(n)d characters.", n=MAX_REFUSAL))

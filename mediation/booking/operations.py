@@ -29,6 +29,7 @@ from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import User
 from mediation.cases import agency
+from mediation.cases.labels import STATUS_NAMES
 from mediation.cases.models import Case, Side
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
@@ -49,6 +50,12 @@ from .models import (
 
 # Sessions are for cases in which both sides agreed to mediate (art 15).
 BOOKABLE = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
+_BEFORE_MEDIATION = (
+    CaseStatus.draft,
+    CaseStatus.submitted,
+    CaseStatus.declined,
+    CaseStatus.awaiting_respondent,
+)
 MAX_OFFERED = 6
 CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
 NOT_AGREED = _l("no time was agreed before it began")
@@ -88,7 +95,31 @@ def _must_be_mediator(case: Case, by: User) -> None:
     if case.mediator_id is None or case.mediator_id != by.id:
         raise NotPermittedError(_("Only the case's mediator can arrange its sessions."))
     if case.status not in BOOKABLE:
-        raise NotPermittedError(_("Sessions can be booked once both sides have agreed to mediate."))
+        if case.status in _BEFORE_MEDIATION:
+            raise NotPermittedError(
+                _("Sessions can be booked once both sides have agreed to mediate.")
+            )
+        # A page left open while the case was ended, or its agreement signed: said as it is.
+        raise NotPermittedError(
+            _(
+                "This case is now %(status)s: no more sessions are arranged for it.",
+                status=STATUS_NAMES[case.status],
+            )
+        )
+
+
+def _must_be_fixed(session: MediationSession, otherwise: str) -> None:
+    """The session is fixed (scheduled); a cancelled one says so, with the reason given,
+    to a mediator whose page still showed it; ``otherwise`` is for times still offered."""
+    if session.status == SessionStatus.cancelled:
+        raise NotPermittedError(
+            _(
+                "This session was cancelled (%(reason)s); nothing more is done with it.",
+                reason=session.cancel_reason or "",
+            )
+        )
+    if session.status != SessionStatus.scheduled:
+        raise NotPermittedError(otherwise)
 
 
 def _check_side(case: Case, side: str | None) -> None:
@@ -373,8 +404,7 @@ def reschedule(
     settings = lock_calendar(session.mediator_id)
     db.session.refresh(session)
     _must_be_mediator(session.case, by)
-    if session.status != SessionStatus.scheduled:
-        raise NotPermittedError(_("Only a fixed session can be moved."))
+    _must_be_fixed(session, _("Only a fixed session can be moved."))
     _not_held(session)
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
     reception = _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
@@ -449,8 +479,7 @@ def invite_guest(
     own link, and their identity is confirmed on camera like everyone's."""
     _locked(session)
     _must_be_mediator(session.case, by)
-    if session.status != SessionStatus.scheduled:
-        raise NotPermittedError(_("Only a fixed session can be moved."))
+    _must_be_fixed(session, _("Guests are invited once the parties have chosen the time."))
     _not_held(session)
     if relation not in GUEST_RELATIONS:
         raise FieldError("relation", _("Choose how the person is related to the dispute."))
@@ -486,8 +515,7 @@ def resend_links(session: MediationSession, *, by: User) -> None:
     message, or a link went to the wrong hands): the links sent before stop working."""
     _locked(session)
     _must_be_mediator(session.case, by)
-    if session.status != SessionStatus.scheduled:
-        raise NotPermittedError(_("Only a fixed session can be moved."))
+    _must_be_fixed(session, _("Links are sent again once the parties have chosen the time."))
     _not_held(session)
     for participant in session.participants:
         if participant.role != "mediator":

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from mediation.accounts.models import Role, User
 from mediation.cases.labels import SIDE_NAMES
 from mediation.cases.models import Case
-from mediation.cases.operations import viewable_case
+from mediation.cases.operations import can_view, viewable_case
+from mediation.cases.views import render_case, turn_away
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
@@ -213,7 +214,9 @@ def feed(token: str):
 
 def _mediated_case(case_id: int) -> Case:
     case = viewable_case(case_id, current_user)
-    if case is None or case.mediator_id != current_user.id:
+    if case is None:
+        turn_away(case_id)  # a mediator the case was taken from is told so
+    if case.mediator_id != current_user.id:
         abort(404)
     return case
 
@@ -311,6 +314,10 @@ def _own_session(session_id: int) -> MediationSession:
     session = db.session.get(MediationSession, session_id)
     if session is None or session.mediator_id != current_user.id:
         abort(404)
+    if not can_view(current_user, session.case):
+        # Their session of a case since given to another mediator (who has it cancelled):
+        # told what happened, not shown the case's page again.
+        turn_away(session.case_id)
     return session
 
 
@@ -383,15 +390,16 @@ def invite_guest(session_id: int):
             db.session.rollback()
             apply_field_error(form, error)
         except NotPermittedError as error:
+            # The session is not there to invite anyone to any more (cancelled, held,
+            # the case ended): said on the case page as it is now.
             db.session.rollback()
             flash(str(error), "error")
+            return redirect(url_for("cases.case_detail", case_id=session.case_id))
         else:
             db.session.commit()
             flash(_("The person was invited and has their own link."), "success")
             return redirect(url_for("cases.case_detail", case_id=session.case_id))
     # Shown again on the case page with what was typed and what is wrong with it.
-    from mediation.cases.views import render_case
-
     return render_case(session.case, entered={"guest": form, "guest_session": session.id}), 422
 
 

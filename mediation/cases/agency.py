@@ -20,6 +20,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from mediation.accounts import codes, personal_links
 from mediation.accounts.models import CodePurpose, User
@@ -27,6 +28,7 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal import signals as journal_signals
+from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
 from .labels import journal_label
@@ -168,6 +170,17 @@ def refuse(agent: CaseParty, *, by: User) -> None:
     )
     case.parties.remove(agent)
     db.session.flush()
+
+
+def was_refused(case_id: int, user: User) -> bool:
+    """Whether ``user`` acted in the case as an agent until the party said they do not:
+    their pages of the case, still open, are told so rather than "not found"."""
+    refusals = db.session.scalars(
+        select(JournalEntry.payload).where(
+            JournalEntry.case_id == case_id, JournalEntry.action == "agency.refused"
+        )
+    )
+    return any(payload.get("agent_id") == user.id for payload in refusals)
 
 
 STEP_TEXT = _l(

@@ -74,13 +74,16 @@ def agency_link(token: str):
 def confirm_agent(case_id: int, party_id: int):
     """The mediator checked the power of attorney and the party on camera."""
     case = viewable_case(case_id, current_user) or abort(404)
-    agent = db.session.get(CaseParty, party_id)
-    if agent is None or agent.case_id != case.id or not agent.is_agent:
-        abort(404)
     if case.mediator_id != current_user.id:
         abort(403)  # the party confirms from their own link
     if not FlaskForm().validate_on_submit():
         abort(400)
+    agent = db.session.get(CaseParty, party_id)
+    if agent is None or agent.case_id != case.id or not agent.is_agent:
+        # The case page was open while the party refused this agent (agency.refuse): the
+        # row is gone, and the mediator is told why there is nothing to confirm.
+        flash(_("This person no longer acts in the case: the party refused them."), "error")
+        return redirect(url_for("cases.case_detail", case_id=case.id))
     try:
         agency.confirm(agent, by=current_user)
     except agency.AgencyError as error:

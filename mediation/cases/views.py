@@ -27,6 +27,7 @@ from mediation.journal.models import JournalEntry
 from mediation.journal.operations import verify_chain
 
 from . import (
+    agency,
     assignment,
     categories,
     clocks,
@@ -111,10 +112,21 @@ def _viewable(case_id: int) -> Case:
 
 def turn_away(case_id: int) -> NoReturn:
     """Refuse a page of a case the user may not see: 404, but a mediator the case was taken
-    from (art 12, 13, 14) is told so and sent to their own first page. For the pages of
-    the features above (the agreement, the minutes) as much as for the case page."""
+    from (art 12, 13, 14), or an agent the party refused, is told so and sent to their own
+    first page. For the pages of the features above (the agreement, the minutes, the
+    sessions) as much as for the case page."""
     if assignment.was_given_to(case_id, current_user):
         flash(_("This case is no longer with you: it was given to another mediator."), "info")
+        abort(redirect(url_for("accounts.home")))
+    if agency.was_refused(case_id, current_user):
+        # An agent whose party said they do not act for them, with a page still open.
+        flash(
+            _(
+                "You no longer act in this case: the party you acted for said you do not "
+                "represent them. Nothing was done."
+            ),
+            "info",
+        )
         abort(redirect(url_for("accounts.home")))
     abort(404)
 

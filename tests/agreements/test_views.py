@@ -483,3 +483,51 @@ def test_a_terminated_cases_draft_takes_no_more_comments(app, client):
     with app.app_context():
         agreement = agreements.of_case(db.session.get(type(case), case_id))
         assert agreements.comments(agreement) == []
+
+
+def test_a_signing_page_left_open_says_why_nothing_is_signed_now(app, client):
+    """The applicant opened the signing page; the mediator sent the case back to mediation
+    (the round is void), later it ended. "Send me the code" on the old page says what
+    happened each time, not "it is not your turn", and sends no code."""
+    from mediation.cases import workflow
+    from mediation.cases.models import Case
+    from mediation.cases.states import Action, TerminationReason
+    from mediation.notify.models import OutboxMessage
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        out_for_signing(case)
+        db.session.commit()
+        case_id, applicant = case.id, case.party_users()[0].phone
+    page = f"/cases/{case_id}/agreement/sign"
+    login(client, applicant, PASSWORD)
+    shown = client.get(page).get_data(as_text=True)
+    sha = re.search(r'name="shown"[^>]*value="([0-9a-f]{64})"', shown).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', shown).group(1)
+
+    def press() -> str:
+        pressed = client.post(page, data={"action": "code", "shown": sha, "csrf_token": token})
+        assert pressed.status_code == 302
+        return client.get(pressed.location, follow_redirects=True).get_data(as_text=True)
+
+    def step(action, **kw) -> None:
+        with app.app_context():
+            case = db.session.get(Case, case_id)
+            workflow.transition(case, action, by=case.mediator, **kw)
+            db.session.commit()
+
+    def outbox() -> int:
+        with app.app_context():
+            return db.session.query(OutboxMessage).count()
+
+    step(Action.revise_agreement)
+    sent = outbox()
+    assert "本次签署已取消：调解员正在修改调解协议" in press()
+    assert outbox() == sent  # no code went out
+    step(Action.terminate, reason=TerminationReason.too_far_apart)
+    sent = outbox()
+    assert "本案调解已经结束，协议不再签署" in press()
+    assert outbox() == sent
+    with app.app_context():
+        signatures = agreements.of_case(db.session.get(Case, case_id)).signatures
+        assert all(s.signed_at is None for s in signatures)

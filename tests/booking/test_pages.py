@@ -291,3 +291,135 @@ def test_times_are_shown_in_the_viewers_own_zone(app, client, people):
     in_london = start.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M")
     assert f"{in_london}（英国时间）" in mine  # the zone named in words (core.i18n.zone_name)
     assert in_london != "09:00"  # the same instant, not the same clock time
+
+
+def _flashed(client, response) -> str:
+    """The page a redirect leads to, with its messages."""
+    assert response.status_code == 302, response.status_code
+    return client.get(response.location, follow_redirects=True).get_data(as_text=True)
+
+
+@pytest.fixture
+def booked(app):
+    """A case in mediation with a session booked; another mediator of its institution, and
+    an administrator who can give the case to them."""
+    from mediation.accounts.models import Role
+    from tests.factories import make_mediator, make_user
+
+    with app.app_context():
+        case = make_mediating_case()
+        add_weekly_hours(case.mediator)
+        session = booking.book(case, by=case.mediator, start=ahead(1, "10:00"))
+        successor = make_mediator(case.institution)
+        admin = make_user(Role.institution_admin, institution_id=case.institution_id)
+        made = {
+            "case_id": case.id,
+            "session_id": session.id,
+            "mediator": case.mediator.phone,
+            "successor_id": successor.id,
+            "admin_id": admin.id,
+        }
+        db.session.commit()
+    return made
+
+
+def _buttons(booked) -> list[tuple[str, dict]]:
+    """Every booking form on the case page, as the old mediator would press it."""
+    case, session = booked["case_id"], booked["session_id"]
+    guest = {"real_name": "张三", "phone": "13912345678", "relation": "relative"}
+    return [
+        (f"/cases/{case}/sessions/new", {"times": ahead(2, "10:00").isoformat(), "note": "说明"}),
+        (f"/cases/{case}/sessions/now", {"parties_agreed": "y"}),
+        (f"/sessions/{session}/guests", guest | {"side": "applicant"}),
+        (f"/sessions/{session}/resend", {}),
+        (f"/sessions/{session}/cancel", {"reason": "临时有事"}),
+        (
+            f"/sessions/{session}/reschedule",
+            {"start": ahead(3, "10:00").isoformat(), "reason": "改期"},
+        ),
+    ]
+
+
+def test_booking_buttons_of_a_case_given_to_another_mediator_say_so(app, booked):
+    """Art 14: the institution gave the case to another mediator while the first had its
+    page open. Each booking button they press then says the case is no longer theirs: not
+    "page not found", and never the case's page again (the guest form used to show it)."""
+    from mediation.accounts.models import User
+    from mediation.cases import assignment
+    from mediation.cases.models import Case
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    token = csrf_token(client, f"/cases/{booked['case_id']}")  # the page on their screen
+    with app.app_context():
+        assignment.reassign_by_institution(
+            db.session.get(Case, booked["case_id"]),
+            mediator=db.session.get(User, booked["successor_id"]),
+            by=db.session.get(User, booked["admin_id"]),
+        )
+        db.session.commit()
+        sessions_before = db.session.query(MediationSession).count()
+    for path, data in _buttons(booked):
+        pressed = client.post(path, data=data | {"csrf_token": token})
+        assert pressed.status_code == 302, path
+        assert "/cases/" not in pressed.location and "/sessions/" not in pressed.location, path
+        assert "该案件已交由其他调解员办理" in _flashed(client, pressed), path
+    with app.app_context():
+        assert db.session.query(MediationSession).count() == sessions_before
+        session = db.session.get(MediationSession, booked["session_id"])
+        assert session.status == SessionStatus.cancelled  # by the reassignment, once
+        assert [p.role for p in session.participants].count("guest") == 0
+
+
+def test_a_cancelled_session_s_buttons_say_it_was_cancelled(app, booked):
+    """The mediator cancelled a session in another tab; the guest form and "send the links
+    again" on the older page say the session was cancelled, and why (they used to say
+    "only a fixed session can be moved"), and nobody is invited to it."""
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    token = csrf_token(client, f"/cases/{booked['case_id']}")
+    with app.app_context():
+        session = db.session.get(MediationSession, booked["session_id"])
+        booking.cancel(session, by=session.case.mediator, reason="当事人住院")
+        db.session.commit()
+    for path, data in _buttons(booked)[2:4]:
+        pressed = client.post(path, data=data | {"csrf_token": token})
+        assert pressed.location.endswith(f"/cases/{booked['case_id']}"), path
+        assert "该场调解已取消（当事人住院）" in _flashed(client, pressed), path
+    with app.app_context():
+        session = db.session.get(MediationSession, booked["session_id"])
+        assert all(p.role != "guest" for p in session.participants)
+
+
+def test_booking_for_a_case_ended_meanwhile_says_it_ended(app, booked):
+    """The booking page was open while the case was terminated: the mediator is told the
+    case ended (not that the parties have yet to agree to mediate), the note typed is
+    shown again, and nothing is booked."""
+    from mediation.cases import workflow
+    from mediation.cases.models import Case
+    from mediation.cases.states import Action, TerminationReason
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    form_page = f"/cases/{booked['case_id']}/sessions/new"
+    token = csrf_token(client, form_page)
+    with app.app_context():
+        case = db.session.get(Case, booked["case_id"])
+        workflow.transition(
+            case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
+        )
+        db.session.commit()
+        before = db.session.query(MediationSession).count()
+    time = ahead(2, "10:00").isoformat()
+    pressed = client.post(
+        form_page, data={"times": time, "note": "请带好证据原件", "csrf_token": token}
+    )
+    page = pressed.get_data(as_text=True)
+    assert pressed.status_code == 422
+    assert "本案现在的状态是“已终结”，不再安排调解" in page and "请带好证据原件" in page
+    with app.app_context():
+        assert db.session.query(MediationSession).count() == before

@@ -138,3 +138,62 @@ def test_the_party_s_link_says_who_confirmed_the_agent_and_that_the_case_ended(a
         db.session.commit()
         assert case.id == case_id
     assert "本案调解已经结束" in client.get(path).get_data(as_text=True)
+
+
+def test_an_agent_refused_while_their_page_was_open_is_told_so(app):
+    """The respondent refused their agent while the agent had the case page open: the
+    agent's next button says they no longer act in the case (not "page not found") and
+    does nothing; the mediator's "agent checked" button on an older page says the party
+    refused them."""
+    from mediation.cases.models import Case
+    from mediation.cases.states import CaseStatus
+    from tests.conftest import csrf_token, login
+    from tests.factories import PASSWORD
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agent, agent_user = with_agent(case)
+        db.session.commit()
+        ids = {"case": case.id, "agent": agent.id}
+        phones = {"agent": agent_user.phone, "mediator": case.mediator.phone}
+    page = f"/cases/{ids['case']}"
+    clients = {}
+    for who in ("agent", "mediator"):
+        clients[who] = app.test_client()
+        login(clients[who], phones[who], PASSWORD)
+    tokens = {who: csrf_token(c, page) for who, c in clients.items()}
+    with app.app_context():
+        row = db.session.get(CaseParty, ids["agent"])
+        agency.refuse(row, by=row.case.party_users()[1])
+        db.session.commit()
+
+    agent_client = clients["agent"]
+    for path, data in (
+        (f"{page}/steps/terminate", {"reason": "party_unwilling", "confirm": "1"}),
+        (f"{page}/agreement/comment", {"text": "我方不同意赔偿数额"}),
+    ):
+        pressed = agent_client.post(path, data=data | {"csrf_token": tokens["agent"]})
+        assert pressed.status_code == 302 and "/cases/" not in pressed.location, path
+        home = agent_client.get(pressed.location, follow_redirects=True).get_data(as_text=True)
+        assert "您已不再代理本案" in home, path
+    assert agent_client.get(page).status_code == 302
+
+    mediator = clients["mediator"]
+    pressed = mediator.post(
+        f"{page}/agents/{ids['agent']}/confirm", data={"csrf_token": tokens["mediator"]}
+    )
+    assert pressed.status_code == 302 and pressed.location.endswith(page)
+    told = mediator.get(pressed.location).get_data(as_text=True)
+    assert "此人已不再代理本案：当事人已拒绝其代理" in told
+    with app.app_context():
+        case = db.session.get(Case, ids["case"])
+        assert case.status == CaseStatus.in_mediation and not any(p.is_agent for p in case.parties)
+    # Someone who never was in the case still finds nothing there.
+    with app.app_context():
+        stranger = make_user().phone
+        db.session.commit()
+    other = app.test_client()
+    login(other, stranger, PASSWORD)
+    assert other.post(
+        f"{page}/steps/terminate", data={"csrf_token": tokens["agent"]}
+    ).status_code in (400, 404)
