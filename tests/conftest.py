@@ -10,6 +10,7 @@ import functools
 import importlib.util
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -203,6 +204,27 @@ def post_form(client: FlaskClient, path: str, data: dict, *, form_page: str | No
     """Submit a form the way a browser does: load the page, then post with its token."""
     token = csrf_token(client, form_page or path)
     return client.post(path, data={**data, "csrf_token": token})
+
+
+def at_once(*calls):
+    """Run ``calls`` in threads released together (two tabs, or a retried POST, arriving
+    at the same moment); their results in order, an exception returned as it was raised."""
+    go = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(n: int, call) -> None:
+        go.wait(timeout=30)
+        try:
+            results[n] = call()
+        except Exception as error:  # the test looks at it
+            results[n] = error
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 def login(client: FlaskClient, identifier: str, password: str):

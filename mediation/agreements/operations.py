@@ -114,6 +114,11 @@ def save(agreement: Agreement, data: dict, *, by: User) -> AgreementVersion:
     return _add_version(agreement, case, content, by=by)
 
 
+class CommentRepeatedError(Exception):
+    """The same remark arrived again (a double tap, a phone retrying the POST): it is kept
+    once, and the page says it was added."""
+
+
 def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
     """A party (or the mediator) remarks on the current version."""
     case = agreement.case
@@ -131,6 +136,21 @@ def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
         raise FieldError("text", _("Write your comment."))
     if len(text) > MAX_COMMENT:
         raise FieldError("text", _("At most %(n)d characters.", n=MAX_COMMENT))
+    # Two requests with the same remark take turns on the agreement's row lock, so the
+    # second one sees the first one's comment.
+    signing.lock(agreement)
+    last = db.session.scalars(
+        select(AgreementComment)
+        .where(AgreementComment.agreement_id == agreement.id)
+        .order_by(AgreementComment.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and (last.user_id, last.version, last.text) == (
+        by.id,
+        agreement.version,
+        text,
+    ):
+        raise CommentRepeatedError
     remark = AgreementComment(
         agreement_id=agreement.id, version=agreement.version, user_id=by.id, text=text
     )

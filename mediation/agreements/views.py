@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
 
 from agreements import pages
 from agreements.render import TEMPLATES, render_html
@@ -33,7 +34,7 @@ from mediation.extensions import db
 from . import draft, sign_flow, signing
 from . import operations as agreements
 from .forms import ActionForm, CommentForm, SignForm, draft_from_form
-from .models import Agreement
+from .models import Agreement, AgreementStatus
 
 EXTRA_ROWS = 2  # empty rows offered below the filled ones, for forms without JavaScript
 
@@ -100,6 +101,12 @@ def start(case_id: int):
         except (NotPermittedError, TransitionError) as error:
             db.session.rollback()
             flash(str(error), "error")
+        except StaleDataError:
+            # The same click twice at once: the other request started the draft.
+            db.session.rollback()
+            if agreements.of_case(case) is None:
+                raise
+            flash(_("The draft was already started."), "info")
         else:
             db.session.commit()
     return redirect(url_for("agreements.page", case_id=case.id))
@@ -109,10 +116,15 @@ def start(case_id: int):
 def save(case_id: int):
     case, agreement = _mediator_posts(case_id)
     typed = draft_from_form(request.form)
+    fixed_already = False
     try:
         version = agreements.save(agreement, typed, by=current_user)
         if request.form.get("sign"):
-            signing.open_round(agreement, by=current_user)
+            # Still out for signing after the save: these very words were fixed already
+            # (the same form sent twice; an edit would have voided the round).
+            fixed_already = agreement.status == AgreementStatus.signing
+            if not fixed_already:
+                signing.open_round(agreement, by=current_user)
     except FieldError as error:
         db.session.rollback()
         return _page(case, agreement, typed=typed, error=error), 422
@@ -121,7 +133,9 @@ def save(case_id: int):
         flash(str(error), "error")
         return _page(case, agreement, typed=typed), 409
     db.session.commit()
-    if agreement.status == "signing":
+    if fixed_already:
+        flash(_("The document was already fixed; the signers are asked in turn."), "info")
+    elif agreement.status == "signing":
         flash(_("The document is fixed; the signers are asked in turn."), "success")
     elif version.warnings:
         flash(_("Saved, with points a court would object to: see below."), "warning")
@@ -162,6 +176,10 @@ def comment(case_id: int):
             db.session.rollback()
             flash(str(error), "error")
             return _page(case, agreement), 422
+        except agreements.CommentRepeatedError:
+            db.session.rollback()
+            flash(_("Your comment was already added."), "info")
+            return redirect(url_for("agreements.page", case_id=case.id))
         db.session.commit()
         flash(_("Your comment is added."), "success")
     return redirect(url_for("agreements.page", case_id=case.id))

@@ -15,6 +15,7 @@ from decimal import Decimal
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
@@ -75,6 +76,8 @@ def save_dispute(
     """Step 1: open the draft, or change it while it is still a draft."""
     _check_dispute(category, title, claims)
     if case is None:
+        case = _same_draft(applicant, category, title, facts, region_code, claims)
+    if case is None:
         case = open_case(
             title=title.strip(),
             category=category,
@@ -93,6 +96,49 @@ def save_dispute(
     ]
     db.session.flush()
     return case
+
+
+def _same_draft(
+    applicant: User,
+    category: str,
+    title: str,
+    facts: str,
+    region_code: str | None,
+    claims: list[ClaimInput],
+) -> Case | None:
+    """The draft this very first step opened already, still untouched since (no other
+    side named yet): the same form arrived twice (a double tap, a phone retrying the POST),
+    and the applicant goes on with that one draft rather than find two in their list."""
+    # Two such requests at once take turns here: the applicant's row is locked (on SQLite,
+    # the write lock), so the second one sees the draft the first one made.
+    db.session.execute(
+        update(User)
+        .where(User.id == applicant.id)
+        .values(id=User.id)
+        .execution_options(synchronize_session=False)
+    )
+    wanted = [(c.text.strip(), c.amount) for c in claims[:MAX_CLAIMS] if c.text.strip()]
+    drafts = db.session.scalars(
+        select(Case)
+        .join(CaseParty)
+        .where(
+            CaseParty.user_id == applicant.id,
+            CaseParty.side == Side.applicant,
+            Case.status == CaseStatus.draft,
+            Case.title == title.strip(),
+            Case.category == category,
+        )
+        .order_by(Case.id.desc())
+    )
+    for draft in drafts:
+        if (
+            (draft.facts or "") == facts.strip()
+            and draft.region_code == (region_code or None)
+            and not draft.party_users(Side.respondent)
+            and [(c.text, c.amount) for c in draft.claims] == wanted
+        ):
+            return draft
+    return None
 
 
 def set_principal(

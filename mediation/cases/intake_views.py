@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.accounts.models import Institution, MediatorProfile, Role, User, UserRole
 from mediation.core.access import role_required
@@ -219,8 +220,26 @@ def _submitted_message(case: Case) -> str:
     )
 
 
+def _submitted_already(case_id: int):
+    """The applicant's case is no longer a draft: the submission arrived again (a double
+    tap, a phone retrying the POST, the back button). Said so, with the case's page,
+    rather than "page not found"."""
+    case = db.session.get(Case, case_id)
+    if (
+        case is None
+        or case.status == CaseStatus.draft
+        or not any(p.user_id == current_user.id and p.side == Side.applicant for p in case.parties)
+    ):
+        return None
+    flash(_("Your application was already submitted: here is your case."), "info")
+    return redirect(url_for("cases.case_detail", case_id=case.id))
+
+
 @role_required(Role.party)
 def submit(case_id: int):
+    already = _submitted_already(case_id)
+    if already is not None:
+        return already
     case = _draft_or_404(case_id)
     form = SubmitForm()
     form.choice.choices = who_mediates(case)
@@ -239,6 +258,13 @@ def submit(case_id: int):
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except StaleDataError:
+            # The same submission sent twice at once: the other one went through.
+            db.session.rollback()
+            already = _submitted_already(case_id)
+            if already is None:
+                raise
+            return already
         else:
             db.session.commit()
             flash(_submitted_message(case), "success")

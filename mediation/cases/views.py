@@ -247,6 +247,7 @@ def answer(case_id: int):
         case,
         respondent.answer,
         case,
+        step=Action.respondent_agrees if agree else Action.respondent_refuses,
         by=current_user,
         agree=agree,
         consent=form.consent.data,
@@ -265,9 +266,11 @@ def _case_for_post(case_id: int) -> Case:
     return case
 
 
-def _run(case: Case, action, *args, done: str | None = None, **kwargs):
+def _run(case: Case, action, *args, done: str | None = None, step: Action | None = None, **kwargs):
     """Call an operation for ``case``; commit, or explain and roll back. ``done``: what the
-    step did, said to whoever took it (by default, the case's new status)."""
+    step did, said to whoever took it (by default, the case's new status). ``step``: the
+    case's move the operation makes; the same move arriving again from the same person
+    (a double tap, a retried POST, a second tab) is answered "already done"."""
     try:
         action(*args, **kwargs)
     except workflow.NotPermittedError:
@@ -275,6 +278,8 @@ def _run(case: Case, action, *args, done: str | None = None, **kwargs):
         abort(403)
     except (workflow.TransitionError, FieldError) as error:
         db.session.rollback()
+        if step is not None and workflow.already_taken(case, step, current_user):
+            return _already_done(case)
         flash(str(error), "error")
         # Shown again with everything typed (a long art 21 record must not be lost).
         return render_case(case, entered=request.form.to_dict()), 422
@@ -282,6 +287,8 @@ def _run(case: Case, action, *args, done: str | None = None, **kwargs):
         db.session.rollback()
         if not ops.can_view(current_user, case):
             return _gone()  # the other change took the case from them
+        if step is not None and workflow.already_taken(case, step, current_user):
+            return _already_done(case)  # the same form, sent twice at once
         flash(
             _(
                 "Someone else changed this case at the same time. Here it is as it is now; "
@@ -298,6 +305,17 @@ def _run(case: Case, action, *args, done: str | None = None, **kwargs):
             return redirect(url_for("accounts.home"))
         status = STATUS_NAMES[case.status]
         flash(done or _("Done: the case is now %(status)s.", status=status), "success")
+    return redirect(url_for("cases.case_detail", case_id=case.id))
+
+
+def _already_done(case: Case):
+    flash(
+        _(
+            "This was already done: the case is now %(status)s.",
+            status=STATUS_NAMES[case.status],
+        ),
+        "info",
+    )
     return redirect(url_for("cases.case_detail", case_id=case.id))
 
 
@@ -443,6 +461,7 @@ def take_step(case_id: int, action: str):
         ops.take_step,
         case,
         Action(action),
+        step=Action(action),
         by=current_user,
         reason=TerminationReason(reason) if reason in set(TerminationReason) else None,
         note=request.form.get("note", "")[:2000],

@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from mediation.accounts.models import Role, User
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 
 from . import clocks, signals
 from .categories import get_category
@@ -192,3 +194,22 @@ def _start_clocks(step: Transition, case: Case, now: datetime) -> None:
         case.signed_at = now
     if step.target in ("terminated", "confirmed", "rejected"):
         case.closed_at = now
+
+
+def already_taken(case: Case, action: Action, by: User) -> bool:
+    """``by`` took ``action`` on ``case`` and nothing moved the case since: the same form
+    arrived again (a double tap, a phone retrying the POST, a second tab). The case's last
+    step in the journal is this one, by this person, and the case is still where it led."""
+    moves = [f"case.{a}" for a in Action]
+    last = db.session.scalars(
+        select(JournalEntry)
+        .where(JournalEntry.case_id == case.id, JournalEntry.action.in_(moves))
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return (
+        last is not None
+        and last.action == f"case.{action}"
+        and last.actor_id == by.id
+        and last.payload.get("to") == case.status
+    )

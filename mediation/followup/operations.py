@@ -47,6 +47,25 @@ class NotAllowedError(Exception):
     """The user has no part in this obligation (the view answers 404)."""
 
 
+class RepeatedError(Exception):
+    """The same confirmation or follow-up arrived again (a double tap, a phone retrying
+    the POST, a second tab): it is recorded once, and the page says it was."""
+
+
+def _lock(obligation: Obligation) -> None:
+    """Take the obligation's row lock (on SQLite, the write lock) before reading what an
+    action decides on, so the same form sent twice at once is recorded once: the second
+    request waits and reads what the first one did."""
+    db.session.flush()
+    db.session.execute(
+        update(Obligation)
+        .where(Obligation.id == obligation.id)
+        .values(status=Obligation.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+
+
 def _local(now: datetime | None = None) -> datetime:
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     return (now or utcnow()).astimezone(zone)
@@ -206,9 +225,19 @@ def enforcement_open(
 
 def confirm(obligation: Obligation, user: User, *, full: bool, note: str = "") -> None:
     """The obligee confirms the obligation performed, in full or in part."""
+    note = (note or "").strip()
+    _lock(obligation)
+    # The same part performance said again (performed in full is refused below: nothing
+    # is left to confirm, and the view says so).
+    if (
+        not full
+        and (obligation.status, obligation.performed_note) == (ObligationStatus.partly, note)
+        and obligation.obligee is not None
+        and obligation.obligee.user_id == user.id
+    ):
+        raise RepeatedError
     if not may_confirm(user, obligation):
         raise NotAllowedError
-    note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise FieldError("note", _("At most %(n)d characters.", n=MAX_NOTE))
     if not full and not note:
@@ -238,6 +267,20 @@ def record(obligation: Obligation, user: User, *, kind: str, result: str, outcom
         raise FieldError("outcome", _("Write what was said or found."))
     if len(outcome) > MAX_OUTCOME:
         raise FieldError("outcome", _("At most %(n)d characters.", n=MAX_OUTCOME))
+    _lock(obligation)
+    last = db.session.scalars(
+        select(FollowUp)
+        .where(FollowUp.obligation_id == obligation.id)
+        .order_by(FollowUp.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and (last.mediator_id, last.kind, last.result, last.outcome) == (
+        user.id,
+        kind,
+        result,
+        outcome,
+    ):
+        raise RepeatedError
     entry = FollowUp(
         obligation_id=obligation.id,
         case_id=obligation.case_id,

@@ -41,16 +41,7 @@ def confirm(obligation_id: int):
     if ops.already_performed(current_user, obligation):
         # The obligee back at the link of an old text message: nothing left to do, and
         # the case page shows what was recorded.
-        day = format_day(obligation.performed_at)
-        flash(
-            _(
-                "This obligation was already confirmed as performed on %(day)s. There is "
-                "nothing more to do.",
-                day=day,
-            ),
-            "info",
-        )
-        return _back(case)
+        return _confirmed_already(obligation, case)
     if not ops.may_confirm(current_user, obligation):
         abort(403)
     form = ConfirmForm()
@@ -60,12 +51,34 @@ def confirm(obligation_id: int):
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except (ops.RepeatedError, ops.NotAllowedError):
+            # The same confirmation sent again (or at once from another tab): recorded once.
+            db.session.rollback()
+            if ops.already_performed(current_user, obligation):
+                return _confirmed_already(obligation, case)
+            if not ops.may_confirm(current_user, obligation):
+                abort(403)
+            flash(_("Your confirmation was already recorded."), "info")
+            return _back(case)
         else:
             db.session.commit()
             flash(_("Thank you: the performance is recorded."), "success")
             return _back(case)
     page = render_template("followup/confirm.html", form=form, obligation=obligation, case=case)
     return page, 422 if form.errors else 200
+
+
+def _confirmed_already(obligation: Obligation, case: Case):
+    day = format_day(obligation.performed_at)
+    flash(
+        _(
+            "This obligation was already confirmed as performed on %(day)s. There is "
+            "nothing more to do.",
+            day=day,
+        ),
+        "info",
+    )
+    return _back(case)
 
 
 @login_required
@@ -87,6 +100,10 @@ def follow_up(obligation_id: int):
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except ops.RepeatedError:
+            db.session.rollback()
+            flash(_("This follow-up was already recorded."), "info")
+            return _back(case)
         else:
             db.session.commit()
             flash(_("The follow-up is recorded."), "success")

@@ -531,3 +531,53 @@ def test_a_signing_page_left_open_says_why_nothing_is_signed_now(app, client):
     with app.app_context():
         signatures = agreements.of_case(db.session.get(Case, case_id)).signatures
         assert all(s.signed_at is None for s in signatures)
+
+
+def test_a_comment_sent_twice_is_kept_once(app, client):
+    """A double tap on 发表意见 (or a phone resending it): one comment, one journal line,
+    and the second answer says it was added already; the same words later, after another
+    remark, are a comment of their own."""
+    from sqlalchemy import func, select
+
+    from mediation.journal.models import JournalEntry
+    from tests.conftest import at_once, csrf_token
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreements.start(case, by=case.mediator)
+        db.session.commit()
+        case_id, applicant, mediator = case.id, case.party_users()[0].phone, case.mediator.phone
+    page = f"/cases/{case_id}/agreement"
+    login(client, applicant, PASSWORD)
+    form = {"text": "还款期限请延长", "csrf_token": csrf_token(client, page)}
+    assert client.post(f"{page}/comment", data=form).status_code == 302
+    again = client.post(f"{page}/comment", data=form)
+    assert again.status_code == 302
+    assert "您的意见已经添加过了" in client.get(page).get_data(as_text=True)
+    second_tab = app.test_client()
+    login(second_tab, applicant, PASSWORD)
+    other = {"text": "利息请免除", "csrf_token": csrf_token(second_tab, page)}
+    answers = at_once(
+        lambda: client.post(f"{page}/comment", data={**form, "text": "利息请免除"}),
+        lambda: second_tab.post(f"{page}/comment", data=other),
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        assert [c.text for c in agreements.comments(agreement)] == ["还款期限请延长", "利息请免除"]
+        written = select(func.count()).where(JournalEntry.action == "agreement.commented")
+        assert db.session.scalar(written) == 2
+
+    mediators = app.test_client()
+    login(mediators, mediator, PASSWORD)
+    fields = {**form_fields(complete_draft(case)), "sign": "1"}
+    fields["csrf_token"] = csrf_token(mediators, page)
+    assert mediators.post(f"{page}/save", data=fields).status_code == 302
+    # Fixing the same words again (a double tap on 定稿并签署): not "signing can start only
+    # from a draft", and the round is not opened twice.
+    again = mediators.post(f"{page}/save", data=fields)
+    assert again.status_code == 302
+    assert "文本已经定稿过了" in mediators.get(page).get_data(as_text=True)
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(type(case), case_id))
+        assert (agreement.status, agreement.round) == ("signing", 1)

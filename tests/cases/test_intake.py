@@ -6,13 +6,15 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from mediation.accounts.models import User
 from mediation.cases.models import Case, CaseAssignment, Evidence
 from mediation.cases.states import CaseStatus
 from mediation.core.db import utcnow
 from mediation.extensions import db
-from tests.conftest import csrf_token, login, post_form
+from mediation.journal.models import JournalEntry
+from tests.conftest import at_once, csrf_token, login, post_form
 from tests.factories import PASSWORD, make_institution, make_mediator, make_user
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
@@ -256,3 +258,89 @@ def test_an_agent_files_for_a_party_with_a_power_of_attorney(app, applicant):
         assert [e.kind for e in case.evidence] == ["power_of_attorney"]
     page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "代理人" in page and "张老伯" in page
+
+
+SUBMIT = {
+    "choice": "auto",
+    "service_address": "南京市玄武区锁金四村5栋301",
+    "service_confirmed": "y",
+    "consent": "y",
+}
+
+
+def _count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_submission_sent_twice_says_it_was_submitted_not_page_not_found(app, applicant):
+    """A double tap on 提交申请 (or a phone resending the POST): the second answer was a
+    404 for a case that had gone through; now it is the case page, submitted once."""
+    client, _mediator_id = applicant
+    case_id = file_a_case(client)
+    path = f"/cases/{case_id}/intake/submit"
+    form = {**SUBMIT, "csrf_token": csrf_token(client, path)}
+    assert client.post(path, data=form).status_code == 302
+    again = client.post(path, data=form)
+    assert again.status_code == 302 and again.location.endswith(f"/cases/{case_id}")
+    page = client.get(again.location).get_data(as_text=True)
+    assert "您的申请已经提交过了" in page
+    assert _count(app, JournalEntry, JournalEntry.action == "case.submit") == 1
+    # Someone else's case, submitted or not, stays "not found".
+    other = app.test_client()
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    login(other, phone, PASSWORD)
+    token = csrf_token(other, "/account")
+    assert other.post(path, data={**SUBMIT, "csrf_token": token}).status_code == 404
+
+
+def test_a_submission_sent_from_two_tabs_at_once_goes_through_once(app, applicant):
+    client, _mediator_id = applicant
+    case_id = file_a_case(client)
+    path = f"/cases/{case_id}/intake/submit"
+    with app.app_context():
+        phone = db.session.get(Case, case_id).party_users()[0].phone
+    second = app.test_client()
+    login(second, phone, PASSWORD)
+    forms = [{**SUBMIT, "csrf_token": csrf_token(c, path)} for c in (client, second)]
+    answers = at_once(
+        lambda: client.post(path, data=forms[0]), lambda: second.post(path, data=forms[1])
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert all(a.location.endswith(f"/cases/{case_id}") for a in answers)
+    assert _count(app, JournalEntry, JournalEntry.action == "case.submit") == 1
+    assert _count(app, CaseAssignment) == 1
+
+
+def test_the_first_step_sent_twice_opens_one_draft(app, applicant):
+    """The dispute's first page posted twice (a double tap, a retry on a weak network)
+    opened two drafts; the second post now goes on with the first one's draft."""
+    client, _mediator_id = applicant
+    form = {**DISPUTE, "csrf_token": csrf_token(client, "/cases/new")}
+    first = client.post("/cases/new", data=form)
+    again = client.post("/cases/new", data=form)
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    assert _count(app, Case) == 1
+    assert _count(app, JournalEntry, JournalEntry.action == "case.opened") == 1
+    # Another dispute (or the same one once the other side is named) is a case of its own.
+    other = client.post("/cases/new", data={**form, "title": "楼上噪音"})
+    assert other.location != first.location and _count(app, Case) == 2
+
+
+def test_the_first_step_sent_from_two_tabs_at_once_opens_one_draft(app, applicant):
+    client, _mediator_id = applicant
+    with app.app_context():
+        phone = db.session.scalars(select(User).where(User.real_name == "张三")).one().phone
+    second = app.test_client()
+    login(second, phone, PASSWORD)
+    forms = [{**DISPUTE, "csrf_token": csrf_token(c, "/cases/new")} for c in (client, second)]
+    answers = at_once(
+        lambda: client.post("/cases/new", data=forms[0]),
+        lambda: second.post("/cases/new", data=forms[1]),
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert answers[0].location == answers[1].location
+    assert _count(app, Case) == 1

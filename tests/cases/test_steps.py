@@ -7,7 +7,7 @@ import pytest
 from mediation.cases.models import Case
 from mediation.cases.states import CaseStatus
 from mediation.extensions import db
-from tests.conftest import csrf_token, login, post_form
+from tests.conftest import at_once, csrf_token, login, post_form
 from tests.factories import PASSWORD, make_case, make_institution, make_mediator, make_user
 
 
@@ -319,3 +319,76 @@ def test_a_party_who_asked_for_another_mediator_sees_the_request_wait(app):
     page = mine.get(case_page).get_data(as_text=True)
     assert 'id="change-asked"' in page and f'action="{action}"' not in page
     assert "申请更换调解员" in page
+
+
+def _moves(app, case_id, action):
+    from sqlalchemy import func, select
+
+    from mediation.journal.models import JournalEntry
+
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(JournalEntry.case_id == case_id, JournalEntry.action == f"case.{action}")
+        )
+
+
+@pytest.fixture
+def submitted(app):
+    """A case given to a mediator who has yet to accept it."""
+    from mediation.cases import assignment
+
+    with app.app_context():
+        mediator = make_mediator(make_institution())
+        applicant = make_user()
+        case = make_case(applicant, make_user())
+        assignment.assign(
+            case, institution=mediator.institution, mediator=mediator, how="chosen", by=applicant
+        )
+        db.session.commit()
+        return {"case": case.id, "mediator": mediator.phone}
+
+
+def test_a_step_sent_twice_is_taken_once_and_the_second_says_it_was_done(app, submitted):
+    """A double tap on 受理 (or a phone sending the POST again): the second answer is not
+    "this case cannot be accepted now", but that it was done; the journal has it once."""
+    mediator = client_for(app, submitted["mediator"])
+    case_id = submitted["case"]
+    token = csrf_token(mediator, f"/cases/{case_id}")
+    first = mediator.post(f"/cases/{case_id}/steps/accept", data={"csrf_token": token})
+    again = mediator.post(f"/cases/{case_id}/steps/accept", data={"csrf_token": token})
+    assert first.status_code == again.status_code == 302
+    assert again.location.endswith(f"/cases/{case_id}")
+    page = mediator.get(again.location).get_data(as_text=True)
+    assert "已经办理过了：案件现在的状态为“待被申请人同意”" in page
+    assert "现在不能受理" not in page
+    assert _moves(app, case_id, "accept") == 1
+
+
+def test_a_step_someone_else_took_meanwhile_is_still_explained(app, world):
+    """Not "already done" when the step was another person's: the refusal stays."""
+    respondent = client_for(app, world["respondent"])
+    answer = f"/cases/{world['case']}/answer"
+    agree = {"agree": "1", "consent": "y", "service_address": "南京", "service_confirmed": "y"}
+    agreed = post_form(respondent, answer, agree, form_page=f"/cases/{world['case']}")
+    assert agreed.status_code == 302
+    mediator = client_for(app, world["mediator"])
+    response = step(mediator, world["case"], "accept")
+    assert response.status_code == 422 and "现在不能受理" in response.get_data(as_text=True)
+
+
+def test_the_respondent_agreeing_from_two_tabs_at_once_agrees_once(app, world):
+    case_id = world["case"]
+    tabs = [client_for(app, world["respondent"]) for _ in range(2)]
+    agree = {"agree": "1", "consent": "y", "service_address": "南京", "service_confirmed": "y"}
+    forms = [{**agree, "csrf_token": csrf_token(tab, f"/cases/{case_id}")} for tab in tabs]
+    answers = at_once(
+        *(lambda t=tab, f=form: t.post(f"/cases/{case_id}/answer", data=f)
+          for tab, form in zip(tabs, forms, strict=True))
+    )  # fmt: skip
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert status(app, case_id) == CaseStatus.in_mediation
+    assert _moves(app, case_id, "respondent_agrees") == 1
+    shown = [tab.get(f"/cases/{case_id}").get_data(as_text=True) for tab in tabs]
+    assert sum("已经办理过了" in page for page in shown) == 1

@@ -27,7 +27,7 @@ from mediation.followup import operations as ops
 from mediation.followup.models import FollowUp, Obligation, ObligationStatus
 from mediation.journal.models import JournalEntry
 from mediation.notify.models import OutboxMessage
-from tests.conftest import code_sent_to, csrf_token, login, post_form
+from tests.conftest import at_once, code_sent_to, csrf_token, login, post_form
 from tests.court.conftest import in_force
 from tests.factories import PASSWORD, make_mediating_case, make_user
 
@@ -431,3 +431,39 @@ def test_the_link_in_other_hands_shows_nothing_of_the_case(app, by_text):
         obligation = db.session.get(Obligation, by_text["obligation"])
         signed = personal_links.token(links.LINK_SALT, obligation.id, obligation.obligor.user_id)
     assert app.test_client().get(f"/o/{signed}").status_code == 404
+
+
+def test_a_follow_up_or_a_confirmation_sent_twice_is_recorded_once(app, world):
+    """A double tap, a phone resending the POST, or two tabs at once: one 回访记录 and one
+    confirmation, each in the journal once, and the second answer says it was recorded."""
+    o = world["obligation"]
+    confirm, record = f"/followup/obligations/{o}/confirm", f"/followup/obligations/{o}/follow-ups"
+    mediator = _as(app, world["mediator"])
+    note = {"kind": "call", "result": "will_perform", "outcome": "被申请人称下周付款"}
+    form = note | {"csrf_token": csrf_token(mediator, "/account")}
+    assert mediator.post(record, data=form).status_code == 302
+    again = mediator.post(record, data=form)
+    assert again.status_code == 302 and again.location.endswith("#performance")
+    page = mediator.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "这条回访记录已经保存过了" in page
+    other_tab = _as(app, world["mediator"])
+    visit = note | {"kind": "visit", "outcome": "上门，被申请人不在家"}
+    tabs = [(c, visit | {"csrf_token": csrf_token(c, "/account")}) for c in (mediator, other_tab)]
+    answers = at_once(*(lambda c=c, f=f: c.post(record, data=f) for c, f in tabs))
+    assert [a.status_code for a in answers] == [302, 302], answers
+
+    applicant, second = _as(app, world["applicant"]), _as(app, world["applicant"])
+    part = {"how": "part", "note": "已收到1000元"}
+    tabs = [(c, part | {"csrf_token": csrf_token(c, "/account")}) for c in (applicant, second)]
+    answers = at_once(*(lambda c=c, f=f: c.post(confirm, data=f) for c, f in tabs))
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _post(applicant, confirm, part).status_code == 302  # and once more, later
+    shown = applicant.get(f"/cases/{world['case']}").get_data(as_text=True)
+    assert "您的确认已经记录过了" in shown
+    with app.app_context():
+        kinds = select(JournalEntry.action, func.count()).group_by(JournalEntry.action)
+        written = dict(db.session.execute(kinds.where(JournalEntry.case_id == world["case"])).all())
+        assert written["followup.recorded"] == 2  # the call and the visit
+        assert written["followup.performance_confirmed"] == 1
+        assert db.session.scalar(select(func.count(FollowUp.id))) == 2
+        assert db.session.get(Obligation, o).status == ObligationStatus.partly
