@@ -218,7 +218,14 @@ def my_sessions():
     return render_template(
         "booking/my_sessions.html",
         participations=[p for p in mine if p.session.status != SessionStatus.cancelled],
-        cancelled=[p for p in mine if p.session.status == SessionStatus.cancelled],
+        # A time offered that the parties did not choose was never a session of theirs: it
+        # is not listed as cancelled (the one chosen is listed above).
+        cancelled=[
+            p
+            for p in mine
+            if p.session.status == SessionStatus.cancelled
+            and links.fixed_instead(p.session) is None
+        ],
         token_for=links.token_for,
         open_now=links.open_now,
         when=notices.when,

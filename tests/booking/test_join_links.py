@@ -9,6 +9,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from mediation.booking import links
@@ -280,6 +281,18 @@ def test_the_person_at_a_time_that_lost_is_sent_to_the_session_fixed(client, cho
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "调解时间已定为2026年11月25日" in page and "10:00" in page
     assert "已取消" not in page
+
+
+def test_my_sessions_lists_the_time_chosen_and_not_the_one_that_lost(client, chosen_second):
+    """The parties chose the second of two times: "my sessions" shows that one, and the
+    first is not listed as cancelled (nothing was cancelled for them)."""
+    with time_machine.travel(NOW, tick=False):  # days before both times
+        login(client, chosen_second["applicant_phone"], PASSWORD)
+        page = client.get("/sessions/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "2026年11月25日" in text
+    assert "2026年11月24日" not in text and "已取消" not in text
 
 
 def test_a_visitor_at_a_time_that_lost_is_told_the_time_fixed(client, chosen_second):
