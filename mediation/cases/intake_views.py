@@ -231,7 +231,12 @@ def _submitted_already(case_id: int):
         or not any(p.user_id == current_user.id and p.side == Side.applicant for p in case.parties)
     ):
         return None
-    flash(_("Your application was already submitted: here is your case."), "info")
+    if case.status == CaseStatus.submitted:
+        # Nothing happened since: most often the second of two taps, whose answer is the
+        # one the person sees. It says what the first would have said: what comes next.
+        flash(_submitted_message(case), "success")
+    else:
+        flash(_("Your application was already submitted: here is your case."), "info")
     return redirect(url_for("cases.case_detail", case_id=case.id))
 
 

@@ -270,7 +270,7 @@ def _run(case: Case, action, *args, done: str | None = None, step: Action | None
     """Call an operation for ``case``; commit, or explain and roll back. ``done``: what the
     step did, said to whoever took it (by default, the case's new status). ``step``: the
     case's move the operation makes; the same move arriving again from the same person
-    (a double tap, a retried POST, a second tab) is answered "already done"."""
+    (a double tap, a retried POST, a second tab) is answered as the first was."""
     try:
         action(*args, **kwargs)
     except workflow.NotPermittedError:
@@ -279,7 +279,7 @@ def _run(case: Case, action, *args, done: str | None = None, step: Action | None
     except (workflow.TransitionError, FieldError) as error:
         db.session.rollback()
         if step is not None and workflow.already_taken(case, step, current_user):
-            return _already_done(case)
+            return _done(case, done)
         flash(str(error), "error")
         # Shown again with everything typed (a long art 21 record must not be lost).
         return render_case(case, entered=request.form.to_dict()), 422
@@ -288,7 +288,7 @@ def _run(case: Case, action, *args, done: str | None = None, step: Action | None
         if not ops.can_view(current_user, case):
             return _gone()  # the other change took the case from them
         if step is not None and workflow.already_taken(case, step, current_user):
-            return _already_done(case)  # the same form, sent twice at once
+            return _done(case, done)  # the same form, sent twice at once
         flash(
             _(
                 "Someone else changed this case at the same time. Here it is as it is now; "
@@ -303,19 +303,15 @@ def _run(case: Case, action, *args, done: str | None = None, step: Action | None
             # not theirs any more, and a "page not found" under "done" would say it failed.
             flash(_("Done: the case is no longer with you."), "success")
             return redirect(url_for("accounts.home"))
-        status = STATUS_NAMES[case.status]
-        flash(done or _("Done: the case is now %(status)s.", status=status), "success")
+        return _done(case, done)
     return redirect(url_for("cases.case_detail", case_id=case.id))
 
 
-def _already_done(case: Case):
-    flash(
-        _(
-            "This was already done: the case is now %(status)s.",
-            status=STATUS_NAMES[case.status],
-        ),
-        "info",
-    )
+def _done(case: Case, done: str | None):
+    """The step went through. Said the same to the second of two taps (whose answer is
+    the one the person sees; ``workflow.already_taken``: nothing moved the case since)."""
+    status = STATUS_NAMES[case.status]
+    flash(done or _("Done: the case is now %(status)s.", status=status), "success")
     return redirect(url_for("cases.case_detail", case_id=case.id))
 
 

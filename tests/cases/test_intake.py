@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from mediation.accounts.models import User
+from mediation.cases import workflow
 from mediation.cases.models import Case, CaseAssignment, Evidence
-from mediation.cases.states import CaseStatus
+from mediation.cases.states import Action, CaseStatus
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -284,7 +285,19 @@ def test_a_submission_sent_twice_says_it_was_submitted_not_page_not_found(app, a
     again = client.post(path, data=form)
     assert again.status_code == 302 and again.location.endswith(f"/cases/{case_id}")
     page = client.get(again.location).get_data(as_text=True)
-    assert "您的申请已经提交过了" in page
+    # Nothing happened in between: the second answer is the one the person sees, and it
+    # says what the first would have said (what comes next).
+    assert "您的申请已提交" in page and "3个工作日" in page
+    assert _count(app, JournalEntry, JournalEntry.action == "case.submit") == 1
+    # Once the case moved on (the mediator accepted it), the same form sent again (a page
+    # left open, the back button) says it was submitted before.
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        workflow.transition(case, Action.accept, by=case.mediator)
+        db.session.commit()
+    later = client.post(path, data=form)
+    assert later.status_code == 302 and later.location.endswith(f"/cases/{case_id}")
+    assert "您的申请已经提交过了" in client.get(later.location).get_data(as_text=True)
     assert _count(app, JournalEntry, JournalEntry.action == "case.submit") == 1
     # Someone else's case, submitted or not, stays "not found".
     other = app.test_client()
