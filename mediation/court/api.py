@@ -36,7 +36,7 @@ from mediation.extensions import csrf, db, limiter
 from . import bundle, delegation_openapi, grounds, keys
 from . import operations as court_ops
 from .delegation_api import bp as delegations_bp
-from .models import ApiToken, Application, ApplicationStatus, SupplementRequest
+from .models import OPEN, ApiToken, Application, ApplicationStatus, SupplementRequest
 from .openapi import MAX_BODY, NOT_BLANK, document
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
@@ -198,6 +198,7 @@ def _detail(application: Application) -> dict[str, Any]:
         "decided_at": _time(application.decided_at),
         "prepared_ruling": _prepared(application),
         "extended_at": _time(application.extended_at),
+        "withdrawn_at": _time(application.withdrawn_at),
         "materials": [
             {"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in application.materials
         ],
@@ -248,8 +249,11 @@ def get_application(application_id: int):
 )
 def get_package(application_id: int):
     application = _application(application_id)
-    if application is None or not court_ops.examines(application):
+    if application is None:
         return _error(404, "not_found", _("No such application at this court."))
+    if not court_ops.examines(application):
+        # The court's access ends with the withdrawal: said so, so that its system stops.
+        return _error(409, "withdrawn", court_ops.no_longer_in_hand(application))
     return send_file(
         BytesIO(bundle.build(application)),
         mimetype="application/zip",
@@ -367,6 +371,12 @@ def post_ruling(application_id: int):
 def get_unsigned_decision(application_id: int):
     """The decision prepared for the court's signature: sign it in its field "Court"."""
     application = _application(application_id)
+    if application is not None and application.status not in OPEN:
+        # Withdrawn, refused or ruled: no decision will await a signature any more.
+        try:
+            court_ops.check_step(application, court_ops.Step.sign)
+        except court_ops.StepRefusedError as error:
+            return _error(409, error.code, str(error))
     stored = court_ops.prepared_document(application) if application else None
     if stored is None or not storage().exists(stored[0]):
         return _error(404, "not_found", _("No decision is waiting for the court's signature."))

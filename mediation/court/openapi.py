@@ -52,6 +52,7 @@ APPLICATION_EXAMPLE = {
     "awaiting_court_signature": False,
     "prepared_ruling": None,
     "extended_at": "2026-12-10T03:00:00+00:00",
+    "withdrawn_at": None,
     "materials": [{"kind": "identity", "name": "身份证.pdf", "sha256": "9f" * 32}],
 }
 
@@ -64,7 +65,7 @@ EXAMPLES = {
     400: _example("bad_request", "Send a JSON object."),
     401: _example("unauthorized", "This token is not valid."),
     404: _example("not_found", "No such application at this court."),
-    409: _example("conflict", "Only a new application can be accepted."),
+    409: _example("conflict", "The step does not fit the state of the application."),
     413: _example("request_entity_too_large", "What you sent is too large."),
     415: _example("unsupported_media_type", "Send the signed PDF (application/pdf)."),
     422: _example("invalid", "days: A whole number from 1 to 30."),
@@ -72,12 +73,29 @@ EXAMPLES = {
 }
 
 
+# The 409 codes of a step on an application whose state moved on (operations.check_step):
+# a court's system stops there, rather than retrying; the application says when.
+WITHDRAWN = {
+    "withdrawn": "the parties withdrew the application (`withdrawn_at` says when): the court's "
+    "file closes; nothing was changed"
+}
+MOVED_ON = {
+    **WITHDRAWN,
+    "already_ruled": "the court has ruled (the application is `confirmed` or `rejected`; "
+    "`decided_at`, GET .../decision); nothing was changed",
+    "already_refused": "the court did not accept the application (`refused`, `decided_at`); "
+    "nothing was changed",
+}
+# Any other rule of the application's or the case's state (api.py's default).
+CONFLICT = {"conflict": "the step does not fit the state of the application or its case"}
+
+
 def _errors(
     *codes: int, conflicts: dict[str, str] | None = None, thing: str = "application"
 ) -> dict:
     """The error answers of an operation, each with its shape and an example; ``conflicts``
-    names the codes a 409 carries (its ``error``) and what each means. Every operation may
-    be answered 429 (api.py's rate limits), with Retry-After."""
+    names the codes a 409 carries (its ``error``, which the schema lists) and what each
+    means. Every operation may be answered 429 (api.py's rate limits), with Retry-After."""
     words = {
         400: "the body is not a JSON object",
         401: "no valid token (WWW-Authenticate says how to give one)",
@@ -101,6 +119,9 @@ def _errors(
             )
             name = next(iter(conflicts))
             response["content"]["application/json"]["example"] = _example(name, conflicts[name])
+            response["content"]["application/json"]["schema"] = {
+                "allOf": [ERROR, {"properties": {"error": {"enum": list(conflicts)}}}]
+            }
         found[str(code)] = response
     found["429"] = _json(ERROR, "too many requests; Retry-After says when to try again")
     found["429"]["content"]["application/json"]["example"] = EXAMPLES[429]
@@ -307,6 +328,10 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                         ],
                     },
                     "extended_at": NULLABLE_TIME,
+                    "withdrawn_at": {
+                        **NULLABLE_TIME,
+                        "description": "when the parties withdrew the application",
+                    },
                     "materials": {
                         "type": "array",
                         "items": {
@@ -328,7 +353,7 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
         "openapi": "3.1.0",
         "info": {
             "title": "Court API of the online mediation platform",
-            "version": "1.1.0",
+            "version": "1.2.0",
             "description": (
                 "Judicial confirmation (CPL arts 205-206; SPC provisions arts 4-8): a court "
                 "lists its applications, downloads a signed package, accepts or refuses, asks "
@@ -403,7 +428,7 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                                 }
                             },
                         },
-                        **_errors(401, 404),
+                        **_errors(401, 404, 409, conflicts=WITHDRAWN),
                     },
                 },
             },
@@ -424,7 +449,20 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                     },
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Application"}, "decided"),
-                        **_errors(400, 401, 404, 409, 413, 422),
+                        **_errors(
+                            400,
+                            401,
+                            404,
+                            409,
+                            413,
+                            422,
+                            conflicts={
+                                **MOVED_ON,
+                                "already_accepted": "the application was accepted already "
+                                "(`court_case_number`): a repeated acceptance changes nothing",
+                                **CONFLICT,
+                            },
+                        ),
                     },
                 },
             },
@@ -449,7 +487,21 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                     },
                     "responses": {
                         "200": _json({"$ref": "#/components/schemas/Application"}, "ruled"),
-                        **_errors(400, 401, 404, 409, 413, 422),
+                        **_errors(
+                            400,
+                            401,
+                            404,
+                            409,
+                            413,
+                            422,
+                            conflicts={
+                                **MOVED_ON,
+                                "not_accepted": "the application is not accepted yet",
+                                "no_court_root": "the court's own root certificate is not "
+                                "configured on the platform",
+                                **CONFLICT,
+                            },
+                        ),
                     },
                 },
             },
@@ -470,7 +522,7 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                                 }
                             },
                         },
-                        **_errors(401, 404),
+                        **_errors(401, 404, 409, conflicts=MOVED_ON),
                     },
                 },
             },
@@ -502,10 +554,12 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
                             415,
                             422,
                             conflicts={
-                                "not_accepted": "only an accepted application is ruled on",
+                                **MOVED_ON,
+                                "not_accepted": "the application is not accepted yet",
                                 "not_prepared": "no decision awaits the court's signature",
                                 "no_court_root": "the court's own root certificate is not "
                                 "configured on the platform",
+                                **CONFLICT,
                             },
                         ),
                     },
@@ -616,10 +670,7 @@ def _new_paths() -> dict:
                         409,
                         413,
                         422,
-                        conflicts={
-                            "decided": "the court has already decided",
-                            "withdrawn": "the parties withdrew the application",
-                        },
+                        conflicts=MOVED_ON,
                     ),
                 },
             ),
@@ -659,7 +710,8 @@ def _new_paths() -> dict:
                         422,
                         conflicts={
                             "already_extended": "the time was extended once already",
-                            "not_accepted": "the application is not accepted and undecided",
+                            **MOVED_ON,
+                            "not_accepted": "the application is not accepted yet",
                             "time_ran_out": "the time to rule has run out",
                         },
                     ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from flask import current_app
@@ -33,6 +34,7 @@ from mediation.cases.states import Action, Actor
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.i18n import format_when
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -61,6 +63,99 @@ class StepRefusedError(NotPermittedError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Step(StrEnum):
+    """The court's steps on an application, each allowed in the states of ``STEP_STATES``."""
+
+    accept = "accept"
+    refuse = "refuse"
+    request_materials = "request_materials"
+    extend = "extend"
+    rule = "rule"
+    sign = "sign"  # the court's signed decision, which makes the ruling
+
+
+STEP_STATES = {
+    Step.accept: (ApplicationStatus.submitted,),
+    Step.refuse: (ApplicationStatus.submitted,),
+    Step.request_materials: OPEN,
+    Step.extend: (ApplicationStatus.accepted,),
+    Step.rule: (ApplicationStatus.accepted,),
+    Step.sign: (ApplicationStatus.accepted,),
+}
+
+
+def check_step(application: Application, step: Step) -> None:
+    """Refuse ``step`` when the application's state no longer (or not yet) allows it, saying
+    what happened and when: a page left open, or a court's system retrying, meets an
+    application the parties withdrew, the court already ruled on, refused or accepted.
+    Nothing is changed. The codes are the court API's (docs/court-api.md)."""
+    status = application.status
+    if status in STEP_STATES[step]:
+        return
+    if status == ApplicationStatus.withdrawn:
+        raise StepRefusedError("withdrawn", _withdrawn_words(application))
+    if status in (ApplicationStatus.confirmed, ApplicationStatus.rejected):
+        raise StepRefusedError("already_ruled", _ruled_words(application))
+    if status == ApplicationStatus.refused:
+        raise StepRefusedError(
+            "already_refused",
+            _(
+                "The court decided on %(when)s not to accept this application. Nothing was "
+                "changed.",
+                when=_when(application.decided_at),
+            ),
+        )
+    if status == ApplicationStatus.accepted:  # accept or refuse, pressed a second time
+        raise StepRefusedError(
+            "already_accepted",
+            _(
+                "The application was already accepted on %(when)s, case number %(number)s. "
+                "Nothing was changed.",
+                when=_when(application.accepted_at),
+                number=application.court_case_number,
+            ),
+        )
+    # Submitted, not accepted yet: the ruling and its extension come after acceptance.
+    if step == Step.extend:
+        raise StepRefusedError(
+            "not_accepted", _("Only the time to rule on an accepted application is extended.")
+        )
+    raise StepRefusedError("not_accepted", _("Only an accepted application is ruled on."))
+
+
+def _when(value: datetime | None) -> str:
+    return format_when(value) if value is not None else "—"
+
+
+def _withdrawn_words(application: Application) -> str:
+    return _(
+        "The parties withdrew the application on %(when)s. Nothing was changed.",
+        when=_when(application.withdrawn_at),
+    )
+
+
+def no_longer_in_hand(application: Application) -> str:
+    """Why the court's links to a withdrawn application's documents lead nowhere."""
+    return _(
+        "The parties withdrew the application on %(when)s: its documents are no longer "
+        "available to the court.",
+        when=_when(application.withdrawn_at),
+    )
+
+
+def _ruled_words(application: Application) -> str:
+    if application.status == ApplicationStatus.confirmed:
+        return _(
+            "The court already ruled on %(when)s: the agreement is confirmed. Nothing was changed.",
+            when=_when(application.decided_at),
+        )
+    return _(
+        "The court already ruled on %(when)s: the application is rejected, the agreement "
+        "not confirmed. Nothing was changed.",
+        when=_when(application.decided_at),
+    )
 
 
 def applications_of(court: Court) -> list[Application]:
@@ -142,8 +237,7 @@ def accept(application: Application, *, by: User | None, now: datetime | None = 
     """Accept within 3 days: a case number, and 15 days to rule (provisions arts 4-5)."""
     lock(application)
     acting = _acting(application, by)
-    if application.status != ApplicationStatus.submitted:
-        raise NotPermittedError(_("Only a new application can be accepted."))
+    check_step(application, Step.accept)
     now = now or utcnow()
     application.status = ApplicationStatus.accepted
     application.accepted_at = now
@@ -161,8 +255,7 @@ def refuse(
     """Not accepted, on an art 4 / art 355 ground: the case goes back to "signed"."""
     lock(application)
     acting = _acting(application, by)
-    if application.status != ApplicationStatus.submitted:
-        raise NotPermittedError(_("Only a new application can be refused."))
+    check_step(application, Step.refuse)
     if ground not in grounds.REFUSAL:
         raise FieldError("ground", _("Choose the ground of the refusal."))
     _decided(application, ApplicationStatus.refused, ground, reasons, by, now)
@@ -178,10 +271,7 @@ def request_materials(
     ask them to complete their statements or proofs; CPL interpretation art 356)."""
     lock(application)
     acting = _acting(application, by)
-    if application.status == ApplicationStatus.withdrawn:
-        raise StepRefusedError("withdrawn", _("The parties withdrew the application."))
-    if application.status not in OPEN:
-        raise StepRefusedError("decided", _("The court has already decided."))
+    check_step(application, Step.request_materials)
     text = (text or "").strip()
     if not text or len(text) > MAX_REASONS:
         raise FieldError("text", _("Say what the parties should provide."))
@@ -214,10 +304,7 @@ def extend(application: Application, reasons: str, *, by: User | None, now=None)
     lock(application)
     acting = _acting(application, by, judge=True)
     now = now or utcnow()
-    if application.status != ApplicationStatus.accepted:
-        raise StepRefusedError(
-            "not_accepted", _("Only the time to rule on an accepted application is extended.")
-        )
+    check_step(application, Step.extend)
     if application.extended_at is not None:
         raise StepRefusedError("already_extended", _("The time to rule was already extended once."))
     if now > application.ruling_due_at:
@@ -255,8 +342,7 @@ def rule(
     demonstration only" signs it at once."""
     lock(application)
     acting = _acting(application, by, judge=True)
-    if application.status != ApplicationStatus.accepted:
-        raise NotPermittedError(_("Only an accepted application is ruled on."))
+    check_step(application, Step.rule)
     if not confirmed and ground not in grounds.REJECTION:
         raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
     if confirmed and ground:
@@ -266,12 +352,13 @@ def rule(
         raise FieldError("reasons", _("At most %(n)d characters.", n=MAX_REASONS))
     signing = keys.mode(application.court)
     if signing == keys.Mode.unavailable:
-        raise NotPermittedError(
+        raise StepRefusedError(
+            "no_court_root",
             _(
                 "The court's own certificate is not configured on the platform, so the "
                 "ruling cannot be signed. Ask the platform administrator to add the court's "
                 "root certificate."
-            )
+            ),
         )
     now = now or utcnow()
     earlier = awaiting_signature(application)
@@ -300,8 +387,7 @@ def signed_ruling(
     decision stays, awaiting a good signature."""
     lock(application)
     acting = _acting(application, by, judge=True)
-    if application.status != ApplicationStatus.accepted:
-        raise StepRefusedError("not_accepted", _("Only an accepted application is ruled on."))
+    check_step(application, Step.sign)
     ruling = awaiting_signature(application)
     if ruling is None:
         raise StepRefusedError(

@@ -99,10 +99,13 @@ def document(application_id: int, which: str):
 
 
 def _in_hand(application_id: int) -> Application:
-    """The application's documents, while the court has the file (not after withdrawal)."""
+    """The application's documents, while the court has the file (not after withdrawal).
+    A link on a page left open meanwhile leads to the application's page, which says when
+    the parties withdrew it."""
     application = _application(application_id)
     if not court_ops.examines(application):
-        abort(404)
+        flash(court_ops.no_longer_in_hand(application), "error")
+        abort(redirect(url_for("court.detail", application_id=application_id), 303))
     return application
 
 
@@ -224,6 +227,8 @@ def rule(application_id: int):
     confirmed = result == "confirmed"
 
     def act(application: Application) -> None:
+        # A page left open: what happened meanwhile comes before what the form lacks.
+        court_ops.check_step(application, court_ops.Step.rule)
         if result not in ("confirmed", "rejected"):
             raise FieldError("result", _("Choose whether the agreement is confirmed."))
         court_ops.rule(

@@ -195,7 +195,7 @@ def test_a_request_for_materials_follows_the_portal_s_rules(app, client):
     client.post(f"{base(ids)}/acceptance", json={"accept": True}, **auth(ids))
     client.post(f"{base(ids)}/ruling", json={"confirmed": True}, **auth(ids))
     late = client.post(path, json={"text": "请提供", "days": 5}, **auth(ids))
-    assert late.status_code == 409 and late.get_json()["error"] == "decided"
+    assert late.status_code == 409 and late.get_json()["error"] == "already_ruled"
 
 
 def test_no_request_for_materials_after_a_withdrawal(app, client):

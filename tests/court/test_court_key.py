@@ -571,8 +571,9 @@ def test_the_courts_system_signs_through_the_api(app, client):
     body = accepted.get_json()
     assert body["status"] == "confirmed" and body["prepared_ruling"] is None
     assert not body["awaiting_court_signature"] and body["decision_sha256"]
+    # A replay (a retry after a lost answer) is told the ruling was made: it was this one.
     replay = client.post(post, data=signed, headers={**auth, **pdf})
-    assert replay.status_code == 409 and replay.get_json()["error"] == "not_accepted"
+    assert replay.status_code == 409 and replay.get_json()["error"] == "already_ruled"
 
 
 def test_the_admin_sets_the_courts_root(app, client):
