@@ -83,6 +83,10 @@ def ask():
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except ops.AskedAlreadyError as already:
+            db.session.rollback()
+            flash(_("Your question was already sent to the experts: here it is."), "info")
+            return redirect(url_for("consultation.question", question_id=already.question.id))
         else:
             db.session.commit()
             flash(_("Your question has been sent to the experts."), "success")

@@ -197,3 +197,61 @@ def test_the_asker_s_list_has_no_ascii_punctuation_in_chinese(app):
     page = _logged_in(app, phone).get("/consultation/").get_data(as_text=True)
     item = re.search(r"<li><a href=\"/consultation/\d+\">.*?</li>", page, re.S).group(0)
     assert "等待专家答复，2025年12月9日（周二）前答复" in item and "," not in item
+
+
+ASKED = {
+    "category": "neighbourhood",
+    "region_code": JIANGSU,
+    "subject": "楼上漏水谁来赔",
+    "text": "楼上卫生间漏水三个月，物业不管。",
+}
+
+
+def _questions(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Question.id)))
+
+
+def test_a_question_sent_twice_is_asked_once(app):
+    """A double tap on 提交 (or a phone resending the POST) made two identical questions,
+    and the pool was told twice; the second post now shows the question already sent."""
+    with app.app_context():
+        phone = make_user().phone
+        expert = _expert()
+        db.session.commit()
+        expert_id = expert.id
+    client = _logged_in(app, phone)
+    form = ASKED | {"csrf_token": csrf_token(client, "/consultation/ask")}
+    first = client.post("/consultation/ask", data=form)
+    again = client.post("/consultation/ask", data=form)
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    page = client.get(again.location).get_data(as_text=True)
+    assert "您的问题已经提交过了" in page
+    assert _questions(app) == 1
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        assert len(_sms_to(db.session.get(User, expert_id))) == 1
+    # Another question (or the same words once answered) is a question of its own.
+    other = client.post("/consultation/ask", data=form | {"subject": "物业不修怎么办"})
+    assert other.location != first.location and _questions(app) == 2
+
+
+def test_a_question_sent_from_two_tabs_at_once_is_asked_once(app):
+    from tests.conftest import at_once
+
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    clients = [_logged_in(app, phone), _logged_in(app, phone)]
+    forms = [ASKED | {"csrf_token": csrf_token(c, "/consultation/ask")} for c in clients]
+    answers = at_once(
+        *(
+            lambda c=c, f=f: c.post("/consultation/ask", data=f)
+            for c, f in zip(clients, forms, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert answers[0].location == answers[1].location
+    assert _questions(app) == 1
