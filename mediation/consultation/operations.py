@@ -376,6 +376,11 @@ def take(question: Question, expert: User, *, now: datetime | None = None) -> No
         raise FieldError("answer", _("Another expert is answering this question."))
 
 
+class AnsweredAlreadyError(Exception):
+    """This expert's very answer is there already: the form arrived twice (a double tap, a
+    phone resending the POST, a second tab). The asker is told once."""
+
+
 def answer(question: Question, expert: User, text: str, *, now: datetime | None = None) -> None:
     """The written answer; the asker is told by text message."""
     text = text.strip()
@@ -385,6 +390,22 @@ def answer(question: Question, expert: User, text: str, *, now: datetime | None 
         raise FieldError(
             "answer", _("The answer is too long: at most %(n)d characters.", n=MAX_ANSWER)
         )
+    # The question's row lock (on SQLite, the write lock) first: the same answer sent
+    # twice at once takes turns, and the second one reads the first one's answer.
+    db.session.flush()
+    db.session.execute(
+        update(Question)
+        .where(Question.id == question.id)
+        .values(status=Question.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(question)
+    if (question.status, question.expert_id, question.answer) == (
+        QuestionStatus.answered,
+        expert.id,
+        text,
+    ):
+        raise AnsweredAlreadyError
     if question.status != QuestionStatus.taken or question.expert_id != expert.id:
         take(question, expert, now=now)
     question.answer, question.answered_at = text, now or utcnow()

@@ -278,6 +278,10 @@ def answer(question_id: int):
         except FieldError as error:
             db.session.rollback()
             form.answer.errors = [error.message]
+        except ops.AnsweredAlreadyError:
+            db.session.rollback()
+            flash(_("Your answer was already sent; the person who asked was told."), "info")
+            return redirect(url_for("consultation.question", question_id=item.id))
         else:
             db.session.commit()
             flash(_("Your answer was sent; the person who asked is told."), "success")

@@ -255,3 +255,52 @@ def test_a_question_sent_from_two_tabs_at_once_is_asked_once(app):
     assert [a.status_code for a in answers] == [302, 302], answers
     assert answers[0].location == answers[1].location
     assert _questions(app) == 1
+
+
+def _taken_question(app):
+    with app.app_context():
+        asker, expert = make_user(), _expert()
+        question = _ask(asker)
+        ops.take(question, expert)
+        db.session.commit()
+        return question.id, asker.id, expert.phone
+
+
+def _told(app, asker_id: int) -> int:
+    from mediation.accounts.models import User
+
+    with app.app_context():
+        return sum("已有回复" in body for body in _sms_to(db.session.get(User, asker_id)))
+
+
+def test_an_answer_sent_twice_is_sent_once_and_says_so(app):
+    """The expert's 发送回复 tapped twice: the second answer was the form again with "this
+    question has been answered" (422); now it is the question, "already sent", and the
+    asker got one text message."""
+    question_id, asker_id, expert = _taken_question(app)
+    client = _logged_in(app, expert)
+    page = f"/consultation/{question_id}"
+    form = {"answer": "可以先找物业协调。", "csrf_token": csrf_token(client, page)}
+    assert client.post(f"{page}/answer", data=form).status_code == 302
+    client.get(page)
+    again = client.post(f"{page}/answer", data=form)
+    assert again.status_code == 302
+    assert "您的回复已经发送过了" in client.get(again.location).get_data(as_text=True)
+    assert _told(app, asker_id) == 1
+
+
+def test_an_answer_sent_from_two_tabs_at_once_is_sent_once(app):
+    from tests.conftest import at_once
+
+    question_id, asker_id, expert = _taken_question(app)
+    tabs = [_logged_in(app, expert), _logged_in(app, expert)]
+    page = f"/consultation/{question_id}"
+    forms = [{"answer": "可以先找物业协调。", "csrf_token": csrf_token(t, page)} for t in tabs]
+    answers = at_once(
+        *(
+            lambda t=t, f=f: t.post(f"{page}/answer", data=f)
+            for t, f in zip(tabs, forms, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _told(app, asker_id) == 1
