@@ -165,6 +165,10 @@ def _step(application_id: int, act, done):
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
+    except court_ops.RepeatedError as already:
+        # The same step sent twice (a double tap, a second tab): done once, and said so.
+        db.session.rollback()
+        flash(str(already), "info")
     else:
         db.session.commit()
         flash(done() if callable(done) else done, "success")
