@@ -16,6 +16,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db, limiter
 
 from .forms import SignForm, drawing_from_data_url
+from .signing import SignedAlreadyError
 
 
 def _signer_key() -> str:
@@ -80,6 +81,10 @@ def answer(
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
+        return redirect(back)
+    except SignedAlreadyError:
+        db.session.rollback()
+        flash(_("Your signature was already added."), "info")
         return redirect(back)
     db.session.commit()
     flash(signed_message(), "success")

@@ -346,6 +346,23 @@ def no_longer_signed(agreement: Agreement) -> str | None:
     return None
 
 
+class SignedAlreadyError(Exception):
+    """The signer's signature is there already: the signing form arrived twice (a double
+    tap, a phone resending the POST, a second tab). Nothing is signed twice (nor a code
+    used up), and the page says the signature was added."""
+
+
+def _signed_already(agreement: Agreement, user: User, shown_sha256: str) -> bool:
+    """``user`` signed, in this round, the very document this form showed them."""
+    return agreement.status in (AgreementStatus.signing, AgreementStatus.effective) and any(
+        s.signed_at is not None
+        and s.voided_at is None
+        and s.signed_by_id == user.id
+        and s.signed_document_sha256 == shown_sha256
+        for s in agreement.round_signatures()
+    )
+
+
 def _turn_of(agreement: Agreement, user: User) -> Signature:
     signature = next_signature(agreement)
     if signature is None and (why := no_longer_signed(agreement)) is not None:
@@ -399,6 +416,8 @@ def sign(
     """``user`` signs the document they were shown, in their turn."""
     lock(agreement)
     case = agreement.case
+    if _signed_already(agreement, user, shown_sha256):
+        raise SignedAlreadyError
     signature = _turn_of(agreement, user)
     if shown_sha256 != agreement.document_sha256:
         raise FieldError(

@@ -37,6 +37,7 @@ from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 
 from . import links, notices, reminders, slots
 from .availability import settings_for
@@ -500,7 +501,12 @@ def invite_guest(
         raise FieldError("phone", _("This number belongs to a person with another name."))
     if any(p.user_id == guest.id for p in session.case.parties):
         raise FieldError("phone", _("This person is a party to the case, not a guest."))
-    if any(p.user_id == guest.id for p in session.participants):
+    present = next((p for p in session.participants if p.user_id == guest.id), None)
+    if present is not None:
+        if (present.role, present.relation, present.side) == ("guest", relation, side):
+            # The same invitation again (a double tap, a phone resending the POST, a second
+            # tab: the calendar lock above made it wait for the first one): done already.
+            raise GuestInvitedAlreadyError
         raise FieldError("phone", _("This person already takes part in the session."))
     participant = SessionParticipant(user_id=guest.id, role="guest", relation=relation, side=side)
     session.participants.append(participant)
@@ -510,13 +516,53 @@ def invite_guest(
     return participant
 
 
-def resend_links(session: MediationSession, *, by: User) -> None:
+class GuestInvitedAlreadyError(Exception):
+    """The person is already invited in this very capacity: the same form arrived again.
+    Nothing is sent twice, and the page says the person was invited."""
+
+
+class LinksJustSentError(Exception):
+    """The links were sent again a moment ago (``RESEND_WINDOW``): a second tap, or a
+    phone resending the POST. Nothing is renewed or sent; the links just sent work."""
+
+
+# A repeat of "send the links again" within this window is the same request arriving twice,
+# not a new need: a double tap comes within a second, and a phone on a weak network retries
+# its POST within a minute or so (browsers and proxies give up on a request after 30-60 s,
+# and the user taps again on a page that seemed stuck). A real new need (a party lost the
+# message, a link went to the wrong hands) cannot be known that soon: a text message
+# itself takes up to a minute to arrive. Sending again inside the window would only cost
+# everyone a second message and kill the links of the first one, which may be the one
+# they are opening. After two minutes the mediator may send again, as before.
+RESEND_WINDOW = timedelta(minutes=2)
+
+
+def _links_sent_at(session: MediationSession) -> datetime | None:
+    """When the session's links were last sent again (the journal's entry), if ever."""
+    entries = db.session.scalars(
+        select(JournalEntry)
+        .where(
+            JournalEntry.case_id == session.case_id,
+            JournalEntry.action == "session.links_renewed",
+        )
+        .order_by(JournalEntry.seq.desc())
+    )
+    return next((e.created_at for e in entries if e.payload.get("session_id") == session.id), None)
+
+
+def resend_links(session: MediationSession, *, by: User, now: datetime | None = None) -> None:
     """New personal links for everyone but the mediator, sent again (a party lost the
-    message, or a link went to the wrong hands): the links sent before stop working."""
+    message, or a link went to the wrong hands): the links sent before stop working.
+    Asked again within ``RESEND_WINDOW``, nothing is done (``LinksJustSentError``)."""
     _locked(session)
     _must_be_mediator(session.case, by)
     _must_be_fixed(session, _("Links are sent again once the parties have chosen the time."))
     _not_held(session)
+    # Read after the calendar lock: the same request twice at once takes turns here, and
+    # the second one sees the first one's entry.
+    sent_at = _links_sent_at(session)
+    if sent_at is not None and (now or utcnow()) - sent_at < RESEND_WINDOW:
+        raise LinksJustSentError
     for participant in session.participants:
         if participant.role != "mediator":
             participant.link_nonce = secrets.token_hex(8)

@@ -389,6 +389,10 @@ def invite_guest(session_id: int):
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except booking.GuestInvitedAlreadyError:
+            db.session.rollback()
+            flash(_("This person was already invited and has their own link."), "info")
+            return redirect(url_for("cases.case_detail", case_id=session.case_id))
         except NotPermittedError as error:
             # The session is not there to invite anyone to any more (cancelled, held,
             # the case ended): said on the case page as it is now.
@@ -413,6 +417,9 @@ def resend_links(session_id: int):
     except NotPermittedError as error:
         db.session.rollback()
         flash(str(error), "error")
+    except booking.LinksJustSentError:
+        db.session.rollback()
+        flash(_("The links were sent a moment ago and they work; nothing was sent again."), "info")
     else:
         db.session.commit()
         flash(_("New links were sent; the earlier ones no longer work."), "success")

@@ -9,6 +9,7 @@ Everything here flushes; the request edge (or the worker) commits.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -239,6 +240,9 @@ def ask(
         checked = [(name, data, check_upload(name, data)) for name, data in files]
     except FieldError as error:
         raise FieldError("files", error.message) from None
+    same = _same_question(asker, category, region_code, subject, text, checked)
+    if same is not None:
+        raise AskedAlreadyError(same)
     now = now or utcnow()
     question = Question(
         asker_id=asker.id,
@@ -263,6 +267,50 @@ def ask(
     db.session.flush()
     notices.asked(question, pool(question))
     return question
+
+
+class AskedAlreadyError(Exception):
+    """The very question is already waiting for its answer: the form arrived twice (a double
+    tap, a phone resending the POST, a second tab). The asker is shown that one question."""
+
+    def __init__(self, question: Question):
+        super().__init__(question.id)
+        self.question = question
+
+
+def _same_question(
+    asker: User,
+    category: str,
+    region_code: str,
+    subject: str,
+    text: str,
+    checked: list[tuple[str, bytes, str]],
+) -> Question | None:
+    """The asker's unanswered question with these very words and files, if any."""
+    # Two such requests at once take turns here: the asker's row is locked (on SQLite, the
+    # write lock), so the second one sees the question the first one made.
+    db.session.execute(
+        update(User)
+        .where(User.id == asker.id)
+        .values(id=User.id)
+        .execution_options(synchronize_session=False)
+    )
+    files = sorted(hashlib.sha256(data).hexdigest() for _name, data, _mime in checked)
+    waiting = db.session.scalars(
+        select(Question)
+        .where(
+            Question.asker_id == asker.id,
+            Question.status != QuestionStatus.answered,
+            Question.category == category,
+            Question.region_code == region_code,
+            Question.subject == subject,
+        )
+        .order_by(Question.id.desc())
+    )
+    for question in waiting:
+        if question.text == text and sorted(a.sha256 for a in question.attachments) == files:
+            return question
+    return None
 
 
 def known_province(user: User) -> str:
@@ -328,6 +376,11 @@ def take(question: Question, expert: User, *, now: datetime | None = None) -> No
         raise FieldError("answer", _("Another expert is answering this question."))
 
 
+class AnsweredAlreadyError(Exception):
+    """This expert's very answer is there already: the form arrived twice (a double tap, a
+    phone resending the POST, a second tab). The asker is told once."""
+
+
 def answer(question: Question, expert: User, text: str, *, now: datetime | None = None) -> None:
     """The written answer; the asker is told by text message."""
     text = text.strip()
@@ -337,6 +390,22 @@ def answer(question: Question, expert: User, text: str, *, now: datetime | None 
         raise FieldError(
             "answer", _("The answer is too long: at most %(n)d characters.", n=MAX_ANSWER)
         )
+    # The question's row lock (on SQLite, the write lock) first: the same answer sent
+    # twice at once takes turns, and the second one reads the first one's answer.
+    db.session.flush()
+    db.session.execute(
+        update(Question)
+        .where(Question.id == question.id)
+        .values(status=Question.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(question)
+    if (question.status, question.expert_id, question.answer) == (
+        QuestionStatus.answered,
+        expert.id,
+        text,
+    ):
+        raise AnsweredAlreadyError
     if question.status != QuestionStatus.taken or question.expert_id != expert.id:
         take(question, expert, now=now)
     question.answer, question.answered_at = text, now or utcnow()

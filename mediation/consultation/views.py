@@ -83,6 +83,10 @@ def ask():
         except FieldError as error:
             db.session.rollback()
             apply_field_error(form, error)
+        except ops.AskedAlreadyError as already:
+            db.session.rollback()
+            flash(_("Your question was already sent to the experts: here it is."), "info")
+            return redirect(url_for("consultation.question", question_id=already.question.id))
         else:
             db.session.commit()
             flash(_("Your question has been sent to the experts."), "success")
@@ -274,6 +278,10 @@ def answer(question_id: int):
         except FieldError as error:
             db.session.rollback()
             form.answer.errors = [error.message]
+        except ops.AnsweredAlreadyError:
+            db.session.rollback()
+            flash(_("Your answer was already sent; the person who asked was told."), "info")
+            return redirect(url_for("consultation.question", question_id=item.id))
         else:
             db.session.commit()
             flash(_("Your answer was sent; the person who asked is told."), "success")

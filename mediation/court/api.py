@@ -291,7 +291,7 @@ def _act(application_id: int, act, *, status: int = 200):
         return jsonify(_detail(application))
     payload, headers = answer()
     response = jsonify(payload)
-    response.status_code = status
+    response.status_code = status() if callable(status) else status
     response.headers.update(headers)
     return response
 
@@ -529,13 +529,21 @@ def get_material_request(application_id: int, request_id: int):
 
 def _ask_for_materials(application_id: int):
     """{"text": "what the parties are to provide", "days": 1-30} (CPL interpretation art
-    356: 限期补充). Each post is a new request, and each is sent to the parties."""
+    356: 限期补充). Each post is a new request, and each is sent to the parties; but the
+    same text and days again while the last request made through the API is unanswered
+    (a retry after a lost answer) is that request: ``200`` with its ``Location``, and the
+    parties are not asked twice."""
+    status = 201
 
     def act(application: Application, body: dict):
+        nonlocal status
         _only(body, "text", "days")
         text = _required_text(body, "text")
         days = _whole_number(body, "days", *court_ops.MATERIALS_DAYS)
-        made = court_ops.request_materials(application, text, days, by=None)
+        try:
+            made = court_ops.request_materials(application, text, days, by=None)
+        except court_ops.RepeatedError as already:
+            made, status = already.request, 200
 
         def answer():
             location = url_for(
@@ -547,7 +555,7 @@ def _ask_for_materials(application_id: int):
 
         return answer
 
-    return _act(application_id, act, status=201)
+    return _act(application_id, act, status=lambda: status)
 
 
 @api.post("/applications/<int:application_id>/extension")

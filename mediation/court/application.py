@@ -40,7 +40,14 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from . import delegation, notices
-from .models import OPEN, Application, ApplicationSignature, ApplicationStatus, Material
+from .models import (
+    OPEN,
+    Application,
+    ApplicationSignature,
+    ApplicationStatus,
+    Material,
+    SupplementRequest,
+)
 
 LINK_SALT = "confirmation-sign"
 
@@ -129,6 +136,17 @@ def _party_of(case: Case, user: User) -> bool:
     return any(p.user_id == user.id for p in case.parties)
 
 
+class RepeatedError(Exception):
+    """The same step by the same person (or the court's system) arrived again: a double
+    tap, a phone or a proxy resending the POST, a second tab, an API retry after a lost
+    answer. Nothing is done twice; the message says what stands, and ``request`` is the
+    request for materials already made, if that was the step."""
+
+    def __init__(self, message: str, request: SupplementRequest | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
 def lock(application: Application) -> Application:
     db.session.flush()
     db.session.execute(
@@ -168,7 +186,16 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
         )
     if court.id not in {c.id for c in competent_courts(case)}:
         raise FieldError("court", _("Choose one of the competent courts."))
-    if open_application(case) is not None:
+    under_way = open_application(case)
+    if (
+        under_way is not None
+        and under_way.status == ApplicationStatus.signing
+        and (under_way.created_by_id, under_way.court_id) == (by.id, court.id)
+    ):
+        # The same "apply" again (a double tap, a retry; the case's lock above made it
+        # wait for the first one): the application made is the one to sign.
+        raise RepeatedError(_("The application was already made; each party signs it in turn."))
+    if under_way is not None:
         raise NotPermittedError(_("An application for this case is already under way."))
     application = Application(
         case_id=case.id, agreement_id=agreement.id, court_id=court.id, created_by_id=by.id
@@ -306,6 +333,9 @@ def sign(
     """A party signs the application in their turn; the last signature submits it."""
     lock(application)
     case = application.case
+    if any(s.user_id == user.id and s.signed_at is not None for s in application.signatures):
+        # The signing form sent again (a double tap, a retry): each signer signs once.
+        raise agreement_signing.SignedAlreadyError
     turn = next_signature(application)
     if turn is None or turn.user_id != user.id or not _party_of(case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
@@ -419,6 +449,8 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties withdraw the application."))
     agency.check_may_act(case, by)
+    if application.status == ApplicationStatus.withdrawn:
+        raise RepeatedError(_("The application was already withdrawn."))
     if application.status not in (ApplicationStatus.signing, *OPEN):
         raise NotPermittedError(_("The court has already decided."))
     was_submitted = application.status in OPEN
@@ -463,6 +495,12 @@ def add_material(
     if kind not in UPLOADABLE:
         raise FieldError("kind", _("Choose what the document is."))
     check_upload(filename, data)
+    digest = hashlib.sha256(data).hexdigest()
+    if any(
+        (m.sha256, m.kind, m.added_by_id) == (digest, kind, by.id) for m in application.materials
+    ):
+        # The same file sent again (a double tap, a phone resending the upload).
+        raise RepeatedError(_("This document was already added to the application."))
     digest = storage().put_content(data)
     request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
     material = Material(

@@ -636,7 +636,9 @@ def _new_paths() -> dict:
             "post": _post(
                 "requestMaterials",
                 "Ask the parties for materials by a period of days (CPL interpretation art "
-                "356; SPC provisions art 6); each post is a new request sent to the parties",
+                "356; SPC provisions art 6); each post is a new request sent to the parties, "
+                "except the same text and days again while the last request made through "
+                "the API is unanswered (a retry): that request, 200, nothing sent again",
                 {
                     "type": "object",
                     "additionalProperties": False,
@@ -656,6 +658,19 @@ def _new_paths() -> dict:
                 {
                     "201": {
                         **_json(material_request, "asked; the parties are told"),
+                        "headers": {
+                            "Location": {
+                                "description": "the request's address",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
+                    "200": {
+                        **_json(
+                            material_request,
+                            "the same request again (a retry): the one already made; the "
+                            "parties are not asked twice",
+                        ),
                         "headers": {
                             "Location": {
                                 "description": "the request's address",

@@ -34,13 +34,14 @@ from mediation.cases.states import Action, Actor
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
-from mediation.core.i18n import format_when
+from mediation.core.i18n import format_day, format_when
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 
 from . import grounds, keys, notices
-from .application import local_day, lock
+from .application import RepeatedError, local_day, lock
 from .models import (
     OPEN,
     Application,
@@ -158,6 +159,29 @@ def _ruled_words(application: Application) -> str:
     )
 
 
+def _done_by(application: Application, action: str, by: User | None, **payload) -> bool:
+    """The application's last step in the journal is ``action`` by ``by``, with ``payload``
+    (read after the application's lock, so two such requests at once see each other)."""
+    if by is None:
+        return False
+    last = db.session.scalars(
+        select(JournalEntry)
+        .where(
+            JournalEntry.case_id == application.case_id,
+            JournalEntry.action.like("confirmation.%"),
+        )
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    ).first()
+    return (
+        last is not None
+        and last.action == action
+        and last.actor_id == by.id
+        and last.payload.get("application") == application.id
+        and all(last.payload.get(k) == v for k, v in payload.items())
+    )
+
+
 def applications_of(court: Court) -> list[Application]:
     """The court's inbox: what reached it (submitted), open ones first by the nearest
     deadline, then the rest, newest first."""
@@ -237,6 +261,17 @@ def accept(application: Application, *, by: User | None, now: datetime | None = 
     """Accept within 3 days: a case number, and 15 days to rule (provisions arts 4-5)."""
     lock(application)
     acting = _acting(application, by)
+    # The same person's step again (a double tap, a retry): said done; anyone else's
+    # step on an application that moved on: what happened and when (check_step).
+    if application.status == ApplicationStatus.accepted and _done_by(
+        application, "confirmation.accepted", by
+    ):
+        raise RepeatedError(
+            _(
+                "The application was already accepted as %(number)s; the parties were told.",
+                number=application.court_case_number,
+            )
+        )
     check_step(application, Step.accept)
     now = now or utcnow()
     application.status = ApplicationStatus.accepted
@@ -255,6 +290,12 @@ def refuse(
     """Not accepted, on an art 4 / art 355 ground: the case goes back to "signed"."""
     lock(application)
     acting = _acting(application, by)
+    if (
+        application.status == ApplicationStatus.refused
+        and application.ground == ground
+        and _done_by(application, "confirmation.refused", by)
+    ):
+        raise RepeatedError(_("The application was already not accepted; the parties were told."))
     check_step(application, Step.refuse)
     if ground not in grounds.REFUSAL:
         raise FieldError("ground", _("Choose the ground of the refusal."))
@@ -278,9 +319,20 @@ def request_materials(
     if not MATERIALS_DAYS[0] <= days <= MATERIALS_DAYS[1]:
         raise FieldError("days", _("Between 1 and 30 days."))
     now = now or utcnow()
+    due = clocks.period_end(now, days, workflow.zone())
+    # The same request again (the same words, the same deadline, by the same person or the
+    # court's system, not answered yet): asked once, and the parties told once.
+    last = application.requests[-1] if application.requests else None
+    if last is not None and (last.text, last.due_at, last.requested_by_id, last.answered_at) == (
+        text,
+        due,
+        by.id if by else None,
+        None,
+    ):
+        raise RepeatedError(_("The parties were already asked for these materials."), last)
     request = SupplementRequest(
         text=text,
-        due_at=clocks.period_end(now, days, workflow.zone()),
+        due_at=due,
         requested_at=now,
         requested_by_id=by.id if by else None,
     )
@@ -305,6 +357,15 @@ def extend(application: Application, reasons: str, *, by: User | None, now=None)
     acting = _acting(application, by, judge=True)
     now = now or utcnow()
     check_step(application, Step.extend)
+    if application.extended_at is not None and _done_by(
+        application, "confirmation.extended", by, reasons=(reasons or "").strip()
+    ):
+        raise RepeatedError(
+            _(
+                "The time to rule was already extended; it now ends on %(day)s.",
+                day=format_day(application.ruling_due_at, workflow.zone()),
+            )
+        )
     if application.extended_at is not None:
         raise StepRefusedError("already_extended", _("The time to rule was already extended once."))
     if now > application.ruling_due_at:
@@ -342,6 +403,9 @@ def rule(
     demonstration only" signs it at once."""
     lock(application)
     acting = _acting(application, by, judge=True)
+    ruled = ApplicationStatus.confirmed if confirmed else ApplicationStatus.rejected
+    if application.status == ruled and _done_by(application, f"confirmation.{ruled}", by):
+        raise RepeatedError(_("The ruling was already made and sent to the parties."))
     check_step(application, Step.rule)
     if not confirmed and ground not in grounds.REJECTION:
         raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
@@ -362,6 +426,15 @@ def rule(
         )
     now = now or utcnow()
     earlier = awaiting_signature(application)
+    if earlier is not None and (
+        earlier.confirmed,
+        earlier.ground,
+        earlier.reasons,
+        earlier.decided_by_id,
+    ) == (confirmed, None if confirmed else ground, (reasons or "").strip(), by.id if by else None):
+        # The same ruling again while its decision awaits the court's signature: the
+        # decision prepared stays (a file the court is signing over it still fits).
+        return earlier
     if earlier is not None:
         earlier.superseded_at = now  # a file signed over the earlier draft no longer fits
     ruling = _prepare(application, confirmed, None if confirmed else ground, reasons, by, now)

@@ -34,7 +34,7 @@ from mediation.extensions import db
 
 from . import application as applying
 from .labels import STATUS_NAMES
-from .models import Application
+from .models import Application, ApplicationStatus
 
 
 def _case(case_id: int) -> Case:
@@ -72,6 +72,10 @@ def start(case_id: int):
         if court is None:
             raise FieldError("court", _("Choose one of the competent courts."))
         applying.start(case, court, by=current_user)
+    except applying.RepeatedError as already:
+        db.session.rollback()
+        flash(str(already), "info")
+        return redirect(url_for("confirmation.sign", case_id=case.id))
     except (FieldError, NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -152,11 +156,26 @@ def sign(case_id: int):
 @login_required
 def withdraw(case_id: int):
     case = _case(case_id)
-    application = _open(case)
     if not FlaskForm().validate_on_submit():
         abort(400)
+    application = applying.open_application(case)
+    if application is None:
+        # Withdrawn already (the button pressed twice, a phone resending the POST): said
+        # so on the agreement's page, not "page not found".
+        last = db.session.scalar(
+            select(Application)
+            .where(Application.case_id == case.id)
+            .order_by(Application.id.desc())
+        )
+        if last is None or last.status != ApplicationStatus.withdrawn:
+            return _moved_on(case)
+        flash(_("The application was already withdrawn."), "info")
+        return redirect(url_for("agreements.page", case_id=case.id))
     try:
         applying.withdraw(application, by=current_user)
+    except applying.RepeatedError as already:
+        db.session.rollback()
+        flash(str(already), "info")
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -183,6 +202,9 @@ def add_material(case_id: int):
             upload.read(current_app.config["MAX_EVIDENCE_BYTES"] + 1),
             by=current_user,
         )
+    except applying.RepeatedError as already:
+        db.session.rollback()
+        flash(str(already), "info")
     except (FieldError, NotPermittedError) as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -168,6 +168,10 @@ def _step(application_id: int, act, done):
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
+    except court_ops.RepeatedError as already:
+        # The same step sent twice (a double tap, a second tab): done once, and said so.
+        db.session.rollback()
+        flash(str(already), "info")
     else:
         db.session.commit()
         flash(done() if callable(done) else done, "success")
@@ -227,9 +231,11 @@ def rule(application_id: int):
     confirmed = result == "confirmed"
 
     def act(application: Application) -> None:
-        # A page left open: what happened meanwhile comes before what the form lacks.
-        court_ops.check_step(application, court_ops.Step.rule)
         if result not in ("confirmed", "rejected"):
+            # A page left open: what happened meanwhile comes before what the form lacks
+            # (a complete form is checked by the ruling itself, which also tells the same
+            # judge's second click that the ruling was made).
+            court_ops.check_step(application, court_ops.Step.rule)
             raise FieldError("result", _("Choose whether the agreement is confirmed."))
         court_ops.rule(
             application,

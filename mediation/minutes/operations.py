@@ -6,7 +6,7 @@ from functools import cache as memoized
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
@@ -51,6 +51,17 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     if not review.acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator writes the minutes."))
     minutes = of_session(session.id)
+    if minutes is None:
+        # The first save, perhaps twice at once (a double tap on a slow network): the
+        # session's row lock (on SQLite, the write lock) lets one of them make the minutes,
+        # and the other reads them after it.
+        db.session.execute(
+            update(MediationSession)
+            .where(MediationSession.id == session.id)
+            .values(id=MediationSession.id)
+            .execution_options(synchronize_session=False)
+        )
+        minutes = of_session(session.id)
     if minutes is not None:
         review.lock(minutes)
     if minutes is not None and minutes.finalised_at is not None:

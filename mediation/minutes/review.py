@@ -104,6 +104,11 @@ def lock(minutes: Minutes) -> Minutes:
     return minutes
 
 
+class RepeatedError(Exception):
+    """The same step arrived again (a double tap, a phone resending the POST, a second
+    tab): done once, and the message says what stands."""
+
+
 def _ended(session: MediationSession) -> bool:
     room = db.session.get(Room, session.id)
     return room is not None and room.ended_at is not None
@@ -112,6 +117,8 @@ def _ended(session: MediationSession) -> bool:
 def open_review(session: MediationSession, minutes: Minutes, *, by: User | None) -> None:
     """Send the current version to everyone who reviews it; earlier answers are void
     (they were about other words). ``by`` is None when ending the session opened it."""
+    # Two "send" buttons at once take turns: the second one sees this version under review.
+    lock(minutes)
     if minutes.finalised_at is not None:
         raise NotPermittedError(_("The minutes are final: the review has ended."))
     if minutes.review_version == minutes.version:
@@ -169,7 +176,7 @@ def _open_review_of(minutes: Minutes, user: User) -> MinutesReview:
     if review is None or minutes.finalised_at is not None:
         raise NotPermittedError(_("These minutes are not waiting for your confirmation."))
     if review.answered:
-        raise NotPermittedError(_("You have already confirmed these minutes."))
+        raise RepeatedError(_("You have already confirmed these minutes."))
     return review
 
 
@@ -302,7 +309,9 @@ def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> No
     if not acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator can do this."))
     lock(minutes)
-    if minutes.review_version is None or minutes.finalised_at is not None:
+    if minutes.finalised_at is not None:
+        raise RepeatedError(_("The review has already ended and the minutes PDF is made."))
+    if minutes.review_version is None:
         raise NotPermittedError(_("The minutes are not under review."))
     now = utcnow()
     for review in minutes.reviews:

@@ -137,6 +137,9 @@ def _mediator_acts(session_id: int, act, done: str):
         except (FieldError, NotPermittedError) as error:
             db.session.rollback()
             flash(str(error), "error")
+        except review.RepeatedError as already:
+            db.session.rollback()
+            flash(str(already), "info")
         else:
             db.session.commit()
             flash(done, "success")
@@ -197,6 +200,10 @@ def answer(session_id: int):
     except NotPermittedError as error:
         db.session.rollback()
         flash(str(error), "error")
+        return redirect(url_for("minutes.page", session_id=session.id))
+    except review.RepeatedError as already:
+        db.session.rollback()
+        flash(str(already), "info")
         return redirect(url_for("minutes.page", session_id=session.id))
     db.session.commit()
     if sent:

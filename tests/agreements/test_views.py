@@ -581,3 +581,67 @@ def test_a_comment_sent_twice_is_kept_once(app, client):
     with app.app_context():
         agreement = agreements.of_case(db.session.get(type(case), case_id))
         assert (agreement.status, agreement.round) == ("signing", 1)
+
+
+def _ready_to_sign(app) -> tuple[int, str, dict, list]:
+    """The applicant's signing form filled in (code asked for and typed, drawn), in two
+    tabs with their own tokens; the case's id and the signing page."""
+    from tests.conftest import csrf_token
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        out_for_signing(case)
+        db.session.commit()
+        case_id, applicant = case.id, case.party_users()[0].phone
+    page = f"/cases/{case_id}/agreement/sign"
+    tabs = [app.test_client(), app.test_client()]
+    for tab in tabs:
+        login(tab, applicant, PASSWORD)
+    shown = tabs[0].get(page).get_data(as_text=True)
+    sha = re.search(r'name="shown"[^>]*value="([0-9a-f]{64})"', shown).group(1)
+    drawn = "data:image/png;base64," + base64.b64encode(drawing()).decode()
+    post_form(tabs[0], page, {"action": "code", "shown": sha, "drawing": drawn})
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        code = last_code_to(db.session.query(User).filter_by(phone=applicant).one())
+    forms = [
+        {"action": "sign", "shown": sha, "code": code, "drawing": drawn}
+        | {"csrf_token": csrf_token(tab, page)}
+        for tab in tabs
+    ]
+    return case_id, page, forms, tabs
+
+
+def _signed(app, case_id: int) -> int:
+    from mediation.cases.models import Case
+    from mediation.journal.models import JournalEntry
+
+    with app.app_context():
+        agreement = agreements.of_case(db.session.get(Case, case_id))
+        assert sum(s.signed_at is not None for s in agreement.round_signatures()) == 1
+        return db.session.query(JournalEntry).filter_by(action="agreement.signed").count()
+
+
+def test_a_signature_sent_twice_is_added_once_and_says_so(app):
+    """签署 tapped twice (or the phone resending the POST): the second answer said "it is
+    not your turn to sign" as an error; now it says the signature was added."""
+    case_id, page, forms, tabs = _ready_to_sign(app)
+    assert tabs[0].post(page, data=forms[0]).status_code == 302
+    tabs[0].get(f"/cases/{case_id}/agreement")
+    again = tabs[0].post(page, data=forms[0])
+    assert again.status_code == 302
+    text = tabs[0].get(again.location).get_data(as_text=True)
+    assert "您已经签过名了" in text and "还没有轮到您" not in text
+    assert _signed(app, case_id) == 1
+
+
+def test_a_signature_sent_from_two_tabs_at_once_is_added_once(app):
+    from tests.conftest import at_once
+
+    case_id, page, forms, tabs = _ready_to_sign(app)
+    answers = at_once(
+        *(lambda t=t, f=f: t.post(page, data=f) for t, f in zip(tabs, forms, strict=True))
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _signed(app, case_id) == 1

@@ -241,13 +241,22 @@ def test_the_mediator_invites_a_relative_and_an_expert_art_20(case):
     assert db.session.scalar(
         select(OutboxMessage.body).where(OutboxMessage.recipient == "+8613912345678")
     )
-    with pytest.raises(FieldError):  # once is enough
+    with pytest.raises(booking.GuestInvitedAlreadyError):  # once is enough
         booking.invite_guest(
             session,
             by=case.mediator,
             real_name="张小明",
             phone="13912345678",
             relation="relative",
+            side=Side.applicant,
+        )
+    with pytest.raises(FieldError):  # and in one capacity
+        booking.invite_guest(
+            session,
+            by=case.mediator,
+            real_name="张小明",
+            phone="13912345678",
+            relation="neighbour",
             side=Side.applicant,
         )
     with pytest.raises(NotPermittedError):

@@ -423,3 +423,135 @@ def test_booking_for_a_case_ended_meanwhile_says_it_ended(app, booked):
     assert "本案现在的状态是“已终结”，不再安排调解" in page and "请带好证据原件" in page
     with app.app_context():
         assert db.session.query(MediationSession).count() == before
+
+
+# -- the same button pressed twice: a double tap, a phone resending the POST, two tabs ----
+
+
+def _outbox_count(app) -> int:
+    from mediation.notify.models import OutboxMessage
+
+    with app.app_context():
+        return db.session.query(OutboxMessage).count()
+
+
+def _link_nonces(app, session_id: int) -> dict[int, str]:
+    with app.app_context():
+        session = db.session.get(MediationSession, session_id)
+        return {p.user_id: p.link_nonce for p in session.participants}
+
+
+def test_links_sent_again_twice_in_a_row_are_sent_once(app, booked):
+    """A double tap on 重新发送链接 sent every participant a second text message and made
+    the links of the first one dead; the second tap now says they were just sent."""
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    path = f"/sessions/{booked['session_id']}/resend"
+    token = csrf_token(client, f"/cases/{booked['case_id']}")
+    before = _outbox_count(app)
+    first = client.post(path, data={"csrf_token": token})
+    assert "已发送新链接" in _flashed(client, first)
+    sent, nonces = _outbox_count(app), _link_nonces(app, booked["session_id"])
+    assert sent > before
+    again = client.post(path, data={"csrf_token": token})
+    assert again.location.endswith(f"/cases/{booked['case_id']}")
+    assert "链接刚刚已经发送过了" in _flashed(client, again)
+    assert _outbox_count(app) == sent  # no second text message
+    assert _link_nonces(app, booked["session_id"]) == nonces  # the first links still work
+
+
+def test_links_sent_again_from_two_tabs_at_once_are_sent_once(app, booked):
+    from tests.conftest import at_once, csrf_token
+
+    clients = [app.test_client(), app.test_client()]
+    for client in clients:
+        login(client, booked["mediator"], PASSWORD)
+    tokens = [csrf_token(c, f"/cases/{booked['case_id']}") for c in clients]
+    path = f"/sessions/{booked['session_id']}/resend"
+    before = _outbox_count(app)
+    answers = at_once(
+        *(
+            lambda c=c, t=t: c.post(path, data={"csrf_token": t})
+            for c, t in zip(clients, tokens, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    with app.app_context():
+        from mediation.journal.models import JournalEntry
+
+        renewed = db.session.query(JournalEntry).filter_by(action="session.links_renewed")
+        assert renewed.count() == 1
+        participants = len(db.session.get(MediationSession, booked["session_id"]).participants)
+    assert _outbox_count(app) - before == participants - 1  # one message each, not two
+
+
+def test_links_are_sent_again_once_the_moment_has_passed(app, booked):
+    """Only the repeat within the window is refused: a mediator who really must send the
+    links again (a party lost the message) can, a little later."""
+    from mediation.core.db import utcnow
+
+    with app.app_context():
+        session = db.session.get(MediationSession, booked["session_id"])
+        booking.resend_links(session, by=session.case.mediator)
+        db.session.commit()
+        first = {p.user_id: p.link_nonce for p in session.participants}
+        with pytest.raises(booking.LinksJustSentError):
+            booking.resend_links(session, by=session.case.mediator)
+        db.session.rollback()
+        later = utcnow() + booking.RESEND_WINDOW + timedelta(seconds=1)
+        booking.resend_links(session, by=session.case.mediator, now=later)
+        db.session.commit()
+        again = {p.user_id: p.link_nonce for p in session.participants}
+    mediator = session.mediator_id
+    assert all(again[u] != first[u] for u in first if u != mediator)
+
+
+GUEST = {"real_name": "张小明", "phone": "13912345678", "relation": "relative", "side": "applicant"}
+
+
+def _guests(app, session_id: int) -> list[int]:
+    with app.app_context():
+        session = db.session.get(MediationSession, session_id)
+        return [p.user_id for p in session.participants if p.role == "guest"]
+
+
+def test_a_guest_invited_twice_in_a_row_is_invited_once(app, booked):
+    """The guest form sent twice answered the second time with a 422 "this person already
+    takes part in the session"; now it says the person was invited, and sends nothing more."""
+    from tests.conftest import csrf_token
+
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    path = f"/sessions/{booked['session_id']}/guests"
+    form = GUEST | {"csrf_token": csrf_token(client, f"/cases/{booked['case_id']}")}
+    assert "已邀请" in _flashed(client, client.post(path, data=form))
+    sent = _outbox_count(app)
+    again = client.post(path, data=form)
+    assert again.location.endswith(f"/cases/{booked['case_id']}")
+    assert "这位人员已经邀请过了" in _flashed(client, again)
+    assert len(_guests(app, booked["session_id"])) == 1 and _outbox_count(app) == sent
+    # The same person asked to come in another capacity is still a mistake to correct.
+    other = client.post(path, data=form | {"relation": "neighbour"})
+    assert other.status_code == 422
+    assert "此人已经是本次调解的参加人员" in other.get_data(as_text=True)
+
+
+def test_a_guest_invited_from_two_tabs_at_once_is_invited_once(app, booked):
+    from mediation.journal.models import JournalEntry
+    from tests.conftest import at_once, csrf_token
+
+    clients = [app.test_client(), app.test_client()]
+    for client in clients:
+        login(client, booked["mediator"], PASSWORD)
+    forms = [GUEST | {"csrf_token": csrf_token(c, f"/cases/{booked['case_id']}")} for c in clients]
+    path = f"/sessions/{booked['session_id']}/guests"
+    answers = at_once(
+        *(lambda c=c, f=f: c.post(path, data=f) for c, f in zip(clients, forms, strict=True))
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert len(_guests(app, booked["session_id"])) == 1
+    with app.app_context():
+        invited = db.session.query(JournalEntry).filter_by(action="session.guest_invited")
+        assert invited.count() == 1

@@ -197,3 +197,110 @@ def test_the_asker_s_list_has_no_ascii_punctuation_in_chinese(app):
     page = _logged_in(app, phone).get("/consultation/").get_data(as_text=True)
     item = re.search(r"<li><a href=\"/consultation/\d+\">.*?</li>", page, re.S).group(0)
     assert "等待专家答复，2025年12月9日（周二）前答复" in item and "," not in item
+
+
+ASKED = {
+    "category": "neighbourhood",
+    "region_code": JIANGSU,
+    "subject": "楼上漏水谁来赔",
+    "text": "楼上卫生间漏水三个月，物业不管。",
+}
+
+
+def _questions(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Question.id)))
+
+
+def test_a_question_sent_twice_is_asked_once(app):
+    """A double tap on 提交 (or a phone resending the POST) made two identical questions,
+    and the pool was told twice; the second post now shows the question already sent."""
+    with app.app_context():
+        phone = make_user().phone
+        expert = _expert()
+        db.session.commit()
+        expert_id = expert.id
+    client = _logged_in(app, phone)
+    form = ASKED | {"csrf_token": csrf_token(client, "/consultation/ask")}
+    first = client.post("/consultation/ask", data=form)
+    again = client.post("/consultation/ask", data=form)
+    assert first.status_code == again.status_code == 302
+    assert first.location == again.location
+    page = client.get(again.location).get_data(as_text=True)
+    assert "您的问题已经提交过了" in page
+    assert _questions(app) == 1
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        assert len(_sms_to(db.session.get(User, expert_id))) == 1
+    # Another question (or the same words once answered) is a question of its own.
+    other = client.post("/consultation/ask", data=form | {"subject": "物业不修怎么办"})
+    assert other.location != first.location and _questions(app) == 2
+
+
+def test_a_question_sent_from_two_tabs_at_once_is_asked_once(app):
+    from tests.conftest import at_once
+
+    with app.app_context():
+        phone = make_user().phone
+        db.session.commit()
+    clients = [_logged_in(app, phone), _logged_in(app, phone)]
+    forms = [ASKED | {"csrf_token": csrf_token(c, "/consultation/ask")} for c in clients]
+    answers = at_once(
+        *(
+            lambda c=c, f=f: c.post("/consultation/ask", data=f)
+            for c, f in zip(clients, forms, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert answers[0].location == answers[1].location
+    assert _questions(app) == 1
+
+
+def _taken_question(app):
+    with app.app_context():
+        asker, expert = make_user(), _expert()
+        question = _ask(asker)
+        ops.take(question, expert)
+        db.session.commit()
+        return question.id, asker.id, expert.phone
+
+
+def _told(app, asker_id: int) -> int:
+    from mediation.accounts.models import User
+
+    with app.app_context():
+        return sum("已有回复" in body for body in _sms_to(db.session.get(User, asker_id)))
+
+
+def test_an_answer_sent_twice_is_sent_once_and_says_so(app):
+    """The expert's 发送回复 tapped twice: the second answer was the form again with "this
+    question has been answered" (422); now it is the question, "already sent", and the
+    asker got one text message."""
+    question_id, asker_id, expert = _taken_question(app)
+    client = _logged_in(app, expert)
+    page = f"/consultation/{question_id}"
+    form = {"answer": "可以先找物业协调。", "csrf_token": csrf_token(client, page)}
+    assert client.post(f"{page}/answer", data=form).status_code == 302
+    client.get(page)
+    again = client.post(f"{page}/answer", data=form)
+    assert again.status_code == 302
+    assert "您的回复已经发送过了" in client.get(again.location).get_data(as_text=True)
+    assert _told(app, asker_id) == 1
+
+
+def test_an_answer_sent_from_two_tabs_at_once_is_sent_once(app):
+    from tests.conftest import at_once
+
+    question_id, asker_id, expert = _taken_question(app)
+    tabs = [_logged_in(app, expert), _logged_in(app, expert)]
+    page = f"/consultation/{question_id}"
+    forms = [{"answer": "可以先找物业协调。", "csrf_token": csrf_token(t, page)} for t in tabs]
+    answers = at_once(
+        *(
+            lambda t=t, f=f: t.post(f"{page}/answer", data=f)
+            for t, f in zip(tabs, forms, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _told(app, asker_id) == 1

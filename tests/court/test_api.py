@@ -146,3 +146,27 @@ def test_a_misspelt_field_is_refused_not_ignored(app, client):
         path, json={"accept": False, "grond": "not_court_matter"}, headers=bearer(ids["token"])
     )
     assert refused.status_code == 422 and "grond" in refused.get_json()["message"]
+
+
+def test_a_request_for_materials_retried_is_the_same_request(app, client):
+    """A retry after a lost answer asked the parties a second time; the same text and days
+    while the last request is unanswered is now that request, 200 with its Location."""
+    from mediation.court.models import SupplementRequest
+
+    ids = submitted(app)
+    auth = bearer(ids["token"])
+    path = f"/api/court/v1/applications/{ids['application']}"
+    assert client.post(f"{path}/acceptance", json={"accept": True}, headers=auth).status_code == 200
+    ask = {"text": "请提供借条原件", "days": 5}
+    first = client.post(f"{path}/material-requests", json=ask, headers=auth)
+    assert first.status_code == 201
+    again = client.post(f"{path}/material-requests", json=ask, headers=auth)
+    assert again.status_code == 200
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.get_json() == first.get_json()
+    # Another deadline is another request (20 days and 5 never end on the same day, holidays
+    # or not: a period ending on a rest day runs to the next working day).
+    other = client.post(f"{path}/material-requests", json=ask | {"days": 20}, headers=auth)
+    assert other.status_code == 201 and other.headers["Location"] != first.headers["Location"]
+    with app.app_context():
+        assert db.session.query(SupplementRequest).count() == 2

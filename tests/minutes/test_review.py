@@ -72,7 +72,7 @@ def test_a_party_confirms_with_a_code_and_disputes_a_passage_with_a_reason(app_c
     review.confirm(session, written, respondent, {"2.2": "从未约定还款日期"}, code)
     mine = review.review_of(written, respondent)
     assert mine.confirmed_at and mine.disputes == [{"passage": "2.2", "note": "从未约定还款日期"}]
-    with pytest.raises(NotPermittedError):
+    with pytest.raises(review.RepeatedError):
         review.send_code(written, respondent)  # answered once
     with pytest.raises(NotPermittedError):
         review.send_code(written, case.mediator)  # not a reviewer
@@ -150,6 +150,8 @@ def test_the_mediator_may_close_the_review_and_silence_is_shown(app_ctx):
         review.close_review(session, written, by=applicant)
     review.close_review(session, written, by=case.mediator)
     assert written.finalised_at and all(r.unanswered_at for r in written.reviews)
+    with pytest.raises(review.RepeatedError):  # closed once
+        review.close_review(session, written, by=case.mediator)
     assert "未确认" in pdf_text(review.document_file(written)) or "not confirm" in pdf_text(
         review.document_file(written)
     )

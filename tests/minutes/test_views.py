@@ -215,3 +215,82 @@ def test_a_refused_agents_minutes_link_says_it_no_longer_applies(app, client):
     page = answer.get_data(as_text=True)
     assert answer.status_code == 410 and "此链接已失效：您已不再参与本案" in page
     assert number not in page
+
+
+# -- the same form sent twice: a double tap, a phone resending the POST, two tabs ---------
+
+
+def _written_by_two_tabs(app, *, written: bool):
+    from tests.conftest import csrf_token
+
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case, written=written)
+        db.session.commit()
+        session_id, mediator = session.id, case.mediator.phone
+    tabs = [app.test_client(), app.test_client()]
+    for tab in tabs:
+        login(tab, mediator, PASSWORD)
+    page = f"/sessions/{session_id}/minutes"
+    return session_id, page, tabs, [csrf_token(t, page) for t in tabs]
+
+
+def _count(app, model, **where) -> int:
+    with app.app_context():
+        return db.session.query(model).filter_by(**where).count()
+
+
+def test_the_first_minutes_saved_from_two_tabs_at_once_are_saved_once(app):
+    """The first save of the minutes, twice at once (a double tap on a slow network), made
+    the second request fail on the minutes' key (a 500 page)."""
+    from mediation.journal.models import JournalEntry
+    from tests.conftest import at_once
+
+    _session_id, page, tabs, tokens = _written_by_two_tabs(app, written=False)
+    answers = at_once(
+        *(
+            lambda t=t, k=k: t.post(page, data={**TEXT, "send": "1", "csrf_token": k})
+            for t, k in zip(tabs, tokens, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _count(app, JournalEntry, action="minutes.saved") == 1
+    assert _count(app, JournalEntry, action="minutes.review_opened") == 1
+
+
+def test_minutes_sent_for_review_from_two_tabs_at_once_are_sent_once(app):
+    from mediation.journal.models import JournalEntry
+    from mediation.notify.models import OutboxMessage
+    from tests.conftest import at_once
+
+    session_id, page, tabs, tokens = _written_by_two_tabs(app, written=True)
+    with app.app_context():  # written, not sent yet (the session ended before)
+        assert minutes.of_session(session_id).review_version is not None
+        written = minutes.of_session(session_id)
+        written.review_version = None
+        written.reviews.clear()
+        db.session.commit()
+    before = _count(app, OutboxMessage)
+    answers = at_once(
+        *(
+            lambda t=t, k=k: t.post(f"{page}/send", data={"csrf_token": k})
+            for t, k in zip(tabs, tokens, strict=True)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert _count(app, JournalEntry, action="minutes.review_opened") == 2  # the end's + one
+    assert _count(app, OutboxMessage) - before == 2  # one text to each party, not two
+
+
+def test_a_review_closed_twice_says_it_was_closed(app):
+    from mediation.journal.models import JournalEntry
+
+    _session_id, page, tabs, tokens = _written_by_two_tabs(app, written=True)
+    tab = tabs[0]
+    assert tab.post(f"{page}/close", data={"csrf_token": tokens[0]}).status_code == 302
+    tab.get(page)
+    again = tab.post(f"{page}/close", data={"csrf_token": tokens[0]})
+    assert again.status_code == 302
+    text = tab.get(page).get_data(as_text=True)
+    assert "已经结束" in text and "该笔录不在核对中" not in text
+    assert _count(app, JournalEntry, action="minutes.finalised") == 1
