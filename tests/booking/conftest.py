@@ -26,12 +26,17 @@ def case(app_ctx):
 
 
 def _clear_week_ahead() -> date:
-    """The Monday of the first week at least a week ahead whose weekdays all are working
-    days, for tests that go through the real clock (pages, links, the browser)."""
+    """The Monday of the first week starting two days ahead or later whose weekdays all are
+    working days, for tests that go through the real clock (pages, links, the browser).
+    Outside holiday weeks its Monday to Friday lie within the two weeks the booking page
+    offers (``booking.views.SEARCH_DAYS``), whatever today's weekday: Monday is 2 to 8 days
+    ahead."""
     from mediation.cases import clocks
 
     today = datetime.now(SHANGHAI).date()
-    monday = today + timedelta(days=14 - today.weekday())
+    monday = today + timedelta(days=(7 - today.weekday()) % 7)
+    if monday - today < timedelta(days=2):
+        monday += timedelta(days=7)
     while not all(clocks.is_working_day(monday + timedelta(days=d)) for d in range(5)):
         monday += timedelta(days=7)
     return monday

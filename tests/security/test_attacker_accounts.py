@@ -182,7 +182,12 @@ def test_item_4_an_agent_nobody_confirmed_cannot_act(app, world):
     with app.app_context():
         rows = db.session.scalars(select(CaseParty).where(CaseParty.case_id == case_id)).all()
         assert all(not p.is_agent for p in rows)
-    assert attacker.get(f"/cases/{case_id}").status_code == 404
+        case_number = db.session.get(Case, case_id).number
+    # The case is closed to the attacker: told only that the party refused them, at home.
+    refused = attacker.get(f"/cases/{case_id}")
+    assert refused.status_code == 302 and refused.location.endswith("/home")
+    home = attacker.get(refused.location, follow_redirects=True).get_data(as_text=True)
+    assert "您已不再代理本案" in home and case_number not in home
     # The link opened again (it stays in the text messages): said plainly, not "not found";
     # and nothing of the case, to whoever holds it.
     again = app.test_client().get(f"/{path}")
