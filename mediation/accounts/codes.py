@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -167,6 +167,32 @@ def next_code_at(
     return None
 
 
+# Any constant of this platform's own: the advisory locks of code sends on PostgreSQL.
+_SENDS = 0x636F6465  # "code"
+
+
+def _one_send_at_a_time(sent_to: str, purpose: CodePurpose) -> None:
+    """Codes for one recipient and purpose are sent one at a time, across processes, until
+    the transaction ends: two requests at the same instant (a double tap, or a script
+    posting the form in parallel to flood someone's phone) must each see the code the other
+    sent, or the pacing counts neither. PostgreSQL: an advisory lock on the recipient; SQLite:
+    the database's write lock, taken by a write before the count is read (pysqlite opens
+    the transaction at the first write, so no older snapshot is held)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{purpose}:{sent_to}".encode()).digest()
+        key = int.from_bytes(digest[:4], "big", signed=True)
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _SENDS, "key": key}
+        )
+    else:
+        db.session.execute(
+            update(OneTimeCode)
+            .where(OneTimeCode.id == -1)
+            .values(purpose=OneTimeCode.purpose)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def _send(
     user: User | None,
     sent_to: str,
@@ -175,6 +201,7 @@ def _send(
     locale: str | None,
     bound_to: str | None = None,
 ) -> str:
+    _one_send_at_a_time(sent_to, purpose)
     retry_at = next_code_at(sent_to, purpose, now=now)
     if retry_at is not None:
         raise CodeTooSoonError(retry_at)

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 from unittest import mock
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mediation.accounts.models import User
 from mediation.core.db import utcnow
 from mediation.extensions import db
-from tests.conftest import login, post_form
+from tests.conftest import at_once, csrf_token, login, post_form
 from tests.factories import PASSWORD, make_user
 
 
@@ -89,6 +89,40 @@ def test_codes_are_paced_per_recipient_and_say_when_the_next_comes(app, client):
             assert post_form(client, "/register", {"phone": "13912340000"}).status_code == 302
     finally:
         app.config.update(CODE_INTERVAL_SECONDS=0, CODE_LIMIT_PER_RECIPIENT_HOUR=1000)
+
+
+def test_codes_asked_for_at_the_same_instant_send_one_message(app):
+    """Registration posted for one phone from several places at once (a double tap, or a
+    script flooding someone's phone past the pacing): one text message, and the others are
+    told when the next code may come."""
+    from mediation.notify.models import OutboxMessage
+
+    app.config.update(CODE_INTERVAL_SECONDS=60)
+    try:
+        senders = []
+        for n in range(4):  # four addresses: the per-address limit is not what is tested
+            sender = app.test_client()
+            sender.environ_base["REMOTE_ADDR"] = f"198.51.100.{20 + n}"
+            senders.append((sender, csrf_token(sender, "/register")))
+        answers = at_once(
+            *(
+                lambda c=c, t=t: c.post("/register", data={"phone": "13912349999", "csrf_token": t})
+                for c, t in senders
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 302], answers
+        assert all(
+            "秒后可再次获取" in a.get_data(as_text=True) for a in answers if a.status_code == 200
+        )
+        with app.app_context():
+            sent = db.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.recipient == "+8613912349999")
+            )
+        assert sent == 1
+    finally:
+        app.config.update(CODE_INTERVAL_SECONDS=0)
 
 
 def test_a_code_asked_too_soon_on_any_page_is_explained_not_a_bare_429(app, client):
