@@ -18,10 +18,11 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import one_at_a_time
 from mediation.extensions import db
 from mediation.notify import operations as notify
 
@@ -175,22 +176,9 @@ def _one_send_at_a_time(sent_to: str, purpose: CodePurpose) -> None:
     """Codes for one recipient and purpose are sent one at a time, across processes, until
     the transaction ends: two requests at the same instant (a double tap, or a script
     posting the form in parallel to flood someone's phone) must each see the code the other
-    sent, or the pacing counts neither. PostgreSQL: an advisory lock on the recipient; SQLite:
-    the database's write lock, taken by a write before the count is read (pysqlite opens
-    the transaction at the first write, so no older snapshot is held)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        digest = hashlib.sha256(f"{purpose}:{sent_to}".encode()).digest()
-        key = int.from_bytes(digest[:4], "big", signed=True)
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _SENDS, "key": key}
-        )
-    else:
-        db.session.execute(
-            update(OneTimeCode)
-            .where(OneTimeCode.id == -1)
-            .values(purpose=OneTimeCode.purpose)
-            .execution_options(synchronize_session=False)
-        )
+    sent, or the pacing counts neither."""
+    digest = hashlib.sha256(f"{purpose}:{sent_to}".encode()).digest()
+    one_at_a_time(_SENDS, int.from_bytes(digest[:4], "big", signed=True), on_sqlite=OneTimeCode.id)
 
 
 def _send(

@@ -23,7 +23,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageChops, UnidentifiedImageError
-from sqlalchemy import update
 
 from agreements import pages, pki
 from agreements.render import render_pdf_with_boxes
@@ -39,6 +38,7 @@ from mediation.cases.states import FINAL_STATUSES, Action, CaseStatus, Terminati
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -108,12 +108,7 @@ def lock(agreement: Agreement) -> Agreement:
     signers, or a signer and an edit, never act on the same state (on SQLite the write lock
     does the same). Everything is read again afterwards."""
     db.session.flush()
-    db.session.execute(
-        update(Agreement)
-        .where(Agreement.id == agreement.id)
-        .values(round=Agreement.round)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(Agreement.id, agreement.id)
     db.session.expire_all()
     return agreement
 

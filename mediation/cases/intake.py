@@ -15,13 +15,14 @@ from decimal import Decimal
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import Institution, User
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -111,12 +112,7 @@ def _same_draft(
     and the applicant goes on with that one draft rather than find two in their list."""
     # Two such requests at once take turns here: the applicant's row is locked (on SQLite,
     # the write lock), so the second one sees the draft the first one made.
-    db.session.execute(
-        update(User)
-        .where(User.id == applicant.id)
-        .values(id=User.id)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(User.id, applicant.id)
     wanted = [(c.text.strip(), c.amount) for c in claims[:MAX_CLAIMS] if c.text.strip()]
     drafts = db.session.scalars(
         select(Case)

@@ -28,6 +28,7 @@ from mediation.cases.models import Case, CaseParty
 from mediation.cases.operations import open_case
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.core.storage import content_key, storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -289,12 +290,7 @@ def _same_question(
     """The asker's unanswered question with these very words and files, if any."""
     # Two such requests at once take turns here: the asker's row is locked (on SQLite, the
     # write lock), so the second one sees the question the first one made.
-    db.session.execute(
-        update(User)
-        .where(User.id == asker.id)
-        .values(id=User.id)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(User.id, asker.id)
     files = sorted(hashlib.sha256(data).hexdigest() for _name, data, _mime in checked)
     waiting = db.session.scalars(
         select(Question)
@@ -393,12 +389,7 @@ def answer(question: Question, expert: User, text: str, *, now: datetime | None 
     # The question's row lock (on SQLite, the write lock) first: the same answer sent
     # twice at once takes turns, and the second one reads the first one's answer.
     db.session.flush()
-    db.session.execute(
-        update(Question)
-        .where(Question.id == question.id)
-        .values(status=Question.status)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(Question.id, question.id)
     db.session.refresh(question)
     if (question.status, question.expert_id, question.answer) == (
         QuestionStatus.answered,

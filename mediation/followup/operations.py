@@ -26,6 +26,7 @@ from mediation.cases.models import Case, CaseParty
 from mediation.cases.states import CaseStatus
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
@@ -57,12 +58,7 @@ def _lock(obligation: Obligation) -> None:
     action decides on, so the same form sent twice at once is recorded once: the second
     request waits and reads what the first one did."""
     db.session.flush()
-    db.session.execute(
-        update(Obligation)
-        .where(Obligation.id == obligation.id)
-        .values(status=Obligation.status)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(Obligation.id, obligation.id)
     db.session.expire_all()
 
 

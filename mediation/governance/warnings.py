@@ -29,13 +29,14 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, select
 
 from mediation.accounts.models import Role, User, UserRole
 from mediation.cases.models import Case, CaseParty, Side
 from mediation.cases.states import CaseStatus
 from mediation.core import divisions
 from mediation.core.db import utcnow
+from mediation.core.locks import one_at_a_time
 from mediation.extensions import db
 
 from . import notices
@@ -273,17 +274,8 @@ def ran(app) -> None:
 
 def _serialise() -> None:
     """One run at a time across workers, held until the job's transaction ends, taken before
-    anything is read: PostgreSQL's advisory lock; on SQLite the write lock, which a write
-    takes (pysqlite opens the transaction at the first write, so no older snapshot is held)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _JOB_LOCK})
-    else:
-        db.session.execute(
-            update(EarlyWarning)
-            .where(EarlyWarning.id == -1)
-            .values(kind=EarlyWarning.kind)
-            .execution_options(synchronize_session=False)
-        )
+    anything is read."""
+    one_at_a_time(_JOB_LOCK, 0, on_sqlite=EarlyWarning.id)
 
 
 def raise_due(now: datetime | None = None) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
@@ -28,6 +28,7 @@ from mediation.cases import agency
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -94,12 +95,7 @@ def lock(minutes: Minutes) -> Minutes:
     """Take the minutes' row lock before deciding anything (two parties confirming at once,
     the mediator editing or closing meanwhile); everything is read again afterwards."""
     db.session.flush()
-    db.session.execute(
-        update(Minutes)
-        .where(Minutes.session_id == minutes.session_id)
-        .values(version=Minutes.version)
-        .execution_options(synchronize_session=False)
-    )
+    lock_rows(Minutes.session_id, minutes.session_id)
     db.session.expire_all()
     return minutes
 
