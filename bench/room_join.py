@@ -79,6 +79,19 @@ description each side applies as remote (where Chromium reads a sender's start; 
 fmtp line, one must be added) made the keyframe 3-11 KB and left connected -> first frame as
 it was (68/55 ms against 71/51 on main, party/mediator, one run each on the quiet machine).
 ``--quality`` prints the picture each side receives 2 and 5 s after its first frame.
+
+Tried on 6 December 2026 and not taken: the encoder made in the lobby, on a disabled copy of
+the camera and microphone (``track.clone()``, ``enabled = false``: the link sends black
+frames and silence) put on the link's senders, and switched on at the let-in. In
+``bench/join_floor.py``'s steps, the first frame whose picture is not black (a 16 × 16
+canvas read every 2 ms), medians of 12 runs each, alternating, just after boot:
+replace at the let-in (as now) 122 / 139 ms (party / mediator), the copy switched on
+123 / 113, the copy then replaced by the camera at the let-in 133 / 157; in a second set of
+5, 134 / 156 against 90 / 122. So about 25 ms less for the mediator's view and nothing
+sure for the party's. It would put packets on the lobby link, where now not one goes
+before the let-in (``tests/browser/test_room_media.py``: a person waiting can be shown, to
+themselves and to anyone checking the network, that nothing of them leaves the page), and
+every mute button would have to follow the copies as well.
 """
 
 from __future__ import annotations
