@@ -402,6 +402,18 @@ def answer(question: Question, expert: User, text: str, *, now: datetime | None 
     question.answer, question.answered_at = text, now or utcnow()
     question.status = QuestionStatus.answered
     db.session.flush()
+    if question.case_id is not None:
+        # The asker turned the question into a case while it waited. The answer is kept all
+        # the same: it is what they asked for, and an expert's view of their rights is of
+        # use to the case they are preparing from it (or chose to withdraw). It stays with
+        # the question, which leads to the case, and the case's timeline records it, as
+        # it records an answer given before (``to_case``).
+        journal.append(
+            question.case_id,
+            "consultation.answered",
+            {"question_id": question.id, "at": question.answered_at.isoformat()},
+            actor_id=expert.id,
+        )
     notices.answered(question)
 
 
@@ -479,6 +491,12 @@ def to_case(question: Question, by: User) -> Case:
     steps go into the case's journal. Once only: asked again, the same case."""
     if by.id != question.asker_id:
         raise NotAllowedError
+    # The question's row lock first (on SQLite, the write lock): the same form sent twice
+    # makes one case, and an answer sent at that moment is either seen here (and recorded
+    # below) or sees the case (and records itself there, ``answer``).
+    db.session.flush()
+    lock_rows(Question.id, question.id)
+    db.session.refresh(question)
     if question.case_id is not None:
         return db.session.get(Case, question.case_id)
     case = open_case(

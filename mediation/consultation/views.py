@@ -284,7 +284,17 @@ def answer(question_id: int):
             return redirect(url_for("consultation.question", question_id=item.id))
         else:
             db.session.commit()
-            flash(_("Your answer was sent; the person who asked is told."), "success")
+            if item.case_id is None:
+                flash(_("Your answer was sent; the person who asked is told."), "success")
+            else:
+                flash(
+                    _(
+                        "Your answer was sent; the person who asked is told. They turned the "
+                        "question into an application for mediation: they read your answer "
+                        "with the question, and their case's record notes it."
+                    ),
+                    "success",
+                )
             return redirect(url_for("consultation.question", question_id=item.id))
     page = render_template(
         "consultation/question.html",

@@ -31,12 +31,16 @@ from mediation.accounts.identity import IdentityError, validate_phone
 from mediation.accounts.models import Court, Institution, User
 from mediation.cases import assignment, clocks, invitations, rechoice, signals, workflow
 from mediation.cases import operations as cases
+from mediation.cases.labels import TERMINATION_REASONS
 from mediation.cases.models import Case, Claim, Side
 from mediation.cases.states import Action, Actor, CaseStatus, TerminationReason
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.i18n import format_day, format_when
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
 from . import notices
@@ -310,6 +314,153 @@ def waiting_for_court(court: Court) -> int:
     )
 
 
+class DesignationRefused(workflow.TransitionError):
+    """Why the court may not designate another institution now: ``code`` is the court API's
+    error code (docs/court-api.md), the message says what happened and when (the portal).
+    For ``already_designated``: who designated (``actor_id``, None for the court's system)
+    and which institution (``to``, None when the choice was left to the platform)."""
+
+    def __init__(
+        self, code: str, message: str, *, actor_id: int | None = None, to: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.actor_id = actor_id
+        self.to = to
+
+    def repeats(self, by: User | None, institution_id: int | None) -> bool:
+        """The very designation ``by`` made pressed again (a double tap, a page sent twice):
+        said as done, not as a refusal."""
+        return (
+            self.code == "already_designated"
+            and by is not None
+            and self.actor_id == by.id
+            and self.to == institution_id
+        )
+
+
+def _when(value: datetime | None) -> str:
+    return format_when(value) if value is not None else "—"
+
+
+def _day(value: datetime | None) -> str:
+    return format_day(value) if value is not None else "—"
+
+
+def designation_refusal(delegation: Delegation) -> DesignationRefused | None:
+    """None when the court may designate another institution now (art 12 para 2: the one
+    chosen declined the dispute or let its three working days pass); else what happened
+    instead, and when. A page left open, a second clerk, or the court's system retrying
+    meets a dispute that moved on: each state is answered with its own reason, never with
+    one that is not what happened."""
+    if may_designate_again(delegation):
+        return None
+    case = delegation.case
+    if delegation.status == DelegationStatus.agreement:
+        return DesignationRefused(
+            "agreement_reached",
+            _(
+                "The parties reached an agreement, in force since %(when)s: mediation of the "
+                "dispute is over, and they may apply to this court for judicial confirmation. "
+                "Nothing was changed.",
+                when=_when(delegation.ended_at),
+            ),
+        )
+    if delegation.status == DelegationStatus.returned:
+        return DesignationRefused(
+            "returned",
+            _(
+                "The mediation period this court set ended on %(day)s without an agreement "
+                "in force: the dispute was returned to the court on %(when)s. Nothing was "
+                "changed.",
+                day=_day(delegation.deadline_at),
+                when=_when(delegation.ended_at),
+            ),
+        )
+    if delegation.status == DelegationStatus.failed or case.status == CaseStatus.terminated:
+        # SPC online mediation rules art 25: the reason mediation ended, as the case keeps it.
+        reason = TERMINATION_REASONS.get(
+            case.termination_reason, TERMINATION_REASONS[TerminationReason.other]
+        )
+        return DesignationRefused(
+            "mediation_failed",
+            _(
+                "Mediation of the dispute ended without agreement on %(when)s: %(reason)s. "
+                "Nothing was changed.",
+                when=_when(delegation.ended_at or case.closed_at),
+                reason=reason,
+            ),
+        )
+    institution = case.institution.name if case.institution is not None else "—"
+    if case.status not in (CaseStatus.submitted, CaseStatus.declined):
+        # Accepted after all (art 12 para 1), late perhaps: it is being mediated.
+        return DesignationRefused(
+            "taken_on",
+            _(
+                "%(institution)s took the dispute on, on %(when)s: it is being mediated (case "
+                "%(number)s). Nothing was changed.",
+                institution=institution,
+                when=_when(case.accepted_at),
+                number=case.number,
+            ),
+        )
+    # Waiting for an institution to accept: one designated since the last lapse, or the
+    # first one chosen, which still has its days.
+    last = db.session.scalars(
+        select(JournalEntry)
+        .where(
+            JournalEntry.case_id == case.id,
+            JournalEntry.action.in_(("case.chosen_again", "case.choice_released")),
+        )
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        who = last.actor.real_name if last.actor is not None else _("The court's system")
+        if last.action == "case.choice_released":
+            return DesignationRefused(
+                "already_designated",
+                _(
+                    "%(who)s already left the choice of the institution to the platform on "
+                    "%(when)s. Nothing was changed.",
+                    who=who,
+                    when=_when(last.created_at),
+                ),
+                actor_id=last.actor_id,
+            )
+        return DesignationRefused(
+            "already_designated",
+            _(
+                "%(who)s already designated %(institution)s on %(when)s; it has until %(due)s "
+                "to take the dispute on. Nothing was changed.",
+                who=who,
+                institution=institution,
+                when=_when(last.created_at),
+                due=_day(case.acceptance_due_at),
+            ),
+            actor_id=last.actor_id,
+            to=last.payload.get("to"),
+        )
+    if case.institution is not None and case.acceptance_due_at is not None:
+        return DesignationRefused(
+            "not_lapsed",
+            _(
+                "%(institution)s has until %(due)s to take the dispute on. Another institution "
+                "can be designated only once it declines the dispute or lets that time pass "
+                "(SPC online mediation rules art 12). Nothing was changed.",
+                institution=institution,
+                due=_day(case.acceptance_due_at),
+            ),
+        )
+    return DesignationRefused(
+        "not_lapsed",
+        _(
+            "No institution has declined the dispute or let its days pass: there is none to "
+            "replace (SPC online mediation rules art 12). Nothing was changed."
+        ),
+    )
+
+
 def designate_again(
     delegation: Delegation,
     institution_id: int | None,
@@ -320,19 +471,28 @@ def designate_again(
     """Art 12 para 2: the institution the court chose declined the dispute or did not take it
     on within three working days; the court designates another, or leaves it to the
     platform (``institution_id`` None). ``by`` is a clerk or judge of the delegating court
-    (the edges check which court), or None for the court's own system through the API."""
-    if not may_designate_again(delegation):
-        raise workflow.TransitionError(
-            _(
-                "Another institution can be designated only while the dispute is being "
-                "mediated and the one chosen declined it or did not take it on in time."
-            )
-        )
+    (the edges check which court), or None for the court's own system through the API.
+
+    Refused (``DesignationRefused``, nothing changed) when the dispute moved on, saying
+    what happened; ``FieldError`` for an institution that does not exist."""
+    # Two designations at once (two clerks, a clerk and the court's system, a retry) take
+    # turns on the delegation's row: the second reads what the first did, and is told so.
+    db.session.flush()
+    lock_rows(Delegation.id, delegation.id)
+    db.session.refresh(delegation)
+    db.session.refresh(delegation.case)
+    refused = designation_refusal(delegation)
+    if refused is not None:
+        raise refused
     institution = None
     if institution_id is not None:
         institution = db.session.get(Institution, institution_id)
         if institution is None:
             raise FieldError("institution_id", _("Choose an institution from the list."))
+        if institution.id == delegation.case.institution_id:
+            raise DesignationRefused(
+                "same_institution", _("This institution has not taken the dispute on.")
+            )
     rechoice.choose_again(
         delegation.case,
         institution,

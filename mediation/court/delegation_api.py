@@ -268,25 +268,25 @@ def post_designation(delegation_id: int):
             raise FieldError("institution_id", _("Choose an institution from the list."))
     except FieldError as error:
         return _error(422, "invalid", f"{error.field}: {error.message}")
-    if not delegation.may_designate_again(found):
-        return _error(
-            409,
-            "not_lapsed",
-            _("The institution chosen has not declined the dispute or let its days pass."),
-        )
-    if institution_id is not None and db.session.get(Institution, institution_id) is None:
-        return _error(409, "unknown_institution", _("Choose an institution from the list."))
-    if institution_id == found.case.institution_id:
-        return _error(409, "same_institution", _("This institution has not taken the dispute on."))
     try:
         delegation.designate_again(found, institution_id, by=None)
-    except (FieldError, TransitionError, StaleDataError):
-        # Checked above; another request may have designated in between.
+    except delegation.DesignationRefused as refused:
+        # The dispute moved on (ended, taken on, designated already: a retry after a lost
+        # answer lands here too) or the institution is the one that did not take it on.
         db.session.rollback()
+        return _error(409, refused.code, str(refused))
+    except FieldError:
+        db.session.rollback()
+        return _error(409, "unknown_institution", _("Choose an institution from the list."))
+    except (TransitionError, StaleDataError):
+        # The case moved under the step (the institution accepting it at that moment): what
+        # it is now, read again.
+        db.session.rollback()
+        refused = delegation.designation_refusal(found)
+        if refused is not None:
+            return _error(409, refused.code, str(refused))
         return _error(
-            409,
-            "not_lapsed",
-            _("The institution chosen has not declined the dispute or let its days pass."),
+            409, "conflict", _("The dispute changed meanwhile: read the delegation again.")
         )
     db.session.commit()
     return jsonify(as_json(found))

@@ -268,9 +268,24 @@ def _paths() -> dict:
                         thing="delegation",
                         conflicts={
                             "not_lapsed": "the institution chosen has not declined the "
-                            "dispute or let its days pass, or the delegation has ended",
+                            "dispute nor let its 3 working days pass (`message` says until "
+                            "when); nothing was changed",
+                            "already_designated": "another institution was designated since "
+                            "the lapse, or the choice left to the platform (a retry after a "
+                            "lost answer included; `message` says by whom and when): read the "
+                            "delegation; nothing was changed",
+                            "taken_on": "the institution took the dispute on after all "
+                            "(`case_status`): it is being mediated; nothing was changed",
+                            "agreement_reached": "the delegation ended with an agreement in "
+                            "force (`status` `agreement`, `ended_at`); nothing was changed",
+                            "mediation_failed": "the delegation ended without agreement "
+                            "(`status` `failed`, `ended_at`; `message` says why); nothing was "
+                            "changed",
+                            "returned": "the court's period ran out and the dispute was "
+                            "returned (`status` `returned`, `ended_at`); nothing was changed",
                             "unknown_institution": "no institution has this id",
                             "same_institution": "the institution that did not take it on",
+                            "conflict": "the dispute changed under the step: read it again",
                         },
                     ),
                 },

@@ -198,18 +198,27 @@ def designate(delegation_id: int):
     if not form.validate_on_submit():
         flash(_("Choose an institution from the list."), "error")
         return redirect(url_for("court.delegations"))
+    chosen = form.institution_id.data or None
     try:
-        delegation.designate_again(found, form.institution_id.data or None, by=current_user)
+        delegation.designate_again(found, chosen, by=current_user)
     except FieldError as error:
         db.session.rollback()
         flash(error.message, "error")
-    except TransitionError as error:
+    except delegation.DesignationRefused as refused:
+        # What happened meanwhile, and when; the clerk's own designation pressed again is
+        # said as done.
         db.session.rollback()
-        flash(str(error), "error")
-    except StaleDataError:
+        flash(str(refused), "info" if refused.repeats(current_user, chosen) else "error")
+    except (TransitionError, StaleDataError) as error:
         # Someone (another clerk, the worker, the institution) moved the case meanwhile.
         db.session.rollback()
-        flash(_("The dispute changed meanwhile. Here it is as it is now."), "error")
+        refused = delegation.designation_refusal(found)
+        if refused is not None:
+            flash(str(refused), "error")
+        elif isinstance(error, StaleDataError):
+            flash(_("The dispute changed meanwhile. Here it is as it is now."), "error")
+        else:
+            flash(str(error), "error")
     else:
         db.session.commit()
         case = found.case

@@ -353,7 +353,7 @@ def document(extra_paths: dict | None = None, extra_schemas: dict | None = None)
         "openapi": "3.1.0",
         "info": {
             "title": "Court API of the online mediation platform",
-            "version": "1.2.0",
+            "version": "1.3.0",
             "description": (
                 "Judicial confirmation (CPL arts 205-206; SPC provisions arts 4-8): a court "
                 "lists its applications, downloads a signed package, accepts or refuses, asks "

@@ -21,7 +21,7 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.recording import operations as recording
 
-from . import bundle, delegation, grounds, keys
+from . import bundle, delegation, grounds, keys, withdrawal
 from . import operations as court_ops
 from .models import Application
 
@@ -64,6 +64,8 @@ def _detail_context(application: Application) -> dict:
         "awaiting": court_ops.awaiting_signature(application),
         "recordings": recording.playable_of_case(application.case, current_user) if in_hand else [],
         "reviews": recording.review_videos(application.case, current_user) if in_hand else [],
+        # Withdrawn: who withdrew it and when (SPC provisions art 5 para 2).
+        "withdrawal": None if in_hand else withdrawal.words(application),
     }
 
 

@@ -31,7 +31,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.rooms.models import Room
 
-from . import compose, gaps
+from . import compose, gaps, signals
 from .models import MAIN_SCOPES, Composition, Recording, RecordingLease, file_scope, side_of_scope
 
 log = logging.getLogger(__name__)
@@ -456,6 +456,39 @@ def review_videos(case: Case, user: User) -> list[Composition]:
 
 def playable_of_case(case: Case, user: User) -> list[Recording]:
     return [r for r in of_case(case.id) if playable(r.id, user) is not None]
+
+
+def _ended_for(case: Case, user: User) -> signals.Ended | None:
+    for _receiver, ended in signals.access_ended.send(case, user=user):
+        if ended is not None:
+            return ended
+    return None
+
+
+def access_ended(recording_id: int, user: User) -> signals.Ended | None:
+    """Why ``user``, who may not play this recording (``playable`` is None), once could:
+    only for a joint session's file, the kind a court examining an application plays, and
+    only as a higher feature answers for ``user`` (``signals.access_ended``). None for
+    everyone else: the edge answers them a plain 404, which tells nothing, not even that
+    the file exists."""
+    found = db.session.get(Recording, recording_id)
+    if found is None or not found.sha256:
+        return None
+    session = found.participant.session
+    if (side_of_scope(found.scope) or session.side) is not None:
+        return None  # a side's own (art 16): never a court's
+    return _ended_for(session.case, user)
+
+
+def review_access_ended(session_id: int, user: User) -> signals.Ended | None:
+    """``access_ended`` for a joint session's review video."""
+    session = db.session.get(MediationSession, session_id)
+    if session is None or session.side is not None:
+        return None
+    made = db.session.get(Composition, session_id)
+    if made is None or made.status != "finished":
+        return None
+    return _ended_for(session.case, user)
 
 
 def to_compose(now: datetime | None = None) -> list[int]:

@@ -4,6 +4,7 @@ requests). Access is checked on every request, each byte range included."""
 from __future__ import annotations
 
 from flask import (
+    Response,
     abort,
     flash,
     redirect,
@@ -51,7 +52,7 @@ def review_file(session_id: int):
         else None
     )
     if found is None:
-        abort(404)
+        _refused(recording.review_access_ended(session_id, current_user))
     return send_stored(
         found.path,
         sha256=found.sha256,
@@ -65,7 +66,7 @@ def review_file(session_id: int):
 def recording_file(recording_id: int):
     found = recording.playable(recording_id, current_user)
     if found is None:
-        abort(404)
+        _refused(recording.access_ended(recording_id, current_user))
     # Range requests get 206 with the bytes asked for (the player seeks), proxied from
     # object storage after the access check above.
     return send_stored(
@@ -77,6 +78,16 @@ def recording_file(recording_id: int):
             "recording", found.participant.session.case.number, found.id, mimetype="video/webm"
         ),
     )
+
+
+def _refused(ended) -> None:
+    """Not the viewer's to play: a plain 404, unless the viewer once could and is told why
+    no longer (a court after the parties withdrew their application): 410 with a page that
+    says so and leads back. A page, not a redirect with a flash: the player of a page left
+    open fetches the file itself, and would take the flash meant for the clerk."""
+    if ended is None:
+        abort(404)
+    abort(Response(render_template("recording/ended.html", ended=ended), status=410))
 
 
 @role_required(Role.institution_admin)

@@ -304,3 +304,90 @@ def test_an_answer_sent_from_two_tabs_at_once_is_sent_once(app):
     )
     assert [a.status_code for a in answers] == [302, 302], answers
     assert _told(app, asker_id) == 1
+
+
+# -- a question the asker turned into a case while an expert was answering it ----------
+
+
+def _turned_into_a_case(app):
+    """A question an expert took; the asker then turned it into a case (a draft)."""
+    with app.app_context():
+        asker, expert = make_user(), _expert()
+        question = _ask(asker)
+        ops.take(question, expert)
+        case = ops.to_case(question, asker)
+        db.session.commit()
+        return question.id, asker.id, asker.phone, expert.phone, case.id
+
+
+def _answered_entries(app, case_id: int) -> list[JournalEntry]:
+    with app.app_context():
+        return db.session.scalars(
+            select(JournalEntry).where(
+                JournalEntry.case_id == case_id, JournalEntry.action == "consultation.answered"
+            )
+        ).all()
+
+
+def test_an_answer_to_a_question_turned_into_a_case_reaches_the_asker_and_the_case(app):
+    """The answer is kept: the asker asked for it, and it helps with the case they are
+    preparing from the question. The expert is told, before and after answering, that the
+    question became a case and where the answer goes; the asker is told and reads it with
+    the question, which leads to the case; the case's timeline records it, as it does an
+    answer given before the question became a case."""
+    question_id, asker_id, asker_phone, expert_phone, case_id = _turned_into_a_case(app)
+    with app.test_request_context():
+        from mediation.core.i18n import format_when
+
+        converted = format_when(db.session.get(Question, question_id).converted_at)
+    expert = _logged_in(app, expert_phone)
+    page = f"/consultation/{question_id}"
+    before = expert.get(page).get_data(as_text=True)
+    assert f"提问人已于{converted}将该咨询转为调解申请。" in before
+    assert f"/cases/{case_id}" not in before  # the case is the asker's, not the expert's
+    sent = post_form(expert, f"{page}/answer", {"answer": "可以先找物业协调。"}, form_page=page)
+    assert sent.status_code == 302
+    after = expert.get(sent.location).get_data(as_text=True)
+    assert "答复已发送，已通知提问人。提问人已将该咨询转为调解申请" in after
+    assert english_words(visible_text(after)) == {}
+
+    assert _told(app, asker_id) == 1
+    (entry,) = _answered_entries(app, case_id)
+    with app.app_context():
+        assert entry.payload["question_id"] == question_id
+        assert entry.actor_id == db.session.get(Question, question_id).expert_id
+    asker = _logged_in(app, asker_phone)
+    mine = asker.get(page).get_data(as_text=True)
+    assert "可以先找物业协调。" in mine and f"/cases/{case_id}" in mine
+    timeline = asker.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "专家答复了咨询" in timeline
+
+
+def test_turning_into_a_case_and_answering_at_once_record_the_answer_once(app):
+    """The asker turns the question into a case at the moment the expert sends the answer:
+    whichever comes first, the case's timeline records the answer once, and the asker has
+    one case."""
+    from mediation.cases.models import Case
+    from tests.conftest import at_once
+
+    question_id, asker_id, expert_phone = _taken_question(app)
+    with app.app_context():
+        from mediation.accounts.models import User
+
+        asker_phone = db.session.get(User, asker_id).phone
+    asker, expert = _logged_in(app, asker_phone), _logged_in(app, expert_phone)
+    page = f"/consultation/{question_id}"
+    to_case = {"csrf_token": csrf_token(asker, page)}
+    answer = {"answer": "可以先找物业协调。", "csrf_token": csrf_token(expert, page)}
+    answers = at_once(
+        lambda: asker.post(f"{page}/case", data=to_case),
+        lambda: expert.post(f"{page}/answer", data=answer),
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    with app.app_context():
+        case_id = db.session.get(Question, question_id).case_id
+        cases = db.session.scalar(
+            select(func.count()).select_from(Case).where(Case.title == "楼上漏水谁来赔")
+        )
+    assert case_id is not None and cases == 1
+    assert len(_answered_entries(app, case_id)) == 1

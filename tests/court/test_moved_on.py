@@ -305,6 +305,6 @@ def test_every_code_a_step_answers_is_in_the_openapi_document(app, client):
     assert codes(f"{one}/material-requests", "post") == moved_on
     assert codes(f"{one}/extension", "post") >= moved_on | {"already_extended", "time_ran_out"}
     assert codes(f"{one}/package", "get") == {"withdrawn"}
-    assert document["info"]["version"] == "1.2.0"
+    assert document["info"]["version"] == "1.3.0"
     detail = document["components"]["schemas"]["Application"]["allOf"][1]["properties"]
     assert "withdrawn_at" in detail

@@ -42,6 +42,9 @@ def world(app) -> dict:
             "first": first.id,
             "second": second.id,
             "clerk": clerk.phone,
+            "second_clerk": make_user(
+                Role.court_clerk, court_id=court.id, real_name="林书记员"
+            ).phone,
             "first_admin": first_admin.phone,
             "second_admin": make_user(Role.institution_admin, institution_id=second.id).phone,
             "mediator": mediator.phone,
@@ -129,12 +132,30 @@ def test_the_court_designates_another_institution_after_a_decline(
     assert choose.input_value() == ""
     section.get_by_role("button", name="指定").click()
     assert choose.evaluate("el => !el.validity.valid") and "/designate" not in clerk.url
+    # A second clerk of the court has the same page open meanwhile.
+    second = browser.new_context(**LAPTOP).new_page()
+    log_in(second, live_server, made["second_clerk"], step, "g10b-second-clerk")
+    second.goto(live_server + "/court/delegations")
+    second_section = second.get_by_role("region", name="重新指定调解组织")
+    second_section.get_by_label("另行指定的调解组织").wait_for(timeout=WAIT)
     choose.select_option(label="玄武区物业纠纷人民调解委员会")
     section.get_by_role("button", name="指定").click()
     done = clerk.locator(".flash-success")
     done.wait_for(timeout=WAIT)
     snap(clerk, "g11-clerk-designated")
     assert "已转由玄武区物业纠纷人民调解委员会" in done.inner_text()
+    # The second clerk, on the page as it was, designates too: told who designated which
+    # institution and when, not that the first institution has not lapsed; nothing changes.
+    second_section.get_by_label("另行指定的调解组织").select_option(
+        label="玄武区物业纠纷人民调解委员会"
+    )
+    second_section.get_by_role("button", name="指定").click()
+    told = second.locator(".flash-error")
+    told.wait_for(timeout=WAIT)
+    snap(second, "g11b-second-clerk-told")
+    said = told.inner_text()
+    assert said.startswith("陈书记员已于") and "另行指定玄武区物业纠纷人民调解委员会" in said, said
+    assert said.endswith("本次操作未作任何更改。"), said
     assert clerk.get_by_role("region", name="重新指定调解组织").count() == 0
     clerk.get_by_role("link", name="法院工作台").first.click()
     clerk.get_by_role("link", name="委派调解").wait_for(timeout=WAIT)
