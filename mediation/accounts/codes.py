@@ -8,6 +8,7 @@ one address (an office, a carrier's NAT) do not use up each other's codes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import math
@@ -68,6 +69,21 @@ class CodeTooSoonError(FieldError):
                 n=(seconds + 59) // 60,
             )
         super().__init__("code", message)
+
+
+class CodeJustSentError(CodeTooSoonError):
+    """The same request again: the newest message to this recipient went to this very
+    asker (the account, or the browser that asked for a code to its number) less than
+    ``SAME_REQUEST`` ago. Nothing is sent: the code just sent is the answer, and the
+    asker is answered as the first time (``ask_for_code``, ``registration``). To a caller
+    that does not expect it, it is a code asked for too soon."""
+
+
+# A request for a code repeated this soon is the same request: a double tap comes within a
+# second, and a phone resends a POST that got no answer within seconds. Someone who read
+# the code-entry page and comes back to ask again takes longer: they are told, as anyone
+# else is within the pacing interval, when the next code can come.
+SAME_REQUEST = timedelta(seconds=10)
 
 
 def _code_hash(subject: str, purpose: CodePurpose, code: str) -> str:
@@ -172,13 +188,38 @@ def next_code_at(
 _SENDS = 0x636F6465  # "code"
 
 
-def _one_send_at_a_time(sent_to: str, purpose: CodePurpose) -> None:
-    """Codes for one recipient and purpose are sent one at a time, across processes, until
+def _may_send(
+    sent_to: str, purpose: CodePurpose, now: datetime, *, user: User | None, bound_to: str | None
+) -> None:
+    """Raise unless a message of ``purpose`` may go to ``sent_to`` now (``next_code_at``).
+
+    Messages for one recipient and purpose are sent one at a time, across processes, until
     the transaction ends: two requests at the same instant (a double tap, or a script
-    posting the form in parallel to flood someone's phone) must each see the code the other
-    sent, or the pacing counts neither."""
+    posting the form in parallel to flood someone's phone) must each see the message the
+    other sent, or the pacing counts neither. A request refused because the same asker
+    (``user``, or the browser ``bound_to``) was sent one just now is the same request again:
+    ``CodeJustSentError``."""
     digest = hashlib.sha256(f"{purpose}:{sent_to}".encode()).digest()
     one_at_a_time(_SENDS, int.from_bytes(digest[:4], "big", signed=True), on_sqlite=OneTimeCode.id)
+    retry_at = next_code_at(sent_to, purpose, now=now)
+    if retry_at is None:
+        return
+    newest = db.session.execute(
+        select(OneTimeCode.user_id, OneTimeCode.bound_to, OneTimeCode.created_at)
+        .where(OneTimeCode.sent_to == sent_to, OneTimeCode.purpose == purpose)
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+        .limit(1)
+    ).first()
+    # A browser's request is known by the browser, whether a code or a note went out (the
+    # answer must not tell whether the number has an account); an account's by the account.
+    same_asker = newest is not None and (
+        newest.bound_to == bound_to
+        if bound_to is not None
+        else newest.bound_to is None and user is not None and newest.user_id == user.id
+    )
+    if same_asker and newest.created_at > now - SAME_REQUEST:
+        raise CodeJustSentError(retry_at)
+    raise CodeTooSoonError(retry_at)
 
 
 def _send(
@@ -189,10 +230,7 @@ def _send(
     locale: str | None,
     bound_to: str | None = None,
 ) -> str:
-    _one_send_at_a_time(sent_to, purpose)
-    retry_at = next_code_at(sent_to, purpose, now=now)
-    if retry_at is not None:
-        raise CodeTooSoonError(retry_at)
+    _may_send(sent_to, purpose, now, user=user, bound_to=bound_to)
     # Earlier codes of the same purpose stop working: only the newest message counts.
     for old in db.session.scalars(_unused(user, sent_to, purpose, bound_to)):
         old.consumed_at = now
@@ -227,6 +265,15 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
     if sent_to is None:
         raise FieldError("identifier", _("This account has no phone number or e-mail address."))
     return _send(user, sent_to, purpose, now or utcnow(), user.locale)
+
+
+def ask_for_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
+    """A code the person asked for with a button ("send the code", "log in"): sent as
+    ``issue_code`` sends it, except that the same press again (a double tap, a phone
+    resending the POST) is answered by the code just sent, as the first press was, and
+    nothing more goes out. Asked again later within the pacing: ``CodeTooSoonError``."""
+    with contextlib.suppress(CodeJustSentError):
+        issue_code(user, purpose, now=now)
 
 
 def _consume(
@@ -303,20 +350,29 @@ def consume_for_number(
     return _consume(None, sent_to, purpose, code, now or utcnow(), browser_key(browser))
 
 
-def send_note(user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None) -> None:
+def send_note(
+    user: User,
+    purpose: CodePurpose,
+    text: str,
+    *,
+    browser: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """A message without a code that a stranger can cause (a registration on a number that
     has an account, a filing "as agent" naming the number): paced and counted like a code
-    of ``purpose``, so it cannot be used to flood the number's owner."""
+    of ``purpose``, so it cannot be used to flood the number's owner. ``browser``: the one
+    that asked (registration), whose same request again is ``CodeJustSentError`` as for a
+    code to a number."""
     now = now or utcnow()
-    retry_at = next_code_at(user.phone, purpose, now=now)
-    if retry_at is not None:
-        raise CodeTooSoonError(retry_at)
+    bound_to = browser_key(browser) if browser is not None else None
+    _may_send(user.phone, purpose, now, user=user, bound_to=bound_to)
     db.session.add(
         OneTimeCode(
             user_id=user.id,
             purpose=purpose,
             code_hash="",  # nothing can match it
             sent_to=user.phone,
+            bound_to=bound_to,
             expires_at=now,
             consumed_at=now,
             created_at=now,

@@ -95,7 +95,7 @@ def enter(user: User, *, case_id: int | None, target: str, via: str, title: str)
     code_form = CodeForm()
     if request.method == "POST":
         if request.form.get("action") == "send" and SendCodeForm().validate_on_submit():
-            accounts.issue_code(user, CodePurpose.invitation_login)
+            accounts.ask_for_code(user, CodePurpose.invitation_login)
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=user.phone_masked), "info")
         elif code_form.validate_on_submit():

@@ -7,6 +7,8 @@ same whether or not the number has an account, so registering tells nobody who i
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -27,25 +29,29 @@ def start_registration(phone: str, *, browser: str, locale: str | None = None) -
 
     The answer is the same whether the number is free or not, so it tells nobody who is
     registered: a number whose owner has an account gets a message saying so instead of a
-    code."""
+    code. The same request again from this browser (a double tap, a phone resending the
+    POST: ``codes.SAME_REQUEST``) is answered as the first, and nothing more is sent: the
+    code it needs was just sent to it."""
     try:
         phone = validate_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
     except IdentityError as error:
         raise FieldError("phone", str(error)) from None
     owner = db.session.scalar(select(User).where(User.phone == phone))
-    if owner is not None and not _claimable(owner):
-        with force_locale(owner.locale or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            codes.send_note(
-                owner,
-                CodePurpose.registration,
-                _(
-                    "Someone asked to open an account on the mediation platform with this "
-                    "number, which has an account already. To get in, log in or reset your "
-                    "password. If it was not you, ignore this message."
-                ),
-            )
-        return phone
-    codes.send_to_number(phone, CodePurpose.registration, browser=browser, locale=locale)
+    with contextlib.suppress(codes.CodeJustSentError):
+        if owner is not None and not _claimable(owner):
+            with force_locale(owner.locale or locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+                codes.send_note(
+                    owner,
+                    CodePurpose.registration,
+                    _(
+                        "Someone asked to open an account on the mediation platform with "
+                        "this number, which has an account already. To get in, log in or "
+                        "reset your password. If it was not you, ignore this message."
+                    ),
+                    browser=browser,
+                )
+        else:
+            codes.send_to_number(phone, CodePurpose.registration, browser=browser, locale=locale)
     return phone
 
 

@@ -84,6 +84,19 @@ def _locale() -> str | None:
     return str(get_locale()) if get_locale() else None
 
 
+def code_browser(key: str) -> str:
+    """The secret of this browser's session that a code to a number is bound to (the code
+    works in this browser only: codes.py), kept under ``key`` from the moment the form is
+    shown. A form sent twice at once (a double tap on a slow network) carries it in both
+    requests, so the second is known for the same request (``codes.SAME_REQUEST``)."""
+    kept = session.get(key)
+    kept = kept if isinstance(kept, dict) else {}
+    if not kept.get("browser"):
+        kept = {**kept, "browser": secrets.token_urlsafe(16)}
+        session[key] = kept
+    return kept["browser"]
+
+
 def _identifier_and_address_key() -> str:
     # Failed logins lock an account for one address only: a stranger who knows the number
     # cannot keep its owner out; the looser limit per account covers many addresses.
@@ -119,7 +132,7 @@ def login():
         if user is not None and user.phone_verified_at is None:
             # The password is right but nobody proved the number: the code decides.
             try:
-                ops.issue_code(user, CodePurpose.phone_verification)
+                ops.ask_for_code(user, CodePurpose.phone_verification)
             except ops.CodeTooSoonError as error:
                 flash(error.message, "info")
             db.session.commit()
@@ -192,13 +205,9 @@ def register():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
     form = RegisterPhoneForm()
+    browser = code_browser("registering")
     if form.validate_on_submit():
         try:
-            # A secret of this browser's session: the code works here only (codes.py).
-            previous = session.get("registering")
-            browser = (previous.get("browser") if isinstance(previous, dict) else None) or (
-                secrets.token_urlsafe(16)
-            )
             phone = registration.start_registration(
                 form.phone.data, browser=browser, locale=_locale()
             )

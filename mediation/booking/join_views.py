@@ -131,7 +131,7 @@ def send_code(token: str):
     if isinstance(participant, Response):
         return participant
     if SendCodeForm().validate_on_submit() and links.may_enter_by_code(participant.user):
-        accounts.issue_code(participant.user, CodePurpose.invitation_login)
+        accounts.ask_for_code(participant.user, CodePurpose.invitation_login)
         db.session.commit()
         flash(_("A code has been sent to %(phone)s.", phone=participant.user.phone_masked), "info")
     return redirect(url_for("booking.join", token=token))

@@ -21,7 +21,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import notices, reminders
+from . import notices, reminders, repeats
 from .models import MediationSession, SessionStatus
 from .operations import (
     BOOKABLE,
@@ -50,13 +50,16 @@ def offer(
     note: str = "",
     now: datetime | None = None,
 ) -> list[MediationSession]:
-    """Hold several times; the session is fixed at the first one every party can attend."""
+    """Hold several times; the session is fixed at the first one every party can attend.
+    The same offer again a moment later raises ``BookedAlreadyError`` (``book``)."""
     _must_be_mediator(case, by)
     _check_side(case, side)
     if not 2 <= len(set(starts)) <= MAX_OFFERED:
         raise FieldError("start", _("Offer 2 to %(n)d times.", n=MAX_OFFERED))
     settings = lock_calendar(case.mediator_id)
     minutes = minutes or settings.session_minutes
+    # The same offer again a moment later (a double tap): what the first one offered.
+    repeats.refuse_booked_just_now(case, by, starts, minutes, side, at_site, note, offered=True)
     key = uuid.uuid4().hex
     offered = []
     for start in sorted(set(starts)):

@@ -37,9 +37,8 @@ from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
-from mediation.journal.models import JournalEntry
 
-from . import links, notices, reminders, slots
+from . import links, notices, reminders, repeats, slots
 from .availability import settings_for
 from .models import (
     BookingSettings,
@@ -48,6 +47,14 @@ from .models import (
     SessionParticipant,
     SessionStatus,
 )
+from .repeats import (
+    REPEAT_WINDOW,
+    CancelledAlreadyError,
+    GuestInvitedAlreadyError,
+    LinksJustSentError,
+    StartedAlreadyError,
+)
+from .slots import SlotUnavailableError
 
 # Sessions are for cases in which both sides agreed to mediate (art 15).
 BOOKABLE = (CaseStatus.in_mediation, CaseStatus.agreement_drafted)
@@ -64,19 +71,7 @@ CASE_ENDED = _l("the case has ended")
 NEW_MEDIATOR = _l("the case has a new mediator, who will book again")
 CONSENT_WITHDRAWN = _l("a party withdrew consent to separate sessions (art 16)")
 
-UNAVAILABLE = {
-    "notice": _l("This time is too soon: the participants need more notice."),
-    "hours": _l("This time is outside the mediator's hours."),
-    "daily_limit": _l("The mediator already has the most sessions allowed on that day."),
-    "taken": _l("This time has just been taken. Please choose another."),
-}
 CHOSEN_ELSEWHERE = _l("another offered time was chosen")
-
-
-class SlotUnavailableError(FieldError):
-    def __init__(self, why: str) -> None:
-        super().__init__("start", str(UNAVAILABLE[why]))
-        self.why = why
 
 
 def lock_calendar(mediator_id: int) -> BookingSettings:
@@ -236,11 +231,13 @@ def book(
     note: str = "",
     now: datetime | None = None,
 ) -> MediationSession:
-    """Book a session at ``start``; everyone is invited at once."""
+    """Book a session at ``start``; everyone is invited at once. The same form again a
+    moment later (a double tap) raises ``BookedAlreadyError`` with what the first booked."""
     _must_be_mediator(case, by)
     _check_side(case, side)
     settings = lock_calendar(case.mediator_id)
     minutes = minutes or settings.session_minutes
+    repeats.refuse_booked_just_now(case, by, [start], minutes, side, at_site, note, offered=False)
     reception = _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
     session = _new_session(
         case,
@@ -302,7 +299,10 @@ def start_now(
         )
     settings = lock_calendar(case.mediator_id)
     now = (now or utcnow()).replace(microsecond=0)
-    if open_session_of(case, now) is not None:
+    open_now = open_session_of(case, now)
+    if open_now is not None and repeats.started_just_now(open_now, by):
+        raise StartedAlreadyError(open_now)  # the same press again: its room is the answer
+    if open_now is not None:
         raise NotPermittedError(_("A session of this case is open now: enter its room."))
     minutes = minutes or settings.session_minutes
     end = now + timedelta(minutes=minutes)
@@ -449,6 +449,8 @@ def cancel(
     if by is not None:
         _must_be_mediator(session.case, by)
     if session.status == SessionStatus.cancelled:
+        if by is not None and repeats.cancelled_just_now(session, by, reason):
+            raise CancelledAlreadyError  # the same form again: done, everyone was told
         raise NotPermittedError(_("This session is already cancelled."))
     _not_held(session)
     now = now or utcnow()
@@ -516,52 +518,18 @@ def invite_guest(
     return participant
 
 
-class GuestInvitedAlreadyError(Exception):
-    """The person is already invited in this very capacity: the same form arrived again.
-    Nothing is sent twice, and the page says the person was invited."""
-
-
-class LinksJustSentError(Exception):
-    """The links were sent again a moment ago (``RESEND_WINDOW``): a second tap, or a
-    phone resending the POST. Nothing is renewed or sent; the links just sent work."""
-
-
-# A repeat of "send the links again" within this window is the same request arriving twice,
-# not a new need: a double tap comes within a second, and a phone on a weak network retries
-# its POST within a minute or so (browsers and proxies give up on a request after 30-60 s,
-# and the user taps again on a page that seemed stuck). A real new need (a party lost the
-# message, a link went to the wrong hands) cannot be known that soon: a text message
-# itself takes up to a minute to arrive. Sending again inside the window would only cost
-# everyone a second message and kill the links of the first one, which may be the one
-# they are opening. After two minutes the mediator may send again, as before.
-RESEND_WINDOW = timedelta(minutes=2)
-
-
-def _links_sent_at(session: MediationSession) -> datetime | None:
-    """When the session's links were last sent again (the journal's entry), if ever."""
-    entries = db.session.scalars(
-        select(JournalEntry)
-        .where(
-            JournalEntry.case_id == session.case_id,
-            JournalEntry.action == "session.links_renewed",
-        )
-        .order_by(JournalEntry.seq.desc())
-    )
-    return next((e.created_at for e in entries if e.payload.get("session_id") == session.id), None)
-
-
 def resend_links(session: MediationSession, *, by: User, now: datetime | None = None) -> None:
     """New personal links for everyone but the mediator, sent again (a party lost the
     message, or a link went to the wrong hands): the links sent before stop working.
-    Asked again within ``RESEND_WINDOW``, nothing is done (``LinksJustSentError``)."""
+    Asked again within ``REPEAT_WINDOW``, nothing is done (``LinksJustSentError``)."""
     _locked(session)
     _must_be_mediator(session.case, by)
     _must_be_fixed(session, _("Links are sent again once the parties have chosen the time."))
     _not_held(session)
     # Read after the calendar lock: the same request twice at once takes turns here, and
     # the second one sees the first one's entry.
-    sent_at = _links_sent_at(session)
-    if sent_at is not None and (now or utcnow()) - sent_at < RESEND_WINDOW:
+    sent_at = repeats.links_sent_at(session)
+    if sent_at is not None and (now or utcnow()) - sent_at < REPEAT_WINDOW:
         raise LinksJustSentError
     for participant in session.participants:
         if participant.role != "mediator":

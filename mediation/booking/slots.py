@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mediation.cases import clocks
+from mediation.core.forms import FieldError
 from mediation.extensions import db
 
 from . import signals
@@ -27,6 +29,22 @@ from .models import (
     MediationSession,
     SessionStatus,
 )
+
+UNAVAILABLE = {
+    "notice": _l("This time is too soon: the participants need more notice."),
+    "hours": _l("This time is outside the mediator's hours."),
+    "daily_limit": _l("The mediator already has the most sessions allowed on that day."),
+    "taken": _l("This time has just been taken. Please choose another."),
+}
+
+
+class SlotUnavailableError(FieldError):
+    """A time that cannot be booked, and why (a key of ``UNAVAILABLE``, as ``fits`` says)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("start", str(UNAVAILABLE[why]))
+        self.why = why
+
 
 # Slots start on the hour and half hour of a window: easy to read out on the phone.
 STEP = timedelta(minutes=30)

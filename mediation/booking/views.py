@@ -23,7 +23,7 @@ from mediation.core.db import utcnow
 from mediation.core.forms import FieldError, apply_field_error
 from mediation.extensions import db
 
-from . import availability, calendar, ics, offers, slots
+from . import availability, calendar, ics, offers, repeats, slots
 from . import operations as booking
 from .forms import (
     BookForm,
@@ -261,13 +261,19 @@ def new_session(case_id: int):
                     "note": form.note.data or "",
                 }
                 if len(starts) == 1:
-                    booking.book(case, start=starts[0], **options)
                     message = _("The session is booked and everyone is invited.")
+                    booking.book(case, start=starts[0], **options)
                 else:
-                    offers.offer(case, starts=starts, **options)
                     message = _(
                         "The times are offered; the session is fixed when every party chose."
                     )
+                    offers.offer(case, starts=starts, **options)
+            except repeats.BookedAlreadyError:
+                # The same form again (a double tap, two tabs): what the first one booked
+                # stands, and the answer is the first one's.
+                db.session.rollback()
+                flash(message, "success")
+                return redirect(url_for("cases.case_detail", case_id=case.id))
             except FieldError as error:
                 if error.field == "start":  # the operation's name for the time chosen
                     error = FieldError("times", error.message)
@@ -301,11 +307,17 @@ def start_now(case_id: int):
         session = booking.start_now(
             case, by=current_user, parties_agreed=bool(form.parties_agreed.data)
         )
+    except booking.StartedAlreadyError as already:
+        # The same press again (a double tap, two tabs): the room it started, as the
+        # first answer said.
+        session = already.session
+        db.session.rollback()
     except (FieldError, NotPermittedError) as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("cases.case_detail", case_id=case.id))
-    db.session.commit()
+    else:
+        db.session.commit()
     flash(_("The session has started and the parties were sent their links."), "success")
     return redirect(url_for("rooms.room", session_id=session.id))
 
@@ -360,6 +372,10 @@ def cancel(session_id: int):
     if form.validate():
         try:
             booking.cancel(session, by=current_user, reason=form.reason.data)
+        except booking.CancelledAlreadyError:
+            # The same form again (a double tap, two tabs): answered as the first was.
+            db.session.rollback()
+            flash(_("The session is cancelled and everyone is told."), "success")
         except (FieldError, NotPermittedError) as error:
             db.session.rollback()
             flash(str(error), "error")

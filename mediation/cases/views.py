@@ -534,7 +534,7 @@ def join(token: str):
 def join_send_code(token: str):
     invitation = _invitation_or_404(token)
     if SendCodeForm().validate_on_submit():
-        accounts.issue_code(invitation.user, CodePurpose.invitation_login)
+        accounts.ask_for_code(invitation.user, CodePurpose.invitation_login)
         db.session.commit()
         flash(_("A code has been sent to %(phone)s.", phone=invitation.user.phone_masked), "info")
     return redirect(url_for("cases.join", token=token))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,6 +13,7 @@ from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links, registration
 from mediation.accounts.identity import mask_phone
 from mediation.accounts.models import CodePurpose, Role, User
+from mediation.accounts.views import code_browser
 from mediation.cases import categories, regions
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
@@ -105,11 +104,8 @@ def start():
     if current_user.is_authenticated:
         return redirect(after)
     form = StartForm()
+    browser = code_browser("consulting")
     if form.validate_on_submit():
-        previous = session.get("consulting")
-        browser = (previous.get("browser") if isinstance(previous, dict) else None) or (
-            secrets.token_urlsafe(16)
-        )
         try:
             locale = str(get_locale()) if get_locale() else None
             phone = registration.start_registration(form.phone.data, browser=browser, locale=locale)

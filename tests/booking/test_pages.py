@@ -500,7 +500,7 @@ def test_links_are_sent_again_once_the_moment_has_passed(app, booked):
         with pytest.raises(booking.LinksJustSentError):
             booking.resend_links(session, by=session.case.mediator)
         db.session.rollback()
-        later = utcnow() + booking.RESEND_WINDOW + timedelta(seconds=1)
+        later = utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=1)
         booking.resend_links(session, by=session.case.mediator, now=later)
         db.session.commit()
         again = {p.user_id: p.link_nonce for p in session.participants}

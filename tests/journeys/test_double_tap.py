@@ -159,3 +159,134 @@ def test_every_button_pressed_twice_on_a_slow_network_acts_once(
             .where(JournalEntry.case_id == case_id, JournalEntry.action == "case.accept")
         )
         assert steps == 1
+
+
+def test_the_mediator_s_booking_buttons_pressed_twice_act_once(app, live_server, staff_page, step):
+    """The mediator, at a laptop on the same slow network, double-clicks 预约或提供时间,
+    then 取消调解, then 立即调解: one session booked and its invitations sent once, one
+    cancellation, one session started; each page the second click brings says what the
+    first's would have (it used to say "this time has just been taken", "already
+    cancelled", "a session is open now", as errors)."""
+    from mediation.booking.models import MediationSession
+    from mediation.notify.models import OutboxMessage
+    from tests.factories import add_weekly_hours, make_mediating_case
+
+    with app.app_context():
+        case = make_mediating_case()
+        add_weekly_hours(case.mediator)
+        db.session.commit()
+        case_id, case_number, mediator_phone = case.id, case.number, case.mediator.phone
+
+    def counted(model, *where) -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+    def shown(name: str, said: str) -> None:
+        """The page the second click brought: its first message, a success."""
+        flash = desk.locator(".flash").first
+        flash.wait_for(timeout=WAIT)
+        step(desk, flash, name)
+        assert said in flash.inner_text(), flash.inner_text()
+        assert desk.locator(".flash-error").count() == 0
+
+    desk = staff_page
+    slow_network(desk)
+    log_in(desk, live_server, mediator_phone, step, "20-mediator")
+    caseload = desk.get_by_role("link", name="我的办案")
+    caseload.first.wait_for(timeout=WAIT)
+    if "caseload" not in desk.url:
+        caseload.first.click()
+    desk.get_by_role("link", name=case_number).click()
+    book = desk.get_by_role("button", name="预约调解")
+    book.wait_for(timeout=WAIT)
+    book.click()
+    first_time = desk.locator("input[name=times]").first
+    first_time.wait_for(timeout=WAIT)
+    step(desk, first_time, "21-book")
+    first_time.check()
+    booked = posts_to(desk, r"/sessions/new$")
+    texts = counted(OutboxMessage)
+    double_tap(desk, desk.get_by_role("button", name="预约或提供时间"))
+    shown("22-booked", "调解已预约")
+    assert len(booked) == 2, booked
+    assert counted(MediationSession, MediationSession.case_id == case_id) == 1
+    invitations = counted(OutboxMessage) - texts
+    assert 0 < invitations <= 3  # each party and the mediator at most once
+
+    desk.locator("details.inline-details summary", has_text="取消").first.click()
+    desk.fill("input[name=reason]", "当事人临时住院")
+    cancelled = posts_to(desk, r"/cancel$")
+    double_tap(desk, desk.get_by_role("button", name="取消调解"))
+    shown("23-cancelled", "调解已取消")
+    assert len(cancelled) == 2, cancelled
+    cancellations = JournalEntry.action == "session.cancelled"
+    assert counted(JournalEntry, JournalEntry.case_id == case_id, cancellations) == 1
+
+    desk.check("#parties_agreed")
+    started = posts_to(desk, r"/sessions/now$")
+    double_tap(desk, desk.get_by_role("button", name="立即调解"))
+    # The second click abandons the first page load: wait for what the page shows.
+    desk.locator("#roster").wait_for(timeout=WAIT)
+    assert re.search(r"/sessions/\d+/room$", desk.url), desk.url
+    assert len(started) == 2, started
+    step(desk, "#roster", "24-started")
+    starts = JournalEntry.action == "session.started_now"
+    assert counted(JournalEntry, JournalEntry.case_id == case_id, starts) == 1
+    # Back on the case page: one room to enter, no second session.
+    desk.goto(f"{live_server}/cases/{case_id}")
+    enter = desk.get_by_role("button", name="进入调解室")
+    step(desk, enter, "25-case-after")
+    assert enter.count() == 1
+    assert counted(MediationSession, MediationSession.case_id == case_id) == 2  # 1 cancelled
+
+
+def test_get_code_pressed_twice_with_production_pacing_goes_on_to_the_code(
+    app, phone_page, step, tmp_path
+):
+    """A newcomer on the same slow phone network double-taps 发送验证码 on registration's
+    first step, with production pacing (one code a minute per number). The second tap used
+    to answer, styled as an error on the first step, "a code was sent a moment ago, ask
+    again in 60 seconds", and (its own browser secret) could not use the code sent; now
+    both taps carry the secret the page was shown with, the page goes on to the code with
+    "a message has been sent", one text goes out, and its code opens the account."""
+    from mediation.accounts.models import User
+    from mediation.notify.models import OutboxMessage
+    from tests.browser.conftest import serve
+    from tests.factories import valid_id_number
+
+    newcomer = "+8613866665555"
+    paced = {"MEDIATION_CODE_INTERVAL_SECONDS": "60"}
+    with serve(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, settings=paced) as server:
+        page = phone_page
+        slow_network(page)
+        page.goto(server)
+        register = page.get_by_role("button", name="注册账户")
+        register.click()
+        page.locator("#phone").wait_for(timeout=WAIT)
+        page.fill("#phone", "13866665555")
+        send = page.get_by_role("button", name="发送验证码")
+        step(page, send, "30-register")
+        sent = posts_to(page, r"/register$")
+        double_tap(page, send)
+        page.locator("#code").wait_for(timeout=WAIT)
+        assert page.url.endswith("/register/confirm"), page.url
+        assert len(sent) == 2, sent
+        flash = page.locator(".flash").first
+        step(page, "#code", "31-code-sent")
+        said = flash.inner_text()
+        assert "发送短信" in said and "秒后" not in said, said
+        assert page.locator(".flash-error").count() == 0
+        with app.app_context():
+            texts = db.session.scalars(
+                select(OutboxMessage.body).where(OutboxMessage.recipient == newcomer)
+            ).all()
+        assert len(texts) == 1, texts
+        page.fill("#code", re.search(r"\d{6}", texts[0]).group())
+        page.fill("#real_name", "赵新来")
+        page.fill("#id_number", valid_id_number(5151))
+        page.fill("#password", "a long password")
+        page.get_by_role("button", name="注册账户").click()
+        page.wait_for_url("**/cases/", timeout=WAIT)
+        step(page, ".flash", "32-account-ready")
+        with app.app_context():
+            assert db.session.scalar(select(User.real_name).where(User.phone == newcomer))
