@@ -405,14 +405,15 @@ def court_verify(package: Path, roots: tuple[Path, ...], fingerprints: tuple[str
     """Check PACKAGE offline: the signed manifest, every file's hash, the journal's chain and
     the signatures of the agreement and the application; exit 0 only if all hold, 1 when
     not, 2 when no root is given."""
-    from .court import bundle
-    from .court import package as packages
+    from .court import bundle, package_verify
 
     _quiet_validators()
     data = package.read_bytes()
     trust = _trust(roots, fingerprints, lambda: bundle.embedded_certificates(data), package.name)
-    report = packages.verify(data, trust_roots=trust.roots, extra=bundle.all_checks(trust.roots))
-    click.echo(packages.summarize(report))
+    report = package_verify.verify(
+        data, trust_roots=trust.roots, extra=bundle.all_checks(trust.roots)
+    )
+    click.echo(package_verify.summarize(report))
     click.echo(trust.describe())
     sys.exit(0 if report.ok else 1)
 
