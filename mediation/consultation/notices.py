@@ -1,5 +1,5 @@
-"""Who is told what about a question (rows of mediation/notify/table.py, stage
-"consultation"): the pool when it is asked, the asker when it is answered, the region's
+"""Who is told what about a question (rows of mediation/notify/table/before_a_case.py,
+stage "consultation"): the pool when it is asked, the asker when it is answered, the region's
 administrators and the pool when it is late."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What goes to the court: the files of one application gathered into the signed package
-(package.py), and the domain checks its verifier adds (the journal's chain).
+(package.py), and the domain checks its verifier (package_verify.py) adds (the journal's chain).
 
 A package is a snapshot, built and signed when it is downloaded: its manifest names the
 case, the court and the application as they stand then (status, the court's case number

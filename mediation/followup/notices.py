@@ -1,4 +1,4 @@
-"""Who is told what about an obligation (rows of mediation/notify/table.py, stage
+"""Who is told what about an obligation (rows of mediation/notify/table/agreement.py, stage
 "followup"): the obligor before the date; the mediator and the obligee once it passed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who is told of an early warning (rows of mediation/notify/table.py, stage "governance"):
+"""Who is told of an early warning (rows of mediation/notify/table/cases.py, stage "governance"):
 the staff of every region holding one of its cases. The message names no party: the list
 is read after logging in."""
 

@@ -80,3 +80,14 @@ def last_code_to(user) -> str:
         .order_by(OutboxMessage.id.desc())
     ).first()
     return re.search(r"\d{6}", body).group()
+
+
+def messages_to(phone: str) -> list[str]:
+    """The bodies of the messages to ``phone``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id)
+        )
+    )

@@ -15,7 +15,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from mediation.agreements import credentials
 
 from .test_verify import tampered_versions
-from .test_views import signed_everywhere
+from .test_verify_views import signed_everywhere
 
 
 def run(*command: str) -> str:

@@ -24,7 +24,7 @@ from asn1crypto import pem as asn1_pem
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from agreements import archive, pki, signing, tsa, verify
-from mediation.court import package
+from mediation.court import package, package_verify
 
 from .test_verify import SIGNERS, flip
 
@@ -125,8 +125,8 @@ def test_verify_holds_five_years_later_with_only_the_root(world):
     report = verify.verify_pdf(world.pdf, trust_roots=[world.authority.root], at=FIVE_YEARS)
     assert report.ok, verify.summarize(report)
     with time_machine.travel(FIVE_YEARS, tick=False):
-        checked = package.verify(world.zip, trust_roots=[world.authority.root])
-    assert checked.ok, package.summarize(checked)
+        checked = package_verify.verify(world.zip, trust_roots=[world.authority.root])
+    assert checked.ok, package_verify.summarize(checked)
     # Without the renewals, the same documents would not hold.
     assert not verify.verify_pdf(world.signed, trust_roots=[world.authority.root], at=FIVE_YEARS).ok
 
@@ -276,6 +276,6 @@ def test_a_flipped_byte_anywhere_signed_fails_everywhere(world):
             for n, d in changed.items():
                 zf.writestr(n, d)
         with time_machine.travel(FIVE_YEARS, tick=False):
-            assert not package.verify(out.getvalue(), trust_roots=[world.authority.root]).ok
+            assert not package_verify.verify(out.getvalue(), trust_roots=[world.authority.root]).ok
         runs = openssl_checks(world, out.getvalue())
         assert any(r.returncode != 0 for r in runs), name

@@ -24,6 +24,7 @@ from mediation.agreements.models import AgreementStatus
 from mediation.cli import main
 from mediation.config import ConfigurationError
 from mediation.court import package as packages
+from mediation.court import package_verify
 
 from . import softhsm
 from .conftest import agreeing_case, out_for_signing
@@ -271,7 +272,7 @@ def test_a_full_agreement_signed_with_ca_tsa_and_seal_keys_in_the_token(
         authority=authority,
         timestamper=credentials.timestamper(),
     )
-    checked_package = packages.verify(zipped, trust_roots=authority.trust_roots)
+    checked_package = package_verify.verify(zipped, trust_roots=authority.trust_roots)
     assert checked_package.ok, checked_package
     assert (pki_dir / "signers" / "package-signer.crt.pem").exists()
 

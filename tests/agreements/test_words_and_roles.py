@@ -11,8 +11,7 @@ from mediation.extensions import db
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD
 
-from .conftest import agreeing_case, complete_draft, last_code_to, out_for_signing
-from .test_views import messages_to
+from .conftest import agreeing_case, complete_draft, last_code_to, messages_to, out_for_signing
 from .test_workflow import sign_in_turn
 
 

@@ -22,15 +22,15 @@ PUBLIC = {
     # The minutes' review link: it shows nothing before a code sent to the phone
     # (tests/minutes/test_views.py).
     "/m/<token>",
-    "/a/<token>",  # an agreement's signing link: the same (tests/agreements/test_views.py)
+    "/a/<token>",  # an agreement's signing link: the same (tests/agreements/test_sign_flow.py)
     "/j/<token>",  # a signer's link to the joint court application: the same (the matrix)
     "/agency/<token>",  # a party's agency link: the same (tests/security/test_attacker_accounts)
     "/q/<token>",  # the asker's link to a consultation's answer: the same (tests/consultation)
     "/o/<token>",  # the obligee's link to confirm performance: the same (tests/followup)
-    # Anyone holding an agreement may check it (tests/agreements/test_views.py).
+    # Anyone holding an agreement may check it (tests/agreements/test_verify_views.py).
     "/verify",
     "/pki/<name>",  # the CA's CRLs, named in its certificates (tests/agreements/test_crl_views.py)
-    # The platform's root and its fingerprint, for courts (tests/agreements/test_views.py).
+    # The platform's root and its fingerprint, for courts (tests/agreements/test_verify_views.py).
     "/verify/root",
     "/verify/root.pem",
     "/api/court/v1/openapi.json",  # the court API's description

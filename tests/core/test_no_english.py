@@ -32,7 +32,7 @@ from mediation.accounts.models import Role
 from mediation.extensions import db, limiter
 from tests.conftest import empty_database, login
 from tests.factories import PASSWORD, make_user
-from tests.security.test_authorization_matrix import EXEMPT, MATRIX, PARTIES
+from tests.security.matrix import EXEMPT, MATRIX, PARTIES
 from tests.security.world import TENANT_ROLES, Tenant, build_tenant
 
 ANONYMOUS = "anonymous"

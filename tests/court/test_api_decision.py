@@ -18,7 +18,7 @@ from mediation.cases import clocks, workflow
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
-from mediation.court import bundle, package
+from mediation.court import bundle, package_verify
 from mediation.court import operations as court_ops
 from mediation.court.models import Application
 from mediation.extensions import db
@@ -118,8 +118,8 @@ def test_the_package_after_the_ruling_carries_it_and_names_the_application(app, 
     with app.app_context():
         roots = agreement_credentials.authority().trust_roots
         data = client.get(f"{base(ids)}/package", **auth(ids)).data
-        report = package.verify(data, trust_roots=roots, extra=bundle.all_checks(roots))
-        assert report.ok, package.summarize(report)
+        report = package_verify.verify(data, trust_roots=roots, extra=bundle.all_checks(roots))
+        assert report.ok, package_verify.summarize(report)
         assert report.about["application"]["status"] == "confirmed"
 
 

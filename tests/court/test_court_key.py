@@ -1,32 +1,31 @@
 """The court signs its ruling with its own key (issue 17, build 4).
 
-A court's own PKI is made here with cryptography (a root, the court's signing certificate and
-a timestamp authority under it): not the platform's pki. The judge decides, the platform
-prepares the decision, the court signs it with pyHanko's SimpleSigner outside the platform,
-and the signed file is uploaded through the portal or posted through the API. Only a file
-that is the prepared decision, signed once in its field under THIS court's root, naming the
-court, with a trusted timestamp, makes the ruling; anything else is refused in the user's
-language and the decision stays awaiting the signature.
+A court's own PKI is made with cryptography (a root, the court's signing certificate and a
+timestamp authority under it; own_key.py): not the platform's pki. The judge decides, the
+platform prepares the decision, the court signs it with pyHanko's SimpleSigner outside the
+platform, and the signed file is uploaded through the portal or posted through the API. Only
+a file that is the prepared decision, signed once in its field under THIS court's root,
+naming the court, with a trusted timestamp, makes the ruling; anything else is refused in the
+user's language and the decision stays awaiting the signature.
+
+Here the operations and the court's roots; the same through the portal and the court API:
+test_court_key_portal.py.
 """
 
 from __future__ import annotations
 
 import io
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from agreements import pki
@@ -38,149 +37,19 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.court import keys
 from mediation.court import operations as court_ops
-from mediation.court.models import Application, ApplicationStatus
-from mediation.extensions import db
+from mediation.court.models import ApplicationStatus
 from mediation.journal import operations as journal
 from tests.agreements import softhsm
-from tests.conftest import csrf_token, login, post_form
-from tests.factories import PASSWORD, make_user
 
 from .conftest import apply_jointly, in_force
-
-
-@dataclass
-class CourtPKI:
-    root: x509.Certificate
-    signer: x509.Certificate
-    signer_key: ec.EllipticCurvePrivateKey
-    tsa: x509.Certificate
-    tsa_key: rsa.RSAPrivateKey
-
-    def pem(self) -> bytes:
-        return self.root.public_bytes(serialization.Encoding.PEM)
-
-
-def _name(cn: str, o: str | None = None) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    if o:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o))
-    return x509.Name(attrs)
-
-
-def _cert(subject, key, issuer, issuer_key, *, ca, start, days, eku=None):
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if eku:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def court_pki(court_name: str, *, signer_name: str | None = None, root=None) -> CourtPKI:
-    """A court's own CA: root, signing certificate naming the court, TSA. ``root`` reuses
-    another PKI's root (a province's courts sharing one)."""
-    start = datetime.now(UTC) - timedelta(days=1)
-    if root is None:
-        root_key = ec.generate_private_key(ec.SECP256R1())
-        root_name = _name(f"{court_name} 根证书", court_name)
-        root_cert = _cert(root_name, root_key, root_name, root_key, ca=True, start=start, days=3650)
-    else:
-        root_cert, root_key = root
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = signer_name or court_name
-    signer = _cert(
-        _name(name, name), key, root_cert.subject, root_key, ca=False, start=start, days=730
-    )
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA
-    tsa = _cert(
-        _name(f"{court_name} 时间戳"),
-        tsa_key,
-        root_cert.subject,
-        root_key,
-        ca=False,
-        start=start,
-        days=730,
-        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
-    )
-    made = CourtPKI(root_cert, signer, key, tsa, tsa_key)
-    made.root_key = root_key
-    return made
-
-
-def court_signs(
-    made: CourtPKI,
-    pdf: bytes,
-    *,
-    field: str = "Court",
-    timestamp: bool = True,
-    validation_data: bool = False,
-) -> bytes:
-    """What the court's own tool does: a PAdES signature in the field, with a timestamp."""
-    root = pki.to_asn1(made.root)
-    signer = signers.SimpleSigner(
-        signing_cert=pki.to_asn1(made.signer),
-        signing_key=pki.private_key_info(made.signer_key),
-        cert_registry=SimpleCertificateStore.from_certs([root]),
-    )
-    stamper = (
-        DummyTimeStamper(
-            tsa_cert=pki.to_asn1(made.tsa),
-            tsa_key=pki.private_key_info(made.tsa_key),
-            certs_to_embed=SimpleCertificateStore.from_certs([root]),
-        )
-        if timestamp
-        else None
-    )
-    meta = signers.PdfSignatureMetadata(
-        field_name=field,
-        md_algorithm="sha256",
-        subfilter=SigSeedSubFilter.PADES,
-        # PAdES B-LT: validation data (DSS) in a revision after the signature.
-        embed_validation_info=validation_data,
-        validation_context=ValidationContext(
-            trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail"
-        )
-        if validation_data
-        else None,
-    )
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    pdf_signer = signers.PdfSigner(meta, signer, timestamper=stamper)
-    return pdf_signer.sign_pdf(writer, existing_fields_only=field == "Court").getvalue()
-
-
-def accepted_with_own_root():
-    world = in_force()
-    made = court_pki(world.court.name)
-    keys.set_roots(world.court, made.pem())
-    application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    return world, made, application
-
-
-def prepared_of(application) -> bytes:
-    return court_ops.prepared_file(application).read_bytes()
+from .own_key import (
+    accepted_with_own_root,
+    certificate,
+    court_pki,
+    court_signs,
+    prepared_of,
+    x509_name,
+)
 
 
 def refused(application, data: bytes, by) -> str:
@@ -420,8 +289,8 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
     issuing = pki.certificates.to_crypto(authority.issuing)
     start = datetime.now(UTC) - timedelta(days=1)
     other_key = ec.generate_private_key(ec.SECP256R1())
-    minted = _cert(
-        _name("冒名法院根证书"),
+    minted = certificate(
+        x509_name("冒名法院根证书"),
         other_key,
         issuing.subject,
         authority.issuing_key,
@@ -429,8 +298,8 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
         start=start,
         days=365,
     )
-    same_key = _cert(
-        _name("同一密钥"),
+    same_key = certificate(
+        x509_name("同一密钥"),
         authority.issuing_key,
         made.root.subject,
         made.root_key,
@@ -439,10 +308,10 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
         days=365,
     )
     retired_key = ec.generate_private_key(ec.SECP256R1())
-    retired = _cert(
-        _name("已退役签发机构"),
+    retired = certificate(
+        x509_name("已退役签发机构"),
         retired_key,
-        _name("已退役签发机构"),
+        x509_name("已退役签发机构"),
         retired_key,
         ca=True,
         start=start,
@@ -472,166 +341,6 @@ def test_the_courts_roots_are_checked_when_configured(app_ctx):
     assert keys.roots_of(court) == [made.root] and keys.mode(court) == keys.Mode.own
 
 
-# -- the portal and the API ---------------------------------------------------------------
-
-
-def _accepted_in_db(app) -> dict:
-    with app.app_context():
-        from mediation.court import api as court_api
-
-        world, made, application = accepted_with_own_root()
-        ids = {
-            "application": application.id,
-            "case": world.case.id,
-            "judge": world.judge.phone,
-            "clerk": world.clerk.phone,
-            "other_judge": world.other_judge.phone,
-            "party": world.case.party_users()[0].phone,
-            "token": court_api.new_token(world.court, "test"),
-            "other_token": court_api.new_token(world.other_court, "test"),
-            "made": made,
-        }
-        db.session.commit()
-        return ids
-
-
-def _upload(client, path: str, data: bytes, form_page: str):
-    token = csrf_token(client, form_page)
-    return client.post(
-        path,
-        data={"csrf_token": token, "decision": (io.BytesIO(data), "signed.pdf")},
-        content_type="multipart/form-data",
-    )
-
-
-def test_the_judge_downloads_signs_and_uploads_through_the_portal(app, client):
-    ids = _accepted_in_db(app)
-    detail = f"/court/applications/{ids['application']}"
-    login(client, ids["judge"], PASSWORD)
-    page = client.get(detail).get_data(as_text=True)
-    assert "准备裁定书供签名" in page  # the button says what happens: prepared, not ruled
-    done = post_form(
-        client, f"{detail}/rule", {"result": "confirmed", "reasons": "予以确认"}, form_page=detail
-    )
-    assert done.status_code == 302
-    page = client.get(detail).get_data(as_text=True)
-    assert "等待法院签名" in page and "unsigned_decision.pdf" in page and 'name="decision"' in page
-    listed = client.get("/court/").get_data(as_text=True)
-    assert "等待法院签名" in listed
-    unsigned = client.get(f"{detail}/unsigned_decision.pdf")
-    assert unsigned.status_code == 200 and unsigned.mimetype == "application/pdf"
-
-    # Others cannot upload: a clerk, another court's judge, a party.
-    signed = court_signs(ids["made"], unsigned.data)
-    for who, status in (("clerk", 403), ("other_judge", 404), ("party", 403)):
-        other = app.test_client()
-        login(other, ids[who], PASSWORD)
-        form_page = detail if who == "clerk" else "/account"
-        answer = _upload(other, f"{detail}/signed", signed, form_page)
-        assert answer.status_code == status, who
-
-    bad = _upload(client, f"{detail}/signed", b"%PDF-1.7 nonsense", detail)
-    assert bad.status_code == 422 and "文本" in bad.get_data(as_text=True)
-    good = _upload(client, f"{detail}/signed", signed, detail)
-    assert good.status_code == 302
-    with app.app_context():
-        application = db.session.get(Application, ids["application"])
-        assert application.status == ApplicationStatus.confirmed
-        assert application.case.status == CaseStatus.confirmed
-        assert court_ops.decision_file(application).read_bytes() == signed
-    assert client.get(f"{detail}/decision.pdf").data == signed
-
-
-def test_the_courts_system_signs_through_the_api(app, client):
-    ids = _accepted_in_db(app)
-    auth = {"Authorization": f"Bearer {ids['token']}"}
-    path = f"/api/court/v1/applications/{ids['application']}"
-    assert client.get(f"{path}/ruling/unsigned-decision", headers=auth).status_code == 404
-    ruled = client.post(f"{path}/ruling", json={"confirmed": True}, headers=auth)
-    body = ruled.get_json()
-    assert ruled.status_code == 200 and body["status"] == "accepted"
-    assert body["awaiting_court_signature"] and body["prepared_ruling"]["confirmed"] is True
-    unsigned = client.get(f"{path}/ruling/unsigned-decision", headers=auth)
-    assert unsigned.status_code == 200 and unsigned.mimetype == "application/pdf"
-    other = {"Authorization": f"Bearer {ids['other_token']}"}
-    assert client.get(f"{path}/ruling/unsigned-decision", headers=other).status_code == 404
-
-    signed = court_signs(ids["made"], unsigned.data)
-    post = f"{path}/ruling/signed-decision"
-    pdf = {"Content-Type": "application/pdf"}
-    assert client.post(post, data=signed, headers={**other, **pdf}).status_code == 404
-    assert client.post(post, data=signed, headers=auth).status_code == 415
-    wrong = client.post(post, data=unsigned.data, headers={**auth, **pdf})
-    assert wrong.status_code == 422 and wrong.get_json()["error"] == "invalid"
-    assert wrong.get_json()["message"].startswith("decision: ")  # the field, as elsewhere
-    huge = client.post(post, data=b"%PDF" + b"0" * keys.MAX_SIGNED_BYTES, headers={**auth, **pdf})
-    assert huge.status_code == 413
-    accepted = client.post(post, data=signed, headers={**auth, **pdf})
-    assert accepted.status_code == 200, accepted.get_json()
-    body = accepted.get_json()
-    assert body["status"] == "confirmed" and body["prepared_ruling"] is None
-    assert not body["awaiting_court_signature"] and body["decision_sha256"]
-    # A replay (a retry after a lost answer) is told the ruling was made: it was this one.
-    replay = client.post(post, data=signed, headers={**auth, **pdf})
-    assert replay.status_code == 409 and replay.get_json()["error"] == "already_ruled"
-
-
-def test_the_admin_sets_the_courts_root(app, client):
-    with app.app_context():
-        from mediation.accounts.models import Role
-
-        world = in_force()
-        admin = make_user(Role.platform_admin)
-        db.session.commit()
-        court_id, name, phone = world.court.id, world.court.name, admin.phone
-    made = court_pki(name)
-    page = f"/admin/courts/{court_id}/roots"
-    login(client, phone, PASSWORD)
-    assert "演示" in client.get(page).get_data(as_text=True)
-    token = csrf_token(client, page)
-    leaf = made.signer.public_bytes(serialization.Encoding.PEM)
-    bad = client.post(
-        page,
-        data={"csrf_token": token, "roots": (io.BytesIO(leaf), "court.pem")},
-        content_type="multipart/form-data",
-    )
-    assert bad.status_code == 422 and "证书颁发机构" in bad.get_data(as_text=True)
-    good = client.post(
-        page,
-        data={"csrf_token": token, "roots": (io.BytesIO(made.pem()), "court.pem")},
-        content_type="multipart/form-data",
-    )
-    assert good.status_code == 302
-    shown = client.get(page).get_data(as_text=True)
-    assert keys.fingerprint(made.root) in shown
-    judge = app.test_client()
-    with app.app_context():
-        from mediation.accounts.models import Role
-
-        judge_phone = make_user(Role.judge, court_id=court_id).phone
-        db.session.commit()
-    login(judge, judge_phone, PASSWORD)
-    assert judge.get(page).status_code == 403
-
-
-def test_in_production_the_judge_is_told_the_courts_certificate_is_missing(app, client):
-    with app.app_context():
-        world = in_force()
-        application = apply_jointly(world)
-        court_ops.accept(application, by=world.clerk)
-        db.session.commit()
-        detail, phone = f"/court/applications/{application.id}", world.judge.phone
-    login(client, phone, PASSWORD)
-    app.config["ENV_NAME"] = "production"
-    try:
-        page = client.get(detail).get_data(as_text=True)
-    finally:
-        app.config["ENV_NAME"] = "testing"
-    assert "尚未配置本法院自己的证书" in page and 'name="result"' not in page
-    page = client.get(detail).get_data(as_text=True)  # development: the built-in seal, said so
-    assert "仅供演示" in page and 'name="result"' in page
-
-
 @pytest.mark.skipif(bool(softhsm.available()), reason=softhsm.available() or "")
 def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory):
     """The court's key in a PKCS#11 token the court holds (SoftHSM2 standing in): its
@@ -646,8 +355,15 @@ def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory
     key = token.generate(f"court-{application.id}-{datetime.now(UTC).timestamp()}")
     start = datetime.now(UTC) - timedelta(days=1)
     name = world.court.name
-    cert = _cert(_name(name, name), key, made.root.subject, made.root_key, ca=False, start=start,
-                 days=730)  # fmt: skip
+    cert = certificate(
+        x509_name(name, name),
+        key,
+        made.root.subject,
+        made.root_key,
+        ca=False,
+        start=start,
+        days=730,
+    )
     root = pki.to_asn1(made.root)
     with token.session() as session:
         signer = PKCS11Signer(

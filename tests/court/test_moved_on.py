@@ -247,9 +247,9 @@ def test_a_decision_signed_after_the_parties_withdrew_makes_no_ruling(app, clien
     """The judge prepared the decision, the court signed it on its own system, and the
     parties withdrew meanwhile: the upload (portal or API) says so and the draft stays
     unsigned; the case stays where the withdrawal put it."""
-    from .test_court_key import _accepted_in_db, court_signs
+    from .own_key import accepted_in_db, court_signs
 
-    ids = _accepted_in_db(app)
+    ids = accepted_in_db(app)
     with app.app_context():
         application = db.session.get(Application, ids["application"])
         judge = db.session.scalar(select(User).where(User.phone == ids["judge"]))

@@ -14,7 +14,7 @@ import pytest
 
 from agreements import pki
 from agreements.tsa import timestamper_for
-from mediation.court import package
+from mediation.court import package, package_verify
 
 FILES = {
     "agreement.pdf": b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n",
@@ -65,8 +65,8 @@ def write_zip(items: list[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def check(zip_bytes: bytes, authority: pki.Authority, **kw) -> package.PackageReport:
-    return package.verify(zip_bytes, trust_roots=authority.trust_roots, **kw)
+def check(zip_bytes: bytes, authority: pki.Authority, **kw) -> package_verify.PackageReport:
+    return package_verify.verify(zip_bytes, trust_roots=authority.trust_roots, **kw)
 
 
 def flip(data: bytes, at: int) -> bytes:
@@ -75,14 +75,14 @@ def flip(data: bytes, at: int) -> bytes:
 
 def test_a_built_package_verifies(built, authority):
     report = check(built, authority)
-    assert report.ok, package.summarize(report)
+    assert report.ok, package_verify.summarize(report)
     assert report.problems == ()
     assert report.manifest_trusted
     assert report.signer == "Test Platform package"
     assert report.signed_at is not None
     assert [f.name for f in report.files] == sorted(FILES)
     assert all(f.ok and f.actual == f.expected for f in report.files)
-    assert package.summarize(report).splitlines()[0].startswith("VALID")
+    assert package_verify.summarize(report).splitlines()[0].startswith("VALID")
 
 
 def test_layout_and_manifest(built):
@@ -207,7 +207,7 @@ def test_a_manifest_signature_without_timestamp_is_reported(built, authority):
         authority,
         common_name="Test Platform package",
         role="platform",
-        document_ref=package._document_ref(manifest),
+        document_ref=package.document_ref(manifest),
         signer_id="package",
     )
     with credential:
@@ -232,7 +232,7 @@ def test_non_zip_input_gives_a_report(authority, data):
     report = check(data, authority)
     assert not report.ok
     assert report.problems[0].startswith("not a ZIP archive")
-    assert package.summarize(report).splitlines()[0].startswith("NOT VALID")
+    assert package_verify.summarize(report).splitlines()[0].startswith("NOT VALID")
 
 
 @pytest.mark.parametrize(
@@ -283,7 +283,7 @@ def test_the_extra_hook_adds_problems(built, authority):
 
 def test_summary_lists_problems_and_files(built, authority):
     report = check(repack(built, {"journal.json": b"[]"}), authority)
-    lines = package.summarize(report).splitlines()
+    lines = package_verify.summarize(report).splitlines()
     assert lines[0].startswith("NOT VALID")
     assert "  problem: changed file: journal.json" in "\n".join(lines)
     assert sum(line.startswith("  [FAILED] journal.json") for line in lines) == 1
@@ -291,7 +291,7 @@ def test_summary_lists_problems_and_files(built, authority):
 
 
 def test_works_while_an_event_loop_runs(authority):
-    async def inside() -> package.PackageReport:
+    async def inside() -> package_verify.PackageReport:
         return check(package.build(FILES, authority=authority), authority)
 
     assert asyncio.run(inside()).ok
@@ -366,9 +366,9 @@ def test_a_package_names_its_case_court_and_application(authority):
     assert [k for k in manifest] == ["format", "created", "case", "court", "application", "files"]
     assert {k: manifest[k] for k in ABOUT} == ABOUT
     report = check(built, authority)
-    assert report.ok, package.summarize(report)
+    assert report.ok, package_verify.summarize(report)
     assert report.about == ABOUT
-    line = package.summarize(report).splitlines()[1]
+    line = package_verify.summarize(report).splitlines()[1]
     assert line == (
         "  case （2026）调字第0042号; court 南京市玄武区人民法院 (id 7); application 12 "
         "(submitted, court case number none yet)"
@@ -422,7 +422,7 @@ def _with_newest_token(zip_bytes: bytes, change) -> bytes:
     """The package with ``change`` applied to its newest archive token's SignedData."""
     from asn1crypto import cms
 
-    name = package.archive_name(max(package._archive_entries(list(entries(zip_bytes)))))
+    name = package.archive_name(max(package.archive_numbers(list(entries(zip_bytes)))))
     signed_data = cms.ContentInfo.load(entries(zip_bytes)[name])["content"]
     change(signed_data)
     info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})

@@ -12,9 +12,8 @@ import pytest
 from mediation.agreements import credentials, signing
 from mediation.core import storage as storages
 from mediation.core.storage import CorruptObjectError
-from mediation.court import bundle
+from mediation.court import bundle, package_verify
 from mediation.court import operations as court_ops
-from mediation.court import package as packages
 from mediation.extensions import db
 from tests.conftest import login
 from tests.factories import PASSWORD
@@ -41,8 +40,8 @@ def test_signed_pdfs_and_the_package_go_through_the_storage(app, client, storage
             assert backend.get(key, digest)[:5] == b"%PDF-"
         built = bundle.build(application)
         roots = credentials.authority().trust_roots
-        report = packages.verify(built, trust_roots=roots, extra=bundle.all_checks(roots))
-        assert report.ok, packages.summarize(report)
+        report = package_verify.verify(built, trust_roots=roots, extra=bundle.all_checks(roots))
+        assert report.ok, package_verify.summarize(report)
         with zipfile.ZipFile(io.BytesIO(built)) as zf:
             assert zf.read("agreement.pdf") == signing.document_bytes(agreement)
             assert zf.read("decision.pdf") == backend.get(application.decision_path)

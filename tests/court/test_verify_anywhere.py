@@ -10,7 +10,7 @@ import hashlib
 import pytest
 
 from agreements import pki
-from mediation.cli import NO_ANCHOR
+from mediation.cli.trust import NO_ANCHOR
 
 from .offline import default_instance_path, fresh_machine, make_court_files, mediation_command
 

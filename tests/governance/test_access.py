@@ -1,6 +1,6 @@
 """Region staff see aggregates and warnings, never a case (issue #21 item 4), on both
 databases: every URL that names a case or anything of one (the authorization matrix's
-table, tests/security/test_authorization_matrix.py) refuses a governance user whose region
+table, tests/security/matrix.py) refuses a governance user whose region
 holds the case; the figures are those of their own region only; the exports keep typed
 text from running as a formula."""
 
@@ -15,7 +15,7 @@ from mediation.accounts.models import Role
 from mediation.extensions import db, limiter
 from tests.conftest import csrf_token, empty_database, login
 from tests.factories import PASSWORD, make_user
-from tests.security.test_authorization_matrix import ANYONE, MATRIX, refused, rules_with_parameters
+from tests.security.matrix import ANYONE, MATRIX, refused, rules_with_parameters
 from tests.security.world import build_tenant
 
 STREET = "320102001"

@@ -15,7 +15,7 @@ from mediation.court import keys
 from mediation.extensions import db
 from tests.browser.conftest import serve
 from tests.court.conftest import apply_jointly, in_force
-from tests.court.test_court_key import court_pki, court_signs
+from tests.court.own_key import court_pki, court_signs
 from tests.factories import PASSWORD
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}, "device_scale_factor": 2}

@@ -44,7 +44,7 @@ def pki_export_root(file: str, der: bool) -> None:
 
 
 def _platform_root():
-    from .agreements import credentials
+    from ..agreements import credentials
 
     root = credentials.platform_root()
     if root is None:
@@ -119,7 +119,7 @@ def pki_issue_ca(root_dir: Path, passphrase_file: Path | None) -> None:
 
     from agreements import keys, pki
 
-    from .agreements import credentials
+    from ..agreements import credentials
 
     config = current_app.config
     try:
