@@ -306,8 +306,10 @@ def consume_for_number(
 def send_note(user: User, purpose: CodePurpose, text: str, *, now: datetime | None = None) -> None:
     """A message without a code that a stranger can cause (a registration on a number that
     has an account, a filing "as agent" naming the number): paced and counted like a code
-    of ``purpose``, so it cannot be used to flood the number's owner."""
+    of ``purpose``, so it cannot be used to flood the number's owner (one at a time, as
+    codes are: requests at the same instant each see the note the other sent)."""
     now = now or utcnow()
+    _one_send_at_a_time(user.phone, purpose)
     retry_at = next_code_at(user.phone, purpose, now=now)
     if retry_at is not None:
         raise CodeTooSoonError(retry_at)
