@@ -144,19 +144,23 @@ def _same_draft(
             and draft.region_code == (region_code or None)
             and not draft.party_users(Side.respondent)
             and [(c.text, c.amount) for c in draft.claims] == wanted
-            and _filed_for(draft, applicant) == principal
+            and _filed_by(draft, applicant, principal)
         ):
             return draft
     return None
 
 
-def _filed_for(draft: Case, applicant: User) -> str | None:
-    """The mobile number of the party ``applicant`` files ``draft`` for as agent; None
-    for a draft of their own."""
-    own = next((p for p in draft.parties if p.user_id == applicant.id), None)
-    if own is None or not own.is_agent or own.represents is None:
-        return None
-    return own.represents.phone
+def _filed_by(draft: Case, applicant: User, principal: str | None) -> bool:
+    """``applicant`` files ``draft`` as agent for the party with the mobile number
+    ``principal``; or, ``principal`` None, for themselves, with no agent (a draft an agent
+    files in their name is the agent's to go on with)."""
+    agents = [p for p in draft.parties if p.is_agent]
+    if principal is None:
+        return not agents
+    return any(
+        a.user_id == applicant.id and a.represents is not None and a.represents.phone == principal
+        for a in agents
+    )
 
 
 def set_principal(

@@ -4,12 +4,13 @@ import hashlib
 import io
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from mediation.accounts.models import User
-from mediation.cases import workflow
+from mediation.cases import intake, workflow
 from mediation.cases.models import Case, CaseAssignment, Evidence
 from mediation.cases.states import Action, CaseStatus
 from mediation.core.db import utcnow
@@ -389,3 +390,21 @@ def test_the_same_dispute_filed_for_two_parties_opens_a_draft_for_each(app, appl
             for case in db.session.scalars(select(Case))
         )
     assert principals == [("刘师傅",), ("张三",), ("王师傅",)]
+    # The party an agent files for, filing the same dispute themselves: a draft of their own.
+    with app.app_context():
+        worker = db.session.scalars(select(User).where(User.real_name == "王师傅")).one()
+        own_draft = intake.save_dispute(
+            None,
+            applicant=worker,
+            category=DISPUTE["category"],
+            title=DISPUTE["title"],
+            facts=DISPUTE["facts"],
+            region_code=DISPUTE["region_code"],
+            claims=[
+                intake.ClaimInput("赔偿墙面维修费", Decimal("3000")),
+                intake.ClaimInput("修好防水层", None),
+            ],
+        )
+        db.session.commit()
+        assert [p.user.real_name for p in own_draft.parties] == ["王师傅"]
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 4
