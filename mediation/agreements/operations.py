@@ -14,8 +14,10 @@ from mediation.cases.models import Case
 from mediation.cases.states import FINAL_STATUSES, Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalHead
 
 from . import checks, draft, signing
 from .models import Agreement, AgreementComment, AgreementStatus, AgreementVersion
@@ -136,9 +138,13 @@ def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
         raise FieldError("text", _("Write your comment."))
     if len(text) > MAX_COMMENT:
         raise FieldError("text", _("At most %(n)d characters.", n=MAX_COMMENT))
-    # Two requests with the same remark take turns on the agreement's row lock, so the
-    # second one sees the first one's comment.
-    signing.lock(agreement)
+    # Two requests with the same remark take turns, so the second one sees the first one's
+    # comment: on the case's journal, which the comment is written to anyway (its head row;
+    # on SQLite the write lock). Not on the agreement's lock: a case given to another
+    # mediator holds the journal while it waits for that lock (signing.void_for_new_mediator),
+    # and a comment holding the agreement while it waited for the journal was a deadlock.
+    lock_rows(JournalHead.case_id, case.id)
+    db.session.expire(agreement)
     last = db.session.scalars(
         select(AgreementComment)
         .where(AgreementComment.agreement_id == agreement.id)

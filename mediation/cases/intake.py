@@ -73,11 +73,14 @@ def save_dispute(
     facts: str,
     region_code: str | None,
     claims: list[ClaimInput],
+    for_principal: str | None = None,
 ) -> Case:
-    """Step 1: open the draft, or change it while it is still a draft."""
+    """Step 1: open the draft, or change it while it is still a draft. ``for_principal``:
+    the mobile number of the party the applicant files for as their agent (``set_principal``
+    follows), None when they file for themselves."""
     _check_dispute(category, title, claims)
     if case is None:
-        case = _same_draft(applicant, category, title, facts, region_code, claims)
+        case = _same_draft(applicant, for_principal, category, title, facts, region_code, claims)
     if case is None:
         case = open_case(
             title=title.strip(),
@@ -101,6 +104,7 @@ def save_dispute(
 
 def _same_draft(
     applicant: User,
+    for_principal: str | None,
     category: str,
     title: str,
     facts: str,
@@ -109,7 +113,15 @@ def _same_draft(
 ) -> Case | None:
     """The draft this very first step opened already, still untouched since (no other
     side named yet): the same form arrived twice (a double tap, a phone retrying the POST),
-    and the applicant goes on with that one draft rather than find two in their list."""
+    and the applicant goes on with that one draft rather than find two in their list. Filed
+    for the same party: an agent files the same dispute for each of several workers of one
+    employer, and one worker's draft must not become another's (nor the filer's own)."""
+    principal = None
+    if for_principal is not None:
+        try:
+            principal = validate_phone(for_principal, current_app.config["DEFAULT_PHONE_REGION"])
+        except IdentityError:
+            return None  # a new draft, refused with the number's error (set_principal)
     # Two such requests at once take turns here: the applicant's row is locked (on SQLite,
     # the write lock), so the second one sees the draft the first one made.
     lock_rows(User.id, applicant.id)
@@ -132,9 +144,23 @@ def _same_draft(
             and draft.region_code == (region_code or None)
             and not draft.party_users(Side.respondent)
             and [(c.text, c.amount) for c in draft.claims] == wanted
+            and _filed_by(draft, applicant, principal)
         ):
             return draft
     return None
+
+
+def _filed_by(draft: Case, applicant: User, principal: str | None) -> bool:
+    """``applicant`` files ``draft`` as agent for the party with the mobile number
+    ``principal``; or, ``principal`` None, for themselves, with no agent (a draft an agent
+    files in their name is the agent's to go on with)."""
+    agents = [p for p in draft.parties if p.is_agent]
+    if principal is None:
+        return not agents
+    return any(
+        a.user_id == applicant.id and a.represents is not None and a.represents.phone == principal
+        for a in agents
+    )
 
 
 def set_principal(

@@ -66,6 +66,7 @@ def dispute(case_id: int | None = None):
                 facts=form.facts.data or "",
                 region_code=form.region_code.data or None,
                 claims=claims,
+                for_principal=(form.principal_phone.data or "") if form.as_agent.data else None,
             )
             if form.as_agent.data:
                 if not form.principal_name.data or not form.principal_phone.data:

@@ -496,13 +496,19 @@ def add_material(
         raise FieldError("kind", _("Choose what the document is."))
     check_upload(filename, data)
     digest = hashlib.sha256(data).hexdigest()
+    request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
+    answers = request if kind == "supplement" else None
     if any(
-        (m.sha256, m.kind, m.added_by_id) == (digest, kind, by.id) for m in application.materials
+        (m.sha256, m.kind, m.added_by_id) == (digest, kind, by.id)
+        # A file the court asks for again (a request made since it was sent) answers that
+        # request: unanswered, the court may treat the application as withdrawn (CPL
+        # interpretation art 356: materials supplemented within the time it set).
+        and (answers is None or m.added_at >= answers.requested_at)
+        for m in application.materials
     ):
         # The same file sent again (a double tap, a phone resending the upload).
         raise RepeatedError(_("This document was already added to the application."))
     digest = storage().put_content(data)
-    request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
     material = Material(
         kind=kind,
         name=clean_name(filename),

@@ -53,6 +53,14 @@ class RepeatedError(Exception):
     the POST, a second tab): it is recorded once, and the page says it was."""
 
 
+# A 回访记录 in the same words as the last one is the same form sent again only within
+# this window (a double tap comes within a second, a phone on a weak network retries its
+# POST within a minute or so); later it is another call or visit, each one a record of its
+# own (People's Mediation Law art 31: the committee follows up on what was agreed, and
+# "nobody answered" on Monday and on Wednesday are two attempts).
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
 def _lock(obligation: Obligation) -> None:
     """Take the obligation's row lock (on SQLite, the write lock) before reading what an
     action decides on, so the same form sent twice at once is recorded once: the second
@@ -270,11 +278,11 @@ def record(obligation: Obligation, user: User, *, kind: str, result: str, outcom
         .order_by(FollowUp.id.desc())
         .limit(1)
     ).first()
-    if last is not None and (last.mediator_id, last.kind, last.result, last.outcome) == (
-        user.id,
-        kind,
-        result,
-        outcome,
+    if (
+        last is not None
+        and (last.mediator_id, last.kind, last.result, last.outcome)
+        == (user.id, kind, result, outcome)
+        and utcnow() - last.recorded_at < REPEAT_WINDOW
     ):
         raise RepeatedError
     entry = FollowUp(

@@ -6,7 +6,7 @@ from functools import cache as memoized
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
@@ -14,8 +14,10 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.core.hardening import unstorable
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
+from mediation.journal.models import JournalHead
 
 from . import review
 from .models import SECTIONS, Minutes
@@ -52,15 +54,13 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
         raise NotPermittedError(_("Only the mediator writes the minutes."))
     minutes = of_session(session.id)
     if minutes is None:
-        # The first save, perhaps twice at once (a double tap on a slow network): the
-        # session's row lock (on SQLite, the write lock) lets one of them make the minutes,
-        # and the other reads them after it.
-        db.session.execute(
-            update(MediationSession)
-            .where(MediationSession.id == session.id)
-            .values(id=MediationSession.id)
-            .execution_options(synchronize_session=False)
-        )
+        # The first save, perhaps twice at once (a double tap on a slow network): one of
+        # them makes the minutes, and the other reads them after it. They take turns on the
+        # case's journal, which the save is written to anyway (its head row; on SQLite the
+        # write lock). Not on the session's row: the room's end holds the journal while it
+        # marks the session held, and a save holding the session while it waited for the
+        # journal was a deadlock.
+        lock_rows(JournalHead.case_id, session.case_id)
         minutes = of_session(session.id)
     if minutes is not None:
         review.lock(minutes)

@@ -125,6 +125,40 @@ def test_codes_asked_for_at_the_same_instant_send_one_message(app):
         app.config.update(CODE_INTERVAL_SECONDS=0)
 
 
+def test_notes_to_a_registered_number_asked_for_at_once_send_one_message(app):
+    """The same flood aimed at a number that has an account: registration answers it with a
+    note ("this number has an account"), paced like a code. Posted in parallel, every
+    request found no note sent yet and each sent a text; now one, as for a free number."""
+    from mediation.notify.models import OutboxMessage
+
+    with app.app_context():
+        make_user(phone="13912348888")
+        db.session.commit()
+    app.config.update(CODE_INTERVAL_SECONDS=60)
+    try:
+        senders = []
+        for n in range(4):
+            sender = app.test_client()
+            sender.environ_base["REMOTE_ADDR"] = f"198.51.100.{40 + n}"
+            senders.append((sender, csrf_token(sender, "/register")))
+        answers = at_once(
+            *(
+                lambda c=c, t=t: c.post("/register", data={"phone": "13912348888", "csrf_token": t})
+                for c, t in senders
+            )
+        )
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 302], answers
+        with app.app_context():
+            sent = db.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.recipient == "+8613912348888")
+            )
+        assert sent == 1
+    finally:
+        app.config.update(CODE_INTERVAL_SECONDS=0)
+
+
 def test_a_code_asked_too_soon_on_any_page_is_explained_not_a_bare_429(app, client):
     """The seal holder's case: a signing page's "send code" twice in a row."""
     from mediation.accounts import operations as accounts

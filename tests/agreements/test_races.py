@@ -127,3 +127,91 @@ def test_two_administrators_seal_once(app, tmp_path):
         assert hashlib.sha256(signing.document_bytes(agreement)).hexdigest() == (
             agreement.document_sha256
         )
+
+
+def test_a_comment_while_the_case_is_given_to_another_mediator_both_go_through(
+    app, tmp_path, monkeypatch
+):
+    """A party comments on the draft at the moment the institution gives the case to
+    another mediator. The comment held the agreement's lock and then waited for the case's
+    journal, which the reassignment held while it waited for the agreement (to void a round
+    out for signing): on PostgreSQL a deadlock, and one of the two failed (a server error
+    page). Both go through."""
+    from mediation.agreements import operations as agreement_ops
+    from mediation.cases import assignment
+    from mediation.cases.models import Case
+    from mediation.journal import operations as journal
+    from tests.factories import make_mediator
+
+    with app.app_context():
+        case, admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        other = make_mediator(case.institution)
+        db.session.commit()
+        ids = {
+            "case": case.id,
+            "agreement": agreement.id,
+            "party": case.party_users()[0].id,
+            "admin": admin.id,
+            "other": other.id,
+        }
+    racing = racing_app(app, tmp_path)
+    commenting, reassigning = threading.Event(), threading.Event()
+    append, changed = journal.append, agreement_ops.mediator_changed
+
+    def paused_append(case_id, action, *args, **kwargs):
+        if action == "agreement.commented":
+            commenting.set()  # everything but the journal done: the reassignment comes now
+            reassigning.wait(2)
+        return append(case_id, action, *args, **kwargs)
+
+    def announced(case):
+        reassigning.set()
+        return changed(case)
+
+    monkeypatch.setattr(journal, "append", paused_append)
+    monkeypatch.setattr(agreement_ops, "mediator_changed", announced)
+    out: dict = {}
+
+    def run(name: str, act) -> None:
+        with racing.app_context():
+            try:
+                act()
+                db.session.commit()
+                out[name] = "done"
+            except Exception as error:  # reported to the test, which fails on anything else
+                db.session.rollback()
+                out[name] = f"error: {error!r}"
+            finally:
+                db.session.remove()
+
+    def comment() -> None:
+        run(
+            "comment",
+            lambda: agreements.comment(
+                db.session.get(Agreement, ids["agreement"]),
+                "请写明付款账户",
+                by=db.session.get(User, ids["party"]),
+            ),
+        )
+
+    def reassign() -> None:
+        commenting.wait(10)
+        run(
+            "reassign",
+            lambda: assignment.reassign_by_institution(
+                db.session.get(Case, ids["case"]),
+                mediator=db.session.get(User, ids["other"]),
+                by=db.session.get(User, ids["admin"]),
+            ),
+        )
+
+    run_together(comment, reassign)
+    with racing.app_context():
+        db.engine.dispose()
+    assert out == {"comment": "done", "reassign": "done"}, out
+    with app.app_context():
+        assert db.session.get(Case, ids["case"]).mediator_id == ids["other"]
+        assert [
+            c.text for c in agreements.comments(db.session.get(Agreement, ids["agreement"]))
+        ] == ["请写明付款账户"]

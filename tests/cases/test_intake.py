@@ -4,12 +4,13 @@ import hashlib
 import io
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from mediation.accounts.models import User
-from mediation.cases import workflow
+from mediation.cases import intake, workflow
 from mediation.cases.models import Case, CaseAssignment, Evidence
 from mediation.cases.states import Action, CaseStatus
 from mediation.core.db import utcnow
@@ -357,3 +358,53 @@ def test_the_first_step_sent_from_two_tabs_at_once_opens_one_draft(app, applican
     assert [a.status_code for a in answers] == [302, 302], answers
     assert answers[0].location == answers[1].location
     assert _count(app, Case) == 1
+
+
+def test_the_same_dispute_filed_for_two_parties_opens_a_draft_for_each(app, applicant):
+    """An agent files the same dispute for two workers (the same employer, the same claims):
+    the second first page took over the first worker's draft, which became the second
+    worker's, and the first worker's filing was gone. Nor does filing the same dispute for
+    oneself take over a draft filed for someone else. Each is a draft of its own; the
+    same page sent twice for the same party is still one."""
+    client, _mediator_id = applicant
+
+    def as_agent_for(name: str, phone: str) -> dict:
+        return {
+            **DISPUTE,
+            "as_agent": "y",
+            "principal_name": name,
+            "principal_phone": phone,
+            "principal_id_number": "",
+        }
+
+    first = post_form(client, "/cases/new", as_agent_for("王师傅", "13822224444"))
+    again = post_form(client, "/cases/new", as_agent_for("王师傅", "13822224444"))
+    second = post_form(client, "/cases/new", as_agent_for("刘师傅", "13822225555"))
+    own = post_form(client, "/cases/new", DISPUTE)
+    assert {r.status_code for r in (first, again, second, own)} == {302}
+    assert again.location == first.location
+    assert len({first.location, second.location, own.location}) == 3
+    with app.app_context():
+        principals = sorted(
+            tuple(sorted(p.user.real_name for p in case.parties if not p.is_agent))
+            for case in db.session.scalars(select(Case))
+        )
+    assert principals == [("刘师傅",), ("张三",), ("王师傅",)]
+    # The party an agent files for, filing the same dispute themselves: a draft of their own.
+    with app.app_context():
+        worker = db.session.scalars(select(User).where(User.real_name == "王师傅")).one()
+        own_draft = intake.save_dispute(
+            None,
+            applicant=worker,
+            category=DISPUTE["category"],
+            title=DISPUTE["title"],
+            facts=DISPUTE["facts"],
+            region_code=DISPUTE["region_code"],
+            claims=[
+                intake.ClaimInput("赔偿墙面维修费", Decimal("3000")),
+                intake.ClaimInput("修好防水层", None),
+            ],
+        )
+        db.session.commit()
+        assert [p.user.real_name for p in own_draft.parties] == ["王师傅"]
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 4

@@ -8,6 +8,8 @@ import io
 import re
 import zipfile
 
+import pytest
+
 from mediation.cases.models import Case
 from mediation.court.models import Application
 from mediation.extensions import db
@@ -570,3 +572,32 @@ def test_a_withdrawal_from_two_tabs_at_once_is_made_once(app):
     assert _journal_count(app, case_id, "confirmation.withdrawn") == 1
     with app.app_context():
         assert db.session.get(Application, application_id).status == "withdrawn"
+
+
+def test_a_document_sent_again_for_a_new_request_answers_it(app):
+    """The court asks for the ID card; the party sends it. The court then asks again (say,
+    for everything that proves who the parties are) and the party sends the same file:
+    it was refused as "already added", and the court's new request stayed unanswered
+    until its deadline. A file sent for a request made after it was last sent is an
+    answer; the same upload sent twice is still added once."""
+    from mediation.court import application as applying
+    from mediation.court import operations as court_ops
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    with app.app_context():
+        world = in_force()
+        application = apply_jointly(world)
+        party = world.case.party_users()[0]
+        court_ops.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
+        applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        with pytest.raises(applying.RepeatedError):  # the upload sent twice
+            applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        court_ops.request_materials(application, "请提供证明双方身份的全部材料", 5, by=world.clerk)
+        applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        with pytest.raises(applying.RepeatedError):
+            applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        db.session.flush()
+        first, second = application.requests
+        assert first.answered_at is not None and second.answered_at is not None
+        answers = sorted(m.request_id for m in application.materials if m.kind == "supplement")
+        assert answers == [first.id, second.id]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from mediation import worker
@@ -467,3 +468,32 @@ def test_a_follow_up_or_a_confirmation_sent_twice_is_recorded_once(app, world):
         assert written["followup.performance_confirmed"] == 1
         assert db.session.scalar(select(func.count(FollowUp.id))) == 2
         assert db.session.get(Obligation, o).status == ObligationStatus.partly
+
+
+def test_the_same_follow_up_on_another_day_is_a_record_of_its_own(app_ctx):
+    """Art 31 回访: the mediator calls on Monday, nobody answers; calls again on Wednesday,
+    nobody answers. The second call, written in the same words, was taken for the first
+    one sent again and not recorded ("already recorded"); only the same record within a
+    moment of the first is a repeat."""
+    case, obligation = tracked(days=1)
+    ops.mark_missed(after_the_date(obligation))
+    call = {"kind": "call", "result": "refuses", "outcome": "电话无人接听"}
+    monday = utcnow()
+    with time_machine.travel(monday, tick=False):
+        ops.record(obligation, case.mediator, **call)
+        with pytest.raises(ops.RepeatedError):  # the same form, sent again at once
+            ops.record(obligation, case.mediator, **call)
+    retry = monday + ops.REPEAT_WINDOW - timedelta(seconds=1)  # a phone retrying its POST
+    with time_machine.travel(retry, tick=False), pytest.raises(ops.RepeatedError):
+        ops.record(obligation, case.mediator, **call)
+    with time_machine.travel(monday + timedelta(days=2), tick=False):
+        ops.record(obligation, case.mediator, **call)
+    db.session.flush()
+    recorded = db.session.scalars(
+        select(FollowUp.recorded_at).where(FollowUp.obligation_id == obligation.id)
+    ).all()
+    assert len(recorded) == 2
+    logged = select(func.count()).where(
+        JournalEntry.case_id == case.id, JournalEntry.action == "followup.recorded"
+    )
+    assert db.session.scalar(logged) == 2
