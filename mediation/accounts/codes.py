@@ -73,10 +73,11 @@ class CodeTooSoonError(FieldError):
 
 class CodeJustSentError(CodeTooSoonError):
     """The same request again: the newest message to this recipient went to this very
-    asker (the account, or the browser that asked for a code to its number) less than
-    ``SAME_REQUEST`` ago. Nothing is sent: the code just sent is the answer, and the
-    asker is answered as the first time (``ask_for_code``, ``registration``). To a caller
-    that does not expect it, it is a code asked for too soon."""
+    asker (the account, whose code still works, or the browser that asked for a code to
+    its number) less than ``SAME_REQUEST`` ago. Nothing is sent: the code just sent is the
+    answer, and the asker is answered as the first time (``ask_for_code``,
+    ``registration``). To a caller that does not expect it, it is a code asked for too
+    soon."""
 
 
 # A request for a code repeated this soon is the same request: a double tap comes within a
@@ -205,17 +206,27 @@ def _may_send(
     if retry_at is None:
         return
     newest = db.session.execute(
-        select(OneTimeCode.user_id, OneTimeCode.bound_to, OneTimeCode.created_at)
+        select(
+            OneTimeCode.user_id,
+            OneTimeCode.bound_to,
+            OneTimeCode.created_at,
+            OneTimeCode.consumed_at,
+        )
         .where(OneTimeCode.sent_to == sent_to, OneTimeCode.purpose == purpose)
         .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
         .limit(1)
     ).first()
     # A browser's request is known by the browser, whether a code or a note went out (the
-    # answer must not tell whether the number has an account); an account's by the account.
+    # answer must not tell whether the number has an account); an account's by the account,
+    # while the code it was sent still works: one used already, or retired because what it
+    # would confirm changed (minutes amended during their review), answers nothing.
     same_asker = newest is not None and (
         newest.bound_to == bound_to
         if bound_to is not None
-        else newest.bound_to is None and user is not None and newest.user_id == user.id
+        else newest.bound_to is None
+        and user is not None
+        and newest.user_id == user.id
+        and newest.consumed_at is None
     )
     if same_asker and newest.created_at > now - SAME_REQUEST:
         raise CodeJustSentError(retry_at)
@@ -268,10 +279,11 @@ def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None)
 
 
 def ask_for_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
-    """A code the person asked for with a button ("send the code", "log in"): sent as
-    ``issue_code`` sends it, except that the same press again (a double tap, a phone
-    resending the POST) is answered by the code just sent, as the first press was, and
-    nothing more goes out. Asked again later within the pacing: ``CodeTooSoonError``."""
+    """A code the person asked for with a button ("send the code", "log in", "send me the
+    code" to sign or to confirm the minutes): sent as ``issue_code`` sends it, except that
+    the same press again (a double tap, a phone resending the POST) is answered by the code
+    just sent, as the first press was, and nothing more goes out. Asked again later within
+    the pacing: ``CodeTooSoonError``."""
     with contextlib.suppress(CodeJustSentError):
         issue_code(user, purpose, now=now)
 

@@ -370,7 +370,8 @@ def _turn_of(agreement: Agreement, user: User) -> Signature:
 
 def send_code(agreement: Agreement, user: User) -> None:
     _turn_of(agreement, user)
-    accounts.issue_code(user, CodePurpose.agreement_signature)
+    # The same press again (a double tap, a second tab) goes on with the code just sent.
+    accounts.ask_for_code(user, CodePurpose.agreement_signature)
 
 
 def checked_drawing(png: bytes | None, required: bool) -> bytes | None:

@@ -52,6 +52,7 @@ from .repeats import (
     CancelledAlreadyError,
     GuestInvitedAlreadyError,
     LinksJustSentError,
+    MovedAlreadyError,
     StartedAlreadyError,
 )
 from .slots import SlotUnavailableError
@@ -400,7 +401,9 @@ def reschedule(
     minutes: int | None = None,
     now: datetime | None = None,
 ) -> MediationSession:
-    """Move a fixed session; calendars replace the event (same UID, higher SEQUENCE)."""
+    """Move a fixed session; calendars replace the event (same UID, higher SEQUENCE). The
+    same move again a moment later (a double tap, two tabs) raises ``MovedAlreadyError``:
+    the first one's commit is read under the calendar lock."""
     reason = _reason(reason)
     settings = lock_calendar(session.mediator_id)
     db.session.refresh(session)
@@ -408,6 +411,8 @@ def reschedule(
     _must_be_fixed(session, _("Only a fixed session can be moved."))
     _not_held(session)
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
+    if repeats.moved_just_now(session, by, start, length, reason):
+        raise MovedAlreadyError  # done, and everyone was told: no second set of texts
     reception = _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
     before = session.start_at
     session.start_at = start

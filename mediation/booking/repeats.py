@@ -62,6 +62,12 @@ class CancelledAlreadyError(NotPermittedError):
         super().__init__(_("This session is already cancelled."))
 
 
+class MovedAlreadyError(Exception):
+    """The same move arrived again: the session is at the time asked for, moved there by
+    this form a moment ago, and everyone was told. Nothing is moved or sent twice; the page
+    says the session is moved, as the first time."""
+
+
 class GuestInvitedAlreadyError(Exception):
     """The person is already invited in this very capacity: the same form arrived again.
     Nothing is sent twice, and the page says the person was invited."""
@@ -157,6 +163,21 @@ def cancelled_just_now(session: MediationSession, by: User, reason: str) -> bool
     """``session`` (cancelled) was cancelled by ``by`` within the window, for ``reason``."""
     entry = _journaled_by(session, "session.cancelled", by)
     return entry is not None and entry.payload.get("reason") == reason
+
+
+def moved_just_now(
+    session: MediationSession, by: User, start: datetime, length: timedelta, reason: str
+) -> bool:
+    """``session`` (read again under the calendar lock) was moved to ``start`` for
+    ``length`` by ``by`` within the window, for ``reason``: the newest move of it, so a move
+    elsewhere since (and back) is not mistaken for this one."""
+    entry = _journaled_by(session, "session.rescheduled", by)
+    return (
+        entry is not None
+        and entry.payload.get("reason") == reason
+        and session.start_at == start
+        and session.end_at - session.start_at == length
+    )
 
 
 def links_sent_at(session: MediationSession) -> datetime | None:

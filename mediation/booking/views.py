@@ -351,6 +351,11 @@ def reschedule(session_id: int):
                     start=_parse_times([form.start.data], "start")[0],
                     reason=form.reason.data,
                 )
+            except booking.MovedAlreadyError:
+                # The same form again (a double tap, two tabs): answered as the first was.
+                db.session.rollback()
+                flash(_("The session is moved and everyone is told."), "success")
+                return redirect(url_for("cases.case_detail", case_id=session.case_id))
             except FieldError as error:
                 apply_field_error(form, error)
             except NotPermittedError as error:

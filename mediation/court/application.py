@@ -318,7 +318,8 @@ def send_code(application: Application, user: User) -> None:
     if turn is None or turn.user_id != user.id or not _party_of(application.case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(application.case, user)
-    accounts.issue_code(user, CodePurpose.agreement_signature)
+    # The same press again (a double tap, a second tab) goes on with the code just sent.
+    accounts.ask_for_code(user, CodePurpose.agreement_signature)
 
 
 def sign(

@@ -178,7 +178,8 @@ def _open_review_of(minutes: Minutes, user: User) -> MinutesReview:
 
 def send_code(minutes: Minutes, user: User) -> None:
     _open_review_of(minutes, user)
-    accounts.issue_code(user, CodePurpose.minutes_confirmation)
+    # The same press again (a double tap, a second tab) goes on with the code just sent.
+    accounts.ask_for_code(user, CodePurpose.minutes_confirmation)
 
 
 def check_disputes(minutes: Minutes, disputes: dict[str, str]) -> list[dict[str, str]]:

@@ -27,11 +27,13 @@ from mediation.cases.operations import open_case
 from mediation.consultation import operations as consultation
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import notices
+from . import notices, repeats
 from .models import BookingStatus, Outcome, ReceptionBooking
+from .repeats import BookedAlreadyError, CancelledAlreadyError, TakenFurtherAlreadyError
 
 TALK_MINUTES = 30  # a reception talk: a first hearing, not a mediation session
 BOOK_DAYS = 14  # as far ahead as the public reception page shows
@@ -101,7 +103,8 @@ def book(
     Two people booking one slot at once: the host's calendar is locked, the insert is
     conditional (no live booking of the slot), and the partial unique index refuses what
     any other writer might slip past both; one wins, the other is told the slot was just
-    taken."""
+    taken. The same form again a moment later (a double tap, two tabs) raises
+    ``BookedAlreadyError`` with the talk the first one booked."""
     now = now or utcnow()
     if not booker.is_verified:
         raise FieldError("slot", _("Prove your phone number by a code before booking."))
@@ -119,6 +122,9 @@ def book(
     if not now - timedelta(days=1) <= start.astimezone(UTC) <= now + timedelta(days=BOOK_DAYS + 1):
         raise FieldError("slot", _("This time is no longer free. Please choose another."))
     lock_calendar(host.id)
+    again = repeats.booked_just_now(booker, host, start, subject, now)
+    if again is not None:
+        raise BookedAlreadyError(again.id)  # booked and confirmed by text: not twice
     zone = slots.load_rules(host.id, now.date(), now.date()).zone
     day = start.astimezone(zone).date()
     slot = next((s for s in free_slots(host.id, day, now=now) if s.start == start), None)
@@ -172,10 +178,14 @@ def book(
 
 
 def cancel(booking: ReceptionBooking, by: User, *, now: datetime | None = None) -> None:
-    """The booker calls the talk off before it starts; the slot is free again."""
+    """The booker calls the talk off before it starts; the slot is free again. The same
+    press again a moment later raises ``CancelledAlreadyError``."""
     if by.id != booking.booker_id:
         raise NotAllowedError
+    _locked(booking)
     now = now or utcnow()
+    if repeats.cancelled_just_now(booking, now):
+        raise CancelledAlreadyError
     if booking.status != BookingStatus.booked or booking.start_at <= now:
         raise FieldError("booking", _("This talk can no longer be cancelled."))
     booking.status, booking.cancelled_at = BookingStatus.cancelled, now
@@ -208,9 +218,17 @@ def day_list(host: User, today: date, zone: ZoneInfo) -> list[ReceptionBooking]:
     ).all()
 
 
+def _locked(booking: ReceptionBooking) -> None:
+    """Steps on one talk one after another (its row's write lock), each reading what the
+    one before it stored: a double tap's second request finds the first one's work."""
+    lock_rows(ReceptionBooking.id, booking.id)
+    db.session.refresh(booking)
+
+
 def _hosted(booking: ReceptionBooking, by: User) -> None:
     if by.id != booking.host_id:
         raise NotAllowedError
+    _locked(booking)
     if booking.status == BookingStatus.cancelled:
         raise FieldError("notes", _("The party cancelled this talk."))
 
@@ -272,8 +290,12 @@ def _claim(booking: ReceptionBooking, outcome: Outcome) -> None:
 def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
     """Escalation: a draft case with the booker as applicant, carrying the subject and the
     host's record as its facts; the booker completes and submits it (art 17: the party
-    applies). Once only."""
+    applies). Once only: the same press again a moment later raises
+    ``TakenFurtherAlreadyError`` with the case the first one drafted."""
     _hosted(booking, by)
+    drafted = repeats.case_drafted_just_now(booking, by, category, utcnow())
+    if drafted is not None:
+        raise TakenFurtherAlreadyError(drafted.number)  # the party was told once
     _not_yet_turned(booking)
     if not booking.notes:
         raise FieldError("notes", _("Write down what was said and advised."))
@@ -302,8 +324,11 @@ def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
 
 def to_answer(booking: ReceptionBooking, by: User, category: str) -> None:
     """The host's record kept as the booker's consultation, answered (the booker is told
-    and reads it among their questions). Once only."""
+    and reads it among their questions). Once only: the same press again a moment later
+    raises ``TakenFurtherAlreadyError``."""
     _hosted(booking, by)
+    if repeats.answered_just_now(booking, by, category, utcnow()):
+        raise TakenFurtherAlreadyError(None)  # the party was told once
     _not_yet_turned(booking)
     question = consultation.answered_in_person(
         booking.booker,

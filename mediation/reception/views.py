@@ -82,14 +82,21 @@ def book(host_id: int):
             if start.tzinfo is None:
                 raise ValueError
             booking = ops.book(current_user, host, start, form.subject.data, now=now)
-        except (ValueError, OverflowError):  # not a time, or one past the calendar
-            slot_error = _("Choose a time.")
-        except FieldError as error:
+        except ops.BookedAlreadyError as already:
+            # The same form again (a double tap, two tabs): the talk the first one booked,
+            # answered as the first one was.
+            db.session.rollback()
+            flash(_("Your talk is booked. A text message confirms it."), "success")
+            return redirect(url_for("reception.booking", booking_id=already.booking_id))
+        except FieldError as error:  # before ValueError, which it is
             db.session.rollback()
             if error.field == "subject":
                 form.subject.errors = [error.message]
             else:
                 slot_error = error.message
+        except (ValueError, OverflowError):  # not a time, or one past the calendar
+            db.session.rollback()
+            slot_error = _("Choose a time.")
         else:
             db.session.commit()
             flash(_("Your talk is booked. A text message confirms it."), "success")
@@ -147,13 +154,17 @@ def cancel(booking_id: int):
         abort(400)
     try:
         ops.cancel(item, current_user)
+    except ops.CancelledAlreadyError:
+        # The same press again (a double tap, two tabs): answered as the first was.
+        db.session.rollback()
+        flash(_("Your talk is cancelled; the time is free for others."), "success")
     except FieldError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
         db.session.commit()
         flash(_("Your talk is cancelled; the time is free for others."), "success")
-    return redirect(url_for("reception.booking", booking_id=item.id))
+    return redirect(url_for("reception.booking", booking_id=booking_id))
 
 
 # -- the host -------------------------------------------------------------------------
@@ -189,26 +200,31 @@ def record(booking_id: int):
     form = RecordForm()
     form.category.choices = with_prompt(categories.choices())
     action = request.form.get("action", "save")
-    if form.validate_on_submit():
-        try:
-            ops.record(item, current_user, form.notes.data)
-            if action == "case":
-                case = ops.to_case(item, current_user, form.category.data or "")
-            elif action == "answer":
-                ops.to_answer(item, current_user, form.category.data or "")
-        except FieldError as error:
-            db.session.rollback()
-            field = getattr(form, error.field, form.notes)
-            field.errors = [error.message]
-        else:
-            db.session.commit()
-            if action == "case":
-                flash(
-                    _("Case %(number)s was drafted for the party.", number=case.number), "success"
-                )
-            elif action == "answer":
-                flash(_("The talk is kept as the party's consultation answer."), "success")
-            else:
-                flash(_("The record is saved."), "success")
-            return redirect(url_for("reception.booking", booking_id=item.id))
-    return _booking_page(item, form, 422)
+    if not form.validate_on_submit():
+        return _booking_page(item, form, 422)
+    number = None
+    try:
+        ops.record(item, current_user, form.notes.data)
+        if action == "case":
+            number = ops.to_case(item, current_user, form.category.data or "").number
+        elif action == "answer":
+            ops.to_answer(item, current_user, form.category.data or "")
+    except ops.TakenFurtherAlreadyError as already:
+        # The same press again (a double tap, two tabs): what the first one did stands,
+        # and the answer is the first one's.
+        db.session.rollback()
+        number = already.case_number
+    except FieldError as error:
+        db.session.rollback()
+        field = getattr(form, error.field, form.notes)
+        field.errors = [error.message]
+        return _booking_page(item, form, 422)
+    else:
+        db.session.commit()
+    if action == "case":
+        flash(_("Case %(number)s was drafted for the party.", number=number), "success")
+    elif action == "answer":
+        flash(_("The talk is kept as the party's consultation answer."), "success")
+    else:
+        flash(_("The record is saved."), "success")
+    return redirect(url_for("reception.booking", booking_id=booking_id))

@@ -1,7 +1,8 @@
 """The mediator's booking buttons pressed twice (a double tap, a phone resending the POST,
-two tabs): "book", "start now" and "cancel" act once, send each text once, and the second
-press is answered as the first was. A booking that really collides with the time just
-taken (another case, or the same one later on) is still refused."""
+two tabs): "book", "start now", "cancel" and "move" act once, send each text once, and the
+second press is answered as the first was. A booking that really collides with the time
+just taken (another case, or the same one later on) is still refused, and a move to
+another time is still made."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ OFFERED = "已提供可选时间，各方当事人选择后即确定。"
 TAKEN = "该时间刚刚被占用，请另选时间。"
 CANCELLED = "调解已取消，已通知所有人。"
 STARTED = "调解已开始，已向当事人发送参加链接。"
+MOVED = "调解已改期，已通知所有人。"
 
 
 @pytest.fixture
@@ -266,3 +268,70 @@ def test_start_now_with_a_session_open_for_a_while_still_says_so(app, world):
         assert _flash(_shown(client, later), "本案已有正在进行的调解，请进入调解室。") == "error"
     assert len(_sessions(app, world["case_id"])) == 1
     assert _journaled(app, "session.started_now") == 1
+
+
+# -- move ----------------------------------------------------------------------------------
+
+
+def _move(client, session_id: int, token: str, start, reason: str = "调解员临时出差"):
+    form = {"start": start.isoformat(), "reason": reason, "csrf_token": token}
+    return client.post(f"/sessions/{session_id}/reschedule", data=form)
+
+
+def _moved_to(app, session_id: int) -> tuple[str, int]:
+    with app.app_context():
+        session = db.session.get(MediationSession, session_id)
+        return session.start_at.isoformat(), session.sequence
+
+
+def test_move_pressed_twice_moves_once_and_says_moved_both_times(app, world):
+    """The second press moved the session to the same time again and texted everyone a
+    second time; now it says the session is moved, as the first did, and sends nothing."""
+    session_id = _booked(app, world)
+    page = f"/sessions/{session_id}/reschedule"
+    [(client, token)] = _tabs(app, world, page, 1)
+    first = _move(client, session_id, token, ahead(2, "10:00"))
+    assert _flash(_shown(client, first), MOVED) == "success"
+    sent, moved = _texts(app), _moved_to(app, session_id)
+    again = _move(client, session_id, token, ahead(2, "10:00"))
+    assert again.location == first.location
+    assert _flash(_shown(client, again), MOVED) == "success"
+    assert _moved_to(app, session_id) == moved == (ahead(2, "10:00").isoformat(), moved[1])
+    assert _texts(app) == sent  # one set of texts
+    assert _journaled(app, "session.rescheduled") == 1
+
+
+def test_move_pressed_in_two_tabs_at_once_moves_once(app, world):
+    session_id = _booked(app, world)
+    page = f"/sessions/{session_id}/reschedule"
+    before = _texts(app)
+    answers = at_once(
+        *(
+            lambda c=c, t=t: _move(c, session_id, t, ahead(2, "10:00"))
+            for c, t in _tabs(app, world, page)
+        )
+    )
+    assert [a.status_code for a in answers] == [302, 302], answers
+    assert answers[0].location == answers[1].location
+    assert _journaled(app, "session.rescheduled") == 1
+    with app.app_context():
+        told = len(db.session.get(MediationSession, session_id).participants)
+    assert 0 < _texts(app) - before <= told  # each participant told once (not twice)
+
+
+def test_another_move_is_still_made(app, world):
+    """A move to another time, the same time for another reason, or the same form after
+    the window is not the same request: made, and everyone is told, as before."""
+    session_id = _booked(app, world)
+    page = f"/sessions/{session_id}/reschedule"
+    [(client, token)] = _tabs(app, world, page, 1)
+    _move(client, session_id, token, ahead(2, "10:00"))
+    for start, reason in ((ahead(3, "10:00"), "调解员临时出差"), (ahead(3, "10:00"), "当事人要求")):
+        sent = _texts(app)
+        assert _flash(_shown(client, _move(client, session_id, token, start, reason)), MOVED)
+        assert _moved_to(app, session_id)[0] == start.isoformat() and _texts(app) > sent
+    with time_machine.travel(utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=5)):
+        sent = _texts(app)
+        _move(client, session_id, token, ahead(3, "10:00"), "当事人要求")
+    assert _texts(app) > sent
+    assert _journaled(app, "session.rescheduled") == 4

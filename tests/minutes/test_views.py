@@ -4,7 +4,11 @@ confirms with a code without losing what they typed; access is checked on every 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import time_machine
+
+from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.minutes import operations as minutes
 from mediation.minutes import review
@@ -294,3 +298,79 @@ def test_a_review_closed_twice_says_it_was_closed(app):
     text = tab.get(page).get_data(as_text=True)
     assert "已经结束" in text and "该笔录不在核对中" not in text
     assert _count(app, JournalEntry, action="minutes.finalised") == 1
+
+
+# -- "send me the code" pressed twice ------------------------------------------------------
+
+SENT = "验证码已发送至"
+WAIT = "秒后可再次获取"
+
+
+def _reviewing(app, monkeypatch, tabs: int = 2):
+    """Production pacing (one code a minute per number); the applicant's minutes page in
+    ``tabs`` tabs: (session id, phone, [(tab, its review form)])."""
+    from tests.conftest import csrf_token
+
+    monkeypatch.setitem(app.config, "CODE_INTERVAL_SECONDS", 60)
+    with app.app_context():
+        case = make_mediating_case()
+        session = ended_session(case)
+        applicant = case.party_users()[0]
+        db.session.commit()
+        session_id, phone = session.id, applicant.phone
+    page = f"/sessions/{session_id}/minutes"
+    opened = []
+    for _ in range(tabs):
+        tab = app.test_client()
+        login(tab, phone, PASSWORD)
+        shown = tab.get(page).get_data(as_text=True)
+        version = re.search(r'name="version"[^>]*value="(\d+)"', shown).group(1)
+        form = {"action": "code", "version": version, "csrf_token": csrf_token(tab, page)}
+        opened.append((tab, form))
+    return session_id, phone, opened
+
+
+def _texts_to(app, phone: str) -> int:
+    with app.app_context():
+        return len(messages_to(phone))
+
+
+def test_send_code_pressed_twice_on_the_minutes_sends_one_code(app, monkeypatch):
+    """The second press (two tabs at once, or one after the other) was told, as an error
+    next to the code field, to wait a minute for a new code, although the code it needed
+    had just been sent; now it is answered as the first, and one text goes out. Asked again
+    20 seconds later, the party is still told when the next code can come."""
+    from tests.conftest import at_once
+
+    session_id, phone, tabs = _reviewing(app, monkeypatch)
+    answer = f"/sessions/{session_id}/minutes/review"
+    before = _texts_to(app, phone)
+    answers = at_once(*(lambda t=t, f=f: t.post(answer, data=f) for t, f in tabs))
+    answers.append(tabs[0][0].post(answer, data=tabs[0][1]))
+    for pressed in answers:
+        body = pressed.get_data(as_text=True)
+        assert pressed.status_code == 200 and SENT in body and WAIT not in body
+    assert _texts_to(app, phone) - before == 1
+    with time_machine.travel(utcnow() + timedelta(seconds=20)):
+        later = tabs[1][0].post(answer, data=tabs[1][1])
+    assert later.status_code == 422 and WAIT in later.get_data(as_text=True)
+    assert _texts_to(app, phone) - before == 1
+
+
+def test_a_code_retired_since_is_no_answer_to_the_next_press(app, monkeypatch):
+    """The mediator changed the minutes just after the party's code went out: that code
+    no longer confirms anything, so a press a moment later is no repeat of the first one
+    (which it would go on from): the party is told when a new code can come."""
+    session_id, phone, [(tab, form)] = _reviewing(app, monkeypatch, tabs=1)
+    answer = f"/sessions/{session_id}/minutes/review"
+    before = _texts_to(app, phone)
+    assert SENT in tab.post(answer, data=form).get_data(as_text=True)
+    with app.app_context():
+        from mediation.booking.models import MediationSession
+
+        session = db.session.get(MediationSession, session_id)
+        minutes.save(session, {"facts": "双方确认曾有借款关系。"}, by=session.case.mediator)
+        db.session.commit()
+    again = tab.post(answer, data={**form, "version": "2"})
+    assert again.status_code == 422 and WAIT in again.get_data(as_text=True)
+    assert _texts_to(app, phone) - before == 2  # the code, then the review asked again
