@@ -37,7 +37,8 @@ from . import bundle, delegation_openapi, grounds, keys
 from . import operations as court_ops
 from .delegation_api import bp as delegations_bp
 from .models import OPEN, ApiToken, Application, ApplicationStatus, SupplementRequest
-from .openapi import MAX_BODY, NOT_BLANK, document
+from .openapi import document
+from .openapi_shapes import MAX_BODY, NOT_BLANK
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
 # Disputes the court delegates before filing: same token, limits and body bound.
@@ -458,7 +459,7 @@ def get_decision(application_id: int):
 
 
 def _required_text(body: dict, key: str) -> str:
-    """Text that must say something: present, a string, not only blanks (openapi.NOT_BLANK,
+    """Text that must say something: present, a string, not only blanks (openapi_shapes.NOT_BLANK,
     the same characters str.strip() removes), within the length the document gives."""
     value = _text(body, key)
     if not re.search(NOT_BLANK, value):
