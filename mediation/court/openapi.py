@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import grounds
+from .examination import MATERIALS_DAYS
 from .keys import MAX_SIGNED_BYTES
 from .models import ApplicationStatus
 from .openapi_shapes import (
@@ -28,14 +29,14 @@ from .openapi_shapes import (
     path_ids,
     text,
 )
-from .operations import MATERIALS_DAYS, MAX_REASONS
+from .steps import MAX_REASONS
 
 APPLICATION = {"$ref": "#/components/schemas/Application"}
 MATERIAL_REQUEST = {"$ref": "#/components/schemas/MaterialRequest"}
 
 # -- the 409 codes of the applications' steps ---------------------------------------------
 
-# A step on an application whose state moved on (operations.check_step): a court's system
+# A step on an application whose state moved on (steps.check_step): a court's system
 # stops there, rather than retrying; the application says when.
 WITHDRAWN = {
     "withdrawn": "the parties withdrew the application (`withdrawn_at` says when): the court's "
