@@ -11,7 +11,7 @@ from agreements.verify import verify_pdf
 from mediation import archive, worker
 from mediation.agreements import credentials, signing, verification
 from mediation.court import application as applying
-from mediation.court import operations as court_ops
+from mediation.court import examination, ruling
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
 from tests.court.conftest import apply_jointly, in_force
@@ -41,8 +41,8 @@ def test_documents_are_renewed_before_the_tsa_certificate_expires_and_only_then(
     start = datetime.now(UTC)
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    court_ops.rule(application, True, None, "", by=world.judge)
+    examination.accept(application, by=world.clerk)
+    ruling.rule(application, True, None, "", by=world.judge)
     db.session.commit()
     before = stored(application)
     final = signing.document_bytes(application.agreement)
@@ -61,7 +61,7 @@ def test_documents_are_renewed_before_the_tsa_certificate_expires_and_only_then(
         for path in (
             signing.document_path_of(application.agreement),
             applying.document_path(application),
-            court_ops.decision_file(application),
+            ruling.decision_file(application),
         ):
             report = verify_pdf(path.read_bytes(), trust_roots=roots)
             assert report.ok

@@ -68,7 +68,7 @@ def actors_for(user: User | None, case: Case) -> set[Actor]:
         and user.institution_id == case.institution_id
     ):
         actors.add(Actor.institution)
-    # Which court: court.operations lets only the court the application went to act.
+    # Which court: court.steps lets only the court the application went to act.
     if user.has_role(Role.court_clerk, Role.judge):
         actors.add(Actor.court)
     return actors

@@ -28,6 +28,7 @@ from mediation.cases.models import Case, CaseParty
 from mediation.cases.operations import open_case
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.i18n import format_when
 from mediation.core.locks import lock_rows
 from mediation.core.storage import content_key, storage
 from mediation.extensions import db
@@ -131,6 +132,52 @@ def in_pool(user: User, question: Question) -> bool:
     )
 
 
+def holds(user: User, question: Question) -> bool:
+    """``user``, an expert, took the question and has not answered it yet."""
+    return (
+        question.status == QuestionStatus.taken
+        and question.expert_id == user.id
+        and user.has_role(Role.expert)
+    )
+
+
+def may_answer(user: User, question: Question) -> bool:
+    """The experts of the question's pool; and the expert who took it, though an
+    administrator has since changed their province or categories (make_expert). The profile
+    routes the questions still to come: the one taken stays with its expert, who may have
+    begun the answer, rather than wait for nobody, since no other expert can take it while
+    it is taken and the asker was promised an answer in ``ANSWER_WORKING_DAYS``. Anyone
+    else outside the pool may not answer, as before."""
+    return in_pool(user, question) or holds(user, question)
+
+
+def moved_out(user: User, question: Question) -> str | None:
+    """What changed, in the expert's words, when the question they took is no longer of
+    their pool (may_answer); None when it still is, or is not theirs."""
+    profile = db.session.get(ExpertProfile, user.id)
+    if profile is None or not holds(user, question) or in_pool(user, question):
+        return None
+    taken = format_when(question.taken_at) if question.taken_at else ""
+    if profile.region_code != question.region_code:
+        return _(
+            "Your expert profile was changed after you took this question on %(when)s: you "
+            "now answer questions from %(province)s, and this one is from %(region)s. It stays "
+            "yours to answer, so that the person who asked is not kept waiting; new questions "
+            "from %(region)s no longer come to you.",
+            when=taken,
+            province=regions.name(profile.region_code),
+            region=regions.name(question.region_code),
+        )
+    return _(
+        "Your expert profile was changed after you took this question on %(when)s: it no "
+        "longer covers disputes of the kind \u201c%(category)s\u201d. It stays yours to "
+        "answer, so that the person who asked is not kept waiting; new questions of this kind "
+        "no longer come to you.",
+        when=taken,
+        category=categories.category_name(question.category),
+    )
+
+
 def region_admins(region_code: str) -> list[User]:
     """The administrators of the region's institutions, and the platform's."""
     institutions = [
@@ -168,14 +215,15 @@ def can_view(user: User, question: Question) -> bool:
 
 
 def queue(expert: User) -> list[Question]:
-    """The questions waiting in the expert's pool, and those they took, oldest first."""
+    """The questions waiting in the expert's pool, and those they took (of their pool or no
+    longer, may_answer), oldest first."""
     profile = db.session.get(ExpertProfile, expert.id)
     if profile is None or not expert.has_role(Role.expert):
         return []
     found = db.session.scalars(
         select(Question)
         .where(
-            Question.region_code == profile.region_code,
+            or_(Question.region_code == profile.region_code, Question.expert_id == expert.id),
             Question.status != QuestionStatus.answered,
         )
         .order_by(Question.due_at, Question.id)
@@ -183,8 +231,12 @@ def queue(expert: User) -> list[Question]:
     return [
         q
         for q in found
-        if (q.status == QuestionStatus.open or q.expert_id == expert.id)
-        and (not profile.categories or q.category in profile.categories)
+        if q.expert_id == expert.id
+        or (
+            q.status == QuestionStatus.open
+            and q.region_code == profile.region_code
+            and (not profile.categories or q.category in profile.categories)
+        )
     ]
 
 
@@ -348,7 +400,7 @@ def my_questions(asker: User) -> list[Question]:
 
 def take(question: Question, expert: User, *, now: datetime | None = None) -> None:
     """The expert answers this one: the others of the pool see it is being answered."""
-    if not in_pool(expert, question):
+    if not may_answer(expert, question):
         raise NotAllowedError
     if question.status == QuestionStatus.answered:
         raise FieldError("answer", _("This question has been answered."))

@@ -161,9 +161,10 @@ def question(question_id: int):
         question=item,
         asker=item.asker_id == current_user.id,
         expert_here=expert_here,
-        mine_to_answer=expert_here
+        mine_to_answer=ops.may_answer(current_user, item)
         and item.status != QuestionStatus.answered
         and item.expert_id in (None, current_user.id),
+        moved=ops.moved_out(current_user, item),
         answer_form=AnswerForm(),
         form=FlaskForm(),
         category=categories.category_name(item.category),
@@ -249,7 +250,7 @@ def queue():
 @login_required
 def take(question_id: int):
     item = _question_or_404(question_id)
-    if not ops.in_pool(current_user, item):
+    if not ops.may_answer(current_user, item):
         abort(403)
     if FlaskForm().validate_on_submit():
         try:
@@ -265,8 +266,11 @@ def take(question_id: int):
 @login_required
 def answer(question_id: int):
     item = _question_or_404(question_id)
-    if not ops.in_pool(current_user, item):
+    if not ops.may_answer(current_user, item):
         abort(403)
+    # Taken before an administrator changed the expert's province or categories: answered
+    # all the same (ops.may_answer), and the expert told why new ones no longer come.
+    moved = ops.moved_out(current_user, item)
     form = AnswerForm()
     if form.validate_on_submit():
         try:
@@ -291,6 +295,14 @@ def answer(question_id: int):
                     ),
                     "success",
                 )
+            if moved is not None:
+                flash(
+                    _(
+                        "Your expert profile was changed after you took this question: new "
+                        "questions like it no longer come to you."
+                    ),
+                    "info",
+                )
             return redirect(url_for("consultation.question", question_id=item.id))
     page = render_template(
         "consultation/question.html",
@@ -298,6 +310,7 @@ def answer(question_id: int):
         asker=False,
         expert_here=True,
         mine_to_answer=True,
+        moved=moved,
         answer_form=form,
         form=FlaskForm(),
         category=categories.category_name(item.category),

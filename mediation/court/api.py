@@ -2,7 +2,8 @@
 its package and the signed decision, and posts acceptance, requests for materials, the one
 extension and rulings. A bearer token, made by an administrator with
 `mediation court token COURT_NAME`, stands for one court and sees only its applications.
-The same operations as the portal run behind it; the OpenAPI document is openapi.py.
+The same operations as the portal run behind it (steps.py, examination.py, ruling.py); the
+OpenAPI document is openapi.py.
 A court with its own key fetches the decision prepared by a ruling, signs it on its own
 system and posts it back (keys.py checks it before the ruling is made).
 
@@ -33,11 +34,12 @@ from mediation.core.forms import FieldError
 from mediation.core.storage import storage
 from mediation.extensions import csrf, db, limiter
 
-from . import bundle, delegation_openapi, grounds, keys
-from . import operations as court_ops
+from . import bundle, delegation_openapi, examination, grounds, keys, ruling, steps
+from .application import RepeatedError
 from .delegation_api import bp as delegations_bp
 from .models import OPEN, ApiToken, Application, ApplicationStatus, SupplementRequest
-from .openapi import MAX_BODY, NOT_BLANK, document
+from .openapi import document
+from .openapi_shapes import MAX_BODY, NOT_BLANK
 
 api = Blueprint("court_api", __name__, url_prefix="/api/court/v1")
 # Disputes the court delegates before filing: same token, limits and body bound.
@@ -175,7 +177,7 @@ def _summary(application: Application) -> dict[str, Any]:
         "submitted_at": _time(application.submitted_at),
         "acceptance_due_at": _time(application.acceptance_due_at),
         "ruling_due_at": _time(application.ruling_due_at),
-        "awaiting_court_signature": court_ops.awaiting_signature(application) is not None,
+        "awaiting_court_signature": ruling.awaiting_signature(application) is not None,
         "parties": [
             {"name": p.user.real_name, "side": p.side, "agent": p.is_agent} for p in case.parties
         ],
@@ -207,20 +209,20 @@ def _detail(application: Application) -> dict[str, Any]:
 
 def _prepared(application: Application) -> dict[str, Any] | None:
     """The ruling decided but awaiting the court's signature (keys.py), if any."""
-    ruling = court_ops.awaiting_signature(application)
-    if ruling is None:
+    draft = ruling.awaiting_signature(application)
+    if draft is None:
         return None
     return {
-        "confirmed": ruling.confirmed,
-        "ground": ruling.ground,
-        "reasons": ruling.reasons,
-        "decided_at": _time(ruling.decided_at),
-        "unsigned_decision_sha256": ruling.document_sha256,
+        "confirmed": draft.confirmed,
+        "ground": draft.ground,
+        "reasons": draft.reasons,
+        "decided_at": _time(draft.decided_at),
+        "unsigned_decision_sha256": draft.document_sha256,
     }
 
 
 def _application(application_id: int) -> Application | None:
-    return court_ops.application_of(g.court, application_id)
+    return steps.application_of(g.court, application_id)
 
 
 @api.get("/openapi.json")
@@ -230,7 +232,7 @@ def openapi():
 
 @api.get("/applications")
 def list_applications():
-    return jsonify({"applications": [_summary(a) for a in court_ops.applications_of(g.court)]})
+    return jsonify({"applications": [_summary(a) for a in steps.applications_of(g.court)]})
 
 
 @api.get("/applications/<int:application_id>")
@@ -251,9 +253,9 @@ def get_package(application_id: int):
     application = _application(application_id)
     if application is None:
         return _error(404, "not_found", _("No such application at this court."))
-    if not court_ops.examines(application):
+    if not steps.examines(application):
         # The court's access ends with the withdrawal: said so, so that its system stops.
-        return _error(409, "withdrawn", court_ops.no_longer_in_hand(application))
+        return _error(409, "withdrawn", steps.no_longer_in_hand(application))
     return send_file(
         BytesIO(bundle.build(application)),
         mimetype="application/zip",
@@ -284,7 +286,7 @@ def _act(application_id: int, act, *, status: int = 200):
         return _error(422, "invalid", f"{error.field}: {error.message}")
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
-        # A rule of the application's state names itself (operations.StepRefusedError).
+        # A rule of the application's state names itself (steps.StepRefusedError).
         return _error(409, getattr(error, "code", "conflict"), str(error))
     db.session.commit()
     if answer is None:
@@ -302,8 +304,8 @@ def _text(body: dict, key: str) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
         raise FieldError(key, _("Text expected."))
-    if len(value) > court_ops.MAX_REASONS:
-        raise FieldError(key, _("At most %(n)d characters.", n=court_ops.MAX_REASONS))
+    if len(value) > steps.MAX_REASONS:
+        raise FieldError(key, _("At most %(n)d characters.", n=steps.MAX_REASONS))
     return value
 
 
@@ -338,9 +340,9 @@ def post_acceptance(application_id: int):
         if _flag(body, "accept"):
             if body.get("ground", "") not in (None, ""):
                 raise FieldError("ground", _("An acceptance has no ground."))
-            court_ops.accept(application, by=None)
+            examination.accept(application, by=None)
         else:
-            court_ops.refuse(application, _text(body, "ground"), reasons, by=None)
+            examination.refuse(application, _text(body, "ground"), reasons, by=None)
 
     return _act(application_id, act)
 
@@ -354,12 +356,12 @@ def post_ruling(application_id: int):
         reasons = _text(body, "reasons")
         if _flag(body, "confirmed"):
             _no_ground(body)
-            court_ops.rule(application, True, None, reasons, by=None)
+            ruling.rule(application, True, None, reasons, by=None)
             return
         ground = _text(body, "ground")
         if ground not in grounds.REJECTION:
             raise FieldError("ground", _("Choose the ground for not confirming the agreement."))
-        court_ops.rule(application, False, ground, reasons, by=None)
+        ruling.rule(application, False, ground, reasons, by=None)
 
     return _act(application_id, act)
 
@@ -374,10 +376,10 @@ def get_unsigned_decision(application_id: int):
     if application is not None and application.status not in OPEN:
         # Withdrawn, refused or ruled: no decision will await a signature any more.
         try:
-            court_ops.check_step(application, court_ops.Step.sign)
-        except court_ops.StepRefusedError as error:
+            steps.check_step(application, steps.Step.sign)
+        except steps.StepRefusedError as error:
             return _error(409, error.code, str(error))
-    stored = court_ops.prepared_document(application) if application else None
+    stored = ruling.prepared_document(application) if application else None
     if stored is None or not storage().exists(stored[0]):
         return _error(404, "not_found", _("No decision is waiting for the court's signature."))
     return send_stored(
@@ -410,7 +412,7 @@ def post_signed_decision(application_id: int):
                                            n=keys.MAX_SIGNED_BYTES >> 20))  # fmt: skip
     data = request.stream.read(keys.MAX_SIGNED_BYTES + 1)
     try:
-        court_ops.signed_ruling(application, data, by=None)
+        ruling.signed_ruling(application, data, by=None)
     except FieldError as error:
         db.session.rollback()
         return _error(422, "invalid", f"{error.field}: {error.message}")
@@ -430,7 +432,7 @@ def get_decision(application_id: int):
     application = _application(application_id)
     if application is None:
         return _error(404, "not_found", _("No such application at this court."))
-    stored = court_ops.decision_document(application)
+    stored = ruling.decision_document(application)
     if stored is None and application.status in CLOSED_WITHOUT_RULING:
         return _error(
             409,
@@ -458,7 +460,7 @@ def get_decision(application_id: int):
 
 
 def _required_text(body: dict, key: str) -> str:
-    """Text that must say something: present, a string, not only blanks (openapi.NOT_BLANK,
+    """Text that must say something: present, a string, not only blanks (openapi_shapes.NOT_BLANK,
     the same characters str.strip() removes), within the length the document gives."""
     value = _text(body, key)
     if not re.search(NOT_BLANK, value):
@@ -539,10 +541,10 @@ def _ask_for_materials(application_id: int):
         nonlocal status
         _only(body, "text", "days")
         text = _required_text(body, "text")
-        days = _whole_number(body, "days", *court_ops.MATERIALS_DAYS)
+        days = _whole_number(body, "days", *examination.MATERIALS_DAYS)
         try:
-            made = court_ops.request_materials(application, text, days, by=None)
-        except court_ops.RepeatedError as already:
+            made = examination.request_materials(application, text, days, by=None)
+        except RepeatedError as already:
             made, status = already.request, 200
 
         def answer():
@@ -565,6 +567,6 @@ def post_extension(application_id: int):
 
     def act(application: Application, body: dict) -> None:
         _only(body, "reasons")
-        court_ops.extend(application, _required_text(body, "reasons"), by=None)
+        examination.extend(application, _required_text(body, "reasons"), by=None)
 
     return _act(application_id, act)

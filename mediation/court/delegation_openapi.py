@@ -1,50 +1,47 @@
 """The OpenAPI description of the court API's delegations (delegation_api.py), merged into
-the API's document (openapi.py) by api.py."""
+the API's document (openapi.py) by api.py; both are built with openapi_shapes.py."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from mediation.cases.categories import all_categories
 
 from . import delegation
 from .delegation_api import MAX_FACTS, PHONE
 from .models import DelegationStatus
-from .openapi import NOT_BLANK, NULLABLE_TIME, STORABLE_TEXT, _errors, _json, _post
+from .openapi_shapes import (
+    ID,
+    JSON_STEP,
+    NULLABLE_TIME,
+    errors,
+    file_answer,
+    json_answer,
+    json_body,
+    located,
+    operation,
+    parties,
+    path_ids,
+    text,
+)
 
-ID_PARAMETER = [
-    {
-        "name": "delegation_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
-    }
-]
+ID_PARAMETER = path_ids("delegation_id")
 REF = {"$ref": "#/components/schemas/Delegation"}
-
-
-def _text(limit: int, *, required: bool = True) -> dict:
-    schema: dict[str, Any] = {"type": "string", "maxLength": limit, "pattern": STORABLE_TEXT}
-    if required:
-        schema.update(minLength=1, pattern=NOT_BLANK)
-    return schema
-
+# The court's choice of institution; null leaves it to the platform.
+INSTITUTION_ID = {**ID, "type": ["integer", "null"]}
 
 PARTY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["name", "phone"],
     "properties": {
-        "name": _text(100),
+        "name": text(100),
         "phone": {
             "type": "string",
             "pattern": PHONE,
             "description": "a mainland mobile number, e.g. 13912345678",
         },
-        "address": {
-            **_text(300, required=False),
-            "description": "the address for documents the party gave the court",
-        },
+        "address": text(
+            300, required=False, description="the address for documents the party gave the court"
+        ),
     },
 }
 EXAMPLE_BODY = {
@@ -84,14 +81,14 @@ def _schemas() -> dict:
             "additionalProperties": False,
             "required": ["reference", "category", "title", "applicants", "respondents"],
             "properties": {
-                "reference": {**_text(60), "description": "the court's own number"},
+                "reference": text(60, description="the court's own number"),
                 "category": {
                     "type": "string",
                     "enum": [c.code for c in all_categories()],
                     "description": "a dispute category offered on the platform",
                 },
-                "title": _text(200),
-                "facts": _text(MAX_FACTS, required=False),
+                "title": text(200),
+                "facts": text(MAX_FACTS, required=False),
                 "applicants": {"type": "array", "minItems": 1, "maxItems": 10, "items": PARTY},
                 "respondents": {"type": "array", "minItems": 1, "maxItems": 10, "items": PARTY},
                 "claims": {
@@ -102,7 +99,7 @@ def _schemas() -> dict:
                         "additionalProperties": False,
                         "required": ["text"],
                         "properties": {
-                            "text": _text(500),
+                            "text": text(500),
                             "amount": {
                                 "type": ["string", "null"],
                                 "pattern": "^[0-9]{1,12}(\\.[0-9]{1,2})?$",
@@ -119,9 +116,7 @@ def _schemas() -> dict:
                     "description": "the mediation period (SPC online mediation rules art 24)",
                 },
                 "institution_id": {
-                    "type": ["integer", "null"],
-                    "minimum": 1,
-                    "maximum": 2_147_483_647,
+                    **INSTITUTION_ID,
                     "description": "the institution the court chose (art 10); else assigned",
                 },
             },
@@ -158,16 +153,7 @@ def _schemas() -> dict:
                     ),
                 },
                 "failure_record": {"type": "boolean"},
-                "parties": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "name": {"type": "string"},
-                            "side": {"type": "string", "enum": ["applicant", "respondent"]},
-                        },
-                    },
-                },
+                "parties": parties(),
             },
             "example": EXAMPLE,
         },
@@ -177,11 +163,11 @@ def _schemas() -> dict:
 def _paths() -> dict:
     return {
         "/delegations": {
-            "get": {
-                "operationId": "listDelegations",
-                "summary": "The disputes this court delegated, newest first (at most 500)",
-                "responses": {
-                    "200": _json(
+            "get": operation(
+                "listDelegations",
+                "The disputes this court delegated, newest first (at most 500)",
+                {
+                    "200": json_answer(
                         {
                             "type": "object",
                             "required": ["delegations"],
@@ -189,32 +175,18 @@ def _paths() -> dict:
                         },
                         "the delegations",
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
-            },
-            "post": _post(
+            ),
+            "post": operation(
                 "delegate",
                 "Delegate a dispute to mediation before filing (CPL art 125; SPC online "
                 "mediation rules arts 11-15): the case is filed and assigned, the applicants "
                 "are told by SMS",
-                {"$ref": "#/components/schemas/NewDelegation"},
-                EXAMPLE_BODY,
                 {
-                    "201": {
-                        **_json(REF, "delegated"),
-                        "headers": {
-                            "Location": {
-                                "description": "the delegation's URL",
-                                "schema": {"type": "string"},
-                            }
-                        },
-                    },
-                    **_errors(
-                        400,
-                        401,
-                        409,
-                        413,
-                        422,
+                    "201": located(json_answer(REF, "delegated"), "the delegation's URL"),
+                    **errors(
+                        *(code for code in JSON_STEP if code != 404),
                         conflicts={
                             "reference_taken": "this court already delegated a dispute "
                             "with this reference",
@@ -223,48 +195,31 @@ def _paths() -> dict:
                         },
                     ),
                 },
+                body=json_body({"$ref": "#/components/schemas/NewDelegation"}, EXAMPLE_BODY),
             ),
         },
         "/delegations/{delegation_id}": {
             "parameters": ID_PARAMETER,
-            "get": {
-                "operationId": "getDelegation",
-                "summary": "One delegation and where its case stands",
-                "responses": {
-                    "200": _json(REF, "the delegation"),
-                    **_errors(401, 404, thing="delegation"),
+            "get": operation(
+                "getDelegation",
+                "One delegation and where its case stands",
+                {
+                    "200": json_answer(REF, "the delegation"),
+                    **errors(401, 404, thing="delegation"),
                 },
-            },
+            ),
         },
         "/delegations/{delegation_id}/designation": {
             "parameters": ID_PARAMETER,
-            "post": _post(
+            "post": operation(
                 "designateAgain",
                 "Designate another institution for a dispute the one chosen declined or did "
                 "not take on within 3 working days (SPC online mediation rules art 12 para 2); "
                 "null leaves the choice to the platform",
                 {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["institution_id"],
-                    "properties": {
-                        "institution_id": {
-                            "type": ["integer", "null"],
-                            "minimum": 1,
-                            "maximum": 2_147_483_647,
-                        }
-                    },
-                },
-                {"institution_id": 3},
-                {
-                    "200": _json(REF, "designated"),
-                    **_errors(
-                        400,
-                        401,
-                        404,
-                        409,
-                        413,
-                        422,
+                    "200": json_answer(REF, "designated"),
+                    **errors(
+                        *JSON_STEP,
                         thing="delegation",
                         conflicts={
                             "not_lapsed": "the institution chosen has not declined the "
@@ -289,24 +244,26 @@ def _paths() -> dict:
                         },
                     ),
                 },
+                body=json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["institution_id"],
+                        "properties": {"institution_id": INSTITUTION_ID},
+                    },
+                    {"institution_id": 3},
+                ),
             ),
         },
         "/delegations/{delegation_id}/failure-record": {
             "parameters": ID_PARAMETER,
-            "get": {
-                "operationId": "getFailureRecord",
-                "summary": (
-                    "The mediator's record of a failed mediation (SPC online mediation rules "
-                    "art 21), for online filing"
-                ),
-                "responses": {
-                    "200": {
-                        "description": "the record",
-                        "content": {
-                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
-                        },
-                    },
-                    **_errors(
+            "get": operation(
+                "getFailureRecord",
+                "The mediator's record of a failed mediation (SPC online mediation rules "
+                "art 21), for online filing",
+                {
+                    "200": file_answer("application/pdf", "the record"),
+                    **errors(
                         401,
                         404,
                         409,
@@ -314,7 +271,7 @@ def _paths() -> dict:
                         conflicts={"no_failure_record": "mediation has not failed with a record"},
                     ),
                 },
-            },
+            ),
         },
     }
 

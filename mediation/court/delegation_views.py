@@ -26,8 +26,7 @@ from mediation.core.downloads import download_name
 from mediation.core.forms import FieldError, apply_field_error, with_prompt
 from mediation.extensions import db
 
-from . import delegation
-from . import operations as court_ops
+from . import delegation, steps
 from .labels import DELEGATION_STATUS_NAMES
 from .models import Delegation, DelegationStatus
 
@@ -91,7 +90,7 @@ class DesignateForm(FlaskForm):
 
 
 def _court():
-    return court_ops.court_of(current_user) or abort(403)
+    return steps.court_of(current_user) or abort(403)
 
 
 def _form() -> DelegationForm:

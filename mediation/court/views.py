@@ -21,37 +21,37 @@ from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.recording import operations as recording
 
-from . import bundle, delegation, grounds, keys, withdrawal
-from . import operations as court_ops
+from . import bundle, delegation, examination, grounds, keys, ruling, steps, withdrawal
+from .application import RepeatedError
 from .models import Application
 
 
 def _court():
-    court = court_ops.court_of(current_user)
+    court = steps.court_of(current_user)
     if court is None:
         abort(403)  # court staff always belong to a court
     return court
 
 
 def _application(application_id: int) -> Application:
-    return court_ops.application_of(_court(), application_id) or abort(404)
+    return steps.application_of(_court(), application_id) or abort(404)
 
 
 @role_required(Role.court_clerk, Role.judge)
 def portal():
     court = _court()
-    applications = court_ops.applications_of(court)
+    applications = steps.applications_of(court)
     return render_template(
         "court/portal.html",
         court=court,
         applications=applications,
-        awaiting={a.id for a in applications if court_ops.awaiting_signature(a)},
+        awaiting={a.id for a in applications if ruling.awaiting_signature(a)},
         to_designate=delegation.waiting_for_court(court),
     )
 
 
 def _detail_context(application: Application) -> dict:
-    in_hand = court_ops.examines(application)
+    in_hand = steps.examines(application)
     return {
         "application": application,
         "case": application.case,
@@ -61,7 +61,7 @@ def _detail_context(application: Application) -> dict:
         "is_judge": current_user.has_role(Role.judge),
         "in_hand": in_hand,
         "signing_mode": keys.mode(application.court),
-        "awaiting": court_ops.awaiting_signature(application),
+        "awaiting": ruling.awaiting_signature(application),
         "recordings": recording.playable_of_case(application.case, current_user) if in_hand else [],
         "reviews": recording.review_videos(application.case, current_user) if in_hand else [],
         # Withdrawn: who withdrew it and when (SPC provisions art 5 para 2).
@@ -84,9 +84,9 @@ def document(application_id: int, which: str):
         "application": (application.document_path, application.document_sha256)
         if application.document_path
         else None,
-        "decision": court_ops.decision_document(application),
+        "decision": ruling.decision_document(application),
         # The decision prepared for the court's signature, to sign with its own tool.
-        "unsigned_decision": court_ops.prepared_document(application),
+        "unsigned_decision": ruling.prepared_document(application),
     }.get(which)
     if stored is None or not storage().exists(stored[0]):
         abort(404)
@@ -105,8 +105,8 @@ def _in_hand(application_id: int) -> Application:
     A link on a page left open meanwhile leads to the application's page, which says when
     the parties withdrew it."""
     application = _application(application_id)
-    if not court_ops.examines(application):
-        flash(court_ops.no_longer_in_hand(application), "error")
+    if not steps.examines(application):
+        flash(steps.no_longer_in_hand(application), "error")
         abort(redirect(url_for("court.detail", application_id=application_id), 303))
     return application
 
@@ -170,7 +170,7 @@ def _step(application_id: int, act, done):
     except (NotPermittedError, TransitionError) as error:
         db.session.rollback()
         flash(str(error), "error")
-    except court_ops.RepeatedError as already:
+    except RepeatedError as already:
         # The same step sent twice (a double tap, a second tab): done once, and said so.
         db.session.rollback()
         flash(str(already), "info")
@@ -191,7 +191,7 @@ def _days() -> int:
 def accept(application_id: int):
     return _step(
         application_id,
-        lambda a: court_ops.accept(a, by=current_user),
+        lambda a: examination.accept(a, by=current_user),
         _("Accepted; the parties are told."),
     )
 
@@ -200,7 +200,7 @@ def accept(application_id: int):
 def refuse(application_id: int):
     return _step(
         application_id,
-        lambda a: court_ops.refuse(
+        lambda a: examination.refuse(
             a, request.form.get("ground", ""), request.form.get("reasons", ""), by=current_user
         ),
         _("Not accepted; the parties are told why."),
@@ -211,7 +211,7 @@ def refuse(application_id: int):
 def materials(application_id: int):
     return _step(
         application_id,
-        lambda a: court_ops.request_materials(
+        lambda a: examination.request_materials(
             a, request.form.get("text", ""), _days(), by=current_user
         ),
         _("The parties are asked for the materials."),
@@ -222,7 +222,7 @@ def materials(application_id: int):
 def extend(application_id: int):
     return _step(
         application_id,
-        lambda a: court_ops.extend(a, request.form.get("reasons", ""), by=current_user),
+        lambda a: examination.extend(a, request.form.get("reasons", ""), by=current_user),
         _("The time to rule is extended by 10 days."),
     )
 
@@ -237,9 +237,9 @@ def rule(application_id: int):
             # A page left open: what happened meanwhile comes before what the form lacks
             # (a complete form is checked by the ruling itself, which also tells the same
             # judge's second click that the ruling was made).
-            court_ops.check_step(application, court_ops.Step.rule)
+            steps.check_step(application, steps.Step.rule)
             raise FieldError("result", _("Choose whether the agreement is confirmed."))
-        court_ops.rule(
+        ruling.rule(
             application,
             confirmed,
             request.form.get("ground") or None,
@@ -248,7 +248,7 @@ def rule(application_id: int):
         )
 
     def done() -> str:
-        if court_ops.awaiting_signature(_application(application_id)) is not None:
+        if ruling.awaiting_signature(_application(application_id)) is not None:
             return _("The decision is prepared. Download it, sign it with the court's key and "
                      "upload the signed file.")  # fmt: skip
         return _("The ruling is made and sent to the parties.")
@@ -263,7 +263,7 @@ def signed(application_id: int):
     def act(application: Application) -> None:
         upload = request.files.get("decision")
         data = upload.stream.read(keys.MAX_SIGNED_BYTES + 1) if upload else b""
-        court_ops.signed_ruling(application, data, by=current_user)
+        ruling.signed_ruling(application, data, by=current_user)
 
     return _step(application_id, act, _("The signed decision is accepted; the ruling is made "
                                          "and sent to the parties."))  # fmt: skip

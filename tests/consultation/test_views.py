@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from mediation.accounts.models import Role
@@ -391,3 +392,84 @@ def test_turning_into_a_case_and_answering_at_once_record_the_answer_once(app):
         )
     assert case_id is not None and cases == 1
     assert len(_answered_entries(app, case_id)) == 1
+
+
+# -- an expert whose province or categories changed after they took a question ----------
+
+MOVED = {
+    "province": ({"region": ZHEJIANG}, "您现在回答浙江省的问题，而这个问题来自江苏省"),
+    "categories": ({"cats": ("labour",)}, "已不再包括“邻里纠纷”类纠纷"),
+}
+
+
+@pytest.mark.parametrize("change", MOVED)
+def test_an_expert_moved_out_of_the_pool_still_answers_the_question_they_took(app, change):
+    """An administrator changes the profile of an expert who took a question and has its
+    form open: the answer they then sent was a bare 403, and the question stayed theirs,
+    taken, so that no other expert could take it and the asker waited for nobody. Now the
+    question stays theirs to answer: the page says in Chinese what changed, the answer is
+    sent and the asker told, and the expert is told new questions like it no longer come."""
+    fields, said = MOVED[change]
+    question_id, asker_id, expert_phone = _taken_question(app)
+    expert = _logged_in(app, expert_phone)
+    page = f"/consultation/{question_id}"
+    token = csrf_token(expert, page)  # the form open on the expert's screen
+    with app.app_context():
+        question = db.session.get(Question, question_id)
+        user = question.expert
+        # The administrator's change: the same form that added the expert (make_expert).
+        ops.make_expert(
+            user,
+            kind="lawyer",
+            region_code=fields.get("region", JIANGSU),
+            categories_=list(fields.get("cats", ("neighbourhood",))),
+            languages=[],
+            hours="",
+        )
+        db.session.commit()
+        assert ops.in_pool(user, question) is False  # new questions like it go elsewhere
+        assert [q.id for q in ops.queue(user)] == [question_id]  # but this one is still theirs
+
+    shown = expert.get(page).get_data(as_text=True)
+    assert said in shown and "这个问题仍由您回答" in shown
+    assert english_words(visible_text(shown)) == {}
+    sent = expert.post(f"{page}/answer", data={"answer": "可以先找物业协调。", "csrf_token": token})
+    assert sent.status_code == 302
+    after = expert.get(sent.location).get_data(as_text=True)
+    assert "答复已发送，已通知提问人。" in after and "今后这类新问题不再发给您" in after
+    assert english_words(visible_text(after)) == {}
+    with app.app_context():
+        question = db.session.get(Question, question_id)
+        assert (question.status, question.answer) == ("answered", "可以先找物业协调。")
+    assert _told(app, asker_id) == 1
+
+
+def test_experts_who_did_not_take_the_question_are_kept_out_as_before(app):
+    """Only the expert who took the question keeps it: an expert moved out of its pool who
+    had not taken it, one of another province, and another expert of the pool while it is
+    taken are refused as before."""
+    question_id, _asker_id, _taker = _taken_question(app)
+    with app.app_context():
+        moved, far, colleague = _expert(), _expert(region=ZHEJIANG), _expert()
+        ops.make_expert(
+            moved, kind="lawyer", region_code=ZHEJIANG, categories_=[], languages=[], hours=""
+        )
+        db.session.commit()
+        phones = moved.phone, far.phone, colleague.phone
+        question = db.session.get(Question, question_id)
+        assert not ops.may_answer(moved, question) and not ops.may_answer(far, question)
+        assert ops.moved_out(moved, question) is None
+    page = f"/consultation/{question_id}"
+    moved, far, colleague = (_logged_in(app, phone) for phone in phones)
+    for outsider in (moved, far):
+        token = csrf_token(outsider, "/consultation/queue")
+        assert outsider.get(page).status_code == 404
+        form = {"answer": "我来答", "csrf_token": token}
+        for step in ("take", "answer"):
+            assert outsider.post(f"{page}/{step}", data=form).status_code == 404
+    token = csrf_token(colleague, page)
+    refused = colleague.post(f"{page}/answer", data={"answer": "我来答", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "另一位专家正在答复这个问题" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Question, question_id).status == "taken"

@@ -172,13 +172,13 @@ def world(tmp_path_factory) -> Iterator[World]:
 
 
 def _ruled(tenant: Tenant) -> None:
-    from mediation.court import operations as court
+    from mediation.court import examination, ruling
     from mediation.court.models import Application
 
     application = db.session.get(Application, tenant.ids["application"])
     judge = next(u for u in application.court.staff if u.has_role(Role.judge))
-    court.accept(application, by=judge)
-    court.rule(application, True, None, "", by=judge)
+    examination.accept(application, by=judge)
+    ruling.rule(application, True, None, "", by=judge)
 
 
 def _urls(world: World) -> Iterator[tuple[str, str, str]]:

@@ -26,8 +26,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from agreements import pki
-from mediation.court import keys
-from mediation.court import operations as court_ops
+from mediation.court import examination, keys, ruling
 from mediation.extensions import db
 
 from .conftest import apply_jointly, in_force
@@ -162,12 +161,12 @@ def accepted_with_own_root():
     made = court_pki(world.court.name)
     keys.set_roots(world.court, made.pem())
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
+    examination.accept(application, by=world.clerk)
     return world, made, application
 
 
 def prepared_of(application) -> bytes:
-    return court_ops.prepared_file(application).read_bytes()
+    return ruling.prepared_file(application).read_bytes()
 
 
 def accepted_in_db(app) -> dict:

@@ -8,7 +8,7 @@ import pytest
 from limits import parse
 
 from mediation.config import Config
-from mediation.court.openapi import MAX_BODY
+from mediation.court.openapi_shapes import MAX_BODY
 from mediation.extensions import limiter
 
 from .test_api import bearer, submitted

@@ -18,8 +18,7 @@ from mediation.cases import clocks, workflow
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
-from mediation.court import bundle, package_verify
-from mediation.court import operations as court_ops
+from mediation.court import bundle, examination, package_verify
 from mediation.court.models import Application
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -161,7 +160,7 @@ def test_a_request_past_its_period_is_overdue(app, client):
     with app.app_context():
         application = db.session.get(Application, ids["application"])
         long_ago = utcnow() - timedelta(days=60)
-        court_ops.request_materials(application, "请补充说明", 1, by=None, now=long_ago)
+        examination.request_materials(application, "请补充说明", 1, by=None, now=long_ago)
         db.session.commit()
     (listed,) = client.get(f"{base(ids)}/material-requests", **auth(ids)).get_json()["requests"]
     assert listed["state"] == "overdue" and listed["answered_at"] is None
@@ -253,7 +252,7 @@ def test_no_extension_once_the_time_ran_out(app, client):
     ids = submitted(app)
     with app.app_context():
         application = db.session.get(Application, ids["application"])
-        court_ops.accept(application, by=None, now=utcnow() - timedelta(days=40))
+        examination.accept(application, by=None, now=utcnow() - timedelta(days=40))
         db.session.commit()
     refused = client.post(f"{base(ids)}/extension", json={"reasons": "案情复杂"}, **auth(ids))
     assert refused.status_code == 409 and refused.get_json()["error"] == "time_ran_out"
@@ -311,7 +310,7 @@ def test_another_court_s_token_finds_nothing_and_changes_nothing(app, client):
     ids = accepted(app, client)
     with app.app_context():
         application = db.session.get(Application, ids["application"])
-        ids["request"] = court_ops.request_materials(application, "请提供", 5, by=None).id
+        ids["request"] = examination.request_materials(application, "请提供", 5, by=None).id
         db.session.commit()
     before = status_of(app, ids)
     for method, url, body in new_endpoints(ids):

@@ -16,7 +16,7 @@ from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.court import application as applying
-from mediation.court import operations as court_ops
+from mediation.court import examination, ruling, steps
 from mediation.court.models import ApplicationStatus
 from mediation.journal import operations as journal
 from tests.minutes.conftest import messages_to
@@ -40,23 +40,23 @@ def test_from_a_signed_agreement_to_a_confirmed_ruling(app_ctx):
         report.ok and [s.kind for s in report.signatures] == ["signature", "document timestamp"] * 2
     )
 
-    assert court_ops.applications_of(world.court) == [application]
-    court_ops.accept(application, by=world.clerk)
+    assert steps.applications_of(world.court) == [application]
+    examination.accept(application, by=world.clerk)
     assert application.status == ApplicationStatus.accepted
     # The current form: the province's character, the court's division, 民特 (SPC provisions
     # on case numbers); the court's first case of the year.
     assert re.fullmatch(r"（\d{4}）苏0102民特1号", application.court_case_number)
     assert application.ruling_due_at - application.accepted_at >= timedelta(days=15)
     with pytest.raises(NotPermittedError):
-        court_ops.rule(application, True, None, "", by=world.clerk)  # a judge rules
-    court_ops.rule(application, True, None, "", by=world.judge)
+        ruling.rule(application, True, None, "", by=world.clerk)  # a judge rules
+    ruling.rule(application, True, None, "", by=world.judge)
     assert application.status == ApplicationStatus.confirmed
     for party in world.case.party_users():  # every step is told to the parties
         told = " ".join(messages_to(party.phone))
         assert application.court_case_number in told  # accepted, under this number
         assert "第二百零六条" in told  # confirmed, and what enforcement needs (CPL art 206)
     assert world.case.status == CaseStatus.confirmed
-    decision = court_ops.decision_file(application).read_bytes()
+    decision = ruling.decision_file(application).read_bytes()
     checked = verify_pdf(decision, trust_roots=credentials.authority().trust_roots)
     assert checked.ok and checked.signatures[0].signer == world.court.name
     assert journal.verify_chain(world.case.id).ok
@@ -77,35 +77,35 @@ def test_only_a_competent_court_and_only_it_sees_the_application(app_ctx):
     with pytest.raises(FieldError):
         applying.start(world.case, world.other_court, by=world.case.party_users()[0])
     application = apply_jointly(world)
-    assert court_ops.applications_of(world.other_court) == []
-    assert court_ops.application_of(world.other_court, application.id) is None
+    assert steps.applications_of(world.other_court) == []
+    assert steps.application_of(world.other_court, application.id) is None
     with pytest.raises(NotPermittedError):
-        court_ops.accept(application, by=world.other_judge)
+        examination.accept(application, by=world.other_judge)
 
 
 def test_refused_or_withdrawn_the_agreement_may_go_to_court_again(app_ctx):
     world = in_force()
     application = apply_jointly(world)
     with pytest.raises(FieldError):
-        court_ops.refuse(application, "no such ground", "", by=world.clerk)
-    court_ops.refuse(application, "no_jurisdiction", "", by=world.clerk)
+        examination.refuse(application, "no such ground", "", by=world.clerk)
+    examination.refuse(application, "no_jurisdiction", "", by=world.clerk)
     assert world.case.status == CaseStatus.signed
     second = apply_jointly(world)
-    court_ops.accept(second, by=world.clerk)
+    examination.accept(second, by=world.clerk)
     applying.withdraw(second, by=world.case.party_users()[1])
     assert second.status == ApplicationStatus.withdrawn and world.case.status == CaseStatus.signed
     with pytest.raises(NotPermittedError):
-        court_ops.rule(second, True, None, "", by=world.judge)
+        ruling.rule(second, True, None, "", by=world.judge)
 
 
 def test_a_rejection_names_its_ground(app_ctx):
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    court_ops.request_materials(application, "请补充房产证明", 5, by=world.clerk)
+    examination.accept(application, by=world.clerk)
+    examination.request_materials(application, "请补充房产证明", 5, by=world.clerk)
     with pytest.raises(FieldError):
-        court_ops.rule(application, False, None, "", by=world.judge)
-    court_ops.rule(application, False, "unclear", "履行期限不明", by=world.judge)
+        ruling.rule(application, False, None, "", by=world.judge)
+    ruling.rule(application, False, "unclear", "履行期限不明", by=world.judge)
     assert application.status == ApplicationStatus.rejected
     assert world.case.status == CaseStatus.rejected
 
@@ -186,16 +186,16 @@ def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ct
 def test_a_confirmation_with_a_ground_is_refused_and_the_extension_counts_from_acceptance(app_ctx):
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
+    examination.accept(application, by=world.clerk)
     with pytest.raises(FieldError):
-        court_ops.rule(application, True, "mandatory_law", "违法", by=world.judge)
+        ruling.rule(application, True, "mandatory_law", "违法", by=world.judge)
     assert application.status == ApplicationStatus.accepted
-    court_ops.extend(application, "案情复杂", by=world.judge)
+    examination.extend(application, "案情复杂", by=world.judge)
     assert application.ruling_due_at == clocks.period_end(
         application.accepted_at, 25, workflow.zone()
     )
     with pytest.raises(NotPermittedError):
-        court_ops.extend(application, "再延", by=world.judge)  # once
+        examination.extend(application, "再延", by=world.judge)  # once
 
 
 def test_an_application_withdrawn_while_being_signed_never_reaches_the_court(app_ctx):
@@ -203,8 +203,8 @@ def test_an_application_withdrawn_while_being_signed_never_reaches_the_court(app
     applicant = world.case.party_users()[0]
     application = applying.start(world.case, world.court, by=applicant)
     applying.withdraw(application, by=applicant)
-    assert court_ops.applications_of(world.court) == []
-    assert court_ops.application_of(world.court, application.id) is None
+    assert steps.applications_of(world.court) == []
+    assert steps.application_of(world.court, application.id) is None
 
 
 def test_the_ruling_names_the_agreement_and_the_judge_in_local_dates(app_ctx, tmp_path):
@@ -213,15 +213,15 @@ def test_the_ruling_names_the_agreement_and_the_judge_in_local_dates(app_ctx, tm
 
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    court_ops.rule(application, True, None, "", by=world.judge)
-    path = court_ops.decision_file(application)
+    examination.accept(application, by=world.clerk)
+    ruling.rule(application, True, None, "", by=world.judge)
+    path = ruling.decision_file(application)
     text = subprocess.run(
         [shutil.which("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "民事裁定书" in text and application.agreement.short_code in text
     assert world.judge.real_name in text and application.court_case_number in text
-    assert court_ops.local_day(application.decided_at) in text
+    assert applying.local_day(application.decided_at) in text
 
 
 def test_an_agent_the_party_never_confirmed_cannot_sign_in_their_name(app_ctx):

@@ -35,8 +35,8 @@ from mediation.agreements import credentials, signing
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
-from mediation.court import keys
-from mediation.court import operations as court_ops
+from mediation.court import examination, keys
+from mediation.court import ruling as rulings
 from mediation.court.models import ApplicationStatus
 from mediation.journal import operations as journal
 from tests.agreements import softhsm
@@ -54,7 +54,7 @@ from .own_key import (
 
 def refused(application, data: bytes, by) -> str:
     with pytest.raises(FieldError) as caught:
-        court_ops.signed_ruling(application, data, by=by)
+        rulings.signed_ruling(application, data, by=by)
     return caught.value.message
 
 
@@ -63,21 +63,21 @@ def refused(application, data: bytes, by) -> str:
 
 def test_a_ruling_signed_with_the_courts_own_key_is_accepted(app_ctx):
     world, made, application = accepted_with_own_root()
-    ruling = court_ops.rule(application, True, None, "协议内容合法，予以确认", by=world.judge)
+    ruling = rulings.rule(application, True, None, "协议内容合法，予以确认", by=world.judge)
     # Decided, not yet ruled: awaiting the court's signature, the clock running.
     assert application.status == ApplicationStatus.accepted
     assert world.case.status == CaseStatus.confirmation_requested
-    assert court_ops.awaiting_signature(application) is ruling
+    assert rulings.awaiting_signature(application) is ruling
     assert application.decision_path is None
     prepared = prepared_of(application)
     assert signature_fields(prepared) == {keys.FIELD: False}  # its empty signature field
 
     signed = court_signs(made, prepared)
-    court_ops.signed_ruling(application, signed, by=world.judge)
+    rulings.signed_ruling(application, signed, by=world.judge)
     assert application.status == ApplicationStatus.confirmed
     assert world.case.status == CaseStatus.confirmed
-    assert court_ops.awaiting_signature(application) is None
-    kept = court_ops.decision_file(application).read_bytes()
+    assert rulings.awaiting_signature(application) is None
+    kept = rulings.decision_file(application).read_bytes()
     assert kept == signed
     report = verify_pdf(kept, trust_roots=[pki.to_asn1(made.root)])
     assert report.ok and report.signatures[0].signer == world.court.name
@@ -86,12 +86,12 @@ def test_a_ruling_signed_with_the_courts_own_key_is_accepted(app_ctx):
     assert journal.verify_chain(world.case.id).ok
     # A replay of the same file after the ruling changes nothing.
     with pytest.raises(NotPermittedError):
-        court_ops.signed_ruling(application, signed, by=world.judge)
+        rulings.signed_ruling(application, signed, by=world.judge)
 
 
 def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ctx):
     world, made, application = accepted_with_own_root()
-    court_ops.rule(application, False, "unclear", "履行期限不明", by=world.judge)
+    rulings.rule(application, False, "unclear", "履行期限不明", by=world.judge)
     prepared = prepared_of(application)
     judge = world.judge
 
@@ -195,62 +195,62 @@ def test_anything_but_the_courts_signature_is_refused_and_nothing_is_lost(app_ct
 
     # Nothing lost: the decision still awaits the court's signature, and the good one works.
     assert application.status == ApplicationStatus.accepted
-    assert court_ops.awaiting_signature(application).reasons == "履行期限不明"
+    assert rulings.awaiting_signature(application).reasons == "履行期限不明"
     # A court's tool that adds validation data after its signature (PAdES B-LT) is fine.
     good = court_signs(made, prepared, validation_data=True)
     assert signature_fields(good) == {"Court": True}
-    court_ops.signed_ruling(application, good, by=judge)
+    rulings.signed_ruling(application, good, by=judge)
     assert application.status == ApplicationStatus.rejected
     assert application.reasons == "履行期限不明" and world.case.status == CaseStatus.rejected
 
 
 def test_only_the_courts_judge_submits_and_a_redrafted_decision_needs_a_new_signature(app_ctx):
     world, made, application = accepted_with_own_root()
-    court_ops.rule(application, True, None, "", by=world.judge)
+    rulings.rule(application, True, None, "", by=world.judge)
     first = court_signs(made, prepared_of(application))
     for someone in (world.clerk, world.other_judge, world.case.party_users()[0]):
         with pytest.raises(NotPermittedError):
-            court_ops.signed_ruling(application, first, by=someone)
-    court_ops.rule(application, False, "unclear", "重新裁定", by=world.judge)
+            rulings.signed_ruling(application, first, by=someone)
+    rulings.rule(application, False, "unclear", "重新裁定", by=world.judge)
     assert "早先" in refused(application, first, world.judge)
     # The court's good signature over another application's decision does not fit this one.
     other_world = in_force()
     other = apply_jointly(other_world)
     other_world.court.region_code = "320211"  # its own series of case numbers
     keys.set_roots(other_world.court, made.pem())
-    court_ops.accept(other, by=other_world.clerk)
-    court_ops.rule(other, True, None, "", by=other_world.judge)
+    examination.accept(other, by=other_world.clerk)
+    rulings.rule(other, True, None, "", by=other_world.judge)
     elsewhere = court_signs(made, prepared_of(other))
     assert "文本" in refused(application, elsewhere, world.judge)
-    court_ops.signed_ruling(application, court_signs(made, prepared_of(application)), by=None)
+    rulings.signed_ruling(application, court_signs(made, prepared_of(application)), by=None)
     assert application.status == ApplicationStatus.rejected
 
 
 def test_in_production_a_court_without_its_own_root_cannot_rule(app, app_ctx):
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
+    examination.accept(application, by=world.clerk)
     app.config["ENV_NAME"] = "production"
     try:
         with pytest.raises(NotPermittedError) as caught:
-            court_ops.rule(application, True, None, "", by=world.judge)
+            rulings.rule(application, True, None, "", by=world.judge)
         assert "根证书" in str(caught.value)
     finally:
         app.config["ENV_NAME"] = "testing"
     assert application.status == ApplicationStatus.accepted
-    assert court_ops.awaiting_signature(application) is None  # nothing half-made
+    assert rulings.awaiting_signature(application) is None  # nothing half-made
 
 
 def test_the_built_in_seal_says_it_is_for_demonstration_only(app_ctx):
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    court_ops.rule(application, True, None, "", by=world.judge)
+    examination.accept(application, by=world.clerk)
+    rulings.rule(application, True, None, "", by=world.judge)
     assert application.status == ApplicationStatus.confirmed
-    decision = court_ops.decision_file(application).read_bytes()
+    decision = rulings.decision_file(application).read_bytes()
     report = verify_pdf(decision, trust_roots=credentials.authority().trust_roots)
-    assert report.signatures[0].role == court_ops.DEMONSTRATION_ROLE
-    assert str(signing.stamp_role(court_ops.DEMONSTRATION_ROLE)).endswith("（仅供演示）")
+    assert report.signatures[0].role == rulings.DEMONSTRATION_ROLE
+    assert str(signing.stamp_role(rulings.DEMONSTRATION_ROLE)).endswith("（仅供演示）")
 
 
 # -- the court's roots, set by the platform administrator ---------------------------------
@@ -350,7 +350,7 @@ def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory
     from agreements import keys as token_keys
 
     world, made, application = accepted_with_own_root()
-    court_ops.rule(application, True, None, "", by=world.judge)
+    rulings.rule(application, True, None, "", by=world.judge)
     token = token_keys.Token(softhsm.token(tmp_path_factory.mktemp("softhsm")))
     key = token.generate(f"court-{application.id}-{datetime.now(UTC).timestamp()}")
     start = datetime.now(UTC) - timedelta(days=1)
@@ -388,5 +388,5 @@ def test_the_court_signs_with_the_key_in_its_own_token(app_ctx, tmp_path_factory
             .sign_pdf(writer, existing_fields_only=True)
             .getvalue()
         )
-    court_ops.signed_ruling(application, signed, by=world.judge)
+    rulings.signed_ruling(application, signed, by=world.judge)
     assert application.status == ApplicationStatus.confirmed

@@ -12,8 +12,7 @@ import io
 from cryptography.hazmat.primitives import serialization
 
 from mediation.cases.states import CaseStatus
-from mediation.court import keys
-from mediation.court import operations as court_ops
+from mediation.court import examination, keys, ruling
 from mediation.court.models import Application, ApplicationStatus
 from mediation.extensions import db
 from tests.conftest import csrf_token, login, post_form
@@ -66,7 +65,7 @@ def test_the_judge_downloads_signs_and_uploads_through_the_portal(app, client):
         application = db.session.get(Application, ids["application"])
         assert application.status == ApplicationStatus.confirmed
         assert application.case.status == CaseStatus.confirmed
-        assert court_ops.decision_file(application).read_bytes() == signed
+        assert ruling.decision_file(application).read_bytes() == signed
     assert client.get(f"{detail}/decision.pdf").data == signed
 
 
@@ -146,7 +145,7 @@ def test_in_production_the_judge_is_told_the_courts_certificate_is_missing(app, 
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
-        court_ops.accept(application, by=world.clerk)
+        examination.accept(application, by=world.clerk)
         db.session.commit()
         detail, phone = f"/court/applications/{application.id}", world.judge.phone
     login(client, phone, PASSWORD)

@@ -16,7 +16,7 @@ from agreements.render import signing_date
 from mediation.accounts.models import CourtLevel
 from mediation.agreements import signing
 from mediation.court import application as applying
-from mediation.court import operations as court_ops
+from mediation.court import examination, ruling
 from tests.agreements.test_document_text import (
     ISO_DATE,
     WRITTEN_DATE,
@@ -44,9 +44,9 @@ def flat(text: str) -> str:
 def ruled(confirmed: bool, ground: str | None, reasons: str):
     world = in_force()
     application = apply_jointly(world)
-    court_ops.accept(application, by=world.clerk)
-    court_ops.rule(application, confirmed, ground, reasons, by=world.judge)
-    return world, application, court_ops.decision_file(application).read_bytes()
+    examination.accept(application, by=world.clerk)
+    ruling.rule(application, confirmed, ground, reasons, by=world.judge)
+    return world, application, ruling.decision_file(application).read_bytes()
 
 
 def test_a_confirmation_gives_the_judges_reasons_and_names_judge_and_clerk(app_ctx):
@@ -112,9 +112,9 @@ def test_case_numbers_carry_the_province_character_and_the_courts_division(app_c
     nanjing = make_court(region_code="320100", level=CourtLevel.intermediate)
     # 17:00 UTC on 31 December 2026 is already 2027 in Beijing: the court's year.
     new_year = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
-    assert court_ops._next_number(beijing, new_year) == "（2027）京0105民特1号"
-    assert court_ops._next_number(beijing, new_year) == "（2027）京0105民特2号"
-    assert court_ops._next_number(nanjing, new_year) == "（2027）苏01民特1号"
+    assert examination._next_number(beijing, new_year) == "（2027）京0105民特1号"
+    assert examination._next_number(beijing, new_year) == "（2027）京0105民特2号"
+    assert examination._next_number(nanjing, new_year) == "（2027）苏01民特1号"
 
 
 def test_the_joint_application_has_two_applicants_and_the_full_undertaking(app_ctx):

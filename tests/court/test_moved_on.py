@@ -16,8 +16,7 @@ from mediation.accounts.models import User
 from mediation.core.i18n import format_when
 from mediation.court import api as court_api
 from mediation.court import application as applying
-from mediation.court import grounds
-from mediation.court import operations as court_ops
+from mediation.court import examination, grounds, ruling
 from mediation.court.models import Application, Ruling
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -85,13 +84,13 @@ def _brought_to(app, state: str) -> dict:
         application = apply_jointly(world)
         party = world.case.party_users()[0]
         if state in ("accepted", "withdrawn_after_acceptance", "confirmed", "rejected"):
-            court_ops.accept(application, by=world.clerk)
+            examination.accept(application, by=world.clerk)
         if state == "confirmed":
-            court_ops.rule(application, True, None, "予以确认", by=world.judge)
+            ruling.rule(application, True, None, "予以确认", by=world.judge)
         if state == "rejected":
-            court_ops.rule(application, False, REJECTION, "协议内容违法", by=world.judge)
+            ruling.rule(application, False, REJECTION, "协议内容违法", by=world.judge)
         if state == "refused":
-            court_ops.refuse(application, REFUSAL, "不属于受理范围", by=world.clerk)
+            examination.refuse(application, REFUSAL, "不属于受理范围", by=world.clerk)
         if state.startswith("withdrawn"):
             applying.withdraw(application, by=party)
         ids = {
@@ -253,8 +252,8 @@ def test_a_decision_signed_after_the_parties_withdrew_makes_no_ruling(app, clien
     with app.app_context():
         application = db.session.get(Application, ids["application"])
         judge = db.session.scalar(select(User).where(User.phone == ids["judge"]))
-        court_ops.rule(application, True, None, "予以确认", by=judge)
-        signed = court_signs(ids["made"], court_ops.prepared_file(application).read_bytes())
+        ruling.rule(application, True, None, "予以确认", by=judge)
+        signed = court_signs(ids["made"], ruling.prepared_file(application).read_bytes())
         applying.withdraw(application, by=application.case.party_users()[1])
         db.session.commit()
     said = _said(app, ids, "withdrawn")

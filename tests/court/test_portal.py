@@ -163,9 +163,9 @@ def test_a_party_adds_a_document_that_the_court_gets(app, client):
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
-        from mediation.court import operations as court_ops
+        from mediation.court import examination
 
-        court_ops.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
+        examination.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
         db.session.commit()
         case_id, application_id = world.case.id, application.id
         phone, clerk = world.case.party_users()[0].phone, world.clerk.phone
@@ -242,12 +242,12 @@ def test_a_court_id_out_of_range_is_a_clear_refusal(app, client):
 def test_the_portal_s_extension_needs_reasons_and_happens_once(app, client):
     """SPC provisions art 5: special circumstances, the president's approval; the reasons
     go to the journal, and a second extension is refused."""
-    from mediation.court import operations as court_ops
+    from mediation.court import examination
 
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
-        court_ops.accept(application, by=world.clerk)
+        examination.accept(application, by=world.clerk)
         db.session.commit()
         application_id, judge, due = application.id, world.judge.phone, application.ruling_due_at
     login(client, judge, PASSWORD)
@@ -325,13 +325,13 @@ def test_a_refused_agents_application_link_says_it_no_longer_applies(app, client
 
 
 def _accepted_by_clerk(app, *, accept: bool = False) -> dict:
-    from mediation.court import operations as court_ops
+    from mediation.court import examination
 
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
         if accept:
-            court_ops.accept(application, by=world.clerk)
+            examination.accept(application, by=world.clerk)
         db.session.commit()
         return {
             "application": application.id,
@@ -581,18 +581,20 @@ def test_a_document_sent_again_for_a_new_request_answers_it(app):
     until its deadline. A file sent for a request made after it was last sent is an
     answer; the same upload sent twice is still added once."""
     from mediation.court import application as applying
-    from mediation.court import operations as court_ops
+    from mediation.court import examination
 
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
         party = world.case.party_users()[0]
-        court_ops.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
+        examination.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
         applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         with pytest.raises(applying.RepeatedError):  # the upload sent twice
             applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
-        court_ops.request_materials(application, "请提供证明双方身份的全部材料", 5, by=world.clerk)
+        examination.request_materials(
+            application, "请提供证明双方身份的全部材料", 5, by=world.clerk
+        )
         applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         with pytest.raises(applying.RepeatedError):
             applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)

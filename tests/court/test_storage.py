@@ -12,8 +12,7 @@ import pytest
 from mediation.agreements import credentials, signing
 from mediation.core import storage as storages
 from mediation.core.storage import CorruptObjectError
-from mediation.court import bundle, package_verify
-from mediation.court import operations as court_ops
+from mediation.court import bundle, examination, package_verify, ruling
 from mediation.extensions import db
 from tests.conftest import login
 from tests.factories import PASSWORD
@@ -25,8 +24,8 @@ def test_signed_pdfs_and_the_package_go_through_the_storage(app, client, storage
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
-        court_ops.accept(application, by=world.clerk)
-        court_ops.rule(application, True, None, "", by=world.judge)
+        examination.accept(application, by=world.clerk)
+        ruling.rule(application, True, None, "", by=world.judge)
         db.session.commit()
         backend = storages.storage()
         agreement = application.agreement

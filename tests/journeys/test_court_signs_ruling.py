@@ -22,14 +22,14 @@ LAPTOP = {"viewport": {"width": 1366, "height": 768}, "device_scale_factor": 2}
 
 
 def world(app):
-    from mediation.court import operations as court_ops
+    from mediation.court import examination
 
     with app.app_context():
         made = in_force()
         pki = court_pki(made.court.name)
         keys.set_roots(made.court, pki.pem())
         application = apply_jointly(made)
-        court_ops.accept(application, by=made.clerk)
+        examination.accept(application, by=made.clerk)
         db.session.commit()
         return {
             "judge": made.judge.phone,

@@ -29,7 +29,7 @@ from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
 from mediation.court import delegation as delegating
-from mediation.court import operations as court_ops
+from mediation.court import examination, ruling
 from mediation.extensions import db
 from mediation.followup import links as followup_links
 from mediation.followup import operations as followup
@@ -96,10 +96,10 @@ def build(app: Flask) -> World:
         api_token = court_api.new_token(world.court, "hostile input")
         # The court asked for materials; and it ruled on a second case, so that a decision
         # and a package with it are there to be reached (court API, portal, parties).
-        material_request = court_ops.request_materials(application, "请提供房产证", 5, by=None)
+        material_request = examination.request_materials(application, "请提供房产证", 5, by=None)
         ruled = apply_jointly(replace(in_force(), court=world.court))
-        court_ops.accept(ruled, by=world.clerk)
-        court_ops.rule(ruled, True, None, "协议合法有效", by=world.judge)
+        examination.accept(ruled, by=world.clerk)
+        ruling.rule(ruled, True, None, "协议合法有效", by=world.judge)
         # An agent the mediating case's applicant has not confirmed yet (cases/agency.py).
         agent = CaseParty(
             user=make_user(), side="applicant", is_agent=True, represents=mediating.party_users()[0]

@@ -15,8 +15,7 @@ from mediation.agreements import signing
 from mediation.cases import assignment
 from mediation.cases.models import Side
 from mediation.court import application as applying
-from mediation.court import delegation
-from mediation.court import operations as court
+from mediation.court import delegation, examination, ruling
 from tests.agreements.conftest import agreeing_case, complete_draft, drawing, last_code_to
 from tests.court.conftest import apply_jointly, in_force
 from tests.court.test_delegation import _accept_and_mediate, dispute
@@ -195,37 +194,37 @@ def _submitted():
 @scenario("court accepts the application")
 def _court_accepts():
     world, application = _submitted()
-    return lambda: court.accept(application, by=world.clerk), _court_people(world)
+    return lambda: examination.accept(application, by=world.clerk), _court_people(world)
 
 
 @scenario("court refuses the application")
 def _court_refuses():
     world, application = _submitted()
-    act = lambda: court.refuse(application, "no_jurisdiction", "", by=world.clerk)  # noqa: E731
+    act = lambda: examination.refuse(application, "no_jurisdiction", "", by=world.clerk)  # noqa: E731
     return act, _court_people(world)
 
 
 @scenario("court asks for more materials")
 def _court_materials():
     world, application = _submitted()
-    court.accept(application, by=world.clerk)
-    act = lambda: court.request_materials(application, "请补充收入证明", 5, by=world.clerk)  # noqa: E731
+    examination.accept(application, by=world.clerk)
+    act = lambda: examination.request_materials(application, "请补充收入证明", 5, by=world.clerk)  # noqa: E731
     return act, _court_people(world)
 
 
 @scenario("court confirms the agreement")
 def _court_confirms():
     world, application = _submitted()
-    court.accept(application, by=world.clerk)
-    act = lambda: court.rule(application, True, None, "", by=world.judge)  # noqa: E731
+    examination.accept(application, by=world.clerk)
+    act = lambda: ruling.rule(application, True, None, "", by=world.judge)  # noqa: E731
     return act, _court_people(world)
 
 
 @scenario("court rejects the agreement")
 def _court_rejects():
     world, application = _submitted()
-    court.accept(application, by=world.clerk)
-    act = lambda: court.rule(application, False, "unclear", "内容不明确", by=world.judge)  # noqa: E731
+    examination.accept(application, by=world.clerk)
+    act = lambda: ruling.rule(application, False, "unclear", "内容不明确", by=world.judge)  # noqa: E731
     return act, _court_people(world)
 
 
