@@ -106,7 +106,11 @@ def verify_url() -> str:
 def lock(agreement: Agreement) -> Agreement:
     """Take the agreement's row lock before reading what an operation decides on, so two
     signers, or a signer and an edit, never act on the same state (on SQLite the write lock
-    does the same). Everything is read again afterwards."""
+    does the same). The case's turn comes first (core/locks.py: the order of locks): the
+    case given to another mediator journals, then takes this lock to void the round, and a
+    signature holding it while it waited for the journal was a deadlock. Everything is read
+    again afterwards."""
+    journal.turn(agreement.case_id)
     db.session.flush()
     lock_rows(Agreement.id, agreement.id)
     db.session.expire_all()
