@@ -317,3 +317,60 @@ def test_a_signature_while_the_case_is_given_to_another_mediator_both_go_through
             .order_by(JournalEntry.seq)
         ).all()
         assert actions.index("agreement.signed") < actions.index("agreement.signatures_voided")
+
+
+def test_a_comment_sent_as_the_case_ends_is_refused_with_why(app, tmp_path):
+    """A party comments on the draft at the moment the mediator ends the mediation. The
+    comment read the case as still mediated, then waited for its turn on the case's journal
+    while the end was written, and was added to a draft nobody will sign (its page said
+    'added'). It reads the case once it is its turn: refused, with why."""
+    from mediation.cases import workflow
+    from mediation.cases.models import Case
+    from mediation.cases.states import Action, TerminationReason
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        db.session.commit()
+        ids = {"case": case.id, "agreement": agreement.id, "party": case.party_users()[0].id}
+    racing = racing_app(app, tmp_path)
+    ending = threading.Event()
+    out: dict = {}
+
+    def end() -> None:
+        with racing.app_context():
+            case = db.session.get(Case, ids["case"])
+            workflow.transition(
+                case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
+            )
+            ending.set()  # journaled: the case's turn is held until the commit
+            time.sleep(1)  # the comment arrives while the end is not yet committed
+            db.session.commit()
+            db.session.remove()
+
+    def comment() -> None:
+        ending.wait(30)
+        with racing.app_context():
+            try:
+                agreements.comment(
+                    db.session.get(Agreement, ids["agreement"]),
+                    "请写明付款账户",
+                    by=db.session.get(User, ids["party"]),
+                )
+                db.session.commit()
+                out["comment"] = "added"
+            except NotPermittedError as error:
+                db.session.rollback()
+                out["comment"] = f"refused: {error}"
+            except Exception as error:  # reported to the test, which fails on anything else
+                db.session.rollback()
+                out["comment"] = f"error: {error!r}"
+            finally:
+                db.session.remove()
+
+    run_together(end, comment)
+    with racing.app_context():
+        db.engine.dispose()
+    with app.app_context():
+        assert out["comment"] == "refused: 本案调解已经结束，协议草稿不再修改或者签署。", out
+        assert agreements.comments(db.session.get(Agreement, ids["agreement"])) == []
