@@ -336,6 +336,26 @@ def _consume(
     return True
 
 
+def code_would_pass(user: User, purpose: CodePurpose, code: str) -> bool:
+    """Whether ``consume_code`` would take ``code`` now, read without writing anything: for
+    a step that does something slow before it takes its locks and consumes the code (a
+    signature, whose timestamps come from a TSA), so that a wrong code costs nothing slow.
+    It counts no try and uses nothing: ``consume_code`` still does both, for every code."""
+    record = db.session.scalars(
+        _unused(user, "", purpose)
+        .where(
+            OneTimeCode.expires_at > utcnow(),
+            OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
+        )
+        .order_by(OneTimeCode.id.desc())
+        .limit(1)
+    ).first()
+    if record is None:
+        return False
+    expected = _code_hash(_subject(user, record.sent_to), purpose, code.strip())
+    return hmac.compare_digest(record.code_hash, expected)
+
+
 def browser_key(nonce: str) -> str:
     """What binds a code to the browser that asked for it (a secret kept in its session)."""
     return hashlib.sha256(nonce.encode()).hexdigest()

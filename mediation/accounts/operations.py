@@ -30,6 +30,7 @@ from mediation.extensions import db
 from .codes import (  # noqa: F401 - the codes' entry points, as callers know them
     CodeTooSoonError,
     ask_for_code,
+    code_would_pass,
     consume_code,
     issue_code,
     next_code_at,

@@ -14,10 +14,8 @@ from mediation.cases.models import Case
 from mediation.cases.states import FINAL_STATUSES, Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
-from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
-from mediation.journal.models import JournalHead
 
 from . import checks, draft, signing
 from .models import Agreement, AgreementComment, AgreementStatus, AgreementVersion
@@ -127,24 +125,25 @@ def comment(agreement: Agreement, text: str, *, by: User) -> AgreementComment:
     if by.id != case.mediator_id and not any(p.user_id == by.id for p in case.parties):
         raise NotPermittedError(_("Only the parties and the mediator comment on the draft."))
     agency.check_may_act(case, by)
-    if case.status in FINAL_STATUSES:
-        # Terminated (or ruled on) while a draft: nobody will sign it, and a remark would
-        # read as if the mediation went on.
-        raise NotPermittedError(_("The mediation of this case has ended: the draft is closed."))
-    if agreement.status != AgreementStatus.drafting:
-        raise NotPermittedError(_("Comments are taken while the agreement is a draft."))
     text = (text or "").strip()
     if not text:
         raise FieldError("text", _("Write your comment."))
     if len(text) > MAX_COMMENT:
         raise FieldError("text", _("At most %(n)d characters.", n=MAX_COMMENT))
     # Two requests with the same remark take turns, so the second one sees the first one's
-    # comment: on the case's journal, which the comment is written to anyway (its head row;
-    # on SQLite the write lock). Not on the agreement's lock: a case given to another
-    # mediator holds the journal while it waits for that lock (signing.void_for_new_mediator),
-    # and a comment holding the agreement while it waited for the journal was a deadlock.
-    lock_rows(JournalHead.case_id, case.id)
+    # comment; and what the comment depends on (the draft still open, the case still
+    # mediated) is read once it is its turn, so a draft sent for signing or a case ended
+    # meanwhile is said as it is. The case's turn (core/locks.py: the order of locks) is
+    # all it needs: the comment locks nothing else.
+    journal.turn(case.id)
     db.session.expire(agreement)
+    db.session.refresh(case)
+    if case.status in FINAL_STATUSES:
+        # Terminated (or ruled on) while a draft: nobody will sign it, and a remark would
+        # read as if the mediation went on.
+        raise NotPermittedError(_("The mediation of this case has ended: the draft is closed."))
+    if agreement.status != AgreementStatus.drafting:
+        raise NotPermittedError(_("Comments are taken while the agreement is a draft."))
     last = db.session.scalars(
         select(AgreementComment)
         .where(AgreementComment.agreement_id == agreement.id)

@@ -14,15 +14,14 @@ A party may refuse to sign, which ends mediation (art 25 (7)).
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
+from typing import NamedTuple
 
 import segno
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageChops, UnidentifiedImageError
 
 from agreements import pages, pki
 from agreements.render import render_pdf_with_boxes
@@ -45,9 +44,9 @@ from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
 from . import credentials, signals
+from .drawing import checked_drawing
 from .models import Agreement, AgreementStatus, Signature, SignerRole
 
-MAX_DRAWING_BYTES = 512 * 1024
 LINK_SALT = "agreement-signing"
 SIGN_ASKED = _l(
     "Case %(number)s: the mediation agreement is ready for your signature. Read it and sign "
@@ -106,7 +105,11 @@ def verify_url() -> str:
 def lock(agreement: Agreement) -> Agreement:
     """Take the agreement's row lock before reading what an operation decides on, so two
     signers, or a signer and an edit, never act on the same state (on SQLite the write lock
-    does the same). Everything is read again afterwards."""
+    does the same). The case's turn comes first (core/locks.py: the order of locks): the
+    case given to another mediator journals, then takes this lock to void the round, and a
+    signature holding it while it waited for the journal was a deadlock. Everything is read
+    again afterwards."""
+    journal.turn(agreement.case_id)
     db.session.flush()
     lock_rows(Agreement.id, agreement.id)
     db.session.expire_all()
@@ -374,56 +377,21 @@ def send_code(agreement: Agreement, user: User) -> None:
     accounts.ask_for_code(user, CodePurpose.agreement_signature)
 
 
-def checked_drawing(png: bytes | None, required: bool) -> bytes | None:
-    """The drawn signature, checked to be a small PNG image (it is stamped as it is)."""
-    if not png:
-        if required:
-            raise FieldError("drawing", _("Draw your signature in the box."))
-        return None
-    if len(png) > MAX_DRAWING_BYTES:
-        raise FieldError("drawing", _("The drawing is too large."))
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            if image.format != "PNG" or not (
-                20 <= image.width <= 4000 and 20 <= image.height <= 4000
-            ):
-                raise FieldError("drawing", _("Draw your signature in the box."))
-            image.verify()
-        with Image.open(io.BytesIO(png)) as image:
-            inked = _has_ink(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise FieldError("drawing", _("Draw your signature in the box.")) from None
-    if not inked:  # an empty pad is no signature
-        raise FieldError("drawing", _("Draw your signature in the box."))
-    return png
+class _Prepared(NamedTuple):  # a signed file made before the lock
+    signature_id: int
+    before_sha256: str
+    pdf: bytes
+    certificate_serial: str
+    certificate_subject: str
 
 
-def _has_ink(image: Image.Image) -> bool:
-    """Some stroke shows: opaque and dark pixels (on a transparent or a white ground)."""
-    grey = image.convert("LA")
-    opaque = grey.getchannel("A").point(lambda v: 255 if v > 32 else 0)
-    dark = grey.getchannel("L").point(lambda v: 255 if v < 160 else 0)
-    return ImageChops.multiply(opaque, dark).getbbox() is not None
-
-
-def sign(
-    agreement: Agreement, user: User, *, code: str, shown_sha256: str, drawing: bytes | None
-) -> Signature:
-    """``user`` signs the document they were shown, in their turn."""
-    lock(agreement)
+def _prepare(
+    agreement: Agreement, user: User, signature: Signature, drawing: bytes | None
+) -> _Prepared:
+    """The document signed by ``user`` into ``signature``'s field, with its timestamps
+    (agreements/signing.py). Reads the database, writes nothing in it."""
     case = agreement.case
-    if _signed_already(agreement, user, shown_sha256):
-        raise SignedAlreadyError
-    signature = _turn_of(agreement, user)
-    if shown_sha256 != agreement.document_sha256:
-        raise FieldError(
-            "document",
-            _("The document has changed since you opened it. Please read it again before signing."),
-        )
     is_seal = signature.role == SignerRole.institution
-    drawing = checked_drawing(drawing, required=not is_seal)
-    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
-        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the document's language
         reason = _("Signed as %(role)s of the mediation agreement", role=ROLE_NAMES[signature.role])
         if is_seal:
@@ -441,7 +409,7 @@ def sign(
     )
     certificate = credential.certificate
     before = document_bytes(agreement)
-    if hashlib.sha256(before).hexdigest() != shown_sha256:
+    if hashlib.sha256(before).hexdigest() != agreement.document_sha256:
         # The stored file is not the one on record: refuse rather than sign it.
         raise NotPermittedError(_("The document on file does not match the record."))
     signed = sign_pdf(
@@ -455,12 +423,69 @@ def sign(
         location=case.institution.name if case.institution else "",
         timestamper=credentials.timestamper(),
     )
-    _store(agreement, signed, str(signature.position))
+    return _Prepared(
+        signature.id,
+        agreement.document_sha256,
+        signed,
+        format(certificate.serial_number, "x"),
+        certificate.subject.human_friendly,
+    )
+
+
+def _checked(
+    agreement: Agreement, user: User, shown_sha256: str, drawing: bytes | None
+) -> tuple[Signature, bytes | None]:
+    """The signature whose turn it is, the document shown still current; the drawing."""
+    signature = _turn_of(agreement, user)
+    if shown_sha256 != agreement.document_sha256:
+        raise FieldError(
+            "document",
+            _("The document has changed since you opened it. Please read it again before signing."),
+        )
+    is_seal = signature.role == SignerRole.institution
+    return signature, checked_drawing(drawing, required=not is_seal)
+
+
+def sign(
+    agreement: Agreement, user: User, *, code: str, shown_sha256: str, drawing: bytes | None
+) -> Signature:
+    """``user`` signs the document they were shown, in their turn.
+
+    The signed file is made before any lock: its timestamps come from the TSA, over the
+    network with TSA_URL, and a lock held meanwhile held every step of the case (on SQLite
+    every write on the platform) for as long as the TSA took. Under the agreement's lock
+    everything is checked again and the code used; the file is kept only if it signs the
+    document still current into the signature whose turn it still is, else the step is
+    refused as before (signed at the same moment, an edit, a round voided). The file
+    depends only on the document's bytes, which the SHA-256 shown fixes."""
+    prepared = None
+    if not _signed_already(agreement, user, shown_sha256):
+        try:
+            signature, checked = _checked(agreement, user, shown_sha256, drawing)
+            if accounts.code_would_pass(user, CodePurpose.agreement_signature, code):
+                prepared = _prepare(agreement, user, signature, checked)
+        except (NotPermittedError, FieldError):
+            pass  # said below, as it stands under the lock
+    lock(agreement)
+    case = agreement.case
+    if _signed_already(agreement, user, shown_sha256):
+        raise SignedAlreadyError
+    signature, drawing = _checked(agreement, user, shown_sha256, drawing)
+    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
+        raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
+    if prepared is None or (prepared.signature_id, prepared.before_sha256) != (
+        signature.id,
+        agreement.document_sha256,
+    ):
+        # Only when what was read before the lock differs from what is read under it in a
+        # way no page offers (a new code arrived in between, say): the file is made now.
+        prepared = _prepare(agreement, user, signature, drawing)
+    _store(agreement, prepared.pdf, str(signature.position))
     now = utcnow()
     signature.signed_at = now
     signature.signed_by_id = user.id
-    signature.certificate_serial = format(certificate.serial_number, "x")
-    signature.certificate_subject = certificate.subject.human_friendly
+    signature.certificate_serial = prepared.certificate_serial
+    signature.certificate_subject = prepared.certificate_subject
     signature.signed_document_sha256 = shown_sha256
     signature.result_sha256 = agreement.document_sha256
     db.session.flush()

@@ -29,11 +29,13 @@ from .operations import (
 
 def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
     """The case has a new mediator (art 13, 14): sessions booked by the previous one are
-    cancelled, with notice, and their links die; the new mediator books again."""
+    cancelled, with notice, and their links die; the new mediator books again. The change
+    of mediator holds the case's turn (it journaled it): no calendar is taken after it
+    (core/locks.py: the order of locks); a booking of this case waits for the turn."""
     cancelled = 0
     for session in _live_of_case(case.id, since=now or utcnow()):
         if session.mediator_id != case.mediator_id and session.status != SessionStatus.cancelled:
-            cancel(session, by=None, reason=NEW_MEDIATOR, now=now)
+            cancel(session, by=None, reason=NEW_MEDIATOR, now=now, calendar=False)
             cancelled += 1
     return cancelled
 

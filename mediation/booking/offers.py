@@ -56,7 +56,7 @@ def offer(
     _check_side(case, side)
     if not 2 <= len(set(starts)) <= MAX_OFFERED:
         raise FieldError("start", _("Offer 2 to %(n)d times.", n=MAX_OFFERED))
-    settings = lock_calendar(case.mediator_id)
+    settings = lock_calendar(case.mediator_id, case.id)
     minutes = minutes or settings.session_minutes
     # The same offer again a moment later (a double tap): what the first one offered.
     repeats.refuse_booked_just_now(case, by, starts, minutes, side, at_site, note, offered=True)

@@ -75,9 +75,11 @@ CONSENT_WITHDRAWN = _l("a party withdrew consent to separate sessions (art 16)")
 CHOSEN_ELSEWHERE = _l("another offered time was chosen")
 
 
-def lock_calendar(mediator_id: int) -> BookingSettings:
+def lock_calendar(mediator_id: int, case_id: int | None = None) -> BookingSettings:
     """Serialise the bookings of one mediator until the transaction ends (row lock on
-    PostgreSQL, the write lock on SQLite)."""
+    PostgreSQL, the write lock on SQLite); then, for a step on ``case_id``'s sessions, the
+    case's turn, before any session is written (core/locks.py: the order of locks; the
+    room's end journals, then marks the session held)."""
     settings = settings_for(mediator_id)
     db.session.execute(
         update(BookingSettings)
@@ -85,6 +87,8 @@ def lock_calendar(mediator_id: int) -> BookingSettings:
         .values(version=BookingSettings.version + 1)
         .execution_options(synchronize_session=False)
     )
+    if case_id is not None:
+        journal.turn(case_id)
     return settings
 
 
@@ -236,7 +240,7 @@ def book(
     moment later (a double tap) raises ``BookedAlreadyError`` with what the first booked."""
     _must_be_mediator(case, by)
     _check_side(case, side)
-    settings = lock_calendar(case.mediator_id)
+    settings = lock_calendar(case.mediator_id, case.id)
     minutes = minutes or settings.session_minutes
     repeats.refuse_booked_just_now(case, by, [start], minutes, side, at_site, note, offered=False)
     reception = _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
@@ -298,7 +302,7 @@ def start_now(
             "parties_agreed",
             _("Start at once only when the parties have agreed to it, and tick the box."),
         )
-    settings = lock_calendar(case.mediator_id)
+    settings = lock_calendar(case.mediator_id, case.id)
     now = (now or utcnow()).replace(microsecond=0)
     open_now = open_session_of(case, now)
     if open_now is not None and repeats.started_just_now(open_now, by):
@@ -353,10 +357,15 @@ def offered_with(session: MediationSession) -> list[MediationSession]:
     ).all()
 
 
-def _locked(session: MediationSession) -> MediationSession:
-    """Lock the mediator's calendar, then read ``session`` again: whatever another request
-    or worker did to it before the lock is seen, and nothing changes it until the commit."""
-    lock_calendar(session.mediator_id)
+def _locked(session: MediationSession, *, calendar: bool = True) -> MediationSession:
+    """Lock the mediator's calendar and take the case's turn, then read ``session`` again:
+    whatever another request or worker did to it before the lock is seen, and nothing
+    changes it until the commit. ``calendar=False``: the case's turn alone, for a step that
+    holds it already (a calendar is taken before any case's turn, never after)."""
+    if calendar:
+        lock_calendar(session.mediator_id, session.case_id)
+    else:
+        journal.turn(session.case_id)
     db.session.refresh(session)
     return session
 
@@ -405,7 +414,7 @@ def reschedule(
     same move again a moment later (a double tap, two tabs) raises ``MovedAlreadyError``:
     the first one's commit is read under the calendar lock."""
     reason = _reason(reason)
-    settings = lock_calendar(session.mediator_id)
+    settings = lock_calendar(session.mediator_id, session.case_id)
     db.session.refresh(session)
     _must_be_mediator(session.case, by)
     _must_be_fixed(session, _("Only a fixed session can be moved."))
@@ -445,12 +454,14 @@ def cancel(
     by: User | None,
     reason: str | LazyString,
     now: datetime | None = None,
+    calendar: bool = True,
 ) -> None:
     """Call a session off (or withdraw all the times offered with it); the slot is free
-    again at once and everyone is told."""
+    again at once and everyone is told. ``calendar=False`` for a step that holds the case's
+    turn already (``_locked``)."""
     told = reason  # a platform reason is told in each participant's language
     reason = _reason(reason)
-    _locked(session)
+    _locked(session, calendar=calendar)
     if by is not None:
         _must_be_mediator(session.case, by)
     if session.status == SessionStatus.cancelled:

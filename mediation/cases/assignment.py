@@ -299,6 +299,12 @@ def reassign_by_institution(case: Case, *, mediator: User, by: User) -> None:
     """An institution administrator gives one of its cases to another of its mediators:
     before acceptance (the art 12 clock starts again) or later, on a party's request to
     change mediator (art 14) or a disclosed conflict of interest (art 13)."""
+    # The case's turn before anything of the case is written (core/locks.py: the order of
+    # locks): the agreement's round and the sessions are voided after the journal entry, and
+    # a signature holding the agreement while it waited for the journal was a deadlock.
+    # The case as it is once it is this step's turn (a signature may have put it in force).
+    journal.turn(case.id)
+    db.session.refresh(case)
     if (
         not by.has_role(Role.institution_admin)
         or by.institution_id is None

@@ -98,6 +98,9 @@ def transition(
     ``acting_as`` is for callers that authenticated a body rather than a person (the court
     API's token stands for the court); with ``by`` None it replaces the system actor."""
     now = now or utcnow()
+    # The case's turn before its row is written (core/locks.py: the order of locks): a step
+    # that journaled first (the last signature, say) writes the case's status after it.
+    journal.turn(case.id)
     step = find(case.status, action)
     if step is None:
         raise TransitionError(

@@ -477,6 +477,9 @@ def designate_again(
     what happened; ``FieldError`` for an institution that does not exist."""
     # Two designations at once (two clerks, a clerk and the court's system, a retry) take
     # turns on the delegation's row: the second reads what the first did, and is told so.
+    # The case's turn comes first (core/locks.py: the order of locks): a case reaching its
+    # result journals, then ends the delegation (``_result``).
+    journal.turn(delegation.case_id)
     db.session.flush()
     lock_rows(Delegation.id, delegation.id)
     db.session.refresh(delegation)
@@ -512,11 +515,17 @@ def return_expired(now: datetime | None = None) -> int:
         select(Delegation)
         .where(Delegation.status == DelegationStatus.mediating, Delegation.deadline_at <= now)
         .order_by(Delegation.id)
-        .with_for_update(skip_locked=True)
     ).all()
     ended = 0
     for delegation in due:
+        # The case's turn, then the delegation (core/locks.py: the order of locks); ``_end``
+        # claims it by a conditional update, so two workers never end it twice. (Rows locked
+        # first and skipped by the other worker held the delegation while this waited for
+        # the journal, which a step of the case holds while it ends the delegation.)
+        journal.turn(delegation.case_id)
+        db.session.refresh(delegation)
         case = delegation.case
+        db.session.refresh(case)
         settled = case.status in SETTLED
         status = DelegationStatus.agreement if settled else DelegationStatus.returned
         if not _end(delegation, status, now):

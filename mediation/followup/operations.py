@@ -231,13 +231,16 @@ def confirm(obligation: Obligation, user: User, *, full: bool, note: str = "") -
     """The obligee confirms the obligation performed, in full or in part."""
     note = (note or "").strip()
     _lock(obligation)
-    # The same part performance said again (performed in full is refused below: nothing
-    # is left to confirm, and the view says so).
+    # The same part performance said again within the window (performed in full is
+    # refused below: nothing is left to confirm, and the view says so). Later, the same
+    # words are another payment: 'received 500 yuan' in March and again in April.
     if (
         not full
         and (obligation.status, obligation.performed_note) == (ObligationStatus.partly, note)
         and obligation.obligee is not None
         and obligation.obligee.user_id == user.id
+        and obligation.performed_at is not None
+        and utcnow() - obligation.performed_at < REPEAT_WINDOW
     ):
         raise RepeatedError
     if not may_confirm(user, obligation):

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from mediation.core.db import utcnow
+from mediation.core.locks import lock_rows
 from mediation.extensions import db
 
 from . import signals
@@ -106,6 +107,14 @@ def append(
         )
     signals.entry_added.send(case_id, action=action, payload=payload, actor_id=actor_id)
     return entry
+
+
+def turn(case_id: int) -> None:
+    """The case's turn, until the transaction ends: its head row's lock (on SQLite the
+    write lock), which ``append`` takes anyway. Taken before anything else of the case is
+    locked or written (core/locks.py: the order of locks); what the caller changed in
+    memory is written after it, not before (no autoflush)."""
+    lock_rows(JournalHead.case_id, case_id, autoflush=False)
 
 
 class _Statements(NamedTuple):

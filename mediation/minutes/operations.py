@@ -14,10 +14,8 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.core.hardening import unstorable
-from mediation.core.locks import lock_rows
 from mediation.extensions import db
 from mediation.journal import operations as journal
-from mediation.journal.models import JournalHead
 
 from . import review
 from .models import SECTIONS, Minutes
@@ -52,16 +50,13 @@ def save(session: MediationSession, fields: dict[str, str], *, by: User) -> Minu
     who held the session (``review.acts_as_mediator``)."""
     if not review.acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator writes the minutes."))
+    # Every save takes the case's turn first (core/locks.py: the order of locks): the
+    # room's end holds it while it marks the session held and sends the minutes for
+    # review, and a save holding the session's or the minutes' row while it waited for the
+    # journal was a deadlock. The first save, perhaps twice at once (a double tap on a slow
+    # network), so makes the minutes once: the other one reads them after it.
+    journal.turn(session.case_id)
     minutes = of_session(session.id)
-    if minutes is None:
-        # The first save, perhaps twice at once (a double tap on a slow network): one of
-        # them makes the minutes, and the other reads them after it. They take turns on the
-        # case's journal, which the save is written to anyway (its head row; on SQLite the
-        # write lock). Not on the session's row: the room's end holds the journal while it
-        # marks the session held, and a save holding the session while it waited for the
-        # journal was a deadlock.
-        lock_rows(JournalHead.case_id, session.case_id)
-        minutes = of_session(session.id)
     if minutes is not None:
         review.lock(minutes)
     if minutes is not None and minutes.finalised_at is not None:

@@ -93,7 +93,12 @@ def participant_of_link(token: str) -> SessionParticipant | None:
 
 def lock(minutes: Minutes) -> Minutes:
     """Take the minutes' row lock before deciding anything (two parties confirming at once,
-    the mediator editing or closing meanwhile); everything is read again afterwards."""
+    the mediator editing or closing meanwhile); everything is read again afterwards. The
+    case's turn comes first (core/locks.py: the order of locks): the room's end journals,
+    then takes this lock to send the minutes for review, and a save holding it while it
+    waited for the journal was a deadlock."""
+    session = db.session.get(MediationSession, minutes.session_id)
+    journal.turn(session.case_id)
     db.session.flush()
     lock_rows(Minutes.session_id, minutes.session_id)
     db.session.expire_all()

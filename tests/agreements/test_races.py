@@ -215,3 +215,162 @@ def test_a_comment_while_the_case_is_given_to_another_mediator_both_go_through(
         assert [
             c.text for c in agreements.comments(db.session.get(Agreement, ids["agreement"]))
         ] == ["请写明付款账户"]
+
+
+def test_a_signature_while_the_case_is_given_to_another_mediator_both_go_through(
+    app, tmp_path, monkeypatch
+):
+    """A party signs at the moment the institution gives the case to another mediator.
+    The signature held the agreement's lock and then waited for the case's journal, which
+    the reassignment held while it waited for the agreement (to void the round): on
+    PostgreSQL a deadlock, and one of the two failed (a server error page). Both go
+    through, one after the other: the signature is added, then voided with its round."""
+    from mediation.agreements import operations as agreement_ops
+    from mediation.cases import assignment
+    from mediation.cases.models import Case
+    from mediation.journal import operations as journal
+    from tests.factories import make_mediator
+
+    from .conftest import drawing
+
+    with app.app_context():
+        case, admin = agreeing_case()
+        agreement = out_for_signing(case)
+        party = case.party_users()[0]
+        other = make_mediator(case.institution)
+        ids = {
+            "case": case.id,
+            "agreement": agreement.id,
+            "party": party.id,
+            "admin": admin.id,
+            "other": other.id,
+        }
+        code = accounts.issue_code(party, CodePurpose.agreement_signature)
+        shown = agreement.document_sha256
+        db.session.commit()
+    racing = racing_app(app, tmp_path)
+    signing_, reassigning = threading.Event(), threading.Event()
+    append, changed = journal.append, agreement_ops.mediator_changed
+
+    def paused_append(case_id, action, *args, **kwargs):
+        if action == "agreement.signed":
+            signing_.set()  # signed, not journaled yet: the reassignment comes now
+            reassigning.wait(2)
+        return append(case_id, action, *args, **kwargs)
+
+    def announced(case):
+        reassigning.set()
+        return changed(case)
+
+    monkeypatch.setattr(journal, "append", paused_append)
+    monkeypatch.setattr(agreement_ops, "mediator_changed", announced)
+    out: dict = {}
+
+    def run(name: str, act) -> None:
+        with racing.app_context():
+            try:
+                act()
+                db.session.commit()
+                out[name] = "done"
+            except Exception as error:  # reported to the test, which fails on anything else
+                db.session.rollback()
+                out[name] = f"error: {error!r}"
+            finally:
+                db.session.remove()
+
+    def sign() -> None:
+        run(
+            "sign",
+            lambda: signing.sign(
+                db.session.get(Agreement, ids["agreement"]),
+                db.session.get(User, ids["party"]),
+                code=code,
+                shown_sha256=shown,
+                drawing=drawing(),
+            ),
+        )
+
+    def reassign() -> None:
+        signing_.wait(30)
+        run(
+            "reassign",
+            lambda: assignment.reassign_by_institution(
+                db.session.get(Case, ids["case"]),
+                mediator=db.session.get(User, ids["other"]),
+                by=db.session.get(User, ids["admin"]),
+            ),
+        )
+
+    run_together(sign, reassign)
+    with racing.app_context():
+        db.engine.dispose()
+    assert out == {"sign": "done", "reassign": "done"}, out
+    with app.app_context():
+        assert db.session.get(Case, ids["case"]).mediator_id == ids["other"]
+        agreement = db.session.get(Agreement, ids["agreement"])
+        assert agreement.status == AgreementStatus.drafting  # the round is void
+        signed = [s for s in agreement.signatures if s.signed_by_id == ids["party"]]
+        assert len(signed) == 1 and signed[0].voided_at is not None
+        actions = db.session.scalars(
+            select(JournalEntry.action)
+            .where(JournalEntry.case_id == ids["case"])
+            .order_by(JournalEntry.seq)
+        ).all()
+        assert actions.index("agreement.signed") < actions.index("agreement.signatures_voided")
+
+
+def test_a_comment_sent_as_the_case_ends_is_refused_with_why(app, tmp_path):
+    """A party comments on the draft at the moment the mediator ends the mediation. The
+    comment read the case as still mediated, then waited for its turn on the case's journal
+    while the end was written, and was added to a draft nobody will sign (its page said
+    'added'). It reads the case once it is its turn: refused, with why."""
+    from mediation.cases import workflow
+    from mediation.cases.models import Case
+    from mediation.cases.states import Action, TerminationReason
+
+    with app.app_context():
+        case, _admin = agreeing_case()
+        agreement = agreements.start(case, by=case.mediator)
+        db.session.commit()
+        ids = {"case": case.id, "agreement": agreement.id, "party": case.party_users()[0].id}
+    racing = racing_app(app, tmp_path)
+    ending = threading.Event()
+    out: dict = {}
+
+    def end() -> None:
+        with racing.app_context():
+            case = db.session.get(Case, ids["case"])
+            workflow.transition(
+                case, Action.terminate, by=case.mediator, reason=TerminationReason.too_far_apart
+            )
+            ending.set()  # journaled: the case's turn is held until the commit
+            time.sleep(1)  # the comment arrives while the end is not yet committed
+            db.session.commit()
+            db.session.remove()
+
+    def comment() -> None:
+        ending.wait(30)
+        with racing.app_context():
+            try:
+                agreements.comment(
+                    db.session.get(Agreement, ids["agreement"]),
+                    "请写明付款账户",
+                    by=db.session.get(User, ids["party"]),
+                )
+                db.session.commit()
+                out["comment"] = "added"
+            except NotPermittedError as error:
+                db.session.rollback()
+                out["comment"] = f"refused: {error}"
+            except Exception as error:  # reported to the test, which fails on anything else
+                db.session.rollback()
+                out["comment"] = f"error: {error!r}"
+            finally:
+                db.session.remove()
+
+    run_together(end, comment)
+    with racing.app_context():
+        db.engine.dispose()
+    with app.app_context():
+        assert out["comment"] == "refused: 本案调解已经结束，协议草稿不再修改或者签署。", out
+        assert agreements.comments(db.session.get(Agreement, ids["agreement"])) == []

@@ -497,3 +497,25 @@ def test_the_same_follow_up_on_another_day_is_a_record_of_its_own(app_ctx):
         JournalEntry.case_id == case.id, JournalEntry.action == "followup.recorded"
     )
     assert db.session.scalar(logged) == 2
+
+
+def test_the_same_part_performance_a_month_later_is_confirmed_again(app_ctx):
+    """The obligee confirms '已收到1000元' in March, and again in April for the next
+    instalment, in the same words. The second was taken for the first sent again and not
+    recorded ('already recorded'), so the journal showed one payment of the two; only the
+    same confirmation within a moment of the first is a repeat."""
+    case, obligation = tracked(days=1)
+    obligee = obligation.obligee.user
+    march = utcnow()
+    with time_machine.travel(march, tick=False):
+        ops.confirm(obligation, obligee, full=False, note="已收到1000元")
+        with pytest.raises(ops.RepeatedError):  # the same form, sent again at once
+            ops.confirm(obligation, obligee, full=False, note="已收到1000元")
+    with time_machine.travel(march + timedelta(days=30), tick=False):
+        ops.confirm(obligation, obligee, full=False, note="已收到1000元")
+    db.session.flush()
+    logged = select(func.count()).where(
+        JournalEntry.case_id == case.id, JournalEntry.action == "followup.performance_confirmed"
+    )
+    assert db.session.scalar(logged) == 2
+    assert obligation.status == ObligationStatus.partly
