@@ -4,6 +4,7 @@ earlier did, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -18,7 +19,7 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
-from tests.booking.race import race_app
+from tests.booking.race import committed, race_app
 from tests.booking.test_races import run_together
 from tests.factories import make_user
 
@@ -173,17 +174,7 @@ def test_a_comment_while_the_case_is_given_to_another_mediator_both_go_through(
     monkeypatch.setattr(agreement_ops, "mediator_changed", announced)
     out: dict = {}
 
-    def run(name: str, act) -> None:
-        with racing.app_context():
-            try:
-                act()
-                db.session.commit()
-                out[name] = "done"
-            except Exception as error:  # reported to the test, which fails on anything else
-                db.session.rollback()
-                out[name] = f"error: {error!r}"
-            finally:
-                db.session.remove()
+    run = functools.partial(committed, racing, out)
 
     def comment() -> None:
         run(
@@ -266,17 +257,7 @@ def test_a_signature_while_the_case_is_given_to_another_mediator_both_go_through
     monkeypatch.setattr(agreement_ops, "mediator_changed", announced)
     out: dict = {}
 
-    def run(name: str, act) -> None:
-        with racing.app_context():
-            try:
-                act()
-                db.session.commit()
-                out[name] = "done"
-            except Exception as error:  # reported to the test, which fails on anything else
-                db.session.rollback()
-                out[name] = f"error: {error!r}"
-            finally:
-                db.session.remove()
+    run = functools.partial(committed, racing, out)
 
     def sign() -> None:
         run(

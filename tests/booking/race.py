@@ -26,6 +26,22 @@ def race_app(database_url: str, instance_path: str):
     )
 
 
+def committed(app, out: dict, name: str, act) -> None:
+    """``act`` run in ``app``'s context and committed, as a request's edge commits (on a
+    thread of its own): ``out[name]`` is "done", or the error it raised, reported to the
+    test, which fails on anything it did not expect."""
+    with app.app_context():
+        try:
+            act()
+            db.session.commit()
+            out[name] = "done"
+        except Exception as error:  # reported to the test, which fails on anything else
+            db.session.rollback()
+            out[name] = f"error: {error!r}"
+        finally:
+            db.session.remove()
+
+
 def attempt(app, case_id: int, start: datetime, now: datetime, go: threading.Barrier) -> str:
     with app.app_context():
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from mediation.booking import operations as booking
@@ -12,7 +13,7 @@ from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
-from tests.booking.race import race_app
+from tests.booking.race import committed, race_app
 from tests.booking.test_races import run_together
 from tests.factories import make_mediating_case
 from tests.signaling.conftest import open_session
@@ -56,17 +57,7 @@ def test_the_first_minutes_saved_as_the_room_ends_both_go_through(app, tmp_path,
     monkeypatch.setattr(booking, "session_ended", announced)
     out: dict = {}
 
-    def run(name: str, act) -> None:
-        with racing.app_context():
-            try:
-                act()
-                db.session.commit()
-                out[name] = "done"
-            except Exception as error:  # reported to the test, which fails on anything else
-                db.session.rollback()
-                out[name] = f"error: {error!r}"
-            finally:
-                db.session.remove()
+    run = functools.partial(committed, racing, out)
 
     def save() -> None:
         def act() -> None:
@@ -131,17 +122,7 @@ def test_minutes_saved_again_as_the_room_ends_both_go_through(app, tmp_path, mon
     monkeypatch.setattr(booking, "session_ended", announced)
     out: dict = {}
 
-    def run(name: str, act) -> None:
-        with racing.app_context():
-            try:
-                act()
-                db.session.commit()
-                out[name] = "done"
-            except Exception as error:  # reported to the test, which fails on anything else
-                db.session.rollback()
-                out[name] = f"error: {error!r}"
-            finally:
-                db.session.remove()
+    run = functools.partial(committed, racing, out)
 
     def save() -> None:
         def act() -> None:
