@@ -18,6 +18,7 @@ from mediation.agreements.models import Agreement, AgreementStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.extensions import db
+from tests.booking.race import committed
 from tests.booking.test_races import run_together
 from tests.factories import make_user
 
@@ -128,18 +129,9 @@ def test_a_slow_tsa_holds_no_other_step_while_a_party_signs(app, tmp_path):
                     db.session.remove()
 
         def timed(name: str, act) -> None:
-            with racing.app_context():
-                began = time.monotonic()
-                try:
-                    act()
-                    db.session.commit()
-                    out[name] = "done"
-                except Exception as error:  # reported to the test, which fails on anything else
-                    db.session.rollback()
-                    out[name] = f"error: {error!r}"
-                finally:
-                    took[name] = time.monotonic() - began
-                    db.session.remove()
+            began = time.monotonic()
+            committed(racing, out, name, act)
+            took[name] = time.monotonic() - began  # shown if the test fails, not asserted
 
         def edit() -> None:
             agreement = db.session.get(Agreement, ids["agreement"])
