@@ -83,8 +83,11 @@ def cancelled_just_now(booking: ReceptionBooking, now: datetime) -> bool:
 
 
 def case_drafted_just_now(booking: ReceptionBooking, by: User, category: str, now: datetime):
-    """The case ``by`` drafted from ``booking`` within the window, of ``category``, if any
-    (the journal's ``reception.converted`` says who and when)."""
+    """The case ``by`` drafted from ``booking`` within the window, of ``category`` and with
+    the record as it stands as its facts, if any (the journal's ``reception.converted``
+    says who and when). A record corrected since is another request, refused as before
+    (as ``answered_just_now`` compares the answer): answered as the first, the correction
+    would be dropped without a word."""
     if booking.case_id is None:
         return None
     converted = db.session.scalars(
@@ -103,6 +106,7 @@ def case_drafted_just_now(booking: ReceptionBooking, by: User, category: str, no
         or converted.created_at <= now - REPEAT_WINDOW
         or case is None
         or case.category != category
+        or case.facts != booking.notes
     ):
         return None
     return case

@@ -243,3 +243,20 @@ def test_keep_as_an_answer_pressed_twice_keeps_one_answer(app, world):
     assert _count(app, OutboxMessage) == sent + 1  # the party told once
     refused = tabs[0][0].post(path, data={**tabs[0][1], "action": "case"})
     assert refused.status_code == 422 and TAKEN_FURTHER in refused.get_data(as_text=True)
+
+
+def test_file_a_case_again_with_another_record_is_refused_and_the_record_kept(app, world):
+    """Only the same form is the same press: the host who corrects the record and presses
+    "file a case" again within the window was told "case drafted" (the first press's
+    answer), and the corrected record was dropped without a word. It is refused as before,
+    the form keeping what they wrote (as "keep as an answer" with another record is)."""
+    booking_id = _booked(app, world)
+    path = f"/reception/{booking_id}/record"
+    [(client, form)] = _host_presses(app, world, booking_id, "case", 1)
+    assert client.post(path, data=form).status_code == 302
+    corrected = NOTES + "另，申请人希望先行调解。"
+    refused = client.post(path, data={**form, "notes": corrected})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and TAKEN_FURTHER in page and corrected in page
+    with app.app_context():
+        assert db.session.scalars(select(Case.facts)).one() == NOTES
