@@ -25,11 +25,13 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
+import weasyprint
 from asn1crypto import cms
 from asn1crypto import pem as asn1_pem
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from agreements import verify
+from agreements import archive, pki, tsa, verify
+from agreements import signing as agreement_signing
 from mediation.agreements import credentials, signing
 from mediation.court import application as court_application
 from mediation.court import bundle, package_verify
@@ -393,3 +395,88 @@ def test_openssl_verifies_every_timestamp_token(signed):
     name, token, data = checks[0]
     done = openssl_ts_verify(signed, signed.at_signing, "changed", token, data[::-1])
     assert done.returncode != 0
+
+
+@pytest.mark.parametrize("ess_cert_id_alg", ["sha1", "sha256"])
+def test_either_ess_signing_certificate_attribute(tmp_path, ess_cert_id_alg):
+    """OpenSSL names its certificate in the token with ESS signing-certificate (RFC 2634,
+    SHA-1: its default) or signing-certificate-v2 (RFC 5035, here SHA-256), as configured:
+    a signature timestamped either way verifies, in DER, and openssl verifies the tokens."""
+    tools = require_tools("openssl")
+    authority = pki.ensure_authority(tmp_path / "pki", name="Test Mediation")
+    pdf = weasyprint.HTML(string="<p lang='zh'>调解协议</p>").write_pdf()
+    with openssl_tsa(tmp_path / "tsa", ess_cert_id_alg=ess_cert_id_alg) as external:
+        credential = pki.issue_signer(authority, common_name="张三", role="party", document_ref="D")
+        pdf = agreement_signing.sign_pdf(
+            pdf,
+            signer_credential=credential,
+            authority=authority,
+            field_name="party-1",
+            reason="同意",
+            location="北京",
+            timestamper=tsa.timestamper_for(
+                authority, url=external.url, trust_roots=[external.root]
+            ),
+        )
+    attribute = "signing_certificate" if ess_cert_id_alg == "sha1" else "signing_certificate_v2"
+    (_, value, token) = signature_tokens(pdf)[0]
+    signer_info = token["content"]["signer_infos"][0]
+    assert attribute in [a["type"].native for a in signer_info["signed_attrs"]]
+    # The document timestamp that ends the file, as written, is DER.
+    written = cms.ContentInfo.load(signatures_of(pdf)[-1].pkcs7_content).dump()
+    assert cms.ContentInfo.load(written).dump(force=True) == written
+    report = verify.verify_pdf(pdf, trust_roots=[authority.root, external.root])
+    assert report.ok, verify.summarize(report)
+    (tmp_path / "token.tst").write_bytes(token.dump())
+    (tmp_path / "signature.bin").write_bytes(value)
+    done = subprocess.run(
+        [
+            tools["openssl"],
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.tst",
+            "-data",
+            "signature.bin",
+            "-CAfile",
+            str(external.root_pem),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_file_timestamped_by_the_external_tsa_is_renewed(tmp_path):
+    """The worker's archive renewal (mediation/archive.py) adds a document timestamp from
+    the configured TSA over a file whose newest one is the external TSA's. It checked that
+    newest one against the platform's roots alone, refused it ("the newest document
+    timestamp does not validate") and never renewed such a file: it would have stopped
+    proving itself when the TSA's certificate expired."""
+    require_tools("openssl")
+    authority = pki.ensure_authority(tmp_path / "pki", name="Test Mediation")
+    pdf = weasyprint.HTML(string="<p lang='zh'>调解协议</p>").write_pdf()
+    with openssl_tsa(tmp_path / "tsa") as external:
+        stamper = tsa.timestamper_for(authority, url=external.url, trust_roots=[external.root])
+        credential = pki.issue_signer(authority, common_name="张三", role="party", document_ref="D")
+        pdf = agreement_signing.sign_pdf(
+            pdf,
+            signer_credential=credential,
+            authority=authority,
+            field_name="party-1",
+            reason="同意",
+            location="北京",
+            timestamper=stamper,
+        )
+        renewed = archive.renew_pdf(pdf, authority, stamper)
+    assert renewed.startswith(pdf)  # an incremental update: every signature stays
+    stamps = [s for s in signatures_of(renewed) if s.sig_object_type == "/DocTimeStamp"]
+    assert len(stamps) == 2
+    newest = cms.ContentInfo.load(stamps[-1].pkcs7_content)
+    assert token_signer(newest).dump() == external.certificate.dump()
+    report = verify.verify_pdf(renewed, trust_roots=[authority.root, external.root])
+    assert report.ok, verify.summarize(report)
