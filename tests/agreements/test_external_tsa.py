@@ -95,6 +95,7 @@ def signed(app, tmp_path_factory):
         dir=checks,
         tools=tools,
         agreement=agreement,
+        application=joint,
         package=package,
         root=root,
         external=external,
@@ -155,20 +156,39 @@ def signature_tokens(pdf: bytes) -> list[tuple[str, bytes, cms.ContentInfo]]:
     return found
 
 
+def package_tokens(package: bytes) -> list[tuple[str, bytes, bytes]]:
+    """(name, token, the bytes it covers) of the manifest signature's timestamp and the
+    package's archive timestamp."""
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        p7s = zf.read("manifest.json.p7s")
+        archive_token = zf.read("manifest.json.p7s.1.tsr")
+    signer = cms.ContentInfo.load(p7s)["content"]["signer_infos"][0]
+    (attr,) = [
+        a for a in signer["unsigned_attrs"] if a["type"].native == "signature_time_stamp_token"
+    ]
+    return [
+        ("manifest", attr["values"][0].dump(), signer["signature"].native),
+        ("package-archive", archive_token, p7s),
+    ]
+
+
 def test_every_timestamp_is_the_external_tsas(signed):
-    """The agreement's signature timestamps and document timestamps all come from the
-    OpenSSL TSA (not the built-in one), as do the application's and the package's."""
-    tsa_cert = signed.external.certificate
-    stamps = signature_tokens(signed.agreement)
-    assert len(stamps) == 4
-    documents = [s for s in signatures_of(signed.agreement) if s.sig_object_type == "/DocTimeStamp"]
-    assert len(documents) == 4  # one closes each signing act
-    for token in [t for _, _, t in stamps] + [
-        cms.ContentInfo.load(d.pkcs7_content) for d in documents
-    ]:
-        assert token_signer(token).dump() == tsa_cert.dump()
-    # 4 + 2 signing acts (agreement, application) of two timestamps, the package's two.
-    assert signed.answered >= 12
+    """Every signature timestamp and document timestamp of the agreement and of the
+    application, and the package's tokens, come from the OpenSSL TSA."""
+    tokens = []
+    for pdf in (signed.agreement, signed.application):
+        tokens += [token for _, _, token in signature_tokens(pdf)]
+        tokens += [
+            cms.ContentInfo.load(s.pkcs7_content)
+            for s in signatures_of(pdf)
+            if s.sig_object_type == "/DocTimeStamp"
+        ]
+    tokens += [cms.ContentInfo.load(token) for _, token, _ in package_tokens(signed.package)]
+    # Four signers and two applicants, each act a signature and a document timestamp.
+    assert len(tokens) == 2 * (4 + 2) + 2
+    for token in tokens:
+        assert token_signer(token).dump() == signed.external.certificate.dump()
+    assert signed.answered >= len(tokens)
     # And its root is not the platform's: the TSA is someone else's.
     assert signed.external.root.dump() != signed.root.dump()
 
@@ -374,15 +394,7 @@ def test_openssl_verifies_every_timestamp_token(signed):
     ):
         (a, la, b, lb) = stamp.byte_range
         checks.append((f"doc-{n}", stamp.pkcs7_content, pdf[a : a + la] + pdf[b : b + lb]))
-    with zipfile.ZipFile(io.BytesIO(signed.package)) as zf:
-        p7s = zf.read("manifest.json.p7s")
-        archive_token = zf.read("manifest.json.p7s.1.tsr")
-    manifest = cms.ContentInfo.load(p7s)["content"]["signer_infos"][0]
-    (attr,) = [
-        a for a in manifest["unsigned_attrs"] if a["type"].native == "signature_time_stamp_token"
-    ]
-    checks.append(("manifest", attr["values"][0].dump(), manifest["signature"].native))
-    checks.append(("package-archive", archive_token, p7s))
+    checks += package_tokens(signed.package)
     assert len(checks) == 4 + 4 + 2
     for moment in moments(signed):
         for name, token, data in checks:
