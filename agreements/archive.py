@@ -44,7 +44,7 @@ from pyhanko_certvalidator.sig_validate import (
 
 from agreements import pki
 from agreements._loop import outside_event_loop
-from agreements.tsa import PlatformTimeStamper
+from agreements.tsa import ExternalTimeStamper, PlatformTimeStamper
 
 # The validation data goes into the revision of the document timestamp that follows, before
 # it is taken: the timestamp then covers every byte, its own validation data included, and
@@ -209,7 +209,13 @@ def renew_pdf(
     in before (see DSS_SETTINGS), so the file always ends with a timestamp.
     """
     reader = PdfFileReader(io.BytesIO(pdf))
-    context = validation_context(authority)
+    # With an external TSA (TSA_URL) the newest timestamp is that TSA's: checked against
+    # its roots, its chain's revocation data fetched (the platform cannot make it). Before,
+    # the platform's roots alone were used, the check failed and no such file was renewed.
+    external = timestamper.trust_roots if isinstance(timestamper, ExternalTimeStamper) else None
+    context = validation_context(
+        authority, extra_roots=external, allow_fetching=external is not None
+    )
     stamps = reader.embedded_timestamp_signatures
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
 

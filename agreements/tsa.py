@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from pyhanko.sign import general
 from pyhanko.sign.general import get_pyca_cryptography_hash, simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
-from pyhanko.sign.timestamps.common_utils import get_nonce
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError, get_nonce
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from agreements.keys import sign_data
@@ -212,11 +212,49 @@ def _static_parts(tsa_cert: bytes, chain: tuple[bytes, ...] = ()) -> _StaticPart
 class ExternalTimeStamper(HTTPTimeStamper):
     """An RFC 3161 service elsewhere, with the roots its certificate chains to: signing
     B-LTA gathers the validation data of its chain (over the network: the platform cannot
-    make that TSA's CRLs), which needs them."""
+    make that TSA's CRLs), which needs them.
+
+    Its tokens are put in DER before use (:func:`in_der`): OpenSSL's ``ts -reply``, and the
+    services built on it, write the certificates in the order they were configured, which
+    DER does not allow; a document timestamp that ends the file, or a court package's
+    archive token, then failed the platform's own check that nothing outside the signed
+    bytes was changed (agreements/verify.py, court/package_verify.py)."""
 
     def __init__(self, url: str, *, trust_roots: list[x509.Certificate], **kwargs) -> None:
         super().__init__(url, **kwargs)
         self.trust_roots = list(trust_roots)
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        return in_der(await super().async_timestamp(message_digest, md_algorithm))
+
+
+class NotDerError(TimestampRequestError):
+    """A token whose signed parts are not in DER: the platform cannot embed it as written
+    (the check of every file would fail) nor re-encode it (its signature would break)."""
+
+
+def in_der(token: cms.ContentInfo) -> cms.ContentInfo:
+    """``token`` with its certificates in DER order (a SET OF is sorted by encoding, X.690
+    11.6; ISO 32000-2 12.8.3.3 wants the signature container in DER).
+
+    Only the order changes: each certificate keeps its bytes, and the certificates field
+    is outside what the TSA signed, so the token stays valid. Anything else not in DER
+    is refused (:class:`NotDerError`) rather than re-encoded."""
+    der = token.dump()
+    if cms.ContentInfo.load(der).dump(force=True) == der:
+        return token
+    signed_data = cms.ContentInfo.load(der)["content"]
+    certificates = signed_data["certificates"]
+    if certificates.native is not None:
+        ordered = sorted(choice.dump() for choice in certificates)
+        signed_data["certificates"] = cms.CertificateSet(
+            [cms.CertificateChoices.load(encoded) for encoded in ordered]
+        )
+    fixed = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+    der = fixed.dump()
+    if cms.ContentInfo.load(der).dump(force=True) != der:
+        raise NotDerError("the timestamp authority's token is not in DER")
+    return cms.ContentInfo.load(der)
 
 
 def timestamper_for(
@@ -278,8 +316,10 @@ __all__ = [
     "QUERY_CONTENT_TYPE",
     "REPLY_CONTENT_TYPE",
     "ExternalTimeStamper",
+    "NotDerError",
     "PlatformTimeStamper",
     "TimestampRejectedError",
+    "in_der",
     "respond",
     "timestamper_for",
 ]

@@ -1,0 +1,494 @@
+"""Signatures timestamped by a TSA the platform did not write: OpenSSL's ``openssl ts
+-reply`` on loopback (openssl_tsa.py), configured as an institution would (TSA_URL, its root
+in PKI_TRUST_ROOTS).
+
+A whole agreement (both parties, the mediator, the institution's seal) and the joint
+application are signed through the platform's signing round; the court package is built
+from them. Then the TSA is stopped (a court's machine is offline: the TSA's CRL is only what
+the files carry) and the files are checked with other people's tools, at signing time and
+again a day later, the tools' clock set by faketime from the signing time (not today's
+date): poppler's pdfsig, pyHanko's CLI (``sign validate`` with --trust and with a named
+validation context, ``sign adesverify`` with revocation checking from the DSS), ``openssl ts
+-verify`` on every timestamp token, and the platform's own ``mediation agreement verify`` and
+``mediation court verify``.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+import weasyprint
+from asn1crypto import cms
+from asn1crypto import pem as asn1_pem
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from agreements import archive, pki, tsa, verify
+from agreements import signing as agreement_signing
+from mediation.agreements import credentials, signing
+from mediation.court import application as court_application
+from mediation.court import bundle, package_verify
+from mediation.extensions import db
+from tests.court.conftest import apply_jointly, in_force
+from tests.court.offline import mediation_command
+
+from .openssl_tsa import openssl_tsa, require_tools
+
+PYHANKO = Path(sys.executable).parent / "pyhanko"  # pyhanko-cli, from the [test] extra
+TOOLS = ("openssl", "pdfsig", "certutil", "faketime")
+
+
+def require_pyhanko() -> str:
+    if not PYHANKO.exists():
+        pytest.fail("pyhanko-cli is in the [test] extra: pip install -e '.[test]'")
+    return str(PYHANKO)
+
+
+@pytest.fixture(scope="module")
+def signed(app, tmp_path_factory):
+    """Everything signed with the external TSA, the TSA stopped, the files in a folder."""
+    tools = require_tools(*TOOLS)
+    require_pyhanko()
+    folder = tmp_path_factory.mktemp("external-tsa")
+    saved = {name: app.config.get(name) for name in ("TSA_URL", "PKI_TRUST_ROOTS")}
+    with openssl_tsa(folder / "tsa") as external:
+        app.config.update(TSA_URL=external.url, PKI_TRUST_ROOTS=[str(external.root_pem)])
+        try:
+            with app.app_context():
+                world = in_force()
+                application = apply_jointly(world)
+                db.session.commit()
+                agreement = signing.document_bytes(application.agreement)
+                joint = court_application.document_bytes(application)
+                package = bundle.build(application)
+                root = credentials.platform_root()
+        finally:
+            app.config.update(saved)
+        answered = len(external.answered)
+    checks = folder / "court"
+    checks.mkdir()
+    for name, data in (
+        ("agreement.pdf", agreement),
+        ("application.pdf", joint),
+        ("package.zip", package),
+        ("root.pem", asn1_pem.armor("CERTIFICATE", root.dump())),
+        ("tsa-root.pem", external.root_pem.read_bytes()),
+    ):
+        (checks / name).write_bytes(data)
+    # pyHanko's named validation context (its CLI guide, "Named validation contexts").
+    (checks / "pyhanko.yml").write_text(
+        "validation-contexts:\n"
+        "  court:\n"
+        "    trust: [root.pem, tsa-root.pem]\n"
+        "    trust-replace: true\n"
+    )
+    signers = PdfFileReader(io.BytesIO(agreement)).embedded_regular_signatures
+    times = [verify.claimed_time(s.signer_info) for s in signers]
+    return SimpleNamespace(
+        dir=checks,
+        tools=tools,
+        agreement=agreement,
+        application=joint,
+        package=package,
+        root=root,
+        external=external,
+        answered=answered,
+        # The tools' clock: just after the last signature (each signer's certificate lives
+        # ten minutes), and a day later.
+        at_signing=max(times) + timedelta(seconds=30),
+        first_signature=min(times),
+    )
+
+
+def moments(signed) -> list[datetime]:
+    return [signed.at_signing, signed.at_signing + timedelta(days=1)]
+
+
+def run_at(signed, moment: datetime, *command: str) -> subprocess.CompletedProcess:
+    """A command on a machine whose clock says ``moment`` (faketime), in the court folder,
+    with no network to speak of: the TSA is stopped and the platform's CRL URL is not served."""
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return subprocess.run(
+        [signed.tools["faketime"], "-f", f"@{stamp}", *command],
+        capture_output=True,
+        text=True,
+        cwd=signed.dir,
+        env={"PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": str(signed.dir), "LANG": "C.UTF-8"},
+        check=False,
+        timeout=300,
+    )
+
+
+def signatures_of(pdf: bytes):
+    return PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+
+
+def token_signer(token: cms.ContentInfo):
+    signed_data = token["content"]
+    sid = signed_data["signer_infos"][0]["sid"].chosen
+    for choice in signed_data["certificates"]:
+        cert = choice.chosen
+        if cert.issuer == sid["issuer"] and cert.serial_number == sid["serial_number"].native:
+            return cert
+    return None
+
+
+def signature_tokens(pdf: bytes) -> list[tuple[str, bytes, cms.ContentInfo]]:
+    """Each signer's signature value and the RFC 3161 token over it (its unsigned
+    signature-time-stamp-token attribute)."""
+    found = []
+    for sig in signatures_of(pdf):
+        if sig.sig_object_type == "/DocTimeStamp":
+            continue
+        (attr,) = [
+            a
+            for a in sig.signer_info["unsigned_attrs"]
+            if a["type"].native == "signature_time_stamp_token"
+        ]
+        found.append((sig.field_name, sig.signer_info["signature"].native, attr["values"][0]))
+    return found
+
+
+def package_tokens(package: bytes) -> list[tuple[str, bytes, bytes]]:
+    """(name, token, the bytes it covers) of the manifest signature's timestamp and the
+    package's archive timestamp."""
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        p7s = zf.read("manifest.json.p7s")
+        archive_token = zf.read("manifest.json.p7s.1.tsr")
+    signer = cms.ContentInfo.load(p7s)["content"]["signer_infos"][0]
+    (attr,) = [
+        a for a in signer["unsigned_attrs"] if a["type"].native == "signature_time_stamp_token"
+    ]
+    return [
+        ("manifest", attr["values"][0].dump(), signer["signature"].native),
+        ("package-archive", archive_token, p7s),
+    ]
+
+
+def test_every_timestamp_is_the_external_tsas(signed):
+    """Every signature timestamp and document timestamp of the agreement and of the
+    application, and the package's tokens, come from the OpenSSL TSA."""
+    tokens = []
+    for pdf in (signed.agreement, signed.application):
+        tokens += [token for _, _, token in signature_tokens(pdf)]
+        tokens += [
+            cms.ContentInfo.load(s.pkcs7_content)
+            for s in signatures_of(pdf)
+            if s.sig_object_type == "/DocTimeStamp"
+        ]
+    tokens += [cms.ContentInfo.load(token) for _, token, _ in package_tokens(signed.package)]
+    # Four signers and two applicants, each act a signature and a document timestamp.
+    assert len(tokens) == 2 * (4 + 2) + 2
+    for token in tokens:
+        assert token_signer(token).dump() == signed.external.certificate.dump()
+    assert signed.answered >= len(tokens)
+    # And its root is not the platform's: the TSA is someone else's.
+    assert signed.external.root.dump() != signed.root.dump()
+
+
+def test_the_platform_verifies_the_agreement_at_signing_and_a_day_later(signed):
+    roots = [signed.root, signed.external.root]
+    for moment in moments(signed):
+        report = verify.verify_pdf(signed.agreement, trust_roots=roots, at=moment)
+        assert report.ok, verify.summarize(report)
+    # The external TSA's root must be given: the platform's alone does not vouch for it.
+    alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root])
+    assert not alone.ok
+
+
+def test_mediation_agreement_verify_on_a_courts_machine(signed):
+    mediation = mediation_command()
+    for moment in moments(signed):
+        done = run_at(
+            signed,
+            moment,
+            mediation,
+            "agreement",
+            "verify",
+            "agreement.pdf",
+            "--root",
+            "root.pem",
+            "--root",
+            "tsa-root.pem",
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("VALID: 4 signature(s)"), done.stdout
+    without = run_at(
+        signed,
+        signed.at_signing,
+        mediation,
+        "agreement",
+        "verify",
+        "agreement.pdf",
+        "--root",
+        "root.pem",
+    )
+    assert without.returncode == 1 and without.stdout.startswith("NOT VALID"), without.stdout
+
+
+def test_mediation_court_verify_the_package(signed):
+    mediation = mediation_command()
+    for moment in moments(signed):
+        done = run_at(
+            signed,
+            moment,
+            mediation,
+            "court",
+            "verify",
+            "package.zip",
+            "--root",
+            "root.pem",
+            "--root",
+            "tsa-root.pem",
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("VALID:") and "trusted=yes" in done.stdout, done.stdout
+    without = run_at(
+        signed, signed.at_signing, mediation, "court", "verify", "package.zip", "--root", "root.pem"
+    )
+    assert without.returncode == 1 and without.stdout.startswith("NOT VALID"), without.stdout
+    # In-process too, the clock a day later.
+    roots = [signed.root, signed.external.root]
+    with time_machine.travel(moments(signed)[1], tick=False):
+        report = package_verify.verify(
+            signed.package, trust_roots=roots, extra=bundle.all_checks(roots)
+        )
+    assert report.ok, package_verify.summarize(report)
+
+
+def pdfsig_blocks(signed, moment: datetime) -> list[str]:
+    nssdb = signed.dir / "nssdb"
+    if not nssdb.exists():
+        nssdb.mkdir()
+        certutil = signed.tools["certutil"]
+        subprocess.run([certutil, "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
+        for name in ("root.pem", "tsa-root.pem"):
+            subprocess.run(
+                [certutil, "-A", "-d", f"sql:{nssdb}", "-n", name, "-t", "C,C,C", "-a", "-i", name],
+                check=True,
+                cwd=signed.dir,
+            )
+    done = run_at(
+        signed, moment, signed.tools["pdfsig"], "-nssdir", f"sql:{nssdb}", "agreement.pdf"
+    )
+    return done.stdout.split("Signature #")[1:]
+
+
+def test_pdfsig_at_signing_and_a_day_later(signed):
+    """Every signer's signature matches the document and the last act covers all of it.
+    NSS checks certificates at today's date: trusted at signing; a day later each signer's
+    ten-minute certificate has expired, which is all pdfsig may say against it (the
+    certificate at its timestamp's time: pyHanko and openssl below)."""
+    # Within every signer's ten minutes (this test's clock, not a timing of the platform).
+    assert signed.at_signing - signed.first_signature < timedelta(minutes=9)
+    for moment, expected in zip(
+        moments(signed), ("Certificate is Trusted.", "Certificate has Expired"), strict=True
+    ):
+        blocks = pdfsig_blocks(signed, moment)
+        signers = [b for b in blocks if "ETSI.CAdES.detached" in b]
+        assert len(signers) == 4, blocks
+        for block in signers:
+            assert "Signature Validation: Signature is Valid." in block, block
+            assert f"Certificate Validation: {expected}" in block, block
+        assert "  - Total document signed" in blocks[-1], blocks[-1]
+
+
+def pyhanko(signed, moment: datetime, *args: str) -> subprocess.CompletedProcess:
+    return run_at(signed, moment, str(PYHANKO), *args)
+
+
+def test_pyhanko_validate_with_the_trust_roots(signed):
+    """``pyhanko sign validate --pretty-print``, trust given with --trust and with a
+    validation context of pyhanko.yml. Offline: its online revocation check soft-fails
+    (the same checks with the file's own revocation data: adesverify below). Plain
+    validation checks the signer's certificate now, so a day later the time each signer
+    claimed is given (``--validation-time claimed``)."""
+    trust = ["--trust", "root.pem", "--trust", "tsa-root.pem", "--trust-replace"]
+    context = ["--validation-context", "court"]
+    for given in (trust, context):
+        now = pyhanko(
+            signed,
+            signed.at_signing,
+            "sign",
+            "validate",
+            "--pretty-print",
+            *given,
+            "--soft-revocation-check",
+            "agreement.pdf",
+        )
+        later = pyhanko(
+            signed,
+            signed.at_signing + timedelta(days=1),
+            "sign",
+            "validate",
+            "--pretty-print",
+            *given,
+            "--validation-time",
+            "claimed",
+            "agreement.pdf",
+        )
+        for done in (now, later):
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert done.stdout.count("The signature is judged VALID.") == 4, done.stdout
+            assert "The TSA certificate is trusted." in done.stdout, done.stdout
+            assert "untrusted" not in done.stdout, done.stdout
+
+
+def test_pyhanko_ades_validation_with_revocation_from_the_file(signed):
+    """AdES validation (ETSI EN 319 102-1) with revocation checking, offline: the external
+    TSA's CRL comes from the document's DSS, where signing put it."""
+    for moment in moments(signed):
+        done = pyhanko(
+            signed,
+            moment,
+            "sign",
+            "adesverify",
+            "--trust",
+            "root.pem",
+            "--trust",
+            "tsa-root.pem",
+            "--trust-replace",
+            "--executive-summary",
+            "agreement.pdf",
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        assert len(lines) == 4 and all(line.endswith(":VALID") for line in lines), done.stdout
+
+
+def openssl_ts_verify(signed, moment: datetime, name: str, token: bytes, data: bytes):
+    (signed.dir / f"{name}.tst").write_bytes(token)
+    (signed.dir / f"{name}.data").write_bytes(data)
+    return run_at(
+        signed,
+        moment,
+        signed.tools["openssl"],
+        "ts",
+        "-verify",
+        "-token_in",
+        "-in",
+        f"{name}.tst",
+        "-data",
+        f"{name}.data",
+        "-CAfile",
+        "tsa-root.pem",
+    )
+
+
+def test_openssl_verifies_every_timestamp_token(signed):
+    """``openssl ts -verify`` on each signature's timestamp token (over its signature
+    value), each document timestamp (over its byte ranges) and the package's tokens."""
+    pdf = signed.agreement
+    checks = [
+        (f"sig-{field}", token.dump(), value) for field, value, token in signature_tokens(pdf)
+    ]
+    for n, stamp in enumerate(
+        s for s in signatures_of(pdf) if s.sig_object_type == "/DocTimeStamp"
+    ):
+        (a, la, b, lb) = stamp.byte_range
+        checks.append((f"doc-{n}", stamp.pkcs7_content, pdf[a : a + la] + pdf[b : b + lb]))
+    checks += package_tokens(signed.package)
+    assert len(checks) == 4 + 4 + 2
+    for moment in moments(signed):
+        for name, token, data in checks:
+            done = openssl_ts_verify(signed, moment, name, token, data)
+            assert done.returncode == 0 and "Verification: OK" in done.stdout, (
+                name,
+                done.stdout + done.stderr,
+            )
+    # A token over other bytes does not verify: the check is not vacuous.
+    name, token, data = checks[0]
+    done = openssl_ts_verify(signed, signed.at_signing, "changed", token, data[::-1])
+    assert done.returncode != 0
+
+
+@pytest.mark.parametrize("ess_cert_id_alg", ["sha1", "sha256"])
+def test_either_ess_signing_certificate_attribute(tmp_path, ess_cert_id_alg):
+    """OpenSSL names its certificate in the token with ESS signing-certificate (RFC 2634,
+    SHA-1: its default) or signing-certificate-v2 (RFC 5035, here SHA-256), as configured:
+    a signature timestamped either way verifies, in DER, and openssl verifies the tokens."""
+    tools = require_tools("openssl")
+    authority = pki.ensure_authority(tmp_path / "pki", name="Test Mediation")
+    pdf = weasyprint.HTML(string="<p lang='zh'>调解协议</p>").write_pdf()
+    with openssl_tsa(tmp_path / "tsa", ess_cert_id_alg=ess_cert_id_alg) as external:
+        credential = pki.issue_signer(authority, common_name="张三", role="party", document_ref="D")
+        pdf = agreement_signing.sign_pdf(
+            pdf,
+            signer_credential=credential,
+            authority=authority,
+            field_name="party-1",
+            reason="同意",
+            location="北京",
+            timestamper=tsa.timestamper_for(
+                authority, url=external.url, trust_roots=[external.root]
+            ),
+        )
+    attribute = "signing_certificate" if ess_cert_id_alg == "sha1" else "signing_certificate_v2"
+    (_, value, token) = signature_tokens(pdf)[0]
+    signer_info = token["content"]["signer_infos"][0]
+    assert attribute in [a["type"].native for a in signer_info["signed_attrs"]]
+    # The document timestamp that ends the file, as written, is DER.
+    written = cms.ContentInfo.load(signatures_of(pdf)[-1].pkcs7_content).dump()
+    assert cms.ContentInfo.load(written).dump(force=True) == written
+    report = verify.verify_pdf(pdf, trust_roots=[authority.root, external.root])
+    assert report.ok, verify.summarize(report)
+    (tmp_path / "token.tst").write_bytes(token.dump())
+    (tmp_path / "signature.bin").write_bytes(value)
+    done = subprocess.run(
+        [
+            tools["openssl"],
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.tst",
+            "-data",
+            "signature.bin",
+            "-CAfile",
+            str(external.root_pem),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_file_timestamped_by_the_external_tsa_is_renewed(tmp_path):
+    """The worker's archive renewal (mediation/archive.py) adds a document timestamp from
+    the configured TSA over a file whose newest one is the external TSA's. It checked that
+    newest one against the platform's roots alone, refused it ("the newest document
+    timestamp does not validate") and never renewed such a file: it would have stopped
+    proving itself when the TSA's certificate expired."""
+    require_tools("openssl")
+    authority = pki.ensure_authority(tmp_path / "pki", name="Test Mediation")
+    pdf = weasyprint.HTML(string="<p lang='zh'>调解协议</p>").write_pdf()
+    with openssl_tsa(tmp_path / "tsa") as external:
+        stamper = tsa.timestamper_for(authority, url=external.url, trust_roots=[external.root])
+        credential = pki.issue_signer(authority, common_name="张三", role="party", document_ref="D")
+        pdf = agreement_signing.sign_pdf(
+            pdf,
+            signer_credential=credential,
+            authority=authority,
+            field_name="party-1",
+            reason="同意",
+            location="北京",
+            timestamper=stamper,
+        )
+        renewed = archive.renew_pdf(pdf, authority, stamper)
+    assert renewed.startswith(pdf)  # an incremental update: every signature stays
+    stamps = [s for s in signatures_of(renewed) if s.sig_object_type == "/DocTimeStamp"]
+    assert len(stamps) == 2
+    newest = cms.ContentInfo.load(stamps[-1].pkcs7_content)
+    assert token_signer(newest).dump() == external.certificate.dump()
+    report = verify.verify_pdf(renewed, trust_roots=[authority.root, external.root])
+    assert report.ok, verify.summarize(report)
