@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import case as when
+from sqlalchemy import literal, or_, update
 
 from mediation.accounts.models import User
 from mediation.cases import categories
@@ -20,8 +21,8 @@ from mediation.journal import operations as journal
 
 from . import notices
 from .asking import MAX_SUBJECT, MAX_TEXT
-from .models import Question, QuestionStatus
-from .routing import NotAllowedError, may_answer, province_of
+from .models import Handover, Question, QuestionStatus
+from .routing import NotAllowedError, freed_from, may_answer, province_of
 
 MAX_ANSWER = 10000
 
@@ -29,7 +30,8 @@ MAX_ANSWER = 10000
 def take(question: Question, expert: User, *, now: datetime | None = None) -> None:
     """The expert answers this one: the others of the pool see it is being answered."""
     if not may_answer(expert, question):
-        raise NotAllowedError
+        freed = freed_from(expert, question)
+        raise NotAllowedError if freed is None else FreedError(freed)
     if question.status == QuestionStatus.answered:
         raise FieldError("answer", _("This question has been answered."))
     if question.status == QuestionStatus.taken and question.expert_id != expert.id:
@@ -45,11 +47,29 @@ def take(question: Question, expert: User, *, now: datetime | None = None) -> No
                 (Question.status == QuestionStatus.taken) & (Question.expert_id == expert.id),
             ),
         )
-        .values(status=QuestionStatus.taken, expert_id=expert.id, taken_at=now or utcnow())
+        .values(
+            status=QuestionStatus.taken,
+            expert_id=expert.id,
+            # Taken again by its expert (a second tap): still taken since the first time,
+            # which is what a colleague's takeover is counted from (relievable_at).
+            taken_at=when(
+                (Question.status == QuestionStatus.taken, Question.taken_at),
+                else_=literal(now or utcnow(), Question.taken_at.type),
+            ),
+        )
     ).rowcount
     if claimed != 1:
         db.session.refresh(question)
         raise FieldError("answer", _("Another expert is answering this question."))
+
+
+class FreedError(NotAllowedError):
+    """The question was freed from this expert (given back, taken over, put back in the
+    pool: handover.py), who may no longer take or answer it; the page says so."""
+
+    def __init__(self, handover: Handover) -> None:
+        super().__init__(handover.id)
+        self.handover = handover
 
 
 class AnsweredAlreadyError(Exception):

@@ -44,6 +44,9 @@ def to_case(question: Question, by: User) -> Case:
         steps.append(("consultation.answered", question.answered_at, question.expert_id, {}))
     if question.escalated_at is not None:
         steps.append(("consultation.escalated", question.escalated_at, None, {}))
+    # Each time it went on to another expert (handover.py), not why: that is the staff's.
+    for handover in question.handovers:
+        steps.append(("consultation.handed_over", handover.created_at, handover.by_id, {}))
     for action, at, actor, payload in sorted(steps, key=lambda s: s[1]):
         journal.append(case.id, action, {**payload, "at": at.isoformat()}, actor_id=actor)
     for item in question.attachments:

@@ -16,7 +16,14 @@ conversion; figures needs only routing.
 
 from __future__ import annotations
 
-from .answering import MAX_ANSWER, AnsweredAlreadyError, answer, answered_in_person, take
+from .answering import (
+    MAX_ANSWER,
+    AnsweredAlreadyError,
+    FreedError,
+    answer,
+    answered_in_person,
+    take,
+)
 from .asking import (
     ANSWER_WORKING_DAYS,
     MAX_FILES,
@@ -30,20 +37,34 @@ from .asking import (
 )
 from .conversion import to_case
 from .figures import Figures, figures
+from .handover import (
+    HandedOverAlreadyError,
+    freed_notice,
+    give_back,
+    handed_over_in_region,
+    may_put_back,
+    may_take_over,
+    put_back,
+    take_over,
+    waiting_in_region,
+)
 from .lateness import escalate_late
 from .routing import (
     ANSWERED_PER_PAGE,
     NotAllowedError,
     answered_by,
     can_view,
+    freed_from,
     holds,
     in_pool,
     make_expert,
     may_answer,
+    may_take,
     moved_out,
     pool,
     queue,
     region_admins,
+    relievable_at,
 )
 
 __all__ = [
@@ -56,6 +77,8 @@ __all__ = [
     "AnsweredAlreadyError",
     "AskedAlreadyError",
     "Figures",
+    "FreedError",
+    "HandedOverAlreadyError",
     "NotAllowedError",
     "answer",
     "answered_by",
@@ -64,17 +87,28 @@ __all__ = [
     "can_view",
     "escalate_late",
     "figures",
+    "freed_from",
+    "freed_notice",
+    "give_back",
+    "handed_over_in_region",
     "has_questions",
     "holds",
     "in_pool",
     "known_province",
     "make_expert",
     "may_answer",
+    "may_put_back",
+    "may_take",
+    "may_take_over",
     "moved_out",
     "my_questions",
     "pool",
+    "put_back",
     "queue",
     "region_admins",
+    "relievable_at",
     "take",
+    "take_over",
     "to_case",
+    "waiting_in_region",
 ]

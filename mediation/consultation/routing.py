@@ -7,6 +7,7 @@ province and the question's category (an empty list of categories: every one).
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -15,13 +16,18 @@ from sqlalchemy import or_, select
 
 from mediation.accounts.models import Institution, Role, User, UserRole
 from mediation.cases import categories, regions
+from mediation.cases.clocks import working_days_after
+from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.core.i18n import format_when
 from mediation.extensions import db
 
-from .models import ExpertKind, ExpertProfile, Question, QuestionStatus
+from .models import ExpertKind, ExpertProfile, Handover, Question, QuestionStatus
 
 ANSWERED_PER_PAGE = 20  # an expert's answered questions, one page at a time
+# An expert who took a question when its stated time had passed, or nearly, keeps it this
+# many working days before a colleague may take it over (relievable_at).
+GRACE_WORKING_DAYS = 1
 
 
 class NotAllowedError(Exception):
@@ -120,14 +126,47 @@ def holds(user: User, question: Question) -> bool:
     )
 
 
+def freed_from(user: User, question: Question) -> Handover | None:
+    """The record of ``question`` freed from ``user`` (handover.py), if it ever was: given
+    back by them, taken over by a colleague, or put back in the pool by an administrator.
+    Such an expert does not take it again: they said it is not theirs to answer (a field,
+    a conflict, no time), or the time stated to the asker passed while they held it, and
+    the pool was told it waits for someone else."""
+    return db.session.scalars(
+        select(Handover)
+        .where(Handover.question_id == question.id, Handover.expert_id == user.id)
+        .order_by(Handover.id.desc())
+        .limit(1)
+    ).first()
+
+
+def may_take(user: User, question: Question) -> bool:
+    """An expert of the question's pool from whom it was never freed (freed_from)."""
+    return in_pool(user, question) and freed_from(user, question) is None
+
+
 def may_answer(user: User, question: Question) -> bool:
-    """The experts of the question's pool; and the expert who took it, though an
+    """The experts of the question's pool (may_take); and the expert who took it, though an
     administrator has since changed their province or categories (make_expert). The profile
     routes the questions still to come: the one taken stays with its expert, who may have
-    begun the answer, rather than wait for nobody, since no other expert can take it while
-    it is taken and the asker was promised an answer in ``ANSWER_WORKING_DAYS``. Anyone
-    else outside the pool may not answer, as before."""
-    return in_pool(user, question) or holds(user, question)
+    begun the answer, rather than wait for somebody else to be found. If they leave it
+    unanswered past the time stated to the asker, a colleague of the pool may take it over
+    or the region's administrators put it back in the pool (handover.py). Anyone else
+    outside the pool may not answer, as before."""
+    return holds(user, question) or may_take(user, question)
+
+
+def relievable_at(question: Question) -> datetime | None:
+    """When the expert holding ``question`` may be relieved of it (taken over by a
+    colleague, put back in the pool by an administrator): once the time stated to the asker
+    has passed. An expert who took it when that time had passed, or nearly, has until the
+    end of the next working day after taking it, so that nobody takes the question from
+    under them while they write, nor two colleagues from each other in turn. None: not
+    taken."""
+    if question.status != QuestionStatus.taken or question.taken_at is None:
+        return None
+    own = working_days_after(question.taken_at, GRACE_WORKING_DAYS, china_zone())
+    return max(question.due_at, own)
 
 
 def moved_out(user: User, question: Question) -> str | None:
@@ -190,15 +229,24 @@ def can_view(user: User, question: Question) -> bool:
     institution = user.institution if user.has_role(Role.institution_admin) else None
     if institution is not None and province_of(institution.region_code) == question.region_code:
         return True
-    return question.expert_id == user.id or in_pool(user, question)
+    # The expert it was freed from (handover.py) still reads the page: it tells them the
+    # question is no longer theirs, rather than a bare refusal.
+    return (
+        question.expert_id == user.id
+        or in_pool(user, question)
+        or (user.has_role(Role.expert) and freed_from(user, question) is not None)
+    )
 
 
-def queue(expert: User) -> list[Question]:
+def queue(expert: User, *, now: datetime | None = None) -> list[Question]:
     """The questions waiting in the expert's pool, and those they took (of their pool or no
-    longer, may_answer), oldest first."""
+    longer, may_answer), oldest first; and those of the pool a colleague took and left
+    unanswered past the time stated (relievable_at), which the expert may take over. Not
+    those freed from the expert (freed_from)."""
     profile = db.session.get(ExpertProfile, expert.id)
     if profile is None or not expert.has_role(Role.expert):
         return []
+    now = now or utcnow()
     found = db.session.scalars(
         select(Question)
         .where(
@@ -207,16 +255,23 @@ def queue(expert: User) -> list[Question]:
         )
         .order_by(Question.due_at, Question.id)
     ).all()
-    return [
-        q
-        for q in found
-        if q.expert_id == expert.id
-        or (
-            q.status == QuestionStatus.open
-            and q.region_code == profile.region_code
-            and (not profile.categories or q.category in profile.categories)
+    freed = set(
+        db.session.scalars(
+            select(Handover.question_id).where(
+                Handover.expert_id == expert.id,
+                Handover.question_id.in_([q.id for q in found]),
+            )
         )
-    ]
+    )
+
+    def waits_for(q: Question) -> bool:
+        if q.id in freed or q.region_code != profile.region_code:
+            return False
+        if profile.categories and q.category not in profile.categories:
+            return False
+        return q.status == QuestionStatus.open or relievable_at(q) <= now
+
+    return [q for q in found if q.expert_id == expert.id or waits_for(q)]
 
 
 def answered_by(
