@@ -58,8 +58,9 @@ def take(question: Question, expert: User, *, now: datetime | None = None) -> No
             ),
         )
     ).rowcount
+    # What the row now says (the time taken is worked out by the database).
+    db.session.refresh(question, ["status", "expert_id", "taken_at"])
     if claimed != 1:
-        db.session.refresh(question)
         raise FieldError("answer", _("Another expert is answering this question."))
 
 

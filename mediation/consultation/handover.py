@@ -219,6 +219,8 @@ def take_over(
     if question.status == QuestionStatus.open:
         take(question, expert, now=now)
         return None
+    if question.expert_id == expert.id:
+        return None  # theirs already
     if question.expert_id != holder_id:
         raise FieldError("question", _("Another expert took this question over a moment ago."))
     if relievable_at(question) > now:
