@@ -35,7 +35,7 @@ from mediation.cases.models import (  # noqa: F401
     FailureRecord,
     Invitation,
 )
-from mediation.consultation.models import Attachment, ExpertProfile, Question  # noqa: F401
+from mediation.consultation.models import Attachment, ExpertProfile, Handover, Question  # noqa: F401
 from mediation.court.models import (  # noqa: F401
     ApiToken,
     Application,

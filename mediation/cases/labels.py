@@ -70,6 +70,7 @@ JOURNAL_LABELS = {
     "consultation.asked": _l("Question asked in a consultation"),
     "consultation.answered": _l("Question answered by an expert"),
     "consultation.escalated": _l("Question not answered in time: administrators told"),
+    "consultation.handed_over": _l("Question passed on to another expert"),
     "consultation.converted": _l("Consultation turned into this case"),
     "evaluation.made": _l("Court fees and time limits worked out before filing"),
     "reception.converted": _l("Reception talk turned into this case"),

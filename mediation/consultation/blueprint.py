@@ -3,7 +3,7 @@
 from flask import Blueprint
 from flask_login import current_user
 
-from . import operations, views
+from . import handover_views, operations, views
 
 bp = Blueprint("consultation", __name__, url_prefix="/consultation")
 
@@ -14,10 +14,18 @@ bp.add_url_rule("/start", view_func=views.start, methods=_GET_POST)
 bp.add_url_rule("/start/confirm", view_func=views.confirm, methods=_GET_POST)
 bp.add_url_rule("/queue", view_func=views.queue)
 bp.add_url_rule("/experts", view_func=views.experts)
+bp.add_url_rule("/questions", view_func=handover_views.questions)
 bp.add_url_rule("/experts/new", view_func=views.new_expert, methods=_GET_POST)
 bp.add_url_rule("/<int:question_id>", view_func=views.question)
 bp.add_url_rule("/<int:question_id>/take", view_func=views.take, methods=["POST"])
 bp.add_url_rule("/<int:question_id>/answer", view_func=views.answer, methods=["POST"])
+bp.add_url_rule(
+    "/<int:question_id>/give-back", view_func=handover_views.give_back, methods=["POST"]
+)
+bp.add_url_rule(
+    "/<int:question_id>/take-over", view_func=handover_views.take_over, methods=["POST"]
+)
+bp.add_url_rule("/<int:question_id>/put-back", view_func=handover_views.put_back, methods=["POST"])
 bp.add_url_rule("/<int:question_id>/case", view_func=views.to_case, methods=["POST"])
 bp.add_url_rule("/<int:question_id>/files/<int:attachment_id>", view_func=views.attachment)
 

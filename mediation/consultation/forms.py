@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     MultipleFileField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,7 +17,8 @@ from wtforms.validators import DataRequired, Length
 
 from mediation.accounts.forms import CODE_FIELD, REQUIRED, IdentityForm
 
-from .models import ExpertKind
+from .handover import MAX_NOTE
+from .models import ExpertKind, GiveBackReason
 from .operations import MAX_ANSWER, MAX_FILES, MAX_SUBJECT, MAX_TEXT
 
 
@@ -75,6 +78,45 @@ class AnswerForm(FlaskForm):
         _l("Your answer"),
         validators=[DataRequired(REQUIRED), Length(max=MAX_ANSWER)],
         render_kw={"rows": 7},
+    )
+
+
+REASON_NAMES = {
+    GiveBackReason.field: _l("It is not my field"),
+    GiveBackReason.conflict: _l("I have a conflict of interest"),
+    GiveBackReason.time: _l("I have no time to answer it in time"),
+    GiveBackReason.other: _l("Another reason"),
+}
+
+
+class GiveBackForm(FlaskForm):
+    """放回: the expert who took a question gives it back (handover.give_back checks the
+    reason, so that a missing one is said in the page's language)."""
+
+    reason = RadioField(
+        _l("Why do you give it back?"),
+        choices=[(str(k), v) for k, v in REASON_NAMES.items()],
+        validate_choice=False,
+    )
+    note = StringField(
+        _l("In a few words"),
+        description=_l("Optional; needed for another reason. Only the region's staff read it."),
+        validators=[Length(max=MAX_NOTE)],
+    )
+
+
+class TakeOverForm(FlaskForm):
+    # The expert the page showed holding the question: a colleague who took it over a
+    # moment earlier is not taken over in turn (handover.take_over).
+    holder = HiddenField()
+
+
+class PutBackForm(FlaskForm):
+    holder = HiddenField()  # as TakeOverForm's
+    note = StringField(
+        _l("A note for the record (optional)"),
+        description=_l("The expert and the pool are not shown it; the region's staff are."),
+        validators=[Length(max=MAX_NOTE)],
     )
 
 

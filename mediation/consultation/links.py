@@ -27,5 +27,6 @@ def question_of_link(token: str) -> Question | None:
 
 
 def expert_link(question: Question) -> str:
-    """The question's page for an expert of its pool (who logs in with their password)."""
+    """The question's page for an expert of its pool, or an administrator of its region (who
+    log in with their password)."""
     return personal_links.url(f"/consultation/{question.id}")

@@ -27,6 +27,26 @@ class QuestionStatus(StrEnum):
     answered = "answered"
 
 
+class HandoverKind(StrEnum):
+    """How a question taken by an expert went back or on without their answer."""
+
+    given_back = "given_back"  # 放回: the expert gave it back to the pool before answering
+    taken_over = "taken_over"  # late: another expert of the pool took it over
+    put_back = "put_back"  # late: the region's administrator put it back in the pool
+
+
+class GiveBackReason(StrEnum):
+    """Why an expert gives a question back (they choose; ``note`` may add a few words)."""
+
+    field = "field"  # not my field
+    conflict = "conflict"  # a conflict of interest
+    time = "time"  # no time to answer within the time stated to the asker
+    other = "other"  # said in the note
+
+
+LATE = "late"  # the reason of a takeover or a put-back: the time stated had passed
+
+
 class ExpertProfile(db.Model):
     """Who answers what, where: the pool a question goes to is the experts whose region and
     categories match it."""
@@ -82,6 +102,9 @@ class Question(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="question", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+    handovers: Mapped[list[Handover]] = relationship(
+        back_populates="question", cascade="all, delete-orphan", order_by="Handover.id"
+    )
 
 
 class Attachment(db.Model):
@@ -101,3 +124,38 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     question: Mapped[Question] = relationship(back_populates="attachments")
+
+
+class Handover(db.Model):
+    """The record of a question freed from the expert who took it: who freed it, when and
+    why (handover.py). Read by the region's administrators beside the question; the asker
+    is shown none of it (still waiting, the same time stated)."""
+
+    __tablename__ = "consultation_handovers"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('given_back', 'taken_over', 'put_back')", name="known_handover_kind"
+        ),
+        CheckConstraint(
+            "reason IN ('field', 'conflict', 'time', 'other', 'late')", name="known_reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation_questions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    # The expert who had taken it, and since when.
+    expert_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who freed it: that expert (given back), the colleague who took it over, or the
+    # administrator who put it back.
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    question: Mapped[Question] = relationship(back_populates="handovers")
+    expert: Mapped[User] = relationship(foreign_keys=[expert_id])
+    by: Mapped[User] = relationship(foreign_keys=[by_id])

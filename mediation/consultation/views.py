@@ -16,6 +16,7 @@ from mediation.accounts.models import CodePurpose, Role, User
 from mediation.accounts.views import code_browser
 from mediation.cases import categories, regions
 from mediation.core.access import role_required
+from mediation.core.db import utcnow
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import (
     FieldError,
@@ -30,7 +31,17 @@ from mediation.extensions import db, limiter
 
 from . import links
 from . import operations as ops
-from .forms import KIND_NAMES, AnswerForm, AskForm, ConfirmForm, ExpertForm, StartForm
+from .forms import (
+    KIND_NAMES,
+    REASON_NAMES,
+    AnswerForm,
+    AskForm,
+    ConfirmForm,
+    ExpertForm,
+    GiveBackForm,
+    PutBackForm,
+    StartForm,
+)
 from .models import Attachment, ExpertProfile, Question, QuestionStatus
 
 
@@ -152,24 +163,54 @@ def confirm():
     return page, status
 
 
-@login_required
-def question(question_id: int):
-    item = _question_or_404(question_id)
-    expert_here = ops.in_pool(current_user, item)
-    return render_template(
+def _question_page(
+    item: Question,
+    *,
+    answer_form: AnswerForm | None = None,
+    give_back_form: GiveBackForm | None = None,
+    put_back_form: PutBackForm | None = None,
+    draft: str | None = None,
+    answering: bool = False,
+    status: int = 200,
+):
+    """The question's page as ``current_user`` may act on it: the asker waiting or reading
+        the answer, the expert answering or giving it back, a colleague taking it over once it
+        is late, the region's administrator putting it back and reading who freed it when
+        (handover.py), the expert it was freed from told why it is no longer theirs (``draft``:
+        the answer they sent too late, shown back to them; ``answering``: the answer form is shown
+    with what the expert wrote and why it was refused)."""
+    holder = ops.holds(current_user, item)
+    staff = ops.may_put_back(current_user, item)
+    waiting = item.status == QuestionStatus.open and ops.may_take(current_user, item)
+    page = render_template(
         "consultation/question.html",
         question=item,
         asker=item.asker_id == current_user.id,
-        expert_here=expert_here,
-        mine_to_answer=ops.may_answer(current_user, item)
-        and item.status != QuestionStatus.answered
-        and item.expert_id in (None, current_user.id),
+        expert_here=ops.in_pool(current_user, item),
+        mine_to_answer=answering or holder or waiting,
+        holder=holder,
+        may_take_over=ops.may_take_over(current_user, item),
+        may_put_back=staff
+        and item.status == QuestionStatus.taken
+        and ops.relievable_at(item) <= utcnow(),
+        handovers=item.handovers if staff else [],
+        reason_names=REASON_NAMES,
         moved=ops.moved_out(current_user, item),
-        answer_form=AnswerForm(),
+        freed=ops.freed_notice(current_user, item),
+        draft=draft,
+        answer_form=answer_form or AnswerForm(),
+        give_back_form=give_back_form or GiveBackForm(),
+        put_back_form=put_back_form or PutBackForm(),
         form=FlaskForm(),
         category=categories.category_name(item.category),
         region=regions.name(item.region_code),
     )
+    return page, status
+
+
+@login_required
+def question(question_id: int):
+    return _question_page(_question_or_404(question_id))
 
 
 @personal_links.limited
@@ -250,6 +291,8 @@ def queue():
 @login_required
 def take(question_id: int):
     item = _question_or_404(question_id)
+    if ops.freed_from(current_user, item) is not None and not ops.holds(current_user, item):
+        return _question_page(item, status=409)
     if not ops.may_answer(current_user, item):
         abort(403)
     if FlaskForm().validate_on_submit():
@@ -266,6 +309,11 @@ def take(question_id: int):
 @login_required
 def answer(question_id: int):
     item = _question_or_404(question_id)
+    if ops.freed_from(current_user, item) is not None and not ops.holds(current_user, item):
+        form = AnswerForm()
+        return _question_page(
+            item, draft=form.answer.data if form.answer.data else None, status=409
+        )
     if not ops.may_answer(current_user, item):
         abort(403)
     # Taken before an administrator changed the expert's province or categories: answered
@@ -278,6 +326,11 @@ def answer(question_id: int):
         except FieldError as error:
             db.session.rollback()
             form.answer.errors = [error.message]
+        except ops.FreedError:
+            # Freed from them while the form was open (given back in another tab, taken
+            # over, put back): told why, their answer shown back so nothing is lost.
+            db.session.rollback()
+            return _question_page(item, draft=form.answer.data, status=409)
         except ops.AnsweredAlreadyError:
             db.session.rollback()
             flash(_("Your answer was already sent; the person who asked was told."), "info")
@@ -304,19 +357,7 @@ def answer(question_id: int):
                     "info",
                 )
             return redirect(url_for("consultation.question", question_id=item.id))
-    page = render_template(
-        "consultation/question.html",
-        question=item,
-        asker=False,
-        expert_here=True,
-        mine_to_answer=True,
-        moved=moved,
-        answer_form=form,
-        form=FlaskForm(),
-        category=categories.category_name(item.category),
-        region=regions.name(item.region_code),
-    )
-    return page, 422
+    return _question_page(item, answer_form=form, answering=True, status=422)
 
 
 # -- administrators -------------------------------------------------------------------

@@ -24,6 +24,7 @@ PAGES = {
     "/admin/categories/new": {Role.platform_admin},
     "/consultation/queue": {Role.expert},
     "/consultation/experts": {Role.platform_admin, Role.institution_admin},
+    "/consultation/questions": {Role.platform_admin, Role.institution_admin},
     "/governance/": {Role.governance},
     "/governance/warnings": {Role.governance},
     "/governance/export.csv": {Role.governance},

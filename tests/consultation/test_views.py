@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from mediation.accounts.models import Role
 from mediation.consultation import operations as ops
+from mediation.consultation import routing
 from mediation.consultation.models import Question
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -127,7 +128,7 @@ def test_the_expert_finds_the_questions_they_answered_newest_first(app, monkeypa
     assert "答复一" in answer and "发送答复" not in answer
 
     # A page at a time.
-    monkeypatch.setattr(ops, "ANSWERED_PER_PAGE", 1)
+    monkeypatch.setattr(routing, "ANSWERED_PER_PAGE", 1)
     one = client.get("/consultation/queue").get_data(as_text=True)
     assert "后答的问题" in one and "先答的问题" not in one and "较早的答复" in one
     two = client.get("/consultation/queue?page=2").get_data(as_text=True)

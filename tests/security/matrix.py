@@ -356,6 +356,23 @@ MATRIX: dict[str, Entry] = {
     ),
     "consultation.take": Entry(_question, EXPERTS, "an expert of the pool"),
     "consultation.answer": Entry(_question, EXPERTS, "an expert of the pool"),
+    # Freed from the expert who took it (consultation/handover.py). The world's question is
+    # open: each is refused by the operation itself to an allowed role (nobody holds it).
+    "consultation.give_back": Entry(
+        _question,
+        EXPERTS,
+        "the expert who holds it (403 to the rest of the pool)",
+        business_403=True,
+    ),
+    "consultation.take_over": Entry(
+        _question, EXPERTS, "a colleague of the pool, once it is late", business_403=True
+    ),
+    "consultation.put_back": Entry(
+        _question,
+        frozenset({PLATFORM}),
+        "the region's administrators (the tenant's institution is of another province)",
+        business_403=True,
+    ),
     "consultation.to_case": Entry(
         _question,
         frozenset({"applicant"}),

@@ -32,6 +32,7 @@ AUDIENCES = {
     "obligor": "the party who owes an obligation of the agreement",
     "obligee": "the party an obligation of the agreement is owed to",
     "experts": "the experts of the question's pool (its province and category)",
+    "withdrawn expert": "the expert who had taken the question, from whom it is taken",
     "region admins": "the administrators of the province's institutions, and the platform's",
     "booker": "the person who booked the reception talk",
     "region staff": "region staff (governance) whose division holds one of the cases",

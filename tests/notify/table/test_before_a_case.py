@@ -95,6 +95,48 @@ def _late():
     }
 
 
+def _held_question():
+    """A question the first of two experts of the pool took."""
+    from mediation.consultation import operations as consultation
+
+    holder, colleague = _expert(), _expert()
+    question = _question()
+    consultation.take(question, holder)
+    return question, holder, colleague
+
+
+@scenario("question given back by its expert")
+def _given_back():
+    from mediation.consultation import operations as consultation
+
+    question, holder, colleague = _held_question()
+    return lambda: consultation.give_back(question, holder, "conflict"), {"experts": [colleague]}
+
+
+@scenario("late question taken over by another expert")
+def _taken_over():
+    from mediation.consultation import operations as consultation
+
+    question, holder, colleague = _held_question()
+    later = question.due_at + timedelta(seconds=1)
+    return lambda: consultation.take_over(question, colleague, holder.id, now=later), {
+        "withdrawn expert": [holder]
+    }
+
+
+@scenario("late question put back in the pool")
+def _put_back():
+    from mediation.consultation import operations as consultation
+
+    question, holder, colleague = _held_question()
+    admin = mailable(make_user(Role.platform_admin))[0]
+    later = question.due_at + timedelta(seconds=1)
+    return lambda: consultation.put_back(question, admin, holder.id, now=later), {
+        "withdrawn expert": [holder],
+        "experts": [colleague],
+    }
+
+
 @scenario("question turned into a case")
 def _turned():
     from mediation.consultation import operations as consultation
