@@ -218,7 +218,8 @@ def _signed_agreement(made: dict[str, User], institution: Institution) -> None:
     signing.open_round(agreement, by=mediator)
     drawing = _demo_drawing()
     for user in (applicant, respondent, mediator, made["周主任"]):
-        code = accounts.issue_code(user, CodePurpose.agreement_signature)
+        shown = signing.code_for(agreement, agreement.document_sha256)
+        code = accounts.issue_code(user, CodePurpose.agreement_signature, code_for=shown)
         signing.sign(
             agreement,
             user,

@@ -14,9 +14,10 @@ import hmac
 import math
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -80,6 +81,45 @@ class CodeJustSentError(CodeTooSoonError):
     soon."""
 
 
+class CodeFor(NamedTuple):
+    """What an account's code signs or confirms: a document, as the person was shown it.
+
+    Electronic Signature Law art 2 and art 13: a signature shows that the signer approves
+    the content of this very data message, and its making data is under their sole
+    control. A code that signed "whatever is on the screen" would let a code asked for on
+    one case's agreement sign another's, or the words an edit put in after it was sent: so
+    the code is bound to the document and to the content shown (``content``: its round and
+    SHA-256, its version), and the text message names what it signs, as a bank's code
+    names the transaction."""
+
+    document: str  # which document: "agreement:12"
+    content: str  # which content of it: "r2:<sha256 shown>"; "v3"
+    text: LazyString  # the message (a lazy text) with %(code)s, %(minutes)d and ``params``
+    params: dict[str, str]
+
+    @property
+    def bound_to(self) -> str:
+        return f"{self.document}@{self.content}"
+
+
+class CodeNotForThisError(FieldError):
+    """The right code, sent for another document or for this one before it changed: it
+    does not sign this content. Nothing is used; a new code is asked for here."""
+
+    def __init__(self, *, changed: bool) -> None:
+        if changed:
+            message = _(
+                "The document has changed since this code was sent: the code does not apply "
+                "to it as it is now. Ask for a new code."
+            )
+        else:
+            message = _(
+                "This code was sent for another document: it does not apply to this one. "
+                "Ask for a new code here."
+            )
+        super().__init__("code", message)
+
+
 # A request for a code repeated this soon is the same request: a double tap comes within a
 # second, and a phone resends a POST that got no answer within seconds. Someone who read
 # the code-entry page and comes back to ask again takes longer: they are told, as anyone
@@ -93,9 +133,12 @@ def _code_hash(subject: str, purpose: CodePurpose, code: str) -> str:
 
 
 def _subject(user: User | None, sent_to: str, bound_to: str | None = None) -> str:
-    # A user's codes are bound to the account, a registration code to the number and the
-    # browser that asked for it.
-    return str(user.id) if user is not None else f"to:{sent_to}:{bound_to}"
+    # A user's codes are bound to the account (and a signing code to what it signs, under
+    # the HMAC too, so that a record's ``bound_to`` changed by hand matches nothing), a
+    # registration code to the number and the browser that asked for it.
+    if user is None:
+        return f"to:{sent_to}:{bound_to}"
+    return str(user.id) if bound_to is None else f"{user.id}@{bound_to}"
 
 
 _CODE_TEXT = {
@@ -106,17 +149,6 @@ _CODE_TEXT = {
     CodePurpose.invitation_login: _l(
         "Your code to enter your mediation case is %(code)s. "
         "It is valid for %(minutes)d minutes. Do not tell it to anyone."
-    ),
-    # The text says what the code does: entering it is the act of confirming.
-    CodePurpose.minutes_confirmation: _l(
-        "Your code to confirm the minutes of your mediation session is %(code)s. "
-        "Entering it confirms the minutes as you have read them. "
-        "It is valid for %(minutes)d minutes. Do not tell it to anyone."
-    ),
-    CodePurpose.agreement_signature: _l(
-        "Your code to sign the mediation agreement is %(code)s. Entering it signs the "
-        "agreement electronically, as you have read it. It is valid for %(minutes)d minutes. "
-        "Do not tell it to anyone."
     ),
     CodePurpose.registration: _l(
         "Your code to open an account on the mediation platform is %(code)s. "
@@ -132,6 +164,11 @@ _CODE_TEXT = {
         "It is valid for %(minutes)d minutes. Do not tell it to anyone."
     ),
 }
+
+
+# Codes that sign or confirm a document: each is bound to the document it was asked for
+# (``CodeFor``), and its text, naming the document, comes with it.
+_SIGNING = (CodePurpose.agreement_signature, CodePurpose.minutes_confirmation)
 
 
 def _unused(user: User | None, sent_to: str, purpose: CodePurpose, bound_to: str | None = None):
@@ -190,7 +227,13 @@ _SENDS = 0x636F6465  # "code"
 
 
 def _may_send(
-    sent_to: str, purpose: CodePurpose, now: datetime, *, user: User | None, bound_to: str | None
+    sent_to: str,
+    purpose: CodePurpose,
+    now: datetime,
+    *,
+    user: User | None,
+    bound_to: str | None,
+    by_browser: bool,
 ) -> None:
     """Raise unless a message of ``purpose`` may go to ``sent_to`` now (``next_code_at``).
 
@@ -198,8 +241,8 @@ def _may_send(
     the transaction ends: two requests at the same instant (a double tap, or a script
     posting the form in parallel to flood someone's phone) must each see the message the
     other sent, or the pacing counts neither. A request refused because the same asker
-    (``user``, or the browser ``bound_to``) was sent one just now is the same request again:
-    ``CodeJustSentError``."""
+    (``user`` for the same ``bound_to`` document, or the browser ``bound_to`` when
+    ``by_browser``) was sent one just now is the same request again: ``CodeJustSentError``."""
     digest = hashlib.sha256(f"{purpose}:{sent_to}".encode()).digest()
     one_at_a_time(_SENDS, int.from_bytes(digest[:4], "big", signed=True), on_sqlite=OneTimeCode.id)
     retry_at = next_code_at(sent_to, purpose, now=now)
@@ -217,16 +260,18 @@ def _may_send(
         .limit(1)
     ).first()
     # A browser's request is known by the browser, whether a code or a note went out (the
-    # answer must not tell whether the number has an account); an account's by the account,
-    # while the code it was sent still works: one used already, or retired because what it
-    # would confirm changed (minutes amended during their review), answers nothing.
-    same_asker = newest is not None and (
-        newest.bound_to == bound_to
-        if bound_to is not None
-        else newest.bound_to is None
-        and user is not None
-        and newest.user_id == user.id
-        and newest.consumed_at is None
+    # answer must not tell whether the number has an account); an account's by the account
+    # and what the code is for (the same document as shown: a press for another one is a
+    # new request, told when a code can come), while the code it was sent still works: one
+    # used already, or retired because what it would confirm changed (minutes amended
+    # during their review), answers nothing.
+    same_asker = (
+        newest is not None
+        and newest.bound_to == bound_to
+        and (
+            by_browser
+            or (user is not None and newest.user_id == user.id and newest.consumed_at is None)
+        )
     )
     if same_asker and newest.created_at > now - SAME_REQUEST:
         raise CodeJustSentError(retry_at)
@@ -240,9 +285,13 @@ def _send(
     now: datetime,
     locale: str | None,
     bound_to: str | None = None,
+    code_for: CodeFor | None = None,
 ) -> str:
-    _may_send(sent_to, purpose, now, user=user, bound_to=bound_to)
-    # Earlier codes of the same purpose stop working: only the newest message counts.
+    if code_for is not None:
+        bound_to = code_for.bound_to
+    _may_send(sent_to, purpose, now, user=user, bound_to=bound_to, by_browser=user is None)
+    # Earlier codes of the same purpose stop working, whatever they were for: only the
+    # newest message counts.
     for old in db.session.scalars(_unused(user, sent_to, purpose, bound_to)):
         old.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"
@@ -259,7 +308,10 @@ def _send(
         )
     )
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
+        if code_for is None:
+            text = str(_CODE_TEXT[purpose]) % {"code": code, "minutes": minutes}
+        else:
+            text = str(code_for.text) % {"code": code, "minutes": minutes, **code_for.params}
         if "@" in sent_to:
             notify.queue_email(sent_to, _("Your one-time code"), text, sensitive=True)
         else:
@@ -268,24 +320,44 @@ def _send(
     return code
 
 
-def issue_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> str:
-    """Create a six-digit code, queue it to the user's phone (or e-mail), return it.
+def _check_bound(purpose: CodePurpose, code_for: CodeFor | None) -> None:
+    if (purpose in _SIGNING) != (code_for is not None):
+        raise ValueError(f"a code of {purpose} is bound to a document exactly when it signs one")
+
+
+def issue_code(
+    user: User,
+    purpose: CodePurpose,
+    *,
+    code_for: CodeFor | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Create a six-digit code, queue it to the user's phone (or e-mail), return it. A code
+    that signs or confirms a document is for ``code_for`` only, and its text names it.
 
     Raises ``CodeTooSoonError`` when the recipient was sent one too recently."""
+    _check_bound(purpose, code_for)
     sent_to = user.phone or user.email
     if sent_to is None:
         raise FieldError("identifier", _("This account has no phone number or e-mail address."))
-    return _send(user, sent_to, purpose, now or utcnow(), user.locale)
+    return _send(user, sent_to, purpose, now or utcnow(), user.locale, code_for=code_for)
 
 
-def ask_for_code(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
+def ask_for_code(
+    user: User,
+    purpose: CodePurpose,
+    *,
+    code_for: CodeFor | None = None,
+    now: datetime | None = None,
+) -> None:
     """A code the person asked for with a button ("send the code", "log in", "send me the
     code" to sign or to confirm the minutes): sent as ``issue_code`` sends it, except that
-    the same press again (a double tap, a phone resending the POST) is answered by the code
-    just sent, as the first press was, and nothing more goes out. Asked again later within
-    the pacing: ``CodeTooSoonError``."""
+    the same press again (a double tap, a phone resending the POST) for the same thing
+    (``code_for``: the same document as shown) is answered by the code just sent, as the
+    first press was, and nothing more goes out. Asked again later within the pacing, or
+    for another document: ``CodeTooSoonError``."""
     with contextlib.suppress(CodeJustSentError):
-        issue_code(user, purpose, now=now)
+        issue_code(user, purpose, code_for=code_for, now=now)
 
 
 def _consume(
@@ -300,6 +372,8 @@ def _consume(
 
     The try is counted by a conditional UPDATE before the comparison, so parallel
     guesses cannot share one count; using the code is conditional too, so it works once.
+    An account's newest code works only for what it was sent for (``bound_to``): the right
+    code for something else is ``CodeNotForThisError``, and stays unused.
     """
     record_id = db.session.scalar(
         _unused(user, sent_to, purpose, bound_to)
@@ -316,10 +390,17 @@ def _consume(
             OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
         )
         .values(attempts=OneTimeCode.attempts + 1)
-        .returning(OneTimeCode.code_hash, OneTimeCode.sent_to)
+        .returning(OneTimeCode.code_hash, OneTimeCode.sent_to, OneTimeCode.bound_to)
     ).first()
     if counted is None:
         return False  # too many tries: only a new code helps
+    if user is not None and counted.bound_to != bound_to:
+        sent_for = _code_hash(
+            _subject(user, counted.sent_to, counted.bound_to), purpose, code.strip()
+        )
+        if hmac.compare_digest(counted.code_hash, sent_for):
+            raise CodeNotForThisError(changed=_same_document(counted.bound_to, bound_to))
+        return False
     expected = _code_hash(_subject(user, counted.sent_to, bound_to), purpose, code.strip())
     if not hmac.compare_digest(counted.code_hash, expected):
         return False
@@ -336,7 +417,12 @@ def _consume(
     return True
 
 
-def code_would_pass(user: User, purpose: CodePurpose, code: str) -> bool:
+def _same_document(sent_for: str | None, here: str | None) -> bool:
+    """Whether two ``CodeFor.bound_to`` name the same document (in other contents)."""
+    return None not in (sent_for, here) and sent_for.split("@")[0] == here.split("@")[0]
+
+
+def code_would_pass(user: User, purpose: CodePurpose, code: str, *, code_for: CodeFor) -> bool:
     """Whether ``consume_code`` would take ``code`` now, read without writing anything: for
     a step that does something slow before it takes its locks and consumes the code (a
     signature, whose timestamps come from a TSA), so that a wrong code costs nothing slow.
@@ -350,9 +436,9 @@ def code_would_pass(user: User, purpose: CodePurpose, code: str) -> bool:
         .order_by(OneTimeCode.id.desc())
         .limit(1)
     ).first()
-    if record is None:
+    if record is None or record.bound_to != code_for.bound_to:
         return False
-    expected = _code_hash(_subject(user, record.sent_to), purpose, code.strip())
+    expected = _code_hash(_subject(user, record.sent_to, record.bound_to), purpose, code.strip())
     return hmac.compare_digest(record.code_hash, expected)
 
 
@@ -397,7 +483,9 @@ def send_note(
     code to a number."""
     now = now or utcnow()
     bound_to = browser_key(browser) if browser is not None else None
-    _may_send(user.phone, purpose, now, user=user, bound_to=bound_to)
+    _may_send(
+        user.phone, purpose, now, user=user, bound_to=bound_to, by_browser=browser is not None
+    )
     db.session.add(
         OneTimeCode(
             user_id=user.id,
@@ -415,8 +503,19 @@ def send_note(
 
 
 def consume_code(
-    user: User, purpose: CodePurpose, code: str, *, now: datetime | None = None
+    user: User,
+    purpose: CodePurpose,
+    code: str,
+    *,
+    code_for: CodeFor | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """True once for the right, unexpired code of ``user``; see ``_consume``. Entering a
-    code sent to the account's own number proves the number (``prove_contact``)."""
-    return _consume(user, "", purpose, code, now or utcnow())
+    """True once for the right, unexpired code of ``user``, sent for ``code_for`` (the
+    document as shown now); see ``_consume``. Entering a code sent to the account's own
+    number proves the number (``prove_contact``).
+
+    Raises ``CodeNotForThisError`` for the right code sent for another document, or for
+    this one before it changed."""
+    _check_bound(purpose, code_for)
+    bound_to = code_for.bound_to if code_for is not None else None
+    return _consume(user, "", purpose, code, now or utcnow(), bound_to)

@@ -264,9 +264,11 @@ class OneTimeCode(db.Model):
     purpose: Mapped[str] = mapped_column(String(32))
     code_hash: Mapped[str] = mapped_column(String(64))
     sent_to: Mapped[str] = mapped_column(String(254), index=True)
-    # A code to a number without an account belongs to the browser that asked for it (the
-    # SHA-256 of a secret in its session): nobody else's request retires it or guess spends it.
-    bound_to: Mapped[str | None] = mapped_column(String(64))
+    # What the code is for. A code to a number without an account belongs to the browser
+    # that asked for it (the SHA-256 of a secret in its session): nobody else's request
+    # retires it or guess spends it. A code that signs or confirms a document is for that
+    # document as shown ("agreement:12@r2:<sha256>", codes.CodeFor): it signs nothing else.
+    bound_to: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

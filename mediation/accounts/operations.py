@@ -28,6 +28,8 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 
 from .codes import (  # noqa: F401 - the codes' entry points, as callers know them
+    CodeFor,
+    CodeNotForThisError,
     CodeTooSoonError,
     ask_for_code,
     code_would_pass,

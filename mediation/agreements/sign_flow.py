@@ -44,7 +44,7 @@ def answer(
     form: SignForm,
     action: str | None,
     *,
-    send_code: Callable[[], None],
+    send_code: Callable[..., None],
     sign: Callable[..., object],
     current_sha256: Callable[[], str | None],
     page: Page,
@@ -56,7 +56,7 @@ def answer(
         return page(form, 422, {})
     try:
         if action == "code":
-            send_code()
+            send_code(shown_sha256=form.shown.data or "")  # the code signs what was shown
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
             return page(form, 200, {})

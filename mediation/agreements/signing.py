@@ -371,10 +371,45 @@ def _turn_of(agreement: Agreement, user: User) -> Signature:
     return signature
 
 
-def send_code(agreement: Agreement, user: User) -> None:
+# The text message names what the code signs (Electronic Signature Law art 2: the signer
+# approves this content): the code comes first, so that a phone offers to fill it in.
+SIGNING_TEXT = _l(
+    "Code %(code)s: you are signing the mediation agreement of case %(number)s. Entering it "
+    "signs the text as you have read it. Valid for %(minutes)d minutes. Do not tell anyone."
+)
+
+
+def code_for(agreement: Agreement, shown_sha256: str) -> accounts.CodeFor:
+    """What a signing code is for: this agreement, in this round, as the document whose
+    SHA-256 the signer was shown (Electronic Signature Law art 13: bound to this data
+    message; a code asked for on another case's agreement, or before an edit, signs
+    nothing here)."""
+    return accounts.CodeFor(
+        document=f"agreement:{agreement.id}",
+        content=f"r{agreement.round}:{shown_sha256}",
+        text=SIGNING_TEXT,
+        params={"number": agreement.case.number},
+    )
+
+
+def _shown_current(agreement: Agreement, shown_sha256: str) -> None:
+    if shown_sha256 != agreement.document_sha256:
+        raise FieldError(
+            "document",
+            _("The document has changed since you opened it. Please read it again before signing."),
+        )
+
+
+def send_code(agreement: Agreement, user: User, *, shown_sha256: str | None = None) -> None:
+    """A code to sign the document the signer was shown (``shown_sha256``; None: the one on
+    file, for a caller that shows it), which must be the one on file still."""
     _turn_of(agreement, user)
+    shown = agreement.document_sha256 if shown_sha256 is None else shown_sha256
+    _shown_current(agreement, shown)
     # The same press again (a double tap, a second tab) goes on with the code just sent.
-    accounts.ask_for_code(user, CodePurpose.agreement_signature)
+    accounts.ask_for_code(
+        user, CodePurpose.agreement_signature, code_for=code_for(agreement, shown)
+    )
 
 
 class _Prepared(NamedTuple):  # a signed file made before the lock
@@ -437,11 +472,7 @@ def _checked(
 ) -> tuple[Signature, bytes | None]:
     """The signature whose turn it is, the document shown still current; the drawing."""
     signature = _turn_of(agreement, user)
-    if shown_sha256 != agreement.document_sha256:
-        raise FieldError(
-            "document",
-            _("The document has changed since you opened it. Please read it again before signing."),
-        )
+    _shown_current(agreement, shown_sha256)
     is_seal = signature.role == SignerRole.institution
     return signature, checked_drawing(drawing, required=not is_seal)
 
@@ -462,7 +493,10 @@ def sign(
     if not _signed_already(agreement, user, shown_sha256):
         try:
             signature, checked = _checked(agreement, user, shown_sha256, drawing)
-            if accounts.code_would_pass(user, CodePurpose.agreement_signature, code):
+            bound = code_for(agreement, shown_sha256)
+            if accounts.code_would_pass(
+                user, CodePurpose.agreement_signature, code, code_for=bound
+            ):
                 prepared = _prepare(agreement, user, signature, checked)
         except (NotPermittedError, FieldError):
             pass  # said below, as it stands under the lock
@@ -471,7 +505,9 @@ def sign(
     if _signed_already(agreement, user, shown_sha256):
         raise SignedAlreadyError
     signature, drawing = _checked(agreement, user, shown_sha256, drawing)
-    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
+    if not accounts.consume_code(
+        user, CodePurpose.agreement_signature, code, code_for=code_for(agreement, shown_sha256)
+    ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     if prepared is None or (prepared.signature_id, prepared.before_sha256) != (
         signature.id,

@@ -252,7 +252,7 @@ def sign(case_id: int):
     return sign_flow.answer(
         SignForm(),
         request.form.get("action"),
-        send_code=lambda: signing.send_code(agreement, current_user),
+        send_code=lambda **shown: signing.send_code(agreement, current_user, **shown),
         sign=lambda **given: signing.sign(agreement, current_user, **given),
         refuse=lambda reason: signing.refuse(agreement, current_user, reason),
         current_sha256=lambda: agreement.document_sha256,

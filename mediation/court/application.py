@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from agreements import pki
@@ -313,13 +314,46 @@ def next_signature(application: Application) -> ApplicationSignature | None:
     return next((s for s in application.signatures if s.signed_at is None), None)
 
 
-def send_code(application: Application, user: User) -> None:
+# What the code signs, named in its text (Electronic Signature Law art 2), code first.
+SIGNING_TEXT = _l(
+    "Code %(code)s: you are signing the application for judicial confirmation of case "
+    "%(number)s. Entering it signs the text as you have read it. Valid for %(minutes)d "
+    "minutes. Do not tell anyone."
+)
+
+
+def code_for(application: Application, shown_sha256: str) -> accounts.CodeFor:
+    """What a code to sign the application is for: this application, as the document whose
+    SHA-256 the signer was shown (Electronic Signature Law art 13), not the agreement nor
+    another case's application."""
+    return accounts.CodeFor(
+        document=f"application:{application.id}",
+        content=shown_sha256,
+        text=SIGNING_TEXT,
+        params={"number": application.case.number},
+    )
+
+
+def _shown_current(application: Application, shown_sha256: str) -> None:
+    if shown_sha256 != application.document_sha256:
+        raise FieldError(
+            "document",
+            _("The document has changed since you opened it. Please read it again before signing."),
+        )
+
+
+def send_code(application: Application, user: User, *, shown_sha256: str | None = None) -> None:
+    """A code to sign the document the signer was shown (None: the one on file)."""
     turn = next_signature(application)
     if turn is None or turn.user_id != user.id or not _party_of(application.case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(application.case, user)
+    shown = application.document_sha256 if shown_sha256 is None else shown_sha256
+    _shown_current(application, shown)
     # The same press again (a double tap, a second tab) goes on with the code just sent.
-    accounts.ask_for_code(user, CodePurpose.agreement_signature)
+    accounts.ask_for_code(
+        user, CodePurpose.agreement_signature, code_for=code_for(application, shown)
+    )
 
 
 def sign(
@@ -341,18 +375,16 @@ def sign(
     if turn is None or turn.user_id != user.id or not _party_of(case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(case, user)  # SPC provisions art 3: the party's own authority
-    if shown_sha256 != application.document_sha256:
-        raise FieldError(
-            "document",
-            _("The document has changed since you opened it. Please read it again before signing."),
-        )
+    _shown_current(application, shown_sha256)
     drawing = agreement_signing.checked_drawing(drawing, required=True)
     if _needs_power_of_attorney(application, user):
         raise FieldError(
             "power_of_attorney",
             _("You sign as an agent: the party you act for adds the power of attorney first."),
         )
-    if not accounts.consume_code(user, CodePurpose.agreement_signature, code):
+    if not accounts.consume_code(
+        user, CodePurpose.agreement_signature, code, code_for=code_for(application, shown_sha256)
+    ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     before = document_bytes(application)
     credential = pki.issue_signer(

@@ -140,7 +140,7 @@ def sign(case_id: int):
     return sign_flow.answer(
         SignForm(),
         request.form.get("action"),
-        send_code=lambda: applying.send_code(application, current_user),
+        send_code=lambda **shown: applying.send_code(application, current_user, **shown),
         sign=lambda **given: applying.sign(application, current_user, **given),
         current_sha256=lambda: application.document_sha256,
         page=lambda form, status, errors: _sign_page(application, form, status, errors),

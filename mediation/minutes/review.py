@@ -181,10 +181,43 @@ def _open_review_of(minutes: Minutes, user: User) -> MinutesReview:
     return review
 
 
-def send_code(minutes: Minutes, user: User) -> None:
+# What the code confirms, named in its text: entering it is the act of confirming
+# (SPC online mediation rules art 22: the electronic minutes are checked and confirmed
+# online). The code comes first, so that a phone offers to fill it in.
+CONFIRMING_TEXT = _l(
+    "Code %(code)s: you are confirming the minutes of a mediation session of case %(number)s. "
+    "Entering it confirms them as you have read them. Valid for %(minutes)d minutes. Do not "
+    "tell anyone."
+)
+
+
+def code_for(minutes: Minutes, version: int) -> accounts.CodeFor:
+    """What a code to confirm the minutes is for: these minutes, in the version the party
+    read (a code must not confirm words they never saw, nor another session's minutes)."""
+    return accounts.CodeFor(
+        document=f"minutes:{minutes.session_id}",
+        content=f"v{version}",
+        text=CONFIRMING_TEXT,
+        params={"number": db.session.get(MediationSession, minutes.session_id).case.number},
+    )
+
+
+def _read_current(minutes: Minutes, version: int) -> None:
+    if version != minutes.version:
+        raise FieldError(
+            "version",
+            _("The mediator changed the minutes since you opened them. Please read them again."),
+        )
+
+
+def send_code(minutes: Minutes, user: User, *, version: int | None = None) -> None:
+    """A code to confirm the version of the minutes ``user`` read (None: the current one,
+    for a caller that shows it), which must be the one under review still."""
     _open_review_of(minutes, user)
+    read = minutes.version if version is None else version
+    _read_current(minutes, read)
     # The same press again (a double tap, a second tab) goes on with the code just sent.
-    accounts.ask_for_code(user, CodePurpose.minutes_confirmation)
+    accounts.ask_for_code(user, CodePurpose.minutes_confirmation, code_for=code_for(minutes, read))
 
 
 def check_disputes(minutes: Minutes, disputes: dict[str, str]) -> list[dict[str, str]]:
@@ -221,13 +254,12 @@ def confirm(
     agency.check_may_act(session.case, user)
     lock(minutes)
     review = _open_review_of(minutes, user)
-    if version is not None and version != minutes.version:
-        raise FieldError(
-            "version",
-            _("The mediator changed the minutes since you opened them. Please read them again."),
-        )
+    read = minutes.version if version is None else version
+    _read_current(minutes, read)
     checked = check_disputes(minutes, disputes)
-    if not accounts.consume_code(user, CodePurpose.minutes_confirmation, code):
+    if not accounts.consume_code(
+        user, CodePurpose.minutes_confirmation, code, code_for=code_for(minutes, read)
+    ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
     review.confirmed_at = utcnow()
     review.disputes = checked

@@ -172,21 +172,17 @@ def answer(session_id: int):
     sent = _disputes_sent()
     if not form.validate_on_submit():
         return _render(session, minutes, review_form=form, sent=sent), 422
+    read = form.version.data
+    read = int(read) if read and read.isdigit() else -1
     try:
         if request.form.get("action") == "code":
             review.check_disputes(minutes, sent)  # say now what the code cannot fix later
-            review.send_code(minutes, current_user)
+            review.send_code(minutes, current_user, version=read)  # what the code confirms
             db.session.commit()
             flash(_("A code has been sent to %(phone)s.", phone=current_user.phone_masked), "info")
             return _render(session, minutes, review_form=form, sent=sent, code_sent=True)
-        read = form.version.data
         review.confirm(
-            session,
-            minutes,
-            current_user,
-            sent,
-            (form.code.data or "").strip(),
-            version=int(read) if read and read.isdigit() else -1,
+            session, minutes, current_user, sent, (form.code.data or "").strip(), version=read
         )
     except FieldError as error:
         db.session.commit()  # a wrong code counts as a try

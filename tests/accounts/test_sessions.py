@@ -168,10 +168,10 @@ def test_a_code_asked_too_soon_on_any_page_is_explained_not_a_bare_429(app, clie
     try:
         with app.app_context():
             user = make_user()
-            accounts.issue_code(user, CodePurpose.agreement_signature)
+            accounts.issue_code(user, CodePurpose.invitation_login)
             db.session.commit()
             try:
-                accounts.issue_code(user, CodePurpose.agreement_signature)
+                accounts.issue_code(user, CodePurpose.invitation_login)
             except accounts.CodeTooSoonError as error:
                 assert error.retry_at > utcnow()
                 assert "秒后可再次获取" in error.message

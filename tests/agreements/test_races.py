@@ -38,7 +38,11 @@ def three_signed(app, *, admins: int = 1) -> tuple[int, list[int], str]:
             sign_in_turn(agreement, user)
         codes = {}
         for holder in (admin, *extra):
-            codes[holder.id] = accounts.issue_code(holder, CodePurpose.agreement_signature)
+            codes[holder.id] = accounts.issue_code(
+                holder,
+                CodePurpose.agreement_signature,
+                code_for=signing.code_for(agreement, agreement.document_sha256),
+            )
         db.session.commit()
         return agreement.id, codes, agreement.document_sha256
 
@@ -236,8 +240,10 @@ def test_a_signature_while_the_case_is_given_to_another_mediator_both_go_through
             "admin": admin.id,
             "other": other.id,
         }
-        code = accounts.issue_code(party, CodePurpose.agreement_signature)
         shown = agreement.document_sha256
+        code = accounts.issue_code(
+            party, CodePurpose.agreement_signature, code_for=signing.code_for(agreement, shown)
+        )
         db.session.commit()
     racing = racing_app(app, tmp_path)
     signing_, reassigning = threading.Event(), threading.Event()

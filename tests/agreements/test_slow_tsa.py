@@ -77,7 +77,11 @@ def first_party_to_sign(app) -> dict:
         case, _admin = agreeing_case()
         agreement = out_for_signing(case)
         party = case.party_users()[0]
-        code = accounts.issue_code(party, CodePurpose.agreement_signature)
+        code = accounts.issue_code(
+            party,
+            CodePurpose.agreement_signature,
+            code_for=signing.code_for(agreement, agreement.document_sha256),
+        )
         ids = {
             "agreement": agreement.id,
             "party": party.id,

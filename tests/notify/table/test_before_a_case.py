@@ -24,7 +24,7 @@ scenario = Scenarios()
 def _code():
     user = make_user()
     mailable(user)
-    return lambda: accounts.issue_code(user, CodePurpose.minutes_confirmation), {
+    return lambda: accounts.issue_code(user, CodePurpose.password_reset), {
         "the person": [user]
     }
 
