@@ -24,9 +24,7 @@ scenario = Scenarios()
 def _code():
     user = make_user()
     mailable(user)
-    return lambda: accounts.issue_code(user, CodePurpose.password_reset), {
-        "the person": [user]
-    }
+    return lambda: accounts.issue_code(user, CodePurpose.password_reset), {"the person": [user]}
 
 
 @scenario("registration on a number that has an account")
