@@ -31,6 +31,25 @@ def agreeing_case():
     return case, admin
 
 
+def second_case_of(applicant, mediator):
+    """Another case in mediation of the same applicant (and mediator), ready for its
+    agreement as ``agreeing_case`` makes one."""
+    from mediation.cases import respondent
+    from tests.factories import make_case
+
+    case = make_case(applicant, make_user(), mediator=mediator)
+    other = case.party_users()[1]
+    respondent.answer(
+        case, by=other, agree=True, consent=True, service_address="南京市玄武区",
+        service_confirmed=True,
+    )  # fmt: skip
+    for party in case.parties:
+        party.service_address = party.service_address or "南京市鼓楼区中山路1号"
+    accounts.confirm_id_number(other, by=mediator)
+    db.session.flush()
+    return case
+
+
 def out_for_signing(case, draft: dict | None = None):
     """The mediator writes the agreement (``complete_draft`` unless given) and puts it out
     for signing: the round's signers are asked in turn."""

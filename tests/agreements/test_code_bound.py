@@ -15,18 +15,16 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
-from mediation.accounts import operations as accounts
 from mediation.accounts.models import User
 from mediation.agreements import signing
 from mediation.agreements.models import Agreement
-from mediation.cases import respondent
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
 from tests.conftest import csrf_token, login
-from tests.factories import PASSWORD, make_case, make_user
+from tests.factories import PASSWORD
 
-from .conftest import agreeing_case, complete_draft, drawing, out_for_signing
+from .conftest import agreeing_case, complete_draft, drawing, out_for_signing, second_case_of
 from .test_code_pressed_twice import SENT, WAIT, paced, texts_to
 
 __all__ = ["paced"]  # the fixture, used below
@@ -42,19 +40,7 @@ def two_cases_of_one_signer(app) -> tuple[int, int, str]:
     with app.app_context():
         case_a, _admin = agreeing_case()
         applicant = case_a.party_users()[0]
-        case_b = make_case(applicant, make_user(), mediator=case_a.mediator)
-        other = case_b.party_users()[1]
-        respondent.answer(
-            case_b,
-            by=other,
-            agree=True,
-            consent=True,
-            service_address="南京市玄武区",
-            service_confirmed=True,
-        )
-        for party in case_b.parties:
-            party.service_address = party.service_address or "南京市鼓楼区中山路1号"
-        accounts.confirm_id_number(other, by=case_b.mediator)
+        case_b = second_case_of(applicant, case_a.mediator)
         out_for_signing(case_a)
         out_for_signing(case_b)
         db.session.commit()

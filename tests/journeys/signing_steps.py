@@ -189,7 +189,7 @@ def sign_here(page, app, step, phone: str, name: str, *, touch: bool | None) -> 
         page.wait_for_function(f"() => ({INK_BOX})() !== null", timeout=WAIT_MS)
         again = ink_on_pad(page)
         assert same_box(again["box"], drawn["box"], 0.02), (drawn, again)
-    code.fill(code_in(last_text_to(app, phone, "签署调解协议")))
+    code.fill(code_in(last_text_to(app, phone, "的调解协议书")))
     page.get_by_role("button", name="用此验证码签署").click()
     page.wait_for_selector(".flash-success", timeout=WAIT_MS)
     return drawn

@@ -44,7 +44,7 @@ def sign(page, app, step, phone: str, name: str, *, touch: bool | None) -> None:
     step(page, code, f"{name}-code")
     refused = page.locator(".field-error, .flash-error")
     assert not refused.count(), refused.all_inner_texts()
-    code.fill(code_in(last_text_to(app, phone, "签署调解协议")))
+    code.fill(code_in(last_text_to(app, phone, "的调解协议书")))
     page.get_by_role("button", name="用此验证码签署").click()
     page.wait_for_selector(".flash-success", timeout=WAIT_MS)
 
