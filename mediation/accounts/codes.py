@@ -502,6 +502,35 @@ def send_note(
     db.session.flush()
 
 
+def note_slot(user: User, purpose: CodePurpose, *, now: datetime) -> datetime:
+    """When a message of ``purpose`` that must reach ``user`` after all may go: now, or the
+    first moment the pacing of ``purpose`` to their number allows (``next_code_at``). It
+    is counted from then, as a code would be, so the next one waits behind it.
+
+    For a message that replaces one that stopped working (a session's new join links: the
+    old ones are dead at once, so dropping the text would leave the person with none): it
+    is put off, never refused. The caller keeps it to one message waiting at a time and
+    takes the turns: ``_may_send``'s turn on the number would come after the case's turn
+    the caller holds, against the order of core/locks.py (its only caller, resending a
+    session's links, holds the mediator's calendar, so one mediator's sends to a number
+    are counted one after the other)."""
+    sent_to = user.phone or user.email
+    at = max(now, next_code_at(sent_to, purpose, now=now) or now)
+    db.session.add(
+        OneTimeCode(
+            user_id=user.id,
+            purpose=purpose,
+            code_hash="",  # nothing can match it
+            sent_to=sent_to,
+            expires_at=at,
+            consumed_at=at,
+            created_at=at,
+        )
+    )
+    db.session.flush()
+    return at
+
+
 def consume_code(
     user: User,
     purpose: CodePurpose,

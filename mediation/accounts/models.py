@@ -58,6 +58,10 @@ class CodePurpose(StrEnum):
     agency_confirmation = "agency_confirmation"
     # a correct password on an account whose phone was never proven
     phone_verification = "phone_verification"
+    # not a code: the new join links of a session, which its mediator sends again (a
+    # party lost the message, a link went to the wrong hands): paced like a code
+    # (codes.note_slot), so sending again and again cannot flood a party's phone
+    session_links = "session_links"
 
 
 # An ID number is only claimed until a mediator confirms it on camera; many accounts may

@@ -8,6 +8,7 @@ from . import join_views, links, views
 from .calendar import next_of_cases, of_case, open_to
 from .cleanup import cancel_for_new_mediator
 from .forms import WEEKDAYS, GuestForm, StartNowForm
+from .repeats import links_shown
 from .views import session_statuses
 
 bp = Blueprint("booking", __name__)
@@ -71,4 +72,5 @@ def booking_helpers() -> dict:
         "open_sessions_for": open_to,
         "session_open_now": lambda s: links.window_open(s.status, s.start_at, s.end_at),
         "start_now_form": StartNowForm,
+        "links_shown": links_shown,
     }

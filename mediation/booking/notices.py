@@ -4,12 +4,15 @@ link, and an e-mail with the same text and the .ics that puts the session in the
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from mediation.accounts import codes
+from mediation.accounts.models import CodePurpose
 from mediation.core.i18n import localtime, user_zone
 from mediation.notify import operations as notify
 
@@ -57,9 +60,11 @@ def tell(
     reason: str | LazyString = "",
     calendar: str | None = None,
     participants: list[SessionParticipant] | None = None,
+    not_before: datetime | None = None,
 ) -> None:
     """Queue ``message`` to every participant (or those given), with a calendar attachment
-    by e-mail: ``calendar`` is "REQUEST" (new or changed) or "CANCEL"."""
+    by e-mail: ``calendar`` is "REQUEST" (new or changed) or "CANCEL". ``not_before``: it
+    waits in the outbox until then (paced: ``operations.resend_links``)."""
     number = session.case.number
     for participant in participants if participants is not None else session.participants:
         user = participant.user
@@ -75,7 +80,7 @@ def tell(
             if at_site:
                 text += " " + str(AT_SITE) % {"place": _site(session)}
             if user.phone:
-                notify.queue_sms(user.phone, text)
+                notify.queue_sms(user.phone, text, not_before=not_before)
             if user.email:
                 attachments = []
                 if calendar is not None:
@@ -94,4 +99,39 @@ def tell(
                             "data": base64.b64encode(data).decode(),
                         }
                     )
-                notify.queue_email(user.email, str(SUBJECT) % {"number": number}, text, attachments)
+                notify.queue_email(
+                    user.email,
+                    str(SUBJECT) % {"number": number},
+                    text,
+                    attachments,
+                    not_before=not_before,
+                )
+
+
+def tell_new_links(
+    session: MediationSession, dead: dict[SessionParticipant, str], *, now: datetime
+) -> datetime | None:
+    """Send each participant in ``dead`` (with the link of theirs that just died) their new
+    link, as the booking was told. Returns when the last of these messages goes, if any
+    must wait.
+
+    The links died at once; the messages are paced like codes (``codes.note_slot``: one a
+    minute to a number, a few an hour), so a mediator who sends the links again and again
+    cannot flood a party's phone: a message that may not go yet waits in the outbox for
+    its turn, and a message of theirs still waiting with the dead link is taken back and
+    this one takes its place and its turn. So a number gets at most one such message at a
+    time, and the one it gets has the link that works."""
+    last = None
+    for participant, link in dead.items():
+        user = participant.user
+        if not (user.phone or user.email):
+            continue
+        addresses = [a for a in (user.phone, user.email) if a]
+        at = notify.withdraw_waiting(addresses, link, now) or codes.note_slot(
+            user, CodePurpose.session_links, now=now
+        )
+        later = at if at > now else None
+        tell(session, BOOKED, calendar="REQUEST", participants=[participant], not_before=later)
+        if later is not None:
+            last = max(last or later, later)
+    return last

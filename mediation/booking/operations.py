@@ -48,7 +48,6 @@ from .models import (
     SessionStatus,
 )
 from .repeats import (
-    REPEAT_WINDOW,
     CancelledAlreadyError,
     GuestInvitedAlreadyError,
     LinksJustSentError,
@@ -534,30 +533,37 @@ def invite_guest(
     return participant
 
 
-def resend_links(session: MediationSession, *, by: User, now: datetime | None = None) -> None:
+def resend_links(
+    session: MediationSession,
+    *,
+    by: User,
+    shown: str | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
     """New personal links for everyone but the mediator, sent again (a party lost the
-    message, or a link went to the wrong hands): the links sent before stop working.
-    Asked again within ``REPEAT_WINDOW``, nothing is done (``LinksJustSentError``)."""
+    message, or a link went to the wrong hands): the links sent before stop working at
+    once. ``shown``: the links the form was shown with (``repeats.links_shown``): the same
+    form again within the window is a repeat (``LinksJustSentError``), a form shown after
+    the renewal a new request, however soon. Returns when the last message goes, if some
+    must wait for their turn to a number (``notices.tell_new_links``)."""
+    now = now or utcnow()
     _locked(session)
     _must_be_mediator(session.case, by)
     _must_be_fixed(session, _("Links are sent again once the parties have chosen the time."))
     _not_held(session)
     # Read after the calendar lock: the same request twice at once takes turns here, and
     # the second one sees the first one's entry.
-    sent_at = repeats.links_sent_at(session)
-    if sent_at is not None and (now or utcnow()) - sent_at < REPEAT_WINDOW:
+    if shown is not None and repeats.links_renewed_from(session, shown, now):
         raise LinksJustSentError
+    dead = {}
     for participant in session.participants:
         if participant.role != "mediator":
+            dead[participant] = links.url_for_participant(participant)
             participant.link_nonce = secrets.token_hex(8)
     db.session.flush()
-    _journal(session, "links_renewed", by)
-    notices.tell(
-        session,
-        notices.BOOKED,
-        calendar="REQUEST",
-        participants=[p for p in session.participants if p.role != "mediator"],
-    )
+    # The form's own links, even on a page older than the window: its repeat is known too.
+    _journal(session, "links_renewed", by, form=shown or repeats.links_shown(session))
+    return notices.tell_new_links(session, dead, now=now)
 
 
 def consent_to_separate_sessions(case: Case, user: User, consent: bool) -> None:

@@ -30,10 +30,9 @@ from .slots import SlotUnavailableError
 # A repeat within this window is the same request arriving twice, not a new need: a double
 # tap comes within a second, and a phone on a weak network retries its POST within a minute
 # or so (browsers and proxies give up on a request after 30-60 s, and the user taps again
-# on a page that seemed stuck). A real new need (a party lost the message, a link went to
-# the wrong hands) cannot be known that soon: a text message itself takes up to a minute
-# to arrive. Sending again inside the window would only cost everyone a second message
-# and kill the links of the first one, which may be the one they are opening.
+# on a page that seemed stuck). Where a real new need can come that soon (a link gone to
+# the wrong hands, noticed a minute after it was sent), the form says which request it is
+# (resending links: ``links_shown``), and only the same form again is a repeat.
 REPEAT_WINDOW = timedelta(minutes=2)
 
 
@@ -74,9 +73,11 @@ class GuestInvitedAlreadyError(Exception):
 
 
 class LinksJustSentError(Exception):
-    """The links were sent again a moment ago (``REPEAT_WINDOW``): a second tap, or a
-    phone resending the POST. Nothing is renewed or sent; the links just sent work. After
-    the window the mediator may send again, as before."""
+    """The same "send the links again" form arrived again (``links_renewed_from``): a
+    second tap, a phone resending the POST, a second tab showing the same links. The links
+    it asked to replace are replaced already, and the new ones were sent (or wait for
+    their turn to the number); nothing is renewed or sent twice, and the page answers as
+    the first time."""
 
 
 def _journaled_by(session: MediationSession, action: str, by: User) -> JournalEntry | None:
@@ -180,8 +181,7 @@ def moved_just_now(
     )
 
 
-def links_sent_at(session: MediationSession) -> datetime | None:
-    """When the session's links were last sent again (the journal's entry), if ever."""
+def _renewals(session: MediationSession) -> list[JournalEntry]:
     entries = db.session.scalars(
         select(JournalEntry)
         .where(
@@ -190,4 +190,25 @@ def links_sent_at(session: MediationSession) -> datetime | None:
         )
         .order_by(JournalEntry.seq.desc())
     )
-    return next((e.created_at for e in entries if e.payload.get("session_id") == session.id), None)
+    return [e for e in entries if e.payload.get("session_id") == session.id]
+
+
+def links_shown(session: MediationSession) -> str:
+    """Which links of ``session`` a page shows its "send the links again" form with: the
+    journal's number of their renewal ("0": the links sent when it was booked). The form
+    carries it, so every request from it names the links it means to replace: a double
+    tap, a retried POST or a second tab of the same page name the same ones, a page shown
+    after they were renewed names the new ones. Not a secret: it only tells requests apart
+    (the CSRF token keeps others out)."""
+    newest = next(iter(_renewals(session)), None)
+    return str(newest.seq) if newest is not None else "0"
+
+
+def links_renewed_from(session: MediationSession, shown: str, now: datetime) -> bool:
+    """The links ``shown`` (``links_shown``) were renewed by a request that named them,
+    within the window: this request is that one again. Call with the calendar locked, so
+    after the first request's commit."""
+    return any(
+        e.payload.get("form") == shown and e.created_at > now - REPEAT_WINDOW
+        for e in _renewals(session)
+    )

@@ -21,6 +21,7 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.access import role_required
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError, apply_field_error
+from mediation.core.i18n import format_when
 from mediation.extensions import db
 
 from . import availability, calendar, ics, offers, repeats, slots
@@ -433,17 +434,34 @@ def resend_links(session_id: int):
     session = _own_session(session_id)
     if not FlaskForm().validate():
         abort(400)
+    sent = _("New links were sent; the earlier ones no longer work.")
     try:
-        booking.resend_links(session, by=current_user)
+        # The links the page showed (repeats.links_shown), a number: anything else names
+        # none (a page from before the form had it), and is done as asked.
+        shown = request.form.get("links", "")
+        shown = shown if shown.isdigit() and len(shown) <= 10 else None
+        waits = booking.resend_links(session, by=current_user, shown=shown)
     except NotPermittedError as error:
         db.session.rollback()
         flash(str(error), "error")
     except booking.LinksJustSentError:
+        # The same form again: done by the first request, and answered as it was.
         db.session.rollback()
-        flash(_("The links were sent a moment ago and they work; nothing was sent again."), "info")
+        flash(sent, "success")
     else:
         db.session.commit()
-        flash(_("New links were sent; the earlier ones no longer work."), "success")
+        if waits is None:
+            flash(sent, "success")
+        else:
+            flash(
+                _(
+                    "New links were made; the earlier ones no longer work. Some participants "
+                    "were sent a message a moment ago: their new link goes to them at "
+                    "%(when)s at the latest.",
+                    when=format_when(waits),
+                ),
+                "success",
+            )
     return redirect(url_for("cases.case_detail", case_id=session.case_id))
 
 

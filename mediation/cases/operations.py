@@ -117,10 +117,27 @@ def record_failure(
         raise workflow.NotPermittedError(_("You may not take this step in this case."))
     if not situation.strip() or not reasons.strip():
         raise FieldError("situation", _("Describe the situation and why mediation failed."))
-    record = db.session.get(FailureRecord, case.id) or FailureRecord(case_id=case.id)
-    record.situation, record.reasons = situation.strip(), reasons.strip()
-    record.cost_raising_conduct = cost_raising_conduct.strip()
-    record.notes_for_court = notes_for_court.strip()
+    # The case's turn first (core/locks.py), then the record as stored: the same form sent
+    # twice (a double tap, two tabs) takes turns here, and the second finds the first's.
+    journal.turn(case.id)
+    record = db.session.get(FailureRecord, case.id, populate_existing=True)
+    fields = (
+        situation.strip(),
+        reasons.strip(),
+        cost_raising_conduct.strip(),
+        notes_for_court.strip(),
+    )
+    if record is not None and fields == (
+        record.situation,
+        record.reasons,
+        record.cost_raising_conduct,
+        record.notes_for_court,
+    ):
+        # Saved again as it stands: its time and the journal stay as they are (a change
+        # is journaled, each with its own time, below).
+        return record
+    record = record or FailureRecord(case_id=case.id)
+    record.situation, record.reasons, record.cost_raising_conduct, record.notes_for_court = fields
     record.recorded_by_id, record.recorded_at = by.id, utcnow()
     db.session.add(record)
     db.session.flush()

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel.speaklater import LazyString
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from mediation.core.db import utcnow
 from mediation.core.i18n import format_day, user_zone
@@ -22,9 +22,18 @@ CLAIM_SECONDS = 120  # longer than one SMTP or gateway call may take
 MAX_BACKOFF = timedelta(hours=1)
 
 
-def queue_sms(phone: str, text: str, *, sensitive: bool = False) -> OutboxMessage:
-    """Queue a text message; ``sensitive`` ones (codes) are hidden and redacted once sent."""
-    message = OutboxMessage(channel=Channel.sms, recipient=phone, body=text, sensitive=sensitive)
+def queue_sms(
+    phone: str, text: str, *, sensitive: bool = False, not_before: datetime | None = None
+) -> OutboxMessage:
+    """Queue a text message; ``sensitive`` ones (codes) are hidden and redacted once sent.
+    ``not_before``: it waits until then (paced to its number: ``withdraw_waiting``)."""
+    message = OutboxMessage(
+        channel=Channel.sms,
+        recipient=phone,
+        body=text,
+        sensitive=sensitive,
+        next_attempt_at=not_before or utcnow(),
+    )
     db.session.add(message)
     db.session.flush()
     return message
@@ -60,6 +69,7 @@ def queue_email(
     attachments: list[dict] | None = None,
     *,
     sensitive: bool = False,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
         channel=Channel.email,
@@ -68,10 +78,32 @@ def queue_email(
         body=body,
         attachments=attachments or [],
         sensitive=sensitive,
+        next_attempt_at=not_before or utcnow(),
     )
     db.session.add(message)
     db.session.flush()
     return message
+
+
+def withdraw_waiting(recipients: list[str], carrying: str, now: datetime) -> datetime | None:
+    """Messages to ``recipients`` that are waiting (due later: paced, or put off after a
+    failed attempt) and whose text carries ``carrying`` (a link that just died) are taken
+    back before they go; returns when the first of them would have gone, for the message
+    that replaces them, or None if none was waiting. One being sent right now (a worker's
+    claim on it) is left to go: the conditional DELETE does not touch it."""
+    waiting = (
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.recipient.in_(recipients),
+            OutboxMessage.status == MessageStatus.queued,
+            OutboxMessage.next_attempt_at > now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            OutboxMessage.body.contains(carrying, autoescape=True),
+        )
+        .returning(OutboxMessage.next_attempt_at)
+        .execution_options(synchronize_session=False)
+    )
+    return min(db.session.scalars(waiting).all(), default=None)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -66,7 +66,11 @@ class ReceptionBooking(db.Model):
     # keeps a record of its work) and what became of it.
     notes: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str | None] = mapped_column(String(16))
+    # When the record was first saved, at or right after the talk: the time of what it
+    # records (a talk kept as the party's answer was answered then). Saving it again does
+    # not move it; a change to its text is ``edited_at`` (the latest).
     recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     question_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation_questions.id", ondelete="SET NULL")

@@ -245,7 +245,15 @@ def record(booking: ReceptionBooking, by: User, notes: str, *, now: datetime | N
         raise FieldError(
             "notes", _("The record is too long: at most %(n)d characters.", n=MAX_NOTES)
         )
-    booking.notes, booking.recorded_at = notes, now or utcnow()
+    if booking.recorded_at is not None and notes == booking.notes:
+        return  # saved again as it stands (a double tap, two tabs): nothing changes
+    # The record's time is the first save's (art 27: the record of the work, kept true):
+    # an answer kept from the talk is dated by it; a later change is told apart from it.
+    if booking.recorded_at is None:
+        booking.recorded_at = now or utcnow()
+    else:
+        booking.edited_at = now or utcnow()
+    booking.notes = notes
     booking.status = BookingStatus.held
     if booking.outcome is None:
         booking.outcome = Outcome.advised
@@ -312,7 +320,13 @@ def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
     journal.append(
         case.id,
         "reception.converted",
-        {"booking_id": booking.id, "at": booking.start_at.isoformat()},
+        {
+            "booking_id": booking.id,
+            "at": booking.start_at.isoformat(),
+            # The facts are the record as it stands: when it was written, and changed.
+            "recorded": booking.recorded_at.isoformat(),
+            "edited": booking.edited_at.isoformat() if booking.edited_at else None,
+        },
         actor_id=by.id,
     )
     _claim(booking, Outcome.case)
@@ -327,7 +341,7 @@ def to_answer(booking: ReceptionBooking, by: User, category: str) -> None:
     and reads it among their questions). Once only: the same press again a moment later
     raises ``TakenFurtherAlreadyError``."""
     _hosted(booking, by)
-    if repeats.answered_just_now(booking, by, category, utcnow()):
+    if repeats.answered_just_now(booking, by, category):
         raise TakenFurtherAlreadyError(None)  # the party was told once
     _not_yet_turned(booking)
     question = consultation.answered_in_person(

@@ -112,9 +112,11 @@ def case_drafted_just_now(booking: ReceptionBooking, by: User, category: str, no
     return case
 
 
-def answered_just_now(booking: ReceptionBooking, by: User, category: str, now: datetime) -> bool:
+def answered_just_now(booking: ReceptionBooking, by: User, category: str) -> bool:
     """``booking`` was kept by ``by`` as the party's answer of ``category``, with the record
-    as it stands, within the window (the answer's question is made at that moment)."""
+    as it stands. No window: the answer is dated by the talk's record (``recorded_at``),
+    which may be long before the press, and a press asking for exactly the answer that
+    exists (a double tap, or a page left open since) is answered by it."""
     if booking.question_id is None:
         return False
     question = db.session.get(Question, booking.question_id)
@@ -123,5 +125,4 @@ def answered_just_now(booking: ReceptionBooking, by: User, category: str, now: d
         and question.expert_id == by.id
         and question.category == category
         and question.answer == booking.notes
-        and question.created_at > now - REPEAT_WINDOW
     )

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from mediation.booking import operations as booking
 from mediation.booking.models import MediationSession
+from mediation.booking.repeats import REPEAT_WINDOW
 from mediation.core.db import utcnow
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -153,7 +154,7 @@ def test_a_booking_that_really_collides_is_still_refused(app, world):
     assert other.status_code == 422 and TAKEN in other.get_data(as_text=True)
     changed = client.post(page, data={"times": time, "note": "改了", "csrf_token": token})
     assert changed.status_code == 422 and TAKEN in changed.get_data(as_text=True)
-    with time_machine.travel(utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=5)):
+    with time_machine.travel(utcnow() + REPEAT_WINDOW + timedelta(seconds=5)):
         later = client.post(page, data={"times": time, "csrf_token": token})
     assert later.status_code == 422 and TAKEN in later.get_data(as_text=True)
     assert _sessions(app, world["other_id"]) == []
@@ -214,7 +215,7 @@ def test_a_session_cancelled_otherwise_still_says_so(app, world):
     client.post(path, data={"reason": "当事人住院", "csrf_token": token})
     other = client.post(path, data={"reason": "调解员出差", "csrf_token": token})
     assert _flash(_shown(client, other), "该调解已取消。") == "error"
-    with time_machine.travel(utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=5)):
+    with time_machine.travel(utcnow() + REPEAT_WINDOW + timedelta(seconds=5)):
         later = client.post(path, data={"reason": "当事人住院", "csrf_token": token})
         assert _flash(_shown(client, later), "该调解已取消。") == "error"
 
@@ -262,7 +263,7 @@ def test_start_now_with_a_session_open_for_a_while_still_says_so(app, world):
     [(client, token)] = _tabs(app, world, case_page, 1)
     path, form = f"{case_page}/sessions/now", {"parties_agreed": "y", "csrf_token": token}
     client.post(path, data=form)
-    with time_machine.travel(utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=5)):
+    with time_machine.travel(utcnow() + REPEAT_WINDOW + timedelta(seconds=5)):
         later = client.post(path, data=form)
         assert later.location == case_page
         assert _flash(_shown(client, later), "本案已有正在进行的调解，请进入调解室。") == "error"
@@ -330,7 +331,7 @@ def test_another_move_is_still_made(app, world):
         sent = _texts(app)
         assert _flash(_shown(client, _move(client, session_id, token, start, reason)), MOVED)
         assert _moved_to(app, session_id)[0] == start.isoformat() and _texts(app) > sent
-    with time_machine.travel(utcnow() + booking.REPEAT_WINDOW + timedelta(seconds=5)):
+    with time_machine.travel(utcnow() + REPEAT_WINDOW + timedelta(seconds=5)):
         sent = _texts(app)
         _move(client, session_id, token, ahead(3, "10:00"), "当事人要求")
     assert _texts(app) > sent

@@ -1,6 +1,7 @@
 """People move a case on from its page; the page offers only their own steps."""
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -185,6 +186,37 @@ def test_the_mediator_writes_the_art_21_record_of_a_failed_mediation(app, world)
     assert (
         post_form(applicant, path, record, form_page=f"/cases/{world['case']}").status_code == 403
     )
+
+
+def test_the_art_21_record_saved_twice_keeps_its_time_and_is_journaled_once(app, world):
+    """A double tap of "save" (or the same record saved again later) moved its time and
+    journaled the same record twice; a real change is journaled, with its own time."""
+    import time_machine
+
+    from mediation.cases.models import FailureRecord
+    from mediation.core.db import utcnow
+    from mediation.journal.models import JournalEntry
+
+    mediator = client_for(app, world["mediator"])
+    step(mediator, world["case"], "terminate", reason="too_far_apart", confirm="1")
+    record = {"situation": "双方就赔偿金额分歧较大", "reasons": "被申请人只愿赔偿500元"}
+    path, page = f"/cases/{world['case']}/failure-record", f"/cases/{world['case']}"
+
+    def saved():
+        with app.app_context():
+            entries = db.session.query(JournalEntry).filter_by(action="failure.recorded")
+            return db.session.get(FailureRecord, world["case"]).recorded_at, entries.count()
+
+    first = utcnow().replace(microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(first, tick=False):
+        assert post_form(mediator, path, record, form_page=page).status_code == 302
+    with time_machine.travel(first + timedelta(minutes=3), tick=False):
+        assert post_form(mediator, path, record, form_page=page).status_code == 302
+    assert saved() == (first, 1)
+    changed = {**record, "notes_for_court": "申请人愿意诉前调解"}
+    with time_machine.travel(first + timedelta(minutes=5), tick=False):
+        assert post_form(mediator, path, changed, form_page=page).status_code == 302
+    assert saved() == (first + timedelta(minutes=5), 2)
 
 
 def test_a_failed_form_on_the_case_page_keeps_what_was_typed(app, world):

@@ -163,10 +163,10 @@ def test_every_button_pressed_twice_on_a_slow_network_acts_once(
 
 def test_the_mediator_s_booking_buttons_pressed_twice_act_once(app, live_server, staff_page, step):
     """The mediator, at a laptop on the same slow network, double-clicks 预约或提供时间,
-    then 取消调解, then 立即调解: one session booked and its invitations sent once, one
-    cancellation, one session started; each page the second click brings says what the
-    first's would have (it used to say "this time has just been taken", "already
-    cancelled", "a session is open now", as errors)."""
+    then 重新发送链接, then 取消调解, then 立即调解: one session booked and its invitations
+    sent once, the links sent again once, one cancellation, one session started; each page
+    the second click brings says what the first's would have (it used to say "this time
+    has just been taken", "already cancelled", "a session is open now", as errors)."""
     from mediation.booking.models import MediationSession
     from mediation.notify.models import OutboxMessage
     from tests.factories import add_weekly_hours, make_mediating_case
@@ -212,6 +212,21 @@ def test_the_mediator_s_booking_buttons_pressed_twice_act_once(app, live_server,
     assert counted(MediationSession, MediationSession.case_id == case_id) == 1
     invitations = counted(OutboxMessage) - texts
     assert 0 < invitations <= 3  # each party and the mediator at most once
+
+    # 重新发送链接: a double click sends the links once; a click on the page it brings (a
+    # link gone to the wrong hands, noticed at once) renews them again, at once.
+    renewed = JournalEntry.action == "session.links_renewed"
+    resend = desk.get_by_role("button", name="重新发送链接")
+    resent = posts_to(desk, r"/resend$")
+    texts = counted(OutboxMessage)
+    double_tap(desk, resend)
+    shown("22c-resent", "已发送新链接")
+    assert len(resent) == 2, resent
+    assert counted(JournalEntry, JournalEntry.case_id == case_id, renewed) == 1
+    assert 0 < counted(OutboxMessage) - texts <= 2  # each party once
+    desk.get_by_role("button", name="重新发送链接").click()
+    shown("22d-resent-again", "已发送新链接")
+    assert counted(JournalEntry, JournalEntry.case_id == case_id, renewed) == 2
 
     desk.locator("details.inline-details summary", has_text="取消").first.click()
     desk.fill("input[name=reason]", "当事人临时住院")

@@ -260,3 +260,42 @@ def test_file_a_case_again_with_another_record_is_refused_and_the_record_kept(ap
     assert refused.status_code == 422 and TAKEN_FURTHER in page and corrected in page
     with app.app_context():
         assert db.session.scalars(select(Case.facts)).one() == NOTES
+
+
+# -- the record saved again --------------------------------------------------------------
+
+
+def _record_times(app, booking_id: int):
+    with app.app_context():
+        booking = db.session.get(ReceptionBooking, booking_id)
+        return booking.recorded_at, booking.edited_at
+
+
+def test_the_record_saved_again_keeps_the_time_it_was_written(app, world):
+    """Saving the record again (a double tap of "save", or the same notes saved later) moved
+    ``recorded_at``, the time of what was recorded: the answer kept from the talk an hour
+    later was dated then. The record keeps its first time; a real change is told apart
+    (``edited_at``, on the page and in the journal of a case filed from it)."""
+    booking_id = _booked(app, world)
+    path = f"/reception/{booking_id}/record"
+    [(client, form)] = _host_presses(app, world, booking_id, "save", 1)
+    written = utcnow().replace(microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(written, tick=False):
+        assert _flash(_shown(client, client.post(path, data=form)), "记录已保存。") == "success"
+    with time_machine.travel(written + timedelta(minutes=5), tick=False):
+        client.post(path, data=form)  # the same notes again
+    assert _record_times(app, booking_id) == (written, None)
+    changed = written + timedelta(minutes=10)
+    with time_machine.travel(changed, tick=False):
+        page = _shown(client, client.post(path, data={**form, "notes": NOTES + "已协商未果。"}))
+    assert _record_times(app, booking_id) == (written, changed)
+    assert "最后修改于" in page
+    # Kept as the party's answer an hour later, with a double tap: one answer, of the talk.
+    with time_machine.travel(written + timedelta(hours=1), tick=False):
+        keep = {**form, "notes": NOTES + "已协商未果。", "action": "answer"}
+        for _tap in range(2):
+            assert _flash(_shown(client, client.post(path, data=keep)), ANSWERED) == "success"
+    assert _record_times(app, booking_id) == (written, changed)
+    with app.app_context():
+        [question] = db.session.scalars(select(Question)).all()
+        assert question.answered_at == written

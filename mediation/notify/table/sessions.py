@@ -88,7 +88,8 @@ ROWS: tuple[Notice, ...] = (
         "invitees",
         "both",
         "booking/operations.py",
-        "the links sent before stop working",
+        "the links sent before stop working at once; paced to each number like a code: "
+        "within the pace the message waits, and takes the place of one still waiting",
     ),
     N(
         "booking",
