@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from mediation import create_app
@@ -40,6 +41,48 @@ def committed(app, out: dict, name: str, act) -> None:
             out[name] = f"error: {error!r}"
         finally:
             db.session.remove()
+
+
+def at_first_turn(
+    monkeypatch,
+    *,
+    before: dict[str, Callable[[], object]] | None = None,
+    after: dict[str, Callable[[], object]] | None = None,
+) -> None:
+    """``before[name]()`` runs when the thread named ``name`` first asks for a case's turn
+    (``journal.turn``, or ``journal.append``, which takes it), holding whatever it locked
+    before; ``after[name]()`` once it holds the turn. A race test pauses a step there to
+    let the other one take its locks (core/locks.py: the order of locks)."""
+    from mediation.journal import operations as journal
+
+    before, after, seen = before or {}, after or {}, set()
+
+    def watched(real):
+        def call(case_id, *args, **kwargs):
+            name = threading.current_thread().name
+            first = name not in seen
+            seen.add(name)
+            if first and name in before:
+                before[name]()
+            result = real(case_id, *args, **kwargs)
+            if first and name in after:
+                after[name]()
+            return result
+
+        return call
+
+    monkeypatch.setattr(journal, "turn", watched(journal.turn))
+    monkeypatch.setattr(journal, "append", watched(journal.append))
+
+
+def named(name: str, job: Callable[[], None]) -> Callable[[], None]:
+    """``job`` run on a thread called ``name`` (``at_first_turn`` tells threads by name)."""
+
+    def run() -> None:
+        threading.current_thread().name = name
+        job()
+
+    return run
 
 
 def attempt(app, case_id: int, start: datetime, now: datetime, go: threading.Barrier) -> str:
