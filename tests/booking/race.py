@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -75,6 +76,14 @@ def at_first_turn(
     monkeypatch.setattr(journal, "append", watched(journal.append))
 
 
+def _together(*jobs) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+
 def named(name: str, job: Callable[[], None]) -> Callable[[], None]:
     """``job`` run on a thread called ``name`` (``at_first_turn`` tells threads by name)."""
 
@@ -83,6 +92,30 @@ def named(name: str, job: Callable[[], None]) -> Callable[[], None]:
         job()
 
     return run
+
+
+def race_at_the_turn(app, tmp_path, monkeypatch, step, job) -> dict:
+    """``step`` (a person's) takes the case's turn and stops there until ``job`` (the
+    worker's, or another person's) first asks for it, or 2 s; then each goes on, on an app
+    of its own with a connection per thread. What each came to (``committed``)."""
+    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    took, asked = threading.Event(), threading.Event()
+    at_first_turn(
+        monkeypatch,
+        after={"step": lambda: (took.set(), asked.wait(2))},
+        before={"job": asked.set},
+    )
+    out: dict = {}
+    run = functools.partial(committed, racing, out)
+
+    def worker() -> None:
+        took.wait(10)
+        run("job", job)
+
+    _together(named("step", lambda: run("step", step)), named("job", worker))
+    with racing.app_context():
+        db.engine.dispose()
+    return out
 
 
 def attempt(app, case_id: int, start: datetime, now: datetime, go: threading.Barrier) -> str:

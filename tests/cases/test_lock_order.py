@@ -7,8 +7,6 @@ finds the case moved on and leaves it."""
 
 from __future__ import annotations
 
-import functools
-import threading
 from datetime import timedelta
 
 from mediation.accounts.models import User
@@ -16,8 +14,7 @@ from mediation.cases import assignment, extension, reminders, respondent
 from mediation.cases.models import Case
 from mediation.cases.states import CaseStatus
 from mediation.extensions import db
-from tests.booking.race import at_first_turn, committed, named, race_app
-from tests.booking.test_races import run_together
+from tests.booking.race import race_at_the_turn
 from tests.factories import (
     make_case,
     make_institution,
@@ -25,29 +22,6 @@ from tests.factories import (
     make_mediator,
     make_user,
 )
-
-
-def race(app, tmp_path, monkeypatch, step, job) -> dict:
-    """``step`` (a person's) takes the case's turn and stops there until ``job`` (the
-    worker's) first asks for it, or 2 s; then each goes on. What each came to."""
-    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
-    took, asked = threading.Event(), threading.Event()
-    at_first_turn(
-        monkeypatch,
-        after={"step": lambda: (took.set(), asked.wait(2))},
-        before={"job": asked.set},
-    )
-    out: dict = {}
-    run = functools.partial(committed, racing, out)
-
-    def worker() -> None:
-        took.wait(10)
-        run("job", job)
-
-    run_together(named("step", lambda: run("step", step)), named("job", worker))
-    with racing.app_context():
-        db.engine.dispose()
-    return out
 
 
 def awaiting_acceptance(app) -> tuple[int, int]:
@@ -72,7 +46,7 @@ def test_accepted_as_the_worker_finds_the_acceptance_overdue(app, tmp_path, monk
     ids = awaiting_acceptance(app)
     with app.app_context():
         late = db.session.get(Case, ids[0]).acceptance_due_at + timedelta(minutes=1)
-    out = race(
+    out = race_at_the_turn(
         app, tmp_path, monkeypatch, accepting(ids), lambda: assignment.reassign_overdue(late)
     )
     assert out == {"step": "done", "job": "done"}, out
@@ -85,7 +59,9 @@ def test_accepted_as_the_worker_reminds_the_mediator(app, tmp_path, monkeypatch)
     ids = awaiting_acceptance(app)
     with app.app_context():
         soon = db.session.get(Case, ids[0]).acceptance_due_at - timedelta(hours=2)
-    out = race(app, tmp_path, monkeypatch, accepting(ids), lambda: reminders.send_due(soon))
+    out = race_at_the_turn(
+        app, tmp_path, monkeypatch, accepting(ids), lambda: reminders.send_due(soon)
+    )
     assert out == {"step": "done", "job": "done"}, out
     with app.app_context():
         case = db.session.get(Case, ids[0])
@@ -109,7 +85,9 @@ def test_the_respondent_agrees_as_the_deadline_ends_the_case(app, tmp_path, monk
             service_confirmed=True,
         )
 
-    out = race(app, tmp_path, monkeypatch, agree, lambda: respondent.remind_and_expire(late))
+    out = race_at_the_turn(
+        app, tmp_path, monkeypatch, agree, lambda: respondent.remind_and_expire(late)
+    )
     assert out == {"step": "done", "job": "done"}, out
     with app.app_context():
         assert db.session.get(Case, case_id).status == CaseStatus.in_mediation
@@ -128,7 +106,7 @@ def test_the_last_party_consents_to_an_extension_as_the_period_ends(app, tmp_pat
         extension.consent(db.session.get(Case, case_id), by=db.session.get(User, last_id))
 
     late = due + timedelta(minutes=1)
-    out = race(app, tmp_path, monkeypatch, consent, lambda: extension.end_expired(late))
+    out = race_at_the_turn(app, tmp_path, monkeypatch, consent, lambda: extension.end_expired(late))
     assert out == {"step": "done", "job": "done"}, out
     with app.app_context():
         case = db.session.get(Case, case_id)
