@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
 
@@ -37,6 +38,19 @@ def _committed(app: Flask) -> Iterator[None]:
             db.session.commit()
         finally:
             db.session.remove()
+
+
+def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
+    """``step`` for each of ``items``, each its own unit of work, committed before the
+    next: for a step that takes a calendar or a case's turn, which one transaction must not
+    hold while it goes on to another's (core/locks.py: the order of locks). Each step reads
+    its row again under its locks, so a unit that finds it done by another does nothing,
+    and a job stopped half-way is finished by the next round."""
+    done = 0
+    for item in items:
+        with _committed(app):
+            done += step(item)
+    return done
 
 
 def deliver_outbox(app: Flask) -> str:
@@ -70,12 +84,15 @@ def case_deadlines(app: Flask) -> str:
     )
 
 
-def sessions(app: Flask) -> str:
+def sessions(app: Flask, now: datetime | None = None) -> str:
     """Reminders 24 h and 1 h before each session; offered times nobody agreed on, and
-    sessions of ended cases, are cancelled."""
+    sessions of ended cases, are cancelled, each in a unit of its own (``cleanup.end``).
+    ``now`` lets a test say when."""
     with _committed(app):
-        cancelled = cleanup.end_stale()
-        reminded = session_reminders.send_due()
+        due = cleanup.due_to_end(now)
+    cancelled = _one_by_one(app, due, lambda item: cleanup.end(item, now))
+    with _committed(app):
+        reminded = session_reminders.send_due(now)
     return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"
 
 

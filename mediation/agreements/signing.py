@@ -14,7 +14,6 @@ A party may refuse to sign, which ends mediation (art 25 (7)).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import NamedTuple
 
 import segno
@@ -23,7 +22,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from agreements import pages, pki
+from agreements import pki
 from agreements.render import render_pdf_with_boxes
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
@@ -38,12 +37,14 @@ from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.core.locks import lock_rows
-from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import credentials, signals
+from . import credentials, documents, signals
+from .documents import document_bytes
+from .documents import document_path_of as document_path_of  # its callers' name
+from .documents import page_picture as page_picture  # its callers' name
 from .drawing import checked_drawing
 from .models import Agreement, AgreementStatus, Signature, SignerRole
 
@@ -137,52 +138,6 @@ def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
     return order
 
 
-def _store(agreement: Agreement, pdf: bytes, name: str) -> None:
-    """Keep every revision; the file is named by its hash too, so a request that lost a
-    race can never overwrite the document the record points at."""
-    digest = hashlib.sha256(pdf).hexdigest()
-    relative = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}-{digest[:16]}.pdf"
-    storage().put(relative, pdf)
-    agreement.document_path = relative
-    agreement.document_sha256 = digest
-
-
-def document_path_of(agreement: Agreement) -> Path | None:
-    """The file itself when the storage is a local folder (tests, tools), else None."""
-    if agreement.document_path is None:
-        return None
-    return storage().local_path(agreement.document_path)
-
-
-def document_bytes(agreement: Agreement) -> bytes | None:
-    """The current document, checked against the hash the record keeps (a damaged file is
-    refused, never signed on or sent to a court)."""
-    if agreement.document_path is None:
-        return None
-    return storage().get(agreement.document_path, agreement.document_sha256)
-
-
-def page_picture(key: str, sha256: str, number: int) -> Path | None:
-    """Page ``number`` of a stored PDF as a PNG (agreements/pages.py), drawn once per
-    document hash: beside the PDF in a local folder (as always), under SPOOL_DIR when the
-    files are in object storage. The PDF is checked against ``sha256`` before drawing."""
-    backend = storage()
-    local = backend.local_path(key)
-    folder = (
-        local.parent / "pages"
-        if local is not None
-        else Path(current_app.config["SPOOL_DIR"]) / "pages" / Path(key).parent
-    )
-    cached = folder / f"{sha256[:16]}-{number}.png"
-    if cached.exists():
-        return cached
-    try:
-        with backend.as_local_file(key, sha256) as path:
-            return pages.picture(path, sha256, number, folder)
-    except FileNotFoundError:
-        return None
-
-
 def document_context(agreement: Agreement, content: dict, positions: list[int]) -> dict:
     """What the agreement template needs, for the PDF and for the editor's preview."""
     case = agreement.case
@@ -242,7 +197,7 @@ def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
         )
         agreement.signatures.append(signature)
         signers.append(signature)
-    _store(agreement, render(agreement, signers), "0")
+    documents.record(agreement, documents.put(agreement, render(agreement, signers), "0"))
     agreement.status = AgreementStatus.signing
     db.session.flush()
     journal.append(
@@ -412,10 +367,10 @@ def send_code(agreement: Agreement, user: User, *, shown_sha256: str | None = No
     )
 
 
-class _Prepared(NamedTuple):  # a signed file made before the lock
+class _Prepared(NamedTuple):  # a signed file made and stored before the lock
     signature_id: int
     before_sha256: str
-    pdf: bytes
+    stored: documents.Stored
     certificate_serial: str
     certificate_subject: str
 
@@ -424,7 +379,8 @@ def _prepare(
     agreement: Agreement, user: User, signature: Signature, drawing: bytes | None
 ) -> _Prepared:
     """The document signed by ``user`` into ``signature``'s field, with its timestamps
-    (agreements/signing.py). Reads the database, writes nothing in it."""
+    (agreements/signing.py), stored (``documents.put``). Reads the database, writes
+    nothing in it: ``sign`` records the file under the agreement's lock."""
     case = agreement.case
     is_seal = signature.role == SignerRole.institution
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # the document's language
@@ -461,7 +417,7 @@ def _prepare(
     return _Prepared(
         signature.id,
         agreement.document_sha256,
-        signed,
+        documents.put(agreement, signed, str(signature.position)),
         format(certificate.serial_number, "x"),
         certificate.subject.human_friendly,
     )
@@ -516,7 +472,7 @@ def sign(
         # Only when what was read before the lock differs from what is read under it in a
         # way no page offers (a new code arrived in between, say): the file is made now.
         prepared = _prepare(agreement, user, signature, drawing)
-    _store(agreement, prepared.pdf, str(signature.position))
+    documents.record(agreement, prepared.stored)
     now = utcnow()
     signature.signed_at = now
     signature.signed_by_id = user.id

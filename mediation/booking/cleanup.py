@@ -40,25 +40,19 @@ def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
     return cancelled
 
 
-def end_stale(now: datetime | None = None) -> int:
-    """The worker's job: an offered time that began unchosen is dropped (the offer is
-    withdrawn, with notice, when none is left); sessions of ended cases are cancelled.
-    Each row is read again under the calendar lock, so two workers never act twice."""
+UNCHOSEN, ORPHANED = "unchosen", "orphaned"
+
+
+def due_to_end(now: datetime | None = None) -> list[tuple[str, int]]:
+    """What the worker's job ends, as ``(why, session id)``: offered times that began
+    unchosen (``UNCHOSEN``), then sessions of ended cases (``ORPHANED``). Read without a
+    lock; ``end`` reads each again under its locks."""
     now = now or utcnow()
-    ended = 0
     stale = db.session.scalars(
-        select(MediationSession.id).where(
-            MediationSession.status == SessionStatus.offered, MediationSession.start_at <= now
-        )
+        select(MediationSession.id)
+        .where(MediationSession.status == SessionStatus.offered, MediationSession.start_at <= now)
+        .order_by(MediationSession.id)
     ).all()
-    for session_id in stale:
-        session = _locked(db.session.get(MediationSession, session_id))
-        if session.status != SessionStatus.offered:
-            continue  # another worker, or a party's choice, came first
-        _cancel_rows([session], None, _reason(NOT_AGREED), now)
-        ended += 1
-        if not offered_with(session):
-            notices.tell(session, notices.WITHDRAWN, reason=NOT_AGREED)
     orphaned = db.session.scalars(
         select(MediationSession.id)
         .join(Case, Case.id == MediationSession.case_id)
@@ -68,10 +62,37 @@ def end_stale(now: datetime | None = None) -> int:
             MediationSession.end_at > now,
             Case.status.in_(CLOSED),
         )
+        .order_by(MediationSession.id)
     ).all()
-    for session_id in orphaned:
-        session = _locked(db.session.get(MediationSession, session_id))
-        if session.status != SessionStatus.cancelled and session.ended_at is None:
-            cancel(session, by=None, reason=CASE_ENDED, now=now)
-            ended += 1
-    return ended
+    return [(UNCHOSEN, i) for i in stale] + [(ORPHANED, i) for i in orphaned]
+
+
+def end(item: tuple[str, int], now: datetime | None = None) -> int:
+    """End one session ``due_to_end`` found (1), or nothing (0) when another worker, a
+    party's choice or the mediator came first: the row is read again under its mediator's
+    calendar and its case's turn. It takes those two locks, so it is a unit of its own
+    (the worker commits after each): one transaction going on to another session would
+    hold a case's turn while it waited for another calendar, which a booking of that case
+    by that calendar's mediator holds while it waits for the turn (core/locks.py: the
+    order of locks; PostgreSQL would abort one of the two)."""
+    why, session_id = item
+    now = now or utcnow()
+    session = _locked(db.session.get(MediationSession, session_id))
+    if why == UNCHOSEN:
+        if session.status != SessionStatus.offered:
+            return 0
+        _cancel_rows([session], None, _reason(NOT_AGREED), now)
+        if not offered_with(session):
+            notices.tell(session, notices.WITHDRAWN, reason=NOT_AGREED)
+        return 1
+    if session.status == SessionStatus.cancelled or session.ended_at is not None:
+        return 0
+    cancel(session, by=None, reason=CASE_ENDED, now=now, calendar=False)
+    return 1
+
+
+def end_stale(now: datetime | None = None) -> int:
+    """Every session ``due_to_end``, ended in this transaction, one after the other: for a
+    caller that does nothing else meanwhile and holds no lock (a test, a command). The
+    worker's job ends each in a unit of its own (``worker.sessions``, see ``end``)."""
+    return sum(end(item, now) for item in due_to_end(now))

@@ -179,17 +179,29 @@ def reassign_overdue(now: datetime | None = None) -> list[Case]:
     after a decline: flag, journal and reassign them. Returns the cases reassigned."""
     now = now or utcnow()
     due = db.session.scalars(
-        select(Case).where(
+        select(Case)
+        .where(
             Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
             Case.acceptance_due_at < now,
         )
+        .order_by(Case.id)
     ).all()
     reassigned = []
     for case in due:
-        # Claimed first (the version moves on): with several workers only one acts.
+        # Claimed (the version moves on from the one listed): with several workers only
+        # one acts, and a case changed since (the mediator accepted) is left alone. The
+        # case's turn first (core/locks.py: the order of locks): accepting journals, then
+        # writes the case.
+        listed = case.version
+        journal.turn(case.id)
         claimed = db.session.execute(
             update(Case)
-            .where(Case.id == case.id, Case.version == case.version)
+            .where(
+                Case.id == case.id,
+                Case.version == listed,
+                Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
+                Case.acceptance_due_at < now,
+            )
             .values(version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )

@@ -46,6 +46,9 @@ def propose(case: Case, *, by: User, days: int) -> ExtensionRequest:
 def consent(case: Case, *, by: User, now: datetime | None = None) -> bool:
     """Record one party's consent; True when it was the last one and the period is extended."""
     agency.check_may_act(case, by)
+    # The case's turn before the request or the case is written (core/locks.py: the order
+    # of locks), and the two parties' last consents one after the other.
+    journal.turn(case.id)
     request = pending(case)
     party_ids = {p.user_id for p in case.parties}
     if request is None or by.id not in party_ids or case.status not in MEDIATING:
@@ -75,12 +78,22 @@ def end_expired(now: datetime | None = None) -> int:
     now = now or utcnow()
     ended = 0
     for case in db.session.scalars(
-        select(Case).where(Case.status.in_(MEDIATING), Case.mediation_due_at < now)
+        select(Case)
+        .where(Case.status.in_(MEDIATING), Case.mediation_due_at < now)
+        .order_by(Case.id)
     ).all():
-        # Claimed first, so that with several workers the case ends once.
+        # The case's turn, then the claim, so that with several workers the case ends
+        # once. The turn first (core/locks.py: the order of locks): the last party's
+        # consent to an extension journals, then writes the case's new end.
+        journal.turn(case.id)
         claimed = db.session.execute(
             update(Case)
-            .where(Case.id == case.id, Case.closed_at.is_(None), Case.status.in_(MEDIATING))
+            .where(
+                Case.id == case.id,
+                Case.closed_at.is_(None),
+                Case.status.in_(MEDIATING),
+                Case.mediation_due_at < now,  # not extended meanwhile
+            )
             .values(closed_at=now, version=Case.version + 1)
             .execution_options(synchronize_session=False)
         )

@@ -30,10 +30,15 @@ PERIOD_ENDS = _l(
 )
 
 
-def _claim(case: Case, column, now: datetime) -> bool:
+def _claim(case: Case, column, now: datetime, *still) -> bool:
+    """The reminder is this job's to send (``column`` unset), and ``still`` holds once it
+    is this job's turn (the mediator may have just accepted)."""
+    # The case's turn before its row (core/locks.py: the order of locks): a step that
+    # journaled first (the mediator accepting) writes the case after it.
+    journal.turn(case.id)
     result = db.session.execute(
         update(Case)
-        .where(Case.id == case.id, column.is_(None))
+        .where(Case.id == case.id, column.is_(None), *still)
         .values({column.key: now, "version": Case.version + 1})
         .execution_options(synchronize_session=False)
     )
@@ -43,31 +48,32 @@ def _claim(case: Case, column, now: datetime) -> bool:
 
 
 def send_due(now: datetime | None = None) -> int:
-    """The worker's job; returns how many reminders were queued."""
+    """The worker's job; returns how many reminders were queued. Each case's reminder is
+    claimed under its turn with the conditions it was found by, read again then."""
     now = now or utcnow()
     sent = 0
+    accept_soon = (
+        Case.status == CaseStatus.submitted,
+        Case.mediator_id.is_not(None),
+        Case.acceptance_due_at <= now + ACCEPTANCE_NOTICE,
+        Case.acceptance_due_at > now,
+    )
+    period_ends = (
+        Case.status.in_([CaseStatus.in_mediation, CaseStatus.agreement_drafted]),
+        Case.mediation_due_at <= now + PERIOD_NOTICE,
+        Case.mediation_due_at > now,
+    )
     for case in db.session.scalars(
-        select(Case).where(
-            Case.status == CaseStatus.submitted,
-            Case.mediator_id.is_not(None),
-            Case.acceptance_reminded_at.is_(None),
-            Case.acceptance_due_at <= now + ACCEPTANCE_NOTICE,
-            Case.acceptance_due_at > now,
-        )
+        select(Case).where(Case.acceptance_reminded_at.is_(None), *accept_soon).order_by(Case.id)
     ).all():
-        if _claim(case, Case.acceptance_reminded_at, now):
+        if _claim(case, Case.acceptance_reminded_at, now, *accept_soon):
             notify.tell(case.mediator, ACCEPT_SOON, number=case.number, date=case.acceptance_due_at)
             journal.append(case.id, "reminder.acceptance", {}, actor_id=None)
             sent += 1
     for case in db.session.scalars(
-        select(Case).where(
-            Case.status.in_([CaseStatus.in_mediation, CaseStatus.agreement_drafted]),
-            Case.mediation_reminded_at.is_(None),
-            Case.mediation_due_at <= now + PERIOD_NOTICE,
-            Case.mediation_due_at > now,
-        )
+        select(Case).where(Case.mediation_reminded_at.is_(None), *period_ends).order_by(Case.id)
     ).all():
-        if _claim(case, Case.mediation_reminded_at, now):
+        if _claim(case, Case.mediation_reminded_at, now, *period_ends):
             for user in [case.mediator, *case.party_users()]:
                 if user is not None:
                     notify.tell(user, PERIOD_ENDS, number=case.number, date=case.mediation_due_at)

@@ -141,7 +141,7 @@ def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
     reminder goes out once and a case ends once.
     """
     now = now or utcnow()
-    waiting = select(Case).where(Case.status == CaseStatus.awaiting_respondent)
+    waiting = select(Case).where(Case.status == CaseStatus.awaiting_respondent).order_by(Case.id)
     reminded = 0
     for case in db.session.scalars(
         waiting.where(
@@ -172,9 +172,13 @@ def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
 
 
 def _claim(case: Case, condition, **values) -> bool:
+    # The case's turn before its row (core/locks.py: the order of locks): a step that
+    # journaled first (the respondent agreeing at the deadline) writes the case after it.
+    journal.turn(case.id)
     result = db.session.execute(
         update(Case)
-        .where(Case.id == case.id, condition)
+        # Still waiting once it is this job's turn: the respondent may have just answered.
+        .where(Case.id == case.id, Case.status == CaseStatus.awaiting_respondent, condition)
         .values(**values, version=Case.version + 1)
         .execution_options(synchronize_session=False)
     )

@@ -29,7 +29,8 @@ that needs the same rows in several places says so in its lock function (above),
 takes the turn itself. SQLite has one writer at a time (the first write takes the
 database's write lock), so no order matters there, and none of this costs anything: the
 write lock is what a step would take anyway. Nothing slow happens under these locks,
-least of all a network call (agreements/signing.py gets its timestamps before it locks).
+least of all a network call (agreements/signing.py gets its timestamps and stores the
+signed file before it locks, and records the file's key under the lock).
 """
 
 from __future__ import annotations

@@ -166,8 +166,9 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
     if not _party_of(case, by):
         raise NotPermittedError(_("Only the parties apply for judicial confirmation."))
     agency.check_may_act(case, by)
-    # Both parties may press "apply" at once: the case's row lock lets one application in.
-    db.session.execute(update(Case).where(Case.id == case.id).values(version=Case.version))
+    # Both parties may press "apply" at once: the case's turn lets one application in. The
+    # turn, not the case's row, which comes after it (core/locks.py: the order of locks).
+    journal.turn(case.id)
     db.session.refresh(case)
     agreement = agreements.of_case(case)
     if (

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from mediation import create_app
@@ -40,6 +42,80 @@ def committed(app, out: dict, name: str, act) -> None:
             out[name] = f"error: {error!r}"
         finally:
             db.session.remove()
+
+
+def at_first_turn(
+    monkeypatch,
+    *,
+    before: dict[str, Callable[[], object]] | None = None,
+    after: dict[str, Callable[[], object]] | None = None,
+) -> None:
+    """``before[name]()`` runs when the thread named ``name`` first asks for a case's turn
+    (``journal.turn``, or ``journal.append``, which takes it), holding whatever it locked
+    before; ``after[name]()`` once it holds the turn. A race test pauses a step there to
+    let the other one take its locks (core/locks.py: the order of locks)."""
+    from mediation.journal import operations as journal
+
+    before, after, seen = before or {}, after or {}, set()
+
+    def watched(real):
+        def call(case_id, *args, **kwargs):
+            name = threading.current_thread().name
+            first = name not in seen
+            seen.add(name)
+            if first and name in before:
+                before[name]()
+            result = real(case_id, *args, **kwargs)
+            if first and name in after:
+                after[name]()
+            return result
+
+        return call
+
+    monkeypatch.setattr(journal, "turn", watched(journal.turn))
+    monkeypatch.setattr(journal, "append", watched(journal.append))
+
+
+def _together(*jobs) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+
+def named(name: str, job: Callable[[], None]) -> Callable[[], None]:
+    """``job`` run on a thread called ``name`` (``at_first_turn`` tells threads by name)."""
+
+    def run() -> None:
+        threading.current_thread().name = name
+        job()
+
+    return run
+
+
+def race_at_the_turn(app, tmp_path, monkeypatch, step, job) -> dict:
+    """``step`` (a person's) takes the case's turn and stops there until ``job`` (the
+    worker's, or another person's) first asks for it, or 2 s; then each goes on, on an app
+    of its own with a connection per thread. What each came to (``committed``)."""
+    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    took, asked = threading.Event(), threading.Event()
+    at_first_turn(
+        monkeypatch,
+        after={"step": lambda: (took.set(), asked.wait(2))},
+        before={"job": asked.set},
+    )
+    out: dict = {}
+    run = functools.partial(committed, racing, out)
+
+    def worker() -> None:
+        took.wait(10)
+        run("job", job)
+
+    _together(named("step", lambda: run("step", step)), named("job", worker))
+    with racing.app_context():
+        db.engine.dispose()
+    return out
 
 
 def attempt(app, case_id: int, start: datetime, now: datetime, go: threading.Barrier) -> str:

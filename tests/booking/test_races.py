@@ -114,3 +114,82 @@ def test_two_workers_cancel_a_stale_offer_once(app, tmp_path):
         )
     assert cancelled == 2  # one entry per offered time
     assert withdrawn == 3  # the mediator and the two parties, told once
+
+
+def test_the_worker_ends_stale_offers_of_two_calendars_while_one_is_booked(
+    app, tmp_path, monkeypatch
+):
+    """The worker drops two offered times that began unchosen, one offered by the case's
+    former mediator, one by its new mediator for another case, while the new mediator books
+    the first case. The job held the first case's turn (after the former mediator's
+    calendar) and went on to the new mediator's calendar, which the booking held while it
+    waited for that turn: on PostgreSQL a deadlock, one of the two failed. Now each session
+    is a unit of its own (committed before the next): both go through."""
+    from mediation import worker
+    from mediation.cases.models import Case
+    from tests.booking.race import at_first_turn, committed, named
+    from tests.factories import make_mediator
+
+    with app.app_context():
+        first = make_mediating_case()
+        new = make_mediator(first.institution)
+        second = make_mediating_case(new)
+        for mediator in (first.mediator, new):
+            add_weekly_hours(mediator)
+        stale = [
+            *offers.offer(
+                first, by=first.mediator, starts=[at(24, "09:00"), at(24, "13:00")], now=NOW
+            ),
+            *offers.offer(second, by=new, starts=[at(24, "10:00"), at(24, "14:00")], now=NOW),
+        ]
+        # The case went to another mediator after its offered time had passed (the
+        # worker had not run): the time is the former mediator's, still offered.
+        first.mediator_id = new.id
+        db.session.commit()
+        ids = {"case": first.id, "new": new.id, "stale": [s.id for s in stale]}
+    racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    dropping, booking_ = threading.Event(), threading.Event()
+    at_first_turn(
+        monkeypatch,
+        # The worker holds the former mediator's calendar and the first case's turn ...
+        after={"worker": lambda: (dropping.set(), booking_.wait(2))},
+        # ... while the booking holds the new mediator's calendar, asking for that turn.
+        before={"booking": booking_.set},
+    )
+    out: dict = {}
+
+    def book() -> None:
+        dropping.wait(10)
+        committed(
+            racing,
+            out,
+            "booking",
+            lambda: booking.book(
+                db.session.get(Case, ids["case"]),
+                by=db.session.get(User, ids["new"]),
+                start=at(26, "09:00"),
+                now=NOW,
+            ),
+        )
+
+    def sweep() -> None:
+        committed(racing, out, "worker", lambda: worker.sessions(racing, now=at(24, "15:00")))
+
+    run_together(named("worker", sweep), named("booking", book))
+    with racing.app_context():
+        db.engine.dispose()
+    assert out == {"worker": "done", "booking": "done"}, out
+    with app.app_context():
+        statuses = db.session.scalars(
+            select(MediationSession.status).where(MediationSession.id.in_(ids["stale"]))
+        ).all()
+        booked = db.session.scalar(
+            select(func.count())
+            .select_from(MediationSession)
+            .where(
+                MediationSession.case_id == ids["case"],
+                MediationSession.status == SessionStatus.scheduled,
+            )
+        )
+    assert statuses == [SessionStatus.cancelled] * 4
+    assert booked == 1
