@@ -17,7 +17,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
 
-from . import checks, draft, signing
+from . import checks, draft, round_end, signing
 from .models import Agreement, AgreementComment, AgreementStatus, AgreementVersion
 
 MAX_COMMENT = 2_000
@@ -61,7 +61,7 @@ def start(case: Case, *, by: User) -> Agreement:
         raise NotPermittedError(_("An agreement is drafted while the case is in mediation."))
     if agreement is not None:
         if agreement.status == AgreementStatus.signing:
-            signing.void_round(agreement, by=by, reason="back to mediation")
+            round_end.void_round(agreement, by=by, reason="back to mediation")
         return agreement
     agreement = Agreement(case_id=case.id, short_code=_new_short_code(), version=0, round=0)
     db.session.add(agreement)
@@ -110,7 +110,7 @@ def save(agreement: Agreement, data: dict, *, by: User) -> AgreementVersion:
     if agreement.current is not None and agreement.current.content == content:
         return agreement.current  # nothing changed: no new version, nothing voided
     if agreement.status == AgreementStatus.signing:
-        signing.void_round(agreement, by=by, reason="edited")
+        round_end.void_round(agreement, by=by, reason="edited")
     return _add_version(agreement, case, content, by=by)
 
 
@@ -203,13 +203,13 @@ def case_moved(case: Case, *, source: str, action: str) -> None:
         return
     agreement = of_case(case)
     if agreement is not None and agreement.status == AgreementStatus.signing:
-        signing.void_round(agreement, by=None, reason=f"case {action}")
+        round_end.void_round(agreement, by=None, reason=f"case {action}")
 
 
 def mediator_changed(case: Case) -> None:
     """The case was given to another mediator (SPC online mediation rules arts 13, 14): a
     round out for signing names the former one and is voided; the new mediator fixes the
-    text again (signing.void_for_new_mediator)."""
+    text again (round_end.void_for_new_mediator)."""
     agreement = of_case(case)
     if agreement is not None:
-        signing.void_for_new_mediator(agreement)
+        round_end.void_for_new_mediator(agreement)

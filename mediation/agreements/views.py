@@ -31,7 +31,7 @@ from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 
-from . import draft, sign_flow, signing
+from . import draft, round_end, sign_flow, signing
 from . import operations as agreements
 from .forms import ActionForm, CommentForm, SignForm, draft_from_form
 from .models import Agreement, AgreementStatus
@@ -254,7 +254,7 @@ def sign(case_id: int):
         request.form.get("action"),
         send_code=lambda **shown: signing.send_code(agreement, current_user, **shown),
         sign=lambda **given: signing.sign(agreement, current_user, **given),
-        refuse=lambda reason: signing.refuse(agreement, current_user, reason),
+        refuse=lambda reason: round_end.refuse(agreement, current_user, reason),
         current_sha256=lambda: agreement.document_sha256,
         page=lambda form, status, errors: _sign_page(case, agreement, form, status, errors),
         back=url_for("agreements.page", case_id=case.id),

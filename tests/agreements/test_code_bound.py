@@ -16,7 +16,7 @@ import time_machine
 from sqlalchemy import select
 
 from mediation.accounts.models import User
-from mediation.agreements import signing
+from mediation.agreements import round_end, signing
 from mediation.agreements.models import Agreement
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -110,7 +110,7 @@ def test_a_code_asked_for_before_the_text_changed_does_not_sign_the_new_text(app
     with app.app_context():
         agreement = db.session.scalar(select(Agreement).where(Agreement.case_id == a))
         case = agreement.case
-        signing.void_round(agreement, by=case.mediator, reason="改一下履行期限")
+        round_end.void_round(agreement, by=case.mediator, reason="改一下履行期限")
         from mediation.agreements import operations as agreements
 
         agreements.save(agreement, complete_draft(case, days=45), by=case.mediator)

@@ -49,7 +49,11 @@ def test_a_signature_s_file_is_stored_before_the_agreement_s_lock(app_ctx, monke
     case, _admin = agreeing_case()
     agreement = out_for_signing(case)
     party = case.party_users()[0]
-    accounts.issue_code(party, CodePurpose.agreement_signature)
+    accounts.issue_code(
+        party,
+        CodePurpose.agreement_signature,
+        code_for=signing.code_for(agreement, agreement.document_sha256),
+    )
     db.session.commit()
     stores: list[bool] = []
     put = storage_module.LocalStorage.put

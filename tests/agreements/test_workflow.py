@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from agreements.verify import verify_pdf
-from mediation.agreements import credentials, signing
+from mediation.agreements import credentials, round_end, signing
 from mediation.agreements import operations as agreements
 from mediation.agreements.models import AgreementStatus
 from mediation.cases.states import CaseStatus, TerminationReason
@@ -138,8 +138,8 @@ def test_a_party_who_refuses_to_sign_ends_the_mediation(app_ctx):
     _applicant, respondent = case.party_users()
     agreement = out_for_signing(case)
     with pytest.raises(NotPermittedError):
-        signing.refuse(agreement, case.mediator, "")
-    signing.refuse(agreement, respondent, "金额不对")
+        round_end.refuse(agreement, case.mediator, "")
+    round_end.refuse(agreement, respondent, "金额不对")
     assert agreement.status == AgreementStatus.refused
     assert case.status == CaseStatus.terminated
     assert case.termination_reason == TerminationReason.refused_to_sign
@@ -182,7 +182,7 @@ def test_going_back_to_mediation_voids_the_round_and_signing_stops(app_ctx):
     assert all(s.voided_at for s in agreement.round_signatures())
     assert signing.next_signature(agreement) is None
     with pytest.raises(NotPermittedError):
-        signing.refuse(agreement, respondent, "")
+        round_end.refuse(agreement, respondent, "")
     with pytest.raises(NotPermittedError):  # edits wait until the mediator drafts again
         agreements.save(agreement, complete_draft(case, days=40), by=case.mediator)
     agreements.start(case, by=case.mediator)  # takes the same agreement up again

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
+from mediation.agreements import round_end, signing
 from mediation.booking import operations as booking
 from mediation.cases import agency, conflicts, extension
 from mediation.cases.agency import AgencyError
@@ -32,7 +32,7 @@ def test_an_unconfirmed_agent_can_neither_refuse_nor_ask_nor_consent(app_ctx):
     row, agent = with_agent(case)
     agreement = out_for_signing(case, draft)
     attempts = [
-        lambda: signing.refuse(agreement, agent, "不同意"),
+        lambda: round_end.refuse(agreement, agent, "不同意"),
         lambda: agreements.comment(agreement, "我代表当事人不同意", by=agent),
         lambda: extension.consent(case, by=agent),
         lambda: conflicts.request_change(case, by=agent, reason="不信任"),

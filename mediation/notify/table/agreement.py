@@ -62,7 +62,7 @@ ROWS: tuple[Notice, ...] = (
         "mediator changed while the agreement is out for signing",
         "round signers",
         "sms",
-        "agreements/signing.py",
+        "agreements/round_end.py",
         "PML art 29: the document names the mediator who signs it, so the round is void; the "
         "new mediator fixes the text again and everyone signs anew. An agreement in force "
         "stays as it is",
@@ -72,7 +72,7 @@ ROWS: tuple[Notice, ...] = (
         "mediator changed while the agreement waits for the seal",
         "seal holder",
         "sms",
-        "agreements/signing.py",
+        "agreements/round_end.py",
         "they were asked to seal the void round",
     ),
     N(

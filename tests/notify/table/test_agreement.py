@@ -11,7 +11,7 @@ import pytest
 
 from mediation.accounts.models import Role
 from mediation.agreements import operations as agreements
-from mediation.agreements import signing
+from mediation.agreements import round_end, signing
 from mediation.cases import assignment
 from mediation.cases.models import Side
 from mediation.court import application as applying
@@ -88,7 +88,7 @@ def _in_force():
 def _refused():
     case, _admin, agreement = _drafted()
     signing.open_round(agreement, by=case.mediator)
-    act = lambda: signing.refuse(agreement, case.party_users()[0], "不同意金额")  # noqa: E731
+    act = lambda: round_end.refuse(agreement, case.party_users()[0], "不同意金额")  # noqa: E731
     return act, {"parties": parties_of(case), "mediator": [case.mediator]}
 
 
