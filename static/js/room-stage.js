@@ -1,0 +1,134 @@
+// The videos: a tile per peer (peers.js asks for it with the connection), the person
+// speaking shown largest, and each tile's connection quality from getStats (which the
+// browser tests read too: window.roomStats).
+(function (room) {
+  "use strict";
+  var $ = room.$, text = room.text;
+
+  // A peer's tile: made with the connection, named at once; the picture follows.
+  room.tile = function (id) {
+    var existing = $("tile-" + id);
+    if (existing) return existing;
+    var figure = document.createElement("figure");
+    figure.id = "tile-" + id;
+    figure.className = "tile";
+    figure.innerHTML = '<video autoplay playsinline></video><figcaption><span class="name"></span> <span class="quality"></span></figcaption>';
+    figure.querySelector(".name").textContent = room.captionOf(id);
+    $("tiles").appendChild(figure);
+    arrange();
+    return figure;
+  };
+
+  room.untile = function (id) {
+    var figure = $("tile-" + id);
+    if (figure) figure.remove();
+    arrange();
+  };
+
+  // "Name · mediator", "Name · Applicant", "Name · Applicant agent": who is on a tile.
+  room.captionOf = function (id) {
+    var m = room.memberOf(id);
+    if (!m) return "";
+    var role = m.role === "mediator" ? text.mediator
+      : m.side ? text[(m.role === "agent" ? "agent_" : "") + m.side] : "";
+    return m.name + (role ? " · " + role : "") + (m.hand_raised ? " · " + text.hand : "");
+  };
+
+  // The videos: the person speaking, else the mediator (for a party), is the largest.
+  var featured = null;
+  var speaker = null;
+  function arrange() {
+    var tiles = Array.from($("tiles").children);
+    var ids = tiles.map(function (f) { return Number(f.id.slice(5)); });
+    var mediator = room.roster.find(function (m) { return m.role === "mediator"; });
+    var pick = ids.indexOf(speaker) >= 0 ? speaker
+      : ids.indexOf(featured) >= 0 ? featured
+      : mediator && ids.indexOf(mediator.id) >= 0 ? mediator.id
+      : ids.length ? ids[0] : null;
+    featured = pick;
+    tiles.forEach(function (f, i) {
+      f.classList.toggle("featured", ids[i] === pick);
+      f.style.order = ids[i] === pick ? "-1" : "0";
+    });
+    $("tiles").classList.toggle("many", tiles.length > 1);
+    $("tiles").style.setProperty("--others", String(Math.max(1, tiles.length - 1)));
+    $("stage").classList.toggle("alone", tiles.length === 0 && !room.over);
+  }
+  room.arrange = arrange;
+
+  // -- network quality per tile (and for tests: what is really received) --------------
+  function stats() {
+    var result = {};
+    var peers = room.peers;
+    var people = Array.from(peers.entries.values()).filter(function (entry) { return entry.id !== peers.RECORDER; });
+    return Promise.all(people.map(function (entry) {
+      return entry.pc.getStats().then(function (report) {
+        // "media": whether the layout lets media flow on it (false: a lobby link).
+        var s = {
+          framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0,
+          media: entry.media, connected: entry.pc.connectionState === "connected",
+          // For a failure's report: how far the connection got.
+          signaling: entry.pc.signalingState, ice: entry.pc.iceConnectionState,
+          gathering: entry.pc.iceGatheringState,
+        };
+        report.forEach(function (r) {
+          if (r.type === "inbound-rtp" && r.kind === "video") {
+            s.framesDecoded += r.framesDecoded || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0;
+            s.frameWidth = r.frameWidth; s.frameHeight = r.frameHeight;
+          }
+          if (r.type === "inbound-rtp" && r.kind === "audio") { s.audioLevel = Math.max(s.audioLevel, r.audioLevel || 0); s.audioBytes += r.bytesReceived || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
+          if (r.type === "candidate-pair" && r.state === "succeeded" && r.currentRoundTripTime !== undefined) s.rtt = r.currentRoundTripTime;
+        });
+        result[entry.id] = s;
+      });
+    })).then(function () { return result; });
+  }
+  window.roomStats = stats;
+
+  // The person speaking is shown largest once they are clearly the loudest twice running
+  // (a cough does not move the pictures about).
+  var loudest = null;
+  function followSpeaker(now) {
+    var levels = Object.keys(now).map(function (id) { return [Number(id), now[id].audioLevel || 0]; })
+      .sort(function (x, y) { return y[1] - x[1]; });
+    var top = levels[0];
+    var clear = top && top[1] > 0.05 && (levels.length < 2 || top[1] > 2 * levels[1][1]);
+    var candidate = clear ? top[0] : null;
+    if (candidate !== null && candidate === loudest && candidate !== speaker) {
+      speaker = candidate;
+      arrange();
+    }
+    loudest = candidate;
+    document.querySelectorAll("#tiles .tile").forEach(function (f) {
+      f.classList.toggle("speaking", clear && f.id === "tile-" + top[0]);
+    });
+  }
+
+  // Every 3 s: who speaks, and each tile's quality. Stopped at the end (room.js, finish).
+  var previous = {};
+  var statsTimer = null;
+  room.watchStage = function () {
+    statsTimer = setInterval(function () {
+      stats().then(function (now) {
+        if (room.over) return;
+        followSpeaker(now);
+        Object.keys(now).forEach(function (id) {
+          var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
+          var figure = $("tile-" + id);
+          if (!figure) return;
+          var lossRate = s.received ? s.lost / (s.lost + s.received) : 0;
+          var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
+          // Video frames stopped but sound still comes: the call goes on as audio.
+          var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
+          figure.classList.toggle("audio-only", audioOnly);
+          figure.querySelector(".quality").textContent = audioOnly ? text.audio_only : label;
+        });
+        previous = now;
+      });
+    }, 3000);
+  };
+
+  room.stopWatchingStage = function () {
+    clearInterval(statsTimer);
+  };
+})(window.Room);
