@@ -13,6 +13,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -28,6 +29,15 @@ from mediation.rooms import cache as room_cache
 from signaling import limits as room_limits
 
 VERSIONS = MIGRATIONS_DIR / "versions"
+
+# The servers, recorders and commands the tests start run this checkout's code, as the test
+# process does (pytest puts the checkout first on its path): a second checkout (a git
+# worktree) sharing one virtualenv would otherwise start the installed, editable copy of
+# the other checkout, and a browser test would test code it was not run from.
+CHECKOUT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
     "MEDIATION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
