@@ -5,6 +5,8 @@ handlers; the rules are in handover.py."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -21,6 +23,30 @@ from .forms import REASON_NAMES, GiveBackForm, PutBackForm, TakeOverForm
 from .views import _admin_province, _question_or_404, _question_page
 
 
+def _act(item, step, form=None, page_form: str = "", fields: tuple[str, ...] = ()):
+    """Runs a handover ``step`` and commits it. The response to give instead of the step's
+    own when it did not go through (None when it did, or when it was the same form again,
+    answered as the first time): the expert freed meanwhile gets the 409 page, a refused
+    field its form again (422), any other refusal its message on the question's page."""
+    try:
+        step()
+    except ops.HandedOverAlreadyError:
+        db.session.rollback()
+        return None
+    except ops.FreedError:
+        db.session.rollback()
+        return _question_page(item, status=409)
+    except FieldError as error:
+        db.session.rollback()
+        if error.field in fields:
+            apply_field_error(form, error)
+            return _question_page(item, **{page_form: form}, status=422)
+        flash(error.message, "error")
+        return redirect(url_for("consultation.question", question_id=item.id))
+    db.session.commit()
+    return None
+
+
 @login_required
 def give_back(question_id: int):
     """放回: the expert who took the question gives it back to the pool (handover.py)."""
@@ -33,22 +59,9 @@ def give_back(question_id: int):
         if form.csrf_token.errors:
             abort(400)
         return _question_page(item, give_back_form=form, status=422)
-    try:
-        ops.give_back(item, current_user, form.reason.data or "", form.note.data or "")
-    except ops.HandedOverAlreadyError:
-        db.session.rollback()  # the same form again: answered as the first time
-    except ops.FreedError:
-        db.session.rollback()
-        return _question_page(item, status=409)
-    except FieldError as error:
-        db.session.rollback()
-        if error.field in ("reason", "note"):
-            apply_field_error(form, error)
-            return _question_page(item, give_back_form=form, status=422)
-        flash(error.message, "error")
-        return redirect(url_for("consultation.question", question_id=item.id))
-    else:
-        db.session.commit()
+    step = partial(ops.give_back, item, current_user, form.reason.data or "", form.note.data or "")
+    if (refused := _act(item, step, form, "give_back_form", ("reason", "note"))) is not None:
+        return refused
     flash(
         _(
             "You gave the question back: the other experts of your region are told. The "
@@ -78,19 +91,10 @@ def take_over(question_id: int):
     form = TakeOverForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        ops.take_over(item, current_user, _holder_of(form))
-    except ops.HandedOverAlreadyError:
-        db.session.rollback()  # the same tap again: answered as the first time
-    except ops.FreedError:
-        db.session.rollback()
-        return _question_page(item, status=409)
-    except FieldError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("consultation.question", question_id=item.id))
-    else:
-        db.session.commit()
+    if (
+        refused := _act(item, partial(ops.take_over, item, current_user, _holder_of(form)))
+    ) is not None:
+        return refused
     flash(_("The question is yours to answer now; the expert who had taken it is told."), "success")
     return redirect(url_for("consultation.question", question_id=item.id))
 
@@ -106,19 +110,9 @@ def put_back(question_id: int):
         if form.csrf_token.errors:
             abort(400)
         return _question_page(item, put_back_form=form, status=422)
-    try:
-        ops.put_back(item, current_user, _holder_of(form), form.note.data or "")
-    except ops.HandedOverAlreadyError:
-        db.session.rollback()  # the same form again: answered as the first time
-    except FieldError as error:
-        db.session.rollback()
-        if error.field == "note":
-            apply_field_error(form, error)
-            return _question_page(item, put_back_form=form, status=422)
-        flash(error.message, "error")
-        return redirect(url_for("consultation.question", question_id=item.id))
-    else:
-        db.session.commit()
+    step = partial(ops.put_back, item, current_user, _holder_of(form), form.note.data or "")
+    if (refused := _act(item, step, form, "put_back_form", ("note",))) is not None:
+        return refused
     flash(
         _(
             "The question is back with the experts of its region: they and the expert who "
