@@ -56,6 +56,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config.update(from_environment())
     app.config.update(overrides)
     finalize(app.config, Path(app.instance_path))
+    load_holidays(app)
 
     # Ids in URLs stop at PostgreSQL's integer range: a larger one is a 404 there, as on
     # SQLite, instead of a database error.
@@ -91,6 +92,19 @@ def installed_pki_dir() -> Path:
     # A bare Flask object finds the instance folder exactly as create_app's does.
     instance = os.environ.get(ENV_PREFIX + "INSTANCE_PATH")
     return Path(Flask(__name__, instance_path=_instance_path(instance)).instance_path) / "pki"
+
+
+def load_holidays(app: Flask) -> None:
+    """The operator's holiday file, read once: a mistake in it stops the start, since every
+    deadline and bookable day would follow it (mediation/cases/holidays.py)."""
+    from .cases import clocks, holidays
+    from .config import ConfigurationError
+
+    try:
+        found = holidays.configured(app.config["HOLIDAYS_FILE"], Path(app.instance_path))
+    except holidays.HolidayFileError as error:
+        raise ConfigurationError(f"The holiday file (MEDIATION_HOLIDAYS_FILE): {error}") from None
+    app.extensions[clocks.SUPPLEMENT] = found
 
 
 def register_extensions(app: Flask) -> None:

@@ -172,6 +172,9 @@ class Config:
     # Development and the demo create the root on first use; production never does (the
     # root is made offline: `mediation pki init-root`, then `mediation pki issue-ca`).
     PKI_CREATE_ROOT = True
+    # The State Council's holidays for years the chinese-calendar package does not know yet
+    # (mediation/cases/holidays.py); unset: holidays.toml in the instance folder, if any.
+    HOLIDAYS_FILE: str | None = None
     # Keys in a PKCS#11 token (agreements/keys.py): the module (.so), the token by label or
     # slot number, its user PIN (or a file holding it), and the keys' labels. Unset: the
     # issuing CA's and TSA's keys are files in PKI_DIR and seals are one-off keys.
@@ -313,6 +316,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PKCS11_SLOT": ("PKCS11_SLOT", int),
     "PKCS11_PIN": ("PKCS11_PIN", str),
     "PKCS11_PIN_FILE": ("PKCS11_PIN_FILE", str),
+    "HOLIDAYS_FILE": ("HOLIDAYS_FILE", str),
     "PKCS11_ISSUING_KEY_LABEL": ("PKCS11_ISSUING_KEY_LABEL", str),
     "PKCS11_TSA_KEY_LABEL": ("PKCS11_TSA_KEY_LABEL", str),
     "PKCS11_PACKAGE_KEY_LABEL": ("PKCS11_PACKAGE_KEY_LABEL", str),

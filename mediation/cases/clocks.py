@@ -1,8 +1,10 @@
 """Statutory clocks: working days by the State Council's holiday calendar, and periods in days.
 
 Working days come from the chinese-calendar package (public holidays and the weekend days
-made into working days, 调休). A year it has no data for yet falls back to Monday-Friday
-and says so in the log: the State Council publishes each year's calendar in its last weeks.
+made into working days, 调休), and for the years the operator's holiday file gives, from that
+file (cases/holidays.py): the State Council publishes each year's calendar in its last weeks,
+before the package's next release. A year neither knows falls back to Monday-Friday and says
+so in the log.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from flask import current_app, has_app_context
+
+from .holidays import EMPTY, Supplement
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +31,28 @@ MEDIATION_DAYS = 30
 CONFIRMATION_DAYS = 30
 
 
+SUPPLEMENT = "holidays"  # app.extensions key: the operator's file, read at start-up
+
+
+def supplement() -> Supplement:
+    """The operator's holiday file of the running app (none outside an app)."""
+    return current_app.extensions.get(SUPPLEMENT, EMPTY) if has_app_context() else EMPTY
+
+
 def known_until() -> int:
-    """The last year whose public holidays the installed calendar package knows."""
-    return max(chinese_calendar.holidays).year
+    """The last year whose public holidays are known, by the package or, for the years after
+    it, the operator's file."""
+    year = max(chinese_calendar.holidays).year
+    years = supplement().years
+    while year + 1 in years:
+        year += 1
+    return year
 
 
 def is_working_day(day: date) -> bool:
+    extra = supplement()
+    if extra.decides(day):
+        return extra.is_working_day(day)
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -41,6 +62,9 @@ def is_working_day(day: date) -> bool:
 
 def is_public_holiday(day: date) -> bool:
     """A State Council public holiday (not merely a weekend)."""
+    extra = supplement()
+    if extra.decides(day):
+        return extra.holiday(day) is not None
     try:
         holiday, name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
@@ -58,7 +82,9 @@ def is_makeup_working_day(day: date) -> bool:
 def _warn_no_calendar(year: int) -> None:
     log.warning(
         "chinese-calendar has no holidays for %d yet; counting Monday-Friday as working "
-        "days. Upgrade the package once the State Council has published the calendar.",
+        "days. Once the State Council has published the calendar, give the year in the "
+        "holiday file (MEDIATION_HOLIDAYS_FILE, see `mediation cases calendar --help`) or "
+        "upgrade the package.",
         year,
     )
 
@@ -99,9 +125,10 @@ def recompute(case, *, assigned_at: datetime | None, extensions: list[int], zone
     """Compute the running clock of ``case`` again from the facts it started from.
 
     Deadlines are stored when a step is taken; one that crossed into a year the calendar
-    package did not yet know was counted Monday-Friday. Run after upgrading the package
-    (``mediation cases recompute-deadlines``) so that every open case follows the published
-    holidays.
+    package did not yet know was counted Monday-Friday. The worker runs this for every open
+    case once the calendar knows a later year (a package upgrade, a year added to the holiday
+    file; ``extension.recompute_when_calendar_grew``); ``mediation cases recompute-deadlines``
+    does it at once (needed after a known year's days were changed in the file).
     """
     if case.status in ("submitted", "declined") and assigned_at is not None:
         case.acceptance_due_at = working_days_after(assigned_at, ACCEPTANCE_WORKING_DAYS, zone)

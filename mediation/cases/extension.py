@@ -131,8 +131,9 @@ def recompute_deadlines() -> int:
 
 
 def recompute_when_calendar_grew() -> int | None:
-    """The worker's job: once the calendar package knows a new year's holidays (after an
-    upgrade), compute the open cases' deadlines again, once, whatever the number of workers.
+    """The worker's job: once the calendar knows a new year's holidays (the package upgraded,
+    or the year added to the operator's holiday file), compute the open cases' deadlines
+    again, once, whatever the number of workers.
     Returns how many cases changed, or None when there was nothing to do."""
     latest = clocks.known_until()
     if db.session.get(CalendarState, 1) is None:

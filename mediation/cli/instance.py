@@ -10,9 +10,15 @@ from flask import Flask, current_app
 
 
 def create_platform_app() -> Flask:
+    """The app of this machine's settings; a setting it cannot start with is the operator's
+    to mend, said in one line, not a traceback."""
     from .. import create_app
+    from ..config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def platform_app() -> Flask | None:

@@ -44,6 +44,52 @@ def recompute_deadlines_command() -> None:
     click.echo(f"{changed} cases got new deadlines")
 
 
+@cases_group.command("calendar")
+@click.option(
+    "--check",
+    "file",
+    type=click.Path(dir_okay=False),
+    help="Check this holiday file instead of showing the configured calendar.",
+)
+@with_appcontext
+def calendar_command(file: str | None) -> None:
+    """Which years' public holidays the deadlines follow: the chinese-calendar package's, and
+    the holiday file's (MEDIATION_HOLIDAYS_FILE, or holidays.toml in the instance folder),
+    for the years the State Council has published and the package does not know yet.
+    --check FILE reads a file before it is installed; exit 1 if it cannot be used. After
+    changing a year the package already knew, run ``mediation cases recompute-deadlines``."""
+    import chinese_calendar
+
+    from ..cases import clocks, holidays
+
+    package_years = sorted({d.year for d in chinese_calendar.holidays})
+    if file is not None:
+        try:
+            extra = holidays.load(file)
+        except holidays.HolidayFileError as error:
+            click.echo(f"Cannot be used: {error}", err=True)
+            sys.exit(1)
+    else:
+        extra = clocks.supplement()
+    click.echo(f"chinese-calendar knows {package_years[0]}-{package_years[-1]}")
+    if extra.source is None:
+        click.echo("no holiday file")
+    for year, days in sorted(extra.years.items()):
+        off = ", ".join(
+            f"{name} {len([d for d in days.holidays if days.holidays[d] == name])} days"
+            for name in dict.fromkeys(days.holidays[d] for d in sorted(days.holidays))
+        )
+        worked = ", ".join(d.isoformat() for d in sorted(days.workdays)) or "none"
+        replaces = " (replaces the package's)" if year in package_years else ""
+        click.echo(f"{year} from {extra.source}{replaces}: {off}; weekend days worked: {worked}")
+    if file is None:
+        last = clocks.known_until()
+        click.echo(
+            f"deadlines follow the published calendar until the end of {last}; "
+            f"later days count Monday-Friday until {last + 1} is given"
+        )
+
+
 @click.group("storage")
 def storage_group() -> None:
     """The files' storage: the local folder or S3-compatible object storage."""
