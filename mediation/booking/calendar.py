@@ -27,6 +27,7 @@ FEED_PAST = timedelta(days=90)
 class Day:
     day: date
     holiday: bool
+    worked: bool = False  # a weekend day made into a working day (调休): Monday's hours
     sessions: list[MediationSession] = field(default_factory=list)
     free: list[slots.Slot] = field(default_factory=list)
 
@@ -64,8 +65,8 @@ def week_of(mediator_id: int, shown: date, zone: ZoneInfo, *, now: datetime) -> 
     ).all()
     free = slots.free_slots(mediator_id, monday, 7, now=now)
     days = [
-        Day(monday + timedelta(days=i), clocks.is_public_holiday(monday + timedelta(days=i)))
-        for i in range(7)
+        Day(d, clocks.is_public_holiday(d), clocks.is_makeup_working_day(d))
+        for d in (monday + timedelta(days=i) for i in range(7))
     ]
     for session in sessions:
         days[(session.start_at.astimezone(zone).date() - monday).days].sessions.append(session)
