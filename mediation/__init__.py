@@ -256,7 +256,17 @@ def register_template_helpers(app: Flask) -> None:
     from .core.views import text_large
     from .journal.labels import BREAK_REASONS
 
+    def holidays_missing() -> int | None:
+        from zoneinfo import ZoneInfo
+
+        from .cases.clocks import missing_year
+        from .core.db import utcnow
+
+        zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
+        return missing_year(utcnow().astimezone(zone).date())
+
     app.jinja_env.globals.update(
+        holidays_missing=holidays_missing,
         role_names=ROLE_NAMES,
         court_levels=COURT_LEVEL_NAMES,
         case_statuses=STATUS_NAMES,

@@ -49,6 +49,14 @@ def known_until() -> int:
     return year
 
 
+def missing_year(today: date) -> int | None:
+    """The next year whose holidays nobody has given, once it is near (from 15 November of
+    the last year known, when the State Council's notice is due), for the administrators'
+    page to say so; None otherwise."""
+    last = known_until()
+    return last + 1 if today >= date(last, 11, 15) else None
+
+
 def is_working_day(day: date) -> bool:
     extra = supplement()
     if extra.decides(day):

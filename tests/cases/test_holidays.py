@@ -228,3 +228,25 @@ def test_the_mediation_command_says_what_is_wrong_without_a_traceback(tmp_path):
     )
     assert done.returncode == 1
     assert "holidays must be a list" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_administrators_page_says_when_next_year_s_holidays_are_missing(app, notice):
+    from tests.accounts.test_admin import admin_client
+
+    warning = f"{YEAR}年的法定节假日尚未载入平台"
+
+    def admin_page() -> str:
+        page = admin_client(app).get("/admin/")
+        assert page.status_code == 200
+        return page.get_data(as_text=True)
+
+    # From 15 November of the last year known (the notice is due), not before.
+    with time_machine.travel(local(date(YEAR - 1, 11, 14)), tick=False):
+        assert warning not in admin_page()
+    with time_machine.travel(local(date(YEAR - 1, 11, 15)), tick=False):
+        assert warning in admin_page()
+        app.extensions[clocks.SUPPLEMENT] = holidays.load(notice)  # the operator gave it
+        try:
+            assert "法定节假日尚未载入" not in admin_page()
+        finally:
+            app.extensions[clocks.SUPPLEMENT] = holidays.EMPTY
