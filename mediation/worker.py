@@ -18,6 +18,7 @@ from .booking import cleanup
 from .booking import reminders as session_reminders
 from .cases import assignment, extension, reminders, respondent
 from .consultation import operations as consultation
+from .core.db import utcnow
 from .core.sqlite import is_busy
 from .court import delegation
 from .extensions import db
@@ -45,12 +46,28 @@ def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
     next: for a step that takes a calendar or a case's turn, which one transaction must not
     hold while it goes on to another's (core/locks.py: the order of locks). Each step reads
     its row again under its locks, so a unit that finds it done by another does nothing,
-    and a job stopped half-way is finished by the next round."""
+    and a job stopped half-way is finished by the next round.
+
+    A step that fails is logged and rolled back, and the others go on: one case whose step
+    breaks must not hold back every other case's deadline, round after round (they are
+    listed in id order, so it would come first each time)."""
     done = 0
     for item in items:
-        with _committed(app):
-            done += step(item)
+        try:
+            with _committed(app):
+                done += step(item)
+        except Exception as error:
+            if is_busy(error):  # SQLite locked by a writer for long: the next round
+                log.warning("worker: %r: database busy, next round", item)
+            else:
+                log.exception("worker: %r failed; the others go on", item)
     return done
+
+
+def _listed(app: Flask, find: Callable[[], list]) -> list:
+    """What a job will act on, read in a unit of its own."""
+    with _committed(app):
+        return find()
 
 
 def deliver_outbox(app: Flask) -> str:
@@ -58,23 +75,37 @@ def deliver_outbox(app: Flask) -> str:
     return f"{report.sent} sent, {report.failed} failed"
 
 
-def reassign_overdue_cases(app: Flask) -> str:
-    """SPC online mediation rules art 12: unconfirmed after 3 working days -> reassign."""
-    with _committed(app):
-        cases = assignment.reassign_overdue()
-    return f"{len(cases)} overdue cases reassigned"
+def reassign_overdue_cases(app: Flask, now: datetime | None = None) -> str:
+    """SPC online mediation rules art 12: unconfirmed after 3 working days -> reassign,
+    each case in a unit of its own."""
+    now = now or utcnow()
+    overdue = _listed(app, lambda: assignment.overdue(now))
+    moved = _one_by_one(
+        app, overdue, lambda case_id: int(bool(assignment.reassign_one(case_id, now)))
+    )
+    return f"{moved} overdue cases reassigned"
 
 
-def case_deadlines(app: Flask) -> str:
+def case_deadlines(app: Flask, now: datetime | None = None) -> str:
     """Art 15: remind the respondent once, then end unanswered cases; art 24/25 (6): end
     cases whose mediation period ran out without an agreed extension, and return delegated
-    disputes whose court's deadline passed."""
+    disputes whose court's deadline passed; remind before the clocks run out. Each case in
+    a unit of its own (``_one_by_one``)."""
+    now = now or utcnow()
     with _committed(app):
         recomputed = extension.recompute_when_calendar_grew()
-        reminded, ended = respondent.remind_and_expire()
-        expired = extension.end_expired()
-        returned = delegation.return_expired()
-        warned = reminders.send_due()
+        to_remind, to_end = respondent.due(now)
+    reminded = _one_by_one(app, to_remind, lambda case_id: respondent.remind(case_id, now))
+    ended = _one_by_one(app, to_end, lambda case_id: respondent.expire(case_id, now))
+    expired = _one_by_one(
+        app, _listed(app, lambda: extension.expired(now)), lambda i: extension.end_one(i, now)
+    )
+    returned = _one_by_one(
+        app, _listed(app, lambda: delegation.expired(now)), lambda i: delegation.return_one(i, now)
+    )
+    warned = _one_by_one(
+        app, _listed(app, lambda: reminders.due(now)), lambda item: reminders.send_one(item, now)
+    )
     return (
         f"{reminded} respondents reminded, {ended} unanswered cases ended, "
         f"{expired} cases past the mediation period ended, "

@@ -176,67 +176,79 @@ def decline(case: Case, *, by: User, reason: str, now: datetime | None = None) -
 
 def reassign_overdue(now: datetime | None = None) -> list[Case]:
     """Cases whose assignment was not confirmed in time, or that are waiting for a mediator
-    after a decline: flag, journal and reassign them. Returns the cases reassigned."""
+    after a decline: flag, journal and reassign them, in this transaction (the worker does
+    each in its own: ``overdue`` and ``reassign_one``). Returns the cases reassigned."""
     now = now or utcnow()
-    due = db.session.scalars(
-        select(Case)
-        .where(
-            Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
-            Case.acceptance_due_at < now,
-        )
-        .order_by(Case.id)
-    ).all()
-    reassigned = []
-    for case in due:
-        # Claimed (the version moves on from the one listed): with several workers only
-        # one acts, and a case changed since (the mediator accepted) is left alone. The
-        # case's turn first (core/locks.py: the order of locks): accepting journals, then
-        # writes the case.
-        listed = case.version
-        journal.turn(case.id)
-        claimed = db.session.execute(
-            update(Case)
+    return [case for case_id in overdue(now) if (case := reassign_one(case_id, now))]
+
+
+def overdue(now: datetime) -> list[int]:
+    """The ids of the cases ``reassign_one`` is for, in id order (the order of their turns)."""
+    return list(
+        db.session.scalars(
+            select(Case.id)
             .where(
-                Case.id == case.id,
-                Case.version == listed,
                 Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
                 Case.acceptance_due_at < now,
             )
-            .values(version=Case.version + 1)
-            .execution_options(synchronize_session=False)
+            .order_by(Case.id)
         )
-        if claimed.rowcount != 1:
-            continue
-        db.session.refresh(case)
-        # Art 12 para 2: the institution chosen let its three working days pass; whoever
-        # chose may choose again (told once), while the platform still looks within it.
-        lapse.tell(case)
-        if _waiting_in_queue(case):
-            # Queued, and those who give it to a mediator were told then (``queue``): from
-            # here only a mediator who has become free takes it; otherwise it goes on
-            # waiting, with no new notice to them and no "overdue" line for the parties.
-            if _pick_from_queue(case, now):
-                reassigned.append(case)
-            else:
-                case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
-                db.session.flush()
-            continue
-        assignment = current(case)
-        if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
-            journal.append(
-                case.id,
-                "case.acceptance_overdue",
-                {"mediator_id": case.mediator_id, "due_at": assignment.due_at.isoformat()},
-                actor_id=None,
-            )
-            close_pending(case, AssignmentOutcome.expired, "", now)
-        if _reassign(case, now):
-            reassigned.append(case)
-        else:
-            # Nobody free now: look again after the next working day, not never.
-            case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
-            db.session.flush()
-    return reassigned
+    )
+
+
+def reassign_one(case_id: int, now: datetime) -> Case | None:
+    """One overdue case flagged, journaled and reassigned (or looked at again after the next
+    working day); the case if it was reassigned."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return None
+    # Claimed (the version moves on from the one read): with several workers only one
+    # acts, and a case changed since (the mediator accepted) is left alone. The case's
+    # turn first (core/locks.py: the order of locks): accepting journals, then writes the
+    # case.
+    listed = case.version
+    journal.turn(case.id)
+    claimed = db.session.execute(
+        update(Case)
+        .where(
+            Case.id == case.id,
+            Case.version == listed,
+            Case.status.in_([CaseStatus.submitted, CaseStatus.declined]),
+            Case.acceptance_due_at < now,
+        )
+        .values(version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return None
+    db.session.refresh(case)
+    # Art 12 para 2: the institution chosen let its three working days pass; whoever
+    # chose may choose again (told once), while the platform still looks within it.
+    lapse.tell(case)
+    if _waiting_in_queue(case):
+        # Queued, and those who give it to a mediator were told then (``queue``): from
+        # here only a mediator who has become free takes it; otherwise it goes on
+        # waiting, with no new notice to them and no "overdue" line for the parties.
+        if _pick_from_queue(case, now):
+            return case
+        case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
+        db.session.flush()
+        return None
+    assignment = current(case)
+    if assignment is not None and assignment.outcome == AssignmentOutcome.pending:
+        journal.append(
+            case.id,
+            "case.acceptance_overdue",
+            {"mediator_id": case.mediator_id, "due_at": assignment.due_at.isoformat()},
+            actor_id=None,
+        )
+        close_pending(case, AssignmentOutcome.expired, "", now)
+    if _reassign(case, now):
+        return case
+    # Nobody free now: look again after the next working day, not never.
+    case.acceptance_due_at = clocks.working_days_after(now, 1, workflow.zone())
+    db.session.flush()
+    return None
 
 
 def close_pending(case: Case, outcome: str, reason: str, now: datetime | None) -> None:

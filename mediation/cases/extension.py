@@ -74,36 +74,48 @@ def consent(case: Case, *, by: User, now: datetime | None = None) -> bool:
 
 
 def end_expired(now: datetime | None = None) -> int:
-    """The worker's job: a period over without an agreed extension ends the case."""
+    """A period over without an agreed extension ends the case: every case due, in this
+    transaction (the worker does each in its own: ``expired`` and ``end_one``)."""
     now = now or utcnow()
-    ended = 0
-    for case in db.session.scalars(
-        select(Case)
-        .where(Case.status.in_(MEDIATING), Case.mediation_due_at < now)
-        .order_by(Case.id)
-    ).all():
-        # The case's turn, then the claim, so that with several workers the case ends
-        # once. The turn first (core/locks.py: the order of locks): the last party's
-        # consent to an extension journals, then writes the case's new end.
-        journal.turn(case.id)
-        claimed = db.session.execute(
-            update(Case)
-            .where(
-                Case.id == case.id,
-                Case.closed_at.is_(None),
-                Case.status.in_(MEDIATING),
-                Case.mediation_due_at < now,  # not extended meanwhile
-            )
-            .values(closed_at=now, version=Case.version + 1)
-            .execution_options(synchronize_session=False)
+    return sum(end_one(case_id, now) for case_id in expired(now))
+
+
+def expired(now: datetime) -> list[int]:
+    """The ids of the cases whose mediation period is over, in id order."""
+    return list(
+        db.session.scalars(
+            select(Case.id)
+            .where(Case.status.in_(MEDIATING), Case.mediation_due_at < now)
+            .order_by(Case.id)
         )
-        if claimed.rowcount == 1:
-            db.session.refresh(case)
-            workflow.transition(
-                case, Action.terminate, by=None, reason=TerminationReason.deadline_expired, now=now
-            )
-            ended += 1
-    return ended
+    )
+
+
+def end_one(case_id: int, now: datetime) -> int:
+    """The case ended if its period is still over (1), else nothing (0)."""
+    # The case's turn, then the claim, so that with several workers the case ends once.
+    # The turn first (core/locks.py: the order of locks): the last party's consent to an
+    # extension journals, then writes the case's new end.
+    journal.turn(case_id)
+    claimed = db.session.execute(
+        update(Case)
+        .where(
+            Case.id == case_id,
+            Case.closed_at.is_(None),
+            Case.status.in_(MEDIATING),
+            Case.mediation_due_at < now,  # not extended meanwhile
+        )
+        .values(closed_at=now, version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return 0
+    case = db.session.get(Case, case_id)
+    db.session.refresh(case)
+    workflow.transition(
+        case, Action.terminate, by=None, reason=TerminationReason.deadline_expired, now=now
+    )
+    return 1
 
 
 def recompute_deadlines() -> int:

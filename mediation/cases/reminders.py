@@ -48,35 +48,58 @@ def _claim(case: Case, column, now: datetime, *still) -> bool:
 
 
 def send_due(now: datetime | None = None) -> int:
-    """The worker's job; returns how many reminders were queued. Each case's reminder is
-    claimed under its turn with the conditions it was found by, read again then."""
+    """Every reminder due, in this transaction (the worker sends each in its own: ``due``
+    and ``send_one``); returns how many were queued."""
     now = now or utcnow()
-    sent = 0
-    accept_soon = (
+    return sum(send_one(item, now) for item in due(now))
+
+
+def _accept_soon(now: datetime) -> tuple:
+    return (
         Case.status == CaseStatus.submitted,
         Case.mediator_id.is_not(None),
         Case.acceptance_due_at <= now + ACCEPTANCE_NOTICE,
         Case.acceptance_due_at > now,
     )
-    period_ends = (
+
+
+def _period_ends(now: datetime) -> tuple:
+    return (
         Case.status.in_([CaseStatus.in_mediation, CaseStatus.agreement_drafted]),
         Case.mediation_due_at <= now + PERIOD_NOTICE,
         Case.mediation_due_at > now,
     )
-    for case in db.session.scalars(
-        select(Case).where(Case.acceptance_reminded_at.is_(None), *accept_soon).order_by(Case.id)
-    ).all():
-        if _claim(case, Case.acceptance_reminded_at, now, *accept_soon):
-            notify.tell(case.mediator, ACCEPT_SOON, number=case.number, date=case.acceptance_due_at)
-            journal.append(case.id, "reminder.acceptance", {}, actor_id=None)
-            sent += 1
-    for case in db.session.scalars(
-        select(Case).where(Case.mediation_reminded_at.is_(None), *period_ends).order_by(Case.id)
-    ).all():
-        if _claim(case, Case.mediation_reminded_at, now, *period_ends):
-            for user in [case.mediator, *case.party_users()]:
-                if user is not None:
-                    notify.tell(user, PERIOD_ENDS, number=case.number, date=case.mediation_due_at)
-            journal.append(case.id, "reminder.mediation_period", {}, actor_id=None)
-            sent += 1
-    return sent
+
+
+def due(now: datetime) -> list[tuple[str, int]]:
+    """The reminders to send: ("acceptance" or "period", case id), each kind in id order."""
+
+    def ids(column, *where) -> list[int]:
+        found = select(Case.id).where(column.is_(None), *where).order_by(Case.id)
+        return list(db.session.scalars(found))
+
+    return [("acceptance", i) for i in ids(Case.acceptance_reminded_at, *_accept_soon(now))] + [
+        ("period", i) for i in ids(Case.mediation_reminded_at, *_period_ends(now))
+    ]
+
+
+def send_one(item: tuple[str, int], now: datetime) -> int:
+    """One reminder, claimed under the case's turn with the conditions it was found by,
+    read again then (1 if sent, 0 if no longer due)."""
+    kind, case_id = item
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return 0
+    if kind == "acceptance":
+        if not _claim(case, Case.acceptance_reminded_at, now, *_accept_soon(now)):
+            return 0
+        notify.tell(case.mediator, ACCEPT_SOON, number=case.number, date=case.acceptance_due_at)
+        journal.append(case.id, "reminder.acceptance", {}, actor_id=None)
+        return 1
+    if not _claim(case, Case.mediation_reminded_at, now, *_period_ends(now)):
+        return 0
+    for user in [case.mediator, *case.party_users()]:
+        if user is not None:
+            notify.tell(user, PERIOD_ENDS, number=case.number, date=case.mediation_due_at)
+    journal.append(case.id, "reminder.mediation_period", {}, actor_id=None)
+    return 1

@@ -135,50 +135,74 @@ def _tell_applicants(case: Case, *, refused: bool) -> None:
 
 
 def remind_and_expire(now: datetime | None = None) -> tuple[int, int]:
-    """The worker's job: remind once a day before the deadline; after it, end the case.
+    """Remind once a day before the deadline; after it, end the case: every case due, in
+    this transaction (the worker does each in its own: ``due`` with ``remind`` and
+    ``expire``). Returns how many were reminded and how many ended.
 
     Each case is claimed with a conditional UPDATE first, so with several workers a
     reminder goes out once and a case ends once.
     """
     now = now or utcnow()
-    waiting = select(Case).where(Case.status == CaseStatus.awaiting_respondent).order_by(Case.id)
-    reminded = 0
-    for case in db.session.scalars(
-        waiting.where(
-            Case.respondent_reminded_at.is_(None),
-            Case.respondent_due_at <= now + REMIND_BEFORE,
-            Case.respondent_due_at > now,
-        )
-    ).all():
-        if _claim(case, Case.respondent_reminded_at.is_(None), respondent_reminded_at=now):
-            db.session.refresh(case)
-            invite(case, now=now, reminder=True)
-            reminded += 1
-    ended = 0
-    for case in db.session.scalars(waiting.where(Case.respondent_due_at <= now)).all():
-        if _claim(case, Case.respondent_due_at == case.respondent_due_at, respondent_due_at=None):
-            db.session.refresh(case)
-            # Art 15: a respondent who cannot be reached ends online mediation (art 25 (3)).
-            workflow.transition(
-                case, Action.terminate, by=None, reason=TerminationReason.unreachable, now=now
-            )
-            for user in case.party_users(Side.applicant):
-                _say(user, UNANSWERED, number=case.number)
-            if case.mediator is not None:
-                # Ended by the clock, with nobody on the case page to see it.
-                notify.tell(case.mediator, TO_MEDIATOR_UNANSWERED, number=case.number)
-            ended += 1
-    return reminded, ended
+    to_remind, to_end = due(now)
+    return sum(remind(i, now) for i in to_remind), sum(expire(i, now) for i in to_end)
 
 
-def _claim(case: Case, condition, **values) -> bool:
+_WAITING = Case.status == CaseStatus.awaiting_respondent
+
+
+def _soon(now: datetime) -> tuple:
+    return (
+        Case.respondent_reminded_at.is_(None),
+        Case.respondent_due_at <= now + REMIND_BEFORE,
+        Case.respondent_due_at > now,
+    )
+
+
+def due(now: datetime) -> tuple[list[int], list[int]]:
+    """The ids of the cases to remind and of those to end, each in id order."""
+
+    def ids(*where) -> list[int]:
+        return list(db.session.scalars(select(Case.id).where(_WAITING, *where).order_by(Case.id)))
+
+    return ids(*_soon(now)), ids(Case.respondent_due_at <= now)
+
+
+def remind(case_id: int, now: datetime) -> int:
+    """The respondent reminded once, the day before the deadline (1, or 0 if not due)."""
+    case = db.session.get(Case, case_id)
+    if case is None or not _claim(case, *_soon(now), respondent_reminded_at=now):
+        return 0
+    db.session.refresh(case)
+    invite(case, now=now, reminder=True)
+    return 1
+
+
+def expire(case_id: int, now: datetime) -> int:
+    """The case ended once its deadline passed unanswered (1, or 0 if not due)."""
+    case = db.session.get(Case, case_id)
+    if case is None or not _claim(case, Case.respondent_due_at <= now, respondent_due_at=None):
+        return 0
+    db.session.refresh(case)
+    # Art 15: a respondent who cannot be reached ends online mediation (art 25 (3)).
+    workflow.transition(
+        case, Action.terminate, by=None, reason=TerminationReason.unreachable, now=now
+    )
+    for user in case.party_users(Side.applicant):
+        _say(user, UNANSWERED, number=case.number)
+    if case.mediator is not None:
+        # Ended by the clock, with nobody on the case page to see it.
+        notify.tell(case.mediator, TO_MEDIATOR_UNANSWERED, number=case.number)
+    return 1
+
+
+def _claim(case: Case, *conditions, **values) -> bool:
     # The case's turn before its row (core/locks.py: the order of locks): a step that
     # journaled first (the respondent agreeing at the deadline) writes the case after it.
     journal.turn(case.id)
     result = db.session.execute(
         update(Case)
         # Still waiting once it is this job's turn: the respondent may have just answered.
-        .where(Case.id == case.id, Case.status == CaseStatus.awaiting_respondent, condition)
+        .where(Case.id == case.id, _WAITING, *conditions)
         .values(**values, version=Case.version + 1)
         .execution_options(synchronize_session=False)
     )

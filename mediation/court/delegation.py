@@ -508,40 +508,53 @@ def designate_again(
 
 
 def return_expired(now: datetime | None = None) -> int:
-    """The worker's job: a delegation whose deadline passed without an agreement in force
-    ends its case (SPC online mediation rules art 25 (6)) and goes back to the court."""
+    """A delegation whose deadline passed without an agreement in force ends its case (SPC
+    online mediation rules art 25 (6)) and goes back to the court: every one due, in this
+    transaction (the worker does each in its own: ``expired`` and ``return_one``)."""
     now = now or utcnow()
-    due = db.session.scalars(
-        select(Delegation)
-        .where(Delegation.status == DelegationStatus.mediating, Delegation.deadline_at <= now)
-        .order_by(Delegation.id)
-    ).all()
-    ended = 0
-    for delegation in due:
-        # The case's turn, then the delegation (core/locks.py: the order of locks); ``_end``
-        # claims it by a conditional update, so two workers never end it twice. (Rows locked
-        # first and skipped by the other worker held the delegation while this waited for
-        # the journal, which a step of the case holds while it ends the delegation.)
-        journal.turn(delegation.case_id)
-        db.session.refresh(delegation)
-        case = delegation.case
-        db.session.refresh(case)
-        settled = case.status in SETTLED
-        status = DelegationStatus.agreement if settled else DelegationStatus.returned
-        if not _end(delegation, status, now):
-            continue
-        ended += 1
-        if not settled and case.status not in (CaseStatus.terminated, *_LATER):
-            workflow.transition(
-                case,
-                Action.terminate,
-                by=None,
-                acting_as=Actor.system,
-                reason=TerminationReason.deadline_expired,
-                now=now,
-            )
+    return sum(return_one(delegation_id, now) for delegation_id in expired(now))
+
+
+def expired(now: datetime) -> list[int]:
+    """The ids of the delegations whose deadline passed while mediating, in id order."""
+    return list(
+        db.session.scalars(
+            select(Delegation.id)
+            .where(Delegation.status == DelegationStatus.mediating, Delegation.deadline_at <= now)
+            .order_by(Delegation.id)
+        )
+    )
+
+
+def return_one(delegation_id: int, now: datetime) -> int:
+    """One delegation ended and its case with it, unless another worker or a step of the
+    case did first (1 if this did, else 0)."""
+    delegation = db.session.get(Delegation, delegation_id)
+    if delegation is None:
+        return 0
+    # The case's turn, then the delegation (core/locks.py: the order of locks); ``_end``
+    # claims it by a conditional update, so two workers never end it twice. (Rows locked
+    # first and skipped by the other worker held the delegation while this waited for
+    # the journal, which a step of the case holds while it ends the delegation.)
+    journal.turn(delegation.case_id)
+    db.session.refresh(delegation)
+    case = delegation.case
+    db.session.refresh(case)
+    settled = case.status in SETTLED
+    status = DelegationStatus.agreement if settled else DelegationStatus.returned
+    if not _end(delegation, status, now):
+        return 0
+    if not settled and case.status not in (CaseStatus.terminated, *_LATER):
+        workflow.transition(
+            case,
+            Action.terminate,
+            by=None,
+            acting_as=Actor.system,
+            reason=TerminationReason.deadline_expired,
+            now=now,
+        )
     db.session.flush()
-    return ended
+    return 1
 
 
 _LATER = (CaseStatus.confirmation_requested, CaseStatus.confirmed, CaseStatus.rejected)
