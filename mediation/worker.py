@@ -122,8 +122,12 @@ def sessions(app: Flask, now: datetime | None = None) -> str:
     with _committed(app):
         due = cleanup.due_to_end(now)
     cancelled = _one_by_one(app, due, lambda item: cleanup.end(item, now))
-    with _committed(app):
-        reminded = session_reminders.send_due(now)
+    at = now or utcnow()
+    reminded = _one_by_one(
+        app,
+        _listed(app, lambda: session_reminders.due(at)),
+        lambda item: session_reminders.send_one(item, at),
+    )
     return f"{reminded} session reminders sent, {cancelled} stale sessions cancelled"
 
 
@@ -143,8 +147,12 @@ def archive_timestamps(app: Flask) -> str:
 def late_questions(app: Flask) -> str:
     """Consultations not answered in the stated time: the region's administrators and the
     expert pool are told, once (mediation/consultation)."""
-    with _committed(app):
-        escalated = consultation.escalate_late()
+    now = utcnow()
+    escalated = _one_by_one(
+        app,
+        _listed(app, lambda: consultation.late(now)),
+        lambda question_id: consultation.escalate_one(question_id, now),
+    )
     return f"{escalated} late questions escalated"
 
 
@@ -152,9 +160,14 @@ def performance(app: Flask, now: datetime | None = None) -> str:
     """People's Mediation Law art 31: obligors reminded before their date; dates passed
     without confirmation marked missed and told to the mediator, once each (in the daytime:
     ``now`` lets a test say when)."""
-    with _committed(app):
-        reminded = followup.remind_due(now)
-        missed = followup.mark_missed(now)
+    reminded = _one_by_one(
+        app, _listed(app, lambda: followup.reminders_due(now)), followup.remind_one
+    )
+    missed = _one_by_one(
+        app,
+        _listed(app, lambda: followup.missed_due(now)),
+        lambda obligation_id: followup.mark_one_missed(obligation_id, now),
+    )
     return f"{reminded} obligors reminded, {missed} missed obligations noticed"
 
 

@@ -55,27 +55,38 @@ def _claim(session_id: int, column: InstrumentedAttribute, now: datetime, ahead:
 
 
 def send_due(now: datetime | None = None) -> int:
-    """Queue the reminders that are due; returns how many sessions were reminded."""
+    """Queue the reminders that are due, in this transaction (the worker sends each in its
+    own: ``due`` and ``send_one``); returns how many sessions were reminded."""
     now = now or utcnow()
-    sent = 0
-    for column, ahead in BEFORE:
-        due = db.session.scalars(
-            select(MediationSession.id).where(
+    return sum(send_one(item, now) for item in due(now))
+
+
+def due(now: datetime) -> list[tuple[int, int]]:
+    """The reminders to send: (0 for the day before, 1 for the hour before, session id)."""
+    return [
+        (kind, session_id)
+        for kind, (column, ahead) in enumerate(BEFORE)
+        for session_id in db.session.scalars(
+            select(MediationSession.id)
+            .where(
                 MediationSession.status == SessionStatus.scheduled,
                 column.is_(None),
                 MediationSession.start_at > now,
                 MediationSession.start_at <= now + ahead,
             )
-        ).all()
-        for session_id in due:
-            if not _claim(session_id, column, now, ahead):
-                continue
-            session = db.session.get(MediationSession, session_id, populate_existing=True)
-            if (
-                column is MediationSession.reminded_day_at
-                and session.start_at - now <= BEFORE[1][1]
-            ):
-                continue  # within the last hour only the one-hour reminder goes out
-            notices.tell(session, notices.REMINDER)
-            sent += 1
-    return sent
+            .order_by(MediationSession.id)
+        )
+    ]
+
+
+def send_one(item: tuple[int, int], now: datetime) -> int:
+    """One session's reminder, claimed first (1 if sent, 0 if no longer due)."""
+    kind, session_id = item
+    column, ahead = BEFORE[kind]
+    if not _claim(session_id, column, now, ahead):
+        return 0
+    session = db.session.get(MediationSession, session_id, populate_existing=True)
+    if column is MediationSession.reminded_day_at and session.start_at - now <= BEFORE[1][1]:
+        return 0  # within the last hour only the one-hour reminder goes out
+    notices.tell(session, notices.REMINDER)
+    return 1

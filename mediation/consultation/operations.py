@@ -48,7 +48,7 @@ from .handover import (
     take_over,
     waiting_in_region,
 )
-from .lateness import escalate_late
+from .lateness import escalate_late, escalate_one, late
 from .routing import (
     ANSWERED_PER_PAGE,
     NotAllowedError,
@@ -86,6 +86,7 @@ __all__ = [
     "ask",
     "can_view",
     "escalate_late",
+    "escalate_one",
     "figures",
     "freed_from",
     "freed_notice",
@@ -95,6 +96,7 @@ __all__ = [
     "holds",
     "in_pool",
     "known_province",
+    "late",
     "make_expert",
     "may_answer",
     "may_put_back",

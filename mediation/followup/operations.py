@@ -365,73 +365,96 @@ def _still_urged():
 
 def remind_due(now: datetime | None = None) -> int:
     """The obligor is reminded once, ``FOLLOWUP_REMIND_DAYS`` days before the date; also of
-    the rest of an obligation performed only in part. Not at night."""
+    the rest of an obligation performed only in part. Not at night. All due, in this
+    transaction (the worker does each in its own: ``reminders_due`` and ``remind_one``)."""
+    return sum(remind_one(i) for i in reminders_due(now))
+
+
+def reminders_due(now: datetime | None = None) -> list[int]:
+    """The ids of the obligations to remind of now (none at night), in id order."""
     if _night(now):
-        return 0
+        return []
     day = today(now)
     ahead = day + timedelta(days=current_app.config["FOLLOWUP_REMIND_DAYS"])
-    due = db.session.scalars(
-        select(Obligation)
-        .join(Case, Case.id == Obligation.case_id)
-        .where(
-            _still_urged(),
-            Obligation.status.in_(OWED),
-            Obligation.reminded_at.is_(None),
-            Obligation.due_on.between(day, ahead),
+    return list(
+        db.session.scalars(
+            select(Obligation.id)
+            .join(Case, Case.id == Obligation.case_id)
+            .where(
+                _still_urged(),
+                Obligation.status.in_(OWED),
+                Obligation.reminded_at.is_(None),
+                Obligation.due_on.between(day, ahead),
+            )
+            .order_by(Obligation.id)
         )
-    ).all()
-    sent = 0
-    for obligation in due:
-        if _claim(obligation.id, Obligation.reminded_at, Obligation.status.in_(OWED)):
-            db.session.refresh(obligation)
-            notices.reminder(obligation)
-            sent += 1
+    )
+
+
+def remind_one(obligation_id: int) -> int:
+    """One obligor reminded, once (1 if this did, else 0)."""
+    if not _claim(obligation_id, Obligation.reminded_at, Obligation.status.in_(OWED)):
+        return 0
+    obligation = db.session.get(Obligation, obligation_id)
+    db.session.refresh(obligation)
+    notices.reminder(obligation)
     db.session.flush()
-    return sent
+    return 1
 
 
 def mark_missed(now: datetime | None = None) -> int:
     """Past the date without the obligee's confirmation: missed; the mediator is told, and
     the obligee is asked to confirm if it was in fact performed. Once per obligation. An
     obligation performed only in part is noticed the same way but stays "partly" (what
-    was received is on record). Not at night."""
+    was received is on record). Not at night. All due, in this transaction (the worker
+    does each in its own: ``missed_due`` and ``mark_one_missed``)."""
+    return sum(mark_one_missed(i, now) for i in missed_due(now))
+
+
+def missed_due(now: datetime | None = None) -> list[int]:
+    """The ids of the obligations past their date unnoticed (none at night), in id order."""
     if _night(now):
-        return 0
-    late = db.session.scalars(
-        select(Obligation.id)
-        .join(Case, Case.id == Obligation.case_id)
-        .where(
-            _still_urged(),
-            Obligation.status.in_(OWED),
-            Obligation.missed_noticed_at.is_(None),
-            Obligation.due_on < today(now),
-        )
-    ).all()
-    marked = 0
-    for obligation_id in late:
-        claimed = db.session.execute(
-            update(Obligation)
+        return []
+    return list(
+        db.session.scalars(
+            select(Obligation.id)
+            .join(Case, Case.id == Obligation.case_id)
             .where(
-                Obligation.id == obligation_id,
+                _still_urged(),
                 Obligation.status.in_(OWED),
                 Obligation.missed_noticed_at.is_(None),
+                Obligation.due_on < today(now),
             )
-            .values(
-                status=when(
-                    (Obligation.status == ObligationStatus.pending, ObligationStatus.missed),
-                    else_=Obligation.status,
-                ),
-                missed_noticed_at=now or utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+            .order_by(Obligation.id)
         )
-        if claimed.rowcount == 1:
-            obligation = db.session.get(Obligation, obligation_id)
-            db.session.refresh(obligation)
-            notices.missed(obligation)
-            marked += 1
+    )
+
+
+def mark_one_missed(obligation_id: int, now: datetime | None = None) -> int:
+    """One obligation noticed as missed, once (1 if this did, else 0)."""
+    claimed = db.session.execute(
+        update(Obligation)
+        .where(
+            Obligation.id == obligation_id,
+            Obligation.status.in_(OWED),
+            Obligation.missed_noticed_at.is_(None),
+        )
+        .values(
+            status=when(
+                (Obligation.status == ObligationStatus.pending, ObligationStatus.missed),
+                else_=Obligation.status,
+            ),
+            missed_noticed_at=now or utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return 0
+    obligation = db.session.get(Obligation, obligation_id)
+    db.session.refresh(obligation)
+    notices.missed(obligation)
     db.session.flush()
-    return marked
+    return 1
 
 
 # -- statistics -------------------------------------------------------------------------
