@@ -22,6 +22,7 @@ first (as booking/repeats.py does). Everything here flushes; the request edge co
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -50,6 +51,10 @@ from .routing import (
 )
 
 MAX_NOTE = 200
+# Not words: control characters (a terminal's escapes, a bell) and the marks that reverse
+# or isolate the direction of what follows them (U+202A-U+202E, U+2066-U+2069), with which
+# a note would show the region's staff other words than it holds (a "Trojan Source" note).
+_NOT_WORDS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class HandedOverAlreadyError(Exception):
@@ -82,6 +87,12 @@ def _just_now(question: Question, kind: str, by: User, now: datetime) -> Handove
     if newest is None or (newest.kind, newest.by_id) != (kind, by.id):
         return None
     return newest if newest.created_at > now - REPEAT_WINDOW else None
+
+
+def _words(note: str) -> str:
+    """The note on one line, as the words typed: whitespace runs and what is no word
+    (``_NOT_WORDS``) become one space."""
+    return " ".join(_NOT_WORDS.sub(" ", note).split())
 
 
 def _refuse_unless_waiting(question: Question) -> None:
@@ -157,7 +168,7 @@ def give_back(
     "other"). Once only: they do not take it again (routing.freed_from)."""
     if reason not in set(GiveBackReason):
         raise FieldError("reason", _("Choose why you give the question back."))
-    note = " ".join(note.split())
+    note = _words(note)
     if len(note) > MAX_NOTE:
         raise FieldError("note", _("At most %(n)d characters, please.", n=MAX_NOTE))
     if reason == GiveBackReason.other and not note:
@@ -239,7 +250,7 @@ def put_back(
     like; the first expert and the pool are told."""
     if not may_put_back(admin, question):
         raise NotAllowedError
-    note = " ".join(note.split())
+    note = _words(note)
     if len(note) > MAX_NOTE:
         raise FieldError("note", _("At most %(n)d characters, please.", n=MAX_NOTE))
     now = now or utcnow()

@@ -173,7 +173,9 @@ def answer(session_id: int):
     if not form.validate_on_submit():
         return _render(session, minutes, review_form=form, sent=sent), 422
     read = form.version.data
-    read = int(read) if read and read.isdigit() else -1
+    # A number as a browser sends it, or none: str.isdigit() also holds for "²" and "①",
+    # which int() refuses, and int() refuses a number of thousands of digits.
+    read = int(read) if read and read.isascii() and read.isdigit() and len(read) <= 9 else -1
     try:
         if request.form.get("action") == "code":
             review.check_disputes(minutes, sent)  # say now what the code cannot fix later
