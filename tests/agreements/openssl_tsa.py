@@ -276,9 +276,20 @@ def issue_tsa_certificate(folder: Path, days: int, *, at: datetime | None = None
     )
 
 
-def publish_crl(folder: Path, *, at: datetime | None = None) -> None:
-    """The root's CRL (ca.crl, DER), issued at ``at`` (now when None)."""
-    _run("ca", "-config", "openssl.cnf", "-gencrl", "-out", "ca.crl.pem", cwd=folder, at=at)
+def publish_crl(folder: Path, *, at: datetime | None = None, days: int = 30) -> None:
+    """The root's CRL (ca.crl, DER), issued at ``at`` (now when None), valid ``days``."""
+    _run(
+        "ca",
+        "-config",
+        "openssl.cnf",
+        "-gencrl",
+        "-crldays",
+        str(days),
+        "-out",
+        "ca.crl.pem",
+        cwd=folder,
+        at=at,
+    )
     _run("crl", "-in", "ca.crl.pem", "-outform", "DER", "-out", "ca.crl", cwd=folder)
 
 
@@ -289,8 +300,10 @@ def openssl_tsa(
     ess_cert_id_alg: str = "sha1",
     tsa_days: int = 730,
     follow_clock: bool = False,
+    crl_days: int = 30,
 ) -> Iterator[OpensslTsa]:
-    """Run the TSA on loopback until the block ends (or LIFETIME passes)."""
+    """Run the TSA on loopback until the block ends (or LIFETIME passes); its CRL is
+    valid ``crl_days`` from when it is issued."""
     lock = threading.Lock()  # openssl ts -reply keeps its serial in a file: one at a time
     answered: list[bytes] = []
 
@@ -324,7 +337,7 @@ def openssl_tsa(
                 return
             with lock:
                 if follow_clock:
-                    publish_crl(folder, at=now())
+                    publish_crl(folder, at=now(), days=crl_days)
                 crl = (folder / "ca.crl").read_bytes()
             self._send(crl, "application/pkix-crl")
 
@@ -341,6 +354,7 @@ def openssl_tsa(
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     base = f"http://127.0.0.1:{server.server_port}"
     make_pki(folder, f"{base}/ca.crl", ess_cert_id_alg=ess_cert_id_alg, tsa_days=tsa_days)
+    publish_crl(folder, days=crl_days)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     stop = threading.Timer(LIFETIME, server.shutdown)  # stops by itself, at the latest
