@@ -9,12 +9,14 @@ of validation data existed while it was current.
 
 A document timestamp is worth as long as its TSA certificate. :func:`renew_pdf` adds the
 validation data of the newest one and a fresh document timestamp over everything; the
-worker calls it for stored documents before the TSA certificate expires (see
-:func:`due_for_renewal` and mediation/archive.py).
+worker calls it for stored documents before the TSA certificate expires, when the
+configured TSA's certificate outlives it (see :func:`due_for_renewal`,
+:func:`timestamper_expiry` and mediation/archive.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -22,7 +24,7 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 
-from asn1crypto import cms, tsp
+from asn1crypto import cms, crl, tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -35,14 +37,15 @@ from pyhanko.sign.signers.pdf_signer import (
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathError, ValidationError
 from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT,
     DefaultSignatureValidator,
     SignatureValidationContext,
 )
 
-from agreements import pki
+from agreements import pki, revinfo
 from agreements._loop import outside_event_loop
 from agreements.tsa import ExternalTimeStamper, PlatformTimeStamper
 
@@ -171,6 +174,13 @@ def last_timestamp_expiry(pdf: bytes) -> datetime | None:
 
 def token_signer_expiry(signed_data: cms.SignedData) -> datetime | None:
     """notAfter of the certificate that signed a timestamp token (or any SignedData)."""
+    cert = token_signer(signed_data)
+    return None if cert is None else cert["tbs_certificate"]["validity"]["not_after"].native
+
+
+def token_signer(signed_data: cms.SignedData) -> asn1_x509.Certificate | None:
+    """The certificate that signed a timestamp token (or any SignedData), from those it
+    carries; None when it carries none that matches."""
     sid = signed_data["signer_infos"][0]["sid"]
     for choice in signed_data["certificates"] or ():
         cert = choice.chosen
@@ -184,18 +194,86 @@ def token_signer_expiry(signed_data: cms.SignedData) -> datetime | None:
         else:
             match = cert.key_identifier == sid.chosen.native
         if match:
-            return cert["tbs_certificate"]["validity"]["not_after"].native
+            return cert
     return None
 
 
-def due_for_renewal(expiry: datetime | None, authority: pki.Authority, now: datetime) -> bool:
+def token_crls(
+    token: cms.ContentInfo, authority: pki.Authority, timestamper: TimeStamper
+) -> list[crl.CertificateList]:
+    """A CRL for every certificate of the chain of the TSA that signed ``token`` that names
+    where its CRL is published, for a CMS container a court checks offline years later
+    (the court package, mediation/court/package.py; CAdES-LT, ETSI EN 319 122-1 5.4).
+
+    The platform's TSA: its CA's own CRLs. An external TSA's (``timestamper`` an
+    ExternalTimeStamper): the chain is validated against its roots and the CRLs fetched
+    from the addresses its certificates name, revocation hard-fail, as signing a PDF
+    does for its DSS (the platform cannot make them). Raises ValueError when the chain
+    does not validate or a CRL cannot be found."""
+    external = timestamper.trust_roots if isinstance(timestamper, ExternalTimeStamper) else None
+    context = validation_context(
+        authority, extra_roots=external, allow_fetching=external is not None
+    )
+    signed_data = token["content"]
+    signer = token_signer(signed_data)
+    if signer is None:
+        raise ValueError("the timestamp token does not carry its signer's certificate")
+    others = [
+        c.chosen
+        for c in signed_data["certificates"] or ()
+        if isinstance(c.chosen, asn1_x509.Certificate)
+    ]
+
+    async def run() -> list[crl.CertificateList]:
+        validator = CertificateValidator(
+            signer, intermediate_certs=others, validation_context=context
+        )
+        try:
+            path = await validator.async_validate_usage(set(), {"time_stamping"})
+        except (PathError, ValidationError) as e:
+            raise ValueError(f"the timestamp authority's chain does not validate: {e}") from e
+        return await revinfo.chain_crls(path, context)
+
+    return outside_event_loop(lambda: asyncio.run(run()))
+
+
+def in_renewal_window(expiry: datetime | None, now: datetime) -> bool:
+    """Whether a file whose newest timestamp's certificate expires at ``expiry`` is within
+    RENEW_BEFORE of it (None: no document timestamp, nothing to renew)."""
+    return expiry is not None and expiry - pki.RENEW_BEFORE <= now
+
+
+def due_for_renewal(expiry: datetime | None, renewal_expiry: datetime, now: datetime) -> bool:
     """A file is renewed once its newest timestamp's certificate is within RENEW_BEFORE of
-    expiring, and only with a TSA certificate that outlives it (ensure_authority renews the
-    TSA certificate on the same schedule, so the new one is in place by then)."""
+    expiring, and only by a TSA certificate that outlives it: ``renewal_expiry``, that of
+    the certificate the renewal's timestamp will carry (:func:`timestamper_expiry`). A
+    timestamp that expires no later than the one it follows extends nothing (ETSI EN
+    319 142-1 5.5: each document timestamp carries the proof on past the previous one's
+    expiry), and the file would be renewed again at every scan."""
+    return in_renewal_window(expiry, now) and renewal_expiry > expiry  # type: ignore[operator]
+
+
+def timestamper_expiry(timestamper: TimeStamper, authority: pki.Authority) -> datetime:
+    """notAfter of the certificate ``timestamper`` signs its tokens with now.
+
+    The platform's TSA: its certificate (ensure_authority renews it RENEW_BEFORE ahead).
+    An external TSA (TSA_URL) keeps its certificates to itself until it signs: a probe
+    token is asked for now and its signer's notAfter read. Not the newest token the
+    platform got from it: that may come from another process or be months old (the TSA
+    replaces its certificate when it chooses), and there is none when the files were
+    timestamped by the platform's TSA before TSA_URL was set; the probe is what the TSA
+    signs with at the moment of renewal, for one request per scan that finds a file due.
+    A TSA serving several certificates at once can still answer the renewal with another
+    one: the caller checks the renewed file's newest timestamp too (mediation/archive.py).
+    Raises what the request raises when the TSA cannot be reached."""
+    if not isinstance(timestamper, ExternalTimeStamper):
+        return authority.tsa["tbs_certificate"]["validity"]["not_after"].native
+    digest = hashlib.sha256(b"mediation archive renewal: which certificate signs").digest()
+    token = outside_event_loop(lambda: asyncio.run(timestamper.async_timestamp(digest, "sha256")))
+    expiry = token_signer_expiry(token["content"])
     if expiry is None:
-        return False
-    current = authority.tsa["tbs_certificate"]["validity"]["not_after"].native
-    return expiry - pki.RENEW_BEFORE <= now and current > expiry
+        raise ValueError("the timestamp authority's token does not carry its certificate")
+    return expiry
 
 
 def renew_pdf(

@@ -19,7 +19,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import cms, parser, tsp, x509
+from asn1crypto import cms, crl, parser, tsp, x509
 from cryptography import x509 as crypto_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
@@ -89,6 +89,7 @@ def context(
     roots: list[x509.Certificate],
     moment: datetime | None = None,
     dss: DocumentSecurityStore | None = None,
+    crls: list[crl.CertificateList] | None = None,
 ) -> ValidationContext:
     # Revocation: documents signed since B-LTA carry, in their DSS, a CRL or OCSP response
     # for every certificate of every chain (agreements.archive); they are used when present
@@ -96,12 +97,14 @@ def context(
     # validation data) verifiable: their signer certificates lived ten minutes and their
     # keys signed once (art 13(1)-(2)), leaving no window in which revoking them mattered.
     # allow_fetching=False keeps verification off the network (deterministic, no leaks):
-    # what a court checks is what the file carries.
+    # what a court checks is what the file carries. ``crls``: a CMS container's own (the
+    # court package's crls fields), as a PDF's are in its DSS.
     kwargs = {
         "trust_roots": roots,
         "moment": moment,
         "allow_fetching": False,
         "revocation_mode": "soft-fail",
+        "crls": list(crls or []),
     }
     if dss is not None:
         return dss.as_validation_context(kwargs)

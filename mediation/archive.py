@@ -5,9 +5,13 @@ its newest document timestamp is valid; before that expires, a new document time
 the file, with the validation data of the old one, carries the proof on (ETSI EN 319 142-1
 5.5, the LTA level's renewal). The worker runs :func:`renew_due` every round; it renews the
 TSA certificate first (pki.ensure_authority does, RENEW_BEFORE ahead), then every stored
-document whose newest timestamp is within RENEW_BEFORE of expiring. Idempotent: a renewed
-document's newest timestamp is by the current TSA certificate, so it is not due again for
-years.
+document whose newest timestamp is within RENEW_BEFORE of expiring, by a timestamp of the
+configured TSA (TSA_URL's, else the platform's) whose certificate outlives it. With an
+external TSA that certificate is the TSA's, not the platform's: it is learnt from a probe
+token (agreements/archive.py ``timestamper_expiry``), and a document is left (and the
+operator told) while no certificate of that TSA outlives its newest timestamp. Idempotent:
+a renewed document's newest timestamp is by the current TSA certificate, so it is not due
+again for years.
 
 What is renewed: the document on record of every agreement (all rounds' files are kept,
 the one on record is the one that counts), of every court application and every ruling.
@@ -65,21 +69,25 @@ def renew_due(now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     authority = refresh_authority()
     timestamper = credentials.timestamper()
+    renewer = _Renewer(authority, timestamper)
     renewed = 0
     for stored in _stored_documents():
-        if not _due(stored.path(), stored.sha256(), authority, now):
+        if not renewer.due(_expiry(stored.path(), stored.sha256()), now):
             continue
         # The row lock, then the path and the file again: a signature given meanwhile is
         # not lost, and a document renewed meanwhile is not renewed twice.
         stored.lock()
         path = stored.path()
-        if not _due(path, stored.sha256(), authority, now):
+        expiry = _expiry(path, stored.sha256())
+        if not renewer.due(expiry, now):
             continue
         pdf = storage().get(path, stored.sha256())
         try:
             new = archive.renew_pdf(pdf, authority, timestamper)
         except Exception:  # one bad file must not stop the others
             log.exception("archive renewal of a %s of case %s failed", stored.kind, stored.case_id)
+            continue
+        if not renewer.extends(expiry, archive.last_timestamp_expiry(new)):
             continue
         before = hashlib.sha256(pdf).hexdigest()
         digest = hashlib.sha256(new).hexdigest()
@@ -93,19 +101,77 @@ def renew_due(now: datetime | None = None) -> int:
             actor_id=None,
         )
         renewed += 1
+    renewer.report()
     db.session.flush()
     return renewed
 
 
-def _due(path: str | None, sha256: str | None, authority: pki.Authority, now: datetime) -> bool:
-    if path is None or not storage().exists(path):
+class _Renewer:
+    """Whether a document is due, by the certificate its renewal's timestamp will carry:
+    the configured TSA's (TSA_URL's when set, the platform's own otherwise), learnt once
+    per scan and only when some document is within RENEW_BEFORE of its expiry
+    (archive.timestamper_expiry: with an external TSA, a probe token)."""
+
+    def __init__(self, authority: pki.Authority, timestamper) -> None:
+        self.authority, self.timestamper = authority, timestamper
+        self._expiry: datetime | None = None
+        self._unreachable = False
+        self.waiting: list[datetime] = []  # due, but no TSA certificate outlives them
+
+    def due(self, expiry: datetime | None, now: datetime) -> bool:
+        if not archive.in_renewal_window(expiry, now) or self._unreachable:
+            return False
+        assert expiry is not None
+        if self._expiry is None:
+            try:
+                self._expiry = archive.timestamper_expiry(self.timestamper, self.authority)
+            except Exception:  # the TSA is down: every due document waits for the next scan
+                log.exception("archive renewal: the timestamp authority cannot be asked")
+                self._unreachable = True
+                return False
+        if archive.due_for_renewal(expiry, self._expiry, now):
+            return True
+        self.waiting.append(expiry)
         return False
+
+    def extends(self, expiry: datetime | None, renewed: datetime | None) -> bool:
+        """The renewal's own timestamp outlives the one it follows (a TSA serving several
+        certificates may have answered with another than the probe's): else it is dropped."""
+        if renewed is not None and expiry is not None and renewed > expiry:
+            return True
+        log.warning(
+            "archive renewal dropped: the timestamp authority answered with a certificate "
+            "expiring %s, not after the one it was to follow (%s)",
+            renewed,
+            expiry,
+        )
+        return False
+
+    def report(self) -> None:
+        """Documents that no renewal can help until the TSA has a certificate that outlives
+        their newest timestamp: the operator must act before the first of them expires
+        (ETSI EN 319 142-1 5.5), so each scan says so."""
+        if self.waiting:
+            log.warning(
+                "%d stored documents are due for archive renewal, the first expiring %s, but "
+                "the timestamp authority's certificate expires %s, no later: it must be "
+                "replaced (or TSA_URL changed) before then",
+                len(self.waiting),
+                min(self.waiting),
+                self._expiry,
+            )
+
+
+def _expiry(path: str | None, sha256: str | None) -> datetime | None:
+    """When the certificate of the stored file's newest document timestamp expires (None:
+    no such file, no document timestamp, or unreadable: reported, not renewed)."""
+    if path is None or not storage().exists(path):
+        return None
     try:
-        expiry = archive.last_timestamp_expiry(storage().get(path, sha256))
+        return archive.last_timestamp_expiry(storage().get(path, sha256))
     except Exception:  # an unreadable (or damaged) file is reported, not renewed
         log.exception("cannot read the timestamps of %s", path)
-        return False
-    return archive.due_for_renewal(expiry, authority, now)
+        return None
 
 
 def _stored_documents() -> list[_Stored]:

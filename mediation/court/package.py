@@ -11,14 +11,18 @@ checks against.
 
 Long-term validation, CAdES-style: the SignedData carries every certificate of the signer's
 and the timestamp's chains and, in its ``crls`` field, a current CRL for each of them (the
-signer certificate's own partition, the TSA's, the issuing CA's, the root's). pyHanko 0.38
-cannot make a CAdES-A archive-time-stamp-v3 attribute (ETSI EN 319 122-1 5.5.3), so the
-archive timestamp is the documented alternative: ``manifest.json.p7s.1.tsr``, an RFC 3161
-token (DER TimeStampToken) over the signature file, which any ``openssl ts -verify`` can
-check. It is renewed as a chain (:func:`renew`): token N covers the signature file followed
-by tokens 1..N-1, so each proves the earlier ones existed while their TSA certificate was
-valid. The signature's own timestamp is checked as of token 1, token N as of token N+1 and
-the newest one as of now.
+signer certificate's own partition, the TSA's, the issuing CA's, the root's; with an
+external TSA, those of that TSA's chain, fetched when the package is built). An archive
+token by a TSA certificate whose CRLs the package does not carry yet carries them in its
+own ``crls`` field (agreements/revinfo.py says which CRL answers for which certificate).
+pyHanko 0.38 cannot make a CAdES-A archive-time-stamp-v3 attribute (ETSI EN 319 122-1
+5.5.3), so the archive timestamp is the documented alternative:
+``manifest.json.p7s.1.tsr``, an RFC 3161 token (DER TimeStampToken) over the signature
+file, which any ``openssl ts -verify`` can check. It is renewed as a chain
+(:func:`renew`): token N covers the signature file followed by tokens 1..N-1, so each
+proves the earlier ones existed while their TSA certificate was valid. The signature's
+own timestamp is checked as of token 1, token N as of token N+1 and the newest one as of
+now.
 
 No Flask or database here: the CLI and the web app wrap it.
 """
@@ -37,7 +41,7 @@ from datetime import UTC, datetime
 from asn1crypto import cms, crl
 from pyhanko.sign.timestamps import TimeStamper
 
-from agreements import archive, keys, pki
+from agreements import archive, keys, pki, revinfo
 from agreements._loop import outside_event_loop
 from agreements.tsa import timestamper_for
 
@@ -136,6 +140,7 @@ def build(
     timestamper = timestamper or timestamper_for(authority)
     signature = _sign_manifest(manifest_bytes, authority, timestamper)
     token = _archive_token(signature, timestamper)
+    token = _with_chain_crls(token, carried_crls([signature]), authority, timestamper)
     entries = [(MANIFEST, manifest_bytes), (SIGNATURE, signature), (archive_name(1), token)]
     return _zip(entries + [(n, files[n]) for n in names], created)
 
@@ -174,13 +179,46 @@ def renew(
     if MANIFEST not in names or SIGNATURE not in names:
         raise ValueError("not a package")
     tokens = archive_numbers(names)
-    chained = zf.read(SIGNATURE) + b"".join(zf.read(archive_name(n)) for n in tokens)
-    token = _archive_token(chained, timestamper or timestamper_for(authority))
+    earlier = [zf.read(SIGNATURE), *(zf.read(archive_name(n)) for n in tokens)]
+    timestamper = timestamper or timestamper_for(authority)
+    token = _archive_token(b"".join(earlier), timestamper)
+    token = _with_chain_crls(token, carried_crls(earlier), authority, timestamper)
     entries = [(n, zf.read(n)) for n in names]
     created = datetime(*zf.getinfo(MANIFEST).date_time, tzinfo=UTC)
     last = 1 + names.index(archive_name(tokens[-1])) if tokens else 2
     entries.insert(last, (archive_name(len(tokens) + 1), token))
     return _zip(entries, created)
+
+
+def _with_chain_crls(
+    token: bytes, carried: list[crl.CertificateList], authority: pki.Authority, timestamper
+) -> bytes:
+    """The archive token with, in its own (unsigned) crls field, the CRLs of its TSA's
+    chain that the package does not carry yet: none when the TSA certificate is the one
+    that timestamped the signature (its CRLs are in the signature file), those of a new
+    TSA certificate, or of another TSA, when it is renewed. The next archive token covers
+    them, as token 1 covers the signature file's."""
+    needed = archive.token_crls(cms.ContentInfo.load(token), authority, timestamper)
+    have = {c.dump() for c in carried}
+    missing = [c for c in needed if c.dump() not in have]
+    return with_revocation_data(token, missing) if missing else token
+
+
+def carried_crls(containers: list[bytes]) -> list[crl.CertificateList]:
+    """Every CRL the package's CMS containers carry (the signature file, the timestamp
+    token in it, the archive tokens), each once: what a court validates with offline."""
+    found: list[crl.CertificateList] = []
+    for data in containers:
+        signed_data = cms.ContentInfo.load(data)["content"]
+        inner = [
+            value["content"]
+            for attr in signed_data["signer_infos"][0]["unsigned_attrs"] or ()
+            if attr["type"].native == "signature_time_stamp_token"
+            for value in attr["values"]
+        ]
+        for holder in (signed_data, *inner):
+            found += [c.chosen for c in holder["crls"] or () if c.name == "crl"]
+    return revinfo.merged(found)
 
 
 def archive_expiry(package: bytes) -> datetime | None:
@@ -243,7 +281,16 @@ def _sign_manifest(manifest: bytes, authority: pki.Authority, timestamper: TimeS
     with credential:
         signature = sign_detached(manifest, credential, timestamper)
     own = getattr(credential, "crls", [])  # a one-off certificate's own CRL partition
-    return with_revocation_data(signature, [*pki.validation_crls(authority), *own])
+    # The CRLs of the signature timestamp's chain: the platform's TSA's are among its
+    # own; an external TSA's (TSA_URL) are fetched now from the addresses its certificates
+    # name, else a court checking the package offline has no revocation data for them.
+    timestamp = cms.ContentInfo.load(signature)["content"]["signer_infos"][0]["unsigned_attrs"]
+    (token,) = [
+        a["values"][0] for a in timestamp if a["type"].native == "signature_time_stamp_token"
+    ]
+    tsa = archive.token_crls(token, authority, timestamper)
+    crls = revinfo.merged(pki.validation_crls(authority), own, tsa)
+    return with_revocation_data(signature, crls)
 
 
 def with_revocation_data(p7s: bytes, crls: list[crl.CertificateList]) -> bytes:

@@ -4,11 +4,14 @@ timestamps, every file's SHA-256 and size, and the names; :func:`summarize` says
 in lines for the CLI.
 
 It needs nothing but the ZIP and the platform's root: no Flask, no database, no network.
+Revocation is checked with the CRLs the package carries (the signature file's and the
+archive tokens' crls fields): an external TSA's among them, fetched when it was built.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -18,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import cms, tsp, x509
+from asn1crypto import cms, crl, tsp, x509
 from pyhanko.sign.validation.generic_cms import (
     async_validate_detached_cms,
     validate_tst_signed_data,
 )
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
+from pyhanko_certvalidator.path import ValidationPath
 
+from agreements import revinfo
 from agreements._loop import outside_event_loop
 
 # The trust policy (no revocation data, no network), the validation moment of a short-lived
@@ -49,6 +54,7 @@ from .package import (
     about_problem,
     archive_name,
     archive_numbers,
+    carried_crls,
     collision_key,
     document_ref,
     name_problem,
@@ -133,10 +139,22 @@ def verify(
     ]
     signer, signed_at, trusted = None, None, False
     if manifest is not None and p7s is not None:
-        proven_at = _check_archive_chain(p7s, tokens, ts_roots, problems)
+        crls = _carried(p7s, tokens)
+        paths: list[ValidationPath | None] = []
+        proven_at = _check_archive_chain(p7s, tokens, ts_roots, problems, crls, paths)
         signer, signed_at, trusted = _check_signature(
-            manifest, p7s, trust_roots, ts_roots, problems, proven_at
+            manifest, p7s, trust_roots, ts_roots, problems, proven_at, crls, paths
         )
+        # Every package with archive timestamps is built with a CRL for each certificate
+        # of its chains that names where its CRL is (package.py): a court offline can fetch
+        # none, so one missing is a package that cannot show its TSA (or signer) was not
+        # revoked (Electronic Signature Law art 13; ETSI EN 319 122-1 5.4, CAdES-LT).
+        if numbers and trusted:
+            problems += [
+                f"no CRL in the package for {cert.subject.human_friendly}: its revocation "
+                "cannot be checked offline"
+                for cert in revinfo.uncovered(paths, crls)
+            ]
 
     listed, about = _parse_manifest(manifest, problems) if manifest is not None else ([], None)
     # Every /2 package is built with an archive timestamp (a /1 may predate them): one
@@ -236,17 +254,32 @@ def _parse_manifest(
     return listed, about
 
 
+def _carried(p7s: bytes, tokens: list[bytes | None]) -> list[crl.CertificateList]:
+    """The CRLs of the signature file (and its timestamp) and of the archive tokens: the
+    revocation data validation uses, offline (nothing is fetched). Unreadable containers
+    carry none; the checks below say what is wrong with them."""
+    found: list[crl.CertificateList] = []
+    for data in (p7s, *tokens):
+        with contextlib.suppress(Exception):  # garbage: the checks below report it
+            found += carried_crls([data]) if data is not None else []
+    return found
+
+
 def _check_archive_chain(
     p7s: bytes,
     tokens: list[bytes | None],
     ts_roots: list[x509.Certificate],
     problems: list[str],
+    crls: list[crl.CertificateList],
+    paths: list[ValidationPath | None],
 ) -> datetime | None:
     """Check the archive timestamps; returns when the first one proves the signature file
     existed (None without a valid chain: the signature's timestamp is then checked now).
 
     Token N must cover the signature file and tokens 1..N-1, be intact and from a trusted
-    TSA as of token N+1's time (the newest: as of now); any break fails the package."""
+    TSA as of token N+1's time (the newest: as of now), its chain checked against the
+    package's CRLs (a revoked TSA certificate fails it); any break fails the package.
+    Each token's validation path is added to ``paths``."""
     if not tokens:
         return None
     times: list[datetime | None] = []
@@ -272,7 +305,9 @@ def _check_archive_chain(
             status = TimestampSignatureStatus(
                 **outside_event_loop(
                     lambda sd=signed_data, m=moment, d=digest: asyncio.run(
-                        validate_tst_signed_data(sd, context(ts_roots, m), lambda _alg: d)
+                        validate_tst_signed_data(
+                            sd, context(ts_roots, m, crls=crls), lambda _alg: d
+                        )
                     )
                 )
             )
@@ -284,11 +319,12 @@ def _check_archive_chain(
             return None
         # The newest token is outside every later hash: its unsigned parts (certificates,
         # CRLs, attributes) are checked like a signature's, as are the older ones.
-        paths = [status.validation_path]
+        own = [status.validation_path]
+        paths += own
         problems += [
             f"archive timestamp {number}: {p}"
-            for p in unsigned_part_problems(signed_data, paths)
-            + revocation_data_problems(signed_data, paths)
+            for p in unsigned_part_problems(signed_data, own)
+            + revocation_data_problems(signed_data, own)
         ]
         covered += token or b""
     return times[0]
@@ -308,11 +344,15 @@ def _check_signature(
     ts_roots: list[x509.Certificate],
     problems: list[str],
     proven_at: datetime | None = None,
+    crls: list[crl.CertificateList] | None = None,
+    paths: list[ValidationPath | None] | None = None,
 ) -> tuple[str | None, datetime | None, bool]:
     """(signer CN, timestamped signing time, trusted); adds what is wrong to ``problems``.
 
     ``proven_at``: when the archive timestamps prove the signature existed; its own
-    timestamp is checked as of then (as of now without one)."""
+    timestamp is checked as of then (as of now without one). ``crls``: the package's
+    revocation data; the validation paths of the signer and of its timestamp are added to
+    ``paths``."""
     before = len(problems)
     try:
         info = cms.ContentInfo.load(p7s, strict=True)
@@ -339,11 +379,14 @@ def _check_signature(
                 async_validate_detached_cms(
                     manifest,
                     signed_data,
-                    signer_validation_context=context(roots, claimed),
-                    ts_validation_context=context(ts_roots, proven_at),
+                    signer_validation_context=context(roots, claimed, crls=crls),
+                    ts_validation_context=context(ts_roots, proven_at, crls=crls),
                 )
             )
         )
+        if paths is not None:
+            tst = status.timestamp_validity
+            paths += [status.validation_path, tst.validation_path if tst else None]
         return _judge(status, signed_data, manifest, problems, before)
     except Exception as e:  # garbage, several signers, anything pyHanko refuses
         problems.append(f"manifest signature cannot be validated: {type(e).__name__}: {e}")

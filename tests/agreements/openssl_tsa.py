@@ -8,6 +8,12 @@ CRL, published at the URL its certificate names, that the platform must fetch an
 the document (PAdES B-LT). The handler answers ``POST`` (a DER TimeStampReq, piped to
 ``openssl ts -reply``) and ``GET /ca.crl``; it stops by itself after ``LIFETIME`` seconds at
 the latest, and each openssl run is bounded too.
+
+For the archive renewal's years, the TSA certificate's validity is a parameter
+(``tsa_days``), the operator can replace it (:meth:`OpensslTsa.roll`), and with
+``follow_clock`` the TSA keeps the test's clock (time-machine's, moved ahead): each openssl
+run is under Debian's faketime at that moment, so tokens carry it as their genTime and the
+CRL is issued anew at it on every fetch, as a TSA publishing its CRL regularly would.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -58,6 +65,8 @@ class OpensslTsa:
     root_pem: Path
     tsa_pem: Path
     answered: list[bytes] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: bool = False  # follow the test's clock (faketime), see the module's docstring
 
     @property
     def root(self) -> asn1_x509.Certificate:
@@ -67,14 +76,30 @@ class OpensslTsa:
     def certificate(self) -> asn1_x509.Certificate:
         return _load_pem(self.tsa_pem)
 
+    def roll(self, days: int) -> asn1_x509.Certificate:
+        """The operator replaces the TSA's key and certificate (valid ``days`` from the
+        test's clock when it follows it); tokens from now on are signed with the new one."""
+        with self.lock:
+            issue_tsa_certificate(self.folder, days, at=now() if self.clock else None)
+        return self.certificate
+
 
 def _load_pem(path: Path) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(asn1_pem.unarmor(path.read_bytes())[2])
 
 
-def _run(*args: str, cwd: Path, data: bytes | None = None) -> bytes:
+def now() -> datetime:
+    """The test's clock (time-machine moves it; the openssl processes do not see that)."""
+    return datetime.now(UTC)
+
+
+def _run(*args: str, cwd: Path, data: bytes | None = None, at: datetime | None = None) -> bytes:
+    clock = []
+    if at is not None:
+        stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        clock = [shutil.which("faketime"), "-f", f"@{stamp}"]
     done = subprocess.run(
-        [shutil.which("openssl"), *args],
+        [*clock, shutil.which("openssl"), *args],
         cwd=cwd,
         input=data,
         capture_output=True,
@@ -150,8 +175,11 @@ ess_cert_id_alg = {ess_cert_id_alg}
 """
 
 
-def make_pki(folder: Path, crl_url: str, *, ess_cert_id_alg: str = "sha1") -> None:
-    """The TSA's own CA and certificate, made with openssl as an operator would.
+def make_pki(
+    folder: Path, crl_url: str, *, ess_cert_id_alg: str = "sha1", tsa_days: int = 730
+) -> None:
+    """The TSA's own CA and certificate (valid ``tsa_days``), made with openssl as an
+    operator would.
 
     ``ess_cert_id_alg`` is what openssl's own default writes (sha1: the ESS
     signing-certificate attribute of RFC 2634; sha256 and up: signing-certificate-v2 of
@@ -199,6 +227,13 @@ def make_pki(folder: Path, crl_url: str, *, ess_cert_id_alg: str = "sha1") -> No
         "root.pem",
         cwd=folder,
     )
+    issue_tsa_certificate(folder, tsa_days)
+    publish_crl(folder)
+
+
+def issue_tsa_certificate(folder: Path, days: int, *, at: datetime | None = None) -> None:
+    """A new RSA key and TSA certificate (tsa.key, tsa.pem) from the TSA's root."""
+    cnf = "openssl.cnf"
     _run(
         "genpkey",
         "-algorithm",
@@ -229,7 +264,7 @@ def make_pki(folder: Path, crl_url: str, *, ess_cert_id_alg: str = "sha1") -> No
         "-batch",
         "-notext",
         "-days",
-        "730",
+        str(days),
         "-in",
         "tsa.csr",
         "-extensions",
@@ -237,14 +272,38 @@ def make_pki(folder: Path, crl_url: str, *, ess_cert_id_alg: str = "sha1") -> No
         "-out",
         "tsa.pem",
         cwd=folder,
+        at=at,
     )
-    _run("ca", "-config", cnf, "-gencrl", "-out", "ca.crl.pem", cwd=folder)
+
+
+def publish_crl(folder: Path, *, at: datetime | None = None, days: int = 30) -> None:
+    """The root's CRL (ca.crl, DER), issued at ``at`` (now when None), valid ``days``."""
+    _run(
+        "ca",
+        "-config",
+        "openssl.cnf",
+        "-gencrl",
+        "-crldays",
+        str(days),
+        "-out",
+        "ca.crl.pem",
+        cwd=folder,
+        at=at,
+    )
     _run("crl", "-in", "ca.crl.pem", "-outform", "DER", "-out", "ca.crl", cwd=folder)
 
 
 @contextmanager
-def openssl_tsa(folder: Path, *, ess_cert_id_alg: str = "sha1") -> Iterator[OpensslTsa]:
-    """Run the TSA on loopback until the block ends (or LIFETIME passes)."""
+def openssl_tsa(
+    folder: Path,
+    *,
+    ess_cert_id_alg: str = "sha1",
+    tsa_days: int = 730,
+    follow_clock: bool = False,
+    crl_days: int = 30,
+) -> Iterator[OpensslTsa]:
+    """Run the TSA on loopback until the block ends (or LIFETIME passes); its CRL is
+    valid ``crl_days`` from when it is issued."""
     lock = threading.Lock()  # openssl ts -reply keeps its serial in a file: one at a time
     answered: list[bytes] = []
 
@@ -264,6 +323,7 @@ def openssl_tsa(folder: Path, *, ess_cert_id_alg: str = "sha1") -> Iterator[Open
                         "/dev/stdout",
                         cwd=folder,
                         data=request,
+                        at=now() if follow_clock else None,
                     )
             except (RuntimeError, subprocess.TimeoutExpired):
                 self.send_error(500)
@@ -275,7 +335,11 @@ def openssl_tsa(folder: Path, *, ess_cert_id_alg: str = "sha1") -> Iterator[Open
             if self.path != "/ca.crl":
                 self.send_error(404)
                 return
-            self._send((folder / "ca.crl").read_bytes(), "application/pkix-crl")
+            with lock:
+                if follow_clock:
+                    publish_crl(folder, at=now(), days=crl_days)
+                crl = (folder / "ca.crl").read_bytes()
+            self._send(crl, "application/pkix-crl")
 
         def _send(self, body: bytes, content_type: str) -> None:
             self.send_response(200)
@@ -289,7 +353,8 @@ def openssl_tsa(folder: Path, *, ess_cert_id_alg: str = "sha1") -> Iterator[Open
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     base = f"http://127.0.0.1:{server.server_port}"
-    make_pki(folder, f"{base}/ca.crl", ess_cert_id_alg=ess_cert_id_alg)
+    make_pki(folder, f"{base}/ca.crl", ess_cert_id_alg=ess_cert_id_alg, tsa_days=tsa_days)
+    publish_crl(folder, days=crl_days)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     stop = threading.Timer(LIFETIME, server.shutdown)  # stops by itself, at the latest
@@ -303,6 +368,8 @@ def openssl_tsa(folder: Path, *, ess_cert_id_alg: str = "sha1") -> Iterator[Open
             root_pem=folder / "root.pem",
             tsa_pem=folder / "tsa.pem",
             answered=answered,
+            lock=lock,
+            clock=follow_clock,
         )
     finally:
         stop.cancel()

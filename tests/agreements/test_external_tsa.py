@@ -16,6 +16,7 @@ validation context, ``sign adesverify`` with revocation checking from the DSS), 
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -26,7 +27,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 import weasyprint
-from asn1crypto import cms
+from asn1crypto import cms, crl
 from asn1crypto import pem as asn1_pem
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -34,12 +35,12 @@ from agreements import archive, pki, tsa, verify
 from agreements import signing as agreement_signing
 from mediation.agreements import credentials, signing
 from mediation.court import application as court_application
-from mediation.court import bundle, package_verify
+from mediation.court import bundle, package, package_verify
 from mediation.extensions import db
 from tests.court.conftest import apply_jointly, in_force
 from tests.court.offline import mediation_command
 
-from .openssl_tsa import openssl_tsa, require_tools
+from .openssl_tsa import openssl_tsa, publish_crl, require_tools
 
 PYHANKO = Path(sys.executable).parent / "pyhanko"  # pyhanko-cli, from the [test] extra
 TOOLS = ("openssl", "pdfsig", "certutil", "faketime")
@@ -120,7 +121,15 @@ def run_at(signed, moment: datetime, *command: str) -> subprocess.CompletedProce
         capture_output=True,
         text=True,
         cwd=signed.dir,
-        env={"PATH": "/usr/bin:/bin", "TZ": "UTC", "HOME": str(signed.dir), "LANG": "C.UTF-8"},
+        # PYTHONPATH: the `mediation` command runs this checkout's code (tests/conftest.py),
+        # not the editable install's, which may be another worktree's.
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TZ": "UTC",
+            "HOME": str(signed.dir),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": os.environ["PYTHONPATH"],
+        },
         check=False,
         timeout=300,
     )
@@ -407,6 +416,93 @@ def test_openssl_verifies_every_timestamp_token(signed):
     name, token, data = checks[0]
     done = openssl_ts_verify(signed, signed.at_signing, "changed", token, data[::-1])
     assert done.returncode != 0
+
+
+def test_the_package_carries_the_external_tsas_crls_for_a_court_offline(signed):
+    """The package's CMS carries the CRL of the external TSA's chain, fetched when it was
+    built (before: the platform's CRLs only, and a court offline had no revocation data
+    for the TSA). ``openssl ts -verify -crl_check_all`` with no CRL but the package's, the
+    TSA stopped, accepts the manifest's timestamp and the archive token."""
+    with zipfile.ZipFile(io.BytesIO(signed.package)) as zf:
+        containers = [zf.read("manifest.json.p7s"), zf.read("manifest.json.p7s.1.tsr")]
+    crls = package.carried_crls(containers)
+    theirs = [c for c in crls if c.issuer == signed.external.root.subject]
+    assert len(theirs) == 1
+    trusted = signed.dir / "tsa-root-and-package-crls.pem"
+    trusted.write_bytes(
+        signed.external.root_pem.read_bytes()
+        + b"".join(asn1_pem.armor("X509 CRL", c.dump()) for c in theirs)
+    )
+    for moment in moments(signed):
+        for name, token, data in package_tokens(signed.package):
+            (signed.dir / f"{name}.tst").write_bytes(token)
+            (signed.dir / f"{name}.data").write_bytes(data)
+            done = run_at(
+                signed,
+                moment,
+                signed.tools["openssl"],
+                "ts",
+                "-verify",
+                "-token_in",
+                "-in",
+                f"{name}.tst",
+                "-data",
+                f"{name}.data",
+                "-CAfile",
+                trusted.name,
+                "-crl_check_all",
+            )
+            assert done.returncode == 0 and "Verification: OK" in done.stdout, (
+                name,
+                done.stdout + done.stderr,
+            )
+
+
+def test_court_verify_checks_the_tsa_against_the_packages_crls(signed):
+    """``mediation court verify`` validates with the CRLs the package carries: a CRL of the
+    TSA's CA revoking the TSA's certificate, in the archive token's crls field (outside
+    every hash, the one place it can be added), makes the package NOT VALID, offline.
+    Before, no CRL was read and the package was VALID. The TSA's CA revokes it now, after
+    the package was built; the check is as of now, a day later."""
+    folder = signed.external.folder
+    subprocess.run(
+        [signed.tools["openssl"], "ca", "-config", "openssl.cnf", "-revoke", "tsa.pem"],
+        cwd=folder,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    publish_crl(folder)
+    revoked = crl.CertificateList.load((folder / "ca.crl").read_bytes())
+    assert revoked["tbs_cert_list"]["revoked_certificates"].native
+    with zipfile.ZipFile(io.BytesIO(signed.package)) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    token = entries["manifest.json.p7s.1.tsr"]
+    entries["manifest.json.p7s.1.tsr"] = package.with_revocation_data(token, [revoked])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    (signed.dir / "revoked.zip").write_bytes(out.getvalue())
+    roots = [signed.root, signed.external.root]
+    report = package_verify.verify(out.getvalue(), trust_roots=roots)
+    assert not report.ok
+    assert any("archive timestamp 1" in p for p in report.problems), report.problems
+    done = run_at(
+        signed,
+        datetime.now(UTC) + timedelta(days=1),
+        mediation_command(),
+        "court",
+        "verify",
+        "revoked.zip",
+        "--root",
+        "root.pem",
+        "--root",
+        "tsa-root.pem",
+    )
+    assert done.returncode == 1 and done.stdout.startswith("NOT VALID"), done.stdout
+    # The same token with the package's own CRLs again is VALID: only the revocation counts.
+    assert package_verify.verify(signed.package, trust_roots=roots).ok
 
 
 @pytest.mark.parametrize("ess_cert_id_alg", ["sha1", "sha256"])

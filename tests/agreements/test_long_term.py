@@ -78,10 +78,12 @@ def world(tmp_path_factory):
     for moment in MONTHLY:  # the worker's schedule (it scans daily; monthly is enough here)
         with time_machine.travel(moment, tick=False):
             authority = ensure(directory)  # renews the TSA certificate when due
-            if archive.due_for_renewal(archive.last_timestamp_expiry(pdf), authority, moment):
-                pdf = archive.renew_pdf(pdf, authority, tsa.timestamper_for(authority))
+            stamper = tsa.timestamper_for(authority)
+            current = archive.timestamper_expiry(stamper, authority)
+            if archive.due_for_renewal(archive.last_timestamp_expiry(pdf), current, moment):
+                pdf = archive.renew_pdf(pdf, authority, stamper)
                 renewals.append(moment)
-            if archive.due_for_renewal(package.archive_expiry(zipped), authority, moment):
+            if archive.due_for_renewal(package.archive_expiry(zipped), current, moment):
                 zipped = package.renew(zipped, authority=authority)
     tools = tmp_path_factory.mktemp("court")
     (tools / "root.pem").write_text(pem(authority.root))
