@@ -91,11 +91,20 @@ def take_over(question_id: int):
     form = TakeOverForm()
     if not form.validate_on_submit():
         abort(400)
-    if (
-        refused := _act(item, partial(ops.take_over, item, current_user, _holder_of(form)))
-    ) is not None:
+    records = []  # the handover made, or None: back in the pool meanwhile, simply taken
+
+    def step() -> None:
+        records.append(ops.take_over(item, current_user, _holder_of(form)))
+
+    if (refused := _act(item, step)) is not None:
         return refused
-    flash(_("The question is yours to answer now; the expert who had taken it is told."), "success")
+    if records and records[0] is None:
+        flash(_("The question is yours to answer now."), "success")
+    else:
+        flash(
+            _("The question is yours to answer now; the expert who had taken it is told."),
+            "success",
+        )
     return redirect(url_for("consultation.question", question_id=item.id))
 
 

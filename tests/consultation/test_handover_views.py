@@ -297,3 +297,20 @@ def test_the_administrator_s_put_back_sent_twice_is_done_once(app):
     assert early.status_code == 302
     assert "可在" in admin.get(early.location).get_data(as_text=True)
     assert _state(app, fresh["question"])[:2] == ("taken", fresh["ids"]["holder"])
+
+
+def test_taking_over_a_question_put_back_meanwhile_says_only_that_it_is_theirs(app):
+    """The colleague's page offered the take-over; the administrator put the question back
+    before the tap: the colleague simply takes it, and nobody is said to be told."""
+    world = _world(app)
+    page = f"/consultation/{world['question']}"
+    colleague = _client(app, world, "colleague")
+    form = {"holder": world["ids"]["holder"], "csrf_token": csrf_token(colleague, page)}
+    with app.app_context():
+        question = db.session.get(Question, world["question"])
+        admin = db.session.get(type(question.asker), world["ids"]["admin"])
+        ops.put_back(question, admin, world["ids"]["holder"])
+        db.session.commit()
+    _, shown = _tapped(colleague, f"{page}/take-over", form)
+    assert "这个问题现在由您答复。" in shown and "已通知原来领取它的专家" not in shown
+    assert _state(app, world["question"])[:2] == ("taken", world["ids"]["colleague"])
