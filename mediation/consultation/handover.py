@@ -28,7 +28,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from mediation.accounts.models import User
+from mediation.accounts.models import Role, User
 from mediation.booking.repeats import REPEAT_WINDOW
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
@@ -46,7 +46,7 @@ from .routing import (
     holds,
     in_pool,
     pool,
-    region_admins,
+    province_of,
     relievable_at,
 )
 
@@ -204,8 +204,17 @@ def may_take_over(user: User, question: Question, *, now: datetime | None = None
 
 def may_put_back(user: User, question: Question) -> bool:
     """``user`` is an administrator of the question's region (routing.region_admins):
-    those the worker tells when it is late."""
-    return user.is_authenticated and user in region_admins(question.region_code)
+    those the worker tells when it is late. Asked of ``user`` alone (every question page
+    asks it, the asker's too), not by listing the region's administrators."""
+    if not user.is_authenticated or not user.active:
+        return False
+    if user.has_role(Role.platform_admin):
+        return True
+    return (
+        user.has_role(Role.institution_admin)
+        and user.institution is not None
+        and province_of(user.institution.region_code) == question.region_code
+    )
 
 
 def take_over(

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from mediation.accounts.models import Role
+from mediation.accounts.models import Role, User
 from mediation.consultation import operations as ops
 from mediation.consultation.models import Handover, Question
 from mediation.core.db import utcnow
@@ -314,3 +314,23 @@ def test_taking_over_a_question_put_back_meanwhile_says_only_that_it_is_theirs(a
     _, shown = _tapped(colleague, f"{page}/take-over", form)
     assert "这个问题现在由您答复。" in shown and "已通知原来领取它的专家" not in shown
     assert _state(app, world["question"])[:2] == ("taken", world["ids"]["colleague"])
+
+
+def test_who_may_put_back_is_who_is_told_when_it_is_late(app):
+    """may_put_back asks the user alone; it answers as the list the worker tells does
+    (routing.region_admins), for every role, an administrator whose account was closed,
+    and one with no institution."""
+    world = _world(app)
+    with app.app_context():
+        question = db.session.get(Question, world["question"])
+        closed = make_user(
+            Role.institution_admin, institution_id=make_institution(region_code="320102").id
+        )
+        closed.active = False
+        homeless = make_user(Role.institution_admin)
+        db.session.flush()
+        told = ops.region_admins(question.region_code)
+        people = [db.session.get(User, i) for i in world["ids"].values()] + [closed, homeless]
+        for user in people:
+            assert ops.may_put_back(user, question) == (user in told), user.id
+        db.session.rollback()
