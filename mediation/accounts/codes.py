@@ -186,11 +186,20 @@ def _unused(user: User | None, sent_to: str, purpose: CodePurpose, bound_to: str
     )
 
 
-def retire_codes(user: User, purpose: CodePurpose, *, now: datetime | None = None) -> None:
-    """Unused codes of ``purpose`` stop working (what they would have confirmed changed)."""
+def _document_of(bound_to: str | None) -> str | None:
+    """The document a ``CodeFor.bound_to`` names ("agreement:12"), without its content."""
+    return None if bound_to is None else bound_to.split("@")[0]
+
+
+def retire_codes(
+    user: User, purpose: CodePurpose, *, document: str | None = None, now: datetime | None = None
+) -> None:
+    """Unused codes of ``purpose`` stop working (what they would have confirmed changed):
+    those sent for ``document`` ("minutes:7"), or all of them."""
     now = now or utcnow()
     for old in db.session.scalars(_unused(user, "", purpose)):
-        old.consumed_at = now
+        if document is None or _document_of(old.bound_to) == document:
+            old.consumed_at = now
 
 
 def next_code_at(
@@ -290,10 +299,15 @@ def _send(
     if code_for is not None:
         bound_to = code_for.bound_to
     _may_send(sent_to, purpose, now, user=user, bound_to=bound_to, by_browser=user is None)
-    # Earlier codes of the same purpose stop working, whatever they were for: only the
-    # newest message counts.
+    # Earlier codes of the same purpose stop working: only the newest message counts. A
+    # code that signs a document is replaced by a new one for that document only (in
+    # whatever content it was sent for): a party with the agreement and the court
+    # application open in two tabs keeps the agreement's code while they ask for the
+    # application's, each signing only its own document (``CodeFor``) until it is used or
+    # expires. The guesses they allow together are counted in ``_consume``.
     for old in db.session.scalars(_unused(user, sent_to, purpose, bound_to)):
-        old.consumed_at = now
+        if code_for is None or _document_of(old.bound_to) == code_for.document:
+            old.consumed_at = now
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = current_app.config["ONE_TIME_CODE_TTL_MINUTES"]
     db.session.add(
@@ -372,17 +386,55 @@ def _consume(
 
     The try is counted by a conditional UPDATE before the comparison, so parallel
     guesses cannot share one count; using the code is conditional too, so it works once.
-    An account's newest code works only for what it was sent for (``bound_to``): the right
-    code for something else is ``CodeNotForThisError``, and stays unused.
+    An account's code works only for what it was sent for (``bound_to``): the right code
+    of another live code of the account (another document, or this one before it
+    changed) is ``CodeNotForThisError``, and stays unused.
     """
-    record_id = db.session.scalar(
-        _unused(user, sent_to, purpose, bound_to)
-        .with_only_columns(OneTimeCode.id)
-        .where(OneTimeCode.expires_at > now)
+    code = code.strip()
+    if user is None:  # a code to a number: the one live code of the browser that asked
+        record_id = db.session.scalar(
+            _unused(user, sent_to, purpose, bound_to)
+            .with_only_columns(OneTimeCode.id)
+            .where(OneTimeCode.expires_at > now)
+            .order_by(OneTimeCode.id.desc())
+        )
+        return record_id is not None and _try(record_id, user, purpose, code, now)
+    live = _unused(user, sent_to, purpose).where(OneTimeCode.expires_at > now)
+    own = db.session.scalar(
+        live.with_only_columns(OneTimeCode.id)
+        .where(_bound_is(bound_to))
         .order_by(OneTimeCode.id.desc())
     )
-    if record_id is None:
-        return False
+    if own is not None and _try(own, user, purpose, code, now):
+        return True
+    # Not this document's code: perhaps another live one's (the code of the other tab).
+    # Each code it is compared with counts the try, as on its own page: no code is tried
+    # more often than the limit, so live codes for several documents allow no more
+    # guesses than the same codes did when each new one retired the one before.
+    ids = db.session.scalars(live.with_only_columns(OneTimeCode.id).where(~_bound_is(bound_to)))
+    others = db.session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.id.in_(ids.all()),
+            OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
+        )
+        .values(attempts=OneTimeCode.attempts + 1)
+        .returning(OneTimeCode.code_hash, OneTimeCode.sent_to, OneTimeCode.bound_to)
+    ).all()
+    for other in others:
+        sent_for = _code_hash(_subject(user, other.sent_to, other.bound_to), purpose, code)
+        if hmac.compare_digest(other.code_hash, sent_for):
+            raise CodeNotForThisError(changed=_same_document(other.bound_to, bound_to))
+    return False
+
+
+def _bound_is(bound_to: str | None):
+    return OneTimeCode.bound_to.is_(None) if bound_to is None else OneTimeCode.bound_to == bound_to
+
+
+def _try(record_id: int, user: User | None, purpose: CodePurpose, code: str, now: datetime) -> bool:
+    """One try of ``code`` against the code ``record_id`` (for what it was sent for),
+    counted first; True once when it is that code, which is then used."""
     counted = db.session.execute(
         update(OneTimeCode)
         .where(
@@ -394,14 +446,7 @@ def _consume(
     ).first()
     if counted is None:
         return False  # too many tries: only a new code helps
-    if user is not None and counted.bound_to != bound_to:
-        sent_for = _code_hash(
-            _subject(user, counted.sent_to, counted.bound_to), purpose, code.strip()
-        )
-        if hmac.compare_digest(counted.code_hash, sent_for):
-            raise CodeNotForThisError(changed=_same_document(counted.bound_to, bound_to))
-        return False
-    expected = _code_hash(_subject(user, counted.sent_to, bound_to), purpose, code.strip())
+    expected = _code_hash(_subject(user, counted.sent_to, counted.bound_to), purpose, code)
     if not hmac.compare_digest(counted.code_hash, expected):
         return False
     used = db.session.execute(
@@ -432,11 +477,12 @@ def code_would_pass(user: User, purpose: CodePurpose, code: str, *, code_for: Co
         .where(
             OneTimeCode.expires_at > utcnow(),
             OneTimeCode.attempts < current_app.config["ONE_TIME_CODE_MAX_ATTEMPTS"],
+            OneTimeCode.bound_to == code_for.bound_to,
         )
         .order_by(OneTimeCode.id.desc())
         .limit(1)
     ).first()
-    if record is None or record.bound_to != code_for.bound_to:
+    if record is None:
         return False
     expected = _code_hash(_subject(user, record.sent_to, record.bound_to), purpose, code.strip())
     return hmac.compare_digest(record.code_hash, expected)

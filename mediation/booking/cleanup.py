@@ -5,26 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mediation.cases.models import Case
+from mediation.cases.states import CaseStatus
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import notices
+from .arranging import _cancel_rows, _live_of_case, _locked, _reason, offered_with
+from .changes import cancel
 from .models import MediationSession, SessionStatus
-from .operations import (
-    CASE_ENDED,
-    CLOSED,
-    NEW_MEDIATOR,
-    NOT_AGREED,
-    _cancel_rows,
-    _live_of_case,
-    _locked,
-    _reason,
-    cancel,
-    offered_with,
-)
+
+CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
+NOT_AGREED = _l("no time was agreed before it began")
+CASE_ENDED = _l("the case has ended")
+NEW_MEDIATOR = _l("the case has a new mediator, who will book again")
 
 
 def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from mediation.accounts.models import User
 from mediation.cases import agency
@@ -22,11 +23,8 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 
 from . import notices, reminders, repeats
-from .models import MediationSession, SessionStatus
-from .operations import (
+from .arranging import (
     BOOKABLE,
-    CHOSEN_ELSEWHERE,
-    MAX_OFFERED,
     _check_fits,
     _check_side,
     _flush_or_taken,
@@ -37,6 +35,10 @@ from .operations import (
     lock_calendar,
     offered_with,
 )
+from .models import MediationSession, SessionStatus
+
+MAX_OFFERED = 6
+CHOSEN_ELSEWHERE = _l("another offered time was chosen")
 
 
 def offer(

@@ -1,7 +1,8 @@
 """What one party may not see of the other side's: evidence that was not shared with them
 (files and journal entries), the other side's address for documents, what the other
-side said to the mediator in a caucus, and everything of a session the mediator held with
-the other side alone (SPC online mediation rules art 16)."""
+side said to the mediator in a caucus, everything of a session the mediator held with
+the other side alone (SPC online mediation rules art 16), and the applicant's consultation
+of an expert before filing (not even that it took place)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,21 @@ SESSION_CONTENT = {
     ),
     "minutes.confirmed": ("disputes",),
 }
+
+
+# Entries the other side does not see at all, not even that they exist, by the prefix of
+# their action: the applicant's consultation of an expert before filing, copied into the
+# case when it was turned into one (consultation/conversion.py, and an answer or handover
+# after it). That they asked, what, and which expert answered is the applicant's private
+# matter, not the respondent's (People's Mediation Law art 15 (4); SPC online mediation
+# rules art 29 (4)). The case's staff see them, and the court receives the whole chain
+# (court/bundle.py): it checks the chain, and may see what the mediator may.
+OWN_SIDE_ENTRIES = {"consultation.": Side.applicant}
+
+
+def entry_side(action: str) -> str | None:
+    """The side a whole entry belongs to (its other side does not see it), if any."""
+    return next((side for p, side in OWN_SIDE_ENTRIES.items() if action.startswith(p)), None)
 
 
 def is_party(user: User, case: Case) -> bool:
@@ -77,6 +93,14 @@ def readable_sides(case: Case, viewer: User) -> set[str]:
     every side's."""
     sides = {p.side for p in case.parties if p.user_id == viewer.id}
     return sides or set(Side)
+
+
+def shown_entries(case: Case, viewer: User):
+    """A function that tells whether ``viewer`` sees a journal entry at all (by its
+    action): staff of the case see every entry, a party (their agent too: a party row of
+    the same side) not the other side's own entries (``OWN_SIDE_ENTRIES``)."""
+    sides = readable_sides(case, viewer)
+    return lambda action: entry_side(action) in (None, *sides)
 
 
 def one_side_sessions(payloads: Iterable[tuple[str, dict[str, Any]]]) -> dict[int, str]:

@@ -46,7 +46,14 @@ from .forms import AnswerForm, ChooseAgainForm, MediatorIdentityForm
 from .intake_views import who_mediates
 from .labels import STATUS_NAMES
 from .models import Case, CaseParty, FailureRecord, Side
-from .privacy import actor_name, is_party, may_see_evidence, name_mismatch, shown_identity
+from .privacy import (
+    actor_name,
+    is_party,
+    may_see_evidence,
+    name_mismatch,
+    shown_entries,
+    shown_identity,
+)
 from .states import Action, CaseStatus, TerminationReason
 from .timeline import who_did
 
@@ -152,7 +159,7 @@ def render_case(case: Case, entered: dict | None = None, answer_form: AnswerForm
         remaining_days=clocks.remaining_days,
         chain=verify_chain(case.id),
         steps=ops.available_steps(current_user, case),
-        timeline=timeline(case),
+        timeline=timeline(case, current_user),
         step_form=FlaskForm(),
         answer_form=answer_form,
         identity_form=MediatorIdentityForm(),
@@ -212,15 +219,19 @@ def case_clocks(case: Case) -> list[tuple[str, datetime]]:
     return [(label, due) for label, due in running if due is not None]
 
 
-def timeline(case: Case) -> list[JournalEntry]:
-    return list(
-        db.session.scalars(
+def timeline(case: Case, viewer: User) -> list[JournalEntry]:
+    """The entries ``viewer`` sees (a party not the other side's own: privacy.py)."""
+    shown = shown_entries(case, viewer)
+    return [
+        entry
+        for entry in db.session.scalars(
             select(JournalEntry)
             .where(JournalEntry.case_id == case.id)
             .order_by(JournalEntry.seq)
             .options(joinedload(JournalEntry.actor))
         )
-    )
+        if shown(entry.action)
+    ]
 
 
 @login_required

@@ -9,7 +9,7 @@ order, and never goes back up it:
 
 1. A turn that spans cases: ``one_at_a_time`` (the codes sent to one recipient, a job that
    must run once), a user's row (an applicant filing, an asker asking), a question's row
-   (consultation), a mediator's calendar (``booking.operations.lock_calendar``).
+   (consultation), a mediator's calendar (``booking.arranging.lock_calendar``).
 2. A room's row (``rooms.operations.lock``): every step in a room starts there, and ending
    the room goes on to the case's journal, the session and the minutes.
 3. The case's turn: its journal head's row (``journal.operations.turn``). Nearly every step

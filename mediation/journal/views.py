@@ -14,6 +14,7 @@ from mediation.cases.privacy import (
     one_side_sessions,
     readable_sides,
     redactor,
+    shown_entries,
 )
 from mediation.cases.timeline import lines
 from mediation.extensions import db
@@ -34,11 +35,13 @@ def _entries(case_id: int) -> list[JournalEntry]:
 
 
 def _visible(case: Case) -> list[tuple[JournalEntry, dict]]:
-    """Each entry with its payload as the viewer may see it (a party does not see the other
-    side's unshared evidence or address, caucus, or session held with it alone); the chain
-    is verified on the full entries. Sealed content is shown beside its hash to those of
-    its side (and staff), as a dash to the other side."""
+    """Each entry the viewer sees, with its payload as they may see it (a party does not see
+    the other side's unshared evidence or address, caucus, or session held with it alone,
+    nor the entries of the other side's own, such as the applicant's consultation before
+    filing, at all); the chain is verified on the full entries. Sealed content is shown
+    beside its hash to those of its side (and staff), as a dash to the other side."""
     entries = _entries(case.id)
+    shown_to_viewer = shown_entries(case, current_user)
     sealed = sealed_of(case.id)
     redact = redactor(
         case, current_user, one_side=one_side_sessions((e.action, e.payload) for e in entries)
@@ -46,6 +49,8 @@ def _visible(case: Case) -> list[tuple[JournalEntry, dict]]:
     readable = readable_sides(case, current_user)
     shown = []
     for entry in entries:
+        if not shown_to_viewer(entry.action):
+            continue
         payload = redact(entry.action, entry.payload, entry.actor_id)
         row = sealed.get(entry.id)
         if row is not None:
@@ -74,6 +79,24 @@ def case_journal(case_id: int):
 def case_journal_json(case_id: int):
     case = _case_or_404(case_id)
     report = verify_chain(case.id)
+    if is_party(current_user, case):
+        # A party reads the entries they may see, not the chain's positions, links or
+        # length: those would show that entries are kept from them, and where (the other
+        # side's own: cases.privacy), and a party could not re-check the chain anyway, its
+        # payloads being redacted. The platform's verdict on the chain is theirs.
+        return {
+            "case": case.number,
+            "chain": {"ok": report.ok},
+            "entries": [
+                {
+                    "action": e.action,
+                    "actor_id": e.actor_id,
+                    "created_at": e.created_at.isoformat(timespec="microseconds"),
+                    "payload": payload,
+                }
+                for e, payload in _visible(case)
+            ],
+        }
     return {
         "case": case.number,
         "chain": {"ok": report.ok, "entries": report.entries, "broken_at": report.broken_at},

@@ -144,8 +144,13 @@ def open_review(session: MediationSession, minutes: Minutes, *, by: User | None)
         answer.version = minutes.version
         answer.confirmed_at = answer.unanswered_at = None
         answer.disputes = []
-        # A code asked for to confirm the old words must not confirm the new ones.
-        accounts.retire_codes(participant.user, CodePurpose.minutes_confirmation)
+        # A code asked for to confirm the old words must not confirm the new ones (a code
+        # for another session's minutes still confirms those: accounts.codes).
+        accounts.retire_codes(
+            participant.user,
+            CodePurpose.minutes_confirmation,
+            document=code_for(minutes, minutes.version).document,
+        )
         notify.tell(
             participant.user, REVIEW_ASKED, number=session.case.number, link=link_for(participant)
         )

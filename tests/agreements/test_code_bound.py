@@ -165,3 +165,24 @@ def test_the_text_names_the_case_and_the_document_in_chinese(app, client):
     assert f"您正在签署案件{number}的调解协议书" in text, text
     assert not re.search(r"[A-Za-z]", text.replace(number, "")), text
     assert len(text) <= 70, len(text)  # one text message
+
+
+def test_two_tabs_each_code_signs_its_own_agreement(app, client):
+    """The signer asks for a code on case A's agreement, then on case B's in another tab:
+    A's code still signs A (it was "wrong or expired" when B's code retired it), and B's
+    signs B; each on the other's page is said to be for another document."""
+    a, b, phone = two_cases_of_one_signer(app)
+    page_a, page_b = f"/cases/{a}/agreement/sign", f"/cases/{b}/agreement/sign"
+    assert login(client, phone, PASSWORD).status_code == 302
+    shown_a, shown_b = shown_on(client, page_a), shown_on(client, page_b)
+    post(client, page_a, action="code", shown=shown_a, drawing=DRAWN)
+    code_a = code_in(last_text(app, phone))
+    post(client, page_b, action="code", shown=shown_b, drawing=DRAWN)
+    code_b = code_in(last_text(app, phone))
+
+    crossed = post(client, page_b, action="sign", code=code_a, shown=shown_b, drawing=DRAWN)
+    assert crossed.status_code == 422 and ANOTHER in crossed.get_data(as_text=True)
+    signed = post(client, page_a, action="sign", code=code_a, shown=shown_a, drawing=DRAWN)
+    assert signed.status_code == 302 and signed_by(app, a, phone)
+    signed = post(client, page_b, action="sign", code=code_b, shown=shown_b, drawing=DRAWN)
+    assert signed.status_code == 302 and signed_by(app, b, phone)

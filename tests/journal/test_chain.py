@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import text
 
+from mediation.accounts.models import Role
 from mediation.cases.models import Case
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -97,8 +98,19 @@ def test_the_journal_page_shows_the_state_of_the_chain(app, case_id, client):
     with app.app_context():
         run("DELETE FROM journal_entries WHERE case_id = :c AND seq = 4", c=case_id)
     page = client.get(f"/cases/{case_id}/journal").get_data(as_text=True)
-    assert "日志链在第4条处断裂" in page
-    data = client.get(f"/cases/{case_id}/journal.json").json
+    # A party is told that it broke, not where: the chain's positions and length would show
+    # them that entries are kept from them (cases.privacy); staff are told where.
+    assert "日志链已断裂" in page and "第4条" not in page
+    assert client.get(f"/cases/{case_id}/journal.json").json["chain"] == {"ok": False}
+    with app.app_context():
+        admin = make_user(Role.platform_admin).phone
+        db.session.commit()
+        # Filed (a draft is the applicant's alone), without an entry more.
+        run("UPDATE cases SET status = 'submitted' WHERE id = :c", c=case_id)
+    staff = app.test_client()
+    login(staff, admin, PASSWORD)
+    assert "日志链在第4条处断裂" in staff.get(f"/cases/{case_id}/journal").get_data(as_text=True)
+    data = staff.get(f"/cases/{case_id}/journal.json").json
     assert data["chain"] == {"ok": False, "entries": ENTRIES - 1, "broken_at": 4}
 
 

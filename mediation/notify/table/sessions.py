@@ -13,7 +13,7 @@ ROWS: tuple[Notice, ...] = (
         "session booked",
         "participants",
         "both",
-        "booking/operations.py",
+        "booking/scheduling.py",
         "with the personal join link; the e-mail adds the calendar invitation",
     ),
     N(
@@ -21,7 +21,7 @@ ROWS: tuple[Notice, ...] = (
         "session started now",
         "invitees",
         "both",
-        "booking/operations.py",
+        "booking/scheduling.py",
         "立即调解, as the parties agreed: one message each with the join link; no reminder "
         "follows, and the mediator, who started it, goes to the room",
     ),
@@ -30,7 +30,7 @@ ROWS: tuple[Notice, ...] = (
         "session booked less than an hour ahead",
         "participants",
         "both",
-        "booking/operations.py",
+        "booking/scheduling.py",
         "the booking's own message only: the reminders it comes within are not sent on top "
         "(issue #16: six texts at once)",
     ),
@@ -55,7 +55,7 @@ ROWS: tuple[Notice, ...] = (
         "session moved",
         "participants",
         "both",
-        "booking/operations.py",
+        "booking/changes.py",
         "with the reason; calendars replace the event",
     ),
     N(
@@ -63,7 +63,7 @@ ROWS: tuple[Notice, ...] = (
         "session cancelled",
         "participants",
         "both",
-        "booking/operations.py",
+        "booking/changes.py",
         "with the reason; calendars drop the event",
     ),
     N(
@@ -71,7 +71,7 @@ ROWS: tuple[Notice, ...] = (
         "offered times withdrawn",
         "participants",
         "both",
-        "booking/operations.py",
+        "booking/changes.py",
         "with the reason",
     ),
     N(
@@ -79,7 +79,7 @@ ROWS: tuple[Notice, ...] = (
         "guest invited",
         "guest",
         "both",
-        "booking/operations.py",
+        "booking/participants.py",
         "PML art 20; with their own link",
     ),
     N(
@@ -87,7 +87,7 @@ ROWS: tuple[Notice, ...] = (
         "links sent again",
         "invitees",
         "both",
-        "booking/operations.py",
+        "booking/participants.py",
         "the links sent before stop working at once; paced to each number like a code: "
         "within the pace the message waits, and takes the place of one still waiting",
     ),
