@@ -5,7 +5,7 @@ sessions (SPC online mediation rules art 16). Flushes, never commits."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -40,6 +40,11 @@ CONSENT_WITHDRAWN = _l("a party withdrew consent to separate sessions (art 16)")
 GUEST_RELATIONS = ("relative", "neighbour", "colleague", "expert", "interpreter", "other")
 # Who comes with no side: they are neutral, and wait alone while a side is in a caucus.
 NEUTRAL_RELATIONS = ("expert", "interpreter")
+# Links renewed at most this often per session and hour: enough for a lost message, a
+# wrong number mended and a leak noticed; each renewal texts every party and journals, so
+# a form posted in a loop must not go on doing both (a new form names new links, and is
+# never a repeat).
+LINK_RENEWALS_PER_HOUR = 5
 
 
 def invite_guest(
@@ -115,6 +120,14 @@ def resend_links(
     # the second one sees the first one's entry.
     if shown is not None and repeats.links_renewed_from(session, shown, now):
         raise LinksJustSentError
+    if repeats.links_renewed_since(session, now - timedelta(hours=1)) >= LINK_RENEWALS_PER_HOUR:
+        raise NotPermittedError(
+            _(
+                "The links of this session were renewed %(n)d times in the last hour; "
+                "try again later, or call the party.",
+                n=LINK_RENEWALS_PER_HOUR,
+            )
+        )
     dead = {}
     for participant in session.participants:
         if participant.role != "mediator":

@@ -181,16 +181,21 @@ def moved_just_now(
     )
 
 
-def _renewals(session: MediationSession) -> list[JournalEntry]:
-    entries = db.session.scalars(
-        select(JournalEntry)
-        .where(
-            JournalEntry.case_id == session.case_id,
-            JournalEntry.action == "session.links_renewed",
-        )
-        .order_by(JournalEntry.seq.desc())
+def _renewals(session: MediationSession, since: datetime | None = None) -> list[JournalEntry]:
+    """The renewals of ``session``'s links, newest first (those after ``since``)."""
+    query = select(JournalEntry).where(
+        JournalEntry.case_id == session.case_id,
+        JournalEntry.action == "session.links_renewed",
     )
+    if since is not None:
+        query = query.where(JournalEntry.created_at > since)
+    entries = db.session.scalars(query.order_by(JournalEntry.seq.desc()))
     return [e for e in entries if e.payload.get("session_id") == session.id]
+
+
+def links_renewed_since(session: MediationSession, since: datetime) -> int:
+    """How many times ``session``'s links were renewed after ``since``."""
+    return len(_renewals(session, since))
 
 
 def links_shown(session: MediationSession) -> str:
@@ -208,7 +213,4 @@ def links_renewed_from(session: MediationSession, shown: str, now: datetime) -> 
     """The links ``shown`` (``links_shown``) were renewed by a request that named them,
     within the window: this request is that one again. Call with the calendar locked, so
     after the first request's commit."""
-    return any(
-        e.payload.get("form") == shown and e.created_at > now - REPEAT_WINDOW
-        for e in _renewals(session)
-    )
+    return any(e.payload.get("form") == shown for e in _renewals(session, now - REPEAT_WINDOW))

@@ -439,7 +439,7 @@ def resend_links(session_id: int):
         # The links the page showed (repeats.links_shown), a number: anything else names
         # none (a page from before the form had it), and is done as asked.
         shown = request.form.get("links", "")
-        shown = shown if shown.isdigit() and len(shown) <= 10 else None
+        shown = shown if shown.isascii() and shown.isdigit() and len(shown) <= 10 else None
         waits = booking.resend_links(session, by=current_user, shown=shown)
     except NotPermittedError as error:
         db.session.rollback()

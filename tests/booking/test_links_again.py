@@ -188,3 +188,26 @@ def test_the_mediator_is_told_when_paced_messages_go(app, booked, monkeypatch):
     page = _flashed(client, _press(client, booked, _form(client, booked)))
     assert "已生成新链接，之前的链接不再有效。部分参与人刚刚收到过消息" in page
     assert _renewals(app) == 2
+
+
+def test_links_are_renewed_at_most_five_times_an_hour(app, booked, monkeypatch):
+    """Each renewal texts every party and journals: a form posted in a loop (each time
+    from the page it leads to, so never a repeat) stops renewing after five in an hour,
+    with a message in Chinese and the links left as they were; an hour later it renews."""
+    monkeypatch.setitem(app.config, "CODE_INTERVAL_SECONDS", 0)  # texts not held back here
+    client = app.test_client()
+    login(client, booked["mediator"], PASSWORD)
+    start = utcnow()
+    for n in range(5):
+        with time_machine.travel(start + timedelta(minutes=3 * n), tick=False):
+            assert "已发送新链接" in _flashed(client, _press(client, booked, _form(client, booked)))
+    assert _renewals(app) == 5
+    kept, texts = _sent_links(app, booked["session_id"]), _outbox(app)
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        shown = _flashed(client, _press(client, booked, _form(client, booked)))
+    assert "本场调解的链接在过去一小时内已更换5次" in shown
+    assert _renewals(app) == 5 and _outbox(app) == texts
+    assert _sent_links(app, booked["session_id"]) == kept
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        assert "已发送新链接" in _flashed(client, _press(client, booked, _form(client, booked)))
+    assert _renewals(app) == 6 and _sent_links(app, booked["session_id"]) != kept
