@@ -14,6 +14,8 @@ and stored before any lock now, and the application's lock takes the case's turn
 
 from __future__ import annotations
 
+import secrets
+
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CodePurpose, Court, User
 from mediation.cases.models import Case
@@ -151,7 +153,12 @@ def test_a_material_is_stored_before_the_application_s_lock(app_ctx, monkeypatch
         return real_put(self, key, data)
 
     monkeypatch.setattr(storage_module.LocalStorage, "put", put)
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    # A file of its own: one the storage holds already (another test's) is not stored again.
+    pdf = (
+        b"%PDF-1.4\n%"
+        + secrets.token_hex(8).encode()
+        + b"\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    )
     material = materials.add_material(
         db.session.get(Application, application_id),
         "identity",
