@@ -300,7 +300,19 @@ def render_pdf_with_boxes(
     """The PDF and where each element whose id starts with ``box_prefix`` was laid out:
     id -> (page index, box in PDF points), so signature fields go exactly on the signature
     blocks the template drew."""
-    html = render_html(template, **context)
+    return pdf_with_boxes(render_html(template, **context), box_prefix=box_prefix)
+
+
+def pdf_of(html: str) -> bytes:
+    """``render_html``'s document as a PDF: the slow part of a render (a step that must
+    know what it would store cheaply compares the HTML, which alone decides the PDF)."""
+    return pdf_with_boxes(html)[0]
+
+
+def pdf_with_boxes(
+    html: str, *, box_prefix: str = "sig-"
+) -> tuple[bytes, dict[str, tuple[int, Box]]]:
+    """``render_pdf_with_boxes`` of HTML already made."""
     source = HTML(string=html, base_url=ASSET_SCHEME, url_fetcher=DocumentFetcher())
     try:
         font_config = _FONT_CONFIGS.pop()

@@ -3,10 +3,12 @@
 A PAdES B-LTA document (agreements/archive.py) proves itself as long as the certificate of
 its newest document timestamp is valid; before that expires, a new document timestamp over
 the file, with the validation data of the old one, carries the proof on (ETSI EN 319 142-1
-5.5, the LTA level's renewal). The worker runs :func:`renew_due` every round; it renews the
-TSA certificate first (pki.ensure_authority does, RENEW_BEFORE ahead), then every stored
-document whose newest timestamp is within RENEW_BEFORE of expiring, by a timestamp of the
-configured TSA (TSA_URL's, else the platform's) whose certificate outlives it. With an
+5.5, the LTA level's renewal). The worker runs :func:`due` every round, which renews the
+TSA certificate first (pki.ensure_authority does, RENEW_BEFORE ahead) and finds every stored
+document whose newest timestamp is within RENEW_BEFORE of expiring and can be renewed by a
+timestamp of the configured TSA (TSA_URL's, else the platform's) whose certificate outlives
+it, then :func:`renew` on each, in a unit of work of its own (a transaction holds one
+case's turn at a time, and asks the TSA before it takes any: core/locks.py). With an
 external TSA that certificate is the TSA's, not the platform's: it is learnt from a probe
 token (agreements/archive.py ``timestamper_expiry``), and a document is left (and the
 operator told) while no certificate of that TSA outlives its newest timestamp. Idempotent:
@@ -46,13 +48,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Due:
+    """A stored signed PDF due for renewal, named by plain values (each is renewed in a
+    unit of work of its own, which loads it again): an agreement's document (``id``: the
+    agreement's), an application's or its ruling's (``id``: the application's)."""
+
+    kind: str  # agreement, application, ruling
+    id: int
+
+
+@dataclass(frozen=True)
 class _Stored:
     """A stored signed PDF: how to read, lock and replace the record of it."""
 
     case_id: int
-    kind: str  # agreement, application, ruling
+    due: Due
     lock: Callable[[], object]
-    path: Callable[[], str | None]  # the record's path, read after lock()
+    path: Callable[[], str | None]  # the record's path, read again after lock()
     sha256: Callable[[], str | None]  # and its hash, checked on reading the file
     replace: Callable[[str, str], None]  # (relative path, sha256)
 
@@ -64,46 +76,67 @@ def refresh_authority() -> pki.Authority:
     return credentials.authority()
 
 
-def renew_due(now: datetime | None = None) -> int:
-    """Renew every stored document that is due; returns how many were renewed."""
+def due(now: datetime | None = None) -> list[Due]:
+    """Every stored document due for renewal, the CA renewed first (its TSA certificate
+    is what the new timestamps are by): due by the certificate the renewal's timestamp
+    will carry (``_Renewer``: with an external TSA, learnt from a probe token once per
+    scan). Documents no renewal can help yet are reported (``_Renewer.report``)."""
     now = now or datetime.now(UTC)
-    authority = refresh_authority()
-    timestamper = credentials.timestamper()
-    renewer = _Renewer(authority, timestamper)
-    renewed = 0
-    for stored in _stored_documents():
-        if not renewer.due(_expiry(stored.path(), stored.sha256()), now):
-            continue
-        # The row lock, then the path and the file again: a signature given meanwhile is
-        # not lost, and a document renewed meanwhile is not renewed twice.
-        stored.lock()
-        path = stored.path()
-        expiry = _expiry(path, stored.sha256())
-        if not renewer.due(expiry, now):
-            continue
-        pdf = storage().get(path, stored.sha256())
-        try:
-            new = archive.renew_pdf(pdf, authority, timestamper)
-        except Exception:  # one bad file must not stop the others
-            log.exception("archive renewal of a %s of case %s failed", stored.kind, stored.case_id)
-            continue
-        if not renewer.extends(expiry, archive.last_timestamp_expiry(new)):
-            continue
-        before = hashlib.sha256(pdf).hexdigest()
-        digest = hashlib.sha256(new).hexdigest()
-        relative = str(Path(path).with_name(f"{Path(path).stem}-a{digest[:16]}.pdf"))
-        storage().put(relative, new)
-        stored.replace(relative, digest)
-        journal.append(
-            stored.case_id,
-            "archive.renewed",
-            {"document": stored.kind, "sha256_before": before, "sha256_after": digest},
-            actor_id=None,
-        )
-        renewed += 1
+    renewer = _Renewer(refresh_authority(), credentials.timestamper())
+    found = [s.due for s in _stored_documents() if renewer.due(_expiry(s.path(), s.sha256()), now)]
     renewer.report()
+    return found
+
+
+def renew(item: Due, now: datetime | None = None) -> int:
+    """Renew one document (1), or find it renewed or changed meanwhile (0).
+
+    The new timestamp (from the TSA, over the network with TSA_URL) is asked for and the
+    renewed file stored, under a key naming its hash, before the document's lock (the
+    case's turn first): nothing slow under a lock (core/locks.py). Under it the record is
+    read again: a signature given or a renewal made meanwhile leaves the file made here
+    unrecorded (beside the others, overwriting none), and the next round looks again."""
+    now = now or datetime.now(UTC)
+    stored = _stored(item)
+    if stored is None:
+        return 0
+    path, before = stored.path(), stored.sha256()
+    expiry = _expiry(path, before)
+    # Still within its window (``due`` asked whether the TSA's certificate outlives it; a
+    # renewal whose timestamp does not is dropped below, ``_extends``).
+    if not archive.in_renewal_window(expiry, now):
+        return 0
+    pdf = storage().get(path, before)
+    try:
+        new = archive.renew_pdf(pdf, credentials.authority(), credentials.timestamper())
+    except Exception:  # one bad file must not stop the others
+        log.exception("archive renewal of a %s of case %s failed", stored.due.kind, stored.case_id)
+        return 0
+    if not _extends(expiry, archive.last_timestamp_expiry(new)):
+        return 0
+    digest = hashlib.sha256(new).hexdigest()
+    relative = str(Path(path).with_name(f"{Path(path).stem}-a{digest[:16]}.pdf"))
+    storage().put(relative, new)
+    stored.lock()
+    if (stored.path(), stored.sha256()) != (path, before):
+        return 0
+    stored.replace(relative, digest)
+    journal.append(
+        stored.case_id,
+        "archive.renewed",
+        {"document": stored.due.kind, "sha256_before": before, "sha256_after": digest},
+        actor_id=None,
+    )
     db.session.flush()
-    return renewed
+    return 1
+
+
+def renew_due(now: datetime | None = None) -> int:
+    """Every document due, renewed in this transaction one after the other: for a caller
+    that does nothing else meanwhile and holds no lock (a test, a command). The worker
+    renews each in a unit of its own (``worker.archive_timestamps``): a transaction holds
+    one case's turn at a time (core/locks.py)."""
+    return sum(renew(item, now) for item in due(now))
 
 
 class _Renewer:
@@ -134,19 +167,6 @@ class _Renewer:
         self.waiting.append(expiry)
         return False
 
-    def extends(self, expiry: datetime | None, renewed: datetime | None) -> bool:
-        """The renewal's own timestamp outlives the one it follows (a TSA serving several
-        certificates may have answered with another than the probe's): else it is dropped."""
-        if renewed is not None and expiry is not None and renewed > expiry:
-            return True
-        log.warning(
-            "archive renewal dropped: the timestamp authority answered with a certificate "
-            "expiring %s, not after the one it was to follow (%s)",
-            renewed,
-            expiry,
-        )
-        return False
-
     def report(self) -> None:
         """Documents that no renewal can help until the TSA has a certificate that outlives
         their newest timestamp: the operator must act before the first of them expires
@@ -162,6 +182,20 @@ class _Renewer:
             )
 
 
+def _extends(expiry: datetime | None, renewed: datetime | None) -> bool:
+    """The renewal's own timestamp outlives the one it follows (a TSA serving several
+    certificates may have answered with another than the probe's): else it is dropped."""
+    if renewed is not None and expiry is not None and renewed > expiry:
+        return True
+    log.warning(
+        "archive renewal dropped: the timestamp authority answered with a certificate "
+        "expiring %s, not after the one it was to follow (%s)",
+        renewed,
+        expiry,
+    )
+    return False
+
+
 def _expiry(path: str | None, sha256: str | None) -> datetime | None:
     """When the certificate of the stored file's newest document timestamp expires (None:
     no such file, no document timestamp, or unreadable: reported, not renewed)."""
@@ -175,53 +209,59 @@ def _expiry(path: str | None, sha256: str | None) -> datetime | None:
 
 
 def _stored_documents() -> list[_Stored]:
-    found: list[_Stored] = []
-    for agreement in db.session.scalars(
-        select(Agreement).where(Agreement.document_path.is_not(None))
-    ):
-
-        def replace(path: str, digest: str, a: Agreement = agreement) -> None:
-            a.document_path, a.document_sha256 = path, digest
-
-        found.append(
-            _Stored(
-                agreement.case_id,
-                "agreement",
-                lambda a=agreement: signing.lock(a),
-                lambda a=agreement: a.document_path,
-                lambda a=agreement: a.document_sha256,
-                replace,
-            )
+    found = [
+        _of_agreement(agreement)
+        for agreement in db.session.scalars(
+            select(Agreement).where(Agreement.document_path.is_not(None)).order_by(Agreement.id)
         )
-    for application in db.session.scalars(select(Application)):
-        if application.document_path:
-
-            def replace_application(path: str, digest: str, a: Application = application) -> None:
-                a.document_path, a.document_sha256 = path, digest
-
-            found.append(
-                _Stored(
-                    application.case_id,
-                    "application",
-                    lambda a=application: court_application.lock(a),
-                    lambda a=application: a.document_path,
-                    lambda a=application: a.document_sha256,
-                    replace_application,
-                )
+    ]
+    for application in db.session.scalars(select(Application).order_by(Application.id)):
+        found += [
+            _of_application(application, kind)
+            for kind, path in (
+                ("application", application.document_path),
+                ("ruling", application.decision_path),
             )
-        if application.decision_path:
-
-            def replace_decision(path: str, digest: str, a: Application = application) -> None:
-                a.decision_path, a.decision_sha256 = path, digest
-
-            found.append(
-                _Stored(
-                    application.case_id,
-                    "ruling",
-                    lambda a=application: court_application.lock(a),
-                    lambda a=application: a.decision_path,
-                    lambda a=application: a.decision_sha256,
-                    replace_decision,
-                )
-            )
+            if path
+        ]
     return found
+
+
+def _stored(item: Due) -> _Stored | None:
+    if item.kind == "agreement":
+        agreement = db.session.get(Agreement, item.id)
+        return _of_agreement(agreement) if agreement is not None else None
+    application = db.session.get(Application, item.id)
+    return _of_application(application, item.kind) if application is not None else None
+
+
+def _of_agreement(agreement: Agreement) -> _Stored:
+    def replace(path: str, digest: str) -> None:
+        agreement.document_path, agreement.document_sha256 = path, digest
+
+    return _Stored(
+        agreement.case_id,
+        Due("agreement", agreement.id),
+        lambda: signing.lock(agreement),
+        lambda: agreement.document_path,
+        lambda: agreement.document_sha256,
+        replace,
+    )
+
+
+def _of_application(application: Application, kind: str) -> _Stored:
+    """The application's own document (``kind`` "application") or its ruling's."""
+    prefix = "document" if kind == "application" else "decision"
+
+    def replace(path: str, digest: str) -> None:
+        setattr(application, f"{prefix}_path", path)
+        setattr(application, f"{prefix}_sha256", digest)
+
+    return _Stored(
+        application.case_id,
+        Due(kind, application.id),
+        lambda: court_application.lock(application),
+        lambda: getattr(application, f"{prefix}_path"),
+        lambda: getattr(application, f"{prefix}_sha256"),
+        replace,
+    )

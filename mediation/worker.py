@@ -140,7 +140,9 @@ def archive_timestamps(app: Flask) -> str:
         return "0 archive timestamps renewed (next scan later)"
     app.extensions["archive.next_scan"] = now + app.config.get("ARCHIVE_SCAN_SECONDS", 86400)
     with _committed(app):
-        renewed = archive.renew_due()
+        due = archive.due()
+    # Each document in a unit of its own: a transaction holds one case's turn at a time.
+    renewed = _one_by_one(app, due, archive.renew)
     return f"{renewed} archive timestamps renewed"
 
 

@@ -7,13 +7,16 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from agreements import archive as agreement_archive
 from agreements.verify import verify_pdf
 from mediation import archive, worker
 from mediation.agreements import credentials, signing, verification
+from mediation.core import storage as storage_module
 from mediation.court import application as applying
 from mediation.court import examination, ruling
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
+from tests.core.held import turn_held
 from tests.court.conftest import apply_jointly, in_force
 
 
@@ -84,3 +87,41 @@ def test_documents_are_renewed_before_the_tsa_certificate_expires_and_only_then(
         found = verification.match(pdf)
         assert found is not None and found.final
     assert start < later
+
+
+def test_each_renewal_is_timestamped_before_its_lock_in_a_unit_of_its_own(
+    app, app_ctx, own_ca, monkeypatch
+):
+    """The worker renews each document in a transaction of its own, and asks the TSA (a
+    network call) and stores the file before it takes the document's lock: no case's turn
+    is held meanwhile, neither this document's nor the one renewed before it (core/locks.py:
+    a transaction holds one case's turn, and nothing slow under it)."""
+    first, second = in_force(), in_force()
+    db.session.commit()
+    cases = [first.case.id, second.case.id]
+    seen: list[tuple[str, list[bool]]] = []
+    real_renew, real_put = agreement_archive.renew_pdf, storage_module.LocalStorage.put
+
+    def renew(*args, **kwargs):
+        seen.append(("timestamped", [turn_held(c) for c in cases]))
+        return real_renew(*args, **kwargs)
+
+    def put(self, key, data):
+        seen.append(("stored", [turn_held(c) for c in cases]))
+        return real_put(self, key, data)
+
+    monkeypatch.setattr(agreement_archive, "renew_pdf", renew)
+    monkeypatch.setattr(storage_module.LocalStorage, "put", put)
+    monkeypatch.delitem(app.extensions, "archive.next_scan", raising=False)
+    tsa_expiry = credentials.authority().tsa["tbs_certificate"]["validity"]["not_after"].native
+    with time_machine.travel(tsa_expiry - timedelta(days=60), tick=False):
+        assert worker.archive_timestamps(app) == "2 archive timestamps renewed"
+    assert seen == [("timestamped", [False, False]), ("stored", [False, False])] * 2
+    db.session.expire_all()
+    for world in (first, second):
+        renewed = db.session.scalars(
+            select(JournalEntry).where(
+                JournalEntry.case_id == world.case.id, JournalEntry.action == "archive.renewed"
+            )
+        ).one()
+        assert renewed.payload["document"] == "agreement"

@@ -4,10 +4,10 @@ back only if it still has that hash, its pages drawn as pictures.
 A revision is stored before the agreement's lock is taken and only recorded under it
 (``put``, then ``record``): storing is a network call with object storage, and nothing slow
 happens under a lock (core/locks.py). A revision stored for a step that then loses its
-race (the same signature twice at once, an edit meanwhile) is never recorded and is left
-where it is: its key names its own hash, so it never overwrites a recorded revision, and it
-is one more of the revisions kept anyway (each round's, each signature's), as is the file
-of a step whose commit failed."""
+race (the same signature twice at once, an edit meanwhile, a round opened on other words)
+is never recorded and is left where it is: its key names its own hash, so it never
+overwrites a recorded revision, and it is one more of the revisions kept anyway (each
+round's, each signature's), as is the file of a step whose commit failed."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ class Stored(NamedTuple):
     sha256: str
 
 
-def put(agreement: Agreement, pdf: bytes, name: str) -> Stored:
+def put(agreement: Agreement, pdf: bytes, name: str, *, in_round: int | None = None) -> Stored:
     """Store a revision of ``agreement``'s document (``name``: the signature's position,
-    "0" for the unsigned one) without recording it: the key holds the round, the name and
-    the hash, so a request that lost a race can never overwrite the document the record
-    points at."""
+    "0" for the unsigned one) without recording it: the key holds the round (``in_round``,
+    else the agreement's), the name and the hash, so a request that lost a race can never
+    overwrite the document the record points at."""
     digest = hashlib.sha256(pdf).hexdigest()
-    key = f"agreements/{agreement.case_id}/round-{agreement.round}-{name}-{digest[:16]}.pdf"
+    number = agreement.round if in_round is None else in_round
+    key = f"agreements/{agreement.case_id}/round-{number}-{name}-{digest[:16]}.pdf"
     storage().put(key, pdf)
     return Stored(key, digest)
 

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agreements import pki
-from agreements.render import render_pdf_with_boxes
+from agreements.render import pdf_with_boxes, render_html
 from agreements.seal import seal_png
 from agreements.signing import FieldSpec, add_signature_fields, sign_pdf
 from mediation.accounts import operations as accounts
@@ -41,7 +41,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.notify import operations as notify
 
-from . import credentials, documents, signals
+from . import credentials, documents, draft, signals
 from .documents import document_bytes
 from .documents import document_path_of as document_path_of  # its callers' name
 from .documents import page_picture as page_picture  # its callers' name
@@ -134,8 +134,16 @@ def signers_of(case: Case) -> list[tuple[str, int | None, str]]:
     return order
 
 
-def document_context(agreement: Agreement, content: dict, positions: list[int]) -> dict:
-    """What the agreement template needs, for the PDF and for the editor's preview."""
+def document_context(
+    agreement: Agreement,
+    content: dict,
+    positions: list[int],
+    *,
+    version: int | None = None,
+    in_round: int | None = None,
+) -> dict:
+    """What the agreement template needs, for the PDF and for the editor's preview
+    (``version``, ``in_round``: the agreement's own unless a round about to open says)."""
     case = agreement.case
     url = f"{verify_url()}?code={agreement.short_code}"
     labels = {n: label for n, (_role, _user, label) in enumerate(signers_of(case), start=1)}
@@ -157,24 +165,89 @@ def document_context(agreement: Agreement, content: dict, positions: list[int]) 
         # same code as a vector drawing, but embedded once instead of drawn on every page,
         # which cost about a tenth of the render (bench/agreement_signing.py).
         "qr": segno.make(url, error="m").png_data_uri(scale=1),
-        "version": agreement.version,
-        "round": agreement.round,
+        "version": agreement.version if version is None else version,
+        "round": agreement.round if in_round is None else in_round,
         # The agreement's date line: the day its text was fixed for signing, in the
         # platform's zone (People's Mediation Law art 29: it takes effect when signed).
         "made_on": utcnow().astimezone(workflow.zone()).date(),
     }
 
 
-def render(agreement: Agreement, signers: list[Signature]) -> bytes:
-    """The unsigned document with one empty signature field on each signature block."""
-    context = document_context(agreement, agreement.current.content, [s.position for s in signers])
-    pdf, boxes = render_pdf_with_boxes("agreement.html", **context)
-    specs = [FieldSpec(s.field_name, *boxes[f"sig-{s.position}"]) for s in signers]
-    return add_signature_fields(pdf, specs)
+def field_name(position: int) -> str:  # the PDF signature field of the signer at position
+    return f"Signature{position}"
 
 
-def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
-    """The mediator fixes the current version: the document is made and signing starts."""
+def _round_html(
+    agreement: Agreement, content: dict, positions: list[int], *, version: int, in_round: int
+) -> str:
+    context = document_context(agreement, content, positions, version=version, in_round=in_round)
+    return render_html("agreement.html", **context)
+
+
+def _round_pdf(html: str, positions: list[int]) -> bytes:
+    """The unsigned document with one empty signature field on each signature block (the
+    slow part: WeasyPrint)."""
+    pdf, boxes = pdf_with_boxes(html)
+    return add_signature_fields(
+        pdf, [FieldSpec(field_name(p), *boxes[f"sig-{p}"]) for p in positions]
+    )
+
+
+class RoundDocument(NamedTuple):
+    """The document a round opens with, made and stored before the lock, and its HTML."""
+
+    html: str
+    stored: documents.Stored
+
+
+def prepare_round(
+    agreement: Agreement, data: dict | None = None, *, by: User
+) -> RoundDocument | None:
+    """The document of the round ``open_round`` is about to open, made (WeasyPrint,
+    seconds) and stored before any lock (core/locks.py): from the words ``data`` the
+    editor sends to be saved first ("save and ask everyone to sign"; None: the current
+    version). Reads the database, writes nothing in it. None when no round would open
+    (``open_round`` says why, under the lock) or these words are out for signing already
+    (the same form sent again)."""
+    case = agreement.case
+    current = agreement.current
+    if by.id != case.mediator_id or case.status != CaseStatus.agreement_drafted:
+        return None
+    if data is None:
+        if current is None:
+            return None
+        content = current.content
+    else:
+        try:
+            content = draft.read(case, data)
+        except FieldError:
+            return None  # said by the save
+    unchanged = current is not None and current.content == content
+    if unchanged and agreement.status == AgreementStatus.drafting:
+        version = agreement.version
+    elif not unchanged and agreement.status in (AgreementStatus.drafting, AgreementStatus.signing):
+        version = agreement.version + 1  # saved as a new version first (a round voided)
+    else:
+        return None
+    positions = list(range(1, len(signers_of(case)) + 1))
+    in_round = agreement.round + 1
+    html = _round_html(agreement, content, positions, version=version, in_round=in_round)
+    pdf = _round_pdf(html, positions)
+    return RoundDocument(html, documents.put(agreement, pdf, "0", in_round=in_round))
+
+
+def open_round(
+    agreement: Agreement, *, by: User, prepared: RoundDocument | None = None
+) -> list[Signature]:
+    """The mediator fixes the current version: the document is made and signing starts.
+
+    The document is made before the lock (``prepared``, or ``prepare_round`` here): a
+    render takes seconds, and a lock held meanwhile held every step of the case. It is
+    kept if the document as it would be made under the lock has the same HTML (the same
+    words, version, round, signers and day); else it is made there, which only a change
+    meanwhile comes to (a party's name corrected, midnight)."""
+    if prepared is None:
+        prepared = prepare_round(agreement, by=by)
     lock(agreement)
     case = agreement.case
     if by.id != case.mediator_id:
@@ -189,11 +262,16 @@ def open_round(agreement: Agreement, *, by: User) -> list[Signature]:
             position=position,
             role=role,
             user_id=user_id,
-            field_name=f"Signature{position}",
+            field_name=field_name(position),
         )
         agreement.signatures.append(signature)
         signers.append(signature)
-    documents.record(agreement, documents.put(agreement, render(agreement, signers), "0"))
+    positions = [s.position for s in signers]
+    content, version = agreement.current.content, agreement.version
+    html = _round_html(agreement, content, positions, version=version, in_round=agreement.round)
+    if prepared is None or prepared.html != html:
+        prepared = RoundDocument(html, documents.put(agreement, _round_pdf(html, positions), "0"))
+    documents.record(agreement, prepared.stored)
     agreement.status = AgreementStatus.signing
     db.session.flush()
     journal.append(

@@ -117,14 +117,18 @@ def save(case_id: int):
     case, agreement = _mediator_posts(case_id)
     typed = draft_from_form(request.form)
     fixed_already = False
+    sign = bool(request.form.get("sign"))
     try:
+        # The document to sign is made from the words sent before the save locks the
+        # agreement (core/locks.py: nothing slow under a lock).
+        prepared = signing.prepare_round(agreement, typed, by=current_user) if sign else None
         version = agreements.save(agreement, typed, by=current_user)
-        if request.form.get("sign"):
+        if sign:
             # Still out for signing after the save: these very words were fixed already
             # (the same form sent twice; an edit would have voided the round).
             fixed_already = agreement.status == AgreementStatus.signing
             if not fixed_already:
-                signing.open_round(agreement, by=current_user)
+                signing.open_round(agreement, by=current_user, prepared=prepared)
     except FieldError as error:
         db.session.rollback()
         return _page(case, agreement, typed=typed, error=error), 422

@@ -29,8 +29,12 @@ that needs the same rows in several places says so in its lock function (above),
 takes the turn itself. SQLite has one writer at a time (the first write takes the
 database's write lock), so no order matters there, and none of this costs anything: the
 write lock is what a step would take anyway. Nothing slow happens under these locks,
-least of all a network call (agreements/signing.py gets its timestamps and stores the
-signed file before it locks, and records the file's key under the lock).
+least of all a network call or a PDF render: a step makes its file (the TSA's timestamps,
+WeasyPrint) and stores it under a key naming its hash before it locks, reads again under
+the lock what the file was made from, and records the key only if that still holds
+(agreements/signing.py: a signature, a round's document; court/application.py: a
+signature; minutes/review.py: the final PDF; archive.py: a renewal). A file made for a
+step that lost its race is left unrecorded, overwriting nothing.
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from agreements import pki
 from agreements.render import render_pdf_with_boxes
@@ -36,6 +37,7 @@ from mediation.cases.states import Action, CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
+from mediation.core.locks import lock_rows
 from mediation.core.storage import storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -133,7 +135,7 @@ def decided_application(case: Case) -> Application | None:
     )
 
 
-def _party_of(case: Case, user: User) -> bool:
+def party_of(case: Case, user: User) -> bool:
     return any(p.user_id == user.id for p in case.parties)
 
 
@@ -149,12 +151,14 @@ class RepeatedError(Exception):
 
 
 def lock(application: Application) -> Application:
+    """Take the application's row lock before reading what a step decides on (two
+    signers, a party and the court at once); everything is read again afterwards. The
+    case's turn comes first (core/locks.py: the order of locks): every step on the
+    application journals, and one that held this row while it waited for the journal
+    deadlocked with a step that holds the turn and goes on to the application."""
+    journal.turn(application.case_id)
     db.session.flush()
-    db.session.execute(
-        update(Application)
-        .where(Application.id == application.id)
-        .values(status=Application.status)
-    )
+    lock_rows(Application.id, application.id)
     db.session.expire_all()
     return application
 
@@ -163,7 +167,7 @@ def start(case: Case, court: Court, *, by: User, now: datetime | None = None) ->
     """A party starts the joint application to ``court``: the application document is made
     and every party is asked to sign it."""
     now = now or utcnow()
-    if not _party_of(case, by):
+    if not party_of(case, by):
         raise NotPermittedError(_("Only the parties apply for judicial confirmation."))
     agency.check_may_act(case, by)
     # Both parties may press "apply" at once: the case's turn lets one application in. The
@@ -255,11 +259,28 @@ def _ask_next(application: Application, by: User) -> None:
         notices.ask_to_sign(application, person, link_for(application, person))
 
 
-def _store(application: Application, pdf: bytes, name: str) -> None:
+class Stored(NamedTuple):
+    key: str
+    sha256: str
+
+
+def _put(application: Application, pdf: bytes, name: str) -> Stored:
+    """Store a revision of the application (``name``: the signature's position, "0" for
+    the unsigned one) without recording it: its key names its hash, so a step that lost a
+    race (stored before the lock, refused under it) never overwrites the one on record."""
     digest = hashlib.sha256(pdf).hexdigest()
     relative = f"court/{application.case_id}/application-{application.id}-{name}-{digest[:16]}.pdf"
     storage().put(relative, pdf)
-    application.document_path, application.document_sha256 = relative, digest
+    return Stored(relative, digest)
+
+
+def _record(application: Application, stored: Stored) -> None:
+    """The stored revision is the application's document from now on (under its lock)."""
+    application.document_path, application.document_sha256 = stored
+
+
+def _store(application: Application, pdf: bytes, name: str) -> None:
+    _record(application, _put(application, pdf, name))
 
 
 def _render(application: Application) -> None:
@@ -346,7 +367,7 @@ def _shown_current(application: Application, shown_sha256: str) -> None:
 def send_code(application: Application, user: User, *, shown_sha256: str | None = None) -> None:
     """A code to sign the document the signer was shown (None: the one on file)."""
     turn = next_signature(application)
-    if turn is None or turn.user_id != user.id or not _party_of(application.case, user):
+    if turn is None or turn.user_id != user.id or not party_of(application.case, user):
         raise NotPermittedError(_("It is not your turn to sign this application."))
     agency.check_may_act(application.case, user)
     shown = application.document_sha256 if shown_sha256 is None else shown_sha256
@@ -354,6 +375,71 @@ def send_code(application: Application, user: User, *, shown_sha256: str | None 
     # The same press again (a double tap, a second tab) goes on with the code just sent.
     accounts.ask_for_code(
         user, CodePurpose.agreement_signature, code_for=code_for(application, shown)
+    )
+
+
+def _checked(
+    application: Application, user: User, shown_sha256: str, drawing: bytes | None
+) -> tuple[ApplicationSignature, bytes]:
+    """The signature whose turn it is, ``user``'s, the document shown still current; the
+    drawing."""
+    case = application.case
+    turn = next_signature(application)
+    if turn is None or turn.user_id != user.id or not party_of(case, user):
+        raise NotPermittedError(_("It is not your turn to sign this application."))
+    agency.check_may_act(case, user)  # SPC provisions art 3: the party's own authority
+    _shown_current(application, shown_sha256)
+    drawing = agreement_signing.checked_drawing(drawing, required=True)
+    if _needs_power_of_attorney(application, user):
+        raise FieldError(
+            "power_of_attorney",
+            _("You sign as an agent: the party you act for adds the power of attorney first."),
+        )
+    return turn, drawing
+
+
+def _signed_already(application: Application, user: User) -> bool:
+    return any(s.user_id == user.id and s.signed_at is not None for s in application.signatures)
+
+
+class _Prepared(NamedTuple):  # a signed file made and stored before the lock
+    signature_id: int
+    before_sha256: str
+    stored: Stored
+    certificate_serial: str
+
+
+def _prepare(
+    application: Application, user: User, turn: ApplicationSignature, drawing: bytes
+) -> _Prepared:
+    """The document signed by ``user`` into ``turn``'s field, with its timestamps, stored
+    (``_put``). Reads the database, writes nothing in it: ``sign`` records the file under
+    the application's lock."""
+    case = application.case
+    before = document_bytes(application)
+    credential = pki.issue_signer(
+        agreement_credentials.authority(),
+        common_name=agreement_credentials.fit_name(user.real_name),
+        role="applicant",
+        document_ref=f"{case.number} application {application.id}",
+        signer_id=f"user-{user.id}",
+    )
+    signed = sign_pdf(
+        before,
+        signer_credential=credential,
+        authority=agreement_credentials.authority(),
+        field_name=turn.field_name,
+        appearance_png=drawing,
+        role_label=agreement_signing.stamp_role("applicant"),
+        reason="司法确认申请",
+        location=application.court.name,
+        timestamper=agreement_credentials.timestamper(),
+    )
+    return _Prepared(
+        turn.id,
+        application.document_sha256,
+        _put(application, signed, str(turn.position)),
+        format(credential.certificate.serial_number, "x"),
     )
 
 
@@ -366,48 +452,45 @@ def sign(
     drawing: bytes | None,
     now: datetime | None = None,
 ) -> ApplicationSignature:
-    """A party signs the application in their turn; the last signature submits it."""
+    """A party signs the application in their turn; the last signature submits it.
+
+    The signed file is made and stored before any lock, as an agreement's signature is
+    (agreements/signing.py): its timestamps come from the TSA, over the network with
+    TSA_URL, and storing is a network call with object storage; a lock held meanwhile held
+    every step of the case. Under the application's lock (the case's turn first) everything
+    is checked again and the code used; the file is kept only if it signs the document
+    still current into the signature whose turn it still is, else the step is refused as
+    before (signed at the same moment, withdrawn meanwhile)."""
+    prepared = None
+    if not _signed_already(application, user):
+        try:
+            turn, checked = _checked(application, user, shown_sha256, drawing)
+            bound = code_for(application, shown_sha256)
+            if accounts.code_would_pass(
+                user, CodePurpose.agreement_signature, code, code_for=bound
+            ):
+                prepared = _prepare(application, user, turn, checked)
+        except (NotPermittedError, FieldError):
+            pass  # said below, as it stands under the lock
     lock(application)
     case = application.case
-    if any(s.user_id == user.id and s.signed_at is not None for s in application.signatures):
+    if _signed_already(application, user):
         # The signing form sent again (a double tap, a retry): each signer signs once.
         raise agreement_signing.SignedAlreadyError
-    turn = next_signature(application)
-    if turn is None or turn.user_id != user.id or not _party_of(case, user):
-        raise NotPermittedError(_("It is not your turn to sign this application."))
-    agency.check_may_act(case, user)  # SPC provisions art 3: the party's own authority
-    _shown_current(application, shown_sha256)
-    drawing = agreement_signing.checked_drawing(drawing, required=True)
-    if _needs_power_of_attorney(application, user):
-        raise FieldError(
-            "power_of_attorney",
-            _("You sign as an agent: the party you act for adds the power of attorney first."),
-        )
+    turn, drawing = _checked(application, user, shown_sha256, drawing)
     if not accounts.consume_code(
         user, CodePurpose.agreement_signature, code, code_for=code_for(application, shown_sha256)
     ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    before = document_bytes(application)
-    credential = pki.issue_signer(
-        agreement_credentials.authority(),
-        common_name=agreement_credentials.fit_name(user.real_name),
-        role="applicant",
-        document_ref=f"{case.number} application {application.id}",
-        signer_id=f"user-{user.id}",
-    )
-    serial = format(credential.certificate.serial_number, "x")
-    signed = sign_pdf(
-        before,
-        signer_credential=credential,
-        authority=agreement_credentials.authority(),
-        field_name=turn.field_name,
-        appearance_png=drawing,
-        role_label=agreement_signing.stamp_role("applicant"),
-        reason="司法确认申请",
-        location=application.court.name,
-        timestamper=agreement_credentials.timestamper(),
-    )
-    _store(application, signed, str(turn.position))
+    if prepared is None or (prepared.signature_id, prepared.before_sha256) != (
+        turn.id,
+        application.document_sha256,
+    ):
+        # Only when what was read before the lock differs from what is read under it in a
+        # way no page offers (a new code arrived in between, say): the file is made now.
+        prepared = _prepare(application, user, turn, drawing)
+    _record(application, prepared.stored)
+    serial = prepared.certificate_serial
     turn.signed_at = now or utcnow()
     turn.certificate_serial = serial
     turn.result_sha256 = application.document_sha256
@@ -480,7 +563,7 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
     """A party withdraws the application before the ruling; the agreement stays in force."""
     lock(application)
     case = application.case
-    if not _party_of(case, by):
+    if not party_of(case, by):
         raise NotPermittedError(_("Only the parties withdraw the application."))
     agency.check_may_act(case, by)
     if application.status == ApplicationStatus.withdrawn:
@@ -497,68 +580,3 @@ def withdraw(application: Application, *, by: User, now: datetime | None = None)
     if was_submitted:
         workflow.transition(case, Action.withdraw_confirmation, by=by, now=now)
         notices.withdrawn(application)
-
-
-def clean_name(filename: str) -> str:
-    """A file name safe in the package: the last part of any path (/ or \\), no control
-    characters, NFC, at most 120 characters."""
-    import unicodedata
-
-    name = unicodedata.normalize("NFC", filename).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip().strip(".")
-    return name[:120] or "document"
-
-
-UPLOADABLE = ("identity", "property", "service", "power_of_attorney", "supplement")
-
-
-def add_material(
-    application: Application, kind: str, filename: str, data: bytes, *, by: User
-) -> Material:
-    """A party adds a document for the court (SPC provisions art 3): identity proofs,
-    property-right proofs, a power of attorney, or what the court asked for."""
-    from mediation.cases.intake import check_upload
-
-    lock(application)
-    case = application.case
-    if not _party_of(case, by):
-        raise NotPermittedError(_("Only the parties add materials to the application."))
-    agency.check_may_act(case, by)
-    if application.status not in (ApplicationStatus.signing, *OPEN):
-        raise NotPermittedError(_("The court has already decided."))
-    if kind not in UPLOADABLE:
-        raise FieldError("kind", _("Choose what the document is."))
-    check_upload(filename, data)
-    digest = hashlib.sha256(data).hexdigest()
-    request = next((r for r in reversed(application.requests) if r.answered_at is None), None)
-    answers = request if kind == "supplement" else None
-    if any(
-        (m.sha256, m.kind, m.added_by_id) == (digest, kind, by.id)
-        # A file the court asks for again (a request made since it was sent) answers that
-        # request: unanswered, the court may treat the application as withdrawn (CPL
-        # interpretation art 356: materials supplemented within the time it set).
-        and (answers is None or m.added_at >= answers.requested_at)
-        for m in application.materials
-    ):
-        # The same file sent again (a double tap, a phone resending the upload).
-        raise RepeatedError(_("This document was already added to the application."))
-    digest = storage().put_content(data)
-    material = Material(
-        kind=kind,
-        name=clean_name(filename),
-        path=f"{digest[:2]}/{digest}",
-        sha256=digest,
-        added_by_id=by.id,
-        request_id=request.id if request is not None and kind == "supplement" else None,
-    )
-    application.materials.append(material)
-    if material.request_id is not None:
-        request.answered_at = utcnow()
-    db.session.flush()
-    journal.append(
-        case.id,
-        "confirmation.material_added",
-        {"application": application.id, "kind": kind, "name": material.name, "sha256": digest},
-        actor_id=by.id,
-    )
-    return material

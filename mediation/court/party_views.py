@@ -33,6 +33,7 @@ from mediation.core.forms import FieldError
 from mediation.extensions import db
 
 from . import application as applying
+from . import materials
 from .labels import STATUS_NAMES
 from .models import Application, ApplicationStatus
 
@@ -195,7 +196,7 @@ def add_material(case_id: int):
     try:
         if upload is None or not upload.filename:
             raise FieldError("file", _("Choose the file to add."))
-        applying.add_material(
+        materials.add_material(
             application,
             request.form.get("kind", ""),
             upload.filename,

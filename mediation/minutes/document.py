@@ -3,12 +3,14 @@ record of who attended, the recordings' hashes and the parties' reviews."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
-from agreements.render import render_pdf
+from agreements.render import pdf_of, render_html
 from mediation.accounts.models import User
 from mediation.booking.models import MediationSession
 from mediation.cases.labels import SIDE_NAMES
@@ -23,9 +25,36 @@ from .models import SECTIONS, Minutes
 from .passages import disputes_by_passage, passages
 
 
+class Printed(NamedTuple):
+    """A party's review as the PDF prints it."""
+
+    user: User
+    confirmed_at: datetime | None
+    disputes: list[dict[str, Any]]
+
+
+def printed(minutes: Minutes) -> list[Printed]:
+    """The minutes' reviews as they stand."""
+    return [Printed(r.user, r.confirmed_at, r.disputes or []) for r in minutes.reviews]
+
+
 def render(session: MediationSession, minutes: Minutes, closed_by: User | None = None) -> bytes:
-    """The PDF. ``closed_by``: the mediator who closed the review (None when the last
-    answer made the minutes final)."""
+    """The PDF of the minutes as they stand, made now."""
+    return pdf_of(html(session, minutes, printed(minutes), closed_by=closed_by, now=utcnow()))
+
+
+def html(
+    session: MediationSession,
+    minutes: Minutes,
+    reviews: list[Printed],
+    *,
+    closed_by: User | None,
+    now: datetime,
+) -> str:
+    """The PDF's HTML (cheap; the PDF is ``pdf_of`` it, which takes seconds), with the
+    reviews as ``reviews`` say (a step that makes the PDF before its lock prints them as
+    it will leave them), made ``now``. ``closed_by``: the mediator who closed the review
+    (None when the last answer made the minutes final)."""
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
     def at(value):
@@ -57,22 +86,22 @@ def render(session: MediationSession, minutes: Minutes, closed_by: User | None =
     )
     if closed_by is not None and closed_by.id == session.mediator_id:
         closed_by = None
-    return render_pdf(
+    return render_html(
         "minutes.html",
         case=session.case,
         session=session,
         minutes=minutes,
         sections=[(name, [p for p in numbered if p.section == name]) for name in SECTIONS],
-        disputes=disputes_by_passage(minutes),
+        disputes=disputes_by_passage(reviews),
         attended=attended,
         recordings=recordings,
         gaps=gaps.of_session(session.id),
         gap_names=gaps.names(session.id),
-        reviews=minutes.reviews,
+        reviews=reviews,
         side_names=SIDE_NAMES,
         room=room,
         at=at,
-        made_at=at(utcnow()),
+        made_at=at(now),
         amended_by=amended_by,
         closed_by=closed_by,
     )

@@ -5,7 +5,9 @@ record."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from mediation.accounts.models import User
 
@@ -31,10 +33,11 @@ def passages(minutes: Minutes) -> list[Passage]:
     return found
 
 
-def disputes_by_passage(minutes: Minutes) -> dict[str, list[tuple[User, str]]]:
-    """passage number -> [(who, why)] for the version under review."""
+def disputes_by_passage(reviews: Iterable[Any]) -> dict[str, list[tuple[User, str]]]:
+    """passage number -> [(who, why)] in ``reviews`` (the minutes' reviews, or as a step
+    will leave them: anything with ``user`` and ``disputes``)."""
     found: dict[str, list[tuple[User, str]]] = {}
-    for review in minutes.reviews:
+    for review in reviews:
         for dispute in review.disputes or []:
             found.setdefault(dispute["passage"], []).append((review.user, dispute["note"]))
     return found

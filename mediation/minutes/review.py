@@ -14,7 +14,10 @@ journaled (People's Mediation Law art 27: the institution keeps the mediation's 
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,6 +40,9 @@ from mediation.rooms.models import Room, RoomMember
 
 from .models import Minutes, MinutesReview
 from .passages import passages
+
+if TYPE_CHECKING:  # WeasyPrint is loaded only when a PDF is made
+    from .document import Printed
 
 MAX_NOTE = 2_000
 LINK_SALT = "minutes-review"
@@ -257,6 +263,10 @@ def confirm(
     (passage number -> why). The code sent to their phone is the confirmation; ``version``
     is the version they read, which must still be the one under review."""
     agency.check_may_act(session.case, user)
+    now = utcnow()
+    prepared = None
+    with suppress(NotPermittedError, FieldError, RepeatedError):  # said below, under the lock
+        prepared = _made_final_by(session, minutes, user, disputes, code, version, now)
     lock(minutes)
     review = _open_review_of(minutes, user)
     read = minutes.version if version is None else version
@@ -266,7 +276,7 @@ def confirm(
         user, CodePurpose.minutes_confirmation, code, code_for=code_for(minutes, read)
     ):
         raise FieldError("code", _("The code is wrong or has expired. Ask for a new one."))
-    review.confirmed_at = utcnow()
+    review.confirmed_at = now
     review.disputes = checked
     db.session.flush()
     journal.append(
@@ -297,8 +307,39 @@ def confirm(
             link=personal_links.url(f"/sessions/{session.id}/minutes"),
         )
     if not awaiting_answers(minutes) and not has_disputes(minutes):
-        finalise(session, minutes, by=None)
+        finalise(session, minutes, by=None, now=now, prepared=prepared)
     return review
+
+
+def _made_final_by(
+    session: MediationSession,
+    minutes: Minutes,
+    user: User,
+    disputes: dict[str, str],
+    code: str,
+    version: int | None,
+    now: datetime,
+) -> Prepared | None:
+    """The minutes PDF made and stored before the lock when ``user``'s answer, as it
+    stands before the lock, is the last one and disputes nothing (``confirm`` then makes
+    the minutes final); None otherwise. Writes nothing in the database."""
+    review = _open_review_of(minutes, user)
+    read = minutes.version if version is None else version
+    _read_current(minutes, read)
+    if check_disputes(minutes, disputes) or not accounts.code_would_pass(
+        user, CodePurpose.minutes_confirmation, code, code_for=code_for(minutes, read)
+    ):
+        return None
+    others = [r for r in minutes.reviews if r is not review]
+    if any(not r.answered or (r.version == minutes.version and r.disputes) for r in others):
+        return None  # others still to answer, or a dispute for the mediator to decide
+    from . import document
+
+    reviews = [
+        p._replace(confirmed_at=now, disputes=[]) if r is review else p
+        for r, p in zip(minutes.reviews, document.printed(minutes), strict=True)
+    ]
+    return _prepare(session, minutes, reviews, closed_by=None, now=now)
 
 
 def awaiting_answers(minutes: Minutes) -> int:
@@ -347,34 +388,79 @@ def close_review(session: MediationSession, minutes: Minutes, *, by: User) -> No
     also for a session a former mediator held (``acts_as_mediator``)."""
     if not acts_as_mediator(session, by):
         raise NotPermittedError(_("Only the mediator can do this."))
+    from . import document
+
+    now = utcnow()
+    prepared = None
+    if minutes.finalised_at is None and minutes.review_version is not None:
+        # Made before the lock, the reviews as they stand (whoever has not answered is
+        # printed as not having confirmed); checked against them again under it.
+        prepared = _prepare(session, minutes, document.printed(minutes), closed_by=by, now=now)
     lock(minutes)
     if minutes.finalised_at is not None:
         raise RepeatedError(_("The review has already ended and the minutes PDF is made."))
     if minutes.review_version is None:
         raise NotPermittedError(_("The minutes are not under review."))
-    now = utcnow()
     for review in minutes.reviews:
         if not review.answered:
             review.unanswered_at = now
-    finalise(session, minutes, by=by)
+    finalise(session, minutes, by=by, now=now, prepared=prepared)
 
 
-def document_path(session: MediationSession, minutes: Minutes) -> str:
-    return f"minutes/{session.case_id}/session-{session.id}-v{minutes.version}.pdf"
+class Prepared(NamedTuple):
+    """The minutes PDF made and stored before the lock, and the HTML it was made from."""
+
+    html: str
+    key: str
+    sha256: str
 
 
-def finalise(session: MediationSession, minutes: Minutes, *, by: User | None) -> None:
-    """Make the minutes PDF, keep it with the case, journal its SHA-256 (once)."""
-    from . import document  # WeasyPrint is loaded only when a PDF is made
+def _prepare(
+    session: MediationSession,
+    minutes: Minutes,
+    reviews: list[Printed],
+    *,
+    closed_by: User | None,
+    now: datetime,
+) -> Prepared:
+    """The PDF made (WeasyPrint, seconds) and stored (a network call with object storage)
+    without recording it: nothing slow happens under a lock (core/locks.py). Its key names
+    its hash, so a PDF made for a step that then lost its race (the review closed, a party
+    answering meanwhile) never overwrites the one on record; it is left where it is."""
+    from . import document
+
+    made = document.html(session, minutes, reviews, closed_by=closed_by, now=now)
+    pdf = document.pdf_of(made)
+    digest = hashlib.sha256(pdf).hexdigest()
+    key = f"minutes/{session.case_id}/session-{session.id}-v{minutes.version}-{digest[:16]}.pdf"
+    storage().put(key, pdf)
+    return Prepared(made, key, digest)
+
+
+def finalise(
+    session: MediationSession,
+    minutes: Minutes,
+    *,
+    by: User | None,
+    now: datetime | None = None,
+    prepared: Prepared | None = None,
+) -> None:
+    """Keep the minutes PDF with the case, journal its SHA-256 (once). Under the minutes'
+    lock: ``prepared``, made before it, is kept if it was made from what the minutes say
+    now (the same HTML, made ``now``); else the PDF is made here, under the lock: only
+    when the two last answers came at once (each saw the other still to come, so neither
+    made it before its lock) or something printed changed meanwhile."""
+    from . import document
 
     if minutes.finalised_at is not None:
         return
-    pdf = document.render(session, minutes, closed_by=by)
-    relative = document_path(session, minutes)
-    storage().put(relative, pdf)
-    minutes.finalised_at = utcnow()
-    minutes.document_path = relative
-    minutes.document_sha256 = hashlib.sha256(pdf).hexdigest()
+    now = now or utcnow()
+    made = document.html(session, minutes, document.printed(minutes), closed_by=by, now=now)
+    if prepared is None or prepared.html != made:
+        prepared = _prepare(session, minutes, document.printed(minutes), closed_by=by, now=now)
+    minutes.finalised_at = now
+    minutes.document_path = prepared.key
+    minutes.document_sha256 = prepared.sha256
     db.session.flush()
     journal.append(
         session.case_id,

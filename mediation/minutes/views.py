@@ -75,7 +75,7 @@ def _render(session: MediationSession, minutes: Minutes | None, **forms) -> str:
         is_party=any(p.user_id == current_user.id for p in session.case.parties),
         mine=mine,
         passages=passages.passages(minutes) if minutes else [],
-        disputes=passages.disputes_by_passage(minutes) if minutes else {},
+        disputes=passages.disputes_by_passage(minutes.reviews) if minutes else {},
         to_decide=is_mediator and review.awaits_mediator(minutes),
         labels=SECTION_LABELS,
         sections=SECTIONS,

@@ -97,8 +97,13 @@ def named(name: str, job: Callable[[], None]) -> Callable[[], None]:
 def race_at_the_turn(app, tmp_path, monkeypatch, step, job) -> dict:
     """``step`` (a person's) takes the case's turn and stops there until ``job`` (the
     worker's, or another person's) first asks for it, or 2 s; then each goes on, on an app
-    of its own with a connection per thread. What each came to (``committed``)."""
+    of its own with a connection per thread, with ``app``'s secret, files and CA (a step
+    may enter a code ``app`` issued, read a document it stored, sign). What each came to
+    (``committed``)."""
     racing = race_app(app.config["SQLALCHEMY_DATABASE_URI"], str(tmp_path))
+    racing.config.update(
+        {name: app.config[name] for name in ("SECRET_KEY", "PKI_DIR", "STORAGE_DIR")}
+    )
     took, asked = threading.Event(), threading.Event()
     at_first_turn(
         monkeypatch,

@@ -18,7 +18,7 @@ from mediation.cases import clocks, workflow
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
-from mediation.court import bundle, examination, package_verify
+from mediation.court import bundle, examination, materials, package_verify
 from mediation.court.models import Application
 from mediation.extensions import db
 from mediation.journal.models import JournalEntry
@@ -142,7 +142,9 @@ def test_a_request_for_materials_is_made_answered_and_listed(app, client):
     with app.app_context():
         application = db.session.get(Application, ids["application"])
         applicant = application.case.party_users()[0]
-        material = applying.add_material(application, "supplement", "房产证.pdf", PDF, by=applicant)
+        material = materials.add_material(
+            application, "supplement", "房产证.pdf", PDF, by=applicant
+        )
         db.session.commit()
         material_id = material.id
     one = client.get(f"{path}/{made['id']}", **auth(ids)).get_json()

@@ -16,7 +16,7 @@ from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.forms import FieldError
 from mediation.court import application as applying
-from mediation.court import examination, ruling, steps
+from mediation.court import examination, materials, ruling, steps
 from mediation.court.models import ApplicationStatus
 from mediation.journal import operations as journal
 from tests.minutes.conftest import messages_to
@@ -173,10 +173,10 @@ def test_an_agent_needs_the_power_of_attorney_before_the_application_goes(app_ct
                 sign()
             assert needed.value.field == "power_of_attorney"
             # The agent's own upload is no power of attorney: the party gives it.
-            applying.add_material(application, "power_of_attorney", "委托书.pdf", pdf, by=agent)
+            materials.add_material(application, "power_of_attorney", "委托书.pdf", pdf, by=agent)
             with pytest.raises(FieldError):
                 sign()
-            applying.add_material(
+            materials.add_material(
                 application, "power_of_attorney", "委托书.pdf", pdf, by=respondent
             )
         sign()

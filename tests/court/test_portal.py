@@ -198,14 +198,14 @@ def test_a_party_adds_a_document_that_the_court_gets(app, client):
 
 
 def test_materials_download_as_attachments_and_odd_names_are_cleaned(app, client):
-    from mediation.court import application as applying
+    from mediation.court import materials
 
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
         party = world.case.party_users()[0]
         trick = b"%PDF-1.4\n<script>alert(1)</script>\n%%EOF\n"
-        material = applying.add_material(
+        material = materials.add_material(
             application, "identity", "C:\\fakepath\\id\x07.html", trick, by=party
         )
         db.session.commit()

@@ -275,7 +275,7 @@ def test_a_document_sent_again_for_a_new_request_answers_it(app):
     until its deadline. A file sent for a request made after it was last sent is an
     answer; the same upload sent twice is still added once."""
     from mediation.court import application as applying
-    from mediation.court import examination
+    from mediation.court import examination, materials
 
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     with app.app_context():
@@ -283,15 +283,15 @@ def test_a_document_sent_again_for_a_new_request_answers_it(app):
         application = apply_jointly(world)
         party = world.case.party_users()[0]
         examination.request_materials(application, "请提供身份证复印件", 5, by=world.clerk)
-        applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        materials.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         with pytest.raises(applying.RepeatedError):  # the upload sent twice
-            applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+            materials.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         examination.request_materials(
             application, "请提供证明双方身份的全部材料", 5, by=world.clerk
         )
-        applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+        materials.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         with pytest.raises(applying.RepeatedError):
-            applying.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
+            materials.add_material(application, "supplement", "身份证.pdf", pdf, by=party)
         db.session.flush()
         first, second = application.requests
         assert first.answered_at is not None and second.answered_at is not None

@@ -27,9 +27,8 @@ from mediation.cases.models import CaseParty, FailureRecord
 from mediation.cases.states import Action, Actor, TerminationReason
 from mediation.core.db import utcnow
 from mediation.court import api as court_api
-from mediation.court import application as applying
 from mediation.court import delegation as delegating
-from mediation.court import examination, ruling
+from mediation.court import examination, materials, ruling
 from mediation.extensions import db
 from mediation.followup import links as followup_links
 from mediation.followup import operations as followup
@@ -71,7 +70,7 @@ def build(app: Flask) -> World:
     with app.app_context():
         world = in_force()
         application = apply_jointly(world)
-        material = applying.add_material(
+        material = materials.add_material(
             application,
             "identity",
             "身份证\u202egpj.exe.png",

@@ -33,7 +33,7 @@ from mediation.core.db import utcnow
 from mediation.court import api as court_api
 from mediation.court import application as applying
 from mediation.court import delegation as delegating
-from mediation.court import examination
+from mediation.court import examination, materials
 from mediation.extensions import db
 from mediation.followup import links as followup_links
 from mediation.followup import operations as followup
@@ -165,7 +165,7 @@ def build_tenant(storage_dir: str) -> Tenant:
         if u.has_role(Role.institution_admin)
     )
     application = apply_jointly(world)
-    material = applying.add_material(application, "identity", "身份证.pdf", PDF, by=applicant)
+    material = materials.add_material(application, "identity", "身份证.pdf", PDF, by=applicant)
     material_request = examination.request_materials(application, "请提供房产证", 5, by=world.clerk)
     # A file the applicant did not share: the other side must not get it either.
     evidence = intake.add_evidence(
