@@ -7,11 +7,6 @@ busy timeout for the write lock)."""
 
 from __future__ import annotations
 
-import sqlite3
-
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
-
 from mediation.accounts import operations as accounts
 from mediation.accounts.models import CodePurpose
 from mediation.agreements import operations as agreements
@@ -20,6 +15,7 @@ from mediation.agreements.models import Agreement, AgreementStatus
 from mediation.core import storage as storage_module
 from mediation.extensions import db
 from tests.conftest import login, post_form
+from tests.core.held import held as rows_held
 from tests.core.held import watch_slow
 from tests.factories import PASSWORD
 
@@ -29,28 +25,7 @@ from .test_views import form_fields
 
 def held(agreement) -> bool:
     """Whether another transaction holds the agreement's row (on SQLite: any write)."""
-    url = db.engine.url
-    if url.get_backend_name() == "sqlite":
-        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            return False
-        except sqlite3.OperationalError:
-            return True
-        finally:
-            other.close()
-    with db.engine.connect() as other:
-        try:
-            other.execute(
-                text("SELECT id FROM agreements WHERE id = :id FOR UPDATE NOWAIT"),
-                {"id": agreement.id},
-            )
-            return False
-        except OperationalError:
-            return True
-        finally:
-            other.rollback()
+    return rows_held("agreements", "id", agreement.id)
 
 
 def test_a_signature_s_file_is_stored_before_the_agreement_s_lock(app_ctx, monkeypatch):
