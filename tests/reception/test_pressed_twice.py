@@ -299,3 +299,21 @@ def test_the_record_saved_again_keeps_the_time_it_was_written(app, world):
     with app.app_context():
         [question] = db.session.scalars(select(Question)).all()
         assert question.answered_at == written
+
+
+@pytest.mark.parametrize(
+    ("action", "says"),
+    [
+        ("answer", "由本次接待保留的答复采用当时记录的文字"),
+        ("case", "由本次接待起草的申请采用当时记录的事实"),
+    ],
+)
+def test_the_host_is_told_a_kept_answer_or_case_keeps_the_words_it_had(app, world, action, says):
+    """A record corrected after it was kept as the party's answer (or drafted into a case)
+    changes the host's record only; the page says so, where before it said nothing."""
+    booking_id = _booked(app, world)
+    [(client, form)] = _host_presses(app, world, booking_id, action, 1)
+    page = f"/reception/{booking_id}"
+    assert says not in client.get(page).get_data(as_text=True)
+    assert client.post(f"{page}/record", data=form).status_code == 302
+    assert says in client.get(page).get_data(as_text=True)
