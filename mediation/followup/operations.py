@@ -376,16 +376,17 @@ def reminders_due(now: datetime | None = None) -> list[int]:
         return []
     day = today(now)
     ahead = day + timedelta(days=current_app.config["FOLLOWUP_REMIND_DAYS"])
+    return _owed(Obligation.reminded_at.is_(None), Obligation.due_on.between(day, ahead))
+
+
+def _owed(*where) -> list[int]:
+    """The ids of the obligations still owed, of cases still urged, that match ``where``,
+    in id order (the order the worker takes them in, each in a unit of its own)."""
     return list(
         db.session.scalars(
             select(Obligation.id)
             .join(Case, Case.id == Obligation.case_id)
-            .where(
-                _still_urged(),
-                Obligation.status.in_(OWED),
-                Obligation.reminded_at.is_(None),
-                Obligation.due_on.between(day, ahead),
-            )
+            .where(_still_urged(), Obligation.status.in_(OWED), *where)
             .order_by(Obligation.id)
         )
     )
@@ -415,19 +416,7 @@ def missed_due(now: datetime | None = None) -> list[int]:
     """The ids of the obligations past their date unnoticed (none at night), in id order."""
     if _night(now):
         return []
-    return list(
-        db.session.scalars(
-            select(Obligation.id)
-            .join(Case, Case.id == Obligation.case_id)
-            .where(
-                _still_urged(),
-                Obligation.status.in_(OWED),
-                Obligation.missed_noticed_at.is_(None),
-                Obligation.due_on < today(now),
-            )
-            .order_by(Obligation.id)
-        )
-    )
+    return _owed(Obligation.missed_noticed_at.is_(None), Obligation.due_on < today(now))
 
 
 def mark_one_missed(obligation_id: int, now: datetime | None = None) -> int:
