@@ -354,25 +354,41 @@ def test_pyhanko_ades_validation_with_revocation_from_the_file(signed):
     """AdES validation (ETSI EN 319 102-1) with revocation checking, offline: the external
     TSA's CRL comes from the document's DSS, where signing put it."""
     for moment in moments(signed):
-        done = pyhanko(
-            signed,
-            moment,
-            "sign",
-            "adesverify",
-            "--trust",
-            "root.pem",
-            "--trust",
-            "tsa-root.pem",
-            "--trust-replace",
-            "--executive-summary",
-            "agreement.pdf",
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        lines = [line for line in done.stdout.splitlines() if line.strip()]
-        assert len(lines) == 4 and all(line.endswith(":VALID") for line in lines), done.stdout
+        adesverify(signed, moment)
 
 
-def openssl_ts_verify(signed, moment: datetime, name: str, token: bytes, data: bytes):
+def adesverify(signed, moment: datetime) -> None:
+    """``pyhanko sign adesverify`` of agreement.pdf at ``moment``, trusting the platform's
+    and the TSA's roots alone: each of the four signatures VALID."""
+    done = pyhanko(
+        signed,
+        moment,
+        "sign",
+        "adesverify",
+        "--trust",
+        "root.pem",
+        "--trust",
+        "tsa-root.pem",
+        "--trust-replace",
+        "--executive-summary",
+        "agreement.pdf",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 4 and all(line.endswith(":VALID") for line in lines), done.stdout
+
+
+def openssl_ts_verify(
+    signed,
+    moment: datetime,
+    name: str,
+    token: bytes,
+    data: bytes,
+    ca: str = "tsa-root.pem",
+    *more: str,
+):
+    """``openssl ts -verify`` of ``token`` over ``data`` at ``moment``, trusting ``ca`` (a
+    file in ``signed.dir``), with ``more`` options (``-crl_check_all``)."""
     (signed.dir / f"{name}.tst").write_bytes(token)
     (signed.dir / f"{name}.data").write_bytes(data)
     return run_at(
@@ -387,7 +403,8 @@ def openssl_ts_verify(signed, moment: datetime, name: str, token: bytes, data: b
         "-data",
         f"{name}.data",
         "-CAfile",
-        "tsa-root.pem",
+        ca,
+        *more,
     )
 
 
@@ -435,22 +452,8 @@ def test_the_package_carries_the_external_tsas_crls_for_a_court_offline(signed):
     )
     for moment in moments(signed):
         for name, token, data in package_tokens(signed.package):
-            (signed.dir / f"{name}.tst").write_bytes(token)
-            (signed.dir / f"{name}.data").write_bytes(data)
-            done = run_at(
-                signed,
-                moment,
-                signed.tools["openssl"],
-                "ts",
-                "-verify",
-                "-token_in",
-                "-in",
-                f"{name}.tst",
-                "-data",
-                f"{name}.data",
-                "-CAfile",
-                trusted.name,
-                "-crl_check_all",
+            done = openssl_ts_verify(
+                signed, moment, name, token, data, trusted.name, "-crl_check_all"
             )
             assert done.returncode == 0 and "Verification: OK" in done.stdout, (
                 name,
