@@ -44,6 +44,7 @@ from .openssl_tsa import openssl_tsa, publish_crl, require_tools
 
 PYHANKO = Path(sys.executable).parent / "pyhanko"  # pyhanko-cli, from the [test] extra
 TOOLS = ("openssl", "pdfsig", "certutil", "faketime")
+CRL_DAYS = 30  # how long the TSA's CRL is valid from when it is issued (openssl_tsa.py)
 
 
 def require_pyhanko() -> str:
@@ -59,7 +60,7 @@ def signed(app, tmp_path_factory):
     require_pyhanko()
     folder = tmp_path_factory.mktemp("external-tsa")
     saved = {name: app.config.get(name) for name in ("TSA_URL", "PKI_TRUST_ROOTS")}
-    with openssl_tsa(folder / "tsa") as external:
+    with openssl_tsa(folder / "tsa", crl_days=CRL_DAYS) as external:
         app.config.update(TSA_URL=external.url, PKI_TRUST_ROOTS=[str(external.root_pem)])
         try:
             with app.app_context():
@@ -110,6 +111,16 @@ def signed(app, tmp_path_factory):
 
 def moments(signed) -> list[datetime]:
     return [signed.at_signing, signed.at_signing + timedelta(days=1)]
+
+
+def later_moments(signed) -> list[datetime]:
+    """When a court checks the files months later: past the TSA's CRL's nextUpdate (the
+    file's CRL was fetched at signing, valid CRL_DAYS), and more than a year on (the TSA's
+    certificate, 730 days, still valid: no renewal due yet)."""
+    return [
+        signed.at_signing + timedelta(days=CRL_DAYS + 1),
+        signed.at_signing + timedelta(days=400),
+    ]
 
 
 def run_at(signed, moment: datetime, *command: str) -> subprocess.CompletedProcess:
@@ -204,9 +215,9 @@ def test_every_timestamp_is_the_external_tsas(signed):
 
 def test_the_platform_verifies_the_agreement_at_signing_and_a_day_later(signed):
     roots = [signed.root, signed.external.root]
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         report = verify.verify_pdf(signed.agreement, trust_roots=roots, at=moment)
-        assert report.ok, verify.summarize(report)
+        assert report.ok, (moment, verify.summarize(report))
     # The external TSA's root must be given: the platform's alone does not vouch for it.
     alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root])
     assert not alone.ok
@@ -214,7 +225,7 @@ def test_the_platform_verifies_the_agreement_at_signing_and_a_day_later(signed):
 
 def test_mediation_agreement_verify_on_a_courts_machine(signed):
     mediation = mediation_command()
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         done = run_at(
             signed,
             moment,
@@ -244,7 +255,7 @@ def test_mediation_agreement_verify_on_a_courts_machine(signed):
 
 def test_mediation_court_verify_the_package(signed):
     mediation = mediation_command()
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         done = run_at(
             signed,
             moment,
@@ -263,13 +274,15 @@ def test_mediation_court_verify_the_package(signed):
         signed, signed.at_signing, mediation, "court", "verify", "package.zip", "--root", "root.pem"
     )
     assert without.returncode == 1 and without.stdout.startswith("NOT VALID"), without.stdout
-    # In-process too, the clock a day later.
+    # In-process too, the clock a day later, and past the TSA's CRL's nextUpdate (the
+    # archive token's CRL is stale by then: see agreements.verify.newest_timestamp_status).
     roots = [signed.root, signed.external.root]
-    with time_machine.travel(moments(signed)[1], tick=False):
-        report = package_verify.verify(
-            signed.package, trust_roots=roots, extra=bundle.all_checks(roots)
-        )
-    assert report.ok, package_verify.summarize(report)
+    for moment in moments(signed)[1:] + later_moments(signed):
+        with time_machine.travel(moment, tick=False):
+            report = package_verify.verify(
+                signed.package, trust_roots=roots, extra=bundle.all_checks(roots)
+            )
+        assert report.ok, (moment, package_verify.summarize(report))
 
 
 def pdfsig_blocks(signed, moment: datetime) -> list[str]:
@@ -422,7 +435,7 @@ def test_openssl_verifies_every_timestamp_token(signed):
         checks.append((f"doc-{n}", stamp.pkcs7_content, pdf[a : a + la] + pdf[b : b + lb]))
     checks += package_tokens(signed.package)
     assert len(checks) == 4 + 4 + 2
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         for name, token, data in checks:
             done = openssl_ts_verify(signed, moment, name, token, data)
             assert done.returncode == 0 and "Verification: OK" in done.stdout, (
@@ -506,6 +519,15 @@ def test_court_verify_checks_the_tsa_against_the_packages_crls(signed):
     assert done.returncode == 1 and done.stdout.startswith("NOT VALID"), done.stdout
     # The same token with the package's own CRLs again is VALID: only the revocation counts.
     assert package_verify.verify(signed.package, trust_roots=roots).ok
+    # Months later the revoking CRL is past its nextUpdate, as is every CRL the package
+    # carries: still NOT VALID (a stale CRL still says the certificate was revoked), while
+    # the package without it stays VALID.
+    for moment in later_moments(signed):
+        with time_machine.travel(moment, tick=False):
+            report = package_verify.verify(out.getvalue(), trust_roots=roots)
+            assert not report.ok, moment
+            assert any("archive timestamp 1" in p for p in report.problems), report.problems
+            assert package_verify.verify(signed.package, trust_roots=roots).ok, moment
 
 
 @pytest.mark.parametrize("ess_cert_id_alg", ["sha1", "sha256"])

@@ -44,6 +44,7 @@ from .test_external_tsa import (
 
 SHORT = 100  # days the external TSA's first certificate is valid
 BEFORE = timedelta(days=60)  # how long before its expiry the worker scans (within 90)
+CRL_DAYS = 30  # the TSA's CRL is valid this long from when it is fetched (openssl_tsa.py)
 
 
 @pytest.fixture
@@ -83,6 +84,18 @@ def document_stamps(pdf: bytes) -> list:
 
 def not_after(cert):
     return cert["tbs_certificate"]["validity"]["not_after"].native
+
+
+def court_moments(renewed_at, expiry) -> list:
+    """When a court may check the renewed file: a day after the renewal; past the TSA's
+    CRL's nextUpdate (issued at the renewal, valid CRL_DAYS); after the first TSA
+    certificate expired; and more than a year later (the new certificate lives 730 days)."""
+    return [
+        renewed_at + timedelta(days=1),
+        renewed_at + timedelta(days=CRL_DAYS + 1),
+        expiry + timedelta(days=1),
+        renewed_at + timedelta(days=400),
+    ]
 
 
 def checked_as_a_court_would(folder: Path, pdf: bytes, external, renewed_at, moment) -> None:
@@ -125,7 +138,9 @@ def test_a_renewal_waits_for_a_tsa_certificate_that_outlives_the_stamp(
     require_tools("openssl", "faketime", "pdfsig", "certutil")
     require_pyhanko()
     with (
-        openssl_tsa(tmp_path / "tsa", tsa_days=SHORT, follow_clock=True) as external,
+        openssl_tsa(
+            tmp_path / "tsa", tsa_days=SHORT, follow_clock=True, crl_days=CRL_DAYS
+        ) as external,
         configured(app_ctx, external),
     ):
         agreement = signed_agreement()
@@ -157,8 +172,9 @@ def test_a_renewal_waits_for_a_tsa_certificate_that_outlives_the_stamp(
     # newest timestamp's revocation data stale, and pyHanko's AdES validation finds no
     # proof of existence for it: see the report of branch tsaext.)
     roots = [credentials.platform_root(), external.root]
-    report = verify.verify_pdf(renewed, trust_roots=roots, at=later + timedelta(days=1))
-    assert report.ok, verify.summarize(report)
+    for moment in court_moments(later, expiry):
+        report = verify.verify_pdf(renewed, trust_roots=roots, at=moment)
+        assert report.ok, (moment, verify.summarize(report))
     checked_as_a_court_would(
         tmp_path / "court", renewed, external, later, expiry + timedelta(days=1)
     )
