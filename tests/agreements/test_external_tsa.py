@@ -29,7 +29,9 @@ import time_machine
 import weasyprint
 from asn1crypto import cms, crl
 from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from agreements import archive, pki, tsa, verify
 from agreements import signing as agreement_signing
@@ -213,7 +215,7 @@ def test_every_timestamp_is_the_external_tsas(signed):
     assert signed.external.root.dump() != signed.root.dump()
 
 
-def test_the_platform_verifies_the_agreement_at_signing_and_a_day_later(signed):
+def test_the_platform_verifies_the_agreement_at_signing_and_months_later(signed):
     roots = [signed.root, signed.external.root]
     for moment in moments(signed) + later_moments(signed):
         report = verify.verify_pdf(signed.agreement, trust_roots=roots, at=moment)
@@ -370,9 +372,10 @@ def test_pyhanko_ades_validation_with_revocation_from_the_file(signed):
         adesverify(signed, moment)
 
 
-def adesverify(signed, moment: datetime) -> None:
+def adesverify(signed, moment: datetime, *more: str, expected: str = "VALID") -> None:
     """``pyhanko sign adesverify`` of agreement.pdf at ``moment``, trusting the platform's
-    and the TSA's roots alone: each of the four signatures VALID."""
+    and the TSA's roots alone, with ``more`` options: each of the four signatures
+    ``expected``."""
     done = pyhanko(
         signed,
         moment,
@@ -384,11 +387,56 @@ def adesverify(signed, moment: datetime) -> None:
         "tsa-root.pem",
         "--trust-replace",
         "--executive-summary",
+        *more,
         "agreement.pdf",
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == (0 if expected == "VALID" else 1), done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 4 and all(line.endswith(":VALID") for line in lines), done.stdout
+    assert len(lines) == 4 and all(line.endswith(f":{expected}") for line in lines), done.stdout
+    return done
+
+
+def checked_past_the_tsas_crl(signed, pdf: bytes, tsa_root_pem: bytes, moment: datetime) -> None:
+    """Outside tools, offline, at ``moment``: after the nextUpdate of the CRL the file
+    carries for its newest document timestamp's TSA (docs/verification.md, "Months later").
+
+    ETSI EN 319 102-1 (5.6.2.2, 5.6.3) asks for revocation data current at the validation
+    time for the newest timestamp, or a later proof of existence: the file can have
+    neither. So pyHanko's AdES validation, with revocation checking, says INVALID for every
+    signature (its time sliding ends at that CRL's nextUpdate, nothing proves the newest
+    timestamp existed before it, and without that proof each signer's ten-minute
+    certificate is judged now, long expired), and ``openssl ts -verify -crl_check`` says
+    "CRL has expired". Both are right by their rules: neither can learn offline whether
+    the TSA's certificate was revoked after the file was last stamped. What a court does
+    instead, offline: validate as of the newest document timestamp's time, where the
+    file's revocation data was current (pyHanko's --validation-time, openssl's -attime):
+    VALID and OK. (Online, pyHanko fetches the TSA's current CRL from the address in its
+    certificate.) The platform's verifier decides the same way (newest_timestamp_status)."""
+    newest = [s for s in signatures_of(pdf) if s.sig_object_type == "/DocTimeStamp"][-1]
+    made = verify._token_time(newest.signed_data)
+    done = adesverify(signed, moment, expected="INVALID")
+    assert "Document timestamp chain failed to validate" in done.stderr, done.stderr
+    adesverify(signed, moment, "--validation-time", made.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    # openssl: the newest document timestamp over its bytes, with the TSA's CRL the file
+    # carries (its DSS), checked now and at the token's time.
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(pdf)))
+    carried = [crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
+    tsa_root = asn1_x509.Certificate.load(asn1_pem.unarmor(tsa_root_pem)[2])
+    theirs = [c for c in carried if c.issuer == tsa_root.subject]
+    assert theirs and all(c["tbs_cert_list"]["next_update"].native < moment for c in theirs)
+    trusted = signed.dir / "tsa-root-and-file-crls.pem"
+    trusted.write_bytes(
+        tsa_root_pem + b"".join(asn1_pem.armor("X509 CRL", c.dump()) for c in theirs)
+    )
+    a, la, b, lb = newest.byte_range
+    data = pdf[a : a + la] + pdf[b : b + lb]
+    for at, verdict in ((None, "CRL has expired"), (made, "Verification: OK")):
+        when = [] if at is None else ["-attime", str(int(at.timestamp()))]
+        done = openssl_ts_verify(
+            signed, moment, "newest", newest.pkcs7_content, data, trusted.name, "-crl_check", *when
+        )
+        assert (done.returncode == 0) == (at is not None), done.stdout + done.stderr
+        assert verdict in done.stdout + done.stderr, done.stdout + done.stderr
 
 
 def openssl_ts_verify(
@@ -613,3 +661,14 @@ def test_a_file_timestamped_by_the_external_tsa_is_renewed(tmp_path):
     assert token_signer(newest).dump() == external.certificate.dump()
     report = verify.verify_pdf(renewed, trust_roots=[authority.root, external.root])
     assert report.ok, verify.summarize(report)
+
+
+def test_outside_tools_past_the_tsas_crl(signed):
+    """A month and more after signing, the TSA's CRL in the file is past its nextUpdate:
+    what pyHanko and openssl say offline, and why (checked_past_the_tsas_crl); the
+    platform's own verdict at the same moments is VALID
+    (test_the_platform_verifies_the_agreement_at_signing_and_months_later)."""
+    for moment in later_moments(signed):
+        checked_past_the_tsas_crl(
+            signed, signed.agreement, signed.external.root_pem.read_bytes(), moment
+        )
