@@ -223,6 +223,19 @@ def test_the_platform_verifies_the_agreement_at_signing_and_months_later(signed)
     # The external TSA's root must be given: the platform's alone does not vouch for it.
     alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root])
     assert not alone.ok
+    # Months later too, past the TSA CRL's nextUpdate (where the newest timestamp's
+    # revocation data is judged at its own time): without the TSA's root, or with a byte
+    # changed that only the newest document timestamp covers, NOT VALID.
+    *_, before, newest = signatures_of(signed.agreement)
+    assert newest.sig_object_type == "/DocTimeStamp"
+    middle = (before.byte_range[2] + before.byte_range[3] + newest.byte_range[1]) // 2
+    changed = bytearray(signed.agreement)
+    changed[middle] ^= 0x01
+    for moment in later_moments(signed):
+        alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root], at=moment)
+        assert not alone.ok, verify.summarize(alone)
+        report = verify.verify_pdf(bytes(changed), trust_roots=roots, at=moment)
+        assert not report.ok, verify.summarize(report)
 
 
 def test_mediation_agreement_verify_on_a_courts_machine(signed):
