@@ -163,7 +163,7 @@ def newest_timestamp_status(
     time back to where the data was current. For every older timestamp that moment is the
     next document timestamp's (verify_pdf's ``_proof_times``); for the newest it is its own
     genTime, the moment the TSA used its key. So, when the only fault as of ``at`` is stale
-    revocation data (TRY_LATER, 5.2.6), the token is valid when both hold:
+    revocation data (pyHanko: TRY_LATER), the token is valid when both hold:
 
     - as of its genTime, with the carried revocation data judged current then (thisUpdate
       to nextUpdate; issued later too, ``retroactive``: a CRL published after the token
@@ -171,11 +171,16 @@ def newest_timestamp_status(
       when the token was made;
     - as of ``at``, with every carried CRL or OCSP response read whatever its age: none says
       a certificate of the chain was revoked by then. Nothing proves the token existed
-      before such a revocation (5.6.2.4: REVOKED_NO_POE), so it fails, as before.
+      before such a revocation (5.6.2, past signature validation: REVOKED_NO_POE), so it
+      fails, as before.
 
-    What this cannot know is a revocation after the newest revocation data the file
-    carries: only the TSA's current CRL tells, which a court can fetch
-    (docs/verification.md). ``made_at``: the token's genTime read from a status.
+    Taking the newest token's own genTime as its time is this verifier's policy (the
+    signature validation policy sets revocation freshness, ETSI TS 119 172-1): a strict
+    EN 319 102-1 validator, having no proof of existence for the newest token, says
+    INDETERMINATE until it gets current revocation data (pyHanko's adesverify offline:
+    docs/verification.md, "Months later"). What this cannot know either is a revocation
+    after the newest revocation data the file carries: only the TSA's current CRL tells,
+    which a court can fetch. ``made_at``: the token's genTime read from a status.
     """
     status = validate(context(roots, at, dss, crls))
     stale = (
