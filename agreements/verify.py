@@ -10,26 +10,36 @@ Long-term: the platform's documents are PAdES B-LTA (agreements/archive.py). Eac
 timestamp, and each document timestamp, is checked as of the first document timestamp that
 follows it, and the newest as of the moment of verification (``at``), with only the
 certificates, CRLs and OCSP responses the file's DSS carries and the trust roots given: a
-renewed document verifies years after every certificate in it expired, offline.
+renewed document verifies years after every certificate in it expired, offline. How the
+newest one's revocation data is judged once it is past its nextUpdate: see
+:func:`newest_timestamp_status`.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from asn1crypto import cms, crl, parser, tsp, x509
 from cryptography import x509 as crypto_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import SignatureCoverageLevel, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    FreshnessReqType,
+    RevocationCheckingPolicy,
+)
 
 from agreements._loop import outside_event_loop
 
@@ -90,6 +100,9 @@ def context(
     moment: datetime | None = None,
     dss: DocumentSecurityStore | None = None,
     crls: list[crl.CertificateList] | None = None,
+    *,
+    retroactive: bool = False,
+    revinfo_policy: CertRevTrustPolicy | None = None,
 ) -> ValidationContext:
     # Revocation: documents signed since B-LTA carry, in their DSS, a CRL or OCSP response
     # for every certificate of every chain (agreements.archive); they are used when present
@@ -98,17 +111,91 @@ def context(
     # keys signed once (art 13(1)-(2)), leaving no window in which revoking them mattered.
     # allow_fetching=False keeps verification off the network (deterministic, no leaks):
     # what a court checks is what the file carries. ``crls``: a CMS container's own (the
-    # court package's crls fields), as a PDF's are in its DSS.
+    # court package's crls fields), as a PDF's are in its DSS. ``retroactive`` and
+    # ``revinfo_policy``: for the newest timestamp only (newest_timestamp_status).
     kwargs = {
         "trust_roots": roots,
         "moment": moment,
         "allow_fetching": False,
         "revocation_mode": "soft-fail",
+        "retroactive_revinfo": retroactive,
         "crls": list(crls or []),
     }
+    if revinfo_policy is not None:
+        kwargs["revinfo_policy"] = revinfo_policy
     if dss is not None:
         return dss.as_validation_context(kwargs)
     return ValidationContext(**kwargs)
+
+
+# Any carried revocation data, however old, may say a certificate was revoked: the newest
+# timestamp's last check (newest_timestamp_status) reads all of it for revocations only.
+_ANY_AGE = CertRevTrustPolicy(
+    RevocationCheckingPolicy.from_legacy("soft-fail"),
+    freshness=timedelta(days=100 * 366),
+    freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+)
+
+_Status = TypeVar("_Status", bound=TimestampSignatureStatus)
+
+
+def newest_timestamp_status(
+    validate: Callable[[ValidationContext], _Status],
+    roots: list[x509.Certificate],
+    at: datetime | None,
+    made_at: Callable[[_Status], datetime | None],
+    *,
+    dss: DocumentSecurityStore | None = None,
+    crls: list[crl.CertificateList] | None = None,
+) -> _Status:
+    """The status of the newest timestamp (a PDF's last document timestamp, a package's
+    newest archive token): ``validate`` run as of ``at`` with the carried revocation data.
+
+    Nothing later proves when this token existed, so it is checked as of ``at`` (its TSA's
+    certificate must still be valid: renewal adds a timestamp before it expires). Its
+    revocation data, though, can never be newer than the file: a court checks it offline
+    months or years later, long after an external TSA's CRL (a week or a month) passed its
+    nextUpdate; pyHanko-certvalidator's default freshness (thisUpdate..nextUpdate around the
+    validation time, RFC 5280 5.1.2.5) then calls it stale, and the file that was valid is
+    not any more. ETSI EN 319 102-1 judges revocation data by the time it is proven to
+    matter for, not by today: the revocation freshness checker (5.2.5) compares its issuance
+    with the moment in question, and validation time sliding (5.6.2.2) moves the control
+    time back to where the data was current. For every older timestamp that moment is the
+    next document timestamp's (verify_pdf's ``_proof_times``); for the newest it is its own
+    genTime, the moment the TSA used its key. So, when the only fault as of ``at`` is stale
+    revocation data (pyHanko: TRY_LATER), the token is valid when both hold:
+
+    - as of its genTime, with the carried revocation data judged current then (thisUpdate
+      to nextUpdate; issued later too, ``retroactive``: a CRL published after the token
+      that does not list the certificate says more, not less): the chain was not revoked
+      when the token was made;
+    - as of ``at``, with every carried CRL or OCSP response read whatever its age: none says
+      a certificate of the chain was revoked by then. Nothing proves the token existed
+      before such a revocation (5.6.2, past signature validation: REVOKED_NO_POE), so it
+      fails, as before.
+
+    Taking the newest token's own genTime as its time is this verifier's policy (the
+    signature validation policy sets revocation freshness, ETSI TS 119 172-1): a strict
+    EN 319 102-1 validator, having no proof of existence for the newest token, says
+    INDETERMINATE until it gets current revocation data (pyHanko's adesverify offline:
+    docs/verification.md, "Months later"). What this cannot know either is a revocation
+    after the newest revocation data the file carries: only the TSA's current CRL tells,
+    which a court can fetch. ``made_at``: the token's genTime read from a status.
+    """
+    status = validate(context(roots, at, dss, crls))
+    stale = (
+        not status.trusted
+        and status.intact
+        and status.valid
+        and status.trust_problem_indic == AdESIndeterminate.TRY_LATER
+    )
+    made = made_at(status)
+    if not stale or made is None:
+        return status
+    then = validate(context(roots, made, dss, crls, retroactive=True))
+    if not then.trusted:
+        return then
+    return validate(context(roots, at, dss, crls, revinfo_policy=_ANY_AGE))
 
 
 def verify_pdf(
@@ -146,6 +233,7 @@ def verify_pdf(
                 proofs[i] or at,
                 dss,
                 last=sig is embedded[-1],
+                newest=proofs[i] is None,
             )
             for i, sig in enumerate(embedded)
         )
@@ -195,13 +283,24 @@ def _check(
     dss: DocumentSecurityStore | None,
     *,
     last: bool,
+    newest: bool,
 ) -> SignatureCheck:
-    """``at``: when the signature's timestamp is checked (see :func:`_proof_times`)."""
+    """``at``: when the signature's timestamp is checked (see :func:`_proof_times`);
+    ``newest``: no document timestamp follows (see :func:`newest_timestamp_status`)."""
     base = {"field_name": sig.field_name, "signed_up_to": _signed_end(sig)}
     try:
         problems = _container_problems(sig, pdf, last=last)
         if sig.sig_object_type == "/DocTimeStamp":
-            status = validate_pdf_timestamp(sig, validation_context=context(ts_roots, at, dss))
+            if newest:
+                status = newest_timestamp_status(
+                    lambda ctx: validate_pdf_timestamp(sig, validation_context=ctx),
+                    ts_roots,
+                    at,
+                    lambda st: st.timestamp,
+                    dss=dss,
+                )
+            else:
+                status = validate_pdf_timestamp(sig, validation_context=context(ts_roots, at, dss))
             kind, signing_time = "document timestamp", status.timestamp
             timestamped = status.intact and status.valid and status.trusted
             paths = [status.validation_path]

@@ -38,6 +38,7 @@ from agreements._loop import outside_event_loop
 from agreements.verify import (
     claimed_time,
     context,
+    newest_timestamp_status,
     revocation_data_problems,
     unsigned_part_problems,
 )
@@ -277,7 +278,8 @@ def _check_archive_chain(
     existed (None without a valid chain: the signature's timestamp is then checked now).
 
     Token N must cover the signature file and tokens 1..N-1, be intact and from a trusted
-    TSA as of token N+1's time (the newest: as of now), its chain checked against the
+    TSA as of token N+1's time (the newest: as of now, its revocation data judged as
+    agreements.verify.newest_timestamp_status says), its chain checked against the
     package's CRLs (a revoked TSA certificate fails it); any break fails the package.
     Each token's validation path is added to ``paths``."""
     if not tokens:
@@ -301,16 +303,23 @@ def _check_archive_chain(
         moment = times[number] if number < len(times) else None
         digest = hashlib.sha256(covered).digest()
         signed_data = info["content"]
-        try:
-            status = TimestampSignatureStatus(
+
+        def validate(ctx, sd=signed_data, d=digest) -> TimestampSignatureStatus:
+            return TimestampSignatureStatus(
                 **outside_event_loop(
-                    lambda sd=signed_data, m=moment, d=digest: asyncio.run(
-                        validate_tst_signed_data(
-                            sd, context(ts_roots, m, crls=crls), lambda _alg: d
-                        )
-                    )
+                    lambda: asyncio.run(validate_tst_signed_data(sd, ctx, lambda _alg: d))
                 )
             )
+
+        try:
+            if moment is None:
+                # The newest: its CRLs, fetched when it was made, are past their nextUpdate
+                # long before a court checks the package (an external TSA's are valid weeks).
+                status = newest_timestamp_status(
+                    validate, ts_roots, None, lambda st: st.timestamp, crls=crls
+                )
+            else:
+                status = validate(context(ts_roots, moment, crls=crls))
         except Exception as e:
             problems.append(f"archive timestamp {number} cannot be validated: {e}")
             return None

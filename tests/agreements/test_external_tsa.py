@@ -29,7 +29,9 @@ import time_machine
 import weasyprint
 from asn1crypto import cms, crl
 from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from agreements import archive, pki, tsa, verify
 from agreements import signing as agreement_signing
@@ -44,6 +46,7 @@ from .openssl_tsa import openssl_tsa, publish_crl, require_tools
 
 PYHANKO = Path(sys.executable).parent / "pyhanko"  # pyhanko-cli, from the [test] extra
 TOOLS = ("openssl", "pdfsig", "certutil", "faketime")
+CRL_DAYS = 30  # how long the TSA's CRL is valid from when it is issued (openssl_tsa.py)
 
 
 def require_pyhanko() -> str:
@@ -59,7 +62,7 @@ def signed(app, tmp_path_factory):
     require_pyhanko()
     folder = tmp_path_factory.mktemp("external-tsa")
     saved = {name: app.config.get(name) for name in ("TSA_URL", "PKI_TRUST_ROOTS")}
-    with openssl_tsa(folder / "tsa") as external:
+    with openssl_tsa(folder / "tsa", crl_days=CRL_DAYS) as external:
         app.config.update(TSA_URL=external.url, PKI_TRUST_ROOTS=[str(external.root_pem)])
         try:
             with app.app_context():
@@ -110,6 +113,16 @@ def signed(app, tmp_path_factory):
 
 def moments(signed) -> list[datetime]:
     return [signed.at_signing, signed.at_signing + timedelta(days=1)]
+
+
+def later_moments(signed) -> list[datetime]:
+    """When a court checks the files months later: past the TSA's CRL's nextUpdate (the
+    file's CRL was fetched at signing, valid CRL_DAYS), and more than a year on (the TSA's
+    certificate, 730 days, still valid: no renewal due yet)."""
+    return [
+        signed.at_signing + timedelta(days=CRL_DAYS + 1),
+        signed.at_signing + timedelta(days=400),
+    ]
 
 
 def run_at(signed, moment: datetime, *command: str) -> subprocess.CompletedProcess:
@@ -202,19 +215,32 @@ def test_every_timestamp_is_the_external_tsas(signed):
     assert signed.external.root.dump() != signed.root.dump()
 
 
-def test_the_platform_verifies_the_agreement_at_signing_and_a_day_later(signed):
+def test_the_platform_verifies_the_agreement_at_signing_and_months_later(signed):
     roots = [signed.root, signed.external.root]
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         report = verify.verify_pdf(signed.agreement, trust_roots=roots, at=moment)
-        assert report.ok, verify.summarize(report)
+        assert report.ok, (moment, verify.summarize(report))
     # The external TSA's root must be given: the platform's alone does not vouch for it.
     alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root])
     assert not alone.ok
+    # Months later too, past the TSA CRL's nextUpdate (where the newest timestamp's
+    # revocation data is judged at its own time): without the TSA's root, or with a byte
+    # changed that only the newest document timestamp covers, NOT VALID.
+    *_, before, newest = signatures_of(signed.agreement)
+    assert newest.sig_object_type == "/DocTimeStamp"
+    middle = (before.byte_range[2] + before.byte_range[3] + newest.byte_range[1]) // 2
+    changed = bytearray(signed.agreement)
+    changed[middle] ^= 0x01
+    for moment in later_moments(signed):
+        alone = verify.verify_pdf(signed.agreement, trust_roots=[signed.root], at=moment)
+        assert not alone.ok, verify.summarize(alone)
+        report = verify.verify_pdf(bytes(changed), trust_roots=roots, at=moment)
+        assert not report.ok, verify.summarize(report)
 
 
 def test_mediation_agreement_verify_on_a_courts_machine(signed):
     mediation = mediation_command()
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         done = run_at(
             signed,
             moment,
@@ -244,7 +270,7 @@ def test_mediation_agreement_verify_on_a_courts_machine(signed):
 
 def test_mediation_court_verify_the_package(signed):
     mediation = mediation_command()
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         done = run_at(
             signed,
             moment,
@@ -263,13 +289,15 @@ def test_mediation_court_verify_the_package(signed):
         signed, signed.at_signing, mediation, "court", "verify", "package.zip", "--root", "root.pem"
     )
     assert without.returncode == 1 and without.stdout.startswith("NOT VALID"), without.stdout
-    # In-process too, the clock a day later.
+    # In-process too, the clock a day later, and past the TSA's CRL's nextUpdate (the
+    # archive token's CRL is stale by then: see agreements.verify.newest_timestamp_status).
     roots = [signed.root, signed.external.root]
-    with time_machine.travel(moments(signed)[1], tick=False):
-        report = package_verify.verify(
-            signed.package, trust_roots=roots, extra=bundle.all_checks(roots)
-        )
-    assert report.ok, package_verify.summarize(report)
+    for moment in moments(signed)[1:] + later_moments(signed):
+        with time_machine.travel(moment, tick=False):
+            report = package_verify.verify(
+                signed.package, trust_roots=roots, extra=bundle.all_checks(roots)
+            )
+        assert report.ok, (moment, package_verify.summarize(report))
 
 
 def pdfsig_blocks(signed, moment: datetime) -> list[str]:
@@ -357,9 +385,10 @@ def test_pyhanko_ades_validation_with_revocation_from_the_file(signed):
         adesverify(signed, moment)
 
 
-def adesverify(signed, moment: datetime) -> None:
+def adesverify(signed, moment: datetime, *more: str, expected: str = "VALID") -> None:
     """``pyhanko sign adesverify`` of agreement.pdf at ``moment``, trusting the platform's
-    and the TSA's roots alone: each of the four signatures VALID."""
+    and the TSA's roots alone, with ``more`` options: each of the four signatures
+    ``expected``."""
     done = pyhanko(
         signed,
         moment,
@@ -371,11 +400,56 @@ def adesverify(signed, moment: datetime) -> None:
         "tsa-root.pem",
         "--trust-replace",
         "--executive-summary",
+        *more,
         "agreement.pdf",
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == (0 if expected == "VALID" else 1), done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 4 and all(line.endswith(":VALID") for line in lines), done.stdout
+    assert len(lines) == 4 and all(line.endswith(f":{expected}") for line in lines), done.stdout
+    return done
+
+
+def checked_past_the_tsas_crl(signed, pdf: bytes, tsa_root_pem: bytes, moment: datetime) -> None:
+    """Outside tools, offline, at ``moment``: after the nextUpdate of the CRL the file
+    carries for its newest document timestamp's TSA (docs/verification.md, "Months later").
+
+    ETSI EN 319 102-1 (5.6.2.2, 5.6.3) asks for revocation data current at the validation
+    time for the newest timestamp, or a later proof of existence: the file can have
+    neither. So pyHanko's AdES validation, with revocation checking, says INVALID for every
+    signature (its time sliding ends at that CRL's nextUpdate, nothing proves the newest
+    timestamp existed before it, and without that proof each signer's ten-minute
+    certificate is judged now, long expired), and ``openssl ts -verify -crl_check`` says
+    "CRL has expired". Both are right by their rules: neither can learn offline whether
+    the TSA's certificate was revoked after the file was last stamped. What a court does
+    instead, offline: validate as of the newest document timestamp's time, where the
+    file's revocation data was current (pyHanko's --validation-time, openssl's -attime):
+    VALID and OK. (Online, pyHanko fetches the TSA's current CRL from the address in its
+    certificate.) The platform's verifier decides the same way (newest_timestamp_status)."""
+    newest = [s for s in signatures_of(pdf) if s.sig_object_type == "/DocTimeStamp"][-1]
+    made = verify._token_time(newest.signed_data)
+    done = adesverify(signed, moment, expected="INVALID")
+    assert "Document timestamp chain failed to validate" in done.stderr, done.stderr
+    adesverify(signed, moment, "--validation-time", made.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    # openssl: the newest document timestamp over its bytes, with the TSA's CRL the file
+    # carries (its DSS), checked now and at the token's time.
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(pdf)))
+    carried = [crl.CertificateList.load(ref.get_object().data) for ref in dss.crls]
+    tsa_root = asn1_x509.Certificate.load(asn1_pem.unarmor(tsa_root_pem)[2])
+    theirs = [c for c in carried if c.issuer == tsa_root.subject]
+    assert theirs and all(c["tbs_cert_list"]["next_update"].native < moment for c in theirs)
+    trusted = signed.dir / "tsa-root-and-file-crls.pem"
+    trusted.write_bytes(
+        tsa_root_pem + b"".join(asn1_pem.armor("X509 CRL", c.dump()) for c in theirs)
+    )
+    a, la, b, lb = newest.byte_range
+    data = pdf[a : a + la] + pdf[b : b + lb]
+    for at, verdict in ((None, "CRL has expired"), (made, "Verification: OK")):
+        when = [] if at is None else ["-attime", str(int(at.timestamp()))]
+        done = openssl_ts_verify(
+            signed, moment, "newest", newest.pkcs7_content, data, trusted.name, "-crl_check", *when
+        )
+        assert (done.returncode == 0) == (at is not None), done.stdout + done.stderr
+        assert verdict in done.stdout + done.stderr, done.stdout + done.stderr
 
 
 def openssl_ts_verify(
@@ -422,7 +496,7 @@ def test_openssl_verifies_every_timestamp_token(signed):
         checks.append((f"doc-{n}", stamp.pkcs7_content, pdf[a : a + la] + pdf[b : b + lb]))
     checks += package_tokens(signed.package)
     assert len(checks) == 4 + 4 + 2
-    for moment in moments(signed):
+    for moment in moments(signed) + later_moments(signed):
         for name, token, data in checks:
             done = openssl_ts_verify(signed, moment, name, token, data)
             assert done.returncode == 0 and "Verification: OK" in done.stdout, (
@@ -506,6 +580,15 @@ def test_court_verify_checks_the_tsa_against_the_packages_crls(signed):
     assert done.returncode == 1 and done.stdout.startswith("NOT VALID"), done.stdout
     # The same token with the package's own CRLs again is VALID: only the revocation counts.
     assert package_verify.verify(signed.package, trust_roots=roots).ok
+    # Months later the revoking CRL is past its nextUpdate, as is every CRL the package
+    # carries: still NOT VALID (a stale CRL still says the certificate was revoked), while
+    # the package without it stays VALID.
+    for moment in later_moments(signed):
+        with time_machine.travel(moment, tick=False):
+            report = package_verify.verify(out.getvalue(), trust_roots=roots)
+            assert not report.ok, moment
+            assert any("archive timestamp 1" in p for p in report.problems), report.problems
+            assert package_verify.verify(signed.package, trust_roots=roots).ok, moment
 
 
 @pytest.mark.parametrize("ess_cert_id_alg", ["sha1", "sha256"])
@@ -591,3 +674,14 @@ def test_a_file_timestamped_by_the_external_tsa_is_renewed(tmp_path):
     assert token_signer(newest).dump() == external.certificate.dump()
     report = verify.verify_pdf(renewed, trust_roots=[authority.root, external.root])
     assert report.ok, verify.summarize(report)
+
+
+def test_outside_tools_past_the_tsas_crl(signed):
+    """A month and more after signing, the TSA's CRL in the file is past its nextUpdate:
+    what pyHanko and openssl say offline, and why (checked_past_the_tsas_crl); the
+    platform's own verdict at the same moments is VALID
+    (test_the_platform_verifies_the_agreement_at_signing_and_months_later)."""
+    for moment in later_moments(signed):
+        checked_past_the_tsas_crl(
+            signed, signed.agreement, signed.external.root_pem.read_bytes(), moment
+        )

@@ -36,6 +36,7 @@ from tests.agreements.test_workflow import sign_in_turn
 from .openssl_tsa import openssl_tsa, require_tools
 from .test_external_tsa import (
     adesverify,
+    checked_past_the_tsas_crl,
     openssl_ts_verify,
     pdfsig_blocks,
     require_pyhanko,
@@ -44,6 +45,7 @@ from .test_external_tsa import (
 
 SHORT = 100  # days the external TSA's first certificate is valid
 BEFORE = timedelta(days=60)  # how long before its expiry the worker scans (within 90)
+CRL_DAYS = 30  # the TSA's CRL is valid this long from when it is fetched (openssl_tsa.py)
 
 
 @pytest.fixture
@@ -85,10 +87,26 @@ def not_after(cert):
     return cert["tbs_certificate"]["validity"]["not_after"].native
 
 
-def checked_as_a_court_would(folder: Path, pdf: bytes, external, renewed_at, moment) -> None:
+def court_moments(renewed_at, expiry) -> list:
+    """When a court may check the renewed file: a day after the renewal; past the TSA's
+    CRL's nextUpdate (issued at the renewal, valid CRL_DAYS); after the first TSA
+    certificate expired; and more than a year later (the new certificate lives 730 days)."""
+    return [
+        renewed_at + timedelta(days=1),
+        renewed_at + timedelta(days=CRL_DAYS + 1),
+        expiry + timedelta(days=1),
+        renewed_at + timedelta(days=400),
+    ]
+
+
+def checked_as_a_court_would(
+    folder: Path, pdf: bytes, external, renewed_at, moment, later: list
+) -> None:
     """The renewed file, offline (the TSA stopped), with other people's tools (as
     tests/agreements/test_external_tsa.py does): pyHanko's AdES validation a day after
-    ``renewed_at``, pdfsig and openssl at ``moment``."""
+    ``renewed_at``, pdfsig and openssl at ``moment``; at each of ``later`` (past the
+    nextUpdate of the TSA's CRL fetched at the renewal), what pyHanko and openssl say
+    then and why (test_external_tsa.checked_past_the_tsas_crl)."""
     folder.mkdir()
     root = credentials.platform_root()
     for name, data in (
@@ -113,6 +131,8 @@ def checked_as_a_court_would(folder: Path, pdf: bytes, external, renewed_at, mom
             court, moment, f"doc-{expected}", stamp.pkcs7_content, pdf[a : a + la] + pdf[b : b + lb]
         )
         assert (done.returncode == 0) == (expected == 0), done.stdout + done.stderr
+    for at in later:
+        checked_past_the_tsas_crl(court, pdf, external.root_pem.read_bytes(), at)
 
 
 def test_a_renewal_waits_for_a_tsa_certificate_that_outlives_the_stamp(
@@ -125,7 +145,9 @@ def test_a_renewal_waits_for_a_tsa_certificate_that_outlives_the_stamp(
     require_tools("openssl", "faketime", "pdfsig", "certutil")
     require_pyhanko()
     with (
-        openssl_tsa(tmp_path / "tsa", tsa_days=SHORT, follow_clock=True) as external,
+        openssl_tsa(
+            tmp_path / "tsa", tsa_days=SHORT, follow_clock=True, crl_days=CRL_DAYS
+        ) as external,
         configured(app_ctx, external),
     ):
         agreement = signed_agreement()
@@ -151,16 +173,24 @@ def test_a_renewal_waits_for_a_tsa_certificate_that_outlives_the_stamp(
     newest = cms.ContentInfo.load(stamps[-1].pkcs7_content)
     assert token_signer(newest).dump() == replaced.dump()
     assert archive.timestamp_time(newest) == later  # dated by the TSA at the moved clock
-    # The platform's own check and pyHanko's AdES validation a day after the renewal; pdfsig
-    # and openssl after the first certificate expired. (Not all after it: the TSA's CRL,
-    # fetched at the renewal, is valid 30 days; past them agreements/verify.py finds the
-    # newest timestamp's revocation data stale, and pyHanko's AdES validation finds no
-    # proof of existence for it: see the report of branch tsaext.)
+    # The platform's own check a day after the renewal, past the nextUpdate of the TSA's
+    # CRL fetched at the renewal (30 days), after the first TSA certificate expired and
+    # more than a year later: VALID (before, NOT VALID from the 31st day: the newest
+    # timestamp's CRL was judged as of the day of checking, agreements.verify
+    # newest_timestamp_status). pyHanko's AdES validation a day after the renewal, pdfsig
+    # and openssl after the first certificate expired; past the CRL's nextUpdate, what
+    # pyHanko and openssl say offline and why (checked_past_the_tsas_crl).
     roots = [credentials.platform_root(), external.root]
-    report = verify.verify_pdf(renewed, trust_roots=roots, at=later + timedelta(days=1))
-    assert report.ok, verify.summarize(report)
+    for moment in court_moments(later, expiry):
+        report = verify.verify_pdf(renewed, trust_roots=roots, at=moment)
+        assert report.ok, (moment, verify.summarize(report))
     checked_as_a_court_would(
-        tmp_path / "court", renewed, external, later, expiry + timedelta(days=1)
+        tmp_path / "court",
+        renewed,
+        external,
+        later,
+        expiry + timedelta(days=1),
+        court_moments(later, expiry)[1:],
     )
 
 
