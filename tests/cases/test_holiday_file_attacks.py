@@ -26,7 +26,7 @@ SPRING = '{ name = "春节", days = "2027-02-06" }'
         ('[2027]\nholidays = [{ name = { a = 1 }, days = "2027-02-06" }]', "not a public holiday"),
         # A TOML date-time is a date to isinstance(): comparing it raised TypeError.
         ('[2027]\nholidays = [{ name = "春节", days = 2027-02-06T10:00:00 }]', "not a date"),
-        (f'[2027]\nholidays = [{SPRING}]\nworkdays = [2027-02-13T01:00:00]', "not a date"),
+        (f"[2027]\nholidays = [{SPRING}]\nworkdays = [2027-02-13T01:00:00]", "not a date"),
         (f"[2027]\nholidays = [{SPRING}]\nworkdays = [10:00:00]", "not a date"),
         # Years the calendar has nothing to do with: date(year - 1, ...) raised ValueError.
         ('[0000]\nholidays = [{ name = "春节", days = "0000-02-06" }]', "a year from"),
