@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
 
@@ -41,6 +41,24 @@ def _committed(app: Flask) -> Iterator[None]:
             db.session.remove()
 
 
+# An item whose step failed is tried again in the next round (a passing fault: a deadlock,
+# a gateway down a moment), then after a pause that doubles from RETRY_FIRST up to
+# RETRY_MOST: a case whose step breaks every time would otherwise write its traceback to
+# the log every round (every OUTBOX_POLL_SECONDS) for as long as nobody mends it, and cost
+# each round its time. The first failure is logged with its traceback, each retry that
+# fails in one line. Kept per process, in the app's extensions (what a restart forgets is
+# tried again at once).
+RETRY_FIRST = 30.0
+RETRY_MOST = 3600.0
+FAILING = "worker.failing"
+_clock = time.monotonic  # a test moves it
+
+
+class _Failing(NamedTuple):
+    times: int
+    retry_at: float
+
+
 def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
     """``step`` for each of ``items``, each its own unit of work, committed before the
     next: for a step that takes a calendar or a case's turn, which one transaction must not
@@ -50,17 +68,41 @@ def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
 
     A step that fails is logged and rolled back, and the others go on: one case whose step
     breaks must not hold back every other case's deadline, round after round (they are
-    listed in id order, so it would come first each time)."""
+    listed in id order, so it would come first each time). It is tried again later and
+    later (``RETRY_FIRST``)."""
+    failing: dict[tuple, _Failing] = app.extensions.setdefault(FAILING, {})
+    job = getattr(step, "__code__", step)  # each job's step (a lambda) is a code of its own
+    listed = {(job, repr(item)) for item in items}
+    for key in [k for k in failing if k[0] == job and k not in listed]:
+        del failing[key]  # no longer due (done by another, or mended): forgotten
     done = 0
     for item in items:
+        key, before = (job, repr(item)), failing.get((job, repr(item)))
+        if before is not None and _clock() < before.retry_at:
+            continue
         try:
             with _committed(app):
                 done += step(item)
         except Exception as error:
             if is_busy(error):  # SQLite locked by a writer for long: the next round
                 log.warning("worker: %r: database busy, next round", item)
-            else:
+                continue
+            times = 1 if before is None else before.times + 1
+            pause = 0.0 if times == 1 else min(RETRY_FIRST * 2 ** (times - 2), RETRY_MOST)
+            failing[key] = _Failing(times, _clock() + pause)
+            if before is None:
                 log.exception("worker: %r failed; the others go on", item)
+            else:
+                log.warning(
+                    "worker: %r failed again (%d times, %s: %s); next try in %d s",
+                    item,
+                    times,
+                    type(error).__name__,
+                    " ".join(str(error).split())[:200],  # one line
+                    pause,
+                )
+        else:
+            failing.pop(key, None)
     return done
 
 
