@@ -249,18 +249,40 @@ JOBS: tuple[Callable[[Flask], str], ...] = (
 )
 
 
+# Rounds in a row each job failed (app.extensions): a job that fails every round still runs
+# every round (the outbox must go out the moment the gateway or database is back), but its
+# traceback is logged the first time only, then one line after 2, 4, 8, ... rounds: not a
+# traceback every OUTBOX_POLL_SECONDS for as long as nobody mends it.
+JOB_FAILURES = "worker.job_failures"
+
+
 def run_once(app: Flask) -> list[str]:
     """Run every job once; a failing job is logged and the others still run."""
+    failures: dict[str, int] = app.extensions.setdefault(JOB_FAILURES, {})
     results = []
     for job in JOBS:
+        name = job.__name__
         try:
             results.append(job(app))
         except Exception as error:  # a broken database or gateway must not stop the others
+            results.append(f"{name} failed")
             if is_busy(error):  # SQLite locked by a writer for long: the next round redoes it
-                log.warning("worker job %s: database busy, next round", job.__name__)
-            else:
-                log.exception("worker job %s failed", job.__name__)
-            results.append(f"{job.__name__} failed")
+                log.warning("worker job %s: database busy, next round", name)
+                continue
+            times = failures[name] = failures.get(name, 0) + 1
+            if times == 1:
+                log.exception("worker job %s failed", name)
+            elif times & (times - 1) == 0:  # a power of two
+                log.error(
+                    "worker job %s failed %d rounds in a row (%s: %s)",
+                    name,
+                    times,
+                    type(error).__name__,
+                    " ".join(str(error).split())[:200],
+                )
+        else:
+            if failures.pop(name, 0) > 1:
+                log.warning("worker job %s works again", name)
     return results
 
 
@@ -268,7 +290,8 @@ def run_loop(app: Flask, stop: threading.Event) -> None:
     """Run the jobs every ``OUTBOX_POLL_SECONDS`` until ``stop`` is set."""
     while not stop.is_set():
         for line in run_once(app):
-            if not line.startswith("0 "):
+            # (a failure is logged by run_once, fewer times the longer it lasts)
+            if not line.startswith("0 ") and not line.endswith(" failed"):
                 log.info("worker: %s", line)
         stop.wait(app.config["OUTBOX_POLL_SECONDS"])
 

@@ -69,3 +69,31 @@ def test_a_failing_item_no_longer_due_is_forgotten(app, clock):
     assert len(app.extensions[worker.FAILING]) == 1
     worker._one_by_one(app, [], step)  # done by another meanwhile, or ended
     assert not app.extensions[worker.FAILING]
+
+
+def test_a_job_failing_every_round_runs_every_round_and_logs_less_and_less(
+    app, monkeypatch, caplog
+):
+    """A whole job that fails (its database or gateway broken) still runs every round, so
+    that it works again the moment the fault is mended; its traceback is logged once, then
+    one line after 2, 4, 8, ... rounds in a row."""
+    runs = []
+    broken = [True]
+
+    def job(app) -> str:
+        runs.append(1)
+        if broken[0]:
+            raise RuntimeError("the gateway is down")
+        return "1 done"
+
+    monkeypatch.setattr(worker, "JOBS", (job,))
+    with caplog.at_level(logging.INFO, logger="mediation.worker"):
+        for _ in range(100):
+            assert worker.run_once(app) == ["job failed"]
+        assert len(runs) == 100
+        assert len([r for r in caplog.records if r.exc_info]) == 1
+        assert len(caplog.records) == 1 + 6  # 2, 4, 8, 16, 32, 64
+        broken[0] = False
+        assert worker.run_once(app) == ["1 done"]
+    assert "works again" in caplog.records[-1].getMessage()
+    assert not app.extensions[worker.JOB_FAILURES]
