@@ -14,7 +14,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from mediation.booking import offers
 from mediation.booking import operations as booking
+from mediation.booking.arranging import ARRANGED_PER_HOUR
 from mediation.booking.changes import MOVES_PER_HOUR
 from mediation.booking.participants import GUESTS_PER_SESSION
 from mediation.cases.models import Side
@@ -73,3 +75,22 @@ def test_a_session_takes_a_few_guests_not_any_number(case):
         )
     assert _texts() == before
     assert len([p for p in session.participants if p.role == "guest"]) == GUESTS_PER_SESSION
+
+
+def test_a_session_booked_and_cancelled_in_a_loop_stops_texting(case):
+    """Each booking texts everyone, and a time cancelled and booked again is a new request:
+    after ARRANGED_PER_HOUR sessions of a case in an hour (an offer's times counting once),
+    booking, offering and starting at once are refused, cancelling never."""
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(ARRANGED_PER_HOUR):
+            session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+            booking.cancel(session, by=case.mediator, reason="误约", now=NOW)
+        before = _texts()
+        with pytest.raises(NotPermittedError, match="一小时"):
+            booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        with pytest.raises(NotPermittedError, match="一小时"):
+            offers.offer(case, by=case.mediator, starts=[at(24, "09:00"), at(25, "09:00")], now=NOW)
+        assert _texts() == before
+    with time_machine.travel(NOW + timedelta(hours=1, minutes=1), tick=False):
+        booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
+        assert _texts() > before
