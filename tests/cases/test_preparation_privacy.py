@@ -23,7 +23,8 @@ from mediation.evaluation import operations as evaluation
 from mediation.extensions import db
 from mediation.reception import operations as reception
 from tests.cases.test_consultation_privacy import _surfaces
-from tests.factories import make_institution, make_mediator, make_user
+from tests.conftest import login
+from tests.factories import PASSWORD, make_institution, make_mediator, make_user
 
 HOST = "陈接待员"
 # What the entries' lines and data say: the labels, the fee worked out, the host's name.
@@ -108,3 +109,21 @@ def test_the_applicant_their_agent_and_the_mediator_still_read_it(app, prepared,
         assert label in got[path][1], (who, path)
     actions = [e["action"] for e in json.loads(got[f"/cases/{case_id}/journal.json"][1])["entries"]]
     assert {"evaluation": "evaluation.made", "reception": "reception.converted"}[how] in actions
+
+
+@pytest.mark.parametrize("how", ["reception"])
+def test_the_applicant_is_told_before_filing_who_reads_what_happened(app, how):
+    """The draft's 'what happened' is the host's record of the talk (or the question's
+    text), advice included; the respondent reads it once filed: the applicant is told so
+    on the step where they file, with the words to remove."""
+    with app.app_context():
+        asker = make_user(real_name="申请人甲")
+        case = _drafted(how, asker)
+        db.session.commit()
+        case_id, phone = case.id, asker.phone
+    client = app.test_client()
+    login(client, phone, PASSWORD)
+    page = client.get(f"/cases/{case_id}/intake/submit").get_data(as_text=True)
+    assert "楼上漏水" in page  # the record, as the respondent would read it
+    assert "对方当事人将看到纠纷简述、事情经过和您的请求" in page
+    assert "请从事情经过中删去只供您本人知悉的内容" in page
