@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
 
@@ -41,6 +41,24 @@ def _committed(app: Flask) -> Iterator[None]:
             db.session.remove()
 
 
+# An item whose step failed is tried again in the next round (a passing fault: a deadlock,
+# a gateway down a moment), then after a pause that doubles from RETRY_FIRST up to
+# RETRY_MOST: a case whose step breaks every time would otherwise write its traceback to
+# the log every round (every OUTBOX_POLL_SECONDS) for as long as nobody mends it, and cost
+# each round its time. The first failure is logged with its traceback, each retry that
+# fails in one line. Kept per process, in the app's extensions (what a restart forgets is
+# tried again at once).
+RETRY_FIRST = 30.0
+RETRY_MOST = 3600.0
+FAILING = "worker.failing"
+_clock = time.monotonic  # a test moves it
+
+
+class _Failing(NamedTuple):
+    times: int
+    retry_at: float
+
+
 def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
     """``step`` for each of ``items``, each its own unit of work, committed before the
     next: for a step that takes a calendar or a case's turn, which one transaction must not
@@ -50,17 +68,41 @@ def _one_by_one(app: Flask, items: list, step: Callable[[Any], int]) -> int:
 
     A step that fails is logged and rolled back, and the others go on: one case whose step
     breaks must not hold back every other case's deadline, round after round (they are
-    listed in id order, so it would come first each time)."""
+    listed in id order, so it would come first each time). It is tried again later and
+    later (``RETRY_FIRST``)."""
+    failing: dict[tuple, _Failing] = app.extensions.setdefault(FAILING, {})
+    job = getattr(step, "__code__", step)  # each job's step (a lambda) is a code of its own
+    listed = {(job, repr(item)) for item in items}
+    for key in [k for k in failing if k[0] == job and k not in listed]:
+        del failing[key]  # no longer due (done by another, or mended): forgotten
     done = 0
     for item in items:
+        key, before = (job, repr(item)), failing.get((job, repr(item)))
+        if before is not None and _clock() < before.retry_at:
+            continue
         try:
             with _committed(app):
                 done += step(item)
         except Exception as error:
             if is_busy(error):  # SQLite locked by a writer for long: the next round
                 log.warning("worker: %r: database busy, next round", item)
-            else:
+                continue
+            times = 1 if before is None else before.times + 1
+            pause = 0.0 if times == 1 else min(RETRY_FIRST * 2 ** (times - 2), RETRY_MOST)
+            failing[key] = _Failing(times, _clock() + pause)
+            if before is None:
                 log.exception("worker: %r failed; the others go on", item)
+            else:
+                log.warning(
+                    "worker: %r failed again (%d times, %s: %s); next try in %d s",
+                    item,
+                    times,
+                    type(error).__name__,
+                    " ".join(str(error).split())[:200],  # one line
+                    pause,
+                )
+        else:
+            failing.pop(key, None)
     return done
 
 
@@ -207,18 +249,40 @@ JOBS: tuple[Callable[[Flask], str], ...] = (
 )
 
 
+# Rounds in a row each job failed (app.extensions): a job that fails every round still runs
+# every round (the outbox must go out the moment the gateway or database is back), but its
+# traceback is logged the first time only, then one line after 2, 4, 8, ... rounds: not a
+# traceback every OUTBOX_POLL_SECONDS for as long as nobody mends it.
+JOB_FAILURES = "worker.job_failures"
+
+
 def run_once(app: Flask) -> list[str]:
     """Run every job once; a failing job is logged and the others still run."""
+    failures: dict[str, int] = app.extensions.setdefault(JOB_FAILURES, {})
     results = []
     for job in JOBS:
+        name = job.__name__
         try:
             results.append(job(app))
         except Exception as error:  # a broken database or gateway must not stop the others
+            results.append(f"{name} failed")
             if is_busy(error):  # SQLite locked by a writer for long: the next round redoes it
-                log.warning("worker job %s: database busy, next round", job.__name__)
-            else:
-                log.exception("worker job %s failed", job.__name__)
-            results.append(f"{job.__name__} failed")
+                log.warning("worker job %s: database busy, next round", name)
+                continue
+            times = failures[name] = failures.get(name, 0) + 1
+            if times == 1:
+                log.exception("worker job %s failed", name)
+            elif times & (times - 1) == 0:  # a power of two
+                log.error(
+                    "worker job %s failed %d rounds in a row (%s: %s)",
+                    name,
+                    times,
+                    type(error).__name__,
+                    " ".join(str(error).split())[:200],
+                )
+        else:
+            if failures.pop(name, 0) > 1:
+                log.warning("worker job %s works again", name)
     return results
 
 
@@ -226,7 +290,8 @@ def run_loop(app: Flask, stop: threading.Event) -> None:
     """Run the jobs every ``OUTBOX_POLL_SECONDS`` until ``stop`` is set."""
     while not stop.is_set():
         for line in run_once(app):
-            if not line.startswith("0 "):
+            # (a failure is logged by run_once, fewer times the longer it lasts)
+            if not line.startswith("0 ") and not line.endswith(" failed"):
                 log.info("worker: %s", line)
         stop.wait(app.config["OUTBOX_POLL_SECONDS"])
 

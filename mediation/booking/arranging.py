@@ -30,6 +30,7 @@ from mediation.cases.labels import STATUS_NAMES
 from mediation.cases.models import Case, Side
 from mediation.cases.states import CaseStatus
 from mediation.cases.workflow import NotPermittedError
+from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 from mediation.journal import operations as journal
@@ -125,6 +126,34 @@ def _check_fits(
     if why is not None:
         raise SlotUnavailableError(why)
     return slots.in_reception(rules, start, end)
+
+
+# Sessions arranged per case and hour (booked, offered together, started at once): each
+# texts every participant their link, and a session cancelled and booked again is another
+# request, never a repeat, so a form booking and cancelling in a loop texted the parties
+# without end (a session's own moves and renewals are capped: changes.MOVES_PER_HOUR,
+# participants.LINK_RENEWALS_PER_HOUR). Far more than a mediator arranges honestly.
+ARRANGED_PER_HOUR = 10
+
+
+def _not_arranged_too_often(case: Case) -> None:
+    """``NotPermittedError`` once ``ARRANGED_PER_HOUR`` sessions of ``case`` were arranged
+    in the last hour (the times of one offer count once). Call with the calendar locked:
+    two requests at once take turns, and the second sees the first one's rows."""
+    rows = db.session.execute(
+        select(MediationSession.id, MediationSession.offer_key).where(
+            MediationSession.case_id == case.id,
+            MediationSession.created_at > utcnow() - timedelta(hours=1),
+        )
+    ).all()
+    if len({row.offer_key or row.id for row in rows}) >= ARRANGED_PER_HOUR:
+        raise NotPermittedError(
+            _(
+                "%(n)d sessions of this case were arranged in the last hour, and each texts "
+                "everyone; try again later.",
+                n=ARRANGED_PER_HOUR,
+            )
+        )
 
 
 def _flush_or_taken() -> None:

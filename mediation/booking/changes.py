@@ -47,6 +47,13 @@ def session_ended(session: MediationSession, *, at: datetime) -> None:
         db.session.flush()
 
 
+# Moves per session and hour: each texts every participant the new time and their link
+# (as a renewal of the links does: participants.LINK_RENEWALS_PER_HOUR), and each move is
+# another request, never a repeat, so a form that moved a session to and fro in a loop
+# texted the parties without end. Enough for honest changes of plan.
+MOVES_PER_HOUR = 5
+
+
 def reschedule(
     session: MediationSession,
     *,
@@ -68,6 +75,14 @@ def reschedule(
     length = timedelta(minutes=minutes) if minutes else session.end_at - session.start_at
     if repeats.moved_just_now(session, by, start, length, reason):
         raise MovedAlreadyError  # done, and everyone was told: no second set of texts
+    if repeats.moved_since(session, utcnow() - timedelta(hours=1)) >= MOVES_PER_HOUR:
+        raise NotPermittedError(
+            _(
+                "This session was moved %(n)d times in the last hour; each move texts "
+                "everyone. Try again later, or cancel it and book a new time.",
+                n=MOVES_PER_HOUR,
+            )
+        )
     reception = _check_fits(settings, start, start + length, now or utcnow(), ignore=session.id)
     before = session.start_at
     session.start_at = start

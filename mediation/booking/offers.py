@@ -32,6 +32,7 @@ from .arranging import (
     _locked,
     _must_be_mediator,
     _new_session,
+    _not_arranged_too_often,
     lock_calendar,
     offered_with,
 )
@@ -62,6 +63,7 @@ def offer(
     minutes = minutes or settings.session_minutes
     # The same offer again a moment later (a double tap): what the first one offered.
     repeats.refuse_booked_just_now(case, by, starts, minutes, side, at_site, note, offered=True)
+    _not_arranged_too_often(case)
     key = uuid.uuid4().hex
     offered = []
     for start in sorted(set(starts)):

@@ -45,6 +45,11 @@ NEUTRAL_RELATIONS = ("expert", "interpreter")
 # a form posted in a loop must not go on doing both (a new form names new links, and is
 # never a repeat).
 LINK_RENEWALS_PER_HOUR = 5
+# Guests per session (People's Mediation Law art 20: the mediator may invite relatives,
+# neighbours, colleagues or people with special knowledge): a few of each side. Each guest
+# is texted a link at the number the mediator typed, and an account is made for it, so a
+# form posted in a loop with other numbers texted strangers from the platform without end.
+GUESTS_PER_SESSION = 10
 
 
 def invite_guest(
@@ -90,6 +95,11 @@ def invite_guest(
             # tab: the calendar lock above made it wait for the first one): done already.
             raise GuestInvitedAlreadyError
         raise FieldError("phone", _("This person already takes part in the session."))
+    if sum(p.role == "guest" for p in session.participants) >= GUESTS_PER_SESSION:
+        raise FieldError(
+            "phone",
+            _("A session takes at most %(n)d guests.", n=GUESTS_PER_SESSION),
+        )
     participant = SessionParticipant(user_id=guest.id, role="guest", relation=relation, side=side)
     session.participants.append(participant)
     db.session.flush()

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from mediation.cases.models import Case
+from mediation.cases.states import FINAL_STATUSES
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
@@ -37,6 +39,15 @@ def covered_by_notice(session: MediationSession, now: datetime) -> None:
             setattr(session, column.key, now)
 
 
+def _of_open_case():
+    """The session's case has not ended: a case that ended has its sessions cancelled by the
+    worker's cleanup (cleanup.end), a round later or, when that fails for one session,
+    later still (worker._one_by_one); until then its session is still "scheduled", and no
+    one is reminded of it. Read again in the claim: the case may end between the list
+    (``due``) and the step (``send_one``)."""
+    return MediationSession.case_id.in_(select(Case.id).where(Case.status.not_in(FINAL_STATUSES)))
+
+
 def _claim(session_id: int, column: InstrumentedAttribute, now: datetime, ahead: timedelta) -> bool:
     # The window again: the session may have moved since it was selected.
     result = db.session.execute(
@@ -47,6 +58,7 @@ def _claim(session_id: int, column: InstrumentedAttribute, now: datetime, ahead:
             column.is_(None),
             MediationSession.start_at > now,
             MediationSession.start_at <= now + ahead,
+            _of_open_case(),
         )
         .values({column.key: now})
         .execution_options(synchronize_session=False)
@@ -73,6 +85,7 @@ def due(now: datetime) -> list[tuple[int, int]]:
                 column.is_(None),
                 MediationSession.start_at > now,
                 MediationSession.start_at <= now + ahead,
+                _of_open_case(),
             )
             .order_by(MediationSession.id)
         )

@@ -181,11 +181,14 @@ def moved_just_now(
     )
 
 
-def _renewals(session: MediationSession, since: datetime | None = None) -> list[JournalEntry]:
-    """The renewals of ``session``'s links, newest first (those after ``since``)."""
+def _renewals(
+    session: MediationSession, since: datetime | None = None, action: str = "session.links_renewed"
+) -> list[JournalEntry]:
+    """The renewals of ``session``'s links (or its other ``action``), newest first (those
+    after ``since``)."""
     query = select(JournalEntry).where(
         JournalEntry.case_id == session.case_id,
-        JournalEntry.action == "session.links_renewed",
+        JournalEntry.action == action,
     )
     if since is not None:
         query = query.where(JournalEntry.created_at > since)
@@ -196,6 +199,11 @@ def _renewals(session: MediationSession, since: datetime | None = None) -> list[
 def links_renewed_since(session: MediationSession, since: datetime) -> int:
     """How many times ``session``'s links were renewed after ``since``."""
     return len(_renewals(session, since))
+
+
+def moved_since(session: MediationSession, since: datetime) -> int:
+    """How many times ``session`` was moved after ``since``."""
+    return len(_renewals(session, since, "session.rescheduled"))
 
 
 def links_shown(session: MediationSession) -> str:

@@ -24,6 +24,7 @@ from .arranging import (
     _live_of_case,
     _must_be_mediator,
     _new_session,
+    _not_arranged_too_often,
     lock_calendar,
 )
 from .models import MediationSession, SessionStatus
@@ -48,6 +49,7 @@ def book(
     settings = lock_calendar(case.mediator_id, case.id)
     minutes = minutes or settings.session_minutes
     repeats.refuse_booked_just_now(case, by, [start], minutes, side, at_site, note, offered=False)
+    _not_arranged_too_often(case)
     reception = _check_fits(settings, start, start + timedelta(minutes=minutes), now or utcnow())
     session = _new_session(
         case,
@@ -114,6 +116,7 @@ def start_now(
         raise StartedAlreadyError(open_now)  # the same press again: its room is the answer
     if open_now is not None:
         raise NotPermittedError(_("A session of this case is open now: enter its room."))
+    _not_arranged_too_often(case)
     minutes = minutes or settings.session_minutes
     end = now + timedelta(minutes=minutes)
     day = now.astimezone(ZoneInfo(settings.time_zone)).date()

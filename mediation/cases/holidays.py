@@ -23,9 +23,11 @@ a mistake in it stops the process at start-up with the line to mend, never a sil
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -36,6 +38,16 @@ NAMES = frozenset(
 )
 # The most days a notice has ever given one holiday (2020's Spring Festival, lengthened: 17).
 LONGEST_HOLIDAY = 20
+# A notice is a few dozen lines; anything far larger is not one (and a device such as
+# /dev/zero never ends): the file is read no further than this.
+MOST_BYTES = 64 * 1024
+# The years a file may give: the State Council's notices began in 2000 (国务院 1999 年《全国
+# 年节及纪念日放假办法》); a year far ahead is a typo. (date(year - 1, ...) below also needs
+# a year above 1.)
+YEARS = range(2000, 2101)
+# How much of what the file says a message quotes (as a repr: no control character of the
+# file reaches the operator's terminal or log, and the message stays one line).
+QUOTED = 40
 
 
 class HolidayFileError(ValueError):
@@ -83,27 +95,76 @@ class Supplement:
 EMPTY = Supplement()
 
 
-def load(path: str | Path) -> Supplement:
-    """Read and check ``path``; :class:`HolidayFileError` says what is wrong and where."""
+def _quoted(value: object) -> str:
+    """What the file says, for a message: its repr, cut short."""
+    shown = repr(value)
+    return shown if len(shown) <= QUOTED else f"{shown[:QUOTED]}…"
+
+
+def _read(path: str | Path) -> str:
+    """The file's text: a regular file of at most ``MOST_BYTES``, in UTF-8 (a byte order
+    mark, as Windows' Notepad writes, taken off: TOML has none)."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        # O_NONBLOCK: opening a FIFO for reading does not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise HolidayFileError(f"{path}: cannot be read ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HolidayFileError(f"{path}: not a regular file")
+        try:
+            data = file.read(MOST_BYTES + 1)
+        except OSError as error:
+            raise HolidayFileError(f"{path}: cannot be read ({error.strerror})") from None
+    if len(data) > MOST_BYTES:
+        raise HolidayFileError(
+            f"{path}: larger than {MOST_BYTES // 1024} KiB: a holiday file is a few lines"
+        )
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise HolidayFileError(f"{path}: not UTF-8 text") from None
+
+
+def load(path: str | Path) -> Supplement:
+    """Read and check ``path``; :class:`HolidayFileError` says what is wrong and where, in
+    one line, whatever the file holds."""
+    text = _read(path)
     try:
         parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise HolidayFileError(f"{path}: not TOML: {error}") from None
+    except RecursionError:  # brackets nested thousands deep
+        raise HolidayFileError(f"{path}: not TOML: nested too deep") from None
     years = {}
     for key, table in parsed.items():
-        where = f"{path} [{key}]"
-        if not (key.isdigit() and len(key) == 4):
+        where = f"{path} [{key if key.isascii() and key.isalnum() else _quoted(key)}]"
+        # ASCII digits only: str.isdigit() also holds for "²⁰²⁷" (int() refuses it) and
+        # "٢٠٢٧" (int() reads it as 2027).
+        if not (key.isascii() and key.isdigit() and len(key) == 4):
             raise HolidayFileError(f"{where}: a table per year, named by the year, e.g. [2027]")
+        if int(key) not in YEARS:
+            raise HolidayFileError(f"{where}: a year from {YEARS[0]} to {YEARS[-1]}")
         if not isinstance(table, dict):
             raise HolidayFileError(f"{where}: must be a table with holidays and workdays")
         years[int(key)] = _year(int(key), table, where)
+    _agree(years, str(path))
     return Supplement(years=years, source=str(path))
+
+
+def _agree(years: dict[int, YearDays], where: str) -> None:
+    """The years' tables do not contradict each other: a notice's 元旦 can begin in the
+    year before, so one day can be in two tables."""
+    holidays: set[date] = set()
+    for days in years.values():
+        twice = holidays & days.holidays.keys()
+        if twice:
+            raise HolidayFileError(f"{where}: {min(twice)} is given twice")
+        holidays |= days.holidays.keys()
+    for days in years.values():
+        both = holidays & days.workdays
+        if both:
+            raise HolidayFileError(f"{where}: {min(both)} is both a holiday and a workday")
 
 
 def _year(year: int, table: dict, where: str) -> YearDays:
@@ -120,9 +181,10 @@ def _year(year: int, table: dict, where: str) -> YearDays:
                 f'{where}: each holiday is {{ name = "春节", days = "YYYY-MM-DD..YYYY-MM-DD" }}'
             )
         name = entry["name"]
-        if name not in NAMES:
+        if not isinstance(name, str) or name not in NAMES:
             raise HolidayFileError(
-                f"{where}: {name!r} is not a public holiday; one of {', '.join(sorted(NAMES))}"
+                f"{where}: {_quoted(name)} is not a public holiday; "
+                f"one of {', '.join(sorted(NAMES))}"
             )
         for day in _days(entry["days"], year, where):
             if day in holidays:
@@ -148,29 +210,31 @@ def _year(year: int, table: dict, where: str) -> YearDays:
 
 def _days(value: object, year: int, where: str, *, single: bool = False) -> list[date]:
     """``"2027-02-05"`` or ``"2027-02-05..2027-02-12"`` (both days included)."""
-    if isinstance(value, date):  # a bare TOML date
+    # A bare TOML date; not a date-time (a date to isinstance(), but not comparable with one).
+    if isinstance(value, date) and not isinstance(value, datetime):
         first = last = value
     elif isinstance(value, str):
         first_text, _, last_text = value.partition("..")
         if single and last_text:
-            raise HolidayFileError(f"{where}: {value!r}: one date here, not a range")
+            raise HolidayFileError(f"{where}: {_quoted(value)}: one date here, not a range")
         try:
             first = date.fromisoformat(first_text.strip())
             last = date.fromisoformat(last_text.strip()) if last_text else first
         except ValueError:
             raise HolidayFileError(
-                f"{where}: {value!r} is not a date (YYYY-MM-DD) or a range (YYYY-MM-DD..YYYY-MM-DD)"
+                f"{where}: {_quoted(value)} is not a date (YYYY-MM-DD) or a range "
+                "(YYYY-MM-DD..YYYY-MM-DD)"
             ) from None
     else:
-        raise HolidayFileError(f"{where}: {value!r} is not a date")
+        raise HolidayFileError(f"{where}: {_quoted(value)} is not a date")
     if last < first or (last - first).days >= LONGEST_HOLIDAY:
         raise HolidayFileError(
-            f"{where}: {value!r} is not a range of at most {LONGEST_HOLIDAY} days"
+            f"{where}: {_quoted(value)} is not a range of at most {LONGEST_HOLIDAY} days"
         )
     # A notice's holidays can begin on 31 December of the year before (元旦); each day is
     # kept under its own year, but must be within a week of the table's year.
     if not (date(year - 1, 12, 25) <= first and last <= date(year, 12, 31)):
-        raise HolidayFileError(f"{where}: {value!r} is outside {year}")
+        raise HolidayFileError(f"{where}: {_quoted(value)} is outside {year}")
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 

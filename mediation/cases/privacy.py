@@ -34,13 +34,21 @@ SESSION_CONTENT = {
 
 
 # Entries the other side does not see at all, not even that they exist, by the prefix of
-# their action: the applicant's consultation of an expert before filing, copied into the
-# case when it was turned into one (consultation/conversion.py, and an answer or handover
-# after it). That they asked, what, and which expert answered is the applicant's private
-# matter, not the respondent's (People's Mediation Law art 15 (4); SPC online mediation
-# rules art 29 (4)). The case's staff see them, and the court receives the whole chain
+# their action: how the applicant prepared before filing. Their consultation of an expert,
+# copied into the case when it was turned into one (consultation/conversion.py, and an
+# answer or handover after it); the court fees and time limits they worked out
+# (evaluation/operations.py: what a suit would have cost them, the amount they weighed);
+# their talk at a mediator's public reception that the host turned into their draft
+# (reception/operations.py: that they sought advice, when, and from whom). That they did
+# so, what, and who advised them is the applicant's private matter, not the respondent's
+# (People's Mediation Law art 15 (4); SPC online mediation rules art 29 (4): 个人隐私和其他
+# 不宜公开的信息). The case's staff see them, and the court receives the whole chain
 # (court/bundle.py): it checks the chain, and may see what the mediator may.
-OWN_SIDE_ENTRIES = {"consultation.": Side.applicant}
+OWN_SIDE_ENTRIES = {
+    "consultation.": Side.applicant,
+    "evaluation.": Side.applicant,
+    "reception.": Side.applicant,
+}
 
 
 def entry_side(action: str) -> str | None:

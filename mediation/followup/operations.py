@@ -346,14 +346,27 @@ def missed_for(mediator: User, now: datetime | None = None) -> list[Obligation]:
 
 
 def _claim(obligation_id: int, column, condition) -> bool:
-    """Set ``column`` only if nobody did yet: of two workers, one wins and sends."""
+    """Set ``column`` only if nobody did yet: of two workers, one wins and sends; and only
+    while its case is still urged (``_urged``)."""
     done = db.session.execute(
         update(Obligation)
-        .where(Obligation.id == obligation_id, column.is_(None), condition)
+        .where(Obligation.id == obligation_id, column.is_(None), condition, _urged(obligation_id))
         .values({column.key: utcnow()})
         .execution_options(synchronize_session=False)
     )
     return done.rowcount == 1
+
+
+def _urged(obligation_id: int) -> ColumnElement[bool]:
+    """The obligation's case, read again under its turn, is still urged (``_still_urged``):
+    the worker lists what is due and then acts on each, one after the other, and the court
+    may refuse to confirm the agreement in between (CPL art 205). The case's turn is taken
+    first (core/locks.py: the order of locks; the court's refusal journals under it, then
+    writes the case), so a refusal under way is waited for and then seen."""
+    case_id = db.session.scalar(select(Obligation.case_id).where(Obligation.id == obligation_id))
+    if case_id is not None:
+        journal.turn(case_id)
+    return Obligation.case_id.in_(select(Case.id).where(Case.id == case_id, _still_urged()))
 
 
 def _still_urged():
@@ -427,6 +440,7 @@ def mark_one_missed(obligation_id: int, now: datetime | None = None) -> int:
             Obligation.id == obligation_id,
             Obligation.status.in_(OWED),
             Obligation.missed_noticed_at.is_(None),
+            _urged(obligation_id),
         )
         .values(
             status=when(

@@ -313,7 +313,11 @@ def to_case(booking: ReceptionBooking, by: User, category: str) -> Case:
         applicants=[booking.booker],
         respondents=[],
         facts=booking.notes,
-        by=by,
+        # Opened in the booker's name: the case's first entry is one the respondent reads,
+        # and a host (a mediator not of the case) opening it would tell them of the talk,
+        # which is the applicant's (cases/privacy.py OWN_SIDE_ENTRIES). The host who
+        # drafted it is in ``reception.converted``, which the respondent does not see.
+        by=booking.booker,
     )
     case.region_code = _region(by)
     db.session.flush()

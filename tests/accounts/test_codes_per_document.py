@@ -125,3 +125,39 @@ def test_retiring_one_documents_codes_leaves_the_others(app_ctx):
         user, CodePurpose.minutes_confirmation, other, code_for=_for("minutes:4")
     )
     assert codes.consume_code(user, SIGN, a, code_for=A)
+
+
+def test_guesses_sent_all_at_once_over_two_pages_are_counted_each(app):
+    """Twenty guesses at the same instant, spread over two documents' pages (a script with
+    two tabs): each counted by a conditional UPDATE, so no code is tried more than the
+    limit, and the right codes are refused after it."""
+    limit = app.config["ONE_TIME_CODE_MAX_ATTEMPTS"]
+    with app.app_context():
+        user = make_user()
+        right = {d.document: codes.issue_code(user, SIGN, code_for=d) for d in (A, B)}
+        db.session.commit()
+        user_id, wrong = user.id, _wrong(*right.values())
+
+    def guess(page: codes.CodeFor):
+        def call() -> str:
+            with app.app_context():
+                try:
+                    return _tries(db.session.get(type(user), user_id), wrong, page)
+                finally:
+                    db.session.commit()  # a wrong try counts, as the pages commit it
+                    db.session.remove()
+
+        return call
+
+    from tests.conftest import at_once
+
+    results = at_once(*(guess((A, B)[n % 2]) for n in range(20)))
+    assert "used" not in results and "another's" not in results
+    with app.app_context():
+        user = db.session.get(type(user), user_id)
+        assert max(_attempts(user).values()) <= limit
+        tried = sum(1 for r in results if r == "refused")
+        if tried == len(results):  # none lost to a busy database: every code is spent
+            assert set(_attempts(user).values()) == {limit}
+            assert _tries(user, right["agreement:1"], A) == "refused"
+            assert _tries(user, right["application:2"], B) == "refused"
