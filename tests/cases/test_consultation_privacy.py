@@ -46,6 +46,40 @@ SECRETS = (
 # before filing: what they file is their statement to the other side, not the question.)
 
 
+def filed_and_agreed(case, asker, other):
+    """``case``, drafted by ``asker``, filed against ``other``, taken by a mediator and agreed
+    to by the respondent; each side with a confirmed agent: (the mediator, {side: agent})."""
+    intake.set_respondent(case, by=asker, real_name=other.real_name, phone=other.phone)
+    workflow.transition(case, Action.submit, by=asker)
+    mediator = make_mediator(make_institution())
+    assignment.assign(
+        case, institution=mediator.institution, mediator=mediator, how="chosen", by=asker
+    )
+    assignment.accept(case, by=mediator)
+    respondent.answer(
+        case,
+        by=other,
+        agree=True,
+        consent=True,
+        service_address="南京市玄武区",
+        service_confirmed=True,
+    )
+    agents = {}
+    for side, principal in ((Side.applicant, asker), (Side.respondent, other)):
+        agent = make_user()
+        case.parties.append(
+            CaseParty(
+                user=agent,
+                side=side,
+                is_agent=True,
+                represents=principal,
+                agency_confirmed_at=utcnow(),
+            )
+        )
+        agents[side] = agent
+    return mediator, agents
+
+
 @pytest.fixture
 def converted(app):
     """A question given back by one expert, late (escalated), answered by another, turned
@@ -61,34 +95,7 @@ def converted(app):
         consultation.answer(question, answerer, "建议申请人民调解。")
         case = consultation.to_case(question, asker)
         other = make_user(real_name="被申请人乙")
-        intake.set_respondent(case, by=asker, real_name=other.real_name, phone=other.phone)
-        workflow.transition(case, Action.submit, by=asker)
-        mediator = make_mediator(make_institution())
-        assignment.assign(
-            case, institution=mediator.institution, mediator=mediator, how="chosen", by=asker
-        )
-        assignment.accept(case, by=mediator)
-        respondent.answer(
-            case,
-            by=other,
-            agree=True,
-            consent=True,
-            service_address="南京市玄武区",
-            service_confirmed=True,
-        )
-        agents = {}
-        for side, principal in ((Side.applicant, asker), (Side.respondent, other)):
-            agent = make_user()
-            case.parties.append(
-                CaseParty(
-                    user=agent,
-                    side=side,
-                    is_agent=True,
-                    represents=principal,
-                    agency_confirmed_at=utcnow(),
-                )
-            )
-            agents[side] = agent
+        mediator, agents = filed_and_agreed(case, asker, other)
         add_weekly_hours(mediator)
         session = booking.book(case, by=mediator, start=ahead(1, "09:00"))
         # Guests with accounts they sign in to (a password set), the most they could have.

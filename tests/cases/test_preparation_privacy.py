@@ -15,14 +15,10 @@ from decimal import Decimal
 import pytest
 
 from mediation.booking.availability import add_rule
-from mediation.cases import assignment, intake, respondent, workflow
-from mediation.cases.models import CaseParty, Side
-from mediation.cases.states import Action
-from mediation.core.db import utcnow
 from mediation.evaluation import operations as evaluation
 from mediation.extensions import db
 from mediation.reception import operations as reception
-from tests.cases.test_consultation_privacy import _surfaces
+from tests.cases.test_consultation_privacy import _surfaces, filed_and_agreed
 from tests.conftest import login
 from tests.factories import PASSWORD, make_institution, make_mediator, make_user
 
@@ -57,33 +53,9 @@ def prepared(request, app):
         asker = make_user(real_name="申请人甲")
         case = _drafted(request.param, asker)
         other = make_user(real_name="被申请人乙")
-        intake.set_respondent(case, by=asker, real_name=other.real_name, phone=other.phone)
-        workflow.transition(case, Action.submit, by=asker)
-        mediator = make_mediator(make_institution())
-        assignment.assign(
-            case, institution=mediator.institution, mediator=mediator, how="chosen", by=asker
-        )
-        assignment.accept(case, by=mediator)
-        respondent.answer(
-            case,
-            by=other,
-            agree=True,
-            consent=True,
-            service_address="南京市玄武区",
-            service_confirmed=True,
-        )
+        mediator, agents = filed_and_agreed(case, asker, other)
         phones = {"applicant": asker.phone, "respondent": other.phone, "mediator": mediator.phone}
-        for side, principal in ((Side.applicant, asker), (Side.respondent, other)):
-            agent = make_user()
-            case.parties.append(
-                CaseParty(
-                    user=agent,
-                    side=side,
-                    is_agent=True,
-                    represents=principal,
-                    agency_confirmed_at=utcnow(),
-                )
-            )
+        for side, agent in agents.items():
             phones[f"{side}_agent"] = agent.phone
         db.session.commit()
         case_id = case.id
