@@ -50,29 +50,26 @@ def test_a_session_moved_to_and_fro_stops_texting_after_a_few_moves_an_hour(case
         assert session.start_at == at(26, "09:00") and _texts() > before
 
 
+def _invite(case, session, name: str):
+    """The mediator invites a relative of the applicant's, with an account of their own."""
+    guest = make_user(real_name=name)
+    return booking.invite_guest(
+        session,
+        by=case.mediator,
+        real_name=guest.real_name,
+        phone=guest.phone,
+        relation="relative",
+        side=Side.applicant,
+    )
+
+
 def test_a_session_takes_a_few_guests_not_any_number(case):
     session = booking.book(case, by=case.mediator, start=at(24, "09:00"), now=NOW)
     for n in range(GUESTS_PER_SESSION):
-        guest = make_user(real_name=f"亲属{n}")
-        booking.invite_guest(
-            session,
-            by=case.mediator,
-            real_name=guest.real_name,
-            phone=guest.phone,
-            relation="relative",
-            side=Side.applicant,
-        )
+        _invite(case, session, f"亲属{n}")
     before = _texts()
-    one_more = make_user(real_name="再一位")
     with pytest.raises(FieldError, match="最多"):
-        booking.invite_guest(
-            session,
-            by=case.mediator,
-            real_name=one_more.real_name,
-            phone=one_more.phone,
-            relation="relative",
-            side=Side.applicant,
-        )
+        _invite(case, session, "再一位")
     assert _texts() == before
     assert len([p for p in session.participants if p.role == "guest"]) == GUESTS_PER_SESSION
 
