@@ -34,7 +34,7 @@ from tests.agreements.conftest import agreeing_case, out_for_signing
 from tests.agreements.test_workflow import sign_in_turn
 
 from .openssl_tsa import openssl_tsa, require_tools
-from .test_external_tsa import (
+from .outside_tools import (
     adesverify,
     checked_past_the_tsas_crl,
     openssl_ts_verify,
