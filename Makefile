@@ -15,7 +15,8 @@ STAMP_DEBIAN := $(VENV)/.debian-packages
 STAMP_PY := $(VENV)/.installed
 PY_SOURCES := setup.cfg pyproject.toml
 # The suite runs on every core, a test file's tests together on one worker (its module
-# fixtures, a whole deployment for some, are made once); TEST_WORKERS=0 runs it in one process.
+# fixtures, a whole deployment for some, are made once), the longest files first (tests/durations.py,
+# not xdist's guess by number of tests); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto
 
 .PHONY: run test lint translations assets clean
@@ -28,7 +29,7 @@ run: $(STAMP_PY) static/vendor
 test: $(STAMP_PY) static/vendor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: $(STAMP_PY)
 	$(BIN)/ruff check --fix .

@@ -78,30 +78,54 @@ def fresh_postgres_database(postgres_admin_url: str):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Each worker builds one database and one app per backend for its whole run. pytest ends a
+# parametrized session fixture whenever the parameter changes, and under ``--dist loadfile``
+# it changes at every file (its SQLite half, then its PostgreSQL half): without these two
+# dictionaries every file paid for two new databases, each built by all the migrations.
+_URLS: dict[str, str] = {}
+_APPS: dict[str, tuple[Flask, dict]] = {}
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    return request.getfixturevalue("fresh_postgres_database")()
+    if request.param not in _URLS:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        else:
+            url = request.getfixturevalue("fresh_postgres_database")()
+        _URLS[request.param] = url
+    return _URLS[request.param]
 
 
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory) -> Flask:
     """One app per backend, its schema built by the migrations (as in production)."""
-    app = create_app(
-        {
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-            "SERVER_NAME": "mediation.test",
-            # The Socket.IO test client reads what was sent at once: each arrival is told
-            # at once (tests of the tick set it).
-            "ROOM_BROADCAST_TICK": 0,
-        }
-    )
-    with app.app_context():
-        upgrade()
-    return app
+    if database_url not in _APPS:
+        app = create_app(
+            {
+                "ENV_NAME": "testing",
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+                "SERVER_NAME": "mediation.test",
+                # The Socket.IO test client reads what was sent at once: each arrival is
+                # told at once (tests of the tick set it).
+                "ROOM_BROADCAST_TICK": 0,
+            }
+        )
+        with app.app_context():
+            upgrade()
+        _APPS[database_url] = (app, dict(app.config))
+    return _APPS[database_url][0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _apps_as_built() -> Iterator[None]:
+    """Each test file finds the apps as they were built: a setting one file changed (and
+    did not put back) would otherwise reach the files after it on the same worker."""
+    yield
+    for app, config in _APPS.values():
+        app.config.clear()
+        app.config.update(config)
 
 
 @pytest.fixture(autouse=True)
@@ -257,5 +281,12 @@ def code_sent_to(app: Flask, recipient: str) -> str:
     return found.group()
 
 
-# The local folder and S3 (moto's server), for the tests that ask for storage_backend.
+# Files handed out longest first, and --record-durations (tests/durations.py); the local
+# folder and S3 (moto's server), for the tests that ask for storage_backend.
+from tests.durations import (  # noqa: E402, F401
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 from tests.storage_backends import s3_server, storage_backend  # noqa: E402, F401
