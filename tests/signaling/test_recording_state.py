@@ -14,7 +14,7 @@ from mediation.recording.models import Recording
 from mediation.rooms.layout import RECORDER
 from mediation.rooms.models import Room
 from tests.signaling.test_recorder import connect_recorder, everyone_agreed_and_started
-from tests.signaling.test_rooms import NS, clear, drain, events, last_layout
+from tests.signaling.test_rooms import NS, clear, drain, events
 
 HOLDER = "worker-1"
 
@@ -35,12 +35,21 @@ def written(recorder, file_id: int) -> None:
     recorder.emit("recording_written", {"file": file_id}, namespace=NS)
 
 
+def newest(sock) -> dict:
+    """The newest layout the page received: an arrival's broadcast, sent from a task of its
+    own at the tick's end, may come after a newer one."""
+    received = sock.get_received(NS)
+    layouts = [e["args"][0] for e in received if e["name"] in ("layout", "welcome")]
+    layouts = [told.get("layout", told) for told in layouts]
+    return max(layouts, key=lambda told: told["version"])
+
+
 def states(*socks) -> list:
     """Each page's recording state now; the red badge (``recording``) shows "recording"
     alone."""
     found = []
     for sock in socks:
-        told = last_layout(sock)
+        told = newest(sock)
         assert told["recording"] is (told["recording_state"] == "recording")
         found.append(told["recording_state"])
     return found
@@ -50,7 +59,7 @@ def test_starting_until_every_recorded_stream_has_frames_written(app, room, conn
     ids = room["ids"]
     mediator, a, b = everyone_agreed_and_started(room, connect)
     recorder = connect_recorder(app, room)
-    told = last_layout(recorder)
+    told = newest(recorder)
     assert told["peers"] == sorted(ids.values()) and told["recording_state"] == "starting"
     # The recorder is let in: grey, not red, while nothing is written.
     assert states(mediator, a, b) == ["starting"] * 3
@@ -71,7 +80,7 @@ def test_only_the_room_s_recorder_may_report_its_own_room_s_files(app, room, con
     ids = room["ids"]
     mediator, a, b = everyone_agreed_and_started(room, connect)
     recorder = connect_recorder(app, room)
-    files = open_files(app, room, last_layout(recorder))
+    files = open_files(app, room, newest(recorder))
     drain(mediator, a, b)
     written(a, files[ids["a"]])  # a party is no recorder
     assert events(a, "error")[-1]["code"] == "forbidden"
@@ -98,7 +107,7 @@ def test_a_recorder_replaced_may_not_report_the_new_one_s_files(app, room, conne
     ids = room["ids"]
     everyone_agreed_and_started(room, connect)
     first = connect_recorder(app, room)
-    files = open_files(app, room, last_layout(first))
+    files = open_files(app, room, newest(first))
     with app.app_context():  # another worker takes the room over (the first one died)
         lease = db.session.get(recording.RecordingLease, room["session"])
         lease.holder = "worker-2"
@@ -110,7 +119,7 @@ def test_a_recorder_replaced_may_not_report_the_new_one_s_files(app, room, conne
 
 
 def all_written(app, room, recorder, told: dict | None = None) -> dict[int, int]:
-    files = open_files(app, room, told or last_layout(recorder))
+    files = open_files(app, room, told or newest(recorder))
     for file_id in files.values():
         written(recorder, file_id)
     return files
@@ -120,7 +129,7 @@ def test_a_consent_withdrawn_ends_it_and_given_again_starts_a_new_stretch(app, r
     ids = room["ids"]
     mediator, a, b = everyone_agreed_and_started(room, connect)
     recorder = connect_recorder(app, room)
-    told = last_layout(recorder)
+    told = newest(recorder)
     stretch = told["stretch"]
     old = all_written(app, room, recorder, told)
     assert states(mediator, a, b) == ["recording"] * 3
@@ -129,9 +138,9 @@ def test_a_consent_withdrawn_ends_it_and_given_again_starts_a_new_stretch(app, r
     # Agreed again while the old files are still closing (status "recording", written):
     # they are of the stretch before and do not count.
     b.emit("recording_consent", {"consent": True}, namespace=NS)
-    told = last_layout(recorder)
+    told = newest(recorder)
     assert told["stretch"] > stretch and told["peers"] == sorted(ids.values())
-    seen = last_layout(a)
+    seen = newest(a)
     # The browsers drop their connection to the recorder: a new epoch of it.
     assert seen["epochs"][str(RECORDER)] == told["stretch"]
     assert seen["recording_state"] == "starting" and states(mediator, b) == ["starting"] * 2
@@ -159,7 +168,7 @@ def test_a_party_who_agrees_later_puts_it_back_to_starting(app, room, connect):
     assert states(mediator, a, b) == [None] * 3  # B has not answered: nothing recorded
     b.emit("recording_consent", {"consent": True}, namespace=NS)
     assert states(mediator, a, b) == ["starting"] * 3
-    told = last_layout(recorder)
+    told = newest(recorder)
     files = open_files(app, room, told)
     for who in ("mediator", "a"):
         written(recorder, files[ids[who]])
@@ -177,7 +186,7 @@ def test_a_reload_is_starting_again_until_the_new_connection_is_written(app, roo
     assert states(mediator, b) == ["recording"] * 2  # A is away: the others go on
     a = connect("a")  # back, a new epoch: a new file
     assert states(mediator, a, b) == ["starting"] * 3
-    told = last_layout(recorder)
+    told = newest(recorder)
     with app.app_context():
         stretch = (told["stretch"], told["epochs"][str(ids["a"])])
         file_id = recording.open_file(room["session"], ids["a"], HOLDER, "joint", stretch).id
@@ -197,7 +206,7 @@ def test_the_recorder_leaving_and_the_end_clear_the_state(app, room, connect):
     all_written(app, room, recorder)
     assert states(mediator, a, b) == ["recording"] * 3
     mediator.emit("end", {}, namespace=NS)
-    told = last_layout(recorder)
+    told = newest(recorder)
     assert told["ended"] and told["recording_state"] is None and told["ended_at"] > 0
     with app.app_context():
         room_row = db.session.get(Room, room["session"])
