@@ -75,9 +75,10 @@ class RecorderEvents:
         if found is not None:
             broadcast_state(session_id, found)
 
-    def on_recording_gap(self, data: Any = None) -> None:
+    def on_recording_gap(self, data: Any = None, *_more: Any) -> None:
         """The recorder reports a stream it does not (or no longer) record: every mediator
-        in the room is told at once (the recorder has journaled it; the minutes list it)."""
+        in the room is told at once (the recorder has journaled it; the minutes list it).
+        Arguments past the first (no recorder sends them) are ignored, as by every event."""
         session_id = session.get("recorder_session")
         if not _within_limits("recording_gap"):
             return
@@ -96,7 +97,7 @@ class RecorderEvents:
         ).all():
             send("recording_gap", notice, to=personal(mediator))
 
-    def on_recording_written(self, data: Any = None) -> None:
+    def on_recording_written(self, data: Any = None, *_more: Any) -> None:
         """The recorder wrote the first frames of a file (``{"file": id}``). Only the room's
         current recorder may say so, of a file of this room that its worker holds; when
         the file is of the current stretch, everyone gets the layout again (the room may
