@@ -5,7 +5,7 @@ a file with frames written (SPC online mediation rules art 22: what is shown as 
 
 Revision ID: d5a1c3e7f9b2
 Revises: c4f8a2d6e1b7
-Create Date: 2026-12-08 09:00:00+00:00
+Create Date: 2026-12-07 12:00:00+00:00
 
 """
 
