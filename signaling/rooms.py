@@ -11,7 +11,6 @@ the current layout joins. See docs/signaling.md for every event.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -31,14 +30,22 @@ from mediation.core.forms import FieldError
 from mediation.core.sqlite import is_busy
 from mediation.extensions import db, socketio
 from mediation.minutes import operations as minutes
-from mediation.recording import gaps
-from mediation.recording import operations as recording
 from mediation.rooms import arrival, layout, state
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
 from signaling import limits
 from signaling.delivery import send, send_to_all
-from signaling.guard import ThrottledLog
+from signaling.edge import (
+    MAX_ID,
+    NAMESPACE,
+    MalformedEventError,
+    _error,
+    _field,
+    _size_checked,
+    _within_limits,
+    flood_log,
+)
+from signaling.recorder import RecorderEvents
 from signaling.roster import (
     announce,
     broadcast_state,
@@ -50,78 +57,8 @@ from signaling.roster import (
 )
 
 log = logging.getLogger(__name__)
-# Floods are logged, one line now and then (a flood of log lines would be one more flood).
-flood_log = ThrottledLog()
 
-NAMESPACE = "/room"
-MAX_EVENT_BYTES = 64 * 1024  # an SDP offer with many candidates stays far below
 SIGNAL_KINDS = {"offer", "answer", "candidate", "restart"}
-
-
-class MalformedEventError(Exception):
-    """The event is malformed: wrong shape, wrong type, too large."""
-
-
-def _size_checked(data: Any) -> Any:
-    try:
-        # UTF-8 as on the wire; a lone surrogate ("\ud800", which JSON can carry) is no
-        # text and fails here, not in the database or a PDF later.
-        size = len(json.dumps(data, ensure_ascii=False).encode())
-    except (TypeError, ValueError, RecursionError):
-        raise MalformedEventError("not JSON") from None
-    if size > MAX_EVENT_BYTES:
-        raise MalformedEventError("too large")
-    return data
-
-
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database
-
-
-def _field(data: Any, name: str, kind: type | tuple[type, ...], *, optional: bool = False):
-    if not isinstance(data, dict):
-        raise MalformedEventError("an object is expected")
-    value = data.get(name)
-    if value is None and optional:
-        return None
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise MalformedEventError(f"{name} is missing or of the wrong type")
-    if kind is int and not 0 <= value <= MAX_ID:
-        raise MalformedEventError(f"{name} is out of range")
-    return value
-
-
-def _error(code: str, message: str, event: str, **extra) -> None:
-    send("error", {"code": code, "message": message, "event": event, **extra})
-
-
-def _within_limits(event: str, kind: str | None = None) -> bool:
-    """Count the event against its limit (signaling/limits.py); over it, refused, and a
-    client that keeps on regardless is disconnected. Checked before anything is read."""
-    room_limits = current_app.extensions[limits.KEY]
-    kind = kind or (event if event in ("signal", "chat", "minutes") else "events")
-    limit = room_limits.limits[kind]
-    participant_id = session.get("participant_id")
-    if kind in limits.PER_PARTICIPANT and participant_id is not None:
-        bucket = room_limits.participants.get((kind, participant_id), limit)
-    else:  # this connection's own, kept with it
-        mine = session.setdefault("rate_limits", {})
-        bucket = mine.get(kind) or mine.setdefault(kind, limits.Bucket(limit))
-    if bucket.take():
-        return True
-    if bucket.abused:
-        flood_log.warning(
-            "room: disconnected participant %s: over %s %s events", participant_id, limit, kind
-        )
-        _error("flood", _("Too many messages: the connection is closed."), event)
-        disconnect()
-        return False
-    _error(
-        "rate_limited",
-        _("Too many messages. Please wait a moment and try again."),
-        event,
-        retry_after=bucket.retry_after(),
-    )
-    return False
 
 
 def _known_version(args: tuple) -> int:
@@ -228,7 +165,7 @@ def _login_read_plainly() -> bool:
     return current_app.config.get("SESSION_PROTECTION", manager.session_protection) != "strong"
 
 
-class RoomNamespace(Namespace):
+class RoomNamespace(RecorderEvents, Namespace):
     def trigger_event(self, event: str, *args: Any) -> Any:
         """An event without a handler is answered (and counted) by ``on_unknown``.
         (Clients cannot send ``connect`` or ``disconnect``: signaling/guard.py.)"""
@@ -301,47 +238,6 @@ class RoomNamespace(Namespace):
         )
         announce(session_id, found)
 
-    def _connect_recorder(self, auth: dict) -> None:
-        """The recorder worker holding the session's lease joins as a hidden peer that
-        only receives; it proves the lease with a token signed by the platform's key."""
-        try:
-            session_id = _field(auth, "session", int)
-            token = _field(auth, "recorder", str)
-        except MalformedEventError:
-            raise ConnectionRefusedError("unauthorized") from None
-        room = db.session.get(Room, session_id)
-        if room is None or not recording.may_connect(token, session_id):
-            raise ConnectionRefusedError("unauthorized")
-        try:
-            replaced = rooms.recorder_arrive(room, request.sid)
-            db.session.commit()
-        except rooms.RoomError as refusal:
-            db.session.rollback()
-            raise ConnectionRefusedError(refusal.code) from None
-        if replaced is not None:
-            disconnect(replaced, namespace=NAMESPACE)
-        session["recorder_session"] = session_id
-        join_room(recorder_room(session_id))
-        join_room(everyone(session_id))
-        found = state.committed(session_id) or state.view(session_id)
-        if found is None:  # nobody in the room yet
-            seats, epoch = state.seats(session_id), room.recorder_epoch
-            recorder_layout = layout_for(layout.RECORDER, room, seats)
-        else:
-            epoch = found.reading.recorder[1]
-            recorder_layout = layout_for(layout.RECORDER, found.room, found.seats)
-        send(
-            "welcome",
-            {
-                "you": {"id": layout.RECORDER, "role": "recorder", "epoch": epoch},
-                "session": session_id,
-                "layout": recorder_layout,
-                "chat": [],
-            },
-        )
-        if found is not None:
-            broadcast_state(session_id, found)
-
     def on_disconnect(self, reason: Any = None) -> None:
         recorded = session.get("recorder_session")
         if recorded is not None:
@@ -358,27 +254,6 @@ class RoomNamespace(Namespace):
             announce(who.session_id, state.committed(who.session_id))
         else:
             db.session.rollback()
-
-    def on_recording_gap(self, data: Any = None) -> None:
-        """The recorder reports a stream it does not (or no longer) record: every mediator
-        in the room is told at once (the recorder has journaled it; the minutes list it)."""
-        session_id = session.get("recorder_session")
-        if not _within_limits("recording_gap"):
-            return
-        if session_id is None:  # only the recorder reports what it records
-            _error("forbidden", _("This request is not known."), "recording_gap")
-            return
-        try:
-            notice = recording_notice(session_id, _size_checked(data))
-        except MalformedEventError as problem:
-            _error("invalid", _("The request is malformed: %(why)s", why=str(problem)), "")
-            return
-        for mediator in db.session.scalars(
-            select(RoomMember.participant_id).where(
-                RoomMember.session_id == session_id, RoomMember.role == "mediator"
-            )
-        ).all():
-            send("recording_gap", notice, to=personal(mediator))
 
     @handler("signal", relay=True)
     def on_signal(self, sender: int, room: state.Snapshot, data: Any) -> None:
@@ -496,22 +371,6 @@ class RoomNamespace(Namespace):
     def on_end(self, member: RoomMember, room: Room, data: Any) -> Callable:
         rooms.end(room, by=member)
         return lambda: send_to_all("ended", {}, to=everyone(room.session_id))
-
-
-def recording_notice(session_id: int, data: Any) -> dict:
-    """What the mediator is shown of a gap the recorder reports (SPC online mediation rules
-    art 22: the minutes become the record where the recording is incomplete)."""
-    participant = _field(data, "participant", int, optional=True)
-    reason = _field(data, "reason", str)
-    state_ = _field(data, "state", str)
-    if reason not in gaps.REASONS or state_ not in ("started", "ended"):
-        raise MalformedEventError("unknown reason or state")
-    seconds = data.get("seconds")
-    if seconds is not None and not (
-        isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < 1e7
-    ):
-        raise MalformedEventError("seconds is out of range")
-    return gaps.notice(session_id, participant, reason, state_, seconds)
 
 
 def on_error(error: Exception) -> None:

@@ -70,7 +70,12 @@ def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[lay
     # puts the camera and microphone on them (layout.may_link; issue 18).
     links = layout.links_of(mine, seats) if room.ended_at is None else []
     epochs = {s.participant_id: s.epoch for s in seats}
-    return {
+    recording = (
+        layout.recording_state(seats, room.caucus_side)
+        if layout.RECORDER in peers or participant_id == layout.RECORDER
+        else None
+    )
+    told = {
         "version": room.layout_version,
         "group": group,
         "caucus": room.caucus_side,
@@ -82,13 +87,23 @@ def layout_for(participant_id: int, room: Room | state.Snapshot, seats: list[lay
         "cleared": mine.cleared,
         # Whom to send to is whom to connect to: nothing goes outside one's group.
         "send": {"audio": bool(peers), "video": bool(peers)},
-        # Whether the recorder receives this participant now (show it), and whether the
-        # institution records caucuses (shown to everyone before one begins).
-        "recording": layout.RECORDER in peers,
+        # Whether the recorder receives this participant now: "starting" from when it is
+        # let in, "recording" (the red badge, ``recording``) only once every stream it
+        # receives has frames written in a file; and whether the institution records
+        # caucuses (shown to everyone before one begins).
+        "recording_state": recording,
+        "recording": recording == layout.RECORDING,
         "caucus_recorded": room.record_caucus,
         "started": room.started_at is not None,
         "ended": room.ended_at is not None,
     }
+    if participant_id == layout.RECORDER:
+        # The stretch the recorder's files belong to (``Recording.recorder_epoch``): a new
+        # one closes every file and opens new ones.
+        told["stretch"] = mine.epoch
+        # Where the files end: the session's end on the server's clock (seconds since 1970).
+        told["ended_at"] = room.ended_at.timestamp() if room.ended_at is not None else None
+    return told
 
 
 def broadcast_state(room: Room | int, found: state.View | None = None) -> None:

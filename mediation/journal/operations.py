@@ -80,6 +80,12 @@ def append(
     payload = json.loads(canonical_json(payload))  # what is hashed is what is stored
     db.session.flush()  # what the caller changed is written first (as the ORM's autoflush)
     connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and pysqlite begins the transaction only at its first
+        # write: two threads appending to one case (the recorder closing two files, each
+        # journaling a gap) both read the same head, and the second insert broke the
+        # chain's unique position. The write lock first, as ``turn`` takes it.
+        turn(case_id)
     statements = _statements()
     head = connection.execute(statements.head, {"case": case_id}).one_or_none()
     seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)

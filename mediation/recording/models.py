@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.booking.models import SessionParticipant
@@ -80,6 +80,12 @@ class Recording(db.Model):
     # "joint", "caucus:<side>" (a caucus), or "separate:<side>" (a session held with one
     # side alone, art 16): the last two are private to their side.
     scope: Mapped[str] = mapped_column(String(32), default="joint")
+    # The stretch the file belongs to: the recorder's epoch in the room (a new connection, a
+    # caucus, recording on again) and the participant's (a reload) when it was opened. The
+    # room says "recording" only once each stream it records has a written file of the
+    # current stretch (``rooms.layout.recording_state``); None for files made before.
+    recorder_epoch: Mapped[int | None] = mapped_column(Integer)
+    member_epoch: Mapped[int | None] = mapped_column(Integer)
 
     participant: Mapped[SessionParticipant] = relationship()
 

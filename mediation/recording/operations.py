@@ -188,9 +188,11 @@ def upload_spooled() -> int:
     return done
 
 
-def open_file(session_id: int, participant_id: int, holder: str, scope: str = "joint") -> Recording:
-    """A new file of ``participant_id``, recorded in the room's group ``scope`` (as the
-    recorder was told it), labelled with the side a session with one side belongs to."""
+def open_file(
+    session_id: int, participant_id: int, holder: str, scope: str = "joint", stretch=(None, None)
+) -> Recording:
+    """A new file of ``participant_id``, recorded in the room's group ``scope`` under the
+    recorder's and their epochs ``stretch``, labelled with the side of a one-side session."""
     started = utcnow()
     session = db.session.get(MediationSession, session_id)
     scope = file_scope(scope, session.side if session is not None else None)
@@ -202,6 +204,7 @@ def open_file(session_id: int, participant_id: int, holder: str, scope: str = "j
         started_at=started,
         scope=scope,
     )
+    recording.recorder_epoch, recording.member_epoch = stretch
     db.session.add(recording)
     db.session.flush()
     absolute(recording).parent.mkdir(parents=True, exist_ok=True)

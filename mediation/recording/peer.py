@@ -9,7 +9,7 @@ import contextlib
 import errno
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,13 @@ class Peer:
     """The recorder's receive-only connection to one participant (in ``room``, a
     recorder.RoomRecording), and their file."""
 
-    def __init__(self, room: Any, participant_id: int, epoch: int | None) -> None:
+    def __init__(
+        self, room: Any, participant_id: int, epoch: int | None, stretch: int | None = None
+    ) -> None:
         self.room = room
         self.participant_id = participant_id
         self.epoch = epoch
+        self.stretch = stretch  # the recorder's epoch in the room (the layout's "stretch")
         # The platform's STUN/TURN servers, never aiortc's default public STUN server.
         self.pc = RTCPeerConnection(
             RTCConfiguration(
@@ -68,7 +71,12 @@ class Peer:
     async def offer(self) -> None:
         worker = self.room.worker
         self.file_id, path = await worker.db(
-            _open, self.room.session_id, self.participant_id, worker.holder, self.room.scope
+            _open,
+            self.room.session_id,
+            self.participant_id,
+            worker.holder,
+            self.room.scope,
+            (self.stretch, self.epoch),
         )
         self.writer = WebmWriter(path)
         for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
@@ -128,18 +136,22 @@ class Peer:
                 if self.file_id is not None and not self.marked and self.writer.started:
                     self.marked = True  # the file has its first frame: say so, once
                     await self.room.worker.db(recording.mark_written, self.file_id, utcnow())
+                    await self.room.written(self.file_id)  # the room may say "recording"
                 if self.stop_media is not None and self.writer.end >= self.stop_media:
                     self.accepting = False  # caught up with the end
 
-    def stop_writing(self) -> None:
-        """The recorded stretch ends now: nothing sent later goes into the file (what was
-        sent before and is still on its way does, see ``drain``)."""
+    def stop_writing(self, ago: float = 0.0) -> None:
+        """The recorded stretch ends now, or ``ago`` seconds before (the session ended
+        then, on the server's clock): nothing sent later goes into the file (what was sent
+        before and is still on its way does, see ``drain``)."""
         if self.stopped_at is None:
-            self.stopped_at = utcnow()
+            self.stopped_at = utcnow() - timedelta(seconds=ago)
             if self.writer is None or not self.writer.started:
                 self.accepting = False
             else:
-                self.stop_media = time.monotonic() - self.writer.opened
+                self.stop_media = max(0.0, time.monotonic() - ago - self.writer.opened)
+                if self.writer.end >= self.stop_media:
+                    self.accepting = False  # written up to the end already
 
     async def drain(self) -> None:
         deadline = time.monotonic() + DRAIN_SECONDS
@@ -195,8 +207,10 @@ class Peer:
         await self._finish("finished")
 
 
-def _open(session_id: int, participant_id: int, holder: str, scope: str) -> tuple[int, Path]:
-    file = recording.open_file(session_id, participant_id, holder, scope)
+def _open(
+    session_id: int, participant_id: int, holder: str, scope: str, stretch=(None, None)
+) -> tuple[int, Path]:
+    file = recording.open_file(session_id, participant_id, holder, scope, stretch)
     return file.id, recording.absolute(file)
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import sys
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 # With object storage, files whose upload failed wait in SPOOL_DIR; retried this often.
 UPLOAD_RETRY_TICKS = 120
+# How far back a file's end is put to where the session ended on the server's clock: more is
+# taken as the two clocks disagreeing, not as lateness.
+MAX_END_LAG = 2.0
 
 
 def pinned_url(url: str, session_id: int) -> str:
@@ -192,6 +196,7 @@ class RoomRecording:
         self.newest: dict | None = None
         self.epoch: int | None = None  # this connection's, as the server counts them
         self.scope = "joint"  # the recorder's group: "joint" or "caucus:<side>"
+        self.stretch: int | None = None  # the layout's "stretch" the files are opened in
         self.peers: dict[int, Peer] = {}
         self.overload = Watch(self, None)
         self.finished = False
@@ -255,11 +260,19 @@ class RoomRecording:
         if reason == self.sio.reason.SERVER_DISCONNECT:
             self.finished = True  # sent away (the session is over, or another worker came)
 
-    async def _close_all(self) -> None:
+    async def _close_all(self, ago: float = 0.0) -> None:
         for peer in self.peers.values():
-            peer.stop_writing()  # all at once: the closes below take a while each
-        for peer_id in list(self.peers):
-            await self.close(peer_id)
+            peer.stop_writing(ago)  # all at once: the closes below take a while each
+        await self._close(list(self.peers))
+
+    async def _close(self, peer_ids: list[int]) -> None:
+        """Close these files side by side: each may wait for its last frames (``drain``)."""
+        await self._each([self.close(peer_id) for peer_id in peer_ids], "closing")
+
+    async def _each(self, steps: list, what: str) -> None:
+        for failed in await asyncio.gather(*steps, return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.error("room %s: %s failed", self.session_id, what, exc_info=failed)
 
     async def on_layout(self, layout: dict) -> None:
         async with self.turn:
@@ -281,20 +294,36 @@ class RoomRecording:
             layout["group"],
             layout["peers"],
         )
+        ago = 0.0
         if layout.get("ended"):
             self.finished = True
-        if layout["group"] != self.scope:
+            # Each file ends where the session did (the server's clock), not when this
+            # worker heard of it: a page stops saying "recording" then.
+            ended_at = layout.get("ended_at")
+            if ended_at is not None:
+                ago = min(max(0.0, time.time() - ended_at), MAX_END_LAG)
+        stretch = layout.get("stretch")
+        if layout["group"] != self.scope or stretch != self.stretch:
             # Joint session and caucus go into separate files: a caucus is its side's only.
-            await self._close_all()
-            self.scope = layout["group"]
+            # A new stretch (recording on again) begins new files too.
+            await self._close_all(ago)
+            self.scope, self.stretch = layout["group"], stretch
         epochs = layout.get("epochs", {})
         wanted = set(layout["peers"])
-        for peer_id, peer in list(self.peers.items()):
-            if peer_id not in wanted or epochs.get(str(peer_id)) != peer.epoch:
-                await self.close(peer_id)
-        for peer_id in wanted - set(self.peers):
-            self.peers[peer_id] = peer = Peer(self, peer_id, epochs.get(str(peer_id)))
-            await peer.offer()
+        await self._close(
+            [
+                peer_id
+                for peer_id, peer in self.peers.items()
+                if peer_id not in wanted or epochs.get(str(peer_id)) != peer.epoch
+            ]
+        )
+        offers = []
+        for peer_id in sorted(wanted - set(self.peers)):
+            self.peers[peer_id] = peer = Peer(self, peer_id, epochs.get(str(peer_id)), stretch)
+            offers.append(peer.offer())
+        # Side by side: the room says "recording" once every file has its first frames, so
+        # the last offer made decides when (and one offer's wait is not another's).
+        await self._each(offers, "an offer")
 
     async def on_signal(self, message: dict) -> None:
         async with self.turn:
@@ -306,8 +335,7 @@ class RoomRecording:
     async def on_ended(self, _data: Any = None) -> None:
         self.finished = True
         async with self.turn:
-            for peer_id in list(self.peers):
-                await self.close(peer_id)
+            await self._close(list(self.peers))
 
     async def on_error(self, error: dict) -> None:
         log.info("room %s: %s", self.session_id, error)
@@ -316,6 +344,16 @@ class RoomRecording:
         peer = self.peers.pop(peer_id, None)
         if peer is not None:
             await peer.close()
+
+    async def written(self, file_id: int) -> None:
+        """Tell the server that a file has its first frames written (the worker marked it in
+        the database already): once every stream has one, the room says "recording"."""
+        if not self.connected.is_set():
+            return  # a new connection means new files, each told in turn
+        try:
+            await self.sio.emit("recording_written", {"file": file_id}, namespace="/room")
+        except socketio.exceptions.SocketIOError:
+            log.info("room %s: could not tell that file %s is written", self.session_id, file_id)
 
     async def tell(
         self, participant_id: int | None, reason: str, state: str, seconds: float | None

@@ -1,8 +1,11 @@
 """One participant's recording: the VP8 and Opus frames the browser sent, muxed into WebM as
 they arrive, without decoding or re-encoding (PyAV).
 
-The file's clock starts when it is opened. Each stream's first frame is placed at its arrival
-time; later frames follow the stream's own RTP clock, so jitter does not stretch the file.
+The file's clock starts with its first frame (the first sound held, or the first picture),
+which is when the room may begin to say "recording" (``layout.recording_state``): a file
+timed from the offer would also count the seconds its connection took to set up. Each
+stream's first frame is placed at its arrival time; later frames follow the stream's own RTP
+clock, so jitter does not stretch the file.
 Nothing is written until the first video key frame (the header needs the picture size) or,
 for someone without a camera, until ``AUDIO_ONLY_AFTER`` seconds of sound. Clusters are
 closed every second, so a killed writer leaves a playable file missing at most about one
@@ -56,7 +59,8 @@ class _Clock:
 class WebmWriter:
     def __init__(self, path: Path, opened: float | None = None) -> None:
         self.path = path
-        self.opened = time.monotonic() if opened is None else opened
+        # When the file's time begins (monotonic seconds): given, or its first frame's arrival.
+        self.opened = opened
         self.container = None
         self.video = None
         self.audio = None
@@ -83,7 +87,7 @@ class WebmWriter:
             size = vp8_key_frame_size(data)
             if size is None:
                 return  # undecodable until the first key frame
-            self._open(size)
+            self._open(size, arrived)
         if self.video is None:
             return  # opened without video (no camera at first): sound only
         pts = self._video_clock.place(rtp, arrived, self.opened)
@@ -96,7 +100,7 @@ class WebmWriter:
             self._held.append((data, rtp, arrived))
             del self._held[:-MAX_HELD]
             if arrived - self._first_audio >= AUDIO_ONLY_AFTER:
-                self._open(None)
+                self._open(None, arrived)
             return
         pts = self._audio_clock.place(rtp, arrived, self.opened)
         self._mux(self.audio, data, pts, AUDIO_CLOCK, key=True)
@@ -104,7 +108,7 @@ class WebmWriter:
     def close(self) -> float:
         """Finish the file (cues, duration); returns its duration in seconds."""
         if self.container is None and self._held:
-            self._open(None)  # sound only, shorter than the wait for a picture
+            self._open(None, self._held[-1][2])  # sound only, shorter than the wait for a picture
         if self.container is not None:
             container, self.container = self.container, None
             try:
@@ -117,7 +121,9 @@ class WebmWriter:
                 self.disk_full = True
         return self.end
 
-    def _open(self, size: tuple[int, int] | None) -> None:
+    def _open(self, size: tuple[int, int] | None, arrived: float) -> None:
+        if self.opened is None:  # the file's time begins with the first frame it keeps
+            self.opened = min(arrived, self._held[0][2]) if self._held else arrived
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.container = av.open(
             str(self.path),

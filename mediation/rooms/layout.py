@@ -43,6 +43,9 @@ class Seat:
     epoch: int = 0
     # Their answer to recording: True, False, or None (not asked yet).
     consent: bool | None = None
+    # The recorder has written frames of this participant's file of the current stretch
+    # (the recorder's epoch and this participant's, ``recording_state``).
+    written: bool = False
 
 
 def group_of(seat: Seat, caucus_side: str | None) -> str:
@@ -124,6 +127,25 @@ def recording_on(seats: Iterable[Seat], *, started: bool, ended: bool) -> bool:
         # A "no" holds while its speaker is away too.
         and not any(s.consent is False for s in people)
     )
+
+
+STARTING = "starting"
+RECORDING = "recording"
+
+
+def recording_state(seats: Iterable[Seat], caucus_side: str | None) -> str | None:
+    """What the room says of its recording: None while the recorder receives nobody,
+    "starting" from when it is let in until every stream it receives has frames written in
+    a file of the current stretch, then "recording". Only then is it shown as recorded: what
+    is said before goes into no file (SPC online mediation rules art 22)."""
+    seats = list(seats)
+    recorder = next((s for s in seats if s.participant_id == RECORDER), None)
+    if recorder is None or not recorder.present:
+        return None
+    recorded = [s for s in seats if may_flow(recorder, s, caucus_side)]
+    if not recorded:
+        return None
+    return RECORDING if all(s.written for s in recorded) else STARTING
 
 
 def recorder_seat(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.booking.models import MediationSession, SessionParticipant
@@ -36,6 +45,10 @@ class Room(db.Model):
     # The recorder's connection (a hidden peer that only receives), and which one it is.
     recorder_sid: Mapped[str | None] = mapped_column(String(64))
     recorder_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whether the recorder received anyone as of the last change (its seat present): when
+    # that turns on again, the recorder's epoch grows, so that a file still closing from
+    # the stretch before never counts as the new stretch's (``state.settle_recorder``).
+    recorder_on: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # When someone first said no to recording: from then on the minutes are the record.
     consent_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The institution's caucus setting as it was when the current caucus began (what the

@@ -28,6 +28,7 @@ from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.minutes import operations as minutes
 from mediation.recording import gaps
+from mediation.recording import operations as recording
 from mediation.recording.models import MAIN_SCOPES, Recording
 
 from . import cache, layout, state
@@ -203,6 +204,39 @@ def recorder_depart(room: Room, sid: str) -> bool:
     )
     if gone.rowcount != 1:
         return False
+    bump_layout(room)
+    return True
+
+
+def recording_written(session_id: int, recording_id: int, sid: str) -> bool:
+    """The room's recorder (connection ``sid``) wrote the first frames of a file: it counts
+    as written (if the recorder's own mark did not reach the database first). Refused unless
+    ``sid`` is the room's current recorder and the file is this room's, still open, and
+    its worker holds the room's lease. True when the file is of the current stretch: the
+    room's recording state may have changed (``layout.recording_state``), a new layout
+    version tells everyone."""
+    room = _update(session_id, 0)  # locked, as it is now
+    if room is None or room.recorder_sid != sid:
+        raise RoomError("forbidden", _("Only the room's recorder can report this."))
+    file = db.session.get(Recording, recording_id, populate_existing=True)
+    if (
+        file is None
+        or file.session_id != session_id
+        or file.status != "recording"
+        or not recording.holds(session_id, file.holder)
+    ):
+        raise RoomError("unknown", _("There is no such recording in this session."))
+    if file.written_at is None:
+        file.written_at = utcnow()
+        db.session.flush()
+    member = db.session.get(RoomMember, file.participant_id, populate_existing=True)
+    if (
+        room.ended_at is not None
+        or file.recorder_epoch != room.recorder_epoch
+        or member is None
+        or file.member_epoch != member.epoch
+    ):
+        return False  # a stretch that is over: the room's state is not its
     bump_layout(room)
     return True
 

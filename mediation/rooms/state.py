@@ -1,6 +1,7 @@
 """Reading a room: its members, everyone's seat in the layout (the recorder's included),
-and the snapshot every relayed signaling message is checked against. Plain reads, no
-changes; ``operations`` changes rooms."""
+and the snapshot every relayed signaling message is checked against. Plain reads, but for
+the recorder's stretch settled just before a change commits (``settle_recorder``);
+``operations`` changes rooms."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from datetime import datetime
 from functools import cache as memoized
 
 from flask import current_app, has_app_context
-from sqlalchemy import Select, bindparam, event, select
+from sqlalchemy import Select, bindparam, event, exists, select, update
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from mediation.accounts.models import Institution, User
 from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases.models import Case
 from mediation.extensions import db
+from mediation.recording.models import Recording
 
 from . import cache, layout
 from .models import Room, RoomMember
@@ -61,6 +64,7 @@ def _recorder_columns() -> tuple:
         Room.started_at,
         Room.ended_at,
         Room.caucus_recorded,
+        Room.recorder_on,
         Institution.record_caucus,
     )
 
@@ -84,8 +88,30 @@ def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
     )
 
 
+def _written():
+    """Whether the member's file of the current stretch has frames written: one open file
+    of theirs with the recorder's epoch in the room and the member's own (a correlated
+    EXISTS, so that every read of seats says it in the same statement)."""
+    current = aliased(Room)
+    return (
+        exists()
+        .where(
+            Recording.participant_id == RoomMember.participant_id,
+            Recording.member_epoch == RoomMember.epoch,
+            Recording.status == "recording",
+            Recording.written_at.is_not(None),
+            current.session_id == RoomMember.session_id,
+            Recording.session_id == current.session_id,
+            Recording.recorder_epoch == current.recorder_epoch,
+        )
+        .correlate(RoomMember)
+        .label("written")
+    )
+
+
 def _seat_columns() -> tuple:
     return (
+        _written(),
         RoomMember.participant_id,
         RoomMember.role,
         RoomMember.side,
@@ -109,6 +135,7 @@ def _seat(row) -> layout.Seat:
         cleared=_cleared(row.role, row.identity_confirmed_at, row.warning_acknowledged_at),
         epoch=row.epoch,
         consent=row.recording_consent,
+        written=bool(row.written),
     )
 
 
@@ -250,6 +277,7 @@ class _Reading:
     senders: dict[int, tuple[str | None, int, bool]]  # participant: sid, epoch, active
     recorder: tuple[str | None, int]
     window: tuple  # ended_at, the session's status, start_at, end_at
+    recorder_on: bool = False  # as stored (``Room.recorder_on``), not as the seats say now
 
     def welcome_of(self, active: bool) -> bool:
         ended_at, status, start_at, end_at = self.window
@@ -289,6 +317,7 @@ def _reading_of(rows) -> _Reading:
         senders={r.participant_id: (r.sid, r.epoch, r.active) for r in rows},
         recorder=(first.recorder_sid, first.recorder_epoch),
         window=(first.ended_at, first.status, first.start_at, first.end_at),
+        recorder_on=bool(first.recorder_on),
     )
 
 
@@ -416,6 +445,34 @@ def committed(session_id: int) -> View | None:
     return db.session.info.get(_VIEWS, {}).pop(session_id, None)
 
 
+def settle_recorder(found: View | None) -> View | None:
+    """The one write of this module, made under the room's lock just before a change
+    commits: when the recorder's seat turns present again (everyone agreed once more,
+    someone who had not answered left), its epoch grows. A file of the stretch before, still
+    closing, then never counts as written for the new one (``layout.recording_state``), and
+    the recorder and the browsers make new connections for it (as for a caucus). Returns the
+    room as it commits."""
+    if found is None:
+        return None
+    on = found.room.seats[layout.RECORDER].present
+    if on == found.reading.recorder_on:
+        return found
+    session_id = found.room.session_id
+    db.session.execute(
+        update(Room)
+        .where(Room.session_id == session_id)
+        .values(
+            recorder_on=on,
+            recorder_epoch=Room.recorder_epoch + 1 if on else Room.recorder_epoch,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    loaded = db.session.identity_map.get(identity_key(Room, session_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["recorder_on", "recorder_epoch"])
+    return view(session_id)
+
+
 @event.listens_for(Session, "before_commit")
 def _read_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
@@ -429,7 +486,7 @@ def _read_before_commit(session: Session) -> None:
     primed = session.info.setdefault(cache.PRIMED, {})
     for session_id in sorted(session_ids):
         token = cache.rooms().own_token(session_id)
-        found = view(session_id)
+        found = settle_recorder(view(session_id))
         if found is not None:
             views[session_id] = found
             primed[session_id] = (found.reading, found.room.layout_version, token)

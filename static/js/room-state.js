@@ -51,7 +51,9 @@
     if (banner.textContent !== now.text) banner.textContent = now.text;
     banner.hidden = !now.text;
     banner.className = "room-state" + (now.kind ? " " + now.kind : "");
+    // Red only once every stream is being written; grey while the recorder sets up.
     $("recording").hidden = !layout.recording;
+    $("recording-soon").hidden = layout.recording || layout.recording_state !== "starting";
     $("caucus-recording").textContent = layout.caucus_recorded ? text.caucus_recorded : text.caucus_not_recorded;
     $("caucus-recording").hidden = !layout.started;
     document.body.dataset.group = layout.group;

@@ -65,7 +65,7 @@
     room.stopTracks(room.local);
     $("self-video").srcObject = null;
     socket.disconnect();
-    room.layout = Object.assign({}, room.layout, { ended: true, recording: false, peers: [] });
+    room.layout = Object.assign({}, room.layout, { ended: true, recording: false, recording_state: null, peers: [] });
     room.notice("");
     $("controls").hidden = true;
     $("minutes-next").hidden = false;

@@ -44,6 +44,8 @@ EVENTS = [
     "chat",
     "minutes",
     "end",
+    "recording_gap",
+    "recording_written",
     "no_such_event",
 ]
 

@@ -54,7 +54,9 @@ def test_recorded_after_the_start_and_everyone_s_consent_until_someone_says_no(a
     assert last_layout(recorder)["peers"] == sorted(ids.values())
     for sock in (mediator, a, b):
         layout = last_layout(sock)
-        assert layout["recording"] and RECORDER in layout["peers"]
+        # Let in: "starting" (grey) until its files have frames (test_recording_state.py).
+        assert layout["recording_state"] == "starting" and RECORDER in layout["peers"]
+        assert not layout["recording"]
         assert layout["caucus_recorded"] is False  # the institution's default, shown
 
     b.emit("recording_consent", {"consent": False}, namespace=NS)
