@@ -80,11 +80,16 @@ def append(
     payload = json.loads(canonical_json(payload))  # what is hashed is what is stored
     db.session.flush()  # what the caller changed is written first (as the ORM's autoflush)
     connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
+    if (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.dbapi_connection.in_transaction
+    ):
         # SQLite ignores FOR UPDATE, and pysqlite begins the transaction only at its first
-        # write: two threads appending to one case (the recorder closing two files, each
-        # journaling a gap) both read the same head, and the second insert broke the
-        # chain's unique position. The write lock first, as ``turn`` takes it.
+        # write: two threads appending to one case with nothing written before (the
+        # recorder closing two files, each journaling a gap) both read the same head, and
+        # the second insert broke the chain's unique position. The write lock first, as
+        # ``turn`` takes it; a transaction that wrote already holds it (one statement
+        # less on every arrival in a room: issue 18).
         turn(case_id)
     statements = _statements()
     head = connection.execute(statements.head, {"case": case_id}).one_or_none()

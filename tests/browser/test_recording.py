@@ -37,9 +37,9 @@ def finished_files(
 
 
 def written(storage, session_id: int, count: int) -> None:
-    """Until ``count`` of the session's files have something in them. The indicator shows when
-    the recorder is let in; its first picture comes after the connection is made, which on a
-    busy machine can take seconds: a stretch is timed from then."""
+    """Until ``count`` of the session's files have something in them: their first pictures
+    come after the recorder's connections are made, which on a busy machine can take
+    seconds (the pages say 待录制 meanwhile); a stretch is timed from then."""
     folder = storage / "recordings" / str(session_id)
     deadline = time.monotonic() + WAIT_MS / 1000
     while sum(1 for f in folder.glob("*.webm") if f.stat().st_size) < count:
@@ -76,12 +76,13 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
         mediator, a, b = three_in_the_room(browser_factory, live_server, s)
         for page in (mediator, a, b):
             page.evaluate(NOTE_WHEN_RECORDING_SHOWN)
+        pressed = mediator.evaluate("Date.now()")
         mediator.click("#start", timeout=WAIT_MS)
         for page in (mediator, a, b):
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
         # Timed by the machine's clock, not by this process's polling of three busy
-        # browsers: from the first indicator shown (the pages' Date.now()) to the moment
-        # the server ended the session (the room's ended_at).
+        # browsers: from the first red indicator shown (the pages' Date.now()) to the
+        # moment the server ended the session (the room's ended_at).
         began = min(page.evaluate("window.recordingShownAt") for page in (mediator, a, b))
         mediator.wait_for_timeout(seconds * 1000)
         mediator.on("dialog", lambda dialog: dialog.accept())
@@ -90,12 +91,22 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
     with app.app_context():
         ended = db.session.get(Room, s["session"]).ended_at
         db.session.remove()
-    recorded = ended.timestamp() - began / 1000
+    recorded = ended.timestamp() - began / 1000  # shown as recorded
+    since_start = ended.timestamp() - pressed / 1000
     assert sorted(f.participant_id for f, _ in files) == sorted(s["ids"].values())
     for file, path in files:
         found = probe(path)
         assert found["codecs"] == ["opus", "vp8"], found
-        assert abs(found["duration"] - recorded) <= 1.0, (found, recorded)
+        # Everything said while the pages showed 录制中 is in the file (SPC online mediation
+        # rules art 22), within a second of frame timing. A file may begin a little before
+        # the red badge (its first frames come before the recorder's report of them reaches
+        # the pages; grey 待录制 meanwhile), never before the session started, and it ends
+        # where the session ended.
+        assert recorded - 1.0 <= found["duration"] <= since_start + 1.0, (
+            found,
+            recorded,
+            since_start,
+        )
         assert found["video_frames"] > seconds * 5  # at least 5 pictures a second
         assert file.sha256 == recording.sha256_of(path)
 

@@ -180,9 +180,11 @@ def test_a_full_disk_stops_the_recording_cleanly_and_the_minutes_become_the_reco
                          "journal": before["journal"] + 2}  # fmt: skip
         # The mediator is told; the recording no longer stands for the minutes (art 22):
         # the session cannot end before they are written.
+        # (First the report of the file's first frames: from then the room said 录制中.)
         assert told == [
+            ("recording_written", {"file": file.id}),
             ("recording_gap", {"participant": participant_id, "reason": "disk_full",
-                               "state": "started"})
+                               "state": "started"}),
         ]  # fmt: skip
         assert not rooms.recorded_throughout(db.session.get(Room, session_id))
         db.session.remove()
