@@ -96,6 +96,11 @@ class RecorderEvents:
             )
         ).all():
             send("recording_gap", notice, to=personal(mediator))
+        if notice["state"] == "started":
+            stopped = rooms.recording_stopped(session_id, request.sid)
+            db.session.commit()
+            if stopped:  # a file closed (a full disk): no longer 录制中 for its stream
+                broadcast_state(session_id)
 
     def on_recording_written(self, data: Any = None, *_more: Any) -> None:
         """The recorder wrote the first frames of a file (``{"file": id}``). Only the room's

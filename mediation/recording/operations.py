@@ -211,13 +211,13 @@ def open_file(
     return recording
 
 
-def mark_written(recording_id: int, at: datetime) -> None:
-    """The recorder wrote the file's first frame: from then on it is someone's recording
-    (``rooms.recorded_throughout`` counts only such files)."""
+def mark_written(recording_id: int, at: datetime, began: datetime | None = None) -> None:
+    """The recorder wrote the file's first frame (which ``began`` it, where the review video
+    places it): it is someone's recording (``rooms.recorded_throughout`` counts these)."""
     db.session.execute(
         update(Recording)
         .where(Recording.id == recording_id, Recording.written_at.is_(None))
-        .values(written_at=at)
+        .values(written_at=at, **({"started_at": began} if began is not None else {}))
         .execution_options(synchronize_session=False)
     )
 

@@ -135,7 +135,11 @@ class Peer:
                     continue
                 if self.file_id is not None and not self.marked and self.writer.started:
                     self.marked = True  # the file has its first frame: say so, once
-                    await self.room.worker.db(recording.mark_written, self.file_id, utcnow())
+                    # The file's time begins at its first frame, not at the offer: its
+                    # start as the review video places it beside the others' files.
+                    now = utcnow()
+                    began = now - timedelta(seconds=time.monotonic() - self.writer.opened)
+                    await self.room.worker.db(recording.mark_written, self.file_id, now, began)
                     await self.room.written(self.file_id)  # the room may say "recording"
                 if self.stop_media is not None and self.writer.end >= self.stop_media:
                     self.accepting = False  # caught up with the end

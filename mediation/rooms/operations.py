@@ -241,6 +241,18 @@ def recording_written(session_id: int, recording_id: int, sid: str) -> bool:
     return True
 
 
+def recording_stopped(session_id: int, sid: str) -> bool:
+    """The room's recorder (connection ``sid``) told of a stream it no longer records (a full
+    disk closed its file): a new layout version, so that every page reads the recording
+    state again and stops saying "recording" for it (SPC online mediation rules art 22).
+    False when ``sid`` is not the room's recorder or the session is over."""
+    room = _update(session_id, 0)  # locked, as it is now
+    if room is None or room.recorder_sid != sid or room.ended_at is not None:
+        return False
+    bump_layout(room)
+    return True
+
+
 def _mediator_of(member: RoomMember, by: RoomMember) -> None:
     if by.role != "mediator" or by.session_id != member.session_id:
         raise RoomError("forbidden", _("Only the mediator can do this."))

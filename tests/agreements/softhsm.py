@@ -1,7 +1,7 @@
 """A real PKCS#11 token for tests: SoftHSM2 (Debian's softhsm2) with its tokens in a
-temporary directory. The module reads SOFTHSM2_CONF once, when the process first loads it,
-so one configuration and one token serve the whole test run; tests keep apart by key
-labels and PKI directories."""
+temporary directory. The module reads SOFTHSM2_CONF when it is initialised, so one
+configuration and one token serve the whole test run (initialised again when it is made);
+tests keep apart by key labels and PKI directories."""
 
 from __future__ import annotations
 
@@ -46,5 +46,11 @@ def token(directory: Path) -> keys.TokenConfig:
             check=True,
             capture_output=True,
         )
+        # A test before, in this process, may have loaded the module with another
+        # configuration (tests/deploy/test_faults.py signs with a deployment's token, and
+        # leaves the module initialised without one): read this one now.
+        import pkcs11
+
+        pkcs11.lib(MODULE).reinitialize()
         _made = keys.TokenConfig(module=MODULE, pin=PIN, token_label=LABEL)
     return _made

@@ -107,6 +107,9 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
             recorded,
             since_start,
         )
+        # The file's start is its first frame: the review video (compose_session) places
+        # each file there, so the participants' files line up and end with the session.
+        assert abs(file.started_at.timestamp() + found["duration"] - ended.timestamp()) <= 1.0
         assert found["video_frames"] > seconds * 5  # at least 5 pictures a second
         assert file.sha256 == recording.sha256_of(path)
 

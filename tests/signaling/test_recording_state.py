@@ -213,3 +213,20 @@ def test_the_recorder_leaving_and_the_end_clear_the_state(app, room, connect):
         assert room_row.ended_at.timestamp() == told["ended_at"]
         assert room_row.recorder_on is False
         db.session.remove()
+
+
+def test_a_file_stopped_by_a_full_disk_is_no_longer_shown_as_recording(app, room, connect):
+    """The recorder's disk fills: the file closes (``disk_full``) and the recorder tells of
+    the gap; every page reads the state again, grey, not red (art 22)."""
+    ids = room["ids"]
+    mediator, a, b = everyone_agreed_and_started(room, connect)
+    recorder = connect_recorder(app, room)
+    files = all_written(app, room, recorder)
+    assert states(mediator, a, b) == ["recording"] * 3
+    with app.app_context():
+        db.session.get(Recording, files[ids["a"]]).status = recording.DISK_FULL_STATUS
+        db.session.commit()
+    gap = {"participant": ids["a"], "reason": "disk_full", "state": "started"}
+    recorder.emit("recording_gap", gap, namespace=NS)
+    assert states(mediator, a, b) == ["starting"] * 3
+    assert events(recorder, "error") == []
