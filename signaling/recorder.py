@@ -79,11 +79,8 @@ class RecorderEvents:
         """The recorder reports a stream it does not (or no longer) record: every mediator
         in the room is told at once (the recorder has journaled it; the minutes list it).
         Arguments past the first (no recorder sends them) are ignored, as by every event."""
-        session_id = session.get("recorder_session")
-        if not _within_limits("recording_gap"):
-            return
-        if session_id is None:  # only the recorder reports what it records
-            _error("forbidden", _("This request is not known."), "recording_gap")
+        session_id = _recorder_of_the_room("recording_gap")
+        if session_id is None:
             return
         try:
             notice = recording_notice(session_id, _size_checked(data))
@@ -107,11 +104,8 @@ class RecorderEvents:
         current recorder may say so, of a file of this room that its worker holds; when
         the file is of the current stretch, everyone gets the layout again (the room may
         now say "recording")."""
-        session_id = session.get("recorder_session")
-        if not _within_limits("recording_written"):
-            return
-        if session_id is None:  # only the recorder reports what it records
-            _error("forbidden", _("This request is not known."), "recording_written")
+        session_id = _recorder_of_the_room("recording_written")
+        if session_id is None:
             return
         try:
             file_id = _field(_size_checked(data), "file", int)
@@ -128,6 +122,18 @@ class RecorderEvents:
             return
         if changed:
             broadcast_state(session_id)
+
+
+def _recorder_of_the_room(event: str) -> int | None:
+    """The session whose recorder sent ``event``, within its rate; None (refused, and told
+    so unless over the rate) when the sender is no recorder: only the recorder reports what
+    it records."""
+    if not _within_limits(event):
+        return None
+    session_id = session.get("recorder_session")
+    if session_id is None:
+        _error("forbidden", _("This request is not known."), event)
+    return session_id
 
 
 def recording_notice(session_id: int, data: Any) -> dict:
