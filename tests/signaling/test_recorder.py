@@ -23,13 +23,16 @@ def connect_recorder(app, room, holder: str = "worker-1", *, claim: bool = True)
     )
 
 
-def everyone_agreed_and_started(room, connect):
-    mediator, a, b = connect("mediator"), connect("a"), connect("b")
-    for who, sock in (("a", a), ("b", b)):
+def everyone_agreed_and_started(room, connect, parties=("a", "b")):
+    """The mediator and ``parties`` in the room, each cleared and agreeing to be recorded,
+    and the session started: their sockets, the mediator's first."""
+    mediator = connect("mediator")
+    socks = [connect(who) for who in parties]
+    for who, sock in zip(parties, socks, strict=True):
         clear(mediator, sock, room["ids"][who])
         sock.emit("recording_consent", {"consent": True}, namespace=NS)
     mediator.emit("start", {}, namespace=NS)
-    return mediator, a, b
+    return (mediator, *socks)
 
 
 def test_only_the_worker_holding_the_lease_may_connect(app, room, connect):
@@ -113,10 +116,7 @@ def test_a_person_waiting_in_the_lobby_signals_the_mediator_only(app, room, conn
     """A session recorded with A's consent; B arrives late and waits: B's lobby link goes
     to the mediator, never to the recorder or to A, and the recorder cannot reach B."""
     ids = room["ids"]
-    mediator, a = connect("mediator"), connect("a")
-    clear(mediator, a, ids["a"])
-    a.emit("recording_consent", {"consent": True}, namespace=NS)
-    mediator.emit("start", {}, namespace=NS)
+    mediator, a = everyone_agreed_and_started(room, connect, parties=("a",))
     recorder = connect_recorder(app, room)
     assert last_layout(recorder)["peers"] == sorted([ids["mediator"], ids["a"]])
     b = connect("b")

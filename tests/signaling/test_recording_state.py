@@ -156,10 +156,7 @@ def test_a_party_who_agrees_later_puts_it_back_to_starting(app, room, connect):
     """Recorded with the mediator and A; B comes late and is let in: nothing is recorded
     until B answers; once B agrees, "starting" until every stream, B's too, is written."""
     ids = room["ids"]
-    mediator, a = connect("mediator"), connect("a")
-    clear(mediator, a, ids["a"])
-    a.emit("recording_consent", {"consent": True}, namespace=NS)
-    mediator.emit("start", {}, namespace=NS)
+    mediator, a = everyone_agreed_and_started(room, connect, parties=("a",))
     recorder = connect_recorder(app, room)
     all_written(app, room, recorder)
     assert states(mediator, a) == ["recording"] * 2
