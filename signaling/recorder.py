@@ -1,8 +1,8 @@
 """The recorder's side of the room namespace: the recorder worker holding a session's lease
 connects as the hidden peer ``RECORDER`` (signaling/rooms.py sends it here), reports the
-streams it does not record (``recording_gap``), and says when a file has its first frames
-written (``recording_written``): only then does the room say "recording"
-(``layout.recording_state``; SPC online mediation rules art 22)."""
+streams it does not record and when they flow again (``recording_gap``), and says when a
+file has its first frames written (``recording_written``): the room says "recording" only
+of streams written now (``layout.recording_state``; SPC online mediation rules art 22)."""
 
 from __future__ import annotations
 
@@ -93,11 +93,16 @@ class RecorderEvents:
             )
         ).all():
             send("recording_gap", notice, to=personal(mediator))
-        if notice["state"] == "started":
-            stopped = rooms.recording_stopped(session_id, request.sid)
+        # A stream stopped (its gap begun, or its file closed by a full disk) or flows again:
+        # every page reads whether it is 录制中 again. The whole room's gap (the recorder
+        # behind) changes no stream's state, and comes and goes as the load does.
+        if notice["participant"] is None:
+            return
+        if rooms.recording_changed(session_id, request.sid):
             db.session.commit()
-            if stopped:  # a file closed (a full disk): no longer 录制中 for its stream
-                broadcast_state(session_id)
+            broadcast_state(session_id)
+        else:
+            db.session.rollback()
 
     def on_recording_written(self, data: Any = None, *_more: Any) -> None:
         """The recorder wrote the first frames of a file (``{"file": id}``). Only the room's

@@ -1,6 +1,8 @@
 """Streams the recorder should have recorded and did not (fully): a gap is journaled when it
 begins (``recording.gap_started``) and when it ends (``recording.gap``, with its length),
-so that the record says so even if the recorder dies in between.
+so that the record says so even if the recorder dies in between. While a stream's gap is
+open its file says so too (``Recording.gap_since``): the room then shows it as not being
+recorded (``rooms.state``), whatever was written before.
 
 A recording with a gap cannot stand in for the written minutes (SPC online mediation rules
 art 22): ``rooms.recorded_throughout`` asks ``any_in`` and the minutes (page and PDF) list
@@ -14,12 +16,14 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
+
+from .models import Recording
 
 STARTED = "recording.gap_started"
 ENDED = "recording.gap"
@@ -53,9 +57,15 @@ def _case_of(session_id: int) -> int:
 
 
 def begin(
-    session_id: int, participant_id: int | None, reason: str, key: str, began: datetime
+    session_id: int,
+    participant_id: int | None,
+    reason: str,
+    key: str,
+    began: datetime,
+    file_id: int | None = None,
 ) -> None:
-    """Journal that ``participant_id``'s stream (None: every stream) is not being recorded."""
+    """Journal that ``participant_id``'s stream (None: every stream) is not being recorded,
+    and mark its open file ``file_id`` so."""
     journal.append(
         _case_of(session_id),
         STARTED,
@@ -68,6 +78,7 @@ def begin(
         },
         actor_id=None,  # the platform's recorder
     )
+    _mark(file_id, began)
 
 
 def end(
@@ -77,8 +88,9 @@ def end(
     key: str,
     began: datetime,
     ended: datetime,
+    file_id: int | None = None,
 ) -> None:
-    """Journal the gap's end and its length."""
+    """Journal the gap's end and its length; the open file ``file_id`` gets frames again."""
     journal.append(
         _case_of(session_id),
         ENDED,
@@ -92,6 +104,21 @@ def end(
             "seconds": round((ended - began).total_seconds(), 1),
         },
         actor_id=None,
+    )
+    _mark(file_id, None)
+
+
+def _mark(file_id: int | None, since: datetime | None) -> None:
+    """The stream's open file does not get its frames since ``since`` (None: it does again).
+    A whole room's gap (the recorder overloaded) has no file: its files still get frames,
+    some late or lost, and the mediator is told."""
+    if file_id is None:
+        return
+    db.session.execute(
+        update(Recording)
+        .where(Recording.id == file_id, Recording.status == "recording")
+        .values(gap_since=since)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -86,6 +86,10 @@ class Recording(db.Model):
     # current stretch (``rooms.layout.recording_state``); None for files made before.
     recorder_epoch: Mapped[int | None] = mapped_column(Integer)
     member_epoch: Mapped[int | None] = mapped_column(Integer)
+    # Since when the stream has not reached the recorder while the file is open (a gap begun
+    # and not ended, ``gaps.begin``): the room does not say "recording" for it meanwhile,
+    # though the file has frames from before (a phone that lost its network).
+    gap_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     participant: Mapped[SessionParticipant] = relationship()
 

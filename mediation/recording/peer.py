@@ -65,7 +65,7 @@ class Peer:
         self.offered_at = time.monotonic()
         self.offered_wall = utcnow()  # the same moment, for the journal
         self.last_frame: float | None = None  # when the last frame of either kind came
-        self.watch = Watch(room, participant_id)
+        self.watch = Watch(room, participant_id, self)
         self.pc.on("track", self.on_track)
 
     async def offer(self) -> None:

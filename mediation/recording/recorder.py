@@ -233,9 +233,16 @@ class RoomRecording:
             self.finished = True
 
     async def stop(self) -> None:
-        await self._close_all()
+        """Leave the room: the files end now, with what is on its way (``drain``); then the
+        room is told at once that it is no longer recorded, by the connection closing,
+        before the files are finished (hashed, uploaded: seconds, tens with object storage,
+        while the pages would still say 录制中 of streams no longer written)."""
+        for peer in self.peers.values():
+            peer.stop_writing()
+        await self._each([peer.drain() for peer in self.peers.values()], "draining")
         await self.overload.end()
         await self.sio.shutdown()  # also stops a reconnection under way
+        await self._close(list(self.peers))
 
     async def on_welcome(self, welcome: dict) -> None:
         log.info(

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mediation.core.db import utcnow
@@ -26,9 +26,10 @@ PROBE_SECONDS = 0.1
 class Watch:
     """One stream's gap (``participant_id``), or the whole room's (None: overloaded)."""
 
-    def __init__(self, room: Any, participant_id: int | None) -> None:
+    def __init__(self, room: Any, participant_id: int | None, peer: Any = None) -> None:
         self.room = room
         self.participant_id = participant_id
+        self.peer = peer  # the stream's peer.Peer, whose open file the gap marks
         self.key: str | None = None
         self.reason = ""
         self.began: datetime | None = None
@@ -37,10 +38,13 @@ class Watch:
     def open(self) -> bool:
         return self.key is not None
 
-    async def begin(self, reason: str) -> None:
+    async def begin(self, reason: str, since: datetime | None = None) -> None:
+        """The gap began ``since`` (None: now): a stream's, when its last frame came or its
+        offer was made, not when the watch noticed, or the minutes would say it shorter than
+        it was by the watch's own patience."""
         if self.key is not None:
             return
-        self.key, self.reason, self.began = uuid.uuid4().hex, reason, utcnow()
+        self.key, self.reason, self.began = uuid.uuid4().hex, reason, since or utcnow()
         log.warning(
             "room %s: participant %s not recorded: %s",
             self.room.session_id,
@@ -49,7 +53,13 @@ class Watch:
         )
         worker = self.room.worker
         await worker.db(
-            gaps.begin, self.room.session_id, self.participant_id, reason, self.key, self.began
+            gaps.begin,
+            self.room.session_id,
+            self.participant_id,
+            reason,
+            self.key,
+            self.began,
+            self._file(),
         )
         await self.room.tell(self.participant_id, reason, "started", None)
 
@@ -60,11 +70,21 @@ class Watch:
         ended = utcnow()
         worker = self.room.worker
         await worker.db(
-            gaps.end, self.room.session_id, self.participant_id, self.reason, key, began, ended
+            gaps.end,
+            self.room.session_id,
+            self.participant_id,
+            self.reason,
+            key,
+            began,
+            ended,
+            self._file(),
         )
         await self.room.tell(
             self.participant_id, self.reason, "ended", (ended - began).total_seconds()
         )
+
+    def _file(self) -> int | None:
+        return self.peer.file_id if self.peer is not None else None
 
     async def missed(self, reason: str, began: datetime, ended: datetime) -> None:
         """A gap that is over already (see ``gaps.missed``): journaled and told at once."""
@@ -102,11 +122,15 @@ async def check_peer(peer: Any, config: dict) -> None:
     behind = 0.0
     if writer is not None and writer.started and peer.last_frame is not None:
         behind = peer.last_frame - writer.opened - writer.end
-    state = stream_state(peer.offered_at, peer.last_frame, behind, config, time.monotonic())
+    now = time.monotonic()
+    state = stream_state(peer.offered_at, peer.last_frame, behind, config, now)
     if state == "ok":
         await peer.watch.end()
-    else:
+    elif state == "overloaded":
         await peer.watch.begin(state)
+    else:  # nothing since the offer, or since the last frame
+        last = peer.offered_at if peer.last_frame is None else peer.last_frame
+        await peer.watch.begin(state, utcnow() - timedelta(seconds=now - last))
 
 
 class LagProbe:

@@ -241,11 +241,12 @@ def recording_written(session_id: int, recording_id: int, sid: str) -> bool:
     return True
 
 
-def recording_stopped(session_id: int, sid: str) -> bool:
-    """The room's recorder (connection ``sid``) told of a stream it no longer records (a full
-    disk closed its file): a new layout version, so that every page reads the recording
-    state again and stops saying "recording" for it (SPC online mediation rules art 22).
-    False when ``sid`` is not the room's recorder or the session is over."""
+def recording_changed(session_id: int, sid: str) -> bool:
+    """The room's recorder (connection ``sid``) told of a stream it no longer records (its
+    file closed by a full disk, or its gap begun: ``Recording.gap_since``) or records again
+    (the gap over): a new layout version, so that every page reads the recording state
+    again and says "recording" only of what is (SPC online mediation rules art 22). False
+    when ``sid`` is not the room's recorder or the session is over."""
     room = _update(session_id, 0)  # locked, as it is now
     if room is None or room.recorder_sid != sid or room.ended_at is not None:
         return False

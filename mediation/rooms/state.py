@@ -89,9 +89,10 @@ def _recorder(row, member_seats: list[layout.Seat]) -> layout.Seat:
 
 
 def _written():
-    """Whether the member's file of the current stretch has frames written: one open file
-    of theirs with the recorder's epoch in the room and the member's own (a correlated
-    EXISTS, so that every read of seats says it in the same statement)."""
+    """Whether the member's file of the current stretch has frames written and is being
+    written now: one open file of theirs with the recorder's epoch in the room and the
+    member's own, and no gap open (a correlated EXISTS, so that every read of seats says it
+    in the same statement)."""
     current = aliased(Room)
     return (
         exists()
@@ -100,6 +101,7 @@ def _written():
             Recording.member_epoch == RoomMember.epoch,
             Recording.status == "recording",
             Recording.written_at.is_not(None),
+            Recording.gap_since.is_(None),
             current.session_id == RoomMember.session_id,
             Recording.session_id == current.session_id,
             Recording.recorder_epoch == current.recorder_epoch,

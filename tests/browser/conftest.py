@@ -372,14 +372,25 @@ def peers_of(page) -> list[int]:
     )
 
 
-def three_in_the_room(browser_factory, live_server: str, s: dict, *, consents=(True, True)):
+def three_in_the_room(
+    browser_factory, live_server: str, s: dict, *, consents=(True, True), init_scripts=None
+):
     """Mediator, applicant and respondent in the room: both parties let in, identified,
     warned, and asked about recording (``consents`` for a and b: True, False, or None for
-    no answer yet). Returns the three pages."""
+    no answer yet; ``init_scripts``: "mediator", "a" or "b" -> a script run first in their
+    page). Returns the three pages."""
     ids = s["ids"]
-    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
-    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
-    b = enter(browser_factory, live_server, s["phones"]["b"], s["session"])
+    pages = {
+        who: enter(
+            browser_factory,
+            live_server,
+            s["phones"][who],
+            s["session"],
+            init_script=(init_scripts or {}).get(who),
+        )
+        for who in ("mediator", "a", "b")
+    }
+    mediator, a, b = pages["mediator"], pages["a"], pages["b"]
     for who in ("a", "b"):
         line = f"#roster li[data-participant='{ids[who]}']"
         confirm = f"{line} button.confirm-identity"

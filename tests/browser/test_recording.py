@@ -137,6 +137,73 @@ def test_a_party_who_agrees_after_the_start_is_recorded_from_then_on(
         assert found["codecs"] == ["opus", "vp8"] and found["duration"] >= 2, found
 
 
+# Run first in a page: every peer connection it makes is kept, so that the test can stop
+# and resume what the page sends, as a phone losing its network for a while does.
+KEEP_PEER_CONNECTIONS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.keptConnections = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.keptConnections.push(this); }
+  };
+})()"""
+STOP_SENDING = """() => {
+  window.heldTracks = [];
+  for (const pc of window.keptConnections) {
+    for (const sender of pc.getSenders()) {
+      if (!sender.track) continue;
+      window.heldTracks.push([sender, sender.track]);
+      sender.replaceTrack(null);
+    }
+  }
+  return window.heldTracks.length;
+}"""
+SEND_AGAIN = """() => Promise.all(
+  window.heldTracks.map(([sender, track]) => sender.replaceTrack(track))
+)"""
+
+
+def test_a_stream_that_stops_is_not_shown_as_recorded_until_it_flows_again(
+    app, live_server, browser_factory, session_in_progress, tmp_path, monkeypatch
+):
+    """A party's phone stops sending (its network gone for a while): the recorder calls it
+    a gap, and every page goes from 录制中 to 待录制 though the file has frames from before;
+    once the picture and sound come again, 录制中 again (SPC online mediation rules art 22:
+    what is shown as recorded is). The gap is journaled with its length."""
+    monkeypatch.setenv("MEDIATION_RECORDER_STALL_SECONDS", "1.5")
+    s = session_in_progress
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)
+        pages = three_in_the_room(
+            browser_factory, live_server, s, init_scripts={"a": KEEP_PEER_CONNECTIONS}
+        )
+        mediator, a = pages[:2]
+        mediator.click("#start", timeout=WAIT_MS)
+        for page in pages:
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        stopped = time.monotonic()
+        assert a.evaluate(STOP_SENDING) >= 2  # sound and picture, to everyone
+        for page in pages:
+            page.wait_for_selector("#recording-soon:not([hidden])", timeout=WAIT_MS)
+            assert page.is_hidden("#recording")
+        a.evaluate(SEND_AGAIN)
+        stopped_for = time.monotonic() - stopped
+        for page in pages:
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+            assert page.is_hidden("#recording-soon")
+        mediator.on("dialog", lambda dialog: dialog.accept())
+        mediator.click("#end")
+        finished_files(app, s["session"], 3, tmp_path / "storage")
+    with app.app_context():
+        found = gaps.of_session(s["session"])
+        db.session.remove()
+    stalls = [g for g in found if g.reason == "stalled"]
+    assert [g.participant_id for g in stalls] == [s["ids"]["a"]], found
+    # From the last frame that came, not from when the watch noticed (1.5 s later), to when
+    # frames came again: about as long as the page sent nothing.
+    assert stalls[0].seconds is not None, stalls
+    assert 1.5 <= stalls[0].seconds <= stopped_for + 3.0, (stalls, stopped_for)
+
+
 def test_a_killed_recorder_is_replaced_and_its_files_play(
     app, live_server, browser_factory, session_in_progress, tmp_path
 ):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from mediation.core.db import utcnow
 from mediation.extensions import db
+from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.recording.models import Recording
 from mediation.rooms.layout import RECORDER
@@ -227,3 +229,46 @@ def test_a_file_stopped_by_a_full_disk_is_no_longer_shown_as_recording(app, room
     recorder.emit("recording_gap", gap, namespace=NS)
     assert states(mediator, a, b) == ["starting"] * 3
     assert events(recorder, "error") == []
+
+
+def test_a_stalled_stream_is_not_shown_as_recording_until_it_flows_again(app, room, connect):
+    """A phone loses its network: the recorder's watch opens a gap for its stream (journaled,
+    its file marked) and tells; every page goes grey though the file has frames from before,
+    and red again once the stream flows and the gap is closed (art 22)."""
+    ids = room["ids"]
+    mediator, a, b = everyone_agreed_and_started(room, connect)
+    recorder = connect_recorder(app, room)
+    files = all_written(app, room, recorder)
+    assert states(mediator, a, b) == ["recording"] * 3
+    began = utcnow()
+    with app.app_context():  # what the recorder's watch does (watch.Watch.begin)
+        gaps.begin(room["session"], ids["a"], "stalled", "gap-1", began, files[ids["a"]])
+        db.session.commit()
+    gap = {"participant": ids["a"], "reason": "stalled", "state": "started"}
+    recorder.emit("recording_gap", gap, namespace=NS)
+    assert states(mediator, a, b) == ["starting"] * 3
+    with app.app_context():  # the stream flows again (watch.Watch.end)
+        gaps.end(room["session"], ids["a"], "stalled", "gap-1", began, utcnow(), files[ids["a"]])
+        db.session.commit()
+        assert db.session.get(Recording, files[ids["a"]]).gap_since is None
+        db.session.remove()
+    recorder.emit("recording_gap", {**gap, "state": "ended", "seconds": 3.0}, namespace=NS)
+    assert states(mediator, a, b) == ["recording"] * 3
+    assert events(recorder, "error") == []
+
+
+def test_the_whole_room_s_gap_changes_no_stream_s_state(app, room, connect):
+    """The recorder falling behind (no participant) is told to the mediator; its files still
+    get frames, and the layout is not sent again each time the load comes and goes."""
+    mediator, a, b = everyone_agreed_and_started(room, connect)
+    recorder = connect_recorder(app, room)
+    all_written(app, room, recorder)
+    version = newest(mediator)["version"]
+    gap = {"participant": None, "reason": "overloaded", "state": "started"}
+    recorder.emit("recording_gap", gap, namespace=NS)
+    recorder.emit("recording_gap", {**gap, "state": "ended", "seconds": 1.0}, namespace=NS)
+    received = mediator.get_received(NS)
+    told = [e["args"][0]["state"] for e in received if e["name"] == "recording_gap"]
+    assert told == ["started", "ended"]
+    assert all(e["args"][0]["version"] <= version for e in received if e["name"] == "layout")
+    assert states(a, b) == ["recording"] * 2
