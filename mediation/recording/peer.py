@@ -66,6 +66,10 @@ class Peer:
         self.offered_wall = utcnow()  # the same moment, for the journal
         self.last_frame: float | None = None  # when the last frame of either kind came
         self.watch = Watch(room, participant_id, self)
+        # When the page last asked for a new connection (``restart``: its network changed);
+        # see ``recorder.RoomRecording.renew``.
+        self.restart_asked: float | None = None
+        self.renewed = False  # replaced by a new connection, which carries on its gap
         self.pc.on("track", self.on_track)
 
     async def offer(self) -> None:
@@ -186,6 +190,13 @@ class Peer:
             worker = self.room.worker
             await worker.db(_finish, file_id, duration, worker.holder, self.stopped_at, status)
 
+    def hand_over(self, successor: Peer) -> None:
+        """``successor`` replaces this connection: the gap open now goes on until its frames
+        come (one gap, from this one's last frame), and this file closes without one."""
+        self.renewed = True
+        successor.watch, self.watch = self.watch, Watch(self.room, self.participant_id, self)
+        successor.watch.peer = successor
+
     async def close(self) -> None:
         self.stop_writing()
         await self.drain()
@@ -198,6 +209,7 @@ class Peer:
             and self.writer.empty
             and not self.watch.open
             and not self.discarding
+            and not self.renewed  # its gap goes on in the successor's watch
         )
         try:
             await self.watch.end()  # a gap lasts at most until its file closes

@@ -49,6 +49,10 @@ UPLOAD_RETRY_TICKS = 120
 # How far back a file's end is put to where the session ended on the server's clock: more is
 # taken as the two clocks disagreeing, not as lateness.
 MAX_END_LAG = 2.0
+# A page's request for a new connection (``restart``) is acted on once its stream stops
+# within this many seconds; a participant's connection is made anew at most this often.
+RESTART_WITHIN = 60.0
+RENEW_EVERY = 10.0
 
 
 def pinned_url(url: str, session_id: int) -> str:
@@ -127,6 +131,7 @@ class Worker:
                 await room.overload.end()
             for peer in list(room.peers.values()):
                 await check_peer(peer, self.app.config)
+                await room.renew(peer)
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
@@ -199,6 +204,7 @@ class RoomRecording:
         self.stretch: int | None = None  # the layout's "stretch" the files are opened in
         self.peers: dict[int, Peer] = {}
         self.overload = Watch(self, None)
+        self.renewed_at: dict[int, float] = {}  # participant -> when last made anew
         self.finished = False
         # python-socketio runs each event in a task of its own: one at a time here, in the
         # order they came (a candidate must not overtake the answer before it).
@@ -337,7 +343,39 @@ class RoomRecording:
             peer = self.peers.get(message["from"])
             if peer is None or message.get("epoch") != peer.epoch:
                 return
-            await peer.signal(message["kind"], message.get("payload"))
+            if message["kind"] == "restart":
+                peer.restart_asked = time.monotonic()
+            else:
+                await peer.signal(message["kind"], message.get("payload"))
+        await self.renew(peer)
+
+    async def renew(self, peer: Peer) -> None:
+        """A new connection, and a new file of the same stretch, for a page that asked for
+        one (``restart``: a phone that changed networks keeps its place in the room, and
+        restarts ICE with everyone) once its stream has stopped here: aiortc cannot restart
+        ICE, and the old connection would leave the person unrecorded for the rest of the
+        session. The page takes the offer of another certificate as a new connection. Only
+        a stream in a gap is renewed (a request alone never replaces one that delivers),
+        at most every RENEW_EVERY seconds; the gap goes on until the new one's frames come."""
+        now = time.monotonic()
+        pid = peer.participant_id
+        if (
+            peer.restart_asked is None
+            or now - peer.restart_asked > RESTART_WITHIN
+            or not peer.watch.open
+            or now - self.renewed_at.get(pid, -RENEW_EVERY) < RENEW_EVERY
+        ):
+            return
+        async with self.turn:
+            if self.peers.get(pid) is not peer or peer.stopped_at is not None or self.finished:
+                return
+            log.info("room %s: a new connection for %s (it asked)", self.session_id, pid)
+            self.renewed_at[pid] = now
+            successor = Peer(self, pid, peer.epoch, peer.stretch)
+            peer.hand_over(successor)
+            await self.close(pid)
+            self.peers[pid] = successor
+            await self._each([successor.offer()], "an offer")
 
     async def on_ended(self, _data: Any = None) -> None:
         self.finished = True

@@ -190,9 +190,6 @@ def test_a_stream_that_stops_is_not_shown_as_recorded_until_it_flows_again(
         for page in pages:
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
             assert page.is_hidden("#recording-soon")
-        mediator.on("dialog", lambda dialog: dialog.accept())
-        mediator.click("#end")
-        finished_files(app, s["session"], 3, tmp_path / "storage")
     with app.app_context():
         found = gaps.of_session(s["session"])
         db.session.remove()
@@ -202,6 +199,57 @@ def test_a_stream_that_stops_is_not_shown_as_recorded_until_it_flows_again(
     # frames came again: about as long as the page sent nothing.
     assert stalls[0].seconds is not None, stalls
     assert 1.5 <= stalls[0].seconds <= stopped_for + 3.0, (stalls, stopped_for)
+
+
+# What a page whose network changed does to its connection to the recorder: the old one is
+# gone (closed here), and the page asks the offerer for a new one, as peers.js restart() does.
+LOSE_THE_RECORDER_CONNECTION = """() => {
+  Room.peers.entries.get(Room.peers.RECORDER).pc.close();
+}"""
+ASK_THE_RECORDER_FOR_A_RESTART = """() => Room.socket.emit("signal", {
+  to: Room.peers.RECORDER, kind: "restart", payload: null, version: Room.layout.version,
+})"""
+
+
+def test_a_page_that_lost_its_connection_to_the_recorder_is_recorded_again(
+    app, live_server, browser_factory, session_in_progress, tmp_path, monkeypatch
+):
+    """A phone changes networks and keeps its place in the room: its connection to the
+    recorder is gone, and it asks for a new one (``restart``). The recorder cannot restart
+    ICE (aiortc): once the stream has stopped it connects anew, into a second file of the
+    stretch, and the pages go from 待录制 back to 录制中. A request while the stream flows
+    replaces nothing. The gap is one, from the last frame to the new connection's first."""
+    monkeypatch.setenv("MEDIATION_RECORDER_STALL_SECONDS", "1.5")
+    s = session_in_progress
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)
+        pages = three_in_the_room(browser_factory, live_server, s)
+        mediator, a = pages[:2]
+        mediator.click("#start", timeout=WAIT_MS)
+        for page in pages:
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        a.evaluate(ASK_THE_RECORDER_FOR_A_RESTART)  # while it flows: nothing happens
+        lost = time.monotonic()
+        a.evaluate(LOSE_THE_RECORDER_CONNECTION)
+        a.evaluate(ASK_THE_RECORDER_FOR_A_RESTART)
+        for page in pages:
+            page.wait_for_selector("#recording-soon:not([hidden])", timeout=WAIT_MS)
+        for page in pages:
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        back = time.monotonic() - lost
+        mediator.wait_for_timeout(2000)
+    # The session cannot end without written minutes now (the gap, art 22): the recorder
+    # stopping closes the files instead, each playable and hashed.
+    files = finished_files(app, s["session"], 4, tmp_path / "storage")
+    with app.app_context():
+        found = gaps.of_session(s["session"])
+        db.session.remove()
+    mine = [(f, path) for f, path in files if f.participant_id == s["ids"]["a"]]
+    assert len(mine) == 2 and len(files) == 4, [(f.participant_id, f.status) for f, _ in files]
+    for file, path in mine:  # both the first connection's file and the new one's play
+        assert file.status == "finished" and probe(path)["codecs"] == ["opus", "vp8"], file
+    assert [(g.participant_id, g.reason) for g in found] == [(s["ids"]["a"], "stalled")], found
+    assert found[0].seconds is not None and 0 < found[0].seconds <= back + 1.0, (found, back)
 
 
 def test_a_killed_recorder_is_replaced_and_its_files_play(
