@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import conftest as browser
+from tests.factories import PASSWORD
 
 # The fixtures of tests/browser, shared.
 playwright_instance = browser.playwright_instance
@@ -25,8 +26,7 @@ def pytest_collection_modifyitems(items) -> None:
             items.remove(item)
 
 
-@pytest.fixture
-def phone_page(browser_factory):
+def phone(browser_factory):
     """A page on a 375 px touch screen, as most parties have."""
     browser = browser_factory()
     context = browser.new_context(viewport={"width": 375, "height": 740}, has_touch=True)
@@ -34,19 +34,34 @@ def phone_page(browser_factory):
 
 
 @pytest.fixture
+def phone_page(browser_factory):
+    return phone(browser_factory)
+
+
+@pytest.fixture
+def other_phone_page(browser_factory):
+    """The other party's phone, where a walk has both parties."""
+    return phone(browser_factory)
+
+
+@pytest.fixture
 def snap(tmp_path):
     """snap(page, name): a full-page screenshot in the test's folder (and in
-    MEDIATION_SCREENSHOTS when set, to look at)."""
+    MEDIATION_SCREENSHOTS when set, to look at); returns the files written."""
     folders = [tmp_path] + (
         [Path(os.environ["MEDIATION_SCREENSHOTS"])]
         if os.environ.get("MEDIATION_SCREENSHOTS")
         else []
     )
 
-    def snap(page, name: str) -> None:
+    def snap(page, name: str) -> list[Path]:
+        png = page.screenshot(full_page=True)  # once: the same picture in every folder
+        written = []
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+            written.append(folder / f"{name}.png")
+            written[-1].write_bytes(png)
+        return written
 
     return snap
 
@@ -135,3 +150,17 @@ def step(snap):
         assert not violations, f"axe-core on {page.url} ({name}): {violations}"
 
     return step
+
+
+def log_in(page, step, live_server: str, phone: str, name: str) -> None:
+    """From the home page, as a person opens it: 登录, the number and password."""
+    page.goto(live_server)
+    login = page.get_by_role("link", name="登录").first
+    step(page, login, f"{name}-01-home")
+    login.click()
+    page.fill("input[name=identifier]", phone)
+    page.fill("input[name=password]", PASSWORD)
+    submit = page.locator("main form button[type=submit]")
+    step(page, submit, f"{name}-02-login")
+    submit.click()
+    page.wait_for_url(lambda url: "/login" not in url)

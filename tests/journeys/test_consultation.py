@@ -13,7 +13,7 @@ from mediation.consultation import operations as consultation
 from mediation.extensions import db
 from tests.agreements.conftest import drawing
 from tests.factories import make_user
-from tests.journeys.test_mediate_now import log_in
+from tests.journeys.conftest import log_in
 from tests.journeys.test_register_and_agency import code_in, last_text_to
 
 ASKER = "13877770041"

@@ -11,8 +11,7 @@ from mediation.accounts.models import Role
 from mediation.consultation import operations as consultation
 from mediation.extensions import db
 from tests.factories import make_user
-from tests.journeys.conftest import axe_violations
-from tests.journeys.test_mediate_now import log_in
+from tests.journeys.conftest import axe_violations, log_in
 from tests.journeys.test_register_and_agency import last_text_to
 
 SUBJECT = "邻居装修噪音怎么办"

@@ -13,8 +13,8 @@ from mediation.extensions import db
 from mediation.followup import operations as followup
 from tests.court.conftest import in_force
 from tests.followup.conftest import after_the_date
+from tests.journeys.conftest import log_in
 from tests.journeys.signing_steps import code_in, last_text_to
-from tests.journeys.test_mediate_now import log_in
 
 OUTCOME = "电话联系李四，称资金周转困难，承诺本周五前付清3500元。"
 

@@ -15,8 +15,7 @@ from mediation.extensions import db
 from mediation.governance import warnings
 from mediation.notify.models import OutboxMessage
 from tests.factories import make_case, make_court, make_institution, make_mediator, make_user
-from tests.journeys.conftest import axe_violations
-from tests.journeys.test_mediate_now import log_in
+from tests.journeys.conftest import axe_violations, log_in
 
 STATION = "玄武区玄武门街道人民调解委员会"
 STREETS = {

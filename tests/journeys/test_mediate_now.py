@@ -4,9 +4,7 @@ one from the link in the text message, the other from the button on their case p
 everyone goes through the lobby, admission, identity, the art 17 warning, a caucus with
 each side, and the end.
 
-The room is being restyled (issue #16, phone-first room): its controls are found by the
-stable ids and roster attributes only, through the small helpers below, so that a new
-layout needs changes there and nowhere else.
+The room's controls are found through the helpers of room_steps.py.
 
 The session is walked by ``walk_session``, which walk (d) (test_minutes_disputed.py)
 continues from the ended room."""
@@ -21,97 +19,31 @@ from sqlalchemy import select
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
 from tests.browser.conftest import WAIT_MS
-from tests.factories import PASSWORD, make_mediating_case
+from tests.factories import make_mediating_case
+
+from .conftest import log_in
+from .room_steps import (
+    ROOM_URL,
+    acknowledge_warning,
+    admit,
+    admit_button,
+    agree_to_recording,
+    back_to_everyone_button,
+    begin_button,
+    begin_session,
+    caucus_button,
+    confirm_identity,
+    confirm_identity_button,
+    end_session,
+    enter_room,
+    group_is,
+    open_case,
+    open_minutes,
+    write_minutes,
+)
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 375, "height": 667}
-
-
-# -- the room's controls (adapt here when the room's page changes) -----------------------
-
-
-def roster_line(mediator, participant_id: int):
-    return mediator.locator(f"#roster li[data-participant='{participant_id}']")
-
-
-def admit_button(mediator, participant_id: int):
-    return roster_line(mediator, participant_id).locator("button.admit")
-
-
-def confirm_identity_button(mediator, participant_id: int):
-    return roster_line(mediator, participant_id).locator("button.confirm-identity")
-
-
-def admit(mediator, participant_id: int) -> None:
-    admit_button(mediator, participant_id).click(timeout=WAIT_MS)
-
-
-def confirm_identity(mediator, participant_id: int) -> None:
-    button = confirm_identity_button(mediator, participant_id)
-    button.click(timeout=WAIT_MS)
-    # The roster is drawn again when the server answers, and the lines below move.
-    button.wait_for(state="detached", timeout=WAIT_MS)
-
-
-def acknowledge_warning(page) -> None:
-    page.click("#acknowledge", timeout=WAIT_MS)
-    page.wait_for_selector("#warning", state="hidden", timeout=WAIT_MS)  # buttons move up
-
-
-def agree_to_recording(page) -> None:
-    page.click("#consent-yes", timeout=WAIT_MS)
-    page.wait_for_selector("#consent", state="hidden", timeout=WAIT_MS)
-
-
-def begin_button(mediator):
-    return mediator.locator("#start")
-
-
-def begin_session(mediator) -> None:
-    """Everyone identified and warned: the proceedings (and recording, where everyone
-    agreed) begin."""
-    begin_button(mediator).click(timeout=WAIT_MS)
-    # The room says whether caucuses are recorded once the session has begun.
-    mediator.wait_for_function(
-        "() => !document.getElementById('caucus-recording').hidden", timeout=WAIT_MS
-    )
-
-
-def caucus_button(mediator, side: str):
-    return mediator.locator(f"#caucus-{side}")
-
-
-def back_to_everyone_button(mediator):
-    return mediator.locator("#joint")
-
-
-def group_is(page, group: str) -> None:
-    """Wait until the page shows the room's layout ``group`` (e.g. "waiting:respondent")."""
-    page.wait_for_function("(g) => document.body.dataset.group === g", arg=group, timeout=WAIT_MS)
-
-
-def open_minutes(mediator):
-    """What opens the minutes: a tab of the room's side panel, or (the room before its
-    phone-first layout) a fold-out."""
-    tab = mediator.locator("#tab-minutes")
-    return tab if tab.count() else mediator.locator("#minutes summary")
-
-
-def write_minutes(mediator, fields: dict[str, str]) -> None:
-    """Type the minutes (SPC online mediation rules art 22) and wait until they are saved."""
-    if not mediator.locator("#minutes-attendees").is_visible():
-        open_minutes(mediator).click()
-    for name, value in fields.items():
-        mediator.fill(f"#minutes-{name}", value)
-    mediator.wait_for_function(
-        "() => /v\\d+/.test(document.getElementById('minutes-status').textContent)",
-        timeout=WAIT_MS,
-    )
-
-
-def end_session(mediator) -> None:
-    mediator.once("dialog", lambda dialog: dialog.accept())  # "end the session?"
-    mediator.click("#end", timeout=WAIT_MS)
 
 
 # -- the people -----------------------------------------------------------------------
@@ -131,19 +63,6 @@ def texts_to(app, phone: str) -> list[str]:
             .where(OutboxMessage.recipient == phone, OutboxMessage.channel == "sms")
             .order_by(OutboxMessage.id)
         ).all()
-
-
-def log_in(page, step, live_server: str, phone: str, name: str) -> None:
-    page.goto(live_server)
-    login = page.get_by_role("link", name="登录").first
-    step(page, login, f"{name}-01-home")
-    login.click()
-    page.fill("input[name=identifier]", phone)
-    page.fill("input[name=password]", PASSWORD)
-    submit = page.locator("main form button[type=submit]")
-    step(page, submit, f"{name}-02-login")
-    submit.click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 @dataclass
@@ -180,21 +99,14 @@ def walk_session(app, live_server, browser_factory, step) -> Session:
     # The mediator, on a laptop: log in, the caseload from the menu, the case, 立即调解.
     mediator = device(browser_factory, LAPTOP)
     log_in(mediator, step, live_server, world["mediator"], "mediator")
-    caseload = mediator.get_by_role("navigation", name="主导航").get_by_role(
-        "link", name="我的办案"
-    )
-    step(mediator, caseload, "mediator-03-menu")
-    caseload.click()
-    case_link = mediator.get_by_role("link", name=world["case"])
-    step(mediator, case_link, "mediator-04-caseload")
-    case_link.click()
+    open_case(mediator, step, "我的办案", world["case"], "mediator")
     agreed = mediator.get_by_label(re.compile("当事人已同意现在开始"))
     step(mediator, agreed, "mediator-05-case")
     agreed.check()
     start = mediator.get_by_role("button", name="立即调解")
     step(mediator, start, "mediator-06-agreed")
     start.click()
-    mediator.wait_for_url(re.compile(r".*/sessions/\d+/room$"), timeout=WAIT_MS)
+    mediator.wait_for_url(ROOM_URL, timeout=WAIT_MS)
     session_path = mediator.url.removeprefix(live_server)
     step(mediator, "#roster", "mediator-07-room-alone")
 
@@ -227,16 +139,9 @@ def walk_session(app, live_server, browser_factory, step) -> Session:
     # The respondent, on a phone, logs in and finds the room on the case's page.
     b = device(browser_factory, PHONE, touch=True)
     log_in(b, step, live_server, world["respondent"], "respondent")
-    menu = b.get_by_role("navigation", name="主导航").get_by_role("link", name="我的案件")
-    step(b, menu, "respondent-03-menu")
-    menu.click()
-    case_link = b.get_by_role("link", name=world["case"])
-    step(b, case_link, "respondent-04-my-cases")
-    case_link.click()
-    enter_room = b.get_by_role("button", name="进入调解室")
-    step(b, enter_room, "respondent-05-case")
-    enter_room.click()
-    b.wait_for_url(lambda url: url.endswith(session_path), timeout=WAIT_MS)
+    open_case(b, step, "我的案件", world["case"], "respondent")
+    enter_room(b, step, "respondent")
+    assert b.url.endswith(session_path)
     step(b, "#state", "respondent-06-lobby")
 
     # The mediator lets each in and confirms who they are on camera.

@@ -12,7 +12,7 @@ from mediation.booking.availability import add_rule
 from mediation.cases.models import Case
 from mediation.extensions import db
 from tests.factories import make_institution, make_mediator
-from tests.journeys.test_mediate_now import log_in
+from tests.journeys.conftest import log_in
 from tests.journeys.test_register_and_agency import code_in, last_text_to
 
 PARTY = "13877770051"
