@@ -39,7 +39,10 @@
       var otherSide = others.some(function (m) {
         return m.side && m.side !== mine.side && m.admitted && m.identity_confirmed && m.warning_acknowledged;
       });
-      if (!otherSide) return { text: text.waiting_other };
+      // The other side present but not yet through the mediator's checks is on its way in:
+      // "waiting for them to join" would tell this person they had not come.
+      var arriving = others.some(function (m) { return m.side && m.side !== mine.side; });
+      if (!otherSide) return { text: arriving ? text.other_arriving : text.waiting_other };
     }
     return { text: layout.started ? "" : text.starting };
   }

@@ -161,6 +161,7 @@ def test_every_state_of_the_room_on_a_phone_and_a_laptop(
     # -- the respondent: in, checked, warned; says no to recording ------------------------
     b = come_in("b", PHONE)
     says(b, "请稍候，调解员会让您进入")
+    says(a, "对方当事人已到，调解员正在核验其身份")  # not "waiting for them" any more
     mediator.click(f"{line('b')} button.admit", timeout=WAIT_MS)
     mediator.click(f"{line('b')} button.confirm-identity", timeout=WAIT_MS)
     mediator.wait_for_selector(f"{line('b')} button.confirm-identity", state="detached")
