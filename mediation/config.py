@@ -135,6 +135,10 @@ class Config:
     ROOM_LIMIT_CHAT = "20 per minute"
     ROOM_LIMIT_MINUTES = "60 per minute"  # the page saves 1.2 s after typing stops
     ROOM_LIMIT_EVENTS = "60 per minute"
+    # The recorder's reports (a file written, a stream's gap begun or ended: each decides the
+    # room's recording badge), per recorder connection: two a minute per stream that comes
+    # and goes, in a room of up to 20 streams, with room to spare.
+    ROOM_LIMIT_RECORDER = "600 per minute"
     ROOM_LIMIT_CONNECT = "20 per minute"
     SOCKET_LIMIT_PACKETS = "1000 per 10 seconds"
     # Arrivals and departures in one room within this many seconds are told to its members
@@ -297,6 +301,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ROOM_LIMIT_CHAT": ("ROOM_LIMIT_CHAT", str),
     "ROOM_LIMIT_MINUTES": ("ROOM_LIMIT_MINUTES", str),
     "ROOM_LIMIT_EVENTS": ("ROOM_LIMIT_EVENTS", str),
+    "ROOM_LIMIT_RECORDER": ("ROOM_LIMIT_RECORDER", str),
     "ROOM_LIMIT_CONNECT": ("ROOM_LIMIT_CONNECT", str),
     "ROOM_BROADCAST_TICK": ("ROOM_BROADCAST_TICK", float),
     "SOCKET_LIMIT_PACKETS": ("SOCKET_LIMIT_PACKETS", str),

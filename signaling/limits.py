@@ -98,7 +98,7 @@ class Buckets:
 
 
 KEY = "signaling.limits"
-KINDS = ("signal", "lobby_signal", "chat", "minutes", "events", "connect")
+KINDS = ("signal", "lobby_signal", "chat", "minutes", "events", "connect", "recorder")
 # Journaled kinds, and what a person in the lobby sends the mediator: counted per
 # participant, so that reconnecting does not start them again.
 PER_PARTICIPANT = frozenset({"chat", "minutes", "connect", "lobby_signal"})

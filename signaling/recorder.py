@@ -94,9 +94,9 @@ class RecorderEvents:
         ).all():
             send("recording_gap", notice, to=personal(mediator))
         # A stream stopped (its gap begun, or its file closed by a full disk) or flows again:
-        # every page reads whether it is 录制中 again. The whole room's gap (the recorder
-        # behind) changes no stream's state, and comes and goes as the load does.
-        if notice["participant"] is None:
+        # every page reads whether it is 录制中 again. A gap of frames arriving late (the
+        # recorder behind) changes no stream's state, and comes and goes as the load does.
+        if notice["participant"] is None or notice["reason"] == "overloaded":
             return
         if rooms.recording_changed(session_id, request.sid):
             db.session.commit()
@@ -133,9 +133,10 @@ def _recorder_of_the_room(event: str) -> int | None:
     """The session whose recorder sent ``event``, within its rate; None (refused, and told
     so unless over the rate) when the sender is no recorder: only the recorder reports what
     it records."""
-    if not _within_limits(event):
-        return None
     session_id = session.get("recorder_session")
+    # The recorder's reports have a limit of their own: the badge depends on each of them.
+    if not _within_limits(event, "recorder" if session_id is not None else None):
+        return None
     if session_id is None:
         _error("forbidden", _("This request is not known."), event)
     return session_id

@@ -149,7 +149,8 @@ def _entries(session_id: int) -> list[JournalEntry]:
 
 
 def of_session(session_id: int) -> list[Gap]:
-    """The session's gaps, in the order they began; one whose end was never journaled (the
+    """The session's gaps, in the order they began (a stream's from its last frame, which
+    may be before an earlier-journaled one's); one whose end was never journaled (the
     recorder stopped first) has no length."""
     gaps: dict[str, Gap] = {}
     for entry in _entries(session_id):
@@ -165,7 +166,7 @@ def of_session(session_id: int) -> list[Gap]:
         )
         if entry.action == ENDED:
             gap.seconds = p.get("seconds")
-    return list(gaps.values())
+    return sorted(gaps.values(), key=lambda gap: gap.began)
 
 
 def any_in(session_id: int) -> bool:

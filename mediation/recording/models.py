@@ -88,7 +88,8 @@ class Recording(db.Model):
     member_epoch: Mapped[int | None] = mapped_column(Integer)
     # Since when the stream has not reached the recorder while the file is open (a gap begun
     # and not ended, ``gaps.begin``): the room does not say "recording" for it meanwhile,
-    # though the file has frames from before (a phone that lost its network).
+    # though the file has frames from before (a phone that lost its network). Kept on a file
+    # closed within a gap; it counts only while the file is open.
     gap_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     participant: Mapped[SessionParticipant] = relationship()

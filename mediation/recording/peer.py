@@ -83,6 +83,9 @@ class Peer:
             (self.stretch, self.epoch),
         )
         self.writer = WebmWriter(path)
+        if self.stopped_at is not None:  # closed while the file was being made
+            await self._finish("finished")
+            return
         for kind, codec in (("audio", "audio/opus"), ("video", "video/vp8")):
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(

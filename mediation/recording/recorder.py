@@ -50,9 +50,12 @@ UPLOAD_RETRY_TICKS = 120
 # taken as the two clocks disagreeing, not as lateness.
 MAX_END_LAG = 2.0
 # A page's request for a new connection (``restart``) is acted on once its stream stops
-# within this many seconds; a participant's connection is made anew at most this often.
+# within this many seconds. A participant's connection is made anew RENEW_EVERY seconds after
+# the last time at the soonest, twice that after two, and so on up to RENEW_MOST; ten
+# quiet minutes start the count again (a page that keeps asking makes a file every 5 min).
 RESTART_WITHIN = 60.0
 RENEW_EVERY = 10.0
+RENEW_MOST = 300.0
 
 
 def pinned_url(url: str, session_id: int) -> str:
@@ -131,7 +134,7 @@ class Worker:
                 await room.overload.end()
             for peer in list(room.peers.values()):
                 await check_peer(peer, self.app.config)
-                await room.renew(peer)
+                room.renew(peer)
 
     async def tick(self) -> None:
         await self.db(recording.close_orphans, self.holder)
@@ -204,7 +207,10 @@ class RoomRecording:
         self.stretch: int | None = None  # the layout's "stretch" the files are opened in
         self.peers: dict[int, Peer] = {}
         self.overload = Watch(self, None)
-        self.renewed_at: dict[int, float] = {}  # participant -> when last made anew
+        # participant -> when their connection was last made anew, and how many times
+        self.renewed: dict[int, tuple[float, int]] = {}
+        self.renewing: set[int] = set()
+        self.closing: set[asyncio.Future] = set()  # replaced connections, closing
         self.finished = False
         # python-socketio runs each event in a task of its own: one at a time here, in the
         # order they came (a candidate must not overtake the answer before it).
@@ -243,12 +249,18 @@ class RoomRecording:
         room is told at once that it is no longer recorded, by the connection closing,
         before the files are finished (hashed, uploaded: seconds, tens with object storage,
         while the pages would still say 录制中 of streams no longer written)."""
-        for peer in self.peers.values():
-            peer.stop_writing()
-        await self._each([peer.drain() for peer in self.peers.values()], "draining")
-        await self.overload.end()
-        await self.sio.shutdown()  # also stops a reconnection under way
-        await self._close(list(self.peers))
+        self.finished = True  # nothing new from here: no renewal, no offer sent
+        try:
+            for peer in self.peers.values():
+                peer.stop_writing()
+            await self._each([peer.drain() for peer in self.peers.values()], "draining")
+            await self.overload.end()
+        finally:
+            await self.sio.shutdown()  # also stops a reconnection under way
+            async with self.turn:  # a layout or a renewal under way has finished first
+                await self._close(list(self.peers))
+            if self.closing:
+                await asyncio.wait(list(self.closing))
 
     async def on_welcome(self, welcome: dict) -> None:
         log.info(
@@ -347,35 +359,74 @@ class RoomRecording:
                 peer.restart_asked = time.monotonic()
             else:
                 await peer.signal(message["kind"], message.get("payload"))
-        await self.renew(peer)
+        self.renew(peer)
 
-    async def renew(self, peer: Peer) -> None:
+    def renew(self, peer: Peer) -> None:
         """A new connection, and a new file of the same stretch, for a page that asked for
         one (``restart``: a phone that changed networks keeps its place in the room, and
         restarts ICE with everyone) once its stream has stopped here: aiortc cannot restart
         ICE, and the old connection would leave the person unrecorded for the rest of the
         session. The page takes the offer of another certificate as a new connection. Only
-        a stream in a gap is renewed (a request alone never replaces one that delivers),
-        at most every RENEW_EVERY seconds; the gap goes on until the new one's frames come."""
-        now = time.monotonic()
+        a stream that stopped is renewed (a request alone never replaces one that delivers,
+        nor one whose frames come late), as often as ``_wait`` allows; the gap goes on until
+        the new one's frames come. Done in a task of its own: the tick that calls this
+        renews every room's lease and must not wait for it."""
         pid = peer.participant_id
-        if (
-            peer.restart_asked is None
-            or now - peer.restart_asked > RESTART_WITHIN
-            or not peer.watch.open
-            or now - self.renewed_at.get(pid, -RENEW_EVERY) < RENEW_EVERY
-        ):
+        if pid in self.renewing or not self._renewable(peer, time.monotonic()):
             return
+        self.renewing.add(pid)
+        task = asyncio.ensure_future(self._renew(peer))
+        task.add_done_callback(lambda done: self._renewed(done, pid))
+
+    def _renewable(self, peer: Peer, now: float) -> bool:
+        last, _count = self.renewed.get(peer.participant_id, (None, 0))
+        return (
+            peer.restart_asked is not None
+            and now - peer.restart_asked <= RESTART_WITHIN
+            and peer.watch.open
+            and peer.watch.reason in ("stalled", "no_media")
+            and peer.stopped_at is None
+            and not peer.discarding  # the disk is full: a new file would stop at once
+            and not self.finished
+            and (last is None or now - last >= self._wait(peer.participant_id, now))
+        )
+
+    def _wait(self, participant_id: int, now: float) -> float:
+        last, count = self.renewed.get(participant_id, (None, 0))
+        if last is None or now - last > 2 * RENEW_MOST:
+            return 0.0
+        return min(RENEW_EVERY * 2 ** (count - 1), RENEW_MOST)
+
+    async def _renew(self, peer: Peer) -> None:
+        pid = peer.participant_id
         async with self.turn:
-            if self.peers.get(pid) is not peer or peer.stopped_at is not None or self.finished:
+            now = time.monotonic()
+            if self.peers.get(pid) is not peer or not self._renewable(peer, now):
                 return
             log.info("room %s: a new connection for %s (it asked)", self.session_id, pid)
-            self.renewed_at[pid] = now
+            last, count = self.renewed.get(pid, (None, 0))
+            fresh = last is None or now - last > 2 * RENEW_MOST
+            self.renewed[pid] = (now, 1 if fresh else count + 1)
             successor = Peer(self, pid, peer.epoch, peer.stretch)
             peer.hand_over(successor)
-            await self.close(pid)
+            peer.stop_writing()
             self.peers[pid] = successor
+            # The old file is finished beside (hashed, perhaps uploaded): the new connection
+            # is not kept waiting for it, nor is anything else in the room.
+            closing = asyncio.ensure_future(peer.close())
+            self.closing.add(closing)
+            closing.add_done_callback(self._closed)
             await self._each([successor.offer()], "an offer")
+
+    def _renewed(self, task: asyncio.Future, participant_id: int) -> None:
+        self.renewing.discard(participant_id)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("room %s: renewing failed", self.session_id, exc_info=task.exception())
+
+    def _closed(self, task: asyncio.Future) -> None:
+        self.closing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("room %s: closing failed", self.session_id, exc_info=task.exception())
 
     async def on_ended(self, _data: Any = None) -> None:
         self.finished = True
@@ -421,6 +472,8 @@ class RoomRecording:
         await self.tell(participant_id, "disk_full", "started", None)
 
     async def send(self, to: int, kind: str, payload: Any) -> None:
+        if self.finished:
+            raise ConnectionError("the recorder is leaving the room")
         message = {"to": to, "kind": kind, "payload": payload, "version": self.version}
         await asyncio.wait_for(self.connected.wait(), timeout=10)
         await self.sio.emit("signal", message, namespace="/room")

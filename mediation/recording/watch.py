@@ -51,16 +51,21 @@ class Watch:
             self.participant_id,
             reason,
         )
-        worker = self.room.worker
-        await worker.db(
-            gaps.begin,
-            self.room.session_id,
-            self.participant_id,
-            reason,
-            self.key,
-            self.began,
-            self._file(),
-        )
+        # Frames arriving late still go into the file: not marked as a stream not written.
+        file_id = None if reason == "overloaded" else self._file()
+        try:
+            await self.room.worker.db(
+                gaps.begin,
+                self.room.session_id,
+                self.participant_id,
+                reason,
+                self.key,
+                self.began,
+                file_id,
+            )
+        except Exception:
+            self.key = None  # not on record: the next tick tries again
+            raise
         await self.room.tell(self.participant_id, reason, "started", None)
 
     async def end(self) -> None:
@@ -124,8 +129,13 @@ async def check_peer(peer: Any, config: dict) -> None:
         behind = peer.last_frame - writer.opened - writer.end
     now = time.monotonic()
     state = stream_state(peer.offered_at, peer.last_frame, behind, config, now)
+    if state == "ok" and peer.watch.open and (writer is None or not writer.started):
+        return  # nothing written yet (a new connection, a picture waiting for its key frame)
     if state == "ok":
         await peer.watch.end()
+        asked = peer.restart_asked
+        if asked is not None and now - asked > config["RECORDER_STALL_SECONDS"]:
+            peer.restart_asked = None  # it came back by itself: that request is answered
     elif state == "overloaded":
         await peer.watch.begin(state)
     else:  # nothing since the offer, or since the last frame
