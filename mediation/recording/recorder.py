@@ -366,7 +366,8 @@ class RoomRecording:
         one (``restart``: a phone that changed networks keeps its place in the room, and
         restarts ICE with everyone) once its stream has stopped here: aiortc cannot restart
         ICE, and the old connection would leave the person unrecorded for the rest of the
-        session. The page takes the offer of another certificate as a new connection. Only
+        session; and, unasked, for a connection that never came up (``_renewable``). The
+        page takes the offer of another certificate as a new connection. Only
         a stream that stopped is renewed (a request alone never replaces one that delivers,
         nor one whose frames come late), as often as ``_wait`` allows; the gap goes on until
         the new one's frames come. Done in a task of its own: the tick that calls this
@@ -380,9 +381,14 @@ class RoomRecording:
 
     def _renewable(self, peer: Peer, now: float) -> bool:
         last, _count = self.renewed.get(peer.participant_id, (None, 0))
+        asked = peer.restart_asked is not None and now - peer.restart_asked <= RESTART_WITHIN
+        # As the offerer of the pair, the recorder also makes anew a connection that never
+        # came up (its candidates lost, or the page's): the page watches its own offers
+        # only, and such a connection may never turn "failed" for it to ask. One that is up
+        # but brings nothing (a page without camera or microphone) is left as it is.
+        never_up = peer.watch.reason == "no_media" and peer.pc.connectionState != "connected"
         return (
-            peer.restart_asked is not None
-            and now - peer.restart_asked <= RESTART_WITHIN
+            (asked or never_up)
             and peer.watch.open
             and peer.watch.reason in ("stalled", "no_media")
             and peer.stopped_at is None

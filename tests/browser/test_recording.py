@@ -14,7 +14,13 @@ from mediation.recording import gaps
 from mediation.recording import operations as recording
 from mediation.recording.models import Recording
 from mediation.rooms.models import Room
-from tests.browser.conftest import WAIT_MS, recorder, three_in_the_room, wait_until_ready
+from tests.browser.conftest import (
+    WAIT_MS,
+    recorder,
+    socket_hook,
+    three_in_the_room,
+    wait_until_ready,
+)
 from tests.recording.media import probe
 
 
@@ -271,6 +277,72 @@ def test_a_page_that_lost_its_connection_to_the_recorder_is_recorded_again(
     assert gap.seconds is not None, gap
     ended = gap.began.timestamp() + gap.seconds
     assert ended >= new.started_at.timestamp() - 0.2, (gap, new.started_at)
+
+
+# The page's first connection to the recorder never comes up: the candidates in the
+# recorder's first offer point where nothing listens (port 9), and the page's own for it are
+# lost on the way; those of a later connection (another certificate, new credentials) go.
+LOSE_THE_FIRST_RECORDER_CONNECTION = socket_hook("""(socket) => {
+  let offered = null, mine = null;
+  window.recorderCandidatesLost = 0;
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event, data, ...rest) => {
+    if (event === 'signal' && data.to === 0 && data.kind === 'candidate') {
+      mine = mine || data.payload.usernameFragment;
+      if (data.payload.usernameFragment === mine) {
+        window.recorderCandidatesLost += 1;
+        return socket;
+      }
+    }
+    return emit(event, data, ...rest);
+  };
+  const on = socket.on.bind(socket);
+  socket.on = (event, handler) => on(event, event !== 'signal' ? handler : (m, ...rest) => {
+    if (m.from === 0 && m.kind === 'offer') {
+      const fingerprint = /a=fingerprint:(\\S+ \\S+)/.exec(m.payload.sdp)[1];
+      offered = offered || fingerprint;
+      if (fingerprint === offered) {
+        const sdp = m.payload.sdp.replace(
+          /^(a=candidate:\\S+ \\d+ \\S+ \\d+ \\S+ )\\d+/gm, (all, head) => head + '9');
+        m = {...m, payload: {...m.payload, sdp}};
+      }
+    }
+    return handler(m, ...rest);
+  });
+}""")
+
+
+def test_a_connection_to_the_recorder_that_never_comes_up_is_made_anew(
+    app, live_server, browser_factory, session_in_progress, tmp_path, monkeypatch
+):
+    """The candidates of a party's first connection to the recorder are lost both ways:
+    it never comes up, and may never turn "failed" for the page to ask again. The recorder,
+    the offerer, makes it anew once no media came (as a page does for its own offers), and
+    the party is recorded: 待录制, then 录制中, one gap from the first offer."""
+    monkeypatch.setenv("MEDIATION_RECORDER_MEDIA_WITHIN", "2")
+    s = session_in_progress
+    with recorder(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, live_server) as worker:
+        wait_until_ready(worker)
+        pages = three_in_the_room(
+            browser_factory,
+            live_server,
+            s,
+            init_scripts={"a": LOSE_THE_FIRST_RECORDER_CONNECTION},
+        )
+        mediator, a = pages[:2]
+        mediator.click("#start", timeout=WAIT_MS)
+        for page in pages:
+            page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
+        assert a.evaluate("window.recorderCandidatesLost") > 0
+        mediator.wait_for_timeout(1000)
+    files = finished_files(app, s["session"], 4, tmp_path / "storage")
+    with app.app_context():
+        found = gaps.of_session(s["session"])
+        db.session.remove()
+    mine = sorted((f for f, _ in files if f.participant_id == s["ids"]["a"]), key=lambda f: f.id)
+    assert [f.status for f in mine] == [recording.EMPTY_STATUS, "finished"], mine
+    assert [(g.participant_id, g.reason) for g in found] == [(s["ids"]["a"], "no_media")], found
+    assert found[0].seconds is not None and found[0].seconds >= 2, found
 
 
 def test_a_killed_recorder_is_replaced_and_its_files_play(
