@@ -134,6 +134,25 @@ def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess
         log.close()
 
 
+def open_minutes(mediator):
+    """What opens the minutes: a tab of the room's side panel, or (the room before its
+    phone-first layout) a fold-out."""
+    tab = mediator.locator("#tab-minutes")
+    return tab if tab.count() else mediator.locator("#minutes summary")
+
+
+def write_minutes(mediator, fields: dict[str, str]) -> None:
+    """Type the minutes (SPC online mediation rules art 22) and wait until they are saved."""
+    if not mediator.locator("#minutes-attendees").is_visible():
+        open_minutes(mediator).click()
+    for name, value in fields.items():
+        mediator.fill(f"#minutes-{name}", value)
+    mediator.wait_for_function(
+        "() => /v\\d+/.test(document.getElementById('minutes-status').textContent)",
+        timeout=WAIT_MS,
+    )
+
+
 def wait_until_ready(worker: subprocess.Popen, within: float = 120) -> None:
     """Until a recorder process started by ``recorder`` looks for rooms (starting one takes
     seconds on a loaded machine: aiortc, PyAV and the app are imported first)."""

@@ -20,6 +20,7 @@ from tests.browser.conftest import (
     socket_hook,
     three_in_the_room,
     wait_until_ready,
+    write_minutes,
 )
 from tests.recording.media import probe
 
@@ -91,6 +92,9 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
         # moment the server ended the session (the room's ended_at).
         began = min(page.evaluate("window.recordingShownAt") for page in (mediator, a, b))
         mediator.wait_for_timeout(seconds * 1000)
+        # The written minutes too: a recorder that fell behind on a busy machine (a gap,
+        # told and journaled) would otherwise keep the session from ending (art 22).
+        write_minutes(mediator, {"facts": "双方陈述了各自的意见"})
         mediator.on("dialog", lambda dialog: dialog.accept())
         mediator.click("#end")
         files = finished_files(app, s["session"], 3, tmp_path / "storage")
@@ -114,8 +118,12 @@ def test_everyone_agreed_each_participant_is_recorded_for_the_whole_time(
             since_start,
         )
         # The file's start is its first frame: the review video (compose_session) places
-        # each file there, so the participants' files line up and end with the session.
-        assert abs(file.started_at.timestamp() + found["duration"] - ended.timestamp()) <= 1.0
+        # each file there, so the participants' files line up and end with the session:
+        # within a second, or later by what the recorder wrote before it heard of the end
+        # on a busy machine (frames written are not taken back; the pages, as late to hear
+        # it, were still sending them). It waits up to MAX_END_LAG (2 s) for those.
+        end = file.started_at.timestamp() + found["duration"]
+        assert -1.0 <= end - ended.timestamp() <= 3.0, (file.started_at, found, ended)
         assert found["video_frames"] > seconds * 5  # at least 5 pictures a second
         assert file.sha256 == recording.sha256_of(path)
 
@@ -134,6 +142,7 @@ def test_a_party_who_agrees_after_the_start_is_recorded_from_then_on(
         for page in (mediator, a, b):
             page.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
         mediator.wait_for_timeout(3000)
+        write_minutes(mediator, {"facts": "双方陈述了各自的意见"})  # whatever the load did
         mediator.on("dialog", lambda dialog: dialog.accept())
         mediator.click("#end")
         files = finished_files(app, s["session"], 3, tmp_path / "storage")
@@ -202,8 +211,9 @@ def test_a_stream_that_stops_is_not_shown_as_recorded_until_it_flows_again(
     with app.app_context():
         found = gaps.of_session(s["session"])
         db.session.remove()
-    stalls = [g for g in found if g.reason == "stalled"]
-    assert [g.participant_id for g in stalls] == [s["ids"]["a"]], found
+    # The applicant's (another stream may stall too on a busy machine: its own record).
+    stalls = [g for g in found if g.participant_id == s["ids"]["a"]]
+    assert [g.reason for g in stalls] == ["stalled"], found
     # From the last frame that came, not from when the watch noticed (3 s later), to when
     # frames came again: about as long as the page sent nothing (frames on their way when
     # it stopped, and the recorder's half-second tick, either side).
@@ -267,10 +277,12 @@ def test_a_page_that_lost_its_connection_to_the_recorder_is_recorded_again(
         found = gaps.of_session(s["session"])
         db.session.remove()
     mine = [(f, path) for f, path in files if f.participant_id == s["ids"]["a"]]
-    assert len(mine) == 2 and len(files) == 4, [(f.participant_id, f.status) for f, _ in files]
+    assert len(mine) == 2, [(f.participant_id, f.status) for f, _ in files]
     for file, path in mine:  # both the first connection's file and the new one's play
         assert file.status == "finished" and probe(path)["codecs"] == ["opus", "vp8"], file
-    assert [(g.participant_id, g.reason) for g in found] == [(s["ids"]["a"], "stalled")], found
+    # The applicant's (another stream may stall too on a busy machine: its own record).
+    found = [g for g in found if g.participant_id == s["ids"]["a"]]
+    assert [g.reason for g in found] == ["stalled"], found
     # One gap, carried over to the new connection: it ends once that one's frames come (its
     # file's start is its first frame), not when the old file closed before them.
     gap, new = found[0], max((f for f, _ in mine), key=lambda f: f.started_at)
@@ -341,7 +353,9 @@ def test_a_connection_to_the_recorder_that_never_comes_up_is_made_anew(
         db.session.remove()
     mine = sorted((f for f, _ in files if f.participant_id == s["ids"]["a"]), key=lambda f: f.id)
     assert [f.status for f in mine] == [recording.EMPTY_STATUS, "finished"], mine
-    assert [(g.participant_id, g.reason) for g in found] == [(s["ids"]["a"], "no_media")], found
+    # The applicant's (on a busy machine another stream may be slow to come, 2 s here).
+    found = [g for g in found if g.participant_id == s["ids"]["a"]]
+    assert [g.reason for g in found] == ["no_media"], found
     assert found[0].seconds is not None and found[0].seconds >= 2, found
 
 
@@ -387,7 +401,11 @@ def test_a_killed_recorder_is_replaced_and_its_files_play(
     with app.app_context():
         lost = {(g.participant_id, g.reason) for g in gaps.of_session(s["session"])}
         db.session.remove()
-    assert lost == {(p, "interrupted") for p in s["ids"].values()}
+    # Each stream's gap of the takeover; a whole-room "overloaded" one (the recorder behind
+    # on a busy machine, participant None) may come too, and is a record of the load.
+    assert {gap for gap in lost if gap[0] is not None} == {
+        (p, "interrupted") for p in s["ids"].values()
+    }, lost
     for participant_id in s["ids"].values():
         before, after = sorted(
             ((f, path) for f, path in files if f.participant_id == participant_id),
@@ -461,6 +479,7 @@ def test_a_caucus_is_recorded_only_where_the_institution_says_so(
         b.wait_for_selector("#recording:not([hidden])", timeout=WAIT_MS)
         written(storage, s["session"], 8 if record_caucus else 6)
         mediator.wait_for_timeout(2000)
+        write_minutes(mediator, {"facts": "双方陈述了各自的意见"})  # whatever the load did
         mediator.on("dialog", lambda dialog: dialog.accept())
         mediator.click("#end")
         files = finished_files(app, s["session"], 8 if record_caucus else 6, storage)

@@ -99,25 +99,6 @@ def group_is(page, group: str) -> None:
     page.wait_for_function("(g) => document.body.dataset.group === g", arg=group, timeout=WAIT_MS)
 
 
-def open_minutes(mediator):
-    """What opens the minutes: a tab of the room's side panel, or (the room before its
-    phone-first layout) a fold-out."""
-    tab = mediator.locator("#tab-minutes")
-    return tab if tab.count() else mediator.locator("#minutes summary")
-
-
-def write_minutes(mediator, fields: dict[str, str]) -> None:
-    """Type the minutes (SPC online mediation rules art 22) and wait until they are saved."""
-    if not mediator.locator("#minutes-attendees").is_visible():
-        open_minutes(mediator).click()
-    for name, value in fields.items():
-        mediator.fill(f"#minutes-{name}", value)
-    mediator.wait_for_function(
-        "() => /v\\d+/.test(document.getElementById('minutes-status').textContent)",
-        timeout=WAIT_MS,
-    )
-
-
 def end_session(mediator) -> None:
     mediator.once("dialog", lambda dialog: dialog.accept())  # "end the session?"
     mediator.click("#end", timeout=WAIT_MS)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from mediation.extensions import db
 from mediation.notify.models import OutboxMessage
-from tests.browser.conftest import WAIT_MS
+from tests.browser.conftest import WAIT_MS, open_minutes, write_minutes
 from tests.factories import make_mediating_case
 
 from .conftest import log_in
@@ -38,8 +38,6 @@ from .room_steps import (
     enter_room,
     group_is,
     open_case,
-    open_minutes,
-    write_minutes,
 )
 
 LAPTOP = {"width": 1366, "height": 768}

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     recorder,
     session_in_progress,
     wait_until_ready,
+    write_minutes,
 )
 
 from .conftest import axe_violations, log_in
@@ -33,7 +34,6 @@ from .room_steps import (
     end_session,
     enter_room,
     open_case,
-    write_minutes,
 )
 
 # The fixture of tests/browser: a session that began five minutes ago, nobody in it yet.
