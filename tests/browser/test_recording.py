@@ -389,21 +389,17 @@ def test_a_killed_recorder_is_replaced_and_its_files_play(
             mediator.click("#end")
             mediator.wait_for_selector("#notice:not([hidden])", timeout=WAIT_MS)
             assert "笔录" in mediator.inner_text("#notice")  # the minutes first
-            mediator.click("#tab-minutes")
-            mediator.fill("#minutes-facts", "双方确认押金3000元尚未退还")
-            mediator.wait_for_function(
-                "document.getElementById('minutes-status').textContent.includes('v1')",
-                timeout=WAIT_MS,
-            )
+            write_minutes(mediator, {"facts": "双方确认押金3000元尚未退还"})
             mediator.click("#end")
             files = finished_files(app, s["session"], 6, tmp_path / "storage")
     assert len(files) == 6
     with app.app_context():
         lost = {(g.participant_id, g.reason) for g in gaps.of_session(s["session"])}
         db.session.remove()
-    # Each stream's gap of the takeover; a whole-room "overloaded" one (the recorder behind
-    # on a busy machine, participant None) may come too, and is a record of the load.
-    assert {gap for gap in lost if gap[0] is not None} == {
+    # Each stream's gap of the takeover. On a busy machine others may come too (the new
+    # recorder behind as it starts, a stream stalled: "overloaded", "stalled"), each a
+    # record of the load, not of the takeover.
+    assert {gap for gap in lost if gap[1] == "interrupted"} == {
         (p, "interrupted") for p in s["ids"].values()
     }, lost
     for participant_id in s["ids"].values():
@@ -432,12 +428,7 @@ def test_when_a_party_says_no_nothing_is_recorded_and_the_minutes_are_required(
         mediator.click("#end")
         mediator.wait_for_selector("#notice:not([hidden])", timeout=WAIT_MS)
         assert "笔录" in mediator.inner_text("#notice")  # the minutes first
-        mediator.click("#tab-minutes")  # the minutes are a tab of the panel beside the videos
-        mediator.fill("#minutes-facts", "双方确认押金3000元尚未退还")
-        mediator.wait_for_function(
-            "document.getElementById('minutes-status').textContent.includes('v1')",
-            timeout=WAIT_MS,
-        )
+        write_minutes(mediator, {"facts": "双方确认押金3000元尚未退还"})
         mediator.click("#end")
         a.wait_for_function("document.body.textContent.includes('已结束')", timeout=WAIT_MS)
     with app.app_context():
