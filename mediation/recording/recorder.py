@@ -377,7 +377,7 @@ class RoomRecording:
             return
         self.renewing.add(pid)
         task = asyncio.ensure_future(self._renew(peer))
-        task.add_done_callback(lambda done: self._renewed(done, pid))
+        task.add_done_callback(lambda done: self._done(done, "renewing", self.renewing, pid))
 
     def _renewable(self, peer: Peer, now: float) -> bool:
         last, _count = self.renewed.get(peer.participant_id, (None, 0))
@@ -409,10 +409,10 @@ class RoomRecording:
             now = time.monotonic()
             if self.peers.get(pid) is not peer or not self._renewable(peer, now):
                 return
-            log.info("room %s: a new connection for %s (it asked)", self.session_id, pid)
-            last, count = self.renewed.get(pid, (None, 0))
-            fresh = last is None or now - last > 2 * RENEW_MOST
-            self.renewed[pid] = (now, 1 if fresh else count + 1)
+            log.info("room %s: a new connection for %s", self.session_id, pid)
+            _last, count = self.renewed.get(pid, (None, 0))
+            # No wait: the first renewal, or the first after ten quiet minutes.
+            self.renewed[pid] = (now, (count if self._wait(pid, now) else 0) + 1)
             successor = Peer(self, pid, peer.epoch, peer.stretch)
             peer.hand_over(successor)
             peer.stop_writing()
@@ -421,18 +421,15 @@ class RoomRecording:
             # is not kept waiting for it, nor is anything else in the room.
             closing = asyncio.ensure_future(peer.close())
             self.closing.add(closing)
-            closing.add_done_callback(self._closed)
+            closing.add_done_callback(lambda done: self._done(done, "closing", self.closing, done))
             await self._each([successor.offer()], "an offer")
 
-    def _renewed(self, task: asyncio.Future, participant_id: int) -> None:
-        self.renewing.discard(participant_id)
+    def _done(self, task: asyncio.Future, what: str, under_way: set, key: Any) -> None:
+        """A task beside the room's events is over: no longer ``under_way``; a failure is
+        logged (what it left open is closed as an orphan later)."""
+        under_way.discard(key)
         if not task.cancelled() and task.exception() is not None:
-            log.error("room %s: renewing failed", self.session_id, exc_info=task.exception())
-
-    def _closed(self, task: asyncio.Future) -> None:
-        self.closing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("room %s: closing failed", self.session_id, exc_info=task.exception())
+            log.error("room %s: %s failed", self.session_id, what, exc_info=task.exception())
 
     async def on_ended(self, _data: Any = None) -> None:
         self.finished = True
