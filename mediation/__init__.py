@@ -16,16 +16,11 @@ from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
 from .core import hardening, storage
+from .core.assets import asset_dir
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
-
-
-def _asset_dir(name: str) -> Path:
-    """templates/ and static/ sit inside the installed package, or beside it in a checkout."""
-    installed = PACKAGE_DIR / name
-    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -47,8 +42,8 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     )
     app = Flask(
         __name__,
-        template_folder=str(_asset_dir("templates")),
-        static_folder=str(_asset_dir("static")),
+        template_folder=str(asset_dir("templates")),
+        static_folder=str(asset_dir("static")),
         instance_path=_instance_path(instance_path),
         instance_relative_config=True,
     )
@@ -108,6 +103,9 @@ def load_holidays(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    # Every table first: a module below reads a relationship when it is imported, and the
+    # mappers are configured then, which needs every class they name to be known.
+    from . import models  # noqa: F401  (also for Alembic's metadata)
     from .core.i18n import select_locale, select_timezone
 
     db.init_app(app)
@@ -159,7 +157,6 @@ def register_extensions(app: Flask) -> None:
 
     socketio.on_namespace(RoomNamespace(NAMESPACE))
     socketio.on_error(NAMESPACE)(on_error)
-    from . import models  # noqa: F401  every table is known to the metadata and Alembic
 
 
 def _async_mode() -> str:
@@ -243,6 +240,7 @@ def register_template_helpers(app: Flask) -> None:
         TERMINATION_REASONS,
         journal_label,
     )
+    from .core import divisions
     from .core.i18n import (
         date_filter,
         datetime_filter,
@@ -281,6 +279,7 @@ def register_template_helpers(app: Flask) -> None:
         ethnicity_choices=ethnicity_choices,
     )
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["division"] = divisions.of_code
     # One way of writing days and times (core.i18n): |day, |when, |clock, zone_name(); the
     # Flask-Babel filters some pages still use write named formats the same way.
     app.jinja_env.filters.update(

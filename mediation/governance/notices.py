@@ -4,15 +4,17 @@ is read after logging in."""
 
 from __future__ import annotations
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from mediation.accounts.models import User
+from mediation.core import divisions
 from mediation.notify import operations as notify
 
 from .models import EarlyWarning
 
 SURGE = _l(
-    "Early warning on the mediation platform: %(count)s cases of one kind in area %(area)s "
+    "Early warning on the mediation platform: %(count)s cases of one kind in %(area)s "
     "since %(since)s. Log in to see the list."
 )
 RESPONDENT = _l(
@@ -29,6 +31,7 @@ def raised(warning: EarlyWarning, staff: list[tuple[User, int]]) -> None:
             person,
             message,
             count=count,
-            area=warning.area_code,
+            # Named in each person's language: 江苏省南京市玄武区, not 320102.
+            area=LazyString(divisions.name, warning.area_code, full=True),
             since=warning.window_start,
         )

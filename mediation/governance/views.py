@@ -97,7 +97,11 @@ def dashboard():
 def _export_rows(data: RegionFigures) -> list[list]:
     rows = _labelled(data)
     titles = listing.section_titles()
-    out: list[list] = [[_("Region"), divisions.full_code(data.area)], [_("Cases"), data.total]]
+    out: list[list] = [
+        [_("Region"), divisions.name(data.area, full=True)],
+        [_("Division code"), divisions.full_code(data.area)],
+        [_("Cases"), data.total],
+    ]
     for key, label in listing.rates(data):
         out.append([label, "" if key is None else round(key * 100, 1)])
     for key, section in rows.items():

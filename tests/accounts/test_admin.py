@@ -80,6 +80,50 @@ def test_bad_region_code_is_explained(app):
         assert db.session.scalar(select(Institution)) is None
 
 
+def test_a_code_naming_no_division_is_refused_and_a_good_one_read_back_as_a_place(app):
+    """A mistyped digit would file an institution's cases, or point a region's staff, at a
+    place that does not exist: their pages would stay empty without saying why."""
+    client = admin_client(app)
+    typed = {"name": "西湖区人民调解委员会", "region_code": "330199", "address": "杭州市西湖区"}
+    page = post_form(client, "/admin/institutions/new", typed).get_data(as_text=True)
+    assert "没有代码为330199的行政区划，请对照行政区划代码核对。" in page
+    assert 'value="西湖区人民调解委员会"' in page  # what was typed is kept
+    street = {**typed, "region_code": "330106", "street_code": "330199001"}
+    page = post_form(client, "/admin/institutions/new", street).get_data(as_text=True)
+    assert "没有代码为330199001的行政区划" in page
+    court = {"name": "某法院", "level": "basic", "region_code": "999999", "address": ""}
+    page = post_form(client, "/admin/courts/new", court).get_data(as_text=True)
+    assert "没有代码为999999的行政区划" in page
+    staff = {
+        "real_name": "褚区域",
+        "id_number": valid_id_number(803),
+        "phone": "13722225555",
+        "email": "",
+        "role": "governance",
+        "institution_id": "0",
+        "court_id": "0",
+        "area_code": "320199",
+    }
+    page = post_form(client, "/admin/accounts/new", staff).get_data(as_text=True)
+    assert "没有代码为320199的行政区划" in page
+    with app.app_context():
+        assert db.session.scalar(select(Institution)) is None
+        assert db.session.scalar(select(Court)) is None
+        assert db.session.scalar(select(User).where(User.real_name == "褚区域")) is None
+
+    # Typed right, each is read back by its name beside the code.
+    assert post_form(client, "/admin/institutions/new", {**typed, "region_code": "330106"})
+    assert post_form(client, "/admin/courts/new", {**court, "region_code": "330106"})
+    assert post_form(client, "/admin/accounts/new", {**staff, "area_code": "320102007"})
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "西湖区人民调解委员会（浙江省杭州市西湖区）" in page
+    assert "浙江省杭州市西湖区" in page.split("某法院")[1]
+    with app.app_context():
+        assert db.session.scalar(select(User.area_code).where(User.real_name == "褚区域")) == (
+            "320102007"
+        )
+
+
 def test_the_first_administrator_is_created_from_the_command_line(app, runner):
     result = runner.invoke(
         args=["create-admin", "--name", "管理员", "--phone", "13700001234"],

@@ -1,13 +1,27 @@
-"""Divisions named as people name them (core.divisions, GB/T 2260), never by a bare code."""
+"""Divisions named as people name them (core.divisions: the National Bureau of Statistics'
+list of division codes, GB/T 2260 and GB/T 10114), never by a bare code where the list has
+the place."""
 
 from __future__ import annotations
 
+import pytest
 from flask_babel import force_locale
 
 from mediation.core import divisions
 
 
-def test_a_listed_division_is_named_alone_or_with_its_parents(app_ctx):
+@pytest.fixture
+def without_the_list(tmp_path, monkeypatch):
+    """An installation whose ``make assets`` never copied the list."""
+    monkeypatch.setattr(divisions, "TABLE_DIR", tmp_path)
+    for cached in (divisions._counties_and_up, divisions._streets):
+        cached.cache_clear()
+    yield
+    for cached in (divisions._counties_and_up, divisions._streets):
+        cached.cache_clear()
+
+
+def test_a_division_is_named_alone_or_with_its_parents(app_ctx):
     with app_ctx.test_request_context():
         assert divisions.name("32") == "江苏省"
         assert divisions.name("3201") == "南京市"
@@ -18,13 +32,61 @@ def test_a_listed_division_is_named_alone_or_with_its_parents(app_ctx):
         assert divisions.name("320102", full=True) == "Xuanwu District, Nanjing, Jiangsu"
 
 
-def test_one_not_listed_is_named_by_its_nearest_listed_parent_and_its_code(app_ctx):
+def test_every_province_city_county_and_street_of_the_list_is_named(app_ctx):
     with app_ctx.test_request_context():
-        # A street (GB/T 10114): its district, and the code that tells which street.
-        assert divisions.name("320102007") == "玄武区下辖区划320102007"
-        assert divisions.name("3301", full=True) == "浙江省下辖区划330100"
+        # Elsewhere than the places first served (once "浙江省下辖区划330100").
+        assert divisions.name("3301", full=True) == "浙江省杭州市"
+        assert divisions.name("330106", full=True) == "浙江省杭州市西湖区"
+        # A street (GB/T 10114: its county's code and three digits).
+        assert divisions.name("320102007") == "锁金村街道"
+        assert divisions.name("320102007", full=True) == "江苏省南京市玄武区锁金村街道"
+        # A municipality's districts are not in a city: no 市辖区 in the full name.
+        assert divisions.name("110101", full=True) == "北京市东城区"
+        assert divisions.name("1101") == "北京市市辖区"
+        assert divisions.name("1101", full=True) == "北京市市辖区"
+        # A county-level city a province governs directly.
+        assert divisions.name("419001", full=True) == "河南省济源市"
+        assert divisions.name("81") == "香港特别行政区"
     with app_ctx.test_request_context(), force_locale("en"):
-        assert divisions.name("320102007") == "Xuanwu District, division 320102007"
+        # No English name on record: the Chinese one, within the English ones known.
+        assert divisions.name("330106", full=True) == "西湖区, 杭州市, Zhejiang"
+
+
+def test_a_code_not_in_the_list_is_named_by_its_nearest_parent_and_the_code(app_ctx):
+    with app_ctx.test_request_context():
+        # A street the list does not have (it lags behind the streets a county opens).
+        assert divisions.name("320102001") == "玄武区下辖区划320102001"
+        assert divisions.name("330199", full=True) == "浙江省杭州市下辖区划330199"
+        assert divisions.name("99") == "区划 990000"
+    with app_ctx.test_request_context(), force_locale("en"):
+        assert divisions.name("320102001") == "Xuanwu District, division 320102001"
+
+
+def test_which_codes_name_a_division(app_ctx):
+    for area in ("32", "3201", "320102", "320102007", "1101", "4190", "71"):
+        assert divisions.exists(area), area
+    # A street is known by its county, listed or not.
+    assert divisions.exists("320102001")
+    for area in ("99", "3299", "330199", "330199001", "", "3"):
+        assert not divisions.exists(area), area
+
+
+def test_the_page_filter_reads_a_typed_code_back_as_a_place(app_ctx):
+    with app_ctx.test_request_context():
+        assert divisions.of_code("330106") == "浙江省杭州市西湖区"
+        assert divisions.of_code("320000") == "江苏省"
+        assert divisions.of_code("") == ""
+        assert divisions.of_code("abc") == "abc"
+
+
+def test_without_the_list_the_english_list_names_and_codes_are_checked_for_shape(
+    app_ctx, without_the_list
+):
+    assert not divisions.listed()
+    assert divisions.exists("330199")  # nothing to check it against
+    with app_ctx.test_request_context():
+        assert divisions.name("320102", full=True) == "江苏省南京市玄武区"
+        assert divisions.name("3301", full=True) == "浙江省下辖区划330100"
 
 
 def test_every_province_has_a_name():

@@ -19,7 +19,7 @@ from mediation.notify.models import OutboxMessage
 from tests.factories import make_case, make_institution, make_user
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
-STREET = "320102001"
+STREET = "320102007"  # 锁金村街道
 
 
 def region_staff(area: str):
@@ -51,8 +51,10 @@ def test_a_surge_is_raised_above_the_threshold_once_and_told_to_the_street_s_sta
     warning = db.session.scalars(select(EarlyWarning)).one()
     assert (warning.kind, warning.area_code, warning.category) == ("surge", STREET, "neighbourhood")
     assert warning.case_count == 6 and sixth.id in {c.case_id for c in warning.cases}
-    told = db.session.scalars(select(OutboxMessage.recipient)).all()
+    told = dict(db.session.execute(select(OutboxMessage.recipient, OutboxMessage.body)).all())
     assert city.phone in told and elsewhere.phone not in told
+    # The place by its name, as the staff know it (a code told them nothing).
+    assert "江苏省南京市玄武区锁金村街道内同类纠纷已有6件" in told[city.phone]
 
     # Later runs within the same window raise nothing again, even with a seventh case.
     filed(NOW + timedelta(hours=2))

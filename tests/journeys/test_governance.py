@@ -19,8 +19,8 @@ from tests.journeys.conftest import axe_violations, log_in
 
 STATION = "玄武区玄武门街道人民调解委员会"
 STREETS = {
-    "320102001": "玄武区锁金村街道人民调解委员会",
-    "320105003": "建邺区沙洲街道人民调解委员会",
+    "320102007": "玄武区锁金村街道人民调解委员会",
+    "320105002": "建邺区沙洲街道人民调解委员会",
 }
 
 
@@ -29,7 +29,7 @@ def _delegate_wage_disputes(count: int) -> list[str]:
     street's committee (the platform's own operation, as the court's system or portal
     calls it); the worker's warning job runs. Nobody accepts any of them."""
     court = make_court(name="南京市玄武区人民法院", region_code="320102")
-    station = make_institution(name=STATION, area_code="320102007", region_code="320102")
+    station = make_institution(name=STATION, area_code="320102005", region_code="320102")
     numbers = []
     for n in range(1, count + 1):
         data = delegation.DelegationInput(
@@ -52,7 +52,7 @@ def test_region_staff_open_the_overview_and_download_the_csv(
     with app.app_context():
         staff = make_user(Role.governance, real_name="赵主任")
         staff.area_code = "3201"
-        for street, count in (("320102001", 3), ("320105003", 2)):
+        for street, count in (("320102007", 3), ("320105002", 2)):
             mediator = make_mediator(
                 make_institution(area_code=street, region_code=street[:6], name=STREETS[street])
             )
@@ -64,6 +64,8 @@ def test_region_staff_open_the_overview_and_download_the_csv(
             select(OutboxMessage.body).where(OutboxMessage.recipient == staff.phone)
         ).all()
         assert len(told) == 2 and any("同一被申请人涉及6件纠纷" in sms for sms in told)
+        # The street by its name, not its code (the list of divisions, core.divisions).
+        assert any("江苏省南京市玄武区玄武门街道内同类纠纷已有6件" in sms for sms in told)
         phone = staff.phone
         db.session.commit()
 
@@ -83,6 +85,9 @@ def test_region_staff_open_the_overview_and_download_the_csv(
     district.click()
     page.wait_for_url("**area=320102**")
     assert page.get_by_role("cell", name="9", exact=True).first.is_visible()
+    # Its streets by their names (a code told the staff nothing).
+    streets = page.locator(".governance-children").inner_text()
+    assert "玄武门街道（6件）" in streets and "锁金村街道（3件）" in streets
     download = page.get_by_role("link", name="下载统计表格")
     step(page, download, "g05-district")
     with page.expect_download() as waiting:
@@ -98,7 +103,7 @@ def test_region_staff_open_the_overview_and_download_the_csv(
     heading = page.get_by_text("同一被申请人涉及6件纠纷")
     heading.wait_for()
     assert "南京某某建筑有限公司" in heading.inner_text()
-    assert page.get_by_text("玄武区下辖区划320102007内同类纠纷6件").is_visible()
+    assert page.get_by_text("江苏省南京市玄武区玄武门街道内同类纠纷6件").is_visible()
     listed = page.locator("article", has_text="南京某某建筑有限公司")
     for number in delegated:
         assert listed.get_by_role("cell", name=number, exact=True).is_visible()
