@@ -19,7 +19,7 @@ from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
 from mediation.core.storage import storage
 from mediation.extensions import db
-from mediation.recording import operations as recording
+from mediation.recording.access import playable_of_case, review_videos
 
 from . import bundle, delegation, examination, grounds, keys, ruling, steps, withdrawal
 from .application import RepeatedError
@@ -62,8 +62,8 @@ def _detail_context(application: Application) -> dict:
         "in_hand": in_hand,
         "signing_mode": keys.mode(application.court),
         "awaiting": ruling.awaiting_signature(application),
-        "recordings": recording.playable_of_case(application.case, current_user) if in_hand else [],
-        "reviews": recording.review_videos(application.case, current_user) if in_hand else [],
+        "recordings": playable_of_case(application.case, current_user) if in_hand else [],
+        "reviews": review_videos(application.case, current_user) if in_hand else [],
         # Withdrawn: who withdrew it and when (SPC provisions art 5 para 2).
         "withdrawal": None if in_hand else withdrawal.words(application),
     }

@@ -6,7 +6,7 @@ may withdraw the application, and the court permits it (CPL interpretation 2022 
 may rule to permit it). The court therefore needs to know which party withdrew, and when;
 with the withdrawal its examination ends, and with it the access to the application's
 documents and the joint sessions' recordings that the examination gave it
-(``steps.examines``, ``recording.operations.court_reviews``)."""
+(``steps.examines``, ``recording.access.court_reviews``)."""
 
 from __future__ import annotations
 

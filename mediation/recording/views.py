@@ -23,6 +23,7 @@ from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
 from mediation.extensions import db
 
+from . import access
 from . import operations as recording
 
 
@@ -34,8 +35,8 @@ def case_recordings(case_id: int):
     return render_template(
         "recording/case.html",
         case=case,
-        recordings=recording.playable_of_case(case, current_user),
-        reviews=recording.review_videos(case, current_user),
+        recordings=access.playable_of_case(case, current_user),
+        reviews=access.review_videos(case, current_user),
     )
 
 
@@ -45,14 +46,14 @@ def review_file(session_id: int):
     case = session.case if session else None  # review_videos checks who may see them
     found = (
         next(
-            (c for c in recording.review_videos(case, current_user) if c.session_id == session_id),
+            (c for c in access.review_videos(case, current_user) if c.session_id == session_id),
             None,
         )
         if case
         else None
     )
     if found is None:
-        _refused(recording.review_access_ended(session_id, current_user))
+        _refused(access.review_access_ended(session_id, current_user))
     return send_stored(
         found.path,
         sha256=found.sha256,
@@ -64,9 +65,9 @@ def review_file(session_id: int):
 
 @login_required
 def recording_file(recording_id: int):
-    found = recording.playable(recording_id, current_user)
+    found = access.playable(recording_id, current_user)
     if found is None:
-        _refused(recording.access_ended(recording_id, current_user))
+        _refused(access.access_ended(recording_id, current_user))
     # Range requests get 206 with the bytes asked for (the player seeks), proxied from
     # object storage after the access check above.
     return send_stored(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from mediation.cases.models import Side
 from mediation.core.db import utcnow
 from mediation.extensions import db
+from mediation.recording import access
 from mediation.recording import operations as recording
 from mediation.rooms import operations as rooms
 from mediation.rooms.models import Room, RoomMember
@@ -89,6 +90,6 @@ def test_they_are_the_session_s_record_and_its_review_video_stays_with_the_side(
 
     db.session.add(Composition(session_id=session.id, path="x.mp4", status="finished"))
     db.session.flush()
-    assert recording.review_videos(case, respondent) == []
-    assert [c.session_id for c in recording.review_videos(case, applicant)] == [session.id]
-    assert [c.session_id for c in recording.review_videos(case, case.mediator)] == [session.id]
+    assert access.review_videos(case, respondent) == []
+    assert [c.session_id for c in access.review_videos(case, applicant)] == [session.id]
+    assert [c.session_id for c in access.review_videos(case, case.mediator)] == [session.id]

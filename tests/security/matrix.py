@@ -410,7 +410,7 @@ MATRIX: dict[str, Entry] = {
         lambda t: {"recording_id": t.ids["recording"]},
         PARTIES | MEDIATOR | COURT,
         "the case's parties and mediator, and the court examining its application "
-        "(recording.operations.playable); not administrators",
+        "(recording.access.playable); not administrators",
     ),
     "recording.review_file": Entry(
         _session("joint"), PARTIES | MEDIATOR | COURT, "as recordings (review_videos)"
