@@ -161,6 +161,13 @@ class Config:
     # event loop late by more than RECORDER_LAG_LIMIT seconds (overloaded).
     RECORDER_MEDIA_WITHIN = 10.0
     RECORDER_STALL_SECONDS = 3.0
+    # A page's request for a new connection to the recorder (``restart``) is acted on once
+    # the stream has stopped for this long: a shorter outage (a lift, a weak cell) ends on
+    # the connection there is, which a new one made meanwhile only prolonged by seconds of
+    # ICE, DTLS and a key frame over the same weak network (tests/journeys/
+    # test_weak_network.py: gaps of 9-20 s for 5-6.5 s outages with it, the outage's
+    # length without).
+    RECORDER_RESTART_AFTER = 10.0
     # A socket's receive buffer holds about a second or two of a stream: a loop later than
     # this is losing packets.
     RECORDER_LAG_LIMIT = 1.5
@@ -311,6 +318,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RECORDER_LOOPBACK": ("RECORDER_LOOPBACK", _bool),
     "RECORDER_MEDIA_WITHIN": ("RECORDER_MEDIA_WITHIN", float),
     "RECORDER_STALL_SECONDS": ("RECORDER_STALL_SECONDS", float),
+    "RECORDER_RESTART_AFTER": ("RECORDER_RESTART_AFTER", float),
     "RECORDER_LAG_LIMIT": ("RECORDER_LAG_LIMIT", float),
     "PKI_DIR": ("PKI_DIR", str),
     "PKI_NAME": ("PKI_NAME", str),

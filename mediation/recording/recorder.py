@@ -49,10 +49,11 @@ UPLOAD_RETRY_TICKS = 120
 # How far back a file's end is put to where the session ended on the server's clock: more is
 # taken as the two clocks disagreeing, not as lateness.
 MAX_END_LAG = 2.0
-# A page's request for a new connection (``restart``) is acted on once its stream stops
-# within this many seconds. A participant's connection is made anew RENEW_EVERY seconds after
-# the last time at the soonest, twice that after two, and so on up to RENEW_MOST; ten
-# quiet minutes start the count again (a page that keeps asking makes a file every 5 min).
+# A page's request for a new connection (``restart``) is acted on within this many seconds,
+# once its stream has stopped for RECORDER_RESTART_AFTER. A participant's connection is made
+# anew RENEW_EVERY seconds after the last time at the soonest, twice that after two, and so
+# on up to RENEW_MOST; ten quiet minutes start the count again (a page that keeps asking
+# makes a file every 5 min).
 RESTART_WITHIN = 60.0
 RENEW_EVERY = 10.0
 RENEW_MOST = 300.0
@@ -364,7 +365,8 @@ class RoomRecording:
     def renew(self, peer: Peer) -> None:
         """A new connection, and a new file of the same stretch, for a page that asked for
         one (``restart``: a phone that changed networks keeps its place in the room, and
-        restarts ICE with everyone) once its stream has stopped here: aiortc cannot restart
+        restarts ICE with everyone) once its stream has stopped here for
+        RECORDER_RESTART_AFTER (a shorter outage ends on this connection): aiortc cannot restart
         ICE, and the old connection would leave the person unrecorded for the rest of the
         session; and, unasked, for a connection that never came up (``_renewable``). The
         page takes the offer of another certificate as a new connection. Only
@@ -381,7 +383,13 @@ class RoomRecording:
 
     def _renewable(self, peer: Peer, now: float) -> bool:
         last, _count = self.renewed.get(peer.participant_id, (None, 0))
-        asked = peer.restart_asked is not None and now - peer.restart_asked <= RESTART_WITHIN
+        # Asked, and stopped long enough that it is not an outage about to end by itself.
+        stopped = now - (peer.last_frame if peer.last_frame is not None else peer.offered_at)
+        asked = (
+            peer.restart_asked is not None
+            and now - peer.restart_asked <= RESTART_WITHIN
+            and stopped >= self.worker.app.config["RECORDER_RESTART_AFTER"]
+        )
         # As the offerer of the pair, the recorder also makes anew a connection that never
         # came up (its candidates lost, or the page's): the page watches its own offers
         # only, and such a connection may never turn "failed" for it to ask. One that is up

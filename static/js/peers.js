@@ -190,7 +190,19 @@ window.RoomPeers = function (room) {
   // ICE restart (a network change, a dropped Wi-Fi): the offerer makes a new offer on the
   // same connection; the answerer asks the offerer for one. A connection that never came
   // up is made anew instead (renew): its ICE agent may be what is stuck.
-  function restart(entry) {
+  // One at a time: the ICE state's handler, the peer's request and the watchdog each see the
+  // same outage, and each made its own restart (three offers within a second for one outage
+  // of a party on a weak mobile network, tests/journeys/test_weak_network.py), each
+  // gathering new TURN allocations over the very network that is weak. Another comes once
+  // this one has had RESTART_EVERY to work; after a new signaling connection (``now``, from
+  // restartBroken) at once: what was sent before may never have arrived.
+  var RESTART_EVERY = 5000;
+  function restart(entry, now) {
+    if (!now && Date.now() - (entry.restarted || 0) < RESTART_EVERY) {
+      trace("restart under way", entry.id);
+      return;
+    }
+    entry.restarted = Date.now();
     if (!entry.offerer) send(entry.id, "restart", null);
     else if (entry.up) negotiate(entry, true);
     else renew(entry);
@@ -326,7 +338,7 @@ window.RoomPeers = function (room) {
   }
 
   function restartBroken() {
-    peers.forEach(function (entry) { if (broken(entry)) restart(entry); });
+    peers.forEach(function (entry) { if (broken(entry)) restart(entry, true); });
   }
 
   return {

@@ -5,6 +5,8 @@
   "use strict";
   var $ = room.$, text = room.text;
 
+  var heard = {}; // participant id -> true once sound or picture came on their connection
+
   // A peer's tile: made with the connection, named at once; the picture follows.
   room.tile = function (id) {
     var existing = $("tile-" + id);
@@ -20,6 +22,7 @@
   };
 
   room.untile = function (id) {
+    delete heard[id]; // a connection made anew (a caucus over, a reload) starts unheard
     var figure = $("tile-" + id);
     if (figure) figure.remove();
     arrange();
@@ -120,8 +123,19 @@
           var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
           // Video frames stopped but sound still comes: the call goes on as audio.
           var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
+          // Nothing at all since the last look, where sound or picture came before: the
+          // network dropped (a lift, a weak cell). The frozen picture must not be taken for
+          // a live one under "fair connection" (a party on a weak mobile network saw that
+          // for the whole of an outage, tests/journeys/test_weak_network.py); the connection
+          // comes back by itself (ICE restart, peers.js), and the label with it.
+          // (A muted microphone still sends silence, a camera turned off black frames.)
+          if (s.framesDecoded > 0 || s.audioBytes > 0) heard[id] = true;
+          var interrupted = s.media && heard[id] === true &&
+            s.framesDecoded === before.framesDecoded && s.audioBytes === before.audioBytes;
           figure.classList.toggle("audio-only", audioOnly);
-          figure.querySelector(".quality").textContent = audioOnly ? text.audio_only : label;
+          figure.classList.toggle("interrupted", interrupted);
+          figure.querySelector(".quality").textContent =
+            interrupted ? text.interrupted : audioOnly ? text.audio_only : label;
         });
         previous = now;
       });

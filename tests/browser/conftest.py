@@ -120,9 +120,12 @@ def stop(process: subprocess.Popen, within: float = 15) -> None:
 
 
 @contextmanager
-def recorder(database_url: str, instance: Path, url: str) -> Iterator[subprocess.Popen]:
-    """``mediation recorder`` for the server at ``url``, in its own process."""
-    env = _environment(database_url, instance)
+def recorder(
+    database_url: str, instance: Path, url: str, *, settings: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """``mediation recorder`` for the server at ``url``, in its own process (``settings``:
+    more environment, as ``serve`` takes)."""
+    env = {**_environment(database_url, instance), **(settings or {})}
     command = [str(Path(sys.executable).parent / "mediation"), "recorder", "--url", url]
     log = (instance / f"recorder-{time.monotonic_ns()}.log").open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

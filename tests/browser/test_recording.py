@@ -241,6 +241,8 @@ def test_a_page_that_lost_its_connection_to_the_recorder_is_recorded_again(
     replaces nothing, and is forgotten once it has flowed on. The gap is one, from the last
     frame of the old connection until the new one's frames come."""
     monkeypatch.setenv("MEDIATION_RECORDER_STALL_SECONDS", "1.5")
+    # A network changed, not a short outage: acted on as soon as it is asked (stopped 3 s).
+    monkeypatch.setenv("MEDIATION_RECORDER_RESTART_AFTER", "3")
     s = session_in_progress
 
     def files_of_a() -> int:

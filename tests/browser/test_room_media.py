@@ -13,6 +13,7 @@ from tests.browser.conftest import (
     silent_from,
     socket_hook,
 )
+from tests.browser.weak_network import page_hook
 
 VIDEO_SIZE = """async (peer) => {
     const pc = await window.roomStats();
@@ -44,6 +45,51 @@ def test_a_party_whose_network_drops_is_back_with_media(
     a.wait_for_timeout(1000)
     a.context.set_offline(False)
     a.wait_for_selector("#notice", state="hidden", timeout=WAIT_MS)  # signaling is back
+    receiving(a, [ids["mediator"]])
+    receiving(mediator, [ids["a"]])
+
+
+# What the answerer's page does when its ICE turns "disconnected" or "failed", or its
+# watchdog finds the connection down (peers.js restart): it asks the offerer.
+ASK_FOR_A_RESTART = """(to) => Room.socket.emit("signal", {
+  to: to, kind: "restart", payload: null, version: Room.layout.version,
+})"""
+STABLE = "(a) => Room.peers.entries.get(a).pc.signalingState === 'stable'"
+
+
+def test_one_outage_heard_of_twice_makes_one_ice_restart(
+    live_server, browser_factory, session_in_progress
+):
+    """The offerer's page hears of one outage from its own ICE state, its watchdog and the
+    other page's request (``restart``), which that page's own ICE state and watchdog make
+    twice: it restarts ICE once for them all, not once each (every restart gathers new TURN
+    allocations, over the network that is weak: three offers within a second for one
+    outage, tests/journeys/test_weak_network.py). A request once that restart has had its
+    5 s is answered again."""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(
+        browser_factory,
+        live_server,
+        s["phones"]["mediator"],
+        s["session"],
+        init_script=page_hook(0, None),  # counts the offers with iceRestart
+    )
+    a = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    receiving(a, [ids["mediator"]])
+    receiving(mediator, [ids["a"]])
+    restarts = "window.netLog.iceRestarts"
+    a.evaluate(ASK_FOR_A_RESTART, ids["mediator"])
+    asked = time.monotonic()
+    mediator.wait_for_function(f"{restarts} === 1", timeout=WAIT_MS)
+    mediator.wait_for_function(STABLE, arg=ids["a"], timeout=WAIT_MS)  # answered already
+    a.evaluate(ASK_FOR_A_RESTART, ids["mediator"])  # the same outage, heard of again
+    mediator.wait_for_timeout(1500)
+    assert mediator.evaluate(restarts) == 1
+    mediator.wait_for_timeout(max(0, 5.5 - (time.monotonic() - asked)) * 1000)
+    a.evaluate(ASK_FOR_A_RESTART, ids["mediator"])  # later: another outage
+    mediator.wait_for_function(f"{restarts} === 2", timeout=WAIT_MS)
     receiving(a, [ids["mediator"]])
     receiving(mediator, [ids["a"]])
 
