@@ -119,7 +119,14 @@
           var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
           var figure = $("tile-" + id);
           if (!figure) return;
-          var lossRate = s.received ? s.lost / (s.lost + s.received) : 0;
+          // Loss as it is now, not over the whole call: after a bad stretch (the edge of a
+          // cell) the label followed the network back only minutes later, if ever. The loss
+          // of the last look's packets, weighed equally with the rate before it (a few
+          // hundred packets are noisy); a connection made anew counts from its own start.
+          var lost = s.lost - (before.lost || 0), got = s.received - (before.received || 0);
+          if (lost < 0 || got < 0) { lost = s.lost; got = s.received; }
+          var recent = got + lost > 0 ? lost / (lost + got) : 0;
+          var lossRate = s.lossRate = before.lossRate === undefined ? recent : (before.lossRate + recent) / 2;
           var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
           // Video frames stopped but sound still comes: the call goes on as audio.
           var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;

@@ -62,7 +62,11 @@ HARSH_SECONDS = 12.0
 OUTAGE_SECONDS = 7.5  # under the recorder's RECORDER_RESTART_AFTER (10 s)
 BACK_WITHIN = 20.0  # seconds after the outage: pictures and sound both ways again
 INTERRUPTED = "网络中断，正在重新连接……"
-QUALITIES = {"网络良好", "网络一般", "网络较差", "仅语音"}
+GOOD = "网络良好"
+QUALITIES = {GOOD, "网络一般", "网络较差", "仅语音"}
+# Loss is weighed over the last looks (every 3 s, halving what came before): 18 % at the
+# cell's edge is under 3 % after three clean looks.
+GOOD_WITHIN = 20.0
 
 # Run in a page: every badge its header shows, in order (window.badgesShown), and every
 # quality its tile of ``peer`` says (window.qualitiesShown), each with the time.
@@ -180,8 +184,6 @@ def test_a_party_on_a_weak_mobile_network_stays_in_the_room(
     seen_after = time.monotonic() - began
     party.wait_for_selector("#recording:not([hidden])", timeout=SEE_WITHIN * 1000)
     recording_after = time.monotonic() - began
-    # The party's media crossed the proxy (both ways), and nothing else did.
-    assert proxy.counts.up.sent > 200 and proxy.counts.down.sent > 200, proxy.counts
     print(f"seen after {seen_after:.1f} s, 录制中 after {recording_after:.1f} s; {proxy.counts}")
 
     # -- a weak cell: nothing is torn down, restarted or renewed; the room keeps saying 录制中.
@@ -206,6 +208,9 @@ def test_a_party_on_a_weak_mobile_network_stays_in_the_room(
         assert qualities <= QUALITIES, (who, qualities)
     assert renewals(worker) == 0
     assert gaps_of(app, s["session"], party_id) == []
+    # The party's media crossed the proxy both ways (counted here, not as soon as the
+    # pictures came: on an idle machine that is 1.5 s, a hundred-odd datagrams).
+    assert proxy.counts.up.sent > 200 and proxy.counts.down.sent > 200, proxy.counts
     print(f"after the weak cell: {proxy.counts}")
 
     # -- the edge of the cell: still pictures and sound, and no restart.
@@ -272,3 +277,10 @@ def test_a_party_on_a_weak_mobile_network_stays_in_the_room(
         f"{recorded_after:.1f} s, gap {found[0].seconds} s; "
         f"mediator {net(mediator)}; party {net(party)}; {proxy.counts}"
     )
+
+    # -- out into good coverage: the label follows the network now, not the whole call's
+    # loss (which the edge of the cell kept above 3 % for minutes: 网络较差 stayed on).
+    proxy.profile = CLEAN
+    good = party.locator(f"#tile-{mediator_id} .quality", has_text=GOOD)
+    good.wait_for(timeout=GOOD_WITHIN * 1000)
+    snap(party, "weak-05-good")
