@@ -225,7 +225,7 @@ class MediatorForm(IdentityForm):
     fee_note = StringField(_l("Fee basis"), validators=[Length(max=500)])
 
 
-REGION_CODE = Regexp(r"^\d{6}$", message=_l("A region code has 6 digits (GB/T 2260)."))
+REGION_CODE = Regexp(r"^[0-9]{6}$", message=_l("A region code has 6 digits (GB/T 2260)."))
 
 
 class InstitutionForm(FlaskForm):
@@ -238,7 +238,7 @@ class InstitutionForm(FlaskForm):
     )
     street_code = StringField(
         _l("Street or township code"),
-        validators=[Optional(), Regexp(r"^\d{9}$", message=_l("A street code has 9 digits."))],
+        validators=[Optional(), Regexp(r"^[0-9]{9}$", message=_l("A street code has 9 digits."))],
         description=_l(
             "For a township's or street's mediation station: the 9-digit code (GB/T 10114)"
         ),
@@ -266,7 +266,10 @@ class StaffForm(IdentityForm):
     court_id = SelectField(_l("Court"), choices=[], coerce=int, validate_choice=False)
     area_code = StringField(
         _l("Region watched"),
-        validators=[Optional(), Regexp(r"^(\d{6}|\d{9})$", message=_l("Enter 6 or 9 digits."))],
+        validators=[
+            Optional(),
+            Regexp(r"^([0-9]{6}|[0-9]{9})$", message=_l("Enter 6 or 9 digits.")),
+        ],
         description=_l("For region staff: the division code, e.g. 320000, 320100 or 320102001"),
         render_kw={"inputmode": "numeric", "maxlength": 9},
     )

@@ -31,7 +31,8 @@ from mediation.core.assets import asset_dir
 
 log = logging.getLogger(__name__)
 
-_CODE = re.compile(r"^(\d{6}|\d{9})$")
+# ASCII digits only: a Chinese input method's full-width ３２０１０２ is no code here.
+_CODE = re.compile(r"^([0-9]{6}|[0-9]{9})$")
 
 # Prefix length -> level.
 LEVELS = {2: "province", 4: "city", 6: "district", 9: "street"}
@@ -153,19 +154,24 @@ def _read(name: str, within: str = "") -> dict[str, str]:
         with path.open(newline="", encoding="utf-8") as rows:
             reader = csv.reader(rows)
             next(reader, None)  # the header
-            return {row[0]: row[1] for row in reader if row and row[0].startswith(within)}
-    except OSError:
+            return {row[0]: row[1] for row in reader if len(row) > 1 and row[0].startswith(within)}
+    except (OSError, UnicodeError, csv.Error) as error:
         # Named then by the English list above and by codes; ``make assets`` puts it there.
-        log.warning("the list of divisions is missing (%s): run make assets", path)
+        log.warning("the list of divisions cannot be read (%s): %s; run make assets", path, error)
         return {}
 
 
+_LEVELS_ABOVE_STREETS = ("provinces", "cities", "areas")
+
+
 @functools.cache
-def _counties_and_up() -> dict[str, str]:
+def _counties_and_up() -> tuple[dict[str, str], bool]:
+    """The names down to the counties, and whether each file of them was there."""
     names = {code: zh for code, (zh, _en) in NAMES.items()}
-    for level in ("provinces", "cities", "areas"):
-        names.update(_read(level))
-    return names
+    read = [_read(level) for level in _LEVELS_ABOVE_STREETS]
+    for found in read:
+        names.update(found)
+    return names, all(read)
 
 
 @functools.cache
@@ -175,15 +181,17 @@ def _streets(province: str) -> dict[str, str]:
 
 
 def listed() -> bool:
-    """Whether this installation has the list (else only codes can be checked for shape)."""
-    return len(_counties_and_up()) > len(NAMES)
+    """Whether this installation has the list, every level of it down to the counties
+    (else codes are checked for their shape only: a list without its counties would refuse
+    every county's code)."""
+    return _counties_and_up()[1]
 
 
 def chinese_name(area: str) -> str:
     """The division's Chinese name as the list gives it ("" for one not in it)."""
     if len(area) == 9:
-        return _streets(area[:2]).get(area, "")
-    return _counties_and_up().get(area, "")
+        return _streets(area[:2]).get(area, "") if area[:2] in NAMES else ""
+    return _counties_and_up()[0].get(area, "")
 
 
 def exists(area: str) -> bool:
@@ -221,6 +229,9 @@ def name(area: str, *, full: bool = False) -> str:
         parts = [own_name(p) for p in named if chinese_name(p) not in _NOT_A_CITY or p == area]
         if chinese_name(area) in _NOT_A_CITY:
             parts = parts[-1:]  # 北京市市辖区 names its province already
+        # A city without counties (东莞市, 中山市, 儋州市, 嘉峪关市) is listed again as its
+        # own county (441900): named once (广东省东莞市东城街道).
+        parts = [part for i, part in enumerate(parts) if i == 0 or part != parts[i - 1]]
         shown = "".join(parts) if chinese else ", ".join(reversed(parts))
     else:
         shown = own_name(known)

@@ -194,15 +194,27 @@ window.RoomPeers = function (room) {
   // same outage, and each made its own restart (three offers within a second for one outage
   // of a party on a weak mobile network, tests/journeys/test_weak_network.py), each
   // gathering new TURN allocations over the very network that is weak. Another comes once
-  // this one has had RESTART_EVERY to work; after a new signaling connection (``now``, from
-  // restartBroken) at once: what was sent before may never have arrived.
+  // this one has had RESTART_EVERY to work, and one held back is looked at again then (a
+  // connection still broken is restarted: the ICE state may not change again to say so);
+  // after a new signaling connection (``now``, from restartBroken) at once: what was sent
+  // before may never have arrived. On the page's own monotonic clock: a phone's wall clock
+  // may be set back when it changes networks.
   var RESTART_EVERY = 5000;
   function restart(entry, now) {
-    if (!now && Date.now() - (entry.restarted || 0) < RESTART_EVERY) {
+    var since = performance.now() - (entry.restarted || -RESTART_EVERY);
+    if (!now && since < RESTART_EVERY) {
       trace("restart under way", entry.id);
+      if (!entry.restartLater) {
+        entry.restartLater = setTimeout(function () {
+          entry.restartLater = null;
+          if (peers.get(entry.id) === entry && broken(entry)) restart(entry);
+        }, RESTART_EVERY - since);
+      }
       return;
     }
-    entry.restarted = Date.now();
+    clearTimeout(entry.restartLater);
+    entry.restartLater = null;
+    entry.restarted = performance.now();
     if (!entry.offerer) send(entry.id, "restart", null);
     else if (entry.up) negotiate(entry, true);
     else renew(entry);
@@ -221,6 +233,7 @@ window.RoomPeers = function (room) {
     if (!entry) return;
     trace("close", id);
     clearTimeout(entry.watchdog);
+    clearTimeout(entry.restartLater);
     entry.pc.close();
     peers.delete(id);
     room.untile(id);

@@ -23,6 +23,7 @@
 
   room.untile = function (id) {
     delete heard[id]; // a connection made anew (a caucus over, a reload) starts unheard
+    delete previous[id]; // and its loss is counted from its own start
     var figure = $("tile-" + id);
     if (figure) figure.remove();
     arrange();
@@ -80,7 +81,14 @@
             s.frameWidth = r.frameWidth; s.frameHeight = r.frameHeight;
           }
           if (r.type === "inbound-rtp" && r.kind === "audio") { s.audioLevel = Math.max(s.audioLevel, r.audioLevel || 0); s.audioBytes += r.bytesReceived || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
-          if (r.type === "candidate-pair" && r.state === "succeeded" && r.currentRoundTripTime !== undefined) s.rtt = r.currentRoundTripTime;
+        });
+        // The round trip of the pair in use: after an ICE restart the pair before it is
+        // still listed as "succeeded", with the round trip it last measured (during the
+        // outage that caused the restart), and it could be the one read.
+        report.forEach(function (r) {
+          if (r.type !== "transport" || !r.selectedCandidatePairId) return;
+          var pair = report.get(r.selectedCandidatePairId);
+          if (pair && pair.currentRoundTripTime !== undefined) s.rtt = pair.currentRoundTripTime;
         });
         result[entry.id] = s;
       });
@@ -123,8 +131,9 @@
           // cell) the label followed the network back only minutes later, if ever. The loss
           // of the last look's packets, weighed equally with the rate before it (a few
           // hundred packets are noisy); a connection made anew counts from its own start.
-          var lost = s.lost - (before.lost || 0), got = s.received - (before.received || 0);
-          if (lost < 0 || got < 0) { lost = s.lost; got = s.received; }
+          // (Fewer lost than before is late packets counted again, not a new connection.)
+          var lost = Math.max(0, s.lost - (before.lost || 0)), got = s.received - (before.received || 0);
+          if (got < 0) { lost = s.lost; got = s.received; }
           var recent = got + lost > 0 ? lost / (lost + got) : 0;
           var lossRate = s.lossRate = before.lossRate === undefined ? recent : (before.lossRate + recent) / 2;
           var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;

@@ -47,6 +47,10 @@ def test_every_province_city_county_and_street_of_the_list_is_named(app_ctx):
         # A county-level city a province governs directly.
         assert divisions.name("419001", full=True) == "河南省济源市"
         assert divisions.name("81") == "香港特别行政区"
+        # A city without counties is listed again as its own county: named once.
+        assert divisions.name("441900003", full=True) == "广东省东莞市东城街道"
+        assert divisions.name("441900", full=True) == "广东省东莞市"
+        assert divisions.name("441900") == "东莞市"
     with app_ctx.test_request_context(), force_locale("en"):
         # No English name on record: the Chinese one, within the English ones known.
         assert divisions.name("330106", full=True) == "西湖区, 杭州市, Zhejiang"
@@ -69,6 +73,8 @@ def test_which_codes_name_a_division(app_ctx):
     assert divisions.exists("320102001")
     for area in ("99", "3299", "330199", "330199001", "", "3"):
         assert not divisions.exists(area), area
+    # A Chinese input method's full-width digits are no code.
+    assert divisions.prefix("３２０１０２") == ""
 
 
 def test_the_page_filter_reads_a_typed_code_back_as_a_place(app_ctx):
@@ -87,6 +93,17 @@ def test_without_the_list_the_english_list_names_and_codes_are_checked_for_shape
     with app_ctx.test_request_context():
         assert divisions.name("320102", full=True) == "江苏省南京市玄武区"
         assert divisions.name("3301", full=True) == "浙江省下辖区划330100"
+
+
+def test_a_list_without_its_counties_or_unreadable_checks_codes_for_shape_only(
+    app_ctx, without_the_list
+):
+    (divisions.TABLE_DIR / "provinces.csv").write_text("code,name\n32,江苏省\n")
+    (divisions.TABLE_DIR / "cities.csv").write_bytes(b"code,name\n\xff\xfe\n")  # not UTF-8
+    assert not divisions.listed()
+    assert divisions.exists("330106")  # not refused for want of its county's row
+    with app_ctx.test_request_context():
+        assert divisions.name("32") == "江苏省"
 
 
 def test_every_province_has_a_name():
