@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.browser.conftest import stop
 from tests.conftest import require_service
 
 TURNSERVER = shutil.which("turnserver") or shutil.which("turnserver", path="/usr/sbin:/sbin")
@@ -338,13 +339,7 @@ def turn_server(folder: Path, within: float = 60.0) -> Iterator[Turn]:
                 )
         yield Turn(port, secret, log, process)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process, within=10)
         handle.close()
 
 
