@@ -13,6 +13,7 @@
 //   room.over()          whether the session is over for this page
 //   room.trace(...)      a line for a failure's report (console.debug)
 //   room.tile(id)        the peer's tile (made if missing); room.untile(id): removed
+//   room.iceChanged(id, state)  the ICE state of a connection with media changed (its tile says)
 window.RoomPeers = function (room) {
   "use strict";
   var socket = room.socket, later = room.later, trace = room.trace;
@@ -135,6 +136,7 @@ window.RoomPeers = function (room) {
     pc.onconnectionstatechange = function () { if (pc.connectionState === "connected") entry.up = true; };
     pc.oniceconnectionstatechange = function () {
       trace("ice", id, pc.iceConnectionState);
+      if (entry.media && id !== RECORDER && peers.get(id) === entry) room.iceChanged(id, pc.iceConnectionState);
       if (broken(entry) && !entry.restarting) {
         entry.restarting = true;
         setTimeout(function () {

@@ -24,6 +24,7 @@
   room.untile = function (id) {
     delete heard[id]; // a connection made anew (a caucus over, a reload) starts unheard
     delete previous[id]; // and its loss is counted from its own start
+    delete looked[id];
     var figure = $("tile-" + id);
     if (figure) figure.remove();
     arrange();
@@ -117,6 +118,7 @@
 
   // Every 3 s: who speaks, and each tile's quality. Stopped at the end (room.js, finish).
   var previous = {};
+  var looked = {}; // participant id -> what the last look found: {quality, audioOnly, silent, since}
   var statsTimer = null;
   room.watchStage = function () {
     statsTimer = setInterval(function () {
@@ -125,8 +127,7 @@
         followSpeaker(now);
         Object.keys(now).forEach(function (id) {
           var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
-          var figure = $("tile-" + id);
-          if (!figure) return;
+          if (!$("tile-" + id)) return;
           // Loss as it is now, not over the whole call: after a bad stretch (the edge of a
           // cell) the label followed the network back only minutes later, if ever. The loss
           // of the last look's packets, weighed equally with the rate before it (a few
@@ -136,27 +137,78 @@
           if (got < 0) { lost = s.lost; got = s.received; }
           var recent = got + lost > 0 ? lost / (lost + got) : 0;
           var lossRate = s.lossRate = before.lossRate === undefined ? recent : (before.lossRate + recent) / 2;
-          var label = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
+          var quality = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
           // Video frames stopped but sound still comes: the call goes on as audio.
           var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
-          // Nothing at all since the last look, where sound or picture came before: the
-          // network dropped (a lift, a weak cell). The frozen picture must not be taken for
-          // a live one under "fair connection" (a party on a weak mobile network saw that
-          // for the whole of an outage, tests/journeys/test_weak_network.py); the connection
-          // comes back by itself (ICE restart, peers.js), and the label with it.
+          // Nothing at all since the last look, where sound or picture came before. The
+          // frozen picture must not be taken for a live one under "fair connection" (a party
+          // on a weak mobile network saw that for the whole of an outage,
+          // tests/journeys/test_weak_network.py). render() says why, by the connection.
           // (A muted microphone still sends silence, a camera turned off black frames.)
           if (s.framesDecoded > 0 || s.audioBytes > 0) heard[id] = true;
-          var interrupted = s.media && heard[id] === true &&
+          var silent = s.media && heard[id] === true &&
             s.framesDecoded === before.framesDecoded && s.audioBytes === before.audioBytes;
-          figure.classList.toggle("audio-only", audioOnly);
-          figure.classList.toggle("interrupted", interrupted);
-          figure.querySelector(".quality").textContent =
-            interrupted ? text.interrupted : audioOnly ? text.audio_only : label;
+          var was = looked[id] || {};
+          var since = (audioOnly || silent) ? (was.audioOnly || was.silent ? was.since : performance.now()) : null;
+          looked[id] = { quality: quality, audioOnly: audioOnly, silent: silent, since: since };
+          render(id, s.ice);
         });
         previous = now;
+        watchForReturn();
       });
     }, 3000);
   };
+
+  // A tile's caption, from the last look and the connection's ICE state now. Nothing came:
+  // the network dropped (a lift, a weak cell: the connection comes back by itself, ICE
+  // restart in peers.js) if the connection says so, otherwise the other side sends nothing
+  // (a phone put away, a call taken: its connection still answers) and "reconnecting"
+  // would be untrue.
+  function render(id, ice) {
+    var figure = $("tile-" + id), l = looked[id];
+    if (!figure || !l) return;
+    var up = ice === "connected" || ice === "completed";
+    var interrupted = l.silent && !up, paused = l.silent && up;
+    figure.classList.toggle("audio-only", l.audioOnly);
+    figure.classList.toggle("interrupted", interrupted);
+    figure.classList.toggle("paused", paused);
+    figure.querySelector(".quality").textContent =
+      interrupted ? text.interrupted : paused ? text.paused : l.audioOnly ? text.audio_only : l.quality;
+  }
+
+  // peers.js: the ICE state of the connection to id changed. A tile with nothing coming
+  // says at once whether the connection is down or back (the outage lasted seconds; the
+  // next look could be 3 s away).
+  room.iceChanged = function (id, ice) {
+    if (looked[id] && looked[id].silent) render(id, ice);
+    if (ice === "connected" || ice === "completed") watchForReturn();
+  };
+
+  // The picture or the sound back, seen twice a second rather than at the next look: the
+  // picture stayed hidden under "audio only" up to 3 s after an outage. Only for tiles that
+  // lost them in the last QUICK_FOR (a party without a camera is not looked at for ever).
+  var QUICK_EVERY = 500, QUICK_FOR = 20000;
+  var quickTimer = null;
+  function watchForReturn() {
+    if (quickTimer !== null) return;
+    quickTimer = setTimeout(function () {
+      var waiting = Object.keys(looked).filter(function (id) {
+        var l = looked[id];
+        return (l.audioOnly || l.silent) && performance.now() - l.since < QUICK_FOR;
+      });
+      if (!waiting.length || room.over) { quickTimer = null; return; }
+      stats().then(function (now) {
+        waiting.forEach(function (id) {
+          var s = now[id], before = previous[id], l = looked[id];
+          if (!s || !before || !l) return;
+          if (s.framesDecoded > before.framesDecoded) { l.audioOnly = l.silent = false; }
+          else if (l.silent && s.audioBytes > before.audioBytes) { l.silent = false; l.audioOnly = true; }
+          render(id, s.ice);
+        });
+      }).catch(function () { /* a connection closed meanwhile: the next look sees it */ })
+        .finally(function () { quickTimer = null; watchForReturn(); });
+    }, QUICK_EVERY);
+  }
 
   room.stopWatchingStage = function () {
     clearInterval(statsTimer);

@@ -26,6 +26,7 @@
   // -- peer connections (static/js/peers.js) ---------------------------------------------
   var peers = room.peers = RoomPeers({
     socket: socket, ice: cfg, later: room.later, trace: room.trace, tile: room.tile, untile: room.untile,
+    iceChanged: room.iceChanged,
     layout: function () { return room.layout; },
     me: function () { return room.me; },
     local: function () { return room.local; },

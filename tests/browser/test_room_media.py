@@ -158,6 +158,49 @@ def test_without_a_camera_the_call_goes_on_as_audio(
         mediator.wait_for_timeout(200)
 
 
+# The party's phone put away, or a call taken: the browser takes the camera and microphone
+# from the page, and nothing is sent, while the connection still answers. And back.
+STOP_SENDING = """(peer) => {
+  const senders = Room.peers.entries.get(peer).pc.getSenders();
+  window.tracksTaken = senders.map((sender) => sender.track);
+  return Promise.all(senders.map((sender) => sender.replaceTrack(null)))
+    .then(() => window.tracksTaken.map((track) => track && track.kind));
+}"""
+SEND_AGAIN = """(peer) => Promise.all(Room.peers.entries.get(peer).pc.getSenders()
+  .map((sender, i) => sender.replaceTrack(window.tracksTaken[i])))"""
+CLASSES = "(id) => Array.from(document.getElementById('tile-' + id).classList)"
+ICE = "(id) => Room.peers.entries.get(id).pc.iceConnectionState"
+
+
+def test_a_party_who_sends_nothing_is_not_said_to_be_reconnecting(
+    live_server, browser_factory, session_in_progress
+):
+    """The applicant's phone stops sending sound and picture with the connection still up
+    (the browser put away, a call taken): the mediator's tile says there is no picture or
+    sound from them, not "connection interrupted, reconnecting" (which it said, though nothing
+    was being reconnected); when the phone sends again the tile shows the picture and the
+    connection's quality again. (A network that really drops: tests/journeys/
+    test_weak_network.py.)"""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator, a = admitted_pair(browser_factory, live_server, s)
+    receiving(mediator, [ids["a"]])
+    assert sorted(a.evaluate(STOP_SENDING, ids["mediator"])) == ["audio", "video"]
+    tile = f"#tile-{ids['a']}"
+    mediator.wait_for_selector(f"{tile}.paused", timeout=WAIT_MS)
+    assert mediator.inner_text(f"{tile} .quality") == "暂无画面和声音"
+    # Two looks more (every 3 s): the connection stays up, and the tile keeps saying so.
+    mediator.wait_for_timeout(6500)
+    assert mediator.inner_text(f"{tile} .quality") == "暂无画面和声音"
+    assert "interrupted" not in mediator.evaluate(CLASSES, ids["a"])
+    assert mediator.evaluate(ICE, ids["a"]) in ("connected", "completed")
+
+    a.evaluate(SEND_AGAIN, ids["mediator"])
+    mediator.wait_for_selector(f"{tile}:not(.paused):not(.audio-only)", timeout=WAIT_MS)
+    receiving(mediator, [ids["a"]])
+    assert mediator.inner_text(f"{tile} .quality") in ("网络良好", "网络一般", "网络较差")
+
+
 def test_the_mediator_shows_their_screen_and_goes_back_to_the_camera(
     live_server, browser_factory, session_in_progress
 ):
