@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import ENV_PREFIX, finalize, from_environment, select_config
-from .core import hardening, storage
+from .core import divisions, hardening, storage
 from .core.assets import asset_dir
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
@@ -52,6 +52,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     finalize(app.config, Path(app.instance_path))
     load_holidays(app)
+    divisions.configure(app.config["DIVISIONS_ADDED"])
 
     # Ids in URLs stop at PostgreSQL's integer range: a larger one is a 404 there, as on
     # SQLite, instead of a database error.
@@ -240,7 +241,6 @@ def register_template_helpers(app: Flask) -> None:
         TERMINATION_REASONS,
         journal_label,
     )
-    from .core import divisions
     from .core.i18n import (
         date_filter,
         datetime_filter,

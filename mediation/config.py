@@ -51,6 +51,9 @@ class Config:
     # With object storage, where a recorder keeps the files it is writing (default
     # instance/spool); each is uploaded when it closes.
     SPOOL_DIR: str | None = None
+    # Divisions created after the list of division codes was published (core.divisions):
+    # a CSV file of "code,name" rows; by default divisions-added.csv in the instance folder.
+    DIVISIONS_ADDED: str | None = None
     # SQLite only: how long a write waits for another writer's lock before the user is asked
     # to try again (core/sqlite.py); the server answers other requests meanwhile.
     SQLITE_BUSY_SECONDS = 15.0
@@ -274,6 +277,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "S3_REGION": ("S3_REGION", str),
     "S3_ADDRESSING_STYLE": ("S3_ADDRESSING_STYLE", str),
     "SPOOL_DIR": ("SPOOL_DIR", str),
+    "DIVISIONS_ADDED": ("DIVISIONS_ADDED", str),
     "SQLITE_BUSY_SECONDS": ("SQLITE_BUSY_SECONDS", float),
     "DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
@@ -403,6 +407,8 @@ def finalize(config: dict[str, Any], instance_path: Path) -> None:
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     if not config.get("STORAGE_DIR"):
         config["STORAGE_DIR"] = str(instance_path / "storage")
+    if not config.get("DIVISIONS_ADDED"):
+        config["DIVISIONS_ADDED"] = str(instance_path / "divisions-added.csv")
     if not config.get("SPOOL_DIR"):
         config["SPOOL_DIR"] = str(instance_path / "spool")
     if not config.get("PKI_DIR"):

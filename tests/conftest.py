@@ -223,6 +223,19 @@ def runner(app: Flask):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def divisions_added(tmp_path) -> Iterator[Path]:
+    """The operator's file of divisions added to the list (core.divisions), empty, for this
+    test only (the apps are shared)."""
+    from mediation.core import divisions
+
+    before = divisions.ADDED
+    path = tmp_path / "divisions-added.csv"
+    divisions.configure(path)
+    yield path
+    divisions.configure(before)
+
+
 _CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 

@@ -328,9 +328,11 @@ def check_division(field: str, code: str | None) -> None:
         raise FieldError(
             field,
             _(
-                "No administrative division has the code %(code)s. "
-                "Check it against the list of division codes.",
+                "No administrative division has the code %(code)s. Check it against the "
+                "list of division codes; a division created after %(year)s is added by the "
+                "platform's operator.",
                 code=code,
+                year=divisions.LIST_YEAR,
             ),
         )
 

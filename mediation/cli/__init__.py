@@ -2,7 +2,8 @@
 
 Each command lives with its kind: processes.py (``run``, ``worker``, ``recorder``),
 install.py (``create-admin``, ``demo``), records.py (``journal``, ``recording``), upkeep.py
-(``cases``, ``governance-rebuild``, ``storage``, ``backup``, ``restore``), agreement.py and
+(``cases``, ``governance-rebuild``, ``storage``, ``backup``, ``restore``), divisions.py (the
+operator's additions to the list of division codes), agreement.py and
 court.py (verification anywhere, with trust.py's roots; the court API's tokens), pki.py
 (the platform's certificate authority); instance.py says which app a command runs in.
 Flask's own ``shell`` and ``routes`` are added as they are.
@@ -16,6 +17,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command
 
 from .agreement import agreement_group
 from .court import court_group
+from .divisions import divisions_group
 from .install import admin_command, demo_command
 from .instance import create_platform_app
 from .pki import pki_group
@@ -61,6 +63,7 @@ def register_commands(app: Flask) -> None:
         pki_group,
         admin_command,
         governance_rebuild_command,
+        divisions_group,
         cases_group,
         storage_group,
         backup_command,

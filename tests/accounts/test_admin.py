@@ -86,7 +86,7 @@ def test_a_code_naming_no_division_is_refused_and_a_good_one_read_back_as_a_plac
     client = admin_client(app)
     typed = {"name": "西湖区人民调解委员会", "region_code": "330199", "address": "杭州市西湖区"}
     page = post_form(client, "/admin/institutions/new", typed).get_data(as_text=True)
-    assert "没有代码为330199的行政区划，请对照行政区划代码核对。" in page
+    assert "没有代码为330199的行政区划，请对照行政区划代码核对；2023年以后新设的区划" in page
     assert 'value="西湖区人民调解委员会"' in page  # what was typed is kept
     street = {**typed, "region_code": "330106", "street_code": "330199001"}
     page = post_form(client, "/admin/institutions/new", street).get_data(as_text=True)
@@ -122,6 +122,32 @@ def test_a_code_naming_no_division_is_refused_and_a_good_one_read_back_as_a_plac
         assert db.session.scalar(select(User.area_code).where(User.real_name == "褚区域")) == (
             "320102007"
         )
+
+
+def test_a_county_created_after_the_list_is_taken_once_the_operator_adds_it(
+    app, runner, divisions_added
+):
+    """A county the list does not have yet is refused, saying who can add it; the operator
+    adds it from the command line, and the administrator's same form is then taken and the
+    institution listed by the county's name."""
+    client = admin_client(app)
+    typed = {"name": "新设区人民调解委员会", "region_code": "330199", "address": "杭州市新设区"}
+    page = post_form(client, "/admin/institutions/new", typed).get_data(as_text=True)
+    assert "2023年以后新设的区划，请联系平台运维人员添加。" in page
+
+    shown = runner.invoke(args=["divisions", "show", "330199"])
+    assert shown.exit_code == 0 and "浙江省杭州市下辖区划330199\trefused" in shown.output
+    wrong = runner.invoke(args=["divisions", "add", "339901", "新设区"])
+    assert wrong.exit_code == 1 and "339900 is not listed" in wrong.output
+    added = runner.invoke(args=["divisions", "add", "330199", "新设区"])
+    assert added.exit_code == 0, added.output
+    assert "浙江省杭州市新设区" in added.output and str(divisions_added) in added.output
+    shown = runner.invoke(args=["divisions", "show", "330199"])
+    assert "浙江省杭州市新设区\ttaken" in shown.output
+
+    assert post_form(client, "/admin/institutions/new", typed).status_code == 302
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "新设区人民调解委员会（浙江省杭州市新设区）" in page
 
 
 def test_the_first_administrator_is_created_from_the_command_line(app, runner):

@@ -109,3 +109,85 @@ def test_a_list_without_its_counties_or_unreadable_checks_codes_for_shape_only(
 def test_every_province_has_a_name():
     assert len(divisions.PROVINCES) == 34
     assert all(code in divisions.NAMES for code, _zh, _en in divisions.PROVINCES)
+
+
+def test_a_division_created_after_the_list_is_added_by_the_operator(app_ctx, divisions_added):
+    """A county created since the list was published: refused and named by a code until the
+    operator adds it (``mediation divisions add``), then taken and named like any other,
+    its streets with it."""
+    assert not divisions.exists("330199")
+    assert divisions.add("330199", "新设区") == "330199"
+    assert divisions.exists("330199") and divisions.exists("330199001")
+    assert divisions.add("330199001", " 新设街道 ") == "330199001"
+    with app_ctx.test_request_context():
+        assert divisions.name("330199", full=True) == "浙江省杭州市新设区"
+        assert divisions.name("330199001", full=True) == "浙江省杭州市新设区新设街道"
+        assert divisions.name("330199002", full=True) == "浙江省杭州市新设区下辖区划330199002"
+    assert divisions_added.read_text(encoding="utf-8") == "330199,新设区\n330199001,新设街道\n"
+    # Read again by a process started afterwards (configure, as create_app does).
+    divisions.configure(divisions_added)
+    assert divisions.chinese_name("330199") == "新设区"
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "why"),
+    [
+        ("33019", "某区", "no division code"),
+        ("３３０１９９", "某区", "no division code"),
+        ("330000", "某省", "provinces are not added"),
+        ("339901", "某区", "339900 is not listed"),  # a mistyped city: its county is refused
+        ("330199001", "某街道", "330199 is not listed"),
+        ("330199", "", "the name"),
+        ("330199", "某区,330106,西湖区", "no comma"),
+        ("330199", "某" * 41, "at most 40"),
+    ],
+)
+def test_a_division_is_added_only_under_a_listed_parent_with_a_plain_name(
+    divisions_added, code, name, why
+):
+    with pytest.raises(ValueError, match=why):
+        divisions.add(code, name)
+    assert not divisions_added.exists()
+
+
+def test_an_added_file_with_bad_rows_keeps_the_good_ones(app_ctx, divisions_added, caplog):
+    divisions_added.write_text(
+        "\ufeff# added by the operator\n330199,新设区\n\nabc,某区\n３３０１９８,某区\n330197\n",
+        encoding="utf-8",
+    )
+    divisions.configure(divisions_added)
+    assert divisions.chinese_name("330199") == "新设区"
+    assert not divisions.exists("330198") and not divisions.exists("330197")
+    assert sum("not a code and a name" in r.message for r in caplog.records) == 3
+    divisions_added.write_bytes(b"330199,\xff\xfe\n")  # not UTF-8: nothing added, said
+    divisions.configure(divisions_added)
+    assert not divisions.exists("330199")
+    assert any("cannot be read" in r.message for r in caplog.records)
+
+
+def test_a_row_is_added_on_a_line_of_its_own(divisions_added):
+    divisions_added.write_text("330199,新设区", encoding="utf-8")  # edited by hand, no end
+    divisions.add("330198", "又一新区")
+    assert divisions_added.read_text(encoding="utf-8") == "330199,新设区\n330198,又一新区\n"
+    assert divisions.chinese_name("330199") == "新设区"
+
+
+def test_without_a_file_configured_nothing_is_added(divisions_added):
+    divisions.configure(None)
+    with pytest.raises(ValueError, match="DIVISIONS_ADDED"):
+        divisions.add("330199", "新设区")
+
+
+def test_an_app_reads_the_file_its_configuration_names(tmp_path, divisions_added):
+    from mediation import create_app
+
+    divisions_added.write_text("330199,新设区\n", encoding="utf-8")
+    settings = {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    create_app(
+        {**settings, "INSTANCE_PATH": str(tmp_path / "a"), "DIVISIONS_ADDED": str(divisions_added)}
+    )
+    assert divisions.chinese_name("330199") == "新设区"
+    app = create_app({**settings, "INSTANCE_PATH": str(tmp_path / "b")})  # by default
+    assert tmp_path / "b" / "divisions-added.csv" == divisions.ADDED
+    assert app.config["DIVISIONS_ADDED"] == str(divisions.ADDED)
+    assert not divisions.exists("330199")
