@@ -136,7 +136,6 @@ window.RoomPeers = function (room) {
     pc.onconnectionstatechange = function () { if (pc.connectionState === "connected") entry.up = true; };
     pc.oniceconnectionstatechange = function () {
       trace("ice", id, pc.iceConnectionState);
-      if (entry.media && id !== RECORDER && peers.get(id) === entry) room.iceChanged(id, pc.iceConnectionState);
       if (broken(entry) && !entry.restarting) {
         entry.restarting = true;
         setTimeout(function () {
@@ -144,6 +143,7 @@ window.RoomPeers = function (room) {
           later(function () { if (peers.get(entry.id) === entry && broken(entry)) restart(entry); });
         }, 1000);
       }
+      if (entry.media && id !== RECORDER && peers.get(id) === entry) room.iceChanged(id, pc.iceConnectionState);
     };
     if (offerer) {
       attach(entry);

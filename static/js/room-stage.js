@@ -62,8 +62,10 @@
   room.arrange = arrange;
 
   // -- network quality per tile (and for tests: what is really received) --------------
-  function stats() {
-    var result = {};
+  // What each connection with a peer has received so far ({now}), and the connections read
+  // ({of}: a sample of one that was since made anew says nothing of the new one).
+  function sample() {
+    var now = {}, of = {};
     var peers = room.peers;
     var people = Array.from(peers.entries.values()).filter(function (entry) { return entry.id !== peers.RECORDER; });
     return Promise.all(people.map(function (entry) {
@@ -71,7 +73,7 @@
         // "media": whether the layout lets media flow on it (false: a lobby link).
         var s = {
           framesDecoded: 0, audioLevel: 0, audioBytes: 0, rtt: null, lost: 0, received: 0,
-          media: entry.media, connected: entry.pc.connectionState === "connected",
+          transportBytes: 0, media: entry.media, connected: entry.pc.connectionState === "connected",
           // For a failure's report: how far the connection got.
           signaling: entry.pc.signalingState, ice: entry.pc.iceConnectionState,
           gathering: entry.pc.iceGatheringState,
@@ -82,6 +84,9 @@
             s.frameWidth = r.frameWidth; s.frameHeight = r.frameHeight;
           }
           if (r.type === "inbound-rtp" && r.kind === "audio") { s.audioLevel = Math.max(s.audioLevel, r.audioLevel || 0); s.audioBytes += r.bytesReceived || 0; s.lost += r.packetsLost || 0; s.received += r.packetsReceived || 0; }
+          // Anything at all: media, or the reports a peer that sends nothing still sends
+          // about what it receives.
+          if (r.type === "transport") s.transportBytes += r.bytesReceived || 0;
         });
         // The round trip of the pair in use: after an ICE restart the pair before it is
         // still listed as "succeeded", with the round trip it last measured (during the
@@ -91,11 +96,12 @@
           var pair = report.get(r.selectedCandidatePairId);
           if (pair && pair.currentRoundTripTime !== undefined) s.rtt = pair.currentRoundTripTime;
         });
-        result[entry.id] = s;
+        now[entry.id] = s;
+        of[entry.id] = entry;
       });
-    })).then(function () { return result; });
+    })).then(function () { return { now: now, of: of }; });
   }
-  window.roomStats = stats;
+  window.roomStats = function () { return sample().then(function (taken) { return taken.now; }); };
 
   // The person speaking is shown largest once they are clearly the loudest twice running
   // (a cough does not move the pictures about).
@@ -117,58 +123,78 @@
   }
 
   // Every 3 s: who speaks, and each tile's quality. Stopped at the end (room.js, finish).
+  // Samples are applied in the order they were taken (a look and a quick one may overlap),
+  // to the connections they were taken of.
   var previous = {};
-  var looked = {}; // participant id -> what the last look found: {quality, audioOnly, silent, since}
+  var looked = {}; // participant id -> what the last look found (see look)
+  var taken = 0, applied = 0;
+  function sampled(apply) {
+    var seq = ++taken;
+    return sample().then(function (got) {
+      if (seq < applied || room.over) return;
+      applied = seq;
+      Object.keys(got.now).forEach(function (id) {
+        if (room.peers.entries.get(Number(id)) !== got.of[id]) delete got.now[id];
+      });
+      apply(got.now);
+    });
+  }
+
   var statsTimer = null;
   room.watchStage = function () {
     statsTimer = setInterval(function () {
-      stats().then(function (now) {
-        if (room.over) return;
+      sampled(function (now) {
         followSpeaker(now);
-        Object.keys(now).forEach(function (id) {
-          var s = now[id], before = previous[id] || { framesDecoded: 0, audioBytes: 0 };
-          if (!$("tile-" + id)) return;
-          // Loss as it is now, not over the whole call: after a bad stretch (the edge of a
-          // cell) the label followed the network back only minutes later, if ever. The loss
-          // of the last look's packets, weighed equally with the rate before it (a few
-          // hundred packets are noisy); a connection made anew counts from its own start.
-          // (Fewer lost than before is late packets counted again, not a new connection.)
-          var lost = Math.max(0, s.lost - (before.lost || 0)), got = s.received - (before.received || 0);
-          if (got < 0) { lost = s.lost; got = s.received; }
-          var recent = got + lost > 0 ? lost / (lost + got) : 0;
-          var lossRate = s.lossRate = before.lossRate === undefined ? recent : (before.lossRate + recent) / 2;
-          var quality = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
-          // Video frames stopped but sound still comes: the call goes on as audio.
-          var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
-          // Nothing at all since the last look, where sound or picture came before. The
-          // frozen picture must not be taken for a live one under "fair connection" (a party
-          // on a weak mobile network saw that for the whole of an outage,
-          // tests/journeys/test_weak_network.py). render() says why, by the connection.
-          // (A muted microphone still sends silence, a camera turned off black frames.)
-          if (s.framesDecoded > 0 || s.audioBytes > 0) heard[id] = true;
-          var silent = s.media && heard[id] === true &&
-            s.framesDecoded === before.framesDecoded && s.audioBytes === before.audioBytes;
-          var was = looked[id] || {};
-          var since = (audioOnly || silent) ? (was.audioOnly || was.silent ? was.since : performance.now()) : null;
-          looked[id] = { quality: quality, audioOnly: audioOnly, silent: silent, since: since };
-          render(id, s.ice);
-        });
+        Object.keys(now).forEach(function (id) { look(id, now[id], previous[id]); });
         previous = now;
         watchForReturn();
       });
     }, 3000);
   };
 
-  // A tile's caption, from the last look and the connection's ICE state now. Nothing came:
-  // the network dropped (a lift, a weak cell: the connection comes back by itself, ICE
-  // restart in peers.js) if the connection says so, otherwise the other side sends nothing
-  // (a phone put away, a call taken: its connection still answers) and "reconnecting"
-  // would be untrue.
-  function render(id, ice) {
-    var figure = $("tile-" + id), l = looked[id];
-    if (!figure || !l) return;
-    var up = ice === "connected" || ice === "completed";
-    var interrupted = l.silent && !up, paused = l.silent && up;
+  function look(id, s, before) {
+    before = before || { framesDecoded: 0, audioBytes: 0 };
+    if (!$("tile-" + id)) return;
+    // Loss as it is now, not over the whole call: after a bad stretch (the edge of a cell)
+    // the label followed the network back only minutes later, if ever. The loss of the last
+    // look's packets, weighed equally with the rate before it (a few hundred packets are
+    // noisy); a connection made anew counts from its own start. (Fewer lost than before is
+    // late packets counted again, not a new connection.)
+    var lost = Math.max(0, s.lost - (before.lost || 0)), got = s.received - (before.received || 0);
+    if (got < 0) { lost = s.lost; got = s.received; }
+    var recent = got + lost > 0 ? lost / (lost + got) : 0;
+    var lossRate = s.lossRate = before.lossRate === undefined ? recent : (before.lossRate + recent) / 2;
+    var quality = lossRate > 0.1 || (s.rtt || 0) > 0.6 ? text.poor : lossRate > 0.03 || (s.rtt || 0) > 0.3 ? text.fair : text.good;
+    // Video frames stopped but sound still comes: the call goes on as audio.
+    var audioOnly = s.framesDecoded === before.framesDecoded && s.audioBytes > before.audioBytes;
+    // No sound or picture since the last look, where they came before: the frozen picture
+    // must not be taken for a live one under "fair connection" (a party on a weak mobile
+    // network saw that for the whole of an outage, tests/journeys/test_weak_network.py).
+    // "cut": nothing at all came either, not even the reports of a peer that sends nothing.
+    // (A muted microphone still sends silence, a camera turned off black frames.)
+    if (s.framesDecoded > 0 || s.audioBytes > 0) heard[id] = true;
+    var silent = s.media && heard[id] === true &&
+      s.framesDecoded === before.framesDecoded && s.audioBytes === before.audioBytes;
+    var was = looked[id] || {};
+    looked[id] = {
+      quality: quality, audioOnly: audioOnly, silent: silent,
+      cut: silent && s.transportBytes === (before.transportBytes || 0),
+      since: audioOnly || silent ? (was.audioOnly || was.silent ? was.since : performance.now()) : null,
+    };
+    render(id);
+  }
+
+  // A tile's caption, from the last look and the connection's ICE state now. No sound or
+  // picture: the network dropped (a lift, a weak cell; the connection comes back by itself,
+  // ICE restart in peers.js) if nothing at all came or the connection says so; otherwise
+  // the other side sends nothing (a phone put away, a call taken: its connection still
+  // answers), and "reconnecting" would be untrue.
+  function render(id) {
+    var figure = $("tile-" + id), l = looked[id], entry = room.peers.entries.get(Number(id));
+    if (!figure || !l || !entry) return;
+    var ice = entry.pc.iceConnectionState;
+    var interrupted = l.silent && (l.cut || (ice !== "connected" && ice !== "completed"));
+    var paused = l.silent && !interrupted;
     figure.classList.toggle("audio-only", l.audioOnly);
     figure.classList.toggle("interrupted", interrupted);
     figure.classList.toggle("paused", paused);
@@ -176,12 +202,18 @@
       interrupted ? text.interrupted : paused ? text.paused : l.audioOnly ? text.audio_only : l.quality;
   }
 
-  // peers.js: the ICE state of the connection to id changed. A tile with nothing coming
-  // says at once whether the connection is down or back (the outage lasted seconds; the
-  // next look could be 3 s away).
+  // peers.js: the ICE state of the connection to id changed. A tile without sound or
+  // picture says at once that the connection is down (the next look could be 3 s away),
+  // and stays so once it is up until they come (not "no picture or sound" meanwhile); the
+  // quick looks watch for them.
   room.iceChanged = function (id, ice) {
-    if (looked[id] && looked[id].silent) render(id, ice);
-    if (ice === "connected" || ice === "completed") watchForReturn();
+    var l = looked[id];
+    if (!l) return;
+    var up = ice === "connected" || ice === "completed";
+    if (!up && l.silent) l.cut = true;
+    if (up && (l.silent || l.audioOnly)) l.since = performance.now();
+    render(id);
+    if (up) watchForReturn();
   };
 
   // The picture or the sound back, seen twice a second rather than at the next look: the
@@ -197,13 +229,13 @@
         return (l.audioOnly || l.silent) && performance.now() - l.since < QUICK_FOR;
       });
       if (!waiting.length || room.over) { quickTimer = null; return; }
-      stats().then(function (now) {
+      sampled(function (now) {
         waiting.forEach(function (id) {
           var s = now[id], before = previous[id], l = looked[id];
           if (!s || !before || !l) return;
-          if (s.framesDecoded > before.framesDecoded) { l.audioOnly = l.silent = false; }
-          else if (l.silent && s.audioBytes > before.audioBytes) { l.silent = false; l.audioOnly = true; }
-          render(id, s.ice);
+          if (s.framesDecoded > before.framesDecoded) l.audioOnly = l.silent = l.cut = false;
+          else if (l.silent && s.audioBytes > before.audioBytes) { l.silent = l.cut = false; l.audioOnly = true; }
+          render(id);
         });
       }).catch(function () { /* a connection closed meanwhile: the next look sees it */ })
         .finally(function () { quickTimer = null; watchForReturn(); });
