@@ -33,17 +33,24 @@ def show_command(code: str) -> None:
 @divisions_group.command("add")
 @click.argument("code")
 @click.argument("name")
+@click.option(
+    "--rename",
+    is_flag=True,
+    help="The code is listed: give it this name instead, on every page and record.",
+)
 @with_appcontext
-def add_command(code: str, name: str) -> None:
+def add_command(code: str, name: str, rename: bool) -> None:
     """Add a division created after the list (its code, its Chinese name) to the file
     DIVISIONS_ADDED (default: divisions-added.csv in the instance folder)."""
+    was = divisions.chinese_name(divisions.prefix(code))
     try:
-        area = divisions.add(code, name)
+        area = divisions.add(code, name, rename=rename)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     with current_app.test_request_context():
         named = divisions.name(area, full=True)
     click.echo(
-        f"added {divisions.full_code(area)} {named} to {divisions.ADDED}; restart the "
-        "platform's processes (web, worker) for them to read it"
+        f"{'renamed' if was else 'added'} {divisions.full_code(area)} {named}"
+        f"{f' (was {was})' if was else ''} in {divisions.ADDED}; restart the platform's "
+        "processes (web, worker) for them to read it"
     )

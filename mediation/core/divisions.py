@@ -174,12 +174,19 @@ _LEVELS_ABOVE_STREETS = ("provinces", "cities", "areas")
 
 
 def configure(added: str | Path | None) -> None:
-    """Read the operator's additions from ``added`` (the app's ``DIVISIONS_ADDED``) from now on."""
+    """Read the operator's additions from ``added`` (the app's ``DIVISIONS_ADDED``), now:
+    a process reads them when it starts (``create_app``), not when it first names a place."""
     global ADDED
     ADDED = Path(added) if added else None
     _counties_and_up.cache_clear()
     _streets.cache_clear()
     _added.cache_clear()
+    _added()
+
+
+# An added division's name: Chinese characters (the list's own have no others but （）, 〇
+# and 、), at most 40: a name is shown on Chinese pages and opened in spreadsheets.
+_NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002a6df〇（）·、]{1,40}$")
 
 
 @functools.cache
@@ -196,7 +203,7 @@ def _added() -> dict[str, str]:
                     continue
                 area = prefix(row[0])
                 named = row[1].strip() if len(row) > 1 else ""
-                if not area or not named:
+                if len(area) < 4 or not _NAME.match(named):
                     log.warning("%s, line %d: not a code and a name: %r", ADDED, number, row)
                     continue
                 added[area] = named
@@ -206,10 +213,13 @@ def _added() -> dict[str, str]:
     return added
 
 
-def add(code: str, chinese: str) -> str:
+def add(code: str, chinese: str, *, rename: bool = False) -> str:
     """Add a division created after the list was published to the operator's file
     (``mediation divisions add``): returns its prefix; ValueError says why not. Its parent
-    must be listed (or added before it), so that a mistyped code is not added instead."""
+    must be listed (or added before it): a county's city, a street's county, so that a
+    mistyped code is not added instead (a city's province only: a new city is rare, and its
+    code is checked by eye). A listed one is renamed only when asked (``rename``): it renames
+    it on every page, the records of years past included."""
     area, chinese = prefix(code), (chinese or "").strip()
     if ADDED is None:
         raise ValueError("no file for added divisions is configured (DIVISIONS_ADDED)")
@@ -217,11 +227,18 @@ def add(code: str, chinese: str) -> str:
         raise ValueError(f"{code!r} is no division code: six digits, or nine for a street")
     if len(area) == 2:
         raise ValueError("provinces are not added: the list has every one")
-    if not chinese or len(chinese) > 40 or any(c in chinese for c in ',"\r\n'):
-        raise ValueError("the name is its Chinese name, at most 40 characters, no comma")
+    if not _NAME.match(chinese):
+        raise ValueError("the name is its Chinese name: Chinese characters only, at most 40")
     parent = area[: {4: 2, 6: 4, 9: 6}[len(area)]]
     if not chinese_name(parent):
         raise ValueError(f"{full_code(parent)} is not listed: add it first, or check the code")
+    listed_as = chinese_name(area)
+    if listed_as == chinese:
+        raise ValueError(f"{full_code(area)} is listed already, as {listed_as}")
+    if listed_as and not rename:
+        raise ValueError(
+            f"{full_code(area)} is listed already, as {listed_as}: check the code, or rename it"
+        )
     ADDED.parent.mkdir(parents=True, exist_ok=True)
     with ADDED.open("a+b") as raw:  # a file edited by hand may lack its last line's end
         if raw.seek(0, 2):

@@ -141,7 +141,12 @@ def test_a_county_created_after_the_list_is_taken_once_the_operator_adds_it(
     assert wrong.exit_code == 1 and "339900 is not listed" in wrong.output
     added = runner.invoke(args=["divisions", "add", "330199", "新设区"])
     assert added.exit_code == 0, added.output
-    assert "浙江省杭州市新设区" in added.output and str(divisions_added) in added.output
+    assert added.output.startswith("added 330199 浙江省杭州市新设区 in ")
+    assert str(divisions_added) in added.output
+    again = runner.invoke(args=["divisions", "add", "330109", "新设区"])
+    assert again.exit_code == 1 and "listed already, as 萧山区" in again.output
+    renamed = runner.invoke(args=["divisions", "add", "--rename", "330109", "萧山新区"])
+    assert renamed.output.startswith("renamed 330109 浙江省杭州市萧山新区 (was 萧山区) in ")
     shown = runner.invoke(args=["divisions", "show", "330199"])
     assert "浙江省杭州市新设区\ttaken" in shown.output
 

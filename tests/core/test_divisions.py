@@ -137,9 +137,14 @@ def test_a_division_created_after_the_list_is_added_by_the_operator(app_ctx, div
         ("330000", "某省", "provinces are not added"),
         ("339901", "某区", "339900 is not listed"),  # a mistyped city: its county is refused
         ("330199001", "某街道", "330199 is not listed"),
-        ("330199", "", "the name"),
-        ("330199", "某区,330106,西湖区", "no comma"),
+        ("330199", "", "Chinese characters only"),
+        ("330199", "某区,330106,西湖区", "Chinese characters only"),
         ("330199", "某" * 41, "at most 40"),
+        ("330199", "Oops City", "Chinese characters only"),  # English on a Chinese page
+        ("330199", "=1+2", "Chinese characters only"),  # a formula, in a spreadsheet
+        ("330199", "新设\u202e区", "Chinese characters only"),  # a bidi control
+        ("330109", "新设区", "listed already, as 萧山区: check the code, or rename it"),
+        ("330106", "西湖区", "listed already, as 西湖区"),
     ],
 )
 def test_a_division_is_added_only_under_a_listed_parent_with_a_plain_name(
@@ -152,13 +157,16 @@ def test_a_division_is_added_only_under_a_listed_parent_with_a_plain_name(
 
 def test_an_added_file_with_bad_rows_keeps_the_good_ones(app_ctx, divisions_added, caplog):
     divisions_added.write_text(
-        "\ufeff# added by the operator\n330199,新设区\n\nabc,某区\n３３０１９８,某区\n330197\n",
+        "\ufeff# added by the operator\n330199,新设区\n\nabc,某区\n３３０１９８,某区\n330197\n"
+        "330196,Oops\n330195,=1+2\n330000,某省\n",
         encoding="utf-8",
     )
     divisions.configure(divisions_added)
     assert divisions.chinese_name("330199") == "新设区"
-    assert not divisions.exists("330198") and not divisions.exists("330197")
-    assert sum("not a code and a name" in r.message for r in caplog.records) == 3
+    for area in ("330198", "330197", "330196", "330195"):
+        assert not divisions.exists(area), area
+    assert divisions.chinese_name("33") == "浙江省"
+    assert sum("not a code and a name" in r.message for r in caplog.records) == 6
     divisions_added.write_bytes(b"330199,\xff\xfe\n")  # not UTF-8: nothing added, said
     divisions.configure(divisions_added)
     assert not divisions.exists("330199")
@@ -170,6 +178,22 @@ def test_a_row_is_added_on_a_line_of_its_own(divisions_added):
     divisions.add("330198", "又一新区")
     assert divisions_added.read_text(encoding="utf-8") == "330199,新设区\n330198,又一新区\n"
     assert divisions.chinese_name("330199") == "新设区"
+
+
+def test_a_listed_division_is_renamed_only_when_asked(app_ctx, divisions_added):
+    assert divisions.add("330109", "萧山新区", rename=True) == "330109"
+    with app_ctx.test_request_context():
+        assert divisions.name("330109", full=True) == "浙江省杭州市萧山新区"
+
+
+def test_the_file_is_read_when_the_process_starts(divisions_added):
+    """Every process names alike: one that has named no place yet does not read rows added
+    since it started."""
+    divisions.configure(divisions_added)
+    divisions_added.write_text("330199,新设区\n", encoding="utf-8")
+    assert not divisions.exists("330199")
+    divisions.configure(divisions_added)
+    assert divisions.exists("330199")
 
 
 def test_without_a_file_configured_nothing_is_added(divisions_added):
