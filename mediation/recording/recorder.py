@@ -35,6 +35,7 @@ from mediation.rooms.ice import servers as ice_servers
 from mediation.rooms.ice import transport_policy
 from mediation.rooms.layout import RECORDER
 
+from . import consent
 from . import operations as recording
 from .passthrough import install
 
@@ -492,4 +493,5 @@ class RoomRecording:
 
 async def main(app: Flask, url: str, stop: asyncio.Event) -> None:
     install(loopback=app.config["RECORDER_LOOPBACK"])
+    consent.install()  # a phone on a weak cell answers consent checks late, not never
     await Worker(app, url, max_rooms=app.config["RECORDER_MAX_ROOMS"]).run(stop)
