@@ -16,8 +16,9 @@ a STUN transaction with retransmissions (sent again after 0.5 and 1.5 s, answere
 check was answered for CONSENT_FAILURES * CONSENT_INTERVAL (30 s), as before for a peer
 that is really gone. Installed in the recorder process only (``install``); upstream the
 missing retransmission is aioice issue 58 (open), whose patch would make this one go.
-``tests/recording/test_consent.py`` checks it against aioice's connections: it fails if the
-private names used here (``_nominated``, ``build_request``, ``_query_consent_task``) change."""
+``tests/recording/test_consent.py`` checks it against aioice's connections, and that the
+recorder process installs it; it fails if the private names used here (``_nominated``,
+``build_request``, ``_query_consent_task``) change."""
 
 from __future__ import annotations
 

@@ -289,6 +289,13 @@ def stun_answers(port: int, timeout: float = 0.5) -> bool:
     return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
 
 
+# A port found free may be taken before coturn binds it (every such helper here finds a
+# port, then binds it): coturn then says so and keeps trying the same port for ever, so a
+# start that reads this is stopped and made again on another port.
+TAKEN = "Cannot bind local socket"
+STARTS = 4
+
+
 @contextmanager
 def turn_server(folder: Path, within: float = 60.0) -> Iterator[Turn]:
     """coturn on a free loopback port with its REST-API secret (as deploy/coturn/
@@ -296,51 +303,58 @@ def turn_server(folder: Path, within: float = 60.0) -> Iterator[Turn]:
     Without the Debian package the test is skipped, except under CI=true."""
     if TURNSERVER is None:
         require_service("coturn (Debian package)", FileNotFoundError("turnserver"))
-    port, secret = _free_udp_port(), secrets.token_urlsafe(24)
-    low = 40000 + secrets.randbelow(200) * 100  # relay ports of its own
-    log = folder / "turnserver.log"
-    conf = folder / "turnserver.conf"
-    conf.write_text(
-        "\n".join(
-            [
-                f"listening-port={port}",
-                "listening-ip=127.0.0.1",
-                "relay-ip=127.0.0.1",
-                f"min-port={low}",
-                f"max-port={low + 99}",
-                "realm=mediation.test",
-                "use-auth-secret",
-                f"static-auth-secret={secret}",
-                "fingerprint",
-                "no-tls",
-                "no-dtls",
-                "no-tcp-relay",
-                "no-cli",
-                "no-multicast-peers",
-                "allow-loopback-peers",
-                "simple-log",
-                "verbose",  # each allocation, permission and channel: for a failure's report
-                f"log-file={log}",
-                f"pidfile={folder / 'turnserver.pid'}",
-                "",
-            ]
+    secret = secrets.token_urlsafe(24)
+    deadline = time.monotonic() + within
+    for start in range(1, STARTS + 1):
+        port = _free_udp_port()
+        log, out = folder / f"turnserver-{start}.log", folder / f"turnserver-{start}.out"
+        conf = folder / f"turnserver-{start}.conf"
+        conf.write_text(_configuration(port, secret, log, folder / f"turnserver-{start}.pid"))
+        handle = out.open("w")
+        process = subprocess.Popen(
+            [TURNSERVER, "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT, cwd=folder
         )
+        try:
+            while not stun_answers(port):
+                if TAKEN in out.read_text(errors="replace") and start < STARTS:
+                    break  # the port was taken meanwhile: another one
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"coturn did not answer: {out.read_text()[-2000:]}")
+            else:
+                yield Turn(port, secret, log, process)
+                return
+        finally:
+            stop(process, within=10)
+            handle.close()
+    raise RuntimeError(f"coturn found every port taken ({STARTS} tries)")
+
+
+def _configuration(port: int, secret: str, log: Path, pidfile: Path) -> str:
+    low = 40000 + secrets.randbelow(200) * 100  # relay ports of its own
+    return "\n".join(
+        [
+            f"listening-port={port}",
+            "listening-ip=127.0.0.1",
+            "relay-ip=127.0.0.1",
+            f"min-port={low}",
+            f"max-port={low + 99}",
+            "realm=mediation.test",
+            "use-auth-secret",
+            f"static-auth-secret={secret}",
+            "fingerprint",
+            "no-tls",
+            "no-dtls",
+            "no-tcp-relay",
+            "no-cli",
+            "no-multicast-peers",
+            "allow-loopback-peers",
+            "simple-log",
+            "verbose",  # each allocation, permission and channel: for a failure's report
+            f"log-file={log}",
+            f"pidfile={pidfile}",
+            "",
+        ]
     )
-    handle = (folder / "turnserver.out").open("w")
-    process = subprocess.Popen(
-        [TURNSERVER, "-c", str(conf)], stdout=handle, stderr=subprocess.STDOUT, cwd=folder
-    )
-    try:
-        deadline = time.monotonic() + within
-        while not stun_answers(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"coturn did not answer: {(folder / 'turnserver.out').read_text()[-2000:]}"
-                )
-        yield Turn(port, secret, log, process)
-    finally:
-        stop(process, within=10)
-        handle.close()
 
 
 # Run first in the page on the weak network: its TURN server is the proxy (the server's

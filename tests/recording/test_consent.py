@@ -14,8 +14,9 @@ import asyncio
 import aioice.ice
 import pytest
 from aioice import stun
+from aiortc import rtcrtpreceiver
 
-from mediation.recording import consent
+from mediation.recording import consent, recorder
 
 LATE = 0.25  # seconds: the browser's answers arrive this late (more than a STUN timeout)
 WATCHED = 2.5  # seconds: unpatched, consent expired after six checks, about 1.2 s
@@ -85,3 +86,24 @@ def test_a_browser_no_longer_answering_loses_its_connection(scaled):
             await browser.close()
 
     asyncio.run(run())
+
+
+def test_the_recorder_process_installs_it(app, monkeypatch):
+    """``mediation recorder`` (recorder.main) puts it in place before its first room: without
+    it nothing in the room tests would fail (a connection closed by late answers renews)."""
+    # What main() patches for the process, given back to the other tests after this one.
+    for owner, name in (
+        (aioice.ice.Connection, "query_consent"),
+        (aioice.ice, "get_host_addresses"),
+        (rtcrtpreceiver, "get_decoder"),
+    ):
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+    assert aioice.ice.Connection.query_consent is not consent.query_consent
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        stop.set()  # no tick: the worker starts and stops
+        await recorder.main(app, "http://127.0.0.1:9", stop)
+
+    asyncio.run(run())
+    assert aioice.ice.Connection.query_consent is consent.query_consent
