@@ -20,10 +20,12 @@ from flask import current_app, g, has_app_context, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from mediation.accounts.signals import sessions_ended
-from mediation.booking.models import SessionParticipant
+from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases import signals as case_signals
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import is_unreachable
 from mediation.core.forms import FieldError
@@ -59,6 +61,9 @@ from signaling.roster import (
 log = logging.getLogger(__name__)
 
 SIGNAL_KINDS = {"offer", "answer", "candidate", "restart"}
+# The database session's mark: agents refused in it, as (user id, case id), whose room
+# connections close once it commits.
+_REFUSED = "signaling.refused_agents"
 
 
 def _known_version(args: tuple) -> int:
@@ -404,16 +409,50 @@ def on_error(error: Exception) -> None:
 def end_connections(user_id: int, **_: Any) -> None:
     """A new password or a logout ends every session of the user, and with them their
     connections to rooms (issue 15): an open connection would otherwise outlive the login
-    it was opened with. A connection held by another web process is closed there, through
-    Socket.IO's message queue (python-socketio publishes the disconnection on Redis)."""
+    it was opened with."""
+    _close_connections(user_id)
+
+
+@case_signals.agent_refused.connect
+def _note_refused_agent(case: Any, *, user_id: int, **_: Any) -> None:
+    """The party said this person does not act for them (cases/agency.refuse): once that is
+    committed, their connections to the case's rooms close, as at a logout. The peers drop
+    their media connections with them as with anyone who leaves, and their next arrival is
+    refused (rooms/arrival.py)."""
+    db.session.info.setdefault(_REFUSED, set()).add((user_id, case.id))
+
+
+@event.listens_for(Session, "after_commit")
+def _close_refused_agents(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: nothing is committed yet
+    for user_id, case_id in sorted(session.info.pop(_REFUSED, ())):
+        _close_connections(user_id, case_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_refused_agents(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's rollback keeps earlier marks
+        session.info.pop(_REFUSED, None)
+
+
+def _close_connections(user_id: int, case_id: int | None = None) -> None:
+    """Close the user's room connections (of ``case_id``'s sessions only, if given). One
+    held by another web process is closed there, through Socket.IO's message queue
+    (python-socketio publishes the disconnection on Redis). Called after a commit."""
     if not has_app_context() or socketio.server is None:
         return
+    query = (
+        select(RoomMember.sid)
+        .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+        .where(SessionParticipant.user_id == user_id, RoomMember.sid.is_not(None))
+    )
+    if case_id is not None:
+        query = query.join(
+            MediationSession, MediationSession.id == SessionParticipant.session_id
+        ).where(MediationSession.case_id == case_id)
     with db.engine.connect() as connection:  # the committed session can run no SQL now
-        sids = connection.scalars(
-            select(RoomMember.sid)
-            .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
-            .where(SessionParticipant.user_id == user_id, RoomMember.sid.is_not(None))
-        ).all()
+        sids = connection.scalars(query).all()
     # Their departures are written by ``on_disconnect`` in a database session of its own
     # (one per app context): the one that just committed cannot write.
     with current_app.app_context():

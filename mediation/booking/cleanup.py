@@ -1,5 +1,6 @@
 """Keeping the calendar true when the world changes: offered times that began unchosen,
-sessions of cases that ended, sessions of a mediator the case no longer has."""
+sessions of cases that ended, sessions of a mediator the case no longer has, seats of an
+agent the party refused."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mediation.extensions import db
 from . import notices
 from .arranging import _cancel_rows, _live_of_case, _locked, _reason, offered_with
 from .changes import cancel
+from .links import BEFORE_START
 from .models import MediationSession, SessionStatus
 
 CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
@@ -35,6 +37,25 @@ def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
             cancel(session, by=None, reason=NEW_MEDIATOR, now=now, calendar=False)
             cancelled += 1
     return cancelled
+
+
+def unseat_refused_agent(case: Case, user_id: int, *, now: datetime | None = None) -> int:
+    """The party said ``user_id`` does not act for them (cases/agency.refuse): their seats
+    in the case's sessions whose room has not opened go (no link, no reminder, nothing in
+    their list of sessions). A seat in a session under way or over stays, as the record of
+    who took part, and opens nothing any more (``links.seat_holds``)."""
+    opens_after = (now or utcnow()) + BEFORE_START
+    seats = [
+        seat
+        for session in _live_of_case(case.id, since=now or utcnow())
+        if session.start_at > opens_after
+        for seat in session.participants
+        if seat.user_id == user_id and seat.role == "agent"
+    ]
+    for seat in seats:
+        seat.session.participants.remove(seat)
+    db.session.flush()
+    return len(seats)
 
 
 UNCHOSEN, ORPHANED = "unchosen", "orphaned"

@@ -42,6 +42,7 @@ REFUSAL_STATUS = {
     links.Refusal.chosen_elsewhere: 410,
     links.Refusal.cancelled: 410,
     links.Refusal.expired: 410,
+    links.Refusal.not_acting: 410,
 }
 
 

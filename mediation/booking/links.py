@@ -15,6 +15,7 @@ from sqlalchemy import select
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, User
+from mediation.cases import agency
 from mediation.core.db import utcnow
 from mediation.core.forms import FieldError
 from mediation.extensions import db
@@ -35,6 +36,8 @@ class Refusal(StrEnum):
     chosen_elsewhere = "chosen_elsewhere"
     cancelled = "cancelled"
     expired = "expired"
+    # An agent's link after the party said they do not act for them (cases/agency.refuse).
+    not_acting = "not_acting"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def check(token: str, user: User | None, *, now: datetime | None = None) -> Join
     # a party's illness).
     if user is not None and user.id != participant.user_id:
         return JoinCheck(participant, Refusal.other_person)
+    if not seat_holds(participant):
+        return JoinCheck(participant, Refusal.not_acting)
     session = participant.session
     if session.status == SessionStatus.cancelled:
         fixed = fixed_instead(session)
@@ -101,6 +106,16 @@ def fixed_instead(session: MediationSession) -> MediationSession | None:
             MediationSession.status == SessionStatus.scheduled,
         )
     )
+
+
+def seat_holds(participant: SessionParticipant) -> bool:
+    """An agent's seat holds while they act for a party of the case: once the party said
+    they do not (cases/agency.refuse), a seat kept as the record of a session under way or
+    over (``cleanup.unseat_refused_agent``) opens neither the link nor the room."""
+    if participant.role != "agent":
+        return True
+    case = participant.session.case
+    return agency.agent_row(case, participant.user) is not None
 
 
 def open_now(participant: SessionParticipant, now: datetime | None = None) -> bool:

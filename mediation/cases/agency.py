@@ -31,6 +31,7 @@ from mediation.journal import signals as journal_signals
 from mediation.journal.models import JournalEntry
 from mediation.notify import operations as notify
 
+from . import signals
 from .labels import journal_label
 from .models import Case, CaseParty
 from .states import CaseStatus
@@ -168,8 +169,10 @@ def refuse(agent: CaseParty, *, by: User) -> None:
         {"agent_id": agent.user_id, "party_id": agent.represents_id},
         actor_id=by.id,
     )
+    user_id = agent.user_id
     case.parties.remove(agent)
     db.session.flush()
+    signals.agent_refused.send(case, user_id=user_id)
 
 
 def was_refused(case_id: int, user: User) -> bool:

@@ -34,6 +34,11 @@ choice_lapsed = _signals.signal("choice-lapsed")
 # neither flush nor commit.
 place_changed = _signals.signal("place-changed")
 
+# Sent with the case as sender and ``user_id`` (the agent's) when a party said that person
+# does not act for them (``agency.refuse``), inside the transaction: what seated or
+# connected them as the party's agent ends. Receivers flush their changes and never commit.
+agent_refused = _signals.signal("agent-refused")
+
 # Sent by ``statistics.figures`` with the institution id (or None for the whole platform)
 # as sender: a higher feature (consultation) answers with a dict of named counts, which
 # the statistics page shows beside the cases'.

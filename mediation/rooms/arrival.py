@@ -272,18 +272,8 @@ def arrive(
         room = _arrival_update(room_by_id(participant.session_id).session_id)
     if room.ended_at is not None:
         raise RoomError("ended", _("This session has ended."))
-    if participant.role == "agent" and agency.is_unconfirmed_agent(
-        db.session.get(Case, participant.case_id), db.session.get(User, participant.user_id)
-    ):
-        # Taking part for a party is acting in their name (cases/agency.py): not before the
-        # party confirmed, or the mediator checked with the party on camera.
-        raise RoomError(
-            "agency",
-            _(
-                "The party you act for has not confirmed you as their agent yet. They can "
-                "confirm it from the message sent to their phone, or join themselves."
-            ),
-        )
+    if participant.role == "agent":
+        _check_agent(participant)
     db.session.flush()  # an agent's objects, if read (as the ORM's autoflush)
     connection = db.session.connection()
     row = connection.execute(_member_query(), {"member": participant.id}).one_or_none()
@@ -345,6 +335,31 @@ def arrive(
     # get it).
     said = connection.execute(_said_statement(), {"room": room.session_id}).scalar()
     return Arrival(member, replaced, bool(said))
+
+
+def _check_agent(participant: Arriving) -> None:
+    """An agent takes part for a party while the party has them act for it (cases/agency.py):
+    not after the party said they do not (their seat is kept as the record of a session
+    under way or over), nor before the party confirmed them, or the mediator checked with
+    the party on camera."""
+    case = db.session.get(Case, participant.case_id)
+    user = db.session.get(User, participant.user_id)
+    if agency.agent_row(case, user) is None:
+        raise RoomError(
+            "agency",
+            _(
+                "You no longer act in this case: the party you acted for said you do not "
+                "represent them."
+            ),
+        )
+    if agency.is_unconfirmed_agent(case, user):
+        raise RoomError(
+            "agency",
+            _(
+                "The party you act for has not confirmed you as their agent yet. They can "
+                "confirm it from the message sent to their phone, or join themselves."
+            ),
+        )
 
 
 @dataclass(frozen=True)

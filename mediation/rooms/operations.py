@@ -57,9 +57,15 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
         # Every arrival reads the session next (its hours, then its case): one statement.
         .options(joinedload(SessionParticipant.session))
     )
-    if participant is None or not links.open_now(participant):
+    if participant is None or not links.open_now(participant) or not links.seat_holds(participant):
         return None
     return participant
+
+
+def case_of(session_id: int) -> int | None:
+    return db.session.scalar(
+        select(MediationSession.case_id).where(MediationSession.id == session_id)
+    )
 
 
 def participant_after_end(session_id: int, user: User | None) -> SessionParticipant | None:
@@ -73,6 +79,8 @@ def participant_after_end(session_id: int, user: User | None) -> SessionParticip
         )
     )
     if participant is None or participant.session.ended_at is None:
+        return None
+    if not links.seat_holds(participant):
         return None
     return participant
 

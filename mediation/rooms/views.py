@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from mediation.accounts.forms import ethnicity_choices
+from mediation.cases import agency
+from mediation.cases.views import turn_away
 from mediation.core.i18n import user_zone
 
 from . import ice
@@ -19,6 +21,10 @@ def room(session_id: int):
     if participant is None:
         participant = rooms.participant_after_end(session_id, current_user)
     if participant is None:
+        # An agent the party refused, the room still open on their phone: told why.
+        case_id = rooms.case_of(session_id)
+        if case_id is not None and agency.was_refused(case_id, current_user):
+            turn_away(case_id)
         abort(403)
     # Ended: the page says so and leads to the minutes; no camera, no connection.
     ended = participant.session.ended_at is not None

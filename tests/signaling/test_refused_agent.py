@@ -1,0 +1,125 @@
+"""An agent the party refused (cases/agency.refuse) leaves the case's sessions: the room they
+are in closes their connection and does not let them back, the room page and their link to
+the session say why, and their seats in sessions to come go (no link, no reminder, nothing
+in their list). Their seat in the session under way stays: the record of who took part.
+
+Found by an attacker's audit: the refusal removed the agent from the case, but their seat,
+made when the session was booked, still opened the room (page 200, connect, roster,
+signalling) while every page of the case answered them 404."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mediation.accounts import personal_links
+from mediation.booking import links
+from mediation.booking.models import MediationSession, SessionParticipant
+from mediation.cases import agency
+from mediation.cases.models import Case, CaseParty
+from mediation.core.db import utcnow
+from mediation.extensions import db
+from mediation.rooms import arrival
+from mediation.rooms import operations as rooms
+from tests.conftest import login, post_form
+from tests.factories import PASSWORD, make_user
+
+NS = "/room"
+
+
+def seat_agent(app, room) -> dict:
+    """A confirmed agent of the respondent, seated in the session under way and in one
+    booked for next week."""
+    with app.app_context():
+        case = db.session.get(Case, room["case"])
+        respondent = case.party_users()[1]
+        row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+        case.parties.append(row)
+        db.session.flush()
+        agency.confirm(row, by=case.mediator)
+        now = db.session.get(MediationSession, room["session"])
+        seat = SessionParticipant(user_id=row.user_id, role="agent")
+        now.participants.append(seat)
+        start = utcnow() + timedelta(days=7)
+        later = MediationSession(
+            case_id=case.id,
+            mediator_id=case.mediator_id,
+            start_at=start,
+            end_at=start + timedelta(hours=1),
+            busy_until=start + timedelta(hours=1),
+            local_day=start.date(),
+            uid=f"later-{case.id}@test",
+            participants=[
+                SessionParticipant(user_id=case.mediator_id, role="mediator"),
+                SessionParticipant(user_id=row.user_id, role="agent"),
+            ],
+        )
+        db.session.add(later)
+        db.session.flush()
+        made = {
+            "phone": row.user.phone,
+            "user": row.user_id,
+            "seat": seat.id,
+            "later": later.id,
+            "link": "/s/" + links.token_for(seat),
+            "refuse": "/agency/" + personal_links.token(agency.SALT, case.id, row.id),
+            "respondent": respondent.phone,
+        }
+        db.session.commit()
+        db.session.remove()
+    return made
+
+
+def as_agent(app, room, agent):
+    from mediation.extensions import socketio
+
+    client = app.test_client()
+    login(client, agent["phone"], PASSWORD)
+    sock = socketio.test_client(
+        app, namespace=NS, auth={"session": room["session"]}, flask_test_client=client
+    )
+    return client, sock
+
+
+def test_an_agent_the_party_refused_leaves_the_room_and_cannot_come_back(app, room, connect):
+    agent = seat_agent(app, room)
+    mediator, b = connect("mediator"), connect("b")
+    client, sock = as_agent(app, room, agent)
+    assert sock.is_connected(NS)
+    assert client.get(f"/sessions/{room['session']}/room").status_code == 200
+
+    # The respondent refuses them from the link sent to their phone.
+    party = app.test_client()
+    login(party, agent["respondent"], PASSWORD)
+    answer = post_form(party, agent["refuse"], {"choice": "refuse"})
+    assert answer.status_code == 302
+
+    assert not sock.is_connected(NS)  # their connection closed at the commit
+    assert mediator.is_connected(NS) and b.is_connected(NS)  # nobody else's
+    _, again = as_agent(app, room, agent)
+    assert not again.is_connected(NS)
+    with app.app_context(), pytest.raises(rooms.RoomError) as refused:
+        arrival.arrive(db.session.get(SessionParticipant, agent["seat"]), "sid-again")
+    assert refused.value.code == "agency"
+    assert "您已不再代理本案" in str(refused.value)
+
+    # The room page and the session's link say why, and open nothing.
+    page = client.get(f"/sessions/{room['session']}/room")
+    assert page.status_code == 302
+    told = client.get(page.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "您已不再代理本案" in told, told[:2000]
+    link = client.get(agent["link"])
+    assert link.status_code == 410
+    assert "代理" in link.get_data(as_text=True)
+
+    with app.app_context():
+        # The seat of the session under way stays (the record of who took part); the one
+        # booked for next week is gone, and with it its reminders and its line in the list.
+        seats = db.session.scalars(
+            select(SessionParticipant.session_id).where(SessionParticipant.user_id == agent["user"])
+        ).all()
+        assert seats == [room["session"]]
+        assert not links.seat_holds(db.session.get(SessionParticipant, agent["seat"]))
+        db.session.remove()
