@@ -457,4 +457,7 @@ def _close_connections(user_id: int, case_id: int | None = None) -> None:
     # (one per app context): the one that just committed cannot write.
     with current_app.app_context():
         for sid in sids:
+            if case_id is not None:  # the page says why, and stops (static/js/room.js)
+                told = {"code": arrival.NOT_ACTING, "message": arrival.not_acting_message()}
+                socketio.emit("error", told, to=sid, namespace=NAMESPACE)
             socketio.server.disconnect(sid, namespace=NAMESPACE)

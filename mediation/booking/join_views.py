@@ -215,7 +215,9 @@ def enter(token: str):
 @login_required
 def my_sessions():
     now = utcnow()
-    mine = calendar.of_user(current_user.id, now=now)
+    # A seat kept as the record of a session under way, of an agent the party refused since,
+    # is not theirs to enter (links.seat_holds).
+    mine = [p for p in calendar.of_user(current_user.id, now=now) if links.seat_holds(p)]
     return render_template(
         "booking/my_sessions.html",
         participations=[p for p in mine if p.session.status != SessionStatus.cancelled],

@@ -337,6 +337,15 @@ def arrive(
     return Arrival(member, replaced, bool(said))
 
 
+NOT_ACTING = "not_acting"  # the code a refused agent's page is told, at connect or after
+
+
+def not_acting_message() -> str:
+    return _(
+        "You no longer act in this case: the party you acted for said you do not represent them."
+    )
+
+
 def _check_agent(participant: Arriving) -> None:
     """An agent takes part for a party while the party has them act for it (cases/agency.py):
     not after the party said they do not (their seat is kept as the record of a session
@@ -345,13 +354,7 @@ def _check_agent(participant: Arriving) -> None:
     case = db.session.get(Case, participant.case_id)
     user = db.session.get(User, participant.user_id)
     if agency.agent_row(case, user) is None:
-        raise RoomError(
-            "agency",
-            _(
-                "You no longer act in this case: the party you acted for said you do not "
-                "represent them."
-            ),
-        )
+        raise RoomError(NOT_ACTING, not_acting_message())
     if agency.is_unconfirmed_agent(case, user):
         raise RoomError(
             "agency",

@@ -86,6 +86,15 @@
     if (message) $("state").textContent = message;
   }
 
+  // An agent the party refused: the page stops as at the end, says why, and leads only to
+  // their sessions (the case's minutes are no longer theirs).
+  function notActing(message) {
+    finish(message);
+    $("minutes-next").querySelectorAll("a").forEach(function (a) {
+      a.hidden = a.getAttribute("href") !== $("leave").dataset.next;
+    });
+  }
+
   // -- the controls -----------------------------------------------------------------
   function wire() {
     $("mute").addEventListener("click", function () {
@@ -178,6 +187,8 @@
   socket.on("error", function (e) {
     console.warn("refused:", e.event, e.code);
     if (e.code === "ended") finish(e.message);
+    // The party said this agent does not act for them: out of the room for good.
+    else if (e.code === "not_acting") notActing(e.message);
     // A signal that crossed a layout change (a caucus, a let-in, a departure): the layout
     // that follows closes that connection; nothing to tell the person.
     else if (!(e.event === "signal" && e.code === "forbidden_pair")) room.notice(e.message);
@@ -199,6 +210,7 @@
       return;
     }
     if (error && error.message === "ended") { finish(); return; } // ended before it opened
+    if (error && error.message === "not_acting") { notActing(text.not_acting); return; }
     room.notice(text.cannot_connect);
   });
   socket.on("connect", function () { room.notice(""); });

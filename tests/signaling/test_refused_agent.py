@@ -102,7 +102,7 @@ def test_an_agent_the_party_refused_leaves_the_room_and_cannot_come_back(app, ro
     assert not again.is_connected(NS)
     with app.app_context(), pytest.raises(rooms.RoomError) as refused:
         arrival.arrive(db.session.get(SessionParticipant, agent["seat"]), "sid-again")
-    assert refused.value.code == "agency"
+    assert refused.value.code == "not_acting"
     assert "您已不再代理本案" in str(refused.value)
 
     # The room page and the session's link say why, and open nothing.
