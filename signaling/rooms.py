@@ -223,6 +223,16 @@ class RoomNamespace(RecorderEvents, Namespace):
             db.session.rollback()
             raise ConnectionRefusedError(refusal.code) from None
         if replaced is not None:  # a reload or a second tab: the earlier one is closed
+            # and says so (static/js/room.js): Socket.IO does not try again after the server
+            # closed it, and "reconnecting" would be untrue for ever.
+            told = {
+                "code": "replaced",
+                "message": _(
+                    "This session is now open in another window or on another device, and "
+                    "this window has left it. To take part here, reload this page."
+                ),
+            }
+            socketio.emit("error", told, to=replaced, namespace=NAMESPACE)
             disconnect(replaced, namespace=NAMESPACE)
         session["participant_id"] = participant_id
         session["attendee"] = who

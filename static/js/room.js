@@ -95,6 +95,15 @@
     });
   }
 
+  function leftForAnother(message) {
+    room.replaced = true;
+    peers.closeAll();
+    if (room.screen) { room.stopTracks(room.screen); room.screen = null; }
+    room.stopTracks(room.local);
+    $("self-video").srcObject = null;
+    room.notice(message);
+  }
+
   // -- the controls -----------------------------------------------------------------
   function wire() {
     $("mute").addEventListener("click", function () {
@@ -189,6 +198,9 @@
     if (e.code === "ended") finish(e.message);
     // The party said this agent does not act for them: out of the room for good.
     else if (e.code === "not_acting") notActing(e.message);
+    // This person opened the room in another window or on another device, which took the
+    // place: this one lets the camera and microphone go (a phone gives them to one page).
+    else if (e.code === "replaced") leftForAnother(e.message);
     // A signal that crossed a layout change (a caucus, a let-in, a departure): the layout
     // that follows closes that connection; nothing to tell the person.
     else if (!(e.event === "signal" && e.code === "forbidden_pair")) room.notice(e.message);
@@ -200,6 +212,7 @@
     if (room.over) return; // the end, said already
     // Sent away by the server (the session ended, or this window was replaced): stop.
     if (reason === "io server disconnect") peers.closeAll();
+    if (room.replaced) return; // said why, and not trying again
     room.notice(text.cannot_connect);
   });
   socket.on("connect_error", function (error) {

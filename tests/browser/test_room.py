@@ -69,6 +69,37 @@ def test_a_party_who_reloads_is_back_with_media(live_server, browser_factory, se
     receiving(mediator, [ids["a"]])
 
 
+LIVE_TRACKS = """() => (Room.local ? Room.local.getTracks() : [])
+    .filter((t) => t.readyState === 'live').length"""
+
+
+def test_a_second_window_takes_the_place_and_the_first_says_so(
+    live_server, browser_factory, session_in_progress
+):
+    """The same person opens the room again in another tab (the text message's link after
+    我的调解, or on another device): the new window takes the place, and the first says so
+    and lets the camera go, rather than "reconnecting" for ever (the server closed it, and
+    Socket.IO does not try again after that)."""
+    s = session_in_progress
+    ids = s["ids"]
+    mediator = enter(browser_factory, live_server, s["phones"]["mediator"], s["session"])
+    first = enter(browser_factory, live_server, s["phones"]["a"], s["session"])
+    mediator.click(f"#roster li[data-participant='{ids['a']}'] button.admit", timeout=WAIT_MS)
+    receiving(first, [ids["mediator"]])
+    second = first.context.new_page()
+    second.goto(first.url)
+    receiving(second, [ids["mediator"]])
+    first.wait_for_function(
+        "(words) => document.getElementById('notice').textContent.includes(words)",
+        arg="已在另一窗口",
+        timeout=WAIT_MS,
+    )
+    assert first.evaluate(LIVE_TRACKS) == 0
+    first.wait_for_timeout(1000)  # nothing says otherwise later (a disconnect's notice)
+    assert "已在另一窗口" in first.inner_text("#notice")
+    receiving(mediator, [ids["a"]])
+
+
 def test_the_room_fits_a_phone(live_server, browser_factory, session_in_progress, tmp_path):
     s = session_in_progress
     browser = browser_factory("--use-fake-ui-for-media-stream")
