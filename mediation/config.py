@@ -89,6 +89,10 @@ class Config:
     REGISTER_LIMIT = "10 per hour"
     CONSULTATION_ASK_LIMIT = "10 per hour"  # questions one address may ask
     RECEPTION_BOOK_LIMIT = "20 per hour"  # reception bookings one address may try
+    # Evaluations counted for the statistics per address (evaluation/counts.py): a browser
+    # is counted once a day per answer anyway; this bounds a client that drops its cookies.
+    # Over it the page still answers, uncounted; an office or a carrier's NAT is many people.
+    EVALUATION_COUNT_LIMIT = "30 per day"
     # Follow-up (followup/): the obligor is reminded this many days before an obligation's date.
     FOLLOWUP_REMIND_DAYS = 3
     # The court API (court/api.py): per token, per token for the package (each one is built
@@ -287,6 +291,7 @@ ENV_SETTINGS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CODE_INTERVAL_SECONDS": ("CODE_INTERVAL_SECONDS", int),
     "CODE_LIMIT_PER_RECIPIENT_HOUR": ("CODE_LIMIT_PER_RECIPIENT_HOUR", int),
     "CODE_SEND_LIMIT": ("CODE_SEND_LIMIT", str),
+    "EVALUATION_COUNT_LIMIT": ("EVALUATION_COUNT_LIMIT", str),
     "COURT_API_LIMIT": ("COURT_API_LIMIT", str),
     "COURT_API_PACKAGE_LIMIT": ("COURT_API_PACKAGE_LIMIT", str),
     "COURT_API_SIGNED_LIMIT": ("COURT_API_SIGNED_LIMIT", str),

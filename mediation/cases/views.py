@@ -440,7 +440,7 @@ def referral(case_id: int):
     pdf = referral_pdf(case, by=current_user)
     if pdf is None:
         abort(404)
-    db.session.commit()  # the journal notes who took it
+    db.session.commit()  # the journal notes who took it, once per file (cases/referral.py)
     return send_file(
         BytesIO(pdf),
         mimetype="application/pdf",

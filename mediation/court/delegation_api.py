@@ -304,7 +304,7 @@ def get_failure_record(delegation_id: int):
         return _error(
             409, "no_failure_record", _("There is no failure record for this delegation yet.")
         )
-    db.session.commit()  # the journal notes who was given the record
+    db.session.commit()  # the journal notes who was given the record, once per file
     return send_file(
         BytesIO(pdf),
         mimetype="application/pdf",

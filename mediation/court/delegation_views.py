@@ -256,7 +256,7 @@ def failure_record(delegation_id: int):
     if pdf is None:
         flash(_("There is no failure record for this delegation yet."), "error")
         return redirect(url_for("court.delegations"))
-    db.session.commit()
+    db.session.commit()  # the journal notes who took it, once per file (cases/referral.py)
     return send_file(
         BytesIO(pdf),
         mimetype="application/pdf",

@@ -32,9 +32,10 @@ def evaluate():
         similar = outcomes.similar(
             form.category.data, form.amount.data, form.region_code.data or None
         )
-        # Counted for the statistics page, without the amount or who asked (models.py).
-        counts.count(form.category.data, form.region_code.data or None)
-        db.session.commit()
+        # Counted for the statistics page, without the amount or who asked (models.py),
+        # once per browser and answer a day: a reload is not another evaluation (counts.py).
+        if counts.asked(form.category.data, form.region_code.data or None, form.amount.data):
+            db.session.commit()
     return render_template(
         "evaluation/index.html",
         form=form,

@@ -3,12 +3,15 @@ result; another court's token sees nothing; hostile bodies are refused with the 
 
 import copy
 
+from sqlalchemy import select
+
 from mediation.accounts.models import Role, User
 from mediation.cases import assignment, operations, respondent
 from mediation.cases.states import Action, TerminationReason
 from mediation.court import api as court_api
 from mediation.court.models import Delegation
 from mediation.extensions import db
+from mediation.journal.models import JournalEntry
 from tests.factories import make_court, make_institution, make_mediator, make_user, valid_id_number
 
 BASE = "/api/court/v1/delegations"
@@ -88,6 +91,18 @@ def test_delegate_follow_and_take_back_the_failure_record(app, client):
     assert followed["status"] == "failed" and followed["failure_record"] is True
     record = client.get(f"{one}/failure-record", headers=auth(ids["token"]))
     assert record.status_code == 200 and record.data.startswith(b"%PDF")
+    # Taken again: the same file, and the journal notes the court's taking once.
+    again = client.get(f"{one}/failure-record", headers=auth(ids["token"]))
+    assert again.status_code == 200 and again.data == record.data
+    with app.app_context():
+        taken = db.session.get(Delegation, delegation["id"])
+        issued = db.session.scalars(
+            select(JournalEntry.payload).where(
+                JournalEntry.case_id == taken.case_id,
+                JournalEntry.action == "failure.referral_issued",
+            )
+        ).all()
+        assert [p["court_id"] for p in issued] == [taken.court_id]
     assert client.get(f"{one}/failure-record", headers=auth(ids["other"])).status_code == 404
 
 

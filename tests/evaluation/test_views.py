@@ -116,6 +116,49 @@ def test_each_evaluation_counts_in_the_statistics_and_nothing_typed_is_kept(app,
     assert 'id="evaluations"' in page
 
 
+def test_one_visitor_reloading_one_result_counts_one_evaluation(app, client):
+    """The page is answered by GET: a reload, the back button or the bookmarked result opened
+    again is not another evaluation, and adds nothing to the statistics (no write either)."""
+    from mediation.cases import statistics
+
+    statuses = {ask(client).status_code for _ in range(200)}
+    with app.app_context():
+        assert statuses == {200} and statistics.figures().others["evaluations"] == 1
+    # Another answer (another amount, another province) is another evaluation; so is the
+    # same question asked in another browser.
+    ask(client, amount="5000")
+    ask(client, region_code="330000")
+    ask(client)
+    ask(app.test_client())
+    with app.app_context():
+        assert statistics.figures().others["evaluations"] == 4
+
+
+def test_a_client_without_cookies_is_answered_but_counted_within_a_budget(app, monkeypatch):
+    """A script dropping its cookies is new to the session each time: its address has a
+    daily budget of counted evaluations, past which the page still answers, uncounted."""
+    from mediation.cases import statistics
+
+    monkeypatch.setitem(app.config, "EVALUATION_COUNT_LIMIT", "3 per day")
+    script = app.test_client(use_cookies=False)
+    pages = [ask(script, amount=str(1000 + n)) for n in range(10)]
+    assert all(p.status_code == 200 and 'id="result"' in p.get_data(as_text=True) for p in pages)
+    with app.app_context():
+        assert statistics.figures().others["evaluations"] == 3
+
+
+def test_a_browser_trying_amount_after_amount_stops_counting(app, client):
+    """At most SESSION_MOST answers a browser a day are counted: one trying amounts is not
+    evaluating that many disputes, and the session cookie stays small."""
+    from mediation.cases import statistics
+    from mediation.evaluation import counts
+
+    for n in range(counts.SESSION_MOST + 5):
+        assert ask(client, amount=str(1000 + n)).status_code == 200
+    with app.app_context():
+        assert statistics.figures().others["evaluations"] == counts.SESSION_MOST
+
+
 def test_the_evaluated_claim_becomes_a_draft_case_with_the_fees_in_its_journal(app, client):
     """Issue #20 item 4: the evaluation is a step of the case that follows it, in the journal
     like the consultation's; the kind, province and amount are carried, not typed again."""
