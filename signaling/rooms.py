@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from mediation.accounts.signals import sessions_ended
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases import signals as case_signals
+from mediation.cases.models import CaseParty
 from mediation.cases.workflow import NotPermittedError
 from mediation.core.db import is_unreachable
 from mediation.core.forms import FieldError
@@ -446,6 +447,12 @@ def _forget_refused_agents(session: Session) -> None:
         session.info.pop(_REFUSED, None)
 
 
+def _still_agent(user_id: int, case_id: int):
+    return select(CaseParty.id).where(
+        CaseParty.case_id == case_id, CaseParty.user_id == user_id, CaseParty.is_agent
+    )
+
+
 def _close_connections(user_id: int, case_id: int | None = None) -> None:
     """Close the user's room connections (of ``case_id``'s sessions only, if given). One
     held by another web process is closed there, through Socket.IO's message queue
@@ -462,6 +469,8 @@ def _close_connections(user_id: int, case_id: int | None = None) -> None:
             MediationSession, MediationSession.id == SessionParticipant.session_id
         ).where(MediationSession.case_id == case_id)
     with db.engine.connect() as connection:  # the committed session can run no SQL now
+        if case_id is not None and connection.scalar(_still_agent(user_id, case_id)):
+            return  # marked in a savepoint rolled back since: the agent still acts
         sids = connection.scalars(query).all()
     # Their departures are written by ``on_disconnect`` in a database session of its own
     # (one per app context): the one that just committed cannot write.

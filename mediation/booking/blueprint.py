@@ -6,7 +6,7 @@ from mediation.cases import signals
 
 from . import join_views, links, views
 from .calendar import next_of_cases, of_case, open_to
-from .cleanup import cancel_for_new_mediator, unseat_refused_agent
+from .cleanup import cancel_for_new_mediator
 from .forms import WEEKDAYS, GuestForm, StartNowForm
 from .repeats import links_shown
 from .views import session_statuses
@@ -58,11 +58,6 @@ bp.add_url_rule("/s/<token>/ping", view_func=join_views.ping, methods=_GET_POST)
 @signals.mediator_changed.connect
 def _sessions_follow_the_mediator(case, previous: int | None = None) -> None:
     cancel_for_new_mediator(case)
-
-
-@signals.agent_refused.connect
-def _refused_agent_leaves_the_calendar(case, user_id: int) -> None:
-    unseat_refused_agent(case, user_id)
 
 
 @bp.app_context_processor

@@ -4,6 +4,7 @@ agent the party refused."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -14,10 +15,9 @@ from mediation.cases.states import CaseStatus
 from mediation.core.db import utcnow
 from mediation.extensions import db
 
-from . import notices
+from . import notices, offers
 from .arranging import _cancel_rows, _live_of_case, _locked, _reason, offered_with
 from .changes import cancel
-from .links import BEFORE_START
 from .models import MediationSession, SessionStatus
 
 CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
@@ -39,22 +39,30 @@ def cancel_for_new_mediator(case: Case, *, now: datetime | None = None) -> int:
     return cancelled
 
 
-def unseat_refused_agent(case: Case, user_id: int, *, now: datetime | None = None) -> int:
+def unseat_refused_agent(
+    case: Case, user_id: int, *, kept: Collection[int], now: datetime | None = None
+) -> int:
     """The party said ``user_id`` does not act for them (cases/agency.refuse): their seats
-    in the case's sessions whose room has not opened go (no link, no reminder, nothing in
-    their list of sessions). A seat in a session under way or over stays, as the record of
-    who took part, and opens nothing any more (``links.seat_holds``)."""
-    opens_after = (now or utcnow()) + BEFORE_START
+    in the case's sessions to come or under way go (no link, no reminder, nothing in their
+    list of sessions), except those in ``kept``: seats the room records (an arrival, a chat
+    line, a recording; rooms knows them), which stay as the record of who took part and
+    open nothing any more (``links.seat_holds``). Offered times the others had all chosen
+    are then fixed, as if the last choice had just been made: the agent, who could not
+    choose while unconfirmed, no longer holds them up."""
+    now = now or utcnow()
+    sessions = _live_of_case(case.id, since=now)
     seats = [
         seat
-        for session in _live_of_case(case.id, since=now or utcnow())
-        if session.start_at > opens_after
+        for session in sessions
         for seat in session.participants
-        if seat.user_id == user_id and seat.role == "agent"
+        if seat.user_id == user_id and seat.role == "agent" and seat.id not in kept
     ]
     for seat in seats:
         seat.session.participants.remove(seat)
     db.session.flush()
+    offered = {s.offer_key: s for s in sessions if s.status == SessionStatus.offered}
+    for session in offered.values():
+        offers.settle(session, now)
     return len(seats)
 
 

@@ -14,6 +14,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from mediation.core.db import utcnow
 
+from . import links
 from .models import MediationSession, SessionStatus
 
 PRODID = "-//Online Mediation Platform//Booking//ZH"
@@ -64,7 +65,8 @@ def event(
         _address(current_app.config["MAIL_FROM"], session.mediator.real_name),
     )
     for p in session.participants:
-        ev.add("attendee", _address(p.user.email, p.user.real_name, "REQ-PARTICIPANT"))
+        if links.seat_holds(p):  # not an agent the party refused since
+            ev.add("attendee", _address(p.user.email, p.user.real_name, "REQ-PARTICIPANT"))
     return ev
 
 

@@ -254,7 +254,8 @@ def separate_sessions(case_id: int):
 def session_ics(session_id: int):
     """A participant's copy of the invitation, to add the session to a calendar by hand."""
     meeting = db.session.get(MediationSession, session_id)
-    if meeting is None or current_user.id not in {p.user_id for p in meeting.participants}:
+    mine = meeting and next((p for p in meeting.participants if p.user_id == current_user.id), None)
+    if mine is None or not links.seat_holds(mine):
         abort(404)
     if meeting.status == SessionStatus.offered:
         abort(404)  # not a fixed time: nothing to put in a calendar yet

@@ -67,6 +67,8 @@ def tell(
     waits in the outbox until then (paced: ``operations.resend_links``)."""
     number = session.case.number
     for participant in participants if participants is not None else session.participants:
+        if not links.seat_holds(participant):
+            continue  # an agent the party refused since: their seat is a record only
         user = participant.user
         with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             link = links.url_for_participant(participant)

@@ -119,9 +119,16 @@ def choose(
         {"offer": offer_of.offer_key, "sessions": sorted(chosen)},
         actor_id=user.id,
     )
-    for session in open_times:
+    return settle(offer_of, now)
+
+
+def settle(offer_of: MediationSession, now: datetime) -> MediationSession | None:
+    """Fix the earliest time still ahead that every party (and agent) chose, if there is
+    one and none is fixed yet; returns it."""
+    times = offered_with(offer_of)  # read again: none left once one is fixed
+    for session in (s for s in times if s.start_at > now):
         if all(p.confirmed_at for p in session.participants if p.role != "mediator"):
-            return _fix(session, offered_with(offer_of), now)
+            return _fix(session, times, now)
     return None
 
 

@@ -140,7 +140,7 @@ def resend_links(
         )
     dead = {}
     for participant in session.participants:
-        if participant.role != "mediator":
+        if participant.role != "mediator" and links.seat_holds(participant):
             dead[participant] = links.url_for_participant(participant)
             participant.link_nonce = secrets.token_hex(8)
     db.session.flush()

@@ -12,6 +12,7 @@ journaled again."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from agreements.render import pdf_of, render_html
 from mediation.accounts.models import User
 from mediation.core.db import utcnow
 from mediation.core.i18n import format_when
-from mediation.core.storage import storage
+from mediation.core.storage import CorruptObjectError, storage
 from mediation.extensions import db
 from mediation.journal import operations as journal
 from mediation.journal.models import JournalEntry
@@ -29,6 +30,7 @@ from . import workflow
 from .labels import SIDE_NAMES, TERMINATION_REASONS
 from .models import Case, FailureRecord
 
+log = logging.getLogger(__name__)
 ISSUED = "failure.referral_issued"
 
 
@@ -102,6 +104,11 @@ def _stored(case_id: int, content_hash: str) -> tuple[bytes | None, str | None]:
             return storage().get(_key(case_id, content_hash, sha256), sha256), sha256
         except FileNotFoundError:
             continue  # a file lost in storage is made again, as a new issue
+        except CorruptObjectError:
+            # Damaged in storage: never given out, and made again as a new issue (refused
+            # for good, every download of this record would fail until it changed).
+            log.error("referral record %s of case %s is damaged in storage", sha256, case_id)
+            continue
     return None, None
 
 

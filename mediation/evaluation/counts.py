@@ -10,6 +10,7 @@ cookies (a script, a crawler) has a daily budget; the page answers either way.""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -44,7 +45,9 @@ def asked(category: str, region_code: str | None, amount: Decimal) -> bool:
     when it was counted (then the caller commits); the session is changed only then."""
     day = _day(utcnow()).isoformat()
     answer = f"{category}|{regions.province_code(region_code)}|{amount:.2f}"
-    digest = hashlib.sha256(answer.encode()).hexdigest()[:16]
+    # Keyed: a plain hash of so few possible answers would give the amount back at once.
+    key = current_app.secret_key.encode()
+    digest = hmac.new(key, answer.encode(), hashlib.sha256).hexdigest()[:16]
     counted = session.get(SESSION_KEY)
     if not isinstance(counted, list) or counted[:1] != [day]:
         counted = [day]  # another day: every answer counts again

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from mediation.accounts import operations as accounts
 from mediation.accounts import personal_links
 from mediation.accounts.models import CodePurpose, User
+from mediation.booking import links
 from mediation.booking.models import MediationSession, SessionParticipant
 from mediation.cases import agency
 from mediation.cases.workflow import NotPermittedError
@@ -60,7 +61,10 @@ DISPUTED = _l(
 def reviewers(session: MediationSession) -> list[SessionParticipant]:
     """The parties and agents who attended: admitted into the room. When nobody was
     admitted (the minutes of a session held on site, say), every party and agent invited."""
-    invited = [p for p in session.participants if p.role in ("party", "agent")]
+    # Not an agent the party refused since (their seat is kept as a record only).
+    invited = [
+        p for p in session.participants if p.role in ("party", "agent") and links.seat_holds(p)
+    ]
     attended = set(
         db.session.scalars(
             select(RoomMember.participant_id).where(

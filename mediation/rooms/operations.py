@@ -62,6 +62,18 @@ def participant_for(session_id: int, user: User | None) -> SessionParticipant | 
     return participant
 
 
+def recorded_seats(user_id: int) -> set[int]:
+    """The seats of ``user_id`` a room records: they arrived (and whatever they said, and
+    their recordings, name that seat)."""
+    return set(
+        db.session.scalars(
+            select(RoomMember.participant_id)
+            .join(SessionParticipant, SessionParticipant.id == RoomMember.participant_id)
+            .where(SessionParticipant.user_id == user_id)
+        )
+    )
+
+
 def case_of(session_id: int) -> int | None:
     return db.session.scalar(
         select(MediationSession.case_id).where(MediationSession.id == session_id)

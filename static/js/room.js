@@ -190,17 +190,22 @@
   socket.on("recording_gap", function (g) { if (g && g.message) room.notice(g.message); });
   // The mediator ended the session (the layout that says so may come first: once only).
   socket.on("ended", function () { finish(); });
-  // "gone": this window was replaced by a newer one (a reload or another tab): it stays
-  // disconnected, or the two would take the place from each other in turn. "ended": the
-  // session is over for this page (ended, cancelled, past its hours): media stops too.
+  // "replaced" (or "gone"): this window was replaced by a newer one (a reload or another
+  // tab): it stays disconnected, or the two would take the place from each other in turn.
+  // "ended": the session is over for this page (ended, cancelled, past its hours): media
+  // stops too.
   socket.on("error", function (e) {
     console.warn("refused:", e.event, e.code);
     if (e.code === "ended") finish(e.message);
-    // The party said this agent does not act for them: out of the room for good.
-    else if (e.code === "not_acting") notActing(e.message);
+    // The party said this agent does not act for them: out of the room for good. (Said in
+    // this page's language: the server's words are the refusing party's.)
+    else if (e.code === "not_acting") notActing(text.not_acting);
     // This person opened the room in another window or on another device, which took the
     // place: this one lets the camera and microphone go (a phone gives them to one page).
-    else if (e.code === "replaced") leftForAnother(e.message);
+    else if (e.code === "replaced") leftForAnother(text.replaced);
+    // "gone": an event of this window came after that (before it was told), or after the
+    // server saw it leave: the server closes it, and nothing would try again.
+    else if (e.code === "gone") leftForAnother(e.message);
     // A signal that crossed a layout change (a caucus, a let-in, a departure): the layout
     // that follows closes that connection; nothing to tell the person.
     else if (!(e.event === "signal" && e.code === "forbidden_pair")) room.notice(e.message);

@@ -285,3 +285,30 @@ def test_a_session_in_public_reception_hours_is_marked_so(app_ctx):
         outside, by=case.mediator, start=at(27, "10:30"), reason="改到接待时间", now=NOW
     )
     assert outside.reception is True
+
+
+def test_times_held_up_by_an_agent_are_fixed_once_the_party_refuses_them(case):
+    """An agent named for the respondent has a seat in every time offered, and cannot choose
+    until the respondent confirms them (cases/agency.py): both parties chose one time, the
+    agent held it up. The respondent refuses the agent: the time is fixed at once, without
+    them."""
+    import time_machine
+
+    from mediation.cases import agency
+    from mediation.cases.models import CaseParty
+
+    applicant, respondent = case.party_users()
+    row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+    case.parties.append(row)
+    db.session.flush()
+    offered = offers.offer(
+        case, by=case.mediator, starts=[at(24, "09:00"), at(25, "10:00")], now=NOW
+    )
+    assert {p.user_id for p in offered[0].participants} >= {row.user_id}
+    assert offers.choose(applicant, offered[0], {offered[1].id}, now=NOW) is None
+    assert offers.choose(respondent, offered[0], {offered[1].id}, now=NOW) is None
+    with time_machine.travel(NOW, tick=False):
+        agency.refuse(row, by=respondent)
+    assert [s.status for s in offered] == [SessionStatus.cancelled, SessionStatus.scheduled]
+    assert row.user_id not in {p.user_id for s in offered for p in s.participants}
+    assert kinds(case)[-1] == "session.fixed"
