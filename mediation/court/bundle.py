@@ -28,7 +28,7 @@ from mediation.minutes.models import Minutes
 from mediation.recording.models import Recording
 
 from . import package
-from .models import Application
+from .models import Application, ApplicationStatus
 
 
 def _read(relative: str, sha256: str | None = None) -> bytes:
@@ -54,6 +54,20 @@ def material_names(application: Application) -> dict[int, str]:
     return names
 
 
+# What closes a court's file: a refusal, or its ruling either way (a withdrawal closes it
+# too, and then nothing is shown at all: steps.examines).
+DECIDED = (ApplicationStatus.refused, ApplicationStatus.confirmed, ApplicationStatus.rejected)
+
+
+def decided_entry(application: Application, entries: list[JournalEntry]) -> JournalEntry | None:
+    """The journal entry of the court's decision on ``application`` (its last step), if it
+    decided: the end of what its packages hold."""
+    if application.status not in DECIDED:
+        return None
+    own = [e for e in entries if (e.payload or {}).get("application") == application.id]
+    return own[-1] if own else None
+
+
 def files_of(application: Application) -> dict[str, bytes]:
     """Every file of the package, by its name in the ZIP (SPC provisions art 3 materials),
     and after the ruling the court's signed decision (SPC provisions art 8)."""
@@ -73,20 +87,24 @@ def files_of(application: Application) -> dict[str, bytes]:
         select(JournalEntry).where(JournalEntry.case_id == case.id).order_by(JournalEntry.seq)
     ).all()
     head = db.session.get(JournalHead, case.id)
+    tip = {"seq": head.seq, "hash": head.hash} if head else None
+    # A court that decided the application (refused it, or ruled) closed its file then: what
+    # the case does after (another court's examination, a new mediation) is not its own.
+    # Its packages end at its decision, a prefix of the chain, which holds as the whole does.
+    last = decided_entry(application, entries)
+    if last is not None:
+        entries = [e for e in entries if e.seq <= last.seq]
+        tip = {"seq": last.seq, "hash": last.hash}
     files["journal.json"] = _json(
-        {
-            "case": case.number,
-            "entries": [entry_to_dict(e) for e in entries],
-            "head": {"seq": head.seq, "hash": head.hash} if head else None,
-        }
+        {"case": case.number, "entries": [entry_to_dict(e) for e in entries], "head": tip}
     )
-    sides = dict(
-        db.session.execute(
-            select(MediationSession.id, MediationSession.side).where(
-                MediationSession.case_id == case.id
-            )
-        ).all()
+    held = select(MediationSession.id, MediationSession.side).where(
+        MediationSession.case_id == case.id
     )
+    closed = application.decided_at if application.status in DECIDED else None
+    if closed is not None:
+        held = held.where(MediationSession.start_at < closed)
+    sides = dict(db.session.execute(held).all())
     sessions = list(sides)
     recordings = db.session.scalars(
         select(Recording).where(Recording.session_id.in_(sessions), Recording.sha256.is_not(None))
@@ -106,7 +124,11 @@ def files_of(application: Application) -> dict[str, bytes]:
         ]
     )
     files["evidence.json"] = _json(
-        [{"id": e.id, "name": e.filename, "sha256": e.sha256} for e in case.evidence]
+        [
+            {"id": e.id, "name": e.filename, "sha256": e.sha256}
+            for e in case.evidence
+            if closed is None or e.created_at < closed
+        ]
     )
     # A session the mediator held with one side alone (SPC online mediation rules art 16)
     # is that side's: what it said there may not be turned against it (art 18) and the

@@ -7,7 +7,7 @@ from __future__ import annotations
 from io import BytesIO
 
 import filetype
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,7 +18,7 @@ from mediation.core.access import role_required
 from mediation.core.downloads import download_name, send_stored
 from mediation.core.forms import FieldError
 from mediation.core.storage import storage
-from mediation.extensions import db
+from mediation.extensions import db, limiter
 from mediation.recording.access import playable_of_case, review_videos
 
 from . import bundle, delegation, examination, grounds, keys, ruling, steps, withdrawal
@@ -142,6 +142,12 @@ def material(application_id: int, material_id: int):
 
 
 @role_required(Role.court_clerk, Role.judge)
+# Built, signed and timestamped on each download (bundle.py): as costly as the API's, and
+# limited as it is, per person here as per token there.
+@limiter.limit(
+    lambda: current_app.config["COURT_API_PACKAGE_LIMIT"],
+    key_func=lambda: f"court-package:{current_user.id}",
+)
 def package(application_id: int):
     application = _in_hand(application_id)
     data = bundle.build(application)

@@ -5,6 +5,8 @@ the joint sessions only."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from mediation.accounts.models import Role, User
@@ -16,24 +18,37 @@ from . import signals
 from .models import Composition, Recording, side_of_scope
 from .operations import of_case
 
+# A court examining an application sees sessions up to no end.
+FOREVER = datetime.max.replace(tzinfo=UTC)
+
 
 def court_reviews(case: Case, user: User) -> bool:
     """``user`` works at a court the parties applied to for judicial confirmation (from
     submission on, whatever it decided; not after a withdrawal)."""
+    return court_sees_until(case, user) is not None
+
+
+def court_sees_until(case: Case, user: User) -> datetime | None:
+    """Up to when the sessions ``user``'s court may review began: for ever while it
+    examines an application, until its decision once it decided (a refusal or a ruling
+    closes its file; what the case does after is another court's, or nobody's:
+    court/bundle.py); None when it reviews nothing."""
     from mediation.court.models import Application, ApplicationStatus
 
     if user.court_id is None or not user.has_role(Role.court_clerk, Role.judge):
-        return False
-    return (
-        db.session.scalar(
-            select(Application.id).where(
-                Application.case_id == case.id,
-                Application.court_id == user.court_id,
-                Application.status.not_in([ApplicationStatus.signing, ApplicationStatus.withdrawn]),
-            )
+        return None
+    applications = db.session.scalars(
+        select(Application).where(
+            Application.case_id == case.id,
+            Application.court_id == user.court_id,
+            Application.status.not_in([ApplicationStatus.signing, ApplicationStatus.withdrawn]),
         )
-        is not None
-    )
+    ).all()
+    decided = (ApplicationStatus.refused, ApplicationStatus.confirmed, ApplicationStatus.rejected)
+    ends = [a.decided_at if a.status in decided else None for a in applications]
+    if not ends:
+        return None
+    return FOREVER if None in ends else max(e or FOREVER for e in ends)
 
 
 def playable(recording_id: int, user: User) -> Recording | None:
@@ -49,10 +64,11 @@ def playable(recording_id: int, user: User) -> Recording | None:
         return found
     # A file is one side's by its label, or by its session (whatever label it was given).
     private = side_of_scope(found.scope) or session.side
-    if court_reviews(case, user):
+    until = court_sees_until(case, user)
+    if until is not None:
         # The court examining an application sees the joint session, not a side's caucus
         # nor a session with one side (see docs/security.md: one side's sessions).
-        return found if private is None else None
+        return found if private is None and session.start_at < until else None
     sides = {p.side for p in case.parties if p.user_id == user.id}
     if not sides:
         return None
@@ -63,7 +79,8 @@ def review_videos(case: Case, user: User) -> list[Composition]:
     """The case's review videos, for its mediator, its parties and a court examining an
     application: joint sessions for all of them, a session held with one side only for
     that side and the mediator."""
-    court = court_reviews(case, user)
+    until = court_sees_until(case, user)
+    court = until is not None
     sides = {p.side for p in case.parties if p.user_id == user.id}
     if user.id != case.mediator_id and not sides and not court:
         return []
@@ -77,6 +94,8 @@ def review_videos(case: Case, user: User) -> list[Composition]:
         allowed = MediationSession.side.is_(None)
         if not court:
             allowed = allowed | MediationSession.side.in_(sides)
+        elif until is not FOREVER:
+            allowed = allowed & (MediationSession.start_at < until)
         query = query.where(allowed)
     return db.session.scalars(query).all()
 
