@@ -16,8 +16,9 @@ from mediation.core.db import utcnow
 from mediation.extensions import db
 
 from . import notices, offers
-from .arranging import _cancel_rows, _live_of_case, _locked, _reason, offered_with
+from .arranging import BOOKABLE, _cancel_rows, _live_of_case, _locked, _reason, offered_with
 from .changes import cancel
+from .links import BEFORE_START
 from .models import MediationSession, SessionStatus
 
 CLOSED = (CaseStatus.terminated, CaseStatus.confirmed, CaseStatus.rejected)
@@ -43,26 +44,29 @@ def unseat_refused_agent(
     case: Case, user_id: int, *, kept: Collection[int], now: datetime | None = None
 ) -> int:
     """The party said ``user_id`` does not act for them (cases/agency.refuse): their seats
-    in the case's sessions to come or under way go (no link, no reminder, nothing in their
-    list of sessions), except those in ``kept``: seats the room records (an arrival, a chat
-    line, a recording; rooms knows them), which stay as the record of who took part and
-    open nothing any more (``links.seat_holds``). Offered times the others had all chosen
-    are then fixed, as if the last choice had just been made: the agent, who could not
-    choose while unconfirmed, no longer holds them up."""
+    in the case's sessions whose room has not opened go (no link, no reminder, nothing in
+    their list of sessions), except those in ``kept``: seats the room records (an arrival,
+    a chat line, a recording, in a session since moved ahead; rooms knows them). A seat
+    kept, or in a session whose room is open (where an arrival may be under way this very
+    moment), stays as a record and opens nothing any more (``links.seat_holds``). Offered
+    times the others had all chosen are then fixed, as if the last choice had just been
+    made: the agent, who could not choose while unconfirmed, no longer holds them up."""
     now = now or utcnow()
     sessions = _live_of_case(case.id, since=now)
     seats = [
         seat
         for session in sessions
+        if session.start_at > now + BEFORE_START
         for seat in session.participants
         if seat.user_id == user_id and seat.role == "agent" and seat.id not in kept
     ]
     for seat in seats:
         seat.session.participants.remove(seat)
     db.session.flush()
-    offered = {s.offer_key: s for s in sessions if s.status == SessionStatus.offered}
-    for session in offered.values():
-        offers.settle(session, now)
+    if case.status in BOOKABLE:  # as a choice would be (offers.choose)
+        offered = {s.offer_key: s for s in sessions if s.status == SessionStatus.offered}
+        for session in offered.values():
+            offers.settle(session, now)
     return len(seats)
 
 

@@ -215,8 +215,8 @@ def enter(token: str):
 @login_required
 def my_sessions():
     now = utcnow()
-    # A seat kept as the record of a session under way, of an agent the party refused since,
-    # is not theirs to enter (links.seat_holds).
+    # A seat kept as a record, of an agent the party refused since, is not theirs to enter
+    # (links.seat_holds).
     mine = [p for p in calendar.of_user(current_user.id, now=now) if links.seat_holds(p)]
     return render_template(
         "booking/my_sessions.html",

@@ -110,8 +110,9 @@ def fixed_instead(session: MediationSession) -> MediationSession | None:
 
 def seat_holds(participant: SessionParticipant) -> bool:
     """An agent's seat holds while they act for a party of the case: once the party said
-    they do not (cases/agency.refuse), a seat kept as the record of a session under way or
-    over (``cleanup.unseat_refused_agent``) opens neither the link nor the room."""
+    they do not (cases/agency.refuse), a seat kept as a record (one the room records, or
+    of a session whose room was open: ``cleanup.unseat_refused_agent``) opens neither the
+    link nor the room, and is told nothing."""
     if participant.role != "agent":
         return True
     case = participant.session.case

@@ -97,7 +97,8 @@ def _issues(case_id: int, content_hash: str) -> list[JournalEntry]:
 
 def _stored(case_id: int, content_hash: str) -> tuple[bytes | None, str | None]:
     """The PDF issued before for this content, checked against the hash its journal entry
-    holds (a damaged file is refused: core/storage.py); (None, None) when there is none."""
+    holds (a damaged file is never given out, and is made again); (None, None) when there
+    is none."""
     for entry in _issues(case_id, content_hash):
         sha256 = entry.payload["sha256"]
         try:

@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from mediation.accounts.models import Role
@@ -20,6 +21,7 @@ from mediation.extensions import db
 
 from . import operations as ops
 from .forms import REASON_NAMES, GiveBackForm, PutBackForm, TakeOverForm
+from .models import Question
 from .views import _admin_province, _question_or_404, _question_page
 
 
@@ -50,6 +52,11 @@ def _act(item, step, form=None, page_form: str = "", fields: tuple[str, ...] = (
 @login_required
 def give_back(question_id: int):
     """放回: the expert who took the question gives it back to the pool (handover.py)."""
+    given = db.session.get(Question, question_id)
+    if given is not None and ops.recused(current_user, given):
+        # The same tap again, after a conflict of interest: done, and no longer shown.
+        flash(str(GIVEN_BACK), "success")
+        return redirect(url_for("consultation.queue"))
     item = _question_or_404(question_id)
     freed = ops.freed_from(current_user, item)
     if not ops.holds(current_user, item) and freed is None:
@@ -62,14 +69,14 @@ def give_back(question_id: int):
     step = partial(ops.give_back, item, current_user, form.reason.data or "", form.note.data or "")
     if (refused := _act(item, step, form, "give_back_form", ("reason", "note"))) is not None:
         return refused
-    flash(
-        _(
-            "You gave the question back: the other experts of your region are told. The "
-            "person who asked is still waiting for an answer by the time they were given."
-        ),
-        "success",
-    )
+    flash(str(GIVEN_BACK), "success")
     return redirect(url_for("consultation.queue"))
+
+
+GIVEN_BACK = _l(
+    "You gave the question back: the other experts of your region are told. The person "
+    "who asked is still waiting for an answer by the time they were given."
+)
 
 
 def _holder_of(form) -> int:

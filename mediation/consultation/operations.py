@@ -63,6 +63,7 @@ from .routing import (
     moved_out,
     pool,
     queue,
+    recused,
     region_admins,
     relievable_at,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "pool",
     "put_back",
     "queue",
+    "recused",
     "region_admins",
     "relievable_at",
     "take",

@@ -22,7 +22,14 @@ from mediation.core.forms import FieldError
 from mediation.core.i18n import format_when
 from mediation.extensions import db
 
-from .models import ExpertKind, ExpertProfile, Handover, Question, QuestionStatus
+from .models import (
+    ExpertKind,
+    ExpertProfile,
+    GiveBackReason,
+    Handover,
+    Question,
+    QuestionStatus,
+)
 
 ANSWERED_PER_PAGE = 20  # an expert's answered questions, one page at a time
 # An expert who took a question when its stated time had passed, or nearly, keeps it this
@@ -220,6 +227,16 @@ def region_admins(region_code: str) -> list[User]:
     ]
 
 
+def recused(user: User, question: Question) -> bool:
+    """``user``, an expert, gave the question back for a conflict of interest (they know the
+    person who asked, or the other side): from then on it is not theirs to read either, nor
+    its answer; the pool they are in still shows it to everyone else."""
+    if not user.has_role(Role.expert):
+        return False
+    freed = freed_from(user, question)
+    return freed is not None and freed.reason == GiveBackReason.conflict
+
+
 def can_view(user: User, question: Question) -> bool:
     """The asker, the experts of its pool, the region's administrators; nobody else."""
     if not user.is_authenticated:
@@ -229,6 +246,8 @@ def can_view(user: User, question: Question) -> bool:
     institution = user.institution if user.has_role(Role.institution_admin) else None
     if institution is not None and province_of(institution.region_code) == question.region_code:
         return True
+    if recused(user, question):
+        return False
     # The expert it was freed from (handover.py) still reads the page: it tells them the
     # question is no longer theirs, rather than a bare refusal.
     return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -47,9 +48,17 @@ from .models import Attachment, ExpertProfile, Question, QuestionStatus
 
 def _question_or_404(question_id: int) -> Question:
     question = db.session.get(Question, question_id)
+    if question is not None and ops.recused(current_user, question):
+        abort(personal_links.gone(str(RECUSED)))  # told why, and shown nothing of it
     if question is None or not ops.can_view(current_user, question):
         abort(404)  # never says whether someone else's question exists
     return question
+
+
+RECUSED = _l(
+    "You gave this question back for a conflict of interest: it and its answer are no "
+    "longer shown to you."
+)
 
 
 def _province_choices() -> list[tuple[str, str]]:

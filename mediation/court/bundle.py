@@ -60,11 +60,18 @@ DECIDED = (ApplicationStatus.refused, ApplicationStatus.confirmed, ApplicationSt
 
 
 def decided_entry(application: Application, entries: list[JournalEntry]) -> JournalEntry | None:
-    """The journal entry of the court's decision on ``application`` (its last step), if it
-    decided: the end of what its packages hold."""
+    """The journal entry of the court's decision on ``application`` (``confirmation.`` and
+    its status: a refusal, or the ruling at its signing), if it decided: the end of what
+    its packages hold. None otherwise, and for a decision journaled before decisions named
+    their application (none such is stored): the whole journal then, as before."""
     if application.status not in DECIDED:
         return None
-    own = [e for e in entries if (e.payload or {}).get("application") == application.id]
+    action = f"confirmation.{application.status}"
+    own = [
+        e
+        for e in entries
+        if e.action == action and (e.payload or {}).get("application") == application.id
+    ]
     return own[-1] if own else None
 
 
@@ -101,7 +108,8 @@ def files_of(application: Application) -> dict[str, bytes]:
     held = select(MediationSession.id, MediationSession.side).where(
         MediationSession.case_id == case.id
     )
-    closed = application.decided_at if application.status in DECIDED else None
+    # Sessions and evidence as the journal has them: up to the decision's entry.
+    closed = last.created_at if last is not None else None
     if closed is not None:
         held = held.where(MediationSession.start_at < closed)
     sides = dict(db.session.execute(held).all())

@@ -47,7 +47,7 @@ def asked(category: str, region_code: str | None, amount: Decimal) -> bool:
     answer = f"{category}|{regions.province_code(region_code)}|{amount:.2f}"
     # Keyed: a plain hash of so few possible answers would give the amount back at once.
     key = current_app.secret_key.encode()
-    digest = hmac.new(key, answer.encode(), hashlib.sha256).hexdigest()[:16]
+    digest = hmac.new(key, b"evaluation|" + answer.encode(), hashlib.sha256).hexdigest()[:16]
     counted = session.get(SESSION_KEY)
     if not isinstance(counted, list) or counted[:1] != [day]:
         counted = [day]  # another day: every answer counts again

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
+from mediation.cases import signals as case_signals
+
 from . import operations, review, views
 
 bp = Blueprint("minutes", __name__)
@@ -30,3 +32,8 @@ bp.add_url_rule(
 bp.add_url_rule("/sessions/<int:session_id>/minutes/close", view_func=views.close, methods=["POST"])
 bp.add_url_rule("/sessions/<int:session_id>/minutes.pdf", view_func=views.document)
 bp.add_url_rule("/m/<token>", view_func=views.personal_link, methods=_GET_POST)
+
+
+@case_signals.agent_refused.connect
+def _refused_agent_reviews_nothing(case, user_id: int) -> None:
+    review.drop_refused_agent(case.id, user_id)

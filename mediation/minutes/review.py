@@ -75,6 +75,34 @@ def reviewers(session: MediationSession) -> list[SessionParticipant]:
     return [p for p in invited if p.id in attended] or invited
 
 
+def drop_refused_agent(case_id: int, user_id: int) -> None:
+    """The party said ``user_id`` does not act for them (cases/agency.refuse): a review of
+    minutes under way no longer waits for their answer, which they could not give (the
+    minutes' pages are the case's, no longer theirs). If that leaves nobody to answer and
+    nothing disputed, the minutes are made final, as at the last answer (the PDF made under
+    the lock then, as in ``finalise``'s own fallback: the refusal holds the case's turn)."""
+    under_review = db.session.scalars(
+        select(Minutes)
+        .join(MediationSession, MediationSession.id == Minutes.session_id)
+        .where(
+            MediationSession.case_id == case_id,
+            Minutes.review_version.is_not(None),
+            Minutes.finalised_at.is_(None),
+        )
+    ).all()
+    for minutes in under_review:
+        lock(minutes)
+        waiting = [r for r in minutes.reviews if r.user_id == user_id and not r.answered]
+        if not waiting:
+            continue
+        for review in waiting:
+            minutes.reviews.remove(review)
+        db.session.flush()
+        if minutes.reviews and not awaiting_answers(minutes) and not has_disputes(minutes):
+            session = db.session.get(MediationSession, minutes.session_id)
+            finalise(session, minutes, by=None)
+
+
 def acts_as_mediator(session: MediationSession, user: User) -> bool:
     """Whether ``user`` keeps the minutes of ``session``: the case's mediator now, who need
     not be the one who held the session. A case given to another mediator (SPC online

@@ -348,9 +348,9 @@ def not_acting_message() -> str:
 
 def _check_agent(participant: Arriving) -> None:
     """An agent takes part for a party while the party has them act for it (cases/agency.py):
-    not after the party said they do not (their seat is kept as the record of a session
-    under way or over), nor before the party confirmed them, or the mediator checked with
-    the party on camera."""
+    not after the party said they do not (a seat of theirs kept as a record stays, opening
+    nothing: booking/cleanup.py), nor before the party confirmed them, or the mediator
+    checked with the party on camera."""
     case = db.session.get(Case, participant.case_id)
     user = db.session.get(User, participant.user_id)
     if agency.agent_row(case, user) is None:

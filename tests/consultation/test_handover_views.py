@@ -334,3 +334,34 @@ def test_who_may_put_back_is_who_is_told_when_it_is_late(app):
         for user in people:
             assert ops.may_put_back(user, question) == (user in told), user.id
         db.session.rollback()
+
+
+def test_an_expert_who_gave_it_back_for_a_conflict_no_longer_reads_it(app):
+    """A conflict of interest (the expert knows the person who asked, or the other side):
+    from then on the question and its answer are not shown to them (they were, as to the
+    whole pool); they are told why. The colleague who takes it reads and answers it as
+    before; an expert who gave a question back for another reason still sees its page."""
+    world = _world(app, late=False)
+    holder = _client(app, world, "holder")
+    page = f"/consultation/{world['question']}"
+    token = csrf_token(holder, page)
+    form = {"reason": "conflict", "csrf_token": token}
+    first, second = (_tapped(holder, f"{page}/give-back", form) for _ in range(2))
+    assert first[0] == second[0] and first[0].endswith("/consultation/queue")
+    assert "您已放回这个问题" in first[1] and "您已放回这个问题" in second[1]
+    assert _state(app, world["question"]) == ("open", None, 1)
+
+    colleague = _client(app, world, "colleague")
+    assert "楼上卫生间漏水" in colleague.get(page).get_data(as_text=True)
+    with app.app_context():
+        question = db.session.get(Question, world["question"])
+        expert = db.session.get(User, world["ids"]["colleague"])
+        ops.take(question, expert)
+        ops.answer(question, expert, "可先找物业协商，协商不成可申请人民调解。")
+        db.session.commit()
+    for url in (page, f"{page}/files/1"):
+        shown = holder.get(url)
+        text = shown.get_data(as_text=True)
+        assert shown.status_code == 410, (url, shown.status_code)
+        assert "利益冲突" in text and "楼上卫生间漏水" not in text and "物业协商" not in text
+        assert english_words(visible_text(text)) == {}

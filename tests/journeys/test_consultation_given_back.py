@@ -113,11 +113,13 @@ def test_an_expert_gives_a_question_back_and_a_colleague_answers_it(
     send.click()
     step(other, other.get_by_text("答复已发送").first, "g13-answered")
 
-    # The first expert's old tab: the question is no longer theirs, said plainly.
+    # The first expert's old tab: given back for a conflict of interest, the question and
+    # its answer are no longer shown to them, and they are told why.
     desk.goto(question_url)
-    freed = desk.locator("#freed")
-    step(desk, freed, "g14-no-longer-mine")
-    assert "您已于" in freed.inner_text() and "放回这个问题" in freed.inner_text()
+    said = desk.get_by_text("您已因利益冲突放回这个问题")
+    step(desk, said, "g14-no-longer-mine")
+    shown = desk.locator("main").inner_text()
+    assert SUBJECT not in shown and ANSWER[:12] not in shown
     assert desk.get_by_role("button", name="发送答复").count() == 0
 
     # The asker reads the colleague's answer from their questions.

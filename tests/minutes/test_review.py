@@ -337,3 +337,56 @@ def test_after_a_change_of_mediator_the_new_one_amends_and_the_parties_confirm(a
     text = pdf_text(review.document_file(written))
     assert "笔录修改人" in text and f"{new.real_name}（本案变更后的调解员）" in text
     assert "约定于十月一日前归还" not in text and "结束核对人" not in text
+
+
+def test_a_review_waiting_for_an_agent_the_party_refuses_goes_on_without_them(app_ctx):
+    """The respondent's agent attended; both parties confirmed the minutes; the review waits
+    for the agent. The respondent then says the agent does not act for them: the agent's
+    answer is no longer awaited (they could not give it: the minutes are the case's, no
+    longer theirs), and the minutes are made final, as at the last answer."""
+    from mediation.booking.models import SessionParticipant
+    from mediation.cases import agency
+    from mediation.cases.models import CaseParty
+    from mediation.core.db import utcnow
+    from mediation.rooms.models import Room, RoomMember
+    from tests.factories import make_user
+    from tests.signaling.conftest import open_session
+
+    from .conftest import last_code_to as code_to
+
+    case = make_mediating_case()
+    applicant, respondent = case.party_users()
+    session = open_session(case)
+    row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
+    case.parties.append(row)
+    db.session.flush()
+    agency.confirm(row, by=case.mediator)
+    session.participants.append(SessionParticipant(user_id=row.user_id, role="agent"))
+    db.session.flush()
+    now = utcnow()
+    db.session.add(Room(session_id=session.id, started_at=now, ended_at=now))
+    for seat in session.participants:
+        side = next((p.side for p in case.parties if p.user_id == seat.user_id), None)
+        db.session.add(
+            RoomMember(
+                participant_id=seat.id,
+                session_id=session.id,
+                role=seat.role,
+                side=side,
+                admitted_at=now,
+                identity_confirmed_at=now,
+            )
+        )
+    minutes.save(session, TEXT, by=case.mediator)
+    db.session.flush()
+    minutes.session_ended(session)
+    written = minutes.of_session(session.id)
+    assert row.user_id in {r.user_id for r in written.reviews}
+    for party in (applicant, respondent):
+        review.send_code(written, party)
+        review.confirm(session, written, party, {}, code_to(party.phone))
+    assert written.finalised_at is None  # the agent's answer awaited
+
+    agency.refuse(row, by=respondent)
+    assert written.finalised_at is not None and written.document_sha256
+    assert {r.user_id for r in written.reviews} == {applicant.id, respondent.id}
