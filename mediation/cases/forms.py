@@ -24,6 +24,7 @@ from mediation.accounts.forms import (
     Phone,
     ethnicity_choices,
 )
+from mediation.core.forms import Cents
 
 
 class CategoryForm(FlaskForm):
@@ -57,7 +58,11 @@ class ClaimForm(Form):
     amount = DecimalField(
         _l("Amount in yuan (if any)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0, message=_l("An amount cannot be negative."))],
+        validators=[
+            Optional(),
+            NumberRange(min=0, message=_l("An amount cannot be negative.")),
+            Cents(),
+        ],
         render_kw={"inputmode": "decimal"},
     )
 

@@ -8,6 +8,7 @@ import re
 from flask import Response, flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
 
 # The empty first choice of a select the person must choose in themselves ("请选择…").
 PLEASE_CHOOSE = _l("Please choose…")
@@ -50,3 +51,14 @@ _SEPARATORS = re.compile(r"[,，、;；]")
 def listed(text: str | None) -> list[str]:
     """The items of a list typed into one field ("普通话、粤语", "Mandarin, Cantonese")."""
     return [item.strip() for item in _SEPARATORS.split(text or "") if item.strip()]
+
+
+class Cents:
+    """An amount of money has at most two decimal places (fen): a third one would be
+    dropped without a word when stored (``Numeric(14, 2)``), and the amount the person
+    typed would not be the one kept. (WTForms' ``places`` only formats it for display.)"""
+
+    def __call__(self, form, field) -> None:
+        value = field.data
+        if value is not None and value.is_finite() and value.as_tuple().exponent < -2:
+            raise ValidationError(str(_l("An amount has at most two decimal places (fen).")))

@@ -23,7 +23,7 @@ from mediation.cases.referral import referral_pdf
 from mediation.cases.workflow import TransitionError
 from mediation.core.access import role_required
 from mediation.core.downloads import download_name
-from mediation.core.forms import FieldError, apply_field_error, with_prompt
+from mediation.core.forms import Cents, FieldError, apply_field_error, with_prompt
 from mediation.extensions import db
 
 from . import delegation, steps
@@ -67,7 +67,7 @@ class DelegationForm(FlaskForm):
     amount = DecimalField(
         _l("Amount in yuan (if any)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0, max=10**11)],
+        validators=[Optional(), NumberRange(min=0, max=10**11), Cents()],
         render_kw={"inputmode": "decimal"},
     )
     days = IntegerField(

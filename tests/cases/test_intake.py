@@ -408,3 +408,13 @@ def test_the_same_dispute_filed_for_two_parties_opens_a_draft_for_each(app, appl
         db.session.commit()
         assert [p.user.real_name for p in own_draft.parties] == ["王师傅"]
         assert db.session.scalar(select(func.count()).select_from(Case)) == 4
+
+
+def test_a_claim_of_a_tenth_of_a_fen_is_refused_not_rounded(app, applicant):
+    """3000.005 yuan would be kept as another amount (two decimal places are stored): the
+    applicant is told to give it in fen, everything typed is kept, no case is opened."""
+    client, _mediator_id = applicant
+    answer = post_form(client, "/cases/new", {**DISPUTE, "claims-0-amount": "3000.005"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "金额最多保留两位小数" in page
+    assert "卫生间顶部渗水三个月。" in page

@@ -111,6 +111,29 @@ def test_a_period_of_0_days_is_answered_by_the_range_not_as_missing(app, client)
         assert db.session.scalar(select(Delegation)) is None
 
 
+def test_an_amount_of_a_tenth_of_a_fen_is_refused_not_rounded(app, client):
+    """8000.005 yuan would be kept as 8000.01 or 8000.00 (two decimal places are stored),
+    not the amount the clerk typed: they are told to give it in fen, and nothing is made.
+    (The API refuses it too: tests/court/test_delegation_api.py.)"""
+    clerk, _stranger, institution_id = staff(app)
+    login(client, clerk, PASSWORD)
+    token = csrf_token(client, "/court/delegations")
+    answer = client.post(
+        "/court/delegations",
+        data={
+            **FORM,
+            "amount": "8000.005",
+            "institution_id": str(institution_id),
+            "csrf_token": token,
+        },
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "金额最多保留两位小数" in page
+    assert 'aria-invalid="true"' in page and "李建国" in page  # the form kept
+    with app.app_context():
+        assert db.session.scalar(select(Delegation)) is None
+
+
 def test_delegations_show_in_the_statistics(app, client):
     with app.app_context():
         from mediation.court import delegation
