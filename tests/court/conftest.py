@@ -42,10 +42,11 @@ def in_force() -> World:
     return world
 
 
-def apply_jointly(world: World, now=None):
-    """Both parties sign the application to the competent court; it is submitted."""
+def apply_jointly(world: World, now=None, *, court=None):
+    """Both parties sign the application to the competent court (or ``court``); it is
+    submitted."""
     applicant, respondent = world.case.party_users()
-    application = applying.start(world.case, world.court, by=applicant, now=now)
+    application = applying.start(world.case, court or world.court, by=applicant, now=now)
     for party in (applicant, respondent):
         applying.send_code(application, party)
         applying.sign(

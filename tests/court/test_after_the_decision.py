@@ -14,75 +14,57 @@ import zipfile
 import pytest
 
 from mediation.accounts.models import CourtLevel, Role
-from mediation.court import application as applying
 from mediation.court import examination
 from mediation.extensions import db, limiter
-from tests.agreements.conftest import last_code_to
 from tests.conftest import login
 from tests.factories import PASSWORD, make_court, make_user
 
-from .conftest import _drawing, apply_jointly, in_force
+from .conftest import apply_jointly, in_force
 
 SECRET = "第二家法院要求补充的材料：甲方的银行流水"
 
 
-def _apply_to(world, court):
-    applicant, respondent = world.case.party_users()
-    application = applying.start(world.case, court, by=applicant)
-    for party in (applicant, respondent):
-        applying.send_code(application, party)
-        applying.sign(
-            application,
-            party,
-            code=last_code_to(party),
-            shown_sha256=application.document_sha256,
-            drawing=_drawing(),
-        )
-    return application
+def refused_then_elsewhere(app) -> dict:
+    """Court A refuses the parties' application (not competent); they apply to court B,
+    which accepts it and asks for materials (SECRET)."""
+    from mediation.court import api as court_api
 
-
-def test_a_court_that_refused_does_not_read_what_another_court_did_later(app, client):
     with app.app_context():
         world = in_force()
         first = apply_jointly(world)  # to court A
         examination.refuse(first, "no_jurisdiction", "", by=world.clerk)
         court_b = make_court(region_code=world.case.institution.region_code, level=CourtLevel.basic)
         clerk_b = make_user(Role.court_clerk, court_id=court_b.id)
-        second = _apply_to(world, court_b)
+        second = apply_jointly(world, court=court_b)
         examination.accept(second, by=clerk_b)
         examination.request_materials(second, SECRET, 5, by=clerk_b)
+        token = court_api.new_token(world.court, "court A's system")
         db.session.commit()
-        first_id, clerk_a = first.id, world.clerk.phone
-        b_number = second.court_case_number
+        return {
+            "first": first.id,
+            "clerk_a": world.clerk.phone,
+            "token_a": token,
+            "b_number": second.court_case_number,
+        }
 
-    login(client, clerk_a, PASSWORD)
-    package = client.get(f"/court/applications/{first_id}/package.zip")
+
+def test_a_court_that_refused_does_not_read_what_another_court_did_later(app, client):
+    made = refused_then_elsewhere(app)
+    login(client, made["clerk_a"], PASSWORD)
+    package = client.get(f"/court/applications/{made['first']}/package.zip")
     assert package.status_code == 200
     journal = zipfile.ZipFile(io.BytesIO(package.data)).read("journal.json").decode()
-    # Court A's package must not carry court B's examination of the case.
+    # Court A's package does not carry court B's examination of the case.
     assert SECRET not in journal
-    assert b_number not in json.dumps(json.loads(journal), ensure_ascii=False)
+    assert made["b_number"] not in json.dumps(json.loads(journal), ensure_ascii=False)
 
 
 def test_nor_through_the_api(app, client):
     """The same through the court API's /package (same bundle.build)."""
-    from mediation.court import api as court_api
-
-    with app.app_context():
-        world = in_force()
-        first = apply_jointly(world)
-        examination.refuse(first, "no_jurisdiction", "", by=world.clerk)
-        court_b = make_court(region_code=world.case.institution.region_code, level=CourtLevel.basic)
-        clerk_b = make_user(Role.court_clerk, court_id=court_b.id)
-        second = _apply_to(world, court_b)
-        examination.accept(second, by=clerk_b)
-        examination.request_materials(second, SECRET, 5, by=clerk_b)
-        token = court_api.new_token(world.court, "audit")
-        db.session.commit()
-        first_id = first.id
+    made = refused_then_elsewhere(app)
     package = client.get(
-        f"/api/court/v1/applications/{first_id}/package",
-        headers={"Authorization": f"Bearer {token}"},
+        f"/api/court/v1/applications/{made['first']}/package",
+        headers={"Authorization": f"Bearer {made['token_a']}"},
     )
     assert package.status_code == 200
     assert SECRET not in zipfile.ZipFile(io.BytesIO(package.data)).read("journal.json").decode()
@@ -116,10 +98,10 @@ def test_the_portal_package_is_limited_like_the_api_s(app, client, package_limit
 def test_a_court_that_refused_plays_the_sessions_before_its_decision_only(app, client):
     from datetime import timedelta
 
-    from mediation.booking.models import MediationSession, SessionParticipant
     from mediation.core.db import utcnow
     from mediation.recording import operations as recording
     from tests.recording.test_views import CONTENT
+    from tests.signaling.conftest import open_session
 
     from .test_playback import recorded_and_applied
 
@@ -137,20 +119,7 @@ def test_a_court_that_refused_plays_the_sessions_before_its_decision_only(app, c
         case = application.case
         # The parties meet again after the refusal (a new agreement, another court).
         start = utcnow() + timedelta(hours=2)  # after the first, which is still on
-        later = MediationSession(
-            case_id=case.id,
-            mediator_id=case.mediator_id,
-            start_at=start,
-            end_at=start + timedelta(hours=1),
-            busy_until=start + timedelta(hours=1),
-            local_day=start.date(),
-            uid=f"after-{case.id}@test",
-            participants=[
-                SessionParticipant(user_id=case.mediator_id, role="mediator"),
-                *(SessionParticipant(user_id=u.id, role="party") for u in case.party_users()),
-            ],
-        )
-        db.session.add(later)
+        later = open_session(case, start=start, uid=f"after-{case.id}")
         db.session.flush()
         file = recording.open_file(later.id, later.participants[1].id, "w", "joint")
         recording.absolute(file).write_bytes(CONTENT)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from mediation.accounts.models import Role
 from mediation.booking import operations as booking
+from mediation.booking.models import SessionParticipant
 from mediation.cases import assignment
 from mediation.core.db import utcnow
 from mediation.extensions import db
@@ -26,10 +27,18 @@ TEXT = {
 }
 
 
-def ended_session(case, *, admitted: bool = True, written: bool = True):
+def ended_session(case, *, admitted: bool = True, written: bool = True, agents=()):
     """A session of ``case`` whose room the mediator has just ended (the room's end is
-    written directly: the room's own rules are tested in tests/rooms)."""
+    written directly: the room's own rules are tested in tests/rooms); ``agents``: users
+    seated as agents too, who attended."""
     session = open_session(case)
+    for user in agents:  # seated by open_session already if named in the case before
+        seat = next((p for p in session.participants if p.user_id == user.id), None)
+        if seat is None:
+            session.participants.append(SessionParticipant(user_id=user.id, role="agent"))
+        else:
+            seat.role = "agent"
+    db.session.flush()
     now = utcnow()
     db.session.add(Room(session_id=session.id, started_at=now, ended_at=now))
     for participant in session.participants:

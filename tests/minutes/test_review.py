@@ -344,42 +344,19 @@ def test_a_review_waiting_for_an_agent_the_party_refuses_goes_on_without_them(ap
     for the agent. The respondent then says the agent does not act for them: the agent's
     answer is no longer awaited (they could not give it: the minutes are the case's, no
     longer theirs), and the minutes are made final, as at the last answer."""
-    from mediation.booking.models import SessionParticipant
     from mediation.cases import agency
     from mediation.cases.models import CaseParty
-    from mediation.core.db import utcnow
-    from mediation.rooms.models import Room, RoomMember
     from tests.factories import make_user
-    from tests.signaling.conftest import open_session
 
     from .conftest import last_code_to as code_to
 
     case = make_mediating_case()
     applicant, respondent = case.party_users()
-    session = open_session(case)
     row = CaseParty(user=make_user(), side="respondent", is_agent=True, represents=respondent)
     case.parties.append(row)
     db.session.flush()
     agency.confirm(row, by=case.mediator)
-    session.participants.append(SessionParticipant(user_id=row.user_id, role="agent"))
-    db.session.flush()
-    now = utcnow()
-    db.session.add(Room(session_id=session.id, started_at=now, ended_at=now))
-    for seat in session.participants:
-        side = next((p.side for p in case.parties if p.user_id == seat.user_id), None)
-        db.session.add(
-            RoomMember(
-                participant_id=seat.id,
-                session_id=session.id,
-                role=seat.role,
-                side=side,
-                admitted_at=now,
-                identity_confirmed_at=now,
-            )
-        )
-    minutes.save(session, TEXT, by=case.mediator)
-    db.session.flush()
-    minutes.session_ended(session)
+    session = ended_session(case, agents=[row.user])
     written = minutes.of_session(session.id)
     assert row.user_id in {r.user_id for r in written.reviews}
     for party in (applicant, respondent):

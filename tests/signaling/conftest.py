@@ -13,9 +13,10 @@ from tests.conftest import login
 from tests.factories import PASSWORD, make_mediating_case
 
 
-def open_session(case, *, start=None) -> MediationSession:
+def open_session(case, *, start=None, uid: str | None = None) -> MediationSession:
     """A session that began a few minutes ago, or at ``start`` (written directly: booking
-    is tested elsewhere, and its notice rules would not allow it)."""
+    is tested elsewhere, and its notice rules would not allow it); ``uid``: another than
+    the case's first session's."""
     start = start or utcnow() - timedelta(minutes=5)
     session = MediationSession(
         case_id=case.id,
@@ -24,7 +25,7 @@ def open_session(case, *, start=None) -> MediationSession:
         end_at=start + timedelta(hours=1),
         busy_until=start + timedelta(hours=1),
         local_day=start.date(),
-        uid=f"room-{case.id}@test",
+        uid=uid or f"room-{case.id}@test",
         participants=[
             SessionParticipant(user_id=case.mediator_id, role="mediator"),
             *(SessionParticipant(user_id=u.id, role="party") for u in case.party_users()),

@@ -29,6 +29,7 @@ from mediation.rooms import operations as rooms
 from mediation.rooms.models import ChatMessage
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD, make_user
+from tests.signaling.conftest import open_session
 
 NS = "/room"
 
@@ -46,21 +47,9 @@ def seat_agent(app, room) -> dict:
         now = db.session.get(MediationSession, room["session"])
         seat = SessionParticipant(user_id=row.user_id, role="agent")
         now.participants.append(seat)
-        start = utcnow() + timedelta(days=7)
-        later = MediationSession(
-            case_id=case.id,
-            mediator_id=case.mediator_id,
-            start_at=start,
-            end_at=start + timedelta(hours=1),
-            busy_until=start + timedelta(hours=1),
-            local_day=start.date(),
-            uid=f"later-{case.id}@test",
-            participants=[
-                SessionParticipant(user_id=case.mediator_id, role="mediator"),
-                SessionParticipant(user_id=row.user_id, role="agent"),
-            ],
-        )
-        db.session.add(later)
+        later = open_session(case, start=utcnow() + timedelta(days=7), uid=f"later-{case.id}")
+        # Seated with everyone of the case (open_session): as an agent, as booking seats them.
+        next(p for p in later.participants if p.user_id == row.user_id).role = "agent"
         db.session.flush()
         made = {
             "phone": row.user.phone,
