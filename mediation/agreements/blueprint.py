@@ -36,3 +36,8 @@ def _signing_follows_the_case(case, source: str, action: str, **_: object) -> No
 @signals.mediator_changed.connect
 def _signing_follows_the_mediator(case, previous: int | None = None, **_: object) -> None:
     operations.mediator_changed(case)
+
+
+@signals.agent_refused.connect
+def _signing_follows_the_agents(case, user_id: int, **_: object) -> None:
+    operations.agent_refused(case, user_id)

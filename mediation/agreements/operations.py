@@ -213,3 +213,11 @@ def mediator_changed(case: Case) -> None:
     agreement = of_case(case)
     if agreement is not None:
         round_end.void_for_new_mediator(agreement)
+
+
+def agent_refused(case: Case, user_id: int) -> None:
+    """A party said ``user_id`` does not act for them: a round they sign in is void
+    (round_end.void_for_refused_agent)."""
+    agreement = of_case(case)
+    if agreement is not None:
+        round_end.void_for_refused_agent(agreement, user_id)

@@ -1,6 +1,7 @@
 """A signing round that ends without taking effect: a party refuses to sign (which ends
 mediation, SPC online mediation rules art 25 (7)), or the round's signatures are voided
-(the text edited again, the case ended or sent back, a new mediator). The round itself,
+(the text edited again, the case ended or sent back, a new mediator, an agent in it whom
+their party refused). The round itself,
 each signer in turn, is in ``signing``.
 """
 
@@ -22,6 +23,11 @@ from mediation.notify import operations as notify
 from .models import Agreement, AgreementStatus, SignerRole
 from .signing import MAX_REFUSAL, lock, next_signature, no_longer_signed, seal_people
 
+AGENT_REFUSED = _l(
+    "Case %(number)s: a party said the person signing for them does not act for them, so "
+    "this round of signing the mediation agreement is void. The mediator will send the "
+    "agreement for signing again."
+)
 MEDIATOR_CHANGED = _l(
     "Case %(number)s: the mediator has changed, so this round of signing the mediation "
     "agreement is void. The new mediator will fix the agreement's text again."
@@ -118,3 +124,32 @@ def void_for_new_mediator(agreement: Agreement) -> None:
     for person in dict.fromkeys(told):  # each once, in signing order
         if person.id != case.mediator_id:
             notify.tell(person, MEDIATOR_CHANGED, number=case.number)
+
+
+def void_for_refused_agent(agreement: Agreement, user_id: int) -> None:
+    """A party said the agent who signs for them in the round does not act for them
+    (cases/agency.refuse): the round could never end as it stands (the agent may no longer
+    sign, the party holds no seat in it and cannot refuse), and a signature the agent gave
+    in their name no longer stands. The round is void; the mediator sends the agreement
+    again, and the party signs in person (``signing.signers_of``). Whoever is in the round
+    and still in the case is told, the mediator and every party too."""
+    lock(agreement)
+    if (
+        agreement.status != AgreementStatus.signing
+        or agreement.case.status != CaseStatus.agreement_drafted
+    ):
+        return
+    seats = agreement.round_signatures()
+    if not any(s.user_id == user_id for s in seats):
+        return
+    case = agreement.case
+    in_case = {p.user_id for p in case.parties}
+    told = [
+        s.user
+        for s in seats
+        if s.user is not None and (s.role == SignerRole.mediator or s.user_id in in_case)
+    ]
+    told += [p.user for p in case.parties if not p.is_agent]  # the party who signs now
+    void_round(agreement, by=None, reason="agent refused")
+    for person in dict.fromkeys(told):  # each once, in signing order
+        notify.tell(person, AGENT_REFUSED, number=case.number)

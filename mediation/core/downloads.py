@@ -121,3 +121,17 @@ def send_stored(
     if sha256:
         response.set_etag(sha256)
     return response
+
+
+def send_page_picture(picture, etag: str) -> Response:
+    """A page of a signed document as a picture (agreements, court applications): the same
+    personal data as its PDF, so cached the same way: the browser's own cache only, and
+    asked again each time (the access check runs again, after a logout too; on the tablet
+    an office's signers pass round, the next person does not open the last one's pages from
+    the history). ``etag`` (the document's hash and the page) answers an unchanged page 304,
+    without sending it again on a slow phone."""
+    response = send_file(picture, mimetype="image/png", etag=etag, max_age=None)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,7 +27,7 @@ from mediation.agreements.forms import SignForm
 from mediation.cases.models import Case
 from mediation.cases.operations import viewable_case
 from mediation.cases.workflow import NotPermittedError, TransitionError
-from mediation.core.downloads import download_name, send_stored
+from mediation.core.downloads import download_name, send_page_picture, send_stored
 from mediation.core.forms import FieldError
 from mediation.extensions import db
 
@@ -107,7 +106,7 @@ def page_picture(case_id: int, number: int):
     )
     if picture is None:
         abort(404)
-    return send_file(picture, mimetype="image/png", max_age=3600)
+    return send_page_picture(picture, f"{application.document_sha256}-{number}")
 
 
 def _sign_page(application: Application, form: SignForm, status: int = 200, errors=None):

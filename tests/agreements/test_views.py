@@ -243,3 +243,28 @@ def test_a_former_mediator_is_told_and_the_new_one_asks_everyone_to_sign_again(a
         db.session.commit()
         assert agreement.status == "effective"
     assert client.get(link).status_code == 404  # a voided round's link leads nowhere
+
+
+def test_a_page_picture_is_cached_like_the_pdf_private_and_asked_again(app, client):
+    """The agreement's page pictures carry what its PDF does (names, ID numbers, addresses,
+    amounts), under the same access rule: they were sent ``public, max-age=3600`` (a shared
+    cache could keep them; the browser showed them for an hour without asking, after a
+    logout too, on the tablet an office's signers pass round). Now private and asked again
+    each time, and an unchanged page is answered 304 (found by an audit)."""
+    with app.app_context():
+        case, _admin = agreeing_case()
+        out_for_signing(case)
+        db.session.commit()
+        case_id, phone = case.id, case.party_users()[0].phone
+    login(client, phone, PASSWORD)
+    shown = client.get(f"/cases/{case_id}/agreement/sign").get_data(as_text=True)
+    first = re.search(r'src="(/cases/\d+/agreement/pages/1\.png[^"]*)"', shown).group(1)
+    url = first.replace("&amp;", "&")
+    picture = client.get(url)
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+    control = picture.cache_control
+    assert control.private and control.no_cache and not control.public, control
+    again = client.get(url, headers={"If-None-Match": picture.headers["ETag"]})
+    assert again.status_code == 304 and not again.data
+    other = app.test_client()
+    assert other.get(url).status_code in (302, 401, 403, 404)

@@ -197,3 +197,34 @@ def test_an_agent_refused_while_their_page_was_open_is_told_so(app):
     assert other.post(
         f"{page}/steps/terminate", data={"csrf_token": tokens["agent"]}
     ).status_code in (400, 404)
+
+
+def test_a_round_an_agent_signs_in_is_void_once_the_party_refuses_them(app_ctx):
+    """Found by an audit: the round's seat was the refused agent's, who may not sign; the
+    party held none, so could neither sign nor refuse; nobody was asked to do anything. Now
+    the round is void, the mediator and the party told, and the next round has the party
+    sign in person."""
+    from mediation.agreements import operations as agreements
+    from mediation.agreements.models import AgreementStatus
+    from tests.agreements.conftest import messages_to
+
+    case, _admin = agreeing_case()
+    draft = complete_draft(case)
+    applicant = case.party_users()[0]
+    row = CaseParty(user=make_user(), side="applicant", is_agent=True, represents=applicant)
+    case.parties.append(row)
+    db.session.flush()
+    agency.confirm(row, by=case.mediator)
+    agreement = out_for_signing(case, draft)
+    agent = row.user
+    assert signing.next_signature(agreement).user_id == agent.id
+    agency.refuse(row, by=applicant)
+
+    agreement = agreements.of_case(case)
+    assert agreement.status == AgreementStatus.drafting
+    for person in (applicant, case.mediator):
+        assert any("本轮调解协议签署已作废" in m for m in messages_to(person.phone)), person
+    assert not any("本轮调解协议签署已作废" in m for m in messages_to(agent.phone))
+    again = out_for_signing(case, complete_draft(case))
+    assert agent.id not in {s.user_id for s in again.round_signatures()}
+    assert applicant.id in {s.user_id for s in again.round_signatures()}
