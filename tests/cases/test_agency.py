@@ -86,11 +86,10 @@ def test_an_unconfirmed_agent_is_not_let_into_the_room(app_ctx):
     assert member.role == "agent"
 
 
-def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
-    """The reviewer's finding: the round was opened with the agent as the party's signer;
-    the party then refuses the agent, who must not sign in their name."""
-    from mediation.cases.workflow import NotPermittedError
-
+def refused_while_signing_first():
+    """A confirmed agent of the applicant signs first in a round out for signing; the
+    applicant then refuses them. Returns the case, the applicant, the agent and the
+    agreement as the round left it."""
     case, _admin = agreeing_case()
     draft = complete_draft(case)
     applicant = case.party_users()[0]
@@ -102,6 +101,15 @@ def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
     agent = row.user
     assert signing.next_signature(agreement).user_id == agent.id
     agency.refuse(row, by=applicant)
+    return case, applicant, agent, agreement
+
+
+def test_an_agent_refused_during_a_signing_round_signs_nothing(app_ctx):
+    """The reviewer's finding: the round was opened with the agent as the party's signer;
+    the party then refuses the agent, who must not sign in their name."""
+    from mediation.cases.workflow import NotPermittedError
+
+    _case, _applicant, agent, agreement = refused_while_signing_first()
     with pytest.raises(NotPermittedError):
         signing.send_code(agreement, agent)
 
@@ -208,17 +216,7 @@ def test_a_round_an_agent_signs_in_is_void_once_the_party_refuses_them(app_ctx):
     from mediation.agreements.models import AgreementStatus
     from tests.agreements.conftest import messages_to
 
-    case, _admin = agreeing_case()
-    draft = complete_draft(case)
-    applicant = case.party_users()[0]
-    row = CaseParty(user=make_user(), side="applicant", is_agent=True, represents=applicant)
-    case.parties.append(row)
-    db.session.flush()
-    agency.confirm(row, by=case.mediator)
-    agreement = out_for_signing(case, draft)
-    agent = row.user
-    assert signing.next_signature(agreement).user_id == agent.id
-    agency.refuse(row, by=applicant)
+    case, applicant, agent, agreement = refused_while_signing_first()
 
     agreement = agreements.of_case(case)
     assert agreement.status == AgreementStatus.drafting
